@@ -1,0 +1,138 @@
+"""What every command shares: ``--db``, the settings, the engine, JSON output, errors."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from pydantic import ValidationError
+from sqlalchemy import Engine
+
+from testrota.clock import Clock, clock_from_settings
+from testrota.errors import UserError
+from testrota.policy import Policy, load_policy
+from testrota.settings import Settings, SettingsError, get_settings
+
+DbOption = Annotated[
+    str | None,
+    typer.Option("--db", help="Database URL; overrides TESTROTA_DATABASE_URL.", show_default=False),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+
+
+@dataclass
+class AppContext:
+    """The shell's handles, built once per command from the settings."""
+
+    settings: Settings
+    _engine: Engine | None = field(default=None, repr=False)
+
+    @cached_property
+    def clock(self) -> Clock:
+        return clock_from_settings(self.settings)
+
+    @cached_property
+    def policy(self) -> Policy:
+        return load_policy(self.settings.config_dir)
+
+    @property
+    def config_dir(self) -> Path:
+        return self.settings.config_dir
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            from testrota.db.engine import make_engine
+
+            self._engine = make_engine(self.settings.database_url)
+        return self._engine
+
+
+def make_context(db: str | None) -> AppContext:
+    try:
+        settings = get_settings()
+    except (SettingsError, ValidationError) as exc:
+        raise UserError(_settings_message(exc)) from exc
+    return AppContext(settings.with_database(db))
+
+
+def _settings_message(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        return "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}"
+            for err in exc.errors()
+        )
+    return str(exc)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def emit_json(document: Any) -> None:
+    """One JSON document on stdout, and nothing else there."""
+    sys.stdout.write(json.dumps(document, ensure_ascii=False, default=_json_default) + "\n")
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    typer.echo(f"Error: {message}", err=True)
+    return typer.Exit(code)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn a :class:`UserError` (or unsafe settings) into one line on stderr and exit 2."""
+    try:
+        yield
+    except UserError as exc:
+        raise fail(str(exc), exc.exit_code) from None
+    except (SettingsError, ValidationError) as exc:
+        raise fail(_settings_message(exc)) from None
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def rows_as(fmt: str, rows: list[dict[str, Any]], columns: list[str], title: str = "") -> None:
+    """Render plain rows as a rich table (stdout), JSON or CSV."""
+    if fmt == "json":
+        emit_json(rows)
+    elif fmt == "csv":
+        import csv
+
+        writer = csv.DictWriter(sys.stdout, fieldnames=columns, extrasaction="ignore")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: _cell(row.get(k)) for k in columns})
+    elif fmt == "table":
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title=title or None)
+        for col in columns:
+            table.add_column(col)
+        for row in rows:
+            table.add_row(*(_cell(row.get(c)) for c in columns))
+        Console().print(table)
+    else:
+        raise UserError(f"unknown format {fmt!r}: use table, json or csv")
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return str(value)

@@ -1,0 +1,241 @@
+"""Tables. The database is the source of truth for people, plans and every work item.
+
+Every datetime column is :class:`UTCDateTime` (aware UTC in, aware UTC out). Dates that are
+calendar facts of a site (a person's leave, an ISO week) are stored as ``date`` or text.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from testrota.db.types import UTCDateTime
+
+
+def _dt(**kwargs: Any) -> Any:
+    return Field(sa_type=UTCDateTime, **kwargs)  # type: ignore[call-overload]
+
+
+class Person(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    employee_no: str = Field(index=True, unique=True, max_length=64)
+    name: str = Field(max_length=200)
+    department: str = Field(default="", index=True, max_length=200)
+    grid_unit: str = Field(default="", max_length=200)
+    role: str = Field(default="", max_length=200)
+    phone: str | None = Field(default=None, index=True, max_length=32)  # E.164 or None
+    phone_raw: str = Field(default="", max_length=64)
+    phone_valid: bool = True
+    id_number: str | None = Field(default=None, index=True, max_length=32)
+    person_type: str = Field(default="employee", max_length=20)  # employee|third_party|co_resident
+    host_employee_no: str | None = Field(default=None, max_length=64)
+    language: str = Field(default="zh", max_length=8)
+    shift: str = Field(default="day", max_length=20)
+    vaccination: str = Field(default="", max_length=100)
+    booster: bool | None = None
+    category_column: str | None = Field(default=None, max_length=100)  # as written in the roster
+    risk_category: str | None = Field(default=None, index=True, max_length=40)
+    risk_categories: str = Field(default="", max_length=400)  # comma-separated codes
+    matched_by: str | None = Field(default=None, max_length=20)
+    matched_text: str | None = Field(default=None, max_length=200)
+    override_category: str | None = Field(default=None, max_length=40)  # "" = not high-risk
+    override_reason: str | None = Field(default=None, max_length=400)
+    active: bool = Field(default=True, index=True)
+    opted_out: bool = False
+    created_at: datetime = _dt()
+    updated_at: datetime = _dt()
+    deactivated_at: datetime | None = _dt(default=None)
+
+
+class RoleOverride(SQLModel, table=True):
+    """HR's mapping of a role title (optionally within one department) to a category.
+
+    ``category`` None means "explicitly not high-risk" for that title.
+    """
+
+    __table_args__ = (UniqueConstraint("role_key", "department_key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    role_key: str = Field(max_length=200)  # normalised title
+    department_key: str = Field(default="", max_length=200)  # "" = every department
+    role: str = Field(max_length=200)
+    department: str = Field(default="", max_length=200)
+    category: str | None = Field(default=None, max_length=40)
+    reason: str = Field(default="", max_length=400)
+    created_by: str = Field(default="", max_length=100)
+    created_at: datetime = _dt()
+
+
+class RosterImport(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    file_name: str = Field(max_length=400)
+    sha256: str = Field(index=True, max_length=64)
+    imported_by: str = Field(default="", max_length=100)
+    imported_at: datetime = _dt()
+    full: bool = False
+    counts: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+    errors: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON))
+
+
+class AuditEvent(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _dt(index=True)
+    actor: str = Field(default="", max_length=100)
+    action: str = Field(max_length=60, index=True)
+    entity: str = Field(max_length=40)
+    entity_id: str = Field(default="", max_length=64, index=True)
+    details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+
+
+class Site(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(unique=True, max_length=40)
+    name: str = Field(max_length=200)
+    address: str = Field(default="", max_length=400)
+    timezone: str = Field(default="Asia/Shanghai", max_length=64)
+
+
+class Slot(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("site_code", "starts_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    site_code: str = Field(max_length=40, index=True)
+    week: str = Field(max_length=10, index=True)  # ISO week, e.g. 2022-W19
+    starts_at: datetime = _dt()
+    ends_at: datetime = _dt()
+    capacity: int
+
+
+class Appointment(SQLModel, table=True):
+    __table_args__ = (
+        Index("ix_appointment_week_status", "week", "status"),
+        Index("ix_appointment_person_week", "person_id", "week"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id")
+    slot_id: int | None = Field(default=None, foreign_key="slot.id", index=True)
+    site_code: str = Field(max_length=40)
+    week: str = Field(max_length=10)
+    starts_at: datetime = _dt(index=True)
+    ends_at: datetime = _dt()
+    grid_unit: str = Field(default="", max_length=200)
+    # scheduled|done|missed|excused|cancelled
+    status: str = Field(default="scheduled", max_length=20)
+    excused_reason: str | None = Field(default=None, max_length=400)
+    excused_by: str | None = Field(default=None, max_length=100)
+    done_at: datetime | None = _dt(default=None)
+    reason: str = Field(default="plan", max_length=40)  # plan|midweek|contact|reschedule
+    created_at: datetime = _dt()
+    updated_at: datetime = _dt()
+
+
+class Exemption(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    start_date: date
+    end_date: date
+    reason: str = Field(max_length=400)
+    created_by: str = Field(default="", max_length=100)
+    created_at: datetime = _dt()
+
+
+class TestResult(SQLModel, table=True):
+    """One sample: a site check-in (result ``pending``) or a lab result."""
+
+    __test__ = False  # not a pytest class
+    __table_args__ = (
+        UniqueConstraint("person_id", "sampled_at", "source"),
+        Index("ix_testresult_person_sampled", "person_id", "sampled_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id")
+    sampled_at: datetime = _dt(index=True)
+    result: str = Field(default="pending", max_length=20)  # pending|negative|positive|invalid
+    source: str = Field(default="checkin", max_length=100)  # checkin|lab|outside
+    site_code: str | None = Field(default=None, max_length=40)
+    recorded_at: datetime = _dt()
+    recorded_by: str = Field(default="", max_length=100)
+
+
+class Alert(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    result_id: int = Field(foreign_key="testresult.id", unique=True)
+    created_at: datetime = _dt()
+    status: str = Field(default="open", max_length=20)  # open|closed
+    closed_by: str | None = Field(default=None, max_length=100)
+    closed_at: datetime | None = _dt(default=None)
+
+
+class AlertContact(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("alert_id", "person_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    alert_id: int = Field(foreign_key="alert.id", index=True)
+    person_id: int = Field(foreign_key="person.id")
+    reason: str = Field(max_length=40)  # grid_unit|same_slot
+
+
+class Message(SQLModel, table=True):
+    """The SMS outbox: one row per text, claimed and sent by the dispatcher."""
+
+    __table_args__ = (
+        UniqueConstraint("dedupe_key"),
+        Index("ix_message_status_due", "status", "due_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=40)
+    dedupe_key: str = Field(max_length=200)  # e.g. "reminder_eve:appt:42"
+    person_id: int | None = Field(default=None, foreign_key="person.id", index=True)
+    appointment_id: int | None = Field(default=None, foreign_key="appointment.id", index=True)
+    to: str = Field(max_length=32)
+    body: str = Field(max_length=2000)
+    due_at: datetime = _dt()
+    expires_at: datetime | None = _dt(default=None)
+    status: str = Field(default="pending", max_length=20)
+    attempts: int = 0
+    next_attempt_at: datetime | None = _dt(default=None)
+    claimed_by: str | None = Field(default=None, max_length=100)
+    claimed_at: datetime | None = _dt(default=None)
+    sent_at: datetime | None = _dt(default=None)
+    provider_sid: str | None = Field(default=None, max_length=64, index=True)
+    provider_status: str | None = Field(default=None, max_length=20)
+    error_code: str | None = Field(default=None, max_length=20)
+    error_message: str | None = Field(default=None, max_length=400)
+    created_at: datetime = _dt()
+
+
+class InboundMessage(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    provider_sid: str | None = Field(default=None, max_length=64, unique=True)
+    from_number: str = Field(max_length=32, index=True)
+    body: str = Field(max_length=2000)
+    received_at: datetime = _dt()
+    person_id: int | None = Field(default=None, foreign_key="person.id")
+    action: str = Field(default="", max_length=40)
+    reply: str = Field(default="", max_length=2000)
+
+
+class User(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, max_length=100)
+    password_hash: str = Field(max_length=400)
+    role: str = Field(max_length=20)  # admin|hr|supervisor|site
+    departments: list[str] = Field(default_factory=list, sa_column=Column(JSON))
+    phone: str | None = Field(default=None, max_length=32)
+    language: str = Field(default="zh", max_length=8)
+    active: bool = True
+    created_at: datetime = _dt()
+
+
+class JobRun(SQLModel, table=True):
+    """A once-per-period job records its period here so a second worker skips it."""
+
+    __table_args__ = (UniqueConstraint("job", "period"),)
+    id: int | None = Field(default=None, primary_key=True)
+    job: str = Field(max_length=60)
+    period: str = Field(max_length=40)
+    started_at: datetime = _dt()
+    finished_at: datetime | None = _dt(default=None)
+    worker: str = Field(default="", max_length=100)
+    details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))

@@ -1,0 +1,90 @@
+"""The one settings object, read from the environment by :func:`get_settings`.
+
+Nothing reads the environment anywhere else: the CLI, the web app and the worker each build a
+:class:`Settings` once and pass it down, and tests construct their own.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class SettingsError(ValueError):
+    """A setting is missing or unsafe; the message says which and how to fix it."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TESTROTA_", extra="ignore", frozen=True)
+
+    database_url: str = "sqlite:///./testrota.db"
+    config_dir: Path = Path("./config")
+    now: datetime | None = None
+    sms_backend: Literal["console", "twilio"] = "console"
+    twilio_account_sid: str | None = Field(
+        default=None, validation_alias=AliasChoices("TWILIO_ACCOUNT_SID", "twilio_account_sid")
+    )
+    twilio_auth_token: str | None = Field(
+        default=None, validation_alias=AliasChoices("TWILIO_AUTH_TOKEN", "twilio_auth_token")
+    )
+    twilio_from: str | None = Field(
+        default=None, validation_alias=AliasChoices("TWILIO_FROM", "twilio_from")
+    )
+    twilio_messaging_service_sid: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "TWILIO_MESSAGING_SERVICE_SID", "twilio_messaging_service_sid"
+        ),
+    )
+    twilio_api_base: str | None = None
+    public_url: str = "http://127.0.0.1:8000"
+    secret_key: str | None = None
+    demo: bool = False
+
+    @field_validator("now")
+    @classmethod
+    def _now_is_aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError(
+                "TESTROTA_NOW needs a UTC offset, e.g. 2022-05-09T08:00:00+08:00"
+            )
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _twilio_has_credentials(self) -> Settings:
+        if self.sms_backend != "twilio":
+            return self
+        missing = [
+            name
+            for name, value in (
+                ("TWILIO_ACCOUNT_SID", self.twilio_account_sid),
+                ("TWILIO_AUTH_TOKEN", self.twilio_auth_token),
+            )
+            if not value
+        ]
+        if not (self.twilio_from or self.twilio_messaging_service_sid):
+            missing.append("TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID")
+        if missing:
+            raise SettingsError(
+                "TESTROTA_SMS_BACKEND=twilio needs " + ", ".join(missing)
+                + "; set them or use TESTROTA_SMS_BACKEND=console"
+            )
+        return self
+
+    def with_database(self, url: str | None) -> Settings:
+        """A copy pointing at another database (the CLI's ``--db``)."""
+        return self if not url else self.model_copy(update={"database_url": url})
+
+
+def get_settings(**overrides: object) -> Settings:
+    """Read the environment once; keyword arguments win over it (tests use them)."""
+    return Settings(**overrides)  # type: ignore[arg-type]
