@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 20:12:39.576483
+Create Date: 2026-11-28 20:14:31.600204
 """
 
 from collections.abc import Sequence
