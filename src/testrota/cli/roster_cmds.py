@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 
@@ -21,6 +22,7 @@ FormatOption = Annotated[str, typer.Option("--format", help="table, json or csv.
 def register(app: typer.Typer) -> None:
     app.command("init")(init)
     app.command("people")(people)
+    app.command("import")(import_)
 
 
 def init(db: DbOption = None, json_out: JsonOption = False) -> None:
@@ -56,3 +58,81 @@ def people(
                 session, include_inactive=all_, high_risk_only=high_risk, department=department
             )
         rows_as(fmt, rows, PEOPLE_COLUMNS, title="People")
+
+
+def import_(
+    file: Annotated[Path, typer.Argument(help="Roster file: .xlsx, .xls, .ods or .csv.")],
+    sheet: Annotated[str | None, typer.Option("--sheet", help="Import only this sheet.")] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show everything, write nothing.")
+    ] = False,
+    full: Annotated[
+        bool, typer.Option("--full", help="The file is the whole roster: deactivate the missing.")
+    ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Allow --full to deactivate more than the policy share.")
+    ] = False,
+    errors: Annotated[
+        Path | None, typer.Option("--errors", help="Write the row errors to this .xlsx.")
+    ] = None,
+    json_out: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """Import a staff roster: people, their high-risk category and the reason."""
+    with user_errors():
+        ctx = make_context(db)
+        from testrota.roster.service import ImportOptions, import_roster
+
+        summary = import_roster(
+            ctx.engine,
+            file,
+            policy=ctx.policy,
+            config_dir=ctx.config_dir,
+            now=ctx.clock.now(),
+            options=ImportOptions(
+                sheet=sheet, dry_run=dry_run, full=full, force=force, errors_report=errors
+            ),
+            progress=_stderr_progress(json_out),
+        )
+        if json_out:
+            emit_json(summary)
+        else:
+            _print_import(summary)
+
+
+def _stderr_progress(quiet: bool) -> Any:
+    def report(stage: str) -> None:
+        if not quiet:
+            typer.echo(f"… {stage}", err=True)
+
+    return report
+
+
+def _print_import(summary: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    title = f"{summary['file']}" + (" (dry run: nothing written)" if summary["dry_run"] else "")
+    counts = Table(title=title)
+    keys = ("rows", "added", "updated", "unchanged", "deactivated", "skipped", "high_risk")
+    for key in keys:
+        counts.add_column(key, justify="right")
+    counts.add_row(*(str(summary[k]) for k in keys))
+    console.print(counts)
+    if summary["high_risk_by_category"]:
+        cats = Table(title="High-risk people by category")
+        cats.add_column("category")
+        cats.add_column("people", justify="right")
+        for code, n in summary["high_risk_by_category"].items():
+            cats.add_row(code, str(n))
+        console.print(cats)
+    if summary["errors"]:
+        errs = Table(title=f"{len(summary['errors'])} row errors")
+        for col in ("sheet", "row", "column", "value", "message"):
+            errs.add_column(col)
+        for e in summary["errors"][:100]:
+            errs.add_row(e["sheet"], str(e["row"]), e["column"], str(e["value"]), e["message"])
+        console.print(errs)
+    for s in summary["skipped_sheets"]:
+        console.print(f"skipped sheet {s['name']!r}: {s['reason']}")

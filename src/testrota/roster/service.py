@@ -1,0 +1,232 @@
+"""``testrota import``: read, validate, match, diff and write a roster in one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, insert, select, update
+from sqlmodel import Session
+
+from testrota.db.engine import session_scope
+from testrota.db.models import AuditEvent, Person, RosterImport
+from testrota.errors import UserError
+from testrota.policy import Policy
+from testrota.roster.sync import (
+    RISK_FIELDS,
+    ROSTER_FIELDS,
+    RosterDiff,
+    StoredPerson,
+    deactivation_guard,
+    diff_roster,
+    match_key,
+)
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    sheet: str | None = None
+    dry_run: bool = False
+    full: bool = False
+    force: bool = False
+    actor: str = "cli"
+    errors_report: Path | None = None
+
+
+def _noop(_: str) -> None:
+    pass
+
+
+def import_roster(
+    engine: Engine,
+    path: Path,
+    *,
+    policy: Policy,
+    config_dir: Path,
+    now: datetime,
+    options: ImportOptions = ImportOptions(),
+    progress: Progress = _noop,
+) -> dict[str, Any]:
+    """Import one roster file and return the summary the contract promises.
+
+    Nothing is written on a dry run or on any error; otherwise everything (people, audit
+    events, the import record) is written in one transaction.
+    """
+    from testrota.risk.matcher import match_many
+    from testrota.risk.service import load_role_overrides
+    from testrota.risk.vocabulary import load_vocabulary
+    from testrota.roster.columns import load_roster_columns
+    from testrota.roster.reader import read_workbook
+    from testrota.roster.validate import validate_workbook
+
+    progress("reading")
+    aliases = load_roster_columns(config_dir)
+    vocab = load_vocabulary(config_dir)
+    workbook = read_workbook(
+        path, aliases, required=("employee_no", "name"), limits=policy.imports, sheet=options.sheet
+    )
+    seen = {no.strip() for sheet in workbook.sheets for no in sheet.data.get("employee_no", [])}
+
+    with session_scope(engine) as session:
+        progress("comparing")
+        stored = _load_stored(session)
+        known = {no for no, p in stored.items() if p.active}
+        result = validate_workbook(workbook, policy, known_employee_nos=known)
+        overrides = load_role_overrides(session)
+        matches = match_many({match_key(r) for r in result.records}, vocab, overrides)
+        diff = diff_roster(
+            result.records, matches, stored, full=options.full, seen_employee_nos=seen
+        )
+        active = len(known)
+        refusal = deactivation_guard(
+            len(diff.deactivated), active, policy.imports.max_deactivate_share, options.force
+        )
+        if refusal:
+            raise UserError(refusal)
+        errors = [e.as_dict() for e in result.errors]
+        summary: dict[str, Any] = {
+            "file": workbook.file_name,
+            "sha256": workbook.sha256,
+            "dry_run": options.dry_run,
+            "full": options.full,
+            "rows": result.rows,
+            "added": len(diff.added),
+            "updated": len(diff.updated),
+            "unchanged": diff.unchanged,
+            "deactivated": len(diff.deactivated),
+            "skipped": result.skipped,
+            "high_risk": diff.high_risk,
+            "high_risk_by_category": dict(sorted(diff.high_risk_by_category.items())),
+            "unmatched_roles": [
+                {"role": role, "count": n} for role, n in diff.unmatched_roles.most_common(50)
+            ],
+            "sheets": [{"name": s.name, "header_row": s.header_row} for s in workbook.sheets],
+            "skipped_sheets": [
+                {"name": s.name, "reason": s.reason} for s in workbook.skipped
+            ],
+            "errors": errors,
+            "changes": _change_preview(diff),
+        }
+        if options.errors_report is not None and result.errors:
+            from testrota.roster.errors_xlsx import write_error_report
+
+            write_error_report(options.errors_report, result.errors, workbook)
+        if options.dry_run:
+            session.rollback()
+            return summary
+        progress("writing")
+        _write(session, diff, now, options.actor)
+        record = RosterImport(
+            file_name=workbook.file_name,
+            sha256=workbook.sha256,
+            imported_by=options.actor,
+            imported_at=now,
+            full=options.full,
+            counts={k: summary[k] for k in _COUNT_KEYS},
+            errors=errors,
+        )
+        session.add(record)
+        session.flush()
+        summary["import_id"] = record.id
+        session.add(
+            AuditEvent(
+                at=now,
+                actor=options.actor,
+                action="roster.import",
+                entity="roster_import",
+                entity_id=str(record.id),
+                details={"file": workbook.file_name, **record.counts},
+            )
+        )
+    return summary
+
+
+_COUNT_KEYS = ("rows", "added", "updated", "unchanged", "deactivated", "skipped", "high_risk")
+
+
+def _load_stored(session: Session) -> dict[str, StoredPerson]:
+    cols = [getattr(Person, name) for name in (*ROSTER_FIELDS, *RISK_FIELDS)]
+    query = select(
+        Person.id, Person.employee_no, Person.active, Person.override_category, *cols  # type: ignore[call-overload]
+    )
+    names = (*ROSTER_FIELDS, *RISK_FIELDS)
+    stored: dict[str, StoredPerson] = {}
+    for row in session.execute(query):
+        stored[row[1]] = StoredPerson(
+            id=row[0],
+            employee_no=row[1],
+            active=row[2],
+            override_category=row[3],
+            values=dict(zip(names, row[4:], strict=True)),
+        )
+    return stored
+
+
+def _write(session: Session, diff: RosterDiff, now: datetime, actor: str) -> None:
+    table = Person.__table__  # type: ignore[attr-defined]
+    if diff.added:
+        session.execute(
+            insert(table),
+            [{**row, "active": True, "created_at": now, "updated_at": now} for row in diff.added],
+        )
+    if diff.updated:
+        session.execute(
+            update(Person),
+            [
+                {
+                    "id": person_id,
+                    **{name: new for name, (_, new) in changes.items()},
+                    "updated_at": now,
+                    "deactivated_at": None,
+                }
+                for person_id, _, changes in diff.updated
+            ],
+        )
+    if diff.deactivated:
+        session.execute(
+            update(Person),
+            [
+                {"id": person_id, "active": False, "deactivated_at": now, "updated_at": now}
+                for person_id, _ in diff.deactivated
+            ],
+        )
+    audit = [
+        {
+            "at": now,
+            "actor": actor,
+            "action": "person.update",
+            "entity": "person",
+            "entity_id": employee_no,
+            "details": {name: [old, new] for name, (old, new) in changes.items()},
+        }
+        for _, employee_no, changes in diff.updated
+    ] + [
+        {
+            "at": now,
+            "actor": actor,
+            "action": "person.deactivate",
+            "entity": "person",
+            "entity_id": employee_no,
+            "details": {"reason": "missing from a full roster import"},
+        }
+        for _, employee_no in diff.deactivated
+    ]
+    if audit:
+        session.execute(insert(AuditEvent.__table__), audit)  # type: ignore[attr-defined]
+
+
+def _change_preview(diff: RosterDiff, limit: int = 200) -> dict[str, list[Any]]:
+    """A bounded sample of what changes, for the web preview and the CLI table."""
+    return {
+        "added": [row["employee_no"] for row in diff.added[:limit]],
+        "updated": [
+            {"employee_no": no, "changes": {k: [o, n] for k, (o, n) in ch.items()}}
+            for _, no, ch in diff.updated[:limit]
+        ],
+        "deactivated": [no for _, no in diff.deactivated[:limit]],
+    }

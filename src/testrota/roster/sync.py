@@ -1,0 +1,148 @@
+"""The pure part of an import: compare the file's people with the stored ones.
+
+:func:`diff_roster` takes plain data (validated records, their risk matches, the stored people)
+and returns what would change. It touches no database, so the CLI's ``--dry-run``, the web
+preview and the real import all see the same numbers.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from testrota.risk.matcher import RiskMatch
+from testrota.roster.validate import PersonRecord
+
+# Fields that come from the roster; a difference in any of them is an update.
+ROSTER_FIELDS: tuple[str, ...] = (
+    "name",
+    "department",
+    "grid_unit",
+    "role",
+    "phone",
+    "phone_valid",
+    "id_number",
+    "person_type",
+    "host_employee_no",
+    "language",
+    "shift",
+    "vaccination",
+    "booster",
+    "category_column",
+)
+# Fields derived by the matcher; they change when the vocabulary or an override changes.
+RISK_FIELDS: tuple[str, ...] = ("risk_category", "risk_categories", "matched_by", "matched_text")
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPerson:
+    id: int
+    employee_no: str
+    active: bool
+    override_category: str | None
+    values: Mapping[str, Any]  # ROSTER_FIELDS + RISK_FIELDS as stored
+
+
+@dataclass
+class RosterDiff:
+    added: list[dict[str, Any]] = field(default_factory=list)
+    updated: list[tuple[int, str, dict[str, tuple[Any, Any]]]] = field(default_factory=list)
+    unchanged: int = 0
+    deactivated: list[tuple[int, str]] = field(default_factory=list)
+    high_risk_by_category: Counter[str] = field(default_factory=Counter)
+    unmatched_roles: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def high_risk(self) -> int:
+        return sum(self.high_risk_by_category.values())
+
+
+def risk_values(match: RiskMatch, override_category: str | None) -> dict[str, Any]:
+    """The stored classification of one person; a per-person HR override wins over everything."""
+    if override_category is not None:
+        code = override_category or None
+        return {
+            "risk_category": code,
+            "risk_categories": code or "",
+            "matched_by": "override",
+            "matched_text": None,
+        }
+    return {
+        "risk_category": match.category,
+        "risk_categories": ",".join(match.categories),
+        "matched_by": match.matched_by,
+        "matched_text": match.matched_text,
+    }
+
+
+def record_values(record: PersonRecord) -> dict[str, Any]:
+    return {name: getattr(record, name) for name in ROSTER_FIELDS}
+
+
+def match_key(record: PersonRecord) -> tuple[str, str, str | None]:
+    return (record.role, record.department, record.category_column)
+
+
+def diff_roster(
+    records: Iterable[PersonRecord],
+    matches: Mapping[tuple[str, str, str | None], RiskMatch],
+    stored: Mapping[str, StoredPerson],
+    *,
+    full: bool,
+    seen_employee_nos: Collection[str],
+) -> RosterDiff:
+    """What importing ``records`` would change.
+
+    ``seen_employee_nos`` holds every employee number in the file, including rows rejected for an
+    error: a person whose row merely has a typo is still on the roster and must not be
+    deactivated by ``full``.
+    """
+    diff = RosterDiff()
+    for record in records:
+        prior = stored.get(record.employee_no)
+        override = prior.override_category if prior else None
+        risk = risk_values(matches[match_key(record)], override)
+        if risk["risk_category"]:
+            diff.high_risk_by_category[risk["risk_category"]] += 1
+        elif risk["matched_by"] is None and record.role:
+            diff.unmatched_roles[record.role] += 1
+        values = {**record_values(record), **risk}
+        if prior is None:
+            diff.added.append(
+                {"employee_no": record.employee_no, "phone_raw": record.phone_raw, **values}
+            )
+            continue
+        changes = {
+            name: (prior.values.get(name), new)
+            for name, new in values.items()
+            if prior.values.get(name) != new
+        }
+        if not prior.active:
+            changes["active"] = (False, True)
+        if changes:
+            diff.updated.append((prior.id, record.employee_no, changes))
+        else:
+            diff.unchanged += 1
+    if full:
+        seen = set(seen_employee_nos)
+        diff.deactivated = sorted(
+            (p.id, p.employee_no) for p in stored.values() if p.active and p.employee_no not in seen
+        )
+    return diff
+
+
+def deactivation_guard(
+    to_deactivate: int, active: int, max_share: float, force: bool
+) -> str | None:
+    """The refusal message when ``--full`` would deactivate too many people, else None."""
+    if force or active == 0 or to_deactivate <= max_share * active:
+        return None
+    share = to_deactivate / active
+    return (
+        f"this import would deactivate {to_deactivate} of {active} active people ({share:.0%}), "
+        f"more than the {max_share:.0%} allowed by policy import.max_deactivate_share; "
+        "if the file really is the whole roster, run again with --force, "
+        "otherwise import it without --full"
+    )

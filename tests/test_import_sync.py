@@ -1,0 +1,109 @@
+"""The pure diff behind every import: added, updated, unchanged, deactivated, guarded."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from testrota.risk.matcher import RiskMatch
+from testrota.roster.validate import PersonRecord
+
+from testrota.roster.sync import (
+    RISK_FIELDS,
+    StoredPerson,
+    deactivation_guard,
+    diff_roster,
+    match_key,
+    record_values,
+    risk_values,
+)
+
+DRIVER = RiskMatch("driver", ("driver",), "title", "司机")
+NONE = RiskMatch(None, (), None, None)
+
+
+def rec(no: str, role: str = "司机", phone: str | None = "+8613812345678") -> PersonRecord:
+    return PersonRecord(
+        employee_no=no, name=f"员工{no}", department="运输部", grid_unit="一班", role=role,
+        phone=phone, phone_raw=phone or "", phone_valid=phone is not None, id_number=None,
+        person_type="employee", host_employee_no=None, language="zh", shift="day",
+        vaccination="", booster=None, category_column=None, sheet="Sheet1", row=3,
+    )
+
+
+def matches_for(*records: PersonRecord) -> dict[tuple[str, str, str | None], RiskMatch]:
+    return {match_key(r): (DRIVER if r.role == "司机" else NONE) for r in records}
+
+
+def stored_from(record: PersonRecord, pid: int, *, active: bool = True,
+                override: str | None = None) -> StoredPerson:
+    match = DRIVER if record.role == "司机" else NONE
+    values = {**record_values(record), **risk_values(match, override)}
+    return StoredPerson(pid, record.employee_no, active, override, values)
+
+
+def test_new_people_are_added_and_counted_by_category() -> None:
+    a, b = rec("001"), rec("002", role="炼钢工")
+    diff = diff_roster([a, b], matches_for(a, b), {}, full=False, seen_employee_nos=["001", "002"])
+    assert [row["employee_no"] for row in diff.added] == ["001", "002"]
+    assert diff.high_risk == 1
+    assert diff.high_risk_by_category == {"driver": 1}
+    assert diff.unmatched_roles == {"炼钢工": 1}
+
+
+def test_same_people_are_unchanged() -> None:
+    a = rec("001")
+    diff = diff_roster([a], matches_for(a), {"001": stored_from(a, 1)}, full=False,
+                       seen_employee_nos=["001"])
+    assert (diff.added, diff.updated, diff.unchanged) == ([], [], 1)
+
+
+def test_a_changed_phone_is_an_update_with_old_and_new() -> None:
+    old, new = rec("001"), rec("001", phone="+8613900000000")
+    diff = diff_roster([new], matches_for(new), {"001": stored_from(old, 7)}, full=False,
+                       seen_employee_nos=["001"])
+    assert diff.updated == [(7, "001", {"phone": ("+8613812345678", "+8613900000000")})]
+
+
+def test_a_deactivated_person_in_the_file_is_reactivated() -> None:
+    a = rec("001")
+    diff = diff_roster([a], matches_for(a), {"001": stored_from(a, 1, active=False)},
+                       full=False, seen_employee_nos=["001"])
+    assert diff.updated == [(1, "001", {"active": (False, True)})]
+
+
+def test_full_deactivates_only_people_absent_from_the_file() -> None:
+    a, b, c = rec("001"), rec("002"), rec("003")
+    stored = {r.employee_no: stored_from(r, i) for i, r in enumerate((a, b, c), 1)}
+    # 002's row had an error (not in records) but its number is in the file: it stays active.
+    diff = diff_roster([a], matches_for(a), stored, full=True, seen_employee_nos=["001", "002"])
+    assert diff.deactivated == [(3, "003")]
+    partial = diff_roster([a], matches_for(a), stored, full=False, seen_employee_nos=["001"])
+    assert partial.deactivated == []
+
+
+def test_a_person_override_survives_and_wins_over_the_matcher() -> None:
+    a = rec("001")
+    stored = {"001": stored_from(a, 1, override="")}  # HR said: not high-risk
+    diff = diff_roster([a], matches_for(a), stored, full=False, seen_employee_nos=["001"])
+    assert diff.unchanged == 1
+    assert diff.high_risk == 0
+    assert risk_values(DRIVER, "") == {
+        "risk_category": None, "risk_categories": "", "matched_by": "override",
+        "matched_text": None,
+    }
+    assert set(risk_values(DRIVER, None)) == set(RISK_FIELDS)
+
+
+def test_a_vocabulary_change_reclassifies_as_an_update() -> None:
+    a = rec("001")
+    stored = {"001": stored_from(replace(a, role="司机"), 1)}
+    diff = diff_roster([a], {match_key(a): NONE}, stored, full=False, seen_employee_nos=["001"])
+    assert diff.updated and diff.updated[0][2]["risk_category"] == ("driver", None)
+
+
+def test_deactivation_guard() -> None:
+    assert deactivation_guard(20, 100, 0.2, force=False) is None
+    message = deactivation_guard(21, 100, 0.2, force=False)
+    assert message is not None and "21 of 100" in message and "--force" in message
+    assert deactivation_guard(21, 100, 0.2, force=True) is None
+    assert deactivation_guard(5, 0, 0.2, force=False) is None
