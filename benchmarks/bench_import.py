@@ -1,0 +1,65 @@
+"""Roster import against the bare file read, side by side, as whole processes.
+
+    python benchmarks/bench_import.py [N]        (default 100,000 rows)
+
+python_calamine alone reads the file; pandas reads it with openpyxl (the default way) and with
+calamine; ``testrota import`` into a fresh SQLite database; the same import again, nothing
+changed. Each is a separate process: wall time and peak RSS.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from generate_roster import generate
+
+from _proc import measure, table
+
+ROOT = Path(__file__).resolve().parents[1]
+PY = sys.executable
+TESTROTA = str(Path(PY).with_name("testrota"))
+
+READ_CALAMINE = """
+import sys, python_calamine
+wb = python_calamine.CalamineWorkbook.from_path(sys.argv[1])
+n = sum(len(wb.get_sheet_by_name(s).to_python()) for s in wb.sheet_names)
+print(n)
+"""
+READ_PANDAS = """
+import sys, pandas
+frames = pandas.read_excel(sys.argv[1], sheet_name=None, dtype=str, engine=sys.argv[2])
+print(sum(len(f) for f in frames.values()))
+"""
+
+
+def main() -> None:
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"roster_{n}.xlsx"
+        generate(n, path)
+        db = f"sqlite:///{Path(tmp) / 'bench.db'}"
+        env = {"TESTROTA_CONFIG_DIR": str(ROOT / "config"), "TESTROTA_DATABASE_URL": db}
+        bare = measure("(a) python_calamine read", [PY, "-c", READ_CALAMINE, str(path)])
+        rows = [bare]
+        for engine in ("openpyxl", "calamine"):
+            argv = [PY, "-c", READ_PANDAS, str(path), engine]
+            rows.append(measure(f"pandas + {engine} read", argv))
+        imp = [TESTROTA, "import", str(path), "--json"]
+        measure("init", [TESTROTA, "init"], env)
+        first = measure("testrota import, fresh SQLite", imp, env)
+        again = measure("testrota import again, unchanged", imp, env)
+        rows += [first, again]
+        s1, s2 = json.loads(first.output), json.loads(again.output)
+        print(f"{n:,} rows x {path.stat().st_size / 1e6:.1f} MB .xlsx")
+        print(table(rows, baseline=bare))
+        print(f"first import: added {s1['added']:,}, high-risk {s1['high_risk']:,}, "
+              f"errors {len(s1['errors'])}")
+        print(f"second import: unchanged {s2['unchanged']:,}, updated {s2['updated']}")
+
+if __name__ == "__main__":
+    main()
