@@ -16,9 +16,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from generate_roster import generate
-
 from _proc import measure, table
+from generate_roster import generate_roster
 
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
@@ -41,10 +40,10 @@ def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"roster_{n}.xlsx"
-        generate(n, path)
+        generate_roster(n, path)
         db = f"sqlite:///{Path(tmp) / 'bench.db'}"
         env = {"TESTROTA_CONFIG_DIR": str(ROOT / "config"), "TESTROTA_DATABASE_URL": db}
-        bare = measure("(a) python_calamine read", [PY, "-c", READ_CALAMINE, str(path)])
+        bare = measure("python_calamine read (bare)", [PY, "-c", READ_CALAMINE, str(path)])
         rows = [bare]
         for engine in ("openpyxl", "calamine"):
             argv = [PY, "-c", READ_PANDAS, str(path), engine]

@@ -171,3 +171,35 @@ def test_bad_files_exit_2_and_touch_nothing(cli: Any, tmp_path: Path, engine: En
     with Session(engine) as s:
         assert s.exec(select(func.count()).select_from(Person)).one() == 0
         assert s.exec(select(func.count()).select_from(RosterImport)).one() == 0
+
+
+def test_overrides_survive_a_reimport(cli: Any, tmp_path: Path, engine: Engine) -> None:
+    roster = write_roster(tmp_path / "r.xlsx", BASE)
+    run_json(cli, "import", str(roster))
+    # HR: this forklift driver only drives inside the workshop; the gate guard is really a driver.
+    assert cli("override", "0001", "none", "--reason", "厂内作业").exit_code == 0
+    mapped = cli("roles", "map", "门卫", "driver", "--reason", "兼任司机")
+    assert mapped.exit_code == 0, mapped.output
+    again = run_json(cli, "import", str(roster))
+    assert (again["updated"], again["unchanged"]) == (0, 5)
+    with Session(engine) as s:
+        people = {p.employee_no: p for p in s.exec(select(Person))}
+    assert people["0001"].risk_category is None and people["0001"].matched_by == "override"
+    assert people["0004"].risk_category == "driver" and people["0004"].matched_by == "override"
+
+
+def test_an_explicit_category_column_wins(cli: Any, tmp_path: Path, engine: Engine) -> None:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.append(["工号", "姓名", "部门", "岗位", "手机号", "高风险类别"])
+    ws.append(["1", "甲", "炼钢厂", "炼钢工", "13812345601", "冷链"])
+    ws.append(["2", "乙", "运输部", "司机", "13812345602", "否"])
+    ws.append(["3", "丙", "运输部", "司机", "13812345603", ""])
+    wb.save(tmp_path / "c.xlsx")
+    run_json(cli, "import", str(tmp_path / "c.xlsx"))
+    with Session(engine) as s:
+        people = {p.employee_no: p for p in s.exec(select(Person))}
+    assert (people["1"].risk_category, people["1"].matched_by) == ("cold_chain", "column")
+    assert people["2"].risk_category is None and people["2"].matched_by == "column"
+    assert people["3"].risk_category == "driver"

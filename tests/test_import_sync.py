@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import replace
 
 from testrota.risk.matcher import RiskMatch
-from testrota.roster.validate import PersonRecord
-
 from testrota.roster.sync import (
     RISK_FIELDS,
     StoredPerson,
@@ -16,6 +14,7 @@ from testrota.roster.sync import (
     record_values,
     risk_values,
 )
+from testrota.roster.validate import PersonRecord
 
 DRIVER = RiskMatch("driver", ("driver",), "title", "司机")
 NONE = RiskMatch(None, (), None, None)
@@ -87,9 +86,9 @@ def test_a_person_override_survives_and_wins_over_the_matcher() -> None:
     diff = diff_roster([a], matches_for(a), stored, full=False, seen_employee_nos=["001"])
     assert diff.unchanged == 1
     assert diff.high_risk == 0
-    assert risk_values(DRIVER, "") == {
+    assert risk_values(DRIVER, "", "送货已外包") == {
         "risk_category": None, "risk_categories": "", "matched_by": "override",
-        "matched_text": None,
+        "matched_text": "送货已外包",
     }
     assert set(risk_values(DRIVER, None)) == set(RISK_FIELDS)
 

@@ -8,9 +8,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, Table, update
 from sqlmodel import Session
 
+from testrota.db.bulk import bulk_insert, fetch_raw
 from testrota.db.engine import session_scope
 from testrota.db.models import AuditEvent, Person, RosterImport
 from testrota.errors import UserError
@@ -26,6 +27,8 @@ from testrota.roster.sync import (
 )
 
 Progress = Callable[[str], None]
+PERSON: Table = Person.__table__  # type: ignore[attr-defined]
+AUDIT: Table = AuditEvent.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -149,31 +152,30 @@ def import_roster(
 _COUNT_KEYS = ("rows", "added", "updated", "unchanged", "deactivated", "skipped", "high_risk")
 
 
+BOOL_FIELDS = frozenset({"phone_valid", "booster"})
+
+
 def _load_stored(session: Session) -> dict[str, StoredPerson]:
-    cols = [getattr(Person, name) for name in (*ROSTER_FIELDS, *RISK_FIELDS)]
-    query = select(
-        Person.id, Person.employee_no, Person.active, Person.override_category, *cols  # type: ignore[call-overload]
-    )
     names = (*ROSTER_FIELDS, *RISK_FIELDS)
+    columns = ["id", "employee_no", "active", "override_category", "override_reason", *names]
     stored: dict[str, StoredPerson] = {}
-    for row in session.execute(query):
-        stored[row[1]] = StoredPerson(
-            id=row[0],
-            employee_no=row[1],
-            active=row[2],
-            override_category=row[3],
-            values=dict(zip(names, row[4:], strict=True)),
-        )
+    for row in fetch_raw(session.connection(), PERSON, columns):
+        values = dict(zip(names, row[5:], strict=True))
+        for name in BOOL_FIELDS:  # SQLite hands booleans back as 0/1
+            if values[name] is not None:
+                values[name] = bool(values[name])
+        stored[row[1]] = StoredPerson(row[0], row[1], bool(row[2]), row[3], values, row[4])
     return stored
 
 
 def _write(session: Session, diff: RosterDiff, now: datetime, actor: str) -> None:
-    table = Person.__table__  # type: ignore[attr-defined]
-    if diff.added:
-        session.execute(
-            insert(table),
-            [{**row, "active": True, "created_at": now, "updated_at": now} for row in diff.added],
-        )
+    conn = session.connection()
+    bulk_insert(
+        conn,
+        PERSON,
+        diff.added,
+        constants={"active": True, "opted_out": False, "created_at": now, "updated_at": now},
+    )
     if diff.updated:
         session.execute(
             update(Person),
@@ -197,27 +199,20 @@ def _write(session: Session, diff: RosterDiff, now: datetime, actor: str) -> Non
         )
     audit = [
         {
-            "at": now,
-            "actor": actor,
-            "action": "person.update",
-            "entity": "person",
             "entity_id": employee_no,
+            "action": "person.update",
             "details": {name: [old, new] for name, (old, new) in changes.items()},
         }
         for _, employee_no, changes in diff.updated
     ] + [
         {
-            "at": now,
-            "actor": actor,
-            "action": "person.deactivate",
-            "entity": "person",
             "entity_id": employee_no,
+            "action": "person.deactivate",
             "details": {"reason": "missing from a full roster import"},
         }
         for _, employee_no in diff.deactivated
     ]
-    if audit:
-        session.execute(insert(AuditEvent.__table__), audit)  # type: ignore[attr-defined]
+    bulk_insert(conn, AUDIT, audit, constants={"at": now, "actor": actor, "entity": "person"})
 
 
 def _change_preview(diff: RosterDiff, limit: int = 200) -> dict[str, list[Any]]:

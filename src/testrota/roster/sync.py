@@ -12,7 +12,7 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from testrota.risk.matcher import RiskMatch
+from testrota.risk.matcher import RiskMatch, storage_fields, with_person_override
 from testrota.roster.validate import PersonRecord
 
 # Fields that come from the roster; a difference in any of them is an update.
@@ -43,6 +43,7 @@ class StoredPerson:
     active: bool
     override_category: str | None
     values: Mapping[str, Any]  # ROSTER_FIELDS + RISK_FIELDS as stored
+    override_reason: str | None = None
 
 
 @dataclass
@@ -59,22 +60,11 @@ class RosterDiff:
         return sum(self.high_risk_by_category.values())
 
 
-def risk_values(match: RiskMatch, override_category: str | None) -> dict[str, Any]:
+def risk_values(
+    match: RiskMatch, override_category: str | None, override_reason: str | None = None
+) -> dict[str, Any]:
     """The stored classification of one person; a per-person HR override wins over everything."""
-    if override_category is not None:
-        code = override_category or None
-        return {
-            "risk_category": code,
-            "risk_categories": code or "",
-            "matched_by": "override",
-            "matched_text": None,
-        }
-    return {
-        "risk_category": match.category,
-        "risk_categories": ",".join(match.categories),
-        "matched_by": match.matched_by,
-        "matched_text": match.matched_text,
-    }
+    return storage_fields(with_person_override(match, override_category, override_reason))
 
 
 def record_values(record: PersonRecord) -> dict[str, Any]:
@@ -102,8 +92,12 @@ def diff_roster(
     diff = RosterDiff()
     for record in records:
         prior = stored.get(record.employee_no)
-        override = prior.override_category if prior else None
-        risk = risk_values(matches[match_key(record)], override)
+        match = matches[match_key(record)]
+        risk = (
+            risk_values(match, prior.override_category, prior.override_reason)
+            if prior
+            else risk_values(match, None)
+        )
         if risk["risk_category"]:
             diff.high_risk_by_category[risk["risk_category"]] += 1
         elif risk["matched_by"] is None and record.role:
