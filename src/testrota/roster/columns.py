@@ -1,0 +1,156 @@
+"""Header aliases (``config/roster_columns.yaml``) and the one way header texts are compared.
+
+HR files spell the same column many ways: 工号, 工號, "工 号", "Employee ID",
+"ＥＭＰＬＯＹＥＥ　ＩＤ".
+Every comparison goes through :func:`normalize_header`, so the YAML lists each name once per
+wording, not once per spelling.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+from pathlib import Path
+
+from testrota.errors import UserError
+from testrota.policy import read_yaml
+
+ROSTER_FIELDS: tuple[str, ...] = (
+    "employee_no",
+    "name",
+    "department",
+    "grid_unit",
+    "role",
+    "phone",
+    "id_number",
+    "person_type",
+    "host_employee_no",
+    "language",
+    "shift",
+    "vaccination",
+    "booster",
+    "category",
+    "seq",
+)
+REQUIRED_FIELDS: tuple[str, ...] = ("employee_no", "name")
+
+# A note in brackets after a header: 手机号（必填）, Phone (mobile), 工号【8位】.
+_NOTE_RE = re.compile(r"[\(（\[【〔<《][^\)）\]】〕>》]*[\)）\]】〕>》]")
+
+
+@lru_cache(maxsize=1)
+def _t2s() -> object:
+    import opencc
+
+    return opencc.OpenCC("t2s")
+
+
+def to_simplified(text: str) -> str:
+    """Traditional Chinese characters to Simplified (other text is unchanged)."""
+    if text.isascii():
+        return text
+    return _t2s().convert(text)  # type: ignore[attr-defined]
+
+
+@lru_cache(maxsize=8192)
+def normalize_header(text: str) -> str:
+    """The comparison key of a header or a short label.
+
+    Ignores case, whitespace (including the ideographic space), full-width forms and
+    punctuation or symbols, and reads Traditional characters as Simplified:
+    ``"工 號："``, ``"工号"`` and ``"工號"`` all give ``"工号"``; ``"Employee-ID"`` gives
+    ``"employeeid"``.
+    """
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    kept = "".join(ch for ch in folded if unicodedata.category(ch)[0] in "LNM")
+    return to_simplified(kept)
+
+
+def strip_note(text: str) -> str:
+    """The header without bracketed notes: ``"手机号（必填）"`` -> ``"手机号"``."""
+    return _NOTE_RE.sub("", text)
+
+
+class HeaderMatcher:
+    """Finds the field a header text names, given ``field -> aliases``.
+
+    A field's earlier aliases have a higher priority (a lower number), so when two columns
+    name the same field the caller can keep the better one.
+    """
+
+    def __init__(self, aliases: Mapping[str, Sequence[str]]) -> None:
+        self._keys: dict[str, tuple[str, int]] = {}
+        for field, names in aliases.items():
+            for priority, alias in enumerate(names):
+                key = normalize_header(alias)
+                if key:
+                    self._keys.setdefault(key, (field, priority))
+
+    def match(self, text: str) -> tuple[str, int] | None:
+        """``(field, priority)`` for a header text, or None when no alias matches."""
+        if not text:
+            return None
+        hit = self._keys.get(normalize_header(text))
+        if hit is None:
+            bare = strip_note(text)
+            if bare != text:
+                hit = self._keys.get(normalize_header(bare))
+        return hit
+
+
+def load_roster_columns(config_dir: Path) -> dict[str, tuple[str, ...]]:
+    """Read ``roster_columns.yaml``: ``field -> aliases``, checked so a typo cannot hide.
+
+    Refuses (UserError) a file that is not a mapping, an unknown field, a field without
+    aliases, a missing required field, an alias that normalises to nothing, and one alias
+    listed under two fields.
+    """
+    path = config_dir / "roster_columns.yaml"
+    raw = read_yaml(path)
+    if not isinstance(raw, dict):
+        raise UserError(f"{path}: expected 'field: [alias, ...]' lines, one per field")
+    result: dict[str, tuple[str, ...]] = {}
+    owner: dict[str, tuple[str, str]] = {}
+    for field, names in raw.items():
+        if field not in ROSTER_FIELDS:
+            raise UserError(
+                f"{path}: unknown field {field!r}; the fields are {', '.join(ROSTER_FIELDS)}"
+            )
+        if isinstance(names, str | int | float):
+            names = [names]
+        if not isinstance(names, list) or not names:
+            raise UserError(
+                f"{path}: {field} needs a list of header names, e.g. [工号, Employee ID]"
+            )
+        aliases: list[str] = []
+        for name in names:
+            if isinstance(name, bool):
+                # YAML reads a bare No/Yes/On/Off as a boolean.
+                raise UserError(
+                    f"{path}: {field}: {name!r} is not a header name; put words such as "
+                    '"No" or "Yes" in quotes'
+                )
+            if not isinstance(name, str | int | float):
+                raise UserError(f"{path}: {field}: {name!r} is not a header name")
+            alias = str(name).strip()
+            key = normalize_header(alias)
+            if not key:
+                raise UserError(
+                    f"{path}: {field}: {alias!r} has no letters or digits, so it cannot be matched"
+                )
+            if key in owner and owner[key][0] != field:
+                other_field, other_alias = owner[key]
+                raise UserError(
+                    f"{path}: {alias!r} ({field}) and {other_alias!r} ({other_field}) are the "
+                    "same header once case, spaces and punctuation are ignored; keep one"
+                )
+            owner.setdefault(key, (field, alias))
+            if alias not in aliases:
+                aliases.append(alias)
+        result[field] = tuple(aliases)
+    missing = [f for f in REQUIRED_FIELDS if f not in result]
+    if missing:
+        raise UserError(f"{path}: no aliases for {', '.join(missing)}; these columns are required")
+    return result

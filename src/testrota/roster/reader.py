@@ -1,0 +1,466 @@
+"""Messy HR files in, clean columns of cell texts out.
+
+:func:`read_workbook` opens .xlsx/.xlsb/.xls/.ods (through python-calamine, which is several
+times faster than openpyxl) and .csv in any common encoding, finds the header row on every
+sheet below whatever title rows HR put above it, and returns each recognised column as a list of
+the texts a person sees in Excel: ``10023`` not ``10023.0``, ``00123`` kept, dates as ISO text.
+Blank rows, 序号 numbers, repeated header rows and footers (合计, 制表人, Total ...) are dropped;
+every kept row remembers the row number Excel shows, so errors point at the right line.
+
+It knows nothing about people: the caller passes ``field -> aliases`` and the required fields, so
+the test-results import reads its files with the same code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from operator import itemgetter
+from pathlib import Path
+from typing import Any
+
+from testrota.errors import UserError
+from testrota.policy import ImportPolicy
+from testrota.roster.columns import HeaderMatcher, normalize_header
+from testrota.roster.spreadsheet import (
+    OpenedFile,
+    RawSheet,
+    load_file,
+    read_calamine_sheet,
+    read_csv_sheet,
+    workbook_sheet_names,
+)
+
+HEADER_SCAN_ROWS = 50  # title rows above the header; real files have a handful at most
+_STRIP = " \t\r\n\x0b\x0c\xa0\u3000\u2002\u2003\u2009\u200b\ufeff"
+
+# A footer's first cell: totals, signatures and notes under the table.
+_NOTE_ONLY_RE = re.compile(
+    r"[\(（\[【〔<《][^\)）\]】〕>》]*[\)）\]】〕>》]|必填|选填|必填项|選填|非必填"
+)
+_FOOTER_RE = re.compile(
+    r"\s*(?:"
+    r"[合总總小共]\s*[计計]|[制製]\s*表|[审審]\s*[核批]|填\s*[表报報]|[备備]\s*注|注\s*[:：]"
+    r"|[说說]\s*明|以\s*下\s*空\s*白|日\s*期\s*[:：]|(?:单位|單位|部门|部門)?\s*[负負]\s*[责責]\s*人"
+    r"|(?:grand\s*)?(?:sub\s*)?total\b|sum\b|prepared\s+by|approved\s+by|checked\s+by"
+    r"|reviewed\s+by|notes?\s*[:：]|remarks?\b|signature\b|signed\b|date\s*[:：]"
+    r")",
+    re.IGNORECASE,
+)
+
+
+@dataclass
+class Sheet:
+    """One sheet's people (or results), column by column."""
+
+    name: str
+    header_row: int  # 1-based, as Excel shows it
+    columns: dict[str, str]  # field -> header text as written in the file
+    data: dict[str, list[str]]  # field -> cell texts ("" when empty)
+    row_numbers: list[int]  # Excel row number of each data row
+    unmatched_headers: list[str] = field(default_factory=list)  # columns no alias names
+    dropped_rows: int = 0  # blank, 序号-only, footer and repeated header rows
+
+
+@dataclass
+class SkippedSheet:
+    name: str
+    reason: str
+    headers_seen: list[str]
+
+
+@dataclass
+class Workbook:
+    file_name: str
+    sha256: str
+    sheets: list[Sheet]
+    skipped: list[SkippedSheet]
+    format: str = ""  # xlsx | xlsb | xls | ods | csv
+    encoding: str | None = None  # the text encoding a CSV was read with
+
+
+def read_workbook(
+    path: Path,
+    aliases: Mapping[str, Sequence[str]],
+    required: Sequence[str],
+    limits: ImportPolicy,
+    sheet: str | None = None,
+    ignore: Collection[str] = ("seq",),
+) -> Workbook:
+    """Read every sheet of ``path`` whose header names all ``required`` fields.
+
+    ``aliases`` maps each field to the header texts that name it; fields in ``ignore`` (序号)
+    help find the header and footers but are not returned. ``sheet`` reads that sheet only
+    (even a hidden one). Raises UserError, with one line saying what to fix, for a file that is
+    not a spreadsheet, damaged, password-protected, too big, a zip bomb, empty, without a
+    recognisable header, or without the named sheet.
+    """
+    absent = [f for f in required if f not in aliases]
+    if absent:
+        raise ValueError(f"required fields without aliases: {absent}")
+    opened = load_file(path, limits)
+    sha256 = hashlib.sha256(opened.data).hexdigest()
+    matcher = HeaderMatcher(aliases)
+    sheets: list[Sheet] = []
+    skipped: list[SkippedSheet] = []
+
+    def take(raw: RawSheet) -> None:
+        parsed = parse_sheet(raw, matcher, required, ignore)
+        if isinstance(parsed, Sheet):
+            sheets.append(parsed)
+        else:
+            skipped.append(parsed)
+
+    if opened.format == "csv":
+        raw = read_csv_sheet(opened)
+        if sheet is not None and sheet != raw.name:
+            raise UserError(f"{opened.file_name}: a CSV file has no sheets; leave out --sheet")
+        take(raw)
+    else:
+        _read_book(opened, sheet, take, skipped)
+    if not sheets:
+        if sheet is not None and skipped and skipped[0].reason == "empty sheet":
+            raise UserError(f"{opened.file_name}: sheet {skipped[0].name!r} is empty")
+        raise _nothing_found(opened.file_name, skipped, aliases, required)
+    return Workbook(
+        file_name=opened.file_name,
+        sha256=sha256,
+        sheets=sheets,
+        skipped=skipped,
+        format=opened.format,
+        encoding=opened.encoding,
+    )
+
+
+def _read_book(
+    opened: OpenedFile,
+    wanted: str | None,
+    take: Callable[[RawSheet], None],
+    skipped: list[SkippedSheet],
+) -> None:
+    book, metas = workbook_sheet_names(opened)
+    try:
+        if wanted is not None:
+            names = [m[0] for m in metas]
+            chosen = _find_sheet(wanted, names)
+            if chosen is None:
+                listed = ", ".join(repr(n) for n in names)
+                raise UserError(
+                    f"{opened.file_name}: no sheet named {wanted!r}; its sheets are {listed}"
+                )
+            metas = [m for m in metas if m[0] == chosen]
+        for name, hidden, kind in metas:
+            if kind != "worksheet":
+                skipped.append(SkippedSheet(name, f"a {kind}, not a table of cells", []))
+            elif hidden and wanted is None:
+                skipped.append(
+                    SkippedSheet(name, "hidden sheet (name it with --sheet to import it)", [])
+                )
+            else:
+                take(read_calamine_sheet(opened, book, name))
+    finally:
+        book.close()
+
+
+def _find_sheet(wanted: str, names: list[str]) -> str | None:
+    if wanted in names:
+        return wanted
+    # People type sheet names by hand: forgive case, spaces and Traditional/Simplified.
+    key = normalize_header(wanted)
+    close = [n for n in names if normalize_header(n) == key]
+    return close[0] if len(close) == 1 else None
+
+
+def parse_sheet(
+    raw: RawSheet,
+    matcher: HeaderMatcher,
+    required: Sequence[str],
+    ignore: Collection[str] = ("seq",),
+) -> Sheet | SkippedSheet:
+    """Find the header row of one raw sheet and pull out its data rows as text columns."""
+    rows = raw.rows
+    if not any(_row_has_content(r) for r in rows):
+        return SkippedSheet(raw.name, "empty sheet", [])
+    width = max(len(r) for r in rows)
+    for r in rows:
+        if len(r) < width:
+            r.extend([""] * (width - len(r)))
+
+    header_idx, found = _find_header(rows, matcher, required)
+    if header_idx is None:
+        return _no_header(raw.name, rows, matcher, required)
+    data_start = header_idx + 1
+    if data_start < len(rows):
+        merged = _sub_header(rows[data_start], found, matcher, required)
+        if merged is not None:
+            found = merged
+            data_start += 1
+    if data_start < len(rows) and _is_note_row(rows[data_start]):
+        data_start += 1
+
+    body = rows[data_start:]
+    by_col = sorted(found.items(), key=lambda item: item[1][0])
+    cols = {name: _column_text(body, col) for name, (col, _, _) in by_col}
+    _fill_merged(raw.merged, data_start, len(body), {col: name for name, (col, _, _) in by_col},
+                 cols)
+    keep = _rows_to_keep(cols, [name for name, _ in by_col], found, required, ignore)
+
+    columns = {name: text for name, (_, _, text) in by_col if name not in ignore}
+    if keep is None:
+        kept_rows = list(range(len(body)))
+        data = {name: cols[name] for name in columns}
+    else:
+        kept_rows = keep
+        data = {name: [cols[name][i] for i in keep] for name in columns}
+    row_numbers = [data_start + i + 1 for i in kept_rows]
+    used_cols = {col for col, _, _ in found.values()}
+    unmatched = [
+        text
+        for col, cell in enumerate(rows[header_idx])
+        if col not in used_cols and (text := cell_text(cell))
+    ]
+    if not row_numbers:
+        return SkippedSheet(
+            raw.name,
+            f"a header in row {header_idx + 1} but no rows of data under it",
+            [text for _, (_, _, text) in by_col],
+        )
+    return Sheet(
+        name=raw.name,
+        header_row=header_idx + 1,
+        columns=columns,
+        data=data,
+        row_numbers=row_numbers,
+        unmatched_headers=unmatched,
+        dropped_rows=len(body) - len(row_numbers),
+    )
+
+
+Found = dict[str, tuple[int, int, str]]  # field -> (column, alias priority, header text)
+
+
+def _match_row(row: list[Any], matcher: HeaderMatcher) -> Found:
+    found: Found = {}
+    for col, cell in enumerate(row):
+        if type(cell) is not str:
+            continue
+        text = cell.strip(_STRIP)
+        hit = matcher.match(text) if text else None
+        if hit is None:
+            continue
+        name, priority = hit
+        previous = found.get(name)
+        if previous is None or priority < previous[1]:
+            found[name] = (col, priority, text)
+    return found
+
+
+def _find_header(
+    rows: list[list[Any]], matcher: HeaderMatcher, required: Sequence[str]
+) -> tuple[int | None, Found]:
+    best: tuple[int | None, Found] = (None, {})
+    for idx, row in enumerate(rows[:HEADER_SCAN_ROWS]):
+        found = _match_row(row, matcher)
+        if all(f in found for f in required) and len(found) > len(best[1]):
+            best = (idx, found)
+    return best
+
+
+def _sub_header(
+    row: list[Any], found: Found, matcher: HeaderMatcher, required: Sequence[str]
+) -> Found | None:
+    """A second header row under the header, or None when ``row`` is data.
+
+    Two layouts are common: group headers merged over sub-headers (联系方式 over 手机 | 电话)
+    and a bilingual header (工号 over Employee ID). A sub-header may name a field better than the
+    group header above it ("手机" beats "联系方式").
+    """
+    sub = _match_row(row, matcher)
+    if not sub:
+        return None
+    sub_cols = {col for col, _, _ in sub.values()}
+    for name in required:
+        col = found[name][0]
+        if cell_text(row[col]) and col not in sub_cols:
+            return None  # a real value in a required column: this is the first person
+    merged = dict(found)
+    for name, hit in sub.items():
+        owner = next((f for f, h in merged.items() if h[0] == hit[0]), None)
+        if owner is not None and owner != name:
+            continue  # the column already names another field
+        if name not in merged or hit[1] < merged[name][1]:
+            merged[name] = hit
+    return merged
+
+
+def _is_note_row(row: list[Any]) -> bool:
+    """A line of bracketed notes under the header: （必填） | （选填） | (required)."""
+    texts = [cell_text(c) for c in row]
+    notes = [t for t in texts if t]
+    return bool(notes) and all(_NOTE_ONLY_RE.fullmatch(t) for t in notes)
+
+
+def _fill_merged(
+    merged: list[tuple[tuple[int, int], tuple[int, int]]],
+    data_start: int,
+    n_rows: int,
+    field_at: dict[int, str],
+    cols: dict[str, list[str]],
+) -> None:
+    # HR merges a department cell down over its people; each of them belongs to it.
+    for (r0, c0), (r1, _c1) in merged:
+        name = field_at.get(c0)
+        if name is None or r0 < data_start or r1 == r0:
+            continue
+        column = cols[name]
+        value = column[r0 - data_start]
+        for r in range(r0 + 1, min(r1, data_start + n_rows - 1) + 1):
+            if not column[r - data_start]:
+                column[r - data_start] = value
+
+
+def _rows_to_keep(
+    cols: dict[str, list[str]],
+    order: list[str],
+    found: Found,
+    required: Sequence[str],
+    ignore: Collection[str],
+) -> list[int] | None:
+    """Indexes of real data rows, or None when every row is one."""
+    ordered = [cols[name] for name in order]
+    content_pos = [i for i, name in enumerate(order) if name not in ignore]
+    required_pos = [order.index(name) for name in required]
+    header_texts = [found[name][2] for name in required]
+    if not ordered:
+        return None
+    keep: list[int] = []
+    check_ignored = len(content_pos) < len(order)
+    lead = ordered[0]
+    complete = [all(t) for t in zip(*(cols[name] for name in required), strict=True)]
+    for i, cells in enumerate(zip(*ordered, strict=True)):
+        first_cell = lead[i]
+        if complete[i] and first_cell and "0" <= first_cell[0] <= "9":
+            # The usual row: a 序号 or an employee number first, every required cell filled.
+            # No footer or repeated header starts with a digit, so nothing more to check.
+            keep.append(i)
+            continue
+        first_pos = next((p for p, c in enumerate(cells) if c), None)
+        if first_pos is None:
+            continue
+        if check_ignored and not any(cells[p] for p in content_pos):
+            continue  # a template's pre-numbered 序号 with nobody in the row
+        if _FOOTER_RE.match(cells[first_pos]) and (
+            first_pos in required_pos or not all(cells[p] for p in required_pos)
+        ):
+            continue
+        if [cells[p] for p in required_pos] == header_texts:
+            continue  # the header repeated (printed pages, pasted blocks)
+        keep.append(i)
+    return None if len(keep) == len(cols[order[0]]) else keep
+
+
+def _column_text(body: list[list[Any]], col: int) -> list[str]:
+    strip = _STRIP
+    # Text cells are the common case: handled inline, without a call per cell.
+    return [
+        v.strip(strip) if v.__class__ is str else cell_text(v)
+        for v in map(itemgetter(col), body)
+    ]
+
+
+def _row_has_content(row: list[Any]) -> bool:
+    return any(cell_text(c) for c in row)
+
+
+def cell_text(value: Any) -> str:
+    """The text a person sees in a cell: ``10023.0`` -> ``"10023"``, a date -> ISO text."""
+    if type(value) is str:
+        return value.strip(_STRIP)
+    if value is None:
+        return ""
+    if type(value) is float:
+        return _float_text(value)
+    if type(value) is int:
+        return str(value)
+    if type(value) is bool:
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, datetime):
+        if value.time() == time(0, 0):
+            return value.date().isoformat()
+        return value.isoformat(sep=" ")
+    if isinstance(value, date | time):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return str(value)
+    return str(value).strip(_STRIP)
+
+
+def _float_text(value: float) -> str:
+    if value != value or value in (float("inf"), float("-inf")):
+        return ""
+    if value.is_integer():
+        if abs(value) < 1e15:
+            return str(int(value))
+        # Excel keeps 15 significant digits: an 18-digit ID typed as a number shows its
+        # first 15 digits and zeros, and that is what the person reads.
+        return str(int(Decimal(f"{value:.15g}")))
+    return f"{value:.15g}"
+
+
+def _no_header(
+    name: str, rows: list[list[Any]], matcher: HeaderMatcher, required: Sequence[str]
+) -> SkippedSheet:
+    scan = rows[:HEADER_SCAN_ROWS]
+    matched = [(len(m), i, m) for i, m in ((i, _match_row(r, matcher)) for i, r in enumerate(scan))]
+    count, idx, found = max(matched, key=lambda t: (t[0], -t[1]))
+    if count:
+        missing = [f for f in required if f not in found]
+        seen = [cell_text(c) for c in scan[idx] if cell_text(c)]
+        named = ", ".join(text for _, _, text in found.values())
+        return SkippedSheet(
+            name,
+            f"row {idx + 1} has {named} but no {' or '.join(missing)} column",
+            seen,
+        )
+    texts = [[cell_text(c) for c in r if type(c) is str and cell_text(c)] for r in scan]
+    idx = max(range(len(texts)), key=lambda i: (len(texts[i]), -i))
+    return SkippedSheet(
+        name, f"no header row naming {', '.join(required)} in its first rows", texts[idx]
+    )
+
+
+def _nothing_found(
+    file_name: str,
+    skipped: list[SkippedSheet],
+    aliases: Mapping[str, Sequence[str]],
+    required: Sequence[str],
+) -> UserError:
+    if not skipped:
+        return UserError(f"{file_name}: the workbook has no sheets")
+    if all(s.reason == "empty sheet" for s in skipped):
+        what = "the file" if len(skipped) == 1 else "every sheet"
+        return UserError(f"{file_name}: {what} is empty; fill in the roster and upload it again")
+    no_rows = [s for s in skipped if s.reason.startswith("a header in row")]
+    if no_rows:
+        return UserError(
+            f"{file_name}: sheet {no_rows[0].name!r} has a header row but no rows of data "
+            "under it"
+        )
+    seen = "; ".join(
+        f"sheet {s.name!r}: " + ", ".join(repr(h) for h in s.headers_seen[:15])
+        for s in skipped
+        if s.headers_seen
+    )
+    known = "; ".join(f"{f}: {', '.join(aliases[f])}" for f in required)
+    others = ", ".join(f for f in aliases if f not in required)
+    reasons = "; ".join(f"{s.name!r}: {s.reason}" for s in skipped if s.headers_seen)
+    return UserError(
+        f"{file_name}: no recognisable header row (it needs columns for "
+        f"{', '.join(required)}). {reasons or 'no sheet has a header'}. "
+        f"Headers seen: {seen or 'none'}. Known names: {known}"
+        + (f" (optional columns: {others})" if others else "")
+    )
