@@ -13,7 +13,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from testrota.errors import UserError
 
@@ -45,6 +45,20 @@ class SurgeRule(_Section):
     grid_units: list[str] = []
     categories: list[str] = []
     all_staff: bool = False
+    # The gap while the rule applies; by default the widest gap (up to testing.min_gap_days)
+    # that still fits the rule's tests into its days, e.g. 1 for daily testing.
+    min_gap_days: int | None = Field(default=None, ge=1, le=6)
+
+    @model_validator(mode="after")
+    def _dates_and_scope(self) -> SurgeRule:
+        if self.end < self.start:
+            raise ValueError(f"surge {self.name!r}: end {self.end} is before start {self.start}")
+        if not (self.all_staff or self.departments or self.grid_units or self.categories):
+            raise ValueError(
+                f"surge {self.name!r}: say whom it covers: all_staff: true, or departments, "
+                "grid_units or categories"
+            )
+        return self
 
 
 class TestingPolicy(_Section):
@@ -57,6 +71,11 @@ class TestingPolicy(_Section):
         ("wed", "sat"),
     ]
     grace_hours: float = Field(default=4, ge=0)
+    # check-in: how early before a slot a person still counts as "expected in this slot", and
+    # how long a second check-in of a walk-in (no slot) is treated as the same visit
+    checkin_early_minutes: int = Field(default=30, ge=0, le=240)
+    checkin_repeat_minutes: int = Field(default=60, ge=1, le=1440)
+    trend_weeks: int = Field(default=4, ge=1, le=26)  # weeks shown in compliance trends
     surge: list[SurgeRule] = []
 
 
@@ -67,18 +86,48 @@ class ImportPolicy(_Section):
 
 
 class ReminderPolicy(_Section):
-    evening_before: time = time(18, 0)
-    before_minutes: int = Field(default=60, ge=0)
+    """When texts go out. Times are local to the testing site."""
+
+    evening_before: time | None = time(18, 0)  # None: no evening-before text
+    before_minutes: int = Field(default=60, ge=0)  # 0: no text shortly before the slot
     quiet_start: time = time(22, 0)
     quiet_end: time = time(7, 0)
     horizon_hours: int = Field(default=48, ge=1)
+    send_within_minutes: int = Field(default=30, ge=1)  # a due text should be out within this
+    missed_notice: bool = True  # text a person who missed a slot, offering another
+    missed_lookback_hours: int = Field(default=24, ge=1)  # only for slots missed this recently
+    alerts_ignore_quiet_hours: bool = True  # a positive result does not wait for the morning
+    digest_when_none: bool = False  # send the supervisors' digest on a day nobody missed
+    booster_include_unknown: bool = False  # booster campaign also to people with no record
+    offer_valid_minutes: int = Field(default=120, ge=5)  # an "R" offer must be confirmed in this
+    reschedule_lead_minutes: int = Field(default=60, ge=0)  # earliest offered slot from now
 
 
 class SmsPolicy(_Section):
+    """The sender's limits and the dispatcher's retry rules."""
+
     rate_per_second: float = Field(default=1.0, ge=0)  # 0 = no limit
     concurrency: int = Field(default=8, ge=1, le=256)
     max_attempts: int = Field(default=5, ge=1)
     sending_timeout_minutes: int = Field(default=10, ge=1)
+    max_segments: int = Field(default=2, ge=1, le=10)
+    retry_base_seconds: float = Field(default=30, gt=0)
+    retry_max_seconds: float = Field(default=1800, gt=0)
+    request_timeout_seconds: float = Field(default=15, gt=0)
+    batch_size: int = Field(default=200, ge=1, le=5000)
+
+
+class WebPolicy(_Section):
+    """Sign-in rules of the web app."""
+
+    session_hours: float = Field(default=12, gt=0)  # a sign-in lasts this long at most
+    idle_minutes: int = Field(default=120, ge=5)  # and ends after this long without a request
+    login_max_failures: int = Field(default=5, ge=1)  # per user name within the window
+    login_max_failures_per_ip: int = Field(default=30, ge=1)
+    login_window_minutes: int = Field(default=15, ge=1)
+    personal_link_days: int = Field(default=14, ge=1)  # how long a texted /me link stays valid
+    compliance_target: float = Field(default=0.95, ge=0, le=1)  # the dashboard's dashed line
+    dashboard_cache_seconds: int = Field(default=60, ge=0)  # 0: recompute on every request
 
 
 class Policy(_Section):
@@ -90,6 +139,7 @@ class Policy(_Section):
     imports: ImportPolicy = Field(default=ImportPolicy(), alias="import")
     reminders: ReminderPolicy = ReminderPolicy()
     sms: SmsPolicy = SmsPolicy()
+    web: WebPolicy = WebPolicy()
     retention_days: int = Field(default=90, ge=1)
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from testrota.db.types import UTCDateTime
@@ -111,6 +111,8 @@ class Appointment(SQLModel, table=True):
     __table_args__ = (
         Index("ix_appointment_week_status", "week", "status"),
         Index("ix_appointment_person_week", "person_id", "week"),
+        # compliance: the overdue, still-scheduled appointments that flagging reads
+        Index("ix_appointment_status_starts", "status", "starts_at"),
     )
     id: int | None = Field(default=None, primary_key=True)
     person_id: int = Field(foreign_key="person.id")
@@ -154,6 +156,7 @@ class TestResult(SQLModel, table=True):
     result: str = Field(default="pending", max_length=20)  # pending|negative|positive|invalid
     source: str = Field(default="checkin", max_length=100)  # checkin|lab|outside
     site_code: str | None = Field(default=None, max_length=40)
+    site_name: str = Field(default="", max_length=200)  # an outside site's name as written
     recorded_at: datetime = _dt()
     recorded_by: str = Field(default="", max_length=100)
 
@@ -187,7 +190,12 @@ class Message(SQLModel, table=True):
     kind: str = Field(max_length=40)
     dedupe_key: str = Field(max_length=200)  # e.g. "reminder_eve:appt:42"
     person_id: int | None = Field(default=None, foreign_key="person.id", index=True)
-    appointment_id: int | None = Field(default=None, foreign_key="appointment.id", index=True)
+    # SET NULL: a re-plan may delete an appointment; its reminders then lose their target and
+    # are cancelled, never sent for a slot that no longer exists.
+    appointment_id: int | None = Field(
+        default=None, foreign_key="appointment.id", index=True, ondelete="SET NULL"
+    )
+    user_id: int | None = Field(default=None, foreign_key="user.id", index=True)
     to: str = Field(max_length=32)
     body: str = Field(max_length=2000)
     due_at: datetime = _dt()
@@ -202,6 +210,8 @@ class Message(SQLModel, table=True):
     provider_status: str | None = Field(default=None, max_length=20)
     error_code: str | None = Field(default=None, max_length=20)
     error_message: str | None = Field(default=None, max_length=400)
+    segments: int = 0  # SMS segments the body takes (GSM-7 or UCS-2)
+    tz: str | None = Field(default=None, max_length=64)  # quiet hours here; None: any hour
     created_at: datetime = _dt()
 
 
@@ -225,6 +235,7 @@ class User(SQLModel, table=True):
     phone: str | None = Field(default=None, max_length=32)
     language: str = Field(default="zh", max_length=8)
     active: bool = True
+    opted_out: bool = False  # replied STOP to a text (digest, alerts)
     created_at: datetime = _dt()
 
 
@@ -239,3 +250,86 @@ class JobRun(SQLModel, table=True):
     finished_at: datetime | None = _dt(default=None)
     worker: str = Field(default="", max_length=100)
     details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+
+
+class LoginAttempt(SQLModel, table=True):
+    """Every sign-in attempt; recent failures per name and per address throttle the next ones.
+
+    Kept in the database, not in memory, so several web processes share one count.
+    """
+
+    __table_args__ = (
+        Index("ix_loginattempt_name_at", "name", "at"),
+        Index("ix_loginattempt_ip_at", "ip", "at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _dt()
+    name: str = Field(max_length=100)
+    ip: str = Field(default="", max_length=64)
+    ok: bool = False
+
+
+class WebUpload(SQLModel, table=True):
+    """A file uploaded through the web, kept between its preview and its apply.
+
+    The bytes live in the database because the preview and the apply may reach different web
+    processes; a row is deleted once applied or cancelled, and stale ones are pruned.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    token: str = Field(unique=True, max_length=64)
+    kind: str = Field(max_length=20)  # roster|results
+    file_name: str = Field(max_length=400)
+    sha256: str = Field(max_length=64)
+    size: int = 0
+    data: bytes = Field(sa_type=LargeBinary)  # type: ignore[call-overload]
+    options: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+    preview: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+    created_by: str = Field(default="", max_length=100)
+    created_at: datetime = _dt(index=True)
+
+
+class RescheduleOffer(SQLModel, table=True):
+    """A slot offered in answer to an SMS "R"; a confirming reply within its validity books it.
+
+    ``mode`` is ``move`` (the appointment moves to the slot) or ``makeup`` (a missed test gets a
+    new appointment in the slot).
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    appointment_id: int | None = Field(
+        default=None, foreign_key="appointment.id", ondelete="SET NULL"
+    )
+    slot_id: int = Field(foreign_key="slot.id")
+    mode: str = Field(max_length=10)
+    phone: str = Field(max_length=32, index=True)
+    status: str = Field(default="open", max_length=20)  # open|confirmed|superseded|expired
+    created_at: datetime = _dt()
+    expires_at: datetime = _dt()
+
+
+class SmsBudget(SQLModel, table=True):
+    """The sender's token bucket, shared by every dispatcher process.
+
+    Times are real wall-clock seconds (not the application clock): the sender's throughput is
+    a physical limit, even when ``TESTROTA_NOW`` fixes the calendar.
+    """
+
+    name: str = Field(primary_key=True, max_length=40)
+    tokens: float = 0.0
+    refilled_at: float = 0.0
+
+
+class PlanRun(SQLModel, table=True):
+    """One run of the weekly planner and its report (what ``plan --json`` prints).
+
+    Kept per run, not per week, so HR can see how a week's plan changed as it was re-run.
+    """
+
+    __table_args__ = (Index("ix_planrun_week_at", "week", "planned_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    week: str = Field(max_length=10)
+    planned_at: datetime = _dt()
+    planned_by: str = Field(default="", max_length=100)
+    report: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 20:14:31.600204
+Create Date: 2026-11-28 20:28:19.753360
 """
 
 from collections.abc import Sequence
@@ -47,6 +47,18 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('job', 'period')
     )
+    op.create_table('loginattempt',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('at', testrota.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+    sa.Column('ip', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('ok', sa.Boolean(), nullable=False),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('loginattempt', schema=None) as batch_op:
+        batch_op.create_index('ix_loginattempt_ip_at', ['ip', 'at'], unique=False)
+        batch_op.create_index('ix_loginattempt_name_at', ['name', 'at'], unique=False)
+
     op.create_table('person',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('employee_no', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
@@ -85,6 +97,17 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_person_id_number'), ['id_number'], unique=False)
         batch_op.create_index(batch_op.f('ix_person_phone'), ['phone'], unique=False)
         batch_op.create_index(batch_op.f('ix_person_risk_category'), ['risk_category'], unique=False)
+
+    op.create_table('planrun',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('week', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
+    sa.Column('planned_at', testrota.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('planned_by', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+    sa.Column('report', sa.JSON(), nullable=True),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('planrun', schema=None) as batch_op:
+        batch_op.create_index('ix_planrun_week_at', ['week', 'planned_at'], unique=False)
 
     op.create_table('roleoverride',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -136,6 +159,12 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_slot_site_code'), ['site_code'], unique=False)
         batch_op.create_index(batch_op.f('ix_slot_week'), ['week'], unique=False)
 
+    op.create_table('smsbudget',
+    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+    sa.Column('tokens', sa.Float(), nullable=False),
+    sa.Column('refilled_at', sa.Float(), nullable=False),
+    sa.PrimaryKeyConstraint('name')
+    )
     op.create_table('user',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
@@ -145,10 +174,29 @@ def upgrade() -> None:
     sa.Column('phone', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
     sa.Column('language', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('opted_out', sa.Boolean(), nullable=False),
     sa.Column('created_at', testrota.db.types.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('name')
     )
+    op.create_table('webupload',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('token', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+    sa.Column('file_name', sqlmodel.sql.sqltypes.AutoString(length=400), nullable=False),
+    sa.Column('sha256', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('size', sa.Integer(), nullable=False),
+    sa.Column('data', sa.LargeBinary(), nullable=False),
+    sa.Column('options', sa.JSON(), nullable=True),
+    sa.Column('preview', sa.JSON(), nullable=True),
+    sa.Column('created_by', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+    sa.Column('created_at', testrota.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('token')
+    )
+    with op.batch_alter_table('webupload', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_webupload_created_at'), ['created_at'], unique=False)
+
     op.create_table('appointment',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('person_id', sa.Integer(), nullable=False),
@@ -173,6 +221,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_appointment_person_week', ['person_id', 'week'], unique=False)
         batch_op.create_index(batch_op.f('ix_appointment_slot_id'), ['slot_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_appointment_starts_at'), ['starts_at'], unique=False)
+        batch_op.create_index('ix_appointment_status_starts', ['status', 'starts_at'], unique=False)
         batch_op.create_index('ix_appointment_week_status', ['week', 'status'], unique=False)
 
     op.create_table('exemption',
@@ -212,6 +261,7 @@ def upgrade() -> None:
     sa.Column('result', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
     sa.Column('source', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
     sa.Column('site_code', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),
+    sa.Column('site_name', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.Column('recorded_at', testrota.db.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('recorded_by', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
     sa.ForeignKeyConstraint(['person_id'], ['person.id'], ),
@@ -244,6 +294,7 @@ def upgrade() -> None:
     sa.Column('dedupe_key', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.Column('person_id', sa.Integer(), nullable=True),
     sa.Column('appointment_id', sa.Integer(), nullable=True),
+    sa.Column('user_id', sa.Integer(), nullable=True),
     sa.Column('to', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
     sa.Column('body', sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=False),
     sa.Column('due_at', testrota.db.types.UTCDateTime(timezone=True), nullable=False),
@@ -258,9 +309,12 @@ def upgrade() -> None:
     sa.Column('provider_status', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True),
     sa.Column('error_code', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True),
     sa.Column('error_message', sqlmodel.sql.sqltypes.AutoString(length=400), nullable=True),
+    sa.Column('segments', sa.Integer(), nullable=False),
+    sa.Column('tz', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
     sa.Column('created_at', testrota.db.types.UTCDateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['appointment_id'], ['appointment.id'], ),
+    sa.ForeignKeyConstraint(['appointment_id'], ['appointment.id'], ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['person_id'], ['person.id'], ),
+    sa.ForeignKeyConstraint(['user_id'], ['user.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('dedupe_key')
     )
@@ -269,6 +323,26 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_message_person_id'), ['person_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_message_provider_sid'), ['provider_sid'], unique=False)
         batch_op.create_index('ix_message_status_due', ['status', 'due_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_message_user_id'), ['user_id'], unique=False)
+
+    op.create_table('rescheduleoffer',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('person_id', sa.Integer(), nullable=False),
+    sa.Column('appointment_id', sa.Integer(), nullable=True),
+    sa.Column('slot_id', sa.Integer(), nullable=False),
+    sa.Column('mode', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
+    sa.Column('phone', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+    sa.Column('created_at', testrota.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', testrota.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['appointment_id'], ['appointment.id'], ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['person_id'], ['person.id'], ),
+    sa.ForeignKeyConstraint(['slot_id'], ['slot.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('rescheduleoffer', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_rescheduleoffer_person_id'), ['person_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_rescheduleoffer_phone'), ['phone'], unique=False)
 
     op.create_table('alertcontact',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -292,7 +366,13 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_alertcontact_alert_id'))
 
     op.drop_table('alertcontact')
+    with op.batch_alter_table('rescheduleoffer', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_rescheduleoffer_phone'))
+        batch_op.drop_index(batch_op.f('ix_rescheduleoffer_person_id'))
+
+    op.drop_table('rescheduleoffer')
     with op.batch_alter_table('message', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_message_user_id'))
         batch_op.drop_index('ix_message_status_due')
         batch_op.drop_index(batch_op.f('ix_message_provider_sid'))
         batch_op.drop_index(batch_op.f('ix_message_person_id'))
@@ -318,12 +398,18 @@ def downgrade() -> None:
     op.drop_table('exemption')
     with op.batch_alter_table('appointment', schema=None) as batch_op:
         batch_op.drop_index('ix_appointment_week_status')
+        batch_op.drop_index('ix_appointment_status_starts')
         batch_op.drop_index(batch_op.f('ix_appointment_starts_at'))
         batch_op.drop_index(batch_op.f('ix_appointment_slot_id'))
         batch_op.drop_index('ix_appointment_person_week')
 
     op.drop_table('appointment')
+    with op.batch_alter_table('webupload', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_webupload_created_at'))
+
+    op.drop_table('webupload')
     op.drop_table('user')
+    op.drop_table('smsbudget')
     with op.batch_alter_table('slot', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_slot_week'))
         batch_op.drop_index(batch_op.f('ix_slot_site_code'))
@@ -335,6 +421,10 @@ def downgrade() -> None:
 
     op.drop_table('rosterimport')
     op.drop_table('roleoverride')
+    with op.batch_alter_table('planrun', schema=None) as batch_op:
+        batch_op.drop_index('ix_planrun_week_at')
+
+    op.drop_table('planrun')
     with op.batch_alter_table('person', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_person_risk_category'))
         batch_op.drop_index(batch_op.f('ix_person_phone'))
@@ -344,6 +434,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_person_active'))
 
     op.drop_table('person')
+    with op.batch_alter_table('loginattempt', schema=None) as batch_op:
+        batch_op.drop_index('ix_loginattempt_name_at')
+        batch_op.drop_index('ix_loginattempt_ip_at')
+
+    op.drop_table('loginattempt')
     op.drop_table('jobrun')
     with op.batch_alter_table('auditevent', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_auditevent_entity_id'))

@@ -1,0 +1,297 @@
+"""Positive results (动态清零): an alert and its contacts at once, extra tests for the contacts."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, select
+from sqlmodel import Session, col
+
+from testrota.compliance.contacts import find_contacts, slot_window
+from testrota.compliance.facts import (
+    chunks,
+    cols,
+    person_facts_row,
+    samples_between,
+    select_people,
+    unit_members,
+)
+from testrota.compliance.records import CANCELLED, Sample
+from testrota.compliance.weeks import local_date
+from testrota.db.engine import session_scope
+from testrota.db.models import Alert, AlertContact, Appointment, AuditEvent, Person, Slot
+from testrota.errors import UserError
+from testrota.policy import Policy
+
+log = logging.getLogger(__name__)
+OPEN, CLOSED = "open", "closed"
+
+
+@dataclass
+class RaisedAlert:
+    alert_id: int
+    person_id: int
+    result_id: int
+    contact_ids: list[int] = field(default_factory=list)
+
+
+def raise_alerts(
+    session: Session, positives: Iterable[Sample], now: datetime, policy: Policy
+) -> list[RaisedAlert]:
+    """In the caller's transaction: one alert per positive sample that has none yet, with its
+    contacts. ``positives`` must carry their TestResult ids."""
+    raised: list[RaisedAlert] = []
+    wanted = [s for s in positives if s.id is not None]
+    if not wanted:
+        return raised
+    have = set(
+        session.scalars(
+            select(*cols(Alert.result_id)).where(col(Alert.result_id).in_([s.id for s in wanted]))
+        )
+    )
+    for sample in wanted:
+        if sample.id in have:
+            continue
+        case_row = session.execute(select_people().where(col(Person.id) == sample.person_id)).one()
+        case = person_facts_row(case_row)
+        window: tuple[datetime, datetime] | None = None
+        site_samples: list[Sample] = []
+        if sample.site_code:
+            window = slot_window(
+                sample.sampled_at,
+                _slots_at(session, sample.site_code, sample.sampled_at),
+                policy.tz,
+            )
+            site_samples = samples_between(session, *window, counting_only=False)
+        contacts = find_contacts(case, sample, unit_members(session, case.unit), site_samples,
+                                 window)
+        assert sample.id is not None
+        alert = Alert(person_id=case.id, result_id=sample.id, created_at=now, status=OPEN)
+        session.add(alert)
+        session.flush()
+        assert alert.id is not None
+        for c in contacts:
+            session.add(AlertContact(alert_id=alert.id, person_id=c.person_id, reason=c.reason))
+        session.add(
+            AuditEvent(
+                at=now,
+                actor="system",
+                action="alert_raised",
+                entity="alert",
+                entity_id=str(alert.id),
+                details={
+                    "employee_no": case.employee_no,
+                    "sampled_at": sample.sampled_at.isoformat(),
+                    "site": sample.site_code,
+                    "contacts": len(contacts),
+                },
+            )
+        )
+        have.add(sample.id)
+        raised.append(RaisedAlert(alert.id, case.id, sample.id, [c.person_id for c in contacts]))
+    session.flush()
+    return raised
+
+
+def _slots_at(session: Session, site: str, at: datetime) -> list[tuple[datetime, datetime]]:
+    """The site's slots around ``at``: from the slot table and from appointments there."""
+    lo = at - timedelta(days=1)
+    slots = {
+        (r.starts_at, r.ends_at)
+        for r in session.execute(
+            select(*cols(Slot.starts_at, Slot.ends_at)).where(
+                col(Slot.site_code) == site, col(Slot.starts_at) <= at, col(Slot.starts_at) > lo
+            )
+        )
+    }
+    slots.update(
+        (r.starts_at, r.ends_at)
+        for r in session.execute(
+            select(*cols(Appointment.starts_at, Appointment.ends_at))
+            .where(
+                col(Appointment.site_code) == site,
+                col(Appointment.starts_at) <= at,
+                col(Appointment.starts_at) > lo,
+                col(Appointment.ends_at) > at,
+                col(Appointment.status) != CANCELLED,
+            )
+            .distinct()
+        )
+    )
+    return sorted(slots)
+
+
+def book_contacts(
+    engine: Engine,
+    raised: Iterable[RaisedAlert],
+    now: datetime,
+    policy: Policy,
+    config_dir: Path,
+) -> dict[str, Any]:
+    """Book every contact an extra test on the next local day (the planner's mid-week path).
+
+    Runs after the alert's own transaction has committed: the alert and its contacts stand even
+    when booking fails (no site has room, say), and the failure is reported, not raised.
+    """
+    person_ids = sorted({pid for a in raised for pid in a.contact_ids})
+    if not person_ids:
+        return {"contacts": 0, "booked": 0}
+    from testrota.scheduling.service import add_midweek
+    from testrota.scheduling.sites import load_sites
+
+    tomorrow = local_date(now, policy.tz) + timedelta(days=1)
+    try:
+        sites = load_sites(config_dir, policy)
+        outcome = add_midweek(
+            engine, person_ids, now, policy, sites, reason="contact", earliest=tomorrow,
+            config_dir=config_dir,
+        )
+    except UserError as exc:
+        log.warning("contacts not booked: %s", exc)
+        return {"contacts": len(person_ids), "booked": 0, "error": str(exc)}
+    return {
+        "contacts": len(person_ids),
+        "booked": int(outcome.get("booked", 0)),
+        "earliest": tomorrow.isoformat(),
+        "unscheduled": outcome.get("unscheduled", []),
+    }
+
+
+def list_alerts(
+    engine: Engine,
+    policy: Policy,
+    *,
+    status: str | None = OPEN,
+    departments: Collection[str] | None = None,
+) -> list[dict[str, Any]]:
+    """Alerts (open ones by default), newest first, each with its contacts.
+
+    With ``departments`` (a supervisor's scope) only alerts that concern those departments are
+    listed (the case or a contact is in one), and only the contacts in them are shown.
+    """
+    from testrota.db.models import TestResult
+
+    tz = policy.tz
+    scope = set(departments) if departments is not None else None
+    with session_scope(engine) as session:
+        query = select(Alert).order_by(col(Alert.created_at).desc(), col(Alert.id).desc())
+        if status:
+            query = query.where(col(Alert.status) == status)
+        alerts = list(session.scalars(query))
+        if not alerts:
+            return []
+        alert_ids = [a.id for a in alerts if a.id is not None]
+        contacts: dict[int, list[AlertContact]] = {}
+        for part in chunks(alert_ids):
+            for c in session.scalars(
+                select(AlertContact).where(col(AlertContact.alert_id).in_(list(part)))
+            ):
+                contacts.setdefault(c.alert_id, []).append(c)
+        person_ids = {a.person_id for a in alerts} | {
+            c.person_id for cs in contacts.values() for c in cs
+        }
+        people = {}
+        for part in chunks(sorted(person_ids)):
+            for r in session.execute(select_people().where(col(Person.id).in_(list(part)))):
+                people[r.id] = person_facts_row(r)
+        results: dict[int, TestResult] = {}
+        for part in chunks(sorted({a.result_id for a in alerts})):
+            query_results = select(TestResult).where(col(TestResult.id).in_(list(part)))
+            for tr in session.scalars(query_results):
+                assert tr.id is not None
+                results[tr.id] = tr
+        booked = _contact_bookings(session, person_ids, min(a.created_at for a in alerts))
+    out: list[dict[str, Any]] = []
+    for a in alerts:
+        case = people[a.person_id]
+        mine = [c for c in contacts.get(a.id or 0, [])]
+        if scope is not None:
+            mine = [c for c in mine if people[c.person_id].department in scope]
+            if case.department not in scope and not mine:
+                continue
+        result = results.get(a.result_id)
+        out.append(
+            {
+                "id": a.id,
+                "status": a.status,
+                "created_at": a.created_at.astimezone(tz).isoformat(),
+                "employee_no": case.employee_no,
+                "name": case.name,
+                "department": case.department,
+                "grid_unit": case.grid_unit,
+                "sampled_at": result.sampled_at.astimezone(tz).isoformat() if result else None,
+                "site": (result.site_code or result.site_name or None) if result else None,
+                "source": result.source if result else None,
+                "closed_by": a.closed_by,
+                "closed_at": a.closed_at.astimezone(tz).isoformat() if a.closed_at else None,
+                "contact_count": len(mine),
+                "contacts": [
+                    {
+                        "employee_no": people[c.person_id].employee_no,
+                        "name": people[c.person_id].name,
+                        "department": people[c.person_id].department,
+                        "grid_unit": people[c.person_id].grid_unit,
+                        "phone": people[c.person_id].phone,
+                        "reason": c.reason,
+                        "extra_slot_start": _first_after(
+                            booked.get(c.person_id, []), a.created_at, tz
+                        ),
+                    }
+                    for c in sorted(mine, key=lambda c: people[c.person_id].employee_no)
+                ],
+            }
+        )
+    return out
+
+
+def _contact_bookings(
+    session: Session, person_ids: Collection[int], since: datetime
+) -> dict[int, list[datetime]]:
+    out: dict[int, list[datetime]] = {}
+    for part in chunks(sorted(person_ids)):
+        for r in session.execute(
+            select(*cols(Appointment.person_id, Appointment.starts_at)).where(
+                col(Appointment.person_id).in_(list(part)),
+                col(Appointment.reason) == "contact",
+                col(Appointment.starts_at) >= since,
+                col(Appointment.status) != CANCELLED,
+            )
+        ):
+            out.setdefault(r.person_id, []).append(r.starts_at)
+    return out
+
+
+def _first_after(starts: list[datetime], after: datetime, tz: Any) -> str | None:
+    later = sorted(s for s in starts if s >= after)
+    return later[0].astimezone(tz).isoformat() if later else None
+
+
+def close_alert(
+    engine: Engine,
+    alert_id: int,
+    actor: str,
+    now: datetime,
+    *,
+    departments: Collection[str] | None = None,
+) -> dict[str, Any]:
+    """Close an open alert (the case has been handled); an audit event records who did it."""
+    with session_scope(engine) as session:
+        alert = session.get(Alert, alert_id)
+        if alert is None:
+            raise UserError(f"no alert {alert_id}")
+        person = session.get(Person, alert.person_id)
+        if departments is not None and (person is None or person.department not in departments):
+            raise UserError(f"alert {alert_id} is not in your departments")
+        if alert.status == CLOSED:
+            return {"id": alert_id, "status": CLOSED, "changed": False}
+        alert.status, alert.closed_by, alert.closed_at = CLOSED, actor, now
+        session.add(
+            AuditEvent(at=now, actor=actor, action="alert_closed", entity="alert",
+                       entity_id=str(alert_id), details={})
+        )
+    return {"id": alert_id, "status": CLOSED, "changed": True}

@@ -1,0 +1,329 @@
+"""Copying rows out of the database into the plain facts the pure functions take."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Collection, Iterable, Sequence
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import Select, and_, func, or_, select, true
+from sqlmodel import Session, col
+
+from testrota.compliance.records import (
+    INVALID,
+    AppointmentFacts,
+    ExemptionFacts,
+    PersonFacts,
+    Sample,
+)
+from testrota.compliance.weeks import day_bounds
+from testrota.db.models import Appointment, Exemption, Person, TestResult
+from testrota.errors import UserError
+from testrota.policy import Policy
+
+CHUNK = 900  # bound parameters per IN list: well inside SQLite's and PostgreSQL's limits
+
+T = TypeVar("T")
+
+
+def cols(*attributes: Any) -> list[Any]:
+    """Model attributes as SQL columns (what ``select`` expects, for the type checker too)."""
+    return [a if not hasattr(a, "__clause_element__") else col(a) for a in attributes]
+
+
+def chunks(items: Sequence[T], size: int = CHUNK) -> Iterable[Sequence[T]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def effective_category(p: Person) -> str | None:
+    """HR's override wins over the matcher; an empty override means "not high-risk"."""
+    if p.override_category is not None:
+        return p.override_category or None
+    return p.risk_category
+
+
+RateLookup = Callable[[str | None], int]
+
+
+def rate_lookup(config_dir: Path | None, policy: Policy) -> RateLookup:
+    """Tests a week per category code, from ``risk_categories.yaml`` (as the planner reads it);
+    the policy's ``tests_per_week`` when no config folder is given."""
+    default = policy.testing.tests_per_week
+    if config_dir is None or not (config_dir / "risk_categories.yaml").exists():
+        return lambda code: default if code else 0
+    from testrota.risk.vocabulary import load_vocabulary
+
+    vocabulary = load_vocabulary(config_dir)
+    cache: dict[str, int] = {}
+
+    def lookup(code: str | None) -> int:
+        if not code:
+            return 0
+        if code not in cache:
+            cache[code] = int(vocabulary.tests_per_week(code) or default)
+        return cache[code]
+
+    return lookup
+
+
+def person_facts(p: Person, rates: RateLookup | None = None) -> PersonFacts:
+    assert p.id is not None
+    category = effective_category(p)
+    return PersonFacts(
+        id=p.id,
+        employee_no=p.employee_no,
+        name=p.name,
+        department=p.department,
+        grid_unit=p.grid_unit,
+        role=p.role,
+        category=category,
+        phone=p.phone,
+        active=p.active,
+        person_type=p.person_type,
+        weekly_tests=rates(category) if rates and category else None,
+    )
+
+
+PERSON_COLUMNS = cols(
+    Person.id,
+    Person.employee_no,
+    Person.name,
+    Person.department,
+    Person.grid_unit,
+    Person.role,
+    Person.risk_category,
+    Person.override_category,
+    Person.phone,
+    Person.active,
+    Person.person_type,
+)
+
+
+def person_facts_row(row: Any, rates: RateLookup | None = None, prefix: str = "") -> PersonFacts:
+    """From a row selected with :data:`PERSON_COLUMNS` (cheaper than loading ORM objects);
+    ``prefix`` when the person's columns were labelled ``p_name`` and so on."""
+
+    def get(name: str) -> Any:
+        return getattr(row, prefix + name)
+
+    override = get("override_category")
+    category = (override or None) if override is not None else get("risk_category")
+    return PersonFacts(
+        id=row.person_id if prefix else row.id,
+        employee_no=get("employee_no"),
+        name=get("name"),
+        department=get("department"),
+        grid_unit=get("grid_unit"),
+        role=get("role"),
+        category=category,
+        phone=get("phone"),
+        active=get("active"),
+        person_type=get("person_type"),
+        weekly_tests=rates(category) if rates and category else None,
+    )
+
+
+def select_people() -> Select[Any]:
+    return select(*PERSON_COLUMNS)
+
+
+def in_scope(departments: Collection[str] | None) -> Any:
+    """A WHERE clause limiting people to ``departments`` (None: everyone)."""
+    if departments is None:
+        return true()
+    return col(Person.department).in_(list(departments))
+
+
+def find_person(session: Session, employee_no: str, *, lock: bool = False) -> Person:
+    """The person with this employee number; a UserError when there is none."""
+    from testrota.compliance.results_parse import normalize_employee_no
+
+    raw = (employee_no or "").strip()
+    wanted = [raw, normalize_employee_no(raw)]
+    wanted.append(wanted[-1].upper())
+    query = select(Person).where(col(Person.employee_no).in_(list(dict.fromkeys(wanted))))
+    if lock:
+        query = query.with_for_update()
+    found = {p.employee_no: p for p in session.scalars(query)}
+    for key in wanted:
+        if key in found:
+            return found[key]
+    if not raw:
+        raise UserError("no employee number given")
+    raise UserError(f"unknown employee number {raw!r}: check the number or import the roster")
+
+
+def appointment_facts(a: Any) -> AppointmentFacts:
+    return AppointmentFacts(
+        id=a.id,
+        person_id=a.person_id,
+        starts_at=a.starts_at,
+        ends_at=a.ends_at,
+        status=a.status,
+        site_code=a.site_code,
+        week=a.week,
+        reason=a.reason,
+    )
+
+
+APPOINTMENT_COLUMNS = cols(
+    Appointment.id,
+    Appointment.person_id,
+    Appointment.starts_at,
+    Appointment.ends_at,
+    Appointment.status,
+    Appointment.site_code,
+    Appointment.week,
+    Appointment.reason,
+)
+
+
+def appointments_between(
+    session: Session,
+    start: datetime,
+    end: datetime,
+    *,
+    person_ids: Collection[int] | None = None,
+    statuses: Collection[str] | None = None,
+) -> list[AppointmentFacts]:
+    """Appointments starting in ``[start, end)``, optionally of some people or statuses."""
+    base = select(*APPOINTMENT_COLUMNS).where(
+        col(Appointment.starts_at) >= start, col(Appointment.starts_at) < end
+    )
+    if statuses is not None:
+        base = base.where(col(Appointment.status).in_(list(statuses)))
+    if person_ids is None:
+        return [appointment_facts(r) for r in session.execute(base)]
+    out: list[AppointmentFacts] = []
+    for part in chunks(sorted(person_ids)):
+        query = base.where(col(Appointment.person_id).in_(list(part)))
+        out.extend(appointment_facts(r) for r in session.execute(query))
+    return out
+
+
+def samples_between(
+    session: Session,
+    start: datetime,
+    end: datetime,
+    *,
+    person_ids: Collection[int] | None = None,
+    counting_only: bool = True,
+) -> list[Sample]:
+    """Samples taken in ``[start, end)``; invalid ones are left out unless asked for."""
+    base = select(
+        *cols(
+            TestResult.id,
+            TestResult.person_id,
+            TestResult.sampled_at,
+            TestResult.result,
+            TestResult.source,
+            TestResult.site_code,
+        )
+    ).where(col(TestResult.sampled_at) >= start, col(TestResult.sampled_at) < end)
+    if counting_only:
+        base = base.where(col(TestResult.result) != INVALID)
+    rows: list[Any] = []
+    if person_ids is None:
+        rows = list(session.execute(base))
+    else:
+        for part in chunks(sorted(person_ids)):
+            rows.extend(session.execute(base.where(col(TestResult.person_id).in_(list(part)))))
+    return [
+        Sample(
+            id=r.id,
+            person_id=r.person_id,
+            sampled_at=r.sampled_at,
+            result=r.result,
+            source=r.source,
+            site_code=r.site_code,
+        )
+        for r in rows
+    ]
+
+
+def samples_on_days(
+    session: Session, wanted: Iterable[tuple[int, date]], policy: Policy
+) -> list[Sample]:
+    """Counting samples of the given (person, local day) pairs, one query per day.
+
+    A day with few people asks for those people only; a busy day reads the whole day's samples
+    (one indexed range scan is cheaper than thousands of bound parameters).
+    """
+    by_day: dict[date, set[int]] = defaultdict(set)
+    for person_id, day in wanted:
+        by_day[day].add(person_id)
+    out: list[Sample] = []
+    for day, people in sorted(by_day.items()):
+        start, end = day_bounds(day, policy.tz)
+        ids = people if len(people) <= CHUNK else None
+        out.extend(
+            s for s in samples_between(session, start, end, person_ids=ids) if s.person_id in people
+        )
+    return out
+
+
+def exemptions_between(
+    session: Session, first: date, last: date, person_ids: Collection[int] | None = None
+) -> list[ExemptionFacts]:
+    query = select(*cols(Exemption.person_id, Exemption.start_date, Exemption.end_date)).where(
+        col(Exemption.start_date) <= last, col(Exemption.end_date) >= first
+    )
+    rows = list(session.execute(query))
+    wanted = set(person_ids) if person_ids is not None else None
+    return [
+        ExemptionFacts(r.person_id, r.start_date, r.end_date)
+        for r in rows
+        if wanted is None or r.person_id in wanted
+    ]
+
+
+def last_test_dates(
+    session: Session, person_ids: Collection[int], before: datetime
+) -> dict[int, datetime]:
+    """Each person's latest counting sample taken before ``before``."""
+    out: dict[int, datetime] = {}
+    for part in chunks(sorted(person_ids)):
+        query = (
+            select(col(TestResult.person_id), func.max(col(TestResult.sampled_at)))
+            .where(
+                col(TestResult.person_id).in_(list(part)),
+                col(TestResult.sampled_at) < before,
+                col(TestResult.result) != INVALID,
+            )
+            .group_by(col(TestResult.person_id))
+        )
+        for person_id, latest in session.execute(query):
+            if latest is not None:
+                # func.max() loses the column type on some backends: re-tag as UTC.
+                out[person_id] = _as_utc(latest)
+    return out
+
+
+def _as_utc(value: Any) -> datetime:
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def unit_members(session: Session, unit: str) -> list[PersonFacts]:
+    """Active people whose grid unit is ``unit`` (or whose department is, with no grid unit)."""
+    if not unit:
+        return []
+    query = select_people().where(
+        col(Person.active).is_(True),
+        or_(
+            col(Person.grid_unit) == unit,
+            and_(col(Person.grid_unit) == "", col(Person.department) == unit),
+        ),
+    )
+    return [person_facts_row(r) for r in session.execute(query)]
+
+
+def widen(start: datetime, end: datetime) -> tuple[datetime, datetime]:
+    """A day either side, so a slot that crosses midnight is found from either of its days."""
+    return start - timedelta(days=1), end + timedelta(days=1)

@@ -1,0 +1,153 @@
+"""Flagging: turn started appointments into done or missed, safely from any number of processes.
+
+Every status change is a conditional UPDATE (``... WHERE id IN (...) AND status = 'scheduled'``),
+so two processes that decide the same appointment at once change it once: on PostgreSQL the second
+UPDATE waits for the first one's row lock, re-reads the row, no longer matches, and does not count
+it; on SQLite ``BEGIN IMMEDIATE`` runs the two one after the other. The counts returned are rows
+this call changed, so adding up the counts of concurrent callers never double-counts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Engine, bindparam, or_, select, update
+from sqlmodel import Session, col
+
+from testrota.compliance.facts import (
+    APPOINTMENT_COLUMNS,
+    appointment_facts,
+    appointments_between,
+    chunks,
+    samples_on_days,
+    widen,
+)
+from testrota.compliance.missed import days_tested, decide_due, grace, sample_on_day
+from testrota.compliance.records import DONE, MISSED, SCHEDULED, Sample, counts_as_test
+from testrota.compliance.weeks import day_bounds, local_days
+from testrota.db.engine import session_scope
+from testrota.db.models import Appointment
+from testrota.db.types import UTCDateTime
+from testrota.policy import Policy
+
+
+@dataclass(frozen=True)
+class FlagReport:
+    missed: int
+    done: int
+
+
+def flag_due(engine: Engine, now: datetime, policy: Policy) -> FlagReport:
+    """Decide every still-scheduled appointment whose slot ended more than the grace period
+    ago: done if the person tested that local day, else missed.
+
+    Appointments inside the grace period are left alone: the check-in and the result import
+    mark them done the moment a sample is recorded, so a list call (which flags first) only
+    reads the few rows that just became due, not every slot of the last few hours."""
+    with session_scope(engine) as session:
+        return flag_in_session(session, now, policy)
+
+
+def flag_missed(engine: Engine, now: datetime, policy: Policy) -> int:
+    """:func:`flag_due`, returning how many appointments this call newly flagged as missed."""
+    return flag_due(engine, now, policy).missed
+
+
+def flag_in_session(session: Session, now: datetime, policy: Policy) -> FlagReport:
+    cutoff = now - grace(policy)
+    query = select(*APPOINTMENT_COLUMNS).where(
+        col(Appointment.status) == SCHEDULED,
+        col(Appointment.starts_at) < cutoff,  # implied by the next line; it uses the index
+        col(Appointment.ends_at) < cutoff,
+    )
+    candidates = [appointment_facts(r) for r in session.execute(query)]
+    if not candidates:
+        return FlagReport(0, 0)
+    tz = policy.tz
+    wanted = {
+        (a.person_id, day) for a in candidates for day in local_days(a.starts_at, a.ends_at, tz)
+    }
+    tested = days_tested(samples_on_days(session, wanted, policy), tz)
+    decisions = decide_due(candidates, tested, now, policy)
+    done = set_done(session, decisions.done, now)
+    missed = set_missed(session, decisions.missed, now)
+    return FlagReport(missed=missed, done=done)
+
+
+def set_missed(session: Session, appointment_ids: Sequence[int], now: datetime) -> int:
+    changed = 0
+    for part in chunks(sorted(appointment_ids)):
+        result = session.execute(
+            update(Appointment)
+            .where(col(Appointment.id).in_(list(part)), col(Appointment.status) == SCHEDULED)
+            .values(status=MISSED, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        changed += int(getattr(result, "rowcount", 0) or 0)
+    return changed
+
+
+def set_done(session: Session, decided: Sequence[tuple[int, datetime]], now: datetime) -> int:
+    """Mark appointments done; a missed one becomes done too (its day's result came late)."""
+    if not decided:
+        return 0
+    table = Appointment.__table__  # type: ignore[attr-defined]
+    statement = (
+        update(table)
+        .where(
+            table.c.id == bindparam("appt_id"),
+            # not IN (...): an expanding IN cannot be used in an executemany
+            or_(table.c.status == SCHEDULED, table.c.status == MISSED),
+        )
+        .values(status=DONE, done_at=bindparam("sampled", type_=UTCDateTime()), updated_at=now)
+    )
+    changed = 0
+    for part in chunks(sorted(decided), 5000):
+        result = session.connection().execute(
+            statement, [{"appt_id": appt_id, "sampled": at} for appt_id, at in part]
+        )
+        changed += max(int(getattr(result, "rowcount", 0) or 0), 0)
+    return changed
+
+
+def mark_done_for(
+    session: Session,
+    samples: Iterable[tuple[int, datetime, str]],
+    now: datetime,
+    policy: Policy,
+) -> int:
+    """After recording samples ``(person id, sampled at, result)``: mark the appointments on
+    those people's sample days done (including ones already flagged missed), in the caller's
+    transaction, so a check-in shows as done at once rather than at the next flagging run."""
+    tz = policy.tz
+    tested = days_tested(
+        (
+            Sample(person_id, at, result)
+            for person_id, at, result in samples
+            if counts_as_test(result)
+        ),
+        tz,
+    )
+    if not tested:
+        return 0
+    days = sorted({day for _, day in tested})
+    people = {person_id for person_id, _ in tested}
+    start, end = widen(day_bounds(days[0], tz)[0], day_bounds(days[-1], tz)[1])
+    few = len(people) <= 2000
+    appointments = appointments_between(
+        session,
+        start,
+        end,
+        person_ids=people if few else None,
+        statuses=(SCHEDULED, MISSED),
+    )
+    decided: list[tuple[int, datetime]] = []
+    for appt in appointments:
+        if appt.person_id not in people:
+            continue
+        at = sample_on_day(appt, tested, tz)
+        if at is not None:
+            decided.append((appt.id, at))
+    return set_done(session, decided, now)

@@ -1,0 +1,274 @@
+"""The missed-test list and the compliance report, always current: due slots are flagged first.
+
+Both take an optional ``departments`` scope (a supervisor's departments); None means everyone.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, select
+from sqlmodel import Session, col
+
+from testrota.compliance.facts import (
+    APPOINTMENT_COLUMNS,
+    appointment_facts,
+    appointments_between,
+    chunks,
+    cols,
+    exemptions_between,
+    in_scope,
+    last_test_dates,
+    person_facts_row,
+    rate_lookup,
+    samples_between,
+    select_people,
+)
+from testrota.compliance.flagging import flag_in_session
+from testrota.compliance.records import CANCELLED, MISSED, AppointmentFacts, PersonFacts
+from testrota.compliance.weekly import (
+    GroupCompliance,
+    PersonWeek,
+    attach_trend,
+    person_week,
+    policy_required,
+    rollup,
+    total,
+    weeks_missed_in_row,
+)
+from testrota.compliance.weeks import (
+    IsoWeek,
+    local_date,
+    parse_week,
+    recent_weeks,
+    week_bounds,
+    week_of,
+)
+from testrota.db.engine import session_scope
+from testrota.db.models import Appointment, Person
+from testrota.policy import Policy
+
+ROW_LOOKBACK_WEEKS = 12  # how far back "weeks missed in a row" looks
+
+MISSED_COLUMNS = [
+    "employee_no",
+    "name",
+    "department",
+    "grid_unit",
+    "role",
+    "category",
+    "phone",
+    "site",
+    "slot_start",
+    "tests_this_week",
+    "required",
+    "compliant_this_week",
+    "last_test_date",
+    "weeks_missed_in_row",
+]
+
+
+def resolve_week(week: str | None, now: datetime, policy: Policy) -> IsoWeek:
+    return parse_week(week) if week else week_of(now, policy.tz)
+
+
+def missed_list(
+    engine: Engine,
+    now: datetime,
+    policy: Policy,
+    *,
+    week: str | None = None,
+    departments: Collection[str] | None = None,
+    grid_unit: str | None = None,
+    flag: bool = True,
+    config_dir: Path | None = None,
+) -> list[dict[str, Any]]:
+    """One row per missed appointment in ``week`` (default: this week), supervisor-ready.
+
+    Each row says whether the person is compliant for the week anyway (tested another day):
+    the missed slot and the week's standing are both facts a supervisor needs.
+    """
+    tz = policy.tz
+    wk = resolve_week(week, now, policy)
+    start, end = week_bounds(wk, tz)
+    with session_scope(engine) as session:
+        if flag:
+            flag_in_session(session, now, policy)
+        query = (
+            select(*APPOINTMENT_COLUMNS, *(c.label(f"p_{c.key}") for c in _PEOPLE))
+            .join(Person, col(Person.id) == col(Appointment.person_id))
+            .where(
+                col(Appointment.status) == MISSED,
+                col(Appointment.starts_at) >= start,
+                col(Appointment.starts_at) < end,
+                in_scope(departments),
+            )
+        )
+        if grid_unit:
+            query = query.where(col(Person.grid_unit) == grid_unit)
+        rows = list(session.execute(query))
+        if not rows:
+            return []
+        missed = [appointment_facts(r) for r in rows]
+        rates = rate_lookup(config_dir, policy)
+        people = {r.person_id: person_facts_row(r, rates, prefix="p_") for r in rows}
+        weeks = _person_weeks(session, list(people.values()), wk, policy)
+        last = last_test_dates(session, list(people), now + timedelta(seconds=1))
+        in_row = _weeks_in_row(session, list(people), wk, policy)
+    out = []
+    for appt in missed:
+        p = people[appt.person_id]
+        pw = weeks[p.id]
+        last_at = last.get(p.id)
+        out.append(
+            {
+                "employee_no": p.employee_no,
+                "name": p.name,
+                "department": p.department,
+                "grid_unit": p.grid_unit,
+                "role": p.role,
+                "category": p.category,
+                "person_type": p.person_type,
+                "phone": p.phone,
+                "site": appt.site_code,
+                "slot_start": appt.starts_at.astimezone(tz).isoformat(),
+                "slot_end": appt.ends_at.astimezone(tz).isoformat(),
+                "week": str(wk),
+                "tests_this_week": pw.tests,
+                "required": pw.required,
+                "compliant_this_week": pw.compliant,
+                "test_days": [d.isoformat() for d in pw.test_days],
+                "last_test_date": local_date(last_at, tz).isoformat() if last_at else None,
+                "weeks_missed_in_row": in_row.get(p.id, 1),
+                "appointment_id": appt.id,
+            }
+        )
+    out.sort(key=lambda r: (r["department"], r["grid_unit"], r["employee_no"], r["slot_start"]))
+    return out
+
+
+_PEOPLE = cols(
+    Person.employee_no,
+    Person.name,
+    Person.department,
+    Person.grid_unit,
+    Person.role,
+    Person.risk_category,
+    Person.override_category,
+    Person.phone,
+    Person.active,
+    Person.person_type,
+)
+
+
+def _person_weeks(
+    session: Session, people: list[PersonFacts], wk: IsoWeek, policy: Policy
+) -> dict[int, PersonWeek]:
+    tz = policy.tz
+    start, end = week_bounds(wk, tz)
+    ids = [p.id for p in people]
+    appts: dict[int, list[AppointmentFacts]] = defaultdict(list)
+    for a in appointments_between(session, start, end, person_ids=ids):
+        appts[a.person_id].append(a)
+    days: dict[int, set[date]] = defaultdict(set)
+    for s in samples_between(session, start, end, person_ids=ids):
+        days[s.person_id].add(local_date(s.sampled_at, tz))
+    exemptions = exemptions_between(session, wk.monday, wk.monday + timedelta(days=6), ids)
+    return {
+        p.id: person_week(p, wk, policy, appts[p.id], days[p.id], exemptions) for p in people
+    }
+
+
+def _weeks_in_row(
+    session: Session, person_ids: list[int], wk: IsoWeek, policy: Policy
+) -> dict[int, int]:
+    tz = policy.tz
+    first = wk.shifted(-(ROW_LOOKBACK_WEEKS - 1))
+    start, _ = week_bounds(first, tz)
+    _, end = week_bounds(wk, tz)
+    missed_weeks: dict[int, set[IsoWeek]] = defaultdict(set)
+    for part in chunks(sorted(person_ids)):
+        query = select(*cols(Appointment.person_id, Appointment.starts_at)).where(
+            col(Appointment.person_id).in_(list(part)),
+            col(Appointment.status) == MISSED,
+            col(Appointment.starts_at) >= start,
+            col(Appointment.starts_at) < end,
+        )
+        for person_id, starts_at in session.execute(query):
+            missed_weeks[person_id].add(week_of(starts_at, tz))
+    return {pid: weeks_missed_in_row(w, wk) for pid, w in missed_weeks.items()}
+
+
+def compliance_report(
+    engine: Engine,
+    now: datetime,
+    policy: Policy,
+    *,
+    week: str | None = None,
+    departments: Collection[str] | None = None,
+    weeks: int | None = None,
+    flag: bool = True,
+    config_dir: Path | None = None,
+) -> dict[str, Any]:
+    """Per department and per grid unit: people, required, scheduled, done, missed, excused,
+    tests (credited), compliant people and the rate, with the rate's trend over recent weeks."""
+    tz = policy.tz
+    wk = resolve_week(week, now, policy)
+    span = recent_weeks(wk, weeks or policy.testing.trend_weeks)
+    start, _ = week_bounds(span[0], tz)
+    _, end = week_bounds(wk, tz)
+    with session_scope(engine) as session:
+        if flag:
+            flag_in_session(session, now, policy)
+        rates = rate_lookup(config_dir, policy)
+        people = {
+            r.id: person_facts_row(r, rates)
+            for r in session.execute(select_people().where(in_scope(departments)))
+        }
+        appts: dict[tuple[int, IsoWeek], list[AppointmentFacts]] = defaultdict(list)
+        for a in appointments_between(session, start, end):
+            if a.person_id in people and a.status != CANCELLED:
+                appts[(a.person_id, week_of(a.starts_at, tz))].append(a)
+        days: dict[int, set[date]] = defaultdict(set)
+        for s in samples_between(session, start, end):
+            if s.person_id in people:
+                days[s.person_id].add(local_date(s.sampled_at, tz))
+        exemptions = exemptions_between(session, span[0].monday, wk.monday + timedelta(days=6))
+    by_person_ex = defaultdict(list)
+    for e in exemptions:
+        by_person_ex[e.person_id].append(e)
+    history: list[tuple[IsoWeek, dict[Any, GroupCompliance]]] = []
+    history_units: list[tuple[IsoWeek, dict[Any, GroupCompliance]]] = []
+    for w in span:
+        entries = []
+        for p in people.values():
+            mine = appts.get((p.id, w), [])
+            ex = by_person_ex.get(p.id, [])
+            if not mine and policy_required(p, w, policy, ex) == 0:
+                continue
+            entries.append((p, person_week(p, w, policy, mine, days.get(p.id, set()), ex)))
+        history.append((w, rollup(entries, by_grid_unit=False)))
+        history_units.append((w, rollup(entries, by_grid_unit=True)))
+    departments_now, units_now = history[-1][1], history_units[-1][1]
+    attach_trend(departments_now, history)
+    attach_trend(units_now, history_units)
+    overall = total(departments_now.values())
+    overall.trend = [
+        {"week": str(w), "rate": total(g.values()).rate, "missed": total(g.values()).missed}
+        for w, g in history
+    ]
+    return {
+        "week": str(wk),
+        "generated_at": now.astimezone(tz).isoformat(),
+        "weeks": [str(w) for w in span],
+        "total": overall.as_dict(),
+        "departments": [g.as_dict() for _, g in sorted(departments_now.items())],
+        "grid_units": [
+            g.as_dict()
+            for _, g in sorted(units_now.items(), key=lambda kv: (kv[0][0], kv[0][1] or ""))
+        ],
+    }

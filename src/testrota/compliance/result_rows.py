@@ -1,0 +1,283 @@
+"""A result sheet's rows to samples: who each row is, when and what. Pure.
+
+Rows are matched by employee number, else phone (E.164), else ID number: the first key a row has
+that names exactly one person wins. A row that names nobody, or names two people, is reported
+with its Excel row number, never dropped silently.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import NamedTuple
+from zoneinfo import ZoneInfo
+
+from testrota.compliance.results_parse import (
+    day_first_for,
+    normalize_employee_no,
+    normalize_id_number,
+    normalize_text,
+    parse_result,
+    parse_sampled_at,
+)
+
+LAB = "lab"
+OUTSIDE = "outside"
+FUTURE_TOLERANCE = timedelta(minutes=10)  # a lab PC's clock a few minutes fast is not an error
+
+PhoneNormalizer = Callable[[str], str | None]
+
+
+class PersonKeys(NamedTuple):
+    id: int
+    employee_no: str
+    phone: str | None = None
+    id_number: str | None = None
+
+
+class PersonIndex:
+    """Look-ups from a row's identity cells to a person id.
+
+    Only the exact employee-number map is built up front; the others are built the first time a
+    row needs them (most sheets match every row by employee number).
+    """
+
+    def __init__(self, people: Iterable[PersonKeys]) -> None:
+        self._people = list(people)
+        self.by_no: dict[str, int] = {p.employee_no: p.id for p in self._people}
+        self._folded: dict[str, list[int]] | None = None
+        self._phone: dict[str, list[int]] | None = None
+        self._id_number: dict[str, list[int]] | None = None
+
+    @staticmethod
+    def _group(pairs: Iterable[tuple[str, int]]) -> dict[str, list[int]]:
+        out: dict[str, list[int]] = {}
+        for key, pid in pairs:
+            out.setdefault(key, []).append(pid)
+        return out
+
+    @property
+    def by_phone(self) -> dict[str, list[int]]:
+        if self._phone is None:
+            self._phone = self._group((p.phone, p.id) for p in self._people if p.phone)
+        return self._phone
+
+    @property
+    def by_id_number(self) -> dict[str, list[int]]:
+        if self._id_number is None:
+            self._id_number = self._group(
+                (normalize_id_number(p.id_number), p.id) for p in self._people if p.id_number
+            )
+        return self._id_number
+
+    def by_employee_no(self, raw: str) -> list[int]:
+        hit = self.by_no.get(raw)
+        if hit is not None:
+            return [hit]
+        if self._folded is None:
+            self._folded = self._group(
+                (normalize_employee_no(p.employee_no).upper(), p.id) for p in self._people
+            )
+        return self._folded.get(normalize_employee_no(raw).upper(), [])
+
+
+@dataclass(frozen=True)
+class ParsedSample:
+    sheet: str
+    row: int
+    person_id: int
+    sampled_at: datetime
+    result: str
+    source: str
+    site_code: str | None
+    site_name: str
+    matched_by: str
+
+
+@dataclass
+class ParsedRows:
+    samples: list[ParsedSample] = field(default_factory=list)
+    unmatched: list[dict[str, object]] = field(default_factory=list)
+    errors: list[dict[str, object]] = field(default_factory=list)
+    duplicates: int = 0
+    rows: int = 0
+    matched_by: dict[str, int] = field(default_factory=dict)
+
+
+def site_key(text: str) -> str:
+    return re.sub(r"\s+", "", normalize_text(text)).casefold()
+
+
+def _cells(data: Mapping[str, Sequence[str]], name: str, n: int) -> Sequence[str]:
+    column = data.get(name)
+    return column if column is not None else [""] * n
+
+
+def parse_rows(
+    sheet: str,
+    data: Mapping[str, Sequence[str]],
+    row_numbers: Sequence[int],
+    index: PersonIndex,
+    *,
+    tz: ZoneInfo,
+    now: datetime,
+    normalize_phone: PhoneNormalizer,
+    sites: Mapping[str, str],
+    out: ParsedRows | None = None,
+) -> ParsedRows:
+    """Turn one sheet's rows into samples, unmatched rows and cell errors.
+
+    Args:
+        sheet: the sheet's name, for messages.
+        data: ``field -> column of cell texts`` (the reader's column-oriented data).
+        row_numbers: the Excel row number of each data row.
+        index: the people to match against.
+        tz: the zone of sampling times written without an offset.
+        now: samples later than this (plus a small tolerance) are refused.
+        normalize_phone: raw phone text to E.164, or None when it is not a phone number.
+        sites: ``site_key(code or name) -> site code`` of the known sites; a sample from any
+            other site is an outside result (a community booth), kept with the site's name.
+        out: results of earlier sheets to add to (duplicates are found across sheets).
+    """
+    out = out if out is not None else ParsedRows()
+    n = len(row_numbers)
+    nos, phones, ids = (_cells(data, f, n) for f in ("employee_no", "phone", "id_number"))
+    names, times, results, site_cells = (
+        _cells(data, f, n) for f in ("name", "sampled_at", "result", "site")
+    )
+    day_first = day_first_for(times, tz, now)
+    latest = now + FUTURE_TOLERANCE
+    seen: dict[tuple[int, datetime, str], ParsedSample] = {s_key(s): s for s in out.samples}
+    result_cache: dict[str, str | None] = {}
+    site_cache: dict[str, tuple[str, str | None]] = {}
+    for i in range(n):
+        row = row_numbers[i]
+        out.rows += 1
+        no, phone, idn = nos[i].strip(), phones[i].strip(), ids[i].strip()
+        if not (no or phone or idn):
+            out.unmatched.append(
+                {
+                    "sheet": sheet,
+                    "row": row,
+                    "value": names[i].strip(),
+                    "message": "no employee number, phone or ID number in this row",
+                }
+            )
+            continue
+        hit = index.by_no.get(no) if no else None  # the usual case, without a call
+        person_id: int | None
+        if hit is not None:
+            person_id, matched_by, problem = hit, "employee_no", ""
+        else:
+            person_id, matched_by, problem = _match(index, no, phone, idn, normalize_phone)
+        if person_id is None:
+            out.unmatched.append(
+                {
+                    "sheet": sheet,
+                    "row": row,
+                    "value": " / ".join(v for v in (no, phone, idn, names[i].strip()) if v),
+                    "message": problem,
+                }
+            )
+            continue
+        raw_result = results[i]
+        if raw_result not in result_cache:
+            result_cache[raw_result] = parse_result(raw_result)
+        result = result_cache[raw_result]
+        if result is None:
+            out.errors.append(
+                {
+                    "sheet": sheet,
+                    "row": row,
+                    "column": "result",
+                    "value": raw_result,
+                    "message": "not a result: write 阴性/阳性/negative/positive/pending/invalid",
+                }
+            )
+            continue
+        try:
+            sampled_at = parse_sampled_at(times[i], tz, day_first)
+        except ValueError as exc:
+            out.errors.append(
+                {"sheet": sheet, "row": row, "column": "sampled_at", "value": times[i],
+                 "message": str(exc)}
+            )
+            continue
+        if sampled_at > latest:
+            out.errors.append(
+                {"sheet": sheet, "row": row, "column": "sampled_at", "value": times[i],
+                 "message": "the sampling time is in the future; check the date"}
+            )
+            continue
+        raw_site = site_cells[i]
+        if raw_site not in site_cache:
+            text = normalize_text(raw_site)
+            site_cache[raw_site] = (text, sites.get(site_key(text)) if text else None)
+        site_text, site_code = site_cache[raw_site]
+        source = OUTSIDE if site_text and site_code is None else LAB
+        sample = ParsedSample(
+            sheet=sheet,
+            row=row,
+            person_id=person_id,
+            sampled_at=sampled_at,
+            result=result,
+            source=source,
+            site_code=site_code,
+            site_name=site_text if site_code is None else "",
+            matched_by=matched_by,
+        )
+        earlier = seen.get(s_key(sample))
+        if earlier is not None:
+            if earlier.result == result:
+                out.duplicates += 1
+            else:
+                out.errors.append(
+                    {"sheet": sheet, "row": row, "column": "result", "value": raw_result,
+                     "message": f"the same sample has result {earlier.result} in row "
+                                f"{earlier.row}; keep one of the two rows"}
+                )
+            continue
+        seen[s_key(sample)] = sample
+        out.samples.append(sample)
+        out.matched_by[matched_by] = out.matched_by.get(matched_by, 0) + 1
+    return out
+
+
+def s_key(s: ParsedSample) -> tuple[int, datetime, str]:
+    return (s.person_id, s.sampled_at, s.source)
+
+
+def _match(
+    index: PersonIndex, no: str, phone: str, idn: str, normalize_phone: PhoneNormalizer
+) -> tuple[int | None, str, str]:
+    problems: list[str] = []
+    if no:
+        hits = index.by_employee_no(no)
+        if len(hits) == 1:
+            return hits[0], "employee_no", ""
+        problems.append(
+            f"employee number {no} matches {len(hits)} people" if hits
+            else f"no person has employee number {no}"
+        )
+    if phone:
+        e164 = normalize_phone(phone)
+        if e164 is None:
+            problems.append(f"{phone} is not a valid phone number")
+        else:
+            hits = index.by_phone.get(e164, [])
+            if len(hits) == 1:
+                return hits[0], "phone", ""
+            problems.append(
+                f"phone {e164} is shared by {len(hits)} people; add the employee number"
+                if hits else f"no person has phone {e164}"
+            )
+    if idn:
+        hits = index.by_id_number.get(normalize_id_number(idn), [])
+        if len(hits) == 1:
+            return hits[0], "id_number", ""
+        problems.append(
+            f"ID number matches {len(hits)} people" if hits else "no person has this ID number"
+        )
+    return None, "", "; ".join(problems) + " (add the person to the roster, or fix the row)"

@@ -1,0 +1,210 @@
+"""A temporary table of an import's samples, so matching and marking run inside the database.
+
+A 100,000-row result sheet would otherwise mean reading 100,000 stored results and as many
+appointments back into Python only to compare keys. The staged rows carry each sample's local
+day as UTC bounds (computed in Python with ``zoneinfo``, so DST is right), which turns "a sample
+on one of the appointment's local days" into plain interval overlap that any SQL can evaluate:
+``day_start < appointment.ends_at AND day_end > appointment.starts_at``.
+
+The table is temporary (private to the connection, on SQLite and PostgreSQL alike) and dropped
+before the transaction ends, so concurrent imports on other connections never see each other's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    Connection,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    and_,
+    exists,
+    func,
+    select,
+    update,
+)
+
+from testrota.compliance.records import DONE, INVALID, MISSED, SCHEDULED
+from testrota.compliance.weeks import day_bounds
+from testrota.db.models import Appointment, TestResult
+from testrota.db.types import UTCDateTime
+from testrota.policy import Policy
+
+NAME = "compliance_staged_samples"
+DAYS = "compliance_staged_days"
+_metadata = MetaData()  # not the models' metadata: Alembic must never see these tables
+STAGED = Table(
+    NAME,
+    _metadata,
+    Column("idx", Integer, primary_key=True, autoincrement=False),
+    Column("person_id", Integer, nullable=False),
+    Column("sampled_at", UTCDateTime, nullable=False),
+    Column("result", String(20), nullable=False),
+    Column("source", String(100), nullable=False),
+    Column("site_code", String(40)),
+    Column("site_name", String(200), nullable=False),
+    Column("day", Integer, nullable=False),  # the local day: a row of STAGED_DAYS
+    Index(f"ix_{NAME}_key", "person_id", "sampled_at"),
+    prefixes=["TEMPORARY"],
+)
+# A sheet spans a few days: their bounds are stored once, not on each of 100,000 rows.
+STAGED_DAYS = Table(
+    DAYS,
+    _metadata,
+    Column("day", Integer, primary_key=True, autoincrement=False),
+    Column("day_start", UTCDateTime, nullable=False),
+    Column("day_end", UTCDateTime, nullable=False),
+    prefixes=["TEMPORARY"],
+)
+
+
+@dataclass
+class Staging:
+    samples: dict[str, list[Any]]  # column name -> values, in STAGED's column order
+    days: list[dict[str, Any]]
+
+
+def staged_rows(samples: Sequence[Any], policy: Policy) -> Staging:
+    """Columns for :data:`STAGED` and rows for :data:`STAGED_DAYS` from parsed samples."""
+    tz = policy.tz
+    day_ids: dict[date, int] = {}
+    day_col: list[int] = []
+    for s in samples:
+        day = s.sampled_at.astimezone(tz).date()
+        day_id = day_ids.get(day)
+        if day_id is None:
+            day_id = day_ids[day] = day.toordinal()
+        day_col.append(day_id)
+    columns = {
+        "idx": list(range(len(samples))),
+        "person_id": [s.person_id for s in samples],
+        "sampled_at": [s.sampled_at for s in samples],
+        "result": [s.result for s in samples],
+        "source": [s.source for s in samples],
+        "site_code": [s.site_code for s in samples],
+        "site_name": [s.site_name for s in samples],
+        "day": day_col,
+    }
+    days = []
+    for day, day_id in day_ids.items():
+        start, end = day_bounds(day, tz)
+        days.append({"day": day_id, "day_start": start, "day_end": end})
+    return Staging(columns, days)
+
+
+@contextmanager
+def staged(conn: Connection, staging: Staging) -> Iterator[Table]:
+    """The staged samples (and their days), for the length of the ``with`` block."""
+    _drop(conn)
+    STAGED.create(conn)
+    STAGED_DAYS.create(conn)
+    try:
+        if staging.days:
+            conn.execute(STAGED_DAYS.insert(), staging.days)
+        bulk_insert(conn, STAGED, staging.samples)
+        yield STAGED
+    finally:
+        _drop(conn)
+
+
+def bulk_insert(conn: Connection, table: Table, columns: dict[str, list[Any]]) -> None:
+    """``executemany`` straight through the driver, with the columns' own bind processors.
+
+    SQLAlchemy's per-row parameter handling costs more than the insert itself at 100,000 rows;
+    the values are converted exactly as SQLAlchemy would (UTCDateTime included), column by
+    column, then handed to the DB-API in one call.
+    """
+    names = [c.name for c in table.columns]
+    if not columns or not columns[names[0]]:
+        return
+    dialect = conn.dialect
+    converted = []
+    for c in table.columns:
+        fn = c.type.dialect_impl(dialect).bind_processor(dialect)
+        values = columns[c.name]
+        converted.append(values if fn is None else [fn(v) for v in values])
+    style = dialect.paramstyle
+    marks = {
+        "qmark": ["?"] * len(names),
+        "format": ["%s"] * len(names),
+        "numeric": [f":{i + 1}" for i in range(len(names))],
+        "named": [f":{n}" for n in names],
+        "pyformat": [f"%({n})s" for n in names],
+    }[style]
+    sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join(marks)})"
+    rows: list[Any] = list(zip(*converted, strict=True))
+    if style in ("named", "pyformat"):
+        rows = [dict(zip(names, r, strict=True)) for r in rows]
+    conn.exec_driver_sql(sql, rows)
+
+
+def _drop(conn: Connection) -> None:
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {NAME}")
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {DAYS}")
+
+
+def same_sample() -> Any:
+    """Join condition: a stored result with a staged sample's key."""
+    tr = TestResult.__table__  # type: ignore[attr-defined]
+    return and_(
+        tr.c.person_id == STAGED.c.person_id,
+        tr.c.sampled_at == STAGED.c.sampled_at,
+        tr.c.source == STAGED.c.source,
+    )
+
+
+def mark_done_staged(conn: Connection, now: datetime) -> int:
+    """Mark done every scheduled or missed appointment on a local day of a staged counting
+    sample (the same rule as :func:`testrota.compliance.missed.sample_on_day`)."""
+    bounds = conn.execute(
+        select(func.min(STAGED_DAYS.c.day_start), func.max(STAGED_DAYS.c.day_end))
+    ).one()
+    if bounds[0] is None:
+        return 0
+    lo = _as_datetime(bounds[0]) - timedelta(days=1)  # a slot that began the evening before
+    hi = _as_datetime(bounds[1])
+    a = Appointment.__table__  # type: ignore[attr-defined]
+    overlap = and_(
+        STAGED.c.person_id == a.c.person_id,
+        STAGED.c.day == STAGED_DAYS.c.day,
+        STAGED_DAYS.c.day_start < a.c.ends_at,
+        STAGED_DAYS.c.day_end > a.c.starts_at,
+        STAGED.c.result != INVALID,
+    )
+    first_sample = (
+        select(func.min(STAGED.c.sampled_at))
+        .select_from(STAGED.join(STAGED_DAYS, STAGED.c.day == STAGED_DAYS.c.day))
+        .where(overlap)
+        .scalar_subquery()
+    )
+    result = conn.execute(
+        update(a)
+        .where(
+            a.c.status.in_([SCHEDULED, MISSED]),
+            a.c.starts_at >= lo,
+            a.c.starts_at < hi,
+            exists()
+            .select_from(STAGED.join(STAGED_DAYS, STAGED.c.day == STAGED_DAYS.c.day))
+            .where(overlap),
+        )
+        .values(status=DONE, done_at=first_sample, updated_at=now)
+    )
+    return int(result.rowcount or 0)
+
+
+def _as_datetime(value: Any) -> datetime:
+    # min()/max() lose the column type on SQLite: the value comes back as stored text.
+    from datetime import UTC
+
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

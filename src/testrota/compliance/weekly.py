@@ -1,0 +1,251 @@
+"""Weekly compliance: tests taken in an ISO week against tests required, per person and group.
+
+A person's *tests* in a week are the distinct local days with a counting sample (a check-in and
+the lab result of the same swab count once). A person who missed a slot but tested on another day
+of the week is compliant for the week; both facts are kept (``missed`` and ``compliant``).
+
+*Required* follows the policy day by day, as the planner counts it, so a surge or an exemption
+that covers part of a week counts for that part only: each day not exempt contributes
+``rate / 7`` (the surge rate when a surge rule covers the person that day and asks for more, else
+their category's tests a week from ``risk_categories.yaml``, 0 for a person not high-risk), the
+sum is rounded up, excused planned appointments are taken off it, and a contact's extra
+appointments (reason ``contact``) are added to it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from testrota.compliance.records import (
+    CANCELLED,
+    DONE,
+    EXCUSED,
+    MISSED,
+    AppointmentFacts,
+    ExemptionFacts,
+    PersonFacts,
+)
+from testrota.compliance.weeks import IsoWeek
+from testrota.policy import Policy, SurgeRule
+
+CONTACT_REASON = "contact"
+
+
+def surge_applies(rule: SurgeRule, person: PersonFacts, day: date) -> bool:
+    if not rule.start <= day <= rule.end:
+        return False
+    if rule.all_staff:
+        return True
+    return (
+        (bool(rule.departments) and person.department in rule.departments)
+        or (bool(rule.grid_units) and person.unit in rule.grid_units)
+        or (bool(rule.categories) and person.category in rule.categories)
+    )
+
+
+def base_rate(person: PersonFacts, policy: Policy) -> int:
+    """Tests a week the person's category asks (0 for a person not high-risk)."""
+    if not person.category:
+        return 0
+    rate = person.weekly_tests if person.weekly_tests is not None else (
+        policy.testing.tests_per_week
+    )
+    return min(max(rate, 0), 7)
+
+
+def daily_rate(person: PersonFacts, day: date, policy: Policy) -> int:
+    """Tests per week that apply to ``person`` on ``day``: the surge rate when a surge rule
+    covers them that day and asks for more, else their category's (at most 7: one a day)."""
+    surges = [r.tests_per_week for r in policy.testing.surge if surge_applies(r, person, day)]
+    return min(max([base_rate(person, policy), *surges]), 7)
+
+
+def policy_required(
+    person: PersonFacts,
+    week: IsoWeek,
+    policy: Policy,
+    exemptions: Iterable[ExemptionFacts] = (),
+) -> int:
+    """Tests the policy asks of ``person`` in ``week``, before excuses and contact bookings."""
+    if not person.active:
+        return 0
+    exempt = [(e.start_date, e.end_date) for e in exemptions if e.person_id == person.id]
+    if not exempt and not policy.testing.surge:
+        return base_rate(person, policy)
+    total = days = 0
+    for day in week.days:
+        if any(start <= day <= end for start, end in exempt):
+            continue
+        total += daily_rate(person, day, policy)
+        days += 1
+    # Rounded up (three surge days at 7/week need three tests, not 2.99), and never more tests
+    # than days left: the planner books at most one a day. The planner counts the same way.
+    return min(math.ceil(total / 7 - 1e-9), days)
+
+
+@dataclass(frozen=True)
+class PersonWeek:
+    person_id: int
+    week: IsoWeek
+    required: int
+    tests: int
+    scheduled: int
+    done: int
+    missed: int
+    excused: int
+    test_days: tuple[date, ...] = ()
+
+    @property
+    def compliant(self) -> bool:
+        return self.tests >= self.required
+
+    @property
+    def credited(self) -> int:
+        """Tests that count towards the requirement (extra tests do not make up for others)."""
+        return min(self.tests, self.required)
+
+
+def person_week(
+    person: PersonFacts,
+    week: IsoWeek,
+    policy: Policy,
+    appointments: Iterable[AppointmentFacts],
+    test_days: Collection[date],
+    exemptions: Iterable[ExemptionFacts] = (),
+) -> PersonWeek:
+    """One person's week.
+
+    Args:
+        person: the person.
+        week: the ISO week.
+        policy: tests per week, surge rules.
+        appointments: this person's appointments in ``week`` (others are ignored).
+        test_days: local days on which this person had a counting sample (others are ignored).
+        exemptions: this person's exemptions (others are ignored).
+    """
+    days = set(week.days)
+    mine = [a for a in appointments if a.person_id == person.id and a.status != CANCELLED]
+    excused_planned = sum(1 for a in mine if a.status == EXCUSED and a.reason != CONTACT_REASON)
+    contact = sum(1 for a in mine if a.status != EXCUSED and a.reason == CONTACT_REASON)
+    required = max(policy_required(person, week, policy, exemptions) - excused_planned, 0)
+    tested = tuple(sorted(d for d in test_days if d in days))
+    return PersonWeek(
+        person_id=person.id,
+        week=week,
+        required=required + contact,
+        tests=len(tested),
+        scheduled=len(mine),
+        done=sum(1 for a in mine if a.status == DONE),
+        missed=sum(1 for a in mine if a.status == MISSED),
+        excused=sum(1 for a in mine if a.status == EXCUSED),
+        test_days=tested,
+    )
+
+
+def weeks_missed_in_row(missed_weeks: Collection[IsoWeek], week: IsoWeek) -> int:
+    """Consecutive weeks, ending with ``week``, in which the person missed at least one slot."""
+    count = 0
+    while week.shifted(-count) in missed_weeks:
+        count += 1
+    return count
+
+
+@dataclass
+class GroupCompliance:
+    department: str
+    grid_unit: str | None  # None for a department row
+    people: int = 0
+    required: int = 0
+    scheduled: int = 0
+    done: int = 0
+    missed: int = 0
+    excused: int = 0
+    tests: int = 0  # credited tests: at most ``required`` per person
+    compliant_people: int = 0
+    trend: list[dict[str, object]] = field(default_factory=list)
+
+    @property
+    def rate(self) -> float | None:
+        """Share of required tests taken; None when nothing was required."""
+        return round(self.tests / self.required, 4) if self.required else None
+
+    def add(self, pw: PersonWeek) -> None:
+        if pw.required == 0 and pw.scheduled == 0:
+            return
+        self.people += 1
+        self.required += pw.required
+        self.scheduled += pw.scheduled
+        self.done += pw.done
+        self.missed += pw.missed
+        self.excused += pw.excused
+        self.tests += pw.credited
+        if pw.required and pw.compliant:
+            self.compliant_people += 1
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "department": self.department,
+            "grid_unit": self.grid_unit,
+            "people": self.people,
+            "required": self.required,
+            "scheduled": self.scheduled,
+            "done": self.done,
+            "missed": self.missed,
+            "excused": self.excused,
+            "tests": self.tests,
+            "compliant_people": self.compliant_people,
+            "rate": self.rate,
+            "trend": self.trend,
+        }
+
+
+GroupKey = tuple[str, str | None]
+
+
+def rollup(
+    entries: Iterable[tuple[PersonFacts, PersonWeek]], by_grid_unit: bool
+) -> dict[GroupKey, GroupCompliance]:
+    """Sum person-weeks per department, or per (department, grid unit) when ``by_grid_unit``."""
+    groups: dict[GroupKey, GroupCompliance] = {}
+    for person, pw in entries:
+        key: GroupKey = (person.department, person.unit if by_grid_unit else None)
+        group = groups.get(key)
+        if group is None:
+            group = groups[key] = GroupCompliance(department=key[0], grid_unit=key[1])
+        group.add(pw)
+    return {k: g for k, g in groups.items() if g.people}
+
+
+def total(groups: Iterable[GroupCompliance]) -> GroupCompliance:
+    out = GroupCompliance(department="", grid_unit=None)
+    for g in groups:
+        out.people += g.people
+        out.required += g.required
+        out.scheduled += g.scheduled
+        out.done += g.done
+        out.missed += g.missed
+        out.excused += g.excused
+        out.tests += g.tests
+        out.compliant_people += g.compliant_people
+    return out
+
+
+def attach_trend(
+    current: dict[GroupKey, GroupCompliance],
+    history: Sequence[tuple[IsoWeek, dict[GroupKey, GroupCompliance]]],
+) -> None:
+    """Give each current group its rate in each week of ``history`` (oldest first)."""
+    for key, group in current.items():
+        group.trend = []
+        for week, groups in history:
+            past = groups.get(key)
+            group.trend.append(
+                {
+                    "week": str(week),
+                    "rate": past.rate if past else None,
+                    "missed": past.missed if past else 0,
+                }
+            )

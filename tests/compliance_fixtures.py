@@ -1,0 +1,193 @@
+"""Builders for the compliance tests: people, sites, slots, appointments and samples as rows.
+
+The planner is another area's; these tests create the rows it would write, directly.
+"""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import yaml
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from testrota.db.models import Appointment, Person, Site, Slot, TestResult
+from testrota.policy import Policy, load_policy
+from tests.conftest import CONFIG_DIR
+
+SH = ZoneInfo("Asia/Shanghai")
+NY = ZoneInfo("America/New_York")
+T0 = datetime(2022, 5, 1, tzinfo=UTC)  # created_at of every fixture row
+
+
+def policy(**testing: Any) -> Policy:
+    """The shipped policy, with some ``testing`` keys or ``timezone`` replaced."""
+    data = yaml.safe_load((CONFIG_DIR / "policy.yaml").read_text(encoding="utf-8"))
+    tz = testing.pop("timezone", None)
+    if tz:
+        data["timezone"] = tz
+    data["testing"] = {**data["testing"], **testing}
+    return Policy.model_validate(data)
+
+
+def config_dir(tmp_path: Path, **policy_changes: Any) -> Path:
+    """A copy of config/ with top-level policy keys changed (e.g. timezone)."""
+    target = tmp_path / "config"
+    shutil.copytree(CONFIG_DIR, target)
+    path = target / "policy.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data.update(policy_changes)
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    load_policy(target)
+    return target
+
+
+def local(tz: ZoneInfo, *args: int) -> datetime:
+    return datetime(*args, tzinfo=tz)  # type: ignore[misc]
+
+
+def add_person(
+    session: Session,
+    employee_no: str,
+    name: str = "",
+    *,
+    department: str = "炼钢厂",
+    grid_unit: str = "一号网格",
+    role: str = "司机",
+    category: str | None = "driver",
+    phone: str | None = None,
+    id_number: str | None = None,
+    active: bool = True,
+) -> Person:
+    p = Person(
+        employee_no=employee_no,
+        name=name or f"员工{employee_no}",
+        department=department,
+        grid_unit=grid_unit,
+        role=role,
+        risk_category=category,
+        phone=phone,
+        id_number=id_number,
+        active=active,
+        created_at=T0,
+        updated_at=T0,
+    )
+    session.add(p)
+    session.flush()
+    return p
+
+
+def add_site(session: Session, code: str = "S1", name: str = "一号采样点") -> Site:
+    site = Site(code=code, name=name)
+    session.add(site)
+    session.flush()
+    return site
+
+
+def add_slot(
+    session: Session, start: datetime, minutes: int = 30, site: str = "S1", capacity: int = 50
+) -> Slot:
+    slot = Slot(
+        site_code=site,
+        week=iso_week(start),
+        starts_at=start,
+        ends_at=start + timedelta(minutes=minutes),
+        capacity=capacity,
+    )
+    session.add(slot)
+    session.flush()
+    return slot
+
+
+def iso_week(at: datetime) -> str:
+    year, week, _ = at.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def add_appt(
+    session: Session,
+    person: Person,
+    start: datetime,
+    minutes: int = 30,
+    *,
+    site: str = "S1",
+    status: str = "scheduled",
+    reason: str = "plan",
+) -> Appointment:
+    assert person.id is not None
+    a = Appointment(
+        person_id=person.id,
+        site_code=site,
+        week=iso_week(start),
+        starts_at=start,
+        ends_at=start + timedelta(minutes=minutes),
+        grid_unit=person.grid_unit,
+        status=status,
+        reason=reason,
+        created_at=T0,
+        updated_at=T0,
+    )
+    session.add(a)
+    session.flush()
+    return a
+
+
+def add_sample(
+    session: Session,
+    person: Person,
+    at: datetime,
+    *,
+    result: str = "pending",
+    source: str = "checkin",
+    site: str | None = "S1",
+) -> TestResult:
+    assert person.id is not None
+    r = TestResult(
+        person_id=person.id,
+        sampled_at=at,
+        result=result,
+        source=source,
+        site_code=site,
+        recorded_at=at,
+    )
+    session.add(r)
+    session.flush()
+    return r
+
+
+def status_of(engine: Engine, appointment_id: int) -> str:
+    with Session(engine) as s:
+        a = s.get(Appointment, appointment_id)
+        assert a is not None
+        return a.status
+
+
+def write_csv(
+    path: Path, header: list[str], rows: list[list[Any]], encoding: str = "utf-8"
+) -> Path:
+    with path.open("w", encoding=encoding, newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+def write_xlsx(path: Path, header: list[str], rows: list[list[Any]], title: str | None = None
+               ) -> Path:
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    if title:
+        ws.append([title])
+    ws.append(header)
+    for row in rows:
+        ws.append(row)
+    wb.save(path)
+    return path

@@ -1,0 +1,168 @@
+"""Check-in at a testing site: the service the web page calls, and ``testrota checkin``."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, func, select
+from sqlmodel import Session
+
+from testrota.compliance.service import check_in, flag_due
+from testrota.db.models import TestResult
+from testrota.errors import UserError
+from tests.compliance_fixtures import (
+    SH,
+    add_appt,
+    add_person,
+    add_site,
+    add_slot,
+    local,
+    policy,
+    status_of,
+)
+
+P = policy()
+SLOT = local(SH, 2022, 5, 9, 9, 0)  # Monday of 2022-W19
+
+
+def _seed(engine: Engine) -> dict[str, int]:
+    with Session(engine, expire_on_commit=False) as s:
+        add_site(s, "S1", "一号采样点")
+        add_site(s, "S2", "二号采样点")
+        for minutes in range(0, 24 * 60, 30):
+            add_slot(s, local(SH, 2022, 5, 9, 0, 0) + timedelta(minutes=minutes), site="S1")
+        zhang = add_person(s, "1001", "张三")
+        li = add_person(s, "1002", "李四")
+        add_person(s, "1003", "王五", active=False)
+        wang = add_person(s, "1004", "赵六")
+        a1 = add_appt(s, zhang, SLOT)
+        a2 = add_appt(s, li, local(SH, 2022, 5, 9, 14, 0))
+        a3 = add_appt(s, wang, local(SH, 2022, 5, 9, 7, 0))
+        s.commit()
+        return {"zhang": a1.id, "li": a2.id, "wang": a3.id}  # type: ignore[dict-item]
+
+
+def _results(engine: Engine) -> int:
+    with Session(engine) as s:
+        return int(s.scalar(select(func.count()).select_from(TestResult)) or 0)
+
+
+def test_expected_checkin_is_recorded_and_makes_the_slot_done(engine: Engine) -> None:
+    ids = _seed(engine)
+    at = SLOT + timedelta(minutes=5)
+    r = check_in(engine, "1001", "S1", at, "site:s1", P, now=at)
+    assert r.recorded and r.expected and r.status == "recorded"
+    assert (r.name, r.slot_start, r.slot_end) == ("张三", SLOT, SLOT + timedelta(minutes=30))
+    assert r.appointment_id == ids["zhang"]
+    assert (r.tests_this_week, r.required) == (1, 2)
+    assert "expected in this slot (09:00–09:30 at S1)" in r.message
+    assert status_of(engine, ids["zhang"]) == "done"
+    with Session(engine) as s:
+        row = s.exec(select(TestResult)).scalars().one()  # type: ignore[call-overload]
+        assert (row.result, row.source, row.site_code, row.recorded_by) == (
+            "pending", "checkin", "S1", "site:s1")
+        assert row.sampled_at == at
+
+
+def test_second_checkin_in_the_same_slot_is_a_friendly_no_op(engine: Engine) -> None:
+    _seed(engine)
+    first = check_in(engine, "1001", "S1", SLOT + timedelta(minutes=5), "site", P)
+    again = check_in(engine, "1001", "S1", SLOT + timedelta(minutes=20), "site", P)
+    assert not again.recorded and again.status == "already_checked_in"
+    assert again.result_id == first.result_id
+    assert "already checked in at 09:05" in again.message
+    assert _results(engine) == 1
+
+
+def test_early_arrival_counts_as_expected(engine: Engine) -> None:
+    _seed(engine)
+    r = check_in(engine, "1001", None, SLOT - timedelta(minutes=20), "site", P)
+    assert r.expected and r.site_code == "S1"  # the site comes from the appointment
+    too_early = check_in(engine, "1002", "S1", local(SH, 2022, 5, 9, 13, 0), "site", P)
+    assert not too_early.expected
+
+
+def test_walk_in_outside_their_slot_still_counts_for_the_day(engine: Engine) -> None:
+    ids = _seed(engine)
+    r = check_in(engine, "1002", "S1", local(SH, 2022, 5, 9, 9, 5), "site", P)
+    assert r.recorded and not r.expected
+    assert r.next_slot_start == local(SH, 2022, 5, 9, 14, 0)
+    assert "not expected now (their slot today is 14:00–14:30 at S1)" in r.message
+    assert status_of(engine, ids["li"]) == "done"
+    # A second scan inside the same site slot is the same visit.
+    assert not check_in(engine, "1002", "S1", local(SH, 2022, 5, 9, 9, 25), "site", P).recorded
+
+
+def test_walk_in_without_any_slot_uses_the_repeat_window(engine: Engine) -> None:
+    _seed(engine)
+    at = local(SH, 2022, 5, 10, 10, 0)  # no slots on Tuesday
+    assert check_in(engine, "1004", "S2", at, "site", P).recorded
+    assert not check_in(engine, "1004", "S2", at + timedelta(minutes=59), "site", P).recorded
+    later = check_in(engine, "1004", "S2", at + timedelta(minutes=61), "site", P)
+    assert later.recorded and "no slot booked now" in later.message
+    assert _results(engine) == 2
+
+
+def test_checking_in_after_being_flagged_missed_turns_it_done(engine: Engine) -> None:
+    ids = _seed(engine)
+    noon = local(SH, 2022, 5, 9, 12, 0)  # 07:00 slot ended 07:30; grace 4 h
+    assert flag_due(engine, noon, P).missed == 1
+    assert status_of(engine, ids["wang"]) == "missed"
+    check_in(engine, "1004", "S1", noon, "site", P)
+    assert status_of(engine, ids["wang"]) == "done"
+
+
+@pytest.mark.parametrize(
+    ("employee_no", "site", "message"),
+    [
+        ("9999", "S1", "unknown employee number '9999'"),
+        ("1003", "S1", "no longer on the active roster"),
+        ("1001", "S9", "unknown site 'S9'; the sites are: S1, S2"),
+        ("", "S1", "no employee number"),
+    ],
+)
+def test_bad_checkins_are_user_errors_and_write_nothing(
+    engine: Engine, employee_no: str, site: str, message: str
+) -> None:
+    _seed(engine)
+    with pytest.raises(UserError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        check_in(engine, employee_no, site, SLOT, "site", P)
+    assert _results(engine) == 0
+
+
+def test_checkin_in_the_future_is_refused(engine: Engine) -> None:
+    _seed(engine)
+    with pytest.raises(UserError, match="in the future"):
+        check_in(engine, "1001", "S1", SLOT + timedelta(hours=1), "site", P, now=SLOT)
+
+
+def test_employee_number_typed_with_full_width_digits(engine: Engine) -> None:
+    _seed(engine)
+    assert check_in(engine, "１００１ ", "S1", SLOT, "site", P).name == "张三"
+
+
+def test_cli_checkin(cli: Any, engine: Engine) -> None:
+    ids = _seed(engine)
+    env = {"TESTROTA_NOW": "2022-05-09T09:05:00+08:00"}
+    result = cli("checkin", "1001", "--site", "S1", "--json", env=env)
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["recorded"] and doc["expected"] and doc["name"] == "张三"
+    assert doc["at"] == "2022-05-09T09:05:00+08:00"
+    assert doc["slot_start"] == "2022-05-09T09:00:00+08:00"
+    assert status_of(engine, ids["zhang"]) == "done"
+
+    again = cli("checkin", "1001", "--site", "S1", env=env)
+    assert again.exit_code == 0 and "already checked in at 09:05" in again.stdout
+
+    back_dated = cli("checkin", "1002", "--at", "2022-05-09 08:00", "--json", env=env)
+    assert back_dated.exit_code == 0, back_dated.output
+    assert json.loads(back_dated.stdout)["at"] == "2022-05-09T08:00:00+08:00"
+
+    unknown = cli("checkin", "4242", env=env)
+    assert unknown.exit_code == 2
+    assert "unknown employee number '4242'" in unknown.stderr
+    assert "Traceback" not in unknown.output

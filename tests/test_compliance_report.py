@@ -1,0 +1,103 @@
+"""``testrota compliance``: per department and grid unit, with the trend over recent weeks."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from testrota.compliance.service import compliance_report, missed_list
+from tests.compliance_fixtures import add_appt, add_person, config_dir, policy
+from tests.missed_world import NOW, NOW_ENV, at, build
+
+P = policy()
+
+
+def _by(rows: list[dict[str, Any]], *keys: str) -> dict[tuple[Any, ...], dict[str, Any]]:
+    return {tuple(r[k] for k in keys): r for r in rows}
+
+
+def test_compliance_per_department_and_grid_unit(engine: Engine) -> None:
+    build(engine)
+    report = compliance_report(engine, NOW, P)
+    assert report["week"] == "2022-W19"
+    assert report["weeks"] == ["2022-W16", "2022-W17", "2022-W18", "2022-W19"]
+    depts = _by(report["departments"], "department")
+    steel = depts[("炼钢厂",)]
+    # 张三 2 of 2, 李四 0 of 2, 王五 0 of 1 (Monday excused); 孙八 is not high-risk.
+    assert {k: steel[k] for k in ("people", "required", "scheduled", "done", "missed",
+                                  "excused", "tests", "compliant_people", "rate")} == {
+        "people": 3, "required": 5, "scheduled": 6, "done": 1, "missed": 3, "excused": 1,
+        "tests": 2, "compliant_people": 1, "rate": 0.4}
+    assert [t["rate"] for t in steel["trend"]] == [0.1667, 0.0, 0.3333, 0.4]
+    assert [t["missed"] for t in steel["trend"]] == [0, 1, 1, 3]
+    logistics = depts[("物流部",)]
+    assert (logistics["missed"], logistics["rate"]) == (1, 0.0)  # flagged by the report itself
+    assert ("办公室",) not in depts
+    units = _by(report["grid_units"], "department", "grid_unit")
+    assert units[("炼钢厂", "一号网格")]["rate"] == round(2 / 3, 4)
+    assert units[("炼钢厂", "二号网格")]["missed"] == 2
+    assert units[("物流部", "物流部")]["people"] == 1  # the department stands in
+    assert report["total"]["required"] == 7 and report["total"]["missed"] == 4
+
+
+def test_department_scope_and_trend_length(engine: Engine) -> None:
+    build(engine)
+    report = compliance_report(engine, NOW, P, departments=["物流部"], weeks=2)
+    assert [d["department"] for d in report["departments"]] == ["物流部"]
+    assert report["weeks"] == ["2022-W18", "2022-W19"]
+    assert report["total"]["people"] == 1
+
+
+def test_surge_raises_what_is_required(engine: Engine) -> None:
+    with Session(engine) as s:
+        p = add_person(s, "1001", "张三")
+        for day in (9, 10, 11, 12):
+            add_appt(s, p, at(day, 8), status="done")
+        s.commit()
+    surge = policy(surge=[{"name": "5月静态管控", "start": "2022-05-09", "end": "2022-05-15",
+                           "tests_per_week": 7, "departments": ["炼钢厂"]}])
+    report = compliance_report(engine, NOW, surge, weeks=1)
+    [steel] = report["departments"]
+    assert (steel["required"], steel["done"]) == (7, 4)
+
+
+def test_cli_compliance_formats(cli: Any, engine: Engine) -> None:
+    build(engine)
+    doc = json.loads(cli("compliance", "--format", "json", env=NOW_ENV).stdout)
+    assert doc["total"]["rate"] == round(2 / 7, 4)
+    result = cli("compliance", "--format", "csv", "--week", "2022-W19", env=NOW_ENV)
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert {(r["level"], r["department"], r["grid_unit"]) for r in rows} >= {
+        ("department", "炼钢厂", ""), ("grid_unit", "炼钢厂", "二号网格"), ("total", "", "")}
+    steel = next(r for r in rows if r["level"] == "department" and r["department"] == "炼钢厂")
+    assert steel["trend"] == "2022-W16=17% 2022-W17=0% 2022-W18=33% 2022-W19=40%"
+    table = cli("compliance", "--department", "炼钢厂", env=NOW_ENV)
+    assert table.exit_code == 0 and "炼钢厂" in table.stdout and "物流部" not in table.stdout
+    bad = cli("compliance", "--weeks", "0", env=NOW_ENV)
+    assert bad.exit_code == 2 and "--weeks" in bad.stderr
+
+
+def test_a_category_that_tests_more_often(engine: Engine, tmp_path: Path) -> None:
+    """risk_categories.yaml may ask more of a category; compliance counts as the planner does."""
+    config = config_dir(tmp_path)
+    path = config / "risk_categories.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    for category in data["categories"]:
+        if category["code"] == "canteen":
+            category["tests_per_week"] = 3
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    build(engine)
+    report = compliance_report(engine, NOW, P, config_dir=config, weeks=1)
+    units = _by(report["grid_units"], "department", "grid_unit")
+    assert units[("炼钢厂", "二号网格")]["required"] == 3  # 李四 works in the canteen
+    assert units[("炼钢厂", "一号网格")]["required"] == 3  # drivers: 2 + 1 (王五 excused once)
+    [li] = [r for r in missed_list(engine, NOW, P, config_dir=config) if r["name"] == "李四"][:1]
+    assert li["required"] == 3

@@ -1,0 +1,179 @@
+"""``testrota missed``: the supervisor's list, its exports, excuses and the status light."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import Engine, select
+from sqlmodel import Session
+
+from testrota.compliance.service import OutOfScope, excuse, missed_list, person_status
+from testrota.db.models import AuditEvent
+from testrota.errors import UserError
+from tests.compliance_fixtures import policy, status_of
+from tests.missed_world import NOW, NOW_ENV, at, build
+
+P = policy()
+
+
+def test_missed_list_json_contract_and_both_facts(cli: Any, engine: Engine) -> None:
+    world = build(engine)
+    result = cli("missed", "--format", "json", env=NOW_ENV)
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert [(r["employee_no"], r["slot_start"]) for r in rows] == [
+        ("1001", "2022-05-09T08:00:00+08:00"),
+        ("1002", "2022-05-09T09:00:00+08:00"),
+        ("1002", "2022-05-12T09:00:00+08:00"),  # flagged by the list itself (ended 09:30)
+        ("2001", "2022-05-10T08:00:00+08:00"),  # never flagged before: the list flags first
+    ]
+    for r in rows:
+        assert set(r) >= {"employee_no", "name", "department", "grid_unit", "slot_start",
+                          "tests_this_week", "required", "role", "category", "phone",
+                          "last_test_date", "weeks_missed_in_row"}
+    zhang, li, _, zhao = rows
+    # Missed Monday but tested Tuesday and Thursday: compliant for the week, and both shown.
+    assert (zhang["tests_this_week"], zhang["required"], zhang["compliant_this_week"]) == (
+        2, 2, True)
+    assert zhang["test_days"] == ["2022-05-10", "2022-05-12"]
+    assert zhang["last_test_date"] == "2022-05-12" and zhang["weeks_missed_in_row"] == 1
+    assert (li["name"], li["department"], li["grid_unit"], li["role"], li["category"]) == (
+        "李四", "炼钢厂", "二号网格", "厨师", "canteen")
+    assert li["phone"] == "+8613800000002"
+    assert (li["tests_this_week"], li["compliant_this_week"]) == (0, False)
+    assert li["weeks_missed_in_row"] == 3 and li["last_test_date"] == "2022-04-20"
+    assert zhao["department"] == "物流部" and zhao["last_test_date"] is None
+    assert status_of(engine, world.ids["zhao_tue"]) == "missed"
+
+
+def test_missed_list_by_department_grid_unit_and_week(engine: Engine) -> None:
+    build(engine)
+    rows = missed_list(engine, NOW, P, departments=["物流部"])
+    assert [r["employee_no"] for r in rows] == ["2001"]
+    rows = missed_list(engine, NOW, P, departments=["炼钢厂"], grid_unit="二号网格")
+    assert {r["employee_no"] for r in rows} == {"1002"}
+    last_week = missed_list(engine, NOW, P, week="2022-W18")
+    assert [(r["employee_no"], r["weeks_missed_in_row"], r["tests_this_week"]) for r in
+            last_week] == [("1002", 2, 0)]
+    assert missed_list(engine, NOW, P, departments=[]) == []
+
+
+def test_cli_missed_department_filter_and_bad_input(cli: Any, engine: Engine) -> None:
+    build(engine)
+    result = cli("missed", "--department", "物流部", "--format", "json", env=NOW_ENV)
+    assert [r["employee_no"] for r in json.loads(result.stdout)] == ["2001"]
+    table = cli("missed", "--department", "炼钢厂", env=NOW_ENV)
+    assert table.exit_code == 0 and "李四" in table.stdout and "赵六" not in table.stdout
+    bad_week = cli("missed", "--week", "2022-19", env=NOW_ENV)
+    assert bad_week.exit_code == 2 and "write it like 2022-W19" in bad_week.stderr
+    bad_format = cli("missed", "--format", "pdf", env=NOW_ENV)
+    assert bad_format.exit_code == 2 and "unknown format" in bad_format.stderr
+
+
+INJECTIONS = {
+    "1001": '=HYPERLINK("http://evil.example/","click me")',
+    "role": "+cmd|' /C calc'!A0",
+}
+
+
+def test_xlsx_export_is_formatted_and_formula_safe(
+    cli: Any, engine: Engine, tmp_path: Path
+) -> None:
+    build(engine, names=INJECTIONS)
+    target = tmp_path / "missed.xlsx"
+    result = cli("missed", "--format", "xlsx", "--output", str(target), env=NOW_ENV)
+    assert result.exit_code == 0, result.output
+    assert "4 missed tests written" in result.stderr
+    wb = load_workbook(target)
+    ws = wb.active
+    assert ws is not None
+    header = [c.value for c in ws[1]]
+    assert header[0] == "工号 Employee no." and "连续漏检周数 Weeks missed in a row" in header
+    assert all(c.font.bold for c in ws[1])
+    assert ws.freeze_panes == "A2"
+    assert ws.auto_filter.ref == f"A1:N{ws.max_row}"
+    assert ws.column_dimensions["B"].width > 8
+    name_cell, role_cell = ws["B2"], ws["E2"]
+    assert name_cell.value == INJECTIONS["1001"] and name_cell.data_type == "s"
+    assert role_cell.value == INJECTIONS["role"] and role_cell.data_type == "s"
+    assert name_cell.quotePrefix
+    slot = ws["I2"].value
+    assert slot is not None and slot.isoformat() == "2022-05-09T08:00:00"
+    # No formula anywhere in the file, whatever a spreadsheet program would make of the text.
+    with zipfile.ZipFile(target) as z:
+        sheet_xml = z.read("xl/worksheets/sheet1.xml").decode()
+    assert "<f>" not in sheet_xml and "<f " not in sheet_xml
+
+
+def test_csv_export_escapes_formulas_but_not_phones(cli: Any, engine: Engine) -> None:
+    build(engine, names=INJECTIONS)
+    result = cli("missed", "--format", "csv", env=NOW_ENV)
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    zhang = next(r for r in rows if r["employee_no"] == "1001")
+    assert zhang["name"] == "'" + INJECTIONS["1001"]
+    assert zhang["role"] == "'" + INJECTIONS["role"]
+    assert zhang["phone"] == "+8613800000001"
+
+
+def test_default_xlsx_name(cli: Any, engine: Engine, tmp_path: Path, monkeypatch: Any) -> None:
+    build(engine)
+    monkeypatch.chdir(tmp_path)
+    result = cli("missed", "--format", "xlsx", env=NOW_ENV)
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "missed-2022-W19.xlsx").exists()
+
+
+def test_excuse_a_week_of_missed_tests(cli: Any, engine: Engine) -> None:
+    world = build(engine)
+    result = cli("excuse", "1002", "--week", "2022-W19", "--reason", "病假 sick leave", "--json",
+                 env=NOW_ENV)
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert [e["previous_status"] for e in doc["excused"]] == ["missed", "missed"]
+    assert doc["excused_by"] == "cli" and doc["reason"] == "病假 sick leave"
+    assert status_of(engine, world.ids["li_mon"]) == "excused"
+    assert status_of(engine, world.ids["li_thu"]) == "excused"
+    assert "1002" not in {r["employee_no"] for r in missed_list(engine, NOW, P)}
+    with Session(engine) as s:
+        events = list(s.scalars(select(AuditEvent).where(
+            AuditEvent.action == "appointment_excused")))
+    assert len(events) == 2 and events[0].details["reason"] == "病假 sick leave"
+    # Excused slots are taken off what is required: nothing left to do this week.
+    assert person_status(engine, "1002", NOW, P)["required"] == 0
+
+    nothing = cli("excuse", "1002", "--reason", "again", env=NOW_ENV)
+    assert nothing.exit_code == 2 and "no missed appointment in 2022-W19" in nothing.stderr
+    no_reason = cli("excuse", "1001", "--reason", "  ", env=NOW_ENV)
+    assert no_reason.exit_code == 2 and "give a reason" in no_reason.stderr
+
+
+def test_excuse_a_future_day_and_scope(engine: Engine) -> None:
+    world = build(engine)
+    out = excuse(engine, "1003", "出差 business trip", actor="sup", now=NOW, policy=P,
+                 on=at(13, 0).date())
+    assert [e["previous_status"] for e in out["excused"]] == ["scheduled"]
+    assert status_of(engine, world.ids["wang_fri"]) == "excused"
+    with pytest.raises(OutOfScope, match="not one of your departments"):
+        excuse(engine, "1002", "sick", actor="sup", now=NOW, policy=P, departments=["物流部"])
+    with pytest.raises(UserError, match="unknown employee number"):
+        excuse(engine, "7777", "sick", actor="sup", now=NOW, policy=P)
+    assert status_of(engine, world.ids["li_mon"]) == "missed"
+
+
+def test_status_light(cli: Any, engine: Engine) -> None:
+    build(engine)
+    assert person_status(engine, "1001", NOW, P)["status"] == "green"
+    assert person_status(engine, "1002", NOW, P)["status"] == "red"
+    amber = person_status(engine, "1003", NOW, P)
+    assert amber["status"] == "amber" and amber["required"] == 1
+    assert amber["next_slot_start"] == "2022-05-13T08:00:00+08:00"
+    result = cli("status", "1002", env=NOW_ENV)
+    assert result.exit_code == 0 and result.stdout.startswith("RED: 李四")

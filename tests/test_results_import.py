@@ -1,0 +1,297 @@
+"""``testrota results import``: matching, idempotency, unknown rows, positives and their alerts."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, func, select
+from sqlmodel import Session
+
+from testrota.compliance.service import import_results, list_alerts
+from testrota.db.models import Alert, AlertContact, Appointment, AuditEvent, Person, TestResult
+from testrota.errors import UserError
+from tests.compliance_fixtures import (
+    NY,
+    SH,
+    add_appt,
+    add_person,
+    add_sample,
+    add_site,
+    add_slot,
+    local,
+    policy,
+    status_of,
+    write_csv,
+    write_xlsx,
+)
+from tests.conftest import CONFIG_DIR
+
+P = policy()
+NOW = local(SH, 2022, 5, 9, 20, 0)
+SLOT = local(SH, 2022, 5, 9, 8, 0)
+HEADER = ["序号", "姓名", "工号", "手机号", "身份证号", "采样时间", "检测结果", "采样点"]
+
+
+def _seed(engine: Engine) -> dict[str, int]:
+    with Session(engine, expire_on_commit=False) as s:
+        add_site(s, "S1", "一号采样点")
+        add_slot(s, SLOT)
+        by_no = add_person(s, "1001", "张三", phone="+8613800000001")
+        by_phone = add_person(s, "1002", "李四", phone="+8613800000002")
+        by_id = add_person(s, "1003", "王五", id_number="21050219800101123X")
+        ids = {}
+        for p in (by_no, by_phone, by_id):
+            ids[p.employee_no] = add_appt(s, p, SLOT).id
+        s.commit()
+    return ids  # type: ignore[return-value]
+
+
+def _sheet(tmp_path: Path, rows: list[list[Any]], name: str = "results.xlsx") -> Path:
+    return write_xlsx(tmp_path / name, HEADER, rows, title="核酸检测结果汇总表（2022年5月9日）")
+
+
+ROWS: list[list[Any]] = [
+    [1, "张三", "1001", "", "", "2022-05-09 08:10", "阴性", "一号采样点"],
+    [2, "李四", "", "138 0000 0002", "", "2022/5/9 8:12", "Negative", "S1"],
+    [3, "王五", "", "", "21050219800101123x", "2022年5月9日 8时14分", "-", "一号采样点"],
+    [4, "陌生人", "9999", "", "", "2022-05-09 08:20", "阴性", "一号采样点"],
+    [5, "张三", "1001", "", "", "2022-05-08 10:00", "阴性", "幸福社区采样点"],
+]
+
+
+def _count(engine: Engine, model: Any) -> int:
+    with Session(engine) as s:
+        return int(s.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def test_import_matches_by_number_phone_and_id_and_reports_unknown_rows(
+    engine: Engine, tmp_path: Path
+) -> None:
+    ids = _seed(engine)
+    out = import_results(engine, _sheet(tmp_path, ROWS), P, CONFIG_DIR, "lab", NOW)
+    assert (out["rows"], out["recorded"], out["unchanged"]) == (5, 4, 0)
+    assert out["matched_by"] == {"employee_no": 2, "phone": 1, "id_number": 1}
+    # The title row is row 1 and the header row 2, so the unknown person is on row 6.
+    assert out["unmatched"] == [
+        {
+            "sheet": "Sheet",
+            "row": 6,
+            "value": "9999 / 陌生人",
+            "message": "no person has employee number 9999 (add the person to the roster, "
+            "or fix the row)",
+        }
+    ]
+    assert out["errors"] == []
+    for appt_id in ids.values():
+        assert status_of(engine, appt_id) == "done"
+    with Session(engine) as s:
+        rows = {(r.person_id, r.source, r.site_code, r.site_name, r.result)
+                for r in s.scalars(select(TestResult))}
+        zhang = s.scalars(select(Person).where(Person.employee_no == "1001")).one()
+        audit = s.scalars(select(AuditEvent).where(AuditEvent.action == "results_import")).one()
+    assert (zhang.id, "outside", None, "幸福社区采样点", "negative") in rows
+    assert (zhang.id, "lab", "S1", "", "negative") in rows
+    assert audit.details["recorded"] == 4 and audit.actor == "lab"
+
+
+def test_reimporting_the_same_sheet_changes_nothing(engine: Engine, tmp_path: Path) -> None:
+    _seed(engine)
+    path = _sheet(tmp_path, ROWS)
+    import_results(engine, path, P, CONFIG_DIR, "lab", NOW)
+    before = _count(engine, TestResult)
+    again = import_results(engine, path, P, CONFIG_DIR, "lab", NOW + timedelta(hours=1))
+    assert (again["rows"], again["recorded"], again["unchanged"]) == (5, 0, 4)
+    assert len(again["unmatched"]) == 1
+    assert _count(engine, TestResult) == before
+
+
+def test_a_later_sheet_updates_a_pending_result(engine: Engine, tmp_path: Path) -> None:
+    _seed(engine)
+    pending = [[1, "张三", "1001", "", "", "2022-05-09 08:10", "待检", "S1"]]
+    import_results(engine, _sheet(tmp_path, pending, "a.xlsx"), P, CONFIG_DIR, "lab", NOW)
+    final = [[1, "张三", "1001", "", "", "2022-05-09 08:10:00", "陰性", "S1"]]
+    out = import_results(engine, _sheet(tmp_path, final, "b.xlsx"), P, CONFIG_DIR, "lab", NOW)
+    assert (out["recorded"], out["added"], out["updated"]) == (1, 0, 1)
+    with Session(engine) as s:
+        assert [r.result for r in s.scalars(select(TestResult))] == ["negative"]
+
+
+def test_csv_in_gbk_with_english_headers(engine: Engine, tmp_path: Path) -> None:
+    _seed(engine)
+    path = write_csv(
+        tmp_path / "lab.csv",
+        ["Employee ID", "Name", "Sampled at", "Result", "Testing site"],
+        [["1001", "张三", "05/09/2022 08:10", "Positive", "S1"],
+         ["1002", "李四", "05/09/2022 08:12", "neg", "S1"]],
+        encoding="gb18030",
+    )
+    out = import_results(engine, path, P, CONFIG_DIR, "lab", NOW)
+    assert (out["rows"], out["recorded"], out["positives"]) == (2, 2, 1)
+    with Session(engine) as s:
+        positive = s.scalars(select(TestResult).where(TestResult.result == "positive")).one()
+    assert positive.sampled_at == local(SH, 2022, 5, 9, 8, 10)
+
+
+def test_positive_result_raises_an_alert_with_its_contacts(engine: Engine, tmp_path: Path) -> None:
+    with Session(engine, expire_on_commit=False) as s:
+        add_site(s, "S1", "一号采样点")
+        add_slot(s, SLOT)
+        case = add_person(s, "1001", "张三", grid_unit="一号网格")
+        add_person(s, "1002", "李四", grid_unit="一号网格")  # same unit, not tested
+        add_person(s, "1003", "王五", grid_unit="一号网格", active=False)  # gone
+        queued = add_person(s, "2001", "赵六", department="物流部", grid_unit="")
+        later = add_person(s, "2002", "钱七", department="物流部", grid_unit="")
+        add_sample(s, queued, SLOT + timedelta(minutes=20))  # same site, same slot
+        add_sample(s, later, SLOT + timedelta(minutes=40))  # the next slot
+        s.commit()
+    rows = [[1, "张三", "1001", "", "", "2022-05-09 08:10", "阳性", "S1"]]
+    out = import_results(engine, _sheet(tmp_path, rows), P, CONFIG_DIR, "lab", NOW)
+    assert out["positives"] == 1
+    [alert] = out["alerts"]
+    assert alert["employee_no"] == "1001" and alert["contacts"] == 2
+    # Both contacts get an extra test tomorrow through the planner's mid-week path.
+    booking = out["contacts_booking"]
+    assert (booking["contacts"], booking["booked"], booking["earliest"]) == (2, 2, "2022-05-10")
+    with Session(engine) as s:
+        extra = list(s.scalars(select(Appointment).where(Appointment.reason == "contact")))
+    assert len(extra) == 2
+    assert all(a.starts_at.astimezone(SH).date().isoformat() == "2022-05-10" for a in extra)
+    with Session(engine) as s:
+        contacts = {
+            (s.get(Person, c.person_id).employee_no, c.reason)  # type: ignore[union-attr]
+            for c in s.scalars(select(AlertContact))
+        }
+        stored = s.scalars(select(Alert)).one()
+    assert contacts == {("1002", "grid_unit"), ("2001", "same_slot")}
+    assert stored.person_id == case.id and stored.status == "open"
+
+    # Importing the same positive again raises no second alert.
+    again = import_results(engine, _sheet(tmp_path, rows), P, CONFIG_DIR, "lab", NOW)
+    assert again["alerts"] == [] and _count(engine, Alert) == 1
+
+    [listed] = list_alerts(engine, P)
+    assert listed["employee_no"] == "1001" and listed["site"] == "S1"
+    assert [c["employee_no"] for c in listed["contacts"]] == ["1002", "2001"]
+    assert all(c["extra_slot_start"].startswith("2022-05-10T") for c in listed["contacts"])
+    assert listed["sampled_at"] == "2022-05-09T08:10:00+08:00"
+    # A supervisor of 物流部 sees the alert through their contact, and only that contact.
+    [scoped] = list_alerts(engine, P, departments=["物流部"])
+    assert [c["employee_no"] for c in scoped["contacts"]] == ["2001"]
+    assert list_alerts(engine, P, departments=["财务部"]) == []
+
+
+def test_dry_run_writes_nothing(engine: Engine, tmp_path: Path) -> None:
+    _seed(engine)
+    rows = [*ROWS, [6, "张三", "1001", "", "", "2022-05-09 09:00", "阳性", "S1"]]
+    out = import_results(engine, _sheet(tmp_path, rows), P, CONFIG_DIR, "lab", NOW, dry_run=True)
+    assert (out["recorded"], out["positives"], out["dry_run"]) == (5, 1, True)
+    assert _count(engine, TestResult) == 0 and _count(engine, Alert) == 0
+    assert _count(engine, AuditEvent) == 0
+
+
+def test_every_row_is_accounted_for(engine: Engine, tmp_path: Path) -> None:
+    _seed(engine)
+    rows = [
+        *ROWS,
+        [6, "张三", "1001", "", "", "not a date", "阴性", "S1"],
+        [7, "张三", "1001", "", "", "2022-05-09 08:10", "阴性", "一号采样点"],  # repeats row 1
+        [8, "李四", "1002", "", "", "2022-05-09 10:00", "??", "S1"],
+    ]
+    out = import_results(engine, _sheet(tmp_path, rows), P, CONFIG_DIR, "lab", NOW)
+    assert out["rows"] == 8
+    assert out["rows"] == out["recorded"] + out["unchanged"] + len(out["unmatched"]) + len(
+        out["errors"])
+    assert [(e["row"], e["column"]) for e in out["errors"]] == [(8, "sampled_at"), (10, "result")]
+
+
+def test_a_sheet_without_any_identity_column_is_refused(engine: Engine, tmp_path: Path) -> None:
+    _seed(engine)
+    path = write_xlsx(tmp_path / "x.xlsx", ["姓名", "采样时间", "检测结果"],
+                      [["张三", "2022-05-09 08:10", "阴性"]])
+    with pytest.raises(UserError, match="no employee number, phone or ID number column"):
+        import_results(engine, path, P, CONFIG_DIR, "lab", NOW)
+    assert _count(engine, TestResult) == 0
+
+
+def test_cli_results_import(cli: Any, engine: Engine, tmp_path: Path) -> None:
+    _seed(engine)
+    path = _sheet(tmp_path, ROWS)
+    env = {"TESTROTA_NOW": "2022-05-09T20:00:00+08:00"}
+    result = cli("results", "import", str(path), "--json", env=env)
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert {k: doc[k] for k in ("rows", "recorded", "unchanged")} == {
+        "rows": 5, "recorded": 4, "unchanged": 0}
+    assert [(u["row"], u["value"]) for u in doc["unmatched"]] == [(6, "9999 / 陌生人")]
+    assert set(doc["unmatched"][0]) >= {"row", "value", "message"}
+
+    again = cli("results", "import", str(path), "--json", env=env)
+    assert json.loads(again.stdout)["recorded"] == 0
+
+    human = cli("results", "import", str(path), env=env)
+    assert human.exit_code == 0 and "rows that match no person" in human.stdout
+
+    not_a_sheet = tmp_path / "notes.pdf"
+    not_a_sheet.write_bytes(b"%PDF-1.4 hello")
+    bad = cli("results", "import", str(not_a_sheet), env=env)
+    assert bad.exit_code == 2 and "not a spreadsheet" in bad.stderr
+    assert "Traceback" not in bad.output
+    missing = cli("results", "import", str(tmp_path / "nope.xlsx"), env=env)
+    assert missing.exit_code == 2 and "file not found" in missing.stderr
+
+
+def test_cli_results_add_positive(cli: Any, engine: Engine) -> None:
+    _seed(engine)
+    env = {"TESTROTA_NOW": "2022-05-09T20:00:00+08:00"}
+    result = cli("results", "add", "1002", "--result", "阳性", "--at", "2022-05-09 08:12",
+                 "--site", "S1", "--json", env=env)
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["status"] == "recorded" and doc["result"] == "positive"
+    assert len(doc["alerts"]) == 1
+    alerts = cli("alerts", "--format", "json", env=env)
+    assert alerts.exit_code == 0, alerts.output
+    [alert] = json.loads(alerts.stdout)
+    assert alert["employee_no"] == "1002"
+    assert {c["employee_no"] for c in alert["contacts"]} == {"1001", "1003"}
+    table = cli("alerts", env=env)
+    assert table.exit_code == 0 and "李四" in table.stdout
+    closed = cli("alerts", "close", str(alert["id"]), env=env)
+    assert closed.exit_code == 0, closed.output
+    assert json.loads(cli("alerts", "--format", "json", env=env).stdout) == []
+    bad = cli("results", "add", "1002", "--result", "maybe", env=env)
+    assert bad.exit_code == 2 and "not a result" in bad.stderr
+
+
+def test_imported_results_mark_the_local_day_in_a_dst_zone(engine: Engine, tmp_path: Path) -> None:
+    """The import marks appointments done in SQL; the local day must still be the zone's."""
+    ny = policy(timezone="America/New_York")
+    with Session(engine, expire_on_commit=False) as s:
+        evening = add_person(s, "3001", "Evening")
+        midnight = add_person(s, "3002", "Midnight")
+        overnight = add_person(s, "3003", "Overnight")
+        slot = local(NY, 2022, 11, 6, 10, 0)  # the fall-back Sunday, 25 hours long
+        a_evening = add_appt(s, evening, slot)
+        a_midnight = add_appt(s, midnight, slot)
+        a_overnight = add_appt(s, overnight, local(NY, 2022, 11, 6, 23, 50), minutes=30)
+        s.commit()
+    path = write_csv(
+        tmp_path / "ny.csv",
+        ["Employee ID", "Sampled at", "Result"],
+        [["3001", "2022-11-06 23:30", "negative"],   # 04:30 UTC on 7 Nov, still the 6th locally
+         ["3002", "2022-11-07 00:10", "negative"],   # the next local day
+         ["3003", "2022-11-07 00:05", "negative"]],  # inside a slot that crossed midnight
+    )
+    now = local(NY, 2022, 11, 7, 12, 0)
+    out = import_results(engine, path, ny, CONFIG_DIR, "lab", now)
+    assert out["appointments_done"] == 2
+    assert status_of(engine, a_evening.id) == "done"  # type: ignore[arg-type]
+    assert status_of(engine, a_midnight.id) == "scheduled"  # type: ignore[arg-type]
+    assert status_of(engine, a_overnight.id) == "done"  # type: ignore[arg-type]
+    with Session(engine) as s:
+        done = s.get(Appointment, a_evening.id)
+        assert done is not None and done.done_at == local(NY, 2022, 11, 6, 23, 30)
