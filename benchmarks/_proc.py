@@ -4,8 +4,22 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
+
+# A forked child starts with its parent's peak RSS as its own, so a benchmark driver that has
+# built 100,000 rows in memory would be charged to every child. A small wrapper process forks
+# the measured command instead and reports that child's own peak.
+_WRAPPER = """
+import os, sys
+pid = os.fork()
+if pid == 0:
+    os.execvp(sys.argv[1], sys.argv[1:])
+_, status, usage = os.wait4(pid, 0)
+sys.stderr.write(f"\\n__peak_kb__ {usage.ru_maxrss}\\n")
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
 
 
 @dataclass
@@ -17,20 +31,20 @@ class Measured:
 
 
 def measure(label: str, argv: list[str], env: dict[str, str] | None = None) -> Measured:
-    """Wall time and peak RSS (from wait4's rusage of that one child) of ``argv``."""
+    """Wall time and peak RSS of ``argv``, run as a process of its own."""
     start = time.perf_counter()
-    proc = subprocess.Popen(
-        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, **(env or {})}
+    proc = subprocess.run(
+        [sys.executable, "-S", "-c", _WRAPPER, *argv],
+        capture_output=True,
+        env={**os.environ, **(env or {})},
+        check=False,
     )
-    assert proc.stdout is not None and proc.stderr is not None
-    out = proc.stdout.read()
-    err = proc.stderr.read()
-    _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
+    err = proc.stderr.decode(errors="replace")
     if proc.returncode != 0:
-        raise SystemExit(f"{label} failed ({proc.returncode}):\n{err.decode(errors='replace')}")
-    return Measured(label, seconds, usage.ru_maxrss / 1024, out.decode(errors="replace"))
+        raise SystemExit(f"{label} failed ({proc.returncode}):\n{err}")
+    peak_kb = int(err.rsplit("__peak_kb__", 1)[1].split()[0])
+    return Measured(label, seconds, peak_kb / 1024, proc.stdout.decode(errors="replace"))
 
 
 def table(rows: list[Measured], baseline: Measured | None = None) -> str:
