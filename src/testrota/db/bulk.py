@@ -50,7 +50,7 @@ def bulk_insert(
             for key in varying:
                 merged[key] = processors[key](merged[key])
             params.append(merged)
-    conn.exec_driver_sql(str(compiled), params)  # type: ignore[arg-type]
+    conn.exec_driver_sql(str(compiled), params)
 
 
 def fetch_raw(conn: Connection, table: Table, columns: Sequence[str]) -> list[tuple[Any, ...]]:
