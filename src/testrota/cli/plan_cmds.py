@@ -1,9 +1,168 @@
-"""Commands of this area (filled in by its issue)."""
+"""``testrota plan`` and ``testrota schedule``."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
+
 import typer
+
+from testrota.cli.common import DbOption, JsonOption, emit_json, make_context, rows_as, user_errors
+from testrota.errors import UserError
+
+WeekOption = Annotated[
+    str | None,
+    typer.Option("--week", help="ISO week, e.g. 2022-W19. Default: the current week."),
+]
+
+SCHEDULE_COLUMNS = [
+    "employee_no", "name", "department", "grid_unit", "site", "starts_at", "ends_at", "status",
+    "reason",
+]
+SLOT_COLUMNS = ["site", "date", "weekday", "time", "booked", "capacity", "grid_units"]
+WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 
 
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the ``testrota`` app."""
+    app.command("plan")(plan)
+    app.command("schedule")(schedule)
+
+
+@contextmanager
+def _schema_errors() -> Iterator[None]:
+    """A database without the schema is a setup step missed, not a crash."""
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    try:
+        yield
+    except (OperationalError, ProgrammingError) as exc:
+        text = str(exc.orig) if exc.orig is not None else str(exc)
+        if "no such table" in text or "does not exist" in text:
+            raise UserError("the database has no schema yet: run `testrota init` first") from None
+        raise UserError(f"database error: {text.splitlines()[0]}") from None
+
+
+def plan(
+    week: WeekOption = None,
+    show: Annotated[
+        bool, typer.Option("--show", help="Print the week's last stored report; plan nothing.")
+    ] = False,
+    json_out: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """Plan a week's tests and store the plan; re-running replaces only its future part."""
+    with user_errors(), _schema_errors():
+        ctx = make_context(db)
+        from testrota.scheduling.service import latest_report, plan_week_service
+        from testrota.scheduling.weeks import normalise_week, week_of
+
+        now = ctx.clock.now()
+        label = normalise_week(week) if week else week_of(now, ctx.policy.tz)
+        if show:
+            report = latest_report(ctx.engine, label)
+            if report is None:
+                raise UserError(f"{label} has not been planned yet: run `testrota plan --week "
+                                f"{label}`")
+        else:
+            report = plan_week_service(
+                ctx.engine, label, ctx.policy, None, ctx.config_dir, now, actor="cli"
+            )
+        if json_out:
+            emit_json(report)
+        else:
+            _print_report(report)
+
+
+def _print_report(report: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    summary = Table(title=f"Plan {report['week']}", show_header=False)
+    summary.add_column("figure")
+    summary.add_column("value", justify="right")
+
+    def pct(value: float | None) -> str:
+        return "-" if value is None else f"{value:.1%}"
+
+    rows = [
+        ("tests scheduled / required", f"{report['scheduled']} / {report['required']}"),
+        ("people", str(report.get("people", ""))),
+        ("unscheduled people", str(len(report["unscheduled"]))),
+        ("rows kept / added / cancelled",
+         f"{report.get('kept', 0)} / {report.get('added', 0)} / {report.get('cancelled', 0)}"),
+        ("slots holding a single grid unit", pct(report.get("single_unit_slot_share"))),
+        ("people whose slots did not move since last week",
+         pct(report.get("unchanged_share"))
+         + f" ({report.get('unchanged_people', 0)} of {report.get('compared_people', 0)})"),
+        ("two tests 3 or 4 days apart", pct(report.get("spaced_3_4_share"))),
+    ]
+    for name, value in rows:
+        summary.add_row(name, value)
+    console.print(summary)
+    for rule in report.get("surge", []):
+        console.print(
+            f"[bold]surge[/bold] {rule['name']}: {rule['tests_per_week']} tests a week "
+            f"{rule['start']}..{rule['end']} ({rule['days_this_week']} days this week), "
+            f"{rule['people']} people"
+        )
+    for warning in report.get("warnings", []):
+        console.print(f"[yellow]warning[/yellow] {warning}")
+    util = report.get("utilisation", [])
+    if util:
+        table = Table(title="Utilisation per site and day")
+        table.add_column("site")
+        dates = sorted({u["date"] for u in util})
+        for d in dates:
+            table.add_column(d[5:], justify="right")
+        by_site: dict[str, dict[str, str]] = {}
+        for u in util:
+            by_site.setdefault(u["site"], {})[u["date"]] = (
+                f"{u['booked']}/{u['capacity']}" if u["capacity"] else "-"
+            )
+        for site, cells in sorted(by_site.items()):
+            table.add_row(site, *(cells.get(d, "-") for d in dates))
+        console.print(table)
+    unscheduled = report["unscheduled"]
+    if unscheduled:
+        table = Table(title=f"Unscheduled ({len(unscheduled)} people)")
+        for col in ("employee_no", "department", "grid_unit", "missing", "reason"):
+            table.add_column(col)
+        for u in unscheduled[:50]:
+            table.add_row(u["employee_no"], u.get("department", ""), u.get("grid_unit", ""),
+                          str(u.get("missing", "")), u.get("message", u["reason"]))
+        console.print(table)
+        if len(unscheduled) > 50:
+            console.print(f"... and {len(unscheduled) - 50} more (use --json for all)")
+
+
+def schedule(
+    week: WeekOption = None,
+    person: Annotated[
+        str | None, typer.Option("--person", help="Only this employee number's appointments.")
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table, json or csv.")] = "table",
+    all_: Annotated[
+        bool, typer.Option("--all", help="Include cancelled appointments.")
+    ] = False,
+    db: DbOption = None,
+) -> None:
+    """The week's plan: by site, day and slot (table), or every appointment (json, csv, --person).
+    """
+    with user_errors(), _schema_errors():
+        if fmt not in ("table", "json", "csv"):
+            raise UserError(f"unknown format {fmt!r}: use table, json or csv")
+        ctx = make_context(db)
+        from testrota.scheduling.service import schedule_rows, slot_summary
+        from testrota.scheduling.weeks import normalise_week, week_of
+
+        label = normalise_week(week) if week else week_of(ctx.clock.now(), ctx.policy.tz)
+        if fmt == "table" and person is None:
+            rows_as(fmt, slot_summary(ctx.engine, label, ctx.policy), SLOT_COLUMNS,
+                    title=f"Schedule {label}")
+            return
+        rows = schedule_rows(ctx.engine, label, ctx.policy, employee_no=person,
+                             include_cancelled=all_)
+        rows_as(fmt, rows, SCHEDULE_COLUMNS, title=f"Schedule {label}")

@@ -1,0 +1,189 @@
+"""Planning benchmark: 100,000 high-risk people, 4,000 grid units, 20 sites, one ISO week.
+
+Each step runs ``plan_week_service`` (load from the database, plan, write the plan back) in a
+process of its own, so its peak memory is its own; the figures are the service call's wall and
+CPU time, the whole process's wall time (interpreter start-up and imports included) and peak
+memory, and the plan's quality figures:
+
+1. plan the week from nothing;
+2. re-plan the same week after a 5 % roster change (2.5 % leave, 2.5 % join existing units);
+3. plan the next week, with the first as "last week" (stability since last week);
+4. the SMS sender-capacity check the plan report adds by default (issue 6), on the stored week:
+   it reads the plan back once planning is done, so it is timed apart, not counted in 1-3.
+
+Goal (issue 4): steps 1 and 2 under 5 s each including writing to SQLite, under 1 GB peak.
+
+    .venv/bin/python benchmarks/bench_plan.py [--people 100000] [--db URL] [--json]
+
+Without ``--db`` a fresh SQLite file in a temporary directory is used; ``--db`` must name an
+empty database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from sqlalchemy import Engine, insert, update  # noqa: E402
+
+from _proc import measure  # noqa: E402
+from plan_data import change_roster, make_people, make_sites  # noqa: E402
+from testrota.db.engine import make_engine  # noqa: E402
+from testrota.db.models import Person  # noqa: E402
+from testrota.db.schema import upgrade  # noqa: E402
+from testrota.policy import load_policy  # noqa: E402
+
+WEEK, NEXT_WEEK = "2022-W19", "2022-W20"
+NOW = datetime(2022, 5, 6, 4, 0, tzinfo=UTC)  # Friday 12:00 in Shanghai, before the week
+P = Person.__table__  # type: ignore[attr-defined]
+QUALITY = ("required", "scheduled", "single_unit_slot_share", "unchanged_share", "kept_share",
+           "spaced_3_4_share", "kept", "added", "cancelled", "slots", "compared_people",
+           "kept_compared_people")
+STEPS = (("plan", WEEK), ("replan_after_5pct_change", WEEK), ("next_week", NEXT_WEEK))
+
+
+def _shape(n_people: int) -> tuple[int, int]:
+    units = max(1, n_people // 25)
+    return units, max(20, units // 20)
+
+
+def _rows(people: list[Any]) -> list[dict[str, Any]]:
+    return [
+        {"employee_no": p.employee_no, "name": p.name, "department": p.department,
+         "grid_unit": p.grid_unit, "shift": p.shift, "risk_category": p.category,
+         "active": True, "created_at": NOW, "updated_at": NOW}
+        for p in people
+    ]
+
+
+def _load_roster(engine: Engine, people: list[Any]) -> None:
+    rows = _rows(people)
+    with engine.begin() as conn:
+        for i in range(0, len(rows), 20_000):
+            conn.execute(insert(P), rows[i : i + 20_000])
+
+
+def _apply_change(engine: Engine, before: list[Any], after: list[Any]) -> tuple[int, int]:
+    gone = sorted({p.employee_no for p in before} - {p.employee_no for p in after})
+    have = {p.employee_no for p in before}
+    new = [p for p in after if p.employee_no not in have]
+    with engine.begin() as conn:
+        for i in range(0, len(gone), 5_000):
+            conn.execute(update(P).where(P.c.employee_no.in_(gone[i : i + 5_000]))
+                         .values(active=False, deactivated_at=NOW))
+        conn.execute(insert(P), _rows(new))
+    return len(gone), len(new)
+
+
+def child(step: str, db: str, week: str, n_people: int) -> None:
+    """One step in this process; prints its timing and figures as JSON on stdout."""
+    policy = load_policy(ROOT / "config")
+    engine = make_engine(db)
+    start, cpu = time.perf_counter(), time.process_time()
+    if step == "sms":
+        from testrota.notify.queries import capacity_for_week
+
+        capacity = capacity_for_week(engine, week, policy)
+        figures: dict[str, Any] = {"warnings": len(capacity["warnings"])}
+    else:
+        from testrota.scheduling.service import plan_week_service
+
+        _, departments = _shape(n_people)
+        sites = make_sites(policy, departments=departments)
+        report = plan_week_service(engine, week, policy, sites, ROOT / "config", NOW,
+                                   actor="bench", check_sms=False)
+        figures = {k: report[k] for k in QUALITY}
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+    print(json.dumps({"seconds": round(seconds, 2), "cpu_seconds": round(cpu, 2), **figures}))
+
+
+def run(n_people: int = 100_000, db: str | None = None) -> dict[str, Any]:
+    units, departments = _shape(n_people)
+    people = make_people(n_people, units=units, departments=departments)
+    result: dict[str, Any] = {"people": n_people, "grid_units": units, "sites": 20}
+    with tempfile.TemporaryDirectory() as tmp:
+        url = db or f"sqlite:///{Path(tmp) / 'bench.db'}"
+        result["database"] = url.split(":", 1)[0]
+        engine = make_engine(url)
+        upgrade(engine)
+        _load_roster(engine, people)
+        for name, week in STEPS:
+            if name == "replan_after_5pct_change":
+                result["left"], result["joined"] = _apply_change(
+                    engine, people, change_roster(people))
+            m = measure(name, [sys.executable, __file__, "--child", "plan", "--db", url,
+                               "--week", week, "--people", str(n_people)])
+            result[name] = {**json.loads(m.output), "process_seconds": round(m.seconds, 2),
+                            "peak_mb": round(m.peak_mb)}
+            print(f"{name}: {result[name]['seconds']:.2f} s", file=sys.stderr)
+        try:
+            import testrota.notify.queries  # noqa: F401
+        except ImportError:  # pragma: no cover - the SMS area ships with the package
+            pass
+        else:
+            m = measure("sms", [sys.executable, __file__, "--child", "sms", "--db", url,
+                                "--week", WEEK, "--people", str(n_people)])
+            result["sms_capacity_check"] = {**json.loads(m.output),
+                                            "peak_mb": round(m.peak_mb)}
+        engine.dispose()
+    result["slots"] = result["plan"]["slots"]
+    return result
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1%}"
+
+
+def _print(result: dict[str, Any]) -> None:
+    print(f"{result['people']:,} people, {result['grid_units']:,} grid units, "
+          f"{result['sites']} sites, {result['slots']:,} slots on {result['database']}; "
+          f"roster change: {result['left']:,} left, {result['joined']:,} joined")
+    print("| step | service s | cpu s | process s | peak MB | tests scheduled/required "
+          "| one unit per slot | unchanged since last week | kept (re-plan) | 3-4 days apart "
+          "| rows kept/added/cancelled |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for name, _ in STEPS:
+        r = result[name]
+        print(f"| {name} | {r['seconds']:.2f} | {r['cpu_seconds']:.2f} "
+              f"| {r['process_seconds']:.2f} | {r['peak_mb']} "
+              f"| {r['scheduled']:,}/{r['required']:,} | {_pct(r['single_unit_slot_share'])} "
+              f"| {_pct(r['unchanged_share'])} | {_pct(r['kept_share'])} "
+              f"| {_pct(r['spaced_3_4_share'])} "
+              f"| {r['kept']:,}/{r['added']:,}/{r['cancelled']:,} |")
+    sms = result.get("sms_capacity_check")
+    if sms:
+        print(f"SMS sender-capacity check of the stored week (issue 6, not planning): "
+              f"{sms['seconds']:.2f} s, {sms['peak_mb']} MB")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--people", type=int, default=100_000)
+    parser.add_argument("--db", help="database URL of an empty database (default: SQLite)")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument("--child", choices=["plan", "sms"], help=argparse.SUPPRESS)
+    parser.add_argument("--week", default=WEEK, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        child(args.child, args.db, args.week, args.people)
+        return 0
+    result = run(args.people, args.db)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        _print(result)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
