@@ -11,7 +11,7 @@ import pytest
 from testrota.errors import UserError
 from testrota.policy import load_policy
 from testrota.scheduling.sites import load_sites, parse_sites, week_slots
-from testrota.scheduling.weeks import normalise_week, parse_week, shift_week, week_label
+from testrota.weeks import monday_of, normalise_week, shift_week, week_label
 from tests.conftest import CONFIG_DIR
 from tests.plan_helpers import make_policy
 
@@ -167,10 +167,10 @@ def test_a_missing_sites_file_names_the_setting(tmp_path: Path) -> None:
 
 
 def test_iso_weeks() -> None:
-    assert parse_week("2022-W19") == date(2022, 5, 9)
+    assert monday_of("2022-W19") == date(2022, 5, 9)
     assert normalise_week("2022w1") == "2022-W01"
     assert week_label(date(2021, 1, 3)) == "2020-W53"
     assert shift_week("2022-W01", -1) == "2021-W52"
     for bad in ("2022-19", "W19", "2022-W54", ""):
         with pytest.raises(UserError, match="week"):
-            parse_week(bad)
+            monday_of(bad)

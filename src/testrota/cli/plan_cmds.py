@@ -56,10 +56,10 @@ def plan(
     with user_errors(), _schema_errors():
         ctx = make_context(db)
         from testrota.scheduling.service import latest_report, plan_week_service
-        from testrota.scheduling.weeks import normalise_week, week_of
+        from testrota.weeks import current_week, normalise_week
 
         now = ctx.clock.now()
-        label = normalise_week(week) if week else week_of(now, ctx.policy.tz)
+        label = normalise_week(week) if week else current_week(now, ctx.policy.tz)
         if show:
             report = latest_report(ctx.engine, label)
             if report is None:
@@ -156,9 +156,9 @@ def schedule(
             raise UserError(f"unknown format {fmt!r}: use table, json or csv")
         ctx = make_context(db)
         from testrota.scheduling.service import schedule_rows, slot_summary
-        from testrota.scheduling.weeks import normalise_week, week_of
+        from testrota.weeks import current_week, normalise_week
 
-        label = normalise_week(week) if week else week_of(ctx.clock.now(), ctx.policy.tz)
+        label = normalise_week(week) if week else current_week(ctx.clock.now(), ctx.policy.tz)
         if fmt == "table" and person is None:
             rows_as(fmt, slot_summary(ctx.engine, label, ctx.policy), SLOT_COLUMNS,
                     title=f"Schedule {label}")

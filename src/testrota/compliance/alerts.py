@@ -22,11 +22,11 @@ from testrota.compliance.facts import (
     unit_members,
 )
 from testrota.compliance.records import CANCELLED, Sample
-from testrota.compliance.weeks import local_date
 from testrota.db.engine import session_scope
 from testrota.db.models import Alert, AlertContact, Appointment, AuditEvent, Person, Slot
 from testrota.errors import UserError
 from testrota.policy import Policy
+from testrota.weeks import local_date
 
 log = logging.getLogger(__name__)
 OPEN, CLOSED = "open", "closed"

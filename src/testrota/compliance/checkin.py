@@ -29,11 +29,11 @@ from testrota.compliance.visits import (
     next_appointment,
     visit_for,
 )
-from testrota.compliance.weeks import day_bounds, local_date, week_of
 from testrota.db.engine import is_postgres, session_scope
 from testrota.db.models import Site, Slot, TestResult
 from testrota.errors import UserError
 from testrota.policy import Policy
+from testrota.weeks import day_bounds, local_date, week_of
 
 CHECKIN = "checkin"
 RECORDED = "recorded"

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from testrota.compliance.records import PersonFacts, Sample
-from testrota.compliance.weeks import day_bounds, local_date
+from testrota.weeks import day_bounds, local_date
 
 GRID_UNIT = "grid_unit"
 SAME_SLOT = "same_slot"

@@ -13,11 +13,11 @@ from testrota.compliance.facts import find_person
 from testrota.compliance.flagging import flag_in_session
 from testrota.compliance.records import EXCUSED, MISSED, SCHEDULED
 from testrota.compliance.reports import resolve_week
-from testrota.compliance.weeks import day_bounds, week_bounds
 from testrota.db.engine import session_scope
 from testrota.db.models import Appointment, AuditEvent
 from testrota.errors import UserError
 from testrota.policy import Policy
+from testrota.weeks import day_bounds, week_bounds
 
 MAX_REASON = 400
 

@@ -18,10 +18,10 @@ from testrota.compliance.records import (
     PersonFacts,
     Sample,
 )
-from testrota.compliance.weeks import day_bounds
 from testrota.db.models import Appointment, Exemption, Person, TestResult
 from testrota.errors import UserError
 from testrota.policy import Policy
+from testrota.weeks import day_bounds
 
 CHUNK = 900  # bound parameters per IN list: well inside SQLite's and PostgreSQL's limits
 

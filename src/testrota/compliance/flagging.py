@@ -26,11 +26,11 @@ from testrota.compliance.facts import (
 )
 from testrota.compliance.missed import days_tested, decide_due, grace, sample_on_day
 from testrota.compliance.records import DONE, MISSED, SCHEDULED, Sample, counts_as_test
-from testrota.compliance.weeks import day_bounds, local_days
 from testrota.db.engine import session_scope
 from testrota.db.models import Appointment
 from testrota.db.types import UTCDateTime
 from testrota.policy import Policy
+from testrota.weeks import day_bounds, local_days
 
 
 @dataclass(frozen=True)

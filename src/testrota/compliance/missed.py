@@ -20,8 +20,8 @@ from testrota.compliance.records import (
     Sample,
     counts_as_test,
 )
-from testrota.compliance.weeks import local_date, local_days
 from testrota.policy import Policy
+from testrota.weeks import local_date, local_days
 
 DaysTested = Mapping[tuple[int, date], datetime]
 

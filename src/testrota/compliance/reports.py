@@ -40,7 +40,10 @@ from testrota.compliance.weekly import (
     total,
     weeks_missed_in_row,
 )
-from testrota.compliance.weeks import (
+from testrota.db.engine import session_scope
+from testrota.db.models import Appointment, Person
+from testrota.policy import Policy
+from testrota.weeks import (
     IsoWeek,
     local_date,
     parse_week,
@@ -48,9 +51,6 @@ from testrota.compliance.weeks import (
     week_bounds,
     week_of,
 )
-from testrota.db.engine import session_scope
-from testrota.db.models import Appointment, Person
-from testrota.policy import Policy
 
 ROW_LOOKBACK_WEEKS = 12  # how far back "weeks missed in a row" looks
 

@@ -34,10 +34,10 @@ from sqlalchemy import (
 )
 
 from testrota.compliance.records import DONE, INVALID, MISSED, SCHEDULED
-from testrota.compliance.weeks import day_bounds
 from testrota.db.models import Appointment, TestResult
 from testrota.db.types import UTCDateTime
 from testrota.policy import Policy
+from testrota.weeks import day_bounds
 
 NAME = "compliance_staged_samples"
 DAYS = "compliance_staged_days"

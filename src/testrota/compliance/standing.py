@@ -23,9 +23,9 @@ from testrota.compliance.flagging import flag_in_session
 from testrota.compliance.records import AppointmentFacts, PersonFacts
 from testrota.compliance.visits import next_appointment
 from testrota.compliance.weekly import PersonWeek, person_week
-from testrota.compliance.weeks import IsoWeek, local_date, week_bounds, week_of
 from testrota.db.engine import session_scope
 from testrota.policy import Policy
+from testrota.weeks import IsoWeek, local_date, week_bounds, week_of
 
 GREEN, AMBER, RED = "green", "amber", "red"
 

@@ -28,8 +28,8 @@ from testrota.compliance.records import (
     ExemptionFacts,
     PersonFacts,
 )
-from testrota.compliance.weeks import IsoWeek
 from testrota.policy import Policy, SurgeRule
+from testrota.weeks import IsoWeek
 
 CONTACT_REASON = "contact"
 

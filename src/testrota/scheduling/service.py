@@ -41,7 +41,7 @@ from testrota.scheduling.model import (
 from testrota.scheduling.planner import plan_earliest, plan_week
 from testrota.scheduling.rules import surge_applies, surge_rules_for_week
 from testrota.scheduling.sites import SiteSpec, load_sites, week_slots
-from testrota.scheduling.weeks import normalise_week, parse_week, shift_week, week_label
+from testrota.weeks import monday_of, normalise_week, shift_week, week_label
 
 log = logging.getLogger(__name__)
 
@@ -155,7 +155,7 @@ def _sync_sites(conn: Connection, sites: Sequence[SiteSpec]) -> None:
 def _week_slots(conn: Connection, week: str, sites: Sequence[SiteSpec]) -> list[PlanSlot]:
     """The week's slots from ``sites.yaml`` with their database ids, creating missing rows and
     updating capacities that changed."""
-    monday = parse_week(week)
+    monday = monday_of(week)
     wanted = week_slots(list(sites), monday)
     have = {
         (r.site_code, r.starts_at): (r.id, r.capacity)
@@ -330,7 +330,7 @@ def plan_week_service(
     if sites is None:
         sites = load_sites(config_dir, policy)
     tests_for = tests_per_week_lookup(config_dir, policy)
-    monday = parse_week(week)
+    monday = monday_of(week)
     site_tz = {s.code: s.tz for s in sites}
     with _no_gc(), engine.begin() as conn, _big_cache(conn):
         _lock(conn)
@@ -446,7 +446,7 @@ def _previous_week(
 ) -> list[PreviousAppointment]:
     """Last week's appointments as weekday, local time and site."""
     prev = shift_week(week, -1)
-    monday = parse_week(prev)
+    monday = monday_of(prev)
     slot_at: dict[int, tuple[int, int, str]] = {}
     for r in conn.execute(
         select(S.c.id, S.c.site_code, S.c.starts_at).where(S.c.week == prev)
@@ -587,7 +587,7 @@ def add_midweek(
     ids = sorted(set(person_ids))
     day = earliest or now.astimezone(policy.tz).date()
     week = week_label(day)
-    monday = parse_week(week)
+    monday = monday_of(week)
     tests_for = tests_per_week_lookup(config_dir or Path("config"), policy)
     site_tz = {s.code: s.tz for s in sites}
     with engine.begin() as conn:

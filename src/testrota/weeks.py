@@ -1,4 +1,4 @@
-"""ISO weeks and local calendar days in the policy's time zone.
+"""ISO weeks and local calendar days: the one place every area counts weeks and days.
 
 A week is written ``2022-W19`` (ISO 8601). Its bounds are local midnights, so a week in a zone
 with daylight-saving time is 167 or 169 hours long, never a fixed 168.
@@ -40,15 +40,14 @@ class IsoWeek:
 def parse_week(text: str) -> IsoWeek:
     """``2022-W19`` (or ``2022W19``) to an :class:`IsoWeek`; a clear UserError otherwise."""
     match = _WEEK_RE.match(text or "")
-    if match:
-        year, week = int(match.group(1)), int(match.group(2))
-        try:
-            date.fromisocalendar(year, week, 1)
-        except ValueError:
-            pass
-        else:
-            return IsoWeek(year, week)
-    raise UserError(f"week {text!r} is not an ISO week: write it like 2022-W19")
+    if not match:
+        raise UserError(f"week {text!r} is not an ISO week: write it like 2022-W19")
+    year, week = int(match.group(1)), int(match.group(2))
+    try:
+        date.fromisocalendar(year, week, 1)
+    except ValueError:
+        raise UserError(f"week {text!r} does not exist: {year} has no week {week}") from None
+    return IsoWeek(year, week)
 
 
 def week_of_date(day: date) -> IsoWeek:
@@ -94,3 +93,28 @@ def local_days(start: datetime, end: datetime, tz: ZoneInfo) -> list[date]:
     while days[-1] < last:
         days.append(days[-1] + timedelta(days=1))
     return days
+
+
+def week_label(day: date) -> str:
+    """The ISO week that contains ``day``, as ``2022-W19``."""
+    return str(week_of_date(day))
+
+
+def normalise_week(text: str) -> str:
+    """``2022w1`` -> ``2022-W01``; a clear UserError for anything that is not an ISO week."""
+    return str(parse_week(text))
+
+
+def monday_of(text: str) -> date:
+    """The Monday of an ISO week written ``2022-W19``."""
+    return parse_week(text).monday
+
+
+def shift_week(week: str, weeks: int) -> str:
+    """The week ``weeks`` before (negative) or after (positive) ``week``."""
+    return str(parse_week(week).shifted(weeks))
+
+
+def current_week(now: datetime, tz: ZoneInfo) -> str:
+    """The ISO week ``now`` falls in on the local calendar of ``tz``, as text."""
+    return str(week_of(now, tz))
