@@ -127,7 +127,7 @@ class WebPolicy(_Section):
     login_window_minutes: int = Field(default=15, ge=1)
     personal_link_days: int = Field(default=14, ge=1)  # how long a texted /me link stays valid
     compliance_target: float = Field(default=0.95, ge=0, le=1)  # the dashboard's dashed line
-    dashboard_cache_seconds: int = Field(default=60, ge=0)  # 0: recompute on every request
+    dashboard_cache_seconds: int = Field(default=120, ge=0)  # 0: recompute on every request
 
 
 class Policy(_Section):

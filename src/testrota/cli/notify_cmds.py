@@ -1,9 +1,186 @@
-"""Commands of this area (filled in by its issue)."""
+"""Texts and jobs: ``dispatch``, ``worker``, ``reminders``, ``booster``, ``outbox``,
+``sms-capacity``."""
 
 from __future__ import annotations
 
+import logging
+import signal
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated
+
 import typer
+
+from testrota.cli.common import DbOption, JsonOption, emit_json, make_context, rows_as, user_errors
+
+FormatOption = Annotated[
+    str, typer.Option("--format", help="table, json or csv.", show_default=True)
+]
+
+
+def _log_to_stderr() -> None:
+    """The console backend writes texts to the log: show it, on stderr (stdout is for JSON)."""
+    root = logging.getLogger()
+    if not root.handlers:
+        logging.basicConfig(
+            level=logging.INFO, stream=sys.stderr,
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        )
+        # "Running job ..." every few seconds says nothing; failures still show.
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
+
+
+@contextmanager
+def _stop_on_signals() -> Iterator[threading.Event]:
+    """SIGTERM / SIGINT ask the dispatcher to stop gracefully; the old handlers come back after."""
+    stop = threading.Event()
+
+    def on_signal(_signum: int, _frame: object) -> None:
+        stop.set()
+
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield stop
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the ``testrota`` app."""
+
+    @app.command("dispatch")
+    def dispatch(
+        db: DbOption = None,
+        once: Annotated[
+            bool, typer.Option("--once", help="Send what is due now, then exit.")
+        ] = False,
+        max_seconds: Annotated[
+            float | None,
+            typer.Option("--max-seconds", help="Stop taking new texts after this long."),
+        ] = None,
+        json_out: JsonOption = False,
+    ) -> None:
+        """Send the SMS that are due (claimed safely: run as many dispatchers as you like)."""
+        from testrota.notify.dispatcher import DispatchReport, dispatch_due
+
+        _log_to_stderr()
+        with user_errors(), _stop_on_signals() as stop:
+            ctx = make_context(db)
+            total = DispatchReport()
+            started = time.monotonic()
+            while True:
+                budget = None if max_seconds is None else max_seconds - (time.monotonic() - started)
+                if budget is not None and budget <= 0:
+                    break
+                report = dispatch_due(ctx.engine, ctx.settings, ctx.policy, ctx.clock,
+                                      max_seconds=budget, stop=stop)
+                _add(total, report)
+                if once or stop.is_set():
+                    break
+                stop.wait(5.0)  # between passes; a due text waits at most this long
+            total.seconds = time.monotonic() - started
+        summary = total.as_dict()
+        if json_out:
+            emit_json(summary)
+        else:
+            rows_as("table", [summary], list(summary), title="dispatch")
+
+    @app.command("worker")
+    def worker(db: DbOption = None) -> None:
+        """Run the periodic jobs (texts, reminders, missed tests, plan, digest) until SIGTERM."""
+        from testrota.jobs.worker import run_worker
+
+        _log_to_stderr()
+        with user_errors():
+            ctx = make_context(db)
+            ctx.policy  # noqa: B018  (a broken policy file is reported before anything starts)
+            run_worker(ctx.settings, ctx.engine)
+
+    @app.command("reminders")
+    def reminders(db: DbOption = None, json_out: JsonOption = False) -> None:
+        """Create the reminder texts for the coming hours now (the worker does it every 5 min)."""
+        from testrota.notify.enqueue import sync_reminders
+
+        with user_errors():
+            ctx = make_context(db)
+            report = sync_reminders(ctx.engine, ctx.clock.now(), ctx.policy, ctx.settings)
+        if json_out:
+            emit_json(report.as_dict())
+        else:
+            rows_as("table", [report.as_dict()], list(report.as_dict()), title="reminders")
+
+    @app.command("booster")
+    def booster(
+        db: DbOption = None,
+        campaign: Annotated[
+            str | None,
+            typer.Option("--campaign", help="Campaign name; one text per person per campaign "
+                         "(default: this month, e.g. 2022-05)."),
+        ] = None,
+        json_out: JsonOption = False,
+    ) -> None:
+        """Text everyone without a booster shot (once per campaign)."""
+        from testrota.notify.enqueue import enqueue_booster_campaign
+
+        with user_errors():
+            ctx = make_context(db)
+            created = enqueue_booster_campaign(ctx.engine, ctx.clock.now(), ctx.policy,
+                                               ctx.settings, campaign=campaign)
+        if json_out:
+            emit_json({"created": created})
+        else:
+            typer.echo(f"{created} booster texts queued")
+
+    @app.command("outbox")
+    def outbox(
+        db: DbOption = None,
+        status: Annotated[str | None, typer.Option("--status", help="e.g. pending, failed")] = None,
+        kind: Annotated[str | None, typer.Option("--kind", help="e.g. reminder_eve")] = None,
+        limit: Annotated[int, typer.Option("--limit", min=1)] = 50,
+        fmt: FormatOption = "table",
+    ) -> None:
+        """The texts, newest first (phone numbers masked)."""
+        from testrota.notify.queries import OUTBOX_COLUMNS, OUTBOX_TABLE_COLUMNS, list_outbox
+
+        with user_errors():
+            ctx = make_context(db)
+            rows = list_outbox(ctx.engine, status=status, kind=kind, limit=limit)
+            columns = OUTBOX_TABLE_COLUMNS if fmt == "table" else OUTBOX_COLUMNS
+            rows_as(fmt, rows, columns, title="outbox")
+
+    @app.command("sms-capacity")
+    def sms_capacity(
+        week: Annotated[str, typer.Option("--week", help="ISO week, e.g. 2022-W19")],
+        db: DbOption = None,
+        json_out: JsonOption = False,
+    ) -> None:
+        """Can the sender get each day's reminders out in time at policy.sms.rate_per_second?"""
+        from testrota.notify.queries import capacity_for_week
+
+        with user_errors():
+            ctx = make_context(db)
+            report = capacity_for_week(ctx.engine, week, ctx.policy)
+        if json_out:
+            emit_json(report)
+            return
+        rows_as("table", report["days"], ["date", "texts", "needed_rate", "ok"],
+                title=f"sender capacity {week} at {report['rate_per_second']:g}/s")
+        for warning in report["warnings"]:
+            typer.echo(f"Warning: {warning}", err=True)
+
+
+def _add(total: object, report: object) -> None:
+    for name, value in vars(report).items():
+        current = getattr(total, name)
+        if isinstance(value, dict):
+            for key, n in value.items():
+                current[key] = current.get(key, 0) + n
+        else:
+            setattr(total, name, current + value)

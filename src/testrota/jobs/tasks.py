@@ -1,0 +1,175 @@
+"""The periodic jobs: each a thin, idempotent call into a service.
+
+Every job reads "now" from the settings' clock, so ``TESTROTA_NOW`` fixes it for demos and
+tests. Jobs that must run once per period go through :func:`run_once_per_period`; the rest are
+safe to run in every worker at once (their work rows are claimed or keyed in the database).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine
+
+from testrota.clock import Clock
+from testrota.jobs.once import OnceResult, run_once_per_period
+from testrota.notify.backends import SmsBackend, build_backend
+from testrota.policy import Policy
+from testrota.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# A dispatch tick keeps sending (and looking for rows falling due) this long, then the next
+# tick (every 30 s) takes over; a SIGTERM stops it at once.
+DISPATCH_BUDGET_SECONDS = 25.0
+
+
+@dataclass
+class JobContext:
+    settings: Settings
+    engine: Engine
+    policy: Policy
+    clock: Clock
+    worker: str
+    stop: threading.Event = field(default_factory=threading.Event)
+    _backend: SmsBackend | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    wake_dispatch: Callable[[], None] = lambda: None  # set by the scheduler that runs us
+    dispatching: threading.Event = field(default_factory=threading.Event)
+    dispatch_seconds: float = DISPATCH_BUDGET_SECONDS
+
+    @property
+    def backend(self) -> SmsBackend:
+        with self._lock:
+            if self._backend is None:
+                self._backend = build_backend(self.settings, self.policy.sms)
+            return self._backend
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def close(self) -> None:
+        if self._backend is not None:
+            self._backend.close()
+
+
+def dispatch_texts(ctx: JobContext) -> dict[str, Any]:
+    from testrota.notify.dispatcher import Dispatcher
+
+    ctx.dispatching.set()
+    try:
+        report = Dispatcher(
+            ctx.engine, ctx.backend, ctx.policy, ctx.clock, worker=ctx.worker, stop=ctx.stop
+        ).run(max_seconds=ctx.dispatch_seconds, linger=True)
+    finally:
+        ctx.dispatching.clear()
+    if report.sent or report.failed or report.retried or report.unknown:
+        log.info("dispatch: %s", report.as_dict())
+    return report.as_dict()
+
+
+def sync_reminders(ctx: JobContext) -> dict[str, int]:
+    from testrota.notify.enqueue import sync_reminders as sync
+
+    report = sync(ctx.engine, ctx.now(), ctx.policy, ctx.settings)
+    if report.created:
+        ctx.wake_dispatch()  # a reminder booked late may be due now
+    return report.as_dict()
+
+
+def notify_alerts(ctx: JobContext) -> int:
+    from testrota.notify.enqueue import enqueue_positive_alerts
+
+    created = enqueue_positive_alerts(ctx.engine, ctx.now(), ctx.policy, ctx.settings)
+    if created:
+        ctx.wake_dispatch()  # a positive result does not wait for the next tick
+    return created
+
+
+def flag_missed(ctx: JobContext) -> dict[str, int]:
+    """Flag missed tests (the compliance service), then text those who missed one."""
+    now = ctx.now()
+    flagged = 0
+    try:
+        from testrota.compliance.service import flag_missed as flag
+    except ImportError:  # the compliance area is optional for the notifier
+        log.debug("compliance.service.flag_missed is not available")
+    else:
+        flagged = int(flag(ctx.engine, now, ctx.policy) or 0)
+    from testrota.notify.enqueue import enqueue_missed_notices
+
+    notices = enqueue_missed_notices(ctx.engine, now, ctx.policy, ctx.settings)
+    if notices:
+        ctx.wake_dispatch()
+    return {"flagged": flagged, "notices": notices}
+
+
+def next_iso_week(now: datetime, policy: Policy) -> str:
+    """The ISO week after the one ``now`` falls in, in the policy's zone: ``2022-W20``."""
+    year, week, _ = (now.astimezone(policy.tz).date() + timedelta(days=7)).isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def plan_next_week(ctx: JobContext) -> OnceResult:
+    now = ctx.now()
+    week = next_iso_week(now, ctx.policy)
+
+    def work() -> dict[str, Any]:
+        try:
+            from testrota.scheduling.service import plan_week_service
+        except ImportError:
+            log.warning("scheduling.service.plan_week_service is not available; no plan made")
+            return {"planned": False}
+        report = plan_week_service(
+            ctx.engine, week, ctx.policy, config_dir=ctx.settings.config_dir, now=now,
+            actor="worker",
+        )
+        return {k: report.get(k) for k in ("week", "required", "scheduled") if k in report}
+
+    return run_once_per_period(ctx.engine, "plan_next_week", week, ctx.worker, now, work)
+
+
+def local_day(now: datetime, policy: Policy) -> str:
+    return now.astimezone(policy.tz).date().isoformat()
+
+
+def supervisors_digest(ctx: JobContext) -> OnceResult:
+    now = ctx.now()
+
+    def work() -> dict[str, int]:
+        from testrota.notify.enqueue import enqueue_digests
+
+        texts = enqueue_digests(ctx.engine, now, ctx.policy, ctx.settings)
+        if texts:
+            ctx.wake_dispatch()
+        return {"texts": texts}
+
+    return run_once_per_period(
+        ctx.engine, "supervisors_digest", local_day(now, ctx.policy), ctx.worker, now, work
+    )
+
+
+def nightly(ctx: JobContext) -> OnceResult:
+    """Retention (message bodies, old job runs) and the other areas' nightly roll-ups."""
+    now = ctx.now()
+
+    def work() -> dict[str, Any]:
+        from testrota.notify.retention import apply_retention
+
+        done: dict[str, Any] = {"retention": apply_retention(ctx.engine, now, ctx.policy)}
+        for module, name in (("testrota.compliance.service", "nightly_rollup"),
+                             ("testrota.compliance.service", "apply_retention")):
+            try:
+                hook = getattr(__import__(module, fromlist=[name]), name)
+            except (ImportError, AttributeError):
+                continue
+            done[name] = hook(ctx.engine, now, ctx.policy)
+        return done
+
+    return run_once_per_period(ctx.engine, "nightly", local_day(now, ctx.policy), ctx.worker,
+                               now, work)

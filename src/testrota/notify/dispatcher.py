@@ -1,0 +1,438 @@
+"""Send the texts that are due: claim, send concurrently under the sender's rate, record.
+
+One loop per process. It keeps a bounded thread pool fed with claimed rows (never more in flight
+than twice the pool, so a claim never ages while it waits), records results in batches, and
+stops claiming when told to (SIGTERM): rows whose send had not started are released, sends in
+flight finish and are recorded. Correctness across processes lives in :mod:`claims`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, Engine
+
+from testrota.clock import Clock
+from testrota.db.models import AuditEvent
+from testrota.notify import claims
+from testrota.notify.backends import (
+    ProviderMessage,
+    ProviderUnavailable,
+    SmsBackend,
+    build_backend,
+)
+from testrota.notify.claims import Claimed
+from testrota.notify.failures import Failure, SendFailure, next_attempt_at
+from testrota.notify.outbox import in_quiet_hours, quiet_window_end
+from testrota.policy import Policy
+from testrota.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# A rate-limited claim takes at most this many seconds' worth of tokens at once, so the texts
+# of one claim never form a burst the sender would notice.
+BURST_SECONDS = 0.2
+FLUSH_EVERY_SECONDS = 0.2
+FLUSH_EVERY_ROWS = 200
+LINGER_POLL_SECONDS = 1.0
+
+
+def worker_id() -> str:
+    """``host:pid:random``: names the claimer on every row it takes."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def provider_to_status(provider_status: str) -> str:
+    """Our row status for a provider status (Twilio's message statuses)."""
+    s = (provider_status or "").lower()
+    if s in ("delivered", "read"):
+        return "delivered"
+    if s in ("undelivered", "failed"):
+        return s
+    if s == "canceled":
+        return "failed"
+    return "sent"
+
+
+@dataclass
+class DispatchReport:
+    sent: int = 0
+    failed: int = 0
+    retried: int = 0
+    skipped: int = 0
+    unknown: int = 0  # left unknown for a lookup (a crash, an ambiguous network error)
+    resolved: int = 0  # unknown rows settled by a lookup at the provider
+    deferred: int = 0  # claimed inside quiet hours, due again at their end
+    released: int = 0  # given back untouched at shutdown
+    opted_out: int = 0  # people marked opted out by error 21610
+    invalid_numbers: int = 0  # people whose number was refused (21211, 21614)
+    seconds: float = 0.0
+    errors: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["seconds"] = round(self.seconds, 3)
+        return data
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    row: Claimed
+    result: str  # sent|retry|failed|unknown|opted_out|invalid|release
+    sid: str | None = None
+    provider_status: str | None = None
+    failure: SendFailure | None = None
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        engine: Engine,
+        backend: SmsBackend,
+        policy: Policy,
+        clock: Clock,
+        *,
+        worker: str | None = None,
+        stop: threading.Event | None = None,
+        real_time: Callable[[], float] = time.time,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.engine = engine
+        self.backend = backend
+        self.policy = policy
+        self.sms = policy.sms
+        self.clock = clock
+        self.worker = worker or worker_id()
+        self.stop = stop or threading.Event()
+        self.real_time = real_time
+        self.rng = rng or random.Random()
+        self._zones: dict[str, ZoneInfo] = {}
+        self._fast: Connection | None = None
+
+    @contextmanager
+    def _db(self, single: bool = False) -> Iterator[Connection]:
+        """A unit of database work.
+
+        ``single``: the work is one statement (atomic by itself). On PostgreSQL it then runs on
+        one autocommit connection kept for the run: one round trip instead of four, which
+        matters when the main loop competes with dozens of sending threads for the
+        interpreter. Everything else is a transaction.
+        """
+        if single and self.engine.dialect.name == "postgresql":
+            if self._fast is None:
+                conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+                claims.no_jit(conn, local=False)
+                self._fast = conn
+            yield self._fast
+            return
+        with self.engine.begin() as conn:
+            claims.no_jit(conn)
+            yield conn
+
+    # ------------------------------------------------------------------ the loop
+    def run(self, max_seconds: float | None = None, linger: bool = False) -> DispatchReport:
+        """Send everything due now, then return.
+
+        ``max_seconds`` stops taking new rows after that long. ``linger`` (the worker's ticks)
+        keeps looking for rows that fall due, every second, until ``max_seconds``: a text
+        queued by another job goes out within a second, not at the next tick.
+        """
+        try:
+            return self._run(max_seconds, linger)
+        finally:
+            if self._fast is not None:
+                self._fast.close()
+                self._fast = None
+
+    def _run(self, max_seconds: float | None, linger: bool) -> DispatchReport:
+        started = time.monotonic()
+        report = DispatchReport()
+        self.recover(report)
+        with self._db(single=True) as conn:
+            counts = claims.sweep(conn, self.clock.now())
+        report.skipped += sum(counts.values())
+
+        concurrency = self.sms.concurrency
+        target = max(2, min(self.sms.batch_size, 2 * concurrency))
+        inflight: dict[Future[_Outcome], Claimed] = {}
+        results: list[_Outcome] = []
+        last_flush = time.monotonic()
+        exhausted = False
+        next_claim_at = 0.0
+        with ThreadPoolExecutor(concurrency, thread_name_prefix="sms-send") as pool:
+            while True:
+                if self.stop.is_set() or (
+                    max_seconds is not None and time.monotonic() - started > max_seconds
+                ):
+                    break
+                if not exhausted and len(inflight) <= target * 3 // 4 and (
+                    time.monotonic() >= next_claim_at
+                ):
+                    batch, asked, wait_s = self._claim(target - len(inflight))
+                    if wait_s:
+                        next_claim_at = time.monotonic() + min(wait_s, 0.5)
+                    elif len(batch) < asked:
+                        exhausted = True
+                    for row in self._defer_quiet(batch, report):
+                        future = pool.submit(self._send, row, time.monotonic())
+                        inflight[future] = row
+                if not inflight:
+                    if exhausted and not (linger and max_seconds is not None):
+                        break
+                    if exhausted:
+                        if results:
+                            self._flush(results, report)
+                            results, last_flush = [], time.monotonic()
+                        self.stop.wait(LINGER_POLL_SECONDS)
+                        exhausted = False
+                        continue
+                    time.sleep(max(0.0, min(0.5, next_claim_at - time.monotonic())))
+                    continue
+                done, _ = wait(list(inflight), timeout=0.05, return_when=FIRST_COMPLETED)
+                for future in done:
+                    inflight.pop(future)
+                    results.append(future.result())
+                if len(results) >= FLUSH_EVERY_ROWS or (
+                    results and time.monotonic() - last_flush > FLUSH_EVERY_SECONDS
+                ):
+                    self._flush(results, report)
+                    results, last_flush = [], time.monotonic()
+            # Stopping: what has not started goes back, what is on the wire is awaited.
+            unstarted = [row for future, row in inflight.items() if future.cancel()]
+            for future in list(inflight):
+                if not future.cancelled():
+                    results.append(future.result())
+        if unstarted:
+            with self._db(single=True) as conn:
+                report.released += claims.release(conn, self.worker, [r.id for r in unstarted])
+        self._flush(results, report)
+        report.seconds = time.monotonic() - started
+        return report
+
+    # ------------------------------------------------------------------ claiming
+    def _claim(self, want: int) -> tuple[list[Claimed], int, float]:
+        """``(rows, asked, wait)``: ``wait`` > 0 when the sender's rate allowed nothing now."""
+        rate = self.sms.rate_per_second
+        now = self.clock.now()
+        if rate <= 0:
+            with self._db(single=True) as conn:
+                rows = claims.claim_due(conn, now, self.worker, want)
+            return rows, want, 0.0
+        with self._db() as conn:
+            asked = want
+            if rate > 0:
+                burst = max(1.0, rate * BURST_SECONDS)
+                asked, wait_s = claims.take_tokens(conn, want, rate, burst, self.real_time())
+                if asked == 0:
+                    return [], 0, wait_s
+            rows = claims.claim_due(conn, now, self.worker, asked)
+            if rate > 0:
+                claims.return_tokens(conn, asked - len(rows))
+        return rows, asked, 0.0
+
+    def _zone(self, name: str) -> ZoneInfo:
+        if name not in self._zones:
+            self._zones[name] = ZoneInfo(name)
+        return self._zones[name]
+
+    def _defer_quiet(self, batch: list[Claimed], report: DispatchReport) -> list[Claimed]:
+        """Rows claimed inside their recipient's quiet hours wait for the morning."""
+        if not batch:
+            return batch
+        now = self.clock.now()
+        rules = self.policy.reminders
+        keep, deferrals = [], []
+        for row in batch:
+            if row.tz and in_quiet_hours(now, self._zone(row.tz), rules):
+                deferrals.append((row.id, quiet_window_end(now, self._zone(row.tz), rules)))
+            else:
+                keep.append(row)
+        if deferrals:
+            with self._db(single=True) as conn:
+                claims.defer(conn, self.worker, deferrals)
+            report.deferred += len(deferrals)
+        return keep
+
+    # ------------------------------------------------------------------ sending (pool threads)
+    def _send(self, row: Claimed, claimed_mono: float) -> _Outcome:
+        # A claim that waited too long may have been recovered by another dispatcher already.
+        if time.monotonic() - claimed_mono > self.sms.sending_timeout_minutes * 30:
+            return _Outcome(row, "release")
+        try:
+            result = self.backend.send(row.to, row.body, row.id)
+        except SendFailure as failure:
+            return self._classify(row, failure)
+        except Exception as exc:  # a bug in a backend must not lose the row
+            log.exception("backend %s raised", self.backend.name)
+            return _Outcome(row, "unknown", failure=SendFailure(Failure.AMBIGUOUS, None, str(exc)))
+        return _Outcome(row, "sent", sid=result.sid, provider_status=result.status)
+
+    def _classify(self, row: Claimed, failure: SendFailure) -> _Outcome:
+        if failure.kind is Failure.RETRY:
+            if row.attempts >= self.sms.max_attempts:
+                return _Outcome(row, "failed", failure=failure)
+            return _Outcome(row, "retry", failure=failure)
+        if failure.kind is Failure.AMBIGUOUS:
+            return _Outcome(row, "unknown", failure=failure)
+        if failure.kind is Failure.OPTED_OUT:
+            return _Outcome(row, "opted_out", failure=failure)
+        if failure.kind is Failure.INVALID_NUMBER:
+            return _Outcome(row, "invalid", failure=failure)
+        return _Outcome(row, "failed", failure=failure)
+
+    # ------------------------------------------------------------------ recording
+    def _flush(self, results: list[_Outcome], report: DispatchReport) -> None:
+        if not results:
+            return
+        now = self.clock.now()
+        sent, retry, failed, unknown, release = [], [], [], [], []
+        opted_phones, invalid_phones = [], []
+        lookup_at = now + timedelta(minutes=self.sms.sending_timeout_minutes)
+        for o in results:
+            f = o.failure
+            code = f.code if f else None
+            error = str(f)[:400] if f else None
+            if f is not None:
+                key = f.code or f.kind.value
+                report.errors[key] = report.errors.get(key, 0) + 1
+            if o.result == "sent":
+                sent.append({"b_id": o.row.id, "b_sid": o.sid, "b_pstatus": o.provider_status})
+            elif o.result == "retry":
+                due = next_attempt_at(now, o.row.attempts, self.sms.retry_base_seconds,
+                                      self.sms.retry_max_seconds, self.rng)
+                retry.append({"b_id": o.row.id, "b_next": due, "b_code": code, "b_error": error})
+            elif o.result == "unknown":
+                # The request may have reached the provider; look it up once it has settled.
+                unknown.append({"b_id": o.row.id, "b_next": lookup_at, "b_code": code,
+                                "b_error": error})
+            elif o.result == "release":
+                release.append(o.row.id)
+            else:
+                failed.append({"b_id": o.row.id, "b_next": None, "b_code": code, "b_error": error})
+                if o.result == "opted_out":
+                    opted_phones.append(o.row.to)
+                elif o.result == "invalid":
+                    invalid_phones.append(o.row.to)
+        only_sent = not (retry or failed or unknown or release)
+        with self._db(single=only_sent) as conn:
+            claims.record_sent(conn, self.worker, now, sent)
+            claims.record_retry(conn, self.worker, retry)
+            claims.record_final(conn, self.worker, "failed", failed)
+            claims.record_final(conn, self.worker, "unknown", unknown)
+            report.released += claims.release(conn, self.worker, release)
+            opted = claims.mark_recipients(conn, opted_phones, opted_out=True)
+            invalid = claims.mark_recipients(conn, invalid_phones, invalid=True)
+            _audit(conn, now, "sms_opted_out_by_provider", opted, "error 21610 from the provider")
+            _audit(conn, now, "phone_invalid", invalid, "the provider refused the number")
+        report.sent += len(sent)
+        report.retried += len(retry)
+        report.failed += len(failed)
+        report.unknown += len(unknown)
+        report.opted_out += len(opted)
+        report.invalid_numbers += len(invalid)
+
+    # ------------------------------------------------------------------ recovery
+    def recover(self, report: DispatchReport) -> None:
+        """Rows a stopped dispatcher left ``sending`` become ``unknown``; look those up."""
+        now = self.clock.now()
+        timeout = timedelta(minutes=self.sms.sending_timeout_minutes)
+        with self._db(single=True) as conn:
+            stale = claims.mark_stale_unknown(conn, now, timeout)
+        if stale:
+            log.warning("%d texts left sending by a stopped dispatcher; looking them up", stale)
+        while not self.stop.is_set():
+            with self._db(single=True) as conn:
+                rows = claims.claim_unknown(conn, now, self.worker, 200, timeout)
+            if not rows:
+                return
+            with ThreadPoolExecutor(self.sms.concurrency, thread_name_prefix="sms-lookup") as pool:
+                found = list(pool.map(self._lookup, rows))
+            with self._db() as conn:
+                for row, (status, message) in zip(rows, found, strict=True):
+                    values = self._resolution(row, status, message, now)
+                    if values is not None and claims.resolve_unknown(
+                        conn, self.worker, row.id, values
+                    ):
+                        report.resolved += 1
+
+    def _lookup(self, row: Claimed) -> tuple[str, ProviderMessage | None]:
+        try:
+            if row.provider_sid:
+                return "found" if (m := self.backend.fetch(row.provider_sid)) else "missing", m
+            message = self.backend.find(row.to, row.body, row.claimed_at)
+            return ("found" if message else "missing"), message
+        except ProviderUnavailable as exc:
+            log.warning("lookup of text %d failed, will try again: %s", row.id, exc)
+            return "error", None
+
+    def _resolution(
+        self, row: Claimed, status: str, message: ProviderMessage | None, now: datetime
+    ) -> dict[str, Any] | None:
+        if status == "error":
+            return None  # stays unknown; next_attempt_at was pushed when it was taken
+        if message is not None:
+            return {
+                "status": provider_to_status(message.status),
+                "provider_sid": message.sid,
+                "provider_status": message.status,
+                "error_code": message.error_code,
+                "error_message": message.error_message,
+                "sent_at": message.created_at or now,
+                "next_attempt_at": None,
+            }
+        if row.provider_sid:
+            return {"status": "failed", "error_message": "the provider has no record of this SID"}
+        if row.expires_at is not None and row.expires_at <= now:
+            return {"status": "expired", "error_message": "not sent, and now too late"}
+        if row.attempts >= self.sms.max_attempts:
+            return {"status": "failed", "error_message": "not found at the provider; no tries left"}
+        # Never reached the provider: safe to send again, now.
+        return {"status": "pending", "claimed_by": None, "claimed_at": None,
+                "next_attempt_at": now, "error_message": "not found at the provider; resending"}
+
+
+def _audit(conn: Any, now: datetime, action: str, person_ids: list[int], reason: str) -> None:
+    if not person_ids:
+        return
+    table = AuditEvent.__table__  # type: ignore[attr-defined]
+    conn.execute(
+        table.insert(),
+        [
+            {"at": now, "actor": "sms-dispatcher", "action": action, "entity": "person",
+             "entity_id": str(pid), "details": {"reason": reason}}
+            for pid in person_ids
+        ],
+    )
+
+
+def dispatch_due(
+    engine: Engine,
+    settings: Settings,
+    policy: Policy,
+    clock: Clock,
+    *,
+    max_seconds: float | None = None,
+    stop: threading.Event | None = None,
+    backend: SmsBackend | None = None,
+) -> DispatchReport:
+    """One dispatch run with the configured backend (``testrota dispatch --once``)."""
+    own = backend is None
+    sender = backend or build_backend(settings, policy.sms)
+    try:
+        return Dispatcher(engine, sender, policy, clock, stop=stop).run(max_seconds)
+    finally:
+        if own:
+            sender.close()

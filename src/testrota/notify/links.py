@@ -1,0 +1,117 @@
+"""The short personal link in every text: ``{public_url}/me/{token}``, no login needed.
+
+People in mainland China cannot answer a Twilio text, so the link is the way to see one's slots,
+reschedule or opt out; replies by SMS are a convenience. The token is the person id signed with
+``TESTROTA_SECRET_KEY`` (itsdangerous), with a timestamp so it expires. It is kept short because
+it is paid for in SMS characters: base-62 id, itsdangerous' 6-character timestamp and an HMAC-
+SHA256 cut to 96 bits (plenty against guessing: the attacker has no offline oracle).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import datetime, timedelta
+
+from itsdangerous import BadSignature, SignatureExpired, TimestampSigner
+from itsdangerous.signer import SigningAlgorithm
+
+from testrota.clock import clock_from_settings
+from testrota.errors import UserError
+from testrota.settings import Settings
+
+# Only for `testrota demo` (settings.demo): links in the demo outbox work without configuration.
+DEMO_SECRET_KEY = "testrota-demo-key-not-secret"
+SALT = "testrota.personal-link"
+SIGNATURE_BYTES = 12
+_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+class InvalidLink(ValueError):
+    """The token was not made by us (or was altered)."""
+
+
+class ExpiredLink(InvalidLink):
+    """The token is genuine but older than allowed."""
+
+
+class _TruncatedHmac(SigningAlgorithm):
+    def get_signature(self, key: bytes, value: bytes) -> bytes:
+        return hmac.new(key, value, hashlib.sha256).digest()[:SIGNATURE_BYTES]
+
+
+class _ClockSigner(TimestampSigner):
+    """Timestamps from the application clock, so ``TESTROTA_NOW`` governs expiry too."""
+
+    def __init__(self, secret: str, now: datetime) -> None:
+        super().__init__(secret, salt=SALT, algorithm=_TruncatedHmac())
+        self._now = now
+
+    def get_timestamp(self) -> int:
+        return int(self._now.timestamp())
+
+
+def _secret(settings: Settings) -> str:
+    if settings.secret_key:
+        return settings.secret_key
+    if settings.demo:
+        return DEMO_SECRET_KEY
+    raise UserError(
+        "TESTROTA_SECRET_KEY is not set: every text carries a signed personal link. Set it to a "
+        "long random value, e.g. export TESTROTA_SECRET_KEY=\"$(python3 -c 'import secrets; "
+        "print(secrets.token_urlsafe(48))')\""
+    )
+
+
+def _b62(number: int) -> str:
+    if number < 0:
+        raise ValueError("ids are not negative")
+    digits = ""
+    while True:
+        number, rem = divmod(number, 62)
+        digits = _ALPHABET[rem] + digits
+        if number == 0:
+            return digits
+
+
+def _from_b62(text: str) -> int:
+    value = 0
+    for ch in text:
+        index = _ALPHABET.find(ch)
+        if index < 0:
+            raise InvalidLink("not a personal link")
+        value = value * 62 + index
+    return value
+
+
+def make_personal_token(settings: Settings, person_id: int, now: datetime | None = None) -> str:
+    at = now or clock_from_settings(settings).now()
+    return _ClockSigner(_secret(settings), at).sign(_b62(person_id)).decode("ascii")
+
+
+def make_personal_link(settings: Settings, person_id: int, now: datetime | None = None) -> str:
+    """``{public_url}/me/{token}`` for one person; ``now`` defaults to the settings' clock."""
+    return f"{settings.public_url}/me/{make_personal_token(settings, person_id, now)}"
+
+
+def read_personal_token(
+    settings: Settings,
+    token: str,
+    max_age: int | float | timedelta | None = None,
+    now: datetime | None = None,
+) -> int:
+    """The person id in ``token``; :class:`ExpiredLink` or :class:`InvalidLink` otherwise.
+
+    ``max_age`` is in seconds (or a timedelta); None accepts any age.
+    """
+    at = now or clock_from_settings(settings).now()
+    if isinstance(max_age, timedelta):
+        max_age = max_age.total_seconds()
+    signer = _ClockSigner(_secret(settings), at)
+    try:
+        value = signer.unsign(token, max_age=None if max_age is None else int(max_age))
+    except SignatureExpired as exc:
+        raise ExpiredLink("this link has expired") from exc
+    except BadSignature as exc:
+        raise InvalidLink("not a valid personal link") from exc
+    return _from_b62(value.decode("ascii"))

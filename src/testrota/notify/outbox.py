@@ -1,0 +1,363 @@
+"""What to text, and when: pure functions from plain data to outbox rows.
+
+A reminder goes out the evening before (``evening_before``, local) and ``before_minutes`` before
+the slot. Quiet hours push a text to the morning; a text is never due once its slot has started
+(``expires_at`` is the slot start), and one that quiet hours would push past the start is dropped
+when an earlier text already covers the slot. Keys are unique per appointment, kind and slot
+start, so a moved appointment gets fresh rows and the old ones can never match its new slot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+
+from testrota.notify.templates import Templates, format_date, local_date_time
+from testrota.policy import ReminderPolicy
+
+REMINDER_KINDS = ("reminder_eve", "reminder_before")
+KIND_MISSED = "missed"
+KIND_POSITIVE = "positive_alert"
+KIND_DIGEST = "digest"
+KIND_BOOSTER = "booster"
+ALL_KINDS = (*REMINDER_KINDS, KIND_MISSED, KIND_POSITIVE, KIND_DIGEST, KIND_BOOSTER)
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    """One text to insert into the outbox (``Message``)."""
+
+    kind: str
+    dedupe_key: str
+    to: str
+    body: str
+    due_at: datetime
+    expires_at: datetime | None
+    segments: int
+    tz: str | None = None  # quiet hours apply in this zone; None: any hour (alerts)
+    person_id: int | None = None
+    appointment_id: int | None = None
+    user_id: int | None = None
+
+
+@dataclass(frozen=True)
+class ReminderTarget:
+    """A scheduled appointment, with what a reminder needs to say."""
+
+    appointment_id: int
+    person_id: int
+    name: str
+    phone: str
+    language: str
+    site_name: str
+    tz_name: str
+    tz: tzinfo
+    starts_at: datetime
+
+
+# ---------------------------------------------------------------- quiet hours
+
+
+def _local(day: date, at: time, tz: tzinfo) -> datetime:
+    return datetime.combine(day, at, tzinfo=tz)
+
+
+def in_quiet_hours(at: datetime, tz: tzinfo, rules: ReminderPolicy) -> bool:
+    """Whether ``at`` falls inside the quiet window (local to ``tz``; may cross midnight)."""
+    t = at.astimezone(tz).time()
+    start, end = rules.quiet_start, rules.quiet_end
+    if start == end:
+        return False
+    if start < end:
+        return start <= t < end
+    return t >= start or t < end
+
+
+def quiet_window_end(at: datetime, tz: tzinfo, rules: ReminderPolicy) -> datetime:
+    """The first moment after the quiet window that contains ``at`` (``at`` itself if none)."""
+    if not in_quiet_hours(at, tz, rules):
+        return at
+    local = at.astimezone(tz)
+    day = local.date()
+    if rules.quiet_start > rules.quiet_end and local.time() >= rules.quiet_start:
+        day += timedelta(days=1)
+    # The UTC round trip normalises a wall time that a DST change skipped.
+    return _local(day, rules.quiet_end, tz).astimezone(UTC)
+
+
+def quiet_window_start(at: datetime, tz: tzinfo, rules: ReminderPolicy) -> datetime:
+    """When the quiet window containing ``at`` began (``at`` itself if not quiet)."""
+    if not in_quiet_hours(at, tz, rules):
+        return at
+    local = at.astimezone(tz)
+    day = local.date()
+    if rules.quiet_start > rules.quiet_end and local.time() < rules.quiet_end:
+        day -= timedelta(days=1)
+    return _local(day, rules.quiet_start, tz).astimezone(UTC)
+
+
+def next_quiet_start(at: datetime, tz: tzinfo, rules: ReminderPolicy) -> datetime:
+    """The next moment quiet hours begin at or after ``at`` (``at`` if already quiet)."""
+    if in_quiet_hours(at, tz, rules):
+        return at
+    local = at.astimezone(tz)
+    candidate = _local(local.date(), rules.quiet_start, tz)
+    if candidate.astimezone(UTC) < at:
+        candidate = _local(local.date() + timedelta(days=1), rules.quiet_start, tz)
+    return candidate.astimezone(UTC)
+
+
+# ---------------------------------------------------------------- reminders
+
+
+def reminder_times(
+    starts_at: datetime, tz: tzinfo, rules: ReminderPolicy
+) -> list[tuple[str, datetime]]:
+    """``(kind, due_at)`` of the reminders of a slot starting at ``starts_at``.
+
+    The evening text is at ``evening_before`` local time on the day before the slot's local date
+    (so it follows the wall clock across a DST change); the later one is an exact duration before
+    the start. A text falling in quiet hours waits for their end; if that is not before the
+    start, it is dropped when an earlier text exists, else moved before the quiet hours began.
+    """
+    ideal: list[tuple[str, datetime]] = []
+    if rules.evening_before is not None:
+        day_before = starts_at.astimezone(tz).date() - timedelta(days=1)
+        eve = _local(day_before, rules.evening_before, tz).astimezone(UTC)
+        if eve < starts_at:
+            ideal.append(("reminder_eve", eve))
+    if rules.before_minutes > 0:
+        ideal.append(("reminder_before", starts_at - timedelta(minutes=rules.before_minutes)))
+    ideal.sort(key=lambda item: item[1])
+    result: list[tuple[str, datetime]] = []
+    for kind, at in ideal:
+        due = quiet_window_end(at, tz, rules)
+        if due >= starts_at:
+            if result:
+                continue
+            due = quiet_window_start(at, tz, rules) - timedelta(minutes=rules.send_within_minutes)
+        if result and due <= result[-1][1]:
+            continue  # two texts at the same moment say the same thing
+        result.append((kind, due.astimezone(UTC)))
+    return result
+
+
+def reminder_key(kind: str, appointment_id: int, starts_at: datetime) -> str:
+    """The dedupe key of one reminder: appointment, kind and the slot start it announces."""
+    return f"{kind}:appt:{appointment_id}:{starts_at.astimezone(UTC):%Y%m%dT%H%MZ}"
+
+
+def plan_reminders(
+    targets: Iterable[ReminderTarget],
+    now: datetime,
+    rules: ReminderPolicy,
+    templates: Templates,
+    link_for: Callable[[int], str],
+    skip_keys: frozenset[str] | set[str] = frozenset(),
+) -> list[OutboxRow]:
+    """Outbox rows for the reminders of ``targets`` not already in ``skip_keys``.
+
+    A slot already started gets none. When an appointment is booked so late that several of its
+    texts are already due, only the latest is kept: two texts at once say the same thing.
+    """
+    rows: list[OutboxRow] = []
+    for t in targets:
+        if t.starts_at <= now:
+            continue
+        times = reminder_times(t.starts_at, t.tz, rules)
+        overdue = [kt for kt in times if kt[1] <= now]
+        if len(overdue) > 1:
+            times = [kt for kt in times if kt[1] > now or kt is overdue[-1]]
+        for kind, due in times:
+            key = reminder_key(kind, t.appointment_id, t.starts_at)
+            if key in skip_keys:
+                continue
+            day, clock = local_date_time(t.starts_at, t.tz, t.language)
+            rendered = templates.render(
+                kind, t.language, name=t.name, date=day, time=clock, site=t.site_name,
+                link=link_for(t.person_id),
+            )
+            rows.append(
+                OutboxRow(
+                    kind=kind, dedupe_key=key, to=t.phone, body=rendered.body,
+                    due_at=due, expires_at=t.starts_at, segments=rendered.segments.segments,
+                    tz=t.tz_name, person_id=t.person_id, appointment_id=t.appointment_id,
+                )
+            )
+    return rows
+
+
+# ---------------------------------------------------------------- other kinds
+
+
+@dataclass(frozen=True)
+class MissedTarget:
+    appointment_id: int
+    person_id: int
+    name: str
+    phone: str
+    language: str
+    site_name: str
+    tz_name: str
+    tz: tzinfo
+    starts_at: datetime
+
+
+def plan_missed_notices(
+    targets: Iterable[MissedTarget],
+    now: datetime,
+    rules: ReminderPolicy,
+    templates: Templates,
+    link_for: Callable[[int], str],
+) -> list[OutboxRow]:
+    """A missed-test notice, with an offer to rebook, per missed appointment (after quiet hours).
+
+    It expires a day after it is due: an offer to rebook a test missed days ago helps nobody.
+    """
+    rows = []
+    for t in targets:
+        due = quiet_window_end(now, t.tz, rules)
+        day, clock = local_date_time(t.starts_at, t.tz, t.language)
+        rendered = templates.render(
+            KIND_MISSED, t.language, name=t.name, date=day, time=clock, site=t.site_name,
+            link=link_for(t.person_id),
+        )
+        rows.append(
+            OutboxRow(
+                kind=KIND_MISSED, dedupe_key=f"missed:appt:{t.appointment_id}", to=t.phone,
+                body=rendered.body, due_at=due, expires_at=due + timedelta(hours=24),
+                segments=rendered.segments.segments, tz=t.tz_name, person_id=t.person_id,
+                appointment_id=t.appointment_id,
+            )
+        )
+    return rows
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """A user (supervisor, HR) who receives alerts and digests by text."""
+
+    user_id: int
+    name: str
+    phone: str
+    language: str
+    departments: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PositiveCase:
+    alert_id: int
+    person: str
+    employee_no: str
+    department: str
+    grid_unit: str
+    sampled_at: datetime
+    contacts: int
+
+
+def plan_positive_alerts(
+    case: PositiveCase,
+    recipients: Sequence[Recipient],
+    now: datetime,
+    rules: ReminderPolicy,
+    tz_name: str,
+    tz: tzinfo,
+    templates: Templates,
+    link: str,
+) -> list[OutboxRow]:
+    """One alert text per recipient; at once unless the policy makes alerts respect quiet hours."""
+    due = now if rules.alerts_ignore_quiet_hours else quiet_window_end(now, tz, rules)
+    rows = []
+    for r in recipients:
+        day, _ = local_date_time(case.sampled_at, tz, r.language)
+        rendered = templates.render(
+            KIND_POSITIVE, r.language, person=case.person, employee_no=case.employee_no,
+            department=case.department, grid_unit=case.grid_unit, date=day,
+            contacts=case.contacts, link=link,
+        )
+        rows.append(
+            OutboxRow(
+                kind=KIND_POSITIVE, dedupe_key=f"positive:{case.alert_id}:user:{r.user_id}",
+                to=r.phone, body=rendered.body, due_at=due, expires_at=due + timedelta(days=1),
+                segments=rendered.segments.segments,
+                tz=None if rules.alerts_ignore_quiet_hours else tz_name, user_id=r.user_id,
+            )
+        )
+    return rows
+
+
+@dataclass(frozen=True)
+class DigestLine:
+    recipient: Recipient
+    missed_by_department: dict[str, int] = field(default_factory=dict)
+
+
+def plan_digests(
+    lines: Sequence[DigestLine],
+    day: date,
+    now: datetime,
+    rules: ReminderPolicy,
+    tz_name: str,
+    tz: tzinfo,
+    templates: Templates,
+    link_for_day: Callable[[date], str],
+) -> list[OutboxRow]:
+    """Each supervisor's count of yesterday's missed tests in their departments."""
+    rows = []
+    due = quiet_window_end(now, tz, rules)
+    for line in lines:
+        count = sum(line.missed_by_department.values())
+        if count == 0 and not rules.digest_when_none:
+            continue
+        r = line.recipient
+        busiest = sorted(line.missed_by_department.items(), key=lambda kv: (-kv[1], kv[0]))
+        sep = "、" if not r.language.lower().startswith("en") else ", "
+        departments = sep.join(f"{d} {n}" for d, n in busiest if n) or "-"
+        rendered = templates.render(
+            KIND_DIGEST, r.language, name=r.name, date=format_date(day, r.language),
+            count=count, departments=departments, link=link_for_day(day),
+        )
+        rows.append(
+            OutboxRow(
+                kind=KIND_DIGEST, dedupe_key=f"digest:{day.isoformat()}:user:{r.user_id}",
+                to=r.phone, body=rendered.body, due_at=due, expires_at=due + timedelta(hours=12),
+                segments=rendered.segments.segments, tz=tz_name, user_id=r.user_id,
+            )
+        )
+    return rows
+
+
+@dataclass(frozen=True)
+class BoosterTarget:
+    person_id: int
+    name: str
+    phone: str
+    language: str
+
+
+def plan_booster_campaign(
+    campaign: str,
+    targets: Iterable[BoosterTarget],
+    now: datetime,
+    rules: ReminderPolicy,
+    tz_name: str,
+    tz: tzinfo,
+    templates: Templates,
+    link_for: Callable[[int], str],
+) -> list[OutboxRow]:
+    """One booster text per person per campaign; it may wait a week for the sender's capacity."""
+    due = quiet_window_end(now, tz, rules)
+    rows = []
+    for t in targets:
+        rendered = templates.render(
+            KIND_BOOSTER, t.language, name=t.name, link=link_for(t.person_id)
+        )
+        rows.append(
+            OutboxRow(
+                kind=KIND_BOOSTER, dedupe_key=f"booster:{campaign}:person:{t.person_id}",
+                to=t.phone, body=rendered.body, due_at=due, expires_at=due + timedelta(days=7),
+                segments=rendered.segments.segments, tz=tz_name, person_id=t.person_id,
+            )
+        )
+    return rows
