@@ -16,7 +16,7 @@ from testrota.db.types import UTCDateTime
 
 
 def _dt(**kwargs: Any) -> Any:
-    return Field(sa_type=UTCDateTime, **kwargs)  # type: ignore[call-overload]
+    return Field(sa_type=UTCDateTime, **kwargs)
 
 
 class Person(SQLModel, table=True):
@@ -282,7 +282,7 @@ class WebUpload(SQLModel, table=True):
     file_name: str = Field(max_length=400)
     sha256: str = Field(max_length=64)
     size: int = 0
-    data: bytes = Field(sa_type=LargeBinary)  # type: ignore[call-overload]
+    data: bytes = Field(sa_type=LargeBinary)
     options: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
     preview: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
     created_by: str = Field(default="", max_length=100)
