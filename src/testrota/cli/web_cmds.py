@@ -1,9 +1,185 @@
-"""Commands of this area (filled in by its issue)."""
+"""``testrota serve``, ``testrota users ...`` and ``testrota demo``."""
 
 from __future__ import annotations
 
+import sys
+from typing import Annotated
+
 import typer
+
+from testrota.cli.common import DbOption, JsonOption, emit_json, make_context, user_errors
+from testrota.errors import UserError
+
+users_app = typer.Typer(help="Users of the web app.", no_args_is_help=True)
+
+HostOption = Annotated[str, typer.Option("--host", help="Address to listen on.")]
+PortOption = Annotated[int, typer.Option("--port", help="Port to listen on.")]
 
 
 def register(app: typer.Typer) -> None:
-    """Add this area's commands to the ``testrota`` app."""
+    app.command("serve")(serve)
+    app.command("demo")(demo)
+    app.add_typer(users_app, name="users")
+
+
+def serve(
+    host: HostOption = "127.0.0.1",
+    port: PortOption = 8000,
+    with_worker: Annotated[
+        bool, typer.Option("--with-worker", help="Also run the periodic jobs in this process.")
+    ] = False,
+    db: DbOption = None,
+) -> None:
+    """Serve the web app (uvicorn). Needs TESTROTA_SECRET_KEY."""
+    with user_errors():
+        ctx = make_context(db)
+        from testrota.web.app import create_app
+
+        app = create_app(ctx.settings, with_worker=with_worker)
+    _run_uvicorn(app, host, port)
+
+
+def _run_uvicorn(app: object, host: str, port: int) -> None:
+    import uvicorn
+
+    typer.echo(f"serving on http://{host}:{port}", err=True)
+    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False)  # type: ignore[arg-type]
+
+
+def _read_password(password_stdin: bool) -> str:
+    if password_stdin:
+        line = sys.stdin.readline()
+        if not line:
+            raise UserError("--password-stdin: nothing on standard input")
+        return line.rstrip("\r\n")
+    return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True))
+
+
+@users_app.command("add")
+def users_add(
+    name: Annotated[str, typer.Argument(help="The sign-in name.")],
+    role: Annotated[str, typer.Option("--role", help="admin, hr, supervisor or site.")],
+    department: Annotated[
+        list[str] | None,
+        typer.Option("--department", help="A department a supervisor sees (repeat for more)."),
+    ] = None,
+    language: Annotated[str, typer.Option("--language", help="zh or en.")] = "zh",
+    phone: Annotated[
+        str | None, typer.Option("--phone", help="For the supervisors' daily digest.")
+    ] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+    db: DbOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Add a web user; the password is asked for (or read with --password-stdin)."""
+    with user_errors():
+        ctx = make_context(db)
+        from testrota.auth.passwords import check_password_rules
+        from testrota.auth.users import add_user
+        from testrota.db.engine import session_scope
+
+        password = _read_password(password_stdin)
+        check_password_rules(password)
+        with session_scope(ctx.engine) as session:
+            info = add_user(
+                session,
+                name=name,
+                role=role,
+                password=password,
+                departments=department or [],
+                language=language,
+                phone=phone,
+                now=ctx.clock.now(),
+                actor="cli",
+            )
+        if json_out:
+            emit_json({"name": info.name, "role": info.role,
+                       "departments": list(info.departments), "language": info.language})
+        else:
+            scope = f" ({', '.join(info.departments)})" if info.departments else ""
+            typer.echo(f"added {info.role} {info.name}{scope}", err=True)
+
+
+@users_app.command("list")
+def users_list(
+    fmt: Annotated[str, typer.Option("--format", help="table, json or csv.")] = "table",
+    db: DbOption = None,
+) -> None:
+    """List web users."""
+    with user_errors():
+        ctx = make_context(db)
+        from sqlmodel import Session
+
+        from testrota.auth.users import list_users
+        from testrota.cli.common import rows_as
+
+        with Session(ctx.engine) as session:
+            rows = [
+                {"name": u.name, "role": u.role, "departments": ", ".join(u.departments),
+                 "language": u.language, "active": u.active}
+                for u in list_users(session)
+            ]
+        if fmt == "json":
+            for r in rows:
+                r["departments"] = [d for d in str(r["departments"]).split(", ") if d]
+        rows_as(fmt, rows, ["name", "role", "departments", "language", "active"], title="Users")
+
+
+@users_app.command("set-password")
+def users_set_password(
+    name: Annotated[str, typer.Argument(help="The sign-in name.")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+    db: DbOption = None,
+) -> None:
+    """Set a user's password."""
+    with user_errors():
+        ctx = make_context(db)
+        from sqlmodel import Session, select
+
+        from testrota.auth.passwords import check_password_rules
+        from testrota.auth.users import update_user
+        from testrota.db.engine import session_scope
+        from testrota.db.models import User
+
+        with Session(ctx.engine) as s:
+            user = s.exec(select(User).where(User.name == name)).first()
+        if user is None or user.id is None:
+            raise UserError(f"no user named {name!r} (see `testrota users list`)")
+        password = _read_password(password_stdin)
+        check_password_rules(password)
+        with session_scope(ctx.engine) as session:
+            update_user(session, user.id, now=ctx.clock.now(), actor="cli", password=password)
+        typer.echo(f"password of {name} changed", err=True)
+
+
+def demo(
+    host: HostOption = "127.0.0.1",
+    port: PortOption = 8000,
+    no_serve: Annotated[
+        bool, typer.Option("--no-serve", help="Seed and print the users, then stop.")
+    ] = False,
+    db: DbOption = None,
+) -> None:
+    """Seed the sample rosters with a realistic past week, create demo users, then serve."""
+    with user_errors():
+        ctx = make_context(db)
+        from testrota.web.demo import demo_settings, seed_demo
+
+        settings = demo_settings(ctx.settings)
+        report = seed_demo(settings)
+        for line in report.lines():
+            typer.echo(line, err=True)
+        typer.echo("\nDemo users (name / password / role):")
+        for user in report.users:
+            typer.echo(f"  {user.name:<12} {user.password:<16} {user.role}"
+                       + (f"  ({', '.join(user.departments)})" if user.departments else ""))
+        if no_serve:
+            return
+        from testrota.web.app import create_app
+
+        app = create_app(settings, with_worker=True)
+    _run_uvicorn(app, host, port)

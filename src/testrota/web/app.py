@@ -1,18 +1,238 @@
-"""The FastAPI application, built from a :class:`Settings` by :func:`create_app`."""
+"""The FastAPI application, built from a :class:`Settings` by :func:`create_app`.
+
+Pages are server-rendered (Jinja2, plain CSS, a little JavaScript, all inside the package); the
+JSON API under ``/api/`` serves the same data behind the same sign-in and scoping.
+"""
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+import logging
+import secrets
+import threading
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager, nullcontext
+from pathlib import Path
+from typing import Any
 
-from testrota.settings import Settings
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DataError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.sessions import SessionMiddleware
+
+from testrota.clock import clock_from_settings
+from testrota.db.engine import make_engine
+from testrota.errors import UserError
+from testrota.policy import load_policy
+from testrota.settings import Settings, SettingsError, get_settings
+from testrota.web.context import WebContext
+from testrota.web.dashboard import DashboardCache
+from testrota.web.deps import CsrfRefused, Forbidden, NotSignedIn
+from testrota.web.i18n import translator
+from testrota.web.readonly import make_read_engine
+from testrota.web.render import make_templates, render, request_language
+
+log = logging.getLogger(__name__)
+
+STATIC = Path(__file__).with_name("static")
+SESSION_COOKIE = "testrota_session"
+
+CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
 
 
-def create_app(settings: Settings) -> FastAPI:
-    app = FastAPI(title="testrota")
+def create_app(
+    settings: Settings,
+    *,
+    with_worker: bool = False,
+    worker_factory: Callable[[Settings], Any] | None = None,
+) -> FastAPI:
+    """The web app for ``settings``.
+
+    ``with_worker`` runs the periodic jobs in this process (a background scheduler started and
+    stopped with the app); ``worker_factory`` builds it (default: the jobs package's).
+    """
+    if not settings.secret_key and not settings.demo:
+        raise SettingsError(
+            "TESTROTA_SECRET_KEY is not set: the web app signs sign-in cookies with it. "
+            'Set it to a long random value, e.g. export TESTROTA_SECRET_KEY="$(python3 -c '
+            "'import secrets; print(secrets.token_urlsafe(48))')\""
+        )
+    # The demo signs its cookies with a key of this process only (sign-ins end on restart).
+    session_key = settings.secret_key or secrets.token_urlsafe(48)
+    policy = load_policy(settings.config_dir)
+    engine = make_engine(settings.database_url)
+    ctx = WebContext(
+        settings=settings,
+        engine=engine,
+        clock=clock_from_settings(settings),
+        policy=policy,
+        write_lock=threading.Lock() if engine.dialect.name == "sqlite" else nullcontext(),
+        read_engine=make_read_engine(engine),
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        worker = None
+        if with_worker:
+            worker = (worker_factory or _default_worker_factory)(settings)
+            worker.start()
+            log.info("job worker started in the web process")
+        try:
+            yield
+        finally:
+            if worker is not None:
+                worker.shutdown()
+            ctx.engine.dispose()
+            ctx.reader.dispose()
+
+    app = FastAPI(
+        title="testrota",
+        version="1",
+        summary="Twice-weekly testing schedules for high-risk staff.",
+        description=(
+            "The JSON API of testrota. Sign in at `/login` (the session cookie) first; every "
+            "call is scoped like the pages: supervisors see their own departments only, site "
+            "staff reach check-in and status lookup only. Unsafe methods need the session's "
+            "CSRF token in the `X-CSRF-Token` header (GET `/api/session` returns it)."
+        ),
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
     app.state.settings = settings
+    app.state.ctx = ctx
+    app.state.templates = make_templates()
+    app.state.dashboard = DashboardCache(policy.web.dashboard_cache_seconds)
 
-    @app.get("/healthz")
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=session_key,
+        session_cookie=SESSION_COOKIE,
+        max_age=int(policy.web.session_hours * 3600),
+        same_site="lax",
+        https_only=settings.public_url.startswith("https://"),
+    )
 
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next: Any) -> Response:
+        if "%00" in request.scope.get("query_string", b"").decode("latin-1") or "\x00" in (
+            request.url.path
+        ):
+            # PostgreSQL cannot store or even compare text with NUL in it.
+            return JSONResponse({"detail": "the request contains a NUL character"}, 400)
+        response: Response = await call_next(request)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        if response.headers.get("content-type", "").startswith("text/html"):
+            response.headers.setdefault("Content-Security-Policy", CSP)
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    _install_error_handlers(app)
+
+    app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
+
+    from testrota.web.routes import register_routes
+
+    register_routes(app)
+    app.include_router(__import__("testrota.web.twilio_routes", fromlist=["router"]).router)
     return app
+
+
+def create_app_from_env() -> FastAPI:
+    """For ``uvicorn --factory testrota.web.app:create_app_from_env --workers N``."""
+    return create_app(get_settings())
+
+
+def _default_worker_factory(settings: Settings) -> Any:
+    from testrota.jobs import scheduler
+
+    return scheduler.build_background_scheduler(settings)
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or "application/json" in request.headers.get(
+        "accept", ""
+    ).split(",")[0]
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(NotSignedIn)
+    async def not_signed_in(request: Request, exc: NotSignedIn) -> Response:
+        if _wants_json(request):
+            return JSONResponse({"detail": "sign in first (POST /login)"}, status_code=401)
+        target = request.url.path
+        if request.url.query:
+            target += "?" + request.url.query
+        from urllib.parse import quote
+
+        return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+
+    @app.exception_handler(Forbidden)
+    async def forbidden(request: Request, exc: Forbidden) -> Response:
+        return _error(request, 403, "You do not have access to this page.")
+
+    @app.exception_handler(CsrfRefused)
+    async def csrf_refused(request: Request, exc: CsrfRefused) -> Response:
+        return _error(
+            request,
+            403,
+            "The form has expired or was sent from another page. Reload the page and try again.",
+        )
+
+    @app.exception_handler(UserError)
+    async def user_error(request: Request, exc: UserError) -> Response:
+        return _error(request, 400, str(exc), translate=False)
+
+    @app.exception_handler(DataError)
+    async def data_error(request: Request, exc: DataError) -> Response:
+        # A value the database refuses (a NUL character in a form field, say): bad input, so 400.
+        log.info("database refused a value: %s", exc.orig)
+        return _error(request, 400, "The input contains characters that cannot be stored.")
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        if _wants_json(request):
+            return JSONResponse(
+                {"detail": _jsonable_errors(exc)}, status_code=422
+            )
+        message = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'][1:])}: {e['msg']}" for e in exc.errors()
+        )
+        return _error(request, 422, message, translate=False)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 404:
+            return _error(request, 404, str(exc.detail) if exc.detail != "Not Found"
+                          else "Not found.", translate=exc.detail == "Not Found")
+        return _error(request, exc.status_code, str(exc.detail), translate=False,
+                      headers=getattr(exc, "headers", None))
+
+
+def _jsonable_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    return [
+        {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": e.get("type", "")}
+        for e in exc.errors()
+    ]
+
+
+def _error(
+    request: Request,
+    status: int,
+    message: str,
+    *,
+    translate: bool = True,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    if _wants_json(request):
+        return JSONResponse({"detail": message}, status_code=status, headers=headers)
+    text = translator(request_language(request))(message) if translate else message
+    return render(request, "error.html", {"status": status, "message": text},
+                  status_code=status, headers=headers)

@@ -1,0 +1,1 @@
+"""Web users: roles, argon2 passwords, sign-in throttling and department scoping."""

@@ -1,0 +1,201 @@
+"""Response models of the JSON API: what ``/openapi.json`` documents."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+
+class SessionInfo(BaseModel):
+    name: str
+    role: str = Field(description="admin, hr, supervisor or site")
+    departments: list[str] = Field(description="departments a supervisor sees; [] = all or none")
+    language: str
+    csrf_token: str = Field(description="send as X-CSRF-Token with POST requests")
+
+
+class PersonOut(BaseModel):
+    employee_no: str
+    name: str
+    department: str
+    grid_unit: str
+    role: str
+    phone: str | None
+    phone_valid: bool
+    person_type: str
+    active: bool
+    opted_out: bool
+    risk_category: str | None = Field(description="a category code, or null: not high-risk")
+    risk_categories: list[str]
+    matched_by: str | None
+    matched_text: str | None
+
+
+class PeopleOut(BaseModel):
+    total: int
+    page: int
+    pages: int
+    people: list[PersonOut]
+
+
+class AppointmentOut(BaseModel):
+    week: str
+    site: str
+    starts_at: datetime
+    ends_at: datetime
+    status: str
+    reason: str
+    excused_reason: str | None = None
+
+
+class TestOut(BaseModel):
+    __test__ = False
+    sampled_at: datetime
+    result: str
+    source: str
+    site: str | None
+
+
+class MessageOut(BaseModel):
+    id: int
+    kind: str
+    due_at: datetime
+    sent_at: datetime | None
+    status: str
+    error: str | None
+
+
+class PersonDetailOut(PersonOut):
+    override_category: str | None
+    override_reason: str | None
+    appointments: list[AppointmentOut]
+    tests: list[TestOut]
+    messages: list[MessageOut]
+
+
+class MissedOut(BaseModel):
+    employee_no: str
+    name: str
+    department: str
+    grid_unit: str
+    role: str
+    category: str | None
+    phone: str | None
+    site: str
+    slot_start: datetime
+    slot_end: datetime
+    week: str
+    tests_this_week: int
+    required: int
+    compliant_this_week: bool
+    last_test_date: str | None
+    weeks_missed_in_row: int
+    appointment_id: int
+
+
+class StatusOut(BaseModel):
+    employee_no: str
+    name: str
+    department: str
+    grid_unit: str
+    active: bool
+    week: str
+    status: str = Field(description="green: compliant this week; amber: due; red: overdue")
+    tests_this_week: int
+    required: int
+    missed_this_week: int
+    compliant: bool
+    last_test_at: datetime | None
+    next_slot_start: datetime | None
+    next_slot_site: str | None
+
+
+class CheckInIn(BaseModel):
+    employee_no: str = Field(min_length=1, max_length=64)
+    site: str | None = Field(default=None, max_length=40)
+
+
+class CheckInOut(BaseModel):
+    status: str = Field(description="recorded or already_checked_in")
+    recorded: bool
+    employee_no: str
+    name: str
+    department: str
+    grid_unit: str
+    site: str | None
+    at: datetime
+    expected: bool
+    slot_start: datetime | None
+    slot_end: datetime | None
+    next_slot_start: datetime | None
+    next_slot_site: str | None
+    tests_this_week: int
+    required: int
+    message: str
+
+
+class ExcuseIn(BaseModel):
+    employee_no: str = Field(min_length=1, max_length=64)
+    reason: str = Field(min_length=1, max_length=400)
+    appointment_id: int | None = Field(default=None, ge=1, le=2**62)
+    week: str | None = Field(default=None, pattern=r"^\d{4}-?[Ww]\d{1,2}$")
+
+
+class ExcuseOut(BaseModel):
+    employee_no: str
+    name: str
+    reason: str
+    excused_by: str
+    excused: list[dict[str, object]]
+
+
+class ScheduleRowOut(BaseModel):
+    employee_no: str
+    name: str
+    department: str
+    site: str
+    starts_at: datetime
+    ends_at: datetime
+    status: str
+    grid_unit: str
+
+
+class ScheduleOut(BaseModel):
+    week: str
+    total: int
+    page: int
+    pages: int
+    appointments: list[ScheduleRowOut]
+
+
+class RoleOut(BaseModel):
+    role: str
+    department: str
+    head_count: int
+    category: str | None
+    matched_by: str | None
+    matched_text: str | None
+    other_count: int
+
+
+class OutboxRowOut(BaseModel):
+    id: int
+    kind: str
+    to: str
+    due_at: datetime
+    sent_at: datetime | None
+    status: str
+    attempts: int
+    provider_status: str | None
+    error_code: str | None
+    error_message: str | None
+    employee_no: str | None
+
+
+class OutboxOut(BaseModel):
+    total: int
+    page: int
+    pages: int
+    counts: dict[str, int]
+    messages: list[OutboxRowOut]

@@ -1,0 +1,156 @@
+"""The dashboard's figures: this week at a glance for the user's departments.
+
+Computing compliance for a whole works (100,000 people, several weeks of trend) takes a while,
+so each web process keeps the figures for ``web.dashboard_cache_seconds`` and, once they are
+older, serves them one more time while a background thread recomputes them. The page says how
+old they are. The missed list and the person pages are never cached.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import case, func
+from sqlmodel import Session, col, select
+
+from testrota.auth.scope import Scope
+from testrota.db.models import Appointment, Person
+from testrota.web.context import WebContext
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Dashboard:
+    week: str
+    computed_at: datetime
+    high_risk: int
+    total: dict[str, Any]
+    departments: list[dict[str, Any]]
+    trend: list[dict[str, Any]]
+    alerts: list[dict[str, Any]]
+    capacity: list[str] = field(default_factory=list)
+
+
+def effective_category() -> Any:
+    """SQL for a person's category: HR's override wins, an empty override is "not high-risk"."""
+    return case(
+        (col(Person.override_category).is_not(None),
+         func.nullif(col(Person.override_category), "")),
+        else_=col(Person.risk_category),
+    )
+
+
+def compute(ctx: WebContext, scope: Scope, week: str) -> Dashboard:
+    from testrota.compliance.service import list_alerts
+    from testrota.web.services import compliance_report
+
+    departments = None if scope.departments is None else sorted(scope.departments)
+    now = ctx.now()
+    report = compliance_report(ctx, scope, week=week)
+    alerts = list_alerts(ctx.engine, ctx.policy, departments=departments)
+    with Session(ctx.engine) as session:
+        query = select(func.count()).select_from(Person).where(
+            col(Person.active).is_(True), effective_category().is_not(None)
+        )
+        where = scope.where(Person.department)
+        if where is not None:
+            query = query.where(where)
+        high_risk = int(session.exec(query).one())
+        capacity = capacity_warnings(ctx, session) if scope.is_everything else []
+    return Dashboard(
+        week=report["week"],
+        computed_at=now,
+        high_risk=high_risk,
+        total=report["total"],
+        departments=report["departments"],
+        trend=report["total"].get("trend", []),
+        alerts=alerts,
+        capacity=capacity,
+    )
+
+
+def capacity_warnings(ctx: WebContext, session: Session) -> list[str]:
+    """Whether the sender can send the next two days' reminders in time, at the policy's rate."""
+    try:
+        from testrota.notify.capacity import capacity_warning, reminder_windows
+    except ImportError:
+        return []
+    now = ctx.now()
+    query = (
+        select(Appointment.starts_at, func.count())
+        .where(col(Appointment.status) == "scheduled", col(Appointment.starts_at) > now,
+               col(Appointment.starts_at) < now + timedelta(hours=48))
+        .group_by(col(Appointment.starts_at))
+    )
+    starts: list[datetime] = []
+    for start, count in session.exec(query):
+        starts.extend([start] * int(count))
+    if not starts:
+        return []
+    windows = reminder_windows(starts, ctx.tz, ctx.policy.reminders)
+    warning = capacity_warning(windows, ctx.policy.sms.rate_per_second)
+    return [warning.message] if warning else []
+
+
+@dataclass
+class _Entry:
+    at: float
+    value: Dashboard
+    refreshing: bool = False
+
+
+class DashboardCache:
+    """Per-process cache of :class:`Dashboard` by (week, scope), refreshed in the background."""
+
+    def __init__(self, ttl_seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl = ttl_seconds
+        self._clock = clock
+        self._entries: dict[tuple[str, frozenset[str] | None], _Entry] = {}
+        self._lock = threading.Lock()
+        self._computing: dict[tuple[str, frozenset[str] | None], threading.Lock] = {}
+
+    def get(self, ctx: WebContext, scope: Scope, week: str) -> Dashboard:
+        if self.ttl <= 0:
+            return compute(ctx, scope, week)
+        key = (week, scope.departments)
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None and self._clock() - entry.at < self.ttl:
+                return entry.value
+            if entry is not None:
+                if not entry.refreshing:
+                    entry.refreshing = True
+                    threading.Thread(target=self._refresh, args=(ctx, scope, week, key),
+                                     daemon=True).start()
+                return entry.value
+            key_lock = self._computing.setdefault(key, threading.Lock())
+        # First request for this key: compute once while others wait for the same result.
+        with key_lock:
+            with self._lock:
+                entry = self._entries.get(key)
+            if entry is not None:
+                return entry.value
+            value = compute(ctx, scope, week)
+            with self._lock:
+                self._entries[key] = _Entry(self._clock(), value)
+            return value
+
+    def _refresh(self, ctx: WebContext, scope: Scope, week: str,
+                 key: tuple[str, frozenset[str] | None]) -> None:
+        try:
+            value = compute(ctx, scope, week)
+        except Exception:  # a failed refresh keeps the old figures; the next request retries
+            log.exception("dashboard refresh failed")
+            with self._lock:
+                if key in self._entries:
+                    self._entries[key].refreshing = False
+            return
+        with self._lock:
+            self._entries[key] = _Entry(self._clock(), value)

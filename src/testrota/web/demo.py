@@ -1,0 +1,230 @@
+"""``testrota demo``: the sample rosters with a realistic past week, and demo users.
+
+The seeding replays time instead of faking rows: the rosters are imported and each week is
+planned "as of" the Friday before it, people check in at their slots (most of them; a few
+never do, some of those week after week), the lab's results arrive as a result sheet, one of
+them positive, and the missed tests are flagged at the real "now". Every step is the same
+service the CLI and the pages call, so the demo shows what the product does, not a mock-up.
+"""
+
+from __future__ import annotations
+
+import csv
+import random
+import secrets
+import tempfile
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, func
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col, select
+
+from testrota.auth.users import add_user, update_user
+from testrota.clock import clock_from_settings
+from testrota.db.engine import make_engine, session_scope
+from testrota.db.models import Appointment, Person, User
+from testrota.errors import UserError
+from testrota.policy import Policy, load_policy
+from testrota.settings import Settings
+
+SAMPLE_ROSTERS = Path(__file__).resolve().parents[3] / "sample_rosters"
+ACTOR = "demo"
+SHOW_UP = 0.85  # share of appointments people turn up to
+HABITUAL = 0.03  # share of people who never turn up (they miss week after week)
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    name: str
+    password: str
+    role: str
+    departments: tuple[str, ...] = ()
+
+
+@dataclass
+class DemoReport:
+    users: list[DemoUser] = field(default_factory=list)
+    facts: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        return self.facts
+
+
+def demo_settings(settings: Settings) -> Settings:
+    """The demo runs with the console SMS backend, and with a per-process key if none is set."""
+    return settings.model_copy(update={"demo": True, "sms_backend": "console"})
+
+
+def rosters_dir(settings: Settings) -> Path:
+    """``sample_rosters/`` next to the config directory (a checkout), else the package's."""
+    beside = settings.config_dir.resolve().parent / "sample_rosters"
+    return beside if beside.is_dir() else SAMPLE_ROSTERS
+
+
+def seed_demo(settings: Settings, *, rng_seed: int = 42) -> DemoReport:
+    """Seed an empty database; on one that has people already, only refresh the demo users."""
+    from testrota.db.schema import upgrade
+
+    engine = make_engine(settings.database_url)
+    try:
+        upgrade(engine)
+        policy = load_policy(settings.config_dir)
+        now = clock_from_settings(settings).now()
+        report = DemoReport()
+        with Session(engine) as session:
+            has_people = session.exec(select(func.count()).select_from(Person)).one() > 0
+        if has_people:
+            report.facts.append("the database has people already: kept as it is")
+        else:
+            _seed(engine, settings, policy, now, report, random.Random(rng_seed))
+        report.users = _users(engine, now)
+        return report
+    finally:
+        engine.dispose()
+
+
+def _local(day: date, at: time, policy: Policy) -> datetime:
+    return datetime.combine(day, at, tzinfo=policy.tz)
+
+
+def _monday(at: datetime, policy: Policy) -> date:
+    day = at.astimezone(policy.tz).date()
+    return day - timedelta(days=day.weekday())
+
+
+def _week(day: date) -> str:
+    year, number, _ = day.isocalendar()
+    return f"{year}-W{number:02d}"
+
+
+def _seed(engine: Engine, settings: Settings, policy: Policy, now: datetime,
+          report: DemoReport, rng: random.Random) -> None:
+    from testrota.compliance.service import check_in, flag_due, import_results
+    from testrota.roster.service import ImportOptions, import_roster
+    from testrota.scheduling.service import plan_week_service
+
+    this_monday = _monday(now, policy)
+    last_monday = this_monday - timedelta(days=7)
+    files = sorted(p for p in rosters_dir(settings).glob("*.xlsx") if not p.name.startswith("~"))
+    if not files:
+        raise UserError(f"no sample rosters in {rosters_dir(settings)}")
+    imported_at = _local(last_monday - timedelta(days=4), time(9, 0), policy)
+    people = high_risk = 0
+    for path in files:
+        summary = import_roster(engine, path, policy=policy, config_dir=settings.config_dir,
+                                now=imported_at, options=ImportOptions(actor=ACTOR))
+        people += summary["added"]
+        high_risk += summary["high_risk"]
+    report.facts.append(f"imported {len(files)} sample rosters: {people} people, "
+                        f"{high_risk} high-risk")
+
+    for monday in (last_monday, this_monday):
+        planned_at = _local(monday - timedelta(days=3), time(12, 0), policy)
+        plan = plan_week_service(engine, _week(monday), policy, config_dir=settings.config_dir,
+                                 now=planned_at, actor=ACTOR)
+        report.facts.append(f"planned {plan['week']}: {plan['scheduled']} of "
+                            f"{plan['required']} tests")
+
+    with Session(engine) as session:
+        due = session.execute(
+            sa_select(col(Appointment.id), col(Person.employee_no), col(Appointment.site_code),
+                      col(Appointment.starts_at), col(Appointment.ends_at))
+            .join(Person, col(Person.id) == col(Appointment.person_id))
+            .where(col(Appointment.status) == "scheduled", col(Appointment.ends_at) < now)
+            .order_by(col(Appointment.starts_at))
+        ).all()
+    everyone = sorted({row[1] for row in due})
+    habitual = set(rng.sample(everyone, max(1, int(len(everyone) * HABITUAL)))) if everyone \
+        else set()
+    lab_rows: list[tuple[str, datetime]] = []
+    checked_in = 0
+    for _id, employee_no, site, starts, ends in due:
+        if employee_no in habitual or rng.random() > SHOW_UP:
+            continue
+        minutes = max(1, int((ends - starts).total_seconds() // 60))
+        at = starts + timedelta(minutes=rng.randrange(minutes))
+        if starts >= _local(this_monday, time(0), policy):
+            # This week's visits go through the site check-in, as the page records them.
+            check_in(engine, employee_no, site, at, "site-demo", policy, now=at,
+                     config_dir=settings.config_dir)
+            checked_in += 1
+        lab_rows.append((employee_no, at))
+    report.facts.append(f"{checked_in} check-ins at the sites this week, "
+                        f"{len(lab_rows)} samples in all")
+
+    last_week = [r for r in lab_rows if r[1] < _local(this_monday, time(0), policy)]
+    this_week = [r for r in lab_rows if r[1] >= _local(this_monday, time(0), policy)]
+    positive = (this_week or last_week)[-1] if lab_rows else None
+    with tempfile.TemporaryDirectory(prefix="testrota-demo-") as tmp:
+        for rows, at in (
+            (last_week, _local(this_monday - timedelta(days=1), time(20, 0), policy)),
+            (this_week, now - timedelta(minutes=30)),
+        ):
+            if not rows:
+                continue
+            path = Path(tmp) / f"lab-{_week(rows[0][1].astimezone(policy.tz).date())}.csv"
+            with path.open("w", encoding="utf-8", newline="") as fh:
+                writer = csv.writer(fh)
+                writer.writerow(["工号", "采样时间", "检测结果", "检测机构"])
+                for employee_no, sampled in rows:
+                    result = "阳性" if (employee_no, sampled) == positive else "阴性"
+                    local_at = sampled.astimezone(policy.tz).strftime("%Y-%m-%d %H:%M")
+                    writer.writerow([employee_no, local_at, result, "本溪市第一检测中心"])
+            summary = import_results(engine, path, policy, settings.config_dir, "lab-demo",
+                                     max(at, rows[-1][1] + timedelta(hours=1)))
+            report.facts.append(f"lab results {path.stem}: {summary['recorded']} recorded, "
+                                f"{summary.get('positives', 0)} positive")
+
+    flagged = flag_due(engine, now, policy)
+    report.facts.append(f"flagged at {now.astimezone(policy.tz):%Y-%m-%d %H:%M}: "
+                        f"{_describe(flagged)}")
+    try:
+        from testrota.notify.enqueue import sync_reminders
+
+        sync = sync_reminders(engine, now, policy, settings)
+        report.facts.append(f"reminders queued for the next {policy.reminders.horizon_hours} h: "
+                            f"{getattr(sync, 'created', sync)}")
+    except ImportError:
+        pass
+
+
+def _describe(flagged: Any) -> str:
+    parts = [f"{k} {v}" for k, v in vars(flagged).items() if isinstance(v, int)]
+    return ", ".join(parts) or str(flagged)
+
+
+def _users(engine: Engine, now: datetime) -> list[DemoUser]:
+    """Create (or reset the passwords of) the demo users; supervisors get the two departments
+    with the most missed tests, so their pages have something to show."""
+    with Session(engine) as session:
+        missed = Counter(dict(session.exec(
+            select(Person.department, func.count())
+            .join(Appointment, col(Appointment.person_id) == col(Person.id))
+            .where(col(Appointment.status) == "missed")
+            .group_by(col(Person.department))
+        ).all()))
+        departments = [d for d, _ in missed.most_common(2)] or sorted(
+            {d for d in session.exec(select(Person.department).distinct()) if d})[:2]
+    wanted = [DemoUser("admin", _password(), "admin"), DemoUser("hr", _password(), "hr")]
+    for i, dept in enumerate(departments, start=1):
+        wanted.append(DemoUser(f"supervisor{i}", _password(), "supervisor", (dept,)))
+    wanted.append(DemoUser("site", _password(), "site"))
+    with session_scope(engine) as session:
+        existing = {u.name: u for u in session.exec(select(User))}
+        for u in wanted:
+            if u.name in existing and existing[u.name].id is not None:
+                update_user(session, existing[u.name].id or 0, now=now, actor=ACTOR,
+                            role=u.role, departments=u.departments, password=u.password,
+                            active=True)
+            else:
+                add_user(session, name=u.name, role=u.role, password=u.password,
+                         departments=u.departments, language="zh", now=now, actor=ACTOR)
+    return wanted
+
+
+def _password() -> str:
+    return secrets.token_urlsafe(9)

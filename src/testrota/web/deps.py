@@ -1,0 +1,138 @@
+"""Annotated dependencies: every permission and department-scoping rule lives here.
+
+Handlers declare what they need (``HRUser``, ``SupervisorScope``...) and never check roles
+themselves, so a page, its export and its API twin cannot disagree about who may see what.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlmodel import Session
+
+from testrota.auth.scope import Scope, scope_for
+from testrota.auth.users import UserInfo, get_user
+from testrota.web.context import WebContext
+from testrota.web.security import (
+    CSRF_FIELD,
+    CSRF_HEADER,
+    csrf_matches,
+    session_user_id,
+)
+
+
+class NotSignedIn(Exception):
+    """Nobody is signed in (or the sign-in expired): pages redirect, the API answers 401."""
+
+
+class Forbidden(Exception):
+    """Signed in, but this role may not do this: 403."""
+
+
+class CsrfRefused(Exception):
+    """An unsafe request without the session's CSRF token: 403, nothing changes."""
+
+
+def get_ctx(request: Request) -> WebContext:
+    ctx: WebContext = request.app.state.ctx
+    return ctx
+
+
+CtxDep = Annotated[WebContext, Depends(get_ctx)]
+
+
+def get_session(ctx: CtxDep) -> Iterator[Session]:
+    """The request's session, for reading: writes go through the services (``ctx.engine``)."""
+    with Session(ctx.reader, expire_on_commit=False) as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def end_read(session: Session) -> None:
+    """End a read transaction before calling a service that writes through its own session.
+
+    On SQLite every transaction takes the write lock (``BEGIN IMMEDIATE``), so a request's read
+    left open would block the service's write until the busy timeout. ``commit`` rather than
+    ``rollback``: the session does not expire on commit, so objects read stay usable.
+    """
+    session.commit()
+
+
+def get_optional_user(request: Request, ctx: CtxDep, session: SessionDep) -> UserInfo | None:
+    uid = session_user_id(request, ctx.now(), ctx.policy.web)
+    if uid is None:
+        return None
+    user = get_user(session, uid)
+    end_read(session)
+    if user is None or not user.active:
+        request.session.clear()
+        return None
+    request.state.user = user
+    return user
+
+
+OptionalUser = Annotated[UserInfo | None, Depends(get_optional_user)]
+
+
+def get_current_user(user: OptionalUser) -> UserInfo:
+    if user is None:
+        raise NotSignedIn()
+    return user
+
+
+CurrentUser = Annotated[UserInfo, Depends(get_current_user)]
+
+
+def require_role(*roles: str) -> Callable[[UserInfo], UserInfo]:
+    allowed = frozenset(roles)
+
+    def dependency(user: CurrentUser) -> UserInfo:
+        if user.role not in allowed:
+            raise Forbidden()
+        return user
+
+    return dependency
+
+
+AdminUser = Annotated[UserInfo, Depends(require_role("admin"))]
+HRUser = Annotated[UserInfo, Depends(require_role("admin", "hr"))]
+# Everyone who works with lists of people: never site staff.
+OfficeUser = Annotated[UserInfo, Depends(require_role("admin", "hr", "supervisor"))]
+CheckinUser = Annotated[UserInfo, Depends(require_role("admin", "hr", "site"))]
+LookupUser = Annotated[UserInfo, Depends(require_role("admin", "hr", "supervisor", "site"))]
+
+
+def get_supervisor_scope(user: OfficeUser) -> Scope:
+    return scope_for(user.role, user.departments)
+
+
+SupervisorScope = Annotated[Scope, Depends(get_supervisor_scope)]
+
+
+def get_lookup_scope(user: LookupUser) -> Scope:
+    # Gate guards and site staff check anyone who comes to the gate; a supervisor only their own.
+    if user.role == "site":
+        return Scope.everything()
+    return scope_for(user.role, user.departments)
+
+
+LookupScope = Annotated[Scope, Depends(get_lookup_scope)]
+
+
+async def verify_csrf(request: Request) -> None:
+    """Refuse any unsafe request whose form field or header lacks the session's token."""
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return
+    offered = request.headers.get(CSRF_HEADER)
+    if not offered:
+        content_type = request.headers.get("content-type", "")
+        if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+            form = await request.form()
+            value = form.get(CSRF_FIELD)
+            offered = value if isinstance(value, str) else None
+    if not csrf_matches(request, offered):
+        raise CsrfRefused()

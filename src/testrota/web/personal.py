@@ -1,0 +1,179 @@
+"""The personal page behind the link in every text (``/me/{token}``): no sign-in.
+
+A person sees their appointments, moves one to another free slot of the same site and week
+(or books a make-up test for a missed one) within the rules the SMS "R" reply follows, and
+opts out of texts or back in. Booking goes through the SMS area's own ``book``, which locks the
+slot and re-checks capacity, the gap between tests and the person's shift.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from testrota.db.engine import session_scope
+from testrota.db.models import Appointment, AuditEvent, Person, RescheduleOffer, Slot
+from testrota.errors import UserError
+from testrota.web.context import WebContext
+
+BOOKED = ("scheduled", "done")
+
+
+@dataclass(frozen=True)
+class Choice:
+    slot_id: int
+    starts_at: datetime
+    ends_at: datetime
+    free: int
+
+
+def person_from_token(ctx: WebContext, token: str) -> Person | None:
+    """The active person a token names, or None (forged, expired, or no longer here)."""
+    from testrota.notify.links import InvalidLink, read_personal_token
+
+    try:
+        person_id = read_personal_token(
+            ctx.settings, token, timedelta(days=ctx.policy.web.personal_link_days),
+            now=ctx.now(),
+        )
+    except (InvalidLink, UserError):
+        return None
+    with Session(ctx.engine) as session:
+        person = session.get(Person, person_id)
+    return person if person is not None and person.active else None
+
+
+def appointments(ctx: WebContext, person: Person) -> list[Appointment]:
+    """Last week's, this week's and later appointments, oldest first."""
+    since = ctx.now() - timedelta(days=8)
+    with Session(ctx.engine) as session:
+        return list(session.exec(
+            select(Appointment)
+            .where(Appointment.person_id == person.id, col(Appointment.starts_at) >= since,
+                   col(Appointment.status) != "cancelled")
+            .order_by(col(Appointment.starts_at))
+        ))
+
+
+def _target(session: Session, person: Person, appointment_id: int, now: datetime) -> Any:
+    from testrota.notify.reschedule import Target
+
+    appt = session.get(Appointment, appointment_id)
+    if appt is None or appt.person_id != person.id:
+        return None
+    if appt.status == "scheduled" and appt.starts_at > now:
+        return Target("move", appt, person)
+    if appt.status == "missed":
+        already = session.exec(
+            select(RescheduleOffer).where(RescheduleOffer.appointment_id == appt.id,
+                                          RescheduleOffer.status == "confirmed",
+                                          RescheduleOffer.mode == "makeup")
+        ).first()
+        return None if already else Target("makeup", appt, person)
+    return None
+
+
+def choices(ctx: WebContext, person: Person, appointment_id: int) -> list[Choice] | None:
+    """Free slots the appointment may move to (None when it cannot be moved at all)."""
+    from testrota.notify.reschedule import SlotOption, choose_slot, site_zone
+
+    policy = ctx.policy
+    now = ctx.now()
+    with Session(ctx.engine) as session:
+        target = _target(session, person, appointment_id, now)
+        if target is None:
+            return None
+        appt = target.appointment
+        tz = site_zone(session, appt.site_code, policy)
+        slots = list(session.exec(
+            select(Slot).where(Slot.site_code == appt.site_code, Slot.week == appt.week)
+        ))
+        counts = dict(session.exec(
+            select(Appointment.slot_id, func.count())
+            .where(col(Appointment.slot_id).in_([s.id for s in slots]),
+                   col(Appointment.status).in_(BOOKED))
+            .group_by(col(Appointment.slot_id))
+        ).all()) if slots else {}
+        other_days: list[date] = [
+            a.starts_at.astimezone(tz).date()
+            for a in session.exec(
+                select(Appointment).where(
+                    Appointment.person_id == person.id, Appointment.week == appt.week,
+                    col(Appointment.status).in_(BOOKED), Appointment.id != appt.id,
+                )
+            )
+        ]
+    earliest = now + timedelta(minutes=policy.reminders.reschedule_lead_minutes)
+    shift = policy.shifts.get((person.shift or "").strip().lower())
+    exclude = appt.slot_id if target.mode == "move" else None
+    out = []
+    for s in sorted(slots, key=lambda s: s.starts_at):
+        option = SlotOption(s.id or 0, s.site_code, s.week, s.starts_at, s.ends_at, s.capacity,
+                            int(counts.get(s.id, 0)))
+        # The SMS reply's own rule decides, one slot at a time, so the page offers exactly
+        # the slots "R" could have offered.
+        if choose_slot([option], other_days, earliest, policy.testing.min_gap_days, tz, shift,
+                       exclude_slot=exclude) is not None:
+            out.append(Choice(option.slot_id, s.starts_at, s.ends_at,
+                              option.capacity - option.booked))
+    return out
+
+
+def move(ctx: WebContext, person: Person, appointment_id: int, slot_id: int) -> Appointment:
+    """Book ``slot_id`` for the appointment; a UserError when the slot is no longer possible."""
+    from testrota.notify.reschedule import book
+
+    now = ctx.now()
+    with ctx.write_lock, session_scope(ctx.engine) as session:
+        target = _target(session, person, appointment_id, now)
+        if target is None:
+            raise UserError("this appointment can no longer be changed")
+        offer = RescheduleOffer(
+            person_id=person.id or 0, appointment_id=appointment_id, slot_id=slot_id,
+            mode=target.mode, phone=(person.phone or "web")[:32], status="open",
+            created_at=now, expires_at=now + timedelta(minutes=10),
+        )
+        session.add(offer)
+        session.flush()
+        booked = book(session, offer, now, ctx.policy)
+        if booked is None:
+            raise UserError("that slot was just taken or no longer fits the rules; pick another")
+        session.add(AuditEvent(
+            at=now, actor=f"me:{person.employee_no}", action="appointment.reschedule",
+            entity="appointment", entity_id=str(booked.id),
+            details={"from_appointment": appointment_id, "slot_id": slot_id,
+                     "mode": target.mode, "via": "personal page"},
+        ))
+        booked_id = booked.id
+    _sync_reminders(ctx, [booked_id] if booked_id else [])
+    return booked
+
+
+def _sync_reminders(ctx: WebContext, appointment_ids: list[int]) -> None:
+    """Replace the reminders of a moved appointment at once (the worker would, a bit later)."""
+    try:
+        from testrota.notify.enqueue import sync_reminders
+    except ImportError:
+        return
+    sync_reminders(ctx.engine, ctx.now(), ctx.policy, ctx.settings,
+                   appointment_ids=appointment_ids)
+
+
+def set_opt_out(ctx: WebContext, person: Person, value: bool) -> None:
+    now = ctx.now()
+    with ctx.write_lock, session_scope(ctx.engine) as session:
+        row = session.get(Person, person.id)
+        if row is None or row.opted_out == value:
+            return
+        row.opted_out = value
+        row.updated_at = now
+        session.add(row)
+        session.add(AuditEvent(
+            at=now, actor=f"me:{row.employee_no}",
+            action="person.opt_out" if value else "person.opt_in", entity="person",
+            entity_id=row.employee_no, details={"via": "personal page"},
+        ))

@@ -1,0 +1,127 @@
+"""Rendering pages: the Jinja2 environment and the context every template gets."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi.templating import Jinja2Templates
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+
+from testrota.auth.users import UserInfo
+from testrota.web.i18n import LANGUAGES, category_name, negotiate, translator
+from testrota.web.security import CSRF_FIELD, csrf_token
+
+TEMPLATES = Path(__file__).with_name("templates")
+
+# (path, label, roles) in menu order
+NAV: list[tuple[str, str, frozenset[str]]] = [
+    ("/", "Dashboard", frozenset({"admin", "hr", "supervisor"})),
+    ("/missed", "Missed tests", frozenset({"admin", "hr", "supervisor"})),
+    ("/people", "People", frozenset({"admin", "hr", "supervisor"})),
+    ("/schedule", "Schedule", frozenset({"admin", "hr", "supervisor"})),
+    ("/checkin", "Check-in", frozenset({"admin", "hr", "site"})),
+    ("/status", "Status lookup", frozenset({"admin", "hr", "supervisor", "site"})),
+    ("/roles", "Roles", frozenset({"admin", "hr"})),
+    ("/upload/roster", "Roster upload", frozenset({"admin", "hr"})),
+    ("/upload/results", "Results upload", frozenset({"admin", "hr"})),
+    ("/outbox", "Outbox", frozenset({"admin", "hr"})),
+    ("/admin/users", "Users", frozenset({"admin", "hr"})),
+    ("/api", "API", frozenset({"admin", "hr", "supervisor"})),
+]
+
+
+def request_language(request: Request) -> str:
+    """The user's setting, else the language chosen on this browser, else Accept-Language."""
+    user: UserInfo | None = getattr(request.state, "user", None)
+    if user is not None and user.language in LANGUAGES:
+        return user.language
+    chosen = request.session.get("lang") if "session" in request.scope else None
+    if chosen in LANGUAGES:
+        return str(chosen)
+    person_language = getattr(request.state, "person_language", None)
+    if person_language in LANGUAGES:
+        return str(person_language)
+    return negotiate(request.headers.get("accept-language"))
+
+
+def make_templates() -> Jinja2Templates:
+    templates = Jinja2Templates(directory=str(TEMPLATES))
+    env = templates.env
+    env.trim_blocks = True
+    env.lstrip_blocks = True
+    env.filters["local"] = _local
+    env.filters["pct"] = _pct
+    env.filters["pair"] = lambda value: (value, value)
+    return templates
+
+
+def _local(value: datetime | date | None, tz: Any, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.astimezone(tz).strftime(fmt)
+    return value.strftime(fmt if "%H" not in fmt else "%Y-%m-%d")
+
+
+def _pct(value: float | None, digits: int = 0) -> str:
+    if value is None:
+        return "–"
+    return f"{value * 100:.{digits}f}%"
+
+
+def render(
+    request: Request,
+    name: str,
+    context: dict[str, Any] | None = None,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
+    templates: Jinja2Templates = request.app.state.templates
+    lang = request_language(request)
+    user: UserInfo | None = getattr(request.state, "user", None)
+    tz = request.app.state.ctx.tz
+    base: dict[str, Any] = {
+        "user": user,
+        "lang": lang,
+        "_": translator(lang),
+        "cat": lambda code: category_name(code, lang),
+        "tz": tz,
+        "csrf_field": CSRF_FIELD,
+        "csrf_token": csrf_token(request),
+        "nav": [(p, label) for p, label, roles in NAV if user and user.role in roles],
+        "path": request.url.path,
+        "flashes": pop_flashes(request),
+        "args": query_args(request),
+    }
+    base.update(context or {})
+    return templates.TemplateResponse(request, name, base, status_code=status_code,
+                                      headers=headers)
+
+
+def query_args(request: Request) -> Any:
+    """``args(page=2)``: this page's query string with some parameters replaced."""
+    from urllib.parse import urlencode
+
+    current = dict(request.query_params)
+
+    def args(**overrides: Any) -> str:
+        merged = {**current, **{k: v for k, v in overrides.items()}}
+        return urlencode({k: v for k, v in merged.items() if v not in (None, "")})
+
+    return args
+
+
+def flash(request: Request, message: str, kind: str = "ok") -> None:
+    """A one-line message shown on the next page (after a 303 redirect)."""
+    request.session.setdefault("flash", [])
+    request.session["flash"] = [*request.session["flash"], [kind, message]][-5:]
+
+
+def pop_flashes(request: Request) -> list[tuple[str, str]]:
+    if "session" not in request.scope:
+        return []
+    items = request.session.pop("flash", None) or []
+    return [(str(k), str(m)) for k, m in items]

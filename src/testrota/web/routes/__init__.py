@@ -1,0 +1,28 @@
+"""The page and API routers, one module per page."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+
+def register_routes(app: FastAPI) -> None:
+    from testrota.web.routes import (
+        admin_users,
+        api,
+        api_docs,
+        auth,
+        checkin,
+        dashboard,
+        health,
+        missed,
+        outbox,
+        people,
+        personal,
+        roles,
+        schedule,
+        uploads,
+    )
+
+    pages = (dashboard, people, missed, schedule, checkin, roles, uploads, outbox, admin_users)
+    for module in (health, auth, *pages, personal, api_docs, api):
+        app.include_router(module.router)

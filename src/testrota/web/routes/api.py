@@ -1,0 +1,226 @@
+"""The JSON API under ``/api/``: the pages' data, with the same sign-in and scoping.
+
+Unsafe methods need the session's CSRF token in ``X-CSRF-Token`` (``GET /api/session``).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+
+from testrota.auth.scope import Scope
+from testrota.errors import UserError
+from testrota.web import services, weeks
+from testrota.web.api_models import (
+    CheckInIn,
+    CheckInOut,
+    ExcuseIn,
+    ExcuseOut,
+    MissedOut,
+    OutboxOut,
+    PeopleOut,
+    PersonDetailOut,
+    RoleOut,
+    ScheduleOut,
+    SessionInfo,
+    StatusOut,
+)
+from testrota.web.deps import (
+    CheckinUser,
+    CtxDep,
+    CurrentUser,
+    HRUser,
+    LookupScope,
+    SessionDep,
+    SupervisorScope,
+    end_read,
+    verify_csrf,
+)
+from testrota.web.queries.outbox import outbox
+from testrota.web.queries.people import PeopleFilter, get_person, person_detail, search_people
+from testrota.web.queries.schedule import appointments_page
+from testrota.web.security import csrf_token
+
+router = APIRouter(prefix="/api", dependencies=[Depends(verify_csrf)])
+
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "Not found or not in scope"}}
+AUTH: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Not signed in"},
+    403: {"description": "This role may not use this call"},
+}
+
+
+@router.get("/session", response_model=SessionInfo, tags=["session"], responses=AUTH)
+def session_info(request: Request, user: CurrentUser) -> SessionInfo:
+    return SessionInfo(name=user.name, role=user.role, departments=list(user.departments),
+                       language=user.language, csrf_token=csrf_token(request))
+
+
+@router.get("/people", response_model=PeopleOut, tags=["people"], responses=AUTH)
+def api_people(
+    session: SessionDep,
+    scope: SupervisorScope,
+    q: Annotated[str, Query(max_length=200)] = "",
+    department: Annotated[str, Query(max_length=200)] = "",
+    grid_unit: Annotated[str, Query(max_length=200)] = "",
+    category: Annotated[str, Query(max_length=40, description="a code or 'none'")] = "",
+    high_risk: bool | None = None,
+    active: Annotated[bool | None, Query(description="omit for active people only")] = True,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> dict[str, Any]:
+    f = PeopleFilter(q=q, department=department, grid_unit=grid_unit, category=category,
+                     high_risk=high_risk, active=active)
+    result = search_people(session, scope, f, page, page_size)
+    return {"total": result.total, "page": result.page, "pages": result.pages,
+            "people": result.rows}
+
+
+@router.get("/people/{employee_no}", response_model=PersonDetailOut, tags=["people"],
+            responses={**AUTH, **NOT_FOUND})
+def api_person(session: SessionDep, scope: SupervisorScope, employee_no: str) -> dict[str, Any]:
+    person = get_person(session, scope, employee_no)
+    if person is None:
+        raise HTTPException(404, "no such person in your departments")
+    detail = person_detail(session, person)
+    return {**detail.person, "override_category": detail.override_category,
+            "override_reason": detail.override_reason, "appointments": detail.appointments,
+            "tests": detail.tests, "messages": detail.messages}
+
+
+Week = Annotated[str, Query(max_length=10, pattern=r"^(\d{4}-?[Ww]\d{1,2})?$",
+                            description="ISO week, e.g. 2022-W19 (default: this week)")]
+Text = Annotated[str, Query(max_length=200)]
+BAD_INPUT: dict[int | str, dict[str, Any]] = {400: {"description": "Bad input (see detail)"}}
+
+
+def _user_error(exc: UserError) -> HTTPException:
+    return HTTPException(400, str(exc))
+
+
+@router.get("/missed", response_model=list[MissedOut], tags=["compliance"],
+            responses={**AUTH, **BAD_INPUT})
+def api_missed(ctx: CtxDep, scope: SupervisorScope, week: Week = "", department: Text = "",
+               grid_unit: Text = "") -> list[dict[str, Any]]:
+    """The missed-test list of a week (what `testrota missed --format json` prints)."""
+    try:
+        return services.missed_list(ctx, scope, week=weeks.normalise(week, ctx.now(), ctx.tz),
+                                    department=department, grid_unit=grid_unit)
+    except UserError as exc:
+        raise _user_error(exc) from exc
+
+
+@router.get("/compliance", tags=["compliance"], responses={**AUTH, **BAD_INPUT})
+def api_compliance(ctx: CtxDep, scope: SupervisorScope, week: Week = "",
+                   department: Text = "") -> dict[str, Any]:
+    """Required, scheduled, done, missed and the rate per department and grid unit, with the
+    trend over recent weeks."""
+    try:
+        return services.compliance_report(
+            ctx, scope, week=weeks.normalise(week, ctx.now(), ctx.tz), department=department
+        )
+    except UserError as exc:
+        raise _user_error(exc) from exc
+
+
+@router.post("/excuse", response_model=ExcuseOut, tags=["compliance"],
+             responses={**AUTH, **BAD_INPUT, **NOT_FOUND})
+def api_excuse(ctx: CtxDep, scope: SupervisorScope, user: CurrentUser,
+               body: ExcuseIn) -> dict[str, Any]:
+    """Excuse a person's missed appointment (one by id, or the week's)."""
+    from testrota.compliance.service import OutOfScope
+
+    department = services.person_department(ctx, body.employee_no)
+    if department is None or not scope.allows(department):
+        raise HTTPException(404, "no such person in your departments")
+    try:
+        return services.excuse(ctx, scope, employee_no=body.employee_no, reason=body.reason,
+                               actor=user.name, appointment_id=body.appointment_id,
+                               week=body.week)
+    except OutOfScope as exc:
+        raise HTTPException(404, "no such person in your departments") from exc
+    except UserError as exc:
+        raise _user_error(exc) from exc
+
+
+@router.get("/alerts", tags=["compliance"], responses=AUTH)
+def api_alerts(ctx: CtxDep, scope: SupervisorScope) -> list[dict[str, Any]]:
+    """Open positive-result alerts with their contacts (a supervisor's departments only)."""
+    from testrota.compliance.service import list_alerts
+
+    return list_alerts(ctx.engine, ctx.policy,
+                       departments=None if scope.departments is None
+                       else sorted(scope.departments))
+
+
+@router.get("/status/{employee_no}", response_model=StatusOut, tags=["check-in"],
+            responses={**AUTH, **NOT_FOUND})
+def api_status(ctx: CtxDep, session: SessionDep, scope: LookupScope,
+               employee_no: str) -> dict[str, Any]:
+    """Green (compliant this week), amber (due) or red (overdue) for one person."""
+    if get_person(session, scope, employee_no) is None:
+        raise HTTPException(404, "no such person")
+    end_read(session)
+    try:
+        return services.person_status(ctx, employee_no)
+    except UserError as exc:
+        raise HTTPException(404, str(exc)) from exc
+
+
+@router.post("/checkin", response_model=CheckInOut, tags=["check-in"],
+             responses={**AUTH, **BAD_INPUT})
+def api_checkin(ctx: CtxDep, user: CheckinUser, body: CheckInIn) -> dict[str, Any]:
+    """Record that a person was sampled now (at a site); a repeat in one slot is a no-op."""
+    try:
+        result = services.check_in(ctx, employee_no=body.employee_no.strip(),
+                                   site_code=body.site, actor=user.name)
+    except UserError as exc:
+        raise _user_error(exc) from exc
+    return result.as_dict(ctx.policy)
+
+
+@router.get("/schedule", response_model=ScheduleOut, tags=["schedule"],
+            responses={**AUTH, **BAD_INPUT})
+def api_schedule(
+    ctx: CtxDep,
+    session: SessionDep,
+    scope: SupervisorScope,
+    week: Week = "",
+    site: Annotated[str, Query(max_length=40)] = "",
+    person: Annotated[str, Query(max_length=64, description="an employee number")] = "",
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=5000)] = 500,
+) -> dict[str, Any]:
+    """The week's appointments (not cancelled), by start time."""
+    try:
+        week = weeks.normalise(week, ctx.now(), ctx.tz)
+    except UserError as exc:
+        raise _user_error(exc) from exc
+    total, page, rows = appointments_page(session, scope, week, site=site, employee_no=person,
+                                          page=page, page_size=page_size)
+    return {"week": week, "total": total, "page": page,
+            "pages": max(1, -(-total // page_size)), "appointments": rows}
+
+
+@router.get("/roles", response_model=list[RoleOut], tags=["people"], responses=AUTH)
+def api_roles(ctx: CtxDep, user: HRUser, unmatched: bool = False) -> list[dict[str, Any]]:
+    """Every distinct (role, department) with its head-count and category (HR)."""
+    return services.list_roles(ctx, unmatched_only=unmatched)
+
+
+@router.get("/outbox", response_model=OutboxOut, tags=["texts"], responses=AUTH)
+def api_outbox(
+    session: SessionDep,
+    user: HRUser,
+    status: Annotated[str, Query(max_length=20)] = "",
+    kind: Annotated[str, Query(max_length=40)] = "",
+    q: Annotated[str, Query(max_length=64)] = "",
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> dict[str, Any]:
+    """Texts with their status, newest first (HR)."""
+    result = outbox(session, Scope.everything(), status=status, kind=kind, q=q, page=page,
+                    page_size=page_size)
+    return {"total": result.total, "page": result.page, "pages": result.pages,
+            "counts": result.counts, "messages": result.rows}

@@ -1,0 +1,100 @@
+"""Sign in, sign out and the language switch."""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from testrota.auth.users import SignInRefused, sign_in, update_user
+from testrota.db.engine import session_scope
+from testrota.web.deps import CtxDep, OptionalUser, verify_csrf
+from testrota.web.i18n import LANGUAGES, translator
+from testrota.web.render import render, request_language
+from testrota.web.security import client_ip, end_session, start_session
+
+router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
+
+HOME_BY_ROLE = {"site": "/checkin"}
+
+
+def safe_next(target: str | None, default: str = "/") -> str:
+    """Only a path on this site: an open redirect would send people elsewhere after sign-in."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return default
+    return target
+
+
+@router.get("/login")
+def login_page(request: Request, user: OptionalUser, next: str = "/") -> Response:
+    if user is not None:
+        return RedirectResponse(safe_next(next, HOME_BY_ROLE.get(user.role, "/")), 303)
+    error = None
+    if request.session.pop("expired", None):
+        error = translator(request_language(request))(
+            "Your sign-in has expired. Please sign in again."
+        )
+    return render(request, "login.html", {"next": safe_next(next), "username": "",
+                                          "error": error})
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    ctx: CtxDep,
+    username: Annotated[str, Form()],
+    password: Annotated[str, Form()],
+    next: Annotated[str, Form()] = "/",
+) -> Response:
+    _ = translator(request_language(request))
+    now = ctx.now()
+    refused: SignInRefused | None = None
+    with session_scope(ctx.engine) as session:
+        try:
+            user = sign_in(session, name=username.strip(), password=password,
+                           ip=client_ip(request), now=now, rule=ctx.throttle)
+        except SignInRefused as exc:
+            refused = exc
+    if refused is not None:
+        if refused.retry_after:
+            message = _("Too many failed sign-ins. Try again in {minutes} min.",
+                        minutes=max(1, math.ceil(refused.retry_after / 60)))
+            status, headers = 429, {"Retry-After": str(refused.retry_after)}
+        else:
+            message, status, headers = _("Wrong user name or password."), 400, {}
+        return render(request, "login.html",
+                      {"next": safe_next(next), "username": username, "error": message},
+                      status_code=status, headers=headers)
+    start_session(request, user.id, now)
+    home = HOME_BY_ROLE.get(user.role, "/")
+    return RedirectResponse(home if next in ("", "/") else safe_next(next, home), 303)
+
+
+@router.post("/logout")
+def logout(request: Request, ctx: CtxDep, user: OptionalUser) -> Response:
+    if user is not None:
+        from testrota.auth.users import audit
+
+        with session_scope(ctx.engine) as session:
+            audit(session, actor=user.name, action="user.sign_out", entity="user",
+                  entity_id=user.name, now=ctx.now())
+    end_session(request)
+    return RedirectResponse("/login", 303)
+
+
+@router.post("/language")
+def set_language(
+    request: Request,
+    ctx: CtxDep,
+    user: OptionalUser,
+    lang: Annotated[str, Form()],
+    next: Annotated[str, Form()] = "/",
+) -> Response:
+    if lang in LANGUAGES:
+        request.session["lang"] = lang
+        if user is not None and user.language != lang:
+            with session_scope(ctx.engine) as session:
+                update_user(session, user.id, now=ctx.now(), actor=user.name, language=lang)
+    return RedirectResponse(safe_next(next), 303)

@@ -1,0 +1,40 @@
+"""The dashboard: open positive alerts on top, this week's figures, and two charts."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+
+from testrota.web import weeks
+from testrota.web.charts import Bar, bar_chart, line_chart
+from testrota.web.deps import CtxDep, CurrentUser, get_supervisor_scope
+from testrota.web.i18n import translator
+from testrota.web.render import render, request_language
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/")
+def dashboard(request: Request, ctx: CtxDep, user: CurrentUser, week: str = "") -> Response:
+    if user.role == "site":
+        return RedirectResponse("/checkin", 303)
+    scope = get_supervisor_scope(user)
+    _ = translator(request_language(request))
+    week = weeks.normalise(week, ctx.now(), ctx.tz)
+    data = request.app.state.dashboard.get(ctx, scope, week)
+    target = ctx.policy.web.compliance_target
+    bars = [
+        Bar(d["department"] or "–", d["rate"], f"{d['tests']}/{d['required']}")
+        for d in sorted(data.departments, key=lambda d: (d["rate"] is None, d["rate"] or 0))
+    ]
+    return render(request, "dashboard.html", {
+        "d": data,
+        "week": week,
+        "prev_week": weeks.shift(week, -1),
+        "next_week": weeks.shift(week, 1),
+        "bars": bar_chart(bars, title=_("Compliance by department"), target=target)
+        if bars else None,
+        "line": line_chart([(t["week"][5:], t["rate"]) for t in data.trend],
+                           title=_("Compliance over recent weeks")) if data.trend else None,
+        "target": target,
+    })

@@ -1,0 +1,77 @@
+"""``/me/{token}``: the personal page a text links to. No sign-in; the signed token is the key."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import RedirectResponse, Response
+
+from testrota.db.models import Person
+from testrota.errors import UserError
+from testrota.web import personal
+from testrota.web.deps import CtxDep, verify_csrf
+from testrota.web.i18n import translator
+from testrota.web.render import flash, render, request_language
+
+router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
+
+
+def _person(request: Request, ctx: CtxDep, token: str) -> Person:
+    person = personal.person_from_token(ctx, token)
+    if person is None:
+        raise HTTPException(404, translator(request_language(request))(
+            "This link is not valid or has expired. Use the link in your latest text."))
+    # The person's own language, unless they picked one on this browser.
+    if "lang" not in request.session and person.language in ("zh", "en"):
+        request.state.person_language = person.language
+    return person
+
+
+@router.get("/me/{token}")
+def me(request: Request, ctx: CtxDep, token: str, move: int | None = None) -> Response:
+    person = _person(request, ctx, token)
+    options = personal.choices(ctx, person, move) if move else None
+    return render(request, "me.html", {
+        "person": person,
+        "token": token,
+        "appointments": personal.appointments(ctx, person),
+        "move": move,
+        "options": options,
+        "now": ctx.now(),
+    }, headers={"Referrer-Policy": "no-referrer"})
+
+
+@router.post("/me/{token}/move")
+def move(
+    request: Request,
+    ctx: CtxDep,
+    token: str,
+    appointment_id: Annotated[int, Form()],
+    slot_id: Annotated[int, Form()],
+) -> Response:
+    person = _person(request, ctx, token)
+    _ = translator(request_language(request))
+    try:
+        booked = personal.move(ctx, person, appointment_id, slot_id)
+    except UserError as exc:
+        flash(request, str(exc), "error")
+        return RedirectResponse(f"/me/{token}?move={appointment_id}", 303)
+    when = booked.starts_at.astimezone(ctx.tz).strftime("%m-%d %H:%M")
+    flash(request, _("Booked: {when} at {site}.", when=when, site=booked.site_code))
+    return RedirectResponse(f"/me/{token}", 303)
+
+
+@router.post("/me/{token}/texts")
+def texts(
+    request: Request,
+    ctx: CtxDep,
+    token: str,
+    opt_out: Annotated[str, Form()] = "",
+) -> Response:
+    person = _person(request, ctx, token)
+    _ = translator(request_language(request))
+    personal.set_opt_out(ctx, person, bool(opt_out))
+    flash(request, _("You will get no more texts from us.") if opt_out
+          else _("Texts are on again."))
+    return RedirectResponse(f"/me/{token}", 303)

@@ -1,0 +1,64 @@
+"""The schedule's week view by site, day and slot; HR's re-plan button."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from testrota.errors import UserError
+from testrota.web import services, weeks
+from testrota.web.deps import CtxDep, CurrentUser, HRUser, SessionDep, SupervisorScope, verify_csrf
+from testrota.web.i18n import translator
+from testrota.web.queries.schedule import week_view
+from testrota.web.render import flash, render, request_language
+
+router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
+
+
+@router.get("/schedule")
+def schedule_page(
+    request: Request,
+    ctx: CtxDep,
+    session: SessionDep,
+    scope: SupervisorScope,
+    user: CurrentUser,
+    week: str = "",
+    site: str = "",
+) -> Response:
+    week = weeks.normalise(week, ctx.now(), ctx.tz)
+    view = week_view(session, scope, week, site, ctx.tz, weeks.days_of(week))
+    return render(request, "schedule.html", {
+        "view": view,
+        "prev_week": weeks.shift(week, -1),
+        "next_week": weeks.shift(week, 1),
+        "can_plan": user.role in ("admin", "hr"),
+        "report": request.session.pop("plan_report", None),
+    })
+
+
+@router.post("/schedule/plan")
+def replan(
+    request: Request,
+    ctx: CtxDep,
+    user: HRUser,
+    week: Annotated[str, Form()],
+) -> Response:
+    _ = translator(request_language(request))
+    week = weeks.normalise(week, ctx.now(), ctx.tz)
+    try:
+        report = services.plan_week(ctx, week, actor=user.name)
+    except UserError as exc:
+        flash(request, str(exc), "error")
+        return RedirectResponse(f"/schedule?week={week}", 303)
+    unscheduled = report.get("unscheduled") or []
+    request.session["plan_report"] = {
+        "week": week,
+        "required": report.get("required"),
+        "scheduled": report.get("scheduled"),
+        "unscheduled": len(unscheduled) if isinstance(unscheduled, list) else unscheduled,
+        "warnings": [str(w) for w in (report.get("warnings") or [])][:5],
+    }
+    flash(request, _("Week {week} planned.", week=week))
+    return RedirectResponse(f"/schedule?week={week}", 303)

@@ -1,0 +1,256 @@
+"""The web's door onto the other areas' services: one call each, plus the audit event.
+
+Handlers call these instead of reaching into each area, so a change in a service's signature is
+absorbed here, and every change made through the web is recorded with the signed-in user.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from testrota.auth.scope import Scope
+from testrota.db.engine import session_scope
+from testrota.db.models import Person, Site
+from testrota.errors import UserError
+from testrota.web.context import WebContext
+
+
+def _vocabulary(ctx: WebContext) -> Any:
+    from testrota.risk.vocabulary import load_vocabulary
+
+    return load_vocabulary(ctx.settings.config_dir)
+
+
+def set_person_category(
+    ctx: WebContext, *, employee_no: str, category: str, reason: str, actor: str
+) -> dict[str, Any]:
+    """HR's override of one person's category (``none``: not high-risk; ``clear``: automatic)."""
+    from testrota.risk import service as risk
+
+    vocab = _vocabulary(ctx)
+    with ctx.write_lock, session_scope(ctx.engine) as session:
+        if category == "clear":
+            return risk.clear_person_override(session, employee_no, reason, actor, ctx.now(),
+                                              vocab=vocab)
+        return risk.set_person_override(session, employee_no,
+                                        None if category == "none" else category, reason,
+                                        actor, ctx.now(), vocab=vocab)
+
+
+def list_roles(ctx: WebContext, *, unmatched_only: bool) -> list[dict[str, Any]]:
+    from testrota.risk.service import list_roles as run
+
+    with Session(ctx.engine) as session:
+        return run(session, unmatched_only, vocab=_vocabulary(ctx))
+
+
+def map_role(ctx: WebContext, *, role: str, department: str | None, category: str,
+             reason: str, actor: str) -> dict[str, Any]:
+    """Map a role title (in one department, or everywhere) to a category, to "not high-risk"
+    (``none``), or back to the rules (``clear``); everyone with that title is reclassified."""
+    from testrota.risk import service as risk
+
+    vocab = _vocabulary(ctx)
+    with ctx.write_lock, session_scope(ctx.engine) as session:
+        if category == "clear":
+            return risk.clear_role_override(session, role, department, reason, actor,
+                                            ctx.now(), vocab=vocab)
+        return risk.set_role_override(session, role, department,
+                                      None if category == "none" else category, reason,
+                                      actor, ctx.now(), vocab=vocab)
+
+
+def check_in(ctx: WebContext, *, employee_no: str, site_code: str | None, actor: str) -> Any:
+    """Record a site check-in now; returns the compliance area's CheckInResult."""
+    from testrota.auth.users import audit
+    from testrota.compliance.service import check_in as record
+
+    now = ctx.now()
+    with ctx.write_lock:
+        result = record(ctx.engine, employee_no, site_code or None, now, actor, ctx.policy,
+                        now=now, config_dir=ctx.settings.config_dir)
+        if result.recorded:
+            with session_scope(ctx.engine) as session:
+                audit(session, actor=actor, action="checkin.web", entity="person",
+                      entity_id=result.employee_no, now=now,
+                      details={"site": result.site_code, "result_id": result.result_id,
+                               "expected": result.expected})
+    return result
+
+
+def person_status(ctx: WebContext, employee_no: str) -> dict[str, Any]:
+    """The green / amber / red light of one person this week, with the facts behind it."""
+    from testrota.compliance.service import person_status as status
+
+    with ctx.write_lock:  # it flags what is due first
+        return status(ctx.engine, employee_no, ctx.now(), ctx.policy, ctx.settings.config_dir)
+
+
+def site_choices(ctx: WebContext, session: Session) -> list[tuple[str, str]]:
+    """Testing sites as (code, name): the database's, else ``config/sites.yaml``'s."""
+    rows = session.exec(select(Site).order_by(col(Site.code))).all()
+    if rows:
+        return [(s.code, s.name) for s in rows]
+    try:
+        from testrota.scheduling.sites import load_sites
+
+        return [(s.code, s.name) for s in load_sites(ctx.settings.config_dir, ctx.policy)]
+    except (ImportError, UserError):
+        return []
+
+
+def import_roster(
+    ctx: WebContext,
+    path: Path,
+    *,
+    actor: str,
+    dry_run: bool,
+    full: bool = False,
+    force: bool = False,
+    sheet: str | None = None,
+    errors_report: Path | None = None,
+) -> dict[str, Any]:
+    """The roster import with the CLI's rules (atomic, deactivation guard, size limits)."""
+    from testrota.roster.service import ImportOptions
+    from testrota.roster.service import import_roster as run
+
+    options = ImportOptions(sheet=sheet or None, dry_run=dry_run, full=full, force=force,
+                            actor=actor, errors_report=errors_report)
+    return run(ctx.engine, path, policy=ctx.policy, config_dir=ctx.settings.config_dir,
+               now=ctx.now(), options=options)
+
+
+def roster_preview(ctx: WebContext, path: Path, *, actor: str, full: bool,
+                   sheet: str | None) -> dict[str, Any]:
+    """A dry run, plus whether applying it would trip the deactivation guard.
+
+    The dry run is computed as if forced so HR sees what a full import would deactivate; the
+    guard is then stated here and enforced again by the apply.
+    """
+    summary = import_roster(ctx, path, actor=actor, dry_run=True, full=full, force=True,
+                            sheet=sheet)
+    with Session(ctx.engine) as session:
+        active = session.exec(
+            select(func.count()).select_from(Person).where(col(Person.active).is_(True))
+        ).one()
+    share = summary.get("deactivated", 0) / active if active else 0.0
+    limit = ctx.policy.imports.max_deactivate_share
+    summary["active_before"] = int(active)
+    summary["deactivate_share"] = round(share, 4)
+    summary["needs_force"] = bool(full and summary.get("deactivated") and share > limit)
+    summary["deactivate_limit"] = limit
+    return summary
+
+
+def import_results(ctx: WebContext, path: Path, *, actor: str, dry_run: bool,
+                   sheet: str | None = None) -> dict[str, Any]:
+    from testrota.compliance.service import import_results as run
+
+    return run(ctx.engine, path, ctx.policy, ctx.settings.config_dir, actor, ctx.now(),
+               sheet=sheet or None, dry_run=dry_run)
+
+
+def write_plain_error_report(errors: list[dict[str, Any]], target: Path) -> None:
+    """Row errors as an .xlsx: sheet, row (as Excel numbers it), column, value, message."""
+    from testrota.compliance.export import write_xlsx
+
+    write_xlsx(target, errors, ["sheet", "row", "column", "value", "message"], title="errors")
+
+
+def results_error_report(preview: dict[str, Any], target: Path) -> None:
+    """A results preview's unmatched rows and row errors in one .xlsx."""
+    write_plain_error_report([*preview.get("unmatched", []), *preview.get("errors", [])], target)
+
+
+def plan_week(ctx: WebContext, week: str, *, actor: str) -> dict[str, Any]:
+    """Plan (or re-plan) a week with the planner's own service; returns its report."""
+    from testrota.scheduling.service import plan_week_service
+
+    report: dict[str, Any] = plan_week_service(
+        ctx.engine, week, policy=ctx.policy, config_dir=ctx.settings.config_dir,
+        now=ctx.now(), actor=actor,
+    )
+    return report
+
+
+def retry_messages(ctx: WebContext, ids: list[int] | None, *, actor: str) -> int:
+    """Put failed texts back in the queue (all failed ones when ``ids`` is None).
+
+    The dispatcher sends them again like any due text; opted-out people stay skipped by it.
+    """
+    from sqlalchemy import update
+
+    from testrota.auth.users import audit
+    from testrota.db.models import Message
+
+    now = ctx.now()
+    with ctx.write_lock, session_scope(ctx.engine) as session:
+        query = select(Message.id).where(Message.status == "failed")
+        if ids is not None:
+            query = query.where(col(Message.id).in_(ids))
+        chosen = [i for i in session.exec(query) if i is not None]
+        if not chosen:
+            return 0
+        session.execute(
+            update(Message)
+            .where(col(Message.id).in_(chosen), col(Message.status) == "failed")
+            .values(status="pending", attempts=0, next_attempt_at=None, due_at=now,
+                    claimed_by=None, claimed_at=None, error_code=None, error_message=None)
+        )
+        audit(session, actor=actor, action="message.retry", entity="message",
+              entity_id=str(chosen[0]) if len(chosen) == 1 else "", now=now,
+              details={"ids": chosen[:1000], "count": len(chosen)})
+    return len(chosen)
+
+
+def missed_list(ctx: WebContext, scope: Scope, *, week: str | None, department: str = "",
+                grid_unit: str = "") -> list[dict[str, Any]]:
+    """The missed-test list of ``week`` within ``scope`` (narrowed to ``department``)."""
+    from testrota.compliance.service import missed_list as run
+
+    narrowed = scope.narrow(department)
+    with ctx.write_lock:  # it flags what is due first
+        return run(ctx.engine, ctx.now(), ctx.policy, week=week or None,
+                   departments=None if narrowed.departments is None
+                   else sorted(narrowed.departments),
+                   grid_unit=grid_unit or None, config_dir=ctx.settings.config_dir)
+
+
+def compliance_report(ctx: WebContext, scope: Scope, *, week: str | None,
+                      department: str = "") -> dict[str, Any]:
+    """Required, scheduled, done, missed and the rate per department and grid unit, in scope."""
+    from testrota.compliance.service import compliance_report as run
+
+    narrowed = scope.narrow(department)
+    report: dict[str, Any] = run(
+        ctx.engine, ctx.now(), ctx.policy, week=week or None,
+        departments=None if narrowed.departments is None else sorted(narrowed.departments),
+        config_dir=ctx.settings.config_dir,
+    )
+    return report
+
+
+def excuse(ctx: WebContext, scope: Scope, *, employee_no: str, reason: str, actor: str,
+           appointment_id: int | None = None, week: str | None = None) -> dict[str, Any]:
+    """Excuse a missed appointment; a person outside ``scope`` is refused (OutOfScope)."""
+    from testrota.compliance.service import excuse as run
+
+    with ctx.write_lock:
+        result: dict[str, Any] = run(
+            ctx.engine, employee_no, reason, actor=actor, now=ctx.now(), policy=ctx.policy,
+            week=week or None, appointment_id=appointment_id,
+            departments=None if scope.departments is None else sorted(scope.departments),
+        )
+    return result
+
+
+def person_department(ctx: WebContext, employee_no: str) -> str | None:
+    """The department of a person, or None when there is no such person."""
+    with Session(ctx.engine) as session:
+        return session.exec(
+            select(Person.department).where(Person.employee_no == employee_no.strip())
+        ).first()
