@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from testrota.risk.normalize import normalize, role_key
 from testrota.risk.terms import contains_term, expand, word_end
+from tests.risk_labelled import SIMPLIFIED
 
 
 @pytest.mark.parametrize(
@@ -64,8 +65,16 @@ def test_normalize_is_idempotent(text: str) -> None:
 TO_TRADITIONAL = {name: opencc.OpenCC(name) for name in ("s2t", "s2tw", "s2hk")}
 
 
+# The characters real titles and departments are written with. OpenCC's conversion is not a
+# bijection over all of CJK (s2t 镟 -> 鏇, t2s 鏇 -> 旋), so arbitrary code points would test
+# OpenCC's rare-character tables rather than our rule.
+_TITLE_CHARS = sorted(
+    {ch for title, dept, _ in SIMPLIFIED for ch in title + dept if "\u4e00" <= ch <= "\u9fff"}
+)
+
+
 @settings(max_examples=200, deadline=None)
-@given(st.text(alphabet=_CJK, min_size=1, max_size=12))
+@given(st.text(alphabet=st.sampled_from(_TITLE_CHARS), min_size=1, max_size=12))
 def test_traditional_and_simplified_spellings_normalise_alike(text: str) -> None:
     simplified = normalize(text)
     for config, converter in TO_TRADITIONAL.items():
