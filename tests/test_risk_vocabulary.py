@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,7 @@ from testrota.risk.vocabulary import (
     Vocabulary,
     load_vocabulary,
     vocabulary_from_dict,
+    weekly_tests_lookup,
 )
 from tests.conftest import CONFIG_DIR
 
@@ -190,3 +193,18 @@ def test_a_small_vocabulary_of_ones_own() -> None:
     assert vocab.codes == ("night_market",)
     assert "夜市摊贩" in vocab.title_index
     assert vocab.tests_per_week("night_market") == 2
+
+
+def test_the_vocabulary_is_read_again_only_when_the_file_changes(tmp_path: Path) -> None:
+    shutil.copy(CONFIG_DIR / "risk_categories.yaml", tmp_path / "risk_categories.yaml")
+    first = load_vocabulary(tmp_path)
+    assert load_vocabulary(tmp_path) is first
+    path = tmp_path / "risk_categories.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace(
+        "default_tests_per_week: 2", "default_tests_per_week: 3"), encoding="utf-8")
+    os.utime(path, ns=(1, 1))  # a new stamp even on a coarse-grained file system
+    changed = load_vocabulary(tmp_path)
+    assert changed is not first
+    assert weekly_tests_lookup(tmp_path, 2)("driver") == changed.tests_per_week("driver")
+    assert weekly_tests_lookup(None, 2)("driver") == 2
+    assert weekly_tests_lookup(None, 2)(None) == 0

@@ -49,24 +49,10 @@ RateLookup = Callable[[str | None], int]
 
 
 def rate_lookup(config_dir: Path | None, policy: Policy) -> RateLookup:
-    """Tests a week per category code, from ``risk_categories.yaml`` (as the planner reads it);
-    the policy's ``tests_per_week`` when no config folder is given."""
-    default = policy.testing.tests_per_week
-    if config_dir is None or not (config_dir / "risk_categories.yaml").exists():
-        return lambda code: default if code else 0
-    from testrota.risk.vocabulary import load_vocabulary
+    """Tests a week per category code, read the same way the planner reads them."""
+    from testrota.risk.vocabulary import weekly_tests_lookup
 
-    vocabulary = load_vocabulary(config_dir)
-    cache: dict[str, int] = {}
-
-    def lookup(code: str | None) -> int:
-        if not code:
-            return 0
-        if code not in cache:
-            cache[code] = int(vocabulary.tests_per_week(code) or default)
-        return cache[code]
-
-    return lookup
+    return weekly_tests_lookup(config_dir, policy.testing.tests_per_week)
 
 
 def person_facts(p: Person, rates: RateLookup | None = None) -> PersonFacts:

@@ -8,7 +8,7 @@ lookups per title.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, TypeVar
@@ -225,9 +225,52 @@ def _add_once(items: list[T], item: T) -> None:
         items.append(item)
 
 
+_CACHE: dict[tuple[str, int, int], Vocabulary] = {}
+
+
 def load_vocabulary(config_dir: Path) -> Vocabulary:
-    """Read and validate ``risk_categories.yaml``; raises :class:`UserError` on a bad file."""
+    """Read and validate ``risk_categories.yaml``; raises :class:`UserError` on a bad file.
+
+    Parsing and checking the file costs tens of milliseconds, which a web request or a worker
+    tick should not pay every time; the result is kept until the file changes on disk.
+    """
     path = config_dir / FILE_NAME
+    try:
+        stat = path.stat()
+    except OSError:
+        return _load(path)
+    stamp = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+    cached = _CACHE.get(stamp)
+    if cached is None:
+        cached = _load(path)
+        _CACHE.clear()
+        _CACHE[stamp] = cached
+    return cached
+
+
+def weekly_tests_lookup(config_dir: Path | None, default: int) -> Callable[[str | None], int]:
+    """Tests a week per category code (0 for a person in no category).
+
+    ``default`` (the policy's ``tests_per_week``) applies to a category that sets none, and to
+    everyone when there is no vocabulary file to read.
+    """
+    if config_dir is None or not (config_dir / FILE_NAME).exists():
+        return lambda code: default if code else 0
+    vocabulary = load_vocabulary(config_dir)
+    rates: dict[str, int] = {}
+
+    def lookup(code: str | None) -> int:
+        if not code:
+            return 0
+        rate = rates.get(code)
+        if rate is None:
+            rate = rates[code] = int(vocabulary.tests_per_week(code) or default)
+        return rate
+
+    return lookup
+
+
+def _load(path: Path) -> Vocabulary:
     data = read_yaml(path)
     if not isinstance(data, dict):
         raise UserError(f"{path}: expected a mapping with a 'categories' list")

@@ -98,39 +98,11 @@ def _big_cache(conn: Connection) -> Iterator[None]:
         conn.exec_driver_sql(f"PRAGMA cache_size={int(before or -2000)}")
 
 
-_VOCABULARY_CACHE: dict[tuple[str, int], Any] = {}
-
-
 def tests_per_week_lookup(config_dir: Path, policy: Policy) -> Callable[[str | None], int]:
-    """Tests a week for a category code (0 for nobody-at-risk), from ``risk_categories.yaml``.
+    """Tests a week for a category code (0 for nobody-at-risk), from ``risk_categories.yaml``."""
+    from testrota.risk.vocabulary import weekly_tests_lookup
 
-    Falls back to ``policy.testing.tests_per_week`` when the vocabulary module is absent.
-    """
-    default = policy.testing.tests_per_week
-    try:
-        from testrota.risk.vocabulary import load_vocabulary
-    except ImportError:  # pragma: no cover - the vocabulary ships with the package
-        return lambda code: default if code else 0
-    path = config_dir / "risk_categories.yaml"
-    if not path.exists():
-        return lambda code: default if code else 0
-    # Parsing the vocabulary costs a quarter of a second; a worker plans week after week.
-    stamp = (str(path.resolve()), path.stat().st_mtime_ns)
-    vocabulary = _VOCABULARY_CACHE.get(stamp)
-    if vocabulary is None:
-        _VOCABULARY_CACHE.clear()
-        vocabulary = _VOCABULARY_CACHE[stamp] = load_vocabulary(config_dir)
-    cache: dict[str, int] = {}
-
-    def lookup(code: str | None) -> int:
-        if not code:
-            return 0
-        n = cache.get(code)
-        if n is None:
-            n = cache[code] = int(vocabulary.tests_per_week(code) or default)
-        return n
-
-    return lookup
+    return weekly_tests_lookup(config_dir, policy.testing.tests_per_week)
 
 
 # ------------------------------------------------------------------------------------------------
