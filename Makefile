@@ -21,9 +21,15 @@ browser-deps:
 	    || echo "could not install chromium; browser tests will be skipped"; \
 	fi
 
+# Seeds the sample rosters with a realistic past week, shows what the CLI shows, then serves the
+# web app with the console SMS backend and the job worker in-process.
 demo: $(STAMP)
 	rm -f demo.db demo.db-wal demo.db-shm
 	$(BIN)/testrota init --db $(DEMO_DB)
+	$(BIN)/testrota demo --db $(DEMO_DB) --no-serve > /dev/null
+	COLUMNS=160 $(BIN)/testrota compliance --db $(DEMO_DB) --weeks 2 | head -28
+	COLUMNS=160 $(BIN)/testrota missed --db $(DEMO_DB) --format table | head -24
+	COLUMNS=160 $(BIN)/testrota outbox --db $(DEMO_DB) --limit 8
 	$(BIN)/testrota demo --db $(DEMO_DB)
 
 test: $(STAMP) browser-deps

@@ -114,13 +114,21 @@ def _seed(engine: Engine, settings: Settings, policy: Policy, now: datetime,
         raise UserError(f"no sample rosters in {rosters_dir(settings)}")
     imported_at = _local(last_monday - timedelta(days=4), time(9, 0), policy)
     people = high_risk = 0
+    by_category: Counter[str] = Counter()
     for path in files:
         summary = import_roster(engine, path, policy=policy, config_dir=settings.config_dir,
                                 now=imported_at, options=ImportOptions(actor=ACTOR))
         people += summary["added"]
         high_risk += summary["high_risk"]
+        by_category.update(summary["high_risk_by_category"])
+        report.facts.append(
+            f"  {path.name}: {summary['rows']} rows, {summary['added']} people, "
+            f"{summary['high_risk']} high-risk, {len(summary['errors'])} row errors"
+        )
     report.facts.append(f"imported {len(files)} sample rosters: {people} people, "
                         f"{high_risk} high-risk")
+    report.facts.append("  high-risk by category: " + ", ".join(
+        f"{code} {n}" for code, n in by_category.most_common()))
 
     for monday in (last_monday, this_monday):
         planned_at = _local(monday - timedelta(days=3), time(12, 0), policy)
