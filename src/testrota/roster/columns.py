@@ -101,29 +101,36 @@ class HeaderMatcher:
 
 
 def load_roster_columns(config_dir: Path) -> dict[str, tuple[str, ...]]:
-    """Read ``roster_columns.yaml``: ``field -> aliases``, checked so a typo cannot hide.
+    """Read ``roster_columns.yaml``: ``field -> aliases``, checked so a typo cannot hide."""
+    return load_column_aliases(
+        config_dir / "roster_columns.yaml",
+        ROSTER_FIELDS,
+        required=REQUIRED_FIELDS,
+        example="[工号, Employee ID]",
+    )
+
+
+def load_column_aliases(
+    path: Path, fields: Sequence[str], *, required: Sequence[str] = (), example: str = ""
+) -> dict[str, tuple[str, ...]]:
+    """Read a ``field: [alias, ...]`` file (roster or result columns).
 
     Refuses (UserError) a file that is not a mapping, an unknown field, a field without
     aliases, a missing required field, an alias that normalises to nothing, and one alias
     listed under two fields.
     """
-    path = config_dir / "roster_columns.yaml"
     raw = read_yaml(path)
     if not isinstance(raw, dict):
         raise UserError(f"{path}: expected 'field: [alias, ...]' lines, one per field")
     result: dict[str, tuple[str, ...]] = {}
     owner: dict[str, tuple[str, str]] = {}
     for field, names in raw.items():
-        if field not in ROSTER_FIELDS:
-            raise UserError(
-                f"{path}: unknown field {field!r}; the fields are {', '.join(ROSTER_FIELDS)}"
-            )
+        if field not in fields:
+            raise UserError(f"{path}: unknown field {field!r}; the fields are {', '.join(fields)}")
         if isinstance(names, str | int | float):
             names = [names]
         if not isinstance(names, list) or not names:
-            raise UserError(
-                f"{path}: {field} needs a list of header names, e.g. [工号, Employee ID]"
-            )
+            raise UserError(f"{path}: {field} needs a list of header names, e.g. {example}")
         aliases: list[str] = []
         for name in names:
             if isinstance(name, bool):
@@ -150,7 +157,7 @@ def load_roster_columns(config_dir: Path) -> dict[str, tuple[str, ...]]:
             if alias not in aliases:
                 aliases.append(alias)
         result[field] = tuple(aliases)
-    missing = [f for f in REQUIRED_FIELDS if f not in result]
+    missing = [f for f in required if f not in result]
     if missing:
         raise UserError(f"{path}: no aliases for {', '.join(missing)}; these columns are required")
     return result
