@@ -11,8 +11,8 @@ from testrota.roster.sync import (
     deactivation_guard,
     diff_roster,
     match_key,
-    record_values,
     risk_values,
+    stored_values,
 )
 from testrota.roster.validate import PersonRecord
 
@@ -36,7 +36,7 @@ def matches_for(*records: PersonRecord) -> dict[tuple[str, str, str | None], Ris
 def stored_from(record: PersonRecord, pid: int, *, active: bool = True,
                 override: str | None = None) -> StoredPerson:
     match = DRIVER if record.role == "司机" else NONE
-    values = {**record_values(record), **risk_values(match, override)}
+    values = stored_values(record, risk_values(match, override))
     return StoredPerson(pid, record.employee_no, active, override, values)
 
 

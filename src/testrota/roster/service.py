@@ -17,8 +17,7 @@ from testrota.db.models import AuditEvent, Person, RosterImport
 from testrota.errors import UserError
 from testrota.policy import Policy
 from testrota.roster.sync import (
-    RISK_FIELDS,
-    ROSTER_FIELDS,
+    STORED_FIELDS,
     RosterDiff,
     StoredPerson,
     deactivation_guard,
@@ -152,20 +151,13 @@ def import_roster(
 _COUNT_KEYS = ("rows", "added", "updated", "unchanged", "deactivated", "skipped", "high_risk")
 
 
-BOOL_FIELDS = frozenset({"phone_valid", "booster"})
-
-
 def _load_stored(session: Session) -> dict[str, StoredPerson]:
-    names = (*ROSTER_FIELDS, *RISK_FIELDS)
-    columns = ["id", "employee_no", "active", "override_category", "override_reason", *names]
-    stored: dict[str, StoredPerson] = {}
-    for row in fetch_raw(session.connection(), PERSON, columns):
-        values = dict(zip(names, row[5:], strict=True))
-        for name in BOOL_FIELDS:  # SQLite hands booleans back as 0/1
-            if values[name] is not None:
-                values[name] = bool(values[name])
-        stored[row[1]] = StoredPerson(row[0], row[1], bool(row[2]), row[3], values, row[4])
-    return stored
+    columns = ["id", "employee_no", "active", "override_category", "override_reason"]
+    rows = fetch_raw(session.connection(), PERSON, [*columns, *STORED_FIELDS])
+    return {
+        row[1]: StoredPerson(row[0], row[1], bool(row[2]), row[3], row[5:], row[4])
+        for row in rows
+    }
 
 
 def _write(session: Session, diff: RosterDiff, now: datetime, actor: str) -> None:

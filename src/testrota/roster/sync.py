@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from operator import attrgetter
+from typing import Any, NamedTuple
 
 from testrota.risk.matcher import RiskMatch, storage_fields, with_person_override
 from testrota.roster.validate import PersonRecord
@@ -34,15 +35,18 @@ ROSTER_FIELDS: tuple[str, ...] = (
 )
 # Fields derived by the matcher; they change when the vocabulary or an override changes.
 RISK_FIELDS: tuple[str, ...] = ("risk_category", "risk_categories", "matched_by", "matched_text")
+STORED_FIELDS: tuple[str, ...] = ROSTER_FIELDS + RISK_FIELDS
+_roster_tuple = attrgetter(*ROSTER_FIELDS)
 
 
-@dataclass(frozen=True, slots=True)
-class StoredPerson:
+class StoredPerson(NamedTuple):
+    """A stored person as the diff needs it (a tuple: 100,000 of them are built per import)."""
+
     id: int
     employee_no: str
     active: bool
     override_category: str | None
-    values: Mapping[str, Any]  # ROSTER_FIELDS + RISK_FIELDS as stored
+    values: tuple[Any, ...]  # STORED_FIELDS, as stored (SQLite booleans may be 0/1)
     override_reason: str | None = None
 
 
@@ -67,8 +71,9 @@ def risk_values(
     return storage_fields(with_person_override(match, override_category, override_reason))
 
 
-def record_values(record: PersonRecord) -> dict[str, Any]:
-    return {name: getattr(record, name) for name in ROSTER_FIELDS}
+def stored_values(record: PersonRecord, risk: Mapping[str, Any]) -> tuple[Any, ...]:
+    """What a person's row holds after importing ``record``, in ``STORED_FIELDS`` order."""
+    return (*_roster_tuple(record), *(risk[name] for name in RISK_FIELDS))
 
 
 def match_key(record: PersonRecord) -> tuple[str, str, str | None]:
@@ -90,41 +95,52 @@ def diff_roster(
     deactivated by ``full``.
     """
     diff = RosterDiff()
+    # Most people share their classification with others of the same title and department.
+    plain_risk: dict[tuple[str, str, str | None], dict[str, Any]] = {}
     for record in records:
         prior = stored.get(record.employee_no)
-        match = matches[match_key(record)]
-        risk = (
-            risk_values(match, prior.override_category, prior.override_reason)
-            if prior
-            else risk_values(match, None)
-        )
+        key = match_key(record)
+        if prior is not None and prior.override_category is not None:
+            risk = risk_values(matches[key], prior.override_category, prior.override_reason)
+        else:
+            risk = plain_risk.get(key) or plain_risk.setdefault(
+                key, risk_values(matches[key], None)
+            )
         if risk["risk_category"]:
             diff.high_risk_by_category[risk["risk_category"]] += 1
         elif risk["matched_by"] is None and record.role:
             diff.unmatched_roles[record.role] += 1
-        values = {**record_values(record), **risk}
+        values = stored_values(record, risk)
         if prior is None:
-            diff.added.append(
-                {"employee_no": record.employee_no, "phone_raw": record.phone_raw, **values}
-            )
-            continue
-        changes = {
-            name: (prior.values.get(name), new)
-            for name, new in values.items()
-            if prior.values.get(name) != new
-        }
-        if not prior.active:
-            changes["active"] = (False, True)
-        if changes:
-            diff.updated.append((prior.id, record.employee_no, changes))
-        else:
+            row = dict(zip(STORED_FIELDS, values, strict=True))
+            row["employee_no"] = record.employee_no
+            row["phone_raw"] = record.phone_raw
+            diff.added.append(row)
+        elif prior.values == values and prior.active:
             diff.unchanged += 1
+        else:
+            changes = {
+                name: (_as_stored(name, old), new)
+                for name, old, new in zip(STORED_FIELDS, prior.values, values, strict=True)
+                if old != new
+            }
+            if not prior.active:
+                changes["active"] = (False, True)
+            diff.updated.append((prior.id, record.employee_no, changes))
     if full:
         seen = set(seen_employee_nos)
         diff.deactivated = sorted(
             (p.id, p.employee_no) for p in stored.values() if p.active and p.employee_no not in seen
         )
     return diff
+
+
+_BOOL_FIELDS = frozenset({"phone_valid", "booster"})
+
+
+def _as_stored(name: str, value: Any) -> Any:
+    """SQLite hands booleans back as 0/1; the audit trail should say False/True."""
+    return bool(value) if name in _BOOL_FIELDS and value is not None else value
 
 
 def deactivation_guard(
