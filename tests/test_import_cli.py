@@ -203,3 +203,29 @@ def test_an_explicit_category_column_wins(cli: Any, tmp_path: Path, engine: Engi
     assert (people["1"].risk_category, people["1"].matched_by) == ("cold_chain", "column")
     assert people["2"].risk_category is None and people["2"].matched_by == "column"
     assert people["3"].risk_category == "driver"
+
+
+def test_newcomers_in_a_planned_week_get_its_earliest_slots(
+    cli: Any, tmp_path: Path, engine: Engine
+) -> None:
+    monday = {"TESTROTA_NOW": "2022-05-09T08:00:00+08:00"}
+    run_json(cli, "import", str(write_roster(tmp_path / "a.xlsx", BASE)))
+    planned = cli("plan", "--week", "2022-W19", "--json", env=monday)
+    assert planned.exit_code == 0, planned.output
+    wednesday = {"TESTROTA_NOW": "2022-05-11T09:00:00+08:00"}
+    newcomer = person("0009", "新司机", "运输部", "货车司机", "13812345609")
+    result = cli("import", str(write_roster(tmp_path / "b.xlsx", [*BASE, newcomer])), "--json",
+                 env=wednesday)
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["midweek"]["booked"] == 2
+    schedule = json.loads(cli("schedule", "--week", "2022-W19", "--person", "0009",
+                              "--format", "json").stdout)
+    starts = sorted(row["starts_at"] for row in schedule)
+    assert len(starts) == 2
+    assert starts[0] >= "2022-05-11T09:00"  # nothing in the past
+
+
+def test_no_booking_before_the_week_is_planned(cli: Any, tmp_path: Path) -> None:
+    summary = run_json(cli, "import", str(write_roster(tmp_path / "a.xlsx", BASE)))
+    assert summary["midweek"] is None

@@ -145,7 +145,22 @@ def import_roster(
                 details={"file": workbook.file_name, **record.counts},
             )
         )
+    if summary["added"] or summary["updated"]:
+        summary["midweek"] = _book_newcomers(engine, now, policy, config_dir)
     return summary
+
+
+def _book_newcomers(
+    engine: Engine, now: datetime, policy: Policy, config_dir: Path
+) -> dict[str, Any] | None:
+    """People who became high-risk in a week already planned get its earliest slots left."""
+    from testrota.scheduling.service import book_newcomers
+
+    try:
+        return book_newcomers(engine, now, policy, config_dir)
+    except UserError as exc:
+        # The roster is in; a broken sites.yaml must not make it look as if it were not.
+        return {"error": f"roster imported, but no slots booked for newcomers: {exc}"}
 
 
 _COUNT_KEYS = ("rows", "added", "updated", "unchanged", "deactivated", "skipped", "high_risk")

@@ -706,3 +706,41 @@ def slot_summary(engine: Engine, week: str, policy: Policy) -> list[dict[str, An
                 "grid_units": ", ".join(f"{u} ({n})" for u, n in sorted(held.items())),
             })
     return rows
+
+
+def book_newcomers(
+    engine: Engine, now: datetime, policy: Policy, config_dir: Path
+) -> dict[str, Any] | None:
+    """Give people who became high-risk after this week was planned their slots now.
+
+    Called after every roster import, so HR need not remember to re-plan mid-week. Does nothing
+    (None) when the current week has not been planned yet: the weekly plan will include them.
+    """
+    week = week_label(now.astimezone(policy.tz).date())
+    appointment = Appointment.__table__  # type: ignore[attr-defined]
+    person = Person.__table__  # type: ignore[attr-defined]
+    plan_run = PlanRun.__table__  # type: ignore[attr-defined]
+    with engine.connect() as conn:
+        planned = conn.execute(
+            select(func.count()).select_from(plan_run).where(plan_run.c.week == week)
+        ).scalar_one()
+        if not planned:
+            return None
+        booked = (
+            select(appointment.c.person_id)
+            .where(appointment.c.week == week, appointment.c.status != "cancelled")
+            .scalar_subquery()
+        )
+        ids = list(
+            conn.execute(
+                select(person.c.id).where(
+                    person.c.active.is_(True),
+                    person.c.risk_category.is_not(None),
+                    person.c.id.not_in(booked),
+                )
+            ).scalars()
+        )
+    if not ids:
+        return {"week": week, "booked": 0, "added": [], "unscheduled": []}
+    sites = load_sites(config_dir, policy)
+    return add_midweek(engine, ids, now, policy, sites, reason="midweek", config_dir=config_dir)
