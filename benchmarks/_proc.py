@@ -17,7 +17,8 @@ pid = os.fork()
 if pid == 0:
     os.execvp(sys.argv[1], sys.argv[1:])
 _, status, usage = os.wait4(pid, 0)
-sys.stderr.write(f"\\n__peak_kb__ {usage.ru_maxrss}\\n")
+cpu = usage.ru_utime + usage.ru_stime
+sys.stderr.write(f"\\n__peak_kb__ {usage.ru_maxrss} {cpu}\\n")
 sys.exit(os.waitstatus_to_exitcode(status))
 """
 
@@ -28,6 +29,7 @@ class Measured:
     seconds: float
     peak_mb: float
     output: str
+    cpu_seconds: float = 0.0
 
 
 def measure(label: str, argv: list[str], env: dict[str, str] | None = None) -> Measured:
@@ -43,16 +45,21 @@ def measure(label: str, argv: list[str], env: dict[str, str] | None = None) -> M
     err = proc.stderr.decode(errors="replace")
     if proc.returncode != 0:
         raise SystemExit(f"{label} failed ({proc.returncode}):\n{err}")
-    peak_kb = int(err.rsplit("__peak_kb__", 1)[1].split()[0])
-    return Measured(label, seconds, peak_kb / 1024, proc.stdout.decode(errors="replace"))
+    peak_kb, cpu = err.rsplit("__peak_kb__", 1)[1].split()[:2]
+    return Measured(
+        label, seconds, int(peak_kb) / 1024, proc.stdout.decode(errors="replace"), float(cpu)
+    )
 
 
 def table(rows: list[Measured], baseline: Measured | None = None) -> str:
+    """A Markdown table; the ratio is of CPU time, which a busy shared machine disturbs less."""
     lines = [
-        "| step | wall s | peak MB |" + (" x baseline |" if baseline else ""),
-        "|---|---:|---:|" + ("---:|" if baseline else ""),
+        "| step | wall s | CPU s | peak MB |" + (" CPU x baseline |" if baseline else ""),
+        "|---|---:|---:|---:|" + ("---:|" if baseline else ""),
     ]
     for m in rows:
-        ratio = f" {m.seconds / baseline.seconds:.1f} |" if baseline else ""
-        lines.append(f"| {m.label} | {m.seconds:.2f} | {m.peak_mb:.0f} |{ratio}")
+        ratio = f" {m.cpu_seconds / baseline.cpu_seconds:.1f} |" if baseline else ""
+        lines.append(
+            f"| {m.label} | {m.seconds:.2f} | {m.cpu_seconds:.2f} | {m.peak_mb:.0f} |{ratio}"
+        )
     return "\n".join(lines)
