@@ -130,6 +130,14 @@ class WebPolicy(_Section):
     dashboard_cache_seconds: int = Field(default=120, ge=0)  # 0: recompute on every request
 
 
+class PrivacyPolicy(_Section):
+    """Who sees personal numbers in full (pages, exports)."""
+
+    # Users of these roles see phone and ID numbers masked, all but the last keep_digits.
+    mask_for_roles: list[Literal["admin", "hr", "supervisor", "site"]] = ["supervisor", "site"]
+    keep_digits: int = Field(default=4, ge=0, le=8)
+
+
 class Policy(_Section):
     timezone: str = "Asia/Shanghai"
     phone_region: str = "CN"
@@ -140,6 +148,7 @@ class Policy(_Section):
     reminders: ReminderPolicy = ReminderPolicy()
     sms: SmsPolicy = SmsPolicy()
     web: WebPolicy = WebPolicy()
+    privacy: PrivacyPolicy = PrivacyPolicy()
     retention_days: int = Field(default=90, ge=1)
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)

@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///./testrota.db"
     config_dir: Path = Path("./config")
     now: datetime | None = None
+    # A file holding "now" (ISO 8601 with offset), read again whenever it changes: lets a
+    # simulation move the clock of long-running processes (web, workers) together.
+    clock_file: Path | None = None
     sms_backend: Literal["console", "twilio"] = "console"
     twilio_account_sid: str | None = Field(
         default=None, validation_alias=AliasChoices("TWILIO_ACCOUNT_SID", "twilio_account_sid")
@@ -44,6 +47,10 @@ class Settings(BaseSettings):
     public_url: str = "http://127.0.0.1:8000"
     secret_key: str | None = None
     demo: bool = False
+    log_format: Literal["text", "json"] = "text"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    # Bearer token for /metrics; unset: /metrics answers loopback clients only.
+    metrics_token: str | None = None
 
     @field_validator("now")
     @classmethod
@@ -53,6 +60,16 @@ class Settings(BaseSettings):
                 "TESTROTA_NOW needs a UTC offset, e.g. 2022-05-09T08:00:00+08:00"
             )
         return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level_upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _format_lower(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
 
     @field_validator("public_url")
     @classmethod
@@ -77,6 +94,14 @@ class Settings(BaseSettings):
             raise SettingsError(
                 "TESTROTA_SMS_BACKEND=twilio needs " + ", ".join(missing)
                 + "; set them or use TESTROTA_SMS_BACKEND=console"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _one_fixed_clock(self) -> Settings:
+        if self.now is not None and self.clock_file is not None:
+            raise SettingsError(
+                "TESTROTA_NOW and TESTROTA_CLOCK_FILE both fix the clock; set only one of them"
             )
         return self
 

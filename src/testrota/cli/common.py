@@ -61,6 +61,9 @@ def make_context(db: str | None) -> AppContext:
         settings = get_settings()
     except (SettingsError, ValidationError) as exc:
         raise UserError(_settings_message(exc)) from exc
+    from testrota.observability.logging import setup_cli_logging
+
+    setup_cli_logging(settings)
     return AppContext(settings.with_database(db))
 
 

@@ -11,6 +11,7 @@ import typer
 from testrota.cli import (
     compliance_cmds,
     notify_cmds,
+    ops_cmds,
     plan_cmds,
     risk_cmds,
     roster_cmds,
@@ -25,7 +26,15 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for module in (roster_cmds, risk_cmds, plan_cmds, compliance_cmds, notify_cmds, web_cmds):
+for module in (
+    roster_cmds,
+    risk_cmds,
+    plan_cmds,
+    compliance_cmds,
+    notify_cmds,
+    web_cmds,
+    ops_cmds,
+):
     module.register(app)
 
 if __name__ == "__main__":  # pragma: no cover

@@ -43,7 +43,17 @@ def _run_uvicorn(app: object, host: str, port: int) -> None:
     import uvicorn
 
     typer.echo(f"serving on http://{host}:{port}", err=True)
-    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False)  # type: ignore[arg-type]
+    # Our logging (masked, request ids, one access line) replaces uvicorn's own: its access line
+    # would log full paths, personal-link tokens included.
+    uvicorn.run(
+        app,  # type: ignore[arg-type]
+        host=host,
+        port=port,
+        log_level="info",
+        log_config=None,
+        access_log=False,
+        proxy_headers=False,
+    )
 
 
 def _read_password(password_stdin: bool) -> str:

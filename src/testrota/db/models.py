@@ -20,6 +20,8 @@ def _dt(**kwargs: Any) -> Any:
 
 
 class Person(SQLModel, table=True):
+    # /metrics counts active people by category from this index alone (no table scan)
+    __table_args__ = (Index("ix_person_active_category", "active", "risk_category", "opted_out"),)
     id: int | None = Field(default=None, primary_key=True)
     employee_no: str = Field(index=True, unique=True, max_length=64)
     name: str = Field(max_length=200)
@@ -172,7 +174,11 @@ class Alert(SQLModel, table=True):
 
 
 class AlertContact(SQLModel, table=True):
-    __table_args__ = (UniqueConstraint("alert_id", "person_id"),)
+    __table_args__ = (
+        UniqueConstraint("alert_id", "person_id"),
+        # a person's own data (export, erasure): the alerts they were a contact in
+        Index("ix_alertcontact_person", "person_id"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     alert_id: int = Field(foreign_key="alert.id", index=True)
     person_id: int = Field(foreign_key="person.id")
@@ -216,6 +222,8 @@ class Message(SQLModel, table=True):
 
 
 class InboundMessage(SQLModel, table=True):
+    # a person's own data (export, erasure): the replies matched to them
+    __table_args__ = (Index("ix_inboundmessage_person", "person_id"),)
     id: int | None = Field(default=None, primary_key=True)
     provider_sid: str | None = Field(default=None, max_length=64, unique=True)
     from_number: str = Field(max_length=32, index=True)
@@ -250,6 +258,29 @@ class JobRun(SQLModel, table=True):
     finished_at: datetime | None = _dt(default=None)
     worker: str = Field(default="", max_length=100)
     details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+
+
+class JobHeartbeat(SQLModel, table=True):
+    """The latest tick of each periodic job in each worker process (``/metrics``, doctor).
+
+    One row per job and worker, updated after every tick; times are wall-clock (the question
+    "did any worker run a job in the last ten minutes" is about real time, even when
+    ``TESTROTA_NOW`` fixes the calendar). Counters only grow; rows of workers gone for longer
+    than ``retention_days`` are pruned nightly.
+    """
+
+    __table_args__ = (UniqueConstraint("job", "worker"),)
+    id: int | None = Field(default=None, primary_key=True)
+    job: str = Field(max_length=60)
+    worker: str = Field(max_length=100)
+    last_started_at: datetime = _dt()
+    last_finished_at: datetime = _dt()
+    last_ok_at: datetime | None = _dt(default=None)
+    last_duration_seconds: float = 0.0
+    last_error: str | None = Field(default=None, max_length=400)
+    runs: int = 0
+    failures: int = 0
+    duration_seconds_total: float = 0.0
 
 
 class LoginAttempt(SQLModel, table=True):

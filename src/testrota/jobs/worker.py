@@ -122,11 +122,9 @@ def _run_job(spec: JobSpec, ctx: JobContext) -> Any:
     """APScheduler calls this; a failing job is logged and the next tick tries again."""
     if ctx.stop.is_set():
         return None
-    try:
-        return spec.func(ctx)
-    except Exception:
-        log.exception("job %s failed; the next tick tries again", spec.id)
-        return None
+    from testrota.observability.jobs import run_observed
+
+    return run_observed(ctx.engine, spec.id, ctx.worker, lambda: spec.func(ctx))
 
 
 def build_scheduler(

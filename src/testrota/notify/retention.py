@@ -1,7 +1,8 @@
 """Nightly retention for texts: bodies and numbers older than ``retention_days`` are erased.
 
 Rows stay (counts by status and kind remain true); what they said and to whom does not. Rows
-still in flight (pending, sending, unknown) are never touched.
+still in flight (pending, sending, unknown) are never touched. Test results and the rest of the
+rule are :mod:`testrota.privacy.retention`'s, run from here so the nightly job has one entry.
 """
 
 from __future__ import annotations
@@ -35,5 +36,8 @@ def apply_retention(engine: Engine, now: datetime, policy: Policy) -> dict[str, 
         ).rowcount
         offers = conn.execute(delete(RO).where(RO.c.created_at < cutoff)).rowcount
         runs = conn.execute(delete(J).where(J.c.started_at < cutoff)).rowcount
+    # Test results, import error lists and heartbeats: the privacy area's part of the rule.
+    from testrota.privacy.retention import apply_privacy_retention
+
     return {"messages": messages or 0, "inbound": inbound or 0, "offers": offers or 0,
-            "job_runs": runs or 0}
+            "job_runs": runs or 0, **apply_privacy_retention(engine, now, policy)}

@@ -141,13 +141,24 @@ def create_app(
     from testrota.web.routes import register_routes
 
     register_routes(app)
-    app.include_router(__import__("testrota.web.twilio_routes", fromlist=["router"]).router)
+    from testrota.observability.request_id import RequestIdMiddleware
+    from testrota.web.metrics_routes import router as metrics_router
+    from testrota.web.twilio_routes import router as twilio_router
+
+    # Added last, so it is outermost: every log line of a request carries its id.
+    app.add_middleware(RequestIdMiddleware)
+    app.include_router(twilio_router)
+    app.include_router(metrics_router)
     return app
 
 
 def create_app_from_env() -> FastAPI:
     """For ``uvicorn --factory testrota.web.app:create_app_from_env --workers N``."""
-    return create_app(get_settings())
+    from testrota.observability.logging import configure_logging
+
+    settings = get_settings()
+    configure_logging(settings)
+    return create_app(settings)
 
 
 def _default_worker_factory(settings: Settings) -> Any:

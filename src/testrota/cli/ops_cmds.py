@@ -1,0 +1,162 @@
+"""Operations: ``testrota doctor``, ``testrota export-person``, ``testrota erase-person``."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from testrota.cli.common import DbOption, JsonOption, emit_json, make_context, user_errors
+from testrota.errors import UserError
+
+if TYPE_CHECKING:
+    from testrota.observability.doctor import Check
+
+_MARK = {"ok": ("ok", "green"), "warn": ("warn", "yellow"), "fail": ("FAIL", "bold red"),
+         "skip": ("skip", "dim")}
+
+
+def register(app: typer.Typer) -> None:
+    """Add this area's commands to the ``testrota`` app."""
+    app.command("doctor")(doctor)
+    app.command("export-person")(export_person)
+    app.command("erase-person")(erase_person)
+
+
+def _actor(by: str | None) -> str:
+    if by and by.strip():
+        return by.strip()
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # no login name in a bare container
+        return "cli"
+
+
+def doctor(db: DbOption = None, json_out: JsonOption = False) -> None:
+    """Check configuration, database and schema, Twilio (without sending), the webhook URL,
+    sender capacity for the coming week and the workers; say what is wrong and how to fix it.
+    Exit code 1 when a check fails."""
+    from pydantic import ValidationError
+
+    from testrota.observability.doctor import diagnose, settings_failure, summary
+    from testrota.settings import SettingsError, get_settings
+
+    checks: list[Check]
+    try:
+        settings = get_settings().with_database(db)
+    except (SettingsError, ValidationError) as exc:
+        checks = [settings_failure(_settings_text(exc))]
+    else:
+        from testrota.clock import clock_from_settings
+
+        checks = diagnose(settings, clock_from_settings(settings))
+    report = summary(checks)
+    if json_out:
+        emit_json(report)
+    else:
+        _print_checks(checks)
+    if not report["ok"]:
+        raise typer.Exit(1)
+
+
+def _settings_text(exc: Exception) -> str:
+    from pydantic import ValidationError
+
+    if isinstance(exc, ValidationError):
+        return "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}"
+            for err in exc.errors()
+        )
+    return str(exc)
+
+
+def _print_checks(checks: list[Check]) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+
+    console = Console(highlight=False, soft_wrap=True)
+    width = max(len(c.name) for c in checks)
+    for check in checks:
+        label, style = _MARK[check.status]
+        console.print(f"[{style}]{label:<4}[/]  {escape(check.name.ljust(width))}  "
+                      f"{escape(check.message)}")
+        if check.status in ("warn", "fail") and check.fix:
+            console.print(f"      {' ' * width}  [dim]fix:[/] {escape(check.fix)}")
+    failed = sum(1 for c in checks if c.status == "fail")
+    warned = sum(1 for c in checks if c.status == "warn")
+    console.print(f"{failed} failed, {warned} warnings" if failed or warned else "all good")
+
+
+def export_person(
+    employee_no: Annotated[str, typer.Argument(help="Employee number.")],
+    output: Annotated[
+        Path | None, typer.Option("--output", help="Write the JSON here instead of stdout.")
+    ] = None,
+    by: Annotated[
+        str | None, typer.Option("--by", help="Who asks (audit log); default: your login name.")
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Everything held on one person (record, classification, appointments, results, texts,
+    replies, alerts, exemptions, audit events) as one JSON document."""
+    with user_errors():
+        ctx = make_context(db)
+        from testrota.privacy.export import export_person as export
+
+        if output is not None and output.is_dir():
+            raise UserError(f"--output {output} is a directory; give a file name")
+        document = export(ctx.engine, employee_no, ctx.policy, ctx.clock.now(), _actor(by))
+        if output is None:
+            emit_json(document)
+            return
+        text = json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+        try:
+            output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise UserError(f"cannot write {output}: {exc.strerror}") from None
+    typer.echo(f"wrote {output} ({sum(document['counts'].values())} records)", err=True)
+
+
+def erase_person(
+    employee_no: Annotated[str, typer.Argument(help="Employee number.")],
+    reason: Annotated[
+        str, typer.Option("--reason", help="Why (audit log; write no personal data in it).")
+    ],
+    yes: Annotated[bool, typer.Option("--yes", help="Do it: erasure cannot be undone.")] = False,
+    deactivate: Annotated[
+        bool, typer.Option("--deactivate", help="Also take a person still on the roster off it "
+                           "(else only people already off the roster are erased).")
+    ] = False,
+    by: Annotated[
+        str | None,
+        typer.Option("--by", help="The admin user erasing (must be an active admin user); "
+                     "default: your login name."),
+    ] = None,
+    db: DbOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Anonymise one person who left (admins): name, phone, ID number, texts and replies
+    erased; appointments and results stay, anonymous, so the compliance figures do not
+    change."""
+    with user_errors():
+        if not yes:
+            raise UserError(f"erasing {employee_no} cannot be undone; add --yes to go ahead "
+                            "(testrota export-person first keeps a copy)")
+        ctx = make_context(db)
+        from testrota.privacy.erase import erase_person as erase
+        from testrota.privacy.erase import require_admin
+
+        if by:
+            require_admin(ctx.engine, by.strip())
+        report = erase(ctx.engine, employee_no, reason, _actor(by), ctx.clock.now(),
+                       deactivate=deactivate)
+    if json_out:
+        emit_json(report.as_dict())
+        return
+    counts = ", ".join(f"{k} {v}" for k, v in report.counts.items() if v)
+    sys.stdout.write(f"erased {report.old_employee_no}: now {report.employee_no}"
+                     f"{' (' + counts + ')' if counts else ''}\n")

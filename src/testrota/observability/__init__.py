@@ -1,0 +1,1 @@
+"""What operators see: structured logs, ``/metrics``, ``testrota doctor``, job heartbeats."""

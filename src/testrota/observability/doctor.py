@@ -1,0 +1,417 @@
+"""``testrota doctor``: is this installation ready to run, and if not, what to do about it.
+
+Each check returns ``ok``, ``warn``, ``fail`` or ``skip`` with what it found and how to fix it.
+Nothing is changed and no text is sent: the database is only read (a missing SQLite file is
+reported, not created), and Twilio is asked for the account and the sender, never to send.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from ipaddress import ip_address
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from sqlalchemy import Engine, make_url, select, text
+
+from testrota.clock import Clock
+from testrota.errors import UserError
+from testrota.policy import Policy, SmsPolicy
+from testrota.settings import Settings
+
+Status = Literal["ok", "warn", "fail", "skip"]
+WORKER_SILENT_AFTER = timedelta(minutes=10)
+MIN_SECRET_LENGTH = 32
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    status: Status
+    message: str
+    fix: str = ""
+
+    def as_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+def summary(checks: list[Check]) -> dict[str, Any]:
+    counts = {s: sum(1 for c in checks if c.status == s) for s in ("ok", "warn", "fail", "skip")}
+    return {"ok": counts["fail"] == 0, "counts": counts, "checks": [c.as_dict() for c in checks]}
+
+
+def settings_failure(message: str) -> Check:
+    return Check("settings", "fail", message,
+                 "fix the environment variable named above (see README, Settings)")
+
+
+# --- configuration ------------------------------------------------------------------------------
+
+
+def _config_loaders(config_dir: Path) -> list[tuple[str, Callable[[Policy], object]]]:
+    from testrota.compliance.columns import load_result_columns
+    from testrota.notify.templates import load_templates
+    from testrota.risk.vocabulary import load_vocabulary
+    from testrota.roster.columns import load_roster_columns
+    from testrota.scheduling.sites import load_sites
+
+    return [
+        ("risk_categories.yaml", lambda p: load_vocabulary(config_dir)),
+        ("roster_columns.yaml", lambda p: load_roster_columns(config_dir)),
+        ("sites.yaml", lambda p: load_sites(config_dir, p)),
+        ("messages.yaml", lambda p: load_templates(config_dir, p.sms.max_segments)),
+        ("result_columns.yaml", lambda p: load_result_columns(config_dir)),
+    ]
+
+
+def check_config(settings: Settings) -> tuple[list[Check], Policy | None]:
+    from testrota.policy import load_policy
+
+    config_dir = settings.config_dir
+    if not config_dir.is_dir():
+        return [Check("config", "fail", f"configuration directory {config_dir} does not exist",
+                      "set TESTROTA_CONFIG_DIR to the directory holding policy.yaml and the "
+                      "other config files")], None
+    checks = []
+    policy: Policy | None
+    try:
+        policy = load_policy(config_dir)
+        checks.append(Check("config policy.yaml", "ok", f"loaded (time zone {policy.timezone})"))
+    except UserError as exc:
+        policy = None
+        checks.append(Check("config policy.yaml", "fail", str(exc),
+                            "correct the file; every key is listed in the README"))
+    for name, load in _config_loaders(config_dir):
+        if policy is None and name in ("sites.yaml", "messages.yaml"):
+            checks.append(Check(f"config {name}", "skip", "needs policy.yaml to load first"))
+            continue
+        try:
+            load(policy or Policy())
+        except UserError as exc:
+            checks.append(Check(f"config {name}", "fail", str(exc), "correct the file"))
+        else:
+            checks.append(Check(f"config {name}", "ok", "loaded"))
+    return checks, policy
+
+
+def check_secret(settings: Settings) -> Check:
+    key = settings.secret_key
+    if not key:
+        if settings.demo:
+            return Check("secret key", "warn", "TESTROTA_SECRET_KEY is not set (demo mode)",
+                         "set it before real use")
+        return Check("secret key", "fail",
+                     "TESTROTA_SECRET_KEY is not set: the web app will not start and texts "
+                     "cannot carry personal links",
+                     "export TESTROTA_SECRET_KEY=\"$(python3 -c 'import secrets; "
+                     "print(secrets.token_urlsafe(48))')\"; the same value in every process")
+    if len(key) < MIN_SECRET_LENGTH:
+        return Check("secret key", "warn",
+                     f"TESTROTA_SECRET_KEY is only {len(key)} characters long",
+                     f"use at least {MIN_SECRET_LENGTH} random characters")
+    return Check("secret key", "ok", "set")
+
+
+# --- database -----------------------------------------------------------------------------------
+
+
+def _display_url(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "(unparseable URL)"
+
+
+def check_database(settings: Settings) -> tuple[list[Check], Engine | None]:
+    """Reachability and schema version; the engine when the schema is usable."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from testrota.db.engine import make_engine
+    from testrota.db.schema import current_revision, head_revision
+
+    url = settings.database_url
+    shown = _display_url(url)
+    try:
+        parsed = make_url(url)
+    except Exception as exc:
+        return [Check("database", "fail", f"TESTROTA_DATABASE_URL is not a database URL: {exc}",
+                      "e.g. postgresql+psycopg://user:pass@host/testrota or "
+                      "sqlite:///./testrota.db")], None
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        path = Path(parsed.database or "")
+        if not path.exists():
+            return [Check("database", "fail", f"the SQLite file {path} does not exist",
+                          "run testrota init (or point TESTROTA_DATABASE_URL at the database)"
+                          )], None
+    try:
+        engine = make_engine(url)
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        current = current_revision(engine)
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:300]
+        return [Check("database", "fail", f"cannot reach {shown}: {reason}",
+                      "check that the server runs, the URL, the user and the password")], None
+    checks = [Check("database", "ok", f"reachable ({shown})")]
+    head = head_revision()
+    if current is None:
+        checks.append(Check("schema", "fail", "the database has no testrota schema",
+                            "run testrota init"))
+        engine.dispose()
+        return checks, None
+    if current != head:
+        from alembic.script import ScriptDirectory
+
+        from testrota.db.schema import alembic_config_static
+
+        known = {r.revision for r in
+                 ScriptDirectory.from_config(alembic_config_static()).walk_revisions()}
+        if current in known:
+            checks.append(Check("schema", "fail", f"schema revision {current}, this version "
+                                f"needs {head}", "run testrota init (it upgrades in place)"))
+        else:
+            checks.append(Check("schema", "fail",
+                                f"schema revision {current} is unknown to this version "
+                                f"(head {head}): a newer testrota wrote it",
+                                "run the same testrota version as the other processes"))
+        engine.dispose()
+        return checks, None
+    checks.append(Check("schema", "ok", f"at head ({head})"))
+    return checks, engine
+
+
+# --- Twilio ---------------------------------------------------------------------------------------
+
+
+def _twilio_error(exc: Exception, api: str) -> Check:
+    status = getattr(exc, "status", None)
+    code = getattr(exc, "code", None)
+    if status in (401, 403):
+        return Check("twilio account", "fail",
+                     f"Twilio refused the credentials (HTTP {status}, code {code})",
+                     "check TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN (console.twilio.com, "
+                     "Account info); a test-credentials pair cannot be checked")
+    if status == 404:
+        return Check("twilio account", "fail", "Twilio does not know this account",
+                     "check TWILIO_ACCOUNT_SID")
+    if status is not None:
+        return Check("twilio account", "fail",
+                     f"Twilio answered HTTP {status} (code {code}): {getattr(exc, 'msg', exc)}",
+                     "try again later; see status.twilio.com")
+    return Check("twilio account", "fail", f"could not reach {api}: {type(exc).__name__}: "
+                 f"{str(exc)[:200]}",
+                 "check the network, a proxy (HTTPS_PROXY) and TESTROTA_TWILIO_API_BASE")
+
+
+def check_twilio(settings: Settings, sms: SmsPolicy) -> list[Check]:
+    """The account and the sender, through the same client the dispatcher uses."""
+    from testrota.notify.backends import TwilioBackend
+
+    api = settings.twilio_api_base or "https://api.twilio.com"
+    quick = sms.model_copy(update={"request_timeout_seconds": min(sms.request_timeout_seconds,
+                                                                  10.0), "concurrency": 1})
+    backend = TwilioBackend(settings, quick)
+    client = backend.client
+    checks: list[Check] = []
+    try:
+        try:
+            account = client.api.v2010.accounts(settings.twilio_account_sid).fetch()
+        except Exception as exc:
+            return [_twilio_error(exc, api)]
+        status = str(account.status or "")
+        if status != "active":
+            checks.append(Check("twilio account", "fail", f"the account is {status or 'unknown'}",
+                                "reactivate it in the Twilio console"))
+        elif str(account.type or "") == "Trial":
+            checks.append(Check("twilio account", "warn",
+                                f"trial account {account.friendly_name!r}: texts reach verified "
+                                "numbers only and start with a trial notice",
+                                "upgrade the account before texting staff"))
+        else:
+            checks.append(Check("twilio account", "ok",
+                                f"{account.friendly_name!r} is active ({account.type})"))
+        checks.append(_check_sender(settings, client))
+    finally:
+        backend.close()
+    return checks
+
+
+def _check_sender(settings: Settings, client: Any) -> Check:
+    service = settings.twilio_messaging_service_sid
+    if service:
+        try:
+            found = client.messaging.v1.services(service).fetch()
+        except Exception as exc:
+            if getattr(exc, "status", None) == 404:
+                return Check("twilio sender", "fail",
+                             f"messaging service {service} is not in this account",
+                             "check TWILIO_MESSAGING_SERVICE_SID")
+            return Check("twilio sender", "fail", f"could not look up messaging service "
+                         f"{service}: {str(exc)[:200]}", "try again; check the network")
+        return Check("twilio sender", "ok", f"messaging service {found.friendly_name!r}")
+    sender = settings.twilio_from or ""
+    if not sender.startswith("+"):
+        return Check("twilio sender", "ok",
+                     f"TWILIO_FROM {sender!r} is a short code or a sender ID (not checked)")
+    try:
+        numbers = client.incoming_phone_numbers.list(phone_number=sender, limit=1)
+    except Exception as exc:
+        return Check("twilio sender", "fail", f"could not list the account's numbers: "
+                     f"{str(exc)[:200]}", "try again; check the network")
+    if not numbers:
+        return Check("twilio sender", "fail",
+                     f"TWILIO_FROM {sender} is not a number of this account: every send "
+                     "would fail (Twilio error 21606)",
+                     "set TWILIO_FROM to one of the account's numbers, or use "
+                     "TWILIO_MESSAGING_SERVICE_SID")
+    capabilities = numbers[0].capabilities or {}
+    if capabilities.get("sms") is False:
+        return Check("twilio sender", "fail", f"{sender} cannot send SMS",
+                     "buy an SMS-capable number or use a messaging service")
+    return Check("twilio sender", "ok", f"{sender} belongs to the account")
+
+
+def _private_host(host: str) -> bool:
+    if host in ("localhost", "") or host.endswith((".localhost", ".local", ".internal")):
+        return True
+    try:
+        address = ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return (address.is_loopback or address.is_private or address.is_link_local
+            or address.is_unspecified or address.is_reserved)
+
+
+def check_webhook_url(settings: Settings) -> Check:
+    """Twilio must reach ``TESTROTA_PUBLIC_URL`` (and signs requests with it)."""
+    url = settings.public_url
+    parts = urlsplit(url)
+    inbound = f"{url}/twilio/inbound"
+    if parts.scheme != "https":
+        return Check("webhook url", "fail", f"TESTROTA_PUBLIC_URL {url} is not https: Twilio "
+                     "would send replies and delivery reports in clear text",
+                     "serve the app behind TLS and set TESTROTA_PUBLIC_URL=https://...")
+    if not parts.hostname or _private_host(parts.hostname):
+        return Check("webhook url", "fail",
+                     f"TESTROTA_PUBLIC_URL {url} is not reachable from the internet",
+                     "set it to the public https address of the web app")
+    if parts.query or parts.fragment:
+        return Check("webhook url", "fail", f"TESTROTA_PUBLIC_URL {url} has a query or a "
+                     "fragment", "use just scheme, host and an optional path prefix")
+    return Check("webhook url", "ok",
+                 f"set the number's (or messaging service's) incoming-message webhook to "
+                 f"POST {inbound}")
+
+
+# --- work in the database -------------------------------------------------------------------------
+
+
+def _weeks_ahead(now: datetime, policy: Policy) -> list[str]:
+    today = now.astimezone(policy.tz).date()
+    weeks = []
+    for day in (today, today + timedelta(days=7)):
+        year, week, _ = day.isocalendar()
+        weeks.append(f"{year}-W{week:02d}")
+    return weeks
+
+
+def check_capacity(engine: Engine, policy: Policy, now: datetime) -> Check:
+    """Can the sender get the coming week's reminders out in time (this week's rest and the
+    next)?"""
+    from testrota.notify.queries import capacity_for_week
+
+    today = now.astimezone(policy.tz).date().isoformat()
+    texts, warnings, weeks_planned = 0, [], []
+    for week in _weeks_ahead(now, policy):
+        report = capacity_for_week(engine, week, policy)
+        days = [d for d in report["days"] if d["date"] >= today]
+        if days:
+            weeks_planned.append(week)
+        texts += sum(d["texts"] for d in days)
+        # one warning per day that is not ok, in day order
+        too_busy = [d["date"] for d in report["days"] if not d["ok"]]
+        warnings += [w for day, w in zip(too_busy, report["warnings"], strict=True)
+                     if day >= today]
+    rate = policy.sms.rate_per_second
+    if warnings:
+        return Check("sender capacity", "warn", f"{len(warnings)} day(s) too busy for "
+                     f"{rate:g} texts/s; first: {warnings[0]}",
+                     "raise sms.rate_per_second only if the sender allows it (a short code, or "
+                     "a messaging service with more numbers), or spread the slots")
+    if not weeks_planned:
+        return Check("sender capacity", "ok", "no appointments planned from today on yet")
+    limit = f"fit {rate:g} texts/s" if rate else "(no sender rate limit configured)"
+    return Check("sender capacity", "ok",
+                 f"{texts} reminders from today to the end of {weeks_planned[-1]} {limit}")
+
+
+def check_workers(engine: Engine, wall_now: datetime) -> Check:
+    from testrota.db.models import JobHeartbeat
+
+    h = JobHeartbeat.__table__  # type: ignore[attr-defined]
+    with engine.connect() as conn:
+        latest = conn.execute(select(h.c.last_finished_at).order_by(
+            h.c.last_finished_at.desc()).limit(1)).scalar()
+    if latest is None:
+        return Check("workers", "warn", "no job tick recorded yet",
+                     "start testrota worker (or testrota serve --with-worker)")
+    age = wall_now - latest
+    if age > WORKER_SILENT_AFTER:
+        return Check("workers", "warn", f"the last job tick ended {int(age.total_seconds() // 60)}"
+                     " minutes ago", "check that testrota worker runs (systemctl status "
+                     "testrota-worker@*)")
+    return Check("workers", "ok", f"last job tick {int(age.total_seconds())} s ago")
+
+
+def check_backlog(engine: Engine, policy: Policy, now: datetime) -> Check:
+    from testrota.db.models import Message
+
+    m = Message.__table__  # type: ignore[attr-defined]
+    with engine.connect() as conn:
+        oldest = conn.execute(select(m.c.due_at).where(
+            m.c.status == "pending", m.c.due_at <= now,
+            (m.c.next_attempt_at.is_(None)) | (m.c.next_attempt_at <= now),
+        ).order_by(m.c.due_at).limit(1)).scalar()
+    limit = timedelta(minutes=policy.reminders.send_within_minutes)
+    if oldest is not None and now - oldest > limit:
+        minutes = int((now - oldest).total_seconds() // 60)
+        return Check("outbox", "warn", f"the oldest due text has waited {minutes} minutes "
+                     f"(reminders.send_within_minutes is {limit.seconds // 60})",
+                     "check the workers' logs and the sender (testrota outbox --status pending)")
+    return Check("outbox", "ok", "no text waits longer than it should")
+
+
+# --- all of it ------------------------------------------------------------------------------------
+
+
+def diagnose(settings: Settings, clock: Clock,
+             wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> list[Check]:
+    """Every check, in the order an operator would fix them."""
+    checks, policy = check_config(settings)
+    checks.append(check_secret(settings))
+    db_checks, engine = check_database(settings)
+    checks += db_checks
+    sms = (policy or Policy()).sms
+    if settings.sms_backend == "twilio":
+        checks += check_twilio(settings, sms)
+        checks.append(check_webhook_url(settings))
+    else:
+        checks.append(Check("sms backend", "warn", "console: texts are written to the log, not "
+                            "sent", "for production set TESTROTA_SMS_BACKEND=twilio and the "
+                            "TWILIO_* settings"))
+    if engine is None or policy is None:
+        why = "the database" if engine is None else "policy.yaml"
+        for name in ("sender capacity", "workers", "outbox"):
+            checks.append(Check(name, "skip", f"needs {why} to be usable first"))
+    else:
+        try:
+            now = clock.now()
+            checks.append(check_capacity(engine, policy, now))
+            checks.append(check_workers(engine, wall_clock()))
+            checks.append(check_backlog(engine, policy, now))
+        finally:
+            engine.dispose()
+    return checks

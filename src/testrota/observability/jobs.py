@@ -1,0 +1,120 @@
+"""Job heartbeats: every tick of a periodic job leaves its trace in ``JobHeartbeat``.
+
+The worker wraps each tick in :func:`observed_job`: log lines inside carry the job id, and the
+tick's outcome and duration are added to its row (one per job and worker), from which
+``/metrics`` and ``testrota doctor`` tell whether the jobs run at all, how long they take and
+how often they fail. Recording a heartbeat never fails the job: a database hiccup is logged and
+the next tick records again.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, Table
+from sqlalchemy.dialects import postgresql, sqlite
+
+from testrota.db.models import JobHeartbeat
+from testrota.observability.logging import job_context
+
+log = logging.getLogger(__name__)
+
+H: Table = JobHeartbeat.__table__  # type: ignore[attr-defined]
+
+
+def wall_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Tick:
+    job: str
+    worker: str
+    started_at: datetime
+    finished_at: datetime
+    duration_seconds: float
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def record_tick(engine: Engine, tick: Tick) -> None:
+    """Add one tick to its job and worker's row (an upsert, safe from any process)."""
+    insert: Any = (postgresql.insert(H) if engine.dialect.name == "postgresql"
+                   else sqlite.insert(H))
+    values = {
+        "job": tick.job, "worker": tick.worker[:100],
+        "last_started_at": tick.started_at, "last_finished_at": tick.finished_at,
+        "last_ok_at": tick.finished_at if tick.ok else None,
+        "last_duration_seconds": tick.duration_seconds,
+        "last_error": None if tick.ok else (tick.error or "")[:400],
+        "runs": 1, "failures": 0 if tick.ok else 1,
+        "duration_seconds_total": tick.duration_seconds,
+    }
+    statement = insert.values(**values)
+    excluded = statement.excluded
+    update = {
+        "last_started_at": excluded.last_started_at,
+        "last_finished_at": excluded.last_finished_at,
+        "last_duration_seconds": excluded.last_duration_seconds,
+        "last_error": excluded.last_error,
+        "runs": H.c.runs + 1,
+        "failures": H.c.failures + excluded.failures,
+        "duration_seconds_total": H.c.duration_seconds_total + excluded.duration_seconds_total,
+    }
+    if tick.ok:
+        update["last_ok_at"] = excluded.last_ok_at
+    with engine.begin() as conn:
+        conn.execute(statement.on_conflict_do_update(index_elements=["job", "worker"],
+                                                     set_=update))
+
+
+@contextmanager
+def observed_job(
+    engine: Engine,
+    job: str,
+    worker: str,
+    clock: Callable[[], datetime] = wall_clock,
+) -> Iterator[str]:
+    """Run the body as one tick of ``job``: with a job id in the logs, timed, recorded.
+
+    An exception in the body is recorded as a failure and raised again.
+    """
+    started_at = clock()
+    started = time.perf_counter()
+    error: str | None = None
+    with job_context(job) as job_id:
+        try:
+            yield job_id
+        except BaseException as exc:
+            error = f"{type(exc).__name__}: {exc}"
+            raise
+        finally:
+            tick = Tick(job, worker, started_at, clock(), round(time.perf_counter() - started, 6),
+                        error)
+            try:
+                record_tick(engine, tick)
+            except Exception:
+                log.warning("could not record the heartbeat of %s", job, exc_info=True)
+
+
+def run_observed(engine: Engine, job: str, worker: str, func: Callable[[], Any]) -> Any:
+    """``func()`` as one observed tick; a failure is logged (with the job id) and recorded,
+    and None returned: the next tick tries again. For the worker's job runner."""
+    try:
+        with observed_job(engine, job, worker):
+            try:
+                return func()
+            except Exception:
+                log.exception("job %s failed; the next tick tries again", job)
+                raise
+    except Exception:
+        return None

@@ -1,0 +1,253 @@
+"""``testrota erase-person``: anonymise one person, keeping the anonymous counts.
+
+The person's row stays, under a new employee number (``erased-<id>``) with no name, phone or ID
+number and opted out, so their appointments and results stay with it (statuses unchanged) and
+the compliance figures do not change. Only a person already off the roster (inactive) is
+erased: an active one would come back with the next roster import, and taking them off changes
+the figures as any departure does, so that is asked for explicitly (``deactivate=True``).
+
+What identifies them goes: texts' bodies and numbers, replies, reschedule offers, reasons
+written about them, and their personal values in the audit log, in plan reports and in
+roster-import error lists. One audit event records the erasure, without personal data.
+Everything happens in one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Table, select, update
+from sqlalchemy.exc import IntegrityError
+
+from testrota.db.models import PlanRun, RosterImport
+from testrota.errors import UserError
+from testrota.privacy.records import (
+    AE,
+    EX,
+    IN,
+    RO,
+    A,
+    M,
+    P,
+    audit_condition,
+    find_person,
+    inbound_condition,
+    json_mentions,
+    person_keys,
+)
+
+ERASED = "(erased)"
+# Keys whose values in audit details or import errors are a person's own data.
+PERSONAL_KEYS = frozenset({
+    "name", "phone", "phone_raw", "id_number", "host_employee_no", "vaccination", "booster",
+    "to", "body", "from_number", "reply",
+})
+# Texts that may still go out are stopped; the rest keep their status (the counts stay true).
+UNSENT = ("pending", "unknown")
+
+PR: Table = PlanRun.__table__  # type: ignore[attr-defined]
+RI: Table = RosterImport.__table__  # type: ignore[attr-defined]
+
+
+def erased_number(person_id: int) -> str:
+    return f"erased-{person_id}"
+
+
+def scrub(value: Any, old_no: str, new_no: str, secrets: Collection[str]) -> Any:
+    """``value`` (JSON data) with the person's traces replaced.
+
+    ``old_no`` as a whole string becomes ``new_no``; values under :data:`PERSONAL_KEYS` become
+    ``(erased)``; any string containing one of ``secrets`` (name, phone, ID number as stored and
+    as written) has it replaced by ``(erased)``.
+    """
+    if isinstance(value, dict):
+        return {
+            k: (_erase_value(v) if k in PERSONAL_KEYS else scrub(v, old_no, new_no, secrets))
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [scrub(v, old_no, new_no, secrets) for v in value]
+    if isinstance(value, str):
+        if value == old_no:
+            return new_no
+        for secret in secrets:
+            if secret in value:
+                value = value.replace(secret, ERASED)
+        return value
+    return value
+
+
+def _erase_value(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, list):  # an update's [old, new]
+        return [_erase_value(v) for v in value]
+    return ERASED
+
+
+def _secrets(person: dict[str, Any]) -> list[str]:
+    found = {
+        str(person[k]).strip() for k in ("name", "phone", "phone_raw", "id_number")
+        if person.get(k) and len(str(person[k]).strip()) >= 2
+    }
+    # longest first, so a phone as written is replaced whole before its digits are
+    return sorted(found, key=len, reverse=True)
+
+
+@dataclass(frozen=True)
+class EraseReport:
+    old_employee_no: str
+    employee_no: str
+    counts: dict[str, int]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"erased": self.old_employee_no, "employee_no": self.employee_no,
+                "counts": self.counts}
+
+
+def _rescrub_json(conn: Connection, table: Table, column: str, condition: Any, old_no: str,
+                  new_no: str, secrets: list[str]) -> int:
+    changed = 0
+    col = table.c[column]
+    for row_id, data in conn.execute(select(table.c.id, col).where(condition)).all():
+        new = scrub(data, old_no, new_no, secrets)
+        if new != data:
+            conn.execute(update(table).where(table.c.id == row_id).values({column: new}))
+            changed += 1
+    return changed
+
+
+def erase_person(engine: Engine, employee_no: str, reason: str, actor: str, now: datetime,
+                 *, deactivate: bool = False) -> EraseReport:
+    """Anonymise the person with ``employee_no``; the door checks that ``actor`` may.
+
+    ``deactivate`` also takes an active person off the roster (else an active person is
+    refused)."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise UserError("--reason is required: say why (it is kept in the audit log; write no "
+                        "personal data in it)")
+    if len(reason) > 400:
+        raise UserError("the reason is longer than 400 characters; shorten it")
+    try:
+        return _erase(engine, employee_no, reason, actor, now, deactivate)
+    except IntegrityError as exc:
+        raise UserError(
+            f"could not erase {employee_no}: another person already has employee number "
+            f"{erased_number(_person_id(engine, employee_no))} (a roster imported one?); "
+            "nothing was changed: rename that person first"
+        ) from exc
+
+
+def _person_id(engine: Engine, employee_no: str) -> int:
+    with engine.connect() as conn:
+        return int(find_person(conn, employee_no)["id"])
+
+
+def _erase(engine: Engine, employee_no: str, reason: str, actor: str, now: datetime,
+           deactivate: bool) -> EraseReport:
+    with engine.begin() as conn:
+        person = find_person(conn, employee_no)
+        check_erasable(person)
+        if person["active"] and not deactivate:
+            raise UserError(
+                f"{person['employee_no']} is still on the roster (active): the next roster "
+                "import would bring them back. Import a full roster without them first, or add "
+                "--deactivate to take them off now"
+            )
+        if conn.dialect.name == "postgresql":  # a concurrent import waits for us
+            conn.execute(select(P.c.id).where(P.c.id == person["id"]).with_for_update())
+        keys = person_keys(conn, person)
+        old_no, new_no = keys.employee_no, erased_number(keys.id)
+        secrets = _secrets(person)
+        counts: dict[str, int] = {}
+
+        # audit events and reports first: they are found by the old number
+        counts["audit_events"] = _rescrub_json(conn, AE, "details", audit_condition(keys),
+                                               old_no, new_no, secrets)
+        counts["audit_events"] += conn.execute(
+            update(AE).where(AE.c.entity == "person", AE.c.entity_id == old_no)
+            .values(entity_id=new_no)
+        ).rowcount or 0
+        counts["plan_reports"] = _rescrub_json(conn, PR, "report", json_mentions(PR.c.report,
+                                               old_no), old_no, new_no, secrets)
+        counts["import_errors"] = _import_errors(conn, old_no, new_no, secrets)
+
+        counts["inbound_messages"] = conn.execute(
+            update(IN).where(inbound_condition(keys))
+            .values(body="", reply="", from_number="", person_id=keys.id)
+        ).rowcount or 0
+        counts["messages_stopped"] = conn.execute(
+            update(M).where(M.c.person_id == keys.id, M.c.status.in_(UNSENT))
+            .values(status="cancelled", error_message="person erased")
+        ).rowcount or 0
+        counts["messages"] = conn.execute(
+            update(M).where(M.c.person_id == keys.id)
+            .values(body="", to="", error_message=None)
+        ).rowcount or 0
+        counts["reschedule_offers"] = conn.execute(
+            RO.delete().where(RO.c.person_id == keys.id)
+        ).rowcount or 0
+        conn.execute(
+            update(A).where(A.c.person_id == keys.id, A.c.excused_reason.is_not(None))
+            .values(excused_reason=ERASED)
+        )
+        counts["exemptions"] = conn.execute(
+            update(EX).where(EX.c.person_id == keys.id).values(reason=ERASED)
+        ).rowcount or 0
+        counts["co_residents"] = conn.execute(
+            update(P).where(P.c.host_employee_no == old_no).values(host_employee_no=new_no)
+        ).rowcount or 0
+        conn.execute(
+            update(P).where(P.c.id == keys.id).values(
+                employee_no=new_no, name=ERASED, phone=None, phone_raw="", phone_valid=False,
+                id_number=None, host_employee_no=None, vaccination="", booster=None,
+                override_reason=None if person["override_reason"] is None else ERASED,
+                active=False, opted_out=True, updated_at=now,
+                deactivated_at=person["deactivated_at"] or now,
+            )
+        )
+        counts["appointments_kept"] = len(keys.appointment_ids)
+        counts["test_results_kept"] = len(keys.result_ids)
+        conn.execute(AE.insert().values(
+            at=now, actor=actor, action="person.erase", entity="person", entity_id=new_no,
+            details={"reason": reason, "deactivated": bool(person["active"]), "counts": counts},
+        ))
+    return EraseReport(old_no, new_no, counts)
+
+
+def _import_errors(conn: Connection, old_no: str, new_no: str, secrets: list[str]) -> int:
+    """Roster-import error lists quote cell values: scrub the person's out of them.
+
+    Few imports, read in full: the values are JSON-escaped in storage, which a LIKE on a
+    Chinese name would have to imitate.
+    """
+    changed = 0
+    for row_id, errors in conn.execute(select(RI.c.id, RI.c.errors)).all():
+        if not errors:
+            continue
+        new = scrub(errors, old_no, new_no, secrets)
+        if new != errors:
+            conn.execute(update(RI).where(RI.c.id == row_id).values(errors=new))
+            changed += 1
+    return changed
+
+
+def require_admin(engine: Engine, name: str) -> None:
+    """``name`` must be an active admin user: erasure is an admin's decision."""
+    from testrota.db.models import User
+
+    u: Table = User.__table__  # type: ignore[attr-defined]
+    with engine.connect() as conn:
+        row = conn.execute(select(u.c.role, u.c.active).where(u.c.name == name)).first()
+    if row is None or not row.active or row.role != "admin":
+        raise UserError(f"--by {name!r} is not an active admin user; only admins may erase "
+                        "(testrota users add NAME --role admin)")
+
+
+def check_erasable(person: dict[str, Any]) -> None:
+    if person["employee_no"] == erased_number(person["id"]):
+        raise UserError(f"{person['employee_no']} is already erased")

@@ -1,0 +1,149 @@
+"""Masking personal numbers: phone numbers and ID numbers, for pages, exports and logs.
+
+The helpers are pure and cheap (no imports beyond ``re``) so the logging filter can use them on
+every record. Which roles see masked numbers is policy (``privacy.mask_for_roles``);
+:func:`masker_for` turns a role and the policy into the two functions a page or an export
+applies.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the logging filter imports this module; keep it free of the policy's imports
+    from testrota.policy import Policy
+
+DEFAULT_KEEP = 4
+
+_DIGIT = re.compile(r"\d")
+_ALNUM = re.compile(r"[0-9A-Za-z]")
+
+
+def _mask_chars(value: str, pattern: re.Pattern[str], keep: int) -> str:
+    positions = [m.start() for m in pattern.finditer(value)]
+    hide = positions[: max(len(positions) - keep, 0)] if keep > 0 else positions
+    if not hide:
+        return value
+    chars = list(value)
+    for i in hide:
+        chars[i] = "*"
+    return "".join(chars)
+
+
+def mask_phone(value: str | None, keep: int = DEFAULT_KEEP) -> str | None:
+    """Every digit of ``value`` but the last ``keep`` replaced by ``*``; separators and a
+    leading ``+`` stay, so the shape is still recognisable: ``+8613812345678`` ->
+    ``+*********5678``. ``None`` and ``""`` come back as they are."""
+    if not value:
+        return value
+    return _mask_chars(value, _DIGIT, keep)
+
+
+def mask_id_number(value: str | None, keep: int = DEFAULT_KEEP) -> str | None:
+    """An ID number (mainland resident ID: 17 digits and a check character) with every letter
+    or digit but the last ``keep`` replaced by ``*``: ``11010119900307451X`` ->
+    ``**************451X``."""
+    if not value:
+        return value
+    return _mask_chars(value, _ALNUM, keep)
+
+
+# --- free text (logs) ----------------------------------------------------------------------------
+# Boundaries are letters and digits, not word boundaries: a number inside Chinese text
+# ("手机13812345678已发送") is found, one inside a hex id ("SMa13812345678b") is not.
+_B = r"(?<![0-9A-Za-z+])"
+_E = r"(?![0-9A-Za-z])"
+_DATE = r"(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
+_PERSONAL_PATTERN = (
+    # resident ID, 18 characters: area, birth date (18xx-20xx), sequence, check character
+    rf"(?P<id18>{_B}[1-9]\d{{5}}(?:18|19|20)\d{{2}}{_DATE}\d{{3}}[\dXx]{_E})"
+    # the older 15-digit ID: area, yymmdd, sequence
+    rf"|(?P<id15>{_B}[1-9]\d{{5}}\d{{2}}{_DATE}\d{{3}}{_E})"
+    # E.164, optionally written in groups: +86 138 1234 5678
+    rf"|(?P<e164>{_B}\+\d(?:[ -]?\d){{6,14}}{_E})"
+    # a mainland mobile without "+": 13812345678, 138-1234-5678, 8613812345678
+    rf"|(?P<cn>{_B}(?:0?86[ -]?)?1[3-9]\d(?:[ -]?\d){{8}}{_E})"
+)
+
+
+@cache
+def _personal() -> re.Pattern[str]:
+    # compiled on first use: the CLI imports this module for every command
+    return re.compile(_PERSONAL_PATTERN)
+
+
+def _replace(match: re.Match[str]) -> str:
+    text = match.group(0)
+    if match.lastgroup in ("id18", "id15"):
+        return mask_id_number(text) or text
+    return mask_phone(text) or text
+
+
+def mask_personal_numbers(text: str) -> str:
+    """``text`` with every phone number (E.164 or a mainland mobile) and every resident ID
+    number masked to its last four characters. Cheap when there is nothing to mask."""
+    if not text or not any(c.isdigit() for c in text):
+        return text
+    return _personal().sub(_replace, text)
+
+
+# --- per role -------------------------------------------------------------------------------------
+
+
+def _identity(value: str | None) -> str | None:
+    return value
+
+
+@dataclass(frozen=True)
+class Masker:
+    """What one role sees of phone and ID numbers: ``masker.phone(p)``, ``masker.id_number(n)``."""
+
+    masked: bool
+    keep: int = DEFAULT_KEEP
+
+    def phone(self, value: str | None) -> str | None:
+        return mask_phone(value, self.keep) if self.masked else value
+
+    def id_number(self, value: str | None) -> str | None:
+        return mask_id_number(value, self.keep) if self.masked else value
+
+    def row(self, row: dict[str, object], phone_keys: Collection[str] = ("phone", "phone_raw"),
+            id_keys: Collection[str] = ("id_number",)) -> dict[str, object]:
+        """A copy of ``row`` (a person as a dict) with its numbers masked for this role."""
+        if not self.masked:
+            return row
+        out = dict(row)
+        for key in phone_keys:
+            if isinstance(out.get(key), str):
+                out[key] = self.phone(out[key])  # type: ignore[arg-type]
+        for key in id_keys:
+            if isinstance(out.get(key), str):
+                out[key] = self.id_number(out[key])  # type: ignore[arg-type]
+        return out
+
+
+UNMASKED = Masker(masked=False)
+
+
+def masker_for(role: str | None, mask_for_roles: Collection[str], keep: int = DEFAULT_KEEP
+               ) -> Masker:
+    """The :class:`Masker` for a user of ``role``; ``None`` (no user) is masked too.
+
+    ``mask_for_roles`` and ``keep`` come from ``policy.privacy``
+    (``masker_for(user.role, policy.privacy.mask_for_roles, policy.privacy.keep_digits)``).
+    """
+    if role is not None and role not in mask_for_roles:
+        return UNMASKED
+    return Masker(masked=True, keep=keep)
+
+
+MaskFn = Callable[[str | None], str | None]
+
+
+def masker_for_policy(role: str | None, policy: Policy) -> Masker:
+    """:func:`masker_for` with the policy's ``privacy`` section."""
+    return masker_for(role, policy.privacy.mask_for_roles, policy.privacy.keep_digits)

@@ -1,0 +1,62 @@
+"""``GET /metrics`` for Prometheus: figures read from the database at scrape time.
+
+With ``TESTROTA_METRICS_TOKEN`` set, a scrape needs ``Authorization: Bearer <token>``. Without
+it, only a client on the loopback interface is answered, and not through a proxy on the same
+machine: a request with forwarding headers came from elsewhere.
+"""
+
+from __future__ import annotations
+
+import hmac
+from datetime import UTC, datetime
+from ipaddress import ip_address
+
+from fastapi import APIRouter, Request
+from fastapi.responses import PlainTextResponse, Response
+from sqlalchemy.exc import SQLAlchemyError
+
+from testrota.observability.metrics import CONTENT_TYPE, exposition
+from testrota.web.deps import CtxDep
+
+router = APIRouter()
+
+_FORWARDING = ("forwarded", "x-forwarded-for", "x-real-ip")
+
+
+def _loopback(request: Request) -> bool:
+    host = request.client.host if request.client else ""
+    if any(h in request.headers for h in _FORWARDING):
+        return False
+    try:
+        return ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def refusal(request: Request, token: str | None) -> Response | None:
+    """Why this request may not scrape (a response to send), or None when it may."""
+    if token:
+        scheme, _, given = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(),
+                                                              token.encode()):
+            return None
+        return PlainTextResponse("metrics need the bearer token (TESTROTA_METRICS_TOKEN)\n",
+                                 status_code=401, headers={"WWW-Authenticate": "Bearer"})
+    if _loopback(request):
+        return None
+    return PlainTextResponse(
+        "metrics are served to loopback clients only; set TESTROTA_METRICS_TOKEN and scrape "
+        "with that bearer token from elsewhere\n", status_code=403)
+
+
+@router.get("/metrics", include_in_schema=False)
+def metrics(request: Request, ctx: CtxDep) -> Response:
+    refused = refusal(request, ctx.settings.metrics_token)
+    if refused is not None:
+        return refused
+    try:
+        body = exposition(ctx.reader, ctx.now(), ctx.policy, datetime.now(UTC))
+    except SQLAlchemyError as exc:
+        return PlainTextResponse(f"database unavailable: {type(exc).__name__}\n",
+                                 status_code=503)
+    return Response(body, media_type=CONTENT_TYPE)

@@ -1,0 +1,109 @@
+"""Job heartbeats: every tick is counted once, from any number of threads and workers."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, select
+
+from testrota.db.engine import make_engine
+from testrota.db.models import JobHeartbeat
+from testrota.observability.jobs import observed_job
+from testrota.observability.logging import configure_logging
+from testrota.settings import get_settings
+
+WALL = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def logs() -> Iterator[io.StringIO]:
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    stream = io.StringIO()
+    configure_logging(get_settings(log_format="json"), stream=stream)
+    yield stream
+    for handler in list(root.handlers):
+        if handler not in handlers:
+            root.removeHandler(handler)
+    root.setLevel(level)
+
+
+def _rows(engine: Engine) -> dict[tuple[str, str], JobHeartbeat]:
+    with engine.connect() as conn:
+        return {(r.job, r.worker): r for r in conn.execute(
+            select(JobHeartbeat.__table__))}  # type: ignore[attr-defined]
+
+
+def test_ticks_are_recorded_with_their_outcome(engine: Engine, logs: io.StringIO) -> None:
+    times = iter([WALL, WALL + timedelta(seconds=2), WALL + timedelta(minutes=1),
+                  WALL + timedelta(minutes=1, seconds=5)])
+    log = logging.getLogger("testrota.test.jobs")
+    with observed_job(engine, "sync_reminders", "w1", clock=lambda: next(times)) as job_id:
+        log.info("created %d reminders", 12)
+    with pytest.raises(ValueError), \
+            observed_job(engine, "sync_reminders", "w1", clock=lambda: next(times)):
+        raise ValueError("bad row")
+    row = _rows(engine)[("sync_reminders", "w1")]
+    assert (row.runs, row.failures) == (2, 1)
+    assert row.last_ok_at == WALL + timedelta(seconds=2)
+    assert row.last_finished_at == WALL + timedelta(minutes=1, seconds=5)
+    assert row.last_error == "ValueError: bad row"
+    assert row.duration_seconds_total >= row.last_duration_seconds >= 0
+    (line,) = [json.loads(x) for x in logs.getvalue().splitlines()]
+    assert line["job_id"] == job_id and job_id.startswith("sync_reminders:")
+
+
+def test_concurrent_ticks_are_all_counted(engine: Engine) -> None:
+    errors: list[BaseException] = []
+
+    def work(worker: str) -> None:
+        try:
+            for _ in range(5):
+                with observed_job(engine, "dispatch_texts", worker):
+                    pass
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(f"w{i % 3}",)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    rows = _rows(engine)
+    assert sum(r.runs for r in rows.values()) == 40
+    assert sorted(w for _, w in rows) == ["w0", "w1", "w2"]
+
+
+def test_a_heartbeat_that_cannot_be_written_never_fails_the_job(
+    tmp_path: Path, logs: io.StringIO
+) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'no-schema.db'}")
+    with observed_job(engine, "notify_alerts", "w1"):
+        done = True
+    assert done
+    assert "could not record the heartbeat of notify_alerts" in logs.getvalue()
+    engine.dispose()
+
+
+def test_run_observed_logs_and_swallows_a_failure(engine: Engine, logs: io.StringIO) -> None:
+    from testrota.observability.jobs import run_observed
+
+    assert run_observed(engine, "flag_missed", "w1", lambda: {"flagged": 3}) == {"flagged": 3}
+
+    def broken() -> None:
+        raise RuntimeError("connection reset")
+
+    assert run_observed(engine, "flag_missed", "w1", broken) is None
+    row = _rows(engine)[("flag_missed", "w1")]
+    assert (row.runs, row.failures) == (2, 1)
+    (line,) = [json.loads(x) for x in logs.getvalue().splitlines()]
+    assert line["level"] == "ERROR" and line["job_id"].startswith("flag_missed:")
+    assert "RuntimeError: connection reset" in line["exc"]
