@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
+
+from testrota.privacy.masking import Masker
+
+UNMASKED = Masker(masked=False)
 
 ROLES = ("admin", "hr", "supervisor", "site")
 OFFICE_ROLES = frozenset({"admin", "hr"})
@@ -15,6 +19,8 @@ class Scope:
     """``departments`` None means every department; an empty set means none at all."""
 
     departments: frozenset[str] | None
+    # Phone and ID numbers as this user may see them (privacy.mask_for_roles).
+    masker: Masker = UNMASKED
 
     @classmethod
     def everything(cls) -> Scope:
@@ -36,8 +42,8 @@ class Scope:
         if not department:
             return self
         if self.allows(department):
-            return Scope(frozenset({department}))
-        return Scope(frozenset())
+            return replace(self, departments=frozenset({department}))
+        return replace(self, departments=frozenset())
 
     def where(self, column: Any) -> Any:
         """A SQL condition limiting ``column`` (a department column) to this scope, or None."""
@@ -56,3 +62,8 @@ def scope_for(role: str, departments: Iterable[str]) -> Scope:
     if role == "supervisor":
         return Scope.of(departments)
     return Scope(frozenset())
+
+
+def masked_rows(scope: Scope, rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``rows`` (people as dicts) with phone and ID numbers as ``scope``'s user may see them."""
+    return [scope.masker.row(r) for r in rows]

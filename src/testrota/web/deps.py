@@ -7,6 +7,7 @@ themselves, so a page, its export and its API twin cannot disagree about who may
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -106,18 +107,24 @@ CheckinUser = Annotated[UserInfo, Depends(require_role("admin", "hr", "site"))]
 LookupUser = Annotated[UserInfo, Depends(require_role("admin", "hr", "supervisor", "site"))]
 
 
-def get_supervisor_scope(user: OfficeUser) -> Scope:
-    return scope_for(user.role, user.departments)
+def get_supervisor_scope(user: OfficeUser, ctx: CtxDep) -> Scope:
+    return _with_masker(scope_for(user.role, user.departments), user, ctx)
+
+
+def _with_masker(scope: Scope, user: UserInfo, ctx: WebContext) -> Scope:
+    from testrota.privacy import masker_for_policy
+
+    return replace(scope, masker=masker_for_policy(user.role, ctx.policy))
 
 
 SupervisorScope = Annotated[Scope, Depends(get_supervisor_scope)]
 
 
-def get_lookup_scope(user: LookupUser) -> Scope:
+def get_lookup_scope(user: LookupUser, ctx: CtxDep) -> Scope:
     # Gate guards and site staff check anyone who comes to the gate; a supervisor only their own.
     if user.role == "site":
-        return Scope.everything()
-    return scope_for(user.role, user.departments)
+        return _with_masker(Scope.everything(), user, ctx)
+    return _with_masker(scope_for(user.role, user.departments), user, ctx)
 
 
 LookupScope = Annotated[Scope, Depends(get_lookup_scope)]

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from testrota.auth.scope import Scope
+from testrota.auth.scope import Scope, masked_rows
 from testrota.db.engine import session_scope
 from testrota.db.models import Person, Site
 from testrota.errors import UserError
@@ -214,10 +214,11 @@ def missed_list(ctx: WebContext, scope: Scope, *, week: str | None, department: 
 
     narrowed = scope.narrow(department)
     with ctx.write_lock:  # it flags what is due first
-        return run(ctx.engine, ctx.now(), ctx.policy, week=week or None,
+        rows = run(ctx.engine, ctx.now(), ctx.policy, week=week or None,
                    departments=None if narrowed.departments is None
                    else sorted(narrowed.departments),
                    grid_unit=grid_unit or None, config_dir=ctx.settings.config_dir)
+    return masked_rows(scope, rows)
 
 
 def compliance_report(ctx: WebContext, scope: Scope, *, week: str | None,

@@ -84,7 +84,7 @@ def api_person(session: SessionDep, scope: SupervisorScope, employee_no: str) ->
     if person is None:
         raise HTTPException(404, "no such person in your departments")
     detail = person_detail(session, person)
-    return {**detail.person, "override_category": detail.override_category,
+    return {**scope.masker.row(detail.person), "override_category": detail.override_category,
             "override_reason": detail.override_reason, "appointments": detail.appointments,
             "tests": detail.tests, "messages": detail.messages}
 

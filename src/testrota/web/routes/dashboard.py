@@ -18,7 +18,7 @@ router = APIRouter(include_in_schema=False)
 def dashboard(request: Request, ctx: CtxDep, user: CurrentUser, week: str = "") -> Response:
     if user.role == "site":
         return RedirectResponse("/checkin", 303)
-    scope = get_supervisor_scope(user)
+    scope = get_supervisor_scope(user, ctx)
     _ = translator(request_language(request))
     week = weeks.normalise(week, ctx.now(), ctx.tz)
     data = request.app.state.dashboard.get(ctx, scope, week)
