@@ -35,7 +35,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from twilio.request_validator import RequestValidator
@@ -142,10 +142,10 @@ class FakeTwilio:
         self._connections: set[socket.socket] = set()
 
     # ------------------------------------------------------------------ lifecycle
-    def start(self) -> FakeTwilio:
+    def start(self) -> Self:
         fake = self
 
-        class Handler(_Handler):
+        class Handler(self._handler_class()):  # type: ignore[misc]
             owner = fake
 
         server = _Server(("127.0.0.1", self._port), Handler)
@@ -156,6 +156,10 @@ class FakeTwilio:
         )
         self._thread.start()
         return self
+
+    def _handler_class(self) -> type[_Handler]:
+        """The request handler; a subclass of the fake answers more of the API with its own."""
+        return _Handler
 
     def stop(self) -> None:
         """Stop listening and cut open keep-alive connections: the API is down."""

@@ -8,11 +8,10 @@ services (``GET /v1/Services/{sid}``, the messaging domain, reached through the 
 from __future__ import annotations
 
 import re
-import threading
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from tests.fake_twilio import FakeTwilio, _Handler, _Server
+from tests.fake_twilio import FakeTwilio, _Handler
 
 _ACCOUNT = re.compile(r"^/2010-04-01/Accounts/(AC\w+)\.json$")
 _NUMBERS = re.compile(r"^/2010-04-01/Accounts/(AC\w+)/IncomingPhoneNumbers\.json$")
@@ -32,20 +31,8 @@ class DoctorFakeTwilio(FakeTwilio):
         self.sms_capable = sms_capable
         self.lookups: list[str] = []
 
-    def start(self) -> DoctorFakeTwilio:
-        fake = self
-
-        class Handler(_DoctorHandler):
-            owner = fake
-
-        server = _Server(("127.0.0.1", self._port), Handler)
-        self._server = server
-        self._port = server.server_address[1]
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
-        return self
+    def _handler_class(self) -> type[_Handler]:
+        return _DoctorHandler
 
     def __enter__(self) -> DoctorFakeTwilio:
         return self.start()
