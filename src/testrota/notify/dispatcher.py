@@ -282,7 +282,12 @@ class Dispatcher:
 
     def _classify(self, row: Claimed, failure: SendFailure) -> _Outcome:
         if failure.kind is Failure.RETRY:
-            if row.attempts >= self.sms.max_attempts:
+            # A send that never reached the provider (connection refused: no HTTP status) says
+            # nothing about the text, only that the provider is down. Giving up after
+            # max_attempts would lose every text of a ten-minute outage (the backoff spends five
+            # attempts in under eight minutes); such a text keeps waiting, with the growing
+            # backoff, until it expires (the sweep closes it, never sent late).
+            if row.attempts >= self.sms.max_attempts and failure.http_status is not None:
                 return _Outcome(row, "failed", failure=failure)
             return _Outcome(row, "retry", failure=failure)
         if failure.kind is Failure.AMBIGUOUS:

@@ -1,0 +1,502 @@
+"""The simulated week's ground truth: what the driver did, and what must follow from it. Pure.
+
+The driver records every act of the simulated people and staff (who tested when and where,
+who was excused, opted out or left the company) and every appointment the system booked, each
+at a :class:`Moment`: a step of the simulated clock and whether it happened before the
+workers' round at that step (``pre``) or while it ran (``round``). From those facts alone this
+module derives what the system must have done: which texts had to go out and which must not,
+who missed which test, the week's compliance figures, and each positive case's contacts.
+
+The rules are the domain's, written down again here rather than read from the code under test:
+a test counts for its local calendar day; an appointment is missed once its slot ended more
+than the grace period ago with no test that day; a reminder goes to a person still scheduled,
+active and not opted out, never after its slot started and never in quiet hours. Only the
+reminders' own timetable (the evening before, an hour before, moved out of quiet hours) comes
+from :func:`testrota.notify.outbox.reminder_times`, which has its own tests.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from testrota.notify.outbox import in_quiet_hours, quiet_window_end, reminder_key, reminder_times
+from testrota.policy import Policy
+
+PRE: Literal["pre"] = "pre"
+ROUND: Literal["round"] = "round"
+Phase = Literal["pre", "round"]
+
+# What the driver does with an appointment of the simulated week.
+WEB = "web"  # checked in through the web app at the slot
+LAB = "lab"  # sampled at the slot, known only from a lab sheet imported later
+EARLY = "early"  # checked in earlier the same day, before the last reminder was due
+UNTESTED = "untested"  # never tested: the missed list must name exactly these
+EXCUSED = "excused"  # excused the day before (a supervisor, through the web API)
+NONE = "none"  # outside the simulated week: left alone
+
+
+@dataclass(frozen=True, order=True)
+class Moment:
+    """When the driver saw or did something: a step, before (``pre``) or during its round."""
+
+    step: int
+    phase: Phase = PRE
+
+    def precedes_round(self, k: int) -> bool | None:
+        """Certainly before the workers' round ``k`` (True), certainly not (False), or racing
+        with it (None: it happened while that round ran)."""
+        if self.step < k:
+            return True
+        if self.step > k:
+            return False
+        return True if self.phase == PRE else None
+
+
+@dataclass
+class PersonTruth:
+    id: int
+    employee_no: str
+    phone: str | None
+    department: str
+    grid_unit: str
+    category: str | None  # effective high-risk category, None when not high-risk
+    weekly_tests: int  # tests a week the category asks (0 when not high-risk)
+    deactivated: Moment | None = None
+    stopped: Moment | None = None  # replied STOP
+    refuses: bool = False  # the provider answers 21610 for this number from the start
+
+    @property
+    def unit(self) -> str:
+        return self.grid_unit or self.department
+
+
+@dataclass
+class ApptTruth:
+    id: int
+    person_id: int
+    starts_at: datetime
+    ends_at: datetime
+    site: str
+    week: str
+    reason: str
+    tz: tzinfo
+    created: Moment
+    action: str = NONE
+    cancelled: Moment | None = None
+    excused: Moment | None = None
+
+    def local_days(self) -> list[date]:
+        first = self.starts_at.astimezone(self.tz).date()
+        last = (self.ends_at - timedelta(microseconds=1)).astimezone(self.tz).date()
+        return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+@dataclass(frozen=True)
+class SampleTruth:
+    person_id: int
+    at: datetime
+    site: str | None
+    source: str  # checkin | lab
+    result: str  # pending | negative | positive
+    recorded: Moment
+
+
+@dataclass
+class World:
+    """Everything the driver knows, in plain data."""
+
+    steps: list[datetime]
+    policy: Policy
+    week: str
+    week_start: datetime  # local Monday 00:00 of the simulated week, as UTC
+    week_end: datetime
+    people: dict[int, PersonTruth] = field(default_factory=dict)
+    appts: dict[int, ApptTruth] = field(default_factory=dict)
+    samples: list[SampleTruth] = field(default_factory=list)
+
+    # ------------------------------------------------------------------ the clock
+    def step_at_or_after(self, at: datetime) -> int | None:
+        k = bisect.bisect_left(self.steps, at)
+        return k if k < len(self.steps) else None
+
+    @property
+    def end(self) -> datetime:
+        return self.steps[-1]
+
+    # ------------------------------------------------------------------ derived facts
+    def tested_days(self) -> dict[tuple[int, date], Moment]:
+        """The first moment each (person, local day) had a counting test recorded."""
+        tz = self.policy.tz
+        out: dict[tuple[int, date], Moment] = {}
+        for s in self.samples:
+            if s.result == "invalid":
+                continue
+            key = (s.person_id, s.at.astimezone(tz).date())
+            if key not in out or s.recorded < out[key]:
+                out[key] = s.recorded
+        return out
+
+    def done_moment(self, appt: ApptTruth,
+                    tested: dict[tuple[int, date], Moment]) -> Moment | None:
+        found = [tested[(appt.person_id, d)] for d in appt.local_days()
+                 if (appt.person_id, d) in tested]
+        return min(found) if found else None
+
+    def grace(self) -> timedelta:
+        return timedelta(hours=self.policy.testing.grace_hours)
+
+    def flag_step(self, appt: ApptTruth) -> int | None:
+        """The first step at which the slot ended more than the grace period ago."""
+        k = bisect.bisect_right(self.steps, appt.ends_at + self.grace())
+        return k if k < len(self.steps) else None
+
+    def final_status(self, appt: ApptTruth, tested: dict[tuple[int, date], Moment]) -> str:
+        """The status the appointment must have at the end of the run."""
+        if appt.cancelled is not None:
+            return "cancelled"
+        if appt.excused is not None:
+            return "excused"
+        if self.done_moment(appt, tested) is not None:
+            return "done"
+        if self.flag_step(appt) is not None:
+            return "missed"
+        return "scheduled"
+
+    def in_week(self, appt: ApptTruth) -> bool:
+        return self.week_start <= appt.starts_at < self.week_end
+
+
+# ---------------------------------------------------------------- texts
+
+
+@dataclass
+class Expectation:
+    """Texts that must go out (``must``), may or may not (``maybe``: raced with a round) and
+    must not (``never``, with the reason), by outbox key."""
+
+    must: dict[str, int] = field(default_factory=dict)  # key -> the round it is due in
+    maybe: set[str] = field(default_factory=set)
+    never: dict[str, str] = field(default_factory=dict)
+
+    def add(self, key: str, k: int, blockers: Iterable[tuple[str, bool | None]]) -> None:
+        ambiguous = False
+        for reason, before in blockers:
+            if before is True:
+                self.never[key] = reason
+                return
+            if before is None:
+                ambiguous = True
+        if ambiguous:
+            self.maybe.add(key)
+        else:
+            self.must[key] = k
+
+
+def _person_blockers(world: World, person: PersonTruth, k: int,
+                     phone_owners: dict[str, list[PersonTruth]]) -> list[tuple[str, bool | None]]:
+    out: list[tuple[str, bool | None]] = []
+    if person.deactivated is not None:
+        out.append(("left the roster", person.deactivated.precedes_round(k)))
+    # An opt-out is per phone number: everyone who shares the number stops getting texts.
+    for owner in phone_owners.get(person.phone or "", [person]):
+        if owner.stopped is not None:
+            out.append(("replied STOP", owner.stopped.precedes_round(k)))
+        if owner.refuses:
+            out.append(("the provider refuses the number (21610)", True))
+    return out
+
+
+def _phone_owners(world: World) -> dict[str, list[PersonTruth]]:
+    owners: dict[str, list[PersonTruth]] = defaultdict(list)
+    for p in world.people.values():
+        if p.phone:
+            owners[p.phone].append(p)
+    return owners
+
+
+def _send_round(world: World, due: datetime, tz: tzinfo, not_after: datetime | None) -> int | None:
+    """The round a text due at ``due`` goes out in: the first at or after it, or the first
+    after the quiet hours that round falls in; None when that is too late (expired) or after
+    the end of the run."""
+    k = world.step_at_or_after(due)
+    if k is None:
+        return None
+    rules = world.policy.reminders
+    if in_quiet_hours(world.steps[k], tz, rules):
+        k = world.step_at_or_after(quiet_window_end(world.steps[k], tz, rules))
+        if k is None:
+            return None
+    if not_after is not None and world.steps[k] >= not_after:
+        return None
+    return k
+
+
+def expected_reminders(world: World) -> Expectation:
+    """Every reminder of every appointment the system booked, judged at the round it is due."""
+    rules = world.policy.reminders
+    tested = world.tested_days()
+    owners = _phone_owners(world)
+    out = Expectation()
+    for appt in world.appts.values():
+        person = world.people[appt.person_id]
+        if not person.phone:
+            continue
+        # A booking made before a round is seen by that round's reminder sync; one made by a
+        # job during a round, at the latest by the next one.
+        first = appt.created.step + (0 if appt.created.phase == PRE else 1)
+        if first >= len(world.steps):
+            continue
+        seen_at = world.steps[first]
+        if appt.starts_at <= seen_at:
+            continue
+        times = reminder_times(appt.starts_at, appt.tz, rules)
+        overdue = [kt for kt in times if kt[1] <= seen_at]
+        if len(overdue) > 1:  # booked late: only the latest of the texts already due
+            times = [kt for kt in times if kt[1] > seen_at or kt is overdue[-1]]
+        done = world.done_moment(appt, tested)
+        for kind, due in times:
+            key = reminder_key(kind, appt.id, appt.starts_at)
+            k = _send_round(world, max(due, seen_at), appt.tz, appt.starts_at)
+            if k is None:
+                if world.step_at_or_after(max(due, seen_at)) is not None:
+                    out.never[key] = "its slot started before it could go out"
+                continue
+            blockers = [
+                ("appointment cancelled", appt.cancelled.precedes_round(k)
+                 if appt.cancelled else False),
+                ("appointment excused", appt.excused.precedes_round(k) if appt.excused else False),
+                ("tested already", done.precedes_round(k) if done else False),
+                *_person_blockers(world, person, k, owners),
+            ]
+            if appt.created.phase == ROUND and first > appt.created.step and due <= seen_at:
+                blockers.append(("booked during a round", None))
+            out.add(key, k, blockers)
+    return out
+
+
+def expected_missed_notices(world: World) -> Expectation:
+    """One notice per missed appointment, sent when it is flagged (or after quiet hours)."""
+    rules = world.policy.reminders
+    tested = world.tested_days()
+    owners = _phone_owners(world)
+    out = Expectation()
+    if not rules.missed_notice:
+        return out
+    for appt in world.appts.values():
+        if world.final_status(appt, tested) != "missed":
+            continue
+        person = world.people[appt.person_id]
+        if not person.phone:
+            continue
+        flagged = world.flag_step(appt)
+        assert flagged is not None
+        due = quiet_window_end(world.steps[flagged], appt.tz, rules)
+        k = _send_round(world, due, appt.tz, due + timedelta(hours=24))
+        key = f"missed:appt:{appt.id}"
+        if k is None:
+            continue
+        out.add(key, k, _person_blockers(world, person, k, owners))
+    return out
+
+
+@dataclass(frozen=True)
+class UserTruth:
+    id: int
+    name: str
+    role: str
+    departments: tuple[str, ...]
+    phone: str | None
+
+
+def expected_alert_texts(world: World, alerts: dict[int, int],
+                         users: Sequence[UserTruth]) -> Expectation:
+    """``alerts``: alert id -> the case's person id. Each goes to HR and to the supervisors
+    of the case's department, at any hour."""
+    out = Expectation()
+    for alert_id, person_id in alerts.items():
+        department = world.people[person_id].department
+        for u in users:
+            if not u.phone:
+                continue
+            if u.role == "hr" or (u.role == "supervisor" and department in u.departments):
+                out.must[f"positive:{alert_id}:user:{u.id}"] = -1
+    return out
+
+
+def expected_digests(world: World, users: Sequence[UserTruth], digest_at: time,
+                     late_limit: timedelta) -> dict[str, int]:
+    """``digest:DAY:user:ID`` -> yesterday's missed count, for each supervisor with any.
+
+    The digest job runs at the first round at or after ``digest_at``, unless that round is more
+    than ``late_limit`` late (the worker's misfire grace time)."""
+    tz = world.policy.tz
+    tested = world.tested_days()
+    missed_by_day: dict[date, list[ApptTruth]] = defaultdict(list)
+    for appt in world.appts.values():
+        if world.final_status(appt, tested) == "missed":
+            missed_by_day[appt.starts_at.astimezone(tz).date()].append(appt)
+    out: dict[str, int] = {}
+    days = sorted({s.astimezone(tz).date() for s in world.steps})
+    for day in days:
+        when = datetime.combine(day, digest_at, tzinfo=tz).astimezone(UTC)
+        k = world.step_at_or_after(when)
+        if k is None or world.steps[k] - when > late_limit:
+            continue
+        yesterday = [a for a in missed_by_day.get(day - timedelta(days=1), [])
+                     if (flag := world.flag_step(a)) is not None and flag <= k]
+        for u in users:
+            if u.role != "supervisor" or not u.phone:
+                continue
+            count = sum(1 for a in yesterday
+                        if world.people[a.person_id].department in u.departments)
+            if count:
+                out[f"digest:{(day - timedelta(days=1)).isoformat()}:user:{u.id}"] = count
+    return out
+
+
+# ---------------------------------------------------------------- the week's figures
+
+
+def expected_missed(world: World) -> set[tuple[str, datetime]]:
+    """(employee number, slot start) of every missed appointment of the simulated week."""
+    tested = world.tested_days()
+    return {
+        (world.people[a.person_id].employee_no, a.starts_at)
+        for a in world.appts.values()
+        if world.in_week(a) and world.final_status(a, tested) == "missed"
+    }
+
+
+@dataclass
+class Figures:
+    people: int = 0
+    required: int = 0
+    scheduled: int = 0
+    done: int = 0
+    missed: int = 0
+    excused: int = 0
+    tests: int = 0
+    compliant_people: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return dict(vars(self))
+
+
+def expected_compliance(world: World) -> tuple[dict[str, Figures], Figures]:
+    """The week's figures per department and in total, from what the driver did.
+
+    Required: the category's tests a week for an active high-risk person (0 once they left),
+    less the planned appointments excused, plus the contacts' extra appointments. Tests: the
+    local days of the week with a counting test, at most ``required`` credited per person.
+    """
+    tz = world.policy.tz
+    tested = world.tested_days()
+    # noon of each day: the week's local dates, whatever the offset
+    days = {(world.week_start.astimezone(tz) + timedelta(days=i, hours=12)).date()
+            for i in range(7)}
+    by_person: dict[int, list[ApptTruth]] = defaultdict(list)
+    for a in world.appts.values():
+        if world.in_week(a) and a.cancelled is None:
+            by_person[a.person_id].append(a)
+    test_days: dict[int, set[date]] = defaultdict(set)
+    for (pid, day) in tested:
+        if day in days:
+            test_days[pid].add(day)
+    departments: dict[str, Figures] = {}
+    for person in world.people.values():
+        mine = by_person.get(person.id, [])
+        active = person.deactivated is None
+        base = min(max(person.weekly_tests, 0), 7) if (person.category and active) else 0
+        excused_planned = sum(1 for a in mine if a.excused is not None and a.reason != "contact")
+        contact = sum(1 for a in mine if a.excused is None and a.reason == "contact")
+        required = max(base - excused_planned, 0) + contact
+        if required == 0 and not mine:
+            continue
+        statuses = [world.final_status(a, tested) for a in mine]
+        tests = len(test_days.get(person.id, ()))
+        f = departments.setdefault(person.department, Figures())
+        f.people += 1
+        f.required += required
+        f.scheduled += len(mine)
+        f.done += statuses.count("done")
+        f.missed += statuses.count("missed")
+        f.excused += statuses.count("excused")
+        f.tests += min(tests, required)
+        f.compliant_people += int(bool(required) and tests >= required)
+    total = Figures()
+    for f in departments.values():
+        for name, value in vars(f).items():
+            setattr(total, name, getattr(total, name) + value)
+    return departments, total
+
+
+def rate(figures: Figures) -> float | None:
+    return round(figures.tests / figures.required, 4) if figures.required else None
+
+
+# ---------------------------------------------------------------- positive cases
+
+
+def expected_contacts(world: World, case: SampleTruth, window: tuple[datetime, datetime],
+                      at: Moment) -> set[int]:
+    """The contacts of one positive sample: everyone active in the case's grid unit, and
+    everyone sampled at the same site in the same slot (``window``)."""
+    person = world.people[case.person_id]
+    contacts = {
+        p.id for p in world.people.values()
+        if p.id != person.id and p.unit == person.unit
+        and (p.deactivated is None or p.deactivated > at)
+    }
+    if case.site:
+        start, end = window
+        contacts |= {
+            s.person_id for s in world.samples
+            if s.site == case.site and start <= s.at < end and s.person_id != person.id
+            and s.recorded <= at
+        }
+    return contacts
+
+
+# ---------------------------------------------------------------- the clock's steps
+
+
+def step_times(start: datetime, end: datetime, tz: ZoneInfo, minutes: int,
+               night_minutes: int, night: tuple[time, time],
+               extra: Iterable[datetime] = (), sparse_until: datetime | None = None,
+               sparse_hours: int = 6) -> list[datetime]:
+    """The simulated clock's stops from ``start`` to ``end`` (UTC, sorted, unique).
+
+    Every ``minutes`` of the local day; between ``night[0]`` and ``night[1]`` every
+    ``night_minutes`` counted from ``night[0]``; before ``sparse_until`` (nothing is due yet)
+    every ``sparse_hours``; plus the ``extra`` moments. Steps sit on the local wall clock.
+    """
+    out = {start.astimezone(UTC), end.astimezone(UTC), *(e.astimezone(UTC) for e in extra)}
+    night_start = night[0].hour * 60 + night[0].minute
+    night_len = (night[1].hour * 60 + night[1].minute - night_start) % (24 * 60)
+    local = start.astimezone(tz)
+    cursor = datetime.combine(local.date(), time(0), tzinfo=tz)
+    while cursor.astimezone(UTC) <= end:
+        t = cursor.time()
+        at = cursor.astimezone(UTC)
+        into_night = (t.hour * 60 + t.minute - night_start) % (24 * 60)
+        if sparse_until is not None and at < sparse_until:
+            keep = t.minute == 0 and t.hour % sparse_hours == 0
+        elif into_night < night_len:
+            keep = into_night % night_minutes == 0
+        else:
+            keep = True
+        if keep and start <= at <= end:
+            out.add(at)
+        cursor = (cursor.astimezone(UTC) + timedelta(minutes=minutes)).astimezone(tz)
+    return sorted(out)
+
+
+def floor_step(world: World, at: datetime) -> int:
+    """The last step at or before ``at``."""
+    return max(0, bisect.bisect_right(world.steps, at) - 1)
