@@ -192,16 +192,8 @@ def plan_reminders(
 
 
 @dataclass(frozen=True)
-class MissedTarget:
-    appointment_id: int
-    person_id: int
-    name: str
-    phone: str
-    language: str
-    site_name: str
-    tz_name: str
-    tz: tzinfo
-    starts_at: datetime
+class MissedTarget(ReminderTarget):
+    """A missed appointment: the same facts as a reminder's, told after the slot."""
 
 
 def plan_missed_notices(
