@@ -40,9 +40,11 @@ def chunks(items: Sequence[T], size: int = CHUNK) -> Iterable[Sequence[T]]:
 
 def effective_category(p: Person) -> str | None:
     """HR's override wins over the matcher; an empty override means "not high-risk"."""
-    if p.override_category is not None:
-        return p.override_category or None
-    return p.risk_category
+    return _category(p.override_category, p.risk_category)
+
+
+def _category(override: str | None, matched: str | None) -> str | None:
+    return (override or None) if override is not None else matched
 
 
 RateLookup = Callable[[str | None], int]
@@ -57,20 +59,7 @@ def rate_lookup(config_dir: Path | None, policy: Policy) -> RateLookup:
 
 def person_facts(p: Person, rates: RateLookup | None = None) -> PersonFacts:
     assert p.id is not None
-    category = effective_category(p)
-    return PersonFacts(
-        id=p.id,
-        employee_no=p.employee_no,
-        name=p.name,
-        department=p.department,
-        grid_unit=p.grid_unit,
-        role=p.role,
-        category=category,
-        phone=p.phone,
-        active=p.active,
-        person_type=p.person_type,
-        weekly_tests=rates(category) if rates and category else None,
-    )
+    return person_facts_row(p, rates)  # a Person has every column the row reader needs
 
 
 PERSON_COLUMNS = cols(
@@ -95,8 +84,7 @@ def person_facts_row(row: Any, rates: RateLookup | None = None, prefix: str = ""
     def get(name: str) -> Any:
         return getattr(row, prefix + name)
 
-    override = get("override_category")
-    category = (override or None) if override is not None else get("risk_category")
+    category = _category(get("override_category"), get("risk_category"))
     return PersonFacts(
         id=row.person_id if prefix else row.id,
         employee_no=get("employee_no"),
