@@ -352,18 +352,48 @@ def plan_week(
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     preferred = preferred_pairs(policy)
-    coverage = shift_coverage(policy)
     surges = surge_rules_for_week(policy, week_start)
     site_list = list(sites) if sites is not None else [
         SiteScope(code) for code in dict.fromkeys(s.site_code for s in slots)
     ]
+    whos = _working_people(people, site_list, policy, week_start, surges)
+    board = _Board(slots, now, {w.key for w in whos} or {UNRESTRICTED}, shift_coverage(policy))
+    fixed_seats = _seat_fixed(board, whos, fixed)
 
-    # --- people -------------------------------------------------------------------------------
+    unit_size: Counter[str] = Counter(w.unit for w in whos)
+    unit_rank = {u: r for r, (u, _) in enumerate(sorted(unit_size.items(), key=_unit_order))}
+    # whos is in employee_no order already and the sort is stable.
+    ordered = sorted(whos, key=lambda w: unit_rank[w.unit])
+
+    cur: dict[int, list[int]] = defaultdict(list)
+    for c in current:
+        i = board.pos.get(c.slot_id)
+        if i is not None:
+            cur[c.person_id].append(i)
+    prev: dict[int, list[PreviousAppointment]] = defaultdict(list)
+    for a in previous:
+        prev[a.person_id].append(a)
+    _keep_remembered(board, ordered, cur, prev, preferred)
+    if earliest_for_newcomers:
+        _seat_newcomers(board, ordered, {f.person_id for f in fixed} | set(cur))
+    _place_blocks(board, ordered, unit_rank, preferred)
+    return _result(board, whos, ordered, prev, cur, fixed_seats, surges, policy, week_start,
+                   preferred)
+
+
+def _working_people(
+    people: Sequence[PlanPerson],
+    site_list: Sequence[SiteScope],
+    policy: Policy,
+    week_start: date,
+    surges: Sequence[tuple[Any, int]],
+) -> list[_Who]:
+    """Each person's rule for the week, shift key and the sites that serve them, in
+    employee-number order (rules, keys and sites are shared by everyone alike)."""
     serve_cache: dict[tuple[str, str], tuple[str, ...]] = {}
     rule_cache: dict[tuple[Any, ...], WeekRule] = {}
     key_cache: dict[str, str] = {}
     whos: list[_Who] = []
-    by_id: dict[int, _Who] = {}
     for p in sorted(people, key=lambda p: (p.employee_no, p.id)):
         unit = p.unit
         sk = (p.department, unit)
@@ -379,13 +409,16 @@ def plan_week(
         skey = key_cache.get(p.shift)
         if skey is None:
             skey = key_cache[p.shift] = shift_key(p.shift, policy)
-        w = _Who(p, rule, skey, served, rule.tests)
-        whos.append(w)
-        by_id[p.id] = w
+        whos.append(_Who(p, rule, skey, served, rule.tests))
+    return whos
 
-    board = _Board(slots, now, {w.key for w in whos} or {UNRESTRICTED}, coverage)
 
-    # --- fixed appointments take their seats and count --------------------------------------------
+def _seat_fixed(
+    board: _Board, whos: Sequence[_Who], fixed: Sequence[FixedAppointment]
+) -> dict[int, list[int]]:
+    """Fixed appointments take their seats and count toward their person's tests; returns the
+    counted seats by person."""
+    by_id = {w.id: w for w in whos}
     fixed_seats: dict[int, list[int]] = defaultdict(list)
     for f in fixed:
         owner = by_id.get(f.person_id)
@@ -398,21 +431,18 @@ def plan_week(
             owner.taken.append(f.day)
             owner.fixed.append(f.day)
             owner.need = max(0, owner.need - 1)
+    return fixed_seats
 
-    unit_size: Counter[str] = Counter(w.unit for w in whos)
-    unit_rank = {u: r for r, (u, _) in enumerate(sorted(unit_size.items(), key=_unit_order))}
-    # whos is in employee_no order already and the sort is stable.
-    ordered = sorted(whos, key=lambda w: unit_rank[w.unit])
 
-    # --- (A) keep remembered slots -------------------------------------------------------------
-    cur: dict[int, list[int]] = defaultdict(list)
-    for c in current:
-        i = board.pos.get(c.slot_id)
-        if i is not None:
-            cur[c.person_id].append(i)
-    prev: dict[int, list[PreviousAppointment]] = defaultdict(list)
-    for a in previous:
-        prev[a.person_id].append(a)
+def _keep_remembered(
+    board: _Board,
+    ordered: Sequence[_Who],
+    cur: Mapping[int, list[int]],
+    prev: Mapping[int, list[PreviousAppointment]],
+    preferred: frozenset[tuple[int, int]],
+) -> None:
+    """(A) Everyone keeps the slots they had (this week's plan on a re-plan, else last week's
+    weekday, time and site) where the hard rules allow."""
     sites_sets: dict[tuple[str, ...], set[str]] = {}
     at, usable, free, keys_ok, bslots = board.at, board.usable, board.free, board.keys_ok, \
         board.slots
@@ -453,23 +483,32 @@ def plan_week(
             w.need -= 1
             w.kept += 1
 
-    # --- mid-week newcomers: the earliest feasible slots left --------------------------------
-    if earliest_for_newcomers:
-        booked_before = {f.person_id for f in fixed} | set(cur)
-        for w in ordered:
-            if w.need <= 0 or not w.sites or w.id in booked_before:
-                continue
-            while w.need > 0:
-                i = _earliest_seat(board, w.unit, w.sites, w.key, w.rule.days, w.taken,
-                                   w.rule.gap)
-                if i is None:
-                    break
-                board.occupy(i, w.unit)
-                w.seats.append(i)
-                w.taken.append(board.slots[i].day)
-                w.need -= 1
 
-    # --- (B) blocks in slots of their own ------------------------------------------------------
+def _seat_newcomers(board: _Board, ordered: Sequence[_Who], booked_before: set[int]) -> None:
+    """Mid-week newcomers (nobody booked this week before) get the earliest feasible slots
+    left."""
+    for w in ordered:
+        if w.need <= 0 or not w.sites or w.id in booked_before:
+            continue
+        while w.need > 0:
+            i = _earliest_seat(board, w.unit, w.sites, w.key, w.rule.days, w.taken, w.rule.gap)
+            if i is None:
+                break
+            board.occupy(i, w.unit)
+            w.seats.append(i)
+            w.taken.append(board.slots[i].day)
+            w.need -= 1
+
+
+def _place_blocks(
+    board: _Board,
+    ordered: Sequence[_Who],
+    unit_rank: Mapping[str, int],
+    preferred: frozenset[tuple[int, int]],
+) -> None:
+    """(B) Blocks of one unit with the same constraints, biggest units first, in slots of their
+    own; (C) whoever is left mixes units in the remaining seats; (D) whoever still cannot get
+    all their tests gets as many as fit."""
     blocks: dict[tuple[Any, ...], list[_Who]] = defaultdict(list)
     for w in ordered:
         if w.need > 0 and w.sites:
@@ -484,8 +523,6 @@ def plan_week(
         rest = _place_block(board, key, members, preferred, exclusive=True)
         if rest:
             leftovers.append((key, rest))
-
-    # --- (C) mix units in the remaining seats; (D) fewer tests where all cannot fit -------------
     for key, members in leftovers:
         rest = _place_block(board, key, members, preferred, exclusive=False)
         unit, k, sites_t, need, days, taken, gap, focus = key
@@ -497,17 +534,27 @@ def plan_week(
                 exclusive=False,
             )
 
-    # --- result --------------------------------------------------------------------------------
+
+def _result(
+    board: _Board,
+    whos: Sequence[_Who],
+    ordered: Sequence[_Who],
+    prev: Mapping[int, list[PreviousAppointment]],
+    cur: Mapping[int, list[int]],
+    fixed_seats: Mapping[int, list[int]],
+    surges: Sequence[tuple[Any, int]],
+    policy: Policy,
+    week_start: date,
+    preferred: frozenset[tuple[int, int]],
+) -> PlanResult:
     slot_ids = [s.id for s in board.slots]
     assignments = [Assignment(w.id, slot_ids[i]) for w in ordered for i in w.seats]
-    unscheduled = []
-    for w in whos:
-        if w.need > 0:
-            unscheduled.append(
-                Unscheduled(w.person.id, w.person.employee_no, _reason(board, w, preferred),
-                            w.need)
-            )
-    report = _report(board, whos, prev, cur, fixed_seats, surges, policy, week_start)
+    unscheduled = [
+        Unscheduled(w.person.id, w.person.employee_no, _reason(board, w, preferred), w.need)
+        for w in whos
+        if w.need > 0
+    ]
+    report = _report(board, list(whos), prev, cur, fixed_seats, surges, policy, week_start)
     report["unscheduled"] = [
         {"employee_no": u.employee_no, "reason": u.reason, "missing": u.missing}
         for u in unscheduled
