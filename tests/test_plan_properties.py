@@ -1,9 +1,14 @@
-"""Property tests: whatever the roster, sites and clock, the planner keeps every hard rule."""
+"""Property tests: whatever the roster, sites and clock, the planner keeps every hard rule.
+
+The rules are judged by :mod:`tests.plan_oracle`, written from the documentation alone, never by
+the planner's own rules module.
+"""
 
 from __future__ import annotations
 
 import itertools
 from collections import Counter
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -18,10 +23,9 @@ from testrota.scheduling.model import (
     PlanSlot,
 )
 from testrota.scheduling.planner import plan_earliest, plan_week
-from testrota.scheduling.rules import in_shift, shift_coverage, shift_key, surge_rules_for_week
-from testrota.scheduling.rules import week_rule as rule_of
 from testrota.scheduling.sites import parse_sites, week_slots
-from tests.plan_helpers import make_policy
+from tests import plan_oracle as oracle
+from tests.plan_helpers import SHIFTS, make_policy
 
 WEEKS = [date(2022, 5, 9), date(2022, 3, 7), date(2022, 10, 31)]  # plain, spring DST, fall DST
 ZONES = ["Asia/Shanghai", "America/New_York", "Europe/Berlin"]
@@ -101,7 +105,8 @@ def scenarios(draw: Any) -> dict[str, Any]:
                   "tests_per_week": draw(st.integers(1, 7)),
                   "departments": draw(st.lists(st.sampled_from(DEPARTMENTS), min_size=1,
                                                max_size=2, unique=True))}]
-    policy = make_policy(min_gap_days=draw(st.integers(1, 3)), surge=surge)
+    testing = {"min_gap_days": draw(st.integers(1, 3)), "surge": surge}
+    policy = make_policy(**testing)
     n_sites = draw(st.integers(1, 3))
     docs = [draw(site_docs(f"S{i}")) for i in range(n_sites)]
     sites = parse_sites({"sites": docs}, policy)
@@ -110,12 +115,13 @@ def scenarios(draw: Any) -> dict[str, Any]:
     first_now = start + timedelta(hours=draw(st.integers(-48, 100)))
     later = first_now + timedelta(hours=draw(st.integers(0, 100)))
     return {"monday": monday, "policy": policy, "sites": sites, "people": people,
+            "testing": testing, "site_docs": {d["code"]: d for d in docs},
             "now": first_now, "later": later, "seed_prev": draw(st.integers(0, 10**6))}
 
 
 def _check(result: Any, people: list[PlanPerson], slots: list[PlanSlot], sc: dict[str, Any],
-           now: datetime, fixed: list[FixedAppointment] = ()) -> None:  # type: ignore[assignment]
-    policy, monday = sc["policy"], sc["monday"]
+           now: datetime, fixed: Sequence[FixedAppointment] = ()) -> None:
+    monday, docs, zone = sc["monday"], sc["site_docs"], "Asia/Shanghai"
     by_id = {s.id: s for s in slots}
     seats = Counter(a.slot_id for a in result.assignments)
     seats.update(f.slot_id for f in fixed if f.slot_id is not None)
@@ -123,22 +129,22 @@ def _check(result: Any, people: list[PlanPerson], slots: list[PlanSlot], sc: dic
         assert n <= by_id[slot_id].capacity, "over capacity"
     for a in result.assignments:
         assert by_id[a.slot_id].starts_at > now, "used a slot that had started"
-    scope = {s.code: s.scope for s in sc["sites"]}
-    coverage = shift_coverage(policy)
-    surges = surge_rules_for_week(policy, monday)
     missing = {u.person_id: u.missing for u in result.unscheduled}
+    required = 0
     for p in people:
-        rule = rule_of(p, monday, policy, surges)
+        want = oracle.asked(p, monday, sc["testing"])
+        required += want.tests
         new = [by_id[a.slot_id] for a in result.assignments if a.person_id == p.id]
         old_days = [f.day for f in fixed if f.person_id == p.id and f.counts]
-        days = sorted([*old_days, *(s.day for s in new)])
-        assert len(new) + missing.get(p.id, 0) == max(0, rule.tests - len(old_days))
-        assert all(b - a >= rule.gap for a, b in itertools.pairwise(days)), "gap"
-        for s in new:
-            assert scope[s.site_code].serves(p.department, p.unit), "wrong site"
-            assert in_shift(coverage.get(shift_key(p.shift, policy)), s.minute, s.length)
-            assert rule.days >> s.day & 1, "tested on an exempt day"
-    required = sum(rule_of(p, monday, policy, surges).tests for p in people)
+        new_days = [oracle.weekday(s, docs[s.site_code], zone) for s in new]
+        days = sorted([*old_days, *new_days])
+        assert len(new) + missing.get(p.id, 0) == max(0, want.tests - len(old_days))
+        assert all(b - a >= want.gap for a, b in itertools.pairwise(days)), "gap"
+        for s, day in zip(new, new_days, strict=True):
+            doc = docs[s.site_code]
+            assert oracle.serves(doc, p), "wrong site"
+            assert oracle.fits_shift(s, p.shift, SHIFTS, doc, zone), "outside the shift"
+            assert day in want.days, "tested on an exempt day"
     assert result.report["required"] == required
     assert 0 <= result.report["scheduled"] <= required
     share = result.report["single_unit_slot_share"]
@@ -205,19 +211,18 @@ def test_hard_rules_hold_on_the_mid_week_path(sc: dict[str, Any], extra: bool) -
     for slot_id, n in seats.items():
         assert n + sum(occupancy.get(slot_id, {}).values()) <= by_id[slot_id].capacity
         assert by_id[slot_id].starts_at > sc["later"]
-    coverage = shift_coverage(policy)
-    scope = {s.code: s.scope for s in sites}
+    docs, zone = sc["site_docs"], "Asia/Shanghai"
     for p in people[1::2]:
-        mine = sorted(by_id[a.slot_id].day for a in result.assignments if a.person_id == p.id)
-        rule = rule_of(p, monday, policy, surge_rules_for_week(policy, monday))
+        want = oracle.asked(p, monday, sc["testing"])
+        mine = [by_id[a.slot_id] for a in result.assignments if a.person_id == p.id]
+        days = sorted(oracle.weekday(s, docs[s.site_code], zone) for s in mine)
         if extra:
             assert len(mine) <= 1
         else:
-            assert len(mine) <= rule.tests
-            assert all(b - a >= rule.gap for a, b in itertools.pairwise(mine))
-        for a in result.assignments:
-            if a.person_id == p.id:
-                s = by_id[a.slot_id]
-                assert scope[s.site_code].serves(p.department, p.unit)
-                assert in_shift(coverage.get(shift_key(p.shift, policy)), s.minute, s.length)
-                assert rule.days >> s.day & 1
+            assert len(mine) <= want.tests
+            assert all(b - a >= want.gap for a, b in itertools.pairwise(days))
+        for s in mine:
+            doc = docs[s.site_code]
+            assert oracle.serves(doc, p)
+            assert oracle.fits_shift(s, p.shift, SHIFTS, doc, zone)
+            assert oracle.weekday(s, doc, zone) in want.days
