@@ -18,8 +18,8 @@ from testrota.notify.outbox import (
     KIND_MISSED,
     KIND_POSITIVE,
     REMINDER_KINDS,
-    in_quiet_hours,
 )
+from tests.sim_rules import is_quiet
 from tests.sim_week import SimResult
 from tests.sim_world import (
     Expectation,
@@ -145,7 +145,7 @@ def check(result: SimResult) -> tuple[list[str], list[str]]:
             late.append(f"{row['dedupe_key']} at {at}")
         if row["kind"] != KIND_POSITIVE or not rules.alerts_ignore_quiet_hours:
             zone = ZoneInfo(row["tz"] or policy.timezone)
-            if in_quiet_hours(at, zone, rules):
+            if is_quiet(at, zone, rules):
                 quiet.append(f"{row['dedupe_key']} at {at.astimezone(zone):%a %H:%M}")
     if outside:
         problems.append(f"{len(outside)} texts reached the provider outside any round: "

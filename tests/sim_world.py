@@ -11,8 +11,8 @@ The rules are the domain's, written down again here rather than read from the co
 a test counts for its local calendar day; an appointment is missed once its slot ended more
 than the grace period ago with no test that day; a reminder goes to a person still scheduled,
 active and not opted out, never after its slot started and never in quiet hours. Only the
-reminders' own timetable (the evening before, an hour before, moved out of quiet hours) comes
-from :func:`testrota.notify.outbox.reminder_times`, which has its own tests.
+quiet hours and the reminders' timetable are written once more in :mod:`tests.sim_rules`, from
+the README, never imported from the code under test.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from testrota.notify.outbox import in_quiet_hours, quiet_window_end, reminder_key, reminder_times
 from testrota.policy import Policy
+from tests.sim_rules import after_quiet, is_quiet, reminder_dedupe_key, reminder_timetable
 
 PRE: Literal["pre"] = "pre"
 ROUND: Literal["round"] = "round"
@@ -228,8 +228,8 @@ def _send_round(world: World, due: datetime, tz: tzinfo, not_after: datetime | N
     if k is None:
         return None
     rules = world.policy.reminders
-    if in_quiet_hours(world.steps[k], tz, rules):
-        k = world.step_at_or_after(quiet_window_end(world.steps[k], tz, rules))
+    if is_quiet(world.steps[k], tz, rules):
+        k = world.step_at_or_after(after_quiet(world.steps[k], tz, rules))
         if k is None:
             return None
     if not_after is not None and world.steps[k] >= not_after:
@@ -255,13 +255,13 @@ def expected_reminders(world: World) -> Expectation:
         seen_at = world.steps[first]
         if appt.starts_at <= seen_at:
             continue
-        times = reminder_times(appt.starts_at, appt.tz, rules)
+        times = reminder_timetable(appt.starts_at, appt.tz, rules)
         overdue = [kt for kt in times if kt[1] <= seen_at]
         if len(overdue) > 1:  # booked late: only the latest of the texts already due
             times = [kt for kt in times if kt[1] > seen_at or kt is overdue[-1]]
         done = world.done_moment(appt, tested)
         for kind, due in times:
-            key = reminder_key(kind, appt.id, appt.starts_at)
+            key = reminder_dedupe_key(kind, appt.id, appt.starts_at)
             k = _send_round(world, max(due, seen_at), appt.tz, appt.starts_at)
             if k is None:
                 if world.step_at_or_after(max(due, seen_at)) is not None:
@@ -296,7 +296,7 @@ def expected_missed_notices(world: World) -> Expectation:
             continue
         flagged = world.flag_step(appt)
         assert flagged is not None
-        due = quiet_window_end(world.steps[flagged], appt.tz, rules)
+        due = after_quiet(world.steps[flagged], appt.tz, rules)
         k = _send_round(world, due, appt.tz, due + timedelta(hours=24))
         key = f"missed:appt:{appt.id}"
         if k is None:
