@@ -287,3 +287,23 @@ def test_the_nightly_job_runs_both_retentions(engine: Engine, settings: Settings
         "messages", "inbound", "offers", "job_runs",  # the texts' part
         "test_results", "alerts", "alert_contacts", "import_errors", "job_heartbeats",
     }
+
+
+def test_the_migrations_build_the_tables_the_models_describe(engine: Engine) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlmodel import SQLModel
+
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        assert compare_metadata(context, SQLModel.metadata) == []
+
+
+def test_the_database_refuses_a_job_run_status_it_does_not_know(engine: Engine) -> None:
+    from sqlalchemy import insert
+    from sqlalchemy.exc import IntegrityError
+
+    now = datetime(2022, 5, 9, 8, 0, tzinfo=SH)
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        conn.execute(insert(JobRun).values(job="nightly", period="2022-05-09", started_at=now,
+                                           status="finished", details={}))

@@ -14,11 +14,16 @@ from typing import Annotated
 
 import typer
 
-from testrota.cli.common import DbOption, JsonOption, emit_json, make_context, rows_as, user_errors
-
-FormatOption = Annotated[
-    str, typer.Option("--format", help="table, json or csv.", show_default=True)
-]
+from testrota.cli.common import (
+    DbOption,
+    FormatOption,
+    JsonOption,
+    emit_json,
+    make_context,
+    output_format,
+    rows_as,
+    user_errors,
+)
 
 
 def _log_to_stderr() -> None:
@@ -144,12 +149,14 @@ def register(app: typer.Typer) -> None:
         status: Annotated[str | None, typer.Option("--status", help="e.g. pending, failed")] = None,
         kind: Annotated[str | None, typer.Option("--kind", help="e.g. reminder_eve")] = None,
         limit: Annotated[int, typer.Option("--limit", min=1)] = 50,
-        fmt: FormatOption = "table",
+        fmt: FormatOption = None,
+        json_out: JsonOption = False,
     ) -> None:
         """The texts, newest first (phone numbers masked)."""
         from testrota.notify.queries import OUTBOX_COLUMNS, OUTBOX_TABLE_COLUMNS, list_outbox
 
         with user_errors():
+            fmt = output_format(fmt, json_out)
             ctx = make_context(db)
             rows = list_outbox(ctx.engine, status=status, kind=kind, limit=limit)
             columns = OUTBOX_TABLE_COLUMNS if fmt == "table" else OUTBOX_COLUMNS

@@ -100,6 +100,9 @@ def export_person(
         str | None, typer.Option("--by", help="Who asks (audit log); default: your login name.")
     ] = None,
     db: DbOption = None,
+    json_out: Annotated[bool, typer.Option(
+        "--json", help="The document is JSON already; with --output, print {output, counts} "
+        "on stdout.")] = False,
 ) -> None:
     """Everything held on one person (record, classification, appointments, results, texts,
     replies, alerts, exemptions, audit events) as one JSON document."""
@@ -118,7 +121,10 @@ def export_person(
             output.write_text(text, encoding="utf-8")
         except OSError as exc:
             raise UserError(f"cannot write {output}: {exc.strerror}") from None
-    typer.echo(f"wrote {output} ({sum(document['counts'].values())} records)", err=True)
+    if json_out:
+        emit_json({"output": str(output), "counts": document["counts"]})
+    else:
+        typer.echo(f"wrote {output} ({sum(document['counts'].values())} records)", err=True)
 
 
 def erase_person(
