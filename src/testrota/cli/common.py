@@ -128,6 +128,35 @@ def output_format(fmt: str | None, json_out: bool, allowed: Sequence[str] = FORM
     return chosen
 
 
+def writable_output(path: Path, option: str, suffix: str | None = None) -> Path:
+    """Refuse, before any work is done, an output file that could not be written: a folder, a
+    name without ``suffix``, a place this process cannot create files in. Probed by creating
+    (and removing) a file beside it, as the writers do, since permission bits say nothing to
+    root or on a read-only mount."""
+    import os
+    import tempfile
+
+    if path.is_dir():
+        example = f", e.g. {path / ('errors' + suffix)}" if suffix else ""
+        raise UserError(f"{option} {path} is a directory; give a file name{example}")
+    if suffix is not None and path.suffix.lower() != suffix:
+        raise UserError(f"{option} {path}: the file is written as {suffix}; give a name ending "
+                        f"in {suffix}")
+    folder = path.absolute().parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent  # the writer creates the missing folders below this one
+    if not folder.is_dir():
+        raise UserError(f"{option} {path}: {folder} is a file, not a folder")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".testrota-probe-", dir=folder)
+    except OSError as exc:
+        raise UserError(f"{option} {path}: cannot write in {folder} "
+                        f"({exc.strerror or exc}); choose another place") from None
+    os.close(fd)
+    os.unlink(probe)
+    return path
+
+
 def rows_as(fmt: str, rows: list[dict[str, Any]], columns: list[str], title: str = "") -> None:
     """Render plain rows as a rich table (stdout), JSON or CSV."""
     if fmt == "json":

@@ -19,6 +19,7 @@ from testrota.cli.common import (
     output_format,
     rows_as,
     user_errors,
+    writable_output,
 )
 from testrota.errors import UserError
 
@@ -93,11 +94,17 @@ def results_import(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show everything, write nothing.")
     ] = False,
+    errors: Annotated[
+        Path | None, typer.Option("--errors", help="Write the rows that match nobody and the "
+                                  "row errors to this .xlsx.")
+    ] = None,
     json_out: JsonOption = False,
     db: DbOption = None,
 ) -> None:
     """Import test results (lab, outside booths); rows matching nobody are listed."""
     with user_errors():
+        if errors is not None:
+            writable_output(errors, "--errors", ".xlsx")
         ctx = make_context(db)
         from testrota.compliance.service import import_results
 
@@ -115,6 +122,7 @@ def results_import(
             sheet=sheet,
             dry_run=dry_run,
             progress=progress,
+            errors_report=errors,
         )
         if json_out:
             emit_json(summary)
@@ -225,6 +233,8 @@ def missed(
         fmt = output_format(fmt, json_out, ("table", "json", "csv", "xlsx"))
         if output is not None and fmt == "table":
             raise UserError("--output needs --format json, csv or xlsx")
+        if output is not None:
+            writable_output(output, "--output")
         ctx = make_context(db)
         from testrota.compliance.reports import MISSED_COLUMNS, missed_list, resolve_week
 

@@ -10,7 +10,14 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from testrota.cli.common import DbOption, JsonOption, emit_json, make_context, user_errors
+from testrota.cli.common import (
+    DbOption,
+    JsonOption,
+    emit_json,
+    make_context,
+    user_errors,
+    writable_output,
+)
 from testrota.errors import UserError
 
 if TYPE_CHECKING:
@@ -110,8 +117,8 @@ def export_person(
         ctx = make_context(db)
         from testrota.privacy.export import export_person as export
 
-        if output is not None and output.is_dir():
-            raise UserError(f"--output {output} is a directory; give a file name")
+        if output is not None:
+            writable_output(output, "--output")
         document = export(ctx.engine, employee_no, ctx.policy, ctx.clock.now(), _actor(by))
         if output is None:
             emit_json(document)

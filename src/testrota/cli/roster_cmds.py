@@ -16,6 +16,7 @@ from testrota.cli.common import (
     output_format,
     rows_as,
     user_errors,
+    writable_output,
 )
 
 
@@ -82,6 +83,8 @@ def import_(
 ) -> None:
     """Import a staff roster: people, their high-risk category and the reason."""
     with user_errors():
+        if errors is not None:
+            writable_output(errors, "--errors", ".xlsx")
         ctx = make_context(db)
         from testrota.roster.service import ImportOptions, import_roster
 
