@@ -7,7 +7,6 @@ import logging
 import signal
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated
@@ -72,25 +71,16 @@ def register(app: typer.Typer) -> None:
         ] = None,
         json_out: JsonOption = False,
     ) -> None:
-        """Send the SMS that are due (claimed safely: run as many dispatchers as you like)."""
-        from testrota.notify.dispatcher import DispatchReport, dispatch_due
+        """Send the SMS that are due (claimed safely: run as many dispatchers as you like).
+        Without --once it runs until SIGTERM, riding out a database that drops its
+        connections."""
+        from testrota.notify.dispatcher import dispatch_loop
 
         _log_to_stderr()
         with user_errors(), _stop_on_signals() as stop:
             ctx = make_context(db)
-            total = DispatchReport()
-            started = time.monotonic()
-            while True:
-                budget = None if max_seconds is None else max_seconds - (time.monotonic() - started)
-                if budget is not None and budget <= 0:
-                    break
-                report = dispatch_due(ctx.engine, ctx.settings, ctx.policy, ctx.clock,
-                                      max_seconds=budget, stop=stop)
-                _add(total, report)
-                if once or stop.is_set():
-                    break
-                stop.wait(5.0)  # between passes; a due text waits at most this long
-            total.seconds = time.monotonic() - started
+            total = dispatch_loop(ctx.engine, ctx.settings, ctx.policy, ctx.clock, once=once,
+                                  max_seconds=max_seconds, stop=stop)
         summary = total.as_dict()
         if json_out:
             emit_json(summary)
@@ -182,12 +172,3 @@ def register(app: typer.Typer) -> None:
         for warning in report["warnings"]:
             typer.echo(f"Warning: {warning}", err=True)
 
-
-def _add(total: object, report: object) -> None:
-    for name, value in vars(report).items():
-        current = getattr(total, name)
-        if isinstance(value, dict):
-            for key, n in value.items():
-                current[key] = current.get(key, 0) + n
-        else:
-            setattr(total, name, current + value)
