@@ -307,3 +307,16 @@ def test_the_database_refuses_a_job_run_status_it_does_not_know(engine: Engine) 
     with pytest.raises(IntegrityError), engine.begin() as conn:
         conn.execute(insert(JobRun).values(job="nightly", period="2022-05-09", started_at=now,
                                            status="finished", details={}))
+
+
+def test_a_recorded_error_is_one_line_without_personal_numbers(engine: Engine) -> None:
+    from testrota.jobs.once import run_once_per_period
+
+    def work() -> None:
+        raise LookupError("no slot for\n+8613812345678 (ID 110101199003071234)")
+
+    now = datetime(2022, 5, 9, 8, 0, tzinfo=SH)
+    with pytest.raises(LookupError):
+        run_once_per_period(engine, "supervisors_digest", "2022-05-09", "w1", now, work)
+    (run,) = _runs(engine)
+    assert run.error == "LookupError: no slot for +*********5678 (ID **************1234)"

@@ -47,8 +47,11 @@ class Tick:
 
 
 def error_text(exc: BaseException) -> str:
-    """``Type: message`` on one line, bounded: what a run or a tick records as its error."""
-    message = " ".join(str(exc).split())
+    """``Type: message`` on one line, bounded, personal numbers masked: what a run or a tick
+    records as its error (kept in the database, shown by ``testrota doctor``)."""
+    from testrota.privacy.masking import mask_personal_numbers
+
+    message = mask_personal_numbers(" ".join(str(exc).split()))
     return f"{type(exc).__name__}: {message}"[:400] if message else type(exc).__name__
 
 
