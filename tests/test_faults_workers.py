@@ -1,6 +1,7 @@
 """Workers under faults: one killed with SIGKILL in the middle of sending, and (PostgreSQL) every
 database connection cut in the middle of a dispatch batch, as a server restart looks to the
-clients. The processes recover on their own: nothing is sent twice, nothing is lost.
+clients, under ``testrota worker`` and under ``testrota dispatch`` in loop mode. The processes
+recover on their own: nothing is sent twice, nothing is lost.
 
 ``tests/test_notify_multiprocess.py`` already kills a one-shot ``testrota dispatch --once`` and
 rescues its rows with a second one-shot run; here the processes are long-running ``testrota
@@ -11,7 +12,9 @@ the sending timeout on the simulated clock they all read.
 
 from __future__ import annotations
 
+import json
 import signal
+import subprocess
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -32,7 +35,7 @@ from tests.sim_faults import (
     statuses,
     wait_until,
 )
-from tests.sim_procs import WebProcess
+from tests.sim_procs import Fleet, Service, WebProcess, cli_argv
 
 pytestmark = pytest.mark.slow
 
@@ -153,4 +156,51 @@ def test_workers_and_web_survive_the_database_dropping_every_connection_mid_batc
     logs_text = "".join((logs / f"worker-{i}.log").read_text() for i in (1, 2))
     assert "terminating connection" in logs_text or "server closed" in logs_text or \
         "OperationalError" in logs_text, "the workers never saw the connections drop"
+    _assert_exactly_once(engine, fake, total)
+
+
+def _start_dispatcher(fleet: Fleet, env: dict[str, str], log_dir: Path, label: str) -> Service:
+    """``testrota dispatch --json`` in loop mode: its JSON report on stdout when it stops."""
+    log_dir.mkdir(parents=True, exist_ok=True)
+    with (log_dir / f"{label}.json").open("w") as out, (log_dir / f"{label}.log").open("w") as err:
+        proc = subprocess.Popen(cli_argv("dispatch", "--json"), env=env, stdout=out, stderr=err,
+                                text=True)
+    return fleet.add(Service(label, proc, log_path=log_dir / f"{label}.log"))
+
+
+def test_the_dispatch_loop_survives_the_database_dropping_every_connection(
+    engine: Engine, database_url: str, fake: FakeTwilio, tmp_path: Path
+) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("a server restart is a PostgreSQL matter")
+    total = 2000
+    add_due_texts(engine, total, T0 - timedelta(minutes=1))
+    clock = SimClock(tmp_path / "clock", T0)
+    env = env_for(database_url, _config(tmp_path), clock, fake.env())
+    logs = tmp_path / "logs"
+    with fleet() as f:
+        dispatcher = _start_dispatcher(f, env, logs, "dispatch")
+        wait_until(lambda: len(fake.received) >= 400, 60, "the dispatcher to be sending",
+                   poll=0.01, on_timeout=dispatcher.log_tail)
+        engine.dispose()  # our own pooled connections would be cut too
+        assert _cut_connections(database_url) >= 1
+        time.sleep(0.5)
+        assert dispatcher.alive(), dispatcher.log_tail()
+        # It keeps sending what nobody had claimed, on fresh connections...
+        wait_until(lambda: statuses(engine).get("pending", 0) == 0, 90,
+                   "the dispatcher to send the unclaimed texts",
+                   on_timeout=lambda: f"{statuses(engine)}\n{dispatcher.log_tail()}")
+        # ...and once the sending timeout has passed it looks up at the provider what the
+        # cut pass had on the wire: sent ones are recorded, the others sent now.
+        clock.set(T0 + timedelta(minutes=11))
+        wait_until(lambda: _all_sent(engine, total), 120, "every text to be settled",
+                   on_timeout=lambda: f"{statuses(engine)}\n{dispatcher.log_tail()}")
+        assert dispatcher.alive(), dispatcher.log_tail()
+        dispatcher.stop()
+    assert dispatcher.proc.returncode == 0, dispatcher.log_tail()
+    log = dispatcher.log_tail(10**7)
+    assert "ERROR" in log and "dispatch pass failed (1 in a row)" in log
+    assert "OperationalError" in log or "terminating connection" in log
+    report = json.loads((logs / "dispatch.json").read_text())  # one document on stdout
+    assert report["sent"] > 0 and report["resolved"] > 0
     _assert_exactly_once(engine, fake, total)

@@ -23,7 +23,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, func, insert, select, update
 from sqlmodel import Session
 
 from testrota.clock import FixedClock
@@ -150,16 +150,31 @@ def test_two_workers_firing_together_run_the_job_once(engine: Engine) -> None:
     assert len(calls) == 2
 
 
-def test_a_failed_run_is_tried_again_by_the_next_tick(engine: Engine) -> None:
+def test_a_failed_run_is_recorded_and_tried_again_by_the_next_tick(engine: Engine) -> None:
     now = datetime(2022, 5, 9, 8, 0, tzinfo=SH)
 
     def broken() -> None:
         raise RuntimeError("database went away")
 
-    failed = run_once_per_period(engine, "plan_next_week", "2022-W20", "w1", now, broken)
-    assert (failed.ran, failed.reason) == (False, "failed")
+    with pytest.raises(RuntimeError, match="database went away") as raised:
+        run_once_per_period(engine, "plan_next_week", "2022-W20", "w1", now, broken)
+    assert "job plan_next_week for 2022-W20" in " ".join(raised.value.__notes__)
     (run,) = _job_runs(engine)
-    assert run.finished_at is None and "database went away" in run.details["error"]
+    assert (run.status, run.error) == ("failed", "RuntimeError: database went away")
+    assert run.finished_at is None and run.failed_at == now
+    # A failed run is not running: the next tick takes it over at once, on either database.
+    again = run_once_per_period(engine, "plan_next_week", "2022-W20", "w2", now, lambda: 1)
+    assert again.ran
+    (run,) = _job_runs(engine)
+    assert run.finished_at is not None and run.worker == "w2"
+    assert (run.status, run.error) == ("done", None)
+
+
+def test_a_run_whose_worker_died_is_taken_over(engine: Engine) -> None:
+    now = datetime(2022, 5, 9, 8, 0, tzinfo=SH)
+    with engine.begin() as conn:
+        conn.execute(insert(JobRun).values(job="plan_next_week", period="2022-W20",
+                                           started_at=now, worker="dead", details={}))
     if engine.dialect.name == "sqlite":
         # On one machine an unfinished run is trusted to be running for a while...
         busy = run_once_per_period(engine, "plan_next_week", "2022-W20", "w2", now, lambda: 1)
@@ -170,7 +185,7 @@ def test_a_failed_run_is_tried_again_by_the_next_tick(engine: Engine) -> None:
     again = run_once_per_period(engine, "plan_next_week", "2022-W20", "w2", now, lambda: 1)
     assert again.ran
     (run,) = _job_runs(engine)
-    assert run.finished_at is not None and run.worker == "w2"
+    assert (run.status, run.worker) == ("done", "w2")
 
 
 def test_advisory_keys_are_stable_and_distinct() -> None:

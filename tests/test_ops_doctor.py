@@ -69,7 +69,7 @@ def test_a_healthy_installation(engine: Engine, settings: Settings) -> None:
         "config roster_columns.yaml": "ok", "config sites.yaml": "ok",
         "config messages.yaml": "ok", "config result_columns.yaml": "ok",
         "secret key": "ok", "database": "ok", "schema": "ok", "sms backend": "warn",
-        "sender capacity": "ok", "workers": "ok", "outbox": "ok",
+        "sender capacity": "ok", "workers": "ok", "jobs": "ok", "outbox": "ok",
     }
     assert checks["schema"].message == f"at head ({head_revision()})"
     assert "console" in checks["sms backend"].message and checks["sms backend"].fix

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -26,6 +26,11 @@ DbOption = Annotated[
     typer.Option("--db", help="Database URL; overrides TESTROTA_DATABASE_URL.", show_default=False),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+FormatOption = Annotated[
+    str | None,
+    typer.Option("--format", help="table (the default), json or csv; --json is --format json.",
+                 show_default=False),
+]
 
 
 @dataclass
@@ -107,18 +112,60 @@ def user_errors() -> Iterator[None]:
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+FORMATS = ("table", "json", "csv")
+
+
+def output_format(fmt: str | None, json_out: bool, allowed: Sequence[str] = FORMATS) -> str:
+    """The format a listing command prints: ``--json`` is ``--format json``, and asking for
+    two different formats is an error rather than a guess."""
+    chosen = fmt.strip().lower() if fmt is not None else None
+    if json_out and chosen not in (None, "json"):
+        raise UserError(f"--json and --format {fmt} ask for two formats: give one of them")
+    chosen = "json" if json_out else (chosen or "table")
+    if chosen not in allowed:
+        choices = f"{', '.join(allowed[:-1])} or {allowed[-1]}"
+        raise UserError(f"unknown format {fmt!r}: use {choices}")
+    return chosen
+
+
+def writable_output(path: Path, option: str, suffix: str | None = None) -> Path:
+    """Refuse, before any work is done, an output file that could not be written: a folder, a
+    name without ``suffix``, a place this process cannot create files in. Probed by creating
+    (and removing) a file beside it, as the writers do, since permission bits say nothing to
+    root or on a read-only mount."""
+    import os
+    import tempfile
+
+    if path.is_dir():
+        example = f", e.g. {path / ('errors' + suffix)}" if suffix else ""
+        raise UserError(f"{option} {path} is a directory; give a file name{example}")
+    if suffix is not None and path.suffix.lower() != suffix:
+        raise UserError(f"{option} {path}: the file is written as {suffix}; give a name ending "
+                        f"in {suffix}")
+    folder = path.absolute().parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent  # the writer creates the missing folders below this one
+    if not folder.is_dir():
+        raise UserError(f"{option} {path}: {folder} is a file, not a folder")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".testrota-probe-", dir=folder)
+    except OSError as exc:
+        raise UserError(f"{option} {path}: cannot write in {folder} "
+                        f"({exc.strerror or exc}); choose another place") from None
+    os.close(fd)
+    os.unlink(probe)
+    return path
+
 
 def rows_as(fmt: str, rows: list[dict[str, Any]], columns: list[str], title: str = "") -> None:
     """Render plain rows as a rich table (stdout), JSON or CSV."""
     if fmt == "json":
         emit_json(rows)
     elif fmt == "csv":
-        import csv
+        # The web export's writer: a cell Excel would run as a formula stays text.
+        from testrota.compliance.export import write_csv
 
-        writer = csv.DictWriter(sys.stdout, fieldnames=columns, extrasaction="ignore")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: _cell(row.get(k)) for k in columns})
+        write_csv(sys.stdout, rows, columns)
     elif fmt == "table":
         from rich.console import Console
         from rich.table import Table

@@ -12,11 +12,14 @@ import typer
 from testrota.cli.common import (
     AppContext,
     DbOption,
+    FormatOption,
     JsonOption,
     emit_json,
     make_context,
+    output_format,
     rows_as,
     user_errors,
+    writable_output,
 )
 from testrota.errors import UserError
 
@@ -91,11 +94,17 @@ def results_import(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show everything, write nothing.")
     ] = False,
+    errors: Annotated[
+        Path | None, typer.Option("--errors", help="Write the rows that match nobody and the "
+                                  "row errors to this .xlsx.")
+    ] = None,
     json_out: JsonOption = False,
     db: DbOption = None,
 ) -> None:
     """Import test results (lab, outside booths); rows matching nobody are listed."""
     with user_errors():
+        if errors is not None:
+            writable_output(errors, "--errors", ".xlsx")
         ctx = make_context(db)
         from testrota.compliance.service import import_results
 
@@ -113,6 +122,7 @@ def results_import(
             sheet=sheet,
             dry_run=dry_run,
             progress=progress,
+            errors_report=errors,
         )
         if json_out:
             emit_json(summary)
@@ -207,19 +217,24 @@ def missed(
     grid_unit: Annotated[
         str | None, typer.Option("--grid-unit", help="Only this grid unit.")
     ] = None,
-    fmt: Annotated[str, typer.Option("--format", help="table, json, csv or xlsx.")] = "table",
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="table (the default), json, csv or xlsx; "
+                                 "--json is --format json.", show_default=False)
+    ] = None,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write to this file (xlsx: default "
                                   "missed-WEEK.xlsx).")
     ] = None,
+    json_out: JsonOption = False,
     db: DbOption = None,
 ) -> None:
     """Who missed a test: the list a supervisor follows up."""
     with user_errors():
-        if fmt not in ("table", "json", "csv", "xlsx"):
-            raise UserError(f"unknown format {fmt!r}: use table, json, csv or xlsx")
+        fmt = output_format(fmt, json_out, ("table", "json", "csv", "xlsx"))
         if output is not None and fmt == "table":
             raise UserError("--output needs --format json, csv or xlsx")
+        if output is not None:
+            writable_output(output, "--output")
         ctx = make_context(db)
         from testrota.compliance.reports import MISSED_COLUMNS, missed_list, resolve_week
 
@@ -286,13 +301,13 @@ def compliance(
     weeks: Annotated[
         int | None, typer.Option("--weeks", help="Weeks in the trend (default: policy).")
     ] = None,
-    fmt: Annotated[str, typer.Option("--format", help="table, json or csv.")] = "table",
+    fmt: FormatOption = None,
+    json_out: JsonOption = False,
     db: DbOption = None,
 ) -> None:
     """Compliance per department and grid unit, with the trend over recent weeks."""
     with user_errors():
-        if fmt not in ("table", "json", "csv"):
-            raise UserError(f"unknown format {fmt!r}: use table, json or csv")
+        fmt = output_format(fmt, json_out)
         if weeks is not None and not 1 <= weeks <= 52:
             raise UserError("--weeks must be between 1 and 52")
         ctx = make_context(db)
@@ -364,15 +379,15 @@ def alerts_list(
     ctx_: typer.Context,
     all_: Annotated[bool, typer.Option("--all", help="Closed alerts too.")] = False,
     department: DepartmentOption = None,
-    fmt: Annotated[str, typer.Option("--format", help="table, json or csv.")] = "table",
+    fmt: FormatOption = None,
+    json_out: JsonOption = False,
     db: DbOption = None,
 ) -> None:
     """Open positive-result alerts with the people to look at (same grid unit, same slot)."""
     if ctx_.invoked_subcommand is not None:
         return
     with user_errors():
-        if fmt not in ("table", "json", "csv"):
-            raise UserError(f"unknown format {fmt!r}: use table, json or csv")
+        fmt = output_format(fmt, json_out)
         ctx = make_context(db)
         from testrota.compliance.service import list_alerts
 

@@ -7,18 +7,22 @@ import logging
 import signal
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated
 
 import typer
 
-from testrota.cli.common import DbOption, JsonOption, emit_json, make_context, rows_as, user_errors
-
-FormatOption = Annotated[
-    str, typer.Option("--format", help="table, json or csv.", show_default=True)
-]
+from testrota.cli.common import (
+    DbOption,
+    FormatOption,
+    JsonOption,
+    emit_json,
+    make_context,
+    output_format,
+    rows_as,
+    user_errors,
+)
 
 
 def _log_to_stderr() -> None:
@@ -67,25 +71,16 @@ def register(app: typer.Typer) -> None:
         ] = None,
         json_out: JsonOption = False,
     ) -> None:
-        """Send the SMS that are due (claimed safely: run as many dispatchers as you like)."""
-        from testrota.notify.dispatcher import DispatchReport, dispatch_due
+        """Send the SMS that are due (claimed safely: run as many dispatchers as you like).
+        Without --once it runs until SIGTERM, riding out a database that drops its
+        connections."""
+        from testrota.notify.dispatcher import dispatch_loop
 
         _log_to_stderr()
         with user_errors(), _stop_on_signals() as stop:
             ctx = make_context(db)
-            total = DispatchReport()
-            started = time.monotonic()
-            while True:
-                budget = None if max_seconds is None else max_seconds - (time.monotonic() - started)
-                if budget is not None and budget <= 0:
-                    break
-                report = dispatch_due(ctx.engine, ctx.settings, ctx.policy, ctx.clock,
-                                      max_seconds=budget, stop=stop)
-                _add(total, report)
-                if once or stop.is_set():
-                    break
-                stop.wait(5.0)  # between passes; a due text waits at most this long
-            total.seconds = time.monotonic() - started
+            total = dispatch_loop(ctx.engine, ctx.settings, ctx.policy, ctx.clock, once=once,
+                                  max_seconds=max_seconds, stop=stop)
         summary = total.as_dict()
         if json_out:
             emit_json(summary)
@@ -144,12 +139,14 @@ def register(app: typer.Typer) -> None:
         status: Annotated[str | None, typer.Option("--status", help="e.g. pending, failed")] = None,
         kind: Annotated[str | None, typer.Option("--kind", help="e.g. reminder_eve")] = None,
         limit: Annotated[int, typer.Option("--limit", min=1)] = 50,
-        fmt: FormatOption = "table",
+        fmt: FormatOption = None,
+        json_out: JsonOption = False,
     ) -> None:
         """The texts, newest first (phone numbers masked)."""
         from testrota.notify.queries import OUTBOX_COLUMNS, OUTBOX_TABLE_COLUMNS, list_outbox
 
         with user_errors():
+            fmt = output_format(fmt, json_out)
             ctx = make_context(db)
             rows = list_outbox(ctx.engine, status=status, kind=kind, limit=limit)
             columns = OUTBOX_TABLE_COLUMNS if fmt == "table" else OUTBOX_COLUMNS
@@ -175,12 +172,3 @@ def register(app: typer.Typer) -> None:
         for warning in report["warnings"]:
             typer.echo(f"Warning: {warning}", err=True)
 
-
-def _add(total: object, report: object) -> None:
-    for name, value in vars(report).items():
-        current = getattr(total, name)
-        if isinstance(value, dict):
-            for key, n in value.items():
-                current[key] = current.get(key, 0) + n
-        else:
-            setattr(total, name, current + value)

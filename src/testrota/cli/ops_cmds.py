@@ -10,7 +10,14 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from testrota.cli.common import DbOption, JsonOption, emit_json, make_context, user_errors
+from testrota.cli.common import (
+    DbOption,
+    JsonOption,
+    emit_json,
+    make_context,
+    user_errors,
+    writable_output,
+)
 from testrota.errors import UserError
 
 if TYPE_CHECKING:
@@ -100,6 +107,9 @@ def export_person(
         str | None, typer.Option("--by", help="Who asks (audit log); default: your login name.")
     ] = None,
     db: DbOption = None,
+    json_out: Annotated[bool, typer.Option(
+        "--json", help="The document is JSON already; with --output, print {output, counts} "
+        "on stdout.")] = False,
 ) -> None:
     """Everything held on one person (record, classification, appointments, results, texts,
     replies, alerts, exemptions, audit events) as one JSON document."""
@@ -107,8 +117,8 @@ def export_person(
         ctx = make_context(db)
         from testrota.privacy.export import export_person as export
 
-        if output is not None and output.is_dir():
-            raise UserError(f"--output {output} is a directory; give a file name")
+        if output is not None:
+            writable_output(output, "--output")
         document = export(ctx.engine, employee_no, ctx.policy, ctx.clock.now(), _actor(by))
         if output is None:
             emit_json(document)
@@ -118,7 +128,10 @@ def export_person(
             output.write_text(text, encoding="utf-8")
         except OSError as exc:
             raise UserError(f"cannot write {output}: {exc.strerror}") from None
-    typer.echo(f"wrote {output} ({sum(document['counts'].values())} records)", err=True)
+    if json_out:
+        emit_json({"output": str(output), "counts": document["counts"]})
+    else:
+        typer.echo(f"wrote {output} ({sum(document['counts'].values())} records)", err=True)
 
 
 def erase_person(

@@ -8,7 +8,16 @@ from typing import Annotated, Any
 
 import typer
 
-from testrota.cli.common import DbOption, JsonOption, emit_json, make_context, rows_as, user_errors
+from testrota.cli.common import (
+    DbOption,
+    FormatOption,
+    JsonOption,
+    emit_json,
+    make_context,
+    output_format,
+    rows_as,
+    user_errors,
+)
 from testrota.errors import UserError
 
 WeekOption = Annotated[
@@ -143,17 +152,17 @@ def schedule(
     person: Annotated[
         str | None, typer.Option("--person", help="Only this employee number's appointments.")
     ] = None,
-    fmt: Annotated[str, typer.Option("--format", help="table, json or csv.")] = "table",
+    fmt: FormatOption = None,
     all_: Annotated[
         bool, typer.Option("--all", help="Include cancelled appointments.")
     ] = False,
+    json_out: JsonOption = False,
     db: DbOption = None,
 ) -> None:
     """The week's plan: by site, day and slot (table), or every appointment (json, csv, --person).
     """
     with user_errors(), _schema_errors():
-        if fmt not in ("table", "json", "csv"):
-            raise UserError(f"unknown format {fmt!r}: use table, json or csv")
+        fmt = output_format(fmt, json_out)
         ctx = make_context(db)
         from testrota.scheduling.service import schedule_rows, slot_summary
         from testrota.weeks import current_week, normalise_week

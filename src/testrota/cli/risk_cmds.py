@@ -7,9 +7,17 @@ from typing import Annotated, Any
 
 import typer
 
-from testrota.cli.common import DbOption, JsonOption, emit_json, make_context, rows_as, user_errors
+from testrota.cli.common import (
+    DbOption,
+    FormatOption,
+    JsonOption,
+    emit_json,
+    make_context,
+    output_format,
+    rows_as,
+    user_errors,
+)
 
-FormatOption = Annotated[str, typer.Option("--format", help="table, json or csv.")]
 ReasonOption = Annotated[
     str, typer.Option("--reason", help="Why; kept in the audit log with who and when.")
 ]
@@ -53,7 +61,8 @@ def roles(
     unmatched: Annotated[
         bool, typer.Option("--unmatched", help="Only titles no rule matched, most common first.")
     ] = False,
-    fmt: FormatOption = "table",
+    fmt: FormatOption = None,
+    json_out: JsonOption = False,
     db: DbOption = None,
 ) -> None:
     """List every distinct (role, department) of active people with its head-count, category
@@ -61,6 +70,7 @@ def roles(
     if ctx.invoked_subcommand is not None:
         return
     with user_errors():
+        fmt = output_format(fmt, json_out)
         app_ctx = make_context(db)
         from sqlmodel import Session
 

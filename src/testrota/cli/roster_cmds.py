@@ -9,14 +9,15 @@ import typer
 
 from testrota.cli.common import (
     DbOption,
+    FormatOption,
     JsonOption,
     emit_json,
     make_context,
+    output_format,
     rows_as,
     user_errors,
+    writable_output,
 )
-
-FormatOption = Annotated[str, typer.Option("--format", help="table, json or csv.")]
 
 
 def register(app: typer.Typer) -> None:
@@ -43,11 +44,13 @@ def people(
     all_: Annotated[bool, typer.Option("--all", help="Include deactivated people.")] = False,
     high_risk: Annotated[bool, typer.Option("--high-risk", help="Only high-risk people.")] = False,
     department: Annotated[str | None, typer.Option("--department")] = None,
-    fmt: FormatOption = "table",
+    fmt: FormatOption = None,
+    json_out: JsonOption = False,
     db: DbOption = None,
 ) -> None:
     """List people (active only unless --all)."""
     with user_errors():
+        fmt = output_format(fmt, json_out)
         ctx = make_context(db)
         from sqlmodel import Session
 
@@ -80,6 +83,8 @@ def import_(
 ) -> None:
     """Import a staff roster: people, their high-risk category and the reason."""
     with user_errors():
+        if errors is not None:
+            writable_output(errors, "--errors", ".xlsx")
         ctx = make_context(db)
         from testrota.roster.service import ImportOptions, import_roster
 

@@ -7,7 +7,15 @@ from typing import Annotated
 
 import typer
 
-from testrota.cli.common import DbOption, JsonOption, emit_json, make_context, user_errors
+from testrota.cli.common import (
+    DbOption,
+    FormatOption,
+    JsonOption,
+    emit_json,
+    make_context,
+    output_format,
+    user_errors,
+)
 from testrota.errors import UserError
 
 users_app = typer.Typer(help="Users of the web app.", no_args_is_help=True)
@@ -114,11 +122,13 @@ def users_add(
 
 @users_app.command("list")
 def users_list(
-    fmt: Annotated[str, typer.Option("--format", help="table, json or csv.")] = "table",
+    fmt: FormatOption = None,
+    json_out: JsonOption = False,
     db: DbOption = None,
 ) -> None:
     """List web users."""
     with user_errors():
+        fmt = output_format(fmt, json_out)
         ctx = make_context(db)
         from sqlmodel import Session
 
@@ -144,6 +154,7 @@ def users_set_password(
         bool, typer.Option("--password-stdin", help="Read the password from standard input.")
     ] = False,
     db: DbOption = None,
+    json_out: JsonOption = False,
 ) -> None:
     """Set a user's password."""
     with user_errors():
@@ -163,7 +174,10 @@ def users_set_password(
         check_password_rules(password)
         with session_scope(ctx.engine) as session:
             update_user(session, user.id, now=ctx.clock.now(), actor="cli", password=password)
-        typer.echo(f"password of {name} changed", err=True)
+        if json_out:
+            emit_json({"name": name, "password_changed": True})
+        else:
+            typer.echo(f"password of {name} changed", err=True)
 
 
 def demo(

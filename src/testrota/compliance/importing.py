@@ -35,6 +35,7 @@ from testrota.db.models import AuditEvent, Person, Site, TestResult
 from testrota.db.types import UTCDateTime
 from testrota.errors import UserError
 from testrota.policy import Policy
+from testrota.roster.reader import Workbook
 
 Progress = Callable[[str], None]
 
@@ -54,12 +55,14 @@ def import_results(
     sheet: str | None = None,
     dry_run: bool = False,
     progress: Progress = _quiet,
+    errors_report: Path | None = None,
 ) -> dict[str, Any]:
     """Import one result file; returns ``{rows, recorded, unchanged, unmatched, ...}``.
 
     Nothing is written on a dry run or when the file is refused (UserError). Positive results
     raise their alerts in the same transaction; the contacts' extra appointments are booked
-    after it commits.
+    after it commits. ``errors_report``: an .xlsx of the rows that match nobody and the row
+    errors (written also on a dry run; when it cannot be written, nothing is imported).
     """
     from testrota.roster.phones import normalize_phone
     from testrota.roster.reader import read_workbook
@@ -96,6 +99,8 @@ def import_results(
                     sh.name, sh.data, sh.row_numbers, index,
                     tz=policy.tz, now=now, normalize_phone=phone, sites=sites, out=parsed,
                 )
+            if errors_report is not None and (parsed.errors or parsed.unmatched):
+                _write_errors_report(errors_report, parsed, workbook)
             progress("writing")
             summary, raised = _write(session, parsed, now, policy, actor, dry_run)
             if not dry_run:
@@ -136,6 +141,30 @@ def import_results(
         progress("booking contacts")
         summary["contacts_booking"] = book_contacts(engine, raised, now, policy, config_dir)
     return summary
+
+
+def _write_errors_report(path: Path, parsed: ParsedRows, workbook: Workbook) -> None:
+    """The roster's error workbook, for results: a row matching nobody is marked in the
+    identity column the sheet has; a cell error in its own column, by the sheet's header."""
+    from testrota.roster.errors_xlsx import write_error_report
+    from testrota.roster.validate import RowError
+
+    sheets = {sh.name: sh for sh in workbook.sheets}
+    problems = []
+    for error in parsed.errors:
+        sheet = sheets[str(error["sheet"])]
+        field = str(error["column"])
+        problems.append(RowError(sheet.name, int(str(error["row"])),
+                                 sheet.columns.get(field, field), str(error["value"]),
+                                 str(error["message"])))
+    for row in parsed.unmatched:
+        sheet = sheets[str(row["sheet"])]
+        column = next((sheet.columns[f] for f in IDENTITY_FIELDS if f in sheet.columns), "")
+        problems.append(RowError(sheet.name, int(str(row["row"])), column, str(row["value"]),
+                                 str(row["message"])))
+    order = list(sheets)
+    problems.sort(key=lambda e: (order.index(e.sheet), e.row))
+    write_error_report(path, problems, workbook)
 
 
 def _person_keys(session: Session) -> list[PersonKeys]:

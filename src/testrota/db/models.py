@@ -7,9 +7,10 @@ calendar facts of a site (a person's leave, an ISO week) are stored as ``date`` 
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, LargeBinary, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Column, Index, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from testrota.db.types import UTCDateTime
@@ -247,16 +248,31 @@ class User(SQLModel, table=True):
     created_at: datetime = _dt()
 
 
-class JobRun(SQLModel, table=True):
-    """A once-per-period job records its period here so a second worker skips it."""
+class JobRunStatus(StrEnum):
+    RUNNING = "running"  # or its worker died: the next tick of the period takes it over
+    DONE = "done"
+    FAILED = "failed"  # ``error`` says why; the next tick of the period tries again
 
-    __table_args__ = (UniqueConstraint("job", "period"),)
+
+class JobRun(SQLModel, table=True):
+    """A once-per-period job records its period here so a second worker skips it, and
+    whether the run did its work or failed (with the error)."""
+
+    __table_args__ = (
+        UniqueConstraint("job", "period"),
+        CheckConstraint(f"status IN ({', '.join(repr(s.value) for s in JobRunStatus)})",
+                        name="ck_jobrun_status"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     job: str = Field(max_length=60)
     period: str = Field(max_length=40)
     started_at: datetime = _dt()
-    finished_at: datetime | None = _dt(default=None)
+    finished_at: datetime | None = _dt(default=None)  # set when the run is done
     worker: str = Field(default="", max_length=100)
+    status: str = Field(default=JobRunStatus.RUNNING.value, max_length=10,
+                        sa_column_kwargs={"server_default": JobRunStatus.RUNNING.value})
+    failed_at: datetime | None = _dt(default=None)
+    error: str | None = Field(default=None, max_length=400)
     details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
 
 

@@ -4,8 +4,12 @@ Every worker's scheduler fires the tick; the database decides who does the work.
 row (unique on job and period) records a run. On PostgreSQL the runner also holds a session
 advisory lock for the job and period while it works, so a second worker neither runs it in
 parallel nor mistakes a run in progress for a crashed one; on SQLite one write at a time and a
-staleness timeout do the same on one machine. A run that failed (or whose worker died) leaves
-its row unfinished, and the next tick of the same period tries again.
+staleness timeout do the same on one machine.
+
+A run either does its work (``done``) or is recorded as ``failed`` with the error, and the
+exception goes on to the caller: the worker logs it with the job id and counts the failure, and
+``testrota doctor`` names it. The next tick of the same period tries again; a run whose worker
+died stays ``running`` until it is taken over.
 """
 
 from __future__ import annotations
@@ -20,7 +24,8 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Table, select, text, update
 from sqlalchemy.exc import IntegrityError
 
-from testrota.db.models import JobRun
+from testrota.db.models import JobRun, JobRunStatus
+from testrota.observability.jobs import error_text
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +38,7 @@ STALE_AFTER = timedelta(hours=2)
 @dataclass(frozen=True)
 class OnceResult:
     ran: bool
-    reason: str  # "ran", "done" (already ran this period), "busy" (running elsewhere), "failed"
+    reason: str  # "ran", "done" (already ran this period), "busy" (running elsewhere)
     result: Any = None
 
 
@@ -47,19 +52,23 @@ def _claim(conn: Connection, job: str, period: str, worker: str, now: datetime,
            trust_unfinished: bool) -> str | None:
     """Record the run as ours; returns why not ("done"/"busy") or None when it is ours."""
     row = conn.execute(
-        select(J.c.id, J.c.finished_at, J.c.started_at).where(J.c.job == job, J.c.period == period)
+        select(J.c.id, J.c.status, J.c.started_at).where(J.c.job == job, J.c.period == period)
     ).first()
     if row is None:
         conn.execute(J.insert().values(job=job, period=period, started_at=now, worker=worker,
-                                       details={}))
+                                       status=JobRunStatus.RUNNING, details={}))
         return None
-    if row.finished_at is not None:
+    if row.status == JobRunStatus.DONE:
         return "done"
-    if trust_unfinished and row.started_at > now - STALE_AFTER:
+    if (row.status == JobRunStatus.RUNNING and trust_unfinished
+            and row.started_at > now - STALE_AFTER):
         return "busy"
+    # A failed run, or one whose worker died: ours now. The last error stays until it is done.
     conn.execute(
-        update(J).where(J.c.id == row.id).values(started_at=now, worker=worker,
-                                                 details={"retry_of_failed_run": True})
+        update(J).where(J.c.id == row.id).values(
+            started_at=now, worker=worker, status=JobRunStatus.RUNNING,
+            details={"retry_of": str(row.status)},
+        )
     )
     return None
 
@@ -72,7 +81,11 @@ def run_once_per_period(
     now: datetime,
     work: Callable[[], Any],
 ) -> OnceResult:
-    """Call ``work()`` unless ``job`` already ran (or runs) for ``period``."""
+    """Call ``work()`` unless ``job`` already ran (or runs) for ``period``.
+
+    When ``work()`` raises, the run is recorded as failed (with the error) and the exception
+    is raised again, with the period noted on it.
+    """
     if engine.dialect.name == "postgresql":
         return _run_pg(engine, job, period, worker, now, work)
     try:
@@ -113,20 +126,31 @@ def _work(engine: Engine, job: str, period: str, worker: str, now: datetime,
     try:
         result = work()
     except Exception as exc:
-        log.exception("job %s for %s failed; the next tick tries again", job, period)
-        with engine.begin() as conn:
-            conn.execute(
-                update(J).where(J.c.job == job, J.c.period == period, J.c.worker == worker)
-                .values(details={"error": f"{type(exc).__name__}: {exc}"[:400]})
-            )
-        return OnceResult(False, "failed")
+        exc.add_note(f"job {job} for {period} (recorded as failed; the next tick tries again)")
+        _record_failure(engine, job, period, worker, now, exc)
+        raise
     details = result if isinstance(result, dict) else {"result": repr(result)[:400]}
     with engine.begin() as conn:
         conn.execute(
             update(J).where(J.c.job == job, J.c.period == period, J.c.worker == worker)
-            .values(finished_at=now, details=_jsonable(details))
+            .values(finished_at=now, status=JobRunStatus.DONE, error=None,
+                    details=_jsonable(details))
         )
     return OnceResult(True, "ran", result)
+
+
+def _record_failure(engine: Engine, job: str, period: str, worker: str, now: datetime,
+                    exc: BaseException) -> None:
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                update(J).where(J.c.job == job, J.c.period == period, J.c.worker == worker)
+                .values(status=JobRunStatus.FAILED, failed_at=now, error=error_text(exc))
+            )
+    except Exception:
+        # The database may be what failed; the caller still sees (and logs) the job's error,
+        # and the row, left running, is taken over by a later tick.
+        log.warning("could not record the failure of %s for %s", job, period, exc_info=True)
 
 
 def _jsonable(value: Any) -> Any:

@@ -3,6 +3,9 @@
 Every job reads "now" from the settings' clock, so ``TESTROTA_NOW`` fixes it for demos and
 tests. Jobs that must run once per period go through :func:`run_once_per_period`; the rest are
 safe to run in every worker at once (their work rows are claimed or keyed in the database).
+
+A job does its work or raises: services are imported here, at the top, so a job that names one
+that does not exist cannot even be loaded, and nothing is skipped quietly.
 """
 
 from __future__ import annotations
@@ -17,9 +20,20 @@ from typing import Any
 from sqlalchemy import Engine
 
 from testrota.clock import Clock
+from testrota.compliance.service import flag_missed as flag_missed_tests
 from testrota.jobs.once import OnceResult, run_once_per_period
 from testrota.notify.backends import SmsBackend, build_backend
+from testrota.notify.dispatcher import Dispatcher
+from testrota.notify.enqueue import (
+    enqueue_digests,
+    enqueue_missed_notices,
+    enqueue_positive_alerts,
+)
+from testrota.notify.enqueue import sync_reminders as sync_reminder_texts
+from testrota.notify.retention import apply_retention
 from testrota.policy import Policy
+from testrota.privacy.retention import apply_privacy_retention
+from testrota.scheduling.service import plan_week_service
 from testrota.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -39,7 +53,11 @@ class JobContext:
     stop: threading.Event = field(default_factory=threading.Event)
     _backend: SmsBackend | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
-    wake_dispatch: Callable[[], None] = lambda: None  # set by the scheduler that runs us
+    # Set by the scheduler that runs us: send what was just queued now; run a failed job
+    # (id, grace seconds) again soon; forget a job's failures.
+    wake_dispatch: Callable[[], None] = lambda: None
+    retry_failed: Callable[[str, int], None] = lambda job, grace: None
+    job_succeeded: Callable[[str], None] = lambda job: None
     dispatching: threading.Event = field(default_factory=threading.Event)
     dispatch_seconds: float = DISPATCH_BUDGET_SECONDS
 
@@ -59,8 +77,6 @@ class JobContext:
 
 
 def dispatch_texts(ctx: JobContext) -> dict[str, Any]:
-    from testrota.notify.dispatcher import Dispatcher
-
     ctx.dispatching.set()
     try:
         report = Dispatcher(
@@ -74,17 +90,13 @@ def dispatch_texts(ctx: JobContext) -> dict[str, Any]:
 
 
 def sync_reminders(ctx: JobContext) -> dict[str, int]:
-    from testrota.notify.enqueue import sync_reminders as sync
-
-    report = sync(ctx.engine, ctx.now(), ctx.policy, ctx.settings)
+    report = sync_reminder_texts(ctx.engine, ctx.now(), ctx.policy, ctx.settings)
     if report.created:
         ctx.wake_dispatch()  # a reminder booked late may be due now
     return report.as_dict()
 
 
 def notify_alerts(ctx: JobContext) -> int:
-    from testrota.notify.enqueue import enqueue_positive_alerts
-
     created = enqueue_positive_alerts(ctx.engine, ctx.now(), ctx.policy, ctx.settings)
     if created:
         ctx.wake_dispatch()  # a positive result does not wait for the next tick
@@ -94,15 +106,7 @@ def notify_alerts(ctx: JobContext) -> int:
 def flag_missed(ctx: JobContext) -> dict[str, int]:
     """Flag missed tests (the compliance service), then text those who missed one."""
     now = ctx.now()
-    flagged = 0
-    try:
-        from testrota.compliance.service import flag_missed as flag
-    except ImportError:  # the compliance area is optional for the notifier
-        log.debug("compliance.service.flag_missed is not available")
-    else:
-        flagged = int(flag(ctx.engine, now, ctx.policy) or 0)
-    from testrota.notify.enqueue import enqueue_missed_notices
-
+    flagged = flag_missed_tests(ctx.engine, now, ctx.policy)
     notices = enqueue_missed_notices(ctx.engine, now, ctx.policy, ctx.settings)
     if notices:
         ctx.wake_dispatch()
@@ -120,11 +124,6 @@ def plan_next_week(ctx: JobContext) -> OnceResult:
     week = next_iso_week(now, ctx.policy)
 
     def work() -> dict[str, Any]:
-        try:
-            from testrota.scheduling.service import plan_week_service
-        except ImportError:
-            log.warning("scheduling.service.plan_week_service is not available; no plan made")
-            return {"planned": False}
         report = plan_week_service(
             ctx.engine, week, ctx.policy, config_dir=ctx.settings.config_dir, now=now,
             actor="worker",
@@ -142,8 +141,6 @@ def supervisors_digest(ctx: JobContext) -> OnceResult:
     now = ctx.now()
 
     def work() -> dict[str, int]:
-        from testrota.notify.enqueue import enqueue_digests
-
         texts = enqueue_digests(ctx.engine, now, ctx.policy, ctx.settings)
         if texts:
             ctx.wake_dispatch()
@@ -155,21 +152,16 @@ def supervisors_digest(ctx: JobContext) -> OnceResult:
 
 
 def nightly(ctx: JobContext) -> OnceResult:
-    """Retention (message bodies, old job runs) and the other areas' nightly roll-ups."""
+    """Retention, as the README's data-protection section says: finished texts, replies and
+    reschedule offers (:mod:`testrota.notify.retention`), then test results, import error
+    lists and stale heartbeats (:mod:`testrota.privacy.retention`), all past
+    ``retention_days``. The compliance figures need no nightly roll-up: they are computed
+    from appointments and results when asked for."""
     now = ctx.now()
 
     def work() -> dict[str, Any]:
-        from testrota.notify.retention import apply_retention
-
-        done: dict[str, Any] = {"retention": apply_retention(ctx.engine, now, ctx.policy)}
-        for module, name in (("testrota.compliance.service", "nightly_rollup"),
-                             ("testrota.compliance.service", "apply_retention")):
-            try:
-                hook = getattr(__import__(module, fromlist=[name]), name)
-            except (ImportError, AttributeError):
-                continue
-            done[name] = hook(ctx.engine, now, ctx.policy)
-        return done
+        texts = apply_retention(ctx.engine, now, ctx.policy)
+        return {"retention": {**texts, **apply_privacy_retention(ctx.engine, now, ctx.policy)}}
 
     return run_once_per_period(ctx.engine, "nightly", local_day(now, ctx.policy), ctx.worker,
                                now, work)

@@ -11,6 +11,12 @@ slow tick is not overlapped by the next) and a misfire grace time chosen for it 
 default is one second, which would skip a tick whenever the process is briefly busy). A worker
 that starts after a once-per-period job's time has passed today (or this week) catches up at
 once; the period guard makes that harmless when another worker already ran it.
+
+A tick that raises is logged at ERROR with its job id and traceback and counted as a failure
+(:mod:`testrota.observability.jobs`); a once-per-period run is also recorded as failed. The
+frequent jobs simply tick again; a daily or weekly job that failed is tried again every
+:data:`RETRY_FAILED_EVERY` while its misfire grace time lasts, instead of waiting a day or a
+week for its next tick.
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ from testrota.clock import clock_from_settings
 from testrota.jobs import tasks
 from testrota.jobs.tasks import JobContext
 from testrota.notify.dispatcher import worker_id
+from testrota.observability.jobs import run_observed
 from testrota.policy import Policy, load_policy
 from testrota.settings import Settings
 
@@ -44,7 +51,9 @@ log = logging.getLogger(__name__)
 
 PLAN_DAY, PLAN_TIME = "fri", time(12, 0)  # plan next week, Friday noon local
 DIGEST_TIME = time(8, 0)  # supervisors' digest, local
-NIGHTLY_TIME = time(2, 30)  # retention and roll-ups, local
+NIGHTLY_TIME = time(2, 30)  # retention, local
+# A failed daily or weekly job runs again this long after its failure (within its grace time).
+RETRY_FAILED_EVERY = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -54,6 +63,8 @@ class JobSpec:
     trigger: Callable[[Policy], BaseTrigger]
     misfire_grace_time: int  # seconds a late tick may still run
     start_now: Callable[[datetime, Policy], bool] = lambda now, policy: False
+    # Once a day or a week: a failure is tried again soon rather than at the next tick.
+    retry_failed: bool = False
 
 
 def _passed_today(at: time) -> Callable[[datetime, Policy], bool]:
@@ -89,18 +100,27 @@ JOBS: tuple[JobSpec, ...] = (
     JobSpec("plan_next_week", tasks.plan_next_week,
             lambda p: CronTrigger(day_of_week=PLAN_DAY, hour=PLAN_TIME.hour,
                                   minute=PLAN_TIME.minute, timezone=p.tz),
-            6 * 3600, _plan_passed_this_week),
+            6 * 3600, _plan_passed_this_week, retry_failed=True),
     # Yesterday's missed tests for each supervisor at 08:00; useless after midday.
     JobSpec("supervisors_digest", tasks.supervisors_digest,
             lambda p: CronTrigger(hour=DIGEST_TIME.hour, minute=DIGEST_TIME.minute,
                                   timezone=p.tz),
-            4 * 3600, _passed_today(DIGEST_TIME)),
-    # Retention and roll-ups at night.
+            4 * 3600, _passed_today(DIGEST_TIME), retry_failed=True),
+    # Retention at night.
     JobSpec("nightly", tasks.nightly,
             lambda p: CronTrigger(hour=NIGHTLY_TIME.hour, minute=NIGHTLY_TIME.minute,
                                   timezone=p.tz),
-            3 * 3600, _passed_today(NIGHTLY_TIME)),
+            3 * 3600, _passed_today(NIGHTLY_TIME), retry_failed=True),
 )
+
+
+def retry_time(failing_since: datetime, now: datetime, grace_seconds: int) -> datetime | None:
+    """When to run a failed daily or weekly job again: :data:`RETRY_FAILED_EVERY` after
+    ``now``, or None once that is more than its grace time after it first failed
+    (``failing_since``). Within the grace time its own tick would still have run; after it, a
+    retry would do late what is no longer wanted (a morning digest at night)."""
+    at = now + RETRY_FAILED_EVERY
+    return at if at - failing_since <= timedelta(seconds=grace_seconds) else None
 
 
 def make_job_context(
@@ -119,12 +139,21 @@ def make_job_context(
 
 
 def _run_job(spec: JobSpec, ctx: JobContext) -> Any:
-    """APScheduler calls this; a failing job is logged and the next tick tries again."""
+    """APScheduler calls this; a failing job is logged, counted and tried again."""
     if ctx.stop.is_set():
         return None
-    from testrota.observability.jobs import run_observed
 
-    return run_observed(ctx.engine, spec.id, ctx.worker, lambda: spec.func(ctx))
+    failures: list[BaseException] = []
+
+    def failed(exc: BaseException) -> None:
+        failures.append(exc)
+        if spec.retry_failed:
+            ctx.retry_failed(spec.id, spec.misfire_grace_time)
+
+    result = run_observed(ctx.engine, spec.id, ctx.worker, lambda: spec.func(ctx), failed)
+    if not failures:
+        ctx.job_succeeded(spec.id)
+    return result
 
 
 def build_scheduler(
@@ -170,7 +199,28 @@ def build_scheduler(
         except Exception:  # waking early is an optimisation, never a reason to fail a job
             log.debug("could not wake the dispatch job", exc_info=True)
 
+    failing_since: dict[str, datetime] = {}
+
+    def retry_failed(job_id: str, grace_seconds: int) -> None:
+        wall = datetime.now(ctx.policy.tz)
+        at = retry_time(failing_since.setdefault(job_id, wall), wall, grace_seconds)
+        if at is None:
+            failing_since.pop(job_id, None)
+            log.error("job %s failed and is not tried again before its next tick", job_id)
+            return
+        job = scheduler.get_job(job_id)
+        if job is not None and scheduler.running and (
+            job.next_run_time is None or job.next_run_time > at
+        ):
+            job.modify(next_run_time=at)
+            log.warning("job %s will be tried again at %s", job_id, at.isoformat())
+
+    def succeeded(job_id: str) -> None:
+        failing_since.pop(job_id, None)
+
     ctx.wake_dispatch = wake_dispatch
+    ctx.retry_failed = retry_failed
+    ctx.job_succeeded = succeeded
     return scheduler
 
 

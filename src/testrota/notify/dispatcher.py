@@ -87,6 +87,16 @@ class DispatchReport:
         data["seconds"] = round(self.seconds, 3)
         return data
 
+    def add(self, other: DispatchReport) -> None:
+        """Add another pass's counts to these (``seconds`` too)."""
+        for name, value in vars(other).items():
+            if isinstance(value, dict):
+                mine = getattr(self, name)
+                for key, n in value.items():
+                    mine[key] = mine.get(key, 0) + n
+            else:
+                setattr(self, name, getattr(self, name) + value)
+
 
 @dataclass(frozen=True)
 class _Outcome:
@@ -154,8 +164,11 @@ class Dispatcher:
             return self._run(max_seconds, linger)
         finally:
             if self._fast is not None:
-                self._fast.close()
-                self._fast = None
+                fast, self._fast = self._fast, None
+                try:
+                    fast.close()
+                except Exception:  # a connection the server dropped: nothing left to close
+                    log.debug("closing the dispatch connection failed", exc_info=True)
 
     def _run(self, max_seconds: float | None, linger: bool) -> DispatchReport:
         started = time.monotonic()
@@ -421,6 +434,72 @@ def _audit(conn: Any, now: datetime, action: str, person_ids: list[int], reason:
             for pid in person_ids
         ],
     )
+
+
+# ``testrota dispatch`` waits this long between passes (a due text waits at most this long),
+# and after a failed pass from this up to LOOP_MAX_PAUSE_SECONDS, doubling while passes fail.
+LOOP_PAUSE_SECONDS = 5.0
+LOOP_MAX_PAUSE_SECONDS = 60.0
+
+
+def dispatch_loop(
+    engine: Engine,
+    settings: Settings,
+    policy: Policy,
+    clock: Clock,
+    *,
+    once: bool = False,
+    max_seconds: float | None = None,
+    stop: threading.Event | None = None,
+    backend: SmsBackend | None = None,
+    pause: float = LOOP_PAUSE_SECONDS,
+) -> DispatchReport:
+    """``testrota dispatch``: passes of the dispatcher until ``stop`` (or ``max_seconds``, or
+    one pass with ``once``); returns the sum of the passes.
+
+    A pass that fails (the database server restarted and dropped every connection, a network
+    blip) does not end the loop, as a failed tick does not end ``testrota worker``: the error is
+    logged at ERROR with its traceback and the next pass starts, on fresh connections, after a
+    pause that doubles while passes keep failing. Texts the failed pass had claimed stay
+    ``sending`` until the sending timeout, then are looked up at the provider, so none is sent
+    twice and none is lost. With ``once`` the error is raised.
+    """
+    stop = stop or threading.Event()
+    own = backend is None
+    sender = backend or build_backend(settings, policy.sms)
+    worker = worker_id()
+    total = DispatchReport()
+    started = time.monotonic()
+    failures = 0
+    try:
+        while not stop.is_set():
+            budget = None if max_seconds is None else max_seconds - (time.monotonic() - started)
+            if budget is not None and budget <= 0:
+                break
+            try:
+                report = Dispatcher(engine, sender, policy, clock, worker=worker,
+                                    stop=stop).run(budget)
+            except Exception:
+                if once:
+                    raise
+                failures += 1
+                wait_s = min(LOOP_MAX_PAUSE_SECONDS, pause * 2 ** (failures - 1))
+                log.exception("dispatch pass failed (%d in a row); next pass in %.0f s",
+                              failures, wait_s)
+                stop.wait(wait_s)
+                continue
+            if failures:
+                log.info("dispatch passes work again after %d failed", failures)
+                failures = 0
+            total.add(report)
+            if once:
+                break
+            stop.wait(pause)
+    finally:
+        if own:
+            sender.close()
+    total.seconds = time.monotonic() - started
+    return total
 
 
 def dispatch_due(

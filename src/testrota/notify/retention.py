@@ -1,18 +1,22 @@
 """Nightly retention for texts: bodies and numbers older than ``retention_days`` are erased.
 
 Rows stay (counts by status and kind remain true); what they said and to whom does not. Rows
-still in flight (pending, sending, unknown) are never touched. Test results and the rest of the
-rule are :mod:`testrota.privacy.retention`'s, run from here so the nightly job has one entry.
+still in flight (pending, sending, unknown) are never touched. Old reschedule offers and job-run
+records are deleted. Test results and the rest of the rule are
+:mod:`testrota.privacy.retention`'s; the nightly job runs both. Like the privacy part, the work
+goes in batches, each its own short transaction: a first run over a year of texts must not hold
+SQLite's only write lock while the dispatcher waits.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, Table, delete, update
+from sqlalchemy import Engine, Table
 
 from testrota.db.models import InboundMessage, JobRun, Message, RescheduleOffer
 from testrota.policy import Policy
+from testrota.privacy.retention import BATCH, in_batches
 
 M: Table = Message.__table__  # type: ignore[attr-defined]
 IN: Table = InboundMessage.__table__  # type: ignore[attr-defined]
@@ -20,24 +24,17 @@ RO: Table = RescheduleOffer.__table__  # type: ignore[attr-defined]
 J: Table = JobRun.__table__  # type: ignore[attr-defined]
 
 
-def apply_retention(engine: Engine, now: datetime, policy: Policy) -> dict[str, int]:
-    days = policy.retention_days
-    cutoff = now - timedelta(days=days)
-    with engine.begin() as conn:
-        messages = conn.execute(
-            update(M)
-            .where(M.c.created_at < cutoff, M.c.status.not_in(("pending", "sending", "unknown")),
-                   M.c.body != "")
-            .values(body="", to="")
-        ).rowcount
-        inbound = conn.execute(
-            update(IN).where(IN.c.received_at < cutoff, IN.c.body != "")
-            .values(body="", reply="", from_number="")
-        ).rowcount
-        offers = conn.execute(delete(RO).where(RO.c.created_at < cutoff)).rowcount
-        runs = conn.execute(delete(J).where(J.c.started_at < cutoff)).rowcount
-    # Test results, import error lists and heartbeats: the privacy area's part of the rule.
-    from testrota.privacy.retention import apply_privacy_retention
-
-    return {"messages": messages or 0, "inbound": inbound or 0, "offers": offers or 0,
-            "job_runs": runs or 0, **apply_privacy_retention(engine, now, policy)}
+def apply_retention(engine: Engine, now: datetime, policy: Policy, batch: int = BATCH
+                    ) -> dict[str, int]:
+    cutoff = now - timedelta(days=policy.retention_days)
+    messages = in_batches(
+        engine, M,
+        (M.c.created_at < cutoff) & M.c.status.not_in(("pending", "sending", "unknown"))
+        & (M.c.body != ""),
+        {"body": "", "to": ""}, batch,
+    )
+    inbound = in_batches(engine, IN, (IN.c.received_at < cutoff) & (IN.c.body != ""),
+                         {"body": "", "reply": "", "from_number": ""}, batch)
+    offers = in_batches(engine, RO, RO.c.created_at < cutoff, None, batch)
+    runs = in_batches(engine, J, J.c.started_at < cutoff, None, batch)
+    return {"messages": messages, "inbound": inbound, "offers": offers, "job_runs": runs}

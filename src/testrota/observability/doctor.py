@@ -366,6 +366,74 @@ def check_workers(engine: Engine, wall_now: datetime) -> Check:
     return Check("workers", "ok", f"last job tick {int(age.total_seconds())} s ago")
 
 
+# What to do about a failing job besides reading its traceback: run its work by hand, or know
+# when it runs again by itself.
+_JOB_REMEDY = {
+    "plan_next_week": "the worker tries again every 10 minutes for 6 hours; or run `testrota "
+                      "plan --week {period}` once fixed",
+    "supervisors_digest": "the worker tries again every 10 minutes until noon",
+    "nightly": "the worker tries again every 10 minutes for 3 hours, else tomorrow night",
+    "dispatch_texts": "it runs every 30 s; `testrota dispatch --once` shows the error too",
+    "sync_reminders": "it runs every 5 minutes; `testrota reminders` shows the error too",
+    "notify_alerts": "it runs every minute",
+    "flag_missed": "it runs every 10 minutes; `testrota flag` shows the error too",
+}
+
+
+def _ago(seconds: float) -> str:
+    if seconds < 120:
+        return f"{max(0, int(seconds))} s ago"
+    if seconds < 2 * 3600:
+        return f"{int(seconds // 60)} minutes ago"
+    return f"{seconds / 3600:.1f} hours ago"
+
+
+def check_jobs(engine: Engine, wall_now: datetime) -> Check:
+    """Is a periodic job failing? A job fails when its latest tick (over all workers) raised,
+    or the latest run of a once-per-period job is recorded as failed; the most recent such
+    failure is named with when and why."""
+    from testrota.db.models import JobHeartbeat, JobRun, JobRunStatus
+
+    h = JobHeartbeat.__table__  # type: ignore[attr-defined]
+    j = JobRun.__table__  # type: ignore[attr-defined]
+    with engine.connect() as conn:
+        ticks = conn.execute(select(h.c.job, h.c.worker, h.c.last_finished_at, h.c.last_error)
+                             .order_by(h.c.last_finished_at)).all()
+        runs = conn.execute(select(j.c.job, j.c.period, j.c.status, j.c.failed_at, j.c.error)
+                            .order_by(j.c.started_at, j.c.id)).all()
+    latest_tick = {t.job: t for t in ticks}  # ordered: the last one per job wins
+    latest_run = {r.job: r for r in runs}
+    # (job, wall-clock time or None, message)
+    failing: list[tuple[str, datetime | None, str]] = []
+    for job, tick in latest_tick.items():
+        if tick.last_error:
+            run = latest_run.get(job)
+            period = f" for {run.period}" if run is not None and run.status == "failed" else ""
+            at = tick.last_finished_at
+            failing.append((job, at, f"{job}{period} failed "
+                            f"{_ago((wall_now - at).total_seconds())} "
+                            f"({at:%Y-%m-%d %H:%M:%S} UTC, worker {tick.worker}): "
+                            f"{tick.last_error}"))
+    for job, run in latest_run.items():
+        if run.status == JobRunStatus.FAILED and job not in {f[0] for f in failing}:
+            when = f" at {run.failed_at.isoformat()}" if run.failed_at else ""
+            failing.append((job, None, f"{job} for {run.period} failed{when}: {run.error}"))
+    if not failing:
+        return Check("jobs", "ok", f"no job failing ({len(latest_tick)} jobs ticked)"
+                     if latest_tick else "no job has run yet")
+    failing.sort(key=lambda f: f[1] or datetime.min.replace(tzinfo=UTC), reverse=True)
+    job, _when, message = failing[0]
+    others = [f[0] for f in failing[1:]]
+    if others:
+        message += f"; also failing: {', '.join(others)}"
+    run = latest_run.get(job)
+    remedy = _JOB_REMEDY.get(job, "it runs again at its next tick").format(
+        period=run.period if run is not None else "W")
+    return Check("jobs", "fail", message,
+                 f"the worker's log has the traceback (level ERROR, job_id {job}:…); fix the "
+                 f"cause, then {remedy}")
+
+
 def check_backlog(engine: Engine, policy: Policy, now: datetime) -> Check:
     from testrota.db.models import Message
 
@@ -404,13 +472,14 @@ def diagnose(settings: Settings, clock: Clock,
                             "TWILIO_* settings"))
     if engine is None or policy is None:
         why = "the database" if engine is None else "policy.yaml"
-        for name in ("sender capacity", "workers", "outbox"):
+        for name in ("sender capacity", "workers", "jobs", "outbox"):
             checks.append(Check(name, "skip", f"needs {why} to be usable first"))
     else:
         try:
             now = clock.now()
             checks.append(check_capacity(engine, policy, now))
             checks.append(check_workers(engine, wall_clock()))
+            checks.append(check_jobs(engine, wall_clock()))
             checks.append(check_backlog(engine, policy, now))
         finally:
             engine.dispose()

@@ -46,6 +46,15 @@ class Tick:
         return self.error is None
 
 
+def error_text(exc: BaseException) -> str:
+    """``Type: message`` on one line, bounded, personal numbers masked: what a run or a tick
+    records as its error (kept in the database, shown by ``testrota doctor``)."""
+    from testrota.privacy.masking import mask_personal_numbers
+
+    message = mask_personal_numbers(" ".join(str(exc).split()))
+    return f"{type(exc).__name__}: {message}"[:400] if message else type(exc).__name__
+
+
 def record_tick(engine: Engine, tick: Tick) -> None:
     """Add one tick to its job and worker's row (an upsert, safe from any process)."""
     insert: Any = (postgresql.insert(H) if engine.dialect.name == "postgresql"
@@ -95,7 +104,7 @@ def observed_job(
         try:
             yield job_id
         except BaseException as exc:
-            error = f"{type(exc).__name__}: {exc}"
+            error = error_text(exc)
             raise
         finally:
             tick = Tick(job, worker, started_at, clock(), round(time.perf_counter() - started, 6),
@@ -106,15 +115,24 @@ def observed_job(
                 log.warning("could not record the heartbeat of %s", job, exc_info=True)
 
 
-def run_observed(engine: Engine, job: str, worker: str, func: Callable[[], Any]) -> Any:
-    """``func()`` as one observed tick; a failure is logged (with the job id) and recorded,
-    and None returned: the next tick tries again. For the worker's job runner."""
+def run_observed(
+    engine: Engine,
+    job: str,
+    worker: str,
+    func: Callable[[], Any],
+    on_failure: Callable[[BaseException], None] | None = None,
+) -> Any:
+    """``func()`` as one observed tick; a failure is logged at ERROR (with the job id and the
+    traceback), counted in the job's heartbeat, handed to ``on_failure``, and None returned:
+    the worker carries on. For the worker's job runner."""
     try:
         with observed_job(engine, job, worker):
             try:
                 return func()
             except Exception:
-                log.exception("job %s failed; the next tick tries again", job)
+                log.exception("job %s failed", job)
                 raise
-    except Exception:
+    except Exception as exc:
+        if on_failure is not None:
+            on_failure(exc)
         return None

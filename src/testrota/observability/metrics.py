@@ -29,6 +29,7 @@ from testrota.db.models import (
     AuditEvent,
     JobHeartbeat,
     JobRun,
+    JobRunStatus,
     Message,
     Person,
     RosterImport,
@@ -206,20 +207,28 @@ def _heartbeats(conn: Connection, wall_now: datetime) -> list[Metric]:
     ]
 
 
+# JobRun's status as the metric's state label (the label predates the status column).
+RUN_STATES = {JobRunStatus.DONE: "finished", JobRunStatus.FAILED: "failed",
+              JobRunStatus.RUNNING: "unfinished"}
+
+
 def _job_runs(conn: Connection) -> list[Metric]:
-    done = J.c.finished_at.is_not(None)
     rows = conn.execute(
-        select(J.c.job, done.label("done"), func.count(), func.max(J.c.finished_at))
-        .group_by(J.c.job, done)
+        select(J.c.job, J.c.status, func.count(), func.max(J.c.finished_at))
+        .group_by(J.c.job, J.c.status)
     ).all()
     runs = Metric("testrota_period_job_runs", "gauge",
                   "Runs of the once-per-period jobs (plan, digest, nightly) recorded in JobRun, "
-                  "by state: finished, or unfinished (running, failed or its worker died).")
+                  "by state: finished, failed (and not yet done by a retry), or unfinished "
+                  "(running, or its worker died).")
     last = Metric("testrota_period_job_last_finished_timestamp_seconds", "gauge",
                   "When each once-per-period job last finished (Unix time, application clock).")
     latest: dict[str, datetime] = {}
-    for job, is_done, count, finished_at in sorted(rows, key=lambda r: (r[0], not r[1])):
-        runs.add(count, job=job, state="finished" if is_done else "unfinished")
+    order = list(RUN_STATES)
+    for job, status, count, finished_at in sorted(
+        rows, key=lambda r: (r[0], order.index(JobRunStatus(r[1])))
+    ):
+        runs.add(count, job=job, state=RUN_STATES[JobRunStatus(status)])
         if finished_at is not None:
             latest[job] = max(finished_at, latest.get(job, finished_at))
     for job, at in sorted(latest.items()):

@@ -15,6 +15,7 @@ first run that deletes a year of results.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
@@ -43,12 +44,21 @@ BATCH = 5000
 
 def _delete_batches(engine: Engine, table: Table, condition: ColumnElement[bool], batch: int
                     ) -> int:
+    return in_batches(engine, table, condition, None, batch)
+
+
+def in_batches(engine: Engine, table: Table, condition: ColumnElement[bool],
+               values: dict[str, Any] | None, batch: int = BATCH) -> int:
+    """Delete (``values`` None) or update the rows matching ``condition``, ``batch`` rows per
+    transaction; ``condition`` must stop matching a row once it is done. Returns the count."""
     total = 0
     while True:
         with engine.begin() as conn:
             ids = list(conn.execute(select(table.c.id).where(condition).limit(batch)).scalars())
             if ids:
-                conn.execute(delete(table).where(table.c.id.in_(ids)))
+                chosen = table.c.id.in_(ids)
+                conn.execute(delete(table).where(chosen) if values is None
+                             else update(table).where(chosen).values(**values))
         total += len(ids)
         if len(ids) < batch:
             return total

@@ -22,6 +22,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from testrota.errors import UserError
 from testrota.roster.reader import Sheet, Workbook
 from testrota.roster.validate import RowError
 
@@ -51,13 +52,21 @@ def write_error_report(path: Path, errors: Sequence[RowError], workbook: Workboo
         if sheet.name in by_sheet:
             ws = book.create_sheet(_sheet_title(sheet.name, used))
             _write_rows(ws, sheet, by_sheet[sheet.name])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Written beside the target and moved into place: a reader never sees half a file.
-    fd, tmp = tempfile.mkstemp(prefix=".errors-", suffix=".xlsx", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Written beside the target and moved into place: a reader never sees half a file.
+        fd, tmp = tempfile.mkstemp(prefix=".errors-", suffix=".xlsx", dir=path.parent)
+    except OSError as exc:
+        raise UserError(f"cannot write the error report {path}: {exc.strerror or exc}"
+                        ) from None
     os.close(fd)
     try:
         book.save(tmp)
         os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise UserError(f"cannot write the error report {path}: {exc.strerror or exc}"
+                        ) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -358,10 +358,8 @@ def _add_sms_capacity(
 ) -> None:
     """Whether the sender can get each day's reminders out in time at the policy's rate, from
     the SMS area, added to the stored report (after commit: it reads the plan as stored)."""
-    try:
-        from testrota.notify.queries import capacity_for_week
-    except ImportError:  # pragma: no cover - the SMS area ships with the package
-        return
+    from testrota.notify.queries import capacity_for_week
+
     capacity = capacity_for_week(engine, week, policy)
     report["sms_capacity"] = capacity
     report["warnings"] = [*report.get("warnings", []), *capacity.get("warnings", [])]

@@ -78,10 +78,8 @@ def compute(ctx: WebContext, scope: Scope, week: str) -> Dashboard:
 
 def capacity_warnings(ctx: WebContext, session: Session) -> list[str]:
     """Whether the sender can send the next two days' reminders in time, at the policy's rate."""
-    try:
-        from testrota.notify.capacity import capacity_warning, reminder_windows
-    except ImportError:
-        return []
+    from testrota.notify.capacity import capacity_warning, reminder_windows
+
     now = ctx.now()
     query = (
         select(Appointment.starts_at, func.count())

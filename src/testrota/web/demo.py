@@ -104,6 +104,7 @@ def _week(day: date) -> str:
 def _seed(engine: Engine, settings: Settings, policy: Policy, now: datetime,
           report: DemoReport, rng: random.Random) -> None:
     from testrota.compliance.service import check_in, flag_due, import_results
+    from testrota.notify.enqueue import sync_reminders
     from testrota.roster.service import ImportOptions, import_roster
     from testrota.scheduling.service import plan_week_service
 
@@ -190,14 +191,9 @@ def _seed(engine: Engine, settings: Settings, policy: Policy, now: datetime,
     flagged = flag_due(engine, now, policy)
     report.facts.append(f"flagged at {now.astimezone(policy.tz):%Y-%m-%d %H:%M}: "
                         f"{_describe(flagged)}")
-    try:
-        from testrota.notify.enqueue import sync_reminders
-
-        sync = sync_reminders(engine, now, policy, settings)
-        report.facts.append(f"reminders queued for the next {policy.reminders.horizon_hours} h: "
-                            f"{getattr(sync, 'created', sync)}")
-    except ImportError:
-        pass
+    sync = sync_reminders(engine, now, policy, settings)
+    report.facts.append(f"reminders queued for the next {policy.reminders.horizon_hours} h: "
+                        f"{sync.created}")
 
 
 def _describe(flagged: Any) -> str:

@@ -155,10 +155,8 @@ def move(ctx: WebContext, person: Person, appointment_id: int, slot_id: int) -> 
 
 def _sync_reminders(ctx: WebContext, appointment_ids: list[int]) -> None:
     """Replace the reminders of a moved appointment at once (the worker would, a bit later)."""
-    try:
-        from testrota.notify.enqueue import sync_reminders
-    except ImportError:
-        return
+    from testrota.notify.enqueue import sync_reminders
+
     sync_reminders(ctx.engine, ctx.now(), ctx.policy, ctx.settings,
                    appointment_ids=appointment_ids)
 
