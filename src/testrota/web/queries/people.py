@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
-from testrota.auth.scope import Scope, masked_rows
+from testrota.auth.scope import Scope
 from testrota.db.models import Appointment, Message, Person, TestResult
 from testrota.roster.people import person_row
 
@@ -95,7 +95,7 @@ def search_people(session: Session, scope: Scope, f: PeopleFilter, page: int = 1
         .offset((page - 1) * page_size)
         .limit(page_size)
     )
-    rows = masked_rows(scope, (person_row(p) for p in session.exec(query)))
+    rows = [person_row(p) for p in session.exec(query)]
     return PeoplePage(
         rows=rows,
         total=int(total),

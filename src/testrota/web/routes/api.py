@@ -84,7 +84,7 @@ def api_person(session: SessionDep, scope: SupervisorScope, employee_no: str) ->
     if person is None:
         raise HTTPException(404, "no such person in your departments")
     detail = person_detail(session, person)
-    return {**scope.masker.row(detail.person), "override_category": detail.override_category,
+    return {**detail.person, "override_category": detail.override_category,
             "override_reason": detail.override_reason, "appointments": detail.appointments,
             "tests": detail.tests, "messages": detail.messages}
 
@@ -145,13 +145,14 @@ def api_excuse(ctx: CtxDep, scope: SupervisorScope, user: CurrentUser,
 
 
 @router.get("/alerts", tags=["compliance"], responses=AUTH)
-def api_alerts(ctx: CtxDep, scope: SupervisorScope) -> list[dict[str, Any]]:
-    """Open positive-result alerts with their contacts (a supervisor's departments only)."""
-    from testrota.compliance.service import list_alerts
+def api_alerts(ctx: CtxDep, scope: SupervisorScope, closed: bool = False
+               ) -> list[dict[str, Any]]:
+    """Open positive-result alerts (closed ones too with `closed=true`) with their contacts.
 
-    return list_alerts(ctx.engine, ctx.policy,
-                       departments=None if scope.departments is None
-                       else sorted(scope.departments))
+    A supervisor gets the alerts that concern their departments and only their own people as
+    contacts; a case in another department comes as `case_visible: false`, without its name,
+    employee number, department or grid unit."""
+    return services.alerts(ctx, scope, closed=closed)
 
 
 @router.get("/status/{employee_no}", response_model=StatusOut, tags=["check-in"],

@@ -95,7 +95,7 @@ def _person_page(
         request,
         "person.html",
         {
-            "p": scope.masker.row(detail.person),
+            "p": detail.person,
             "detail": detail,
             "can_override": user.role in ("admin", "hr"),
             "categories": category_options(request_language(request)),
