@@ -9,7 +9,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 
-from testrota.auth.scope import Scope
 from testrota.errors import UserError
 from testrota.web import services, weeks
 from testrota.web.api_models import (
@@ -59,6 +58,7 @@ def session_info(request: Request, user: CurrentUser) -> SessionInfo:
 
 @router.get("/people", response_model=PeopleOut, tags=["people"], responses=AUTH)
 def api_people(
+    ctx: CtxDep,
     session: SessionDep,
     scope: SupervisorScope,
     q: Annotated[str, Query(max_length=200)] = "",
@@ -72,7 +72,8 @@ def api_people(
 ) -> dict[str, Any]:
     f = PeopleFilter(q=q, department=department, grid_unit=grid_unit, category=category,
                      high_risk=high_risk, active=active)
-    result = search_people(session, scope, f, page, page_size)
+    result = search_people(session, scope, f, page, page_size,
+                           phone_region=ctx.policy.phone_region)
     return {"total": result.total, "page": result.page, "pages": result.pages,
             "people": result.rows}
 
@@ -212,8 +213,10 @@ def api_roles(ctx: CtxDep, user: HRUser, unmatched: bool = False) -> list[dict[s
 
 @router.get("/outbox", response_model=OutboxOut, tags=["texts"], responses=AUTH)
 def api_outbox(
+    ctx: CtxDep,
     session: SessionDep,
     user: HRUser,
+    scope: SupervisorScope,
     status: Annotated[str, Query(max_length=20)] = "",
     kind: Annotated[str, Query(max_length=40)] = "",
     q: Annotated[str, Query(max_length=64)] = "",
@@ -221,7 +224,7 @@ def api_outbox(
     page_size: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> dict[str, Any]:
     """Texts with their status, newest first (HR)."""
-    result = outbox(session, Scope.everything(), status=status, kind=kind, q=q, page=page,
-                    page_size=page_size)
+    result = outbox(session, scope, phone_region=ctx.policy.phone_region, status=status,
+                    kind=kind, q=q, page=page, page_size=page_size)
     return {"total": result.total, "page": result.page, "pages": result.pages,
             "counts": result.counts, "messages": result.rows}

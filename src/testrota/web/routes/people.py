@@ -58,12 +58,13 @@ def category_options(lang: str) -> list[tuple[str, str]]:
 @router.get("/people")
 def people_page(
     request: Request,
+    ctx: CtxDep,
     session: SessionDep,
     scope: SupervisorScope,
     f: PeopleFilterDep,
     page: int = 1,
 ) -> Response:
-    result = search_people(session, scope, f, page)
+    result = search_people(session, scope, f, page, phone_region=ctx.policy.phone_region)
     lang = request_language(request)
     return render(
         request,
