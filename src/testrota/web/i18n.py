@@ -204,7 +204,7 @@ ZH: dict[str, str] = {
     "Map to": "映射为",
     "Mapped on the roles page": "在岗位页面设置",
     "Missed": "漏检",
-    "Name, employee no. or phone": "姓名、工号或手机号",
+    "Name, employee no., phone or ID number": "姓名、工号、手机号或身份证号",
     "New password": "新密码",
     "Next slot": "下次时段",
     "No missed tests for this selection.": "所选范围内没有漏检。",

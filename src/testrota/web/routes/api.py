@@ -61,7 +61,9 @@ def api_people(
     ctx: CtxDep,
     session: SessionDep,
     scope: SupervisorScope,
-    q: Annotated[str, Query(max_length=200)] = "",
+    q: Annotated[str, Query(max_length=200, description=(
+        "a name, the start of an employee number, or a phone or ID number: whole for roles "
+        "that see numbers masked, any 4+ digits of a phone for the others"))] = "",
     department: Annotated[str, Query(max_length=200)] = "",
     grid_unit: Annotated[str, Query(max_length=200)] = "",
     category: Annotated[str, Query(max_length=40, description="a code or 'none'")] = "",
