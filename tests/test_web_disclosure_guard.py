@@ -48,15 +48,15 @@ def test_a_workbook_is_rewritten_cell_by_cell() -> None:
     wb = Workbook()
     ws = wb.active
     assert ws is not None
-    ws.append(["phone", "typed as a number", "count", "text"])
-    ws.append(["+8613812345678", 13812345678, 42, f"改约 {LINK}"])
+    ws.append(["phone", "typed as a number", "count", "text", "a time of day"])
+    ws.append(["+8613812345678", 13812345678, 42, f"改约 {LINK}", 44690.13888888889])
     buf = io.BytesIO()
     wb.save(buf)
     out = redact_body(buf.getvalue(), XLSX, MASKED)
     sheet = load_workbook(io.BytesIO(out)).active
     assert sheet is not None
     assert list(sheet.iter_rows(min_row=2, values_only=True)) == [
-        ("+*********5678", "*******5678", 42, "改约 https://t.example/me/…")]
+        ("+*********5678", "*******5678", 42, "改约 https://t.example/me/…", 44690.13888888889)]
     clean = io.BytesIO()
     Workbook().save(clean)
     assert redact_body(clean.getvalue(), XLSX, MASKED) == clean.getvalue()

@@ -19,18 +19,27 @@ if TYPE_CHECKING:  # the logging filter imports this module; keep it free of the
 
 DEFAULT_KEEP = 4
 
-_DIGIT = re.compile(r"\d")
-_ALNUM = re.compile(r"[0-9A-Za-z]")
 
 
-def _mask_chars(value: str, pattern: re.Pattern[str], keep: int) -> str:
-    positions = [m.start() for m in pattern.finditer(value)]
-    hide = positions[: max(len(positions) - keep, 0)] if keep > 0 else positions
-    if not hide:
+_is_digit = str.isdecimal  # what re's \d matches: full-width digits too
+
+
+def _is_alnum(c: str) -> bool:
+    return c.isascii() and c.isalnum()
+
+
+def _mask_chars(value: str, hidden: Callable[[str], bool], keep: int) -> str:
+    # A plain loop: the response guard calls this for every number on a page.
+    hide = sum(map(hidden, value)) - max(keep, 0)
+    if hide <= 0:
         return value
     chars = list(value)
-    for i in hide:
-        chars[i] = "*"
+    for i, c in enumerate(chars):
+        if hidden(c):
+            chars[i] = "*"
+            hide -= 1
+            if hide == 0:
+                break
     return "".join(chars)
 
 
@@ -40,7 +49,7 @@ def mask_phone(value: str | None, keep: int = DEFAULT_KEEP) -> str | None:
     ``+*********5678``. ``None`` and ``""`` come back as they are."""
     if not value:
         return value
-    return _mask_chars(value, _DIGIT, keep)
+    return _mask_chars(value, _is_digit, keep)
 
 
 def mask_id_number(value: str | None, keep: int = DEFAULT_KEEP) -> str | None:
@@ -49,7 +58,7 @@ def mask_id_number(value: str | None, keep: int = DEFAULT_KEEP) -> str | None:
     ``**************451X``."""
     if not value:
         return value
-    return _mask_chars(value, _ALNUM, keep)
+    return _mask_chars(value, _is_alnum, keep)
 
 
 # --- free text (logs) ----------------------------------------------------------------------------
@@ -70,10 +79,21 @@ _PERSONAL_PATTERN = (
 )
 
 
+# Runs of the characters a number is written with, long enough to hold one: found fast (a
+# plain character class), then checked with the full pattern, which is slow to try at every
+# position of a long page. Every match of the full pattern lies inside one run.
+_CANDIDATE_PATTERN = r"[0-9０-９+%][0-9０-９ Bb-]{5,}[0-9０-９Xx]"
+
+
 @cache
 def _personal() -> re.Pattern[str]:
     # compiled on first use: the CLI imports this module for every command
     return re.compile(_PERSONAL_PATTERN)
+
+
+@cache
+def _candidates() -> re.Pattern[str]:
+    return re.compile(_CANDIDATE_PATTERN)
 
 
 def _replacer(keep: int) -> Callable[[re.Match[str]], str]:
@@ -93,7 +113,19 @@ def mask_personal_numbers(text: str, keep: int = DEFAULT_KEEP) -> str:
     number masked to its last ``keep`` characters. Cheap when there is nothing to mask."""
     if not text or not any(c.isdigit() for c in text):
         return text
-    return _personal().sub(_replacer(keep), text)
+    personal, replace = _personal(), _replacer(keep)
+    parts: list[str] = []
+    done = 0
+    for run in _candidates().finditer(text):
+        # the full pattern's look-behind sees the text before the run; one character after it
+        # is enough for its look-ahead
+        for match in personal.finditer(text, run.start(), min(run.end() + 1, len(text))):
+            parts += (text[done:match.start()], replace(match))
+            done = match.end()
+    if not parts:
+        return text
+    parts.append(text[done:])
+    return "".join(parts)
 
 
 # --- personal links -------------------------------------------------------------------------------
@@ -108,7 +140,7 @@ _LINK = re.compile(
 def redact_personal_links(text: str) -> str:
     """``text`` with the token of every personal link cut: ``https://x/me/1.Ab.Cd`` ->
     ``https://x/me/…``. Whoever holds a token can act as its person, so only they should."""
-    if "me" not in text:
+    if "me/" not in text and "me%2" not in text:
         return text
     return _LINK.sub(lambda m: m.group("path") + "…", text)
 

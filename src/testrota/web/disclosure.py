@@ -86,6 +86,19 @@ def redact_body(body: bytes, content_type: str, reader: Reader) -> bytes:
 
 
 def _redact_json(text: str, reader: Reader) -> str:
+    if "\\" not in text:
+        # Fast path: the whole document as text. Without escapes a string's characters are
+        # the text's own, so this is exact for strings; it is wrong only when it took a
+        # number (a rate, a count) for a phone, and then the result is no longer JSON.
+        out = reader.text(text)
+        if out == text:
+            return text
+        try:
+            json.loads(out)
+        except ValueError:
+            pass
+        else:
+            return out
     try:
         data = json.loads(text)
     except ValueError:
@@ -110,38 +123,53 @@ def _redact_json(text: str, reader: Reader) -> str:
     return json.dumps(redacted, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 
 
-# Text runs in shared strings and inline strings; integer cells (a phone typed as a number).
-_XML_TEXT = re.compile(r"(<t(?:\s[^>]*)?>)([^<]*)(</t>)")
-_NUMBER_CELL = re.compile(r'<c((?:\s+(?!t=)[\w:]+="[^"]*")*)(?:\s+t="n")?\s*><v>(\d+)</v></c>')
+# A cell's value: a number, a date as a number, an index into the shared strings.
+_VALUE = re.compile(r"(<v>[^<]*</v>)")
+# A whole number long enough to be a phone typed as a number.
+_LONG_NUMBER_CELL = re.compile(r'<c((?:\s+[\w:]+="[^"]*")*)\s*><v>(\d{7,})</v></c>')
+_LONG_NUMBER = re.compile(r"<v>\d{7,}</v>")
+_TYPE_ATTRIBUTE = re.compile(r'\s+t="[^"]*"')
+_SEPARATOR = "\x00"  # never in XML, and not part of any number
 
 
 def _redact_xml(xml: str, reader: Reader) -> str:
-    xml = _XML_TEXT.sub(lambda m: m.group(1) + reader.text(m.group(2)) + m.group(3), xml)
+    if not reader.masker.masked:
+        return reader.text(xml)  # links only, and no link is ever a number
 
     def number(m: re.Match[str]) -> str:
         shown = reader.text(m.group(2))
         if shown == m.group(2):
             return m.group(0)
-        return f'<c{m.group(1)} t="inlineStr"><is><t>{shown}</t></is></c>'
+        attributes = _TYPE_ATTRIBUTE.sub("", m.group(1))
+        return f'<c{attributes} t="inlineStr"><is><t>{shown}</t></is></c>'
 
-    return _NUMBER_CELL.sub(number, xml)
+    if _LONG_NUMBER.search(xml):
+        xml = _LONG_NUMBER_CELL.sub(number, xml)
+    # Everything but the values as one text, so a value is never read as part of a number
+    # (0.13888888889, a time of day, is not a phone); one call for the whole sheet.
+    parts = _VALUE.split(xml)
+    parts[0::2] = reader.text(_SEPARATOR.join(parts[0::2])).split(_SEPARATOR)
+    return "".join(parts)
 
 
 def _redact_xlsx(body: bytes, reader: Reader) -> bytes:
-    source = zipfile.ZipFile(io.BytesIO(body))  # BadZipFile: the guard withholds the body
+    # BadZipFile (or a part that is not UTF-8): the guard withholds the body
+    with zipfile.ZipFile(io.BytesIO(body)) as source:
+        parts = [(info, source.read(info)) for info in source.infolist()]
+    redacted: dict[str, bytes] = {}
+    for info, data in parts:
+        if info.filename.endswith(".xml"):
+            xml = data.decode("utf-8")
+            shown = _redact_xml(xml, reader)
+            if shown != xml:
+                redacted[info.filename] = shown.encode("utf-8")
+    if not redacted:
+        return body
     out = io.BytesIO()
-    changed = False
-    with source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
-        for info in source.infolist():
-            data = source.read(info)
-            if info.filename.endswith(".xml"):
-                xml = data.decode("utf-8")
-                redacted = _redact_xml(xml, reader)
-                if redacted != xml:
-                    changed = True
-                    data = redacted.encode("utf-8")
-            target.writestr(info, data)
-    return out.getvalue() if changed else body
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info, data in parts:
+            target.writestr(info, redacted.get(info.filename, data))
+    return out.getvalue()
 
 
 def _guarded(content_type: str) -> bool:
