@@ -80,6 +80,14 @@ def _app(tmp_path: Path) -> TestClient:
     def broken_xlsx() -> Response:
         return Response(b"13812345678 not a zip", media_type=XLSX)
 
+    @app.get("/pdf")
+    def unknown_type() -> Response:
+        return Response(b"%PDF 13812345678", media_type="application/pdf")
+
+    @app.get("/png")
+    def image() -> Response:
+        return Response(b"\x89PNG 13812345678", media_type="image/png")
+
     @app.get("/me/{token}")
     def own_page(token: str) -> JSONResponse:
         return JSONResponse({"link": f"/me/{token}"})
@@ -90,13 +98,14 @@ def _app(tmp_path: Path) -> TestClient:
 
 def test_what_cannot_be_read_is_withheld_and_ranges_get_the_whole(tmp_path: Path) -> None:
     client = _app(tmp_path)
-    for url in ("/gzipped", "/xlsx"):
+    for url in ("/gzipped", "/xlsx", "/pdf"):
         r = client.get(url)
         assert r.status_code == 500 and b"1381234" not in r.content, url
     # nobody is signed in: masked; a byte range would bypass the check, so the whole body
     r = client.get("/file", headers={"Range": "bytes=0-11"})
     assert r.status_code == 200 and r.text == "*******5678\n" * 1000
     assert int(r.headers["content-length"]) == len(r.content)
+    assert client.get("/png").content == b"\x89PNG 13812345678"  # an image is no text
     # the link's owner gets their own link back
     token = "1.YnsYoA.5jsj5nMb9p1uSEuC"
     assert client.get(f"/me/{token}").json() == {"link": f"/me/{token}"}

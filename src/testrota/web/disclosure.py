@@ -178,6 +178,11 @@ def _guarded(content_type: str) -> bool:
             or kind.endswith("+json"))
 
 
+def _opaque(content_type: str) -> bool:
+    """Types that cannot carry a number as text: passed on as they are."""
+    return content_type.split(";")[0].strip().lower().startswith(("image/", "font/"))
+
+
 # --- the middleware -------------------------------------------------------------------------------
 
 
@@ -212,10 +217,10 @@ class DisclosureGuard:
             if message["type"] == "http.response.start":
                 headers = dict((k.lower(), v) for k, v in message.get("headers", []))
                 content_type = headers.get(b"content-type", b"").decode("latin-1")
-                if not _guarded(content_type):
+                if _opaque(content_type):
                     await send(message)
                     return
-                start = message
+                start = message  # read whole; a type it cannot read is withheld
                 return
             if start is None or message["type"] != "http.response.body":
                 await send(message)
@@ -243,6 +248,8 @@ class DisclosureGuard:
         problem = None
         if encoding not in (b"", b"identity"):
             problem = f"{encoding.decode('latin-1')}-encoded"
+        elif not _guarded(content_type):
+            problem = "of a type the guard cannot read (teach testrota.web.disclosure)"
         else:
             try:
                 body = redact_body(body, content_type, reader)
