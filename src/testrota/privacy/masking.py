@@ -19,8 +19,6 @@ if TYPE_CHECKING:  # the logging filter imports this module; keep it free of the
 
 DEFAULT_KEEP = 4
 
-
-
 _is_digit = str.isdecimal  # what re's \d matches: full-width digits too
 
 
@@ -81,7 +79,8 @@ _PERSONAL_PATTERN = (
 
 # Runs of the characters a number is written with, long enough to hold one: found fast (a
 # plain character class), then checked with the full pattern, which is slow to try at every
-# position of a long page. Every match of the full pattern lies inside one run.
+# position of a long page. Every match of the full pattern written in ASCII or full-width
+# digits lies inside one run.
 _CANDIDATE_PATTERN = r"[0-9０-９+%][0-9０-９ Bb-]{5,}[0-9０-９Xx]"
 
 
