@@ -66,3 +66,33 @@ def test_a_wrong_privacy_section_is_refused(tmp_path: Path) -> None:
         load_policy(config_dir(tmp_path, privacy={"mask_for_roles": ["superviser"]}))
     with pytest.raises(UserError, match="keep_digits"):
         load_policy(config_dir(tmp_path, privacy={"keep_digits": 12}))
+
+
+def test_masking_free_text_keeps_what_the_policy_says() -> None:
+    from testrota.privacy import mask_personal_numbers
+
+    assert mask_personal_numbers("call 13812345678", keep=2) == "call *********78"
+    assert mask_personal_numbers("call 13812345678", keep=0) == "call ***********"
+    # a "+" written as %2B in a link: the escape stays, the number is masked
+    assert mask_personal_numbers("/people?q=%2B8613812345678&x=1") == \
+        "/people?q=%2B*********5678&x=1"
+
+
+def test_personal_links_are_cut(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from testrota.notify.links import make_personal_link, make_personal_token
+    from testrota.privacy.masking import redact_personal_links
+    from testrota.settings import get_settings
+
+    settings = get_settings(database_url=f"sqlite:///{tmp_path / 'x.db'}",
+                            secret_key="k" * 40, public_url="https://t.example")
+    now = datetime(2022, 5, 11, 2, tzinfo=UTC)
+    for person_id in (1, 61, 62, 10**9):
+        token = make_personal_token(settings, person_id, now)
+        link = make_personal_link(settings, person_id, now)
+        text = f"改约：{link} 回TD退订"
+        assert redact_personal_links(text) == "改约：https://t.example/me/… 回TD退订"
+        assert token not in redact_personal_links(f"/login?next=%2Fme%2F{token}")
+    untouched = "see /me/{token} in the API docs; /home/me/x; name.me"
+    assert redact_personal_links(untouched) == untouched

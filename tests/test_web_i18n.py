@@ -22,7 +22,7 @@ DYNAMIC = {"Dashboard", "Missed tests", "People", "Schedule", "Check-in", "Statu
            "unchanged", "deactivated", "skipped", "high_risk", "recorded", "unmatched",
            "errors", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun", "reminder_eve",
            "reminder_before", "positive_alert", "digest", "booster", "checkin", "lab",
-           "outside", "positives", "expired", "day", "night", "rotating"}
+           "outside", "positives", "expired", "day", "night", "rotating", "Positive alerts"}
 
 
 def interface_texts() -> set[str]:

@@ -19,7 +19,8 @@ class Scope:
     """``departments`` None means every department; an empty set means none at all."""
 
     departments: frozenset[str] | None
-    # Phone and ID numbers as this user may see them (privacy.mask_for_roles).
+    # How this user sees phone and ID numbers (privacy.mask_for_roles): the response guard
+    # (web.disclosure) masks them, and a masked user's searches match whole numbers only.
     masker: Masker = UNMASKED
 
     @classmethod
@@ -63,7 +64,3 @@ def scope_for(role: str, departments: Iterable[str]) -> Scope:
         return Scope.of(departments)
     return Scope(frozenset())
 
-
-def masked_rows(scope: Scope, rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """``rows`` (people as dicts) with phone and ID numbers as ``scope``'s user may see them."""
-    return [scope.masker.row(r) for r in rows]

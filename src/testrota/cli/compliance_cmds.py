@@ -427,9 +427,11 @@ def alerts_list(
 
         console = Console()
         for a in alerts:
+            case = (f"{a['name']} ({a['employee_no']}), {a['department']} / "
+                    f"{a['grid_unit'] or '-'}" if a["case_visible"]
+                    else "a positive case in another department")
             table = Table(
-                title=f"Alert {a['id']} ({a['status']}): {a['name']} ({a['employee_no']}), "
-                f"{a['department']} / {a['grid_unit'] or '-'}, sampled {a['sampled_at']} at "
+                title=f"Alert {a['id']} ({a['status']}): {case}, sampled {a['sampled_at']} at "
                 f"{a['site'] or '-'}: {a['contact_count']} contacts"
             )
             for c in ("employee_no", "name", "department", "grid_unit", "reason", "extra test"):

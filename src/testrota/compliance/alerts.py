@@ -172,7 +172,10 @@ def list_alerts(
     """Alerts (open ones by default), newest first, each with its contacts.
 
     With ``departments`` (a supervisor's scope) only alerts that concern those departments are
-    listed (the case or a contact is in one), and only the contacts in them are shown.
+    listed (the case or a contact is in one), and only the contacts in them are shown. A case
+    outside them is "a positive case in another department": ``case_visible`` is false and
+    its name, employee number, department and grid unit are None, so a supervisor learns who
+    of their own people to test, not who tested positive elsewhere.
     """
     from testrota.db.models import TestResult
 
@@ -215,15 +218,17 @@ def list_alerts(
             if case.department not in scope and not mine:
                 continue
         result = results.get(a.result_id)
+        visible = scope is None or case.department in scope
         out.append(
             {
                 "id": a.id,
                 "status": a.status,
                 "created_at": a.created_at.astimezone(tz).isoformat(),
-                "employee_no": case.employee_no,
-                "name": case.name,
-                "department": case.department,
-                "grid_unit": case.grid_unit,
+                "case_visible": visible,
+                "employee_no": case.employee_no if visible else None,
+                "name": case.name if visible else None,
+                "department": case.department if visible else None,
+                "grid_unit": case.grid_unit if visible else None,
                 "sampled_at": result.sampled_at.astimezone(tz).isoformat() if result else None,
                 "site": (result.site_code or result.site_name or None) if result else None,
                 "source": result.source if result else None,

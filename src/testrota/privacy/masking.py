@@ -1,9 +1,9 @@
-"""Masking personal numbers: phone numbers and ID numbers, for pages, exports and logs.
+"""Masking personal numbers and cutting personal links, for responses, exports and logs.
 
 The helpers are pure and cheap (no imports beyond ``re``) so the logging filter can use them on
-every record. Which roles see masked numbers is policy (``privacy.mask_for_roles``);
-:func:`masker_for` turns a role and the policy into the two functions a page or an export
-applies.
+every record, and the web's response guard (``testrota.web.disclosure``) on every response.
+Which roles see masked numbers is policy (``privacy.mask_for_roles``); :func:`masker_for` turns
+a role and the policy into a :class:`Masker`.
 """
 
 from __future__ import annotations
@@ -19,18 +19,25 @@ if TYPE_CHECKING:  # the logging filter imports this module; keep it free of the
 
 DEFAULT_KEEP = 4
 
-_DIGIT = re.compile(r"\d")
-_ALNUM = re.compile(r"[0-9A-Za-z]")
+_is_digit = str.isdecimal  # what re's \d matches: full-width digits too
 
 
-def _mask_chars(value: str, pattern: re.Pattern[str], keep: int) -> str:
-    positions = [m.start() for m in pattern.finditer(value)]
-    hide = positions[: max(len(positions) - keep, 0)] if keep > 0 else positions
-    if not hide:
+def _is_alnum(c: str) -> bool:
+    return c.isascii() and c.isalnum()
+
+
+def _mask_chars(value: str, hidden: Callable[[str], bool], keep: int) -> str:
+    # A plain loop: the response guard calls this for every number on a page.
+    hide = sum(map(hidden, value)) - max(keep, 0)
+    if hide <= 0:
         return value
     chars = list(value)
-    for i in hide:
-        chars[i] = "*"
+    for i, c in enumerate(chars):
+        if hidden(c):
+            chars[i] = "*"
+            hide -= 1
+            if hide == 0:
+                break
     return "".join(chars)
 
 
@@ -40,7 +47,7 @@ def mask_phone(value: str | None, keep: int = DEFAULT_KEEP) -> str | None:
     ``+*********5678``. ``None`` and ``""`` come back as they are."""
     if not value:
         return value
-    return _mask_chars(value, _DIGIT, keep)
+    return _mask_chars(value, _is_digit, keep)
 
 
 def mask_id_number(value: str | None, keep: int = DEFAULT_KEEP) -> str | None:
@@ -49,7 +56,7 @@ def mask_id_number(value: str | None, keep: int = DEFAULT_KEEP) -> str | None:
     ``**************451X``."""
     if not value:
         return value
-    return _mask_chars(value, _ALNUM, keep)
+    return _mask_chars(value, _is_alnum, keep)
 
 
 # --- free text (logs) ----------------------------------------------------------------------------
@@ -63,11 +70,18 @@ _PERSONAL_PATTERN = (
     rf"(?P<id18>{_B}[1-9]\d{{5}}(?:18|19|20)\d{{2}}{_DATE}\d{{3}}[\dXx]{_E})"
     # the older 15-digit ID: area, yymmdd, sequence
     rf"|(?P<id15>{_B}[1-9]\d{{5}}\d{{2}}{_DATE}\d{{3}}{_E})"
-    # E.164, optionally written in groups: +86 138 1234 5678
-    rf"|(?P<e164>{_B}\+\d(?:[ -]?\d){{6,14}}{_E})"
+    # E.164, optionally written in groups: +86 138 1234 5678; or with its "+" URL-encoded
+    rf"|(?P<e164>{_B}(?:\+|%2[Bb])\d(?:[ -]?\d){{6,14}}{_E})"
     # a mainland mobile without "+": 13812345678, 138-1234-5678, 8613812345678
     rf"|(?P<cn>{_B}(?:0?86[ -]?)?1[3-9]\d(?:[ -]?\d){{8}}{_E})"
 )
+
+
+# Runs of the characters a number is written with, long enough to hold one: found fast (a
+# plain character class), then checked with the full pattern, which is slow to try at every
+# position of a long page. Every match of the full pattern written in ASCII or full-width
+# digits lies inside one run.
+_CANDIDATE_PATTERN = r"[0-9０-９+%][0-9０-９ Bb-]{5,}[0-9０-９Xx]"
 
 
 @cache
@@ -76,19 +90,58 @@ def _personal() -> re.Pattern[str]:
     return re.compile(_PERSONAL_PATTERN)
 
 
-def _replace(match: re.Match[str]) -> str:
-    text = match.group(0)
-    if match.lastgroup in ("id18", "id15"):
-        return mask_id_number(text) or text
-    return mask_phone(text) or text
+@cache
+def _candidates() -> re.Pattern[str]:
+    return re.compile(_CANDIDATE_PATTERN)
 
 
-def mask_personal_numbers(text: str) -> str:
+def _replacer(keep: int) -> Callable[[re.Match[str]], str]:
+    def replace(match: re.Match[str]) -> str:
+        text = match.group(0)
+        if match.lastgroup in ("id18", "id15"):
+            return mask_id_number(text, keep) or text
+        if text[:1] == "%":  # "%2B86...": the "2" is part of the escape, not of the number
+            return text[:3] + (mask_phone(text[3:], keep) or "")
+        return mask_phone(text, keep) or text
+
+    return replace
+
+
+def mask_personal_numbers(text: str, keep: int = DEFAULT_KEEP) -> str:
     """``text`` with every phone number (E.164 or a mainland mobile) and every resident ID
-    number masked to its last four characters. Cheap when there is nothing to mask."""
+    number masked to its last ``keep`` characters. Cheap when there is nothing to mask."""
     if not text or not any(c.isdigit() for c in text):
         return text
-    return _personal().sub(_replace, text)
+    personal, replace = _personal(), _replacer(keep)
+    parts: list[str] = []
+    done = 0
+    for run in _candidates().finditer(text):
+        # the full pattern's look-behind sees the text before the run; one character after it
+        # is enough for its look-ahead
+        for match in personal.finditer(text, run.start(), min(run.end() + 1, len(text))):
+            parts += (text[done:match.start()], replace(match))
+            done = match.end()
+    if not parts:
+        return text
+    parts.append(text[done:])
+    return "".join(parts)
+
+
+# --- personal links -------------------------------------------------------------------------------
+# ``/me/<token>`` as testrota.notify.links makes it: a base-62 person id, then itsdangerous'
+# timestamp and signature in URL-safe base64, joined by dots. The slashes may be URL-encoded
+# (``/login?next=%2Fme%2F...``).
+_LINK = re.compile(
+    r"(?P<path>(?:/|%2[Ff])me(?:/|%2[Ff]))[0-9A-Za-z]+\.[0-9A-Za-z_-]+\.[0-9A-Za-z_-]+"
+)
+
+
+def redact_personal_links(text: str) -> str:
+    """``text`` with the token of every personal link cut: ``https://x/me/1.Ab.Cd`` ->
+    ``https://x/me/…``. Whoever holds a token can act as its person, so only they should."""
+    if "me/" not in text and "me%2" not in text:
+        return text
+    return _LINK.sub(lambda m: m.group("path") + "…", text)
 
 
 # --- per role -------------------------------------------------------------------------------------

@@ -64,6 +64,7 @@ class MessageOut(BaseModel):
     sent_at: datetime | None
     status: str
     error: str | None
+    body: str = Field(description="the text; its personal link is cut (/me/…)")
 
 
 class PersonDetailOut(PersonOut):
@@ -191,6 +192,7 @@ class OutboxRowOut(BaseModel):
     error_code: str | None
     error_message: str | None
     employee_no: str | None
+    body: str = Field(description="the text; its personal link is cut (/me/…)")
 
 
 class OutboxOut(BaseModel):

@@ -142,9 +142,11 @@ def create_app(
 
     register_routes(app)
     from testrota.observability.request_id import RequestIdMiddleware
+    from testrota.web.disclosure import DisclosureGuard
     from testrota.web.metrics_routes import router as metrics_router
     from testrota.web.twilio_routes import router as twilio_router
 
+    app.add_middleware(DisclosureGuard, policy=policy)  # masks numbers, cuts personal links
     # Added last, so it is outermost: every log line of a request carries its id.
     app.add_middleware(RequestIdMiddleware)
     app.include_router(twilio_router)

@@ -48,13 +48,12 @@ def effective_category() -> Any:
 
 
 def compute(ctx: WebContext, scope: Scope, week: str) -> Dashboard:
-    from testrota.compliance.service import list_alerts
+    from testrota.web.services import alerts as open_alerts
     from testrota.web.services import compliance_report
 
-    departments = None if scope.departments is None else sorted(scope.departments)
     now = ctx.now()
     report = compliance_report(ctx, scope, week=week)
-    alerts = list_alerts(ctx.engine, ctx.policy, departments=departments)
+    alerts = open_alerts(ctx, scope)
     with Session(ctx.engine) as session:
         query = select(func.count()).select_from(Person).where(
             col(Person.active).is_(True), effective_category().is_not(None)

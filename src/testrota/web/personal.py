@@ -21,6 +21,10 @@ from testrota.errors import UserError
 from testrota.web.context import WebContext
 
 BOOKED = ("scheduled", "done")
+# The offer row a booking on this page leaves (it keeps a make-up from being booked twice) is
+# marked as the web's, not given the person's phone: it was never texted, and no SMS reply
+# may confirm or supersede it.
+WEB_OFFER = "web"
 
 
 @dataclass(frozen=True)
@@ -123,8 +127,12 @@ def choices(ctx: WebContext, person: Person, appointment_id: int) -> list[Choice
     return out
 
 
-def move(ctx: WebContext, person: Person, appointment_id: int, slot_id: int) -> Appointment:
-    """Book ``slot_id`` for the appointment; a UserError when the slot is no longer possible."""
+def move(ctx: WebContext, person: Person, appointment_id: int, slot_id: int, *,
+         actor: str) -> Appointment:
+    """Book ``slot_id`` for the appointment; a UserError when the slot is no longer possible.
+
+    ``actor`` is who the audit names: ``me:<employee no>`` when the person used their link,
+    a user's name when a signed-in user did it for them."""
     from testrota.notify.reschedule import book
 
     now = ctx.now()
@@ -134,7 +142,7 @@ def move(ctx: WebContext, person: Person, appointment_id: int, slot_id: int) -> 
             raise UserError("this appointment can no longer be changed")
         offer = RescheduleOffer(
             person_id=person.id or 0, appointment_id=appointment_id, slot_id=slot_id,
-            mode=target.mode, phone=(person.phone or "web")[:32], status="open",
+            mode=target.mode, phone=WEB_OFFER, status="open",
             created_at=now, expires_at=now + timedelta(minutes=10),
         )
         session.add(offer)
@@ -143,10 +151,11 @@ def move(ctx: WebContext, person: Person, appointment_id: int, slot_id: int) -> 
         if booked is None:
             raise UserError("that slot was just taken or no longer fits the rules; pick another")
         session.add(AuditEvent(
-            at=now, actor=f"me:{person.employee_no}", action="appointment.reschedule",
+            at=now, actor=actor, action="appointment.reschedule",
             entity="appointment", entity_id=str(booked.id),
             details={"from_appointment": appointment_id, "slot_id": slot_id,
-                     "mode": target.mode, "via": "personal page"},
+                     "mode": target.mode, "via": "personal page",
+                     "employee_no": person.employee_no},
         ))
         booked_id = booked.id
     _sync_reminders(ctx, [booked_id] if booked_id else [])
@@ -161,7 +170,7 @@ def _sync_reminders(ctx: WebContext, appointment_ids: list[int]) -> None:
                    appointment_ids=appointment_ids)
 
 
-def set_opt_out(ctx: WebContext, person: Person, value: bool) -> None:
+def set_opt_out(ctx: WebContext, person: Person, value: bool, *, actor: str) -> None:
     now = ctx.now()
     with ctx.write_lock, session_scope(ctx.engine) as session:
         row = session.get(Person, person.id)
@@ -171,7 +180,7 @@ def set_opt_out(ctx: WebContext, person: Person, value: bool) -> None:
         row.updated_at = now
         session.add(row)
         session.add(AuditEvent(
-            at=now, actor=f"me:{row.employee_no}",
+            at=now, actor=actor,
             action="person.opt_out" if value else "person.opt_in", entity="person",
             entity_id=row.employee_no, details={"via": "personal page"},
         ))

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from testrota.auth.scope import Scope, masked_rows
+from testrota.auth.scope import Scope
 from testrota.db.engine import session_scope
 from testrota.db.models import Person, Site
 from testrota.errors import UserError
@@ -214,11 +214,11 @@ def missed_list(ctx: WebContext, scope: Scope, *, week: str | None, department: 
 
     narrowed = scope.narrow(department)
     with ctx.write_lock:  # it flags what is due first
-        rows = run(ctx.engine, ctx.now(), ctx.policy, week=week or None,
-                   departments=None if narrowed.departments is None
-                   else sorted(narrowed.departments),
-                   grid_unit=grid_unit or None, config_dir=ctx.settings.config_dir)
-    return masked_rows(scope, rows)
+        rows: list[dict[str, Any]] = run(
+            ctx.engine, ctx.now(), ctx.policy, week=week or None,
+            departments=None if narrowed.departments is None else sorted(narrowed.departments),
+            grid_unit=grid_unit or None, config_dir=ctx.settings.config_dir)
+    return rows
 
 
 def compliance_report(ctx: WebContext, scope: Scope, *, week: str | None,
@@ -233,6 +233,17 @@ def compliance_report(ctx: WebContext, scope: Scope, *, week: str | None,
         config_dir=ctx.settings.config_dir,
     )
     return report
+
+
+def alerts(ctx: WebContext, scope: Scope, *, closed: bool = False) -> list[dict[str, Any]]:
+    """Positive-result alerts as ``scope``'s user may see them: a supervisor gets the ones
+    that concern their departments, with only their own people as contacts, and a case in
+    another department without who it is (``case_visible`` false)."""
+    from testrota.compliance.service import list_alerts
+
+    return list_alerts(ctx.engine, ctx.policy, status=None if closed else "open",
+                       departments=None if scope.departments is None
+                       else sorted(scope.departments))
 
 
 def excuse(ctx: WebContext, scope: Scope, *, employee_no: str, reason: str, actor: str,

@@ -10,6 +10,7 @@ from sqlmodel import Session, col, select
 
 from testrota.auth.scope import Scope
 from testrota.db.models import Message, Person
+from testrota.web.queries.numbers import phone_condition
 
 PAGE_SIZE = 50
 STATUSES = ("pending", "sending", "sent", "delivered", "undelivered", "failed", "unknown",
@@ -26,8 +27,10 @@ class OutboxPage:
     kinds: list[str]
 
 
-def outbox(session: Session, scope: Scope, *, status: str = "", kind: str = "", q: str = "",
-           page: int = 1, page_size: int = PAGE_SIZE) -> OutboxPage:
+def outbox(session: Session, scope: Scope, *, phone_region: str, status: str = "",
+           kind: str = "", q: str = "", page: int = 1, page_size: int = PAGE_SIZE) -> OutboxPage:
+    """Texts in ``scope``, newest first. ``q`` is an employee number or the recipient's phone
+    (whole only for a masked reader); bodies come in full, the response guard cuts links."""
     conds: list[Any] = []
     where = scope.where(Person.department)
     if where is not None:
@@ -38,7 +41,8 @@ def outbox(session: Session, scope: Scope, *, status: str = "", kind: str = "", 
         conds.append(Message.kind == kind)
     q = q.strip()
     if q:
-        conds.append(or_(col(Person.employee_no) == q, col(Message.to).contains(q)))
+        to = phone_condition(Message.to, q, masked=scope.masker.masked, region=phone_region)
+        conds.append(or_(col(Person.employee_no) == q, *([to] if to is not None else [])))
     base = select(Message, Person.employee_no, Person.name).join(
         Person, col(Person.id) == Message.person_id, isouter=True
     )

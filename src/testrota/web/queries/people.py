@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -10,9 +9,10 @@ from typing import Any
 from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
-from testrota.auth.scope import Scope, masked_rows
+from testrota.auth.scope import Scope
 from testrota.db.models import Appointment, Message, Person, TestResult
 from testrota.roster.people import person_row
+from testrota.web.queries.numbers import id_number_condition, phone_condition
 
 PAGE_SIZE = 50
 
@@ -38,15 +38,11 @@ class PeoplePage:
     grid_units: list[str] = field(default_factory=list)
 
 
-def _digits(text: str) -> str:
-    return re.sub(r"\D", "", text.translate(str.maketrans("０１２３４５６７８９", "0123456789")))
-
-
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _conditions(scope: Scope, f: PeopleFilter) -> list[Any]:
+def _conditions(scope: Scope, f: PeopleFilter, phone_region: str) -> list[Any]:
     conds: list[Any] = []
     where = scope.where(Person.department)
     if where is not None:
@@ -72,19 +68,25 @@ def _conditions(scope: Scope, f: PeopleFilter) -> list[Any]:
             col(Person.name).ilike(like, escape="\\"),
             col(Person.employee_no).ilike(f"{_escape_like(q)}%", escape="\\"),
         ]
-        digits = _digits(q)
-        if len(digits) >= 4:
-            # phones are stored in E.164; a search for 138 1234 5678 matches +8613812345678
-            options.append(col(Person.phone).like(f"%{digits}%"))
+        for number in (
+            phone_condition(Person.phone, q, masked=scope.masker.masked, region=phone_region),
+            id_number_condition(Person.id_number, q),
+        ):
+            if number is not None:
+                options.append(number)
         conds.append(or_(*options))
     return conds
 
 
 def search_people(session: Session, scope: Scope, f: PeopleFilter, page: int = 1,
-                  page_size: int = PAGE_SIZE) -> PeoplePage:
+                  page_size: int = PAGE_SIZE, *, phone_region: str) -> PeoplePage:
+    """A page of the people in ``scope`` that ``f`` selects. ``f.q`` is a name, the start of an
+    employee number, or a phone or ID number (whole only for a masked reader: see
+    :mod:`testrota.web.queries.numbers`); ``phone_region`` reads phones typed without a
+    country code (``policy.phone_region``)."""
     if scope.departments is not None and not scope.departments:
         return PeoplePage(rows=[], total=0, page=1, pages=1, filters=f)
-    conds = _conditions(scope, f)
+    conds = _conditions(scope, f, phone_region)
     total = session.exec(select(func.count()).select_from(Person).where(*conds)).one()
     pages = max(1, -(-int(total) // page_size))
     page = min(max(1, page), pages)
@@ -95,7 +97,7 @@ def search_people(session: Session, scope: Scope, f: PeopleFilter, page: int = 1
         .offset((page - 1) * page_size)
         .limit(page_size)
     )
-    rows = masked_rows(scope, (person_row(p) for p in session.exec(query)))
+    rows = [person_row(p) for p in session.exec(query)]
     return PeoplePage(
         rows=rows,
         total=int(total),

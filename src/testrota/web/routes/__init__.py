@@ -8,6 +8,7 @@ from fastapi import FastAPI
 def register_routes(app: FastAPI) -> None:
     from testrota.web.routes import (
         admin_users,
+        alerts,
         api,
         api_docs,
         auth,
@@ -23,6 +24,7 @@ def register_routes(app: FastAPI) -> None:
         uploads,
     )
 
-    pages = (dashboard, people, missed, schedule, checkin, roles, uploads, outbox, admin_users)
+    pages = (dashboard, alerts, people, missed, schedule, checkin, roles, uploads, outbox,
+             admin_users)
     for module in (health, auth, *pages, personal, api_docs, api):
         app.include_router(module.router)

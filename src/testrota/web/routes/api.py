@@ -9,7 +9,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 
-from testrota.auth.scope import Scope
 from testrota.errors import UserError
 from testrota.web import services, weeks
 from testrota.web.api_models import (
@@ -59,9 +58,12 @@ def session_info(request: Request, user: CurrentUser) -> SessionInfo:
 
 @router.get("/people", response_model=PeopleOut, tags=["people"], responses=AUTH)
 def api_people(
+    ctx: CtxDep,
     session: SessionDep,
     scope: SupervisorScope,
-    q: Annotated[str, Query(max_length=200)] = "",
+    q: Annotated[str, Query(max_length=200, description=(
+        "a name, the start of an employee number, or a phone or ID number: whole for roles "
+        "that see numbers masked, any 4+ digits of a phone for the others"))] = "",
     department: Annotated[str, Query(max_length=200)] = "",
     grid_unit: Annotated[str, Query(max_length=200)] = "",
     category: Annotated[str, Query(max_length=40, description="a code or 'none'")] = "",
@@ -72,7 +74,8 @@ def api_people(
 ) -> dict[str, Any]:
     f = PeopleFilter(q=q, department=department, grid_unit=grid_unit, category=category,
                      high_risk=high_risk, active=active)
-    result = search_people(session, scope, f, page, page_size)
+    result = search_people(session, scope, f, page, page_size,
+                           phone_region=ctx.policy.phone_region)
     return {"total": result.total, "page": result.page, "pages": result.pages,
             "people": result.rows}
 
@@ -84,7 +87,7 @@ def api_person(session: SessionDep, scope: SupervisorScope, employee_no: str) ->
     if person is None:
         raise HTTPException(404, "no such person in your departments")
     detail = person_detail(session, person)
-    return {**scope.masker.row(detail.person), "override_category": detail.override_category,
+    return {**detail.person, "override_category": detail.override_category,
             "override_reason": detail.override_reason, "appointments": detail.appointments,
             "tests": detail.tests, "messages": detail.messages}
 
@@ -145,13 +148,14 @@ def api_excuse(ctx: CtxDep, scope: SupervisorScope, user: CurrentUser,
 
 
 @router.get("/alerts", tags=["compliance"], responses=AUTH)
-def api_alerts(ctx: CtxDep, scope: SupervisorScope) -> list[dict[str, Any]]:
-    """Open positive-result alerts with their contacts (a supervisor's departments only)."""
-    from testrota.compliance.service import list_alerts
+def api_alerts(ctx: CtxDep, scope: SupervisorScope, closed: bool = False
+               ) -> list[dict[str, Any]]:
+    """Open positive-result alerts (closed ones too with `closed=true`) with their contacts.
 
-    return list_alerts(ctx.engine, ctx.policy,
-                       departments=None if scope.departments is None
-                       else sorted(scope.departments))
+    A supervisor gets the alerts that concern their departments and only their own people as
+    contacts; a case in another department comes as `case_visible: false`, without its name,
+    employee number, department or grid unit."""
+    return services.alerts(ctx, scope, closed=closed)
 
 
 @router.get("/status/{employee_no}", response_model=StatusOut, tags=["check-in"],
@@ -211,8 +215,10 @@ def api_roles(ctx: CtxDep, user: HRUser, unmatched: bool = False) -> list[dict[s
 
 @router.get("/outbox", response_model=OutboxOut, tags=["texts"], responses=AUTH)
 def api_outbox(
+    ctx: CtxDep,
     session: SessionDep,
     user: HRUser,
+    scope: SupervisorScope,
     status: Annotated[str, Query(max_length=20)] = "",
     kind: Annotated[str, Query(max_length=40)] = "",
     q: Annotated[str, Query(max_length=64)] = "",
@@ -220,7 +226,7 @@ def api_outbox(
     page_size: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> dict[str, Any]:
     """Texts with their status, newest first (HR)."""
-    result = outbox(session, Scope.everything(), status=status, kind=kind, q=q, page=page,
-                    page_size=page_size)
+    result = outbox(session, scope, phone_region=ctx.policy.phone_region, status=status,
+                    kind=kind, q=q, page=page, page_size=page_size)
     return {"total": result.total, "page": result.page, "pages": result.pages,
             "counts": result.counts, "messages": result.rows}

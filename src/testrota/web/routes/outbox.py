@@ -7,9 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from testrota.auth.scope import Scope
 from testrota.web import services
-from testrota.web.deps import CtxDep, HRUser, SessionDep, verify_csrf
+from testrota.web.deps import CtxDep, HRUser, SessionDep, SupervisorScope, verify_csrf
 from testrota.web.i18n import translator
 from testrota.web.queries.outbox import STATUSES, outbox
 from testrota.web.render import flash, render, request_language
@@ -18,9 +17,11 @@ router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
 
 
 @router.get("/outbox")
-def outbox_page(request: Request, session: SessionDep, user: HRUser, status: str = "",
-                kind: str = "", q: str = "", page: int = 1) -> Response:
-    result = outbox(session, Scope.everything(), status=status, kind=kind, q=q[:64], page=page)
+def outbox_page(request: Request, ctx: CtxDep, session: SessionDep, user: HRUser,
+                scope: SupervisorScope, status: str = "", kind: str = "", q: str = "",
+                page: int = 1) -> Response:
+    result = outbox(session, scope, phone_region=ctx.policy.phone_region, status=status,
+                    kind=kind, q=q[:64], page=page)
     return render(request, "outbox.html", {"result": result, "statuses": STATUSES,
                                            "status": status, "kind": kind, "q": q})
 

@@ -58,12 +58,13 @@ def category_options(lang: str) -> list[tuple[str, str]]:
 @router.get("/people")
 def people_page(
     request: Request,
+    ctx: CtxDep,
     session: SessionDep,
     scope: SupervisorScope,
     f: PeopleFilterDep,
     page: int = 1,
 ) -> Response:
-    result = search_people(session, scope, f, page)
+    result = search_people(session, scope, f, page, phone_region=ctx.policy.phone_region)
     lang = request_language(request)
     return render(
         request,
@@ -95,7 +96,7 @@ def _person_page(
         request,
         "person.html",
         {
-            "p": scope.masker.row(detail.person),
+            "p": detail.person,
             "detail": detail,
             "can_override": user.role in ("admin", "hr"),
             "categories": category_options(request_language(request)),

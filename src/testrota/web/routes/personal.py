@@ -7,10 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
+from testrota.auth.users import UserInfo
 from testrota.db.models import Person
 from testrota.errors import UserError
 from testrota.web import personal
-from testrota.web.deps import CtxDep, verify_csrf
+from testrota.web.deps import CtxDep, OptionalUser, verify_csrf
 from testrota.web.i18n import translator
 from testrota.web.render import flash, render, request_language
 
@@ -26,6 +27,14 @@ def _person(request: Request, ctx: CtxDep, token: str) -> Person:
     if "lang" not in request.session and person.language in ("zh", "en"):
         request.state.person_language = person.language
     return person
+
+
+def actor(user: UserInfo | None, person: Person) -> str:
+    """Who the audit names: the person, only when nobody is signed in on this browser.
+
+    A signed-in user acting through someone's link is acting for them, and is named: a
+    staff member must never be recorded as the employee."""
+    return user.name if user is not None else f"me:{person.employee_no}"
 
 
 @router.get("/me/{token}")
@@ -49,11 +58,12 @@ def move(
     token: str,
     appointment_id: Annotated[int, Form()],
     slot_id: Annotated[int, Form()],
+    user: OptionalUser,
 ) -> Response:
     person = _person(request, ctx, token)
     _ = translator(request_language(request))
     try:
-        booked = personal.move(ctx, person, appointment_id, slot_id)
+        booked = personal.move(ctx, person, appointment_id, slot_id, actor=actor(user, person))
     except UserError as exc:
         flash(request, str(exc), "error")
         return RedirectResponse(f"/me/{token}?move={appointment_id}", 303)
@@ -67,11 +77,12 @@ def texts(
     request: Request,
     ctx: CtxDep,
     token: str,
+    user: OptionalUser,
     opt_out: Annotated[str, Form()] = "",
 ) -> Response:
     person = _person(request, ctx, token)
     _ = translator(request_language(request))
-    personal.set_opt_out(ctx, person, bool(opt_out))
+    personal.set_opt_out(ctx, person, bool(opt_out), actor=actor(user, person))
     flash(request, _("You will get no more texts from us.") if opt_out
           else _("Texts are on again."))
     return RedirectResponse(f"/me/{token}", 303)

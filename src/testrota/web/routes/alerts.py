@@ -1,0 +1,101 @@
+"""Positive-result alerts and the contacts to test, with an .xlsx/.csv export.
+
+The page the alert texts link to. A supervisor sees the alerts that concern their departments
+and only their own people among the contacts; a case in another department is shown as such,
+without who it is.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import Response
+
+from testrota.web import services
+from testrota.web.deps import CtxDep, SupervisorScope
+from testrota.web.i18n import translator
+from testrota.web.render import render, request_language
+
+router = APIRouter(include_in_schema=False)
+
+EXPORT_COLUMNS = ["alert_id", "status", "case_employee_no", "case_name", "case_department",
+                  "sampled_at", "site", "contact_employee_no", "contact_name",
+                  "contact_department", "contact_grid_unit", "contact_phone", "reason",
+                  "extra_slot_start"]
+EXPORT_HEADERS = {
+    "alert_id": "预警 Alert",
+    "status": "状态 Status",
+    "case_employee_no": "阳性工号 Case employee no.",
+    "case_name": "阳性姓名 Case name",
+    "case_department": "阳性部门 Case department",
+    "sampled_at": "采样时间 Sampled at",
+    "site": "采样点 Site",
+    "contact_employee_no": "密接工号 Contact employee no.",
+    "contact_name": "密接姓名 Contact name",
+    "contact_department": "密接部门 Contact department",
+    "contact_grid_unit": "密接网格 Contact grid unit",
+    "contact_phone": "密接手机 Contact phone",
+    "reason": "关联方式 Reason",
+    "extra_slot_start": "加检时段 Extra test",
+}
+def reason_label(reason: str, lang: str) -> str:
+    _ = translator(lang)
+    return {"grid_unit": _("same grid unit"), "same_slot": _("same slot")}.get(reason, reason)
+
+
+def export_rows(alerts: list[dict[str, Any]], lang: str) -> list[dict[str, Any]]:
+    """One row per contact (an alert without contacts in scope gives one row of its own)."""
+    _ = translator(lang)
+    other = _("a positive case in another department")
+    rows = []
+    for a in alerts:
+        case = {
+            "alert_id": a["id"], "status": _("open") if a["status"] == "open" else _("closed"),
+            "case_employee_no": a["employee_no"] if a["case_visible"] else other,
+            "case_name": a["name"], "case_department": a["department"],
+            "sampled_at": a["sampled_at"], "site": a["site"],
+        }
+        for c in a["contacts"] or [None]:
+            rows.append({**case, **({
+                "contact_employee_no": c["employee_no"], "contact_name": c["name"],
+                "contact_department": c["department"], "contact_grid_unit": c["grid_unit"],
+                "contact_phone": c["phone"], "reason": reason_label(c["reason"], lang),
+                "extra_slot_start": c["extra_slot_start"],
+            } if c else {})})
+    return rows
+
+
+@router.get("/alerts")
+def alerts_page(request: Request, ctx: CtxDep, scope: SupervisorScope,
+                closed: bool = False) -> Response:
+    return render(request, "alerts.html", {
+        "alerts": services.alerts(ctx, scope, closed=closed),
+        "closed": closed,
+    })
+
+
+@router.get("/alerts.{fmt}")
+def alerts_export(request: Request, ctx: CtxDep, scope: SupervisorScope, fmt: str,
+                  closed: bool = False) -> Response:
+    from testrota.compliance.export import write_csv, write_xlsx
+
+    if fmt not in ("xlsx", "csv"):
+        raise HTTPException(404)
+    rows = export_rows(services.alerts(ctx, scope, closed=closed), request_language(request))
+    disposition = f'attachment; filename="alerts.{fmt}"'
+    if fmt == "csv":
+        out = io.StringIO()
+        out.write("\ufeff")  # so Excel in China reads the UTF-8 as UTF-8
+        write_csv(out, rows, EXPORT_COLUMNS)
+        return Response(out.getvalue().encode("utf-8"), media_type="text/csv; charset=utf-8",
+                         headers={"Content-Disposition": disposition})
+    buf = io.BytesIO()
+    write_xlsx(buf, rows, EXPORT_COLUMNS, headers=EXPORT_HEADERS, title="alerts",
+               datetime_columns=["sampled_at", "extra_slot_start"])
+    return Response(
+        buf.getvalue(),
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": disposition},
+    )
