@@ -214,6 +214,9 @@ ZH: dict[str, str] = {
     ):
         "本周没有其他符合规则的时段（容量、两次检测间隔、班次）。请保留原时段或联系主管。",
     "No person with employee number {number}.": "没有工号为 {number} 的人员。",
+    "{number} could be {n} people: type the whole number.":
+        "{number} 可能是 {n} 个人：请输入完整工号。",
+    "People with this number": "工号相近的人员",
     "No tests planned for you right now.": "目前没有为您安排检测。",
     "Nothing has been written yet. Check the changes, then apply or cancel.":
         "尚未写入任何数据。请核对变更，然后确认导入或取消。",
