@@ -127,6 +127,12 @@ def _print_import(summary: dict[str, Any]) -> None:
         for code, n in summary["high_risk_by_category"].items():
             cats.add_row(code, str(n))
         console.print(cats)
+    for cleared in summary["changes"].get("cleared", []):
+        shown = ", ".join(cleared["employee_nos"][:20])
+        more = " …" if cleared["people"] > 20 else ""
+        console.print(f"[bold]{cleared['message']}[/bold]: {shown}{more}", highlight=False)
+    for warning in summary.get("warnings", []):
+        console.print(f"warning: {warning['message']}", highlight=False, markup=False)
     if summary["errors"]:
         errs = Table(title=f"{len(summary['errors'])} row errors")
         for col in ("sheet", "row", "column", "value", "message"):

@@ -17,11 +17,13 @@ from testrota.db.models import AuditEvent, Person, RosterImport
 from testrota.errors import UserError
 from testrota.policy import Policy
 from testrota.roster.sync import (
+    CLEARABLE,
     STORED_FIELDS,
     RosterDiff,
     StoredPerson,
     deactivation_guard,
     diff_roster,
+    keep_absent_fields,
     match_key,
 )
 
@@ -64,6 +66,7 @@ def import_roster(
     from testrota.risk.vocabulary import load_vocabulary
     from testrota.roster.columns import load_roster_columns
     from testrota.roster.reader import read_workbook
+    from testrota.roster.sniff import column_warnings
     from testrota.roster.validate import validate_workbook
 
     progress("reading")
@@ -79,10 +82,13 @@ def import_roster(
         stored = _load_stored(session)
         known = {no for no, p in stored.items() if p.active}
         result = validate_workbook(workbook, policy, known_employee_nos=known)
+        records = keep_absent_fields(result.records, stored, result.present)
         overrides = load_role_overrides(session)
-        matches = match_many({match_key(r) for r in result.records}, vocab, overrides)
-        diff = diff_roster(
-            result.records, matches, stored, full=options.full, seen_employee_nos=seen
+        matches = match_many({match_key(r) for r in records}, vocab, overrides)
+        diff = diff_roster(records, matches, stored, full=options.full, seen_employee_nos=seen)
+        warnings = column_warnings(
+            workbook.sheets, records, region=policy.phone_region,
+            employee_nos=stored.keys() | seen,
         )
         active = len(known)
         refusal = deactivation_guard(
@@ -112,6 +118,7 @@ def import_roster(
                 {"name": s.name, "reason": s.reason} for s in workbook.skipped
             ],
             "errors": errors,
+            "warnings": warnings[:MAX_WARNINGS],
             "changes": _change_preview(diff),
         }
         if options.errors_report is not None and result.errors:
@@ -163,6 +170,7 @@ def _book_newcomers(
         return {"error": f"roster imported, but no slots booked for newcomers: {exc}"}
 
 
+MAX_WARNINGS = 100  # one per column at most; a file of 10,000 look-alike columns says enough
 _COUNT_KEYS = ("rows", "added", "updated", "unchanged", "deactivated", "skipped", "high_risk")
 
 
@@ -231,4 +239,19 @@ def _change_preview(diff: RosterDiff, limit: int = 200) -> dict[str, list[Any]]:
             for _, no, ch in diff.updated[:limit]
         ],
         "deactivated": [no for _, no in diff.deactivated[:limit]],
+        "cleared": [
+            {
+                "field": name,
+                "label": label,
+                "people": len(diff.cleared[name]),
+                "employee_nos": diff.cleared[name][:limit],
+                "message": f"clears the {label} of {_people(len(diff.cleared[name]))}",
+            }
+            for name, label in CLEARABLE.items()
+            if diff.cleared.get(name)
+        ],
     }
+
+
+def _people(n: int) -> str:
+    return "1 person" if n == 1 else f"{n} people"

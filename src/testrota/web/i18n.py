@@ -163,6 +163,25 @@ ZH: dict[str, str] = {
     "Booked: {when} at {site}.": "已预约：{when}，{site}。",
     "By": "操作人",
     "Cancelled: nothing was written.": "已取消，未写入任何数据。",
+    "Check these columns": "请检查以下各列",
+    "Sheet {sheet}: the column {column} (column {letter}) was not imported, but {share} of its "
+    "values look like {what}. If that is what it holds, rename its header and upload again.":
+        "工作表 {sheet}：“{column}”列（第 {letter} 列）未导入，但其中 {share} 的内容像是{what}。"
+        "如果确实如此，请修改该列的表头后重新上传。",
+    "Sheet {sheet} has no phone column: {n} of its {total} people cannot get reminder texts.":
+        "工作表 {sheet} 没有手机号列：其中 {total} 人中有 {n} 人收不到提醒短信。",
+    "mobile phone numbers": "手机号",
+    "ID numbers": "身份证号",
+    "employee numbers already on the roster": "花名册中已有的工号",
+    "clears the {field} of {n} people": "将清空 {n} 人的{field}",
+    "clears the {field} of 1 person": "将清空 1 人的{field}",
+    "grid unit": "网格",
+    "role": "岗位",
+    "phone number": "手机号",
+    "ID number": "身份证号",
+    "vaccination note": "疫苗接种情况",
+    "booster record": "加强针记录",
+    "risk category": "风险类别",
     "Category saved.": "类别已保存。",
     "Change": "改约",
     "Changes": "变更",
