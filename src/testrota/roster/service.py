@@ -26,6 +26,7 @@ from testrota.roster.sync import (
     keep_absent_fields,
     match_key,
 )
+from testrota.scheduling.release import Holder, release_appointments
 
 Progress = Callable[[str], None]
 PERSON: Table = Person.__table__  # type: ignore[attr-defined]
@@ -125,6 +126,13 @@ def import_roster(
             from testrota.roster.errors_xlsx import write_error_report
 
             write_error_report(options.errors_report, result.errors, workbook)
+        # Leavers and people no longer high-risk give up their coming appointments now, in
+        # this transaction (a dry run counts them).
+        released = release_appointments(
+            session.connection(), _holders(diff), now, policy, dry_run=options.dry_run
+        )
+        summary["released"] = released.appointments
+        summary["released_texts"] = released.texts
         if options.dry_run:
             session.rollback()
             return summary
@@ -171,7 +179,16 @@ def _book_newcomers(
 
 
 MAX_WARNINGS = 100  # one per column at most; a file of 10,000 look-alike columns says enough
-_COUNT_KEYS = ("rows", "added", "updated", "unchanged", "deactivated", "skipped", "high_risk")
+_COUNT_KEYS = (
+    "rows", "added", "updated", "unchanged", "deactivated", "skipped", "high_risk", "released",
+)
+
+
+def _holders(diff: RosterDiff) -> list[Holder]:
+    return [Holder(person_id, leaving=True) for person_id, _ in diff.deactivated] + [
+        Holder(person_id, leaving=False, department=dept, grid_unit=unit)
+        for person_id, dept, unit in diff.not_high_risk
+    ]
 
 
 def _load_stored(session: Session) -> dict[str, StoredPerson]:

@@ -74,6 +74,7 @@ CLEARABLE: dict[str, str] = {
     "booster": "booster record",
     "category_column": "risk category",
 }
+_RISK_AT = STORED_FIELDS.index("risk_category")
 _RECORD_FIELDS = tuple(f.name for f in fields(PersonRecord))
 _record_tuple = attrgetter(*_RECORD_FIELDS)
 
@@ -99,6 +100,8 @@ class RosterDiff:
     unmatched_roles: Counter[str] = field(default_factory=Counter)
     # field -> employee numbers of the people whose stored value an empty cell clears
     cleared: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    # (person id, department, grid unit) of the active people this import makes not high-risk
+    not_high_risk: list[tuple[int, str, str]] = field(default_factory=list)
 
     @property
     def high_risk(self) -> int:
@@ -208,6 +211,8 @@ def diff_roster(
             for name, (old, new) in changes.items():
                 if name in CLEARABLE and old not in (None, "") and new in (None, ""):
                     diff.cleared[name].append(record.employee_no)
+            if prior.active and prior.values[_RISK_AT] is not None and not risk["risk_category"]:
+                diff.not_high_risk.append((prior.id, record.department, record.grid_unit))
             diff.updated.append((prior.id, record.employee_no, changes))
     if full:
         seen = set(seen_employee_nos)

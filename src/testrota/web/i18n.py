@@ -164,6 +164,10 @@ ZH: dict[str, str] = {
     "By": "操作人",
     "Cancelled: nothing was written.": "已取消，未写入任何数据。",
     "Check these columns": "请检查以下各列",
+    "{n} coming appointments released.": "已释放 {n} 个待检预约。",
+    "Applying releases {n} coming appointments of leavers and of people no longer high-risk; "
+    "their pending reminders are cancelled.":
+        "应用后将释放离职人员和不再属于高风险人员的 {n} 个待检预约，并取消其待发提醒短信。",
     "Sheet {sheet}: the column {column} (column {letter}) was not imported, but {share} of its "
     "values look like {what}. If that is what it holds, rename its header and upload again.":
         "工作表 {sheet}：“{column}”列（第 {letter} 列）未导入，但其中 {share} 的内容像是{what}。"
