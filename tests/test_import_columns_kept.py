@@ -259,3 +259,20 @@ def test_web_preview_shows_clears_and_warnings(
     warnings = [li.get_text(" ", strip=True) for li in page.select(".import-warnings li")]
     assert any("H/P" in w and "phone" in w for w in warnings), warnings
     assert any("no phone column" in w for w in warnings), warnings
+
+
+def test_a_co_resident_stays_one_when_the_file_has_no_person_type_column(
+    cli: Any, engine: Engine, tmp_path: Path
+) -> None:
+    first = write_xlsx(tmp_path / "family.xlsx", {"S": [
+        ["工号", "姓名", "人员类别", "共同居住职工工号"],
+        ["1001", "张伟", "职工", ""],
+        ["1001J", "张小伟", "家属", "1001"],
+    ]})
+    run_json(cli, "import", str(first))
+    again = write_xlsx(tmp_path / "names.xlsx", {"S": [
+        ["工号", "姓名", "部门"], ["1001", "张伟", "运输部"], ["1001J", "张小伟", "运输部"],
+    ]})
+    assert run_json(cli, "import", str(again))["updated"] == 2  # the department only
+    kid = stored(engine)["1001J"]
+    assert (kid["person_type"], kid["host_employee_no"]) == ("co_resident", "1001")
