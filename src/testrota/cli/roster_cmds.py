@@ -135,12 +135,12 @@ def _print_import(summary: dict[str, Any]) -> None:
         console.print(
             f"would release {what}" if summary["dry_run"] else
             f"released {what} ({summary.get('released_texts', 0)} pending texts cancelled)",
-            highlight=False,
+            highlight=False, markup=False,
         )
     for cleared in summary["changes"].get("cleared", []):
         shown = ", ".join(cleared["employee_nos"][:20])
         more = " …" if cleared["people"] > 20 else ""
-        console.print(f"[bold]{cleared['message']}[/bold]: {shown}{more}", highlight=False)
+        console.print(f"{cleared['message']}: {shown}{more}", highlight=False, markup=False)
     for warning in summary.get("warnings", []):
         console.print(f"warning: {warning['message']}", highlight=False, markup=False)
     if summary["errors"]:

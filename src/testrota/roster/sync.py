@@ -13,9 +13,9 @@ diff counts those clears per field so the preview can say so in words.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field, fields
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from typing import Any, NamedTuple
 
 from testrota.risk.matcher import RiskMatch, storage_fields, with_person_override
@@ -137,29 +137,51 @@ def keep_absent_fields(
         stored: the stored people by employee number.
         present: sheet name -> the columns (``roster.columns`` fields) the sheet has.
     """
-    kept_by_sheet: dict[str, list[tuple[int, int, str]]] = {}
+    plans: dict[str, _Keep | None] = {}
     out: list[PersonRecord] = []
     for record in records:
         prior = stored.get(record.employee_no)
         if prior is None:
             out.append(record)
             continue
-        kept = kept_by_sheet.get(record.sheet)
-        if kept is None:
-            columns = present.get(record.sheet, ())
-            kept = kept_by_sheet[record.sheet] = [
-                (_RECORD_FIELDS.index(name), STORED_FIELDS.index(name), name)
-                for name, sources in SOURCE_COLUMNS.items()
-                if not any(c in columns for c in sources)
-            ]
-        if not kept:
+        if record.sheet not in plans:
+            plans[record.sheet] = _Keep.for_columns(present.get(record.sheet, ()))
+        plan = plans[record.sheet]
+        # Most people's blanks already equal what is stored (the same kind of file as last
+        # time): a record is rebuilt only when a kept value differs.
+        if plan is None or plan.as_read(record) == plan.as_stored(prior.values):
             out.append(record)
             continue
         values = list(_record_tuple(record))
-        for at, stored_at, name in kept:
+        for at, stored_at, name in plan.fields:
             values[at] = _as_stored(name, prior.values[stored_at])
         out.append(new_record(*values))
     return out
+
+
+@dataclass(frozen=True)
+class _Keep:
+    """The fields one sheet has no column for: where they are in a record and in stored values."""
+
+    fields: list[tuple[int, int, str]]
+    as_read: Callable[[PersonRecord], Any]
+    as_stored: Callable[[tuple[Any, ...]], Any]
+
+    @classmethod
+    def for_columns(cls, columns: Collection[str]) -> _Keep | None:
+        names = [
+            name for name, sources in SOURCE_COLUMNS.items()
+            if not any(c in columns for c in sources)
+        ]
+        if not names:
+            return None
+        at = [STORED_FIELDS.index(n) for n in names]
+        # One name gives a value, several a tuple, from both getters alike.
+        return cls(
+            fields=[(_RECORD_FIELDS.index(n), i, n) for n, i in zip(names, at, strict=True)],
+            as_read=attrgetter(*names),
+            as_stored=itemgetter(*at),
+        )
 
 
 def diff_roster(
