@@ -276,3 +276,18 @@ def test_a_co_resident_stays_one_when_the_file_has_no_person_type_column(
     assert run_json(cli, "import", str(again))["updated"] == 2  # the department only
     kid = stored(engine)["1001J"]
     assert (kid["person_type"], kid["host_employee_no"]) == ("co_resident", "1001")
+
+
+def test_a_file_of_many_look_alike_columns_gives_a_bounded_report(
+    cli: Any, engine: Engine, tmp_path: Path
+) -> None:
+    """An attacker's (or a broken export's) 1,000 phone columns: at most MAX_WARNINGS lines."""
+    from testrota.roster.sniff import MAX_WARNINGS
+
+    width = 1000
+    header = ["工号", "姓名", *(f"X{i}" for i in range(width))]
+    rows = [[f"{n}", f"人{n}", *(f"1381234{n:04d}" for _ in range(width))] for n in range(20)]
+    f = write_csv(tmp_path / "wide.csv", [header, *rows])
+    summary = run_json(cli, "import", str(f), "--dry-run")
+    assert len(summary["warnings"]) == MAX_WARNINGS
+    assert summary["warnings"][0]["column"] == "X0"

@@ -225,3 +225,13 @@ def test_web_status_lists_the_candidates_as_links(client: TestClient, engine: En
     assert [a["href"] for a in links] == ["/status?employee_no=000777", "/status?employee_no=0777"]
     assert client.get("/api/status/777").status_code == 409
     assert client.get("/api/status/E0012").json()["name"] == "李四"
+
+
+@pytest.mark.parametrize("typed", ["%", "_", "0" * 10_000, "3002" + "x" * 10_000, "' OR 1=1 --"])
+def test_hostile_numbers_match_nobody(engine: Engine, typed: str) -> None:
+    _people(engine)
+    with Session(engine) as s:
+        assert find_by_number(s, typed) is None
+    with pytest.raises(UserError, match="unknown employee number"):
+        check_in(engine, typed, None, AT, "site", P, now=AT)
+    assert _samples(engine) == []

@@ -119,7 +119,7 @@ def import_roster(
                 {"name": s.name, "reason": s.reason} for s in workbook.skipped
             ],
             "errors": errors,
-            "warnings": warnings[:MAX_WARNINGS],
+            "warnings": warnings,
             "changes": _change_preview(diff),
         }
         if options.errors_report is not None and result.errors:
@@ -178,7 +178,6 @@ def _book_newcomers(
         return {"error": f"roster imported, but no slots booked for newcomers: {exc}"}
 
 
-MAX_WARNINGS = 100  # one per column at most; a file of 10,000 look-alike columns says enough
 _COUNT_KEYS = (
     "rows", "added", "updated", "unchanged", "deactivated", "skipped", "high_risk", "released",
 )

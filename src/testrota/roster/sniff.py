@@ -19,6 +19,8 @@ from testrota.roster.phones import check_phone
 from testrota.roster.validate import id_number_problem
 
 SHARE = 0.8  # of a column's non-empty cells, for it to look like a field
+MAX_COLUMNS = 200  # unrecognised columns looked at per sheet: a real roster has a handful
+MAX_WARNINGS = 100  # in all: a file of 10,000 look-alike columns has said enough by then
 # An employee number as short as an age or a head-count is no evidence: 35 may be both.
 MIN_EMPLOYEE_NO_LENGTH = 3
 _ID18 = re.compile(r"\d{17}[\dX]")
@@ -144,7 +146,9 @@ def column_warnings(
             without_phone[record.sheet] = without_phone.get(record.sheet, 0) + 1
     out: list[dict[str, Any]] = []
     for sheet in sheets:
-        for hit in sniff_columns(sheet.unmatched_columns, region=region,
+        if len(out) >= MAX_WARNINGS:
+            break
+        for hit in sniff_columns(sheet.unmatched_columns[:MAX_COLUMNS], region=region,
                                  employee_nos=employee_nos):
             out.append({
                 "kind": "unrecognised_column",
@@ -172,4 +176,4 @@ def column_warnings(
                     f"{people[sheet.name]} people cannot get reminder texts"
                 ),
             })
-    return out
+    return out[:MAX_WARNINGS]
