@@ -391,9 +391,11 @@ class Figures:
 def expected_compliance(world: World) -> tuple[dict[str, Figures], Figures]:
     """The week's figures per department and in total, from what the driver did.
 
-    Required: the category's tests a week for an active high-risk person (0 once they left),
-    less the planned appointments excused, plus the contacts' extra appointments. Tests: the
-    local days of the week with a counting test, at most ``required`` credited per person.
+    Required: the category's tests a week for an active high-risk person, less the planned
+    appointments excused, plus the contacts' extra appointments; once they left, the planned
+    appointments they kept (those before leaving; the later ones were released) plus the
+    contacts' extra ones. People with nothing required are left out. Tests: the local days of
+    the week with a counting test, at most ``required`` credited per person.
     """
     tz = world.policy.tz
     tested = world.tested_days()
@@ -415,8 +417,9 @@ def expected_compliance(world: World) -> tuple[dict[str, Figures], Figures]:
         base = min(max(person.weekly_tests, 0), 7) if (person.category and active) else 0
         excused_planned = sum(1 for a in mine if a.excused is not None and a.reason != "contact")
         contact = sum(1 for a in mine if a.excused is None and a.reason == "contact")
-        required = max(base - excused_planned, 0) + contact
-        if required == 0 and not mine:
+        kept = sum(1 for a in mine if a.excused is None and a.reason != "contact")
+        required = (max(base - excused_planned, 0) if base else kept) + contact
+        if required == 0:
             continue
         statuses = [world.final_status(a, tested) for a in mine]
         tests = len(test_days.get(person.id, ()))

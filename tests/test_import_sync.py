@@ -10,6 +10,7 @@ from testrota.roster.sync import (
     StoredPerson,
     deactivation_guard,
     diff_roster,
+    keep_absent_fields,
     match_key,
     risk_values,
     stored_values,
@@ -106,3 +107,25 @@ def test_deactivation_guard() -> None:
     assert message is not None and "21 of 100" in message and "--force" in message
     assert deactivation_guard(21, 100, 0.2, force=True) is None
     assert deactivation_guard(5, 0, 0.2, force=False) is None
+
+
+def test_fields_without_a_column_keep_their_stored_values() -> None:
+    old = replace(rec("001"), id_number="11010519491231002X", booster=True, shift="night")
+    prior = {"001": stored_from(old, 1)}
+    # A file with only 工号, 姓名, 岗位: everything else read as blank or default.
+    bare = replace(rec("001", phone=None), grid_unit="", department="", id_number=None,
+                   booster=None, shift="day")
+    [kept] = keep_absent_fields([bare], prior, {"Sheet1": {"employee_no", "name", "role"}})
+    assert kept == replace(old, phone_raw="")  # phone_raw is written for new people only
+    diff = diff_roster([kept], matches_for(kept), prior, full=False, seen_employee_nos=["001"])
+    assert diff.unchanged == 1 and not diff.cleared
+    # A present column is taken as written, and an empty cell of it clears the stored value.
+    [cleared] = keep_absent_fields(
+        [bare], prior, {"Sheet1": {"employee_no", "name", "role", "id_number"}}
+    )
+    assert cleared.id_number is None and cleared.booster is True
+    diff = diff_roster([cleared], matches_for(cleared), prior, full=False,
+                       seen_employee_nos=["001"])
+    assert diff.cleared == {"id_number": ["001"]}
+    # New people have nothing stored to keep.
+    assert keep_absent_fields([rec("002")], prior, {"Sheet1": set()}) == [rec("002")]

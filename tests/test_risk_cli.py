@@ -87,6 +87,7 @@ def test_map_a_role_then_review_it(cli: Any, people: Engine) -> None:
         "old_category": None,
         "had_override": False,
         "affected": 5,
+        "released": 0,
     }
     assert _person(people, "F0").matched_by == "override"
     rows = json.loads(cli("roles", "--format", "json").stdout)
@@ -128,6 +129,7 @@ def test_override_one_person(cli: Any, people: Engine) -> None:
         "employee_no": "D0",
         "category": None,
         "old_category": "driver",
+        "released": 0,
     }
     result = cli("override", "D0", "clear", "--reason", "back on the road")
     assert result.exit_code == 0, result.output

@@ -86,6 +86,7 @@ def test_mapping_a_role_reclassifies_everyone_with_it_and_is_audited(session: Se
         "old_category": None,
         "had_override": False,
         "affected": 6,  # the Traditional spelling too
+        "released": 0,  # nobody lost high-risk
     }
     for number in ("F0", "F4", "F9"):
         p = person(session, number)
@@ -179,7 +180,8 @@ def test_person_override_set_and_cleared(session: Session) -> None:
     import_rows(session, plant(), VOCAB)
     result = set_person_override(session, " C0 ", "railway", "shunts on weekends", "hr:zhao", NOW)
     session.commit()
-    assert result == {"employee_no": "C0", "category": "railway", "old_category": None}
+    assert result == {"employee_no": "C0", "category": "railway", "old_category": None,
+                      "released": 0}
     c0 = person(session, "C0")
     assert (c0.override_category, c0.override_reason) == ("railway", "shunts on weekends")
     assert (c0.risk_category, c0.risk_categories) == ("railway", "railway")

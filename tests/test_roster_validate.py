@@ -16,9 +16,9 @@ from testrota.roster.validate import (
     MAX_LENGTHS,
     PersonRecord,
     RowError,
-    _new_record,
     booster_of,
     id_number_problem,
+    new_record,
     validate_workbook,
 )
 from tests.roster_files import TITLE, write_xlsx
@@ -331,7 +331,7 @@ def test_validation_is_repeatable() -> None:
 
 def test_records_are_frozen_and_built_exactly_like_the_dataclass() -> None:
     values = [f"v{i}" for i in range(len(dataclasses.fields(PersonRecord)))]
-    fast = _new_record(*values)
+    fast = new_record(*values)
     assert fast == PersonRecord(*values)
     with pytest.raises(dataclasses.FrozenInstanceError):
         fast.name = "x"  # type: ignore[misc]

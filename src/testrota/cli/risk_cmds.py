@@ -110,7 +110,7 @@ def roles_map(
         with session_scope(app_ctx.engine) as session:
             result = set_role_override(
                 session, title, department, code, reason, _actor(by), app_ctx.clock.now(),
-                vocab=vocab,
+                vocab=vocab, policy=app_ctx.policy,
             )
         _report(result, json_out, _mapped_text(result, vocab.name(code) if code else None))
 
@@ -133,12 +133,14 @@ def roles_unmap(
         vocab = load_vocabulary(app_ctx.config_dir)
         with session_scope(app_ctx.engine) as session:
             result = clear_role_override(
-                session, title, department, reason, _actor(by), app_ctx.clock.now(), vocab=vocab
+                session, title, department, reason, _actor(by), app_ctx.clock.now(),
+                vocab=vocab, policy=app_ctx.policy,
             )
         _report(
             result,
             json_out,
-            f"removed the mapping of {result['role']}; {result['affected']} people reclassified",
+            f"removed the mapping of {result['role']}; {result['affected']} people reclassified"
+            + _released_text(result),
         )
 
 
@@ -154,13 +156,15 @@ def roles_reclassify(
 
         vocab = load_vocabulary(app_ctx.config_dir)
         with session_scope(app_ctx.engine) as session:
-            result = reclassify_people(session, vocab, app_ctx.clock.now(), _actor(by))
+            result = reclassify_people(session, vocab, app_ctx.clock.now(), _actor(by),
+                                       policy=app_ctx.policy)
         by_category = ", ".join(f"{vocab.name(c)} {n}" for c, n in result["by_category"].items())
         _report(
             result,
             json_out,
             f"{result['people']} people, {result['changed']} changed; "
-            f"{result['high_risk']} active high-risk" + (f": {by_category}" if by_category else ""),
+            f"{result['high_risk']} active high-risk" + (f": {by_category}" if by_category else "")
+            + _released_text(result),
         )
 
 
@@ -194,25 +198,39 @@ def override(
         with session_scope(app_ctx.engine) as session:
             if category.strip().casefold() in CLEAR_WORDS:
                 result = clear_person_override(
-                    session, employee_no, reason, actor, now, vocab=vocab
+                    session, employee_no, reason, actor, now, vocab=vocab,
+                    policy=app_ctx.policy,
                 )
                 now_is = result["category"] or "not high-risk"
                 text = f"{result['employee_no']}: override removed, now {now_is}"
+                text += _released_text(result)
             else:
                 code = parse_category(category, vocab)
                 result = set_person_override(
-                    session, employee_no, code, reason, actor, now, vocab=vocab
+                    session, employee_no, code, reason, actor, now, vocab=vocab,
+                    policy=app_ctx.policy,
                 )
                 shown = f"{code} ({vocab.name(code)})" if code else "not high-risk"
                 was = result["old_category"] or "not high-risk"
                 text = f"{result['employee_no']}: {shown} (was {was})"
+                text += _released_text(result)
         _report(result, json_out, text)
 
 
 def _mapped_text(result: dict[str, Any], name: str | None) -> str:
     target = f"{result['category']} ({name})" if result["category"] else "not high-risk"
     where = f"in {result['department']}" if result["department"] else "in every department"
-    return f"{result['role']} {where} -> {target}; {result['affected']} people reclassified"
+    return (
+        f"{result['role']} {where} -> {target}; {result['affected']} people reclassified"
+        + _released_text(result)
+    )
+
+
+def _released_text(result: dict[str, Any]) -> str:
+    n = result.get("released") or 0
+    if not n:
+        return ""
+    return f"; {n} coming appointment{'s' if n != 1 else ''} released"
 
 
 def _report(result: dict[str, Any], json_out: bool, text: str) -> None:

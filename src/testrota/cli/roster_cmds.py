@@ -132,6 +132,22 @@ def _print_import(summary: dict[str, Any]) -> None:
         for code, n in summary["high_risk_by_category"].items():
             cats.add_row(code, str(n))
         console.print(cats)
+    if summary.get("released"):
+        what = (
+            f"{summary['released']} coming appointments of leavers and of people no longer "
+            "high-risk"
+        )
+        console.print(
+            f"would release {what}" if summary["dry_run"] else
+            f"released {what} ({summary.get('released_texts', 0)} pending texts cancelled)",
+            highlight=False, markup=False,
+        )
+    for cleared in summary["changes"].get("cleared", []):
+        shown = ", ".join(cleared["employee_nos"][:20])
+        more = " …" if cleared["people"] > 20 else ""
+        console.print(f"{cleared['message']}: {shown}{more}", highlight=False, markup=False)
+    for warning in summary.get("warnings", []):
+        console.print(f"warning: {warning['message']}", highlight=False, markup=False)
     if summary["errors"]:
         errs = Table(title=f"{len(summary['errors'])} row errors")
         for col in ("sheet", "row", "column", "value", "message"):

@@ -17,6 +17,7 @@ from testrota.db.engine import session_scope
 from testrota.db.models import Appointment, AuditEvent
 from testrota.errors import UserError
 from testrota.policy import Policy
+from testrota.roster.people import AmbiguousEmployeeNo
 from testrota.weeks import day_bounds, week_bounds
 
 MAX_REASON = 400
@@ -50,7 +51,13 @@ def excuse(
     tz = policy.tz
     with session_scope(engine) as session:
         flag_in_session(session, now, policy)
-        person = find_person(session, employee_no)
+        try:
+            person = find_person(session, employee_no)
+        except AmbiguousEmployeeNo:
+            if departments is None:
+                raise
+            # Name only the candidates this user may see.
+            person = find_person(session, employee_no, departments=departments)
         if departments is not None and person.department not in departments:
             raise OutOfScope(
                 f"{person.employee_no} ({person.name}) is in "

@@ -111,23 +111,26 @@ def in_scope(departments: Collection[str] | None) -> Any:
     return col(Person.department).in_(list(departments))
 
 
-def find_person(session: Session, employee_no: str, *, lock: bool = False) -> Person:
-    """The person with this employee number; a UserError when there is none."""
-    from testrota.compliance.results_parse import normalize_employee_no
+def find_person(
+    session: Session,
+    employee_no: str,
+    *,
+    lock: bool = False,
+    departments: Collection[str] | None = None,
+) -> Person:
+    """The person a typed employee number means (case, full-width forms, spaces and missing
+    leading zeros forgiven); a UserError when there is none or when it could be several
+    (``roster.people.AmbiguousEmployeeNo``, listing them). ``departments`` limits the people
+    considered."""
+    from testrota.roster.people import find_by_number
 
     raw = (employee_no or "").strip()
-    wanted = [raw, normalize_employee_no(raw)]
-    wanted.append(wanted[-1].upper())
-    query = select(Person).where(col(Person.employee_no).in_(list(dict.fromkeys(wanted))))
-    if lock:
-        query = query.with_for_update()
-    found = {p.employee_no: p for p in session.scalars(query)}
-    for key in wanted:
-        if key in found:
-            return found[key]
     if not raw:
         raise UserError("no employee number given")
-    raise UserError(f"unknown employee number {raw!r}: check the number or import the roster")
+    person = find_by_number(session, raw, lock=lock, departments=departments)
+    if person is None:
+        raise UserError(f"unknown employee number {raw!r}: check the number or import the roster")
+    return person
 
 
 def appointment_facts(a: Any) -> AppointmentFacts:

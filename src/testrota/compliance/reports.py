@@ -123,6 +123,8 @@ def missed_list(
     for appt in missed:
         p = people[appt.person_id]
         pw = weeks[p.id]
+        if pw.required == 0:
+            continue  # nothing was asked of them this week: no test to miss
         last_at = last.get(p.id)
         out.append(
             {

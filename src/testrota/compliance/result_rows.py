@@ -16,12 +16,12 @@ from zoneinfo import ZoneInfo
 
 from testrota.compliance.results_parse import (
     day_first_for,
-    normalize_employee_no,
     normalize_id_number,
     normalize_text,
     parse_result,
     parse_sampled_at,
 )
+from testrota.roster.numbers import loose_key, number_key
 
 LAB = "lab"
 OUTSIDE = "outside"
@@ -48,6 +48,7 @@ class PersonIndex:
         self._people = list(people)
         self.by_no: dict[str, int] = {p.employee_no: p.id for p in self._people}
         self._folded: dict[str, list[int]] | None = None
+        self._loose: dict[str, list[int]] = {}
         self._phone: dict[str, list[int]] | None = None
         self._id_number: dict[str, list[int]] | None = None
 
@@ -73,14 +74,19 @@ class PersonIndex:
         return self._id_number
 
     def by_employee_no(self, raw: str) -> list[int]:
+        """The people ``raw`` may name, by the rules of ``roster.numbers.pick_number``: exactly,
+        else ignoring case, full-width forms and spaces, else ignoring leading zeros too."""
         hit = self.by_no.get(raw)
         if hit is not None:
             return [hit]
         if self._folded is None:
-            self._folded = self._group(
-                (normalize_employee_no(p.employee_no).upper(), p.id) for p in self._people
-            )
-        return self._folded.get(normalize_employee_no(raw).upper(), [])
+            self._folded = self._group((number_key(p.employee_no), p.id) for p in self._people)
+            self._loose = self._group((loose_key(p.employee_no), p.id) for p in self._people)
+        return self._folded.get(number_key(raw)) or self._loose.get(loose_key(raw), [])
+
+    def employee_nos(self, person_ids: Iterable[int]) -> list[str]:
+        wanted = set(person_ids)
+        return sorted(p.employee_no for p in self._people if p.id in wanted)
 
 
 @dataclass(frozen=True)
@@ -258,7 +264,8 @@ def _match(
         if len(hits) == 1:
             return hits[0], "employee_no", ""
         problems.append(
-            f"employee number {no} matches {len(hits)} people" if hits
+            f"employee number {no} could be {len(hits)} people "
+            f"({', '.join(index.employee_nos(hits[:10]))}); write the whole number" if hits
             else f"no person has employee number {no}"
         )
     if phone:

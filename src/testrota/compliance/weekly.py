@@ -10,6 +10,11 @@ that covers part of a week counts for that part only: each day not exempt contri
 their category's tests a week from ``risk_categories.yaml``, 0 for a person not high-risk), the
 sum is rounded up, excused planned appointments are taken off it, and a contact's extra
 appointments (reason ``contact``) are added to it.
+
+A person of whom the policy asks nothing now (a leaver, or someone no longer high-risk) is
+counted only for what was asked of them: the planned appointments they kept, those before the
+change (the later ones were released, see ``scheduling.release``). With nothing required, a
+person is not in a group's ``people`` and not on the missed list.
 """
 
 from __future__ import annotations
@@ -130,7 +135,11 @@ def person_week(
     mine = [a for a in appointments if a.person_id == person.id and a.status != CANCELLED]
     excused_planned = sum(1 for a in mine if a.status == EXCUSED and a.reason != CONTACT_REASON)
     contact = sum(1 for a in mine if a.status != EXCUSED and a.reason == CONTACT_REASON)
-    required = max(policy_required(person, week, policy, exemptions) - excused_planned, 0)
+    asked = policy_required(person, week, policy, exemptions)
+    if asked:
+        required = max(asked - excused_planned, 0)
+    else:
+        required = sum(1 for a in mine if a.status != EXCUSED and a.reason != CONTACT_REASON)
     tested = tuple(sorted(d for d in test_days if d in days))
     return PersonWeek(
         person_id=person.id,
@@ -173,8 +182,8 @@ class GroupCompliance:
         return round(self.tests / self.required, 4) if self.required else None
 
     def add(self, pw: PersonWeek) -> None:
-        if pw.required == 0 and pw.scheduled == 0:
-            return
+        if pw.required == 0:
+            return  # nothing was asked of them this week
         self.people += 1
         self.required += pw.required
         self.scheduled += pw.scheduled

@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 
 from testrota.db.models import AuditEvent, Person, RoleOverride
 from testrota.errors import UserError
+from testrota.policy import Policy
 from testrota.risk.matcher import (
     NO_MATCH,
     RiskMatch,
@@ -193,12 +194,15 @@ def set_role_override(
     now: datetime,
     *,
     vocab: Vocabulary | None = None,
+    policy: Policy | None = None,
 ) -> dict[str, Any]:
     """Map a role title (in one department, or in every department when ``department`` is empty)
     to a category, or to None for "not high-risk", and reclassify everyone it applies to.
 
     People with a per-person override or a recognised category column keep theirs (those
-    rules come first). Returns what changed, including ``affected`` (people reclassified).
+    rules come first). Returns what changed, including ``affected`` (people reclassified) and
+    ``released`` (coming appointments given up by people no longer high-risk; ``policy``'s
+    surge rules keep the days they cover).
     """
     _check_now(now)
     reason = _require_reason(reason)
@@ -222,7 +226,9 @@ def set_role_override(
         "created_at": now,
     }
     _upsert_override(session, values)
-    affected = _reclassify_role(session, rk, dk, now, vocab)
+    changed = _reclassify_role(session, rk, dk, now, vocab)
+    affected = len(changed)
+    released = _release(session, changed, now, policy)
     _audit(
         session,
         now,
@@ -237,6 +243,7 @@ def set_role_override(
             "new": {"category": category, "reason": reason},
             "reason": reason,
             "affected": affected,
+            "released": released,
         },
     )
     return {
@@ -246,6 +253,7 @@ def set_role_override(
         "old_category": old["category"] if old else None,
         "had_override": old is not None,
         "affected": affected,
+        "released": released,
     }
 
 
@@ -258,8 +266,10 @@ def clear_role_override(
     now: datetime,
     *,
     vocab: Vocabulary,
+    policy: Policy | None = None,
 ) -> dict[str, Any]:
-    """Remove HR's mapping of a role title; its people are matched by the rules again."""
+    """Remove HR's mapping of a role title; its people are matched by the rules again (those
+    it leaves not high-risk give up their coming appointments: ``released``)."""
     _check_now(now)
     reason = _require_reason(reason)
     rk, dk = role_key(role), role_key(department or "")
@@ -272,7 +282,9 @@ def clear_role_override(
     old = {"category": existing.category, "reason": existing.reason}
     session.delete(existing)
     session.flush()
-    affected = _reclassify_role(session, rk, dk, now, vocab)
+    changed = _reclassify_role(session, rk, dk, now, vocab)
+    affected = len(changed)
+    released = _release(session, changed, now, policy)
     _audit(
         session,
         now,
@@ -287,9 +299,11 @@ def clear_role_override(
             "new": None,
             "reason": reason,
             "affected": affected,
+            "released": released,
         },
     )
-    return {"role": existing.role, "department": existing.department, "affected": affected}
+    return {"role": existing.role, "department": existing.department, "affected": affected,
+            "released": released}
 
 
 def set_person_override(
@@ -301,9 +315,11 @@ def set_person_override(
     now: datetime,
     *,
     vocab: Vocabulary | None = None,
+    policy: Policy | None = None,
 ) -> dict[str, Any]:
     """Fix one person's category (None = not high-risk); it beats every rule and survives
-    re-imports. The person is reclassified at once."""
+    re-imports. The person is reclassified at once, and made not high-risk gives up their
+    coming appointments (``released``)."""
     _check_now(now)
     reason = _require_reason(reason)
     _check_code(category, vocab)
@@ -318,6 +334,7 @@ def set_person_override(
     _store(person, with_person_override(NO_MATCH, person.override_category, reason), now)
     session.add(person)
     session.flush()
+    released = _release(session, [person], now, policy)
     _audit(
         session,
         now,
@@ -325,12 +342,14 @@ def set_person_override(
         "risk.person_override",
         "person",
         person.employee_no,
-        {"old": old, "new": {"override_category": category}, "reason": reason},
+        {"old": old, "new": {"override_category": category}, "reason": reason,
+         "released": released},
     )
     return {
         "employee_no": person.employee_no,
         "category": category,
         "old_category": old["risk_category"],
+        "released": released,
     }
 
 
@@ -342,8 +361,10 @@ def clear_person_override(
     now: datetime,
     *,
     vocab: Vocabulary,
+    policy: Policy | None = None,
 ) -> dict[str, Any]:
-    """Remove one person's override; the rules classify them again."""
+    """Remove one person's override; the rules classify them again (``released``: coming
+    appointments given up when the rules say not high-risk)."""
     _check_now(now)
     reason = _require_reason(reason)
     person = _person(session, employee_no)
@@ -352,7 +373,7 @@ def clear_person_override(
     old = {"override_category": person.override_category, "risk_category": person.risk_category}
     person.override_category = None
     person.override_reason = None
-    _classify_people(session, [person], vocab, now)
+    released = _release(session, _classify_people(session, [person], vocab, now), now, policy)
     _audit(
         session,
         now,
@@ -360,23 +381,33 @@ def clear_person_override(
         "risk.person_override_cleared",
         "person",
         person.employee_no,
-        {"old": old, "new": {"risk_category": person.risk_category}, "reason": reason},
+        {"old": old, "new": {"risk_category": person.risk_category}, "reason": reason,
+         "released": released},
     )
     return {
         "employee_no": person.employee_no,
         "category": person.risk_category,
         "old_category": old["risk_category"],
+        "released": released,
     }
 
 
 def reclassify_people(
-    session: Session, vocab: Vocabulary, now: datetime, actor: str = ""
+    session: Session,
+    vocab: Vocabulary,
+    now: datetime,
+    actor: str = "",
+    *,
+    policy: Policy | None = None,
 ) -> dict[str, Any]:
     """Match everyone again with the current vocabulary and HR mappings (after editing
-    ``risk_categories.yaml``). Returns how many people changed and the new high-risk counts."""
+    ``risk_categories.yaml``). Returns how many people changed, the new high-risk counts and
+    the appointments released by people no longer high-risk."""
     _check_now(now)
     people = list(session.exec(select(Person).order_by(col(Person.id))))
-    changed = _classify_people(session, people, vocab, now)
+    changed_people = _classify_people(session, people, vocab, now)
+    changed = len(changed_people)
+    released = _release(session, changed_people, now, policy)
     summary = count_by_category(p.risk_category for p in people if p.active)
     _audit(
         session,
@@ -385,13 +416,15 @@ def reclassify_people(
         "risk.reclassify",
         "person",
         "",
-        {"people": len(people), "changed": changed, "high_risk": summary},
+        {"people": len(people), "changed": changed, "high_risk": summary,
+         "released": released},
     )
     return {
         "people": len(people),
         "changed": changed,
         "high_risk": sum(summary.values()),
         "by_category": summary,
+        "released": released,
     }
 
 
@@ -400,15 +433,15 @@ def reclassify_people(
 
 def _classify_people(
     session: Session, people: Iterable[Person], vocab: Vocabulary, now: datetime
-) -> int:
+) -> list[Person]:
     """Run the whole precedence (column > role mapping > title > department, person override
-    on top) for ``people``; returns how many changed."""
+    on top) for ``people``; returns those whose classification changed."""
     people = list(people)
     overrides = load_role_overrides(session)
     matches = match_many(
         {(p.role, p.department, p.category_column) for p in people}, vocab, overrides
     )
-    changed = 0
+    changed: list[Person] = []
     for person in people:
         match = with_person_override(
             matches[(person.role, person.department, person.category_column)],
@@ -417,15 +450,15 @@ def _classify_people(
         )
         if _store(person, match, now):
             session.add(person)
-            changed += 1
+            changed.append(person)
     session.flush()
     return changed
 
 
 def _reclassify_role(
     session: Session, rk: str, dk: str, now: datetime, vocab: Vocabulary | None
-) -> int:
-    """Reclassify the people a role mapping (rk, dk) applies to."""
+) -> list[Person]:
+    """Reclassify the people a role mapping (rk, dk) applies to; returns those who changed."""
     pairs = session.exec(select(Person.role, Person.department).distinct()).all()
     overrides = load_role_overrides(session)
     targets: set[tuple[str, str]] = set()
@@ -439,7 +472,7 @@ def _reclassify_role(
             continue  # a department-specific mapping of this title wins there
         targets.add((role, department))
     if not targets:
-        return 0
+        return []
     people: list[Person] = []
     target_list = sorted(targets)
     for start in range(0, len(target_list), _CHUNK):
@@ -452,7 +485,7 @@ def _reclassify_role(
     # Without the vocabulary, precedence is decided from what is stored: a recognised category
     # column (matched_by "column") and per-person overrides keep their answer.
     code_found, code = _lookup(overrides, rk, dk)
-    changed = 0
+    changed: list[Person] = []
     for person in people:
         if person.override_category is not None or person.matched_by == "column":
             continue
@@ -461,9 +494,26 @@ def _reclassify_role(
         match = RiskMatch(code, (code,) if code else (), "override", person.role.strip())
         if _store(person, match, now):
             session.add(person)
-            changed += 1
+            changed.append(person)
     session.flush()
     return changed
+
+
+def _release(
+    session: Session, changed: Iterable[Person], now: datetime, policy: Policy | None
+) -> int:
+    """Coming appointments given up, in this transaction, by the active people among
+    ``changed`` who are no longer high-risk (``scheduling.release``)."""
+    from testrota.scheduling.release import Holder, release_appointments
+
+    holders = [
+        Holder(p.id, leaving=False, department=p.department, grid_unit=p.grid_unit)
+        for p in changed
+        if p.id is not None and p.active and p.risk_category is None
+    ]
+    if not holders:
+        return 0
+    return release_appointments(session.connection(), holders, now, policy).appointments
 
 
 def _lookup(

@@ -36,6 +36,7 @@ from testrota.roster.spreadsheet import (
 )
 
 HEADER_SCAN_ROWS = 50  # title rows above the header; real files have a handful at most
+UNMATCHED_SAMPLE = 1000  # cells kept of a column no alias names: enough to tell what it holds
 _STRIP = " \t\r\n\x0b\x0c\xa0\u3000\u2002\u2003\u2009\u200b\ufeff"
 
 # A footer's first cell: totals, signatures and notes under the table.
@@ -64,6 +65,9 @@ class Sheet:
     row_numbers: list[int]  # Excel row number of each data row
     unmatched_headers: list[str] = field(default_factory=list)  # columns no alias names
     dropped_rows: int = 0  # blank, 序号-only, footer and repeated header rows
+    # (column letter, header text or "", the first UNMATCHED_SAMPLE cells of the data rows) of
+    # every column no alias names that has a header or a value: what ``roster.sniff`` reads
+    unmatched_columns: list[tuple[str, str, list[str]]] = field(default_factory=list)
 
 
 @dataclass
@@ -229,6 +233,15 @@ def parse_sheet(
             f"a header in row {header_idx + 1} but no rows of data under it",
             [text for _, (_, _, text) in by_col],
         )
+    sample = [data_start + i for i in kept_rows[:UNMATCHED_SAMPLE]]
+    unmatched_columns: list[tuple[str, str, list[str]]] = []
+    for c in range(width):
+        if c in used_cols:
+            continue
+        header = cell_text(rows[header_idx][c])
+        cells = [cell_text(rows[r][c]) for r in sample]
+        if header or any(cells):
+            unmatched_columns.append((column_letter(c), header, cells))
     return Sheet(
         name=raw.name,
         header_row=header_idx + 1,
@@ -237,7 +250,18 @@ def parse_sheet(
         row_numbers=row_numbers,
         unmatched_headers=unmatched,
         dropped_rows=len(body) - len(row_numbers),
+        unmatched_columns=unmatched_columns,
     )
+
+
+def column_letter(index: int) -> str:
+    """The letter Excel shows over a 0-based column: 0 -> A, 26 -> AA."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
 
 
 Found = dict[str, tuple[int, int, str]]  # field -> (column, alias priority, header text)

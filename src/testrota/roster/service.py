@@ -17,13 +17,16 @@ from testrota.db.models import AuditEvent, Person, RosterImport
 from testrota.errors import UserError
 from testrota.policy import Policy
 from testrota.roster.sync import (
+    CLEARABLE,
     STORED_FIELDS,
     RosterDiff,
     StoredPerson,
     deactivation_guard,
     diff_roster,
+    keep_absent_fields,
     match_key,
 )
+from testrota.scheduling.release import Holder, release_appointments
 
 Progress = Callable[[str], None]
 PERSON: Table = Person.__table__  # type: ignore[attr-defined]
@@ -64,6 +67,7 @@ def import_roster(
     from testrota.risk.vocabulary import load_vocabulary
     from testrota.roster.columns import load_roster_columns
     from testrota.roster.reader import read_workbook
+    from testrota.roster.sniff import column_warnings
     from testrota.roster.validate import validate_workbook
 
     progress("reading")
@@ -79,10 +83,13 @@ def import_roster(
         stored = _load_stored(session)
         known = {no for no, p in stored.items() if p.active}
         result = validate_workbook(workbook, policy, known_employee_nos=known)
+        records = keep_absent_fields(result.records, stored, result.present)
         overrides = load_role_overrides(session)
-        matches = match_many({match_key(r) for r in result.records}, vocab, overrides)
-        diff = diff_roster(
-            result.records, matches, stored, full=options.full, seen_employee_nos=seen
+        matches = match_many({match_key(r) for r in records}, vocab, overrides)
+        diff = diff_roster(records, matches, stored, full=options.full, seen_employee_nos=seen)
+        warnings = column_warnings(
+            workbook.sheets, records, region=policy.phone_region,
+            employee_nos=stored.keys() | seen,
         )
         active = len(known)
         refusal = deactivation_guard(
@@ -112,12 +119,20 @@ def import_roster(
                 {"name": s.name, "reason": s.reason} for s in workbook.skipped
             ],
             "errors": errors,
+            "warnings": warnings,
             "changes": _change_preview(diff),
         }
         if options.errors_report is not None and result.errors:
             from testrota.roster.errors_xlsx import write_error_report
 
             write_error_report(options.errors_report, result.errors, workbook)
+        # Leavers and people no longer high-risk give up their coming appointments now, in
+        # this transaction (a dry run counts them).
+        released = release_appointments(
+            session.connection(), _holders(diff), now, policy, dry_run=options.dry_run
+        )
+        summary["released"] = released.appointments
+        summary["released_texts"] = released.texts
         if options.dry_run:
             session.rollback()
             return summary
@@ -163,7 +178,16 @@ def _book_newcomers(
         return {"error": f"roster imported, but no slots booked for newcomers: {exc}"}
 
 
-_COUNT_KEYS = ("rows", "added", "updated", "unchanged", "deactivated", "skipped", "high_risk")
+_COUNT_KEYS = (
+    "rows", "added", "updated", "unchanged", "deactivated", "skipped", "high_risk", "released",
+)
+
+
+def _holders(diff: RosterDiff) -> list[Holder]:
+    return [Holder(person_id, leaving=True) for person_id, _ in diff.deactivated] + [
+        Holder(person_id, leaving=False, department=dept, grid_unit=unit)
+        for person_id, dept, unit in diff.not_high_risk
+    ]
 
 
 def _load_stored(session: Session) -> dict[str, StoredPerson]:
@@ -231,4 +255,19 @@ def _change_preview(diff: RosterDiff, limit: int = 200) -> dict[str, list[Any]]:
             for _, no, ch in diff.updated[:limit]
         ],
         "deactivated": [no for _, no in diff.deactivated[:limit]],
+        "cleared": [
+            {
+                "field": name,
+                "label": label,
+                "people": len(diff.cleared[name]),
+                "employee_nos": diff.cleared[name][:limit],
+                "message": f"clears the {label} of {_people(len(diff.cleared[name]))}",
+            }
+            for name, label in CLEARABLE.items()
+            if diff.cleared.get(name)
+        ],
     }
+
+
+def _people(n: int) -> str:
+    return "1 person" if n == 1 else f"{n} people"

@@ -3,18 +3,23 @@
 :func:`diff_roster` takes plain data (validated records, their risk matches, the stored people)
 and returns what would change. It touches no database, so the CLI's ``--dry-run``, the web
 preview and the real import all see the same numbers.
+
+A column that is not in the file changes nothing: :func:`keep_absent_fields` gives a stored
+person the values they have for every field their sheet has no column for (a new-hires file
+without ID numbers must not wipe anyone's). Only a present, empty cell clears a value, and the
+diff counts those clears per field so the preview can say so in words.
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass, field
-from operator import attrgetter
+from collections import Counter, defaultdict
+from collections.abc import Callable, Collection, Iterable, Mapping
+from dataclasses import dataclass, field, fields
+from operator import attrgetter, itemgetter
 from typing import Any, NamedTuple
 
 from testrota.risk.matcher import RiskMatch, storage_fields, with_person_override
-from testrota.roster.validate import PersonRecord
+from testrota.roster.validate import PersonRecord, new_record
 
 # Fields that come from the roster; a difference in any of them is an update.
 ROSTER_FIELDS: tuple[str, ...] = (
@@ -38,6 +43,41 @@ RISK_FIELDS: tuple[str, ...] = ("risk_category", "risk_categories", "matched_by"
 STORED_FIELDS: tuple[str, ...] = ROSTER_FIELDS + RISK_FIELDS
 _roster_tuple = attrgetter(*ROSTER_FIELDS)
 
+# The file's columns (``roster.columns`` fields) each stored field is read from. A person's
+# field is kept as stored when their sheet has none of these columns. A host employee is read
+# only for a co-resident, so it follows the person type; a booster may be read from the
+# vaccination note.
+SOURCE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "department": ("department",),
+    "grid_unit": ("grid_unit",),
+    "role": ("role",),
+    "phone": ("phone",),
+    "phone_valid": ("phone",),
+    "id_number": ("id_number",),
+    "person_type": ("person_type",),
+    "host_employee_no": ("person_type",),
+    "language": ("language",),
+    "shift": ("shift",),
+    "vaccination": ("vaccination",),
+    "booster": ("booster", "vaccination"),
+    "category_column": ("category",),
+}
+# Fields an empty cell leaves empty, and how the preview names them ("clears the ID number of
+# 3 people"). The others fall back to a default (shift: day), which is a change, not a clear.
+CLEARABLE: dict[str, str] = {
+    "department": "department",
+    "grid_unit": "grid unit",
+    "role": "role",
+    "phone": "phone number",
+    "id_number": "ID number",
+    "vaccination": "vaccination note",
+    "booster": "booster record",
+    "category_column": "risk category",
+}
+_RISK_AT = STORED_FIELDS.index("risk_category")
+_RECORD_FIELDS = tuple(f.name for f in fields(PersonRecord))
+_record_tuple = attrgetter(*_RECORD_FIELDS)
+
 
 class StoredPerson(NamedTuple):
     """A stored person as the diff needs it (a tuple: 100,000 of them are built per import)."""
@@ -58,6 +98,10 @@ class RosterDiff:
     deactivated: list[tuple[int, str]] = field(default_factory=list)
     high_risk_by_category: Counter[str] = field(default_factory=Counter)
     unmatched_roles: Counter[str] = field(default_factory=Counter)
+    # field -> employee numbers of the people whose stored value an empty cell clears
+    cleared: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    # (person id, department, grid unit) of the active people this import makes not high-risk
+    not_high_risk: list[tuple[int, str, str]] = field(default_factory=list)
 
     @property
     def high_risk(self) -> int:
@@ -78,6 +122,66 @@ def stored_values(record: PersonRecord, risk: Mapping[str, Any]) -> tuple[Any, .
 
 def match_key(record: PersonRecord) -> tuple[str, str, str | None]:
     return (record.role, record.department, record.category_column)
+
+
+def keep_absent_fields(
+    records: Iterable[PersonRecord],
+    stored: Mapping[str, StoredPerson],
+    present: Mapping[str, Collection[str]],
+) -> list[PersonRecord]:
+    """``records`` with each stored person's values for the fields their sheet has no column
+    for (``SOURCE_COLUMNS``), so that what a file does not say changes nothing.
+
+    Args:
+        records: validated records; new people are returned as they are.
+        stored: the stored people by employee number.
+        present: sheet name -> the columns (``roster.columns`` fields) the sheet has.
+    """
+    plans: dict[str, _Keep | None] = {}
+    out: list[PersonRecord] = []
+    for record in records:
+        prior = stored.get(record.employee_no)
+        if prior is None:
+            out.append(record)
+            continue
+        if record.sheet not in plans:
+            plans[record.sheet] = _Keep.for_columns(present.get(record.sheet, ()))
+        plan = plans[record.sheet]
+        # Most people's blanks already equal what is stored (the same kind of file as last
+        # time): a record is rebuilt only when a kept value differs.
+        if plan is None or plan.as_read(record) == plan.as_stored(prior.values):
+            out.append(record)
+            continue
+        values = list(_record_tuple(record))
+        for at, stored_at, name in plan.fields:
+            values[at] = _as_stored(name, prior.values[stored_at])
+        out.append(new_record(*values))
+    return out
+
+
+@dataclass(frozen=True)
+class _Keep:
+    """The fields one sheet has no column for: where they are in a record and in stored values."""
+
+    fields: list[tuple[int, int, str]]
+    as_read: Callable[[PersonRecord], Any]
+    as_stored: Callable[[tuple[Any, ...]], Any]
+
+    @classmethod
+    def for_columns(cls, columns: Collection[str]) -> _Keep | None:
+        names = [
+            name for name, sources in SOURCE_COLUMNS.items()
+            if not any(c in columns for c in sources)
+        ]
+        if not names:
+            return None
+        at = [STORED_FIELDS.index(n) for n in names]
+        # One name gives a value, several a tuple, from both getters alike.
+        return cls(
+            fields=[(_RECORD_FIELDS.index(n), i, n) for n, i in zip(names, at, strict=True)],
+            as_read=attrgetter(*names),
+            as_stored=itemgetter(*at),
+        )
 
 
 def diff_roster(
@@ -126,6 +230,11 @@ def diff_roster(
             }
             if not prior.active:
                 changes["active"] = (False, True)
+            for name, (old, new) in changes.items():
+                if name in CLEARABLE and old not in (None, "") and new in (None, ""):
+                    diff.cleared[name].append(record.employee_no)
+            if prior.active and prior.values[_RISK_AT] is not None and not risk["risk_category"]:
+                diff.not_high_risk.append((prior.id, record.department, record.grid_unit))
             diff.updated.append((prior.id, record.employee_no, changes))
     if full:
         seen = set(seen_employee_nos)

@@ -171,6 +171,8 @@ class ValidationResult:
     skipped: int  # data rows that did not become a person
     rows: int  # data rows seen (blank and footer rows already dropped)
     missing_columns: list[str] = field(default_factory=list)  # useful fields absent everywhere
+    # sheet -> the fields it has a column for; a field without one says nothing about anybody
+    present: dict[str, frozenset[str]] = field(default_factory=dict)
 
 
 def person_type_of(text: str) -> str | None:
@@ -282,9 +284,10 @@ def validate_workbook(
         records.append(rec)
     state.errors.sort(key=lambda e: (state.sheet_order[e.sheet], e.row))
     rows = sum(len(s.row_numbers) for s in workbook.sheets)
-    present = {f for s in workbook.sheets for f in s.columns}
-    missing = [f for f in ("phone", "department", "role") if f not in present]
-    return ValidationResult(records, state.errors, state.skipped, rows, missing)
+    present = {s.name: frozenset(s.columns) for s in workbook.sheets}
+    anywhere = frozenset().union(*present.values())
+    missing = [f for f in ("phone", "department", "role") if f not in anywhere]
+    return ValidationResult(records, state.errors, state.skipped, rows, missing, present)
 
 
 class _State:
@@ -339,7 +342,7 @@ class _State:
 
         error = self.error_at
         first_row = self.first_row
-        append, make = self.records.append, _new_record
+        append, make = self.records.append, new_record
         no_max, name_max = MAX_LENGTHS["employee_no"], MAX_LENGTHS["name"]
         phone_raw_max = MAX_LENGTHS["phone_raw"]
         names = [
@@ -464,7 +467,7 @@ def _record_constructor() -> Callable[..., PersonRecord]:
     return scope["make"]
 
 
-_new_record = _record_constructor()
+new_record = _record_constructor()
 
 
 _CUT_FIELDS = ("department", "grid_unit", "role", "vaccination", "category")

@@ -163,6 +163,29 @@ ZH: dict[str, str] = {
     "Booked: {when} at {site}.": "已预约：{when}，{site}。",
     "By": "操作人",
     "Cancelled: nothing was written.": "已取消，未写入任何数据。",
+    "Check these columns": "请检查以下各列",
+    "{n} coming appointments released.": "已释放 {n} 个待检预约。",
+    "Applying releases {n} coming appointments of leavers and of people no longer high-risk; "
+    "their pending reminders are cancelled.":
+        "应用后将释放离职人员和不再属于高风险人员的 {n} 个待检预约，并取消其待发提醒短信。",
+    "Sheet {sheet}: the column {column} (column {letter}) was not imported, but {share} of its "
+    "values look like {what}. If that is what it holds, rename its header and upload again.":
+        "工作表 {sheet}：“{column}”列（第 {letter} 列）未导入，但其中 {share} 的内容像是{what}。"
+        "如果确实如此，请修改该列的表头后重新上传。",
+    "Sheet {sheet} has no phone column: {n} of its {total} people cannot get reminder texts.":
+        "工作表 {sheet} 没有手机号列：其中 {total} 人中有 {n} 人收不到提醒短信。",
+    "mobile phone numbers": "手机号",
+    "ID numbers": "身份证号",
+    "employee numbers already on the roster": "花名册中已有的工号",
+    "clears the {field} of {n} people": "将清空 {n} 人的{field}",
+    "clears the {field} of 1 person": "将清空 1 人的{field}",
+    "grid unit": "网格",
+    "role": "岗位",
+    "phone number": "手机号",
+    "ID number": "身份证号",
+    "vaccination note": "疫苗接种情况",
+    "booster record": "加强针记录",
+    "risk category": "风险类别",
     "Category saved.": "类别已保存。",
     "Change": "改约",
     "Changes": "变更",
@@ -214,6 +237,9 @@ ZH: dict[str, str] = {
     ):
         "本周没有其他符合规则的时段（容量、两次检测间隔、班次）。请保留原时段或联系主管。",
     "No person with employee number {number}.": "没有工号为 {number} 的人员。",
+    "{number} could be {n} people: type the whole number.":
+        "{number} 可能是 {n} 个人：请输入完整工号。",
+    "People with this number": "工号相近的人员",
     "No tests planned for you right now.": "目前没有为您安排检测。",
     "Nothing has been written yet. Check the changes, then apply or cancel.":
         "尚未写入任何数据。请核对变更，然后确认导入或取消。",

@@ -35,10 +35,10 @@ def set_person_category(
     with ctx.write_lock, session_scope(ctx.engine) as session:
         if category == "clear":
             return risk.clear_person_override(session, employee_no, reason, actor, ctx.now(),
-                                              vocab=vocab)
+                                              vocab=vocab, policy=ctx.policy)
         return risk.set_person_override(session, employee_no,
                                         None if category == "none" else category, reason,
-                                        actor, ctx.now(), vocab=vocab)
+                                        actor, ctx.now(), vocab=vocab, policy=ctx.policy)
 
 
 def list_roles(ctx: WebContext, *, unmatched_only: bool) -> list[dict[str, Any]]:
@@ -58,10 +58,10 @@ def map_role(ctx: WebContext, *, role: str, department: str | None, category: st
     with ctx.write_lock, session_scope(ctx.engine) as session:
         if category == "clear":
             return risk.clear_role_override(session, role, department, reason, actor,
-                                            ctx.now(), vocab=vocab)
+                                            ctx.now(), vocab=vocab, policy=ctx.policy)
         return risk.set_role_override(session, role, department,
                                       None if category == "none" else category, reason,
-                                      actor, ctx.now(), vocab=vocab)
+                                      actor, ctx.now(), vocab=vocab, policy=ctx.policy)
 
 
 def check_in(ctx: WebContext, *, employee_no: str, site_code: str | None, actor: str) -> Any:

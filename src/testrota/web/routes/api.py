@@ -8,8 +8,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import JSONResponse
 
 from testrota.errors import UserError
+from testrota.roster.people import AmbiguousEmployeeNo, find_by_number
 from testrota.web import services, weeks
 from testrota.web.api_models import (
     CheckInIn,
@@ -102,6 +104,16 @@ def _user_error(exc: UserError) -> HTTPException:
     return HTTPException(400, str(exc))
 
 
+AMBIGUOUS: dict[int | str, dict[str, Any]] = {
+    409: {"description": "The number could be several people: detail lists the candidates"}
+}
+
+
+def _ambiguous(exc: AmbiguousEmployeeNo) -> JSONResponse:
+    # ``detail`` stays one line like every other error; the candidates come alongside.
+    return JSONResponse({"detail": str(exc), "candidates": exc.candidates[:10]}, 409)
+
+
 @router.get("/missed", response_model=list[MissedOut], tags=["compliance"],
             responses={**AUTH, **BAD_INPUT})
 def api_missed(ctx: CtxDep, scope: SupervisorScope, week: Week = "", department: Text = "",
@@ -159,26 +171,34 @@ def api_alerts(ctx: CtxDep, scope: SupervisorScope, closed: bool = False
 
 
 @router.get("/status/{employee_no}", response_model=StatusOut, tags=["check-in"],
-            responses={**AUTH, **NOT_FOUND})
+            responses={**AUTH, **NOT_FOUND, **AMBIGUOUS})
 def api_status(ctx: CtxDep, session: SessionDep, scope: LookupScope,
-               employee_no: str) -> dict[str, Any]:
-    """Green (compliant this week), amber (due) or red (overdue) for one person."""
-    if get_person(session, scope, employee_no) is None:
+               employee_no: str) -> dict[str, Any] | JSONResponse:
+    """Green (compliant this week), amber (due) or red (overdue) for one person. The number
+    may be typed loosely (case, full-width forms, spaces, missing leading zeros)."""
+    try:
+        person = find_by_number(session, employee_no, departments=scope.departments)
+    except AmbiguousEmployeeNo as exc:
+        return _ambiguous(exc)
+    if person is None:
         raise HTTPException(404, "no such person")
     end_read(session)
     try:
-        return services.person_status(ctx, employee_no)
+        return services.person_status(ctx, person.employee_no)
     except UserError as exc:
         raise HTTPException(404, str(exc)) from exc
 
 
 @router.post("/checkin", response_model=CheckInOut, tags=["check-in"],
-             responses={**AUTH, **BAD_INPUT})
-def api_checkin(ctx: CtxDep, user: CheckinUser, body: CheckInIn) -> dict[str, Any]:
+             responses={**AUTH, **BAD_INPUT, **AMBIGUOUS})
+def api_checkin(ctx: CtxDep, user: CheckinUser,
+                body: CheckInIn) -> dict[str, Any] | JSONResponse:
     """Record that a person was sampled now (at a site); a repeat in one slot is a no-op."""
     try:
         result = services.check_in(ctx, employee_no=body.employee_no.strip(),
                                    site_code=body.site, actor=user.name)
+    except AmbiguousEmployeeNo as exc:
+        return _ambiguous(exc)
     except UserError as exc:
         raise _user_error(exc) from exc
     return result.as_dict(ctx.policy)

@@ -12,8 +12,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from testrota.auth.scope import Scope
+from testrota.db.models import Person
 from testrota.errors import UserError
+from testrota.roster.people import AmbiguousEmployeeNo, find_by_number
 from testrota.web import services
 from testrota.web.deps import (
     CheckinUser,
@@ -25,7 +26,6 @@ from testrota.web.deps import (
     verify_csrf,
 )
 from testrota.web.i18n import translator
-from testrota.web.queries.people import get_person
 from testrota.web.render import render, request_language
 
 router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
@@ -38,6 +38,22 @@ def clean_number(text: str) -> str:
     import unicodedata
 
     return unicodedata.normalize("NFKC", text).strip()[:64]
+
+
+AMBIGUOUS = "{number} could be {n} people: type the whole number."
+CANDIDATES_SHOWN = 10
+
+
+def _lookup(
+    session: Any, number: str, departments: frozenset[str] | None
+) -> tuple[Person | None, list[dict[str, str]]]:
+    """The person a typed number means, or the people it could mean (within ``departments``)."""
+    if not number:
+        return None, []
+    try:
+        return find_by_number(session, number, departments=departments), []
+    except AmbiguousEmployeeNo as exc:
+        return None, exc.candidates[:CANDIDATES_SHOWN]
 
 
 @router.get("/checkin")
@@ -71,10 +87,13 @@ def checkin(
     if site:
         request.session["site"] = site
     answer: dict[str, Any]
-    known = get_person(session, Scope.everything(), number) if number else None
+    known, candidates = _lookup(session, number, None)
     end_read(session)
     if not number:
         answer = {"kind": "red", "message": _("Type or scan an employee number.")}
+    elif candidates:
+        answer = {"kind": "red", "employee_no": number, "candidates": candidates,
+                  "message": _(AMBIGUOUS, number=number, n=len(candidates))}
     elif known is None:
         answer = {"kind": "red", "employee_no": number,
                   "message": _("No person with employee number {number}.", number=number)}
@@ -84,8 +103,8 @@ def checkin(
                                name=known.name)}
     else:
         try:
-            result = services.check_in(ctx, employee_no=number, site_code=site or None,
-                                       actor=user.name)
+            result = services.check_in(ctx, employee_no=known.employee_no,
+                                       site_code=site or None, actor=user.name)
         except UserError as exc:
             answer = {"kind": "red", "employee_no": number, "message": str(exc)}
         else:
@@ -134,15 +153,19 @@ def status_page(
     answer: dict[str, Any] | None = None
     status_code = 200
     if number:
-        person = get_person(session, scope, number)
+        person, candidates = _lookup(session, number, scope.departments)
         end_read(session)
-        if person is None:
+        if candidates:
+            answer = {"status": "red", "employee_no": number, "candidates": candidates,
+                      "message": _(AMBIGUOUS, number=number, n=len(candidates))}
+            status_code = 409
+        elif person is None:
             answer = {"status": "red", "employee_no": number,
                       "message": _("No person with employee number {number}.", number=number)}
             status_code = 404
         else:
             try:
-                answer = services.person_status(ctx, number)
+                answer = services.person_status(ctx, person.employee_no)
             except UserError as exc:
                 answer = {"status": "red", "employee_no": number, "message": str(exc)}
     return render(request, "status.html", {"answer": answer, "employee_no": number},

@@ -138,7 +138,9 @@ def person_override(
     if not reason.strip():
         return _person_page(request, session, scope, user, employee_no, 400,
                             _("Give a reason: it is kept in the audit trail."))
-    set_person_category(ctx, employee_no=employee_no, category=category,
-                        reason=reason.strip(), actor=user.name)
+    result = set_person_category(ctx, employee_no=employee_no, category=category,
+                                 reason=reason.strip(), actor=user.name)
     flash(request, _("Category saved."))
+    if result.get("released"):
+        flash(request, _("{n} coming appointments released.", n=result["released"]))
     return RedirectResponse(f"/people/{employee_no}", 303)

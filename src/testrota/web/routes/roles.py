@@ -64,4 +64,6 @@ def map_role(
         category, category_name(category, request_language(request)))
     flash(request, _("{role} → {category}: {n} people reclassified.", role=role,
                      category=shown, n=result.get("affected", 0)))
+    if result.get("released"):
+        flash(request, _("{n} coming appointments released.", n=result["released"]))
     return RedirectResponse(target, 303)

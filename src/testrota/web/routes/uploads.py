@@ -199,6 +199,8 @@ def apply(
                          added=summary.get("added", 0),
                          updated=summary.get("updated", 0),
                          deactivated=summary.get("deactivated", 0)))
+        if summary.get("released"):
+            flash(request, _("{n} coming appointments released.", n=summary["released"]))
         return RedirectResponse(f"/upload/roster?done={summary.get('import_id', '')}", 303)
     request.session["results_done"] = {
         k: summary.get(k) for k in ("rows", "recorded", "unchanged")
