@@ -23,6 +23,7 @@ from sqlalchemy import Engine, func
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
+from testrota.auth.keys import with_secret_key
 from testrota.auth.users import add_user, update_user
 from testrota.clock import clock_from_settings
 from testrota.db.engine import make_engine, session_scope
@@ -55,7 +56,8 @@ class DemoReport:
 
 
 def demo_settings(settings: Settings) -> Settings:
-    """The demo runs with the console SMS backend, and with a per-process key if none is set."""
+    """The demo runs with the console SMS backend, and with its database's own random key if
+    none is set (see :mod:`testrota.auth.keys`)."""
     return settings.model_copy(update={"demo": True, "sms_backend": "console"})
 
 
@@ -74,6 +76,8 @@ def seed_demo(settings: Settings, *, rng_seed: int = 42) -> DemoReport:
         upgrade(engine)
         policy = load_policy(settings.config_dir)
         now = clock_from_settings(settings).now()
+        # The links in the texts queued below are signed with the database's own demo key.
+        settings = with_secret_key(settings, engine, now)
         report = DemoReport()
         with Session(engine) as session:
             has_people = session.exec(select(func.count()).select_from(Person)).one() > 0

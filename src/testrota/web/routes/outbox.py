@@ -11,6 +11,7 @@ from testrota.auth.scope import Scope
 from testrota.web import services
 from testrota.web.deps import CtxDep, HRUser, SessionDep, verify_csrf
 from testrota.web.i18n import translator
+from testrota.web.ids import IdList
 from testrota.web.queries.outbox import STATUSES, outbox
 from testrota.web.render import flash, render, request_language
 
@@ -30,7 +31,7 @@ def retry(
     request: Request,
     ctx: CtxDep,
     user: HRUser,
-    message_id: Annotated[list[int] | None, Form()] = None,
+    message_id: IdList = None,
     all_failed: Annotated[str, Form()] = "",
 ) -> Response:
     _ = translator(request_language(request))

@@ -12,6 +12,7 @@ from testrota.errors import UserError
 from testrota.web import personal
 from testrota.web.deps import CtxDep, verify_csrf
 from testrota.web.i18n import translator
+from testrota.web.ids import IdForm, OptionalIdQuery
 from testrota.web.render import flash, render, request_language
 
 router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
@@ -29,7 +30,7 @@ def _person(request: Request, ctx: CtxDep, token: str) -> Person:
 
 
 @router.get("/me/{token}")
-def me(request: Request, ctx: CtxDep, token: str, move: int | None = None) -> Response:
+def me(request: Request, ctx: CtxDep, token: str, move: OptionalIdQuery = None) -> Response:
     person = _person(request, ctx, token)
     options = personal.choices(ctx, person, move) if move else None
     return render(request, "me.html", {
@@ -47,8 +48,8 @@ def move(
     request: Request,
     ctx: CtxDep,
     token: str,
-    appointment_id: Annotated[int, Form()],
-    slot_id: Annotated[int, Form()],
+    appointment_id: IdForm,
+    slot_id: IdForm,
 ) -> Response:
     person = _person(request, ctx, token)
     _ = translator(request_language(request))
