@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from itsdangerous import TimestampSigner
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from testrota.auth.sessions import hash_token
 from testrota.db.models import AuditEvent, User, WebSession
@@ -131,7 +131,7 @@ def test_an_admins_change_ends_the_users_sign_ins(change: str, app: FastAPI,
     assert_signed_in(app, admin_copy)  # the admin's own sign-in is untouched
     with Session(engine) as s:
         change_event = s.exec(select(AuditEvent).where(AuditEvent.action == "user.change")
-                              .order_by(AuditEvent.id.desc())).first()  # type: ignore[union-attr]
+                              .order_by(col(AuditEvent.id).desc())).first()
     assert change_event is not None and change_event.details["sign_ins_ended"][0] == 1
 
 

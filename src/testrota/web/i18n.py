@@ -227,6 +227,8 @@ ZH: dict[str, str] = {
     "Only an admin can add an admin.": "只有管理员可以添加管理员。",
     "Only an admin can change an admin.": "只有管理员可以修改管理员。",
     "No such user.": "没有此用户。",
+    "That slot does not exist. Choose one of the slots offered.":
+        "没有这个时段，请从列出的时段中选择。",
     "Signed in": "登录中",
     "Sign out everywhere": "全部退出",
     "{name} was signed out of {n} sign-in(s).": "已结束 {name} 的 {n} 个登录。",

@@ -55,6 +55,9 @@ def move(
     _ = translator(request_language(request))
     try:
         booked = personal.move(ctx, person, appointment_id, slot_id)
+    except personal.UnknownSlot as exc:
+        raise HTTPException(
+            404, _("That slot does not exist. Choose one of the slots offered.")) from exc
     except UserError as exc:
         flash(request, str(exc), "error")
         return RedirectResponse(f"/me/{token}?move={appointment_id}", 303)
