@@ -72,7 +72,7 @@ def test_impossible_ids_in_paths_queries_and_forms_are_400(
     token = csrf_of(client, "/people")
     me = personal_token(engine, web_settings, "A001")
     form = {"csrf_token": token}
-    attacks = [
+    attacks: list[tuple[str, str, dict[str, Any] | None]] = [
         ("POST", f"/admin/users/{bad}", {**form, "role": "hr"}),
         ("POST", f"/admin/users/{bad}/sign-out", form),
         ("POST", "/missed/excuse", {**form, "employee_no": "A001", "reason": "sick",
@@ -152,7 +152,7 @@ def test_no_server_errors_for_generated_form_requests(
         cookies = {SESSION_COOKIE: client.cookies[SESSION_COOKIE]}
         schema = schemathesis.openapi.from_dict(form_routes_schema(app))
         schema.app = app
-        operations = [result.ok() for result in schema.get_all_operations()]
+        operations = [result.ok() for result in schema.get_all_operations()]  # type: ignore[union-attr]
         paths = {op.path for op in operations}
         assert {"/admin/users/{user_id}", "/me/{token}/move", "/missed/excuse",
                 "/outbox/retry", "/upload/{kind}"} <= paths

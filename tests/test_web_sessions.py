@@ -25,6 +25,7 @@ from testrota.web.app import SESSION_COOKIE, create_app
 from tests.web_support import (
     NOW,
     PASSWORD,
+    csrf_of,
     make_user,
     post_form,
     sign_in,
@@ -180,7 +181,8 @@ def test_sign_out_everywhere_on_the_users_page(app: FastAPI, engine: Engine) -> 
     page = soup(hr.get("/admin/users"))
     gate_row = next(tr for tr in page.select("table.users tbody tr")
                     if tr.td and tr.td.get_text() == "gate")
-    assert gate_row.select_one("td.sign-ins").get_text(" ", strip=True).startswith("2")
+    count = gate_row.select_one("td.sign-ins")
+    assert count is not None and count.get_text(" ", strip=True).startswith("2")
     r = post_form(hr, f"/admin/users/{user_id(engine, 'gate')}/sign-out", {},
                   page="/admin/users")
     assert r.status_code == 303
@@ -211,9 +213,8 @@ def test_the_cli_signs_out_disables_and_lists(app: FastAPI, engine: Engine, cli:
     assert r.exit_code == 0, r.output
     assert_signed_out(app, second)
     with browser(app) as fresh:
-        token = soup(fresh.get("/login")).select_one('input[name="csrf_token"]')["value"]
         refused = fresh.post("/login", data={"username": "sup", "password": PASSWORD,
-                                             "csrf_token": token})
+                                             "csrf_token": csrf_of(fresh)})
         assert refused.status_code == 400
     assert cli("users", "enable", "sup").exit_code == 0
     with browser(app) as fresh:
