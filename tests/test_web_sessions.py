@@ -235,3 +235,21 @@ def test_sign_ins_end_across_processes(web_settings: Settings, engine: Engine) -
 
 def web_for(settings: Settings) -> Settings:
     return web_settings_for(settings.database_url)
+
+
+def test_idle_time_is_judged_from_the_database(web_settings: Settings, engine: Engine) -> None:
+    """A request refreshes the sign-in's last-seen time in the database, so the idle limit (two
+    hours) counts from the last request, whichever process served it."""
+    make_user(engine, "hr1", "hr")
+
+    def app_at(clock: str) -> FastAPI:
+        return create_app(web_settings_for(web_settings.database_url, now=clock))
+
+    _, copy = signed_in_copy(app_at("2022-05-11T10:00:00+08:00"), "hr1")
+    assert_signed_in(app_at("2022-05-11T11:50:00+08:00"), copy)  # seen again at 11:50
+    assert_signed_in(app_at("2022-05-11T13:40:00+08:00"), copy)  # 110 min later: still in
+    with browser(app_at("2022-05-11T15:41:00+08:00"), copy) as late:  # 121 min idle
+        r = late.get("/people", follow_redirects=False)
+        assert r.status_code == 303
+        notice = soup(late.get(r.headers["location"])).select_one('[role="alert"]')
+        assert notice is not None and "expired" in notice.get_text()

@@ -25,9 +25,10 @@ from testrota.policy import WebPolicy
 TOKEN_BYTES = 32
 # A token longer than this is not one of ours: refused before it is hashed.
 MAX_TOKEN_LENGTH = 100
-# ``last_seen_at`` is written at most this often per sign-in: idle expiry needs minutes, not
-# seconds, and a write on every page view would cost more than the page.
-SEEN_REFRESH = timedelta(seconds=60)
+# ``last_seen_at`` is written at most every twentieth of the idle time (at least a minute) per
+# sign-in: idle expiry then errs by 5 % at most, and a write on every page view would cost more
+# than the page.
+MIN_SEEN_REFRESH = timedelta(seconds=60)
 
 
 class SessionState(StrEnum):
@@ -92,8 +93,8 @@ def judge(found: Found | None, now: datetime, rule: SessionRule) -> SessionState
     return SessionState.OK
 
 
-def needs_touch(found: Found, now: datetime) -> bool:
-    return now - found.last_seen_at >= SEEN_REFRESH
+def needs_touch(found: Found, now: datetime, rule: SessionRule) -> bool:
+    return now - found.last_seen_at >= max(MIN_SEEN_REFRESH, rule.idle / 20)
 
 
 def hash_token(token: str) -> str:

@@ -80,12 +80,13 @@ def get_optional_user(request: Request, ctx: CtxDep, session: SessionDep) -> Use
     found = find_session(session, token)
     end_read(session)
     now = ctx.now()
-    state = judge(found, now, SessionRule.of(ctx.policy.web))
+    rule = SessionRule.of(ctx.policy.web)
+    state = judge(found, now, rule)
     if found is None or state is not SessionState.OK:
         # Signed out, ended by a change to the user, or expired: this cookie is done with.
         end_session(request, signed_out=state.value)
         return None
-    if needs_touch(found, now):
+    if needs_touch(found, now, rule):
         with ctx.write_lock, session_scope(ctx.engine) as tx:
             touch(tx, found.session_id, now)
     user = UserInfo.of(found.user)
