@@ -204,6 +204,10 @@ def test_the_cli_signs_out_disables_and_lists(app: FastAPI, engine: Engine, cli:
     _, first = signed_in_copy(app, "sup")
     listed = json.loads(cli("users", "list", "--format", "json", env={"TESTROTA_NOW": NOW}).stdout)
     assert listed[0]["name"] == "sup" and listed[0]["sign_ins"] == 1
+    shown = json.loads(cli("users", "sessions", "sup", "--format", "json",
+                           env={"TESTROTA_NOW": NOW}).stdout)
+    assert [(s["user"], s["ip"]) for s in shown] == [("sup", "testclient")]
+    assert shown[0]["last_seen_at"].startswith("2022-05-11T02:00:00")
     r = cli("users", "sign-out", "sup")
     assert r.exit_code == 0 and "1 sign-in(s) ended" in r.output
     assert_signed_out(app, first)

@@ -198,6 +198,35 @@ def _set_active(name: str, active: bool, db: str | None) -> None:
                    err=True)
 
 
+@users_app.command("sessions")
+def users_sessions(
+    name: Annotated[
+        str | None, typer.Argument(help="Only this user's sign-ins.", show_default=False)
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table, json or csv.")] = "table",
+    db: DbOption = None,
+) -> None:
+    """List the live sign-ins: who, since when, last seen, from which address and browser."""
+    with user_errors():
+        ctx = make_context(db)
+        from sqlmodel import Session
+
+        from testrota.auth.sessions import SessionRule, live_sessions
+        from testrota.auth.users import find_user
+        from testrota.cli.common import rows_as
+
+        with Session(ctx.engine) as session:
+            uid = find_user(session, name).id if name else None
+            rows = [
+                {"id": s.id, "user": s.user_name, "signed_in_at": s.created_at,
+                 "last_seen_at": s.last_seen_at, "ip": s.ip, "browser": s.user_agent}
+                for s in live_sessions(session, ctx.clock.now(), SessionRule.of(ctx.policy.web),
+                                       user_id=uid)
+            ]
+        rows_as(fmt, rows, ["id", "user", "signed_in_at", "last_seen_at", "ip", "browser"],
+                title="Sign-ins")
+
+
 @users_app.command("sign-out")
 def users_sign_out(
     name: Annotated[str, typer.Argument(help="The sign-in name.")],
