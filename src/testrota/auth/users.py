@@ -247,14 +247,15 @@ def sign_in(
     """
     wait = retry_after(recent_attempts(session, name=name, ip=ip, now=now, rule=rule), rule, now)
     if wait:
-        log.warning("sign-in paused", extra={"user": name, "ip": ip, "retry_after": wait})
+        log.warning("sign-in paused", extra={"user": name[:NAME_MAX], "ip": ip,
+                                             "retry_after": wait})
         raise SignInRefused(retry_after=wait)
     user = session.exec(select(User).where(User.name == name)).first()
     ok = verify_password(user.password_hash if user else None, password)
     ok = ok and user is not None and user.active
     session.add(LoginAttempt(at=now, name=name[:NAME_MAX], ip=ip[:IP_MAX], ok=ok))
     if not ok or user is None:
-        log.info("sign-in refused", extra={"user": name, "ip": ip})
+        log.info("sign-in refused", extra={"user": name[:NAME_MAX], "ip": ip})
         raise SignInRefused()
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
