@@ -205,7 +205,7 @@ def _end_reason(changed: dict[str, Any]) -> EndReason | None:
 
 def end_sign_ins(session: Session, user_id: int, *, now: datetime, actor: str,
                  keep_session: int | None = None) -> int:
-    """"Sign out everywhere": end every sign-in of a user; returns how many were live."""
+    """"Sign out everywhere": end every sign-in of a user; returns how many were not ended yet."""
     user = session.get(User, user_id)
     if user is None:
         raise UserError(f"no user with id {user_id}")
