@@ -145,3 +145,17 @@ def test_forwarded_addresses_count_only_from_a_trusted_proxy(
     with Session(engine) as s:
         last = s.exec(select(LoginAttempt).order_by(col(LoginAttempt.id).desc())).first()
     assert last is not None and last.ip == DESK and last.ok
+
+
+def test_a_success_prunes_attempts_the_throttle_no_longer_reads(engine: Engine) -> None:
+    make_user(engine, "hr1", "hr")
+    with session_scope(engine) as s:
+        s.add(LoginAttempt(at=T0 - timedelta(days=31), name="x", ip=ATTACKER, ok=False))
+        s.add(LoginAttempt(at=T0 - timedelta(days=29), name="hr1", ip=HOME, ok=True))
+    assert _try(engine, "guess", DESK, T0) == -1  # a failure prunes nothing
+    with Session(engine) as s:
+        assert len(s.exec(select(LoginAttempt)).all()) == 3
+    assert _try(engine, PASSWORD, DESK, T0) == 0
+    with Session(engine) as s:
+        kept = s.exec(select(LoginAttempt.name, LoginAttempt.ip)).all()
+    assert sorted(kept) == sorted([("hr1", HOME), ("hr1", DESK), ("hr1", DESK)])

@@ -260,6 +260,9 @@ def sign_in(
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
         session.add(user)
+    # Only a success prunes: an attacker's failures cannot make anyone pay for a delete.
+    prune_login_attempts(session, now=now, keep=max(rule.window, rule.name_window,
+                                                    rule.known_address_for))
     audit(session, actor=user.name, action="user.sign_in", entity="user", entity_id=user.name,
           now=now, details={"ip": ip})
     return UserInfo.of(user)

@@ -315,12 +315,14 @@ class JobHeartbeat(SQLModel, table=True):
 class LoginAttempt(SQLModel, table=True):
     """Every sign-in attempt; recent failures per name and per address throttle the next ones.
 
-    Kept in the database, not in memory, so several web processes share one count.
+    Kept in the database, not in memory, so several web processes share one count; pruned at
+    each successful sign-in once older than anything the throttle still reads.
     """
 
     __table_args__ = (
         Index("ix_loginattempt_name_at", "name", "at"),
         Index("ix_loginattempt_ip_at", "ip", "at"),
+        Index("ix_loginattempt_at", "at"),
     )
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = _dt()

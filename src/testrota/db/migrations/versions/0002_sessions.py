@@ -5,7 +5,8 @@ Revises: 0001
 
 ``websession``: one row per sign-in, so signing out, a password or role change and disabling a
 user end their sign-ins server-side. ``appsecret``: keys the application makes for itself (the
-demo's signing key), shared by every process on the database.
+demo's signing key), shared by every process on the database. An index on
+``loginattempt.at``, so old attempts can be pruned.
 """
 
 from collections.abc import Sequence
@@ -50,9 +51,14 @@ def upgrade() -> None:
                               unique=False)
         batch_op.create_index("ix_websession_user_revoked", ["user_id", "revoked_at"],
                               unique=False)
+    # sign-in attempts are pruned by age at each successful sign-in
+    with op.batch_alter_table("loginattempt", schema=None) as batch_op:
+        batch_op.create_index("ix_loginattempt_at", ["at"], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("loginattempt", schema=None) as batch_op:
+        batch_op.drop_index("ix_loginattempt_at")
     with op.batch_alter_table("websession", schema=None) as batch_op:
         batch_op.drop_index("ix_websession_user_revoked")
         batch_op.drop_index(batch_op.f("ix_websession_created_at"))
