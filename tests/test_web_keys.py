@@ -115,3 +115,23 @@ def test_demo_processes_starting_together_agree_on_one_key(engine: Engine) -> No
 def test_the_demo_without_a_schema_says_what_to_run(tmp_path: Path) -> None:
     with pytest.raises(SettingsError, match="run `testrota init`"):
         create_app(demo_settings(f"sqlite:///{tmp_path / 'empty.db'}"))
+
+
+def test_restarting_the_demo_keeps_its_passwords_and_sign_ins(
+    database_url: str, engine: Engine
+) -> None:
+    from testrota.web.demo import seed_demo
+    from tests.web_support import add_people
+
+    add_people(engine, [{"employee_no": "D1", "name": "某人", "department": "物流部"}])
+    settings = demo_settings(database_url)  # people exist: only the demo users are made
+    first = {u.name: u.password for u in seed_demo(settings).users}
+    with TestClient(create_app(settings)) as browser:
+        sign_in(browser, "hr", first["hr"])
+        cookie = browser.cookies[SESSION_COOKIE]
+    again = {u.name: u.password for u in seed_demo(settings).users}  # `testrota demo` again
+    assert again == first and len(set(first.values())) == len(first)
+    with TestClient(create_app(settings), cookies={SESSION_COOKIE: cookie}) as restarted:
+        assert restarted.get("/api/session").status_code == 200
+    elsewhere = demo_settings(database_url).model_copy(update={"secret_key": "o" * 48})
+    assert {u.name: u.password for u in seed_demo(elsewhere).users} != first
