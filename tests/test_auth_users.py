@@ -10,15 +10,16 @@ from sqlmodel import select
 
 from testrota.auth.passwords import hash_password, verify_password
 from testrota.auth.scope import Scope, scope_for
-from testrota.auth.throttle import ThrottleRule, retry_after
+from testrota.auth.throttle import Attempts, ThrottleRule, pair_failures, retry_after
 from testrota.auth.users import SignInRefused, add_user, sign_in, update_user
 from testrota.db.engine import session_scope
 from testrota.db.models import AuditEvent, LoginAttempt, User
 from testrota.errors import UserError
 
 T0 = datetime(2022, 5, 11, 2, 0, tzinfo=UTC)
-RULE = ThrottleRule(max_failures_per_name=3, max_failures_per_ip=10,
-                    window=timedelta(minutes=15))
+RULE = ThrottleRule(max_failures=3, max_failures_per_ip=10, max_failures_per_name=20,
+                    window=timedelta(minutes=15), name_window=timedelta(hours=1),
+                    known_address_for=timedelta(days=30))
 
 
 def test_password_hashes_are_argon2_and_verify() -> None:
@@ -32,11 +33,28 @@ def test_password_hashes_are_argon2_and_verify() -> None:
 
 
 def test_throttle_waits_until_the_oldest_counting_failure_leaves_the_window() -> None:
-    fails = [T0, T0 + timedelta(minutes=1), T0 + timedelta(minutes=2)]
-    assert retry_after(fails[:2], [], RULE, T0 + timedelta(minutes=3)) == 0
-    assert retry_after(fails, [], RULE, T0 + timedelta(minutes=3)) == 12 * 60
-    assert retry_after(fails, [], RULE, T0 + timedelta(minutes=15, seconds=1)) == 0
-    assert retry_after([], [T0] * 10, RULE, T0 + timedelta(minutes=5)) == 10 * 60
+    fails = [(T0 + timedelta(minutes=i), False) for i in range(3)]
+    assert retry_after(Attempts(pair=fails[:2]), RULE, T0 + timedelta(minutes=3)) == 0
+    assert retry_after(Attempts(pair=fails), RULE, T0 + timedelta(minutes=3)) == 12 * 60
+    assert retry_after(Attempts(pair=fails), RULE, T0 + timedelta(minutes=15, seconds=1)) == 0
+    assert retry_after(Attempts(ip_failures=[T0] * 10), RULE, T0 + timedelta(minutes=5)) == 600
+    # the slow per-name limit has its own, longer window
+    assert retry_after(Attempts(name_failures=[T0] * 20), RULE,
+                       T0 + timedelta(minutes=20)) == 40 * 60
+
+
+def test_a_success_clears_the_failures_of_its_name_and_address() -> None:
+    pair = [(T0, False), (T0 + timedelta(minutes=1), False), (T0 + timedelta(minutes=2), True),
+            (T0 + timedelta(minutes=3), False), (T0 + timedelta(minutes=4), False)]
+    assert pair_failures(pair) == [T0 + timedelta(minutes=3), T0 + timedelta(minutes=4)]
+    assert retry_after(Attempts(pair=pair), RULE, T0 + timedelta(minutes=5)) == 0
+
+
+def test_a_known_address_is_exempt_from_the_wide_limits_only() -> None:
+    flood = Attempts(ip_failures=[T0] * 10, name_failures=[T0] * 20, known_address=True)
+    assert retry_after(flood, RULE, T0 + timedelta(minutes=1)) == 0
+    mine = Attempts(pair=[(T0, False)] * 3, known_address=True)
+    assert retry_after(mine, RULE, T0 + timedelta(minutes=1)) == 14 * 60
 
 
 def test_scopes() -> None:

@@ -91,7 +91,7 @@ def test_demo_seeds_a_realistic_week_and_prints_the_users(cli: Any, engine: Engi
     from testrota.auth.passwords import verify_password
 
     assert verify_password(sup.password_hash, users["supervisor1"])
-    # a second run keeps the data and only resets the users' passwords
+    # a second run keeps the data and the users (their passwords come from the database's key)
     r = cli("demo", "--no-serve", env={"TESTROTA_NOW": "2022-05-11T10:00:00+08:00"})
     assert r.exit_code == 0 and "kept as it is" in r.output
     with Session(engine) as s:

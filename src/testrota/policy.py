@@ -118,13 +118,22 @@ class SmsPolicy(_Section):
 
 
 class WebPolicy(_Section):
-    """Sign-in rules of the web app."""
+    """Sign-in rules and request limits of the web app."""
 
     session_hours: float = Field(default=12, gt=0)  # a sign-in lasts this long at most
     idle_minutes: int = Field(default=120, ge=5)  # and ends after this long without a request
-    login_max_failures: int = Field(default=5, ge=1)  # per user name within the window
-    login_max_failures_per_ip: int = Field(default=30, ge=1)
+    # sign-in throttling (testrota.auth.throttle): per user name from one address ...
+    login_max_failures: int = Field(default=5, ge=1, le=1000)
+    login_max_failures_per_ip: int = Field(default=30, ge=1, le=10_000)  # ... per address
     login_window_minutes: int = Field(default=15, ge=1)
+    # ... and per user name from every address, a slower and much higher limit
+    login_max_failures_per_name: int = Field(default=100, ge=1, le=100_000)
+    login_name_window_minutes: int = Field(default=60, ge=1)
+    # an address the user signed in from this recently is exempt from the two wide limits
+    login_known_address_days: int = Field(default=30, ge=0, le=365)
+    # request bodies: an upload (the whole form, signed-in only) and any other request
+    max_upload_mb: float = Field(default=50, gt=0, le=2000)
+    max_form_kb: int = Field(default=1024, ge=16, le=100_000)
     personal_link_days: int = Field(default=14, ge=1)  # how long a texted /me link stays valid
     compliance_target: float = Field(default=0.95, ge=0, le=1)  # the dashboard's dashed line
     dashboard_cache_seconds: int = Field(default=120, ge=0)  # 0: recompute on every request

@@ -7,6 +7,8 @@ Nothing reads the environment anywhere else: the CLI, the web app and the worker
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cached_property
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Literal
 
@@ -16,6 +18,27 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 class SettingsError(ValueError):
     """A setting is missing or unsafe; the message says which and how to fix it."""
+
+
+# HMAC-SHA256 keys shorter than its block's worth of randomness can be brute-forced offline
+# from one signed cookie or personal link; 32 bytes is the floor, 48 random ones the advice.
+MIN_SECRET_KEY_BYTES = 32
+MAKE_SECRET_KEY = (
+    "export TESTROTA_SECRET_KEY=\"$(python3 -c 'import secrets; "
+    "print(secrets.token_urlsafe(48))')\""
+)
+
+
+def secret_key_problem(key: str | None) -> str | None:
+    """Why ``key`` cannot sign sign-in cookies and personal links (one line with the fix), or
+    None when it can."""
+    if not key:
+        return f"TESTROTA_SECRET_KEY is not set; make one with: {MAKE_SECRET_KEY}"
+    size = len(key.encode("utf-8"))
+    if size < MIN_SECRET_KEY_BYTES:
+        return (f"TESTROTA_SECRET_KEY is only {size} bytes long: use at least "
+                f"{MIN_SECRET_KEY_BYTES} random bytes, e.g. {MAKE_SECRET_KEY}")
+    return None
 
 
 class Settings(BaseSettings):
@@ -51,6 +74,9 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     # Bearer token for /metrics; unset: /metrics answers loopback clients only.
     metrics_token: str | None = None
+    # Reverse proxies (addresses or networks, comma-separated) whose X-Forwarded-For is believed
+    # for the client's address; empty: the peer's address is the client's.
+    trusted_proxies: str = ""
 
     @field_validator("now")
     @classmethod
@@ -70,6 +96,16 @@ class Settings(BaseSettings):
     @classmethod
     def _format_lower(cls, value: object) -> object:
         return value.lower() if isinstance(value, str) else value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_parse(cls, value: str) -> str:
+        _networks(value)
+        return value
+
+    @cached_property
+    def trusted_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        return _networks(self.trusted_proxies)
 
     @field_validator("public_url")
     @classmethod
@@ -108,6 +144,21 @@ class Settings(BaseSettings):
     def with_database(self, url: str | None) -> Settings:
         """A copy pointing at another database (the CLI's ``--db``)."""
         return self if not url else self.model_copy(update={"database_url": url})
+
+
+def _networks(text: str) -> tuple[IPv4Network | IPv6Network, ...]:
+    out = []
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        try:
+            out.append(ip_network(item, strict=False))
+        except ValueError:
+            raise ValueError(
+                f"TESTROTA_TRUSTED_PROXIES: {item!r} is not an IP address or network; "
+                "write e.g. 127.0.0.1,10.0.0.0/8"
+            ) from None
+    return tuple(out)
 
 
 def get_settings(**overrides: object) -> Settings:

@@ -1,38 +1,70 @@
-"""Sign-in throttling: too many recent failures for a name or an address pause sign-ins."""
+"""Sign-in throttling that slows password guessing without letting anyone lock a user out.
+
+Failures are counted three ways:
+
+- per user name *and* client address (``web.login_max_failures`` in ``login_window_minutes``):
+  the tight limit. A guesser at one address is paused for that name; the user at any other
+  address is not. A success from that address starts the count again.
+- per address across names (``login_max_failures_per_ip``): one address trying many names.
+- per user name from every address (``login_max_failures_per_name`` in
+  ``login_name_window_minutes``): the slow, much higher limit against guessing spread over many
+  addresses.
+
+An address the user signed in from within ``login_known_address_days`` is known: the two wide
+limits do not apply to that name there, so an attacker elsewhere cannot lock the user out of
+their usual place, however many addresses the attacker has. The pause always lasts until the
+oldest failure that counts leaves its window, so trying once more does not extend it.
+"""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 
 @dataclass(frozen=True)
 class ThrottleRule:
-    max_failures_per_name: int
-    max_failures_per_ip: int
+    max_failures: int  # per (user name, address) within ``window``
+    max_failures_per_ip: int  # per address, any name, within ``window``
+    max_failures_per_name: int  # per name, any address, within ``name_window``
     window: timedelta
+    name_window: timedelta
+    known_address_for: timedelta = timedelta(0)  # 0: no address is known
 
 
-def retry_after(
-    name_failures: list[datetime],
-    ip_failures: list[datetime],
-    rule: ThrottleRule,
-    now: datetime,
-) -> int:
-    """Seconds until a sign-in may be tried again (0: now).
+@dataclass(frozen=True)
+class Attempts:
+    """The earlier attempts that bear on one sign-in, as read from the database."""
 
-    ``name_failures`` and ``ip_failures`` are the times of failed attempts in the window, for
-    the user name and for the client address. The pause lasts until the oldest failure that
-    counts leaves the window, so an attacker cannot keep a name locked by trying once more.
-    """
-    waits = [0.0]
-    for failures, limit in (
-        (name_failures, rule.max_failures_per_name),
-        (ip_failures, rule.max_failures_per_ip),
-    ):
-        recent = sorted(t for t in failures if now - t < rule.window)
-        if len(recent) >= limit:
-            oldest_counting = recent[len(recent) - limit]
-            waits.append((oldest_counting + rule.window - now).total_seconds())
+    # (time, succeeded) of this name from this address within ``window``, oldest first
+    pair: Sequence[tuple[datetime, bool]] = ()
+    ip_failures: Sequence[datetime] = ()  # this address, any name, within ``window``
+    name_failures: Sequence[datetime] = ()  # this name, any address, within ``name_window``
+    known_address: bool = False
+
+
+def _wait(failures: Iterable[datetime], limit: int, window: timedelta, now: datetime) -> float:
+    recent = sorted(t for t in failures if now - t < window)
+    if len(recent) < limit:
+        return 0.0
+    oldest_counting = recent[len(recent) - limit]
+    return (oldest_counting + window - now).total_seconds()
+
+
+def pair_failures(pair: Sequence[tuple[datetime, bool]]) -> list[datetime]:
+    """The failures after the latest success (``pair`` is oldest first): a user who got in has
+    nothing held against them."""
+    last_ok = max((i for i, (_, ok) in enumerate(pair) if ok), default=-1)
+    return [at for at, ok in pair[last_ok + 1:] if not ok]
+
+
+def retry_after(attempts: Attempts, rule: ThrottleRule, now: datetime) -> int:
+    """Seconds until this name may try again from this address (0: now)."""
+    waits = [_wait(pair_failures(attempts.pair), rule.max_failures, rule.window, now)]
+    if not attempts.known_address:
+        waits.append(_wait(attempts.ip_failures, rule.max_failures_per_ip, rule.window, now))
+        waits.append(_wait(attempts.name_failures, rule.max_failures_per_name,
+                           rule.name_window, now))
     return max(0, math.ceil(max(waits)))

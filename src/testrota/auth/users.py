@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -12,11 +13,15 @@ from sqlmodel import Session, col, select
 
 from testrota.auth.passwords import hash_password, needs_rehash, verify_password
 from testrota.auth.scope import ROLES
-from testrota.auth.throttle import ThrottleRule, retry_after
+from testrota.auth.sessions import EndReason, end_user_sessions
+from testrota.auth.throttle import Attempts, ThrottleRule, retry_after
 from testrota.db.models import AuditEvent, LoginAttempt, User
 from testrota.errors import UserError
 
 LANGUAGES = ("zh", "en")
+NAME_MAX, IP_MAX = 100, 64  # the columns of LoginAttempt
+
+log = logging.getLogger(__name__)
 
 
 class SignInRefused(Exception):
@@ -144,7 +149,13 @@ def update_user(
     language: str | None = None,
     active: bool | None = None,
     password: str | None = None,
+    keep_session: int | None = None,
 ) -> UserInfo:
+    """Change a user; a new password, a new role or disabling ends the user's sign-ins.
+
+    ``keep_session`` is the id of a sign-in to leave alone: the actor's own, when they change
+    their own password, so that they are not signed out by it.
+    """
     user = session.get(User, user_id)
     if user is None:
         raise UserError(f"no user with id {user_id}")
@@ -165,9 +176,50 @@ def update_user(
     changed = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
     if password:
         changed["password"] = ["*", "*"]
+    reason = _end_reason(changed)
+    if reason is not None:
+        ended = end_user_sessions(session, user_id, now, reason, keep=keep_session)
+        if ended:
+            changed["sign_ins_ended"] = [ended, 0]
     if changed:
         audit(session, actor=actor, action="user.change", entity="user", entity_id=user.name,
               now=now, details=changed)
+    return UserInfo.of(user)
+
+
+def _end_reason(changed: dict[str, Any]) -> EndReason | None:
+    """Why a change ends the user's sign-ins, if it does.
+
+    Departments and language do not: they are read from the database on every request anyway.
+    A new role does, although it is read the same way: whoever holds the old sign-in (a
+    forgotten browser, a copied cookie) should not carry it into the new role.
+    """
+    if "active" in changed and changed["active"][1] is False:
+        return EndReason.DISABLED
+    if "password" in changed:
+        return EndReason.PASSWORD
+    if "role" in changed:
+        return EndReason.ROLE
+    return None
+
+
+def end_sign_ins(session: Session, user_id: int, *, now: datetime, actor: str,
+                 keep_session: int | None = None) -> int:
+    """"Sign out everywhere": end every sign-in of a user; returns how many were not ended yet."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise UserError(f"no user with id {user_id}")
+    ended = end_user_sessions(session, user_id, now, EndReason.ADMIN, keep=keep_session)
+    audit(session, actor=actor, action="user.sign_out_all", entity="user", entity_id=user.name,
+          now=now, details={"sign_ins_ended": ended})
+    return ended
+
+
+def find_user(session: Session, name: str) -> UserInfo:
+    """The user called ``name``, or a :class:`UserError` saying how to find the right one."""
+    user = session.exec(select(User).where(User.name == name)).first()
+    if user is None:
+        raise UserError(f"no user named {name!r} (see `testrota users list`)")
     return UserInfo.of(user)
 
 
@@ -193,37 +245,63 @@ def sign_in(
 
     The caller commits the session whether this returns or raises, so failures are counted.
     """
-    since = now - rule.window
-    name_failures = list(
-        session.exec(
-            select(LoginAttempt.at).where(
-                LoginAttempt.name == name, col(LoginAttempt.ok).is_(False),
-                LoginAttempt.at > since,
-            )
-        )
-    )
-    ip_failures = list(
-        session.exec(
-            select(LoginAttempt.at).where(
-                LoginAttempt.ip == ip, col(LoginAttempt.ok).is_(False), LoginAttempt.at > since
-            )
-        )
-    )
-    wait = retry_after(name_failures, ip_failures, rule, now)
+    wait = retry_after(recent_attempts(session, name=name, ip=ip, now=now, rule=rule), rule, now)
     if wait:
+        log.warning("sign-in paused", extra={"user": name[:NAME_MAX], "ip": ip,
+                                             "retry_after": wait})
         raise SignInRefused(retry_after=wait)
     user = session.exec(select(User).where(User.name == name)).first()
     ok = verify_password(user.password_hash if user else None, password)
     ok = ok and user is not None and user.active
-    session.add(LoginAttempt(at=now, name=name[:100], ip=ip[:64], ok=ok))
+    session.add(LoginAttempt(at=now, name=name[:NAME_MAX], ip=ip[:IP_MAX], ok=ok))
     if not ok or user is None:
+        log.info("sign-in refused", extra={"user": name[:NAME_MAX], "ip": ip})
         raise SignInRefused()
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
         session.add(user)
+    # Only a success prunes: an attacker's failures cannot make anyone pay for a delete.
+    prune_login_attempts(session, now=now, keep=max(rule.window, rule.name_window,
+                                                    rule.known_address_for))
     audit(session, actor=user.name, action="user.sign_in", entity="user", entity_id=user.name,
           now=now, details={"ip": ip})
     return UserInfo.of(user)
+
+
+def recent_attempts(session: Session, *, name: str, ip: str, now: datetime,
+                    rule: ThrottleRule) -> Attempts:
+    """What the database holds about earlier attempts for this name and address.
+
+    Each list is read newest first and cut at its limit: the pause depends only on the newest
+    ``limit`` failures, so a flood of them costs no more to check than a few.
+    """
+    name, ip = name[:NAME_MAX], ip[:IP_MAX]
+    since = now - rule.window
+    failed = col(LoginAttempt.ok).is_(False)
+    newest = col(LoginAttempt.at).desc()
+    pair = session.exec(
+        select(LoginAttempt.at, LoginAttempt.ok)
+        .where(LoginAttempt.name == name, LoginAttempt.ip == ip, LoginAttempt.at > since)
+        .order_by(newest, col(LoginAttempt.id).desc()).limit(rule.max_failures + 1)
+    ).all()
+    ip_failures = session.exec(
+        select(LoginAttempt.at).where(LoginAttempt.ip == ip, failed, LoginAttempt.at > since)
+        .order_by(newest).limit(rule.max_failures_per_ip)
+    ).all()
+    name_failures = session.exec(
+        select(LoginAttempt.at)
+        .where(LoginAttempt.name == name, failed, LoginAttempt.at > now - rule.name_window)
+        .order_by(newest).limit(rule.max_failures_per_name)
+    ).all()
+    known = rule.known_address_for > timedelta(0) and session.exec(
+        select(LoginAttempt.id).where(
+            LoginAttempt.name == name, LoginAttempt.ip == ip, col(LoginAttempt.ok).is_(True),
+            LoginAttempt.at > now - rule.known_address_for,
+        ).limit(1)
+    ).first() is not None
+    return Attempts(pair=[(at, bool(ok)) for at, ok in reversed(pair)],
+                    ip_failures=list(ip_failures),
+                    name_failures=list(name_failures), known_address=known)
 
 
 def prune_login_attempts(session: Session, *, now: datetime, keep: timedelta) -> int:

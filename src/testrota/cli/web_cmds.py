@@ -132,19 +132,23 @@ def users_list(
         ctx = make_context(db)
         from sqlmodel import Session
 
+        from testrota.auth.sessions import SessionRule, live_counts
         from testrota.auth.users import list_users
         from testrota.cli.common import rows_as
 
         with Session(ctx.engine) as session:
+            signed_in = live_counts(session, ctx.clock.now(), SessionRule.of(ctx.policy.web))
             rows = [
                 {"name": u.name, "role": u.role, "departments": ", ".join(u.departments),
-                 "language": u.language, "active": u.active}
+                 "language": u.language, "active": u.active,
+                 "sign_ins": signed_in.get(u.id, 0)}
                 for u in list_users(session)
             ]
         if fmt == "json":
             for r in rows:
                 r["departments"] = [d for d in str(r["departments"]).split(", ") if d]
-        rows_as(fmt, rows, ["name", "role", "departments", "language", "active"], title="Users")
+        rows_as(fmt, rows, ["name", "role", "departments", "language", "active", "sign_ins"],
+                title="Users")
 
 
 @users_app.command("set-password")
@@ -159,17 +163,14 @@ def users_set_password(
     """Set a user's password."""
     with user_errors():
         ctx = make_context(db)
-        from sqlmodel import Session, select
+        from sqlmodel import Session
 
         from testrota.auth.passwords import check_password_rules
-        from testrota.auth.users import update_user
+        from testrota.auth.users import find_user, update_user
         from testrota.db.engine import session_scope
-        from testrota.db.models import User
 
         with Session(ctx.engine) as s:
-            user = s.exec(select(User).where(User.name == name)).first()
-        if user is None or user.id is None:
-            raise UserError(f"no user named {name!r} (see `testrota users list`)")
+            user = find_user(s, name)
         password = _read_password(password_stdin)
         check_password_rules(password)
         with session_scope(ctx.engine) as session:
@@ -177,7 +178,85 @@ def users_set_password(
         if json_out:
             emit_json({"name": name, "password_changed": True})
         else:
-            typer.echo(f"password of {name} changed", err=True)
+            typer.echo(f"password of {name} changed; their sign-ins are ended", err=True)
+
+
+
+@users_app.command("disable")
+def users_disable(
+    name: Annotated[str, typer.Argument(help="The sign-in name.")],
+    db: DbOption = None,
+) -> None:
+    """Disable a user: they cannot sign in, and their sign-ins end at once."""
+    _set_active(name, False, db)
+
+
+@users_app.command("enable")
+def users_enable(
+    name: Annotated[str, typer.Argument(help="The sign-in name.")],
+    db: DbOption = None,
+) -> None:
+    """Enable a disabled user again."""
+    _set_active(name, True, db)
+
+
+def _set_active(name: str, active: bool, db: str | None) -> None:
+    with user_errors():
+        ctx = make_context(db)
+        from testrota.auth.users import find_user, update_user
+        from testrota.db.engine import session_scope
+
+        with session_scope(ctx.engine) as session:
+            user = find_user(session, name)
+            update_user(session, user.id, now=ctx.clock.now(), actor="cli", active=active)
+        typer.echo(f"{name} {'enabled' if active else 'disabled; their sign-ins are ended'}",
+                   err=True)
+
+
+@users_app.command("sessions")
+def users_sessions(
+    name: Annotated[
+        str | None, typer.Argument(help="Only this user's sign-ins.", show_default=False)
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table, json or csv.")] = "table",
+    db: DbOption = None,
+) -> None:
+    """List the live sign-ins: who, since when, last seen, from which address and browser."""
+    with user_errors():
+        ctx = make_context(db)
+        from sqlmodel import Session
+
+        from testrota.auth.sessions import SessionRule, live_sessions
+        from testrota.auth.users import find_user
+        from testrota.cli.common import rows_as
+
+        with Session(ctx.engine) as session:
+            uid = find_user(session, name).id if name else None
+            rows = [
+                {"id": s.id, "user": s.user_name, "signed_in_at": s.created_at,
+                 "last_seen_at": s.last_seen_at, "ip": s.ip, "browser": s.user_agent}
+                for s in live_sessions(session, ctx.clock.now(), SessionRule.of(ctx.policy.web),
+                                       user_id=uid)
+            ]
+        rows_as(fmt, rows, ["id", "user", "signed_in_at", "last_seen_at", "ip", "browser"],
+                title="Sign-ins")
+
+
+@users_app.command("sign-out")
+def users_sign_out(
+    name: Annotated[str, typer.Argument(help="The sign-in name.")],
+    db: DbOption = None,
+) -> None:
+    """End every sign-in of a user (they sign in again with their password)."""
+    with user_errors():
+        ctx = make_context(db)
+        from testrota.auth.users import end_sign_ins, find_user
+        from testrota.db.engine import session_scope
+
+        with session_scope(ctx.engine) as session:
+            user = find_user(session, name)
+            ended = end_sign_ins(session, user.id, now=ctx.clock.now(), actor="cli")
+        typer.echo(f"{name}: {ended} sign-in(s) ended", err=True)
 
 
 def demo(

@@ -248,6 +248,35 @@ class User(SQLModel, table=True):
     created_at: datetime = _dt()
 
 
+class WebSession(SQLModel, table=True):
+    """One sign-in to the web app, checked on every request so it can be ended server-side.
+
+    The cookie carries a random token; only its SHA-256 is stored, so a copy of this table does
+    not sign anyone in. Signing out, a password or role change and disabling the user set
+    ``revoked_at``; the request that presents the cookie afterwards is signed out.
+    """
+
+    __table_args__ = (Index("ix_websession_user_revoked", "user_id", "revoked_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(unique=True, max_length=64)
+    user_id: int = Field(foreign_key="user.id", ondelete="CASCADE")
+    created_at: datetime = _dt(index=True)
+    last_seen_at: datetime = _dt()
+    ip: str = Field(default="", max_length=64)
+    user_agent: str = Field(default="", max_length=200)
+    revoked_at: datetime | None = _dt(default=None)
+    revoked_reason: str | None = Field(default=None, max_length=40)
+
+
+class AppSecret(SQLModel, table=True):
+    """A key the application made for itself and keeps in the database (the demo's signing key),
+    so every process on the database uses the same one and a restart keeps it."""
+
+    name: str = Field(primary_key=True, max_length=40)
+    value: str = Field(max_length=200)
+    created_at: datetime = _dt()
+
+
 class JobRunStatus(StrEnum):
     RUNNING = "running"  # or its worker died: the next tick of the period takes it over
     DONE = "done"
@@ -302,12 +331,14 @@ class JobHeartbeat(SQLModel, table=True):
 class LoginAttempt(SQLModel, table=True):
     """Every sign-in attempt; recent failures per name and per address throttle the next ones.
 
-    Kept in the database, not in memory, so several web processes share one count.
+    Kept in the database, not in memory, so several web processes share one count; pruned at
+    each successful sign-in once older than anything the throttle still reads.
     """
 
     __table_args__ = (
         Index("ix_loginattempt_name_at", "name", "at"),
         Index("ix_loginattempt_ip_at", "ip", "at"),
+        Index("ix_loginattempt_at", "at"),
     )
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = _dt()

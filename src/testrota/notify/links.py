@@ -18,10 +18,8 @@ from itsdangerous.signer import SigningAlgorithm
 
 from testrota.clock import clock_from_settings
 from testrota.errors import UserError
-from testrota.settings import Settings
+from testrota.settings import Settings, secret_key_problem
 
-# Only for `testrota demo` (settings.demo): links in the demo outbox work without configuration.
-DEMO_SECRET_KEY = "testrota-demo-key-not-secret"
 SALT = "testrota.personal-link"
 SIGNATURE_BYTES = 12
 _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -52,15 +50,16 @@ class _ClockSigner(TimestampSigner):
 
 
 def _secret(settings: Settings) -> str:
-    if settings.secret_key:
-        return settings.secret_key
-    if settings.demo:
-        return DEMO_SECRET_KEY
-    raise UserError(
-        "TESTROTA_SECRET_KEY is not set: every text carries a signed personal link. Set it to a "
-        "long random value, e.g. export TESTROTA_SECRET_KEY=\"$(python3 -c 'import secrets; "
-        "print(secrets.token_urlsafe(48))')\""
-    )
+    if not settings.secret_key and settings.demo:
+        # The demo's key is made at random and kept in its database (testrota.auth.keys), never
+        # a constant anyone could sign links with; the demo's processes load it at start.
+        raise UserError("demo mode without TESTROTA_SECRET_KEY: the demo's key is kept in its "
+                        "database; run `testrota demo`, or set TESTROTA_SECRET_KEY")
+    problem = secret_key_problem(settings.secret_key)
+    if problem:
+        raise UserError(f"every text carries a signed personal link: {problem}")
+    assert settings.secret_key is not None
+    return settings.secret_key
 
 
 def _b62(number: int) -> str:

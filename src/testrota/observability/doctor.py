@@ -20,11 +20,10 @@ from sqlalchemy import Engine, make_url, select, text
 from testrota.clock import Clock
 from testrota.errors import UserError
 from testrota.policy import Policy, SmsPolicy
-from testrota.settings import Settings
+from testrota.settings import Settings, secret_key_problem
 
 Status = Literal["ok", "warn", "fail", "skip"]
 WORKER_SILENT_AFTER = timedelta(minutes=10)
-MIN_SECRET_LENGTH = 32
 
 
 @dataclass(frozen=True)
@@ -101,17 +100,19 @@ def check_secret(settings: Settings) -> Check:
     key = settings.secret_key
     if not key:
         if settings.demo:
-            return Check("secret key", "warn", "TESTROTA_SECRET_KEY is not set (demo mode)",
-                         "set it before real use")
+            return Check("secret key", "warn",
+                         "TESTROTA_SECRET_KEY is not set (demo mode: a random key kept in the "
+                         "database)", "set it before real use")
         return Check("secret key", "fail",
                      "TESTROTA_SECRET_KEY is not set: the web app will not start and texts "
                      "cannot carry personal links",
                      "export TESTROTA_SECRET_KEY=\"$(python3 -c 'import secrets; "
                      "print(secrets.token_urlsafe(48))')\"; the same value in every process")
-    if len(key) < MIN_SECRET_LENGTH:
-        return Check("secret key", "warn",
-                     f"TESTROTA_SECRET_KEY is only {len(key)} characters long",
-                     f"use at least {MIN_SECRET_LENGTH} random characters")
+    problem = secret_key_problem(key)
+    if problem:
+        # `serve` refuses such a key and texts cannot carry links signed with it
+        message, _, fix = problem.partition(": ")
+        return Check("secret key", "fail", message, fix)
     return Check("secret key", "ok", "set")
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 import uuid
 from collections.abc import Iterator
@@ -113,8 +114,34 @@ def _extras(record: logging.LogRecord) -> dict[str, Any]:
     }
 
 
+# Characters that end or rewrite a line in a log viewer: C0 and C1 controls (CR, LF, ESC ...),
+# DEL, the Unicode line and paragraph separators, and the bidirectional overrides that reorder
+# what a terminal shows. A request path, a user name or a form field may carry any of them.
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e"
+                       "\u2066-\u2069]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+# Within JSON strings, json.dumps escapes C0 but leaves these as they are; line splitters
+# (Python's str.splitlines, JavaScript before ES2019) break lines at several of them.
+_JSON_UNSAFE = {cp: f"\\u{cp:04x}" for cp in [*range(0x7F, 0xA0), 0x2028, 0x2029, 0x200E, 0x200F,
+                                               *range(0x202A, 0x202F), *range(0x2066, 0x206A)]}
+
+
+def escape_controls(text: str) -> str:
+    """``text`` with every control character written as a visible escape (``\\r``, ``\\x1b``,
+    ``\\u2028``), so one log record stays one line whatever a client sent."""
+    return _CONTROLS.sub(_escape_one, text)
+
+
+def _escape_one(match: re.Match[str]) -> str:
+    char = match.group()
+    if char in _NAMED:
+        return _NAMED[char]
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
 class JsonFormatter(logging.Formatter):
-    """One JSON object a line."""
+    """One JSON object a line (every control character inside a string escaped)."""
 
     def format(self, record: logging.LogRecord) -> str:
         doc: dict[str, Any] = {
@@ -136,11 +163,16 @@ class JsonFormatter(logging.Formatter):
             doc["exc"] = record.exc_text
         if record.stack_info:
             doc["stack"] = record.stack_info
-        return json.dumps(doc, ensure_ascii=False, default=str)
+        return json.dumps(doc, ensure_ascii=False, default=str).translate(_JSON_UNSAFE)
 
 
 class TextFormatter(logging.Formatter):
-    """``2022-05-09 08:00:00,123 INFO testrota.sms [req=...]: message key=value``."""
+    """``2022-05-09 08:00:00,123 INFO testrota.sms [req=...]: message key=value``.
+
+    One record is one line: control characters in the message and the fields are escaped, so
+    no input can start a line that looks like a record of its own. A traceback follows on lines
+    indented by two spaces (a record's first line never starts with a space).
+    """
 
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)s %(name)s%(ids)s: %(message)s%(more)s")
@@ -149,9 +181,20 @@ class TextFormatter(logging.Formatter):
         ids = [f"{name}={value}" for name, value in (
             ("req", getattr(record, "request_id", None)), ("job", getattr(record, "job_id", None))
         ) if value]
-        record.ids = f" [{' '.join(ids)}]" if ids else ""
-        record.more = "".join(f" {k}={v}" for k, v in _extras(record).items())
-        return super().format(record)
+        record.ids = escape_controls(f" [{' '.join(ids)}]") if ids else ""
+        record.more = "".join(
+            f" {escape_controls(str(k))}={escape_controls(str(v))}"
+            for k, v in _extras(record).items()
+        )
+        record.message = escape_controls(record.getMessage())
+        record.asctime = self.formatTime(record, self.datefmt)
+        line = self.formatMessage(record)
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        for block in (record.exc_text, record.stack_info and self.formatStack(record.stack_info)):
+            if block:
+                line += "".join(f"\n  {escape_controls(part)}" for part in block.split("\n"))
+        return line
 
 
 class StderrHandler(logging.StreamHandler[IO[str]]):

@@ -6,6 +6,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from testrota.web.ids import MAX_ID
+
 
 class SessionInfo(BaseModel):
     name: str
@@ -139,7 +141,7 @@ class CheckInOut(BaseModel):
 class ExcuseIn(BaseModel):
     employee_no: str = Field(min_length=1, max_length=64)
     reason: str = Field(min_length=1, max_length=400)
-    appointment_id: int | None = Field(default=None, ge=1, le=2**62)
+    appointment_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     week: str | None = Field(default=None, pattern=r"^\d{4}-?[Ww]\d{1,2}$")
 
 

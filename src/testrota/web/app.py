@@ -7,7 +7,6 @@ JSON API under ``/api/`` serves the same data behind the same sign-in and scopin
 from __future__ import annotations
 
 import logging
-import secrets
 import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, nullcontext
@@ -18,15 +17,17 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
+from testrota.auth.keys import with_secret_key
 from testrota.clock import clock_from_settings
 from testrota.db.engine import make_engine
 from testrota.errors import UserError
 from testrota.policy import load_policy
 from testrota.settings import Settings, SettingsError, get_settings
+from testrota.web.body_limit import BodyLimit, BodyLimitMiddleware, BodyLimits, BodyTooLarge
 from testrota.web.context import WebContext
 from testrota.web.dashboard import DashboardCache
 from testrota.web.deps import CsrfRefused, Forbidden, NotSignedIn
@@ -37,6 +38,7 @@ from testrota.web.render import make_templates, render, request_language
 log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).with_name("static")
+NUMERIC_OUT_OF_RANGE, FOREIGN_KEY_VIOLATION = "22003", "23503"  # PostgreSQL's SQLSTATEs
 SESSION_COOKIE = "testrota_session"
 
 CSP = (
@@ -56,20 +58,20 @@ def create_app(
     ``with_worker`` runs the periodic jobs in this process (a background scheduler started and
     stopped with the app); ``worker_factory`` builds it (default: the jobs package's).
     """
-    if not settings.secret_key and not settings.demo:
-        raise SettingsError(
-            "TESTROTA_SECRET_KEY is not set: the web app signs sign-in cookies with it. "
-            'Set it to a long random value, e.g. export TESTROTA_SECRET_KEY="$(python3 -c '
-            "'import secrets; print(secrets.token_urlsafe(48))')\""
-        )
-    # The demo signs its cookies with a key of this process only (sign-ins end on restart).
-    session_key = settings.secret_key or secrets.token_urlsafe(48)
     policy = load_policy(settings.config_dir)
     engine = make_engine(settings.database_url)
+    clock = clock_from_settings(settings)
+    try:
+        # The demo's key is random and kept in its database; any other key must be strong.
+        settings = with_secret_key(settings, engine, clock.now())
+    except SettingsError:
+        engine.dispose()
+        raise
+    assert settings.secret_key is not None
     ctx = WebContext(
         settings=settings,
         engine=engine,
-        clock=clock_from_settings(settings),
+        clock=clock,
         policy=policy,
         write_lock=threading.Lock() if engine.dialect.name == "sqlite" else nullcontext(),
         read_engine=make_read_engine(engine),
@@ -109,9 +111,16 @@ def create_app(
     app.state.templates = make_templates()
     app.state.dashboard = DashboardCache(policy.web.dashboard_cache_seconds)
 
+    # Added before the session middleware, so inside it: the limit may depend on the cookie.
+    app.add_middleware(
+        BodyLimitMiddleware,
+        limits=BodyLimits(upload_bytes=int(policy.web.max_upload_mb * 1_000_000),
+                          form_bytes=policy.web.max_form_kb * 1000),
+        refuse=_refuse_body,
+    )
     app.add_middleware(
         SessionMiddleware,
-        secret_key=session_key,
+        secret_key=settings.secret_key,
         session_cookie=SESSION_COOKIE,
         max_age=int(policy.web.session_hours * 3600),
         same_site="lax",
@@ -203,11 +212,32 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def user_error(request: Request, exc: UserError) -> Response:
         return _error(request, 400, str(exc), translate=False)
 
+    @app.exception_handler(BodyTooLarge)
+    async def body_too_large(request: Request, exc: BodyTooLarge) -> Response:
+        return _too_large(request, exc.limit)
+
     @app.exception_handler(DataError)
     async def data_error(request: Request, exc: DataError) -> Response:
-        # A value the database refuses (a NUL character in a form field, say): bad input, so 400.
+        # A value the database refuses: bad input, so 400, with what was wrong with it.
         log.info("database refused a value: %s", exc.orig)
+        if getattr(exc.orig, "sqlstate", None) == NUMERIC_OUT_OF_RANGE:
+            return _error(request, 400, "A number in the request is out of range.")
         return _error(request, 400, "The input contains characters that cannot be stored.")
+
+    @app.exception_handler(OverflowError)
+    async def overflow_error(request: Request, exc: OverflowError) -> Response:
+        # SQLite's driver cannot bind an integer beyond 64 bits; the doors bound ids before it.
+        log.info("a number too large for the database: %s", exc)
+        return _error(request, 400, "A number in the request is out of range.")
+
+    @app.exception_handler(IntegrityError)
+    async def integrity_error(request: Request, exc: IntegrityError) -> Response:
+        # A row the change refers to is gone, or another change got there first: nothing was
+        # written (the transaction rolled back), and trying again after a reload is the fix.
+        log.info("database refused a change: %s", exc.orig)
+        return _error(request, 400 if _is_foreign_key(exc) else 409,
+                      "The change refers to something that has changed or no longer exists. "
+                      "Reload the page and try again.")
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
@@ -218,7 +248,8 @@ def _install_error_handlers(app: FastAPI) -> None:
         message = "; ".join(
             f"{'.'.join(str(p) for p in e['loc'][1:])}: {e['msg']}" for e in exc.errors()
         )
-        return _error(request, 422, message, translate=False)
+        # A form's fields: 400, as a form re-rendered with its messages answers.
+        return _error(request, 400, message, translate=False)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
@@ -227,6 +258,23 @@ def _install_error_handlers(app: FastAPI) -> None:
                           else "Not found.", translate=exc.detail == "Not Found")
         return _error(request, exc.status_code, str(exc.detail), translate=False,
                       headers=getattr(exc, "headers", None))
+
+
+def _is_foreign_key(exc: IntegrityError) -> bool:
+    return getattr(exc.orig, "sqlstate", None) == FOREIGN_KEY_VIOLATION or (
+        "FOREIGN KEY" in str(exc.orig)
+    )
+
+
+async def _refuse_body(scope: Any, limit: BodyLimit) -> Response:
+    return _too_large(Request(scope), limit)
+
+
+def _too_large(request: Request, limit: BodyLimit) -> Response:
+    if _wants_json(request):
+        return _error(request, 413, limit.message(), headers={"Connection": "close"})
+    text = translator(request_language(request))(limit.text(), **limit.args())
+    return _error(request, 413, text, translate=False, headers={"Connection": "close"})
 
 
 def _jsonable_errors(exc: RequestValidationError) -> list[dict[str, Any]]:

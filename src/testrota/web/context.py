@@ -46,7 +46,10 @@ class WebContext:
 
         web = self.policy.web
         return ThrottleRule(
-            max_failures_per_name=web.login_max_failures,
+            max_failures=web.login_max_failures,
             max_failures_per_ip=web.login_max_failures_per_ip,
+            max_failures_per_name=web.login_max_failures_per_name,
             window=timedelta(minutes=web.login_window_minutes),
+            name_window=timedelta(minutes=web.login_name_window_minutes),
+            known_address_for=timedelta(days=web.login_known_address_days),
         )

@@ -9,9 +9,11 @@ service the CLI and the pages call, so the demo shows what the product does, not
 
 from __future__ import annotations
 
+import base64
 import csv
+import hashlib
+import hmac
 import random
-import secrets
 import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
@@ -23,6 +25,8 @@ from sqlalchemy import Engine, func
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
+from testrota.auth.keys import with_secret_key
+from testrota.auth.passwords import verify_password
 from testrota.auth.users import add_user, update_user
 from testrota.clock import clock_from_settings
 from testrota.db.engine import make_engine, session_scope
@@ -55,7 +59,8 @@ class DemoReport:
 
 
 def demo_settings(settings: Settings) -> Settings:
-    """The demo runs with the console SMS backend, and with a per-process key if none is set."""
+    """The demo runs with the console SMS backend, and with its database's own random key if
+    none is set (see :mod:`testrota.auth.keys`)."""
     return settings.model_copy(update={"demo": True, "sms_backend": "console"})
 
 
@@ -74,6 +79,8 @@ def seed_demo(settings: Settings, *, rng_seed: int = 42) -> DemoReport:
         upgrade(engine)
         policy = load_policy(settings.config_dir)
         now = clock_from_settings(settings).now()
+        # The links in the texts queued below are signed with the database's own demo key.
+        settings = with_secret_key(settings, engine, now)
         report = DemoReport()
         with Session(engine) as session:
             has_people = session.exec(select(func.count()).select_from(Person)).one() > 0
@@ -81,7 +88,8 @@ def seed_demo(settings: Settings, *, rng_seed: int = 42) -> DemoReport:
             report.facts.append("the database has people already: kept as it is")
         else:
             _seed(engine, settings, policy, now, report, random.Random(rng_seed))
-        report.users = _users(engine, now)
+        assert settings.secret_key is not None
+        report.users = _users(engine, now, settings.secret_key)
         return report
     finally:
         engine.dispose()
@@ -201,9 +209,14 @@ def _describe(flagged: Any) -> str:
     return ", ".join(parts) or str(flagged)
 
 
-def _users(engine: Engine, now: datetime) -> list[DemoUser]:
-    """Create (or reset the passwords of) the demo users; supervisors get the two departments
-    with the most missed tests, so their pages have something to show."""
+def _users(engine: Engine, now: datetime, key: str) -> list[DemoUser]:
+    """Create the demo users, or bring them back to their demo role and password; supervisors
+    get the two departments with the most missed tests, so their pages have something to show.
+
+    The passwords are derived from the database's own demo key: the same on every run against
+    one database (so a restart neither changes them nor, by changing them, signs anyone out),
+    different for every database, and unknown to anyone who cannot read it.
+    """
     with Session(engine) as session:
         missed = Counter(dict(session.exec(
             select(Person.department, func.count())
@@ -213,22 +226,32 @@ def _users(engine: Engine, now: datetime) -> list[DemoUser]:
         ).all()))
         departments = [d for d, _ in missed.most_common(2)] or sorted(
             {d for d in session.exec(select(Person.department).distinct()) if d})[:2]
-    wanted = [DemoUser("admin", _password(), "admin"), DemoUser("hr", _password(), "hr")]
+    wanted = [DemoUser("admin", _password(key, "admin"), "admin"),
+              DemoUser("hr", _password(key, "hr"), "hr")]
     for i, dept in enumerate(departments, start=1):
-        wanted.append(DemoUser(f"supervisor{i}", _password(), "supervisor", (dept,)))
-    wanted.append(DemoUser("site", _password(), "site"))
+        name = f"supervisor{i}"
+        wanted.append(DemoUser(name, _password(key, name), "supervisor", (dept,)))
+    wanted.append(DemoUser("site", _password(key, "site"), "site"))
     with session_scope(engine) as session:
         existing = {u.name: u for u in session.exec(select(User))}
         for u in wanted:
-            if u.name in existing and existing[u.name].id is not None:
-                update_user(session, existing[u.name].id or 0, now=now, actor=ACTOR,
-                            role=u.role, departments=u.departments, password=u.password,
-                            active=True)
-            else:
+            user = existing.get(u.name)
+            if user is None or user.id is None:
                 add_user(session, name=u.name, role=u.role, password=u.password,
                          departments=u.departments, language="zh", now=now, actor=ACTOR)
+                continue
+            same_password = verify_password(user.password_hash, u.password)
+            if same_password and user.active and user.role == u.role and (
+                list(user.departments) == list(u.departments)
+            ):
+                continue
+            update_user(session, user.id, now=now, actor=ACTOR, role=u.role,
+                        departments=u.departments, active=True,
+                        password=None if same_password else u.password)
     return wanted
 
 
-def _password() -> str:
-    return secrets.token_urlsafe(9)
+def _password(key: str, name: str) -> str:
+    digest = hmac.new(key.encode("utf-8"), f"testrota demo user {name}".encode(),
+                      hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:9]).decode("ascii")

@@ -14,13 +14,23 @@ from fastapi import Depends, Request
 from sqlmodel import Session
 
 from testrota.auth.scope import Scope, scope_for
-from testrota.auth.users import UserInfo, get_user
+from testrota.auth.sessions import (
+    SessionRule,
+    SessionState,
+    find_session,
+    judge,
+    needs_touch,
+    touch,
+)
+from testrota.auth.users import UserInfo
+from testrota.db.engine import session_scope
 from testrota.web.context import WebContext
 from testrota.web.security import (
     CSRF_FIELD,
     CSRF_HEADER,
     csrf_matches,
-    session_user_id,
+    end_session,
+    session_token,
 )
 
 
@@ -64,15 +74,24 @@ def end_read(session: Session) -> None:
 
 
 def get_optional_user(request: Request, ctx: CtxDep, session: SessionDep) -> UserInfo | None:
-    uid = session_user_id(request, ctx.now(), ctx.policy.web)
-    if uid is None:
+    token = session_token(request)
+    if token is None:
         return None
-    user = get_user(session, uid)
+    found = find_session(session, token)
     end_read(session)
-    if user is None or not user.active:
-        request.session.clear()
+    now = ctx.now()
+    rule = SessionRule.of(ctx.policy.web)
+    state = judge(found, now, rule)
+    if found is None or state is not SessionState.OK:
+        # Signed out, ended by a change to the user, or expired: this cookie is done with.
+        end_session(request, signed_out=state.value)
         return None
+    if needs_touch(found, now, rule):
+        with ctx.write_lock, session_scope(ctx.engine) as tx:
+            touch(tx, found.session_id, now)
+    user = UserInfo.of(found.user)
     request.state.user = user
+    request.state.session_id = found.session_id
     return user
 
 

@@ -54,11 +54,17 @@ ZH: dict[str, str] = {
     "Too many failed sign-ins. Try again in {minutes} min.":
         "登录失败次数过多，请 {minutes} 分钟后再试。",
     "Your sign-in has expired. Please sign in again.": "登录已过期，请重新登录。",
+    "You have been signed out. Please sign in again.": "您已退出登录，请重新登录。",
     "The form has expired or was sent from another page. Reload the page and try again.":
         "表单已过期或来源不明，请刷新页面后重试。",
     "You do not have access to this page.": "您无权访问此页面。",
     "Not found.": "未找到。",
     "The input contains characters that cannot be stored.": "输入中含有无法保存的字符。",
+    "A number in the request is out of range.": "请求中的数字超出范围。",
+    "The change refers to something that has changed or no longer exists. Reload the page "
+    "and try again.": "此修改涉及的内容已变化或已不存在，请刷新页面后重试。",
+    "The upload is too large: at most {mb} MB.": "上传的文件太大：最多 {mb} MB。",
+    "The request is too large: at most {kb} KB.": "请求太大：最多 {kb} KB。",
     "Something went wrong": "出错了",
     "Back to the start": "返回首页",
     "Language": "语言",
@@ -246,6 +252,12 @@ ZH: dict[str, str] = {
     "Nothing planned for this week yet.": "本周尚未排班。",
     "Only an admin can add an admin.": "只有管理员可以添加管理员。",
     "Only an admin can change an admin.": "只有管理员可以修改管理员。",
+    "No such user.": "没有此用户。",
+    "That slot does not exist. Choose one of the slots offered.":
+        "没有这个时段，请从列出的时段中选择。",
+    "Signed in": "登录中",
+    "Sign out everywhere": "全部退出",
+    "{name} was signed out of {n} sign-in(s).": "已结束 {name} 的 {n} 个登录。",
     "Only titles no rule matched": "只看未匹配的岗位",
     "Overdue: missed a test this week": "逾期：本周有漏检",
     "Override reason": "人工指定原因",

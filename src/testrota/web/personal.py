@@ -127,6 +127,10 @@ def choices(ctx: WebContext, person: Person, appointment_id: int) -> list[Choice
     return out
 
 
+class UnknownSlot(UserError):
+    """The slot asked for does not exist (never did, or a re-plan removed it)."""
+
+
 def move(ctx: WebContext, person: Person, appointment_id: int, slot_id: int, *,
          actor: str) -> Appointment:
     """Book ``slot_id`` for the appointment; a UserError when the slot is no longer possible.
@@ -140,6 +144,9 @@ def move(ctx: WebContext, person: Person, appointment_id: int, slot_id: int, *,
         target = _target(session, person, appointment_id, now)
         if target is None:
             raise UserError("this appointment can no longer be changed")
+        if session.get(Slot, slot_id) is None:
+            # checked first: the offer below refers to the slot, and the database would refuse
+            raise UnknownSlot(f"there is no slot {slot_id}")
         offer = RescheduleOffer(
             person_id=person.id or 0, appointment_id=appointment_id, slot_id=slot_id,
             mode=target.mode, phone=WEB_OFFER, status="open",

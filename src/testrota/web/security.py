@@ -1,25 +1,24 @@
-"""Signed-cookie sign-in state and CSRF tokens.
+"""The sign-in cookie, CSRF tokens and the client's address.
 
 The cookie (Starlette's ``SessionMiddleware``, signed with ``TESTROTA_SECRET_KEY`` by
-itsdangerous) holds only the user id, when they signed in, when they were last seen and the CSRF
-token; the user's role and departments are read from the database on every request, so a change
-by an admin takes effect at once.
+itsdangerous) holds only the sign-in token (see :mod:`testrota.auth.sessions`), the CSRF token
+and the language chosen on this browser; the sign-in, the user, their role and departments are
+read from the database on every request, so a change by an admin takes effect at once.
 """
 
 from __future__ import annotations
 
 import hmac
 import secrets
-from datetime import datetime
-from typing import Any
+from collections.abc import Sequence
+from ipaddress import IPv4Network, IPv6Network, ip_address
 
 from starlette.requests import Request
 
-from testrota.policy import WebPolicy
+from testrota.auth.sessions import valid_token
 
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
-SEEN_REFRESH_SECONDS = 60
 
 
 def csrf_token(request: Request) -> str:
@@ -37,47 +36,65 @@ def csrf_matches(request: Request, offered: str | None) -> bool:
     return hmac.compare_digest(expected.encode(), offered.encode())
 
 
-def start_session(request: Request, user_id: int, now: datetime) -> None:
-    """Sign in: a fresh session (and a fresh CSRF token) so nothing from before carries over."""
+def start_session(request: Request, token: str) -> None:
+    """Sign in: a fresh cookie (and a fresh CSRF token) so nothing from before carries over."""
     lang = request.session.get("lang")
     request.session.clear()
-    request.session.update(
-        {"uid": user_id, "login": now.timestamp(), "seen": now.timestamp(),
-         "csrf": secrets.token_urlsafe(32)}
-    )
+    request.session.update({"sid": token, "csrf": secrets.token_urlsafe(32)})
     if lang:
         request.session["lang"] = lang
 
 
-def end_session(request: Request) -> None:
+def end_session(request: Request, signed_out: str | None = None) -> None:
+    """Clear the cookie; ``signed_out`` (why) is shown on the sign-in page that follows."""
     lang = request.session.get("lang")
     request.session.clear()
     if lang:
         request.session["lang"] = lang
+    if signed_out:
+        request.session["signed_out"] = signed_out
 
 
-def session_user_id(request: Request, now: datetime, rule: WebPolicy) -> int | None:
-    """The signed-in user id, or None when nobody is signed in or the sign-in has expired.
-
-    Expiry is judged by the application's clock, so ``TESTROTA_NOW`` and tests control it; the
-    cookie's own Max-Age (set by the middleware) is the browser-side backstop.
-    """
-    session: dict[str, Any] = request.session
-    uid = session.get("uid")
-    if not isinstance(uid, int):
-        return None
-    login, seen = session.get("login"), session.get("seen")
-    if not isinstance(login, int | float) or not isinstance(seen, int | float):
-        return None
-    ts = now.timestamp()
-    if ts - login > rule.session_hours * 3600 or ts - seen > rule.idle_minutes * 60:
-        end_session(request)
-        request.session["expired"] = True
-        return None
-    if ts - seen > SEEN_REFRESH_SECONDS:
-        session["seen"] = ts
-    return uid
+def session_token(request: Request) -> str | None:
+    """The sign-in token in the cookie, or None (nobody signed in on this browser)."""
+    return valid_token(request.session.get("sid"))
 
 
 def client_ip(request: Request) -> str:
-    return request.client.host if request.client else ""
+    """The client's address: the peer's, or behind a trusted proxy the one it forwarded.
+
+    ``X-Forwarded-For`` is anyone's to write, so it is read only when the peer is one of
+    ``TESTROTA_TRUSTED_PROXIES``; then the right-most address that is not a trusted proxy is
+    the client (proxies append, so everything left of it may be forged).
+    """
+    peer = request.client.host if request.client else ""
+    settings = getattr(request.app.state, "settings", None)
+    trusted = settings.trusted_networks if settings is not None else ()
+    return forwarded_client(peer, request.headers.getlist("x-forwarded-for"), trusted)
+
+
+def forwarded_client(
+    peer: str, forwarded_for: Sequence[str], trusted: Sequence[IPv4Network | IPv6Network]
+) -> str:
+    """The client address seen through ``trusted`` proxies (pure; see :func:`client_ip`)."""
+    if not trusted or not _is_in(peer, trusted):
+        return peer
+    hops = [h.strip() for header in forwarded_for for h in header.split(",")]
+    client = peer
+    for hop in reversed(hops):
+        try:
+            ip_address(hop)
+        except ValueError:
+            break  # a proxy wrote garbage: keep the last address we can vouch for
+        client = hop
+        if not _is_in(hop, trusted):
+            break
+    return client
+
+
+def _is_in(address: str, networks: Sequence[IPv4Network | IPv6Network]) -> bool:
+    try:
+        ip = ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in net for net in networks)

@@ -22,6 +22,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 from testrota.clock import Clock, clock_from_settings
 from testrota.policy import Policy, load_policy
 from testrota.settings import Settings
+from testrota.web.ids import as_id
 
 log = logging.getLogger(__name__)
 
@@ -80,10 +81,7 @@ async def twilio_status(request: Request) -> Response:
     form = await _signed_form(request, deps.settings)
     from testrota.notify.status import record_status
 
-    message_id: int | None = None
-    raw_id = request.query_params.get("m")
-    if raw_id and raw_id.isdigit():
-        message_id = int(raw_id)
+    message_id = as_id(request.query_params.get("m"))
     status = form.get("MessageStatus") or form.get("SmsStatus") or ""
     await run_in_threadpool(
         record_status, deps.engine, deps.clock.now(),

@@ -12,11 +12,20 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
 from testrota.auth.scope import ROLES, Scope
-from testrota.auth.users import UserInfo, add_user, get_user, list_users, update_user
+from testrota.auth.sessions import SessionRule, live_counts
+from testrota.auth.users import (
+    UserInfo,
+    add_user,
+    end_sign_ins,
+    get_user,
+    list_users,
+    update_user,
+)
 from testrota.db.engine import session_scope
 from testrota.errors import UserError
 from testrota.web.deps import CtxDep, HRUser, SessionDep, end_read, verify_csrf
 from testrota.web.i18n import translator
+from testrota.web.ids import IdPath
 from testrota.web.queries.people import departments as known_departments
 from testrota.web.render import flash, render, request_language
 
@@ -34,6 +43,7 @@ def _may_manage(actor: UserInfo, role: str) -> bool:
 def _page(request: Request, session: SessionDep, actor: UserInfo, *, status_code: int = 200,
           error: str | None = None, form: dict[str, str] | None = None) -> Response:
     roles = [r for r in ROLES if _may_manage(actor, r)]
+    ctx = request.app.state.ctx
     return render(
         request,
         "admin_users.html",
@@ -44,6 +54,7 @@ def _page(request: Request, session: SessionDep, actor: UserInfo, *, status_code
             "error": error,
             "form": form or {"role": "supervisor", "language": "zh"},
             "actor": actor,
+            "sign_ins": live_counts(session, ctx.now(), SessionRule.of(ctx.policy.web)),
         },
         status_code=status_code,
     )
@@ -87,7 +98,7 @@ def users_change(
     ctx: CtxDep,
     session: SessionDep,
     actor: HRUser,
-    user_id: int,
+    user_id: IdPath,
     role: Annotated[str, Form()],
     departments: Annotated[str, Form()] = "",
     language: Annotated[str, Form()] = "zh",
@@ -98,7 +109,7 @@ def users_change(
     target = get_user(session, user_id)
     end_read(session)
     if target is None:
-        raise HTTPException(404)
+        raise HTTPException(404, _("No such user."))
     if not (_may_manage(actor, target.role) and _may_manage(actor, role)):
         raise HTTPException(403, _("Only an admin can change an admin."))
     if target.id == actor.id and (not active or role != actor.role):
@@ -108,8 +119,37 @@ def users_change(
         with session_scope(ctx.engine) as tx:
             update_user(tx, user_id, now=ctx.now(), actor=actor.name, role=role,
                         departments=split_departments(departments), language=language,
-                        active=bool(active), password=password or None)
+                        active=bool(active), password=password or None,
+                        keep_session=_own_sign_in(request, actor, target))
     except UserError as exc:
         return _page(request, session, actor, status_code=400, error=str(exc))
     flash(request, _("User {name} saved.", name=target.name))
     return RedirectResponse("/admin/users", 303)
+
+
+@router.post("/admin/users/{user_id}/sign-out")
+def users_sign_out(
+    request: Request,
+    ctx: CtxDep,
+    session: SessionDep,
+    actor: HRUser,
+    user_id: IdPath,
+) -> Response:
+    """Sign a user out everywhere (a lost phone, a shared browser, a suspicion)."""
+    _ = translator(request_language(request))
+    target = get_user(session, user_id)
+    end_read(session)
+    if target is None:
+        raise HTTPException(404, _("No such user."))
+    if not _may_manage(actor, target.role):
+        raise HTTPException(403, _("Only an admin can change an admin."))
+    with session_scope(ctx.engine) as tx:
+        ended = end_sign_ins(tx, user_id, now=ctx.now(), actor=actor.name,
+                             keep_session=_own_sign_in(request, actor, target))
+    flash(request, _("{name} was signed out of {n} sign-in(s).", name=target.name, n=ended))
+    return RedirectResponse("/admin/users", 303)
+
+
+def _own_sign_in(request: Request, actor: UserInfo, target: UserInfo) -> int | None:
+    """The actor's own sign-in when they change themselves: they stay signed in here."""
+    return getattr(request.state, "session_id", None) if target.id == actor.id else None

@@ -8,12 +8,14 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from testrota.auth.users import SignInRefused, sign_in, update_user
+from testrota.auth.sessions import EndReason, SessionRule, open_session, prune_sessions
+from testrota.auth.sessions import end_session as end_web_session
+from testrota.auth.users import SignInRefused, audit, sign_in, update_user
 from testrota.db.engine import session_scope
 from testrota.web.deps import CtxDep, OptionalUser, verify_csrf
 from testrota.web.i18n import LANGUAGES, translator
 from testrota.web.render import render, request_language
-from testrota.web.security import client_ip, end_session, start_session
+from testrota.web.security import client_ip, end_session, session_token, start_session
 
 router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
 
@@ -31,11 +33,11 @@ def safe_next(target: str | None, default: str = "/") -> str:
 def login_page(request: Request, user: OptionalUser, next: str = "/") -> Response:
     if user is not None:
         return RedirectResponse(safe_next(next, HOME_BY_ROLE.get(user.role, "/")), 303)
-    error = None
-    if request.session.pop("expired", None):
-        error = translator(request_language(request))(
-            "Your sign-in has expired. Please sign in again."
-        )
+    _ = translator(request_language(request))
+    error = {
+        "expired": _("Your sign-in has expired. Please sign in again."),
+        "ended": _("You have been signed out. Please sign in again."),
+    }.get(str(request.session.pop("signed_out", "")))
     return render(request, "login.html", {"next": safe_next(next), "username": "",
                                           "error": error})
 
@@ -51,12 +53,20 @@ def login(
     _ = translator(request_language(request))
     now = ctx.now()
     refused: SignInRefused | None = None
+    ip = client_ip(request)
+    earlier = session_token(request)
     with session_scope(ctx.engine) as session:
         try:
             user = sign_in(session, name=username.strip(), password=password,
-                           ip=client_ip(request), now=now, rule=ctx.throttle)
+                           ip=ip, now=now, rule=ctx.throttle)
         except SignInRefused as exc:
             refused = exc
+        else:
+            if earlier is not None:
+                end_web_session(session, earlier, now, EndReason.NEW_SIGN_IN)
+            prune_sessions(session, now=now, rule=SessionRule.of(ctx.policy.web))
+            token = open_session(session, user_id=user.id, now=now, ip=ip,
+                                 user_agent=request.headers.get("user-agent", ""))
     if refused is not None:
         if refused.retry_after:
             message = _("Too many failed sign-ins. Try again in {minutes} min.",
@@ -67,19 +77,20 @@ def login(
         return render(request, "login.html",
                       {"next": safe_next(next), "username": username, "error": message},
                       status_code=status, headers=headers)
-    start_session(request, user.id, now)
+    start_session(request, token)
     home = HOME_BY_ROLE.get(user.role, "/")
     return RedirectResponse(home if next in ("", "/") else safe_next(next, home), 303)
 
 
 @router.post("/logout")
 def logout(request: Request, ctx: CtxDep, user: OptionalUser) -> Response:
-    if user is not None:
-        from testrota.auth.users import audit
-
+    token = session_token(request)
+    if token is not None:
         with session_scope(ctx.engine) as session:
-            audit(session, actor=user.name, action="user.sign_out", entity="user",
-                  entity_id=user.name, now=ctx.now())
+            end_web_session(session, token, ctx.now(), EndReason.SIGN_OUT)
+            if user is not None:
+                audit(session, actor=user.name, action="user.sign_out", entity="user",
+                      entity_id=user.name, now=ctx.now())
     end_session(request)
     return RedirectResponse("/login", 303)
 

@@ -14,6 +14,7 @@ from testrota.errors import UserError
 from testrota.web import services, weeks
 from testrota.web.deps import CtxDep, CurrentUser, SessionDep, SupervisorScope, verify_csrf
 from testrota.web.i18n import category_name, translator
+from testrota.web.ids import OptionalIdForm
 from testrota.web.queries.people import departments, grid_units
 from testrota.web.render import flash, render, request_language
 
@@ -126,7 +127,7 @@ def excuse(
     user: CurrentUser,
     employee_no: Annotated[str, Form()],
     reason: Annotated[str, Form()],
-    appointment_id: Annotated[int | None, Form()] = None,
+    appointment_id: OptionalIdForm = None,
     back: Annotated[str, Form()] = "/missed",
 ) -> Response:
     from testrota.compliance.service import OutOfScope

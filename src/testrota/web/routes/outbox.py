@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 from testrota.web import services
 from testrota.web.deps import CtxDep, HRUser, SessionDep, SupervisorScope, verify_csrf
 from testrota.web.i18n import translator
+from testrota.web.ids import IdList
 from testrota.web.queries.outbox import STATUSES, outbox
 from testrota.web.render import flash, render, request_language
 
@@ -31,7 +32,7 @@ def retry(
     request: Request,
     ctx: CtxDep,
     user: HRUser,
-    message_id: Annotated[list[int] | None, Form()] = None,
+    message_id: IdList = None,
     all_failed: Annotated[str, Form()] = "",
 ) -> Response:
     _ = translator(request_language(request))

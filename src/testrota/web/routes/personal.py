@@ -13,6 +13,7 @@ from testrota.errors import UserError
 from testrota.web import personal
 from testrota.web.deps import CtxDep, OptionalUser, verify_csrf
 from testrota.web.i18n import translator
+from testrota.web.ids import IdForm, OptionalIdQuery
 from testrota.web.render import flash, render, request_language
 
 router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
@@ -38,7 +39,7 @@ def actor(user: UserInfo | None, person: Person) -> str:
 
 
 @router.get("/me/{token}")
-def me(request: Request, ctx: CtxDep, token: str, move: int | None = None) -> Response:
+def me(request: Request, ctx: CtxDep, token: str, move: OptionalIdQuery = None) -> Response:
     person = _person(request, ctx, token)
     options = personal.choices(ctx, person, move) if move else None
     return render(request, "me.html", {
@@ -56,14 +57,17 @@ def move(
     request: Request,
     ctx: CtxDep,
     token: str,
-    appointment_id: Annotated[int, Form()],
-    slot_id: Annotated[int, Form()],
+    appointment_id: IdForm,
+    slot_id: IdForm,
     user: OptionalUser,
 ) -> Response:
     person = _person(request, ctx, token)
     _ = translator(request_language(request))
     try:
         booked = personal.move(ctx, person, appointment_id, slot_id, actor=actor(user, person))
+    except personal.UnknownSlot as exc:
+        raise HTTPException(
+            404, _("That slot does not exist. Choose one of the slots offered.")) from exc
     except UserError as exc:
         flash(request, str(exc), "error")
         return RedirectResponse(f"/me/{token}?move={appointment_id}", 303)

@@ -18,6 +18,7 @@ from testrota.errors import UserError
 from testrota.web import services, uploads
 from testrota.web.deps import CtxDep, HRUser, SessionDep, end_read, verify_csrf
 from testrota.web.i18n import translator
+from testrota.web.ids import as_id
 from testrota.web.render import flash, render, request_language
 
 router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
@@ -40,9 +41,9 @@ def _form_page(request: Request, session: Any, kind: str, *, error: str | None =
         recent = list(session.exec(
             select(RosterImport).order_by(col(RosterImport.imported_at).desc()).limit(10)
         ))
-        done_id = request.query_params.get("done")
-        if done_id and done_id.isdigit():
-            done = session.get(RosterImport, int(done_id))
+        done_id = as_id(request.query_params.get("done"))
+        if done_id is not None:
+            done = session.get(RosterImport, done_id)
     return render(request, "upload.html", {
         "kind": kind, "error": error, "recent": recent, "done": done,
         "results_done": request.session.pop("results_done", None) if kind == "results" else None,
