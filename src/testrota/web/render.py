@@ -35,14 +35,17 @@ NAV: list[tuple[str, str, frozenset[str]]] = [
 
 
 def request_language(request: Request) -> str:
-    """The user's setting, else the language chosen on this browser, else Accept-Language."""
+    """The user's setting, else the language chosen on this browser, else Accept-Language.
+
+    An employee's personal page speaks the employee's language, even to a staff member who
+    happens to be signed in on the same browser."""
+    person_language = getattr(request.state, "person_language", None)
     user: UserInfo | None = getattr(request.state, "user", None)
-    if user is not None and user.language in LANGUAGES:
+    if person_language is None and user is not None and user.language in LANGUAGES:
         return user.language
     chosen = request.session.get("lang") if "session" in request.scope else None
     if chosen in LANGUAGES:
         return str(chosen)
-    person_language = getattr(request.state, "person_language", None)
     if person_language in LANGUAGES:
         return str(person_language)
     return negotiate(request.headers.get("accept-language"))
