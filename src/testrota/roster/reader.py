@@ -116,12 +116,12 @@ def read_workbook(
             skipped.append(parsed)
 
     if opened.format == "csv":
-        raw = read_csv_sheet(opened)
+        raw = read_csv_sheet(opened, limits)
         if sheet is not None and sheet != raw.name:
             raise UserError(f"{opened.file_name}: a CSV file has no sheets; leave out --sheet")
         take(raw)
     else:
-        _read_book(opened, sheet, take, skipped)
+        _read_book(opened, sheet, take, skipped, limits)
     if not sheets:
         if sheet is not None and skipped and skipped[0].reason == "empty sheet":
             raise UserError(f"{opened.file_name}: sheet {skipped[0].name!r} is empty")
@@ -141,6 +141,7 @@ def _read_book(
     wanted: str | None,
     take: Callable[[RawSheet], None],
     skipped: list[SkippedSheet],
+    limits: ImportPolicy,
 ) -> None:
     book, metas = workbook_sheet_names(opened)
     try:
@@ -161,7 +162,7 @@ def _read_book(
                     SkippedSheet(name, "hidden sheet (name it with --sheet to import it)", [])
                 )
             else:
-                take(read_calamine_sheet(opened, book, name))
+                take(read_calamine_sheet(opened, book, name, limits))
     finally:
         book.close()
 
