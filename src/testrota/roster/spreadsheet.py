@@ -216,7 +216,11 @@ def _zip_format(name: str, data: bytes, limits: ImportPolicy) -> str:
     if "xl/workbook.bin" in names:
         return "xlsb"
     if "mimetype" in names:
-        if archive.read("mimetype").strip() == _ODS_MIMETYPE:
+        try:
+            mimetype = archive.read("mimetype")
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+            raise _damaged(name, exc) from exc
+        if mimetype.strip() == _ODS_MIMETYPE:
             return "ods"
         raise UserError(
             f"{name}: an OpenDocument file but not a spreadsheet; upload an .ods, .xlsx or .csv"

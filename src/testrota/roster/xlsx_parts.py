@@ -285,7 +285,7 @@ class _SheetScan:
     ) -> SheetSurvey:
         p = re.escape(prefix)
         irregular = re.compile(rb"<" + p + rb"c(?:>|\s(?!r=\"[A-Z]{1,3}\d{1,7}\"))")
-        beyond = re.compile(rb"<" + p + rb"c r=\"[A-Z]{1,3}(?!" + within + rb"\")")
+        beyond = re.compile(rb"<" + p + rb"c r=\"[A-Z]{1,3}(?=\d)(?!" + within + rb"\")")
         letters = re.compile(rb"<" + p + rb"c r=\"([A-Z]{2,3})\d")
         row_r = re.compile(rb"<" + p + rb"row r=\"(\d+)\"")
         wide: set[bytes] = set()
@@ -309,7 +309,8 @@ class _SheetScan:
             return SheetSurvey(self.name, self.max_rows, columns, self.overrides)
         # The row tags say where the sheet ends; no cell may lie below them.
         below = re.compile(
-            rb"<" + p + rb"c r=\"[A-Z]{1,3}(?!" + less_or_equal(max(last_row, 1)).encode() + rb"\")"
+            rb"<" + p + rb"c r=\"[A-Z]{1,3}(?=\d)(?!"
+            + less_or_equal(max(last_row, 1)).encode() + rb"\")"
         )
         if any(below.search(text) for text in self._pieces(chunks(), prefix, False)):
             self.overrides = {}

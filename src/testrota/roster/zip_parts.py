@@ -23,15 +23,15 @@ _LOCAL = struct.Struct("<4sHHHHHIIIHH")
 
 def member_chunks(data: bytes, info: zipfile.ZipInfo, chunk: int = CHUNK) -> Iterator[bytes]:
     """The member's bytes, ``chunk`` at a time, checked against the zip directory."""
-    if info.header_offset + _LOCAL.size > len(data):
-        raise DamagedPart(f"{info.filename} starts past the end of the file")
+    if not 0 <= info.header_offset <= len(data) - _LOCAL.size:
+        raise DamagedPart(f"{info.filename} starts outside the file")
     fields = _LOCAL.unpack_from(data, info.header_offset)
     signature, method, name_len, extra_len = fields[0], fields[3], fields[9], fields[10]
     if signature != b"PK\x03\x04":
         raise DamagedPart(f"{info.filename} has no local header where the directory says")
     start = info.header_offset + _LOCAL.size + name_len + extra_len
     end = start + info.compress_size
-    if end > len(data):
+    if info.compress_size < 0 or info.file_size < 0 or end > len(data):
         raise DamagedPart(f"{info.filename} runs past the end of the file")
     if method != info.compress_type or method not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
         raise DamagedPart(f"{info.filename} uses an unknown compression method")
