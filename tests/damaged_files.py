@@ -282,6 +282,11 @@ def _ods(table: str) -> bytes:
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         mimetype = "application/vnd.oasis.opendocument.spreadsheet"
         archive.writestr(zipfile.ZipInfo("mimetype"), mimetype)
+        archive.writestr("META-INF/manifest.xml", (
+            '<?xml version="1.0" encoding="UTF-8"?><manifest:manifest xmlns:manifest="urn:oasis:'
+            'names:tc:opendocument:xmlns:manifest:1.0"><manifest:file-entry manifest:full-path='
+            f'"/" manifest:media-type="{mimetype}"/><manifest:file-entry manifest:full-path='
+            '"content.xml" manifest:media-type="text/xml"/></manifest:manifest>'))
         archive.writestr("content.xml", content)
     return buffer.getvalue()
 

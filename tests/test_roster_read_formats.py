@@ -199,3 +199,24 @@ def test_results_match_the_employee_number_as_shown(engine: Engine, tmp_path: Pa
         owners = {r.person_id for r in s.scalars(select(TestResult))}
         assert owners == {shown.id} and digits.id not in owners
         assert s.get(Person, shown.id) is not None
+
+
+def test_cells_without_positions_are_placed_as_calamine_places_them(tmp_path: Path) -> None:
+    from tests.damaged_files import _xlsx
+
+    ns = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    styles = (f'<styleSheet xmlns="{ns}"><numFmts count="1"><numFmt numFmtId="164" '
+              'formatCode="000000"/></numFmts><cellXfs count="2"><xf numFmtId="0"/>'
+              '<xf numFmtId="164" applyNumberFormat="1"/></cellXfs></styleSheet>')
+    # Some writers leave out r: a row is the next row, a cell the next column.
+    rows = "".join(
+        f'<row><c s="1"><v>{no}</v></c><c t="inlineStr"><is><t>{name}</t></is></c></row>'
+        for no, name in ((3002, "张伟"), (8002, "王芳"))
+    )
+    sheet = (f'<worksheet xmlns="{ns}"><sheetData><row><c t="s"><v>0</v></c><c t="s"><v>1</v>'
+             f"</c></row>{rows}</sheetData></worksheet>")
+    path = tmp_path / "positions.xlsx"
+    path.write_bytes(_xlsx({"xl/worksheets/sheet1.xml": sheet, "xl/styles.xml": styles}))
+    sheet_read = only_sheet(path)
+    assert sheet_read.data["employee_no"] == ["003002", "008002"]
+    assert sheet_read.data["name"] == ["张伟", "王芳"]
