@@ -37,6 +37,7 @@ class _Section:
     scale: int  # power of 1,000 to divide by (trailing commas)
     percent: int  # number of % signs (each multiplies by 100)
     decimals: int  # placeholders after the point
+    zeros_only: int = 0  # the width of a section of only "0" placeholders ("000000")
 
     def integer_placeholders(self) -> list[str]:
         return [text for kind, text in self.tokens if kind == "int"]
@@ -55,6 +56,9 @@ class NumberFormat:
     def render(self, value: float) -> str:
         """The text shown for ``value`` (a finite number)."""
         sections = self.sections
+        width = sections[0].zeros_only
+        if width and 0 < value < 1e15 and value == int(value):
+            return str(int(value)).zfill(width)  # "000000": the usual case, without Decimal
         if value < 0 and len(sections) >= 2:
             return _render(sections[1], -value, sign="")
         if value == 0 and len(sections) >= 3:
@@ -252,7 +256,9 @@ def _parse_section(raw: str, need_digit: bool) -> _Section | None:
     scale += pending_commas
     if need_digit and not seen_digit:
         return None  # a first section of text only hides numbers; leave the format alone
-    return _Section(tuple(tokens), grouping, scale, percent, decimals)
+    zeros = all(kind == "int" and text == "0" for kind, text in tokens)
+    width = len(tokens) if zeros and not (grouping or scale or percent) else 0
+    return _Section(tuple(tokens), grouping, scale, percent, decimals, width)
 
 
 def _next_to_digit(raw: str, i: int) -> bool:

@@ -104,9 +104,9 @@ class OdsPackage:
         if content is None:
             raise DamagedPart("content.xml is missing")
         styles = members.get("styles.xml")
-        common = b"".join(member_chunks(data, styles)) if styles is not None else b""
-        if len(common) > _HEAD_LIMIT:
+        if styles is not None and styles.file_size > _HEAD_LIMIT:
             raise DamagedPart("styles.xml is implausibly large")
+        common = b"".join(member_chunks(data, styles)) if styles is not None else b""
         try:
             return cls(_Survey(common, max_cells, exact=False).run(member_chunks(data, content)))
         except _NeedExact:
