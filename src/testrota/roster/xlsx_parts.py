@@ -235,12 +235,20 @@ class _SheetScan:
         self.row_end = b"</" + prefix + b"row>"
         if self.padded:
             styles = b"|".join(str(i).encode() for i in sorted(self.padded))
-            # A number cell in a padded style, through its value: <c r="A2" s="3"><v>3002</v>
-            self.padded_cell = re.compile(
-                rb"<" + p + rb"c r=\"([A-Z]{1,3})(\d+)\"([^>]*?)\ss=\"(" + styles + rb")\"([^>]*)>"
+            # A number cell in a padded style, through its value: <c r="A2" s="3"><v>3002</v>.
+            # The first form is how Excel, Calc and openpyxl lay it out, and quick to look for;
+            # a chunk with more padded style attributes than it found gets the general one.
+            value = (
                 rb"\s*(?:<" + p + rb"f\b[^>]*/>\s*|<" + p + rb"f\b[^>]*>[^<]*</" + p + rb"f>\s*)?"
                 rb"<" + p + rb"v>([^<]*)</" + p + rb"v>"
             )
+            self.padded_cells = (
+                re.compile(rb"<" + p + rb"c r=\"([A-Z]{1,3})(\d+)\"()\ss=\"(" + styles
+                           + rb")\"([^>]*)>" + value),
+                re.compile(rb"<" + p + rb"c r=\"([A-Z]{1,3})(\d+)\"([^>]*?)\ss=\"(" + styles
+                           + rb")\"([^>]*)>" + value),
+            )
+            self.padded_styles = [b' s="%d"' % i for i in sorted(self.padded)]
         if self.max_rows * 26 <= self.max_cells:
             odd = re.compile(rb"<" + p + rb"c[\s>](?!r=\"[A-Z]" + within + rb"\")")
             if not any(odd.search(text) for text in self._pieces(chunks(), prefix, True)):
@@ -296,15 +304,18 @@ class _SheetScan:
         # of calamine's own read.
         render = {str(i).encode(): fmt.render for i, fmt in self.padded.items()}
         overrides, columns = self.overrides, _COLUMNS
-        for m in self.padded_cell.finditer(text):
-            letters, digits, before, style, after, number = m.groups()
+        quick, general = self.padded_cells
+        matches = quick.findall(text)
+        if len(matches) < sum(text.count(style) for style in self.padded_styles):
+            matches = general.findall(text)
+        for letters, digits, before, style, after, number in matches:
             if (b"t=" in before or b"t=" in after) and _attrs(before + after).get("t") != "n":
                 continue  # text, a boolean, an error or a date: not a number to format
             try:
                 value = float(number)
             except ValueError:
                 continue
-            if math.isfinite(value):
+            if value - value == 0:  # neither infinite nor NaN
                 col = columns.get(letters)
                 if col is None:
                     col = columns[letters] = column_number(letters.decode()) - 1
