@@ -3,7 +3,8 @@
 :func:`read_workbook` opens .xlsx/.xlsb/.xls/.ods (through python-calamine, which is several
 times faster than openpyxl) and .csv in any common encoding, finds the header row on every
 sheet below whatever title rows HR put above it, and returns each recognised column as a list of
-the texts a person sees in Excel: ``10023`` not ``10023.0``, ``00123`` kept, dates as ISO text.
+the texts a person sees in Excel: ``10023`` not ``10023.0``, ``00123`` kept, a number
+formatted ``000000`` as ``003002``, dates as ISO text.
 Blank rows, 序号 numbers, repeated header rows and footers (合计, 制表人, Total ...) are dropped;
 every kept row remembers the row number Excel shows, so errors point at the right line.
 
