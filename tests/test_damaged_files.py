@@ -152,6 +152,7 @@ def test_the_web_upload_of_the_crafted_xls_is_a_400(
     assert "damaged" in answer["alert"] and "花名册.xls" in answer["alert"]
 
 
+@pytest.mark.slow
 def test_fuzzed_files_are_read_or_refused_in_one_line_within_memory_and_time(
     tmp_path: Path,
 ) -> None:
