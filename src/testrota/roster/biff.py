@@ -32,7 +32,7 @@ _NUMBER, _RK, _MULRK, _FORMULA = 0x0203, 0x027E, 0x00BD, 0x0006
 _CELLS = frozenset({_NUMBER, _RK, _FORMULA, 0x0204, 0x00D6, 0x0205, 0x00FD})
 
 _HEAD = struct.Struct("<HH")
-_POS = struct.Struct("<HHH")
+_RECORD = struct.Struct("<HHHHH")  # type, length, and a cell's row, column and XF index
 _DOUBLE = struct.Struct("<d")
 
 
@@ -144,7 +144,8 @@ def _survey_sheet(
     if typ != _BOF:
         raise DamagedWorkbook("a sheet does not start with a BOF record")
     head = _HEAD.unpack_from
-    cell = _POS.unpack_from
+    record = _RECORD.unpack_from
+    cells = _CELLS
     max_row = max_col = -1
     depth = 0  # nested substreams (an embedded chart) hold no cells of this sheet
     dimensions: list[tuple[int, int]] = []
@@ -152,11 +153,19 @@ def _survey_sheet(
     overrides: dict[tuple[int, int], str] = {}
     pos = offset
     seen_bof = False
+    # The hot loop of reading an .xls: one unpack per record gives its type, its length and,
+    # for a cell, its row, column and format.
+    whole = end - _RECORD.size
     while True:
-        if pos + 4 > end:
+        if pos <= whole:
+            typ, length, row, col, xf = record(stream, pos)
+        elif pos + 4 <= end:
+            typ, length = head(stream, pos)
+            row = col = xf = 0
+        else:
             raise DamagedWorkbook("a sheet has no EOF record")
-        typ, length = head(stream, pos)
-        body, pos = pos + 4, pos + 4 + length
+        body = pos + 4
+        pos = body + length
         if pos > end:
             raise DamagedWorkbook("a record runs past the end of the workbook stream")
         if depth:
@@ -165,8 +174,9 @@ def _survey_sheet(
             elif typ == _EOF:
                 depth -= 1
             continue
-        if typ in _CELLS:
-            row, col, xf = cell(stream, body)
+        if typ in cells:
+            if length < 6:
+                raise DamagedWorkbook("a cell record is cut short")
             if row > max_row:
                 max_row = row
             if col > max_col:
