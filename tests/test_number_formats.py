@@ -88,3 +88,9 @@ def test_any_format_code_parses_or_is_declined(code: str) -> None:
         assert isinstance(fmt.render(12345.678), str)
         assert isinstance(fmt.render(-1.0), str)
         assert isinstance(fmt.render(0.0), str)
+
+
+@pytest.mark.parametrize("value", [float("inf"), float("-inf"), float("nan")])
+def test_a_number_that_is_not_finite_shows_nothing(value: float) -> None:
+    assert shown("000000", value) == ""
+    assert shown('"E"0.00', value) == ""

@@ -17,7 +17,6 @@ costs nothing in the usual file.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
@@ -25,6 +24,7 @@ from functools import lru_cache
 _DIGITS = frozenset("0#?")
 # Characters Excel shows as themselves without quotes.
 _BARE = frozenset(" $-+/():!^&'~{}<>=")
+_INF = float("inf")
 _COLOURS = frozenset({"black", "blue", "cyan", "green", "magenta", "red", "white", "yellow"})
 
 
@@ -54,7 +54,9 @@ class NumberFormat:
     sections: tuple[_Section, ...]
 
     def render(self, value: float) -> str:
-        """The text shown for ``value`` (a finite number)."""
+        """The text shown for ``value``; "" for an infinity or NaN, as for an empty cell."""
+        if value != value or value in (_INF, -_INF):
+            return ""
         sections = self.sections
         width = sections[0].zeros_only
         if width and 0 < value < 1e15 and value == int(value):
@@ -296,10 +298,3 @@ def changes_whole_numbers(fmt: NumberFormat) -> bool:
         if literal and literal not in {",", "."}:
             return True
     return False
-
-
-def shown_text(value: float, fmt: NumberFormat) -> str | None:
-    """The text shown for a number cell, or None for values the formatter does not take."""
-    if isinstance(value, bool) or not math.isfinite(value):
-        return None
-    return fmt.render(value)
