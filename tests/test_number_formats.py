@@ -94,3 +94,17 @@ def test_any_format_code_parses_or_is_declined(code: str) -> None:
 def test_a_number_that_is_not_finite_shows_nothing(value: float) -> None:
     assert shown("000000", value) == ""
     assert shown('"E"0.00', value) == ""
+
+
+@pytest.mark.parametrize("value", [1e30, 1.7976931348623157e308, 5e-324])
+def test_numbers_of_any_size_render(value: float) -> None:
+    text = shown("000000.00", value)
+    assert text.endswith((".00", "0")) and len(text) >= 9
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.floats(allow_nan=True, allow_infinity=True),
+       st.sampled_from(["000000", "0000#", '"E"00000;-0;"-"', "#,##0.00", "0.0%", "000-0000",
+                        "[$¥-804]#,##0", "0,", "???.??"]))
+def test_every_double_renders(value: float, code: str) -> None:
+    assert isinstance(shown(code, value), str)

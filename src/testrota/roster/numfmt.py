@@ -18,13 +18,14 @@ costs nothing in the usual file.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal
 from functools import lru_cache
 
 _DIGITS = frozenset("0#?")
 # Characters Excel shows as themselves without quotes.
 _BARE = frozenset(" $-+/():!^&'~{}<>=")
 _INF = float("inf")
+_CONTEXT = Context(prec=400, rounding=ROUND_HALF_UP)
 _COLOURS = frozenset({"black", "blue", "cyan", "green", "magenta", "red", "white", "yellow"})
 
 
@@ -72,9 +73,11 @@ class NumberFormat:
 
 
 def _render(section: _Section, value: float, sign: str) -> str:
-    number = _decimal(value)
-    number = number * (Decimal(100) ** section.percent) / (Decimal(1000) ** section.scale)
-    number = number.quantize(Decimal(1).scaleb(-section.decimals), rounding=ROUND_HALF_UP)
+    # Precision for any double's digits: the default 28 would refuse to quantize 1e30.
+    ctx = _CONTEXT
+    number = ctx.multiply(_decimal(value), ctx.power(100, section.percent))
+    number = ctx.divide(number, ctx.power(1000, section.scale))
+    number = number.quantize(Decimal(1).scaleb(-section.decimals), context=ctx)
     whole, _, fraction = f"{number:f}".partition(".")
     digits = whole.lstrip("0")
     fraction = fraction.ljust(section.decimals, "0")
