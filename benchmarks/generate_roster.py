@@ -1,6 +1,6 @@
 """A synthetic roster of N people for the import benchmark.
 
-    python benchmarks/generate_roster.py 100000 /tmp/roster-100k.xlsx [--seed 42]
+    python benchmarks/generate_roster.py 100000 /tmp/roster-100k.xlsx [--seed 42] [--padded]
 
 or ``generate_roster(n, path)`` from Python. The workbook looks like a group's HR export: a
 merged title row, then 工号 (half number cells, half zero-padded text), 姓名, 部门 (about 40),
@@ -123,8 +123,12 @@ def people(n: int, seed: int = 42) -> Iterator[list[str | int]]:
         ]
 
 
-def generate_roster(n: int, out: Path, seed: int = 42) -> Path:
-    """Write a roster of ``n`` people to ``out`` (.xlsx) and return the path."""
+def generate_roster(n: int, out: Path, seed: int = 42, padded: bool = False) -> Path:
+    """Write a roster of ``n`` people to ``out`` (.xlsx) and return the path.
+
+    ``padded``: every employee number is a number cell formatted ``000000000``, as a clerk
+    keeps leading zeros in Excel, instead of half numbers and half zero-padded text.
+    """
     strings: dict[str, int] = {}
 
     def sid(text: str) -> int:
@@ -133,9 +137,9 @@ def generate_roster(n: int, out: Path, seed: int = 42) -> Path:
             index = strings[text] = len(strings)
         return index
 
-    def cell(ref: str, value: str | int, header: bool = False) -> str:
+    def cell(ref: str, value: str | int, header: bool = False, style: str = "") -> str:
         if isinstance(value, int):
-            return f'<c r="{ref}"><v>{value}</v></c>'
+            return f'<c r="{ref}"{style}><v>{value}</v></c>'
         if not value:
             return ""
         style = ' s="1"' if header else (' s="2"' if value.isdigit() else "")
@@ -158,7 +162,12 @@ def generate_roster(n: int, out: Path, seed: int = 42) -> Path:
             sheet.write(f'<row r="2">{head}</row>'.encode())
             chunk: list[str] = []
             for r, row in enumerate(people(n, seed), start=3):
-                cells = "".join(cell(f"{c}{r}", v) for c, v in zip(COLUMNS, row, strict=True))
+                if padded:
+                    row[0] = int(row[0])
+                cells = "".join(
+                    cell(f"{c}{r}", v, style=' s="3"' if padded and c == "A" else "")
+                    for c, v in zip(COLUMNS, row, strict=True)
+                )
                 chunk.append(f'<row r="{r}">{cells}</row>')
                 if len(chunk) == 5000:
                     sheet.write("".join(chunk).encode())
@@ -216,14 +225,16 @@ _WORKBOOK_RELS = f"""<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 <Relationship Id="rId2" Type="{REL_NS}/sharedStrings" Target="sharedStrings.xml"/>\
 <Relationship Id="rId3" Type="{REL_NS}/styles" Target="styles.xml"/></Relationships>"""
 _STYLES = f"""<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
-<styleSheet xmlns="{NS}"><fonts count="2"><font><sz val="11"/><name val="等线"/></font>\
+<styleSheet xmlns="{NS}"><numFmts count="1"><numFmt numFmtId="164" formatCode="000000000"/>\
+</numFmts><fonts count="2"><font><sz val="11"/><name val="等线"/></font>\
 <font><b/><sz val="11"/><name val="等线"/></font></fonts><fills count="2"><fill>\
 <patternFill patternType="none"/></fill><fill><patternFill patternType="gray125"/></fill></fills>\
 <borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>\
 <cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>\
-<cellXfs count="3"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>\
+<cellXfs count="4"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>\
 <xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/>\
-<xf numFmtId="49" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/></cellXfs>\
+<xf numFmtId="49" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>\
+<xf numFmtId="164" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/></cellXfs>\
 <cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles></styleSheet>"""
 
 
@@ -232,10 +243,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("n", type=int, help="number of people")
     parser.add_argument("out", type=Path, help="the .xlsx file to write")
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--padded", action="store_true",
+                        help="employee numbers as number cells formatted 000000000")
     args = parser.parse_args(argv)
     if args.n < 1:
         parser.error("N must be at least 1")
-    generate_roster(args.n, args.out, args.seed)
+    generate_roster(args.n, args.out, args.seed, padded=args.padded)
     print(f"wrote {args.n:,} people to {args.out}", file=sys.stderr)
     return 0
 

@@ -83,6 +83,11 @@ class ImportPolicy(_Section):
     max_file_mb: float = Field(default=50, gt=0)
     max_uncompressed_mb: float = Field(default=500, gt=0)
     max_deactivate_share: float = Field(default=0.2, ge=0, le=1)
+    # A sheet with more rows is refused before it is read whole (its memory grows with them).
+    max_rows: int = Field(default=300_000, ge=1, le=10_000_000)
+    # ... and one whose cells span more than this many cells from A1 to the farthest one: a
+    # reader allocates that rectangle, so two stray cells far apart cost as much as a full one.
+    max_cells: int = Field(default=10_000_000, ge=1, le=1_000_000_000)
 
 
 class ReminderPolicy(_Section):

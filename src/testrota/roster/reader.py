@@ -3,7 +3,8 @@
 :func:`read_workbook` opens .xlsx/.xlsb/.xls/.ods (through python-calamine, which is several
 times faster than openpyxl) and .csv in any common encoding, finds the header row on every
 sheet below whatever title rows HR put above it, and returns each recognised column as a list of
-the texts a person sees in Excel: ``10023`` not ``10023.0``, ``00123`` kept, dates as ISO text.
+the texts a person sees in Excel: ``10023`` not ``10023.0``, ``00123`` kept, a number
+formatted ``000000`` as ``003002``, dates as ISO text.
 Blank rows, 序号 numbers, repeated header rows and footers (合计, 制表人, Total ...) are dropped;
 every kept row remembers the row number Excel shows, so errors point at the right line.
 
@@ -120,12 +121,12 @@ def read_workbook(
             skipped.append(parsed)
 
     if opened.format == "csv":
-        raw = read_csv_sheet(opened)
+        raw = read_csv_sheet(opened, limits)
         if sheet is not None and sheet != raw.name:
             raise UserError(f"{opened.file_name}: a CSV file has no sheets; leave out --sheet")
         take(raw)
     else:
-        _read_book(opened, sheet, take, skipped)
+        _read_book(opened, sheet, take, skipped, limits)
     if not sheets:
         if sheet is not None and skipped and skipped[0].reason == "empty sheet":
             raise UserError(f"{opened.file_name}: sheet {skipped[0].name!r} is empty")
@@ -145,6 +146,7 @@ def _read_book(
     wanted: str | None,
     take: Callable[[RawSheet], None],
     skipped: list[SkippedSheet],
+    limits: ImportPolicy,
 ) -> None:
     book, metas = workbook_sheet_names(opened)
     try:
@@ -165,7 +167,7 @@ def _read_book(
                     SkippedSheet(name, "hidden sheet (name it with --sheet to import it)", [])
                 )
             else:
-                take(read_calamine_sheet(opened, book, name))
+                take(read_calamine_sheet(opened, book, name, limits))
     finally:
         book.close()
 

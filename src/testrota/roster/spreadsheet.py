@@ -3,6 +3,14 @@
 The file's bytes decide what it is, not its name: HR systems export HTML or text with an
 ``.xls`` name, and people rename files. Every refusal is a :class:`UserError` with one line
 that says what is wrong and what to do; nothing here lets a library traceback through.
+
+Before calamine parses a workbook, its container is checked with every walk bounded
+(:mod:`~testrota.roster.ole2`, :mod:`~testrota.roster.zip_parts`), a legacy workbook's record
+stream too (:mod:`~testrota.roster.biff`), and each sheet is surveyed for its extent and its
+padded number formats (:mod:`~testrota.roster.xlsx_parts`, :mod:`~testrota.roster.ods_parts`):
+a sheet over ``import.max_rows`` or ``import.max_cells`` is refused before it is read whole, and
+a number formatted ``000000`` comes out as the ``003002`` the clerk sees. calamine reads a
+legacy workbook from a container rebuilt here, never from the uploaded one.
 """
 
 from __future__ import annotations
@@ -10,15 +18,20 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import struct
 import tempfile
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from testrota.errors import UserError
 from testrota.policy import ImportPolicy
+from testrota.roster.biff import EncryptedWorkbook, read_biff
+from testrota.roster.ods_parts import OdsPackage
+from testrota.roster.ole2 import read_compound, write_compound
+from testrota.roster.survey import SheetSurvey, SheetTooLarge
+from testrota.roster.xlsx_parts import XlsxPackage
+from testrota.roster.zip_parts import check_members, member_chunks
 
 MB = 1024 * 1024
 TEXT_SUFFIXES = frozenset({".csv", ".txt", ".tsv", ""})
@@ -42,10 +55,16 @@ class OpenedFile:
     data: bytes
     format: str  # xlsx | xlsb | xls | ods | csv
     encoding: str | None = None  # csv only
+    parser_data: bytes = b""  # what calamine reads: the file, or for .xls a rebuilt container
+    xlsx: XlsxPackage | None = None  # .xlsx: surveys its sheets when they are read
+    surveys: dict[str, SheetSurvey] = field(default_factory=dict)  # .xls/.ods: every sheet
 
 
 def load_file(path: Path, limits: ImportPolicy) -> OpenedFile:
-    """Read the file's bytes and decide its format; refuse oversize, empty and unsafe files."""
+    """Read the file's bytes and decide its format; refuse oversize, empty and unsafe files.
+
+    A workbook's container is checked here, before any parser sees it.
+    """
     name = path.name
     if not path.exists():
         raise UserError(f"{path}: file not found")
@@ -54,7 +73,72 @@ def load_file(path: Path, limits: ImportPolicy) -> OpenedFile:
     _check_size(name, path.stat().st_size, limits)
     data = path.read_bytes()
     _check_size(name, len(data), limits)  # it may have grown since: the bytes read decide
-    return OpenedFile(name, data, sniff_format(name, data, limits))
+    opened = OpenedFile(name, data, sniff_format(name, data, limits))
+    if opened.format != "csv":
+        _check_container(opened, limits)
+    return opened
+
+
+def _damaged(name: str, detail: object) -> UserError:
+    return UserError(f"{name}: the workbook is damaged ({detail}); {_SAVE_AS}")
+
+
+def _password(name: str) -> UserError:
+    return UserError(
+        f"{name}: the workbook is password-protected; open it, remove the password and "
+        "save it again"
+    )
+
+
+def _check_container(opened: OpenedFile, limits: ImportPolicy) -> None:
+    """Check the container's structure and survey what calamine parses on opening."""
+    name, data = opened.file_name, opened.data
+    opened.parser_data = data
+    try:
+        if opened.format == "xls":
+            compound = read_compound(data)
+            stream_name = compound.find("Workbook", "Book") or "Workbook"
+            book = read_biff(compound.stream(stream_name))
+            opened.parser_data = write_compound({stream_name: book.stream})
+            opened.surveys = {s.name: s for s in book.sheets}
+        else:
+            archive = zipfile.ZipFile(io.BytesIO(data))
+            if opened.format == "xlsx":
+                opened.xlsx = XlsxPackage.open(data, archive)
+            elif opened.format == "ods":
+                opened.surveys = OdsPackage.open(data, archive, limits.max_cells).surveys
+            else:  # .xlsb: binary parts; their sizes and checksums at least
+                for info in check_members(archive).values():
+                    for _ in member_chunks(data, info):
+                        pass
+    except EncryptedWorkbook as exc:
+        raise _password(name) from exc
+    except SheetTooLarge as exc:
+        raise too_large(name, exc, limits) from exc
+    except (ValueError, zipfile.BadZipFile, OSError) as exc:
+        raise _damaged(name, exc) from exc
+    # calamine parses every sheet of an .xls or .ods when it opens one.
+    for survey in opened.surveys.values():
+        if survey.rows * survey.columns > limits.max_cells:
+            raise too_large(
+                name, SheetTooLarge(survey.name, survey.rows, survey.columns, "cells"), limits
+            )
+
+
+def too_large(file_name: str, exc: SheetTooLarge, limits: ImportPolicy) -> UserError:
+    """The one-line refusal of a sheet over ``import.max_rows`` or ``import.max_cells``."""
+    where = f"sheet {exc.name!r}" if exc.name is not None else "the file"
+    if exc.what == "rows":
+        return UserError(
+            f"{file_name}: {where} has {exc.rows:,} rows, over the {limits.max_rows:,} limit "
+            "(import.max_rows in policy.yaml); split it into smaller files or raise the limit"
+        )
+    return UserError(
+        f"{file_name}: {where} spans {exc.rows:,} rows x {exc.columns:,} columns "
+        f"({exc.rows * exc.columns:,} cells), over the {limits.max_cells:,} limit "
+        "(import.max_cells in policy.yaml); delete stray cells far below or to the right of "
+        "the table, or raise the limit"
+    )
 
 
 def _check_size(name: str, size: int, limits: ImportPolicy) -> None:
@@ -132,7 +216,11 @@ def _zip_format(name: str, data: bytes, limits: ImportPolicy) -> str:
     if "xl/workbook.bin" in names:
         return "xlsb"
     if "mimetype" in names:
-        if archive.read("mimetype").strip() == _ODS_MIMETYPE:
+        try:
+            mimetype = archive.read("mimetype")
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+            raise _damaged(name, exc) from exc
+        if mimetype.strip() == _ODS_MIMETYPE:
             return "ods"
         raise UserError(
             f"{name}: an OpenDocument file but not a spreadsheet; upload an .ods, .xlsx or .csv"
@@ -148,7 +236,7 @@ def _ole_format(name: str, data: bytes) -> str:
     try:
         streams = ole_stream_names(data)
     except ValueError as exc:
-        raise UserError(f"{name}: the workbook is damaged ({exc}); {_SAVE_AS}") from exc
+        raise _damaged(name, exc) from exc
     if {"EncryptedPackage", "EncryptionInfo"} & streams:
         # Excel keeps a password-protected .xlsx inside an OLE container.
         raise UserError(
@@ -164,57 +252,12 @@ def _ole_format(name: str, data: bytes) -> str:
     raise UserError(f"{name}: an Office file that holds no workbook; {_SAVE_AS}")
 
 
-_FREE, _END = 0xFFFFFFFF, 0xFFFFFFFE
-
-
 def ole_stream_names(data: bytes) -> set[str]:
     """Names of the entries in an OLE2 (compound file) directory, e.g. ``{"Workbook"}``.
 
-    Enough of [MS-CFB] to tell a legacy workbook from an encrypted .xlsx or a Word file
-    without a dependency; raises ValueError on a damaged container.
+    Raises ValueError on a damaged container (every chain is checked; see :mod:`ole2`).
     """
-    if len(data) < 512 or data[:8] != _OLE_MAGIC:
-        raise ValueError("not an OLE2 compound file")
-    shift = struct.unpack_from("<H", data, 30)[0]
-    if shift not in (9, 12):
-        raise ValueError("bad sector size")
-    size = 1 << shift
-    n_fat, first_dir = struct.unpack_from("<II", data, 44)
-    first_difat, n_difat = struct.unpack_from("<II", data, 68)
-    # The header fills sector -1: 512 bytes, padded to 4096 in version 4 files.
-    n_sectors = (len(data) - 1) // size
-
-    def sector(i: int) -> bytes:
-        if i >= n_sectors:
-            raise ValueError("sector out of range")
-        return data[(i + 1) * size : (i + 2) * size]
-
-    fat_sectors = [s for s in struct.unpack_from("<109I", data, 76) if s != _FREE]
-    next_difat, hops = first_difat, 0
-    while next_difat not in (_FREE, _END) and hops < n_difat + 1:
-        entries = struct.unpack(f"<{size // 4}I", sector(next_difat))
-        fat_sectors.extend(s for s in entries[:-1] if s != _FREE)
-        next_difat, hops = entries[-1], hops + 1
-    if len(fat_sectors) < n_fat or n_fat == 0:
-        raise ValueError("the allocation table is incomplete")
-    fat: list[int] = []
-    for s in fat_sectors[:n_fat]:
-        fat.extend(struct.unpack(f"<{size // 4}I", sector(s)))
-
-    names: set[str] = set()
-    current, seen = first_dir, set()
-    while current not in (_END, _FREE):
-        if current in seen or current >= len(fat):
-            raise ValueError("the directory chain is broken")
-        seen.add(current)
-        block = sector(current)
-        for off in range(0, size, 128):
-            length = struct.unpack_from("<H", block, off + 64)[0]
-            kind = block[off + 66]
-            if kind in (1, 2, 5) and 2 <= length <= 64:
-                names.add(block[off : off + length - 2].decode("utf-16-le", errors="replace"))
-        current = fat[current]
-    return names
+    return read_compound(data).names
 
 
 # --- workbooks through calamine -----------------------------------------------------------
@@ -224,10 +267,7 @@ def _calamine_failure(name: str, exc: BaseException) -> UserError:
     from python_calamine import PasswordError
 
     if isinstance(exc, PasswordError):
-        return UserError(
-            f"{name}: the workbook is password-protected; open it, remove the password and "
-            "save it again"
-        )
+        return _password(name)
     detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return UserError(f"{name}: the workbook is damaged and cannot be read ({detail}); {_SAVE_AS}")
 
@@ -244,8 +284,9 @@ def _guarded(name: str, call: Any, *args: Any, **kwargs: Any) -> Any:
 def _open_book(opened: OpenedFile) -> Any:
     from python_calamine import CalamineWorkbook
 
+    data = opened.parser_data or opened.data
     try:
-        return CalamineWorkbook.from_filelike(io.BytesIO(opened.data))
+        return CalamineWorkbook.from_filelike(io.BytesIO(data))
     except (KeyboardInterrupt, SystemExit, MemoryError):
         raise
     except BaseException:
@@ -255,7 +296,7 @@ def _open_book(opened: OpenedFile) -> Any:
     # (a password, a damaged record).
     with tempfile.TemporaryDirectory(prefix="testrota-") as folder:
         copy = Path(folder) / f"upload.{opened.format}"
-        copy.write_bytes(opened.data)
+        copy.write_bytes(data)
         book = _guarded(opened.file_name, CalamineWorkbook.from_path, copy)
         book.close()
     raise UserError(f"{opened.file_name}: the workbook is damaged and cannot be read; {_SAVE_AS}")
@@ -273,11 +314,56 @@ def workbook_sheet_names(opened: OpenedFile) -> tuple[Any, list[tuple[str, bool,
     return book, sheets
 
 
-def read_calamine_sheet(opened: OpenedFile, book: Any, name: str) -> RawSheet:
-    sheet = _guarded(opened.file_name, book.get_sheet_by_name, name)
-    rows = _guarded(opened.file_name, sheet.to_python, skip_empty_area=False)
-    merged = _guarded(opened.file_name, lambda: sheet.merged_cell_ranges) or []
+def read_calamine_sheet(
+    opened: OpenedFile, book: Any, name: str, limits: ImportPolicy
+) -> RawSheet:
+    """One sheet's cells as the clerk sees them; refused first if it is over the limits."""
+    file_name = opened.file_name
+    try:
+        survey = opened.surveys.get(name)
+        if survey is None and opened.xlsx is not None:
+            survey = opened.xlsx.survey(name, limits.max_rows, limits.max_cells)
+    except SheetTooLarge as exc:
+        raise too_large(file_name, exc, limits) from exc
+    except (ValueError, zipfile.BadZipFile) as exc:
+        raise _damaged(file_name, exc) from exc
+    if survey is not None:
+        _check_extent(file_name, name, survey.rows, survey.columns, limits)
+    sheet = _guarded(file_name, book.get_sheet_by_name, name)
+    # calamine's own extent, before a Python object is made for any cell: the check for
+    # formats without a survey (.xlsb), and a second one for the others.
+    end = _guarded(file_name, lambda: sheet.end)
+    if end is not None:
+        _check_extent(file_name, name, end[0] + 1, end[1] + 1, limits)
+    rows = _guarded(file_name, sheet.to_python, skip_empty_area=False)
+    if survey is not None:
+        _show_formats(rows, survey)
+    merged = _guarded(file_name, lambda: sheet.merged_cell_ranges) or []
     return RawSheet(name=name, rows=rows, merged=list(merged))
+
+
+def _check_extent(file_name: str, name: str, rows: int, columns: int, limits: ImportPolicy) -> None:
+    if rows > limits.max_rows:
+        raise too_large(file_name, SheetTooLarge(name, rows, columns, "rows"), limits)
+    if rows * columns > limits.max_cells:
+        raise too_large(file_name, SheetTooLarge(name, rows, columns, "cells"), limits)
+
+
+def _show_formats(rows: list[list[Any]], survey: SheetSurvey) -> None:
+    """Put the text the clerk sees into the number cells whose format pads or decorates them."""
+    for (r, c), text in survey.overrides.items():
+        if r < len(rows) and c < len(rows[r]) and _is_number(rows[r][c]):
+            rows[r][c] = text
+    for r0, c0, n_rows, n_cols, text in survey.spans:
+        for r in range(r0, min(r0 + n_rows, len(rows))):
+            row = rows[r]
+            for c in range(c0, min(c0 + n_cols, len(row))):
+                if _is_number(row[c]):
+                    row[c] = text
+
+
+def _is_number(value: Any) -> bool:
+    return type(value) in (int, float)
 
 
 # --- delimited text -------------------------------------------------------------------------
@@ -341,7 +427,8 @@ def _unguard(cell: str) -> str:
     return cell
 
 
-def read_csv_sheet(opened: OpenedFile) -> RawSheet:
+def read_csv_sheet(opened: OpenedFile, limits: ImportPolicy) -> RawSheet:
+    """The rows of a delimited text file; refused past ``import.max_rows``/``max_cells``."""
     text, encoding = decode_text(opened.file_name, opened.data)
     opened.encoding = encoding
     delimiter = _delimiter(text)
@@ -351,13 +438,21 @@ def read_csv_sheet(opened: OpenedFile) -> RawSheet:
         # Excel's hint line "sep=;" names the delimiter; Excel does not show it as a row.
         delimiter = first_line[4]
         lines.readline()
+    rows: list[list[Any]] = []
+    width = 0
     try:
-        rows: list[list[Any]] = []
-        for row in csv.reader(lines, delimiter=delimiter):
+        reader = csv.reader(lines, delimiter=delimiter)
+        for row in reader:
             rows.append([_unguard(c) if c[:2] == '="' else c for c in row])
+            if len(row) > width:
+                width = len(row)
+            if len(rows) > limits.max_rows or len(rows) * width > limits.max_cells:
+                # Stop keeping rows; count the rest for the message.
+                total = len(rows) + sum(1 for _ in reader)
+                what = "rows" if total > limits.max_rows else "cells"
+                raise too_large(opened.file_name, SheetTooLarge(None, total, width, what), limits)
     except csv.Error as exc:
         raise UserError(f"{opened.file_name}: the CSV file is damaged ({exc})") from exc
-    width = max((len(r) for r in rows), default=0)
     for row in rows:
         if len(row) < width:
             row.extend([""] * (width - len(row)))
