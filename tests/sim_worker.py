@@ -113,7 +113,7 @@ def _run_round(ctx: Any, schedule: SimSchedule) -> dict[str, Any]:
     # takes the one write lock, and threads of one process waiting for it only add SQLite's
     # busy-wait sleeps (up to 100 ms each) to every round.
     others = [spec for spec in due if spec.id != DISPATCH]
-    if ctx.engine.dialect.name == "sqlite":
+    if ctx.app.engine.dialect.name == "sqlite":
         for spec in others:
             run(spec)
     else:
@@ -123,7 +123,7 @@ def _run_round(ctx: Any, schedule: SimSchedule) -> dict[str, Any]:
     if any(spec.id == DISPATCH for spec in due):
         t0 = time.perf_counter()
         try:
-            report = Dispatcher(ctx.engine, ctx.backend, ctx.policy, ctx.clock,
+            report = Dispatcher(ctx.app.engine, ctx.backend, ctx.app.policy, ctx.app.clock,
                                 worker=ctx.worker, stop=ctx.stop).run()
             dispatch = report.as_dict()
         except Exception as exc:
@@ -152,7 +152,7 @@ def main() -> int:
         print("tests.sim_worker needs TESTROTA_CLOCK_FILE", file=sys.stderr)
         return 2
     ctx = make_job_context(settings)
-    schedule = SimSchedule(JOBS, ctx.policy)
+    schedule = SimSchedule(JOBS, ctx.app.policy)
     try:
         for line in sys.stdin:
             command = json.loads(line)
@@ -168,7 +168,7 @@ def main() -> int:
     finally:
         ctx.stop.set()
         ctx.close()
-        ctx.engine.dispose()
+        ctx.app.engine.dispose()
     return 0
 
 

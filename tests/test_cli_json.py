@@ -94,6 +94,10 @@ def _invocations(tmp_path: Path, cli: Any) -> Iterator[tuple[str, list[str], str
     yield "users add", ["hr1", "--role", "hr", "--password-stdin"], PASSWORD + "\n"
     yield "users list", [], None
     yield "users set-password", ["hr1", "--password-stdin"], PASSWORD + "!\n"
+    yield "users sessions", [], None
+    yield "users sign-out", ["hr1"], None
+    yield "users disable", ["hr1"], None
+    yield "users enable", ["hr1"], None
     yield "doctor", [], None
     yield "export-person", ["0003"], None
     yield "erase-person", ["0005", "--reason", "left the company", "--yes", "--deactivate"], None
@@ -126,7 +130,7 @@ def test_json_is_format_json_and_two_formats_are_refused(cli: Any, tmp_path: Pat
     roster = write_roster(tmp_path / "roster.xlsx", BASE)
     assert cli("import", str(roster), "--json").exit_code == 0
     listings = ["people", "roles", "schedule", "missed", "compliance", "alerts", "outbox",
-                "users list"]
+                "users list", "users sessions"]
     for path in listings:
         by_json = cli(*path.split(), "--json", env=ENV)
         by_format = cli(*path.split(), "--format", "json", env=ENV)

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import Engine, select, text
 
+from testrota.app import build_app
 from testrota.clock import FixedClock
 from testrota.db.engine import make_engine
 from testrota.db.models import JobHeartbeat, JobRun
@@ -61,29 +62,37 @@ def _spec(job: str) -> object:
 
 
 def _context(settings: Settings, engine: Engine, now: datetime, config: Path) -> JobContext:
-    return JobContext(settings=notify_settings(settings, config_dir=config), engine=engine,
-                      policy=policy(), clock=FixedClock(now), worker="w1")
+    return JobContext(
+        app=build_app(
+            notify_settings(settings, config_dir=config),
+            engine=engine,
+            policy=policy(),
+            clock=FixedClock(now),
+        ),
+        worker="w1",
+    )
 
 
 def _broken_sites(tmp_path: Path) -> Path:
     config = config_dir(tmp_path)
     (config / "sites.yaml").write_text(
         "sites:\n  - code: NORTH\n    name: 北门\n    hours: {someday: ['08:00-10:00']}\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     return config
 
 
 def _runs(engine: Engine) -> list[JobRun]:
     with engine.connect() as conn:
-        return [JobRun.model_validate(r._mapping)
-                for r in conn.execute(select(JobRun.__table__))]  # type: ignore[attr-defined]
+        return [JobRun.model_validate(r._mapping) for r in conn.execute(select(JobRun.__table__))]  # type: ignore[attr-defined]
 
 
 def _heartbeat(engine: Engine, job: str) -> tuple[int, int, str | None]:
     table = JobHeartbeat.__table__  # type: ignore[attr-defined]
     with engine.connect() as conn:
-        row = conn.execute(select(table.c.runs, table.c.failures, table.c.last_error)
-                           .where(table.c.job == job)).one()
+        row = conn.execute(
+            select(table.c.runs, table.c.failures, table.c.last_error).where(table.c.job == job)
+        ).one()
     return row.runs, row.failures, row.last_error
 
 
@@ -115,8 +124,10 @@ def test_a_plan_that_cannot_be_made_is_a_failed_run_a_log_line_a_metric_and_a_do
     assert _heartbeat(engine, "plan_next_week")[:2] == (1, 1)
     exposition = render(collect(engine, FRIDAY_NOON, policy(), datetime.now(UTC)))
     assert sample_value(exposition, "testrota_job_failures_total", job="plan_next_week") == 1
-    assert sample_value(exposition, "testrota_period_job_runs", job="plan_next_week",
-                        state="failed") == 1
+    assert (
+        sample_value(exposition, "testrota_period_job_runs", job="plan_next_week", state="failed")
+        == 1
+    )
     # The doctor names the job, the week, when and why, and how to fix it.
     check = check_jobs(engine, datetime.now(UTC))
     assert check.status == "fail"
@@ -125,8 +136,9 @@ def test_a_plan_that_cannot_be_made_is_a_failed_run_a_log_line_a_metric_and_a_do
     assert "testrota plan --week 2022-W20" in check.fix and "job_id plan_next_week" in check.fix
 
     # Fixed, the next tick of the same week plans it, and all is well again.
-    fixed = _context(settings, engine, FRIDAY_NOON + timedelta(minutes=10), config_dir(
-        tmp_path / "fixed"))
+    fixed = _context(
+        settings, engine, FRIDAY_NOON + timedelta(minutes=10), config_dir(tmp_path / "fixed")
+    )
     outcome = _run_job(_spec("plan_next_week"), fixed)
     assert outcome.ran, outcome
     (run,) = _runs(engine)
@@ -138,10 +150,12 @@ def test_a_plan_that_cannot_be_made_is_a_failed_run_a_log_line_a_metric_and_a_do
 def test_doctor_exits_1_and_prints_the_failed_job(
     engine: Engine, settings: Settings, tmp_path: Path, cli_env: dict[str, str]
 ) -> None:
-    _run_job(_spec("plan_next_week"), _context(settings, engine, FRIDAY_NOON,
-                                                _broken_sites(tmp_path)))
-    ops = runner({**cli_env, "TESTROTA_SECRET_KEY": SECRET,
-                  "TESTROTA_NOW": FRIDAY_NOON.isoformat()})
+    _run_job(
+        _spec("plan_next_week"), _context(settings, engine, FRIDAY_NOON, _broken_sites(tmp_path))
+    )
+    ops = runner(
+        {**cli_env, "TESTROTA_SECRET_KEY": SECRET, "TESTROTA_NOW": FRIDAY_NOON.isoformat()}
+    )
     result = ops("doctor")
     assert result.exit_code == 1, result.output
     (line,) = [x for x in result.stdout.splitlines() if " jobs " in x]
@@ -158,9 +172,15 @@ def test_a_nightly_job_that_fails_is_recorded_as_failed(
     with engine.begin() as conn:
         conn.execute(text("DROP TABLE rescheduleoffer"))
     try:
-        ctx = JobContext(settings=notify_settings(settings, database_url=str(engine.url)),
-                         engine=engine, policy=policy(),
-                         clock=FixedClock(datetime(2022, 5, 10, 2, 30, tzinfo=SH)), worker="w1")
+        ctx = JobContext(
+            app=build_app(
+                notify_settings(settings, database_url=str(engine.url)),
+                engine=engine,
+                policy=policy(),
+                clock=FixedClock(datetime(2022, 5, 10, 2, 30, tzinfo=SH)),
+            ),
+            worker="w1",
+        )
         assert _run_job(_spec("nightly"), ctx) is None
         (run,) = _runs(engine)
         assert (run.job, run.period, run.status) == ("nightly", "2022-05-10", "failed")
@@ -179,9 +199,9 @@ def test_a_failed_daily_or_weekly_job_is_tried_again_soon_within_its_grace_time(
 ) -> None:
     # Built on Thursday, the plan's next tick is Friday noon (no catch-up at start)...
     ctx = _context(settings, engine, FRIDAY_NOON - timedelta(days=1), _broken_sites(tmp_path))
-    scheduler = build_scheduler(ctx.settings, engine, "background", ctx=ctx)
+    scheduler = build_scheduler(ctx.app.settings, engine, "background", ctx=ctx)
     scheduler.start(paused=True)  # jobs get their run times; none runs
-    ctx.clock = FixedClock(FRIDAY_NOON)  # ...which comes, and fails.
+    ctx.app.clock = FixedClock(FRIDAY_NOON)  # ...which comes, and fails.
     try:
         job = scheduler.get_job("plan_next_week")
         regular = job.next_run_time
@@ -220,8 +240,11 @@ def _own_imports(tree: ast.AST) -> Iterator[ast.ImportFrom | ast.Import]:
 
 
 def _catches_import_error(handler: ast.ExceptHandler) -> bool:
-    names = {n.id for n in ast.walk(handler.type) if isinstance(n, ast.Name)} \
-        if handler.type is not None else {"BaseException"}
+    names = (
+        {n.id for n in ast.walk(handler.type) if isinstance(n, ast.Name)}
+        if handler.type is not None
+        else {"BaseException"}
+    )
     return bool(names & {"ImportError", "ModuleNotFoundError", "Exception", "BaseException"})
 
 
@@ -231,13 +254,15 @@ def test_no_import_of_our_own_modules_is_guarded() -> None:
     for path in sorted(SRC.rglob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
-            if isinstance(node, ast.Try) and any(_catches_import_error(h)
-                                                 for h in node.handlers):
+            if isinstance(node, ast.Try) and any(_catches_import_error(h) for h in node.handlers):
                 for statement in node.body:
                     if any(True for _ in _own_imports(statement)):
                         guarded.append(f"{path.relative_to(SRC)}:{statement.lineno}")
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and \
-                    node.func.id == "__import__":
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id == "__import__"
+            ):
                 guarded.append(f"{path.relative_to(SRC)}:{node.lineno} __import__")
     assert guarded == []
 
@@ -258,34 +283,59 @@ def test_every_import_of_our_own_modules_resolves() -> None:
                     try:
                         importlib.import_module(f"{node.module}.{alias.name}")
                     except ModuleNotFoundError:
-                        missing.append(f"{path.relative_to(SRC)}:{node.lineno} "
-                                       f"{node.module}.{alias.name}")
+                        missing.append(
+                            f"{path.relative_to(SRC)}:{node.lineno} {node.module}.{alias.name}"
+                        )
     assert missing == []
 
 
 def test_the_job_table_names_only_functions_that_exist() -> None:
     assert {spec.id for spec in JOBS} == {
-        "dispatch_texts", "sync_reminders", "notify_alerts", "flag_missed", "plan_next_week",
-        "supervisors_digest", "nightly",
+        "dispatch_texts",
+        "sync_reminders",
+        "notify_alerts",
+        "flag_missed",
+        "plan_next_week",
+        "supervisors_digest",
+        "nightly",
     }
     for spec in JOBS:
         assert getattr(tasks, spec.func.__name__) is spec.func, spec.id
     # The jobs call services imported at the top of the module, where a wrong name fails the
     # import of the worker itself instead of a job quietly doing nothing.
     body = ast.parse(Path(tasks.__file__).read_text(encoding="utf-8")).body
-    nested = [n for top in body if isinstance(top, ast.FunctionDef | ast.ClassDef)
-              for n in ast.walk(top) if isinstance(n, ast.Import | ast.ImportFrom)]
+    nested = [
+        n
+        for top in body
+        if isinstance(top, ast.FunctionDef | ast.ClassDef)
+        for n in ast.walk(top)
+        if isinstance(n, ast.Import | ast.ImportFrom)
+    ]
     assert nested == []
 
 
 def test_the_nightly_job_runs_both_retentions(engine: Engine, settings: Settings) -> None:
-    ctx = JobContext(settings=notify_settings(settings), engine=engine, policy=policy(),
-                     clock=FixedClock(datetime(2022, 5, 10, 2, 30, tzinfo=SH)), worker="w1")
+    ctx = JobContext(
+        app=build_app(
+            notify_settings(settings),
+            engine=engine,
+            policy=policy(),
+            clock=FixedClock(datetime(2022, 5, 10, 2, 30, tzinfo=SH)),
+        ),
+        worker="w1",
+    )
     outcome = tasks.nightly(ctx)
     assert outcome.ran
     assert set(outcome.result["retention"]) == {
-        "messages", "inbound", "offers", "job_runs",  # the texts' part
-        "test_results", "alerts", "alert_contacts", "import_errors", "job_heartbeats",
+        "messages",
+        "inbound",
+        "offers",
+        "job_runs",  # the texts' part
+        "test_results",
+        "alerts",
+        "alert_contacts",
+        "import_errors",
+        "job_heartbeats",
     }
 
 
@@ -305,8 +355,11 @@ def test_the_database_refuses_a_job_run_status_it_does_not_know(engine: Engine) 
 
     now = datetime(2022, 5, 9, 8, 0, tzinfo=SH)
     with pytest.raises(IntegrityError), engine.begin() as conn:
-        conn.execute(insert(JobRun).values(job="nightly", period="2022-05-09", started_at=now,
-                                           status="finished", details={}))
+        conn.execute(
+            insert(JobRun).values(
+                job="nightly", period="2022-05-09", started_at=now, status="finished", details={}
+            )
+        )
 
 
 def test_a_recorded_error_is_one_line_without_personal_numbers(engine: Engine) -> None:

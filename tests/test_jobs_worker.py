@@ -26,6 +26,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, insert, select, update
 from sqlmodel import Session
 
+from testrota.app import build_app
 from testrota.clock import FixedClock
 from testrota.db.models import JobRun, Message
 from testrota.jobs import tasks
@@ -60,8 +61,13 @@ def test_every_job_is_defined_on_purpose(settings: Settings, engine: Engine) -> 
     assert isinstance(scheduler._lookup_jobstore("default"), MemoryJobStore)
     jobs = {job.id: job for job in scheduler.get_jobs()}
     assert set(jobs) == {
-        "dispatch_texts", "sync_reminders", "notify_alerts", "flag_missed", "plan_next_week",
-        "supervisors_digest", "nightly",
+        "dispatch_texts",
+        "sync_reminders",
+        "notify_alerts",
+        "flag_missed",
+        "plan_next_week",
+        "supervisors_digest",
+        "nightly",
     }
     for job in jobs.values():
         assert job.coalesce is True
@@ -86,10 +92,14 @@ def test_once_per_period_jobs_catch_up_when_their_time_has_passed(
     early = notify_settings(settings, now="2022-05-09T06:00:00+08:00")  # Monday 06:00
     late = notify_settings(settings, now="2022-05-13T13:00:00+08:00")  # Friday 13:00
     # A job not yet started has a next_run_time only when asked to run at once.
-    soon = {j.id: getattr(j, "next_run_time", None)
-            for j in build_scheduler(early, engine, "background").get_jobs()}
-    later = {j.id: getattr(j, "next_run_time", None)
-             for j in build_scheduler(late, engine, "background").get_jobs()}
+    soon = {
+        j.id: getattr(j, "next_run_time", None)
+        for j in build_scheduler(early, engine, "background").get_jobs()
+    }
+    later = {
+        j.id: getattr(j, "next_run_time", None)
+        for j in build_scheduler(late, engine, "background").get_jobs()
+    }
     real_now = datetime.now(UTC)
     assert soon["dispatch_texts"] is not None
     assert soon["dispatch_texts"] - real_now < timedelta(seconds=30)
@@ -173,8 +183,11 @@ def test_a_failed_run_is_recorded_and_tried_again_by_the_next_tick(engine: Engin
 def test_a_run_whose_worker_died_is_taken_over(engine: Engine) -> None:
     now = datetime(2022, 5, 9, 8, 0, tzinfo=SH)
     with engine.begin() as conn:
-        conn.execute(insert(JobRun).values(job="plan_next_week", period="2022-W20",
-                                           started_at=now, worker="dead", details={}))
+        conn.execute(
+            insert(JobRun).values(
+                job="plan_next_week", period="2022-W20", started_at=now, worker="dead", details={}
+            )
+        )
     if engine.dialect.name == "sqlite":
         # On one machine an unfinished run is trusted to be running for a while...
         busy = run_once_per_period(engine, "plan_next_week", "2022-W20", "w2", now, lambda: 1)
@@ -195,16 +208,22 @@ def test_advisory_keys_are_stable_and_distinct() -> None:
 
 
 def _context(settings: Settings, engine: Engine, now: datetime, name: str) -> JobContext:
-    return JobContext(settings=notify_settings(settings), engine=engine, policy=policy(),
-                      clock=FixedClock(now), worker=name, dispatch_seconds=0.3)
+    return JobContext(
+        app=build_app(
+            notify_settings(settings), engine=engine, policy=policy(), clock=FixedClock(now)
+        ),
+        worker=name,
+        dispatch_seconds=0.3,
+    )
 
 
 def test_the_digest_job_from_two_workers_texts_each_supervisor_once(
     settings: Settings, engine: Engine, session: Session
 ) -> None:
     add_site(session)
-    add_appointment(session, add_person(session, 1), datetime(2022, 5, 8, 9, 0, tzinfo=SH),
-                    status="missed")
+    add_appointment(
+        session, add_person(session, 1), datetime(2022, 5, 8, 9, 0, tzinfo=SH), status="missed"
+    )
     add_user(session, "sup", "supervisor", departments=["冷链车间"], phone_number=phone(500))
     now = datetime(2022, 5, 9, 8, 0, tzinfo=SH)
     contexts = [_context(settings, engine, now, f"w{i}") for i in range(2)]
@@ -214,9 +233,7 @@ def test_the_digest_job_from_two_workers_texts_each_supervisor_once(
     for t in threads:
         t.join()
     assert [m.kind for m in messages(session)] == ["digest"]
-    assert [(r.job, r.period) for r in _job_runs(engine)] == [
-        ("supervisors_digest", "2022-05-09")
-    ]
+    assert [(r.job, r.period) for r in _job_runs(engine)] == [("supervisors_digest", "2022-05-09")]
 
 
 def test_flag_missed_job_flags_then_offers_a_new_slot(
@@ -230,8 +247,7 @@ def test_flag_missed_job_flags_then_offers_a_new_slot(
     assert result == {"flagged": 1, "notices": 1}
     (notice,) = messages(session)
     assert notice.kind == "missed" and notice.to == phone(1)
-    assert tasks.flag_missed(_context(settings, engine, now, "w2")) == {"flagged": 0,
-                                                                       "notices": 0}
+    assert tasks.flag_missed(_context(settings, engine, now, "w2")) == {"flagged": 0, "notices": 0}
 
 
 def test_dispatch_and_reminder_jobs_are_thin_calls(
@@ -287,8 +303,9 @@ def test_background_scheduler_starts_and_stops_with_the_app_lifespan(
 
 def _count(engine: Engine, *where: Any) -> int:
     with engine.connect() as conn:
-        return int(conn.execute(select(func.count()).select_from(Message).where(*where))
-                   .scalar_one())
+        return int(
+            conn.execute(select(func.count()).select_from(Message).where(*where)).scalar_one()
+        )
 
 
 @pytest.mark.slow
@@ -296,19 +313,29 @@ def test_two_worker_processes_share_the_work_and_stop_gracefully(
     engine: Engine, database_url: str, session: Session, tmp_path: Path
 ) -> None:
     add_site(session)
-    add_appointment(session, add_person(session, 1), datetime(2022, 5, 8, 9, 0, tzinfo=SH),
-                    status="missed")
+    add_appointment(
+        session, add_person(session, 1), datetime(2022, 5, 8, 9, 0, tzinfo=SH), status="missed"
+    )
     add_user(session, "sup", "supervisor", departments=["冷链车间"], phone_number=phone(500))
     add_due_texts(engine, 200, datetime(2022, 5, 9, 0, 0, tzinfo=UTC), first=1000)
     config = config_dir(tmp_path, sms={"rate_per_second": 0, "concurrency": 4})
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TESTROTA_", "TWILIO_"))}
-    env.update({
-        "TESTROTA_DATABASE_URL": database_url, "TESTROTA_CONFIG_DIR": str(config),
-        "TESTROTA_SECRET_KEY": SECRET, "TESTROTA_NOW": "2022-05-09T09:00:00+08:00",
-    })
+    env.update(
+        {
+            "TESTROTA_DATABASE_URL": database_url,
+            "TESTROTA_CONFIG_DIR": str(config),
+            "TESTROTA_SECRET_KEY": SECRET,
+            "TESTROTA_NOW": "2022-05-09T09:00:00+08:00",
+        }
+    )
     procs = [
-        subprocess.Popen([sys.executable, "-m", "testrota.cli.main", "worker"], env=env,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, "-m", "testrota.cli.main", "worker"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for _ in range(2)
     ]
     try:

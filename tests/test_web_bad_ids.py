@@ -220,7 +220,7 @@ def test_a_reference_the_database_refuses_is_400_and_a_clash_409(
     @probe.post("/_probe/{what}")
     def write(what: str) -> dict[str, str]:
         at = local("2022-05-11 10:00")
-        with session_scope(app.state.ctx.engine) as s:
+        with session_scope(app.state.testrota.engine) as s:
             if what == "reference":
                 s.add(Appointment(person_id=MAX_ID, site_code="S1", week="2022-W19",
                                   starts_at=at, ends_at=at, created_at=at, updated_at=at))

@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TESTROTA_", extra="ignore", frozen=True)
 
     database_url: str = "sqlite:///./testrota.db"
+    # Reads that may lag (pages, reports, exports) go here when set: a streaming replica.
+    read_database_url: str | None = None
     config_dir: Path = Path("./config")
     now: datetime | None = None
     # A file holding "now" (ISO 8601 with offset), read again whenever it changes: lets a
@@ -142,8 +144,11 @@ class Settings(BaseSettings):
         return self
 
     def with_database(self, url: str | None) -> Settings:
-        """A copy pointing at another database (the CLI's ``--db``)."""
-        return self if not url else self.model_copy(update={"database_url": url})
+        """A copy pointing at another database (the CLI's ``--db``), which then serves the
+        lagging reads too: a replica of the other database would be a different database."""
+        if not url:
+            return self
+        return self.model_copy(update={"database_url": url, "read_database_url": None})
 
 
 def _networks(text: str) -> tuple[IPv4Network | IPv6Network, ...]:

@@ -23,6 +23,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from testrota.policy import WebPolicy
+
 
 @dataclass(frozen=True)
 class ThrottleRule:
@@ -32,6 +34,18 @@ class ThrottleRule:
     window: timedelta
     name_window: timedelta
     known_address_for: timedelta = timedelta(0)  # 0: no address is known
+
+    @classmethod
+    def of(cls, web: WebPolicy) -> ThrottleRule:
+        """The rule the policy's ``web`` section sets."""
+        return cls(
+            max_failures=web.login_max_failures,
+            max_failures_per_ip=web.login_max_failures_per_ip,
+            max_failures_per_name=web.login_max_failures_per_name,
+            window=timedelta(minutes=web.login_window_minutes),
+            name_window=timedelta(minutes=web.login_name_window_minutes),
+            known_address_for=timedelta(days=web.login_known_address_days),
+        )
 
 
 @dataclass(frozen=True)

@@ -6,20 +6,16 @@ import json
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
 from pydantic import ValidationError
-from sqlalchemy import Engine
 
-from testrota.clock import Clock, clock_from_settings
+from testrota.app import App, build_app
 from testrota.errors import UserError
-from testrota.policy import Policy, load_policy
-from testrota.settings import Settings, SettingsError, get_settings
+from testrota.settings import SettingsError, get_settings
 
 DbOption = Annotated[
     str | None,
@@ -33,35 +29,8 @@ FormatOption = Annotated[
 ]
 
 
-@dataclass
-class AppContext:
-    """The shell's handles, built once per command from the settings."""
-
-    settings: Settings
-    _engine: Engine | None = field(default=None, repr=False)
-
-    @cached_property
-    def clock(self) -> Clock:
-        return clock_from_settings(self.settings)
-
-    @cached_property
-    def policy(self) -> Policy:
-        return load_policy(self.settings.config_dir)
-
-    @property
-    def config_dir(self) -> Path:
-        return self.settings.config_dir
-
-    @property
-    def engine(self) -> Engine:
-        if self._engine is None:
-            from testrota.db.engine import make_engine
-
-            self._engine = make_engine(self.settings.database_url)
-        return self._engine
-
-
-def make_context(db: str | None) -> AppContext:
+def make_app(db: str | None) -> App:
+    """The command's :class:`App`: settings from the environment, ``--db`` over them."""
     try:
         settings = get_settings()
     except (SettingsError, ValidationError) as exc:
@@ -69,7 +38,7 @@ def make_context(db: str | None) -> AppContext:
     from testrota.observability.logging import setup_cli_logging
 
     setup_cli_logging(settings)
-    return AppContext(settings.with_database(db))
+    return build_app(settings.with_database(db))
 
 
 def _settings_message(exc: Exception) -> str:

@@ -9,13 +9,13 @@ from typing import Annotated, Any
 
 import typer
 
+from testrota.app import App
 from testrota.cli.common import (
-    AppContext,
     DbOption,
     FormatOption,
     JsonOption,
     emit_json,
-    make_context,
+    make_app,
     output_format,
     rows_as,
     user_errors,
@@ -51,14 +51,14 @@ def register(app: typer.Typer) -> None:
     app.command("status")(status)
 
 
-def _at(text: str | None, ctx: AppContext) -> datetime:
+def _at(text: str | None, app: App) -> datetime:
     """``--at``: ISO 8601; a time without an offset is local time in the policy's zone."""
     if not text:
-        return ctx.clock.now()
+        return app.clock.now()
     from testrota.compliance.results_parse import parse_sampled_at
 
     try:
-        return parse_sampled_at(text, ctx.policy.tz)
+        return parse_sampled_at(text, app.policy.tz)
     except ValueError as exc:
         raise UserError(f"--at: {exc}") from None
 
@@ -74,16 +74,16 @@ def checkin(
 ) -> None:
     """Record that a person was sampled at a testing site."""
     with user_errors():
-        ctx = make_context(db)
+        app = make_app(db)
         from testrota.compliance.service import check_in
 
-        now = ctx.clock.now()
+        now = app.clock.now()
         result = check_in(
-            ctx.engine, employee_no, site, _at(at, ctx), ACTOR, ctx.policy, now=now,
-            config_dir=ctx.config_dir,
+            app.engine, employee_no, site, _at(at, app), ACTOR, app.policy, now=now,
+            config_dir=app.config_dir,
         )
         if json_out:
-            emit_json(result.as_dict(ctx.policy))
+            emit_json(result.as_dict(app.policy))
         else:
             typer.echo(result.message)
 
@@ -105,7 +105,7 @@ def results_import(
     with user_errors():
         if errors is not None:
             writable_output(errors, "--errors", ".xlsx")
-        ctx = make_context(db)
+        app = make_app(db)
         from testrota.compliance.service import import_results
 
         def progress(stage: str) -> None:
@@ -113,12 +113,12 @@ def results_import(
                 typer.echo(f"… {stage}", err=True)
 
         summary = import_results(
-            ctx.engine,
+            app.engine,
             file,
-            ctx.policy,
-            ctx.config_dir,
+            app.policy,
+            app.config_dir,
             ACTOR,
-            ctx.clock.now(),
+            app.clock.now(),
             sheet=sheet,
             dry_run=dry_run,
             progress=progress,
@@ -187,18 +187,18 @@ def results_add(
 ) -> None:
     """Record one result by hand (a lab phoning in a positive, an outside booth's slip)."""
     with user_errors():
-        ctx = make_context(db)
+        app = make_app(db)
         from testrota.compliance.service import record_result
 
         out = record_result(
-            ctx.engine,
+            app.engine,
             employee_no,
-            _at(at, ctx),
+            _at(at, app),
             result,
             actor=ACTOR,
-            now=ctx.clock.now(),
-            policy=ctx.policy,
-            config_dir=ctx.config_dir,
+            now=app.clock.now(),
+            policy=app.policy,
+            config_dir=app.config_dir,
             site=site,
         )
         if json_out:
@@ -235,14 +235,14 @@ def missed(
             raise UserError("--output needs --format json, csv or xlsx")
         if output is not None:
             writable_output(output, "--output")
-        ctx = make_context(db)
+        app = make_app(db)
         from testrota.compliance.reports import MISSED_COLUMNS, missed_list, resolve_week
 
-        now = ctx.clock.now()
-        wk = resolve_week(week, now, ctx.policy)
+        now = app.clock.now()
+        wk = resolve_week(week, now, app.policy)
         rows = missed_list(
-            ctx.engine, now, ctx.policy, week=str(wk), departments=department or None,
-            grid_unit=grid_unit, config_dir=ctx.config_dir,
+            app.engine, now, app.policy, week=str(wk), departments=department or None,
+            grid_unit=grid_unit, config_dir=app.config_dir,
         )
         if fmt == "xlsx":
             from testrota.compliance.export import MISSED_HEADERS, write_xlsx
@@ -310,12 +310,12 @@ def compliance(
         fmt = output_format(fmt, json_out)
         if weeks is not None and not 1 <= weeks <= 52:
             raise UserError("--weeks must be between 1 and 52")
-        ctx = make_context(db)
+        app = make_app(db)
         from testrota.compliance.service import compliance_report
 
         report = compliance_report(
-            ctx.engine, ctx.clock.now(), ctx.policy, week=week,
-            departments=department or None, weeks=weeks, config_dir=ctx.config_dir,
+            app.engine, app.clock.now(), app.policy, week=week,
+            departments=department or None, weeks=weeks, config_dir=app.config_dir,
         )
         if fmt == "json":
             emit_json(report)
@@ -388,11 +388,11 @@ def alerts_list(
         return
     with user_errors():
         fmt = output_format(fmt, json_out)
-        ctx = make_context(db)
+        app = make_app(db)
         from testrota.compliance.service import list_alerts
 
         alerts = list_alerts(
-            ctx.engine, ctx.policy, status=None if all_ else "open",
+            app.engine, app.policy, status=None if all_ else "open",
             departments=department or None,
         )
         if fmt == "json":
@@ -449,10 +449,10 @@ def alerts_close(
 ) -> None:
     """Close an alert once the case has been handled."""
     with user_errors():
-        ctx = make_context(db)
+        app = make_app(db)
         from testrota.compliance.service import close_alert
 
-        out = close_alert(ctx.engine, alert_id, ACTOR, ctx.clock.now())
+        out = close_alert(app.engine, alert_id, ACTOR, app.clock.now())
         if json_out:
             emit_json(out)
         else:
@@ -482,12 +482,12 @@ def excuse(
                 day = date.fromisoformat(on.strip())
             except ValueError:
                 raise UserError(f"--date {on!r}: write it like 2022-05-09") from None
-        ctx = make_context(db)
+        app = make_app(db)
         from testrota.compliance.service import excuse as excuse_service
 
         out = excuse_service(
-            ctx.engine, employee_no, reason, actor=ACTOR, now=ctx.clock.now(),
-            policy=ctx.policy, week=week, on=day, appointment_id=appointment,
+            app.engine, employee_no, reason, actor=ACTOR, now=app.clock.now(),
+            policy=app.policy, week=week, on=day, appointment_id=appointment,
         )
         if json_out:
             emit_json(out)
@@ -500,10 +500,10 @@ def excuse(
 def flag(json_out: JsonOption = False, db: DbOption = None) -> None:
     """Flag due appointments as done or missed now (the worker does this every few minutes)."""
     with user_errors():
-        ctx = make_context(db)
+        app = make_app(db)
         from testrota.compliance.service import flag_due
 
-        report = flag_due(ctx.engine, ctx.clock.now(), ctx.policy)
+        report = flag_due(app.engine, app.clock.now(), app.policy)
         if json_out:
             emit_json({"missed": report.missed, "done": report.done})
         else:
@@ -517,11 +517,11 @@ def status(
 ) -> None:
     """A person's standing this week: green (compliant), amber (due) or red (missed)."""
     with user_errors():
-        ctx = make_context(db)
+        app = make_app(db)
         from testrota.compliance.service import person_status
 
         out = person_status(
-            ctx.engine, employee_no, ctx.clock.now(), ctx.policy, config_dir=ctx.config_dir
+            app.engine, employee_no, app.clock.now(), app.policy, config_dir=app.config_dir
         )
         if json_out:
             emit_json(out)

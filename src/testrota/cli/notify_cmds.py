@@ -18,7 +18,7 @@ from testrota.cli.common import (
     FormatOption,
     JsonOption,
     emit_json,
-    make_context,
+    make_app,
     output_format,
     rows_as,
     user_errors,
@@ -58,117 +58,122 @@ def _stop_on_signals() -> Iterator[threading.Event]:
 
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the ``testrota`` app."""
+    app.command("dispatch")(dispatch)
+    app.command("worker")(worker)
+    app.command("reminders")(reminders)
+    app.command("booster")(booster)
+    app.command("outbox")(outbox)
+    app.command("sms-capacity")(sms_capacity)
 
-    @app.command("dispatch")
-    def dispatch(
-        db: DbOption = None,
-        once: Annotated[
-            bool, typer.Option("--once", help="Send what is due now, then exit.")
-        ] = False,
-        max_seconds: Annotated[
-            float | None,
-            typer.Option("--max-seconds", help="Stop taking new texts after this long."),
-        ] = None,
-        json_out: JsonOption = False,
-    ) -> None:
-        """Send the SMS that are due (claimed safely: run as many dispatchers as you like).
-        Without --once it runs until SIGTERM, riding out a database that drops its
-        connections."""
-        from testrota.notify.dispatcher import dispatch_loop
 
-        _log_to_stderr()
-        with user_errors(), _stop_on_signals() as stop:
-            ctx = make_context(db)
-            total = dispatch_loop(ctx.engine, ctx.settings, ctx.policy, ctx.clock, once=once,
-                                  max_seconds=max_seconds, stop=stop)
-        summary = total.as_dict()
-        if json_out:
-            emit_json(summary)
-        else:
-            rows_as("table", [summary], list(summary), title="dispatch")
+def dispatch(
+    db: DbOption = None,
+    once: Annotated[
+        bool, typer.Option("--once", help="Send what is due now, then exit.")
+    ] = False,
+    max_seconds: Annotated[
+        float | None,
+        typer.Option("--max-seconds", help="Stop taking new texts after this long."),
+    ] = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Send the SMS that are due (claimed safely: run as many dispatchers as you like).
+    Without --once it runs until SIGTERM, riding out a database that drops its
+    connections."""
+    from testrota.notify.dispatcher import dispatch_loop
 
-    @app.command("worker")
-    def worker(db: DbOption = None) -> None:
-        """Run the periodic jobs (texts, reminders, missed tests, plan, digest) until SIGTERM."""
-        from testrota.jobs.worker import run_worker
+    _log_to_stderr()
+    with user_errors(), _stop_on_signals() as stop:
+        app = make_app(db)
+        total = dispatch_loop(app.engine, app.settings, app.policy, app.clock, once=once,
+                              max_seconds=max_seconds, stop=stop)
+    summary = total.as_dict()
+    if json_out:
+        emit_json(summary)
+    else:
+        rows_as("table", [summary], list(summary), title="dispatch")
 
-        _log_to_stderr()
-        with user_errors():
-            ctx = make_context(db)
-            ctx.policy  # noqa: B018  (a broken policy file is reported before anything starts)
-            run_worker(ctx.settings, ctx.engine)
 
-    @app.command("reminders")
-    def reminders(db: DbOption = None, json_out: JsonOption = False) -> None:
-        """Create the reminder texts for the coming hours now (the worker does it every 5 min)."""
-        from testrota.notify.enqueue import sync_reminders
+def worker(db: DbOption = None) -> None:
+    """Run the periodic jobs (texts, reminders, missed tests, plan, digest) until SIGTERM."""
+    from testrota.jobs.worker import run_worker
 
-        with user_errors():
-            ctx = make_context(db)
-            report = sync_reminders(ctx.engine, ctx.clock.now(), ctx.policy, ctx.settings)
-        if json_out:
-            emit_json(report.as_dict())
-        else:
-            rows_as("table", [report.as_dict()], list(report.as_dict()), title="reminders")
+    _log_to_stderr()
+    with user_errors():
+        app = make_app(db)
+        app.policy  # noqa: B018  (a broken policy file is reported before anything starts)
+        run_worker(app.settings, app.engine)
 
-    @app.command("booster")
-    def booster(
-        db: DbOption = None,
-        campaign: Annotated[
-            str | None,
-            typer.Option("--campaign", help="Campaign name; one text per person per campaign "
-                         "(default: this month, e.g. 2022-05)."),
-        ] = None,
-        json_out: JsonOption = False,
-    ) -> None:
-        """Text everyone without a booster shot (once per campaign)."""
-        from testrota.notify.enqueue import enqueue_booster_campaign
 
-        with user_errors():
-            ctx = make_context(db)
-            created = enqueue_booster_campaign(ctx.engine, ctx.clock.now(), ctx.policy,
-                                               ctx.settings, campaign=campaign)
-        if json_out:
-            emit_json({"created": created})
-        else:
-            typer.echo(f"{created} booster texts queued")
+def reminders(db: DbOption = None, json_out: JsonOption = False) -> None:
+    """Create the reminder texts for the coming hours now (the worker does it every 5 min)."""
+    from testrota.notify.enqueue import sync_reminders
 
-    @app.command("outbox")
-    def outbox(
-        db: DbOption = None,
-        status: Annotated[str | None, typer.Option("--status", help="e.g. pending, failed")] = None,
-        kind: Annotated[str | None, typer.Option("--kind", help="e.g. reminder_eve")] = None,
-        limit: Annotated[int, typer.Option("--limit", min=1)] = 50,
-        fmt: FormatOption = None,
-        json_out: JsonOption = False,
-    ) -> None:
-        """The texts, newest first (phone numbers masked)."""
-        from testrota.notify.queries import OUTBOX_COLUMNS, OUTBOX_TABLE_COLUMNS, list_outbox
+    with user_errors():
+        app = make_app(db)
+        report = sync_reminders(app.engine, app.clock.now(), app.policy, app.settings)
+    if json_out:
+        emit_json(report.as_dict())
+    else:
+        rows_as("table", [report.as_dict()], list(report.as_dict()), title="reminders")
 
-        with user_errors():
-            fmt = output_format(fmt, json_out)
-            ctx = make_context(db)
-            rows = list_outbox(ctx.engine, status=status, kind=kind, limit=limit)
-            columns = OUTBOX_TABLE_COLUMNS if fmt == "table" else OUTBOX_COLUMNS
-            rows_as(fmt, rows, columns, title="outbox")
 
-    @app.command("sms-capacity")
-    def sms_capacity(
-        week: Annotated[str, typer.Option("--week", help="ISO week, e.g. 2022-W19")],
-        db: DbOption = None,
-        json_out: JsonOption = False,
-    ) -> None:
-        """Can the sender get each day's reminders out in time at policy.sms.rate_per_second?"""
-        from testrota.notify.queries import capacity_for_week
+def booster(
+    db: DbOption = None,
+    campaign: Annotated[
+        str | None,
+        typer.Option("--campaign", help="Campaign name; one text per person per campaign "
+                     "(default: this month, e.g. 2022-05)."),
+    ] = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Text everyone without a booster shot (once per campaign)."""
+    from testrota.notify.enqueue import enqueue_booster_campaign
 
-        with user_errors():
-            ctx = make_context(db)
-            report = capacity_for_week(ctx.engine, week, ctx.policy)
-        if json_out:
-            emit_json(report)
-            return
-        rows_as("table", report["days"], ["date", "texts", "needed_rate", "ok"],
-                title=f"sender capacity {week} at {report['rate_per_second']:g}/s")
-        for warning in report["warnings"]:
-            typer.echo(f"Warning: {warning}", err=True)
+    with user_errors():
+        app = make_app(db)
+        created = enqueue_booster_campaign(app.engine, app.clock.now(), app.policy,
+                                           app.settings, campaign=campaign)
+    if json_out:
+        emit_json({"created": created})
+    else:
+        typer.echo(f"{created} booster texts queued")
 
+
+def outbox(
+    db: DbOption = None,
+    status: Annotated[str | None, typer.Option("--status", help="e.g. pending, failed")] = None,
+    kind: Annotated[str | None, typer.Option("--kind", help="e.g. reminder_eve")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1)] = 50,
+    fmt: FormatOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """The texts, newest first (phone numbers masked)."""
+    from testrota.notify.queries import OUTBOX_COLUMNS, OUTBOX_TABLE_COLUMNS, list_outbox
+
+    with user_errors():
+        fmt = output_format(fmt, json_out)
+        app = make_app(db)
+        rows = list_outbox(app.engine, status=status, kind=kind, limit=limit)
+        columns = OUTBOX_TABLE_COLUMNS if fmt == "table" else OUTBOX_COLUMNS
+        rows_as(fmt, rows, columns, title="outbox")
+
+
+def sms_capacity(
+    week: Annotated[str, typer.Option("--week", help="ISO week, e.g. 2022-W19")],
+    db: DbOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Can the sender get each day's reminders out in time at policy.sms.rate_per_second?"""
+    from testrota.notify.queries import capacity_for_week
+
+    with user_errors():
+        app = make_app(db)
+        report = capacity_for_week(app.engine, week, app.policy)
+    if json_out:
+        emit_json(report)
+        return
+    rows_as("table", report["days"], ["date", "texts", "needed_rate", "ok"],
+            title=f"sender capacity {week} at {report['rate_per_second']:g}/s")
+    for warning in report["warnings"]:
+        typer.echo(f"Warning: {warning}", err=True)

@@ -14,7 +14,7 @@ from testrota.cli.common import (
     DbOption,
     JsonOption,
     emit_json,
-    make_context,
+    make_app,
     user_errors,
     writable_output,
 )
@@ -114,12 +114,12 @@ def export_person(
     """Everything held on one person (record, classification, appointments, results, texts,
     replies, alerts, exemptions, audit events) as one JSON document."""
     with user_errors():
-        ctx = make_context(db)
+        app = make_app(db)
         from testrota.privacy.export import export_person as export
 
         if output is not None:
             writable_output(output, "--output")
-        document = export(ctx.engine, employee_no, ctx.policy, ctx.clock.now(), _actor(by))
+        document = export(app.engine, employee_no, app.policy, app.clock.now(), _actor(by))
         if output is None:
             emit_json(document)
             return
@@ -159,13 +159,13 @@ def erase_person(
         if not yes:
             raise UserError(f"erasing {employee_no} cannot be undone; add --yes to go ahead "
                             "(testrota export-person first keeps a copy)")
-        ctx = make_context(db)
+        app = make_app(db)
         from testrota.privacy.erase import erase_person as erase
         from testrota.privacy.erase import require_admin
 
         if by:
-            require_admin(ctx.engine, by.strip())
-        report = erase(ctx.engine, employee_no, reason, _actor(by), ctx.clock.now(),
+            require_admin(app.engine, by.strip())
+        report = erase(app.engine, employee_no, reason, _actor(by), app.clock.now(),
                        deactivate=deactivate)
     if json_out:
         emit_json(report.as_dict())

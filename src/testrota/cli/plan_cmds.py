@@ -13,7 +13,7 @@ from testrota.cli.common import (
     FormatOption,
     JsonOption,
     emit_json,
-    make_context,
+    make_app,
     output_format,
     rows_as,
     user_errors,
@@ -63,20 +63,20 @@ def plan(
 ) -> None:
     """Plan a week's tests and store the plan; re-running replaces only its future part."""
     with user_errors(), _schema_errors():
-        ctx = make_context(db)
+        app = make_app(db)
         from testrota.scheduling.service import latest_report, plan_week_service
         from testrota.weeks import current_week, normalise_week
 
-        now = ctx.clock.now()
-        label = normalise_week(week) if week else current_week(now, ctx.policy.tz)
+        now = app.clock.now()
+        label = normalise_week(week) if week else current_week(now, app.policy.tz)
         if show:
-            report = latest_report(ctx.engine, label)
+            report = latest_report(app.engine, label)
             if report is None:
                 raise UserError(f"{label} has not been planned yet: run `testrota plan --week "
                                 f"{label}`")
         else:
             report = plan_week_service(
-                ctx.engine, label, ctx.policy, None, ctx.config_dir, now, actor="cli"
+                app.engine, label, app.policy, None, app.config_dir, now, actor="cli"
             )
         if json_out:
             emit_json(report)
@@ -163,15 +163,15 @@ def schedule(
     """
     with user_errors(), _schema_errors():
         fmt = output_format(fmt, json_out)
-        ctx = make_context(db)
+        app = make_app(db)
         from testrota.scheduling.service import schedule_rows, slot_summary
         from testrota.weeks import current_week, normalise_week
 
-        label = normalise_week(week) if week else current_week(ctx.clock.now(), ctx.policy.tz)
+        label = normalise_week(week) if week else current_week(app.clock.now(), app.policy.tz)
         if fmt == "table" and person is None:
-            rows_as(fmt, slot_summary(ctx.engine, label, ctx.policy), SLOT_COLUMNS,
+            rows_as(fmt, slot_summary(app.engine, label, app.policy), SLOT_COLUMNS,
                     title=f"Schedule {label}")
             return
-        rows = schedule_rows(ctx.engine, label, ctx.policy, employee_no=person,
+        rows = schedule_rows(app.engine, label, app.policy, employee_no=person,
                              include_cancelled=all_)
         rows_as(fmt, rows, SCHEDULE_COLUMNS, title=f"Schedule {label}")

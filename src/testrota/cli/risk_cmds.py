@@ -12,7 +12,7 @@ from testrota.cli.common import (
     FormatOption,
     JsonOption,
     emit_json,
-    make_context,
+    make_app,
     output_format,
     rows_as,
     user_errors,
@@ -71,14 +71,14 @@ def roles(
         return
     with user_errors():
         fmt = output_format(fmt, json_out)
-        app_ctx = make_context(db)
+        app = make_app(db)
         from sqlmodel import Session
 
         from testrota.risk.service import ROLE_COLUMNS, list_roles
         from testrota.risk.vocabulary import load_vocabulary
 
-        vocab = load_vocabulary(app_ctx.config_dir)
-        with Session(app_ctx.engine) as session:
+        vocab = load_vocabulary(app.config_dir)
+        with Session(app.engine) as session:
             rows = list_roles(session, unmatched_only=unmatched, vocab=vocab)
         title = "Unmatched roles" if unmatched else "Roles"
         rows_as(fmt, rows, ROLE_COLUMNS, title=title)
@@ -100,17 +100,17 @@ def roles_map(
 ) -> None:
     """Map a role title to a category (or to 'none': not high-risk) for everyone with it."""
     with user_errors():
-        app_ctx = make_context(db)
+        app = make_app(db)
         from testrota.db.engine import session_scope
         from testrota.risk.service import parse_category, set_role_override
         from testrota.risk.vocabulary import load_vocabulary
 
-        vocab = load_vocabulary(app_ctx.config_dir)
+        vocab = load_vocabulary(app.config_dir)
         code = parse_category(category, vocab)
-        with session_scope(app_ctx.engine) as session:
+        with session_scope(app.engine) as session:
             result = set_role_override(
-                session, title, department, code, reason, _actor(by), app_ctx.clock.now(),
-                vocab=vocab, policy=app_ctx.policy,
+                session, title, department, code, reason, _actor(by), app.clock.now(),
+                vocab=vocab, policy=app.policy,
             )
         _report(result, json_out, _mapped_text(result, vocab.name(code) if code else None))
 
@@ -125,16 +125,16 @@ def roles_unmap(
 ) -> None:
     """Remove HR's mapping of a role title; the matching rules decide again."""
     with user_errors():
-        app_ctx = make_context(db)
+        app = make_app(db)
         from testrota.db.engine import session_scope
         from testrota.risk.service import clear_role_override
         from testrota.risk.vocabulary import load_vocabulary
 
-        vocab = load_vocabulary(app_ctx.config_dir)
-        with session_scope(app_ctx.engine) as session:
+        vocab = load_vocabulary(app.config_dir)
+        with session_scope(app.engine) as session:
             result = clear_role_override(
-                session, title, department, reason, _actor(by), app_ctx.clock.now(),
-                vocab=vocab, policy=app_ctx.policy,
+                session, title, department, reason, _actor(by), app.clock.now(),
+                vocab=vocab, policy=app.policy,
             )
         _report(
             result,
@@ -149,15 +149,15 @@ def roles_reclassify(
 ) -> None:
     """Match everyone again with the current risk_categories.yaml and HR's mappings."""
     with user_errors():
-        app_ctx = make_context(db)
+        app = make_app(db)
         from testrota.db.engine import session_scope
         from testrota.risk.service import reclassify_people
         from testrota.risk.vocabulary import load_vocabulary
 
-        vocab = load_vocabulary(app_ctx.config_dir)
-        with session_scope(app_ctx.engine) as session:
-            result = reclassify_people(session, vocab, app_ctx.clock.now(), _actor(by),
-                                       policy=app_ctx.policy)
+        vocab = load_vocabulary(app.config_dir)
+        with session_scope(app.engine) as session:
+            result = reclassify_people(session, vocab, app.clock.now(), _actor(by),
+                                       policy=app.policy)
         by_category = ", ".join(f"{vocab.name(c)} {n}" for c, n in result["by_category"].items())
         _report(
             result,
@@ -183,7 +183,7 @@ def override(
 ) -> None:
     """Set one person's high-risk category; it beats every rule and survives re-imports."""
     with user_errors():
-        app_ctx = make_context(db)
+        app = make_app(db)
         from testrota.db.engine import session_scope
         from testrota.risk.service import (
             CLEAR_WORDS,
@@ -193,13 +193,13 @@ def override(
         )
         from testrota.risk.vocabulary import load_vocabulary
 
-        vocab = load_vocabulary(app_ctx.config_dir)
-        now, actor = app_ctx.clock.now(), _actor(by)
-        with session_scope(app_ctx.engine) as session:
+        vocab = load_vocabulary(app.config_dir)
+        now, actor = app.clock.now(), _actor(by)
+        with session_scope(app.engine) as session:
             if category.strip().casefold() in CLEAR_WORDS:
                 result = clear_person_override(
                     session, employee_no, reason, actor, now, vocab=vocab,
-                    policy=app_ctx.policy,
+                    policy=app.policy,
                 )
                 now_is = result["category"] or "not high-risk"
                 text = f"{result['employee_no']}: override removed, now {now_is}"
@@ -208,7 +208,7 @@ def override(
                 code = parse_category(category, vocab)
                 result = set_person_override(
                     session, employee_no, code, reason, actor, now, vocab=vocab,
-                    policy=app_ctx.policy,
+                    policy=app.policy,
                 )
                 shown = f"{code} ({vocab.name(code)})" if code else "not high-risk"
                 was = result["old_category"] or "not high-risk"

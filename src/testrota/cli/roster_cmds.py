@@ -12,7 +12,7 @@ from testrota.cli.common import (
     FormatOption,
     JsonOption,
     emit_json,
-    make_context,
+    make_app,
     output_format,
     rows_as,
     user_errors,
@@ -29,12 +29,12 @@ def register(app: typer.Typer) -> None:
 def init(db: DbOption = None, json_out: JsonOption = False) -> None:
     """Create or upgrade the database schema."""
     with user_errors():
-        ctx = make_context(db)
+        app = make_app(db)
         from testrota.db.schema import upgrade
 
-        revision = upgrade(ctx.engine)
+        revision = upgrade(app.engine)
         if json_out:
-            emit_json({"database": ctx.engine.url.render_as_string(), "revision": revision})
+            emit_json({"database": app.engine.url.render_as_string(), "revision": revision})
         else:
             typer.echo(f"schema at revision {revision}", err=True)
 
@@ -51,12 +51,12 @@ def people(
     """List people (active only unless --all)."""
     with user_errors():
         fmt = output_format(fmt, json_out)
-        ctx = make_context(db)
+        app = make_app(db)
         from sqlmodel import Session
 
         from testrota.roster.people import PEOPLE_COLUMNS, list_people
 
-        with Session(ctx.engine) as session:
+        with Session(app.engine) as session:
             rows = list_people(
                 session, include_inactive=all_, high_risk_only=high_risk, department=department
             )
@@ -85,15 +85,15 @@ def import_(
     with user_errors():
         if errors is not None:
             writable_output(errors, "--errors", ".xlsx")
-        ctx = make_context(db)
+        app = make_app(db)
         from testrota.roster.service import ImportOptions, import_roster
 
         summary = import_roster(
-            ctx.engine,
+            app.engine,
             file,
-            policy=ctx.policy,
-            config_dir=ctx.config_dir,
-            now=ctx.clock.now(),
+            policy=app.policy,
+            config_dir=app.config_dir,
+            now=app.clock.now(),
             options=ImportOptions(
                 sheet=sheet, dry_run=dry_run, full=full, force=force, errors_report=errors
             ),

@@ -12,7 +12,7 @@ from testrota.cli.common import (
     FormatOption,
     JsonOption,
     emit_json,
-    make_context,
+    make_app,
     output_format,
     user_errors,
 )
@@ -40,11 +40,11 @@ def serve(
 ) -> None:
     """Serve the web app (uvicorn). Needs TESTROTA_SECRET_KEY."""
     with user_errors():
-        ctx = make_context(db)
+        app = make_app(db)
         from testrota.web.app import create_app
 
-        app = create_app(ctx.settings, with_worker=with_worker)
-    _run_uvicorn(app, host, port)
+        web = create_app(app.settings, with_worker=with_worker)
+    _run_uvicorn(web, host, port)
 
 
 def _run_uvicorn(app: object, host: str, port: int) -> None:
@@ -93,14 +93,14 @@ def users_add(
 ) -> None:
     """Add a web user; the password is asked for (or read with --password-stdin)."""
     with user_errors():
-        ctx = make_context(db)
+        app = make_app(db)
         from testrota.auth.passwords import check_password_rules
         from testrota.auth.users import add_user
         from testrota.db.engine import session_scope
 
         password = _read_password(password_stdin)
         check_password_rules(password)
-        with session_scope(ctx.engine) as session:
+        with session_scope(app.engine) as session:
             info = add_user(
                 session,
                 name=name,
@@ -109,7 +109,7 @@ def users_add(
                 departments=department or [],
                 language=language,
                 phone=phone,
-                now=ctx.clock.now(),
+                now=app.clock.now(),
                 actor="cli",
             )
         if json_out:
@@ -129,15 +129,15 @@ def users_list(
     """List web users."""
     with user_errors():
         fmt = output_format(fmt, json_out)
-        ctx = make_context(db)
+        app = make_app(db)
         from sqlmodel import Session
 
         from testrota.auth.sessions import SessionRule, live_counts
         from testrota.auth.users import list_users
         from testrota.cli.common import rows_as
 
-        with Session(ctx.engine) as session:
-            signed_in = live_counts(session, ctx.clock.now(), SessionRule.of(ctx.policy.web))
+        with Session(app.engine) as session:
+            signed_in = live_counts(session, app.clock.now(), SessionRule.of(app.policy.web))
             rows = [
                 {"name": u.name, "role": u.role, "departments": ", ".join(u.departments),
                  "language": u.language, "active": u.active,
@@ -162,19 +162,19 @@ def users_set_password(
 ) -> None:
     """Set a user's password."""
     with user_errors():
-        ctx = make_context(db)
+        app = make_app(db)
         from sqlmodel import Session
 
         from testrota.auth.passwords import check_password_rules
         from testrota.auth.users import find_user, update_user
         from testrota.db.engine import session_scope
 
-        with Session(ctx.engine) as s:
+        with Session(app.engine) as s:
             user = find_user(s, name)
         password = _read_password(password_stdin)
         check_password_rules(password)
-        with session_scope(ctx.engine) as session:
-            update_user(session, user.id, now=ctx.clock.now(), actor="cli", password=password)
+        with session_scope(app.engine) as session:
+            update_user(session, user.id, now=app.clock.now(), actor="cli", password=password)
         if json_out:
             emit_json({"name": name, "password_changed": True})
         else:
@@ -185,32 +185,37 @@ def users_set_password(
 @users_app.command("disable")
 def users_disable(
     name: Annotated[str, typer.Argument(help="The sign-in name.")],
+    json_out: JsonOption = False,
     db: DbOption = None,
 ) -> None:
     """Disable a user: they cannot sign in, and their sign-ins end at once."""
-    _set_active(name, False, db)
+    _set_active(name, False, db, json_out)
 
 
 @users_app.command("enable")
 def users_enable(
     name: Annotated[str, typer.Argument(help="The sign-in name.")],
+    json_out: JsonOption = False,
     db: DbOption = None,
 ) -> None:
     """Enable a disabled user again."""
-    _set_active(name, True, db)
+    _set_active(name, True, db, json_out)
 
 
-def _set_active(name: str, active: bool, db: str | None) -> None:
+def _set_active(name: str, active: bool, db: str | None, json_out: bool) -> None:
     with user_errors():
-        ctx = make_context(db)
+        app = make_app(db)
         from testrota.auth.users import find_user, update_user
         from testrota.db.engine import session_scope
 
-        with session_scope(ctx.engine) as session:
+        with session_scope(app.engine) as session:
             user = find_user(session, name)
-            update_user(session, user.id, now=ctx.clock.now(), actor="cli", active=active)
-        typer.echo(f"{name} {'enabled' if active else 'disabled; their sign-ins are ended'}",
-                   err=True)
+            update_user(session, user.id, now=app.clock.now(), actor="cli", active=active)
+        if json_out:
+            emit_json({"name": name, "active": active})
+        else:
+            typer.echo(f"{name} {'enabled' if active else 'disabled; their sign-ins are ended'}",
+                       err=True)
 
 
 @users_app.command("sessions")
@@ -218,24 +223,26 @@ def users_sessions(
     name: Annotated[
         str | None, typer.Argument(help="Only this user's sign-ins.", show_default=False)
     ] = None,
-    fmt: Annotated[str, typer.Option("--format", help="table, json or csv.")] = "table",
+    fmt: FormatOption = None,
+    json_out: JsonOption = False,
     db: DbOption = None,
 ) -> None:
     """List the live sign-ins: who, since when, last seen, from which address and browser."""
     with user_errors():
-        ctx = make_context(db)
+        fmt = output_format(fmt, json_out)
+        app = make_app(db)
         from sqlmodel import Session
 
         from testrota.auth.sessions import SessionRule, live_sessions
         from testrota.auth.users import find_user
         from testrota.cli.common import rows_as
 
-        with Session(ctx.engine) as session:
+        with Session(app.engine) as session:
             uid = find_user(session, name).id if name else None
             rows = [
                 {"id": s.id, "user": s.user_name, "signed_in_at": s.created_at,
                  "last_seen_at": s.last_seen_at, "ip": s.ip, "browser": s.user_agent}
-                for s in live_sessions(session, ctx.clock.now(), SessionRule.of(ctx.policy.web),
+                for s in live_sessions(session, app.clock.now(), SessionRule.of(app.policy.web),
                                        user_id=uid)
             ]
         rows_as(fmt, rows, ["id", "user", "signed_in_at", "last_seen_at", "ip", "browser"],
@@ -245,18 +252,22 @@ def users_sessions(
 @users_app.command("sign-out")
 def users_sign_out(
     name: Annotated[str, typer.Argument(help="The sign-in name.")],
+    json_out: JsonOption = False,
     db: DbOption = None,
 ) -> None:
     """End every sign-in of a user (they sign in again with their password)."""
     with user_errors():
-        ctx = make_context(db)
+        app = make_app(db)
         from testrota.auth.users import end_sign_ins, find_user
         from testrota.db.engine import session_scope
 
-        with session_scope(ctx.engine) as session:
+        with session_scope(app.engine) as session:
             user = find_user(session, name)
-            ended = end_sign_ins(session, user.id, now=ctx.clock.now(), actor="cli")
-        typer.echo(f"{name}: {ended} sign-in(s) ended", err=True)
+            ended = end_sign_ins(session, user.id, now=app.clock.now(), actor="cli")
+        if json_out:
+            emit_json({"name": name, "ended": ended})
+        else:
+            typer.echo(f"{name}: {ended} sign-in(s) ended", err=True)
 
 
 def demo(
@@ -269,10 +280,10 @@ def demo(
 ) -> None:
     """Seed the sample rosters with a realistic past week, create demo users, then serve."""
     with user_errors():
-        ctx = make_context(db)
+        app = make_app(db)
         from testrota.web.demo import demo_settings, seed_demo
 
-        settings = demo_settings(ctx.settings)
+        settings = demo_settings(app.settings)
         report = seed_demo(settings)
         for line in report.lines():
             typer.echo(line, err=True)
@@ -284,5 +295,5 @@ def demo(
             return
         from testrota.web.app import create_app
 
-        app = create_app(settings, with_worker=True)
-    _run_uvicorn(app, host, port)
+        web = create_app(settings, with_worker=True)
+    _run_uvicorn(web, host, port)

@@ -60,5 +60,32 @@ def session_scope(engine: Engine) -> Iterator[Session]:
             raise
 
 
+def make_read_engine(engine: Engine) -> Engine:
+    """A read-only engine for reads that never write.
+
+    The shared engine begins every SQLite transaction with ``BEGIN IMMEDIATE`` (the write lock), as
+    services that read and then write need. A page that only reads does not: in WAL mode readers
+    never wait for the writer, so the request's own session (the signed-in user, lists, the person
+    page) uses this engine, which leaves SQLite's default deferred transactions alone and sets
+    ``query_only`` so nothing can be written through it by mistake. On PostgreSQL the shared engine
+    serves both.
+    """
+    if engine.dialect.name != "sqlite":
+        return engine
+    url = engine.url.render_as_string(hide_password=False)
+    reader = create_engine(
+        url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+    )
+
+    @event.listens_for(reader, "connect")
+    def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+        cur = dbapi_conn.cursor()
+        cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cur.execute("PRAGMA query_only=ON")
+        cur.close()
+
+    return reader
+
+
 def is_postgres(engine: Engine) -> bool:
     return engine.dialect.name == "postgresql"

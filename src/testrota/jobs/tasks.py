@@ -17,9 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine
-
-from testrota.clock import Clock
+from testrota.app import App
 from testrota.compliance.service import flag_missed as flag_missed_tests
 from testrota.jobs.once import OnceResult, run_once_per_period
 from testrota.notify.backends import SmsBackend, build_backend
@@ -34,7 +32,6 @@ from testrota.notify.retention import apply_retention
 from testrota.policy import Policy
 from testrota.privacy.retention import apply_privacy_retention
 from testrota.scheduling.service import plan_week_service
-from testrota.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -45,10 +42,10 @@ DISPATCH_BUDGET_SECONDS = 25.0
 
 @dataclass
 class JobContext:
-    settings: Settings
-    engine: Engine
-    policy: Policy
-    clock: Clock
+    """A worker's running state around the shared :class:`App`: its name, its stop signal, its
+    SMS backend and the hooks of the scheduler that runs the jobs."""
+
+    app: App
     worker: str
     stop: threading.Event = field(default_factory=threading.Event)
     _backend: SmsBackend | None = None
@@ -65,11 +62,11 @@ class JobContext:
     def backend(self) -> SmsBackend:
         with self._lock:
             if self._backend is None:
-                self._backend = build_backend(self.settings, self.policy.sms)
+                self._backend = build_backend(self.app.settings, self.app.policy.sms)
             return self._backend
 
     def now(self) -> datetime:
-        return self.clock.now()
+        return self.app.now()
 
     def close(self) -> None:
         if self._backend is not None:
@@ -79,8 +76,9 @@ class JobContext:
 def dispatch_texts(ctx: JobContext) -> dict[str, Any]:
     ctx.dispatching.set()
     try:
+        app = ctx.app
         report = Dispatcher(
-            ctx.engine, ctx.backend, ctx.policy, ctx.clock, worker=ctx.worker, stop=ctx.stop
+            app.engine, ctx.backend, app.policy, app.clock, worker=ctx.worker, stop=ctx.stop
         ).run(max_seconds=ctx.dispatch_seconds, linger=True)
     finally:
         ctx.dispatching.clear()
@@ -90,14 +88,14 @@ def dispatch_texts(ctx: JobContext) -> dict[str, Any]:
 
 
 def sync_reminders(ctx: JobContext) -> dict[str, int]:
-    report = sync_reminder_texts(ctx.engine, ctx.now(), ctx.policy, ctx.settings)
+    report = sync_reminder_texts(ctx.app.engine, ctx.now(), ctx.app.policy, ctx.app.settings)
     if report.created:
         ctx.wake_dispatch()  # a reminder booked late may be due now
     return report.as_dict()
 
 
 def notify_alerts(ctx: JobContext) -> int:
-    created = enqueue_positive_alerts(ctx.engine, ctx.now(), ctx.policy, ctx.settings)
+    created = enqueue_positive_alerts(ctx.app.engine, ctx.now(), ctx.app.policy, ctx.app.settings)
     if created:
         ctx.wake_dispatch()  # a positive result does not wait for the next tick
     return created
@@ -106,8 +104,8 @@ def notify_alerts(ctx: JobContext) -> int:
 def flag_missed(ctx: JobContext) -> dict[str, int]:
     """Flag missed tests (the compliance service), then text those who missed one."""
     now = ctx.now()
-    flagged = flag_missed_tests(ctx.engine, now, ctx.policy)
-    notices = enqueue_missed_notices(ctx.engine, now, ctx.policy, ctx.settings)
+    flagged = flag_missed_tests(ctx.app.engine, now, ctx.app.policy)
+    notices = enqueue_missed_notices(ctx.app.engine, now, ctx.app.policy, ctx.app.settings)
     if notices:
         ctx.wake_dispatch()
     return {"flagged": flagged, "notices": notices}
@@ -121,16 +119,16 @@ def next_iso_week(now: datetime, policy: Policy) -> str:
 
 def plan_next_week(ctx: JobContext) -> OnceResult:
     now = ctx.now()
-    week = next_iso_week(now, ctx.policy)
+    week = next_iso_week(now, ctx.app.policy)
 
     def work() -> dict[str, Any]:
         report = plan_week_service(
-            ctx.engine, week, ctx.policy, config_dir=ctx.settings.config_dir, now=now,
+            ctx.app.engine, week, ctx.app.policy, config_dir=ctx.app.settings.config_dir, now=now,
             actor="worker",
         )
         return {k: report.get(k) for k in ("week", "required", "scheduled") if k in report}
 
-    return run_once_per_period(ctx.engine, "plan_next_week", week, ctx.worker, now, work)
+    return run_once_per_period(ctx.app.engine, "plan_next_week", week, ctx.worker, now, work)
 
 
 def local_day(now: datetime, policy: Policy) -> str:
@@ -141,13 +139,13 @@ def supervisors_digest(ctx: JobContext) -> OnceResult:
     now = ctx.now()
 
     def work() -> dict[str, int]:
-        texts = enqueue_digests(ctx.engine, now, ctx.policy, ctx.settings)
+        texts = enqueue_digests(ctx.app.engine, now, ctx.app.policy, ctx.app.settings)
         if texts:
             ctx.wake_dispatch()
         return {"texts": texts}
 
     return run_once_per_period(
-        ctx.engine, "supervisors_digest", local_day(now, ctx.policy), ctx.worker, now, work
+        ctx.app.engine, "supervisors_digest", local_day(now, ctx.app.policy), ctx.worker, now, work
     )
 
 
@@ -159,9 +157,11 @@ def nightly(ctx: JobContext) -> OnceResult:
     from appointments and results when asked for."""
     now = ctx.now()
 
-    def work() -> dict[str, Any]:
-        texts = apply_retention(ctx.engine, now, ctx.policy)
-        return {"retention": {**texts, **apply_privacy_retention(ctx.engine, now, ctx.policy)}}
+    app = ctx.app
 
-    return run_once_per_period(ctx.engine, "nightly", local_day(now, ctx.policy), ctx.worker,
+    def work() -> dict[str, Any]:
+        texts = apply_retention(app.engine, now, app.policy)
+        return {"retention": {**texts, **apply_privacy_retention(app.engine, now, app.policy)}}
+
+    return run_once_per_period(app.engine, "nightly", local_day(now, app.policy), ctx.worker,
                                now, work)

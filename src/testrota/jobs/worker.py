@@ -39,12 +39,12 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine
 
-from testrota.clock import clock_from_settings
+from testrota.app import build_app
 from testrota.jobs import tasks
 from testrota.jobs.tasks import JobContext
 from testrota.notify.dispatcher import worker_id
 from testrota.observability.jobs import run_observed
-from testrota.policy import Policy, load_policy
+from testrota.policy import Policy
 from testrota.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -126,16 +126,8 @@ def retry_time(failing_since: datetime, now: datetime, grace_seconds: int) -> da
 def make_job_context(
     settings: Settings, engine: Engine | None = None, stop: threading.Event | None = None
 ) -> JobContext:
-    from testrota.db.engine import make_engine
-
-    return JobContext(
-        settings=settings,
-        engine=engine or make_engine(settings.database_url),
-        policy=load_policy(settings.config_dir),
-        clock=clock_from_settings(settings),
-        worker=worker_id(),
-        stop=stop or threading.Event(),
-    )
+    return JobContext(app=build_app(settings, engine=engine), worker=worker_id(),
+                      stop=stop or threading.Event())
 
 
 def _run_job(spec: JobSpec, ctx: JobContext) -> Any:
@@ -150,7 +142,7 @@ def _run_job(spec: JobSpec, ctx: JobContext) -> Any:
         if spec.retry_failed:
             ctx.retry_failed(spec.id, spec.misfire_grace_time)
 
-    result = run_observed(ctx.engine, spec.id, ctx.worker, lambda: spec.func(ctx), failed)
+    result = run_observed(ctx.app.engine, spec.id, ctx.worker, lambda: spec.func(ctx), failed)
     if not failures:
         ctx.job_succeeded(spec.id)
     return result
@@ -170,18 +162,18 @@ def build_scheduler(
         jobstores={"default": MemoryJobStore()},
         executors={"default": ThreadPoolExecutor(max_workers=len(JOBS))},
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 60},
-        timezone=ctx.policy.tz,
+        timezone=ctx.app.policy.tz,
     )
     now = ctx.now()
     for spec in JOBS:
         kwargs: dict[str, Any] = {}
-        if spec.start_now(now, ctx.policy):
+        if spec.start_now(now, ctx.app.policy):
             # First run right away (a few seconds apart, so ticks do not all start at once).
-            kwargs["next_run_time"] = datetime.now(ctx.policy.tz) + timedelta(
+            kwargs["next_run_time"] = datetime.now(ctx.app.policy.tz) + timedelta(
                 seconds=JOBS.index(spec)
             )
         scheduler.add_job(
-            _run_job, spec.trigger(ctx.policy), args=[spec, ctx], id=spec.id, name=spec.id,
+            _run_job, spec.trigger(ctx.app.policy), args=[spec, ctx], id=spec.id, name=spec.id,
             coalesce=True, max_instances=1, misfire_grace_time=spec.misfire_grace_time,
             replace_existing=True, **kwargs,
         )
@@ -194,7 +186,7 @@ def build_scheduler(
         try:
             job = scheduler.get_job("dispatch_texts")
             if job is not None and scheduler.running:
-                job.modify(next_run_time=datetime.now(ctx.policy.tz))
+                job.modify(next_run_time=datetime.now(ctx.app.policy.tz))
                 scheduler.wakeup()
         except Exception:  # waking early is an optimisation, never a reason to fail a job
             log.debug("could not wake the dispatch job", exc_info=True)
@@ -202,7 +194,7 @@ def build_scheduler(
     failing_since: dict[str, datetime] = {}
 
     def retry_failed(job_id: str, grace_seconds: int) -> None:
-        wall = datetime.now(ctx.policy.tz)
+        wall = datetime.now(ctx.app.policy.tz)
         at = retry_time(failing_since.setdefault(job_id, wall), wall, grace_seconds)
         if at is None:
             failing_since.pop(job_id, None)

@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, bindparam, func, insert, select, text, update
 
+from testrota.db.bulk import bulk_insert
 from testrota.db.models import Appointment, AuditEvent, Exemption, Person, PlanRun, Site, Slot
 from testrota.errors import UserError
 from testrota.policy import Policy
@@ -136,9 +137,9 @@ def _week_slots(conn: Connection, week: str, sites: Sequence[SiteSpec]) -> list[
         )
     }
     missing = [s for s in wanted if (s.site_code, s.starts_at) not in have]
-    _bulk_insert(
-        conn, S, ("site_code", "week", "starts_at", "ends_at", "capacity"),
-        [(s.site_code, week, s.starts_at, s.ends_at, s.capacity) for s in missing],
+    bulk_insert(
+        conn, S, [(s.site_code, week, s.starts_at, s.ends_at, s.capacity) for s in missing],
+        columns=("site_code", "week", "starts_at", "ends_at", "capacity"),
     )
     changed = [
         {"sid": have[(s.site_code, s.starts_at)][0], "cap": s.capacity}
@@ -164,50 +165,6 @@ def _week_slots(conn: Connection, week: str, sites: Sequence[SiteSpec]) -> list[
                  s.capacity, s.day, s.minute, s.length)
         for s in wanted
     ]
-
-
-def _bulk_insert(
-    conn: Connection, table: Any, columns: Sequence[str], rows: Sequence[Sequence[Any]]
-) -> None:
-    """``executemany`` straight to the driver, with each column's own bind processing applied
-    once per distinct value: a week's 200,000 appointments share a few thousand slot times,
-    and converting each datetime 200,000 times would cost more than writing the rows."""
-    if not rows:
-        return
-    dialect = conn.dialect
-    processors = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
-                  for name in columns]
-    caches: list[dict[Any, Any]] = [{} for _ in columns]
-    mark = {"qmark": "?", "numeric": ":{}", "named": ":p{}"}.get(dialect.paramstyle, "%s")
-    if "{}" in mark:  # pragma: no cover - no supported driver uses these
-        raise NotImplementedError(dialect.paramstyle)
-    sql = (
-        f'INSERT INTO "{table.name}" ({", ".join(columns)}) '
-        f"VALUES ({', '.join([mark] * len(columns))})"
-    )
-    active = [(i, proc, caches[i]) for i, proc in enumerate(processors) if proc is not None]
-    out = []
-    for row in rows:
-        values = list(row)
-        for i, proc, cache in active:
-            v = values[i]
-            got = cache.get(v)
-            if got is None:
-                got = cache[v] = proc(v)
-            values[i] = got
-        out.append(tuple(values))
-    if dialect.name == "postgresql" and dialect.driver == "psycopg":
-        # COPY is several times faster than executemany for a week's worth of rows.
-        raw = conn.connection.driver_connection
-        assert raw is not None
-        with raw.cursor() as cur, cur.copy(
-            f'COPY "{table.name}" ({", ".join(columns)}) FROM STDIN'
-        ) as copy:
-            for row_values in out:
-                copy.write_row(row_values)
-        return
-    for part in _chunks(out, 20_000):
-        conn.exec_driver_sql(sql, list(part))
 
 
 def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
@@ -469,7 +426,7 @@ def _store(
         conn.execute(
             update(A).where(A.c.id.in_(list(part))).values(status=CANCELLED, updated_at=now)
         )
-    _bulk_insert(conn, A, APPOINTMENT_COLUMNS, new_rows)
+    bulk_insert(conn, A, new_rows, columns=APPOINTMENT_COLUMNS)
     return kept, len(new_rows), len(gone)
 
 

@@ -7,9 +7,8 @@ JSON API under ``/api/`` serves the same data behind the same sign-in and scopin
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager, nullcontext
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,18 +20,16 @@ from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
+from testrota.app import build_app
 from testrota.auth.keys import with_secret_key
 from testrota.clock import clock_from_settings
 from testrota.db.engine import make_engine
 from testrota.errors import UserError
-from testrota.policy import load_policy
 from testrota.settings import Settings, SettingsError, get_settings
 from testrota.web.body_limit import BodyLimit, BodyLimitMiddleware, BodyLimits, BodyTooLarge
-from testrota.web.context import WebContext
 from testrota.web.dashboard import DashboardCache
 from testrota.web.deps import CsrfRefused, Forbidden, NotSignedIn
 from testrota.web.i18n import translator
-from testrota.web.readonly import make_read_engine
 from testrota.web.render import make_templates, render, request_language
 
 log = logging.getLogger(__name__)
@@ -58,7 +55,6 @@ def create_app(
     ``with_worker`` runs the periodic jobs in this process (a background scheduler started and
     stopped with the app); ``worker_factory`` builds it (default: the jobs package's).
     """
-    policy = load_policy(settings.config_dir)
     engine = make_engine(settings.database_url)
     clock = clock_from_settings(settings)
     try:
@@ -68,14 +64,8 @@ def create_app(
         engine.dispose()
         raise
     assert settings.secret_key is not None
-    ctx = WebContext(
-        settings=settings,
-        engine=engine,
-        clock=clock,
-        policy=policy,
-        write_lock=threading.Lock() if engine.dialect.name == "sqlite" else nullcontext(),
-        read_engine=make_read_engine(engine),
-    )
+    testrota = build_app(settings, engine=engine, clock=clock)
+    policy = testrota.policy
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -89,8 +79,7 @@ def create_app(
         finally:
             if worker is not None:
                 worker.shutdown()
-            ctx.engine.dispose()
-            ctx.reader.dispose()
+            testrota.close()
 
     app = FastAPI(
         title="testrota",
@@ -107,7 +96,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.ctx = ctx
+    app.state.testrota = testrota
     app.state.templates = make_templates()
     app.state.dashboard = DashboardCache(policy.web.dashboard_cache_seconds)
 

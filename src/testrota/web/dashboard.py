@@ -19,9 +19,9 @@ from typing import Any
 from sqlalchemy import case, func
 from sqlmodel import Session, col, select
 
+from testrota.app import App
 from testrota.auth.scope import Scope
 from testrota.db.models import Appointment, Person
-from testrota.web.context import WebContext
 
 log = logging.getLogger(__name__)
 
@@ -47,14 +47,14 @@ def effective_category() -> Any:
     )
 
 
-def compute(ctx: WebContext, scope: Scope, week: str) -> Dashboard:
+def compute(app: App, scope: Scope, week: str) -> Dashboard:
     from testrota.web.services import alerts as open_alerts
     from testrota.web.services import compliance_report
 
-    now = ctx.now()
-    report = compliance_report(ctx, scope, week=week)
-    alerts = open_alerts(ctx, scope)
-    with Session(ctx.engine) as session:
+    now = app.now()
+    report = compliance_report(app, scope, week=week)
+    alerts = open_alerts(app, scope)
+    with Session(app.engine) as session:
         query = select(func.count()).select_from(Person).where(
             col(Person.active).is_(True), effective_category().is_not(None)
         )
@@ -62,7 +62,7 @@ def compute(ctx: WebContext, scope: Scope, week: str) -> Dashboard:
         if where is not None:
             query = query.where(where)
         high_risk = int(session.exec(query).one())
-        capacity = capacity_warnings(ctx, session) if scope.is_everything else []
+        capacity = capacity_warnings(app, session) if scope.is_everything else []
     return Dashboard(
         week=report["week"],
         computed_at=now,
@@ -75,11 +75,11 @@ def compute(ctx: WebContext, scope: Scope, week: str) -> Dashboard:
     )
 
 
-def capacity_warnings(ctx: WebContext, session: Session) -> list[str]:
+def capacity_warnings(app: App, session: Session) -> list[str]:
     """Whether the sender can send the next two days' reminders in time, at the policy's rate."""
     from testrota.notify.capacity import capacity_warning, reminder_windows
 
-    now = ctx.now()
+    now = app.now()
     query = (
         select(Appointment.starts_at, func.count())
         .where(col(Appointment.status) == "scheduled", col(Appointment.starts_at) > now,
@@ -91,8 +91,8 @@ def capacity_warnings(ctx: WebContext, session: Session) -> list[str]:
         starts.extend([start] * int(count))
     if not starts:
         return []
-    windows = reminder_windows(starts, ctx.tz, ctx.policy.reminders)
-    warning = capacity_warning(windows, ctx.policy.sms.rate_per_second)
+    windows = reminder_windows(starts, app.tz, app.policy.reminders)
+    warning = capacity_warning(windows, app.policy.sms.rate_per_second)
     return [warning.message] if warning else []
 
 
@@ -113,9 +113,9 @@ class DashboardCache:
         self._lock = threading.Lock()
         self._computing: dict[tuple[str, frozenset[str] | None], threading.Lock] = {}
 
-    def get(self, ctx: WebContext, scope: Scope, week: str) -> Dashboard:
+    def get(self, app: App, scope: Scope, week: str) -> Dashboard:
         if self.ttl <= 0:
-            return compute(ctx, scope, week)
+            return compute(app, scope, week)
         key = (week, scope.departments)
         with self._lock:
             entry = self._entries.get(key)
@@ -124,7 +124,7 @@ class DashboardCache:
             if entry is not None:
                 if not entry.refreshing:
                     entry.refreshing = True
-                    threading.Thread(target=self._refresh, args=(ctx, scope, week, key),
+                    threading.Thread(target=self._refresh, args=(app, scope, week, key),
                                      daemon=True).start()
                 return entry.value
             key_lock = self._computing.setdefault(key, threading.Lock())
@@ -134,15 +134,15 @@ class DashboardCache:
                 entry = self._entries.get(key)
             if entry is not None:
                 return entry.value
-            value = compute(ctx, scope, week)
+            value = compute(app, scope, week)
             with self._lock:
                 self._entries[key] = _Entry(self._clock(), value)
             return value
 
-    def _refresh(self, ctx: WebContext, scope: Scope, week: str,
+    def _refresh(self, app: App, scope: Scope, week: str,
                  key: tuple[str, frozenset[str] | None]) -> None:
         try:
-            value = compute(ctx, scope, week)
+            value = compute(app, scope, week)
         except Exception:  # a failed refresh keeps the old figures; the next request retries
             log.exception("dashboard refresh failed")
             with self._lock:

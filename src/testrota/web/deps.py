@@ -13,6 +13,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlmodel import Session
 
+from testrota.app import App
 from testrota.auth.scope import Scope, scope_for
 from testrota.auth.sessions import (
     SessionRule,
@@ -24,7 +25,6 @@ from testrota.auth.sessions import (
 )
 from testrota.auth.users import UserInfo
 from testrota.db.engine import session_scope
-from testrota.web.context import WebContext
 from testrota.web.security import (
     CSRF_FIELD,
     CSRF_HEADER,
@@ -46,17 +46,17 @@ class CsrfRefused(Exception):
     """An unsafe request without the session's CSRF token: 403, nothing changes."""
 
 
-def get_ctx(request: Request) -> WebContext:
-    ctx: WebContext = request.app.state.ctx
-    return ctx
+def get_app(request: Request) -> App:
+    app: App = request.app.state.testrota
+    return app
 
 
-CtxDep = Annotated[WebContext, Depends(get_ctx)]
+AppDep = Annotated[App, Depends(get_app)]
 
 
-def get_session(ctx: CtxDep) -> Iterator[Session]:
-    """The request's session, for reading: writes go through the services (``ctx.engine``)."""
-    with Session(ctx.reader, expire_on_commit=False) as session:
+def get_session(app: AppDep) -> Iterator[Session]:
+    """The request's session, for reading: writes go through the services (``app.engine``)."""
+    with Session(app.read_engine, expire_on_commit=False) as session:
         yield session
 
 
@@ -73,21 +73,21 @@ def end_read(session: Session) -> None:
     session.commit()
 
 
-def get_optional_user(request: Request, ctx: CtxDep, session: SessionDep) -> UserInfo | None:
+def get_optional_user(request: Request, app: AppDep, session: SessionDep) -> UserInfo | None:
     token = session_token(request)
     if token is None:
         return None
     found = find_session(session, token)
     end_read(session)
-    now = ctx.now()
-    rule = SessionRule.of(ctx.policy.web)
+    now = app.now()
+    rule = SessionRule.of(app.policy.web)
     state = judge(found, now, rule)
     if found is None or state is not SessionState.OK:
         # Signed out, ended by a change to the user, or expired: this cookie is done with.
         end_session(request, signed_out=state.value)
         return None
     if needs_touch(found, now, rule):
-        with ctx.write_lock, session_scope(ctx.engine) as tx:
+        with app.write_lock, session_scope(app.engine) as tx:
             touch(tx, found.session_id, now)
     user = UserInfo.of(found.user)
     request.state.user = user
@@ -126,24 +126,24 @@ CheckinUser = Annotated[UserInfo, Depends(require_role("admin", "hr", "site"))]
 LookupUser = Annotated[UserInfo, Depends(require_role("admin", "hr", "supervisor", "site"))]
 
 
-def get_supervisor_scope(user: OfficeUser, ctx: CtxDep) -> Scope:
-    return _with_masker(scope_for(user.role, user.departments), user, ctx)
+def get_supervisor_scope(user: OfficeUser, app: AppDep) -> Scope:
+    return _with_masker(scope_for(user.role, user.departments), user, app)
 
 
-def _with_masker(scope: Scope, user: UserInfo, ctx: WebContext) -> Scope:
+def _with_masker(scope: Scope, user: UserInfo, app: App) -> Scope:
     from testrota.privacy import masker_for_policy
 
-    return replace(scope, masker=masker_for_policy(user.role, ctx.policy))
+    return replace(scope, masker=masker_for_policy(user.role, app.policy))
 
 
 SupervisorScope = Annotated[Scope, Depends(get_supervisor_scope)]
 
 
-def get_lookup_scope(user: LookupUser, ctx: CtxDep) -> Scope:
+def get_lookup_scope(user: LookupUser, app: AppDep) -> Scope:
     # Gate guards and site staff check anyone who comes to the gate; a supervisor only their own.
     if user.role == "site":
-        return _with_masker(Scope.everything(), user, ctx)
-    return _with_masker(scope_for(user.role, user.departments), user, ctx)
+        return _with_masker(Scope.everything(), user, app)
+    return _with_masker(scope_for(user.role, user.departments), user, app)
 
 
 LookupScope = Annotated[Scope, Depends(get_lookup_scope)]

@@ -16,7 +16,7 @@ from fastapi.responses import PlainTextResponse, Response
 from sqlalchemy.exc import SQLAlchemyError
 
 from testrota.observability.metrics import CONTENT_TYPE, exposition
-from testrota.web.deps import CtxDep
+from testrota.web.deps import AppDep
 
 router = APIRouter()
 
@@ -50,12 +50,12 @@ def refusal(request: Request, token: str | None) -> Response | None:
 
 
 @router.get("/metrics", include_in_schema=False)
-def metrics(request: Request, ctx: CtxDep) -> Response:
-    refused = refusal(request, ctx.settings.metrics_token)
+def metrics(request: Request, app: AppDep) -> Response:
+    refused = refusal(request, app.settings.metrics_token)
     if refused is not None:
         return refused
     try:
-        body = exposition(ctx.reader, ctx.now(), ctx.policy, datetime.now(UTC))
+        body = exposition(app.read_engine, app.now(), app.policy, datetime.now(UTC))
     except SQLAlchemyError as exc:
         return PlainTextResponse(f"database unavailable: {type(exc).__name__}\n",
                                  status_code=503)

@@ -15,10 +15,10 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from testrota.app import App
 from testrota.db.engine import session_scope
 from testrota.db.models import Appointment, AuditEvent, Person, RescheduleOffer, Slot
 from testrota.errors import UserError
-from testrota.web.context import WebContext
 
 BOOKED = ("scheduled", "done")
 # The offer row a booking on this page leaves (it keeps a make-up from being booked twice) is
@@ -35,26 +35,26 @@ class Choice:
     free: int
 
 
-def person_from_token(ctx: WebContext, token: str) -> Person | None:
+def person_from_token(app: App, token: str) -> Person | None:
     """The active person a token names, or None (forged, expired, or no longer here)."""
     from testrota.notify.links import InvalidLink, read_personal_token
 
     try:
         person_id = read_personal_token(
-            ctx.settings, token, timedelta(days=ctx.policy.web.personal_link_days),
-            now=ctx.now(),
+            app.settings, token, timedelta(days=app.policy.web.personal_link_days),
+            now=app.now(),
         )
     except (InvalidLink, UserError):
         return None
-    with Session(ctx.engine) as session:
+    with Session(app.engine) as session:
         person = session.get(Person, person_id)
     return person if person is not None and person.active else None
 
 
-def appointments(ctx: WebContext, person: Person) -> list[Appointment]:
+def appointments(app: App, person: Person) -> list[Appointment]:
     """Last week's, this week's and later appointments, oldest first."""
-    since = ctx.now() - timedelta(days=8)
-    with Session(ctx.engine) as session:
+    since = app.now() - timedelta(days=8)
+    with Session(app.engine) as session:
         return list(session.exec(
             select(Appointment)
             .where(Appointment.person_id == person.id, col(Appointment.starts_at) >= since,
@@ -81,13 +81,13 @@ def _target(session: Session, person: Person, appointment_id: int, now: datetime
     return None
 
 
-def choices(ctx: WebContext, person: Person, appointment_id: int) -> list[Choice] | None:
+def choices(app: App, person: Person, appointment_id: int) -> list[Choice] | None:
     """Free slots the appointment may move to (None when it cannot be moved at all)."""
     from testrota.notify.reschedule import SlotOption, choose_slot, site_zone
 
-    policy = ctx.policy
-    now = ctx.now()
-    with Session(ctx.engine) as session:
+    policy = app.policy
+    now = app.now()
+    with Session(app.engine) as session:
         target = _target(session, person, appointment_id, now)
         if target is None:
             return None
@@ -131,7 +131,7 @@ class UnknownSlot(UserError):
     """The slot asked for does not exist (never did, or a re-plan removed it)."""
 
 
-def move(ctx: WebContext, person: Person, appointment_id: int, slot_id: int, *,
+def move(app: App, person: Person, appointment_id: int, slot_id: int, *,
          actor: str) -> Appointment:
     """Book ``slot_id`` for the appointment; a UserError when the slot is no longer possible.
 
@@ -139,8 +139,8 @@ def move(ctx: WebContext, person: Person, appointment_id: int, slot_id: int, *,
     a user's name when a signed-in user did it for them."""
     from testrota.notify.reschedule import book
 
-    now = ctx.now()
-    with ctx.write_lock, session_scope(ctx.engine) as session:
+    now = app.now()
+    with app.write_lock, session_scope(app.engine) as session:
         target = _target(session, person, appointment_id, now)
         if target is None:
             raise UserError("this appointment can no longer be changed")
@@ -154,7 +154,7 @@ def move(ctx: WebContext, person: Person, appointment_id: int, slot_id: int, *,
         )
         session.add(offer)
         session.flush()
-        booked = book(session, offer, now, ctx.policy)
+        booked = book(session, offer, now, app.policy)
         if booked is None:
             raise UserError("that slot was just taken or no longer fits the rules; pick another")
         session.add(AuditEvent(
@@ -165,21 +165,21 @@ def move(ctx: WebContext, person: Person, appointment_id: int, slot_id: int, *,
                      "employee_no": person.employee_no},
         ))
         booked_id = booked.id
-    _sync_reminders(ctx, [booked_id] if booked_id else [])
+    _sync_reminders(app, [booked_id] if booked_id else [])
     return booked
 
 
-def _sync_reminders(ctx: WebContext, appointment_ids: list[int]) -> None:
+def _sync_reminders(app: App, appointment_ids: list[int]) -> None:
     """Replace the reminders of a moved appointment at once (the worker would, a bit later)."""
     from testrota.notify.enqueue import sync_reminders
 
-    sync_reminders(ctx.engine, ctx.now(), ctx.policy, ctx.settings,
+    sync_reminders(app.engine, app.now(), app.policy, app.settings,
                    appointment_ids=appointment_ids)
 
 
-def set_opt_out(ctx: WebContext, person: Person, value: bool, *, actor: str) -> None:
-    now = ctx.now()
-    with ctx.write_lock, session_scope(ctx.engine) as session:
+def set_opt_out(app: App, person: Person, value: bool, *, actor: str) -> None:
+    now = app.now()
+    with app.write_lock, session_scope(app.engine) as session:
         row = session.get(Person, person.id)
         if row is None or row.opted_out == value:
             return

@@ -86,7 +86,7 @@ def render(
     templates: Jinja2Templates = request.app.state.templates
     lang = request_language(request)
     user: UserInfo | None = getattr(request.state, "user", None)
-    tz = request.app.state.ctx.tz
+    tz = request.app.state.testrota.tz
     base: dict[str, Any] = {
         "user": user,
         "lang": lang,

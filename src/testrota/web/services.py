@@ -12,69 +12,69 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from testrota.app import App
 from testrota.auth.scope import Scope
 from testrota.db.engine import session_scope
 from testrota.db.models import Person, Site
 from testrota.errors import UserError
-from testrota.web.context import WebContext
 
 
-def _vocabulary(ctx: WebContext) -> Any:
+def _vocabulary(app: App) -> Any:
     from testrota.risk.vocabulary import load_vocabulary
 
-    return load_vocabulary(ctx.settings.config_dir)
+    return load_vocabulary(app.settings.config_dir)
 
 
 def set_person_category(
-    ctx: WebContext, *, employee_no: str, category: str, reason: str, actor: str
+    app: App, *, employee_no: str, category: str, reason: str, actor: str
 ) -> dict[str, Any]:
     """HR's override of one person's category (``none``: not high-risk; ``clear``: automatic)."""
     from testrota.risk import service as risk
 
-    vocab = _vocabulary(ctx)
-    with ctx.write_lock, session_scope(ctx.engine) as session:
+    vocab = _vocabulary(app)
+    with app.write_lock, session_scope(app.engine) as session:
         if category == "clear":
-            return risk.clear_person_override(session, employee_no, reason, actor, ctx.now(),
-                                              vocab=vocab, policy=ctx.policy)
+            return risk.clear_person_override(session, employee_no, reason, actor, app.now(),
+                                              vocab=vocab, policy=app.policy)
         return risk.set_person_override(session, employee_no,
                                         None if category == "none" else category, reason,
-                                        actor, ctx.now(), vocab=vocab, policy=ctx.policy)
+                                        actor, app.now(), vocab=vocab, policy=app.policy)
 
 
-def list_roles(ctx: WebContext, *, unmatched_only: bool) -> list[dict[str, Any]]:
+def list_roles(app: App, *, unmatched_only: bool) -> list[dict[str, Any]]:
     from testrota.risk.service import list_roles as run
 
-    with Session(ctx.engine) as session:
-        return run(session, unmatched_only, vocab=_vocabulary(ctx))
+    with Session(app.engine) as session:
+        return run(session, unmatched_only, vocab=_vocabulary(app))
 
 
-def map_role(ctx: WebContext, *, role: str, department: str | None, category: str,
+def map_role(app: App, *, role: str, department: str | None, category: str,
              reason: str, actor: str) -> dict[str, Any]:
     """Map a role title (in one department, or everywhere) to a category, to "not high-risk"
     (``none``), or back to the rules (``clear``); everyone with that title is reclassified."""
     from testrota.risk import service as risk
 
-    vocab = _vocabulary(ctx)
-    with ctx.write_lock, session_scope(ctx.engine) as session:
+    vocab = _vocabulary(app)
+    with app.write_lock, session_scope(app.engine) as session:
         if category == "clear":
             return risk.clear_role_override(session, role, department, reason, actor,
-                                            ctx.now(), vocab=vocab, policy=ctx.policy)
+                                            app.now(), vocab=vocab, policy=app.policy)
         return risk.set_role_override(session, role, department,
                                       None if category == "none" else category, reason,
-                                      actor, ctx.now(), vocab=vocab, policy=ctx.policy)
+                                      actor, app.now(), vocab=vocab, policy=app.policy)
 
 
-def check_in(ctx: WebContext, *, employee_no: str, site_code: str | None, actor: str) -> Any:
+def check_in(app: App, *, employee_no: str, site_code: str | None, actor: str) -> Any:
     """Record a site check-in now; returns the compliance area's CheckInResult."""
     from testrota.auth.users import audit
     from testrota.compliance.service import check_in as record
 
-    now = ctx.now()
-    with ctx.write_lock:
-        result = record(ctx.engine, employee_no, site_code or None, now, actor, ctx.policy,
-                        now=now, config_dir=ctx.settings.config_dir)
+    now = app.now()
+    with app.write_lock:
+        result = record(app.engine, employee_no, site_code or None, now, actor, app.policy,
+                        now=now, config_dir=app.settings.config_dir)
         if result.recorded:
-            with session_scope(ctx.engine) as session:
+            with session_scope(app.engine) as session:
                 audit(session, actor=actor, action="checkin.web", entity="person",
                       entity_id=result.employee_no, now=now,
                       details={"site": result.site_code, "result_id": result.result_id,
@@ -82,15 +82,15 @@ def check_in(ctx: WebContext, *, employee_no: str, site_code: str | None, actor:
     return result
 
 
-def person_status(ctx: WebContext, employee_no: str) -> dict[str, Any]:
+def person_status(app: App, employee_no: str) -> dict[str, Any]:
     """The green / amber / red light of one person this week, with the facts behind it."""
     from testrota.compliance.service import person_status as status
 
-    with ctx.write_lock:  # it flags what is due first
-        return status(ctx.engine, employee_no, ctx.now(), ctx.policy, ctx.settings.config_dir)
+    with app.write_lock:  # it flags what is due first
+        return status(app.engine, employee_no, app.now(), app.policy, app.settings.config_dir)
 
 
-def site_choices(ctx: WebContext, session: Session) -> list[tuple[str, str]]:
+def site_choices(app: App, session: Session) -> list[tuple[str, str]]:
     """Testing sites as (code, name): the database's, else ``config/sites.yaml``'s."""
     rows = session.exec(select(Site).order_by(col(Site.code))).all()
     if rows:
@@ -98,13 +98,13 @@ def site_choices(ctx: WebContext, session: Session) -> list[tuple[str, str]]:
     from testrota.scheduling.sites import load_sites
 
     try:
-        return [(s.code, s.name) for s in load_sites(ctx.settings.config_dir, ctx.policy)]
+        return [(s.code, s.name) for s in load_sites(app.settings.config_dir, app.policy)]
     except UserError:  # a broken sites.yaml: the page still works, without a site list
         return []
 
 
 def import_roster(
-    ctx: WebContext,
+    app: App,
     path: Path,
     *,
     actor: str,
@@ -120,25 +120,25 @@ def import_roster(
 
     options = ImportOptions(sheet=sheet or None, dry_run=dry_run, full=full, force=force,
                             actor=actor, errors_report=errors_report)
-    return run(ctx.engine, path, policy=ctx.policy, config_dir=ctx.settings.config_dir,
-               now=ctx.now(), options=options)
+    return run(app.engine, path, policy=app.policy, config_dir=app.settings.config_dir,
+               now=app.now(), options=options)
 
 
-def roster_preview(ctx: WebContext, path: Path, *, actor: str, full: bool,
+def roster_preview(app: App, path: Path, *, actor: str, full: bool,
                    sheet: str | None) -> dict[str, Any]:
     """A dry run, plus whether applying it would trip the deactivation guard.
 
     The dry run is computed as if forced so HR sees what a full import would deactivate; the
     guard is then stated here and enforced again by the apply.
     """
-    summary = import_roster(ctx, path, actor=actor, dry_run=True, full=full, force=True,
+    summary = import_roster(app, path, actor=actor, dry_run=True, full=full, force=True,
                             sheet=sheet)
-    with Session(ctx.engine) as session:
+    with Session(app.engine) as session:
         active = session.exec(
             select(func.count()).select_from(Person).where(col(Person.active).is_(True))
         ).one()
     share = summary.get("deactivated", 0) / active if active else 0.0
-    limit = ctx.policy.imports.max_deactivate_share
+    limit = app.policy.imports.max_deactivate_share
     summary["active_before"] = int(active)
     summary["deactivate_share"] = round(share, 4)
     summary["needs_force"] = bool(full and summary.get("deactivated") and share > limit)
@@ -146,11 +146,11 @@ def roster_preview(ctx: WebContext, path: Path, *, actor: str, full: bool,
     return summary
 
 
-def import_results(ctx: WebContext, path: Path, *, actor: str, dry_run: bool,
+def import_results(app: App, path: Path, *, actor: str, dry_run: bool,
                    sheet: str | None = None) -> dict[str, Any]:
     from testrota.compliance.service import import_results as run
 
-    return run(ctx.engine, path, ctx.policy, ctx.settings.config_dir, actor, ctx.now(),
+    return run(app.engine, path, app.policy, app.settings.config_dir, actor, app.now(),
                sheet=sheet or None, dry_run=dry_run)
 
 
@@ -166,18 +166,18 @@ def results_error_report(preview: dict[str, Any], target: Path) -> None:
     write_plain_error_report([*preview.get("unmatched", []), *preview.get("errors", [])], target)
 
 
-def plan_week(ctx: WebContext, week: str, *, actor: str) -> dict[str, Any]:
+def plan_week(app: App, week: str, *, actor: str) -> dict[str, Any]:
     """Plan (or re-plan) a week with the planner's own service; returns its report."""
     from testrota.scheduling.service import plan_week_service
 
     report: dict[str, Any] = plan_week_service(
-        ctx.engine, week, policy=ctx.policy, config_dir=ctx.settings.config_dir,
-        now=ctx.now(), actor=actor,
+        app.engine, week, policy=app.policy, config_dir=app.settings.config_dir,
+        now=app.now(), actor=actor,
     )
     return report
 
 
-def retry_messages(ctx: WebContext, ids: list[int] | None, *, actor: str) -> int:
+def retry_messages(app: App, ids: list[int] | None, *, actor: str) -> int:
     """Put failed texts back in the queue (all failed ones when ``ids`` is None).
 
     The dispatcher sends them again like any due text; opted-out people stay skipped by it.
@@ -187,8 +187,8 @@ def retry_messages(ctx: WebContext, ids: list[int] | None, *, actor: str) -> int
     from testrota.auth.users import audit
     from testrota.db.models import Message
 
-    now = ctx.now()
-    with ctx.write_lock, session_scope(ctx.engine) as session:
+    now = app.now()
+    with app.write_lock, session_scope(app.engine) as session:
         query = select(Message.id).where(Message.status == "failed")
         if ids is not None:
             query = query.where(col(Message.id).in_(ids))
@@ -207,62 +207,62 @@ def retry_messages(ctx: WebContext, ids: list[int] | None, *, actor: str) -> int
     return len(chosen)
 
 
-def missed_list(ctx: WebContext, scope: Scope, *, week: str | None, department: str = "",
+def missed_list(app: App, scope: Scope, *, week: str | None, department: str = "",
                 grid_unit: str = "") -> list[dict[str, Any]]:
     """The missed-test list of ``week`` within ``scope`` (narrowed to ``department``)."""
     from testrota.compliance.service import missed_list as run
 
     narrowed = scope.narrow(department)
-    with ctx.write_lock:  # it flags what is due first
+    with app.write_lock:  # it flags what is due first
         rows: list[dict[str, Any]] = run(
-            ctx.engine, ctx.now(), ctx.policy, week=week or None,
+            app.engine, app.now(), app.policy, week=week or None,
             departments=None if narrowed.departments is None else sorted(narrowed.departments),
-            grid_unit=grid_unit or None, config_dir=ctx.settings.config_dir)
+            grid_unit=grid_unit or None, config_dir=app.settings.config_dir)
     return rows
 
 
-def compliance_report(ctx: WebContext, scope: Scope, *, week: str | None,
+def compliance_report(app: App, scope: Scope, *, week: str | None,
                       department: str = "") -> dict[str, Any]:
     """Required, scheduled, done, missed and the rate per department and grid unit, in scope."""
     from testrota.compliance.service import compliance_report as run
 
     narrowed = scope.narrow(department)
     report: dict[str, Any] = run(
-        ctx.engine, ctx.now(), ctx.policy, week=week or None,
+        app.engine, app.now(), app.policy, week=week or None,
         departments=None if narrowed.departments is None else sorted(narrowed.departments),
-        config_dir=ctx.settings.config_dir,
+        config_dir=app.settings.config_dir,
     )
     return report
 
 
-def alerts(ctx: WebContext, scope: Scope, *, closed: bool = False) -> list[dict[str, Any]]:
+def alerts(app: App, scope: Scope, *, closed: bool = False) -> list[dict[str, Any]]:
     """Positive-result alerts as ``scope``'s user may see them: a supervisor gets the ones
     that concern their departments, with only their own people as contacts, and a case in
     another department without who it is (``case_visible`` false)."""
     from testrota.compliance.service import list_alerts
 
-    return list_alerts(ctx.engine, ctx.policy, status=None if closed else "open",
+    return list_alerts(app.engine, app.policy, status=None if closed else "open",
                        departments=None if scope.departments is None
                        else sorted(scope.departments))
 
 
-def excuse(ctx: WebContext, scope: Scope, *, employee_no: str, reason: str, actor: str,
+def excuse(app: App, scope: Scope, *, employee_no: str, reason: str, actor: str,
            appointment_id: int | None = None, week: str | None = None) -> dict[str, Any]:
     """Excuse a missed appointment; a person outside ``scope`` is refused (OutOfScope)."""
     from testrota.compliance.service import excuse as run
 
-    with ctx.write_lock:
+    with app.write_lock:
         result: dict[str, Any] = run(
-            ctx.engine, employee_no, reason, actor=actor, now=ctx.now(), policy=ctx.policy,
+            app.engine, employee_no, reason, actor=actor, now=app.now(), policy=app.policy,
             week=week or None, appointment_id=appointment_id,
             departments=None if scope.departments is None else sorted(scope.departments),
         )
     return result
 
 
-def person_department(ctx: WebContext, employee_no: str) -> str | None:
+def person_department(app: App, employee_no: str) -> str | None:
     """The department of a person, or None when there is no such person."""
-    with Session(ctx.engine) as session:
+    with Session(app.engine) as session:
         return session.exec(
             select(Person.department).where(Person.employee_no == employee_no.strip())
         ).first()

@@ -41,9 +41,9 @@ class _Deps:
 
 def _deps(request: Request) -> _Deps:
     state = request.app.state
-    ctx = getattr(state, "ctx", None)
-    if ctx is not None:
-        return _Deps(ctx.settings, ctx.engine, ctx.policy, ctx.clock)
+    app = getattr(state, "app", None)
+    if app is not None:
+        return _Deps(app.settings, app.engine, app.policy, app.clock)
     deps: _Deps | None = getattr(state, "twilio_deps", None)
     if deps is None:
         from testrota.db.engine import make_engine

@@ -23,7 +23,7 @@ from testrota.auth.users import (
 )
 from testrota.db.engine import session_scope
 from testrota.errors import UserError
-from testrota.web.deps import CtxDep, HRUser, SessionDep, end_read, verify_csrf
+from testrota.web.deps import AppDep, HRUser, SessionDep, end_read, verify_csrf
 from testrota.web.i18n import translator
 from testrota.web.ids import IdPath
 from testrota.web.queries.people import departments as known_departments
@@ -43,7 +43,7 @@ def _may_manage(actor: UserInfo, role: str) -> bool:
 def _page(request: Request, session: SessionDep, actor: UserInfo, *, status_code: int = 200,
           error: str | None = None, form: dict[str, str] | None = None) -> Response:
     roles = [r for r in ROLES if _may_manage(actor, r)]
-    ctx = request.app.state.ctx
+    app = request.app.state.testrota
     return render(
         request,
         "admin_users.html",
@@ -54,7 +54,7 @@ def _page(request: Request, session: SessionDep, actor: UserInfo, *, status_code
             "error": error,
             "form": form or {"role": "supervisor", "language": "zh"},
             "actor": actor,
-            "sign_ins": live_counts(session, ctx.now(), SessionRule.of(ctx.policy.web)),
+            "sign_ins": live_counts(session, app.now(), SessionRule.of(app.policy.web)),
         },
         status_code=status_code,
     )
@@ -68,7 +68,7 @@ def users_page(request: Request, session: SessionDep, actor: HRUser) -> Response
 @router.post("/admin/users")
 def users_add(
     request: Request,
-    ctx: CtxDep,
+    app: AppDep,
     session: SessionDep,
     actor: HRUser,
     name: Annotated[str, Form()],
@@ -82,10 +82,10 @@ def users_add(
     if not _may_manage(actor, role):
         raise HTTPException(403, _("Only an admin can add an admin."))
     try:
-        with session_scope(ctx.engine) as tx:
+        with session_scope(app.engine) as tx:
             add_user(tx, name=name.strip(), role=role, password=password,
                      departments=split_departments(departments), language=language,
-                     now=ctx.now(), actor=actor.name)
+                     now=app.now(), actor=actor.name)
     except UserError as exc:
         return _page(request, session, actor, status_code=400, error=str(exc), form=form)
     flash(request, _("User {name} added.", name=name.strip()))
@@ -95,7 +95,7 @@ def users_add(
 @router.post("/admin/users/{user_id}")
 def users_change(
     request: Request,
-    ctx: CtxDep,
+    app: AppDep,
     session: SessionDep,
     actor: HRUser,
     user_id: IdPath,
@@ -116,8 +116,8 @@ def users_change(
         return _page(request, session, actor, status_code=400,
                      error=_("You cannot disable yourself or change your own role."))
     try:
-        with session_scope(ctx.engine) as tx:
-            update_user(tx, user_id, now=ctx.now(), actor=actor.name, role=role,
+        with session_scope(app.engine) as tx:
+            update_user(tx, user_id, now=app.now(), actor=actor.name, role=role,
                         departments=split_departments(departments), language=language,
                         active=bool(active), password=password or None,
                         keep_session=_own_sign_in(request, actor, target))
@@ -130,7 +130,7 @@ def users_change(
 @router.post("/admin/users/{user_id}/sign-out")
 def users_sign_out(
     request: Request,
-    ctx: CtxDep,
+    app: AppDep,
     session: SessionDep,
     actor: HRUser,
     user_id: IdPath,
@@ -143,8 +143,8 @@ def users_sign_out(
         raise HTTPException(404, _("No such user."))
     if not _may_manage(actor, target.role):
         raise HTTPException(403, _("Only an admin can change an admin."))
-    with session_scope(ctx.engine) as tx:
-        ended = end_sign_ins(tx, user_id, now=ctx.now(), actor=actor.name,
+    with session_scope(app.engine) as tx:
+        ended = end_sign_ins(tx, user_id, now=app.now(), actor=actor.name,
                              keep_session=_own_sign_in(request, actor, target))
     flash(request, _("{name} was signed out of {n} sign-in(s).", name=target.name, n=ended))
     return RedirectResponse("/admin/users", 303)

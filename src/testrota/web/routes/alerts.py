@@ -14,7 +14,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 
 from testrota.web import services
-from testrota.web.deps import CtxDep, SupervisorScope
+from testrota.web.deps import AppDep, SupervisorScope
 from testrota.web.i18n import translator
 from testrota.web.render import render, request_language
 
@@ -68,22 +68,22 @@ def export_rows(alerts: list[dict[str, Any]], lang: str) -> list[dict[str, Any]]
 
 
 @router.get("/alerts")
-def alerts_page(request: Request, ctx: CtxDep, scope: SupervisorScope,
+def alerts_page(request: Request, app: AppDep, scope: SupervisorScope,
                 closed: bool = False) -> Response:
     return render(request, "alerts.html", {
-        "alerts": services.alerts(ctx, scope, closed=closed),
+        "alerts": services.alerts(app, scope, closed=closed),
         "closed": closed,
     })
 
 
 @router.get("/alerts.{fmt}")
-def alerts_export(request: Request, ctx: CtxDep, scope: SupervisorScope, fmt: str,
+def alerts_export(request: Request, app: AppDep, scope: SupervisorScope, fmt: str,
                   closed: bool = False) -> Response:
     from testrota.compliance.export import write_csv, write_xlsx
 
     if fmt not in ("xlsx", "csv"):
         raise HTTPException(404)
-    rows = export_rows(services.alerts(ctx, scope, closed=closed), request_language(request))
+    rows = export_rows(services.alerts(app, scope, closed=closed), request_language(request))
     disposition = f'attachment; filename="alerts.{fmt}"'
     if fmt == "csv":
         out = io.StringIO()

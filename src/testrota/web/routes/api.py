@@ -28,8 +28,8 @@ from testrota.web.api_models import (
     StatusOut,
 )
 from testrota.web.deps import (
+    AppDep,
     CheckinUser,
-    CtxDep,
     CurrentUser,
     HRUser,
     LookupScope,
@@ -60,7 +60,7 @@ def session_info(request: Request, user: CurrentUser) -> SessionInfo:
 
 @router.get("/people", response_model=PeopleOut, tags=["people"], responses=AUTH)
 def api_people(
-    ctx: CtxDep,
+    app: AppDep,
     session: SessionDep,
     scope: SupervisorScope,
     q: Annotated[str, Query(max_length=200, description=(
@@ -77,7 +77,7 @@ def api_people(
     f = PeopleFilter(q=q, department=department, grid_unit=grid_unit, category=category,
                      high_risk=high_risk, active=active)
     result = search_people(session, scope, f, page, page_size,
-                           phone_region=ctx.policy.phone_region)
+                           phone_region=app.policy.phone_region)
     return {"total": result.total, "page": result.page, "pages": result.pages,
             "people": result.rows}
 
@@ -116,24 +116,24 @@ def _ambiguous(exc: AmbiguousEmployeeNo) -> JSONResponse:
 
 @router.get("/missed", response_model=list[MissedOut], tags=["compliance"],
             responses={**AUTH, **BAD_INPUT})
-def api_missed(ctx: CtxDep, scope: SupervisorScope, week: Week = "", department: Text = "",
+def api_missed(app: AppDep, scope: SupervisorScope, week: Week = "", department: Text = "",
                grid_unit: Text = "") -> list[dict[str, Any]]:
     """The missed-test list of a week (what `testrota missed --format json` prints)."""
     try:
-        return services.missed_list(ctx, scope, week=weeks.normalise(week, ctx.now(), ctx.tz),
+        return services.missed_list(app, scope, week=weeks.normalise(week, app.now(), app.tz),
                                     department=department, grid_unit=grid_unit)
     except UserError as exc:
         raise _user_error(exc) from exc
 
 
 @router.get("/compliance", tags=["compliance"], responses={**AUTH, **BAD_INPUT})
-def api_compliance(ctx: CtxDep, scope: SupervisorScope, week: Week = "",
+def api_compliance(app: AppDep, scope: SupervisorScope, week: Week = "",
                    department: Text = "") -> dict[str, Any]:
     """Required, scheduled, done, missed and the rate per department and grid unit, with the
     trend over recent weeks."""
     try:
         return services.compliance_report(
-            ctx, scope, week=weeks.normalise(week, ctx.now(), ctx.tz), department=department
+            app, scope, week=weeks.normalise(week, app.now(), app.tz), department=department
         )
     except UserError as exc:
         raise _user_error(exc) from exc
@@ -141,16 +141,16 @@ def api_compliance(ctx: CtxDep, scope: SupervisorScope, week: Week = "",
 
 @router.post("/excuse", response_model=ExcuseOut, tags=["compliance"],
              responses={**AUTH, **BAD_INPUT, **NOT_FOUND})
-def api_excuse(ctx: CtxDep, scope: SupervisorScope, user: CurrentUser,
+def api_excuse(app: AppDep, scope: SupervisorScope, user: CurrentUser,
                body: ExcuseIn) -> dict[str, Any]:
     """Excuse a person's missed appointment (one by id, or the week's)."""
     from testrota.compliance.service import OutOfScope
 
-    department = services.person_department(ctx, body.employee_no)
+    department = services.person_department(app, body.employee_no)
     if department is None or not scope.allows(department):
         raise HTTPException(404, "no such person in your departments")
     try:
-        return services.excuse(ctx, scope, employee_no=body.employee_no, reason=body.reason,
+        return services.excuse(app, scope, employee_no=body.employee_no, reason=body.reason,
                                actor=user.name, appointment_id=body.appointment_id,
                                week=body.week)
     except OutOfScope as exc:
@@ -160,19 +160,19 @@ def api_excuse(ctx: CtxDep, scope: SupervisorScope, user: CurrentUser,
 
 
 @router.get("/alerts", tags=["compliance"], responses=AUTH)
-def api_alerts(ctx: CtxDep, scope: SupervisorScope, closed: bool = False
+def api_alerts(app: AppDep, scope: SupervisorScope, closed: bool = False
                ) -> list[dict[str, Any]]:
     """Open positive-result alerts (closed ones too with `closed=true`) with their contacts.
 
     A supervisor gets the alerts that concern their departments and only their own people as
     contacts; a case in another department comes as `case_visible: false`, without its name,
     employee number, department or grid unit."""
-    return services.alerts(ctx, scope, closed=closed)
+    return services.alerts(app, scope, closed=closed)
 
 
 @router.get("/status/{employee_no}", response_model=StatusOut, tags=["check-in"],
             responses={**AUTH, **NOT_FOUND, **AMBIGUOUS})
-def api_status(ctx: CtxDep, session: SessionDep, scope: LookupScope,
+def api_status(app: AppDep, session: SessionDep, scope: LookupScope,
                employee_no: str) -> dict[str, Any] | JSONResponse:
     """Green (compliant this week), amber (due) or red (overdue) for one person. The number
     may be typed loosely (case, full-width forms, spaces, missing leading zeros)."""
@@ -184,30 +184,30 @@ def api_status(ctx: CtxDep, session: SessionDep, scope: LookupScope,
         raise HTTPException(404, "no such person")
     end_read(session)
     try:
-        return services.person_status(ctx, person.employee_no)
+        return services.person_status(app, person.employee_no)
     except UserError as exc:
         raise HTTPException(404, str(exc)) from exc
 
 
 @router.post("/checkin", response_model=CheckInOut, tags=["check-in"],
              responses={**AUTH, **BAD_INPUT, **AMBIGUOUS})
-def api_checkin(ctx: CtxDep, user: CheckinUser,
+def api_checkin(app: AppDep, user: CheckinUser,
                 body: CheckInIn) -> dict[str, Any] | JSONResponse:
     """Record that a person was sampled now (at a site); a repeat in one slot is a no-op."""
     try:
-        result = services.check_in(ctx, employee_no=body.employee_no.strip(),
+        result = services.check_in(app, employee_no=body.employee_no.strip(),
                                    site_code=body.site, actor=user.name)
     except AmbiguousEmployeeNo as exc:
         return _ambiguous(exc)
     except UserError as exc:
         raise _user_error(exc) from exc
-    return result.as_dict(ctx.policy)
+    return result.as_dict(app.policy)
 
 
 @router.get("/schedule", response_model=ScheduleOut, tags=["schedule"],
             responses={**AUTH, **BAD_INPUT})
 def api_schedule(
-    ctx: CtxDep,
+    app: AppDep,
     session: SessionDep,
     scope: SupervisorScope,
     week: Week = "",
@@ -218,7 +218,7 @@ def api_schedule(
 ) -> dict[str, Any]:
     """The week's appointments (not cancelled), by start time."""
     try:
-        week = weeks.normalise(week, ctx.now(), ctx.tz)
+        week = weeks.normalise(week, app.now(), app.tz)
     except UserError as exc:
         raise _user_error(exc) from exc
     total, page, rows = appointments_page(session, scope, week, site=site, employee_no=person,
@@ -228,14 +228,14 @@ def api_schedule(
 
 
 @router.get("/roles", response_model=list[RoleOut], tags=["people"], responses=AUTH)
-def api_roles(ctx: CtxDep, user: HRUser, unmatched: bool = False) -> list[dict[str, Any]]:
+def api_roles(app: AppDep, user: HRUser, unmatched: bool = False) -> list[dict[str, Any]]:
     """Every distinct (role, department) with its head-count and category (HR)."""
-    return services.list_roles(ctx, unmatched_only=unmatched)
+    return services.list_roles(app, unmatched_only=unmatched)
 
 
 @router.get("/outbox", response_model=OutboxOut, tags=["texts"], responses=AUTH)
 def api_outbox(
-    ctx: CtxDep,
+    app: AppDep,
     session: SessionDep,
     user: HRUser,
     scope: SupervisorScope,
@@ -246,7 +246,7 @@ def api_outbox(
     page_size: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> dict[str, Any]:
     """Texts with their status, newest first (HR)."""
-    result = outbox(session, scope, phone_region=ctx.policy.phone_region, status=status,
+    result = outbox(session, scope, phone_region=app.policy.phone_region, status=status,
                     kind=kind, q=q, page=page, page_size=page_size)
     return {"total": result.total, "page": result.page, "pages": result.pages,
             "counts": result.counts, "messages": result.rows}

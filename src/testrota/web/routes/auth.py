@@ -10,9 +10,10 @@ from fastapi.responses import RedirectResponse, Response
 
 from testrota.auth.sessions import EndReason, SessionRule, open_session, prune_sessions
 from testrota.auth.sessions import end_session as end_web_session
+from testrota.auth.throttle import ThrottleRule
 from testrota.auth.users import SignInRefused, audit, sign_in, update_user
 from testrota.db.engine import session_scope
-from testrota.web.deps import CtxDep, OptionalUser, verify_csrf
+from testrota.web.deps import AppDep, OptionalUser, verify_csrf
 from testrota.web.i18n import LANGUAGES, translator
 from testrota.web.render import render, request_language
 from testrota.web.security import client_ip, end_session, session_token, start_session
@@ -45,26 +46,26 @@ def login_page(request: Request, user: OptionalUser, next: str = "/") -> Respons
 @router.post("/login")
 def login(
     request: Request,
-    ctx: CtxDep,
+    app: AppDep,
     username: Annotated[str, Form()],
     password: Annotated[str, Form()],
     next: Annotated[str, Form()] = "/",
 ) -> Response:
     _ = translator(request_language(request))
-    now = ctx.now()
+    now = app.now()
     refused: SignInRefused | None = None
     ip = client_ip(request)
     earlier = session_token(request)
-    with session_scope(ctx.engine) as session:
+    with session_scope(app.engine) as session:
         try:
             user = sign_in(session, name=username.strip(), password=password,
-                           ip=ip, now=now, rule=ctx.throttle)
+                           ip=ip, now=now, rule=ThrottleRule.of(app.policy.web))
         except SignInRefused as exc:
             refused = exc
         else:
             if earlier is not None:
                 end_web_session(session, earlier, now, EndReason.NEW_SIGN_IN)
-            prune_sessions(session, now=now, rule=SessionRule.of(ctx.policy.web))
+            prune_sessions(session, now=now, rule=SessionRule.of(app.policy.web))
             token = open_session(session, user_id=user.id, now=now, ip=ip,
                                  user_agent=request.headers.get("user-agent", ""))
     if refused is not None:
@@ -83,14 +84,14 @@ def login(
 
 
 @router.post("/logout")
-def logout(request: Request, ctx: CtxDep, user: OptionalUser) -> Response:
+def logout(request: Request, app: AppDep, user: OptionalUser) -> Response:
     token = session_token(request)
     if token is not None:
-        with session_scope(ctx.engine) as session:
-            end_web_session(session, token, ctx.now(), EndReason.SIGN_OUT)
+        with session_scope(app.engine) as session:
+            end_web_session(session, token, app.now(), EndReason.SIGN_OUT)
             if user is not None:
                 audit(session, actor=user.name, action="user.sign_out", entity="user",
-                      entity_id=user.name, now=ctx.now())
+                      entity_id=user.name, now=app.now())
     end_session(request)
     return RedirectResponse("/login", 303)
 
@@ -98,7 +99,7 @@ def logout(request: Request, ctx: CtxDep, user: OptionalUser) -> Response:
 @router.post("/language")
 def set_language(
     request: Request,
-    ctx: CtxDep,
+    app: AppDep,
     user: OptionalUser,
     lang: Annotated[str, Form()],
     next: Annotated[str, Form()] = "/",
@@ -106,6 +107,6 @@ def set_language(
     if lang in LANGUAGES:
         request.session["lang"] = lang
         if user is not None and user.language != lang:
-            with session_scope(ctx.engine) as session:
-                update_user(session, user.id, now=ctx.now(), actor=user.name, language=lang)
+            with session_scope(app.engine) as session:
+                update_user(session, user.id, now=app.now(), actor=user.name, language=lang)
     return RedirectResponse(safe_next(next), 303)

@@ -17,8 +17,8 @@ from testrota.errors import UserError
 from testrota.roster.people import AmbiguousEmployeeNo, find_by_number
 from testrota.web import services
 from testrota.web.deps import (
+    AppDep,
     CheckinUser,
-    CtxDep,
     LookupScope,
     LookupUser,
     SessionDep,
@@ -57,9 +57,9 @@ def _lookup(
 
 
 @router.get("/checkin")
-def checkin_page(request: Request, ctx: CtxDep, session: SessionDep,
+def checkin_page(request: Request, app: AppDep, session: SessionDep,
                  user: CheckinUser) -> Response:
-    sites = services.site_choices(ctx, session)
+    sites = services.site_choices(app, session)
     site = request.session.get("site") or (sites[0][0] if len(sites) == 1 else "")
     return render(
         request,
@@ -76,7 +76,7 @@ def checkin_page(request: Request, ctx: CtxDep, session: SessionDep,
 @router.post("/checkin")
 def checkin(
     request: Request,
-    ctx: CtxDep,
+    app: AppDep,
     session: SessionDep,
     user: CheckinUser,
     employee_no: Annotated[str, Form()] = "",
@@ -103,12 +103,12 @@ def checkin(
                                name=known.name)}
     else:
         try:
-            result = services.check_in(ctx, employee_no=known.employee_no,
+            result = services.check_in(app, employee_no=known.employee_no,
                                        site_code=site or None, actor=user.name)
         except UserError as exc:
             answer = {"kind": "red", "employee_no": number, "message": str(exc)}
         else:
-            tz = ctx.tz
+            tz = app.tz
             answer = {
                 "kind": "green" if result.recorded and result.expected else "amber",
                 "employee_no": result.employee_no,
@@ -142,7 +142,7 @@ def checkin(
 @router.get("/status")
 def status_page(
     request: Request,
-    ctx: CtxDep,
+    app: AppDep,
     session: SessionDep,
     scope: LookupScope,
     user: LookupUser,
@@ -165,7 +165,7 @@ def status_page(
             status_code = 404
         else:
             try:
-                answer = services.person_status(ctx, person.employee_no)
+                answer = services.person_status(app, person.employee_no)
             except UserError as exc:
                 answer = {"status": "red", "employee_no": number, "message": str(exc)}
     return render(request, "status.html", {"answer": answer, "employee_no": number},

@@ -7,7 +7,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from testrota.web import weeks
 from testrota.web.charts import Bar, bar_chart, line_chart
-from testrota.web.deps import CtxDep, CurrentUser, get_supervisor_scope
+from testrota.web.deps import AppDep, CurrentUser, get_supervisor_scope
 from testrota.web.i18n import translator
 from testrota.web.render import render, request_language
 
@@ -15,14 +15,14 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get("/")
-def dashboard(request: Request, ctx: CtxDep, user: CurrentUser, week: str = "") -> Response:
+def dashboard(request: Request, app: AppDep, user: CurrentUser, week: str = "") -> Response:
     if user.role == "site":
         return RedirectResponse("/checkin", 303)
-    scope = get_supervisor_scope(user, ctx)
+    scope = get_supervisor_scope(user, app)
     _ = translator(request_language(request))
-    week = weeks.normalise(week, ctx.now(), ctx.tz)
-    data = request.app.state.dashboard.get(ctx, scope, week)
-    target = ctx.policy.web.compliance_target
+    week = weeks.normalise(week, app.now(), app.tz)
+    data = request.app.state.dashboard.get(app, scope, week)
+    target = app.policy.web.compliance_target
     bars = [
         Bar(d["department"] or "–", d["rate"], f"{d['tests']}/{d['required']}")
         for d in sorted(data.departments, key=lambda d: (d["rate"] is None, d["rate"] or 0))

@@ -7,15 +7,15 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from testrota.web.deps import CtxDep
+from testrota.web.deps import AppDep
 
 router = APIRouter()
 
 
 @router.get("/healthz", tags=["health"])
-def healthz(ctx: CtxDep) -> JSONResponse:
+def healthz(app: AppDep) -> JSONResponse:
     try:
-        with ctx.engine.connect() as conn:
+        with app.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
     except SQLAlchemyError as exc:
         return JSONResponse({"status": "error", "database": type(exc).__name__}, status_code=503)

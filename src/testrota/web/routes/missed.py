@@ -12,7 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 from testrota.auth.scope import Scope
 from testrota.errors import UserError
 from testrota.web import services, weeks
-from testrota.web.deps import CtxDep, CurrentUser, SessionDep, SupervisorScope, verify_csrf
+from testrota.web.deps import AppDep, CurrentUser, SessionDep, SupervisorScope, verify_csrf
 from testrota.web.i18n import category_name, translator
 from testrota.web.ids import OptionalIdForm
 from testrota.web.queries.people import departments, grid_units
@@ -37,9 +37,9 @@ def sort_rows(rows: list[dict[str, Any]], sort: str) -> list[dict[str, Any]]:
                   reverse=sort.startswith("-"))
 
 
-def _rows(ctx: Any, scope: Scope, week: str, department: str, grid_unit: str,
+def _rows(app: Any, scope: Scope, week: str, department: str, grid_unit: str,
           sort: str) -> list[dict[str, Any]]:
-    rows = services.missed_list(ctx, scope, week=week, department=department,
+    rows = services.missed_list(app, scope, week=week, department=department,
                                 grid_unit=grid_unit)
     return sort_rows(rows, sort or "department")
 
@@ -47,7 +47,7 @@ def _rows(ctx: Any, scope: Scope, week: str, department: str, grid_unit: str,
 @router.get("/missed")
 def missed_page(
     request: Request,
-    ctx: CtxDep,
+    app: AppDep,
     session: SessionDep,
     scope: SupervisorScope,
     week: str = "",
@@ -56,8 +56,8 @@ def missed_page(
     sort: str = "",
     page: int = 1,
 ) -> Response:
-    week = weeks.normalise(week, ctx.now(), ctx.tz)
-    rows = _rows(ctx, scope, week, department, grid_unit, sort)
+    week = weeks.normalise(week, app.now(), app.tz)
+    rows = _rows(app, scope, week, department, grid_unit, sort)
     pages = max(1, -(-len(rows) // PAGE_SIZE))
     page = min(max(1, page), pages)
     return render(request, "missed.html", {
@@ -81,7 +81,7 @@ def missed_page(
 @router.get("/missed.{fmt}")
 def missed_export(
     request: Request,
-    ctx: CtxDep,
+    app: AppDep,
     scope: SupervisorScope,
     fmt: str,
     week: str = "",
@@ -93,11 +93,11 @@ def missed_export(
 
     if fmt not in ("xlsx", "csv"):
         raise HTTPException(404)
-    week = weeks.normalise(week, ctx.now(), ctx.tz)
+    week = weeks.normalise(week, app.now(), app.tz)
     lang = request_language(request)
     rows = [
         {**r, "category": category_name(r.get("category"), lang) or r.get("category")}
-        for r in _rows(ctx, scope, week, department, grid_unit, sort)
+        for r in _rows(app, scope, week, department, grid_unit, sort)
     ]
     stem = "-".join(x for x in ("missed", week, department, grid_unit) if x)
     disposition = (
@@ -122,7 +122,7 @@ def missed_export(
 @router.post("/missed/excuse")
 def excuse(
     request: Request,
-    ctx: CtxDep,
+    app: AppDep,
     scope: SupervisorScope,
     user: CurrentUser,
     employee_no: Annotated[str, Form()],
@@ -136,11 +136,11 @@ def excuse(
     target = back if back.startswith("/missed") and not back.startswith("//") else "/missed"
     if not scope.is_everything:
         # The same check the service makes, made first so nothing is even looked up.
-        person = services.person_department(ctx, employee_no)
+        person = services.person_department(app, employee_no)
         if person is None or not scope.allows(person):
             raise HTTPException(403, _("This person is not in your departments."))
     try:
-        result = services.excuse(ctx, scope, employee_no=employee_no.strip(), reason=reason,
+        result = services.excuse(app, scope, employee_no=employee_no.strip(), reason=reason,
                                  actor=user.name, appointment_id=appointment_id)
     except OutOfScope as exc:
         raise HTTPException(403, str(exc)) from exc

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from testrota.web import services
-from testrota.web.deps import CtxDep, HRUser, SessionDep, SupervisorScope, verify_csrf
+from testrota.web.deps import AppDep, HRUser, SessionDep, SupervisorScope, verify_csrf
 from testrota.web.i18n import translator
 from testrota.web.ids import IdList
 from testrota.web.queries.outbox import STATUSES, outbox
@@ -18,10 +18,10 @@ router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
 
 
 @router.get("/outbox")
-def outbox_page(request: Request, ctx: CtxDep, session: SessionDep, user: HRUser,
+def outbox_page(request: Request, app: AppDep, session: SessionDep, user: HRUser,
                 scope: SupervisorScope, status: str = "", kind: str = "", q: str = "",
                 page: int = 1) -> Response:
-    result = outbox(session, scope, phone_region=ctx.policy.phone_region, status=status,
+    result = outbox(session, scope, phone_region=app.policy.phone_region, status=status,
                     kind=kind, q=q[:64], page=page)
     return render(request, "outbox.html", {"result": result, "statuses": STATUSES,
                                            "status": status, "kind": kind, "q": q})
@@ -30,13 +30,13 @@ def outbox_page(request: Request, ctx: CtxDep, session: SessionDep, user: HRUser
 @router.post("/outbox/retry")
 def retry(
     request: Request,
-    ctx: CtxDep,
+    app: AppDep,
     user: HRUser,
     message_id: IdList = None,
     all_failed: Annotated[str, Form()] = "",
 ) -> Response:
     _ = translator(request_language(request))
     ids = None if all_failed else list(message_id or [])
-    count = services.retry_messages(ctx, ids, actor=user.name) if ids != [] else 0
+    count = services.retry_messages(app, ids, actor=user.name) if ids != [] else 0
     flash(request, _("{n} texts queued again.", n=count), "ok" if count else "warn")
     return RedirectResponse("/outbox?status=pending" if count else "/outbox?status=failed", 303)

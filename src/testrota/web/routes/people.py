@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 from testrota.auth.scope import Scope
 from testrota.auth.users import UserInfo
 from testrota.web.deps import (
-    CtxDep,
+    AppDep,
     CurrentUser,
     HRUser,
     SessionDep,
@@ -58,13 +58,13 @@ def category_options(lang: str) -> list[tuple[str, str]]:
 @router.get("/people")
 def people_page(
     request: Request,
-    ctx: CtxDep,
+    app: AppDep,
     session: SessionDep,
     scope: SupervisorScope,
     f: PeopleFilterDep,
     page: int = 1,
 ) -> Response:
-    result = search_people(session, scope, f, page, phone_region=ctx.policy.phone_region)
+    result = search_people(session, scope, f, page, phone_region=app.policy.phone_region)
     lang = request_language(request)
     return render(
         request,
@@ -120,7 +120,7 @@ def person_page(
 @router.post("/people/{employee_no}/override")
 def person_override(
     request: Request,
-    ctx: CtxDep,
+    app: AppDep,
     session: SessionDep,
     user: HRUser,
     employee_no: str,
@@ -138,7 +138,7 @@ def person_override(
     if not reason.strip():
         return _person_page(request, session, scope, user, employee_no, 400,
                             _("Give a reason: it is kept in the audit trail."))
-    result = set_person_category(ctx, employee_no=employee_no, category=category,
+    result = set_person_category(app, employee_no=employee_no, category=category,
                                  reason=reason.strip(), actor=user.name)
     flash(request, _("Category saved."))
     if result.get("released"):

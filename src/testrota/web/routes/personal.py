@@ -11,7 +11,7 @@ from testrota.auth.users import UserInfo
 from testrota.db.models import Person
 from testrota.errors import UserError
 from testrota.web import personal
-from testrota.web.deps import CtxDep, OptionalUser, verify_csrf
+from testrota.web.deps import AppDep, OptionalUser, verify_csrf
 from testrota.web.i18n import translator
 from testrota.web.ids import IdForm, OptionalIdQuery
 from testrota.web.render import flash, render, request_language
@@ -19,8 +19,8 @@ from testrota.web.render import flash, render, request_language
 router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
 
 
-def _person(request: Request, ctx: CtxDep, token: str) -> Person:
-    person = personal.person_from_token(ctx, token)
+def _person(request: Request, app: AppDep, token: str) -> Person:
+    person = personal.person_from_token(app, token)
     if person is None:
         raise HTTPException(404, translator(request_language(request))(
             "This link is not valid or has expired. Use the link in your latest text."))
@@ -39,39 +39,39 @@ def actor(user: UserInfo | None, person: Person) -> str:
 
 
 @router.get("/me/{token}")
-def me(request: Request, ctx: CtxDep, token: str, move: OptionalIdQuery = None) -> Response:
-    person = _person(request, ctx, token)
-    options = personal.choices(ctx, person, move) if move else None
+def me(request: Request, app: AppDep, token: str, move: OptionalIdQuery = None) -> Response:
+    person = _person(request, app, token)
+    options = personal.choices(app, person, move) if move else None
     return render(request, "me.html", {
         "person": person,
         "token": token,
-        "appointments": personal.appointments(ctx, person),
+        "appointments": personal.appointments(app, person),
         "move": move,
         "options": options,
-        "now": ctx.now(),
+        "now": app.now(),
     }, headers={"Referrer-Policy": "no-referrer"})
 
 
 @router.post("/me/{token}/move")
 def move(
     request: Request,
-    ctx: CtxDep,
+    app: AppDep,
     token: str,
     appointment_id: IdForm,
     slot_id: IdForm,
     user: OptionalUser,
 ) -> Response:
-    person = _person(request, ctx, token)
+    person = _person(request, app, token)
     _ = translator(request_language(request))
     try:
-        booked = personal.move(ctx, person, appointment_id, slot_id, actor=actor(user, person))
+        booked = personal.move(app, person, appointment_id, slot_id, actor=actor(user, person))
     except personal.UnknownSlot as exc:
         raise HTTPException(
             404, _("That slot does not exist. Choose one of the slots offered.")) from exc
     except UserError as exc:
         flash(request, str(exc), "error")
         return RedirectResponse(f"/me/{token}?move={appointment_id}", 303)
-    when = booked.starts_at.astimezone(ctx.tz).strftime("%m-%d %H:%M")
+    when = booked.starts_at.astimezone(app.tz).strftime("%m-%d %H:%M")
     flash(request, _("Booked: {when} at {site}.", when=when, site=booked.site_code))
     return RedirectResponse(f"/me/{token}", 303)
 
@@ -79,14 +79,14 @@ def move(
 @router.post("/me/{token}/texts")
 def texts(
     request: Request,
-    ctx: CtxDep,
+    app: AppDep,
     token: str,
     user: OptionalUser,
     opt_out: Annotated[str, Form()] = "",
 ) -> Response:
-    person = _person(request, ctx, token)
+    person = _person(request, app, token)
     _ = translator(request_language(request))
-    personal.set_opt_out(ctx, person, bool(opt_out), actor=actor(user, person))
+    personal.set_opt_out(app, person, bool(opt_out), actor=actor(user, person))
     flash(request, _("You will get no more texts from us.") if opt_out
           else _("Texts are on again."))
     return RedirectResponse(f"/me/{token}", 303)

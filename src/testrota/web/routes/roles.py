@@ -9,7 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from testrota.errors import UserError
 from testrota.web import services
-from testrota.web.deps import CtxDep, HRUser, verify_csrf
+from testrota.web.deps import AppDep, HRUser, verify_csrf
 from testrota.web.i18n import CATEGORY_NAMES, category_name, translator
 from testrota.web.render import flash, render, request_language
 
@@ -17,10 +17,10 @@ router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
 
 
 @router.get("/roles")
-def roles_page(request: Request, ctx: CtxDep, user: HRUser, unmatched: str = "",
+def roles_page(request: Request, app: AppDep, user: HRUser, unmatched: str = "",
                q: str = "") -> Response:
     lang = request_language(request)
-    rows = services.list_roles(ctx, unmatched_only=bool(unmatched))
+    rows = services.list_roles(app, unmatched_only=bool(unmatched))
     if q.strip():
         needle = q.strip().lower()
         rows = [r for r in rows if needle in (r["role"] or "").lower()
@@ -37,7 +37,7 @@ def roles_page(request: Request, ctx: CtxDep, user: HRUser, unmatched: str = "",
 @router.post("/roles/map")
 def map_role(
     request: Request,
-    ctx: CtxDep,
+    app: AppDep,
     user: HRUser,
     role: Annotated[str, Form()],
     category: Annotated[str, Form()],
@@ -54,7 +54,7 @@ def map_role(
     why = reason.strip() or _("Mapped on the roles page")
     try:
         result = services.map_role(
-            ctx, role=role, department=department if this_department_only else None,
+            app, role=role, department=department if this_department_only else None,
             category=category, reason=why, actor=user.name,
         )
     except UserError as exc:

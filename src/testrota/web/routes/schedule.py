@@ -9,7 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from testrota.errors import UserError
 from testrota.web import services, weeks
-from testrota.web.deps import CtxDep, CurrentUser, HRUser, SessionDep, SupervisorScope, verify_csrf
+from testrota.web.deps import AppDep, CurrentUser, HRUser, SessionDep, SupervisorScope, verify_csrf
 from testrota.web.i18n import translator
 from testrota.web.queries.schedule import week_view
 from testrota.web.render import flash, render, request_language
@@ -20,15 +20,15 @@ router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
 @router.get("/schedule")
 def schedule_page(
     request: Request,
-    ctx: CtxDep,
+    app: AppDep,
     session: SessionDep,
     scope: SupervisorScope,
     user: CurrentUser,
     week: str = "",
     site: str = "",
 ) -> Response:
-    week = weeks.normalise(week, ctx.now(), ctx.tz)
-    view = week_view(session, scope, week, site, ctx.tz, weeks.days_of(week))
+    week = weeks.normalise(week, app.now(), app.tz)
+    view = week_view(session, scope, week, site, app.tz, weeks.days_of(week))
     return render(request, "schedule.html", {
         "view": view,
         "prev_week": weeks.shift(week, -1),
@@ -41,14 +41,14 @@ def schedule_page(
 @router.post("/schedule/plan")
 def replan(
     request: Request,
-    ctx: CtxDep,
+    app: AppDep,
     user: HRUser,
     week: Annotated[str, Form()],
 ) -> Response:
     _ = translator(request_language(request))
-    week = weeks.normalise(week, ctx.now(), ctx.tz)
+    week = weeks.normalise(week, app.now(), app.tz)
     try:
-        report = services.plan_week(ctx, week, actor=user.name)
+        report = services.plan_week(app, week, actor=user.name)
     except UserError as exc:
         flash(request, str(exc), "error")
         return RedirectResponse(f"/schedule?week={week}", 303)

@@ -16,7 +16,7 @@ from testrota.db.engine import session_scope
 from testrota.db.models import RosterImport, WebUpload
 from testrota.errors import UserError
 from testrota.web import services, uploads
-from testrota.web.deps import CtxDep, HRUser, SessionDep, end_read, verify_csrf
+from testrota.web.deps import AppDep, HRUser, SessionDep, end_read, verify_csrf
 from testrota.web.i18n import translator
 from testrota.web.ids import as_id
 from testrota.web.render import flash, render, request_language
@@ -47,7 +47,7 @@ def _form_page(request: Request, session: Any, kind: str, *, error: str | None =
     return render(request, "upload.html", {
         "kind": kind, "error": error, "recent": recent, "done": done,
         "results_done": request.session.pop("results_done", None) if kind == "results" else None,
-        "max_mb": request.app.state.ctx.policy.imports.max_file_mb,
+        "max_mb": request.app.state.testrota.policy.imports.max_file_mb,
     }, status_code=status_code)
 
 
@@ -59,7 +59,7 @@ def upload_page(request: Request, session: SessionDep, user: HRUser, kind: str) 
 @router.post("/upload/{kind}")
 async def upload(
     request: Request,
-    ctx: CtxDep,
+    app: AppDep,
     session: SessionDep,
     user: HRUser,
     kind: str,
@@ -69,17 +69,17 @@ async def upload(
 ) -> Response:
     _kind(kind)
     name = uploads.safe_file_name(file.filename)
-    max_bytes = int(ctx.policy.imports.max_file_mb * 1_000_000)
+    max_bytes = int(app.policy.imports.max_file_mb * 1_000_000)
     options = {"full": bool(full), "sheet": sheet.strip() or None}
     try:
         uploads.check_suffix(name)
         data = await uploads.read_limited(file, max_bytes)
-        preview = await _run_in_thread(_preview, ctx, kind, name, data, options, user)
+        preview = await _run_in_thread(_preview, app, kind, name, data, options, user)
     except UserError as exc:
         return _form_page(request, session, kind, error=str(exc), status_code=400)
-    with session_scope(ctx.engine) as tx:
+    with session_scope(app.engine) as tx:
         row = uploads.store(tx, kind=kind, file_name=name, data=data, options=options,
-                            actor=user.name, now=ctx.now())
+                            actor=user.name, now=app.now())
         row.preview = _jsonable(_bounded(preview))
         token = row.token
     return RedirectResponse(f"/upload/{kind}/{token}", 303)
@@ -91,13 +91,13 @@ async def _run_in_thread(fn: Any, *args: Any) -> Any:
     return await run_in_threadpool(fn, *args)
 
 
-def _preview(ctx: Any, kind: str, name: str, data: bytes, options: dict[str, Any],
+def _preview(app: Any, kind: str, name: str, data: bytes, options: dict[str, Any],
              user: UserInfo) -> dict[str, Any]:
     with uploads.as_file(name, data) as path:
         if kind == "roster":
-            return services.roster_preview(ctx, path, actor=user.name, full=options["full"],
+            return services.roster_preview(app, path, actor=user.name, full=options["full"],
                                            sheet=options["sheet"])
-        return services.import_results(ctx, path, actor=user.name, dry_run=True,
+        return services.import_results(app, path, actor=user.name, dry_run=True,
                                        sheet=options["sheet"])
 
 
@@ -137,14 +137,14 @@ def preview_page(request: Request, session: SessionDep, user: HRUser, kind: str,
 
 
 @router.get("/upload/{kind}/{token}/errors.xlsx")
-def error_report(ctx: CtxDep, session: SessionDep, user: HRUser, kind: str,
+def error_report(app: AppDep, session: SessionDep, user: HRUser, kind: str,
                  token: str) -> Response:
     row = _get(session, token, kind, user, with_data=True)
     out_dir = Path(tempfile.mkdtemp(prefix="testrota-report-"))
     target = out_dir / "errors.xlsx"
     with uploads.as_file(row.file_name, row.data) as path:
         if kind == "roster":
-            services.import_roster(ctx, path, actor=user.name, dry_run=True,
+            services.import_roster(app, path, actor=user.name, dry_run=True,
                                    full=bool(row.options.get("full")), force=True,
                                    sheet=row.options.get("sheet"), errors_report=target)
         else:
@@ -169,7 +169,7 @@ def _remove_dir(path: Path) -> None:
 @router.post("/upload/{kind}/{token}/apply")
 def apply(
     request: Request,
-    ctx: CtxDep,
+    app: AppDep,
     session: SessionDep,
     user: HRUser,
     kind: str,
@@ -182,18 +182,18 @@ def apply(
         with uploads.as_file(row.file_name, row.data) as path:
             if kind == "roster":
                 summary = services.import_roster(
-                    ctx, path, actor=user.name, dry_run=False,
+                    app, path, actor=user.name, dry_run=False,
                     full=bool(row.options.get("full")), force=bool(force),
                     sheet=row.options.get("sheet"),
                 )
             else:
-                summary = services.import_results(ctx, path, actor=user.name, dry_run=False,
+                summary = services.import_results(app, path, actor=user.name, dry_run=False,
                                                   sheet=row.options.get("sheet"))
     except UserError as exc:
         return render(request, f"preview_{kind}.html",
                       {"kind": kind, "upload": row, "s": row.preview, "error": str(exc)},
                       status_code=400)
-    with session_scope(ctx.engine) as tx:
+    with session_scope(app.engine) as tx:
         uploads.discard(tx, token)
     if kind == "roster":
         flash(request, _("Roster applied: {added} added, {updated} updated, {deactivated} deactivated.",  # noqa: E501
@@ -212,15 +212,15 @@ def apply(
 
 
 @router.post("/upload/{kind}/{token}/cancel")
-def cancel(request: Request, ctx: CtxDep, session: SessionDep, user: HRUser, kind: str,
+def cancel(request: Request, app: AppDep, session: SessionDep, user: HRUser, kind: str,
            token: str) -> Response:
     _ = translator(request_language(request))
     row = _get(session, token, kind, user)
-    with session_scope(ctx.engine) as tx:
+    with session_scope(app.engine) as tx:
         uploads.discard(tx, token)
         from testrota.auth.users import audit
 
         audit(tx, actor=user.name, action=f"{kind}.upload_cancel", entity="upload",
-              entity_id=row.sha256[:16], now=ctx.now(), details={"file": row.file_name})
+              entity_id=row.sha256[:16], now=app.now(), details={"file": row.file_name})
     flash(request, _("Cancelled: nothing was written."), "warn")
     return RedirectResponse(f"/upload/{kind}", 303)
