@@ -16,8 +16,13 @@ import yaml
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from testrota.app import App, build_app
+from testrota.audit import Actor
+from testrota.clock import FixedClock
+from testrota.compliance.checkin import CheckInResult
 from testrota.db.models import Appointment, Person, Site, Slot, TestResult
 from testrota.policy import Policy, load_policy
+from testrota.settings import get_settings
 from tests.conftest import CONFIG_DIR
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -191,3 +196,20 @@ def write_xlsx(path: Path, header: list[str], rows: list[list[Any]], title: str 
         ws.append(row)
     wb.save(path)
     return path
+
+
+def app_at(engine: Engine, now: datetime, policy: Policy,
+           config: Path = CONFIG_DIR) -> App:
+    """The application on ``engine`` with its clock fixed at ``now``."""
+    settings = get_settings(database_url=engine.url.render_as_string(hide_password=False),
+                            config_dir=config)
+    return build_app(settings, engine=engine, clock=FixedClock(now), policy=policy)
+
+
+def check_in(engine: Engine, employee_no: str, site: str | None, at: datetime, actor: str,
+             policy: Policy, now: datetime | None = None) -> CheckInResult:
+    """The check-in use case as site staff ``actor`` records it at ``now`` (default: ``at``)."""
+    from testrota.actions import checkin
+
+    return checkin.check_in(app_at(engine, now or at, policy),
+                            checkin.CheckIn(employee_no, Actor.web(actor), site=site, at=at))

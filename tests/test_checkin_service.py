@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlmodel import Session
 
-from testrota.compliance.service import check_in, flag_due
+from testrota.compliance.service import flag_due
 from testrota.db.models import TestResult
 from testrota.errors import UserError
 from tests.compliance_fixtures import (
@@ -19,6 +19,7 @@ from tests.compliance_fixtures import (
     add_person,
     add_site,
     add_slot,
+    check_in,
     local,
     policy,
     status_of,
@@ -53,7 +54,7 @@ def _results(engine: Engine) -> int:
 def test_expected_checkin_is_recorded_and_makes_the_slot_done(engine: Engine) -> None:
     ids = _seed(engine)
     at = SLOT + timedelta(minutes=5)
-    r = check_in(engine, "1001", "S1", at, "site:s1", P, now=at)
+    r = check_in(engine, "1001", "S1", at, "s1", P, now=at)
     assert r.recorded and r.expected and r.status == "recorded"
     assert (r.name, r.slot_start, r.slot_end) == ("张三", SLOT, SLOT + timedelta(minutes=30))
     assert r.appointment_id == ids["zhang"]
@@ -63,7 +64,7 @@ def test_expected_checkin_is_recorded_and_makes_the_slot_done(engine: Engine) ->
     with Session(engine) as s:
         row = s.exec(select(TestResult)).scalars().one()  # type: ignore[call-overload]
         assert (row.result, row.source, row.site_code, row.recorded_by) == (
-            "pending", "checkin", "S1", "site:s1")
+            "pending", "checkin", "S1", "web:s1")
         assert row.sampled_at == at
 
 
@@ -80,7 +81,7 @@ def test_second_checkin_in_the_same_slot_is_a_friendly_no_op(engine: Engine) -> 
 def test_early_arrival_counts_as_expected(engine: Engine) -> None:
     _seed(engine)
     r = check_in(engine, "1001", None, SLOT - timedelta(minutes=20), "site", P)
-    assert r.expected and r.site_code == "S1"  # the site comes from the appointment
+    assert r.expected and r.site == "S1"  # the site comes from the appointment
     too_early = check_in(engine, "1002", "S1", local(SH, 2022, 5, 9, 13, 0), "site", P)
     assert not too_early.expected
 

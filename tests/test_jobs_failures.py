@@ -339,16 +339,6 @@ def test_the_nightly_job_runs_both_retentions(engine: Engine, settings: Settings
     }
 
 
-def test_the_migrations_build_the_tables_the_models_describe(engine: Engine) -> None:
-    from alembic.autogenerate import compare_metadata
-    from alembic.migration import MigrationContext
-    from sqlmodel import SQLModel
-
-    with engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
-        assert compare_metadata(context, SQLModel.metadata) == []
-
-
 def test_the_database_refuses_a_job_run_status_it_does_not_know(engine: Engine) -> None:
     from sqlalchemy import insert
     from sqlalchemy.exc import IntegrityError

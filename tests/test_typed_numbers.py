@@ -18,13 +18,13 @@ from sqlalchemy import Engine, select
 from sqlmodel import Session
 
 from testrota.compliance.result_rows import PersonIndex, PersonKeys, parse_rows
-from testrota.compliance.service import check_in, person_status
+from testrota.compliance.service import person_status
 from testrota.db.models import Person, TestResult
 from testrota.errors import UserError
 from testrota.roster.numbers import NumberPick, clean_typed, pick_number
 from testrota.roster.people import AmbiguousEmployeeNo, find_by_number
 from testrota.roster.phones import normalize_phone
-from tests.compliance_fixtures import SH, add_person, local, policy
+from tests.compliance_fixtures import SH, add_person, check_in, local, policy
 from tests.web_support import make_user, post_form, sign_in, soup
 
 pytest_plugins = ("tests.web_fixtures",)

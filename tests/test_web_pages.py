@@ -210,7 +210,7 @@ def test_check_in_flow(client: TestClient, engine: Engine) -> None:
     assert len(page.select("ul.recent li")) == 2
     with Session(engine) as s:
         tests = s.exec(select(TestResult).order_by(TestResult.id)).all()
-    assert [(t.source, t.recorded_by) for t in tests] == [("checkin", "gate1")] * 2
+    assert [(t.source, t.recorded_by) for t in tests] == [("checkin", "web:gate1")] * 2
 
 
 def test_status_lookup_lights(client: TestClient, engine: Engine) -> None:

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from testrota.app import App
+from testrota.audit import Actor
 from testrota.cli.common import (
     DbOption,
     FormatOption,
@@ -22,6 +23,7 @@ from testrota.cli.common import (
     writable_output,
 )
 from testrota.errors import UserError
+from testrota.jsonable import jsonable
 
 ACTOR = "cli"
 WeekOption = Annotated[
@@ -75,15 +77,12 @@ def checkin(
     """Record that a person was sampled at a testing site."""
     with user_errors():
         app = make_app(db)
-        from testrota.compliance.service import check_in
+        from testrota.actions.checkin import CheckIn, check_in
 
-        now = app.clock.now()
-        result = check_in(
-            app.engine, employee_no, site, _at(at, app), ACTOR, app.policy, now=now,
-            config_dir=app.config_dir,
-        )
+        result = check_in(app, CheckIn(employee_no, Actor.cli(), site=site,
+                                       at=_at(at, app) if at else None))
         if json_out:
-            emit_json(result.as_dict(app.policy))
+            emit_json(jsonable(result, app.tz))
         else:
             typer.echo(result.message)
 

@@ -7,21 +7,18 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select
 from sqlmodel import Session, col
 
 from testrota.compliance.facts import (
     appointments_between,
     cols,
-    find_person,
     person_facts,
     rate_lookup,
     samples_between,
     widen,
 )
 from testrota.compliance.flagging import mark_done_for
-from testrota.compliance.records import PENDING
 from testrota.compliance.standing import load_standing
 from testrota.compliance.visits import (
     earlier_checkin,
@@ -29,10 +26,10 @@ from testrota.compliance.visits import (
     next_appointment,
     visit_for,
 )
-from testrota.db.engine import is_postgres, session_scope
-from testrota.db.models import Site, Slot, TestResult
+from testrota.db.models import Person, Site, Slot, TestResult
 from testrota.errors import UserError
 from testrota.policy import Policy
+from testrota.statuses import ResultValue
 from testrota.weeks import day_bounds, local_date, week_of
 
 CHECKIN = "checkin"
@@ -46,13 +43,14 @@ class CheckInResult:
     """What the site page and ``testrota checkin`` show after a scan."""
 
     status: str  # recorded | already_checked_in
+    recorded: bool  # False: a repeat within the same visit, nothing written
     employee_no: str
     name: str
     department: str
     grid_unit: str
-    site_code: str | None
+    site: str | None
     at: datetime
-    expected: bool
+    expected: bool  # the person had a slot now (here, or anywhere when no site was given)
     slot_start: datetime | None
     slot_end: datetime | None
     appointment_id: int | None
@@ -63,76 +61,10 @@ class CheckInResult:
     result_id: int | None
     message: str
 
-    @property
-    def recorded(self) -> bool:
-        return self.status == RECORDED
 
-    def as_dict(self, policy: Policy) -> dict[str, Any]:
-        tz = policy.tz
-
-        def local(value: datetime | None) -> str | None:
-            return value.astimezone(tz).isoformat() if value else None
-
-        return {
-            "status": self.status,
-            "recorded": self.recorded,
-            "employee_no": self.employee_no,
-            "name": self.name,
-            "department": self.department,
-            "grid_unit": self.grid_unit,
-            "site": self.site_code,
-            "at": local(self.at),
-            "expected": self.expected,
-            "slot_start": local(self.slot_start),
-            "slot_end": local(self.slot_end),
-            "appointment_id": self.appointment_id,
-            "next_slot_start": local(self.next_slot_start),
-            "next_slot_site": self.next_slot_site,
-            "tests_this_week": self.tests_this_week,
-            "required": self.required,
-            "result_id": self.result_id,
-            "message": self.message,
-        }
-
-
-def check_in(
-    engine: Engine,
-    employee_no: str,
-    site_code: str | None,
-    at: datetime,
-    actor: str,
-    policy: Policy,
-    now: datetime | None = None,
-    config_dir: Path | None = None,
-) -> CheckInResult:
-    """Record that a person was sampled at ``at`` (at ``site_code``, when given).
-
-    A second check-in within the same visit (slot) records nothing and says so. An unknown or
-    inactive employee number, an unknown site or a time in the future is a UserError.
-    """
-    if at.tzinfo is None:
-        raise ValueError("check_in needs an aware datetime")
-    now = now or at
-    if at > now + FUTURE_TOLERANCE:
-        raise UserError(
-            f"the check-in time {at.astimezone(policy.tz).isoformat()} is in the future"
-        )
-    try:
-        with session_scope(engine) as session:
-            return _check_in(session, engine, employee_no, site_code, at, actor, policy, now,
-                             config_dir)
-    except IntegrityError:
-        # Two scans of the same person at the same instant on two PostgreSQL connections: the
-        # unique (person, sampled_at, source) key kept one; report the second as the repeat.
-        with session_scope(engine) as session:
-            return _check_in(session, engine, employee_no, site_code, at, actor, policy, now,
-                             config_dir)
-
-
-def _check_in(
+def record_check_in(
     session: Session,
-    engine: Engine,
-    employee_no: str,
+    person_row: Person,
     site_code: str | None,
     at: datetime,
     actor: str,
@@ -140,15 +72,22 @@ def _check_in(
     now: datetime,
     config_dir: Path | None,
 ) -> CheckInResult:
+    """Record, in ``session``'s transaction, that ``person_row`` was sampled at ``at`` (at
+    ``site_code`` when given, else at the site of the slot they were expected in).
+
+    A second check-in within the same visit (slot) records nothing and says so. An inactive
+    person, an unknown site or a time in the future is a UserError.
+    """
+    if at.tzinfo is None:
+        raise ValueError("record_check_in needs an aware datetime")
     tz = policy.tz
-    # The row lock makes two scans of one person on two web processes take turns (PostgreSQL);
-    # SQLite's BEGIN IMMEDIATE already does.
-    person_row = find_person(session, employee_no, lock=is_postgres(engine))
+    if at > now + FUTURE_TOLERANCE:
+        raise UserError("the check-in time {at} is in the future",
+                        at=at.astimezone(tz).isoformat())
     if not person_row.active:
         raise UserError(
-            f"{person_row.employee_no} ({person_row.name}) is no longer on the active roster; "
-            "ask HR to re-activate them before checking in"
-        )
+            "{employee_no} ({name}) is no longer on the active roster; ask HR to re-activate "
+            "them before checking in", employee_no=person_row.employee_no, name=person_row.name)
     person = person_facts(person_row, rate_lookup(config_dir, policy))
     site = _known_site(session, site_code)
     day_start, day_end = day_bounds(local_date(at, tz), tz)
@@ -173,7 +112,7 @@ def _check_in(
         row = TestResult(
             person_id=person.id,
             sampled_at=at,
-            result=PENDING,
+            result=ResultValue.PENDING,
             source=CHECKIN,
             site_code=site,
             recorded_at=now,
@@ -182,17 +121,18 @@ def _check_in(
         session.add(row)
         session.flush()
         result_id = row.id
-        mark_done_for(session, [(person.id, at, PENDING)], now, policy)
+        mark_done_for(session, [(person.id, at, ResultValue.PENDING)], now, policy)
     standing = load_standing(session, person, week_of(at, tz), policy)
     upcoming = next_appointment(at, standing.appointments) if expected is None else None
     status = RECORDED if earlier is None else ALREADY
     return CheckInResult(
         status=status,
+        recorded=earlier is None,
         employee_no=person.employee_no,
         name=person.name,
         department=person.department,
         grid_unit=person.grid_unit,
-        site_code=site,
+        site=site,
         at=at if earlier is None else earlier.sampled_at,
         expected=expected is not None,
         slot_start=expected.starts_at if expected else (visit.start if visit.slot_known else None),
@@ -218,8 +158,8 @@ def _known_site(session: Session, site_code: str | None) -> str | None:
     folded = {c.casefold(): c for c in codes}
     if code.casefold() in folded:
         return folded[code.casefold()]
-    shown = ", ".join(sorted(codes)[:12])
-    raise UserError(f"unknown site {code!r}; the sites are: {shown}")
+    raise UserError("unknown site {site!r}; the sites are: {sites}", site=code,
+                    sites=", ".join(sorted(codes)[:12]))
 
 
 def _slots_around(session: Session, site: str, at: datetime) -> list[tuple[datetime, datetime]]:

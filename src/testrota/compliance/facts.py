@@ -129,7 +129,8 @@ def find_person(
         raise UserError("no employee number given")
     person = find_by_number(session, raw, lock=lock, departments=departments)
     if person is None:
-        raise UserError(f"unknown employee number {raw!r}: check the number or import the roster")
+        raise UserError("unknown employee number {number!r}: check the number or import the "
+                        "roster", number=raw)
     return person
 
 

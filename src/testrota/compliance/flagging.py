@@ -26,6 +26,7 @@ from testrota.compliance.facts import (
 )
 from testrota.compliance.missed import days_tested, decide_due, grace, sample_on_day
 from testrota.compliance.records import DONE, MISSED, SCHEDULED, Sample, counts_as_test
+from testrota.db import tables
 from testrota.db.engine import session_scope
 from testrota.db.models import Appointment
 from testrota.db.types import UTCDateTime
@@ -93,7 +94,7 @@ def set_done(session: Session, decided: Sequence[tuple[int, datetime]], now: dat
     """Mark appointments done; a missed one becomes done too (its day's result came late)."""
     if not decided:
         return 0
-    table = Appointment.__table__  # type: ignore[attr-defined]
+    table = tables.APPOINTMENT
     statement = (
         update(table)
         .where(

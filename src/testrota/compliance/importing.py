@@ -30,8 +30,9 @@ from testrota.compliance.result_rows import (
     site_key,
 )
 from testrota.compliance.staging import mark_done_staged, same_sample, staged, staged_rows
+from testrota.db import tables
 from testrota.db.engine import session_scope
-from testrota.db.models import AuditEvent, Person, Site, TestResult
+from testrota.db.models import AuditEvent, Person, Site
 from testrota.db.types import UTCDateTime
 from testrota.errors import UserError
 from testrota.policy import Policy
@@ -191,7 +192,7 @@ def _write(
 ) -> tuple[dict[str, Any], list[Any]]:
     samples = parsed.samples
     conn = session.connection()
-    tr = TestResult.__table__  # type: ignore[attr-defined]
+    tr = tables.TEST_RESULT
     with staged(conn, staged_rows(samples, policy)) as st:
         existing = {
             r.idx: (r.id, r.result)

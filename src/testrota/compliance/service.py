@@ -4,7 +4,6 @@ Each function takes the engine, ``now`` and the policy; the lists and reports fl
 before they read, so they are current whether or not a job has run. Functions a supervisor's
 page calls take ``departments`` (None: all departments).
 
-- :func:`check_in` records a sample at a testing site.
 - :func:`import_results` reads a result sheet; :func:`record_result` records one result.
 - :func:`flag_missed` / :func:`flag_due` flag what is due (the jobs call them every few minutes).
 - :func:`missed_list`, :func:`compliance_report`, :func:`person_status` read.
@@ -14,7 +13,6 @@ page calls take ``departments`` (None: all departments).
 from __future__ import annotations
 
 from testrota.compliance.alerts import book_contacts, close_alert, list_alerts, raise_alerts
-from testrota.compliance.checkin import CheckInResult, check_in
 from testrota.compliance.excuse import OutOfScope, excuse
 from testrota.compliance.flagging import FlagReport, flag_due, flag_missed, mark_done_for
 from testrota.compliance.importing import import_results
@@ -24,11 +22,9 @@ from testrota.compliance.standing import person_status
 
 __all__ = [
     "MISSED_COLUMNS",
-    "CheckInResult",
     "FlagReport",
     "OutOfScope",
     "book_contacts",
-    "check_in",
     "close_alert",
     "compliance_report",
     "excuse",

@@ -34,7 +34,7 @@ from sqlalchemy import (
 )
 
 from testrota.compliance.records import DONE, INVALID, MISSED, SCHEDULED
-from testrota.db.models import Appointment, TestResult
+from testrota.db import tables
 from testrota.db.types import UTCDateTime
 from testrota.policy import Policy
 from testrota.weeks import day_bounds
@@ -154,7 +154,7 @@ def _drop(conn: Connection) -> None:
 
 def same_sample() -> Any:
     """Join condition: a stored result with a staged sample's key."""
-    tr = TestResult.__table__  # type: ignore[attr-defined]
+    tr = tables.TEST_RESULT
     return and_(
         tr.c.person_id == STAGED.c.person_id,
         tr.c.sampled_at == STAGED.c.sampled_at,
@@ -172,7 +172,7 @@ def mark_done_staged(conn: Connection, now: datetime) -> int:
         return 0
     lo = _as_datetime(bounds[0]) - timedelta(days=1)  # a slot that began the evening before
     hi = _as_datetime(bounds[1])
-    a = Appointment.__table__  # type: ignore[attr-defined]
+    a = tables.APPOINTMENT
     overlap = and_(
         STAGED.c.person_id == a.c.person_id,
         STAGED.c.day == STAGED_DAYS.c.day,

@@ -14,15 +14,35 @@ from sqlalchemy import JSON, CheckConstraint, Column, Index, LargeBinary, Unique
 from sqlmodel import Field, SQLModel
 
 from testrota.db.types import UTCDateTime
+from testrota.statuses import (
+    AlertStatus,
+    AppointmentReason,
+    AppointmentStatus,
+    ContactReason,
+    JobRunStatus,
+    MessageStatus,
+    OfferStatus,
+    PersonType,
+    ResultValue,
+    Role,
+    check_in_values,
+)
 
 
 def _dt(**kwargs: Any) -> Any:
     return Field(sa_type=UTCDateTime, **kwargs)
 
 
+def _one_of(column: str, enum: type[StrEnum], table: str) -> CheckConstraint:
+    return CheckConstraint(check_in_values(column, enum), name=f"ck_{table}_{column}")
+
+
 class Person(SQLModel, table=True):
     # /metrics counts active people by category from this index alone (no table scan)
-    __table_args__ = (Index("ix_person_active_category", "active", "risk_category", "opted_out"),)
+    __table_args__ = (
+        Index("ix_person_active_category", "active", "risk_category", "opted_out"),
+        _one_of("person_type", PersonType, "person"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     employee_no: str = Field(index=True, unique=True, max_length=64)
     name: str = Field(max_length=200)
@@ -33,7 +53,7 @@ class Person(SQLModel, table=True):
     phone_raw: str = Field(default="", max_length=64)
     phone_valid: bool = True
     id_number: str | None = Field(default=None, index=True, max_length=32)
-    person_type: str = Field(default="employee", max_length=20)  # employee|third_party|co_resident
+    person_type: str = Field(default=PersonType.EMPLOYEE, max_length=20)
     host_employee_no: str | None = Field(default=None, max_length=64)
     language: str = Field(default="zh", max_length=8)
     shift: str = Field(default="day", max_length=20)
@@ -116,6 +136,8 @@ class Appointment(SQLModel, table=True):
         Index("ix_appointment_person_week", "person_id", "week"),
         # compliance: the overdue, still-scheduled appointments that flagging reads
         Index("ix_appointment_status_starts", "status", "starts_at"),
+        _one_of("status", AppointmentStatus, "appointment"),
+        _one_of("reason", AppointmentReason, "appointment"),
     )
     id: int | None = Field(default=None, primary_key=True)
     person_id: int = Field(foreign_key="person.id")
@@ -125,12 +147,11 @@ class Appointment(SQLModel, table=True):
     starts_at: datetime = _dt(index=True)
     ends_at: datetime = _dt()
     grid_unit: str = Field(default="", max_length=200)
-    # scheduled|done|missed|excused|cancelled
-    status: str = Field(default="scheduled", max_length=20)
+    status: str = Field(default=AppointmentStatus.SCHEDULED, max_length=20)
     excused_reason: str | None = Field(default=None, max_length=400)
     excused_by: str | None = Field(default=None, max_length=100)
     done_at: datetime | None = _dt(default=None)
-    reason: str = Field(default="plan", max_length=40)  # plan|midweek|contact|reschedule
+    reason: str = Field(default=AppointmentReason.PLAN, max_length=40)
     created_at: datetime = _dt()
     updated_at: datetime = _dt()
 
@@ -152,11 +173,12 @@ class TestResult(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("person_id", "sampled_at", "source"),
         Index("ix_testresult_person_sampled", "person_id", "sampled_at"),
+        _one_of("result", ResultValue, "testresult"),
     )
     id: int | None = Field(default=None, primary_key=True)
     person_id: int = Field(foreign_key="person.id")
     sampled_at: datetime = _dt(index=True)
-    result: str = Field(default="pending", max_length=20)  # pending|negative|positive|invalid
+    result: str = Field(default=ResultValue.PENDING, max_length=20)
     source: str = Field(default="checkin", max_length=100)  # checkin|lab|outside
     site_code: str | None = Field(default=None, max_length=40)
     site_name: str = Field(default="", max_length=200)  # an outside site's name as written
@@ -165,11 +187,12 @@ class TestResult(SQLModel, table=True):
 
 
 class Alert(SQLModel, table=True):
+    __table_args__ = (_one_of("status", AlertStatus, "alert"),)
     id: int | None = Field(default=None, primary_key=True)
     person_id: int = Field(foreign_key="person.id", index=True)
     result_id: int = Field(foreign_key="testresult.id", unique=True)
     created_at: datetime = _dt()
-    status: str = Field(default="open", max_length=20)  # open|closed
+    status: str = Field(default=AlertStatus.OPEN, max_length=20)
     closed_by: str | None = Field(default=None, max_length=100)
     closed_at: datetime | None = _dt(default=None)
 
@@ -179,11 +202,12 @@ class AlertContact(SQLModel, table=True):
         UniqueConstraint("alert_id", "person_id"),
         # a person's own data (export, erasure): the alerts they were a contact in
         Index("ix_alertcontact_person", "person_id"),
+        _one_of("reason", ContactReason, "alertcontact"),
     )
     id: int | None = Field(default=None, primary_key=True)
     alert_id: int = Field(foreign_key="alert.id", index=True)
     person_id: int = Field(foreign_key="person.id")
-    reason: str = Field(max_length=40)  # grid_unit|same_slot
+    reason: str = Field(max_length=40)
 
 
 class Message(SQLModel, table=True):
@@ -192,6 +216,7 @@ class Message(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("dedupe_key"),
         Index("ix_message_status_due", "status", "due_at"),
+        _one_of("status", MessageStatus, "message"),
     )
     id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(max_length=40)
@@ -207,7 +232,7 @@ class Message(SQLModel, table=True):
     body: str = Field(max_length=2000)
     due_at: datetime = _dt()
     expires_at: datetime | None = _dt(default=None)
-    status: str = Field(default="pending", max_length=20)
+    status: str = Field(default=MessageStatus.PENDING, max_length=20)
     attempts: int = 0
     next_attempt_at: datetime | None = _dt(default=None)
     claimed_by: str | None = Field(default=None, max_length=100)
@@ -236,10 +261,11 @@ class InboundMessage(SQLModel, table=True):
 
 
 class User(SQLModel, table=True):
+    __table_args__ = (_one_of("role", Role, "user"),)
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(unique=True, max_length=100)
     password_hash: str = Field(max_length=400)
-    role: str = Field(max_length=20)  # admin|hr|supervisor|site
+    role: str = Field(max_length=20)
     departments: list[str] = Field(default_factory=list, sa_column=Column(JSON))
     phone: str | None = Field(default=None, max_length=32)
     language: str = Field(default="zh", max_length=8)
@@ -277,20 +303,13 @@ class AppSecret(SQLModel, table=True):
     created_at: datetime = _dt()
 
 
-class JobRunStatus(StrEnum):
-    RUNNING = "running"  # or its worker died: the next tick of the period takes it over
-    DONE = "done"
-    FAILED = "failed"  # ``error`` says why; the next tick of the period tries again
-
-
 class JobRun(SQLModel, table=True):
     """A once-per-period job records its period here so a second worker skips it, and
     whether the run did its work or failed (with the error)."""
 
     __table_args__ = (
         UniqueConstraint("job", "period"),
-        CheckConstraint(f"status IN ({', '.join(repr(s.value) for s in JobRunStatus)})",
-                        name="ck_jobrun_status"),
+        _one_of("status", JobRunStatus, "jobrun"),
     )
     id: int | None = Field(default=None, primary_key=True)
     job: str = Field(max_length=60)
@@ -374,6 +393,7 @@ class RescheduleOffer(SQLModel, table=True):
     new appointment in the slot).
     """
 
+    __table_args__ = (_one_of("status", OfferStatus, "rescheduleoffer"),)
     id: int | None = Field(default=None, primary_key=True)
     person_id: int = Field(foreign_key="person.id", index=True)
     appointment_id: int | None = Field(
@@ -382,7 +402,7 @@ class RescheduleOffer(SQLModel, table=True):
     slot_id: int = Field(foreign_key="slot.id")
     mode: str = Field(max_length=10)
     phone: str = Field(max_length=32, index=True)
-    status: str = Field(default="open", max_length=20)  # open|confirmed|superseded|expired
+    status: str = Field(default=OfferStatus.OPEN, max_length=20)
     created_at: datetime = _dt()
     expires_at: datetime = _dt()
 

@@ -24,12 +24,13 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Table, select, text, update
 from sqlalchemy.exc import IntegrityError
 
-from testrota.db.models import JobRun, JobRunStatus
+from testrota.db import tables
 from testrota.observability.jobs import error_text
+from testrota.statuses import JobRunStatus
 
 log = logging.getLogger(__name__)
 
-J: Table = JobRun.__table__  # type: ignore[attr-defined]
+J: Table = tables.JOB_RUN
 
 # SQLite only: an unfinished run younger than this is taken to be still running.
 STALE_AFTER = timedelta(hours=2)

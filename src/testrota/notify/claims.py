@@ -36,14 +36,14 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql.elements import ColumnElement
 
-from testrota.db.models import Appointment, Message, Person, SmsBudget, User
+from testrota.db import tables
 from testrota.notify.outbox import KIND_MISSED, REMINDER_KINDS
 
-M: Table = Message.__table__  # type: ignore[attr-defined]
-P: Table = Person.__table__  # type: ignore[attr-defined]
-U: Table = User.__table__  # type: ignore[attr-defined]
-A: Table = Appointment.__table__  # type: ignore[attr-defined]
-B: Table = SmsBudget.__table__  # type: ignore[attr-defined]
+M: Table = tables.MESSAGE
+P: Table = tables.PERSON
+U: Table = tables.USER
+A: Table = tables.APPOINTMENT
+B: Table = tables.SMS_BUDGET
 
 BUDGET_NAME = "sender"
 TERMINAL_PROVIDER = ("sent", "delivered", "undelivered", "failed", "read")

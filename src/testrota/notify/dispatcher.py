@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, Engine
 
 from testrota.clock import Clock
-from testrota.db.models import AuditEvent
+from testrota.db import tables
 from testrota.notify import claims
 from testrota.notify.backends import (
     ProviderMessage,
@@ -425,7 +425,7 @@ class Dispatcher:
 def _audit(conn: Any, now: datetime, action: str, person_ids: list[int], reason: str) -> None:
     if not person_ids:
         return
-    table = AuditEvent.__table__  # type: ignore[attr-defined]
+    table = tables.AUDIT_EVENT
     conn.execute(
         table.insert(),
         [

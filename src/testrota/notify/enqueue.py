@@ -16,16 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, Engine, Table, and_, exists, func, not_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from testrota.db.models import (
-    Alert,
-    AlertContact,
-    Appointment,
-    Message,
-    Person,
-    Site,
-    TestResult,
-    User,
-)
+from testrota.db import tables
 from testrota.notify.links import make_personal_link
 from testrota.notify.outbox import (
     KIND_MISSED,
@@ -48,14 +39,14 @@ from testrota.notify.templates import Templates, load_templates
 from testrota.policy import Policy
 from testrota.settings import Settings
 
-M: Table = Message.__table__  # type: ignore[attr-defined]
-P: Table = Person.__table__  # type: ignore[attr-defined]
-A: Table = Appointment.__table__  # type: ignore[attr-defined]
-S: Table = Site.__table__  # type: ignore[attr-defined]
-U: Table = User.__table__  # type: ignore[attr-defined]
-AL: Table = Alert.__table__  # type: ignore[attr-defined]
-AC: Table = AlertContact.__table__  # type: ignore[attr-defined]
-TR: Table = TestResult.__table__  # type: ignore[attr-defined]
+M: Table = tables.MESSAGE
+P: Table = tables.PERSON
+A: Table = tables.APPOINTMENT
+S: Table = tables.SITE
+U: Table = tables.USER
+AL: Table = tables.ALERT
+AC: Table = tables.ALERT_CONTACT
+TR: Table = tables.TEST_RESULT
 
 INSERT_CHUNK = 1000
 

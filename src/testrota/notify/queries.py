@@ -8,15 +8,15 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, Table, func, select
 
-from testrota.db.models import Appointment, Message, Site
+from testrota.db import tables
 from testrota.errors import UserError
 from testrota.notify.backends import mask_phone
 from testrota.notify.capacity import capacity_warning, needed_rate, reminder_windows
 from testrota.policy import Policy
 
-M: Table = Message.__table__  # type: ignore[attr-defined]
-A: Table = Appointment.__table__  # type: ignore[attr-defined]
-S: Table = Site.__table__  # type: ignore[attr-defined]
+M: Table = tables.MESSAGE
+A: Table = tables.APPOINTMENT
+S: Table = tables.SITE
 
 OUTBOX_COLUMNS = [
     "id", "kind", "status", "to", "due_at", "sent_at", "attempts", "segments", "provider_sid",

@@ -14,14 +14,14 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, Table
 
-from testrota.db.models import InboundMessage, JobRun, Message, RescheduleOffer
+from testrota.db import tables
 from testrota.policy import Policy
 from testrota.privacy.retention import BATCH, in_batches
 
-M: Table = Message.__table__  # type: ignore[attr-defined]
-IN: Table = InboundMessage.__table__  # type: ignore[attr-defined]
-RO: Table = RescheduleOffer.__table__  # type: ignore[attr-defined]
-J: Table = JobRun.__table__  # type: ignore[attr-defined]
+M: Table = tables.MESSAGE
+IN: Table = tables.INBOUND_MESSAGE
+RO: Table = tables.RESCHEDULE_OFFER
+J: Table = tables.JOB_RUN
 
 
 def apply_retention(engine: Engine, now: datetime, policy: Policy, batch: int = BATCH

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import Engine, make_url, select, text
 
 from testrota.clock import Clock
+from testrota.db import tables
 from testrota.errors import UserError
 from testrota.policy import Policy, SmsPolicy
 from testrota.settings import Settings, secret_key_problem
@@ -350,9 +351,8 @@ def check_capacity(engine: Engine, policy: Policy, now: datetime) -> Check:
 
 
 def check_workers(engine: Engine, wall_now: datetime) -> Check:
-    from testrota.db.models import JobHeartbeat
 
-    h = JobHeartbeat.__table__  # type: ignore[attr-defined]
+    h = tables.JOB_HEARTBEAT
     with engine.connect() as conn:
         latest = conn.execute(select(h.c.last_finished_at).order_by(
             h.c.last_finished_at.desc()).limit(1)).scalar()
@@ -393,10 +393,10 @@ def check_jobs(engine: Engine, wall_now: datetime) -> Check:
     """Is a periodic job failing? A job fails when its latest tick (over all workers) raised,
     or the latest run of a once-per-period job is recorded as failed; the most recent such
     failure is named with when and why."""
-    from testrota.db.models import JobHeartbeat, JobRun, JobRunStatus
+    from testrota.statuses import JobRunStatus
 
-    h = JobHeartbeat.__table__  # type: ignore[attr-defined]
-    j = JobRun.__table__  # type: ignore[attr-defined]
+    h = tables.JOB_HEARTBEAT
+    j = tables.JOB_RUN
     with engine.connect() as conn:
         ticks = conn.execute(select(h.c.job, h.c.worker, h.c.last_finished_at, h.c.last_error)
                              .order_by(h.c.last_finished_at)).all()
@@ -436,9 +436,8 @@ def check_jobs(engine: Engine, wall_now: datetime) -> Check:
 
 
 def check_backlog(engine: Engine, policy: Policy, now: datetime) -> Check:
-    from testrota.db.models import Message
 
-    m = Message.__table__  # type: ignore[attr-defined]
+    m = tables.MESSAGE
     with engine.connect() as conn:
         oldest = conn.execute(select(m.c.due_at).where(
             m.c.status == "pending", m.c.due_at <= now,

@@ -20,12 +20,12 @@ from typing import Any
 from sqlalchemy import Engine, Table
 from sqlalchemy.dialects import postgresql, sqlite
 
-from testrota.db.models import JobHeartbeat
+from testrota.db import tables
 from testrota.observability.logging import job_context
 
 log = logging.getLogger(__name__)
 
-H: Table = JobHeartbeat.__table__  # type: ignore[attr-defined]
+H: Table = tables.JOB_HEARTBEAT
 
 
 def wall_clock() -> datetime:

@@ -23,32 +23,22 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, case, func, or_, select, text
 
-from testrota.db.models import (
-    Alert,
-    Appointment,
-    AuditEvent,
-    JobHeartbeat,
-    JobRun,
-    JobRunStatus,
-    Message,
-    Person,
-    RosterImport,
-    TestResult,
-)
+from testrota.db import tables
 from testrota.policy import Policy
+from testrota.statuses import JobRunStatus
 from testrota.weeks import day_bounds
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
-M: Table = Message.__table__  # type: ignore[attr-defined]
-A: Table = Appointment.__table__  # type: ignore[attr-defined]
-P: Table = Person.__table__  # type: ignore[attr-defined]
-AL: Table = Alert.__table__  # type: ignore[attr-defined]
-J: Table = JobRun.__table__  # type: ignore[attr-defined]
-H: Table = JobHeartbeat.__table__  # type: ignore[attr-defined]
-RI: Table = RosterImport.__table__  # type: ignore[attr-defined]
-AE: Table = AuditEvent.__table__  # type: ignore[attr-defined]
-TR: Table = TestResult.__table__  # type: ignore[attr-defined]
+M: Table = tables.MESSAGE
+A: Table = tables.APPOINTMENT
+P: Table = tables.PERSON
+AL: Table = tables.ALERT
+J: Table = tables.JOB_RUN
+H: Table = tables.JOB_HEARTBEAT
+RI: Table = tables.ROSTER_IMPORT
+AE: Table = tables.AUDIT_EVENT
+TR: Table = tables.TEST_RESULT
 
 # A worker whose last tick started longer ago than this is not counted as alive. Its most
 # frequent job (dispatch) ticks every 30 s, so this is several missed ticks.

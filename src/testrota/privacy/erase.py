@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Table, select, update
 from sqlalchemy.exc import IntegrityError
 
-from testrota.db.models import PlanRun, RosterImport
+from testrota.db import tables
 from testrota.errors import UserError
 from testrota.privacy.records import (
     AE,
@@ -48,8 +48,8 @@ PERSONAL_KEYS = frozenset({
 # Texts that may still go out are stopped; the rest keep their status (the counts stay true).
 UNSENT = ("pending", "unknown")
 
-PR: Table = PlanRun.__table__  # type: ignore[attr-defined]
-RI: Table = RosterImport.__table__  # type: ignore[attr-defined]
+PR: Table = tables.PLAN_RUN
+RI: Table = tables.ROSTER_IMPORT
 
 
 def erased_number(person_id: int) -> str:
@@ -238,9 +238,8 @@ def _import_errors(conn: Connection, old_no: str, new_no: str, secrets: list[str
 
 def require_admin(engine: Engine, name: str) -> None:
     """``name`` must be an active admin user: erasure is an admin's decision."""
-    from testrota.db.models import User
 
-    u: Table = User.__table__  # type: ignore[attr-defined]
+    u: Table = tables.USER
     with engine.connect() as conn:
         row = conn.execute(select(u.c.role, u.c.active).where(u.c.name == name)).first()
     if row is None or not row.active or row.role != "admin":

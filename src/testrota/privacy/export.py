@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, func, select
 
-from testrota.db.models import AuditEvent
+from testrota.db import tables
 from testrota.policy import Policy
 from testrota.privacy.records import (
     AC,
@@ -116,7 +116,7 @@ def export_person(engine: Engine, employee_no: str, policy: Policy, now: datetim
     """:func:`collect_person`, recording the export (not its content) in the audit log."""
     with engine.connect() as conn:
         document = collect_person(conn, employee_no, policy, now)
-    table: Table = AuditEvent.__table__  # type: ignore[attr-defined]
+    table: Table = tables.AUDIT_EVENT
     with engine.begin() as conn:
         conn.execute(table.insert().values(
             at=now, actor=actor, action="person.export", entity="person",

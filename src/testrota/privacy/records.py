@@ -9,30 +9,19 @@ from typing import Any
 from sqlalchemy import Connection, Table, Text, cast, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
-from testrota.db.models import (
-    Alert,
-    AlertContact,
-    Appointment,
-    AuditEvent,
-    Exemption,
-    InboundMessage,
-    Message,
-    Person,
-    RescheduleOffer,
-    TestResult,
-)
+from testrota.db import tables
 from testrota.errors import UserError
 
-P: Table = Person.__table__  # type: ignore[attr-defined]
-A: Table = Appointment.__table__  # type: ignore[attr-defined]
-TR: Table = TestResult.__table__  # type: ignore[attr-defined]
-EX: Table = Exemption.__table__  # type: ignore[attr-defined]
-M: Table = Message.__table__  # type: ignore[attr-defined]
-IN: Table = InboundMessage.__table__  # type: ignore[attr-defined]
-AL: Table = Alert.__table__  # type: ignore[attr-defined]
-AC: Table = AlertContact.__table__  # type: ignore[attr-defined]
-AE: Table = AuditEvent.__table__  # type: ignore[attr-defined]
-RO: Table = RescheduleOffer.__table__  # type: ignore[attr-defined]
+P: Table = tables.PERSON
+A: Table = tables.APPOINTMENT
+TR: Table = tables.TEST_RESULT
+EX: Table = tables.EXEMPTION
+M: Table = tables.MESSAGE
+IN: Table = tables.INBOUND_MESSAGE
+AL: Table = tables.ALERT
+AC: Table = tables.ALERT_CONTACT
+AE: Table = tables.AUDIT_EVENT
+RO: Table = tables.RESCHEDULE_OFFER
 
 
 @dataclass(frozen=True)

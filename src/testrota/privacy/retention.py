@@ -30,14 +30,14 @@ from sqlalchemy import (
     update,
 )
 
-from testrota.db.models import Alert, AlertContact, JobHeartbeat, RosterImport, TestResult
+from testrota.db import tables
 from testrota.policy import Policy
 
-TR: Table = TestResult.__table__  # type: ignore[attr-defined]
-AL: Table = Alert.__table__  # type: ignore[attr-defined]
-AC: Table = AlertContact.__table__  # type: ignore[attr-defined]
-RI: Table = RosterImport.__table__  # type: ignore[attr-defined]
-H: Table = JobHeartbeat.__table__  # type: ignore[attr-defined]
+TR: Table = tables.TEST_RESULT
+AL: Table = tables.ALERT
+AC: Table = tables.ALERT_CONTACT
+RI: Table = tables.ROSTER_IMPORT
+H: Table = tables.JOB_HEARTBEAT
 
 BATCH = 5000
 

@@ -17,6 +17,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
+from testrota.db import tables
 from testrota.db.models import AuditEvent, Person, RoleOverride
 from testrota.errors import UserError
 from testrota.policy import Policy
@@ -549,7 +550,7 @@ def _upsert_override(session: Session, values: dict[str, Any]) -> None:
     # ON CONFLICT so that two HR users mapping the same title at once both succeed (the later
     # one wins) instead of one failing on the unique (role_key, department_key).
     dialect = session.get_bind().dialect.name
-    table = RoleOverride.__table__  # type: ignore[attr-defined]
+    table = tables.ROLE_OVERRIDE
     insert: Any = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
     update = {k: v for k, v in values.items() if k not in ("role_key", "department_key")}
     statement = insert.values(**values).on_conflict_do_update(

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Engine, Table, update
 from sqlmodel import Session
 
+from testrota.db import tables
 from testrota.db.bulk import bulk_insert, fetch_raw
 from testrota.db.engine import session_scope
 from testrota.db.models import AuditEvent, Person, RosterImport
@@ -29,8 +30,8 @@ from testrota.roster.sync import (
 from testrota.scheduling.release import Holder, release_appointments
 
 Progress = Callable[[str], None]
-PERSON: Table = Person.__table__  # type: ignore[attr-defined]
-AUDIT: Table = AuditEvent.__table__  # type: ignore[attr-defined]
+PERSON: Table = tables.PERSON
+AUDIT: Table = tables.AUDIT_EVENT
 
 
 @dataclass(frozen=True)

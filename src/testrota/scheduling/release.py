@@ -20,15 +20,15 @@ from datetime import datetime
 
 from sqlalchemy import Connection, Table, and_, select, update
 
-from testrota.db.models import Appointment, Message, RescheduleOffer
+from testrota.db import tables
 from testrota.notify.enqueue import cancel_stale_reminders
 from testrota.policy import Policy
 from testrota.scheduling.model import PlanPerson
 from testrota.scheduling.rules import surge_applies
 
-A: Table = Appointment.__table__  # type: ignore[attr-defined]
-M: Table = Message.__table__  # type: ignore[attr-defined]
-R: Table = RescheduleOffer.__table__  # type: ignore[attr-defined]
+A: Table = tables.APPOINTMENT
+M: Table = tables.MESSAGE
+R: Table = tables.RESCHEDULE_OFFER
 
 SCHEDULED, CANCELLED = "scheduled", "cancelled"
 CONTACT = "contact"

@@ -26,8 +26,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, bindparam, func, insert, select, text, update
 
+from testrota.db import tables
 from testrota.db.bulk import bulk_insert
-from testrota.db.models import Appointment, AuditEvent, Exemption, Person, PlanRun, Site, Slot
 from testrota.errors import UserError
 from testrota.policy import Policy
 from testrota.scheduling.model import (
@@ -46,9 +46,9 @@ from testrota.weeks import monday_of, normalise_week, shift_week, week_label
 
 log = logging.getLogger(__name__)
 
-A = Appointment.__table__  # type: ignore[attr-defined]
-S = Slot.__table__  # type: ignore[attr-defined]
-P = Person.__table__  # type: ignore[attr-defined]
+A = tables.APPOINTMENT
+S = tables.SLOT
+P = tables.PERSON
 
 SCHEDULED = "scheduled"
 CANCELLED = "cancelled"
@@ -111,7 +111,7 @@ def tests_per_week_lookup(config_dir: Path, policy: Policy) -> Callable[[str | N
 
 
 def _sync_sites(conn: Connection, sites: Sequence[SiteSpec]) -> None:
-    table = Site.__table__  # type: ignore[attr-defined]
+    table = tables.SITE
     have = {r.code: r for r in conn.execute(select(table))}
     new = []
     for s in sites:
@@ -199,7 +199,7 @@ def _load_people(
         query = query.where(P.c.risk_category.is_not(None))
     sunday = monday + timedelta(days=6)
     exemptions: dict[int, list[DateRange]] = defaultdict(list)
-    ex = Exemption.__table__  # type: ignore[attr-defined]
+    ex = tables.EXEMPTION
     for r in conn.execute(
         select(ex.c.person_id, ex.c.start_date, ex.c.end_date, ex.c.reason).where(
             ex.c.start_date <= sunday, ex.c.end_date >= monday
@@ -287,14 +287,14 @@ def plan_week_service(
         report = _finish_report(result.report, week, now, people, kept, added, cancelled,
                                 len(slots), sites)
         inserted = conn.execute(
-            insert(PlanRun.__table__).values(  # type: ignore[attr-defined]
+            insert(tables.PLAN_RUN).values(
                 week=week, planned_at=now, planned_by=actor, report=report
             )
         ).inserted_primary_key
         assert inserted is not None
         run_id = int(inserted[0])
         conn.execute(
-            insert(AuditEvent.__table__),  # type: ignore[attr-defined]
+            insert(tables.AUDIT_EVENT),
             [{
                 "at": now, "actor": actor, "action": "plan_week", "entity": "week",
                 "entity_id": week,
@@ -320,7 +320,7 @@ def _add_sms_capacity(
     capacity = capacity_for_week(engine, week, policy)
     report["sms_capacity"] = capacity
     report["warnings"] = [*report.get("warnings", []), *capacity.get("warnings", [])]
-    table = PlanRun.__table__  # type: ignore[attr-defined]
+    table = tables.PLAN_RUN
     with engine.begin() as conn:
         conn.execute(update(table).where(table.c.id == run_id).values(report=report))
 
@@ -468,7 +468,7 @@ def _finish_report(
 
 def latest_report(engine: Engine, week: str) -> dict[str, Any] | None:
     """The report of the week's most recent plan, or None if it was never planned."""
-    table = PlanRun.__table__  # type: ignore[attr-defined]
+    table = tables.PLAN_RUN
     with engine.connect() as conn:
         row = conn.execute(
             select(table.c.report)
@@ -574,7 +574,7 @@ def add_midweek(
 
 
 def _site_zones(conn: Connection, policy: Policy) -> dict[str, ZoneInfo]:
-    table = Site.__table__  # type: ignore[attr-defined]
+    table = tables.SITE
     out: dict[str, ZoneInfo] = {}
     for r in conn.execute(select(table.c.code, table.c.timezone)):
         try:
@@ -672,9 +672,9 @@ def book_newcomers(
     (None) when the current week has not been planned yet: the weekly plan will include them.
     """
     week = week_label(now.astimezone(policy.tz).date())
-    appointment = Appointment.__table__  # type: ignore[attr-defined]
-    person = Person.__table__  # type: ignore[attr-defined]
-    plan_run = PlanRun.__table__  # type: ignore[attr-defined]
+    appointment = tables.APPOINTMENT
+    person = tables.PERSON
+    plan_run = tables.PLAN_RUN
     with engine.connect() as conn:
         planned = conn.execute(
             select(func.count()).select_from(plan_run).where(plan_run.c.week == week)

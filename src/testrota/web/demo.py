@@ -111,7 +111,11 @@ def _week(day: date) -> str:
 
 def _seed(engine: Engine, settings: Settings, policy: Policy, now: datetime,
           report: DemoReport, rng: random.Random) -> None:
-    from testrota.compliance.service import check_in, flag_due, import_results
+    from testrota.actions.checkin import CheckIn, check_in
+    from testrota.app import build_app
+    from testrota.audit import Actor
+    from testrota.clock import FixedClock
+    from testrota.compliance.service import flag_due, import_results
     from testrota.notify.enqueue import sync_reminders
     from testrota.roster.service import ImportOptions, import_roster
     from testrota.scheduling.service import plan_week_service
@@ -159,6 +163,7 @@ def _seed(engine: Engine, settings: Settings, policy: Policy, now: datetime,
         else set()
     lab_rows: list[tuple[str, datetime]] = []
     checked_in = 0
+    site_staff = build_app(settings, engine=engine, clock=FixedClock(now), policy=policy)
     for _id, employee_no, site, starts, ends in due:
         if employee_no in habitual or rng.random() > SHOW_UP:
             continue
@@ -166,8 +171,8 @@ def _seed(engine: Engine, settings: Settings, policy: Policy, now: datetime,
         at = starts + timedelta(minutes=rng.randrange(minutes))
         if starts >= _local(this_monday, time(0), policy):
             # This week's visits go through the site check-in, as the page records them.
-            check_in(engine, employee_no, site, at, "site-demo", policy, now=at,
-                     config_dir=settings.config_dir)
+            site_staff.clock = FixedClock(at)
+            check_in(site_staff, CheckIn(employee_no, Actor.job("demo"), site=site))
             checked_in += 1
         lab_rows.append((employee_no, at))
     report.facts.append(f"{checked_in} check-ins at the sites this week, "

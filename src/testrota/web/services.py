@@ -64,24 +64,6 @@ def map_role(app: App, *, role: str, department: str | None, category: str,
                                       actor, app.now(), vocab=vocab, policy=app.policy)
 
 
-def check_in(app: App, *, employee_no: str, site_code: str | None, actor: str) -> Any:
-    """Record a site check-in now; returns the compliance area's CheckInResult."""
-    from testrota.auth.users import audit
-    from testrota.compliance.service import check_in as record
-
-    now = app.now()
-    with app.write_lock:
-        result = record(app.engine, employee_no, site_code or None, now, actor, app.policy,
-                        now=now, config_dir=app.settings.config_dir)
-        if result.recorded:
-            with session_scope(app.engine) as session:
-                audit(session, actor=actor, action="checkin.web", entity="person",
-                      entity_id=result.employee_no, now=now,
-                      details={"site": result.site_code, "result_id": result.result_id,
-                               "expected": result.expected})
-    return result
-
-
 def person_status(app: App, employee_no: str) -> dict[str, Any]:
     """The green / amber / red light of one person this week, with the facts behind it."""
     from testrota.compliance.service import person_status as status

@@ -10,7 +10,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 
+from testrota.actions.checkin import CheckIn, check_in
+from testrota.audit import Actor
 from testrota.errors import UserError
+from testrota.jsonable import jsonable
 from testrota.roster.people import AmbiguousEmployeeNo, find_by_number
 from testrota.web import services, weeks
 from testrota.web.api_models import (
@@ -195,13 +198,12 @@ def api_checkin(app: AppDep, user: CheckinUser,
                 body: CheckInIn) -> dict[str, Any] | JSONResponse:
     """Record that a person was sampled now (at a site); a repeat in one slot is a no-op."""
     try:
-        result = services.check_in(app, employee_no=body.employee_no.strip(),
-                                   site_code=body.site, actor=user.name)
+        result = check_in(app, CheckIn(body.employee_no, Actor.web(user.name), site=body.site))
     except AmbiguousEmployeeNo as exc:
         return _ambiguous(exc)
     except UserError as exc:
         raise _user_error(exc) from exc
-    return result.as_dict(app.policy)
+    return jsonable(result, app.tz)
 
 
 @router.get("/schedule", response_model=ScheduleOut, tags=["schedule"],

@@ -12,6 +12,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from testrota.actions.checkin import CheckIn, check_in
+from testrota.audit import Actor
 from testrota.db.models import Person
 from testrota.errors import UserError
 from testrota.roster.people import AmbiguousEmployeeNo, find_by_number
@@ -77,7 +79,6 @@ def checkin_page(request: Request, app: AppDep, session: SessionDep,
 def checkin(
     request: Request,
     app: AppDep,
-    session: SessionDep,
     user: CheckinUser,
     employee_no: Annotated[str, Form()] = "",
     site: Annotated[str, Form()] = "",
@@ -87,26 +88,17 @@ def checkin(
     if site:
         request.session["site"] = site
     answer: dict[str, Any]
-    known, candidates = _lookup(session, number, None)
-    end_read(session)
     if not number:
         answer = {"kind": "red", "message": _("Type or scan an employee number.")}
-    elif candidates:
-        answer = {"kind": "red", "employee_no": number, "candidates": candidates,
-                  "message": _(AMBIGUOUS, number=number, n=len(candidates))}
-    elif known is None:
-        answer = {"kind": "red", "employee_no": number,
-                  "message": _("No person with employee number {number}.", number=number)}
-    elif not known.active:
-        answer = {"kind": "red", "employee_no": number, "name": known.name,
-                  "message": _("{name} is no longer on the active roster; ask HR.",
-                               name=known.name)}
     else:
         try:
-            result = services.check_in(app, employee_no=known.employee_no,
-                                       site_code=site or None, actor=user.name)
+            result = check_in(app, CheckIn(number, Actor.web(user.name), site=site or None))
+        except AmbiguousEmployeeNo as exc:
+            answer = {"kind": "red", "employee_no": number,
+                      "candidates": exc.candidates[:CANDIDATES_SHOWN],
+                      "message": _(AMBIGUOUS, number=number, n=len(exc.candidates))}
         except UserError as exc:
-            answer = {"kind": "red", "employee_no": number, "message": str(exc)}
+            answer = {"kind": "red", "employee_no": number, "message": exc.render(_)}
         else:
             tz = app.tz
             answer = {
