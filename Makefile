@@ -3,16 +3,32 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The exact versions every developer and CI install (README, "Dependencies"); `make lock` renews.
+DEV_LOCK := requirements/dev.lock
+RUNTIME_LOCK := requirements/runtime.lock
+UV_COMPILE = $(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 --quiet
 DEMO_DB ?= sqlite:///./demo.db
 export TESTROTA_CONFIG_DIR ?= ./config
 
-.PHONY: demo test lint typecheck bench clean browser-deps
+.PHONY: demo test lint format format-check typecheck coverage lock bench clean browser-deps
 
-$(STAMP): pyproject.toml
+# The locked versions first, then the project itself without resolving anything again.
+$(STAMP): pyproject.toml $(DEV_LOCK)
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q -r $(DEV_LOCK)
+	$(BIN)/pip install -q --no-deps -e .
+	$(BIN)/pip check
 	touch $(STAMP)
+
+# Renew both lock files from pyproject.toml: keeps the pinned versions that still fit, adds what
+# is new. `make lock LOCK_ARGS=--upgrade` moves everything to the newest allowed versions;
+# `LOCK_ARGS="--upgrade-package fastapi"` just one.
+lock:
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	test -x $(BIN)/uv || $(BIN)/pip install -q 'uv<1'
+	$(UV_COMPILE) $(LOCK_ARGS) --extra postgres -o $(RUNTIME_LOCK)
+	$(UV_COMPILE) $(LOCK_ARGS) --extra dev --extra postgres -o $(DEV_LOCK)
 
 browser-deps:
 	@if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi "noto.*cjk"; then \
@@ -36,6 +52,25 @@ test: $(STAMP) browser-deps
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/pytest -q -n 2 $(PYTEST_ARGS)
 
+# The whole suite with line and branch coverage of src/ (subprocesses included): a summary
+# table on the terminal, htmlcov/index.html and coverage.xml. Slower than `make test`.
+coverage: $(STAMP) browser-deps
+	rm -f .coverage .coverage.*
+	$(BIN)/pytest -q -n 2 --cov --cov-report=term:skip-covered --cov-report=html \
+	  --cov-report=xml $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+format-check: $(STAMP)
+	$(BIN)/ruff format --check src tests benchmarks
+
+format: $(STAMP)
+	$(BIN)/ruff format src tests benchmarks
+	$(BIN)/ruff check --fix src tests benchmarks
+
+# mypy --strict on src/ (pyproject's [tool.mypy])
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
@@ -43,4 +78,5 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
 
 clean:
-	rm -rf $(VENV) demo.db* testrota.db* .pytest_cache .mypy_cache
+	rm -rf $(VENV) demo.db* testrota.db* .pytest_cache .mypy_cache .ruff_cache htmlcov \
+	  .coverage .coverage.* coverage.xml

@@ -1,6 +1,6 @@
 """Web latency at the size of a large group: 100,000 people and a week of appointments in SQLite.
 
-A real ``testrota serve`` (one uvicorn process) on 127.0.0.1 and a bounded load generator (httpx,
+A real ``testrota serve`` (one uvicorn process) on 127.0.0.1 and a bounded load generator (httpx2,
 a few concurrent clients, a fixed number of requests and a time limit per scenario) measure,
 side by side in one run, the p50/p95/max latency of:
 
@@ -37,7 +37,7 @@ from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parents[1]
 
-import httpx  # noqa: E402
+import httpx2 as httpx  # noqa: E402
 from sqlalchemy import insert  # noqa: E402
 
 from testrota.auth.users import add_user  # noqa: E402

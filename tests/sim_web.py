@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
+import httpx2 as httpx
 from bs4 import BeautifulSoup
 from twilio.request_validator import RequestValidator
 
