@@ -15,6 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -92,6 +93,18 @@ class Finished:
                 f"{self.label} failed with exit code {self.returncode}:\n{self.stderr[-3000:]}"
             )
         return self
+
+
+def readline_within(stream: IO[str], timeout: float, label: str) -> str:
+    """``stream.readline()``, failing after ``timeout`` seconds rather than waiting for ever on
+    a process that hung (the read goes on in a daemon thread until the process is stopped)."""
+    got: list[str] = []
+    reader = threading.Thread(target=lambda: got.append(stream.readline()), daemon=True)
+    reader.start()
+    reader.join(timeout)
+    if not got:
+        raise RuntimeError(f"{label} wrote no line in {timeout:.0f} s")
+    return got[0]
 
 
 class Running:
@@ -186,7 +199,7 @@ class FakeTwilioProcess(Service):
             )
         super().__init__(label, proc, log_path=log_dir / f"{label}.log")
         assert proc.stdout is not None
-        info = json.loads(proc.stdout.readline())
+        info = json.loads(readline_within(proc.stdout, 60, label))
         self.base_url: str = info["base_url"]
         self.account_sid: str = info["account_sid"]
         self.auth_token: str = info["auth_token"]
@@ -260,9 +273,9 @@ class LineProcess(Service):
         self.proc.stdin.write(json.dumps(command) + "\n")
         self.proc.stdin.flush()
 
-    def receive(self) -> dict[str, Any]:
+    def receive(self, timeout: float = 900) -> dict[str, Any]:
         assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()
+        line = readline_within(self.proc.stdout, timeout, self.label)
         if not line:
             raise RuntimeError(f"{self.label} exited (code {self.proc.poll()}):\n{self.log_tail()}")
         return dict(json.loads(line))

@@ -150,6 +150,7 @@ def test_the_web_upload_of_the_crafted_xls_is_a_400(
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1200)  # its child process may take up to 900 s
 def test_fuzzed_files_are_read_or_refused_in_one_line_within_memory_and_time(
     tmp_path: Path,
 ) -> None:

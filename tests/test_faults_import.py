@@ -17,7 +17,8 @@ from tests.conftest import CONFIG_DIR
 from tests.sim_faults import env_for
 from tests.sim_procs import ROOT, cli_argv
 
-pytestmark = pytest.mark.slow
+# Several processes against one database: slow on a loaded machine, bounded all the same.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from generate_roster import generate_roster  # noqa: E402

@@ -23,7 +23,8 @@ from tests.fake_twilio import FakeTwilio
 from tests.notify_data import add_appointment, add_person, add_site, config_dir
 from tests.sim_faults import M, SimClock, env_for, fleet, start_worker, statuses, wait_until
 
-pytestmark = pytest.mark.slow
+# Several processes against one database: slow on a loaded machine, bounded all the same.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2022, 5, 9, 10, 0, tzinfo=SHANGHAI)  # a Monday morning

@@ -40,7 +40,8 @@ from tests.sim_faults import (
 from tests.sim_procs import ROOT, Running, WebProcess, cli_argv, run_measured
 from tests.sim_web import WebUser
 
-pytestmark = pytest.mark.slow
+# Several processes against one database: slow on a loaded machine, bounded all the same.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from generate_roster import generate_roster  # noqa: E402

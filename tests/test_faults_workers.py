@@ -37,7 +37,8 @@ from tests.sim_faults import (
 )
 from tests.sim_procs import Fleet, Service, WebProcess, cli_argv
 
-pytestmark = pytest.mark.slow
+# Several processes against one database: slow on a loaded machine, bounded all the same.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 T0 = datetime(2022, 5, 9, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
 

@@ -35,6 +35,7 @@ from testrota.jobs.scheduler import build_background_scheduler
 from testrota.jobs.tasks import JobContext, next_iso_week
 from testrota.jobs.worker import JOBS, build_scheduler
 from testrota.settings import Settings
+from tests.bounded import join_all
 from tests.notify_data import (
     SECRET,
     add_appointment,
@@ -139,14 +140,13 @@ def test_two_workers_firing_together_run_the_job_once(engine: Engine) -> None:
         return {"texts": 3}
 
     def worker(name: str) -> None:
-        barrier.wait()
+        barrier.wait(timeout=30)
         results[name] = run_once_per_period(engine, "digest", "2022-05-09", name, now, work)
 
     threads = [threading.Thread(target=worker, args=(n,)) for n in ("w1", "w2")]
     for t in threads:
         t.start()
-    for t in threads:
-        t.join()
+    join_all(threads)
     assert len(calls) == 1
     assert sorted(r.reason for r in results.values()) == ["busy", "ran"] or sorted(
         r.reason for r in results.values()
@@ -230,8 +230,7 @@ def test_the_digest_job_from_two_workers_texts_each_supervisor_once(
     threads = [threading.Thread(target=tasks.supervisors_digest, args=(c,)) for c in contexts]
     for t in threads:
         t.start()
-    for t in threads:
-        t.join()
+    join_all(threads)
     assert [m.kind for m in messages(session)] == ["digest"]
     assert [(r.job, r.period) for r in _job_runs(engine)] == [("supervisors_digest", "2022-05-09")]
 

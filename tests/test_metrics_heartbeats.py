@@ -18,6 +18,7 @@ from testrota.db.models import JobHeartbeat
 from testrota.observability.jobs import observed_job
 from testrota.observability.logging import configure_logging
 from testrota.settings import get_settings
+from tests.bounded import join_all
 
 WALL = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 
@@ -74,8 +75,7 @@ def test_concurrent_ticks_are_all_counted(engine: Engine) -> None:
     threads = [threading.Thread(target=work, args=(f"w{i % 3}",)) for i in range(8)]
     for t in threads:
         t.start()
-    for t in threads:
-        t.join()
+    join_all(threads)
     assert not errors
     rows = _rows(engine)
     assert sum(r.runs for r in rows.values()) == 40

@@ -18,6 +18,7 @@ from testrota.compliance.flagging import set_missed
 from testrota.compliance.service import FlagReport, flag_due, flag_missed
 from testrota.db.engine import make_engine, session_scope
 from testrota.db.models import Appointment
+from tests.bounded import join_all
 from tests.compliance_fixtures import (
     NY,
     SH,
@@ -140,7 +141,7 @@ def test_concurrent_flagging_threads_never_double_count(engine: Engine) -> None:
     def run() -> None:
         own = make_engine(url)
         try:
-            barrier.wait()
+            barrier.wait(timeout=30)
             got = flag_missed(own, now, P)
             with lock:
                 totals.append(got)
@@ -150,8 +151,7 @@ def test_concurrent_flagging_threads_never_double_count(engine: Engine) -> None:
     threads = [threading.Thread(target=run) for _ in range(3)]
     for t in threads:
         t.start()
-    for t in threads:
-        t.join(timeout=60)
+    join_all(threads)
     assert len(totals) == 3
     assert sum(totals) == n
     assert _missed_count(engine) == n

@@ -23,6 +23,7 @@ from testrota.notify.enqueue import sync_reminders
 from testrota.notify.status import record_status
 from testrota.policy import Policy
 from testrota.settings import Settings
+from tests.bounded import join_all, wait_for
 from tests.fake_twilio import FakeTwilio
 from tests.notify_data import (
     add_appointment,
@@ -362,8 +363,7 @@ def test_rate_limit_is_shared_by_dispatchers(
     ]
     for t in threads:
         t.start()
-    for t in threads:
-        t.join()
+    join_all(threads)
     stamps = sorted(r.at for r in fake.received)
     assert len(stamps) == 15 and len(fake.messages) == 15
     assert stamps[-1] - stamps[0] >= (15 - 2) / 5 * 0.9
@@ -382,10 +382,9 @@ def test_stopping_releases_what_was_not_started(
                                          stop=stop))
     )
     worker.start()
-    while len(fake.received) < 3:
-        time.sleep(0.01)
+    wait_for(lambda: len(fake.received) >= 3, 30, "the first sends")
     stop.set()
-    worker.join(10)
+    join_all([worker], 10)
     (report,) = result
     counts = by_status(session)
     assert "sending" not in counts
@@ -427,8 +426,7 @@ def test_many_threads_of_two_dispatchers_send_each_text_once(
     ]
     for t in threads:
         t.start()
-    for t in threads:
-        t.join()
+    join_all(threads)
     assert len(fake.messages) == 300
     assert max(fake.count_by_body().values()) == 1
     assert by_status(session) == {"sent": 300}

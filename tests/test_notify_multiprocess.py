@@ -21,10 +21,12 @@ from sqlalchemy import Engine, func, select
 from sqlmodel import Session
 
 from testrota.db.models import Message
+from tests.bounded import wait_for
 from tests.fake_twilio import FakeTwilio
 from tests.notify_data import SECRET, add_due_texts, config_dir
 
-pytestmark = pytest.mark.slow
+# Several processes against one database: slow on a loaded machine, bounded all the same.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 
 @pytest.fixture
@@ -120,8 +122,7 @@ def test_sigterm_finishes_or_releases_claimed_rows(
     config = config_dir(tmp_path, sms={"rate_per_second": 0, "concurrency": 4})
     fake.latency = 0.05
     proc = _dispatcher(_env(database_url, config, fake))
-    while len(fake.received) < 40:
-        time.sleep(0.01)
+    wait_for(lambda: len(fake.received) >= 40, 120, "the dispatcher to be sending")
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err[-2000:]

@@ -18,6 +18,7 @@ from testrota.clock import FileClock, FixedClock, SystemClock, clock_from_settin
 from testrota.jobs.worker import JOBS
 from testrota.policy import load_policy
 from testrota.settings import get_settings
+from tests.bounded import join_all
 from tests.conftest import CONFIG_DIR
 from tests.sim_procs import base_env
 from tests.sim_worker import SimSchedule
@@ -69,7 +70,7 @@ def test_readers_never_see_half_a_timestamp(tmp_path: Path) -> None:
     for i in range(300):
         write_clock_file(path, start + timedelta(seconds=i))
     stop.set()
-    reader.join()
+    join_all([reader], 10)
     assert seen and all(start <= t <= start + timedelta(seconds=299) for t in seen)
 
 
@@ -108,7 +109,8 @@ def test_a_process_started_with_a_clock_file_follows_it(tmp_path: Path) -> None:
               "from testrota.settings import get_settings\n"
               "print(clock_from_settings(get_settings()).now().isoformat())")
     out = subprocess.run([sys.executable, "-c", script], env=base_env(
-        TESTROTA_CLOCK_FILE=str(path)), capture_output=True, text=True, check=True).stdout
+        TESTROTA_CLOCK_FILE=str(path)), capture_output=True, text=True, check=True,
+        timeout=60).stdout
     assert out.strip() == "2022-05-09T03:00:00+00:00"
 
 
@@ -212,6 +214,7 @@ def test_the_truth_of_missed_tests_and_compliance() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)  # 3-5 minutes alone; far longer with the suite on two cores
 def test_a_simulated_week_of_2000_people_matches_its_ground_truth(
     engine: Engine, database_url: str, tmp_path: Path
 ) -> None:

@@ -28,6 +28,7 @@ from testrota.notify.enqueue import sync_reminders
 from testrota.notify.links import read_personal_token
 from testrota.settings import Settings
 from testrota.web.twilio_routes import router
+from tests.bounded import wait_for
 from tests.fake_twilio import AUTH_TOKEN, FakeTwilio
 from tests.notify_data import (
     PUBLIC_URL,
@@ -344,8 +345,7 @@ def test_end_to_end_delivery_reports_from_the_fake_to_a_running_server(
                                                log_level="warning"))
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()
-        while not server.started:
-            time.sleep(0.01)
+        wait_for(lambda: server.started, 30, "uvicorn to start")
         try:
             add_due_texts(engine, 5, NOW)
             pol = policy(sms={"rate_per_second": 0})

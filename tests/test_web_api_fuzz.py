@@ -22,6 +22,7 @@ EXAMPLES = 25
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)
 @pytest.mark.parametrize("who", ["hr", "supervisor"])
 def test_no_server_errors_for_generated_requests(who: str, web_settings: Settings,
                                                  engine: Engine) -> None:

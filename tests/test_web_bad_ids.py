@@ -138,6 +138,7 @@ def form_routes_schema(app: FastAPI) -> dict[str, Any]:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
 def test_no_server_errors_for_generated_form_requests(
     mode: GenerationMode, web_settings: Settings, engine: Engine

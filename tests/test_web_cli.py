@@ -57,9 +57,9 @@ def test_serve_refuses_to_start_without_a_secret_key(cli: Any) -> None:
 
 def test_serve_answers_on_a_free_port(database_url: str, engine: Engine) -> None:
     with running_server(database_url) as base:
-        with urllib.request.urlopen(base + "/healthz") as r:
+        with urllib.request.urlopen(base + "/healthz", timeout=30) as r:
             assert json.loads(r.read()) == {"status": "ok", "database": "ok"}
-        with urllib.request.urlopen(base + "/openapi.json") as r:
+        with urllib.request.urlopen(base + "/openapi.json", timeout=30) as r:
             spec = json.loads(r.read())
     assert "/api/missed" in spec["paths"] and "/login" not in spec["paths"]
 
@@ -104,7 +104,7 @@ def test_serve_with_worker_runs_the_jobs_in_process(database_url: str, engine: E
     from testrota.db.models import JobRun
 
     with running_server(database_url, "--with-worker") as base:
-        with urllib.request.urlopen(base + "/healthz") as r:
+        with urllib.request.urlopen(base + "/healthz", timeout=30) as r:
             assert r.status == 200
         deadline = time.monotonic() + 20
         runs: list[JobRun] = []

@@ -211,4 +211,4 @@ def running_server(database_url: str, *args: str, env: dict[str, str] | None = N
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
-            proc.wait()
+            proc.wait(10)
