@@ -10,7 +10,8 @@ UV_COMPILE = $(BIN)/uv pip compile pyproject.toml --universal --python-version 3
 DEMO_DB ?= sqlite:///./demo.db
 export TESTROTA_CONFIG_DIR ?= ./config
 
-.PHONY: demo test lint format format-check typecheck coverage lock bench clean browser-deps
+.PHONY: demo test lint format format-check typecheck coverage lock bench clean browser-deps \
+  screenshots
 
 # The locked versions first, then the project itself without resolving anything again.
 $(STAMP): pyproject.toml $(DEV_LOCK)
@@ -58,6 +59,12 @@ coverage: $(STAMP) browser-deps
 	rm -f .coverage .coverage.*
 	$(BIN)/pytest -q -n 2 --cov --cov-report=term:skip-covered --cov-report=html \
 	  --cov-report=xml $(PYTEST_ARGS)
+
+# The browser tests, keeping their screenshots for the README (a plain test run keeps them in a
+# temporary directory, so it never changes the work tree).
+screenshots: $(STAMP) browser-deps
+	TESTROTA_SCREENSHOTS=docs/screenshots TESTROTA_TEST_DATABASE_URL= \
+	  $(BIN)/pytest -q -p no:cacheprovider tests/test_browser_web.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

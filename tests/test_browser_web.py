@@ -1,5 +1,7 @@
 """The web app in a real browser: Debian's chromium driven by Playwright against a real
-``testrota serve`` on a free port. Screenshots of each page go to ``docs/screenshots/``."""
+``testrota serve`` on a free port. Screenshots of each page go to a temporary directory, or to
+the README's ``docs/screenshots/`` with ``TESTROTA_SCREENSHOTS=docs/screenshots`` (``make
+screenshots``): a test run leaves the work tree as it was."""
 
 from __future__ import annotations
 
@@ -25,7 +27,8 @@ from tests.web_support import (
 )
 
 CHROMIUM = Path("/usr/bin/chromium")
-SHOTS = ROOT / "docs" / "screenshots"
+# Where shot() writes: set for each module run by the fixture below.
+SHOTS: Path | None = None
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 860}
 
@@ -33,6 +36,17 @@ pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(not CHROMIUM.exists(), reason="needs chromium at /usr/bin/chromium"),
 ]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def screenshots_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """``TESTROTA_SCREENSHOTS`` (relative to the repository) when set, else a temporary
+    directory: the pages are shot either way, so a page that cannot be is found by every run."""
+    global SHOTS
+    wanted = os.environ.get("TESTROTA_SCREENSHOTS")
+    SHOTS = ROOT / wanted if wanted else tmp_path_factory.mktemp("screenshots")
+    yield SHOTS
+    SHOTS = None
 
 
 @pytest.fixture(scope="module")
@@ -54,6 +68,8 @@ def shot(page: Any, name: str, database_url: str, *, full: bool = True) -> None:
 
     Long lists are shot as one screenful (``full=False``) to keep the files small.
     """
+    if SHOTS is None:
+        raise RuntimeError("shot() outside the screenshots_dir fixture")
     if database_url.startswith("sqlite") and not os.environ.get("TESTROTA_NO_SCREENSHOTS"):
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=full)
