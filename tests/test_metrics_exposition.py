@@ -15,7 +15,7 @@ from sqlmodel import Session
 from testrota.db.models import Alert, JobRun, Message, RosterImport, TestResult
 from testrota.jobs.once import run_once_per_period
 from testrota.observability.jobs import observed_job
-from testrota.observability.metrics import Metric, collect, render, sample_value
+from testrota.observability.metrics import collect, render, sample_value
 from testrota.settings import Settings, get_settings
 from testrota.web.app import create_app
 from tests.notify_data import add_appointment, add_person, policy
@@ -182,11 +182,13 @@ def test_figures_from_the_database(engine: Engine, session: Session) -> None:
         (NOW - timedelta(days=1)).timestamp())
     assert value("testrota_results_imports_total") == 0
     assert value("testrota_people_active") == 4
-    assert value("testrota_people_high_risk_total") == 3
+    assert value("testrota_people_high_risk_any") == 3
     assert value("testrota_people_high_risk", category="cold_chain") == 2
     assert value("testrota_people_high_risk", category="driver") == 1
     assert value("testrota_people_opted_out") == 1
-    assert value("testrota_alerts_open") == 1 and value("testrota_alerts_total") == 2
+    assert value("testrota_alerts_open") == 1
+    assert value("testrota_alerts", status="open") == 1
+    assert value("testrota_alerts", status="closed") == 1
     assert JobRun  # the once-per-period rows came from the real runner
 
 
@@ -217,16 +219,26 @@ def test_an_empty_database_still_gives_every_family(engine: Engine) -> None:
     assert sample_value(text, "testrota_texts_open", status="pending") == 0
 
 
-def test_label_values_and_help_are_escaped() -> None:
-    metric = Metric("x_total", "counter", "line one\nback\\slash")
-    metric.add(1, job='say "hi"\\n\nnext')
-    metric.add(float("inf"), job="inf")
-    metric.add(0.25, job="quarter")
-    text = render([metric])
-    assert '# HELP x_total line one\\nback\\\\slash' in text
-    assert 'x_total{job="say \\"hi\\"\\\\n\\nnext"} 1' in text
-    assert 'x_total{job="inf"} +Inf' in text and 'x_total{job="quarter"} 0.25' in text
+def test_label_values_from_the_database_are_escaped(engine: Engine) -> None:
+    odd = 'say "hi"\\n\nnext'
+    with observed_job(engine, odd, "w1", clock=lambda: WALL):
+        pass
+    text = render(collect(engine, NOW, policy(), WALL))
     check_exposition(text)
+    assert 'testrota_job_runs_total{job="say \\"hi\\"\\\\n\\nnext"} 1.0' in text
+    assert sample_value(text, "testrota_job_runs_total", job=odd) == 1
+
+
+def test_no_gauge_is_named_like_a_counter(engine: Engine, session: Session) -> None:
+    _world(engine, session)
+    families = check_exposition(render(collect(engine, NOW, policy(), WALL)))
+    assert [name for name, kind in families.items()
+            if kind == "gauge" and name.endswith("_total")] == []
+    assert {name for name, kind in families.items() if kind == "counter"} == {
+        "testrota_job_runs_total", "testrota_job_failures_total",
+        "testrota_job_duration_seconds_total", "testrota_roster_imports_total",
+        "testrota_results_imports_total",
+    }
 
 
 # --- the route ------------------------------------------------------------------------------------
@@ -272,3 +284,13 @@ def test_database_down_is_a_503(settings: Settings, tmp_path: object) -> None:
                                   config_dir=settings.config_dir, secret_key="k" * 40))
     response = TestClient(app, client=("127.0.0.1", 1)).get("/metrics")
     assert response.status_code == 503 and "database unavailable" in response.text
+
+
+def test_every_metric_is_in_the_readme(engine: Engine, session: Session) -> None:
+    from tests.conftest import ROOT
+
+    _world(engine, session)
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("### `/metrics`"):readme.index("### `testrota doctor`")]
+    families = check_exposition(render(collect(engine, NOW, policy(), WALL)))
+    assert [name for name in families if f"`{name}`" not in section] == []

@@ -17,7 +17,7 @@ from testrota.db.engine import make_engine
 from testrota.db.models import JobHeartbeat
 from testrota.observability.jobs import observed_job
 from testrota.observability.logging import configure_logging
-from testrota.settings import get_settings
+from testrota.settings import Settings, get_settings
 from tests.bounded import join_all
 
 WALL = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
@@ -107,3 +107,75 @@ def test_run_observed_logs_and_swallows_a_failure(engine: Engine, logs: io.Strin
     (line,) = [json.loads(x) for x in logs.getvalue().splitlines()]
     assert line["level"] == "ERROR" and line["job_id"].startswith("flag_missed:")
     assert "RuntimeError: connection reset" in line["exc"]
+
+
+def _job_counters(engine: Engine) -> dict[str, tuple[float, float, float]]:
+    from testrota.observability.metrics import collect, render, sample_value
+    from tests.notify_data import policy
+
+    text = render(collect(engine, datetime.now(UTC), policy(), datetime.now(UTC)))
+    return {
+        job: tuple(  # type: ignore[misc]
+            sample_value(text, f"testrota_job_{name}_total", job=job) or 0.0
+            for name in ("runs", "failures", "duration_seconds")
+        )
+        for job in ("dispatch_texts", "flag_missed")
+    }
+
+
+def assert_same(now: dict[str, tuple[float, float, float]],
+                then: dict[str, tuple[float, float, float]]) -> None:
+    """Runs and failures exactly; seconds up to the rounding of sums taken in another order."""
+    assert {job: c[:2] for job, c in now.items()} == {job: c[:2] for job, c in then.items()}
+    for job, counts in now.items():
+        assert counts[2] == pytest.approx(then[job][2], abs=1e-5)
+
+
+def test_job_counters_never_go_down_when_the_nightly_retention_prunes_workers(
+    engine: Engine, settings: Settings
+) -> None:
+    """Rows of workers gone for longer than retention_days are deleted by the nightly job;
+    their ticks stay counted, through each job's row of retired workers."""
+    from testrota.app import build_app
+    from testrota.clock import FixedClock
+    from testrota.jobs import tasks
+    from testrota.observability.jobs import RETIRED_WORKER
+    from tests.notify_data import policy
+
+    wall = datetime.now(UTC)
+    long_ago = iter([wall - timedelta(days=200 - i // 2) for i in range(12)])
+    for worker in ("gone-1", "gone-2"):
+        for _ in range(2):
+            with observed_job(engine, "dispatch_texts", worker, clock=lambda: next(long_ago)):
+                pass
+    with pytest.raises(RuntimeError), \
+            observed_job(engine, "flag_missed", "gone-1", clock=lambda: next(long_ago)):
+        raise RuntimeError("lost")
+    with observed_job(engine, "dispatch_texts", "alive"):
+        pass
+    before = _job_counters(engine)
+    assert before["dispatch_texts"][0] == 5 and before["flag_missed"][:2] == (1, 1)
+
+    def nightly(day: datetime) -> None:
+        app = build_app(settings, engine=engine, policy=policy(), clock=FixedClock(day))
+        result = tasks.nightly(tasks.JobContext(app=app, worker="w-nightly"))
+        assert result.ran, result
+
+    nightly(datetime(2022, 5, 11, 2, 30, tzinfo=UTC))
+    rows = _rows(engine)
+    assert sorted(rows) == [("dispatch_texts", RETIRED_WORKER), ("dispatch_texts", "alive"),
+                            ("flag_missed", RETIRED_WORKER)]
+    assert_same(_job_counters(engine), before)
+    # A second generation of workers comes and goes: their ticks add to the retired rows.
+    for _ in range(3):
+        with observed_job(engine, "dispatch_texts", "gone-3",
+                          clock=lambda: wall - timedelta(days=120)):
+            pass
+    middle = _job_counters(engine)
+    assert middle["dispatch_texts"][0] == 8
+    nightly(datetime(2022, 5, 12, 2, 30, tzinfo=UTC))
+    after = _job_counters(engine)
+    assert_same(after, middle)
+    assert all(a >= b - 1e-5 for job in after
+               for a, b in zip(after[job], before[job], strict=True))
+    assert _rows(engine)[("dispatch_texts", RETIRED_WORKER)].runs == 7

@@ -5,6 +5,11 @@ tick's outcome and duration are added to its row (one per job and worker), from 
 ``/metrics`` and ``testrota doctor`` tell whether the jobs run at all, how long they take and
 how often they fail. Recording a heartbeat never fails the job: a database hiccup is logged and
 the next tick records again.
+
+The counts in a row (runs, failures, seconds) are only ever added to, so the per-job sums that
+``/metrics`` exports as counters never go down, also when the nightly retention prunes the rows
+of workers gone for long (:func:`prune_heartbeats` first adds their counts to the job's row of
+:data:`RETIRED_WORKER`).
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, Table
+from sqlalchemy import Connection, Engine, Table, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from testrota.db import tables
@@ -26,6 +31,11 @@ from testrota.observability.logging import job_context
 log = logging.getLogger(__name__)
 
 H: Table = tables.JOB_HEARTBEAT
+
+# The row of each job that keeps the counts of pruned workers' rows. No worker id looks like
+# it (worker ids are host:pid), and as its times are those of pruned rows, it never counts as
+# alive nor as the latest tick while a real worker has ticked since.
+RETIRED_WORKER = "(retired)"
 
 
 def wall_clock() -> datetime:
@@ -136,3 +146,53 @@ def run_observed(
         if on_failure is not None:
             on_failure(exc)
         return None
+
+
+def prune_heartbeats(conn: Connection, cutoff: datetime) -> int:
+    """Delete the rows of workers whose last tick ended before ``cutoff`` (wall clock), after
+    adding their counts to their job's :data:`RETIRED_WORKER` row, in the caller's transaction.
+    Returns how many rows were pruned."""
+    stale = conn.execute(
+        select(H).where(H.c.last_finished_at < cutoff, H.c.worker != RETIRED_WORKER)
+        .with_for_update()  # a worker coming back now waits: its tick is not lost
+    ).mappings().all()
+    by_job: dict[str, list[Any]] = {}
+    for row in stale:
+        by_job.setdefault(row["job"], []).append(row)
+    for job, rows in by_job.items():
+        latest = max(rows, key=lambda r: r["last_finished_at"])
+        oks = [r["last_ok_at"] for r in rows if r["last_ok_at"] is not None]
+        added = {
+            "runs": sum(r["runs"] for r in rows),
+            "failures": sum(r["failures"] for r in rows),
+            "duration_seconds_total": sum(r["duration_seconds_total"] for r in rows),
+        }
+        retired = conn.execute(
+            select(H).where(H.c.job == job, H.c.worker == RETIRED_WORKER).with_for_update()
+        ).mappings().first()
+        if retired is None:
+            conn.execute(H.insert().values(
+                job=job, worker=RETIRED_WORKER, last_started_at=latest["last_started_at"],
+                last_finished_at=latest["last_finished_at"], last_ok_at=max(oks, default=None),
+                last_duration_seconds=latest["last_duration_seconds"], last_error=None,
+                **added,
+            ))
+            continue
+        newer = latest["last_finished_at"] > retired["last_finished_at"]
+        last_ok = max([*oks, *([retired["last_ok_at"]] if retired["last_ok_at"] else [])],
+                      default=None)
+        conn.execute(
+            update(H).where(H.c.id == retired["id"]).values(
+                runs=H.c.runs + added["runs"],
+                failures=H.c.failures + added["failures"],
+                duration_seconds_total=H.c.duration_seconds_total
+                + added["duration_seconds_total"],
+                last_ok_at=last_ok,
+                **({"last_started_at": latest["last_started_at"],
+                    "last_finished_at": latest["last_finished_at"],
+                    "last_duration_seconds": latest["last_duration_seconds"]} if newer else {}),
+            )
+        )
+    if stale:
+        conn.execute(delete(H).where(H.c.id.in_([r["id"] for r in stale])))
+    return len(stale)

@@ -1,10 +1,17 @@
-"""``/metrics``: what the database says right now, in the Prometheus text format.
+"""``/metrics``: what the database says right now, through ``prometheus_client``.
 
 Nothing is counted in process memory: several web processes answer scrapes and several workers
 do the work, so every figure is read from the database at scrape time, by a handful of
 aggregate queries on indexed columns (the outbox's ``(status, due_at)``, appointments'
-``starts_at``, results' ``sampled_at``, the small job tables). :func:`collect` runs them;
-:func:`render` is the pure exposition (text format 0.0.4).
+``starts_at``, results' ``sampled_at``, the small job tables). :class:`DatabaseCollector` is a
+``prometheus_client`` collector that runs them when a registry is scraped; the library writes
+the exposition.
+
+Counters only ever go up: the job counters are sums over the job heartbeats, whose rows are
+only incremented, and whose rows of workers long gone are folded into a per-job row before
+they are deleted (:func:`testrota.observability.jobs.prune_heartbeats`); imports are counted
+from rows nothing deletes. Figures that can go down (texts, people, alerts kept) are gauges,
+and no gauge is named ``*_total``.
 
 Two clocks: figures about the data (due backlog, "today") use the application clock, so they
 follow ``TESTROTA_NOW`` like the services; figures about the worker processes (heartbeats) use
@@ -13,22 +20,32 @@ the wall clock, because "no job ran in ten minutes" is about real time.
 
 from __future__ import annotations
 
-import math
 import time
 from collections import defaultdict
-from collections.abc import Iterable
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import Connection, Engine, Table, case, func, or_, select, text
 
+from testrota.audit import Action
 from testrota.db import tables
 from testrota.policy import Policy
-from testrota.statuses import JobRunStatus
+from testrota.statuses import (
+    OPEN_MESSAGE_STATUSES,
+    AlertStatus,
+    AppointmentStatus,
+    JobRunStatus,
+    MessageStatus,
+    ResultValue,
+)
 from testrota.weeks import day_bounds
 
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
 
 M: Table = tables.MESSAGE
 A: Table = tables.APPOINTMENT
@@ -44,64 +61,33 @@ TR: Table = tables.TEST_RESULT
 # frequent job (dispatch) ticks every 30 s, so this is several missed ticks.
 ALIVE_WITHIN = timedelta(minutes=5)
 # Statuses always exported (0 when absent), so an alert rule's series exists from the start.
-TEXT_STATUSES = ("pending", "sending", "sent", "delivered", "undelivered", "failed", "unknown",
-                 "expired", "cancelled", "skipped")
-OPEN_STATUSES = ("pending", "sending", "unknown")
+TEXT_STATUSES = tuple(MessageStatus)
+OPEN_STATUSES = OPEN_MESSAGE_STATUSES
 WINDOWS = (("1h", timedelta(hours=1)), ("24h", timedelta(hours=24)))
-APPOINTMENT_STATUSES = ("scheduled", "done", "missed", "excused", "cancelled")
-RESULTS = ("pending", "negative", "positive", "invalid")
+APPOINTMENT_STATUSES = tuple(AppointmentStatus)
+RESULTS = tuple(ResultValue)
 LAST_IMPORT_FIELDS = ("rows", "added", "updated", "unchanged", "deactivated", "skipped",
                       "high_risk")
+# A result file's import is an audit event; "results_import" is how it was spelt before the
+# audit actions were enumerated, and those rows still count.
+RESULTS_IMPORT_ACTIONS = (Action.RESULTS_IMPORTED.value, "results_import")
 
 
-Labels = tuple[tuple[str, str], ...]
+def _gauge(name: str, documentation: str, labels: Iterable[str] = (),
+           value: float | None = None) -> GaugeMetricFamily:
+    family = GaugeMetricFamily(name, documentation, labels=list(labels) or None)
+    if value is not None:
+        family.add_metric([], value)
+    return family
 
 
-@dataclass
-class Metric:
-    name: str
-    kind: str  # gauge | counter
-    help: str
-    samples: list[tuple[Labels, float]] = field(default_factory=list)
-
-    def add(self, value: float | None, **labels: str) -> Metric:
-        if value is not None:
-            self.samples.append((tuple(labels.items()), float(value)))
-        return self
-
-
-# --- exposition (pure) ----------------------------------------------------------------------------
-
-
-def _escape_label(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
-
-
-def _escape_help(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\n", "\\n")
-
-
-def _number(value: float) -> str:
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "+Inf" if value > 0 else "-Inf"
-    if value == int(value) and abs(value) < 1e15:
-        return str(int(value))
-    return repr(value)
-
-
-def render(metrics: Iterable[Metric]) -> str:
-    """The Prometheus text exposition of ``metrics`` (HELP and TYPE lines, then samples)."""
-    lines: list[str] = []
-    for metric in metrics:
-        lines.append(f"# HELP {metric.name} {_escape_help(metric.help)}")
-        lines.append(f"# TYPE {metric.name} {metric.kind}")
-        for labels, value in metric.samples:
-            label_text = ",".join(f'{k}="{_escape_label(v)}"' for k, v in labels)
-            name = f"{metric.name}{{{label_text}}}" if label_text else metric.name
-            lines.append(f"{name} {_number(value)}")
-    return "\n".join(lines) + "\n"
+def _counter(name: str, documentation: str, labels: Iterable[str] = (),
+             value: float | None = None) -> CounterMetricFamily:
+    """A counter family; ``name`` without the ``_total`` the exposition adds."""
+    family = CounterMetricFamily(name, documentation, labels=list(labels) or None)
+    if value is not None:
+        family.add_metric([], value)
+    return family
 
 
 # --- collection (I/O) -----------------------------------------------------------------------------
@@ -118,12 +104,14 @@ def _texts(conn: Connection, now: datetime) -> list[Metric]:
         select(M.c.status, func.count()).where(M.c.status.in_(OPEN_STATUSES))
         .group_by(M.c.status)
     ).all())
-    unfinished = Metric("testrota_texts_open", "gauge",
-                        "Texts not finished yet, by status (pending includes texts due later).")
+    unfinished = _gauge("testrota_texts_open",
+                        "Texts not finished yet, by status (pending includes texts due later).",
+                        ["status"])
     for status in OPEN_STATUSES:
-        unfinished.add(open_counts.get(status, 0), status=status)
-    recent = Metric("testrota_texts_recent", "gauge",
-                    "Texts due within the window (1h, 24h) before now, by their status now.")
+        unfinished.add_metric([status], open_counts.get(status, 0))
+    recent = _gauge("testrota_texts_recent",
+                    "Texts due within the window (1h, 24h) before now, by their status now.",
+                    ["status", "window"])
     for window, span in WINDOWS:
         counts: dict[str, int] = dict(conn.execute(
             select(M.c.status, func.count())
@@ -131,69 +119,72 @@ def _texts(conn: Connection, now: datetime) -> list[Metric]:
             .group_by(M.c.status)
         ).all())
         for status in TEXT_STATUSES:
-            recent.add(counts.get(status, 0), status=status, window=window)
+            recent.add_metric([status, window], counts.get(status, 0))
     due, oldest = conn.execute(
         select(func.count(), func.min(M.c.due_at)).where(
-            M.c.status == "pending", M.c.due_at <= now,
+            M.c.status == MessageStatus.PENDING, M.c.due_at <= now,
             or_(M.c.next_attempt_at.is_(None), M.c.next_attempt_at <= now),
         )
     ).one()
     sending_since = conn.execute(
-        select(func.min(M.c.claimed_at)).where(M.c.status == "sending")
+        select(func.min(M.c.claimed_at)).where(M.c.status == MessageStatus.SENDING)
     ).scalar()
     return [
         unfinished,
         recent,
-        Metric("testrota_texts_due", "gauge",
-               "Pending texts due now (their due time and any retry time have passed).")
-        .add(due),
-        Metric("testrota_texts_oldest_due_age_seconds", "gauge",
-               "How long the oldest text due now has been due (0 when none is due).")
-        .add(max((now - oldest).total_seconds(), 0.0) if oldest else 0.0),
-        Metric("testrota_texts_oldest_sending_age_seconds", "gauge",
+        _gauge("testrota_texts_due",
+               "Pending texts due now (their due time and any retry time have passed).",
+               value=due),
+        _gauge("testrota_texts_oldest_due_age_seconds",
+               "How long the oldest text due now has been due (0 when none is due).",
+               value=max((now - oldest).total_seconds(), 0.0) if oldest else 0.0),
+        _gauge("testrota_texts_oldest_sending_age_seconds",
                "How long the oldest text claimed by a dispatcher has been in flight "
-               "(0 when none is).")
-        .add(max((now - sending_since).total_seconds(), 0.0) if sending_since else 0.0),
+               "(0 when none is).",
+               value=max((now - sending_since).total_seconds(), 0.0) if sending_since else 0.0),
     ]
 
 
 def _heartbeats(conn: Connection, wall_now: datetime) -> list[Metric]:
     rows = conn.execute(select(H)).mappings().all()
-    runs = Metric("testrota_job_runs_total", "counter", "Ticks of each periodic job, all workers.")
-    failures = Metric("testrota_job_failures_total", "counter",
-                      "Ticks of each periodic job that raised an error, all workers.")
-    seconds = Metric("testrota_job_duration_seconds_total", "counter",
-                     "Seconds spent in each periodic job, all workers (divide by runs: mean).")
-    last = Metric("testrota_job_last_duration_seconds", "gauge",
-                  "Duration of the latest tick of each job.")
-    finished = Metric("testrota_job_last_finished_timestamp_seconds", "gauge",
-                      "When the latest tick of each job ended (Unix time, wall clock).")
-    ok = Metric("testrota_job_last_success_timestamp_seconds", "gauge",
-                "When the latest successful tick of each job ended (Unix time, wall clock).")
+    runs = _counter("testrota_job_runs", "Ticks of each periodic job, all workers.", ["job"])
+    failures = _counter("testrota_job_failures",
+                        "Ticks of each periodic job that raised an error, all workers.", ["job"])
+    seconds = _counter("testrota_job_duration_seconds",
+                       "Seconds spent in each periodic job, all workers (divide by runs: mean).",
+                       ["job"])
+    last = _gauge("testrota_job_last_duration_seconds",
+                  "Duration of the latest tick of each job.", ["job"])
+    finished = _gauge("testrota_job_last_finished_timestamp_seconds",
+                      "When the latest tick of each job ended (Unix time, wall clock).", ["job"])
+    ok = _gauge("testrota_job_last_success_timestamp_seconds",
+                "When the latest successful tick of each job ended (Unix time, wall clock).",
+                ["job"])
     by_job: dict[str, list[Any]] = defaultdict(list)
     for row in rows:
         by_job[row["job"]].append(row)
     for job in sorted(by_job):
         group = by_job[job]
         latest = max(group, key=lambda r: r["last_finished_at"])
-        runs.add(sum(r["runs"] for r in group), job=job)
-        failures.add(sum(r["failures"] for r in group), job=job)
-        seconds.add(round(sum(r["duration_seconds_total"] for r in group), 6), job=job)
-        last.add(latest["last_duration_seconds"], job=job)
-        finished.add(_seconds(latest["last_finished_at"]), job=job)
+        runs.add_metric([job], sum(r["runs"] for r in group))
+        failures.add_metric([job], sum(r["failures"] for r in group))
+        seconds.add_metric([job], round(sum(r["duration_seconds_total"] for r in group), 6))
+        last.add_metric([job], latest["last_duration_seconds"])
+        finished.add_metric([job], latest["last_finished_at"].timestamp())
         oks = [r["last_ok_at"] for r in group if r["last_ok_at"] is not None]
-        ok.add(_seconds(max(oks)) if oks else None, job=job)
+        if oks:
+            ok.add_metric([job], max(oks).timestamp())
     alive = {r["worker"] for r in rows if r["last_started_at"] >= wall_now - ALIVE_WITHIN}
     latest_any = max((r["last_finished_at"] for r in rows), default=None)
     return [
         runs, failures, seconds, last, finished, ok,
-        Metric("testrota_workers_alive", "gauge",
+        _gauge("testrota_workers_alive",
                f"Worker processes with a job tick in the last {ALIVE_WITHIN.seconds // 60} "
-               "minutes.").add(len(alive)),
-        Metric("testrota_job_seconds_since_last_tick", "gauge",
+               "minutes.", value=len(alive)),
+        _gauge("testrota_job_seconds_since_last_tick",
                "Seconds since any job of any worker last finished a tick (wall clock; -1 when "
-               "no tick was ever recorded).")
-        .add((wall_now - latest_any).total_seconds() if latest_any else -1.0),
+               "no tick was ever recorded).",
+               value=(wall_now - latest_any).total_seconds() if latest_any else -1.0),
     ]
 
 
@@ -207,22 +198,23 @@ def _job_runs(conn: Connection) -> list[Metric]:
         select(J.c.job, J.c.status, func.count(), func.max(J.c.finished_at))
         .group_by(J.c.job, J.c.status)
     ).all()
-    runs = Metric("testrota_period_job_runs", "gauge",
+    runs = _gauge("testrota_period_job_runs",
                   "Runs of the once-per-period jobs (plan, digest, nightly) recorded in JobRun, "
                   "by state: finished, failed (and not yet done by a retry), or unfinished "
-                  "(running, or its worker died).")
-    last = Metric("testrota_period_job_last_finished_timestamp_seconds", "gauge",
-                  "When each once-per-period job last finished (Unix time, application clock).")
+                  "(running, or its worker died).", ["job", "state"])
+    last = _gauge("testrota_period_job_last_finished_timestamp_seconds",
+                  "When each once-per-period job last finished (Unix time, application clock).",
+                  ["job"])
     latest: dict[str, datetime] = {}
     order = list(RUN_STATES)
     for job, status, count, finished_at in sorted(
         rows, key=lambda r: (r[0], order.index(JobRunStatus(r[1])))
     ):
-        runs.add(count, job=job, state=RUN_STATES[JobRunStatus(status)])
+        runs.add_metric([job, RUN_STATES[JobRunStatus(status)]], count)
         if finished_at is not None:
             latest[job] = max(finished_at, latest.get(job, finished_at))
     for job, at in sorted(latest.items()):
-        last.add(at.timestamp(), job=job)
+        last.add_metric([job], at.timestamp())
     return [runs, last]
 
 
@@ -232,54 +224,58 @@ def _today(conn: Connection, now: datetime, policy: Policy) -> list[Metric]:
         select(A.c.status, func.count())
         .where(A.c.starts_at >= start, A.c.starts_at < end).group_by(A.c.status)
     ).all())
-    appointments = Metric("testrota_appointments_today", "gauge",
+    appointments = _gauge("testrota_appointments_today",
                           "Appointments whose slot starts today (local day of the policy's time "
-                          "zone), by status.")
+                          "zone), by status.", ["status"])
     for status in sorted(set(APPOINTMENT_STATUSES) | set(by_status)):
-        appointments.add(by_status.get(status, 0), status=status)
+        appointments.add_metric([status], by_status.get(status, 0))
     results: dict[str, int] = dict(conn.execute(
         select(TR.c.result, func.count())
         .where(TR.c.sampled_at >= start, TR.c.sampled_at < end).group_by(TR.c.result)
     ).all())
-    samples = Metric("testrota_test_results_today", "gauge",
-                     "Samples taken today (check-ins and lab results), by result.")
+    samples = _gauge("testrota_test_results_today",
+                     "Samples taken today (check-ins and lab results), by result.", ["result"])
     for result in sorted(set(RESULTS) | set(results)):
-        samples.add(results.get(result, 0), result=result)
+        samples.add_metric([result], results.get(result, 0))
     return [
-        Metric("testrota_missed_tests_today", "gauge",
+        _gauge("testrota_missed_tests_today",
                "Appointments of today flagged missed (a slot counts as missed a grace period "
-               "after it ends).").add(by_status.get("missed", 0)),
+               "after it ends).", value=by_status.get(AppointmentStatus.MISSED, 0)),
         appointments,
         samples,
     ]
 
 
 def _imports(conn: Connection) -> list[Metric]:
+    # Roster imports are counted from their rows and result files from their audit events:
+    # retention keeps both (it only empties an import's error list), so the counters never
+    # go down.
     count, last_at = conn.execute(select(func.count(), func.max(RI.c.imported_at))).one()
     latest = conn.execute(select(RI.c.counts, RI.c.errors).order_by(RI.c.id.desc()).limit(1)
                           ).first()
     results_count, results_at = conn.execute(
-        select(func.count(), func.max(AE.c.at)).where(AE.c.action == "results_import")
+        select(func.count(), func.max(AE.c.at)).where(AE.c.action.in_(RESULTS_IMPORT_ACTIONS))
     ).one()
-    last = Metric("testrota_roster_last_import", "gauge",
-                  "Counts of the latest roster import, by field.")
+    last = _gauge("testrota_roster_last_import", "Counts of the latest roster import, by field.",
+                  ["field"])
     if latest is not None:
         counts = latest.counts or {}
         for name in LAST_IMPORT_FIELDS:
             if isinstance(counts.get(name), int | float):
-                last.add(counts[name], field=name)
-        last.add(len(latest.errors or []), field="errors")
-    return [
-        Metric("testrota_roster_imports_total", "counter", "Roster imports applied.").add(count),
-        Metric("testrota_roster_last_import_timestamp_seconds", "gauge",
-               "When the latest roster import was applied (Unix time).").add(_seconds(last_at)),
+                last.add_metric([name], counts[name])
+        last.add_metric(["errors"], len(latest.errors or []))
+    metrics: list[Metric] = [
+        _counter("testrota_roster_imports", "Roster imports applied.", value=count),
+        _gauge("testrota_roster_last_import_timestamp_seconds",
+               "When the latest roster import was applied (Unix time).",
+               value=_seconds(last_at)),
         last,
-        Metric("testrota_results_imports_total", "counter", "Result files imported.")
-        .add(results_count),
-        Metric("testrota_results_last_import_timestamp_seconds", "gauge",
-               "When the latest result file was imported (Unix time).")
-        .add(_seconds(results_at)),
+        _counter("testrota_results_imports", "Result files imported.", value=results_count),
+        _gauge("testrota_results_last_import_timestamp_seconds",
+               "When the latest result file was imported (Unix time).",
+               value=_seconds(results_at)),
     ]
+    return metrics
 
 
 def _people(conn: Connection) -> list[Metric]:
@@ -290,18 +286,19 @@ def _people(conn: Connection) -> list[Metric]:
     ).all()
     active = sum(n for _, n, _ in rows)
     opted_out = sum(int(o or 0) for _, _, o in rows)
-    by_category = Metric("testrota_people_high_risk", "gauge",
-                         "Active people in a high-risk category, by category.")
+    by_category = _gauge("testrota_people_high_risk",
+                         "Active people in a high-risk category, by category.", ["category"])
     for category, n, _ in sorted((r for r in rows if r[0]), key=lambda r: r[0]):
-        by_category.add(n, category=category)
+        by_category.add_metric([category], n)
     return [
-        Metric("testrota_people_active", "gauge", "Active people on the roster.").add(active),
-        Metric("testrota_people_high_risk_total", "gauge",
-               "Active people in any high-risk category.")
-        .add(sum(n for c, n, _ in rows if c)),
+        _gauge("testrota_people_active", "Active people on the roster.", value=active),
+        # Was testrota_people_high_risk_total: a gauge must not look like a counter.
+        _gauge("testrota_people_high_risk_any",
+               "Active people in any high-risk category (the sum of testrota_people_high_risk).",
+               value=sum(n for c, n, _ in rows if c)),
         by_category,
-        Metric("testrota_people_opted_out", "gauge", "Active people who opted out of texts.")
-        .add(opted_out),
+        _gauge("testrota_people_opted_out", "Active people who opted out of texts.",
+               value=opted_out),
     ]
 
 
@@ -309,18 +306,23 @@ def _alerts(conn: Connection) -> list[Metric]:
     by_status: dict[str, int] = dict(
         conn.execute(select(AL.c.status, func.count()).group_by(AL.c.status)).all()
     )
+    # Was testrota_alerts_total, a gauge (retention deletes closed alerts): now by status.
+    kept = _gauge("testrota_alerts",
+                  "Positive-result alerts kept, by status (retention deletes closed ones).",
+                  ["status"])
+    for status in sorted(set(AlertStatus) | set(by_status)):
+        kept.add_metric([status], by_status.get(status, 0))
     return [
-        Metric("testrota_alerts_open", "gauge", "Positive-result alerts not yet closed.")
-        .add(by_status.get("open", 0)),
-        Metric("testrota_alerts_total", "gauge", "Positive-result alerts, open or closed.")
-        .add(sum(by_status.values())),
+        _gauge("testrota_alerts_open", "Positive-result alerts not yet closed.",
+               value=by_status.get(AlertStatus.OPEN, 0)),
+        kept,
     ]
 
 
 def collect(
     engine: Engine, now: datetime, policy: Policy, wall_now: datetime
 ) -> list[Metric]:
-    """Every metric, read in one read-only transaction."""
+    """Every metric family, read in one read-only transaction."""
     started = time.perf_counter()
     with engine.connect() as conn:
         if conn.dialect.name == "postgresql":
@@ -337,23 +339,62 @@ def collect(
         ]
         conn.rollback()
     metrics.append(
-        Metric("testrota_metrics_scrape_seconds", "gauge",
-               "Time taken to read these figures from the database.")
-        .add(round(time.perf_counter() - started, 6))
+        _gauge("testrota_metrics_scrape_seconds",
+               "Time taken to read these figures from the database.",
+               value=round(time.perf_counter() - started, 6))
     )
     return metrics
 
 
+def _wall_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+class DatabaseCollector:
+    """A ``prometheus_client`` collector reading every figure from the database when the
+    registry is scraped: ``now`` and ``policy`` are called at each scrape (the application's
+    clock and its policy, re-read when policy.yaml changes)."""
+
+    def __init__(self, engine: Engine, now: Callable[[], datetime],
+                 policy: Callable[[], Policy],
+                 wall_clock: Callable[[], datetime] = _wall_clock) -> None:
+        self.engine, self.now, self.policy, self.wall_clock = engine, now, policy, wall_clock
+
+    def collect(self) -> Iterator[Metric]:
+        yield from collect(self.engine, self.now(), self.policy(), self.wall_clock())
+
+
+def registry(collector: DatabaseCollector) -> CollectorRegistry:
+    """A registry of ``collector`` alone (no process or platform metrics: a figure of one web
+    process among several says nothing about the service)."""
+    reg = CollectorRegistry(auto_describe=False)
+    reg.register(collector)
+    return reg
+
+
+def render(metrics: Iterable[Metric]) -> str:
+    """The Prometheus text exposition (format 0.0.4) of ``metrics``."""
+    families = list(metrics)
+
+    class _Fixed:
+        def collect(self) -> Iterable[Metric]:
+            return families
+
+    reg = CollectorRegistry(auto_describe=False)
+    reg.register(_Fixed())
+    return generate_latest(reg).decode()
+
+
 def exposition(engine: Engine, now: datetime, policy: Policy, wall_now: datetime) -> str:
-    return render(collect(engine, now, policy, wall_now))
+    return generate_latest(registry(DatabaseCollector(
+        engine, lambda: now, lambda: policy, lambda: wall_now))).decode()
 
 
 def sample_value(text_: str, name: str, **labels: str) -> float | None:
-    """The value of one sample in an exposition (for tests and ``doctor``); None if absent."""
-    want = ",".join(f'{k}="{_escape_label(v)}"' for k, v in labels.items())
-    prefix = f"{name}{{{want}}} " if want else f"{name} "
-    for line in text_.splitlines():
-        if line.startswith(prefix):
-            value = line[len(prefix):]
-            return float(value)
+    """The value of one sample (its full name, e.g. ``testrota_job_runs_total``) in an
+    exposition, with exactly these labels; None if absent. For tests and ``doctor``."""
+    for family in text_string_to_metric_families(text_):
+        for sample in family.samples:
+            if sample.name == name and sample.labels == labels:
+                return float(sample.value)
     return None

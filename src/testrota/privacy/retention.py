@@ -31,13 +31,13 @@ from sqlalchemy import (
 )
 
 from testrota.db import tables
+from testrota.observability.jobs import prune_heartbeats
 from testrota.policy import Policy
 
 TR: Table = tables.TEST_RESULT
 AL: Table = tables.ALERT
 AC: Table = tables.ALERT_CONTACT
 RI: Table = tables.ROSTER_IMPORT
-H: Table = tables.JOB_HEARTBEAT
 
 BATCH = 5000
 
@@ -96,7 +96,6 @@ def apply_privacy_retention(
             .values(errors=[])
         ).rowcount or 0
         wall_cutoff = (wall_now or datetime.now(UTC)) - timedelta(days=policy.retention_days)
-        done["job_heartbeats"] = conn.execute(
-            delete(H).where(H.c.last_finished_at < wall_cutoff)
-        ).rowcount or 0
+        # Their counts go on in their job's row of retired workers: counters never go down.
+        done["job_heartbeats"] = prune_heartbeats(conn, wall_cutoff)
     return done

@@ -1,4 +1,6 @@
-"""``GET /metrics`` for Prometheus: figures read from the database at scrape time.
+"""``GET /metrics`` for Prometheus: figures read from the database at scrape time, by a
+``prometheus_client`` collector (:class:`~testrota.observability.metrics.DatabaseCollector`) on
+the read engine.
 
 With ``TESTROTA_METRICS_TOKEN`` set, a scrape needs ``Authorization: Bearer <token>``. Without
 it, only a client on the loopback interface is answered, and not through a proxy on the same
@@ -8,14 +10,15 @@ machine: a request with forwarding headers came from elsewhere.
 from __future__ import annotations
 
 import hmac
-from datetime import UTC, datetime
 from ipaddress import ip_address
 
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, Response
+from prometheus_client import generate_latest
 from sqlalchemy.exc import SQLAlchemyError
 
-from testrota.observability.metrics import CONTENT_TYPE, exposition
+from testrota.app import App
+from testrota.observability.metrics import CONTENT_TYPE, DatabaseCollector, registry
 from testrota.web.deps import AppDep
 
 router = APIRouter()
@@ -49,13 +52,18 @@ def refusal(request: Request, token: str | None) -> Response | None:
         "with that bearer token from elsewhere\n", status_code=403)
 
 
+def _collector(app: App) -> DatabaseCollector:
+    # The policy is read at each scrape: "today" follows a changed timezone in policy.yaml.
+    return DatabaseCollector(app.read_engine, app.now, lambda: app.policy)
+
+
 @router.get("/metrics", include_in_schema=False)
 def metrics(request: Request, app: AppDep) -> Response:
     refused = refusal(request, app.settings.metrics_token)
     if refused is not None:
         return refused
     try:
-        body = exposition(app.read_engine, app.now(), app.policy, datetime.now(UTC))
+        body = generate_latest(registry(_collector(app)))
     except SQLAlchemyError as exc:
         return PlainTextResponse(f"database unavailable: {type(exc).__name__}\n",
                                  status_code=503)
