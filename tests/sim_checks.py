@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from testrota.jobs.worker import DIGEST_TIME, JOBS
+from testrota.jobs.worker import JOBS
 from testrota.notify.outbox import (
     KIND_DIGEST,
     KIND_MISSED,
@@ -166,7 +166,8 @@ def check(result: SimResult) -> tuple[list[str], list[str]]:
         problems.append(f"{lost} texts not sent after failed sends, more than the "
                         f"{sum(result.injected.values())} failures injected")
     digest_spec = next(j for j in JOBS if j.id == "supervisors_digest")
-    digests = expected_digests(world, result.users, DIGEST_TIME,
+    # The digest's time is the policy's, as the workers read it.
+    digests = expected_digests(world, result.users, world.policy.jobs.digest_time,
                                timedelta(seconds=digest_spec.misfire_grace_time))
     sent_digests = texts.of_kind(KIND_DIGEST)
     if set(sent_digests) != set(digests):

@@ -152,6 +152,23 @@ class PrivacyPolicy(_Section):
     keep_digits: int = Field(default=4, ge=0, le=8)
 
 
+class JobsPolicy(_Section):
+    """When the worker's periodic jobs run (``testrota worker``, ``serve --with-worker``).
+    Times are local, in the policy's timezone. A running worker reschedules its jobs when
+    these change in policy.yaml (within a tick of its most frequent job)."""
+
+    plan_day: Weekday = "fri"  # next week's plan is made on this day ...
+    plan_time: time = time(12, 0)  # ... at this time
+    digest_time: time = time(8, 0)  # the supervisors' digest of yesterday's missed tests
+    nightly_time: time = time(2, 30)  # retention
+    # The frequent jobs: sending what is due, reminder rows, positive-result alerts, flagging
+    # missed tests.
+    dispatch_seconds: int = Field(default=30, ge=5, le=3600)
+    reminders_minutes: int = Field(default=5, ge=1, le=1440)
+    alerts_minutes: int = Field(default=1, ge=1, le=60)
+    flag_missed_minutes: int = Field(default=10, ge=1, le=1440)
+
+
 class Policy(_Section):
     timezone: str = "Asia/Shanghai"
     phone_region: str = "CN"
@@ -163,6 +180,7 @@ class Policy(_Section):
     sms: SmsPolicy = SmsPolicy()
     web: WebPolicy = WebPolicy()
     privacy: PrivacyPolicy = PrivacyPolicy()
+    jobs: JobsPolicy = JobsPolicy()
     retention_days: int = Field(default=90, ge=1)
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)

@@ -17,6 +17,12 @@ A tick that raises is logged at ERROR with its job id and traceback and counted 
 frequent jobs simply tick again; a daily or weekly job that failed is tried again every
 :data:`RETRY_FAILED_EVERY` while its misfire grace time lasts, instead of waiting a day or a
 week for its next tick.
+
+When the jobs run is the policy's ``jobs`` section. policy.yaml is read again when it changes
+(:attr:`testrota.app.App.policy`), and every tick first compares the jobs' times in the policy
+with those the scheduler was given (:class:`JobTimes`, a comparison of small values): a job
+whose time changed is rescheduled at once, and runs at once if its new time has already passed
+today (this week), as at a worker's start.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.memory import MemoryJobStore
@@ -44,39 +51,73 @@ from testrota.jobs import tasks
 from testrota.jobs.tasks import JobContext
 from testrota.notify.dispatcher import worker_id
 from testrota.observability.jobs import run_observed
-from testrota.policy import Policy
+from testrota.policy import WEEKDAYS, Policy, Weekday
 from testrota.settings import Settings
 
 log = logging.getLogger(__name__)
 
-PLAN_DAY, PLAN_TIME = "fri", time(12, 0)  # plan next week, Friday noon local
-DIGEST_TIME = time(8, 0)  # supervisors' digest, local
-NIGHTLY_TIME = time(2, 30)  # retention, local
 # A failed daily or weekly job runs again this long after its failure (within its grace time).
 RETRY_FAILED_EVERY = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class Every:
+    """Run every ``interval``."""
+
+    interval: timedelta
+
+    def trigger(self) -> BaseTrigger:
+        return IntervalTrigger(seconds=self.interval.total_seconds())
+
+    def __str__(self) -> str:
+        return f"every {self.interval}"
+
+
+@dataclass(frozen=True)
+class At:
+    """Run at ``at`` local time in ``zone``, every day or on ``day`` only."""
+
+    at: time
+    zone: str
+    day: Weekday | None = None
+
+    def trigger(self) -> BaseTrigger:
+        days = {"day_of_week": self.day} if self.day else {}
+        return CronTrigger(hour=self.at.hour, minute=self.at.minute, second=self.at.second,
+                           timezone=ZoneInfo(self.zone), **days)
+
+    def __str__(self) -> str:
+        return f"{self.day + ' ' if self.day else 'daily '}{self.at:%H:%M} {self.zone}"
+
+
+When = Every | At
 
 
 @dataclass(frozen=True)
 class JobSpec:
     id: str
     func: Callable[[JobContext], Any]
-    trigger: Callable[[Policy], BaseTrigger]
+    when: Callable[[Policy], When]  # from the policy's jobs section
     misfire_grace_time: int  # seconds a late tick may still run
     start_now: Callable[[datetime, Policy], bool] = lambda now, policy: False
     # Once a day or a week: a failure is tried again soon rather than at the next tick.
     retry_failed: bool = False
 
+    def trigger(self, policy: Policy) -> BaseTrigger:
+        return self.when(policy).trigger()
 
-def _passed_today(at: time) -> Callable[[datetime, Policy], bool]:
+
+def _passed_today(at: Callable[[Policy], time]) -> Callable[[datetime, Policy], bool]:
     def check(now: datetime, policy: Policy) -> bool:
-        return now.astimezone(policy.tz).time() >= at
+        return now.astimezone(policy.tz).time() >= at(policy)
 
     return check
 
 
 def _plan_passed_this_week(now: datetime, policy: Policy) -> bool:
     local = now.astimezone(policy.tz)
-    return (local.weekday(), local.time()) >= (4, PLAN_TIME)
+    jobs = policy.jobs
+    return (local.weekday(), local.time()) >= (WEEKDAYS.index(jobs.plan_day), jobs.plan_time)
 
 
 def _always(now: datetime, policy: Policy) -> bool:
@@ -84,34 +125,75 @@ def _always(now: datetime, policy: Policy) -> bool:
 
 
 JOBS: tuple[JobSpec, ...] = (
-    # Texts due now; a tick runs up to 25 s. A tick later than 30 s is covered by the next one.
+    # Texts due now (every 30 s by default); a tick runs up to 25 s. A tick later than 30 s is
+    # covered by the next one.
     JobSpec("dispatch_texts", tasks.dispatch_texts,
-            lambda p: IntervalTrigger(seconds=30), 30, _always),
+            lambda p: Every(timedelta(seconds=p.jobs.dispatch_seconds)), 30, _always),
     # Reminder rows for the coming 48 h (and cancelling moved ones): every 5 minutes.
     JobSpec("sync_reminders", tasks.sync_reminders,
-            lambda p: IntervalTrigger(minutes=5), 300, _always),
+            lambda p: Every(timedelta(minutes=p.jobs.reminders_minutes)), 300, _always),
     # Positive results must reach supervisors fast: every minute.
     JobSpec("notify_alerts", tasks.notify_alerts,
-            lambda p: IntervalTrigger(minutes=1), 60, _always),
+            lambda p: Every(timedelta(minutes=p.jobs.alerts_minutes)), 60, _always),
     # Missed tests and the notices offering a new slot: every 10 minutes.
     JobSpec("flag_missed", tasks.flag_missed,
-            lambda p: IntervalTrigger(minutes=10), 600, _always),
+            lambda p: Every(timedelta(minutes=p.jobs.flag_missed_minutes)), 600, _always),
     # Next week's plan, Friday noon; worth running hours late rather than not at all.
     JobSpec("plan_next_week", tasks.plan_next_week,
-            lambda p: CronTrigger(day_of_week=PLAN_DAY, hour=PLAN_TIME.hour,
-                                  minute=PLAN_TIME.minute, timezone=p.tz),
+            lambda p: At(p.jobs.plan_time, p.timezone, p.jobs.plan_day),
             6 * 3600, _plan_passed_this_week, retry_failed=True),
     # Yesterday's missed tests for each supervisor at 08:00; useless after midday.
     JobSpec("supervisors_digest", tasks.supervisors_digest,
-            lambda p: CronTrigger(hour=DIGEST_TIME.hour, minute=DIGEST_TIME.minute,
-                                  timezone=p.tz),
-            4 * 3600, _passed_today(DIGEST_TIME), retry_failed=True),
+            lambda p: At(p.jobs.digest_time, p.timezone),
+            4 * 3600, _passed_today(lambda p: p.jobs.digest_time), retry_failed=True),
     # Retention at night.
     JobSpec("nightly", tasks.nightly,
-            lambda p: CronTrigger(hour=NIGHTLY_TIME.hour, minute=NIGHTLY_TIME.minute,
-                                  timezone=p.tz),
-            3 * 3600, _passed_today(NIGHTLY_TIME), retry_failed=True),
+            lambda p: At(p.jobs.nightly_time, p.timezone),
+            3 * 3600, _passed_today(lambda p: p.jobs.nightly_time), retry_failed=True),
 )
+
+
+class JobTimes:
+    """The times the scheduler's jobs were given, and the check that gives them the policy's
+    new ones. :meth:`check` runs at the start of every tick: it costs a look at policy.yaml's
+    modification time and a comparison of seven small values."""
+
+    def __init__(self, scheduler: BaseScheduler, ctx: JobContext) -> None:
+        self.scheduler, self.ctx = scheduler, ctx
+        self._lock = threading.Lock()
+        self.given: dict[str, When] = {spec.id: spec.when(ctx.app.policy) for spec in JOBS}
+
+    def first_run(self, spec: JobSpec, policy: Policy, index: int) -> datetime | None:
+        """When a job just (re)scheduled runs first: at once (a few seconds apart, so ticks do
+        not all start together) when its time has passed today or this week, else None (its
+        trigger decides)."""
+        if not spec.start_now(self.ctx.now(), policy):
+            return None
+        return datetime.now(policy.tz) + timedelta(seconds=index)
+
+    def check(self) -> list[str]:
+        """Reschedule every job whose time in the policy changed; their ids."""
+        policy = self.ctx.app.policy
+        changed: list[str] = []
+        with self._lock:
+            for index, spec in enumerate(JOBS):
+                when = spec.when(policy)
+                if when == self.given[spec.id]:
+                    continue
+                self.given[spec.id] = when
+                changed.append(spec.id)
+                job = self.scheduler.get_job(spec.id)
+                if job is None:
+                    continue
+                trigger = when.trigger()
+                first = self.first_run(spec, policy, index) or trigger.get_next_fire_time(
+                    None, datetime.now(policy.tz))
+                # modify_job, not reschedule_job: that one would drop a catch-up run.
+                job.modify(trigger=trigger, next_run_time=first)
+                log.warning("job %s now runs %s (policy.yaml changed)", spec.id, when)
+            if changed and self.scheduler.running:
+                self.scheduler.wakeup()
+        return changed
 
 
 def retry_time(failing_since: datetime, now: datetime, grace_seconds: int) -> datetime | None:
@@ -130,10 +212,16 @@ def make_job_context(
                       stop=stop or threading.Event())
 
 
-def _run_job(spec: JobSpec, ctx: JobContext) -> Any:
-    """APScheduler calls this; a failing job is logged, counted and tried again."""
+def _run_job(spec: JobSpec, ctx: JobContext, times: JobTimes | None = None) -> Any:
+    """APScheduler calls this; a failing job is logged, counted and tried again. First the
+    jobs' times are compared with the policy's (``times``)."""
     if ctx.stop.is_set():
         return None
+    if times is not None:
+        try:
+            times.check()
+        except Exception:  # rescheduling must never cost a tick; the next one tries again
+            log.exception("could not reschedule the jobs after a change of policy.yaml")
 
     failures: list[BaseException] = []
 
@@ -164,18 +252,17 @@ def build_scheduler(
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 60},
         timezone=ctx.app.policy.tz,
     )
-    now = ctx.now()
-    for spec in JOBS:
+    times = JobTimes(scheduler, ctx)
+    policy = ctx.app.policy
+    for index, spec in enumerate(JOBS):
         kwargs: dict[str, Any] = {}
-        if spec.start_now(now, ctx.app.policy):
-            # First run right away (a few seconds apart, so ticks do not all start at once).
-            kwargs["next_run_time"] = datetime.now(ctx.app.policy.tz) + timedelta(
-                seconds=JOBS.index(spec)
-            )
+        first = times.first_run(spec, policy, index)
+        if first is not None:
+            kwargs["next_run_time"] = first
         scheduler.add_job(
-            _run_job, spec.trigger(ctx.app.policy), args=[spec, ctx], id=spec.id, name=spec.id,
-            coalesce=True, max_instances=1, misfire_grace_time=spec.misfire_grace_time,
-            replace_existing=True, **kwargs,
+            _run_job, times.given[spec.id].trigger(), args=[spec, ctx, times], id=spec.id,
+            name=spec.id, coalesce=True, max_instances=1,
+            misfire_grace_time=spec.misfire_grace_time, replace_existing=True, **kwargs,
         )
 
     def wake_dispatch() -> None:
@@ -214,6 +301,15 @@ def build_scheduler(
     ctx.retry_failed = retry_failed
     ctx.job_succeeded = succeeded
     return scheduler
+
+
+def job_times(scheduler: BaseScheduler) -> JobTimes:
+    """The :class:`JobTimes` of a scheduler made by :func:`build_scheduler`."""
+    job = scheduler.get_job(JOBS[0].id)
+    times = job.args[2] if job is not None else None
+    if not isinstance(times, JobTimes):
+        raise LookupError("not a scheduler of build_scheduler")
+    return times
 
 
 class Worker:
