@@ -48,10 +48,12 @@ def _edit_policy(config: Path, jobs: dict[str, Any] | None = None, **top: Any) -
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
 
 
-def _scheduler(settings: Settings, engine: Engine, config: Path,
-               now: str = "2022-05-11T15:00:00+08:00") -> BaseScheduler:
-    return build_scheduler(notify_settings(settings, config_dir=config, now=now), engine,
-                           "background")
+def _scheduler(
+    settings: Settings, engine: Engine, config: Path, now: str = "2022-05-11T15:00:00+08:00"
+) -> BaseScheduler:
+    return build_scheduler(
+        notify_settings(settings, config_dir=config, now=now), engine, "background"
+    )
 
 
 def _next(scheduler: BaseScheduler, job: str, after: datetime = WEDNESDAY) -> datetime:
@@ -72,8 +74,12 @@ def test_the_shipped_policy_keeps_the_times_the_jobs_always_had() -> None:
     jobs = policy().jobs
     assert (jobs.plan_day, f"{jobs.plan_time:%H:%M}") == ("fri", "12:00")
     assert f"{jobs.digest_time:%H:%M}" == "08:00" and f"{jobs.nightly_time:%H:%M}" == "02:30"
-    assert (jobs.dispatch_seconds, jobs.reminders_minutes, jobs.alerts_minutes,
-            jobs.flag_missed_minutes) == (30, 5, 1, 10)
+    assert (
+        jobs.dispatch_seconds,
+        jobs.reminders_minutes,
+        jobs.alerts_minutes,
+        jobs.flag_missed_minutes,
+    ) == (30, 5, 1, 10)
     when = {spec.id: spec.when(policy()) for spec in JOBS}
     assert when["plan_next_week"] == At(jobs.plan_time, "Asia/Shanghai", "fri")
     assert when["dispatch_texts"] == Every(timedelta(seconds=30))
@@ -82,11 +88,19 @@ def test_the_shipped_policy_keeps_the_times_the_jobs_always_had() -> None:
 def test_the_jobs_run_when_the_policy_says(
     settings: Settings, engine: Engine, tmp_path: Path
 ) -> None:
-    config = config_dir(tmp_path, jobs={
-        "plan_day": "thu", "plan_time": "16:30", "digest_time": "07:15",
-        "nightly_time": "01:00", "dispatch_seconds": 10, "reminders_minutes": 15,
-        "alerts_minutes": 2, "flag_missed_minutes": 3,
-    })
+    config = config_dir(
+        tmp_path,
+        jobs={
+            "plan_day": "thu",
+            "plan_time": "16:30",
+            "digest_time": "07:15",
+            "nightly_time": "01:00",
+            "dispatch_seconds": 10,
+            "reminders_minutes": 15,
+            "alerts_minutes": 2,
+            "flag_missed_minutes": 3,
+        },
+    )
     scheduler = _scheduler(settings, engine, config)
     assert _next(scheduler, "plan_next_week") == datetime(2022, 5, 12, 16, 30, tzinfo=SH)
     assert _next(scheduler, "supervisors_digest") == datetime(2022, 5, 12, 7, 15, tzinfo=SH)
@@ -106,8 +120,9 @@ def test_a_worker_reschedules_the_jobs_whose_times_changed_in_policy_yaml(
     assert times.check() == []  # nothing changed: nothing touched
     before = {job.id: job.trigger for job in scheduler.get_jobs()}
 
-    _edit_policy(config, {"digest_time": "09:30", "nightly_time": "03:00",
-                          "flag_missed_minutes": 20})
+    _edit_policy(
+        config, {"digest_time": "09:30", "nightly_time": "03:00", "flag_missed_minutes": 20}
+    )
     assert sorted(times.check()) == ["flag_missed", "nightly", "supervisors_digest"]
     assert _next(scheduler, "supervisors_digest") == datetime(2022, 5, 12, 9, 30, tzinfo=SH)
     assert _next(scheduler, "nightly") == datetime(2022, 5, 12, 3, 0, tzinfo=SH)
@@ -149,8 +164,9 @@ def test_every_tick_looks_at_the_policy_first(
     settings: Settings, engine: Engine, tmp_path: Path
 ) -> None:
     config = config_dir(tmp_path)
-    ctx = make_job_context(notify_settings(settings, config_dir=config,
-                                           now="2022-05-11T15:00:00+08:00"), engine)
+    ctx = make_job_context(
+        notify_settings(settings, config_dir=config, now="2022-05-11T15:00:00+08:00"), engine
+    )
     scheduler = build_scheduler(ctx.app.settings, kind="background", ctx=ctx)
     probe = JobSpec("probe", lambda _ctx: "ran", lambda p: Every(timedelta(minutes=1)), 60)
     _edit_policy(config, {"plan_time": "18:45"})
@@ -169,12 +185,15 @@ def test_a_broken_edit_keeps_the_times_that_were_good(
     assert _next(scheduler, "plan_next_week") == datetime(2022, 5, 13, 12, 0, tzinfo=SH)
 
 
-@pytest.mark.parametrize(("jobs", "message"), [
-    ({"plan_day": "someday"}, "plan_day"),
-    ({"dispatch_seconds": 1}, "dispatch_seconds"),
-    ({"digest_time": "25:00"}, "digest_time"),
-    ({"every_minute": True}, "every_minute"),
-])
+@pytest.mark.parametrize(
+    ("jobs", "message"),
+    [
+        ({"plan_day": "someday"}, "plan_day"),
+        ({"dispatch_seconds": 1}, "dispatch_seconds"),
+        ({"digest_time": "25:00"}, "digest_time"),
+        ({"every_minute": True}, "every_minute"),
+    ],
+)
 def test_a_bad_jobs_section_is_refused_with_the_key(
     tmp_path: Path, jobs: dict[str, Any], message: str
 ) -> None:

@@ -83,8 +83,13 @@ class At:
 
     def trigger(self) -> BaseTrigger:
         days = {"day_of_week": self.day} if self.day else {}
-        return CronTrigger(hour=self.at.hour, minute=self.at.minute, second=self.at.second,
-                           timezone=ZoneInfo(self.zone), **days)
+        return CronTrigger(
+            hour=self.at.hour,
+            minute=self.at.minute,
+            second=self.at.second,
+            timezone=ZoneInfo(self.zone),
+            **days,
+        )
 
     def __str__(self) -> str:
         return f"{self.day + ' ' if self.day else 'daily '}{self.at:%H:%M} {self.zone}"
@@ -127,29 +132,64 @@ def _always(now: datetime, policy: Policy) -> bool:
 JOBS: tuple[JobSpec, ...] = (
     # Texts due now (every 30 s by default); a tick runs up to 25 s. A tick later than 30 s is
     # covered by the next one.
-    JobSpec("dispatch_texts", tasks.dispatch_texts,
-            lambda p: Every(timedelta(seconds=p.jobs.dispatch_seconds)), 30, _always),
+    JobSpec(
+        "dispatch_texts",
+        tasks.dispatch_texts,
+        lambda p: Every(timedelta(seconds=p.jobs.dispatch_seconds)),
+        30,
+        _always,
+    ),
     # Reminder rows for the coming 48 h (and cancelling moved ones): every 5 minutes.
-    JobSpec("sync_reminders", tasks.sync_reminders,
-            lambda p: Every(timedelta(minutes=p.jobs.reminders_minutes)), 300, _always),
+    JobSpec(
+        "sync_reminders",
+        tasks.sync_reminders,
+        lambda p: Every(timedelta(minutes=p.jobs.reminders_minutes)),
+        300,
+        _always,
+    ),
     # Positive results must reach supervisors fast: every minute.
-    JobSpec("notify_alerts", tasks.notify_alerts,
-            lambda p: Every(timedelta(minutes=p.jobs.alerts_minutes)), 60, _always),
+    JobSpec(
+        "notify_alerts",
+        tasks.notify_alerts,
+        lambda p: Every(timedelta(minutes=p.jobs.alerts_minutes)),
+        60,
+        _always,
+    ),
     # Missed tests and the notices offering a new slot: every 10 minutes.
-    JobSpec("flag_missed", tasks.flag_missed,
-            lambda p: Every(timedelta(minutes=p.jobs.flag_missed_minutes)), 600, _always),
+    JobSpec(
+        "flag_missed",
+        tasks.flag_missed,
+        lambda p: Every(timedelta(minutes=p.jobs.flag_missed_minutes)),
+        600,
+        _always,
+    ),
     # Next week's plan, Friday noon; worth running hours late rather than not at all.
-    JobSpec("plan_next_week", tasks.plan_next_week,
-            lambda p: At(p.jobs.plan_time, p.timezone, p.jobs.plan_day),
-            6 * 3600, _plan_passed_this_week, retry_failed=True),
+    JobSpec(
+        "plan_next_week",
+        tasks.plan_next_week,
+        lambda p: At(p.jobs.plan_time, p.timezone, p.jobs.plan_day),
+        6 * 3600,
+        _plan_passed_this_week,
+        retry_failed=True,
+    ),
     # Yesterday's missed tests for each supervisor at 08:00; useless after midday.
-    JobSpec("supervisors_digest", tasks.supervisors_digest,
-            lambda p: At(p.jobs.digest_time, p.timezone),
-            4 * 3600, _passed_today(lambda p: p.jobs.digest_time), retry_failed=True),
+    JobSpec(
+        "supervisors_digest",
+        tasks.supervisors_digest,
+        lambda p: At(p.jobs.digest_time, p.timezone),
+        4 * 3600,
+        _passed_today(lambda p: p.jobs.digest_time),
+        retry_failed=True,
+    ),
     # Retention at night.
-    JobSpec("nightly", tasks.nightly,
-            lambda p: At(p.jobs.nightly_time, p.timezone),
-            3 * 3600, _passed_today(lambda p: p.jobs.nightly_time), retry_failed=True),
+    JobSpec(
+        "nightly",
+        tasks.nightly,
+        lambda p: At(p.jobs.nightly_time, p.timezone),
+        3 * 3600,
+        _passed_today(lambda p: p.jobs.nightly_time),
+        retry_failed=True,
+    ),
 )
 
 
@@ -187,7 +227,8 @@ class JobTimes:
                     continue
                 trigger = when.trigger()
                 first = self.first_run(spec, policy, index) or trigger.get_next_fire_time(
-                    None, datetime.now(policy.tz))
+                    None, datetime.now(policy.tz)
+                )
                 # modify_job, not reschedule_job: that one would drop a catch-up run.
                 job.modify(trigger=trigger, next_run_time=first)
                 log.warning("job %s now runs %s (policy.yaml changed)", spec.id, when)
@@ -208,8 +249,9 @@ def retry_time(failing_since: datetime, now: datetime, grace_seconds: int) -> da
 def make_job_context(
     settings: Settings, engine: Engine | None = None, stop: threading.Event | None = None
 ) -> JobContext:
-    return JobContext(app=build_app(settings, engine=engine), worker=worker_id(),
-                      stop=stop or threading.Event())
+    return JobContext(
+        app=build_app(settings, engine=engine), worker=worker_id(), stop=stop or threading.Event()
+    )
 
 
 def _run_job(spec: JobSpec, ctx: JobContext, times: JobTimes | None = None) -> Any:
@@ -260,9 +302,16 @@ def build_scheduler(
         if first is not None:
             kwargs["next_run_time"] = first
         scheduler.add_job(
-            _run_job, times.given[spec.id].trigger(), args=[spec, ctx, times], id=spec.id,
-            name=spec.id, coalesce=True, max_instances=1,
-            misfire_grace_time=spec.misfire_grace_time, replace_existing=True, **kwargs,
+            _run_job,
+            times.given[spec.id].trigger(),
+            args=[spec, ctx, times],
+            id=spec.id,
+            name=spec.id,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=spec.misfire_grace_time,
+            replace_existing=True,
+            **kwargs,
         )
 
     def wake_dispatch() -> None:
@@ -288,8 +337,10 @@ def build_scheduler(
             log.error("job %s failed and is not tried again before its next tick", job_id)
             return
         job = scheduler.get_job(job_id)
-        if job is not None and scheduler.running and (
-            job.next_run_time is None or job.next_run_time > at
+        if (
+            job is not None
+            and scheduler.running
+            and (job.next_run_time is None or job.next_run_time > at)
         ):
             job.modify(next_run_time=at)
             log.warning("job %s will be tried again at %s", job_id, at.isoformat())
@@ -320,8 +371,12 @@ class Worker:
     the scheduler waits for running jobs.
     """
 
-    def __init__(self, settings: Settings, engine: Engine | None = None,
-                 kind: Literal["blocking", "background"] = "blocking") -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine | None = None,
+        kind: Literal["blocking", "background"] = "blocking",
+    ) -> None:
         self.ctx = make_job_context(settings, engine)
         self.scheduler = build_scheduler(settings, kind=kind, ctx=self.ctx)
         self._stopping = threading.Lock()

@@ -40,16 +40,22 @@ def refusal(request: Request, token: str | None) -> Response | None:
     """Why this request may not scrape (a response to send), or None when it may."""
     if token:
         scheme, _, given = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(),
-                                                              token.encode()):
+        if scheme.lower() == "bearer" and hmac.compare_digest(
+            given.strip().encode(), token.encode()
+        ):
             return None
-        return PlainTextResponse("metrics need the bearer token (TESTROTA_METRICS_TOKEN)\n",
-                                 status_code=401, headers={"WWW-Authenticate": "Bearer"})
+        return PlainTextResponse(
+            "metrics need the bearer token (TESTROTA_METRICS_TOKEN)\n",
+            status_code=401,
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     if _loopback(request):
         return None
     return PlainTextResponse(
         "metrics are served to loopback clients only; set TESTROTA_METRICS_TOKEN and scrape "
-        "with that bearer token from elsewhere\n", status_code=403)
+        "with that bearer token from elsewhere\n",
+        status_code=403,
+    )
 
 
 def _collector(app: App) -> DatabaseCollector:
@@ -65,6 +71,5 @@ def metrics(request: Request, app: AppDep) -> Response:
     try:
         body = generate_latest(registry(_collector(app)))
     except SQLAlchemyError as exc:
-        return PlainTextResponse(f"database unavailable: {type(exc).__name__}\n",
-                                 status_code=503)
+        return PlainTextResponse(f"database unavailable: {type(exc).__name__}\n", status_code=503)
     return Response(body, media_type=CONTENT_TYPE)
