@@ -21,11 +21,12 @@ from testrota.compliance.facts import (
     select_people,
     unit_members,
 )
-from testrota.compliance.records import CANCELLED, Sample
+from testrota.compliance.records import Sample
 from testrota.db.engine import session_scope
 from testrota.db.models import Alert, AlertContact, Appointment, AuditEvent, Person, Slot
 from testrota.errors import UserError
 from testrota.policy import Policy
+from testrota.statuses import AppointmentStatus
 from testrota.weeks import local_date
 
 log = logging.getLogger(__name__)
@@ -118,7 +119,7 @@ def _slots_at(session: Session, site: str, at: datetime) -> list[tuple[datetime,
                 col(Appointment.starts_at) <= at,
                 col(Appointment.starts_at) > lo,
                 col(Appointment.ends_at) > at,
-                col(Appointment.status) != CANCELLED,
+                col(Appointment.status) != AppointmentStatus.CANCELLED,
             )
             .distinct()
         )
@@ -264,7 +265,7 @@ def _contact_bookings(
                 col(Appointment.person_id).in_(list(part)),
                 col(Appointment.reason) == "contact",
                 col(Appointment.starts_at) >= since,
-                col(Appointment.status) != CANCELLED,
+                col(Appointment.status) != AppointmentStatus.CANCELLED,
             )
         ):
             out.setdefault(r.person_id, []).append(r.starts_at)

@@ -11,13 +11,13 @@ from sqlmodel import col
 
 from testrota.compliance.facts import find_person
 from testrota.compliance.flagging import flag_in_session
-from testrota.compliance.records import EXCUSED, MISSED, SCHEDULED
 from testrota.compliance.reports import resolve_week
 from testrota.db.engine import session_scope
 from testrota.db.models import Appointment, AuditEvent
 from testrota.errors import UserError
 from testrota.policy import Policy
 from testrota.roster.people import AmbiguousEmployeeNo
+from testrota.statuses import AppointmentStatus
 from testrota.weeks import day_bounds, week_bounds
 
 MAX_REASON = 400
@@ -66,14 +66,14 @@ def excuse(
         query = select(Appointment).where(col(Appointment.person_id) == person.id)
         if appointment_id is not None:
             query = query.where(col(Appointment.id) == appointment_id)
-            statuses: tuple[str, ...] = (MISSED, SCHEDULED)
+            statuses: tuple[str, ...] = (AppointmentStatus.MISSED, AppointmentStatus.SCHEDULED)
             what = f"appointment {appointment_id}"
         elif on is not None:
             start, end = day_bounds(on, tz)
             query = query.where(
                 col(Appointment.starts_at) >= start, col(Appointment.starts_at) < end
             )
-            statuses = (MISSED, SCHEDULED)
+            statuses = (AppointmentStatus.MISSED, AppointmentStatus.SCHEDULED)
             what = f"appointment on {on.isoformat()}"
         else:
             wk = resolve_week(week, now, policy)
@@ -81,7 +81,7 @@ def excuse(
             query = query.where(
                 col(Appointment.starts_at) >= start, col(Appointment.starts_at) < end
             )
-            statuses = (MISSED,)
+            statuses = (AppointmentStatus.MISSED,)
             what = f"missed appointment in {wk}"
         appts = [a for a in session.scalars(query.order_by(col(Appointment.starts_at)))]
         targets = [a for a in appts if a.status in statuses]
@@ -99,7 +99,8 @@ def excuse(
             changed = session.execute(
                 update(Appointment)
                 .where(col(Appointment.id) == a.id, col(Appointment.status).in_(statuses))
-                .values(status=EXCUSED, excused_reason=reason, excused_by=actor, updated_at=now)
+                .values(status=AppointmentStatus.EXCUSED, excused_reason=reason, excused_by=actor,
+                        updated_at=now)
                 .execution_options(synchronize_session=False)
             )
             if not getattr(changed, "rowcount", 0):

@@ -25,12 +25,13 @@ from testrota.compliance.facts import (
     widen,
 )
 from testrota.compliance.missed import days_tested, decide_due, grace, sample_on_day
-from testrota.compliance.records import DONE, MISSED, SCHEDULED, Sample, counts_as_test
+from testrota.compliance.records import Sample, counts_as_test
 from testrota.db import tables
 from testrota.db.engine import session_scope
 from testrota.db.models import Appointment
 from testrota.db.types import UTCDateTime
 from testrota.policy import Policy
+from testrota.statuses import AppointmentStatus
 from testrota.weeks import day_bounds, local_days
 
 
@@ -59,7 +60,7 @@ def flag_missed(engine: Engine, now: datetime, policy: Policy) -> int:
 def flag_in_session(session: Session, now: datetime, policy: Policy) -> FlagReport:
     cutoff = now - grace(policy)
     query = select(*APPOINTMENT_COLUMNS).where(
-        col(Appointment.status) == SCHEDULED,
+        col(Appointment.status) == AppointmentStatus.SCHEDULED,
         col(Appointment.starts_at) < cutoff,  # implied by the next line; it uses the index
         col(Appointment.ends_at) < cutoff,
     )
@@ -82,8 +83,9 @@ def set_missed(session: Session, appointment_ids: Sequence[int], now: datetime) 
     for part in chunks(sorted(appointment_ids)):
         result = session.execute(
             update(Appointment)
-            .where(col(Appointment.id).in_(list(part)), col(Appointment.status) == SCHEDULED)
-            .values(status=MISSED, updated_at=now)
+            .where(col(Appointment.id).in_(list(part)),
+                   col(Appointment.status) == AppointmentStatus.SCHEDULED)
+            .values(status=AppointmentStatus.MISSED, updated_at=now)
             .execution_options(synchronize_session=False)
         )
         changed += int(getattr(result, "rowcount", 0) or 0)
@@ -100,9 +102,11 @@ def set_done(session: Session, decided: Sequence[tuple[int, datetime]], now: dat
         .where(
             table.c.id == bindparam("appt_id"),
             # not IN (...): an expanding IN cannot be used in an executemany
-            or_(table.c.status == SCHEDULED, table.c.status == MISSED),
+            or_(table.c.status == AppointmentStatus.SCHEDULED,
+                table.c.status == AppointmentStatus.MISSED),
         )
-        .values(status=DONE, done_at=bindparam("sampled", type_=UTCDateTime()), updated_at=now)
+        .values(status=AppointmentStatus.DONE, done_at=bindparam("sampled", type_=UTCDateTime()),
+                updated_at=now)
     )
     changed = 0
     for part in chunks(sorted(decided), 5000):
@@ -142,7 +146,7 @@ def mark_done_for(
         start,
         end,
         person_ids=people if few else None,
-        statuses=(SCHEDULED, MISSED),
+        statuses=(AppointmentStatus.SCHEDULED, AppointmentStatus.MISSED),
     )
     decided: list[tuple[int, datetime]] = []
     for appt in appointments:

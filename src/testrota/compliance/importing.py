@@ -20,7 +20,7 @@ from sqlmodel import Session, col
 from testrota.compliance.alerts import book_contacts, raise_alerts
 from testrota.compliance.columns import IDENTITY_FIELDS, REQUIRED_FIELDS, load_result_columns
 from testrota.compliance.facts import cols
-from testrota.compliance.records import POSITIVE, Sample
+from testrota.compliance.records import Sample
 from testrota.compliance.result_rows import (
     ParsedRows,
     ParsedSample,
@@ -37,6 +37,9 @@ from testrota.db.types import UTCDateTime
 from testrota.errors import UserError
 from testrota.policy import Policy
 from testrota.roster.reader import Workbook
+from testrota.statuses import ResultValue
+
+POSITIVE = ResultValue.POSITIVE
 
 Progress = Callable[[str], None]
 

@@ -12,13 +12,14 @@ from sqlmodel import col
 from testrota.compliance.alerts import book_contacts, raise_alerts
 from testrota.compliance.facts import cols, find_person
 from testrota.compliance.flagging import mark_done_for
-from testrota.compliance.records import POSITIVE, Sample
+from testrota.compliance.records import Sample
 from testrota.compliance.result_rows import LAB, OUTSIDE, site_key
 from testrota.compliance.results_parse import parse_result
 from testrota.db.engine import session_scope
 from testrota.db.models import AuditEvent, Site, TestResult
 from testrota.errors import UserError
 from testrota.policy import Policy
+from testrota.statuses import ResultValue
 
 
 def record_result(
@@ -70,7 +71,7 @@ def record_result(
         session.flush()
         mark_done_for(session, [(person.id, sampled_at, code)], now, policy)
         raised = []
-        if code == POSITIVE and status != "unchanged":
+        if code == ResultValue.POSITIVE and status != "unchanged":
             raised = raise_alerts(
                 session,
                 [Sample(person.id, sampled_at, code, source, site_code, row.id)],

@@ -16,6 +16,7 @@ from sqlmodel import Session, col
 
 from testrota.compliance.facts import (
     APPOINTMENT_COLUMNS,
+    PERSON_COLUMNS,
     appointment_facts,
     appointments_between,
     chunks,
@@ -29,7 +30,7 @@ from testrota.compliance.facts import (
     select_people,
 )
 from testrota.compliance.flagging import flag_in_session
-from testrota.compliance.records import CANCELLED, MISSED, AppointmentFacts, PersonFacts
+from testrota.compliance.records import AppointmentFacts, PersonFacts
 from testrota.compliance.weekly import (
     GroupCompliance,
     PersonWeek,
@@ -43,6 +44,7 @@ from testrota.compliance.weekly import (
 from testrota.db.engine import session_scope
 from testrota.db.models import Appointment, Person
 from testrota.policy import Policy
+from testrota.statuses import AppointmentStatus
 from testrota.weeks import (
     IsoWeek,
     local_date,
@@ -99,10 +101,10 @@ def missed_list(
         if flag:
             flag_in_session(session, now, policy)
         query = (
-            select(*APPOINTMENT_COLUMNS, *(c.label(f"p_{c.key}") for c in _PEOPLE))
+            select(*APPOINTMENT_COLUMNS, *_PEOPLE)
             .join(Person, col(Person.id) == col(Appointment.person_id))
             .where(
-                col(Appointment.status) == MISSED,
+                col(Appointment.status) == AppointmentStatus.MISSED,
                 col(Appointment.starts_at) >= start,
                 col(Appointment.starts_at) < end,
                 in_scope(departments),
@@ -153,18 +155,8 @@ def missed_list(
     return out
 
 
-_PEOPLE = cols(
-    Person.employee_no,
-    Person.name,
-    Person.department,
-    Person.grid_unit,
-    Person.role,
-    Person.risk_category,
-    Person.override_category,
-    Person.phone,
-    Person.active,
-    Person.person_type,
-)
+# The person's columns beside an appointment's: labelled p_name and so on.
+_PEOPLE = [c.label(f"p_{c.key}") for c in PERSON_COLUMNS if c.key != "id"]
 
 
 def _person_weeks(
@@ -196,7 +188,7 @@ def _weeks_in_row(
     for part in chunks(sorted(person_ids)):
         query = select(*cols(Appointment.person_id, Appointment.starts_at)).where(
             col(Appointment.person_id).in_(list(part)),
-            col(Appointment.status) == MISSED,
+            col(Appointment.status) == AppointmentStatus.MISSED,
             col(Appointment.starts_at) >= start,
             col(Appointment.starts_at) < end,
         )
@@ -233,7 +225,7 @@ def compliance_report(
         }
         appts: dict[tuple[int, IsoWeek], list[AppointmentFacts]] = defaultdict(list)
         for a in appointments_between(session, start, end):
-            if a.person_id in people and a.status != CANCELLED:
+            if a.person_id in people and a.status != AppointmentStatus.CANCELLED:
                 appts[(a.person_id, week_of(a.starts_at, tz))].append(a)
         days: dict[int, set[date]] = defaultdict(set)
         for s in samples_between(session, start, end):

@@ -33,10 +33,10 @@ from sqlalchemy import (
     update,
 )
 
-from testrota.compliance.records import DONE, INVALID, MISSED, SCHEDULED
 from testrota.db import tables
 from testrota.db.types import UTCDateTime
 from testrota.policy import Policy
+from testrota.statuses import AppointmentStatus, ResultValue
 from testrota.weeks import day_bounds
 
 NAME = "compliance_staged_samples"
@@ -178,7 +178,7 @@ def mark_done_staged(conn: Connection, now: datetime) -> int:
         STAGED.c.day == STAGED_DAYS.c.day,
         STAGED_DAYS.c.day_start < a.c.ends_at,
         STAGED_DAYS.c.day_end > a.c.starts_at,
-        STAGED.c.result != INVALID,
+        STAGED.c.result != ResultValue.INVALID,
     )
     first_sample = (
         select(func.min(STAGED.c.sampled_at))
@@ -189,14 +189,14 @@ def mark_done_staged(conn: Connection, now: datetime) -> int:
     result = conn.execute(
         update(a)
         .where(
-            a.c.status.in_([SCHEDULED, MISSED]),
+            a.c.status.in_([AppointmentStatus.SCHEDULED, AppointmentStatus.MISSED]),
             a.c.starts_at >= lo,
             a.c.starts_at < hi,
             exists()
             .select_from(STAGED.join(STAGED_DAYS, STAGED.c.day == STAGED_DAYS.c.day))
             .where(overlap),
         )
-        .values(status=DONE, done_at=first_sample, updated_at=now)
+        .values(status=AppointmentStatus.DONE, done_at=first_sample, updated_at=now)
     )
     return int(result.rowcount or 0)
 

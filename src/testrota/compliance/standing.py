@@ -70,7 +70,9 @@ def person_status(
     tz = policy.tz
     with session_scope(engine) as session:
         flag_in_session(session, now, policy)
-        person = person_facts(find_person(session, employee_no), rate_lookup(config_dir, policy))
+        found = find_person(session, employee_no)
+        assert found.id is not None
+        person = person_facts(session, found.id, rate_lookup(config_dir, policy))
         standing = load_standing(session, person, week_of(now, tz), policy)
         last = last_test_dates(session, [person.id], now + timedelta(seconds=1)).get(person.id)
     pw = standing.week

@@ -24,19 +24,14 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
-from testrota.compliance.records import (
-    CANCELLED,
-    DONE,
-    EXCUSED,
-    MISSED,
-    AppointmentFacts,
-    ExemptionFacts,
-    PersonFacts,
-)
+from testrota.compliance.records import AppointmentFacts, ExemptionFacts, PersonFacts
 from testrota.policy import Policy, SurgeRule
+from testrota.statuses import AppointmentReason, AppointmentStatus
 from testrota.weeks import IsoWeek
 
-CONTACT_REASON = "contact"
+CANCELLED, DONE, EXCUSED, MISSED = (AppointmentStatus.CANCELLED, AppointmentStatus.DONE,
+                                    AppointmentStatus.EXCUSED, AppointmentStatus.MISSED)
+CONTACT_REASON = AppointmentReason.CONTACT
 
 
 def surge_applies(rule: SurgeRule, person: PersonFacts, day: date) -> bool:

@@ -16,11 +16,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from testrota.app import App
 from testrota.auth.scope import Scope
+from testrota.compliance.facts import effective_category
 from testrota.db.models import Appointment, Person
 
 log = logging.getLogger(__name__)
@@ -36,15 +37,6 @@ class Dashboard:
     trend: list[dict[str, Any]]
     alerts: list[dict[str, Any]]
     capacity: list[str] = field(default_factory=list)
-
-
-def effective_category() -> Any:
-    """SQL for a person's category: HR's override wins, an empty override is "not high-risk"."""
-    return case(
-        (col(Person.override_category).is_not(None),
-         func.nullif(col(Person.override_category), "")),
-        else_=col(Person.risk_category),
-    )
 
 
 def compute(app: App, scope: Scope, week: str) -> Dashboard:
