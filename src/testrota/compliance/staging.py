@@ -34,6 +34,7 @@ from sqlalchemy import (
 )
 
 from testrota.db import tables
+from testrota.db.bulk import bulk_insert
 from testrota.db.types import UTCDateTime
 from testrota.policy import Policy
 from testrota.statuses import AppointmentStatus, ResultValue
@@ -67,9 +68,12 @@ STAGED_DAYS = Table(
 )
 
 
+SAMPLE_COLUMNS = [c.name for c in STAGED.columns]
+
+
 @dataclass
 class Staging:
-    samples: dict[str, list[Any]]  # column name -> values, in STAGED's column order
+    samples: list[tuple[Any, ...]]  # rows in SAMPLE_COLUMNS order
     days: list[dict[str, Any]]
 
 
@@ -84,21 +88,15 @@ def staged_rows(samples: Sequence[Any], policy: Policy) -> Staging:
         if day_id is None:
             day_id = day_ids[day] = day.toordinal()
         day_col.append(day_id)
-    columns = {
-        "idx": list(range(len(samples))),
-        "person_id": [s.person_id for s in samples],
-        "sampled_at": [s.sampled_at for s in samples],
-        "result": [s.result for s in samples],
-        "source": [s.source for s in samples],
-        "site_code": [s.site_code for s in samples],
-        "site_name": [s.site_name for s in samples],
-        "day": day_col,
-    }
+    rows = [
+        (i, s.person_id, s.sampled_at, s.result, s.source, s.site_code, s.site_name, day)
+        for i, (s, day) in enumerate(zip(samples, day_col, strict=True))
+    ]
     days = []
     for day, day_id in day_ids.items():
         start, end = day_bounds(day, tz)
         days.append({"day": day_id, "day_start": start, "day_end": end})
-    return Staging(columns, days)
+    return Staging(rows, days)
 
 
 @contextmanager
@@ -110,41 +108,10 @@ def staged(conn: Connection, staging: Staging) -> Iterator[Table]:
     try:
         if staging.days:
             conn.execute(STAGED_DAYS.insert(), staging.days)
-        bulk_insert(conn, STAGED, staging.samples)
+        bulk_insert(conn, STAGED, staging.samples, columns=SAMPLE_COLUMNS)
         yield STAGED
     finally:
         _drop(conn)
-
-
-def bulk_insert(conn: Connection, table: Table, columns: dict[str, list[Any]]) -> None:
-    """``executemany`` straight through the driver, with the columns' own bind processors.
-
-    SQLAlchemy's per-row parameter handling costs more than the insert itself at 100,000 rows;
-    the values are converted exactly as SQLAlchemy would (UTCDateTime included), column by
-    column, then handed to the DB-API in one call.
-    """
-    names = [c.name for c in table.columns]
-    if not columns or not columns[names[0]]:
-        return
-    dialect = conn.dialect
-    converted = []
-    for c in table.columns:
-        fn = c.type.dialect_impl(dialect).bind_processor(dialect)
-        values = columns[c.name]
-        converted.append(values if fn is None else [fn(v) for v in values])
-    style = dialect.paramstyle
-    marks = {
-        "qmark": ["?"] * len(names),
-        "format": ["%s"] * len(names),
-        "numeric": [f":{i + 1}" for i in range(len(names))],
-        "named": [f":{n}" for n in names],
-        "pyformat": [f"%({n})s" for n in names],
-    }[style]
-    sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join(marks)})"
-    rows: list[Any] = list(zip(*converted, strict=True))
-    if style in ("named", "pyformat"):
-        rows = [dict(zip(names, r, strict=True)) for r in rows]
-    conn.exec_driver_sql(sql, rows)
 
 
 def _drop(conn: Connection) -> None:
