@@ -186,7 +186,7 @@ def test_results_upload_preview_then_apply(client: TestClient, engine: Engine) -
     with Session(engine) as s:
         results = s.exec(select(TestResult)).all()
         assert sorted(t.result for t in results) == ["negative", "negative"]
-        assert {t.recorded_by for t in results} == {"hr1"}
+        assert {t.recorded_by for t in results} == {"web:hr1"}
 
 
 def test_roles_page_maps_a_title(client: TestClient, engine: Engine) -> None:

@@ -117,6 +117,10 @@ def in_scope(departments: Collection[str] | None) -> Any:
     return col(Person.department).in_(list(departments))
 
 
+class UnknownEmployeeNo(UserError):
+    """A number that is nobody's (within the people considered): the doors answer "not found"."""
+
+
 def find_person(
     session: Session,
     employee_no: str,
@@ -126,8 +130,8 @@ def find_person(
 ) -> Person:
     """The person a typed employee number means (case, full-width forms, spaces and missing
     leading zeros forgiven); a UserError when there is none or when it could be several
-    (``roster.people.AmbiguousEmployeeNo``, listing them). ``departments`` limits the people
-    considered."""
+    (``roster.people.AmbiguousEmployeeNo``, listing them; :class:`UnknownEmployeeNo` for none).
+    ``departments`` limits the people considered."""
     from testrota.roster.people import find_by_number
 
     raw = (employee_no or "").strip()
@@ -135,8 +139,8 @@ def find_person(
         raise UserError("no employee number given")
     person = find_by_number(session, raw, lock=lock, departments=departments)
     if person is None:
-        raise UserError("unknown employee number {number!r}: check the number or import the "
-                        "roster", number=raw)
+        raise UnknownEmployeeNo("unknown employee number {number!r}: check the number or "
+                                "import the roster", number=raw)
     return person
 
 

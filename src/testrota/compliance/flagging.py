@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine, bindparam, or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlmodel import Session, col
 
 from testrota.compliance.facts import (
@@ -27,7 +27,6 @@ from testrota.compliance.facts import (
 from testrota.compliance.missed import days_tested, decide_due, grace, sample_on_day
 from testrota.compliance.records import Sample, counts_as_test
 from testrota.db import tables
-from testrota.db.engine import session_scope
 from testrota.db.models import Appointment
 from testrota.db.types import UTCDateTime
 from testrota.policy import Policy
@@ -37,27 +36,17 @@ from testrota.weeks import day_bounds, local_days
 
 @dataclass(frozen=True)
 class FlagReport:
-    missed: int
-    done: int
+    missed: int  # appointments this call flagged missed
+    done: int  # and done
 
 
-def flag_due(engine: Engine, now: datetime, policy: Policy) -> FlagReport:
-    """Decide every still-scheduled appointment whose slot ended more than the grace period
-    ago: done if the person tested that local day, else missed.
+def flag_due(session: Session, now: datetime, policy: Policy) -> FlagReport:
+    """Decide, in ``session``'s transaction, every still-scheduled appointment whose slot ended
+    more than the grace period ago: done if the person tested that local day, else missed.
 
     Appointments inside the grace period are left alone: the check-in and the result import
-    mark them done the moment a sample is recorded, so a list call (which flags first) only
-    reads the few rows that just became due, not every slot of the last few hours."""
-    with session_scope(engine) as session:
-        return flag_in_session(session, now, policy)
-
-
-def flag_missed(engine: Engine, now: datetime, policy: Policy) -> int:
-    """:func:`flag_due`, returning how many appointments this call newly flagged as missed."""
-    return flag_due(engine, now, policy).missed
-
-
-def flag_in_session(session: Session, now: datetime, policy: Policy) -> FlagReport:
+    mark them done the moment a sample is recorded, so a list (which flags first) only reads
+    the few rows that just became due, not every slot of the last few hours."""
     cutoff = now - grace(policy)
     query = select(*APPOINTMENT_COLUMNS).where(
         col(Appointment.status) == AppointmentStatus.SCHEDULED,

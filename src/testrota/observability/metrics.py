@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, case, func, or_, select, text
 
+from testrota.audit import Action
 from testrota.db import tables
 from testrota.policy import Policy
 from testrota.statuses import JobRunStatus
@@ -259,7 +260,7 @@ def _imports(conn: Connection) -> list[Metric]:
     latest = conn.execute(select(RI.c.counts, RI.c.errors).order_by(RI.c.id.desc()).limit(1)
                           ).first()
     results_count, results_at = conn.execute(
-        select(func.count(), func.max(AE.c.at)).where(AE.c.action == "results_import")
+        select(func.count(), func.max(AE.c.at)).where(AE.c.action == Action.RESULTS_IMPORTED)
     ).one()
     last = Metric("testrota_roster_last_import", "gauge",
                   "Counts of the latest roster import, by field.")
