@@ -101,3 +101,32 @@ def test_a_category_that_tests_more_often(engine: Engine, tmp_path: Path) -> Non
     assert units[("炼钢厂", "一号网格")].required == 3  # drivers: 2 + 1 (王五 excused once)
     [li] = [r for r in missed(engine, NOW, P, config=config) if r.name == "李四"][:1]
     assert li.required == 3
+
+
+def test_one_rule_for_the_effective_category(engine: Engine) -> None:
+    """HR's override wins over the matcher and an empty override means "not high-risk": the
+    facts every report reads and the dashboard's head-count apply the same rule."""
+    from sqlmodel import select
+
+    from testrota.actions.compliance import DashboardFigures, dashboard_figures
+    from testrota.compliance.facts import person_facts_row, select_people
+    from testrota.db.models import Person
+    from tests.compliance_fixtures import app_at
+
+    with Session(engine) as s:
+        add_person(s, "1", category="driver")  # matched
+        add_person(s, "2", category="driver")  # matched, HR says not high-risk
+        add_person(s, "3", category=None)  # not matched, HR says canteen
+        add_person(s, "4", category=None)  # neither
+        add_person(s, "5", category="driver", active=False)  # gone
+        for no, override in (("2", ""), ("3", "canteen")):
+            person = s.exec(select(Person).where(Person.employee_no == no)).one()
+            person.override_category = override
+            s.add(person)
+        s.commit()
+    with Session(engine) as s:
+        facts = {r.employee_no: person_facts_row(r).category
+                 for r in s.execute(select_people())}
+    assert facts == {"1": "driver", "2": None, "3": "canteen", "4": None, "5": "driver"}
+    figures = dashboard_figures(app_at(engine, NOW, P), DashboardFigures("2022-W19"))
+    assert figures.high_risk == 2  # 1 and 3: active, with a category

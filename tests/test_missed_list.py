@@ -184,3 +184,17 @@ def test_status_light(cli: Any, engine: Engine) -> None:
         "amber", "2022-05-13T08:00:00+08:00", None)
     unknown = cli("status", "7777", env=NOW_ENV)
     assert unknown.exit_code == 2 and "unknown employee number" in unknown.stderr
+
+
+def test_the_page_sorts_real_values(engine: Engine) -> None:
+    """Numbers as numbers, dates as dates, a missing last test last (first when descending)."""
+    from testrota.web.routes.missed import sort_rows
+
+    build(engine)
+    rows = missed(engine, NOW, P)
+    by_tests = sort_rows(rows, "-tests_this_week")
+    assert [r.tests_this_week for r in by_tests] == [2, 0, 0, 0]
+    assert by_tests[0].employee_no == "1001"
+    by_last = sort_rows(rows, "last_test_date")
+    assert [r.employee_no for r in by_last] == ["1002", "1002", "1001", "2001"]
+    assert [r.employee_no for r in sort_rows(rows, "-slot_start")][:2] == ["1002", "2001"]

@@ -68,7 +68,7 @@ def _at(text: str | None, app: App) -> datetime:
     try:
         return parse_sampled_at(text, app.policy.tz)
     except ValueError as exc:
-        raise UserError(f"--at: {exc}") from None
+        raise UserError("--at: {problem}", problem=str(exc)) from None
 
 
 def checkin(
@@ -497,7 +497,7 @@ def excuse(
             try:
                 day = date.fromisoformat(on.strip())
             except ValueError:
-                raise UserError(f"--date {on!r}: write it like 2022-05-09") from None
+                raise UserError("--date {text!r}: write it like 2022-05-09", text=on) from None
         app = make_app(db)
         from testrota.actions.excuse import Excuse
         from testrota.actions.excuse import excuse as excuse_appointments
