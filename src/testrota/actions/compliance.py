@@ -14,14 +14,8 @@ from testrota.actions.flagging import flag_due
 from testrota.app import App
 from testrota.auth.scope import Scope
 from testrota.compliance.facts import effective_category, rate_lookup
-from testrota.compliance.reports import (
-    ComplianceReport,
-    GroupFigures,
-    resolve_week,
-)
-from testrota.compliance.reports import (
-    compliance_report as report_in,
-)
+from testrota.compliance.reports import ComplianceReport, GroupFigures, resolve_week
+from testrota.compliance.reports import compliance_report as report_in
 from testrota.compliance.weekly import TrendPoint
 from testrota.db.models import Appointment, Person
 from testrota.errors import UserError

@@ -39,8 +39,8 @@ def chunks(items: Sequence[T], size: int = CHUNK) -> Iterable[Sequence[T]]:
 
 
 def effective_category() -> ColumnElement[Any]:
-    """A person's high-risk category, as SQL: HR's override wins over the matcher, and an empty
-    override means "not high-risk" (NULL); None when not high-risk.
+    """A person's high-risk category as SQL (NULL: not high-risk): HR's override wins over the
+    matcher, and an empty override means "not high-risk".
 
     The one statement of the rule: the facts below select it (:data:`PERSON_COLUMNS`), and so
     does every count of high-risk people, so the pages and the reports cannot disagree.
