@@ -31,11 +31,16 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from sqlalchemy import insert  # noqa: E402
 
 from _proc import Measured, measure  # noqa: E402
-from testrota.compliance.service import flag_due, missed_list  # noqa: E402
+from testrota.actions.flagging import FlagDue, flag_due  # noqa: E402
+from testrota.actions.missed import Missed, list_missed  # noqa: E402
+from testrota.app import build_app  # noqa: E402
+from testrota.auth.scope import Scope  # noqa: E402
+from testrota.clock import FixedClock  # noqa: E402
 from testrota.db.engine import make_engine  # noqa: E402
 from testrota.db.models import Appointment, Person, Site, TestResult  # noqa: E402
 from testrota.db.schema import upgrade  # noqa: E402
 from testrota.policy import load_policy  # noqa: E402
+from testrota.settings import get_settings  # noqa: E402
 
 PY = sys.executable
 TZ = ZoneInfo("Asia/Shanghai")
@@ -183,14 +188,15 @@ def main() -> None:
     engine = make_engine(url)
 
     now = MONDAY + timedelta(hours=23, minutes=30)  # every Monday slot is past its grace
-    flag_s, report = timed("flag a whole day", lambda: flag_due(engine, now, policy))
-    again_s, _ = timed("flag again (nothing due)", lambda: flag_due(engine, now, policy))
+    app = build_app(get_settings(database_url=url, config_dir=ROOT / "config"), engine=engine,
+                    clock=FixedClock(now), policy=policy)
+    flag_s, report = timed("flag a whole day", lambda: flag_due(app, FlagDue()))
+    again_s, _ = timed("flag again (nothing due)", lambda: flag_due(app, FlagDue()))
 
     department = "部门07"
     list_s, rows = timed(
-        "missed --department (service)",
-        lambda: missed_list(engine, now, policy, departments=[department],
-                            config_dir=ROOT / "config"),
+        "missed --department (use case)",
+        lambda: list_missed(app, Missed(scope=Scope.of([department]))),
     )
     env = {
         "TESTROTA_DATABASE_URL": url,
@@ -216,7 +222,7 @@ def main() -> None:
                                                        str(sheet), "--json"], env_import)
     summary = json.loads(first.output)
     again = json.loads(second.output)
-    engine.dispose()
+    app.close()
 
     print()
     print(f"compliance benchmark, {args.people:,} people, SQLite ({db})")
@@ -226,7 +232,7 @@ def main() -> None:
     print(f"| flag a whole day (Monday) | {flag_s:.2f} | {report.missed:,} missed, "  # type: ignore[attr-defined]
           f"{report.done:,} done |")  # type: ignore[attr-defined]
     print(f"| flag again, nothing due | {again_s:.3f} | what each list call pays |")
-    print(f"| missed --department D, service call | {list_s:.3f} | "
+    print(f"| missed --department D, use case call | {list_s:.3f} | "
           f"{len(rows):,} rows |")  # type: ignore[arg-type]
     _row(cli_list, "whole process, start-up included")
     _row(bare, f"{args.people:,}-row .xlsx, {sheet.stat().st_size / 1e6:.1f} MB")

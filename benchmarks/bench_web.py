@@ -40,12 +40,15 @@ ROOT = Path(__file__).resolve().parents[1]
 import httpx2 as httpx  # noqa: E402
 from sqlalchemy import insert  # noqa: E402
 
+from testrota.actions.flagging import FlagDue, flag_due  # noqa: E402
+from testrota.app import build_app  # noqa: E402
 from testrota.auth.users import add_user  # noqa: E402
-from testrota.compliance.service import flag_due  # noqa: E402
+from testrota.clock import FixedClock  # noqa: E402
 from testrota.db.engine import make_engine, session_scope  # noqa: E402
 from testrota.db.models import Appointment, Person, Site, Slot, TestResult  # noqa: E402
 from testrota.db.schema import upgrade  # noqa: E402
 from testrota.policy import load_policy  # noqa: E402
+from testrota.settings import get_settings  # noqa: E402
 
 TZ = ZoneInfo("Asia/Shanghai")
 MONDAY = datetime(2022, 5, 9, tzinfo=TZ)  # 2022-W19
@@ -129,8 +132,10 @@ def seed(url: str, n: int, rng: random.Random) -> list[str]:
                                   ("site", "site", [])):
             add_user(s, name=name, role=role, password=PASSWORD, departments=depts,
                      now=created)
-    report = flag_due(engine, NOW, load_policy(ROOT / "config"))
-    engine.dispose()
+    app = build_app(get_settings(database_url=url, config_dir=ROOT / "config"), engine=engine,
+                    clock=FixedClock(NOW), policy=load_policy(ROOT / "config"))
+    report = flag_due(app, FlagDue())
+    app.close()
     print(f"seeded {n:,} people, {len(appointments):,} appointments, {len(samples):,} samples; "
           f"flagged {report.missed:,} missed; {len(open_now):,} people due at 10:00 Wednesday",
           file=sys.stderr)

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import csv
 import shutil
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import yaml
@@ -18,12 +18,22 @@ from sqlmodel import Session
 
 from testrota.app import App, build_app
 from testrota.audit import Actor
+from testrota.auth.scope import Scope
 from testrota.clock import FixedClock
 from testrota.compliance.checkin import CheckInResult
 from testrota.db.models import Appointment, Person, Site, Slot, TestResult
 from testrota.policy import Policy, load_policy
 from testrota.settings import get_settings
 from tests.conftest import CONFIG_DIR
+
+if TYPE_CHECKING:
+    from testrota.actions.alerts import AlertRow
+    from testrota.actions.compliance import ComplianceReport
+    from testrota.actions.excuse import Excused
+    from testrota.actions.flagging import FlagReport
+    from testrota.actions.missed import MissedRow
+    from testrota.actions.results import RecordedResult, ResultsImport
+    from testrota.actions.status import PersonStatus
 
 SH = ZoneInfo("Asia/Shanghai")
 NY = ZoneInfo("America/New_York")
@@ -213,3 +223,77 @@ def check_in(engine: Engine, employee_no: str, site: str | None, at: datetime, a
 
     return checkin.check_in(app_at(engine, now or at, policy),
                             checkin.CheckIn(employee_no, Actor.web(actor), site=site, at=at))
+
+
+# --- the compliance use cases as the tests call them: an app on ``engine`` at a fixed "now" ---
+
+
+def flag(engine: Engine, now: datetime, policy: Policy) -> FlagReport:
+    from testrota.actions.flagging import flag_due
+
+    return flag_due(app_at(engine, now, policy))
+
+
+def import_results(engine: Engine, path: Path, policy: Policy, now: datetime, *,
+                   actor: str = "lab", dry_run: bool = False, config: Path = CONFIG_DIR,
+                   errors_report: Path | None = None) -> ResultsImport:
+    """A result sheet imported by HR user ``actor`` on the web."""
+    from testrota.actions import results
+
+    return results.import_results(app_at(engine, now, policy, config), results.ImportResults(
+        path, Actor.web(actor), dry_run=dry_run, errors_report=errors_report))
+
+
+def record_result(engine: Engine, employee_no: str, sampled_at: datetime, result: str,
+                  policy: Policy, now: datetime, *, actor: str = "lab",
+                  site: str | None = None) -> RecordedResult:
+    from testrota.actions import results
+
+    return results.record_result(app_at(engine, now, policy), results.RecordResult(
+        employee_no, result, Actor.web(actor), sampled_at=sampled_at, site=site))
+
+
+def scope_of(departments: list[str] | None) -> Scope:
+    return Scope.everything() if departments is None else Scope.of(departments)
+
+
+def missed(engine: Engine, now: datetime, policy: Policy, *, week: str | None = None,
+           departments: list[str] | None = None, grid_unit: str | None = None,
+           config: Path = CONFIG_DIR) -> list[MissedRow]:
+    from testrota.actions.missed import Missed, list_missed
+
+    return list_missed(app_at(engine, now, policy, config),
+                       Missed(week, scope_of(departments), grid_unit=grid_unit))
+
+
+def compliance(engine: Engine, now: datetime, policy: Policy, *, week: str | None = None,
+               departments: list[str] | None = None, weeks: int | None = None,
+               config: Path = CONFIG_DIR) -> ComplianceReport:
+    from testrota.actions.compliance import Compliance, compliance_report
+
+    return compliance_report(app_at(engine, now, policy, config),
+                             Compliance(week, scope_of(departments), weeks))
+
+
+def status(engine: Engine, employee_no: str, now: datetime, policy: Policy) -> PersonStatus:
+    from testrota.actions.status import Status, person_status
+
+    return person_status(app_at(engine, now, policy), Status(employee_no))
+
+
+def excuse(engine: Engine, employee_no: str, reason: str, now: datetime, policy: Policy, *,
+           actor: str = "sup", week: str | None = None, on: date | None = None,
+           departments: list[str] | None = None) -> Excused:
+    """An excuse given by supervisor ``actor`` on the web (of ``departments``)."""
+    from testrota.actions import excuse as action
+
+    return action.excuse(app_at(engine, now, policy), action.Excuse(
+        employee_no, reason, Actor.web(actor), week=week, on=on,
+        scope=scope_of(departments)))
+
+
+def alerts(engine: Engine, now: datetime, policy: Policy, *,
+           departments: list[str] | None = None, closed: bool = False) -> list[AlertRow]:
+    from testrota.actions.alerts import Alerts, list_alerts
+
+    return list_alerts(app_at(engine, now, policy), Alerts(scope_of(departments), closed))

@@ -18,11 +18,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, insert
 from sqlmodel import Session, select
 
-from testrota.compliance.service import excuse, record_result
 from testrota.db.models import Exemption, InboundMessage, Message, Person
 from testrota.notify.enqueue import sync_reminders
 from testrota.settings import Settings
-from tests.conftest import CONFIG_DIR
+from tests.compliance_fixtures import excuse, record_result
 from tests.notify_data import add_appointment, add_site, notify_settings, policy
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -93,11 +92,9 @@ def build(engine: Engine, session: Session, settings: Settings, cli: Any, tmp: P
     assert done.id and missed.id
 
     pol = policy()
-    out = record_result(engine, TARGET, mon, "阳性", actor="lab", now=NOW, policy=pol,
-                        config_dir=CONFIG_DIR, site="S1")
-    assert out["alerts"], out
-    excuse(engine, TARGET, f"病假 {NAME} 电话 {PHONE}", actor="hr", now=NOW, policy=pol,
-           week="2022-W19")
+    out = record_result(engine, TARGET, mon, "阳性", pol, NOW, site="S1")
+    assert out.alerts, out
+    excuse(engine, TARGET, f"病假 {NAME} 电话 {PHONE}", NOW, pol, actor="hr", week="2022-W19")
 
     notify = notify_settings(settings)
     sync_reminders(engine, NOW, pol, notify)

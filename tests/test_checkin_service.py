@@ -10,7 +10,6 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlmodel import Session
 
-from testrota.compliance.service import flag_due
 from testrota.db.models import TestResult
 from testrota.errors import UserError
 from tests.compliance_fixtures import (
@@ -20,6 +19,7 @@ from tests.compliance_fixtures import (
     add_site,
     add_slot,
     check_in,
+    flag,
     local,
     policy,
     status_of,
@@ -110,7 +110,7 @@ def test_walk_in_without_any_slot_uses_the_repeat_window(engine: Engine) -> None
 def test_checking_in_after_being_flagged_missed_turns_it_done(engine: Engine) -> None:
     ids = _seed(engine)
     noon = local(SH, 2022, 5, 9, 12, 0)  # 07:00 slot ended 07:30; grace 4 h
-    assert flag_due(engine, noon, P).missed == 1
+    assert flag(engine, noon, P).missed == 1
     assert status_of(engine, ids["wang"]) == "missed"
     check_in(engine, "1004", "S1", noon, "site", P)
     assert status_of(engine, ids["wang"]) == "done"

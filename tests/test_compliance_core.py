@@ -251,6 +251,8 @@ def test_contacts_are_the_grid_unit_and_the_same_slot() -> None:
         (2, (GRID_UNIT, SAME_SLOT)),
         (5, (SAME_SLOT,)),
     ]
+    # One reason is stored per contact, a value the database accepts: the grid unit first.
+    assert [c.reason for c in contacts] == ["grid_unit", "same_slot"]
 
 
 def test_department_stands_in_for_an_empty_grid_unit_and_outside_samples_have_no_slot() -> None:

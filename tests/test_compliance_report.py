@@ -12,47 +12,47 @@ import yaml
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from testrota.compliance.service import compliance_report, missed_list
-from tests.compliance_fixtures import add_appt, add_person, config_dir, policy
+from testrota.actions.compliance import GroupFigures
+from tests.compliance_fixtures import add_appt, add_person, compliance, config_dir, missed, policy
 from tests.missed_world import NOW, NOW_ENV, at, build
 
 P = policy()
 
 
-def _by(rows: list[dict[str, Any]], *keys: str) -> dict[tuple[Any, ...], dict[str, Any]]:
-    return {tuple(r[k] for k in keys): r for r in rows}
+def _by(rows: list[GroupFigures], *keys: str) -> dict[tuple[Any, ...], GroupFigures]:
+    return {tuple(getattr(r, k) for k in keys): r for r in rows}
 
 
 def test_compliance_per_department_and_grid_unit(engine: Engine) -> None:
     build(engine)
-    report = compliance_report(engine, NOW, P)
-    assert report["week"] == "2022-W19"
-    assert report["weeks"] == ["2022-W16", "2022-W17", "2022-W18", "2022-W19"]
-    depts = _by(report["departments"], "department")
+    report = compliance(engine, NOW, P)
+    assert report.week == "2022-W19"
+    assert report.weeks == ["2022-W16", "2022-W17", "2022-W18", "2022-W19"]
+    depts = _by(report.departments, "department")
     steel = depts[("炼钢厂",)]
     # 张三 2 of 2, 李四 0 of 2, 王五 0 of 1 (Monday excused); 孙八 is not high-risk.
-    assert {k: steel[k] for k in ("people", "required", "scheduled", "done", "missed",
+    assert {k: getattr(steel, k) for k in ("people", "required", "scheduled", "done", "missed",
                                   "excused", "tests", "compliant_people", "rate")} == {
         "people": 3, "required": 5, "scheduled": 6, "done": 1, "missed": 3, "excused": 1,
         "tests": 2, "compliant_people": 1, "rate": 0.4}
-    assert [t["rate"] for t in steel["trend"]] == [0.1667, 0.0, 0.3333, 0.4]
-    assert [t["missed"] for t in steel["trend"]] == [0, 1, 1, 3]
+    assert [t.rate for t in steel.trend] == [0.1667, 0.0, 0.3333, 0.4]
+    assert [t.missed for t in steel.trend] == [0, 1, 1, 3]
     logistics = depts[("物流部",)]
-    assert (logistics["missed"], logistics["rate"]) == (1, 0.0)  # flagged by the report itself
+    assert (logistics.missed, logistics.rate) == (1, 0.0)  # flagged by the report itself
     assert ("办公室",) not in depts
-    units = _by(report["grid_units"], "department", "grid_unit")
-    assert units[("炼钢厂", "一号网格")]["rate"] == round(2 / 3, 4)
-    assert units[("炼钢厂", "二号网格")]["missed"] == 2
-    assert units[("物流部", "物流部")]["people"] == 1  # the department stands in
-    assert report["total"]["required"] == 7 and report["total"]["missed"] == 4
+    units = _by(report.grid_units, "department", "grid_unit")
+    assert units[("炼钢厂", "一号网格")].rate == round(2 / 3, 4)
+    assert units[("炼钢厂", "二号网格")].missed == 2
+    assert units[("物流部", "物流部")].people == 1  # the department stands in
+    assert report.total.required == 7 and report.total.missed == 4
 
 
 def test_department_scope_and_trend_length(engine: Engine) -> None:
     build(engine)
-    report = compliance_report(engine, NOW, P, departments=["物流部"], weeks=2)
-    assert [d["department"] for d in report["departments"]] == ["物流部"]
-    assert report["weeks"] == ["2022-W18", "2022-W19"]
-    assert report["total"]["people"] == 1
+    report = compliance(engine, NOW, P, departments=["物流部"], weeks=2)
+    assert [d.department for d in report.departments] == ["物流部"]
+    assert report.weeks == ["2022-W18", "2022-W19"]
+    assert report.total.people == 1
 
 
 def test_surge_raises_what_is_required(engine: Engine) -> None:
@@ -63,9 +63,9 @@ def test_surge_raises_what_is_required(engine: Engine) -> None:
         s.commit()
     surge = policy(surge=[{"name": "5月静态管控", "start": "2022-05-09", "end": "2022-05-15",
                            "tests_per_week": 7, "departments": ["炼钢厂"]}])
-    report = compliance_report(engine, NOW, surge, weeks=1)
-    [steel] = report["departments"]
-    assert (steel["required"], steel["done"]) == (7, 4)
+    report = compliance(engine, NOW, surge, weeks=1)
+    [steel] = report.departments
+    assert (steel.required, steel.done) == (7, 4)
 
 
 def test_cli_compliance_formats(cli: Any, engine: Engine) -> None:
@@ -95,9 +95,38 @@ def test_a_category_that_tests_more_often(engine: Engine, tmp_path: Path) -> Non
             category["tests_per_week"] = 3
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     build(engine)
-    report = compliance_report(engine, NOW, P, config_dir=config, weeks=1)
-    units = _by(report["grid_units"], "department", "grid_unit")
-    assert units[("炼钢厂", "二号网格")]["required"] == 3  # 李四 works in the canteen
-    assert units[("炼钢厂", "一号网格")]["required"] == 3  # drivers: 2 + 1 (王五 excused once)
-    [li] = [r for r in missed_list(engine, NOW, P, config_dir=config) if r["name"] == "李四"][:1]
-    assert li["required"] == 3
+    report = compliance(engine, NOW, P, config=config, weeks=1)
+    units = _by(report.grid_units, "department", "grid_unit")
+    assert units[("炼钢厂", "二号网格")].required == 3  # 李四 works in the canteen
+    assert units[("炼钢厂", "一号网格")].required == 3  # drivers: 2 + 1 (王五 excused once)
+    [li] = [r for r in missed(engine, NOW, P, config=config) if r.name == "李四"][:1]
+    assert li.required == 3
+
+
+def test_one_rule_for_the_effective_category(engine: Engine) -> None:
+    """HR's override wins over the matcher and an empty override means "not high-risk": the
+    facts every report reads and the dashboard's head-count apply the same rule."""
+    from sqlmodel import select
+
+    from testrota.actions.compliance import DashboardFigures, dashboard_figures
+    from testrota.compliance.facts import person_facts_row, select_people
+    from testrota.db.models import Person
+    from tests.compliance_fixtures import app_at
+
+    with Session(engine) as s:
+        add_person(s, "1", category="driver")  # matched
+        add_person(s, "2", category="driver")  # matched, HR says not high-risk
+        add_person(s, "3", category=None)  # not matched, HR says canteen
+        add_person(s, "4", category=None)  # neither
+        add_person(s, "5", category="driver", active=False)  # gone
+        for no, override in (("2", ""), ("3", "canteen")):
+            person = s.exec(select(Person).where(Person.employee_no == no)).one()
+            person.override_category = override
+            s.add(person)
+        s.commit()
+    with Session(engine) as s:
+        facts = {r.employee_no: person_facts_row(r).category
+                 for r in s.execute(select_people())}
+    assert facts == {"1": "driver", "2": None, "3": "canteen", "4": None, "5": "driver"}
+    figures = dashboard_figures(app_at(engine, NOW, P), DashboardFigures("2022-W19"))
+    assert figures.high_risk == 2  # 1 and 3: active, with a category

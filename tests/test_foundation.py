@@ -75,3 +75,20 @@ def test_init_command(cli) -> None:  # type: ignore[no-untyped-def]
     result = cli("init", "--json")
     assert result.exit_code == 0, result.output
     assert head_revision() in result.stdout
+
+
+def test_a_fresh_app_can_read_before_it_writes(database_url: str) -> None:
+    """The read engine is made from the primary one: asking for it first must not deadlock."""
+    import threading
+
+    from testrota.app import build_app
+
+    app = build_app(get_settings(database_url=database_url, config_dir=CONFIG_DIR))
+    made: list[object] = []
+    worker = threading.Thread(target=lambda: made.append(app.read_engine), daemon=True)
+    worker.start()
+    worker.join(timeout=10)
+    try:
+        assert made, "App.read_engine never returned"
+    finally:
+        app.close()

@@ -14,8 +14,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlmodel import Session
 
-from testrota.compliance.flagging import set_missed
-from testrota.compliance.service import FlagReport, flag_due, flag_missed
+from testrota.compliance.flagging import FlagReport, set_missed
 from testrota.db.engine import make_engine, session_scope
 from testrota.db.models import Appointment
 from tests.bounded import join_all
@@ -25,6 +24,7 @@ from tests.compliance_fixtures import (
     add_appt,
     add_person,
     add_sample,
+    flag,
     local,
     policy,
     status_of,
@@ -48,7 +48,7 @@ def test_done_missed_excused_and_idempotent(engine: Engine) -> None:
         add_sample(s, other_day, MON + timedelta(days=1))  # tested on Tuesday instead
         s.commit()
     now = local(SH, 2022, 5, 9, 13, 30)
-    report = flag_due(engine, now, P)
+    report = flag(engine, now, P)
     assert (report.missed, report.done) == (2, 1)
     assert status_of(engine, a_tested.id) == "done"  # type: ignore[arg-type]
     assert status_of(engine, a_absent.id) == "missed"  # type: ignore[arg-type]
@@ -58,8 +58,8 @@ def test_done_missed_excused_and_idempotent(engine: Engine) -> None:
     with Session(engine) as s:
         done = s.get(Appointment, a_tested.id)
         assert done is not None and done.done_at == MON + timedelta(hours=5)
-    assert flag_missed(engine, now, P) == 0  # nothing new the second time
-    assert flag_due(engine, now, P) == FlagReport(0, 0)
+    assert flag(engine, now, P).missed == 0  # nothing new the second time
+    assert flag(engine, now, P) == FlagReport(0, 0)
 
 
 @pytest.mark.parametrize(("offset", "expected"), [(-1, "scheduled"), (1, "missed")])
@@ -69,7 +69,7 @@ def test_grace_boundary_one_minute_either_side(engine: Engine, offset: int, expe
         s.commit()
     # The slot ends at 08:30; with 4 h of grace it is missed after 12:30.
     now = local(SH, 2022, 5, 9, 12, 30) + timedelta(minutes=offset)
-    assert flag_missed(engine, now, P) == (1 if expected == "missed" else 0)
+    assert flag(engine, now, P).missed == (1 if expected == "missed" else 0)
     assert status_of(engine, appt.id) == expected  # type: ignore[arg-type]
 
 
@@ -83,7 +83,7 @@ def test_dst_zone_local_day(engine: Engine) -> None:
         add_sample(s, evening, local(NY, 2022, 11, 6, 23, 30))  # 04:30 UTC on 7 Nov
         add_sample(s, past_midnight, local(NY, 2022, 11, 7, 0, 10))
         s.commit()
-    assert flag_due(engine, local(NY, 2022, 11, 7, 9, 0), ny) == FlagReport(missed=1, done=1)
+    assert flag(engine, local(NY, 2022, 11, 7, 9, 0), ny) == FlagReport(missed=1, done=1)
     assert status_of(engine, a_evening.id) == "done"  # type: ignore[arg-type]
     assert status_of(engine, a_past.id) == "missed"  # type: ignore[arg-type]
 
@@ -142,7 +142,8 @@ def test_concurrent_flagging_threads_never_double_count(engine: Engine) -> None:
         own = make_engine(url)
         try:
             barrier.wait(timeout=30)
-            got = flag_missed(own, now, P)
+            # an app of its own: a process of its own, as far as the database can tell
+            got = flag(own, now, P).missed
             with lock:
                 totals.append(got)
         finally:

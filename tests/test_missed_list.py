@@ -14,10 +14,10 @@ from openpyxl import load_workbook
 from sqlalchemy import Engine, select
 from sqlmodel import Session
 
-from testrota.compliance.service import OutOfScope, excuse, missed_list, person_status
+from testrota.actions.excuse import OutOfScope
 from testrota.db.models import AuditEvent
 from testrota.errors import UserError
-from tests.compliance_fixtures import policy, status_of
+from tests.compliance_fixtures import excuse, missed, policy, status, status_of
 from tests.missed_world import NOW, NOW_ENV, at, build
 
 P = policy()
@@ -55,14 +55,14 @@ def test_missed_list_json_contract_and_both_facts(cli: Any, engine: Engine) -> N
 
 def test_missed_list_by_department_grid_unit_and_week(engine: Engine) -> None:
     build(engine)
-    rows = missed_list(engine, NOW, P, departments=["物流部"])
-    assert [r["employee_no"] for r in rows] == ["2001"]
-    rows = missed_list(engine, NOW, P, departments=["炼钢厂"], grid_unit="二号网格")
-    assert {r["employee_no"] for r in rows} == {"1002"}
-    last_week = missed_list(engine, NOW, P, week="2022-W18")
-    assert [(r["employee_no"], r["weeks_missed_in_row"], r["tests_this_week"]) for r in
+    rows = missed(engine, NOW, P, departments=["物流部"])
+    assert [r.employee_no for r in rows] == ["2001"]
+    rows = missed(engine, NOW, P, departments=["炼钢厂"], grid_unit="二号网格")
+    assert {r.employee_no for r in rows} == {"1002"}
+    last_week = missed(engine, NOW, P, week="2022-W18")
+    assert [(r.employee_no, r.weeks_missed_in_row, r.tests_this_week) for r in
             last_week] == [("1002", 2, 0)]
-    assert missed_list(engine, NOW, P, departments=[]) == []
+    assert missed(engine, NOW, P, departments=[]) == []
 
 
 def test_cli_missed_department_filter_and_bad_input(cli: Any, engine: Engine) -> None:
@@ -138,16 +138,18 @@ def test_excuse_a_week_of_missed_tests(cli: Any, engine: Engine) -> None:
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
     assert [e["previous_status"] for e in doc["excused"]] == ["missed", "missed"]
-    assert doc["excused_by"] == "cli" and doc["reason"] == "病假 sick leave"
+    assert doc["excused_by"].startswith("cli:") and doc["reason"] == "病假 sick leave"
     assert status_of(engine, world.ids["li_mon"]) == "excused"
     assert status_of(engine, world.ids["li_thu"]) == "excused"
-    assert "1002" not in {r["employee_no"] for r in missed_list(engine, NOW, P)}
+    assert "1002" not in {r.employee_no for r in missed(engine, NOW, P)}
     with Session(engine) as s:
         events = list(s.scalars(select(AuditEvent).where(
-            AuditEvent.action == "appointment_excused")))
+            AuditEvent.action == "appointment.excused")))
     assert len(events) == 2 and events[0].details["reason"] == "病假 sick leave"
+    assert {e.actor for e in events} == {doc["excused_by"]}
+    assert {e.entity_id for e in events} == {str(world.ids["li_mon"]), str(world.ids["li_thu"])}
     # Excused slots are taken off what is required: nothing left to do this week.
-    assert person_status(engine, "1002", NOW, P)["required"] == 0
+    assert status(engine, "1002", NOW, P).required == 0
 
     nothing = cli("excuse", "1002", "--reason", "again", env=NOW_ENV)
     assert nothing.exit_code == 2 and "no missed appointment in 2022-W19" in nothing.stderr
@@ -157,23 +159,42 @@ def test_excuse_a_week_of_missed_tests(cli: Any, engine: Engine) -> None:
 
 def test_excuse_a_future_day_and_scope(engine: Engine) -> None:
     world = build(engine)
-    out = excuse(engine, "1003", "出差 business trip", actor="sup", now=NOW, policy=P,
-                 on=at(13, 0).date())
-    assert [e["previous_status"] for e in out["excused"]] == ["scheduled"]
+    out = excuse(engine, "1003", "出差 business trip", NOW, P, on=at(13, 0).date())
+    assert [e.previous_status for e in out.excused] == ["scheduled"]
+    assert out.excused_by == "web:sup"
     assert status_of(engine, world.ids["wang_fri"]) == "excused"
     with pytest.raises(OutOfScope, match="not one of your departments"):
-        excuse(engine, "1002", "sick", actor="sup", now=NOW, policy=P, departments=["物流部"])
+        excuse(engine, "1002", "sick", NOW, P, departments=["物流部"])
     with pytest.raises(UserError, match="unknown employee number"):
-        excuse(engine, "7777", "sick", actor="sup", now=NOW, policy=P)
+        excuse(engine, "7777", "sick", NOW, P)
     assert status_of(engine, world.ids["li_mon"]) == "missed"
 
 
 def test_status_light(cli: Any, engine: Engine) -> None:
     build(engine)
-    assert person_status(engine, "1001", NOW, P)["status"] == "green"
-    assert person_status(engine, "1002", NOW, P)["status"] == "red"
-    amber = person_status(engine, "1003", NOW, P)
-    assert amber["status"] == "amber" and amber["required"] == 1
-    assert amber["next_slot_start"] == "2022-05-13T08:00:00+08:00"
+    assert status(engine, "1001", NOW, P).status == "green"
+    assert status(engine, "1002", NOW, P).status == "red"
+    amber = status(engine, "1003", NOW, P)
+    assert amber.status == "amber" and amber.required == 1
+    assert amber.next_slot_start == at(13, 8)
     result = cli("status", "1002", env=NOW_ENV)
     assert result.exit_code == 0 and result.stdout.startswith("RED: 李四")
+    doc = json.loads(cli("status", "1003", "--json", env=NOW_ENV).stdout)
+    assert (doc["status"], doc["next_slot_start"], doc["last_test_at"]) == (
+        "amber", "2022-05-13T08:00:00+08:00", None)
+    unknown = cli("status", "7777", env=NOW_ENV)
+    assert unknown.exit_code == 2 and "unknown employee number" in unknown.stderr
+
+
+def test_the_page_sorts_real_values(engine: Engine) -> None:
+    """Numbers as numbers, dates as dates, a missing last test last (first when descending)."""
+    from testrota.web.routes.missed import sort_rows
+
+    build(engine)
+    rows = missed(engine, NOW, P)
+    by_tests = sort_rows(rows, "-tests_this_week")
+    assert [r.tests_this_week for r in by_tests] == [2, 0, 0, 0]
+    assert by_tests[0].employee_no == "1001"
+    by_last = sort_rows(rows, "last_test_date")
+    assert [r.employee_no for r in by_last] == ["1002", "1002", "1001", "2001"]
+    assert [r.employee_no for r in sort_rows(rows, "-slot_start")][:2] == ["1002", "2001"]

@@ -4,6 +4,7 @@ keeps the anonymous counts. Both on SQLite and PostgreSQL, through the CLI."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -13,11 +14,12 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.types import JSON
 from sqlmodel import Session, SQLModel, select
 
-from testrota.compliance.service import compliance_report
+from testrota.actions.compliance import ComplianceReport
 from testrota.db.models import Appointment, AuditEvent, Message, Person, TestResult
 from testrota.privacy.erase import ERASED, scrub
 from testrota.settings import Settings
 from tests import privacy_world as world
+from tests.compliance_fixtures import compliance
 from tests.notify_data import add_user, policy
 from tests.ops_runner import runner
 
@@ -80,7 +82,7 @@ def test_export_holds_everything_about_the_person(
     assert [i["body"] for i in doc["inbound_messages"]] == ["R 换个时间"]
     assert [e["reason"] for e in doc["exemptions"]] == [f"{world.NAME}出差"]
     actions = {e["action"] for e in doc["audit_events"]}
-    assert {"person.update", "result_recorded", "alert_raised", "appointment_excused"} <= actions
+    assert {"person.update", "result.recorded", "alert.raised", "appointment.excused"} <= actions
     phone_change = next(e for e in doc["audit_events"] if e["action"] == "person.update")
     assert phone_change["details"]["phone"] == [world.OLD_PHONE, world.PHONE]
     # times in the policy's zone, with their offset
@@ -118,7 +120,7 @@ def test_erase_leaves_no_trace_and_keeps_the_counts(
 ) -> None:
     world.leave(cli, tmp_path)
     pol = policy()
-    before = compliance_report(engine, world.NOW, pol, week="2022-W19")
+    before = compliance(engine, world.NOW, pol, week="2022-W19")
     assert _traces(engine, world.SECRETS), "the world holds the personal data first"
     add_user(session, "root", "admin")
 
@@ -161,7 +163,7 @@ def test_erase_leaves_no_trace_and_keeps_the_counts(
     assert erasure.details["reason"] == "left the company; request 2022-17"
 
     # The week's figures are the same, now about an anonymous person.
-    after = compliance_report(engine, world.NOW, pol, week="2022-W19")
+    after = compliance(engine, world.NOW, pol, week="2022-W19")
     assert _figures(after) == _figures(before)
 
     again = ops("export-person", world.TARGET)
@@ -171,9 +173,8 @@ def test_erase_leaves_no_trace_and_keeps_the_counts(
     assert ops("erase-person", new_no, "--reason", "again", "--yes").exit_code == 2
 
 
-def _figures(report: dict[str, Any]) -> list[dict[str, Any]]:
-    return [{k: v for k, v in g.items() if k != "trend"}
-            for g in [report["total"], *report["departments"], *report["grid_units"]]]
+def _figures(report: ComplianceReport) -> list[Any]:
+    return [replace(g, trend=[]) for g in [report.total, *report.departments, *report.grid_units]]
 
 
 def test_erase_needs_yes_a_reason_and_an_admin(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlmodel import Session
 
-from testrota.compliance.service import import_results, list_alerts
+from testrota.compliance.result_rows import UnmatchedRow
 from testrota.db.models import Alert, AlertContact, Appointment, AuditEvent, Person, TestResult
 from testrota.errors import UserError
 from tests.compliance_fixtures import (
@@ -22,13 +22,14 @@ from tests.compliance_fixtures import (
     add_sample,
     add_site,
     add_slot,
+    alerts,
+    import_results,
     local,
     policy,
     status_of,
     write_csv,
     write_xlsx,
 )
-from tests.conftest import CONFIG_DIR
 
 P = policy()
 NOW = local(SH, 2022, 5, 9, 20, 0)
@@ -72,50 +73,50 @@ def test_import_matches_by_number_phone_and_id_and_reports_unknown_rows(
     engine: Engine, tmp_path: Path
 ) -> None:
     ids = _seed(engine)
-    out = import_results(engine, _sheet(tmp_path, ROWS), P, CONFIG_DIR, "lab", NOW)
-    assert (out["rows"], out["recorded"], out["unchanged"]) == (5, 4, 0)
-    assert out["matched_by"] == {"employee_no": 2, "phone": 1, "id_number": 1}
+    out = import_results(engine, _sheet(tmp_path, ROWS), P, NOW)
+    assert (out.rows, out.recorded, out.unchanged) == (5, 4, 0)
+    assert out.matched_by == {"employee_no": 2, "phone": 1, "id_number": 1}
     # The title row is row 1 and the header row 2, so the unknown person is on row 6.
-    assert out["unmatched"] == [
-        {
-            "sheet": "Sheet",
-            "row": 6,
-            "value": "9999 / 陌生人",
-            "message": "no person has employee number 9999 (add the person to the roster, "
+    assert out.unmatched == [
+        UnmatchedRow(
+            sheet="Sheet",
+            row=6,
+            value="9999 / 陌生人",
+            message="no person has employee number 9999 (add the person to the roster, "
             "or fix the row)",
-        }
+        )
     ]
-    assert out["errors"] == []
+    assert out.errors == []
     for appt_id in ids.values():
         assert status_of(engine, appt_id) == "done"
     with Session(engine) as s:
         rows = {(r.person_id, r.source, r.site_code, r.site_name, r.result)
                 for r in s.scalars(select(TestResult))}
         zhang = s.scalars(select(Person).where(Person.employee_no == "1001")).one()
-        audit = s.scalars(select(AuditEvent).where(AuditEvent.action == "results_import")).one()
+        audit = s.scalars(select(AuditEvent).where(AuditEvent.action == "results.imported")).one()
     assert (zhang.id, "outside", None, "幸福社区采样点", "negative") in rows
     assert (zhang.id, "lab", "S1", "", "negative") in rows
-    assert audit.details["recorded"] == 4 and audit.actor == "lab"
+    assert audit.details["recorded"] == 4 and audit.actor == "web:lab"
 
 
 def test_reimporting_the_same_sheet_changes_nothing(engine: Engine, tmp_path: Path) -> None:
     _seed(engine)
     path = _sheet(tmp_path, ROWS)
-    import_results(engine, path, P, CONFIG_DIR, "lab", NOW)
+    import_results(engine, path, P, NOW)
     before = _count(engine, TestResult)
-    again = import_results(engine, path, P, CONFIG_DIR, "lab", NOW + timedelta(hours=1))
-    assert (again["rows"], again["recorded"], again["unchanged"]) == (5, 0, 4)
-    assert len(again["unmatched"]) == 1
+    again = import_results(engine, path, P, NOW + timedelta(hours=1))
+    assert (again.rows, again.recorded, again.unchanged) == (5, 0, 4)
+    assert len(again.unmatched) == 1
     assert _count(engine, TestResult) == before
 
 
 def test_a_later_sheet_updates_a_pending_result(engine: Engine, tmp_path: Path) -> None:
     _seed(engine)
     pending = [[1, "张三", "1001", "", "", "2022-05-09 08:10", "待检", "S1"]]
-    import_results(engine, _sheet(tmp_path, pending, "a.xlsx"), P, CONFIG_DIR, "lab", NOW)
+    import_results(engine, _sheet(tmp_path, pending, "a.xlsx"), P, NOW)
     final = [[1, "张三", "1001", "", "", "2022-05-09 08:10:00", "陰性", "S1"]]
-    out = import_results(engine, _sheet(tmp_path, final, "b.xlsx"), P, CONFIG_DIR, "lab", NOW)
-    assert (out["recorded"], out["added"], out["updated"]) == (1, 0, 1)
+    out = import_results(engine, _sheet(tmp_path, final, "b.xlsx"), P, NOW)
+    assert (out.recorded, out.added, out.updated) == (1, 0, 1)
     with Session(engine) as s:
         assert [r.result for r in s.scalars(select(TestResult))] == ["negative"]
 
@@ -129,8 +130,8 @@ def test_csv_in_gbk_with_english_headers(engine: Engine, tmp_path: Path) -> None
          ["1002", "李四", "05/09/2022 08:12", "neg", "S1"]],
         encoding="gb18030",
     )
-    out = import_results(engine, path, P, CONFIG_DIR, "lab", NOW)
-    assert (out["rows"], out["recorded"], out["positives"]) == (2, 2, 1)
+    out = import_results(engine, path, P, NOW)
+    assert (out.rows, out.recorded, out.positives) == (2, 2, 1)
     with Session(engine) as s:
         positive = s.scalars(select(TestResult).where(TestResult.result == "positive")).one()
     assert positive.sampled_at == local(SH, 2022, 5, 9, 8, 10)
@@ -149,13 +150,14 @@ def test_positive_result_raises_an_alert_with_its_contacts(engine: Engine, tmp_p
         add_sample(s, later, SLOT + timedelta(minutes=40))  # the next slot
         s.commit()
     rows = [[1, "张三", "1001", "", "", "2022-05-09 08:10", "阳性", "S1"]]
-    out = import_results(engine, _sheet(tmp_path, rows), P, CONFIG_DIR, "lab", NOW)
-    assert out["positives"] == 1
-    [alert] = out["alerts"]
-    assert alert["employee_no"] == "1001" and alert["contacts"] == 2
+    out = import_results(engine, _sheet(tmp_path, rows), P, NOW)
+    assert out.positives == 1
+    [alert] = out.alerts
+    assert alert.employee_no == "1001" and alert.contacts == 2
     # Both contacts get an extra test tomorrow through the planner's mid-week path.
-    booking = out["contacts_booking"]
-    assert (booking["contacts"], booking["booked"], booking["earliest"]) == (2, 2, "2022-05-10")
+    booking = out.contacts_booking
+    assert booking is not None
+    assert (booking.contacts, booking.booked, booking.earliest) == (2, 2, date(2022, 5, 10))
     with Session(engine) as s:
         extra = list(s.scalars(select(Appointment).where(Appointment.reason == "contact")))
     assert len(extra) == 2
@@ -168,27 +170,32 @@ def test_positive_result_raises_an_alert_with_its_contacts(engine: Engine, tmp_p
         stored = s.scalars(select(Alert)).one()
     assert contacts == {("1002", "grid_unit"), ("2001", "same_slot")}
     assert stored.person_id == case.id and stored.status == "open"
+    with Session(engine) as s:
+        raised = s.scalars(select(AuditEvent).where(AuditEvent.action == "alert.raised")).one()
+    assert (raised.actor, raised.entity_id) == ("web:lab", str(stored.id))
+    assert raised.details["contacts"] == 2
 
     # Importing the same positive again raises no second alert.
-    again = import_results(engine, _sheet(tmp_path, rows), P, CONFIG_DIR, "lab", NOW)
-    assert again["alerts"] == [] and _count(engine, Alert) == 1
+    again = import_results(engine, _sheet(tmp_path, rows), P, NOW)
+    assert again.alerts == [] and again.contacts_booking is None and _count(engine, Alert) == 1
 
-    [listed] = list_alerts(engine, P)
-    assert listed["employee_no"] == "1001" and listed["site"] == "S1"
-    assert [c["employee_no"] for c in listed["contacts"]] == ["1002", "2001"]
-    assert all(c["extra_slot_start"].startswith("2022-05-10T") for c in listed["contacts"])
-    assert listed["sampled_at"] == "2022-05-09T08:10:00+08:00"
+    [listed] = alerts(engine, NOW, P)
+    assert listed.employee_no == "1001" and listed.site == "S1"
+    assert [c.employee_no for c in listed.contacts] == ["1002", "2001"]
+    assert all(c.extra_slot_start and c.extra_slot_start.astimezone(SH).date() == date(2022, 5, 10)
+               for c in listed.contacts)
+    assert listed.sampled_at == local(SH, 2022, 5, 9, 8, 10)
     # A supervisor of 物流部 sees the alert through their contact, and only that contact.
-    [scoped] = list_alerts(engine, P, departments=["物流部"])
-    assert [c["employee_no"] for c in scoped["contacts"]] == ["2001"]
-    assert list_alerts(engine, P, departments=["财务部"]) == []
+    [scoped] = alerts(engine, NOW, P, departments=["物流部"])
+    assert [c.employee_no for c in scoped.contacts] == ["2001"]
+    assert alerts(engine, NOW, P, departments=["财务部"]) == []
 
 
 def test_dry_run_writes_nothing(engine: Engine, tmp_path: Path) -> None:
     _seed(engine)
     rows = [*ROWS, [6, "张三", "1001", "", "", "2022-05-09 09:00", "阳性", "S1"]]
-    out = import_results(engine, _sheet(tmp_path, rows), P, CONFIG_DIR, "lab", NOW, dry_run=True)
-    assert (out["recorded"], out["positives"], out["dry_run"]) == (5, 1, True)
+    out = import_results(engine, _sheet(tmp_path, rows), P, NOW, dry_run=True)
+    assert (out.recorded, out.positives, out.dry_run) == (5, 1, True)
     assert _count(engine, TestResult) == 0 and _count(engine, Alert) == 0
     assert _count(engine, AuditEvent) == 0
 
@@ -201,11 +208,10 @@ def test_every_row_is_accounted_for(engine: Engine, tmp_path: Path) -> None:
         [7, "张三", "1001", "", "", "2022-05-09 08:10", "阴性", "一号采样点"],  # repeats row 1
         [8, "李四", "1002", "", "", "2022-05-09 10:00", "??", "S1"],
     ]
-    out = import_results(engine, _sheet(tmp_path, rows), P, CONFIG_DIR, "lab", NOW)
-    assert out["rows"] == 8
-    assert out["rows"] == out["recorded"] + out["unchanged"] + len(out["unmatched"]) + len(
-        out["errors"])
-    assert [(e["row"], e["column"]) for e in out["errors"]] == [(8, "sampled_at"), (10, "result")]
+    out = import_results(engine, _sheet(tmp_path, rows), P, NOW)
+    assert out.rows == 8
+    assert out.rows == out.recorded + out.unchanged + len(out.unmatched) + len(out.errors)
+    assert [(e.row, e.column) for e in out.errors] == [(8, "sampled_at"), (10, "result")]
 
 
 def test_a_sheet_without_any_identity_column_is_refused(engine: Engine, tmp_path: Path) -> None:
@@ -213,7 +219,7 @@ def test_a_sheet_without_any_identity_column_is_refused(engine: Engine, tmp_path
     path = write_xlsx(tmp_path / "x.xlsx", ["姓名", "采样时间", "检测结果"],
                       [["张三", "2022-05-09 08:10", "阴性"]])
     with pytest.raises(UserError, match="no employee number, phone or ID number column"):
-        import_results(engine, path, P, CONFIG_DIR, "lab", NOW)
+        import_results(engine, path, P, NOW)
     assert _count(engine, TestResult) == 0
 
 
@@ -263,6 +269,14 @@ def test_cli_results_add_positive(cli: Any, engine: Engine) -> None:
     closed = cli("alerts", "close", str(alert["id"]), env=env)
     assert closed.exit_code == 0, closed.output
     assert json.loads(cli("alerts", "--format", "json", env=env).stdout) == []
+    again = cli("alerts", "close", str(alert["id"]), "--json", env=env)
+    assert json.loads(again.stdout) == {"id": alert["id"], "status": "closed", "changed": False}
+    # The terminal's user is on record for each change, as a web user would be.
+    with Session(engine) as s:
+        events = {e.action: e for e in s.scalars(select(AuditEvent))}
+    assert {"result.recorded", "alert.raised", "alert.closed"} <= set(events)
+    assert all(e.actor.startswith("cli:") for e in events.values())
+    assert events["alert.closed"].entity_id == str(alert["id"])
     bad = cli("results", "add", "1002", "--result", "maybe", env=env)
     assert bad.exit_code == 2 and "not a result" in bad.stderr
 
@@ -287,8 +301,8 @@ def test_imported_results_mark_the_local_day_in_a_dst_zone(engine: Engine, tmp_p
          ["3003", "2022-11-07 00:05", "negative"]],  # inside a slot that crossed midnight
     )
     now = local(NY, 2022, 11, 7, 12, 0)
-    out = import_results(engine, path, ny, CONFIG_DIR, "lab", now)
-    assert out["appointments_done"] == 2
+    out = import_results(engine, path, ny, now)
+    assert out.appointments_done == 2
     assert status_of(engine, a_evening.id) == "done"  # type: ignore[arg-type]
     assert status_of(engine, a_midnight.id) == "scheduled"  # type: ignore[arg-type]
     assert status_of(engine, a_overnight.id) == "done"  # type: ignore[arg-type]

@@ -121,7 +121,7 @@ def test_rows_match_by_employee_number_then_phone_then_id_number() -> None:
         (7, 2, "employee_no"),
     ]
     [shared] = out.unmatched  # type: ignore[attr-defined]
-    assert shared["row"] == 6 and "shared by 2 people" in shared["message"]
+    assert shared.row == 6 and "shared by 2 people" in shared.message
 
 
 def test_unknown_rows_and_bad_cells_are_reported_with_their_row() -> None:
@@ -134,14 +134,14 @@ def test_unknown_rows_and_bad_cells_are_reported_with_their_row() -> None:
             "result": ["阴性", "阴性", "阴性", "阴性", "maybe", "阳性"],
         }
     )
-    unmatched = {u["row"]: u for u in out.unmatched}  # type: ignore[attr-defined]
-    assert unmatched[2]["value"] == "8888 / 陌生人"
-    assert "no person has employee number 8888" in unmatched[2]["message"]
-    assert "no employee number, phone or ID number" in unmatched[3]["message"]
-    errors = {e["row"]: e for e in out.errors}  # type: ignore[attr-defined]
-    assert errors[4]["column"] == "sampled_at"
-    assert "future" in errors[5]["message"]
-    assert errors[6]["column"] == "result"
+    unmatched = {u.row: u for u in out.unmatched}  # type: ignore[attr-defined]
+    assert unmatched[2].value == "8888 / 陌生人"
+    assert "no person has employee number 8888" in unmatched[2].message
+    assert "no employee number, phone or ID number" in unmatched[3].message
+    errors = {e.row: e for e in out.errors}  # type: ignore[attr-defined]
+    assert errors[4].column == "sampled_at"
+    assert "future" in errors[5].message
+    assert errors[6].column == "result"
     assert [s.row for s in out.samples] == [7]  # type: ignore[attr-defined]
     assert out.rows == 6  # type: ignore[attr-defined]
 
@@ -156,7 +156,7 @@ def test_duplicate_rows_in_a_file_count_once_and_conflicts_are_errors() -> None:
     )
     assert len(out.samples) == 1 and out.duplicates == 1  # type: ignore[attr-defined]
     [conflict] = out.errors  # type: ignore[attr-defined]
-    assert conflict["row"] == 4 and "row 2" in conflict["message"]
+    assert conflict.row == 4 and "row 2" in conflict.message
 
 
 def test_outside_sites_are_kept_by_name() -> None:

@@ -18,12 +18,11 @@ import xlwt
 from sqlalchemy import Engine, select
 from sqlmodel import Session
 
-from testrota.compliance.service import import_results
 from testrota.db.models import Person, TestResult
 from testrota.policy import ImportPolicy
 from testrota.roster.columns import REQUIRED_FIELDS, load_roster_columns
 from testrota.roster.reader import Sheet, read_workbook
-from tests.compliance_fixtures import SH, add_person, add_site, local, policy
+from tests.compliance_fixtures import SH, add_person, add_site, import_results, local, policy
 from tests.conftest import CONFIG_DIR
 from tests.data.office.make_office_files import SHOWN
 
@@ -193,8 +192,8 @@ def test_results_match_the_employee_number_as_shown(engine: Engine, tmp_path: Pa
     ws.cell(row=2, column=1).number_format = "000000"
     path = tmp_path / "results.xlsx"
     book.save(path)
-    out = import_results(engine, path, policy(), CONFIG_DIR, "lab", sampled + timedelta(hours=8))
-    assert out["recorded"] == 1 and out["unmatched"] == [], out
+    out = import_results(engine, path, policy(), sampled + timedelta(hours=8))
+    assert out.recorded == 1 and out.unmatched == [], out
     with Session(engine) as s:
         owners = {r.person_id for r in s.scalars(select(TestResult))}
         assert owners == {shown.id} and digits.id not in owners

@@ -18,13 +18,12 @@ from sqlalchemy import Engine, select
 from sqlmodel import Session
 
 from testrota.compliance.result_rows import PersonIndex, PersonKeys, parse_rows
-from testrota.compliance.service import person_status
 from testrota.db.models import Person, TestResult
 from testrota.errors import UserError
 from testrota.roster.numbers import NumberPick, clean_typed, pick_number
 from testrota.roster.people import AmbiguousEmployeeNo, find_by_number
 from testrota.roster.phones import normalize_phone
-from tests.compliance_fixtures import SH, add_person, check_in, local, policy
+from tests.compliance_fixtures import SH, add_person, check_in, local, policy, status
 from tests.web_support import make_user, post_form, sign_in, soup
 
 pytest_plugins = ("tests.web_fixtures",)
@@ -105,14 +104,14 @@ def test_a_number_that_could_be_two_people_lists_both_and_records_nothing(
 
 def test_status_lookup_forgives_case_and_zeros(engine: Engine, cli: Any) -> None:
     _people(engine)
-    assert person_status(engine, "e0012", AT, P)["employee_no"] == "E0012"
+    assert status(engine, "e0012", AT, P).employee_no == "E0012"
     result = cli("status", "３００２", "--json", env=ENV)
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["name"] == "张三"
     unknown = cli("status", "4242", env=ENV)
     assert unknown.exit_code == 2 and "unknown employee number '4242'" in unknown.stderr
     with pytest.raises(UserError, match="could be 2 people"):
-        person_status(engine, "777", AT, P)
+        status(engine, "777", AT, P)
 
 
 def test_a_scoped_lookup_considers_only_the_people_in_scope(engine: Engine) -> None:
@@ -152,8 +151,8 @@ def test_results_rows_match_numbers_typed_without_zeros_or_in_lower_case() -> No
     )
     assert [(s.row, s.person_id) for s in out.samples] == [(2, 1), (3, 2), (5, 4)]
     [ambiguous] = out.unmatched
-    assert ambiguous["row"] == 4
-    assert "employee number 777 could be 2 people (000777, 0777)" in str(ambiguous["message"])
+    assert ambiguous.row == 4
+    assert "employee number 777 could be 2 people (000777, 0777)" in ambiguous.message
 
 
 def test_results_import_matches_a_sheet_that_lost_the_zeros(

@@ -161,8 +161,9 @@ def test_excuse_flow(client: TestClient, engine: Engine) -> None:
         appt = s.get(Appointment, ids["B001-mon"])
         assert appt is not None
         assert (appt.status, appt.excused_by, appt.excused_reason) == (
-            "excused", "sup", "病假 sick leave")
-        assert s.exec(select(AuditEvent).where(AuditEvent.entity_id == str(appt.id))).first()
+            "excused", "web:sup", "病假 sick leave")
+        event = s.exec(select(AuditEvent).where(AuditEvent.entity_id == str(appt.id))).one()
+        assert (event.action, event.actor) == ("appointment.excused", "web:sup")
     # another department's person: refused, nothing changes
     r = post_form(client, "/missed/excuse", {"employee_no": "A001", "reason": "x",
                                              "appointment_id": str(ids["A001-mon"])},

@@ -177,6 +177,12 @@ def test_results_upload_preview_then_apply(client: TestClient, engine: Engine) -
     assert stat(preview, "rows") == 3 and stat(preview, "recorded") == 2
     assert stat(preview, "unmatched") == 1
     assert "X404" in preview.select_one("table.errors").get_text()
+    # The error report is the CLI's --errors workbook: the row as the sheet has it, marked.
+    report = client.get(preview.select_one('a[href$="errors.xlsx"]')["href"])
+    assert report.status_code == 200
+    cells = [str(c.value) for ws in load_workbook(io.BytesIO(report.content)).worksheets
+             for row in ws.iter_rows() for c in row]
+    assert "X404" in cells and any("no person has employee number X404" in c for c in cells)
     with Session(engine) as s:
         assert s.exec(select(TestResult)).all() == []
     r = client.post(r.headers["location"] + "/apply",
@@ -186,7 +192,7 @@ def test_results_upload_preview_then_apply(client: TestClient, engine: Engine) -
     with Session(engine) as s:
         results = s.exec(select(TestResult)).all()
         assert sorted(t.result for t in results) == ["negative", "negative"]
-        assert {t.recorded_by for t in results} == {"hr1"}
+        assert {t.recorded_by for t in results} == {"web:hr1"}
 
 
 def test_roles_page_maps_a_title(client: TestClient, engine: Engine) -> None:

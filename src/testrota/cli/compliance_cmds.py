@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import sys
-from datetime import date, datetime
+from collections.abc import Callable
+from datetime import date, datetime, tzinfo
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
@@ -25,7 +26,12 @@ from testrota.cli.common import (
 from testrota.errors import UserError
 from testrota.jsonable import jsonable
 
-ACTOR = "cli"
+if TYPE_CHECKING:
+    from testrota.auth.scope import Scope
+    from testrota.compliance.alerts import ContactsBooking
+    from testrota.compliance.importing import ResultsImport
+    from testrota.compliance.reports import ComplianceReport, GroupFigures, MissedRow
+T = TypeVar("T")
 WeekOption = Annotated[
     str | None, typer.Option("--week", help="ISO week, e.g. 2022-W19 (default: this week).")
 ]
@@ -62,7 +68,7 @@ def _at(text: str | None, app: App) -> datetime:
     try:
         return parse_sampled_at(text, app.policy.tz)
     except ValueError as exc:
-        raise UserError(f"--at: {exc}") from None
+        raise UserError("--at: {problem}", problem=str(exc)) from None
 
 
 def checkin(
@@ -105,69 +111,62 @@ def results_import(
         if errors is not None:
             writable_output(errors, "--errors", ".xlsx")
         app = make_app(db)
-        from testrota.compliance.service import import_results
+        from testrota.actions.results import ImportResults, import_results
 
         def progress(stage: str) -> None:
             if not json_out:
                 typer.echo(f"… {stage}", err=True)
 
-        summary = import_results(
-            app.engine,
-            file,
-            app.policy,
-            app.config_dir,
-            ACTOR,
-            app.clock.now(),
-            sheet=sheet,
-            dry_run=dry_run,
+        summary = import_results(app, ImportResults(
+            file, Actor.cli(), sheet=sheet, dry_run=dry_run, errors_report=errors,
             progress=progress,
-            errors_report=errors,
-        )
+        ))
         if json_out:
-            emit_json(summary)
+            emit_json(jsonable(summary, app.tz))
         else:
             _print_results_import(summary)
 
 
-def _print_results_import(summary: dict[str, Any]) -> None:
+def _print_results_import(summary: ResultsImport) -> None:
     from rich.console import Console
     from rich.table import Table
 
     console = Console()
-    title = summary["file_name"] + (" (dry run: nothing written)" if summary["dry_run"] else "")
+    title = summary.file_name + (" (dry run: nothing written)" if summary.dry_run else "")
     counts = Table(title=title)
-    keys = ("rows", "recorded", "added", "updated", "unchanged", "positives")
-    for key in (*keys, "unmatched", "errors"):
+    figures = {"rows": summary.rows, "recorded": summary.recorded, "added": summary.added,
+               "updated": summary.updated, "unchanged": summary.unchanged,
+               "positives": summary.positives, "unmatched": len(summary.unmatched),
+               "errors": len(summary.errors)}
+    for key in figures:
         counts.add_column(key, justify="right")
-    counts.add_row(
-        *(str(summary[k]) for k in keys),
-        str(len(summary["unmatched"])),
-        str(len(summary["errors"])),
-    )
+    counts.add_row(*(str(v) for v in figures.values()))
     console.print(counts)
-    for title, key, cols in (
-        ("rows that match no person", "unmatched", ("sheet", "row", "value", "message")),
-        ("row errors", "errors", ("sheet", "row", "column", "value", "message")),
+    for title, items, cols in (
+        ("rows that match no person", summary.unmatched, ("sheet", "row", "value", "message")),
+        ("row errors", summary.errors, ("sheet", "row", "column", "value", "message")),
     ):
-        items = summary[key]
         if items:
             table = Table(title=f"{len(items)} {title}")
             for c in cols:
                 table.add_column(c)
             for item in items[:200]:
-                table.add_row(*(str(item.get(c, "")) for c in cols))
+                table.add_row(*(str(getattr(item, c)) for c in cols))
             console.print(table)
             if len(items) > 200:
                 console.print(f"… and {len(items) - 200} more (use --json for all)")
-    for alert in summary.get("alerts", []):
+    for alert in summary.alerts:
         console.print(
-            f"[bold red]POSITIVE[/] {alert['employee_no']}: alert {alert['alert_id']}, "
-            f"{alert['contacts']} contacts (testrota alerts)"
+            f"[bold red]POSITIVE[/] {alert.employee_no}: alert {alert.alert_id}, "
+            f"{alert.contacts} contacts (testrota alerts)"
         )
-    booking = summary.get("contacts_booking")
-    if booking:
-        console.print(f"contacts booked for an extra test: {booking.get('booked', 0)}"
-                      + (f" ({booking['error']})" if booking.get("error") else ""))
+    _print_booking(summary.contacts_booking, console.print)
+
+
+def _print_booking(booking: ContactsBooking | None, say: Callable[[str], Any]) -> None:
+    if booking is not None:
+        say(f"contacts booked for an extra test: {booking.booked} of {booking.contacts}"
+            + (f" ({booking.error})" if booking.error else ""))
 
 
 def results_add(
@@ -187,27 +186,20 @@ def results_add(
     """Record one result by hand (a lab phoning in a positive, an outside booth's slip)."""
     with user_errors():
         app = make_app(db)
-        from testrota.compliance.service import record_result
+        from testrota.actions.results import RecordResult, record_result
 
-        out = record_result(
-            app.engine,
-            employee_no,
-            _at(at, app),
-            result,
-            actor=ACTOR,
-            now=app.clock.now(),
-            policy=app.policy,
-            config_dir=app.config_dir,
-            site=site,
-        )
+        out = record_result(app, RecordResult(employee_no, result, Actor.cli(),
+                                              sampled_at=_at(at, app) if at else None,
+                                              site=site))
         if json_out:
-            emit_json(out)
+            emit_json(jsonable(out, app.tz))
         else:
-            typer.echo(f"{out['employee_no']} ({out['name']}): {out['result']} at "
-                       f"{out['sampled_at']}: {out['status']}")
-            for alert in out["alerts"]:
-                typer.echo(f"POSITIVE: alert {alert['alert_id']} with {alert['contacts']} "
+            typer.echo(f"{out.employee_no} ({out.name}): {out.result} at "
+                       f"{out.sampled_at.astimezone(app.tz).isoformat()}: {out.status}")
+            for alert in out.alerts:
+                typer.echo(f"POSITIVE: alert {alert.alert_id} with {alert.contacts} "
                            "contacts (testrota alerts)")
+            _print_booking(out.contacts_booking, typer.echo)
 
 
 def missed(
@@ -235,36 +227,34 @@ def missed(
         if output is not None:
             writable_output(output, "--output")
         app = make_app(db)
-        from testrota.compliance.reports import MISSED_COLUMNS, missed_list, resolve_week
+        from testrota.actions.missed import Missed, list_missed
+        from testrota.compliance.reports import resolve_week
 
-        now = app.clock.now()
-        wk = resolve_week(week, now, app.policy)
-        rows = missed_list(
-            app.engine, now, app.policy, week=str(wk), departments=department or None,
-            grid_unit=grid_unit, config_dir=app.config_dir,
-        )
+        wk = str(resolve_week(week, app.now(), app.policy))
+        rows = list_missed(app, Missed(wk, _departments(department), grid_unit=grid_unit))
+        tz = app.tz
         if fmt == "xlsx":
-            from testrota.compliance.export import MISSED_HEADERS, write_xlsx
+            from testrota.compliance.export import MISSED_COLUMNS, MISSED_HEADERS, write_xlsx
 
             target = output or Path(f"missed-{wk}.xlsx")
             write_xlsx(target, rows, MISSED_COLUMNS, headers=MISSED_HEADERS,
-                       title=f"漏检 missed {wk}", datetime_columns=["slot_start"],
-                       date_columns=["last_test_date"])
+                       title=f"漏检 missed {wk}", tz=tz)
             typer.echo(f"{len(rows)} missed tests written to {target}", err=True)
         elif fmt == "csv":
-            from testrota.compliance.export import write_csv
+            from testrota.compliance.export import MISSED_COLUMNS, write_csv
 
-            _to_text(output, lambda out: write_csv(out, rows, MISSED_COLUMNS))
+            _to_text(output, lambda out: write_csv(out, rows, MISSED_COLUMNS, tz=tz))
         elif fmt == "json":
+            doc = jsonable(rows, tz)
             if output is not None:
                 import json
 
-                output.write_text(json.dumps(rows, ensure_ascii=False, indent=1) + "\n",
+                output.write_text(json.dumps(doc, ensure_ascii=False, indent=1) + "\n",
                                   encoding="utf-8")
             else:
-                emit_json(rows)
+                emit_json(doc)
         else:
-            shown = [_table_row(r) for r in rows]
+            shown = [_table_row(r, tz) for r in rows]
             rows_as("table", shown, TABLE_COLUMNS, title=f"Missed tests {wk} ({len(rows)})")
 
 
@@ -282,15 +272,18 @@ TABLE_COLUMNS = ["employee_no", "name", "department", "grid_unit", "role", "slot
                  "in_row", "last_test"]
 
 
-def _table_row(row: dict[str, Any]) -> dict[str, Any]:
-    start = datetime.fromisoformat(row["slot_start"])
-    tests = f"{row['tests_this_week']}/{row['required']}"
+def _table_row(row: MissedRow, tz: tzinfo) -> dict[str, Any]:
+    tests = f"{row.tests_this_week}/{row.required}"
     return {
-        **row,
-        "slot": start.strftime("%a %m-%d %H:%M"),
-        "tests": tests + (" ok" if row["compliant_this_week"] else ""),
-        "in_row": row["weeks_missed_in_row"],
-        "last_test": row["last_test_date"] or "-",
+        "employee_no": row.employee_no,
+        "name": row.name,
+        "department": row.department,
+        "grid_unit": row.grid_unit,
+        "role": row.role,
+        "slot": row.slot_start.astimezone(tz).strftime("%a %m-%d %H:%M"),
+        "tests": tests + (" ok" if row.compliant_this_week else ""),
+        "in_row": row.weeks_missed_in_row,
+        "last_test": row.last_test_date.isoformat() if row.last_test_date else "-",
     }
 
 
@@ -310,51 +303,56 @@ def compliance(
         if weeks is not None and not 1 <= weeks <= 52:
             raise UserError("--weeks must be between 1 and 52")
         app = make_app(db)
-        from testrota.compliance.service import compliance_report
+        from testrota.actions.compliance import Compliance, compliance_report
 
-        report = compliance_report(
-            app.engine, app.clock.now(), app.policy, week=week,
-            departments=department or None, weeks=weeks, config_dir=app.config_dir,
-        )
+        report = compliance_report(app, Compliance(week, _departments(department), weeks))
         if fmt == "json":
-            emit_json(report)
+            emit_json(jsonable(report, app.tz))
             return
-        flat = [
-            {"level": "department", **g} for g in report["departments"]
-        ] + [{"level": "grid_unit", **g} for g in report["grid_units"]]
-        flat.append({"level": "total", **report["total"]})
-        columns = ["level", "department", "grid_unit", "people", "required", "scheduled",
-                   "done", "missed", "excused", "tests", "compliant_people", "rate"]
         if fmt == "csv":
             from testrota.compliance.export import write_csv
 
-            for row in flat:
-                row["trend"] = " ".join(
-                    f"{t['week']}={_pct(t['rate'])}" for t in row["trend"]
-                )
+            flat = [
+                *({"level": "department", **_figures(g)} for g in report.departments),
+                *({"level": "grid_unit", **_figures(g)} for g in report.grid_units),
+                {"level": "total", **_figures(report.total)},
+            ]
+            columns = ["level", "department", "grid_unit", "people", "required", "scheduled",
+                       "done", "missed", "excused", "tests", "compliant_people", "rate"]
             write_csv(sys.stdout, flat, [*columns, "trend"])
             return
-        _print_compliance(report, columns)
+        _print_compliance(report)
 
 
-def _pct(rate: Any) -> str:
+def _figures(g: GroupFigures) -> dict[str, Any]:
+    """A group's figures as one CSV row: the trend as ``2022-W18=33% 2022-W19=40%``."""
+    return {
+        "department": g.department, "grid_unit": g.grid_unit, "people": g.people,
+        "required": g.required, "scheduled": g.scheduled, "done": g.done, "missed": g.missed,
+        "excused": g.excused, "tests": g.tests, "compliant_people": g.compliant_people,
+        "rate": g.rate, "trend": " ".join(f"{t.week}={_pct(t.rate)}" for t in g.trend),
+    }
+
+
+def _pct(rate: float | None) -> str:
     return "-" if rate is None else f"{rate * 100:.0f}%"
 
 
 _SHORT = {"required": "req."}
 
 
-def _print_compliance(report: dict[str, Any], columns: list[str]) -> None:
+def _print_compliance(report: ComplianceReport) -> None:
     from rich.console import Console
     from rich.table import Table
 
     console = Console()
-    weeks = " ".join(w.split("-")[1] for w in report["weeks"])
-    for title, key, level_cols in (
-        ("departments", "departments", ["department"]),
-        ("grid units", "grid_units", ["department", "grid_unit"]),
-    ):
-        table = Table(title=f"Compliance {report['week']}: {title}")
+    weeks = " ".join(w.split("-")[1] for w in report.weeks)
+    levels: tuple[tuple[str, list[GroupFigures], list[str]], ...] = (
+        ("departments", [*report.departments, report.total], ["department"]),
+        ("grid units", report.grid_units, ["department", "grid_unit"]),
+    )
+    for title, groups, level_cols in levels:
+        table = Table(title=f"Compliance {report.week}: {title}")
         # Narrow terminals: the table keeps the key figures; json/csv have every field.
         cols = [*level_cols, "people", "required", "tests", "missed", "rate"]
         for c in cols:
@@ -363,14 +361,15 @@ def _print_compliance(report: dict[str, Any], columns: list[str]) -> None:
             else:
                 table.add_column(_SHORT.get(c, c), justify="right")
         table.add_column(f"trend {weeks}")
-        for g in [*report[key], *([report["total"]] if key == "departments" else [])]:
+        for g in groups:
             cells = [
-                _pct(g[c]) if c == "rate" else str(g[c] if g[c] is not None else "")
+                _pct(g.rate) if c == "rate" else str(getattr(g, c) or "")
+                if c in level_cols else str(getattr(g, c))
                 for c in cols
             ]
-            if key == "departments" and g is report["total"]:
+            if g is report.total:
                 cells[0] = "[bold]total[/]"
-            table.add_row(*cells, " ".join(_pct(t["rate"]) for t in g["trend"]))
+            table.add_row(*cells, " ".join(_pct(t.rate) for t in g.trend))
         console.print(table)
 
 
@@ -388,35 +387,33 @@ def alerts_list(
     with user_errors():
         fmt = output_format(fmt, json_out)
         app = make_app(db)
-        from testrota.compliance.service import list_alerts
+        from testrota.actions.alerts import Alerts, list_alerts
 
-        alerts = list_alerts(
-            app.engine, app.policy, status=None if all_ else "open",
-            departments=department or None,
-        )
+        alerts = list_alerts(app, Alerts(_departments(department), closed=all_))
         if fmt == "json":
-            emit_json(alerts)
+            emit_json(jsonable(alerts, app.tz))
             return
-        flat = [
-            {
-                "alert_id": a["id"],
-                "status": a["status"],
-                "case_employee_no": a["employee_no"],
-                "case_name": a["name"],
-                "sampled_at": a["sampled_at"],
-                "site": a["site"],
-                **{f"contact_{k}": c[k] for k in ("employee_no", "name", "department",
-                                                  "grid_unit", "reason", "extra_slot_start")},
-            }
-            for a in alerts
-            for c in (a["contacts"] or [dict.fromkeys(
-                ("employee_no", "name", "department", "grid_unit", "reason",
-                 "extra_slot_start"))])
-        ]
+        tz = app.tz
         if fmt == "csv":
             from testrota.compliance.export import write_csv
 
-            write_csv(sys.stdout, flat, list(flat[0]) if flat else ["alert_id"])
+            flat = [
+                {
+                    "alert_id": a.id,
+                    "status": a.status,
+                    "case_employee_no": a.employee_no,
+                    "case_name": a.name,
+                    "sampled_at": a.sampled_at,
+                    "site": a.site,
+                    **({f"contact_{k}": getattr(c, k) for k in CONTACT_FIELDS} if c else
+                       dict.fromkeys(f"contact_{k}" for k in CONTACT_FIELDS)),
+                }
+                for a in alerts
+                for c in _or_none(a.contacts)
+            ]
+            columns = ["alert_id", "status", "case_employee_no", "case_name", "sampled_at",
+                       "site", *(f"contact_{k}" for k in CONTACT_FIELDS)]
+            write_csv(sys.stdout, flat, columns, tz=tz)
             return
         if not alerts:
             typer.echo("no open alerts", err=True)
@@ -426,19 +423,39 @@ def alerts_list(
 
         console = Console()
         for a in alerts:
-            case = (f"{a['name']} ({a['employee_no']}), {a['department']} / "
-                    f"{a['grid_unit'] or '-'}" if a["case_visible"]
-                    else "a positive case in another department")
+            case = (f"{a.name} ({a.employee_no}), {a.department} / {a.grid_unit or '-'}"
+                    if a.case_visible else "a positive case in another department")
             table = Table(
-                title=f"Alert {a['id']} ({a['status']}): {case}, sampled {a['sampled_at']} at "
-                f"{a['site'] or '-'}: {a['contact_count']} contacts"
+                title=f"Alert {a.id} ({a.status}): {case}, sampled {_local(a.sampled_at, tz)} "
+                f"at {a.site or '-'}: {a.contact_count} contacts"
             )
-            for c in ("employee_no", "name", "department", "grid_unit", "reason", "extra test"):
-                table.add_column(c)
-            for c in a["contacts"]:
-                table.add_row(c["employee_no"], c["name"], c["department"], c["grid_unit"],
-                              c["reason"], c["extra_slot_start"] or "-")
+            for name in ("employee_no", "name", "department", "grid_unit", "reason",
+                         "extra test"):
+                table.add_column(name)
+            for c in a.contacts:
+                table.add_row(c.employee_no, c.name, c.department, c.grid_unit, c.reason,
+                              _local(c.extra_slot_start, tz) or "-")
             console.print(table)
+
+
+def _or_none(items: list[T]) -> list[T | None]:
+    """The items, or one None in their place (a row of its own for an alert without any)."""
+    return [*items] if items else [None]
+
+
+CONTACT_FIELDS = ("employee_no", "name", "department", "grid_unit", "reason", "extra_slot_start")
+
+
+def _local(value: datetime | None, tz: tzinfo) -> str:
+    """A time as the terminal shows it: local, to the minute."""
+    return value.astimezone(tz).strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+def _departments(department: list[str] | None) -> Scope:
+    """``--department`` (repeatable): those departments only; none given: all of them."""
+    from testrota.auth.scope import Scope
+
+    return Scope.of(department) if department else Scope.everything()
 
 
 def alerts_close(
@@ -449,13 +466,13 @@ def alerts_close(
     """Close an alert once the case has been handled."""
     with user_errors():
         app = make_app(db)
-        from testrota.compliance.service import close_alert
+        from testrota.actions.alerts import CloseAlert, close_alert
 
-        out = close_alert(app.engine, alert_id, ACTOR, app.clock.now())
+        out = close_alert(app, CloseAlert(alert_id, Actor.cli()))
         if json_out:
-            emit_json(out)
+            emit_json(jsonable(out, app.tz))
         else:
-            typer.echo(f"alert {alert_id} closed" if out["changed"] else
+            typer.echo(f"alert {alert_id} closed" if out.changed else
                        f"alert {alert_id} was already closed")
 
 
@@ -480,31 +497,31 @@ def excuse(
             try:
                 day = date.fromisoformat(on.strip())
             except ValueError:
-                raise UserError(f"--date {on!r}: write it like 2022-05-09") from None
+                raise UserError("--date {text!r}: write it like 2022-05-09", text=on) from None
         app = make_app(db)
-        from testrota.compliance.service import excuse as excuse_service
+        from testrota.actions.excuse import Excuse
+        from testrota.actions.excuse import excuse as excuse_appointments
 
-        out = excuse_service(
-            app.engine, employee_no, reason, actor=ACTOR, now=app.clock.now(),
-            policy=app.policy, week=week, on=day, appointment_id=appointment,
-        )
+        out = excuse_appointments(app, Excuse(employee_no, reason, Actor.cli(), week=week, on=day,
+                                              appointment_id=appointment))
         if json_out:
-            emit_json(out)
+            emit_json(jsonable(out, app.tz))
         else:
-            for e in out["excused"]:
-                typer.echo(f"excused {out['employee_no']} ({out['name']}) {e['slot_start']} "
-                           f"at {e['site']} (was {e['previous_status']}): {out['reason']}")
+            for e in out.excused:
+                typer.echo(f"excused {out.employee_no} ({out.name}) "
+                           f"{e.slot_start.astimezone(app.tz).isoformat()} at {e.site} "
+                           f"(was {e.previous_status}): {out.reason}")
 
 
 def flag(json_out: JsonOption = False, db: DbOption = None) -> None:
     """Flag due appointments as done or missed now (the worker does this every few minutes)."""
     with user_errors():
         app = make_app(db)
-        from testrota.compliance.service import flag_due
+        from testrota.actions.flagging import FlagDue, flag_due
 
-        report = flag_due(app.engine, app.clock.now(), app.policy)
+        report = flag_due(app, FlagDue())
         if json_out:
-            emit_json({"missed": report.missed, "done": report.done})
+            emit_json(jsonable(report))
         else:
             typer.echo(f"flagged {report.missed} missed, {report.done} done", err=True)
 
@@ -517,18 +534,17 @@ def status(
     """A person's standing this week: green (compliant), amber (due) or red (missed)."""
     with user_errors():
         app = make_app(db)
-        from testrota.compliance.service import person_status
+        from testrota.actions.status import Status, person_status
 
-        out = person_status(
-            app.engine, employee_no, app.clock.now(), app.policy, config_dir=app.config_dir
-        )
+        out = person_status(app, Status(employee_no))
         if json_out:
-            emit_json(out)
+            emit_json(jsonable(out, app.tz))
         else:
+            next_slot = out.next_slot_start.astimezone(app.tz).isoformat() \
+                if out.next_slot_start else None
             typer.echo(
-                f"{out['status'].upper()}: {out['name']} ({out['employee_no']}) "
-                f"{out['tests_this_week']}/{out['required']} tests in {out['week']}"
-                + (f", {out['missed_this_week']} missed" if out["missed_this_week"] else "")
-                + (f"; next slot {out['next_slot_start']} at {out['next_slot_site']}"
-                   if out["next_slot_start"] else "")
+                f"{out.status.upper()}: {out.name} ({out.employee_no}) "
+                f"{out.tests_this_week}/{out.required} tests in {out.week}"
+                + (f", {out.missed_this_week} missed" if out.missed_this_week else "")
+                + (f"; next slot {next_slot} at {out.next_slot_site}" if next_slot else "")
             )

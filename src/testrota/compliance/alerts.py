@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,30 +21,53 @@ from testrota.compliance.facts import (
     select_people,
     unit_members,
 )
-from testrota.compliance.records import CANCELLED, Sample
-from testrota.db.engine import session_scope
-from testrota.db.models import Alert, AlertContact, Appointment, AuditEvent, Person, Slot
+from testrota.compliance.records import PersonFacts, Sample
+from testrota.db.models import Alert, AlertContact, Appointment, Person, Slot, TestResult
 from testrota.errors import UserError
 from testrota.policy import Policy
+from testrota.statuses import AlertStatus, AppointmentReason, AppointmentStatus, ContactReason
 from testrota.weeks import local_date
 
 log = logging.getLogger(__name__)
-OPEN, CLOSED = "open", "closed"
 
 
-@dataclass
+@dataclass(frozen=True)
 class RaisedAlert:
+    """An alert just raised, in the caller's transaction (the use case audits it)."""
+
     alert_id: int
     person_id: int
+    employee_no: str
     result_id: int
+    sampled_at: datetime
+    site_code: str | None
     contact_ids: list[int] = field(default_factory=list)
+
+    @property
+    def audit_details(self) -> dict[str, Any]:
+        return {"employee_no": self.employee_no, "sampled_at": self.sampled_at.isoformat(),
+                "site": self.site_code, "contacts": len(self.contact_ids)}
+
+
+@dataclass(frozen=True)
+class AlertSummary:
+    """An alert raised by a result, as the result's answer reports it."""
+
+    alert_id: int
+    employee_no: str
+    contacts: int
+
+    @classmethod
+    def of(cls, raised: RaisedAlert) -> AlertSummary:
+        return cls(raised.alert_id, raised.employee_no, len(raised.contact_ids))
 
 
 def raise_alerts(
     session: Session, positives: Iterable[Sample], now: datetime, policy: Policy
 ) -> list[RaisedAlert]:
     """In the caller's transaction: one alert per positive sample that has none yet, with its
-    contacts. ``positives`` must carry their TestResult ids."""
+    contacts. ``positives`` must carry their TestResult ids. The caller audits what is raised
+    (``Action.ALERT_RAISED``, :attr:`RaisedAlert.audit_details`)."""
     raised: list[RaisedAlert] = []
     wanted = [s for s in positives if s.id is not None]
     if not wanted:
@@ -71,29 +94,17 @@ def raise_alerts(
         contacts = find_contacts(case, sample, unit_members(session, case.unit), site_samples,
                                  window)
         assert sample.id is not None
-        alert = Alert(person_id=case.id, result_id=sample.id, created_at=now, status=OPEN)
+        alert = Alert(person_id=case.id, result_id=sample.id, created_at=now,
+                      status=AlertStatus.OPEN)
         session.add(alert)
         session.flush()
         assert alert.id is not None
         for c in contacts:
             session.add(AlertContact(alert_id=alert.id, person_id=c.person_id, reason=c.reason))
-        session.add(
-            AuditEvent(
-                at=now,
-                actor="system",
-                action="alert_raised",
-                entity="alert",
-                entity_id=str(alert.id),
-                details={
-                    "employee_no": case.employee_no,
-                    "sampled_at": sample.sampled_at.isoformat(),
-                    "site": sample.site_code,
-                    "contacts": len(contacts),
-                },
-            )
-        )
         have.add(sample.id)
-        raised.append(RaisedAlert(alert.id, case.id, sample.id, [c.person_id for c in contacts]))
+        raised.append(RaisedAlert(alert.id, case.id, case.employee_no, sample.id,
+                                  sample.sampled_at, sample.site_code,
+                                  [c.person_id for c in contacts]))
     session.flush()
     return raised
 
@@ -118,12 +129,23 @@ def _slots_at(session: Session, site: str, at: datetime) -> list[tuple[datetime,
                 col(Appointment.starts_at) <= at,
                 col(Appointment.starts_at) > lo,
                 col(Appointment.ends_at) > at,
-                col(Appointment.status) != CANCELLED,
+                col(Appointment.status) != AppointmentStatus.CANCELLED,
             )
             .distinct()
         )
     )
     return sorted(slots)
+
+
+@dataclass(frozen=True)
+class ContactsBooking:
+    """The extra tests booked for a positive case's contacts (after the alert committed)."""
+
+    contacts: int  # people to book
+    booked: int
+    earliest: date | None = None  # the first day they were booked from (the next local day)
+    unscheduled: list[dict[str, Any]] = field(default_factory=list)  # the planner's reasons
+    error: str | None = None  # why nothing could be booked (no site has room, say)
 
 
 def book_contacts(
@@ -132,15 +154,16 @@ def book_contacts(
     now: datetime,
     policy: Policy,
     config_dir: Path,
-) -> dict[str, Any]:
-    """Book every contact an extra test on the next local day (the planner's mid-week path).
+) -> ContactsBooking | None:
+    """Book every contact an extra test on the next local day (the planner's mid-week path);
+    None when there is nobody to book.
 
     Runs after the alert's own transaction has committed: the alert and its contacts stand even
     when booking fails (no site has room, say), and the failure is reported, not raised.
     """
     person_ids = sorted({pid for a in raised for pid in a.contact_ids})
     if not person_ids:
-        return {"contacts": 0, "booked": 0}
+        return None
     from testrota.scheduling.service import add_midweek
     from testrota.scheduling.sites import load_sites
 
@@ -148,27 +171,58 @@ def book_contacts(
     try:
         sites = load_sites(config_dir, policy)
         outcome = add_midweek(
-            engine, person_ids, now, policy, sites, reason="contact", earliest=tomorrow,
-            config_dir=config_dir,
+            engine, person_ids, now, policy, sites, reason=AppointmentReason.CONTACT,
+            earliest=tomorrow, config_dir=config_dir,
         )
     except UserError as exc:
         log.warning("contacts not booked: %s", exc)
-        return {"contacts": len(person_ids), "booked": 0, "error": str(exc)}
-    return {
-        "contacts": len(person_ids),
-        "booked": int(outcome.get("booked", 0)),
-        "earliest": tomorrow.isoformat(),
-        "unscheduled": outcome.get("unscheduled", []),
-    }
+        return ContactsBooking(len(person_ids), 0, error=str(exc))
+    return ContactsBooking(len(person_ids), int(outcome.get("booked", 0)), tomorrow,
+                           list(outcome.get("unscheduled", [])))
+
+
+@dataclass(frozen=True)
+class AlertContactRow:
+    employee_no: str
+    name: str
+    department: str
+    grid_unit: str
+    phone: str | None
+    reason: ContactReason
+    extra_slot_start: datetime | None  # the extra test booked for them, if any
+
+
+@dataclass(frozen=True)
+class AlertRow:
+    """A positive case and the contacts to test, as one reader may see them.
+
+    ``case_visible`` false: a case in a department the reader does not see; its name,
+    employee number, department and grid unit are None.
+    """
+
+    id: int
+    status: AlertStatus
+    created_at: datetime
+    case_visible: bool
+    employee_no: str | None
+    name: str | None
+    department: str | None
+    grid_unit: str | None
+    sampled_at: datetime | None
+    site: str | None
+    source: str | None
+    closed_by: str | None
+    closed_at: datetime | None
+    contact_count: int
+    contacts: list[AlertContactRow]
 
 
 def list_alerts(
-    engine: Engine,
-    policy: Policy,
+    session: Session,
     *,
-    status: str | None = OPEN,
+    status: AlertStatus | None = AlertStatus.OPEN,
     departments: Collection[str] | None = None,
-) -> list[dict[str, Any]]:
+) -> list[AlertRow]:
     """Alerts (open ones by default), newest first, each with its contacts.
 
     With ``departments`` (a supervisor's scope) only alerts that concern those departments are
@@ -177,80 +231,73 @@ def list_alerts(
     its name, employee number, department and grid unit are None, so a supervisor learns who
     of their own people to test, not who tested positive elsewhere.
     """
-    from testrota.db.models import TestResult
-
-    tz = policy.tz
     scope = set(departments) if departments is not None else None
-    with session_scope(engine) as session:
-        query = select(Alert).order_by(col(Alert.created_at).desc(), col(Alert.id).desc())
-        if status:
-            query = query.where(col(Alert.status) == status)
-        alerts = list(session.scalars(query))
-        if not alerts:
-            return []
-        alert_ids = [a.id for a in alerts if a.id is not None]
-        contacts: dict[int, list[AlertContact]] = {}
-        for part in chunks(alert_ids):
-            for c in session.scalars(
-                select(AlertContact).where(col(AlertContact.alert_id).in_(list(part)))
-            ):
-                contacts.setdefault(c.alert_id, []).append(c)
-        person_ids = {a.person_id for a in alerts} | {
-            c.person_id for cs in contacts.values() for c in cs
-        }
-        people = {}
-        for part in chunks(sorted(person_ids)):
-            for r in session.execute(select_people().where(col(Person.id).in_(list(part)))):
-                people[r.id] = person_facts_row(r)
-        results: dict[int, TestResult] = {}
-        for part in chunks(sorted({a.result_id for a in alerts})):
-            query_results = select(TestResult).where(col(TestResult.id).in_(list(part)))
-            for tr in session.scalars(query_results):
-                assert tr.id is not None
-                results[tr.id] = tr
-        booked = _contact_bookings(session, person_ids, min(a.created_at for a in alerts))
-    out: list[dict[str, Any]] = []
+    query = select(Alert).order_by(col(Alert.created_at).desc(), col(Alert.id).desc())
+    if status:
+        query = query.where(col(Alert.status) == status)
+    alerts = list(session.scalars(query))
+    if not alerts:
+        return []
+    alert_ids = [a.id for a in alerts if a.id is not None]
+    contacts: dict[int, list[AlertContact]] = {}
+    for part in chunks(alert_ids):
+        for c in session.scalars(
+            select(AlertContact).where(col(AlertContact.alert_id).in_(list(part)))
+        ):
+            contacts.setdefault(c.alert_id, []).append(c)
+    person_ids = {a.person_id for a in alerts} | {
+        c.person_id for cs in contacts.values() for c in cs
+    }
+    people: dict[int, PersonFacts] = {}
+    for part in chunks(sorted(person_ids)):
+        for r in session.execute(select_people().where(col(Person.id).in_(list(part)))):
+            people[r.id] = person_facts_row(r)
+    results: dict[int, TestResult] = {}
+    for part in chunks(sorted({a.result_id for a in alerts})):
+        query_results = select(TestResult).where(col(TestResult.id).in_(list(part)))
+        for tr in session.scalars(query_results):
+            assert tr.id is not None
+            results[tr.id] = tr
+    booked = _contact_bookings(session, person_ids, min(a.created_at for a in alerts))
+    out: list[AlertRow] = []
     for a in alerts:
+        assert a.id is not None
         case = people[a.person_id]
-        mine = [c for c in contacts.get(a.id or 0, [])]
+        mine = list(contacts.get(a.id, []))
         if scope is not None:
             mine = [c for c in mine if people[c.person_id].department in scope]
             if case.department not in scope and not mine:
                 continue
         result = results.get(a.result_id)
         visible = scope is None or case.department in scope
-        out.append(
-            {
-                "id": a.id,
-                "status": a.status,
-                "created_at": a.created_at.astimezone(tz).isoformat(),
-                "case_visible": visible,
-                "employee_no": case.employee_no if visible else None,
-                "name": case.name if visible else None,
-                "department": case.department if visible else None,
-                "grid_unit": case.grid_unit if visible else None,
-                "sampled_at": result.sampled_at.astimezone(tz).isoformat() if result else None,
-                "site": (result.site_code or result.site_name or None) if result else None,
-                "source": result.source if result else None,
-                "closed_by": a.closed_by,
-                "closed_at": a.closed_at.astimezone(tz).isoformat() if a.closed_at else None,
-                "contact_count": len(mine),
-                "contacts": [
-                    {
-                        "employee_no": people[c.person_id].employee_no,
-                        "name": people[c.person_id].name,
-                        "department": people[c.person_id].department,
-                        "grid_unit": people[c.person_id].grid_unit,
-                        "phone": people[c.person_id].phone,
-                        "reason": c.reason,
-                        "extra_slot_start": _first_after(
-                            booked.get(c.person_id, []), a.created_at, tz
-                        ),
-                    }
-                    for c in sorted(mine, key=lambda c: people[c.person_id].employee_no)
-                ],
-            }
-        )
+        out.append(AlertRow(
+            id=a.id,
+            status=AlertStatus(a.status),
+            created_at=a.created_at,
+            case_visible=visible,
+            employee_no=case.employee_no if visible else None,
+            name=case.name if visible else None,
+            department=case.department if visible else None,
+            grid_unit=case.grid_unit if visible else None,
+            sampled_at=result.sampled_at if result else None,
+            site=(result.site_code or result.site_name or None) if result else None,
+            source=result.source if result else None,
+            closed_by=a.closed_by,
+            closed_at=a.closed_at,
+            contact_count=len(mine),
+            contacts=[
+                AlertContactRow(
+                    employee_no=people[c.person_id].employee_no,
+                    name=people[c.person_id].name,
+                    department=people[c.person_id].department,
+                    grid_unit=people[c.person_id].grid_unit,
+                    phone=people[c.person_id].phone,
+                    reason=ContactReason(c.reason),
+                    extra_slot_start=_first_after(booked.get(c.person_id, []), a.created_at),
+                )
+                for c in sorted(mine, key=lambda c: people[c.person_id].employee_no)
+            ],
+        ))
     return out
 
 
@@ -262,41 +309,46 @@ def _contact_bookings(
         for r in session.execute(
             select(*cols(Appointment.person_id, Appointment.starts_at)).where(
                 col(Appointment.person_id).in_(list(part)),
-                col(Appointment.reason) == "contact",
+                col(Appointment.reason) == AppointmentReason.CONTACT,
                 col(Appointment.starts_at) >= since,
-                col(Appointment.status) != CANCELLED,
+                col(Appointment.status) != AppointmentStatus.CANCELLED,
             )
         ):
             out.setdefault(r.person_id, []).append(r.starts_at)
     return out
 
 
-def _first_after(starts: list[datetime], after: datetime, tz: Any) -> str | None:
+def _first_after(starts: list[datetime], after: datetime) -> datetime | None:
     later = sorted(s for s in starts if s >= after)
-    return later[0].astimezone(tz).isoformat() if later else None
+    return later[0] if later else None
+
+
+@dataclass(frozen=True)
+class AlertClosed:
+    id: int
+    status: AlertStatus
+    changed: bool  # False: it was closed already
 
 
 def close_alert(
-    engine: Engine,
+    session: Session,
     alert_id: int,
     actor: str,
     now: datetime,
     *,
     departments: Collection[str] | None = None,
-) -> dict[str, Any]:
-    """Close an open alert (the case has been handled); an audit event records who did it."""
-    with session_scope(engine) as session:
-        alert = session.get(Alert, alert_id)
-        if alert is None:
-            raise UserError(f"no alert {alert_id}")
-        person = session.get(Person, alert.person_id)
-        if departments is not None and (person is None or person.department not in departments):
-            raise UserError(f"alert {alert_id} is not in your departments")
-        if alert.status == CLOSED:
-            return {"id": alert_id, "status": CLOSED, "changed": False}
-        alert.status, alert.closed_by, alert.closed_at = CLOSED, actor, now
-        session.add(
-            AuditEvent(at=now, actor=actor, action="alert_closed", entity="alert",
-                       entity_id=str(alert_id), details={})
-        )
-    return {"id": alert_id, "status": CLOSED, "changed": True}
+) -> AlertClosed:
+    """Close an open alert (the case has been handled), in the caller's transaction; the
+    caller audits a change. An alert of a case outside ``departments`` is refused."""
+    alert = session.get(Alert, alert_id)
+    if alert is None:
+        raise UserError("no alert {alert_id}", alert_id=alert_id)
+    person = session.get(Person, alert.person_id)
+    if departments is not None and (person is None or person.department not in departments):
+        raise UserError("alert {alert_id} is not in your departments", alert_id=alert_id)
+    if alert.status == AlertStatus.CLOSED:
+        return AlertClosed(alert_id, AlertStatus.CLOSED, changed=False)
+    alert.status, alert.closed_by, alert.closed_at = AlertStatus.CLOSED, actor, now
+    session.add(alert)
+    session.flush()
+    return AlertClosed(alert_id, AlertStatus.CLOSED, changed=True)

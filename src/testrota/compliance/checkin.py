@@ -88,7 +88,8 @@ def record_check_in(
         raise UserError(
             "{employee_no} ({name}) is no longer on the active roster; ask HR to re-activate "
             "them before checking in", employee_no=person_row.employee_no, name=person_row.name)
-    person = person_facts(person_row, rate_lookup(config_dir, policy))
+    assert person_row.id is not None
+    person = person_facts(session, person_row.id, rate_lookup(config_dir, policy))
     site = _known_site(session, site_code)
     day_start, day_end = day_bounds(local_date(at, tz), tz)
     appts = appointments_between(session, *widen(day_start, day_end), person_ids=[person.id])

@@ -13,20 +13,23 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from testrota.compliance.records import PersonFacts, Sample
+from testrota.statuses import ContactReason
 from testrota.weeks import day_bounds, local_date
 
-GRID_UNIT = "grid_unit"
-SAME_SLOT = "same_slot"
+GRID_UNIT = ContactReason.GRID_UNIT
+SAME_SLOT = ContactReason.SAME_SLOT
 
 
 @dataclass(frozen=True)
 class Contact:
     person_id: int
-    reasons: tuple[str, ...]
+    reasons: tuple[ContactReason, ...]  # every rule that made them a contact, grid unit first
 
     @property
-    def reason(self) -> str:
-        return ",".join(self.reasons)
+    def reason(self) -> ContactReason:
+        """The reason stored (one per contact, an enumerated value): the grid unit when both
+        rules apply, since working together outlasts one queue."""
+        return self.reasons[0]
 
 
 def slot_window(
@@ -69,7 +72,7 @@ def find_contacts(
         window: the slot of the positive sample, from :func:`slot_window`; None when the sample
             has no site (an outside booth), so there is no same-slot rule.
     """
-    reasons: dict[int, list[str]] = {}
+    reasons: dict[int, list[ContactReason]] = {}
     unit = case.unit
     if unit:
         for p in unit_members:

@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Engine, select, update
-from sqlmodel import col
+from sqlalchemy import select, update
+from sqlmodel import Session, col
 
 from testrota.compliance.facts import find_person
-from testrota.compliance.flagging import flag_in_session
-from testrota.compliance.records import EXCUSED, MISSED, SCHEDULED
 from testrota.compliance.reports import resolve_week
-from testrota.db.engine import session_scope
-from testrota.db.models import Appointment, AuditEvent
+from testrota.db.models import Appointment
 from testrota.errors import UserError
 from testrota.policy import Policy
 from testrota.roster.people import AmbiguousEmployeeNo
+from testrota.statuses import AppointmentStatus
 from testrota.weeks import day_bounds, week_bounds
 
 MAX_REASON = 400
@@ -27,8 +26,40 @@ class OutOfScope(UserError):
     """The person is in a department the user may not act on."""
 
 
+@dataclass(frozen=True)
+class ExcusedAppointment:
+    appointment_id: int
+    slot_start: datetime
+    site: str
+    previous_status: AppointmentStatus
+
+    def audit_details(self, employee_no: str, reason: str) -> dict[str, Any]:
+        return {"employee_no": employee_no, "previous_status": self.previous_status.value,
+                "slot_start": self.slot_start.isoformat(), "reason": reason}
+
+
+@dataclass(frozen=True)
+class Excused:
+    employee_no: str
+    name: str
+    reason: str  # as stored: spaces collapsed
+    excused_by: str
+    excused: list[ExcusedAppointment]
+
+
+def clean_reason(reason: str) -> str:
+    """The reason with its spaces collapsed; a UserError when there is none or it is too long."""
+    reason = " ".join((reason or "").split())
+    if not reason:
+        raise UserError("give a reason for the excuse (e.g. --reason '病假 sick leave')")
+    if len(reason) > MAX_REASON:
+        raise UserError("the reason is {length} characters; keep it under {limit}",
+                        length=len(reason), limit=MAX_REASON)
+    return reason
+
+
 def excuse(
-    engine: Engine,
+    session: Session,
     employee_no: str,
     reason: str,
     *,
@@ -39,98 +70,74 @@ def excuse(
     on: date | None = None,
     appointment_id: int | None = None,
     departments: Collection[str] | None = None,
-) -> dict[str, Any]:
-    """Excuse a person's missed appointments of a week (default: this week), of one day
-    (``on``: missed or still scheduled ones, for leave announced in advance), or one
-    appointment by id. An excused appointment is neither done nor missed."""
-    reason = " ".join((reason or "").split())
-    if not reason:
-        raise UserError("give a reason for the excuse (e.g. --reason '病假 sick leave')")
-    if len(reason) > MAX_REASON:
-        raise UserError(f"the reason is {len(reason)} characters; keep it under {MAX_REASON}")
+) -> Excused:
+    """Excuse, in ``session``'s transaction, a person's missed appointments of a week (default:
+    this week), of one day (``on``: missed or still scheduled ones, for leave announced in
+    advance), or one appointment by id. An excused appointment is neither done nor missed.
+
+    The caller flags what is due first (so a slot that just ended can be excused) and audits
+    each appointment excused. A person outside ``departments`` is :class:`OutOfScope`.
+    """
+    reason = clean_reason(reason)
     tz = policy.tz
-    with session_scope(engine) as session:
-        flag_in_session(session, now, policy)
-        try:
-            person = find_person(session, employee_no)
-        except AmbiguousEmployeeNo:
-            if departments is None:
-                raise
-            # Name only the candidates this user may see.
-            person = find_person(session, employee_no, departments=departments)
-        if departments is not None and person.department not in departments:
-            raise OutOfScope(
-                f"{person.employee_no} ({person.name}) is in "
-                f"{person.department or 'no department'}, which is not one of your departments"
-            )
-        query = select(Appointment).where(col(Appointment.person_id) == person.id)
-        if appointment_id is not None:
-            query = query.where(col(Appointment.id) == appointment_id)
-            statuses: tuple[str, ...] = (MISSED, SCHEDULED)
-            what = f"appointment {appointment_id}"
-        elif on is not None:
-            start, end = day_bounds(on, tz)
-            query = query.where(
-                col(Appointment.starts_at) >= start, col(Appointment.starts_at) < end
-            )
-            statuses = (MISSED, SCHEDULED)
-            what = f"appointment on {on.isoformat()}"
-        else:
-            wk = resolve_week(week, now, policy)
-            start, end = week_bounds(wk, tz)
-            query = query.where(
-                col(Appointment.starts_at) >= start, col(Appointment.starts_at) < end
-            )
-            statuses = (MISSED,)
-            what = f"missed appointment in {wk}"
-        appts = [a for a in session.scalars(query.order_by(col(Appointment.starts_at)))]
-        targets = [a for a in appts if a.status in statuses]
-        if not targets:
-            if appointment_id is not None and not appts:
-                raise UserError(f"{person.employee_no} has no appointment {appointment_id}")
-            states = ", ".join(sorted({a.status for a in appts})) or "none"
-            raise UserError(
-                f"{person.employee_no} ({person.name}) has no {what} to excuse "
-                f"(appointments found: {states})"
-            )
-        excused = []
-        for a in targets:
-            assert a.id is not None
-            changed = session.execute(
-                update(Appointment)
-                .where(col(Appointment.id) == a.id, col(Appointment.status).in_(statuses))
-                .values(status=EXCUSED, excused_reason=reason, excused_by=actor, updated_at=now)
-                .execution_options(synchronize_session=False)
-            )
-            if not getattr(changed, "rowcount", 0):
-                continue  # someone else changed it a moment ago
-            session.add(
-                AuditEvent(
-                    at=now,
-                    actor=actor,
-                    action="appointment_excused",
-                    entity="appointment",
-                    entity_id=str(a.id),
-                    details={
-                        "employee_no": person.employee_no,
-                        "previous_status": a.status,
-                        "slot_start": a.starts_at.isoformat(),
-                        "reason": reason,
-                    },
-                )
-            )
-            excused.append(
-                {
-                    "appointment_id": a.id,
-                    "slot_start": a.starts_at.astimezone(tz).isoformat(),
-                    "site": a.site_code,
-                    "previous_status": a.status,
-                }
-            )
-    return {
-        "employee_no": person.employee_no,
-        "name": person.name,
-        "reason": reason,
-        "excused_by": actor,
-        "excused": excused,
-    }
+    try:
+        person = find_person(session, employee_no)
+    except AmbiguousEmployeeNo:
+        if departments is None:
+            raise
+        # Name only the candidates this user may see.
+        person = find_person(session, employee_no, departments=departments)
+    if departments is not None and person.department not in departments:
+        raise OutOfScope(
+            "{employee_no} ({name}) is in {department}, which is not one of your departments",
+            employee_no=person.employee_no, name=person.name,
+            department=person.department or "no department",
+        )
+    query = select(Appointment).where(col(Appointment.person_id) == person.id)
+    statuses: tuple[AppointmentStatus, ...] = (AppointmentStatus.MISSED,
+                                               AppointmentStatus.SCHEDULED)
+    if appointment_id is not None:
+        query = query.where(col(Appointment.id) == appointment_id)
+        nothing = ("{employee_no} ({name}) has no appointment {what} to excuse "
+                   "(appointments found: {found})")
+        what: object = appointment_id
+    elif on is not None:
+        start, end = day_bounds(on, tz)
+        query = query.where(col(Appointment.starts_at) >= start, col(Appointment.starts_at) < end)
+        nothing = ("{employee_no} ({name}) has no appointment on {what} to excuse "
+                   "(appointments found: {found})")
+        what = on.isoformat()
+    else:
+        wk = resolve_week(week, now, policy)
+        start, end = week_bounds(wk, tz)
+        query = query.where(col(Appointment.starts_at) >= start, col(Appointment.starts_at) < end)
+        statuses = (AppointmentStatus.MISSED,)
+        nothing = ("{employee_no} ({name}) has no missed appointment in {what} to excuse "
+                   "(appointments found: {found})")
+        what = str(wk)
+    appts = list(session.scalars(query.order_by(col(Appointment.starts_at))))
+    targets = [a for a in appts if a.status in statuses]
+    if not targets:
+        if appointment_id is not None and not appts:
+            raise UserError("{employee_no} has no appointment {appointment_id}",
+                            employee_no=person.employee_no, appointment_id=appointment_id)
+        raise UserError(
+            nothing,
+            employee_no=person.employee_no, name=person.name, what=what,
+            found=", ".join(sorted({a.status for a in appts})) or "none",
+        )
+    excused = []
+    for a in targets:
+        assert a.id is not None
+        changed = session.execute(
+            update(Appointment)
+            .where(col(Appointment.id) == a.id, col(Appointment.status).in_(statuses))
+            .values(status=AppointmentStatus.EXCUSED, excused_reason=reason, excused_by=actor,
+                    updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if not getattr(changed, "rowcount", 0):
+            continue  # someone else changed it a moment ago
+        excused.append(ExcusedAppointment(a.id, a.starts_at, a.site_code,
+                                          AppointmentStatus(a.status)))
+    return Excused(person.employee_no, person.name, reason, actor, excused)

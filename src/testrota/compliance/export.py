@@ -1,5 +1,8 @@
 """Writing lists for people to open in Excel: formatted .xlsx and CSV, both injection-safe.
 
+Rows are mappings or objects (a use case's dataclasses) with real values: a time is written in
+the zone given (the site's), as a date-time cell in .xlsx and ISO 8601 with its offset in CSV.
+
 A cell that begins with ``=``, ``+``, ``-`` or ``@`` is a formula to Excel. Names and roles come
 from uploaded files, so such a cell could run a formula (or a DDE command) on a supervisor's
 machine. In .xlsx it is written as a text cell with Excel's quote prefix, so it shows exactly as
@@ -9,18 +12,35 @@ numbers and E.164 phones (``+8613812345678``, ``-3``) are left alone: they are n
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
+from enum import Enum
 from pathlib import Path
 from typing import IO, Any
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _PLAIN_NUMBER = re.compile(r"^[+-]?\d[\d ]*(\.\d+)?$")
 
+# The missed list's columns in a file a supervisor opens (the JSON has every field).
+MISSED_COLUMNS = [
+    "employee_no",
+    "name",
+    "department",
+    "grid_unit",
+    "role",
+    "category",
+    "phone",
+    "site",
+    "slot_start",
+    "tests_this_week",
+    "required",
+    "compliant_this_week",
+    "last_test_date",
+    "weeks_missed_in_row",
+]
 MISSED_HEADERS: dict[str, str] = {
     "employee_no": "工号 Employee no.",
     "name": "姓名 Name",
@@ -44,22 +64,38 @@ def is_dangerous(value: str) -> bool:
     return value.startswith(FORMULA_START) and not _PLAIN_NUMBER.match(value)
 
 
-def csv_safe(value: Any) -> str:
+Row = Mapping[str, Any] | object
+
+
+def cell(row: Row, column: str) -> Any:
+    """``row``'s value of ``column``: a mapping's item or an object's attribute (None if none)."""
+    if isinstance(row, Mapping):
+        return row.get(column)
+    return getattr(row, column, None)
+
+
+def csv_safe(value: Any, tz: tzinfo | None = None) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, datetime | date):
+    if isinstance(value, datetime):
+        return (value.astimezone(tz) if tz is not None else value).isoformat()
+    if isinstance(value, date):
         return value.isoformat()
+    if isinstance(value, Enum):
+        value = value.value
     text = str(value)
     return "'" + text if is_dangerous(text) else text
 
 
-def write_csv(out: IO[str], rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> None:
+def write_csv(out: IO[str], rows: Sequence[Row], columns: Sequence[str], *,
+              tz: tzinfo | None = None) -> None:
+    """``columns`` of ``rows`` under a header row; times in ``tz``."""
     writer = csv.writer(out)
     writer.writerow(columns)
     for row in rows:
-        writer.writerow([csv_safe(row.get(c)) for c in columns])
+        writer.writerow([csv_safe(cell(row, c), tz) for c in columns])
 
 
 def _display_width(text: str) -> int:
@@ -67,18 +103,14 @@ def _display_width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
-def _excel_value(value: Any, column: str, datetime_columns: set[str]) -> Any:
+def _excel_value(value: Any, tz: tzinfo | None) -> Any:
     if value is None:
         return None
-    if column in datetime_columns and isinstance(value, str):
-        try:
-            parsed = datetime.fromisoformat(value)
-        except ValueError:
-            return value
-        # Excel has no time zones: write the local wall-clock time the text showed.
-        return parsed.replace(tzinfo=None) if parsed.tzinfo else parsed
     if isinstance(value, datetime) and value.tzinfo is not None:
-        return value.replace(tzinfo=None)
+        # Excel has no time zones: the wall-clock time in the zone the reader lives in.
+        return (value.astimezone(tz) if tz is not None else value).replace(tzinfo=None)
+    if isinstance(value, Enum):
+        return value.value
     if isinstance(value, list | tuple):
         return ", ".join(str(v) for v in value)
     return value
@@ -86,15 +118,15 @@ def _excel_value(value: Any, column: str, datetime_columns: set[str]) -> Any:
 
 def write_xlsx(
     target: Path | IO[bytes],
-    rows: Sequence[Mapping[str, Any]],
+    rows: Sequence[Row],
     columns: Sequence[str],
     *,
     headers: Mapping[str, str] | None = None,
     title: str = "Sheet1",
-    datetime_columns: Sequence[str] = (),
-    date_columns: Sequence[str] = (),
+    tz: tzinfo | None = None,
 ) -> None:
-    """A formatted workbook: bold shaded header, frozen header row, auto-filter, fitted widths."""
+    """A formatted workbook: bold shaded header, frozen header row, auto-filter, fitted widths;
+    times as date-time cells of their wall-clock time in ``tz``."""
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
@@ -107,29 +139,25 @@ def write_xlsx(
     ws.append(names)
     bold = Font(bold=True)
     fill = PatternFill("solid", fgColor="DDEBF7")
-    for cell in ws[1]:
-        cell.font, cell.fill = bold, fill
-        cell.alignment = Alignment(vertical="center", wrap_text=True)
+    for header in ws[1]:
+        header.font, header.fill = bold, fill
+        header.alignment = Alignment(vertical="center", wrap_text=True)
     widths = [_display_width(str(n)) for n in names]
-    dt_cols, d_cols = set(datetime_columns), set(date_columns)
     for r, row in enumerate(rows, start=2):
         for c, column in enumerate(columns, start=1):
-            value = _excel_value(row.get(column), column, dt_cols)
-            if column in d_cols and isinstance(value, str):
-                with contextlib.suppress(ValueError):
-                    value = date.fromisoformat(value)
-            cell = ws.cell(row=r, column=c, value=value if not isinstance(value, str) else None)
+            value = _excel_value(cell(row, column), tz)
+            out = ws.cell(row=r, column=c, value=value if not isinstance(value, str) else None)
             if isinstance(value, str):
-                cell.value = value
+                out.value = value
                 if value.startswith(FORMULA_START):
                     # openpyxl turns a leading "=" into a formula; force text, and set Excel's
                     # quote prefix so editing the cell keeps it text.
-                    cell.data_type = "s"
-                    cell.quotePrefix = True
+                    out.data_type = "s"
+                    out.quotePrefix = True
             elif isinstance(value, datetime):
-                cell.number_format = "yyyy-mm-dd hh:mm"
+                out.number_format = "yyyy-mm-dd hh:mm"
             elif isinstance(value, date):
-                cell.number_format = "yyyy-mm-dd"
+                out.number_format = "yyyy-mm-dd"
             shown = 16 if isinstance(value, datetime) else len(str(value or ""))
             if isinstance(value, str):
                 shown = _display_width(value)

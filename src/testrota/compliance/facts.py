@@ -8,11 +8,10 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, and_, func, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select, true
 from sqlmodel import Session, col
 
 from testrota.compliance.records import (
-    INVALID,
     AppointmentFacts,
     ExemptionFacts,
     PersonFacts,
@@ -21,6 +20,7 @@ from testrota.compliance.records import (
 from testrota.db.models import Appointment, Exemption, Person, TestResult
 from testrota.errors import UserError
 from testrota.policy import Policy
+from testrota.statuses import ResultValue
 from testrota.weeks import day_bounds
 
 CHUNK = 900  # bound parameters per IN list: well inside SQLite's and PostgreSQL's limits
@@ -38,13 +38,16 @@ def chunks(items: Sequence[T], size: int = CHUNK) -> Iterable[Sequence[T]]:
         yield items[i : i + size]
 
 
-def effective_category(p: Person) -> str | None:
-    """HR's override wins over the matcher; an empty override means "not high-risk"."""
-    return _category(p.override_category, p.risk_category)
+def effective_category() -> ColumnElement[Any]:
+    """A person's high-risk category as SQL (NULL: not high-risk): HR's override wins over the
+    matcher, and an empty override means "not high-risk".
 
-
-def _category(override: str | None, matched: str | None) -> str | None:
-    return (override or None) if override is not None else matched
+    The one statement of the rule: the facts below select it (:data:`PERSON_COLUMNS`), and so
+    does every count of high-risk people, so the pages and the reports cannot disagree.
+    """
+    override = col(Person.override_category)
+    return case((override.is_not(None), func.nullif(override, "")),
+                else_=col(Person.risk_category))
 
 
 RateLookup = Callable[[str | None], int]
@@ -57,24 +60,27 @@ def rate_lookup(config_dir: Path | None, policy: Policy) -> RateLookup:
     return weekly_tests_lookup(config_dir, policy.testing.tests_per_week)
 
 
-def person_facts(p: Person, rates: RateLookup | None = None) -> PersonFacts:
-    assert p.id is not None
-    return person_facts_row(p, rates)  # a Person has every column the row reader needs
+PERSON_COLUMNS: list[Any] = [
+    *cols(
+        Person.id,
+        Person.employee_no,
+        Person.name,
+        Person.department,
+        Person.grid_unit,
+        Person.role,
+        Person.phone,
+        Person.active,
+        Person.person_type,
+    ),
+    effective_category().label("category"),
+]
 
 
-PERSON_COLUMNS = cols(
-    Person.id,
-    Person.employee_no,
-    Person.name,
-    Person.department,
-    Person.grid_unit,
-    Person.role,
-    Person.risk_category,
-    Person.override_category,
-    Person.phone,
-    Person.active,
-    Person.person_type,
-)
+def person_facts(session: Session, person_id: int, rates: RateLookup | None = None
+                 ) -> PersonFacts:
+    """One person's facts, by id."""
+    row = session.execute(select_people().where(col(Person.id) == person_id)).one()
+    return person_facts_row(row, rates)
 
 
 def person_facts_row(row: Any, rates: RateLookup | None = None, prefix: str = "") -> PersonFacts:
@@ -84,7 +90,7 @@ def person_facts_row(row: Any, rates: RateLookup | None = None, prefix: str = ""
     def get(name: str) -> Any:
         return getattr(row, prefix + name)
 
-    category = _category(get("override_category"), get("risk_category"))
+    category = get("category")
     return PersonFacts(
         id=row.person_id if prefix else row.id,
         employee_no=get("employee_no"),
@@ -111,6 +117,10 @@ def in_scope(departments: Collection[str] | None) -> Any:
     return col(Person.department).in_(list(departments))
 
 
+class UnknownEmployeeNo(UserError):
+    """A number that is nobody's (within the people considered): the doors answer "not found"."""
+
+
 def find_person(
     session: Session,
     employee_no: str,
@@ -120,8 +130,8 @@ def find_person(
 ) -> Person:
     """The person a typed employee number means (case, full-width forms, spaces and missing
     leading zeros forgiven); a UserError when there is none or when it could be several
-    (``roster.people.AmbiguousEmployeeNo``, listing them). ``departments`` limits the people
-    considered."""
+    (``roster.people.AmbiguousEmployeeNo``, listing them; :class:`UnknownEmployeeNo` for none).
+    ``departments`` limits the people considered."""
     from testrota.roster.people import find_by_number
 
     raw = (employee_no or "").strip()
@@ -129,8 +139,8 @@ def find_person(
         raise UserError("no employee number given")
     person = find_by_number(session, raw, lock=lock, departments=departments)
     if person is None:
-        raise UserError("unknown employee number {number!r}: check the number or import the "
-                        "roster", number=raw)
+        raise UnknownEmployeeNo("unknown employee number {number!r}: check the number or "
+                                "import the roster", number=raw)
     return person
 
 
@@ -202,7 +212,7 @@ def samples_between(
         )
     ).where(col(TestResult.sampled_at) >= start, col(TestResult.sampled_at) < end)
     if counting_only:
-        base = base.where(col(TestResult.result) != INVALID)
+        base = base.where(col(TestResult.result) != ResultValue.INVALID)
     rows: list[Any] = []
     if person_ids is None:
         rows = list(session.execute(base))
@@ -269,7 +279,7 @@ def last_test_dates(
             .where(
                 col(TestResult.person_id).in_(list(part)),
                 col(TestResult.sampled_at) < before,
-                col(TestResult.result) != INVALID,
+                col(TestResult.result) != ResultValue.INVALID,
             )
             .group_by(col(TestResult.person_id))
         )

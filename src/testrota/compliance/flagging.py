@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine, bindparam, or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlmodel import Session, col
 
 from testrota.compliance.facts import (
@@ -25,41 +25,31 @@ from testrota.compliance.facts import (
     widen,
 )
 from testrota.compliance.missed import days_tested, decide_due, grace, sample_on_day
-from testrota.compliance.records import DONE, MISSED, SCHEDULED, Sample, counts_as_test
+from testrota.compliance.records import Sample, counts_as_test
 from testrota.db import tables
-from testrota.db.engine import session_scope
 from testrota.db.models import Appointment
 from testrota.db.types import UTCDateTime
 from testrota.policy import Policy
+from testrota.statuses import AppointmentStatus
 from testrota.weeks import day_bounds, local_days
 
 
 @dataclass(frozen=True)
 class FlagReport:
-    missed: int
-    done: int
+    missed: int  # appointments this call flagged missed
+    done: int  # and done
 
 
-def flag_due(engine: Engine, now: datetime, policy: Policy) -> FlagReport:
-    """Decide every still-scheduled appointment whose slot ended more than the grace period
-    ago: done if the person tested that local day, else missed.
+def flag_due(session: Session, now: datetime, policy: Policy) -> FlagReport:
+    """Decide, in ``session``'s transaction, every still-scheduled appointment whose slot ended
+    more than the grace period ago: done if the person tested that local day, else missed.
 
     Appointments inside the grace period are left alone: the check-in and the result import
-    mark them done the moment a sample is recorded, so a list call (which flags first) only
-    reads the few rows that just became due, not every slot of the last few hours."""
-    with session_scope(engine) as session:
-        return flag_in_session(session, now, policy)
-
-
-def flag_missed(engine: Engine, now: datetime, policy: Policy) -> int:
-    """:func:`flag_due`, returning how many appointments this call newly flagged as missed."""
-    return flag_due(engine, now, policy).missed
-
-
-def flag_in_session(session: Session, now: datetime, policy: Policy) -> FlagReport:
+    mark them done the moment a sample is recorded, so a list (which flags first) only reads
+    the few rows that just became due, not every slot of the last few hours."""
     cutoff = now - grace(policy)
     query = select(*APPOINTMENT_COLUMNS).where(
-        col(Appointment.status) == SCHEDULED,
+        col(Appointment.status) == AppointmentStatus.SCHEDULED,
         col(Appointment.starts_at) < cutoff,  # implied by the next line; it uses the index
         col(Appointment.ends_at) < cutoff,
     )
@@ -82,8 +72,9 @@ def set_missed(session: Session, appointment_ids: Sequence[int], now: datetime) 
     for part in chunks(sorted(appointment_ids)):
         result = session.execute(
             update(Appointment)
-            .where(col(Appointment.id).in_(list(part)), col(Appointment.status) == SCHEDULED)
-            .values(status=MISSED, updated_at=now)
+            .where(col(Appointment.id).in_(list(part)),
+                   col(Appointment.status) == AppointmentStatus.SCHEDULED)
+            .values(status=AppointmentStatus.MISSED, updated_at=now)
             .execution_options(synchronize_session=False)
         )
         changed += int(getattr(result, "rowcount", 0) or 0)
@@ -100,9 +91,11 @@ def set_done(session: Session, decided: Sequence[tuple[int, datetime]], now: dat
         .where(
             table.c.id == bindparam("appt_id"),
             # not IN (...): an expanding IN cannot be used in an executemany
-            or_(table.c.status == SCHEDULED, table.c.status == MISSED),
+            or_(table.c.status == AppointmentStatus.SCHEDULED,
+                table.c.status == AppointmentStatus.MISSED),
         )
-        .values(status=DONE, done_at=bindparam("sampled", type_=UTCDateTime()), updated_at=now)
+        .values(status=AppointmentStatus.DONE, done_at=bindparam("sampled", type_=UTCDateTime()),
+                updated_at=now)
     )
     changed = 0
     for part in chunks(sorted(decided), 5000):
@@ -142,7 +135,7 @@ def mark_done_for(
         start,
         end,
         person_ids=people if few else None,
-        statuses=(SCHEDULED, MISSED),
+        statuses=(AppointmentStatus.SCHEDULED, AppointmentStatus.MISSED),
     )
     decided: list[tuple[int, datetime]] = []
     for appt in appointments:

@@ -1,4 +1,5 @@
-"""``testrota results import``: a lab, booth or HR result sheet into test results, atomically.
+"""A lab, booth or HR result sheet into test results, in one transaction (the use case is
+:func:`testrota.actions.results.import_results`).
 
 Idempotent: a sample is keyed by (person, sampling time, source), so importing the same sheet
 again changes nothing, and a sheet that brings the result of a sample already known as pending
@@ -9,34 +10,43 @@ errors``.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, String, bindparam, exists, insert, literal, select, update
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col
+from sqlalchemy import String, bindparam, exists, insert, literal, select, update
+from sqlmodel import Session
 
-from testrota.compliance.alerts import book_contacts, raise_alerts
+from testrota.compliance.alerts import (
+    AlertSummary,
+    ContactsBooking,
+    RaisedAlert,
+    raise_alerts,
+)
 from testrota.compliance.columns import IDENTITY_FIELDS, REQUIRED_FIELDS, load_result_columns
 from testrota.compliance.facts import cols
-from testrota.compliance.records import POSITIVE, Sample
+from testrota.compliance.records import Sample
 from testrota.compliance.result_rows import (
     ParsedRows,
     ParsedSample,
     PersonIndex,
     PersonKeys,
+    RowProblem,
+    UnmatchedRow,
     parse_rows,
     site_key,
 )
 from testrota.compliance.staging import mark_done_staged, same_sample, staged, staged_rows
 from testrota.db import tables
-from testrota.db.engine import session_scope
-from testrota.db.models import AuditEvent, Person, Site
+from testrota.db.models import Person, Site
 from testrota.db.types import UTCDateTime
 from testrota.errors import UserError
 from testrota.policy import Policy
 from testrota.roster.reader import Workbook
+from testrota.statuses import ResultValue
+
+POSITIVE = ResultValue.POSITIVE
 
 Progress = Callable[[str], None]
 
@@ -45,42 +55,92 @@ def _quiet(_: str) -> None:
     pass
 
 
-def import_results(
-    engine: Engine,
+@dataclass(frozen=True)
+class SkippedSheet:
+    sheet: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class ResultsImport:
+    """What a result sheet did (or would do, on a dry run): every row is accounted for,
+    ``rows = recorded + unchanged + len(unmatched) + len(errors)``."""
+
+    rows: int
+    recorded: int  # added + updated
+    added: int
+    updated: int  # a pending result that got its value, say
+    unchanged: int  # already known with this result, or a row repeating another
+    duplicates: int
+    positives: int
+    alerts: list[AlertSummary]
+    appointments_done: int
+    file_name: str
+    sha256: str
+    sheets: list[str]
+    skipped_sheets: list[SkippedSheet]
+    unmatched: list[UnmatchedRow]
+    errors: list[RowProblem]
+    matched_by: dict[str, int]  # employee_no / phone / id_number -> rows matched that way
+    dry_run: bool
+    contacts_booking: ContactsBooking | None = None  # after the import committed
+
+    @property
+    def audit_details(self) -> dict[str, Any]:
+        return {"file_name": self.file_name, "sha256": self.sha256, "rows": self.rows,
+                "recorded": self.recorded, "unchanged": self.unchanged,
+                "unmatched": len(self.unmatched), "errors": len(self.errors)}
+
+
+def read_result_sheet(
     path: Path,
     policy: Policy,
     config_dir: Path,
-    actor: str,
-    now: datetime,
     *,
     sheet: str | None = None,
-    dry_run: bool = False,
-    progress: Progress = _quiet,
-    errors_report: Path | None = None,
-) -> dict[str, Any]:
-    """Import one result file; returns ``{rows, recorded, unchanged, unmatched, ...}``.
-
-    Nothing is written on a dry run or when the file is refused (UserError). Positive results
-    raise their alerts in the same transaction; the contacts' extra appointments are booked
-    after it commits. ``errors_report``: an .xlsx of the rows that match nobody and the row
-    errors (written also on a dry run; when it cannot be written, nothing is imported).
-    """
-    from testrota.roster.phones import normalize_phone
+) -> Workbook:
+    """Read a result file (the size limits of the policy); a UserError when it cannot be
+    read, or when a sheet has no column that says who a row is."""
     from testrota.roster.reader import read_workbook
 
-    progress("reading")
     aliases = load_result_columns(config_dir)
     workbook = read_workbook(
         path, aliases, required=REQUIRED_FIELDS, limits=policy.imports, sheet=sheet
     )
     for sh in workbook.sheets:
         if not any(f in sh.columns for f in IDENTITY_FIELDS):
-            shown = ", ".join(repr(h) for h in sh.columns.values())
             raise UserError(
-                f"{workbook.file_name}: sheet {sh.name!r} has {shown} but no employee number, "
-                "phone or ID number column, so its rows cannot be matched to people "
-                "(see config/result_columns.yaml for the names it knows)"
+                "{file}: sheet {sheet!r} has {columns} but no employee number, phone or ID "
+                "number column, so its rows cannot be matched to people (see "
+                "config/result_columns.yaml for the names it knows)",
+                file=workbook.file_name, sheet=sh.name,
+                columns=", ".join(repr(h) for h in sh.columns.values()),
             )
+    return workbook
+
+
+def record_result_sheet(
+    session: Session,
+    workbook: Workbook,
+    policy: Policy,
+    now: datetime,
+    actor: str,
+    *,
+    dry_run: bool = False,
+    progress: Progress = _quiet,
+    errors_report: Path | None = None,
+) -> tuple[ResultsImport, list[RaisedAlert]]:
+    """Match the rows of ``workbook`` to people and record their results, in ``session``'s
+    transaction; returns the summary and the alerts raised (none on a dry run).
+
+    Idempotent by each sample's key. Positive results raise their alerts here; the caller
+    audits the import and the alerts, and books the contacts once it has committed.
+    ``errors_report``: an .xlsx of the rows that match nobody and the row errors (written
+    also on a dry run). An IntegrityError means another import wrote the same samples at the
+    same moment: the caller rolls back.
+    """
+    from testrota.roster.phones import normalize_phone
+
     region = policy.phone_region
     phone_cache: dict[str, str | None] = {}
 
@@ -89,59 +149,39 @@ def import_results(
             phone_cache[raw] = normalize_phone(raw, region)
         return phone_cache[raw]
 
-    try:
-        with session_scope(engine) as session:
-            progress("matching")
-            index = PersonIndex(_person_keys(session))
-            sites = _site_names(session)
-            parsed = ParsedRows()
-            for sh in workbook.sheets:
-                parse_rows(
-                    sh.name, sh.data, sh.row_numbers, index,
-                    tz=policy.tz, now=now, normalize_phone=phone, sites=sites, out=parsed,
-                )
-            if errors_report is not None and (parsed.errors or parsed.unmatched):
-                _write_errors_report(errors_report, parsed, workbook)
-            progress("writing")
-            summary, raised = _write(session, parsed, now, policy, actor, dry_run)
-            if not dry_run:
-                session.add(
-                    AuditEvent(
-                        at=now,
-                        actor=actor,
-                        action="results_import",
-                        entity="results",
-                        entity_id=workbook.sha256[:16],
-                        details={
-                            "file_name": workbook.file_name,
-                            "sha256": workbook.sha256,
-                            **{k: summary[k] for k in ("rows", "recorded", "unchanged")},
-                            "unmatched": len(parsed.unmatched),
-                            "errors": len(parsed.errors),
-                        },
-                    )
-                )
-    except IntegrityError:
-        raise UserError(
-            f"{workbook.file_name}: another import wrote some of these results at the same "
-            "time; nothing from this one was written, run it again"
-        ) from None
-    summary.update(
-        {
-            "file_name": workbook.file_name,
-            "sha256": workbook.sha256,
-            "sheets": [sh.name for sh in workbook.sheets],
-            "skipped_sheets": [{"sheet": s.name, "reason": s.reason} for s in workbook.skipped],
-            "unmatched": parsed.unmatched,
-            "errors": parsed.errors,
-            "matched_by": parsed.matched_by,
-            "dry_run": dry_run,
-        }
+    progress("matching")
+    index = PersonIndex(_person_keys(session))
+    sites = _site_names(session)
+    parsed = ParsedRows()
+    for sh in workbook.sheets:
+        parse_rows(
+            sh.name, sh.data, sh.row_numbers, index,
+            tz=policy.tz, now=now, normalize_phone=phone, sites=sites, out=parsed,
+        )
+    if errors_report is not None and (parsed.errors or parsed.unmatched):
+        _write_errors_report(errors_report, parsed, workbook)
+    progress("writing")
+    counts, raised = _write(session, parsed, now, policy, actor, dry_run)
+    summary = ResultsImport(
+        rows=counts.rows,
+        recorded=counts.added + counts.updated,
+        added=counts.added,
+        updated=counts.updated,
+        unchanged=counts.unchanged,
+        duplicates=parsed.duplicates,
+        positives=counts.positives,
+        appointments_done=counts.appointments_done,
+        alerts=[AlertSummary.of(a) for a in raised],
+        file_name=workbook.file_name,
+        sha256=workbook.sha256,
+        sheets=[sh.name for sh in workbook.sheets],
+        skipped_sheets=[SkippedSheet(s.name, s.reason) for s in workbook.skipped],
+        unmatched=parsed.unmatched,
+        errors=parsed.errors,
+        matched_by=parsed.matched_by,
+        dry_run=dry_run,
     )
-    if raised and not dry_run:
-        progress("booking contacts")
-        summary["contacts_booking"] = book_contacts(engine, raised, now, policy, config_dir)
-    return summary
+    return summary, raised
 
 
 def _write_errors_report(path: Path, parsed: ParsedRows, workbook: Workbook) -> None:
@@ -153,16 +193,14 @@ def _write_errors_report(path: Path, parsed: ParsedRows, workbook: Workbook) -> 
     sheets = {sh.name: sh for sh in workbook.sheets}
     problems = []
     for error in parsed.errors:
-        sheet = sheets[str(error["sheet"])]
-        field = str(error["column"])
-        problems.append(RowError(sheet.name, int(str(error["row"])),
-                                 sheet.columns.get(field, field), str(error["value"]),
-                                 str(error["message"])))
+        sheet = sheets[error.sheet]
+        problems.append(RowError(sheet.name, error.row,
+                                 sheet.columns.get(error.column, error.column), error.value,
+                                 error.message))
     for row in parsed.unmatched:
-        sheet = sheets[str(row["sheet"])]
+        sheet = sheets[row.sheet]
         column = next((sheet.columns[f] for f in IDENTITY_FIELDS if f in sheet.columns), "")
-        problems.append(RowError(sheet.name, int(str(row["row"])), column, str(row["value"]),
-                                 str(row["message"])))
+        problems.append(RowError(sheet.name, row.row, column, row.value, row.message))
     order = list(sheets)
     problems.sort(key=lambda e: (order.index(e.sheet), e.row))
     write_error_report(path, problems, workbook)
@@ -182,6 +220,16 @@ def _site_names(session: Session) -> dict[str, str]:
     return out
 
 
+@dataclass
+class _Counts:
+    rows: int
+    added: int
+    updated: int
+    unchanged: int
+    positives: int
+    appointments_done: int = 0
+
+
 def _write(
     session: Session,
     parsed: ParsedRows,
@@ -189,7 +237,7 @@ def _write(
     policy: Policy,
     actor: str,
     dry_run: bool,
-) -> tuple[dict[str, Any], list[Any]]:
+) -> tuple[_Counts, list[RaisedAlert]]:
     samples = parsed.samples
     conn = session.connection()
     tr = tables.TEST_RESULT
@@ -213,19 +261,10 @@ def _write(
                 changed.append((found[0], s))
         positives_new = {i for i in new if samples[i].result == POSITIVE}
         positives_changed = [(rid, s) for rid, s in changed if s.result == POSITIVE]
-        summary: dict[str, Any] = {
-            "rows": parsed.rows,
-            "recorded": len(new) + len(changed),
-            "added": len(new),
-            "updated": len(changed),
-            "unchanged": unchanged,
-            "duplicates": parsed.duplicates,
-            "positives": len(positives_new) + len(positives_changed),
-        }
+        counts = _Counts(parsed.rows, len(new), len(changed), unchanged,
+                         len(positives_new) + len(positives_changed))
         if dry_run:
-            summary["alerts"] = []
-            summary["appointments_done"] = 0
-            return summary, []
+            return counts, []
         if new:
             conn.execute(
                 insert(tr).from_select(
@@ -262,23 +301,5 @@ def _write(
         for rid, s in positives_changed
     ]
     raised = raise_alerts(session, positive_samples, now, policy)
-    employee_nos = _employee_nos(session, {a.person_id for a in raised})
-    summary["appointments_done"] = done
-    summary["alerts"] = [
-        {
-            "alert_id": a.alert_id,
-            "employee_no": employee_nos.get(a.person_id),
-            "contacts": len(a.contact_ids),
-        }
-        for a in raised
-    ]
-    return summary, raised
-
-
-def _employee_nos(session: Session, person_ids: set[int]) -> dict[int, str]:
-    if not person_ids:
-        return {}
-    rows = session.execute(
-        select(*cols(Person.id, Person.employee_no)).where(col(Person.id).in_(sorted(person_ids)))
-    )
-    return {r.id: r.employee_no for r in rows}
+    counts.appointments_done = done
+    return counts, raised

@@ -13,14 +13,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from testrota.compliance.records import (
-    MISSED,
-    SCHEDULED,
-    AppointmentFacts,
-    Sample,
-    counts_as_test,
-)
+from testrota.compliance.records import AppointmentFacts, Sample, counts_as_test
 from testrota.policy import Policy
+from testrota.statuses import AppointmentStatus
 from testrota.weeks import local_date, local_days
 
 DaysTested = Mapping[tuple[int, date], datetime]
@@ -80,11 +75,11 @@ def decide_due(
     tz = policy.tz
     out = DueDecisions()
     for appt in appointments:
-        if appt.status not in (SCHEDULED, MISSED):
+        if appt.status not in (AppointmentStatus.SCHEDULED, AppointmentStatus.MISSED):
             continue
         sampled = sample_on_day(appt, tested, tz)
         if sampled is not None:
             out.done.append((appt.id, sampled))
-        elif appt.status == SCHEDULED and is_overdue(appt.ends_at, now, policy):
+        elif appt.status == AppointmentStatus.SCHEDULED and is_overdue(appt.ends_at, now, policy):
             out.missed.append(appt.id)
     return out

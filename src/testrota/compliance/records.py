@@ -1,23 +1,15 @@
-"""Plain facts the pure compliance functions work on, copied out of the database by the shell."""
+"""Plain facts the pure compliance functions work on, copied out of the database by the shell.
+
+Statuses and results are the members of :mod:`testrota.statuses`; a row read back holds the
+plain string, which compares equal to its member.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
 
-# Appointment statuses (Appointment.status).
-SCHEDULED = "scheduled"
-DONE = "done"
-MISSED = "missed"
-EXCUSED = "excused"
-CANCELLED = "cancelled"
-
-# Test results (TestResult.result).
-PENDING = "pending"
-NEGATIVE = "negative"
-POSITIVE = "positive"
-INVALID = "invalid"
-RESULTS = (PENDING, NEGATIVE, POSITIVE, INVALID)
+from testrota.statuses import AppointmentReason, AppointmentStatus, PersonType, ResultValue
 
 
 @dataclass(frozen=True)
@@ -31,7 +23,7 @@ class PersonFacts:
     category: str | None = None  # effective high-risk category code, None = not high-risk
     phone: str | None = None
     active: bool = True
-    person_type: str = "employee"
+    person_type: str = PersonType.EMPLOYEE
     # tests a week their category asks (risk_categories.yaml); None: the policy's tests_per_week
     weekly_tests: int | None = None
 
@@ -47,10 +39,10 @@ class AppointmentFacts:
     person_id: int
     starts_at: datetime
     ends_at: datetime
-    status: str = SCHEDULED
+    status: str = AppointmentStatus.SCHEDULED
     site_code: str = ""
     week: str = ""
-    reason: str = "plan"
+    reason: str = AppointmentReason.PLAN
 
 
 @dataclass(frozen=True)
@@ -59,7 +51,7 @@ class Sample:
 
     person_id: int
     sampled_at: datetime
-    result: str = PENDING
+    result: str = ResultValue.PENDING
     source: str = "checkin"
     site_code: str | None = None
     id: int | None = None
@@ -74,4 +66,4 @@ class ExemptionFacts:
 
 def counts_as_test(result: str) -> bool:
     """An invalid sample has to be taken again, so it does not count as the week's test."""
-    return result != INVALID
+    return result != ResultValue.INVALID

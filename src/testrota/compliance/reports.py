@@ -1,21 +1,25 @@
-"""The missed-test list and the compliance report, always current: due slots are flagged first.
+"""The missed-test list and the compliance report, read in the caller's session.
 
 Both take an optional ``departments`` scope (a supervisor's departments); None means everyone.
+The use cases (:mod:`testrota.actions.missed`, :mod:`testrota.actions.compliance`) flag what
+is due before they read, so the figures are current whether or not a job has run.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import select
 from sqlmodel import Session, col
 
 from testrota.compliance.facts import (
     APPOINTMENT_COLUMNS,
+    PERSON_COLUMNS,
+    RateLookup,
     appointment_facts,
     appointments_between,
     chunks,
@@ -24,15 +28,14 @@ from testrota.compliance.facts import (
     in_scope,
     last_test_dates,
     person_facts_row,
-    rate_lookup,
     samples_between,
     select_people,
 )
-from testrota.compliance.flagging import flag_in_session
-from testrota.compliance.records import CANCELLED, MISSED, AppointmentFacts, PersonFacts
+from testrota.compliance.records import AppointmentFacts, PersonFacts
 from testrota.compliance.weekly import (
     GroupCompliance,
     PersonWeek,
+    TrendPoint,
     attach_trend,
     person_week,
     policy_required,
@@ -40,9 +43,9 @@ from testrota.compliance.weekly import (
     total,
     weeks_missed_in_row,
 )
-from testrota.db.engine import session_scope
 from testrota.db.models import Appointment, Person
 from testrota.policy import Policy
+from testrota.statuses import AppointmentStatus
 from testrota.weeks import (
     IsoWeek,
     local_date,
@@ -54,71 +57,70 @@ from testrota.weeks import (
 
 ROW_LOOKBACK_WEEKS = 12  # how far back "weeks missed in a row" looks
 
-MISSED_COLUMNS = [
-    "employee_no",
-    "name",
-    "department",
-    "grid_unit",
-    "role",
-    "category",
-    "phone",
-    "site",
-    "slot_start",
-    "tests_this_week",
-    "required",
-    "compliant_this_week",
-    "last_test_date",
-    "weeks_missed_in_row",
-]
-
-
 def resolve_week(week: str | None, now: datetime, policy: Policy) -> IsoWeek:
     return parse_week(week) if week else week_of(now, policy.tz)
 
 
+@dataclass(frozen=True)
+class MissedRow:
+    """One missed appointment, with the facts a supervisor follows it up with: whether the
+    person is compliant for the week anyway (tested another day), when they last tested, and
+    how many weeks in a row they have missed a slot."""
+
+    employee_no: str
+    name: str
+    department: str
+    grid_unit: str
+    role: str
+    category: str | None
+    person_type: str
+    phone: str | None
+    site: str
+    slot_start: datetime
+    slot_end: datetime
+    week: str
+    tests_this_week: int
+    required: int
+    compliant_this_week: bool
+    test_days: tuple[date, ...]  # local days with a counting sample this week
+    last_test_date: date | None
+    weeks_missed_in_row: int
+    appointment_id: int
+
+
 def missed_list(
-    engine: Engine,
+    session: Session,
+    wk: IsoWeek,
     now: datetime,
     policy: Policy,
     *,
-    week: str | None = None,
+    rates: RateLookup | None = None,
     departments: Collection[str] | None = None,
     grid_unit: str | None = None,
-    flag: bool = True,
-    config_dir: Path | None = None,
-) -> list[dict[str, Any]]:
-    """One row per missed appointment in ``week`` (default: this week), supervisor-ready.
-
-    Each row says whether the person is compliant for the week anyway (tested another day):
-    the missed slot and the week's standing are both facts a supervisor needs.
-    """
+) -> list[MissedRow]:
+    """One row per missed appointment in ``wk``, by department, grid unit, number and time."""
     tz = policy.tz
-    wk = resolve_week(week, now, policy)
     start, end = week_bounds(wk, tz)
-    with session_scope(engine) as session:
-        if flag:
-            flag_in_session(session, now, policy)
-        query = (
-            select(*APPOINTMENT_COLUMNS, *(c.label(f"p_{c.key}") for c in _PEOPLE))
-            .join(Person, col(Person.id) == col(Appointment.person_id))
-            .where(
-                col(Appointment.status) == MISSED,
-                col(Appointment.starts_at) >= start,
-                col(Appointment.starts_at) < end,
-                in_scope(departments),
-            )
+    query = (
+        select(*APPOINTMENT_COLUMNS, *_PEOPLE)
+        .join(Person, col(Person.id) == col(Appointment.person_id))
+        .where(
+            col(Appointment.status) == AppointmentStatus.MISSED,
+            col(Appointment.starts_at) >= start,
+            col(Appointment.starts_at) < end,
+            in_scope(departments),
         )
-        if grid_unit:
-            query = query.where(col(Person.grid_unit) == grid_unit)
-        rows = list(session.execute(query))
-        if not rows:
-            return []
-        missed = [appointment_facts(r) for r in rows]
-        rates = rate_lookup(config_dir, policy)
-        people = {r.person_id: person_facts_row(r, rates, prefix="p_") for r in rows}
-        weeks = _person_weeks(session, list(people.values()), wk, policy)
-        last = last_test_dates(session, list(people), now + timedelta(seconds=1))
-        in_row = _weeks_in_row(session, list(people), wk, policy)
+    )
+    if grid_unit:
+        query = query.where(col(Person.grid_unit) == grid_unit)
+    rows = list(session.execute(query))
+    if not rows:
+        return []
+    missed = [appointment_facts(r) for r in rows]
+    people = {r.person_id: person_facts_row(r, rates, prefix="p_") for r in rows}
+    weeks = _person_weeks(session, list(people.values()), wk, policy)
+    last = last_test_dates(session, list(people), now + timedelta(seconds=1))
+    in_row = _weeks_in_row(session, list(people), wk, policy)
     out = []
     for appt in missed:
         p = people[appt.person_id]
@@ -126,45 +128,33 @@ def missed_list(
         if pw.required == 0:
             continue  # nothing was asked of them this week: no test to miss
         last_at = last.get(p.id)
-        out.append(
-            {
-                "employee_no": p.employee_no,
-                "name": p.name,
-                "department": p.department,
-                "grid_unit": p.grid_unit,
-                "role": p.role,
-                "category": p.category,
-                "person_type": p.person_type,
-                "phone": p.phone,
-                "site": appt.site_code,
-                "slot_start": appt.starts_at.astimezone(tz).isoformat(),
-                "slot_end": appt.ends_at.astimezone(tz).isoformat(),
-                "week": str(wk),
-                "tests_this_week": pw.tests,
-                "required": pw.required,
-                "compliant_this_week": pw.compliant,
-                "test_days": [d.isoformat() for d in pw.test_days],
-                "last_test_date": local_date(last_at, tz).isoformat() if last_at else None,
-                "weeks_missed_in_row": in_row.get(p.id, 1),
-                "appointment_id": appt.id,
-            }
-        )
-    out.sort(key=lambda r: (r["department"], r["grid_unit"], r["employee_no"], r["slot_start"]))
+        out.append(MissedRow(
+            employee_no=p.employee_no,
+            name=p.name,
+            department=p.department,
+            grid_unit=p.grid_unit,
+            role=p.role,
+            category=p.category,
+            person_type=p.person_type,
+            phone=p.phone,
+            site=appt.site_code,
+            slot_start=appt.starts_at,
+            slot_end=appt.ends_at,
+            week=str(wk),
+            tests_this_week=pw.tests,
+            required=pw.required,
+            compliant_this_week=pw.compliant,
+            test_days=pw.test_days,
+            last_test_date=local_date(last_at, tz) if last_at else None,
+            weeks_missed_in_row=in_row.get(p.id, 1),
+            appointment_id=appt.id,
+        ))
+    out.sort(key=lambda r: (r.department, r.grid_unit, r.employee_no, r.slot_start))
     return out
 
 
-_PEOPLE = cols(
-    Person.employee_no,
-    Person.name,
-    Person.department,
-    Person.grid_unit,
-    Person.role,
-    Person.risk_category,
-    Person.override_category,
-    Person.phone,
-    Person.active,
-    Person.person_type,
-)
+# The person's columns beside an appointment's: labelled p_name and so on.
+_PEOPLE = [c.label(f"p_{c.key}") for c in PERSON_COLUMNS if c.key != "id"]
 
 
 def _person_weeks(
@@ -196,7 +186,7 @@ def _weeks_in_row(
     for part in chunks(sorted(person_ids)):
         query = select(*cols(Appointment.person_id, Appointment.starts_at)).where(
             col(Appointment.person_id).in_(list(part)),
-            col(Appointment.status) == MISSED,
+            col(Appointment.status) == AppointmentStatus.MISSED,
             col(Appointment.starts_at) >= start,
             col(Appointment.starts_at) < end,
         )
@@ -205,41 +195,69 @@ def _weeks_in_row(
     return {pid: weeks_missed_in_row(w, wk) for pid, w in missed_weeks.items()}
 
 
+@dataclass(frozen=True)
+class GroupFigures:
+    """A department's (``grid_unit`` None) or a grid unit's week, or the total's."""
+
+    department: str
+    grid_unit: str | None
+    people: int  # people of whom a test was asked
+    required: int
+    scheduled: int
+    done: int
+    missed: int
+    excused: int
+    tests: int  # credited: at most what each person was asked
+    compliant_people: int
+    rate: float | None  # tests / required; None when nothing was required
+    trend: list[TrendPoint]  # the rate of each week of the report, oldest first
+
+    @classmethod
+    def of(cls, g: GroupCompliance) -> GroupFigures:
+        return cls(g.department, g.grid_unit, g.people, g.required, g.scheduled, g.done,
+                   g.missed, g.excused, g.tests, g.compliant_people, g.rate, list(g.trend))
+
+
+@dataclass(frozen=True)
+class ComplianceReport:
+    week: str
+    generated_at: datetime
+    weeks: list[str]  # the trend's weeks, oldest first, ending with ``week``
+    total: GroupFigures
+    departments: list[GroupFigures]
+    grid_units: list[GroupFigures]
+
+
 def compliance_report(
-    engine: Engine,
+    session: Session,
+    wk: IsoWeek,
     now: datetime,
     policy: Policy,
     *,
-    week: str | None = None,
-    departments: Collection[str] | None = None,
     weeks: int | None = None,
-    flag: bool = True,
-    config_dir: Path | None = None,
-) -> dict[str, Any]:
+    rates: RateLookup | None = None,
+    departments: Collection[str] | None = None,
+) -> ComplianceReport:
     """Per department and per grid unit: people, required, scheduled, done, missed, excused,
-    tests (credited), compliant people and the rate, with the rate's trend over recent weeks."""
+    tests (credited), compliant people and the rate, with the rate's trend over the ``weeks``
+    weeks ending with ``wk`` (default: the policy's ``trend_weeks``)."""
     tz = policy.tz
-    wk = resolve_week(week, now, policy)
     span = recent_weeks(wk, weeks or policy.testing.trend_weeks)
     start, _ = week_bounds(span[0], tz)
     _, end = week_bounds(wk, tz)
-    with session_scope(engine) as session:
-        if flag:
-            flag_in_session(session, now, policy)
-        rates = rate_lookup(config_dir, policy)
-        people = {
-            r.id: person_facts_row(r, rates)
-            for r in session.execute(select_people().where(in_scope(departments)))
-        }
-        appts: dict[tuple[int, IsoWeek], list[AppointmentFacts]] = defaultdict(list)
-        for a in appointments_between(session, start, end):
-            if a.person_id in people and a.status != CANCELLED:
-                appts[(a.person_id, week_of(a.starts_at, tz))].append(a)
-        days: dict[int, set[date]] = defaultdict(set)
-        for s in samples_between(session, start, end):
-            if s.person_id in people:
-                days[s.person_id].add(local_date(s.sampled_at, tz))
-        exemptions = exemptions_between(session, span[0].monday, wk.monday + timedelta(days=6))
+    people = {
+        r.id: person_facts_row(r, rates)
+        for r in session.execute(select_people().where(in_scope(departments)))
+    }
+    appts: dict[tuple[int, IsoWeek], list[AppointmentFacts]] = defaultdict(list)
+    for a in appointments_between(session, start, end):
+        if a.person_id in people and a.status != AppointmentStatus.CANCELLED:
+            appts[(a.person_id, week_of(a.starts_at, tz))].append(a)
+    days: dict[int, set[date]] = defaultdict(set)
+    for s in samples_between(session, start, end):
+        if s.person_id in people:
+            days[s.person_id].add(local_date(s.sampled_at, tz))
+    exemptions = exemptions_between(session, span[0].monday, wk.monday + timedelta(days=6))
     by_person_ex = defaultdict(list)
     for e in exemptions:
         by_person_ex[e.person_id].append(e)
@@ -260,17 +278,16 @@ def compliance_report(
     attach_trend(units_now, history_units)
     overall = total(departments_now.values())
     overall.trend = [
-        {"week": str(w), "rate": total(g.values()).rate, "missed": total(g.values()).missed}
-        for w, g in history
+        TrendPoint(str(w), total(g.values()).rate, total(g.values()).missed) for w, g in history
     ]
-    return {
-        "week": str(wk),
-        "generated_at": now.astimezone(tz).isoformat(),
-        "weeks": [str(w) for w in span],
-        "total": overall.as_dict(),
-        "departments": [g.as_dict() for _, g in sorted(departments_now.items())],
-        "grid_units": [
-            g.as_dict()
+    return ComplianceReport(
+        week=str(wk),
+        generated_at=now,
+        weeks=[str(w) for w in span],
+        total=GroupFigures.of(overall),
+        departments=[GroupFigures.of(g) for _, g in sorted(departments_now.items())],
+        grid_units=[
+            GroupFigures.of(g)
             for _, g in sorted(units_now.items(), key=lambda kv: (kv[0][0], kv[0][1] or ""))
         ],
-    }
+    )

@@ -102,11 +102,33 @@ class ParsedSample:
     matched_by: str
 
 
+@dataclass(frozen=True)
+class UnmatchedRow:
+    """A row that names nobody (or could be several people): ``value`` is what it says."""
+
+    sheet: str
+    row: int  # as Excel shows it
+    value: str
+    message: str
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    """A matched row with a cell that cannot be read (``column`` is the field: ``result``,
+    ``sampled_at``)."""
+
+    sheet: str
+    row: int  # as Excel shows it
+    column: str
+    value: str
+    message: str
+
+
 @dataclass
 class ParsedRows:
     samples: list[ParsedSample] = field(default_factory=list)
-    unmatched: list[dict[str, object]] = field(default_factory=list)
-    errors: list[dict[str, object]] = field(default_factory=list)
+    unmatched: list[UnmatchedRow] = field(default_factory=list)
+    errors: list[RowProblem] = field(default_factory=list)
     duplicates: int = 0
     rows: int = 0
     matched_by: dict[str, int] = field(default_factory=dict)
@@ -163,14 +185,9 @@ def parse_rows(
         out.rows += 1
         no, phone, idn = nos[i].strip(), phones[i].strip(), ids[i].strip()
         if not (no or phone or idn):
-            out.unmatched.append(
-                {
-                    "sheet": sheet,
-                    "row": row,
-                    "value": names[i].strip(),
-                    "message": "no employee number, phone or ID number in this row",
-                }
-            )
+            out.unmatched.append(UnmatchedRow(
+                sheet, row, names[i].strip(), "no employee number, phone or ID number in this row"
+            ))
             continue
         hit = index.by_no.get(no) if no else None  # the usual case, without a call
         person_id: int | None
@@ -179,43 +196,28 @@ def parse_rows(
         else:
             person_id, matched_by, problem = _match(index, no, phone, idn, normalize_phone)
         if person_id is None:
-            out.unmatched.append(
-                {
-                    "sheet": sheet,
-                    "row": row,
-                    "value": " / ".join(v for v in (no, phone, idn, names[i].strip()) if v),
-                    "message": problem,
-                }
-            )
+            out.unmatched.append(UnmatchedRow(
+                sheet, row, " / ".join(v for v in (no, phone, idn, names[i].strip()) if v), problem
+            ))
             continue
         raw_result = results[i]
         if raw_result not in result_cache:
             result_cache[raw_result] = parse_result(raw_result)
         result = result_cache[raw_result]
         if result is None:
-            out.errors.append(
-                {
-                    "sheet": sheet,
-                    "row": row,
-                    "column": "result",
-                    "value": raw_result,
-                    "message": "not a result: write 阴性/阳性/negative/positive/pending/invalid",
-                }
-            )
+            out.errors.append(RowProblem(
+                sheet, row, "result", raw_result,
+                "not a result: write 阴性/阳性/negative/positive/pending/invalid",
+            ))
             continue
         try:
             sampled_at = parse_sampled_at(times[i], tz, day_first)
         except ValueError as exc:
-            out.errors.append(
-                {"sheet": sheet, "row": row, "column": "sampled_at", "value": times[i],
-                 "message": str(exc)}
-            )
+            out.errors.append(RowProblem(sheet, row, "sampled_at", times[i], str(exc)))
             continue
         if sampled_at > latest:
-            out.errors.append(
-                {"sheet": sheet, "row": row, "column": "sampled_at", "value": times[i],
-                 "message": "the sampling time is in the future; check the date"}
-            )
+            out.errors.append(RowProblem(sheet, row, "sampled_at", times[i],
+                                         "the sampling time is in the future; check the date"))
             continue
         raw_site = site_cells[i]
         if raw_site not in site_cache:
@@ -239,11 +241,11 @@ def parse_rows(
             if earlier.result == result:
                 out.duplicates += 1
             else:
-                out.errors.append(
-                    {"sheet": sheet, "row": row, "column": "result", "value": raw_result,
-                     "message": f"the same sample has result {earlier.result} in row "
-                                f"{earlier.row}; keep one of the two rows"}
-                )
+                out.errors.append(RowProblem(
+                    sheet, row, "result", raw_result,
+                    f"the same sample has result {earlier.result} in row {earlier.row}; keep "
+                    "one of the two rows",
+                ))
             continue
         seen[s_key(sample)] = sample
         out.samples.append(sample)

@@ -14,7 +14,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from testrota.compliance.records import INVALID, NEGATIVE, PENDING, POSITIVE
+from testrota.statuses import ResultValue
+
+NEGATIVE, POSITIVE = ResultValue.NEGATIVE, ResultValue.POSITIVE
+PENDING, INVALID = ResultValue.PENDING, ResultValue.INVALID
 
 _EXACT = {
     # the words labs write, after NFKC and lower-casing and dropping spaces
@@ -31,7 +34,7 @@ _EXACT = {
 }
 # Checked in this order: a weak or suspected positive must raise the alarm, so positives first,
 # and 未检出 ("not detected") before the bare 检出.
-_CONTAINS: tuple[tuple[tuple[str, ...], str], ...] = (
+_CONTAINS: tuple[tuple[tuple[str, ...], ResultValue], ...] = (
     (("无效", "無效", "invalid", "重采", "重採", "复采", "復採"), INVALID),
     (("阴性", "陰性", "negative", "未检出", "未檢出", "notdetected"), NEGATIVE),
     (("阳", "陽", "positive"), POSITIVE),
@@ -45,8 +48,8 @@ def normalize_text(value: str) -> str:
     return _SPACES.sub(" ", unicodedata.normalize("NFKC", value)).strip()
 
 
-def parse_result(value: str) -> str | None:
-    """A result word to ``negative|positive|pending|invalid``; None when it is not one.
+def parse_result(value: str) -> ResultValue | None:
+    """A result word as a :class:`ResultValue`; None when it is not one.
 
     An empty cell is ``pending``: a booth's sampling list has no result yet.
     """

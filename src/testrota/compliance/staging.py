@@ -33,10 +33,11 @@ from sqlalchemy import (
     update,
 )
 
-from testrota.compliance.records import DONE, INVALID, MISSED, SCHEDULED
 from testrota.db import tables
+from testrota.db.bulk import bulk_insert
 from testrota.db.types import UTCDateTime
 from testrota.policy import Policy
+from testrota.statuses import AppointmentStatus, ResultValue
 from testrota.weeks import day_bounds
 
 NAME = "compliance_staged_samples"
@@ -67,9 +68,12 @@ STAGED_DAYS = Table(
 )
 
 
+SAMPLE_COLUMNS = [c.name for c in STAGED.columns]
+
+
 @dataclass
 class Staging:
-    samples: dict[str, list[Any]]  # column name -> values, in STAGED's column order
+    samples: list[tuple[Any, ...]]  # rows in SAMPLE_COLUMNS order
     days: list[dict[str, Any]]
 
 
@@ -84,21 +88,15 @@ def staged_rows(samples: Sequence[Any], policy: Policy) -> Staging:
         if day_id is None:
             day_id = day_ids[day] = day.toordinal()
         day_col.append(day_id)
-    columns = {
-        "idx": list(range(len(samples))),
-        "person_id": [s.person_id for s in samples],
-        "sampled_at": [s.sampled_at for s in samples],
-        "result": [s.result for s in samples],
-        "source": [s.source for s in samples],
-        "site_code": [s.site_code for s in samples],
-        "site_name": [s.site_name for s in samples],
-        "day": day_col,
-    }
+    rows = [
+        (i, s.person_id, s.sampled_at, s.result, s.source, s.site_code, s.site_name, day)
+        for i, (s, day) in enumerate(zip(samples, day_col, strict=True))
+    ]
     days = []
     for day, day_id in day_ids.items():
         start, end = day_bounds(day, tz)
         days.append({"day": day_id, "day_start": start, "day_end": end})
-    return Staging(columns, days)
+    return Staging(rows, days)
 
 
 @contextmanager
@@ -110,41 +108,10 @@ def staged(conn: Connection, staging: Staging) -> Iterator[Table]:
     try:
         if staging.days:
             conn.execute(STAGED_DAYS.insert(), staging.days)
-        bulk_insert(conn, STAGED, staging.samples)
+        bulk_insert(conn, STAGED, staging.samples, columns=SAMPLE_COLUMNS)
         yield STAGED
     finally:
         _drop(conn)
-
-
-def bulk_insert(conn: Connection, table: Table, columns: dict[str, list[Any]]) -> None:
-    """``executemany`` straight through the driver, with the columns' own bind processors.
-
-    SQLAlchemy's per-row parameter handling costs more than the insert itself at 100,000 rows;
-    the values are converted exactly as SQLAlchemy would (UTCDateTime included), column by
-    column, then handed to the DB-API in one call.
-    """
-    names = [c.name for c in table.columns]
-    if not columns or not columns[names[0]]:
-        return
-    dialect = conn.dialect
-    converted = []
-    for c in table.columns:
-        fn = c.type.dialect_impl(dialect).bind_processor(dialect)
-        values = columns[c.name]
-        converted.append(values if fn is None else [fn(v) for v in values])
-    style = dialect.paramstyle
-    marks = {
-        "qmark": ["?"] * len(names),
-        "format": ["%s"] * len(names),
-        "numeric": [f":{i + 1}" for i in range(len(names))],
-        "named": [f":{n}" for n in names],
-        "pyformat": [f"%({n})s" for n in names],
-    }[style]
-    sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join(marks)})"
-    rows: list[Any] = list(zip(*converted, strict=True))
-    if style in ("named", "pyformat"):
-        rows = [dict(zip(names, r, strict=True)) for r in rows]
-    conn.exec_driver_sql(sql, rows)
 
 
 def _drop(conn: Connection) -> None:
@@ -178,7 +145,7 @@ def mark_done_staged(conn: Connection, now: datetime) -> int:
         STAGED.c.day == STAGED_DAYS.c.day,
         STAGED_DAYS.c.day_start < a.c.ends_at,
         STAGED_DAYS.c.day_end > a.c.starts_at,
-        STAGED.c.result != INVALID,
+        STAGED.c.result != ResultValue.INVALID,
     )
     first_sample = (
         select(func.min(STAGED.c.sampled_at))
@@ -189,14 +156,14 @@ def mark_done_staged(conn: Connection, now: datetime) -> int:
     result = conn.execute(
         update(a)
         .where(
-            a.c.status.in_([SCHEDULED, MISSED]),
+            a.c.status.in_([AppointmentStatus.SCHEDULED, AppointmentStatus.MISSED]),
             a.c.starts_at >= lo,
             a.c.starts_at < hi,
             exists()
             .select_from(STAGED.join(STAGED_DAYS, STAGED.c.day == STAGED_DAYS.c.day))
             .where(overlap),
         )
-        .values(status=DONE, done_at=first_sample, updated_at=now)
+        .values(status=AppointmentStatus.DONE, done_at=first_sample, updated_at=now)
     )
     return int(result.rowcount or 0)
 

@@ -4,37 +4,36 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
-from typing import Any
+from enum import StrEnum
 
-from sqlalchemy import Engine
 from sqlmodel import Session
 
 from testrota.compliance.facts import (
+    RateLookup,
     appointments_between,
     exemptions_between,
-    find_person,
     last_test_dates,
     person_facts,
-    rate_lookup,
     samples_between,
 )
-from testrota.compliance.flagging import flag_in_session
 from testrota.compliance.records import AppointmentFacts, PersonFacts
 from testrota.compliance.visits import next_appointment
 from testrota.compliance.weekly import PersonWeek, person_week
-from testrota.db.engine import session_scope
 from testrota.policy import Policy
 from testrota.weeks import IsoWeek, local_date, week_bounds, week_of
 
-GREEN, AMBER, RED = "green", "amber", "red"
+
+class Light(StrEnum):
+    GREEN = "green"  # compliant this week
+    AMBER = "amber"  # a test still due this week
+    RED = "red"  # missed a slot this week and not made up for it
 
 
-def light(pw: PersonWeek) -> str:
+def light(pw: PersonWeek) -> Light:
     """Green: compliant this week. Red: missed a slot and not made up. Amber: still due."""
     if pw.compliant:
-        return GREEN
-    return RED if pw.missed else AMBER
+        return Light.GREEN
+    return Light.RED if pw.missed else Light.AMBER
 
 
 @dataclass(frozen=True)
@@ -59,35 +58,53 @@ def load_standing(
     return Standing(person, pw, appts)
 
 
+@dataclass(frozen=True)
+class PersonStatus:
+    """What the status lookup shows a gate guard: the light and the facts behind it."""
+
+    employee_no: str
+    name: str
+    department: str
+    grid_unit: str
+    active: bool
+    week: str
+    status: Light
+    tests_this_week: int
+    required: int
+    missed_this_week: int
+    compliant: bool
+    last_test_at: datetime | None
+    next_slot_start: datetime | None
+    next_slot_site: str | None
+
+
 def person_status(
-    engine: Engine,
-    employee_no: str,
+    session: Session,
+    person_id: int,
     now: datetime,
     policy: Policy,
-    config_dir: Path | None = None,
-) -> dict[str, Any]:
-    """The status lookup for gate guards and site staff: a light and the facts behind it."""
+    rates: RateLookup | None = None,
+) -> PersonStatus:
+    """One person's standing in the week of ``now``."""
     tz = policy.tz
-    with session_scope(engine) as session:
-        flag_in_session(session, now, policy)
-        person = person_facts(find_person(session, employee_no), rate_lookup(config_dir, policy))
-        standing = load_standing(session, person, week_of(now, tz), policy)
-        last = last_test_dates(session, [person.id], now + timedelta(seconds=1)).get(person.id)
+    person = person_facts(session, person_id, rates)
+    standing = load_standing(session, person, week_of(now, tz), policy)
+    last = last_test_dates(session, [person.id], now + timedelta(seconds=1)).get(person.id)
     pw = standing.week
     upcoming = next_appointment(now, standing.appointments)
-    return {
-        "employee_no": person.employee_no,
-        "name": person.name,
-        "department": person.department,
-        "grid_unit": person.grid_unit,
-        "active": person.active,
-        "week": str(pw.week),
-        "status": light(pw),
-        "tests_this_week": pw.tests,
-        "required": pw.required,
-        "missed_this_week": pw.missed,
-        "compliant": pw.compliant,
-        "last_test_at": last.astimezone(tz).isoformat() if last else None,
-        "next_slot_start": upcoming.starts_at.astimezone(tz).isoformat() if upcoming else None,
-        "next_slot_site": upcoming.site_code if upcoming else None,
-    }
+    return PersonStatus(
+        employee_no=person.employee_no,
+        name=person.name,
+        department=person.department,
+        grid_unit=person.grid_unit,
+        active=person.active,
+        week=str(pw.week),
+        status=light(pw),
+        tests_this_week=pw.tests,
+        required=pw.required,
+        missed_this_week=pw.missed,
+        compliant=pw.compliant,
+        last_test_at=last,
+        next_slot_start=upcoming.starts_at if upcoming else None,
+        next_slot_site=upcoming.site_code if upcoming else None,
+    )

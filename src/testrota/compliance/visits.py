@@ -12,8 +12,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from testrota.compliance.records import CANCELLED, EXCUSED, AppointmentFacts, Sample
+from testrota.compliance.records import AppointmentFacts, Sample
 from testrota.policy import Policy
+from testrota.statuses import AppointmentStatus
+
+# Appointments nobody is expected at any more.
+SET_ASIDE = (AppointmentStatus.CANCELLED, AppointmentStatus.EXCUSED)
 
 
 @dataclass(frozen=True)
@@ -33,7 +37,7 @@ def expected_appointment(
     """The person's appointment that ``at`` belongs to, at ``site_code`` (any site when None)."""
     early = timedelta(minutes=policy.testing.checkin_early_minutes)
     for appt in sorted(appointments, key=lambda a: a.starts_at):
-        if appt.status in (CANCELLED, EXCUSED):
+        if appt.status in SET_ASIDE:
             continue
         if site_code and appt.site_code != site_code:
             continue
@@ -70,6 +74,6 @@ def next_appointment(
 ) -> AppointmentFacts | None:
     """The person's next appointment that has not ended yet (to tell them when to come)."""
     upcoming = [
-        a for a in appointments if a.ends_at > at and a.status not in (CANCELLED, EXCUSED)
+        a for a in appointments if a.ends_at > at and a.status not in SET_ASIDE
     ]
     return min(upcoming, key=lambda a: a.starts_at) if upcoming else None

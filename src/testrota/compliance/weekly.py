@@ -24,19 +24,14 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
-from testrota.compliance.records import (
-    CANCELLED,
-    DONE,
-    EXCUSED,
-    MISSED,
-    AppointmentFacts,
-    ExemptionFacts,
-    PersonFacts,
-)
+from testrota.compliance.records import AppointmentFacts, ExemptionFacts, PersonFacts
 from testrota.policy import Policy, SurgeRule
+from testrota.statuses import AppointmentReason, AppointmentStatus
 from testrota.weeks import IsoWeek
 
-CONTACT_REASON = "contact"
+CANCELLED, DONE, EXCUSED, MISSED = (AppointmentStatus.CANCELLED, AppointmentStatus.DONE,
+                                    AppointmentStatus.EXCUSED, AppointmentStatus.MISSED)
+CONTACT_REASON = AppointmentReason.CONTACT
 
 
 def surge_applies(rule: SurgeRule, person: PersonFacts, day: date) -> bool:
@@ -162,6 +157,13 @@ def weeks_missed_in_row(missed_weeks: Collection[IsoWeek], week: IsoWeek) -> int
     return count
 
 
+@dataclass(frozen=True)
+class TrendPoint:
+    week: str
+    rate: float | None  # None: nothing was required that week
+    missed: int
+
+
 @dataclass
 class GroupCompliance:
     department: str
@@ -174,7 +176,7 @@ class GroupCompliance:
     excused: int = 0
     tests: int = 0  # credited tests: at most ``required`` per person
     compliant_people: int = 0
-    trend: list[dict[str, object]] = field(default_factory=list)
+    trend: list[TrendPoint] = field(default_factory=list)
 
     @property
     def rate(self) -> float | None:
@@ -193,22 +195,6 @@ class GroupCompliance:
         self.tests += pw.credited
         if pw.required and pw.compliant:
             self.compliant_people += 1
-
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "department": self.department,
-            "grid_unit": self.grid_unit,
-            "people": self.people,
-            "required": self.required,
-            "scheduled": self.scheduled,
-            "done": self.done,
-            "missed": self.missed,
-            "excused": self.excused,
-            "tests": self.tests,
-            "compliant_people": self.compliant_people,
-            "rate": self.rate,
-            "trend": self.trend,
-        }
 
 
 GroupKey = tuple[str, str | None]
@@ -252,9 +238,5 @@ def attach_trend(
         for week, groups in history:
             past = groups.get(key)
             group.trend.append(
-                {
-                    "week": str(week),
-                    "rate": past.rate if past else None,
-                    "missed": past.missed if past else 0,
-                }
+                TrendPoint(str(week), past.rate if past else None, past.missed if past else 0)
             )

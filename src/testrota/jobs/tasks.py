@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from testrota.actions.flagging import FlagDue, flag_due
 from testrota.app import App
-from testrota.compliance.service import flag_missed as flag_missed_tests
 from testrota.jobs.once import OnceResult, run_once_per_period
 from testrota.notify.backends import SmsBackend, build_backend
 from testrota.notify.dispatcher import Dispatcher
@@ -102,9 +102,9 @@ def notify_alerts(ctx: JobContext) -> int:
 
 
 def flag_missed(ctx: JobContext) -> dict[str, int]:
-    """Flag missed tests (the compliance service), then text those who missed one."""
+    """Flag missed tests (the flagging use case), then text those who missed one."""
     now = ctx.now()
-    flagged = flag_missed_tests(ctx.app.engine, now, ctx.app.policy)
+    flagged = flag_due(ctx.app, FlagDue()).missed
     notices = enqueue_missed_notices(ctx.app.engine, now, ctx.app.policy, ctx.app.settings)
     if notices:
         ctx.wake_dispatch()

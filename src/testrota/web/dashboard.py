@@ -1,4 +1,4 @@
-"""The dashboard's figures: this week at a glance for the user's departments.
+"""The dashboard's figures (:func:`testrota.actions.compliance.dashboard_figures`), cached.
 
 Computing compliance for a whole works (100,000 people, several weeks of trend) takes a while,
 so each web process keeps the figures for ``web.dashboard_cache_seconds`` and, once they are
@@ -12,88 +12,17 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any
+from dataclasses import dataclass
 
-from sqlalchemy import case, func
-from sqlmodel import Session, col, select
-
+from testrota.actions.compliance import Dashboard, DashboardFigures, dashboard_figures
 from testrota.app import App
 from testrota.auth.scope import Scope
-from testrota.db.models import Appointment, Person
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class Dashboard:
-    week: str
-    computed_at: datetime
-    high_risk: int
-    total: dict[str, Any]
-    departments: list[dict[str, Any]]
-    trend: list[dict[str, Any]]
-    alerts: list[dict[str, Any]]
-    capacity: list[str] = field(default_factory=list)
-
-
-def effective_category() -> Any:
-    """SQL for a person's category: HR's override wins, an empty override is "not high-risk"."""
-    return case(
-        (col(Person.override_category).is_not(None),
-         func.nullif(col(Person.override_category), "")),
-        else_=col(Person.risk_category),
-    )
-
-
 def compute(app: App, scope: Scope, week: str) -> Dashboard:
-    from testrota.web.services import alerts as open_alerts
-    from testrota.web.services import compliance_report
-
-    now = app.now()
-    report = compliance_report(app, scope, week=week)
-    alerts = open_alerts(app, scope)
-    with Session(app.engine) as session:
-        query = select(func.count()).select_from(Person).where(
-            col(Person.active).is_(True), effective_category().is_not(None)
-        )
-        where = scope.where(Person.department)
-        if where is not None:
-            query = query.where(where)
-        high_risk = int(session.exec(query).one())
-        capacity = capacity_warnings(app, session) if scope.is_everything else []
-    return Dashboard(
-        week=report["week"],
-        computed_at=now,
-        high_risk=high_risk,
-        total=report["total"],
-        departments=report["departments"],
-        trend=report["total"].get("trend", []),
-        alerts=alerts,
-        capacity=capacity,
-    )
-
-
-def capacity_warnings(app: App, session: Session) -> list[str]:
-    """Whether the sender can send the next two days' reminders in time, at the policy's rate."""
-    from testrota.notify.capacity import capacity_warning, reminder_windows
-
-    now = app.now()
-    query = (
-        select(Appointment.starts_at, func.count())
-        .where(col(Appointment.status) == "scheduled", col(Appointment.starts_at) > now,
-               col(Appointment.starts_at) < now + timedelta(hours=48))
-        .group_by(col(Appointment.starts_at))
-    )
-    starts: list[datetime] = []
-    for start, count in session.exec(query):
-        starts.extend([start] * int(count))
-    if not starts:
-        return []
-    windows = reminder_windows(starts, app.tz, app.policy.reminders)
-    warning = capacity_warning(windows, app.policy.sms.rate_per_second)
-    return [warning.message] if warning else []
+    return dashboard_figures(app, DashboardFigures(week, scope))
 
 
 @dataclass

@@ -112,10 +112,11 @@ def _week(day: date) -> str:
 def _seed(engine: Engine, settings: Settings, policy: Policy, now: datetime,
           report: DemoReport, rng: random.Random) -> None:
     from testrota.actions.checkin import CheckIn, check_in
+    from testrota.actions.flagging import FlagDue, flag_due
+    from testrota.actions.results import ImportResults, import_results
     from testrota.app import build_app
     from testrota.audit import Actor
     from testrota.clock import FixedClock
-    from testrota.compliance.service import flag_due, import_results
     from testrota.notify.enqueue import sync_reminders
     from testrota.roster.service import ImportOptions, import_roster
     from testrota.scheduling.service import plan_week_service
@@ -196,12 +197,14 @@ def _seed(engine: Engine, settings: Settings, policy: Policy, now: datetime,
                     result = "阳性" if (employee_no, sampled) == positive else "阴性"
                     local_at = sampled.astimezone(policy.tz).strftime("%Y-%m-%d %H:%M")
                     writer.writerow([employee_no, local_at, result, "本溪市第一检测中心"])
-            summary = import_results(engine, path, policy, settings.config_dir, "lab-demo",
-                                     max(at, rows[-1][1] + timedelta(hours=1)))
-            report.facts.append(f"lab results {path.stem}: {summary['recorded']} recorded, "
-                                f"{summary.get('positives', 0)} positive")
+            lab = build_app(settings, engine=engine, policy=policy,
+                            clock=FixedClock(max(at, rows[-1][1] + timedelta(hours=1))))
+            results = import_results(lab, ImportResults(path, Actor.job("demo")))
+            report.facts.append(f"lab results {path.stem}: {results.recorded} recorded, "
+                                f"{results.positives} positive")
 
-    flagged = flag_due(engine, now, policy)
+    flagged = flag_due(build_app(settings, engine=engine, clock=FixedClock(now), policy=policy),
+                       FlagDue())
     report.facts.append(f"flagged at {now.astimezone(policy.tz):%Y-%m-%d %H:%M}: "
                         f"{_describe(flagged)}")
     sync = sync_reminders(engine, now, policy, settings)

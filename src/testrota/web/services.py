@@ -13,7 +13,6 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from testrota.app import App
-from testrota.auth.scope import Scope
 from testrota.db.engine import session_scope
 from testrota.db.models import Person, Site
 from testrota.errors import UserError
@@ -62,14 +61,6 @@ def map_role(app: App, *, role: str, department: str | None, category: str,
         return risk.set_role_override(session, role, department,
                                       None if category == "none" else category, reason,
                                       actor, app.now(), vocab=vocab, policy=app.policy)
-
-
-def person_status(app: App, employee_no: str) -> dict[str, Any]:
-    """The green / amber / red light of one person this week, with the facts behind it."""
-    from testrota.compliance.service import person_status as status
-
-    with app.write_lock:  # it flags what is due first
-        return status(app.engine, employee_no, app.now(), app.policy, app.settings.config_dir)
 
 
 def site_choices(app: App, session: Session) -> list[tuple[str, str]]:
@@ -128,24 +119,11 @@ def roster_preview(app: App, path: Path, *, actor: str, full: bool,
     return summary
 
 
-def import_results(app: App, path: Path, *, actor: str, dry_run: bool,
-                   sheet: str | None = None) -> dict[str, Any]:
-    from testrota.compliance.service import import_results as run
-
-    return run(app.engine, path, app.policy, app.settings.config_dir, actor, app.now(),
-               sheet=sheet or None, dry_run=dry_run)
-
-
 def write_plain_error_report(errors: list[dict[str, Any]], target: Path) -> None:
     """Row errors as an .xlsx: sheet, row (as Excel numbers it), column, value, message."""
     from testrota.compliance.export import write_xlsx
 
     write_xlsx(target, errors, ["sheet", "row", "column", "value", "message"], title="errors")
-
-
-def results_error_report(preview: dict[str, Any], target: Path) -> None:
-    """A results preview's unmatched rows and row errors in one .xlsx."""
-    write_plain_error_report([*preview.get("unmatched", []), *preview.get("errors", [])], target)
 
 
 def plan_week(app: App, week: str, *, actor: str) -> dict[str, Any]:
@@ -187,64 +165,3 @@ def retry_messages(app: App, ids: list[int] | None, *, actor: str) -> int:
               entity_id=str(chosen[0]) if len(chosen) == 1 else "", now=now,
               details={"ids": chosen[:1000], "count": len(chosen)})
     return len(chosen)
-
-
-def missed_list(app: App, scope: Scope, *, week: str | None, department: str = "",
-                grid_unit: str = "") -> list[dict[str, Any]]:
-    """The missed-test list of ``week`` within ``scope`` (narrowed to ``department``)."""
-    from testrota.compliance.service import missed_list as run
-
-    narrowed = scope.narrow(department)
-    with app.write_lock:  # it flags what is due first
-        rows: list[dict[str, Any]] = run(
-            app.engine, app.now(), app.policy, week=week or None,
-            departments=None if narrowed.departments is None else sorted(narrowed.departments),
-            grid_unit=grid_unit or None, config_dir=app.settings.config_dir)
-    return rows
-
-
-def compliance_report(app: App, scope: Scope, *, week: str | None,
-                      department: str = "") -> dict[str, Any]:
-    """Required, scheduled, done, missed and the rate per department and grid unit, in scope."""
-    from testrota.compliance.service import compliance_report as run
-
-    narrowed = scope.narrow(department)
-    report: dict[str, Any] = run(
-        app.engine, app.now(), app.policy, week=week or None,
-        departments=None if narrowed.departments is None else sorted(narrowed.departments),
-        config_dir=app.settings.config_dir,
-    )
-    return report
-
-
-def alerts(app: App, scope: Scope, *, closed: bool = False) -> list[dict[str, Any]]:
-    """Positive-result alerts as ``scope``'s user may see them: a supervisor gets the ones
-    that concern their departments, with only their own people as contacts, and a case in
-    another department without who it is (``case_visible`` false)."""
-    from testrota.compliance.service import list_alerts
-
-    return list_alerts(app.engine, app.policy, status=None if closed else "open",
-                       departments=None if scope.departments is None
-                       else sorted(scope.departments))
-
-
-def excuse(app: App, scope: Scope, *, employee_no: str, reason: str, actor: str,
-           appointment_id: int | None = None, week: str | None = None) -> dict[str, Any]:
-    """Excuse a missed appointment; a person outside ``scope`` is refused (OutOfScope)."""
-    from testrota.compliance.service import excuse as run
-
-    with app.write_lock:
-        result: dict[str, Any] = run(
-            app.engine, employee_no, reason, actor=actor, now=app.now(), policy=app.policy,
-            week=week or None, appointment_id=appointment_id,
-            departments=None if scope.departments is None else sorted(scope.departments),
-        )
-    return result
-
-
-def person_department(app: App, employee_no: str) -> str | None:
-    """The department of a person, or None when there is no such person."""
-    with Session(app.engine) as session:
-        return session.exec(
-            select(Person.department).where(Person.employee_no == employee_no.strip())
-        ).first()

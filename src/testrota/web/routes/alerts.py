@@ -13,7 +13,10 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 
-from testrota.web import services
+from testrota.actions.alerts import AlertContactRow, AlertRow, Alerts, list_alerts
+from testrota.app import App
+from testrota.auth.scope import Scope
+from testrota.statuses import AlertStatus
 from testrota.web.deps import AppDep, SupervisorScope
 from testrota.web.i18n import translator
 from testrota.web.render import render, request_language
@@ -45,33 +48,39 @@ def reason_label(reason: str, lang: str) -> str:
     return {"grid_unit": _("same grid unit"), "same_slot": _("same slot")}.get(reason, reason)
 
 
-def export_rows(alerts: list[dict[str, Any]], lang: str) -> list[dict[str, Any]]:
+def export_rows(alerts: list[AlertRow], lang: str) -> list[dict[str, Any]]:
     """One row per contact (an alert without contacts in scope gives one row of its own)."""
     _ = translator(lang)
     other = _("a positive case in another department")
     rows = []
     for a in alerts:
         case = {
-            "alert_id": a["id"], "status": _("open") if a["status"] == "open" else _("closed"),
-            "case_employee_no": a["employee_no"] if a["case_visible"] else other,
-            "case_name": a["name"], "case_department": a["department"],
-            "sampled_at": a["sampled_at"], "site": a["site"],
+            "alert_id": a.id,
+            "status": _("open") if a.status == AlertStatus.OPEN else _("closed"),
+            "case_employee_no": a.employee_no if a.case_visible else other,
+            "case_name": a.name, "case_department": a.department,
+            "sampled_at": a.sampled_at, "site": a.site,
         }
-        for c in a["contacts"] or [None]:
+        contacts: list[AlertContactRow | None] = [*a.contacts] if a.contacts else [None]
+        for c in contacts:
             rows.append({**case, **({
-                "contact_employee_no": c["employee_no"], "contact_name": c["name"],
-                "contact_department": c["department"], "contact_grid_unit": c["grid_unit"],
-                "contact_phone": c["phone"], "reason": reason_label(c["reason"], lang),
-                "extra_slot_start": c["extra_slot_start"],
+                "contact_employee_no": c.employee_no, "contact_name": c.name,
+                "contact_department": c.department, "contact_grid_unit": c.grid_unit,
+                "contact_phone": c.phone, "reason": reason_label(c.reason, lang),
+                "extra_slot_start": c.extra_slot_start,
             } if c else {})})
     return rows
+
+
+def _alerts(app: App, scope: Scope, closed: bool) -> list[AlertRow]:
+    return list_alerts(app, Alerts(scope, closed=closed))
 
 
 @router.get("/alerts")
 def alerts_page(request: Request, app: AppDep, scope: SupervisorScope,
                 closed: bool = False) -> Response:
     return render(request, "alerts.html", {
-        "alerts": services.alerts(app, scope, closed=closed),
+        "alerts": _alerts(app, scope, closed),
         "closed": closed,
     })
 
@@ -83,17 +92,16 @@ def alerts_export(request: Request, app: AppDep, scope: SupervisorScope, fmt: st
 
     if fmt not in ("xlsx", "csv"):
         raise HTTPException(404)
-    rows = export_rows(services.alerts(app, scope, closed=closed), request_language(request))
+    rows = export_rows(_alerts(app, scope, closed), request_language(request))
     disposition = f'attachment; filename="alerts.{fmt}"'
     if fmt == "csv":
         out = io.StringIO()
         out.write("\ufeff")  # so Excel in China reads the UTF-8 as UTF-8
-        write_csv(out, rows, EXPORT_COLUMNS)
+        write_csv(out, rows, EXPORT_COLUMNS, tz=app.tz)
         return Response(out.getvalue().encode("utf-8"), media_type="text/csv; charset=utf-8",
-                         headers={"Content-Disposition": disposition})
+                        headers={"Content-Disposition": disposition})
     buf = io.BytesIO()
-    write_xlsx(buf, rows, EXPORT_COLUMNS, headers=EXPORT_HEADERS, title="alerts",
-               datetime_columns=["sampled_at", "extra_slot_start"])
+    write_xlsx(buf, rows, EXPORT_COLUMNS, headers=EXPORT_HEADERS, title="alerts", tz=app.tz)
     return Response(
         buf.getvalue(),
         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

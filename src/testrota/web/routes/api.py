@@ -12,9 +12,10 @@ from fastapi.responses import JSONResponse
 
 from testrota.actions.checkin import CheckIn, check_in
 from testrota.audit import Actor
+from testrota.compliance.facts import UnknownEmployeeNo
 from testrota.errors import UserError
 from testrota.jsonable import jsonable
-from testrota.roster.people import AmbiguousEmployeeNo, find_by_number
+from testrota.roster.people import AmbiguousEmployeeNo
 from testrota.web import services, weeks
 from testrota.web.api_models import (
     CheckInIn,
@@ -38,7 +39,6 @@ from testrota.web.deps import (
     LookupScope,
     SessionDep,
     SupervisorScope,
-    end_read,
     verify_csrf,
 )
 from testrota.web.queries.outbox import outbox
@@ -122,11 +122,15 @@ def _ambiguous(exc: AmbiguousEmployeeNo) -> JSONResponse:
 def api_missed(app: AppDep, scope: SupervisorScope, week: Week = "", department: Text = "",
                grid_unit: Text = "") -> list[dict[str, Any]]:
     """The missed-test list of a week (what `testrota missed --format json` prints)."""
+    from testrota.actions.missed import Missed, list_missed
+
     try:
-        return services.missed_list(app, scope, week=weeks.normalise(week, app.now(), app.tz),
-                                    department=department, grid_unit=grid_unit)
+        rows = list_missed(app, Missed(week or None, scope.narrow(department),
+                                       grid_unit=grid_unit or None))
     except UserError as exc:
         raise _user_error(exc) from exc
+    out: list[dict[str, Any]] = jsonable(rows, app.tz)
+    return out
 
 
 @router.get("/compliance", tags=["compliance"], responses={**AUTH, **BAD_INPUT})
@@ -134,12 +138,14 @@ def api_compliance(app: AppDep, scope: SupervisorScope, week: Week = "",
                    department: Text = "") -> dict[str, Any]:
     """Required, scheduled, done, missed and the rate per department and grid unit, with the
     trend over recent weeks."""
+    from testrota.actions.compliance import Compliance, compliance_report
+
     try:
-        return services.compliance_report(
-            app, scope, week=weeks.normalise(week, app.now(), app.tz), department=department
-        )
+        report = compliance_report(app, Compliance(week or None, scope.narrow(department)))
     except UserError as exc:
         raise _user_error(exc) from exc
+    out: dict[str, Any] = jsonable(report, app.tz)
+    return out
 
 
 @router.post("/excuse", response_model=ExcuseOut, tags=["compliance"],
@@ -147,19 +153,18 @@ def api_compliance(app: AppDep, scope: SupervisorScope, week: Week = "",
 def api_excuse(app: AppDep, scope: SupervisorScope, user: CurrentUser,
                body: ExcuseIn) -> dict[str, Any]:
     """Excuse a person's missed appointment (one by id, or the week's)."""
-    from testrota.compliance.service import OutOfScope
+    from testrota.actions.excuse import Excuse, OutOfScope, excuse
 
-    department = services.person_department(app, body.employee_no)
-    if department is None or not scope.allows(department):
-        raise HTTPException(404, "no such person in your departments")
     try:
-        return services.excuse(app, scope, employee_no=body.employee_no, reason=body.reason,
-                               actor=user.name, appointment_id=body.appointment_id,
-                               week=body.week)
-    except OutOfScope as exc:
+        out = excuse(app, Excuse(body.employee_no, body.reason, Actor.web(user.name),
+                                 week=body.week, appointment_id=body.appointment_id,
+                                 scope=scope))
+    except (OutOfScope, UnknownEmployeeNo) as exc:
         raise HTTPException(404, "no such person in your departments") from exc
     except UserError as exc:
         raise _user_error(exc) from exc
+    doc: dict[str, Any] = jsonable(out, app.tz)
+    return doc
 
 
 @router.get("/alerts", tags=["compliance"], responses=AUTH)
@@ -170,26 +175,28 @@ def api_alerts(app: AppDep, scope: SupervisorScope, closed: bool = False
     A supervisor gets the alerts that concern their departments and only their own people as
     contacts; a case in another department comes as `case_visible: false`, without its name,
     employee number, department or grid unit."""
-    return services.alerts(app, scope, closed=closed)
+    from testrota.actions.alerts import Alerts, list_alerts
+
+    rows: list[dict[str, Any]] = jsonable(list_alerts(app, Alerts(scope, closed=closed)), app.tz)
+    return rows
 
 
 @router.get("/status/{employee_no}", response_model=StatusOut, tags=["check-in"],
             responses={**AUTH, **NOT_FOUND, **AMBIGUOUS})
-def api_status(app: AppDep, session: SessionDep, scope: LookupScope,
+def api_status(app: AppDep, scope: LookupScope,
                employee_no: str) -> dict[str, Any] | JSONResponse:
     """Green (compliant this week), amber (due) or red (overdue) for one person. The number
     may be typed loosely (case, full-width forms, spaces, missing leading zeros)."""
+    from testrota.actions.status import Status, person_status
+
     try:
-        person = find_by_number(session, employee_no, departments=scope.departments)
+        status = person_status(app, Status(employee_no, scope))
     except AmbiguousEmployeeNo as exc:
         return _ambiguous(exc)
-    if person is None:
-        raise HTTPException(404, "no such person")
-    end_read(session)
-    try:
-        return services.person_status(app, person.employee_no)
-    except UserError as exc:
-        raise HTTPException(404, str(exc)) from exc
+    except UserError as exc:  # nobody in scope has that number (or none was given)
+        raise HTTPException(404, "no such person") from exc
+    doc: dict[str, Any] = jsonable(status, app.tz)
+    return doc
 
 
 @router.post("/checkin", response_model=CheckInOut, tags=["check-in"],

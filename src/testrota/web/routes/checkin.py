@@ -13,10 +13,10 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from testrota.actions.checkin import CheckIn, check_in
+from testrota.actions.status import PersonStatus, Status, UnknownEmployeeNo, person_status
 from testrota.audit import Actor
-from testrota.db.models import Person
 from testrota.errors import UserError
-from testrota.roster.people import AmbiguousEmployeeNo, find_by_number
+from testrota.roster.people import AmbiguousEmployeeNo
 from testrota.web import services
 from testrota.web.deps import (
     AppDep,
@@ -24,7 +24,6 @@ from testrota.web.deps import (
     LookupScope,
     LookupUser,
     SessionDep,
-    end_read,
     verify_csrf,
 )
 from testrota.web.i18n import translator
@@ -44,18 +43,6 @@ def clean_number(text: str) -> str:
 
 AMBIGUOUS = "{number} could be {n} people: type the whole number."
 CANDIDATES_SHOWN = 10
-
-
-def _lookup(
-    session: Any, number: str, departments: frozenset[str] | None
-) -> tuple[Person | None, list[dict[str, str]]]:
-    """The person a typed number means, or the people it could mean (within ``departments``)."""
-    if not number:
-        return None, []
-    try:
-        return find_by_number(session, number, departments=departments), []
-    except AmbiguousEmployeeNo as exc:
-        return None, exc.candidates[:CANDIDATES_SHOWN]
 
 
 @router.get("/checkin")
@@ -135,30 +122,27 @@ def checkin(
 def status_page(
     request: Request,
     app: AppDep,
-    session: SessionDep,
     scope: LookupScope,
     user: LookupUser,
     employee_no: str = "",
 ) -> Response:
     _ = translator(request_language(request))
     number = clean_number(employee_no)
-    answer: dict[str, Any] | None = None
+    answer: PersonStatus | dict[str, Any] | None = None
     status_code = 200
     if number:
-        person, candidates = _lookup(session, number, scope.departments)
-        end_read(session)
-        if candidates:
-            answer = {"status": "red", "employee_no": number, "candidates": candidates,
-                      "message": _(AMBIGUOUS, number=number, n=len(candidates))}
+        try:
+            answer = person_status(app, Status(number, scope))
+        except AmbiguousEmployeeNo as exc:
+            answer = {"status": "red", "employee_no": number,
+                      "candidates": exc.candidates[:CANDIDATES_SHOWN],
+                      "message": _(AMBIGUOUS, number=number, n=len(exc.candidates))}
             status_code = 409
-        elif person is None:
+        except UnknownEmployeeNo:
             answer = {"status": "red", "employee_no": number,
                       "message": _("No person with employee number {number}.", number=number)}
             status_code = 404
-        else:
-            try:
-                answer = services.person_status(app, person.employee_no)
-            except UserError as exc:
-                answer = {"status": "red", "employee_no": number, "message": str(exc)}
+        except UserError as exc:
+            answer = {"status": "red", "employee_no": number, "message": exc.render(_)}
     return render(request, "status.html", {"answer": answer, "employee_no": number},
                   status_code=status_code)

@@ -24,8 +24,8 @@ def dashboard(request: Request, app: AppDep, user: CurrentUser, week: str = "") 
     data = request.app.state.dashboard.get(app, scope, week)
     target = app.policy.web.compliance_target
     bars = [
-        Bar(d["department"] or "–", d["rate"], f"{d['tests']}/{d['required']}")
-        for d in sorted(data.departments, key=lambda d: (d["rate"] is None, d["rate"] or 0))
+        Bar(d.department or "–", d.rate, f"{d.tests}/{d.required}")
+        for d in sorted(data.departments, key=lambda d: (d.rate is None, d.rate or 0))
     ]
     return render(request, "dashboard.html", {
         "d": data,
@@ -34,7 +34,7 @@ def dashboard(request: Request, app: AppDep, user: CurrentUser, week: str = "") 
         "next_week": weeks.shift(week, 1),
         "bars": bar_chart(bars, title=_("Compliance by department"), target=target)
         if bars else None,
-        "line": line_chart([(t["week"][5:], t["rate"]) for t in data.trend],
+        "line": line_chart([(t.week[5:], t.rate) for t in data.trend],
                            title=_("Compliance over recent weeks")) if data.trend else None,
         "target": target,
     })

@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
+from testrota.actions.excuse import Excuse, OutOfScope
+from testrota.actions.excuse import excuse as excuse_appointments
+from testrota.actions.missed import Missed, MissedRow, list_missed
+from testrota.app import App
+from testrota.audit import Actor
 from testrota.auth.scope import Scope
+from testrota.compliance.facts import UnknownEmployeeNo
 from testrota.errors import UserError
-from testrota.web import services, weeks
+from testrota.web import weeks
 from testrota.web.deps import AppDep, CurrentUser, SessionDep, SupervisorScope, verify_csrf
 from testrota.web.i18n import category_name, translator
 from testrota.web.ids import OptionalIdForm
@@ -23,24 +30,25 @@ router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
 SORT_KEYS = ("employee_no", "name", "department", "grid_unit", "slot_start", "tests_this_week",
              "last_test_date", "weeks_missed_in_row", "category")
 PAGE_SIZE = 100
-EXPORT_COLUMNS = ["employee_no", "name", "department", "grid_unit", "role", "category", "phone",
-                  "site", "slot_start", "tests_this_week", "required", "compliant_this_week",
-                  "last_test_date", "weeks_missed_in_row"]
 
 
-def sort_rows(rows: list[dict[str, Any]], sort: str) -> list[dict[str, Any]]:
-    """Sort by one column (``-name`` descending); ties keep department, unit, number order."""
+def sort_rows(rows: list[MissedRow], sort: str) -> list[MissedRow]:
+    """Sort by one column's real values (``-name`` descending); a missing value sorts last
+    (first when descending); ties keep department, unit, number order."""
     key = sort.lstrip("-")
     if key not in SORT_KEYS:
         return rows
-    return sorted(rows, key=lambda r: (r.get(key) is None, r.get(key) or ""),
-                  reverse=sort.startswith("-"))
+
+    def by(row: MissedRow) -> tuple[bool, Any]:
+        value = getattr(row, key)
+        return (value is None, value if value is not None else 0)
+
+    return sorted(rows, key=by, reverse=sort.startswith("-"))
 
 
-def _rows(app: Any, scope: Scope, week: str, department: str, grid_unit: str,
-          sort: str) -> list[dict[str, Any]]:
-    rows = services.missed_list(app, scope, week=week, department=department,
-                                grid_unit=grid_unit)
+def _rows(app: App, scope: Scope, week: str, department: str, grid_unit: str,
+          sort: str) -> list[MissedRow]:
+    rows = list_missed(app, Missed(week, scope.narrow(department), grid_unit=grid_unit or None))
     return sort_rows(rows, sort or "department")
 
 
@@ -63,7 +71,7 @@ def missed_page(
     return render(request, "missed.html", {
         "rows": rows[(page - 1) * PAGE_SIZE: page * PAGE_SIZE],
         "total": len(rows),
-        "people": len({r["employee_no"] for r in rows}),
+        "people": len({r.employee_no for r in rows}),
         "page": page,
         "pages": pages,
         "week": week,
@@ -89,14 +97,19 @@ def missed_export(
     grid_unit: str = "",
     sort: str = "",
 ) -> Response:
-    from testrota.compliance.export import MISSED_HEADERS, write_csv, write_xlsx
+    from testrota.compliance.export import (
+        MISSED_COLUMNS,
+        MISSED_HEADERS,
+        write_csv,
+        write_xlsx,
+    )
 
     if fmt not in ("xlsx", "csv"):
         raise HTTPException(404)
     week = weeks.normalise(week, app.now(), app.tz)
     lang = request_language(request)
     rows = [
-        {**r, "category": category_name(r.get("category"), lang) or r.get("category")}
+        replace(r, category=category_name(r.category, lang) or r.category)
         for r in _rows(app, scope, week, department, grid_unit, sort)
     ]
     stem = "-".join(x for x in ("missed", week, department, grid_unit) if x)
@@ -106,12 +119,12 @@ def missed_export(
     if fmt == "csv":
         out = io.StringIO()
         out.write("\ufeff")  # so Excel in China reads the UTF-8 as UTF-8
-        write_csv(out, rows, EXPORT_COLUMNS)
+        write_csv(out, rows, MISSED_COLUMNS, tz=app.tz)
         return Response(out.getvalue().encode("utf-8"), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": disposition})
     buf = io.BytesIO()
-    write_xlsx(buf, rows, EXPORT_COLUMNS, headers=MISSED_HEADERS, title=f"missed {week}",
-               datetime_columns=["slot_start"], date_columns=["last_test_date"])
+    write_xlsx(buf, rows, MISSED_COLUMNS, headers=MISSED_HEADERS, title=f"missed {week}",
+               tz=app.tz)
     return Response(
         buf.getvalue(),
         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -130,24 +143,22 @@ def excuse(
     appointment_id: OptionalIdForm = None,
     back: Annotated[str, Form()] = "/missed",
 ) -> Response:
-    from testrota.compliance.service import OutOfScope
-
     _ = translator(request_language(request))
     target = back if back.startswith("/missed") and not back.startswith("//") else "/missed"
-    if not scope.is_everything:
-        # The same check the service makes, made first so nothing is even looked up.
-        person = services.person_department(app, employee_no)
-        if person is None or not scope.allows(person):
-            raise HTTPException(403, _("This person is not in your departments."))
     try:
-        result = services.excuse(app, scope, employee_no=employee_no.strip(), reason=reason,
-                                 actor=user.name, appointment_id=appointment_id)
-    except OutOfScope as exc:
-        raise HTTPException(403, str(exc)) from exc
+        result = excuse_appointments(app, Excuse(employee_no.strip(), reason, Actor.web(user.name),
+                                                 appointment_id=appointment_id, scope=scope))
+    except (OutOfScope, UnknownEmployeeNo) as exc:
+        if isinstance(exc, UnknownEmployeeNo) and scope.is_everything:
+            request.session["excuse_error"] = exc.render(_)
+            return RedirectResponse(target, 303)
+        # A supervisor learns nothing about people outside their departments, not even
+        # whether the number is someone's.
+        raise HTTPException(403, _("This person is not in your departments.")) from exc
     except UserError as exc:
-        request.session["excuse_error"] = str(exc)
+        request.session["excuse_error"] = exc.render(_)
         return RedirectResponse(target, 303)
-    flash(request, _("Excused {name}: {n} appointment(s).", name=result["name"],
-                     n=len(result["excused"])))
+    flash(request, _("Excused {name}: {n} appointment(s).", name=result.name,
+                     n=len(result.excused)))
     return RedirectResponse(target, 303)
 

@@ -11,10 +11,13 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from sqlmodel import col, select
 from starlette.background import BackgroundTask
 
+from testrota.app import App
+from testrota.audit import Actor
 from testrota.auth.users import UserInfo
 from testrota.db.engine import session_scope
 from testrota.db.models import RosterImport, WebUpload
 from testrota.errors import UserError
+from testrota.jsonable import jsonable
 from testrota.web import services, uploads
 from testrota.web.deps import AppDep, HRUser, SessionDep, end_read, verify_csrf
 from testrota.web.i18n import translator
@@ -97,8 +100,18 @@ def _preview(app: Any, kind: str, name: str, data: bytes, options: dict[str, Any
         if kind == "roster":
             return services.roster_preview(app, path, actor=user.name, full=options["full"],
                                            sheet=options["sheet"])
-        return services.import_results(app, path, actor=user.name, dry_run=True,
-                                       sheet=options["sheet"])
+        return _import_results(app, path, user, dry_run=True, sheet=options["sheet"])
+
+
+def _import_results(app: App, path: Path, user: UserInfo, *, dry_run: bool,
+                    sheet: str | None, errors_report: Path | None = None) -> dict[str, Any]:
+    """The results import as JSON (what the preview stores and shows)."""
+    from testrota.actions.results import ImportResults, import_results
+
+    summary = import_results(app, ImportResults(path, Actor.web(user.name), sheet=sheet or None,
+                                                dry_run=dry_run, errors_report=errors_report))
+    out: dict[str, Any] = jsonable(summary, app.tz)
+    return out
 
 
 def _bounded(summary: dict[str, Any]) -> dict[str, Any]:
@@ -148,7 +161,9 @@ def error_report(app: AppDep, session: SessionDep, user: HRUser, kind: str,
                                    full=bool(row.options.get("full")), force=True,
                                    sheet=row.options.get("sheet"), errors_report=target)
         else:
-            services.results_error_report(row.preview, target)
+            # The CLI's --errors report: each row marked in the sheet's own columns.
+            _import_results(app, path, user, dry_run=True, sheet=row.options.get("sheet"),
+                            errors_report=target)
     if not target.exists():
         services.write_plain_error_report(row.preview.get("errors", []), target)
     stem = Path(row.file_name).stem
@@ -187,8 +202,8 @@ def apply(
                     sheet=row.options.get("sheet"),
                 )
             else:
-                summary = services.import_results(app, path, actor=user.name, dry_run=False,
-                                                  sheet=row.options.get("sheet"))
+                summary = _import_results(app, path, user, dry_run=False,
+                                          sheet=row.options.get("sheet"))
     except UserError as exc:
         return render(request, f"preview_{kind}.html",
                       {"kind": kind, "upload": row, "s": row.preview, "error": str(exc)},

@@ -1,0 +1,112 @@
+"""Compliance per department and grid unit with its trend over recent weeks (the CLI's
+``compliance``, ``/api/compliance``), and the dashboard's figures built on it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlmodel import Session, col
+
+from testrota.actions.alerts import AlertRow, Alerts, list_alerts
+from testrota.actions.flagging import flag_due
+from testrota.app import App
+from testrota.auth.scope import Scope
+from testrota.compliance.facts import effective_category, rate_lookup
+from testrota.compliance.reports import ComplianceReport, GroupFigures, resolve_week
+from testrota.compliance.reports import compliance_report as report_in
+from testrota.compliance.weekly import TrendPoint
+from testrota.db.models import Appointment, Person
+from testrota.errors import UserError
+from testrota.statuses import AppointmentStatus
+
+__all__ = ["Compliance", "ComplianceReport", "Dashboard", "DashboardFigures", "GroupFigures",
+           "TrendPoint", "compliance_report", "dashboard_figures"]
+
+MAX_TREND_WEEKS = 52
+
+
+@dataclass(frozen=True)
+class Compliance:
+    week: str | None = None  # an ISO week, 2022-W19; None: this week
+    scope: Scope = field(default_factory=Scope.everything)  # the departments counted
+    weeks: int | None = None  # weeks in the trend, ending with ``week``; None: the policy's
+
+
+def compliance_report(app: App, query: Compliance) -> ComplianceReport:
+    """Required, scheduled, done, missed, excused, tests and the rate, per department and grid
+    unit (and in total), with each one's trend. Flags what is due first."""
+    if query.weeks is not None and not 1 <= query.weeks <= MAX_TREND_WEEKS:
+        raise UserError("a trend of {weeks} weeks: it covers 1 to {limit} weeks",
+                        weeks=query.weeks, limit=MAX_TREND_WEEKS)
+    policy, now = app.policy, app.now()
+    wk = resolve_week(query.week, now, policy)
+    flag_due(app)
+    departments = query.scope.departments
+    with Session(app.read_engine) as session:
+        return report_in(session, wk, now, policy, weeks=query.weeks,
+                         rates=rate_lookup(app.config_dir, policy),
+                         departments=None if departments is None else sorted(departments))
+
+
+@dataclass(frozen=True)
+class DashboardFigures:
+    week: str  # an ISO week
+    scope: Scope = field(default_factory=Scope.everything)
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    """This week at a glance for the reader's departments."""
+
+    week: str
+    computed_at: datetime
+    high_risk: int  # active people with a high-risk category, in scope
+    total: GroupFigures
+    departments: list[GroupFigures]
+    trend: list[TrendPoint]  # the total's rate over recent weeks
+    alerts: list[AlertRow]  # open positive alerts that concern the scope
+    capacity: list[str] = field(default_factory=list)  # the SMS sender cannot keep up
+
+
+def dashboard_figures(app: App, query: DashboardFigures) -> Dashboard:
+    """The compliance report's total and departments, the open alerts, the head-count of
+    high-risk people, and (for a reader of every department) whether the SMS sender can send
+    the next two days' reminders in time."""
+    report = compliance_report(app, Compliance(query.week, query.scope))
+    alerts = list_alerts(app, Alerts(query.scope))
+    with Session(app.read_engine) as session:
+        count = select(func.count()).select_from(Person).where(
+            col(Person.active).is_(True), effective_category().is_not(None)
+        )
+        where = query.scope.where(col(Person.department))
+        if where is not None:
+            count = count.where(where)
+        high_risk = int(session.execute(count).scalar_one())
+        capacity = _capacity_warnings(app, session) if query.scope.is_everything else []
+    return Dashboard(week=report.week, computed_at=app.now(), high_risk=high_risk,
+                     total=report.total, departments=report.departments,
+                     trend=report.total.trend, alerts=alerts, capacity=capacity)
+
+
+def _capacity_warnings(app: App, session: Session) -> list[str]:
+    """Whether the sender can send the next two days' reminders in time, at the policy's rate."""
+    from testrota.notify.capacity import capacity_warning, reminder_windows
+
+    now = app.now()
+    query = (
+        select(col(Appointment.starts_at), func.count())
+        .where(col(Appointment.status) == AppointmentStatus.SCHEDULED,
+               col(Appointment.starts_at) > now,
+               col(Appointment.starts_at) < now + timedelta(hours=48))
+        .group_by(col(Appointment.starts_at))
+    )
+    starts: list[datetime] = []
+    for start, count in session.execute(query):
+        starts.extend([start] * int(count))
+    if not starts:
+        return []
+    windows = reminder_windows(starts, app.tz, app.policy.reminders)
+    warning = capacity_warning(windows, app.policy.sms.rate_per_second)
+    return [warning.message] if warning else []

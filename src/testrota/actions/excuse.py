@@ -1,0 +1,47 @@
+"""Where a missed (or coming) test is excused: leave, sickness, a business trip, with a reason
+and who said so (the CLI's ``excuse``, the missed page's form, ``/api/excuse``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from testrota.app import App
+from testrota.audit import Action, Actor, record_many
+from testrota.auth.scope import Scope
+from testrota.compliance.excuse import Excused, ExcusedAppointment, OutOfScope, clean_reason
+from testrota.compliance.excuse import excuse as excuse_in
+from testrota.compliance.flagging import flag_due
+from testrota.db.engine import session_scope
+
+__all__ = ["Excuse", "Excused", "ExcusedAppointment", "OutOfScope", "excuse"]
+
+
+@dataclass(frozen=True)
+class Excuse:
+    employee_no: str
+    reason: str
+    actor: Actor
+    week: str | None = None  # the missed appointments of this ISO week (default: this week)
+    on: date | None = None  # instead: that day's appointments, missed or still to come
+    appointment_id: int | None = None  # instead: this one appointment
+    scope: Scope = field(default_factory=Scope.everything)  # whom the actor may excuse
+
+
+def excuse(app: App, cmd: Excuse) -> Excused:
+    """Excuse a person's appointments; each one excused is audited as
+    ``appointment.excused``. A person outside ``cmd.scope`` is refused (:class:`OutOfScope`),
+    and so is a reason that is empty or too long."""
+    reason = clean_reason(cmd.reason)
+    now, policy = app.now(), app.policy
+    departments = cmd.scope.departments
+    with app.write_lock, session_scope(app.engine) as session:
+        flag_due(session, now, policy)  # a slot that just ended can be excused at once
+        out = excuse_in(session, cmd.employee_no, reason, actor=str(cmd.actor), now=now,
+                        policy=policy, week=cmd.week, on=cmd.on,
+                        appointment_id=cmd.appointment_id,
+                        departments=None if departments is None else sorted(departments))
+        record_many(session, cmd.actor, Action.APPOINTMENT_EXCUSED, "appointment",
+                    [(e.appointment_id, e.audit_details(out.employee_no, out.reason))
+                     for e in out.excused], at=now)
+    return out

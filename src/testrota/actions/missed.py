@@ -1,0 +1,36 @@
+"""The missed-test list: who missed a slot this week, for the supervisor to follow up (the CLI's
+``missed``, the ``/missed`` page and its exports, ``/api/missed``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlmodel import Session
+
+from testrota.actions.flagging import flag_due
+from testrota.app import App
+from testrota.auth.scope import Scope
+from testrota.compliance.facts import rate_lookup
+from testrota.compliance.reports import MissedRow, missed_list, resolve_week
+
+__all__ = ["Missed", "MissedRow", "list_missed"]
+
+
+@dataclass(frozen=True)
+class Missed:
+    week: str | None = None  # an ISO week, 2022-W19; None: this week
+    scope: Scope = field(default_factory=Scope.everything)  # the departments shown
+    grid_unit: str | None = None  # only this grid unit
+
+
+def list_missed(app: App, query: Missed) -> list[MissedRow]:
+    """One row per missed appointment of the week, in scope, by department, grid unit and
+    employee number. Flags what is due first; reads from the read engine."""
+    policy, now = app.policy, app.now()
+    wk = resolve_week(query.week, now, policy)  # a bad week is refused before anything runs
+    flag_due(app)
+    departments = query.scope.departments
+    with Session(app.read_engine) as session:
+        return missed_list(session, wk, now, policy, rates=rate_lookup(app.config_dir, policy),
+                           departments=None if departments is None else sorted(departments),
+                           grid_unit=query.grid_unit or None)

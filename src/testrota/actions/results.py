@@ -1,0 +1,109 @@
+"""Where test results are recorded: a lab's sheet (``results import``, the results upload) or
+one result typed in by hand (``results add``).
+
+A positive result raises its alert, with its contacts, in the result's own transaction and
+audit trail; the contacts' extra tests are booked once that has committed, so the alert stands
+even when no site has room for them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from testrota.app import App
+from testrota.audit import Action, Actor, record, record_many
+from testrota.compliance.alerts import ContactsBooking, RaisedAlert, book_contacts
+from testrota.compliance.importing import ResultsImport, read_result_sheet, record_result_sheet
+from testrota.compliance.recording import RecordedResult, parse_result_word
+from testrota.compliance.recording import record_result as record_one
+from testrota.db.engine import session_scope
+from testrota.errors import UserError
+
+__all__ = ["ImportResults", "RecordResult", "RecordedResult", "ResultsImport",
+           "import_results", "record_result"]
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+@dataclass(frozen=True)
+class ImportResults:
+    path: Path  # .xlsx, .xls, .ods or .csv
+    actor: Actor
+    sheet: str | None = None  # only this sheet
+    dry_run: bool = False  # match and count everything, write nothing
+    errors_report: Path | None = None  # an .xlsx of the rows to fix (also on a dry run)
+    progress: Callable[[str], None] = field(default=_quiet, compare=False)  # a stage's name
+
+
+def import_results(app: App, cmd: ImportResults) -> ResultsImport:
+    """Import one result file atomically; audited as ``results.imported`` (and each alert it
+    raises as ``alert.raised``). Nothing is written on a dry run or when the file is refused
+    (UserError)."""
+    policy, now = app.policy, app.now()
+    cmd.progress("reading")
+    workbook = read_result_sheet(cmd.path, policy, app.config_dir, sheet=cmd.sheet)
+    try:
+        with app.write_lock, session_scope(app.engine) as session:
+            summary, raised = record_result_sheet(
+                session, workbook, policy, now, str(cmd.actor), dry_run=cmd.dry_run,
+                progress=cmd.progress, errors_report=cmd.errors_report,
+            )
+            if not cmd.dry_run:
+                record(session, cmd.actor, Action.RESULTS_IMPORTED, "results",
+                       workbook.sha256[:16], at=now, details=summary.audit_details)
+                _record_alerts_raised(session, cmd.actor, raised, now)
+    except IntegrityError:
+        raise UserError(
+            "{file}: another import wrote some of these results at the same time; nothing "
+            "from this one was written, run it again", file=workbook.file_name,
+        ) from None
+    if raised:
+        cmd.progress("booking contacts")
+        summary = replace(summary, contacts_booking=_book(app, raised, now))
+    return summary
+
+
+@dataclass(frozen=True)
+class RecordResult:
+    employee_no: str
+    result: str  # as typed: negative, positive, pending, invalid, 阴性, 阳性 …
+    actor: Actor
+    sampled_at: datetime | None = None  # None: now
+    site: str | None = None  # a site's code or name, or an outside site's name
+
+
+def record_result(app: App, cmd: RecordResult) -> RecordedResult:
+    """Record (or update) one person's result; audited as ``result.recorded`` when it changed
+    anything. A positive raises its alert at once."""
+    result = parse_result_word(cmd.result)
+    now = app.now()
+    with app.write_lock, session_scope(app.engine) as session:
+        out, raised = record_one(session, cmd.employee_no, cmd.sampled_at or now, result,
+                                 actor=str(cmd.actor), now=now, policy=app.policy,
+                                 site=cmd.site)
+        if out.changed:
+            record(session, cmd.actor, Action.RESULT_RECORDED, "testresult", out.result_id,
+                   at=now, details=out.audit_details)
+        _record_alerts_raised(session, cmd.actor, raised, now)
+    if raised:
+        out = replace(out, contacts_booking=_book(app, raised, now))
+    return out
+
+
+def _record_alerts_raised(session: Session, actor: Actor, raised: list[RaisedAlert],
+                  now: datetime) -> None:
+    record_many(session, actor, Action.ALERT_RAISED, "alert",
+                [(a.alert_id, a.audit_details) for a in raised], at=now)
+
+
+def _book(app: App, raised: list[RaisedAlert], now: datetime) -> ContactsBooking | None:
+    with app.write_lock:
+        return book_contacts(app.engine, raised, now, app.policy, app.config_dir)
