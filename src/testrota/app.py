@@ -84,7 +84,8 @@ class App:
     # The policy as given (tests that vary it), else policy.yaml, read again when it changes.
     fixed_policy: Policy | None = field(default=None, repr=False)
     _policy: ConfigFile[Policy] = field(init=False, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    # Reentrant: the read engine is made from the primary one, each under this lock.
+    _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     _write_lock: AbstractContextManager[Any] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
