@@ -95,7 +95,7 @@ def test_a_changed_phone_is_updated_and_audited(cli: Any, tmp_path: Path, engine
     summary = run_json(cli, "import", str(write_roster(tmp_path / "b.xlsx", changed)))
     assert (summary["updated"], summary["unchanged"]) == (1, 4)
     with Session(engine) as s:
-        event = s.exec(select(AuditEvent).where(AuditEvent.action == "person.update")).one()
+        event = s.exec(select(AuditEvent).where(AuditEvent.action == "person.updated")).one()
         assert event.entity_id == "0004"
         assert event.details["phone"] == ["+8613812345604", "+8613900000004"]
 

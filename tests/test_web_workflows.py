@@ -97,7 +97,7 @@ def test_roster_upload_preview_then_apply(client: TestClient, engine: Engine) ->
     assert people_count(engine) == 4
     with Session(engine) as s:
         imp = s.exec(select(RosterImport)).one()
-        assert imp.imported_by == "hr1" and imp.counts["added"] == 4
+        assert imp.imported_by == "web:hr1" and imp.counts["added"] == 4
         assert s.exec(select(WebUpload)).all() == []  # the stored file is gone
     # the preview page of an applied upload is gone too
     assert client.get(r.headers["location"].split("?")[0] + "/x").status_code == 404
@@ -206,7 +206,7 @@ def test_roles_page_maps_a_title(client: TestClient, engine: Engine) -> None:
         p = s.exec(select(Person).where(Person.employee_no == "A002")).one()
         assert p.risk_category == "cleaning"
         event = s.exec(select(AuditEvent).where(AuditEvent.action == "risk.role_override")).one()
-        assert event.actor == "hr1"
+        assert event.actor == "web:hr1"
     assert soup(client.get("/roles?unmatched=1")).select("table.roles tbody tr") == []
 
 
