@@ -223,4 +223,4 @@ def _import_errors(conn: Connection, old_no: str, new_no: str, secrets: list[str
 
 def check_erasable(person: dict[str, Any]) -> None:
     if person["employee_no"] == erased_number(person["id"]):
-        raise UserError(f"{person['employee_no']} is already erased")
+        raise UserError("{employee_no} is already erased", employee_no=person["employee_no"])

@@ -59,16 +59,16 @@ def write_error_report(path: Path, errors: Sequence[RowError],
         # Written beside the target and moved into place: a reader never sees half a file.
         fd, tmp = tempfile.mkstemp(prefix=".errors-", suffix=".xlsx", dir=path.parent)
     except OSError as exc:
-        raise UserError(f"cannot write the error report {path}: {exc.strerror or exc}"
-                        ) from None
+        raise UserError("cannot write the error report {path}: {error}", path=str(path),
+                        error=exc.strerror or str(exc)) from None
     os.close(fd)
     try:
         book.save(tmp)
         os.replace(tmp, path)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
-        raise UserError(f"cannot write the error report {path}: {exc.strerror or exc}"
-                        ) from None
+        raise UserError("cannot write the error report {path}: {error}", path=str(path),
+                        error=exc.strerror or str(exc)) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

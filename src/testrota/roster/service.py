@@ -19,7 +19,6 @@ from sqlmodel import Session
 from testrota.db import tables
 from testrota.db.bulk import bulk_insert, fetch_raw
 from testrota.db.models import Person, RosterImport
-from testrota.errors import UserError
 from testrota.policy import Policy
 from testrota.roster.sniff import ColumnWarning
 from testrota.roster.sync import (
@@ -171,8 +170,8 @@ def compare_roster(session: Session, workbook: Workbook, *, policy: Policy, voca
     refusal = deactivation_guard(
         len(diff.deactivated), len(known), policy.imports.max_deactivate_share, force
     )
-    if refusal:
-        raise UserError(refusal)
+    if refusal is not None:
+        raise refusal
     report = ImportReport(
         file=workbook.file_name,
         sha256=workbook.sha256,
