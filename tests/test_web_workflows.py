@@ -114,6 +114,13 @@ def test_roster_upload_cancel_and_bad_files(client: TestClient, engine: Engine) 
     assert r.status_code == 303
     assert client.get(preview_url).status_code == 404
     assert people_count(engine) == 0
+    with Session(engine) as s:
+        cancelled = s.exec(select(AuditEvent).where(
+            AuditEvent.action == "upload.cancelled")).one()
+    assert (cancelled.actor, cancelled.entity) == ("web:hr1", "upload")
+    assert cancelled.details == {"kind": "roster", "file": "roster.xlsx"}
+    assert client.post(cancel["action"], data={"csrf_token": csrf_of(client, "/upload/roster")},
+                       follow_redirects=False).status_code == 404  # gone: nothing to cancel
     r = upload(client, "roster", "notes.txt", b"just some words, not a roster\n")
     assert r.status_code == 400
     assert soup(r).select_one('[role="alert"]').get_text(strip=True)
