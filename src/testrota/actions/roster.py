@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -188,8 +189,9 @@ def show_roster_upload(app: App, query: ShowRosterUpload) -> RosterUpload:
     """An upload's preview, as computed when it was uploaded (:class:`UploadGone` when it
     was applied, cancelled or is someone else's)."""
     stored = find_upload(app, FindUpload(query.token, "roster", query.actor, query.sees_all))
+    preview = _preview_adapter().validate_python(stored.preview)
     return RosterUpload(stored.token, stored.file_name, bool(stored.options.get("full")),
-                        stored.options.get("sheet"), _PREVIEW.validate_python(stored.preview))
+                        stored.options.get("sheet"), preview)
 
 
 @dataclass(frozen=True)
@@ -290,14 +292,13 @@ def _import_row(r: RosterImport) -> RosterImportRow:
 
 def _stored(preview: RosterPreview) -> dict[str, Any]:
     """The preview as JSON for the upload's row (read back by :func:`show_roster_upload`)."""
-    stored: dict[str, Any] = _PREVIEW.dump_python(preview, mode="json")
+    stored: dict[str, Any] = _preview_adapter().dump_python(preview, mode="json")
     return stored
 
 
+@cache
 def _preview_adapter() -> Any:
+    """Made on first use: the command line never needs it."""
     from pydantic import TypeAdapter
 
     return TypeAdapter(RosterPreview)
-
-
-_PREVIEW = _preview_adapter()
