@@ -130,6 +130,20 @@ def test_roster_upload_cancel_and_bad_files(client: TestClient, engine: Engine) 
         assert s.exec(select(WebUpload)).all() == []
 
 
+def test_a_preview_kept_by_an_older_version_is_uploaded_again(client: TestClient,
+                                                              engine: Engine) -> None:
+    make_user(engine, "hr1", "hr")
+    sign_in(client, "hr1")
+    r = upload(client, "roster", "roster.xlsx", roster_xlsx(ROSTER))
+    with Session(engine) as s:
+        row = s.exec(select(WebUpload)).one()
+        row.preview = {"rows": 4, "added": 4}  # the shape an older version stored
+        s.add(row)
+        s.commit()
+    page = client.get(r.headers["location"])
+    assert page.status_code == 404 and "upload the file again" in page.text
+
+
 def test_full_roster_needs_force_to_deactivate_many(client: TestClient,
                                                     engine: Engine) -> None:
     make_user(engine, "hr1", "hr")

@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 from testrota.actions.uploads import (
     FindUpload,
     StageUpload,
+    UploadGone,
     as_file,
     discard_upload,
     find_upload,
@@ -189,7 +190,12 @@ def show_roster_upload(app: App, query: ShowRosterUpload) -> RosterUpload:
     """An upload's preview, as computed when it was uploaded (:class:`UploadGone` when it
     was applied, cancelled or is someone else's)."""
     stored = find_upload(app, FindUpload(query.token, "roster", query.actor, query.sees_all))
-    preview = _preview_adapter().validate_python(stored.preview)
+    from pydantic import ValidationError
+
+    try:
+        preview = _preview_adapter().validate_python(stored.preview)
+    except ValidationError:  # kept by an older version of this app: preview it again
+        raise UploadGone() from None
     return RosterUpload(stored.token, stored.file_name, bool(stored.options.get("full")),
                         stored.options.get("sheet"), preview)
 
