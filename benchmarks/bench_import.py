@@ -4,9 +4,10 @@
 
 python_calamine alone reads the file; pandas reads it with openpyxl (the default way) and with
 calamine; ``testrota import`` into a fresh SQLite database; the same import again, nothing
-changed; and the import of the same roster with every employee number a number cell formatted
-``000000000`` (the reader applies the format, so it costs a pass over those cells). Each is a
-separate process: wall time and peak RSS.
+changed; the import of another roster of the same people (another seed: every person's row
+changes, so each writes its update and its audit event); and the import of the same roster with
+every employee number a number cell formatted ``000000000`` (the reader applies the format, so
+it costs a pass over those cells). Each is a separate process: wall time and peak RSS.
 """
 
 from __future__ import annotations
@@ -54,19 +55,25 @@ def main() -> None:
         measure("init", [TESTROTA, "init"], env)
         first = measure("testrota import, fresh SQLite", imp, env)
         again = measure("testrota import again, unchanged", imp, env)
+        changed = Path(tmp) / f"roster_{n}_changed.xlsx"
+        generate_roster(n, changed, seed=43)
+        updated = measure("testrota import, every person changed",
+                          [TESTROTA, "import", str(changed), "--json"], env)
         padded = Path(tmp) / f"roster_{n}_padded.xlsx"
         generate_roster(n, padded, padded=True)
         env_padded = {**env, "TESTROTA_DATABASE_URL": f"sqlite:///{Path(tmp) / 'padded.db'}"}
         measure("init", [TESTROTA, "init"], env_padded)
         formatted = measure("testrota import, numbers formatted 000000000, fresh SQLite",
                             [TESTROTA, "import", str(padded), "--json"], env_padded)
-        rows += [first, again, formatted]
+        rows += [first, again, updated, formatted]
         s1, s2 = json.loads(first.output), json.loads(again.output)
+        s3 = json.loads(updated.output)
         print(f"{n:,} rows x {path.stat().st_size / 1e6:.1f} MB .xlsx")
         print(table(rows, baseline=bare))
         print(f"first import: added {s1['added']:,}, high-risk {s1['high_risk']:,}, "
               f"errors {len(s1['errors'])}")
         print(f"second import: unchanged {s2['unchanged']:,}, updated {s2['updated']}")
+        print(f"changed roster: updated {s3['updated']:,}, unchanged {s3['unchanged']:,}")
 
 if __name__ == "__main__":
     main()

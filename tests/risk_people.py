@@ -58,8 +58,12 @@ def import_rows(session: Session, rows: list[Row], vocab: Vocabulary) -> None:
 
 
 def person(session: Session, employee_no: str) -> Person:
+    """The person as stored now; the read's transaction is ended (on SQLite it would hold the
+    write lock a use case called next needs)."""
     session.expire_all()
-    return session.exec(select(Person).where(Person.employee_no == employee_no)).one()
+    found = session.exec(select(Person).where(Person.employee_no == employee_no)).one()
+    session.commit()
+    return found
 
 
 def plant(prefix: str = "") -> list[Row]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 from pathlib import Path
 from typing import Any
@@ -95,9 +96,17 @@ def test_a_changed_phone_is_updated_and_audited(cli: Any, tmp_path: Path, engine
     summary = run_json(cli, "import", str(write_roster(tmp_path / "b.xlsx", changed)))
     assert (summary["updated"], summary["unchanged"]) == (1, 4)
     with Session(engine) as s:
-        event = s.exec(select(AuditEvent).where(AuditEvent.action == "person.update")).one()
+        event = s.exec(select(AuditEvent).where(AuditEvent.action == "person.updated")).one()
         assert event.entity_id == "0004"
         assert event.details["phone"] == ["+8613812345604", "+8613900000004"]
+        imports = s.exec(select(AuditEvent).where(AuditEvent.action == "roster.imported")).all()
+        assert [e.entity_id for e in imports] == [str(summary["import_id"] - 1),
+                                                  str(summary["import_id"])]
+        assert imports[-1].details == {"file": "b.xlsx", "rows": 5, "added": 0, "updated": 1,
+                                       "unchanged": 4, "deactivated": 0, "skipped": 0,
+                                       "high_risk": 3, "released": 0}
+        # the person at the terminal, spelled as every door spells its actor
+        assert {e.actor for e in [event, *imports]} == {f"cli:{getpass.getuser()}"}
 
 
 def test_dry_run_writes_nothing(cli: Any, tmp_path: Path, engine: Engine) -> None:
@@ -125,6 +134,10 @@ def test_full_import_deactivates_and_guards(cli: Any, tmp_path: Path, engine: En
         assert s.exec(select(Person).where(Person.employee_no == "0001")).one().deactivated_at
     forced = run_json(cli, "import", str(partial), "--full", "--force")
     assert forced["deactivated"] == 5
+    with Session(engine) as s:
+        left = s.exec(select(AuditEvent).where(AuditEvent.action == "person.deactivated")).all()
+    assert sorted(e.entity_id for e in left) == [f"{i:04d}" for i in range(1, 10)]
+    assert left[0].details == {"reason": "missing from a full roster import"}
     # Deactivated people are kept, with their history, and listed with --all.
     everyone = json.loads(cli("people", "--all", "--format", "json").stdout)
     assert len(everyone) == 20

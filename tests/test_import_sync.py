@@ -103,8 +103,9 @@ def test_a_vocabulary_change_reclassifies_as_an_update() -> None:
 
 def test_deactivation_guard() -> None:
     assert deactivation_guard(20, 100, 0.2, force=False) is None
-    message = deactivation_guard(21, 100, 0.2, force=False)
-    assert message is not None and "21 of 100" in message and "--force" in message
+    refusal = deactivation_guard(21, 100, 0.2, force=False)
+    assert refusal is not None and "21 of 100" in str(refusal) and "--force" in str(refusal)
+    assert refusal.params["n"] == 21
     assert deactivation_guard(21, 100, 0.2, force=True) is None
     assert deactivation_guard(5, 0, 0.2, force=False) is None
 

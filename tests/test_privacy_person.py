@@ -82,8 +82,8 @@ def test_export_holds_everything_about_the_person(
     assert [i["body"] for i in doc["inbound_messages"]] == ["R 换个时间"]
     assert [e["reason"] for e in doc["exemptions"]] == [f"{world.NAME}出差"]
     actions = {e["action"] for e in doc["audit_events"]}
-    assert {"person.update", "result.recorded", "alert.raised", "appointment.excused"} <= actions
-    phone_change = next(e for e in doc["audit_events"] if e["action"] == "person.update")
+    assert {"person.updated", "result.recorded", "alert.raised", "appointment.excused"} <= actions
+    phone_change = next(e for e in doc["audit_events"] if e["action"] == "person.updated")
     assert phone_change["details"]["phone"] == [world.OLD_PHONE, world.PHONE]
     # times in the policy's zone, with their offset
     assert doc["exported_at"] == "2022-05-11T10:00:00+08:00"
@@ -96,7 +96,7 @@ def test_export_holds_everything_about_the_person(
     assert [c["reason"] for c in mate["contact_of"]] == ["grid_unit"]
     assert world.NAME not in json.dumps(mate, ensure_ascii=False)
 
-    exports = list(session.exec(select(AuditEvent).where(AuditEvent.action == "person.export")))
+    exports = list(session.exec(select(AuditEvent).where(AuditEvent.action == "person.exported")))
     session.commit()
     assert [e.entity_id for e in exports] == [world.TARGET, world.MATE]
     assert "name" not in json.dumps(exports[0].details)
@@ -157,9 +157,9 @@ def test_erase_leaves_no_trace_and_keeps_the_counts(
     texts = list(session.exec(select(Message).where(Message.person_id == built.person_id)))
     assert texts and all((m.body, m.to) == ("", "") for m in texts)
     assert "pending" not in {m.status for m in texts}
-    erasure = session.exec(select(AuditEvent).where(AuditEvent.action == "person.erase")).one()
+    erasure = session.exec(select(AuditEvent).where(AuditEvent.action == "person.erased")).one()
     session.commit()
-    assert (erasure.actor, erasure.entity_id) == ("root", new_no)
+    assert (erasure.actor, erasure.entity_id) == ("cli:root", new_no)
     assert erasure.details["reason"] == "left the company; request 2022-17"
 
     # The week's figures are the same, now about an anonymous person.

@@ -76,7 +76,7 @@ def test_roles_with_explicit_db_and_no_people(cli: Any, database_url: str) -> No
 
 def test_map_a_role_then_review_it(cli: Any, people: Engine) -> None:
     result = cli(
-        "roles", "map", "炉前工", "司機", "--reason", "drives the mud gun", "--by", "hr:wang",
+        "roles", "map", "炉前工", "司機", "--reason", "drives the mud gun", "--by", "wang",
         "--json", env=NOW_ENV,
     )
     assert result.exit_code == 0, result.output
@@ -88,6 +88,7 @@ def test_map_a_role_then_review_it(cli: Any, people: Engine) -> None:
         "had_override": False,
         "affected": 5,
         "released": 0,
+        "cleared": False,
     }
     assert _person(people, "F0").matched_by == "override"
     rows = json.loads(cli("roles", "--format", "json").stdout)
@@ -99,7 +100,7 @@ def test_map_a_role_then_review_it(cli: Any, people: Engine) -> None:
     )
     with Session(people) as session:
         event = session.exec(select(AuditEvent)).one()
-    assert (event.actor, event.action) == ("hr:wang", "risk.role_override")
+    assert (event.actor, event.action) == ("cli:wang", "risk.role_override")
     assert event.at.isoformat() == "2022-05-09T00:30:00+00:00"
 
     result = cli("roles", "map", "天车工", "none", "--department", "炼钢厂", "--reason", "crane")
@@ -130,6 +131,7 @@ def test_override_one_person(cli: Any, people: Engine) -> None:
         "category": None,
         "old_category": "driver",
         "released": 0,
+        "cleared": False,
     }
     result = cli("override", "D0", "clear", "--reason", "back on the road")
     assert result.exit_code == 0, result.output

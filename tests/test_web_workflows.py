@@ -97,7 +97,7 @@ def test_roster_upload_preview_then_apply(client: TestClient, engine: Engine) ->
     assert people_count(engine) == 4
     with Session(engine) as s:
         imp = s.exec(select(RosterImport)).one()
-        assert imp.imported_by == "hr1" and imp.counts["added"] == 4
+        assert imp.imported_by == "web:hr1" and imp.counts["added"] == 4
         assert s.exec(select(WebUpload)).all() == []  # the stored file is gone
     # the preview page of an applied upload is gone too
     assert client.get(r.headers["location"].split("?")[0] + "/x").status_code == 404
@@ -114,6 +114,13 @@ def test_roster_upload_cancel_and_bad_files(client: TestClient, engine: Engine) 
     assert r.status_code == 303
     assert client.get(preview_url).status_code == 404
     assert people_count(engine) == 0
+    with Session(engine) as s:
+        cancelled = s.exec(select(AuditEvent).where(
+            AuditEvent.action == "upload.cancelled")).one()
+    assert (cancelled.actor, cancelled.entity) == ("web:hr1", "upload")
+    assert cancelled.details == {"kind": "roster", "file": "roster.xlsx"}
+    assert client.post(cancel["action"], data={"csrf_token": csrf_of(client, "/upload/roster")},
+                       follow_redirects=False).status_code == 404  # gone: nothing to cancel
     r = upload(client, "roster", "notes.txt", b"just some words, not a roster\n")
     assert r.status_code == 400
     assert soup(r).select_one('[role="alert"]').get_text(strip=True)
@@ -121,6 +128,20 @@ def test_roster_upload_cancel_and_bad_files(client: TestClient, engine: Engine) 
     assert r.status_code == 400 and "spreadsheet" in soup(r).select_one('[role="alert"]').text
     with Session(engine) as s:
         assert s.exec(select(WebUpload)).all() == []
+
+
+def test_a_preview_kept_by_an_older_version_is_uploaded_again(client: TestClient,
+                                                              engine: Engine) -> None:
+    make_user(engine, "hr1", "hr")
+    sign_in(client, "hr1")
+    r = upload(client, "roster", "roster.xlsx", roster_xlsx(ROSTER))
+    with Session(engine) as s:
+        row = s.exec(select(WebUpload)).one()
+        row.preview = {"rows": 4, "added": 4}  # the shape an older version stored
+        s.add(row)
+        s.commit()
+    page = client.get(r.headers["location"])
+    assert page.status_code == 404 and "upload the file again" in page.text
 
 
 def test_full_roster_needs_force_to_deactivate_many(client: TestClient,
@@ -212,7 +233,7 @@ def test_roles_page_maps_a_title(client: TestClient, engine: Engine) -> None:
         p = s.exec(select(Person).where(Person.employee_no == "A002")).one()
         assert p.risk_category == "cleaning"
         event = s.exec(select(AuditEvent).where(AuditEvent.action == "risk.role_override")).one()
-        assert event.actor == "hr1"
+        assert event.actor == "web:hr1"
     assert soup(client.get("/roles?unmatched=1")).select("table.roles tbody tr") == []
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import json
 import sys
 from pathlib import Path
@@ -10,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from testrota.audit import Actor
 from testrota.cli.common import (
     DbOption,
     JsonOption,
@@ -19,6 +19,7 @@ from testrota.cli.common import (
     writable_output,
 )
 from testrota.errors import UserError
+from testrota.jsonable import jsonable
 
 if TYPE_CHECKING:
     from testrota.observability.doctor import Check
@@ -34,13 +35,9 @@ def register(app: typer.Typer) -> None:
     app.command("erase-person")(erase_person)
 
 
-def _actor(by: str | None) -> str:
-    if by and by.strip():
-        return by.strip()
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):  # no login name in a bare container
-        return "cli"
+def _actor(by: str | None) -> Actor:
+    """``--by NAME`` or the login name at the terminal: ``cli:<name>`` in the audit log."""
+    return Actor.cli(by.strip() if by and by.strip() else None)
 
 
 def doctor(db: DbOption = None, json_out: JsonOption = False) -> None:
@@ -115,11 +112,12 @@ def export_person(
     replies, alerts, exemptions, audit events) as one JSON document."""
     with user_errors():
         app = make_app(db)
-        from testrota.privacy.export import export_person as export
+        from testrota.actions.privacy import ExportPerson
+        from testrota.actions.privacy import export_person as export
 
         if output is not None:
             writable_output(output, "--output")
-        document = export(app.engine, employee_no, app.policy, app.clock.now(), _actor(by))
+        document = jsonable(export(app, ExportPerson(employee_no, _actor(by))), app.tz)
         if output is None:
             emit_json(document)
             return
@@ -127,7 +125,8 @@ def export_person(
         try:
             output.write_text(text, encoding="utf-8")
         except OSError as exc:
-            raise UserError(f"cannot write {output}: {exc.strerror}") from None
+            raise UserError("cannot write {output}: {error}", output=str(output),
+                            error=exc.strerror) from None
     if json_out:
         emit_json({"output": str(output), "counts": document["counts"]})
     else:
@@ -157,19 +156,18 @@ def erase_person(
     change."""
     with user_errors():
         if not yes:
-            raise UserError(f"erasing {employee_no} cannot be undone; add --yes to go ahead "
-                            "(testrota export-person first keeps a copy)")
+            raise UserError("erasing {employee_no} cannot be undone; add --yes to go ahead "
+                            "(testrota export-person first keeps a copy)",
+                            employee_no=employee_no)
         app = make_app(db)
-        from testrota.privacy.erase import erase_person as erase
-        from testrota.privacy.erase import require_admin
+        from testrota.actions.privacy import ErasePerson
+        from testrota.actions.privacy import erase_person as erase
 
-        if by:
-            require_admin(app.engine, by.strip())
-        report = erase(app.engine, employee_no, reason, _actor(by), app.clock.now(),
-                       deactivate=deactivate)
+        report = erase(app, ErasePerson(employee_no, reason, _actor(by), deactivate=deactivate,
+                                        as_user=bool(by and by.strip())))
     if json_out:
-        emit_json(report.as_dict())
+        emit_json(jsonable(report))
         return
     counts = ", ".join(f"{k} {v}" for k, v in report.counts.items() if v)
-    sys.stdout.write(f"erased {report.old_employee_no}: now {report.employee_no}"
+    sys.stdout.write(f"erased {report.erased}: now {report.employee_no}"
                      f"{' (' + counts + ')' if counts else ''}\n")

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import getpass
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
+from testrota.audit import Actor
 from testrota.cli.common import (
     DbOption,
     FormatOption,
@@ -17,6 +17,7 @@ from testrota.cli.common import (
     rows_as,
     user_errors,
 )
+from testrota.jsonable import jsonable
 
 ReasonOption = Annotated[
     str, typer.Option("--reason", help="Why; kept in the audit log with who and when.")
@@ -47,13 +48,9 @@ def register(app: typer.Typer) -> None:
     app.command("override")(override)
 
 
-def _actor(by: str | None) -> str:
-    if by and by.strip():
-        return by.strip()
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):  # no login name in a bare container
-        return "cli"
+def _actor(by: str | None) -> Actor:
+    """``--by NAME`` or the login name at the terminal: ``cli:<name>`` in the audit log."""
+    return Actor.cli(by.strip() if by and by.strip() else None)
 
 
 def roles(
@@ -72,18 +69,14 @@ def roles(
     with user_errors():
         fmt = output_format(fmt, json_out)
         app = make_app(db)
-        from sqlmodel import Session
+        from testrota.actions.risk import ListRoles, list_roles
+        from testrota.risk.service import ROLE_COLUMNS
 
-        from testrota.risk.service import ROLE_COLUMNS, list_roles
-        from testrota.risk.vocabulary import load_vocabulary
-
-        vocab = load_vocabulary(app.config_dir)
-        with Session(app.engine) as session:
-            rows = list_roles(session, unmatched_only=unmatched, vocab=vocab)
+        rows = list_roles(app, ListRoles(unmatched_only=unmatched))
         title = "Unmatched roles" if unmatched else "Roles"
-        rows_as(fmt, rows, ROLE_COLUMNS, title=title)
+        rows_as(fmt, jsonable(rows), ROLE_COLUMNS, title=title)
         if fmt == "table":
-            people = sum(r["head_count"] for r in rows)
+            people = sum(r.head_count for r in rows)
             typer.echo(f"{len(rows)} role/department pairs, {people} active people", err=True)
 
 
@@ -101,18 +94,18 @@ def roles_map(
     """Map a role title to a category (or to 'none': not high-risk) for everyone with it."""
     with user_errors():
         app = make_app(db)
-        from testrota.db.engine import session_scope
-        from testrota.risk.service import parse_category, set_role_override
-        from testrota.risk.vocabulary import load_vocabulary
+        from testrota.actions.risk import MapRole, map_role
 
-        vocab = load_vocabulary(app.config_dir)
-        code = parse_category(category, vocab)
-        with session_scope(app.engine) as session:
-            result = set_role_override(
-                session, title, department, code, reason, _actor(by), app.clock.now(),
-                vocab=vocab, policy=app.policy,
-            )
-        _report(result, json_out, _mapped_text(result, vocab.name(code) if code else None))
+        result = map_role(app, MapRole(title, category, reason, _actor(by),
+                                       department=department))
+        if json_out:
+            emit_json(jsonable(result))
+            return
+        code = result.category
+        target = f"{code} ({app.vocabulary.name(code)})" if code else "not high-risk"
+        where = f"in {result.department}" if result.department else "in every department"
+        typer.echo(f"{result.role} {where} -> {target}; {result.affected} people reclassified"
+                   + _released_text(result.released))
 
 
 def roles_unmap(
@@ -126,22 +119,14 @@ def roles_unmap(
     """Remove HR's mapping of a role title; the matching rules decide again."""
     with user_errors():
         app = make_app(db)
-        from testrota.db.engine import session_scope
-        from testrota.risk.service import clear_role_override
-        from testrota.risk.vocabulary import load_vocabulary
+        from testrota.actions.risk import UnmapRole, unmap_role
 
-        vocab = load_vocabulary(app.config_dir)
-        with session_scope(app.engine) as session:
-            result = clear_role_override(
-                session, title, department, reason, _actor(by), app.clock.now(),
-                vocab=vocab, policy=app.policy,
-            )
-        _report(
-            result,
-            json_out,
-            f"removed the mapping of {result['role']}; {result['affected']} people reclassified"
-            + _released_text(result),
-        )
+        result = unmap_role(app, UnmapRole(title, reason, _actor(by), department=department))
+        if json_out:
+            emit_json(jsonable(result))
+            return
+        typer.echo(f"removed the mapping of {result.role}; {result.affected} people "
+                   "reclassified" + _released_text(result.released))
 
 
 def roles_reclassify(
@@ -150,21 +135,18 @@ def roles_reclassify(
     """Match everyone again with the current risk_categories.yaml and HR's mappings."""
     with user_errors():
         app = make_app(db)
-        from testrota.db.engine import session_scope
-        from testrota.risk.service import reclassify_people
-        from testrota.risk.vocabulary import load_vocabulary
+        from testrota.actions.risk import Reclassify, reclassify
 
-        vocab = load_vocabulary(app.config_dir)
-        with session_scope(app.engine) as session:
-            result = reclassify_people(session, vocab, app.clock.now(), _actor(by),
-                                       policy=app.policy)
-        by_category = ", ".join(f"{vocab.name(c)} {n}" for c, n in result["by_category"].items())
-        _report(
-            result,
-            json_out,
-            f"{result['people']} people, {result['changed']} changed; "
-            f"{result['high_risk']} active high-risk" + (f": {by_category}" if by_category else "")
-            + _released_text(result),
+        result = reclassify(app, Reclassify(_actor(by)))
+        if json_out:
+            emit_json(jsonable(result))
+            return
+        vocab = app.vocabulary
+        by_category = ", ".join(f"{vocab.name(c)} {n}" for c, n in result.by_category.items())
+        typer.echo(
+            f"{result.people} people, {result.changed} changed; "
+            f"{result.high_risk} active high-risk" + (f": {by_category}" if by_category else "")
+            + _released_text(result.released)
         )
 
 
@@ -184,57 +166,22 @@ def override(
     """Set one person's high-risk category; it beats every rule and survives re-imports."""
     with user_errors():
         app = make_app(db)
-        from testrota.db.engine import session_scope
-        from testrota.risk.service import (
-            CLEAR_WORDS,
-            clear_person_override,
-            parse_category,
-            set_person_override,
-        )
-        from testrota.risk.vocabulary import load_vocabulary
+        from testrota.actions.risk import OverridePerson, override_person
 
-        vocab = load_vocabulary(app.config_dir)
-        now, actor = app.clock.now(), _actor(by)
-        with session_scope(app.engine) as session:
-            if category.strip().casefold() in CLEAR_WORDS:
-                result = clear_person_override(
-                    session, employee_no, reason, actor, now, vocab=vocab,
-                    policy=app.policy,
-                )
-                now_is = result["category"] or "not high-risk"
-                text = f"{result['employee_no']}: override removed, now {now_is}"
-                text += _released_text(result)
-            else:
-                code = parse_category(category, vocab)
-                result = set_person_override(
-                    session, employee_no, code, reason, actor, now, vocab=vocab,
-                    policy=app.policy,
-                )
-                shown = f"{code} ({vocab.name(code)})" if code else "not high-risk"
-                was = result["old_category"] or "not high-risk"
-                text = f"{result['employee_no']}: {shown} (was {was})"
-                text += _released_text(result)
-        _report(result, json_out, text)
+        result = override_person(app, OverridePerson(employee_no, category, reason, _actor(by)))
+        if json_out:
+            emit_json(jsonable(result))
+            return
+        code = result.category
+        if result.cleared:
+            text = f"{result.employee_no}: override removed, now {code or 'not high-risk'}"
+        else:
+            shown = f"{code} ({app.vocabulary.name(code)})" if code else "not high-risk"
+            text = f"{result.employee_no}: {shown} (was {result.old_category or 'not high-risk'})"
+        typer.echo(text + _released_text(result.released))
 
 
-def _mapped_text(result: dict[str, Any], name: str | None) -> str:
-    target = f"{result['category']} ({name})" if result["category"] else "not high-risk"
-    where = f"in {result['department']}" if result["department"] else "in every department"
-    return (
-        f"{result['role']} {where} -> {target}; {result['affected']} people reclassified"
-        + _released_text(result)
-    )
-
-
-def _released_text(result: dict[str, Any]) -> str:
-    n = result.get("released") or 0
+def _released_text(n: int) -> str:
     if not n:
         return ""
     return f"; {n} coming appointment{'s' if n != 1 else ''} released"
-
-
-def _report(result: dict[str, Any], json_out: bool, text: str) -> None:
-    if json_out:
-        emit_json(result)
-    else:
-        typer.echo(text)

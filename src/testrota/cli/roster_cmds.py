@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from testrota.audit import Actor
 from testrota.cli.common import (
     DbOption,
     FormatOption,
@@ -18,6 +20,10 @@ from testrota.cli.common import (
     user_errors,
     writable_output,
 )
+from testrota.jsonable import jsonable
+
+if TYPE_CHECKING:
+    from testrota.roster.service import ImportReport
 
 
 def register(app: typer.Typer) -> None:
@@ -52,15 +58,13 @@ def people(
     with user_errors():
         fmt = output_format(fmt, json_out)
         app = make_app(db)
-        from sqlmodel import Session
+        from testrota.actions.people import ListPeople, list_people
+        from testrota.roster.people import PEOPLE_COLUMNS, PeopleFilter
 
-        from testrota.roster.people import PEOPLE_COLUMNS, list_people
-
-        with Session(app.engine) as session:
-            rows = list_people(
-                session, include_inactive=all_, high_risk_only=high_risk, department=department
-            )
-        rows_as(fmt, rows, PEOPLE_COLUMNS, title="People")
+        rows = list_people(app, ListPeople(PeopleFilter(
+            department=department or "", high_risk=True if high_risk else None,
+            active=None if all_ else True)))
+        rows_as(fmt, jsonable(rows, app.tz), PEOPLE_COLUMNS, title="People")
 
 
 def import_(
@@ -86,26 +90,18 @@ def import_(
         if errors is not None:
             writable_output(errors, "--errors", ".xlsx")
         app = make_app(db)
-        from testrota.roster.service import ImportOptions, import_roster
+        from testrota.actions.roster import ImportRoster, import_roster
 
-        summary = import_roster(
-            app.engine,
-            file,
-            policy=app.policy,
-            config_dir=app.config_dir,
-            now=app.clock.now(),
-            options=ImportOptions(
-                sheet=sheet, dry_run=dry_run, full=full, force=force, errors_report=errors
-            ),
-            progress=_stderr_progress(json_out),
-        )
+        report = import_roster(app, ImportRoster(
+            file, Actor.cli(), sheet=sheet, dry_run=dry_run, full=full, force=force,
+            errors_report=errors, progress=_stderr_progress(json_out)))
         if json_out:
-            emit_json(summary)
+            emit_json(jsonable(report, app.tz))
         else:
-            _print_import(summary)
+            _print_import(report)
 
 
-def _stderr_progress(quiet: bool) -> Any:
+def _stderr_progress(quiet: bool) -> Callable[[str], None]:
     def report(stage: str) -> None:
         if not quiet:
             typer.echo(f"… {stage}", err=True)
@@ -113,47 +109,47 @@ def _stderr_progress(quiet: bool) -> Any:
     return report
 
 
-def _print_import(summary: dict[str, Any]) -> None:
+def _print_import(report: ImportReport) -> None:
     from rich.console import Console
     from rich.table import Table
 
     console = Console()
-    title = f"{summary['file']}" + (" (dry run: nothing written)" if summary["dry_run"] else "")
+    title = report.file + (" (dry run: nothing written)" if report.dry_run else "")
     counts = Table(title=title)
     keys = ("rows", "added", "updated", "unchanged", "deactivated", "skipped", "high_risk")
     for key in keys:
         counts.add_column(key, justify="right")
-    counts.add_row(*(str(summary[k]) for k in keys))
+    counts.add_row(*(str(getattr(report, k)) for k in keys))
     console.print(counts)
-    if summary["high_risk_by_category"]:
+    if report.high_risk_by_category:
         cats = Table(title="High-risk people by category")
         cats.add_column("category")
         cats.add_column("people", justify="right")
-        for code, n in summary["high_risk_by_category"].items():
+        for code, n in report.high_risk_by_category.items():
             cats.add_row(code, str(n))
         console.print(cats)
-    if summary.get("released"):
+    if report.released:
         what = (
-            f"{summary['released']} coming appointments of leavers and of people no longer "
+            f"{report.released} coming appointments of leavers and of people no longer "
             "high-risk"
         )
         console.print(
-            f"would release {what}" if summary["dry_run"] else
-            f"released {what} ({summary.get('released_texts', 0)} pending texts cancelled)",
+            f"would release {what}" if report.dry_run else
+            f"released {what} ({report.released_texts} pending texts cancelled)",
             highlight=False, markup=False,
         )
-    for cleared in summary["changes"].get("cleared", []):
-        shown = ", ".join(cleared["employee_nos"][:20])
-        more = " …" if cleared["people"] > 20 else ""
-        console.print(f"{cleared['message']}: {shown}{more}", highlight=False, markup=False)
-    for warning in summary.get("warnings", []):
-        console.print(f"warning: {warning['message']}", highlight=False, markup=False)
-    if summary["errors"]:
-        errs = Table(title=f"{len(summary['errors'])} row errors")
+    for cleared in report.changes.cleared:
+        shown = ", ".join(cleared.employee_nos[:20])
+        more = " …" if cleared.people > 20 else ""
+        console.print(f"{cleared.message}: {shown}{more}", highlight=False, markup=False)
+    for warning in report.warnings:
+        console.print(f"warning: {warning.message}", highlight=False, markup=False)
+    if report.errors:
+        errs = Table(title=f"{len(report.errors)} row errors")
         for col in ("sheet", "row", "column", "value", "message"):
             errs.add_column(col)
-        for e in summary["errors"][:100]:
-            errs.add_row(e["sheet"], str(e["row"]), e["column"], str(e["value"]), e["message"])
+        for e in report.errors[:100]:
+            errs.add_row(e.sheet, str(e.row), e.column, str(e.value), e.message)
         console.print(errs)
-    for s in summary["skipped_sheets"]:
-        console.print(f"skipped sheet {s['name']!r}: {s['reason']}")
+    for s in report.skipped_sheets:
+        console.print(f"skipped sheet {s.name!r}: {s.reason}")

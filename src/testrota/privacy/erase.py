@@ -8,8 +8,8 @@ the figures as any departure does, so that is asked for explicitly (``deactivate
 
 What identifies them goes: texts' bodies and numbers, replies, reschedule offers, reasons
 written about them, and their personal values in the audit log, in plan reports and in
-roster-import error lists. One audit event records the erasure, without personal data.
-Everything happens in one transaction.
+roster-import error lists. The use case (:func:`testrota.actions.privacy.erase_person`) does it
+all in one transaction with one audit event that records the erasure, without personal data.
 """
 
 from __future__ import annotations
@@ -19,8 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, Table, select, update
 
 from testrota.db import tables
 from testrota.errors import UserError
@@ -38,6 +37,7 @@ from testrota.privacy.records import (
     json_mentions,
     person_keys,
 )
+from testrota.statuses import MessageStatus
 
 ERASED = "(erased)"
 # Keys whose values in audit details or import errors are a person's own data.
@@ -46,7 +46,7 @@ PERSONAL_KEYS = frozenset({
     "to", "body", "from_number", "reply",
 })
 # Texts that may still go out are stopped; the rest keep their status (the counts stay true).
-UNSENT = ("pending", "unknown")
+UNSENT = (MessageStatus.PENDING, MessageStatus.UNKNOWN)
 
 PR: Table = tables.PLAN_RUN
 RI: Table = tables.ROSTER_IMPORT
@@ -99,13 +99,9 @@ def _secrets(person: dict[str, Any]) -> list[str]:
 
 @dataclass(frozen=True)
 class EraseReport:
-    old_employee_no: str
-    employee_no: str
-    counts: dict[str, int]
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"erased": self.old_employee_no, "employee_no": self.employee_no,
-                "counts": self.counts}
+    erased: str  # the employee number they had
+    employee_no: str  # the anonymous one they have now
+    counts: dict[str, int]  # what was scrubbed, stopped, deleted or kept
 
 
 def _rescrub_json(conn: Connection, table: Table, column: str, condition: Any, old_no: str,
@@ -120,103 +116,92 @@ def _rescrub_json(conn: Connection, table: Table, column: str, condition: Any, o
     return changed
 
 
-def erase_person(engine: Engine, employee_no: str, reason: str, actor: str, now: datetime,
-                 *, deactivate: bool = False) -> EraseReport:
-    """Anonymise the person with ``employee_no``; the door checks that ``actor`` may.
-
-    ``deactivate`` also takes an active person off the roster (else an active person is
-    refused)."""
+def check_reason(reason: str) -> str:
+    """The reason for an erasure, stripped; refused when empty or too long."""
     reason = (reason or "").strip()
     if not reason:
         raise UserError("--reason is required: say why (it is kept in the audit log; write no "
                         "personal data in it)")
     if len(reason) > 400:
         raise UserError("the reason is longer than 400 characters; shorten it")
-    try:
-        return _erase(engine, employee_no, reason, actor, now, deactivate)
-    except IntegrityError as exc:
+    return reason
+
+
+def erase(conn: Connection, employee_no: str, now: datetime, *,
+          deactivate: bool = False) -> tuple[EraseReport, bool]:
+    """Anonymise the person with ``employee_no`` in ``conn``'s transaction; returns what was
+    done and whether they were still on the roster (taken off by ``deactivate``; without it an
+    active person is refused).
+
+    An IntegrityError means the anonymous number is taken (see :func:`erased_number`).
+    """
+    person = find_person(conn, employee_no)
+    check_erasable(person)
+    if person["active"] and not deactivate:
         raise UserError(
-            f"could not erase {employee_no}: another person already has employee number "
-            f"{erased_number(_person_id(engine, employee_no))} (a roster imported one?); "
-            "nothing was changed: rename that person first"
-        ) from exc
-
-
-def _person_id(engine: Engine, employee_no: str) -> int:
-    with engine.connect() as conn:
-        return int(find_person(conn, employee_no)["id"])
-
-
-def _erase(engine: Engine, employee_no: str, reason: str, actor: str, now: datetime,
-           deactivate: bool) -> EraseReport:
-    with engine.begin() as conn:
-        person = find_person(conn, employee_no)
-        check_erasable(person)
-        if person["active"] and not deactivate:
-            raise UserError(
-                f"{person['employee_no']} is still on the roster (active): the next roster "
-                "import would bring them back. Import a full roster without them first, or add "
-                "--deactivate to take them off now"
-            )
-        if conn.dialect.name == "postgresql":  # a concurrent import waits for us
-            conn.execute(select(P.c.id).where(P.c.id == person["id"]).with_for_update())
-        keys = person_keys(conn, person)
-        old_no, new_no = keys.employee_no, erased_number(keys.id)
-        secrets = _secrets(person)
-        counts: dict[str, int] = {}
-
-        # audit events and reports first: they are found by the old number
-        counts["audit_events"] = _rescrub_json(conn, AE, "details", audit_condition(keys),
-                                               old_no, new_no, secrets)
-        counts["audit_events"] += conn.execute(
-            update(AE).where(AE.c.entity == "person", AE.c.entity_id == old_no)
-            .values(entity_id=new_no)
-        ).rowcount or 0
-        counts["plan_reports"] = _rescrub_json(conn, PR, "report", json_mentions(PR.c.report,
-                                               old_no), old_no, new_no, secrets)
-        counts["import_errors"] = _import_errors(conn, old_no, new_no, secrets)
-
-        counts["inbound_messages"] = conn.execute(
-            update(IN).where(inbound_condition(keys))
-            .values(body="", reply="", from_number="", person_id=keys.id)
-        ).rowcount or 0
-        counts["messages_stopped"] = conn.execute(
-            update(M).where(M.c.person_id == keys.id, M.c.status.in_(UNSENT))
-            .values(status="cancelled", error_message="person erased")
-        ).rowcount or 0
-        counts["messages"] = conn.execute(
-            update(M).where(M.c.person_id == keys.id)
-            .values(body="", to="", error_message=None)
-        ).rowcount or 0
-        counts["reschedule_offers"] = conn.execute(
-            RO.delete().where(RO.c.person_id == keys.id)
-        ).rowcount or 0
-        conn.execute(
-            update(A).where(A.c.person_id == keys.id, A.c.excused_reason.is_not(None))
-            .values(excused_reason=ERASED)
+            "{employee_no} is still on the roster (active): the next roster import would bring "
+            "them back. Import a full roster without them first, or add --deactivate to take "
+            "them off now", employee_no=person["employee_no"]
         )
-        counts["exemptions"] = conn.execute(
-            update(EX).where(EX.c.person_id == keys.id).values(reason=ERASED)
-        ).rowcount or 0
-        counts["co_residents"] = conn.execute(
-            update(P).where(P.c.host_employee_no == old_no).values(host_employee_no=new_no)
-        ).rowcount or 0
-        conn.execute(
-            update(P).where(P.c.id == keys.id).values(
-                employee_no=new_no, name=ERASED, phone=None, phone_raw="", phone_valid=False,
-                id_number=None, host_employee_no=None, vaccination="", booster=None,
-                override_reason=None if person["override_reason"] is None else ERASED,
-                active=False, opted_out=True, updated_at=now,
-                deactivated_at=person["deactivated_at"] or now,
-            )
+    if conn.dialect.name == "postgresql":  # a concurrent import waits for us
+        conn.execute(select(P.c.id).where(P.c.id == person["id"]).with_for_update())
+    keys = person_keys(conn, person)
+    old_no, new_no = keys.employee_no, erased_number(keys.id)
+    secrets = _secrets(person)
+    counts: dict[str, int] = {}
+
+    # audit events and reports first: they are found by the old number
+    counts["audit_events"] = _rescrub_json(conn, AE, "details", audit_condition(keys),
+                                           old_no, new_no, secrets)
+    counts["audit_events"] += conn.execute(
+        update(AE).where(AE.c.entity == "person", AE.c.entity_id == old_no)
+        .values(entity_id=new_no)
+    ).rowcount or 0
+    counts["plan_reports"] = _rescrub_json(conn, PR, "report", json_mentions(PR.c.report,
+                                           old_no), old_no, new_no, secrets)
+    counts["import_errors"] = _import_errors(conn, old_no, new_no, secrets)
+
+    counts["inbound_messages"] = conn.execute(
+        update(IN).where(inbound_condition(keys))
+        .values(body="", reply="", from_number="", person_id=keys.id)
+    ).rowcount or 0
+    counts["messages_stopped"] = conn.execute(
+        update(M).where(M.c.person_id == keys.id, M.c.status.in_(UNSENT))
+        .values(status=MessageStatus.CANCELLED, error_message="person erased")
+    ).rowcount or 0
+    counts["messages"] = conn.execute(
+        update(M).where(M.c.person_id == keys.id)
+        .values(body="", to="", error_message=None)
+    ).rowcount or 0
+    counts["reschedule_offers"] = conn.execute(
+        RO.delete().where(RO.c.person_id == keys.id)
+    ).rowcount or 0
+    conn.execute(
+        update(A).where(A.c.person_id == keys.id, A.c.excused_reason.is_not(None))
+        .values(excused_reason=ERASED)
+    )
+    counts["exemptions"] = conn.execute(
+        update(EX).where(EX.c.person_id == keys.id).values(reason=ERASED)
+    ).rowcount or 0
+    counts["co_residents"] = conn.execute(
+        update(P).where(P.c.host_employee_no == old_no).values(host_employee_no=new_no)
+    ).rowcount or 0
+    conn.execute(
+        update(P).where(P.c.id == keys.id).values(
+            employee_no=new_no, name=ERASED, phone=None, phone_raw="", phone_valid=False,
+            id_number=None, host_employee_no=None, vaccination="", booster=None,
+            override_reason=None if person["override_reason"] is None else ERASED,
+            active=False, opted_out=True, updated_at=now,
+            deactivated_at=person["deactivated_at"] or now,
         )
-        counts["appointments_kept"] = len(keys.appointment_ids)
-        counts["test_results_kept"] = len(keys.result_ids)
-        conn.execute(AE.insert().values(
-            at=now, actor=actor, action="person.erase", entity="person", entity_id=new_no,
-            details={"reason": reason, "deactivated": bool(person["active"]), "counts": counts},
-        ))
-    return EraseReport(old_no, new_no, counts)
+    )
+    counts["appointments_kept"] = len(keys.appointment_ids)
+    counts["test_results_kept"] = len(keys.result_ids)
+    return EraseReport(old_no, new_no, counts), bool(person["active"])
+
+
+def person_id(conn: Connection, employee_no: str) -> int:
+    return int(find_person(conn, employee_no)["id"])
 
 
 def _import_errors(conn: Connection, old_no: str, new_no: str, secrets: list[str]) -> int:
@@ -236,17 +221,6 @@ def _import_errors(conn: Connection, old_no: str, new_no: str, secrets: list[str
     return changed
 
 
-def require_admin(engine: Engine, name: str) -> None:
-    """``name`` must be an active admin user: erasure is an admin's decision."""
-
-    u: Table = tables.USER
-    with engine.connect() as conn:
-        row = conn.execute(select(u.c.role, u.c.active).where(u.c.name == name)).first()
-    if row is None or not row.active or row.role != "admin":
-        raise UserError(f"--by {name!r} is not an active admin user; only admins may erase "
-                        "(testrota users add NAME --role admin)")
-
-
 def check_erasable(person: dict[str, Any]) -> None:
     if person["employee_no"] == erased_number(person["id"]):
-        raise UserError(f"{person['employee_no']} is already erased")
+        raise UserError("{employee_no} is already erased", employee_no=person["employee_no"])

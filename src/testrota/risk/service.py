@@ -1,14 +1,16 @@
-"""The database side of risk matching: the role review list, HR overrides, reclassification.
+"""The database side of risk matching: the role review list, HR's mappings and overrides, and
+the reclassification of the people they apply to.
 
-Every override is written together with an :class:`AuditEvent` (who, when, why, old and new) and
-the affected people are reclassified in the same transaction, so what HR sees right after the
-change is what the planner will use. Callers own the transaction (``session_scope``).
+The changes themselves are the use cases of :mod:`testrota.actions.risk` (the transaction, the
+checks and the audit event); these are their parts, each working in the caller's session, so
+that what HR sees right after a change is what the planner will use.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -18,19 +20,18 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from testrota.db import tables
-from testrota.db.models import AuditEvent, Person, RoleOverride
+from testrota.db.models import Person, RoleOverride
 from testrota.errors import UserError
 from testrota.policy import Policy
 from testrota.risk.matcher import (
     NO_MATCH,
     RiskMatch,
-    count_by_category,
     match_many,
     storage_fields,
     with_person_override,
 )
 from testrota.risk.normalize import role_key
-from testrota.risk.vocabulary import CONTRACT_CODES, Vocabulary
+from testrota.risk.vocabulary import Vocabulary
 
 ROLE_COLUMNS = [
     "role",
@@ -44,7 +45,25 @@ ROLE_COLUMNS = [
 ]
 NONE_WORDS = frozenset({"none", "null", "no", "not-high-risk", "not_high_risk", "无", "否"})
 CLEAR_WORDS = frozenset({"clear", "auto", "remove"})
+MAX_REASON = 400
 _CHUNK = 500
+
+
+@dataclass(frozen=True)
+class RoleRow:
+    """One distinct (role, department) of active people and how its people are classified."""
+
+    role: str
+    department: str
+    role_key: str
+    head_count: int
+    category: str | None  # that of most people in the group without a personal override
+    category_name: str | None  # the category's Simplified Chinese name
+    categories: list[str]
+    matched_by: str | None
+    matched_text: str | None
+    other_count: int  # people classified differently (a personal override, a category column)
+    override_reason: str | None  # HR's reason, when the title is mapped
 
 
 # --- reading -----------------------------------------------------------------------------------
@@ -52,14 +71,14 @@ _CHUNK = 500
 
 def list_roles(
     session: Session, unmatched_only: bool = False, *, vocab: Vocabulary | None = None
-) -> list[dict[str, Any]]:
+) -> list[RoleRow]:
     """Every distinct (role, department) among active people, with its head-count and how its
     people are classified.
 
     ``category``/``matched_by``/``matched_text`` are those of most people in the group who have
     no per-person override; ``other_count`` counts the people classified differently (by a
     per-person override or a roster category column). With ``unmatched_only``, only the groups
-    no rule matched, most common first. ``vocab`` adds ``category_name`` (Simplified Chinese).
+    no rule matched, most common first. ``vocab`` gives ``category_name`` (Simplified Chinese).
     """
     personal = col(Person.override_category).is_not(None).label("personal")
     # sqlalchemy's select: sqlmodel's is typed for at most four columns.
@@ -92,7 +111,7 @@ def list_roles(
             (bool(is_personal), int(count), (category, categories, by, text))
         )
     overrides = _override_reasons(session)
-    rows: list[dict[str, Any]] = []
+    rows: list[RoleRow] = []
     for (role, department), parts in groups.items():
         # The role's own classification: the commonest among people without a personal
         # override, column answers last on a tie.
@@ -103,31 +122,26 @@ def list_roles(
             continue
         rk, dk = role_key(role), role_key(department)
         rows.append(
-            {
-                "role": role,
-                "department": department,
-                "role_key": rk,
-                "head_count": head_count,
-                "category": category,
-                "category_name": vocab.name(category) if (vocab and category) else None,
-                "categories": [c for c in (categories or "").split(",") if c],
-                "matched_by": matched_by,
-                "matched_text": matched_text,
-                "other_count": head_count - majority_count,
-                "override_reason": overrides.get((rk, dk), overrides.get((rk, ""))),
-            }
+            RoleRow(
+                role=role,
+                department=department,
+                role_key=rk,
+                head_count=head_count,
+                category=category,
+                category_name=vocab.name(category) if (vocab and category) else None,
+                categories=[c for c in (categories or "").split(",") if c],
+                matched_by=matched_by,
+                matched_text=matched_text,
+                other_count=head_count - majority_count,
+                override_reason=overrides.get((rk, dk), overrides.get((rk, ""))),
+            )
         )
     if unmatched_only:
-        rows.sort(key=lambda r: (-r["head_count"], r["role"], r["department"]))
+        rows.sort(key=lambda r: (-r.head_count, r.role, r.department))
     else:
         rows.sort(
-            key=lambda r: (
-                r["category"] is None,
-                r["category"] or "",
-                -r["head_count"],
-                r["role"],
-                r["department"],
-            )
+            key=lambda r: (r.category is None, r.category or "", -r.head_count, r.role,
+                           r.department)
         )
     return rows
 
@@ -156,283 +170,86 @@ def high_risk_summary(session: Session) -> dict[str, int]:
     return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
 
-# --- argument parsing shared by the CLI and the web ----------------------------------------------
+# --- what a person types ------------------------------------------------------------------------
 
 
-def parse_category(text: str, vocab: Vocabulary | None) -> str | None:
-    """A category given by a person (code, or a name in any script), or None for "none".
+def says_clear(text: str) -> bool:
+    """True for a word that asks to remove an override (``clear``, ``auto``, ``remove``)."""
+    return (text or "").strip().casefold() in CLEAR_WORDS
+
+
+def parse_category(text: str, vocab: Vocabulary) -> str | None:
+    """A category as a person gives it (its code, or a name in any script), or None for "not
+    high-risk" (``none``, 否...): exactly the categories of ``vocab``, whichever door it came
+    through.
 
     Raises UserError naming the valid codes when the text names nothing.
     """
     cleaned = (text or "").strip()
-    if cleaned.casefold() in NONE_WORDS or (vocab and vocab.says_not_high_risk(cleaned)):
+    if cleaned.casefold() in NONE_WORDS or vocab.says_not_high_risk(cleaned):
         return None
-    if vocab is not None:
-        code = vocab.code_for_name(cleaned)
-        if code is not None:
-            return code
-        codes: Sequence[str] = vocab.codes
-    else:
-        codes = CONTRACT_CODES
-        if cleaned in codes:
-            return cleaned
-    raise UserError(
-        f"unknown risk category {cleaned!r}: use one of {', '.join(codes)}, or 'none' for "
-        "not high-risk"
-    )
+    code = vocab.code_for_name(cleaned)
+    if code is not None:
+        return code
+    if not cleaned:
+        raise UserError("no risk category given: use one of {codes}, or 'none' for not "
+                        "high-risk", codes=", ".join(vocab.codes))
+    raise UnknownCategory(cleaned, vocab.codes)
 
 
-# --- overrides -----------------------------------------------------------------------------------
+class UnknownCategory(UserError):
+    """A category the loaded vocabulary does not have."""
+
+    def __init__(self, text: str, codes: Sequence[str]) -> None:
+        super().__init__(
+            "unknown risk category {category!r}: use one of {codes}, or 'none' for not "
+            "high-risk", category=text, codes=", ".join(codes))
 
 
-def set_role_override(
-    session: Session,
-    role: str,
-    department: str | None,
-    category: str | None,
-    reason: str,
-    actor: str,
-    now: datetime,
-    *,
-    vocab: Vocabulary | None = None,
-    policy: Policy | None = None,
-) -> dict[str, Any]:
-    """Map a role title (in one department, or in every department when ``department`` is empty)
-    to a category, or to None for "not high-risk", and reclassify everyone it applies to.
+def require_reason(reason: str) -> str:
+    """The reason given for a change, stripped; refused when empty or too long."""
+    cleaned = (reason or "").strip()
+    if not cleaned:
+        raise UserError("a reason is required: say why, it is kept in the audit log")
+    if len(cleaned) > MAX_REASON:
+        raise UserError("the reason is longer than {n} characters; shorten it", n=MAX_REASON)
+    return cleaned
 
-    People with a per-person override or a recognised category column keep theirs (those
-    rules come first). Returns what changed, including ``affected`` (people reclassified) and
-    ``released`` (coming appointments given up by people no longer high-risk; ``policy``'s
-    surge rules keep the days they cover).
-    """
-    _check_now(now)
-    reason = _require_reason(reason)
-    rk = role_key(role)
-    if not rk:
-        raise UserError("the role title is empty: give the title as it appears in the roster")
-    dk = role_key(department or "")
-    _check_code(category, vocab)
-    existing = session.exec(
+
+# --- changing ------------------------------------------------------------------------------------
+
+
+def find_role_override(session: Session, rk: str, dk: str) -> RoleOverride | None:
+    return session.exec(
         select(RoleOverride).where(RoleOverride.role_key == rk, RoleOverride.department_key == dk)
     ).first()
-    old = {"category": existing.category, "reason": existing.reason} if existing else None
-    values = {
-        "role_key": rk,
-        "department_key": dk,
-        "role": role.strip(),
-        "department": (department or "").strip() if dk else "",
-        "category": category,
-        "reason": reason,
-        "created_by": actor,
-        "created_at": now,
-    }
-    _upsert_override(session, values)
-    changed = _reclassify_role(session, rk, dk, now, vocab)
-    affected = len(changed)
-    released = _release(session, changed, now, policy)
-    _audit(
-        session,
-        now,
-        actor,
-        "risk.role_override",
-        "role_override",
-        f"{rk}@{dk}" if dk else rk,
-        {
-            "role": role.strip(),
-            "department": values["department"],
-            "old": old,
-            "new": {"category": category, "reason": reason},
-            "reason": reason,
-            "affected": affected,
-            "released": released,
-        },
+
+
+def upsert_role_override(session: Session, values: dict[str, Any]) -> None:
+    """Write HR's mapping of a title (``values``: the RoleOverride's columns)."""
+    # ON CONFLICT so that two HR users mapping the same title at once both succeed (the later
+    # one wins) instead of one failing on the unique (role_key, department_key).
+    dialect = session.get_bind().dialect.name
+    table = tables.ROLE_OVERRIDE
+    insert: Any = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    update = {k: v for k, v in values.items() if k not in ("role_key", "department_key")}
+    statement = insert.values(**values).on_conflict_do_update(
+        index_elements=["role_key", "department_key"], set_=update
     )
-    return {
-        "role": values["role"],
-        "department": values["department"],
-        "category": category,
-        "old_category": old["category"] if old else None,
-        "had_override": old is not None,
-        "affected": affected,
-        "released": released,
-    }
-
-
-def clear_role_override(
-    session: Session,
-    role: str,
-    department: str | None,
-    reason: str,
-    actor: str,
-    now: datetime,
-    *,
-    vocab: Vocabulary,
-    policy: Policy | None = None,
-) -> dict[str, Any]:
-    """Remove HR's mapping of a role title; its people are matched by the rules again (those
-    it leaves not high-risk give up their coming appointments: ``released``)."""
-    _check_now(now)
-    reason = _require_reason(reason)
-    rk, dk = role_key(role), role_key(department or "")
-    existing = session.exec(
-        select(RoleOverride).where(RoleOverride.role_key == rk, RoleOverride.department_key == dk)
-    ).first()
-    if existing is None:
-        where = f" in department {department!r}" if dk else " for every department"
-        raise UserError(f"no mapping of the role {role!r}{where}; `testrota roles` lists them")
-    old = {"category": existing.category, "reason": existing.reason}
-    session.delete(existing)
+    session.exec(statement)
     session.flush()
-    changed = _reclassify_role(session, rk, dk, now, vocab)
-    affected = len(changed)
-    released = _release(session, changed, now, policy)
-    _audit(
-        session,
-        now,
-        actor,
-        "risk.role_override_cleared",
-        "role_override",
-        f"{rk}@{dk}" if dk else rk,
-        {
-            "role": existing.role,
-            "department": existing.department,
-            "old": old,
-            "new": None,
-            "reason": reason,
-            "affected": affected,
-            "released": released,
-        },
-    )
-    return {"role": existing.role, "department": existing.department, "affected": affected,
-            "released": released}
+    session.expire_all()
 
 
-def set_person_override(
-    session: Session,
-    employee_no: str,
-    category: str | None,
-    reason: str,
-    actor: str,
-    now: datetime,
-    *,
-    vocab: Vocabulary | None = None,
-    policy: Policy | None = None,
-) -> dict[str, Any]:
-    """Fix one person's category (None = not high-risk); it beats every rule and survives
-    re-imports. The person is reclassified at once, and made not high-risk gives up their
-    coming appointments (``released``)."""
-    _check_now(now)
-    reason = _require_reason(reason)
-    _check_code(category, vocab)
-    person = _person(session, employee_no)
-    old = {
-        "override_category": person.override_category,
-        "risk_category": person.risk_category,
-        "matched_by": person.matched_by,
-    }
+def set_person_override(person: Person, category: str | None, reason: str,
+                        now: datetime) -> None:
+    """Fix ``person``'s category (None: not high-risk); it beats every rule."""
     person.override_category = category or ""
     person.override_reason = reason
-    _store(person, with_person_override(NO_MATCH, person.override_category, reason), now)
-    session.add(person)
-    session.flush()
-    released = _release(session, [person], now, policy)
-    _audit(
-        session,
-        now,
-        actor,
-        "risk.person_override",
-        "person",
-        person.employee_no,
-        {"old": old, "new": {"override_category": category}, "reason": reason,
-         "released": released},
-    )
-    return {
-        "employee_no": person.employee_no,
-        "category": category,
-        "old_category": old["risk_category"],
-        "released": released,
-    }
+    store_match(person, with_person_override(NO_MATCH, person.override_category, reason), now)
 
 
-def clear_person_override(
-    session: Session,
-    employee_no: str,
-    reason: str,
-    actor: str,
-    now: datetime,
-    *,
-    vocab: Vocabulary,
-    policy: Policy | None = None,
-) -> dict[str, Any]:
-    """Remove one person's override; the rules classify them again (``released``: coming
-    appointments given up when the rules say not high-risk)."""
-    _check_now(now)
-    reason = _require_reason(reason)
-    person = _person(session, employee_no)
-    if person.override_category is None:
-        raise UserError(f"employee {person.employee_no} has no override to clear")
-    old = {"override_category": person.override_category, "risk_category": person.risk_category}
-    person.override_category = None
-    person.override_reason = None
-    released = _release(session, _classify_people(session, [person], vocab, now), now, policy)
-    _audit(
-        session,
-        now,
-        actor,
-        "risk.person_override_cleared",
-        "person",
-        person.employee_no,
-        {"old": old, "new": {"risk_category": person.risk_category}, "reason": reason,
-         "released": released},
-    )
-    return {
-        "employee_no": person.employee_no,
-        "category": person.risk_category,
-        "old_category": old["risk_category"],
-        "released": released,
-    }
-
-
-def reclassify_people(
-    session: Session,
-    vocab: Vocabulary,
-    now: datetime,
-    actor: str = "",
-    *,
-    policy: Policy | None = None,
-) -> dict[str, Any]:
-    """Match everyone again with the current vocabulary and HR mappings (after editing
-    ``risk_categories.yaml``). Returns how many people changed, the new high-risk counts and
-    the appointments released by people no longer high-risk."""
-    _check_now(now)
-    people = list(session.exec(select(Person).order_by(col(Person.id))))
-    changed_people = _classify_people(session, people, vocab, now)
-    changed = len(changed_people)
-    released = _release(session, changed_people, now, policy)
-    summary = count_by_category(p.risk_category for p in people if p.active)
-    _audit(
-        session,
-        now,
-        actor,
-        "risk.reclassify",
-        "person",
-        "",
-        {"people": len(people), "changed": changed, "high_risk": summary,
-         "released": released},
-    )
-    return {
-        "people": len(people),
-        "changed": changed,
-        "high_risk": sum(summary.values()),
-        "by_category": summary,
-        "released": released,
-    }
-
-
-# --- helpers -------------------------------------------------------------------------------------
-
-
-def _classify_people(
+def classify_people(
     session: Session, people: Iterable[Person], vocab: Vocabulary, now: datetime
 ) -> list[Person]:
     """Run the whole precedence (column > role mapping > title > department, person override
@@ -449,17 +266,21 @@ def _classify_people(
             person.override_category,
             person.override_reason,
         )
-        if _store(person, match, now):
+        if store_match(person, match, now):
             session.add(person)
             changed.append(person)
     session.flush()
     return changed
 
 
-def _reclassify_role(
-    session: Session, rk: str, dk: str, now: datetime, vocab: Vocabulary | None
+def reclassify_role(
+    session: Session, rk: str, dk: str, now: datetime, vocab: Vocabulary
 ) -> list[Person]:
-    """Reclassify the people a role mapping (rk, dk) applies to; returns those who changed."""
+    """Reclassify the people a role mapping (rk, dk) applies to; returns those who changed.
+
+    ``dk`` empty is the mapping for every department; a department's own mapping of the title
+    wins there, so its people are left alone.
+    """
     pairs = session.exec(select(Person.role, Person.department).distinct()).all()
     overrides = load_role_overrides(session)
     targets: set[tuple[str, str]] = set()
@@ -481,26 +302,10 @@ def _reclassify_role(
         roles = {role for role, _ in chunk}
         found = session.exec(select(Person).where(col(Person.role).in_(roles))).all()
         people.extend(p for p in found if (p.role, p.department) in targets)
-    if vocab is not None:
-        return _classify_people(session, people, vocab, now)
-    # Without the vocabulary, precedence is decided from what is stored: a recognised category
-    # column (matched_by "column") and per-person overrides keep their answer.
-    code_found, code = _lookup(overrides, rk, dk)
-    changed: list[Person] = []
-    for person in people:
-        if person.override_category is not None or person.matched_by == "column":
-            continue
-        if not code_found:
-            continue
-        match = RiskMatch(code, (code,) if code else (), "override", person.role.strip())
-        if _store(person, match, now):
-            session.add(person)
-            changed.append(person)
-    session.flush()
-    return changed
+    return classify_people(session, people, vocab, now)
 
 
-def _release(
+def release(
     session: Session, changed: Iterable[Person], now: datetime, policy: Policy | None
 ) -> int:
     """Coming appointments given up, in this transaction, by the active people among
@@ -517,15 +322,12 @@ def _release(
     return release_appointments(session.connection(), holders, now, policy).appointments
 
 
-def _lookup(
-    overrides: dict[tuple[str, str], str | None], rk: str, dk: str
-) -> tuple[bool, str | None]:
-    if (rk, dk) in overrides:
-        return True, overrides[(rk, dk)]
-    return False, None
+def everyone(session: Session) -> list[Person]:
+    return list(session.exec(select(Person).order_by(col(Person.id))))
 
 
-def _store(person: Person, match: RiskMatch, now: datetime) -> bool:
+def store_match(person: Person, match: RiskMatch, now: datetime) -> bool:
+    """Store ``match`` on ``person``; False when it is what they already have."""
     fields = storage_fields(match)
     current = {name: getattr(person, name) for name in fields}
     if current == fields:
@@ -534,74 +336,3 @@ def _store(person: Person, match: RiskMatch, now: datetime) -> bool:
         setattr(person, name, value)
     person.updated_at = now
     return True
-
-
-def _person(session: Session, employee_no: str) -> Person:
-    number = (employee_no or "").strip()
-    person = session.exec(select(Person).where(Person.employee_no == number)).first()
-    if person is None:
-        raise UserError(
-            f"no person with employee number {number!r}; check it with `testrota people --all`"
-        )
-    return person
-
-
-def _upsert_override(session: Session, values: dict[str, Any]) -> None:
-    # ON CONFLICT so that two HR users mapping the same title at once both succeed (the later
-    # one wins) instead of one failing on the unique (role_key, department_key).
-    dialect = session.get_bind().dialect.name
-    table = tables.ROLE_OVERRIDE
-    insert: Any = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
-    update = {k: v for k, v in values.items() if k not in ("role_key", "department_key")}
-    statement = insert.values(**values).on_conflict_do_update(
-        index_elements=["role_key", "department_key"], set_=update
-    )
-    session.exec(statement)
-    session.flush()
-    session.expire_all()
-
-
-def _audit(
-    session: Session,
-    now: datetime,
-    actor: str,
-    action: str,
-    entity: str,
-    entity_id: str,
-    details: dict[str, Any],
-) -> None:
-    session.add(
-        AuditEvent(
-            at=now,
-            actor=actor,
-            action=action,
-            entity=entity,
-            entity_id=entity_id[:64],
-            details=details,
-        )
-    )
-    session.flush()
-
-
-def _require_reason(reason: str) -> str:
-    cleaned = (reason or "").strip()
-    if not cleaned:
-        raise UserError("a reason is required (--reason): say why, it is kept in the audit log")
-    if len(cleaned) > 400:
-        raise UserError("the reason is longer than 400 characters; shorten it")
-    return cleaned
-
-
-def _check_code(category: str | None, vocab: Vocabulary | None) -> None:
-    if category is None:
-        return
-    known = vocab.codes if vocab is not None else CONTRACT_CODES
-    if category not in known:
-        raise UserError(
-            f"unknown risk category {category!r}: use one of {', '.join(known)}, or none"
-        )
-
-
-def _check_now(now: datetime) -> None:
-    if now.tzinfo is None or now.utcoffset() is None:
-        raise ValueError("now must be timezone-aware")

@@ -37,8 +37,10 @@ _SHEET_NAME_BAD = str.maketrans(dict.fromkeys("[]:*?/\\", "_"))
 ERROR_HEADERS = ("工作表 Sheet", "行 Row", "列 Column", "值 Value", "问题 Problem")
 
 
-def write_error_report(path: Path, errors: Sequence[RowError], workbook: Workbook) -> Path:
-    """Write the error report to ``path`` (.xlsx), replacing it whole or not at all."""
+def write_error_report(path: Path, errors: Sequence[RowError],
+                       workbook: Workbook | None = None) -> Path:
+    """Write the error report to ``path`` (.xlsx), replacing it whole or not at all; the rows
+    of ``workbook`` (the file read) with errors follow the list, one sheet per sheet."""
     book = XlsxWorkbook()
     summary = book.active
     assert summary is not None
@@ -48,7 +50,7 @@ def write_error_report(path: Path, errors: Sequence[RowError], workbook: Workboo
     for error in errors:
         by_sheet[error.sheet].append(error)
     used = {summary.title}
-    for sheet in workbook.sheets:
+    for sheet in workbook.sheets if workbook is not None else ():
         if sheet.name in by_sheet:
             ws = book.create_sheet(_sheet_title(sheet.name, used))
             _write_rows(ws, sheet, by_sheet[sheet.name])
@@ -57,16 +59,16 @@ def write_error_report(path: Path, errors: Sequence[RowError], workbook: Workboo
         # Written beside the target and moved into place: a reader never sees half a file.
         fd, tmp = tempfile.mkstemp(prefix=".errors-", suffix=".xlsx", dir=path.parent)
     except OSError as exc:
-        raise UserError(f"cannot write the error report {path}: {exc.strerror or exc}"
-                        ) from None
+        raise UserError("cannot write the error report {path}: {error}", path=str(path),
+                        error=exc.strerror or str(exc)) from None
     os.close(fd)
     try:
         book.save(tmp)
         os.replace(tmp, path)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
-        raise UserError(f"cannot write the error report {path}: {exc.strerror or exc}"
-                        ) from None
+        raise UserError("cannot write the error report {path}: {error}", path=str(path),
+                        error=exc.strerror or str(exc)) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -1,16 +1,22 @@
-"""Reading people back out, in the shape the contract promises (``people --format json``)."""
+"""Reading people back out: the lists (``people --format json``, the people page, the API), the
+person page, and finding the person a typed number means."""
 
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
-from testrota.db.models import Person
+from testrota.auth.scope import Scope
+from testrota.db.models import Appointment, Message, Person, TestResult
 from testrota.errors import UserError
+from testrota.privacy.number_search import id_number_condition, phone_condition
 from testrota.roster.numbers import loose_key, number_key, pick_number
+from testrota.statuses import AppointmentStatus, MessageStatus, PersonType, ResultValue
 
 MAX_TYPED = 64  # the longest employee number the roster accepts
 MAX_CANDIDATES = 200  # people sharing a number once leading zeros are ignored: a few at most
@@ -29,47 +35,298 @@ PEOPLE_COLUMNS = [
     "matched_by",
     "matched_text",
 ]
+PAGE_SIZE = 50
 
 
-def person_row(p: Person) -> dict[str, Any]:
-    return {
-        "employee_no": p.employee_no,
-        "name": p.name,
-        "department": p.department,
-        "grid_unit": p.grid_unit,
-        "role": p.role,
-        "phone": p.phone,
-        "phone_valid": p.phone_valid,
-        "person_type": p.person_type,
-        "host_employee_no": p.host_employee_no,
-        "shift": p.shift,
-        "language": p.language,
-        "vaccination": p.vaccination,
-        "active": p.active,
-        "opted_out": p.opted_out,
-        "risk_category": p.risk_category,
-        "risk_categories": [c for c in p.risk_categories.split(",") if c],
-        "matched_by": p.matched_by,
-        "matched_text": p.matched_text,
-    }
+@dataclass(frozen=True)
+class PersonRow:
+    """One person as the lists show them (``people --format json``, the people page, the API)."""
+
+    employee_no: str
+    name: str
+    department: str
+    grid_unit: str
+    role: str
+    phone: str | None
+    phone_valid: bool
+    person_type: PersonType
+    host_employee_no: str | None
+    shift: str
+    language: str
+    vaccination: str
+    active: bool
+    opted_out: bool
+    risk_category: str | None  # a category code, or None: not high-risk
+    risk_categories: list[str]
+    matched_by: str | None
+    matched_text: str | None
 
 
-def list_people(
-    session: Session,
-    *,
-    include_inactive: bool = False,
-    high_risk_only: bool = False,
-    department: str | None = None,
-) -> list[dict[str, Any]]:
-    query = select(Person)
-    if not include_inactive:
-        query = query.where(col(Person.active).is_(True))
-    if high_risk_only:
-        query = query.where(col(Person.risk_category).is_not(None))
+def person_row(p: Person) -> PersonRow:
+    return PersonRow(
+        employee_no=p.employee_no,
+        name=p.name,
+        department=p.department,
+        grid_unit=p.grid_unit,
+        role=p.role,
+        phone=p.phone,
+        phone_valid=bool(p.phone_valid),
+        person_type=PersonType(p.person_type),
+        host_employee_no=p.host_employee_no,
+        shift=p.shift,
+        language=p.language,
+        vaccination=p.vaccination,
+        active=bool(p.active),
+        opted_out=bool(p.opted_out),
+        risk_category=p.risk_category,
+        risk_categories=[c for c in p.risk_categories.split(",") if c],
+        matched_by=p.matched_by,
+        matched_text=p.matched_text,
+    )
+
+
+@dataclass(frozen=True)
+class PeopleFilter:
+    q: str = ""  # a name, the start of an employee number, a phone or an ID number
+    department: str = ""
+    grid_unit: str = ""
+    category: str = ""  # a code, "none" (not high-risk) or ""
+    high_risk: bool | None = None
+    active: bool | None = True  # None = everyone
+
+
+@dataclass(frozen=True)
+class PeoplePage:
+    rows: list[PersonRow]
+    total: int
+    page: int
+    pages: int
+    filters: PeopleFilter
+    departments: list[str] = field(default_factory=list)  # the choices of the filter form
+    grid_units: list[str] = field(default_factory=list)
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _conditions(scope: Scope, f: PeopleFilter, phone_region: str) -> list[Any]:
+    conds: list[Any] = []
+    where = scope.where(Person.department)
+    if where is not None:
+        conds.append(where)
+    if f.active is not None:
+        conds.append(col(Person.active).is_(f.active))
+    if f.department:
+        conds.append(Person.department == f.department)
+    if f.grid_unit:
+        conds.append(Person.grid_unit == f.grid_unit)
+    if f.category == "none":
+        conds.append(col(Person.risk_category).is_(None))
+    elif f.category:
+        conds.append(Person.risk_category == f.category)
+    if f.high_risk is True:
+        conds.append(col(Person.risk_category).is_not(None))
+    elif f.high_risk is False:
+        conds.append(col(Person.risk_category).is_(None))
+    q = f.q.strip()
+    if q:
+        like = f"%{_escape_like(q)}%"
+        options = [
+            col(Person.name).ilike(like, escape="\\"),
+            col(Person.employee_no).ilike(f"{_escape_like(q)}%", escape="\\"),
+        ]
+        for number in (
+            phone_condition(Person.phone, q, masked=scope.masker.masked, region=phone_region),
+            id_number_condition(Person.id_number, q),
+        ):
+            if number is not None:
+                options.append(number)
+        conds.append(or_(*options))
+    return conds
+
+
+def list_people(session: Session, scope: Scope, f: PeopleFilter, *,
+                phone_region: str) -> list[PersonRow]:
+    """Every person in ``scope`` that ``f`` selects, by department and employee number."""
+    if scope.departments is not None and not scope.departments:
+        return []
+    query = (
+        select(Person)
+        .where(*_conditions(scope, f, phone_region))
+        .order_by(col(Person.department), col(Person.employee_no))
+    )
+    return [person_row(p) for p in session.exec(query)]
+
+
+def search_people(session: Session, scope: Scope, f: PeopleFilter, page: int = 1,
+                  page_size: int = PAGE_SIZE, *, phone_region: str) -> PeoplePage:
+    """A page of the people in ``scope`` that ``f`` selects. ``f.q`` is a name, the start of an
+    employee number, or a phone or ID number (whole only for a masked reader: see
+    :mod:`testrota.privacy.number_search`); ``phone_region`` reads phones typed without a
+    country code (``policy.phone_region``)."""
+    if scope.departments is not None and not scope.departments:
+        return PeoplePage(rows=[], total=0, page=1, pages=1, filters=f)
+    conds = _conditions(scope, f, phone_region)
+    total = session.exec(select(func.count()).select_from(Person).where(*conds)).one()
+    pages = max(1, -(-int(total) // page_size))
+    page = min(max(1, page), pages)
+    query = (
+        select(Person)
+        .where(*conds)
+        .order_by(col(Person.department), col(Person.employee_no))
+        .offset((page - 1) * page_size)
+        .limit(page_size)
+    )
+    rows = [person_row(p) for p in session.exec(query)]
+    return PeoplePage(
+        rows=rows,
+        total=int(total),
+        page=page,
+        pages=pages,
+        filters=f,
+        departments=departments(session, scope),
+        grid_units=grid_units(session, scope, f.department),
+    )
+
+
+def departments(session: Session, scope: Scope) -> list[str]:
+    """The departments of active people in ``scope`` (a supervisor: their own)."""
+    if scope.departments is not None:
+        return sorted(scope.departments)
+    query = select(Person.department).where(col(Person.active).is_(True)).distinct()
+    return sorted(d for d in session.exec(query) if d)
+
+
+def grid_units(session: Session, scope: Scope, department: str = "") -> list[str]:
+    """The grid units of active people in ``scope`` (and ``department``)."""
+    query = select(Person.grid_unit).where(col(Person.active).is_(True)).distinct()
+    where = scope.where(Person.department)
+    if where is not None:
+        query = query.where(where)
     if department:
         query = query.where(Person.department == department)
-    query = query.order_by(col(Person.department), col(Person.employee_no))
-    return [person_row(p) for p in session.exec(query)]
+    return sorted(g for g in session.exec(query) if g)
+
+
+@dataclass(frozen=True)
+class PersonAppointment:
+    id: int
+    week: str
+    site: str
+    starts_at: datetime
+    ends_at: datetime
+    status: AppointmentStatus
+    reason: str
+    excused_reason: str | None
+    done_at: datetime | None
+
+
+@dataclass(frozen=True)
+class PersonTest:
+    sampled_at: datetime
+    result: ResultValue
+    source: str
+    site: str | None
+
+
+@dataclass(frozen=True)
+class PersonMessage:
+    id: int
+    kind: str
+    due_at: datetime
+    sent_at: datetime | None
+    status: MessageStatus
+    provider_status: str | None
+    error: str | None
+    body: str
+
+
+@dataclass(frozen=True)
+class PersonDetail:
+    """The person page: the record, HR's override, and the latest appointments, tests, texts."""
+
+    person: PersonRow
+    override_category: str | None  # "" = not high-risk by HR's decision; None: no override
+    override_reason: str | None
+    appointments: list[PersonAppointment]
+    tests: list[PersonTest]
+    messages: list[PersonMessage]
+
+
+def person_detail(session: Session, person: Person, limit: int = 60) -> PersonDetail:
+    """``person`` with their ``limit`` latest appointments, tests and texts, newest first."""
+    assert person.id is not None
+    appts = session.exec(
+        select(Appointment)
+        .where(Appointment.person_id == person.id)
+        .order_by(col(Appointment.starts_at).desc())
+        .limit(limit)
+    ).all()
+    tests = session.exec(
+        select(TestResult)
+        .where(TestResult.person_id == person.id)
+        .order_by(col(TestResult.sampled_at).desc())
+        .limit(limit)
+    ).all()
+    messages = session.exec(
+        select(Message)
+        .where(Message.person_id == person.id)
+        .order_by(col(Message.due_at).desc())
+        .limit(limit)
+    ).all()
+    return PersonDetail(
+        person=person_row(person),
+        override_category=person.override_category,
+        override_reason=person.override_reason,
+        appointments=[
+            PersonAppointment(id=a.id or 0, week=a.week, site=a.site_code, starts_at=a.starts_at,
+                              ends_at=a.ends_at, status=AppointmentStatus(a.status),
+                              reason=a.reason, excused_reason=a.excused_reason,
+                              done_at=a.done_at)
+            for a in appts
+        ],
+        tests=[
+            PersonTest(sampled_at=t.sampled_at, result=ResultValue(t.result), source=t.source,
+                       site=t.site_code)
+            for t in tests
+        ],
+        messages=[
+            PersonMessage(id=m.id or 0, kind=m.kind, due_at=m.due_at, sent_at=m.sent_at,
+                          status=MessageStatus(m.status), provider_status=m.provider_status,
+                          error=m.error_message, body=m.body)
+            for m in messages
+        ],
+    )
+
+
+class NoSuchPerson(UserError):
+    """No person with this employee number (or none the caller may see): a 404 on the web."""
+
+    def __init__(self, employee_no: str) -> None:
+        self.employee_no = employee_no
+        super().__init__("no person with employee number {employee_no!r}; check it with "
+                         "`testrota people --all`", employee_no=employee_no)
+
+
+def get_person(
+    session: Session,
+    employee_no: str,
+    *,
+    departments: Collection[str] | None = None,
+    lock: bool = False,
+) -> Person:
+    """The person with exactly this employee number (spaces around it ignored), within
+    ``departments`` (None: all); raises :class:`NoSuchPerson`. ``lock`` takes the row lock
+    (PostgreSQL) so two changes of one person take turns."""
+    number = (employee_no or "").strip()
+    query = select(Person).where(Person.employee_no == number)
+    if lock:
+        query = query.with_for_update()
+    person = session.exec(query).first()
+    if person is None or (departments is not None and person.department not in departments):
+        raise NoSuchPerson(number)
+    return person
 
 
 class AmbiguousEmployeeNo(UserError):

@@ -1,22 +1,26 @@
-"""``testrota import``: read, validate, match, diff and write a roster in one transaction."""
+"""A roster import's parts: read the file, compare it with the stored people, write the
+difference.
+
+The use case (:func:`testrota.actions.roster.import_roster`) runs them in one transaction with
+the audit events, so the CLI's ``--dry-run``, the web preview and the real import see the same
+numbers; :class:`ImportReport` is what they all show.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, Table, update
+from sqlalchemy import Table, update
 from sqlmodel import Session
 
 from testrota.db import tables
 from testrota.db.bulk import bulk_insert, fetch_raw
-from testrota.db.engine import session_scope
-from testrota.db.models import AuditEvent, Person, RosterImport
-from testrota.errors import UserError
+from testrota.db.models import Person, RosterImport
 from testrota.policy import Policy
+from testrota.roster.sniff import ColumnWarning
 from testrota.roster.sync import (
     CLEARABLE,
     STORED_FIELDS,
@@ -27,161 +31,211 @@ from testrota.roster.sync import (
     keep_absent_fields,
     match_key,
 )
-from testrota.scheduling.release import Holder, release_appointments
+from testrota.roster.validate import RowError
+from testrota.scheduling.release import Holder, Released, release_appointments
 
-Progress = Callable[[str], None]
+if TYPE_CHECKING:
+    from testrota.risk.vocabulary import Vocabulary
+    from testrota.roster.reader import Workbook
+
 PERSON: Table = tables.PERSON
-AUDIT: Table = tables.AUDIT_EVENT
+PREVIEW_LIMIT = 200  # employee numbers per kind of change in the report's preview
 
 
 @dataclass(frozen=True)
-class ImportOptions:
-    sheet: str | None = None
-    dry_run: bool = False
-    full: bool = False
-    force: bool = False
-    actor: str = "cli"
-    errors_report: Path | None = None
+class SheetRead:
+    name: str
+    header_row: int  # as Excel numbers it
 
 
-def _noop(_: str) -> None:
-    pass
+@dataclass(frozen=True)
+class SkippedSheet:
+    name: str
+    reason: str
 
 
-def import_roster(
-    engine: Engine,
-    path: Path,
-    *,
-    policy: Policy,
-    config_dir: Path,
-    now: datetime,
-    options: ImportOptions = ImportOptions(),
-    progress: Progress = _noop,
-) -> dict[str, Any]:
-    """Import one roster file and return the summary the contract promises.
+@dataclass(frozen=True)
+class RoleCount:
+    role: str
+    count: int
 
-    Nothing is written on a dry run or on any error; otherwise everything (people, audit
-    events, the import record) is written in one transaction.
-    """
-    from testrota.risk.matcher import match_many
-    from testrota.risk.service import load_role_overrides
-    from testrota.risk.vocabulary import load_vocabulary
+
+@dataclass(frozen=True)
+class PersonUpdate:
+    employee_no: str
+    changes: dict[str, list[Any]]  # field -> [old, new]
+
+
+@dataclass(frozen=True)
+class ClearedField:
+    """A field that empty cells clear for some people ("clears the ID number of 3 people")."""
+
+    field: str
+    label: str  # the field as the preview names it, in English
+    people: int
+    employee_nos: list[str]  # the first of them
+    message: str
+
+
+@dataclass(frozen=True)
+class ChangePreview:
+    """A bounded sample of what changes, for the web preview and the CLI table."""
+
+    added: list[str] = field(default_factory=list)
+    updated: list[PersonUpdate] = field(default_factory=list)
+    deactivated: list[str] = field(default_factory=list)
+    cleared: list[ClearedField] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """What an import did, or would do (``dry_run``): the contract of ``import --json``."""
+
+    file: str
+    sha256: str
+    dry_run: bool
+    full: bool
+    rows: int  # data rows seen
+    added: int
+    updated: int
+    unchanged: int
+    deactivated: int
+    skipped: int  # rows that did not become a person (see errors)
+    high_risk: int
+    high_risk_by_category: dict[str, int]
+    unmatched_roles: list[RoleCount]  # the commonest titles no rule matched
+    sheets: list[SheetRead]
+    skipped_sheets: list[SkippedSheet]
+    errors: list[RowError]  # row is the row number Excel shows
+    warnings: list[ColumnWarning]
+    changes: ChangePreview
+    released: int = 0  # coming appointments of leavers and of people no longer high-risk
+    released_texts: int = 0  # their pending reminders cancelled
+    import_id: int | None = None  # the RosterImport written (None on a dry run)
+    # Newcomers in a week already planned get its earliest slots (scheduling's report of the
+    # booking); None when nothing was added or the week is not planned yet.
+    midweek: dict[str, Any] | None = None
+
+    def counts(self) -> dict[str, int]:
+        """The counts kept with the import record and its audit event."""
+        return {"rows": self.rows, "added": self.added, "updated": self.updated,
+                "unchanged": self.unchanged, "deactivated": self.deactivated,
+                "skipped": self.skipped, "high_risk": self.high_risk,
+                "released": self.released}
+
+
+def read_roster(path: Path, *, config_dir: Path, policy: Policy,
+                sheet: str | None = None) -> Workbook:
+    """Read the file (every sheet, or ``sheet``) with the roster's column aliases and the
+    policy's size limits; raises UserError on a file that cannot be read as a roster."""
     from testrota.roster.columns import load_roster_columns
     from testrota.roster.reader import read_workbook
+
+    return read_workbook(path, load_roster_columns(config_dir), required=("employee_no", "name"),
+                         limits=policy.imports, sheet=sheet)
+
+
+@dataclass
+class Comparison:
+    """The file against the stored people: what an import would write."""
+
+    workbook: Workbook
+    diff: RosterDiff
+    errors: list[RowError]
+    report: ImportReport
+    active: int  # active people before the import
+
+
+def compare_roster(session: Session, workbook: Workbook, *, policy: Policy, vocab: Vocabulary,
+                   full: bool, force: bool, dry_run: bool) -> Comparison:
+    """Validate and match the file's people and compare them with the stored ones, in
+    ``session``; refuses (UserError) a ``full`` import that would deactivate more than the
+    policy's share of the active people, unless ``force``."""
+    from testrota.risk.matcher import match_many
+    from testrota.risk.service import load_role_overrides
     from testrota.roster.sniff import column_warnings
     from testrota.roster.validate import validate_workbook
 
-    progress("reading")
-    aliases = load_roster_columns(config_dir)
-    vocab = load_vocabulary(config_dir)
-    workbook = read_workbook(
-        path, aliases, required=("employee_no", "name"), limits=policy.imports, sheet=options.sheet
-    )
     seen = {no.strip() for sheet in workbook.sheets for no in sheet.data.get("employee_no", [])}
-
-    with session_scope(engine) as session:
-        progress("comparing")
-        stored = _load_stored(session)
-        known = {no for no, p in stored.items() if p.active}
-        result = validate_workbook(workbook, policy, known_employee_nos=known)
-        records = keep_absent_fields(result.records, stored, result.present)
-        overrides = load_role_overrides(session)
-        matches = match_many({match_key(r) for r in records}, vocab, overrides)
-        diff = diff_roster(records, matches, stored, full=options.full, seen_employee_nos=seen)
-        warnings = column_warnings(
-            workbook.sheets, records, region=policy.phone_region,
-            employee_nos=stored.keys() | seen,
-        )
-        active = len(known)
-        refusal = deactivation_guard(
-            len(diff.deactivated), active, policy.imports.max_deactivate_share, options.force
-        )
-        if refusal:
-            raise UserError(refusal)
-        errors = [e.as_dict() for e in result.errors]
-        summary: dict[str, Any] = {
-            "file": workbook.file_name,
-            "sha256": workbook.sha256,
-            "dry_run": options.dry_run,
-            "full": options.full,
-            "rows": result.rows,
-            "added": len(diff.added),
-            "updated": len(diff.updated),
-            "unchanged": diff.unchanged,
-            "deactivated": len(diff.deactivated),
-            "skipped": result.skipped,
-            "high_risk": diff.high_risk,
-            "high_risk_by_category": dict(sorted(diff.high_risk_by_category.items())),
-            "unmatched_roles": [
-                {"role": role, "count": n} for role, n in diff.unmatched_roles.most_common(50)
-            ],
-            "sheets": [{"name": s.name, "header_row": s.header_row} for s in workbook.sheets],
-            "skipped_sheets": [
-                {"name": s.name, "reason": s.reason} for s in workbook.skipped
-            ],
-            "errors": errors,
-            "warnings": warnings,
-            "changes": _change_preview(diff),
-        }
-        if options.errors_report is not None and result.errors:
-            from testrota.roster.errors_xlsx import write_error_report
-
-            write_error_report(options.errors_report, result.errors, workbook)
-        # Leavers and people no longer high-risk give up their coming appointments now, in
-        # this transaction (a dry run counts them).
-        released = release_appointments(
-            session.connection(), _holders(diff), now, policy, dry_run=options.dry_run
-        )
-        summary["released"] = released.appointments
-        summary["released_texts"] = released.texts
-        if options.dry_run:
-            session.rollback()
-            return summary
-        progress("writing")
-        _write(session, diff, now, options.actor)
-        record = RosterImport(
-            file_name=workbook.file_name,
-            sha256=workbook.sha256,
-            imported_by=options.actor,
-            imported_at=now,
-            full=options.full,
-            counts={k: summary[k] for k in _COUNT_KEYS},
-            errors=errors,
-        )
-        session.add(record)
-        session.flush()
-        summary["import_id"] = record.id
-        session.add(
-            AuditEvent(
-                at=now,
-                actor=options.actor,
-                action="roster.import",
-                entity="roster_import",
-                entity_id=str(record.id),
-                details={"file": workbook.file_name, **record.counts},
-            )
-        )
-    if summary["added"] or summary["updated"]:
-        summary["midweek"] = _book_newcomers(engine, now, policy, config_dir)
-    return summary
+    stored = _load_stored(session)
+    known = {no for no, p in stored.items() if p.active}
+    result = validate_workbook(workbook, policy, known_employee_nos=known)
+    records = keep_absent_fields(result.records, stored, result.present)
+    overrides = load_role_overrides(session)
+    matches = match_many({match_key(r) for r in records}, vocab, overrides)
+    diff = diff_roster(records, matches, stored, full=full, seen_employee_nos=seen)
+    warnings = column_warnings(
+        workbook.sheets, records, region=policy.phone_region, employee_nos=stored.keys() | seen,
+    )
+    refusal = deactivation_guard(
+        len(diff.deactivated), len(known), policy.imports.max_deactivate_share, force
+    )
+    if refusal is not None:
+        raise refusal
+    report = ImportReport(
+        file=workbook.file_name,
+        sha256=workbook.sha256,
+        dry_run=dry_run,
+        full=full,
+        rows=result.rows,
+        added=len(diff.added),
+        updated=len(diff.updated),
+        unchanged=diff.unchanged,
+        deactivated=len(diff.deactivated),
+        skipped=result.skipped,
+        high_risk=diff.high_risk,
+        high_risk_by_category=dict(sorted(diff.high_risk_by_category.items())),
+        unmatched_roles=[RoleCount(role, n) for role, n in diff.unmatched_roles.most_common(50)],
+        sheets=[SheetRead(s.name, s.header_row) for s in workbook.sheets],
+        skipped_sheets=[SkippedSheet(s.name, s.reason) for s in workbook.skipped],
+        errors=list(result.errors),
+        warnings=warnings,
+        changes=_change_preview(diff),
+    )
+    return Comparison(workbook, diff, list(result.errors), report, len(known))
 
 
-def _book_newcomers(
-    engine: Engine, now: datetime, policy: Policy, config_dir: Path
-) -> dict[str, Any] | None:
-    """People who became high-risk in a week already planned get its earliest slots left."""
-    from testrota.scheduling.service import book_newcomers
-
-    try:
-        return book_newcomers(engine, now, policy, config_dir)
-    except UserError as exc:
-        # The roster is in; a broken sites.yaml must not make it look as if it were not.
-        return {"error": f"roster imported, but no slots booked for newcomers: {exc}"}
+def release_for(session: Session, diff: RosterDiff, now: datetime, policy: Policy,
+                *, dry_run: bool) -> Released:
+    """Leavers and people no longer high-risk give up their coming appointments, in this
+    transaction (a dry run counts them)."""
+    return release_appointments(session.connection(), _holders(diff), now, policy,
+                                dry_run=dry_run)
 
 
-_COUNT_KEYS = (
-    "rows", "added", "updated", "unchanged", "deactivated", "skipped", "high_risk", "released",
-)
+def write_roster(session: Session, comparison: Comparison, now: datetime,
+                 imported_by: str) -> int:
+    """Write the difference (new people, updates, deactivations) and the import record, in
+    ``session``'s transaction; returns the record's id."""
+    diff, report = comparison.diff, comparison.report
+    _write_people(session, diff, now)
+    record = RosterImport(
+        file_name=report.file,
+        sha256=report.sha256,
+        imported_by=imported_by,
+        imported_at=now,
+        full=report.full,
+        counts=report.counts(),
+        errors=[e.as_dict() for e in comparison.errors],
+    )
+    session.add(record)
+    session.flush()
+    assert record.id is not None
+    return record.id
+
+
+def person_updates(diff: RosterDiff) -> list[tuple[str, dict[str, Any]]]:
+    """(employee number, {field: [old, new]}) of everyone the import updates: their audit."""
+    return [
+        (employee_no, {name: [old, new] for name, (old, new) in changes.items()})
+        for _, employee_no, changes in diff.updated
+    ]
+
+
+def person_deactivations(diff: RosterDiff) -> list[tuple[str, dict[str, Any]]]:
+    """(employee number, why) of everyone a full import takes off the roster: their audit."""
+    why = {"reason": "missing from a full roster import"}
+    return [(employee_no, why) for _, employee_no in diff.deactivated]
 
 
 def _holders(diff: RosterDiff) -> list[Holder]:
@@ -200,7 +254,7 @@ def _load_stored(session: Session) -> dict[str, StoredPerson]:
     }
 
 
-def _write(session: Session, diff: RosterDiff, now: datetime, actor: str) -> None:
+def _write_people(session: Session, diff: RosterDiff, now: datetime) -> None:
     conn = session.connection()
     bulk_insert(
         conn,
@@ -229,45 +283,28 @@ def _write(session: Session, diff: RosterDiff, now: datetime, actor: str) -> Non
                 for person_id, _ in diff.deactivated
             ],
         )
-    audit = [
-        {
-            "entity_id": employee_no,
-            "action": "person.update",
-            "details": {name: [old, new] for name, (old, new) in changes.items()},
-        }
-        for _, employee_no, changes in diff.updated
-    ] + [
-        {
-            "entity_id": employee_no,
-            "action": "person.deactivate",
-            "details": {"reason": "missing from a full roster import"},
-        }
-        for _, employee_no in diff.deactivated
-    ]
-    bulk_insert(conn, AUDIT, audit, constants={"at": now, "actor": actor, "entity": "person"})
 
 
-def _change_preview(diff: RosterDiff, limit: int = 200) -> dict[str, list[Any]]:
-    """A bounded sample of what changes, for the web preview and the CLI table."""
-    return {
-        "added": [row["employee_no"] for row in diff.added[:limit]],
-        "updated": [
-            {"employee_no": no, "changes": {k: [o, n] for k, (o, n) in ch.items()}}
+def _change_preview(diff: RosterDiff, limit: int = PREVIEW_LIMIT) -> ChangePreview:
+    return ChangePreview(
+        added=[row["employee_no"] for row in diff.added[:limit]],
+        updated=[
+            PersonUpdate(no, {k: [o, n] for k, (o, n) in ch.items()})
             for _, no, ch in diff.updated[:limit]
         ],
-        "deactivated": [no for _, no in diff.deactivated[:limit]],
-        "cleared": [
-            {
-                "field": name,
-                "label": label,
-                "people": len(diff.cleared[name]),
-                "employee_nos": diff.cleared[name][:limit],
-                "message": f"clears the {label} of {_people(len(diff.cleared[name]))}",
-            }
+        deactivated=[no for _, no in diff.deactivated[:limit]],
+        cleared=[
+            ClearedField(
+                field=name,
+                label=label,
+                people=len(diff.cleared[name]),
+                employee_nos=diff.cleared[name][:limit],
+                message=f"clears the {label} of {_people(len(diff.cleared[name]))}",
+            )
             for name, label in CLEARABLE.items()
             if diff.cleared.get(name)
         ],
-    }
+    )
 
 
 def _people(n: int) -> str:

@@ -119,13 +119,30 @@ def sniff_columns(
 _RENAME = {"phone": "手机号", "id_number": "身份证号", "employee_no": "共同居住职工工号"}
 
 
+@dataclass(frozen=True)
+class ColumnWarning:
+    """Something about a file's columns the clerk should check before applying it."""
+
+    kind: str  # unrecognised_column | no_phone_column
+    sheet: str
+    message: str  # in English, for the CLI and the log
+    # unrecognised_column: the header as written, its letter, what it looks like, how much
+    column: str | None = None
+    letter: str | None = None
+    looks_like: str | None = None  # phone | id_number | employee_no
+    share: float | None = None
+    # no_phone_column: the sheet's people without a phone, of how many
+    people: int | None = None
+    of: int | None = None
+
+
 def column_warnings(
     sheets: Iterable[Any],
     records: Iterable[Any],
     *,
     region: str,
     employee_nos: Collection[str],
-) -> list[dict[str, Any]]:
+) -> list[ColumnWarning]:
     """What an import says about a file's columns before anything is written.
 
     An unrecognised column that looks like a known field (:func:`sniff_columns`) is named as
@@ -144,36 +161,36 @@ def column_warnings(
         people[record.sheet] = people.get(record.sheet, 0) + 1
         if record.phone is None:
             without_phone[record.sheet] = without_phone.get(record.sheet, 0) + 1
-    out: list[dict[str, Any]] = []
+    out: list[ColumnWarning] = []
     for sheet in sheets:
         if len(out) >= MAX_WARNINGS:
             break
         for hit in sniff_columns(sheet.unmatched_columns[:MAX_COLUMNS], region=region,
                                  employee_nos=employee_nos):
-            out.append({
-                "kind": "unrecognised_column",
-                "sheet": sheet.name,
-                "column": hit.name,
-                "letter": hit.column,
-                "looks_like": hit.field,
-                "share": hit.share,
-                "message": (
+            out.append(ColumnWarning(
+                kind="unrecognised_column",
+                sheet=sheet.name,
+                column=hit.name,
+                letter=hit.column,
+                looks_like=hit.field,
+                share=hit.share,
+                message=(
                     f"sheet {sheet.name!r}: {hit.name!r} (column {hit.column}) was not imported, "
                     f"but {hit.share:.0%} of its values look like {LABELS[hit.field]}; if that "
                     f"is what it holds, rename its header to {_RENAME[hit.field]} and import "
                     "again"
                 ),
-            })
+            ))
         if "phone" not in sheet.columns and people.get(sheet.name):
             missing = without_phone.get(sheet.name, 0)
-            out.append({
-                "kind": "no_phone_column",
-                "sheet": sheet.name,
-                "people": missing,
-                "of": people[sheet.name],
-                "message": (
+            out.append(ColumnWarning(
+                kind="no_phone_column",
+                sheet=sheet.name,
+                people=missing,
+                of=people[sheet.name],
+                message=(
                     f"sheet {sheet.name!r} has no phone column: {missing} of its "
                     f"{people[sheet.name]} people cannot get reminder texts"
                 ),
-            })
+            ))
     return out[:MAX_WARNINGS]

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, fields
 from operator import attrgetter, itemgetter
 from typing import Any, NamedTuple
 
+from testrota.errors import UserError
 from testrota.risk.matcher import RiskMatch, storage_fields, with_person_override
 from testrota.roster.validate import PersonRecord, new_record
 
@@ -254,14 +255,14 @@ def _as_stored(name: str, value: Any) -> Any:
 
 def deactivation_guard(
     to_deactivate: int, active: int, max_share: float, force: bool
-) -> str | None:
-    """The refusal message when ``--full`` would deactivate too many people, else None."""
+) -> UserError | None:
+    """The refusal when ``--full`` would deactivate too many people, else None."""
     if force or active == 0 or to_deactivate <= max_share * active:
         return None
-    share = to_deactivate / active
-    return (
-        f"this import would deactivate {to_deactivate} of {active} active people ({share:.0%}), "
-        f"more than the {max_share:.0%} allowed by policy import.max_deactivate_share; "
-        "if the file really is the whole roster, run again with --force, "
-        "otherwise import it without --full"
+    return UserError(
+        "this import would deactivate {n} of {active} active people ({share}), more than the "
+        "{limit} allowed by policy import.max_deactivate_share; if the file really is the whole "
+        "roster, run again with --force, otherwise import it without --full",
+        n=to_deactivate, active=active, share=f"{to_deactivate / active:.0%}",
+        limit=f"{max_share:.0%}",
     )

@@ -182,6 +182,41 @@ class RoleOut(BaseModel):
     other_count: int
 
 
+class OverrideIn(BaseModel):
+    category: str = Field(min_length=1, max_length=100, description=(
+        "a category code or name of risk_categories.yaml, 'none' (not high-risk) or 'clear' "
+        "(remove the override)"))
+    reason: str = Field(max_length=400, description="why; kept in the audit log")
+
+
+class OverrideOut(BaseModel):
+    employee_no: str
+    category: str | None = Field(description="the person's category now; null: not high-risk")
+    old_category: str | None
+    released: int = Field(description="coming appointments given up (no longer high-risk)")
+    cleared: bool = Field(description="the override was removed: the rules decide again")
+
+
+class MapRoleIn(BaseModel):
+    role: str = Field(min_length=1, max_length=200, description="the title as the roster has it")
+    category: str = Field(min_length=1, max_length=100, description=(
+        "a category code or name, 'none' (not high-risk) or 'clear' (remove the mapping)"))
+    reason: str = Field(max_length=400)
+    department: str | None = Field(default=None, max_length=200,
+                                   description="only this department; omit for every one")
+
+
+class RoleMappedOut(BaseModel):
+    role: str
+    department: str
+    category: str | None
+    old_category: str | None
+    had_override: bool
+    affected: int = Field(description="people reclassified")
+    released: int
+    cleared: bool
+
+
 class OutboxRowOut(BaseModel):
     id: int
     kind: str

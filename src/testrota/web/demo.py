@@ -114,11 +114,11 @@ def _seed(engine: Engine, settings: Settings, policy: Policy, now: datetime,
     from testrota.actions.checkin import CheckIn, check_in
     from testrota.actions.flagging import FlagDue, flag_due
     from testrota.actions.results import ImportResults, import_results
+    from testrota.actions.roster import ImportRoster, import_roster
     from testrota.app import build_app
     from testrota.audit import Actor
     from testrota.clock import FixedClock
     from testrota.notify.enqueue import sync_reminders
-    from testrota.roster.service import ImportOptions, import_roster
     from testrota.scheduling.service import plan_week_service
 
     this_monday = _monday(now, policy)
@@ -129,15 +129,15 @@ def _seed(engine: Engine, settings: Settings, policy: Policy, now: datetime,
     imported_at = _local(last_monday - timedelta(days=4), time(9, 0), policy)
     people = high_risk = 0
     by_category: Counter[str] = Counter()
+    hr = build_app(settings, engine=engine, clock=FixedClock(imported_at), policy=policy)
     for path in files:
-        summary = import_roster(engine, path, policy=policy, config_dir=settings.config_dir,
-                                now=imported_at, options=ImportOptions(actor=ACTOR))
-        people += summary["added"]
-        high_risk += summary["high_risk"]
-        by_category.update(summary["high_risk_by_category"])
+        imported = import_roster(hr, ImportRoster(path, Actor.job("demo")))
+        people += imported.added
+        high_risk += imported.high_risk
+        by_category.update(imported.high_risk_by_category)
         report.facts.append(
-            f"  {path.name}: {summary['rows']} rows, {summary['added']} people, "
-            f"{summary['high_risk']} high-risk, {len(summary['errors'])} row errors"
+            f"  {path.name}: {imported.rows} rows, {imported.added} people, "
+            f"{imported.high_risk} high-risk, {len(imported.errors)} row errors"
         )
     report.facts.append(f"imported {len(files)} sample rosters: {people} people, "
                         f"{high_risk} high-risk")

@@ -220,7 +220,6 @@ ZH: dict[str, str] = {
     "Figures as of {at}": "数据截至 {at}",
     "File": "文件",
     "Free slots at {site} this week:": "{site} 本周可选时段：",
-    "Give a reason: it is kept in the audit trail.": "请填写原因，将记入审计记录。",
     "Hello, {name}": "{name}，您好",
     "High-risk by category": "各类别高风险人数",
     "High-risk people": "高风险人员",
@@ -383,6 +382,30 @@ ZH: dict[str, str] = {
     "This link is not valid or has expired. Use the link in your latest text.":
         "链接无效或已过期，请使用最新短信中的链接。",
     "This upload is gone: upload the file again.": "此上传已失效，请重新上传文件。",
+    # Messages of the use cases (testrota.actions) that the pages show: UserError templates.
+    "unknown risk category {category!r}: use one of {codes}, or 'none' for not high-risk":
+        "未知的高风险类别 {category!r}：请使用 {codes} 之一，或 'none' 表示非高风险",
+    "no risk category given: use one of {codes}, or 'none' for not high-risk":
+        "未选择高风险类别：请使用 {codes} 之一，或 'none' 表示非高风险",
+    "a reason is required: say why, it is kept in the audit log": "请填写原因，将记入审计记录",
+    "the reason is longer than {n} characters; shorten it": "原因超过 {n} 个字符，请缩短",
+    "employee {employee_no} has no override to clear":
+        "员工 {employee_no} 没有可清除的人工指定类别",
+    "no mapping of the role {role!r} for every department; `testrota roles` lists them":
+        "岗位 {role!r} 没有适用于所有部门的映射；`testrota roles` 可列出全部映射",
+    "no mapping of the role {role!r} in department {department!r}; `testrota roles` lists them":
+        "岗位 {role!r} 在部门 {department!r} 没有映射；`testrota roles` 可列出全部映射",
+    "{file}: not a spreadsheet this app reads; upload .xlsx, .xls, .ods or .csv":
+        "{file}：不是本系统可读取的表格，请上传 .xlsx、.xls、.ods 或 .csv 文件",
+    "{file} is larger than the limit of {mb} MB (import.max_file_mb in config/policy.yaml)":
+        "{file} 超过 {mb} MB 的上限（config/policy.yaml 中的 import.max_file_mb）",
+    "{file} is empty": "{file} 是空文件",
+    "this import would deactivate {n} of {active} active people ({share}), more than the "
+    "{limit} allowed by policy import.max_deactivate_share; if the file really is the whole "
+    "roster, run again with --force, otherwise import it without --full":
+        "本次导入将停用 {active} 名在册人员中的 {n} 名（{share}），超过策略 "
+        "import.max_deactivate_share 允许的 {limit}；如文件确为完整花名册，请勾选确认后再应用，"
+        "否则请不要选择“完整花名册”",
 }
 
 

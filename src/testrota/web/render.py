@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -91,7 +92,7 @@ def render(
         "user": user,
         "lang": lang,
         "_": translator(lang),
-        "cat": lambda code: category_name(code, lang),
+        "cat": category_namer(request, lang),
         "tz": tz,
         "csrf_field": CSRF_FIELD,
         "csrf_token": csrf_token(request),
@@ -103,6 +104,32 @@ def render(
     base.update(context or {})
     return templates.TemplateResponse(request, name, base, status_code=status_code,
                                       headers=headers)
+
+
+def category_namer(request: Request, lang: str) -> Callable[[str | None], str]:
+    """``cat(code)``: a category's name in ``lang`` as the loaded vocabulary gives it (a code
+    added to ``risk_categories.yaml`` shows its own name)."""
+    from testrota.errors import UserError
+
+    app = request.app.state.testrota
+
+    def cat(code: str | None) -> str:
+        if not code:
+            return ""
+        try:
+            return str(app.vocabulary.name(code, lang))
+        except UserError:  # the file was broken by an edit: the built-in names will do
+            return category_name(code, lang)
+
+    return cat
+
+
+def category_choices(request: Request) -> list[tuple[str, str]]:
+    """(code, name) of every category of the loaded vocabulary, in its priority order: what a
+    form offers, so the web accepts exactly what the CLI accepts."""
+    vocab = request.app.state.testrota.vocabulary
+    lang = request_language(request)
+    return [(code, vocab.name(code, lang)) for code in vocab.codes]
 
 
 def query_args(request: Request) -> Any:

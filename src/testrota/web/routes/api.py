@@ -11,21 +11,38 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 
 from testrota.actions.checkin import CheckIn, check_in
+from testrota.actions.people import SearchPeople, ShowPerson, search_people, show_person
+from testrota.actions.risk import (
+    ListRoles,
+    MapRole,
+    OverridePerson,
+    list_roles,
+    map_role,
+    override_person,
+)
 from testrota.audit import Actor
 from testrota.compliance.facts import UnknownEmployeeNo
 from testrota.errors import UserError
 from testrota.jsonable import jsonable
-from testrota.roster.people import AmbiguousEmployeeNo
-from testrota.web import services, weeks
+from testrota.roster.people import (
+    AmbiguousEmployeeNo,
+    NoSuchPerson,
+    PeopleFilter,
+)
+from testrota.web import weeks
 from testrota.web.api_models import (
     CheckInIn,
     CheckInOut,
     ExcuseIn,
     ExcuseOut,
+    MapRoleIn,
     MissedOut,
     OutboxOut,
+    OverrideIn,
+    OverrideOut,
     PeopleOut,
     PersonDetailOut,
+    RoleMappedOut,
     RoleOut,
     ScheduleOut,
     SessionInfo,
@@ -42,7 +59,6 @@ from testrota.web.deps import (
     verify_csrf,
 )
 from testrota.web.queries.outbox import outbox
-from testrota.web.queries.people import PeopleFilter, get_person, person_detail, search_people
 from testrota.web.queries.schedule import appointments_page
 from testrota.web.security import csrf_token
 
@@ -64,7 +80,6 @@ def session_info(request: Request, user: CurrentUser) -> SessionInfo:
 @router.get("/people", response_model=PeopleOut, tags=["people"], responses=AUTH)
 def api_people(
     app: AppDep,
-    session: SessionDep,
     scope: SupervisorScope,
     q: Annotated[str, Query(max_length=200, description=(
         "a name, the start of an employee number, or a phone or ID number: whole for roles "
@@ -79,22 +94,20 @@ def api_people(
 ) -> dict[str, Any]:
     f = PeopleFilter(q=q, department=department, grid_unit=grid_unit, category=category,
                      high_risk=high_risk, active=active)
-    result = search_people(session, scope, f, page, page_size,
-                           phone_region=app.policy.phone_region)
+    result = search_people(app, SearchPeople(f, scope, page, page_size))
     return {"total": result.total, "page": result.page, "pages": result.pages,
-            "people": result.rows}
+            "people": jsonable(result.rows, app.tz)}
 
 
 @router.get("/people/{employee_no}", response_model=PersonDetailOut, tags=["people"],
             responses={**AUTH, **NOT_FOUND})
-def api_person(session: SessionDep, scope: SupervisorScope, employee_no: str) -> dict[str, Any]:
-    person = get_person(session, scope, employee_no)
-    if person is None:
-        raise HTTPException(404, "no such person in your departments")
-    detail = person_detail(session, person)
-    return {**detail.person, "override_category": detail.override_category,
-            "override_reason": detail.override_reason, "appointments": detail.appointments,
-            "tests": detail.tests, "messages": detail.messages}
+def api_person(app: AppDep, scope: SupervisorScope, employee_no: str) -> dict[str, Any]:
+    try:
+        detail = show_person(app, ShowPerson(employee_no, scope))
+    except NoSuchPerson:
+        raise HTTPException(404, "no such person in your departments") from None
+    document: dict[str, Any] = jsonable(detail, app.tz)
+    return {**document.pop("person"), **document}
 
 
 Week = Annotated[str, Query(max_length=10, pattern=r"^(\d{4}-?[Ww]\d{1,2})?$",
@@ -239,7 +252,37 @@ def api_schedule(
 @router.get("/roles", response_model=list[RoleOut], tags=["people"], responses=AUTH)
 def api_roles(app: AppDep, user: HRUser, unmatched: bool = False) -> list[dict[str, Any]]:
     """Every distinct (role, department) with its head-count and category (HR)."""
-    return services.list_roles(app, unmatched_only=unmatched)
+    rows: list[dict[str, Any]] = jsonable(list_roles(app, ListRoles(unmatched_only=unmatched)))
+    return rows
+
+
+@router.post("/people/{employee_no}/override", response_model=OverrideOut, tags=["people"],
+             responses={**AUTH, **BAD_INPUT, **NOT_FOUND})
+def api_override(app: AppDep, user: HRUser, employee_no: str,
+                 body: OverrideIn) -> dict[str, Any]:
+    """Set one person's category (a code, a name, `none`), or `clear` the override (HR): the
+    same rules as `testrota override`."""
+    try:
+        result = override_person(app, OverridePerson(employee_no, body.category, body.reason,
+                                                     Actor.web(user.name)))
+    except NoSuchPerson:
+        raise HTTPException(404, "no such person") from None
+    except UserError as exc:
+        raise _user_error(exc) from exc
+    return jsonable(result)
+
+
+@router.post("/roles/map", response_model=RoleMappedOut, tags=["people"],
+             responses={**AUTH, **BAD_INPUT})
+def api_map_role(app: AppDep, user: HRUser, body: MapRoleIn) -> dict[str, Any]:
+    """Map a role title (in one department, or all) to a category or `none`, or `clear` the
+    mapping (HR): the same rules as `testrota roles map` and `roles unmap`."""
+    try:
+        result = map_role(app, MapRole(body.role, body.category, body.reason,
+                                       Actor.web(user.name), department=body.department))
+    except UserError as exc:
+        raise _user_error(exc) from exc
+    return jsonable(result)
 
 
 @router.get("/outbox", response_model=OutboxOut, tags=["texts"], responses=AUTH)

@@ -8,18 +8,39 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import FileResponse, RedirectResponse, Response
-from sqlmodel import col, select
 from starlette.background import BackgroundTask
 
+from testrota.actions.roster import (
+    ApplyRosterUpload,
+    RecentImports,
+    RosterUploadErrors,
+    ShowRosterUpload,
+    UploadRoster,
+    apply_roster_upload,
+    recent_imports,
+    show_roster_upload,
+    upload_roster,
+    write_upload_errors,
+)
+from testrota.actions.uploads import (
+    CancelUpload,
+    FindUpload,
+    StageUpload,
+    StoredUpload,
+    UploadGone,
+    as_file,
+    cancel_upload,
+    discard_upload,
+    find_upload,
+    stage_upload,
+)
 from testrota.app import App
 from testrota.audit import Actor
 from testrota.auth.users import UserInfo
-from testrota.db.engine import session_scope
-from testrota.db.models import RosterImport, WebUpload
 from testrota.errors import UserError
 from testrota.jsonable import jsonable
 from testrota.web import services, uploads
-from testrota.web.deps import AppDep, HRUser, SessionDep, end_read, verify_csrf
+from testrota.web.deps import AppDep, HRUser, verify_csrf
 from testrota.web.i18n import translator
 from testrota.web.ids import as_id
 from testrota.web.render import flash, render, request_language
@@ -36,71 +57,76 @@ def _kind(kind: str) -> str:
     return kind
 
 
-def _form_page(request: Request, session: Any, kind: str, *, error: str | None = None,
+def _actor(user: UserInfo) -> Actor:
+    return Actor.web(user.name)
+
+
+def _sees_all(user: UserInfo) -> bool:
+    return user.role == "admin"  # an upload is its uploader's; admins see them all
+
+
+def _gone() -> HTTPException:
+    return HTTPException(404, translator("en")("This upload is gone: upload the file again."))
+
+
+def _form_page(request: Request, app: App, kind: str, *, error: str | None = None,
                status_code: int = 200) -> Response:
     recent: list[Any] = []
     done = None
     if kind == "roster":
-        recent = list(session.exec(
-            select(RosterImport).order_by(col(RosterImport.imported_at).desc()).limit(10)
-        ))
-        done_id = as_id(request.query_params.get("done"))
-        if done_id is not None:
-            done = session.get(RosterImport, done_id)
+        imports = recent_imports(app, RecentImports(
+            including=as_id(request.query_params.get("done"))))
+        recent, done = imports.recent, imports.including
     return render(request, "upload.html", {
         "kind": kind, "error": error, "recent": recent, "done": done,
         "results_done": request.session.pop("results_done", None) if kind == "results" else None,
-        "max_mb": request.app.state.testrota.policy.imports.max_file_mb,
+        "max_mb": app.policy.imports.max_file_mb,
     }, status_code=status_code)
 
 
 @router.get("/upload/{kind}")
-def upload_page(request: Request, session: SessionDep, user: HRUser, kind: str) -> Response:
-    return _form_page(request, session, _kind(kind))
+def upload_page(request: Request, app: AppDep, user: HRUser, kind: str) -> Response:
+    return _form_page(request, app, _kind(kind))
 
 
 @router.post("/upload/{kind}")
 async def upload(
     request: Request,
     app: AppDep,
-    session: SessionDep,
     user: HRUser,
     kind: str,
     file: Annotated[UploadFile, File()],
     full: Annotated[str, Form()] = "",
     sheet: Annotated[str, Form()] = "",
 ) -> Response:
+    from starlette.concurrency import run_in_threadpool
+
     _kind(kind)
+    _ = translator(request_language(request))
     name = uploads.safe_file_name(file.filename)
     max_bytes = int(app.policy.imports.max_file_mb * 1_000_000)
-    options = {"full": bool(full), "sheet": sheet.strip() or None}
     try:
         uploads.check_suffix(name)
         data = await uploads.read_limited(file, max_bytes)
-        preview = await _run_in_thread(_preview, app, kind, name, data, options, user)
+        if kind == "roster":
+            staged = await run_in_threadpool(upload_roster, app, UploadRoster(
+                name, data, _actor(user), full=bool(full), sheet=sheet.strip() or None))
+            token = staged.token
+        else:
+            token = await run_in_threadpool(_stage_results, app, name, data,
+                                            sheet.strip() or None, user)
     except UserError as exc:
-        return _form_page(request, session, kind, error=str(exc), status_code=400)
-    with session_scope(app.engine) as tx:
-        row = uploads.store(tx, kind=kind, file_name=name, data=data, options=options,
-                            actor=user.name, now=app.now())
-        row.preview = _jsonable(_bounded(preview))
-        token = row.token
+        return _form_page(request, app, kind, error=exc.render(_), status_code=400)
     return RedirectResponse(f"/upload/{kind}/{token}", 303)
 
 
-async def _run_in_thread(fn: Any, *args: Any) -> Any:
-    from starlette.concurrency import run_in_threadpool
-
-    return await run_in_threadpool(fn, *args)
-
-
-def _preview(app: Any, kind: str, name: str, data: bytes, options: dict[str, Any],
-             user: UserInfo) -> dict[str, Any]:
-    with uploads.as_file(name, data) as path:
-        if kind == "roster":
-            return services.roster_preview(app, path, actor=user.name, full=options["full"],
-                                           sheet=options["sheet"])
-        return _import_results(app, path, user, dry_run=True, sheet=options["sheet"])
+def _stage_results(app: App, name: str, data: bytes, sheet: str | None,
+                   user: UserInfo) -> str:
+    with as_file(name, data) as path:
+        preview = _import_results(app, path, user, dry_run=True, sheet=sheet)
+    return stage_upload(app, StageUpload("results", name, data, _actor(user),
+                                         options={"full": False, "sheet": sheet},
+                                         preview=_jsonable(_bounded(preview))))
 
 
 def _import_results(app: App, path: Path, user: UserInfo, *, dry_run: bool,
@@ -108,7 +134,7 @@ def _import_results(app: App, path: Path, user: UserInfo, *, dry_run: bool,
     """The results import as JSON (what the preview stores and shows)."""
     from testrota.actions.results import ImportResults, import_results
 
-    summary = import_results(app, ImportResults(path, Actor.web(user.name), sheet=sheet or None,
+    summary = import_results(app, ImportResults(path, _actor(user), sheet=sheet or None,
                                                 dry_run=dry_run, errors_report=errors_report))
     out: dict[str, Any] = jsonable(summary, app.tz)
     return out
@@ -132,45 +158,67 @@ def _jsonable(value: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def _get(session: Any, token: str, kind: str, user: UserInfo, *,
-         with_data: bool = False) -> WebUpload:
-    row = uploads.load(session, token, _kind(kind), user.name, user.role, with_data=with_data)
-    end_read(session)
-    if row is None:
-        raise HTTPException(404, translator("en")("This upload is gone: upload the file again."))
-    return row
+def _results_upload(app: App, token: str, user: UserInfo, *,
+                    with_data: bool = False) -> StoredUpload:
+    try:
+        return find_upload(app, FindUpload(token, "results", _actor(user), _sees_all(user),
+                                           with_data=with_data))
+    except UploadGone:
+        raise _gone() from None
+
+
+def _roster_preview(request: Request, app: App, token: str, user: UserInfo, *,
+                    error: str | None = None, status_code: int = 200) -> Response:
+    try:
+        shown = show_roster_upload(app, ShowRosterUpload(token, _actor(user), _sees_all(user)))
+    except UploadGone:
+        raise _gone() from None
+    return render(request, "preview_roster.html", {
+        "kind": "roster", "upload": shown, "p": shown.preview, "s": shown.preview.report,
+        "error": error,
+    }, status_code=status_code)
 
 
 @router.get("/upload/{kind}/{token}")
-def preview_page(request: Request, session: SessionDep, user: HRUser, kind: str,
+def preview_page(request: Request, app: AppDep, user: HRUser, kind: str,
                  token: str) -> Response:
-    row = _get(session, token, kind, user)
-    return render(request, f"preview_{kind}.html", {"kind": kind, "upload": row,
+    if _kind(kind) == "roster":
+        return _roster_preview(request, app, token, user)
+    row = _results_upload(app, token, user)
+    return render(request, "preview_results.html", {"kind": kind, "upload": row,
                                                      "s": row.preview})
 
 
 @router.get("/upload/{kind}/{token}/errors.xlsx")
-def error_report(app: AppDep, session: SessionDep, user: HRUser, kind: str,
-                 token: str) -> Response:
-    row = _get(session, token, kind, user, with_data=True)
+def error_report(app: AppDep, user: HRUser, kind: str, token: str) -> Response:
+    _kind(kind)
     out_dir = Path(tempfile.mkdtemp(prefix="testrota-report-"))
     target = out_dir / "errors.xlsx"
-    with uploads.as_file(row.file_name, row.data) as path:
+    try:
         if kind == "roster":
-            services.import_roster(app, path, actor=user.name, dry_run=True,
-                                   full=bool(row.options.get("full")), force=True,
-                                   sheet=row.options.get("sheet"), errors_report=target)
+            written = write_upload_errors(app, RosterUploadErrors(token, _actor(user), target,
+                                                                  _sees_all(user)))
+            file_name = written.file_name
         else:
+            row = _results_upload(app, token, user, with_data=True)
+            assert row.data is not None
+            file_name = row.file_name
             # The CLI's --errors report: each row marked in the sheet's own columns.
-            _import_results(app, path, user, dry_run=True, sheet=row.options.get("sheet"),
-                            errors_report=target)
-    if not target.exists():
-        services.write_plain_error_report(row.preview.get("errors", []), target)
-    stem = Path(row.file_name).stem
+            with as_file(row.file_name, row.data) as path:
+                _import_results(app, path, user, dry_run=True, sheet=row.options.get("sheet"),
+                                errors_report=target)
+            if not target.exists():
+                services.write_plain_error_report(row.preview.get("errors", []), target)
+    except UploadGone:
+        _remove_dir(out_dir)
+        raise _gone() from None
+    except BaseException:
+        _remove_dir(out_dir)
+        raise
     return FileResponse(
         target,
         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        filename=f"{stem}-errors.xlsx",
+        filename=f"{Path(file_name).stem}-errors.xlsx",
         background=BackgroundTask(_remove_dir, out_dir),
     )
 
@@ -185,39 +233,38 @@ def _remove_dir(path: Path) -> None:
 def apply(
     request: Request,
     app: AppDep,
-    session: SessionDep,
     user: HRUser,
     kind: str,
     token: str,
     force: Annotated[str, Form()] = "",
 ) -> Response:
     _ = translator(request_language(request))
-    row = _get(session, token, kind, user, with_data=True)
+    if _kind(kind) == "roster":
+        try:
+            report = apply_roster_upload(app, ApplyRosterUpload(
+                token, _actor(user), force=bool(force), sees_all=_sees_all(user)))
+        except UploadGone:
+            raise _gone() from None
+        except UserError as exc:
+            return _roster_preview(request, app, token, user, error=exc.render(_),
+                                   status_code=400)
+        flash(request, _("Roster applied: {added} added, {updated} updated, {deactivated} deactivated.",  # noqa: E501
+                         added=report.added, updated=report.updated,
+                         deactivated=report.deactivated))
+        if report.released:
+            flash(request, _("{n} coming appointments released.", n=report.released))
+        return RedirectResponse(f"/upload/roster?done={report.import_id or ''}", 303)
+    row = _results_upload(app, token, user, with_data=True)
+    assert row.data is not None
     try:
-        with uploads.as_file(row.file_name, row.data) as path:
-            if kind == "roster":
-                summary = services.import_roster(
-                    app, path, actor=user.name, dry_run=False,
-                    full=bool(row.options.get("full")), force=bool(force),
-                    sheet=row.options.get("sheet"),
-                )
-            else:
-                summary = _import_results(app, path, user, dry_run=False,
-                                          sheet=row.options.get("sheet"))
+        with as_file(row.file_name, row.data) as path:
+            summary = _import_results(app, path, user, dry_run=False,
+                                      sheet=row.options.get("sheet"))
     except UserError as exc:
-        return render(request, f"preview_{kind}.html",
+        return render(request, "preview_results.html",
                       {"kind": kind, "upload": row, "s": row.preview, "error": str(exc)},
                       status_code=400)
-    with session_scope(app.engine) as tx:
-        uploads.discard(tx, token)
-    if kind == "roster":
-        flash(request, _("Roster applied: {added} added, {updated} updated, {deactivated} deactivated.",  # noqa: E501
-                         added=summary.get("added", 0),
-                         updated=summary.get("updated", 0),
-                         deactivated=summary.get("deactivated", 0)))
-        if summary.get("released"):
-            flash(request, _("{n} coming appointments released.", n=summary["released"]))
-        return RedirectResponse(f"/upload/roster?done={summary.get('import_id', '')}", 303)
+    discard_upload(app, token)
     request.session["results_done"] = {
         k: summary.get(k) for k in ("rows", "recorded", "unchanged")
     } | {"unmatched": len(summary.get("unmatched", []))}
@@ -227,15 +274,11 @@ def apply(
 
 
 @router.post("/upload/{kind}/{token}/cancel")
-def cancel(request: Request, app: AppDep, session: SessionDep, user: HRUser, kind: str,
-           token: str) -> Response:
+def cancel(request: Request, app: AppDep, user: HRUser, kind: str, token: str) -> Response:
     _ = translator(request_language(request))
-    row = _get(session, token, kind, user)
-    with session_scope(app.engine) as tx:
-        uploads.discard(tx, token)
-        from testrota.auth.users import audit
-
-        audit(tx, actor=user.name, action=f"{kind}.upload_cancel", entity="upload",
-              entity_id=row.sha256[:16], now=app.now(), details={"file": row.file_name})
+    try:
+        cancel_upload(app, CancelUpload(token, _kind(kind), _actor(user), _sees_all(user)))
+    except UploadGone:
+        raise _gone() from None
     flash(request, _("Cancelled: nothing was written."), "warn")
     return RedirectResponse(f"/upload/{kind}", 303)
