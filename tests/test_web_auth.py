@@ -109,7 +109,13 @@ def test_a_tampered_cookie_is_ignored(client: TestClient, engine: Engine) -> Non
     make_user(engine, "hr1", "hr")
     sign_in(client, "hr1")
     value = client.cookies["testrota_session"]
-    client.cookies.set("testrota_session", value[:-3] + "AAA")
+    tampered = value[:-3] + ("AAA" if not value.endswith("AAA") else "BBB")
+    # Replace the cookie itself: a second cookie of the same name without the jar's domain
+    # would be sent beside the genuine one and prove nothing.
+    domain = next(c.domain for c in client.cookies.jar if c.name == "testrota_session")
+    client.cookies.clear()
+    client.cookies.set("testrota_session", tampered, domain=domain)
+    assert client.cookies["testrota_session"] == tampered
     assert client.get("/people", follow_redirects=False).status_code == 303
 
 

@@ -153,7 +153,7 @@ def _known_site(session: Session, site_code: str | None) -> str | None:
     code = (site_code or "").strip()
     if not code:
         return None
-    codes = list(session.scalars(select(*cols(Site.code))))
+    codes: list[str] = list(session.scalars(select(*cols(Site.code))))
     if not codes:
         return code  # no site register yet: take the code as given
     folded = {c.casefold(): c for c in codes}

@@ -172,6 +172,5 @@ def _as_datetime(value: Any) -> datetime:
     # min()/max() lose the column type on SQLite: the value comes back as stored text.
     from datetime import UTC
 
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    moment: datetime = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

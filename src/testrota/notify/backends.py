@@ -121,7 +121,7 @@ def _twilio_http_client_class() -> type:
     from requests.adapters import HTTPAdapter
     from twilio.http.http_client import TwilioHttpClient
 
-    class ApiBaseHttpClient(TwilioHttpClient):
+    class ApiBaseHttpClient(TwilioHttpClient):  # type: ignore[misc]  # the SDK is untyped
         """Twilio's HTTP client, sending every request to ``api_base`` instead of twilio.com.
 
         The SDK has no base-URL argument, and setting ``client.api.base_url`` breaks as soon as

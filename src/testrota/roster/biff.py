@@ -239,7 +239,7 @@ def _declared_cells(stream: bytes, body: int, length: int) -> int:
         first_row, last_row, first_col, last_col = struct.unpack_from("<HHHH", stream, body)
     else:
         return 0
-    return max(last_row - first_row, 0) * max(last_col - first_col, 0)
+    return int(max(last_row - first_row, 0) * max(last_col - first_col, 0))
 
 
 def _rewrite_dimensions(copy: bytearray, body: int, length: int, rows: int, cols: int) -> None:

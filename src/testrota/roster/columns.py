@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import Any
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -41,7 +42,7 @@ _NOTE_RE = re.compile(r"[\(（\[【〔<《][^\)）\]】〕>》]*[\)）\]】〕>�
 
 
 @lru_cache(maxsize=1)
-def _t2s() -> object:
+def _t2s() -> Any:
     import opencc
 
     return opencc.OpenCC("t2s")
@@ -51,7 +52,7 @@ def to_simplified(text: str) -> str:
     """Traditional Chinese characters to Simplified (other text is unchanged)."""
     if text.isascii():
         return text
-    return _t2s().convert(text)  # type: ignore[attr-defined]
+    return str(_t2s().convert(text))
 
 
 @lru_cache(maxsize=8192)

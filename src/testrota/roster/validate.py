@@ -464,7 +464,8 @@ def _record_constructor() -> Callable[..., PersonRecord]:
     scope.update({f"set_{n}": PersonRecord.__dict__[n].__set__ for n in names})
     body = "".join(f"    set_{n}(record, {n})\n" for n in names)
     exec(f"def make({', '.join(names)}):\n    record = new(cls)\n{body}    return record", scope)
-    return scope["make"]
+    make: Callable[..., PersonRecord] = scope["make"]
+    return make
 
 
 new_record = _record_constructor()

@@ -223,7 +223,8 @@ def api_checkin(app: AppDep, user: CheckinUser,
         return _ambiguous(exc)
     except UserError as exc:
         raise _user_error(exc) from exc
-    return jsonable(result, app.tz)
+    out: dict[str, Any] = jsonable(result, app.tz)
+    return out
 
 
 @router.get("/schedule", response_model=ScheduleOut, tags=["schedule"],
@@ -269,7 +270,8 @@ def api_override(app: AppDep, user: HRUser, employee_no: str,
         raise HTTPException(404, "no such person") from None
     except UserError as exc:
         raise _user_error(exc) from exc
-    return jsonable(result)
+    plain: dict[str, Any] = jsonable(result)
+    return plain
 
 
 @router.post("/roles/map", response_model=RoleMappedOut, tags=["people"],
@@ -282,7 +284,8 @@ def api_map_role(app: AppDep, user: HRUser, body: MapRoleIn) -> dict[str, Any]:
                                        Actor.web(user.name), department=body.department))
     except UserError as exc:
         raise _user_error(exc) from exc
-    return jsonable(result)
+    plain: dict[str, Any] = jsonable(result)
+    return plain
 
 
 @router.get("/outbox", response_model=OutboxOut, tags=["texts"], responses=AUTH)
