@@ -127,16 +127,26 @@ def seed(url: str, n: int, rng: random.Random) -> None:
                         "recorded_by": "bench",
                     }
                 )
-    sites = [{"code": f"S{i:02d}", "name": f"{i + 1}号采样点", "address": "",
-              "timezone": "Asia/Shanghai"} for i in range(SITES)]
+    sites = [
+        {
+            "code": f"S{i:02d}",
+            "name": f"{i + 1}号采样点",
+            "address": "",
+            "timezone": "Asia/Shanghai",
+        }
+        for i in range(SITES)
+    ]
     with engine.begin() as conn:
         conn.execute(insert(Site), sites)
         conn.execute(insert(Person), people)
         conn.execute(insert(Appointment), appointments)
         conn.execute(insert(TestResult), monday_tests)
     engine.dispose()
-    print(f"seeded {n:,} people, {len(appointments):,} appointments, "
-          f"{len(monday_tests):,} Monday samples", file=sys.stderr)
+    print(
+        f"seeded {n:,} people, {len(appointments):,} appointments, "
+        f"{len(monday_tests):,} Monday samples",
+        file=sys.stderr,
+    )
 
 
 def write_results(path: Path, n: int, rng: random.Random) -> None:
@@ -188,8 +198,12 @@ def main() -> None:
     engine = make_engine(url)
 
     now = MONDAY + timedelta(hours=23, minutes=30)  # every Monday slot is past its grace
-    app = build_app(get_settings(database_url=url, config_dir=ROOT / "config"), engine=engine,
-                    clock=FixedClock(now), policy=policy)
+    app = build_app(
+        get_settings(database_url=url, config_dir=ROOT / "config"),
+        engine=engine,
+        clock=FixedClock(now),
+        policy=policy,
+    )
     flag_s, report = timed("flag a whole day", lambda: flag_due(app, FlagDue()))
     again_s, _ = timed("flag again (nothing due)", lambda: flag_due(app, FlagDue()))
 
@@ -216,10 +230,16 @@ def main() -> None:
     now_import = MONDAY + timedelta(days=4, hours=8)  # Friday morning: Tue-Thu results arrive
     env_import = {**env, "TESTROTA_NOW": now_import.isoformat()}
     bare = measure("python_calamine read (bare)", [PY, "-c", READ_CALAMINE, str(sheet)])
-    first = measure("testrota results import", [*testrota, "results", "import", str(sheet),
-                                                "--json"], env_import)
-    second = measure("same import again (unchanged)", [*testrota, "results", "import",
-                                                       str(sheet), "--json"], env_import)
+    first = measure(
+        "testrota results import",
+        [*testrota, "results", "import", str(sheet), "--json"],
+        env_import,
+    )
+    second = measure(
+        "same import again (unchanged)",
+        [*testrota, "results", "import", str(sheet), "--json"],
+        env_import,
+    )
     summary = json.loads(first.output)
     again = json.loads(second.output)
     app.close()
@@ -229,15 +249,19 @@ def main() -> None:
     print()
     print("| step | seconds | detail |")
     print("|---|---:|---|")
-    print(f"| flag a whole day (Monday) | {flag_s:.2f} | {report.missed:,} missed, "  # type: ignore[attr-defined]
-          f"{report.done:,} done |")  # type: ignore[attr-defined]
+    print(
+        f"| flag a whole day (Monday) | {flag_s:.2f} | {report.missed:,} missed, "  # type: ignore[attr-defined]
+        f"{report.done:,} done |"
+    )  # type: ignore[attr-defined]
     print(f"| flag again, nothing due | {again_s:.3f} | what each list call pays |")
-    print(f"| missed --department D, use case call | {list_s:.3f} | "
-          f"{len(rows):,} rows |")  # type: ignore[arg-type]
+    print(f"| missed --department D, use case call | {list_s:.3f} | {len(rows):,} rows |")  # type: ignore[arg-type]
     _row(cli_list, "whole process, start-up included")
     _row(bare, f"{args.people:,}-row .xlsx, {sheet.stat().st_size / 1e6:.1f} MB")
-    _row(first, f"{summary['recorded']:,} recorded, {len(summary['unmatched'])} unmatched, "
-         f"{first.seconds / bare.seconds:.1f}x the bare read")
+    _row(
+        first,
+        f"{summary['recorded']:,} recorded, {len(summary['unmatched'])} unmatched, "
+        f"{first.seconds / bare.seconds:.1f}x the bare read",
+    )
     _row(second, f"{again['unchanged']:,} unchanged, {second.seconds / bare.seconds:.1f}x")
     print(f"\n(writing the sheet with openpyxl took {gen_s:.1f} s; not part of any figure)")
     import os

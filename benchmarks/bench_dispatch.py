@@ -63,7 +63,9 @@ class FakeServer:
     def __init__(self, latency: float) -> None:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "tests.fake_twilio", "--latency", str(latency)],
-            cwd=ROOT, stdout=subprocess.PIPE, text=True,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            text=True,
         )
         assert self.proc.stdout is not None
         info = json.loads(self.proc.stdout.readline())
@@ -96,33 +98,55 @@ def _fill(url: str, rows: int) -> None:
     table = Message.__table__  # type: ignore[attr-defined]
     with engine.begin() as conn:
         for start in range(0, rows, 5000):
-            conn.execute(insert(table), [
-                {"kind": "booster", "dedupe_key": f"bench:{n}", "to": f"+86139{n:08d}",
-                 "body": f"Testrota: benchmark text {n}", "due_at": due, "status": "pending",
-                 "attempts": 0, "segments": 1, "created_at": due}
-                for n in range(start, min(rows, start + 5000))
-            ])
+            conn.execute(
+                insert(table),
+                [
+                    {
+                        "kind": "booster",
+                        "dedupe_key": f"bench:{n}",
+                        "to": f"+86139{n:08d}",
+                        "body": f"Testrota: benchmark text {n}",
+                        "due_at": due,
+                        "status": "pending",
+                        "attempts": 0,
+                        "segments": 1,
+                        "created_at": due,
+                    }
+                    for n in range(start, min(rows, start + 5000))
+                ],
+            )
     engine.dispose()
 
 
-def _run(scenario: str, url: str, processes: int, rows: int, latency: float,
-         concurrency: int, tmp: Path) -> Result:
+def _run(
+    scenario: str, url: str, processes: int, rows: int, latency: float, concurrency: int, tmp: Path
+) -> Result:
     _fill(url, rows)
     fake = FakeServer(latency)
     try:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("TESTROTA_", "TWILIO_"))}
-        env.update({
-            "TESTROTA_DATABASE_URL": url, "TESTROTA_CONFIG_DIR": str(_config(tmp, concurrency)),
-            "TESTROTA_SECRET_KEY": "bench", "TESTROTA_SMS_BACKEND": "twilio",
-            "TWILIO_ACCOUNT_SID": fake.account_sid, "TWILIO_AUTH_TOKEN": fake.auth_token,
-            "TWILIO_FROM": "+15005550006", "TESTROTA_TWILIO_API_BASE": fake.base_url,
-            "TESTROTA_PUBLIC_URL": "https://rota.example.com", "PYTHONPATH": str(ROOT / "src"),
-        })
+        env.update(
+            {
+                "TESTROTA_DATABASE_URL": url,
+                "TESTROTA_CONFIG_DIR": str(_config(tmp, concurrency)),
+                "TESTROTA_SECRET_KEY": "bench",
+                "TESTROTA_SMS_BACKEND": "twilio",
+                "TWILIO_ACCOUNT_SID": fake.account_sid,
+                "TWILIO_AUTH_TOKEN": fake.auth_token,
+                "TWILIO_FROM": "+15005550006",
+                "TESTROTA_TWILIO_API_BASE": fake.base_url,
+                "TESTROTA_PUBLIC_URL": "https://rota.example.com",
+                "PYTHONPATH": str(ROOT / "src"),
+            }
+        )
         started = time.monotonic()
         procs = [
             subprocess.Popen(
                 [sys.executable, "-m", "testrota.cli.main", "dispatch", "--once", "--json"],
-                env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                text=True,
             )
             for _ in range(processes)
         ]
@@ -138,10 +162,19 @@ def _run(scenario: str, url: str, processes: int, rows: int, latency: float,
         fake.stop()
     sent = sum(r["sent"] for r in reports)
     if sent != rows or stats["accepted"] != rows or stats["duplicates"]:
-        raise SystemExit(f"{scenario}: sent {sent}, accepted {stats['accepted']}, "
-                         f"duplicates {stats['duplicates']} of {rows}")
-    return Result(scenario, processes, rows, wall, max(r["seconds"] for r in reports),
-                  stats["accepted"], stats["duplicates"])
+        raise SystemExit(
+            f"{scenario}: sent {sent}, accepted {stats['accepted']}, "
+            f"duplicates {stats['duplicates']} of {rows}"
+        )
+    return Result(
+        scenario,
+        processes,
+        rows,
+        wall,
+        max(r["seconds"] for r in reports),
+        stats["accepted"],
+        stats["duplicates"],
+    )
 
 
 def _pg_database(admin_url: str) -> tuple[str, Any]:
@@ -167,31 +200,44 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp_dir:
         tmp = Path(tmp_dir)
         sqlite_url = f"sqlite:///{tmp / 'bench.db'}"
-        results.append(_run("sqlite, 1 process", sqlite_url, 1, args.rows, args.latency,
-                            args.concurrency, tmp))
+        results.append(
+            _run("sqlite, 1 process", sqlite_url, 1, args.rows, args.latency, args.concurrency, tmp)
+        )
         if not args.no_pg:
             for processes in (1, 3):
                 url, admin = _pg_database(args.pg)
                 try:
-                    results.append(_run(f"postgresql, {processes} process"
-                                        + ("es" if processes > 1 else ""), url, processes,
-                                        args.rows, args.latency, args.concurrency, tmp))
+                    results.append(
+                        _run(
+                            f"postgresql, {processes} process" + ("es" if processes > 1 else ""),
+                            url,
+                            processes,
+                            args.rows,
+                            args.latency,
+                            args.concurrency,
+                            tmp,
+                        )
+                    )
                 finally:
                     with admin.connect() as conn:
-                        conn.execute(text(
-                            f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'
-                        ))
+                        conn.execute(
+                            text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
+                        )
                     admin.dispose()
 
     if args.json:
         print(json.dumps([r.__dict__ | {"rate": round(r.rate, 1)} for r in results], indent=2))
         return
-    print(f"dispatch {args.rows:,} due texts, fake Twilio latency {args.latency * 1000:.0f} ms, "
-          f"rate limit off, {args.concurrency} sends in flight per process, {os.cpu_count()} CPUs")
+    print(
+        f"dispatch {args.rows:,} due texts, fake Twilio latency {args.latency * 1000:.0f} ms, "
+        f"rate limit off, {args.concurrency} sends in flight per process, {os.cpu_count()} CPUs"
+    )
     print(f"{'scenario':<26}{'texts/s':>9}{'send s':>9}{'wall s':>9}{'dupes':>7}")
     for r in results:
-        print(f"{r.scenario:<26}{r.rate:>9.0f}{r.send_seconds:>9.1f}{r.seconds:>9.1f}"
-              f"{r.duplicates:>7}")
+        print(
+            f"{r.scenario:<26}{r.rate:>9.0f}{r.send_seconds:>9.1f}{r.seconds:>9.1f}"
+            f"{r.duplicates:>7}"
+        )
 
 
 if __name__ == "__main__":

@@ -57,23 +57,32 @@ def main() -> None:
         again = measure("testrota import again, unchanged", imp, env)
         changed = Path(tmp) / f"roster_{n}_changed.xlsx"
         generate_roster(n, changed, seed=43)
-        updated = measure("testrota import, every person changed",
-                          [TESTROTA, "import", str(changed), "--json"], env)
+        updated = measure(
+            "testrota import, every person changed",
+            [TESTROTA, "import", str(changed), "--json"],
+            env,
+        )
         padded = Path(tmp) / f"roster_{n}_padded.xlsx"
         generate_roster(n, padded, padded=True)
         env_padded = {**env, "TESTROTA_DATABASE_URL": f"sqlite:///{Path(tmp) / 'padded.db'}"}
         measure("init", [TESTROTA, "init"], env_padded)
-        formatted = measure("testrota import, numbers formatted 000000000, fresh SQLite",
-                            [TESTROTA, "import", str(padded), "--json"], env_padded)
+        formatted = measure(
+            "testrota import, numbers formatted 000000000, fresh SQLite",
+            [TESTROTA, "import", str(padded), "--json"],
+            env_padded,
+        )
         rows += [first, again, updated, formatted]
         s1, s2 = json.loads(first.output), json.loads(again.output)
         s3 = json.loads(updated.output)
         print(f"{n:,} rows x {path.stat().st_size / 1e6:.1f} MB .xlsx")
         print(table(rows, baseline=bare))
-        print(f"first import: added {s1['added']:,}, high-risk {s1['high_risk']:,}, "
-              f"errors {len(s1['errors'])}")
+        print(
+            f"first import: added {s1['added']:,}, high-risk {s1['high_risk']:,}, "
+            f"errors {len(s1['errors'])}"
+        )
         print(f"second import: unchanged {s2['unchanged']:,}, updated {s2['updated']}")
         print(f"changed roster: updated {s3['updated']:,}, unchanged {s3['unchanged']:,}")
+
 
 if __name__ == "__main__":
     main()

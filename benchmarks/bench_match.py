@@ -96,9 +96,11 @@ def row_by_row(
         # match_role has no role-override argument; match_many with one key applies them
         # exactly as per-row code would.
         if overrides:
-            out.append(match_many([(title, department, column)], vocab, overrides)[
-                (title, department, column)
-            ])
+            out.append(
+                match_many([(title, department, column)], vocab, overrides)[
+                    (title, department, column)
+                ]
+            )
         else:
             out.append(match_role(title, department, vocab, column))
     return out
@@ -150,8 +152,10 @@ def main() -> None:
         return
     print(f"risk matching, {args.people:,} people; loading the vocabulary took {load_s:.2f} s")
     print()
-    print("| roster | distinct titles | distinct keys | HR mappings | high-risk | "
-          "match_many | row by row | speed-up |")
+    print(
+        "| roster | distinct titles | distinct keys | HR mappings | high-risk | "
+        "match_many | row by row | speed-up |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:
         print(

@@ -33,8 +33,7 @@ from testrota.policy import load_policy
 
 ROOT = Path(__file__).resolve().parents[1]
 NOW = datetime(2022, 8, 10, 7, 0, tzinfo=UTC)  # a Wednesday, 15:00 in Shanghai
-STATUSES = ["delivered"] * 90 + ["sent"] * 5 + ["failed"] * 2 + ["undelivered"] * 2 + [
-    "expired"]
+STATUSES = ["delivered"] * 90 + ["sent"] * 5 + ["failed"] * 2 + ["undelivered"] * 2 + ["expired"]
 CHUNK = 20_000
 
 
@@ -60,13 +59,26 @@ def populate(engine: Engine, people: int, weeks: int, seed: int = 42) -> dict[st
 
     def person_rows() -> Iterator[dict[str, Any]]:
         for n in range(1, people + 1):
-            yield {"employee_no": f"E{n:07d}", "name": f"P{n}", "phone": f"+86138{n:08d}",
-                   "phone_raw": "", "phone_valid": True, "department": f"D{n % 40}",
-                   "grid_unit": f"G{n % 900}", "role": "", "person_type": "employee",
-                   "language": "zh", "shift": "day", "vaccination": "", "risk_categories": "",
-                   "risk_category": categories[n % 6] if n % 5 < 2 else None,
-                   "active": n % 50 != 0, "opted_out": n % 97 == 0,
-                   "created_at": NOW, "updated_at": NOW}
+            yield {
+                "employee_no": f"E{n:07d}",
+                "name": f"P{n}",
+                "phone": f"+86138{n:08d}",
+                "phone_raw": "",
+                "phone_valid": True,
+                "department": f"D{n % 40}",
+                "grid_unit": f"G{n % 900}",
+                "role": "",
+                "person_type": "employee",
+                "language": "zh",
+                "shift": "day",
+                "vaccination": "",
+                "risk_categories": "",
+                "risk_category": categories[n % 6] if n % 5 < 2 else None,
+                "active": n % 50 != 0,
+                "opted_out": n % 97 == 0,
+                "created_at": NOW,
+                "updated_at": NOW,
+            }
 
     with engine.begin() as conn:
         for batch in _chunks(person_rows()):
@@ -74,32 +86,63 @@ def populate(engine: Engine, people: int, weeks: int, seed: int = 42) -> dict[st
     high_risk = [n for n in range(1, people + 1) if n % 5 < 2]
     monday = NOW - timedelta(days=NOW.weekday(), hours=NOW.hour)
 
-    def week_rows(week: int) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]],
-                                                dict[str, Any] | None]]:
+    def week_rows(
+        week: int,
+    ) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any] | None]]:
         start = monday - timedelta(weeks=week)
         for pid in high_risk:
             for k in range(2):
-                at = start + timedelta(days=rnd.choice((0, 1, 2)) + 3 * k,
-                                       hours=1 + rnd.randrange(10), minutes=15 * rnd.randrange(4))
+                at = start + timedelta(
+                    days=rnd.choice((0, 1, 2)) + 3 * k,
+                    hours=1 + rnd.randrange(10),
+                    minutes=15 * rnd.randrange(4),
+                )
                 past = at < NOW
                 status = ("done" if rnd.random() < 0.93 else "missed") if past else "scheduled"
-                appt = {"person_id": pid, "site_code": "S1", "week": "", "starts_at": at,
-                        "ends_at": at + timedelta(minutes=15), "grid_unit": "",
-                        "status": status, "reason": "plan", "created_at": at,
-                        "updated_at": at}
+                appt = {
+                    "person_id": pid,
+                    "site_code": "S1",
+                    "week": "",
+                    "starts_at": at,
+                    "ends_at": at + timedelta(minutes=15),
+                    "grid_unit": "",
+                    "status": status,
+                    "reason": "plan",
+                    "created_at": at,
+                    "updated_at": at,
+                }
                 texts = []
-                for kind, due in (("reminder_eve", at - timedelta(hours=14)),
-                                  ("reminder_before", at - timedelta(hours=1))):
-                    texts.append({
-                        "kind": kind, "dedupe_key": f"{kind}:{uuid.uuid4().hex}",
-                        "person_id": pid, "to": "", "body": "",
-                        "due_at": due, "expires_at": at,
-                        "status": rnd.choice(STATUSES) if due < NOW else "pending",
-                        "attempts": 1, "segments": 1, "created_at": due,
-                    })
-                sample = ({"person_id": pid, "sampled_at": at, "result": "negative",
-                           "source": "checkin", "recorded_at": at, "recorded_by": ""}
-                          if status == "done" else None)
+                for kind, due in (
+                    ("reminder_eve", at - timedelta(hours=14)),
+                    ("reminder_before", at - timedelta(hours=1)),
+                ):
+                    texts.append(
+                        {
+                            "kind": kind,
+                            "dedupe_key": f"{kind}:{uuid.uuid4().hex}",
+                            "person_id": pid,
+                            "to": "",
+                            "body": "",
+                            "due_at": due,
+                            "expires_at": at,
+                            "status": rnd.choice(STATUSES) if due < NOW else "pending",
+                            "attempts": 1,
+                            "segments": 1,
+                            "created_at": due,
+                        }
+                    )
+                sample = (
+                    {
+                        "person_id": pid,
+                        "sampled_at": at,
+                        "result": "negative",
+                        "source": "checkin",
+                        "recorded_at": at,
+                        "recorded_by": "",
+                    }
+                    if status == "done"
+                    else None
+                )
                 yield appt, texts, sample
 
     for week in range(weeks):
@@ -112,7 +155,7 @@ def populate(engine: Engine, people: int, weeks: int, seed: int = 42) -> dict[st
         with engine.begin() as conn:
             for table, rows in ((appt_t, appts), (msg_t, texts), (result_t, samples)):
                 for i in range(0, len(rows), CHUNK):
-                    conn.execute(insert(table), rows[i:i + CHUNK])
+                    conn.execute(insert(table), rows[i : i + CHUNK])
         counts["appointments"] += len(appts)
         counts["messages"] += len(texts)
         counts["results"] += len(samples)
@@ -133,20 +176,22 @@ def timed(fn: Callable[[], object], repeat: int) -> float:
 def bench(label: str, engine: Engine, repeat: int) -> list[tuple[str, str, float]]:
     policy = load_policy(ROOT / "config")
     wall = datetime.now(UTC)
-    out = [(label, "whole scrape", timed(
-        lambda: metrics.collect(engine, NOW, policy, wall), repeat))]
+    out = [
+        (label, "whole scrape", timed(lambda: metrics.collect(engine, NOW, policy, wall), repeat))
+    ]
     parts: list[tuple[str, Callable[[Any], object]]] = [
         ("texts by status, backlog", lambda c: metrics._texts(c, NOW)),
         ("today (appointments, samples)", lambda c: metrics._today(c, NOW, policy)),
         ("people", metrics._people),
-        ("job heartbeats and runs", lambda c: (metrics._heartbeats(c, wall),
-                                               metrics._job_runs(c))),
+        ("job heartbeats and runs", lambda c: (metrics._heartbeats(c, wall), metrics._job_runs(c))),
         ("imports, alerts", lambda c: (metrics._imports(c), metrics._alerts(c))),
     ]
     for name, part in parts:
+
         def run(part: Callable[[Any], object] = part) -> None:
             with engine.connect() as conn:
                 part(conn)
+
         out.append((label, name, timed(run, repeat)))
     return out
 
@@ -183,8 +228,9 @@ def main() -> None:
                 upgrade(engine)
                 started = time.perf_counter()
                 counts = populate(engine, args.people, args.weeks)
-                print(f"{label}: built {counts} in {time.perf_counter() - started:.0f} s",
-                      flush=True)
+                print(
+                    f"{label}: built {counts} in {time.perf_counter() - started:.0f} s", flush=True
+                )
                 results += bench(label, engine, args.repeat)
                 engine.dispose()
             finally:

@@ -46,9 +46,20 @@ from testrota.policy import load_policy  # noqa: E402
 WEEK, NEXT_WEEK = "2022-W19", "2022-W20"
 NOW = datetime(2022, 5, 6, 4, 0, tzinfo=UTC)  # Friday 12:00 in Shanghai, before the week
 P = Person.__table__  # type: ignore[attr-defined]
-QUALITY = ("required", "scheduled", "single_unit_slot_share", "unchanged_share", "kept_share",
-           "spaced_3_4_share", "kept", "added", "cancelled", "slots", "compared_people",
-           "kept_compared_people")
+QUALITY = (
+    "required",
+    "scheduled",
+    "single_unit_slot_share",
+    "unchanged_share",
+    "kept_share",
+    "spaced_3_4_share",
+    "kept",
+    "added",
+    "cancelled",
+    "slots",
+    "compared_people",
+    "kept_compared_people",
+)
 STEPS = (("plan", WEEK), ("replan_after_5pct_change", WEEK), ("next_week", NEXT_WEEK))
 
 
@@ -59,9 +70,17 @@ def _shape(n_people: int) -> tuple[int, int]:
 
 def _rows(people: list[Any]) -> list[dict[str, Any]]:
     return [
-        {"employee_no": p.employee_no, "name": p.name, "department": p.department,
-         "grid_unit": p.grid_unit, "shift": p.shift, "risk_category": p.category,
-         "active": True, "created_at": NOW, "updated_at": NOW}
+        {
+            "employee_no": p.employee_no,
+            "name": p.name,
+            "department": p.department,
+            "grid_unit": p.grid_unit,
+            "shift": p.shift,
+            "risk_category": p.category,
+            "active": True,
+            "created_at": NOW,
+            "updated_at": NOW,
+        }
         for p in people
     ]
 
@@ -79,8 +98,11 @@ def _apply_change(engine: Engine, before: list[Any], after: list[Any]) -> tuple[
     new = [p for p in after if p.employee_no not in have]
     with engine.begin() as conn:
         for i in range(0, len(gone), 5_000):
-            conn.execute(update(P).where(P.c.employee_no.in_(gone[i : i + 5_000]))
-                         .values(active=False, deactivated_at=NOW))
+            conn.execute(
+                update(P)
+                .where(P.c.employee_no.in_(gone[i : i + 5_000]))
+                .values(active=False, deactivated_at=NOW)
+            )
         conn.execute(insert(P), _rows(new))
     return len(gone), len(new)
 
@@ -100,8 +122,9 @@ def child(step: str, db: str, week: str, n_people: int) -> None:
 
         _, departments = _shape(n_people)
         sites = make_sites(policy, departments=departments)
-        report = plan_week_service(engine, week, policy, sites, ROOT / "config", NOW,
-                                   actor="bench", check_sms=False)
+        report = plan_week_service(
+            engine, week, policy, sites, ROOT / "config", NOW, actor="bench", check_sms=False
+        )
         figures = {k: report[k] for k in QUALITY}
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     print(json.dumps({"seconds": round(seconds, 2), "cpu_seconds": round(cpu, 2), **figures}))
@@ -120,21 +143,50 @@ def run(n_people: int = 100_000, db: str | None = None) -> dict[str, Any]:
         for name, week in STEPS:
             if name == "replan_after_5pct_change":
                 result["left"], result["joined"] = _apply_change(
-                    engine, people, change_roster(people))
-            m = measure(name, [sys.executable, __file__, "--child", "plan", "--db", url,
-                               "--week", week, "--people", str(n_people)])
-            result[name] = {**json.loads(m.output), "process_seconds": round(m.seconds, 2),
-                            "peak_mb": round(m.peak_mb)}
+                    engine, people, change_roster(people)
+                )
+            m = measure(
+                name,
+                [
+                    sys.executable,
+                    __file__,
+                    "--child",
+                    "plan",
+                    "--db",
+                    url,
+                    "--week",
+                    week,
+                    "--people",
+                    str(n_people),
+                ],
+            )
+            result[name] = {
+                **json.loads(m.output),
+                "process_seconds": round(m.seconds, 2),
+                "peak_mb": round(m.peak_mb),
+            }
             print(f"{name}: {result[name]['seconds']:.2f} s", file=sys.stderr)
         try:
             import testrota.notify.queries  # noqa: F401
         except ImportError:  # pragma: no cover - the SMS area ships with the package
             pass
         else:
-            m = measure("sms", [sys.executable, __file__, "--child", "sms", "--db", url,
-                                "--week", WEEK, "--people", str(n_people)])
-            result["sms_capacity_check"] = {**json.loads(m.output),
-                                            "peak_mb": round(m.peak_mb)}
+            m = measure(
+                "sms",
+                [
+                    sys.executable,
+                    __file__,
+                    "--child",
+                    "sms",
+                    "--db",
+                    url,
+                    "--week",
+                    WEEK,
+                    "--people",
+                    str(n_people),
+                ],
+            )
+            result["sms_capacity_check"] = {**json.loads(m.output), "peak_mb": round(m.peak_mb)}
         engine.dispose()
     result["slots"] = result["plan"]["slots"]
     return result
@@ -145,25 +197,33 @@ def _pct(value: float | None) -> str:
 
 
 def _print(result: dict[str, Any]) -> None:
-    print(f"{result['people']:,} people, {result['grid_units']:,} grid units, "
-          f"{result['sites']} sites, {result['slots']:,} slots on {result['database']}; "
-          f"roster change: {result['left']:,} left, {result['joined']:,} joined")
-    print("| step | service s | cpu s | process s | peak MB | tests scheduled/required "
-          "| one unit per slot | unchanged since last week | kept (re-plan) | 3-4 days apart "
-          "| rows kept/added/cancelled |")
+    print(
+        f"{result['people']:,} people, {result['grid_units']:,} grid units, "
+        f"{result['sites']} sites, {result['slots']:,} slots on {result['database']}; "
+        f"roster change: {result['left']:,} left, {result['joined']:,} joined"
+    )
+    print(
+        "| step | service s | cpu s | process s | peak MB | tests scheduled/required "
+        "| one unit per slot | unchanged since last week | kept (re-plan) | 3-4 days apart "
+        "| rows kept/added/cancelled |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name, _ in STEPS:
         r = result[name]
-        print(f"| {name} | {r['seconds']:.2f} | {r['cpu_seconds']:.2f} "
-              f"| {r['process_seconds']:.2f} | {r['peak_mb']} "
-              f"| {r['scheduled']:,}/{r['required']:,} | {_pct(r['single_unit_slot_share'])} "
-              f"| {_pct(r['unchanged_share'])} | {_pct(r['kept_share'])} "
-              f"| {_pct(r['spaced_3_4_share'])} "
-              f"| {r['kept']:,}/{r['added']:,}/{r['cancelled']:,} |")
+        print(
+            f"| {name} | {r['seconds']:.2f} | {r['cpu_seconds']:.2f} "
+            f"| {r['process_seconds']:.2f} | {r['peak_mb']} "
+            f"| {r['scheduled']:,}/{r['required']:,} | {_pct(r['single_unit_slot_share'])} "
+            f"| {_pct(r['unchanged_share'])} | {_pct(r['kept_share'])} "
+            f"| {_pct(r['spaced_3_4_share'])} "
+            f"| {r['kept']:,}/{r['added']:,}/{r['cancelled']:,} |"
+        )
     sms = result.get("sms_capacity_check")
     if sms:
-        print(f"SMS sender-capacity check of the stored week (issue 6, not planning): "
-              f"{sms['seconds']:.2f} s, {sms['peak_mb']} MB")
+        print(
+            f"SMS sender-capacity check of the stored week (issue 6, not planning): "
+            f"{sms['seconds']:.2f} s, {sms['peak_mb']} MB"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:

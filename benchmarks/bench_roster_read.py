@@ -52,8 +52,10 @@ def main(n: int = 100_000) -> None:
         path = Path(folder) / f"roster-{n}.xlsx"
         started = time.perf_counter()
         generate_roster(n, path)
-        print(f"generated {n:,} people in {time.perf_counter() - started:.2f} s "
-              f"({path.stat().st_size / 1e6:.1f} MB)")
+        print(
+            f"generated {n:,} people in {time.perf_counter() - started:.2f} s "
+            f"({path.stat().st_size / 1e6:.1f} MB)"
+        )
 
         def bare() -> Any:
             with CalamineWorkbook.from_path(path) as book:
@@ -75,7 +77,8 @@ def main(n: int = 100_000) -> None:
                 valid = phonenumbers.is_valid_number(number)
                 out.append(
                     phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-                    if valid else None
+                    if valid
+                    else None
                 )
             return out
 

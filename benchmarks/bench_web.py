@@ -74,8 +74,15 @@ def seed(url: str, n: int, rng: random.Random) -> list[str]:
     upgrade(engine)
     created = datetime(2022, 5, 1, tzinfo=UTC)
     units = -(-n // UNIT_SIZE)
-    sites = [{"code": f"S{i:02d}", "name": f"{i + 1}号采样点", "address": "",
-              "timezone": "Asia/Shanghai"} for i in range(SITES)]
+    sites = [
+        {
+            "code": f"S{i:02d}",
+            "name": f"{i + 1}号采样点",
+            "address": "",
+            "timezone": "Asia/Shanghai",
+        }
+        for i in range(SITES)
+    ]
     slots = []
     slot_ids: dict[tuple[int, int, int], int] = {}
     for site in range(SITES):
@@ -83,10 +90,16 @@ def seed(url: str, n: int, rng: random.Random) -> list[str]:
             for k in range(SLOTS_PER_DAY):
                 start = MONDAY + timedelta(days=day, hours=7, minutes=SLOT_MINUTES * k)
                 slot_ids[(site, day, k)] = len(slots) + 1
-                slots.append({"id": len(slots) + 1, "site_code": f"S{site:02d}",
-                              "week": "2022-W19", "starts_at": start,
-                              "ends_at": start + timedelta(minutes=SLOT_MINUTES),
-                              "capacity": UNIT_SIZE * (units // (SITES * SLOTS_PER_DAY) + 2)})
+                slots.append(
+                    {
+                        "id": len(slots) + 1,
+                        "site_code": f"S{site:02d}",
+                        "week": "2022-W19",
+                        "starts_at": start,
+                        "ends_at": start + timedelta(minutes=SLOT_MINUTES),
+                        "capacity": UNIT_SIZE * (units // (SITES * SLOTS_PER_DAY) + 2),
+                    }
+                )
     people = []
     appointments = []
     samples = []
@@ -94,31 +107,62 @@ def seed(url: str, n: int, rng: random.Random) -> list[str]:
     for i in range(n):
         unit = i // UNIT_SIZE
         site = unit % SITES
-        people.append({
-            "id": i + 1, "employee_no": f"E{i + 1:06d}", "name": f"员工{i + 1}",
-            "department": f"部门{unit % DEPARTMENTS:02d}", "grid_unit": f"网格{unit:04d}",
-            "role": "司机", "phone": f"+86138{i + 1:08d}", "phone_raw": "", "phone_valid": True,
-            "person_type": "employee", "language": "zh", "shift": "day", "vaccination": "",
-            "risk_category": "driver", "risk_categories": "driver", "matched_by": "title",
-            "active": True, "opted_out": False, "created_at": created, "updated_at": created,
-        })
+        people.append(
+            {
+                "id": i + 1,
+                "employee_no": f"E{i + 1:06d}",
+                "name": f"员工{i + 1}",
+                "department": f"部门{unit % DEPARTMENTS:02d}",
+                "grid_unit": f"网格{unit:04d}",
+                "role": "司机",
+                "phone": f"+86138{i + 1:08d}",
+                "phone_raw": "",
+                "phone_valid": True,
+                "person_type": "employee",
+                "language": "zh",
+                "shift": "day",
+                "vaccination": "",
+                "risk_category": "driver",
+                "risk_categories": "driver",
+                "matched_by": "title",
+                "active": True,
+                "opted_out": False,
+                "created_at": created,
+                "updated_at": created,
+            }
+        )
         for day in DAY_PAIRS[(unit // SLOTS_PER_DAY) % 3]:
             k = slot_index(unit)
             start = MONDAY + timedelta(days=day, hours=7, minutes=SLOT_MINUTES * k)
-            appointments.append({
-                "person_id": i + 1, "slot_id": slot_ids[(site, day, k)],
-                "site_code": f"S{site:02d}", "week": "2022-W19", "starts_at": start,
-                "ends_at": start + timedelta(minutes=SLOT_MINUTES),
-                "grid_unit": f"网格{unit:04d}", "status": "scheduled", "reason": "plan",
-                "created_at": created, "updated_at": created,
-            })
+            appointments.append(
+                {
+                    "person_id": i + 1,
+                    "slot_id": slot_ids[(site, day, k)],
+                    "site_code": f"S{site:02d}",
+                    "week": "2022-W19",
+                    "starts_at": start,
+                    "ends_at": start + timedelta(minutes=SLOT_MINUTES),
+                    "grid_unit": f"网格{unit:04d}",
+                    "status": "scheduled",
+                    "reason": "plan",
+                    "created_at": created,
+                    "updated_at": created,
+                }
+            )
             if start + timedelta(minutes=SLOT_MINUTES) < NOW and rng.random() < 0.9:
                 at = start + timedelta(minutes=rng.randrange(SLOT_MINUTES))
-                samples.append({
-                    "person_id": i + 1, "sampled_at": at, "result": "pending",
-                    "source": "checkin", "site_code": f"S{site:02d}", "site_name": "",
-                    "recorded_at": at, "recorded_by": "bench",
-                })
+                samples.append(
+                    {
+                        "person_id": i + 1,
+                        "sampled_at": at,
+                        "result": "pending",
+                        "source": "checkin",
+                        "site_code": f"S{site:02d}",
+                        "site_name": "",
+                        "recorded_at": at,
+                        "recorded_by": "bench",
+                    }
+                )
             if day == 2 and start <= NOW < start + timedelta(minutes=SLOT_MINUTES):
                 open_now.append(f"E{i + 1:06d}")
     with engine.begin() as conn:
@@ -128,17 +172,25 @@ def seed(url: str, n: int, rng: random.Random) -> list[str]:
         conn.execute(insert(Appointment), appointments)
         conn.execute(insert(TestResult), samples)
     with session_scope(engine) as s:
-        for name, role, depts in (("hr", "hr", []), ("sup", "supervisor", [DEPARTMENT]),
-                                  ("site", "site", [])):
-            add_user(s, name=name, role=role, password=PASSWORD, departments=depts,
-                     now=created)
-    app = build_app(get_settings(database_url=url, config_dir=ROOT / "config"), engine=engine,
-                    clock=FixedClock(NOW), policy=load_policy(ROOT / "config"))
+        for name, role, depts in (
+            ("hr", "hr", []),
+            ("sup", "supervisor", [DEPARTMENT]),
+            ("site", "site", []),
+        ):
+            add_user(s, name=name, role=role, password=PASSWORD, departments=depts, now=created)
+    app = build_app(
+        get_settings(database_url=url, config_dir=ROOT / "config"),
+        engine=engine,
+        clock=FixedClock(NOW),
+        policy=load_policy(ROOT / "config"),
+    )
     report = flag_due(app, FlagDue())
     app.close()
-    print(f"seeded {n:,} people, {len(appointments):,} appointments, {len(samples):,} samples; "
-          f"flagged {report.missed:,} missed; {len(open_now):,} people due at 10:00 Wednesday",
-          file=sys.stderr)
+    print(
+        f"seeded {n:,} people, {len(appointments):,} appointments, {len(samples):,} samples; "
+        f"flagged {report.missed:,} missed; {len(open_now):,} people due at 10:00 Wednesday",
+        file=sys.stderr,
+    )
     return open_now
 
 
@@ -149,11 +201,20 @@ def free_port() -> int:
 
 
 def start_server(url: str, port: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "TESTROTA_DATABASE_URL": url, "TESTROTA_CONFIG_DIR": str(ROOT / "config"),
-           "TESTROTA_SECRET_KEY": SECRET, "TESTROTA_NOW": NOW.isoformat()}
+    env = {
+        **os.environ,
+        "TESTROTA_DATABASE_URL": url,
+        "TESTROTA_CONFIG_DIR": str(ROOT / "config"),
+        "TESTROTA_SECRET_KEY": SECRET,
+        "TESTROTA_NOW": NOW.isoformat(),
+    }
     exe = Path(sys.executable).with_name("testrota")
-    proc = subprocess.Popen([str(exe), "serve", "--host", "127.0.0.1", "--port", str(port)],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [str(exe), "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -171,15 +232,19 @@ async def signed_in(base: str, name: str) -> tuple[httpx.AsyncClient, str]:
     token = re.search(r'name="csrf-token" content="([^"]+)"', page)
     assert token
     # Not following the redirect: a supervisor's would compute the dashboard here.
-    r = await client.post("/login", data={"username": name, "password": PASSWORD,
-                                          "csrf_token": token.group(1)}, follow_redirects=False)
+    r = await client.post(
+        "/login",
+        data={"username": name, "password": PASSWORD, "csrf_token": token.group(1)},
+        follow_redirects=False,
+    )
     assert r.status_code == 303, r.status_code
     csrf = (await client.get("/api/session")).json()["csrf_token"]
     return client, csrf
 
 
-async def run(base: str, name: str, requests: int, clients: int, time_limit: float,
-              make_request: object) -> list[float]:
+async def run(
+    base: str, name: str, requests: int, clients: int, time_limit: float, make_request: object
+) -> list[float]:
     """``requests`` requests by ``clients`` concurrent signed-in clients, or until the limit."""
     sessions = [await signed_in(base, name) for _ in range(clients)]
     latencies: list[float] = []
@@ -229,6 +294,7 @@ def main() -> None:
     server = start_server(url, port)
     results: list[tuple[str, list[float], str]] = []
     try:
+
         async def scenarios() -> None:
             async def missed(c: httpx.AsyncClient, _t: str, _i: int) -> httpx.Response:
                 return await c.get("/missed", params={"department": DEPARTMENT})
@@ -242,12 +308,12 @@ def main() -> None:
             people = iter(due_now)
 
             async def checkin(c: httpx.AsyncClient, t: str, _i: int) -> httpx.Response:
-                return await c.post("/checkin", data={"employee_no": next(people),
-                                                      "csrf_token": t})
+                return await c.post("/checkin", data={"employee_no": next(people), "csrf_token": t})
 
             async def checkin_api(c: httpx.AsyncClient, t: str, _i: int) -> httpx.Response:
-                return await c.post("/api/checkin", json={"employee_no": next(people)},
-                                    headers={"X-CSRF-Token": t})
+                return await c.post(
+                    "/api/checkin", json={"employee_no": next(people)}, headers={"X-CSRF-Token": t}
+                )
 
             hr, _ = await signed_in(base, "hr")
             start = time.perf_counter()
@@ -261,15 +327,24 @@ def main() -> None:
             assert r.status_code == 200, r.status_code
             await hr.aclose()
             await sup.aclose()
-            results.append(("dashboard, cold (computes the week for 100,000 people)", [cold],
-                            "HR, all departments; then once per web.dashboard_cache_seconds"))
+            results.append(
+                (
+                    "dashboard, cold (computes the week for 100,000 people)",
+                    [cold],
+                    "HR, all departments; then once per web.dashboard_cache_seconds",
+                )
+            )
             results.append(("dashboard, cold, one supervisor's department", [cold_sup], ""))
             for label, user, fn, detail in (
                 ("missed list, one department (HTML)", "sup", missed, DEPARTMENT),
                 ("missed list, one department (.xlsx)", "sup", missed_xlsx, DEPARTMENT),
                 ("dashboard, warm (HR)", "hr", dashboard, "cached figures, all departments"),
-                ("check-in: POST + the page it redirects to", "site", checkin,
-                 "a different person each time"),
+                (
+                    "check-in: POST + the page it redirects to",
+                    "site",
+                    checkin,
+                    "a different person each time",
+                ),
                 ("check-in through the API", "site", checkin_api, "POST /api/checkin"),
             ):
                 n = args.requests
@@ -283,8 +358,10 @@ def main() -> None:
         server.terminate()
         server.wait(timeout=30)
     print()
-    print(f"web benchmark: {args.people:,} people, SQLite, one `testrota serve` process, "
-          f"{args.clients} concurrent clients, up to {args.requests} requests per line")
+    print(
+        f"web benchmark: {args.people:,} people, SQLite, one `testrota serve` process, "
+        f"{args.clients} concurrent clients, up to {args.requests} requests per line"
+    )
     print()
     print("| request | n | p50 ms | p95 ms | max ms | detail |")
     print("|---|---:|---:|---:|---:|---|")
@@ -292,8 +369,10 @@ def main() -> None:
         if not lat:
             continue
         ms = [x * 1000 for x in lat]
-        print(f"| {label} | {len(ms)} | {statistics.median(ms):.0f} | {pct(ms, 0.95):.0f} | "
-              f"{max(ms):.0f} | {detail} |")
+        print(
+            f"| {label} | {len(ms)} | {statistics.median(ms):.0f} | {pct(ms, 0.95):.0f} | "
+            f"{max(ms):.0f} | {detail} |"
+        )
     print(f"\nload average after the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
 

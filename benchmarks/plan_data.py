@@ -15,9 +15,22 @@ from testrota.policy import Policy
 from testrota.scheduling.sites import SiteSpec, parse_sites
 
 CATEGORIES = [
-    "imported_goods", "cold_chain", "food_delivery", "logistics_services", "construction_site",
-    "canteen", "hotel", "supermarket", "school", "apartment", "commuter_bus", "cargo_transfer",
-    "railway", "cleaning", "gate_guard", "driver",
+    "imported_goods",
+    "cold_chain",
+    "food_delivery",
+    "logistics_services",
+    "construction_site",
+    "canteen",
+    "hotel",
+    "supermarket",
+    "school",
+    "apartment",
+    "commuter_bus",
+    "cargo_transfer",
+    "railway",
+    "cleaning",
+    "gate_guard",
+    "driver",
 ]
 
 
@@ -31,8 +44,9 @@ class FakePerson:
     category: str
 
 
-def make_people(n: int = 100_000, units: int = 4_000, departments: int = 200,
-                seed: int = 42) -> list[FakePerson]:
+def make_people(
+    n: int = 100_000, units: int = 4_000, departments: int = 200, seed: int = 42
+) -> list[FakePerson]:
     rng = random.Random(seed)
     sizes = [rng.randint(5, 45) for _ in range(units)]
     scale = n / sum(sizes)
@@ -75,8 +89,7 @@ def make_sites(policy: Policy, sites: int = 20, departments: int = 200) -> list[
     return parse_sites(doc, policy, "benchmark sites")
 
 
-def change_roster(people: list[FakePerson], share: float = 0.05,
-                  seed: int = 7) -> list[FakePerson]:
+def change_roster(people: list[FakePerson], share: float = 0.05, seed: int = 7) -> list[FakePerson]:
     """Remove ``share / 2`` of the people and add as many new ones to existing units."""
     rng = random.Random(seed)
     k = int(len(people) * share / 2)

@@ -62,8 +62,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workdir", type=Path, help="keep files and logs here")
     parser.add_argument("--step-minutes", type=int, default=30)
     parser.add_argument("--latency", type=float, default=0.02)
-    parser.add_argument("--web-share", type=float, default=None,
-                        help="share of tests checked in through the web (default: 0.71)")
+    parser.add_argument(
+        "--web-share",
+        type=float,
+        default=None,
+        help="share of tests checked in through the web (default: 0.71)",
+    )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--no-faults", action="store_true", help="inject no provider failures")
     parser.add_argument("--json", type=Path, help="write the figures to this file")
@@ -80,13 +84,19 @@ def main(argv: list[str] | None = None) -> int:
     engine = make_engine(url)
     upgrade(engine)
     engine.dispose()
-    config = SimConfig(database_url=url, workdir=workdir, people=args.people, seed=args.seed,
-                       step_minutes=args.step_minutes, latency=args.latency,
-                       faults=not args.no_faults, progress=True)
+    config = SimConfig(
+        database_url=url,
+        workdir=workdir,
+        people=args.people,
+        seed=args.seed,
+        step_minutes=args.step_minutes,
+        latency=args.latency,
+        faults=not args.no_faults,
+        progress=True,
+    )
     if args.web_share is not None:
         # The rest of the tested share goes through lab sheets.
-        config.share_lab = max(0.0, 1 - config.share_untested - config.share_early
-                               - args.web_share)
+        config.share_lab = max(0.0, 1 - config.share_untested - config.share_early - args.web_share)
     try:
         result = run_week(config)
     finally:

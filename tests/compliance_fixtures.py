@@ -192,8 +192,9 @@ def write_csv(
     return path
 
 
-def write_xlsx(path: Path, header: list[str], rows: list[list[Any]], title: str | None = None
-               ) -> Path:
+def write_xlsx(
+    path: Path, header: list[str], rows: list[list[Any]], title: str | None = None
+) -> Path:
     from openpyxl import Workbook
 
     wb = Workbook()
@@ -208,21 +209,30 @@ def write_xlsx(path: Path, header: list[str], rows: list[list[Any]], title: str 
     return path
 
 
-def app_at(engine: Engine, now: datetime, policy: Policy,
-           config: Path = CONFIG_DIR) -> App:
+def app_at(engine: Engine, now: datetime, policy: Policy, config: Path = CONFIG_DIR) -> App:
     """The application on ``engine`` with its clock fixed at ``now``."""
-    settings = get_settings(database_url=engine.url.render_as_string(hide_password=False),
-                            config_dir=config)
+    settings = get_settings(
+        database_url=engine.url.render_as_string(hide_password=False), config_dir=config
+    )
     return build_app(settings, engine=engine, clock=FixedClock(now), policy=policy)
 
 
-def check_in(engine: Engine, employee_no: str, site: str | None, at: datetime, actor: str,
-             policy: Policy, now: datetime | None = None) -> CheckInResult:
+def check_in(
+    engine: Engine,
+    employee_no: str,
+    site: str | None,
+    at: datetime,
+    actor: str,
+    policy: Policy,
+    now: datetime | None = None,
+) -> CheckInResult:
     """The check-in use case as site staff ``actor`` records it at ``now`` (default: ``at``)."""
     from testrota.actions import checkin
 
-    return checkin.check_in(app_at(engine, now or at, policy),
-                            checkin.CheckIn(employee_no, Actor.web(actor), site=site, at=at))
+    return checkin.check_in(
+        app_at(engine, now or at, policy),
+        checkin.CheckIn(employee_no, Actor.web(actor), site=site, at=at),
+    )
 
 
 # --- the compliance use cases as the tests call them: an app on ``engine`` at a fixed "now" ---
@@ -234,45 +244,84 @@ def flag(engine: Engine, now: datetime, policy: Policy) -> FlagReport:
     return flag_due(app_at(engine, now, policy))
 
 
-def import_results(engine: Engine, path: Path, policy: Policy, now: datetime, *,
-                   actor: str = "lab", dry_run: bool = False, config: Path = CONFIG_DIR,
-                   errors_report: Path | None = None) -> ResultsImport:
+def import_results(
+    engine: Engine,
+    path: Path,
+    policy: Policy,
+    now: datetime,
+    *,
+    actor: str = "lab",
+    dry_run: bool = False,
+    config: Path = CONFIG_DIR,
+    errors_report: Path | None = None,
+) -> ResultsImport:
     """A result sheet imported by HR user ``actor`` on the web."""
     from testrota.actions import results
 
-    return results.import_results(app_at(engine, now, policy, config), results.ImportResults(
-        path, Actor.web(actor), dry_run=dry_run, errors_report=errors_report))
+    return results.import_results(
+        app_at(engine, now, policy, config),
+        results.ImportResults(path, Actor.web(actor), dry_run=dry_run, errors_report=errors_report),
+    )
 
 
-def record_result(engine: Engine, employee_no: str, sampled_at: datetime, result: str,
-                  policy: Policy, now: datetime, *, actor: str = "lab",
-                  site: str | None = None) -> RecordedResult:
+def record_result(
+    engine: Engine,
+    employee_no: str,
+    sampled_at: datetime,
+    result: str,
+    policy: Policy,
+    now: datetime,
+    *,
+    actor: str = "lab",
+    site: str | None = None,
+) -> RecordedResult:
     from testrota.actions import results
 
-    return results.record_result(app_at(engine, now, policy), results.RecordResult(
-        employee_no, result, Actor.web(actor), sampled_at=sampled_at, site=site))
+    return results.record_result(
+        app_at(engine, now, policy),
+        results.RecordResult(
+            employee_no, result, Actor.web(actor), sampled_at=sampled_at, site=site
+        ),
+    )
 
 
 def scope_of(departments: list[str] | None) -> Scope:
     return Scope.everything() if departments is None else Scope.of(departments)
 
 
-def missed(engine: Engine, now: datetime, policy: Policy, *, week: str | None = None,
-           departments: list[str] | None = None, grid_unit: str | None = None,
-           config: Path = CONFIG_DIR) -> list[MissedRow]:
+def missed(
+    engine: Engine,
+    now: datetime,
+    policy: Policy,
+    *,
+    week: str | None = None,
+    departments: list[str] | None = None,
+    grid_unit: str | None = None,
+    config: Path = CONFIG_DIR,
+) -> list[MissedRow]:
     from testrota.actions.missed import Missed, list_missed
 
-    return list_missed(app_at(engine, now, policy, config),
-                       Missed(week, scope_of(departments), grid_unit=grid_unit))
+    return list_missed(
+        app_at(engine, now, policy, config),
+        Missed(week, scope_of(departments), grid_unit=grid_unit),
+    )
 
 
-def compliance(engine: Engine, now: datetime, policy: Policy, *, week: str | None = None,
-               departments: list[str] | None = None, weeks: int | None = None,
-               config: Path = CONFIG_DIR) -> ComplianceReport:
+def compliance(
+    engine: Engine,
+    now: datetime,
+    policy: Policy,
+    *,
+    week: str | None = None,
+    departments: list[str] | None = None,
+    weeks: int | None = None,
+    config: Path = CONFIG_DIR,
+) -> ComplianceReport:
     from testrota.actions.compliance import Compliance, compliance_report
 
-    return compliance_report(app_at(engine, now, policy, config),
-                             Compliance(week, scope_of(departments), weeks))
+    return compliance_report(
+        app_at(engine, now, policy, config), Compliance(week, scope_of(departments), weeks)
+    )
 
 
 def status(engine: Engine, employee_no: str, now: datetime, policy: Policy) -> PersonStatus:
@@ -281,19 +330,37 @@ def status(engine: Engine, employee_no: str, now: datetime, policy: Policy) -> P
     return person_status(app_at(engine, now, policy), Status(employee_no))
 
 
-def excuse(engine: Engine, employee_no: str, reason: str, now: datetime, policy: Policy, *,
-           actor: str = "sup", week: str | None = None, on: date | None = None,
-           departments: list[str] | None = None) -> Excused:
+def excuse(
+    engine: Engine,
+    employee_no: str,
+    reason: str,
+    now: datetime,
+    policy: Policy,
+    *,
+    actor: str = "sup",
+    week: str | None = None,
+    on: date | None = None,
+    departments: list[str] | None = None,
+) -> Excused:
     """An excuse given by supervisor ``actor`` on the web (of ``departments``)."""
     from testrota.actions import excuse as action
 
-    return action.excuse(app_at(engine, now, policy), action.Excuse(
-        employee_no, reason, Actor.web(actor), week=week, on=on,
-        scope=scope_of(departments)))
+    return action.excuse(
+        app_at(engine, now, policy),
+        action.Excuse(
+            employee_no, reason, Actor.web(actor), week=week, on=on, scope=scope_of(departments)
+        ),
+    )
 
 
-def alerts(engine: Engine, now: datetime, policy: Policy, *,
-           departments: list[str] | None = None, closed: bool = False) -> list[AlertRow]:
+def alerts(
+    engine: Engine,
+    now: datetime,
+    policy: Policy,
+    *,
+    departments: list[str] | None = None,
+    closed: bool = False,
+) -> list[AlertRow]:
     from testrota.actions.alerts import Alerts, list_alerts
 
     return list_alerts(app_at(engine, now, policy), Alerts(scope_of(departments), closed))

@@ -25,13 +25,33 @@ END, FREE, FATSECT, DIFSECT, NOSTREAM = 0xFFFFFFFE, 0xFFFFFFFF, 0xFFFFFFFD, 0xFF
 OFFICE = Path(__file__).resolve().parent / "data" / "office"
 
 
-def _header(*, n_fat: int, first_dir: int, first_mini: int = END, n_mini: int = 0,
-            first_difat: int = END, n_difat: int = 0, difat: list[int] | None = None) -> bytes:
+def _header(
+    *,
+    n_fat: int,
+    first_dir: int,
+    first_mini: int = END,
+    n_mini: int = 0,
+    first_difat: int = END,
+    n_difat: int = 0,
+    difat: list[int] | None = None,
+) -> bytes:
     header = bytearray(512)
     header[0:8] = MAGIC
     struct.pack_into("<HHHHH", header, 24, 0x3E, 3, 0xFFFE, 9, 6)
-    struct.pack_into("<IIIIIIIII", header, 40, 0, n_fat, first_dir, 0, 4096, first_mini, n_mini,
-                     first_difat, n_difat)
+    struct.pack_into(
+        "<IIIIIIIII",
+        header,
+        40,
+        0,
+        n_fat,
+        first_dir,
+        0,
+        4096,
+        first_mini,
+        n_mini,
+        first_difat,
+        n_difat,
+    )
     listed = (difat or [0]) + [FREE] * (109 - len(difat or [0]))
     struct.pack_into("<109I", header, 76, *listed)
     return bytes(header)
@@ -73,19 +93,26 @@ def looping_difat_xls() -> bytes:
 def looping_stream_xls() -> bytes:
     """The Workbook stream's sector chain points back at itself; its size says 4 GB."""
     fat = _fat([FATSECT, END, 2])  # sector 2 -> sector 2 -> ...
-    directory = _directory(_entry("Root Entry", 5, END, 0, child=1),
-                           _entry("Workbook", 2, 2, 0xFFFFF000))
+    directory = _directory(
+        _entry("Root Entry", 5, END, 0, child=1), _entry("Workbook", 2, 2, 0xFFFFF000)
+    )
     return _header(n_fat=1, first_dir=1) + fat + directory + b"\x09\x08" + b"\0" * 510
 
 
 def looping_mini_stream_xls() -> bytes:
     """The root entry's mini stream chain loops, with a size of 4 GB and a mini FAT."""
     fat = _fat([FATSECT, END, 2, END])  # the mini stream at 2 loops; the mini FAT is sector 3
-    directory = _directory(_entry("Root Entry", 5, 2, 0xFFFFF000, child=1),
-                           _entry("Workbook", 2, 0, 100))
+    directory = _directory(
+        _entry("Root Entry", 5, 2, 0xFFFFF000, child=1), _entry("Workbook", 2, 0, 100)
+    )
     minifat = struct.pack("<128I", *([1, END] + [FREE] * 126))
-    return (_header(n_fat=1, first_dir=1, first_mini=3, n_mini=1) + fat + directory
-            + b"\0" * 512 + minifat)
+    return (
+        _header(n_fat=1, first_dir=1, first_mini=3, n_mini=1)
+        + fat
+        + directory
+        + b"\0" * 512
+        + minifat
+    )
 
 
 def looping_directory_xls() -> bytes:
@@ -100,8 +127,13 @@ def looping_mini_fat_xls() -> bytes:
     fat = _fat([FATSECT, END, END, END])
     directory = _directory(_entry("Root Entry", 5, 2, 512, child=1), _entry("Workbook", 2, 0, 300))
     minifat = struct.pack("<128I", *([1, 0] + [FREE] * 126))  # 0 -> 1 -> 0 -> ...
-    return (_header(n_fat=1, first_dir=1, first_mini=3, n_mini=1) + fat + directory
-            + b"\0" * 512 + minifat)
+    return (
+        _header(n_fat=1, first_dir=1, first_mini=3, n_mini=1)
+        + fat
+        + directory
+        + b"\0" * 512
+        + minifat
+    )
 
 
 CRAFTED_XLS = {
@@ -114,6 +146,7 @@ CRAFTED_XLS = {
 
 
 # --- records and parts that make a parser allocate ---------------------------------------------
+
 
 def _biff_records(stream: bytes) -> Iterator[tuple[int, int, int]]:
     """(offset, type, length) of each record of a BIFF stream."""
@@ -226,10 +259,13 @@ def xlsx_with_far_column(rows: int = 700) -> bytes:
 def xlsx_with_huge_string_count() -> bytes:
     """The shared strings claim four billion entries: a reader reserves room for them."""
     ns = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-    sst = (f'<sst xmlns="{ns}" count="4000000000" uniqueCount="4000000000"><si><t>工号</t></si>'
-           "<si><t>姓名</t></si></sst>")
-    return _xlsx({"xl/worksheets/sheet1.xml": sheet_xml(people_rows(2, 3)),
-                  "xl/sharedStrings.xml": sst})
+    sst = (
+        f'<sst xmlns="{ns}" count="4000000000" uniqueCount="4000000000"><si><t>工号</t></si>'
+        "<si><t>姓名</t></si></sst>"
+    )
+    return _xlsx(
+        {"xl/worksheets/sheet1.xml": sheet_xml(people_rows(2, 3)), "xl/sharedStrings.xml": sst}
+    )
 
 
 def xlsx_with_million_row_dimension() -> bytes:
@@ -262,10 +298,12 @@ def xlsx_with_lying_member_size() -> bytes:
 
 def ods_with_repeated_rows() -> bytes:
     """One row of 1,000 numbers repeated a million times, in a file of a few hundred bytes."""
-    table = ('<table:table table:name="花名册"><table:table-row table:number-rows-repeated='
-             '"1000000"><table:table-cell office:value-type="float" office:value="1" '
-             'table:number-columns-repeated="1000"><text:p>1</text:p></table:table-cell>'
-             "</table:table-row></table:table>")
+    table = (
+        '<table:table table:name="花名册"><table:table-row table:number-rows-repeated='
+        '"1000000"><table:table-cell office:value-type="float" office:value="1" '
+        'table:number-columns-repeated="1000"><text:p>1</text:p></table:table-cell>'
+        "</table:table-row></table:table>"
+    )
     return _ods(table)
 
 
@@ -282,16 +320,22 @@ def _ods(table: str) -> bytes:
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         mimetype = "application/vnd.oasis.opendocument.spreadsheet"
         archive.writestr(zipfile.ZipInfo("mimetype"), mimetype)
-        archive.writestr("META-INF/manifest.xml", (
-            '<?xml version="1.0" encoding="UTF-8"?><manifest:manifest xmlns:manifest="urn:oasis:'
-            'names:tc:opendocument:xmlns:manifest:1.0"><manifest:file-entry manifest:full-path='
-            f'"/" manifest:media-type="{mimetype}"/><manifest:file-entry manifest:full-path='
-            '"content.xml" manifest:media-type="text/xml"/></manifest:manifest>'))
+        archive.writestr(
+            "META-INF/manifest.xml",
+            (
+                '<?xml version="1.0" encoding="UTF-8"?>'
+                '<manifest:manifest xmlns:manifest="urn:oasis:'
+                'names:tc:opendocument:xmlns:manifest:1.0"><manifest:file-entry manifest:full-path='
+                f'"/" manifest:media-type="{mimetype}"/><manifest:file-entry manifest:full-path='
+                '"content.xml" manifest:media-type="text/xml"/></manifest:manifest>'
+            ),
+        )
         archive.writestr("content.xml", content)
     return buffer.getvalue()
 
 
 # --- the fuzz corpus ------------------------------------------------------------------------------
+
 
 def corpus(seed: int = 11) -> Iterator[tuple[str, str, bytes]]:
     """(kind, name, bytes): truncated, bit-flipped and looping variants of real small files."""

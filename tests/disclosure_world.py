@@ -47,38 +47,91 @@ from tests.web_support import (
 AT = datetime(2022, 5, 1, tzinfo=UTC)
 
 PEOPLE: list[dict[str, Any]] = [
-    {"employee_no": "A001", "name": "张伟", "department": "炼钢厂", "grid_unit": "炼钢一班",
-     "role": "司机", "phone": "+8613811110001", "phone_raw": "138 1111 0001",
-     "id_number": "11010119900307451X", "risk_category": "driver",
-     "risk_categories": "driver", "matched_by": "title", "matched_text": "司机"},
-    {"employee_no": "A002", "name": "王芳", "department": "炼钢厂", "grid_unit": "炼钢一班",
-     "role": "司机", "phone": "+8613811110002", "phone_raw": "138-1111-0002",
-     "id_number": "E83920175", "risk_category": "driver", "risk_categories": "driver",
-     "matched_by": "title", "matched_text": "司机",
-     # HR typed someone else's number into a free-text field
-     "override_reason": "HR called 13922220002 to confirm"},
-    {"employee_no": "B001", "name": "李娜", "department": "物流部", "grid_unit": "物流二组",
-     "role": "装卸工", "phone": "+85291234567", "phone_raw": "9123 4567",
-     "id_number": "K517233(4)", "risk_category": "cargo_transfer",
-     "risk_categories": "cargo_transfer", "matched_by": "title", "matched_text": "装卸工"},
-    {"employee_no": "B002", "name": "刘洋", "department": "物流部", "grid_unit": "物流二组",
-     "role": "叉车司机", "phone": "+8613922220002", "phone_raw": "+86 139 2222 0002",
-     "id_number": "44030419851123002X", "risk_category": "driver",
-     "risk_categories": "driver", "matched_by": "title", "matched_text": "司机"},
-    {"employee_no": "C001", "name": "陈静", "department": "财务部", "grid_unit": "",
-     "role": "会计", "phone": "+8613733330001", "phone_raw": "13733330001",
-     "id_number": "320102197805174416"},
-    {"employee_no": "B003", "name": "赵磊", "department": "物流部", "grid_unit": "物流二组",
-     "role": "装卸工", "phone": "+8615844440003", "phone_raw": "158 4444 0003",
-     "id_number": "510104199212124638", "active": False},
+    {
+        "employee_no": "A001",
+        "name": "张伟",
+        "department": "炼钢厂",
+        "grid_unit": "炼钢一班",
+        "role": "司机",
+        "phone": "+8613811110001",
+        "phone_raw": "138 1111 0001",
+        "id_number": "11010119900307451X",
+        "risk_category": "driver",
+        "risk_categories": "driver",
+        "matched_by": "title",
+        "matched_text": "司机",
+    },
+    {
+        "employee_no": "A002",
+        "name": "王芳",
+        "department": "炼钢厂",
+        "grid_unit": "炼钢一班",
+        "role": "司机",
+        "phone": "+8613811110002",
+        "phone_raw": "138-1111-0002",
+        "id_number": "E83920175",
+        "risk_category": "driver",
+        "risk_categories": "driver",
+        "matched_by": "title",
+        "matched_text": "司机",
+        # HR typed someone else's number into a free-text field
+        "override_reason": "HR called 13922220002 to confirm",
+    },
+    {
+        "employee_no": "B001",
+        "name": "李娜",
+        "department": "物流部",
+        "grid_unit": "物流二组",
+        "role": "装卸工",
+        "phone": "+85291234567",
+        "phone_raw": "9123 4567",
+        "id_number": "K517233(4)",
+        "risk_category": "cargo_transfer",
+        "risk_categories": "cargo_transfer",
+        "matched_by": "title",
+        "matched_text": "装卸工",
+    },
+    {
+        "employee_no": "B002",
+        "name": "刘洋",
+        "department": "物流部",
+        "grid_unit": "物流二组",
+        "role": "叉车司机",
+        "phone": "+8613922220002",
+        "phone_raw": "+86 139 2222 0002",
+        "id_number": "44030419851123002X",
+        "risk_category": "driver",
+        "risk_categories": "driver",
+        "matched_by": "title",
+        "matched_text": "司机",
+    },
+    {
+        "employee_no": "C001",
+        "name": "陈静",
+        "department": "财务部",
+        "grid_unit": "",
+        "role": "会计",
+        "phone": "+8613733330001",
+        "phone_raw": "13733330001",
+        "id_number": "320102197805174416",
+    },
+    {
+        "employee_no": "B003",
+        "name": "赵磊",
+        "department": "物流部",
+        "grid_unit": "物流二组",
+        "role": "装卸工",
+        "phone": "+8615844440003",
+        "phone_raw": "158 4444 0003",
+        "id_number": "510104199212124638",
+        "active": False,
+    },
 ]
 USERS: list[dict[str, Any]] = [
     {"name": "hr1", "role": "hr", "phone": "+8613655550001"},
     {"name": "admin1", "role": "admin", "phone": "+8613655550002"},
-    {"name": "supA", "role": "supervisor", "departments": ["炼钢厂"],
-     "phone": "+8613655550003"},
-    {"name": "supB", "role": "supervisor", "departments": ["物流部"],
-     "phone": "+8613655550004"},
+    {"name": "supA", "role": "supervisor", "departments": ["炼钢厂"], "phone": "+8613655550003"},
+    {"name": "supB", "role": "supervisor", "departments": ["物流部"], "phone": "+8613655550004"},
     {"name": "site1", "role": "site", "phone": "+8613655550005"},
 ]
 
@@ -117,8 +170,14 @@ def seed(engine: Engine, settings: Settings) -> World:
         excused.status, excused.excused_reason = "excused", "sick; wife: 13733330001"
         s.add(excused)
         # A positive case in 炼钢厂; contacts in its own grid unit and, through the slot, in 物流部.
-        result = TestResult(person_id=world.ids["A001"], sampled_at=local("2022-05-09 08:05"),
-                            result="positive", source="lab", site_code="S1", recorded_at=now)
+        result = TestResult(
+            person_id=world.ids["A001"],
+            sampled_at=local("2022-05-09 08:05"),
+            result="positive",
+            source="lab",
+            site_code="S1",
+            recorded_at=now,
+        )
         s.add(result)
         s.flush()
         assert result.id is not None
@@ -133,29 +192,60 @@ def seed(engine: Engine, settings: Settings) -> World:
             link = make_personal_link(settings, pid, now)
             world.tokens[p["employee_no"]] = make_personal_token(settings, pid, now)
             body = f"【核酸检测】{p['name']}，明天采样。查看或改约：{link}"
-            s.add(Message(kind="reminder_eve", dedupe_key=f"eve:{pid}", person_id=pid,
-                          to=p["phone"], body=body,
-                          due_at=now - timedelta(hours=i), status=("sent", "failed")[i % 2],
-                          sent_at=now - timedelta(hours=i), created_at=now))
+            s.add(
+                Message(
+                    kind="reminder_eve",
+                    dedupe_key=f"eve:{pid}",
+                    person_id=pid,
+                    to=p["phone"],
+                    body=body,
+                    due_at=now - timedelta(hours=i),
+                    status=("sent", "failed")[i % 2],
+                    sent_at=now - timedelta(hours=i),
+                    created_at=now,
+                )
+            )
         b002 = world.ids["B002"]
-        s.add(InboundMessage(from_number="+8613922220002", body="R 13922220002",
-                             received_at=now, person_id=b002, action="help",
-                             reply=f"回R改约：{make_personal_link(settings, b002, now)}"))
-        s.add(RescheduleOffer(person_id=b002, appointment_id=None, slot_id=thu,
-                              mode="move", phone="+8613922220002", status="expired",
-                              created_at=now, expires_at=now))
+        s.add(
+            InboundMessage(
+                from_number="+8613922220002",
+                body="R 13922220002",
+                received_at=now,
+                person_id=b002,
+                action="help",
+                reply=f"回R改约：{make_personal_link(settings, b002, now)}",
+            )
+        )
+        s.add(
+            RescheduleOffer(
+                person_id=b002,
+                appointment_id=None,
+                slot_id=thu,
+                mode="move",
+                phone="+8613922220002",
+                status="expired",
+                created_at=now,
+                expires_at=now,
+            )
+        )
     return world
 
 
 def add_uploads(client: TestClient, world: World) -> None:
     """A roster and a results file waiting for HR to apply them (their previews show rows)."""
     sign_in(client, "hr1")
-    roster = ("工号,姓名,部门,岗位,手机,身份证号\n"
-              "A001,张伟,炼钢厂,司机,13811110001,11010119900307451X\n").encode()
+    roster = (
+        "工号,姓名,部门,岗位,手机,身份证号\nA001,张伟,炼钢厂,司机,13811110001,11010119900307451X\n"
+    ).encode()
     results = "工号,姓名,采样时间,结果\nA002,王芳,2022-05-10 08:00,阴性\n".encode()
     for kind, data in (("roster", roster), ("results", results)):
-        r = post_form(client, f"/upload/{kind}", {},
-                      files={"file": (f"{kind}.csv", data, "text/csv")}, page=f"/upload/{kind}")
+        r = post_form(
+            client,
+            f"/upload/{kind}",
+            {},
+            files={"file": (f"{kind}.csv", data, "text/csv")},
+            page=f"/upload/{kind}",
+        )
         assert r.status_code == 303, r.text
         world.uploads.append(r.headers["location"].rsplit("/", 1)[1])
     post_form(client, "/logout", {}, page="/")

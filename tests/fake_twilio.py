@@ -198,8 +198,9 @@ class FakeTwilio:
         }
 
     # ------------------------------------------------------------------ steering
-    def fail(self, kind: str, times: int | None = 1, to: str | None = None,
-             rfc9457: bool = False) -> None:
+    def fail(
+        self, kind: str, times: int | None = 1, to: str | None = None, rfc9457: bool = False
+    ) -> None:
         """The next ``times`` creates (to ``to``, if given) fail with ``kind``."""
         if kind not in ERRORS and kind not in DROPS:
             raise ValueError(f"unknown failure {kind!r}")
@@ -252,11 +253,14 @@ class FakeTwilio:
         message = None
         if rule is None or rule.kind == "drop_after":
             message = FakeMessage(
-                sid="SM" + secrets.token_hex(16), to=to, body=body,
+                sid="SM" + secrets.token_hex(16),
+                to=to,
+                body=body,
                 from_=params.get("From"),
                 messaging_service_sid=params.get("MessagingServiceSid"),
                 status="accepted" if params.get("MessagingServiceSid") else "queued",
-                status_callback=params.get("StatusCallback"), created=time.time(),
+                status_callback=params.get("StatusCallback"),
+                created=time.time(),
             )
         with self._lock:
             self._received.append(Received(time.time(), to, body, outcome, dict(params)))
@@ -272,17 +276,19 @@ class FakeTwilio:
         after = query.get("DateSent>", [None])[0]
         after_ts = (
             datetime.strptime(after, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
-            if after else None
+            if after
+            else None
         )
         page_size = int(query.get("PageSize", ["50"])[0])
         page = int(query.get("Page", ["0"])[0])
         with self._lock:
             found = [
-                self._messages[sid] for sid in reversed(self._order)
+                self._messages[sid]
+                for sid in reversed(self._order)
                 if (to is None or self._messages[sid].to == to)
                 and (after_ts is None or self._messages[sid].created >= int(after_ts))
             ]
-        chunk = found[page * page_size:(page + 1) * page_size]
+        chunk = found[page * page_size : (page + 1) * page_size]
         base = f"/2010-04-01/Accounts/{self.account_sid}/Messages.json"
         keep = {k: v[0] for k, v in query.items() if k not in ("Page", "PageToken")}
         next_uri = None
@@ -307,15 +313,23 @@ class FakeTwilio:
         for status in ("sent", "delivered"):
             time.sleep(0.05)
             params = {
-                "AccountSid": self.account_sid, "ApiVersion": "2010-04-01",
-                "From": message.from_ or "", "To": message.to, "MessageSid": message.sid,
-                "SmsSid": message.sid, "MessageStatus": status, "SmsStatus": status,
+                "AccountSid": self.account_sid,
+                "ApiVersion": "2010-04-01",
+                "From": message.from_ or "",
+                "To": message.to,
+                "MessageSid": message.sid,
+                "SmsSid": message.sid,
+                "MessageStatus": status,
+                "SmsStatus": status,
             }
             signature = validator.compute_signature(message.status_callback, params)
             request = urllib.request.Request(
-                message.status_callback, data=urlencode(params).encode(),
-                headers={"X-Twilio-Signature": signature,
-                         "Content-Type": "application/x-www-form-urlencoded"},
+                message.status_callback,
+                data=urlencode(params).encode(),
+                headers={
+                    "X-Twilio-Signature": signature,
+                    "Content-Type": "application/x-www-form-urlencoded",
+                },
             )
             try:
                 with urllib.request.urlopen(request, timeout=5) as response:
@@ -373,15 +387,26 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _error(self, status: int, code: int, message: str, rfc9457: bool = False) -> None:
         if rfc9457:
-            self._send_json(status, {
-                "type": f"https://www.twilio.com/docs/errors/{code}", "title": message,
-                "status": status, "code": code, "detail": f"fake error {code}",
-            })
+            self._send_json(
+                status,
+                {
+                    "type": f"https://www.twilio.com/docs/errors/{code}",
+                    "title": message,
+                    "status": status,
+                    "code": code,
+                    "detail": f"fake error {code}",
+                },
+            )
         else:
-            self._send_json(status, {
-                "code": code, "message": message, "status": status,
-                "more_info": f"https://www.twilio.com/docs/errors/{code}",
-            })
+            self._send_json(
+                status,
+                {
+                    "code": code,
+                    "message": message,
+                    "status": status,
+                    "more_info": f"https://www.twilio.com/docs/errors/{code}",
+                },
+            )
 
     def _authorised(self) -> bool:
         header = self.headers.get("Authorization", "")
@@ -487,8 +512,16 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.0)
     args = parser.parse_args()
     fake = FakeTwilio(latency=args.latency, port=args.port).start()
-    print(json.dumps({"base_url": fake.base_url, "account_sid": fake.account_sid,
-                      "auth_token": fake.auth_token}), flush=True)
+    print(
+        json.dumps(
+            {
+                "base_url": fake.base_url,
+                "account_sid": fake.account_sid,
+                "auth_token": fake.auth_token,
+            }
+        ),
+        flush=True,
+    )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

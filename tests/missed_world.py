@@ -36,10 +36,23 @@ def build(engine: Engine, *, names: dict[str, str] | None = None) -> World:
     names = names or {}
     ids: dict[str, int] = {}
     with Session(engine, expire_on_commit=False) as s:
-        zhang = add_person(s, "1001", names.get("1001", "张三"), grid_unit="一号网格",
-                           phone="+8613800000001", role=names.get("role", "司机"))
-        li = add_person(s, "1002", "李四", grid_unit="二号网格", category="canteen", role="厨师",
-                        phone="+8613800000002")
+        zhang = add_person(
+            s,
+            "1001",
+            names.get("1001", "张三"),
+            grid_unit="一号网格",
+            phone="+8613800000001",
+            role=names.get("role", "司机"),
+        )
+        li = add_person(
+            s,
+            "1002",
+            "李四",
+            grid_unit="二号网格",
+            category="canteen",
+            role="厨师",
+            phone="+8613800000002",
+        )
         wang = add_person(s, "1003", "王五", grid_unit="一号网格")
         zhao = add_person(s, "2001", "赵六", department="物流部", grid_unit="")
         add_person(s, "3001", "孙八", department="办公室", grid_unit="", category=None, role="文员")

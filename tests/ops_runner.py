@@ -15,8 +15,7 @@ from testrota.cli import ops_cmds
 
 
 def ops_app() -> typer.Typer:
-    app = typer.Typer(no_args_is_help=True, add_completion=False,
-                      pretty_exceptions_enable=False)
+    app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
     ops_cmds.register(app)
     return app
 

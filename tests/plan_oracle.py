@@ -116,7 +116,8 @@ def serves(site_doc: dict[str, Any], person: PlanPerson) -> bool:
     if not scope or scope == "all" or not (scope.get("departments") or scope.get("grid_units")):
         return True
     return person.department in scope.get("departments", ()) or _unit(person) in scope.get(
-        "grid_units", ())
+        "grid_units", ()
+    )
 
 
 def weekday(slot: PlanSlot, site_doc: dict[str, Any], zone: str) -> int:

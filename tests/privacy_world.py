@@ -49,8 +49,17 @@ SECRETS = (NAME, PHONE, PHONE_RAW, OLD_PHONE, PHONE_RAW_OLD, ID_NUMBER, PHONE[3:
 
 def write_roster(path: Path, phone_raw: str, with_target: bool = True) -> Path:
     rows = [
-        ["工号", "姓名", "部门", "网格", "岗位", "手机号", "身份证号", "人员类别",
-         "共同居住职工工号"],
+        [
+            "工号",
+            "姓名",
+            "部门",
+            "网格",
+            "岗位",
+            "手机号",
+            "身份证号",
+            "人员类别",
+            "共同居住职工工号",
+        ],
         [TARGET, NAME, "冷链车间", "一组", "冷链搬运工", phone_raw, ID_NUMBER, "职工", ""],
         [MATE, "李雷", "冷链车间", "一组", "冷链搬运工", "13800137002", "", "职工", ""],
         [CO_RESIDENT, "韩梅梅", "冷链车间", "", "", "13800137003", "", "家属", TARGET],
@@ -70,8 +79,7 @@ class World:
 
 def build(engine: Engine, session: Session, settings: Settings, cli: Any, tmp: Path) -> World:
     env = {"TESTROTA_NOW": (NOW - timedelta(days=3)).isoformat()}
-    first = cli("import", str(write_roster(tmp / "roster1.csv", PHONE_RAW_OLD)), "--json",
-                env=env)
+    first = cli("import", str(write_roster(tmp / "roster1.csv", PHONE_RAW_OLD)), "--json", env=env)
     assert first.exit_code == 0, first.output
     second = cli("import", str(write_roster(tmp / "roster2.csv", PHONE_RAW)), "--json", env=env)
     assert second.exit_code == 0, second.output
@@ -85,8 +93,9 @@ def build(engine: Engine, session: Session, settings: Settings, cli: Any, tmp: P
     mon = datetime(2022, 5, 9, 9, 0, tzinfo=SH)
     done = add_appointment(session, target, mon, status="done")
     add_appointment(session, mate, mon, status="done")
-    missed = add_appointment(session, target, datetime(2022, 5, 10, 9, 0, tzinfo=SH),
-                             status="missed")
+    missed = add_appointment(
+        session, target, datetime(2022, 5, 10, 9, 0, tzinfo=SH), status="missed"
+    )
     add_appointment(session, target, datetime(2022, 5, 12, 9, 0, tzinfo=SH))  # tomorrow
     add_appointment(session, mate, datetime(2022, 5, 12, 9, 0, tzinfo=SH))
     assert done.id and missed.id
@@ -100,21 +109,46 @@ def build(engine: Engine, session: Session, settings: Settings, cli: Any, tmp: P
     sync_reminders(engine, NOW, pol, notify)
     message = Message.__table__  # type: ignore[attr-defined]
     with engine.begin() as conn:
-        conn.execute(insert(message).values(
-            kind="missed", dedupe_key="missed:test", person_id=target.id, to=PHONE,
-            body=f"{NAME}，您错过了检测", due_at=NOW.astimezone(UTC) - timedelta(hours=20),
-            status="delivered", attempts=1, segments=1,
-            created_at=NOW.astimezone(UTC) - timedelta(hours=20),
-        ))
-    session.add(InboundMessage(provider_sid="SMin1", from_number=PHONE, body="R 换个时间",
-                               received_at=NOW.astimezone(UTC), person_id=target.id,
-                               action="reschedule", reply="好的"))
-    session.add(Exemption(person_id=target.id or 0, start_date=date(2022, 5, 20),
-                          end_date=date(2022, 5, 27), reason=f"{NAME}出差",
-                          created_at=NOW.astimezone(UTC)))
+        conn.execute(
+            insert(message).values(
+                kind="missed",
+                dedupe_key="missed:test",
+                person_id=target.id,
+                to=PHONE,
+                body=f"{NAME}，您错过了检测",
+                due_at=NOW.astimezone(UTC) - timedelta(hours=20),
+                status="delivered",
+                attempts=1,
+                segments=1,
+                created_at=NOW.astimezone(UTC) - timedelta(hours=20),
+            )
+        )
+    session.add(
+        InboundMessage(
+            provider_sid="SMin1",
+            from_number=PHONE,
+            body="R 换个时间",
+            received_at=NOW.astimezone(UTC),
+            person_id=target.id,
+            action="reschedule",
+            reply="好的",
+        )
+    )
+    session.add(
+        Exemption(
+            person_id=target.id or 0,
+            start_date=date(2022, 5, 20),
+            end_date=date(2022, 5, 27),
+            reason=f"{NAME}出差",
+            created_at=NOW.astimezone(UTC),
+        )
+    )
     session.commit()
-    pending = list(session.exec(select(Message).where(Message.person_id == target.id,
-                                                      Message.status == "pending")))
+    pending = list(
+        session.exec(
+            select(Message).where(Message.person_id == target.id, Message.status == "pending")
+        )
+    )
     session.commit()
     assert pending, "the reminders for tomorrow's slot"
     return World(person_id=target.id or 0, settings=notify)
@@ -122,8 +156,14 @@ def build(engine: Engine, session: Session, settings: Settings, cli: Any, tmp: P
 
 def leave(cli: Any, tmp: Path) -> None:
     """The person leaves: a full roster without them deactivates them (as HR would)."""
-    result = cli("import", str(write_roster(tmp / "roster3.csv", PHONE_RAW, with_target=False)),
-                 "--full", "--force", "--json", env={"TESTROTA_NOW": NOW.isoformat()})
+    result = cli(
+        "import",
+        str(write_roster(tmp / "roster3.csv", PHONE_RAW, with_target=False)),
+        "--full",
+        "--force",
+        "--json",
+        env={"TESTROTA_NOW": NOW.isoformat()},
+    )
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert summary["deactivated"] == 1

@@ -59,13 +59,19 @@ def main(argv: list[str]) -> int:
         os.close(read_end)
         _, status, usage = os.wait4(pid, 0)
         reported = json.loads(b"".join(chunks) or b'{"outcome": "killed", "message": ""}')
-        print(json.dumps({
-            "file": name,
-            **reported,
-            "status": os.waitstatus_to_exitcode(status),
-            "peak_mb": usage.ru_maxrss / 1024,
-            "cpu_s": usage.ru_utime + usage.ru_stime,
-        }, ensure_ascii=False), flush=True)
+        print(
+            json.dumps(
+                {
+                    "file": name,
+                    **reported,
+                    "status": os.waitstatus_to_exitcode(status),
+                    "peak_mb": usage.ru_maxrss / 1024,
+                    "cpu_s": usage.ru_utime + usage.ru_stime,
+                },
+                ensure_ascii=False,
+            ),
+            flush=True,
+        )
     return 0
 
 

@@ -106,9 +106,7 @@ def write_ods(path: Path, sheets: Mapping[str, Rows]) -> Path:
 def write_csv(
     path: Path, rows: Rows, encoding: str = "utf-8", *, bom: bool = False, delimiter: str = ","
 ) -> Path:
-    lines = [
-        delimiter.join(_csv_cell(v, delimiter) for v in row) for row in rows
-    ]
+    lines = [delimiter.join(_csv_cell(v, delimiter) for v in row) for row in rows]
     data = ("\r\n".join(lines) + "\r\n").encode(encoding)
     if bom:
         data = b"\xef\xbb\xbf" + data

@@ -32,8 +32,16 @@ from tests.sim_world import (
     expected_reminders,
 )
 
-FIGURES = ("people", "required", "scheduled", "done", "missed", "excused", "tests",
-           "compliant_people")
+FIGURES = (
+    "people",
+    "required",
+    "scheduled",
+    "done",
+    "missed",
+    "excused",
+    "tests",
+    "compliant_people",
+)
 SHOW = 8  # examples listed per kind of discrepancy
 
 
@@ -56,18 +64,26 @@ class _Texts:
         self.accepted = accepted
         orphans = [sid for sid in accepted if len(self.rows_by_sid.get(sid, [])) != 1]
         if orphans:
-            problems.append(f"{len(orphans)} texts at the provider match no outbox row (or "
-                            f"several): {_some(orphans)}")
-        unconfirmed = [r["id"] for r in result.messages if r["status"] in ("sent", "delivered")
-                       and r["provider_sid"] not in accepted]
+            problems.append(
+                f"{len(orphans)} texts at the provider match no outbox row (or "
+                f"several): {_some(orphans)}"
+            )
+        unconfirmed = [
+            r["id"]
+            for r in result.messages
+            if r["status"] in ("sent", "delivered") and r["provider_sid"] not in accepted
+        ]
         if unconfirmed:
-            problems.append(f"{len(unconfirmed)} outbox rows say sent but the provider has no "
-                            f"such text: rows {_some(unconfirmed)}")
+            problems.append(
+                f"{len(unconfirmed)} outbox rows say sent but the provider has no "
+                f"such text: rows {_some(unconfirmed)}"
+            )
         per_body = Counter((m["to"], m["body"]) for m in result.fake_messages)
         twice = [to for (to, _), n in per_body.items() if n > 1]
         if twice or result.fake_stats.get("duplicates"):
-            problems.append(f"{len(twice)} texts reached the provider more than once "
-                            f"(to {_some(twice)})")
+            problems.append(
+                f"{len(twice)} texts reached the provider more than once (to {_some(twice)})"
+            )
         self.sent: dict[str, dict[str, Any]] = {}
         for sid in accepted:
             rows = self.rows_by_sid.get(sid, [])
@@ -78,8 +94,14 @@ class _Texts:
         return {k: r for k, r in self.sent.items() if r["kind"] in kinds}
 
 
-def _compare(name: str, expectation: Expectation, sent: dict[str, dict[str, Any]],
-             texts: _Texts, problems: list[str], tolerated: list[str]) -> int:
+def _compare(
+    name: str,
+    expectation: Expectation,
+    sent: dict[str, dict[str, Any]],
+    texts: _Texts,
+    problems: list[str],
+    tolerated: list[str],
+) -> int:
     """Add the discrepancies; returns how many texts injected failures explain."""
     missing = [k for k in expectation.must if k not in sent]
     lost = []
@@ -89,22 +111,33 @@ def _compare(name: str, expectation: Expectation, sent: dict[str, dict[str, Any]
         # have started (it expires, correctly not sent late) or the person checked in (it is
         # cancelled). Only a failed send leaves a row unsent with an attempt counted (a claim
         # given back untouched, or deferred for quiet hours, takes its attempt back).
-        if row is not None and row["status"] in ("expired", "failed", "cancelled") \
-                and row["attempts"] > 0:
+        if (
+            row is not None
+            and row["status"] in ("expired", "failed", "cancelled")
+            and row["attempts"] > 0
+        ):
             lost.append(key)
     if lost:
         tolerated.append(f"{len(lost)} {name} lost to injected provider failures: {_some(lost)}")
     really_missing = [k for k in missing if k not in lost]
     if really_missing:
-        details = [f"{k} ({texts.rows_by_key[k]['status']})" if k in texts.rows_by_key
-                   else f"{k} (no outbox row)" for k in really_missing]
-        problems.append(f"{len(really_missing)} {name} that had to go out did not: "
-                        f"{_some(details)}")
+        details = [
+            f"{k} ({texts.rows_by_key[k]['status']})"
+            if k in texts.rows_by_key
+            else f"{k} (no outbox row)"
+            for k in really_missing
+        ]
+        problems.append(
+            f"{len(really_missing)} {name} that had to go out did not: {_some(details)}"
+        )
     wrong = [f"{k} ({expectation.never[k]})" for k in sent if k in expectation.never]
     if wrong:
         problems.append(f"{len(wrong)} {name} went out that must not have: {_some(wrong)}")
-    unexpected = [k for k in sent if k not in expectation.must and k not in expectation.maybe
-                  and k not in expectation.never]
+    unexpected = [
+        k
+        for k in sent
+        if k not in expectation.must and k not in expectation.maybe and k not in expectation.never
+    ]
     if unexpected:
         problems.append(f"{len(unexpected)} {name} went out unaccounted for: {_some(unexpected)}")
     return len(lost)
@@ -148,32 +181,57 @@ def check(result: SimResult) -> tuple[list[str], list[str]]:
             if is_quiet(at, zone, rules):
                 quiet.append(f"{row['dedupe_key']} at {at.astimezone(zone):%a %H:%M}")
     if outside:
-        problems.append(f"{len(outside)} texts reached the provider outside any round: "
-                        f"{_some(outside)}")
+        problems.append(
+            f"{len(outside)} texts reached the provider outside any round: {_some(outside)}"
+        )
     if late:
         problems.append(f"{len(late)} texts went out after they expired: {_some(late)}")
     if quiet:
         problems.append(f"{len(quiet)} texts went out in quiet hours: {_some(quiet)}")
 
-    lost = _compare("reminders", expected_reminders(world), texts.of_kind(*REMINDER_KINDS),
-                    texts, problems, tolerated)
-    lost += _compare("missed-test notices", expected_missed_notices(world),
-                     texts.of_kind(KIND_MISSED), texts, problems, tolerated)
-    lost += _compare("positive-result alerts",
-                     expected_alert_texts(world, result.alerts, result.users),
-                     texts.of_kind(KIND_POSITIVE), texts, problems, tolerated)
+    lost = _compare(
+        "reminders",
+        expected_reminders(world),
+        texts.of_kind(*REMINDER_KINDS),
+        texts,
+        problems,
+        tolerated,
+    )
+    lost += _compare(
+        "missed-test notices",
+        expected_missed_notices(world),
+        texts.of_kind(KIND_MISSED),
+        texts,
+        problems,
+        tolerated,
+    )
+    lost += _compare(
+        "positive-result alerts",
+        expected_alert_texts(world, result.alerts, result.users),
+        texts.of_kind(KIND_POSITIVE),
+        texts,
+        problems,
+        tolerated,
+    )
     if lost > sum(result.injected.values()):
-        problems.append(f"{lost} texts not sent after failed sends, more than the "
-                        f"{sum(result.injected.values())} failures injected")
+        problems.append(
+            f"{lost} texts not sent after failed sends, more than the "
+            f"{sum(result.injected.values())} failures injected"
+        )
     digest_spec = next(j for j in JOBS if j.id == "supervisors_digest")
     # The digest's time is the policy's, as the workers read it.
-    digests = expected_digests(world, result.users, world.policy.jobs.digest_time,
-                               timedelta(seconds=digest_spec.misfire_grace_time))
+    digests = expected_digests(
+        world,
+        result.users,
+        world.policy.jobs.digest_time,
+        timedelta(seconds=digest_spec.misfire_grace_time),
+    )
     sent_digests = texts.of_kind(KIND_DIGEST)
     if set(sent_digests) != set(digests):
         problems.append(f"digests: expected {_some(digests)}, sent {_some(sent_digests)}")
-    wrong_count = [k for k, n in digests.items()
-                   if k in sent_digests and str(n) not in sent_digests[k]["body"]]
+    wrong_count = [
+        k for k, n in digests.items() if k in sent_digests and str(n) not in sent_digests[k]["body"]
+    ]
     if wrong_count:
         problems.append(f"digests with the wrong count: {_some(wrong_count)}")
     known = {*REMINDER_KINDS, KIND_MISSED, KIND_POSITIVE, KIND_DIGEST}
@@ -187,8 +245,9 @@ def check(result: SimResult) -> tuple[list[str], list[str]]:
     not_marked = result.refused_phones - set(result.outputs.get("opted_out", []))
     tried = {r["to"] for r in result.fake_received}
     if not_marked & tried:
-        problems.append(f"numbers refused with 21610 not marked opted out: "
-                        f"{_some(not_marked & tried)}")
+        problems.append(
+            f"numbers refused with 21610 not marked opted out: {_some(not_marked & tried)}"
+        )
     if result.outputs.get("left_open"):
         problems.append(f"{result.outputs['left_open']} texts left sending or unknown")
 
@@ -201,15 +260,19 @@ def check(result: SimResult) -> tuple[list[str], list[str]]:
 
 def _check_missed(result: SimResult, problems: list[str]) -> None:
     truth = expected_missed(result.world)
-    listed = [(r["employee_no"], datetime.fromisoformat(r["slot_start"]))
-              for r in result.outputs["missed"]]
+    listed = [
+        (r["employee_no"], datetime.fromisoformat(r["slot_start"]))
+        for r in result.outputs["missed"]
+    ]
     got = set(listed)
     if len(listed) != len(got):
         problems.append("the missed list names an appointment twice")
     if got != truth:
-        problems.append(f"missed list: {len(got)} rows, truth {len(truth)}; listed but tested "
-                        f"or excused: {_some(got - truth)}; untested but not listed: "
-                        f"{_some(truth - got)}")
+        problems.append(
+            f"missed list: {len(got)} rows, truth {len(truth)}; listed but tested "
+            f"or excused: {_some(got - truth)}; untested but not listed: "
+            f"{_some(truth - got)}"
+        )
 
 
 def _check_compliance(result: SimResult, problems: list[str]) -> None:
@@ -225,8 +288,11 @@ def _check_compliance(result: SimResult, problems: list[str]) -> None:
         diff = {f: (row[f], getattr(truth, f)) for f in FIGURES if row[f] != getattr(truth, f)}
         if diff:
             problems.append(f"compliance of {name}: (reported, truth) {diff}")
-    diff = {f: (report["total"][f], getattr(total, f)) for f in FIGURES
-            if report["total"][f] != getattr(total, f)}
+    diff = {
+        f: (report["total"][f], getattr(total, f))
+        for f in FIGURES
+        if report["total"][f] != getattr(total, f)
+    }
     if diff:
         problems.append(f"compliance total: (reported, truth) {diff}")
 
@@ -235,8 +301,9 @@ def _check_alerts(result: SimResult, problems: list[str]) -> None:
     world = result.world
     alerts = result.outputs["alerts"]
     if len(result.positives) != result.config.positives:
-        problems.append(f"{len(result.positives)} positive results injected, "
-                        f"{result.config.positives} planned")
+        problems.append(
+            f"{len(result.positives)} positive results injected, {result.config.positives} planned"
+        )
     if len(alerts) != len(result.positives):
         problems.append(f"{len(alerts)} alerts for {len(result.positives)} positive results")
     by_case = {(a["employee_no"], datetime.fromisoformat(a["sampled_at"])): a for a in alerts}
@@ -245,12 +312,16 @@ def _check_alerts(result: SimResult, problems: list[str]) -> None:
         if alert is None:
             problems.append(f"no alert for the positive result of {employee_no} at {sample.at}")
             continue
-        truth = {world.people[pid].employee_no
-                 for pid in expected_contacts(world, sample, window, moment)}
+        truth = {
+            world.people[pid].employee_no
+            for pid in expected_contacts(world, sample, window, moment)
+        }
         got = {c["employee_no"] for c in alert["contacts"]}
         if got != truth:
-            problems.append(f"alert {alert['id']} ({employee_no}): contacts listed but not "
-                            f"contacts {_some(got - truth)}; contacts missing {_some(truth - got)}")
+            problems.append(
+                f"alert {alert['id']} ({employee_no}): contacts listed but not "
+                f"contacts {_some(got - truth)}; contacts missing {_some(truth - got)}"
+            )
 
 
 def _check_jobs(result: SimResult, problems: list[str]) -> None:
@@ -258,14 +329,18 @@ def _check_jobs(result: SimResult, problems: list[str]) -> None:
     plans = [p for p in result.outputs["planruns"] if p["week"] == week]
     by = Counter(p["planned_by"] for p in plans)
     if by != Counter({"worker": 1, "cli": 1}):
-        problems.append(f"{week} was planned {dict(by)} times (want once by a worker on "
-                        "Friday, once by the re-plan on Wednesday)")
-    runs = [r for r in result.outputs["jobruns"]
-            if r["job"] == "plan_next_week" and r["period"] == week]
+        problems.append(
+            f"{week} was planned {dict(by)} times (want once by a worker on "
+            "Friday, once by the re-plan on Wednesday)"
+        )
+    runs = [
+        r for r in result.outputs["jobruns"] if r["job"] == "plan_next_week" and r["period"] == week
+    ]
     if len(runs) != 1 or not runs[0]["finished"]:
         problems.append(f"plan_next_week for {week}: job runs {runs}")
-    digests = Counter(r["period"] for r in result.outputs["jobruns"]
-                      if r["job"] == "supervisors_digest")
+    digests = Counter(
+        r["period"] for r in result.outputs["jobruns"] if r["job"] == "supervisors_digest"
+    )
     if any(n != 1 for n in digests.values()):
         problems.append(f"a day's digest ran more than once: {dict(digests)}")
 
@@ -282,8 +357,11 @@ def figures(result: SimResult) -> dict[str, Any]:
             sent_rounds.append((sent, log.real_end - log.real_start))
     texts = len(result.fake_messages)
     sending = sum(s for _, s in sent_rounds)
-    kinds = Counter(r["kind"] for r in result.messages
-                    if r["provider_sid"] and r["status"] in ("sent", "delivered"))
+    kinds = Counter(
+        r["kind"]
+        for r in result.messages
+        if r["provider_sid"] and r["status"] in ("sent", "delivered")
+    )
     commands: dict[str, dict[str, float]] = {}
     for c in result.commands:
         entry = commands.setdefault(c.label, {"runs": 0, "seconds": 0.0, "peak_mb": 0.0})
@@ -310,15 +388,16 @@ def figures(result: SimResult) -> dict[str, Any]:
         "texts_sent": texts,
         "texts_by_kind": dict(sorted(kinds.items())),
         "texts_per_second": round(texts / sending, 1) if sending else None,
-        "texts_per_second_peak_round": round(max((n / s for n, s in sent_rounds if s > 0),
-                                                 default=0.0), 1),
+        "texts_per_second_peak_round": round(
+            max((n / s for n, s in sent_rounds if s > 0), default=0.0), 1
+        ),
         "injected_faults": result.injected,
         "wall_seconds": {k: round(v, 1) for k, v in result.seconds.items()},
-        "round_seconds_max": round(max((r.real_end - r.real_start for r in result.rounds),
-                                       default=0.0), 2),
+        "round_seconds_max": round(
+            max((r.real_end - r.real_start for r in result.rounds), default=0.0), 2
+        ),
         "worker_job_seconds": {k: round(v, 1) for k, v in job_seconds.most_common()},
-        "peak_mb": {k: (round(v, 1) if v is not None else None)
-                    for k, v in result.peaks.items()},
+        "peak_mb": {k: (round(v, 1) if v is not None else None) for k, v in result.peaks.items()},
         "commands": commands,
         "database_mb": round(result.db_bytes / 2**20, 1),
     }

@@ -34,12 +34,20 @@ class SimClock:
         write_clock_file(self.path, at)
 
 
-def env_for(database_url: str, config_dir: Path, clock: SimClock | None,
-                 fake_env: dict[str, str] | None = None, **extra: str) -> dict[str, str]:
+def env_for(
+    database_url: str,
+    config_dir: Path,
+    clock: SimClock | None,
+    fake_env: dict[str, str] | None = None,
+    **extra: str,
+) -> dict[str, str]:
     env = base_env(
-        TESTROTA_DATABASE_URL=database_url, TESTROTA_CONFIG_DIR=str(config_dir),
-        TESTROTA_SECRET_KEY=SECRET, TESTROTA_PUBLIC_URL=PUBLIC_URL,
-        **(fake_env or {}), **extra,
+        TESTROTA_DATABASE_URL=database_url,
+        TESTROTA_CONFIG_DIR=str(config_dir),
+        TESTROTA_SECRET_KEY=SECRET,
+        TESTROTA_PUBLIC_URL=PUBLIC_URL,
+        **(fake_env or {}),
+        **extra,
     )
     if clock is not None:
         env["TESTROTA_CLOCK_FILE"] = str(clock.path)
@@ -52,8 +60,9 @@ def start_worker(fleet: Fleet, env: dict[str, str], log_dir: Path, label: str) -
 
     log_dir.mkdir(parents=True, exist_ok=True)
     log = (log_dir / f"{label}.log").open("w")
-    proc = subprocess.Popen(cli_argv("worker"), env=env, stdout=log,
-                            stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        cli_argv("worker"), env=env, stdout=log, stderr=subprocess.STDOUT, text=True
+    )
     log.close()
     service = Service(label, proc, log_path=log_dir / f"{label}.log")
     fleet.add(service)
@@ -66,8 +75,13 @@ def statuses(engine: Engine) -> dict[str, int]:
     return {status: n for status, n in rows}
 
 
-def wait_until(condition: Callable[[], Any], timeout: float, what: str,
-               poll: float = 0.2, on_timeout: Callable[[], str] = lambda: "") -> Any:
+def wait_until(
+    condition: Callable[[], Any],
+    timeout: float,
+    what: str,
+    poll: float = 0.2,
+    on_timeout: Callable[[], str] = lambda: "",
+) -> Any:
     """Poll ``condition`` until it returns something true; fail with ``what`` after
     ``timeout`` real seconds."""
     deadline = time.monotonic() + timeout
@@ -76,8 +90,9 @@ def wait_until(condition: Callable[[], Any], timeout: float, what: str,
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}. "
-                                 f"{on_timeout()}")
+            raise AssertionError(
+                f"timed out after {timeout:.0f} s waiting for {what}. {on_timeout()}"
+            )
         time.sleep(poll)
 
 

@@ -110,13 +110,16 @@ def readline_within(stream: IO[str], timeout: float, label: str) -> str:
 class Running:
     """A one-shot command started in the background, measured like :func:`run_measured`."""
 
-    def __init__(self, label: str, argv: list[str], env: dict[str, str],
-                 cwd: Path = ROOT) -> None:
+    def __init__(self, label: str, argv: list[str], env: dict[str, str], cwd: Path = ROOT) -> None:
         self.label, self.argv = label, argv
         self.started = time.perf_counter()
         self.proc = subprocess.Popen(
-            [PYTHON, "-S", "-c", _PEAK_WRAPPER, *argv], env=env, cwd=cwd,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            [PYTHON, "-S", "-c", _PEAK_WRAPPER, *argv],
+            env=env,
+            cwd=cwd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
 
     def wait(self, timeout: float = 3600) -> Finished:
@@ -130,8 +133,9 @@ class Running:
         return Finished(self.label, self.argv, self.proc.returncode, out, err, seconds, peak)
 
 
-def run_measured(label: str, argv: list[str], env: dict[str, str],
-                 timeout: float = 3600) -> Finished:
+def run_measured(
+    label: str, argv: list[str], env: dict[str, str], timeout: float = 3600
+) -> Finished:
     """Run ``argv`` to the end; its wall time and its own peak memory."""
     return Running(label, argv, env).wait(timeout)
 
@@ -195,7 +199,11 @@ class FakeTwilioProcess(Service):
         with _log_file(log_dir, label) as log:
             proc = subprocess.Popen(
                 [PYTHON, "-m", "tests.fake_twilio", "--latency", str(latency)],
-                cwd=ROOT, env=base_env(), stdout=subprocess.PIPE, stderr=log, text=True,
+                cwd=ROOT,
+                env=base_env(),
+                stdout=subprocess.PIPE,
+                stderr=log,
+                text=True,
             )
         super().__init__(label, proc, log_path=log_dir / f"{label}.log")
         assert proc.stdout is not None
@@ -206,15 +214,18 @@ class FakeTwilioProcess(Service):
 
     def env(self) -> dict[str, str]:
         return {
-            "TESTROTA_SMS_BACKEND": "twilio", "TWILIO_ACCOUNT_SID": self.account_sid,
-            "TWILIO_AUTH_TOKEN": self.auth_token, "TWILIO_FROM": "+15005550006",
+            "TESTROTA_SMS_BACKEND": "twilio",
+            "TWILIO_ACCOUNT_SID": self.account_sid,
+            "TWILIO_AUTH_TOKEN": self.auth_token,
+            "TWILIO_FROM": "+15005550006",
             "TESTROTA_TWILIO_API_BASE": self.base_url,
         }
 
     def _call(self, path: str, body: dict[str, Any] | None = None) -> Any:
         data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(self.base_url + path, data=data,
-                                         method="GET" if body is None else "POST")
+        request = urllib.request.Request(
+            self.base_url + path, data=data, method="GET" if body is None else "POST"
+        )
         with urllib.request.urlopen(request, timeout=120) as response:
             return json.loads(response.read())
 
@@ -238,8 +249,12 @@ class WebProcess(Service):
         self.port = free_port()
         with _log_file(log_dir, label) as log:
             proc = subprocess.Popen(
-                cli_argv("serve", "--port", str(self.port)), cwd=ROOT, env=env,
-                stdout=log, stderr=subprocess.STDOUT, text=True,
+                cli_argv("serve", "--port", str(self.port)),
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                text=True,
             )
         super().__init__(label, proc, log_path=log_dir / f"{label}.log")
         self.base_url = f"http://127.0.0.1:{self.port}"
@@ -264,8 +279,16 @@ class LineProcess(Service):
 
     def __init__(self, argv: list[str], env: dict[str, str], log_dir: Path, label: str) -> None:
         with _log_file(log_dir, label) as log:
-            proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdin=subprocess.PIPE,
-                                    stdout=subprocess.PIPE, stderr=log, text=True, bufsize=1)
+            proc = subprocess.Popen(
+                argv,
+                cwd=ROOT,
+                env=env,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                text=True,
+                bufsize=1,
+            )
         super().__init__(label, proc, log_path=log_dir / f"{label}.log")
 
     def send(self, command: dict[str, Any]) -> None:

@@ -29,12 +29,18 @@ class WebUser:
         meta = BeautifulSoup(page.text, "html.parser").select_one('meta[name="csrf-token"]')
         if meta is None:
             raise RuntimeError(f"{self.base_url}/login has no CSRF token ({page.status_code})")
-        response = self.client.post("/login", data={
-            "username": self.name, "password": self.password, "csrf_token": str(meta["content"]),
-        })
+        response = self.client.post(
+            "/login",
+            data={
+                "username": self.name,
+                "password": self.password,
+                "csrf_token": str(meta["content"]),
+            },
+        )
         if response.status_code != 303:
-            raise RuntimeError(f"sign-in of {self.name} refused: {response.status_code} "
-                               f"{response.text[:300]}")
+            raise RuntimeError(
+                f"sign-in of {self.name} refused: {response.status_code} {response.text[:300]}"
+            )
         session = self.client.get("/api/session")
         session.raise_for_status()
         self.csrf = str(session.json()["csrf_token"])
@@ -58,20 +64,34 @@ class WebUser:
         return self.post_json("/api/checkin", {"employee_no": employee_no, "site": site})
 
     def excuse(self, employee_no: str, appointment_id: int, reason: str) -> httpx.Response:
-        return self.post_json("/api/excuse", {"employee_no": employee_no, "reason": reason,
-                                              "appointment_id": appointment_id})
+        return self.post_json(
+            "/api/excuse",
+            {"employee_no": employee_no, "reason": reason, "appointment_id": appointment_id},
+        )
 
     def close(self) -> None:
         self.client.close()
 
 
-def inbound_text(base_url: str, public_url: str, auth_token: str, from_number: str, body: str,
-                 sid: str) -> httpx.Response:
+def inbound_text(
+    base_url: str, public_url: str, auth_token: str, from_number: str, body: str, sid: str
+) -> httpx.Response:
     """An SMS from a person, delivered as Twilio does: a signed, form-encoded POST."""
-    params = {"From": from_number, "To": "+15005550006", "Body": body, "MessageSid": sid,
-              "SmsSid": sid, "AccountSid": "AC" + "f" * 32, "NumMedia": "0"}
+    params = {
+        "From": from_number,
+        "To": "+15005550006",
+        "Body": body,
+        "MessageSid": sid,
+        "SmsSid": sid,
+        "AccountSid": "AC" + "f" * 32,
+        "NumMedia": "0",
+    }
     signature = RequestValidator(auth_token).compute_signature(
         public_url + "/twilio/inbound", params
     )
-    return httpx.post(base_url + "/twilio/inbound", data=params,
-                      headers={"X-Twilio-Signature": signature}, timeout=60)
+    return httpx.post(
+        base_url + "/twilio/inbound",
+        data=params,
+        headers={"X-Twilio-Signature": signature},
+        timeout=60,
+    )

@@ -164,10 +164,12 @@ def sim_config_dir(target: Path, config: SimConfig) -> Path:
     """A copy of ``config/`` for the run: no sender rate limit, and sites big enough."""
     shutil.copytree(ROOT / "config", target, dirs_exist_ok=True)
     policy = yaml.safe_load((target / "policy.yaml").read_text(encoding="utf-8"))
-    policy["sms"].update({"rate_per_second": 0, "concurrency": config.sms_concurrency,
-                          "batch_size": 200})
-    (target / "policy.yaml").write_text(yaml.safe_dump(policy, allow_unicode=True),
-                                        encoding="utf-8")
+    policy["sms"].update(
+        {"rate_per_second": 0, "concurrency": config.sms_concurrency, "batch_size": 200}
+    )
+    (target / "policy.yaml").write_text(
+        yaml.safe_dump(policy, allow_unicode=True), encoding="utf-8"
+    )
     # The shipped sites hold about 11,000 tests a week; a third of the roster is high-risk
     # and needs two each.
     scale = config.capacity_scale or max(1, -(-int(config.people * 0.8) // 11_000))
@@ -177,8 +179,9 @@ def sim_config_dir(target: Path, config: SimConfig) -> Path:
         for site in sites["sites"]:
             if "capacity" in site:
                 site["capacity"] = int(site["capacity"]) * scale
-        (target / "sites.yaml").write_text(yaml.safe_dump(sites, allow_unicode=True),
-                                           encoding="utf-8")
+        (target / "sites.yaml").write_text(
+            yaml.safe_dump(sites, allow_unicode=True), encoding="utf-8"
+        )
     return target
 
 
@@ -250,21 +253,32 @@ class Simulation:
         self._web_lock = threading.Lock()
         monday = date.fromisocalendar(*_iso(config.week), 1)
         self.week_start = datetime.combine(monday, dtime(0), tzinfo=self.tz).astimezone(UTC)
-        self.week_end = (datetime.combine(monday + timedelta(days=7), dtime(0), tzinfo=self.tz)
-                         .astimezone(UTC))
+        self.week_end = datetime.combine(
+            monday + timedelta(days=7), dtime(0), tzinfo=self.tz
+        ).astimezone(UTC)
         start = datetime.combine(monday - timedelta(days=3), dtime(10), tzinfo=self.tz)
         # The Monday after: Sunday's missed tests are flagged in the night, their notices and
         # the supervisors' digest go out in the morning.
         end = datetime.combine(monday + timedelta(days=7), dtime(8), tzinfo=self.tz)
         steps = step_times(
-            start, end.astimezone(UTC), self.tz, config.step_minutes, config.night_step_minutes,
+            start,
+            end.astimezone(UTC),
+            self.tz,
+            config.step_minutes,
+            config.night_step_minutes,
             (self.policy.reminders.quiet_start, dtime(6)),
             extra=[datetime.combine(monday - timedelta(days=3), dtime(12), tzinfo=self.tz)],
-            sparse_until=datetime.combine(monday - timedelta(days=1), dtime(16), tzinfo=self.tz)
-            .astimezone(UTC),
+            sparse_until=datetime.combine(
+                monday - timedelta(days=1), dtime(16), tzinfo=self.tz
+            ).astimezone(UTC),
         )
-        self.world = World(steps=steps, policy=self.policy, week=config.week,
-                           week_start=self.week_start, week_end=self.week_end)
+        self.world = World(
+            steps=steps,
+            policy=self.policy,
+            week=config.week,
+            week_start=self.week_start,
+            week_end=self.week_end,
+        )
         self.leave_step = self._step_of(monday + timedelta(days=2), dtime(12))
         self.stop_step = self._step_of(monday, dtime(12))
 
@@ -289,8 +303,9 @@ class Simulation:
         done = run_measured(label, cli_argv(*args), self.env())
         self.commands.append(done)
         if check and done.returncode != 0:
-            raise RuntimeError(f"`testrota {' '.join(args)}` failed ({done.returncode}):\n"
-                               f"{done.stderr[-3000:]}")
+            raise RuntimeError(
+                f"`testrota {' '.join(args)}` failed ({done.returncode}):\n{done.stderr[-3000:]}"
+            )
         return done
 
     def problem(self, text: str) -> None:
@@ -305,14 +320,16 @@ class Simulation:
         self.command("init", "init")
         self._add_users()
         env = self.env()
-        webs = [WebProcess(env, self.logs, f"web-{i + 1}")
-                for i in range(self.config.web_processes)]
+        webs = [
+            WebProcess(env, self.logs, f"web-{i + 1}") for i in range(self.config.web_processes)
+        ]
         for web in webs:
             self.fleet.add(web)
         self.webs = webs
         self.workers = [
-            LineProcess([sys.executable, "-m", "tests.sim_worker"], env, self.logs,
-                        f"worker-{i + 1}")
+            LineProcess(
+                [sys.executable, "-m", "tests.sim_worker"], env, self.logs, f"worker-{i + 1}"
+            )
             for i in range(self.config.workers)
         ]
         for worker in self.workers:
@@ -334,17 +351,32 @@ class Simulation:
         ]
         per = 5
         for i in range(0, len(departments), per):
-            specs.append((f"sim-sup-{i // per + 1}", "supervisor", departments[i:i + per],
-                          f"+86170000001{i // per:02d}"))
+            specs.append(
+                (
+                    f"sim-sup-{i // per + 1}",
+                    "supervisor",
+                    departments[i : i + per],
+                    f"+86170000001{i // per:02d}",
+                )
+            )
         with session_scope(self.engine) as session:
             for name, role, depts, phone in specs:
-                add_user(session, name=name, role=role, password=PASSWORD, now=now,
-                         departments=depts, phone=phone, language="zh", actor="sim")
+                add_user(
+                    session,
+                    name=name,
+                    role=role,
+                    password=PASSWORD,
+                    now=now,
+                    departments=depts,
+                    phone=phone,
+                    language="zh",
+                    actor="sim",
+                )
         with self.engine.connect() as conn:
-            for r in conn.execute(select(U.c.id, U.c.name, U.c.role, U.c.departments,
-                                         U.c.phone)):
-                self.users.append(UserTruth(r.id, r.name, r.role, tuple(r.departments or ()),
-                                            r.phone))
+            for r in conn.execute(select(U.c.id, U.c.name, U.c.role, U.c.departments, U.c.phone)):
+                self.users.append(
+                    UserTruth(r.id, r.name, r.role, tuple(r.departments or ()), r.phone)
+                )
 
     def stop(self) -> dict[str, float | None]:
         for user in self._web_users:
@@ -370,16 +402,26 @@ class Simulation:
         person = self.world.people[appt.person_id]
         response = self._site_user().check_in(person.employee_no, site)
         if response.status_code != 200:
-            self.problem(f"check-in of {person.employee_no} at {self.world.steps[k]} answered "
-                         f"{response.status_code}: {response.text[:300]}")
+            self.problem(
+                f"check-in of {person.employee_no} at {self.world.steps[k]} answered "
+                f"{response.status_code}: {response.text[:300]}"
+            )
             return
         body = response.json()
         if body.get("status") != "recorded":
-            self.problem(f"check-in of {person.employee_no} at {self.world.steps[k]} was not "
-                         f"recorded: {body.get('message')}")
+            self.problem(
+                f"check-in of {person.employee_no} at {self.world.steps[k]} was not "
+                f"recorded: {body.get('message')}"
+            )
             return
-        sample = SampleTruth(appt.person_id, self.world.steps[k], body.get("site") or site,
-                             "checkin", "pending", Moment(k, PRE if phase == PRE else ROUND))
+        sample = SampleTruth(
+            appt.person_id,
+            self.world.steps[k],
+            body.get("site") or site,
+            "checkin",
+            "pending",
+            Moment(k, PRE if phase == PRE else ROUND),
+        )
         with self._web_lock:
             self.world.samples.append(sample)
             self.counts["web_checkins"] += 1
@@ -390,19 +432,37 @@ class Simulation:
 
         rates = rate_lookup(self.config_dir, self.policy)
         with self.engine.connect() as conn:
-            rows = conn.execute(select(P.c.id, P.c.employee_no, P.c.phone, P.c.department,
-                                       P.c.grid_unit, P.c.risk_category, P.c.override_category))
+            rows = conn.execute(
+                select(
+                    P.c.id,
+                    P.c.employee_no,
+                    P.c.phone,
+                    P.c.department,
+                    P.c.grid_unit,
+                    P.c.risk_category,
+                    P.c.override_category,
+                )
+            )
             for r in rows:
                 if r.id in self.world.people:
                     continue
-                category = (r.override_category or None) if r.override_category is not None \
+                category = (
+                    (r.override_category or None)
+                    if r.override_category is not None
                     else r.risk_category
+                )
                 self.world.people[r.id] = PersonTruth(
-                    r.id, r.employee_no, r.phone, r.department, r.grid_unit, category,
+                    r.id,
+                    r.employee_no,
+                    r.phone,
+                    r.department,
+                    r.grid_unit,
+                    category,
                     rates(category) if category else 0,
                 )
-            self._site_tz = {r.code: ZoneInfo(r.timezone)
-                             for r in conn.execute(select(S.c.code, S.c.timezone))}
+            self._site_tz = {
+                r.code: ZoneInfo(r.timezone) for r in conn.execute(select(S.c.code, S.c.timezone))
+            }
 
     def sync_appointments(self, k: int, phase: str) -> list[ApptTruth]:
         """Appointments booked and cancelled since the last look, seen at ``(k, phase)``."""
@@ -410,27 +470,51 @@ class Simulation:
         new: list[ApptTruth] = []
         with self.engine.connect() as conn:
             if not self._site_tz:
-                self._site_tz = {r.code: ZoneInfo(r.timezone)
-                                 for r in conn.execute(select(S.c.code, S.c.timezone))}
+                self._site_tz = {
+                    r.code: ZoneInfo(r.timezone)
+                    for r in conn.execute(select(S.c.code, S.c.timezone))
+                }
             for r in conn.execute(
-                select(A.c.id, A.c.person_id, A.c.starts_at, A.c.ends_at, A.c.site_code,
-                       A.c.week, A.c.reason, A.c.status)
-                .where(A.c.id > self._max_appt).order_by(A.c.id)
+                select(
+                    A.c.id,
+                    A.c.person_id,
+                    A.c.starts_at,
+                    A.c.ends_at,
+                    A.c.site_code,
+                    A.c.week,
+                    A.c.reason,
+                    A.c.status,
+                )
+                .where(A.c.id > self._max_appt)
+                .order_by(A.c.id)
             ):
                 if r.site_code not in self._site_tz:
-                    self._site_tz = {s.code: ZoneInfo(s.timezone)
-                                     for s in conn.execute(select(S.c.code, S.c.timezone))}
-                appt = ApptTruth(r.id, r.person_id, r.starts_at, r.ends_at, r.site_code, r.week,
-                                 r.reason, self._site_tz.get(r.site_code, self.tz), moment)
+                    self._site_tz = {
+                        s.code: ZoneInfo(s.timezone)
+                        for s in conn.execute(select(S.c.code, S.c.timezone))
+                    }
+                appt = ApptTruth(
+                    r.id,
+                    r.person_id,
+                    r.starts_at,
+                    r.ends_at,
+                    r.site_code,
+                    r.week,
+                    r.reason,
+                    self._site_tz.get(r.site_code, self.tz),
+                    moment,
+                )
                 self.world.appts[r.id] = appt
                 self._max_appt = max(self._max_appt, r.id)
                 new.append(appt)
                 if r.status == "cancelled":
                     appt.cancelled = moment
             for r in conn.execute(
-                select(A.c.id).where(A.c.status == "cancelled",
-                                     A.c.updated_at >= self.world.steps[k],
-                                     A.c.id <= self._max_appt)
+                select(A.c.id).where(
+                    A.c.status == "cancelled",
+                    A.c.updated_at >= self.world.steps[k],
+                    A.c.id <= self._max_appt,
+                )
             ):
                 appt = self.world.appts[r.id]
                 if appt.cancelled is None:
@@ -455,8 +539,11 @@ class Simulation:
                 appt.action = UNTESTED
             elif r < c.share_untested + c.share_lab:
                 appt.action = LAB
-            elif r < c.share_untested + c.share_lab + c.share_early and local.hour >= 9 \
-                    and early_step > k:
+            elif (
+                r < c.share_untested + c.share_lab + c.share_early
+                and local.hour >= 9
+                and early_step > k
+            ):
                 appt.action = EARLY
             else:
                 appt.action = WEB
@@ -470,7 +557,8 @@ class Simulation:
         elif appt.action == EARLY:
             local = appt.starts_at.astimezone(self.tz)
             self._early_at[self._step_of(local.date(), self.policy.reminders.quiet_end)].append(
-                appt)
+                appt
+            )
         elif appt.action == LAB:
             slot = appt.ends_at - appt.starts_at
             at = appt.starts_at + min(timedelta(minutes=5), slot / 2)
@@ -489,9 +577,11 @@ class Simulation:
         for p in self.world.people.values():
             if p.phone:
                 phone_count[p.phone] += 1
-        candidates = sorted(pid for pid in people_with
-                            if self.world.people[pid].phone
-                            and phone_count[self.world.people[pid].phone or ""] == 1)
+        candidates = sorted(
+            pid
+            for pid in people_with
+            if self.world.people[pid].phone and phone_count[self.world.people[pid].phone or ""] == 1
+        )
         self.rng.shuffle(candidates)
         n_stop = c.scaled(c.stops, 600, 3)
         n_refuse = c.scaled(c.refusals, 600, 3)
@@ -524,18 +614,27 @@ class Simulation:
         self._assign(week, k)
         # Excused the day before their slot, Tuesday to Sunday, by a supervisor.
         n_excuse = c.scaled(c.excuses, 400, 3)
-        later = [a for a in week if a.action in (WEB, LAB, UNTESTED)
-                 and a.starts_at.astimezone(self.tz).weekday() >= 1
-                 and a.person_id not in taken]
+        later = [
+            a
+            for a in week
+            if a.action in (WEB, LAB, UNTESTED)
+            and a.starts_at.astimezone(self.tz).weekday() >= 1
+            and a.person_id not in taken
+        ]
         self.rng.shuffle(later)
         for appt in later[:n_excuse]:
             self._unschedule(appt)
             day_before = appt.starts_at.astimezone(self.tz).date() - timedelta(days=1)
             self._excuse_at[self._step_of(day_before, dtime(12))].append(appt)
         # Positive lab results: Tuesday and Thursday morning slots, sampled and sent to the lab.
-        mornings = [a for a in week if a.action == LAB and a.person_id not in taken
-                    and a.starts_at.astimezone(self.tz).weekday() in (1, 3)
-                    and a.starts_at.astimezone(self.tz).hour < 11]
+        mornings = [
+            a
+            for a in week
+            if a.action == LAB
+            and a.person_id not in taken
+            and a.starts_at.astimezone(self.tz).weekday() in (1, 3)
+            and a.starts_at.astimezone(self.tz).hour < 11
+        ]
         self.rng.shuffle(mornings)
         seen_units: set[str] = set()
         for appt in mornings:
@@ -572,11 +671,19 @@ class Simulation:
                 person = self.world.people[pid]
                 assert person.phone
                 web = self.webs[pid % len(self.webs)]
-                response = inbound_text(web.base_url, PUBLIC_URL, self.fake.auth_token,
-                                        person.phone, "STOP", "SM" + uuid.uuid4().hex)
+                response = inbound_text(
+                    web.base_url,
+                    PUBLIC_URL,
+                    self.fake.auth_token,
+                    person.phone,
+                    "STOP",
+                    "SM" + uuid.uuid4().hex,
+                )
                 if response.status_code != 200:
-                    self.problem(f"STOP from {person.employee_no} answered "
-                                 f"{response.status_code}: {response.text[:200]}")
+                    self.problem(
+                        f"STOP from {person.employee_no} answered "
+                        f"{response.status_code}: {response.text[:200]}"
+                    )
                     continue
                 person.stopped = Moment(k, PRE)
         for appt in self._excuse_at.pop(k, []):
@@ -585,8 +692,10 @@ class Simulation:
             person = self.world.people[appt.person_id]
             response = self.hr.excuse(person.employee_no, appt.id, "病假 sick leave (simulated)")
             if response.status_code != 200:
-                self.problem(f"excusing {person.employee_no} answered {response.status_code}: "
-                             f"{response.text[:300]}")
+                self.problem(
+                    f"excusing {person.employee_no} answered {response.status_code}: "
+                    f"{response.text[:300]}"
+                )
                 continue
             appt.excused = Moment(k, PRE)
             self.counts["excused"] += 1
@@ -602,12 +711,17 @@ class Simulation:
     def _leave(self, k: int) -> None:
         """HR uploads Wednesday's full roster without the leavers, then re-plans the week."""
         leave_out = {self.world.people[pid].employee_no for pid in self.leavers}
-        path = _write_roster_csv(self.work / "roster-wednesday.csv",
-                                 _roster_rows(self.config.people, self.config.seed), leave_out)
+        path = _write_roster_csv(
+            self.work / "roster-wednesday.csv",
+            _roster_rows(self.config.people, self.config.seed),
+            leave_out,
+        )
         summary = self.command("import --full", "import", str(path), "--full", "--json").json()
         if summary["deactivated"] != len(leave_out):
-            self.problem(f"the full import deactivated {summary['deactivated']} people, "
-                         f"not the {len(leave_out)} left out")
+            self.problem(
+                f"the full import deactivated {summary['deactivated']} people, "
+                f"not the {len(leave_out)} left out"
+            )
         for pid in self.leavers:
             self.world.people[pid].deactivated = Moment(k, PRE)
         self.command("plan (re-plan)", "plan", "--week", self.config.week, "--json")
@@ -620,9 +734,11 @@ class Simulation:
         ahead = self.world.steps[min(k + 2, len(self.world.steps) - 1)]
         grace = self.world.grace()
         ready = [(a, s) for a, s in self._lab_pending if s.at <= now and self._active(a)]
-        urgent = (any(a.ends_at + grace < ahead for a, _ in ready)
-                  or k == len(self.world.steps) - 1
-                  or any(a.id in self._positive_appts for a, _ in ready))
+        urgent = (
+            any(a.ends_at + grace < ahead for a, _ in ready)
+            or k == len(self.world.steps) - 1
+            or any(a.id in self._positive_appts for a, _ in ready)
+        )
         if not ready or not urgent:
             return None
         path = self.work / f"lab-{k:04d}.csv"
@@ -632,16 +748,23 @@ class Simulation:
             for appt, sample in ready:
                 person = self.world.people[appt.person_id]
                 result = "阳性" if appt.id in self._positive_appts else "阴性"
-                writer.writerow([person.employee_no,
-                                 sample.at.astimezone(self.tz).strftime("%Y-%m-%d %H:%M"),
-                                 result, sample.site])
+                writer.writerow(
+                    [
+                        person.employee_no,
+                        sample.at.astimezone(self.tz).strftime("%Y-%m-%d %H:%M"),
+                        result,
+                        sample.site,
+                    ]
+                )
         taken = {id(s) for _, s in ready}
-        self._lab_pending = [(a, s) for a, s in self._lab_pending
-                             if id(s) not in taken and self._active(a)]
+        self._lab_pending = [
+            (a, s) for a, s in self._lab_pending if id(s) not in taken and self._active(a)
+        ]
         return path, ready
 
-    def _lab_recorded(self, k: int, done: Finished,
-                      ready: list[tuple[ApptTruth, SampleTruth]]) -> None:
+    def _lab_recorded(
+        self, k: int, done: Finished, ready: list[tuple[ApptTruth, SampleTruth]]
+    ) -> None:
         """The lab sheet imported while the round ran: its samples count from then on."""
         self.commands.append(done)
         now = self.world.steps[k]
@@ -650,18 +773,32 @@ class Simulation:
             return
         summary = done.json()
         if summary["unmatched"] or summary.get("errors") or summary["recorded"] != len(ready):
-            self.problem(f"lab import at {now}: recorded {summary['recorded']} of {len(ready)}, "
-                         f"unmatched {summary['unmatched'][:3]}, errors "
-                         f"{summary.get('errors', [])[:3]}")
+            self.problem(
+                f"lab import at {now}: recorded {summary['recorded']} of {len(ready)}, "
+                f"unmatched {summary['unmatched'][:3]}, errors "
+                f"{summary.get('errors', [])[:3]}"
+            )
         moment = Moment(k, ROUND)
         for appt, sample in ready:
             positive = appt.id in self._positive_appts
-            recorded = SampleTruth(sample.person_id, sample.at, sample.site, "lab",
-                                   "positive" if positive else "negative", moment)
+            recorded = SampleTruth(
+                sample.person_id,
+                sample.at,
+                sample.site,
+                "lab",
+                "positive" if positive else "negative",
+                moment,
+            )
             self.world.samples.append(recorded)
             if positive:
-                self.positives.append((recorded, (appt.starts_at, appt.ends_at), moment,
-                                       self.world.people[appt.person_id].employee_no))
+                self.positives.append(
+                    (
+                        recorded,
+                        (appt.starts_at, appt.ends_at),
+                        moment,
+                        self.world.people[appt.person_id].employee_no,
+                    )
+                )
         self.counts["lab_results"] += len(ready)
         self.counts["lab_imports"] += 1
         by_no = {p.employee_no: p.id for p in self.world.people.values()}
@@ -693,9 +830,15 @@ class Simulation:
         extra = 0
         while True:
             started = time.time()
-            lab = (Running("results import", cli_argv("results", "import", str(sheet[0]),
-                                                           "--json"), self.env())
-                   if sheet else None)
+            lab = (
+                Running(
+                    "results import",
+                    cli_argv("results", "import", str(sheet[0]), "--json"),
+                    self.env(),
+                )
+                if sheet
+                else None
+            )
             for worker in self.workers:
                 worker.send({"round": k, "at": at.isoformat()})
             if checkins:
@@ -735,50 +878,82 @@ class Simulation:
             self.timing["pre"] += t1 - t0
             self.timing["rounds"] += t2 - t1
             self.timing["sync"] += t3 - t2
-            if not self._chosen and any(self.world.in_week(a)
-                                        for a in self.world.appts.values()):
+            if not self._chosen and any(self.world.in_week(a) for a in self.world.appts.values()):
                 self.choose(k)
             day = at.astimezone(self.tz).date()
             if self.config.progress and day != last_day:
                 last_day = day
-                print(f"[sim] {at.astimezone(self.tz):%a %Y-%m-%d %H:%M} step {k}/{len(steps)}"
-                      f", {len(self.world.appts)} appointments, {len(self.world.samples)} "
-                      f"samples", file=sys.stderr, flush=True)
+                print(
+                    f"[sim] {at.astimezone(self.tz):%a %Y-%m-%d %H:%M} step {k}/{len(steps)}"
+                    f", {len(self.world.appts)} appointments, {len(self.world.samples)} "
+                    f"samples",
+                    file=sys.stderr,
+                    flush=True,
+                )
 
     def finish(self) -> dict[str, Any]:
         week = self.config.week
         outputs = {
-            "missed": self.command("missed", "missed", "--week", week, "--format",
-                                   "json").json(),
-            "compliance": self.command("compliance", "compliance", "--week", week, "--format",
-                                       "json").json(),
+            "missed": self.command("missed", "missed", "--week", week, "--format", "json").json(),
+            "compliance": self.command(
+                "compliance", "compliance", "--week", week, "--format", "json"
+            ).json(),
             "alerts": self.command("alerts", "alerts", "--all", "--format", "json").json(),
         }
         with self.engine.connect() as conn:
-            outputs["planruns"] = [dict(r._mapping) for r in conn.execute(text(
-                "SELECT week, planned_by FROM planrun ORDER BY id"))]
-            outputs["jobruns"] = [dict(r._mapping) for r in conn.execute(text(
-                "SELECT job, period, finished_at IS NOT NULL AS finished FROM jobrun"))]
-            outputs["opted_out"] = [r[0] for r in conn.execute(
-                select(P.c.phone).where(P.c.opted_out.is_(True)))]
-            outputs["left_open"] = int(conn.execute(
-                select(func.count()).select_from(M).where(M.c.status.in_(("sending", "unknown")))
-            ).scalar_one())
+            outputs["planruns"] = [
+                dict(r._mapping)
+                for r in conn.execute(text("SELECT week, planned_by FROM planrun ORDER BY id"))
+            ]
+            outputs["jobruns"] = [
+                dict(r._mapping)
+                for r in conn.execute(
+                    text("SELECT job, period, finished_at IS NOT NULL AS finished FROM jobrun")
+                )
+            ]
+            outputs["opted_out"] = [
+                r[0] for r in conn.execute(select(P.c.phone).where(P.c.opted_out.is_(True)))
+            ]
+            outputs["left_open"] = int(
+                conn.execute(
+                    select(func.count())
+                    .select_from(M)
+                    .where(M.c.status.in_(("sending", "unknown")))
+                ).scalar_one()
+            )
         return outputs
 
     def messages(self) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:
-            return [dict(r._mapping) for r in conn.execute(
-                select(M.c.id, M.c.kind, M.c.dedupe_key, M.c.to, M.c.body, M.c.status,
-                       M.c.provider_sid, M.c.error_code, M.c.error_message, M.c.attempts,
-                       M.c.appointment_id, M.c.person_id, M.c.user_id, M.c.expires_at, M.c.tz)
-                .order_by(M.c.id))]
+            return [
+                dict(r._mapping)
+                for r in conn.execute(
+                    select(
+                        M.c.id,
+                        M.c.kind,
+                        M.c.dedupe_key,
+                        M.c.to,
+                        M.c.body,
+                        M.c.status,
+                        M.c.provider_sid,
+                        M.c.error_code,
+                        M.c.error_message,
+                        M.c.attempts,
+                        M.c.appointment_id,
+                        M.c.person_id,
+                        M.c.user_id,
+                        M.c.expires_at,
+                        M.c.tz,
+                    ).order_by(M.c.id)
+                )
+            ]
 
     def db_bytes(self) -> int:
         if self.engine.dialect.name == "postgresql":
             with self.engine.connect() as conn:
-                return int(conn.execute(
-                    text("SELECT pg_database_size(current_database())")).scalar_one())
+                return int(
+                    conn.execute(text("SELECT pg_database_size(current_database())")).scalar_one()
+                )
         path = Path(self.engine.url.database or "")
         return sum(p.stat().st_size for p in (path, Path(f"{path}-wal")) if p.exists())
 
@@ -812,15 +987,29 @@ def run_week(config: SimConfig) -> SimResult:
     seconds["total"] = time.perf_counter() - started
     seconds.update({f"week_{k}": v for k, v in sim.timing.items()})
     return SimResult(
-        config=config, world=sim.world, users=sim.users, rounds=sim.rounds,
-        problems=sim.problems, commands=sim.commands, peaks=peaks, outputs=outputs,
-        messages=messages, fake_messages=fake_messages, fake_received=fake_received,
-        fake_stats=fake_stats, alerts=sim.alerts, positives=sim.positives,
-        refused_phones=sim.refused_phones, injected=dict(sim.injected), db_bytes=db_bytes,
-        seconds=seconds, counts=dict(sim.counts),
+        config=config,
+        world=sim.world,
+        users=sim.users,
+        rounds=sim.rounds,
+        problems=sim.problems,
+        commands=sim.commands,
+        peaks=peaks,
+        outputs=outputs,
+        messages=messages,
+        fake_messages=fake_messages,
+        fake_received=fake_received,
+        fake_stats=fake_stats,
+        alerts=sim.alerts,
+        positives=sim.positives,
+        refused_phones=sim.refused_phones,
+        injected=dict(sim.injected),
+        db_bytes=db_bytes,
+        seconds=seconds,
+        counts=dict(sim.counts),
     )
 
 
 def dump_json(path: Path, document: Any) -> None:
-    path.write_text(json.dumps(document, ensure_ascii=False, indent=1, default=str) + "\n",
-                    encoding="utf-8")
+    path.write_text(
+        json.dumps(document, ensure_ascii=False, indent=1, default=str) + "\n", encoding="utf-8"
+    )

@@ -77,7 +77,8 @@ class SimSchedule:
                         latest = fire
                         while True:
                             nxt = trigger.get_next_fire_time(
-                                latest, latest + timedelta(microseconds=1))
+                                latest, latest + timedelta(microseconds=1)
+                            )
                             if nxt is None or nxt > local:
                                 break
                             latest = nxt
@@ -123,15 +124,27 @@ def _run_round(ctx: Any, schedule: SimSchedule) -> dict[str, Any]:
     if any(spec.id == DISPATCH for spec in due):
         t0 = time.perf_counter()
         try:
-            report = Dispatcher(ctx.app.engine, ctx.backend, ctx.app.policy, ctx.app.clock,
-                                worker=ctx.worker, stop=ctx.stop).run()
+            report = Dispatcher(
+                ctx.app.engine,
+                ctx.backend,
+                ctx.app.policy,
+                ctx.app.clock,
+                worker=ctx.worker,
+                stop=ctx.stop,
+            ).run()
             dispatch = report.as_dict()
         except Exception as exc:
             log.error("dispatch failed:\n%s", traceback.format_exc())
             errors[DISPATCH] = f"{type(exc).__name__}: {exc}"[:500]
         took[DISPATCH] = round(time.perf_counter() - t0, 4)
-    return {"at": now.isoformat(), "jobs": _plain(jobs), "dispatch": dispatch, "errors": errors,
-            "took": took, "seconds": round(time.perf_counter() - started, 4)}
+    return {
+        "at": now.isoformat(),
+        "jobs": _plain(jobs),
+        "dispatch": dispatch,
+        "errors": errors,
+        "took": took,
+        "seconds": round(time.perf_counter() - started, 4),
+    }
 
 
 def _plain(value: Any) -> Any:
@@ -145,8 +158,11 @@ def _plain(value: Any) -> Any:
 
 
 def main() -> int:
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.WARNING,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     settings = get_settings()
     if settings.clock_file is None:
         print("tests.sim_worker needs TESTROTA_CLOCK_FILE", file=sys.stderr)

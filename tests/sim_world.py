@@ -142,10 +142,10 @@ class World:
                 out[key] = s.recorded
         return out
 
-    def done_moment(self, appt: ApptTruth,
-                    tested: dict[tuple[int, date], Moment]) -> Moment | None:
-        found = [tested[(appt.person_id, d)] for d in appt.local_days()
-                 if (appt.person_id, d) in tested]
+    def done_moment(self, appt: ApptTruth, tested: dict[tuple[int, date], Moment]) -> Moment | None:
+        found = [
+            tested[(appt.person_id, d)] for d in appt.local_days() if (appt.person_id, d) in tested
+        ]
         return min(found) if found else None
 
     def grace(self) -> timedelta:
@@ -198,8 +198,9 @@ class Expectation:
             self.must[key] = k
 
 
-def _person_blockers(world: World, person: PersonTruth, k: int,
-                     phone_owners: dict[str, list[PersonTruth]]) -> list[tuple[str, bool | None]]:
+def _person_blockers(
+    world: World, person: PersonTruth, k: int, phone_owners: dict[str, list[PersonTruth]]
+) -> list[tuple[str, bool | None]]:
     out: list[tuple[str, bool | None]] = []
     if person.deactivated is not None:
         out.append(("left the roster", person.deactivated.precedes_round(k)))
@@ -268,8 +269,10 @@ def expected_reminders(world: World) -> Expectation:
                     out.never[key] = "its slot started before it could go out"
                 continue
             blockers = [
-                ("appointment cancelled", appt.cancelled.precedes_round(k)
-                 if appt.cancelled else False),
+                (
+                    "appointment cancelled",
+                    appt.cancelled.precedes_round(k) if appt.cancelled else False,
+                ),
                 ("appointment excused", appt.excused.precedes_round(k) if appt.excused else False),
                 ("tested already", done.precedes_round(k) if done else False),
                 *_person_blockers(world, person, k, owners),
@@ -314,8 +317,9 @@ class UserTruth:
     phone: str | None
 
 
-def expected_alert_texts(world: World, alerts: dict[int, int],
-                         users: Sequence[UserTruth]) -> Expectation:
+def expected_alert_texts(
+    world: World, alerts: dict[int, int], users: Sequence[UserTruth]
+) -> Expectation:
     """``alerts``: alert id -> the case's person id. Each goes to HR and to the supervisors
     of the case's department, at any hour."""
     out = Expectation()
@@ -329,8 +333,9 @@ def expected_alert_texts(world: World, alerts: dict[int, int],
     return out
 
 
-def expected_digests(world: World, users: Sequence[UserTruth], digest_at: time,
-                     late_limit: timedelta) -> dict[str, int]:
+def expected_digests(
+    world: World, users: Sequence[UserTruth], digest_at: time, late_limit: timedelta
+) -> dict[str, int]:
     """``digest:DAY:user:ID`` -> yesterday's missed count, for each supervisor with any.
 
     The digest job runs at the first round at or after ``digest_at``, unless that round is more
@@ -348,13 +353,17 @@ def expected_digests(world: World, users: Sequence[UserTruth], digest_at: time,
         k = world.step_at_or_after(when)
         if k is None or world.steps[k] - when > late_limit:
             continue
-        yesterday = [a for a in missed_by_day.get(day - timedelta(days=1), [])
-                     if (flag := world.flag_step(a)) is not None and flag <= k]
+        yesterday = [
+            a
+            for a in missed_by_day.get(day - timedelta(days=1), [])
+            if (flag := world.flag_step(a)) is not None and flag <= k
+        ]
         for u in users:
             if u.role != "supervisor" or not u.phone:
                 continue
-            count = sum(1 for a in yesterday
-                        if world.people[a.person_id].department in u.departments)
+            count = sum(
+                1 for a in yesterday if world.people[a.person_id].department in u.departments
+            )
             if count:
                 out[f"digest:{(day - timedelta(days=1)).isoformat()}:user:{u.id}"] = count
     return out
@@ -400,14 +409,15 @@ def expected_compliance(world: World) -> tuple[dict[str, Figures], Figures]:
     tz = world.policy.tz
     tested = world.tested_days()
     # noon of each day: the week's local dates, whatever the offset
-    days = {(world.week_start.astimezone(tz) + timedelta(days=i, hours=12)).date()
-            for i in range(7)}
+    days = {
+        (world.week_start.astimezone(tz) + timedelta(days=i, hours=12)).date() for i in range(7)
+    }
     by_person: dict[int, list[ApptTruth]] = defaultdict(list)
     for a in world.appts.values():
         if world.in_week(a) and a.cancelled is None:
             by_person[a.person_id].append(a)
     test_days: dict[int, set[date]] = defaultdict(set)
-    for (pid, day) in tested:
+    for pid, day in tested:
         if day in days:
             test_days[pid].add(day)
     departments: dict[str, Figures] = {}
@@ -446,21 +456,27 @@ def rate(figures: Figures) -> float | None:
 # ---------------------------------------------------------------- positive cases
 
 
-def expected_contacts(world: World, case: SampleTruth, window: tuple[datetime, datetime],
-                      at: Moment) -> set[int]:
+def expected_contacts(
+    world: World, case: SampleTruth, window: tuple[datetime, datetime], at: Moment
+) -> set[int]:
     """The contacts of one positive sample: everyone active in the case's grid unit, and
     everyone sampled at the same site in the same slot (``window``)."""
     person = world.people[case.person_id]
     contacts = {
-        p.id for p in world.people.values()
-        if p.id != person.id and p.unit == person.unit
+        p.id
+        for p in world.people.values()
+        if p.id != person.id
+        and p.unit == person.unit
         and (p.deactivated is None or p.deactivated > at)
     }
     if case.site:
         start, end = window
         contacts |= {
-            s.person_id for s in world.samples
-            if s.site == case.site and start <= s.at < end and s.person_id != person.id
+            s.person_id
+            for s in world.samples
+            if s.site == case.site
+            and start <= s.at < end
+            and s.person_id != person.id
             and s.recorded <= at
         }
     return contacts
@@ -469,10 +485,17 @@ def expected_contacts(world: World, case: SampleTruth, window: tuple[datetime, d
 # ---------------------------------------------------------------- the clock's steps
 
 
-def step_times(start: datetime, end: datetime, tz: ZoneInfo, minutes: int,
-               night_minutes: int, night: tuple[time, time],
-               extra: Iterable[datetime] = (), sparse_until: datetime | None = None,
-               sparse_hours: int = 6) -> list[datetime]:
+def step_times(
+    start: datetime,
+    end: datetime,
+    tz: ZoneInfo,
+    minutes: int,
+    night_minutes: int,
+    night: tuple[time, time],
+    extra: Iterable[datetime] = (),
+    sparse_until: datetime | None = None,
+    sparse_hours: int = 6,
+) -> list[datetime]:
     """The simulated clock's stops from ``start`` to ``end`` (UTC, sorted, unique).
 
     Every ``minutes`` of the local day; between ``night[0]`` and ``night[1]`` every

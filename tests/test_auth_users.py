@@ -17,9 +17,14 @@ from testrota.db.models import AuditEvent, LoginAttempt, User
 from testrota.errors import UserError
 
 T0 = datetime(2022, 5, 11, 2, 0, tzinfo=UTC)
-RULE = ThrottleRule(max_failures=3, max_failures_per_ip=10, max_failures_per_name=20,
-                    window=timedelta(minutes=15), name_window=timedelta(hours=1),
-                    known_address_for=timedelta(days=30))
+RULE = ThrottleRule(
+    max_failures=3,
+    max_failures_per_ip=10,
+    max_failures_per_name=20,
+    window=timedelta(minutes=15),
+    name_window=timedelta(hours=1),
+    known_address_for=timedelta(days=30),
+)
 
 
 def test_password_hashes_are_argon2_and_verify() -> None:
@@ -39,13 +44,19 @@ def test_throttle_waits_until_the_oldest_counting_failure_leaves_the_window() ->
     assert retry_after(Attempts(pair=fails), RULE, T0 + timedelta(minutes=15, seconds=1)) == 0
     assert retry_after(Attempts(ip_failures=[T0] * 10), RULE, T0 + timedelta(minutes=5)) == 600
     # the slow per-name limit has its own, longer window
-    assert retry_after(Attempts(name_failures=[T0] * 20), RULE,
-                       T0 + timedelta(minutes=20)) == 40 * 60
+    assert (
+        retry_after(Attempts(name_failures=[T0] * 20), RULE, T0 + timedelta(minutes=20)) == 40 * 60
+    )
 
 
 def test_a_success_clears_the_failures_of_its_name_and_address() -> None:
-    pair = [(T0, False), (T0 + timedelta(minutes=1), False), (T0 + timedelta(minutes=2), True),
-            (T0 + timedelta(minutes=3), False), (T0 + timedelta(minutes=4), False)]
+    pair = [
+        (T0, False),
+        (T0 + timedelta(minutes=1), False),
+        (T0 + timedelta(minutes=2), True),
+        (T0 + timedelta(minutes=3), False),
+        (T0 + timedelta(minutes=4), False),
+    ]
     assert pair_failures(pair) == [T0 + timedelta(minutes=3), T0 + timedelta(minutes=4)]
     assert retry_after(Attempts(pair=pair), RULE, T0 + timedelta(minutes=5)) == 0
 
@@ -69,8 +80,14 @@ def test_scopes() -> None:
 
 def test_add_user_checks_its_input(engine: Engine) -> None:
     with session_scope(engine) as s:
-        add_user(s, name="sup", role="supervisor", password="password1",
-                 departments=["炼钢厂", " 炼钢厂 ", ""], now=T0)
+        add_user(
+            s,
+            name="sup",
+            role="supervisor",
+            password="password1",
+            departments=["炼钢厂", " 炼钢厂 ", ""],
+            now=T0,
+        )
     with session_scope(engine) as s:
         user = s.exec(select(User)).one()
         assert user.departments == ["炼钢厂"]
@@ -86,8 +103,9 @@ def test_add_user_checks_its_input(engine: Engine) -> None:
             add_user(s, password="password1", now=T0, **kwargs)  # type: ignore[arg-type]
 
 
-def _try(engine: Engine, password: str, at: datetime, name: str = "hr1",
-         ip: str = "10.0.0.1") -> int:
+def _try(
+    engine: Engine, password: str, at: datetime, name: str = "hr1", ip: str = "10.0.0.1"
+) -> int:
     """0 when signed in, -1 when refused, else the seconds to wait."""
     with session_scope(engine) as s:
         try:

@@ -56,8 +56,14 @@ def browser() -> Iterator[Any]:
     with sync_playwright() as p:
         b = p.chromium.launch(
             executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
         )
         yield b
         b.close()
@@ -79,12 +85,13 @@ def sign_in(page: Any, base: str, name: str, password: str = PASSWORD) -> None:
     page.goto(f"{base}/login")
     page.fill('input[name="username"]', name)
     page.fill('input[name="password"]', password)
-    page.click('button.primary')
+    page.click("button.primary")
     page.wait_for_load_state()
 
 
-def test_hr_uploads_a_roster_previews_and_applies(browser: Any, database_url: str,
-                                                  engine: Engine) -> None:
+def test_hr_uploads_a_roster_previews_and_applies(
+    browser: Any, database_url: str, engine: Engine
+) -> None:
     make_user(engine, "hr1", "hr", language="zh")
     with running_server(database_url) as base:
         context = browser.new_context(viewport=DESKTOP, locale="zh-CN")
@@ -93,8 +100,9 @@ def test_hr_uploads_a_roster_previews_and_applies(browser: Any, database_url: st
         shot(page, "login", database_url)
         sign_in(page, base, "hr1")
         page.goto(f"{base}/upload/roster")
-        page.set_input_files('input[type="file"]',
-                             str(SAMPLE_ROSTERS / "steelmaking_plant_zh_hans.xlsx"))
+        page.set_input_files(
+            'input[type="file"]', str(SAMPLE_ROSTERS / "steelmaking_plant_zh_hans.xlsx")
+        )
         shot(page, "roster-upload", database_url)
         page.click("form[data-upload] button.primary")
         page.wait_for_url("**/upload/roster/*")
@@ -114,8 +122,9 @@ def test_hr_uploads_a_roster_previews_and_applies(browser: Any, database_url: st
         context.close()
 
 
-def test_site_staff_check_two_people_in_on_a_phone(browser: Any, database_url: str,
-                                                   engine: Engine) -> None:
+def test_site_staff_check_two_people_in_on_a_phone(
+    browser: Any, database_url: str, engine: Engine
+) -> None:
     two_departments(engine)
     add_site(engine)
     slot = add_slot(engine, "2022-05-11 09:45", minutes=30)  # NOW is 10:00 that day
@@ -123,8 +132,9 @@ def test_site_staff_check_two_people_in_on_a_phone(browser: Any, database_url: s
     book(engine, "B001", slot)
     make_user(engine, "gate1", "site", language="zh")
     with running_server(database_url) as base:
-        context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True,
-                                      locale="zh-CN")
+        context = browser.new_context(
+            viewport=PHONE, is_mobile=True, has_touch=True, locale="zh-CN"
+        )
         page = context.new_page()
         sign_in(page, base, "gate1")
         assert page.url.endswith("/checkin")
@@ -164,13 +174,18 @@ def test_supervisor_filters_the_missed_list_and_exports_xlsx(
         rows = page.locator("table.missed tbody tr")
         assert rows.count() > 0
         assert set(page.locator("table.missed tbody tr td:nth-child(3)").all_inner_texts()) == {
-            department}
-        units = [o for o in page.locator('select[name="grid_unit"] option').all_inner_texts()
-                 if o and not o.startswith("全部")]
+            department
+        }
+        units = [
+            o
+            for o in page.locator('select[name="grid_unit"] option').all_inner_texts()
+            if o and not o.startswith("全部")
+        ]
         page.select_option('select[name="grid_unit"]', units[0])  # submits by itself
         page.wait_for_url("**grid_unit=*")
         shown = page.locator("table.missed tbody tr").evaluate_all(
-            "rows => rows.map(r => r.dataset.employee)")
+            "rows => rows.map(r => r.dataset.employee)"
+        )
         assert shown
         shot(page, "missed", database_url)
         with page.expect_download() as info:

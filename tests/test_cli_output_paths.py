@@ -44,10 +44,11 @@ def _bad_targets(tmp_path: Path) -> dict[str, tuple[Path, str]]:
     a_file.write_text("x", encoding="utf-8")
     unwritable = _unwritable_folder(tmp_path)
     return {
-        "a directory": (folder, f"--errors {folder} is a directory; give a file name, e.g. "
-                                f"{folder / 'errors.xlsx'}"),
-        "an unwritable folder": (unwritable / "errors.xlsx",
-                                 f"cannot write in {unwritable}"),
+        "a directory": (
+            folder,
+            f"--errors {folder} is a directory; give a file name, e.g. {folder / 'errors.xlsx'}",
+        ),
+        "an unwritable folder": (unwritable / "errors.xlsx", f"cannot write in {unwritable}"),
         "under a file": (a_file / "errors.xlsx", f"{a_file} is a file, not a folder"),
         "not .xlsx": (tmp_path / "errors.csv", "give a name ending in .xlsx"),
     }
@@ -63,8 +64,9 @@ def _assert_refused(result: Any, says: str) -> None:
 
 
 def _roster_with_errors(tmp_path: Path) -> Path:
-    return write_roster(tmp_path / "roster.xlsx",
-                        [*BASE, person("0007", "孙丽", "运输部", "司机", "12345")])
+    return write_roster(
+        tmp_path / "roster.xlsx", [*BASE, person("0007", "孙丽", "运输部", "司机", "12345")]
+    )
 
 
 def test_import_refuses_an_errors_path_it_cannot_write_and_imports_nothing(
@@ -86,9 +88,11 @@ def test_import_refuses_an_errors_path_it_cannot_write_and_imports_nothing(
 
 def _results_sheet(tmp_path: Path) -> Path:
     path = tmp_path / "lab.csv"
-    path.write_text("工号,采样时间,检测结果\n0001,2022-05-10 09:00,阴性\n"
-                    "9999,2022-05-10 09:00,阴性\n0002,2022-05-10 09:00,不知道\n",
-                    encoding="utf-8")
+    path.write_text(
+        "工号,采样时间,检测结果\n0001,2022-05-10 09:00,阴性\n"
+        "9999,2022-05-10 09:00,阴性\n0002,2022-05-10 09:00,不知道\n",
+        encoding="utf-8",
+    )
     return path
 
 
@@ -98,16 +102,24 @@ def test_results_import_refuses_an_errors_path_it_cannot_write_and_records_nothi
     assert cli("import", str(write_roster(tmp_path / "r.xlsx", BASE)), "--json").exit_code == 0
     sheet = _results_sheet(tmp_path)
     for target, says in _bad_targets(tmp_path).values():
-        _assert_refused(cli("results", "import", str(sheet), "--errors", str(target), env=ENV),
-                        says)
+        _assert_refused(
+            cli("results", "import", str(sheet), "--errors", str(target), env=ENV), says
+        )
     assert _count(engine, TestResult) == 0
 
 
 def test_results_import_writes_the_rows_to_fix(cli: Any, tmp_path: Path, engine: Engine) -> None:
     assert cli("import", str(write_roster(tmp_path / "r.xlsx", BASE)), "--json").exit_code == 0
     report = tmp_path / "lab-errors.xlsx"
-    result = cli("results", "import", str(_results_sheet(tmp_path)), "--errors", str(report),
-                 "--json", env=ENV)
+    result = cli(
+        "results",
+        "import",
+        str(_results_sheet(tmp_path)),
+        "--errors",
+        str(report),
+        "--json",
+        env=ENV,
+    )
     assert result.exit_code == 0, result.output
     assert _count(engine, TestResult) == 1
     book = openpyxl.load_workbook(report)

@@ -37,14 +37,20 @@ DRIVER = PersonFacts(1, "1001", "张三", "炼钢厂", "一号网格", "司机",
 
 
 def appt(
-    start: datetime, minutes: int = 30, status: str = "scheduled", aid: int = 1, pid: int = 1,
+    start: datetime,
+    minutes: int = 30,
+    status: str = "scheduled",
+    aid: int = 1,
+    pid: int = 1,
     reason: str = "plan",
 ) -> AppointmentFacts:
-    return AppointmentFacts(aid, pid, start, start + timedelta(minutes=minutes), status,
-                            "S1", "", reason)
+    return AppointmentFacts(
+        aid, pid, start, start + timedelta(minutes=minutes), status, "S1", "", reason
+    )
 
 
 # ---------------------------------------------------------------- done / missed / excused
+
 
 def test_a_test_that_day_makes_the_appointment_done() -> None:
     slot = local(SH, 2022, 5, 9, 14, 0)
@@ -95,8 +101,12 @@ def test_a_test_on_another_day_does_not_make_the_slot_done() -> None:
 def test_a_late_result_turns_missed_into_done() -> None:
     slot = local(SH, 2022, 5, 9, 8, 0)
     sampled = local(SH, 2022, 5, 9, 19, 0)
-    out = decide_due([appt(slot, status="missed")], days_tested([Sample(1, sampled)], SH),
-                     local(SH, 2022, 5, 10, 9, 0), P)
+    out = decide_due(
+        [appt(slot, status="missed")],
+        days_tested([Sample(1, sampled)], SH),
+        local(SH, 2022, 5, 10, 9, 0),
+        P,
+    )
     assert out.done == [(1, sampled)]
 
 
@@ -112,10 +122,12 @@ def test_the_local_calendar_day_decides_not_the_utc_day() -> None:
     sampled_before_local_midnight = local(SH, 2022, 5, 8, 23, 30)  # 15:30 UTC on 8 May
     sampled_same_local_day = local(SH, 2022, 5, 9, 0, 30)  # 16:30 UTC on 8 May
     now = local(SH, 2022, 5, 9, 18, 0)
-    assert decide_due([appt(slot)], days_tested([Sample(1, sampled_before_local_midnight)], SH),
-                      now, P).missed == [1]
-    assert decide_due([appt(slot)], days_tested([Sample(1, sampled_same_local_day)], SH),
-                      now, P).done
+    assert decide_due(
+        [appt(slot)], days_tested([Sample(1, sampled_before_local_midnight)], SH), now, P
+    ).missed == [1]
+    assert decide_due(
+        [appt(slot)], days_tested([Sample(1, sampled_same_local_day)], SH), now, P
+    ).done
 
 
 def test_dst_fall_back_day_has_25_hours() -> None:
@@ -127,19 +139,23 @@ def test_dst_fall_back_day_has_25_hours() -> None:
     now = local(NY, 2022, 11, 7, 12, 0)
     assert decide_due([appt(slot)], days_tested([Sample(1, late_evening)], NY), now, ny).done
     after_midnight = local(NY, 2022, 11, 7, 0, 10)
-    assert decide_due([appt(slot)], days_tested([Sample(1, after_midnight)], NY), now,
-                      ny).missed == [1]
+    assert decide_due(
+        [appt(slot)], days_tested([Sample(1, after_midnight)], NY), now, ny
+    ).missed == [1]
 
 
 def test_a_slot_crossing_midnight_belongs_to_both_days() -> None:
     slot = local(SH, 2022, 5, 9, 23, 45)
-    assert local_days(slot, slot + timedelta(minutes=30), SH) == [date(2022, 5, 9),
-                                                                 date(2022, 5, 10)]
+    assert local_days(slot, slot + timedelta(minutes=30), SH) == [
+        date(2022, 5, 9),
+        date(2022, 5, 10),
+    ]
     tested = days_tested([Sample(1, local(SH, 2022, 5, 10, 0, 5))], SH)
     assert decide_due([appt(slot)], tested, local(SH, 2022, 5, 10, 6, 0), P).done
 
 
 # ---------------------------------------------------------------- weeks
+
 
 def test_weeks_parse_and_bounds() -> None:
     assert parse_week("2022-W19") == IsoWeek(2022, 19) == parse_week("2022w19")
@@ -156,7 +172,10 @@ def test_weeks_parse_and_bounds() -> None:
     assert end - start == timedelta(hours=167)
     assert week_of(datetime(2022, 5, 8, 17, 0, tzinfo=UTC), SH) == IsoWeek(2022, 19)  # Mon 01:00
     assert [str(w) for w in recent_weeks(IsoWeek(2022, 1), 3)] == [
-        "2021-W51", "2021-W52", "2022-W01"]
+        "2021-W51",
+        "2021-W52",
+        "2022-W01",
+    ]
 
 
 # ---------------------------------------------------------------- weekly compliance
@@ -183,8 +202,17 @@ def test_required_follows_excuses_contacts_surges_and_exemptions() -> None:
     assert person_week(DRIVER, W19, P, excused, set()).required == 1
     contact = [appt(local(SH, 2022, 5, 11, 8, 0), reason="contact", pid=2)]
     assert person_week(office, W19, P, contact, set()).required == 1
-    surge = policy(surge=[{"name": "静态管控", "start": "2022-05-12", "end": "2022-05-20",
-                           "tests_per_week": 7, "all_staff": True}])
+    surge = policy(
+        surge=[
+            {
+                "name": "静态管控",
+                "start": "2022-05-12",
+                "end": "2022-05-20",
+                "tests_per_week": 7,
+                "all_staff": True,
+            }
+        ]
+    )
     # Thu..Sun at 7/week, Mon..Wed at 2/week: ceil((4*7 + 3*2) / 7) = 5
     assert policy_required(DRIVER, W19, surge) == 5
     assert policy_required(office, W19, surge) == 4
@@ -214,8 +242,16 @@ def test_rollup_by_department_and_grid_unit() -> None:
     c = PersonFacts(3, "3", "c", "物流部", "", "", "driver")
     weeks = [
         (a, person_week(a, W19, P, [], {date(2022, 5, 9), date(2022, 5, 12)})),
-        (b, person_week(b, W19, P, [appt(local(SH, 2022, 5, 9, 8), status="missed", pid=2)],
-                        {date(2022, 5, 9), date(2022, 5, 10), date(2022, 5, 11)})),
+        (
+            b,
+            person_week(
+                b,
+                W19,
+                P,
+                [appt(local(SH, 2022, 5, 9, 8), status="missed", pid=2)],
+                {date(2022, 5, 9), date(2022, 5, 10), date(2022, 5, 11)},
+            ),
+        ),
         (c, person_week(c, W19, P, [], set())),
     ]
     depts = rollup(weeks, by_grid_unit=False)
@@ -229,6 +265,7 @@ def test_rollup_by_department_and_grid_unit() -> None:
 
 # ---------------------------------------------------------------- contacts
 
+
 def test_contacts_are_the_grid_unit_and_the_same_slot() -> None:
     case = PersonFacts(1, "1", "case", "炼钢厂", "一号网格", "", "driver")
     mate = PersonFacts(2, "2", "mate", "炼钢厂", "一号网格", "", None)
@@ -239,10 +276,10 @@ def test_contacts_are_the_grid_unit_and_the_same_slot() -> None:
     positive = Sample(1, local(SH, 2022, 5, 9, 8, 10), "positive", "lab", "S1", id=9)
     samples = [
         positive,
-        Sample(5, local(SH, 2022, 5, 9, 8, 20), site_code="S1"),   # same slot, same site
-        Sample(2, local(SH, 2022, 5, 9, 8, 25), site_code="S1"),   # also a unit mate
-        Sample(4, local(SH, 2022, 5, 9, 8, 40), site_code="S1"),   # next slot
-        Sample(4, local(SH, 2022, 5, 9, 8, 15), site_code="S2"),   # another site
+        Sample(5, local(SH, 2022, 5, 9, 8, 20), site_code="S1"),  # same slot, same site
+        Sample(2, local(SH, 2022, 5, 9, 8, 25), site_code="S1"),  # also a unit mate
+        Sample(4, local(SH, 2022, 5, 9, 8, 40), site_code="S1"),  # next slot
+        Sample(4, local(SH, 2022, 5, 9, 8, 15), site_code="S2"),  # another site
     ]
     window = slot_window(positive.sampled_at, [slot], SH)
     assert window == slot

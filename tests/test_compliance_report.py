@@ -31,10 +31,30 @@ def test_compliance_per_department_and_grid_unit(engine: Engine) -> None:
     depts = _by(report.departments, "department")
     steel = depts[("炼钢厂",)]
     # 张三 2 of 2, 李四 0 of 2, 王五 0 of 1 (Monday excused); 孙八 is not high-risk.
-    assert {k: getattr(steel, k) for k in ("people", "required", "scheduled", "done", "missed",
-                                  "excused", "tests", "compliant_people", "rate")} == {
-        "people": 3, "required": 5, "scheduled": 6, "done": 1, "missed": 3, "excused": 1,
-        "tests": 2, "compliant_people": 1, "rate": 0.4}
+    assert {
+        k: getattr(steel, k)
+        for k in (
+            "people",
+            "required",
+            "scheduled",
+            "done",
+            "missed",
+            "excused",
+            "tests",
+            "compliant_people",
+            "rate",
+        )
+    } == {
+        "people": 3,
+        "required": 5,
+        "scheduled": 6,
+        "done": 1,
+        "missed": 3,
+        "excused": 1,
+        "tests": 2,
+        "compliant_people": 1,
+        "rate": 0.4,
+    }
     assert [t.rate for t in steel.trend] == [0.1667, 0.0, 0.3333, 0.4]
     assert [t.missed for t in steel.trend] == [0, 1, 1, 3]
     logistics = depts[("物流部",)]
@@ -61,8 +81,17 @@ def test_surge_raises_what_is_required(engine: Engine) -> None:
         for day in (9, 10, 11, 12):
             add_appt(s, p, at(day, 8), status="done")
         s.commit()
-    surge = policy(surge=[{"name": "5月静态管控", "start": "2022-05-09", "end": "2022-05-15",
-                           "tests_per_week": 7, "departments": ["炼钢厂"]}])
+    surge = policy(
+        surge=[
+            {
+                "name": "5月静态管控",
+                "start": "2022-05-09",
+                "end": "2022-05-15",
+                "tests_per_week": 7,
+                "departments": ["炼钢厂"],
+            }
+        ]
+    )
     report = compliance(engine, NOW, surge, weeks=1)
     [steel] = report.departments
     assert (steel.required, steel.done) == (7, 4)
@@ -76,7 +105,10 @@ def test_cli_compliance_formats(cli: Any, engine: Engine) -> None:
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     assert {(r["level"], r["department"], r["grid_unit"]) for r in rows} >= {
-        ("department", "炼钢厂", ""), ("grid_unit", "炼钢厂", "二号网格"), ("total", "", "")}
+        ("department", "炼钢厂", ""),
+        ("grid_unit", "炼钢厂", "二号网格"),
+        ("total", "", ""),
+    }
     steel = next(r for r in rows if r["level"] == "department" and r["department"] == "炼钢厂")
     assert steel["trend"] == "2022-W16=17% 2022-W17=0% 2022-W18=33% 2022-W19=40%"
     table = cli("compliance", "--department", "炼钢厂", env=NOW_ENV)
@@ -125,8 +157,7 @@ def test_one_rule_for_the_effective_category(engine: Engine) -> None:
             s.add(person)
         s.commit()
     with Session(engine) as s:
-        facts = {r.employee_no: person_facts_row(r).category
-                 for r in s.execute(select_people())}
+        facts = {r.employee_no: person_facts_row(r).category for r in s.execute(select_people())}
     assert facts == {"1": "driver", "2": None, "3": "canteen", "4": None, "5": "driver"}
     figures = dashboard_figures(app_at(engine, NOW, P), DashboardFigures("2022-W19"))
     assert figures.high_risk == 2  # 1 and 3: active, with a category

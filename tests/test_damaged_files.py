@@ -47,7 +47,11 @@ def read_capped(files: dict[str, bytes], folder: Path) -> dict[str, dict[str, An
         paths.append(str(folder / name))
     proc = subprocess.run(
         [sys.executable, "-m", "tests.read_in_child", str(MEMORY_MB), str(CPU_SECONDS), *paths],
-        capture_output=True, text=True, cwd=ROOT, timeout=900, check=False,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=900,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     results = {Path(r["file"]).name: r for r in map(json.loads, proc.stdout.splitlines())}
@@ -61,20 +65,22 @@ def read_capped(files: dict[str, bytes], folder: Path) -> dict[str, dict[str, An
 
 def test_looping_chains_are_refused_as_damaged(tmp_path: Path) -> None:
     assert len(looping_difat_xls()) == 1536  # the report's 1.5 KB file
-    results = read_capped({f"{name}.xls": build() for name, build in CRAFTED_XLS.items()},
-                          tmp_path)
+    results = read_capped({f"{name}.xls": build() for name, build in CRAFTED_XLS.items()}, tmp_path)
     for name, r in results.items():
         assert r["outcome"] == "refused", r
         assert r["message"].startswith(f"{name}: the workbook is damaged"), r
 
 
 def test_parts_that_ask_for_huge_allocations_are_refused(tmp_path: Path) -> None:
-    results = read_capped({
-        "string-count.xlsx": xlsx_with_huge_string_count(),
-        "lying-size.xlsx": xlsx_with_lying_member_size(),
-        "far-cells.xlsx": xlsx_with_far_cells(),
-        "far-cell.xls": xls_with_far_cell(),
-    }, tmp_path)
+    results = read_capped(
+        {
+            "string-count.xlsx": xlsx_with_huge_string_count(),
+            "lying-size.xlsx": xlsx_with_lying_member_size(),
+            "far-cells.xlsx": xlsx_with_far_cells(),
+            "far-cell.xls": xls_with_far_cell(),
+        },
+        tmp_path,
+    )
     assert "damaged" in results["string-count.xlsx"]["message"]
     assert "damaged" in results["lying-size.xlsx"]["message"]
     assert "has 1,048,576 rows" in results["far-cells.xlsx"]["message"]
@@ -110,7 +116,11 @@ def run_capped(argv: list[str], env: dict[str, str], cpu_seconds: int) -> tuple[
     """(exit status, stderr, peak MB) of ``argv`` run under the memory cap."""
     proc = subprocess.run(
         [sys.executable, "-S", "-c", _CAPPED, str(MEMORY_MB), str(cpu_seconds), *argv],
-        capture_output=True, text=True, env={**os.environ, **env}, timeout=300, check=False,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        timeout=300,
+        check=False,
     )
     err, _, usage = proc.stderr.rpartition("__usage__")
     status, peak = usage.split()
@@ -118,13 +128,13 @@ def run_capped(argv: list[str], env: dict[str, str], cpu_seconds: int) -> tuple[
 
 
 @pytest.mark.parametrize("name", ["looping-difat", "looping-stream", "looping-mini-stream"])
-def test_the_cli_refuses_a_crafted_xls_with_one_line_and_exit_2(
-    tmp_path: Path, name: str
-) -> None:
+def test_the_cli_refuses_a_crafted_xls_with_one_line_and_exit_2(tmp_path: Path, name: str) -> None:
     path = tmp_path / f"{name}.xls"
     path.write_bytes(CRAFTED_XLS[name]())
-    env = {"TESTROTA_CONFIG_DIR": str(CONFIG_DIR),
-           "TESTROTA_DATABASE_URL": f"sqlite:///{tmp_path / 'never-opened.db'}"}
+    env = {
+        "TESTROTA_CONFIG_DIR": str(CONFIG_DIR),
+        "TESTROTA_DATABASE_URL": f"sqlite:///{tmp_path / 'never-opened.db'}",
+    }
     # The interpreter's start-up is in the CPU time: the refusal itself takes milliseconds.
     status, err, peak_mb = run_capped([TESTROTA, "import", str(path), "--dry-run"], env, 20)
     assert status == 2, err[-2000:]
@@ -140,7 +150,11 @@ def test_the_web_upload_of_the_crafted_xls_is_a_400(
     path.write_bytes(looping_difat_xls())
     proc = subprocess.run(
         [sys.executable, "-m", "tests.upload_in_child", database_url, str(MEMORY_MB), str(path)],
-        capture_output=True, text=True, cwd=ROOT, timeout=300, check=False,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+        check=False,
         env={**os.environ, "MALLOC_ARENA_MAX": "2"},
     )
     assert proc.returncode == 0, proc.stderr[-2000:]

@@ -48,8 +48,9 @@ def test_the_loop_carries_on_after_failed_passes_and_then_sends(
     out: dict[str, Any] = {}
 
     def loop() -> None:
-        out["report"] = dispatch_loop(engine, notify_settings(settings), policy(),
-                                      FixedClock(NOW), stop=stop, pause=0.05)
+        out["report"] = dispatch_loop(
+            engine, notify_settings(settings), policy(), FixedClock(NOW), stop=stop, pause=0.05
+        )
 
     thread = threading.Thread(target=loop)
     thread.start()
@@ -76,7 +77,6 @@ def test_once_raises_what_failed(settings: Settings, tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'not-yet.db'}")
     try:
         with pytest.raises(OperationalError, match="no such table"):
-            dispatch_loop(engine, notify_settings(settings), policy(), FixedClock(NOW),
-                          once=True)
+            dispatch_loop(engine, notify_settings(settings), policy(), FixedClock(NOW), once=True)
     finally:
         engine.dispose()

@@ -28,9 +28,7 @@ def test_every_setting_is_documented(env: str) -> None:
     assert f"`{env}`" in README, f"README.md does not document the setting {env}"
 
 
-@pytest.mark.parametrize(
-    "key", [f.alias or name for name, f in Policy.model_fields.items()]
-)
+@pytest.mark.parametrize("key", [f.alias or name for name, f in Policy.model_fields.items()])
 def test_every_policy_section_is_documented(key: str) -> None:
     assert f"`{key}" in README, f"README.md does not document policy key {key!r}"
 

@@ -30,8 +30,12 @@ def _snapshot(engine: Engine) -> dict[str, str]:
     """A digest of every table an import writes (and the row counts of the others)."""
     out = {}
     with engine.connect() as conn:
-        for table, order in (("person", "employee_no"), ("rosterimport", "id"),
-                             ("auditevent", "id"), ("roleoverride", "id")):
+        for table, order in (
+            ("person", "employee_no"),
+            ("rosterimport", "id"),
+            ("auditevent", "id"),
+            ("roleoverride", "id"),
+        ):
             rows = conn.execute(text(f'SELECT * FROM "{table}" ORDER BY {order}')).all()
             digest = hashlib.sha256(repr([tuple(r) for r in rows]).encode()).hexdigest()
             out[table] = f"{len(rows)} rows {digest[:16]}"
@@ -44,8 +48,10 @@ def _wait_for_uncommitted_writes(engine: Engine, database_url: str) -> None:
     cache before the commit)."""
     deadline = time.monotonic() + 10
     if engine.dialect.name == "postgresql":
-        query = text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                     "AND pid <> pg_backend_pid() AND backend_xid IS NOT NULL")
+        query = text(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid() AND backend_xid IS NOT NULL"
+        )
         while time.monotonic() < deadline:
             with engine.connect() as conn:
                 if conn.execute(query).scalar_one():
@@ -63,8 +69,13 @@ def _wait_for_uncommitted_writes(engine: Engine, database_url: str) -> None:
 
 def _import(database_url: str, path: Path) -> subprocess.Popen[str]:
     env = env_for(database_url, CONFIG_DIR, None, TESTROTA_NOW=NOW)
-    return subprocess.Popen(cli_argv("import", str(path), "--full", "--force"), env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        cli_argv("import", str(path), "--full", "--force"),
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def test_an_import_killed_while_writing_leaves_the_database_as_it_was(

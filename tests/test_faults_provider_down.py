@@ -66,24 +66,40 @@ def test_texts_wait_out_a_ten_minute_outage_and_expire_rather_than_go_late(
             add_appointment(session, person, start, site="NORTH")
             assert person.id is not None
             people[name].add(person.id)
-    config = config_dir(tmp_path, sms={"rate_per_second": 0, "concurrency": 4,
-                                       "retry_base_seconds": 30, "retry_max_seconds": 1800})
+    config = config_dir(
+        tmp_path,
+        sms={
+            "rate_per_second": 0,
+            "concurrency": 4,
+            "retry_base_seconds": 30,
+            "retry_max_seconds": 1800,
+        },
+    )
     clock = SimClock(tmp_path / "clock", T0)
     fake.stop()  # the provider is down from T0
     env = env_for(database_url, config, clock, fake.env())
     with fleet() as f:
         worker = start_worker(f, env, tmp_path / "logs", "worker")
         # The worker books the reminders and tries to send the due ones: refused, retried.
-        wait_until(lambda: _rows(engine).get("reminder_before", []) and all(
-            r.attempts > 0 for r in _rows(engine)["reminder_before"] if r.due_at <= T0),
-            60, "the first attempts", on_timeout=worker.log_tail)
+        wait_until(
+            lambda: (
+                _rows(engine).get("reminder_before", [])
+                and all(r.attempts > 0 for r in _rows(engine)["reminder_before"] if r.due_at <= T0)
+            ),
+            60,
+            "the first attempts",
+            on_timeout=worker.log_tail,
+        )
         minute = timedelta(minutes=1)
         while clock.at < T0 + OUTAGE:
             clock.set(clock.at + minute)
             # a real minute is three ticks of the dispatcher's one-second look for due rows
-            wait_until(lambda: not _sendable_now(engine, clock.at), 20,
-                       f"the dispatcher to try everything due at {clock.at}",
-                       on_timeout=worker.log_tail)
+            wait_until(
+                lambda: not _sendable_now(engine, clock.at),
+                20,
+                f"the dispatcher to try everything due at {clock.at}",
+                on_timeout=worker.log_tail,
+            )
         assert fake.messages == []
         assert "failed" not in statuses(engine), "texts gave up while the provider was down"
         fake.restart()
@@ -96,8 +112,13 @@ def test_texts_wait_out_a_ten_minute_outage_and_expire_rather_than_go_late(
                 clock.set(clock.at + minute)
             return set(statuses(engine)) <= {"sent", "expired"}
 
-        wait_until(settled, 90, "every text to be sent or expired", poll=2,
-                   on_timeout=lambda: f"{statuses(engine)}\n{worker.log_tail()}")
+        wait_until(
+            settled,
+            90,
+            "every text to be sent or expired",
+            poll=2,
+            on_timeout=lambda: f"{statuses(engine)}\n{worker.log_tail()}",
+        )
         assert worker.alive(), worker.log_tail()
     rows = [r for kind in ("reminder_eve", "reminder_before") for r in _rows(engine).get(kind, [])]
     sent = {m.sid for m in fake.messages}
@@ -122,10 +143,10 @@ def _sendable_now(engine: Engine, now: datetime) -> bool:
     with engine.connect() as conn:
         pending = conn.execute(
             select(M.c.id).where(
-                M.c.status == "pending", M.c.due_at <= now,
+                M.c.status == "pending",
+                M.c.due_at <= now,
                 (M.c.next_attempt_at.is_(None)) | (M.c.next_attempt_at <= now),
                 (M.c.expires_at.is_(None)) | (M.c.expires_at > now),
             )
         ).first()
     return pending is not None
-

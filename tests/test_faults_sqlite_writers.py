@@ -73,8 +73,9 @@ def test_web_worker_and_imports_write_at_once_and_no_one_sees_database_is_locked
             add_user(s, name=name, role=role, password=PASSWORD, now=NOW)
     today = _todays_people(engine)
     assert len(today) >= 450
-    add_due_texts(engine, 1500, NOW.astimezone(UTC) - timedelta(minutes=1), first=900_000,
-                  with_people=False)
+    add_due_texts(
+        engine, 1500, NOW.astimezone(UTC) - timedelta(minutes=1), first=900_000, with_people=False
+    )
     big = generate_roster(20_000, tmp_path / "big.xlsx", seed=4)
     lab = _lab_sheet(tmp_path / "lab.csv", today[:150])
 
@@ -86,10 +87,17 @@ def test_web_worker_and_imports_write_at_once_and_no_one_sees_database_is_locked
         f.add(web)
         web.wait_ready()
         worker = start_worker(f, env, logs, "worker")
-        wait_until(lambda: len(fake.received) >= 100, 60, "the worker to be sending",
-                   poll=0.02, on_timeout=worker.log_tail)
-        imports = [Running("import", cli_argv("import", str(big), "--json"), env),
-                   Running("results", cli_argv("results", "import", str(lab), "--json"), env)]
+        wait_until(
+            lambda: len(fake.received) >= 100,
+            60,
+            "the worker to be sending",
+            poll=0.02,
+            on_timeout=worker.log_tail,
+        )
+        imports = [
+            Running("import", cli_argv("import", str(big), "--json"), env),
+            Running("results", cli_argv("results", "import", str(lab), "--json"), env),
+        ]
         local = threading.local()
         during_import: list[str] = []
 
@@ -102,8 +110,9 @@ def test_web_worker_and_imports_write_at_once_and_no_one_sees_database_is_locked
             started = time.perf_counter()
             r = user("site1").check_in(employee_no, None)
             with lock:
-                answers.append(("checkin", r.status_code, time.perf_counter() - started,
-                                r.text[:200]))
+                answers.append(
+                    ("checkin", r.status_code, time.perf_counter() - started, r.text[:200])
+                )
                 if imports[0].proc.poll() is None:
                     during_import.append(employee_no)
             if int(employee_no[-1]) % 4 == 0:  # HR reads pages meanwhile
@@ -114,14 +123,24 @@ def test_web_worker_and_imports_write_at_once_and_no_one_sees_database_is_locked
                         user("hr1").sign_in()
                         page = user("hr1").client.get(path)
                     with lock:
-                        answers.append((path, page.status_code, time.perf_counter() - started,
-                                        page.text[:200] if page.status_code >= 400 else ""))
+                        answers.append(
+                            (
+                                path,
+                                page.status_code,
+                                time.perf_counter() - started,
+                                page.text[:200] if page.status_code >= 400 else "",
+                            )
+                        )
 
         with ThreadPoolExecutor(4) as pool:
             list(pool.map(check_in, today[150:450]))
         finished = [i.wait(600) for i in imports]
-        wait_until(lambda: _texts_sent(engine) == 1500, 120,
-                   "the worker to send every text", on_timeout=worker.log_tail)
+        wait_until(
+            lambda: _texts_sent(engine) == 1500,
+            120,
+            "the worker to send every text",
+            on_timeout=worker.log_tail,
+        )
         assert worker.alive()
     for done in finished:
         assert done.returncode == 0, f"{done.label}: {done.stderr[-2000:]}"
@@ -141,10 +160,13 @@ def test_web_worker_and_imports_write_at_once_and_no_one_sees_database_is_locked
 
 def _texts_sent(engine: Engine) -> int:
     with engine.connect() as conn:
-        return int(conn.execute(
-            select(func.count()).select_from(M).where(M.c.kind == "booster",
-                                                      M.c.status == "sent")
-        ).scalar_one())
+        return int(
+            conn.execute(
+                select(func.count())
+                .select_from(M)
+                .where(M.c.kind == "booster", M.c.status == "sent")
+            ).scalar_one()
+        )
 
 
 def _todays_people(engine: Engine) -> list[str]:
@@ -152,9 +174,11 @@ def _todays_people(engine: Engine) -> list[str]:
     start = NOW.replace(hour=0).astimezone(UTC)
     with engine.connect() as conn:
         rows = conn.execute(
-            select(Person.employee_no).join(Appointment, Appointment.person_id == Person.id)
-            .where(Appointment.starts_at >= start,
-                   Appointment.starts_at < start + timedelta(days=1))
+            select(Person.employee_no)
+            .join(Appointment, Appointment.person_id == Person.id)
+            .where(
+                Appointment.starts_at >= start, Appointment.starts_at < start + timedelta(days=1)
+            )
             .order_by(Appointment.starts_at)
         ).all()
     return list(dict.fromkeys(r[0] for r in rows))

@@ -50,17 +50,27 @@ def fake() -> Iterator[FakeTwilio]:
 
 
 def _config(tmp_path: Path) -> Path:
-    return config_dir(tmp_path, sms={"rate_per_second": 0, "concurrency": 8,
-                                     "sending_timeout_minutes": 10, "batch_size": 50})
+    return config_dir(
+        tmp_path,
+        sms={
+            "rate_per_second": 0,
+            "concurrency": 8,
+            "sending_timeout_minutes": 10,
+            "batch_size": 50,
+        },
+    )
 
 
 def _claimed_by(engine: Engine, pid: int) -> int:
     """Rows a worker process (``host:pid:random``) left claimed."""
     with engine.connect() as conn:
-        return int(conn.execute(
-            select(func.count()).select_from(M)
-            .where(M.c.status == "sending", M.c.claimed_by.like(f"%:{pid}:%"))
-        ).scalar_one())
+        return int(
+            conn.execute(
+                select(func.count())
+                .select_from(M)
+                .where(M.c.status == "sending", M.c.claimed_by.like(f"%:{pid}:%"))
+            ).scalar_one()
+        )
 
 
 def _all_sent(engine: Engine, total: int) -> bool:
@@ -85,14 +95,23 @@ def test_a_worker_killed_mid_dispatch_is_recovered_by_the_workers_themselves(
     with fleet() as f:
         victim = start_worker(f, env, logs, "worker-a")
         survivor = start_worker(f, env, logs, "worker-b")
-        wait_until(lambda: len(fake.received) >= 300, 60, "the workers to be sending",
-                   poll=0.01, on_timeout=victim.log_tail)
+        wait_until(
+            lambda: len(fake.received) >= 300,
+            60,
+            "the workers to be sending",
+            poll=0.01,
+            on_timeout=victim.log_tail,
+        )
         victim.kill()
         assert victim.proc.returncode == -signal.SIGKILL
         time.sleep(0.3)  # what the victim had on the wire arrives at the fake
         # The survivor keeps sending what nobody had claimed...
-        wait_until(lambda: statuses(engine).get("pending", 0) == 0, 90,
-                   "the survivor to send the unclaimed texts", on_timeout=survivor.log_tail)
+        wait_until(
+            lambda: statuses(engine).get("pending", 0) == 0,
+            90,
+            "the survivor to send the unclaimed texts",
+            on_timeout=survivor.log_tail,
+        )
         # ...while the victim's claims stay "sending": their fate is unknown.
         assert _claimed_by(engine, victim.pid) > 0, "the kill caught no text in flight"
         # ...and once the sending timeout has passed, a worker looks the victim's texts up
@@ -100,8 +119,12 @@ def test_a_worker_killed_mid_dispatch_is_recovered_by_the_workers_themselves(
         # too (systemd's Restart=always) and takes part.
         clock.set(T0 + timedelta(minutes=11))
         start_worker(f, env, logs, "worker-a-restarted")
-        wait_until(lambda: _all_sent(engine, total), 120, "every text to be settled",
-                   on_timeout=lambda: f"{statuses(engine)}\n{survivor.log_tail()}")
+        wait_until(
+            lambda: _all_sent(engine, total),
+            120,
+            "every text to be settled",
+            on_timeout=lambda: f"{statuses(engine)}\n{survivor.log_tail()}",
+        )
         assert survivor.alive(), survivor.log_tail()
     _assert_exactly_once(engine, fake, total)
 
@@ -113,10 +136,15 @@ def _cut_connections(database_url: str) -> int:
     admin = make_engine(database_url, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
-            return len(conn.execute(text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = :db AND pid <> pg_backend_pid()"
-            ), {"db": name}).all())
+            return len(
+                conn.execute(
+                    text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE datname = :db AND pid <> pg_backend_pid()"
+                    ),
+                    {"db": name},
+                ).all()
+            )
     finally:
         admin.dispose()
 
@@ -136,8 +164,13 @@ def test_workers_and_web_survive_the_database_dropping_every_connection_mid_batc
         web = WebProcess(env, logs, "web")
         f.add(web)
         web.wait_ready()
-        wait_until(lambda: len(fake.received) >= 400, 60, "the workers to be sending",
-                   poll=0.01, on_timeout=workers[0].log_tail)
+        wait_until(
+            lambda: len(fake.received) >= 400,
+            60,
+            "the workers to be sending",
+            poll=0.01,
+            on_timeout=workers[0].log_tail,
+        )
         engine.dispose()  # our own pooled connections would be cut too
         cut = _cut_connections(database_url)
         assert cut >= 2  # at least each worker's dispatch connection
@@ -147,16 +180,23 @@ def test_workers_and_web_survive_the_database_dropping_every_connection_mid_batc
         # "sending" until the sending timeout, then the provider is asked. Everything else
         # goes on at the workers' next tick, on fresh connections.
         clock.set(T0 + timedelta(minutes=11))
-        wait_until(lambda: _all_sent(engine, total), 150, "every text to be settled",
-                   on_timeout=lambda: f"{statuses(engine)}\n{workers[0].log_tail()}")
+        wait_until(
+            lambda: _all_sent(engine, total),
+            150,
+            "every text to be settled",
+            on_timeout=lambda: f"{statuses(engine)}\n{workers[0].log_tail()}",
+        )
         assert all(w.alive() for w in workers)
         import urllib.request
 
         with urllib.request.urlopen(web.base_url + "/healthz", timeout=10) as response:
             assert response.status == 200  # the web app reconnected on its own as well
     logs_text = "".join((logs / f"worker-{i}.log").read_text() for i in (1, 2))
-    assert "terminating connection" in logs_text or "server closed" in logs_text or \
-        "OperationalError" in logs_text, "the workers never saw the connections drop"
+    assert (
+        "terminating connection" in logs_text
+        or "server closed" in logs_text
+        or "OperationalError" in logs_text
+    ), "the workers never saw the connections drop"
     _assert_exactly_once(engine, fake, total)
 
 
@@ -164,8 +204,9 @@ def _start_dispatcher(fleet: Fleet, env: dict[str, str], log_dir: Path, label: s
     """``testrota dispatch --json`` in loop mode: its JSON report on stdout when it stops."""
     log_dir.mkdir(parents=True, exist_ok=True)
     with (log_dir / f"{label}.json").open("w") as out, (log_dir / f"{label}.log").open("w") as err:
-        proc = subprocess.Popen(cli_argv("dispatch", "--json"), env=env, stdout=out, stderr=err,
-                                text=True)
+        proc = subprocess.Popen(
+            cli_argv("dispatch", "--json"), env=env, stdout=out, stderr=err, text=True
+        )
     return fleet.add(Service(label, proc, log_path=log_dir / f"{label}.log"))
 
 
@@ -181,21 +222,33 @@ def test_the_dispatch_loop_survives_the_database_dropping_every_connection(
     logs = tmp_path / "logs"
     with fleet() as f:
         dispatcher = _start_dispatcher(f, env, logs, "dispatch")
-        wait_until(lambda: len(fake.received) >= 400, 60, "the dispatcher to be sending",
-                   poll=0.01, on_timeout=dispatcher.log_tail)
+        wait_until(
+            lambda: len(fake.received) >= 400,
+            60,
+            "the dispatcher to be sending",
+            poll=0.01,
+            on_timeout=dispatcher.log_tail,
+        )
         engine.dispose()  # our own pooled connections would be cut too
         assert _cut_connections(database_url) >= 1
         time.sleep(0.5)
         assert dispatcher.alive(), dispatcher.log_tail()
         # It keeps sending what nobody had claimed, on fresh connections...
-        wait_until(lambda: statuses(engine).get("pending", 0) == 0, 90,
-                   "the dispatcher to send the unclaimed texts",
-                   on_timeout=lambda: f"{statuses(engine)}\n{dispatcher.log_tail()}")
+        wait_until(
+            lambda: statuses(engine).get("pending", 0) == 0,
+            90,
+            "the dispatcher to send the unclaimed texts",
+            on_timeout=lambda: f"{statuses(engine)}\n{dispatcher.log_tail()}",
+        )
         # ...and once the sending timeout has passed it looks up at the provider what the
         # cut pass had on the wire: sent ones are recorded, the others sent now.
         clock.set(T0 + timedelta(minutes=11))
-        wait_until(lambda: _all_sent(engine, total), 120, "every text to be settled",
-                   on_timeout=lambda: f"{statuses(engine)}\n{dispatcher.log_tail()}")
+        wait_until(
+            lambda: _all_sent(engine, total),
+            120,
+            "every text to be settled",
+            on_timeout=lambda: f"{statuses(engine)}\n{dispatcher.log_tail()}",
+        )
         assert dispatcher.alive(), dispatcher.log_tail()
         dispatcher.stop()
     assert dispatcher.proc.returncode == 0, dispatcher.log_tail()

@@ -65,8 +65,14 @@ def test_datetimes_come_back_aware_utc(engine: Engine) -> None:
 
 def test_naive_datetimes_are_refused(engine: Engine) -> None:
     with Session(engine) as s:
-        s.add(Person(employee_no="002", name="李四", created_at=datetime(2022, 5, 9),
-                     updated_at=datetime(2022, 5, 9)))
+        s.add(
+            Person(
+                employee_no="002",
+                name="李四",
+                created_at=datetime(2022, 5, 9),
+                updated_at=datetime(2022, 5, 9),
+            )
+        )
         with pytest.raises(Exception, match="naive"):
             s.commit()
 

@@ -16,8 +16,16 @@ from testrota.db.models import AuditEvent, Person, RosterImport
 HEADER = ["序号", "工号", "姓名", "部门", "班组", "岗位", "手机号", "人员类别", "共同居住人员"]
 
 
-def person(no: str, name: str, dept: str, role: str, phone: str = "13812345678",
-           kind: str = "职工", host: str = "", unit: str = "甲班") -> list[Any]:
+def person(
+    no: str,
+    name: str,
+    dept: str,
+    role: str,
+    phone: str = "13812345678",
+    kind: str = "职工",
+    host: str = "",
+    unit: str = "甲班",
+) -> list[Any]:
     return [0, no, name, dept, unit, role, phone, kind, host]
 
 
@@ -76,8 +84,18 @@ def test_people_json_has_the_contract_fields(cli: Any, tmp_path: Path) -> None:
     people = {p["employee_no"]: p for p in json.loads(result.stdout)}
     assert set(people) == {"0001", "0002", "0003", "0004", "0005"}  # leading zeros kept
     driver = people["0001"]
-    for key in ("employee_no", "name", "department", "grid_unit", "role", "phone",
-                "person_type", "active", "risk_category", "matched_by"):
+    for key in (
+        "employee_no",
+        "name",
+        "department",
+        "grid_unit",
+        "role",
+        "phone",
+        "person_type",
+        "active",
+        "risk_category",
+        "matched_by",
+    ):
         assert key in driver
     assert driver["phone"] == "+8613812345601"
     assert driver["risk_category"] == "driver"
@@ -100,11 +118,21 @@ def test_a_changed_phone_is_updated_and_audited(cli: Any, tmp_path: Path, engine
         assert event.entity_id == "0004"
         assert event.details["phone"] == ["+8613812345604", "+8613900000004"]
         imports = s.exec(select(AuditEvent).where(AuditEvent.action == "roster.imported")).all()
-        assert [e.entity_id for e in imports] == [str(summary["import_id"] - 1),
-                                                  str(summary["import_id"])]
-        assert imports[-1].details == {"file": "b.xlsx", "rows": 5, "added": 0, "updated": 1,
-                                       "unchanged": 4, "deactivated": 0, "skipped": 0,
-                                       "high_risk": 3, "released": 0}
+        assert [e.entity_id for e in imports] == [
+            str(summary["import_id"] - 1),
+            str(summary["import_id"]),
+        ]
+        assert imports[-1].details == {
+            "file": "b.xlsx",
+            "rows": 5,
+            "added": 0,
+            "updated": 1,
+            "unchanged": 4,
+            "deactivated": 0,
+            "skipped": 0,
+            "high_risk": 3,
+            "released": 0,
+        }
         # the person at the terminal, spelled as every door spells its actor
         assert {e.actor for e in [event, *imports]} == {f"cli:{getpass.getuser()}"}
 
@@ -145,10 +173,19 @@ def test_full_import_deactivates_and_guards(cli: Any, tmp_path: Path, engine: En
 
 
 def test_row_errors_are_reported_with_excel_rows(cli: Any, tmp_path: Path, engine: Engine) -> None:
-    rows = [*BASE, person("0006", "", "运输部", "司机"), person("0001", "重复", "运输部", "司机"),
-            person("0007", "赵六", "运输部", "司机", phone="12345")]
-    summary = run_json(cli, "import", str(write_roster(tmp_path / "e.xlsx", rows)),
-                       "--errors", str(tmp_path / "errors.xlsx"))
+    rows = [
+        *BASE,
+        person("0006", "", "运输部", "司机"),
+        person("0001", "重复", "运输部", "司机"),
+        person("0007", "赵六", "运输部", "司机", phone="12345"),
+    ]
+    summary = run_json(
+        cli,
+        "import",
+        str(write_roster(tmp_path / "e.xlsx", rows)),
+        "--errors",
+        str(tmp_path / "errors.xlsx"),
+    )
     by_row = {e["row"]: e for e in summary["errors"]}
     # Title row 1, header row 2, data from row 3: the 6th, 7th and 8th people are rows 8, 9, 10.
     assert by_row[8]["column"] in ("name", "姓名")
@@ -164,8 +201,10 @@ def test_row_errors_are_reported_with_excel_rows(cli: Any, tmp_path: Path, engin
 
 def test_co_resident_host_may_come_from_an_earlier_import(cli: Any, tmp_path: Path) -> None:
     run_json(cli, "import", str(write_roster(tmp_path / "a.xlsx", BASE)))
-    family = [person("J0001", "张小伟", "运输部", "", kind="共同居住人", host="0001"),
-              person("J0002", "某某", "运输部", "", kind="共同居住人", host="9999")]
+    family = [
+        person("J0001", "张小伟", "运输部", "", kind="共同居住人", host="0001"),
+        person("J0002", "某某", "运输部", "", kind="共同居住人", host="9999"),
+    ]
     summary = run_json(cli, "import", str(write_roster(tmp_path / "b.xlsx", family)))
     assert summary["added"] == 1
     assert [e["value"] for e in summary["errors"]] == ["9999"]
@@ -227,13 +266,15 @@ def test_newcomers_in_a_planned_week_get_its_earliest_slots(
     assert planned.exit_code == 0, planned.output
     wednesday = {"TESTROTA_NOW": "2022-05-11T09:00:00+08:00"}
     newcomer = person("0009", "新司机", "运输部", "货车司机", "13812345609")
-    result = cli("import", str(write_roster(tmp_path / "b.xlsx", [*BASE, newcomer])), "--json",
-                 env=wednesday)
+    result = cli(
+        "import", str(write_roster(tmp_path / "b.xlsx", [*BASE, newcomer])), "--json", env=wednesday
+    )
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert summary["midweek"]["booked"] == 2
-    schedule = json.loads(cli("schedule", "--week", "2022-W19", "--person", "0009",
-                              "--format", "json").stdout)
+    schedule = json.loads(
+        cli("schedule", "--week", "2022-W19", "--person", "0009", "--format", "json").stdout
+    )
     starts = sorted(row["starts_at"] for row in schedule)
     assert len(starts) == 2
     assert starts[0] >= "2022-05-11T09:00"  # nothing in the past

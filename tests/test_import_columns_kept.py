@@ -26,15 +26,67 @@ from tests.web_support import make_user, post_form, sign_in, soup
 
 pytest_plugins = ("tests.web_fixtures",)
 
-FULL_HEADER = ["工号", "姓名", "部门", "班组", "岗位", "手机号", "身份证号", "人员类别",
-               "语言", "班次", "疫苗接种", "是否接种加强针", "风险类别"]
+FULL_HEADER = [
+    "工号",
+    "姓名",
+    "部门",
+    "班组",
+    "岗位",
+    "手机号",
+    "身份证号",
+    "人员类别",
+    "语言",
+    "班次",
+    "疫苗接种",
+    "是否接种加强针",
+    "风险类别",
+]
 FULL = [
-    ["1001", "张伟", "运输部", "甲班", "叉车司机", "13812345601", "11010519491231002X", "职工",
-     "中文", "夜班", "已接种三针", "是", ""],
-    ["1002", "王芳", "后勤中心", "乙班", "食堂厨师", "13812345602", "210502198001011234",
-     "外包", "英文", "倒班", "已接种两针", "否", ""],
-    ["1003", "李强", "炼钢厂", "丙班", "炼钢工", "13812345603", "310115199003074528", "职工",
-     "", "", "", "", "司机"],
+    [
+        "1001",
+        "张伟",
+        "运输部",
+        "甲班",
+        "叉车司机",
+        "13812345601",
+        "11010519491231002X",
+        "职工",
+        "中文",
+        "夜班",
+        "已接种三针",
+        "是",
+        "",
+    ],
+    [
+        "1002",
+        "王芳",
+        "后勤中心",
+        "乙班",
+        "食堂厨师",
+        "13812345602",
+        "210502198001011234",
+        "外包",
+        "英文",
+        "倒班",
+        "已接种两针",
+        "否",
+        "",
+    ],
+    [
+        "1003",
+        "李强",
+        "炼钢厂",
+        "丙班",
+        "炼钢工",
+        "13812345603",
+        "310115199003074528",
+        "职工",
+        "",
+        "",
+        "",
+        "",
+        "司机",
+    ],
 ]
 
 
@@ -55,8 +107,21 @@ def _full(cli: Any, tmp_path: Path) -> None:
     run_json(cli, "import", str(roster))
 
 
-KEPT = ("department", "grid_unit", "role", "phone", "id_number", "person_type", "language",
-        "shift", "vaccination", "booster", "category_column", "risk_category", "matched_by")
+KEPT = (
+    "department",
+    "grid_unit",
+    "role",
+    "phone",
+    "id_number",
+    "person_type",
+    "language",
+    "shift",
+    "vaccination",
+    "booster",
+    "category_column",
+    "risk_category",
+    "matched_by",
+)
 
 
 def test_a_new_hires_file_without_most_columns_changes_nobody(
@@ -68,12 +133,17 @@ def test_a_new_hires_file_without_most_columns_changes_nobody(
     assert before["1001"]["booster"] is True and before["1001"]["shift"] == "night"
     assert before["1003"]["risk_category"] == "driver"  # from the category column
 
-    new_hires = write_xlsx(tmp_path / "new.xlsx", {"新员工": [
-        ["工号", "姓名", "部门"],
-        ["1001", "张伟", "运输部"],
-        ["1003", "李强", "炼钢厂"],
-        ["2001", "赵六", "运输部"],
-    ]})
+    new_hires = write_xlsx(
+        tmp_path / "new.xlsx",
+        {
+            "新员工": [
+                ["工号", "姓名", "部门"],
+                ["1001", "张伟", "运输部"],
+                ["1003", "李强", "炼钢厂"],
+                ["2001", "赵六", "运输部"],
+            ]
+        },
+    )
     summary = run_json(cli, "import", str(new_hires))
     assert (summary["added"], summary["updated"], summary["unchanged"]) == (1, 0, 2)
     assert summary["changes"]["cleared"] == []
@@ -88,12 +158,17 @@ def test_only_a_present_empty_cell_clears_and_the_preview_says_so(
     cli: Any, engine: Engine, tmp_path: Path
 ) -> None:
     _full(cli, tmp_path)
-    cleared = write_xlsx(tmp_path / "ids.xlsx", {"花名册": [
-        ["工号", "姓名", "身份证号", "手机号"],
-        ["1001", "张伟", "", "13812345601"],
-        ["1002", "王芳", "", ""],
-        ["1003", "李强", "", "13812345603"],
-    ]})
+    cleared = write_xlsx(
+        tmp_path / "ids.xlsx",
+        {
+            "花名册": [
+                ["工号", "姓名", "身份证号", "手机号"],
+                ["1001", "张伟", "", "13812345601"],
+                ["1002", "王芳", "", ""],
+                ["1003", "李强", "", "13812345603"],
+            ]
+        },
+    )
     preview = run_json(cli, "import", str(cleared), "--dry-run")
     assert preview["updated"] == 3
     by_field = {c["field"]: c for c in preview["changes"]["cleared"]}
@@ -126,7 +201,13 @@ def test_only_a_present_empty_cell_clears_and_the_preview_says_so(
     ],
 )
 def test_a_present_column_still_updates(
-    cli: Any, engine: Engine, tmp_path: Path, header: str, cell: str, field: str, old: Any,
+    cli: Any,
+    engine: Engine,
+    tmp_path: Path,
+    header: str,
+    cell: str,
+    field: str,
+    old: Any,
     new: Any,
 ) -> None:
     _full(cli, tmp_path)
@@ -140,10 +221,13 @@ def test_a_present_column_still_updates(
 
 def test_each_sheet_keeps_what_it_lacks(cli: Any, engine: Engine, tmp_path: Path) -> None:
     _full(cli, tmp_path)
-    f = write_xlsx(tmp_path / "two.xlsx", {
-        "甲": [["工号", "姓名", "身份证号"], ["1001", "张伟", ""]],
-        "乙": [["工号", "姓名", "班次"], ["1002", "王芳", "白班"]],
-    })
+    f = write_xlsx(
+        tmp_path / "two.xlsx",
+        {
+            "甲": [["工号", "姓名", "身份证号"], ["1001", "张伟", ""]],
+            "乙": [["工号", "姓名", "班次"], ["1002", "王芳", "白班"]],
+        },
+    )
     run_json(cli, "import", str(f))
     after = stored(engine)
     assert after["1001"]["id_number"] is None and after["1001"]["shift"] == "night"
@@ -154,8 +238,19 @@ def test_each_sheet_keeps_what_it_lacks(cli: Any, engine: Engine, tmp_path: Path
 
 
 @pytest.mark.parametrize(
-    "header", ["手提電話", "聯絡電話", "行動電話", "流動電話", "手機號碼", "聯繫電話", "手提",
-               "電話號碼", "手提电话", "联络电话"],
+    "header",
+    [
+        "手提電話",
+        "聯絡電話",
+        "行動電話",
+        "流動電話",
+        "手機號碼",
+        "聯繫電話",
+        "手提",
+        "電話號碼",
+        "手提电话",
+        "联络电话",
+    ],
 )
 def test_hong_kong_and_taiwan_phone_headers(header: str) -> None:
     matcher = HeaderMatcher(load_roster_columns(CONFIG_DIR))
@@ -165,8 +260,11 @@ def test_hong_kong_and_taiwan_phone_headers(header: str) -> None:
 
 def test_sniffing_unrecognised_columns() -> None:
     columns = [
-        ("D", "HP", ["13812345601", "138 1234 5602", "", "13812345603", "+86 138 1234 5604",
-                       "n/a"]),
+        (
+            "D",
+            "HP",
+            ["13812345601", "138 1234 5602", "", "13812345603", "+86 138 1234 5604", "n/a"],
+        ),
         ("E", "证件", ["11010519491231002X", "210502198001011234"]),
         ("F", "上级", ["1001", "1001", "1002"]),
         ("G", "", ["13812345601"] * 4 + ["x"]),  # no header: named by its letter
@@ -187,16 +285,22 @@ def test_sniffing_unrecognised_columns() -> None:
 def test_an_unrecognised_phone_column_is_a_warning_not_a_silent_loss(
     cli: Any, engine: Engine, tmp_path: Path
 ) -> None:
-    f = write_csv(tmp_path / "hk.csv", [
-        ["工号", "姓名", "部门", "HP", "證號", "备注"],
-        ["1001", "張偉", "運輸部", "138 1234 5601", "11010519491231002X", "夜班"],
-        ["1002", "王芳", "後勤", "13812345602", "210502198001011234", ""],
-        ["1003", "李強", "煉鋼廠", "13812345603", "310115199003074528", "新员工"],
-    ])
+    f = write_csv(
+        tmp_path / "hk.csv",
+        [
+            ["工号", "姓名", "部门", "HP", "證號", "备注"],
+            ["1001", "張偉", "運輸部", "138 1234 5601", "11010519491231002X", "夜班"],
+            ["1002", "王芳", "後勤", "13812345602", "210502198001011234", ""],
+            ["1003", "李強", "煉鋼廠", "13812345603", "310115199003074528", "新员工"],
+        ],
+    )
     summary = run_json(cli, "import", str(f), "--dry-run")
     warnings = {(w["kind"], w.get("column")): w for w in summary["warnings"]}
-    assert set(warnings) == {("unrecognised_column", "HP"), ("unrecognised_column", "證號"),
-                             ("no_phone_column", None)}
+    assert set(warnings) == {
+        ("unrecognised_column", "HP"),
+        ("unrecognised_column", "證號"),
+        ("no_phone_column", None),
+    }
     tel = warnings[("unrecognised_column", "HP")]
     assert (tel["looks_like"], tel["share"], tel["letter"]) == ("phone", 1.0, "D")
     assert "'HP' (column D) was not imported" in tel["message"]
@@ -215,12 +319,17 @@ def test_a_second_phone_column_and_a_host_column_are_named(
     cli: Any, engine: Engine, tmp_path: Path
 ) -> None:
     _full(cli, tmp_path)
-    f = write_xlsx(tmp_path / "more.xlsx", {"S": [
-        ["工号", "姓名", "手机号", "电话", "所属员工"],
-        ["1001", "张伟", "13812345601", "13912345601", ""],
-        ["3001", "张小伟", "13812345611", "13912345611", "1001"],
-        ["3002", "王小芳", "13812345612", "", "1002"],
-    ]})
+    f = write_xlsx(
+        tmp_path / "more.xlsx",
+        {
+            "S": [
+                ["工号", "姓名", "手机号", "电话", "所属员工"],
+                ["1001", "张伟", "13812345601", "13912345601", ""],
+                ["3001", "张小伟", "13812345611", "13912345611", "1001"],
+                ["3002", "王小芳", "13812345612", "", "1002"],
+            ]
+        },
+    )
     summary = run_json(cli, "import", str(f), "--dry-run")
     named = {w["column"]: w["looks_like"] for w in summary["warnings"]}
     assert named == {"电话": "phone", "所属员工": "employee_no"}
@@ -230,9 +339,17 @@ def test_a_sheet_without_phones_counts_only_people_without_a_stored_number(
     cli: Any, engine: Engine, tmp_path: Path
 ) -> None:
     _full(cli, tmp_path)
-    f = write_xlsx(tmp_path / "np.xlsx", {"S": [
-        ["工号", "姓名"], ["1001", "张伟"], ["1002", "王芳"], ["4001", "新人"],
-    ]})
+    f = write_xlsx(
+        tmp_path / "np.xlsx",
+        {
+            "S": [
+                ["工号", "姓名"],
+                ["1001", "张伟"],
+                ["1002", "王芳"],
+                ["4001", "新人"],
+            ]
+        },
+    )
     [warning] = run_json(cli, "import", str(f))["warnings"]
     assert (warning["kind"], warning["people"], warning["of"]) == ("no_phone_column", 1, 3)
     assert stored(engine)["1001"]["phone"] == "+8613812345601"
@@ -244,14 +361,24 @@ def test_web_preview_shows_clears_and_warnings(
     _full(cli, tmp_path)
     make_user(engine, "hr1", "hr")
     sign_in(client, "hr1")
-    f = write_xlsx(tmp_path / "ids.xlsx", {"S": [
-        ["工号", "姓名", "身份证号", "H/P"],
-        ["1001", "张伟", "", "13812345601"],
-        ["1002", "王芳", "", "13812345602"],
-    ]})
+    f = write_xlsx(
+        tmp_path / "ids.xlsx",
+        {
+            "S": [
+                ["工号", "姓名", "身份证号", "H/P"],
+                ["1001", "张伟", "", "13812345601"],
+                ["1002", "王芳", "", "13812345602"],
+            ]
+        },
+    )
     with f.open("rb") as fh:
-        response = post_form(client, "/upload/roster", {"full": ""}, page="/upload/roster",
-                             files={"file": ("ids.xlsx", fh.read())})
+        response = post_form(
+            client,
+            "/upload/roster",
+            {"full": ""},
+            page="/upload/roster",
+            files={"file": ("ids.xlsx", fh.read())},
+        )
     assert response.status_code == 303, response.text
     page = soup(client.get(response.headers["location"]))
     cleared = [" ".join(li.get_text().split()) for li in page.select(".cleared li")]
@@ -264,15 +391,27 @@ def test_web_preview_shows_clears_and_warnings(
 def test_a_co_resident_stays_one_when_the_file_has_no_person_type_column(
     cli: Any, engine: Engine, tmp_path: Path
 ) -> None:
-    first = write_xlsx(tmp_path / "family.xlsx", {"S": [
-        ["工号", "姓名", "人员类别", "共同居住职工工号"],
-        ["1001", "张伟", "职工", ""],
-        ["1001J", "张小伟", "家属", "1001"],
-    ]})
+    first = write_xlsx(
+        tmp_path / "family.xlsx",
+        {
+            "S": [
+                ["工号", "姓名", "人员类别", "共同居住职工工号"],
+                ["1001", "张伟", "职工", ""],
+                ["1001J", "张小伟", "家属", "1001"],
+            ]
+        },
+    )
     run_json(cli, "import", str(first))
-    again = write_xlsx(tmp_path / "names.xlsx", {"S": [
-        ["工号", "姓名", "部门"], ["1001", "张伟", "运输部"], ["1001J", "张小伟", "运输部"],
-    ]})
+    again = write_xlsx(
+        tmp_path / "names.xlsx",
+        {
+            "S": [
+                ["工号", "姓名", "部门"],
+                ["1001", "张伟", "运输部"],
+                ["1001J", "张小伟", "运输部"],
+            ]
+        },
+    )
     assert run_json(cli, "import", str(again))["updated"] == 2  # the department only
     kid = stored(engine)["1001J"]
     assert (kid["person_type"], kid["host_employee_no"]) == ("co_resident", "1001")

@@ -23,10 +23,24 @@ NONE = RiskMatch(None, (), None, None)
 
 def rec(no: str, role: str = "司机", phone: str | None = "+8613812345678") -> PersonRecord:
     return PersonRecord(
-        employee_no=no, name=f"员工{no}", department="运输部", grid_unit="一班", role=role,
-        phone=phone, phone_raw=phone or "", phone_valid=phone is not None, id_number=None,
-        person_type="employee", host_employee_no=None, language="zh", shift="day",
-        vaccination="", booster=None, category_column=None, sheet="Sheet1", row=3,
+        employee_no=no,
+        name=f"员工{no}",
+        department="运输部",
+        grid_unit="一班",
+        role=role,
+        phone=phone,
+        phone_raw=phone or "",
+        phone_valid=phone is not None,
+        id_number=None,
+        person_type="employee",
+        host_employee_no=None,
+        language="zh",
+        shift="day",
+        vaccination="",
+        booster=None,
+        category_column=None,
+        sheet="Sheet1",
+        row=3,
     )
 
 
@@ -34,8 +48,9 @@ def matches_for(*records: PersonRecord) -> dict[tuple[str, str, str | None], Ris
     return {match_key(r): (DRIVER if r.role == "司机" else NONE) for r in records}
 
 
-def stored_from(record: PersonRecord, pid: int, *, active: bool = True,
-                override: str | None = None) -> StoredPerson:
+def stored_from(
+    record: PersonRecord, pid: int, *, active: bool = True, override: str | None = None
+) -> StoredPerson:
     match = DRIVER if record.role == "司机" else NONE
     values = stored_values(record, risk_values(match, override))
     return StoredPerson(pid, record.employee_no, active, override, values)
@@ -52,22 +67,29 @@ def test_new_people_are_added_and_counted_by_category() -> None:
 
 def test_same_people_are_unchanged() -> None:
     a = rec("001")
-    diff = diff_roster([a], matches_for(a), {"001": stored_from(a, 1)}, full=False,
-                       seen_employee_nos=["001"])
+    diff = diff_roster(
+        [a], matches_for(a), {"001": stored_from(a, 1)}, full=False, seen_employee_nos=["001"]
+    )
     assert (diff.added, diff.updated, diff.unchanged) == ([], [], 1)
 
 
 def test_a_changed_phone_is_an_update_with_old_and_new() -> None:
     old, new = rec("001"), rec("001", phone="+8613900000000")
-    diff = diff_roster([new], matches_for(new), {"001": stored_from(old, 7)}, full=False,
-                       seen_employee_nos=["001"])
+    diff = diff_roster(
+        [new], matches_for(new), {"001": stored_from(old, 7)}, full=False, seen_employee_nos=["001"]
+    )
     assert diff.updated == [(7, "001", {"phone": ("+8613812345678", "+8613900000000")})]
 
 
 def test_a_deactivated_person_in_the_file_is_reactivated() -> None:
     a = rec("001")
-    diff = diff_roster([a], matches_for(a), {"001": stored_from(a, 1, active=False)},
-                       full=False, seen_employee_nos=["001"])
+    diff = diff_roster(
+        [a],
+        matches_for(a),
+        {"001": stored_from(a, 1, active=False)},
+        full=False,
+        seen_employee_nos=["001"],
+    )
     assert diff.updated == [(1, "001", {"active": (False, True)})]
 
 
@@ -88,7 +110,9 @@ def test_a_person_override_survives_and_wins_over_the_matcher() -> None:
     assert diff.unchanged == 1
     assert diff.high_risk == 0
     assert risk_values(DRIVER, "", "送货已外包") == {
-        "risk_category": None, "risk_categories": "", "matched_by": "override",
+        "risk_category": None,
+        "risk_categories": "",
+        "matched_by": "override",
         "matched_text": "送货已外包",
     }
     assert set(risk_values(DRIVER, None)) == set(RISK_FIELDS)
@@ -114,8 +138,14 @@ def test_fields_without_a_column_keep_their_stored_values() -> None:
     old = replace(rec("001"), id_number="11010519491231002X", booster=True, shift="night")
     prior = {"001": stored_from(old, 1)}
     # A file with only 工号, 姓名, 岗位: everything else read as blank or default.
-    bare = replace(rec("001", phone=None), grid_unit="", department="", id_number=None,
-                   booster=None, shift="day")
+    bare = replace(
+        rec("001", phone=None),
+        grid_unit="",
+        department="",
+        id_number=None,
+        booster=None,
+        shift="day",
+    )
     [kept] = keep_absent_fields([bare], prior, {"Sheet1": {"employee_no", "name", "role"}})
     assert kept == replace(old, phone_raw="")  # phone_raw is written for new people only
     diff = diff_roster([kept], matches_for(kept), prior, full=False, seen_employee_nos=["001"])
@@ -125,8 +155,9 @@ def test_fields_without_a_column_keep_their_stored_values() -> None:
         [bare], prior, {"Sheet1": {"employee_no", "name", "role", "id_number"}}
     )
     assert cleared.id_number is None and cleared.booster is True
-    diff = diff_roster([cleared], matches_for(cleared), prior, full=False,
-                       seen_employee_nos=["001"])
+    diff = diff_roster(
+        [cleared], matches_for(cleared), prior, full=False, seen_employee_nos=["001"]
+    )
     assert diff.cleared == {"id_number": ["001"]}
     # New people have nothing stored to keep.
     assert keep_absent_fields([rec("002")], prior, {"Sheet1": set()}) == [rec("002")]

@@ -71,8 +71,14 @@ def test_a_forged_user_name_stays_in_its_own_line(
     stream = capture("text")
     with TestClient(create_app(web_settings)) as client:
         token = csrf_of(client)
-        client.post("/login", data={"username": "nobody\n" + FAKE + "\x1b[2K",
-                                    "password": "whatever-it-is", "csrf_token": token})
+        client.post(
+            "/login",
+            data={
+                "username": "nobody\n" + FAKE + "\x1b[2K",
+                "password": "whatever-it-is",
+                "csrf_token": token,
+            },
+        )
     text = stream.getvalue()
     (refused,) = [line for line in records(text) if "sign-in refused" in line]
     assert "user=nobody\\n2022-05-09 08:00:00,000 INFO testrota.auth" in refused

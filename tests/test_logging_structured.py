@@ -54,8 +54,9 @@ def _json_lines(stream: io.StringIO) -> list[dict[str, object]]:
 
 def test_json_lines_carry_the_fields_and_the_extras(restore_root: None) -> None:
     stream = _capture("json")
-    logging.getLogger("testrota.test").info("planned %s: %d tests", "2022-W19", 412,
-                                            extra={"week": "2022-W19", "tests": 412})
+    logging.getLogger("testrota.test").info(
+        "planned %s: %d tests", "2022-W19", 412, extra={"week": "2022-W19", "tests": 412}
+    )
     (doc,) = _json_lines(stream)
     assert doc["level"] == "INFO" and doc["logger"] == "testrota.test"
     assert doc["message"] == "planned 2022-W19: 412 tests"
@@ -96,7 +97,8 @@ def test_numbers_are_masked_at_info_in_message_args_extras_and_tracebacks(
     assert first["id_number"] == "**************451X"
     assert second["message"] == "import failed for 手机*******5678"
     assert "ValueError: duplicate phone +*********5678 for ID **************451X" in str(
-        second["exc"])
+        second["exc"]
+    )
 
 
 def test_debug_records_are_not_masked(restore_root: None) -> None:

@@ -62,9 +62,20 @@ def check_exposition(text: str) -> dict[str, str]:
 
 
 def _message(n: int, status: str, due_at: datetime, **fields: object) -> dict[str, object]:
-    return {"kind": "booster", "dedupe_key": f"m:{n}", "to": f"+86138{n:08d}", "body": "x",
-            "due_at": due_at, "status": status, "attempts": 0, "segments": 1,
-            "created_at": due_at, "next_attempt_at": None, "claimed_at": None, **fields}
+    return {
+        "kind": "booster",
+        "dedupe_key": f"m:{n}",
+        "to": f"+86138{n:08d}",
+        "body": "x",
+        "due_at": due_at,
+        "status": status,
+        "attempts": 0,
+        "segments": 1,
+        "created_at": due_at,
+        "next_attempt_at": None,
+        "claimed_at": None,
+        **fields,
+    }
 
 
 def _world(engine: Engine, session: Session) -> None:
@@ -79,8 +90,9 @@ def _world(engine: Engine, session: Session) -> None:
     rows = [
         _message(1, "pending", now - timedelta(minutes=30)),  # the oldest due
         _message(2, "pending", now - timedelta(minutes=5)),
-        _message(3, "pending", now - timedelta(hours=2), next_attempt_at=now + timedelta(
-            minutes=1)),  # waiting for a retry: not due yet
+        _message(
+            3, "pending", now - timedelta(hours=2), next_attempt_at=now + timedelta(minutes=1)
+        ),  # waiting for a retry: not due yet
         _message(4, "pending", now + timedelta(hours=3)),
         _message(5, "sending", now - timedelta(minutes=4), claimed_at=now - timedelta(minutes=3)),
         _message(6, "sent", now - timedelta(hours=1)),
@@ -99,33 +111,63 @@ def _world(engine: Engine, session: Session) -> None:
     add_appointment(session, c, datetime(2022, 5, 12, 0, 15, tzinfo=SH))  # tomorrow
     results = [
         TestResult(person_id=c.id or 0, sampled_at=today, result="negative", recorded_at=now),
-        TestResult(person_id=a.id or 0, sampled_at=today + timedelta(hours=1), result="positive",
-                   source="lab", recorded_at=now),
-        TestResult(person_id=b.id or 0, sampled_at=today - timedelta(days=3), result="positive",
-                   source="lab", recorded_at=now),
+        TestResult(
+            person_id=a.id or 0,
+            sampled_at=today + timedelta(hours=1),
+            result="positive",
+            source="lab",
+            recorded_at=now,
+        ),
+        TestResult(
+            person_id=b.id or 0,
+            sampled_at=today - timedelta(days=3),
+            result="positive",
+            source="lab",
+            recorded_at=now,
+        ),
     ]
     session.add_all(results)
     session.commit()
-    session.add_all([
-        Alert(person_id=a.id or 0, result_id=results[1].id or 0, created_at=now),
-        Alert(person_id=b.id or 0, result_id=results[2].id or 0, created_at=now,
-              status="closed"),
-        RosterImport(file_name="a.xlsx", sha256="a" * 64, imported_at=now - timedelta(days=2),
-                     counts={"rows": 10, "added": 10}),
-        RosterImport(file_name="b.xlsx", sha256="b" * 64, imported_at=now - timedelta(days=1),
-                     counts={"rows": 12, "added": 2, "updated": 1, "deactivated": 0},
-                     errors=[{"row": 3, "message": "bad phone"}]),
-    ])
+    session.add_all(
+        [
+            Alert(person_id=a.id or 0, result_id=results[1].id or 0, created_at=now),
+            Alert(
+                person_id=b.id or 0, result_id=results[2].id or 0, created_at=now, status="closed"
+            ),
+            RosterImport(
+                file_name="a.xlsx",
+                sha256="a" * 64,
+                imported_at=now - timedelta(days=2),
+                counts={"rows": 10, "added": 10},
+            ),
+            RosterImport(
+                file_name="b.xlsx",
+                sha256="b" * 64,
+                imported_at=now - timedelta(days=1),
+                counts={"rows": 12, "added": 2, "updated": 1, "deactivated": 0},
+                errors=[{"row": 3, "message": "bad phone"}],
+            ),
+        ]
+    )
     session.commit()
     # Ticks: two good dispatch ticks from two workers, one failed flag tick.
-    ticks = iter([WALL - timedelta(minutes=3), WALL - timedelta(minutes=3, seconds=-2),
-                  WALL - timedelta(minutes=1), WALL - timedelta(minutes=1, seconds=-3),
-                  WALL - timedelta(minutes=20), WALL - timedelta(minutes=20, seconds=-1)])
+    ticks = iter(
+        [
+            WALL - timedelta(minutes=3),
+            WALL - timedelta(minutes=3, seconds=-2),
+            WALL - timedelta(minutes=1),
+            WALL - timedelta(minutes=1, seconds=-3),
+            WALL - timedelta(minutes=20),
+            WALL - timedelta(minutes=20, seconds=-1),
+        ]
+    )
     for worker in ("w1", "w2"):
         with observed_job(engine, "dispatch_texts", worker, clock=lambda: next(ticks)):
             pass
-    with pytest.raises(RuntimeError), \
-            observed_job(engine, "flag_missed", "w1", clock=lambda: next(ticks)):
+    with (
+        pytest.raises(RuntimeError),
+        observed_job(engine, "flag_missed", "w1", clock=lambda: next(ticks)),
+    ):
         raise RuntimeError("database went away")
     run_once_per_period(engine, "nightly", "2022-05-11", "w1", now, lambda: {"ok": 1})
 
@@ -162,14 +204,16 @@ def test_figures_from_the_database(engine: Engine, session: Session) -> None:
     assert value("testrota_job_failures_total", job="flag_missed") == 1
     assert value("testrota_job_duration_seconds_total", job="dispatch_texts") is not None
     assert value("testrota_job_last_finished_timestamp_seconds", job="dispatch_texts") == (
-        (WALL - timedelta(minutes=1, seconds=-3)).timestamp())
+        (WALL - timedelta(minutes=1, seconds=-3)).timestamp()
+    )
     assert value("testrota_job_last_success_timestamp_seconds", job="flag_missed") is None
     assert value("testrota_workers_alive") == 2  # w1 and w2 ticked in the last 5 minutes
     assert value("testrota_job_seconds_since_last_tick") == 57
     assert value("testrota_period_job_runs", job="nightly", state="finished") == 1
     assert value("testrota_period_job_runs", job="plan_next_week", state="failed") == 1
     assert value("testrota_period_job_last_finished_timestamp_seconds", job="nightly") == (
-        NOW.timestamp())
+        NOW.timestamp()
+    )
     assert value("testrota_missed_tests_today") == 2
     assert value("testrota_appointments_today", status="scheduled") == 1
     assert value("testrota_appointments_today", status="done") == 1
@@ -179,7 +223,8 @@ def test_figures_from_the_database(engine: Engine, session: Session) -> None:
     assert value("testrota_roster_last_import", field="rows") == 12
     assert value("testrota_roster_last_import", field="errors") == 1
     assert value("testrota_roster_last_import_timestamp_seconds") == (
-        (NOW - timedelta(days=1)).timestamp())
+        (NOW - timedelta(days=1)).timestamp()
+    )
     assert value("testrota_results_imports_total") == 0
     assert value("testrota_people_active") == 4
     assert value("testrota_people_high_risk_any") == 3
@@ -195,10 +240,12 @@ def test_figures_from_the_database(engine: Engine, session: Session) -> None:
 def test_today_is_the_local_day_across_a_dst_change(engine: Engine, session: Session) -> None:
     """13 March 2022 in New York has 23 hours: the bounds follow the local calendar."""
     person = add_person(session, 1, risk_category="driver")
-    for local in (datetime(2022, 3, 13, 0, 30, tzinfo=NY),
-                  datetime(2022, 3, 13, 23, 30, tzinfo=NY),
-                  datetime(2022, 3, 12, 23, 30, tzinfo=NY),
-                  datetime(2022, 3, 14, 0, 30, tzinfo=NY)):
+    for local in (
+        datetime(2022, 3, 13, 0, 30, tzinfo=NY),
+        datetime(2022, 3, 13, 23, 30, tzinfo=NY),
+        datetime(2022, 3, 12, 23, 30, tzinfo=NY),
+        datetime(2022, 3, 14, 0, 30, tzinfo=NY),
+    ):
         add_appointment(session, person, local, status="missed")
     new_york = policy(timezone="America/New_York")
     now = datetime(2022, 3, 13, 12, 0, tzinfo=NY)
@@ -232,11 +279,14 @@ def test_label_values_from_the_database_are_escaped(engine: Engine) -> None:
 def test_no_gauge_is_named_like_a_counter(engine: Engine, session: Session) -> None:
     _world(engine, session)
     families = check_exposition(render(collect(engine, NOW, policy(), WALL)))
-    assert [name for name, kind in families.items()
-            if kind == "gauge" and name.endswith("_total")] == []
+    assert [
+        name for name, kind in families.items() if kind == "gauge" and name.endswith("_total")
+    ] == []
     assert {name for name, kind in families.items() if kind == "counter"} == {
-        "testrota_job_runs_total", "testrota_job_failures_total",
-        "testrota_job_duration_seconds_total", "testrota_roster_imports_total",
+        "testrota_job_runs_total",
+        "testrota_job_failures_total",
+        "testrota_job_duration_seconds_total",
+        "testrota_roster_imports_total",
         "testrota_results_imports_total",
     }
 
@@ -245,9 +295,15 @@ def test_no_gauge_is_named_like_a_counter(engine: Engine, session: Session) -> N
 
 
 def _app(settings: Settings, **overrides: object) -> FastAPI:
-    app = create_app(get_settings(
-        database_url=settings.database_url, config_dir=settings.config_dir,
-        secret_key="k" * 40, now=NOW, **overrides))
+    app = create_app(
+        get_settings(
+            database_url=settings.database_url,
+            config_dir=settings.config_dir,
+            secret_key="k" * 40,
+            now=NOW,
+            **overrides,
+        )
+    )
     return app  # create_app serves /metrics
 
 
@@ -280,8 +336,13 @@ def test_a_token_is_required_when_set(engine: Engine, settings: Settings) -> Non
 
 
 def test_database_down_is_a_503(settings: Settings, tmp_path: object) -> None:
-    app = create_app(get_settings(database_url="sqlite:////nonexistent-dir/x.db",
-                                  config_dir=settings.config_dir, secret_key="k" * 40))
+    app = create_app(
+        get_settings(
+            database_url="sqlite:////nonexistent-dir/x.db",
+            config_dir=settings.config_dir,
+            secret_key="k" * 40,
+        )
+    )
     response = TestClient(app, client=("127.0.0.1", 1)).get("/metrics")
     assert response.status_code == 503 and "database unavailable" in response.text
 
@@ -291,6 +352,6 @@ def test_every_metric_is_in_the_readme(engine: Engine, session: Session) -> None
 
     _world(engine, session)
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme[readme.index("### `/metrics`"):readme.index("### `testrota doctor`")]
+    section = readme[readme.index("### `/metrics`") : readme.index("### `testrota doctor`")]
     families = check_exposition(render(collect(engine, NOW, policy(), WALL)))
     assert [name for name in families if f"`{name}`" not in section] == []

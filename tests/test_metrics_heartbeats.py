@@ -38,18 +38,25 @@ def logs() -> Iterator[io.StringIO]:
 
 def _rows(engine: Engine) -> dict[tuple[str, str], JobHeartbeat]:
     with engine.connect() as conn:
-        return {(r.job, r.worker): r for r in conn.execute(
-            select(JobHeartbeat.__table__))}  # type: ignore[attr-defined]
+        return {(r.job, r.worker): r for r in conn.execute(select(JobHeartbeat.__table__))}  # type: ignore[attr-defined]
 
 
 def test_ticks_are_recorded_with_their_outcome(engine: Engine, logs: io.StringIO) -> None:
-    times = iter([WALL, WALL + timedelta(seconds=2), WALL + timedelta(minutes=1),
-                  WALL + timedelta(minutes=1, seconds=5)])
+    times = iter(
+        [
+            WALL,
+            WALL + timedelta(seconds=2),
+            WALL + timedelta(minutes=1),
+            WALL + timedelta(minutes=1, seconds=5),
+        ]
+    )
     log = logging.getLogger("testrota.test.jobs")
     with observed_job(engine, "sync_reminders", "w1", clock=lambda: next(times)) as job_id:
         log.info("created %d reminders", 12)
-    with pytest.raises(ValueError), \
-            observed_job(engine, "sync_reminders", "w1", clock=lambda: next(times)):
+    with (
+        pytest.raises(ValueError),
+        observed_job(engine, "sync_reminders", "w1", clock=lambda: next(times)),
+    ):
         raise ValueError("bad row")
     row = _rows(engine)[("sync_reminders", "w1")]
     assert (row.runs, row.failures) == (2, 1)
@@ -123,8 +130,9 @@ def _job_counters(engine: Engine) -> dict[str, tuple[float, float, float]]:
     }
 
 
-def assert_same(now: dict[str, tuple[float, float, float]],
-                then: dict[str, tuple[float, float, float]]) -> None:
+def assert_same(
+    now: dict[str, tuple[float, float, float]], then: dict[str, tuple[float, float, float]]
+) -> None:
     """Runs and failures exactly; seconds up to the rounding of sums taken in another order."""
     assert {job: c[:2] for job, c in now.items()} == {job: c[:2] for job, c in then.items()}
     for job, counts in now.items():
@@ -148,8 +156,10 @@ def test_job_counters_never_go_down_when_the_nightly_retention_prunes_workers(
         for _ in range(2):
             with observed_job(engine, "dispatch_texts", worker, clock=lambda: next(long_ago)):
                 pass
-    with pytest.raises(RuntimeError), \
-            observed_job(engine, "flag_missed", "gone-1", clock=lambda: next(long_ago)):
+    with (
+        pytest.raises(RuntimeError),
+        observed_job(engine, "flag_missed", "gone-1", clock=lambda: next(long_ago)),
+    ):
         raise RuntimeError("lost")
     with observed_job(engine, "dispatch_texts", "alive"):
         pass
@@ -163,19 +173,22 @@ def test_job_counters_never_go_down_when_the_nightly_retention_prunes_workers(
 
     nightly(datetime(2022, 5, 11, 2, 30, tzinfo=UTC))
     rows = _rows(engine)
-    assert sorted(rows) == [("dispatch_texts", RETIRED_WORKER), ("dispatch_texts", "alive"),
-                            ("flag_missed", RETIRED_WORKER)]
+    assert sorted(rows) == [
+        ("dispatch_texts", RETIRED_WORKER),
+        ("dispatch_texts", "alive"),
+        ("flag_missed", RETIRED_WORKER),
+    ]
     assert_same(_job_counters(engine), before)
     # A second generation of workers comes and goes: their ticks add to the retired rows.
     for _ in range(3):
-        with observed_job(engine, "dispatch_texts", "gone-3",
-                          clock=lambda: wall - timedelta(days=120)):
+        with observed_job(
+            engine, "dispatch_texts", "gone-3", clock=lambda: wall - timedelta(days=120)
+        ):
             pass
     middle = _job_counters(engine)
     assert middle["dispatch_texts"][0] == 8
     nightly(datetime(2022, 5, 12, 2, 30, tzinfo=UTC))
     after = _job_counters(engine)
     assert_same(after, middle)
-    assert all(a >= b - 1e-5 for job in after
-               for a, b in zip(after[job], before[job], strict=True))
+    assert all(a >= b - 1e-5 for job in after for a, b in zip(after[job], before[job], strict=True))
     assert _rows(engine)[("dispatch_texts", RETIRED_WORKER)].runs == 7

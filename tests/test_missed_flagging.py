@@ -170,7 +170,11 @@ def test_concurrent_flag_processes_never_double_count(engine: Engine, database_u
     procs = [
         subprocess.Popen(
             [sys.executable, "-m", "testrota.cli.main", "flag", "--json"],
-            env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         for _ in range(2)
     ]

@@ -35,17 +35,36 @@ def test_missed_list_json_contract_and_both_facts(cli: Any, engine: Engine) -> N
         ("2001", "2022-05-10T08:00:00+08:00"),  # never flagged before: the list flags first
     ]
     for r in rows:
-        assert set(r) >= {"employee_no", "name", "department", "grid_unit", "slot_start",
-                          "tests_this_week", "required", "role", "category", "phone",
-                          "last_test_date", "weeks_missed_in_row"}
+        assert set(r) >= {
+            "employee_no",
+            "name",
+            "department",
+            "grid_unit",
+            "slot_start",
+            "tests_this_week",
+            "required",
+            "role",
+            "category",
+            "phone",
+            "last_test_date",
+            "weeks_missed_in_row",
+        }
     zhang, li, _, zhao = rows
     # Missed Monday but tested Tuesday and Thursday: compliant for the week, and both shown.
     assert (zhang["tests_this_week"], zhang["required"], zhang["compliant_this_week"]) == (
-        2, 2, True)
+        2,
+        2,
+        True,
+    )
     assert zhang["test_days"] == ["2022-05-10", "2022-05-12"]
     assert zhang["last_test_date"] == "2022-05-12" and zhang["weeks_missed_in_row"] == 1
     assert (li["name"], li["department"], li["grid_unit"], li["role"], li["category"]) == (
-        "李四", "炼钢厂", "二号网格", "厨师", "canteen")
+        "李四",
+        "炼钢厂",
+        "二号网格",
+        "厨师",
+        "canteen",
+    )
     assert li["phone"] == "+8613800000002"
     assert (li["tests_this_week"], li["compliant_this_week"]) == (0, False)
     assert li["weeks_missed_in_row"] == 3 and li["last_test_date"] == "2022-04-20"
@@ -60,8 +79,9 @@ def test_missed_list_by_department_grid_unit_and_week(engine: Engine) -> None:
     rows = missed(engine, NOW, P, departments=["炼钢厂"], grid_unit="二号网格")
     assert {r.employee_no for r in rows} == {"1002"}
     last_week = missed(engine, NOW, P, week="2022-W18")
-    assert [(r.employee_no, r.weeks_missed_in_row, r.tests_this_week) for r in
-            last_week] == [("1002", 2, 0)]
+    assert [(r.employee_no, r.weeks_missed_in_row, r.tests_this_week) for r in last_week] == [
+        ("1002", 2, 0)
+    ]
     assert missed(engine, NOW, P, departments=[]) == []
 
 
@@ -133,8 +153,9 @@ def test_default_xlsx_name(cli: Any, engine: Engine, tmp_path: Path, monkeypatch
 
 def test_excuse_a_week_of_missed_tests(cli: Any, engine: Engine) -> None:
     world = build(engine)
-    result = cli("excuse", "1002", "--week", "2022-W19", "--reason", "病假 sick leave", "--json",
-                 env=NOW_ENV)
+    result = cli(
+        "excuse", "1002", "--week", "2022-W19", "--reason", "病假 sick leave", "--json", env=NOW_ENV
+    )
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
     assert [e["previous_status"] for e in doc["excused"]] == ["missed", "missed"]
@@ -143,8 +164,9 @@ def test_excuse_a_week_of_missed_tests(cli: Any, engine: Engine) -> None:
     assert status_of(engine, world.ids["li_thu"]) == "excused"
     assert "1002" not in {r.employee_no for r in missed(engine, NOW, P)}
     with Session(engine) as s:
-        events = list(s.scalars(select(AuditEvent).where(
-            AuditEvent.action == "appointment.excused")))
+        events = list(
+            s.scalars(select(AuditEvent).where(AuditEvent.action == "appointment.excused"))
+        )
     assert len(events) == 2 and events[0].details["reason"] == "病假 sick leave"
     assert {e.actor for e in events} == {doc["excused_by"]}
     assert {e.entity_id for e in events} == {str(world.ids["li_mon"]), str(world.ids["li_thu"])}
@@ -181,7 +203,10 @@ def test_status_light(cli: Any, engine: Engine) -> None:
     assert result.exit_code == 0 and result.stdout.startswith("RED: 李四")
     doc = json.loads(cli("status", "1003", "--json", env=NOW_ENV).stdout)
     assert (doc["status"], doc["next_slot_start"], doc["last_test_at"]) == (
-        "amber", "2022-05-13T08:00:00+08:00", None)
+        "amber",
+        "2022-05-13T08:00:00+08:00",
+        None,
+    )
     unknown = cli("status", "7777", env=NOW_ENV)
     assert unknown.exit_code == 2 and "unknown employee number" in unknown.stderr
 

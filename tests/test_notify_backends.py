@@ -29,9 +29,12 @@ def fake() -> Iterator[FakeTwilio]:
 
 def _twilio_settings(fake: FakeTwilio, **overrides: object) -> Settings:
     values: dict[str, object] = {
-        "sms_backend": "twilio", "twilio_account_sid": fake.account_sid,
-        "twilio_auth_token": fake.auth_token, "twilio_from": "+15005550006",
-        "twilio_api_base": fake.base_url, "public_url": "https://rota.example.com",
+        "sms_backend": "twilio",
+        "twilio_account_sid": fake.account_sid,
+        "twilio_auth_token": fake.auth_token,
+        "twilio_from": "+15005550006",
+        "twilio_api_base": fake.base_url,
+        "public_url": "https://rota.example.com",
     }
     values.update(overrides)
     return get_settings(**values)
@@ -58,7 +61,9 @@ def test_contract_send_then_look_up(backend: SmsBackend) -> None:
     fetched = backend.fetch(result.sid)
     assert fetched is not None
     assert (fetched.sid, fetched.to, fetched.body) == (
-        result.sid, "+8613800000001", "核酸提醒 5月10日 09:30"
+        result.sid,
+        "+8613800000001",
+        "核酸提醒 5月10日 09:30",
     )
     found = backend.find("+8613800000001", "核酸提醒 5月10日 09:30", since)
     assert found is not None and found.sid == result.sid
@@ -90,8 +95,9 @@ def test_twilio_requests_reach_the_api_base_with_sender_and_callback(fake: FakeT
 
 
 def test_twilio_messaging_service_as_sender(fake: FakeTwilio) -> None:
-    settings = _twilio_settings(fake, twilio_from=None,
-                                twilio_messaging_service_sid="MG" + "1" * 32)
+    settings = _twilio_settings(
+        fake, twilio_from=None, twilio_messaging_service_sid="MG" + "1" * 32
+    )
     TwilioBackend(settings, SmsPolicy()).send("+8613800000001", "hello", 7)
     (received,) = fake.received
     assert received.params["MessagingServiceSid"] == "MG" + "1" * 32
@@ -111,8 +117,13 @@ def test_no_callback_when_real_twilio_cannot_reach_a_local_url(fake: FakeTwilio)
     settings = _twilio_settings(fake, public_url="http://127.0.0.1:8000")
     backend = TwilioBackend(settings, SmsPolicy())
     assert backend._callback is not None  # a local fake is fine
-    real = get_settings(sms_backend="twilio", twilio_account_sid="AC1", twilio_auth_token="t",
-                        twilio_from="+15005550006", public_url="http://localhost:8000")
+    real = get_settings(
+        sms_backend="twilio",
+        twilio_account_sid="AC1",
+        twilio_auth_token="t",
+        twilio_from="+15005550006",
+        public_url="http://localhost:8000",
+    )
     assert TwilioBackend(real, SmsPolicy())._callback is None
 
 
@@ -188,15 +199,25 @@ def test_list_lookup_follows_pages(fake: FakeTwilio) -> None:
 
 
 def test_build_backend_and_refusing_twilio_without_credentials(fake: FakeTwilio) -> None:
-    assert isinstance(build_backend(get_settings(sms_backend="console"), SmsPolicy()),
-                      ConsoleBackend)
+    assert isinstance(
+        build_backend(get_settings(sms_backend="console"), SmsPolicy()), ConsoleBackend
+    )
     assert isinstance(build_backend(_twilio_settings(fake), SmsPolicy()), TwilioBackend)
     with pytest.raises(ValueError, match="TWILIO_AUTH_TOKEN"):
-        get_settings(sms_backend="twilio", twilio_account_sid="AC1", twilio_auth_token=None,
-                     twilio_from="+15005550006")
+        get_settings(
+            sms_backend="twilio",
+            twilio_account_sid="AC1",
+            twilio_auth_token=None,
+            twilio_from="+15005550006",
+        )
     with pytest.raises(ValueError, match="TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID"):
-        get_settings(sms_backend="twilio", twilio_account_sid="AC1", twilio_auth_token="t",
-                     twilio_from=None, twilio_messaging_service_sid=None)
+        get_settings(
+            sms_backend="twilio",
+            twilio_account_sid="AC1",
+            twilio_auth_token="t",
+            twilio_from=None,
+            twilio_messaging_service_sid=None,
+        )
 
 
 def test_numbers_are_masked_in_logs(caplog: pytest.LogCaptureFixture) -> None:

@@ -90,17 +90,16 @@ def test_sms_capacity_warns_before_the_day(
     assert fine["warnings"] == [] and all(d["ok"] for d in fine["days"])
 
     slow = config_dir(tmp_path, sms={"rate_per_second": 0.05})
-    result = cli("sms-capacity", "--week", "2022-W19", "--json",
-                 env=dict(ENV, TESTROTA_CONFIG_DIR=str(slow)))
+    result = cli(
+        "sms-capacity", "--week", "2022-W19", "--json", env=dict(ENV, TESTROTA_CONFIG_DIR=str(slow))
+    )
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["warnings"]
     bad = cli("sms-capacity", "--week", "May", env=ENV)
     assert bad.exit_code == 2 and "ISO week" in bad.output
 
 
-def test_a_broken_policy_stops_the_worker_with_a_clear_message(
-    cli: Any, tmp_path: Path
-) -> None:
+def test_a_broken_policy_stops_the_worker_with_a_clear_message(cli: Any, tmp_path: Path) -> None:
     broken = config_dir(tmp_path, sms={"rate_per_secnd": 3})
     result = cli("worker", env=dict(ENV, TESTROTA_CONFIG_DIR=str(broken)))
     assert result.exit_code == 2

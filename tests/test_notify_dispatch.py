@@ -55,8 +55,7 @@ def fast(**sms: Any) -> Policy:
 
 
 def run(engine: Engine, backend: Any, pol: Policy, at: datetime, **kwargs: Any) -> Any:
-    return Dispatcher(engine, backend, pol, FixedClock(at), rng=random.Random(1),
-                      **kwargs).run()
+    return Dispatcher(engine, backend, pol, FixedClock(at), rng=random.Random(1), **kwargs).run()
 
 
 def twilio(settings: Settings, fake: FakeTwilio, pol: Policy) -> TwilioBackend:
@@ -215,9 +214,16 @@ def test_unsubscribed_recipient_is_opted_out_and_not_texted_again(
     assert failed.error_code == "21610" and "unsubscribed" in (failed.error_message or "")
     # A later text to the same number is skipped, never sent.
     with engine.begin() as conn:
-        conn.execute(Message.__table__.update().where(  # type: ignore[attr-defined]
-            Message.__table__.c.to == phone(1000)).values(to=phone(1),  # type: ignore[attr-defined]
-                                                          person_id=person.id))
+        conn.execute(
+            Message.__table__.update()
+            .where(  # type: ignore[attr-defined]
+                Message.__table__.c.to == phone(1000)
+            )
+            .values(
+                to=phone(1),  # type: ignore[attr-defined]
+                person_id=person.id,
+            )
+        )
     report = run(engine, twilio(settings, fake, pol), pol, NOW + timedelta(hours=2))
     assert report.skipped == 1 and report.sent == 0
 
@@ -252,7 +258,11 @@ def test_other_client_errors_fail_at_once_with_code_and_message(
 
 @pytest.mark.parametrize(("drop", "accepted"), [("drop_after", True), ("drop_before", False)])
 def test_a_dropped_reply_is_looked_up_never_blindly_resent(
-    engine: Engine, session: Session, settings: Settings, fake: FakeTwilio, drop: str,
+    engine: Engine,
+    session: Session,
+    settings: Settings,
+    fake: FakeTwilio,
+    drop: str,
     accepted: bool,
 ) -> None:
     add_due_texts(engine, 1, NOW)
@@ -378,8 +388,7 @@ def test_stopping_releases_what_was_not_started(
     stop = threading.Event()
     result: list[Any] = []
     worker = threading.Thread(
-        target=lambda: result.append(run(engine, twilio(settings, fake, pol), pol, NOW,
-                                         stop=stop))
+        target=lambda: result.append(run(engine, twilio(settings, fake, pol), pol, NOW, stop=stop))
     )
     worker.start()
     wait_for(lambda: len(fake.received) >= 3, 30, "the first sends")
@@ -392,8 +401,9 @@ def test_stopping_releases_what_was_not_started(
     assert counts["pending"] == 40 - report.sent
     # At most twice the pool is claimed ahead; what had not started went back untouched.
     assert 0 <= report.released <= 4
-    assert all(m.attempts == 0 and m.claimed_by is None
-               for m in messages(session) if m.status == "pending")
+    assert all(
+        m.attempts == 0 and m.claimed_by is None for m in messages(session) if m.status == "pending"
+    )
 
 
 def test_release_gives_back_only_ones_own_untouched_claims(
@@ -408,10 +418,13 @@ def test_release_gives_back_only_ones_own_untouched_claims(
     with engine.begin() as conn:
         assert claims.release(conn, "me", [c.id for c in mine + theirs]) == 2
     rows = {m.id: m for m in messages(session)}
-    assert all(rows[c.id].status == "pending" and rows[c.id].attempts == 0
-               and rows[c.id].claimed_by is None for c in mine)
-    assert all(rows[c.id].status == "sending" and rows[c.id].claimed_by == "them"
-               for c in theirs)
+    assert all(
+        rows[c.id].status == "pending"
+        and rows[c.id].attempts == 0
+        and rows[c.id].claimed_by is None
+        for c in mine
+    )
+    assert all(rows[c.id].status == "sending" and rows[c.id].claimed_by == "them" for c in theirs)
 
 
 def test_many_threads_of_two_dispatchers_send_each_text_once(
@@ -483,7 +496,10 @@ def test_dispatch_command_prints_the_contract_json(cli: Any, engine: Engine) -> 
 
 
 def test_dispatch_command_refuses_twilio_without_credentials(cli: Any) -> None:
-    result = cli("dispatch", "--once", env={"TESTROTA_SMS_BACKEND": "twilio",
-                                             "TWILIO_ACCOUNT_SID": "", "TWILIO_AUTH_TOKEN": ""})
+    result = cli(
+        "dispatch",
+        "--once",
+        env={"TESTROTA_SMS_BACKEND": "twilio", "TWILIO_ACCOUNT_SID": "", "TWILIO_AUTH_TOKEN": ""},
+    )
     assert result.exit_code == 2
     assert "TWILIO_ACCOUNT_SID" in result.output and "Traceback" not in result.output

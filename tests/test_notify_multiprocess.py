@@ -38,10 +38,14 @@ def fake() -> Iterator[FakeTwilio]:
 def _env(database_url: str, config: Path, fake: FakeTwilio, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TESTROTA_", "TWILIO_"))}
     env.update(fake.env())
-    env.update({
-        "TESTROTA_DATABASE_URL": database_url, "TESTROTA_CONFIG_DIR": str(config),
-        "TESTROTA_SECRET_KEY": SECRET, "TESTROTA_PUBLIC_URL": "https://rota.example.com",
-    })
+    env.update(
+        {
+            "TESTROTA_DATABASE_URL": database_url,
+            "TESTROTA_CONFIG_DIR": str(config),
+            "TESTROTA_SECRET_KEY": SECRET,
+            "TESTROTA_PUBLIC_URL": "https://rota.example.com",
+        }
+    )
     env.update(extra)
     return env
 
@@ -49,7 +53,10 @@ def _env(database_url: str, config: Path, fake: FakeTwilio, **extra: str) -> dic
 def _dispatcher(env: dict[str, str]) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "testrota.cli.main", "dispatch", "--once", "--json"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -63,8 +70,7 @@ def test_three_dispatchers_send_5000_texts_each_exactly_once(
     engine: Engine, database_url: str, fake: FakeTwilio, tmp_path: Path
 ) -> None:
     add_due_texts(engine, 5000, datetime.now(UTC) - timedelta(minutes=1))
-    config = config_dir(tmp_path, sms={"rate_per_second": 0, "concurrency": 16,
-                                       "batch_size": 100})
+    config = config_dir(tmp_path, sms={"rate_per_second": 0, "concurrency": 16, "batch_size": 100})
     fake.latency = 0.005
     env = _env(database_url, config, fake)
     procs = [_dispatcher(env) for _ in range(3)]
@@ -85,8 +91,9 @@ def test_a_dispatcher_killed_mid_batch_loses_nothing_and_sends_nothing_twice(
     engine: Engine, database_url: str, fake: FakeTwilio, tmp_path: Path
 ) -> None:
     add_due_texts(engine, 600, datetime.now(UTC) - timedelta(minutes=1))
-    config = config_dir(tmp_path, sms={"rate_per_second": 0, "concurrency": 8,
-                                       "sending_timeout_minutes": 10})
+    config = config_dir(
+        tmp_path, sms={"rate_per_second": 0, "concurrency": 8, "sending_timeout_minutes": 10}
+    )
     fake.latency = 0.05
     victim = _dispatcher(_env(database_url, config, fake))
     deadline = time.monotonic() + 120

@@ -108,8 +108,17 @@ def test_dst_fall_back_berlin() -> None:
 
 
 def _target(start: datetime, appointment_id: int = 1, language: str = "zh") -> ReminderTarget:
-    return ReminderTarget(appointment_id, 10, "张三", "+8613800000001", language, "一号点",
-                          "Asia/Shanghai", SH, start.astimezone(UTC))
+    return ReminderTarget(
+        appointment_id,
+        10,
+        "张三",
+        "+8613800000001",
+        language,
+        "一号点",
+        "Asia/Shanghai",
+        SH,
+        start.astimezone(UTC),
+    )
 
 
 def test_plan_reminders_keys_bodies_and_expiry() -> None:
@@ -126,8 +135,9 @@ def test_plan_reminders_keys_bodies_and_expiry() -> None:
         assert "09:30" in row.body and "L10" in row.body and "一号点" in row.body
         assert row.tz == "Asia/Shanghai" and row.segments <= 2
     # Already present keys are not planned (and not rendered) again.
-    again = plan_reminders([_target(start)], now, RULES, templates, lambda pid: "L",
-                           {rows[0].dedupe_key})
+    again = plan_reminders(
+        [_target(start)], now, RULES, templates, lambda pid: "L", {rows[0].dedupe_key}
+    )
     assert [r.kind for r in again] == ["reminder_before"]
 
 
@@ -150,17 +160,32 @@ def test_booked_late_only_the_latest_due_text_goes() -> None:
 def test_english_reminder() -> None:
     templates = load_templates(CONFIG_DIR)
     start = local(SH, 2022, 5, 10, 9, 30)
-    rows = plan_reminders([_target(start, language="en")], local(SH, 2022, 5, 9, 8, 0), RULES,
-                          templates, lambda pid: "https://x/me/t")
+    rows = plan_reminders(
+        [_target(start, language="en")],
+        local(SH, 2022, 5, 9, 8, 0),
+        RULES,
+        templates,
+        lambda pid: "https://x/me/t",
+    )
     assert rows[0].body.startswith("Testrota:") and "Tue 10 May" in rows[0].body
 
 
 def test_missed_notice_waits_for_the_morning() -> None:
     templates = load_templates(CONFIG_DIR)
-    target = MissedTarget(3, 10, "张三", "+8613800000001", "zh", "一号点", "Asia/Shanghai", SH,
-                          local(SH, 2022, 5, 9, 15, 0).astimezone(UTC))
-    rows = plan_missed_notices([target], local(SH, 2022, 5, 9, 23, 10), RULES, templates,
-                               lambda pid: "L")
+    target = MissedTarget(
+        3,
+        10,
+        "张三",
+        "+8613800000001",
+        "zh",
+        "一号点",
+        "Asia/Shanghai",
+        SH,
+        local(SH, 2022, 5, 9, 15, 0).astimezone(UTC),
+    )
+    rows = plan_missed_notices(
+        [target], local(SH, 2022, 5, 9, 23, 10), RULES, templates, lambda pid: "L"
+    )
     assert rows[0].due_at == local(SH, 2022, 5, 10, 7, 0)
     assert rows[0].dedupe_key == "missed:appt:3"
     assert "R" in rows[0].body and "L" in rows[0].body

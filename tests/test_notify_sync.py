@@ -54,8 +54,10 @@ def test_sync_creates_two_reminders_per_appointment_within_the_horizon(
     assert report.created == 4
     rows = messages(session)
     assert sorted((m.kind, m.person_id) for m in rows) == [
-        ("reminder_before", alice.id), ("reminder_before", bob.id),
-        ("reminder_eve", alice.id), ("reminder_eve", bob.id),
+        ("reminder_before", alice.id),
+        ("reminder_before", bob.id),
+        ("reminder_eve", alice.id),
+        ("reminder_eve", bob.id),
     ]
     for m in rows:
         assert m.status == "pending" and m.due_at < m.expires_at
@@ -153,8 +155,9 @@ def test_missed_notices_once_per_missed_test(
     add_site(session)
     person = add_person(session, 1)
     add_appointment(session, person, datetime(2022, 5, 9, 7, 0, tzinfo=SH), status="missed")
-    add_appointment(session, add_person(session, 2), datetime(2022, 5, 6, 7, 0, tzinfo=SH),
-                    status="missed")  # too long ago to offer a rebooking
+    add_appointment(
+        session, add_person(session, 2), datetime(2022, 5, 6, 7, 0, tzinfo=SH), status="missed"
+    )  # too long ago to offer a rebooking
     now = datetime(2022, 5, 9, 12, 0, tzinfo=SH)
     assert enqueue_missed_notices(engine, now, policy(), s) == 1
     assert enqueue_missed_notices(engine, now, policy(), s) == 0
@@ -169,18 +172,21 @@ def test_positive_alerts_reach_the_departments_supervisors_and_hr(
     s = notify_settings(settings)
     person = add_person(session, 1, department="冷链车间")
     contact = add_person(session, 2, department="冷链车间")
-    result = TestResult(person_id=person.id or 0, sampled_at=NOW - timedelta(hours=5),
-                        result="positive", source="lab", recorded_at=NOW)
+    result = TestResult(
+        person_id=person.id or 0,
+        sampled_at=NOW - timedelta(hours=5),
+        result="positive",
+        source="lab",
+        recorded_at=NOW,
+    )
     session.add(result)
     session.commit()
     alert = Alert(person_id=person.id or 0, result_id=result.id or 0, created_at=NOW)
     session.add(alert)
     session.commit()
-    session.add(AlertContact(alert_id=alert.id or 0, person_id=contact.id or 0,
-                             reason="grid_unit"))
+    session.add(AlertContact(alert_id=alert.id or 0, person_id=contact.id or 0, reason="grid_unit"))
     session.commit()
-    sup = add_user(session, "sup", "supervisor", departments=["冷链车间"],
-                   phone_number=phone(500))
+    sup = add_user(session, "sup", "supervisor", departments=["冷链车间"], phone_number=phone(500))
     add_user(session, "other", "supervisor", departments=["食堂"], phone_number=phone(501))
     hr = add_user(session, "hr", "hr", phone_number=phone(502), language="en")
     add_user(session, "hr2", "hr")  # no phone: nothing to send
@@ -200,12 +206,21 @@ def test_daily_digest_counts_yesterdays_missed_tests_per_supervisor(
     s = notify_settings(settings)
     add_site(session)
     for n, dept in ((1, "冷链车间"), (2, "冷链车间"), (3, "食堂"), (4, "保洁")):
-        add_appointment(session, add_person(session, n, department=dept),
-                        datetime(2022, 5, 8, 9, 0, tzinfo=SH), status="missed")
-    add_appointment(session, add_person(session, 5, department="冷链车间"),
-                    datetime(2022, 5, 7, 9, 0, tzinfo=SH), status="missed")  # not yesterday
-    sup = add_user(session, "sup", "supervisor", departments=["冷链车间", "食堂"],
-                   phone_number=phone(500))
+        add_appointment(
+            session,
+            add_person(session, n, department=dept),
+            datetime(2022, 5, 8, 9, 0, tzinfo=SH),
+            status="missed",
+        )
+    add_appointment(
+        session,
+        add_person(session, 5, department="冷链车间"),
+        datetime(2022, 5, 7, 9, 0, tzinfo=SH),
+        status="missed",
+    )  # not yesterday
+    sup = add_user(
+        session, "sup", "supervisor", departments=["冷链车间", "食堂"], phone_number=phone(500)
+    )
     add_user(session, "quiet", "supervisor", departments=["机修"], phone_number=phone(501))
     now = datetime(2022, 5, 9, 8, 0, tzinfo=SH)
     assert enqueue_digests(engine, now, policy(), s) == 1

@@ -131,8 +131,13 @@ def test_chinese_reminders_fit_two_segments_and_say_everything(kind: str) -> Non
     templates = load_templates(CONFIG_DIR)
     link = _link()
     rendered = templates.render(
-        kind, "zh", name="欧阳建国", date="5月10日周二", time="09:30",
-        site="本钢板材厂区一号核酸采样点", link=link,
+        kind,
+        "zh",
+        name="欧阳建国",
+        date="5月10日周二",
+        time="09:30",
+        site="本钢板材厂区一号核酸采样点",
+        link=link,
     )
     assert rendered.segments.encoding == "UCS-2"
     assert 1 <= rendered.segments.segments <= 2
@@ -147,8 +152,13 @@ def test_chinese_reminders_fit_two_segments_and_say_everything(kind: str) -> Non
 def test_english_reminders_are_gsm7_within_two_segments(kind: str) -> None:
     templates = load_templates(CONFIG_DIR)
     rendered = templates.render(
-        kind, "en", name="Alexandra Montgomery", date="Tue 10 May", time="09:30",
-        site="Plate Mill Testing Point 1", link=_link(),
+        kind,
+        "en",
+        name="Alexandra Montgomery",
+        date="Tue 10 May",
+        time="09:30",
+        site="Plate Mill Testing Point 1",
+        link=_link(),
     )
     assert rendered.segments.encoding == "GSM-7"
     assert 1 <= rendered.segments.segments <= 2
@@ -162,7 +172,12 @@ def test_an_english_text_naming_a_chinese_site_stays_within_two_segments() -> No
     link = make_personal_link(settings, 4321, datetime(2022, 5, 9, tzinfo=UTC))
     for kind in ("reminder_eve", "reminder_before"):
         rendered = templates.render(
-            kind, "en", name="Bob Smith", date="Tue 10 May", time="14:00", site="一号采样点",
+            kind,
+            "en",
+            name="Bob Smith",
+            date="Tue 10 May",
+            time="14:00",
+            site="一号采样点",
             link=link,
         )
         assert rendered.segments.encoding == "UCS-2"
@@ -170,7 +185,12 @@ def test_an_english_text_naming_a_chinese_site_stays_within_two_segments() -> No
         assert "一号采样点" in rendered.body and "STOP" in rendered.body
         # A longer link costs the site name, never the time or the link.
         longer = templates.render(
-            kind, "en", name="Bob Smith", date="Tue 10 May", time="14:00", site="一号采样点",
+            kind,
+            "en",
+            name="Bob Smith",
+            date="Tue 10 May",
+            time="14:00",
+            site="一号采样点",
             link=_link(),
         )
         assert longer.segments.segments <= 2
@@ -181,7 +201,12 @@ def test_a_long_site_name_costs_detail_not_a_third_segment() -> None:
     templates = load_templates(CONFIG_DIR)
     site = "本钢集团板材股份有限公司冷轧厂东区第三核酸采样点（临时）" * 2
     rendered = templates.render(
-        "reminder_eve", "zh", name="欧阳建国", date="5月10日周二", time="09:30", site=site,
+        "reminder_eve",
+        "zh",
+        name="欧阳建国",
+        date="5月10日周二",
+        time="09:30",
+        site=site,
         link=_link(),
     )
     assert rendered.segments.segments <= 2
@@ -191,7 +216,12 @@ def test_a_long_site_name_costs_detail_not_a_third_segment() -> None:
 def test_one_segment_budget_picks_the_short_variant() -> None:
     templates = load_templates(CONFIG_DIR, max_segments=1)
     rendered = templates.render(
-        "reminder_before", "en", name="Li", date="Tue 10 May", time="09:30", site="Gate 3",
+        "reminder_before",
+        "en",
+        name="Li",
+        date="Tue 10 May",
+        time="09:30",
+        site="Gate 3",
         link="https://t.example/me/x",
     )
     assert rendered.segments.segments == 1
@@ -202,14 +232,30 @@ def test_one_segment_budget_picks_the_short_variant() -> None:
 def test_every_kind_renders_in_both_languages(lang: str) -> None:
     templates = load_templates(CONFIG_DIR)
     values: dict[str, object] = {
-        "name": "张三", "date": "5月10日周二", "time": "09:30", "site": "一号点", "link": _link(),
-        "person": "李四", "employee_no": "10086", "department": "冷链车间", "grid_unit": "一组",
-        "contacts": 12, "count": 3, "departments": "冷链车间 3", "minutes": 120,
+        "name": "张三",
+        "date": "5月10日周二",
+        "time": "09:30",
+        "site": "一号点",
+        "link": _link(),
+        "person": "李四",
+        "employee_no": "10086",
+        "department": "冷链车间",
+        "grid_unit": "一组",
+        "contacts": 12,
+        "count": 3,
+        "departments": "冷链车间 3",
+        "minutes": 120,
     }
     if lang == "en":
-        values |= {"name": "Zhang San", "date": "Tue 10 May", "site": "Gate 1",
-                   "person": "Li Si", "department": "Cold chain", "grid_unit": "Unit 1",
-                   "departments": "Cold chain 3"}
+        values |= {
+            "name": "Zhang San",
+            "date": "Tue 10 May",
+            "site": "Gate 1",
+            "person": "Li Si",
+            "department": "Cold chain",
+            "grid_unit": "Unit 1",
+            "departments": "Cold chain 3",
+        }
     for kind, names in PLACEHOLDERS.items():
         rendered = templates.render(kind, lang, **{k: values[k] for k in names})
         assert rendered.body and "{" not in rendered.body, kind

@@ -52,8 +52,22 @@ def test_rendering(code: str, value: float, text: str) -> None:
 
 @pytest.mark.parametrize(
     "code",
-    ["General", "@", "", "yyyy-mm-dd", "hh:mm", "[h]:mm", "0.00E+00", "# ?/?", "# ??/16",
-     "[DBNum1]0", '"00000"', "0 人", '"x', "0;0;0;@;0"],
+    [
+        "General",
+        "@",
+        "",
+        "yyyy-mm-dd",
+        "hh:mm",
+        "[h]:mm",
+        "0.00E+00",
+        "# ?/?",
+        "# ??/16",
+        "[DBNum1]0",
+        '"00000"',
+        "0 人",
+        '"x',
+        "0;0;0;@;0",
+    ],
 )
 def test_formats_left_to_the_default_text(code: str) -> None:
     assert parse_format(code) is None
@@ -62,10 +76,22 @@ def test_formats_left_to_the_default_text(code: str) -> None:
 @pytest.mark.parametrize(
     ("code", "pads"),
     [
-        ("000000", True), ("0000#", True), ('"E"0', True), ("000-0000", True), ("??0", True),
-        ("[$¥-804]0", True), ("0", False), ("#", False), ("0.00", False), ("#,##0", False),
-        ("#,##0.00", False), ("0%", False), ("0_)", False), ("#,##0 ;(#,##0)", False),
-        ("[Red]0;[Blue]-0", False), ('0;-0;"-"', True),
+        ("000000", True),
+        ("0000#", True),
+        ('"E"0', True),
+        ("000-0000", True),
+        ("??0", True),
+        ("[$¥-804]0", True),
+        ("0", False),
+        ("#", False),
+        ("0.00", False),
+        ("#,##0", False),
+        ("#,##0.00", False),
+        ("0%", False),
+        ("0_)", False),
+        ("#,##0 ;(#,##0)", False),
+        ("[Red]0;[Blue]-0", False),
+        ('0;-0;"-"', True),
     ],
 )
 def test_which_formats_change_how_a_whole_number_reads(code: str, pads: bool) -> None:
@@ -103,8 +129,21 @@ def test_numbers_of_any_size_render(value: float) -> None:
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.floats(allow_nan=True, allow_infinity=True),
-       st.sampled_from(["000000", "0000#", '"E"00000;-0;"-"', "#,##0.00", "0.0%", "000-0000",
-                        "[$¥-804]#,##0", "0,", "???.??"]))
+@given(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from(
+        [
+            "000000",
+            "0000#",
+            '"E"00000;-0;"-"',
+            "#,##0.00",
+            "0.0%",
+            "000-0000",
+            "[$¥-804]#,##0",
+            "0,",
+            "???.??",
+        ]
+    ),
+)
 def test_every_double_renders(value: float, code: str) -> None:
     assert isinstance(shown(code, value), str)

@@ -35,24 +35,32 @@ def fake() -> Iterator[DoctorFakeTwilio]:
 
 
 def _settings(base: Settings, **overrides: Any) -> Settings:
-    values: dict[str, Any] = {"database_url": base.database_url, "config_dir": base.config_dir,
-                              "secret_key": SECRET, "now": NOW}
+    values: dict[str, Any] = {
+        "database_url": base.database_url,
+        "config_dir": base.config_dir,
+        "secret_key": SECRET,
+        "now": NOW,
+    }
     values.update(overrides)
     return get_settings(**values)
 
 
 def _twilio(base: Settings, fake: DoctorFakeTwilio, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
-        "sms_backend": "twilio", "twilio_account_sid": fake.account_sid,
-        "twilio_auth_token": fake.auth_token, "twilio_from": "+15005550006",
-        "twilio_api_base": fake.base_url, "public_url": "https://rota.example-steel.com",
+        "sms_backend": "twilio",
+        "twilio_account_sid": fake.account_sid,
+        "twilio_auth_token": fake.auth_token,
+        "twilio_from": "+15005550006",
+        "twilio_api_base": fake.base_url,
+        "public_url": "https://rota.example-steel.com",
     }
     return _settings(base, **{**values, **overrides})
 
 
 def _run(settings: Settings, wall: datetime | None = None) -> dict[str, Check]:
-    checks = diagnose(settings, FixedClock(NOW),
-                      wall_clock=(lambda: wall) if wall else lambda: datetime.now(UTC))
+    checks = diagnose(
+        settings, FixedClock(NOW), wall_clock=(lambda: wall) if wall else lambda: datetime.now(UTC)
+    )
     return {c.name: c for c in checks}
 
 
@@ -65,11 +73,20 @@ def test_a_healthy_installation(engine: Engine, settings: Settings) -> None:
         pass
     checks = _run(_settings(settings))
     assert _statuses(checks) == {
-        "config policy.yaml": "ok", "config risk_categories.yaml": "ok",
-        "config roster_columns.yaml": "ok", "config sites.yaml": "ok",
-        "config messages.yaml": "ok", "config result_columns.yaml": "ok",
-        "secret key": "ok", "database": "ok", "schema": "ok", "sms backend": "warn",
-        "sender capacity": "ok", "workers": "ok", "jobs": "ok", "outbox": "ok",
+        "config policy.yaml": "ok",
+        "config risk_categories.yaml": "ok",
+        "config roster_columns.yaml": "ok",
+        "config sites.yaml": "ok",
+        "config messages.yaml": "ok",
+        "config result_columns.yaml": "ok",
+        "secret key": "ok",
+        "database": "ok",
+        "schema": "ok",
+        "sms backend": "warn",
+        "sender capacity": "ok",
+        "workers": "ok",
+        "jobs": "ok",
+        "outbox": "ok",
     }
     assert checks["schema"].message == f"at head ({head_revision()})"
     assert "console" in checks["sms backend"].message and checks["sms backend"].fix
@@ -102,8 +119,7 @@ def test_settings_that_do_not_load_are_a_failed_check(cli_env: dict[str, str]) -
     assert "Traceback" not in result.output
 
 
-def test_a_broken_config_file_is_named(engine: Engine, settings: Settings,
-                                       tmp_path: Path) -> None:
+def test_a_broken_config_file_is_named(engine: Engine, settings: Settings, tmp_path: Path) -> None:
     bad = config_dir(tmp_path, sms={"rate_per_secnd": 3})
     checks = _run(_settings(settings, config_dir=bad))
     assert checks["config policy.yaml"].status == "fail"
@@ -111,8 +127,9 @@ def test_a_broken_config_file_is_named(engine: Engine, settings: Settings,
     assert checks["config sites.yaml"].status == "skip"
     assert checks["config risk_categories.yaml"].status == "ok"
     assert checks["sender capacity"].status == "skip"
-    (bad / "roster_columns.yaml").write_text("name: [姓名]\nfavourite_colour: [颜色]\n",
-                                             encoding="utf-8")
+    (bad / "roster_columns.yaml").write_text(
+        "name: [姓名]\nfavourite_colour: [颜色]\n", encoding="utf-8"
+    )
     checks = _run(_settings(settings, config_dir=bad))
     assert "favourite_colour" in checks["config roster_columns.yaml"].message
     missing = _run(_settings(settings, config_dir=tmp_path / "nowhere"))
@@ -134,8 +151,9 @@ def test_database_problems(settings: Settings, tmp_path: Path) -> None:
     assert checks["database"].status == "ok"
     assert (checks["schema"].status, checks["schema"].fix) == ("fail", "run testrota init")
 
-    down = _run(_settings(settings,
-                          database_url="postgresql+psycopg://nobody:pw@127.0.0.1:1/testrota"))
+    down = _run(
+        _settings(settings, database_url="postgresql+psycopg://nobody:pw@127.0.0.1:1/testrota")
+    )
     assert down["database"].status == "fail" and "127.0.0.1:1" in down["database"].message
     assert "pw" not in down["database"].message  # the password is hidden
 
@@ -150,16 +168,19 @@ def test_a_schema_of_another_version(engine: Engine, settings: Settings) -> None
         with engine.begin() as conn:
             conn.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": head})
     assert checks["schema"].status == "fail" and "unknown to this version" in (
-        checks["schema"].message)
+        checks["schema"].message
+    )
 
 
-def test_twilio_account_and_sender(engine: Engine, settings: Settings,
-                                   fake: DoctorFakeTwilio) -> None:
+def test_twilio_account_and_sender(
+    engine: Engine, settings: Settings, fake: DoctorFakeTwilio
+) -> None:
     checks = _run(_twilio(settings, fake))
     assert _statuses(checks)["twilio account"] == "ok"
     assert checks["twilio sender"].status == "ok" and "belongs" in checks["twilio sender"].message
     assert checks["webhook url"].message.endswith(
-        "POST https://rota.example-steel.com/twilio/inbound")
+        "POST https://rota.example-steel.com/twilio/inbound"
+    )
     assert fake.lookups and fake.request_count("create") == 0  # nothing was sent
 
     wrong = _run(_twilio(settings, fake, twilio_auth_token="wrong-token"))
@@ -167,17 +188,20 @@ def test_twilio_account_and_sender(engine: Engine, settings: Settings,
     assert "twilio sender" not in wrong
 
     not_ours = _run(_twilio(settings, fake, twilio_from="+15550001111"))
-    assert not_ours["twilio sender"].status == "fail" and "21606" in not_ours[
-        "twilio sender"].message
+    assert (
+        not_ours["twilio sender"].status == "fail" and "21606" in not_ours["twilio sender"].message
+    )
     sender_id = _run(_twilio(settings, fake, twilio_from="STEELROTA"))
     assert sender_id["twilio sender"].status == "ok"
 
     fake.services = ("MG" + "1" * 32,)
-    service = _run(_twilio(settings, fake, twilio_from=None,
-                           twilio_messaging_service_sid="MG" + "1" * 32))
+    service = _run(
+        _twilio(settings, fake, twilio_from=None, twilio_messaging_service_sid="MG" + "1" * 32)
+    )
     assert service["twilio sender"].status == "ok"
-    unknown = _run(_twilio(settings, fake, twilio_from=None,
-                           twilio_messaging_service_sid="MG" + "2" * 32))
+    unknown = _run(
+        _twilio(settings, fake, twilio_from=None, twilio_messaging_service_sid="MG" + "2" * 32)
+    )
     assert unknown["twilio sender"].status == "fail"
 
     fake.account_type = "Trial"
@@ -188,8 +212,7 @@ def test_twilio_account_and_sender(engine: Engine, settings: Settings,
     assert _run(_twilio(settings, fake))["twilio sender"].status == "fail"
 
 
-def test_twilio_unreachable(engine: Engine, settings: Settings,
-                            fake: DoctorFakeTwilio) -> None:
+def test_twilio_unreachable(engine: Engine, settings: Settings, fake: DoctorFakeTwilio) -> None:
     s = _twilio(settings, fake)
     fake.stop()
     check = _run(s)["twilio account"]
@@ -197,22 +220,26 @@ def test_twilio_unreachable(engine: Engine, settings: Settings,
     assert "TESTROTA_TWILIO_API_BASE" in check.fix
 
 
-@pytest.mark.parametrize(("url", "status"), [
-    ("https://rota.example-steel.com", "ok"),
-    ("https://rota.example-steel.com/testrota", "ok"),
-    ("http://rota.example-steel.com", "fail"),
-    ("https://127.0.0.1:8000", "fail"),
-    ("https://localhost", "fail"),
-    ("https://10.1.2.3", "fail"),
-    ("https://[::1]:8443", "fail"),
-    ("https://rota.local", "fail"),
-])
+@pytest.mark.parametrize(
+    ("url", "status"),
+    [
+        ("https://rota.example-steel.com", "ok"),
+        ("https://rota.example-steel.com/testrota", "ok"),
+        ("http://rota.example-steel.com", "fail"),
+        ("https://127.0.0.1:8000", "fail"),
+        ("https://localhost", "fail"),
+        ("https://10.1.2.3", "fail"),
+        ("https://[::1]:8443", "fail"),
+        ("https://rota.local", "fail"),
+    ],
+)
 def test_webhook_url_shape(url: str, status: str) -> None:
     assert check_webhook_url(get_settings(public_url=url)).status == status
 
 
-def test_sender_capacity_for_the_coming_week(engine: Engine, session: Session,
-                                             settings: Settings, tmp_path: Path) -> None:
+def test_sender_capacity_for_the_coming_week(
+    engine: Engine, session: Session, settings: Settings, tmp_path: Path
+) -> None:
     add_site(session)
     thursday = datetime(2022, 5, 12, 9, 0, tzinfo=SH)
     for n in range(1, 61):

@@ -51,8 +51,9 @@ def test_everyone_gets_two_tests_on_a_preferred_pair_with_a_roomy_site() -> None
     _ok(result, people, slots, sites)
     assert result.unscheduled == []
     assert result.report["required"] == result.report["scheduled"] == 110
-    pairs = Counter(tuple(s.day for s in got) for got in per_person(result.assignments,
-                                                                      slots).values())
+    pairs = Counter(
+        tuple(s.day for s in got) for got in per_person(result.assignments, slots).values()
+    )
     assert set(pairs) <= {(0, 3), (1, 4), (2, 5)}  # Mon+Thu, Tue+Fri, Wed+Sat
     assert result.report["spaced_3_4_share"] == 1.0
 
@@ -147,8 +148,9 @@ def test_one_grid_unit_per_slot_in_consecutive_slots_on_the_same_times() -> None
     assert result.report["single_unit_slot_share"] == 1.0
     by_id = {s.id: s for s in slots}
     for u in range(6):
-        held = sorted((by_id[i] for i, c in per_slot.items() if f"G{u}" in c),
-                      key=lambda s: s.starts_at)
+        held = sorted(
+            (by_id[i] for i, c in per_slot.items() if f"G{u}" in c), key=lambda s: s.starts_at
+        )
         days = sorted({s.day for s in held})
         assert len(days) == 2
         for d in days:
@@ -180,14 +182,21 @@ def test_same_input_gives_the_same_plan_whatever_the_order() -> None:
     sites = make_sites(POLICY, site("A"), site("B", {"mon-fri": ["08:00-10:00"]}))
     people = []
     for u in range(10):
-        people += team("E", 5 + u, unit=f"G{u}", department=f"D{u % 3}", start_id=100 * u,
-                       shift=["day", "night", "rotating"][u % 3])
+        people += team(
+            "E",
+            5 + u,
+            unit=f"G{u}",
+            department=f"D{u % 3}",
+            start_id=100 * u,
+            shift=["day", "night", "rotating"][u % 3],
+        )
     a, _slots = run(people, sites, POLICY)
     shuffled = list(people)
     random.Random(1).shuffle(shuffled)
     b, _ = run(shuffled, sites, POLICY)
     assert sorted(a.assignments, key=lambda x: (x.person_id, x.slot_id)) == sorted(
-        b.assignments, key=lambda x: (x.person_id, x.slot_id))
+        b.assignments, key=lambda x: (x.person_id, x.slot_id)
+    )
     assert a.report == b.report
 
 
@@ -195,8 +204,14 @@ def _workforce(n_units: int = 40, seed: int = 5) -> list[PlanPerson]:
     rng = random.Random(seed)
     people: list[PlanPerson] = []
     for u in range(n_units):
-        people += team("E", rng.randint(3, 25), unit=f"G{u:03d}", department=f"D{u % 4}",
-                       start_id=len(people) + 1, shift=rng.choice(["day", "day", "night"]))
+        people += team(
+            "E",
+            rng.randint(3, 25),
+            unit=f"G{u:03d}",
+            department=f"D{u % 4}",
+            start_id=len(people) + 1,
+            shift=rng.choice(["day", "day", "night"]),
+        )
     return people
 
 
@@ -205,14 +220,26 @@ def test_stability_nothing_changed_means_everyone_keeps_their_slots() -> None:
     people = _workforce()
     first, slots = run(people, sites, POLICY)
     next_monday = MONDAY + timedelta(days=7)
-    second, slots2 = run(people, sites, POLICY, monday=next_monday, now=BEFORE + timedelta(7),
-                         previous=as_previous(first, slots))
+    second, slots2 = run(
+        people,
+        sites,
+        POLICY,
+        monday=next_monday,
+        now=BEFORE + timedelta(7),
+        previous=as_previous(first, slots),
+    )
     assert second.report["unchanged_share"] == 1.0
     assert second.report["compared_people"] == len(people)
-    before = {(a.person_id, (s.day, s.minute, s.site_code))
-              for a in first.assignments for s in [next(x for x in slots if x.id == a.slot_id)]}
-    after = {(a.person_id, (s.day, s.minute, s.site_code))
-             for a in second.assignments for s in [next(x for x in slots2 if x.id == a.slot_id)]}
+    before = {
+        (a.person_id, (s.day, s.minute, s.site_code))
+        for a in first.assignments
+        for s in [next(x for x in slots if x.id == a.slot_id)]
+    }
+    after = {
+        (a.person_id, (s.day, s.minute, s.site_code))
+        for a in second.assignments
+        for s in [next(x for x in slots2 if x.id == a.slot_id)]
+    }
     assert before == after
 
 
@@ -228,8 +255,14 @@ def test_stability_after_a_five_percent_roster_change_is_at_least_ninety_percent
         for i, d in enumerate(rng.sample(people, k))
     ]
     changed = [p for p in people if p.id not in leaving] + joiners
-    second, slots2 = run(changed, sites, POLICY, monday=MONDAY + timedelta(7),
-                         now=BEFORE + timedelta(7), previous=as_previous(first, slots))
+    second, slots2 = run(
+        changed,
+        sites,
+        POLICY,
+        monday=MONDAY + timedelta(7),
+        now=BEFORE + timedelta(7),
+        previous=as_previous(first, slots),
+    )
     _ok(second, changed, slots2, sites, now=BEFORE + timedelta(7))
     assert second.unscheduled == []
     assert second.report["compared_people"] == len(people) - k
@@ -262,10 +295,17 @@ def test_last_weeks_slot_that_breaks_a_rule_now_is_not_kept() -> None:
 
 
 def test_surge_daily_for_one_department_between_two_dates() -> None:
-    policy = make_policy(surge=[{
-        "name": "静态管控", "start": "2022-05-11", "end": "2022-05-22", "tests_per_week": 7,
-        "departments": ["Cold store"],
-    }])
+    policy = make_policy(
+        surge=[
+            {
+                "name": "静态管控",
+                "start": "2022-05-11",
+                "end": "2022-05-22",
+                "tests_per_week": 7,
+                "departments": ["Cold store"],
+            }
+        ]
+    )
     sites = make_sites(policy, site("A"))
     cold = team("C", 4, unit="G1", department="Cold store")
     office = team("O", 4, unit="G2", department="Office", start_id=50)
@@ -283,10 +323,17 @@ def test_surge_daily_for_one_department_between_two_dates() -> None:
 
 
 def test_surge_for_all_staff_covers_people_of_no_category() -> None:
-    policy = make_policy(surge=[{
-        "name": "lockdown", "start": "2022-05-01", "end": "2022-05-31", "tests_per_week": 3,
-        "all_staff": True,
-    }])
+    policy = make_policy(
+        surge=[
+            {
+                "name": "lockdown",
+                "start": "2022-05-01",
+                "end": "2022-05-31",
+                "tests_per_week": 3,
+                "all_staff": True,
+            }
+        ]
+    )
     sites = make_sites(policy, site("A"))
     people = team("E", 3, unit="G1", category=None, tests=0)
     result, slots = run(people, sites, policy)
@@ -297,10 +344,18 @@ def test_surge_for_all_staff_covers_people_of_no_category() -> None:
 
 
 def test_surge_by_category_with_its_own_gap() -> None:
-    policy = make_policy(surge=[{
-        "name": "cold chain x4", "start": "2022-05-09", "end": "2022-05-15", "tests_per_week": 4,
-        "categories": ["cold_chain"], "min_gap_days": 1,
-    }])
+    policy = make_policy(
+        surge=[
+            {
+                "name": "cold chain x4",
+                "start": "2022-05-09",
+                "end": "2022-05-15",
+                "tests_per_week": 4,
+                "categories": ["cold_chain"],
+                "min_gap_days": 1,
+            }
+        ]
+    )
     sites = make_sites(policy, site("A"))
     people = team("E", 3, unit="G1") + team("H", 3, unit="G2", category="hotel", start_id=9)
     result, slots = run(people, sites, policy)
@@ -311,12 +366,26 @@ def test_surge_by_category_with_its_own_gap() -> None:
 
 def test_exemptions_leave_and_positive_until_a_return_date() -> None:
     sites = make_sites(POLICY, site("A"))
-    leave = team("L", 1, unit="G1", exemptions=(DateRange(date(2022, 5, 1), date(2022, 5, 11),
-                                                          "annual leave"),))
-    positive = team("P", 1, unit="G1", start_id=2, exemptions=(
-        DateRange(date(2022, 5, 3), date(2022, 5, 20), "positive until return"),))
-    back_sat = team("S", 1, unit="G1", start_id=3, exemptions=(
-        DateRange(date(2022, 5, 9), date(2022, 5, 13), "leave"),))
+    leave = team(
+        "L",
+        1,
+        unit="G1",
+        exemptions=(DateRange(date(2022, 5, 1), date(2022, 5, 11), "annual leave"),),
+    )
+    positive = team(
+        "P",
+        1,
+        unit="G1",
+        start_id=2,
+        exemptions=(DateRange(date(2022, 5, 3), date(2022, 5, 20), "positive until return"),),
+    )
+    back_sat = team(
+        "S",
+        1,
+        unit="G1",
+        start_id=3,
+        exemptions=(DateRange(date(2022, 5, 9), date(2022, 5, 13), "leave"),),
+    )
     people = leave + positive + back_sat
     result, slots = run(people, sites, POLICY)
     _ok(result, people, slots, sites)
@@ -367,12 +436,22 @@ def test_fixed_appointments_count_and_take_their_seats() -> None:
     monday_slot = next(s for s in slots if s.day == 0)
     people = team("E", 4, unit="G1")
     # Person 1 was tested on Monday; persons 90-91 (not being planned) hold two Monday seats.
-    fixed = [FixedAppointment(1, 0, monday_slot.id),
-             FixedAppointment(90, 0, monday_slot.id, unit="Other"),
-             FixedAppointment(91, 0, monday_slot.id, counts=False, unit="Other")]
+    fixed = [
+        FixedAppointment(1, 0, monday_slot.id),
+        FixedAppointment(90, 0, monday_slot.id, unit="Other"),
+        FixedAppointment(91, 0, monday_slot.id, counts=False, unit="Other"),
+    ]
     now = datetime(2022, 5, 8, tzinfo=UTC)
-    result = plan_week(people, slots, [], POLICY, now, week_start=MONDAY,
-                       sites=[s.scope for s in sites], fixed=fixed)
+    result = plan_week(
+        people,
+        slots,
+        [],
+        POLICY,
+        now,
+        week_start=MONDAY,
+        sites=[s.scope for s in sites],
+        fixed=fixed,
+    )
     mine = per_person(result.assignments, slots)
     assert len(mine[1]) == 1 and mine[1][0].day >= 2  # one more, at least two days later
     assert all(s.id != monday_slot.id for got in mine.values() for s in got)  # Monday is full
@@ -384,10 +463,19 @@ def test_a_replan_keeps_every_current_appointment_when_nothing_changed() -> None
     people = _workforce(12)
     first, slots = run(people, sites, POLICY)
     current = [CurrentAppointment(a.person_id, a.slot_id) for a in first.assignments]
-    again = plan_week(people, slots, [], POLICY, BEFORE, week_start=MONDAY,
-                      sites=[s.scope for s in sites], current=current)
+    again = plan_week(
+        people,
+        slots,
+        [],
+        POLICY,
+        BEFORE,
+        week_start=MONDAY,
+        sites=[s.scope for s in sites],
+        current=current,
+    )
     assert sorted(again.assignments, key=lambda a: (a.person_id, a.slot_id)) == sorted(
-        first.assignments, key=lambda a: (a.person_id, a.slot_id))
+        first.assignments, key=lambda a: (a.person_id, a.slot_id)
+    )
     assert again.report["kept_share"] == 1.0
 
 
@@ -405,9 +493,18 @@ def test_newcomers_during_the_week_get_the_earliest_slots_left() -> None:
         else:
             fixed.append(FixedAppointment(a.person_id, s.day, s.id))
     newcomer = team("N", 1, unit="G1", start_id=500)
-    result = plan_week(people + newcomer, slots, [], POLICY, now, week_start=MONDAY,
-                       sites=[s.scope for s in sites], fixed=fixed, current=current,
-                       earliest_for_newcomers=True)
+    result = plan_week(
+        people + newcomer,
+        slots,
+        [],
+        POLICY,
+        now,
+        week_start=MONDAY,
+        sites=[s.scope for s in sites],
+        fixed=fixed,
+        current=current,
+        earliest_for_newcomers=True,
+    )
     got = per_person(result.assignments, slots)[500]
     assert [s.day for s in got] == [1, 3]  # this Tuesday afternoon, then two days later
     assert got[0].starts_at > now
@@ -425,18 +522,35 @@ def test_plan_earliest_for_a_mid_week_addition_and_for_contacts() -> None:
     first_after_noon = min((s for s in slots if s.starts_at > now), key=lambda s: s.starts_at)
     occupancy = {first_after_noon.id: {"G7": 2}}  # the first free slot is full
     newcomer = team("N", 1, unit="G1")
-    result = plan_earliest(newcomer, slots, POLICY, now, week_start=MONDAY,
-                           sites=[s.scope for s in sites], occupancy=occupancy)
-    got = sorted((next(s for s in slots if s.id == a.slot_id) for a in result.assignments),
-                 key=lambda s: s.starts_at)
+    result = plan_earliest(
+        newcomer,
+        slots,
+        POLICY,
+        now,
+        week_start=MONDAY,
+        sites=[s.scope for s in sites],
+        occupancy=occupancy,
+    )
+    got = sorted(
+        (next(s for s in slots if s.id == a.slot_id) for a in result.assignments),
+        key=lambda s: s.starts_at,
+    )
     assert [s.day for s in got] == [1, 3]
     assert got[0].starts_at == first_after_noon.starts_at + timedelta(minutes=15)
     # A contact: one extra test from Thursday on, even with a test on Wednesday.
     contact = team("C", 2, unit="G1", start_id=40)
     existing = [FixedAppointment(40, 2), FixedAppointment(41, 3)]
-    extra = plan_earliest(contact, slots, POLICY, now, week_start=MONDAY,
-                          sites=[s.scope for s in sites], existing=existing,
-                          earliest=date(2022, 5, 12), extra=True)
+    extra = plan_earliest(
+        contact,
+        slots,
+        POLICY,
+        now,
+        week_start=MONDAY,
+        sites=[s.scope for s in sites],
+        existing=existing,
+        earliest=date(2022, 5, 12),
+        extra=True,
+    )
     assert [a.person_id for a in extra.assignments] == [40]
     assert next(s for s in slots if s.id == extra.assignments[0].slot_id).day == 3
     assert extra.report["already_booked"] == ["C00041"]
@@ -445,8 +559,14 @@ def test_plan_earliest_for_a_mid_week_addition_and_for_contacts() -> None:
 def test_plan_earliest_reports_why_nothing_fits() -> None:
     sites = make_sites(POLICY, site("A", serves={"departments": ["X"]}))
     slots = week_slots(sites, MONDAY)
-    result = plan_earliest(team("E", 1, unit="G1"), slots, POLICY, BEFORE, week_start=MONDAY,
-                           sites=[s.scope for s in sites])
+    result = plan_earliest(
+        team("E", 1, unit="G1"),
+        slots,
+        POLICY,
+        BEFORE,
+        week_start=MONDAY,
+        sites=[s.scope for s in sites],
+    )
     assert [(u.reason, u.missing) for u in result.unscheduled] == [(NO_VALID_SITE, 2)]
 
 

@@ -31,8 +31,7 @@ WEEKS = [date(2022, 5, 9), date(2022, 3, 7), date(2022, 10, 31)]  # plain, sprin
 ZONES = ["Asia/Shanghai", "America/New_York", "Europe/Berlin"]
 DEPARTMENTS = ["D0", "D1", "D2"]
 UNITS = ["", "U0", "U1", "U2", "U3", "U4"]
-WINDOWS = ["00:00-04:00", "06:00-10:00", "08:00-12:00", "13:00-18:00", "17:00-23:00",
-           "22:00-02:00"]
+WINDOWS = ["00:00-04:00", "06:00-10:00", "08:00-12:00", "13:00-18:00", "17:00-23:00", "22:00-02:00"]
 
 
 @st.composite
@@ -54,7 +53,9 @@ def site_docs(draw: Any, code: str) -> dict[str, Any]:
         if "22:00-02:00" in hours.get(day, []) and "00:00-04:00" in hours.get(nxt, []):
             hours[nxt].remove("00:00-04:00")
     doc: dict[str, Any] = {
-        "code": code, "name": code, "hours": hours,
+        "code": code,
+        "name": code,
+        "hours": hours,
         "timezone": draw(st.sampled_from(ZONES)),
         "capacity": draw(st.integers(1, 6)),
         "slot_minutes": draw(st.sampled_from([30, 60, 120])),
@@ -81,16 +82,18 @@ def people_lists(draw: Any, monday: date) -> list[PlanPerson]:
         if draw(st.integers(0, 5)) == 0:
             start = monday + timedelta(days=draw(st.integers(-3, 6)))
             exemptions = (DateRange(start, start + timedelta(days=draw(st.integers(0, 8)))),)
-        out.append(PlanPerson(
-            id=i + 1,
-            employee_no=f"E{i:03d}",
-            department=draw(st.sampled_from(DEPARTMENTS)),
-            grid_unit=draw(st.sampled_from(UNITS)),
-            shift=draw(st.sampled_from(["day", "night", "rotating", "day", ""])),
-            category=draw(st.sampled_from(["driver", "canteen", None])),
-            tests_required=draw(st.integers(0, 3)),
-            exemptions=exemptions,
-        ))
+        out.append(
+            PlanPerson(
+                id=i + 1,
+                employee_no=f"E{i:03d}",
+                department=draw(st.sampled_from(DEPARTMENTS)),
+                grid_unit=draw(st.sampled_from(UNITS)),
+                shift=draw(st.sampled_from(["day", "night", "rotating", "day", ""])),
+                category=draw(st.sampled_from(["driver", "canteen", None])),
+                tests_required=draw(st.integers(0, 3)),
+                exemptions=exemptions,
+            )
+        )
     return out
 
 
@@ -100,11 +103,17 @@ def scenarios(draw: Any) -> dict[str, Any]:
     surge = []
     if draw(st.booleans()):
         start = monday + timedelta(days=draw(st.integers(-2, 6)))
-        surge = [{"name": "surge", "start": start.isoformat(),
-                  "end": (start + timedelta(days=draw(st.integers(0, 9)))).isoformat(),
-                  "tests_per_week": draw(st.integers(1, 7)),
-                  "departments": draw(st.lists(st.sampled_from(DEPARTMENTS), min_size=1,
-                                               max_size=2, unique=True))}]
+        surge = [
+            {
+                "name": "surge",
+                "start": start.isoformat(),
+                "end": (start + timedelta(days=draw(st.integers(0, 9)))).isoformat(),
+                "tests_per_week": draw(st.integers(1, 7)),
+                "departments": draw(
+                    st.lists(st.sampled_from(DEPARTMENTS), min_size=1, max_size=2, unique=True)
+                ),
+            }
+        ]
     testing = {"min_gap_days": draw(st.integers(1, 3)), "surge": surge}
     policy = make_policy(**testing)
     n_sites = draw(st.integers(1, 3))
@@ -114,13 +123,27 @@ def scenarios(draw: Any) -> dict[str, Any]:
     start = datetime(monday.year, monday.month, monday.day, tzinfo=UTC)
     first_now = start + timedelta(hours=draw(st.integers(-48, 100)))
     later = first_now + timedelta(hours=draw(st.integers(0, 100)))
-    return {"monday": monday, "policy": policy, "sites": sites, "people": people,
-            "testing": testing, "site_docs": {d["code"]: d for d in docs},
-            "now": first_now, "later": later, "seed_prev": draw(st.integers(0, 10**6))}
+    return {
+        "monday": monday,
+        "policy": policy,
+        "sites": sites,
+        "people": people,
+        "testing": testing,
+        "site_docs": {d["code"]: d for d in docs},
+        "now": first_now,
+        "later": later,
+        "seed_prev": draw(st.integers(0, 10**6)),
+    }
 
 
-def _check(result: Any, people: list[PlanPerson], slots: list[PlanSlot], sc: dict[str, Any],
-           now: datetime, fixed: Sequence[FixedAppointment] = ()) -> None:
+def _check(
+    result: Any,
+    people: list[PlanPerson],
+    slots: list[PlanSlot],
+    sc: dict[str, Any],
+    now: datetime,
+    fixed: Sequence[FixedAppointment] = (),
+) -> None:
     monday, docs, zone = sc["monday"], sc["site_docs"], "Asia/Shanghai"
     by_id = {s.id: s for s in slots}
     seats = Counter(a.slot_id for a in result.assignments)
@@ -160,10 +183,12 @@ def test_hard_rules_hold_for_a_plan_and_a_replan_later_in_the_week(sc: dict[str,
     scopes = [s.scope for s in sites]
     first = plan_week(people, slots, [], policy, sc["now"], week_start=monday, sites=scopes)
     _check(first, people, slots, sc, sc["now"])
-    again = plan_week(list(reversed(people)), slots, [], policy, sc["now"], week_start=monday,
-                      sites=scopes)
+    again = plan_week(
+        list(reversed(people)), slots, [], policy, sc["now"], week_start=monday, sites=scopes
+    )
     assert sorted(first.assignments, key=lambda a: (a.person_id, a.slot_id)) == sorted(
-        again.assignments, key=lambda a: (a.person_id, a.slot_id)), "not deterministic"
+        again.assignments, key=lambda a: (a.person_id, a.slot_id)
+    ), "not deterministic"
 
     # Later in the week: what has started is fixed, the rest may move; a third of the people
     # leave and the rest are re-planned around the fixed appointments.
@@ -177,16 +202,33 @@ def test_hard_rules_hold_for_a_plan_and_a_replan_later_in_the_week(sc: dict[str,
         else:
             current.append(CurrentAppointment(a.person_id, a.slot_id))
     staying = [p for p in people if p.id % 3]
-    replan = plan_week(staying, slots, [], policy, later, week_start=monday, sites=scopes,
-                       fixed=fixed, current=current, earliest_for_newcomers=True)
+    replan = plan_week(
+        staying,
+        slots,
+        [],
+        policy,
+        later,
+        week_start=monday,
+        sites=scopes,
+        fixed=fixed,
+        current=current,
+        earliest_for_newcomers=True,
+    )
     _check(replan, staying, slots, sc, later, fixed)
     # Next week, with this week as "last week".
     from tests.plan_helpers import as_previous
 
     next_monday = monday + timedelta(days=7)
     next_slots = week_slots(sites, next_monday)
-    nxt = plan_week(people, next_slots, as_previous(first, slots), policy, later,
-                    week_start=next_monday, sites=scopes)
+    nxt = plan_week(
+        people,
+        next_slots,
+        as_previous(first, slots),
+        policy,
+        later,
+        week_start=next_monday,
+        sites=scopes,
+    )
     _check(nxt, people, next_slots, {**sc, "monday": next_monday}, later)
 
 
@@ -203,10 +245,20 @@ def test_hard_rules_hold_on_the_mid_week_path(sc: dict[str, Any], extra: bool) -
         units = occupancy.setdefault(a.slot_id, {})
         units[unit[a.person_id]] = units.get(unit[a.person_id], 0) + 1
     by_id = {s.id: s for s in slots}
-    existing = [FixedAppointment(a.person_id, by_id[a.slot_id].day, a.slot_id)
-                for a in base.assignments]
-    result = plan_earliest(people[1::2], slots, policy, sc["later"], week_start=monday,
-                           sites=scopes, occupancy=occupancy, existing=existing, extra=extra)
+    existing = [
+        FixedAppointment(a.person_id, by_id[a.slot_id].day, a.slot_id) for a in base.assignments
+    ]
+    result = plan_earliest(
+        people[1::2],
+        slots,
+        policy,
+        sc["later"],
+        week_start=monday,
+        sites=scopes,
+        occupancy=occupancy,
+        existing=existing,
+        extra=extra,
+    )
     seats = Counter(a.slot_id for a in result.assignments)
     for slot_id, n in seats.items():
         assert n + sum(occupancy.get(slot_id, {}).values()) <= by_id[slot_id].capacity

@@ -32,15 +32,30 @@ A = Appointment.__table__  # type: ignore[attr-defined]
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
-def add_people(engine: Engine, n: int, *, prefix: str = "E", units: int = 4,
-               category: str | None = "cold_chain", shift: str = "day",
-               start: int = 0, department: str = "冷轧车间") -> None:
+def add_people(
+    engine: Engine,
+    n: int,
+    *,
+    prefix: str = "E",
+    units: int = 4,
+    category: str | None = "cold_chain",
+    shift: str = "day",
+    start: int = 0,
+    department: str = "冷轧车间",
+) -> None:
     at = datetime(2022, 5, 1, tzinfo=UTC)
     rows = [
-        {"employee_no": f"{prefix}{start + i:04d}", "name": f"员工{start + i}",
-         "department": department, "grid_unit": f"{(start + i) % units + 1}网格",
-         "shift": shift, "risk_category": category, "active": True,
-         "created_at": at, "updated_at": at}
+        {
+            "employee_no": f"{prefix}{start + i:04d}",
+            "name": f"员工{start + i}",
+            "department": department,
+            "grid_unit": f"{(start + i) % units + 1}网格",
+            "shift": shift,
+            "risk_category": category,
+            "active": True,
+            "created_at": at,
+            "updated_at": at,
+        }
         for i in range(n)
     ]
     with engine.begin() as conn:
@@ -86,8 +101,7 @@ def test_plan_and_schedule_through_the_cli(cli: Any, engine: Engine) -> None:
     days = sorted(datetime.fromisoformat(r["starts_at"]).date() for r in mine)
     assert (days[1] - days[0]).days in (3, 4)
 
-    csv_out = cli("schedule", "--week", WEEK, "--format", "csv",
-                  env={"TESTROTA_NOW": FRIDAY_NOON})
+    csv_out = cli("schedule", "--week", WEEK, "--format", "csv", env={"TESTROTA_NOW": FRIDAY_NOON})
     assert csv_out.exit_code == 0, csv_out.output
     assert csv_out.stdout.splitlines()[0].startswith("employee_no,name,department,grid_unit")
     table = cli("schedule", "--week", WEEK, env={"TESTROTA_NOW": FRIDAY_NOON})
@@ -110,8 +124,7 @@ def test_the_default_week_is_the_current_one(cli: Any, engine: Engine) -> None:
     assert report["week"] == WEEK and report["scheduled"] == 6
     rows = run_json(cli, "schedule", "--format", "json", now=now)
     assert len(rows) == 6
-    assert all(datetime.fromisoformat(r["starts_at"]) > datetime.fromisoformat(now)
-               for r in rows)
+    assert all(datetime.fromisoformat(r["starts_at"]) > datetime.fromisoformat(now) for r in rows)
 
 
 def test_replanning_with_nothing_changed_keeps_every_row(cli: Any, engine: Engine) -> None:
@@ -129,10 +142,14 @@ def test_next_week_keeps_last_weeks_weekdays_and_times(cli: Any, engine: Engine)
     run_json(cli, "plan", "--week", WEEK, "--json")
     nxt = run_json(cli, "plan", "--week", "2022-W20", "--json")
     assert nxt["unchanged_share"] == 1.0 and nxt["compared_people"] == 30
-    w19 = {(r["employee_no"], datetime.fromisoformat(r["starts_at"]) + timedelta(days=7))
-           for r in run_json(cli, "schedule", "--week", WEEK, "--format", "json")}
-    w20 = {(r["employee_no"], datetime.fromisoformat(r["starts_at"]))
-           for r in run_json(cli, "schedule", "--week", "2022-W20", "--format", "json")}
+    w19 = {
+        (r["employee_no"], datetime.fromisoformat(r["starts_at"]) + timedelta(days=7))
+        for r in run_json(cli, "schedule", "--week", WEEK, "--format", "json")
+    }
+    w20 = {
+        (r["employee_no"], datetime.fromisoformat(r["starts_at"]))
+        for r in run_json(cli, "schedule", "--week", "2022-W20", "--format", "json")
+    }
     assert w19 == w20
 
 
@@ -151,25 +168,35 @@ def test_a_replan_mid_week_never_touches_the_past_and_cancels_instead_of_deletin
         conn.execute(update(A).where(A.c.id == past[1].id).values(status="missed"))
         # One person leaves; one joins mid-week.
         leaver = future[0].person_id
-        conn.execute(update(Person.__table__).where(  # type: ignore[attr-defined]
-            Person.__table__.c.id == leaver).values(active=False))  # type: ignore[attr-defined]
+        conn.execute(
+            update(Person.__table__)
+            .where(  # type: ignore[attr-defined]
+                Person.__table__.c.id == leaver
+            )
+            .values(active=False)
+        )  # type: ignore[attr-defined]
     add_people(engine, 1, prefix="N", units=2, start=1)  # joins unit 2网格
     report = run_json(cli, "plan", "--week", WEEK, "--json", now=wednesday.isoformat())
     after = {r.id: r for r in appointments(engine)}
     for r in past:  # nothing whose slot has started moved, changed status or vanished
         assert after[r.id].starts_at == r.starts_at
-        assert after[r.id].status == {past[0].id: "done", past[1].id: "missed"}.get(r.id,
-                                                                                     "scheduled")
+        assert after[r.id].status == {past[0].id: "done", past[1].id: "missed"}.get(
+            r.id, "scheduled"
+        )
     left = [r for r in after.values() if r.person_id == leaver and r.starts_at > wednesday]
     assert left and all(r.status == "cancelled" for r in left)  # kept as rows, cancelled
     assert report["cancelled"] == len(left)
     unchanged = [r for r in future if r.person_id != leaver]
     assert all(after[r.id].status == "scheduled" for r in unchanged)  # same rows kept
     with engine.connect() as conn:
-        newcomer = conn.execute(select(Person.__table__.c.id).where(  # type: ignore[attr-defined]
-            Person.__table__.c.employee_no == "N0001")).scalar_one()  # type: ignore[attr-defined]
-    new_rows = sorted((r for r in after.values() if r.person_id == newcomer),
-                      key=lambda r: r.starts_at)
+        newcomer = conn.execute(
+            select(Person.__table__.c.id).where(  # type: ignore[attr-defined]
+                Person.__table__.c.employee_no == "N0001"
+            )
+        ).scalar_one()  # type: ignore[attr-defined]
+    new_rows = sorted(
+        (r for r in after.values() if r.person_id == newcomer), key=lambda r: r.starts_at
+    )
     assert len(new_rows) == 2
     free_after = min(s.starts_at for s in _slots(engine) if s.starts_at > wednesday)
     local = [r.starts_at.astimezone(SHANGHAI).date() for r in new_rows]
@@ -186,12 +213,25 @@ def test_exempt_people_are_not_scheduled_on_their_exempt_days(cli: Any, engine: 
     add_people(engine, 2)
     with engine.begin() as conn:
         ids = [r.id for r in conn.execute(select(Person.__table__.c.id))]  # type: ignore[attr-defined]
-        conn.execute(insert(Exemption.__table__), [  # type: ignore[attr-defined]
-            {"person_id": ids[0], "start_date": date(2022, 5, 1), "end_date": date(2022, 5, 31),
-             "reason": "positive, until 31 May", "created_at": datetime(2022, 5, 2, tzinfo=UTC)},
-            {"person_id": ids[1], "start_date": date(2022, 5, 9), "end_date": date(2022, 5, 11),
-             "reason": "leave", "created_at": datetime(2022, 5, 2, tzinfo=UTC)},
-        ])
+        conn.execute(
+            insert(Exemption.__table__),
+            [  # type: ignore[attr-defined]
+                {
+                    "person_id": ids[0],
+                    "start_date": date(2022, 5, 1),
+                    "end_date": date(2022, 5, 31),
+                    "reason": "positive, until 31 May",
+                    "created_at": datetime(2022, 5, 2, tzinfo=UTC),
+                },
+                {
+                    "person_id": ids[1],
+                    "start_date": date(2022, 5, 9),
+                    "end_date": date(2022, 5, 11),
+                    "reason": "leave",
+                    "created_at": datetime(2022, 5, 2, tzinfo=UTC),
+                },
+            ],
+        )
     report = run_json(cli, "plan", "--week", WEEK, "--json")
     assert report["required"] == 2 and report["exempt_people"] == 2
     rows = run_json(cli, "schedule", "--week", WEEK, "--format", "json")
@@ -210,8 +250,9 @@ def test_contacts_get_an_extra_test_tomorrow_that_a_replan_keeps(
     tuesday = datetime(2022, 5, 10, 6, tzinfo=UTC)
     with engine.connect() as conn:
         ids = [r.id for r in conn.execute(select(Person.__table__.c.id))]  # type: ignore[attr-defined]
-    out = add_midweek(engine, ids[:3], tuesday, policy, sites, reason="contact",
-                      earliest=date(2022, 5, 11))
+    out = add_midweek(
+        engine, ids[:3], tuesday, policy, sites, reason="contact", earliest=date(2022, 5, 11)
+    )
     booked_days = {datetime.fromisoformat(a["starts_at"]).date() for a in out["added"]}
     # Whoever already tests on Wednesday is not booked twice that day.
     assert out["booked"] + len(out["already_booked"]) == 3
@@ -224,8 +265,11 @@ def test_contacts_get_an_extra_test_tomorrow_that_a_replan_keeps(
     # A newcomer mid-week: the earliest feasible slots left this week.
     add_people(engine, 1, prefix="N", units=1)
     with engine.connect() as conn:
-        new_id = conn.execute(select(Person.__table__.c.id).where(  # type: ignore[attr-defined]
-            Person.__table__.c.employee_no == "N0000")).scalar_one()  # type: ignore[attr-defined]
+        new_id = conn.execute(
+            select(Person.__table__.c.id).where(  # type: ignore[attr-defined]
+                Person.__table__.c.employee_no == "N0000"
+            )
+        ).scalar_one()  # type: ignore[attr-defined]
     mid = add_midweek(engine, [new_id], tuesday, policy, sites)
     assert mid["booked"] == 2 and mid["unscheduled"] == []
     first = datetime.fromisoformat(mid["added"][0]["starts_at"])
@@ -242,25 +286,45 @@ def test_surge_and_a_daylight_saving_site_through_the_cli(
     config = tmp_path / "config"
     shutil.copytree(CONFIG_DIR, config)
     policy = yaml.safe_load((config / "policy.yaml").read_text(encoding="utf-8"))
-    policy["testing"]["surge"] = [{
-        "name": "静态管控", "start": "2022-03-09", "end": "2022-03-20", "tests_per_week": 7,
-        "departments": ["冷轧车间"],
-    }]
-    (config / "policy.yaml").write_text(yaml.safe_dump(policy, allow_unicode=True),
-                                        encoding="utf-8")
-    (config / "sites.yaml").write_text(yaml.safe_dump({"sites": [{
-        "code": "NY", "name": "New York plant", "timezone": "America/New_York",
-        "capacity": 10, "hours": {"daily": ["07:00-11:00"]},
-    }]}), encoding="utf-8")
+    policy["testing"]["surge"] = [
+        {
+            "name": "静态管控",
+            "start": "2022-03-09",
+            "end": "2022-03-20",
+            "tests_per_week": 7,
+            "departments": ["冷轧车间"],
+        }
+    ]
+    (config / "policy.yaml").write_text(
+        yaml.safe_dump(policy, allow_unicode=True), encoding="utf-8"
+    )
+    (config / "sites.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "sites": [
+                    {
+                        "code": "NY",
+                        "name": "New York plant",
+                        "timezone": "America/New_York",
+                        "capacity": 10,
+                        "hours": {"daily": ["07:00-11:00"]},
+                    }
+                ]
+            }
+        ),
+        encoding="utf-8",
+    )
     add_people(engine, 4, units=1)
     env = {"TESTROTA_CONFIG_DIR": str(config)}
-    report = run_json(cli, "plan", "--week", "2022-W10", "--json", now="2022-03-01T00:00:00Z",
-                      **env)
+    report = run_json(
+        cli, "plan", "--week", "2022-W10", "--json", now="2022-03-01T00:00:00Z", **env
+    )
     # Mon, Tue at 2/7 plus Wed..Sun daily: 6 tests each.
     assert report["required"] == report["scheduled"] == 24
     assert report["surge"][0]["name"] == "静态管控" and report["surge"][0]["people"] == 4
-    rows = run_json(cli, "schedule", "--week", "2022-W10", "--format", "json",
-                    now="2022-03-01T00:00:00Z", **env)
+    rows = run_json(
+        cli, "schedule", "--week", "2022-W10", "--format", "json", now="2022-03-01T00:00:00Z", **env
+    )
     offsets = {r["starts_at"][:10]: r["starts_at"][-6:] for r in rows}
     assert offsets["2022-03-12"] == "-05:00" and offsets["2022-03-13"] == "-04:00"
     assert {r["starts_at"][11:16] for r in rows} <= {"07:00", "07:15", "07:30", "07:45"}
@@ -287,19 +351,30 @@ def test_bad_input_is_one_clear_line_and_exit_2(
 def test_a_broken_sites_file_writes_nothing(cli: Any, engine: Engine, tmp_path: Path) -> None:
     config = tmp_path / "config"
     shutil.copytree(CONFIG_DIR, config)
-    (config / "sites.yaml").write_text("sites:\n  - code: A\n    name: A\n    hours:\n"
-                                       "      mon: ['09:00-12:00', '08:00-09:30']\n",
-                                       encoding="utf-8")
+    (config / "sites.yaml").write_text(
+        "sites:\n  - code: A\n    name: A\n    hours:\n      mon: ['09:00-12:00', '08:00-09:30']\n",
+        encoding="utf-8",
+    )
     add_people(engine, 2)
-    result = cli("plan", "--week", WEEK, env={"TESTROTA_NOW": FRIDAY_NOON,
-                                              "TESTROTA_CONFIG_DIR": str(config)})
+    result = cli(
+        "plan",
+        "--week",
+        WEEK,
+        env={"TESTROTA_NOW": FRIDAY_NOON, "TESTROTA_CONFIG_DIR": str(config)},
+    )
     assert result.exit_code == 2 and "site A" in result.output
     assert appointments(engine) == [] and _slots(engine) == []
 
 
 def test_a_database_without_schema_says_run_init(cli: Any, tmp_path: Path) -> None:
-    result = cli("plan", "--week", WEEK, "--db", f"sqlite:///{tmp_path / 'empty.db'}",
-                 env={"TESTROTA_NOW": FRIDAY_NOON})
+    result = cli(
+        "plan",
+        "--week",
+        WEEK,
+        "--db",
+        f"sqlite:///{tmp_path / 'empty.db'}",
+        env={"TESTROTA_NOW": FRIDAY_NOON},
+    )
     assert result.exit_code == 2 and "testrota init" in result.output
 
 
@@ -335,11 +410,14 @@ def test_two_planners_at_once_do_not_double_book(engine: Engine, database_url: s
     engines = [make_engine(database_url) for _ in range(2)]
     try:
         with ThreadPoolExecutor(2) as pool:
-            reports = list(pool.map(
-                lambda e: plan_week_service(e, WEEK, policy, sites, CONFIG_DIR, friday,
-                                            check_sms=False),
-                engines,
-            ))
+            reports = list(
+                pool.map(
+                    lambda e: plan_week_service(
+                        e, WEEK, policy, sites, CONFIG_DIR, friday, check_sms=False
+                    ),
+                    engines,
+                )
+            )
     finally:
         for e in engines:
             e.dispose()

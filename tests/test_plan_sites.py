@@ -32,21 +32,39 @@ def test_the_shipped_sites_file_loads_and_gives_slots() -> None:
 
 
 def test_shanghai_slots_are_eight_hours_ahead_of_utc() -> None:
-    sites = _sites({"code": "A", "name": "A", "hours": {"mon": ["08:00-09:00"]}},
-                   slot_minutes=30, capacity=7)
+    sites = _sites(
+        {"code": "A", "name": "A", "hours": {"mon": ["08:00-09:00"]}}, slot_minutes=30, capacity=7
+    )
     slots = week_slots(sites, date(2022, 5, 9))
     assert [(s.starts_at, s.ends_at, s.capacity, s.day, s.minute) for s in slots] == [
-        (datetime(2022, 5, 9, 0, 0, tzinfo=UTC), datetime(2022, 5, 9, 0, 30, tzinfo=UTC), 7, 0,
-         480),
-        (datetime(2022, 5, 9, 0, 30, tzinfo=UTC), datetime(2022, 5, 9, 1, 0, tzinfo=UTC), 7, 0,
-         510),
+        (
+            datetime(2022, 5, 9, 0, 0, tzinfo=UTC),
+            datetime(2022, 5, 9, 0, 30, tzinfo=UTC),
+            7,
+            0,
+            480,
+        ),
+        (
+            datetime(2022, 5, 9, 0, 30, tzinfo=UTC),
+            datetime(2022, 5, 9, 1, 0, tzinfo=UTC),
+            7,
+            0,
+            510,
+        ),
     ]
 
 
 def test_new_york_across_the_spring_forward_change() -> None:
     # 13 March 2022: at 02:00 EST the clocks jump to 03:00 EDT.
-    sites = _sites({"code": "NY", "name": "NY", "timezone": "America/New_York",
-                    "hours": {"daily": ["00:00-05:00", "08:00-09:00"]}}, slot_minutes=60)
+    sites = _sites(
+        {
+            "code": "NY",
+            "name": "NY",
+            "timezone": "America/New_York",
+            "hours": {"daily": ["00:00-05:00", "08:00-09:00"]},
+        },
+        slot_minutes=60,
+    )
     monday = date(2022, 3, 7)
     slots = [s for s in week_slots(sites, monday) if s.site_code == "NY"]
     sunday = [s for s in slots if s.day == 6]
@@ -64,12 +82,22 @@ def test_new_york_across_the_spring_forward_change() -> None:
 
 def test_new_york_across_the_fall_back_change_has_one_slot_per_local_time() -> None:
     # 6 November 2022: at 02:00 EDT the clocks go back to 01:00 EST.
-    sites = _sites({"code": "NY", "name": "NY", "timezone": "America/New_York",
-                    "hours": {"sun": ["00:00-03:00"]}}, slot_minutes=60)
+    sites = _sites(
+        {
+            "code": "NY",
+            "name": "NY",
+            "timezone": "America/New_York",
+            "hours": {"sun": ["00:00-03:00"]},
+        },
+        slot_minutes=60,
+    )
     slots = week_slots(sites, date(2022, 10, 31))
     tz = ZoneInfo("America/New_York")
     assert [s.starts_at.astimezone(tz).strftime("%H:%M %Z") for s in slots] == [
-        "00:00 EDT", "01:00 EDT", "02:00 EST"]
+        "00:00 EDT",
+        "01:00 EDT",
+        "02:00 EST",
+    ]
     assert len({s.starts_at for s in slots}) == 3
 
 
@@ -78,20 +106,42 @@ def test_planning_a_new_york_site_over_the_change_keeps_the_local_times() -> Non
     from testrota.scheduling.planner import plan_week
 
     policy = make_policy()
-    sites = _sites({"code": "NY", "name": "NY", "timezone": "America/New_York",
-                    "hours": {"daily": ["07:00-09:00"]}}, slot_minutes=30, capacity=5)
+    sites = _sites(
+        {
+            "code": "NY",
+            "name": "NY",
+            "timezone": "America/New_York",
+            "hours": {"daily": ["07:00-09:00"]},
+        },
+        slot_minutes=30,
+        capacity=5,
+    )
     # Week of 7 March 2022 planned, then the week after with it as "last week".
     people = [PlanPerson(i, f"E{i}", "D", "G", "day", "driver", 2) for i in range(1, 5)]
     w1 = date(2022, 3, 7)
     s1 = week_slots(sites, w1)
-    r1 = plan_week(people, s1, [], policy, datetime(2022, 3, 1, tzinfo=UTC), week_start=w1,
-                   sites=[s.scope for s in sites])
+    r1 = plan_week(
+        people,
+        s1,
+        [],
+        policy,
+        datetime(2022, 3, 1, tzinfo=UTC),
+        week_start=w1,
+        sites=[s.scope for s in sites],
+    )
     from tests.plan_helpers import as_previous, per_person
 
     w2 = w1 + timedelta(days=7)
     s2 = week_slots(sites, w2)
-    r2 = plan_week(people, s2, as_previous(r1, s1), policy, datetime(2022, 3, 1, tzinfo=UTC),
-                   week_start=w2, sites=[s.scope for s in sites])
+    r2 = plan_week(
+        people,
+        s2,
+        as_previous(r1, s1),
+        policy,
+        datetime(2022, 3, 1, tzinfo=UTC),
+        week_start=w2,
+        sites=[s.scope for s in sites],
+    )
     assert r2.report["unchanged_share"] == 1.0
     tz = ZoneInfo("America/New_York")
     before = per_person(r1.assignments, s1)
@@ -106,22 +156,31 @@ def test_planning_a_new_york_site_over_the_change_keeps_the_local_times() -> Non
 
 
 def test_a_window_past_midnight_gives_slots_on_the_next_day() -> None:
-    sites = _sites({"code": "N", "name": "Night", "hours": {"sun": ["23:00-01:00"],
-                                                             "mon": ["23:00-01:00"]}},
-                   slot_minutes=60)
+    sites = _sites(
+        {"code": "N", "name": "Night", "hours": {"sun": ["23:00-01:00"], "mon": ["23:00-01:00"]}},
+        slot_minutes=60,
+    )
     slots = week_slots(sites, date(2022, 5, 9))
     tz = ZoneInfo("Asia/Shanghai")
     assert [s.starts_at.astimezone(tz).strftime("%a %H:%M") for s in slots] == [
         "Mon 00:00",  # from last Sunday's window
-        "Mon 23:00", "Tue 00:00", "Sun 23:00",  # this Sunday's 00:00 slot is next week's
+        "Mon 23:00",
+        "Tue 00:00",
+        "Sun 23:00",  # this Sunday's 00:00 slot is next week's
     ]
     assert [s.day for s in slots] == [0, 0, 1, 6]
 
 
 def test_closed_dates_and_window_capacity() -> None:
-    sites = _sites({"code": "A", "name": "A", "closed": ["2022-05-10"],
-                    "hours": {"mon-wed": [{"start": "08:00", "end": "09:00", "capacity": 3}]}},
-                   slot_minutes=60)
+    sites = _sites(
+        {
+            "code": "A",
+            "name": "A",
+            "closed": ["2022-05-10"],
+            "hours": {"mon-wed": [{"start": "08:00", "end": "09:00", "capacity": 3}]},
+        },
+        slot_minutes=60,
+    )
     slots = week_slots(sites, date(2022, 5, 9))
     assert [(s.day, s.capacity) for s in slots] == [(0, 3), (2, 3)]
 
@@ -143,11 +202,12 @@ def test_unquoted_yaml_times_are_read_as_times(tmp_path: Path) -> None:
         ([{"code": "A", "name": "A", "hours": {"mon": ["8:00-25:00"]}}], "not a time of day"),
         ([{"code": "A", "name": "A", "hours": {"mon": ["eight-nine"]}}], "not a time"),
         ([{"code": "A", "name": "A", "hours": {"someday": ["08:00-09:00"]}}], "not a weekday"),
-        ([{"code": "A", "name": "A", "hours": {"mon": ["08:00-10:00", "09:00-11:00"]}}],
-         "overlap"),
+        ([{"code": "A", "name": "A", "hours": {"mon": ["08:00-10:00", "09:00-11:00"]}}], "overlap"),
         ([{"code": "A", "name": "A", "hours": {"mon": ["08:00-08:05"]}}], "shorter than one slot"),
-        ([{"code": "A", "name": "A", "hours": {"sun": ["22:00-09:00"], "mon": ["08:00-12:00"]}}],
-         "run past midnight into mon"),
+        (
+            [{"code": "A", "name": "A", "hours": {"sun": ["22:00-09:00"], "mon": ["08:00-12:00"]}}],
+            "run past midnight into mon",
+        ),
         ([{"code": "A", "name": "A", "timezone": "Mars/Olympus"}], "unknown time zone"),
         ([{"code": "A", "name": "A", "capacity": 0}], "site A: capacity"),
         ([{"code": "A B", "name": "A"}], "code"),

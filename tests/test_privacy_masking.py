@@ -45,17 +45,26 @@ def test_roles_from_the_shipped_policy() -> None:
     for role in ("admin", "hr"):
         assert masker_for_policy(role, shipped) is UNMASKED
     assert masker_for_policy(None, shipped).masked  # no user: masked
-    row = {"employee_no": "10023", "phone": "+8613812345678", "phone_raw": "138 1234 5678",
-           "id_number": "11010119900307451X", "name": "张三"}
-    assert supervisor.row(row) == {**row, "phone": "+*********5678",
-                                   "phone_raw": "*** **** 5678",
-                                   "id_number": "**************451X"}
+    row = {
+        "employee_no": "10023",
+        "phone": "+8613812345678",
+        "phone_raw": "138 1234 5678",
+        "id_number": "11010119900307451X",
+        "name": "张三",
+    }
+    assert supervisor.row(row) == {
+        **row,
+        "phone": "+*********5678",
+        "phone_raw": "*** **** 5678",
+        "id_number": "**************451X",
+    }
     assert UNMASKED.row(row) is row
 
 
 def test_the_policy_may_say_otherwise(tmp_path: Path) -> None:
-    custom = load_policy(config_dir(tmp_path, privacy={"mask_for_roles": ["supervisor", "hr"],
-                                                       "keep_digits": 0}))
+    custom = load_policy(
+        config_dir(tmp_path, privacy={"mask_for_roles": ["supervisor", "hr"], "keep_digits": 0})
+    )
     assert masker_for_policy("hr", custom).phone("+8613812345678") == "+*************"
     assert masker_for_policy("site", custom) is UNMASKED
     assert masker_for("site", [], 4) is UNMASKED
@@ -74,8 +83,9 @@ def test_masking_free_text_keeps_what_the_policy_says() -> None:
     assert mask_personal_numbers("call 13812345678", keep=2) == "call *********78"
     assert mask_personal_numbers("call 13812345678", keep=0) == "call ***********"
     # a "+" written as %2B in a link: the escape stays, the number is masked
-    assert mask_personal_numbers("/people?q=%2B8613812345678&x=1") == \
-        "/people?q=%2B*********5678&x=1"
+    assert (
+        mask_personal_numbers("/people?q=%2B8613812345678&x=1") == "/people?q=%2B*********5678&x=1"
+    )
 
 
 def test_personal_links_are_cut(tmp_path: Path) -> None:
@@ -85,8 +95,11 @@ def test_personal_links_are_cut(tmp_path: Path) -> None:
     from testrota.privacy.masking import redact_personal_links
     from testrota.settings import get_settings
 
-    settings = get_settings(database_url=f"sqlite:///{tmp_path / 'x.db'}",
-                            secret_key="k" * 40, public_url="https://t.example")
+    settings = get_settings(
+        database_url=f"sqlite:///{tmp_path / 'x.db'}",
+        secret_key="k" * 40,
+        public_url="https://t.example",
+    )
     now = datetime(2022, 5, 11, 2, tzinfo=UTC)
     for person_id in (1, 61, 62, 10**9):
         token = make_personal_token(settings, person_id, now)

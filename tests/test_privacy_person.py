@@ -30,8 +30,9 @@ def ops(cli_env: dict[str, str]) -> Any:
 
 
 @pytest.fixture
-def built(engine: Engine, session: Session, settings: Settings, cli: Any,
-          tmp_path: Path) -> world.World:
+def built(
+    engine: Engine, session: Session, settings: Settings, cli: Any, tmp_path: Path
+) -> world.World:
     return world.build(engine, session, settings, cli, tmp_path)
 
 
@@ -67,7 +68,11 @@ def test_export_holds_everything_about_the_person(
     assert doc["format"] == "testrota.person-export/1" and doc["employee_no"] == world.TARGET
     person = doc["person"]
     assert (person["name"], person["phone"], person["id_number"], person["phone_raw"]) == (
-        world.NAME, world.PHONE, world.ID_NUMBER, world.PHONE_RAW_OLD)  # as first written
+        world.NAME,
+        world.PHONE,
+        world.ID_NUMBER,
+        world.PHONE_RAW_OLD,
+    )  # as first written
     assert doc["classification"]["risk_category"] == "cold_chain"
     assert doc["classification"]["high_risk"] is True
     assert doc["household"] == {"host_employee_no": None, "co_residents": [world.CO_RESIDENT]}
@@ -89,7 +94,8 @@ def test_export_holds_everything_about_the_person(
     assert doc["exported_at"] == "2022-05-11T10:00:00+08:00"
     assert doc["appointments"][0]["starts_at"].endswith("+08:00")
     assert doc["counts"]["appointments"] == 3 and doc["counts"]["audit_events"] == len(
-        doc["audit_events"])
+        doc["audit_events"]
+    )
 
     # The mate appears as a contact of the alert, and sees none of the case's data.
     mate = json.loads(ops("export-person", world.MATE).stdout)
@@ -124,8 +130,16 @@ def test_erase_leaves_no_trace_and_keeps_the_counts(
     assert _traces(engine, world.SECRETS), "the world holds the personal data first"
     add_user(session, "root", "admin")
 
-    result = ops("erase-person", world.TARGET, "--reason", "left the company; request 2022-17",
-                 "--yes", "--by", "root", "--json")
+    result = ops(
+        "erase-person",
+        world.TARGET,
+        "--reason",
+        "left the company; request 2022-17",
+        "--yes",
+        "--by",
+        "root",
+        "--json",
+    )
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     new_no = f"erased-{built.person_id}"
@@ -140,20 +154,32 @@ def test_erase_leaves_no_trace_and_keeps_the_counts(
     session.expire_all()
     person = session.get(Person, built.person_id)
     assert person is not None
-    assert (person.employee_no, person.name, person.phone, person.id_number, person.phone_raw,
-            person.active, person.opted_out) == (new_no, ERASED, None, None, "", False, True)
+    assert (
+        person.employee_no,
+        person.name,
+        person.phone,
+        person.id_number,
+        person.phone_raw,
+        person.active,
+        person.opted_out,
+    ) == (new_no, ERASED, None, None, "", False, True)
     assert (person.department, person.grid_unit, person.risk_category) == (
-        "冷链车间", "一组", "cold_chain")
-    co_resident = session.exec(select(Person).where(
-        Person.employee_no == world.CO_RESIDENT)).one()
+        "冷链车间",
+        "一组",
+        "cold_chain",
+    )
+    co_resident = session.exec(select(Person).where(Person.employee_no == world.CO_RESIDENT)).one()
     assert co_resident.host_employee_no == new_no
-    appointments = list(session.exec(select(Appointment).where(
-        Appointment.person_id == built.person_id)))
+    appointments = list(
+        session.exec(select(Appointment).where(Appointment.person_id == built.person_id))
+    )
     # tomorrow's slot was released when they left
     assert sorted(a.status for a in appointments) == ["cancelled", "done", "excused"]
     assert all(a.excused_reason in (None, ERASED) for a in appointments)
-    assert len(list(session.exec(select(TestResult).where(
-        TestResult.person_id == built.person_id)))) == 1
+    assert (
+        len(list(session.exec(select(TestResult).where(TestResult.person_id == built.person_id))))
+        == 1
+    )
     texts = list(session.exec(select(Message).where(Message.person_id == built.person_id)))
     assert texts and all((m.body, m.to) == ("", "") for m in texts)
     assert "pending" not in {m.status for m in texts}
@@ -187,8 +213,9 @@ def test_erase_needs_yes_a_reason_and_an_admin(
     active = ops("erase-person", world.TARGET, "--reason", "left", "--yes")
     assert active.exit_code == 2 and "still on the roster" in active.output
     add_user(session, "sup", "supervisor")
-    not_admin = ops("erase-person", world.TARGET, "--reason", "left", "--yes", "--by", "sup",
-                    "--deactivate")
+    not_admin = ops(
+        "erase-person", world.TARGET, "--reason", "left", "--yes", "--by", "sup", "--deactivate"
+    )
     assert not_admin.exit_code == 2 and "not an active admin" in not_admin.output
     unknown = ops("erase-person", "NOPE-1", "--reason", "left", "--yes", "--deactivate")
     assert unknown.exit_code == 2
@@ -207,15 +234,21 @@ def test_erase_needs_yes_a_reason_and_an_admin(
 
 def test_scrub_replaces_numbers_keys_and_secrets() -> None:
     details = {
-        "employee_no": "E1", "name": ["张三", "张三丰"], "phone": None,
+        "employee_no": "E1",
+        "name": ["张三", "张三丰"],
+        "phone": None,
         "rows": [{"employee_no": "E1", "reason": "sick"}, {"employee_no": "E10"}],
-        "message": "张三 +8613800000001 did not come", "count": 3,
+        "message": "张三 +8613800000001 did not come",
+        "count": 3,
     }
     out = scrub(details, "E1", "erased-9", ["+8613800000001", "张三"])
     assert out == {
-        "employee_no": "erased-9", "name": [ERASED, ERASED], "phone": None,
+        "employee_no": "erased-9",
+        "name": [ERASED, ERASED],
+        "phone": None,
         "rows": [{"employee_no": "erased-9", "reason": "sick"}, {"employee_no": "E10"}],
-        "message": f"{ERASED} {ERASED} did not come", "count": 3,
+        "message": f"{ERASED} {ERASED} did not come",
+        "count": 3,
     }
 
 
@@ -225,8 +258,9 @@ def test_nothing_is_erased_when_it_fails_half_way(
     """One transaction: the last step fails (the anonymous number is taken), and the audit
     events, texts and replies scrubbed before it are as they were."""
     taken = f"erased-{built.person_id}"
-    session.add(Person(employee_no=taken, name="someone", created_at=world.NOW,
-                       updated_at=world.NOW))
+    session.add(
+        Person(employee_no=taken, name="someone", created_at=world.NOW, updated_at=world.NOW)
+    )
     session.commit()
     before = _traces(engine, world.SECRETS)
     result = ops("erase-person", world.TARGET, "--reason", "left", "--yes", "--deactivate")

@@ -31,26 +31,30 @@ RECENT = NOW - timedelta(days=10)
 
 def _count(engine: Engine, model: type) -> int:
     with engine.connect() as conn:
-        return int(conn.execute(select(func.count()).select_from(
-            model.__table__)).scalar_one())  # type: ignore[attr-defined]
+        return int(conn.execute(select(func.count()).select_from(model.__table__)).scalar_one())  # type: ignore[attr-defined]
 
 
-def _result(session: Session, person_id: int, at: datetime, result: str = "negative"
-            ) -> TestResult:
-    row = TestResult(person_id=person_id, sampled_at=at, result=result, source="lab",
-                     recorded_at=at)
+def _result(session: Session, person_id: int, at: datetime, result: str = "negative") -> TestResult:
+    row = TestResult(
+        person_id=person_id, sampled_at=at, result=result, source="lab", recorded_at=at
+    )
     session.add(row)
     session.commit()
     return row
 
 
 def _alert(session: Session, result: TestResult, contact_ids: list[int], status: str) -> Alert:
-    alert = Alert(person_id=result.person_id, result_id=result.id or 0,
-                  created_at=result.sampled_at, status=status)
+    alert = Alert(
+        person_id=result.person_id,
+        result_id=result.id or 0,
+        created_at=result.sampled_at,
+        status=status,
+    )
     session.add(alert)
     session.commit()
-    session.add_all([AlertContact(alert_id=alert.id or 0, person_id=c, reason="grid_unit")
-                     for c in contact_ids])
+    session.add_all(
+        [AlertContact(alert_id=alert.id or 0, person_id=c, reason="grid_unit") for c in contact_ids]
+    )
     session.commit()
     return alert
 
@@ -104,22 +108,45 @@ def test_retention_days_comes_from_the_policy(engine: Engine, session: Session) 
 
 def test_import_errors_and_stale_heartbeats(engine: Engine, session: Session) -> None:
     wall = datetime(2026, 1, 5, tzinfo=UTC)
-    session.add_all([
-        RosterImport(file_name="old.xlsx", sha256="a" * 64, imported_at=OLD,
-                     counts={"rows": 2}, errors=[{"row": 3, "value": "13800000001"}]),
-        RosterImport(file_name="new.xlsx", sha256="b" * 64, imported_at=RECENT,
-                     counts={"rows": 2}, errors=[{"row": 4, "value": "13800000002"}]),
-        JobHeartbeat(job="dispatch_texts", worker="gone", last_started_at=wall - timedelta(
-            days=200), last_finished_at=wall - timedelta(days=200)),
-        JobHeartbeat(job="dispatch_texts", worker="alive", last_started_at=wall,
-                     last_finished_at=wall),
-    ])
+    session.add_all(
+        [
+            RosterImport(
+                file_name="old.xlsx",
+                sha256="a" * 64,
+                imported_at=OLD,
+                counts={"rows": 2},
+                errors=[{"row": 3, "value": "13800000001"}],
+            ),
+            RosterImport(
+                file_name="new.xlsx",
+                sha256="b" * 64,
+                imported_at=RECENT,
+                counts={"rows": 2},
+                errors=[{"row": 4, "value": "13800000002"}],
+            ),
+            JobHeartbeat(
+                job="dispatch_texts",
+                worker="gone",
+                last_started_at=wall - timedelta(days=200),
+                last_finished_at=wall - timedelta(days=200),
+            ),
+            JobHeartbeat(
+                job="dispatch_texts", worker="alive", last_started_at=wall, last_finished_at=wall
+            ),
+        ]
+    )
     session.commit()
     report = apply_privacy_retention(engine, NOW, policy(), wall_now=wall)
     assert (report["import_errors"], report["job_heartbeats"]) == (1, 1)
     with engine.connect() as conn:
-        imports = dict(conn.execute(select(RosterImport.file_name,  # type: ignore[call-overload]
-                                           RosterImport.errors)).all())
+        imports = dict(
+            conn.execute(
+                select(
+                    RosterImport.file_name,  # type: ignore[call-overload]
+                    RosterImport.errors,
+                )
+            ).all()
+        )
         workers = list(conn.execute(select(JobHeartbeat.worker)).scalars())  # type: ignore
     assert imports == {"old.xlsx": [], "new.xlsx": [{"row": 4, "value": "13800000002"}]}
     # The pruned row's counts live on in the job's row of retired workers (counters).
@@ -132,14 +159,18 @@ def test_the_nightly_job_applies_it(engine: Engine, session: Session, settings: 
     assert person.id
     _result(session, person.id, OLD)
     _result(session, person.id, RECENT)
-    job_settings = get_settings(database_url=settings.database_url,
-                                config_dir=settings.config_dir, now=NOW)
+    job_settings = get_settings(
+        database_url=settings.database_url, config_dir=settings.config_dir, now=NOW
+    )
     ctx = make_job_context(job_settings, engine)
     outcome = tasks.nightly(ctx)
     assert outcome.ran, outcome
     assert _count(engine, TestResult) == 1
     with engine.connect() as conn:
-        details = conn.execute(select(JobRun.details).where(  # type: ignore[call-overload]
-            JobRun.job == "nightly")).scalar_one()
+        details = conn.execute(
+            select(JobRun.details).where(  # type: ignore[call-overload]
+                JobRun.job == "nightly"
+            )
+        ).scalar_one()
     assert details["retention"]["test_results"] == 1
     assert details["retention"]["messages"] == 0  # the outbox part ran in the same pass

@@ -34,8 +34,15 @@ NOW = local(SH, 2022, 5, 10, 12, 0)  # Tuesday of 2022-W19, noon
 WEDNESDAY = local(SH, 2022, 5, 11, 12, 0)
 
 
-def _booked(i: int, start: datetime, *, status: str = "scheduled", reason: str = "plan",
-            minutes: int = 30, person_id: int = 1) -> Booked:
+def _booked(
+    i: int,
+    start: datetime,
+    *,
+    status: str = "scheduled",
+    reason: str = "plan",
+    minutes: int = 30,
+    person_id: int = 1,
+) -> Booked:
     return Booked(i, person_id, start, start + timedelta(minutes=minutes), status, reason)
 
 
@@ -58,8 +65,13 @@ def test_which_appointments_are_released() -> None:
 
 
 def test_a_surge_keeps_the_days_it_covers_for_someone_no_longer_high_risk() -> None:
-    surge = SurgeRule(name="静态管控", start=date(2022, 5, 12), end=date(2022, 5, 13),
-                      tests_per_week=7, departments=["炼钢厂"])
+    surge = SurgeRule(
+        name="静态管控",
+        start=date(2022, 5, 12),
+        end=date(2022, 5, 13),
+        tests_per_week=7,
+        departments=["炼钢厂"],
+    )
     surged = P.model_copy(update={"testing": P.testing.model_copy(update={"surge": [surge]})})
     wednesday = _booked(1, local(SH, 2022, 5, 11, 9))
     thursday = _booked(2, local(SH, 2022, 5, 12, 9))
@@ -76,8 +88,13 @@ def test_a_surge_keeps_the_days_it_covers_for_someone_no_longer_high_risk() -> N
 def _appointments(engine: Engine, employee_no: str) -> list[Appointment]:
     with Session(engine) as s:
         pid = s.exec(select(Person.id).where(Person.employee_no == employee_no)).one()
-        return list(s.exec(select(Appointment).where(Appointment.person_id == pid)
-                           .order_by(col(Appointment.starts_at))))
+        return list(
+            s.exec(
+                select(Appointment)
+                .where(Appointment.person_id == pid)
+                .order_by(col(Appointment.starts_at))
+            )
+        )
 
 
 def _json(cli: Any, *args: str, env: dict[str, str]) -> Any:
@@ -102,9 +119,17 @@ def test_a_mid_week_full_import_releases_leavers_and_the_no_longer_high_risk(
         cook = s.exec(select(Person).where(Person.employee_no == "0002")).one()
         # texts that are not reminders: a leaver's all go, the cook's stay
         for who, key in ((leaver, "booster:0004"), (cook, "booster:0002")):
-            s.add(Message(kind="booster", dedupe_key=key, person_id=who.id, to=who.phone or "",
-                          body="加强针", due_at=WEDNESDAY + timedelta(days=1),
-                          created_at=WEDNESDAY))
+            s.add(
+                Message(
+                    kind="booster",
+                    dedupe_key=key,
+                    person_id=who.id,
+                    to=who.phone or "",
+                    body="加强针",
+                    due_at=WEDNESDAY + timedelta(days=1),
+                    created_at=WEDNESDAY,
+                )
+            )
         s.commit()
     before = {no: _appointments(engine, no) for no in ("0001", "0002", "0004")}
     coming = {no: [a.id for a in appts if a.ends_at > WEDNESDAY] for no, appts in before.items()}
@@ -113,15 +138,21 @@ def test_a_mid_week_full_import_releases_leavers_and_the_no_longer_high_risk(
     assert reminded and set(reminded.values()) == {"pending"}
 
     # 0004 left; 0002 moved from the canteen kitchen to the office
-    moved = [*BASE[:1], person("0002", "王芳", "行政部", "文员", "+86-138-1234-5602"),
-             BASE[2], BASE[4]]
+    moved = [
+        *BASE[:1],
+        person("0002", "王芳", "行政部", "文员", "+86-138-1234-5602"),
+        BASE[2],
+        BASE[4],
+    ]
     roster = write_roster(tmp_path / "b.xlsx", moved)
-    preview = _json(cli, "import", str(roster), "--full", "--dry-run", "--json",
-                    env=_env(WEDNESDAY))
+    preview = _json(
+        cli, "import", str(roster), "--full", "--dry-run", "--json", env=_env(WEDNESDAY)
+    )
     released = len(coming["0002"]) + len(coming["0004"])
     assert preview["released"] == released
     assert [a.status for a in _appointments(engine, "0004")] == [
-        a.status for a in before["0004"]]  # a dry run writes nothing
+        a.status for a in before["0004"]
+    ]  # a dry run writes nothing
 
     summary = _json(cli, "import", str(roster), "--full", "--json", env=_env(WEDNESDAY))
     assert (summary["deactivated"], summary["released"]) == (1, released)
@@ -132,8 +163,9 @@ def test_a_mid_week_full_import_releases_leavers_and_the_no_longer_high_risk(
     assert [a.status for a in _appointments(engine, "0001")] == [a.status for a in before["0001"]]
     assert set(_reminders(engine, coming["0002"] + coming["0004"]).values()) == {"cancelled"}
     with Session(engine) as s:
-        boosters = {m.dedupe_key: m.status for m in s.exec(
-            select(Message).where(Message.kind == "booster"))}
+        boosters = {
+            m.dedupe_key: m.status for m in s.exec(select(Message).where(Message.kind == "booster"))
+        }
     assert boosters == {"booster:0004": "cancelled", "booster:0002": "pending"}
 
     human = cli("import", str(roster), "--full", "--dry-run", env=_env(WEDNESDAY))
@@ -174,9 +206,17 @@ def _booked_people(engine: Engine) -> dict[str, list[int]]:
                 add_appt(s, p, NOW + timedelta(days=2)).id,  # Thursday
                 add_appt(s, p, NOW + timedelta(days=3), reason="contact").id,
             ]
-            s.add(RescheduleOffer(person_id=p.id, appointment_id=out[no][1], slot_id=slot.id,
-                                  mode="move", phone=p.phone or "", created_at=NOW,
-                                  expires_at=NOW + timedelta(hours=2)))
+            s.add(
+                RescheduleOffer(
+                    person_id=p.id,
+                    appointment_id=out[no][1],
+                    slot_id=slot.id,
+                    mode="move",
+                    phone=p.phone or "",
+                    created_at=NOW,
+                    expires_at=NOW + timedelta(hours=2),
+                )
+            )
         s.commit()
         return {k: [i for i in v if i is not None] for k, v in out.items()}
 
@@ -188,8 +228,7 @@ def _statuses(engine: Engine, ids: list[int]) -> list[str]:
 
 def test_override_to_not_high_risk_releases_at_once(cli: Any, engine: Engine) -> None:
     ids = _booked_people(engine)
-    doc = _json(cli, "override", "1001", "none", "--reason", "office work", "--json",
-                env=_env(NOW))
+    doc = _json(cli, "override", "1001", "none", "--reason", "office work", "--json", env=_env(NOW))
     assert doc["released"] == 1  # Thursday; the contact's extra test stays
     assert _statuses(engine, ids["1001"]) == ["scheduled", "cancelled", "scheduled"]
     assert _statuses(engine, ids["1002"]) == ["scheduled"] * 3
@@ -205,8 +244,9 @@ def test_mapping_a_title_to_not_high_risk_releases_everyone_with_it(
     cli: Any, engine: Engine
 ) -> None:
     ids = _booked_people(engine)
-    result = cli("roles", "map", "司机", "none", "--reason", "drivers are office staff here",
-                 env=_env(NOW))
+    result = cli(
+        "roles", "map", "司机", "none", "--reason", "drivers are office staff here", env=_env(NOW)
+    )
     assert result.exit_code == 0, result.output
     assert "2 people reclassified; 2 coming appointments released" in result.stdout
     for no in ("1001", "1002"):
@@ -220,11 +260,19 @@ def test_the_web_releases_too(client: TestClient, engine: Engine, door: str) -> 
     make_user(engine, "hr1", "hr")
     sign_in(client, "hr1")
     if door == "override":
-        r = post_form(client, "/people/1001/override",
-                      {"category": "none", "reason": "office work"}, page="/people/1001")
+        r = post_form(
+            client,
+            "/people/1001/override",
+            {"category": "none", "reason": "office work"},
+            page="/people/1001",
+        )
     else:
-        r = post_form(client, "/roles/map", {"role": "司机", "category": "none",
-                                             "reason": "office"}, page="/roles")
+        r = post_form(
+            client,
+            "/roles/map",
+            {"role": "司机", "category": "none", "reason": "office"},
+            page="/roles",
+        )
     assert r.status_code == 303, r.text
     assert _statuses(engine, ids["1001"]) == ["scheduled", "cancelled", "scheduled"]
     page = client.get(r.headers["location"]).text

@@ -90,8 +90,10 @@ def test_import_matches_by_number_phone_and_id_and_reports_unknown_rows(
     for appt_id in ids.values():
         assert status_of(engine, appt_id) == "done"
     with Session(engine) as s:
-        rows = {(r.person_id, r.source, r.site_code, r.site_name, r.result)
-                for r in s.scalars(select(TestResult))}
+        rows = {
+            (r.person_id, r.source, r.site_code, r.site_name, r.result)
+            for r in s.scalars(select(TestResult))
+        }
         zhang = s.scalars(select(Person).where(Person.employee_no == "1001")).one()
         audit = s.scalars(select(AuditEvent).where(AuditEvent.action == "results.imported")).one()
     assert (zhang.id, "outside", None, "幸福社区采样点", "negative") in rows
@@ -126,8 +128,10 @@ def test_csv_in_gbk_with_english_headers(engine: Engine, tmp_path: Path) -> None
     path = write_csv(
         tmp_path / "lab.csv",
         ["Employee ID", "Name", "Sampled at", "Result", "Testing site"],
-        [["1001", "张三", "05/09/2022 08:10", "Positive", "S1"],
-         ["1002", "李四", "05/09/2022 08:12", "neg", "S1"]],
+        [
+            ["1001", "张三", "05/09/2022 08:10", "Positive", "S1"],
+            ["1002", "李四", "05/09/2022 08:12", "neg", "S1"],
+        ],
         encoding="gb18030",
     )
     out = import_results(engine, path, P, NOW)
@@ -182,8 +186,10 @@ def test_positive_result_raises_an_alert_with_its_contacts(engine: Engine, tmp_p
     [listed] = alerts(engine, NOW, P)
     assert listed.employee_no == "1001" and listed.site == "S1"
     assert [c.employee_no for c in listed.contacts] == ["1002", "2001"]
-    assert all(c.extra_slot_start and c.extra_slot_start.astimezone(SH).date() == date(2022, 5, 10)
-               for c in listed.contacts)
+    assert all(
+        c.extra_slot_start and c.extra_slot_start.astimezone(SH).date() == date(2022, 5, 10)
+        for c in listed.contacts
+    )
     assert listed.sampled_at == local(SH, 2022, 5, 9, 8, 10)
     # A supervisor of 物流部 sees the alert through their contact, and only that contact.
     [scoped] = alerts(engine, NOW, P, departments=["物流部"])
@@ -216,8 +222,11 @@ def test_every_row_is_accounted_for(engine: Engine, tmp_path: Path) -> None:
 
 def test_a_sheet_without_any_identity_column_is_refused(engine: Engine, tmp_path: Path) -> None:
     _seed(engine)
-    path = write_xlsx(tmp_path / "x.xlsx", ["姓名", "采样时间", "检测结果"],
-                      [["张三", "2022-05-09 08:10", "阴性"]])
+    path = write_xlsx(
+        tmp_path / "x.xlsx",
+        ["姓名", "采样时间", "检测结果"],
+        [["张三", "2022-05-09 08:10", "阴性"]],
+    )
     with pytest.raises(UserError, match="no employee number, phone or ID number column"):
         import_results(engine, path, P, NOW)
     assert _count(engine, TestResult) == 0
@@ -231,7 +240,10 @@ def test_cli_results_import(cli: Any, engine: Engine, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
     assert {k: doc[k] for k in ("rows", "recorded", "unchanged")} == {
-        "rows": 5, "recorded": 4, "unchanged": 0}
+        "rows": 5,
+        "recorded": 4,
+        "unchanged": 0,
+    }
     assert [(u["row"], u["value"]) for u in doc["unmatched"]] == [(6, "9999 / 陌生人")]
     assert set(doc["unmatched"][0]) >= {"row", "value", "message"}
 
@@ -253,8 +265,19 @@ def test_cli_results_import(cli: Any, engine: Engine, tmp_path: Path) -> None:
 def test_cli_results_add_positive(cli: Any, engine: Engine) -> None:
     _seed(engine)
     env = {"TESTROTA_NOW": "2022-05-09T20:00:00+08:00"}
-    result = cli("results", "add", "1002", "--result", "阳性", "--at", "2022-05-09 08:12",
-                 "--site", "S1", "--json", env=env)
+    result = cli(
+        "results",
+        "add",
+        "1002",
+        "--result",
+        "阳性",
+        "--at",
+        "2022-05-09 08:12",
+        "--site",
+        "S1",
+        "--json",
+        env=env,
+    )
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
     assert doc["status"] == "recorded" and doc["result"] == "positive"
@@ -296,9 +319,11 @@ def test_imported_results_mark_the_local_day_in_a_dst_zone(engine: Engine, tmp_p
     path = write_csv(
         tmp_path / "ny.csv",
         ["Employee ID", "Sampled at", "Result"],
-        [["3001", "2022-11-06 23:30", "negative"],   # 04:30 UTC on 7 Nov, still the 6th locally
-         ["3002", "2022-11-07 00:10", "negative"],   # the next local day
-         ["3003", "2022-11-07 00:05", "negative"]],  # inside a slot that crossed midnight
+        [
+            ["3001", "2022-11-06 23:30", "negative"],  # 04:30 UTC on 7 Nov, still the 6th locally
+            ["3002", "2022-11-07 00:10", "negative"],  # the next local day
+            ["3003", "2022-11-07 00:05", "negative"],
+        ],  # inside a slot that crossed midnight
     )
     now = local(NY, 2022, 11, 7, 12, 0)
     out = import_results(engine, path, ny, now)

@@ -23,13 +23,31 @@ NOW = local(SH, 2022, 5, 12, 18, 0)
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("阴性", "negative"), ("陰性", "negative"), ("Negative", "negative"), ("NEG", "negative"),
-        ("-", "negative"), ("－", "negative"), ("阴性（-）", "negative"), ("未检出", "negative"),
-        ("阳性", "positive"), ("陽性", "positive"), ("Positive", "positive"), ("pos", "positive"),
-        ("+", "positive"), ("(+)", "positive"), ("弱阳性", "positive"),
-        ("pending", "pending"), ("待检", "pending"), ("检测中", "pending"), ("", "pending"),
-        ("invalid", "invalid"), ("无效", "invalid"), ("無效", "invalid"), ("重采", "invalid"),
-        ("maybe", None), ("ok", None),
+        ("阴性", "negative"),
+        ("陰性", "negative"),
+        ("Negative", "negative"),
+        ("NEG", "negative"),
+        ("-", "negative"),
+        ("－", "negative"),
+        ("阴性（-）", "negative"),
+        ("未检出", "negative"),
+        ("阳性", "positive"),
+        ("陽性", "positive"),
+        ("Positive", "positive"),
+        ("pos", "positive"),
+        ("+", "positive"),
+        ("(+)", "positive"),
+        ("弱阳性", "positive"),
+        ("pending", "pending"),
+        ("待检", "pending"),
+        ("检测中", "pending"),
+        ("", "pending"),
+        ("invalid", "invalid"),
+        ("无效", "invalid"),
+        ("無效", "invalid"),
+        ("重采", "invalid"),
+        ("maybe", None),
+        ("ok", None),
     ],
 )
 def test_result_words(text: str, expected: str | None) -> None:
@@ -101,8 +119,14 @@ def _index() -> PersonIndex:
 def _parse(data: dict[str, list[str]], sites: dict[str, str] | None = None) -> object:
     n = len(next(iter(data.values())))
     return parse_rows(
-        "Sheet1", data, list(range(2, n + 2)), _index(), tz=SH, now=NOW,
-        normalize_phone=lambda raw: normalize_phone(raw, "CN"), sites=sites or {"s1": "S1"},
+        "Sheet1",
+        data,
+        list(range(2, n + 2)),
+        _index(),
+        tz=SH,
+        now=NOW,
+        normalize_phone=lambda raw: normalize_phone(raw, "CN"),
+        sites=sites or {"s1": "S1"},
     )
 
 
@@ -117,7 +141,10 @@ def test_rows_match_by_employee_number_then_phone_then_id_number() -> None:
         }
     )
     assert [(s.row, s.person_id, s.matched_by) for s in out.samples] == [  # type: ignore[attr-defined]
-        (2, 1, "employee_no"), (3, 2, "phone"), (4, 3, "id_number"), (5, 1, "phone"),
+        (2, 1, "employee_no"),
+        (3, 2, "phone"),
+        (4, 3, "id_number"),
+        (5, 1, "phone"),
         (7, 2, "employee_no"),
     ]
     [shared] = out.unmatched  # type: ignore[attr-defined]
@@ -129,8 +156,14 @@ def test_unknown_rows_and_bad_cells_are_reported_with_their_row() -> None:
         {
             "employee_no": ["8888", "", "1001", "1001", "1001", "1001"],
             "name": ["陌生人", "没有号码", "", "", "", ""],
-            "sampled_at": ["2022-05-09 08:30", "2022-05-09 08:30", "yesterday",
-                           "2022-05-20 08:00", "2022-05-09 09:00", "2022-05-09 09:00"],
+            "sampled_at": [
+                "2022-05-09 08:30",
+                "2022-05-09 08:30",
+                "yesterday",
+                "2022-05-20 08:00",
+                "2022-05-09 09:00",
+                "2022-05-09 09:00",
+            ],
             "result": ["阴性", "阴性", "阴性", "阴性", "maybe", "阳性"],
         }
     )
@@ -171,4 +204,7 @@ def test_outside_sites_are_kept_by_name() -> None:
     inside, outside = out.samples  # type: ignore[attr-defined]
     assert (inside.source, inside.site_code, inside.site_name) == (LAB, "S1", "")
     assert (outside.source, outside.site_code, outside.site_name) == (
-        OUTSIDE, None, "幸福社区核酸采样点")
+        OUTSIDE,
+        None,
+        "幸福社区核酸采样点",
+    )

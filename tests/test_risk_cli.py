@@ -76,8 +76,16 @@ def test_roles_with_explicit_db_and_no_people(cli: Any, database_url: str) -> No
 
 def test_map_a_role_then_review_it(cli: Any, people: Engine) -> None:
     result = cli(
-        "roles", "map", "炉前工", "司機", "--reason", "drives the mud gun", "--by", "wang",
-        "--json", env=NOW_ENV,
+        "roles",
+        "map",
+        "炉前工",
+        "司機",
+        "--reason",
+        "drives the mud gun",
+        "--by",
+        "wang",
+        "--json",
+        env=NOW_ENV,
     )
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout) == {

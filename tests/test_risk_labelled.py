@@ -26,9 +26,7 @@ def _predictions(labels: list[Label]) -> list[tuple[Label, str | None]]:
 
 def _report(predictions: list[tuple[Label, str | None]]) -> str:
     """The confusion (expected -> got, with counts) and every wrong pair."""
-    confusion = Counter(
-        (expected or NONE, got or NONE) for (_, _, expected), got in predictions
-    )
+    confusion = Counter((expected or NONE, got or NONE) for (_, _, expected), got in predictions)
     lines = ["confusion (expected -> got: count), mistakes only:"]
     for (expected, got), count in sorted(confusion.items()):
         if expected != got:
@@ -57,8 +55,12 @@ def test_the_set_is_large_distinct_and_in_three_scripts() -> None:
 
 @pytest.mark.parametrize(
     ("name", "labels"),
-    [("all", LABELLED), ("simplified", SIMPLIFIED), ("traditional", TRADITIONAL),
-     ("english", ENGLISH)],
+    [
+        ("all", LABELLED),
+        ("simplified", SIMPLIFIED),
+        ("traditional", TRADITIONAL),
+        ("english", ENGLISH),
+    ],
 )
 def test_precision_recall_and_primary_category(name: str, labels: list[Label]) -> None:
     predictions = _predictions(labels)

@@ -45,8 +45,9 @@ def app(engine: Engine) -> App:
     return app_at(engine, NOW, policy())
 
 
-def _map(app: App, role: str, department: str | None, category: str, reason: str = "r",
-         actor: Actor = HR) -> RoleMapped:
+def _map(
+    app: App, role: str, department: str | None, category: str, reason: str = "r", actor: Actor = HR
+) -> RoleMapped:
     return map_role(app, MapRole(role, category, reason, actor, department=department))
 
 
@@ -128,8 +129,9 @@ def test_mapping_a_role_reclassifies_everyone_with_it_and_is_audited(
     assert event.details["affected"] == 6
 
     later = NOW + timedelta(hours=1)
-    result = _map(app_at(engine, later, policy()), "炉前工", "", "none", "not a driver",
-                  Actor.web("li"))
+    result = _map(
+        app_at(engine, later, policy()), "炉前工", "", "none", "not a driver", Actor.web("li")
+    )
     assert (result.old_category, result.had_override, result.affected) == ("driver", True, 6)
     p = person(session, "F0")
     assert (p.risk_category, p.risk_categories, p.matched_by) == (None, "", "override")
@@ -186,9 +188,7 @@ def test_overrides_survive_a_reimport(app: App, session: Session) -> None:
     _map(app, "司磅员", "", "cargo_transfer", "weighs every truck")
     override_person(app, OverridePerson("D1", "none", "on long-term sick leave", HR))
     # The next roster spells the title in Traditional characters with a stray space.
-    again = [
-        Row(r.employee_no, "司 磅員", r.department) if r.role == "司磅员" else r for r in rows
-    ]
+    again = [Row(r.employee_no, "司 磅員", r.department) if r.role == "司磅员" else r for r in rows]
     import_rows(session, again, VOCAB)
     for number in ("S0", "S1"):
         p = person(session, number)
@@ -201,8 +201,13 @@ def test_overrides_survive_a_reimport(app: App, session: Session) -> None:
 def test_person_override_set_and_cleared(app: App, session: Session) -> None:
     import_rows(session, plant(), VOCAB)
     result = override_person(app, OverridePerson(" C0 ", "railway", "shunts on weekends", ZHAO))
-    assert (result.employee_no, result.category, result.old_category, result.released,
-            result.cleared) == ("C0", "railway", None, 0, False)
+    assert (
+        result.employee_no,
+        result.category,
+        result.old_category,
+        result.released,
+        result.cleared,
+    ) == ("C0", "railway", None, 0, False)
     c0 = person(session, "C0")
     assert (c0.override_category, c0.override_reason) == ("railway", "shunts on weekends")
     assert (c0.risk_category, c0.risk_categories) == ("railway", "railway")
@@ -219,7 +224,8 @@ def test_person_override_set_and_cleared(app: App, session: Session) -> None:
     c0 = person(session, "C0")
     assert (c0.override_category, c0.risk_category, c0.matched_by) == (None, None, None)
     assert _audits(session, "risk.person_override_cleared")[0].details["new"] == {
-        "risk_category": None}
+        "risk_category": None
+    }
     with pytest.raises(UserError, match="no override to clear"):
         override_person(app, OverridePerson("C0", "auto", "again", HR))
 
@@ -255,7 +261,11 @@ def test_unmapping_a_role_lets_the_rules_decide_again(app: App, session: Session
     _map(app, "司机", "", "none", "office drivers")
     cleared = _map(app, "司机", None, "clear", "undo again")
     assert (cleared.cleared, cleared.category, cleared.old_category, cleared.affected) == (
-        True, None, None, 3)
+        True,
+        None,
+        None,
+        3,
+    )
     assert person(session, "D0").risk_category == "driver"
 
 

@@ -161,9 +161,7 @@ def _broken(mutate: Any) -> dict[str, Any]:
         (lambda d: d["not_high_risk"].append("司机"), "also a name of 'driver'"),
     ],
 )
-def test_a_broken_file_is_refused_with_a_message(
-    tmp_path: Path, mutate: Any, message: str
-) -> None:
+def test_a_broken_file_is_refused_with_a_message(tmp_path: Path, mutate: Any, message: str) -> None:
     with pytest.raises(UserError, match=message) as info:
         load_vocabulary(_write(tmp_path, _broken(mutate)))
     assert str(tmp_path / FILE_NAME) in str(info.value)
@@ -200,8 +198,12 @@ def test_the_vocabulary_is_read_again_only_when_the_file_changes(tmp_path: Path)
     first = load_vocabulary(tmp_path)
     assert load_vocabulary(tmp_path) is first
     path = tmp_path / "risk_categories.yaml"
-    path.write_text(path.read_text(encoding="utf-8").replace(
-        "default_tests_per_week: 2", "default_tests_per_week: 3"), encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8").replace(
+            "default_tests_per_week: 2", "default_tests_per_week: 3"
+        ),
+        encoding="utf-8",
+    )
     os.utime(path, ns=(1, 1))  # a new stamp even on a coarse-grained file system
     changed = load_vocabulary(tmp_path)
     assert changed is not first

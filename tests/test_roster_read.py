@@ -134,16 +134,36 @@ def test_table_may_start_anywhere_on_the_sheet(tmp_path: Path) -> None:
 def test_headers_in_traditional_english_and_full_width(tmp_path: Path) -> None:
     books = {
         "t.xlsx": ["工號", "姓名", "部門", "崗位", "手機號碼", "人員類別", "網格"],
-        "e.xlsx": ["Employee ID", "NAME", "Department", "Job title", "Mobile", "Person type",
-                   "Grid unit"],
-        "f.xlsx": ["ＥＭＰＬＯＹＥＥ　ＩＤ", "姓 名：", "部门（科室）", "Position",
-                   "手机号（必填）", "人员类别*", "网格单元"],
+        "e.xlsx": [
+            "Employee ID",
+            "NAME",
+            "Department",
+            "Job title",
+            "Mobile",
+            "Person type",
+            "Grid unit",
+        ],
+        "f.xlsx": [
+            "ＥＭＰＬＯＹＥＥ　ＩＤ",
+            "姓 名：",
+            "部门（科室）",
+            "Position",
+            "手机号（必填）",
+            "人员类别*",
+            "网格单元",
+        ],
     }
     for name, header in books.items():
         row = ["1", "张伟", "炼钢厂", "炼钢工", "13812345678", "职工", "A1"]
         sheet = only_sheet(write_xlsx(tmp_path / name, {"S": [header, row]}))
         assert list(sheet.columns) == [
-            "employee_no", "name", "department", "role", "phone", "person_type", "grid_unit"
+            "employee_no",
+            "name",
+            "department",
+            "role",
+            "phone",
+            "person_type",
+            "grid_unit",
         ], name
         assert sheet.columns["employee_no"] == header[0]  # the header as written in the file
 
@@ -161,7 +181,8 @@ def test_every_recognised_sheet_is_read_and_others_are_skipped(tmp_path: Path) -
     book = read(path)
     assert [s.name for s in book.sheets] == ["炼钢车间", "轧钢车间"]
     assert [s.data["employee_no"] for s in book.sheets] == [
-        ["10001", "10002", "10003"], ["20001", "20002"]
+        ["10001", "10002", "10003"],
+        ["20001", "20002"],
     ]
     skipped = {s.name: s for s in book.skipped}
     assert set(skipped) == {"填表说明", "空表", "汇总", "旧名单"}
@@ -187,12 +208,26 @@ def test_one_sheet_by_name_even_hidden_or_spelled_differently(tmp_path: Path) ->
 
 def test_footer_and_note_rows_never_become_people(tmp_path: Path) -> None:
     footers: list[list[Any]] = [
-        ["合  计", "3人"], ["总计", None, "3"], ["小计：", 3], ["合計", 3],
-        ["制表人：王丽", None, None, "审核人：张国华"], ["製表人：陳美玲"], [None, "填表人：李四"],
-        [None, "审核人：", "张国华"], ["备注：以上人员均已登记"], ["注：本表一式两份"],
-        ["说明：工号必填"], ["以下空白"], ["日期：2022-05-09"], ["部门负责人：赵六"],
-        ["Total", 3], ["Grand total: 3"], ["Prepared by: Li Na", None, "Approved by: Wang"],
-        ["Checked by", "Wang"], ["Remarks: none"], ["Note: all registered"],
+        ["合  计", "3人"],
+        ["总计", None, "3"],
+        ["小计：", 3],
+        ["合計", 3],
+        ["制表人：王丽", None, None, "审核人：张国华"],
+        ["製表人：陳美玲"],
+        [None, "填表人：李四"],
+        [None, "审核人：", "张国华"],
+        ["备注：以上人员均已登记"],
+        ["注：本表一式两份"],
+        ["说明：工号必填"],
+        ["以下空白"],
+        ["日期：2022-05-09"],
+        ["部门负责人：赵六"],
+        ["Total", 3],
+        ["Grand total: 3"],
+        ["Prepared by: Li Na", None, "Approved by: Wang"],
+        ["Checked by", "Wang"],
+        ["Remarks: none"],
+        ["Note: all registered"],
     ]
     rows = [HEADER, *roster_rows(3), *footers]
     sheet = only_sheet(write_xlsx(tmp_path / "f.xlsx", {"S": rows}))
@@ -227,8 +262,13 @@ def test_repeated_header_rows_are_dropped(tmp_path: Path) -> None:
 
 
 def test_merged_department_cells_belong_to_every_row_they_cover(tmp_path: Path) -> None:
-    rows = [["工号", "姓名", "部门"], [1, "张伟", "炼钢厂"], [2, "王芳", None], [3, "李强", None],
-            [4, "赵敏", "运输部"]]
+    rows = [
+        ["工号", "姓名", "部门"],
+        [1, "张伟", "炼钢厂"],
+        [2, "王芳", None],
+        [3, "李强", None],
+        [4, "赵敏", "运输部"],
+    ]
     path = write_xlsx(tmp_path / "merged.xlsx", {"S": rows}, merges={"S": ["C2:C4"]})
     sheet = only_sheet(path)
     assert sheet.data["department"] == ["炼钢厂", "炼钢厂", "炼钢厂", "运输部"]
@@ -285,9 +325,7 @@ CSV_ROWS: list[list[Any]] = [
         ("utf-16", False, "utf-16"),
     ],
 )
-def test_csv_encodings_are_detected(
-    tmp_path: Path, encoding: str, bom: bool, shown: str
-) -> None:
+def test_csv_encodings_are_detected(tmp_path: Path, encoding: str, bom: bool, shown: str) -> None:
     path = write_csv(tmp_path / "roster.csv", CSV_ROWS, encoding, bom=bom)
     book = read(path)
     assert (book.format, book.encoding) == ("csv", shown)
@@ -354,7 +392,9 @@ def test_the_reader_serves_other_imports_with_their_own_columns(tmp_path: Path) 
     )
     sheet = book.sheets[0]
     assert sheet.data == {
-        "employee_no": ["10001"], "sampled_at": ["2022-05-09 08:30:00"], "result": ["阴性"]
+        "employee_no": ["10001"],
+        "sampled_at": ["2022-05-09 08:30:00"],
+        "result": ["阴性"],
     }
     assert sheet.row_numbers == [3]
 

@@ -112,9 +112,7 @@ def test_a_minimal_file_is_enough(tmp_path: Path) -> None:
         ("employee_no: [工号\n", "not valid YAML"),
     ],
 )
-def test_a_bad_file_is_refused_with_the_reason(
-    tmp_path: Path, text: str, complaint: str
-) -> None:
+def test_a_bad_file_is_refused_with_the_reason(tmp_path: Path, text: str, complaint: str) -> None:
     with pytest.raises(UserError, match=complaint.replace("(", r"\(").replace("[", r"\[")):
         load_roster_columns(_write(tmp_path, text))
 

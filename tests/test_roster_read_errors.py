@@ -54,10 +54,17 @@ PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + b"\x00" * 64
         ("photo.xlsx", PNG, "not a spreadsheet"),
         ("roster.csv", PNG, "not a spreadsheet"),
         ("scan.xlsx", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n", "PDF"),
-        ("export.xls", b"<html><body><table><tr><td>1</td></tr></table></body></html>",
-         "web page (HTML)"),
-        ("export.xls", b'<?xml version="1.0"?>\n<Workbook xmlns="urn:schemas-microsoft-com:'
-                       b'office:spreadsheet"></Workbook>', "Excel 2003 XML"),
+        (
+            "export.xls",
+            b"<html><body><table><tr><td>1</td></tr></table></body></html>",
+            "web page (HTML)",
+        ),
+        (
+            "export.xls",
+            b'<?xml version="1.0"?>\n<Workbook xmlns="urn:schemas-microsoft-com:'
+            b'office:spreadsheet"></Workbook>',
+            "Excel 2003 XML",
+        ),
         ("notes.xlsx", "工号,姓名\n1,张伟\n".encode(), "plain text; if it is a CSV export"),
     ],
 )
@@ -75,8 +82,9 @@ def _zip(path: Path, parts: dict[str, bytes]) -> Path:
 
 
 def test_other_office_files_and_archives(tmp_path: Path) -> None:
-    docx = _zip(tmp_path / "letter.xlsx", {"[Content_Types].xml": b"<T/>",
-                                           "word/document.xml": b"<w/>"})
+    docx = _zip(
+        tmp_path / "letter.xlsx", {"[Content_Types].xml": b"<T/>", "word/document.xml": b"<w/>"}
+    )
     assert "Word document" in refusal(docx)
     odt = _zip(tmp_path / "letter.ods", {"mimetype": b"application/vnd.oasis.opendocument.text"})
     assert "OpenDocument file but not a spreadsheet" in refusal(odt)
@@ -132,8 +140,9 @@ def test_empty_files_and_sheets(tmp_path: Path) -> None:
     assert "every sheet is empty" in refusal(blank_sheets)
     blank_csv = write_csv(tmp_path / "blank.csv", [["", ""], ["  ", ""]])
     assert "empty" in refusal(blank_csv)
-    some_empty = write_xlsx(tmp_path / "some.xlsx", {"一车间": [HEADER, *roster_rows(1)],
-                                                      "二车间": []})
+    some_empty = write_xlsx(
+        tmp_path / "some.xlsx", {"一车间": [HEADER, *roster_rows(1)], "二车间": []}
+    )
     assert "sheet '二车间' is empty" in refusal(some_empty, sheet="二车间")
     header_only = write_xlsx(tmp_path / "header.xlsx", {"S": [["标题"], HEADER, ["合计", 0]]})
     message = refusal(header_only)
@@ -176,8 +185,10 @@ def test_the_zip_bomb_limit_leaves_real_workbooks_alone(good_xlsx: Path) -> None
 
 
 def test_unknown_sheet_names_the_sheets_there_are(tmp_path: Path) -> None:
-    path = write_xlsx(tmp_path / "two.xlsx", {"一车间": [HEADER, *roster_rows(1)],
-                                              "二车间": [HEADER, *roster_rows(1, 20001)]})
+    path = write_xlsx(
+        tmp_path / "two.xlsx",
+        {"一车间": [HEADER, *roster_rows(1)], "二车间": [HEADER, *roster_rows(1, 20001)]},
+    )
     message = refusal(path, sheet="三车间")
     assert "no sheet named '三车间'" in message and "'一车间', '二车间'" in message
 

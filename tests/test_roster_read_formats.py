@@ -62,8 +62,18 @@ def test_openpyxl_number_formats(tmp_path: Path) -> None:
     ws = book.active
     assert ws is not None
     ws.append(["工号", "姓名", "手机号", "身份证号"])
-    formats = ["000000", '"E"00000', "0000#", "00000;-00000", "[$-804]000000", "0", "0.00",
-               "#,##0", "General", "@"]
+    formats = [
+        "000000",
+        '"E"00000',
+        "0000#",
+        "00000;-00000",
+        "[$-804]000000",
+        "0",
+        "0.00",
+        "#,##0",
+        "General",
+        "@",
+    ]
     for i, code in enumerate(formats, start=2):
         ws.append([3002, f"张{i}", 13812345678, 210502198001011234])
         ws.cell(row=i, column=1).number_format = code
@@ -72,8 +82,16 @@ def test_openpyxl_number_formats(tmp_path: Path) -> None:
     book.save(path)
     sheet = only_sheet(path)
     assert sheet.data["employee_no"] == [
-        "003002", "E03002", "03002", "03002", "003002",
-        "3002", "3002", "3002", "3002", "3002",  # no padding or text: the digits as before
+        "003002",
+        "E03002",
+        "03002",
+        "03002",
+        "003002",
+        "3002",
+        "3002",
+        "3002",
+        "3002",
+        "3002",  # no padding or text: the digits as before
     ]
     # A phone column formatted "0.00" or "#,##0" still reads as the phone number.
     assert set(sheet.data["phone"][5:]) == {"13812345678"}
@@ -143,8 +161,11 @@ def _ods_with_styles(path: Path) -> Path:
         return cell
 
     def number(value: int, style: Style | None = None) -> TableCell:
-        cell = TableCell(valuetype="float", value=value, stylename=style) if style else (
-            TableCell(valuetype="float", value=value))
+        cell = (
+            TableCell(valuetype="float", value=value, stylename=style)
+            if style
+            else (TableCell(valuetype="float", value=value))
+        )
         cell.addElement(P(text=str(value)))  # odfpy writes what it is given, not what Calc shows
         return cell
 
@@ -204,16 +225,20 @@ def test_cells_without_positions_are_placed_as_calamine_places_them(tmp_path: Pa
     from tests.damaged_files import _xlsx
 
     ns = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-    styles = (f'<styleSheet xmlns="{ns}"><numFmts count="1"><numFmt numFmtId="164" '
-              'formatCode="000000"/></numFmts><cellXfs count="2"><xf numFmtId="0"/>'
-              '<xf numFmtId="164" applyNumberFormat="1"/></cellXfs></styleSheet>')
+    styles = (
+        f'<styleSheet xmlns="{ns}"><numFmts count="1"><numFmt numFmtId="164" '
+        'formatCode="000000"/></numFmts><cellXfs count="2"><xf numFmtId="0"/>'
+        '<xf numFmtId="164" applyNumberFormat="1"/></cellXfs></styleSheet>'
+    )
     # Some writers leave out r: a row is the next row, a cell the next column.
     rows = "".join(
         f'<row><c s="1"><v>{no}</v></c><c t="inlineStr"><is><t>{name}</t></is></c></row>'
         for no, name in ((3002, "张伟"), (8002, "王芳"))
     )
-    sheet = (f'<worksheet xmlns="{ns}"><sheetData><row><c t="s"><v>0</v></c><c t="s"><v>1</v>'
-             f"</c></row>{rows}</sheetData></worksheet>")
+    sheet = (
+        f'<worksheet xmlns="{ns}"><sheetData><row><c t="s"><v>0</v></c><c t="s"><v>1</v>'
+        f"</c></row>{rows}</sheetData></worksheet>"
+    )
     path = tmp_path / "positions.xlsx"
     path.write_bytes(_xlsx({"xl/worksheets/sheet1.xml": sheet, "xl/styles.xml": styles}))
     sheet_read = only_sheet(path)

@@ -115,13 +115,17 @@ def test_repeated_rows_in_an_ods_count_as_rows(tmp_path: Path) -> None:
     path = tmp_path / "repeated.ods"
     path.write_bytes(ods_with_repeated_rows())
     assert "1,000,000 rows x 1,000 columns" in refusal(path)
-    header = ('<table:table-row><table:table-cell office:value-type="string"><text:p>工号</text:p>'
-              '</table:table-cell><table:table-cell office:value-type="string"><text:p>姓名'
-              "</text:p></table:table-cell></table:table-row>")
-    person = ('<table:table-row table:number-rows-repeated="150"><table:table-cell '
-              'office:value-type="float" office:value="3002"><text:p>3002</text:p>'
-              '</table:table-cell><table:table-cell office:value-type="string"><text:p>张伟'
-              "</text:p></table:table-cell></table:table-row>")
+    header = (
+        '<table:table-row><table:table-cell office:value-type="string"><text:p>工号</text:p>'
+        '</table:table-cell><table:table-cell office:value-type="string"><text:p>姓名'
+        "</text:p></table:table-cell></table:table-row>"
+    )
+    person = (
+        '<table:table-row table:number-rows-repeated="150"><table:table-cell '
+        'office:value-type="float" office:value="3002"><text:p>3002</text:p>'
+        '</table:table-cell><table:table-cell office:value-type="string"><text:p>张伟'
+        "</text:p></table:table-cell></table:table-row>"
+    )
     path.write_bytes(_ods(f'<table:table table:name="花名册">{header}{person}</table:table>'))
     assert "has 151 rows, over the 100 limit" in refusal(path, ImportPolicy(max_rows=100))
 

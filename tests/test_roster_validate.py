@@ -27,10 +27,20 @@ CONFIG_DIR = Path(__file__).resolve().parents[1] / "config"
 POLICY = Policy()
 
 HEADERS = {
-    "employee_no": "工号", "name": "姓名", "department": "部门", "grid_unit": "网格",
-    "role": "岗位", "phone": "手机号", "id_number": "身份证号", "person_type": "人员类别",
-    "host_employee_no": "共同居住职工工号", "language": "语言", "shift": "班次",
-    "vaccination": "疫苗接种", "booster": "是否接种加强针", "category": "风险类别",
+    "employee_no": "工号",
+    "name": "姓名",
+    "department": "部门",
+    "grid_unit": "网格",
+    "role": "岗位",
+    "phone": "手机号",
+    "id_number": "身份证号",
+    "person_type": "人员类别",
+    "host_employee_no": "共同居住职工工号",
+    "language": "语言",
+    "shift": "班次",
+    "vaccination": "疫苗接种",
+    "booster": "是否接种加强针",
+    "category": "风险类别",
 }
 
 
@@ -60,21 +70,41 @@ def check(rows: list[dict[str, str]], known: tuple[str, ...] = ()) -> Any:
 
 def test_a_complete_row_becomes_a_complete_record() -> None:
     row = person(
-        "10023", "张　伟", department=" 炼钢厂 ", grid_unit="甲班", role="天车工",
-        phone="+86-138-1234-5678", id_number="21050219800101008x", person_type="正式工",
-        shift="三班倒", vaccination="已接种3针（含加强针）", category="冷链",
+        "10023",
+        "张　伟",
+        department=" 炼钢厂 ",
+        grid_unit="甲班",
+        role="天车工",
+        phone="+86-138-1234-5678",
+        id_number="21050219800101008x",
+        person_type="正式工",
+        shift="三班倒",
+        vaccination="已接种3针（含加强针）",
+        category="冷链",
     )
     result = check([row])
     assert result.errors == []
     assert (result.rows, result.skipped) == (1, 0)
     assert result.records == [
         PersonRecord(
-            employee_no="10023", name="张伟", department="炼钢厂", grid_unit="甲班",
-            role="天车工", phone="+8613812345678", phone_raw="+86-138-1234-5678",
-            phone_valid=True, id_number="21050219800101008X", person_type="employee",
-            host_employee_no=None, language="zh", shift="rotating",
-            vaccination="已接种3针（含加强针）", booster=True, category_column="冷链",
-            sheet="花名册", row=2,
+            employee_no="10023",
+            name="张伟",
+            department="炼钢厂",
+            grid_unit="甲班",
+            role="天车工",
+            phone="+8613812345678",
+            phone_raw="+86-138-1234-5678",
+            phone_valid=True,
+            id_number="21050219800101008X",
+            person_type="employee",
+            host_employee_no=None,
+            language="zh",
+            shift="rotating",
+            vaccination="已接种3针（含加强针）",
+            booster=True,
+            category_column="冷链",
+            sheet="花名册",
+            row=2,
         )
     ]
 
@@ -92,20 +122,33 @@ def test_missing_employee_number_and_name_skip_the_row() -> None:
 
 
 def test_duplicate_employee_number_names_both_rows_and_keeps_the_first() -> None:
-    first = sheet("一车间", [person("10001", "张伟"), person("10002", "王芳"),
-                            person("10001", "李强")])
+    first = sheet(
+        "一车间", [person("10001", "张伟"), person("10002", "王芳"), person("10001", "李强")]
+    )
     second = sheet("二车间", [person("10002", "赵敏"), person("10003")], first_row=4)
     result = validate_workbook(book(first, second), POLICY)
     assert [(r.employee_no, r.name) for r in result.records] == [
-        ("10001", "张伟"), ("10002", "王芳"), ("10003", "张伟")
+        ("10001", "张伟"),
+        ("10002", "王芳"),
+        ("10003", "张伟"),
     ]
     assert result.skipped == 2
     assert [e.as_dict() for e in result.errors] == [
-        {"sheet": "一车间", "row": 4, "column": "工号", "value": "10001",
-         "message": "duplicate employee number 10001: rows 2 and 4; the later row is skipped"},
-        {"sheet": "二车间", "row": 4, "column": "工号", "value": "10002",
-         "message": "duplicate employee number 10002: sheet '一车间' row 3 and sheet '二车间' "
-                    "row 4; the later row is skipped"},
+        {
+            "sheet": "一车间",
+            "row": 4,
+            "column": "工号",
+            "value": "10001",
+            "message": "duplicate employee number 10001: rows 2 and 4; the later row is skipped",
+        },
+        {
+            "sheet": "二车间",
+            "row": 4,
+            "column": "工号",
+            "value": "10002",
+            "message": "duplicate employee number 10002: sheet '一车间' row 3 and sheet '二车间' "
+            "row 4; the later row is skipped",
+        },
     ]
 
 
@@ -124,12 +167,14 @@ def test_leading_zeros_make_a_different_employee_number() -> None:
 def test_an_invalid_phone_is_an_error_but_the_person_is_kept() -> None:
     result = check([person("1", phone="138 1234 567"), person("2", "王芳", phone="024-45678901")])
     assert [(r.employee_no, r.phone, r.phone_valid) for r in result.records] == [
-        ("1", None, False), ("2", None, False)
+        ("1", None, False),
+        ("2", None, False),
     ]
     assert result.records[0].phone_raw == "138 1234 567"
     assert result.skipped == 0
     assert [(e.row, e.column, e.value) for e in result.errors] == [
-        (2, "手机号", "138 1234 567"), (3, "手机号", "024-45678901")
+        (2, "手机号", "138 1234 567"),
+        (3, "手机号", "024-45678901"),
     ]
     assert result.errors[0].message == (
         "not a valid phone number; the person is kept without a phone"
@@ -157,14 +202,29 @@ def test_phones_are_read_in_the_policy_region() -> None:
 @pytest.mark.parametrize(
     ("text", "kind"),
     [
-        ("", "employee"), ("职工", "employee"), ("员工", "employee"), ("正式工", "employee"),
-        ("職工", "employee"), ("員工", "employee"), ("Employee", "employee"),
-        ("STAFF", "employee"), ("第三方", "third_party"), ("第三方人员", "third_party"),
-        ("外包", "third_party"), ("承包商", "third_party"), ("劳务派遣", "third_party"),
-        ("勞務派遣", "third_party"), ("Contractor", "third_party"),
-        ("third-party", "third_party"), ("共同居住人", "co_resident"), ("家属", "co_resident"),
-        ("家屬", "co_resident"), ("共同居住人員", "co_resident"), ("co-resident", "co_resident"),
-        ("Co-Resident", "co_resident"), ("family member", "co_resident"),
+        ("", "employee"),
+        ("职工", "employee"),
+        ("员工", "employee"),
+        ("正式工", "employee"),
+        ("職工", "employee"),
+        ("員工", "employee"),
+        ("Employee", "employee"),
+        ("STAFF", "employee"),
+        ("第三方", "third_party"),
+        ("第三方人员", "third_party"),
+        ("外包", "third_party"),
+        ("承包商", "third_party"),
+        ("劳务派遣", "third_party"),
+        ("勞務派遣", "third_party"),
+        ("Contractor", "third_party"),
+        ("third-party", "third_party"),
+        ("共同居住人", "co_resident"),
+        ("家属", "co_resident"),
+        ("家屬", "co_resident"),
+        ("共同居住人員", "co_resident"),
+        ("co-resident", "co_resident"),
+        ("Co-Resident", "co_resident"),
+        ("family member", "co_resident"),
     ],
 )
 def test_person_types_in_three_scripts(text: str, kind: str) -> None:
@@ -196,17 +256,28 @@ def test_co_resident_hosts() -> None:
     ]
     result = check(rows, known=("88888",))
     assert [(r.employee_no, r.host_employee_no) for r in result.records] == [
-        ("JS1", "10002"), ("10002", None), ("JS2", "88888"), ("10008", None)
+        ("JS1", "10002"),
+        ("10002", None),
+        ("JS2", "88888"),
+        ("10008", None),
     ]
     assert result.skipped == 5
     assert [(e.row, e.column, e.value, e.message.split(";")[0]) for e in result.errors] == [
-        (5, "共同居住职工工号", "77777", "host employee 77777 is not in this file or among the "
-                                         "active people"),
+        (
+            5,
+            "共同居住职工工号",
+            "77777",
+            "host employee 77777 is not in this file or among the active people",
+        ),
         (6, "共同居住职工工号", "", "co-resident without a host employee number"),
         (7, "共同居住职工工号", "JS5", "a co-resident cannot be their own host employee"),
         (8, "姓名", "", "missing name"),
-        (9, "共同居住职工工号", "10006", "host employee 10006 is not in this file or among the "
-                                         "active people"),
+        (
+            9,
+            "共同居住职工工号",
+            "10006",
+            "host employee 10006 is not in this file or among the active people",
+        ),
     ]
 
 
@@ -218,9 +289,15 @@ def test_a_missing_host_column_is_named_in_plain_words() -> None:
 @pytest.mark.parametrize(
     ("name", "language", "expected"),
     [
-        ("张伟", "", "zh"), ("John Miller", "", "en"), ("Wang Wei", "Chinese", "zh"),
-        ("张伟", "English", "en"), ("张伟", "英文", "en"), ("John Miller", "中文", "zh"),
-        ("John Miller", "zh-CN", "zh"), ("张伟", "Klingon", "zh"), ("Anna", "Esperanto", "en"),
+        ("张伟", "", "zh"),
+        ("John Miller", "", "en"),
+        ("Wang Wei", "Chinese", "zh"),
+        ("张伟", "English", "en"),
+        ("张伟", "英文", "en"),
+        ("John Miller", "中文", "zh"),
+        ("John Miller", "zh-CN", "zh"),
+        ("张伟", "Klingon", "zh"),
+        ("Anna", "Esperanto", "en"),
         ("買買提·艾力", "", "zh"),
     ],
 )
@@ -234,10 +311,17 @@ def test_language_from_the_column_else_from_the_name(
 @pytest.mark.parametrize(
     ("text", "shift"),
     [
-        ("", "day"), ("白班", "day"), ("常白班", "day"), ("Day", "day"), ("夜班", "night"),
-        ("NIGHT", "night"), ("倒班", "rotating"), ("三班倒", "rotating"),
+        ("", "day"),
+        ("白班", "day"),
+        ("常白班", "day"),
+        ("Day", "day"),
+        ("夜班", "night"),
+        ("NIGHT", "night"),
+        ("倒班", "rotating"),
+        ("三班倒", "rotating"),
         ("四班三运转", "rotating"),
-        ("Rotating", "rotating"), ("輪班", "rotating"),
+        ("Rotating", "rotating"),
+        ("輪班", "rotating"),
     ],
 )
 def test_shifts(text: str, shift: str) -> None:
@@ -257,10 +341,19 @@ def test_an_unknown_shift_is_reported_and_day_assumed() -> None:
 @pytest.mark.parametrize(
     ("text", "booster"),
     [
-        ("", None), ("已接种加强针", True), ("已接種加強針", True), ("第三针", True),
-        ("已接种3针（含加强针）", True), ("Booster received", True), ("3 doses", True),
-        ("已接种2针", False), ("2 doses", False), ("未接种", False), ("未打加强针", False),
-        ("加强针待接种", False), ("no booster", False),
+        ("", None),
+        ("已接种加强针", True),
+        ("已接種加強針", True),
+        ("第三针", True),
+        ("已接种3针（含加强针）", True),
+        ("Booster received", True),
+        ("3 doses", True),
+        ("已接种2针", False),
+        ("2 doses", False),
+        ("未接种", False),
+        ("未打加强针", False),
+        ("加强针待接种", False),
+        ("no booster", False),
     ],
 )
 def test_booster_from_the_vaccination_note(text: str, booster: bool | None) -> None:
@@ -272,9 +365,18 @@ def test_booster_from_the_vaccination_note(text: str, booster: bool | None) -> N
 
 @pytest.mark.parametrize(
     ("cell", "vaccination", "booster"),
-    [("是", "已接种2针", True), ("否", "已接种加强针", False), ("√", "", True), ("×", "", False),
-     ("2022-03-01", "", True), ("", "已接种加强针", True), ("", "", None), ("Yes", "", True),
-     ("—", "已接种加强针", True), ("—", "", None)],
+    [
+        ("是", "已接种2针", True),
+        ("否", "已接种加强针", False),
+        ("√", "", True),
+        ("×", "", False),
+        ("2022-03-01", "", True),
+        ("", "已接种加强针", True),
+        ("", "", None),
+        ("Yes", "", True),
+        ("—", "已接种加强针", True),
+        ("—", "", None),
+    ],
 )
 def test_a_booster_column_wins_over_the_note(
     cell: str, vaccination: str, booster: bool | None
@@ -297,7 +399,10 @@ def test_id_numbers() -> None:
     ]
     result = check(rows)
     assert [r.id_number for r in result.records] == [
-        "21050219800101008X", None, "210502800101123", "E12345678"
+        "21050219800101008X",
+        None,
+        "210502800101123",
+        "E12345678",
     ]
     assert len(result.errors) == 1
     assert result.errors[0].column == "身份证号"
@@ -318,8 +423,10 @@ def test_over_long_cells() -> None:
 
 def test_errors_follow_the_file_order_across_sheets() -> None:
     a = sheet("A", [person("1"), person("", "x")])
-    b = sheet("B", [person("H1", "家属", person_type="家属", host_employee_no="404"),
-                    person("2", phone="12")])
+    b = sheet(
+        "B",
+        [person("H1", "家属", person_type="家属", host_employee_no="404"), person("2", phone="12")],
+    )
     result = validate_workbook(book(a, b), POLICY)
     assert [(e.sheet, e.row) for e in result.errors] == [("A", 3), ("B", 2), ("B", 3)]
 
@@ -336,7 +443,11 @@ def test_records_are_frozen_and_built_exactly_like_the_dataclass() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         fast.name = "x"  # type: ignore[misc]
     assert RowError("S", 2, "工号", "", "m").as_dict() == {
-        "sheet": "S", "row": 2, "column": "工号", "value": "", "message": "m"
+        "sheet": "S",
+        "row": 2,
+        "column": "工号",
+        "value": "",
+        "message": "m",
     }
 
 
@@ -365,7 +476,9 @@ def test_row_numbers_are_the_ones_excel_shows(tmp_path: Path) -> None:
     workbook = read_workbook(path, aliases, REQUIRED_FIELDS, ImportPolicy())
     result = validate_workbook(workbook, POLICY)
     assert [(e.sheet, e.row, e.column) for e in result.errors] == [
-        ("一车间", 6, "姓名"), ("一车间", 7, "工号"), ("一车间", 8, "人员类别"),
+        ("一车间", 6, "姓名"),
+        ("一车间", 7, "工号"),
+        ("一车间", 8, "人员类别"),
         ("一车间", 9, "手机号"),
     ]
     assert "rows 4 and 7" in result.errors[1].message

@@ -31,9 +31,10 @@ def imported(tmp_path: Path) -> tuple[Workbook, list[RowError]]:
     header = ["序号", "工号", "姓名", "部门", "手机号", "人员类别"]
     rows: dict[str, list[list[Any]]] = {
         "一车间": [
-            [TITLE], header,
+            [TITLE],
+            header,
             [1, 10001, "张伟", "炼钢厂", 13812345678, "职工"],
-            [2, 10002, "=HYPERLINK(\"http://evil\")", "炼钢厂", "138 1234 567", "外星人"],
+            [2, 10002, '=HYPERLINK("http://evil")', "炼钢厂", "138 1234 567", "外星人"],
             [3, "", "@SUM(A1)", "+炼钢厂", "-13812345678", "职工"],
         ],
         "二车间": [header, [1, 10001, "李强", "轧钢厂", "13812345679", "职工"]],
@@ -58,9 +59,7 @@ def test_the_report_lists_every_error_with_a_frozen_header(
     assert [c.value for c in summary[1]] == list(ERROR_HEADERS)
     assert summary[1][0].font.bold
     listed = [tuple(c.value for c in row) for row in summary.iter_rows(min_row=2)]
-    assert listed == [
-        (e.sheet, e.row, e.column, e.value or None, e.message) for e in errors
-    ]
+    assert listed == [(e.sheet, e.row, e.column, e.value or None, e.message) for e in errors]
     assert {(e.sheet, e.row) for e in errors} == {("一车间", 4), ("一车间", 5), ("二车间", 2)}
     assert all(_fill(row[3]) == BAD for row in summary.iter_rows(min_row=2))
     assert summary.column_dimensions["E"].width > summary.column_dimensions["B"].width

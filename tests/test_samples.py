@@ -69,7 +69,12 @@ def test_every_sample_reads_with_a_realistic_mix(name: str) -> None:
 def test_the_simplified_roster_and_its_deliberate_errors() -> None:
     workbook, result = _validated("steelmaking_plant_zh_hans.xlsx")
     assert [s.name for s in workbook.sheets] == [
-        "炼钢车间", "连铸车间", "运输部", "后勤服务中心", "外包及第三方", "共同居住人员"
+        "炼钢车间",
+        "连铸车间",
+        "运输部",
+        "后勤服务中心",
+        "外包及第三方",
+        "共同居住人员",
     ]
     assert {s.name for s in workbook.skipped} == {"填表说明", "汇总"}
     assert all(s.header_row == 3 and s.row_numbers[0] == 4 for s in workbook.sheets)

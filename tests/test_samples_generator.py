@@ -30,7 +30,14 @@ def test_it_reads_and_validates_cleanly(roster: Path) -> None:
     assert (sheet.name, sheet.header_row) == ("花名册", 2)
     assert sheet.row_numbers[0] == 3 and sheet.row_numbers[-1] == 3002
     assert list(sheet.columns) == [
-        "employee_no", "name", "department", "grid_unit", "role", "phone", "person_type", "shift"
+        "employee_no",
+        "name",
+        "department",
+        "grid_unit",
+        "role",
+        "phone",
+        "person_type",
+        "shift",
     ]
     result = validate_workbook(workbook, Policy())
     assert result.errors == []
@@ -51,9 +58,17 @@ def test_phones_come_in_mixed_spellings(roster: Path) -> None:
     assert ws is not None
     phones = [row[5] for row in ws.iter_rows(min_row=3, max_row=400, values_only=True)]
     shapes = {
-        "number" if isinstance(p, int) else "+86-" if str(p).startswith("+86-")
-        else "+86 " if str(p).startswith("+86 ") else "spaced" if " " in str(p)
-        else "86" if len(str(p)) == 13 else "plain"
+        "number"
+        if isinstance(p, int)
+        else "+86-"
+        if str(p).startswith("+86-")
+        else "+86 "
+        if str(p).startswith("+86 ")
+        else "spaced"
+        if " " in str(p)
+        else "86"
+        if len(str(p)) == 13
+        else "plain"
         for p in phones
     }
     assert shapes == {"number", "+86-", "+86 ", "spaced", "86", "plain"}
@@ -62,7 +77,14 @@ def test_phones_come_in_mixed_spellings(roster: Path) -> None:
 def test_pandas_with_openpyxl_reads_it_too(roster: Path) -> None:
     frame = pd.read_excel(roster, engine="openpyxl", header=1, dtype=str)
     assert list(frame.columns) == [
-        "工号", "姓名", "部门", "网格", "岗位", "手机号", "人员类别", "班次"
+        "工号",
+        "姓名",
+        "部门",
+        "网格",
+        "岗位",
+        "手机号",
+        "人员类别",
+        "班次",
     ]
     assert len(frame) == 3000
 

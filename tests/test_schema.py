@@ -50,9 +50,17 @@ def test_the_database_refuses_a_status_it_does_not_know(engine: Engine) -> None:
 
     def text(key: str, status: str) -> None:
         with engine.begin() as conn:
-            conn.execute(insert(Message).values(kind="digest", dedupe_key=key, to="+8613800000000",
-                                                body="x", due_at=now, created_at=now,
-                                                status=status))
+            conn.execute(
+                insert(Message).values(
+                    kind="digest",
+                    dedupe_key=key,
+                    to="+8613800000000",
+                    body="x",
+                    due_at=now,
+                    created_at=now,
+                    status=status,
+                )
+            )
 
     text("a", MessageStatus.SENT)
     with pytest.raises(IntegrityError):

@@ -18,9 +18,13 @@ from tests.sim_rules import after_quiet, is_quiet, reminder_timetable
 
 ZONES = [ZoneInfo("Asia/Shanghai"), ZoneInfo("America/New_York"), ZoneInfo("Europe/London")]
 # Around both of 2022's daylight-saving changes in New York and London, and an ordinary week.
-STARTS = [datetime(2022, 3, 10, tzinfo=UTC), datetime(2022, 3, 24, tzinfo=UTC),
-          datetime(2022, 10, 27, tzinfo=UTC), datetime(2022, 11, 3, tzinfo=UTC),
-          datetime(2022, 5, 8, tzinfo=UTC)]
+STARTS = [
+    datetime(2022, 3, 10, tzinfo=UTC),
+    datetime(2022, 3, 24, tzinfo=UTC),
+    datetime(2022, 10, 27, tzinfo=UTC),
+    datetime(2022, 11, 3, tzinfo=UTC),
+    datetime(2022, 5, 8, tzinfo=UTC),
+]
 CLOCKS = st.builds(time, st.integers(0, 23), st.sampled_from([0, 15, 30, 45]))
 
 

@@ -105,12 +105,19 @@ def test_the_settings_choose_the_clock(tmp_path: Path) -> None:
 def test_a_process_started_with_a_clock_file_follows_it(tmp_path: Path) -> None:
     path = tmp_path / "clock"
     write_clock_file(path, datetime(2022, 5, 9, 3, 0, tzinfo=UTC))
-    script = ("from testrota.clock import clock_from_settings\n"
-              "from testrota.settings import get_settings\n"
-              "print(clock_from_settings(get_settings()).now().isoformat())")
-    out = subprocess.run([sys.executable, "-c", script], env=base_env(
-        TESTROTA_CLOCK_FILE=str(path)), capture_output=True, text=True, check=True,
-        timeout=60).stdout
+    script = (
+        "from testrota.clock import clock_from_settings\n"
+        "from testrota.settings import get_settings\n"
+        "print(clock_from_settings(get_settings()).now().isoformat())"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        env=base_env(TESTROTA_CLOCK_FILE=str(path)),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
     assert out.strip() == "2022-05-09T03:00:00+00:00"
 
 
@@ -125,8 +132,14 @@ def test_the_simulated_schedule_runs_interval_jobs_and_crossed_cron_jobs_once() 
     schedule = SimSchedule(JOBS, POLICY)
     friday = datetime(2022, 5, 6, 10, 0, tzinfo=SHANGHAI)
     # A worker started after 08:00 and 02:30 runs the digest and the nightly job at once.
-    assert _due(schedule, friday) == {"dispatch_texts", "sync_reminders", "notify_alerts",
-                                      "flag_missed", "supervisors_digest", "nightly"}
+    assert _due(schedule, friday) == {
+        "dispatch_texts",
+        "sync_reminders",
+        "notify_alerts",
+        "flag_missed",
+        "supervisors_digest",
+        "nightly",
+    }
     assert _due(schedule, friday + timedelta(minutes=1)) == {"dispatch_texts", "notify_alerts"}
     assert "plan_next_week" in _due(schedule, friday.replace(hour=12))  # Friday noon
     assert "plan_next_week" not in _due(schedule, friday.replace(hour=13))
@@ -141,20 +154,40 @@ def test_the_simulated_schedule_runs_interval_jobs_and_crossed_cron_jobs_once() 
 
 def _world() -> World:
     monday = datetime(2022, 5, 9, tzinfo=SHANGHAI)
-    steps = step_times(monday - timedelta(hours=8), monday + timedelta(days=7, hours=8),
-                       SHANGHAI, 30, 180, (time(22), time(6)))
-    world = World(steps=steps, policy=POLICY, week="2022-W19",
-                  week_start=monday.astimezone(UTC),
-                  week_end=(monday + timedelta(days=7)).astimezone(UTC))
+    steps = step_times(
+        monday - timedelta(hours=8),
+        monday + timedelta(days=7, hours=8),
+        SHANGHAI,
+        30,
+        180,
+        (time(22), time(6)),
+    )
+    world = World(
+        steps=steps,
+        policy=POLICY,
+        week="2022-W19",
+        week_start=monday.astimezone(UTC),
+        week_end=(monday + timedelta(days=7)).astimezone(UTC),
+    )
     for pid in (1, 2):
-        world.people[pid] = PersonTruth(pid, f"E{pid}", f"+861380000000{pid}", "冷链车间",
-                                        "一组", "cold_chain", 2)
+        world.people[pid] = PersonTruth(
+            pid, f"E{pid}", f"+861380000000{pid}", "冷链车间", "一组", "cold_chain", 2
+        )
     return world
 
 
 def _appt(world: World, aid: int, pid: int, start: datetime) -> ApptTruth:
-    appt = ApptTruth(aid, pid, start.astimezone(UTC), (start + timedelta(minutes=15))
-                     .astimezone(UTC), "NORTH", "2022-W19", "plan", SHANGHAI, Moment(0, PRE))
+    appt = ApptTruth(
+        aid,
+        pid,
+        start.astimezone(UTC),
+        (start + timedelta(minutes=15)).astimezone(UTC),
+        "NORTH",
+        "2022-W19",
+        "plan",
+        SHANGHAI,
+        Moment(0, PRE),
+    )
     world.appts[aid] = appt
     return appt
 
@@ -169,16 +202,20 @@ def test_the_truth_holds_back_reminders_for_what_happened_before_their_round() -
     # Tested that morning, before the round the 14:00 reminder goes out in: not sent.
     k_morning = world.step_at_or_after(tuesday.replace(hour=9))
     assert k_morning is not None
-    world.samples.append(SampleTruth(1, world.steps[k_morning], "NORTH", "checkin", "pending",
-                                     Moment(k_morning, PRE)))
+    world.samples.append(
+        SampleTruth(
+            1, world.steps[k_morning], "NORTH", "checkin", "pending", Moment(k_morning, PRE)
+        )
+    )
     expected = expected_reminders(world)
     assert before in expected.never and eve in expected.must
     # A check-in racing with the very round the reminder is due in: either way is right.
     world.samples.clear()
     k_due = expected.must.get(before) or world.step_at_or_after(tuesday.replace(hour=14))
     assert k_due is not None
-    world.samples.append(SampleTruth(1, world.steps[k_due], "NORTH", "checkin", "pending",
-                                     Moment(k_due, ROUND)))
+    world.samples.append(
+        SampleTruth(1, world.steps[k_due], "NORTH", "checkin", "pending", Moment(k_due, ROUND))
+    )
     assert before in expected_reminders(world).maybe
     # Cancelled the day before: neither goes out. A STOP the same day: only the evening one.
     world.samples.clear()
@@ -201,12 +238,21 @@ def test_the_truth_of_missed_tests_and_compliance() -> None:
     excused.excused = Moment(5, PRE)
     k = world.step_at_or_after(mon)
     assert k is not None
-    world.samples.append(SampleTruth(1, mon.astimezone(UTC), "NORTH", "lab", "negative",
-                                     Moment(k + 8, ROUND)))
+    world.samples.append(
+        SampleTruth(1, mon.astimezone(UTC), "NORTH", "lab", "negative", Moment(k + 8, ROUND))
+    )
     assert expected_missed(world) == {("E1", thu.astimezone(UTC)), ("E2", mon.astimezone(UTC))}
     departments, total = expected_compliance(world)
-    assert total.as_dict() == {"people": 2, "required": 3, "scheduled": 4, "done": 1,
-                               "missed": 2, "excused": 1, "tests": 1, "compliant_people": 0}
+    assert total.as_dict() == {
+        "people": 2,
+        "required": 3,
+        "scheduled": 4,
+        "done": 1,
+        "missed": 2,
+        "excused": 1,
+        "tests": 1,
+        "compliant_people": 0,
+    }
     assert departments["冷链车间"] == total
 
 
@@ -232,7 +278,12 @@ def test_a_simulated_week_of_2000_people_matches_its_ground_truth(
     assert measured["lab_results"] > 0.1 * measured["appointments_in_week"]
     assert measured["positives"] == 2 and len(result.alerts) == 2
     assert measured["appointments_cancelled"] > 0
-    assert set(measured["texts_by_kind"]) == {"reminder_eve", "reminder_before", "missed",
-                                              "positive_alert", "digest"}
+    assert set(measured["texts_by_kind"]) == {
+        "reminder_eve",
+        "reminder_before",
+        "missed",
+        "positive_alert",
+        "digest",
+    }
     assert sum(result.injected.values()) > 0
     assert len(result.outputs["missed"]) > 0.03 * measured["appointments_in_week"]

@@ -67,8 +67,9 @@ def client(hook_settings: Settings, engine: Engine) -> Iterator[TestClient]:
         yield c
 
 
-def signed(path: str, params: dict[str, str], token: str = AUTH_TOKEN,
-           base: str = PUBLIC_URL) -> dict[str, str]:
+def signed(
+    path: str, params: dict[str, str], token: str = AUTH_TOKEN, base: str = PUBLIC_URL
+) -> dict[str, str]:
     return {"X-Twilio-Signature": RequestValidator(token).compute_signature(base + path, params)}
 
 
@@ -76,8 +77,13 @@ _sids = iter(range(10**6))
 
 
 def text(client: TestClient, from_number: str, body: str, sid: str | None = None) -> Any:
-    params = {"From": from_number, "To": "+15005550006", "Body": body,
-              "MessageSid": sid or f"SMin{next(_sids):030d}", "AccountSid": "AC1"}
+    params = {
+        "From": from_number,
+        "To": "+15005550006",
+        "Body": body,
+        "MessageSid": sid or f"SMin{next(_sids):030d}",
+        "AccountSid": "AC1",
+    }
     return client.post("/twilio/inbound", data=params, headers=signed("/twilio/inbound", params))
 
 
@@ -116,8 +122,12 @@ def test_unsigned_or_wrongly_signed_requests_are_refused_and_change_nothing(
     tampered = dict(params, Body="START")
     assert client.post("/twilio/inbound", data=tampered, headers=good).status_code == 403
     status = {"MessageSid": "SM1", "MessageStatus": "delivered"}
-    assert client.post("/twilio/status", data=status,
-                       headers=signed("/twilio/inbound", status)).status_code == 403
+    assert (
+        client.post(
+            "/twilio/status", data=status, headers=signed("/twilio/inbound", status)
+        ).status_code
+        == 403
+    )
     assert fresh(session, Person, person.id).opted_out is False
     assert session.exec(select(InboundMessage)).all() == []
 
@@ -210,14 +220,19 @@ def test_r_offers_the_next_free_slot_and_y_books_it(
     assert "已改约" in reply and "10:30" in reply
     moved = fresh(session, Appointment, appt.id)
     assert (moved.slot_id, moved.starts_at, moved.reason) == (
-        slots["free"].id, slots["free"].starts_at, "reschedule"
+        slots["free"].id,
+        slots["free"].starts_at,
+        "reschedule",
     )
     # The reminders follow: the old slot's pending text is cancelled, the new slot has one.
     rows = [m for m in messages(session) if m.person_id == person.id]
     pending = [m for m in rows if m.status == "pending"]
     assert pending and all(m.expires_at == slots["free"].starts_at for m in pending)
-    assert all(m.status == "cancelled" for m in rows
-               if m.expires_at == slots["current"].starts_at and m.status != "sent")
+    assert all(
+        m.status == "cancelled"
+        for m in rows
+        if m.expires_at == slots["current"].starts_at and m.status != "sent"
+    )
     # Nothing left to confirm.
     assert "没有待确认" in reply_of(text(client, phone(1), "Y"))
 
@@ -258,12 +273,14 @@ def test_a_slot_taken_before_the_confirmation_gets_a_new_offer(
     assert fresh(session, Appointment, appt.id).slot_id == slots["later"].id
 
 
-def test_an_offer_expires(client: TestClient, session: Session, settings: Settings,
-                          engine: Engine) -> None:
+def test_an_offer_expires(
+    client: TestClient, session: Session, settings: Settings, engine: Engine
+) -> None:
     _person, appt, slots = _week(session)
     reply_of(text(client, phone(1), "R"))
-    later = notify_settings(settings, twilio_auth_token=AUTH_TOKEN,
-                            now=(NOW + timedelta(hours=3)).isoformat())
+    later = notify_settings(
+        settings, twilio_auth_token=AUTH_TOKEN, now=(NOW + timedelta(hours=3)).isoformat()
+    )
     with TestClient(make_app(later)) as c:
         assert "没有待确认" in reply_of(text(c, phone(1), "Y"))
     assert fresh(session, Appointment, appt.id).slot_id == slots["current"].id
@@ -276,18 +293,31 @@ def test_after_a_missed_test_r_books_a_makeup(
     person = add_person(session, 1)
     missed_slot = add_slot(session, datetime(2022, 5, 9, 9, 0, tzinfo=SH))
     makeup = add_slot(session, datetime(2022, 5, 11, 9, 0, tzinfo=SH))
-    missed = add_appointment(session, person, missed_slot.starts_at, slot=missed_slot,
-                             status="missed")
-    session.add(Message(kind="missed", dedupe_key=f"missed:appt:{missed.id}",
-                        person_id=person.id, appointment_id=missed.id, to=phone(1), body="x",
-                        due_at=NOW, status="sent", sent_at=NOW, created_at=NOW))
+    missed = add_appointment(
+        session, person, missed_slot.starts_at, slot=missed_slot, status="missed"
+    )
+    session.add(
+        Message(
+            kind="missed",
+            dedupe_key=f"missed:appt:{missed.id}",
+            person_id=person.id,
+            appointment_id=missed.id,
+            to=phone(1),
+            body="x",
+            due_at=NOW,
+            status="sent",
+            sent_at=NOW,
+            created_at=NOW,
+        )
+    )
     session.commit()
     assert "5月11日" in reply_of(text(client, phone(1), "R"))
     assert "已改约" in reply_of(text(client, phone(1), "Y"))
     appts = session.exec(select(Appointment).order_by(col(Appointment.id))).all()
     session.commit()
     assert [(a.status, a.slot_id, a.reason) for a in appts] == [
-        ("missed", missed_slot.id, "plan"), ("scheduled", makeup.id, "reschedule"),
+        ("missed", missed_slot.id, "plan"),
+        ("scheduled", makeup.id, "reschedule"),
     ]
 
 
@@ -307,14 +337,28 @@ def test_status_callback_updates_the_text(
     client: TestClient, session: Session, engine: Engine
 ) -> None:
     person = add_person(session, 1)
-    row = Message(kind="booster", dedupe_key="b1", person_id=person.id, to=phone(1), body="x",
-                  due_at=NOW, status="sent", provider_sid="SMabc", provider_status="queued",
-                  created_at=NOW)
+    row = Message(
+        kind="booster",
+        dedupe_key="b1",
+        person_id=person.id,
+        to=phone(1),
+        body="x",
+        due_at=NOW,
+        status="sent",
+        provider_sid="SMabc",
+        provider_status="queued",
+        created_at=NOW,
+    )
     session.add(row)
     session.commit()
     path = f"/twilio/status?m={row.id}"
-    params = {"MessageSid": "SMabc", "MessageStatus": "undelivered", "ErrorCode": "30003",
-              "AccountSid": "AC1", "To": phone(1)}
+    params = {
+        "MessageSid": "SMabc",
+        "MessageStatus": "undelivered",
+        "ErrorCode": "30003",
+        "AccountSid": "AC1",
+        "To": phone(1),
+    }
     bad = client.post(path, data=params, headers={"X-Twilio-Signature": "nope"})
     assert bad.status_code == 403
     assert fresh(session, Message, row.id).status == "sent"
@@ -322,7 +366,9 @@ def test_status_callback_updates_the_text(
     assert response.status_code == 200 and ET.fromstring(response.text).tag == "Response"
     updated = fresh(session, Message, row.id)
     assert (updated.status, updated.provider_status, updated.error_code) == (
-        "undelivered", "undelivered", "30003"
+        "undelivered",
+        "undelivered",
+        "30003",
     )
 
 
@@ -341,16 +387,18 @@ def test_end_to_end_delivery_reports_from_the_fake_to_a_running_server(
     port = _free_port()
     with FakeTwilio(callbacks=True) as fake:
         s = twilio_settings(settings, fake, public_url=f"http://127.0.0.1:{port}")
-        server = uvicorn.Server(uvicorn.Config(make_app(s), host="127.0.0.1", port=port,
-                                               log_level="warning"))
+        server = uvicorn.Server(
+            uvicorn.Config(make_app(s), host="127.0.0.1", port=port, log_level="warning")
+        )
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()
         wait_for(lambda: server.started, 30, "uvicorn to start")
         try:
             add_due_texts(engine, 5, NOW)
             pol = policy(sms={"rate_per_second": 0})
-            report = Dispatcher(engine, TwilioBackend(s, pol.sms), pol, FixedClock(NOW),
-                                rng=random.Random(1)).run()
+            report = Dispatcher(
+                engine, TwilioBackend(s, pol.sms), pol, FixedClock(NOW), rng=random.Random(1)
+            ).run()
             assert report.sent == 5
             deadline = time.monotonic() + 10
             while len(fake.callback_log) < 10 and time.monotonic() < deadline:
@@ -375,8 +423,7 @@ def test_the_web_app_serves_the_webhooks(
     with TestClient(create_app(hook_settings)) as c:
         params = {"From": phone(1), "Body": "TD", "MessageSid": "SMfull"}
         assert c.post("/twilio/inbound", data=params).status_code == 403
-        response = c.post("/twilio/inbound", data=params,
-                          headers=signed("/twilio/inbound", params))
+        response = c.post("/twilio/inbound", data=params, headers=signed("/twilio/inbound", params))
         assert "退订" in reply_of(response)
     assert fresh(session, Person, person.id).opted_out is True
 

@@ -74,9 +74,7 @@ def _samples(engine: Engine) -> list[str]:
 
 
 @pytest.mark.parametrize("typed", ["3002", "　００３ ００２", "003002 ", "3002.0"])
-def test_check_in_finds_the_one_person_a_loose_number_means(
-    engine: Engine, typed: str
-) -> None:
+def test_check_in_finds_the_one_person_a_loose_number_means(engine: Engine, typed: str) -> None:
     _people(engine)
     result = check_in(engine, typed, None, AT, "site", P, now=AT)
     assert (result.employee_no, result.name) == ("003002", "张三")
@@ -189,13 +187,19 @@ def test_web_check_in_with_a_loose_number_and_with_an_ambiguous_one(
     assert listed == ["000777 王五 · 炼钢厂", "0777 赵六 · 物流部"]
     assert _samples(engine) == ["003002"]
 
-    api = client.post("/api/checkin", json={"employee_no": "777"},
-                      headers={"X-CSRF-Token": client.get("/api/session").json()["csrf_token"]})
+    api = client.post(
+        "/api/checkin",
+        json={"employee_no": "777"},
+        headers={"X-CSRF-Token": client.get("/api/session").json()["csrf_token"]},
+    )
     assert api.status_code == 409
     assert "could be 2 people" in api.json()["detail"]
     assert [c["employee_no"] for c in api.json()["candidates"]] == ["000777", "0777"]
-    ok = client.post("/api/checkin", json={"employee_no": "e0012"},
-                     headers={"X-CSRF-Token": client.get("/api/session").json()["csrf_token"]})
+    ok = client.post(
+        "/api/checkin",
+        json={"employee_no": "e0012"},
+        headers={"X-CSRF-Token": client.get("/api/session").json()["csrf_token"]},
+    )
     assert ok.status_code == 200 and ok.json()["employee_no"] == "E0012"
 
 

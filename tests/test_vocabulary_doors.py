@@ -57,8 +57,10 @@ def config(tmp_path: Path) -> Path:
 def web(database_url: str, engine: Engine, config: Path) -> Any:
     two_departments(engine)
     make_user(engine, "hr1", "hr")
-    with TestClient(create_app(web_settings_for(database_url, config_dir=config)),
-                    headers={"Accept-Language": "en"}) as client:
+    with TestClient(
+        create_app(web_settings_for(database_url, config_dir=config)),
+        headers={"Accept-Language": "en"},
+    ) as client:
         sign_in(client, "hr1")
         yield client
 
@@ -69,8 +71,11 @@ def _stored(engine: Engine, employee_no: str) -> Person:
 
 
 def _options(page: Any, form: str) -> dict[str, str]:
-    return {o["value"]: o.get_text(strip=True)
-            for o in page.select(f"{form} select[name=category] option") if o["value"]}
+    return {
+        o["value"]: o.get_text(strip=True)
+        for o in page.select(f"{form} select[name=category] option")
+        if o["value"]
+    }
 
 
 def test_the_cli_accepts_a_category_added_to_the_vocabulary(
@@ -93,7 +98,9 @@ def test_the_cli_accepts_a_category_added_to_the_vocabulary(
     assert (mapped["category"], mapped["category_name"]) == ("port_handling", "港口作业")
     people = json.loads(cli("people", "--high-risk", "--json", env=env).stdout)
     assert {p["employee_no"] for p in people if p["risk_category"] == "port_handling"} == {
-        "A002", "B001"}
+        "A002",
+        "B001",
+    }
 
     refused = cli("override", "A001", "taxi", "--reason", "r", env=env)
     assert refused.exit_code == 2
@@ -108,8 +115,12 @@ def test_the_web_offers_stores_and_shows_a_category_added_to_the_vocabulary(
 ) -> None:
     page = soup(web.get("/people/A002"))
     assert _options(page, "form.override")["port_handling"] == "port handling"
-    r = post_form(web, "/people/A002/override",
-                  {"category": "port_handling", "reason": "unloads ships"}, page="/people/A002")
+    r = post_form(
+        web,
+        "/people/A002/override",
+        {"category": "port_handling", "reason": "unloads ships"},
+        page="/people/A002",
+    )
     assert r.status_code == 303, r.text
     assert _stored(engine, "A002").risk_category == "port_handling"
     page = soup(web.get("/people/A002"))
@@ -122,14 +133,14 @@ def test_the_web_offers_stores_and_shows_a_category_added_to_the_vocabulary(
     row = next(r for r in roles.select("table.roles tbody tr") if r["data-role"] == "装卸工")
     assert _options(row, "form.map")["port_handling"] == "port handling"
     data = {i["name"]: i["value"] for i in row.select("form.map input[type=hidden]")}
-    r = web.post("/roles/map", data={**data, "category": "port_handling"},
-                 follow_redirects=False)
+    r = web.post("/roles/map", data={**data, "category": "port_handling"}, follow_redirects=False)
     assert r.status_code == 303
     assert "port handling" in soup(web.get(r.headers["location"])).select_one(".flash").text
     assert _stored(engine, "B001").risk_category == "port_handling"
     with Session(engine) as s:
-        changes = {(e.action, e.actor) for e in s.exec(select(AuditEvent))
-                   if e.action.startswith("risk.")}
+        changes = {
+            (e.action, e.actor) for e in s.exec(select(AuditEvent)) if e.action.startswith("risk.")
+        }
     assert changes == {("risk.person_override", "web:hr1"), ("risk.role_override", "web:hr1")}
 
 
@@ -137,14 +148,25 @@ def test_the_api_accepts_a_category_added_to_the_vocabulary(
     web: TestClient, engine: Engine
 ) -> None:
     headers = {"X-CSRF-Token": web.get("/api/session").json()["csrf_token"]}
-    r = web.post("/api/people/A001/override", headers=headers,
-                 json={"category": "port_handling", "reason": "moved to the docks"})
+    r = web.post(
+        "/api/people/A001/override",
+        headers=headers,
+        json={"category": "port_handling", "reason": "moved to the docks"},
+    )
     assert r.status_code == 200, r.text
-    assert r.json() == {"employee_no": "A001", "category": "port_handling",
-                        "old_category": "driver", "released": 0, "cleared": False}
+    assert r.json() == {
+        "employee_no": "A001",
+        "category": "port_handling",
+        "old_category": "driver",
+        "released": 0,
+        "cleared": False,
+    }
     assert web.get("/api/people/A001").json()["risk_category"] == "port_handling"
-    r = web.post("/api/roles/map", headers=headers,
-                 json={"role": "炉前工", "category": "port handling", "reason": "docks"})
+    r = web.post(
+        "/api/roles/map",
+        headers=headers,
+        json={"role": "炉前工", "category": "port handling", "reason": "docks"},
+    )
     assert r.status_code == 200, r.text
     assert (r.json()["category"], r.json()["affected"]) == ("port_handling", 1)
     roles = {row["role"]: row for row in web.get("/api/roles").json()}
@@ -154,29 +176,42 @@ def test_the_api_accepts_a_category_added_to_the_vocabulary(
 def test_an_unknown_category_is_refused_by_every_door_the_same_way(
     web: TestClient, engine: Engine, cli: Any, config: Path
 ) -> None:
-    cli_refusal = cli("override", "A001", "taxi", "--reason", "r",
-                      env={"TESTROTA_CONFIG_DIR": str(config)})
+    cli_refusal = cli(
+        "override", "A001", "taxi", "--reason", "r", env={"TESTROTA_CONFIG_DIR": str(config)}
+    )
     assert cli_refusal.exit_code == 2
     message = UNKNOWN.search(cli_refusal.stderr)
     assert message is not None
 
-    r = post_form(web, "/people/A001/override", {"category": "taxi", "reason": "r"},
-                  page="/people/A001")
+    r = post_form(
+        web, "/people/A001/override", {"category": "taxi", "reason": "r"}, page="/people/A001"
+    )
     assert r.status_code == 400
     assert message.group(0) in soup(r).select_one("form.override .flash.error").get_text()
 
-    r = web.post("/roles/map", data={"csrf_token": csrf_of(web, "/roles"), "role": "炉前工",
-                                     "department": "炼钢厂", "category": "taxi"},
-                 follow_redirects=False)
+    r = web.post(
+        "/roles/map",
+        data={
+            "csrf_token": csrf_of(web, "/roles"),
+            "role": "炉前工",
+            "department": "炼钢厂",
+            "category": "taxi",
+        },
+        follow_redirects=False,
+    )
     assert r.status_code == 303
     assert message.group(0) in soup(web.get("/roles")).select_one(".flash.error").get_text()
 
     headers = {"X-CSRF-Token": web.get("/api/session").json()["csrf_token"]}
-    r = web.post("/api/people/A001/override", headers=headers,
-                 json={"category": "taxi", "reason": "r"})
+    r = web.post(
+        "/api/people/A001/override", headers=headers, json={"category": "taxi", "reason": "r"}
+    )
     assert r.status_code == 400 and message.group(0) in r.json()["detail"]
-    r = web.post("/api/roles/map", headers=headers,
-                 json={"role": "炉前工", "category": "taxi", "reason": "r"})
+    r = web.post(
+        "/api/roles/map",
+        headers=headers,
+        json={"role": "炉前工", "category": "taxi", "reason": "r"},
+    )
     assert r.status_code == 400 and message.group(0) in r.json()["detail"]
 
     assert _stored(engine, "A001").risk_category == "driver"

@@ -35,7 +35,8 @@ def _xlsx_rows(content: bytes) -> list[dict[str, Any]]:
 
 
 def test_the_case_is_anonymous_to_a_supervisor_of_contacts_only(
-        client: TestClient, engine: Engine, web_settings: Settings) -> None:
+    client: TestClient, engine: Engine, web_settings: Settings
+) -> None:
     seed(engine, web_settings)
     sign_in(client, "supB")
 
@@ -44,10 +45,16 @@ def test_the_case_is_anonymous_to_a_supervisor_of_contacts_only(
     assert alert["case_visible"] is False
     assert [alert[k] for k in ("employee_no", "name", "department", "grid_unit")] == [None] * 4
     assert (alert["contact_count"], alert["sampled_at"], alert["site"]) == (
-        1, "2022-05-09T08:05:00+08:00", "S1")
+        1,
+        "2022-05-09T08:05:00+08:00",
+        "S1",
+    )
     [contact] = alert["contacts"]
     assert (contact["employee_no"], contact["name"], contact["reason"]) == (
-        "B001", "李娜", "same_slot")
+        "B001",
+        "李娜",
+        "same_slot",
+    )
     assert contact["phone"] == "+*******4567"
 
     dashboard = soup(client.get("/"))
@@ -62,8 +69,10 @@ def test_the_case_is_anonymous_to_a_supervisor_of_contacts_only(
     assert [tr["data-employee"] for tr in section.select("table.contacts tbody tr")] == ["B001"]
 
     rows = list(csv.DictReader(io.StringIO(client.get("/alerts.csv").text.lstrip("\ufeff"))))
-    assert [(r["case_employee_no"], r["case_name"], r["case_department"],
-             r["contact_employee_no"]) for r in rows] == [(OTHER, "", "", "B001")]
+    assert [
+        (r["case_employee_no"], r["case_name"], r["case_department"], r["contact_employee_no"])
+        for r in rows
+    ] == [(OTHER, "", "", "B001")]
     [row] = _xlsx_rows(client.get("/alerts.xlsx").content)
     assert row["阳性工号 Case employee no."] == OTHER and row["阳性姓名 Case name"] is None
     assert row["密接工号 Contact employee no."] == "B001"
@@ -73,8 +82,9 @@ def test_the_case_is_anonymous_to_a_supervisor_of_contacts_only(
         assert not [c for c in CASE if c in text], url
 
 
-def test_the_case_department_and_hr_see_who_it_is(client: TestClient, engine: Engine,
-                                                  web_settings: Settings) -> None:
+def test_the_case_department_and_hr_see_who_it_is(
+    client: TestClient, engine: Engine, web_settings: Settings
+) -> None:
     seed(engine, web_settings)
     sign_in(client, "supA")
     [alert] = client.get("/api/alerts").json()
@@ -93,8 +103,9 @@ def test_the_case_department_and_hr_see_who_it_is(client: TestClient, engine: En
     assert {r["阳性工号 Case employee no."] for r in rows} == {"A001"}
 
 
-def test_the_cli_department_view_is_the_same(cli: Any, engine: Engine,
-                                             web_settings: Settings) -> None:
+def test_the_cli_department_view_is_the_same(
+    cli: Any, engine: Engine, web_settings: Settings
+) -> None:
     seed(engine, web_settings)
     result = cli("alerts", "--department", "物流部", "--format", "json")
     assert result.exit_code == 0, result.output

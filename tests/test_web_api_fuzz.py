@@ -24,8 +24,9 @@ EXAMPLES = 25
 @pytest.mark.slow
 @pytest.mark.timeout(900)
 @pytest.mark.parametrize("who", ["hr", "supervisor"])
-def test_no_server_errors_for_generated_requests(who: str, web_settings: Settings,
-                                                 engine: Engine) -> None:
+def test_no_server_errors_for_generated_requests(
+    who: str, web_settings: Settings, engine: Engine
+) -> None:
     week19(engine)
     make_user(engine, "u", who, ["物流部"] if who == "supervisor" else [])
     app = create_app(web_settings)
@@ -39,8 +40,12 @@ def test_no_server_errors_for_generated_requests(who: str, web_settings: Setting
         assert len(operations) >= 10
         for operation in operations:
 
-            @settings(max_examples=EXAMPLES, deadline=None, database=None,
-                      suppress_health_check=list(HealthCheck))
+            @settings(
+                max_examples=EXAMPLES,
+                deadline=None,
+                database=None,
+                suppress_health_check=list(HealthCheck),
+            )
             @given(case=operation.as_strategy())
             def check(case: Any) -> None:
                 response = case.call(headers={"X-CSRF-Token": csrf}, cookies=cookies)

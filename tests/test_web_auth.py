@@ -54,11 +54,16 @@ def test_sign_in_then_out(client: TestClient, engine: Engine) -> None:
 def test_sign_in_follows_next_but_never_off_site(client: TestClient, engine: Engine) -> None:
     make_user(engine, "hr1", "hr")
     token = csrf_of(client)
-    for target, expected in [("/people?q=1", "/people?q=1"), ("//evil.example/", "/"),
-                             ("https://evil.example/", "/")]:
-        r = client.post("/login", data={"username": "hr1", "password": PASSWORD,
-                                        "csrf_token": token, "next": target},
-                        follow_redirects=False)
+    for target, expected in [
+        ("/people?q=1", "/people?q=1"),
+        ("//evil.example/", "/"),
+        ("https://evil.example/", "/"),
+    ]:
+        r = client.post(
+            "/login",
+            data={"username": "hr1", "password": PASSWORD, "csrf_token": token, "next": target},
+            follow_redirects=False,
+        )
         assert r.headers["location"] == expected
         token = csrf_of(client, "/people")
 
@@ -67,12 +72,12 @@ def test_wrong_password_and_throttling(client: TestClient, engine: Engine) -> No
     make_user(engine, "hr1", "hr")
     token = csrf_of(client)
     for _ in range(5):
-        r = client.post("/login", data={"username": "hr1", "password": "nope-nope",
-                                        "csrf_token": token})
+        r = client.post(
+            "/login", data={"username": "hr1", "password": "nope-nope", "csrf_token": token}
+        )
         assert r.status_code == 400
         assert soup(r).select_one('[role="alert"]') is not None
-    r = client.post("/login", data={"username": "hr1", "password": PASSWORD,
-                                    "csrf_token": token})
+    r = client.post("/login", data={"username": "hr1", "password": PASSWORD, "csrf_token": token})
     assert r.status_code == 429
     assert int(r.headers["retry-after"]) > 0
 
@@ -82,8 +87,10 @@ def test_forms_without_the_csrf_token_are_refused(client: TestClient, engine: En
     r = client.post("/login", data={"username": "hr1", "password": PASSWORD})
     assert r.status_code == 403
     sign_in(client, "hr1")
-    r = client.post("/admin/users", data={"name": "x1", "role": "site", "password": PASSWORD,
-                                          "csrf_token": "forged"})
+    r = client.post(
+        "/admin/users",
+        data={"name": "x1", "role": "site", "password": PASSWORD, "csrf_token": "forged"},
+    )
     assert r.status_code == 403
     with Session(engine) as s:
         assert s.exec(select(User).where(User.name == "x1")).first() is None
@@ -92,8 +99,9 @@ def test_forms_without_the_csrf_token_are_refused(client: TestClient, engine: En
 def test_session_expires(web_settings: Settings, engine: Engine) -> None:
     make_user(engine, "hr1", "hr")
     early = create_app(web_settings)
-    late = create_app(web_settings_for(web_settings.database_url,
-                                       now="2022-05-12T00:00:00+08:00"))  # 14 h later
+    late = create_app(
+        web_settings_for(web_settings.database_url, now="2022-05-12T00:00:00+08:00")
+    )  # 14 h later
     with TestClient(early, headers={"Accept-Language": "en"}) as c1:
         sign_in(c1, "hr1")
         assert c1.get("/people").status_code == 200
@@ -124,8 +132,17 @@ def test_site_staff_reach_only_check_in_and_status(client: TestClient, engine: E
     r = sign_in(client, "gate")
     assert r.headers["location"] == "/checkin"
     assert client.get("/", follow_redirects=False).headers["location"] == "/checkin"
-    for path in ("/people", "/missed", "/roles", "/outbox", "/admin/users",
-                 "/upload/roster", "/api", "/api/people", "/api/missed"):
+    for path in (
+        "/people",
+        "/missed",
+        "/roles",
+        "/outbox",
+        "/admin/users",
+        "/upload/roster",
+        "/api",
+        "/api/people",
+        "/api/missed",
+    ):
         assert client.get(path).status_code == 403, path
 
 
@@ -151,23 +168,43 @@ def test_admin_page_adds_and_changes_users(client: TestClient, engine: Engine) -
     make_user(engine, "hr1", "hr")
     two_departments(engine)
     sign_in(client, "hr1")
-    r = post_form(client, "/admin/users", {"name": "sup2", "role": "supervisor",
-                                           "departments": "物流部，炼钢厂", "language": "zh",
-                                           "password": "a-good-password"}, page="/admin/users")
+    r = post_form(
+        client,
+        "/admin/users",
+        {
+            "name": "sup2",
+            "role": "supervisor",
+            "departments": "物流部，炼钢厂",
+            "language": "zh",
+            "password": "a-good-password",
+        },
+        page="/admin/users",
+    )
     assert r.status_code == 303
-    r = post_form(client, "/admin/users", {"name": "boss", "role": "admin",
-                                           "password": "a-good-password"}, page="/admin/users")
+    r = post_form(
+        client,
+        "/admin/users",
+        {"name": "boss", "role": "admin", "password": "a-good-password"},
+        page="/admin/users",
+    )
     assert r.status_code == 403  # HR cannot create admins
-    r = post_form(client, "/admin/users", {"name": "sup3", "role": "supervisor",
-                                           "password": "a-good-password"}, page="/admin/users")
+    r = post_form(
+        client,
+        "/admin/users",
+        {"name": "sup3", "role": "supervisor", "password": "a-good-password"},
+        page="/admin/users",
+    )
     assert r.status_code == 400
     assert "department" in soup(r).select_one('[role="alert"]').get_text()
     with Session(engine) as s:
         sup2 = s.exec(select(User).where(User.name == "sup2")).one()
         assert sup2.departments == ["物流部", "炼钢厂"]
-    r = post_form(client, f"/admin/users/{sup2.id}", {"role": "supervisor",
-                                                      "departments": "物流部", "language": "en"},
-                  page="/admin/users")
+    r = post_form(
+        client,
+        f"/admin/users/{sup2.id}",
+        {"role": "supervisor", "departments": "物流部", "language": "en"},
+        page="/admin/users",
+    )
     assert r.status_code == 303
     with Session(engine) as s:
         sup2 = s.exec(select(User).where(User.name == "sup2")).one()

@@ -36,16 +36,24 @@ from tests.web_support import add_site, csrf_of, local, make_user, sign_in, soup
 
 pytest_plugins = ("tests.web_fixtures",)
 
-HUGE = ["99999999999999999999", str(2**63), str(2**63 - 1), str(2**31), "0", "-1",
-        "-99999999999999999999"]
+HUGE = [
+    "99999999999999999999",
+    str(2**63),
+    str(2**63 - 1),
+    str(2**31),
+    "0",
+    "-1",
+    "-99999999999999999999",
+]
 
 
 @pytest.fixture
 def admin(web_settings: Settings, engine: Engine) -> Iterator[tuple[TestClient, dict[str, int]]]:
     ids = week19(engine)
     make_user(engine, "boss", "admin")
-    with TestClient(create_app(web_settings), headers={"Accept-Language": "en"},
-                    raise_server_exceptions=False) as client:
+    with TestClient(
+        create_app(web_settings), headers={"Accept-Language": "en"}, raise_server_exceptions=False
+    ) as client:
         sign_in(client, "boss")
         yield client, ids
 
@@ -75,29 +83,33 @@ def test_impossible_ids_in_paths_queries_and_forms_are_400(
     attacks: list[tuple[str, str, dict[str, Any] | None]] = [
         ("POST", f"/admin/users/{bad}", {**form, "role": "hr"}),
         ("POST", f"/admin/users/{bad}/sign-out", form),
-        ("POST", "/missed/excuse", {**form, "employee_no": "A001", "reason": "sick",
-                                    "appointment_id": bad}),
+        (
+            "POST",
+            "/missed/excuse",
+            {**form, "employee_no": "A001", "reason": "sick", "appointment_id": bad},
+        ),
         ("POST", "/outbox/retry", {**form, "message_id": bad}),
         ("GET", f"/me/{me}?move={bad}", None),
-        ("POST", f"/me/{me}/move", {**form, "appointment_id": ids["A001-thu"],
-                                    "slot_id": bad}),
-        ("POST", f"/me/{me}/move", {**form, "appointment_id": bad,
-                                    "slot_id": ids["thu2"]}),
+        ("POST", f"/me/{me}/move", {**form, "appointment_id": ids["A001-thu"], "slot_id": bad}),
+        ("POST", f"/me/{me}/move", {**form, "appointment_id": bad, "slot_id": ids["thu2"]}),
     ]
     for method, path, data in attacks:
         r = client.request(method, path, data=data, follow_redirects=False)
         assert r.status_code == 400, f"{method} {path} {data}: {r.status_code} {r.text[:300]}"
         assert message(r), f"{method} {path}: no message"
-    r = client.post("/api/excuse", json={"employee_no": "A001", "reason": "sick",
-                                         "appointment_id": int(bad)},
-                    headers={"X-CSRF-Token": token})
+    r = client.post(
+        "/api/excuse",
+        json={"employee_no": "A001", "reason": "sick", "appointment_id": int(bad)},
+        headers={"X-CSRF-Token": token},
+    )
     assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "appointment_id"
     # a query parameter that is no id is ignored, not looked up
     assert client.get(f"/upload/roster?done={bad}").status_code == 200
 
 
-def test_unknown_ids_are_404_with_a_message(admin: tuple[TestClient, dict[str, int]],
-                                            engine: Engine, web_settings: Settings) -> None:
+def test_unknown_ids_are_404_with_a_message(
+    admin: tuple[TestClient, dict[str, int]], engine: Engine, web_settings: Settings
+) -> None:
     client, ids = admin
     token = csrf_of(client, "/people")
     r = client.post(f"/admin/users/{MAX_ID}", data={"csrf_token": token, "role": "hr"})
@@ -105,9 +117,11 @@ def test_unknown_ids_are_404_with_a_message(admin: tuple[TestClient, dict[str, i
     # a slot that does not exist: the reschedule offer would refer to it, which the database
     # refuses (it was a 500); nothing is written
     me = personal_token(engine, web_settings, "A001")
-    r = client.post(f"/me/{me}/move", data={"csrf_token": token,
-                                            "appointment_id": ids["A001-thu"],
-                                            "slot_id": MAX_ID}, follow_redirects=False)
+    r = client.post(
+        f"/me/{me}/move",
+        data={"csrf_token": token, "appointment_id": ids["A001-thu"], "slot_id": MAX_ID},
+        follow_redirects=False,
+    )
     assert r.status_code == 404, r.text[:300]
     # in the employee's own language (theirs is Chinese), as the personal page speaks
     assert message(r) == "没有这个时段，请从列出的时段中选择。"
@@ -116,9 +130,11 @@ def test_unknown_ids_are_404_with_a_message(admin: tuple[TestClient, dict[str, i
         appt = s.get(Appointment, ids["A001-thu"])
         assert appt is not None and appt.slot_id == ids["thu"]
     # and a slot that does exist still moves the appointment
-    r = client.post(f"/me/{me}/move", data={"csrf_token": token,
-                                            "appointment_id": ids["A001-thu"],
-                                            "slot_id": ids["thu2"]}, follow_redirects=False)
+    r = client.post(
+        f"/me/{me}/move",
+        data={"csrf_token": token, "appointment_id": ids["A001-thu"], "slot_id": ids["thu2"]},
+        follow_redirects=False,
+    )
     assert r.status_code == 303
 
 
@@ -127,9 +143,13 @@ def form_routes_schema(app: FastAPI) -> dict[str, Any]:
     routes = []
     for context in iter_route_contexts(app.routes):
         route = context.original_route
-        if isinstance(route, APIRoute) and not context.include_in_schema and not (
-            route.path in ("/logout", "/metrics")  # signing out would end the fuzzing
-            or route.path.startswith("/twilio/")  # signed by Twilio: refused before parsing
+        if (
+            isinstance(route, APIRoute)
+            and not context.include_in_schema
+            and not (
+                route.path in ("/logout", "/metrics")  # signing out would end the fuzzing
+                or route.path.startswith("/twilio/")  # signed by Twilio: refused before parsing
+            )
         ):
             described = copy.copy(route)
             described.include_in_schema = True
@@ -155,16 +175,24 @@ def test_no_server_errors_for_generated_form_requests(
         schema.app = app
         operations = [result.ok() for result in schema.get_all_operations()]  # type: ignore[union-attr]
         paths = {op.path for op in operations}
-        assert {"/admin/users/{user_id}", "/me/{token}/move", "/missed/excuse",
-                "/outbox/retry", "/upload/{kind}"} <= paths
+        assert {
+            "/admin/users/{user_id}",
+            "/me/{token}/move",
+            "/missed/excuse",
+            "/outbox/retry",
+            "/upload/{kind}",
+        } <= paths
         statuses: Counter[int] = Counter()
         for operation in operations:
-
             # the personal pages with a valid link, so their forms are reached, not refused
             fixed = {"token": me} if operation.path.startswith("/me/{token}") else None
 
-            @settings(max_examples=15, deadline=None, database=None,
-                      suppress_health_check=list(HealthCheck))
+            @settings(
+                max_examples=15,
+                deadline=None,
+                database=None,
+                suppress_health_check=list(HealthCheck),
+            )
             @given(case=operation.as_strategy(generation_mode=mode, path_parameters=fixed))
             def check(case: Any) -> None:
                 response = case.call(headers={"X-CSRF-Token": csrf}, cookies=cookies)
@@ -199,13 +227,16 @@ def test_the_personal_move_form_with_any_ids(web_settings: Settings, engine: Eng
     with TestClient(create_app(web_settings), raise_server_exceptions=False) as client:
         token = csrf_of(client, f"/me/{me}")
 
-        @settings(max_examples=60, deadline=None, database=None,
-                  suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=60, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+        )
         @given(appointment=st.one_of(st.just(str(ids["B001-thu"])), ID_TEXT), slot=ID_TEXT)
         def check(appointment: str, slot: str) -> None:
-            r = client.post(f"/me/{me}/move", data={"csrf_token": token,
-                                                    "appointment_id": appointment,
-                                                    "slot_id": slot}, follow_redirects=False)
+            r = client.post(
+                f"/me/{me}/move",
+                data={"csrf_token": token, "appointment_id": appointment, "slot_id": slot},
+                follow_redirects=False,
+            )
             assert r.status_code in (303, 400, 404), (appointment, slot, r.status_code)
 
         check()
@@ -223,16 +254,26 @@ def test_a_reference_the_database_refuses_is_400_and_a_clash_409(
         at = local("2022-05-11 10:00")
         with session_scope(app.state.testrota.engine) as s:
             if what == "reference":
-                s.add(Appointment(person_id=MAX_ID, site_code="S1", week="2022-W19",
-                                  starts_at=at, ends_at=at, created_at=at, updated_at=at))
+                s.add(
+                    Appointment(
+                        person_id=MAX_ID,
+                        site_code="S1",
+                        week="2022-W19",
+                        starts_at=at,
+                        ends_at=at,
+                        created_at=at,
+                        updated_at=at,
+                    )
+                )
             else:
                 s.add(Site(code="S1", name="again"))
         return {}
 
     app.include_router(probe)
     add_site(engine)
-    with TestClient(app, raise_server_exceptions=False,
-                    headers={"Accept": "application/json"}) as client:
+    with TestClient(
+        app, raise_server_exceptions=False, headers={"Accept": "application/json"}
+    ) as client:
         r = client.post("/_probe/reference")
         assert r.status_code == 400, r.text
         assert r.json()["detail"].startswith("The change refers to something that has changed")

@@ -34,7 +34,7 @@ MB = 1_000_000
 ATTACK_BYTES = 200 * MB  # what the attacker is prepared to send
 CHUNK = b"x" * 65536
 MULTIPART_HEAD = (
-    b"--B\r\nContent-Disposition: form-data; name=\"file\"; filename=\"roster.xlsx\"\r\n"
+    b'--B\r\nContent-Disposition: form-data; name="file"; filename="roster.xlsx"\r\n'
     b"Content-Type: application/octet-stream\r\n\r\n"
 )
 
@@ -46,16 +46,26 @@ class Outcome:
     body: bytes
 
 
-def post_raw(base: str, path: str, *, length: int | None = None,
-             content_type: str = "multipart/form-data; boundary=B") -> Outcome:
+def post_raw(
+    base: str,
+    path: str,
+    *,
+    length: int | None = None,
+    content_type: str = "multipart/form-data; boundary=B",
+) -> Outcome:
     """POST up to ATTACK_BYTES on a raw socket, chunked unless ``length`` is declared, reading
     the answer while sending and stopping as soon as it comes (as an attacker's script would)."""
     host, port = base.removeprefix("http://").split(":")
     sock = socket.create_connection((host, int(port)), timeout=30)
-    head = (f"POST {path} HTTP/1.1\r\nHost: {host}\r\nAccept-Language: en\r\n"
-            f"Content-Type: {content_type}\r\n")
-    head += f"Content-Length: {length}\r\n" if length is not None else (
-        "Transfer-Encoding: chunked\r\n")
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: {host}\r\nAccept-Language: en\r\n"
+        f"Content-Type: {content_type}\r\n"
+    )
+    head += (
+        f"Content-Length: {length}\r\n"
+        if length is not None
+        else ("Transfer-Encoding: chunked\r\n")
+    )
     sock.sendall((head + "\r\n").encode())
     answer = bytearray()
     answered = threading.Event()
@@ -79,7 +89,7 @@ def post_raw(base: str, path: str, *, length: int | None = None,
     total = ATTACK_BYTES if length is None else length
     try:
         while sent < total and not answered.is_set():
-            data = ((MULTIPART_HEAD + CHUNK) if sent == 0 else CHUNK)[:total - sent]
+            data = ((MULTIPART_HEAD + CHUNK) if sent == 0 else CHUNK)[: total - sent]
             sock.sendall(data if length is not None else b"%x\r\n%b\r\n" % (len(data), data))
             sent += len(data)
         if length is None and not answered.is_set():
@@ -113,13 +123,16 @@ def usage(proc: psutil.Process) -> Usage:
 def server(database_url: str, engine: Engine) -> Iterator[tuple[str, psutil.Process]]:
     with running_server(database_url) as base:
         port = base.rsplit(":", 1)[1]
-        (proc,) = [p for p in psutil.Process().children(recursive=True)
-                   if port in p.cmdline() and "serve" in p.cmdline()]
+        (proc,) = [
+            p
+            for p in psutil.Process().children(recursive=True)
+            if port in p.cmdline() and "serve" in p.cmdline()
+        ]
         yield base, proc
 
 
 def test_a_huge_chunked_upload_from_anyone_is_refused_unread(
-    server: tuple[str, psutil.Process]
+    server: tuple[str, psutil.Process],
 ) -> None:
     base, proc = server
     before = usage(proc)
@@ -134,13 +147,15 @@ def test_a_huge_chunked_upload_from_anyone_is_refused_unread(
     assert outcome.sent < 40 * MB
     assert after.written - before.written < 1 * MB, "the body was spooled to disk"
     assert after.peak_rss - before.peak_rss < 40 * MB
-    print(f"sent {outcome.sent / MB:.1f} MB before the 413 ({seconds:.2f} s); server wrote "
-          f"{after.written - before.written} bytes, peak RSS +"
-          f"{(after.peak_rss - before.peak_rss) / MB:.1f} MB")
+    print(
+        f"sent {outcome.sent / MB:.1f} MB before the 413 ({seconds:.2f} s); server wrote "
+        f"{after.written - before.written} bytes, peak RSS +"
+        f"{(after.peak_rss - before.peak_rss) / MB:.1f} MB"
+    )
 
 
 def test_a_declared_length_over_the_limit_is_answered_before_reading(
-    server: tuple[str, psutil.Process]
+    server: tuple[str, psutil.Process],
 ) -> None:
     base, proc = server
     before = usage(proc)
@@ -156,8 +171,9 @@ def config_with(tmp_path: Path, **web: object) -> Path:
     shutil.copytree(CONFIG_DIR, config)
     policy = yaml.safe_load((config / "policy.yaml").read_text(encoding="utf-8"))
     policy["web"].update(web)
-    (config / "policy.yaml").write_text(yaml.safe_dump(policy, allow_unicode=True),
-                                        encoding="utf-8")
+    (config / "policy.yaml").write_text(
+        yaml.safe_dump(policy, allow_unicode=True), encoding="utf-8"
+    )
     return config
 
 
@@ -165,32 +181,42 @@ def test_a_signed_in_upload_gets_the_upload_limit_and_no_more(
     database_url: str, engine: Engine, tmp_path: Path
 ) -> None:
     make_user(engine, "hr1", "hr")
-    settings = web_settings_for(database_url, config_dir=config_with(tmp_path, max_upload_mb=2,
-                                                                     max_form_kb=64))
+    settings = web_settings_for(
+        database_url, config_dir=config_with(tmp_path, max_upload_mb=2, max_form_kb=64)
+    )
     with TestClient(create_app(settings), headers={"Accept-Language": "en"}) as client:
         sign_in(client, "hr1")
         token = csrf_of(client, "/upload/roster")
 
         def upload(size: int) -> int:
             files = {"file": ("roster.xlsx", io.BytesIO(b"\0" * size))}
-            r = client.post("/upload/roster", data={"csrf_token": token}, files=files,
-                            follow_redirects=False)
+            r = client.post(
+                "/upload/roster", data={"csrf_token": token}, files=files, follow_redirects=False
+            )
             return r.status_code
 
         assert upload(1 * MB) == 400  # within the limit: read, then refused as not a workbook
         assert upload(3 * MB) == 413
-        page = client.post("/upload/roster", data={"csrf_token": token},
-                           files={"file": ("roster.xlsx", io.BytesIO(b"\0" * 3 * MB))},
-                           headers={"Accept-Language": "zh"})
+        page = client.post(
+            "/upload/roster",
+            data={"csrf_token": token},
+            files={"file": ("roster.xlsx", io.BytesIO(b"\0" * 3 * MB))},
+            headers={"Accept-Language": "zh"},
+        )
         assert "上传的文件太大：最多 2 MB" in page.text
         # any other form, and the JSON API, get the small limit
-        r = client.post("/roles/map", data={"csrf_token": token, "role": "x" * 70_000,
-                                            "category": "driver"})
+        r = client.post(
+            "/roles/map", data={"csrf_token": token, "role": "x" * 70_000, "category": "driver"}
+        )
         assert r.status_code == 413 and "at most 64 KB" in r.text
-        r = client.post("/api/checkin", content=b"{" + b" " * 70_000 + b"}",
-                        headers={"X-CSRF-Token": token, "Content-Type": "application/json"})
+        r = client.post(
+            "/api/checkin",
+            content=b"{" + b" " * 70_000 + b"}",
+            headers={"X-CSRF-Token": token, "Content-Type": "application/json"},
+        )
         assert r.status_code == 413 and r.json() == {
-            "detail": "The request is too large: at most 64 KB."}
+            "detail": "The request is too large: at most 64 KB."
+        }
 
 
 def test_anyone_gets_the_small_limit_even_on_an_upload_path(
@@ -210,8 +236,7 @@ def test_which_limit_a_request_gets() -> None:
         ({"method": "POST", "path": "/upload/results", "session": signed_in}, 50 * MB),
         ({"method": "POST", "path": "/upload/roster", "session": {}}, 1_024_000),
         ({"method": "POST", "path": "/upload/roster", "session": {"sid": 7}}, 1_024_000),
-        ({"method": "POST", "path": "/upload/roster/abc/apply", "session": signed_in},
-         1_024_000),
+        ({"method": "POST", "path": "/upload/roster/abc/apply", "session": signed_in}, 1_024_000),
         ({"method": "POST", "path": "/login", "session": signed_in}, 1_024_000),
         ({"method": "PUT", "path": "/upload/roster", "session": signed_in}, 1_024_000),
     ]

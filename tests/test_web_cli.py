@@ -14,11 +14,27 @@ from tests.web_support import running_server
 
 
 def test_users_add_reads_the_password_from_stdin(cli: Any, engine: Engine) -> None:
-    r = cli("users", "add", "sup1", "--role", "supervisor", "--department", "炼钢厂",
-            "--department", "物流部", "--password-stdin", "--json", input="s3cret-enough\n")
+    r = cli(
+        "users",
+        "add",
+        "sup1",
+        "--role",
+        "supervisor",
+        "--department",
+        "炼钢厂",
+        "--department",
+        "物流部",
+        "--password-stdin",
+        "--json",
+        input="s3cret-enough\n",
+    )
     assert r.exit_code == 0, r.output
-    assert json.loads(r.stdout) == {"name": "sup1", "role": "supervisor",
-                                    "departments": ["炼钢厂", "物流部"], "language": "zh"}
+    assert json.loads(r.stdout) == {
+        "name": "sup1",
+        "role": "supervisor",
+        "departments": ["炼钢厂", "物流部"],
+        "language": "zh",
+    }
     with Session(engine) as s:
         user = s.exec(select(User)).one()
     assert user.password_hash.startswith("$argon2id$") and "s3cret" not in user.password_hash
@@ -29,8 +45,14 @@ def test_users_add_reads_the_password_from_stdin(cli: Any, engine: Engine) -> No
 def test_users_add_prompts_twice_for_the_password(cli: Any, engine: Engine) -> None:
     r = cli("users", "add", "hr1", "--role", "hr", input="pass-word-1\npass-word-1\n")
     assert r.exit_code == 0, r.output
-    r = cli("users", "add", "hr2", "--role", "hr", input="pass-word-1\nother-word-2\n"
-            "pass-word-2\npass-word-2\n")
+    r = cli(
+        "users",
+        "add",
+        "hr2",
+        "--role",
+        "hr",
+        input="pass-word-1\nother-word-2\npass-word-2\npass-word-2\n",
+    )
     assert r.exit_code == 0, r.output  # the mismatch was asked again
 
 
@@ -40,8 +62,13 @@ def test_users_add_refuses_bad_input(cli: Any, engine: Engine) -> None:
         (("x", "--role", "owner"), "unknown role"),
         (("y", "--role", "hr"), "too short"),
     ]:
-        r = cli("users", "add", *args, "--password-stdin", input="short\n"
-                if "too short" in message else "long-enough-1\n")
+        r = cli(
+            "users",
+            "add",
+            *args,
+            "--password-stdin",
+            input="short\n" if "too short" in message else "long-enough-1\n",
+        )
         assert r.exit_code == 2, r.output
         assert message in r.output
         assert "Traceback" not in r.output
@@ -69,16 +96,21 @@ def test_demo_seeds_a_realistic_week_and_prints_the_users(cli: Any, engine: Engi
 
     from testrota.db.models import Alert, Appointment, Message, Person
 
-    r = cli("demo", "--no-serve", env={"TESTROTA_NOW": "2022-05-11T10:00:00+08:00",
-                                       "TESTROTA_SECRET_KEY": ""})
+    r = cli(
+        "demo",
+        "--no-serve",
+        env={"TESTROTA_NOW": "2022-05-11T10:00:00+08:00", "TESTROTA_SECRET_KEY": ""},
+    )
     assert r.exit_code == 0, r.output
-    users = {line.split()[0]: line.split()[1] for line in r.stdout.splitlines()
-             if line.startswith("  ")}
+    users = {
+        line.split()[0]: line.split()[1] for line in r.stdout.splitlines() if line.startswith("  ")
+    }
     assert {"admin", "hr", "supervisor1", "site"} <= set(users)
     with Session(engine) as s:
         people = s.exec(select(func.count()).select_from(Person)).one()
-        statuses = dict(s.exec(select(Appointment.status, func.count())
-                               .group_by(Appointment.status)).all())
+        statuses = dict(
+            s.exec(select(Appointment.status, func.count()).group_by(Appointment.status)).all()
+        )
         alerts = s.exec(select(Alert)).all()
         queued = s.exec(select(func.count()).select_from(Message)).one()
         sup = s.exec(select(User).where(User.name == "supervisor1")).one()

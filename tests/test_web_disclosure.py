@@ -45,8 +45,13 @@ def _text(body: bytes, content_type: str) -> str:
         with zipfile.ZipFile(io.BytesIO(body)) as z:
             parts = [z.read(n).decode("utf-8", "replace") for n in z.namelist()]
         book = load_workbook(io.BytesIO(body))
-        cells = [str(c) for ws in book.worksheets for row in ws.iter_rows(values_only=True)
-                 for c in row if c is not None]
+        cells = [
+            str(c)
+            for ws in book.worksheets
+            for row in ws.iter_rows(values_only=True)
+            for c in row
+            if c is not None
+        ]
         return "\n".join([*parts, *cells])
     return body.decode("utf-8", "replace")
 
@@ -87,8 +92,11 @@ def urls(client: TestClient, world: World) -> Iterator[str]:
             continue
         paths = [route.path]
         for param in route.param_convertors:
-            paths = [p.replace("{" + param + "}", quote(v, safe=""))
-                     for p in paths for v in _values(param, route.path, world)]
+            paths = [
+                p.replace("{" + param + "}", quote(v, safe=""))
+                for p in paths
+                for v in _values(param, route.path, world)
+            ]
         queries = [""]
         dependant = getattr(route, "dependant", None)
         if dependant is not None:
@@ -119,11 +127,20 @@ def world(client: TestClient, engine: Engine, web_settings: Settings) -> World:
 
 
 @pytest.mark.parametrize("reader", ["supA", "supB", "site1", None])
-def test_no_full_number_reaches_a_masked_reader(client: TestClient, engine: Engine,
-                                                world: World, reader: str | None) -> None:
+def test_no_full_number_reaches_a_masked_reader(
+    client: TestClient, engine: Engine, world: World, reader: str | None
+) -> None:
     numbers = secrets(engine)
-    assert {"+8613811110001", "8613811110001", "13811110001", "11010119900307451X",
-            "E83920175", "K517233(4)", "+85291234567", "+8613655550003"} <= numbers
+    assert {
+        "+8613811110001",
+        "8613811110001",
+        "13811110001",
+        "11010119900307451X",
+        "E83920175",
+        "K517233(4)",
+        "+85291234567",
+        "+8613655550003",
+    } <= numbers
     if reader is not None:
         sign_in(client, reader)
     seen = walk(client, world)
@@ -132,8 +149,16 @@ def test_no_full_number_reaches_a_masked_reader(client: TestClient, engine: Engi
     ok = {s.url for s in seen if s.status == 200}
     if reader in ("supA", "supB"):
         # the walk really read the pages, exports and API calls a supervisor has
-        assert {"/people", "/missed.xlsx", "/missed.csv", "/api/people", "/api/alerts",
-                "/alerts", "/alerts.xlsx", "/"} <= ok
+        assert {
+            "/people",
+            "/missed.xlsx",
+            "/missed.csv",
+            "/api/people",
+            "/api/alerts",
+            "/alerts",
+            "/alerts.xlsx",
+            "/",
+        } <= ok
         shown = next(s for s in seen if s.url == "/people").text
         assert ("+*********0001" if reader == "supA" else "+*******4567") in shown
     if reader == "site1":
@@ -141,9 +166,9 @@ def test_no_full_number_reaches_a_masked_reader(client: TestClient, engine: Engi
 
 
 @pytest.mark.parametrize("reader", ["hr1", "admin1", "supA"])
-def test_no_staff_member_gets_a_personal_link(client: TestClient, engine: Engine,
-                                             world: World, web_settings: Settings,
-                                             reader: str) -> None:
+def test_no_staff_member_gets_a_personal_link(
+    client: TestClient, engine: Engine, world: World, web_settings: Settings, reader: str
+) -> None:
     tokens = personal_tokens(engine, web_settings)
     sign_in(client, reader)
     seen = [s for s in walk(client, world) if not s.url.startswith("/me/")]

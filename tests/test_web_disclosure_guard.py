@@ -23,13 +23,24 @@ LINK = "https://t.example/me/1.YnsYoA.5jsj5nMb9p1uSEuC"
 
 
 def test_json_strings_are_rewritten_and_numbers_never() -> None:
-    body = json.dumps({"phone": "+8613812345678", "rate": 0.13812345678, "n": 13812345678,
-                       "text": f"改约：{LINK}", "nested": [{"id": "11010119900307451X"}]},
-                      ensure_ascii=False).encode()
+    body = json.dumps(
+        {
+            "phone": "+8613812345678",
+            "rate": 0.13812345678,
+            "n": 13812345678,
+            "text": f"改约：{LINK}",
+            "nested": [{"id": "11010119900307451X"}],
+        },
+        ensure_ascii=False,
+    ).encode()
     out = json.loads(redact_body(body, "application/json", MASKED))
-    assert out == {"phone": "+*********5678", "rate": 0.13812345678, "n": 13812345678,
-                   "text": "改约：https://t.example/me/…",
-                   "nested": [{"id": "**************451X"}]}
+    assert out == {
+        "phone": "+*********5678",
+        "rate": 0.13812345678,
+        "n": 13812345678,
+        "text": "改约：https://t.example/me/…",
+        "nested": [{"id": "**************451X"}],
+    }
     staff = json.loads(redact_body(body, "application/json", STAFF))
     assert staff["phone"] == "+8613812345678" and staff["text"].endswith("/me/…")
     plain = b'{"status":"ok"}'
@@ -38,8 +49,10 @@ def test_json_strings_are_rewritten_and_numbers_never() -> None:
 
 def test_html_and_csv_are_rewritten_as_text() -> None:
     html = f'<td>+86 138 1234 5678</td><td><a href="{LINK}">x</a></td>'.encode()
-    assert redact_body(html, "text/html; charset=utf-8", MASKED) == \
-        '<td>+** *** **** 5678</td><td><a href="https://t.example/me/…">x</a></td>'.encode()
+    assert (
+        redact_body(html, "text/html; charset=utf-8", MASKED)
+        == '<td>+** *** **** 5678</td><td><a href="https://t.example/me/…">x</a></td>'.encode()
+    )
     csv = "\ufeffphone\n13812345678\n".encode()
     assert redact_body(csv, "text/csv", MASKED) == "\ufeffphone\n*******5678\n".encode()
 
@@ -56,7 +69,8 @@ def test_a_workbook_is_rewritten_cell_by_cell() -> None:
     sheet = load_workbook(io.BytesIO(out)).active
     assert sheet is not None
     assert list(sheet.iter_rows(min_row=2, values_only=True)) == [
-        ("+*********5678", "*******5678", 42, "改约 https://t.example/me/…", 44690.13888888889)]
+        ("+*********5678", "*******5678", 42, "改约 https://t.example/me/…", 44690.13888888889)
+    ]
     clean = io.BytesIO()
     Workbook().save(clean)
     assert redact_body(clean.getvalue(), XLSX, MASKED) == clean.getvalue()
@@ -69,8 +83,11 @@ def _app(tmp_path: Path) -> TestClient:
 
     @app.get("/gzipped")
     def gzipped() -> Response:
-        return Response(gzip.compress(b'{"phone":"+8613812345678"}'),
-                        media_type="application/json", headers={"Content-Encoding": "gzip"})
+        return Response(
+            gzip.compress(b'{"phone":"+8613812345678"}'),
+            media_type="application/json",
+            headers={"Content-Encoding": "gzip"},
+        )
 
     @app.get("/file")
     def a_file() -> FileResponse:

@@ -32,8 +32,9 @@ def texts(page: object, selector: str) -> list[str]:
 
 def test_people_search_and_filters(client: TestClient, engine: Engine) -> None:
     two_departments(engine)
-    add_people(engine, [{"employee_no": "C009", "name": "赵六", "department": "炼钢厂",
-                         "active": False}])
+    add_people(
+        engine, [{"employee_no": "C009", "name": "赵六", "department": "炼钢厂", "active": False}]
+    )
     make_user(engine, "hr1", "hr")
     sign_in(client, "hr1")
     rows = soup(client.get("/people")).select("table.people tbody tr")
@@ -61,14 +62,18 @@ def test_supervisor_sees_only_their_department(client: TestClient, engine: Engin
     assert texts(page, "table.people tbody td:nth-of-type(1)") == ["A001", "A002"]
     options = [o["value"] for o in page.select('select[name="department"] option') if o["value"]]
     assert options == ["炼钢厂"]
-    assert soup(client.get("/people", params={"department": "物流部"})).select(
-        "table.people tbody tr") == []
+    assert (
+        soup(client.get("/people", params={"department": "物流部"})).select("table.people tbody tr")
+        == []
+    )
     assert client.get("/people/B001").status_code == 404
     assert client.get("/people/A001").status_code == 200
     missed = soup(client.get("/missed"))
     assert [tr["data-employee"] for tr in missed.select("table.missed tbody tr")] == ["A001"]
-    assert soup(client.get("/missed", params={"department": "物流部"})).select(
-        "table.missed tbody tr") == []
+    assert (
+        soup(client.get("/missed", params={"department": "物流部"})).select("table.missed tbody tr")
+        == []
+    )
     # exports
     wb = load_workbook(io.BytesIO(client.get("/missed.xlsx").content))
     ws = wb.active
@@ -104,15 +109,21 @@ def test_missed_list_filters_sorts_and_exports(client: TestClient, engine: Engin
     assert streak == ["B001"]  # missed W18 and W19
     page = soup(client.get("/missed", params={"week": "2022-W19", "sort": "-employee_no"}))
     assert [tr["data-employee"] for tr in page.select("table.missed tbody tr")] == [
-        "B002", "B001", "A001"]
-    page = soup(client.get("/missed", params={"week": "2022-W19", "department": "物流部",
-                                              "grid_unit": "物流二组"}))
-    assert [tr["data-employee"] for tr in page.select("table.missed tbody tr")] == [
-        "B001", "B002"]
+        "B002",
+        "B001",
+        "A001",
+    ]
+    page = soup(
+        client.get(
+            "/missed", params={"week": "2022-W19", "department": "物流部", "grid_unit": "物流二组"}
+        )
+    )
+    assert [tr["data-employee"] for tr in page.select("table.missed tbody tr")] == ["B001", "B002"]
     link = page.select_one("a.export-xlsx")["href"]
     r = client.get(link)
     assert r.headers["content-type"].startswith(
-        "application/vnd.openxmlformats-officedocument.spreadsheetml")
+        "application/vnd.openxmlformats-officedocument.spreadsheetml"
+    )
     ws = load_workbook(io.BytesIO(r.content)).active
     header = [c.value for c in ws[1]]
     assert header[0].endswith("Employee no.")
@@ -133,7 +144,7 @@ def test_formula_in_a_name_stays_text_in_exports(client: TestClient, engine: Eng
     week19(engine)
     with Session(engine) as s:
         p = s.exec(select(Person).where(Person.employee_no == "A001")).one()
-        p.name = "=HYPERLINK(\"http://x\")"
+        p.name = '=HYPERLINK("http://x")'
         s.add(p)
         s.commit()
     make_user(engine, "hr1", "hr")
@@ -161,16 +172,25 @@ def test_excuse_flow(client: TestClient, engine: Engine) -> None:
         appt = s.get(Appointment, ids["B001-mon"])
         assert appt is not None
         assert (appt.status, appt.excused_by, appt.excused_reason) == (
-            "excused", "web:sup", "病假 sick leave")
+            "excused",
+            "web:sup",
+            "病假 sick leave",
+        )
         event = s.exec(select(AuditEvent).where(AuditEvent.entity_id == str(appt.id))).one()
         assert (event.action, event.actor) == ("appointment.excused", "web:sup")
     # another department's person: refused, nothing changes
-    r = post_form(client, "/missed/excuse", {"employee_no": "A001", "reason": "x",
-                                             "appointment_id": str(ids["A001-mon"])},
-                  page="/missed")
+    r = post_form(
+        client,
+        "/missed/excuse",
+        {"employee_no": "A001", "reason": "x", "appointment_id": str(ids["A001-mon"])},
+        page="/missed",
+    )
     assert r.status_code == 403
-    r = client.post("/api/excuse", json={"employee_no": "A001", "reason": "x"},
-                    headers={"X-CSRF-Token": client.get("/api/session").json()["csrf_token"]})
+    r = client.post(
+        "/api/excuse",
+        json={"employee_no": "A001", "reason": "x"},
+        headers={"X-CSRF-Token": client.get("/api/session").json()["csrf_token"]},
+    )
     assert r.status_code == 404
     with Session(engine) as s:
         appt = s.get(Appointment, ids["A001-mon"])
@@ -263,10 +283,20 @@ def test_outbox_retry_of_failed(client: TestClient, engine: Engine) -> None:
     with Session(engine) as s:
         person = s.exec(select(Person).where(Person.employee_no == "A001")).one()
         for i, status in enumerate(("failed", "delivered", "failed")):
-            s.add(Message(kind="reminder_eve", dedupe_key=f"k{i}", person_id=person.id,
-                          to=person.phone or "", body=f"text {i}", due_at=at, status=status,
-                          attempts=5 if status == "failed" else 1, error_code="30003",
-                          created_at=at))
+            s.add(
+                Message(
+                    kind="reminder_eve",
+                    dedupe_key=f"k{i}",
+                    person_id=person.id,
+                    to=person.phone or "",
+                    body=f"text {i}",
+                    due_at=at,
+                    status=status,
+                    attempts=5 if status == "failed" else 1,
+                    error_code="30003",
+                    created_at=at,
+                )
+            )
         s.commit()
     make_user(engine, "hr1", "hr")
     sign_in(client, "hr1")
@@ -283,7 +313,10 @@ def test_outbox_retry_of_failed(client: TestClient, engine: Engine) -> None:
     post_form(client, "/outbox/retry", {"all_failed": "1"}, page="/outbox")
     with Session(engine) as s:
         assert sorted(m.status for m in s.exec(select(Message))) == [
-            "delivered", "pending", "pending"]
+            "delivered",
+            "pending",
+            "pending",
+        ]
     assert client.get("/api/outbox").json()["counts"] == {"delivered": 1, "pending": 2}
 
 
@@ -312,15 +345,37 @@ def test_dashboard_warns_when_the_sender_is_too_slow(client: TestClient, engine:
     at = datetime(2022, 5, 1, tzinfo=UTC)
     n = 3000  # 3,000 texts within half an hour need more than the policy's 1 text a second
     with engine.begin() as conn:
-        conn.execute(insert(Person), [
-            {"employee_no": f"X{i:05d}", "name": f"人{i}", "department": "物流部",
-             "phone": f"+86139{i:08d}", "risk_category": "driver", "created_at": at,
-             "updated_at": at} for i in range(n)])
+        conn.execute(
+            insert(Person),
+            [
+                {
+                    "employee_no": f"X{i:05d}",
+                    "name": f"人{i}",
+                    "department": "物流部",
+                    "phone": f"+86139{i:08d}",
+                    "risk_category": "driver",
+                    "created_at": at,
+                    "updated_at": at,
+                }
+                for i in range(n)
+            ],
+        )
         ids = [r[0] for r in conn.execute(select(Person.id))]
-        conn.execute(insert(Appointment), [
-            {"person_id": pid, "site_code": "S1", "week": "2022-W19", "starts_at": start,
-             "ends_at": start + timedelta(minutes=15), "created_at": at, "updated_at": at}
-            for pid in ids])
+        conn.execute(
+            insert(Appointment),
+            [
+                {
+                    "person_id": pid,
+                    "site_code": "S1",
+                    "week": "2022-W19",
+                    "starts_at": start,
+                    "ends_at": start + timedelta(minutes=15),
+                    "created_at": at,
+                    "updated_at": at,
+                }
+                for pid in ids
+            ],
+        )
     make_user(engine, "hr1", "hr")
     make_user(engine, "sup", "supervisor", ["物流部"])
     sign_in(client, "hr1")

@@ -27,12 +27,17 @@ def _token(engine: Engine, settings: Settings, employee_no: str) -> str:
 
 def _audit(engine: Engine, action: str) -> list[tuple[str, dict[str, object]]]:
     with Session(engine) as s:
-        return [(e.actor, dict(e.details or {})) for e in s.exec(
-            select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id))]
+        return [
+            (e.actor, dict(e.details or {}))
+            for e in s.exec(
+                select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)
+            )
+        ]
 
 
-def test_the_audit_names_who_acted(client: TestClient, engine: Engine,
-                                   web_settings: Settings) -> None:
+def test_the_audit_names_who_acted(
+    client: TestClient, engine: Engine, web_settings: Settings
+) -> None:
     ids = week19(engine)
     fri = add_slot(engine, "2022-05-13 08:00")
     sat = add_slot(engine, "2022-05-14 08:00")
@@ -40,22 +45,30 @@ def test_the_audit_names_who_acted(client: TestClient, engine: Engine,
     b001, b002 = (_token(engine, web_settings, no) for no in ("B001", "B002"))
 
     # The employee, through their own link: audited as them.
-    r = post_form(client, f"/me/{b001}/move",
-                  {"appointment_id": str(ids["B001-thu"]), "slot_id": str(fri)},
-                  page=f"/me/{b001}")
+    r = post_form(
+        client,
+        f"/me/{b001}/move",
+        {"appointment_id": str(ids["B001-thu"]), "slot_id": str(fri)},
+        page=f"/me/{b001}",
+    )
     assert r.status_code == 303
     # A staff member signed in on this browser, through someone else's link: audited as staff.
     sign_in(client, "hr1")
-    r = post_form(client, f"/me/{b002}/move",
-                  {"appointment_id": str(ids["B002-thu"]), "slot_id": str(sat)},
-                  page=f"/me/{b002}")
+    r = post_form(
+        client,
+        f"/me/{b002}/move",
+        {"appointment_id": str(ids["B002-thu"]), "slot_id": str(sat)},
+        page=f"/me/{b002}",
+    )
     assert r.status_code == 303
     post_form(client, f"/me/{b002}/texts", {"opt_out": "1"}, page=f"/me/{b002}")
 
     moves = _audit(engine, "appointment.reschedule")
     assert [a for a, _ in moves] == ["me:B001", "hr1"]
     assert [(a, d.get("employee_no"), d["via"]) for a, d in moves] == [
-        ("me:B001", "B001", "personal page"), ("hr1", "B002", "personal page")]
+        ("me:B001", "B001", "personal page"),
+        ("hr1", "B002", "personal page"),
+    ]
     assert [a for a, _ in _audit(engine, "person.opt_out")] == ["hr1"]
     # Neither booking pretends to be an SMS offer made to the person's phone.
     with Session(engine) as s:

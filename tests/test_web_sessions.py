@@ -101,8 +101,9 @@ def test_the_database_keeps_only_a_hash_of_the_token(app: FastAPI, engine: Engin
     assert stored == hash_token(sid) and sid not in stored and len(sid) >= 40
 
 
-def test_a_new_password_from_the_cli_ends_the_sign_ins(app: FastAPI, engine: Engine,
-                                                       cli: Any) -> None:
+def test_a_new_password_from_the_cli_ends_the_sign_ins(
+    app: FastAPI, engine: Engine, cli: Any
+) -> None:
     make_user(engine, "sup", "supervisor", ["物流部"])
     _, copy = signed_in_copy(app, "sup")
     result = cli("users", "set-password", "sup", "--password-stdin", input=NEW_PASSWORD + "\n")
@@ -113,8 +114,9 @@ def test_a_new_password_from_the_cli_ends_the_sign_ins(app: FastAPI, engine: Eng
 
 
 @pytest.mark.parametrize("change", ["password", "role", "disable"])
-def test_an_admins_change_ends_the_users_sign_ins(change: str, app: FastAPI,
-                                                  engine: Engine) -> None:
+def test_an_admins_change_ends_the_users_sign_ins(
+    change: str, app: FastAPI, engine: Engine
+) -> None:
     make_user(engine, "boss", "admin")
     make_user(engine, "sup", "supervisor", ["物流部"])
     _, copy = signed_in_copy(app, "sup")
@@ -131,8 +133,11 @@ def test_an_admins_change_ends_the_users_sign_ins(change: str, app: FastAPI,
     assert_signed_out(app, copy)
     assert_signed_in(app, admin_copy)  # the admin's own sign-in is untouched
     with Session(engine) as s:
-        change_event = s.exec(select(AuditEvent).where(AuditEvent.action == "user.change")
-                              .order_by(col(AuditEvent.id).desc())).first()
+        change_event = s.exec(
+            select(AuditEvent)
+            .where(AuditEvent.action == "user.change")
+            .order_by(col(AuditEvent.id).desc())
+        ).first()
     assert change_event is not None and change_event.details["sign_ins_ended"][0] == 1
 
 
@@ -141,9 +146,12 @@ def test_departments_and_language_leave_sign_ins_alone(app: FastAPI, engine: Eng
     make_user(engine, "sup", "supervisor", ["物流部"])
     _, copy = signed_in_copy(app, "sup")
     admin, _ = signed_in_copy(app, "boss")
-    r = post_form(admin, f"/admin/users/{user_id(engine, 'sup')}",
-                  {"role": "supervisor", "departments": "炼钢厂", "language": "zh",
-                   "active": "1"}, page="/admin/users")
+    r = post_form(
+        admin,
+        f"/admin/users/{user_id(engine, 'sup')}",
+        {"role": "supervisor", "departments": "炼钢厂", "language": "zh", "active": "1"},
+        page="/admin/users",
+    )
     assert r.status_code == 303
     with browser(app, copy) as replay:
         assert replay.get("/api/session").json()["departments"] == ["炼钢厂"]
@@ -155,16 +163,18 @@ def test_changing_ones_own_password_keeps_this_sign_in_and_ends_the_others(
     make_user(engine, "boss", "admin")
     here, here_copy = signed_in_copy(app, "boss")
     _, elsewhere = signed_in_copy(app, "boss")
-    r = post_form(here, f"/admin/users/{user_id(engine, 'boss')}",
-                  {"role": "admin", "language": "en", "active": "1", "password": NEW_PASSWORD},
-                  page="/admin/users")
+    r = post_form(
+        here,
+        f"/admin/users/{user_id(engine, 'boss')}",
+        {"role": "admin", "language": "en", "active": "1", "password": NEW_PASSWORD},
+        page="/admin/users",
+    )
     assert r.status_code == 303
     assert_signed_in(app, here_copy)
     assert_signed_out(app, elsewhere)
 
 
-def test_signing_in_again_ends_the_browsers_earlier_sign_in(app: FastAPI,
-                                                           engine: Engine) -> None:
+def test_signing_in_again_ends_the_browsers_earlier_sign_in(app: FastAPI, engine: Engine) -> None:
     make_user(engine, "hr1", "hr")
     client, first = signed_in_copy(app, "hr1")
     sign_in(client, "hr1")
@@ -179,24 +189,26 @@ def test_sign_out_everywhere_on_the_users_page(app: FastAPI, engine: Engine) -> 
     _, tablet = signed_in_copy(app, "gate")
     hr, _ = signed_in_copy(app, "hr1")
     page = soup(hr.get("/admin/users"))
-    gate_row = next(tr for tr in page.select("table.users tbody tr")
-                    if tr.td and tr.td.get_text() == "gate")
+    gate_row = next(
+        tr for tr in page.select("table.users tbody tr") if tr.td and tr.td.get_text() == "gate"
+    )
     count = gate_row.select_one("td.sign-ins")
     assert count is not None and count.get_text(" ", strip=True).startswith("2")
-    r = post_form(hr, f"/admin/users/{user_id(engine, 'gate')}/sign-out", {},
-                  page="/admin/users")
+    r = post_form(hr, f"/admin/users/{user_id(engine, 'gate')}/sign-out", {}, page="/admin/users")
     assert r.status_code == 303
     assert_signed_out(app, phone)
     assert_signed_out(app, tablet)
     # HR cannot sign an admin out; an unknown or impossible user id is a 404 or 400
     make_user(engine, "boss", "admin")
-    r = post_form(hr, f"/admin/users/{user_id(engine, 'boss')}/sign-out", {},
-                  page="/admin/users")
+    r = post_form(hr, f"/admin/users/{user_id(engine, 'boss')}/sign-out", {}, page="/admin/users")
     assert r.status_code == 403
-    assert post_form(hr, "/admin/users/999999/sign-out", {}, page="/admin/users"
-                     ).status_code == 404
-    assert post_form(hr, "/admin/users/99999999999999999999/sign-out", {},
-                     page="/admin/users").status_code == 400
+    assert post_form(hr, "/admin/users/999999/sign-out", {}, page="/admin/users").status_code == 404
+    assert (
+        post_form(
+            hr, "/admin/users/99999999999999999999/sign-out", {}, page="/admin/users"
+        ).status_code
+        == 400
+    )
 
 
 def test_the_cli_signs_out_disables_and_lists(app: FastAPI, engine: Engine, cli: Any) -> None:
@@ -204,8 +216,9 @@ def test_the_cli_signs_out_disables_and_lists(app: FastAPI, engine: Engine, cli:
     _, first = signed_in_copy(app, "sup")
     listed = json.loads(cli("users", "list", "--format", "json", env={"TESTROTA_NOW": NOW}).stdout)
     assert listed[0]["name"] == "sup" and listed[0]["sign_ins"] == 1
-    shown = json.loads(cli("users", "sessions", "sup", "--format", "json",
-                           env={"TESTROTA_NOW": NOW}).stdout)
+    shown = json.loads(
+        cli("users", "sessions", "sup", "--format", "json", env={"TESTROTA_NOW": NOW}).stdout
+    )
     assert [(s["user"], s["ip"]) for s in shown] == [("sup", "testclient")]
     assert shown[0]["last_seen_at"].startswith("2022-05-11T02:00:00")
     r = cli("users", "sign-out", "sup")
@@ -217,8 +230,9 @@ def test_the_cli_signs_out_disables_and_lists(app: FastAPI, engine: Engine, cli:
     assert r.exit_code == 0, r.output
     assert_signed_out(app, second)
     with browser(app) as fresh:
-        refused = fresh.post("/login", data={"username": "sup", "password": PASSWORD,
-                                             "csrf_token": csrf_of(fresh)})
+        refused = fresh.post(
+            "/login", data={"username": "sup", "password": PASSWORD, "csrf_token": csrf_of(fresh)}
+        )
         assert refused.status_code == 400
     assert cli("users", "enable", "sup").exit_code == 0
     with browser(app) as fresh:

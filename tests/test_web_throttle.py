@@ -38,8 +38,11 @@ def at(app: FastAPI, address: str, **headers: str) -> TestClient:
 
 def attempt(client: TestClient, name: str, password: str) -> int:
     token = csrf_of(client)
-    r = client.post("/login", data={"username": name, "password": password, "csrf_token": token},
-                    follow_redirects=False)
+    r = client.post(
+        "/login",
+        data={"username": name, "password": password, "csrf_token": token},
+        follow_redirects=False,
+    )
     return r.status_code
 
 
@@ -69,9 +72,14 @@ def test_one_address_trying_many_names_is_paused(web_settings: Settings, engine:
         assert attempt(user, "hr1", PASSWORD) == 303
 
 
-RULE = ThrottleRule(max_failures=5, max_failures_per_ip=30, max_failures_per_name=20,
-                    window=timedelta(minutes=15), name_window=timedelta(hours=1),
-                    known_address_for=timedelta(days=30))
+RULE = ThrottleRule(
+    max_failures=5,
+    max_failures_per_ip=30,
+    max_failures_per_name=20,
+    window=timedelta(minutes=15),
+    name_window=timedelta(hours=1),
+    known_address_for=timedelta(days=30),
+)
 
 
 def _try(engine: Engine, password: str, ip: str, when: datetime) -> int:
@@ -85,7 +93,7 @@ def _try(engine: Engine, password: str, ip: str, when: datetime) -> int:
 
 
 def test_guessing_from_many_addresses_is_slowed_but_the_users_own_address_works(
-    engine: Engine
+    engine: Engine,
 ) -> None:
     make_user(engine, "hr1", "hr")
     assert _try(engine, PASSWORD, HOME, T0 - timedelta(days=3)) == 0  # the user's usual place

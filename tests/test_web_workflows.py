@@ -59,8 +59,12 @@ ROSTER = [
 
 def upload(client: TestClient, kind: str, name: str, data: bytes, **form: str) -> Any:
     token = csrf_of(client, f"/upload/{kind}")
-    return client.post(f"/upload/{kind}", data={"csrf_token": token, **form},
-                       files={"file": (name, data)}, follow_redirects=False)
+    return client.post(
+        f"/upload/{kind}",
+        data={"csrf_token": token, **form},
+        files={"file": (name, data)},
+        follow_redirects=False,
+    )
 
 
 def stat(page: Any, key: str) -> int:
@@ -78,8 +82,12 @@ def test_roster_upload_preview_then_apply(client: TestClient, engine: Engine) ->
     r = upload(client, "roster", "花名册.xlsx", roster_xlsx(ROSTER))
     assert r.status_code == 303
     preview = soup(client.get(r.headers["location"]))
-    assert (stat(preview, "rows"), stat(preview, "added"), stat(preview, "high_risk"),
-            stat(preview, "errors")) == (4, 4, 3, 1)
+    assert (
+        stat(preview, "rows"),
+        stat(preview, "added"),
+        stat(preview, "high_risk"),
+        stat(preview, "errors"),
+    ) == (4, 4, 3, 1)
     assert people_count(engine) == 0  # nothing written by the preview
     categories = {td.get_text(strip=True) for td in preview.select("table.by-category td")}
     assert {"driver", "canteen", "cleaning"} <= categories
@@ -89,8 +97,11 @@ def test_roster_upload_preview_then_apply(client: TestClient, engine: Engine) ->
     ws = load_workbook(io.BytesIO(report.content)).active
     assert any("12345" in str(c.value) for row in ws.iter_rows() for c in row)
     apply = preview.select_one('form[action$="/apply"]')
-    r = client.post(apply["action"], data={"csrf_token": csrf_of(client, "/upload/roster")},
-                    follow_redirects=False)
+    r = client.post(
+        apply["action"],
+        data={"csrf_token": csrf_of(client, "/upload/roster")},
+        follow_redirects=False,
+    )
     assert r.status_code == 303
     page = soup(client.get(r.headers["location"]))
     assert "4 added" in page.select_one(".flash").get_text()
@@ -109,18 +120,26 @@ def test_roster_upload_cancel_and_bad_files(client: TestClient, engine: Engine) 
     r = upload(client, "roster", "roster.xlsx", roster_xlsx(ROSTER))
     preview_url = r.headers["location"]
     cancel = soup(client.get(preview_url)).select_one('form[action$="/cancel"]')
-    r = client.post(cancel["action"], data={"csrf_token": csrf_of(client, "/upload/roster")},
-                    follow_redirects=False)
+    r = client.post(
+        cancel["action"],
+        data={"csrf_token": csrf_of(client, "/upload/roster")},
+        follow_redirects=False,
+    )
     assert r.status_code == 303
     assert client.get(preview_url).status_code == 404
     assert people_count(engine) == 0
     with Session(engine) as s:
-        cancelled = s.exec(select(AuditEvent).where(
-            AuditEvent.action == "upload.cancelled")).one()
+        cancelled = s.exec(select(AuditEvent).where(AuditEvent.action == "upload.cancelled")).one()
     assert (cancelled.actor, cancelled.entity) == ("web:hr1", "upload")
     assert cancelled.details == {"kind": "roster", "file": "roster.xlsx"}
-    assert client.post(cancel["action"], data={"csrf_token": csrf_of(client, "/upload/roster")},
-                       follow_redirects=False).status_code == 404  # gone: nothing to cancel
+    assert (
+        client.post(
+            cancel["action"],
+            data={"csrf_token": csrf_of(client, "/upload/roster")},
+            follow_redirects=False,
+        ).status_code
+        == 404
+    )  # gone: nothing to cancel
     r = upload(client, "roster", "notes.txt", b"just some words, not a roster\n")
     assert r.status_code == 400
     assert soup(r).select_one('[role="alert"]').get_text(strip=True)
@@ -130,8 +149,9 @@ def test_roster_upload_cancel_and_bad_files(client: TestClient, engine: Engine) 
         assert s.exec(select(WebUpload)).all() == []
 
 
-def test_a_preview_kept_by_an_older_version_is_uploaded_again(client: TestClient,
-                                                              engine: Engine) -> None:
+def test_a_preview_kept_by_an_older_version_is_uploaded_again(
+    client: TestClient, engine: Engine
+) -> None:
     make_user(engine, "hr1", "hr")
     sign_in(client, "hr1")
     r = upload(client, "roster", "roster.xlsx", roster_xlsx(ROSTER))
@@ -144,33 +164,37 @@ def test_a_preview_kept_by_an_older_version_is_uploaded_again(client: TestClient
     assert page.status_code == 404 and "upload the file again" in page.text
 
 
-def test_full_roster_needs_force_to_deactivate_many(client: TestClient,
-                                                    engine: Engine) -> None:
+def test_full_roster_needs_force_to_deactivate_many(client: TestClient, engine: Engine) -> None:
     make_user(engine, "hr1", "hr")
     sign_in(client, "hr1")
     r = upload(client, "roster", "all.xlsx", roster_xlsx(ROSTER))
-    client.post(r.headers["location"] + "/apply",
-                data={"csrf_token": csrf_of(client, "/upload/roster")})
+    client.post(
+        r.headers["location"] + "/apply", data={"csrf_token": csrf_of(client, "/upload/roster")}
+    )
     r = upload(client, "roster", "half.xlsx", roster_xlsx(ROSTER[:2]), full="1")
     preview = soup(client.get(r.headers["location"]))
     assert stat(preview, "deactivated") == 2
     assert preview.select_one(".warn-box") is not None
     assert preview.select_one('input[name="force"]') is not None
-    r2 = client.post(r.headers["location"] + "/apply",
-                     data={"csrf_token": csrf_of(client, "/upload/roster")})
+    r2 = client.post(
+        r.headers["location"] + "/apply", data={"csrf_token": csrf_of(client, "/upload/roster")}
+    )
     assert r2.status_code == 400  # refused without the box ticked: the same rule as the CLI
     with Session(engine) as s:
         assert len(s.exec(select(Person).where(col(Person.active).is_(True))).all()) == 4
-    r3 = client.post(r.headers["location"] + "/apply",
-                     data={"csrf_token": csrf_of(client, "/upload/roster"), "force": "1"},
-                     follow_redirects=False)
+    r3 = client.post(
+        r.headers["location"] + "/apply",
+        data={"csrf_token": csrf_of(client, "/upload/roster"), "force": "1"},
+        follow_redirects=False,
+    )
     assert r3.status_code == 303
     with Session(engine) as s:
         assert len(s.exec(select(Person).where(col(Person.active).is_(True))).all()) == 2
 
 
-def test_uploads_belong_to_who_made_them(client: TestClient, engine: Engine,
-                                         web_settings: Settings) -> None:
+def test_uploads_belong_to_who_made_them(
+    client: TestClient, engine: Engine, web_settings: Settings
+) -> None:
     from testrota.web.app import create_app
 
     make_user(engine, "hr1", "hr")
@@ -190,8 +214,13 @@ def test_results_upload_preview_then_apply(client: TestClient, engine: Engine) -
     week19(engine)
     make_user(engine, "hr1", "hr")
     sign_in(client, "hr1")
-    data = results_csv(["A001,张伟,2022-05-10 09:00,阴性", "B001,李娜,2022-05-10 09:30,阴性",
-                        "X404,无名,2022-05-10 09:30,阴性"])
+    data = results_csv(
+        [
+            "A001,张伟,2022-05-10 09:00,阴性",
+            "B001,李娜,2022-05-10 09:30,阴性",
+            "X404,无名,2022-05-10 09:30,阴性",
+        ]
+    )
     r = upload(client, "results", "lab.csv", data)
     assert r.status_code == 303, r.text
     preview = soup(client.get(r.headers["location"]))
@@ -201,14 +230,20 @@ def test_results_upload_preview_then_apply(client: TestClient, engine: Engine) -
     # The error report is the CLI's --errors workbook: the row as the sheet has it, marked.
     report = client.get(preview.select_one('a[href$="errors.xlsx"]')["href"])
     assert report.status_code == 200
-    cells = [str(c.value) for ws in load_workbook(io.BytesIO(report.content)).worksheets
-             for row in ws.iter_rows() for c in row]
+    cells = [
+        str(c.value)
+        for ws in load_workbook(io.BytesIO(report.content)).worksheets
+        for row in ws.iter_rows()
+        for c in row
+    ]
     assert "X404" in cells and any("no person has employee number X404" in c for c in cells)
     with Session(engine) as s:
         assert s.exec(select(TestResult)).all() == []
-    r = client.post(r.headers["location"] + "/apply",
-                    data={"csrf_token": csrf_of(client, "/upload/results")},
-                    follow_redirects=False)
+    r = client.post(
+        r.headers["location"] + "/apply",
+        data={"csrf_token": csrf_of(client, "/upload/results")},
+        follow_redirects=False,
+    )
     assert r.status_code == 303
     with Session(engine) as s:
         results = s.exec(select(TestResult)).all()
@@ -225,8 +260,7 @@ def test_roles_page_maps_a_title(client: TestClient, engine: Engine) -> None:
     assert [r["data-role"] for r in rows] == ["炉前工"]
     form = rows[0].select_one("form.map")
     data = {i["name"]: i["value"] for i in form.select("input[type=hidden]")}
-    r = client.post(form["action"], data={**data, "category": "cleaning"},
-                    follow_redirects=False)
+    r = client.post(form["action"], data={**data, "category": "cleaning"}, follow_redirects=False)
     assert r.status_code == 303
     assert "1 people" in soup(client.get(r.headers["location"])).select_one(".flash").text
     with Session(engine) as s:
@@ -245,27 +279,36 @@ def test_hr_overrides_a_persons_category(client: TestClient, engine: Engine) -> 
     page = soup(client.get("/people/A001"))
     assert page.select_one(".matched-by").get_text(strip=True) == "title"
     form = page.select_one("form.override")
-    r = client.post(form["action"], data={"csrf_token": csrf_of(client, "/people/A001"),
-                                          "category": "none", "reason": "调岗 moved to office"},
-                    follow_redirects=False)
+    r = client.post(
+        form["action"],
+        data={
+            "csrf_token": csrf_of(client, "/people/A001"),
+            "category": "none",
+            "reason": "调岗 moved to office",
+        },
+        follow_redirects=False,
+    )
     assert r.status_code == 303
     page = soup(client.get("/people/A001"))
     assert page.select_one(".matched-by").get_text(strip=True) == "override"
     assert "Not high-risk" in page.get_text()
-    r = post_form(client, "/people/A001/override", {"category": "driver", "reason": ""},
-                  page="/people/A001")
+    r = post_form(
+        client, "/people/A001/override", {"category": "driver", "reason": ""}, page="/people/A001"
+    )
     assert r.status_code == 400
     # a supervisor sees the page but not the form, and cannot post it
     post_form(client, "/logout", {}, page="/people")
     sign_in(client, "sup")
     assert soup(client.get("/people/A001")).select_one("form.override") is None
-    r = post_form(client, "/people/A001/override", {"category": "driver", "reason": "x"},
-                  page="/people/A001")
+    r = post_form(
+        client, "/people/A001/override", {"category": "driver", "reason": "x"}, page="/people/A001"
+    )
     assert r.status_code == 403
 
 
-def test_personal_page_move_and_opt_out(client: TestClient, engine: Engine,
-                                        web_settings: Settings) -> None:
+def test_personal_page_move_and_opt_out(
+    client: TestClient, engine: Engine, web_settings: Settings
+) -> None:
     ids = week19(engine)
     fri = add_slot(engine, "2022-05-13 08:00")
     sat = add_slot(engine, "2022-05-14 08:00")
@@ -279,9 +322,12 @@ def test_personal_page_move_and_opt_out(client: TestClient, engine: Engine,
     offered = {int(i["value"]) for i in page.select('input[name="slot_id"]')}
     # Thursday 09:00 and Friday and Saturday; the gap rule allows them all after Monday
     assert offered == {ids["thu2"], fri, sat}
-    r = post_form(client, f"/me/{token}/move",
-                  {"appointment_id": str(ids["B001-thu"]), "slot_id": str(sat)},
-                  page=f"/me/{token}")
+    r = post_form(
+        client,
+        f"/me/{token}/move",
+        {"appointment_id": str(ids["B001-thu"]), "slot_id": str(sat)},
+        page=f"/me/{token}",
+    )
     assert r.status_code == 303
     with Session(engine) as s:
         appt = s.get(Appointment, ids["B001-thu"])
@@ -307,5 +353,6 @@ def test_schedule_replan_button(client: TestClient, engine: Engine) -> None:
     with Session(engine) as s:
         planned = s.exec(select(Appointment).where(Appointment.week == "2022-W20")).all()
         assert len(planned) == 6  # three high-risk people, twice each
-        assert s.exec(select(AuditEvent).where(AuditEvent.action == "plan_week")).one().actor \
-            == "hr1"
+        assert (
+            s.exec(select(AuditEvent).where(AuditEvent.action == "plan_week")).one().actor == "hr1"
+        )

@@ -35,24 +35,31 @@ def main(argv: list[str]) -> int:
     engine = make_engine(database_url)
     make_user(engine, "hr-upload", "hr")
     try:
-        with TestClient(create_app(web_settings_for(database_url)),
-                        headers={"Accept-Language": "en"}) as client:
+        with TestClient(
+            create_app(web_settings_for(database_url)), headers={"Accept-Language": "en"}
+        ) as client:
             sign_in(client, "hr-upload")
             token = csrf_of(client, "/upload/roster")
             limit = _address_space() + (extra_mb << 20)
             _, hard = resource.getrlimit(resource.RLIMIT_AS)
             resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
             response = client.post(
-                "/upload/roster", data={"csrf_token": token},
+                "/upload/roster",
+                data={"csrf_token": token},
                 files={"file": (file_name.name, file_name.read_bytes())},
                 follow_redirects=False,
             )
             resource.setrlimit(resource.RLIMIT_AS, (hard, hard))
             alert = soup(response).select_one('[role="alert"]')
-            print(json.dumps({
-                "status": response.status_code,
-                "alert": alert.get_text(" ", strip=True) if alert else "",
-            }, ensure_ascii=False))
+            print(
+                json.dumps(
+                    {
+                        "status": response.status_code,
+                        "alert": alert.get_text(" ", strip=True) if alert else "",
+                    },
+                    ensure_ascii=False,
+                )
+            )
     finally:
         engine.dispose()
     return 0

@@ -43,11 +43,24 @@ def web_settings_for(database_url: str, **overrides: Any) -> Settings:
     return get_settings(**values)
 
 
-def make_user(engine: Engine, name: str, role: str, departments: Iterable[str] = (),
-              password: str = PASSWORD, language: str = "en") -> None:
+def make_user(
+    engine: Engine,
+    name: str,
+    role: str,
+    departments: Iterable[str] = (),
+    password: str = PASSWORD,
+    language: str = "en",
+) -> None:
     with session_scope(engine) as s:
-        add_user(s, name=name, role=role, password=password, departments=departments,
-                 language=language, now=datetime(2022, 5, 1, tzinfo=UTC))
+        add_user(
+            s,
+            name=name,
+            role=role,
+            password=password,
+            departments=departments,
+            language=language,
+            now=datetime(2022, 5, 1, tzinfo=UTC),
+        )
 
 
 def soup(response: Any) -> BeautifulSoup:
@@ -72,12 +85,19 @@ def sign_in(client: TestClient, name: str, password: str = PASSWORD) -> Any:
     return response
 
 
-def post_form(client: TestClient, path: str, data: dict[str, Any], *, page: str | None = None,
-              files: Any = None) -> Any:
+def post_form(
+    client: TestClient,
+    path: str,
+    data: dict[str, Any],
+    *,
+    page: str | None = None,
+    files: Any = None,
+) -> Any:
     """POST a form the way a browser does: with the CSRF token of the page it came from."""
     token = csrf_of(client, page or "/login")
-    return client.post(path, data={**data, "csrf_token": token}, files=files,
-                       follow_redirects=False)
+    return client.post(
+        path, data={**data, "csrf_token": token}, files=files, follow_redirects=False
+    )
 
 
 def add_people(engine: Engine, rows: Iterable[dict[str, Any]]) -> None:
@@ -89,19 +109,55 @@ def add_people(engine: Engine, rows: Iterable[dict[str, Any]]) -> None:
 
 def two_departments(engine: Engine) -> None:
     """A small roster: 炼钢厂 (steel plant) and 物流部 (logistics), some high-risk."""
-    add_people(engine, [
-        {"employee_no": "A001", "name": "张伟", "department": "炼钢厂", "grid_unit": "炼钢一班",
-         "role": "司机", "phone": "+8613800000001", "risk_category": "driver",
-         "risk_categories": "driver", "matched_by": "title", "matched_text": "司机"},
-        {"employee_no": "A002", "name": "王芳", "department": "炼钢厂", "grid_unit": "炼钢一班",
-         "role": "炉前工", "phone": "+8613800000002"},
-        {"employee_no": "B001", "name": "李娜", "department": "物流部", "grid_unit": "物流二组",
-         "role": "装卸工", "phone": "+8613900000001", "risk_category": "cargo_transfer",
-         "risk_categories": "cargo_transfer", "matched_by": "title", "matched_text": "装卸工"},
-        {"employee_no": "B002", "name": "刘洋", "department": "物流部", "grid_unit": "物流二组",
-         "role": "叉车司机", "phone": "+8613900000002", "risk_category": "driver",
-         "risk_categories": "driver", "matched_by": "title", "matched_text": "司机"},
-    ])
+    add_people(
+        engine,
+        [
+            {
+                "employee_no": "A001",
+                "name": "张伟",
+                "department": "炼钢厂",
+                "grid_unit": "炼钢一班",
+                "role": "司机",
+                "phone": "+8613800000001",
+                "risk_category": "driver",
+                "risk_categories": "driver",
+                "matched_by": "title",
+                "matched_text": "司机",
+            },
+            {
+                "employee_no": "A002",
+                "name": "王芳",
+                "department": "炼钢厂",
+                "grid_unit": "炼钢一班",
+                "role": "炉前工",
+                "phone": "+8613800000002",
+            },
+            {
+                "employee_no": "B001",
+                "name": "李娜",
+                "department": "物流部",
+                "grid_unit": "物流二组",
+                "role": "装卸工",
+                "phone": "+8613900000001",
+                "risk_category": "cargo_transfer",
+                "risk_categories": "cargo_transfer",
+                "matched_by": "title",
+                "matched_text": "装卸工",
+            },
+            {
+                "employee_no": "B002",
+                "name": "刘洋",
+                "department": "物流部",
+                "grid_unit": "物流二组",
+                "role": "叉车司机",
+                "phone": "+8613900000002",
+                "risk_category": "driver",
+                "risk_categories": "driver",
+                "matched_by": "title",
+                "matched_text": "司机",
+            },
+        ],
+    )
 
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -117,13 +173,19 @@ def add_site(engine: Engine, code: str = "S1", name: str = "一号检测点") ->
         s.add(Site(code=code, name=name))
 
 
-def add_slot(engine: Engine, start: str, *, site: str = "S1", minutes: int = 15,
-             capacity: int = 10) -> int:
+def add_slot(
+    engine: Engine, start: str, *, site: str = "S1", minutes: int = 15, capacity: int = 10
+) -> int:
     starts = local(start)
     year, week, _ = starts.date().isocalendar()
     with session_scope(engine) as s:
-        slot = Slot(site_code=site, week=f"{year}-W{week:02d}", starts_at=starts,
-                    ends_at=starts + timedelta(minutes=minutes), capacity=capacity)
+        slot = Slot(
+            site_code=site,
+            week=f"{year}-W{week:02d}",
+            starts_at=starts,
+            ends_at=starts + timedelta(minutes=minutes),
+            capacity=capacity,
+        )
         s.add(slot)
         s.flush()
         assert slot.id is not None
@@ -135,11 +197,18 @@ def book(engine: Engine, employee_no: str, slot_id: int, status: str = "schedule
         person = s.exec(select(Person).where(Person.employee_no == employee_no)).one()
         slot = s.get(Slot, slot_id)
         assert slot is not None and person.id is not None
-        appt = Appointment(person_id=person.id, slot_id=slot_id, site_code=slot.site_code,
-                           week=slot.week, starts_at=slot.starts_at, ends_at=slot.ends_at,
-                           grid_unit=person.grid_unit, status=status,
-                           created_at=slot.starts_at - timedelta(days=3),
-                           updated_at=slot.starts_at - timedelta(days=3))
+        appt = Appointment(
+            person_id=person.id,
+            slot_id=slot_id,
+            site_code=slot.site_code,
+            week=slot.week,
+            starts_at=slot.starts_at,
+            ends_at=slot.ends_at,
+            grid_unit=person.grid_unit,
+            status=status,
+            created_at=slot.starts_at - timedelta(days=3),
+            updated_at=slot.starts_at - timedelta(days=3),
+        )
         s.add(appt)
         s.flush()
         assert appt.id is not None
@@ -171,8 +240,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_server(database_url: str, *args: str, env: dict[str, str] | None = None,
-                   timeout: float = 30) -> Iterator[str]:
+def running_server(
+    database_url: str, *args: str, env: dict[str, str] | None = None, timeout: float = 30
+) -> Iterator[str]:
     """``testrota serve`` in its own process on a free port; yields its base URL."""
     port = free_port()
     environment = {
@@ -186,7 +256,10 @@ def running_server(database_url: str, *args: str, env: dict[str, str] | None = N
     exe = Path(sys.executable).with_name("testrota")
     proc = subprocess.Popen(
         [str(exe), "serve", "--host", "127.0.0.1", "--port", str(port), *args],
-        env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     base = f"http://127.0.0.1:{port}"
     try:

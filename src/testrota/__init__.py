@@ -1,2 +1,3 @@
 """testrota: testing schedules for high-risk staff."""
+
 __version__ = "0.1.0"

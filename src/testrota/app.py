@@ -62,8 +62,9 @@ class ConfigFile(Generic[T]):
             except Exception:
                 if self._value is None:
                     raise
-                log.exception("%s changed but cannot be read; keeping the previous version",
-                              self.path)
+                log.exception(
+                    "%s changed but cannot be read; keeping the previous version", self.path
+                )
                 self._stamp = stamp
                 return self._value
             self._value, self._stamp = value, stamp
@@ -186,5 +187,9 @@ def build_app(
 ) -> App:
     """The app for ``settings``. An engine, a clock or a policy handed in is used instead of
     the one the settings name (tests; the web app, which checks its key on the engine first)."""
-    return App(settings=settings, clock=clock or clock_from_settings(settings), _engine=engine,
-               fixed_policy=policy)
+    return App(
+        settings=settings,
+        clock=clock or clock_from_settings(settings),
+        _engine=engine,
+        fixed_policy=policy,
+    )

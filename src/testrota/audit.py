@@ -137,11 +137,22 @@ def record_many(
     conn = db.connection() if isinstance(db, Session) else db
     if len(rows) == 1:
         entity_id, details = rows[0]
-        conn.execute(insert(tables.AUDIT_EVENT).values(
-            at=at, actor=str(actor), action=action.value, entity=entity, entity_id=entity_id,
-            details=details))
+        conn.execute(
+            insert(tables.AUDIT_EVENT).values(
+                at=at,
+                actor=str(actor),
+                action=action.value,
+                entity=entity,
+                entity_id=entity_id,
+                details=details,
+            )
+        )
     elif rows:
-        bulk_insert(conn, tables.AUDIT_EVENT, rows, columns=("entity_id", "details"),
-                    constants={"at": at, "actor": str(actor), "action": action.value,
-                               "entity": entity})
+        bulk_insert(
+            conn,
+            tables.AUDIT_EVENT,
+            rows,
+            columns=("entity_id", "details"),
+            constants={"at": at, "actor": str(actor), "action": action.value, "entity": entity},
+        )
     return len(rows)

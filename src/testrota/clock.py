@@ -29,7 +29,7 @@ class FixedClock:
 
 
 class FileClock:
-    """"Now" is the ISO 8601 instant written in a file; it moves when the file is rewritten.
+    """ "Now" is the ISO 8601 instant written in a file; it moves when the file is rewritten.
 
     A simulation drives the clock of every process it starts (web, workers, imports) through
     one file (``TESTROTA_CLOCK_FILE``). The file is read on every call (a few microseconds):

@@ -36,8 +36,10 @@ def secret_key_problem(key: str | None) -> str | None:
         return f"TESTROTA_SECRET_KEY is not set; make one with: {MAKE_SECRET_KEY}"
     size = len(key.encode("utf-8"))
     if size < MIN_SECRET_KEY_BYTES:
-        return (f"TESTROTA_SECRET_KEY is only {size} bytes long: use at least "
-                f"{MIN_SECRET_KEY_BYTES} random bytes, e.g. {MAKE_SECRET_KEY}")
+        return (
+            f"TESTROTA_SECRET_KEY is only {size} bytes long: use at least "
+            f"{MIN_SECRET_KEY_BYTES} random bytes, e.g. {MAKE_SECRET_KEY}"
+        )
     return None
 
 
@@ -84,9 +86,7 @@ class Settings(BaseSettings):
     @classmethod
     def _now_is_aware(cls, value: datetime | None) -> datetime | None:
         if value is not None and value.tzinfo is None:
-            raise ValueError(
-                "TESTROTA_NOW needs a UTC offset, e.g. 2022-05-09T08:00:00+08:00"
-            )
+            raise ValueError("TESTROTA_NOW needs a UTC offset, e.g. 2022-05-09T08:00:00+08:00")
         return value
 
     @field_validator("log_level", mode="before")
@@ -130,7 +130,8 @@ class Settings(BaseSettings):
             missing.append("TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID")
         if missing:
             raise SettingsError(
-                "TESTROTA_SMS_BACKEND=twilio needs " + ", ".join(missing)
+                "TESTROTA_SMS_BACKEND=twilio needs "
+                + ", ".join(missing)
                 + "; set them or use TESTROTA_SMS_BACKEND=console"
             )
         return self

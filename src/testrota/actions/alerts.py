@@ -16,8 +16,15 @@ from testrota.compliance.alerts import list_alerts as listed
 from testrota.db.engine import session_scope
 from testrota.statuses import AlertStatus
 
-__all__ = ["AlertClosed", "AlertContactRow", "AlertRow", "Alerts", "CloseAlert", "close_alert",
-           "list_alerts"]
+__all__ = [
+    "AlertClosed",
+    "AlertContactRow",
+    "AlertRow",
+    "Alerts",
+    "CloseAlert",
+    "close_alert",
+    "list_alerts",
+]
 
 
 @dataclass(frozen=True)
@@ -32,8 +39,11 @@ def list_alerts(app: App, query: Alerts) -> list[AlertRow]:
     in another department without who it is (``case_visible`` false)."""
     departments = query.scope.departments
     with Session(app.read_engine) as session:
-        return listed(session, status=None if query.closed else AlertStatus.OPEN,
-                      departments=None if departments is None else sorted(departments))
+        return listed(
+            session,
+            status=None if query.closed else AlertStatus.OPEN,
+            departments=None if departments is None else sorted(departments),
+        )
 
 
 @dataclass(frozen=True)
@@ -48,8 +58,13 @@ def close_alert(app: App, cmd: CloseAlert) -> AlertClosed:
     now = app.now()
     departments = cmd.scope.departments
     with app.write_lock, session_scope(app.engine) as session:
-        out = close(session, cmd.alert_id, str(cmd.actor), now,
-                    departments=None if departments is None else sorted(departments))
+        out = close(
+            session,
+            cmd.alert_id,
+            str(cmd.actor),
+            now,
+            departments=None if departments is None else sorted(departments),
+        )
         if out.changed:
             record(session, cmd.actor, Action.ALERT_CLOSED, "alert", cmd.alert_id, at=now)
     return out

@@ -46,12 +46,28 @@ def _check_in(app: App, cmd: CheckIn, at: datetime, now: datetime) -> CheckInRes
     with session_scope(app.engine) as session:
         # The row lock makes two scans of one person on two web processes take turns
         # (PostgreSQL); SQLite's BEGIN IMMEDIATE already does.
-        person = find_person(session, cmd.employee_no, lock=is_postgres(app.engine),
-                             departments=cmd.scope.departments)
-        result = record_check_in(session, person, cmd.site, at, str(cmd.actor), app.policy,
-                                 now, app.config_dir)
+        person = find_person(
+            session,
+            cmd.employee_no,
+            lock=is_postgres(app.engine),
+            departments=cmd.scope.departments,
+        )
+        result = record_check_in(
+            session, person, cmd.site, at, str(cmd.actor), app.policy, now, app.config_dir
+        )
         if result.recorded:
-            record(session, cmd.actor, Action.CHECKED_IN, "person", result.employee_no, at=now,
-                   details={"site": result.site, "result_id": result.result_id,
-                            "expected": result.expected, "sampled_at": at.isoformat()})
+            record(
+                session,
+                cmd.actor,
+                Action.CHECKED_IN,
+                "person",
+                result.employee_no,
+                at=now,
+                details={
+                    "site": result.site,
+                    "result_id": result.result_id,
+                    "expected": result.expected,
+                    "sampled_at": at.isoformat(),
+                },
+            )
         return result

@@ -21,8 +21,16 @@ from testrota.db.models import Appointment, Person
 from testrota.errors import UserError
 from testrota.statuses import AppointmentStatus
 
-__all__ = ["Compliance", "ComplianceReport", "Dashboard", "DashboardFigures", "GroupFigures",
-           "TrendPoint", "compliance_report", "dashboard_figures"]
+__all__ = [
+    "Compliance",
+    "ComplianceReport",
+    "Dashboard",
+    "DashboardFigures",
+    "GroupFigures",
+    "TrendPoint",
+    "compliance_report",
+    "dashboard_figures",
+]
 
 MAX_TREND_WEEKS = 52
 
@@ -38,16 +46,25 @@ def compliance_report(app: App, query: Compliance) -> ComplianceReport:
     """Required, scheduled, done, missed, excused, tests and the rate, per department and grid
     unit (and in total), with each one's trend. Flags what is due first."""
     if query.weeks is not None and not 1 <= query.weeks <= MAX_TREND_WEEKS:
-        raise UserError("a trend of {weeks} weeks: it covers 1 to {limit} weeks",
-                        weeks=query.weeks, limit=MAX_TREND_WEEKS)
+        raise UserError(
+            "a trend of {weeks} weeks: it covers 1 to {limit} weeks",
+            weeks=query.weeks,
+            limit=MAX_TREND_WEEKS,
+        )
     policy, now = app.policy, app.now()
     wk = resolve_week(query.week, now, policy)
     flag_due(app)
     departments = query.scope.departments
     with Session(app.read_engine) as session:
-        return report_in(session, wk, now, policy, weeks=query.weeks,
-                         rates=rate_lookup(app.config_dir, policy),
-                         departments=None if departments is None else sorted(departments))
+        return report_in(
+            session,
+            wk,
+            now,
+            policy,
+            weeks=query.weeks,
+            rates=rate_lookup(app.config_dir, policy),
+            departments=None if departments is None else sorted(departments),
+        )
 
 
 @dataclass(frozen=True)
@@ -77,17 +94,26 @@ def dashboard_figures(app: App, query: DashboardFigures) -> Dashboard:
     report = compliance_report(app, Compliance(query.week, query.scope))
     alerts = list_alerts(app, Alerts(query.scope))
     with Session(app.read_engine) as session:
-        count = select(func.count()).select_from(Person).where(
-            col(Person.active).is_(True), effective_category().is_not(None)
+        count = (
+            select(func.count())
+            .select_from(Person)
+            .where(col(Person.active).is_(True), effective_category().is_not(None))
         )
         where = query.scope.where(col(Person.department))
         if where is not None:
             count = count.where(where)
         high_risk = int(session.execute(count).scalar_one())
         capacity = _capacity_warnings(app, session) if query.scope.is_everything else []
-    return Dashboard(week=report.week, computed_at=app.now(), high_risk=high_risk,
-                     total=report.total, departments=report.departments,
-                     trend=report.total.trend, alerts=alerts, capacity=capacity)
+    return Dashboard(
+        week=report.week,
+        computed_at=app.now(),
+        high_risk=high_risk,
+        total=report.total,
+        departments=report.departments,
+        trend=report.total.trend,
+        alerts=alerts,
+        capacity=capacity,
+    )
 
 
 def _capacity_warnings(app: App, session: Session) -> list[str]:
@@ -97,9 +123,11 @@ def _capacity_warnings(app: App, session: Session) -> list[str]:
     now = app.now()
     query = (
         select(col(Appointment.starts_at), func.count())
-        .where(col(Appointment.status) == AppointmentStatus.SCHEDULED,
-               col(Appointment.starts_at) > now,
-               col(Appointment.starts_at) < now + timedelta(hours=48))
+        .where(
+            col(Appointment.status) == AppointmentStatus.SCHEDULED,
+            col(Appointment.starts_at) > now,
+            col(Appointment.starts_at) < now + timedelta(hours=48),
+        )
         .group_by(col(Appointment.starts_at))
     )
     starts: list[datetime] = []

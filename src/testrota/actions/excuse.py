@@ -37,11 +37,24 @@ def excuse(app: App, cmd: Excuse) -> Excused:
     departments = cmd.scope.departments
     with app.write_lock, session_scope(app.engine) as session:
         flag_due(session, now, policy)  # a slot that just ended can be excused at once
-        out = excuse_in(session, cmd.employee_no, reason, actor=str(cmd.actor), now=now,
-                        policy=policy, week=cmd.week, on=cmd.on,
-                        appointment_id=cmd.appointment_id,
-                        departments=None if departments is None else sorted(departments))
-        record_many(session, cmd.actor, Action.APPOINTMENT_EXCUSED, "appointment",
-                    [(e.appointment_id, e.audit_details(out.employee_no, out.reason))
-                     for e in out.excused], at=now)
+        out = excuse_in(
+            session,
+            cmd.employee_no,
+            reason,
+            actor=str(cmd.actor),
+            now=now,
+            policy=policy,
+            week=cmd.week,
+            on=cmd.on,
+            appointment_id=cmd.appointment_id,
+            departments=None if departments is None else sorted(departments),
+        )
+        record_many(
+            session,
+            cmd.actor,
+            Action.APPOINTMENT_EXCUSED,
+            "appointment",
+            [(e.appointment_id, e.audit_details(out.employee_no, out.reason)) for e in out.excused],
+            at=now,
+        )
     return out

@@ -31,6 +31,12 @@ def list_missed(app: App, query: Missed) -> list[MissedRow]:
     flag_due(app)
     departments = query.scope.departments
     with Session(app.read_engine) as session:
-        return missed_list(session, wk, now, policy, rates=rate_lookup(app.config_dir, policy),
-                           departments=None if departments is None else sorted(departments),
-                           grid_unit=query.grid_unit or None)
+        return missed_list(
+            session,
+            wk,
+            now,
+            policy,
+            rates=rate_lookup(app.config_dir, policy),
+            departments=None if departments is None else sorted(departments),
+            grid_unit=query.grid_unit or None,
+        )

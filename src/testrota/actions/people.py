@@ -21,8 +21,9 @@ class ListPeople:
 def list_people(app: App, query: ListPeople) -> list[PersonRow]:
     """Everyone in scope that the filters select (``testrota people``), unpaged."""
     with Session(app.read_engine) as session:
-        return people.list_people(session, query.scope, query.filters,
-                                  phone_region=app.policy.phone_region)
+        return people.list_people(
+            session, query.scope, query.filters, phone_region=app.policy.phone_region
+        )
 
 
 @dataclass(frozen=True)
@@ -39,8 +40,14 @@ def search_people(app: App, query: SearchPeople) -> PeoplePage:
     A reader who sees numbers masked finds a phone or ID number only by the whole of it.
     """
     with Session(app.read_engine) as session:
-        return people.search_people(session, query.scope, query.filters, query.page,
-                                    query.page_size, phone_region=app.policy.phone_region)
+        return people.search_people(
+            session,
+            query.scope,
+            query.filters,
+            query.page,
+            query.page_size,
+            phone_region=app.policy.phone_region,
+        )
 
 
 @dataclass(frozen=True)
@@ -53,6 +60,5 @@ def show_person(app: App, query: ShowPerson) -> PersonDetail:
     """One person with their latest appointments, tests and texts; someone outside the scope
     is :class:`~testrota.roster.people.NoSuchPerson`, as if there were nobody."""
     with Session(app.read_engine) as session:
-        person = people.get_person(session, query.employee_no,
-                                   departments=query.scope.departments)
+        person = people.get_person(session, query.employee_no, departments=query.scope.departments)
         return people.person_detail(session, person)

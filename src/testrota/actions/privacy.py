@@ -28,8 +28,15 @@ def export_person(app: App, cmd: ExportPerson) -> PersonExport:
     with app.engine.connect() as conn:
         export = collect_person(conn, cmd.employee_no, now)
     with app.write_lock, app.engine.begin() as conn:
-        record(conn, cmd.actor, Action.PERSON_EXPORTED, "person", export.employee_no, at=now,
-               details={"sections": export.counts})
+        record(
+            conn,
+            cmd.actor,
+            Action.PERSON_EXPORTED,
+            "person",
+            export.employee_no,
+            at=now,
+            details={"sections": export.counts},
+        )
     return export
 
 
@@ -54,16 +61,23 @@ def erase_person(app: App, cmd: ErasePerson) -> EraseReport:
     try:
         with app.write_lock, app.engine.begin() as conn:
             report, was_active = erase(conn, cmd.employee_no, now, deactivate=cmd.deactivate)
-            record(conn, cmd.actor, Action.PERSON_ERASED, "person", report.employee_no, at=now,
-                   details={"reason": reason, "deactivated": was_active,
-                            "counts": report.counts})
+            record(
+                conn,
+                cmd.actor,
+                Action.PERSON_ERASED,
+                "person",
+                report.employee_no,
+                at=now,
+                details={"reason": reason, "deactivated": was_active, "counts": report.counts},
+            )
     except IntegrityError as exc:
         with app.engine.connect() as conn:
             taken = erased_number(person_id(conn, cmd.employee_no))
         raise UserError(
             "could not erase {employee_no}: another person already has employee number {taken} "
             "(a roster imported one?); nothing was changed: rename that person first",
-            employee_no=cmd.employee_no, taken=taken,
+            employee_no=cmd.employee_no,
+            taken=taken,
         ) from exc
     return report
 
@@ -73,5 +87,8 @@ def _require_admin(app: App, name: str) -> None:
     with app.engine.connect() as conn:
         row = conn.execute(select(user.c.role, user.c.active).where(user.c.name == name)).first()
     if row is None or not row.active or row.role != Role.ADMIN:
-        raise UserError("--by {name!r} is not an active admin user; only admins may erase "
-                        "(testrota users add NAME --role admin)", name=name)
+        raise UserError(
+            "--by {name!r} is not an active admin user; only admins may erase "
+            "(testrota users add NAME --role admin)",
+            name=name,
+        )

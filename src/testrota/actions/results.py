@@ -25,8 +25,14 @@ from testrota.compliance.recording import record_result as record_one
 from testrota.db.engine import session_scope
 from testrota.errors import UserError
 
-__all__ = ["ImportResults", "RecordResult", "RecordedResult", "ResultsImport",
-           "import_results", "record_result"]
+__all__ = [
+    "ImportResults",
+    "RecordResult",
+    "RecordedResult",
+    "ResultsImport",
+    "import_results",
+    "record_result",
+]
 
 
 def _quiet(_: str) -> None:
@@ -53,17 +59,31 @@ def import_results(app: App, cmd: ImportResults) -> ResultsImport:
     try:
         with app.write_lock, session_scope(app.engine) as session:
             summary, raised = record_result_sheet(
-                session, workbook, policy, now, str(cmd.actor), dry_run=cmd.dry_run,
-                progress=cmd.progress, errors_report=cmd.errors_report,
+                session,
+                workbook,
+                policy,
+                now,
+                str(cmd.actor),
+                dry_run=cmd.dry_run,
+                progress=cmd.progress,
+                errors_report=cmd.errors_report,
             )
             if not cmd.dry_run:
-                record(session, cmd.actor, Action.RESULTS_IMPORTED, "results",
-                       workbook.sha256[:16], at=now, details=summary.audit_details)
+                record(
+                    session,
+                    cmd.actor,
+                    Action.RESULTS_IMPORTED,
+                    "results",
+                    workbook.sha256[:16],
+                    at=now,
+                    details=summary.audit_details,
+                )
                 _record_alerts_raised(session, cmd.actor, raised, now)
     except IntegrityError:
         raise UserError(
             "{file}: another import wrote some of these results at the same time; nothing "
-            "from this one was written, run it again", file=workbook.file_name,
+            "from this one was written, run it again",
+            file=workbook.file_name,
         ) from None
     if raised:
         cmd.progress("booking contacts")
@@ -86,22 +106,43 @@ def record_result(app: App, cmd: RecordResult) -> RecordedResult:
     result = parse_result_word(cmd.result)
     now = app.now()
     with app.write_lock, session_scope(app.engine) as session:
-        out, raised = record_one(session, cmd.employee_no, cmd.sampled_at or now, result,
-                                 actor=str(cmd.actor), now=now, policy=app.policy,
-                                 site=cmd.site)
+        out, raised = record_one(
+            session,
+            cmd.employee_no,
+            cmd.sampled_at or now,
+            result,
+            actor=str(cmd.actor),
+            now=now,
+            policy=app.policy,
+            site=cmd.site,
+        )
         if out.changed:
-            record(session, cmd.actor, Action.RESULT_RECORDED, "testresult", out.result_id,
-                   at=now, details=out.audit_details)
+            record(
+                session,
+                cmd.actor,
+                Action.RESULT_RECORDED,
+                "testresult",
+                out.result_id,
+                at=now,
+                details=out.audit_details,
+            )
         _record_alerts_raised(session, cmd.actor, raised, now)
     if raised:
         out = replace(out, contacts_booking=_book(app, raised, now))
     return out
 
 
-def _record_alerts_raised(session: Session, actor: Actor, raised: list[RaisedAlert],
-                  now: datetime) -> None:
-    record_many(session, actor, Action.ALERT_RAISED, "alert",
-                [(a.alert_id, a.audit_details) for a in raised], at=now)
+def _record_alerts_raised(
+    session: Session, actor: Actor, raised: list[RaisedAlert], now: datetime
+) -> None:
+    record_many(
+        session,
+        actor,
+        Action.ALERT_RAISED,
+        "alert",
+        [(a.alert_id, a.audit_details) for a in raised],
+        at=now,
+    )
 
 
 def _book(app: App, raised: list[RaisedAlert], now: datetime) -> ContactsBooking | None:

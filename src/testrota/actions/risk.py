@@ -74,9 +74,16 @@ def map_role(app: App, cmd: MapRole) -> RoleMapped:
     """
     if risk.says_clear(cmd.category):
         unmapped, was = _unmap(app, UnmapRole(cmd.role, cmd.reason, cmd.actor, cmd.department))
-        return RoleMapped(role=unmapped.role, department=unmapped.department, category=None,
-                          old_category=was, had_override=True, affected=unmapped.affected,
-                          released=unmapped.released, cleared=True)
+        return RoleMapped(
+            role=unmapped.role,
+            department=unmapped.department,
+            category=None,
+            old_category=was,
+            had_override=True,
+            affected=unmapped.affected,
+            released=unmapped.released,
+            cleared=True,
+        )
     reason = risk.require_reason(cmd.reason)
     rk = role_key(cmd.role)
     if not rk:
@@ -89,20 +96,47 @@ def map_role(app: App, cmd: MapRole) -> RoleMapped:
     with app.write_lock, session_scope(app.engine) as session:
         existing = risk.find_role_override(session, rk, dk)
         old = {"category": existing.category, "reason": existing.reason} if existing else None
-        risk.upsert_role_override(session, {
-            "role_key": rk, "department_key": dk, "role": role, "department": department,
-            "category": category, "reason": reason, "created_by": str(cmd.actor),
-            "created_at": now,
-        })
+        risk.upsert_role_override(
+            session,
+            {
+                "role_key": rk,
+                "department_key": dk,
+                "role": role,
+                "department": department,
+                "category": category,
+                "reason": reason,
+                "created_by": str(cmd.actor),
+                "created_at": now,
+            },
+        )
         changed = risk.reclassify_role(session, rk, dk, now, vocab)
         released = risk.release(session, changed, now, app.policy)
-        record(session, cmd.actor, Action.ROLE_MAPPED, "role_override", _role_id(rk, dk), at=now,
-               details={"role": role, "department": department, "old": old,
-                        "new": {"category": category, "reason": reason}, "reason": reason,
-                        "affected": len(changed), "released": released})
-    return RoleMapped(role=role, department=department, category=category,
-                      old_category=old["category"] if old else None,
-                      had_override=old is not None, affected=len(changed), released=released)
+        record(
+            session,
+            cmd.actor,
+            Action.ROLE_MAPPED,
+            "role_override",
+            _role_id(rk, dk),
+            at=now,
+            details={
+                "role": role,
+                "department": department,
+                "old": old,
+                "new": {"category": category, "reason": reason},
+                "reason": reason,
+                "affected": len(changed),
+                "released": released,
+            },
+        )
+    return RoleMapped(
+        role=role,
+        department=department,
+        category=category,
+        old_category=old["category"] if old else None,
+        had_override=old is not None,
+        affected=len(changed),
+        released=released,
+    )
 
 
 @dataclass(frozen=True)
@@ -137,23 +171,42 @@ def _unmap(app: App, cmd: UnmapRole) -> tuple[RoleUnmapped, str | None]:
         existing = risk.find_role_override(session, rk, dk)
         if existing is None:
             if dk:
-                raise UserError("no mapping of the role {role!r} in department {department!r}; "
-                                "`testrota roles` lists them", role=cmd.role,
-                                department=cmd.department)
-            raise UserError("no mapping of the role {role!r} for every department; "
-                            "`testrota roles` lists them", role=cmd.role)
+                raise UserError(
+                    "no mapping of the role {role!r} in department {department!r}; "
+                    "`testrota roles` lists them",
+                    role=cmd.role,
+                    department=cmd.department,
+                )
+            raise UserError(
+                "no mapping of the role {role!r} for every department; `testrota roles` lists them",
+                role=cmd.role,
+            )
         old = {"category": existing.category, "reason": existing.reason}
         role, department = existing.role, existing.department
         session.delete(existing)
         session.flush()
         changed = risk.reclassify_role(session, rk, dk, now, vocab)
         released = risk.release(session, changed, now, app.policy)
-        record(session, cmd.actor, Action.ROLE_UNMAPPED, "role_override", _role_id(rk, dk),
-               at=now, details={"role": role, "department": department, "old": old, "new": None,
-                                "reason": reason, "affected": len(changed),
-                                "released": released})
-    return RoleUnmapped(role=role, department=department, affected=len(changed),
-                        released=released), old["category"]
+        record(
+            session,
+            cmd.actor,
+            Action.ROLE_UNMAPPED,
+            "role_override",
+            _role_id(rk, dk),
+            at=now,
+            details={
+                "role": role,
+                "department": department,
+                "old": old,
+                "new": None,
+                "reason": reason,
+                "affected": len(changed),
+                "released": released,
+            },
+        )
+    return RoleUnmapped(
+        role=role, department=department, affected=len(changed), released=released
+    ), old["category"]
 
 
 def _role_id(rk: str, dk: str) -> str:
@@ -194,32 +247,55 @@ def override_person(app: App, cmd: OverridePerson) -> PersonOverridden:
     category = None if clear else risk.parse_category(cmd.category, vocab)
     now = app.now()
     with app.write_lock, session_scope(app.engine) as session:
-        person = get_person(session, cmd.employee_no, departments=cmd.scope.departments,
-                            lock=is_postgres(app.engine))
+        person = get_person(
+            session,
+            cmd.employee_no,
+            departments=cmd.scope.departments,
+            lock=is_postgres(app.engine),
+        )
         old_category = person.risk_category
         if clear:
             if person.override_category is None:
-                raise UserError("employee {employee_no} has no override to clear",
-                                employee_no=person.employee_no)
-            old = {"override_category": person.override_category,
-                   "risk_category": person.risk_category}
+                raise UserError(
+                    "employee {employee_no} has no override to clear",
+                    employee_no=person.employee_no,
+                )
+            old = {
+                "override_category": person.override_category,
+                "risk_category": person.risk_category,
+            }
             person.override_category = None
             person.override_reason = None
             changed = risk.classify_people(session, [person], vocab, now)
             action, new = Action.CATEGORY_OVERRIDE_CLEARED, {"risk_category": person.risk_category}
         else:
-            old = {"override_category": person.override_category,
-                   "risk_category": person.risk_category, "matched_by": person.matched_by}
+            old = {
+                "override_category": person.override_category,
+                "risk_category": person.risk_category,
+                "matched_by": person.matched_by,
+            }
             risk.set_person_override(person, category, reason, now)
             session.add(person)
             session.flush()
             changed = [person]
             action, new = Action.CATEGORY_OVERRIDDEN, {"override_category": category}
         released = risk.release(session, changed, now, app.policy)
-        record(session, cmd.actor, action, "person", person.employee_no, at=now,
-               details={"old": old, "new": new, "reason": reason, "released": released})
-        return PersonOverridden(employee_no=person.employee_no, category=person.risk_category,
-                                old_category=old_category, released=released, cleared=clear)
+        record(
+            session,
+            cmd.actor,
+            action,
+            "person",
+            person.employee_no,
+            at=now,
+            details={"old": old, "new": new, "reason": reason, "released": released},
+        )
+        return PersonOverridden(
+            employee_no=person.employee_no,
+            category=person.risk_category,
+            old_category=old_category,
+            released=released,
+            cleared=clear,
+        )
 
 
 # --- everyone ------------------------------------------------------------------------------------
@@ -249,8 +325,24 @@ def reclassify(app: App, cmd: Reclassify) -> Reclassified:
         changed = risk.classify_people(session, people, vocab, now)
         released = risk.release(session, changed, now, app.policy)
         summary = count_by_category(p.risk_category for p in people if p.active)
-        record(session, cmd.actor, Action.RECLASSIFIED, "person", "", at=now,
-               details={"people": len(people), "changed": len(changed), "high_risk": summary,
-                        "released": released})
-    return Reclassified(people=len(people), changed=len(changed),
-                        high_risk=sum(summary.values()), by_category=summary, released=released)
+        record(
+            session,
+            cmd.actor,
+            Action.RECLASSIFIED,
+            "person",
+            "",
+            at=now,
+            details={
+                "people": len(people),
+                "changed": len(changed),
+                "high_risk": summary,
+                "released": released,
+            },
+        )
+    return Reclassified(
+        people=len(people),
+        changed=len(changed),
+        high_risk=sum(summary.values()),
+        by_category=summary,
+        released=released,
+    )

@@ -63,33 +63,59 @@ def _import(app: App, cmd: ImportRoster) -> tuple[ImportReport, int]:
     now = app.now()
     policy = app.policy
     cmd.progress("reading")
-    workbook = roster.read_roster(cmd.path, config_dir=app.config_dir, policy=policy,
-                                  sheet=cmd.sheet)
+    workbook = roster.read_roster(
+        cmd.path, config_dir=app.config_dir, policy=policy, sheet=cmd.sheet
+    )
     vocab = app.vocabulary
     with app.write_lock, session_scope(app.engine) as session:
         cmd.progress("comparing")
-        comparison = roster.compare_roster(session, workbook, policy=policy, vocab=vocab,
-                                           full=cmd.full, force=cmd.force,
-                                           dry_run=cmd.dry_run)
+        comparison = roster.compare_roster(
+            session,
+            workbook,
+            policy=policy,
+            vocab=vocab,
+            full=cmd.full,
+            force=cmd.force,
+            dry_run=cmd.dry_run,
+        )
         if cmd.errors_report is not None and comparison.errors:
             from testrota.roster.errors_xlsx import write_error_report
 
             write_error_report(cmd.errors_report, comparison.errors, workbook)
-        released = roster.release_for(session, comparison.diff, now, policy,
-                                      dry_run=cmd.dry_run)
-        report = comparison.report = replace(comparison.report, released=released.appointments,
-                                             released_texts=released.texts)
+        released = roster.release_for(session, comparison.diff, now, policy, dry_run=cmd.dry_run)
+        report = comparison.report = replace(
+            comparison.report, released=released.appointments, released_texts=released.texts
+        )
         if cmd.dry_run:
             session.rollback()
             return report, comparison.active
         cmd.progress("writing")
         import_id = roster.write_roster(session, comparison, now, str(cmd.actor))
-        record_many(session, cmd.actor, Action.PERSON_UPDATED, "person",
-                    roster.person_updates(comparison.diff), at=now)
-        record_many(session, cmd.actor, Action.PERSON_DEACTIVATED, "person",
-                    roster.person_deactivations(comparison.diff), at=now)
-        record(session, cmd.actor, Action.ROSTER_IMPORTED, "roster_import", import_id, at=now,
-               details={"file": report.file, **report.counts()})
+        record_many(
+            session,
+            cmd.actor,
+            Action.PERSON_UPDATED,
+            "person",
+            roster.person_updates(comparison.diff),
+            at=now,
+        )
+        record_many(
+            session,
+            cmd.actor,
+            Action.PERSON_DEACTIVATED,
+            "person",
+            roster.person_deactivations(comparison.diff),
+            at=now,
+        )
+        record(
+            session,
+            cmd.actor,
+            Action.ROSTER_IMPORTED,
+            "roster_import",
+            import_id,
+            at=now,
+            details={"file": report.file, **report.counts()},
+        )
     midweek = _book_newcomers(app, now) if report.added or report.updated else None
     return replace(report, import_id=import_id, midweek=midweek), comparison.active
 
@@ -135,8 +161,10 @@ class PreviewRoster:
 
 def preview_roster(app: App, cmd: PreviewRoster) -> RosterPreview:
     """What applying the file would do; nothing is written."""
-    report, active = _import(app, ImportRoster(cmd.path, cmd.actor, sheet=cmd.sheet,
-                                               dry_run=True, full=cmd.full, force=True))
+    report, active = _import(
+        app,
+        ImportRoster(cmd.path, cmd.actor, sheet=cmd.sheet, dry_run=True, full=cmd.full, force=True),
+    )
     share = report.deactivated / active if active else 0.0
     limit = app.policy.imports.max_deactivate_share
     return RosterPreview(
@@ -171,11 +199,16 @@ def upload_roster(app: App, cmd: UploadRoster) -> RosterUpload:
     """Preview an uploaded roster and keep it (a day at most) until it is applied or
     cancelled; a file that cannot be read is a UserError and nothing is kept."""
     with as_file(cmd.file_name, cmd.data) as path:
-        preview = preview_roster(app, PreviewRoster(path, cmd.actor, full=cmd.full,
-                                                    sheet=cmd.sheet))
+        preview = preview_roster(
+            app, PreviewRoster(path, cmd.actor, full=cmd.full, sheet=cmd.sheet)
+        )
     options = {"full": cmd.full, "sheet": cmd.sheet}
-    token = stage_upload(app, StageUpload("roster", cmd.file_name, cmd.data, cmd.actor,
-                                          options=options, preview=_stored(preview)))
+    token = stage_upload(
+        app,
+        StageUpload(
+            "roster", cmd.file_name, cmd.data, cmd.actor, options=options, preview=_stored(preview)
+        ),
+    )
     return RosterUpload(token, cmd.file_name, cmd.full, cmd.sheet, preview)
 
 
@@ -196,8 +229,13 @@ def show_roster_upload(app: App, query: ShowRosterUpload) -> RosterUpload:
         preview = _preview_adapter().validate_python(stored.preview)
     except ValidationError:  # kept by an older version of this app: preview it again
         raise UploadGone() from None
-    return RosterUpload(stored.token, stored.file_name, bool(stored.options.get("full")),
-                        stored.options.get("sheet"), preview)
+    return RosterUpload(
+        stored.token,
+        stored.file_name,
+        bool(stored.options.get("full")),
+        stored.options.get("sheet"),
+        preview,
+    )
 
 
 @dataclass(frozen=True)
@@ -218,13 +256,23 @@ class UploadErrorsWritten:
 def write_upload_errors(app: App, cmd: RosterUploadErrors) -> UploadErrorsWritten:
     """Every row error of an uploaded roster (not only those the preview shows) as an .xlsx,
     with the file's own rows and columns."""
-    stored = find_upload(app, FindUpload(cmd.token, "roster", cmd.actor, cmd.sees_all,
-                                         with_data=True))
+    stored = find_upload(
+        app, FindUpload(cmd.token, "roster", cmd.actor, cmd.sees_all, with_data=True)
+    )
     assert stored.data is not None
     with as_file(stored.file_name, stored.data) as path:
-        report = import_roster(app, ImportRoster(
-            path, cmd.actor, sheet=stored.options.get("sheet"), dry_run=True,
-            full=bool(stored.options.get("full")), force=True, errors_report=cmd.target))
+        report = import_roster(
+            app,
+            ImportRoster(
+                path,
+                cmd.actor,
+                sheet=stored.options.get("sheet"),
+                dry_run=True,
+                full=bool(stored.options.get("full")),
+                force=True,
+                errors_report=cmd.target,
+            ),
+        )
     if not report.errors:  # the list's headers, and nothing under them
         from testrota.roster.errors_xlsx import write_error_report
 
@@ -242,13 +290,21 @@ class ApplyRosterUpload:
 
 def apply_roster_upload(app: App, cmd: ApplyRosterUpload) -> ImportReport:
     """Import an uploaded roster as its preview showed it, then forget the file."""
-    stored = find_upload(app, FindUpload(cmd.token, "roster", cmd.actor, cmd.sees_all,
-                                         with_data=True))
+    stored = find_upload(
+        app, FindUpload(cmd.token, "roster", cmd.actor, cmd.sees_all, with_data=True)
+    )
     assert stored.data is not None
     with as_file(stored.file_name, stored.data) as path:
-        report = import_roster(app, ImportRoster(
-            path, cmd.actor, sheet=stored.options.get("sheet"),
-            full=bool(stored.options.get("full")), force=cmd.force))
+        report = import_roster(
+            app,
+            ImportRoster(
+                path,
+                cmd.actor,
+                sheet=stored.options.get("sheet"),
+                full=bool(stored.options.get("full")),
+                force=cmd.force,
+            ),
+        )
     discard_upload(app, cmd.token)
     return report
 
@@ -282,18 +338,28 @@ class RosterImports:
 def recent_imports(app: App, query: RecentImports) -> RosterImports:
     """The latest roster imports, newest first."""
     with Session(app.read_engine) as session:
-        recent = [_import_row(r) for r in session.exec(
-            select(RosterImport).order_by(col(RosterImport.imported_at).desc())
-            .limit(query.limit))]
+        recent = [
+            _import_row(r)
+            for r in session.exec(
+                select(RosterImport)
+                .order_by(col(RosterImport.imported_at).desc())
+                .limit(query.limit)
+            )
+        ]
         found = session.get(RosterImport, query.including) if query.including else None
         return RosterImports(recent, _import_row(found) if found is not None else None)
 
 
 def _import_row(r: RosterImport) -> RosterImportRow:
-    return RosterImportRow(id=r.id or 0, file_name=r.file_name, imported_by=r.imported_by,
-                           imported_at=r.imported_at, full=bool(r.full),
-                           counts={k: int(v) for k, v in (r.counts or {}).items()},
-                           errors=len(r.errors or []))
+    return RosterImportRow(
+        id=r.id or 0,
+        file_name=r.file_name,
+        imported_by=r.imported_by,
+        imported_at=r.imported_at,
+        full=bool(r.full),
+        counts={k: int(v) for k, v in (r.counts or {}).items()},
+        errors=len(r.errors or []),
+    )
 
 
 def _stored(preview: RosterPreview) -> dict[str, Any]:

@@ -35,5 +35,6 @@ def person_status(app: App, query: Status) -> PersonStatus:
     assert person.id is not None
     flag_due(app)
     with Session(app.read_engine) as session:
-        return status_of(session, person.id, app.now(), app.policy,
-                         rate_lookup(app.config_dir, app.policy))
+        return status_of(
+            session, person.id, app.now(), app.policy, rate_lookup(app.config_dir, app.policy)
+        )

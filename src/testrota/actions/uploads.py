@@ -110,10 +110,15 @@ def find_upload(app: App, query: FindUpload) -> StoredUpload:
     all); else :class:`UploadGone`."""
     with Session(app.engine) as session:
         row = _load(session, query)
-        return StoredUpload(token=row.token, kind=row.kind, file_name=row.file_name,
-                            sha256=row.sha256, options=dict(row.options or {}),
-                            preview=dict(row.preview or {}),
-                            data=row.data if query.with_data else None)
+        return StoredUpload(
+            token=row.token,
+            kind=row.kind,
+            file_name=row.file_name,
+            sha256=row.sha256,
+            options=dict(row.options or {}),
+            preview=dict(row.preview or {}),
+            data=row.data if query.with_data else None,
+        )
 
 
 def _load(session: Session, query: FindUpload) -> WebUpload:
@@ -147,10 +152,23 @@ def cancel_upload(app: App, cmd: CancelUpload) -> StoredUpload:
     now = app.now()
     with app.write_lock, session_scope(app.engine) as session:
         row = _load(session, FindUpload(cmd.token, cmd.kind, cmd.actor, cmd.sees_all))
-        gone = StoredUpload(token=row.token, kind=row.kind, file_name=row.file_name,
-                            sha256=row.sha256, options=dict(row.options or {}), preview={},
-                            data=None)
+        gone = StoredUpload(
+            token=row.token,
+            kind=row.kind,
+            file_name=row.file_name,
+            sha256=row.sha256,
+            options=dict(row.options or {}),
+            preview={},
+            data=None,
+        )
         session.exec(delete(WebUpload).where(col(WebUpload.token) == cmd.token))
-        record(session, cmd.actor, Action.UPLOAD_CANCELLED, "upload", row.sha256[:16], at=now,
-               details={"kind": row.kind, "file": row.file_name})
+        record(
+            session,
+            cmd.actor,
+            Action.UPLOAD_CANCELLED,
+            "upload",
+            row.sha256[:16],
+            at=now,
+            details={"kind": row.kind, "file": row.file_name},
+        )
     return gone

@@ -63,4 +63,3 @@ def scope_for(role: str, departments: Iterable[str]) -> Scope:
     if role == "supervisor":
         return Scope.of(departments)
     return Scope(frozenset())
-

@@ -55,8 +55,9 @@ class SessionRule:
 
     @classmethod
     def of(cls, web: WebPolicy) -> SessionRule:
-        return cls(max_age=timedelta(hours=web.session_hours),
-                   idle=timedelta(minutes=web.idle_minutes))
+        return cls(
+            max_age=timedelta(hours=web.session_hours), idle=timedelta(minutes=web.idle_minutes)
+        )
 
 
 @dataclass(frozen=True)
@@ -108,12 +109,21 @@ def valid_token(token: object) -> str | None:
     return None
 
 
-def open_session(session: Session, *, user_id: int, now: datetime, ip: str = "",
-                 user_agent: str = "") -> str:
+def open_session(
+    session: Session, *, user_id: int, now: datetime, ip: str = "", user_agent: str = ""
+) -> str:
     """Record a new sign-in; returns the token for the cookie (never stored as such)."""
     token = secrets.token_urlsafe(TOKEN_BYTES)
-    session.add(WebSession(token_hash=hash_token(token), user_id=user_id, created_at=now,
-                           last_seen_at=now, ip=ip[:64], user_agent=user_agent[:200]))
+    session.add(
+        WebSession(
+            token_hash=hash_token(token),
+            user_id=user_id,
+            created_at=now,
+            last_seen_at=now,
+            ip=ip[:64],
+            user_agent=user_agent[:200],
+        )
+    )
     return token
 
 
@@ -127,8 +137,13 @@ def find_session(session: Session, token: str) -> Found | None:
         return None
     ws, user = row
     assert ws.id is not None
-    return Found(session_id=ws.id, user=user, created_at=ws.created_at,
-                 last_seen_at=ws.last_seen_at, revoked_at=ws.revoked_at)
+    return Found(
+        session_id=ws.id,
+        user=user,
+        created_at=ws.created_at,
+        last_seen_at=ws.last_seen_at,
+        revoked_at=ws.revoked_at,
+    )
 
 
 def touch(session: Session, session_id: int, now: datetime) -> None:
@@ -143,15 +158,17 @@ def end_session(session: Session, token: str, now: datetime, reason: EndReason) 
     """End the sign-in of ``token``; False when it was not a live one."""
     result = session.exec(
         update(WebSession)
-        .where(col(WebSession.token_hash) == hash_token(token),
-               col(WebSession.revoked_at).is_(None))
+        .where(
+            col(WebSession.token_hash) == hash_token(token), col(WebSession.revoked_at).is_(None)
+        )
         .values(revoked_at=now, revoked_reason=reason.value)
     )
     return bool(result.rowcount)
 
 
-def end_user_sessions(session: Session, user_id: int, now: datetime, reason: EndReason,
-                      *, keep: int | None = None) -> int:
+def end_user_sessions(
+    session: Session, user_id: int, now: datetime, reason: EndReason, *, keep: int | None = None
+) -> int:
     """End every live sign-in of a user (but ``keep``, the caller's own); returns how many."""
     condition = [col(WebSession.user_id) == user_id, col(WebSession.revoked_at).is_(None)]
     if keep is not None:
@@ -162,15 +179,19 @@ def end_user_sessions(session: Session, user_id: int, now: datetime, reason: End
     return int(result.rowcount or 0)
 
 
-def live_sessions(session: Session, now: datetime, rule: SessionRule,
-                  user_id: int | None = None) -> list[SessionInfo]:
+def live_sessions(
+    session: Session, now: datetime, rule: SessionRule, user_id: int | None = None
+) -> list[SessionInfo]:
     """The sign-ins that would still be accepted now, newest first."""
     query = (
         select(WebSession, User.name)
         .join(User, col(User.id) == col(WebSession.user_id))
-        .where(col(WebSession.revoked_at).is_(None), col(User.active).is_(True),
-               col(WebSession.created_at) >= now - rule.max_age,
-               col(WebSession.last_seen_at) >= now - rule.idle)
+        .where(
+            col(WebSession.revoked_at).is_(None),
+            col(User.active).is_(True),
+            col(WebSession.created_at) >= now - rule.max_age,
+            col(WebSession.last_seen_at) >= now - rule.idle,
+        )
         .order_by(col(WebSession.last_seen_at).desc())
     )
     if user_id is not None:
@@ -178,9 +199,17 @@ def live_sessions(session: Session, now: datetime, rule: SessionRule,
     out = []
     for ws, name in session.exec(query):
         assert ws.id is not None
-        out.append(SessionInfo(id=ws.id, user_id=ws.user_id, user_name=name,
-                               created_at=ws.created_at, last_seen_at=ws.last_seen_at,
-                               ip=ws.ip, user_agent=ws.user_agent))
+        out.append(
+            SessionInfo(
+                id=ws.id,
+                user_id=ws.user_id,
+                user_name=name,
+                created_at=ws.created_at,
+                last_seen_at=ws.last_seen_at,
+                ip=ws.ip,
+                user_agent=ws.user_agent,
+            )
+        )
     return out
 
 
@@ -188,9 +217,11 @@ def live_counts(session: Session, now: datetime, rule: SessionRule) -> dict[int,
     """Live sign-ins per user id (the users page)."""
     rows = session.exec(
         select(WebSession.user_id, func.count())
-        .where(col(WebSession.revoked_at).is_(None),
-               col(WebSession.created_at) >= now - rule.max_age,
-               col(WebSession.last_seen_at) >= now - rule.idle)
+        .where(
+            col(WebSession.revoked_at).is_(None),
+            col(WebSession.created_at) >= now - rule.max_age,
+            col(WebSession.last_seen_at) >= now - rule.idle,
+        )
         .group_by(col(WebSession.user_id))
     ).all()
     return {int(uid): int(n) for uid, n in rows}
@@ -198,7 +229,5 @@ def live_counts(session: Session, now: datetime, rule: SessionRule) -> dict[int,
 
 def prune_sessions(session: Session, *, now: datetime, rule: SessionRule) -> int:
     """Delete sign-ins that can no longer be valid (older than the longest sign-in)."""
-    result = session.exec(
-        delete(WebSession).where(col(WebSession.created_at) < now - rule.max_age)
-    )
+    result = session.exec(delete(WebSession).where(col(WebSession.created_at) < now - rule.max_age))
     return int(result.rowcount or 0)

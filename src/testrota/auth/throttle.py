@@ -71,7 +71,7 @@ def pair_failures(pair: Sequence[tuple[datetime, bool]]) -> list[datetime]:
     """The failures after the latest success (``pair`` is oldest first): a user who got in has
     nothing held against them."""
     last_ok = max((i for i, (_, ok) in enumerate(pair) if ok), default=-1)
-    return [at for at, ok in pair[last_ok + 1:] if not ok]
+    return [at for at, ok in pair[last_ok + 1 :] if not ok]
 
 
 def retry_after(attempts: Attempts, rule: ThrottleRule, now: datetime) -> int:
@@ -79,6 +79,7 @@ def retry_after(attempts: Attempts, rule: ThrottleRule, now: datetime) -> int:
     waits = [_wait(pair_failures(attempts.pair), rule.max_failures, rule.window, now)]
     if not attempts.known_address:
         waits.append(_wait(attempts.ip_failures, rule.max_failures_per_ip, rule.window, now))
-        waits.append(_wait(attempts.name_failures, rule.max_failures_per_name,
-                           rule.name_window, now))
+        waits.append(
+            _wait(attempts.name_failures, rule.max_failures_per_name, rule.name_window, now)
+        )
     return max(0, math.ceil(max(waits)))

@@ -159,8 +159,12 @@ def update_user(
     user = session.get(User, user_id)
     if user is None:
         raise UserError(f"no user with id {user_id}")
-    before = {"role": user.role, "departments": list(user.departments), "active": user.active,
-              "language": user.language}
+    before = {
+        "role": user.role,
+        "departments": list(user.departments),
+        "active": user.active,
+        "language": user.language,
+    }
     new_role = role if role is not None else user.role
     new_depts = _clean_departments(departments) if departments is not None else user.departments
     new_lang = language if language is not None else user.language
@@ -171,8 +175,12 @@ def update_user(
     if password:
         user.password_hash = hash_password(password)
     session.add(user)
-    after = {"role": user.role, "departments": list(user.departments), "active": user.active,
-             "language": user.language}
+    after = {
+        "role": user.role,
+        "departments": list(user.departments),
+        "active": user.active,
+        "language": user.language,
+    }
     changed = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
     if password:
         changed["password"] = ["*", "*"]
@@ -182,8 +190,15 @@ def update_user(
         if ended:
             changed["sign_ins_ended"] = [ended, 0]
     if changed:
-        audit(session, actor=actor, action="user.change", entity="user", entity_id=user.name,
-              now=now, details=changed)
+        audit(
+            session,
+            actor=actor,
+            action="user.change",
+            entity="user",
+            entity_id=user.name,
+            now=now,
+            details=changed,
+        )
     return UserInfo.of(user)
 
 
@@ -203,15 +218,23 @@ def _end_reason(changed: dict[str, Any]) -> EndReason | None:
     return None
 
 
-def end_sign_ins(session: Session, user_id: int, *, now: datetime, actor: str,
-                 keep_session: int | None = None) -> int:
-    """"Sign out everywhere": end every sign-in of a user; returns how many were not ended yet."""
+def end_sign_ins(
+    session: Session, user_id: int, *, now: datetime, actor: str, keep_session: int | None = None
+) -> int:
+    """ "Sign out everywhere": end every sign-in of a user; returns how many were not ended yet."""
     user = session.get(User, user_id)
     if user is None:
         raise UserError(f"no user with id {user_id}")
     ended = end_user_sessions(session, user_id, now, EndReason.ADMIN, keep=keep_session)
-    audit(session, actor=actor, action="user.sign_out_all", entity="user", entity_id=user.name,
-          now=now, details={"sign_ins_ended": ended})
+    audit(
+        session,
+        actor=actor,
+        action="user.sign_out_all",
+        entity="user",
+        entity_id=user.name,
+        now=now,
+        details={"sign_ins_ended": ended},
+    )
     return ended
 
 
@@ -247,8 +270,9 @@ def sign_in(
     """
     wait = retry_after(recent_attempts(session, name=name, ip=ip, now=now, rule=rule), rule, now)
     if wait:
-        log.warning("sign-in paused", extra={"user": name[:NAME_MAX], "ip": ip,
-                                             "retry_after": wait})
+        log.warning(
+            "sign-in paused", extra={"user": name[:NAME_MAX], "ip": ip, "retry_after": wait}
+        )
         raise SignInRefused(retry_after=wait)
     user = session.exec(select(User).where(User.name == name)).first()
     ok = verify_password(user.password_hash if user else None, password)
@@ -261,15 +285,24 @@ def sign_in(
         user.password_hash = hash_password(password)
         session.add(user)
     # Only a success prunes: an attacker's failures cannot make anyone pay for a delete.
-    prune_login_attempts(session, now=now, keep=max(rule.window, rule.name_window,
-                                                    rule.known_address_for))
-    audit(session, actor=user.name, action="user.sign_in", entity="user", entity_id=user.name,
-          now=now, details={"ip": ip})
+    prune_login_attempts(
+        session, now=now, keep=max(rule.window, rule.name_window, rule.known_address_for)
+    )
+    audit(
+        session,
+        actor=user.name,
+        action="user.sign_in",
+        entity="user",
+        entity_id=user.name,
+        now=now,
+        details={"ip": ip},
+    )
     return UserInfo.of(user)
 
 
-def recent_attempts(session: Session, *, name: str, ip: str, now: datetime,
-                    rule: ThrottleRule) -> Attempts:
+def recent_attempts(
+    session: Session, *, name: str, ip: str, now: datetime, rule: ThrottleRule
+) -> Attempts:
     """What the database holds about earlier attempts for this name and address.
 
     Each list is read newest first and cut at its limit: the pause depends only on the newest
@@ -282,26 +315,41 @@ def recent_attempts(session: Session, *, name: str, ip: str, now: datetime,
     pair = session.exec(
         select(LoginAttempt.at, LoginAttempt.ok)
         .where(LoginAttempt.name == name, LoginAttempt.ip == ip, LoginAttempt.at > since)
-        .order_by(newest, col(LoginAttempt.id).desc()).limit(rule.max_failures + 1)
+        .order_by(newest, col(LoginAttempt.id).desc())
+        .limit(rule.max_failures + 1)
     ).all()
     ip_failures = session.exec(
-        select(LoginAttempt.at).where(LoginAttempt.ip == ip, failed, LoginAttempt.at > since)
-        .order_by(newest).limit(rule.max_failures_per_ip)
+        select(LoginAttempt.at)
+        .where(LoginAttempt.ip == ip, failed, LoginAttempt.at > since)
+        .order_by(newest)
+        .limit(rule.max_failures_per_ip)
     ).all()
     name_failures = session.exec(
         select(LoginAttempt.at)
         .where(LoginAttempt.name == name, failed, LoginAttempt.at > now - rule.name_window)
-        .order_by(newest).limit(rule.max_failures_per_name)
+        .order_by(newest)
+        .limit(rule.max_failures_per_name)
     ).all()
-    known = rule.known_address_for > timedelta(0) and session.exec(
-        select(LoginAttempt.id).where(
-            LoginAttempt.name == name, LoginAttempt.ip == ip, col(LoginAttempt.ok).is_(True),
-            LoginAttempt.at > now - rule.known_address_for,
-        ).limit(1)
-    ).first() is not None
-    return Attempts(pair=[(at, bool(ok)) for at, ok in reversed(pair)],
-                    ip_failures=list(ip_failures),
-                    name_failures=list(name_failures), known_address=known)
+    known = (
+        rule.known_address_for > timedelta(0)
+        and session.exec(
+            select(LoginAttempt.id)
+            .where(
+                LoginAttempt.name == name,
+                LoginAttempt.ip == ip,
+                col(LoginAttempt.ok).is_(True),
+                LoginAttempt.at > now - rule.known_address_for,
+            )
+            .limit(1)
+        ).first()
+        is not None
+    )
+    return Attempts(
+        pair=[(at, bool(ok)) for at, ok in reversed(pair)],
+        ip_failures=list(ip_failures),
+        name_failures=list(name_failures),
+        known_address=known,
+    )
 
 
 def prune_login_attempts(session: Session, *, now: datetime, keep: timedelta) -> int:

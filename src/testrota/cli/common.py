@@ -24,8 +24,11 @@ DbOption = Annotated[
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 FormatOption = Annotated[
     str | None,
-    typer.Option("--format", help="table (the default), json or csv; --json is --format json.",
-                 show_default=False),
+    typer.Option(
+        "--format",
+        help="table (the default), json or csv; --json is --format json.",
+        show_default=False,
+    ),
 ]
 
 
@@ -109,8 +112,9 @@ def writable_output(path: Path, option: str, suffix: str | None = None) -> Path:
         example = f", e.g. {path / ('errors' + suffix)}" if suffix else ""
         raise UserError(f"{option} {path} is a directory; give a file name{example}")
     if suffix is not None and path.suffix.lower() != suffix:
-        raise UserError(f"{option} {path}: the file is written as {suffix}; give a name ending "
-                        f"in {suffix}")
+        raise UserError(
+            f"{option} {path}: the file is written as {suffix}; give a name ending in {suffix}"
+        )
     folder = path.absolute().parent
     while not folder.exists() and folder != folder.parent:
         folder = folder.parent  # the writer creates the missing folders below this one
@@ -119,8 +123,10 @@ def writable_output(path: Path, option: str, suffix: str | None = None) -> Path:
     try:
         fd, probe = tempfile.mkstemp(prefix=".testrota-probe-", dir=folder)
     except OSError as exc:
-        raise UserError(f"{option} {path}: cannot write in {folder} "
-                        f"({exc.strerror or exc}); choose another place") from None
+        raise UserError(
+            f"{option} {path}: cannot write in {folder} "
+            f"({exc.strerror or exc}); choose another place"
+        ) from None
     os.close(fd)
     os.unlink(probe)
     return path

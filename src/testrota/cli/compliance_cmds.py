@@ -43,8 +43,9 @@ DepartmentOption = Annotated[
 
 def register(app: typer.Typer) -> None:
     app.command("checkin")(checkin)
-    results = typer.Typer(help="Test results: import lab sheets, record one result.",
-                          no_args_is_help=True)
+    results = typer.Typer(
+        help="Test results: import lab sheets, record one result.", no_args_is_help=True
+    )
     results.command("import")(results_import)
     results.command("add")(results_add)
     app.add_typer(results, name="results")
@@ -85,8 +86,9 @@ def checkin(
         app = make_app(db)
         from testrota.actions.checkin import CheckIn, check_in
 
-        result = check_in(app, CheckIn(employee_no, Actor.cli(), site=site,
-                                       at=_at(at, app) if at else None))
+        result = check_in(
+            app, CheckIn(employee_no, Actor.cli(), site=site, at=_at(at, app) if at else None)
+        )
         if json_out:
             emit_json(jsonable(result, app.tz))
         else:
@@ -100,8 +102,10 @@ def results_import(
         bool, typer.Option("--dry-run", help="Show everything, write nothing.")
     ] = False,
     errors: Annotated[
-        Path | None, typer.Option("--errors", help="Write the rows that match nobody and the "
-                                  "row errors to this .xlsx.")
+        Path | None,
+        typer.Option(
+            "--errors", help="Write the rows that match nobody and the row errors to this .xlsx."
+        ),
     ] = None,
     json_out: JsonOption = False,
     db: DbOption = None,
@@ -117,10 +121,17 @@ def results_import(
             if not json_out:
                 typer.echo(f"… {stage}", err=True)
 
-        summary = import_results(app, ImportResults(
-            file, Actor.cli(), sheet=sheet, dry_run=dry_run, errors_report=errors,
-            progress=progress,
-        ))
+        summary = import_results(
+            app,
+            ImportResults(
+                file,
+                Actor.cli(),
+                sheet=sheet,
+                dry_run=dry_run,
+                errors_report=errors,
+                progress=progress,
+            ),
+        )
         if json_out:
             emit_json(jsonable(summary, app.tz))
         else:
@@ -134,10 +145,16 @@ def _print_results_import(summary: ResultsImport) -> None:
     console = Console()
     title = summary.file_name + (" (dry run: nothing written)" if summary.dry_run else "")
     counts = Table(title=title)
-    figures = {"rows": summary.rows, "recorded": summary.recorded, "added": summary.added,
-               "updated": summary.updated, "unchanged": summary.unchanged,
-               "positives": summary.positives, "unmatched": len(summary.unmatched),
-               "errors": len(summary.errors)}
+    figures = {
+        "rows": summary.rows,
+        "recorded": summary.recorded,
+        "added": summary.added,
+        "updated": summary.updated,
+        "unchanged": summary.unchanged,
+        "positives": summary.positives,
+        "unmatched": len(summary.unmatched),
+        "errors": len(summary.errors),
+    }
     for key in figures:
         counts.add_column(key, justify="right")
     counts.add_row(*(str(v) for v in figures.values()))
@@ -165,8 +182,10 @@ def _print_results_import(summary: ResultsImport) -> None:
 
 def _print_booking(booking: ContactsBooking | None, say: Callable[[str], Any]) -> None:
     if booking is not None:
-        say(f"contacts booked for an extra test: {booking.booked} of {booking.contacts}"
-            + (f" ({booking.error})" if booking.error else ""))
+        say(
+            f"contacts booked for an extra test: {booking.booked} of {booking.contacts}"
+            + (f" ({booking.error})" if booking.error else "")
+        )
 
 
 def results_add(
@@ -174,9 +193,7 @@ def results_add(
     result: Annotated[
         str, typer.Option("--result", help="negative, positive, pending or invalid (阴性/阳性…).")
     ],
-    at: Annotated[
-        str | None, typer.Option("--at", help="Sampling time (default: now).")
-    ] = None,
+    at: Annotated[str | None, typer.Option("--at", help="Sampling time (default: now).")] = None,
     site: Annotated[
         str | None, typer.Option("--site", help="Site code, or an outside site's name.")
     ] = None,
@@ -188,17 +205,24 @@ def results_add(
         app = make_app(db)
         from testrota.actions.results import RecordResult, record_result
 
-        out = record_result(app, RecordResult(employee_no, result, Actor.cli(),
-                                              sampled_at=_at(at, app) if at else None,
-                                              site=site))
+        out = record_result(
+            app,
+            RecordResult(
+                employee_no, result, Actor.cli(), sampled_at=_at(at, app) if at else None, site=site
+            ),
+        )
         if json_out:
             emit_json(jsonable(out, app.tz))
         else:
-            typer.echo(f"{out.employee_no} ({out.name}): {out.result} at "
-                       f"{out.sampled_at.astimezone(app.tz).isoformat()}: {out.status}")
+            typer.echo(
+                f"{out.employee_no} ({out.name}): {out.result} at "
+                f"{out.sampled_at.astimezone(app.tz).isoformat()}: {out.status}"
+            )
             for alert in out.alerts:
-                typer.echo(f"POSITIVE: alert {alert.alert_id} with {alert.contacts} "
-                           "contacts (testrota alerts)")
+                typer.echo(
+                    f"POSITIVE: alert {alert.alert_id} with {alert.contacts} "
+                    "contacts (testrota alerts)"
+                )
             _print_booking(out.contacts_booking, typer.echo)
 
 
@@ -209,12 +233,16 @@ def missed(
         str | None, typer.Option("--grid-unit", help="Only this grid unit.")
     ] = None,
     fmt: Annotated[
-        str | None, typer.Option("--format", help="table (the default), json, csv or xlsx; "
-                                 "--json is --format json.", show_default=False)
+        str | None,
+        typer.Option(
+            "--format",
+            help="table (the default), json, csv or xlsx; --json is --format json.",
+            show_default=False,
+        ),
     ] = None,
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write to this file (xlsx: default "
-                                  "missed-WEEK.xlsx).")
+        Path | None,
+        typer.Option("--output", "-o", help="Write to this file (xlsx: default missed-WEEK.xlsx)."),
     ] = None,
     json_out: JsonOption = False,
     db: DbOption = None,
@@ -237,8 +265,14 @@ def missed(
             from testrota.compliance.export import MISSED_COLUMNS, MISSED_HEADERS, write_xlsx
 
             target = output or Path(f"missed-{wk}.xlsx")
-            write_xlsx(target, rows, MISSED_COLUMNS, headers=MISSED_HEADERS,
-                       title=f"漏检 missed {wk}", tz=tz)
+            write_xlsx(
+                target,
+                rows,
+                MISSED_COLUMNS,
+                headers=MISSED_HEADERS,
+                title=f"漏检 missed {wk}",
+                tz=tz,
+            )
             typer.echo(f"{len(rows)} missed tests written to {target}", err=True)
         elif fmt == "csv":
             from testrota.compliance.export import MISSED_COLUMNS, write_csv
@@ -249,8 +283,9 @@ def missed(
             if output is not None:
                 import json
 
-                output.write_text(json.dumps(doc, ensure_ascii=False, indent=1) + "\n",
-                                  encoding="utf-8")
+                output.write_text(
+                    json.dumps(doc, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
+                )
             else:
                 emit_json(doc)
         else:
@@ -268,8 +303,17 @@ def _to_text(output: Path | None, write: Any) -> None:
 
 
 # A terminal is narrow: the table keeps what a supervisor scans; json/csv/xlsx have every field.
-TABLE_COLUMNS = ["employee_no", "name", "department", "grid_unit", "role", "slot", "tests",
-                 "in_row", "last_test"]
+TABLE_COLUMNS = [
+    "employee_no",
+    "name",
+    "department",
+    "grid_unit",
+    "role",
+    "slot",
+    "tests",
+    "in_row",
+    "last_test",
+]
 
 
 def _table_row(row: MissedRow, tz: tzinfo) -> dict[str, Any]:
@@ -317,8 +361,20 @@ def compliance(
                 *({"level": "grid_unit", **_figures(g)} for g in report.grid_units),
                 {"level": "total", **_figures(report.total)},
             ]
-            columns = ["level", "department", "grid_unit", "people", "required", "scheduled",
-                       "done", "missed", "excused", "tests", "compliant_people", "rate"]
+            columns = [
+                "level",
+                "department",
+                "grid_unit",
+                "people",
+                "required",
+                "scheduled",
+                "done",
+                "missed",
+                "excused",
+                "tests",
+                "compliant_people",
+                "rate",
+            ]
             write_csv(sys.stdout, flat, [*columns, "trend"])
             return
         _print_compliance(report)
@@ -327,10 +383,18 @@ def compliance(
 def _figures(g: GroupFigures) -> dict[str, Any]:
     """A group's figures as one CSV row: the trend as ``2022-W18=33% 2022-W19=40%``."""
     return {
-        "department": g.department, "grid_unit": g.grid_unit, "people": g.people,
-        "required": g.required, "scheduled": g.scheduled, "done": g.done, "missed": g.missed,
-        "excused": g.excused, "tests": g.tests, "compliant_people": g.compliant_people,
-        "rate": g.rate, "trend": " ".join(f"{t.week}={_pct(t.rate)}" for t in g.trend),
+        "department": g.department,
+        "grid_unit": g.grid_unit,
+        "people": g.people,
+        "required": g.required,
+        "scheduled": g.scheduled,
+        "done": g.done,
+        "missed": g.missed,
+        "excused": g.excused,
+        "tests": g.tests,
+        "compliant_people": g.compliant_people,
+        "rate": g.rate,
+        "trend": " ".join(f"{t.week}={_pct(t.rate)}" for t in g.trend),
     }
 
 
@@ -363,8 +427,11 @@ def _print_compliance(report: ComplianceReport) -> None:
         table.add_column(f"trend {weeks}")
         for g in groups:
             cells = [
-                _pct(g.rate) if c == "rate" else str(getattr(g, c) or "")
-                if c in level_cols else str(getattr(g, c))
+                _pct(g.rate)
+                if c == "rate"
+                else str(getattr(g, c) or "")
+                if c in level_cols
+                else str(getattr(g, c))
                 for c in cols
             ]
             if g is report.total:
@@ -405,14 +472,24 @@ def alerts_list(
                     "case_name": a.name,
                     "sampled_at": a.sampled_at,
                     "site": a.site,
-                    **({f"contact_{k}": getattr(c, k) for k in CONTACT_FIELDS} if c else
-                       dict.fromkeys(f"contact_{k}" for k in CONTACT_FIELDS)),
+                    **(
+                        {f"contact_{k}": getattr(c, k) for k in CONTACT_FIELDS}
+                        if c
+                        else dict.fromkeys(f"contact_{k}" for k in CONTACT_FIELDS)
+                    ),
                 }
                 for a in alerts
                 for c in _or_none(a.contacts)
             ]
-            columns = ["alert_id", "status", "case_employee_no", "case_name", "sampled_at",
-                       "site", *(f"contact_{k}" for k in CONTACT_FIELDS)]
+            columns = [
+                "alert_id",
+                "status",
+                "case_employee_no",
+                "case_name",
+                "sampled_at",
+                "site",
+                *(f"contact_{k}" for k in CONTACT_FIELDS),
+            ]
             write_csv(sys.stdout, flat, columns, tz=tz)
             return
         if not alerts:
@@ -423,18 +500,26 @@ def alerts_list(
 
         console = Console()
         for a in alerts:
-            case = (f"{a.name} ({a.employee_no}), {a.department} / {a.grid_unit or '-'}"
-                    if a.case_visible else "a positive case in another department")
+            case = (
+                f"{a.name} ({a.employee_no}), {a.department} / {a.grid_unit or '-'}"
+                if a.case_visible
+                else "a positive case in another department"
+            )
             table = Table(
                 title=f"Alert {a.id} ({a.status}): {case}, sampled {_local(a.sampled_at, tz)} "
                 f"at {a.site or '-'}: {a.contact_count} contacts"
             )
-            for name in ("employee_no", "name", "department", "grid_unit", "reason",
-                         "extra test"):
+            for name in ("employee_no", "name", "department", "grid_unit", "reason", "extra test"):
                 table.add_column(name)
             for c in a.contacts:
-                table.add_row(c.employee_no, c.name, c.department, c.grid_unit, c.reason,
-                              _local(c.extra_slot_start, tz) or "-")
+                table.add_row(
+                    c.employee_no,
+                    c.name,
+                    c.department,
+                    c.grid_unit,
+                    c.reason,
+                    _local(c.extra_slot_start, tz) or "-",
+                )
             console.print(table)
 
 
@@ -472,8 +557,11 @@ def alerts_close(
         if json_out:
             emit_json(jsonable(out, app.tz))
         else:
-            typer.echo(f"alert {alert_id} closed" if out.changed else
-                       f"alert {alert_id} was already closed")
+            typer.echo(
+                f"alert {alert_id} closed"
+                if out.changed
+                else f"alert {alert_id} was already closed"
+            )
 
 
 def excuse(
@@ -481,8 +569,10 @@ def excuse(
     reason: Annotated[str, typer.Option("--reason", help="Why (leave, sick, trip ...).")],
     week: WeekOption = None,
     on: Annotated[
-        str | None, typer.Option("--date", help="Excuse that day's appointments (YYYY-MM-DD), "
-                                 "also ones not yet due.")
+        str | None,
+        typer.Option(
+            "--date", help="Excuse that day's appointments (YYYY-MM-DD), also ones not yet due."
+        ),
     ] = None,
     appointment: Annotated[
         int | None, typer.Option("--appointment", help="Excuse this appointment id.")
@@ -502,15 +592,19 @@ def excuse(
         from testrota.actions.excuse import Excuse
         from testrota.actions.excuse import excuse as excuse_appointments
 
-        out = excuse_appointments(app, Excuse(employee_no, reason, Actor.cli(), week=week, on=day,
-                                              appointment_id=appointment))
+        out = excuse_appointments(
+            app,
+            Excuse(employee_no, reason, Actor.cli(), week=week, on=day, appointment_id=appointment),
+        )
         if json_out:
             emit_json(jsonable(out, app.tz))
         else:
             for e in out.excused:
-                typer.echo(f"excused {out.employee_no} ({out.name}) "
-                           f"{e.slot_start.astimezone(app.tz).isoformat()} at {e.site} "
-                           f"(was {e.previous_status}): {out.reason}")
+                typer.echo(
+                    f"excused {out.employee_no} ({out.name}) "
+                    f"{e.slot_start.astimezone(app.tz).isoformat()} at {e.site} "
+                    f"(was {e.previous_status}): {out.reason}"
+                )
 
 
 def flag(json_out: JsonOption = False, db: DbOption = None) -> None:
@@ -540,8 +634,9 @@ def status(
         if json_out:
             emit_json(jsonable(out, app.tz))
         else:
-            next_slot = out.next_slot_start.astimezone(app.tz).isoformat() \
-                if out.next_slot_start else None
+            next_slot = (
+                out.next_slot_start.astimezone(app.tz).isoformat() if out.next_slot_start else None
+            )
             typer.echo(
                 f"{out.status.upper()}: {out.name} ({out.employee_no}) "
                 f"{out.tests_this_week}/{out.required} tests in {out.week}"

@@ -30,7 +30,8 @@ def _log_to_stderr() -> None:
     root = logging.getLogger()
     if not root.handlers:
         logging.basicConfig(
-            level=logging.INFO, stream=sys.stderr,
+            level=logging.INFO,
+            stream=sys.stderr,
             format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         )
         # "Running job ..." every few seconds says nothing; failures still show.
@@ -68,9 +69,7 @@ def register(app: typer.Typer) -> None:
 
 def dispatch(
     db: DbOption = None,
-    once: Annotated[
-        bool, typer.Option("--once", help="Send what is due now, then exit.")
-    ] = False,
+    once: Annotated[bool, typer.Option("--once", help="Send what is due now, then exit.")] = False,
     max_seconds: Annotated[
         float | None,
         typer.Option("--max-seconds", help="Stop taking new texts after this long."),
@@ -85,8 +84,15 @@ def dispatch(
     _log_to_stderr()
     with user_errors(), _stop_on_signals() as stop:
         app = make_app(db)
-        total = dispatch_loop(app.engine, app.settings, app.policy, app.clock, once=once,
-                              max_seconds=max_seconds, stop=stop)
+        total = dispatch_loop(
+            app.engine,
+            app.settings,
+            app.policy,
+            app.clock,
+            once=once,
+            max_seconds=max_seconds,
+            stop=stop,
+        )
     summary = total.as_dict()
     if json_out:
         emit_json(summary)
@@ -122,8 +128,11 @@ def booster(
     db: DbOption = None,
     campaign: Annotated[
         str | None,
-        typer.Option("--campaign", help="Campaign name; one text per person per campaign "
-                     "(default: this month, e.g. 2022-05)."),
+        typer.Option(
+            "--campaign",
+            help="Campaign name; one text per person per campaign "
+            "(default: this month, e.g. 2022-05).",
+        ),
     ] = None,
     json_out: JsonOption = False,
 ) -> None:
@@ -132,8 +141,9 @@ def booster(
 
     with user_errors():
         app = make_app(db)
-        created = enqueue_booster_campaign(app.engine, app.clock.now(), app.policy,
-                                           app.settings, campaign=campaign)
+        created = enqueue_booster_campaign(
+            app.engine, app.clock.now(), app.policy, app.settings, campaign=campaign
+        )
     if json_out:
         emit_json({"created": created})
     else:
@@ -173,7 +183,11 @@ def sms_capacity(
     if json_out:
         emit_json(report)
         return
-    rows_as("table", report["days"], ["date", "texts", "needed_rate", "ok"],
-            title=f"sender capacity {week} at {report['rate_per_second']:g}/s")
+    rows_as(
+        "table",
+        report["days"],
+        ["date", "texts", "needed_rate", "ok"],
+        title=f"sender capacity {week} at {report['rate_per_second']:g}/s",
+    )
     for warning in report["warnings"]:
         typer.echo(f"Warning: {warning}", err=True)

@@ -24,8 +24,12 @@ from testrota.jsonable import jsonable
 if TYPE_CHECKING:
     from testrota.observability.doctor import Check
 
-_MARK = {"ok": ("ok", "green"), "warn": ("warn", "yellow"), "fail": ("FAIL", "bold red"),
-         "skip": ("skip", "dim")}
+_MARK = {
+    "ok": ("ok", "green"),
+    "warn": ("warn", "yellow"),
+    "fail": ("FAIL", "bold red"),
+    "skip": ("skip", "dim"),
+}
 
 
 def register(app: typer.Typer) -> None:
@@ -86,8 +90,9 @@ def _print_checks(checks: list[Check]) -> None:
     width = max(len(c.name) for c in checks)
     for check in checks:
         label, style = _MARK[check.status]
-        console.print(f"[{style}]{label:<4}[/]  {escape(check.name.ljust(width))}  "
-                      f"{escape(check.message)}")
+        console.print(
+            f"[{style}]{label:<4}[/]  {escape(check.name.ljust(width))}  {escape(check.message)}"
+        )
         if check.status in ("warn", "fail") and check.fix:
             console.print(f"      {' ' * width}  [dim]fix:[/] {escape(check.fix)}")
     failed = sum(1 for c in checks if c.status == "fail")
@@ -104,9 +109,13 @@ def export_person(
         str | None, typer.Option("--by", help="Who asks (audit log); default: your login name.")
     ] = None,
     db: DbOption = None,
-    json_out: Annotated[bool, typer.Option(
-        "--json", help="The document is JSON already; with --output, print {output, counts} "
-        "on stdout.")] = False,
+    json_out: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="The document is JSON already; with --output, print {output, counts} on stdout.",
+        ),
+    ] = False,
 ) -> None:
     """Everything held on one person (record, classification, appointments, results, texts,
     replies, alerts, exemptions, audit events) as one JSON document."""
@@ -125,8 +134,9 @@ def export_person(
         try:
             output.write_text(text, encoding="utf-8")
         except OSError as exc:
-            raise UserError("cannot write {output}: {error}", output=str(output),
-                            error=exc.strerror) from None
+            raise UserError(
+                "cannot write {output}: {error}", output=str(output), error=exc.strerror
+            ) from None
     if json_out:
         emit_json({"output": str(output), "counts": document["counts"]})
     else:
@@ -140,13 +150,19 @@ def erase_person(
     ],
     yes: Annotated[bool, typer.Option("--yes", help="Do it: erasure cannot be undone.")] = False,
     deactivate: Annotated[
-        bool, typer.Option("--deactivate", help="Also take a person still on the roster off it "
-                           "(else only people already off the roster are erased).")
+        bool,
+        typer.Option(
+            "--deactivate",
+            help="Also take a person still on the roster off it "
+            "(else only people already off the roster are erased).",
+        ),
     ] = False,
     by: Annotated[
         str | None,
-        typer.Option("--by", help="The admin user erasing (must be an active admin user); "
-                     "default: your login name."),
+        typer.Option(
+            "--by",
+            help="The admin user erasing (must be an active admin user); default: your login name.",
+        ),
     ] = None,
     db: DbOption = None,
     json_out: JsonOption = False,
@@ -156,18 +172,29 @@ def erase_person(
     change."""
     with user_errors():
         if not yes:
-            raise UserError("erasing {employee_no} cannot be undone; add --yes to go ahead "
-                            "(testrota export-person first keeps a copy)",
-                            employee_no=employee_no)
+            raise UserError(
+                "erasing {employee_no} cannot be undone; add --yes to go ahead "
+                "(testrota export-person first keeps a copy)",
+                employee_no=employee_no,
+            )
         app = make_app(db)
         from testrota.actions.privacy import ErasePerson
         from testrota.actions.privacy import erase_person as erase
 
-        report = erase(app, ErasePerson(employee_no, reason, _actor(by), deactivate=deactivate,
-                                        as_user=bool(by and by.strip())))
+        report = erase(
+            app,
+            ErasePerson(
+                employee_no,
+                reason,
+                _actor(by),
+                deactivate=deactivate,
+                as_user=bool(by and by.strip()),
+            ),
+        )
     if json_out:
         emit_json(jsonable(report))
         return
     counts = ", ".join(f"{k} {v}" for k, v in report.counts.items() if v)
-    sys.stdout.write(f"erased {report.erased}: now {report.employee_no}"
-                     f"{' (' + counts + ')' if counts else ''}\n")
+    sys.stdout.write(
+        f"erased {report.erased}: now {report.employee_no}{' (' + counts + ')' if counts else ''}\n"
+    )

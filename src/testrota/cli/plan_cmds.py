@@ -26,7 +26,14 @@ WeekOption = Annotated[
 ]
 
 SCHEDULE_COLUMNS = [
-    "employee_no", "name", "department", "grid_unit", "site", "starts_at", "ends_at", "status",
+    "employee_no",
+    "name",
+    "department",
+    "grid_unit",
+    "site",
+    "starts_at",
+    "ends_at",
+    "status",
     "reason",
 ]
 SLOT_COLUMNS = ["site", "date", "weekday", "time", "booked", "capacity", "grid_units"]
@@ -72,8 +79,9 @@ def plan(
         if show:
             report = latest_report(app.engine, label)
             if report is None:
-                raise UserError(f"{label} has not been planned yet: run `testrota plan --week "
-                                f"{label}`")
+                raise UserError(
+                    f"{label} has not been planned yet: run `testrota plan --week {label}`"
+                )
         else:
             report = plan_week_service(
                 app.engine, label, app.policy, None, app.config_dir, now, actor="cli"
@@ -100,12 +108,16 @@ def _print_report(report: dict[str, Any]) -> None:
         ("tests scheduled / required", f"{report['scheduled']} / {report['required']}"),
         ("people", str(report.get("people", ""))),
         ("unscheduled people", str(len(report["unscheduled"]))),
-        ("rows kept / added / cancelled",
-         f"{report.get('kept', 0)} / {report.get('added', 0)} / {report.get('cancelled', 0)}"),
+        (
+            "rows kept / added / cancelled",
+            f"{report.get('kept', 0)} / {report.get('added', 0)} / {report.get('cancelled', 0)}",
+        ),
         ("slots holding a single grid unit", pct(report.get("single_unit_slot_share"))),
-        ("people whose slots did not move since last week",
-         pct(report.get("unchanged_share"))
-         + f" ({report.get('unchanged_people', 0)} of {report.get('compared_people', 0)})"),
+        (
+            "people whose slots did not move since last week",
+            pct(report.get("unchanged_share"))
+            + f" ({report.get('unchanged_people', 0)} of {report.get('compared_people', 0)})",
+        ),
         ("two tests 3 or 4 days apart", pct(report.get("spaced_3_4_share"))),
     ]
     for name, value in rows:
@@ -140,8 +152,13 @@ def _print_report(report: dict[str, Any]) -> None:
         for col in ("employee_no", "department", "grid_unit", "missing", "reason"):
             table.add_column(col)
         for u in unscheduled[:50]:
-            table.add_row(u["employee_no"], u.get("department", ""), u.get("grid_unit", ""),
-                          str(u.get("missing", "")), u.get("message", u["reason"]))
+            table.add_row(
+                u["employee_no"],
+                u.get("department", ""),
+                u.get("grid_unit", ""),
+                str(u.get("missing", "")),
+                u.get("message", u["reason"]),
+            )
         console.print(table)
         if len(unscheduled) > 50:
             console.print(f"... and {len(unscheduled) - 50} more (use --json for all)")
@@ -153,14 +170,11 @@ def schedule(
         str | None, typer.Option("--person", help="Only this employee number's appointments.")
     ] = None,
     fmt: FormatOption = None,
-    all_: Annotated[
-        bool, typer.Option("--all", help="Include cancelled appointments.")
-    ] = False,
+    all_: Annotated[bool, typer.Option("--all", help="Include cancelled appointments.")] = False,
     json_out: JsonOption = False,
     db: DbOption = None,
 ) -> None:
-    """The week's plan: by site, day and slot (table), or every appointment (json, csv, --person).
-    """
+    """The week's plan: by site, day and slot (table), or each appointment (json, csv, --person)."""
     with user_errors(), _schema_errors():
         fmt = output_format(fmt, json_out)
         app = make_app(db)
@@ -169,9 +183,14 @@ def schedule(
 
         label = normalise_week(week) if week else current_week(app.clock.now(), app.policy.tz)
         if fmt == "table" and person is None:
-            rows_as(fmt, slot_summary(app.engine, label, app.policy), SLOT_COLUMNS,
-                    title=f"Schedule {label}")
+            rows_as(
+                fmt,
+                slot_summary(app.engine, label, app.policy),
+                SLOT_COLUMNS,
+                title=f"Schedule {label}",
+            )
             return
-        rows = schedule_rows(app.engine, label, app.policy, employee_no=person,
-                             include_cancelled=all_)
+        rows = schedule_rows(
+            app.engine, label, app.policy, employee_no=person, include_cancelled=all_
+        )
         rows_as(fmt, rows, SCHEDULE_COLUMNS, title=f"Schedule {label}")

@@ -28,9 +28,7 @@ ByOption = Annotated[
 ]
 DepartmentOption = Annotated[
     str | None,
-    typer.Option(
-        "--department", help="Only for this department (default: every department)."
-    ),
+    typer.Option("--department", help="Only for this department (default: every department)."),
 ]
 
 
@@ -82,9 +80,7 @@ def roles(
 
 def roles_map(
     title: Annotated[str, typer.Argument(help="The role title as the roster writes it.")],
-    category: Annotated[
-        str, typer.Argument(help="Category code or name (any script), or 'none'.")
-    ],
+    category: Annotated[str, typer.Argument(help="Category code or name (any script), or 'none'.")],
     reason: ReasonOption,
     department: DepartmentOption = None,
     by: ByOption = None,
@@ -96,16 +92,17 @@ def roles_map(
         app = make_app(db)
         from testrota.actions.risk import MapRole, map_role
 
-        result = map_role(app, MapRole(title, category, reason, _actor(by),
-                                       department=department))
+        result = map_role(app, MapRole(title, category, reason, _actor(by), department=department))
         if json_out:
             emit_json(jsonable(result))
             return
         code = result.category
         target = f"{code} ({app.vocabulary.name(code)})" if code else "not high-risk"
         where = f"in {result.department}" if result.department else "in every department"
-        typer.echo(f"{result.role} {where} -> {target}; {result.affected} people reclassified"
-                   + _released_text(result.released))
+        typer.echo(
+            f"{result.role} {where} -> {target}; {result.affected} people reclassified"
+            + _released_text(result.released)
+        )
 
 
 def roles_unmap(
@@ -125,8 +122,10 @@ def roles_unmap(
         if json_out:
             emit_json(jsonable(result))
             return
-        typer.echo(f"removed the mapping of {result.role}; {result.affected} people "
-                   "reclassified" + _released_text(result.released))
+        typer.echo(
+            f"removed the mapping of {result.role}; {result.affected} people "
+            "reclassified" + _released_text(result.released)
+        )
 
 
 def roles_reclassify(
@@ -145,7 +144,8 @@ def roles_reclassify(
         by_category = ", ".join(f"{vocab.name(c)} {n}" for c, n in result.by_category.items())
         typer.echo(
             f"{result.people} people, {result.changed} changed; "
-            f"{result.high_risk} active high-risk" + (f": {by_category}" if by_category else "")
+            f"{result.high_risk} active high-risk"
+            + (f": {by_category}" if by_category else "")
             + _released_text(result.released)
         )
 

@@ -45,7 +45,6 @@ def init(db: DbOption = None, json_out: JsonOption = False) -> None:
             typer.echo(f"schema at revision {revision}", err=True)
 
 
-
 def people(
     all_: Annotated[bool, typer.Option("--all", help="Include deactivated people.")] = False,
     high_risk: Annotated[bool, typer.Option("--high-risk", help="Only high-risk people.")] = False,
@@ -61,9 +60,16 @@ def people(
         from testrota.actions.people import ListPeople, list_people
         from testrota.roster.people import PEOPLE_COLUMNS, PeopleFilter
 
-        rows = list_people(app, ListPeople(PeopleFilter(
-            department=department or "", high_risk=True if high_risk else None,
-            active=None if all_ else True)))
+        rows = list_people(
+            app,
+            ListPeople(
+                PeopleFilter(
+                    department=department or "",
+                    high_risk=True if high_risk else None,
+                    active=None if all_ else True,
+                )
+            ),
+        )
         rows_as(fmt, jsonable(rows, app.tz), PEOPLE_COLUMNS, title="People")
 
 
@@ -92,9 +98,19 @@ def import_(
         app = make_app(db)
         from testrota.actions.roster import ImportRoster, import_roster
 
-        report = import_roster(app, ImportRoster(
-            file, Actor.cli(), sheet=sheet, dry_run=dry_run, full=full, force=force,
-            errors_report=errors, progress=_stderr_progress(json_out)))
+        report = import_roster(
+            app,
+            ImportRoster(
+                file,
+                Actor.cli(),
+                sheet=sheet,
+                dry_run=dry_run,
+                full=full,
+                force=force,
+                errors_report=errors,
+                progress=_stderr_progress(json_out),
+            ),
+        )
         if json_out:
             emit_json(jsonable(report, app.tz))
         else:
@@ -129,14 +145,13 @@ def _print_import(report: ImportReport) -> None:
             cats.add_row(code, str(n))
         console.print(cats)
     if report.released:
-        what = (
-            f"{report.released} coming appointments of leavers and of people no longer "
-            "high-risk"
-        )
+        what = f"{report.released} coming appointments of leavers and of people no longer high-risk"
         console.print(
-            f"would release {what}" if report.dry_run else
-            f"released {what} ({report.released_texts} pending texts cancelled)",
-            highlight=False, markup=False,
+            f"would release {what}"
+            if report.dry_run
+            else f"released {what} ({report.released_texts} pending texts cancelled)",
+            highlight=False,
+            markup=False,
         )
     for cleared in report.changes.cleared:
         shown = ", ".join(cleared.employee_nos[:20])

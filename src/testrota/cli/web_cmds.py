@@ -113,8 +113,14 @@ def users_add(
                 actor="cli",
             )
         if json_out:
-            emit_json({"name": info.name, "role": info.role,
-                       "departments": list(info.departments), "language": info.language})
+            emit_json(
+                {
+                    "name": info.name,
+                    "role": info.role,
+                    "departments": list(info.departments),
+                    "language": info.language,
+                }
+            )
         else:
             scope = f" ({', '.join(info.departments)})" if info.departments else ""
             typer.echo(f"added {info.role} {info.name}{scope}", err=True)
@@ -139,16 +145,25 @@ def users_list(
         with Session(app.engine) as session:
             signed_in = live_counts(session, app.clock.now(), SessionRule.of(app.policy.web))
             rows = [
-                {"name": u.name, "role": u.role, "departments": ", ".join(u.departments),
-                 "language": u.language, "active": u.active,
-                 "sign_ins": signed_in.get(u.id, 0)}
+                {
+                    "name": u.name,
+                    "role": u.role,
+                    "departments": ", ".join(u.departments),
+                    "language": u.language,
+                    "active": u.active,
+                    "sign_ins": signed_in.get(u.id, 0),
+                }
                 for u in list_users(session)
             ]
         if fmt == "json":
             for r in rows:
                 r["departments"] = [d for d in str(r["departments"]).split(", ") if d]
-        rows_as(fmt, rows, ["name", "role", "departments", "language", "active", "sign_ins"],
-                title="Users")
+        rows_as(
+            fmt,
+            rows,
+            ["name", "role", "departments", "language", "active", "sign_ins"],
+            title="Users",
+        )
 
 
 @users_app.command("set-password")
@@ -179,7 +194,6 @@ def users_set_password(
             emit_json({"name": name, "password_changed": True})
         else:
             typer.echo(f"password of {name} changed; their sign-ins are ended", err=True)
-
 
 
 @users_app.command("disable")
@@ -214,8 +228,9 @@ def _set_active(name: str, active: bool, db: str | None, json_out: bool) -> None
         if json_out:
             emit_json({"name": name, "active": active})
         else:
-            typer.echo(f"{name} {'enabled' if active else 'disabled; their sign-ins are ended'}",
-                       err=True)
+            typer.echo(
+                f"{name} {'enabled' if active else 'disabled; their sign-ins are ended'}", err=True
+            )
 
 
 @users_app.command("sessions")
@@ -240,13 +255,24 @@ def users_sessions(
         with Session(app.engine) as session:
             uid = find_user(session, name).id if name else None
             rows = [
-                {"id": s.id, "user": s.user_name, "signed_in_at": s.created_at,
-                 "last_seen_at": s.last_seen_at, "ip": s.ip, "browser": s.user_agent}
-                for s in live_sessions(session, app.clock.now(), SessionRule.of(app.policy.web),
-                                       user_id=uid)
+                {
+                    "id": s.id,
+                    "user": s.user_name,
+                    "signed_in_at": s.created_at,
+                    "last_seen_at": s.last_seen_at,
+                    "ip": s.ip,
+                    "browser": s.user_agent,
+                }
+                for s in live_sessions(
+                    session, app.clock.now(), SessionRule.of(app.policy.web), user_id=uid
+                )
             ]
-        rows_as(fmt, rows, ["id", "user", "signed_in_at", "last_seen_at", "ip", "browser"],
-                title="Sign-ins")
+        rows_as(
+            fmt,
+            rows,
+            ["id", "user", "signed_in_at", "last_seen_at", "ip", "browser"],
+            title="Sign-ins",
+        )
 
 
 @users_app.command("sign-out")
@@ -289,8 +315,10 @@ def demo(
             typer.echo(line, err=True)
         typer.echo("\nDemo users (name / password / role):")
         for user in report.users:
-            typer.echo(f"  {user.name:<12} {user.password:<16} {user.role}"
-                       + (f"  ({', '.join(user.departments)})" if user.departments else ""))
+            typer.echo(
+                f"  {user.name:<12} {user.password:<16} {user.role}"
+                + (f"  ({', '.join(user.departments)})" if user.departments else "")
+            )
         if no_serve:
             return
         from testrota.web.app import create_app

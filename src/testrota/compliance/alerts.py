@@ -45,8 +45,12 @@ class RaisedAlert:
 
     @property
     def audit_details(self) -> dict[str, Any]:
-        return {"employee_no": self.employee_no, "sampled_at": self.sampled_at.isoformat(),
-                "site": self.site_code, "contacts": len(self.contact_ids)}
+        return {
+            "employee_no": self.employee_no,
+            "sampled_at": self.sampled_at.isoformat(),
+            "site": self.site_code,
+            "contacts": len(self.contact_ids),
+        }
 
 
 @dataclass(frozen=True)
@@ -91,20 +95,30 @@ def raise_alerts(
                 policy.tz,
             )
             site_samples = samples_between(session, *window, counting_only=False)
-        contacts = find_contacts(case, sample, unit_members(session, case.unit), site_samples,
-                                 window)
+        contacts = find_contacts(
+            case, sample, unit_members(session, case.unit), site_samples, window
+        )
         assert sample.id is not None
-        alert = Alert(person_id=case.id, result_id=sample.id, created_at=now,
-                      status=AlertStatus.OPEN)
+        alert = Alert(
+            person_id=case.id, result_id=sample.id, created_at=now, status=AlertStatus.OPEN
+        )
         session.add(alert)
         session.flush()
         assert alert.id is not None
         for c in contacts:
             session.add(AlertContact(alert_id=alert.id, person_id=c.person_id, reason=c.reason))
         have.add(sample.id)
-        raised.append(RaisedAlert(alert.id, case.id, case.employee_no, sample.id,
-                                  sample.sampled_at, sample.site_code,
-                                  [c.person_id for c in contacts]))
+        raised.append(
+            RaisedAlert(
+                alert.id,
+                case.id,
+                case.employee_no,
+                sample.id,
+                sample.sampled_at,
+                sample.site_code,
+                [c.person_id for c in contacts],
+            )
+        )
     session.flush()
     return raised
 
@@ -171,14 +185,24 @@ def book_contacts(
     try:
         sites = load_sites(config_dir, policy)
         outcome = add_midweek(
-            engine, person_ids, now, policy, sites, reason=AppointmentReason.CONTACT,
-            earliest=tomorrow, config_dir=config_dir,
+            engine,
+            person_ids,
+            now,
+            policy,
+            sites,
+            reason=AppointmentReason.CONTACT,
+            earliest=tomorrow,
+            config_dir=config_dir,
         )
     except UserError as exc:
         log.warning("contacts not booked: %s", exc)
         return ContactsBooking(len(person_ids), 0, error=str(exc))
-    return ContactsBooking(len(person_ids), int(outcome.get("booked", 0)), tomorrow,
-                           list(outcome.get("unscheduled", [])))
+    return ContactsBooking(
+        len(person_ids),
+        int(outcome.get("booked", 0)),
+        tomorrow,
+        list(outcome.get("unscheduled", [])),
+    )
 
 
 @dataclass(frozen=True)
@@ -270,34 +294,36 @@ def list_alerts(
                 continue
         result = results.get(a.result_id)
         visible = scope is None or case.department in scope
-        out.append(AlertRow(
-            id=a.id,
-            status=AlertStatus(a.status),
-            created_at=a.created_at,
-            case_visible=visible,
-            employee_no=case.employee_no if visible else None,
-            name=case.name if visible else None,
-            department=case.department if visible else None,
-            grid_unit=case.grid_unit if visible else None,
-            sampled_at=result.sampled_at if result else None,
-            site=(result.site_code or result.site_name or None) if result else None,
-            source=result.source if result else None,
-            closed_by=a.closed_by,
-            closed_at=a.closed_at,
-            contact_count=len(mine),
-            contacts=[
-                AlertContactRow(
-                    employee_no=people[c.person_id].employee_no,
-                    name=people[c.person_id].name,
-                    department=people[c.person_id].department,
-                    grid_unit=people[c.person_id].grid_unit,
-                    phone=people[c.person_id].phone,
-                    reason=ContactReason(c.reason),
-                    extra_slot_start=_first_after(booked.get(c.person_id, []), a.created_at),
-                )
-                for c in sorted(mine, key=lambda c: people[c.person_id].employee_no)
-            ],
-        ))
+        out.append(
+            AlertRow(
+                id=a.id,
+                status=AlertStatus(a.status),
+                created_at=a.created_at,
+                case_visible=visible,
+                employee_no=case.employee_no if visible else None,
+                name=case.name if visible else None,
+                department=case.department if visible else None,
+                grid_unit=case.grid_unit if visible else None,
+                sampled_at=result.sampled_at if result else None,
+                site=(result.site_code or result.site_name or None) if result else None,
+                source=result.source if result else None,
+                closed_by=a.closed_by,
+                closed_at=a.closed_at,
+                contact_count=len(mine),
+                contacts=[
+                    AlertContactRow(
+                        employee_no=people[c.person_id].employee_no,
+                        name=people[c.person_id].name,
+                        department=people[c.person_id].department,
+                        grid_unit=people[c.person_id].grid_unit,
+                        phone=people[c.person_id].phone,
+                        reason=ContactReason(c.reason),
+                        extra_slot_start=_first_after(booked.get(c.person_id, []), a.created_at),
+                    )
+                    for c in sorted(mine, key=lambda c: people[c.person_id].employee_no)
+                ],
+            )
+        )
     return out
 
 

@@ -82,12 +82,14 @@ def record_check_in(
         raise ValueError("record_check_in needs an aware datetime")
     tz = policy.tz
     if at > now + FUTURE_TOLERANCE:
-        raise UserError("the check-in time {at} is in the future",
-                        at=at.astimezone(tz).isoformat())
+        raise UserError("the check-in time {at} is in the future", at=at.astimezone(tz).isoformat())
     if not person_row.active:
         raise UserError(
             "{employee_no} ({name}) is no longer on the active roster; ask HR to re-activate "
-            "them before checking in", employee_no=person_row.employee_no, name=person_row.name)
+            "them before checking in",
+            employee_no=person_row.employee_no,
+            name=person_row.name,
+        )
     assert person_row.id is not None
     person = person_facts(session, person_row.id, rate_lookup(config_dir, policy))
     site = _known_site(session, site_code)
@@ -144,8 +146,9 @@ def record_check_in(
         tests_this_week=standing.week.tests,
         required=standing.week.required,
         result_id=result_id if earlier is None else earlier.id,
-        message=_message(person.name, person.employee_no, status, at, earlier, expected,
-                         upcoming, policy),
+        message=_message(
+            person.name, person.employee_no, status, at, earlier, expected, upcoming, policy
+        ),
     )
 
 
@@ -159,8 +162,11 @@ def _known_site(session: Session, site_code: str | None) -> str | None:
     folded = {c.casefold(): c for c in codes}
     if code.casefold() in folded:
         return folded[code.casefold()]
-    raise UserError("unknown site {site!r}; the sites are: {sites}", site=code,
-                    sites=", ".join(sorted(codes)[:12]))
+    raise UserError(
+        "unknown site {site!r}; the sites are: {sites}",
+        site=code,
+        sites=", ".join(sorted(codes)[:12]),
+    )
 
 
 def _slots_around(session: Session, site: str, at: datetime) -> list[tuple[datetime, datetime]]:

@@ -32,6 +32,9 @@ def load_result_columns(config_dir: Path) -> dict[str, tuple[str, ...]]:
         path, RESULT_FIELDS, required=REQUIRED_FIELDS, example="[采样时间, Date]"
     )
     if not any(f in result for f in IDENTITY_FIELDS):
-        raise UserError("{path}: needs aliases for sampled_at, result and at least one of "
-                        "{fields}", path=str(path), fields=", ".join(IDENTITY_FIELDS))
+        raise UserError(
+            "{path}: needs aliases for sampled_at, result and at least one of {fields}",
+            path=str(path),
+            fields=", ".join(IDENTITY_FIELDS),
+        )
     return result

@@ -34,8 +34,12 @@ class ExcusedAppointment:
     previous_status: AppointmentStatus
 
     def audit_details(self, employee_no: str, reason: str) -> dict[str, Any]:
-        return {"employee_no": employee_no, "previous_status": self.previous_status.value,
-                "slot_start": self.slot_start.isoformat(), "reason": reason}
+        return {
+            "employee_no": employee_no,
+            "previous_status": self.previous_status.value,
+            "slot_start": self.slot_start.isoformat(),
+            "reason": reason,
+        }
 
 
 @dataclass(frozen=True)
@@ -53,8 +57,11 @@ def clean_reason(reason: str) -> str:
     if not reason:
         raise UserError("give a reason for the excuse (e.g. --reason '病假 sick leave')")
     if len(reason) > MAX_REASON:
-        raise UserError("the reason is {length} characters; keep it under {limit}",
-                        length=len(reason), limit=MAX_REASON)
+        raise UserError(
+            "the reason is {length} characters; keep it under {limit}",
+            length=len(reason),
+            limit=MAX_REASON,
+        )
     return reason
 
 
@@ -90,40 +97,54 @@ def excuse(
     if departments is not None and person.department not in departments:
         raise OutOfScope(
             "{employee_no} ({name}) is in {department}, which is not one of your departments",
-            employee_no=person.employee_no, name=person.name,
+            employee_no=person.employee_no,
+            name=person.name,
             department=person.department or "no department",
         )
     query = select(Appointment).where(col(Appointment.person_id) == person.id)
-    statuses: tuple[AppointmentStatus, ...] = (AppointmentStatus.MISSED,
-                                               AppointmentStatus.SCHEDULED)
+    statuses: tuple[AppointmentStatus, ...] = (
+        AppointmentStatus.MISSED,
+        AppointmentStatus.SCHEDULED,
+    )
     if appointment_id is not None:
         query = query.where(col(Appointment.id) == appointment_id)
-        nothing = ("{employee_no} ({name}) has no appointment {what} to excuse "
-                   "(appointments found: {found})")
+        nothing = (
+            "{employee_no} ({name}) has no appointment {what} to excuse "
+            "(appointments found: {found})"
+        )
         what: object = appointment_id
     elif on is not None:
         start, end = day_bounds(on, tz)
         query = query.where(col(Appointment.starts_at) >= start, col(Appointment.starts_at) < end)
-        nothing = ("{employee_no} ({name}) has no appointment on {what} to excuse "
-                   "(appointments found: {found})")
+        nothing = (
+            "{employee_no} ({name}) has no appointment on {what} to excuse "
+            "(appointments found: {found})"
+        )
         what = on.isoformat()
     else:
         wk = resolve_week(week, now, policy)
         start, end = week_bounds(wk, tz)
         query = query.where(col(Appointment.starts_at) >= start, col(Appointment.starts_at) < end)
         statuses = (AppointmentStatus.MISSED,)
-        nothing = ("{employee_no} ({name}) has no missed appointment in {what} to excuse "
-                   "(appointments found: {found})")
+        nothing = (
+            "{employee_no} ({name}) has no missed appointment in {what} to excuse "
+            "(appointments found: {found})"
+        )
         what = str(wk)
     appts = list(session.scalars(query.order_by(col(Appointment.starts_at))))
     targets = [a for a in appts if a.status in statuses]
     if not targets:
         if appointment_id is not None and not appts:
-            raise UserError("{employee_no} has no appointment {appointment_id}",
-                            employee_no=person.employee_no, appointment_id=appointment_id)
+            raise UserError(
+                "{employee_no} has no appointment {appointment_id}",
+                employee_no=person.employee_no,
+                appointment_id=appointment_id,
+            )
         raise UserError(
             nothing,
-            employee_no=person.employee_no, name=person.name, what=what,
+            employee_no=person.employee_no,
+            name=person.name,
+            what=what,
             found=", ".join(sorted({a.status for a in appts})) or "none",
         )
     excused = []
@@ -132,12 +153,17 @@ def excuse(
         changed = session.execute(
             update(Appointment)
             .where(col(Appointment.id) == a.id, col(Appointment.status).in_(statuses))
-            .values(status=AppointmentStatus.EXCUSED, excused_reason=reason, excused_by=actor,
-                    updated_at=now)
+            .values(
+                status=AppointmentStatus.EXCUSED,
+                excused_reason=reason,
+                excused_by=actor,
+                updated_at=now,
+            )
             .execution_options(synchronize_session=False)
         )
         if not getattr(changed, "rowcount", 0):
             continue  # someone else changed it a moment ago
-        excused.append(ExcusedAppointment(a.id, a.starts_at, a.site_code,
-                                          AppointmentStatus(a.status)))
+        excused.append(
+            ExcusedAppointment(a.id, a.starts_at, a.site_code, AppointmentStatus(a.status))
+        )
     return Excused(person.employee_no, person.name, reason, actor, excused)

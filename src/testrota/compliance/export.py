@@ -89,8 +89,9 @@ def csv_safe(value: Any, tz: tzinfo | None = None) -> str:
     return "'" + text if is_dangerous(text) else text
 
 
-def write_csv(out: IO[str], rows: Sequence[Row], columns: Sequence[str], *,
-              tz: tzinfo | None = None) -> None:
+def write_csv(
+    out: IO[str], rows: Sequence[Row], columns: Sequence[str], *, tz: tzinfo | None = None
+) -> None:
     """``columns`` of ``rows`` under a header row; times in ``tz``."""
     writer = csv.writer(out)
     writer.writerow(columns)

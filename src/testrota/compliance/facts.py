@@ -46,8 +46,7 @@ def effective_category() -> ColumnElement[Any]:
     does every count of high-risk people, so the pages and the reports cannot disagree.
     """
     override = col(Person.override_category)
-    return case((override.is_not(None), func.nullif(override, "")),
-                else_=col(Person.risk_category))
+    return case((override.is_not(None), func.nullif(override, "")), else_=col(Person.risk_category))
 
 
 RateLookup = Callable[[str | None], int]
@@ -76,8 +75,7 @@ PERSON_COLUMNS: list[Any] = [
 ]
 
 
-def person_facts(session: Session, person_id: int, rates: RateLookup | None = None
-                 ) -> PersonFacts:
+def person_facts(session: Session, person_id: int, rates: RateLookup | None = None) -> PersonFacts:
     """One person's facts, by id."""
     row = session.execute(select_people().where(col(Person.id) == person_id)).one()
     return person_facts_row(row, rates)
@@ -139,8 +137,9 @@ def find_person(
         raise UserError("no employee number given")
     person = find_by_number(session, raw, lock=lock, departments=departments)
     if person is None:
-        raise UnknownEmployeeNo("unknown employee number {number!r}: check the number or "
-                                "import the roster", number=raw)
+        raise UnknownEmployeeNo(
+            "unknown employee number {number!r}: check the number or import the roster", number=raw
+        )
     return person
 
 

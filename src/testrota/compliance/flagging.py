@@ -72,8 +72,10 @@ def set_missed(session: Session, appointment_ids: Sequence[int], now: datetime) 
     for part in chunks(sorted(appointment_ids)):
         result = session.execute(
             update(Appointment)
-            .where(col(Appointment.id).in_(list(part)),
-                   col(Appointment.status) == AppointmentStatus.SCHEDULED)
+            .where(
+                col(Appointment.id).in_(list(part)),
+                col(Appointment.status) == AppointmentStatus.SCHEDULED,
+            )
             .values(status=AppointmentStatus.MISSED, updated_at=now)
             .execution_options(synchronize_session=False)
         )
@@ -91,11 +93,16 @@ def set_done(session: Session, decided: Sequence[tuple[int, datetime]], now: dat
         .where(
             table.c.id == bindparam("appt_id"),
             # not IN (...): an expanding IN cannot be used in an executemany
-            or_(table.c.status == AppointmentStatus.SCHEDULED,
-                table.c.status == AppointmentStatus.MISSED),
+            or_(
+                table.c.status == AppointmentStatus.SCHEDULED,
+                table.c.status == AppointmentStatus.MISSED,
+            ),
         )
-        .values(status=AppointmentStatus.DONE, done_at=bindparam("sampled", type_=UTCDateTime()),
-                updated_at=now)
+        .values(
+            status=AppointmentStatus.DONE,
+            done_at=bindparam("sampled", type_=UTCDateTime()),
+            updated_at=now,
+        )
     )
     changed = 0
     for part in chunks(sorted(decided), 5000):

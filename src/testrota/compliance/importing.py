@@ -87,9 +87,15 @@ class ResultsImport:
 
     @property
     def audit_details(self) -> dict[str, Any]:
-        return {"file_name": self.file_name, "sha256": self.sha256, "rows": self.rows,
-                "recorded": self.recorded, "unchanged": self.unchanged,
-                "unmatched": len(self.unmatched), "errors": len(self.errors)}
+        return {
+            "file_name": self.file_name,
+            "sha256": self.sha256,
+            "rows": self.rows,
+            "recorded": self.recorded,
+            "unchanged": self.unchanged,
+            "unmatched": len(self.unmatched),
+            "errors": len(self.errors),
+        }
 
 
 def read_result_sheet(
@@ -113,7 +119,8 @@ def read_result_sheet(
                 "{file}: sheet {sheet!r} has {columns} but no employee number, phone or ID "
                 "number column, so its rows cannot be matched to people (see "
                 "config/result_columns.yaml for the names it knows)",
-                file=workbook.file_name, sheet=sh.name,
+                file=workbook.file_name,
+                sheet=sh.name,
                 columns=", ".join(repr(h) for h in sh.columns.values()),
             )
     return workbook
@@ -155,8 +162,15 @@ def record_result_sheet(
     parsed = ParsedRows()
     for sh in workbook.sheets:
         parse_rows(
-            sh.name, sh.data, sh.row_numbers, index,
-            tz=policy.tz, now=now, normalize_phone=phone, sites=sites, out=parsed,
+            sh.name,
+            sh.data,
+            sh.row_numbers,
+            index,
+            tz=policy.tz,
+            now=now,
+            normalize_phone=phone,
+            sites=sites,
+            out=parsed,
         )
     if errors_report is not None and (parsed.errors or parsed.unmatched):
         _write_errors_report(errors_report, parsed, workbook)
@@ -194,9 +208,15 @@ def _write_errors_report(path: Path, parsed: ParsedRows, workbook: Workbook) -> 
     problems = []
     for error in parsed.errors:
         sheet = sheets[error.sheet]
-        problems.append(RowError(sheet.name, error.row,
-                                 sheet.columns.get(error.column, error.column), error.value,
-                                 error.message))
+        problems.append(
+            RowError(
+                sheet.name,
+                error.row,
+                sheet.columns.get(error.column, error.column),
+                error.value,
+                error.message,
+            )
+        )
     for row in parsed.unmatched:
         sheet = sheets[row.sheet]
         column = next((sheet.columns[f] for f in IDENTITY_FIELDS if f in sheet.columns), "")
@@ -261,19 +281,37 @@ def _write(
                 changed.append((found[0], s))
         positives_new = {i for i in new if samples[i].result == POSITIVE}
         positives_changed = [(rid, s) for rid, s in changed if s.result == POSITIVE]
-        counts = _Counts(parsed.rows, len(new), len(changed), unchanged,
-                         len(positives_new) + len(positives_changed))
+        counts = _Counts(
+            parsed.rows,
+            len(new),
+            len(changed),
+            unchanged,
+            len(positives_new) + len(positives_changed),
+        )
         if dry_run:
             return counts, []
         if new:
             conn.execute(
                 insert(tr).from_select(
-                    ["person_id", "sampled_at", "result", "source", "site_code", "site_name",
-                     "recorded_at", "recorded_by"],
+                    [
+                        "person_id",
+                        "sampled_at",
+                        "result",
+                        "source",
+                        "site_code",
+                        "site_name",
+                        "recorded_at",
+                        "recorded_by",
+                    ],
                     select(
-                        st.c.person_id, st.c.sampled_at, st.c.result, st.c.source,
-                        st.c.site_code, st.c.site_name,
-                        literal(now, UTCDateTime()), literal(actor, String()),
+                        st.c.person_id,
+                        st.c.sampled_at,
+                        st.c.result,
+                        st.c.source,
+                        st.c.site_code,
+                        st.c.site_name,
+                        literal(now, UTCDateTime()),
+                        literal(actor, String()),
                     ).where(~exists().where(same_sample())),
                 )
             )
@@ -287,13 +325,17 @@ def _write(
         done = mark_done_staged(conn, now)
         positive_ids: dict[int, int] = {}
         if positives_new:
-            query = select(st.c.idx, tr.c.id).join(tr, same_sample()).where(
-                st.c.result == POSITIVE
-            )
+            query = select(st.c.idx, tr.c.id).join(tr, same_sample()).where(st.c.result == POSITIVE)
             positive_ids = {r.idx: r.id for r in conn.execute(query) if r.idx in positives_new}
     positive_samples = [
-        Sample(samples[i].person_id, samples[i].sampled_at, POSITIVE, samples[i].source,
-               samples[i].site_code, positive_ids[i])
+        Sample(
+            samples[i].person_id,
+            samples[i].sampled_at,
+            POSITIVE,
+            samples[i].source,
+            samples[i].site_code,
+            positive_ids[i],
+        )
         for i in sorted(positives_new)
         if i in positive_ids
     ] + [

@@ -54,16 +54,23 @@ class RecordedResult:
 
     @property
     def audit_details(self) -> dict[str, Any]:
-        return {"employee_no": self.employee_no, "result": self.result.value,
-                "status": self.status.value, "sampled_at": self.sampled_at.isoformat()}
+        return {
+            "employee_no": self.employee_no,
+            "result": self.result.value,
+            "status": self.status.value,
+            "sampled_at": self.sampled_at.isoformat(),
+        }
 
 
 def parse_result_word(text: str) -> ResultValue:
     """A result as typed (negative, 阳性 …); a UserError when it is none."""
     code = parse_result(text)
     if code is None or not text.strip():
-        raise UserError("{text!r} is not a result: use negative, positive, pending or invalid "
-                        "(阴性/阳性/待检/无效)", text=text)
+        raise UserError(
+            "{text!r} is not a result: use negative, positive, pending or invalid "
+            "(阴性/阳性/待检/无效)",
+            text=text,
+        )
     return code
 
 
@@ -81,8 +88,10 @@ def record_result(
     """Record (or update) one person's result in ``session``'s transaction; a positive raises
     its alert at once (returned, for the caller to audit and to book the contacts)."""
     if sampled_at > now + FUTURE_TOLERANCE:
-        raise UserError("the sampling time {at} is in the future",
-                        at=sampled_at.astimezone(policy.tz).isoformat())
+        raise UserError(
+            "the sampling time {at} is in the future",
+            at=sampled_at.astimezone(policy.tz).isoformat(),
+        )
     person = find_person(session, employee_no)
     assert person.id is not None
     site_code, site_name = _site(session, site)
@@ -97,8 +106,14 @@ def record_result(
     status = RecordedStatus.UNCHANGED
     if row is None:
         row = TestResult(
-            person_id=person.id, sampled_at=sampled_at, result=result, source=source,
-            site_code=site_code, site_name=site_name, recorded_at=now, recorded_by=actor,
+            person_id=person.id,
+            sampled_at=sampled_at,
+            result=result,
+            source=source,
+            site_code=site_code,
+            site_name=site_name,
+            recorded_at=now,
+            recorded_by=actor,
         )
         session.add(row)
         status = RecordedStatus.RECORDED
@@ -112,7 +127,9 @@ def record_result(
     raised: list[RaisedAlert] = []
     if result == ResultValue.POSITIVE and status != RecordedStatus.UNCHANGED:
         raised = raise_alerts(
-            session, [Sample(person.id, sampled_at, result, source, site_code, row.id)], now,
+            session,
+            [Sample(person.id, sampled_at, result, source, site_code, row.id)],
+            now,
             policy,
         )
     out = RecordedResult(

@@ -57,6 +57,7 @@ from testrota.weeks import (
 
 ROW_LOOKBACK_WEEKS = 12  # how far back "weeks missed in a row" looks
 
+
 def resolve_week(week: str | None, now: datetime, policy: Policy) -> IsoWeek:
     return parse_week(week) if week else week_of(now, policy.tz)
 
@@ -128,27 +129,29 @@ def missed_list(
         if pw.required == 0:
             continue  # nothing was asked of them this week: no test to miss
         last_at = last.get(p.id)
-        out.append(MissedRow(
-            employee_no=p.employee_no,
-            name=p.name,
-            department=p.department,
-            grid_unit=p.grid_unit,
-            role=p.role,
-            category=p.category,
-            person_type=p.person_type,
-            phone=p.phone,
-            site=appt.site_code,
-            slot_start=appt.starts_at,
-            slot_end=appt.ends_at,
-            week=str(wk),
-            tests_this_week=pw.tests,
-            required=pw.required,
-            compliant_this_week=pw.compliant,
-            test_days=pw.test_days,
-            last_test_date=local_date(last_at, tz) if last_at else None,
-            weeks_missed_in_row=in_row.get(p.id, 1),
-            appointment_id=appt.id,
-        ))
+        out.append(
+            MissedRow(
+                employee_no=p.employee_no,
+                name=p.name,
+                department=p.department,
+                grid_unit=p.grid_unit,
+                role=p.role,
+                category=p.category,
+                person_type=p.person_type,
+                phone=p.phone,
+                site=appt.site_code,
+                slot_start=appt.starts_at,
+                slot_end=appt.ends_at,
+                week=str(wk),
+                tests_this_week=pw.tests,
+                required=pw.required,
+                compliant_this_week=pw.compliant,
+                test_days=pw.test_days,
+                last_test_date=local_date(last_at, tz) if last_at else None,
+                weeks_missed_in_row=in_row.get(p.id, 1),
+                appointment_id=appt.id,
+            )
+        )
     out.sort(key=lambda r: (r.department, r.grid_unit, r.employee_no, r.slot_start))
     return out
 
@@ -170,9 +173,7 @@ def _person_weeks(
     for s in samples_between(session, start, end, person_ids=ids):
         days[s.person_id].add(local_date(s.sampled_at, tz))
     exemptions = exemptions_between(session, wk.monday, wk.monday + timedelta(days=6), ids)
-    return {
-        p.id: person_week(p, wk, policy, appts[p.id], days[p.id], exemptions) for p in people
-    }
+    return {p.id: person_week(p, wk, policy, appts[p.id], days[p.id], exemptions) for p in people}
 
 
 def _weeks_in_row(
@@ -214,8 +215,20 @@ class GroupFigures:
 
     @classmethod
     def of(cls, g: GroupCompliance) -> GroupFigures:
-        return cls(g.department, g.grid_unit, g.people, g.required, g.scheduled, g.done,
-                   g.missed, g.excused, g.tests, g.compliant_people, g.rate, list(g.trend))
+        return cls(
+            g.department,
+            g.grid_unit,
+            g.people,
+            g.required,
+            g.scheduled,
+            g.done,
+            g.missed,
+            g.excused,
+            g.tests,
+            g.compliant_people,
+            g.rate,
+            list(g.trend),
+        )
 
 
 @dataclass(frozen=True)

@@ -185,9 +185,14 @@ def parse_rows(
         out.rows += 1
         no, phone, idn = nos[i].strip(), phones[i].strip(), ids[i].strip()
         if not (no or phone or idn):
-            out.unmatched.append(UnmatchedRow(
-                sheet, row, names[i].strip(), "no employee number, phone or ID number in this row"
-            ))
+            out.unmatched.append(
+                UnmatchedRow(
+                    sheet,
+                    row,
+                    names[i].strip(),
+                    "no employee number, phone or ID number in this row",
+                )
+            )
             continue
         hit = index.by_no.get(no) if no else None  # the usual case, without a call
         person_id: int | None
@@ -196,19 +201,29 @@ def parse_rows(
         else:
             person_id, matched_by, problem = _match(index, no, phone, idn, normalize_phone)
         if person_id is None:
-            out.unmatched.append(UnmatchedRow(
-                sheet, row, " / ".join(v for v in (no, phone, idn, names[i].strip()) if v), problem
-            ))
+            out.unmatched.append(
+                UnmatchedRow(
+                    sheet,
+                    row,
+                    " / ".join(v for v in (no, phone, idn, names[i].strip()) if v),
+                    problem,
+                )
+            )
             continue
         raw_result = results[i]
         if raw_result not in result_cache:
             result_cache[raw_result] = parse_result(raw_result)
         result = result_cache[raw_result]
         if result is None:
-            out.errors.append(RowProblem(
-                sheet, row, "result", raw_result,
-                "not a result: write 阴性/阳性/negative/positive/pending/invalid",
-            ))
+            out.errors.append(
+                RowProblem(
+                    sheet,
+                    row,
+                    "result",
+                    raw_result,
+                    "not a result: write 阴性/阳性/negative/positive/pending/invalid",
+                )
+            )
             continue
         try:
             sampled_at = parse_sampled_at(times[i], tz, day_first)
@@ -216,8 +231,15 @@ def parse_rows(
             out.errors.append(RowProblem(sheet, row, "sampled_at", times[i], str(exc)))
             continue
         if sampled_at > latest:
-            out.errors.append(RowProblem(sheet, row, "sampled_at", times[i],
-                                         "the sampling time is in the future; check the date"))
+            out.errors.append(
+                RowProblem(
+                    sheet,
+                    row,
+                    "sampled_at",
+                    times[i],
+                    "the sampling time is in the future; check the date",
+                )
+            )
             continue
         raw_site = site_cells[i]
         if raw_site not in site_cache:
@@ -241,11 +263,16 @@ def parse_rows(
             if earlier.result == result:
                 out.duplicates += 1
             else:
-                out.errors.append(RowProblem(
-                    sheet, row, "result", raw_result,
-                    f"the same sample has result {earlier.result} in row {earlier.row}; keep "
-                    "one of the two rows",
-                ))
+                out.errors.append(
+                    RowProblem(
+                        sheet,
+                        row,
+                        "result",
+                        raw_result,
+                        f"the same sample has result {earlier.result} in row {earlier.row}; keep "
+                        "one of the two rows",
+                    )
+                )
             continue
         seen[s_key(sample)] = sample
         out.samples.append(sample)
@@ -267,7 +294,8 @@ def _match(
             return hits[0], "employee_no", ""
         problems.append(
             f"employee number {no} could be {len(hits)} people "
-            f"({', '.join(index.employee_nos(hits[:10]))}); write the whole number" if hits
+            f"({', '.join(index.employee_nos(hits[:10]))}); write the whole number"
+            if hits
             else f"no person has employee number {no}"
         )
     if phone:
@@ -280,7 +308,8 @@ def _match(
                 return hits[0], "phone", ""
             problems.append(
                 f"phone {e164} is shared by {len(hits)} people; add the employee number"
-                if hits else f"no person has phone {e164}"
+                if hits
+                else f"no person has phone {e164}"
             )
     if idn:
         hits = index.by_id_number.get(normalize_id_number(idn), [])

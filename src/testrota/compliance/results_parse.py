@@ -21,16 +21,50 @@ PENDING, INVALID = ResultValue.PENDING, ResultValue.INVALID
 
 _EXACT = {
     # the words labs write, after NFKC and lower-casing and dropping spaces
-    "阴性": NEGATIVE, "陰性": NEGATIVE, "阴": NEGATIVE, "陰": NEGATIVE, "negative": NEGATIVE,
-    "neg": NEGATIVE, "-": NEGATIVE, "(-)": NEGATIVE, "−": NEGATIVE, "–": NEGATIVE,
-    "未检出": NEGATIVE, "未檢出": NEGATIVE, "notdetected": NEGATIVE,
-    "阳性": POSITIVE, "陽性": POSITIVE, "阳": POSITIVE, "陽": POSITIVE, "positive": POSITIVE,
-    "pos": POSITIVE, "+": POSITIVE, "(+)": POSITIVE, "detected": POSITIVE,
-    "pending": PENDING, "待检": PENDING, "待檢": PENDING, "检测中": PENDING, "檢測中": PENDING,
-    "待出": PENDING, "待出结果": PENDING, "未出": PENDING, "inprogress": PENDING,
-    "processing": PENDING, "awaiting": PENDING, "待定": PENDING, "": PENDING,
-    "invalid": INVALID, "无效": INVALID, "無效": INVALID, "重采": INVALID, "重採": INVALID,
-    "复采": INVALID, "復採": INVALID, "void": INVALID, "rejected": INVALID,
+    "阴性": NEGATIVE,
+    "陰性": NEGATIVE,
+    "阴": NEGATIVE,
+    "陰": NEGATIVE,
+    "negative": NEGATIVE,
+    "neg": NEGATIVE,
+    "-": NEGATIVE,
+    "(-)": NEGATIVE,
+    "−": NEGATIVE,
+    "–": NEGATIVE,
+    "未检出": NEGATIVE,
+    "未檢出": NEGATIVE,
+    "notdetected": NEGATIVE,
+    "阳性": POSITIVE,
+    "陽性": POSITIVE,
+    "阳": POSITIVE,
+    "陽": POSITIVE,
+    "positive": POSITIVE,
+    "pos": POSITIVE,
+    "+": POSITIVE,
+    "(+)": POSITIVE,
+    "detected": POSITIVE,
+    "pending": PENDING,
+    "待检": PENDING,
+    "待檢": PENDING,
+    "检测中": PENDING,
+    "檢測中": PENDING,
+    "待出": PENDING,
+    "待出结果": PENDING,
+    "未出": PENDING,
+    "inprogress": PENDING,
+    "processing": PENDING,
+    "awaiting": PENDING,
+    "待定": PENDING,
+    "": PENDING,
+    "invalid": INVALID,
+    "无效": INVALID,
+    "無效": INVALID,
+    "重采": INVALID,
+    "重採": INVALID,
+    "复采": INVALID,
+    "復採": INVALID,
+    "void": INVALID,
+    "rejected": INVALID,
 }
 # Checked in this order: a weak or suspected positive must raise the alarm, so positives first,
 # and 未检出 ("not detected") before the bare 检出.
@@ -167,9 +201,7 @@ def _split(text: str) -> _Parts:
     if m:
         clock, offset = _parse_clock(m.group(4))
         return _Parts(int(m.group(3)), int(m.group(1)), int(m.group(2)), clock, offset, False)
-    raise ValueError(
-        f"cannot read the sampling time {text!r}: write it like 2022-05-09 08:30"
-    )
+    raise ValueError(f"cannot read the sampling time {text!r}: write it like 2022-05-09 08:30")
 
 
 def _excel_serial(text: str) -> datetime | None:

@@ -43,17 +43,17 @@ class Standing:
     appointments: list[AppointmentFacts]
 
 
-def load_standing(
-    session: Session, person: PersonFacts, week: IsoWeek, policy: Policy
-) -> Standing:
+def load_standing(session: Session, person: PersonFacts, week: IsoWeek, policy: Policy) -> Standing:
     tz = policy.tz
     start, end = week_bounds(week, tz)
     appts = appointments_between(session, start, end, person_ids=[person.id])
-    days = {local_date(s.sampled_at, tz) for s in samples_between(
-        session, start, end, person_ids=[person.id]
-    )}
-    exemptions = exemptions_between(session, week.monday, week.monday + timedelta(days=6),
-                                    [person.id])
+    days = {
+        local_date(s.sampled_at, tz)
+        for s in samples_between(session, start, end, person_ids=[person.id])
+    }
+    exemptions = exemptions_between(
+        session, week.monday, week.monday + timedelta(days=6), [person.id]
+    )
     pw = person_week(person, week, policy, appts, days, exemptions)
     return Standing(person, pw, appts)
 

@@ -73,7 +73,5 @@ def next_appointment(
     at: datetime, appointments: Iterable[AppointmentFacts]
 ) -> AppointmentFacts | None:
     """The person's next appointment that has not ended yet (to tell them when to come)."""
-    upcoming = [
-        a for a in appointments if a.ends_at > at and a.status not in SET_ASIDE
-    ]
+    upcoming = [a for a in appointments if a.ends_at > at and a.status not in SET_ASIDE]
     return min(upcoming, key=lambda a: a.starts_at) if upcoming else None

@@ -29,8 +29,12 @@ from testrota.policy import Policy, SurgeRule
 from testrota.statuses import AppointmentReason, AppointmentStatus
 from testrota.weeks import IsoWeek
 
-CANCELLED, DONE, EXCUSED, MISSED = (AppointmentStatus.CANCELLED, AppointmentStatus.DONE,
-                                    AppointmentStatus.EXCUSED, AppointmentStatus.MISSED)
+CANCELLED, DONE, EXCUSED, MISSED = (
+    AppointmentStatus.CANCELLED,
+    AppointmentStatus.DONE,
+    AppointmentStatus.EXCUSED,
+    AppointmentStatus.MISSED,
+)
 CONTACT_REASON = AppointmentReason.CONTACT
 
 
@@ -50,8 +54,8 @@ def base_rate(person: PersonFacts, policy: Policy) -> int:
     """Tests a week the person's category asks (0 for a person not high-risk)."""
     if not person.category:
         return 0
-    rate = person.weekly_tests if person.weekly_tests is not None else (
-        policy.testing.tests_per_week
+    rate = (
+        person.weekly_tests if person.weekly_tests is not None else (policy.testing.tests_per_week)
     )
     return min(max(rate, 0), 7)
 

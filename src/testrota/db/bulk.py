@@ -81,8 +81,9 @@ def _cached(proc: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return convert
 
 
-def _write(conn: Connection, table: Table, names: Sequence[str],
-           values: Sequence[tuple[Any, ...]]) -> None:
+def _write(
+    conn: Connection, table: Table, names: Sequence[str], values: Sequence[tuple[Any, ...]]
+) -> None:
     quoted = ", ".join(f'"{n}"' for n in names)
     dialect = conn.dialect
     if dialect.name == "postgresql" and dialect.driver == "psycopg":

@@ -317,8 +317,11 @@ class JobRun(SQLModel, table=True):
     started_at: datetime = _dt()
     finished_at: datetime | None = _dt(default=None)  # set when the run is done
     worker: str = Field(default="", max_length=100)
-    status: str = Field(default=JobRunStatus.RUNNING.value, max_length=10,
-                        sa_column_kwargs={"server_default": JobRunStatus.RUNNING.value})
+    status: str = Field(
+        default=JobRunStatus.RUNNING.value,
+        max_length=10,
+        sa_column_kwargs={"server_default": JobRunStatus.RUNNING.value},
+    )
     failed_at: datetime | None = _dt(default=None)
     error: str | None = Field(default=None, max_length=400)
     details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))

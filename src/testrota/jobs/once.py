@@ -49,25 +49,41 @@ def advisory_key(job: str, period: str) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
-def _claim(conn: Connection, job: str, period: str, worker: str, now: datetime,
-           trust_unfinished: bool) -> str | None:
+def _claim(
+    conn: Connection, job: str, period: str, worker: str, now: datetime, trust_unfinished: bool
+) -> str | None:
     """Record the run as ours; returns why not ("done"/"busy") or None when it is ours."""
     row = conn.execute(
         select(J.c.id, J.c.status, J.c.started_at).where(J.c.job == job, J.c.period == period)
     ).first()
     if row is None:
-        conn.execute(J.insert().values(job=job, period=period, started_at=now, worker=worker,
-                                       status=JobRunStatus.RUNNING, details={}))
+        conn.execute(
+            J.insert().values(
+                job=job,
+                period=period,
+                started_at=now,
+                worker=worker,
+                status=JobRunStatus.RUNNING,
+                details={},
+            )
+        )
         return None
     if row.status == JobRunStatus.DONE:
         return "done"
-    if (row.status == JobRunStatus.RUNNING and trust_unfinished
-            and row.started_at > now - STALE_AFTER):
+    if (
+        row.status == JobRunStatus.RUNNING
+        and trust_unfinished
+        and row.started_at > now - STALE_AFTER
+    ):
         return "busy"
     # A failed run, or one whose worker died: ours now. The last error stays until it is done.
     conn.execute(
-        update(J).where(J.c.id == row.id).values(
-            started_at=now, worker=worker, status=JobRunStatus.RUNNING,
+        update(J)
+        .where(J.c.id == row.id)
+        .values(
+            started_at=now,
+            worker=worker,
+            status=JobRunStatus.RUNNING,
             details={"retry_of": str(row.status)},
         )
     )
@@ -99,8 +115,9 @@ def run_once_per_period(
     return _work(engine, job, period, worker, now, work)
 
 
-def _run_pg(engine: Engine, job: str, period: str, worker: str, now: datetime,
-            work: Callable[[], Any]) -> OnceResult:
+def _run_pg(
+    engine: Engine, job: str, period: str, worker: str, now: datetime, work: Callable[[], Any]
+) -> OnceResult:
     key = advisory_key(job, period)
     with engine.connect() as lock_conn:
         got = lock_conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar()
@@ -122,8 +139,9 @@ def _run_pg(engine: Engine, job: str, period: str, worker: str, now: datetime,
             lock_conn.commit()
 
 
-def _work(engine: Engine, job: str, period: str, worker: str, now: datetime,
-          work: Callable[[], Any]) -> OnceResult:
+def _work(
+    engine: Engine, job: str, period: str, worker: str, now: datetime, work: Callable[[], Any]
+) -> OnceResult:
     try:
         result = work()
     except Exception as exc:
@@ -133,19 +151,23 @@ def _work(engine: Engine, job: str, period: str, worker: str, now: datetime,
     details = result if isinstance(result, dict) else {"result": repr(result)[:400]}
     with engine.begin() as conn:
         conn.execute(
-            update(J).where(J.c.job == job, J.c.period == period, J.c.worker == worker)
-            .values(finished_at=now, status=JobRunStatus.DONE, error=None,
-                    details=_jsonable(details))
+            update(J)
+            .where(J.c.job == job, J.c.period == period, J.c.worker == worker)
+            .values(
+                finished_at=now, status=JobRunStatus.DONE, error=None, details=_jsonable(details)
+            )
         )
     return OnceResult(True, "ran", result)
 
 
-def _record_failure(engine: Engine, job: str, period: str, worker: str, now: datetime,
-                    exc: BaseException) -> None:
+def _record_failure(
+    engine: Engine, job: str, period: str, worker: str, now: datetime, exc: BaseException
+) -> None:
     try:
         with engine.begin() as conn:
             conn.execute(
-                update(J).where(J.c.job == job, J.c.period == period, J.c.worker == worker)
+                update(J)
+                .where(J.c.job == job, J.c.period == period, J.c.worker == worker)
                 .values(status=JobRunStatus.FAILED, failed_at=now, error=error_text(exc))
             )
     except Exception:

@@ -123,7 +123,11 @@ def plan_next_week(ctx: JobContext) -> OnceResult:
 
     def work() -> dict[str, Any]:
         report = plan_week_service(
-            ctx.app.engine, week, ctx.app.policy, config_dir=ctx.app.settings.config_dir, now=now,
+            ctx.app.engine,
+            week,
+            ctx.app.policy,
+            config_dir=ctx.app.settings.config_dir,
+            now=now,
             actor="worker",
         )
         return {k: report.get(k) for k in ("week", "required", "scheduled") if k in report}
@@ -163,5 +167,6 @@ def nightly(ctx: JobContext) -> OnceResult:
         texts = apply_retention(app.engine, now, app.policy)
         return {"retention": {**texts, **apply_privacy_retention(app.engine, now, app.policy)}}
 
-    return run_once_per_period(app.engine, "nightly", local_day(now, app.policy), ctx.worker,
-                               now, work)
+    return run_once_per_period(
+        app.engine, "nightly", local_day(now, app.policy), ctx.worker, now, work
+    )

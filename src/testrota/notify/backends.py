@@ -151,8 +151,13 @@ def _twilio_http_client_class() -> type:
             if self._base is not None:
                 parts = urlsplit(url)
                 url = urlunsplit(
-                    (self._base.scheme, self._base.netloc, self._base.path + parts.path,
-                     parts.query, parts.fragment)
+                    (
+                        self._base.scheme,
+                        self._base.netloc,
+                        self._base.path + parts.path,
+                        parts.query,
+                        parts.fragment,
+                    )
                 )
             return super().request(method, url, *args, **kwargs)
 
@@ -219,7 +224,8 @@ class TwilioBackend:
         if settings.twilio_api_base is None and _is_loopback(settings.public_url):
             log.warning(
                 "TESTROTA_PUBLIC_URL is %s: Twilio cannot reach it, so texts are sent without a "
-                "StatusCallback and delivery reports will not arrive", settings.public_url
+                "StatusCallback and delivery reports will not arrive",
+                settings.public_url,
             )
             self._callback = None
 
@@ -259,7 +265,8 @@ class TwilioBackend:
         except Exception as exc:
             raise ProviderUnavailable(f"could not list texts to {mask_phone(to)}: {exc}") from exc
         matches = [
-            m for m in candidates
+            m
+            for m in candidates
             if m.body == body and (m.date_created is None or m.date_created >= after)
         ]
         if not matches:
@@ -297,13 +304,17 @@ def _send_failure(exc: Exception) -> SendFailure:
     if isinstance(exc, TwilioRestException):
         return SendFailure(
             classify_provider_error(exc.status, exc.code),
-            None if exc.code is None else str(exc.code), str(exc.msg)[:400], exc.status,
+            None if exc.code is None else str(exc.code),
+            str(exc.msg)[:400],
+            exc.status,
         )
     if isinstance(exc, TwilioServiceException):
         # The newer (RFC 9457) error body: not a TwilioRestException, same meaning.
         message = exc.title + (f": {exc.detail}" if exc.detail else "")
         return SendFailure(
-            classify_provider_error(exc.status, exc.code), str(exc.code), message[:400],
+            classify_provider_error(exc.status, exc.code),
+            str(exc.code),
+            message[:400],
             exc.status,
         )
     if isinstance(exc, TwilioException):

@@ -123,7 +123,10 @@ def eligible(now: datetime) -> ColumnElement[bool]:
 
 
 def _take(
-    conn: Connection, ids: Select[Any], condition: ColumnElement[bool], values: dict[str, Any],
+    conn: Connection,
+    ids: Select[Any],
+    condition: ColumnElement[bool],
+    values: dict[str, Any],
     returning: Sequence[Any],
 ) -> list[Any]:
     """``UPDATE`` the rows ``ids`` selects (still matching ``condition``) and return them.
@@ -133,8 +136,8 @@ def _take(
     each row and then takes more than ``n`` rows (each run skips the rows locked by the last).
     """
     if _is_pg(conn):
-        chosen = ids.with_for_update(skip_locked=True, of=M).cte("chosen").prefix_with(
-            "MATERIALIZED"
+        chosen = (
+            ids.with_for_update(skip_locked=True, of=M).cte("chosen").prefix_with("MATERIALIZED")
         )
         # ``id = ANY(ARRAY(...))`` is computed once and then looks rows up by primary key;
         # a join with the CTE may be planned as a loop over every pending row when the table's
@@ -153,9 +156,15 @@ def claim_due(conn: Connection, now: datetime, worker: str, limit: int) -> list[
         return []
     ids = select(M.c.id).where(eligible(now)).order_by(M.c.due_at, M.c.id).limit(limit)
     rows = _take(
-        conn, ids, M.c.status == "pending",
-        {"status": "sending", "claimed_by": worker, "claimed_at": now,
-         "attempts": M.c.attempts + 1},
+        conn,
+        ids,
+        M.c.status == "pending",
+        {
+            "status": "sending",
+            "claimed_by": worker,
+            "claimed_at": now,
+            "attempts": M.c.attempts + 1,
+        },
         [M.c.id, M.c.to, M.c.body, M.c.attempts, M.c.tz, M.c.expires_at, M.c.provider_sid],
     )
     claimed = [
@@ -185,8 +194,13 @@ def defer(conn: Connection, worker: str, deferrals: Sequence[tuple[int, datetime
     conn.execute(
         update(M)
         .where(M.c.id == bindparam("b_id"), M.c.status == "sending", M.c.claimed_by == worker)
-        .values(status="pending", claimed_by=None, claimed_at=None, due_at=bindparam("b_due"),
-                attempts=M.c.attempts - 1),
+        .values(
+            status="pending",
+            claimed_by=None,
+            claimed_at=None,
+            due_at=bindparam("b_due"),
+            attempts=M.c.attempts - 1,
+        ),
         [{"b_id": i, "b_due": due} for i, due in deferrals],
     )
 
@@ -232,24 +246,35 @@ def record_sent(
         (one_of("undelivered", "failed"), M.c.provider_status),
         else_="sent",
     )
-    fixed = {"status": status, "sent_at": now, "error_code": None, "error_message": None,
-             "next_attempt_at": None}
+    fixed = {
+        "status": status,
+        "sent_at": now,
+        "error_code": None,
+        "error_message": None,
+        "next_attempt_at": None,
+    }
     mine = and_(M.c.status == "sending", M.c.claimed_by == worker)
     if _is_pg(conn):
         batch = values(
             column("id", Integer), column("sid", String), column("pstatus", String), name="batch"
         ).data([(r["b_id"], r["b_sid"], r["b_pstatus"]) for r in rows])
         conn.execute(
-            update(M).where(M.c.id == batch.c.id, mine).values(
+            update(M)
+            .where(M.c.id == batch.c.id, mine)
+            .values(
                 provider_status=case((terminal, M.c.provider_status), else_=batch.c.pstatus),
-                provider_sid=batch.c.sid, **fixed,
+                provider_sid=batch.c.sid,
+                **fixed,
             )
         )
         return
     conn.execute(
-        update(M).where(M.c.id == bindparam("b_id"), mine).values(
+        update(M)
+        .where(M.c.id == bindparam("b_id"), mine)
+        .values(
             provider_status=case((terminal, M.c.provider_status), else_=bindparam("b_pstatus")),
-            provider_sid=bindparam("b_sid"), **fixed,
+            provider_sid=bindparam("b_sid"),
+            **fixed,
         ),
         list(rows),
     )
@@ -262,8 +287,13 @@ def record_retry(conn: Connection, worker: str, rows: Sequence[dict[str, Any]]) 
     conn.execute(
         update(M)
         .where(M.c.id == bindparam("b_id"), M.c.status == "sending", M.c.claimed_by == worker)
-        .values(status="pending", claimed_by=None, next_attempt_at=bindparam("b_next"),
-                error_code=bindparam("b_code"), error_message=bindparam("b_error")),
+        .values(
+            status="pending",
+            claimed_by=None,
+            next_attempt_at=bindparam("b_next"),
+            error_code=bindparam("b_code"),
+            error_message=bindparam("b_error"),
+        ),
         list(rows),
     )
 
@@ -277,14 +307,19 @@ def record_final(
     conn.execute(
         update(M)
         .where(M.c.id == bindparam("b_id"), M.c.status == "sending", M.c.claimed_by == worker)
-        .values(status=status, next_attempt_at=bindparam("b_next"),
-                error_code=bindparam("b_code"), error_message=bindparam("b_error")),
+        .values(
+            status=status,
+            next_attempt_at=bindparam("b_next"),
+            error_code=bindparam("b_code"),
+            error_message=bindparam("b_error"),
+        ),
         list(rows),
     )
 
 
-def mark_recipients(conn: Connection, phones: Sequence[str], *, opted_out: bool = False,
-                    invalid: bool = False) -> list[int]:
+def mark_recipients(
+    conn: Connection, phones: Sequence[str], *, opted_out: bool = False, invalid: bool = False
+) -> list[int]:
     """Flag everyone with these numbers: opted out (21610) or invalid phone (21211/21614).
 
     Returns the ids of the people changed, for the audit trail.
@@ -294,15 +329,19 @@ def mark_recipients(conn: Connection, phones: Sequence[str], *, opted_out: bool 
     changed: list[int] = []
     if opted_out:
         rows = conn.execute(
-            update(P).where(P.c.phone.in_(phones), P.c.opted_out.is_(False))
-            .values(opted_out=True).returning(P.c.id)
+            update(P)
+            .where(P.c.phone.in_(phones), P.c.opted_out.is_(False))
+            .values(opted_out=True)
+            .returning(P.c.id)
         ).all()
         changed += [r.id for r in rows]
         conn.execute(update(U).where(U.c.phone.in_(phones)).values(opted_out=True))
     if invalid:
         rows = conn.execute(
-            update(P).where(P.c.phone.in_(phones), P.c.phone_valid.is_(True))
-            .values(phone_valid=False).returning(P.c.id)
+            update(P)
+            .where(P.c.phone.in_(phones), P.c.phone_valid.is_(True))
+            .values(phone_valid=False)
+            .returning(P.c.id)
         ).all()
         changed += [r.id for r in rows]
     return changed
@@ -319,8 +358,11 @@ def mark_stale_unknown(conn: Connection, now: datetime, timeout: timedelta) -> i
     result = conn.execute(
         update(M)
         .where(M.c.status == "sending", M.c.claimed_at < now - timeout)
-        .values(status="unknown", next_attempt_at=now,
-                error_message="left sending by a dispatcher that stopped; looking it up")
+        .values(
+            status="unknown",
+            next_attempt_at=now,
+            error_message="left sending by a dispatcher that stopped; looking it up",
+        )
     )
     return result.rowcount or 0
 
@@ -331,20 +373,32 @@ def claim_unknown(
     """Take ``unknown`` rows due for a lookup; a second dispatcher skips them until ``recheck``."""
     ids = (
         select(M.c.id)
-        .where(M.c.status == "unknown",
-               or_(M.c.next_attempt_at.is_(None), M.c.next_attempt_at <= now))
+        .where(
+            M.c.status == "unknown", or_(M.c.next_attempt_at.is_(None), M.c.next_attempt_at <= now)
+        )
         .order_by(M.c.id)
         .limit(limit)
     )
     rows = _take(
-        conn, ids, M.c.status == "unknown",
+        conn,
+        ids,
+        M.c.status == "unknown",
         {"claimed_by": worker, "next_attempt_at": now + recheck},
-        [M.c.id, M.c.to, M.c.body, M.c.attempts, M.c.tz, M.c.expires_at, M.c.provider_sid,
-         M.c.claimed_at],
+        [
+            M.c.id,
+            M.c.to,
+            M.c.body,
+            M.c.attempts,
+            M.c.tz,
+            M.c.expires_at,
+            M.c.provider_sid,
+            M.c.claimed_at,
+        ],
     )
     return [
-        Claimed(r.id, r.to, r.body, r.attempts, r.tz, r.expires_at, r.claimed_at or now,
-                r.provider_sid)
+        Claimed(
+            r.id, r.to, r.body, r.attempts, r.tz, r.expires_at, r.claimed_at or now, r.provider_sid
+        )
         for r in rows
     ]
 
@@ -372,8 +426,7 @@ def take_tokens(
     """
     no_jit(conn)
     row = conn.execute(
-        select(B.c.tokens, B.c.refilled_at).where(B.c.name == BUDGET_NAME)
-        .with_for_update()
+        select(B.c.tokens, B.c.refilled_at).where(B.c.name == BUDGET_NAME).with_for_update()
     ).first()
     if row is None:
         insert = conn.dialect.name == "postgresql"
@@ -381,19 +434,18 @@ def take_tokens(
 
         dialect_insert = postgresql.insert if insert else sqlite.insert
         conn.execute(
-            dialect_insert(B).values(name=BUDGET_NAME, tokens=burst, refilled_at=real_now)
+            dialect_insert(B)
+            .values(name=BUDGET_NAME, tokens=burst, refilled_at=real_now)
             .on_conflict_do_nothing()
         )
         row = conn.execute(
-            select(B.c.tokens, B.c.refilled_at).where(B.c.name == BUDGET_NAME)
-            .with_for_update()
+            select(B.c.tokens, B.c.refilled_at).where(B.c.name == BUDGET_NAME).with_for_update()
         ).one()
     elapsed = max(0.0, real_now - row.refilled_at)
     tokens = min(burst, row.tokens + elapsed * rate)
     taken = min(want, int(tokens))
     conn.execute(
-        update(B).where(B.c.name == BUDGET_NAME)
-        .values(tokens=tokens - taken, refilled_at=real_now)
+        update(B).where(B.c.name == BUDGET_NAME).values(tokens=tokens - taken, refilled_at=real_now)
     )
     wait = 0.0 if taken else (1 - (tokens - int(tokens))) / rate
     return taken, wait

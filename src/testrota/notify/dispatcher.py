@@ -191,8 +191,10 @@ class Dispatcher:
                     max_seconds is not None and time.monotonic() - started > max_seconds
                 ):
                     break
-                if not exhausted and len(inflight) <= target * 3 // 4 and (
-                    time.monotonic() >= next_claim_at
+                if (
+                    not exhausted
+                    and len(inflight) <= target * 3 // 4
+                    and (time.monotonic() >= next_claim_at)
                 ):
                     batch, asked, wait_s = self._claim(target - len(inflight))
                     if wait_s:
@@ -329,13 +331,19 @@ class Dispatcher:
             if o.result == "sent":
                 sent.append({"b_id": o.row.id, "b_sid": o.sid, "b_pstatus": o.provider_status})
             elif o.result == "retry":
-                due = next_attempt_at(now, o.row.attempts, self.sms.retry_base_seconds,
-                                      self.sms.retry_max_seconds, self.rng)
+                due = next_attempt_at(
+                    now,
+                    o.row.attempts,
+                    self.sms.retry_base_seconds,
+                    self.sms.retry_max_seconds,
+                    self.rng,
+                )
                 retry.append({"b_id": o.row.id, "b_next": due, "b_code": code, "b_error": error})
             elif o.result == "unknown":
                 # The request may have reached the provider; look it up once it has settled.
-                unknown.append({"b_id": o.row.id, "b_next": lookup_at, "b_code": code,
-                                "b_error": error})
+                unknown.append(
+                    {"b_id": o.row.id, "b_next": lookup_at, "b_code": code, "b_error": error}
+                )
             elif o.result == "release":
                 release.append(o.row.id)
             else:
@@ -418,8 +426,13 @@ class Dispatcher:
         if row.attempts >= self.sms.max_attempts:
             return {"status": "failed", "error_message": "not found at the provider; no tries left"}
         # Never reached the provider: safe to send again, now.
-        return {"status": "pending", "claimed_by": None, "claimed_at": None,
-                "next_attempt_at": now, "error_message": "not found at the provider; resending"}
+        return {
+            "status": "pending",
+            "claimed_by": None,
+            "claimed_at": None,
+            "next_attempt_at": now,
+            "error_message": "not found at the provider; resending",
+        }
 
 
 def _audit(conn: Any, now: datetime, action: str, person_ids: list[int], reason: str) -> None:
@@ -429,8 +442,14 @@ def _audit(conn: Any, now: datetime, action: str, person_ids: list[int], reason:
     conn.execute(
         table.insert(),
         [
-            {"at": now, "actor": "sms-dispatcher", "action": action, "entity": "person",
-             "entity_id": str(pid), "details": {"reason": reason}}
+            {
+                "at": now,
+                "actor": "sms-dispatcher",
+                "action": action,
+                "entity": "person",
+                "entity_id": str(pid),
+                "details": {"reason": reason},
+            }
             for pid in person_ids
         ],
     )
@@ -477,15 +496,17 @@ def dispatch_loop(
             if budget is not None and budget <= 0:
                 break
             try:
-                report = Dispatcher(engine, sender, policy, clock, worker=worker,
-                                    stop=stop).run(budget)
+                report = Dispatcher(engine, sender, policy, clock, worker=worker, stop=stop).run(
+                    budget
+                )
             except Exception:
                 if once:
                     raise
                 failures += 1
                 wait_s = min(LOOP_MAX_PAUSE_SECONDS, pause * 2 ** (failures - 1))
-                log.exception("dispatch pass failed (%d in a row); next pass in %.0f s",
-                              failures, wait_s)
+                log.exception(
+                    "dispatch pass failed (%d in a row); next pass in %.0f s", failures, wait_s
+                )
                 stop.wait(wait_s)
                 continue
             if failures:

@@ -58,8 +58,11 @@ class SyncReport:
     readdressed: int = 0  # pending texts moved to a person's new phone number
 
     def as_dict(self) -> dict[str, int]:
-        return {"created": self.created, "cancelled": self.cancelled,
-                "readdressed": self.readdressed}
+        return {
+            "created": self.created,
+            "cancelled": self.cancelled,
+            "readdressed": self.readdressed,
+        }
 
 
 class _Links:
@@ -101,22 +104,27 @@ def insert_rows(conn: Connection, rows: Sequence[OutboxRow], now: datetime) -> i
     if not rows:
         return 0
     dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    stmt = (
-        dialect_insert(M)
-        .on_conflict_do_nothing(index_elements=["dedupe_key"])
-        .returning(M.c.id)
-    )
+    stmt = dialect_insert(M).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(M.c.id)
     inserted = 0
     for start in range(0, len(rows), INSERT_CHUNK):
         chunk = [
             {
-                "kind": r.kind, "dedupe_key": r.dedupe_key, "person_id": r.person_id,
-                "appointment_id": r.appointment_id, "user_id": r.user_id, "to": r.to,
-                "body": r.body, "due_at": r.due_at, "expires_at": r.expires_at,
-                "status": "pending", "attempts": 0, "segments": r.segments, "tz": r.tz,
+                "kind": r.kind,
+                "dedupe_key": r.dedupe_key,
+                "person_id": r.person_id,
+                "appointment_id": r.appointment_id,
+                "user_id": r.user_id,
+                "to": r.to,
+                "body": r.body,
+                "due_at": r.due_at,
+                "expires_at": r.expires_at,
+                "status": "pending",
+                "attempts": 0,
+                "segments": r.segments,
+                "tz": r.tz,
                 "created_at": now,
             }
-            for r in rows[start:start + INSERT_CHUNK]
+            for r in rows[start : start + INSERT_CHUNK]
         ]
         inserted += len(conn.execute(stmt, chunk).all())
     return inserted
@@ -138,21 +146,20 @@ def cancel_stale_reminders(conn: Connection, appointment_ids: Sequence[int] | No
     if appointment_ids is not None:
         condition = and_(condition, M.c.appointment_id.in_(appointment_ids))
     result = conn.execute(
-        update(M).where(condition).values(
-            status="cancelled", error_message="the appointment was moved or cancelled"
-        )
+        update(M)
+        .where(condition)
+        .values(status="cancelled", error_message="the appointment was moved or cancelled")
     )
     return result.rowcount or 0
 
 
 def _readdress(conn: Connection) -> int:
     """Pending texts follow a person's corrected phone number."""
-    new_phone = (
-        select(P.c.phone).where(P.c.id == M.c.person_id).scalar_subquery()
-    )
+    new_phone = select(P.c.phone).where(P.c.id == M.c.person_id).scalar_subquery()
     changed = exists().where(P.c.id == M.c.person_id, P.c.phone.is_not(None), P.c.phone != M.c.to)
     result = conn.execute(
-        update(M).where(M.c.status == "pending", M.c.person_id.is_not(None), changed)
+        update(M)
+        .where(M.c.status == "pending", M.c.person_id.is_not(None), changed)
         .values(to=new_phone)
     )
     return result.rowcount or 0
@@ -184,13 +191,24 @@ def sync_reminders(
             report.readdressed = _readdress(conn)
         query = (
             select(
-                A.c.id, A.c.person_id, A.c.starts_at, A.c.site_code, P.c.name, P.c.phone,
-                P.c.language, S.c.name.label("site_name"), S.c.timezone,
+                A.c.id,
+                A.c.person_id,
+                A.c.starts_at,
+                A.c.site_code,
+                P.c.name,
+                P.c.phone,
+                P.c.language,
+                S.c.name.label("site_name"),
+                S.c.timezone,
             )
             .select_from(A.join(P, P.c.id == A.c.person_id).outerjoin(S, S.c.code == A.c.site_code))
             .where(
-                A.c.status == "scheduled", A.c.starts_at > now, A.c.starts_at <= horizon_end,
-                P.c.active.is_(True), P.c.phone.is_not(None), P.c.phone != "",
+                A.c.status == "scheduled",
+                A.c.starts_at > now,
+                A.c.starts_at <= horizon_end,
+                P.c.active.is_(True),
+                P.c.phone.is_not(None),
+                P.c.phone != "",
             )
         )
         key_scope = and_(
@@ -204,9 +222,15 @@ def sync_reminders(
             tz_name, tz = zones(r.timezone)
             targets.append(
                 ReminderTarget(
-                    appointment_id=r.id, person_id=r.person_id, name=r.name, phone=r.phone,
-                    language=r.language, site_name=r.site_name or r.site_code, tz_name=tz_name,
-                    tz=tz, starts_at=r.starts_at,
+                    appointment_id=r.id,
+                    person_id=r.person_id,
+                    name=r.name,
+                    phone=r.phone,
+                    language=r.language,
+                    site_name=r.site_name or r.site_code,
+                    tz_name=tz_name,
+                    tz=tz,
+                    starts_at=r.starts_at,
                 )
             )
         existing = _existing_keys(conn, key_scope)
@@ -219,8 +243,12 @@ def sync_reminders(
 
 
 def enqueue_missed_notices(
-    engine: Engine, now: datetime, policy: Policy, settings: Settings,
-    *, templates: Templates | None = None,
+    engine: Engine,
+    now: datetime,
+    policy: Policy,
+    settings: Settings,
+    *,
+    templates: Templates | None = None,
 ) -> int:
     """A notice with a rebooking offer for each test missed within ``missed_lookback_hours``."""
     if not policy.reminders.missed_notice:
@@ -231,18 +259,43 @@ def enqueue_missed_notices(
     already = exists().where(M.c.appointment_id == A.c.id, M.c.kind == KIND_MISSED)
     with engine.begin() as conn:
         query = (
-            select(A.c.id, A.c.person_id, A.c.starts_at, A.c.site_code, P.c.name, P.c.phone,
-                   P.c.language, S.c.name.label("site_name"), S.c.timezone)
+            select(
+                A.c.id,
+                A.c.person_id,
+                A.c.starts_at,
+                A.c.site_code,
+                P.c.name,
+                P.c.phone,
+                P.c.language,
+                S.c.name.label("site_name"),
+                S.c.timezone,
+            )
             .select_from(A.join(P, P.c.id == A.c.person_id).outerjoin(S, S.c.code == A.c.site_code))
-            .where(A.c.status == "missed", A.c.ends_at >= since, A.c.ends_at <= now,
-                   P.c.active.is_(True), P.c.phone.is_not(None), P.c.phone != "", not_(already))
+            .where(
+                A.c.status == "missed",
+                A.c.ends_at >= since,
+                A.c.ends_at <= now,
+                P.c.active.is_(True),
+                P.c.phone.is_not(None),
+                P.c.phone != "",
+                not_(already),
+            )
         )
         targets = []
         for r in conn.execute(query):
             tz_name, tz = zones(r.timezone)
             targets.append(
-                MissedTarget(r.id, r.person_id, r.name, r.phone, r.language,
-                             r.site_name or r.site_code, tz_name, tz, r.starts_at)
+                MissedTarget(
+                    r.id,
+                    r.person_id,
+                    r.name,
+                    r.phone,
+                    r.language,
+                    r.site_name or r.site_code,
+                    tz_name,
+                    tz,
+                    r.starts_at,
+                )
             )
         rows = plan_missed_notices(targets, now, policy.reminders, tpl, _Links(settings, now))
         return insert_rows(conn, rows, now)
@@ -254,8 +307,9 @@ def enqueue_missed_notices(
 def _recipients(conn: Connection, roles: Iterable[str]) -> list[tuple[Recipient, str]]:
     rows = conn.execute(
         select(U.c.id, U.c.name, U.c.phone, U.c.language, U.c.departments, U.c.role)
-        .where(U.c.role.in_(list(roles)), U.c.active.is_(True), U.c.phone.is_not(None),
-               U.c.phone != "")
+        .where(
+            U.c.role.in_(list(roles)), U.c.active.is_(True), U.c.phone.is_not(None), U.c.phone != ""
+        )
         .order_by(U.c.id)
     )
     return [
@@ -265,16 +319,28 @@ def _recipients(conn: Connection, roles: Iterable[str]) -> list[tuple[Recipient,
 
 
 def enqueue_positive_alerts(
-    engine: Engine, now: datetime, policy: Policy, settings: Settings,
-    *, templates: Templates | None = None, lookback: timedelta = timedelta(days=7),
+    engine: Engine,
+    now: datetime,
+    policy: Policy,
+    settings: Settings,
+    *,
+    templates: Templates | None = None,
+    lookback: timedelta = timedelta(days=7),
 ) -> int:
     """Text each open positive alert to the supervisors of the person's department and to HR."""
     tpl = _templates(settings, policy, templates)
     tz_name = policy.timezone
     with engine.begin() as conn:
         alerts = conn.execute(
-            select(AL.c.id, AL.c.person_id, P.c.name, P.c.employee_no, P.c.department,
-                   P.c.grid_unit, TR.c.sampled_at)
+            select(
+                AL.c.id,
+                AL.c.person_id,
+                P.c.name,
+                P.c.employee_no,
+                P.c.department,
+                P.c.grid_unit,
+                TR.c.sampled_at,
+            )
             .select_from(AL.join(P, P.c.id == AL.c.person_id).join(TR, TR.c.id == AL.c.result_id))
             .where(AL.c.status == "open", AL.c.created_at >= now - lookback)
         ).all()
@@ -282,28 +348,41 @@ def enqueue_positive_alerts(
             return 0
         contacts: dict[int, int] = dict(
             conn.execute(
-                select(AC.c.alert_id, func.count()).where(AC.c.alert_id.in_([a.id for a in alerts]))
+                select(AC.c.alert_id, func.count())
+                .where(AC.c.alert_id.in_([a.id for a in alerts]))
                 .group_by(AC.c.alert_id)
             ).all()
         )
         people = _recipients(conn, ("supervisor", "hr"))
-        existing = _existing_keys(conn, and_(M.c.kind == KIND_POSITIVE,
-                                             M.c.created_at >= now - lookback - timedelta(days=1)))
+        existing = _existing_keys(
+            conn,
+            and_(M.c.kind == KIND_POSITIVE, M.c.created_at >= now - lookback - timedelta(days=1)),
+        )
         rows: list[OutboxRow] = []
         for a in alerts:
-            recipients = [
-                r for r, role in people
-                if role == "hr" or a.department in r.departments
-            ]
+            recipients = [r for r, role in people if role == "hr" or a.department in r.departments]
             recipients = [
                 r for r in recipients if f"positive:{a.id}:user:{r.user_id}" not in existing
             ]
             if not recipients:
                 continue
-            case = PositiveCase(a.id, a.name, a.employee_no, a.department, a.grid_unit,
-                                a.sampled_at, int(contacts.get(a.id, 0)))
+            case = PositiveCase(
+                a.id,
+                a.name,
+                a.employee_no,
+                a.department,
+                a.grid_unit,
+                a.sampled_at,
+                int(contacts.get(a.id, 0)),
+            )
             rows += plan_positive_alerts(
-                case, recipients, now, policy.reminders, tz_name, policy.tz, tpl,
+                case,
+                recipients,
+                now,
+                policy.reminders,
+                tz_name,
+                policy.tz,
+                tpl,
                 f"{settings.public_url}/alerts",
             )
         return insert_rows(conn, rows, now)
@@ -320,8 +399,12 @@ def local_day_bounds(day: date, tz: tzinfo) -> tuple[datetime, datetime]:
 
 
 def enqueue_digests(
-    engine: Engine, now: datetime, policy: Policy, settings: Settings,
-    *, templates: Templates | None = None,
+    engine: Engine,
+    now: datetime,
+    policy: Policy,
+    settings: Settings,
+    *,
+    templates: Templates | None = None,
 ) -> int:
     """Each supervisor's count of yesterday's missed tests in their departments."""
     tpl = _templates(settings, policy, templates)
@@ -346,8 +429,9 @@ def enqueue_digests(
             year, week, _ = day.isocalendar()
             return f"{settings.public_url}/missed?week={year}-W{week:02d}"
 
-        rows = plan_digests(lines, yesterday, now, policy.reminders, policy.timezone, tz, tpl,
-                            link_for_day)
+        rows = plan_digests(
+            lines, yesterday, now, policy.reminders, policy.timezone, tz, tpl, link_for_day
+        )
         return insert_rows(conn, rows, now)
 
 
@@ -355,8 +439,13 @@ def enqueue_digests(
 
 
 def enqueue_booster_campaign(
-    engine: Engine, now: datetime, policy: Policy, settings: Settings,
-    *, campaign: str | None = None, templates: Templates | None = None,
+    engine: Engine,
+    now: datetime,
+    policy: Policy,
+    settings: Settings,
+    *,
+    campaign: str | None = None,
+    templates: Templates | None = None,
 ) -> int:
     """One booster text per active person without a booster, once per ``campaign``.
 
@@ -371,15 +460,30 @@ def enqueue_booster_campaign(
     with engine.begin() as conn:
         rows = conn.execute(
             select(P.c.id, P.c.name, P.c.phone, P.c.language)
-            .where(P.c.active.is_(True), no_booster, P.c.phone.is_not(None), P.c.phone != "",
-                   P.c.opted_out.is_(False), P.c.phone_valid.is_(True))
+            .where(
+                P.c.active.is_(True),
+                no_booster,
+                P.c.phone.is_not(None),
+                P.c.phone != "",
+                P.c.opted_out.is_(False),
+                P.c.phone_valid.is_(True),
+            )
             .order_by(P.c.id)
         ).all()
         existing = _existing_keys(conn, M.c.dedupe_key.like(f"booster:{name}:%"))
         targets = [
-            BoosterTarget(r.id, r.name, r.phone, r.language) for r in rows
+            BoosterTarget(r.id, r.name, r.phone, r.language)
+            for r in rows
             if f"booster:{name}:person:{r.id}" not in existing
         ]
-        planned = plan_booster_campaign(name, targets, now, policy.reminders, policy.timezone,
-                                        policy.tz, tpl, _Links(settings, now))
+        planned = plan_booster_campaign(
+            name,
+            targets,
+            now,
+            policy.reminders,
+            policy.timezone,
+            policy.tz,
+            tpl,
+            _Links(settings, now),
+        )
         return insert_rows(conn, planned, now)

@@ -115,9 +115,9 @@ def handle_inbound(
                 return InboundResult(seen.action, seen.reply, seen.person_id)
         people = list(
             session.exec(
-                select(Person).where(Person.phone == from_number).order_by(
-                    col(Person.active).desc(), col(Person.id)
-                )
+                select(Person)
+                .where(Person.phone == from_number)
+                .order_by(col(Person.active).desc(), col(Person.id))
             )
         )
         users = list(session.exec(select(User).where(User.phone == from_number)))
@@ -147,13 +147,18 @@ def handle_inbound(
         elif person is None:
             action, reply = "help", render("reply_help", link=settings.public_url)
         else:
-            action, reply = ("help" if command == "help" else "unknown"), render(
-                "reply_help", link=link()
+            action, reply = (
+                ("help" if command == "help" else "unknown"),
+                render("reply_help", link=link()),
             )
         session.add(
             InboundMessage(
-                provider_sid=message_sid, from_number=from_number, body=body[:2000],
-                received_at=now, person_id=person.id if person else None, action=action,
+                provider_sid=message_sid,
+                from_number=from_number,
+                body=body[:2000],
+                received_at=now,
+                person_id=person.id if person else None,
+                action=action,
                 reply=reply,
             )
         )
@@ -166,7 +171,11 @@ def handle_inbound(
 
 
 def _set_opt_out(
-    session: Session, people: list[Person], users: list[User], value: bool, now: datetime,
+    session: Session,
+    people: list[Person],
+    users: list[User],
+    value: bool,
+    now: datetime,
     phone: str,
 ) -> None:
     for p in people:
@@ -176,9 +185,12 @@ def _set_opt_out(
             session.add(p)
             session.add(
                 AuditEvent(
-                    at=now, actor=f"sms:{phone[-4:]}",
-                    action="sms_opt_out" if value else "sms_opt_in", entity="person",
-                    entity_id=str(p.id), details={"via": "sms reply"},
+                    at=now,
+                    actor=f"sms:{phone[-4:]}",
+                    action="sms_opt_out" if value else "sms_opt_in",
+                    entity="person",
+                    entity_id=str(p.id),
+                    details={"via": "sms reply"},
                 )
             )
     for u in users:
@@ -187,15 +199,16 @@ def _set_opt_out(
             session.add(u)
 
 
-def _target(session: Session, person: Person, people: list[Person], now: datetime
-            ) -> Target | None:
+def _target(session: Session, person: Person, people: list[Person], now: datetime) -> Target | None:
     """What "R" is about: the latest text we sent that invited it, else the next appointment."""
     ids = [p.id for p in people if p.id is not None]
     last = session.exec(
         select(Message)
-        .where(col(Message.person_id).in_(ids),
-               col(Message.kind).in_((*REMINDER_KINDS, KIND_MISSED)),
-               col(Message.status).in_(("sent", "delivered")))
+        .where(
+            col(Message.person_id).in_(ids),
+            col(Message.kind).in_((*REMINDER_KINDS, KIND_MISSED)),
+            col(Message.status).in_(("sent", "delivered")),
+        )
         .order_by(col(Message.sent_at).desc(), col(Message.id).desc())
         .limit(1)
     ).first()
@@ -206,7 +219,8 @@ def _target(session: Session, person: Person, people: list[Person], now: datetim
             already = session.exec(
                 select(RescheduleOffer).where(
                     RescheduleOffer.appointment_id == appointment.id,
-                    RescheduleOffer.status == "confirmed", RescheduleOffer.mode == "makeup",
+                    RescheduleOffer.status == "confirmed",
+                    RescheduleOffer.mode == "makeup",
                 )
             ).first()
             if last.kind == KIND_MISSED and appointment.status == "missed" and already is None:
@@ -215,8 +229,11 @@ def _target(session: Session, person: Person, people: list[Person], now: datetim
                 return Target("move", appointment, owner)
     upcoming = session.exec(
         select(Appointment)
-        .where(col(Appointment.person_id).in_(ids), Appointment.status == "scheduled",
-               Appointment.starts_at > now)
+        .where(
+            col(Appointment.person_id).in_(ids),
+            Appointment.status == "scheduled",
+            Appointment.starts_at > now,
+        )
         .order_by(col(Appointment.starts_at))
         .limit(1)
     ).first()
@@ -226,8 +243,16 @@ def _target(session: Session, person: Person, people: list[Person], now: datetim
     return Target("move", upcoming, owner)
 
 
-def _offer(session: Session, person: Person, people: list[Person], phone: str, now: datetime,
-           policy: Policy, render: Render, link: Callable[[], str]) -> tuple[str, str]:
+def _offer(
+    session: Session,
+    person: Person,
+    people: list[Person],
+    phone: str,
+    now: datetime,
+    policy: Policy,
+    render: Render,
+    link: Callable[[], str],
+) -> tuple[str, str]:
     target = _target(session, person, people, now)
     if target is None:
         return "reschedule_nothing", render("reply_no_appointment", link=link())
@@ -235,20 +260,33 @@ def _offer(session: Session, person: Person, people: list[Person], phone: str, n
     if slot is None:
         return "reschedule_none", render("reply_offer_none", link=link())
     make_offer(session, target, slot, phone, now, policy)
-    day, clock = local_date_time(slot.starts_at, site_zone(session, slot.site_code, policy),
-                                 target.person.language)
+    day, clock = local_date_time(
+        slot.starts_at, site_zone(session, slot.site_code, policy), target.person.language
+    )
     return "offer", render(
-        "reply_offer", date=day, time=clock, site=site_name(session, slot.site_code),
+        "reply_offer",
+        date=day,
+        time=clock,
+        site=site_name(session, slot.site_code),
         minutes=policy.reminders.offer_valid_minutes,
     )
 
 
-def _confirm(session: Session, phone: str, now: datetime, policy: Policy, render: Render,
-             link: Callable[[], str]) -> tuple[str, str, int | None]:
+def _confirm(
+    session: Session,
+    phone: str,
+    now: datetime,
+    policy: Policy,
+    render: Render,
+    link: Callable[[], str],
+) -> tuple[str, str, int | None]:
     offer = session.exec(
         select(RescheduleOffer)
-        .where(RescheduleOffer.phone == phone, RescheduleOffer.status == "open",
-               RescheduleOffer.expires_at > now)
+        .where(
+            RescheduleOffer.phone == phone,
+            RescheduleOffer.status == "open",
+            RescheduleOffer.expires_at > now,
+        )
         .order_by(col(RescheduleOffer.id).desc())
         .limit(1)
     ).first()
@@ -259,9 +297,13 @@ def _confirm(session: Session, phone: str, now: datetime, policy: Policy, render
         tz = site_zone(session, booked.site_code, policy)
         person = session.get(Person, offer.person_id)
         day, clock = local_date_time(booked.starts_at, tz, person.language if person else "zh")
-        return "confirmed", render(
-            "reply_confirmed", date=day, time=clock, site=site_name(session, booked.site_code)
-        ), booked.id
+        return (
+            "confirmed",
+            render(
+                "reply_confirmed", date=day, time=clock, site=site_name(session, booked.site_code)
+            ),
+            booked.id,
+        )
     # Taken meanwhile (or no longer possible): offer the next one instead.
     session.execute(
         update(RescheduleOffer).where(col(RescheduleOffer.id) == offer.id).values(status="expired")
@@ -275,9 +317,17 @@ def _confirm(session: Session, phone: str, now: datetime, policy: Policy, render
     if slot is None:
         return "confirm_failed", render("reply_offer_none", link=link()), None
     make_offer(session, target, slot, phone, now, policy)
-    day, clock = local_date_time(slot.starts_at, site_zone(session, slot.site_code, policy),
-                                 person.language)
-    return "offer_again", render(
-        "reply_offer_again", date=day, time=clock, site=site_name(session, slot.site_code),
-        minutes=policy.reminders.offer_valid_minutes,
-    ), None
+    day, clock = local_date_time(
+        slot.starts_at, site_zone(session, slot.site_code, policy), person.language
+    )
+    return (
+        "offer_again",
+        render(
+            "reply_offer_again",
+            date=day,
+            time=clock,
+            site=site_name(session, slot.site_code),
+            minutes=policy.reminders.offer_valid_minutes,
+        ),
+        None,
+    )

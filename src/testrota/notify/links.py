@@ -53,8 +53,10 @@ def _secret(settings: Settings) -> str:
     if not settings.secret_key and settings.demo:
         # The demo's key is made at random and kept in its database (testrota.auth.keys), never
         # a constant anyone could sign links with; the demo's processes load it at start.
-        raise UserError("demo mode without TESTROTA_SECRET_KEY: the demo's key is kept in its "
-                        "database; run `testrota demo`, or set TESTROTA_SECRET_KEY")
+        raise UserError(
+            "demo mode without TESTROTA_SECRET_KEY: the demo's key is kept in its "
+            "database; run `testrota demo`, or set TESTROTA_SECRET_KEY"
+        )
     problem = secret_key_problem(settings.secret_key)
     if problem:
         raise UserError(f"every text carries a signed personal link: {problem}")

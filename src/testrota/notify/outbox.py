@@ -175,14 +175,26 @@ def plan_reminders(
                 continue
             day, clock = local_date_time(t.starts_at, t.tz, t.language)
             rendered = templates.render(
-                kind, t.language, name=t.name, date=day, time=clock, site=t.site_name,
+                kind,
+                t.language,
+                name=t.name,
+                date=day,
+                time=clock,
+                site=t.site_name,
                 link=link_for(t.person_id),
             )
             rows.append(
                 OutboxRow(
-                    kind=kind, dedupe_key=key, to=t.phone, body=rendered.body,
-                    due_at=due, expires_at=t.starts_at, segments=rendered.segments.segments,
-                    tz=t.tz_name, person_id=t.person_id, appointment_id=t.appointment_id,
+                    kind=kind,
+                    dedupe_key=key,
+                    to=t.phone,
+                    body=rendered.body,
+                    due_at=due,
+                    expires_at=t.starts_at,
+                    segments=rendered.segments.segments,
+                    tz=t.tz_name,
+                    person_id=t.person_id,
+                    appointment_id=t.appointment_id,
                 )
             )
     return rows
@@ -212,14 +224,25 @@ def plan_missed_notices(
         due = quiet_window_end(now, t.tz, rules)
         day, clock = local_date_time(t.starts_at, t.tz, t.language)
         rendered = templates.render(
-            KIND_MISSED, t.language, name=t.name, date=day, time=clock, site=t.site_name,
+            KIND_MISSED,
+            t.language,
+            name=t.name,
+            date=day,
+            time=clock,
+            site=t.site_name,
             link=link_for(t.person_id),
         )
         rows.append(
             OutboxRow(
-                kind=KIND_MISSED, dedupe_key=f"missed:appt:{t.appointment_id}", to=t.phone,
-                body=rendered.body, due_at=due, expires_at=due + timedelta(hours=24),
-                segments=rendered.segments.segments, tz=t.tz_name, person_id=t.person_id,
+                kind=KIND_MISSED,
+                dedupe_key=f"missed:appt:{t.appointment_id}",
+                to=t.phone,
+                body=rendered.body,
+                due_at=due,
+                expires_at=due + timedelta(hours=24),
+                segments=rendered.segments.segments,
+                tz=t.tz_name,
+                person_id=t.person_id,
                 appointment_id=t.appointment_id,
             )
         )
@@ -264,16 +287,27 @@ def plan_positive_alerts(
     for r in recipients:
         day, _ = local_date_time(case.sampled_at, tz, r.language)
         rendered = templates.render(
-            KIND_POSITIVE, r.language, person=case.person, employee_no=case.employee_no,
-            department=case.department, grid_unit=case.grid_unit, date=day,
-            contacts=case.contacts, link=link,
+            KIND_POSITIVE,
+            r.language,
+            person=case.person,
+            employee_no=case.employee_no,
+            department=case.department,
+            grid_unit=case.grid_unit,
+            date=day,
+            contacts=case.contacts,
+            link=link,
         )
         rows.append(
             OutboxRow(
-                kind=KIND_POSITIVE, dedupe_key=f"positive:{case.alert_id}:user:{r.user_id}",
-                to=r.phone, body=rendered.body, due_at=due, expires_at=due + timedelta(days=1),
+                kind=KIND_POSITIVE,
+                dedupe_key=f"positive:{case.alert_id}:user:{r.user_id}",
+                to=r.phone,
+                body=rendered.body,
+                due_at=due,
+                expires_at=due + timedelta(days=1),
                 segments=rendered.segments.segments,
-                tz=None if rules.alerts_ignore_quiet_hours else tz_name, user_id=r.user_id,
+                tz=None if rules.alerts_ignore_quiet_hours else tz_name,
+                user_id=r.user_id,
             )
         )
     return rows
@@ -307,14 +341,25 @@ def plan_digests(
         sep = "、" if not r.language.lower().startswith("en") else ", "
         departments = sep.join(f"{d} {n}" for d, n in busiest if n) or "-"
         rendered = templates.render(
-            KIND_DIGEST, r.language, name=r.name, date=format_date(day, r.language),
-            count=count, departments=departments, link=link_for_day(day),
+            KIND_DIGEST,
+            r.language,
+            name=r.name,
+            date=format_date(day, r.language),
+            count=count,
+            departments=departments,
+            link=link_for_day(day),
         )
         rows.append(
             OutboxRow(
-                kind=KIND_DIGEST, dedupe_key=f"digest:{day.isoformat()}:user:{r.user_id}",
-                to=r.phone, body=rendered.body, due_at=due, expires_at=due + timedelta(hours=12),
-                segments=rendered.segments.segments, tz=tz_name, user_id=r.user_id,
+                kind=KIND_DIGEST,
+                dedupe_key=f"digest:{day.isoformat()}:user:{r.user_id}",
+                to=r.phone,
+                body=rendered.body,
+                due_at=due,
+                expires_at=due + timedelta(hours=12),
+                segments=rendered.segments.segments,
+                tz=tz_name,
+                user_id=r.user_id,
             )
         )
     return rows
@@ -347,9 +392,15 @@ def plan_booster_campaign(
         )
         rows.append(
             OutboxRow(
-                kind=KIND_BOOSTER, dedupe_key=f"booster:{campaign}:person:{t.person_id}",
-                to=t.phone, body=rendered.body, due_at=due, expires_at=due + timedelta(days=7),
-                segments=rendered.segments.segments, tz=tz_name, person_id=t.person_id,
+                kind=KIND_BOOSTER,
+                dedupe_key=f"booster:{campaign}:person:{t.person_id}",
+                to=t.phone,
+                body=rendered.body,
+                due_at=due,
+                expires_at=due + timedelta(days=7),
+                segments=rendered.segments.segments,
+                tz=tz_name,
+                person_id=t.person_id,
             )
         )
     return rows

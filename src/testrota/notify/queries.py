@@ -19,8 +19,18 @@ A: Table = tables.APPOINTMENT
 S: Table = tables.SITE
 
 OUTBOX_COLUMNS = [
-    "id", "kind", "status", "to", "due_at", "sent_at", "attempts", "segments", "provider_sid",
-    "provider_status", "error_code", "body",
+    "id",
+    "kind",
+    "status",
+    "to",
+    "due_at",
+    "sent_at",
+    "attempts",
+    "segments",
+    "provider_sid",
+    "provider_status",
+    "error_code",
+    "body",
 ]
 OUTBOX_TABLE_COLUMNS = ["id", "kind", "status", "to", "due_at", "attempts", "error_code"]
 
@@ -87,9 +97,14 @@ def capacity_for_week(engine: Engine, week: str, policy: Policy) -> dict[str, An
     for day in sorted(by_day):
         windows = by_day[day]
         warning = capacity_warning(windows, rate)
-        days.append({"date": day.isoformat(), "texts": len(windows),
-                     "needed_rate": round(needed_rate(windows)[0], 3),
-                     "ok": warning is None})
+        days.append(
+            {
+                "date": day.isoformat(),
+                "texts": len(windows),
+                "needed_rate": round(needed_rate(windows)[0], 3),
+                "ok": warning is None,
+            }
+        )
         if warning:
             warnings.append(warning.message)
     return {"week": week, "rate_per_second": rate, "days": days, "warnings": warnings}

@@ -89,8 +89,9 @@ def site_name(session: Session, site_code: str) -> str:
     return site.name if site else site_code
 
 
-def _options(session: Session, site_code: str, week: str, ids: Sequence[int] | None = None
-             ) -> list[SlotOption]:
+def _options(
+    session: Session, site_code: str, week: str, ids: Sequence[int] | None = None
+) -> list[SlotOption]:
     query = select(Slot).where(Slot.site_code == site_code, Slot.week == week)
     if ids is not None:
         query = query.where(col(Slot.id).in_(ids))
@@ -100,14 +101,23 @@ def _options(session: Session, site_code: str, week: str, ids: Sequence[int] | N
     counts = dict(
         session.exec(
             select(Appointment.slot_id, func.count())
-            .where(col(Appointment.slot_id).in_([s.id for s in slots]),
-                   col(Appointment.status).in_(BOOKED))
+            .where(
+                col(Appointment.slot_id).in_([s.id for s in slots]),
+                col(Appointment.status).in_(BOOKED),
+            )
             .group_by(col(Appointment.slot_id))
         ).all()
     )
     return [
-        SlotOption(s.id or 0, s.site_code, s.week, s.starts_at, s.ends_at, s.capacity,
-                   int(counts.get(s.id, 0)))
+        SlotOption(
+            s.id or 0,
+            s.site_code,
+            s.week,
+            s.starts_at,
+            s.ends_at,
+            s.capacity,
+            int(counts.get(s.id, 0)),
+        )
         for s in slots
     ]
 
@@ -125,7 +135,10 @@ def _other_days(session: Session, target: Target, tz: tzinfo) -> list[date]:
 
 
 def find_slot(
-    session: Session, target: Target, now: datetime, policy: Policy,
+    session: Session,
+    target: Target,
+    now: datetime,
+    policy: Policy,
     only: Sequence[int] | None = None,
 ) -> SlotOption | None:
     """The next free slot for ``target`` at its site, in its week (or among ``only``)."""
@@ -147,14 +160,20 @@ def make_offer(
 ) -> RescheduleOffer:
     """Record an offer (superseding this number's open ones) in the caller's transaction."""
     for old in session.exec(
-        select(RescheduleOffer).where(RescheduleOffer.phone == phone,
-                                      RescheduleOffer.status == "open")
+        select(RescheduleOffer).where(
+            RescheduleOffer.phone == phone, RescheduleOffer.status == "open"
+        )
     ):
         old.status = "superseded"
         session.add(old)
     offer = RescheduleOffer(
-        person_id=target.person.id or 0, appointment_id=target.appointment.id,
-        slot_id=slot.slot_id, mode=target.mode, phone=phone, status="open", created_at=now,
+        person_id=target.person.id or 0,
+        appointment_id=target.appointment.id,
+        slot_id=slot.slot_id,
+        mode=target.mode,
+        phone=phone,
+        status="open",
+        created_at=now,
         expires_at=now + timedelta(minutes=policy.reminders.offer_valid_minutes),
     )
     session.add(offer)
@@ -192,9 +211,17 @@ def book(
         booked = appointment
     else:
         booked = Appointment(
-            person_id=person.id or 0, slot_id=slot.id, site_code=slot.site_code, week=slot.week,
-            starts_at=slot.starts_at, ends_at=slot.ends_at, grid_unit=person.grid_unit,
-            status="scheduled", reason="reschedule", created_at=now, updated_at=now,
+            person_id=person.id or 0,
+            slot_id=slot.id,
+            site_code=slot.site_code,
+            week=slot.week,
+            starts_at=slot.starts_at,
+            ends_at=slot.ends_at,
+            grid_unit=person.grid_unit,
+            status="scheduled",
+            reason="reschedule",
+            created_at=now,
+            updated_at=now,
         )
         session.add(booked)
     offer.status = "confirmed"

@@ -24,17 +24,26 @@ RO: Table = tables.RESCHEDULE_OFFER
 J: Table = tables.JOB_RUN
 
 
-def apply_retention(engine: Engine, now: datetime, policy: Policy, batch: int = BATCH
-                    ) -> dict[str, int]:
+def apply_retention(
+    engine: Engine, now: datetime, policy: Policy, batch: int = BATCH
+) -> dict[str, int]:
     cutoff = now - timedelta(days=policy.retention_days)
     messages = in_batches(
-        engine, M,
-        (M.c.created_at < cutoff) & M.c.status.not_in(("pending", "sending", "unknown"))
+        engine,
+        M,
+        (M.c.created_at < cutoff)
+        & M.c.status.not_in(("pending", "sending", "unknown"))
         & (M.c.body != ""),
-        {"body": "", "to": ""}, batch,
+        {"body": "", "to": ""},
+        batch,
     )
-    inbound = in_batches(engine, IN, (IN.c.received_at < cutoff) & (IN.c.body != ""),
-                         {"body": "", "reply": "", "from_number": ""}, batch)
+    inbound = in_batches(
+        engine,
+        IN,
+        (IN.c.received_at < cutoff) & (IN.c.body != ""),
+        {"body": "", "reply": "", "from_number": ""},
+        batch,
+    )
     offers = in_batches(engine, RO, RO.c.created_at < cutoff, None, batch)
     runs = in_batches(engine, J, J.c.started_at < cutoff, None, batch)
     return {"messages": messages, "inbound": inbound, "offers": offers, "job_runs": runs}

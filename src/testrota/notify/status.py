@@ -17,8 +17,16 @@ from testrota.db.models import Message
 from testrota.notify.dispatcher import provider_to_status
 
 _RANK = {
-    "accepted": 0, "scheduled": 0, "queued": 0, "sending": 1, "sent": 2,
-    "delivered": 3, "undelivered": 3, "failed": 3, "read": 4, "canceled": 3,
+    "accepted": 0,
+    "scheduled": 0,
+    "queued": 0,
+    "sending": 1,
+    "sent": 2,
+    "delivered": 3,
+    "undelivered": 3,
+    "failed": 3,
+    "read": 4,
+    "canceled": 3,
 }
 # Our statuses a report may update (a row we failed ourselves, or cancelled, has no SID).
 _UPDATABLE = ("sent", "delivered", "undelivered", "failed", "unknown")

@@ -44,8 +44,12 @@ def summary(checks: list[Check]) -> dict[str, Any]:
 
 
 def settings_failure(message: str) -> Check:
-    return Check("settings", "fail", message,
-                 "fix the environment variable named above (see README, Settings)")
+    return Check(
+        "settings",
+        "fail",
+        message,
+        "fix the environment variable named above (see README, Settings)",
+    )
 
 
 # --- configuration ------------------------------------------------------------------------------
@@ -72,9 +76,15 @@ def check_config(settings: Settings) -> tuple[list[Check], Policy | None]:
 
     config_dir = settings.config_dir
     if not config_dir.is_dir():
-        return [Check("config", "fail", f"configuration directory {config_dir} does not exist",
-                      "set TESTROTA_CONFIG_DIR to the directory holding policy.yaml and the "
-                      "other config files")], None
+        return [
+            Check(
+                "config",
+                "fail",
+                f"configuration directory {config_dir} does not exist",
+                "set TESTROTA_CONFIG_DIR to the directory holding policy.yaml and the "
+                "other config files",
+            )
+        ], None
     checks = []
     policy: Policy | None
     try:
@@ -82,8 +92,14 @@ def check_config(settings: Settings) -> tuple[list[Check], Policy | None]:
         checks.append(Check("config policy.yaml", "ok", f"loaded (time zone {policy.timezone})"))
     except UserError as exc:
         policy = None
-        checks.append(Check("config policy.yaml", "fail", str(exc),
-                            "correct the file; every key is listed in the README"))
+        checks.append(
+            Check(
+                "config policy.yaml",
+                "fail",
+                str(exc),
+                "correct the file; every key is listed in the README",
+            )
+        )
     for name, load in _config_loaders(config_dir):
         if policy is None and name in ("sites.yaml", "messages.yaml"):
             checks.append(Check(f"config {name}", "skip", "needs policy.yaml to load first"))
@@ -101,14 +117,20 @@ def check_secret(settings: Settings) -> Check:
     key = settings.secret_key
     if not key:
         if settings.demo:
-            return Check("secret key", "warn",
-                         "TESTROTA_SECRET_KEY is not set (demo mode: a random key kept in the "
-                         "database)", "set it before real use")
-        return Check("secret key", "fail",
-                     "TESTROTA_SECRET_KEY is not set: the web app will not start and texts "
-                     "cannot carry personal links",
-                     "export TESTROTA_SECRET_KEY=\"$(python3 -c 'import secrets; "
-                     "print(secrets.token_urlsafe(48))')\"; the same value in every process")
+            return Check(
+                "secret key",
+                "warn",
+                "TESTROTA_SECRET_KEY is not set (demo mode: a random key kept in the database)",
+                "set it before real use",
+            )
+        return Check(
+            "secret key",
+            "fail",
+            "TESTROTA_SECRET_KEY is not set: the web app will not start and texts "
+            "cannot carry personal links",
+            "export TESTROTA_SECRET_KEY=\"$(python3 -c 'import secrets; "
+            "print(secrets.token_urlsafe(48))')\"; the same value in every process",
+        )
     problem = secret_key_problem(key)
     if problem:
         # `serve` refuses such a key and texts cannot carry links signed with it
@@ -139,15 +161,25 @@ def check_database(settings: Settings) -> tuple[list[Check], Engine | None]:
     try:
         parsed = make_url(url)
     except Exception as exc:
-        return [Check("database", "fail", f"TESTROTA_DATABASE_URL is not a database URL: {exc}",
-                      "e.g. postgresql+psycopg://user:pass@host/testrota or "
-                      "sqlite:///./testrota.db")], None
+        return [
+            Check(
+                "database",
+                "fail",
+                f"TESTROTA_DATABASE_URL is not a database URL: {exc}",
+                "e.g. postgresql+psycopg://user:pass@host/testrota or sqlite:///./testrota.db",
+            )
+        ], None
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         path = Path(parsed.database or "")
         if not path.exists():
-            return [Check("database", "fail", f"the SQLite file {path} does not exist",
-                          "run testrota init (or point TESTROTA_DATABASE_URL at the database)"
-                          )], None
+            return [
+                Check(
+                    "database",
+                    "fail",
+                    f"the SQLite file {path} does not exist",
+                    "run testrota init (or point TESTROTA_DATABASE_URL at the database)",
+                )
+            ], None
     try:
         engine = make_engine(url)
         with engine.connect() as conn:
@@ -155,13 +187,20 @@ def check_database(settings: Settings) -> tuple[list[Check], Engine | None]:
         current = current_revision(engine)
     except SQLAlchemyError as exc:
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:300]
-        return [Check("database", "fail", f"cannot reach {shown}: {reason}",
-                      "check that the server runs, the URL, the user and the password")], None
+        return [
+            Check(
+                "database",
+                "fail",
+                f"cannot reach {shown}: {reason}",
+                "check that the server runs, the URL, the user and the password",
+            )
+        ], None
     checks = [Check("database", "ok", f"reachable ({shown})")]
     head = head_revision()
     if current is None:
-        checks.append(Check("schema", "fail", "the database has no testrota schema",
-                            "run testrota init"))
+        checks.append(
+            Check("schema", "fail", "the database has no testrota schema", "run testrota init")
+        )
         engine.dispose()
         return checks, None
     if current != head:
@@ -169,16 +208,29 @@ def check_database(settings: Settings) -> tuple[list[Check], Engine | None]:
 
         from testrota.db.schema import alembic_config_static
 
-        known = {r.revision for r in
-                 ScriptDirectory.from_config(alembic_config_static()).walk_revisions()}
+        known = {
+            r.revision
+            for r in ScriptDirectory.from_config(alembic_config_static()).walk_revisions()
+        }
         if current in known:
-            checks.append(Check("schema", "fail", f"schema revision {current}, this version "
-                                f"needs {head}", "run testrota init (it upgrades in place)"))
+            checks.append(
+                Check(
+                    "schema",
+                    "fail",
+                    f"schema revision {current}, this version needs {head}",
+                    "run testrota init (it upgrades in place)",
+                )
+            )
         else:
-            checks.append(Check("schema", "fail",
-                                f"schema revision {current} is unknown to this version "
-                                f"(head {head}): a newer testrota wrote it",
-                                "run the same testrota version as the other processes"))
+            checks.append(
+                Check(
+                    "schema",
+                    "fail",
+                    f"schema revision {current} is unknown to this version "
+                    f"(head {head}): a newer testrota wrote it",
+                    "run the same testrota version as the other processes",
+                )
+            )
         engine.dispose()
         return checks, None
     checks.append(Check("schema", "ok", f"at head ({head})"))
@@ -192,20 +244,33 @@ def _twilio_error(exc: Exception, api: str) -> Check:
     status = getattr(exc, "status", None)
     code = getattr(exc, "code", None)
     if status in (401, 403):
-        return Check("twilio account", "fail",
-                     f"Twilio refused the credentials (HTTP {status}, code {code})",
-                     "check TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN (console.twilio.com, "
-                     "Account info); a test-credentials pair cannot be checked")
+        return Check(
+            "twilio account",
+            "fail",
+            f"Twilio refused the credentials (HTTP {status}, code {code})",
+            "check TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN (console.twilio.com, "
+            "Account info); a test-credentials pair cannot be checked",
+        )
     if status == 404:
-        return Check("twilio account", "fail", "Twilio does not know this account",
-                     "check TWILIO_ACCOUNT_SID")
+        return Check(
+            "twilio account",
+            "fail",
+            "Twilio does not know this account",
+            "check TWILIO_ACCOUNT_SID",
+        )
     if status is not None:
-        return Check("twilio account", "fail",
-                     f"Twilio answered HTTP {status} (code {code}): {getattr(exc, 'msg', exc)}",
-                     "try again later; see status.twilio.com")
-    return Check("twilio account", "fail", f"could not reach {api}: {type(exc).__name__}: "
-                 f"{str(exc)[:200]}",
-                 "check the network, a proxy (HTTPS_PROXY) and TESTROTA_TWILIO_API_BASE")
+        return Check(
+            "twilio account",
+            "fail",
+            f"Twilio answered HTTP {status} (code {code}): {getattr(exc, 'msg', exc)}",
+            "try again later; see status.twilio.com",
+        )
+    return Check(
+        "twilio account",
+        "fail",
+        f"could not reach {api}: {type(exc).__name__}: {str(exc)[:200]}",
+        "check the network, a proxy (HTTPS_PROXY) and TESTROTA_TWILIO_API_BASE",
+    )
 
 
 def check_twilio(settings: Settings, sms: SmsPolicy) -> list[Check]:
@@ -213,8 +278,9 @@ def check_twilio(settings: Settings, sms: SmsPolicy) -> list[Check]:
     from testrota.notify.backends import TwilioBackend
 
     api = settings.twilio_api_base or "https://api.twilio.com"
-    quick = sms.model_copy(update={"request_timeout_seconds": min(sms.request_timeout_seconds,
-                                                                  10.0), "concurrency": 1})
+    quick = sms.model_copy(
+        update={"request_timeout_seconds": min(sms.request_timeout_seconds, 10.0), "concurrency": 1}
+    )
     backend = TwilioBackend(settings, quick)
     client = backend.client
     checks: list[Check] = []
@@ -225,16 +291,30 @@ def check_twilio(settings: Settings, sms: SmsPolicy) -> list[Check]:
             return [_twilio_error(exc, api)]
         status = str(account.status or "")
         if status != "active":
-            checks.append(Check("twilio account", "fail", f"the account is {status or 'unknown'}",
-                                "reactivate it in the Twilio console"))
+            checks.append(
+                Check(
+                    "twilio account",
+                    "fail",
+                    f"the account is {status or 'unknown'}",
+                    "reactivate it in the Twilio console",
+                )
+            )
         elif str(account.type or "") == "Trial":
-            checks.append(Check("twilio account", "warn",
-                                f"trial account {account.friendly_name!r}: texts reach verified "
-                                "numbers only and start with a trial notice",
-                                "upgrade the account before texting staff"))
+            checks.append(
+                Check(
+                    "twilio account",
+                    "warn",
+                    f"trial account {account.friendly_name!r}: texts reach verified "
+                    "numbers only and start with a trial notice",
+                    "upgrade the account before texting staff",
+                )
+            )
         else:
-            checks.append(Check("twilio account", "ok",
-                                f"{account.friendly_name!r} is active ({account.type})"))
+            checks.append(
+                Check(
+                    "twilio account", "ok", f"{account.friendly_name!r} is active ({account.type})"
+                )
+            )
         checks.append(_check_sender(settings, client))
     finally:
         backend.close()
@@ -248,31 +328,51 @@ def _check_sender(settings: Settings, client: Any) -> Check:
             found = client.messaging.v1.services(service).fetch()
         except Exception as exc:
             if getattr(exc, "status", None) == 404:
-                return Check("twilio sender", "fail",
-                             f"messaging service {service} is not in this account",
-                             "check TWILIO_MESSAGING_SERVICE_SID")
-            return Check("twilio sender", "fail", f"could not look up messaging service "
-                         f"{service}: {str(exc)[:200]}", "try again; check the network")
+                return Check(
+                    "twilio sender",
+                    "fail",
+                    f"messaging service {service} is not in this account",
+                    "check TWILIO_MESSAGING_SERVICE_SID",
+                )
+            return Check(
+                "twilio sender",
+                "fail",
+                f"could not look up messaging service {service}: {str(exc)[:200]}",
+                "try again; check the network",
+            )
         return Check("twilio sender", "ok", f"messaging service {found.friendly_name!r}")
     sender = settings.twilio_from or ""
     if not sender.startswith("+"):
-        return Check("twilio sender", "ok",
-                     f"TWILIO_FROM {sender!r} is a short code or a sender ID (not checked)")
+        return Check(
+            "twilio sender",
+            "ok",
+            f"TWILIO_FROM {sender!r} is a short code or a sender ID (not checked)",
+        )
     try:
         numbers = client.incoming_phone_numbers.list(phone_number=sender, limit=1)
     except Exception as exc:
-        return Check("twilio sender", "fail", f"could not list the account's numbers: "
-                     f"{str(exc)[:200]}", "try again; check the network")
+        return Check(
+            "twilio sender",
+            "fail",
+            f"could not list the account's numbers: {str(exc)[:200]}",
+            "try again; check the network",
+        )
     if not numbers:
-        return Check("twilio sender", "fail",
-                     f"TWILIO_FROM {sender} is not a number of this account: every send "
-                     "would fail (Twilio error 21606)",
-                     "set TWILIO_FROM to one of the account's numbers, or use "
-                     "TWILIO_MESSAGING_SERVICE_SID")
+        return Check(
+            "twilio sender",
+            "fail",
+            f"TWILIO_FROM {sender} is not a number of this account: every send "
+            "would fail (Twilio error 21606)",
+            "set TWILIO_FROM to one of the account's numbers, or use TWILIO_MESSAGING_SERVICE_SID",
+        )
     capabilities = numbers[0].capabilities or {}
     if capabilities.get("sms") is False:
-        return Check("twilio sender", "fail", f"{sender} cannot send SMS",
-                     "buy an SMS-capable number or use a messaging service")
+        return Check(
+            "twilio sender",
+            "fail",
+            f"{sender} cannot send SMS",
+            "buy an SMS-capable number or use a messaging service",
+        )
     return Check("twilio sender", "ok", f"{sender} belongs to the account")
 
 
@@ -283,8 +383,13 @@ def _private_host(host: str) -> bool:
         address = ip_address(host.strip("[]"))
     except ValueError:
         return False
-    return (address.is_loopback or address.is_private or address.is_link_local
-            or address.is_unspecified or address.is_reserved)
+    return (
+        address.is_loopback
+        or address.is_private
+        or address.is_link_local
+        or address.is_unspecified
+        or address.is_reserved
+    )
 
 
 def check_webhook_url(settings: Settings) -> Check:
@@ -293,19 +398,32 @@ def check_webhook_url(settings: Settings) -> Check:
     parts = urlsplit(url)
     inbound = f"{url}/twilio/inbound"
     if parts.scheme != "https":
-        return Check("webhook url", "fail", f"TESTROTA_PUBLIC_URL {url} is not https: Twilio "
-                     "would send replies and delivery reports in clear text",
-                     "serve the app behind TLS and set TESTROTA_PUBLIC_URL=https://...")
+        return Check(
+            "webhook url",
+            "fail",
+            f"TESTROTA_PUBLIC_URL {url} is not https: Twilio "
+            "would send replies and delivery reports in clear text",
+            "serve the app behind TLS and set TESTROTA_PUBLIC_URL=https://...",
+        )
     if not parts.hostname or _private_host(parts.hostname):
-        return Check("webhook url", "fail",
-                     f"TESTROTA_PUBLIC_URL {url} is not reachable from the internet",
-                     "set it to the public https address of the web app")
+        return Check(
+            "webhook url",
+            "fail",
+            f"TESTROTA_PUBLIC_URL {url} is not reachable from the internet",
+            "set it to the public https address of the web app",
+        )
     if parts.query or parts.fragment:
-        return Check("webhook url", "fail", f"TESTROTA_PUBLIC_URL {url} has a query or a "
-                     "fragment", "use just scheme, host and an optional path prefix")
-    return Check("webhook url", "ok",
-                 f"set the number's (or messaging service's) incoming-message webhook to "
-                 f"POST {inbound}")
+        return Check(
+            "webhook url",
+            "fail",
+            f"TESTROTA_PUBLIC_URL {url} has a query or a fragment",
+            "use just scheme, host and an optional path prefix",
+        )
+    return Check(
+        "webhook url",
+        "ok",
+        f"set the number's (or messaging service's) incoming-message webhook to POST {inbound}",
+    )
 
 
 # --- work in the database -------------------------------------------------------------------------
@@ -335,35 +453,48 @@ def check_capacity(engine: Engine, policy: Policy, now: datetime) -> Check:
         texts += sum(d["texts"] for d in days)
         # one warning per day that is not ok, in day order
         too_busy = [d["date"] for d in report["days"] if not d["ok"]]
-        warnings += [w for day, w in zip(too_busy, report["warnings"], strict=True)
-                     if day >= today]
+        warnings += [w for day, w in zip(too_busy, report["warnings"], strict=True) if day >= today]
     rate = policy.sms.rate_per_second
     if warnings:
-        return Check("sender capacity", "warn", f"{len(warnings)} day(s) too busy for "
-                     f"{rate:g} texts/s; first: {warnings[0]}",
-                     "raise sms.rate_per_second only if the sender allows it (a short code, or "
-                     "a messaging service with more numbers), or spread the slots")
+        return Check(
+            "sender capacity",
+            "warn",
+            f"{len(warnings)} day(s) too busy for {rate:g} texts/s; first: {warnings[0]}",
+            "raise sms.rate_per_second only if the sender allows it (a short code, or "
+            "a messaging service with more numbers), or spread the slots",
+        )
     if not weeks_planned:
         return Check("sender capacity", "ok", "no appointments planned from today on yet")
     limit = f"fit {rate:g} texts/s" if rate else "(no sender rate limit configured)"
-    return Check("sender capacity", "ok",
-                 f"{texts} reminders from today to the end of {weeks_planned[-1]} {limit}")
+    return Check(
+        "sender capacity",
+        "ok",
+        f"{texts} reminders from today to the end of {weeks_planned[-1]} {limit}",
+    )
 
 
 def check_workers(engine: Engine, wall_now: datetime) -> Check:
 
     h = tables.JOB_HEARTBEAT
     with engine.connect() as conn:
-        latest = conn.execute(select(h.c.last_finished_at).order_by(
-            h.c.last_finished_at.desc()).limit(1)).scalar()
+        latest = conn.execute(
+            select(h.c.last_finished_at).order_by(h.c.last_finished_at.desc()).limit(1)
+        ).scalar()
     if latest is None:
-        return Check("workers", "warn", "no job tick recorded yet",
-                     "start testrota worker (or testrota serve --with-worker)")
+        return Check(
+            "workers",
+            "warn",
+            "no job tick recorded yet",
+            "start testrota worker (or testrota serve --with-worker)",
+        )
     age = wall_now - latest
     if age > WORKER_SILENT_AFTER:
-        return Check("workers", "warn", f"the last job tick ended {int(age.total_seconds() // 60)}"
-                     " minutes ago", "check that testrota worker runs (systemctl status "
-                     "testrota-worker@*)")
+        return Check(
+            "workers",
+            "warn",
+            f"the last job tick ended {int(age.total_seconds() // 60)} minutes ago",
+            "check that testrota worker runs (systemctl status testrota-worker@*)",
+        )
     return Check("workers", "ok", f"last job tick {int(age.total_seconds())} s ago")
 
 
@@ -371,7 +502,7 @@ def check_workers(engine: Engine, wall_now: datetime) -> Check:
 # when it runs again by itself.
 _JOB_REMEDY = {
     "plan_next_week": "the worker tries again every 10 minutes for 6 hours; or run `testrota "
-                      "plan --week {period}` once fixed",
+    "plan --week {period}` once fixed",
     "supervisors_digest": "the worker tries again every 10 minutes until noon",
     "nightly": "the worker tries again every 10 minutes for 3 hours, else tomorrow night",
     "dispatch_texts": "it runs every 30 s; `testrota dispatch --once` shows the error too",
@@ -398,10 +529,16 @@ def check_jobs(engine: Engine, wall_now: datetime) -> Check:
     h = tables.JOB_HEARTBEAT
     j = tables.JOB_RUN
     with engine.connect() as conn:
-        ticks = conn.execute(select(h.c.job, h.c.worker, h.c.last_finished_at, h.c.last_error)
-                             .order_by(h.c.last_finished_at)).all()
-        runs = conn.execute(select(j.c.job, j.c.period, j.c.status, j.c.failed_at, j.c.error)
-                            .order_by(j.c.started_at, j.c.id)).all()
+        ticks = conn.execute(
+            select(h.c.job, h.c.worker, h.c.last_finished_at, h.c.last_error).order_by(
+                h.c.last_finished_at
+            )
+        ).all()
+        runs = conn.execute(
+            select(j.c.job, j.c.period, j.c.status, j.c.failed_at, j.c.error).order_by(
+                j.c.started_at, j.c.id
+            )
+        ).all()
     latest_tick = {t.job: t for t in ticks}  # ordered: the last one per job wins
     latest_run = {r.job: r for r in runs}
     # (job, wall-clock time or None, message)
@@ -411,17 +548,28 @@ def check_jobs(engine: Engine, wall_now: datetime) -> Check:
             run = latest_run.get(job)
             period = f" for {run.period}" if run is not None and run.status == "failed" else ""
             at = tick.last_finished_at
-            failing.append((job, at, f"{job}{period} failed "
-                            f"{_ago((wall_now - at).total_seconds())} "
-                            f"({at:%Y-%m-%d %H:%M:%S} UTC, worker {tick.worker}): "
-                            f"{tick.last_error}"))
+            failing.append(
+                (
+                    job,
+                    at,
+                    f"{job}{period} failed "
+                    f"{_ago((wall_now - at).total_seconds())} "
+                    f"({at:%Y-%m-%d %H:%M:%S} UTC, worker {tick.worker}): "
+                    f"{tick.last_error}",
+                )
+            )
     for job, run in latest_run.items():
         if run.status == JobRunStatus.FAILED and job not in {f[0] for f in failing}:
             when = f" at {run.failed_at.isoformat()}" if run.failed_at else ""
             failing.append((job, None, f"{job} for {run.period} failed{when}: {run.error}"))
     if not failing:
-        return Check("jobs", "ok", f"no job failing ({len(latest_tick)} jobs ticked)"
-                     if latest_tick else "no job has run yet")
+        return Check(
+            "jobs",
+            "ok",
+            f"no job failing ({len(latest_tick)} jobs ticked)"
+            if latest_tick
+            else "no job has run yet",
+        )
     failing.sort(key=lambda f: f[1] or datetime.min.replace(tzinfo=UTC), reverse=True)
     job, _when, message = failing[0]
     others = [f[0] for f in failing[1:]]
@@ -429,34 +577,50 @@ def check_jobs(engine: Engine, wall_now: datetime) -> Check:
         message += f"; also failing: {', '.join(others)}"
     run = latest_run.get(job)
     remedy = _JOB_REMEDY.get(job, "it runs again at its next tick").format(
-        period=run.period if run is not None else "W")
-    return Check("jobs", "fail", message,
-                 f"the worker's log has the traceback (level ERROR, job_id {job}:…); fix the "
-                 f"cause, then {remedy}")
+        period=run.period if run is not None else "W"
+    )
+    return Check(
+        "jobs",
+        "fail",
+        message,
+        f"the worker's log has the traceback (level ERROR, job_id {job}:…); fix the "
+        f"cause, then {remedy}",
+    )
 
 
 def check_backlog(engine: Engine, policy: Policy, now: datetime) -> Check:
 
     m = tables.MESSAGE
     with engine.connect() as conn:
-        oldest = conn.execute(select(m.c.due_at).where(
-            m.c.status == "pending", m.c.due_at <= now,
-            (m.c.next_attempt_at.is_(None)) | (m.c.next_attempt_at <= now),
-        ).order_by(m.c.due_at).limit(1)).scalar()
+        oldest = conn.execute(
+            select(m.c.due_at)
+            .where(
+                m.c.status == "pending",
+                m.c.due_at <= now,
+                (m.c.next_attempt_at.is_(None)) | (m.c.next_attempt_at <= now),
+            )
+            .order_by(m.c.due_at)
+            .limit(1)
+        ).scalar()
     limit = timedelta(minutes=policy.reminders.send_within_minutes)
     if oldest is not None and now - oldest > limit:
         minutes = int((now - oldest).total_seconds() // 60)
-        return Check("outbox", "warn", f"the oldest due text has waited {minutes} minutes "
-                     f"(reminders.send_within_minutes is {limit.seconds // 60})",
-                     "check the workers' logs and the sender (testrota outbox --status pending)")
+        return Check(
+            "outbox",
+            "warn",
+            f"the oldest due text has waited {minutes} minutes "
+            f"(reminders.send_within_minutes is {limit.seconds // 60})",
+            "check the workers' logs and the sender (testrota outbox --status pending)",
+        )
     return Check("outbox", "ok", "no text waits longer than it should")
 
 
 # --- all of it ------------------------------------------------------------------------------------
 
 
-def diagnose(settings: Settings, clock: Clock,
-             wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> list[Check]:
+def diagnose(
+    settings: Settings, clock: Clock, wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+) -> list[Check]:
     """Every check, in the order an operator would fix them."""
     checks, policy = check_config(settings)
     checks.append(check_secret(settings))
@@ -467,9 +631,14 @@ def diagnose(settings: Settings, clock: Clock,
         checks += check_twilio(settings, sms)
         checks.append(check_webhook_url(settings))
     else:
-        checks.append(Check("sms backend", "warn", "console: texts are written to the log, not "
-                            "sent", "for production set TESTROTA_SMS_BACKEND=twilio and the "
-                            "TWILIO_* settings"))
+        checks.append(
+            Check(
+                "sms backend",
+                "warn",
+                "console: texts are written to the log, not sent",
+                "for production set TESTROTA_SMS_BACKEND=twilio and the TWILIO_* settings",
+            )
+        )
     if engine is None or policy is None:
         why = "the database" if engine is None else "policy.yaml"
         for name in ("sender capacity", "workers", "jobs", "outbox"):

@@ -67,15 +67,17 @@ def error_text(exc: BaseException) -> str:
 
 def record_tick(engine: Engine, tick: Tick) -> None:
     """Add one tick to its job and worker's row (an upsert, safe from any process)."""
-    insert: Any = (postgresql.insert(H) if engine.dialect.name == "postgresql"
-                   else sqlite.insert(H))
+    insert: Any = postgresql.insert(H) if engine.dialect.name == "postgresql" else sqlite.insert(H)
     values = {
-        "job": tick.job, "worker": tick.worker[:100],
-        "last_started_at": tick.started_at, "last_finished_at": tick.finished_at,
+        "job": tick.job,
+        "worker": tick.worker[:100],
+        "last_started_at": tick.started_at,
+        "last_finished_at": tick.finished_at,
         "last_ok_at": tick.finished_at if tick.ok else None,
         "last_duration_seconds": tick.duration_seconds,
         "last_error": None if tick.ok else (tick.error or "")[:400],
-        "runs": 1, "failures": 0 if tick.ok else 1,
+        "runs": 1,
+        "failures": 0 if tick.ok else 1,
         "duration_seconds_total": tick.duration_seconds,
     }
     statement = insert.values(**values)
@@ -92,8 +94,7 @@ def record_tick(engine: Engine, tick: Tick) -> None:
     if tick.ok:
         update["last_ok_at"] = excluded.last_ok_at
     with engine.begin() as conn:
-        conn.execute(statement.on_conflict_do_update(index_elements=["job", "worker"],
-                                                     set_=update))
+        conn.execute(statement.on_conflict_do_update(index_elements=["job", "worker"], set_=update))
 
 
 @contextmanager
@@ -117,8 +118,9 @@ def observed_job(
             error = error_text(exc)
             raise
         finally:
-            tick = Tick(job, worker, started_at, clock(), round(time.perf_counter() - started, 6),
-                        error)
+            tick = Tick(
+                job, worker, started_at, clock(), round(time.perf_counter() - started, 6), error
+            )
             try:
                 record_tick(engine, tick)
             except Exception:
@@ -152,10 +154,15 @@ def prune_heartbeats(conn: Connection, cutoff: datetime) -> int:
     """Delete the rows of workers whose last tick ended before ``cutoff`` (wall clock), after
     adding their counts to their job's :data:`RETIRED_WORKER` row, in the caller's transaction.
     Returns how many rows were pruned."""
-    stale = conn.execute(
-        select(H).where(H.c.last_finished_at < cutoff, H.c.worker != RETIRED_WORKER)
-        .with_for_update()  # a worker coming back now waits: its tick is not lost
-    ).mappings().all()
+    stale = (
+        conn.execute(
+            select(H)
+            .where(H.c.last_finished_at < cutoff, H.c.worker != RETIRED_WORKER)
+            .with_for_update()  # a worker coming back now waits: its tick is not lost
+        )
+        .mappings()
+        .all()
+    )
     by_job: dict[str, list[Any]] = {}
     for row in stale:
         by_job.setdefault(row["job"], []).append(row)
@@ -167,30 +174,48 @@ def prune_heartbeats(conn: Connection, cutoff: datetime) -> int:
             "failures": sum(r["failures"] for r in rows),
             "duration_seconds_total": sum(r["duration_seconds_total"] for r in rows),
         }
-        retired = conn.execute(
-            select(H).where(H.c.job == job, H.c.worker == RETIRED_WORKER).with_for_update()
-        ).mappings().first()
+        retired = (
+            conn.execute(
+                select(H).where(H.c.job == job, H.c.worker == RETIRED_WORKER).with_for_update()
+            )
+            .mappings()
+            .first()
+        )
         if retired is None:
-            conn.execute(H.insert().values(
-                job=job, worker=RETIRED_WORKER, last_started_at=latest["last_started_at"],
-                last_finished_at=latest["last_finished_at"], last_ok_at=max(oks, default=None),
-                last_duration_seconds=latest["last_duration_seconds"], last_error=None,
-                **added,
-            ))
+            conn.execute(
+                H.insert().values(
+                    job=job,
+                    worker=RETIRED_WORKER,
+                    last_started_at=latest["last_started_at"],
+                    last_finished_at=latest["last_finished_at"],
+                    last_ok_at=max(oks, default=None),
+                    last_duration_seconds=latest["last_duration_seconds"],
+                    last_error=None,
+                    **added,
+                )
+            )
             continue
         newer = latest["last_finished_at"] > retired["last_finished_at"]
-        last_ok = max([*oks, *([retired["last_ok_at"]] if retired["last_ok_at"] else [])],
-                      default=None)
+        last_ok = max(
+            [*oks, *([retired["last_ok_at"]] if retired["last_ok_at"] else [])], default=None
+        )
         conn.execute(
-            update(H).where(H.c.id == retired["id"]).values(
+            update(H)
+            .where(H.c.id == retired["id"])
+            .values(
                 runs=H.c.runs + added["runs"],
                 failures=H.c.failures + added["failures"],
-                duration_seconds_total=H.c.duration_seconds_total
-                + added["duration_seconds_total"],
+                duration_seconds_total=H.c.duration_seconds_total + added["duration_seconds_total"],
                 last_ok_at=last_ok,
-                **({"last_started_at": latest["last_started_at"],
-                    "last_finished_at": latest["last_finished_at"],
-                    "last_duration_seconds": latest["last_duration_seconds"]} if newer else {}),
+                **(
+                    {
+                        "last_started_at": latest["last_started_at"],
+                        "last_finished_at": latest["last_finished_at"],
+                        "last_duration_seconds": latest["last_duration_seconds"],
+                    }
+                    if newer
+                    else {}
+                ),
             )
         )
     if stale:

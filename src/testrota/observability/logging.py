@@ -109,21 +109,28 @@ def mask_record(record: logging.LogRecord) -> None:
 
 
 def _extras(record: logging.LogRecord) -> dict[str, Any]:
-    return {
-        k: v for k, v in vars(record).items() if k not in _STANDARD and not k.startswith("_")
-    }
+    return {k: v for k, v in vars(record).items() if k not in _STANDARD and not k.startswith("_")}
 
 
 # Characters that end or rewrite a line in a log viewer: C0 and C1 controls (CR, LF, ESC ...),
 # DEL, the Unicode line and paragraph separators, and the bidirectional overrides that reorder
 # what a terminal shows. A request path, a user name or a form field may carry any of them.
-_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e"
-                       "\u2066-\u2069]")
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 # Within JSON strings, json.dumps escapes C0 but leaves these as they are; line splitters
 # (Python's str.splitlines, JavaScript before ES2019) break lines at several of them.
-_JSON_UNSAFE = {cp: f"\\u{cp:04x}" for cp in [*range(0x7F, 0xA0), 0x2028, 0x2029, 0x200E, 0x200F,
-                                               *range(0x202A, 0x202F), *range(0x2066, 0x206A)]}
+_JSON_UNSAFE = {
+    cp: f"\\u{cp:04x}"
+    for cp in [
+        *range(0x7F, 0xA0),
+        0x2028,
+        0x2029,
+        0x200E,
+        0x200F,
+        *range(0x202A, 0x202F),
+        *range(0x2066, 0x206A),
+    ]
+}
 
 
 def escape_controls(text: str) -> str:
@@ -178,9 +185,14 @@ class TextFormatter(logging.Formatter):
         super().__init__("%(asctime)s %(levelname)s %(name)s%(ids)s: %(message)s%(more)s")
 
     def format(self, record: logging.LogRecord) -> str:
-        ids = [f"{name}={value}" for name, value in (
-            ("req", getattr(record, "request_id", None)), ("job", getattr(record, "job_id", None))
-        ) if value]
+        ids = [
+            f"{name}={value}"
+            for name, value in (
+                ("req", getattr(record, "request_id", None)),
+                ("job", getattr(record, "job_id", None)),
+            )
+            if value
+        ]
         record.ids = escape_controls(f" [{' '.join(ids)}]") if ids else ""
         record.more = "".join(
             f" {escape_controls(str(k))}={escape_controls(str(v))}"
@@ -227,7 +239,8 @@ def make_handler(log_format: str, stream: IO[str] | None = None) -> logging.Hand
 def _is_basic_stderr_handler(handler: logging.Handler) -> bool:
     """A handler ``logging.basicConfig()`` put on stderr (it would print every line twice)."""
     return type(handler) is logging.StreamHandler and getattr(handler, "stream", None) in (
-        sys.stderr, sys.__stderr__
+        sys.stderr,
+        sys.__stderr__,
     )
 
 

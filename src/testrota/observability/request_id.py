@@ -86,10 +86,15 @@ class RequestIdMiddleware:
                 path = scope.get("path", "")
                 access_log.log(
                     logging.DEBUG if path.startswith(_QUIET_PREFIXES) else logging.INFO,
-                    "%s %s %s", scope.get("method", ""), loggable_path(scope.get("path", "")),
+                    "%s %s %s",
+                    scope.get("method", ""),
+                    loggable_path(scope.get("path", "")),
                     status,
-                    extra={"method": scope.get("method", ""),
-                           "path": loggable_path(scope.get("path", "")), "status": status,
-                           "ms": round((time.perf_counter() - started) * 1000, 1)},
+                    extra={
+                        "method": scope.get("method", ""),
+                        "path": loggable_path(scope.get("path", "")),
+                        "status": status,
+                        "ms": round((time.perf_counter() - started) * 1000, 1),
+                    },
                 )
             request_id_var.reset(token)

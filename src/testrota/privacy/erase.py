@@ -41,10 +41,21 @@ from testrota.statuses import MessageStatus
 
 ERASED = "(erased)"
 # Keys whose values in audit details or import errors are a person's own data.
-PERSONAL_KEYS = frozenset({
-    "name", "phone", "phone_raw", "id_number", "host_employee_no", "vaccination", "booster",
-    "to", "body", "from_number", "reply",
-})
+PERSONAL_KEYS = frozenset(
+    {
+        "name",
+        "phone",
+        "phone_raw",
+        "id_number",
+        "host_employee_no",
+        "vaccination",
+        "booster",
+        "to",
+        "body",
+        "from_number",
+        "reply",
+    }
+)
 # Texts that may still go out are stopped; the rest keep their status (the counts stay true).
 UNSENT = (MessageStatus.PENDING, MessageStatus.UNKNOWN)
 
@@ -90,7 +101,8 @@ def _erase_value(value: Any) -> Any:
 
 def _secrets(person: dict[str, Any]) -> list[str]:
     found = {
-        str(person[k]).strip() for k in ("name", "phone", "phone_raw", "id_number")
+        str(person[k]).strip()
+        for k in ("name", "phone", "phone_raw", "id_number")
         if person.get(k) and len(str(person[k]).strip()) >= 2
     }
     # longest first, so a phone as written is replaced whole before its digits are
@@ -104,8 +116,15 @@ class EraseReport:
     counts: dict[str, int]  # what was scrubbed, stopped, deleted or kept
 
 
-def _rescrub_json(conn: Connection, table: Table, column: str, condition: Any, old_no: str,
-                  new_no: str, secrets: list[str]) -> int:
+def _rescrub_json(
+    conn: Connection,
+    table: Table,
+    column: str,
+    condition: Any,
+    old_no: str,
+    new_no: str,
+    secrets: list[str],
+) -> int:
     changed = 0
     col = table.c[column]
     for row_id, data in conn.execute(select(table.c.id, col).where(condition)).all():
@@ -120,15 +139,18 @@ def check_reason(reason: str) -> str:
     """The reason for an erasure, stripped; refused when empty or too long."""
     reason = (reason or "").strip()
     if not reason:
-        raise UserError("--reason is required: say why (it is kept in the audit log; write no "
-                        "personal data in it)")
+        raise UserError(
+            "--reason is required: say why (it is kept in the audit log; write no "
+            "personal data in it)"
+        )
     if len(reason) > 400:
         raise UserError("the reason is longer than 400 characters; shorten it")
     return reason
 
 
-def erase(conn: Connection, employee_no: str, now: datetime, *,
-          deactivate: bool = False) -> tuple[EraseReport, bool]:
+def erase(
+    conn: Connection, employee_no: str, now: datetime, *, deactivate: bool = False
+) -> tuple[EraseReport, bool]:
     """Anonymise the person with ``employee_no`` in ``conn``'s transaction; returns what was
     done and whether they were still on the roster (taken off by ``deactivate``; without it an
     active person is refused).
@@ -141,7 +163,8 @@ def erase(conn: Connection, employee_no: str, now: datetime, *,
         raise UserError(
             "{employee_no} is still on the roster (active): the next roster import would bring "
             "them back. Import a full roster without them first, or add --deactivate to take "
-            "them off now", employee_no=person["employee_no"]
+            "them off now",
+            employee_no=person["employee_no"],
         )
     if conn.dialect.name == "postgresql":  # a concurrent import waits for us
         conn.execute(select(P.c.id).where(P.c.id == person["id"]).with_for_update())
@@ -151,47 +174,79 @@ def erase(conn: Connection, employee_no: str, now: datetime, *,
     counts: dict[str, int] = {}
 
     # audit events and reports first: they are found by the old number
-    counts["audit_events"] = _rescrub_json(conn, AE, "details", audit_condition(keys),
-                                           old_no, new_no, secrets)
-    counts["audit_events"] += conn.execute(
-        update(AE).where(AE.c.entity == "person", AE.c.entity_id == old_no)
-        .values(entity_id=new_no)
-    ).rowcount or 0
-    counts["plan_reports"] = _rescrub_json(conn, PR, "report", json_mentions(PR.c.report,
-                                           old_no), old_no, new_no, secrets)
+    counts["audit_events"] = _rescrub_json(
+        conn, AE, "details", audit_condition(keys), old_no, new_no, secrets
+    )
+    counts["audit_events"] += (
+        conn.execute(
+            update(AE)
+            .where(AE.c.entity == "person", AE.c.entity_id == old_no)
+            .values(entity_id=new_no)
+        ).rowcount
+        or 0
+    )
+    counts["plan_reports"] = _rescrub_json(
+        conn, PR, "report", json_mentions(PR.c.report, old_no), old_no, new_no, secrets
+    )
     counts["import_errors"] = _import_errors(conn, old_no, new_no, secrets)
 
-    counts["inbound_messages"] = conn.execute(
-        update(IN).where(inbound_condition(keys))
-        .values(body="", reply="", from_number="", person_id=keys.id)
-    ).rowcount or 0
-    counts["messages_stopped"] = conn.execute(
-        update(M).where(M.c.person_id == keys.id, M.c.status.in_(UNSENT))
-        .values(status=MessageStatus.CANCELLED, error_message="person erased")
-    ).rowcount or 0
-    counts["messages"] = conn.execute(
-        update(M).where(M.c.person_id == keys.id)
-        .values(body="", to="", error_message=None)
-    ).rowcount or 0
-    counts["reschedule_offers"] = conn.execute(
-        RO.delete().where(RO.c.person_id == keys.id)
-    ).rowcount or 0
+    counts["inbound_messages"] = (
+        conn.execute(
+            update(IN)
+            .where(inbound_condition(keys))
+            .values(body="", reply="", from_number="", person_id=keys.id)
+        ).rowcount
+        or 0
+    )
+    counts["messages_stopped"] = (
+        conn.execute(
+            update(M)
+            .where(M.c.person_id == keys.id, M.c.status.in_(UNSENT))
+            .values(status=MessageStatus.CANCELLED, error_message="person erased")
+        ).rowcount
+        or 0
+    )
+    counts["messages"] = (
+        conn.execute(
+            update(M).where(M.c.person_id == keys.id).values(body="", to="", error_message=None)
+        ).rowcount
+        or 0
+    )
+    counts["reschedule_offers"] = (
+        conn.execute(RO.delete().where(RO.c.person_id == keys.id)).rowcount or 0
+    )
     conn.execute(
-        update(A).where(A.c.person_id == keys.id, A.c.excused_reason.is_not(None))
+        update(A)
+        .where(A.c.person_id == keys.id, A.c.excused_reason.is_not(None))
         .values(excused_reason=ERASED)
     )
-    counts["exemptions"] = conn.execute(
-        update(EX).where(EX.c.person_id == keys.id).values(reason=ERASED)
-    ).rowcount or 0
-    counts["co_residents"] = conn.execute(
-        update(P).where(P.c.host_employee_no == old_no).values(host_employee_no=new_no)
-    ).rowcount or 0
+    counts["exemptions"] = (
+        conn.execute(update(EX).where(EX.c.person_id == keys.id).values(reason=ERASED)).rowcount
+        or 0
+    )
+    counts["co_residents"] = (
+        conn.execute(
+            update(P).where(P.c.host_employee_no == old_no).values(host_employee_no=new_no)
+        ).rowcount
+        or 0
+    )
     conn.execute(
-        update(P).where(P.c.id == keys.id).values(
-            employee_no=new_no, name=ERASED, phone=None, phone_raw="", phone_valid=False,
-            id_number=None, host_employee_no=None, vaccination="", booster=None,
+        update(P)
+        .where(P.c.id == keys.id)
+        .values(
+            employee_no=new_no,
+            name=ERASED,
+            phone=None,
+            phone_raw="",
+            phone_valid=False,
+            id_number=None,
+            host_employee_no=None,
+            vaccination="",
+            booster=None,
             override_reason=None if person["override_reason"] is None else ERASED,
-            active=False, opted_out=True, updated_at=now,
+            active=False,
+            opted_out=True,
+            updated_at=now,
             deactivated_at=person["deactivated_at"] or now,
         )
     )

@@ -33,8 +33,15 @@ from testrota.privacy.records import (
 )
 
 FORMAT = "testrota.person-export/1"
-CLASSIFICATION_FIELDS = ("risk_category", "risk_categories", "matched_by", "matched_text",
-                         "override_category", "override_reason", "category_column")
+CLASSIFICATION_FIELDS = (
+    "risk_category",
+    "risk_categories",
+    "matched_by",
+    "matched_text",
+    "override_category",
+    "override_reason",
+    "category_column",
+)
 
 
 @dataclass(frozen=True)
@@ -85,21 +92,35 @@ def collect_person(conn: Connection, employee_no: str, now: datetime) -> PersonE
         c for c in (person.get("risk_categories") or "").split(",") if c
     ]
     classification["high_risk"] = person.get("risk_category") is not None
-    co_residents = list(conn.execute(
-        select(P.c.employee_no).where(P.c.host_employee_no == keys.employee_no)
-        .order_by(P.c.employee_no)
-    ).scalars())
+    co_residents = list(
+        conn.execute(
+            select(P.c.employee_no)
+            .where(P.c.host_employee_no == keys.employee_no)
+            .order_by(P.c.employee_no)
+        ).scalars()
+    )
     alerts = _rows(conn, select(AL).where(AL.c.person_id == pid).order_by(AL.c.id))
-    contacts: dict[int, int] = dict(conn.execute(
-        select(AC.c.alert_id, func.count()).where(AC.c.alert_id.in_([a["id"] for a in alerts]))
-        .group_by(AC.c.alert_id)
-    ).all()) if alerts else {}
+    contacts: dict[int, int] = (
+        dict(
+            conn.execute(
+                select(AC.c.alert_id, func.count())
+                .where(AC.c.alert_id.in_([a["id"] for a in alerts]))
+                .group_by(AC.c.alert_id)
+            ).all()
+        )
+        if alerts
+        else {}
+    )
     for alert in alerts:
         # how many were traced, not who: the contacts are other people
         alert["contacts"] = contacts.get(alert["id"], 0)
-    contact_of = _rows(conn, select(AC.c.alert_id, AC.c.reason, AL.c.created_at.label("alert_at"))
-                       .select_from(AC.join(AL, AL.c.id == AC.c.alert_id))
-                       .where(AC.c.person_id == pid).order_by(AC.c.alert_id))
+    contact_of = _rows(
+        conn,
+        select(AC.c.alert_id, AC.c.reason, AL.c.created_at.label("alert_at"))
+        .select_from(AC.join(AL, AL.c.id == AC.c.alert_id))
+        .where(AC.c.person_id == pid)
+        .order_by(AC.c.alert_id),
+    )
     export = PersonExport(
         format=FORMAT,
         exported_at=now,
@@ -107,22 +128,31 @@ def collect_person(conn: Connection, employee_no: str, now: datetime) -> PersonE
         person=record,
         classification=classification,
         household=Household(person.get("host_employee_no"), co_residents),
-        appointments=_rows(conn, select(A).where(A.c.person_id == pid)
-                           .order_by(A.c.starts_at, A.c.id)),
-        test_results=_rows(conn, select(TR).where(TR.c.person_id == pid)
-                           .order_by(TR.c.sampled_at, TR.c.id)),
-        exemptions=_rows(conn, select(EX).where(EX.c.person_id == pid)
-                         .order_by(EX.c.start_date, EX.c.id)),
+        appointments=_rows(
+            conn, select(A).where(A.c.person_id == pid).order_by(A.c.starts_at, A.c.id)
+        ),
+        test_results=_rows(
+            conn, select(TR).where(TR.c.person_id == pid).order_by(TR.c.sampled_at, TR.c.id)
+        ),
+        exemptions=_rows(
+            conn, select(EX).where(EX.c.person_id == pid).order_by(EX.c.start_date, EX.c.id)
+        ),
         messages=_rows(conn, select(M).where(M.c.person_id == pid).order_by(M.c.due_at, M.c.id)),
-        inbound_messages=_rows(conn, select(IN).where(inbound_condition(keys))
-                               .order_by(IN.c.received_at, IN.c.id)),
-        reschedule_offers=_rows(conn, select(RO).where(RO.c.person_id == pid)
-                                .order_by(RO.c.created_at, RO.c.id)),
+        inbound_messages=_rows(
+            conn, select(IN).where(inbound_condition(keys)).order_by(IN.c.received_at, IN.c.id)
+        ),
+        reschedule_offers=_rows(
+            conn, select(RO).where(RO.c.person_id == pid).order_by(RO.c.created_at, RO.c.id)
+        ),
         alerts=alerts,
         contact_of=contact_of,
-        audit_events=_rows(conn, select(AE).where(audit_condition(keys))
-                           .order_by(AE.c.at, AE.c.id)),
+        audit_events=_rows(
+            conn, select(AE).where(audit_condition(keys)).order_by(AE.c.at, AE.c.id)
+        ),
     )
-    counts = {f.name: len(getattr(export, f.name)) for f in fields(export)
-              if isinstance(getattr(export, f.name), list)}
+    counts = {
+        f.name: len(getattr(export, f.name))
+        for f in fields(export)
+        if isinstance(getattr(export, f.name), list)
+    }
     return replace(export, counts=counts)

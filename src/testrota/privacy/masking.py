@@ -119,7 +119,7 @@ def mask_personal_numbers(text: str, keep: int = DEFAULT_KEEP) -> str:
         # the full pattern's look-behind sees the text before the run; one character after it
         # is enough for its look-ahead
         for match in personal.finditer(text, run.start(), min(run.end() + 1, len(text))):
-            parts += (text[done:match.start()], replace(match))
+            parts += (text[done : match.start()], replace(match))
             done = match.end()
     if not parts:
         return text
@@ -164,8 +164,12 @@ class Masker:
     def id_number(self, value: str | None) -> str | None:
         return mask_id_number(value, self.keep) if self.masked else value
 
-    def row(self, row: dict[str, object], phone_keys: Collection[str] = ("phone", "phone_raw"),
-            id_keys: Collection[str] = ("id_number",)) -> dict[str, object]:
+    def row(
+        self,
+        row: dict[str, object],
+        phone_keys: Collection[str] = ("phone", "phone_raw"),
+        id_keys: Collection[str] = ("id_number",),
+    ) -> dict[str, object]:
         """A copy of ``row`` (a person as a dict) with its numbers masked for this role."""
         if not self.masked:
             return row
@@ -182,8 +186,9 @@ class Masker:
 UNMASKED = Masker(masked=False)
 
 
-def masker_for(role: str | None, mask_for_roles: Collection[str], keep: int = DEFAULT_KEEP
-               ) -> Masker:
+def masker_for(
+    role: str | None, mask_for_roles: Collection[str], keep: int = DEFAULT_KEEP
+) -> Masker:
     """The :class:`Masker` for a user of ``role``; ``None`` (no user) is masked too.
 
     ``mask_for_roles`` and ``keep`` come from ``policy.privacy``

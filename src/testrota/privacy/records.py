@@ -77,8 +77,11 @@ def audit_condition(keys: PersonKeys) -> ColumnElement[bool]:
         (AE.c.entity == "person") & AE.c.entity_id.in_([keys.employee_no, str(keys.id)]),
         json_mentions(AE.c.details, keys.employee_no),
     ]
-    for entity, ids in (("appointment", keys.appointment_ids), ("testresult", keys.result_ids),
-                        ("alert", keys.alert_ids)):
+    for entity, ids in (
+        ("appointment", keys.appointment_ids),
+        ("testresult", keys.result_ids),
+        ("alert", keys.alert_ids),
+    ):
         if ids:
             parts.append((AE.c.entity == entity) & AE.c.entity_id.in_([str(i) for i in ids]))
     return or_(*parts)

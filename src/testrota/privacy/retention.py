@@ -42,13 +42,19 @@ RI: Table = tables.ROSTER_IMPORT
 BATCH = 5000
 
 
-def _delete_batches(engine: Engine, table: Table, condition: ColumnElement[bool], batch: int
-                    ) -> int:
+def _delete_batches(
+    engine: Engine, table: Table, condition: ColumnElement[bool], batch: int
+) -> int:
     return in_batches(engine, table, condition, None, batch)
 
 
-def in_batches(engine: Engine, table: Table, condition: ColumnElement[bool],
-               values: dict[str, Any] | None, batch: int = BATCH) -> int:
+def in_batches(
+    engine: Engine,
+    table: Table,
+    condition: ColumnElement[bool],
+    values: dict[str, Any] | None,
+    batch: int = BATCH,
+) -> int:
     """Delete (``values`` None) or update the rows matching ``condition``, ``batch`` rows per
     transaction; ``condition`` must stop matching a row once it is done. Returns the count."""
     total = 0
@@ -57,8 +63,11 @@ def in_batches(engine: Engine, table: Table, condition: ColumnElement[bool],
             ids = list(conn.execute(select(table.c.id).where(condition).limit(batch)).scalars())
             if ids:
                 chosen = table.c.id.in_(ids)
-                conn.execute(delete(table).where(chosen) if values is None
-                             else update(table).where(chosen).values(**values))
+                conn.execute(
+                    delete(table).where(chosen)
+                    if values is None
+                    else update(table).where(chosen).values(**values)
+                )
         total += len(ids)
         if len(ids) < batch:
             return total
@@ -71,13 +80,17 @@ def expire_test_results(engine: Engine, cutoff: datetime, batch: int = BATCH) ->
         exists().where(TR.c.id == AL.c.result_id, TR.c.sampled_at < cutoff),
     )
     contacts = _delete_batches(
-        engine, AC,
-        exists().where(AL.c.id == AC.c.alert_id, old_closed_alert), batch,
+        engine,
+        AC,
+        exists().where(AL.c.id == AC.c.alert_id, old_closed_alert),
+        batch,
     )
     alerts = _delete_batches(engine, AL, old_closed_alert, batch)
     results = _delete_batches(
-        engine, TR,
-        and_(TR.c.sampled_at < cutoff, ~exists().where(AL.c.result_id == TR.c.id)), batch,
+        engine,
+        TR,
+        and_(TR.c.sampled_at < cutoff, ~exists().where(AL.c.result_id == TR.c.id)),
+        batch,
     )
     return {"test_results": results, "alerts": alerts, "alert_contacts": contacts}
 
@@ -90,11 +103,14 @@ def apply_privacy_retention(
     cutoff = now - timedelta(days=policy.retention_days)
     done = expire_test_results(engine, cutoff)
     with engine.begin() as conn:
-        done["import_errors"] = conn.execute(
-            update(RI)
-            .where(RI.c.imported_at < cutoff, cast(RI.c.errors, Text) != "[]")
-            .values(errors=[])
-        ).rowcount or 0
+        done["import_errors"] = (
+            conn.execute(
+                update(RI)
+                .where(RI.c.imported_at < cutoff, cast(RI.c.errors, Text) != "[]")
+                .values(errors=[])
+            ).rowcount
+            or 0
+        )
         wall_cutoff = (wall_now or datetime.now(UTC)) - timedelta(days=policy.retention_days)
         # Their counts go on in their job's row of retired workers: counters never go down.
         done["job_heartbeats"] = prune_heartbeats(conn, wall_cutoff)

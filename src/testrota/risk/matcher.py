@@ -139,9 +139,7 @@ def _infer(norm_title: str, norm_dept: str, vocab: Vocabulary, cache: _Cache) ->
         by_title = cache.titles[norm_title] = _evidence(norm_title, vocab.title_index, vocab)
     by_dept = cache.departments.get(norm_dept)
     if by_dept is None:
-        by_dept = cache.departments[norm_dept] = _evidence(
-            norm_dept, vocab.department_index, vocab
-        )
+        by_dept = cache.departments[norm_dept] = _evidence(norm_dept, vocab.department_index, vocab)
     blocked = cache.blocked.get(norm_dept)
     if blocked is None:
         blocked = cache.blocked[norm_dept] = _blocked_in(norm_dept, vocab)
@@ -246,9 +244,7 @@ def _classify(
         else:
             named = cache.explicit[explicit] = read_explicit(explicit, vocab)
         if named is not None:
-            return RiskMatch(
-                named[0] if named else None, named, "column", _clip(explicit.strip())
-            )
+            return RiskMatch(named[0] if named else None, named, "column", _clip(explicit.strip()))
     norm_title, norm_dept = role_key(title), role_key(department)
     if overrides:
         found, code = _override(overrides, norm_title, norm_dept)

@@ -140,23 +140,24 @@ def list_roles(
         rows.sort(key=lambda r: (-r.head_count, r.role, r.department))
     else:
         rows.sort(
-            key=lambda r: (r.category is None, r.category or "", -r.head_count, r.role,
-                           r.department)
+            key=lambda r: (
+                r.category is None,
+                r.category or "",
+                -r.head_count,
+                r.role,
+                r.department,
+            )
         )
     return rows
 
 
 def _override_reasons(session: Session) -> dict[tuple[str, str], str]:
-    return {
-        (o.role_key, o.department_key): o.reason for o in session.exec(select(RoleOverride))
-    }
+    return {(o.role_key, o.department_key): o.reason for o in session.exec(select(RoleOverride))}
 
 
 def load_role_overrides(session: Session) -> dict[tuple[str, str], str | None]:
     """HR's role mappings for :func:`match_many`: ``(role_key, department_key) -> code | None``."""
-    return {
-        (o.role_key, o.department_key): o.category for o in session.exec(select(RoleOverride))
-    }
+    return {(o.role_key, o.department_key): o.category for o in session.exec(select(RoleOverride))}
 
 
 def high_risk_summary(session: Session) -> dict[str, int]:
@@ -192,8 +193,10 @@ def parse_category(text: str, vocab: Vocabulary) -> str | None:
     if code is not None:
         return code
     if not cleaned:
-        raise UserError("no risk category given: use one of {codes}, or 'none' for not "
-                        "high-risk", codes=", ".join(vocab.codes))
+        raise UserError(
+            "no risk category given: use one of {codes}, or 'none' for not high-risk",
+            codes=", ".join(vocab.codes),
+        )
     raise UnknownCategory(cleaned, vocab.codes)
 
 
@@ -202,8 +205,10 @@ class UnknownCategory(UserError):
 
     def __init__(self, text: str, codes: Sequence[str]) -> None:
         super().__init__(
-            "unknown risk category {category!r}: use one of {codes}, or 'none' for not "
-            "high-risk", category=text, codes=", ".join(codes))
+            "unknown risk category {category!r}: use one of {codes}, or 'none' for not high-risk",
+            category=text,
+            codes=", ".join(codes),
+        )
 
 
 def require_reason(reason: str) -> str:
@@ -241,8 +246,7 @@ def upsert_role_override(session: Session, values: dict[str, Any]) -> None:
     session.expire_all()
 
 
-def set_person_override(person: Person, category: str | None, reason: str,
-                        now: datetime) -> None:
+def set_person_override(person: Person, category: str | None, reason: str, now: datetime) -> None:
     """Fix ``person``'s category (None: not high-risk); it beats every rule."""
     person.override_category = category or ""
     person.override_reason = reason

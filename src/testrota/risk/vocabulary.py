@@ -152,9 +152,7 @@ class Vocabulary:
         for pos, cat in enumerate(self.categories):
             for name in (cat.code, cat.zh_hans, cat.zh_hant, cat.en, *cat.aliases):
                 by_name.setdefault(normalize(name), pos)
-        object.__setattr__(
-            self, "title_index", TermIndex({t: tuple(v) for t, v in titles.items()})
-        )
+        object.__setattr__(self, "title_index", TermIndex({t: tuple(v) for t, v in titles.items()}))
         object.__setattr__(
             self, "department_index", TermIndex({t: tuple(v) for t, v in departments.items()})
         )
@@ -394,4 +392,3 @@ def _check_names(categories: list[Category]) -> None:
                     "a roster column naming it would be ambiguous"
                 )
             owner[key] = cat.code
-

@@ -136,9 +136,7 @@ class _Survey:
     overrides: dict[tuple[int, int], str]
 
 
-def _survey_sheet(
-    stream: bytes, offset: int, interesting: Mapping[int, NumberFormat]
-) -> _Survey:
+def _survey_sheet(stream: bytes, offset: int, interesting: Mapping[int, NumberFormat]) -> _Survey:
     end = len(stream)
     typ, _length = _HEAD.unpack_from(stream, offset)
     if typ != _BOF:

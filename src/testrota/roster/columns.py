@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Any
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from testrota.errors import UserError
 from testrota.policy import read_yaml

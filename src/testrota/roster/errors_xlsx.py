@@ -37,8 +37,9 @@ _SHEET_NAME_BAD = str.maketrans(dict.fromkeys("[]:*?/\\", "_"))
 ERROR_HEADERS = ("工作表 Sheet", "行 Row", "列 Column", "值 Value", "问题 Problem")
 
 
-def write_error_report(path: Path, errors: Sequence[RowError],
-                       workbook: Workbook | None = None) -> Path:
+def write_error_report(
+    path: Path, errors: Sequence[RowError], workbook: Workbook | None = None
+) -> Path:
     """Write the error report to ``path`` (.xlsx), replacing it whole or not at all; the rows
     of ``workbook`` (the file read) with errors follow the list, one sheet per sheet."""
     book = XlsxWorkbook()
@@ -59,16 +60,22 @@ def write_error_report(path: Path, errors: Sequence[RowError],
         # Written beside the target and moved into place: a reader never sees half a file.
         fd, tmp = tempfile.mkstemp(prefix=".errors-", suffix=".xlsx", dir=path.parent)
     except OSError as exc:
-        raise UserError("cannot write the error report {path}: {error}", path=str(path),
-                        error=exc.strerror or str(exc)) from None
+        raise UserError(
+            "cannot write the error report {path}: {error}",
+            path=str(path),
+            error=exc.strerror or str(exc),
+        ) from None
     os.close(fd)
     try:
         book.save(tmp)
         os.replace(tmp, path)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
-        raise UserError("cannot write the error report {path}: {error}", path=str(path),
-                        error=exc.strerror or str(exc)) from None
+        raise UserError(
+            "cannot write the error report {path}: {error}",
+            path=str(path),
+            error=exc.strerror or str(exc),
+        ) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -86,8 +93,9 @@ def _write_summary(ws: Worksheet, errors: Sequence[RowError]) -> None:
         value_cell.font = BAD_FONT
     if errors:
         ws.auto_filter.ref = f"A1:E{len(errors) + 1}"
-    _fit_widths(ws, [ERROR_HEADERS, *((e.sheet, e.row, e.column, e.value, e.message)
-                                      for e in errors)])
+    _fit_widths(
+        ws, [ERROR_HEADERS, *((e.sheet, e.row, e.column, e.value, e.message) for e in errors)]
+    )
 
 
 def _write_rows(ws: Worksheet, sheet: Sheet, errors: list[RowError]) -> None:

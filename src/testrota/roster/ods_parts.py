@@ -44,8 +44,10 @@ _BODY = re.compile(rb"<office:body\b")
 
 
 def _attrs(raw: bytes) -> dict[bytes, bytes]:
-    return {m.group(1): m.group(2) if m.group(2) is not None else m.group(3)
-            for m in _ATTR.finditer(raw)}
+    return {
+        m.group(1): m.group(2) if m.group(2) is not None else m.group(3)
+        for m in _ATTR.finditer(raw)
+    }
 
 
 def _attr(raw: bytes, name: bytes) -> bytes | None:

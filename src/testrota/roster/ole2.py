@@ -88,8 +88,8 @@ def read_compound(data: bytes) -> CompoundFile:
     if byte_order != 0xFFFE or mini_shift != 6 or (major, shift) not in ((3, 9), (4, 12)):
         raise DamagedContainer("the compound file header is invalid")
     size = 1 << shift
-    (n_fat, first_dir, _txn, cutoff, first_mini, n_mini, first_difat, n_difat) = (
-        struct.unpack_from("<IIIIIIII", data, 44)
+    (n_fat, first_dir, _txn, cutoff, first_mini, n_mini, first_difat, n_difat) = struct.unpack_from(
+        "<IIIIIIII", data, 44
     )
     if cutoff != _MINI_CUTOFF:
         raise DamagedContainer("the compound file header is invalid")

@@ -146,8 +146,9 @@ def _conditions(scope: Scope, f: PeopleFilter, phone_region: str) -> list[Any]:
     return conds
 
 
-def list_people(session: Session, scope: Scope, f: PeopleFilter, *,
-                phone_region: str) -> list[PersonRow]:
+def list_people(
+    session: Session, scope: Scope, f: PeopleFilter, *, phone_region: str
+) -> list[PersonRow]:
     """Every person in ``scope`` that ``f`` selects, by department and employee number."""
     if scope.departments is not None and not scope.departments:
         return []
@@ -159,8 +160,15 @@ def list_people(session: Session, scope: Scope, f: PeopleFilter, *,
     return [person_row(p) for p in session.exec(query)]
 
 
-def search_people(session: Session, scope: Scope, f: PeopleFilter, page: int = 1,
-                  page_size: int = PAGE_SIZE, *, phone_region: str) -> PeoplePage:
+def search_people(
+    session: Session,
+    scope: Scope,
+    f: PeopleFilter,
+    page: int = 1,
+    page_size: int = PAGE_SIZE,
+    *,
+    phone_region: str,
+) -> PeoplePage:
     """A page of the people in ``scope`` that ``f`` selects. ``f.q`` is a name, the start of an
     employee number, or a phone or ID number (whole only for a masked reader: see
     :mod:`testrota.privacy.number_search`); ``phone_region`` reads phones typed without a
@@ -280,21 +288,39 @@ def person_detail(session: Session, person: Person, limit: int = 60) -> PersonDe
         override_category=person.override_category,
         override_reason=person.override_reason,
         appointments=[
-            PersonAppointment(id=a.id or 0, week=a.week, site=a.site_code, starts_at=a.starts_at,
-                              ends_at=a.ends_at, status=AppointmentStatus(a.status),
-                              reason=a.reason, excused_reason=a.excused_reason,
-                              done_at=a.done_at)
+            PersonAppointment(
+                id=a.id or 0,
+                week=a.week,
+                site=a.site_code,
+                starts_at=a.starts_at,
+                ends_at=a.ends_at,
+                status=AppointmentStatus(a.status),
+                reason=a.reason,
+                excused_reason=a.excused_reason,
+                done_at=a.done_at,
+            )
             for a in appts
         ],
         tests=[
-            PersonTest(sampled_at=t.sampled_at, result=ResultValue(t.result), source=t.source,
-                       site=t.site_code)
+            PersonTest(
+                sampled_at=t.sampled_at,
+                result=ResultValue(t.result),
+                source=t.source,
+                site=t.site_code,
+            )
             for t in tests
         ],
         messages=[
-            PersonMessage(id=m.id or 0, kind=m.kind, due_at=m.due_at, sent_at=m.sent_at,
-                          status=MessageStatus(m.status), provider_status=m.provider_status,
-                          error=m.error_message, body=m.body)
+            PersonMessage(
+                id=m.id or 0,
+                kind=m.kind,
+                due_at=m.due_at,
+                sent_at=m.sent_at,
+                status=MessageStatus(m.status),
+                provider_status=m.provider_status,
+                error=m.error_message,
+                body=m.body,
+            )
             for m in messages
         ],
     )
@@ -305,8 +331,10 @@ class NoSuchPerson(UserError):
 
     def __init__(self, employee_no: str) -> None:
         self.employee_no = employee_no
-        super().__init__("no person with employee number {employee_no!r}; check it with "
-                         "`testrota people --all`", employee_no=employee_no)
+        super().__init__(
+            "no person with employee number {employee_no!r}; check it with `testrota people --all`",
+            employee_no=employee_no,
+        )
 
 
 def get_person(
@@ -336,13 +364,15 @@ class AmbiguousEmployeeNo(UserError):
         self.typed = typed
         self.candidates = candidates
         shown = ", ".join(
-            f"{c['employee_no']} ({c['name']}, {c['department']})" if c["department"]
+            f"{c['employee_no']} ({c['name']}, {c['department']})"
+            if c["department"]
             else f"{c['employee_no']} ({c['name']})"
             for c in candidates[:CANDIDATES_SHOWN]
         )
         more = (
             f" and {len(candidates) - CANDIDATES_SHOWN} more"
-            if len(candidates) > CANDIDATES_SHOWN else ""
+            if len(candidates) > CANDIDATES_SHOWN
+            else ""
         )
         super().__init__(
             f"employee number {typed!r} could be {len(candidates)} people: {shown}{more}; "

@@ -211,8 +211,9 @@ def parse_sheet(
     body = rows[data_start:]
     by_col = sorted(found.items(), key=lambda item: item[1][0])
     cols = {name: _column_text(body, col) for name, (col, _, _) in by_col}
-    _fill_merged(raw.merged, data_start, len(body), {col: name for name, (col, _, _) in by_col},
-                 cols)
+    _fill_merged(
+        raw.merged, data_start, len(body), {col: name for name, (col, _, _) in by_col}, cols
+    )
     keep = _rows_to_keep(cols, [name for name, _ in by_col], found, required, ignore)
 
     columns = {name: text for name, (_, _, text) in by_col if name not in ignore}
@@ -393,8 +394,7 @@ def _column_text(body: list[list[Any]], col: int) -> list[str]:
     strip = _STRIP
     # Text cells are the common case: handled inline, without a call per cell.
     return [
-        v.strip(strip) if v.__class__ is str else cell_text(v)
-        for v in map(itemgetter(col), body)
+        v.strip(strip) if v.__class__ is str else cell_text(v) for v in map(itemgetter(col), body)
     ]
 
 
@@ -473,8 +473,7 @@ def _nothing_found(
     no_rows = [s for s in skipped if s.reason.startswith("a header in row")]
     if no_rows:
         return UserError(
-            f"{file_name}: sheet {no_rows[0].name!r} has a header row but no rows of data "
-            "under it"
+            f"{file_name}: sheet {no_rows[0].name!r} has a header row but no rows of data under it"
         )
     seen = "; ".join(
         f"sheet {s.name!r}: " + ", ".join(repr(h) for h in s.headers_seen[:15])

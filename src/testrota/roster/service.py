@@ -118,21 +118,33 @@ class ImportReport:
 
     def counts(self) -> dict[str, int]:
         """The counts kept with the import record and its audit event."""
-        return {"rows": self.rows, "added": self.added, "updated": self.updated,
-                "unchanged": self.unchanged, "deactivated": self.deactivated,
-                "skipped": self.skipped, "high_risk": self.high_risk,
-                "released": self.released}
+        return {
+            "rows": self.rows,
+            "added": self.added,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "deactivated": self.deactivated,
+            "skipped": self.skipped,
+            "high_risk": self.high_risk,
+            "released": self.released,
+        }
 
 
-def read_roster(path: Path, *, config_dir: Path, policy: Policy,
-                sheet: str | None = None) -> Workbook:
+def read_roster(
+    path: Path, *, config_dir: Path, policy: Policy, sheet: str | None = None
+) -> Workbook:
     """Read the file (every sheet, or ``sheet``) with the roster's column aliases and the
     policy's size limits; raises UserError on a file that cannot be read as a roster."""
     from testrota.roster.columns import load_roster_columns
     from testrota.roster.reader import read_workbook
 
-    return read_workbook(path, load_roster_columns(config_dir), required=("employee_no", "name"),
-                         limits=policy.imports, sheet=sheet)
+    return read_workbook(
+        path,
+        load_roster_columns(config_dir),
+        required=("employee_no", "name"),
+        limits=policy.imports,
+        sheet=sheet,
+    )
 
 
 @dataclass
@@ -146,8 +158,16 @@ class Comparison:
     active: int  # active people before the import
 
 
-def compare_roster(session: Session, workbook: Workbook, *, policy: Policy, vocab: Vocabulary,
-                   full: bool, force: bool, dry_run: bool) -> Comparison:
+def compare_roster(
+    session: Session,
+    workbook: Workbook,
+    *,
+    policy: Policy,
+    vocab: Vocabulary,
+    full: bool,
+    force: bool,
+    dry_run: bool,
+) -> Comparison:
     """Validate and match the file's people and compare them with the stored ones, in
     ``session``; refuses (UserError) a ``full`` import that would deactivate more than the
     policy's share of the active people, unless ``force``."""
@@ -165,7 +185,10 @@ def compare_roster(session: Session, workbook: Workbook, *, policy: Policy, voca
     matches = match_many({match_key(r) for r in records}, vocab, overrides)
     diff = diff_roster(records, matches, stored, full=full, seen_employee_nos=seen)
     warnings = column_warnings(
-        workbook.sheets, records, region=policy.phone_region, employee_nos=stored.keys() | seen,
+        workbook.sheets,
+        records,
+        region=policy.phone_region,
+        employee_nos=stored.keys() | seen,
     )
     refusal = deactivation_guard(
         len(diff.deactivated), len(known), policy.imports.max_deactivate_share, force
@@ -195,16 +218,15 @@ def compare_roster(session: Session, workbook: Workbook, *, policy: Policy, voca
     return Comparison(workbook, diff, list(result.errors), report, len(known))
 
 
-def release_for(session: Session, diff: RosterDiff, now: datetime, policy: Policy,
-                *, dry_run: bool) -> Released:
+def release_for(
+    session: Session, diff: RosterDiff, now: datetime, policy: Policy, *, dry_run: bool
+) -> Released:
     """Leavers and people no longer high-risk give up their coming appointments, in this
     transaction (a dry run counts them)."""
-    return release_appointments(session.connection(), _holders(diff), now, policy,
-                                dry_run=dry_run)
+    return release_appointments(session.connection(), _holders(diff), now, policy, dry_run=dry_run)
 
 
-def write_roster(session: Session, comparison: Comparison, now: datetime,
-                 imported_by: str) -> int:
+def write_roster(session: Session, comparison: Comparison, now: datetime, imported_by: str) -> int:
     """Write the difference (new people, updates, deactivations) and the import record, in
     ``session``'s transaction; returns the record's id."""
     diff, report = comparison.diff, comparison.report
@@ -249,8 +271,7 @@ def _load_stored(session: Session) -> dict[str, StoredPerson]:
     columns = ["id", "employee_no", "active", "override_category", "override_reason"]
     rows = fetch_raw(session.connection(), PERSON, [*columns, *STORED_FIELDS])
     return {
-        row[1]: StoredPerson(row[0], row[1], bool(row[2]), row[3], row[5:], row[4])
-        for row in rows
+        row[1]: StoredPerson(row[0], row[1], bool(row[2]), row[3], row[5:], row[4]) for row in rows
     }
 
 

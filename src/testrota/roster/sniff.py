@@ -165,32 +165,38 @@ def column_warnings(
     for sheet in sheets:
         if len(out) >= MAX_WARNINGS:
             break
-        for hit in sniff_columns(sheet.unmatched_columns[:MAX_COLUMNS], region=region,
-                                 employee_nos=employee_nos):
-            out.append(ColumnWarning(
-                kind="unrecognised_column",
-                sheet=sheet.name,
-                column=hit.name,
-                letter=hit.column,
-                looks_like=hit.field,
-                share=hit.share,
-                message=(
-                    f"sheet {sheet.name!r}: {hit.name!r} (column {hit.column}) was not imported, "
-                    f"but {hit.share:.0%} of its values look like {LABELS[hit.field]}; if that "
-                    f"is what it holds, rename its header to {_RENAME[hit.field]} and import "
-                    "again"
-                ),
-            ))
+        for hit in sniff_columns(
+            sheet.unmatched_columns[:MAX_COLUMNS], region=region, employee_nos=employee_nos
+        ):
+            out.append(
+                ColumnWarning(
+                    kind="unrecognised_column",
+                    sheet=sheet.name,
+                    column=hit.name,
+                    letter=hit.column,
+                    looks_like=hit.field,
+                    share=hit.share,
+                    message=(
+                        f"sheet {sheet.name!r}: {hit.name!r} (column {hit.column}) was not "
+                        f"imported, but {hit.share:.0%} of its values look like "
+                        f"{LABELS[hit.field]}; if that "
+                        f"is what it holds, rename its header to {_RENAME[hit.field]} and import "
+                        "again"
+                    ),
+                )
+            )
         if "phone" not in sheet.columns and people.get(sheet.name):
             missing = without_phone.get(sheet.name, 0)
-            out.append(ColumnWarning(
-                kind="no_phone_column",
-                sheet=sheet.name,
-                people=missing,
-                of=people[sheet.name],
-                message=(
-                    f"sheet {sheet.name!r} has no phone column: {missing} of its "
-                    f"{people[sheet.name]} people cannot get reminder texts"
-                ),
-            ))
+            out.append(
+                ColumnWarning(
+                    kind="no_phone_column",
+                    sheet=sheet.name,
+                    people=missing,
+                    of=people[sheet.name],
+                    message=(
+                        f"sheet {sheet.name!r} has no phone column: {missing} of its "
+                        f"{people[sheet.name]} people cannot get reminder texts"
+                    ),
+                )
+            )
     return out[:MAX_WARNINGS]

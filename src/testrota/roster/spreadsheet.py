@@ -176,8 +176,7 @@ def sniff_format(name: str, data: bytes, limits: ImportPolicy) -> str:
             "rename it to .csv"
         )
     raise UserError(
-        f"{name}: not a spreadsheet; upload an Excel (.xlsx, .xls), OpenDocument (.ods) or "
-        "CSV file"
+        f"{name}: not a spreadsheet; upload an Excel (.xlsx, .xls), OpenDocument (.ods) or CSV file"
     )
 
 
@@ -197,8 +196,7 @@ def _zip_format(name: str, data: bytes, limits: ImportPolicy) -> str:
         infos = archive.infolist()
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         raise UserError(
-            f"{name}: the workbook is damaged (its zip container cannot be read: {exc}); "
-            f"{_SAVE_AS}"
+            f"{name}: the workbook is damaged (its zip container cannot be read: {exc}); {_SAVE_AS}"
         ) from exc
     # Checked from the zip directory alone, before anything is decompressed.
     unpacked = sum(info.file_size for info in infos)
@@ -314,9 +312,7 @@ def workbook_sheet_names(opened: OpenedFile) -> tuple[Any, list[tuple[str, bool,
     return book, sheets
 
 
-def read_calamine_sheet(
-    opened: OpenedFile, book: Any, name: str, limits: ImportPolicy
-) -> RawSheet:
+def read_calamine_sheet(opened: OpenedFile, book: Any, name: str, limits: ImportPolicy) -> RawSheet:
     """One sheet's cells as the clerk sees them; refused first if it is over the limits."""
     file_name = opened.file_name
     try:

@@ -171,7 +171,8 @@ class _Keep:
     @classmethod
     def for_columns(cls, columns: Collection[str]) -> _Keep | None:
         names = [
-            name for name, sources in SOURCE_COLUMNS.items()
+            name
+            for name, sources in SOURCE_COLUMNS.items()
             if not any(c in columns for c in sources)
         ]
         if not names:
@@ -263,6 +264,8 @@ def deactivation_guard(
         "this import would deactivate {n} of {active} active people ({share}), more than the "
         "{limit} allowed by policy import.max_deactivate_share; if the file really is the whole "
         "roster, run again with --force, otherwise import it without --full",
-        n=to_deactivate, active=active, share=f"{to_deactivate / active:.0%}",
+        n=to_deactivate,
+        active=active,
+        share=f"{to_deactivate / active:.0%}",
         limit=f"{max_share:.0%}",
     )

@@ -61,58 +61,216 @@ def _vocabulary(words: dict[str, tuple[str, ...]]) -> dict[str, str]:
 PERSON_TYPE_WORDS = _vocabulary(
     {
         EMPLOYEE: (
-            "职工", "员工", "正式工", "正式职工", "正式员工", "在职职工", "在岗职工", "本厂职工",
-            "本单位职工", "企业职工", "合同工", "合同制", "劳动合同制", "在编", "在编人员",
-            "职员", "干部", "工人", "临时工", "自有员工", "本企业",
-            "employee", "staff", "own staff", "regular", "permanent", "full time",
+            "职工",
+            "员工",
+            "正式工",
+            "正式职工",
+            "正式员工",
+            "在职职工",
+            "在岗职工",
+            "本厂职工",
+            "本单位职工",
+            "企业职工",
+            "合同工",
+            "合同制",
+            "劳动合同制",
+            "在编",
+            "在编人员",
+            "职员",
+            "干部",
+            "工人",
+            "临时工",
+            "自有员工",
+            "本企业",
+            "employee",
+            "staff",
+            "own staff",
+            "regular",
+            "permanent",
+            "full time",
         ),
         THIRD_PARTY: (
-            "第三方", "第三方人员", "外包", "外包人员", "外包单位", "承包商", "承包商人员",
-            "劳务派遣", "派遣", "派遣工", "劳务", "劳务工", "外协", "外协人员", "外委",
-            "外委人员", "外来施工人员", "相关方", "相关方人员", "协力", "协力单位人员",
-            "contractor", "third party", "third-party", "outsourced", "subcontractor",
-            "agency", "agency worker", "dispatched worker", "vendor",
+            "第三方",
+            "第三方人员",
+            "外包",
+            "外包人员",
+            "外包单位",
+            "承包商",
+            "承包商人员",
+            "劳务派遣",
+            "派遣",
+            "派遣工",
+            "劳务",
+            "劳务工",
+            "外协",
+            "外协人员",
+            "外委",
+            "外委人员",
+            "外来施工人员",
+            "相关方",
+            "相关方人员",
+            "协力",
+            "协力单位人员",
+            "contractor",
+            "third party",
+            "third-party",
+            "outsourced",
+            "subcontractor",
+            "agency",
+            "agency worker",
+            "dispatched worker",
+            "vendor",
         ),
         CO_RESIDENT: (
-            "共同居住人", "共同居住", "共同居住人员", "共同居住者", "同住人", "同住人员",
-            "同住家属", "家属", "职工家属", "家庭成员", "亲属", "配偶", "子女", "父母",
-            "co-resident", "coresident", "co resident", "household member", "family member",
-            "family", "lives with employee",
+            "共同居住人",
+            "共同居住",
+            "共同居住人员",
+            "共同居住者",
+            "同住人",
+            "同住人员",
+            "同住家属",
+            "家属",
+            "职工家属",
+            "家庭成员",
+            "亲属",
+            "配偶",
+            "子女",
+            "父母",
+            "co-resident",
+            "coresident",
+            "co resident",
+            "household member",
+            "family member",
+            "family",
+            "lives with employee",
         ),
     }
 )
 SHIFT_WORDS = _vocabulary(
     {
         "day": (
-            "白班", "常白班", "长白班", "日班", "正常班", "行政班", "常日班", "白", "早班",
-            "day", "days", "day shift", "office hours", "regular hours",
+            "白班",
+            "常白班",
+            "长白班",
+            "日班",
+            "正常班",
+            "行政班",
+            "常日班",
+            "白",
+            "早班",
+            "day",
+            "days",
+            "day shift",
+            "office hours",
+            "regular hours",
         ),
-        "night": ("夜班", "夜", "大夜班", "晚班", "中班", "night", "nights", "night shift",
-                  "evening"),
+        "night": (
+            "夜班",
+            "夜",
+            "大夜班",
+            "晚班",
+            "中班",
+            "night",
+            "nights",
+            "night shift",
+            "evening",
+        ),
         "rotating": (
-            "倒班", "三班倒", "四班三倒", "四班三运转", "四班两运转", "四班两倒", "两班倒",
-            "轮班", "运转", "运转班", "倒班制", "三班", "四班", "三班两运转",
-            "rotating", "rotation", "rotating shift", "shift work", "shifts", "24/7",
+            "倒班",
+            "三班倒",
+            "四班三倒",
+            "四班三运转",
+            "四班两运转",
+            "四班两倒",
+            "两班倒",
+            "轮班",
+            "运转",
+            "运转班",
+            "倒班制",
+            "三班",
+            "四班",
+            "三班两运转",
+            "rotating",
+            "rotation",
+            "rotating shift",
+            "shift work",
+            "shifts",
+            "24/7",
         ),
     }
 )
 LANGUAGE_WORDS = _vocabulary(
     {
         "zh": (
-            "中文", "汉语", "普通话", "国语", "粤语", "简体中文", "繁体中文", "简体", "繁体",
-            "chinese", "mandarin", "cantonese", "zh", "zh-cn", "zh-hans", "zh-hant", "zh-tw",
-            "zh-hk", "cn",
+            "中文",
+            "汉语",
+            "普通话",
+            "国语",
+            "粤语",
+            "简体中文",
+            "繁体中文",
+            "简体",
+            "繁体",
+            "chinese",
+            "mandarin",
+            "cantonese",
+            "zh",
+            "zh-cn",
+            "zh-hans",
+            "zh-hant",
+            "zh-tw",
+            "zh-hk",
+            "cn",
         ),
         "en": ("英文", "英语", "english", "en", "en-us", "en-gb"),
     }
 )
-_YES = {normalize_header(w) for w in ("是", "已接种", "已打", "已完成", "有", "已", "yes", "y",
-                                      "true", "1", "done", "received")}
-_NO = {normalize_header(w) for w in ("否", "未接种", "未打", "无", "没有", "未", "不", "no", "n",
-                                     "false", "0", "none", "not yet")}
+_YES = {
+    normalize_header(w)
+    for w in (
+        "是",
+        "已接种",
+        "已打",
+        "已完成",
+        "有",
+        "已",
+        "yes",
+        "y",
+        "true",
+        "1",
+        "done",
+        "received",
+    )
+}
+_NO = {
+    normalize_header(w)
+    for w in (
+        "否",
+        "未接种",
+        "未打",
+        "无",
+        "没有",
+        "未",
+        "不",
+        "no",
+        "n",
+        "false",
+        "0",
+        "none",
+        "not yet",
+    )
+}
 # Tick and cross are symbols, which normalize_header drops; they are looked up as written.
-_MARKS = {"√": True, "✓": True, "✔": True, "×": False, "✗": False, "✘": False, "x": False,
-          "X": False}
+_MARKS = {
+    "√": True,
+    "✓": True,
+    "✔": True,
+    "×": False,
+    "✗": False,
+    "✘": False,
+    "x": False,
+    "X": False,
+}
 _BOOSTER_RE = re.compile(
     r"加强|第三针|第3针|三针|3针|第四针|四针|4针|booster|third dose|3 doses|three doses|"
     r"3rd dose|4 doses|4th dose"
@@ -261,8 +419,10 @@ def validate_workbook(
     ``known_employee_nos`` are people already in the database: a co-resident's host may be one
     of them instead of a row in this file. Phone numbers are read in ``policy.phone_region``.
     """
-    known = known_employee_nos if isinstance(known_employee_nos, set | frozenset) else set(
+    known = (
         known_employee_nos
+        if isinstance(known_employee_nos, set | frozenset)
+        else set(known_employee_nos)
     )
     state = _State(policy.phone_region)
     with _collector_paused():
@@ -275,7 +435,10 @@ def validate_workbook(
             assert rec.host_employee_no is not None
             if rec.host_employee_no not in accepted and rec.host_employee_no not in known:
                 state.error_at(
-                    rec.sheet, rec.row, "host_employee_no", rec.host_employee_no,
+                    rec.sheet,
+                    rec.row,
+                    "host_employee_no",
+                    rec.host_employee_no,
                     f"host employee {rec.host_employee_no} is not in this file or among the "
                     "active people; a co-resident must name the employee they live with",
                 )
@@ -337,7 +500,10 @@ class _State:
         phone_checks = [check_phone(p, region) if p else _NO_PHONE for p in col("phone")]
         has_phone = "phone" in data
         shift_raw, type_raw, ids, hosts = (
-            col("shift"), col("person_type"), col("id_number"), col("host_employee_no")
+            col("shift"),
+            col("person_type"),
+            col("id_number"),
+            col("host_employee_no"),
         )
 
         error = self.error_at
@@ -358,8 +524,17 @@ class _State:
             for f, c in zip(_CUT_FIELDS, (depts, grids, roles, vaccs, cats), strict=True)
         )
         for i, (row, no, person, kind, shift, language, raw_phone, (phone, problem)) in enumerate(
-            zip(sheet.row_numbers, col("employee_no"), names, kinds, shifts, langs,
-                col("phone"), phone_checks, strict=True)
+            zip(
+                sheet.row_numbers,
+                col("employee_no"),
+                names,
+                kinds,
+                shifts,
+                langs,
+                col("phone"),
+                phone_checks,
+                strict=True,
+            )
         ):
             if no and not no.isascii():
                 no = _fold_key(no)
@@ -377,42 +552,74 @@ class _State:
                     if first[0] == name
                     else f"sheet {first[0]!r} row {first[1]} and sheet {name!r} row {row}"
                 )
-                error(name, row, "employee_no", no,
-                      f"duplicate employee number {no}: {where}; the later row is skipped")
+                error(
+                    name,
+                    row,
+                    "employee_no",
+                    no,
+                    f"duplicate employee number {no}: {where}; the later row is skipped",
+                )
                 self.skipped += 1
                 continue
             first_row[no] = (name, row)
             if check_long_names and (len(no) > no_max or len(person) > name_max):
                 too_long = "employee_no" if len(no) > no_max else "name"
-                error(name, row, too_long, no if too_long == "employee_no" else person,
-                      f"longer than {MAX_LENGTHS[too_long]} characters")
+                error(
+                    name,
+                    row,
+                    too_long,
+                    no if too_long == "employee_no" else person,
+                    f"longer than {MAX_LENGTHS[too_long]} characters",
+                )
                 self.skipped += 1
                 continue
             if kind is None:
-                error(name, row, "person_type", type_raw[i],
-                      f"unknown person type {type_raw[i]!r}; use 职工/employee, "
-                      "第三方/contractor or 共同居住人/co-resident")
+                error(
+                    name,
+                    row,
+                    "person_type",
+                    type_raw[i],
+                    f"unknown person type {type_raw[i]!r}; use 职工/employee, "
+                    "第三方/contractor or 共同居住人/co-resident",
+                )
                 self.skipped += 1
                 continue
             host: str | None = None
             if kind == CO_RESIDENT:
                 host = _fold_key(hosts[i])
                 if not host or host == no:
-                    error(name, row, "host_employee_no", host,
-                          "a co-resident cannot be their own host employee" if host else
-                          "co-resident without a host employee number")
+                    error(
+                        name,
+                        row,
+                        "host_employee_no",
+                        host,
+                        "a co-resident cannot be their own host employee"
+                        if host
+                        else "co-resident without a host employee number",
+                    )
                     self.skipped += 1
                     continue
 
             if problem is not None and (raw_phone or has_phone):
-                error(name, row, "phone", raw_phone,
-                      f"{problem}; the person is kept without a phone" if raw_phone else
-                      "no phone number: this person cannot get reminder texts")
+                error(
+                    name,
+                    row,
+                    "phone",
+                    raw_phone,
+                    f"{problem}; the person is kept without a phone"
+                    if raw_phone
+                    else "no phone number: this person cannot get reminder texts",
+                )
             id_number = self._id_number(name, row, ids[i]) if check_ids and ids[i] else None
             if shift is None:
-                error(name, row, "shift", shift_raw[i],
-                      f"unknown shift {shift_raw[i]!r}; use 白班/day, 夜班/night or "
-                      "倒班/rotating (day is assumed)")
+                error(
+                    name,
+                    row,
+                    "shift",
+                    shift_raw[i],
+                    f"unknown shift {shift_raw[i]!r}; use 白班/day, 夜班/night or "
+                    "倒班/rotating (day is assumed)",
+                )
                 shift = "day"
             if check_long_texts:
                 dept, grid, role, vacc, cat = self._cut(
@@ -422,9 +629,24 @@ class _State:
                 dept, grid, role, vacc, cat = depts[i], grids[i], roles[i], vaccs[i], cats[i]
             append(
                 make(
-                    no, person, dept, grid, role, phone, raw_phone[:phone_raw_max],
-                    phone is not None, id_number, kind, host, language, shift, vacc,
-                    boosters[i], cat or None, name, row,
+                    no,
+                    person,
+                    dept,
+                    grid,
+                    role,
+                    phone,
+                    raw_phone[:phone_raw_max],
+                    phone is not None,
+                    id_number,
+                    kind,
+                    host,
+                    language,
+                    shift,
+                    vacc,
+                    boosters[i],
+                    cat or None,
+                    name,
+                    row,
                 )
             )
 

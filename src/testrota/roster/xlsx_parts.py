@@ -167,16 +167,18 @@ class XlsxPackage:
         return self._scan(sheet, part, max_rows, max_cells, self.padded_styles)
 
     def _scan(
-        self, sheet: str, part: str, max_rows: int, max_cells: int,
+        self,
+        sheet: str,
+        part: str,
+        max_rows: int,
+        max_cells: int,
         padded: dict[int, NumberFormat],
     ) -> SheetSurvey:
         info = self.members.get(part)
         if info is None:
             raise DamagedPart(f"the part of sheet {sheet!r} is missing")
         data = self.data
-        return _SheetScan(sheet, max_rows, max_cells, padded).run(
-            lambda: member_chunks(data, info)
-        )
+        return _SheetScan(sheet, max_rows, max_cells, padded).run(lambda: member_chunks(data, info))
 
 
 def _relationships(raw: bytes) -> Iterator[tuple[str, str, str]]:
@@ -244,10 +246,22 @@ class _SheetScan:
                 rb"<" + p + rb"v>([^<]*)</" + p + rb"v>"
             )
             self.padded_cells = (
-                re.compile(rb"<" + p + rb"c r=\"([A-Z]{1,3})(\d+)\"()\ss=\"(" + styles
-                           + rb")\"([^>]*)>" + value),
-                re.compile(rb"<" + p + rb"c r=\"([A-Z]{1,3})(\d+)\"([^>]*?)\ss=\"(" + styles
-                           + rb")\"([^>]*)>" + value),
+                re.compile(
+                    rb"<"
+                    + p
+                    + rb"c r=\"([A-Z]{1,3})(\d+)\"()\ss=\"("
+                    + styles
+                    + rb")\"([^>]*)>"
+                    + value
+                ),
+                re.compile(
+                    rb"<"
+                    + p
+                    + rb"c r=\"([A-Z]{1,3})(\d+)\"([^>]*?)\ss=\"("
+                    + styles
+                    + rb")\"([^>]*)>"
+                    + value
+                ),
             )
             self.padded_styles = [b' s="%d"' % i for i in sorted(self.padded)]
         if self.max_rows * 26 <= self.max_cells:
@@ -351,8 +365,11 @@ class _SheetScan:
             return SheetSurvey(self.name, self.max_rows, columns, self.overrides)
         # The row tags say where the sheet ends; no cell may lie below them.
         below = re.compile(
-            rb"<" + p + rb"c r=\"[A-Z]{1,3}(?=\d)(?!"
-            + less_or_equal(max(last_row, 1)).encode() + rb"\")"
+            rb"<"
+            + p
+            + rb"c r=\"[A-Z]{1,3}(?=\d)(?!"
+            + less_or_equal(max(last_row, 1)).encode()
+            + rb"\")"
         )
         if any(below.search(text) for text in self._pieces(chunks(), prefix, False)):
             self.overrides = {}

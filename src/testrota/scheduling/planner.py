@@ -83,8 +83,14 @@ class _Who:
     )
 
     def __init__(
-        self, person: PlanPerson, rule: WeekRule, key: str, sites: tuple[str, ...], need: int,
-        taken: list[int] | None = None, fixed: list[int] | None = None,
+        self,
+        person: PlanPerson,
+        rule: WeekRule,
+        key: str,
+        sites: tuple[str, ...],
+        need: int,
+        taken: list[int] | None = None,
+        fixed: list[int] | None = None,
     ) -> None:
         self.person = person
         self.id = person.id
@@ -186,9 +192,7 @@ class _Board:
         if not held:
             return 0
         c = (site, day, key)
-        return sum(
-            self.free[i] for i in held if self.owner[i] == unit and c in self.counters[i]
-        )
+        return sum(self.free[i] for i in held if self.owner[i] == unit and c in self.counters[i])
 
     def load(self, site: str, days: Iterable[int]) -> float:
         total = 0.0
@@ -262,7 +266,12 @@ class _Board:
 
 
 def _earliest_seat(
-    board: _Board, unit: str, sites: Sequence[str], key: str, days: int, taken: Sequence[int],
+    board: _Board,
+    unit: str,
+    sites: Sequence[str],
+    key: str,
+    days: int,
+    taken: Sequence[int],
     gap: int,
 ) -> int | None:
     """The earliest free seat on the earliest day that keeps the gap; on that day a slot that
@@ -353,9 +362,11 @@ def plan_week(
         raise ValueError("now must be timezone-aware")
     preferred = preferred_pairs(policy)
     surges = surge_rules_for_week(policy, week_start)
-    site_list = list(sites) if sites is not None else [
-        SiteScope(code) for code in dict.fromkeys(s.site_code for s in slots)
-    ]
+    site_list = (
+        list(sites)
+        if sites is not None
+        else [SiteScope(code) for code in dict.fromkeys(s.site_code for s in slots)]
+    )
     whos = _working_people(people, site_list, policy, week_start, surges)
     board = _Board(slots, now, {w.key for w in whos} or {UNRESTRICTED}, shift_coverage(policy))
     fixed_seats = _seat_fixed(board, whos, fixed)
@@ -377,8 +388,9 @@ def plan_week(
     if earliest_for_newcomers:
         _seat_newcomers(board, ordered, {f.person_id for f in fixed} | set(cur))
     _place_blocks(board, ordered, unit_rank, preferred)
-    return _result(board, whos, ordered, prev, cur, fixed_seats, surges, policy, week_start,
-                   preferred)
+    return _result(
+        board, whos, ordered, prev, cur, fixed_seats, surges, policy, week_start, preferred
+    )
 
 
 def _working_people(
@@ -444,8 +456,13 @@ def _keep_remembered(
     """(A) Everyone keeps the slots they had (this week's plan on a re-plan, else last week's
     weekday, time and site) where the hard rules allow."""
     sites_sets: dict[tuple[str, ...], set[str]] = {}
-    at, usable, free, keys_ok, bslots = board.at, board.usable, board.free, board.keys_ok, \
-        board.slots
+    at, usable, free, keys_ok, bslots = (
+        board.at,
+        board.usable,
+        board.free,
+        board.keys_ok,
+        board.slots,
+    )
     for w in ordered:
         if w.need <= 0 or not w.sites:
             continue
@@ -513,8 +530,9 @@ def _place_blocks(
     for w in ordered:
         if w.need > 0 and w.sites:
             taken = tuple(sorted(w.taken)) if w.taken else ()
-            blocks[(w.unit, w.key, w.sites, w.need, w.rule.days, taken, w.rule.gap,
-                    w.rule.focus)].append(w)
+            blocks[
+                (w.unit, w.key, w.sites, w.need, w.rule.days, taken, w.rule.gap, w.rule.focus)
+            ].append(w)
     block_list = sorted(
         blocks.items(), key=lambda kv: (unit_rank[kv[0][0]], -len(kv[1]), repr(kv[0][1:]))
     )
@@ -530,7 +548,10 @@ def _place_blocks(
             if not rest:
                 break
             rest = _place_block(
-                board, (unit, k, sites_t, fewer, days, taken, gap, focus), rest, preferred,
+                board,
+                (unit, k, sites_t, fewer, days, taken, gap, focus),
+                rest,
+                preferred,
                 exclusive=False,
             )
 
@@ -613,8 +634,7 @@ def _place_block(
         rest = [w for w in group if not got[w.id]] + rest
         for w in group:
             if 0 < got[w.id] < need:
-                sub = (unit, k, sites, need - got[w.id], days, tuple(sorted(w.taken)),
-                       gap, focus)
+                sub = (unit, k, sites, need - got[w.id], days, tuple(sorted(w.taken)), gap, focus)
                 _place_block(board, sub, [w], preferred, exclusive=exclusive)
     return rest
 
@@ -703,8 +723,10 @@ def _reason(board: _Board, w: _Who, preferred: frozenset[tuple[int, int]]) -> st
     fixed = sorted(w.fixed)
     days_with_slots = 0
     for d in range(7):
-        if w.rule.days >> d & 1 and d not in fixed and any(
-            board.lists.get((s, d, w.key)) for s in w.sites
+        if (
+            w.rule.days >> d & 1
+            and d not in fixed
+            and any(board.lists.get((s, d, w.key)) for s in w.sites)
         ):
             days_with_slots |= 1 << d
     if not days_with_slots:
@@ -755,8 +777,11 @@ def _report(
     for w in whos:
         pid = w.id
         fixed_here = fixed_seats.get(pid)
-        mine = [slots[i] for i in (*fixed_here, *w.seats)] if fixed_here else [
-            slots[i] for i in w.seats]
+        mine = (
+            [slots[i] for i in (*fixed_here, *w.seats)]
+            if fixed_here
+            else [slots[i] for i in w.seats]
+        )
         if pid in prev and w.rule.tests:
             compared += 1
             remembered = prev[pid]
@@ -777,14 +802,16 @@ def _report(
     surge_rows = []
     for rule, mask in surges:
         n = sum(1 for w in whos if w.rule.surge == rule.name)
-        surge_rows.append({
-            "name": rule.name,
-            "start": rule.start.isoformat(),
-            "end": rule.end.isoformat(),
-            "tests_per_week": rule.tests_per_week,
-            "days_this_week": mask.bit_count(),
-            "people": n,
-        })
+        surge_rows.append(
+            {
+                "name": rule.name,
+                "start": rule.start.isoformat(),
+                "end": rule.end.isoformat(),
+                "tests_per_week": rule.tests_per_week,
+                "days_this_week": mask.bit_count(),
+                "people": n,
+            }
+        )
     unknown_shifts = Counter(w.person.shift for w in whos if w.key == UNRESTRICTED)
     warnings = [
         f"{n} people have shift {shift!r}, which policy.yaml does not define: "
@@ -850,9 +877,11 @@ def plan_earliest(
     coverage = shift_coverage(policy)
     surges = surge_rules_for_week(policy, week_start)
     preferred = preferred_pairs(policy)
-    site_list = list(sites) if sites is not None else [
-        SiteScope(code) for code in dict.fromkeys(s.site_code for s in slots)
-    ]
+    site_list = (
+        list(sites)
+        if sites is not None
+        else [SiteScope(code) for code in dict.fromkeys(s.site_code for s in slots)]
+    )
     keys = {shift_key(p.shift, policy) for p in people} or {UNRESTRICTED}
     board = _Board(slots, now, keys, coverage)
     for slot_id, units in (occupancy or {}).items():
@@ -883,8 +912,15 @@ def plan_earliest(
         else:
             taken = [f.day for f in mine if f.counts]
             need, gap, days = max(0, rule.tests - len(taken)), rule.gap, rule.days & from_first
-        w = _Who(p, WeekRule(rule.tests, days, gap, None, 0, rule.tests),
-                 shift_key(p.shift, policy), served, need, list(taken), fixed=list(taken))
+        w = _Who(
+            p,
+            WeekRule(rule.tests, days, gap, None, 0, rule.tests),
+            shift_key(p.shift, policy),
+            served,
+            need,
+            list(taken),
+            fixed=list(taken),
+        )
         while w.need > 0 and served:
             i = _earliest_seat(board, p.unit, served, w.key, days, w.taken, gap)
             if i is None:

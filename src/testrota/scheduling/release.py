@@ -81,8 +81,9 @@ def to_release(
             if holder.category is not None or a.reason == CONTACT:
                 continue
             day = a.starts_at.astimezone(tz).date() if tz else a.starts_at.date()
-            person = PlanPerson(holder.person_id, "", holder.department, holder.grid_unit,
-                                category=holder.category)
+            person = PlanPerson(
+                holder.person_id, "", holder.department, holder.grid_unit, category=holder.category
+            )
             if any(r.start <= day <= r.end and surge_applies(r, person) for r in surges):
                 continue
         out.append(a.id)
@@ -112,9 +113,9 @@ def release_appointments(
     booked: list[Booked] = []
     for start in range(0, len(ids), CHUNK):
         part = ids[start : start + CHUNK]
-        query = select(A.c.id, A.c.person_id, A.c.starts_at, A.c.ends_at, A.c.status,
-                       A.c.reason).where(A.c.person_id.in_(part), A.c.status == SCHEDULED,
-                                         A.c.ends_at > now)
+        query = select(
+            A.c.id, A.c.person_id, A.c.starts_at, A.c.ends_at, A.c.status, A.c.reason
+        ).where(A.c.person_id.in_(part), A.c.status == SCHEDULED, A.c.ends_at > now)
         booked.extend(Booked(*row) for row in conn.execute(query))
     chosen = to_release(booked, by_id, now, policy)
     report = Released(appointments=len(chosen))
@@ -123,24 +124,28 @@ def release_appointments(
     for start in range(0, len(chosen), CHUNK):
         part = chosen[start : start + CHUNK]
         conn.execute(
-            update(A).where(A.c.id.in_(part), A.c.status == SCHEDULED)
+            update(A)
+            .where(A.c.id.in_(part), A.c.status == SCHEDULED)
             .values(status=CANCELLED, updated_at=now)
         )
         report.texts += cancel_stale_reminders(conn, part)
         conn.execute(
-            update(R).where(R.c.appointment_id.in_(part), R.c.status == "open")
+            update(R)
+            .where(R.c.appointment_id.in_(part), R.c.status == "open")
             .values(status="superseded")
         )
     leavers = [h.person_id for h in holders if h.leaving]
     for start in range(0, len(leavers), CHUNK):
         part = leavers[start : start + CHUNK]
         result = conn.execute(
-            update(M).where(and_(M.c.person_id.in_(part), M.c.status == "pending"))
+            update(M)
+            .where(and_(M.c.person_id.in_(part), M.c.status == "pending"))
             .values(status="cancelled", error_message="the person left the roster")
         )
         report.texts += result.rowcount or 0
         conn.execute(
-            update(R).where(R.c.person_id.in_(part), R.c.status == "open")
+            update(R)
+            .where(R.c.person_id.in_(part), R.c.status == "open")
             .values(status="superseded")
         )
     return report

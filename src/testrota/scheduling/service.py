@@ -58,8 +58,17 @@ PLAN_LOCK = 4_004_004  # advisory lock key shared by every writer of plans
 SQLITE_CACHE_KIB = -262_144  # negative: KiB, i.e. at most 256 MB of page cache while planning
 CHUNK = 5_000
 APPOINTMENT_COLUMNS = (
-    "person_id", "slot_id", "site_code", "week", "starts_at", "ends_at", "grid_unit", "status",
-    "reason", "created_at", "updated_at",
+    "person_id",
+    "slot_id",
+    "site_code",
+    "week",
+    "starts_at",
+    "ends_at",
+    "grid_unit",
+    "status",
+    "reason",
+    "created_at",
+    "updated_at",
 )
 
 
@@ -138,7 +147,9 @@ def _week_slots(conn: Connection, week: str, sites: Sequence[SiteSpec]) -> list[
     }
     missing = [s for s in wanted if (s.site_code, s.starts_at) not in have]
     bulk_insert(
-        conn, S, [(s.site_code, week, s.starts_at, s.ends_at, s.capacity) for s in missing],
+        conn,
+        S,
+        [(s.site_code, week, s.starts_at, s.ends_at, s.capacity) for s in missing],
         columns=("site_code", "week", "starts_at", "ends_at", "capacity"),
     )
     changed = [
@@ -155,14 +166,20 @@ def _week_slots(conn: Connection, week: str, sites: Sequence[SiteSpec]) -> list[
         have = {
             (r.site_code, r.starts_at): (r.id, r.capacity)
             for r in conn.execute(
-                select(S.c.id, S.c.site_code, S.c.starts_at, S.c.capacity).where(
-                    S.c.week == week
-                )
+                select(S.c.id, S.c.site_code, S.c.starts_at, S.c.capacity).where(S.c.week == week)
             )
         }
     return [
-        PlanSlot(have[(s.site_code, s.starts_at)][0], s.site_code, s.starts_at, s.ends_at,
-                 s.capacity, s.day, s.minute, s.length)
+        PlanSlot(
+            have[(s.site_code, s.starts_at)][0],
+            s.site_code,
+            s.starts_at,
+            s.ends_at,
+            s.capacity,
+            s.day,
+            s.minute,
+            s.length,
+        )
         for s in wanted
     ]
 
@@ -217,8 +234,9 @@ def _load_people(
         n = tests.get(category)
         if n is None:
             n = tests[category] = tests_for(category)
-        person = PlanPerson(pid, no, department or "", unit or "", shift, category, n,
-                            ranges.get(pid, ()))
+        person = PlanPerson(
+            pid, no, department or "", unit or "", shift, category, n, ranges.get(pid, ())
+        )
         if (
             category is not None
             or person_ids is not None  # a contact is booked whatever their category
@@ -282,10 +300,12 @@ def plan_week_service(
             current=current,
             earliest_for_newcomers=started and bool(fixed or current),
         )
-        kept, added, cancelled = _store(conn, week, now, result.assignments, movable, by_id,
-                                        {p.id: p for p in people})
-        report = _finish_report(result.report, week, now, people, kept, added, cancelled,
-                                len(slots), sites)
+        kept, added, cancelled = _store(
+            conn, week, now, result.assignments, movable, by_id, {p.id: p for p in people}
+        )
+        report = _finish_report(
+            result.report, week, now, people, kept, added, cancelled, len(slots), sites
+        )
         inserted = conn.execute(
             insert(tables.PLAN_RUN).values(
                 week=week, planned_at=now, planned_by=actor, report=report
@@ -295,16 +315,30 @@ def plan_week_service(
         run_id = int(inserted[0])
         conn.execute(
             insert(tables.AUDIT_EVENT),
-            [{
-                "at": now, "actor": actor, "action": "plan_week", "entity": "week",
-                "entity_id": week,
-                "details": {k: report[k] for k in ("required", "scheduled", "kept", "added",
-                                                   "cancelled")}
-                | {"unscheduled": len(report["unscheduled"])},
-            }],
+            [
+                {
+                    "at": now,
+                    "actor": actor,
+                    "action": "plan_week",
+                    "entity": "week",
+                    "entity_id": week,
+                    "details": {
+                        k: report[k]
+                        for k in ("required", "scheduled", "kept", "added", "cancelled")
+                    }
+                    | {"unscheduled": len(report["unscheduled"])},
+                }
+            ],
         )
-    log.info("planned %s: %s of %s tests, %s kept, %s added, %s cancelled", week,
-             report["scheduled"], report["required"], kept, added, cancelled)
+    log.info(
+        "planned %s: %s of %s tests, %s kept, %s added, %s cancelled",
+        week,
+        report["scheduled"],
+        report["required"],
+        kept,
+        added,
+        cancelled,
+    )
     if check_sms:
         _add_sms_capacity(engine, week, policy, report, run_id)
     return report
@@ -340,8 +374,9 @@ def _this_week(
     current: list[CurrentAppointment] = []
     movable: dict[tuple[int, int], list[int]] = defaultdict(list)
     rows = conn.execute(
-        select(A.c.id, A.c.person_id, A.c.slot_id, A.c.site_code, A.c.status, A.c.reason,
-               A.c.grid_unit).where(A.c.week == week, A.c.status != CANCELLED)
+        select(
+            A.c.id, A.c.person_id, A.c.slot_id, A.c.site_code, A.c.status, A.c.reason, A.c.grid_unit
+        ).where(A.c.week == week, A.c.status != CANCELLED)
     ).all()
     unknown = [r[0] for r in rows if r[2] not in by_id]
     starts: dict[int, datetime] = {}
@@ -363,8 +398,11 @@ def _this_week(
             day = slot.day
         else:
             day, _ = _local_day_minute(starts[rid], site_tz.get(site, policy.tz), monday)
-        fixed.append(FixedAppointment(pid, day, sid if slot else None,
-                                      reason not in EXTRA_REASONS, unit or ""))
+        fixed.append(
+            FixedAppointment(
+                pid, day, sid if slot else None, reason not in EXTRA_REASONS, unit or ""
+            )
+        )
     return fixed, current, movable
 
 
@@ -375,9 +413,7 @@ def _previous_week(
     prev = shift_week(week, -1)
     monday = monday_of(prev)
     slot_at: dict[int, tuple[int, int, str]] = {}
-    for r in conn.execute(
-        select(S.c.id, S.c.site_code, S.c.starts_at).where(S.c.week == prev)
-    ):
+    for r in conn.execute(select(S.c.id, S.c.site_code, S.c.starts_at).where(S.c.week == prev)):
         day, minute = _local_day_minute(r.starts_at, site_tz.get(r.site_code, policy.tz), monday)
         slot_at[r.id] = (day, minute, r.site_code)
     out = []
@@ -417,10 +453,21 @@ def _store(
             kept += 1
             continue
         slot = by_id[a.slot_id]
-        new_rows.append((
-            a.person_id, slot.id, slot.site_code, week, slot.starts_at, slot.ends_at,
-            people[a.person_id].unit, SCHEDULED, reason, now, now,
-        ))
+        new_rows.append(
+            (
+                a.person_id,
+                slot.id,
+                slot.site_code,
+                week,
+                slot.starts_at,
+                slot.ends_at,
+                people[a.person_id].unit,
+                SCHEDULED,
+                reason,
+                now,
+                now,
+            )
+        )
     gone = sorted(i for ids in unused.values() for i in ids)
     for part in _chunks(gone):
         conn.execute(
@@ -445,12 +492,14 @@ def _finish_report(
     unscheduled = []
     for u in report["unscheduled"]:
         p = by_no.get(u["employee_no"])
-        unscheduled.append({
-            **u,
-            "department": p.department if p else "",
-            "grid_unit": p.unit if p else "",
-            "message": REASONS.get(u["reason"], u["reason"]),
-        })
+        unscheduled.append(
+            {
+                **u,
+                "department": p.department if p else "",
+                "grid_unit": p.unit if p else "",
+                "message": REASONS.get(u["reason"], u["reason"]),
+            }
+        )
     return {
         "week": week,
         "planned_at": now.astimezone(UTC).isoformat(),
@@ -533,17 +582,34 @@ def add_midweek(
         existing = []
         if ids:
             for r in conn.execute(
-                select(A.c.person_id, A.c.slot_id, A.c.site_code, A.c.starts_at, A.c.reason)
-                .where(A.c.week == week, A.c.status != CANCELLED, A.c.person_id.in_(ids))
+                select(A.c.person_id, A.c.slot_id, A.c.site_code, A.c.starts_at, A.c.reason).where(
+                    A.c.week == week, A.c.status != CANCELLED, A.c.person_id.in_(ids)
+                )
             ):
                 slot = by_id.get(r.slot_id)
-                d = slot.day if slot else _local_day_minute(
-                    r.starts_at, site_tz.get(r.site_code, policy.tz), monday)[0]
-                existing.append(FixedAppointment(r.person_id, d, r.slot_id,
-                                                 counts=r.reason not in EXTRA_REASONS))
+                d = (
+                    slot.day
+                    if slot
+                    else _local_day_minute(
+                        r.starts_at, site_tz.get(r.site_code, policy.tz), monday
+                    )[0]
+                )
+                existing.append(
+                    FixedAppointment(
+                        r.person_id, d, r.slot_id, counts=r.reason not in EXTRA_REASONS
+                    )
+                )
         result = plan_earliest(
-            people, slots, policy, now, week_start=monday, sites=[s.scope for s in sites],
-            occupancy=occupancy, existing=existing, earliest=earliest, extra=reason == "contact",
+            people,
+            slots,
+            policy,
+            now,
+            week_start=monday,
+            sites=[s.scope for s in sites],
+            occupancy=occupancy,
+            existing=existing,
+            earliest=earliest,
+            extra=reason == "contact",
         )
         by_person = {p.id: p for p in people}
         _store(conn, week, now, result.assignments, {}, by_id, by_person, reason=reason)
@@ -551,12 +617,14 @@ def add_midweek(
     for a in result.assignments:
         slot = by_id[a.slot_id]
         tz = site_tz.get(slot.site_code, policy.tz)
-        added.append({
-            "employee_no": by_person[a.person_id].employee_no,
-            "site": slot.site_code,
-            "starts_at": slot.starts_at.astimezone(tz).isoformat(),
-            "ends_at": slot.ends_at.astimezone(tz).isoformat(),
-        })
+        added.append(
+            {
+                "employee_no": by_person[a.person_id].employee_no,
+                "site": slot.site_code,
+                "starts_at": slot.starts_at.astimezone(tz).isoformat(),
+                "ends_at": slot.ends_at.astimezone(tz).isoformat(),
+            }
+        )
     missing_people = sorted(set(ids) - set(by_person))
     return {
         "week": week,
@@ -597,8 +665,18 @@ def schedule_rows(
     with engine.connect() as conn:
         zones = _site_zones(conn, policy)
         query = (
-            select(A.c.id, A.c.site_code, A.c.starts_at, A.c.ends_at, A.c.status, A.c.grid_unit,
-                   A.c.reason, P.c.employee_no, P.c.name, P.c.department)
+            select(
+                A.c.id,
+                A.c.site_code,
+                A.c.starts_at,
+                A.c.ends_at,
+                A.c.status,
+                A.c.grid_unit,
+                A.c.reason,
+                P.c.employee_no,
+                P.c.name,
+                P.c.department,
+            )
             .join(P, P.c.id == A.c.person_id)
             .where(A.c.week == week)
             .order_by(A.c.site_code, A.c.starts_at, P.c.employee_no)
@@ -613,18 +691,20 @@ def schedule_rows(
         rows = []
         for r in conn.execute(query):
             tz = zones.get(r.site_code, policy.tz)
-            rows.append({
-                "employee_no": r.employee_no,
-                "name": r.name,
-                "department": r.department,
-                "grid_unit": r.grid_unit,
-                "site": r.site_code,
-                "starts_at": r.starts_at.astimezone(tz).isoformat(),
-                "ends_at": r.ends_at.astimezone(tz).isoformat(),
-                "status": r.status,
-                "reason": r.reason,
-                "appointment_id": r.id,
-            })
+            rows.append(
+                {
+                    "employee_no": r.employee_no,
+                    "name": r.name,
+                    "department": r.department,
+                    "grid_unit": r.grid_unit,
+                    "site": r.site_code,
+                    "starts_at": r.starts_at.astimezone(tz).isoformat(),
+                    "ends_at": r.ends_at.astimezone(tz).isoformat(),
+                    "status": r.status,
+                    "reason": r.reason,
+                    "appointment_id": r.id,
+                }
+            )
     return rows
 
 
@@ -651,15 +731,17 @@ def slot_summary(engine: Engine, week: str, policy: Policy) -> list[dict[str, An
                 continue
             tz = zones.get(r.site_code, policy.tz)
             start = r.starts_at.astimezone(tz)
-            rows.append({
-                "site": r.site_code,
-                "date": start.date().isoformat(),
-                "weekday": start.strftime("%a"),
-                "time": f"{start:%H:%M}-{r.ends_at.astimezone(tz):%H:%M}",
-                "booked": sum(held.values()),
-                "capacity": r.capacity,
-                "grid_units": ", ".join(f"{u} ({n})" for u, n in sorted(held.items())),
-            })
+            rows.append(
+                {
+                    "site": r.site_code,
+                    "date": start.date().isoformat(),
+                    "weekday": start.strftime("%a"),
+                    "time": f"{start:%H:%M}-{r.ends_at.astimezone(tz):%H:%M}",
+                    "booked": sum(held.values()),
+                    "capacity": r.capacity,
+                    "grid_units": ", ".join(f"{u} ({n})" for u, n in sorted(held.items())),
+                }
+            )
     return rows
 
 

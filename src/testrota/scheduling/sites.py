@@ -299,5 +299,7 @@ def week_slots(sites: list[SiteSpec], monday: date) -> list[PlanSlot]:
                         )
                     )
     out.sort(key=lambda s: (s.site_code, s.starts_at))
-    return [PlanSlot(i, s.site_code, s.starts_at, s.ends_at, s.capacity, s.day, s.minute, s.length)
-            for i, s in enumerate(out)]
+    return [
+        PlanSlot(i, s.site_code, s.starts_at, s.ends_at, s.capacity, s.day, s.minute, s.length)
+        for i, s in enumerate(out)
+    ]

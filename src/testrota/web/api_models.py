@@ -183,9 +183,14 @@ class RoleOut(BaseModel):
 
 
 class OverrideIn(BaseModel):
-    category: str = Field(min_length=1, max_length=100, description=(
-        "a category code or name of risk_categories.yaml, 'none' (not high-risk) or 'clear' "
-        "(remove the override)"))
+    category: str = Field(
+        min_length=1,
+        max_length=100,
+        description=(
+            "a category code or name of risk_categories.yaml, 'none' (not high-risk) or 'clear' "
+            "(remove the override)"
+        ),
+    )
     reason: str = Field(max_length=400, description="why; kept in the audit log")
 
 
@@ -199,11 +204,17 @@ class OverrideOut(BaseModel):
 
 class MapRoleIn(BaseModel):
     role: str = Field(min_length=1, max_length=200, description="the title as the roster has it")
-    category: str = Field(min_length=1, max_length=100, description=(
-        "a category code or name, 'none' (not high-risk) or 'clear' (remove the mapping)"))
+    category: str = Field(
+        min_length=1,
+        max_length=100,
+        description=(
+            "a category code or name, 'none' (not high-risk) or 'clear' (remove the mapping)"
+        ),
+    )
     reason: str = Field(max_length=400)
-    department: str | None = Field(default=None, max_length=200,
-                                   description="only this department; omit for every one")
+    department: str | None = Field(
+        default=None, max_length=200, description="only this department; omit for every one"
+    )
 
 
 class RoleMappedOut(BaseModel):

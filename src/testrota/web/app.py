@@ -103,8 +103,10 @@ def create_app(
     # Added before the session middleware, so inside it: the limit may depend on the cookie.
     app.add_middleware(
         BodyLimitMiddleware,
-        limits=BodyLimits(upload_bytes=int(policy.web.max_upload_mb * 1_000_000),
-                          form_bytes=policy.web.max_form_kb * 1000),
+        limits=BodyLimits(
+            upload_bytes=int(policy.web.max_upload_mb * 1_000_000),
+            form_bytes=policy.web.max_form_kb * 1000,
+        ),
         refuse=_refuse_body,
     )
     app.add_middleware(
@@ -168,9 +170,10 @@ def _default_worker_factory(settings: Settings) -> Any:
 
 
 def _wants_json(request: Request) -> bool:
-    return request.url.path.startswith("/api/") or "application/json" in request.headers.get(
-        "accept", ""
-    ).split(",")[0]
+    return (
+        request.url.path.startswith("/api/")
+        or "application/json" in request.headers.get("accept", "").split(",")[0]
+    )
 
 
 def _install_error_handlers(app: FastAPI) -> None:
@@ -224,16 +227,17 @@ def _install_error_handlers(app: FastAPI) -> None:
         # A row the change refers to is gone, or another change got there first: nothing was
         # written (the transaction rolled back), and trying again after a reload is the fix.
         log.info("database refused a change: %s", exc.orig)
-        return _error(request, 400 if _is_foreign_key(exc) else 409,
-                      "The change refers to something that has changed or no longer exists. "
-                      "Reload the page and try again.")
+        return _error(
+            request,
+            400 if _is_foreign_key(exc) else 409,
+            "The change refers to something that has changed or no longer exists. "
+            "Reload the page and try again.",
+        )
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
         if _wants_json(request):
-            return JSONResponse(
-                {"detail": _jsonable_errors(exc)}, status_code=422
-            )
+            return JSONResponse({"detail": _jsonable_errors(exc)}, status_code=422)
         message = "; ".join(
             f"{'.'.join(str(p) for p in e['loc'][1:])}: {e['msg']}" for e in exc.errors()
         )
@@ -243,10 +247,19 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if exc.status_code == 404:
-            return _error(request, 404, str(exc.detail) if exc.detail != "Not Found"
-                          else "Not found.", translate=exc.detail == "Not Found")
-        return _error(request, exc.status_code, str(exc.detail), translate=False,
-                      headers=getattr(exc, "headers", None))
+            return _error(
+                request,
+                404,
+                str(exc.detail) if exc.detail != "Not Found" else "Not found.",
+                translate=exc.detail == "Not Found",
+            )
+        return _error(
+            request,
+            exc.status_code,
+            str(exc.detail),
+            translate=False,
+            headers=getattr(exc, "headers", None),
+        )
 
 
 def _is_foreign_key(exc: IntegrityError) -> bool:
@@ -284,5 +297,10 @@ def _error(
     if _wants_json(request):
         return JSONResponse({"detail": message}, status_code=status, headers=headers)
     text = translator(request_language(request))(message) if translate else message
-    return render(request, "error.html", {"status": status, "message": text},
-                  status_code=status, headers=headers)
+    return render(
+        request,
+        "error.html",
+        {"status": status, "message": text},
+        status_code=status,
+        headers=headers,
+    )

@@ -23,8 +23,15 @@ def _pct(value: float) -> str:
     return f"{value * 100:.0f}%"
 
 
-def bar_chart(bars: Sequence[Bar], *, title: str, target: float | None = None,
-              width: int = 640, bar_height: int = 22, label_width: int = 150) -> Markup:
+def bar_chart(
+    bars: Sequence[Bar],
+    *,
+    title: str,
+    target: float | None = None,
+    width: int = 640,
+    bar_height: int = 22,
+    label_width: int = 150,
+) -> Markup:
     """Horizontal bars, one per department, sorted as given; ``target`` draws a dashed line.
 
     Bars below the target are drawn red, within ten points of it amber.
@@ -40,8 +47,9 @@ def bar_chart(bars: Sequence[Bar], *, title: str, target: float | None = None,
     ]
     for tick in (0.0, 0.5, 1.0):
         x = label_width + tick * chart_w
-        parts.append(f'<line class="gridline" x1="{x:.1f}" y1="{top}" x2="{x:.1f}" '
-                     f'y2="{height - top}"/>')
+        parts.append(
+            f'<line class="gridline" x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{height - top}"/>'
+        )
     for i, bar in enumerate(bars):
         y = top + i * (bar_height + gap)
         label = bar.label if len(bar.label) <= 14 else bar.label[:13] + "…"
@@ -50,8 +58,9 @@ def bar_chart(bars: Sequence[Bar], *, title: str, target: float | None = None,
             f"<title>{escape(bar.label)}</title>{escape(label)}</text>"
         )
         if bar.value is None:
-            parts.append(f'<text x="{label_width + 4}" y="{y + bar_height * 0.7:.1f}" '
-                         f'class="muted">–</text>')
+            parts.append(
+                f'<text x="{label_width + 4}" y="{y + bar_height * 0.7:.1f}" class="muted">–</text>'
+            )
             continue
         value = max(0.0, min(1.0, bar.value))
         w = value * chart_w
@@ -70,14 +79,17 @@ def bar_chart(bars: Sequence[Bar], *, title: str, target: float | None = None,
         )
     if target is not None:
         x = label_width + target * chart_w
-        parts.append(f'<line class="target" x1="{x:.1f}" y1="{top - 4}" x2="{x:.1f}" '
-                     f'y2="{height - top + 4}"/>')
+        parts.append(
+            f'<line class="target" x1="{x:.1f}" y1="{top - 4}" x2="{x:.1f}" '
+            f'y2="{height - top + 4}"/>'
+        )
     parts.append("</svg>")
     return Markup("".join(parts))
 
 
-def line_chart(points: Sequence[tuple[str, float | None]], *, title: str, width: int = 640,
-               height: int = 220) -> Markup:
+def line_chart(
+    points: Sequence[tuple[str, float | None]], *, title: str, width: int = 640, height: int = 220
+) -> Markup:
     """A line over weeks (oldest first); values are shares 0..1, None leaves a gap."""
     left, right, top, bottom = 44, 16, 12, 34
     plot_w, plot_h = width - left - right, height - top - bottom
@@ -89,8 +101,9 @@ def line_chart(points: Sequence[tuple[str, float | None]], *, title: str, width:
     ]
     for tick in (0.0, 0.25, 0.5, 0.75, 1.0):
         y = top + (1 - tick) * plot_h
-        parts.append(f'<line class="gridline" x1="{left}" y1="{y:.1f}" x2="{width - right}" '
-                     f'y2="{y:.1f}"/>')
+        parts.append(
+            f'<line class="gridline" x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}"/>'
+        )
         parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{_pct(tick)}</text>')
 
     def x_of(i: int) -> float:
@@ -100,8 +113,9 @@ def line_chart(points: Sequence[tuple[str, float | None]], *, title: str, width:
     segments: list[list[str]] = []
     for i, (label, value) in enumerate(points):
         x = x_of(i)
-        parts.append(f'<text x="{x:.1f}" y="{height - 10}" text-anchor="middle">'
-                     f"{escape(label)}</text>")
+        parts.append(
+            f'<text x="{x:.1f}" y="{height - 10}" text-anchor="middle">{escape(label)}</text>'
+        )
         if value is None:
             if segment:
                 segments.append(segment)
@@ -123,7 +137,9 @@ def line_chart(points: Sequence[tuple[str, float | None]], *, title: str, width:
             f'data-week="{escape(label)}" data-value="{value:.4f}">'
             f"<title>{escape(label)}: {_pct(value)}</title></circle>"
         )
-    parts.append(f'<line class="axis" x1="{left}" y1="{top + plot_h}" x2="{width - right}" '
-                 f'y2="{top + plot_h}"/>')
+    parts.append(
+        f'<line class="axis" x1="{left}" y1="{top + plot_h}" x2="{width - right}" '
+        f'y2="{top + plot_h}"/>'
+    )
     parts.append("</svg>")
     return Markup("".join(parts))

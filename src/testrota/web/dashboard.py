@@ -53,8 +53,9 @@ class DashboardCache:
             if entry is not None:
                 if not entry.refreshing:
                     entry.refreshing = True
-                    threading.Thread(target=self._refresh, args=(app, scope, week, key),
-                                     daemon=True).start()
+                    threading.Thread(
+                        target=self._refresh, args=(app, scope, week, key), daemon=True
+                    ).start()
                 return entry.value
             key_lock = self._computing.setdefault(key, threading.Lock())
         # First request for this key: compute once while others wait for the same result.
@@ -68,8 +69,9 @@ class DashboardCache:
                 self._entries[key] = _Entry(self._clock(), value)
             return value
 
-    def _refresh(self, app: App, scope: Scope, week: str,
-                 key: tuple[str, frozenset[str] | None]) -> None:
+    def _refresh(
+        self, app: App, scope: Scope, week: str, key: tuple[str, frozenset[str] | None]
+    ) -> None:
         try:
             value = compute(app, scope, week)
         except Exception:  # a failed refresh keeps the old figures; the next request retries

@@ -109,8 +109,14 @@ def _week(day: date) -> str:
     return f"{year}-W{number:02d}"
 
 
-def _seed(engine: Engine, settings: Settings, policy: Policy, now: datetime,
-          report: DemoReport, rng: random.Random) -> None:
+def _seed(
+    engine: Engine,
+    settings: Settings,
+    policy: Policy,
+    now: datetime,
+    report: DemoReport,
+    rng: random.Random,
+) -> None:
     from testrota.actions.checkin import CheckIn, check_in
     from testrota.actions.flagging import FlagDue, flag_due
     from testrota.actions.results import ImportResults, import_results
@@ -139,29 +145,45 @@ def _seed(engine: Engine, settings: Settings, policy: Policy, now: datetime,
             f"  {path.name}: {imported.rows} rows, {imported.added} people, "
             f"{imported.high_risk} high-risk, {len(imported.errors)} row errors"
         )
-    report.facts.append(f"imported {len(files)} sample rosters: {people} people, "
-                        f"{high_risk} high-risk")
-    report.facts.append("  high-risk by category: " + ", ".join(
-        f"{code} {n}" for code, n in by_category.most_common()))
+    report.facts.append(
+        f"imported {len(files)} sample rosters: {people} people, {high_risk} high-risk"
+    )
+    report.facts.append(
+        "  high-risk by category: "
+        + ", ".join(f"{code} {n}" for code, n in by_category.most_common())
+    )
 
     for monday in (last_monday, this_monday):
         planned_at = _local(monday - timedelta(days=3), time(12, 0), policy)
-        plan = plan_week_service(engine, _week(monday), policy, config_dir=settings.config_dir,
-                                 now=planned_at, actor=ACTOR)
-        report.facts.append(f"planned {plan['week']}: {plan['scheduled']} of "
-                            f"{plan['required']} tests")
+        plan = plan_week_service(
+            engine,
+            _week(monday),
+            policy,
+            config_dir=settings.config_dir,
+            now=planned_at,
+            actor=ACTOR,
+        )
+        report.facts.append(
+            f"planned {plan['week']}: {plan['scheduled']} of {plan['required']} tests"
+        )
 
     with Session(engine) as session:
         due = session.execute(
-            sa_select(col(Appointment.id), col(Person.employee_no), col(Appointment.site_code),
-                      col(Appointment.starts_at), col(Appointment.ends_at))
+            sa_select(
+                col(Appointment.id),
+                col(Person.employee_no),
+                col(Appointment.site_code),
+                col(Appointment.starts_at),
+                col(Appointment.ends_at),
+            )
             .join(Person, col(Person.id) == col(Appointment.person_id))
             .where(col(Appointment.status) == "scheduled", col(Appointment.ends_at) < now)
             .order_by(col(Appointment.starts_at))
         ).all()
     everyone = sorted({row[1] for row in due})
-    habitual = set(rng.sample(everyone, max(1, int(len(everyone) * HABITUAL)))) if everyone \
-        else set()
+    habitual = (
+        set(rng.sample(everyone, max(1, int(len(everyone) * HABITUAL)))) if everyone else set()
+    )
     lab_rows: list[tuple[str, datetime]] = []
     checked_in = 0
     site_staff = build_app(settings, engine=engine, clock=FixedClock(now), policy=policy)
@@ -176,8 +198,9 @@ def _seed(engine: Engine, settings: Settings, policy: Policy, now: datetime,
             check_in(site_staff, CheckIn(employee_no, Actor.job("demo"), site=site))
             checked_in += 1
         lab_rows.append((employee_no, at))
-    report.facts.append(f"{checked_in} check-ins at the sites this week, "
-                        f"{len(lab_rows)} samples in all")
+    report.facts.append(
+        f"{checked_in} check-ins at the sites this week, {len(lab_rows)} samples in all"
+    )
 
     last_week = [r for r in lab_rows if r[1] < _local(this_monday, time(0), policy)]
     this_week = [r for r in lab_rows if r[1] >= _local(this_monday, time(0), policy)]
@@ -197,19 +220,28 @@ def _seed(engine: Engine, settings: Settings, policy: Policy, now: datetime,
                     result = "阳性" if (employee_no, sampled) == positive else "阴性"
                     local_at = sampled.astimezone(policy.tz).strftime("%Y-%m-%d %H:%M")
                     writer.writerow([employee_no, local_at, result, "本溪市第一检测中心"])
-            lab = build_app(settings, engine=engine, policy=policy,
-                            clock=FixedClock(max(at, rows[-1][1] + timedelta(hours=1))))
+            lab = build_app(
+                settings,
+                engine=engine,
+                policy=policy,
+                clock=FixedClock(max(at, rows[-1][1] + timedelta(hours=1))),
+            )
             results = import_results(lab, ImportResults(path, Actor.job("demo")))
-            report.facts.append(f"lab results {path.stem}: {results.recorded} recorded, "
-                                f"{results.positives} positive")
+            report.facts.append(
+                f"lab results {path.stem}: {results.recorded} recorded, "
+                f"{results.positives} positive"
+            )
 
-    flagged = flag_due(build_app(settings, engine=engine, clock=FixedClock(now), policy=policy),
-                       FlagDue())
-    report.facts.append(f"flagged at {now.astimezone(policy.tz):%Y-%m-%d %H:%M}: "
-                        f"{_describe(flagged)}")
+    flagged = flag_due(
+        build_app(settings, engine=engine, clock=FixedClock(now), policy=policy), FlagDue()
+    )
+    report.facts.append(
+        f"flagged at {now.astimezone(policy.tz):%Y-%m-%d %H:%M}: {_describe(flagged)}"
+    )
     sync = sync_reminders(engine, now, policy, settings)
-    report.facts.append(f"reminders queued for the next {policy.reminders.horizon_hours} h: "
-                        f"{sync.created}")
+    report.facts.append(
+        f"reminders queued for the next {policy.reminders.horizon_hours} h: {sync.created}"
+    )
 
 
 def _describe(flagged: Any) -> str:
@@ -226,16 +258,23 @@ def _users(engine: Engine, now: datetime, key: str) -> list[DemoUser]:
     different for every database, and unknown to anyone who cannot read it.
     """
     with Session(engine) as session:
-        missed = Counter(dict(session.exec(
-            select(Person.department, func.count())
-            .join(Appointment, col(Appointment.person_id) == col(Person.id))
-            .where(col(Appointment.status) == "missed")
-            .group_by(col(Person.department))
-        ).all()))
+        missed = Counter(
+            dict(
+                session.exec(
+                    select(Person.department, func.count())
+                    .join(Appointment, col(Appointment.person_id) == col(Person.id))
+                    .where(col(Appointment.status) == "missed")
+                    .group_by(col(Person.department))
+                ).all()
+            )
+        )
         departments = [d for d, _ in missed.most_common(2)] or sorted(
-            {d for d in session.exec(select(Person.department).distinct()) if d})[:2]
-    wanted = [DemoUser("admin", _password(key, "admin"), "admin"),
-              DemoUser("hr", _password(key, "hr"), "hr")]
+            {d for d in session.exec(select(Person.department).distinct()) if d}
+        )[:2]
+    wanted = [
+        DemoUser("admin", _password(key, "admin"), "admin"),
+        DemoUser("hr", _password(key, "hr"), "hr"),
+    ]
     for i, dept in enumerate(departments, start=1):
         name = f"supervisor{i}"
         wanted.append(DemoUser(name, _password(key, name), "supervisor", (dept,)))
@@ -245,21 +284,40 @@ def _users(engine: Engine, now: datetime, key: str) -> list[DemoUser]:
         for u in wanted:
             user = existing.get(u.name)
             if user is None or user.id is None:
-                add_user(session, name=u.name, role=u.role, password=u.password,
-                         departments=u.departments, language="zh", now=now, actor=ACTOR)
+                add_user(
+                    session,
+                    name=u.name,
+                    role=u.role,
+                    password=u.password,
+                    departments=u.departments,
+                    language="zh",
+                    now=now,
+                    actor=ACTOR,
+                )
                 continue
             same_password = verify_password(user.password_hash, u.password)
-            if same_password and user.active and user.role == u.role and (
-                list(user.departments) == list(u.departments)
+            if (
+                same_password
+                and user.active
+                and user.role == u.role
+                and (list(user.departments) == list(u.departments))
             ):
                 continue
-            update_user(session, user.id, now=now, actor=ACTOR, role=u.role,
-                        departments=u.departments, active=True,
-                        password=None if same_password else u.password)
+            update_user(
+                session,
+                user.id,
+                now=now,
+                actor=ACTOR,
+                role=u.role,
+                departments=u.departments,
+                active=True,
+                password=None if same_password else u.password,
+            )
     return wanted
 
 
 def _password(key: str, name: str) -> str:
-    digest = hmac.new(key.encode("utf-8"), f"testrota demo user {name}".encode(),
-                      hashlib.sha256).digest()
+    digest = hmac.new(
+        key.encode("utf-8"), f"testrota demo user {name}".encode(), hashlib.sha256
+    ).digest()
     return base64.urlsafe_b64encode(digest[:9]).decode("ascii")

@@ -174,8 +174,9 @@ def _redact_xlsx(body: bytes, reader: Reader) -> bytes:
 
 def _guarded(content_type: str) -> bool:
     kind = content_type.split(";")[0].strip().lower()
-    return (kind in _TEXT_TYPES or kind == XLSX or kind == "application/json"
-            or kind.endswith("+json"))
+    return (
+        kind in _TEXT_TYPES or kind == XLSX or kind == "application/json" or kind.endswith("+json")
+    )
 
 
 def _opaque(content_type: str) -> bool:
@@ -206,8 +207,9 @@ class DisclosureGuard:
         scope["headers"] = [(k, v) for k, v in scope["headers"] if k.lower() != b"range"]
         extensions = scope.get("extensions") or {}
         if "http.response.pathsend" in extensions:
-            scope["extensions"] = {k: v for k, v in extensions.items()
-                                   if k != "http.response.pathsend"}
+            scope["extensions"] = {
+                k: v for k, v in extensions.items() if k != "http.response.pathsend"
+            }
         state = scope.setdefault("state", {})
         start: Message | None = None
         chunks: list[bytes] = []
@@ -232,11 +234,13 @@ class DisclosureGuard:
 
         await self.app(scope, receive, guarded_send)
 
-    async def _send_whole(self, start: Message, body: bytes, state: MutableMapping[str, Any],
-                          send: Send) -> None:
+    async def _send_whole(
+        self, start: Message, body: bytes, state: MutableMapping[str, Any], send: Send
+    ) -> None:
         headers = [(k, v) for k, v in start.get("headers", [])]
         content_type = next(
-            (v.decode("latin-1") for k, v in headers if k.lower() == b"content-type"), "")
+            (v.decode("latin-1") for k, v in headers if k.lower() == b"content-type"), ""
+        )
         encoding = next((v for k, v in headers if k.lower() == b"content-encoding"), b"")
         if not body:  # HEAD, a redirect: nothing to read, and the length is the GET's
             await send(start)

@@ -51,12 +51,10 @@ ZH: dict[str, str] = {
     "User name": "用户名",
     "Password": "密码",
     "Wrong user name or password.": "用户名或密码错误。",
-    "Too many failed sign-ins. Try again in {minutes} min.":
-        "登录失败次数过多，请 {minutes} 分钟后再试。",
+    "Too many failed sign-ins. Try again in {minutes} min.": "登录失败次数过多，请 {minutes} 分钟后再试。",
     "Your sign-in has expired. Please sign in again.": "登录已过期，请重新登录。",
     "You have been signed out. Please sign in again.": "您已退出登录，请重新登录。",
-    "The form has expired or was sent from another page. Reload the page and try again.":
-        "表单已过期或来源不明，请刷新页面后重试。",
+    "The form has expired or was sent from another page. Reload the page and try again.": "表单已过期或来源不明，请刷新页面后重试。",
     "You do not have access to this page.": "您无权访问此页面。",
     "Not found.": "未找到。",
     "The input contains characters that cannot be stored.": "输入中含有无法保存的字符。",
@@ -146,8 +144,7 @@ ZH: dict[str, str] = {
     "department": "部门",
     "column": "类别列",
     "override": "人工指定",
-    ".xlsx, .xls, .ods or .csv, up to {mb} MB. Nothing is written until you apply the preview.":
-        ".xlsx、.xls、.ods 或 .csv，最大 {mb} MB。确认预览前不会写入任何数据。",
+    ".xlsx, .xls, .ods or .csv, up to {mb} MB. Nothing is written until you apply the preview.": ".xlsx、.xls、.ods 或 .csv，最大 {mb} MB。确认预览前不会写入任何数据。",
     "Add": "添加",
     "Add a user": "添加用户",
     "Already checked in at {at}: nothing recorded.": "已于 {at} 签到，本次未重复记录。",
@@ -158,11 +155,10 @@ ZH: dict[str, str] = {
         "Applying this full roster would deactivate {n} of {active} active people ({share}), "
         "more than the limit of {limit}. Was the file complete? Tick the box below "
         "only if it was."
-    ):
-        (
-            "按完整花名册导入将停用 {active} 名在职人员中的 {n} 人（{share}），超过上限 "
-            "{limit}。文件是否完整？只有确认完整时才勾选下面的选项。"
-        ),
+    ): (
+        "按完整花名册导入将停用 {active} 名在职人员中的 {n} 人（{share}），超过上限 "
+        "{limit}。文件是否完整？只有确认完整时才勾选下面的选项。"
+    ),
     "Attempts": "尝试次数",
     "Book a make-up test": "预约补检",
     "Book this slot": "预约这个时段",
@@ -172,14 +168,11 @@ ZH: dict[str, str] = {
     "Check these columns": "请检查以下各列",
     "{n} coming appointments released.": "已释放 {n} 个待检预约。",
     "Applying releases {n} coming appointments of leavers and of people no longer high-risk; "
-    "their pending reminders are cancelled.":
-        "应用后将释放离职人员和不再属于高风险人员的 {n} 个待检预约，并取消其待发提醒短信。",
+    "their pending reminders are cancelled.": "应用后将释放离职人员和不再属于高风险人员的 {n} 个待检预约，并取消其待发提醒短信。",
     "Sheet {sheet}: the column {column} (column {letter}) was not imported, but {share} of its "
-    "values look like {what}. If that is what it holds, rename its header and upload again.":
-        "工作表 {sheet}：“{column}”列（第 {letter} 列）未导入，但其中 {share} 的内容像是{what}。"
-        "如果确实如此，请修改该列的表头后重新上传。",
-    "Sheet {sheet} has no phone column: {n} of its {total} people cannot get reminder texts.":
-        "工作表 {sheet} 没有手机号列：其中 {total} 人中有 {n} 人收不到提醒短信。",
+    "values look like {what}. If that is what it holds, rename its header and upload again.": "工作表 {sheet}：“{column}”列（第 {letter} 列）未导入，但其中 {share} 的内容像是{what}。"
+    "如果确实如此，请修改该列的表头后重新上传。",
+    "Sheet {sheet} has no phone column: {n} of its {total} people cannot get reminder texts.": "工作表 {sheet} 没有手机号列：其中 {total} 人中有 {n} 人收不到提醒短信。",
     "mobile phone numbers": "手机号",
     "ID numbers": "身份证号",
     "employee numbers already on the roster": "花名册中已有的工号",
@@ -239,21 +232,17 @@ ZH: dict[str, str] = {
     (
         "No other slot fits the rules this week (capacity, two days between tests, "
         "your shift). Please keep your slot or ask your supervisor."
-    ):
-        "本周没有其他符合规则的时段（容量、两次检测间隔、班次）。请保留原时段或联系主管。",
+    ): "本周没有其他符合规则的时段（容量、两次检测间隔、班次）。请保留原时段或联系主管。",
     "No person with employee number {number}.": "没有工号为 {number} 的人员。",
-    "{number} could be {n} people: type the whole number.":
-        "{number} 可能是 {n} 个人：请输入完整工号。",
+    "{number} could be {n} people: type the whole number.": "{number} 可能是 {n} 个人：请输入完整工号。",
     "People with this number": "工号相近的人员",
     "No tests planned for you right now.": "目前没有为您安排检测。",
-    "Nothing has been written yet. Check the changes, then apply or cancel.":
-        "尚未写入任何数据。请核对变更，然后确认导入或取消。",
+    "Nothing has been written yet. Check the changes, then apply or cancel.": "尚未写入任何数据。请核对变更，然后确认导入或取消。",
     "Nothing planned for this week yet.": "本周尚未排班。",
     "Only an admin can add an admin.": "只有管理员可以添加管理员。",
     "Only an admin can change an admin.": "只有管理员可以修改管理员。",
     "No such user.": "没有此用户。",
-    "That slot does not exist. Choose one of the slots offered.":
-        "没有这个时段，请从列出的时段中选择。",
+    "That slot does not exist. Choose one of the slots offered.": "没有这个时段，请从列出的时段中选择。",
     "Signed in": "登录中",
     "Sign out everywhere": "全部退出",
     "{name} was signed out of {n} sign-in(s).": "已结束 {name} 的 {n} 个登录。",
@@ -274,8 +263,7 @@ ZH: dict[str, str] = {
     "Preview": "预览",
     "Problem": "问题",
     "Re-plan this week": "重新排本周",
-    "Re-plan {week}? Appointments already done, missed or started are kept.":
-        "重新排 {week}？已完成、已漏检或已开始的预约保持不变。",
+    "Re-plan {week}? Appointments already done, missed or started are kept.": "重新排 {week}？已完成、已漏检或已开始的预约保持不变。",
     "Reading and checking the file…": "正在读取并检查文件…",
     "Recent check-ins": "最近签到",
     "Recent imports": "最近导入",
@@ -283,13 +271,11 @@ ZH: dict[str, str] = {
     "Remove the override (match automatically)": "取消人工指定（自动匹配）",
     "Required": "应检",
     "Result": "结果",
-    "Results applied: {recorded} recorded, {unchanged} unchanged.":
-        "结果已导入：记录 {recorded} 条，未变 {unchanged} 条。",
+    "Results applied: {recorded} recorded, {unchanged} unchanged.": "结果已导入：记录 {recorded} 条，未变 {unchanged} 条。",
     "Retry": "重发",
     "Retry all {n} failed": "重发全部 {n} 条失败短信",
     "Role or department": "岗位或部门",
-    "Roster applied: {added} added, {updated} updated, {deactivated} deactivated.":
-        "花名册已导入：新增 {added} 人，更新 {updated} 人，停用 {deactivated} 人。",
+    "Roster applied: {added} added, {updated} updated, {deactivated} deactivated.": "花名册已导入：新增 {added} 人，更新 {updated} 人，停用 {deactivated} 人。",
     "Row": "行",
     "Sampled at": "采样时间",
     "Scheduled tests": "已排检测",
@@ -311,8 +297,7 @@ ZH: dict[str, str] = {
     "Texts are on again.": "已恢复短信提醒。",
     "The first {n} are shown.": "只显示前 {n} 条。",
     "Their next slot: {when} at {site}.": "下次时段：{when}，{site}。",
-    "This file is the whole roster: deactivate people missing from it":
-        "这是完整花名册：停用文件中没有的人员",
+    "This file is the whole roster: deactivate people missing from it": "这是完整花名册：停用文件中没有的人员",
     "This person is not in your departments.": "此人不在您管理的部门。",
     "To": "收件人",
     "Turn texts back on": "恢复短信提醒",
@@ -322,8 +307,7 @@ ZH: dict[str, str] = {
     "User {name} added.": "已添加用户 {name}。",
     "User {name} saved.": "已保存用户 {name}。",
     "Value": "值",
-    "We text you the evening before and an hour before each test.":
-        "每次检测前一晚和提前一小时会给您发短信提醒。",
+    "We text you the evening before and an hour before each test.": "每次检测前一晚和提前一小时会给您发短信提醒。",
     "Week {week} planned.": "{week} 已排班。",
     "Weeks in a row": "连续周数",
     "When": "时间",
@@ -379,33 +363,24 @@ ZH: dict[str, str] = {
     "lab": "实验室",
     "outside": "外部检测点",
     "positives": "阳性",
-    "This link is not valid or has expired. Use the link in your latest text.":
-        "链接无效或已过期，请使用最新短信中的链接。",
+    "This link is not valid or has expired. Use the link in your latest text.": "链接无效或已过期，请使用最新短信中的链接。",
     "This upload is gone: upload the file again.": "此上传已失效，请重新上传文件。",
     # Messages of the use cases (testrota.actions) that the pages show: UserError templates.
-    "unknown risk category {category!r}: use one of {codes}, or 'none' for not high-risk":
-        "未知的高风险类别 {category!r}：请使用 {codes} 之一，或 'none' 表示非高风险",
-    "no risk category given: use one of {codes}, or 'none' for not high-risk":
-        "未选择高风险类别：请使用 {codes} 之一，或 'none' 表示非高风险",
+    "unknown risk category {category!r}: use one of {codes}, or 'none' for not high-risk": "未知的高风险类别 {category!r}：请使用 {codes} 之一，或 'none' 表示非高风险",
+    "no risk category given: use one of {codes}, or 'none' for not high-risk": "未选择高风险类别：请使用 {codes} 之一，或 'none' 表示非高风险",
     "a reason is required: say why, it is kept in the audit log": "请填写原因，将记入审计记录",
     "the reason is longer than {n} characters; shorten it": "原因超过 {n} 个字符，请缩短",
-    "employee {employee_no} has no override to clear":
-        "员工 {employee_no} 没有可清除的人工指定类别",
-    "no mapping of the role {role!r} for every department; `testrota roles` lists them":
-        "岗位 {role!r} 没有适用于所有部门的映射；`testrota roles` 可列出全部映射",
-    "no mapping of the role {role!r} in department {department!r}; `testrota roles` lists them":
-        "岗位 {role!r} 在部门 {department!r} 没有映射；`testrota roles` 可列出全部映射",
-    "{file}: not a spreadsheet this app reads; upload .xlsx, .xls, .ods or .csv":
-        "{file}：不是本系统可读取的表格，请上传 .xlsx、.xls、.ods 或 .csv 文件",
-    "{file} is larger than the limit of {mb} MB (import.max_file_mb in config/policy.yaml)":
-        "{file} 超过 {mb} MB 的上限（config/policy.yaml 中的 import.max_file_mb）",
+    "employee {employee_no} has no override to clear": "员工 {employee_no} 没有可清除的人工指定类别",
+    "no mapping of the role {role!r} for every department; `testrota roles` lists them": "岗位 {role!r} 没有适用于所有部门的映射；`testrota roles` 可列出全部映射",
+    "no mapping of the role {role!r} in department {department!r}; `testrota roles` lists them": "岗位 {role!r} 在部门 {department!r} 没有映射；`testrota roles` 可列出全部映射",
+    "{file}: not a spreadsheet this app reads; upload .xlsx, .xls, .ods or .csv": "{file}：不是本系统可读取的表格，请上传 .xlsx、.xls、.ods 或 .csv 文件",
+    "{file} is larger than the limit of {mb} MB (import.max_file_mb in config/policy.yaml)": "{file} 超过 {mb} MB 的上限（config/policy.yaml 中的 import.max_file_mb）",
     "{file} is empty": "{file} 是空文件",
     "this import would deactivate {n} of {active} active people ({share}), more than the "
     "{limit} allowed by policy import.max_deactivate_share; if the file really is the whole "
-    "roster, run again with --force, otherwise import it without --full":
-        "本次导入将停用 {active} 名在册人员中的 {n} 名（{share}），超过策略 "
-        "import.max_deactivate_share 允许的 {limit}；如文件确为完整花名册，请勾选确认后再应用，"
-        "否则请不要选择“完整花名册”",
+    "roster, run again with --force, otherwise import it without --full": "本次导入将停用 {active} 名在册人员中的 {n} 名（{share}），超过策略 "
+    "import.max_deactivate_share 允许的 {limit}；如文件确为完整花名册，请勾选确认后再应用，"
+    "否则请不要选择“完整花名册”",
 }
 
 

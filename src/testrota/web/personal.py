@@ -41,7 +41,9 @@ def person_from_token(app: App, token: str) -> Person | None:
 
     try:
         person_id = read_personal_token(
-            app.settings, token, timedelta(days=app.policy.web.personal_link_days),
+            app.settings,
+            token,
+            timedelta(days=app.policy.web.personal_link_days),
             now=app.now(),
         )
     except (InvalidLink, UserError):
@@ -55,12 +57,17 @@ def appointments(app: App, person: Person) -> list[Appointment]:
     """Last week's, this week's and later appointments, oldest first."""
     since = app.now() - timedelta(days=8)
     with Session(app.engine) as session:
-        return list(session.exec(
-            select(Appointment)
-            .where(Appointment.person_id == person.id, col(Appointment.starts_at) >= since,
-                   col(Appointment.status) != "cancelled")
-            .order_by(col(Appointment.starts_at))
-        ))
+        return list(
+            session.exec(
+                select(Appointment)
+                .where(
+                    Appointment.person_id == person.id,
+                    col(Appointment.starts_at) >= since,
+                    col(Appointment.status) != "cancelled",
+                )
+                .order_by(col(Appointment.starts_at))
+            )
+        )
 
 
 def _target(session: Session, person: Person, appointment_id: int, now: datetime) -> Any:
@@ -73,9 +80,11 @@ def _target(session: Session, person: Person, appointment_id: int, now: datetime
         return Target("move", appt, person)
     if appt.status == "missed":
         already = session.exec(
-            select(RescheduleOffer).where(RescheduleOffer.appointment_id == appt.id,
-                                          RescheduleOffer.status == "confirmed",
-                                          RescheduleOffer.mode == "makeup")
+            select(RescheduleOffer).where(
+                RescheduleOffer.appointment_id == appt.id,
+                RescheduleOffer.status == "confirmed",
+                RescheduleOffer.mode == "makeup",
+            )
         ).first()
         return None if already else Target("makeup", appt, person)
     return None
@@ -93,21 +102,33 @@ def choices(app: App, person: Person, appointment_id: int) -> list[Choice] | Non
             return None
         appt = target.appointment
         tz = site_zone(session, appt.site_code, policy)
-        slots = list(session.exec(
-            select(Slot).where(Slot.site_code == appt.site_code, Slot.week == appt.week)
-        ))
-        counts = dict(session.exec(
-            select(Appointment.slot_id, func.count())
-            .where(col(Appointment.slot_id).in_([s.id for s in slots]),
-                   col(Appointment.status).in_(BOOKED))
-            .group_by(col(Appointment.slot_id))
-        ).all()) if slots else {}
+        slots = list(
+            session.exec(
+                select(Slot).where(Slot.site_code == appt.site_code, Slot.week == appt.week)
+            )
+        )
+        counts = (
+            dict(
+                session.exec(
+                    select(Appointment.slot_id, func.count())
+                    .where(
+                        col(Appointment.slot_id).in_([s.id for s in slots]),
+                        col(Appointment.status).in_(BOOKED),
+                    )
+                    .group_by(col(Appointment.slot_id))
+                ).all()
+            )
+            if slots
+            else {}
+        )
         other_days: list[date] = [
             a.starts_at.astimezone(tz).date()
             for a in session.exec(
                 select(Appointment).where(
-                    Appointment.person_id == person.id, Appointment.week == appt.week,
-                    col(Appointment.status).in_(BOOKED), Appointment.id != appt.id,
+                    Appointment.person_id == person.id,
+                    Appointment.week == appt.week,
+                    col(Appointment.status).in_(BOOKED),
+                    Appointment.id != appt.id,
                 )
             )
         ]
@@ -116,14 +137,32 @@ def choices(app: App, person: Person, appointment_id: int) -> list[Choice] | Non
     exclude = appt.slot_id if target.mode == "move" else None
     out = []
     for s in sorted(slots, key=lambda s: s.starts_at):
-        option = SlotOption(s.id or 0, s.site_code, s.week, s.starts_at, s.ends_at, s.capacity,
-                            int(counts.get(s.id, 0)))
+        option = SlotOption(
+            s.id or 0,
+            s.site_code,
+            s.week,
+            s.starts_at,
+            s.ends_at,
+            s.capacity,
+            int(counts.get(s.id, 0)),
+        )
         # The SMS reply's own rule decides, one slot at a time, so the page offers exactly
         # the slots "R" could have offered.
-        if choose_slot([option], other_days, earliest, policy.testing.min_gap_days, tz, shift,
-                       exclude_slot=exclude) is not None:
-            out.append(Choice(option.slot_id, s.starts_at, s.ends_at,
-                              option.capacity - option.booked))
+        if (
+            choose_slot(
+                [option],
+                other_days,
+                earliest,
+                policy.testing.min_gap_days,
+                tz,
+                shift,
+                exclude_slot=exclude,
+            )
+            is not None
+        ):
+            out.append(
+                Choice(option.slot_id, s.starts_at, s.ends_at, option.capacity - option.booked)
+            )
     return out
 
 
@@ -131,8 +170,7 @@ class UnknownSlot(UserError):
     """The slot asked for does not exist (never did, or a re-plan removed it)."""
 
 
-def move(app: App, person: Person, appointment_id: int, slot_id: int, *,
-         actor: str) -> Appointment:
+def move(app: App, person: Person, appointment_id: int, slot_id: int, *, actor: str) -> Appointment:
     """Book ``slot_id`` for the appointment; a UserError when the slot is no longer possible.
 
     ``actor`` is who the audit names: ``me:<employee no>`` when the person used their link,
@@ -148,22 +186,36 @@ def move(app: App, person: Person, appointment_id: int, slot_id: int, *,
             # checked first: the offer below refers to the slot, and the database would refuse
             raise UnknownSlot(f"there is no slot {slot_id}")
         offer = RescheduleOffer(
-            person_id=person.id or 0, appointment_id=appointment_id, slot_id=slot_id,
-            mode=target.mode, phone=WEB_OFFER, status="open",
-            created_at=now, expires_at=now + timedelta(minutes=10),
+            person_id=person.id or 0,
+            appointment_id=appointment_id,
+            slot_id=slot_id,
+            mode=target.mode,
+            phone=WEB_OFFER,
+            status="open",
+            created_at=now,
+            expires_at=now + timedelta(minutes=10),
         )
         session.add(offer)
         session.flush()
         booked = book(session, offer, now, app.policy)
         if booked is None:
             raise UserError("that slot was just taken or no longer fits the rules; pick another")
-        session.add(AuditEvent(
-            at=now, actor=actor, action="appointment.reschedule",
-            entity="appointment", entity_id=str(booked.id),
-            details={"from_appointment": appointment_id, "slot_id": slot_id,
-                     "mode": target.mode, "via": "personal page",
-                     "employee_no": person.employee_no},
-        ))
+        session.add(
+            AuditEvent(
+                at=now,
+                actor=actor,
+                action="appointment.reschedule",
+                entity="appointment",
+                entity_id=str(booked.id),
+                details={
+                    "from_appointment": appointment_id,
+                    "slot_id": slot_id,
+                    "mode": target.mode,
+                    "via": "personal page",
+                    "employee_no": person.employee_no,
+                },
+            )
+        )
         booked_id = booked.id
     _sync_reminders(app, [booked_id] if booked_id else [])
     return booked
@@ -173,8 +225,7 @@ def _sync_reminders(app: App, appointment_ids: list[int]) -> None:
     """Replace the reminders of a moved appointment at once (the worker would, a bit later)."""
     from testrota.notify.enqueue import sync_reminders
 
-    sync_reminders(app.engine, app.now(), app.policy, app.settings,
-                   appointment_ids=appointment_ids)
+    sync_reminders(app.engine, app.now(), app.policy, app.settings, appointment_ids=appointment_ids)
 
 
 def set_opt_out(app: App, person: Person, value: bool, *, actor: str) -> None:
@@ -186,8 +237,13 @@ def set_opt_out(app: App, person: Person, value: bool, *, actor: str) -> None:
         row.opted_out = value
         row.updated_at = now
         session.add(row)
-        session.add(AuditEvent(
-            at=now, actor=actor,
-            action="person.opt_out" if value else "person.opt_in", entity="person",
-            entity_id=row.employee_no, details={"via": "personal page"},
-        ))
+        session.add(
+            AuditEvent(
+                at=now,
+                actor=actor,
+                action="person.opt_out" if value else "person.opt_in",
+                entity="person",
+                entity_id=row.employee_no,
+                details={"via": "personal page"},
+            )
+        )

@@ -102,8 +102,7 @@ def render(
         "args": query_args(request),
     }
     base.update(context or {})
-    return templates.TemplateResponse(request, name, base, status_code=status_code,
-                                      headers=headers)
+    return templates.TemplateResponse(request, name, base, status_code=status_code, headers=headers)
 
 
 def category_namer(request: Request, lang: str) -> Callable[[str | None], str]:

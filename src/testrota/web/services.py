@@ -42,8 +42,12 @@ def plan_week(app: App, week: str, *, actor: str) -> dict[str, Any]:
     from testrota.scheduling.service import plan_week_service
 
     report: dict[str, Any] = plan_week_service(
-        app.engine, week, policy=app.policy, config_dir=app.settings.config_dir,
-        now=app.now(), actor=actor,
+        app.engine,
+        week,
+        policy=app.policy,
+        config_dir=app.settings.config_dir,
+        now=app.now(),
+        actor=actor,
     )
     return report
 
@@ -69,10 +73,24 @@ def retry_messages(app: App, ids: list[int] | None, *, actor: str) -> int:
         session.execute(
             update(Message)
             .where(col(Message.id).in_(chosen), col(Message.status) == "failed")
-            .values(status="pending", attempts=0, next_attempt_at=None, due_at=now,
-                    claimed_by=None, claimed_at=None, error_code=None, error_message=None)
+            .values(
+                status="pending",
+                attempts=0,
+                next_attempt_at=None,
+                due_at=now,
+                claimed_by=None,
+                claimed_at=None,
+                error_code=None,
+                error_message=None,
+            )
         )
-        audit(session, actor=actor, action="message.retry", entity="message",
-              entity_id=str(chosen[0]) if len(chosen) == 1 else "", now=now,
-              details={"ids": chosen[:1000], "count": len(chosen)})
+        audit(
+            session,
+            actor=actor,
+            action="message.retry",
+            entity="message",
+            entity_id=str(chosen[0]) if len(chosen) == 1 else "",
+            now=now,
+            details={"ids": chosen[:1000], "count": len(chosen)},
+        )
     return len(chosen)

@@ -49,8 +49,12 @@ def _deps(request: Request) -> _Deps:
         from testrota.db.engine import make_engine
 
         settings: Settings = state.settings
-        deps = _Deps(settings, make_engine(settings.database_url),
-                     load_policy(settings.config_dir), clock_from_settings(settings))
+        deps = _Deps(
+            settings,
+            make_engine(settings.database_url),
+            load_policy(settings.config_dir),
+            clock_from_settings(settings),
+        )
         state.twilio_deps = deps
     return deps
 
@@ -84,9 +88,13 @@ async def twilio_status(request: Request) -> Response:
     message_id = as_id(request.query_params.get("m"))
     status = form.get("MessageStatus") or form.get("SmsStatus") or ""
     await run_in_threadpool(
-        record_status, deps.engine, deps.clock.now(),
-        sid=form.get("MessageSid") or form.get("SmsSid") or "", status=status,
-        error_code=form.get("ErrorCode") or None, message_id=message_id,
+        record_status,
+        deps.engine,
+        deps.clock.now(),
+        sid=form.get("MessageSid") or form.get("SmsSid") or "",
+        status=status,
+        error_code=form.get("ErrorCode") or None,
+        message_id=message_id,
     )
     return _twiml()
 
@@ -99,8 +107,12 @@ async def twilio_inbound(request: Request) -> Response:
 
     result: Any = await run_in_threadpool(
         lambda: handle_inbound(
-            deps.engine, deps.settings, deps.policy, deps.clock.now(),
-            from_number=form.get("From", ""), body=form.get("Body", ""),
+            deps.engine,
+            deps.settings,
+            deps.policy,
+            deps.clock.now(),
+            from_number=form.get("From", ""),
+            body=form.get("Body", ""),
             message_sid=form.get("MessageSid") or form.get("SmsSid"),
         )
     )

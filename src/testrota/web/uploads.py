@@ -39,7 +39,8 @@ async def read_limited(upload: Any, max_bytes: int) -> bytes:
         if size > max_bytes:
             raise UserError(
                 "{file} is larger than the limit of {mb} MB (import.max_file_mb in "
-                "config/policy.yaml)", file=safe_file_name(upload.filename),
+                "config/policy.yaml)",
+                file=safe_file_name(upload.filename),
                 mb=f"{max_bytes / 1e6:.0f}",
             )
         parts.append(chunk)

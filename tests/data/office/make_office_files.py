@@ -49,17 +49,30 @@ def cell(value: int | str | None, padded: bool = False) -> str:
     if isinstance(value, int):
         style = ' table:style-name="ce_padded"' if padded else ""
         shown = f"{value:06d}" if padded else str(value)
-        return (f'<table:table-cell{style} office:value-type="float" office:value="{value}">'
-                f"<text:p>{shown}</text:p></table:table-cell>")
-    return (f'<table:table-cell office:value-type="string"><text:p>{escape(value)}</text:p>'
-            "</table:table-cell>")
+        return (
+            f'<table:table-cell{style} office:value-type="float" office:value="{value}">'
+            f"<text:p>{shown}</text:p></table:table-cell>"
+        )
+    return (
+        f'<table:table-cell office:value-type="string"><text:p>{escape(value)}</text:p>'
+        "</table:table-cell>"
+    )
 
 
 def fods() -> str:
     rows = ["<table:table-row>" + "".join(cell(h) for h in HEADER) + "</table:table-row>"]
     for i, (no, name, dept, grid, role, phone, kind, host) in enumerate(PEOPLE, start=1):
-        cells = [cell(i), cell(no, padded=True), cell(name), cell(dept), cell(grid), cell(role),
-                 cell(phone), cell(kind), cell(host, padded=True)]
+        cells = [
+            cell(i),
+            cell(no, padded=True),
+            cell(name),
+            cell(dept),
+            cell(grid),
+            cell(role),
+            cell(phone),
+            cell(kind),
+            cell(host, padded=True),
+        ]
         rows.append("<table:table-row>" + "".join(cells) + "</table:table-row>")
     return f"""<?xml version="1.0" encoding="UTF-8"?>
 <office:document xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0"
@@ -99,9 +112,19 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as profile, tempfile.TemporaryDirectory() as out:
         for target, filter_name in CONVERSIONS.items():
             subprocess.run(
-                [soffice, f"-env:UserInstallation=file://{profile}", "--headless",
-                 "--convert-to", filter_name, "--outdir", out, str(source)],
-                check=True, capture_output=True, timeout=300,
+                [
+                    soffice,
+                    f"-env:UserInstallation=file://{profile}",
+                    "--headless",
+                    "--convert-to",
+                    filter_name,
+                    "--outdir",
+                    out,
+                    str(source),
+                ],
+                check=True,
+                capture_output=True,
+                timeout=300,
             )
             produced = Path(out) / f"roster.{filter_name.split(':')[0]}"
             shutil.move(produced, HERE / target)

@@ -13,8 +13,17 @@ from testrota.db.models import Message, Person
 from testrota.web.queries.numbers import phone_condition
 
 PAGE_SIZE = 50
-STATUSES = ("pending", "sending", "sent", "delivered", "undelivered", "failed", "unknown",
-            "cancelled", "expired")
+STATUSES = (
+    "pending",
+    "sending",
+    "sent",
+    "delivered",
+    "undelivered",
+    "failed",
+    "unknown",
+    "cancelled",
+    "expired",
+)
 
 
 @dataclass
@@ -27,8 +36,17 @@ class OutboxPage:
     kinds: list[str]
 
 
-def outbox(session: Session, scope: Scope, *, phone_region: str, status: str = "",
-           kind: str = "", q: str = "", page: int = 1, page_size: int = PAGE_SIZE) -> OutboxPage:
+def outbox(
+    session: Session,
+    scope: Scope,
+    *,
+    phone_region: str,
+    status: str = "",
+    kind: str = "",
+    q: str = "",
+    page: int = 1,
+    page_size: int = PAGE_SIZE,
+) -> OutboxPage:
     """Texts in ``scope``, newest first. ``q`` is an employee number or the recipient's phone
     (whole only for a masked reader); bodies come in full, the response guard cuts links."""
     conds: list[Any] = []
@@ -46,23 +64,39 @@ def outbox(session: Session, scope: Scope, *, phone_region: str, status: str = "
     base = select(Message, Person.employee_no, Person.name).join(
         Person, col(Person.id) == Message.person_id, isouter=True
     )
-    count_q = select(func.count()).select_from(Message).join(
-        Person, col(Person.id) == Message.person_id, isouter=True
-    ).where(*conds)
+    count_q = (
+        select(func.count())
+        .select_from(Message)
+        .join(Person, col(Person.id) == Message.person_id, isouter=True)
+        .where(*conds)
+    )
     total = int(session.exec(count_q).one())
     pages = max(1, -(-total // page_size))
     page = min(max(1, page), pages)
     rows = []
     for m, employee_no, name in session.exec(
-        base.where(*conds).order_by(col(Message.due_at).desc(), col(Message.id).desc())
-        .offset((page - 1) * page_size).limit(page_size)
+        base.where(*conds)
+        .order_by(col(Message.due_at).desc(), col(Message.id).desc())
+        .offset((page - 1) * page_size)
+        .limit(page_size)
     ):
-        rows.append({
-            "id": m.id, "kind": m.kind, "to": m.to, "body": m.body, "due_at": m.due_at,
-            "sent_at": m.sent_at, "status": m.status, "attempts": m.attempts,
-            "provider_status": m.provider_status, "error_code": m.error_code,
-            "error_message": m.error_message, "employee_no": employee_no, "name": name,
-        })
+        rows.append(
+            {
+                "id": m.id,
+                "kind": m.kind,
+                "to": m.to,
+                "body": m.body,
+                "due_at": m.due_at,
+                "sent_at": m.sent_at,
+                "status": m.status,
+                "attempts": m.attempts,
+                "provider_status": m.provider_status,
+                "error_code": m.error_code,
+                "error_message": m.error_message,
+                "employee_no": employee_no,
+                "name": name,
+            }
+        )
     count_by = select(Message.status, func.count()).group_by(Message.status)
     if where is not None:
         count_by = count_by.join(Person, col(Person.id) == Message.person_id).where(where)

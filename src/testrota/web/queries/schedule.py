@@ -46,15 +46,17 @@ class WeekView:
         return self.booked / self.capacity if self.capacity else 0.0
 
 
-def week_view(session: Session, scope: Scope, week: str, site: str, tz: tzinfo,
-              days: list[date]) -> WeekView:
+def week_view(
+    session: Session, scope: Scope, week: str, site: str, tz: tzinfo, days: list[date]
+) -> WeekView:
     """One site's week. Supervisors' counts and grid units cover their departments only."""
     sites = sorted(
         s for s in session.exec(select(Slot.site_code).where(Slot.week == week).distinct())
     )
     if not sites:
         sites = sorted(
-            s for s in session.exec(
+            s
+            for s in session.exec(
                 select(Appointment.site_code).where(Appointment.week == week).distinct()
             )
         )
@@ -63,15 +65,21 @@ def week_view(session: Session, scope: Scope, week: str, site: str, tz: tzinfo,
     slots = {
         s.id: SlotView(s.id, s.site_code, s.starts_at, s.ends_at, s.capacity)
         for s in session.exec(
-            select(Slot).where(Slot.week == week, Slot.site_code == site)
+            select(Slot)
+            .where(Slot.week == week, Slot.site_code == site)
             .order_by(col(Slot.starts_at))
         )
     }
     a_slot, a_unit, a_status = (
-        col(Appointment.slot_id), col(Appointment.grid_unit), col(Appointment.status)
+        col(Appointment.slot_id),
+        col(Appointment.grid_unit),
+        col(Appointment.status),
     )
-    in_week = (col(Appointment.week) == week, col(Appointment.site_code) == site,
-               a_status != "cancelled")
+    in_week = (
+        col(Appointment.week) == week,
+        col(Appointment.site_code) == site,
+        a_status != "cancelled",
+    )
     query = (
         sa_select(a_slot, a_unit, a_status, func.count())
         .where(*in_week)
@@ -123,9 +131,16 @@ def _count(view: SlotView, unit: Any, status: str, count: int) -> None:
     view.units[key] = view.units.get(key, 0) + count
 
 
-def appointments_page(session: Session, scope: Scope, week: str, *, site: str = "",
-                      employee_no: str = "", page: int = 1,
-                      page_size: int = 500) -> tuple[int, int, list[dict[str, Any]]]:
+def appointments_page(
+    session: Session,
+    scope: Scope,
+    week: str,
+    *,
+    site: str = "",
+    employee_no: str = "",
+    page: int = 1,
+    page_size: int = 500,
+) -> tuple[int, int, list[dict[str, Any]]]:
     """The week's appointments (not cancelled) in ``scope``: (total, page, rows)."""
     conds: list[Any] = [col(Appointment.week) == week, col(Appointment.status) != "cancelled"]
     where = scope.where(Person.department)
@@ -135,16 +150,25 @@ def appointments_page(session: Session, scope: Scope, week: str, *, site: str = 
         conds.append(col(Appointment.site_code) == site)
     if employee_no:
         conds.append(col(Person.employee_no) == employee_no)
-    joined = sa_select(func.count()).select_from(Appointment).join(
-        Person, col(Person.id) == col(Appointment.person_id))
+    joined = (
+        sa_select(func.count())
+        .select_from(Appointment)
+        .join(Person, col(Person.id) == col(Appointment.person_id))
+    )
     total = int(session.execute(joined.where(*conds)).scalar_one())
     pages = max(1, -(-total // page_size))
     page = min(max(1, page), pages)
     query = (
-        sa_select(col(Person.employee_no), col(Person.name), col(Person.department),
-                  col(Appointment.site_code), col(Appointment.starts_at),
-                  col(Appointment.ends_at), col(Appointment.status),
-                  col(Appointment.grid_unit))
+        sa_select(
+            col(Person.employee_no),
+            col(Person.name),
+            col(Person.department),
+            col(Appointment.site_code),
+            col(Appointment.starts_at),
+            col(Appointment.ends_at),
+            col(Appointment.status),
+            col(Appointment.grid_unit),
+        )
         .join(Person, col(Person.id) == col(Appointment.person_id))
         .where(*conds)
         .order_by(col(Appointment.starts_at), col(Person.employee_no))
@@ -152,8 +176,16 @@ def appointments_page(session: Session, scope: Scope, week: str, *, site: str = 
         .limit(page_size)
     )
     rows = [
-        {"employee_no": r[0], "name": r[1], "department": r[2], "site": r[3],
-         "starts_at": r[4], "ends_at": r[5], "status": r[6], "grid_unit": r[7]}
+        {
+            "employee_no": r[0],
+            "name": r[1],
+            "department": r[2],
+            "site": r[3],
+            "starts_at": r[4],
+            "ends_at": r[5],
+            "status": r[6],
+            "grid_unit": r[7],
+        }
         for r in session.execute(query)
     ]
     return total, page, rows

@@ -24,7 +24,17 @@ def register_routes(app: FastAPI) -> None:
         uploads,
     )
 
-    pages = (dashboard, alerts, people, missed, schedule, checkin, roles, uploads, outbox,
-             admin_users)
+    pages = (
+        dashboard,
+        alerts,
+        people,
+        missed,
+        schedule,
+        checkin,
+        roles,
+        uploads,
+        outbox,
+        admin_users,
+    )
     for module in (health, auth, *pages, personal, api_docs, api):
         app.include_router(module.router)

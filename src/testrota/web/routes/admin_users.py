@@ -40,8 +40,15 @@ def _may_manage(actor: UserInfo, role: str) -> bool:
     return actor.role == "admin" or role != "admin"
 
 
-def _page(request: Request, session: SessionDep, actor: UserInfo, *, status_code: int = 200,
-          error: str | None = None, form: dict[str, str] | None = None) -> Response:
+def _page(
+    request: Request,
+    session: SessionDep,
+    actor: UserInfo,
+    *,
+    status_code: int = 200,
+    error: str | None = None,
+    form: dict[str, str] | None = None,
+) -> Response:
     roles = [r for r in ROLES if _may_manage(actor, r)]
     app = request.app.state.testrota
     return render(
@@ -83,9 +90,16 @@ def users_add(
         raise HTTPException(403, _("Only an admin can add an admin."))
     try:
         with session_scope(app.engine) as tx:
-            add_user(tx, name=name.strip(), role=role, password=password,
-                     departments=split_departments(departments), language=language,
-                     now=app.now(), actor=actor.name)
+            add_user(
+                tx,
+                name=name.strip(),
+                role=role,
+                password=password,
+                departments=split_departments(departments),
+                language=language,
+                now=app.now(),
+                actor=actor.name,
+            )
     except UserError as exc:
         return _page(request, session, actor, status_code=400, error=str(exc), form=form)
     flash(request, _("User {name} added.", name=name.strip()))
@@ -113,14 +127,27 @@ def users_change(
     if not (_may_manage(actor, target.role) and _may_manage(actor, role)):
         raise HTTPException(403, _("Only an admin can change an admin."))
     if target.id == actor.id and (not active or role != actor.role):
-        return _page(request, session, actor, status_code=400,
-                     error=_("You cannot disable yourself or change your own role."))
+        return _page(
+            request,
+            session,
+            actor,
+            status_code=400,
+            error=_("You cannot disable yourself or change your own role."),
+        )
     try:
         with session_scope(app.engine) as tx:
-            update_user(tx, user_id, now=app.now(), actor=actor.name, role=role,
-                        departments=split_departments(departments), language=language,
-                        active=bool(active), password=password or None,
-                        keep_session=_own_sign_in(request, actor, target))
+            update_user(
+                tx,
+                user_id,
+                now=app.now(),
+                actor=actor.name,
+                role=role,
+                departments=split_departments(departments),
+                language=language,
+                active=bool(active),
+                password=password or None,
+                keep_session=_own_sign_in(request, actor, target),
+            )
     except UserError as exc:
         return _page(request, session, actor, status_code=400, error=str(exc))
     flash(request, _("User {name} saved.", name=target.name))
@@ -144,8 +171,13 @@ def users_sign_out(
     if not _may_manage(actor, target.role):
         raise HTTPException(403, _("Only an admin can change an admin."))
     with session_scope(app.engine) as tx:
-        ended = end_sign_ins(tx, user_id, now=app.now(), actor=actor.name,
-                             keep_session=_own_sign_in(request, actor, target))
+        ended = end_sign_ins(
+            tx,
+            user_id,
+            now=app.now(),
+            actor=actor.name,
+            keep_session=_own_sign_in(request, actor, target),
+        )
     flash(request, _("{name} was signed out of {n} sign-in(s).", name=target.name, n=ended))
     return RedirectResponse("/admin/users", 303)
 

@@ -23,10 +23,22 @@ from testrota.web.render import render, request_language
 
 router = APIRouter(include_in_schema=False)
 
-EXPORT_COLUMNS = ["alert_id", "status", "case_employee_no", "case_name", "case_department",
-                  "sampled_at", "site", "contact_employee_no", "contact_name",
-                  "contact_department", "contact_grid_unit", "contact_phone", "reason",
-                  "extra_slot_start"]
+EXPORT_COLUMNS = [
+    "alert_id",
+    "status",
+    "case_employee_no",
+    "case_name",
+    "case_department",
+    "sampled_at",
+    "site",
+    "contact_employee_no",
+    "contact_name",
+    "contact_department",
+    "contact_grid_unit",
+    "contact_phone",
+    "reason",
+    "extra_slot_start",
+]
 EXPORT_HEADERS = {
     "alert_id": "预警 Alert",
     "status": "状态 Status",
@@ -43,6 +55,8 @@ EXPORT_HEADERS = {
     "reason": "关联方式 Reason",
     "extra_slot_start": "加检时段 Extra test",
 }
+
+
 def reason_label(reason: str, lang: str) -> str:
     _ = translator(lang)
     return {"grid_unit": _("same grid unit"), "same_slot": _("same slot")}.get(reason, reason)
@@ -58,17 +72,31 @@ def export_rows(alerts: list[AlertRow], lang: str) -> list[dict[str, Any]]:
             "alert_id": a.id,
             "status": _("open") if a.status == AlertStatus.OPEN else _("closed"),
             "case_employee_no": a.employee_no if a.case_visible else other,
-            "case_name": a.name, "case_department": a.department,
-            "sampled_at": a.sampled_at, "site": a.site,
+            "case_name": a.name,
+            "case_department": a.department,
+            "sampled_at": a.sampled_at,
+            "site": a.site,
         }
         contacts: list[AlertContactRow | None] = [*a.contacts] if a.contacts else [None]
         for c in contacts:
-            rows.append({**case, **({
-                "contact_employee_no": c.employee_no, "contact_name": c.name,
-                "contact_department": c.department, "contact_grid_unit": c.grid_unit,
-                "contact_phone": c.phone, "reason": reason_label(c.reason, lang),
-                "extra_slot_start": c.extra_slot_start,
-            } if c else {})})
+            rows.append(
+                {
+                    **case,
+                    **(
+                        {
+                            "contact_employee_no": c.employee_no,
+                            "contact_name": c.name,
+                            "contact_department": c.department,
+                            "contact_grid_unit": c.grid_unit,
+                            "contact_phone": c.phone,
+                            "reason": reason_label(c.reason, lang),
+                            "extra_slot_start": c.extra_slot_start,
+                        }
+                        if c
+                        else {}
+                    ),
+                }
+            )
     return rows
 
 
@@ -77,17 +105,23 @@ def _alerts(app: App, scope: Scope, closed: bool) -> list[AlertRow]:
 
 
 @router.get("/alerts")
-def alerts_page(request: Request, app: AppDep, scope: SupervisorScope,
-                closed: bool = False) -> Response:
-    return render(request, "alerts.html", {
-        "alerts": _alerts(app, scope, closed),
-        "closed": closed,
-    })
+def alerts_page(
+    request: Request, app: AppDep, scope: SupervisorScope, closed: bool = False
+) -> Response:
+    return render(
+        request,
+        "alerts.html",
+        {
+            "alerts": _alerts(app, scope, closed),
+            "closed": closed,
+        },
+    )
 
 
 @router.get("/alerts.{fmt}")
-def alerts_export(request: Request, app: AppDep, scope: SupervisorScope, fmt: str,
-                  closed: bool = False) -> Response:
+def alerts_export(
+    request: Request, app: AppDep, scope: SupervisorScope, fmt: str, closed: bool = False
+) -> Response:
     from testrota.compliance.export import write_csv, write_xlsx
 
     if fmt not in ("xlsx", "csv"):
@@ -98,8 +132,11 @@ def alerts_export(request: Request, app: AppDep, scope: SupervisorScope, fmt: st
         out = io.StringIO()
         out.write("\ufeff")  # so Excel in China reads the UTF-8 as UTF-8
         write_csv(out, rows, EXPORT_COLUMNS, tz=app.tz)
-        return Response(out.getvalue().encode("utf-8"), media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": disposition})
+        return Response(
+            out.getvalue().encode("utf-8"),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": disposition},
+        )
     buf = io.BytesIO()
     write_xlsx(buf, rows, EXPORT_COLUMNS, headers=EXPORT_HEADERS, title="alerts", tz=app.tz)
     return Response(

@@ -73,17 +73,29 @@ AUTH: dict[int | str, dict[str, Any]] = {
 
 @router.get("/session", response_model=SessionInfo, tags=["session"], responses=AUTH)
 def session_info(request: Request, user: CurrentUser) -> SessionInfo:
-    return SessionInfo(name=user.name, role=user.role, departments=list(user.departments),
-                       language=user.language, csrf_token=csrf_token(request))
+    return SessionInfo(
+        name=user.name,
+        role=user.role,
+        departments=list(user.departments),
+        language=user.language,
+        csrf_token=csrf_token(request),
+    )
 
 
 @router.get("/people", response_model=PeopleOut, tags=["people"], responses=AUTH)
 def api_people(
     app: AppDep,
     scope: SupervisorScope,
-    q: Annotated[str, Query(max_length=200, description=(
-        "a name, the start of an employee number, or a phone or ID number: whole for roles "
-        "that see numbers masked, any 4+ digits of a phone for the others"))] = "",
+    q: Annotated[
+        str,
+        Query(
+            max_length=200,
+            description=(
+                "a name, the start of an employee number, or a phone or ID number: whole for roles "
+                "that see numbers masked, any 4+ digits of a phone for the others"
+            ),
+        ),
+    ] = "",
     department: Annotated[str, Query(max_length=200)] = "",
     grid_unit: Annotated[str, Query(max_length=200)] = "",
     category: Annotated[str, Query(max_length=40, description="a code or 'none'")] = "",
@@ -92,15 +104,29 @@ def api_people(
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> dict[str, Any]:
-    f = PeopleFilter(q=q, department=department, grid_unit=grid_unit, category=category,
-                     high_risk=high_risk, active=active)
+    f = PeopleFilter(
+        q=q,
+        department=department,
+        grid_unit=grid_unit,
+        category=category,
+        high_risk=high_risk,
+        active=active,
+    )
     result = search_people(app, SearchPeople(f, scope, page, page_size))
-    return {"total": result.total, "page": result.page, "pages": result.pages,
-            "people": jsonable(result.rows, app.tz)}
+    return {
+        "total": result.total,
+        "page": result.page,
+        "pages": result.pages,
+        "people": jsonable(result.rows, app.tz),
+    }
 
 
-@router.get("/people/{employee_no}", response_model=PersonDetailOut, tags=["people"],
-            responses={**AUTH, **NOT_FOUND})
+@router.get(
+    "/people/{employee_no}",
+    response_model=PersonDetailOut,
+    tags=["people"],
+    responses={**AUTH, **NOT_FOUND},
+)
 def api_person(app: AppDep, scope: SupervisorScope, employee_no: str) -> dict[str, Any]:
     try:
         detail = show_person(app, ShowPerson(employee_no, scope))
@@ -110,8 +136,14 @@ def api_person(app: AppDep, scope: SupervisorScope, employee_no: str) -> dict[st
     return {**document.pop("person"), **document}
 
 
-Week = Annotated[str, Query(max_length=10, pattern=r"^(\d{4}-?[Ww]\d{1,2})?$",
-                            description="ISO week, e.g. 2022-W19 (default: this week)")]
+Week = Annotated[
+    str,
+    Query(
+        max_length=10,
+        pattern=r"^(\d{4}-?[Ww]\d{1,2})?$",
+        description="ISO week, e.g. 2022-W19 (default: this week)",
+    ),
+]
 Text = Annotated[str, Query(max_length=200)]
 BAD_INPUT: dict[int | str, dict[str, Any]] = {400: {"description": "Bad input (see detail)"}}
 
@@ -130,16 +162,23 @@ def _ambiguous(exc: AmbiguousEmployeeNo) -> JSONResponse:
     return JSONResponse({"detail": str(exc), "candidates": exc.candidates[:10]}, 409)
 
 
-@router.get("/missed", response_model=list[MissedOut], tags=["compliance"],
-            responses={**AUTH, **BAD_INPUT})
-def api_missed(app: AppDep, scope: SupervisorScope, week: Week = "", department: Text = "",
-               grid_unit: Text = "") -> list[dict[str, Any]]:
+@router.get(
+    "/missed", response_model=list[MissedOut], tags=["compliance"], responses={**AUTH, **BAD_INPUT}
+)
+def api_missed(
+    app: AppDep,
+    scope: SupervisorScope,
+    week: Week = "",
+    department: Text = "",
+    grid_unit: Text = "",
+) -> list[dict[str, Any]]:
     """The missed-test list of a week (what `testrota missed --format json` prints)."""
     from testrota.actions.missed import Missed, list_missed
 
     try:
-        rows = list_missed(app, Missed(week or None, scope.narrow(department),
-                                       grid_unit=grid_unit or None))
+        rows = list_missed(
+            app, Missed(week or None, scope.narrow(department), grid_unit=grid_unit or None)
+        )
     except UserError as exc:
         raise _user_error(exc) from exc
     out: list[dict[str, Any]] = jsonable(rows, app.tz)
@@ -147,8 +186,9 @@ def api_missed(app: AppDep, scope: SupervisorScope, week: Week = "", department:
 
 
 @router.get("/compliance", tags=["compliance"], responses={**AUTH, **BAD_INPUT})
-def api_compliance(app: AppDep, scope: SupervisorScope, week: Week = "",
-                   department: Text = "") -> dict[str, Any]:
+def api_compliance(
+    app: AppDep, scope: SupervisorScope, week: Week = "", department: Text = ""
+) -> dict[str, Any]:
     """Required, scheduled, done, missed and the rate per department and grid unit, with the
     trend over recent weeks."""
     from testrota.actions.compliance import Compliance, compliance_report
@@ -161,17 +201,30 @@ def api_compliance(app: AppDep, scope: SupervisorScope, week: Week = "",
     return out
 
 
-@router.post("/excuse", response_model=ExcuseOut, tags=["compliance"],
-             responses={**AUTH, **BAD_INPUT, **NOT_FOUND})
-def api_excuse(app: AppDep, scope: SupervisorScope, user: CurrentUser,
-               body: ExcuseIn) -> dict[str, Any]:
+@router.post(
+    "/excuse",
+    response_model=ExcuseOut,
+    tags=["compliance"],
+    responses={**AUTH, **BAD_INPUT, **NOT_FOUND},
+)
+def api_excuse(
+    app: AppDep, scope: SupervisorScope, user: CurrentUser, body: ExcuseIn
+) -> dict[str, Any]:
     """Excuse a person's missed appointment (one by id, or the week's)."""
     from testrota.actions.excuse import Excuse, OutOfScope, excuse
 
     try:
-        out = excuse(app, Excuse(body.employee_no, body.reason, Actor.web(user.name),
-                                 week=body.week, appointment_id=body.appointment_id,
-                                 scope=scope))
+        out = excuse(
+            app,
+            Excuse(
+                body.employee_no,
+                body.reason,
+                Actor.web(user.name),
+                week=body.week,
+                appointment_id=body.appointment_id,
+                scope=scope,
+            ),
+        )
     except (OutOfScope, UnknownEmployeeNo) as exc:
         raise HTTPException(404, "no such person in your departments") from exc
     except UserError as exc:
@@ -181,8 +234,7 @@ def api_excuse(app: AppDep, scope: SupervisorScope, user: CurrentUser,
 
 
 @router.get("/alerts", tags=["compliance"], responses=AUTH)
-def api_alerts(app: AppDep, scope: SupervisorScope, closed: bool = False
-               ) -> list[dict[str, Any]]:
+def api_alerts(app: AppDep, scope: SupervisorScope, closed: bool = False) -> list[dict[str, Any]]:
     """Open positive-result alerts (closed ones too with `closed=true`) with their contacts.
 
     A supervisor gets the alerts that concern their departments and only their own people as
@@ -194,10 +246,13 @@ def api_alerts(app: AppDep, scope: SupervisorScope, closed: bool = False
     return rows
 
 
-@router.get("/status/{employee_no}", response_model=StatusOut, tags=["check-in"],
-            responses={**AUTH, **NOT_FOUND, **AMBIGUOUS})
-def api_status(app: AppDep, scope: LookupScope,
-               employee_no: str) -> dict[str, Any] | JSONResponse:
+@router.get(
+    "/status/{employee_no}",
+    response_model=StatusOut,
+    tags=["check-in"],
+    responses={**AUTH, **NOT_FOUND, **AMBIGUOUS},
+)
+def api_status(app: AppDep, scope: LookupScope, employee_no: str) -> dict[str, Any] | JSONResponse:
     """Green (compliant this week), amber (due) or red (overdue) for one person. The number
     may be typed loosely (case, full-width forms, spaces, missing leading zeros)."""
     from testrota.actions.status import Status, person_status
@@ -212,10 +267,13 @@ def api_status(app: AppDep, scope: LookupScope,
     return doc
 
 
-@router.post("/checkin", response_model=CheckInOut, tags=["check-in"],
-             responses={**AUTH, **BAD_INPUT, **AMBIGUOUS})
-def api_checkin(app: AppDep, user: CheckinUser,
-                body: CheckInIn) -> dict[str, Any] | JSONResponse:
+@router.post(
+    "/checkin",
+    response_model=CheckInOut,
+    tags=["check-in"],
+    responses={**AUTH, **BAD_INPUT, **AMBIGUOUS},
+)
+def api_checkin(app: AppDep, user: CheckinUser, body: CheckInIn) -> dict[str, Any] | JSONResponse:
     """Record that a person was sampled now (at a site); a repeat in one slot is a no-op."""
     try:
         result = check_in(app, CheckIn(body.employee_no, Actor.web(user.name), site=body.site))
@@ -227,8 +285,9 @@ def api_checkin(app: AppDep, user: CheckinUser,
     return out
 
 
-@router.get("/schedule", response_model=ScheduleOut, tags=["schedule"],
-            responses={**AUTH, **BAD_INPUT})
+@router.get(
+    "/schedule", response_model=ScheduleOut, tags=["schedule"], responses={**AUTH, **BAD_INPUT}
+)
 def api_schedule(
     app: AppDep,
     session: SessionDep,
@@ -244,10 +303,16 @@ def api_schedule(
         week = weeks.normalise(week, app.now(), app.tz)
     except UserError as exc:
         raise _user_error(exc) from exc
-    total, page, rows = appointments_page(session, scope, week, site=site, employee_no=person,
-                                          page=page, page_size=page_size)
-    return {"week": week, "total": total, "page": page,
-            "pages": max(1, -(-total // page_size)), "appointments": rows}
+    total, page, rows = appointments_page(
+        session, scope, week, site=site, employee_no=person, page=page, page_size=page_size
+    )
+    return {
+        "week": week,
+        "total": total,
+        "page": page,
+        "pages": max(1, -(-total // page_size)),
+        "appointments": rows,
+    }
 
 
 @router.get("/roles", response_model=list[RoleOut], tags=["people"], responses=AUTH)
@@ -257,15 +322,19 @@ def api_roles(app: AppDep, user: HRUser, unmatched: bool = False) -> list[dict[s
     return rows
 
 
-@router.post("/people/{employee_no}/override", response_model=OverrideOut, tags=["people"],
-             responses={**AUTH, **BAD_INPUT, **NOT_FOUND})
-def api_override(app: AppDep, user: HRUser, employee_no: str,
-                 body: OverrideIn) -> dict[str, Any]:
+@router.post(
+    "/people/{employee_no}/override",
+    response_model=OverrideOut,
+    tags=["people"],
+    responses={**AUTH, **BAD_INPUT, **NOT_FOUND},
+)
+def api_override(app: AppDep, user: HRUser, employee_no: str, body: OverrideIn) -> dict[str, Any]:
     """Set one person's category (a code, a name, `none`), or `clear` the override (HR): the
     same rules as `testrota override`."""
     try:
-        result = override_person(app, OverridePerson(employee_no, body.category, body.reason,
-                                                     Actor.web(user.name)))
+        result = override_person(
+            app, OverridePerson(employee_no, body.category, body.reason, Actor.web(user.name))
+        )
     except NoSuchPerson:
         raise HTTPException(404, "no such person") from None
     except UserError as exc:
@@ -274,14 +343,23 @@ def api_override(app: AppDep, user: HRUser, employee_no: str,
     return plain
 
 
-@router.post("/roles/map", response_model=RoleMappedOut, tags=["people"],
-             responses={**AUTH, **BAD_INPUT})
+@router.post(
+    "/roles/map", response_model=RoleMappedOut, tags=["people"], responses={**AUTH, **BAD_INPUT}
+)
 def api_map_role(app: AppDep, user: HRUser, body: MapRoleIn) -> dict[str, Any]:
     """Map a role title (in one department, or all) to a category or `none`, or `clear` the
     mapping (HR): the same rules as `testrota roles map` and `roles unmap`."""
     try:
-        result = map_role(app, MapRole(body.role, body.category, body.reason,
-                                       Actor.web(user.name), department=body.department))
+        result = map_role(
+            app,
+            MapRole(
+                body.role,
+                body.category,
+                body.reason,
+                Actor.web(user.name),
+                department=body.department,
+            ),
+        )
     except UserError as exc:
         raise _user_error(exc) from exc
     plain: dict[str, Any] = jsonable(result)
@@ -301,7 +379,20 @@ def api_outbox(
     page_size: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> dict[str, Any]:
     """Texts with their status, newest first (HR)."""
-    result = outbox(session, scope, phone_region=app.policy.phone_region, status=status,
-                    kind=kind, q=q, page=page, page_size=page_size)
-    return {"total": result.total, "page": result.page, "pages": result.pages,
-            "counts": result.counts, "messages": result.rows}
+    result = outbox(
+        session,
+        scope,
+        phone_region=app.policy.phone_region,
+        status=status,
+        kind=kind,
+        q=q,
+        page=page,
+        page_size=page_size,
+    )
+    return {
+        "total": result.total,
+        "page": result.page,
+        "pages": result.pages,
+        "counts": result.counts,
+        "messages": result.rows,
+    }

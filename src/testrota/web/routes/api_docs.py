@@ -19,19 +19,25 @@ def api_docs(request: Request, user: OfficeUser) -> Response:
     operations = []
     for path, methods in spec.get("paths", {}).items():
         for method, op in methods.items():
-            operations.append({
-                "method": method.upper(),
-                "path": path,
-                "summary": op.get("summary", ""),
-                "description": (op.get("description") or "").strip(),
-                "tags": op.get("tags", []),
-                "parameters": [
-                    {"name": p["name"], "in": p["in"], "required": p.get("required", False),
-                     "description": p.get("description") or p.get("schema", {}).get(
-                         "description", "")}
-                    for p in op.get("parameters", [])
-                ],
-                "body": "requestBody" in op,
-                "responses": sorted(op.get("responses", {})),
-            })
+            operations.append(
+                {
+                    "method": method.upper(),
+                    "path": path,
+                    "summary": op.get("summary", ""),
+                    "description": (op.get("description") or "").strip(),
+                    "tags": op.get("tags", []),
+                    "parameters": [
+                        {
+                            "name": p["name"],
+                            "in": p["in"],
+                            "required": p.get("required", False),
+                            "description": p.get("description")
+                            or p.get("schema", {}).get("description", ""),
+                        }
+                        for p in op.get("parameters", [])
+                    ],
+                    "body": "requestBody" in op,
+                    "responses": sorted(op.get("responses", {})),
+                }
+            )
     return render(request, "api.html", {"spec": spec, "operations": operations})

@@ -39,8 +39,7 @@ def login_page(request: Request, user: OptionalUser, next: str = "/") -> Respons
         "expired": _("Your sign-in has expired. Please sign in again."),
         "ended": _("You have been signed out. Please sign in again."),
     }.get(str(request.session.pop("signed_out", "")))
-    return render(request, "login.html", {"next": safe_next(next), "username": "",
-                                          "error": error})
+    return render(request, "login.html", {"next": safe_next(next), "username": "", "error": error})
 
 
 @router.post("/login")
@@ -58,26 +57,43 @@ def login(
     earlier = session_token(request)
     with session_scope(app.engine) as session:
         try:
-            user = sign_in(session, name=username.strip(), password=password,
-                           ip=ip, now=now, rule=ThrottleRule.of(app.policy.web))
+            user = sign_in(
+                session,
+                name=username.strip(),
+                password=password,
+                ip=ip,
+                now=now,
+                rule=ThrottleRule.of(app.policy.web),
+            )
         except SignInRefused as exc:
             refused = exc
         else:
             if earlier is not None:
                 end_web_session(session, earlier, now, EndReason.NEW_SIGN_IN)
             prune_sessions(session, now=now, rule=SessionRule.of(app.policy.web))
-            token = open_session(session, user_id=user.id, now=now, ip=ip,
-                                 user_agent=request.headers.get("user-agent", ""))
+            token = open_session(
+                session,
+                user_id=user.id,
+                now=now,
+                ip=ip,
+                user_agent=request.headers.get("user-agent", ""),
+            )
     if refused is not None:
         if refused.retry_after:
-            message = _("Too many failed sign-ins. Try again in {minutes} min.",
-                        minutes=max(1, math.ceil(refused.retry_after / 60)))
+            message = _(
+                "Too many failed sign-ins. Try again in {minutes} min.",
+                minutes=max(1, math.ceil(refused.retry_after / 60)),
+            )
             status, headers = 429, {"Retry-After": str(refused.retry_after)}
         else:
             message, status, headers = _("Wrong user name or password."), 400, {}
-        return render(request, "login.html",
-                      {"next": safe_next(next), "username": username, "error": message},
-                      status_code=status, headers=headers)
+        return render(
+            request,
+            "login.html",
+            {"next": safe_next(next), "username": username, "error": message},
+            status_code=status,
+            headers=headers,
+        )
     start_session(request, token)
     home = HOME_BY_ROLE.get(user.role, "/")
     return RedirectResponse(home if next in ("", "/") else safe_next(next, home), 303)
@@ -90,8 +106,14 @@ def logout(request: Request, app: AppDep, user: OptionalUser) -> Response:
         with session_scope(app.engine) as session:
             end_web_session(session, token, app.now(), EndReason.SIGN_OUT)
             if user is not None:
-                audit(session, actor=user.name, action="user.sign_out", entity="user",
-                      entity_id=user.name, now=app.now())
+                audit(
+                    session,
+                    actor=user.name,
+                    action="user.sign_out",
+                    entity="user",
+                    entity_id=user.name,
+                    now=app.now(),
+                )
     end_session(request)
     return RedirectResponse("/login", 303)
 

@@ -46,8 +46,7 @@ CANDIDATES_SHOWN = 10
 
 
 @router.get("/checkin")
-def checkin_page(request: Request, app: AppDep, session: SessionDep,
-                 user: CheckinUser) -> Response:
+def checkin_page(request: Request, app: AppDep, session: SessionDep, user: CheckinUser) -> Response:
     sites = services.site_choices(app, session)
     site = request.session.get("site") or (sites[0][0] if len(sites) == 1 else "")
     return render(
@@ -81,9 +80,12 @@ def checkin(
         try:
             result = check_in(app, CheckIn(number, Actor.web(user.name), site=site or None))
         except AmbiguousEmployeeNo as exc:
-            answer = {"kind": "red", "employee_no": number,
-                      "candidates": exc.candidates[:CANDIDATES_SHOWN],
-                      "message": _(AMBIGUOUS, number=number, n=len(exc.candidates))}
+            answer = {
+                "kind": "red",
+                "employee_no": number,
+                "candidates": exc.candidates[:CANDIDATES_SHOWN],
+                "message": _(AMBIGUOUS, number=number, n=len(exc.candidates)),
+            }
         except UserError as exc:
             answer = {"kind": "red", "employee_no": number, "message": exc.render(_)}
         else:
@@ -96,21 +98,30 @@ def checkin(
                 "grid_unit": result.grid_unit,
                 "recorded": result.recorded,
                 "expected": result.expected,
-                "slot": (result.slot_start.astimezone(tz).strftime("%H:%M") + "–"
-                         + result.slot_end.astimezone(tz).strftime("%H:%M"))
-                if result.slot_start and result.slot_end else None,
+                "slot": (
+                    result.slot_start.astimezone(tz).strftime("%H:%M")
+                    + "–"
+                    + result.slot_end.astimezone(tz).strftime("%H:%M")
+                )
+                if result.slot_start and result.slot_end
+                else None,
                 "tests": result.tests_this_week,
                 "required": result.required,
                 "already": not result.recorded,
                 "next_slot": result.next_slot_start.astimezone(tz).strftime("%m-%d %H:%M")
-                if result.next_slot_start else None,
+                if result.next_slot_start
+                else None,
                 "next_site": result.next_slot_site,
                 "at": result.at.astimezone(tz).strftime("%H:%M"),
             }
             if result.recorded:
                 recent = [
-                    {"employee_no": result.employee_no, "name": result.name,
-                     "at": answer["at"], "expected": result.expected},
+                    {
+                        "employee_no": result.employee_no,
+                        "name": result.name,
+                        "at": answer["at"],
+                        "expected": result.expected,
+                    },
                     *request.session.get("checkin_recent", []),
                 ]
                 request.session["checkin_recent"] = recent[:RECENT]
@@ -134,15 +145,22 @@ def status_page(
         try:
             answer = person_status(app, Status(number, scope))
         except AmbiguousEmployeeNo as exc:
-            answer = {"status": "red", "employee_no": number,
-                      "candidates": exc.candidates[:CANDIDATES_SHOWN],
-                      "message": _(AMBIGUOUS, number=number, n=len(exc.candidates))}
+            answer = {
+                "status": "red",
+                "employee_no": number,
+                "candidates": exc.candidates[:CANDIDATES_SHOWN],
+                "message": _(AMBIGUOUS, number=number, n=len(exc.candidates)),
+            }
             status_code = 409
         except UnknownEmployeeNo:
-            answer = {"status": "red", "employee_no": number,
-                      "message": _("No person with employee number {number}.", number=number)}
+            answer = {
+                "status": "red",
+                "employee_no": number,
+                "message": _("No person with employee number {number}.", number=number),
+            }
             status_code = 404
         except UserError as exc:
             answer = {"status": "red", "employee_no": number, "message": exc.render(_)}
-    return render(request, "status.html", {"answer": answer, "employee_no": number},
-                  status_code=status_code)
+    return render(
+        request, "status.html", {"answer": answer, "employee_no": number}, status_code=status_code
+    )

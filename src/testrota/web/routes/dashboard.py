@@ -27,14 +27,22 @@ def dashboard(request: Request, app: AppDep, user: CurrentUser, week: str = "") 
         Bar(d.department or "–", d.rate, f"{d.tests}/{d.required}")
         for d in sorted(data.departments, key=lambda d: (d.rate is None, d.rate or 0))
     ]
-    return render(request, "dashboard.html", {
-        "d": data,
-        "week": week,
-        "prev_week": weeks.shift(week, -1),
-        "next_week": weeks.shift(week, 1),
-        "bars": bar_chart(bars, title=_("Compliance by department"), target=target)
-        if bars else None,
-        "line": line_chart([(t.week[5:], t.rate) for t in data.trend],
-                           title=_("Compliance over recent weeks")) if data.trend else None,
-        "target": target,
-    })
+    return render(
+        request,
+        "dashboard.html",
+        {
+            "d": data,
+            "week": week,
+            "prev_week": weeks.shift(week, -1),
+            "next_week": weeks.shift(week, 1),
+            "bars": bar_chart(bars, title=_("Compliance by department"), target=target)
+            if bars
+            else None,
+            "line": line_chart(
+                [(t.week[5:], t.rate) for t in data.trend], title=_("Compliance over recent weeks")
+            )
+            if data.trend
+            else None,
+            "target": target,
+        },
+    )

@@ -27,8 +27,17 @@ from testrota.web.render import flash, render, request_language
 
 router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
 
-SORT_KEYS = ("employee_no", "name", "department", "grid_unit", "slot_start", "tests_this_week",
-             "last_test_date", "weeks_missed_in_row", "category")
+SORT_KEYS = (
+    "employee_no",
+    "name",
+    "department",
+    "grid_unit",
+    "slot_start",
+    "tests_this_week",
+    "last_test_date",
+    "weeks_missed_in_row",
+    "category",
+)
 PAGE_SIZE = 100
 
 
@@ -46,8 +55,9 @@ def sort_rows(rows: list[MissedRow], sort: str) -> list[MissedRow]:
     return sorted(rows, key=by, reverse=sort.startswith("-"))
 
 
-def _rows(app: App, scope: Scope, week: str, department: str, grid_unit: str,
-          sort: str) -> list[MissedRow]:
+def _rows(
+    app: App, scope: Scope, week: str, department: str, grid_unit: str, sort: str
+) -> list[MissedRow]:
     rows = list_missed(app, Missed(week, scope.narrow(department), grid_unit=grid_unit or None))
     return sort_rows(rows, sort or "department")
 
@@ -68,22 +78,26 @@ def missed_page(
     rows = _rows(app, scope, week, department, grid_unit, sort)
     pages = max(1, -(-len(rows) // PAGE_SIZE))
     page = min(max(1, page), pages)
-    return render(request, "missed.html", {
-        "rows": rows[(page - 1) * PAGE_SIZE: page * PAGE_SIZE],
-        "total": len(rows),
-        "people": len({r.employee_no for r in rows}),
-        "page": page,
-        "pages": pages,
-        "week": week,
-        "prev_week": weeks.shift(week, -1),
-        "next_week": weeks.shift(week, 1),
-        "department": department,
-        "grid_unit": grid_unit,
-        "sort": sort or "department",
-        "departments": departments(session, scope),
-        "grid_units": grid_units(session, scope, department),
-        "excuse_error": request.session.pop("excuse_error", None),
-    })
+    return render(
+        request,
+        "missed.html",
+        {
+            "rows": rows[(page - 1) * PAGE_SIZE : page * PAGE_SIZE],
+            "total": len(rows),
+            "people": len({r.employee_no for r in rows}),
+            "page": page,
+            "pages": pages,
+            "week": week,
+            "prev_week": weeks.shift(week, -1),
+            "next_week": weeks.shift(week, 1),
+            "department": department,
+            "grid_unit": grid_unit,
+            "sort": sort or "department",
+            "departments": departments(session, scope),
+            "grid_units": grid_units(session, scope, department),
+            "excuse_error": request.session.pop("excuse_error", None),
+        },
+    )
 
 
 @router.get("/missed.{fmt}")
@@ -120,11 +134,13 @@ def missed_export(
         out = io.StringIO()
         out.write("\ufeff")  # so Excel in China reads the UTF-8 as UTF-8
         write_csv(out, rows, MISSED_COLUMNS, tz=app.tz)
-        return Response(out.getvalue().encode("utf-8"), media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": disposition})
+        return Response(
+            out.getvalue().encode("utf-8"),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": disposition},
+        )
     buf = io.BytesIO()
-    write_xlsx(buf, rows, MISSED_COLUMNS, headers=MISSED_HEADERS, title=f"missed {week}",
-               tz=app.tz)
+    write_xlsx(buf, rows, MISSED_COLUMNS, headers=MISSED_HEADERS, title=f"missed {week}", tz=app.tz)
     return Response(
         buf.getvalue(),
         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -146,8 +162,16 @@ def excuse(
     _ = translator(request_language(request))
     target = back if back.startswith("/missed") and not back.startswith("//") else "/missed"
     try:
-        result = excuse_appointments(app, Excuse(employee_no.strip(), reason, Actor.web(user.name),
-                                                 appointment_id=appointment_id, scope=scope))
+        result = excuse_appointments(
+            app,
+            Excuse(
+                employee_no.strip(),
+                reason,
+                Actor.web(user.name),
+                appointment_id=appointment_id,
+                scope=scope,
+            ),
+        )
     except (OutOfScope, UnknownEmployeeNo) as exc:
         if isinstance(exc, UnknownEmployeeNo) and scope.is_everything:
             request.session["excuse_error"] = exc.render(_)
@@ -158,7 +182,7 @@ def excuse(
     except UserError as exc:
         request.session["excuse_error"] = exc.render(_)
         return RedirectResponse(target, 303)
-    flash(request, _("Excused {name}: {n} appointment(s).", name=result.name,
-                     n=len(result.excused)))
+    flash(
+        request, _("Excused {name}: {n} appointment(s).", name=result.name, n=len(result.excused))
+    )
     return RedirectResponse(target, 303)
-

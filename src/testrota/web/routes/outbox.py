@@ -18,13 +18,31 @@ router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
 
 
 @router.get("/outbox")
-def outbox_page(request: Request, app: AppDep, session: SessionDep, user: HRUser,
-                scope: SupervisorScope, status: str = "", kind: str = "", q: str = "",
-                page: int = 1) -> Response:
-    result = outbox(session, scope, phone_region=app.policy.phone_region, status=status,
-                    kind=kind, q=q[:64], page=page)
-    return render(request, "outbox.html", {"result": result, "statuses": STATUSES,
-                                           "status": status, "kind": kind, "q": q})
+def outbox_page(
+    request: Request,
+    app: AppDep,
+    session: SessionDep,
+    user: HRUser,
+    scope: SupervisorScope,
+    status: str = "",
+    kind: str = "",
+    q: str = "",
+    page: int = 1,
+) -> Response:
+    result = outbox(
+        session,
+        scope,
+        phone_region=app.policy.phone_region,
+        status=status,
+        kind=kind,
+        q=q[:64],
+        page=page,
+    )
+    return render(
+        request,
+        "outbox.html",
+        {"result": result, "statuses": STATUSES, "status": status, "kind": kind, "q": q},
+    )
 
 
 @router.post("/outbox/retry")

@@ -63,8 +63,7 @@ def people_page(
         {
             "result": result,
             "f": f,
-            "categories": [*category_choices(request),
-                           ("none", translator(lang)("Not high-risk"))],
+            "categories": [*category_choices(request), ("none", translator(lang)("Not high-risk"))],
             "high_risk": request.query_params.get("high_risk", ""),
             "active": request.query_params.get("active", ""),
         },
@@ -121,8 +120,9 @@ def person_override(
     _ = translator(request_language(request))
     scope = Scope.everything()  # HR and admins: every department
     try:
-        result = override_person(app, OverridePerson(employee_no, category, reason,
-                                                     Actor.web(user.name), scope=scope))
+        result = override_person(
+            app, OverridePerson(employee_no, category, reason, Actor.web(user.name), scope=scope)
+        )
     except NoSuchPerson:
         raise HTTPException(404) from None
     except UserError as exc:

@@ -22,8 +22,12 @@ router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
 def _person(request: Request, app: AppDep, token: str) -> Person:
     person = personal.person_from_token(app, token)
     if person is None:
-        raise HTTPException(404, translator(request_language(request))(
-            "This link is not valid or has expired. Use the link in your latest text."))
+        raise HTTPException(
+            404,
+            translator(request_language(request))(
+                "This link is not valid or has expired. Use the link in your latest text."
+            ),
+        )
     # The person's own language, unless they picked one on this browser.
     if "lang" not in request.session and person.language in ("zh", "en"):
         request.state.person_language = person.language
@@ -42,14 +46,19 @@ def actor(user: UserInfo | None, person: Person) -> str:
 def me(request: Request, app: AppDep, token: str, move: OptionalIdQuery = None) -> Response:
     person = _person(request, app, token)
     options = personal.choices(app, person, move) if move else None
-    return render(request, "me.html", {
-        "person": person,
-        "token": token,
-        "appointments": personal.appointments(app, person),
-        "move": move,
-        "options": options,
-        "now": app.now(),
-    }, headers={"Referrer-Policy": "no-referrer"})
+    return render(
+        request,
+        "me.html",
+        {
+            "person": person,
+            "token": token,
+            "appointments": personal.appointments(app, person),
+            "move": move,
+            "options": options,
+            "now": app.now(),
+        },
+        headers={"Referrer-Policy": "no-referrer"},
+    )
 
 
 @router.post("/me/{token}/move")
@@ -67,7 +76,8 @@ def move(
         booked = personal.move(app, person, appointment_id, slot_id, actor=actor(user, person))
     except personal.UnknownSlot as exc:
         raise HTTPException(
-            404, _("That slot does not exist. Choose one of the slots offered.")) from exc
+            404, _("That slot does not exist. Choose one of the slots offered.")
+        ) from exc
     except UserError as exc:
         flash(request, str(exc), "error")
         return RedirectResponse(f"/me/{token}?move={appointment_id}", 303)
@@ -87,6 +97,7 @@ def texts(
     person = _person(request, app, token)
     _ = translator(request_language(request))
     personal.set_opt_out(app, person, bool(opt_out), actor=actor(user, person))
-    flash(request, _("You will get no more texts from us.") if opt_out
-          else _("Texts are on again."))
+    flash(
+        request, _("You will get no more texts from us.") if opt_out else _("Texts are on again.")
+    )
     return RedirectResponse(f"/me/{token}", 303)

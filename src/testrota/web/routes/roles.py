@@ -18,20 +18,28 @@ router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
 
 
 @router.get("/roles")
-def roles_page(request: Request, app: AppDep, user: HRUser, unmatched: str = "",
-               q: str = "") -> Response:
+def roles_page(
+    request: Request, app: AppDep, user: HRUser, unmatched: str = "", q: str = ""
+) -> Response:
     rows = list_roles(app, ListRoles(unmatched_only=bool(unmatched)))
     if q.strip():
         needle = q.strip().lower()
-        rows = [r for r in rows if needle in (r.role or "").lower()
-                or needle in (r.department or "").lower()]
-    return render(request, "roles.html", {
-        "rows": rows,
-        "unmatched": bool(unmatched),
-        "q": q,
-        "categories": category_choices(request),
-        "people": sum(r.head_count for r in rows),
-    })
+        rows = [
+            r
+            for r in rows
+            if needle in (r.role or "").lower() or needle in (r.department or "").lower()
+        ]
+    return render(
+        request,
+        "roles.html",
+        {
+            "rows": rows,
+            "unmatched": bool(unmatched),
+            "q": q,
+            "categories": category_choices(request),
+            "people": sum(r.head_count for r in rows),
+        },
+    )
 
 
 @router.post("/roles/map")
@@ -54,8 +62,16 @@ def map_role_form(
         return RedirectResponse(target, 303)
     why = reason.strip() or _("Mapped on the roles page")
     try:
-        result = map_role(app, MapRole(role, category, why, Actor.web(user.name),
-                                       department=department if this_department_only else None))
+        result = map_role(
+            app,
+            MapRole(
+                role,
+                category,
+                why,
+                Actor.web(user.name),
+                department=department if this_department_only else None,
+            ),
+        )
     except UserError as exc:
         flash(request, exc.render(_), "error")
         return RedirectResponse(target, 303)
@@ -65,8 +81,15 @@ def map_role_form(
         shown = category_namer(request, lang)(result.category)
     else:
         shown = _("Not high-risk")
-    flash(request, _("{role} → {category}: {n} people reclassified.", role=role,
-                     category=shown, n=result.affected))
+    flash(
+        request,
+        _(
+            "{role} → {category}: {n} people reclassified.",
+            role=role,
+            category=shown,
+            n=result.affected,
+        ),
+    )
     if result.released:
         flash(request, _("{n} coming appointments released.", n=result.released))
     return RedirectResponse(target, 303)

@@ -29,13 +29,17 @@ def schedule_page(
 ) -> Response:
     week = weeks.normalise(week, app.now(), app.tz)
     view = week_view(session, scope, week, site, app.tz, weeks.days_of(week))
-    return render(request, "schedule.html", {
-        "view": view,
-        "prev_week": weeks.shift(week, -1),
-        "next_week": weeks.shift(week, 1),
-        "can_plan": user.role in ("admin", "hr"),
-        "report": request.session.pop("plan_report", None),
-    })
+    return render(
+        request,
+        "schedule.html",
+        {
+            "view": view,
+            "prev_week": weeks.shift(week, -1),
+            "next_week": weeks.shift(week, 1),
+            "can_plan": user.role in ("admin", "hr"),
+            "report": request.session.pop("plan_report", None),
+        },
+    )
 
 
 @router.post("/schedule/plan")

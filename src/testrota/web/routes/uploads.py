@@ -69,19 +69,31 @@ def _gone() -> HTTPException:
     return HTTPException(404, translator("en")("This upload is gone: upload the file again."))
 
 
-def _form_page(request: Request, app: App, kind: str, *, error: str | None = None,
-               status_code: int = 200) -> Response:
+def _form_page(
+    request: Request, app: App, kind: str, *, error: str | None = None, status_code: int = 200
+) -> Response:
     recent: list[Any] = []
     done = None
     if kind == "roster":
-        imports = recent_imports(app, RecentImports(
-            including=as_id(request.query_params.get("done"))))
+        imports = recent_imports(
+            app, RecentImports(including=as_id(request.query_params.get("done")))
+        )
         recent, done = imports.recent, imports.including
-    return render(request, "upload.html", {
-        "kind": kind, "error": error, "recent": recent, "done": done,
-        "results_done": request.session.pop("results_done", None) if kind == "results" else None,
-        "max_mb": app.policy.imports.max_file_mb,
-    }, status_code=status_code)
+    return render(
+        request,
+        "upload.html",
+        {
+            "kind": kind,
+            "error": error,
+            "recent": recent,
+            "done": done,
+            "results_done": request.session.pop("results_done", None)
+            if kind == "results"
+            else None,
+            "max_mb": app.policy.imports.max_file_mb,
+        },
+        status_code=status_code,
+    )
 
 
 @router.get("/upload/{kind}")
@@ -109,33 +121,57 @@ async def upload(
         uploads.check_suffix(name)
         data = await uploads.read_limited(file, max_bytes)
         if kind == "roster":
-            staged = await run_in_threadpool(upload_roster, app, UploadRoster(
-                name, data, _actor(user), full=bool(full), sheet=sheet.strip() or None))
+            staged = await run_in_threadpool(
+                upload_roster,
+                app,
+                UploadRoster(
+                    name, data, _actor(user), full=bool(full), sheet=sheet.strip() or None
+                ),
+            )
             token = staged.token
         else:
-            token = await run_in_threadpool(_stage_results, app, name, data,
-                                            sheet.strip() or None, user)
+            token = await run_in_threadpool(
+                _stage_results, app, name, data, sheet.strip() or None, user
+            )
     except UserError as exc:
         return _form_page(request, app, kind, error=exc.render(_), status_code=400)
     return RedirectResponse(f"/upload/{kind}/{token}", 303)
 
 
-def _stage_results(app: App, name: str, data: bytes, sheet: str | None,
-                   user: UserInfo) -> str:
+def _stage_results(app: App, name: str, data: bytes, sheet: str | None, user: UserInfo) -> str:
     with as_file(name, data) as path:
         preview = _import_results(app, path, user, dry_run=True, sheet=sheet)
-    return stage_upload(app, StageUpload("results", name, data, _actor(user),
-                                         options={"full": False, "sheet": sheet},
-                                         preview=_jsonable(_bounded(preview))))
+    return stage_upload(
+        app,
+        StageUpload(
+            "results",
+            name,
+            data,
+            _actor(user),
+            options={"full": False, "sheet": sheet},
+            preview=_jsonable(_bounded(preview)),
+        ),
+    )
 
 
-def _import_results(app: App, path: Path, user: UserInfo, *, dry_run: bool,
-                    sheet: str | None, errors_report: Path | None = None) -> dict[str, Any]:
+def _import_results(
+    app: App,
+    path: Path,
+    user: UserInfo,
+    *,
+    dry_run: bool,
+    sheet: str | None,
+    errors_report: Path | None = None,
+) -> dict[str, Any]:
     """The results import as JSON (what the preview stores and shows)."""
     from testrota.actions.results import ImportResults, import_results
 
-    summary = import_results(app, ImportResults(path, _actor(user), sheet=sheet or None,
-                                                dry_run=dry_run, errors_report=errors_report))
+    summary = import_results(
+        app,
+        ImportResults(
+            path, _actor(user), sheet=sheet or None, dry_run=dry_run, errors_report=errors_report
+        ),
+    )
     out: dict[str, Any] = jsonable(summary, app.tz)
     return out
 
@@ -158,35 +194,50 @@ def _jsonable(value: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def _results_upload(app: App, token: str, user: UserInfo, *,
-                    with_data: bool = False) -> StoredUpload:
+def _results_upload(
+    app: App, token: str, user: UserInfo, *, with_data: bool = False
+) -> StoredUpload:
     try:
-        return find_upload(app, FindUpload(token, "results", _actor(user), _sees_all(user),
-                                           with_data=with_data))
+        return find_upload(
+            app, FindUpload(token, "results", _actor(user), _sees_all(user), with_data=with_data)
+        )
     except UploadGone:
         raise _gone() from None
 
 
-def _roster_preview(request: Request, app: App, token: str, user: UserInfo, *,
-                    error: str | None = None, status_code: int = 200) -> Response:
+def _roster_preview(
+    request: Request,
+    app: App,
+    token: str,
+    user: UserInfo,
+    *,
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response:
     try:
         shown = show_roster_upload(app, ShowRosterUpload(token, _actor(user), _sees_all(user)))
     except UploadGone:
         raise _gone() from None
-    return render(request, "preview_roster.html", {
-        "kind": "roster", "upload": shown, "p": shown.preview, "s": shown.preview.report,
-        "error": error,
-    }, status_code=status_code)
+    return render(
+        request,
+        "preview_roster.html",
+        {
+            "kind": "roster",
+            "upload": shown,
+            "p": shown.preview,
+            "s": shown.preview.report,
+            "error": error,
+        },
+        status_code=status_code,
+    )
 
 
 @router.get("/upload/{kind}/{token}")
-def preview_page(request: Request, app: AppDep, user: HRUser, kind: str,
-                 token: str) -> Response:
+def preview_page(request: Request, app: AppDep, user: HRUser, kind: str, token: str) -> Response:
     if _kind(kind) == "roster":
         return _roster_preview(request, app, token, user)
     row = _results_upload(app, token, user)
-    return render(request, "preview_results.html", {"kind": kind, "upload": row,
-                                                     "s": row.preview})
+    return render(request, "preview_results.html", {"kind": kind, "upload": row, "s": row.preview})
 
 
 @router.get("/upload/{kind}/{token}/errors.xlsx")
@@ -196,8 +247,9 @@ def error_report(app: AppDep, user: HRUser, kind: str, token: str) -> Response:
     target = out_dir / "errors.xlsx"
     try:
         if kind == "roster":
-            written = write_upload_errors(app, RosterUploadErrors(token, _actor(user), target,
-                                                                  _sees_all(user)))
+            written = write_upload_errors(
+                app, RosterUploadErrors(token, _actor(user), target, _sees_all(user))
+            )
             file_name = written.file_name
         else:
             row = _results_upload(app, token, user, with_data=True)
@@ -205,8 +257,14 @@ def error_report(app: AppDep, user: HRUser, kind: str, token: str) -> Response:
             file_name = row.file_name
             # The CLI's --errors report: each row marked in the sheet's own columns.
             with as_file(row.file_name, row.data) as path:
-                _import_results(app, path, user, dry_run=True, sheet=row.options.get("sheet"),
-                                errors_report=target)
+                _import_results(
+                    app,
+                    path,
+                    user,
+                    dry_run=True,
+                    sheet=row.options.get("sheet"),
+                    errors_report=target,
+                )
             if not target.exists():
                 services.write_plain_error_report(row.preview.get("errors", []), target)
     except UploadGone:
@@ -241,16 +299,23 @@ def apply(
     _ = translator(request_language(request))
     if _kind(kind) == "roster":
         try:
-            report = apply_roster_upload(app, ApplyRosterUpload(
-                token, _actor(user), force=bool(force), sees_all=_sees_all(user)))
+            report = apply_roster_upload(
+                app,
+                ApplyRosterUpload(token, _actor(user), force=bool(force), sees_all=_sees_all(user)),
+            )
         except UploadGone:
             raise _gone() from None
         except UserError as exc:
-            return _roster_preview(request, app, token, user, error=exc.render(_),
-                                   status_code=400)
-        flash(request, _("Roster applied: {added} added, {updated} updated, {deactivated} deactivated.",  # noqa: E501
-                         added=report.added, updated=report.updated,
-                         deactivated=report.deactivated))
+            return _roster_preview(request, app, token, user, error=exc.render(_), status_code=400)
+        flash(
+            request,
+            _(
+                "Roster applied: {added} added, {updated} updated, {deactivated} deactivated.",
+                added=report.added,
+                updated=report.updated,
+                deactivated=report.deactivated,
+            ),
+        )
         if report.released:
             flash(request, _("{n} coming appointments released.", n=report.released))
         return RedirectResponse(f"/upload/roster?done={report.import_id or ''}", 303)
@@ -258,18 +323,28 @@ def apply(
     assert row.data is not None
     try:
         with as_file(row.file_name, row.data) as path:
-            summary = _import_results(app, path, user, dry_run=False,
-                                      sheet=row.options.get("sheet"))
+            summary = _import_results(
+                app, path, user, dry_run=False, sheet=row.options.get("sheet")
+            )
     except UserError as exc:
-        return render(request, "preview_results.html",
-                      {"kind": kind, "upload": row, "s": row.preview, "error": str(exc)},
-                      status_code=400)
+        return render(
+            request,
+            "preview_results.html",
+            {"kind": kind, "upload": row, "s": row.preview, "error": str(exc)},
+            status_code=400,
+        )
     discard_upload(app, token)
     request.session["results_done"] = {
         k: summary.get(k) for k in ("rows", "recorded", "unchanged")
     } | {"unmatched": len(summary.get("unmatched", []))}
-    flash(request, _("Results applied: {recorded} recorded, {unchanged} unchanged.",
-                     recorded=summary.get("recorded", 0), unchanged=summary.get("unchanged", 0)))
+    flash(
+        request,
+        _(
+            "Results applied: {recorded} recorded, {unchanged} unchanged.",
+            recorded=summary.get("recorded", 0),
+            unchanged=summary.get("unchanged", 0),
+        ),
+    )
     return RedirectResponse("/upload/results", 303)
 
 
