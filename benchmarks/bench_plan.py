@@ -118,12 +118,20 @@ def child(step: str, db: str, week: str, n_people: int) -> None:
         capacity = capacity_for_week(engine, week, policy)
         figures: dict[str, Any] = {"warnings": len(capacity["warnings"])}
     else:
+        from testrota.audit import Actor
         from testrota.scheduling.service import plan_week_service
 
         _, departments = _shape(n_people)
         sites = make_sites(policy, departments=departments)
         report = plan_week_service(
-            engine, week, policy, sites, ROOT / "config", NOW, actor="bench", check_sms=False
+            engine,
+            week,
+            policy,
+            sites,
+            ROOT / "config",
+            NOW,
+            actor=Actor.job("bench"),
+            check_sms=False,
         )
         figures = {k: report[k] for k in QUALITY}
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu

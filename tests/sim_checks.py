@@ -328,7 +328,8 @@ def _check_jobs(result: SimResult, problems: list[str]) -> None:
     week = result.config.week
     plans = [p for p in result.outputs["planruns"] if p["week"] == week]
     by = Counter(p["planned_by"] for p in plans)
-    if by != Counter({"worker": 1, "cli": 1}):
+    doors = Counter(str(actor).split(":", 1)[0] for actor in by.elements())
+    if doors != Counter({"job": 1, "cli": 1}) or "job:plan_next_week" not in by:
         problems.append(
             f"{week} was planned {dict(by)} times (want once by a worker on "
             "Friday, once by the re-plan on Wednesday)"

@@ -92,7 +92,7 @@ def test_add_user_checks_its_input(engine: Engine) -> None:
         user = s.exec(select(User)).one()
         assert user.departments == ["炼钢厂"]
         assert user.password_hash.startswith("$argon2")
-        assert s.exec(select(AuditEvent).where(AuditEvent.action == "user.add")).one()
+        assert s.exec(select(AuditEvent).where(AuditEvent.action == "user.added")).one()
     for kwargs, message in [
         ({"name": "sup", "role": "hr"}, "exists already"),
         ({"name": "x", "role": "boss"}, "unknown role"),

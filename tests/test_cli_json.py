@@ -93,6 +93,7 @@ def _invocations(tmp_path: Path, cli: Any) -> Iterator[tuple[str, list[str], str
     yield "excuse", ["0006", "--date", booked[-1]["starts_at"][:10], "--reason", "leave"], None
     yield "dispatch", ["--once"], None
     yield "outbox", [], None
+    yield "retry", ["--all-failed"], None
     yield "users add", ["hr1", "--role", "hr", "--password-stdin"], PASSWORD + "\n"
     yield "users list", [], None
     yield "users set-password", ["hr1", "--password-stdin"], PASSWORD + "!\n"

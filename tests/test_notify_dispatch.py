@@ -209,7 +209,11 @@ def test_unsubscribed_recipient_is_opted_out_and_not_texted_again(
     assert person.opted_out is True
     audit = session.exec(select(AuditEvent)).one()
     session.commit()
-    assert (audit.action, audit.entity_id) == ("sms_opted_out_by_provider", str(person.id))
+    assert (audit.action, audit.actor, audit.entity_id) == (
+        "person.opted_out",
+        "provider:sms",
+        str(person.id),
+    )
     failed = next(m for m in messages(session) if m.status == "failed")
     assert failed.error_code == "21610" and "unsubscribed" in (failed.error_message or "")
     # A later text to the same number is skipped, never sent.
@@ -241,6 +245,12 @@ def test_invalid_numbers_are_flagged_for_hr(
     session.commit()
     assert person.phone_valid is False
     assert messages(session)[0].error_code == code
+    (event,) = session.exec(select(AuditEvent)).all()
+    assert (event.action, event.actor, event.entity_id) == (
+        "person.phone_invalid",
+        "provider:sms",
+        str(person.id),
+    )
 
 
 def test_other_client_errors_fail_at_once_with_code_and_message(

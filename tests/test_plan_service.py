@@ -14,6 +14,7 @@ import pytest
 import yaml
 from sqlalchemy import Engine, insert, select, update
 
+from testrota.audit import Actor
 from testrota.db.models import Appointment, AuditEvent, Exemption, Person, PlanRun, Slot
 from testrota.policy import load_policy
 from testrota.risk.vocabulary import load_vocabulary
@@ -28,6 +29,7 @@ from tests.conftest import CONFIG_DIR, SAMPLE_ROSTERS
 
 FRIDAY_NOON = "2022-05-06T12:00:00+08:00"  # before ISO week 2022-W19
 WEEK = "2022-W19"
+ACTOR = Actor.cli("planner")
 A = Appointment.__table__  # type: ignore[attr-defined]
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -114,7 +116,7 @@ def test_plan_and_schedule_through_the_cli(cli: Any, engine: Engine) -> None:
     with engine.connect() as conn:
         assert conn.execute(select(PlanRun.__table__)).first() is not None  # type: ignore[attr-defined]
         audit = conn.execute(select(AuditEvent.__table__)).all()  # type: ignore[attr-defined]
-    assert [(a.action, a.entity_id) for a in audit] == [("plan_week", WEEK)]
+    assert [(a.action, a.entity_id) for a in audit] == [("plan.week", WEEK)]
 
 
 def test_the_default_week_is_the_current_one(cli: Any, engine: Engine) -> None:
@@ -246,7 +248,7 @@ def test_contacts_get_an_extra_test_tomorrow_that_a_replan_keeps(
     policy = load_policy(CONFIG_DIR)
     sites = load_sites(CONFIG_DIR, policy)
     friday = datetime(2022, 5, 6, 4, tzinfo=UTC)
-    plan_week_service(engine, WEEK, policy, sites, CONFIG_DIR, friday)
+    plan_week_service(engine, WEEK, policy, sites, CONFIG_DIR, friday, actor=ACTOR)
     tuesday = datetime(2022, 5, 10, 6, tzinfo=UTC)
     with engine.connect() as conn:
         ids = [r.id for r in conn.execute(select(Person.__table__.c.id))]  # type: ignore[attr-defined]
@@ -259,7 +261,7 @@ def test_contacts_get_an_extra_test_tomorrow_that_a_replan_keeps(
     assert booked_days <= {date(2022, 5, 11)}
     contact_rows = [r for r in appointments(engine) if r.reason == "contact"]
     assert len(contact_rows) == out["booked"]
-    replan = plan_week_service(engine, WEEK, policy, sites, CONFIG_DIR, tuesday)
+    replan = plan_week_service(engine, WEEK, policy, sites, CONFIG_DIR, tuesday, actor=ACTOR)
     assert replan["cancelled"] == 0
     assert all(r.status == "scheduled" for r in appointments(engine) if r.reason == "contact")
     # A newcomer mid-week: the earliest feasible slots left this week.
@@ -413,7 +415,7 @@ def test_two_planners_at_once_do_not_double_book(engine: Engine, database_url: s
             reports = list(
                 pool.map(
                     lambda e: plan_week_service(
-                        e, WEEK, policy, sites, CONFIG_DIR, friday, check_sms=False
+                        e, WEEK, policy, sites, CONFIG_DIR, friday, actor=ACTOR, check_sms=False
                     ),
                     engines,
                 )

@@ -21,7 +21,14 @@ from sqlmodel import Session, col, select
 from twilio.request_validator import RequestValidator
 
 from testrota.clock import FixedClock
-from testrota.db.models import Appointment, InboundMessage, Message, Person, RescheduleOffer
+from testrota.db.models import (
+    Appointment,
+    AuditEvent,
+    InboundMessage,
+    Message,
+    Person,
+    RescheduleOffer,
+)
 from testrota.notify.backends import TwilioBackend
 from testrota.notify.dispatcher import Dispatcher
 from testrota.notify.enqueue import sync_reminders
@@ -149,6 +156,9 @@ def test_stop_words_opt_out(client: TestClient, session: Session, word: str) -> 
     reply = reply_of(text(client, phone(1), word))
     assert "退订" in reply and "START" in reply
     assert fresh(session, Person, person.id).opted_out is True
+    # On the record as the texter, by the last digits of the number only.
+    (event,) = session.exec(select(AuditEvent).where(AuditEvent.entity_id == str(person.id))).all()
+    assert (event.action, event.actor) == ("person.opted_out", f"sms:{phone(1)[-4:]}")
 
 
 def test_start_opts_back_in_and_help_sends_the_personal_link(

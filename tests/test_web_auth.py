@@ -48,7 +48,7 @@ def test_sign_in_then_out(client: TestClient, engine: Engine) -> None:
     assert client.get("/people", follow_redirects=False).status_code == 303
     with Session(engine) as s:
         actions = [e.action for e in s.exec(select(AuditEvent).order_by(AuditEvent.id))]
-    assert actions[-2:] == ["user.sign_in", "user.sign_out"]
+    assert actions[-2:] == ["user.signed_in", "user.signed_out"]
 
 
 def test_sign_in_follows_next_but_never_off_site(client: TestClient, engine: Engine) -> None:
@@ -209,5 +209,5 @@ def test_admin_page_adds_and_changes_users(client: TestClient, engine: Engine) -
     with Session(engine) as s:
         sup2 = s.exec(select(User).where(User.name == "sup2")).one()
         assert sup2.departments == ["物流部"] and not sup2.active
-        changes = s.exec(select(AuditEvent).where(AuditEvent.action == "user.change")).all()
-        assert changes and changes[-1].actor == "hr1"
+        changes = s.exec(select(AuditEvent).where(AuditEvent.action == "user.changed")).all()
+        assert changes and changes[-1].actor == "web:hr1"

@@ -309,7 +309,7 @@ def test_outbox_retry_of_failed(client: TestClient, engine: Engine) -> None:
     with Session(engine) as s:
         statuses = sorted(m.status for m in s.exec(select(Message)))
         assert statuses == ["delivered", "failed", "pending"]
-        assert s.exec(select(AuditEvent).where(AuditEvent.action == "message.retry")).one()
+        assert s.exec(select(AuditEvent).where(AuditEvent.action == "message.retried")).one()
     post_form(client, "/outbox/retry", {"all_failed": "1"}, page="/outbox")
     with Session(engine) as s:
         assert sorted(m.status for m in s.exec(select(Message))) == [

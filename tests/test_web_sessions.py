@@ -135,7 +135,7 @@ def test_an_admins_change_ends_the_users_sign_ins(
     with Session(engine) as s:
         change_event = s.exec(
             select(AuditEvent)
-            .where(AuditEvent.action == "user.change")
+            .where(AuditEvent.action == "user.changed")
             .order_by(col(AuditEvent.id).desc())
         ).first()
     assert change_event is not None and change_event.details["sign_ins_ended"][0] == 1

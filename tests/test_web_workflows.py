@@ -354,5 +354,6 @@ def test_schedule_replan_button(client: TestClient, engine: Engine) -> None:
         planned = s.exec(select(Appointment).where(Appointment.week == "2022-W20")).all()
         assert len(planned) == 6  # three high-risk people, twice each
         assert (
-            s.exec(select(AuditEvent).where(AuditEvent.action == "plan_week")).one().actor == "hr1"
+            s.exec(select(AuditEvent).where(AuditEvent.action == "plan.week")).one().actor
+            == "web:hr1"
         )

@@ -11,11 +11,12 @@ from typing import Any
 from sqlalchemy import delete, func
 from sqlmodel import Session, col, select
 
+from testrota.audit import Action, Actor, record
 from testrota.auth.passwords import hash_password, needs_rehash, verify_password
 from testrota.auth.scope import ROLES
 from testrota.auth.sessions import EndReason, end_user_sessions
 from testrota.auth.throttle import Attempts, ThrottleRule, retry_after
-from testrota.db.models import AuditEvent, LoginAttempt, User
+from testrota.db.models import LoginAttempt, User
 from testrota.errors import UserError
 
 LANGUAGES = ("zh", "en")
@@ -56,28 +57,6 @@ class UserInfo:
         )
 
 
-def audit(
-    session: Session,
-    *,
-    actor: str,
-    action: str,
-    entity: str,
-    entity_id: str | int = "",
-    now: datetime,
-    details: dict[str, Any] | None = None,
-) -> None:
-    session.add(
-        AuditEvent(
-            at=now,
-            actor=actor,
-            action=action,
-            entity=entity,
-            entity_id=str(entity_id),
-            details=details or {},
-        )
-    )
-
-
 def _clean_departments(departments: Iterable[str]) -> list[str]:
     seen: list[str] = []
     for d in departments:
@@ -108,9 +87,10 @@ def add_user(
     departments: Iterable[str] = (),
     language: str = "zh",
     phone: str | None = None,
-    actor: str = "cli",
+    actor: Actor | None = None,
 ) -> UserInfo:
-    """Create a user; a name that exists already is an error, not an update."""
+    """Create a user; a name that exists already is an error, not an update. ``actor``
+    defaults to the person at the terminal."""
     depts = _clean_departments(departments)
     _check(name, role, depts, language)
     if session.exec(select(User).where(User.name == name)).first() is not None:
@@ -126,13 +106,13 @@ def add_user(
     )
     session.add(user)
     session.flush()
-    audit(
+    record(
         session,
-        actor=actor,
-        action="user.add",
-        entity="user",
-        entity_id=name,
-        now=now,
+        actor or Actor.cli(),
+        Action.USER_ADDED,
+        "user",
+        name,
+        at=now,
         details={"role": role, "departments": depts},
     )
     return UserInfo.of(user)
@@ -143,7 +123,7 @@ def update_user(
     user_id: int,
     *,
     now: datetime,
-    actor: str,
+    actor: Actor,
     role: str | None = None,
     departments: Iterable[str] | None = None,
     language: str | None = None,
@@ -190,13 +170,13 @@ def update_user(
         if ended:
             changed["sign_ins_ended"] = [ended, 0]
     if changed:
-        audit(
+        record(
             session,
-            actor=actor,
-            action="user.change",
-            entity="user",
-            entity_id=user.name,
-            now=now,
+            actor,
+            Action.USER_CHANGED,
+            "user",
+            user.name,
+            at=now,
             details=changed,
         )
     return UserInfo.of(user)
@@ -219,20 +199,20 @@ def _end_reason(changed: dict[str, Any]) -> EndReason | None:
 
 
 def end_sign_ins(
-    session: Session, user_id: int, *, now: datetime, actor: str, keep_session: int | None = None
+    session: Session, user_id: int, *, now: datetime, actor: Actor, keep_session: int | None = None
 ) -> int:
     """ "Sign out everywhere": end every sign-in of a user; returns how many were not ended yet."""
     user = session.get(User, user_id)
     if user is None:
         raise UserError(f"no user with id {user_id}")
     ended = end_user_sessions(session, user_id, now, EndReason.ADMIN, keep=keep_session)
-    audit(
+    record(
         session,
-        actor=actor,
-        action="user.sign_out_all",
-        entity="user",
-        entity_id=user.name,
-        now=now,
+        actor,
+        Action.USER_SIGNED_OUT_EVERYWHERE,
+        "user",
+        user.name,
+        at=now,
         details={"sign_ins_ended": ended},
     )
     return ended
@@ -288,13 +268,13 @@ def sign_in(
     prune_login_attempts(
         session, now=now, keep=max(rule.window, rule.name_window, rule.known_address_for)
     )
-    audit(
+    record(
         session,
-        actor=user.name,
-        action="user.sign_in",
-        entity="user",
-        entity_id=user.name,
-        now=now,
+        Actor.web(user.name),
+        Action.USER_SIGNED_IN,
+        "user",
+        user.name,
+        at=now,
         details={"ip": ip},
     )
     return UserInfo.of(user)

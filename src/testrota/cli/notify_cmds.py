@@ -1,5 +1,5 @@
 """Texts and jobs: ``dispatch``, ``worker``, ``reminders``, ``booster``, ``outbox``,
-``sms-capacity``."""
+``retry``, ``sms-capacity``."""
 
 from __future__ import annotations
 
@@ -65,6 +65,7 @@ def register(app: typer.Typer) -> None:
     app.command("booster")(booster)
     app.command("outbox")(outbox)
     app.command("sms-capacity")(sms_capacity)
+    app.command("retry")(retry)
 
 
 def dispatch(
@@ -191,3 +192,29 @@ def sms_capacity(
     )
     for warning in report["warnings"]:
         typer.echo(f"Warning: {warning}", err=True)
+
+
+def retry(
+    ids: Annotated[
+        list[int] | None, typer.Argument(help="Ids of failed texts (as `outbox` shows them).")
+    ] = None,
+    all_failed: Annotated[
+        bool, typer.Option("--all-failed", help="Every failed text instead of a list of ids.")
+    ] = False,
+    db: DbOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Queue failed texts again (due now); texts that are not failed are left alone."""
+    from testrota.actions.messages import RetryMessages, retry_messages
+    from testrota.audit import Actor
+    from testrota.errors import UserError
+
+    with user_errors():
+        if bool(ids) == all_failed:
+            raise UserError("name the ids of failed texts, or --all-failed (not both)")
+        app = make_app(db)
+        retried = retry_messages(app, RetryMessages(Actor.cli(), None if all_failed else ids))
+    if json_out:
+        emit_json({"retried": retried.count, "ids": retried.ids})
+    else:
+        typer.echo(f"{retried.count} texts queued again")

@@ -71,21 +71,11 @@ def plan(
     """Plan a week's tests and store the plan; re-running replaces only its future part."""
     with user_errors(), _schema_errors():
         app = make_app(db)
-        from testrota.scheduling.service import latest_report, plan_week_service
-        from testrota.weeks import current_week, normalise_week
+        from testrota.actions.plan import PlanWeek, plan_week, show_plan
+        from testrota.audit import Actor
 
-        now = app.clock.now()
-        label = normalise_week(week) if week else current_week(now, app.policy.tz)
-        if show:
-            report = latest_report(app.engine, label)
-            if report is None:
-                raise UserError(
-                    f"{label} has not been planned yet: run `testrota plan --week {label}`"
-                )
-        else:
-            report = plan_week_service(
-                app.engine, label, app.policy, None, app.config_dir, now, actor="cli"
-            )
+        planned = show_plan(app, week) if show else plan_week(app, PlanWeek(Actor.cli(), week))
+        report = planned.report
         if json_out:
             emit_json(report)
         else:

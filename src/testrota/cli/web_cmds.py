@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from testrota.audit import Actor
 from testrota.cli.common import (
     DbOption,
     FormatOption,
@@ -110,7 +111,7 @@ def users_add(
                 language=language,
                 phone=phone,
                 now=app.clock.now(),
-                actor="cli",
+                actor=Actor.cli(),
             )
         if json_out:
             emit_json(
@@ -189,7 +190,7 @@ def users_set_password(
         password = _read_password(password_stdin)
         check_password_rules(password)
         with session_scope(app.engine) as session:
-            update_user(session, user.id, now=app.clock.now(), actor="cli", password=password)
+            update_user(session, user.id, now=app.clock.now(), actor=Actor.cli(), password=password)
         if json_out:
             emit_json({"name": name, "password_changed": True})
         else:
@@ -224,7 +225,7 @@ def _set_active(name: str, active: bool, db: str | None, json_out: bool) -> None
 
         with session_scope(app.engine) as session:
             user = find_user(session, name)
-            update_user(session, user.id, now=app.clock.now(), actor="cli", active=active)
+            update_user(session, user.id, now=app.clock.now(), actor=Actor.cli(), active=active)
         if json_out:
             emit_json({"name": name, "active": active})
         else:
@@ -289,7 +290,7 @@ def users_sign_out(
 
         with session_scope(app.engine) as session:
             user = find_user(session, name)
-            ended = end_sign_ins(session, user.id, now=app.clock.now(), actor="cli")
+            ended = end_sign_ins(session, user.id, now=app.clock.now(), actor=Actor.cli())
         if json_out:
             emit_json({"name": name, "ended": ended})
         else:

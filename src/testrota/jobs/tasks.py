@@ -18,7 +18,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from testrota.actions.flagging import FlagDue, flag_due
+from testrota.actions.plan import PlanWeek, plan_week
 from testrota.app import App
+from testrota.audit import Actor
 from testrota.jobs.once import OnceResult, run_once_per_period
 from testrota.notify.backends import SmsBackend, build_backend
 from testrota.notify.dispatcher import Dispatcher
@@ -31,7 +33,6 @@ from testrota.notify.enqueue import sync_reminders as sync_reminder_texts
 from testrota.notify.retention import apply_retention
 from testrota.policy import Policy
 from testrota.privacy.retention import apply_privacy_retention
-from testrota.scheduling.service import plan_week_service
 
 log = logging.getLogger(__name__)
 
@@ -122,14 +123,7 @@ def plan_next_week(ctx: JobContext) -> OnceResult:
     week = next_iso_week(now, ctx.app.policy)
 
     def work() -> dict[str, Any]:
-        report = plan_week_service(
-            ctx.app.engine,
-            week,
-            ctx.app.policy,
-            config_dir=ctx.app.settings.config_dir,
-            now=now,
-            actor="worker",
-        )
+        report = plan_week(ctx.app, PlanWeek(Actor.job("plan_next_week"), week)).report
         return {k: report.get(k) for k in ("week", "required", "scheduled") if k in report}
 
     return run_once_per_period(ctx.app.engine, "plan_next_week", week, ctx.worker, now, work)

@@ -25,8 +25,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine
 
+from testrota.audit import Action, Actor, record_many
 from testrota.clock import Clock
-from testrota.db import tables
 from testrota.notify import claims
 from testrota.notify.backends import (
     ProviderMessage,
@@ -361,8 +361,8 @@ class Dispatcher:
             report.released += claims.release(conn, self.worker, release)
             opted = claims.mark_recipients(conn, opted_phones, opted_out=True)
             invalid = claims.mark_recipients(conn, invalid_phones, invalid=True)
-            _audit(conn, now, "sms_opted_out_by_provider", opted, "error 21610 from the provider")
-            _audit(conn, now, "phone_invalid", invalid, "the provider refused the number")
+            _audit(conn, now, Action.PERSON_OPTED_OUT, opted, "error 21610 from the provider")
+            _audit(conn, now, Action.PHONE_INVALID, invalid, "the provider refused the number")
         report.sent += len(sent)
         report.retried += len(retry)
         report.failed += len(failed)
@@ -435,23 +435,15 @@ class Dispatcher:
         }
 
 
-def _audit(conn: Any, now: datetime, action: str, person_ids: list[int], reason: str) -> None:
-    if not person_ids:
-        return
-    table = tables.AUDIT_EVENT
-    conn.execute(
-        table.insert(),
-        [
-            {
-                "at": now,
-                "actor": "sms-dispatcher",
-                "action": action,
-                "entity": "person",
-                "entity_id": str(pid),
-                "details": {"reason": reason},
-            }
-            for pid in person_ids
-        ],
+def _audit(conn: Any, now: datetime, action: Action, person_ids: list[int], reason: str) -> None:
+    # What the provider said about a number, on the record like any other change to a person.
+    record_many(
+        conn,
+        Actor.provider("sms"),
+        action,
+        "person",
+        [(pid, {"reason": reason}) for pid in person_ids],
+        at=now,
     )
 
 

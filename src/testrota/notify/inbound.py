@@ -17,10 +17,10 @@ from typing import Protocol
 from sqlalchemy import Engine, update
 from sqlmodel import Session, col, select
 
+from testrota.audit import Action, Actor, record
 from testrota.db.engine import session_scope
 from testrota.db.models import (
     Appointment,
-    AuditEvent,
     InboundMessage,
     Message,
     Person,
@@ -183,15 +183,14 @@ def _set_opt_out(
             p.opted_out = value
             p.updated_at = now
             session.add(p)
-            session.add(
-                AuditEvent(
-                    at=now,
-                    actor=f"sms:{phone[-4:]}",
-                    action="sms_opt_out" if value else "sms_opt_in",
-                    entity="person",
-                    entity_id=str(p.id),
-                    details={"via": "sms reply"},
-                )
+            record(
+                session,
+                Actor.sms(phone),
+                Action.PERSON_OPTED_OUT if value else Action.PERSON_OPTED_IN,
+                "person",
+                p.id or "",
+                at=now,
+                details={"via": "sms reply"},
             )
     for u in users:
         if u.opted_out != value:

@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, bindparam, func, insert, select, text, update
 
+from testrota.audit import Action, Actor, record
 from testrota.db import tables
 from testrota.db.bulk import bulk_insert
 from testrota.errors import UserError
@@ -258,7 +259,7 @@ def plan_week_service(
     config_dir: Path | None = None,
     now: datetime | None = None,
     *,
-    actor: str = "",
+    actor: Actor,
     check_sms: bool = True,
 ) -> dict[str, Any]:
     """Plan (or re-plan) ``week`` and store it; returns the report (what ``plan --json`` prints).
@@ -308,27 +309,20 @@ def plan_week_service(
         )
         inserted = conn.execute(
             insert(tables.PLAN_RUN).values(
-                week=week, planned_at=now, planned_by=actor, report=report
+                week=week, planned_at=now, planned_by=str(actor), report=report
             )
         ).inserted_primary_key
         assert inserted is not None
         run_id = int(inserted[0])
-        conn.execute(
-            insert(tables.AUDIT_EVENT),
-            [
-                {
-                    "at": now,
-                    "actor": actor,
-                    "action": "plan_week",
-                    "entity": "week",
-                    "entity_id": week,
-                    "details": {
-                        k: report[k]
-                        for k in ("required", "scheduled", "kept", "added", "cancelled")
-                    }
-                    | {"unscheduled": len(report["unscheduled"])},
-                }
-            ],
+        record(
+            conn,
+            actor,
+            Action.WEEK_PLANNED,
+            "week",
+            week,
+            at=now,
+            details={k: report[k] for k in ("required", "scheduled", "kept", "added", "cancelled")}
+            | {"unscheduled": len(report["unscheduled"])},
         )
     log.info(
         "planned %s: %s of %s tests, %s kept, %s added, %s cancelled",

@@ -25,6 +25,7 @@ from sqlalchemy import Engine, func
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
+from testrota.audit import Actor
 from testrota.auth.keys import with_secret_key
 from testrota.auth.passwords import verify_password
 from testrota.auth.users import add_user, update_user
@@ -119,13 +120,12 @@ def _seed(
 ) -> None:
     from testrota.actions.checkin import CheckIn, check_in
     from testrota.actions.flagging import FlagDue, flag_due
+    from testrota.actions.plan import PlanWeek, plan_week
     from testrota.actions.results import ImportResults, import_results
     from testrota.actions.roster import ImportRoster, import_roster
     from testrota.app import build_app
-    from testrota.audit import Actor
     from testrota.clock import FixedClock
     from testrota.notify.enqueue import sync_reminders
-    from testrota.scheduling.service import plan_week_service
 
     this_monday = _monday(now, policy)
     last_monday = this_monday - timedelta(days=7)
@@ -155,14 +155,8 @@ def _seed(
 
     for monday in (last_monday, this_monday):
         planned_at = _local(monday - timedelta(days=3), time(12, 0), policy)
-        plan = plan_week_service(
-            engine,
-            _week(monday),
-            policy,
-            config_dir=settings.config_dir,
-            now=planned_at,
-            actor=ACTOR,
-        )
+        planner = build_app(settings, engine=engine, clock=FixedClock(planned_at), policy=policy)
+        plan = plan_week(planner, PlanWeek(Actor.job(ACTOR), _week(monday))).report
         report.facts.append(
             f"planned {plan['week']}: {plan['scheduled']} of {plan['required']} tests"
         )
@@ -292,7 +286,7 @@ def _users(engine: Engine, now: datetime, key: str) -> list[DemoUser]:
                     departments=u.departments,
                     language="zh",
                     now=now,
-                    actor=ACTOR,
+                    actor=Actor.job(ACTOR),
                 )
                 continue
             same_password = verify_password(user.password_hash, u.password)
@@ -307,7 +301,7 @@ def _users(engine: Engine, now: datetime, key: str) -> list[DemoUser]:
                 session,
                 user.id,
                 now=now,
-                actor=ACTOR,
+                actor=Actor.job(ACTOR),
                 role=u.role,
                 departments=u.departments,
                 active=True,

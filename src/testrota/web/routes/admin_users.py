@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
+from testrota.audit import Actor
 from testrota.auth.scope import ROLES, Scope
 from testrota.auth.sessions import SessionRule, live_counts
 from testrota.auth.users import (
@@ -98,7 +99,7 @@ def users_add(
                 departments=split_departments(departments),
                 language=language,
                 now=app.now(),
-                actor=actor.name,
+                actor=Actor.web(actor.name),
             )
     except UserError as exc:
         return _page(request, session, actor, status_code=400, error=str(exc), form=form)
@@ -140,7 +141,7 @@ def users_change(
                 tx,
                 user_id,
                 now=app.now(),
-                actor=actor.name,
+                actor=Actor.web(actor.name),
                 role=role,
                 departments=split_departments(departments),
                 language=language,
@@ -175,7 +176,7 @@ def users_sign_out(
             tx,
             user_id,
             now=app.now(),
-            actor=actor.name,
+            actor=Actor.web(actor.name),
             keep_session=_own_sign_in(request, actor, target),
         )
     flash(request, _("{name} was signed out of {n} sign-in(s).", name=target.name, n=ended))

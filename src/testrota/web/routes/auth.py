@@ -8,10 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from testrota.audit import Action, Actor, record
 from testrota.auth.sessions import EndReason, SessionRule, open_session, prune_sessions
 from testrota.auth.sessions import end_session as end_web_session
 from testrota.auth.throttle import ThrottleRule
-from testrota.auth.users import SignInRefused, audit, sign_in, update_user
+from testrota.auth.users import SignInRefused, sign_in, update_user
 from testrota.db.engine import session_scope
 from testrota.web.deps import AppDep, OptionalUser, verify_csrf
 from testrota.web.i18n import LANGUAGES, translator
@@ -106,13 +107,13 @@ def logout(request: Request, app: AppDep, user: OptionalUser) -> Response:
         with session_scope(app.engine) as session:
             end_web_session(session, token, app.now(), EndReason.SIGN_OUT)
             if user is not None:
-                audit(
+                record(
                     session,
-                    actor=user.name,
-                    action="user.sign_out",
-                    entity="user",
-                    entity_id=user.name,
-                    now=app.now(),
+                    Actor.web(user.name),
+                    Action.USER_SIGNED_OUT,
+                    "user",
+                    user.name,
+                    at=app.now(),
                 )
     end_session(request)
     return RedirectResponse("/login", 303)
@@ -130,5 +131,7 @@ def set_language(
         request.session["lang"] = lang
         if user is not None and user.language != lang:
             with session_scope(app.engine) as session:
-                update_user(session, user.id, now=app.now(), actor=user.name, language=lang)
+                update_user(
+                    session, user.id, now=app.now(), actor=Actor.web(user.name), language=lang
+                )
     return RedirectResponse(safe_next(next), 303)

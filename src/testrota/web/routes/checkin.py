@@ -13,17 +13,16 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from testrota.actions.checkin import CheckIn, check_in
+from testrota.actions.sites import list_sites
 from testrota.actions.status import PersonStatus, Status, UnknownEmployeeNo, person_status
 from testrota.audit import Actor
 from testrota.errors import UserError
 from testrota.roster.people import AmbiguousEmployeeNo
-from testrota.web import services
 from testrota.web.deps import (
     AppDep,
     CheckinUser,
     LookupScope,
     LookupUser,
-    SessionDep,
     verify_csrf,
 )
 from testrota.web.i18n import translator
@@ -46,8 +45,8 @@ CANDIDATES_SHOWN = 10
 
 
 @router.get("/checkin")
-def checkin_page(request: Request, app: AppDep, session: SessionDep, user: CheckinUser) -> Response:
-    sites = services.site_choices(app, session)
+def checkin_page(request: Request, app: AppDep, user: CheckinUser) -> Response:
+    sites = [(s.code, s.name) for s in list_sites(app)]
     site = request.session.get("site") or (sites[0][0] if len(sites) == 1 else "")
     return render(
         request,

@@ -7,7 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from testrota.web import services
+from testrota.actions.messages import RetryMessages, retry_messages
+from testrota.audit import Actor
 from testrota.web.deps import AppDep, HRUser, SessionDep, SupervisorScope, verify_csrf
 from testrota.web.i18n import translator
 from testrota.web.ids import IdList
@@ -55,6 +56,6 @@ def retry(
 ) -> Response:
     _ = translator(request_language(request))
     ids = None if all_failed else list(message_id or [])
-    count = services.retry_messages(app, ids, actor=user.name) if ids != [] else 0
+    count = retry_messages(app, RetryMessages(Actor.web(user.name), ids)).count
     flash(request, _("{n} texts queued again.", n=count), "ok" if count else "warn")
     return RedirectResponse("/outbox?status=pending" if count else "/outbox?status=failed", 303)

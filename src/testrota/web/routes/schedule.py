@@ -7,8 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from testrota.actions.plan import PlanWeek, plan_week
+from testrota.audit import Actor
 from testrota.errors import UserError
-from testrota.web import services, weeks
+from testrota.web import weeks
 from testrota.web.deps import AppDep, CurrentUser, HRUser, SessionDep, SupervisorScope, verify_csrf
 from testrota.web.i18n import translator
 from testrota.web.queries.schedule import week_view
@@ -52,17 +54,16 @@ def replan(
     _ = translator(request_language(request))
     week = weeks.normalise(week, app.now(), app.tz)
     try:
-        report = services.plan_week(app, week, actor=user.name)
+        planned = plan_week(app, PlanWeek(Actor.web(user.name), week))
     except UserError as exc:
-        flash(request, str(exc), "error")
+        flash(request, exc.render(_), "error")
         return RedirectResponse(f"/schedule?week={week}", 303)
-    unscheduled = report.get("unscheduled") or []
     request.session["plan_report"] = {
         "week": week,
-        "required": report.get("required"),
-        "scheduled": report.get("scheduled"),
-        "unscheduled": len(unscheduled) if isinstance(unscheduled, list) else unscheduled,
-        "warnings": [str(w) for w in (report.get("warnings") or [])][:5],
+        "required": planned.report.get("required"),
+        "scheduled": planned.report.get("scheduled"),
+        "unscheduled": planned.unscheduled,
+        "warnings": planned.warnings[:5],
     }
     flash(request, _("Week {week} planned.", week=week))
     return RedirectResponse(f"/schedule?week={week}", 303)

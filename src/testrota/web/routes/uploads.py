@@ -37,9 +37,10 @@ from testrota.actions.uploads import (
 from testrota.app import App
 from testrota.audit import Actor
 from testrota.auth.users import UserInfo
+from testrota.compliance.export import write_xlsx
 from testrota.errors import UserError
 from testrota.jsonable import jsonable
-from testrota.web import services, uploads
+from testrota.web import uploads
 from testrota.web.deps import AppDep, HRUser, verify_csrf
 from testrota.web.i18n import translator
 from testrota.web.ids import as_id
@@ -266,7 +267,13 @@ def error_report(app: AppDep, user: HRUser, kind: str, token: str) -> Response:
                     errors_report=target,
                 )
             if not target.exists():
-                services.write_plain_error_report(row.preview.get("errors", []), target)
+                # The sheet could not be read at all: its errors as a plain list.
+                write_xlsx(
+                    target,
+                    row.preview.get("errors", []),
+                    ["sheet", "row", "column", "value", "message"],
+                    title="errors",
+                )
     except UploadGone:
         _remove_dir(out_dir)
         raise _gone() from None
