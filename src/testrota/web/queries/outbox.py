@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 
 from testrota.auth.scope import Scope
 from testrota.db.models import Message, Person
-from testrota.web.queries.numbers import phone_condition
+from testrota.privacy.number_search import phone_condition
 
 PAGE_SIZE = 50
 STATUSES = (

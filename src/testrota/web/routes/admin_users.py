@@ -24,10 +24,10 @@ from testrota.auth.users import (
 )
 from testrota.db.engine import session_scope
 from testrota.errors import UserError
+from testrota.roster.people import departments as known_departments
 from testrota.web.deps import AppDep, HRUser, SessionDep, end_read, verify_csrf
 from testrota.web.i18n import translator
 from testrota.web.ids import IdPath
-from testrota.web.queries.people import departments as known_departments
 from testrota.web.render import flash, render, request_language
 
 router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)

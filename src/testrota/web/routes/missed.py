@@ -18,11 +18,11 @@ from testrota.audit import Actor
 from testrota.auth.scope import Scope
 from testrota.compliance.facts import UnknownEmployeeNo
 from testrota.errors import UserError
+from testrota.roster.people import departments, grid_units
 from testrota.web import weeks
 from testrota.web.deps import AppDep, CurrentUser, SessionDep, SupervisorScope, verify_csrf
 from testrota.web.i18n import category_name, translator
 from testrota.web.ids import OptionalIdForm
-from testrota.web.queries.people import departments, grid_units
 from testrota.web.render import flash, render, request_language
 
 router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
