@@ -54,3 +54,15 @@ def _commands() -> list[str]:
 @pytest.mark.parametrize("command", _commands())
 def test_every_command_is_documented(command: str) -> None:
     assert f"testrota {command}" in README, f"README.md does not document `testrota {command}`"
+
+
+def test_every_script_the_makefile_and_readme_name_exists() -> None:
+    import re
+
+    root = Path(__file__).resolve().parents[1]
+    makefile = (root / "Makefile").read_text(encoding="utf-8")
+    named = set(re.findall(r"benchmarks/[\w/]+\.py", makefile + README))
+    runs = (root / "benchmarks" / "run_all.py").read_text(encoding="utf-8")
+    named |= {f"benchmarks/{name}" for name in re.findall(r'"(bench_\w+\.py)"', runs)}
+    assert "benchmarks/run_all.py" in named
+    assert [n for n in sorted(named) if not (root / n).is_file()] == []

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, time
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 import yaml
@@ -199,11 +199,17 @@ class Policy(_Section):
         return ZoneInfo(self.timezone)
 
 
+_SAFE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def read_yaml(path: Path) -> object:
     """Read one YAML config file, turning every failure into a :class:`UserError`."""
     try:
         with path.open(encoding="utf-8") as fh:
-            return yaml.safe_load(fh)
+            # libyaml's loader where PyYAML was built with it: the same documents, parsed ten
+            # times faster (the vocabulary file is a fifth of a second of every command's start
+            # with the pure-Python one).
+            return yaml.load(fh, Loader=_SAFE_LOADER)
     except FileNotFoundError as exc:
         raise UserError(f"{path}: file not found (set TESTROTA_CONFIG_DIR)") from exc
     except yaml.YAMLError as exc:

@@ -8,14 +8,16 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
-from pydantic import ValidationError
 
-from testrota.app import App, build_app
 from testrota.errors import UserError
-from testrota.settings import SettingsError, get_settings
+
+if TYPE_CHECKING:
+    # Imported when a command runs, not for `--help`: settings and the app pull in pydantic,
+    # a fifth of a second of start-up.
+    from testrota.app import App
 
 DbOption = Annotated[
     str | None,
@@ -34,6 +36,11 @@ FormatOption = Annotated[
 
 def make_app(db: str | None) -> App:
     """The command's :class:`App`: settings from the environment, ``--db`` over them."""
+    from pydantic import ValidationError
+
+    from testrota.app import build_app
+    from testrota.settings import SettingsError, get_settings
+
     try:
         settings = get_settings()
     except (SettingsError, ValidationError) as exc:
@@ -45,6 +52,8 @@ def make_app(db: str | None) -> App:
 
 
 def _settings_message(exc: Exception) -> str:
+    from pydantic import ValidationError
+
     if isinstance(exc, ValidationError):
         return "; ".join(
             f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}"
@@ -78,8 +87,14 @@ def user_errors() -> Iterator[None]:
         yield
     except UserError as exc:
         raise fail(str(exc), exc.exit_code) from None
-    except (SettingsError, ValidationError) as exc:
-        raise fail(_settings_message(exc)) from None
+    except Exception as exc:
+        from pydantic import ValidationError
+
+        from testrota.settings import SettingsError
+
+        if isinstance(exc, SettingsError | ValidationError):
+            raise fail(_settings_message(exc)) from None
+        raise
 
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
-from testrota.app import App
 from testrota.audit import Actor
 from testrota.cli.common import (
     DbOption,
@@ -27,6 +26,7 @@ from testrota.errors import UserError
 from testrota.jsonable import jsonable
 
 if TYPE_CHECKING:
+    from testrota.app import App
     from testrota.auth.scope import Scope
     from testrota.compliance.alerts import ContactsBooking
     from testrota.compliance.importing import ResultsImport
