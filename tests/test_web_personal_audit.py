@@ -61,7 +61,7 @@ def test_the_audit_names_who_acted(
         page=f"/me/{b002}",
     )
     assert r.status_code == 303
-    post_form(client, f"/me/{b002}/texts", {"opt_out": "1"}, page=f"/me/{b002}")
+    post_form(client, f"/me/{b002}/texts", {"opt_out": "1", "confirm": "1"}, page=f"/me/{b002}")
 
     moves = _audit(engine, "appointment.reschedule")
     assert [a for a, _ in moves] == ["me:B001", "hr1"]

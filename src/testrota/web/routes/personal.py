@@ -43,7 +43,9 @@ def actor(user: UserInfo | None, person: Person) -> str:
 
 
 @router.get("/me/{token}")
-def me(request: Request, app: AppDep, token: str, move: OptionalIdQuery = None) -> Response:
+def me(
+    request: Request, app: AppDep, token: str, move: OptionalIdQuery = None, texts: str = ""
+) -> Response:
     person = _person(request, app, token)
     options = personal.choices(app, person, move) if move else None
     return render(
@@ -55,6 +57,7 @@ def me(request: Request, app: AppDep, token: str, move: OptionalIdQuery = None) 
             "appointments": personal.appointments(app, person),
             "move": move,
             "options": options,
+            "confirm_stop": texts == "stop",
             "now": app.now(),
         },
         headers={"Referrer-Policy": "no-referrer"},
@@ -92,10 +95,14 @@ def texts(
     app: AppDep,
     token: str,
     user: OptionalUser,
-    opt_out: Annotated[str, Form()] = "",
+    opt_out: Annotated[str, Form(max_length=10)] = "",
+    confirm: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
     person = _person(request, app, token)
     _ = translator(request_language(request))
+    if opt_out and not confirm:
+        # Asked once: one tap on a cheap phone must not end every reminder.
+        return RedirectResponse(f"/me/{token}?texts=stop#texts", 303)
     personal.set_opt_out(app, person, bool(opt_out), actor=actor(user, person))
     flash(
         request, _("You will get no more texts from us.") if opt_out else _("Texts are on again.")
