@@ -337,7 +337,7 @@ def test_personal_page_move_and_opt_out(
     post_form(client, f"/me/{token}/texts", {"opt_out": "1", "confirm": "1"}, page=f"/me/{token}")
     with Session(engine) as s:
         assert s.exec(select(Person).where(Person.employee_no == "B001")).one().opted_out
-        assert s.exec(select(AuditEvent).where(AuditEvent.action == "person.opt_out")).one()
+        assert s.exec(select(AuditEvent).where(AuditEvent.action == "person.opted_out")).one()
     # a forged or altered token opens nothing
     assert client.get(f"/me/{token[:-2]}xx").status_code == 404
     assert client.get("/me/not-a-token").status_code == 404
