@@ -236,7 +236,10 @@ def test_personal_page_on_a_phone(browser: Any, database_url: str, engine: Engin
         page.click("ul.appointments a.button")
         page.wait_for_load_state()
         assert page.locator('input[name="slot_id"]').count() == 3
+        # grouped by day, the first day open: Saturday's slot is behind its day's heading
+        assert page.locator("details.day").count() == 3
         shot(page, "personal-phone", database_url)
+        page.click('details.day[data-day="2022-05-14"] summary')
         page.check('input[name="slot_id"] >> nth=2')
         page.click(".choices button.primary")
         page.wait_for_load_state()

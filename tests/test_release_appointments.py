@@ -270,7 +270,13 @@ def test_the_web_releases_too(client: TestClient, engine: Engine, door: str) -> 
         r = post_form(
             client,
             "/roles/map",
-            {"role": "司机", "category": "none", "reason": "office"},
+            {
+                "role": "司机",
+                "scope": "all",
+                "category": "none",
+                "reason": "office",
+                "confirm": "1",
+            },
             page="/roles",
         )
     assert r.status_code == 303, r.text

@@ -174,12 +174,12 @@ def test_web_check_in_with_a_loose_number_and_with_an_ambiguous_one(
     _people(engine)
     make_user(engine, "gate1", "site")
     sign_in(client, "gate1")
-    post_form(client, "/checkin", {"employee_no": "３００２"}, page="/checkin")
+    post_form(client, "/checkin", {"employee_no": "３００２", "site": "NORTH"}, page="/checkin")
     answer = soup(client.get("/checkin")).select_one(".answer")
     assert answer is not None and answer.select_one(".name").get_text() == "张三"
     assert _samples(engine) == ["003002"]
 
-    post_form(client, "/checkin", {"employee_no": "777"}, page="/checkin")
+    post_form(client, "/checkin", {"employee_no": "777", "site": "NORTH"}, page="/checkin")
     answer = soup(client.get("/checkin")).select_one(".answer")
     assert answer is not None and "red" in answer["class"]
     assert "777 could be 2 people" in answer.get_text()

@@ -131,9 +131,12 @@ def test_the_web_offers_stores_and_shows_a_category_added_to_the_vocabulary(
 
     roles = soup(web.get("/roles"))
     row = next(r for r in roles.select("table.roles tbody tr") if r["data-role"] == "装卸工")
-    assert _options(row, "form.map")["port_handling"] == "port handling"
-    data = {i["name"]: i["value"] for i in row.select("form.map input[type=hidden]")}
-    r = web.post("/roles/map", data={**data, "category": "port_handling"}, follow_redirects=False)
+    change = soup(web.get(row.select_one("a.change")["href"]))
+    assert _options(change, "form.role-change")["port_handling"] == "port handling"
+    form = change.select_one("form.role-change")
+    data = {i["name"]: i["value"] for i in form.select("input[type=hidden]")}
+    data |= {"scope": "department", "category": "port_handling", "reason": "docks"}
+    r = web.post("/roles/map", data={**data, "confirm": "1"}, follow_redirects=False)
     assert r.status_code == 303
     assert "port handling" in soup(web.get(r.headers["location"])).select_one(".flash").text
     assert _stored(engine, "B001").risk_category == "port_handling"
@@ -195,12 +198,14 @@ def test_an_unknown_category_is_refused_by_every_door_the_same_way(
             "csrf_token": csrf_of(web, "/roles"),
             "role": "炉前工",
             "department": "炼钢厂",
+            "scope": "department",
             "category": "taxi",
+            "reason": "r",
         },
         follow_redirects=False,
     )
-    assert r.status_code == 303
-    assert message.group(0) in soup(web.get("/roles")).select_one(".flash.error").get_text()
+    assert r.status_code == 400
+    assert message.group(0) in soup(r).select_one(".flash.error").get_text()
 
     headers = {"X-CSRF-Token": web.get("/api/session").json()["csrf_token"]}
     r = web.post(

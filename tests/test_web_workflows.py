@@ -258,9 +258,10 @@ def test_roles_page_maps_a_title(client: TestClient, engine: Engine) -> None:
     page = soup(client.get("/roles", params={"unmatched": "1"}))
     rows = page.select("table.roles tbody tr")
     assert [r["data-role"] for r in rows] == ["炉前工"]
-    form = rows[0].select_one("form.map")
+    form = soup(client.get(rows[0].select_one("a.change")["href"])).select_one("form.role-change")
     data = {i["name"]: i["value"] for i in form.select("input[type=hidden]")}
-    r = client.post(form["action"], data={**data, "category": "cleaning"}, follow_redirects=False)
+    data |= {"scope": "department", "category": "cleaning", "reason": "cleans", "confirm": "1"}
+    r = client.post(form["action"], data=data, follow_redirects=False)
     assert r.status_code == 303
     assert "1 people" in soup(client.get(r.headers["location"])).select_one(".flash").text
     with Session(engine) as s:
@@ -333,10 +334,10 @@ def test_personal_page_move_and_opt_out(
         appt = s.get(Appointment, ids["B001-thu"])
         assert appt is not None and appt.slot_id == sat
         assert appt.starts_at == local("2022-05-14 08:00")
-    post_form(client, f"/me/{token}/texts", {"opt_out": "1"}, page=f"/me/{token}")
+    post_form(client, f"/me/{token}/texts", {"opt_out": "1", "confirm": "1"}, page=f"/me/{token}")
     with Session(engine) as s:
         assert s.exec(select(Person).where(Person.employee_no == "B001")).one().opted_out
-        assert s.exec(select(AuditEvent).where(AuditEvent.action == "person.opt_out")).one()
+        assert s.exec(select(AuditEvent).where(AuditEvent.action == "person.opted_out")).one()
     # a forged or altered token opens nothing
     assert client.get(f"/me/{token[:-2]}xx").status_code == 404
     assert client.get("/me/not-a-token").status_code == 404

@@ -11,6 +11,8 @@ longer high-risk, and writes one audit event.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 from testrota.app import App
 from testrota.audit import Action, Actor, record
@@ -22,6 +24,11 @@ from testrota.risk.matcher import count_by_category
 from testrota.risk.normalize import role_key
 from testrota.risk.service import RoleRow
 from testrota.roster.people import get_person
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from testrota.db.models import Person
 
 # --- the role review list ------------------------------------------------------------------------
 
@@ -50,6 +57,9 @@ class MapRole:
     reason: str
     actor: Actor
     department: str | None = None  # None or "": every department
+    # Work out what the change would do (who, how many) and undo it: nothing is stored and
+    # nothing audited. The roles page shows this before HR confirms.
+    dry_run: bool = False
 
 
 @dataclass(frozen=True)
@@ -62,6 +72,36 @@ class RoleMapped:
     affected: int  # people reclassified
     released: int  # coming appointments given up by people no longer high-risk
     cleared: bool = False  # the mapping was removed: the rules decide again
+    dry_run: bool = False  # nothing was stored: what the change would do
+    departments: dict[str, int] = field(default_factory=dict)  # people reclassified, by department
+
+
+@dataclass(frozen=True)
+class _Effect:
+    """What a change did, read inside its transaction (a rollback expires the people)."""
+
+    affected: int
+    released: int
+    departments: dict[str, int]
+
+    @classmethod
+    def of(cls, changed: list[Person], released: int) -> _Effect:
+        return cls(len(changed), released, _by_department(changed))
+
+
+class _Undo(Exception):
+    """Raised inside a dry run's transaction so that it rolls back, carrying what it found."""
+
+    def __init__(self, effect: _Effect) -> None:
+        super().__init__("dry run")
+        self.effect = effect
+
+
+def _by_department(people: list[Person]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for person in people:
+        counts[person.department] = counts.get(person.department, 0) + 1
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
 
 def map_role(app: App, cmd: MapRole) -> RoleMapped:
@@ -70,10 +110,14 @@ def map_role(app: App, cmd: MapRole) -> RoleMapped:
     applies to.
 
     People with a per-person override or a recognised category column keep theirs (those
-    rules come first).
+    rules come first). With ``dry_run`` the change is made and undone in one transaction, so
+    the counts are exactly those a real change would have had at that moment.
     """
     if risk.says_clear(cmd.category):
-        unmapped, was = _unmap(app, UnmapRole(cmd.role, cmd.reason, cmd.actor, cmd.department))
+        unmapped, was = _unmap(
+            app,
+            UnmapRole(cmd.role, cmd.reason, cmd.actor, cmd.department, dry_run=cmd.dry_run),
+        )
         return RoleMapped(
             role=unmapped.role,
             department=unmapped.department,
@@ -83,6 +127,8 @@ def map_role(app: App, cmd: MapRole) -> RoleMapped:
             affected=unmapped.affected,
             released=unmapped.released,
             cleared=True,
+            dry_run=cmd.dry_run,
+            departments=unmapped.departments,
         )
     reason = risk.require_reason(cmd.reason)
     rk = role_key(cmd.role)
@@ -93,50 +139,76 @@ def map_role(app: App, cmd: MapRole) -> RoleMapped:
     dk = role_key(cmd.department or "")
     role, department = cmd.role.strip(), (cmd.department or "").strip() if dk else ""
     now = app.now()
-    with app.write_lock, session_scope(app.engine) as session:
-        existing = risk.find_role_override(session, rk, dk)
-        old = {"category": existing.category, "reason": existing.reason} if existing else None
-        risk.upsert_role_override(
-            session,
-            {
-                "role_key": rk,
-                "department_key": dk,
-                "role": role,
-                "department": department,
-                "category": category,
-                "reason": reason,
-                "created_by": str(cmd.actor),
-                "created_at": now,
-            },
-        )
-        changed = risk.reclassify_role(session, rk, dk, now, vocab)
-        released = risk.release(session, changed, now, app.policy)
-        record(
-            session,
-            cmd.actor,
-            Action.ROLE_MAPPED,
-            "role_override",
-            _role_id(rk, dk),
-            at=now,
-            details={
-                "role": role,
-                "department": department,
-                "old": old,
-                "new": {"category": category, "reason": reason},
-                "reason": reason,
-                "affected": len(changed),
-                "released": released,
-            },
-        )
+    old: dict[str, str | None] | None = None
+    try:
+        with app.write_lock, session_scope(app.engine) as session:
+            existing = risk.find_role_override(session, rk, dk)
+            old = {"category": existing.category, "reason": existing.reason} if existing else None
+            changed, released = _map_in(
+                app, session, (rk, dk), (role, department), category, reason, cmd.actor, now
+            )
+            effect = _Effect.of(changed, released)
+            if cmd.dry_run:
+                raise _Undo(effect)
+            record(
+                session,
+                cmd.actor,
+                Action.ROLE_MAPPED,
+                "role_override",
+                _role_id(rk, dk),
+                at=now,
+                details={
+                    "role": role,
+                    "department": department,
+                    "old": old,
+                    "new": {"category": category, "reason": reason},
+                    "reason": reason,
+                    "affected": len(changed),
+                    "released": released,
+                },
+            )
+    except _Undo as undone:
+        effect = undone.effect
     return RoleMapped(
         role=role,
         department=department,
         category=category,
         old_category=old["category"] if old else None,
         had_override=old is not None,
-        affected=len(changed),
-        released=released,
+        affected=effect.affected,
+        released=effect.released,
+        dry_run=cmd.dry_run,
+        departments=effect.departments,
     )
+
+
+def _map_in(
+    app: App,
+    session: Session,
+    keys: tuple[str, str],
+    shown: tuple[str, str],
+    category: str | None,
+    reason: str,
+    actor: Actor,
+    now: datetime,
+) -> tuple[list[Person], int]:
+    """Store the mapping and reclassify its people in ``session``: (who changed, released)."""
+    (rk, dk), (role, department) = keys, shown
+    risk.upsert_role_override(
+        session,
+        {
+            "role_key": rk,
+            "department_key": dk,
+            "role": role,
+            "department": department,
+            "category": category,
+            "reason": reason,
+            "created_by": str(actor),
+            "created_at": now,
+        },
+    )
+    changed = risk.reclassify_role(session, rk, dk, now, app.vocabulary)
+    return changed, risk.release(session, changed, now, app.policy)
 
 
 @dataclass(frozen=True)
@@ -145,6 +217,7 @@ class UnmapRole:
     reason: str
     actor: Actor
     department: str | None = None  # the mapping of this department; None: the one for all
+    dry_run: bool = False  # what removing it would do; nothing stored, nothing audited
 
 
 @dataclass(frozen=True)
@@ -153,6 +226,8 @@ class RoleUnmapped:
     department: str
     affected: int
     released: int
+    dry_run: bool = False
+    departments: dict[str, int] = field(default_factory=dict)  # people reclassified, by department
 
 
 def unmap_role(app: App, cmd: UnmapRole) -> RoleUnmapped:
@@ -167,46 +242,59 @@ def _unmap(app: App, cmd: UnmapRole) -> tuple[RoleUnmapped, str | None]:
     rk, dk = role_key(cmd.role), role_key(cmd.department or "")
     vocab = app.vocabulary
     now = app.now()
-    with app.write_lock, session_scope(app.engine) as session:
-        existing = risk.find_role_override(session, rk, dk)
-        if existing is None:
-            if dk:
+    try:
+        with app.write_lock, session_scope(app.engine) as session:
+            existing = risk.find_role_override(session, rk, dk)
+            if existing is None:
+                if dk:
+                    raise UserError(
+                        "no mapping of the role {role!r} in department {department!r}; "
+                        "`testrota roles` lists them",
+                        role=cmd.role,
+                        department=cmd.department,
+                    )
                 raise UserError(
-                    "no mapping of the role {role!r} in department {department!r}; "
+                    "no mapping of the role {role!r} for every department; "
                     "`testrota roles` lists them",
                     role=cmd.role,
-                    department=cmd.department,
                 )
-            raise UserError(
-                "no mapping of the role {role!r} for every department; `testrota roles` lists them",
-                role=cmd.role,
+            old = {"category": existing.category, "reason": existing.reason}
+            role, department = existing.role, existing.department
+            session.delete(existing)
+            session.flush()
+            changed = risk.reclassify_role(session, rk, dk, now, vocab)
+            released = risk.release(session, changed, now, app.policy)
+            effect = _Effect.of(changed, released)
+            if cmd.dry_run:
+                raise _Undo(effect)
+            record(
+                session,
+                cmd.actor,
+                Action.ROLE_UNMAPPED,
+                "role_override",
+                _role_id(rk, dk),
+                at=now,
+                details={
+                    "role": role,
+                    "department": department,
+                    "old": old,
+                    "new": None,
+                    "reason": reason,
+                    "affected": len(changed),
+                    "released": released,
+                },
             )
-        old = {"category": existing.category, "reason": existing.reason}
-        role, department = existing.role, existing.department
-        session.delete(existing)
-        session.flush()
-        changed = risk.reclassify_role(session, rk, dk, now, vocab)
-        released = risk.release(session, changed, now, app.policy)
-        record(
-            session,
-            cmd.actor,
-            Action.ROLE_UNMAPPED,
-            "role_override",
-            _role_id(rk, dk),
-            at=now,
-            details={
-                "role": role,
-                "department": department,
-                "old": old,
-                "new": None,
-                "reason": reason,
-                "affected": len(changed),
-                "released": released,
-            },
-        )
-    return RoleUnmapped(
-        role=role, department=department, affected=len(changed), released=released
-    ), old["category"]
+    except _Undo as undone:
+        effect = undone.effect
+    unmapped = RoleUnmapped(
+        role=role,
+        department=department,
+        affected=effect.affected,
+        released=effect.released,
+        dry_run=cmd.dry_run,
+        departments=effect.departments,
+    )
+    return unmapped, old["category"]
 
 
 def _role_id(rk: str, dk: str) -> str:

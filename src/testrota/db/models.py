@@ -152,6 +152,11 @@ class Appointment(SQLModel, table=True):
     excused_by: str | None = Field(default=None, max_length=100)
     done_at: datetime | None = _dt(default=None)
     reason: str = Field(default=AppointmentReason.PLAN, max_length=40)
+    # The missed appointment this one makes up for: one make-up per missed test, whichever
+    # door booked it (the personal page, a text reply).
+    makeup_for: int | None = Field(
+        default=None, foreign_key="appointment.id", ondelete="SET NULL", index=True
+    )
     created_at: datetime = _dt()
     updated_at: datetime = _dt()
 

@@ -29,7 +29,15 @@ from testrota.db.models import (
 )
 from testrota.notify.links import make_personal_link
 from testrota.notify.outbox import KIND_MISSED, REMINDER_KINDS
-from testrota.notify.reschedule import Target, book, find_slot, make_offer, site_name, site_zone
+from testrota.notify.reschedule import (
+    Target,
+    book,
+    find_slot,
+    make_offer,
+    makeup_booked,
+    site_name,
+    site_zone,
+)
 from testrota.notify.templates import Templates, load_templates, local_date_time
 from testrota.policy import Policy
 from testrota.settings import Settings
@@ -215,14 +223,8 @@ def _target(session: Session, person: Person, people: list[Person], now: datetim
         appointment = session.get(Appointment, last.appointment_id)
         owner = next((p for p in people if appointment and p.id == appointment.person_id), None)
         if appointment is not None and owner is not None:
-            already = session.exec(
-                select(RescheduleOffer).where(
-                    RescheduleOffer.appointment_id == appointment.id,
-                    RescheduleOffer.status == "confirmed",
-                    RescheduleOffer.mode == "makeup",
-                )
-            ).first()
-            if last.kind == KIND_MISSED and appointment.status == "missed" and already is None:
+            already = makeup_booked(session, appointment.id)
+            if last.kind == KIND_MISSED and appointment.status == "missed" and not already:
                 return Target("makeup", appointment, owner)
             if appointment.status == "scheduled" and appointment.starts_at > now:
                 return Target("move", appointment, owner)

@@ -76,6 +76,29 @@ class Target:
     person: Person
 
 
+def makeup_booked(session: Session, appointment_id: int | None) -> bool:
+    """Whether a missed appointment already has its make-up (booked, done or itself missed),
+    by whichever door: the make-up names it, and one booked before it could (a text reply's
+    confirmed offer) is found by that offer."""
+    if appointment_id is None:
+        return False
+    made_up = session.exec(
+        select(Appointment.id).where(
+            Appointment.makeup_for == appointment_id, Appointment.status != "cancelled"
+        )
+    ).first()
+    if made_up is not None:
+        return True
+    offered = session.exec(
+        select(RescheduleOffer.id).where(
+            RescheduleOffer.appointment_id == appointment_id,
+            RescheduleOffer.status == "confirmed",
+            RescheduleOffer.mode == "makeup",
+        )
+    ).first()
+    return offered is not None
+
+
 def site_zone(session: Session, site_code: str, policy: Policy) -> ZoneInfo:
     site = session.exec(select(Site).where(Site.code == site_code)).first()
     try:
@@ -220,6 +243,7 @@ def book(
             grid_unit=person.grid_unit,
             status="scheduled",
             reason="reschedule",
+            makeup_for=appointment.id,
             created_at=now,
             updated_at=now,
         )

@@ -76,6 +76,8 @@ class SiteConfig(BaseModel):
     code: str = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")
     name: str = Field(min_length=1, max_length=200)
     address: str = ""
+    # A link to the site on a map (Amap, Baidu, a plan of the plant): shown to employees
+    map_url: str = Field(default="", max_length=500, pattern=r"^(https?://\S+)?$")
     timezone: str | None = None
     slot_minutes: int | None = Field(default=None, ge=5, le=240)
     capacity: int | None = Field(default=None, ge=1, le=10_000)
@@ -143,6 +145,7 @@ class SiteSpec:
     departments: frozenset[str] | None
     grid_units: frozenset[str] | None
     closed: frozenset[date] = frozenset()
+    map_url: str = ""
 
     @property
     def tz(self) -> ZoneInfo:
@@ -216,6 +219,7 @@ def _build(cfg: SiteConfig, defaults: SitesFile, policy: Policy) -> SiteSpec:
         departments=departments,
         grid_units=grid_units,
         closed=frozenset(cfg.closed),
+        map_url=cfg.map_url,
     )
 
 

@@ -3,6 +3,10 @@
 Both answer on the same page after a scan (a barcode scanner types the number and presses
 Enter). The check-in redirects after recording (POST, then GET), keeping the answer in the
 session so a reload never records twice.
+
+A check-in always names its site: the device remembers the site it was set to (a cookie that
+outlives a sign-in, since a tent's phone is passed from one shift to the next) and shows it
+large, and a check-in without a known site is refused rather than recorded nowhere.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ from testrota.web.deps import (
     CheckinUser,
     LookupScope,
     LookupUser,
+    SessionDep,
+    end_read,
     verify_csrf,
 )
 from testrota.web.i18n import translator
@@ -31,6 +37,8 @@ from testrota.web.render import render, request_language
 router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
 
 RECENT = 8
+SITE_COOKIE = "testrota_site"
+SITE_COOKIE_DAYS = 180
 
 
 def clean_number(text: str) -> str:
@@ -44,40 +52,93 @@ AMBIGUOUS = "{number} could be {n} people: type the whole number."
 CANDIDATES_SHOWN = 10
 
 
+def _device_site(request: Request, sites: list[tuple[str, str]]) -> str:
+    """The site this device was set to, when it is still a site; the only site when one."""
+    known = {code for code, _name in sites}
+    remembered = request.cookies.get(SITE_COOKIE, "")
+    if remembered in known:
+        return remembered
+    return sites[0][0] if len(sites) == 1 else ""
+
+
 @router.get("/checkin")
-def checkin_page(request: Request, app: AppDep, user: CheckinUser) -> Response:
+def checkin_page(
+    request: Request,
+    app: AppDep,
+    session: SessionDep,
+    user: CheckinUser,
+    change_site: str = "",
+) -> Response:
     sites = [(s.code, s.name) for s in list_sites(app)]
-    site = request.session.get("site") or (sites[0][0] if len(sites) == 1 else "")
+    site = _device_site(request, sites)
     return render(
         request,
         "checkin.html",
         {
             "sites": sites,
             "site": site,
+            "site_name": dict(sites).get(site, ""),
+            "choose_site": not site or bool(change_site),
             "answer": request.session.pop("checkin_answer", None),
             "recent": request.session.get("checkin_recent", []),
         },
     )
 
 
+@router.post("/checkin/site")
+def set_device_site(
+    request: Request,
+    app: AppDep,
+    session: SessionDep,
+    user: CheckinUser,
+    site: Annotated[str, Form(max_length=64)] = "",
+) -> Response:
+    _ = translator(request_language(request))
+    known = {s.code: s.name for s in list_sites(app)}
+    if site not in known:
+        request.session["checkin_answer"] = {
+            "kind": "red",
+            "message": _("Choose your site from the list."),
+        }
+        return RedirectResponse("/checkin?change_site=1", 303)
+    response = RedirectResponse("/checkin", 303)
+    response.set_cookie(
+        SITE_COOKIE,
+        site,
+        max_age=SITE_COOKIE_DAYS * 86400,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+    )
+    return response
+
+
 @router.post("/checkin")
 def checkin(
     request: Request,
     app: AppDep,
+    session: SessionDep,
     user: CheckinUser,
-    employee_no: Annotated[str, Form()] = "",
-    site: Annotated[str, Form()] = "",
+    employee_no: Annotated[str, Form(max_length=200)] = "",
+    site: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
     _ = translator(request_language(request))
     number = clean_number(employee_no)
-    if site:
-        request.session["site"] = site
+    sites = [(s.code, s.name) for s in list_sites(app)]
+    site = site if site in dict(sites) else _device_site(request, sites)
+    end_read(session)
     answer: dict[str, Any]
-    if not number:
+    if not site:
+        answer = {
+            "kind": "red",
+            "employee_no": number,
+            "message": _("Choose your site first: nothing was recorded."),
+        }
+    elif not number:
         answer = {"kind": "red", "message": _("Type or scan an employee number.")}
     else:
         try:
-            result = check_in(app, CheckIn(number, Actor.web(user.name), site=site or None))
+            result = check_in(app, CheckIn(number, Actor.web(user.name), site=site))
         except AmbiguousEmployeeNo as exc:
             answer = {
                 "kind": "red",
@@ -125,7 +186,7 @@ def checkin(
                 ]
                 request.session["checkin_recent"] = recent[:RECENT]
     request.session["checkin_answer"] = answer
-    return RedirectResponse("/checkin", 303)
+    return RedirectResponse("/checkin" if site else "/checkin?change_site=1", 303)
 
 
 @router.get("/status")

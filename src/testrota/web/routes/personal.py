@@ -1,4 +1,9 @@
-"""``/me/{token}``: the personal page a text links to. No sign-in; the signed token is the key."""
+"""``/me/{token}``: the personal page a text links to. No sign-in; the signed token is the key.
+
+It never ends in a dead end: a missed test offers make-up slots (or where and when to walk
+in), a link that no longer works says how to get a new one, and nothing on it leads to the
+staff sign-in.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,19 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlmodel import Session
 
+from testrota.actions.appointments import (
+    ChoicesFor,
+    RescheduleAppointment,
+    SetTextsOptOut,
+    UnknownSlot,
+    reschedule_appointment,
+    reschedule_choices,
+    set_texts_opt_out,
+    site_infos,
+)
+from testrota.audit import Actor
 from testrota.auth.users import UserInfo
 from testrota.db.models import Person
 from testrota.errors import UserError
@@ -18,46 +35,79 @@ from testrota.web.render import flash, render, request_language
 
 router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
 
+NO_REFERRER = {"Referrer-Policy": "no-referrer"}
+
+
+class _Refused(Exception):
+    """The link opens nothing: answered with the page that says how to get a new one."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(why)
+        self.why = why
+
 
 def _person(request: Request, app: AppDep, token: str) -> Person:
-    person = personal.person_from_token(app, token)
-    if person is None:
-        raise HTTPException(
-            404,
-            translator(request_language(request))(
-                "This link is not valid or has expired. Use the link in your latest text."
-            ),
-        )
+    try:
+        person = personal.read_link(app, token)
+    except personal.LinkRefused as exc:
+        raise _Refused(exc.why) from None
     # The person's own language, unless they picked one on this browser.
     if "lang" not in request.session and person.language in ("zh", "en"):
         request.state.person_language = person.language
     return person
 
 
-def actor(user: UserInfo | None, person: Person) -> str:
+def refused_page(request: Request, why: str) -> Response:
+    """404 with what to do next: an expired link's owner gets a new one with their next text,
+    or at once by replying to the last one."""
+    app = request.app.state.testrota
+    return render(
+        request,
+        "link_refused.html",
+        {"why": why, "days": app.policy.web.personal_link_days},
+        status_code=404,
+        headers=NO_REFERRER,
+    )
+
+
+def actor(user: UserInfo | None, person: Person) -> Actor:
     """Who the audit names: the person, only when nobody is signed in on this browser.
 
     A signed-in user acting through someone's link is acting for them, and is named: a
     staff member must never be recorded as the employee."""
-    return user.name if user is not None else f"me:{person.employee_no}"
+    return Actor.web(user.name) if user is not None else Actor.me(person.employee_no)
 
 
 @router.get("/me/{token}")
-def me(request: Request, app: AppDep, token: str, move: OptionalIdQuery = None) -> Response:
-    person = _person(request, app, token)
-    options = personal.choices(app, person, move) if move else None
+def me(
+    request: Request, app: AppDep, token: str, move: OptionalIdQuery = None, texts: str = ""
+) -> Response:
+    try:
+        person = _person(request, app, token)
+    except _Refused as exc:
+        return refused_page(request, exc.why)
+    choices = (
+        reschedule_choices(app, ChoicesFor(person.id or 0, move)) if move is not None else None
+    )
+    appointments = personal.appointments(app, person)
+    with Session(app.read_engine) as session:
+        sites = site_infos(app, session)
+    made_up = {a.makeup_for: a for a in appointments if a.makeup_for is not None}
     return render(
         request,
         "me.html",
         {
             "person": person,
             "token": token,
-            "appointments": personal.appointments(app, person),
+            "appointments": appointments,
+            "made_up": made_up,
+            "sites": {**sites, **(choices.sites if choices else {})},
             "move": move,
-            "options": options,
+            "choices": choices,
+            "confirm_stop": texts == "stop",
             "now": app.now(),
         },
-        headers={"Referrer-Policy": "no-referrer"},
+        headers=NO_REFERRER,
     )
 
 
@@ -70,19 +120,30 @@ def move(
     slot_id: IdForm,
     user: OptionalUser,
 ) -> Response:
-    person = _person(request, app, token)
+    try:
+        person = _person(request, app, token)
+    except _Refused as exc:
+        return refused_page(request, exc.why)
     _ = translator(request_language(request))
     try:
-        booked = personal.move(app, person, appointment_id, slot_id, actor=actor(user, person))
-    except personal.UnknownSlot as exc:
+        booked = reschedule_appointment(
+            app,
+            RescheduleAppointment(person.id or 0, appointment_id, slot_id, actor(user, person)),
+        )
+    except UnknownSlot as exc:
         raise HTTPException(
             404, _("That slot does not exist. Choose one of the slots offered.")
         ) from exc
     except UserError as exc:
-        flash(request, str(exc), "error")
+        flash(request, exc.render(_), "error")
         return RedirectResponse(f"/me/{token}?move={appointment_id}", 303)
+    with Session(app.read_engine) as session:
+        site = site_infos(app, session).get(booked.site_code)
     when = booked.starts_at.astimezone(app.tz).strftime("%m-%d %H:%M")
-    flash(request, _("Booked: {when} at {site}.", when=when, site=booked.site_code))
+    flash(
+        request,
+        _("Booked: {when} at {site}.", when=when, site=site.name if site else booked.site_code),
+    )
     return RedirectResponse(f"/me/{token}", 303)
 
 
@@ -92,11 +153,18 @@ def texts(
     app: AppDep,
     token: str,
     user: OptionalUser,
-    opt_out: Annotated[str, Form()] = "",
+    opt_out: Annotated[str, Form(max_length=10)] = "",
+    confirm: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
-    person = _person(request, app, token)
+    try:
+        person = _person(request, app, token)
+    except _Refused as exc:
+        return refused_page(request, exc.why)
     _ = translator(request_language(request))
-    personal.set_opt_out(app, person, bool(opt_out), actor=actor(user, person))
+    if opt_out and not confirm:
+        # Asked once: one tap on a cheap phone must not end every reminder.
+        return RedirectResponse(f"/me/{token}?texts=stop#texts", 303)
+    set_texts_opt_out(app, SetTextsOptOut(person.id or 0, bool(opt_out), actor(user, person)))
     flash(
         request, _("You will get no more texts from us.") if opt_out else _("Texts are on again.")
     )
