@@ -43,6 +43,7 @@ class Action(StrEnum):
     APPOINTMENT_EXCUSED = "appointment.excused"
     # samples and results
     CHECKED_IN = "checkin.recorded"
+    BADGES_PRINTED = "codes.badges_printed"
     RESULT_RECORDED = "result.recorded"
     RESULTS_IMPORTED = "results.imported"
     ALERT_RAISED = "alert.raised"

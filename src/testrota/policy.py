@@ -152,6 +152,19 @@ class PrivacyPolicy(_Section):
     keep_digits: int = Field(default=4, ge=0, le=8)
 
 
+class CodesPolicy(_Section):
+    """Personal codes (QR) and the printed badge sheets (``testrota.codes``)."""
+
+    # A code shown on the personal page (or printed) is accepted this many days, its day of
+    # issue included: long enough for a screenshot to do at the tent, short enough that a
+    # leaver's old badge stops working soon.
+    valid_days: int = Field(default=7, ge=1, le=90)
+    # The font the badge sheets print names in: a file path. None: the first of the usual
+    # CJK fonts found on the machine (Noto CJK, WenQuanYi, Droid Sans Fallback, ...).
+    badge_font: str | None = None
+    max_badges: int = Field(default=2000, ge=1, le=20_000)  # people on one sheet at most
+
+
 class JobsPolicy(_Section):
     """When the worker's periodic jobs run (``testrota worker``, ``serve --with-worker``).
     Times are local, in the policy's timezone. A running worker reschedules its jobs when
@@ -181,6 +194,7 @@ class Policy(_Section):
     web: WebPolicy = WebPolicy()
     privacy: PrivacyPolicy = PrivacyPolicy()
     jobs: JobsPolicy = JobsPolicy()
+    codes: CodesPolicy = CodesPolicy()
     retention_days: int = Field(default=90, ge=1)
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)

@@ -73,7 +73,9 @@ def _at(text: str | None, app: App) -> datetime:
 
 
 def checkin(
-    employee_no: Annotated[str, typer.Argument(help="Employee number (typed or scanned).")],
+    employee_no: Annotated[
+        str, typer.Argument(help="Employee number or personal code (typed or scanned).")
+    ],
     site: Annotated[str | None, typer.Option("--site", help="Testing site code.")] = None,
     at: Annotated[
         str | None, typer.Option("--at", help="When the sample was taken (default: now).")

@@ -60,6 +60,7 @@ class CheckInResult:
     required: int
     result_id: int | None
     message: str
+    identified_by: str = "employee_no"  # or "code": a personal code was scanned
 
 
 def record_check_in(

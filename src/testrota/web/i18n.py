@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from testrota.web.i18n_sampling import SAMPLING_ZH
+
 LANGUAGES = ("zh", "en")
 DEFAULT_LANGUAGE = "zh"
 
@@ -382,6 +384,8 @@ ZH: dict[str, str] = {
     "import.max_deactivate_share 允许的 {limit}；如文件确为完整花名册，请勾选确认后再应用，"
     "否则请不要选择“完整花名册”",
 }
+
+ZH.update(SAMPLING_ZH)
 
 
 def negotiate(accept_language: str | None) -> str:
