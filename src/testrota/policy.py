@@ -61,6 +61,20 @@ class SurgeRule(_Section):
         return self
 
 
+Ratio = Literal[1, 5, 10, 20]  # validated for pooled PCR (5:1, 10:1, 20:1); 1 is a single tube
+
+
+class PoolingPolicy(_Section):
+    """How many swabs go in one tube (混采): by default, for some categories, during a surge."""
+
+    default_ratio: Ratio = 10
+    # Key groups tested one per tube (单采单检), whatever the default.
+    single_categories: list[str] = ["cold_chain", "imported_goods"]
+    # While a testing.surge rule covers the day (mass screening), every other tube takes this
+    # many. None: the default ratio then too.
+    surge_ratio: Ratio | None = None
+
+
 class TestingPolicy(_Section):
     __test__ = False
     tests_per_week: int = Field(default=2, ge=1, le=14)
@@ -77,6 +91,12 @@ class TestingPolicy(_Section):
     checkin_repeat_minutes: int = Field(default=60, ge=1, le=1440)
     trend_weeks: int = Field(default=4, ge=1, le=26)  # weeks shown in compliance trends
     surge: list[SurgeRule] = []
+    pooling: PoolingPolicy = PoolingPolicy()
+    # A tube takes people of one grid unit only (the seed's smallest units), so a positive
+    # tube points at one unit.
+    keep_grid_units_apart: bool = True
+    # The members of a positive tube are re-tested one per tube within this many hours.
+    recheck_hours: int = Field(default=24, ge=1, le=168)
 
 
 class ImportPolicy(_Section):

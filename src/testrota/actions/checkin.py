@@ -8,12 +8,13 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 
 from testrota.actions.codes import claim_of, person_of_claim
+from testrota.actions.tubes import Placement, put_in_tube, tube_site
 from testrota.app import App
 from testrota.audit import Action, Actor, record
 from testrota.auth.scope import Scope
 from testrota.codes import CodeClaim, looks_like_code
 from testrota.compliance.checkin import CheckInResult, record_check_in
-from testrota.compliance.facts import find_person
+from testrota.compliance.facts import find_person, person_facts
 from testrota.db.engine import is_postgres, session_scope
 
 
@@ -23,9 +24,10 @@ class CheckIn:
     # forgiven) or a personal code (testrota.codes) from a phone or a printed badge.
     employee_no: str
     actor: Actor
-    site: str | None = None  # None: the site of the slot the person is expected in
+    site: str | None = None  # None: the tube's site, else that of the slot expected in
     at: datetime | None = None  # when the sample was taken; None: now
     scope: Scope = field(default_factory=Scope.everything)  # whom this actor may check in
+    tube: str | None = None  # the open tube the swab goes into (testrota.actions.tubes)
 
 
 def check_in(app: App, cmd: CheckIn) -> CheckInResult:
@@ -62,12 +64,36 @@ def _check_in(
             person = find_person(
                 session, cmd.employee_no, lock=lock, departments=cmd.scope.departments
             )
+        site = cmd.site
+        if cmd.tube and not site:
+            site = tube_site(session, cmd.tube)
         result = record_check_in(
-            session, person, cmd.site, at, str(cmd.actor), app.policy, now, app.config_dir
+            session, person, site, at, str(cmd.actor), app.policy, now, app.config_dir
         )
         if claim is not None:
             result = replace(result, identified_by="code")
-        if result.recorded:
+        placed = None
+        if cmd.tube:
+            assert person.id is not None and result.result_id is not None
+            placed = put_in_tube(
+                session,
+                cmd.tube,
+                person_facts(session, person.id),
+                result.result_id,
+                result.site,
+                result.at,
+                str(cmd.actor),
+                app.policy,
+                lock=lock,
+            )
+            result = replace(
+                result,
+                tube=placed.code,
+                tube_places_left=placed.places_left,
+                tube_closed=placed.closed,
+                message=result.message + " " + _tube_message(placed),
+            )
+        if result.recorded or (placed is not None and not placed.already):
             record(
                 session,
                 cmd.actor,
@@ -81,6 +107,16 @@ def _check_in(
                     "expected": result.expected,
                     "sampled_at": at.isoformat(),
                     "identified_by": result.identified_by,
+                    "tube": result.tube,
+                    "tube_closed": result.tube_closed,
                 },
             )
         return result
+
+
+def _tube_message(placed: Placement) -> str:
+    if placed.already:
+        return f"Already in tube {placed.code}."
+    if placed.closed:
+        return f"Tube {placed.code} is full and closed."
+    return f"Tube {placed.code}: {placed.places_left} place(s) left."

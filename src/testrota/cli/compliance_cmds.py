@@ -80,6 +80,9 @@ def checkin(
     at: Annotated[
         str | None, typer.Option("--at", help="When the sample was taken (default: now).")
     ] = None,
+    tube: Annotated[
+        str | None, typer.Option("--tube", help="The open tube the swab goes into.")
+    ] = None,
     json_out: JsonOption = False,
     db: DbOption = None,
 ) -> None:
@@ -89,7 +92,10 @@ def checkin(
         from testrota.actions.checkin import CheckIn, check_in
 
         result = check_in(
-            app, CheckIn(employee_no, Actor.cli(), site=site, at=_at(at, app) if at else None)
+            app,
+            CheckIn(
+                employee_no, Actor.cli(), site=site, at=_at(at, app) if at else None, tube=tube
+            ),
         )
         if json_out:
             emit_json(jsonable(result, app.tz))
