@@ -43,6 +43,10 @@ class Action(StrEnum):
     APPOINTMENT_EXCUSED = "appointment.excused"
     # samples and results
     CHECKED_IN = "checkin.recorded"
+    BADGES_PRINTED = "codes.badges_printed"
+    TUBE_OPENED = "tube.opened"
+    TUBE_CLOSED = "tube.closed"
+    TUBE_PACKED = "tube.packed"
     RESULT_RECORDED = "result.recorded"
     RESULTS_IMPORTED = "results.imported"
     ALERT_RAISED = "alert.raised"

@@ -61,6 +61,20 @@ class SurgeRule(_Section):
         return self
 
 
+Ratio = Literal[1, 5, 10, 20]  # validated for pooled PCR (5:1, 10:1, 20:1); 1 is a single tube
+
+
+class PoolingPolicy(_Section):
+    """How many swabs go in one tube (混采): by default, for some categories, during a surge."""
+
+    default_ratio: Ratio = 10
+    # Key groups tested one per tube (单采单检), whatever the default.
+    single_categories: list[str] = ["cold_chain", "imported_goods"]
+    # While a testing.surge rule covers the day (mass screening), every other tube takes this
+    # many. None: the default ratio then too.
+    surge_ratio: Ratio | None = None
+
+
 class TestingPolicy(_Section):
     __test__ = False
     tests_per_week: int = Field(default=2, ge=1, le=14)
@@ -77,6 +91,12 @@ class TestingPolicy(_Section):
     checkin_repeat_minutes: int = Field(default=60, ge=1, le=1440)
     trend_weeks: int = Field(default=4, ge=1, le=26)  # weeks shown in compliance trends
     surge: list[SurgeRule] = []
+    pooling: PoolingPolicy = PoolingPolicy()
+    # A tube takes people of one grid unit only (the seed's smallest units), so a positive
+    # tube points at one unit.
+    keep_grid_units_apart: bool = True
+    # The members of a positive tube are re-tested one per tube within this many hours.
+    recheck_hours: int = Field(default=24, ge=1, le=168)
 
 
 class ImportPolicy(_Section):
@@ -152,6 +172,19 @@ class PrivacyPolicy(_Section):
     keep_digits: int = Field(default=4, ge=0, le=8)
 
 
+class CodesPolicy(_Section):
+    """Personal codes (QR) and the printed badge sheets (``testrota.codes``)."""
+
+    # A code shown on the personal page (or printed) is accepted this many days, its day of
+    # issue included: long enough for a screenshot to do at the tent, short enough that a
+    # leaver's old badge stops working soon.
+    valid_days: int = Field(default=7, ge=1, le=90)
+    # The font the badge sheets print names in: a file path. None: the first of the usual
+    # CJK fonts found on the machine (Noto CJK, WenQuanYi, Droid Sans Fallback, ...).
+    badge_font: str | None = None
+    max_badges: int = Field(default=2000, ge=1, le=20_000)  # people on one sheet at most
+
+
 class JobsPolicy(_Section):
     """When the worker's periodic jobs run (``testrota worker``, ``serve --with-worker``).
     Times are local, in the policy's timezone. A running worker reschedules its jobs when
@@ -181,6 +214,7 @@ class Policy(_Section):
     web: WebPolicy = WebPolicy()
     privacy: PrivacyPolicy = PrivacyPolicy()
     jobs: JobsPolicy = JobsPolicy()
+    codes: CodesPolicy = CodesPolicy()
     retention_days: int = Field(default=90, ge=1)
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)

@@ -25,6 +25,7 @@ class AppointmentReason(StrEnum):
     MIDWEEK = "midweek"  # a newcomer in a week already planned
     CONTACT = "contact"  # the next-day test of a positive case's contact
     RESCHEDULE = "reschedule"  # moved by the person (a text reply or their page)
+    RECHECK = "recheck"  # a single-tube re-test of a member of a positive pooled tube
 
 
 class ResultValue(StrEnum):
@@ -32,6 +33,29 @@ class ResultValue(StrEnum):
     NEGATIVE = "negative"
     POSITIVE = "positive"
     INVALID = "invalid"  # the lab could not test the sample
+    # The sample went into a pooled tube that tested positive: the person is re-tested one per
+    # tube before anything is known of them alone.
+    POOL_POSITIVE = "pool_positive"
+
+
+class TubeStatus(StrEnum):
+    """A sampling tube (混管) at a testing site."""
+
+    OPEN = "open"  # taking swabs
+    CLOSED = "closed"  # at its ratio, or closed by hand
+    PACKED = "packed"  # counted into the courier's box
+
+
+class TubeResult(StrEnum):
+    """What the lab reported for a whole tube."""
+
+    NEGATIVE = "negative"
+    POSITIVE = "positive"
+    INVALID = "invalid"
+
+
+# The ratios the national health commission validated for pooled PCR (1 = a single tube).
+TUBE_RATIOS = (1, 5, 10, 20)
 
 
 class AlertStatus(StrEnum):

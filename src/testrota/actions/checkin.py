@@ -2,26 +2,32 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
 
+from testrota.actions.codes import claim_of, person_of_claim
+from testrota.actions.tubes import Placement, put_in_tube, tube_site
 from testrota.app import App
 from testrota.audit import Action, Actor, record
 from testrota.auth.scope import Scope
+from testrota.codes import CodeClaim, looks_like_code
 from testrota.compliance.checkin import CheckInResult, record_check_in
-from testrota.compliance.facts import find_person
+from testrota.compliance.facts import find_person, person_facts
 from testrota.db.engine import is_postgres, session_scope
 
 
 @dataclass(frozen=True)
 class CheckIn:
-    employee_no: str  # as typed or scanned: case, full-width forms and lost zeros forgiven
+    # As typed or scanned: an employee number (case, full-width forms and lost zeros
+    # forgiven) or a personal code (testrota.codes) from a phone or a printed badge.
+    employee_no: str
     actor: Actor
-    site: str | None = None  # None: the site of the slot the person is expected in
+    site: str | None = None  # None: the tube's site, else that of the slot expected in
     at: datetime | None = None  # when the sample was taken; None: now
     scope: Scope = field(default_factory=Scope.everything)  # whom this actor may check in
+    tube: str | None = None  # the open tube the swab goes into (testrota.actions.tubes)
 
 
 def check_in(app: App, cmd: CheckIn) -> CheckInResult:
@@ -29,33 +35,65 @@ def check_in(app: App, cmd: CheckIn) -> CheckInResult:
     nothing and says so.
 
     An unknown, ambiguous (``AmbiguousEmployeeNo`` lists the candidates) or inactive number,
-    an unknown site or a time in the future is a UserError, and nothing is written.
+    a forged or expired personal code, an unknown site or a time in the future is a UserError,
+    and nothing is written.
     """
     now = app.now()
     at = cmd.at or now
+    # Checked before the transaction: a forged code costs no lock.
+    claim = claim_of(app, cmd.employee_no) if looks_like_code(cmd.employee_no) else None
     with app.write_lock:
         try:
-            return _check_in(app, cmd, at, now)
+            return _check_in(app, cmd, claim, at, now)
         except IntegrityError:
             # Two scans of one person at the same instant on two PostgreSQL connections: the
             # unique (person, sampled_at, source) key kept one; this one is the repeat.
-            return _check_in(app, cmd, at, now)
+            return _check_in(app, cmd, claim, at, now)
 
 
-def _check_in(app: App, cmd: CheckIn, at: datetime, now: datetime) -> CheckInResult:
+def _check_in(
+    app: App, cmd: CheckIn, claim: CodeClaim | None, at: datetime, now: datetime
+) -> CheckInResult:
     with session_scope(app.engine) as session:
         # The row lock makes two scans of one person on two web processes take turns
         # (PostgreSQL); SQLite's BEGIN IMMEDIATE already does.
-        person = find_person(
-            session,
-            cmd.employee_no,
-            lock=is_postgres(app.engine),
-            departments=cmd.scope.departments,
-        )
+        lock = is_postgres(app.engine)
+        if claim is not None:
+            person = person_of_claim(session, claim, lock=lock, departments=cmd.scope.departments)
+        else:
+            person = find_person(
+                session, cmd.employee_no, lock=lock, departments=cmd.scope.departments
+            )
+        site = cmd.site
+        if cmd.tube and not site:
+            site = tube_site(session, cmd.tube)
         result = record_check_in(
-            session, person, cmd.site, at, str(cmd.actor), app.policy, now, app.config_dir
+            session, person, site, at, str(cmd.actor), app.policy, now, app.config_dir
         )
-        if result.recorded:
+        if claim is not None:
+            result = replace(result, identified_by="code")
+        placed = None
+        if cmd.tube:
+            assert person.id is not None and result.result_id is not None
+            placed = put_in_tube(
+                session,
+                cmd.tube,
+                person_facts(session, person.id),
+                result.result_id,
+                result.site,
+                result.at,
+                str(cmd.actor),
+                app.policy,
+                lock=lock,
+            )
+            result = replace(
+                result,
+                tube=placed.code,
+                tube_places_left=placed.places_left,
+                tube_closed=placed.closed,
+                message=result.message + " " + _tube_message(placed),
+            )
+        if result.recorded or (placed is not None and not placed.already):
             record(
                 session,
                 cmd.actor,
@@ -68,6 +106,17 @@ def _check_in(app: App, cmd: CheckIn, at: datetime, now: datetime) -> CheckInRes
                     "result_id": result.result_id,
                     "expected": result.expected,
                     "sampled_at": at.isoformat(),
+                    "identified_by": result.identified_by,
+                    "tube": result.tube,
+                    "tube_closed": result.tube_closed,
                 },
             )
         return result
+
+
+def _tube_message(placed: Placement) -> str:
+    if placed.already:
+        return f"Already in tube {placed.code}."
+    if placed.closed:
+        return f"Tube {placed.code} is full and closed."
+    return f"Tube {placed.code}: {placed.places_left} place(s) left."

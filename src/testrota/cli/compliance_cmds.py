@@ -73,10 +73,15 @@ def _at(text: str | None, app: App) -> datetime:
 
 
 def checkin(
-    employee_no: Annotated[str, typer.Argument(help="Employee number (typed or scanned).")],
+    employee_no: Annotated[
+        str, typer.Argument(help="Employee number or personal code (typed or scanned).")
+    ],
     site: Annotated[str | None, typer.Option("--site", help="Testing site code.")] = None,
     at: Annotated[
         str | None, typer.Option("--at", help="When the sample was taken (default: now).")
+    ] = None,
+    tube: Annotated[
+        str | None, typer.Option("--tube", help="The open tube the swab goes into.")
     ] = None,
     json_out: JsonOption = False,
     db: DbOption = None,
@@ -87,7 +92,10 @@ def checkin(
         from testrota.actions.checkin import CheckIn, check_in
 
         result = check_in(
-            app, CheckIn(employee_no, Actor.cli(), site=site, at=_at(at, app) if at else None)
+            app,
+            CheckIn(
+                employee_no, Actor.cli(), site=site, at=_at(at, app) if at else None, tube=tube
+            ),
         )
         if json_out:
             emit_json(jsonable(result, app.tz))

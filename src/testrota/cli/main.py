@@ -15,6 +15,7 @@ from testrota.cli import (
     plan_cmds,
     risk_cmds,
     roster_cmds,
+    sampling_cmds,
     web_cmds,
 )
 
@@ -31,6 +32,7 @@ for module in (
     risk_cmds,
     plan_cmds,
     compliance_cmds,
+    sampling_cmds,
     notify_cmds,
     web_cmds,
     ops_cmds,

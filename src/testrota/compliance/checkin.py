@@ -60,6 +60,10 @@ class CheckInResult:
     required: int
     result_id: int | None
     message: str
+    identified_by: str = "employee_no"  # or "code": a personal code was scanned
+    tube: str | None = None  # the tube the swab went into
+    tube_places_left: int | None = None
+    tube_closed: bool = False  # this swab filled the tube, which closed by itself
 
 
 def record_check_in(

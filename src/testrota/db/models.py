@@ -439,3 +439,8 @@ class PlanRun(SQLModel, table=True):
     planned_at: datetime = _dt()
     planned_by: str = Field(default="", max_length=100)
     report: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+
+
+# Sampling day's tables live in their own module; imported here so every table is known.
+from testrota.db.sampling_models import Tube as Tube  # noqa: E402
+from testrota.db.sampling_models import TubeMember as TubeMember  # noqa: E402

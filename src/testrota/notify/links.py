@@ -64,6 +64,12 @@ def _secret(settings: Settings) -> str:
     return settings.secret_key
 
 
+def signing_secret(settings: Settings) -> str:
+    """The key personal links and personal codes are signed with, or a UserError saying how
+    to set one."""
+    return _secret(settings)
+
+
 def _b62(number: int) -> str:
     if number < 0:
         raise ValueError("ids are not negative")

@@ -179,6 +179,20 @@ def _guarded(content_type: str) -> bool:
     )
 
 
+def _raster_pdf(content_type: str, body: bytes) -> bool:
+    """A PDF with no font anywhere (Pillow's, drawn as images) cannot show a number as text.
+
+    Font resources are dictionaries in the file's clear text (no object streams in such a
+    file), so one that has any is read as a PDF that needs teaching, and withheld."""
+    kind = content_type.split(";")[0].strip().lower()
+    return (
+        kind == "application/pdf"
+        and body.startswith(b"%PDF-")
+        and b"/Font" not in body
+        and b"/ObjStm" not in body
+    )
+
+
 def _opaque(content_type: str) -> bool:
     """Types that cannot carry a number as text: passed on as they are."""
     return content_type.split(";")[0].strip().lower().startswith(("image/", "font/"))
@@ -252,6 +266,8 @@ class DisclosureGuard:
         problem = None
         if encoding not in (b"", b"identity"):
             problem = f"{encoding.decode('latin-1')}-encoded"
+        elif _raster_pdf(content_type, body):
+            pass  # pages that are pictures only: no text to carry a number (badge sheets)
         elif not _guarded(content_type):
             problem = "of a type the guard cannot read (teach testrota.web.disclosure)"
         else:

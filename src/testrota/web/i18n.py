@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from testrota.web.i18n_sampling import SAMPLING_ZH
+
 LANGUAGES = ("zh", "en")
 DEFAULT_LANGUAGE = "zh"
 
@@ -435,6 +437,8 @@ ZH: dict[str, str] = {
     "this link is no longer valid": "此链接已失效",
     "Show on a map": "在地图上查看",
 }
+
+ZH.update(SAMPLING_ZH)
 
 
 def negotiate(accept_language: str | None) -> str:

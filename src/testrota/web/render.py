@@ -31,6 +31,7 @@ NAV: list[tuple[str, str, frozenset[str]]] = [
     ("/upload/results", "Results upload", frozenset({"admin", "hr"})),
     ("/outbox", "Outbox", frozenset({"admin", "hr"})),
     ("/admin/users", "Users", frozenset({"admin", "hr"})),
+    ("/badges", "Badges", frozenset({"admin", "hr", "supervisor"})),
     ("/api", "API", frozenset({"admin", "hr", "supervisor"})),
 ]
 

@@ -12,6 +12,7 @@ def register_routes(app: FastAPI) -> None:
         api,
         api_docs,
         auth,
+        badges,
         checkin,
         dashboard,
         health,
@@ -35,6 +36,7 @@ def register_routes(app: FastAPI) -> None:
         uploads,
         outbox,
         admin_users,
+        badges,
     )
     for module in (health, auth, *pages, personal, api_docs, api):
         app.include_router(module.router)

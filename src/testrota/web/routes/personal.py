@@ -106,9 +106,32 @@ def me(
             "choices": choices,
             "confirm_stop": texts == "stop",
             "now": app.now(),
+            "codes": _codes(app, person),
         },
         headers=NO_REFERRER,
     )
+
+
+def _codes(app: AppDep, person: Person) -> list[dict[str, object]]:
+    """The person's code and their co-residents', each with its QR inline (no request back)."""
+    from markupsafe import Markup
+
+    from testrota.actions.codes import personal_codes
+    from testrota.badges import qr_svg
+
+    assert person.id is not None
+    return [
+        {
+            "name": c.name,
+            "employee_no": c.employee_no,
+            "code": c.code,
+            "own": c.own,
+            "valid_until": c.valid_until,
+            # segno writes the SVG from the code alone: upper-case letters, digits and ":."
+            "svg": Markup(qr_svg(c.code, scale=6 if c.own else 4)),
+        }
+        for c in personal_codes(app, person.id)
+    ]
 
 
 @router.post("/me/{token}/move")

@@ -1,0 +1,210 @@
+"""Commands of sampling day: badge sheets of personal codes (and, with them, tubes)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Literal, cast
+
+import typer
+
+from testrota.app import App
+from testrota.audit import Actor
+from testrota.cli.common import (
+    DbOption,
+    FormatOption,
+    JsonOption,
+    emit_json,
+    make_app,
+    output_format,
+    rows_as,
+    user_errors,
+)
+from testrota.errors import UserError
+from testrota.jsonable import jsonable
+
+if TYPE_CHECKING:
+    from testrota.actions.tubes import TubeView
+
+SHEET_SUFFIXES = (".png", ".pdf")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("badges")(badges)
+    tube = typer.Typer(help="Pooled tubes (混管) at a testing site.", no_args_is_help=True)
+    tube.command("open")(tube_open)
+    tube.command("close")(tube_close)
+    app.add_typer(tube, name="tube")
+    app.command("tubes")(tubes)
+
+
+TUBE_COLUMNS = [
+    "code",
+    "site",
+    "ratio",
+    "status",
+    "members",
+    "opened_at",
+    "closed_at",
+    "result",
+]
+
+
+def _at(text: str | None, app: App) -> datetime | None:
+    """``--at``: ISO 8601; a time without an offset is local time in the policy's zone."""
+    if not text:
+        return None
+    from testrota.compliance.results_parse import parse_sampled_at
+
+    try:
+        return parse_sampled_at(text, app.policy.tz)
+    except ValueError as exc:
+        raise UserError("--at: {problem}", problem=str(exc)) from None
+
+
+def tube_row(view: TubeView, app: App) -> dict[str, object]:
+    """The JSON shape of a tube (README): the contract's fields first, then the rest."""
+    row: dict[str, object] = jsonable(view, app.tz)
+    row.pop("already", None)
+    return row
+
+
+def _say(view: TubeView, what: str) -> str:
+    left = f", {view.places_left} place(s) left" if view.status == "open" else ""
+    again = " (already)" if view.already else ""
+    return (
+        f"Tube {view.code} {what}{again} at {view.site}: {len(view.members)}/{view.ratio}"
+        f"{left}, {view.status}."
+    )
+
+
+def tube_open(
+    code: Annotated[str, typer.Argument(help="The barcode on the tube.")],
+    site: Annotated[str, typer.Option("--site", help="Testing site code.")],
+    ratio: Annotated[
+        int | None,
+        typer.Option("--ratio", help="Swabs it takes: 1, 5, 10 or 20 (default: the policy's)."),
+    ] = None,
+    at: Annotated[
+        str | None, typer.Option("--at", help="When it was opened (default: now).")
+    ] = None,
+    json_out: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """Open a tube at a site; swabs go in with `testrota checkin EMPNO --tube CODE`."""
+    with user_errors():
+        app = make_app(db)
+        from testrota.actions.tubes import OpenTube, open_tube
+
+        view = open_tube(app, OpenTube(code, site, Actor.cli(), ratio=ratio, at=_at(at, app)))
+        if json_out:
+            emit_json({**tube_row(view, app), "already": view.already})
+        else:
+            typer.echo(_say(view, "open"))
+
+
+def tube_close(
+    code: Annotated[str, typer.Argument(help="The barcode on the tube.")],
+    json_out: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """Close a tube before its ratio (it closes by itself when full)."""
+    with user_errors():
+        app = make_app(db)
+        from testrota.actions.tubes import CloseTube, close_tube
+
+        view = close_tube(app, CloseTube(code, Actor.cli()))
+        if json_out:
+            emit_json({**tube_row(view, app), "already": view.already})
+        else:
+            typer.echo(_say(view, "closed"))
+
+
+def tubes(
+    day: Annotated[
+        str | None, typer.Option("--date", help="The local day, YYYY-MM-DD (default: today).")
+    ] = None,
+    site: Annotated[str | None, typer.Option("--site", help="Only this site.")] = None,
+    fmt: FormatOption = None,
+    json_out: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """The tubes of a day with their members: code, site, ratio, status, result."""
+    with user_errors():
+        chosen = output_format(fmt, json_out)
+        try:
+            wanted = date.fromisoformat(day.strip()) if day else None
+        except ValueError:
+            raise UserError("--date {day!r}: use YYYY-MM-DD", day=day) from None
+        app = make_app(db)
+        from testrota.actions.tubes import ListTubes, list_tubes
+
+        rows = [tube_row(v, app) for v in list_tubes(app, ListTubes(wanted, site))]
+        if chosen == "json":
+            emit_json(rows)
+            return
+        flat = [{**r, "members": " ".join(cast(list[str], r["members"]))} for r in rows]
+        columns = [*TUBE_COLUMNS, "places_left", "grid_unit", "gene_text", "ct", "packed_at"]
+        rows_as(chosen, flat, columns if chosen == "csv" else TUBE_COLUMNS, title="Tubes")
+
+
+def badges(
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="The sheet to write: FILE.png or FILE.pdf.")
+    ],
+    department: Annotated[
+        str | None, typer.Option("--department", help="Everyone active in this department.")
+    ] = None,
+    grid_unit: Annotated[
+        str | None, typer.Option("--grid-unit", help="Everyone active in this grid unit.")
+    ] = None,
+    mask_names: Annotated[
+        bool,
+        typer.Option("--mask-names", help="Print names masked (张*丰), e.g. for a notice board."),
+    ] = False,
+    json_out: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """Print a sheet of personal codes (QR badges) for people without a smartphone."""
+    with user_errors():
+        suffix = output.suffix.lower()
+        if suffix not in SHEET_SUFFIXES:
+            raise UserError("--output {path}: give a name ending in .png or .pdf", path=str(output))
+        from testrota.cli.common import writable_output
+
+        writable_output(output, "--output", suffix)
+        app = make_app(db)
+        from testrota.actions.codes import BadgeSheet, badge_sheet
+
+        sheet = badge_sheet(
+            app,
+            BadgeSheet(
+                Actor.cli(),
+                cast(Literal["png", "pdf"], suffix[1:]),
+                department=department,
+                grid_unit=grid_unit,
+                mask_names=mask_names,
+            ),
+        )
+        output.parent.mkdir(parents=True, exist_ok=True)
+        partial = output.with_name(f".{output.name}.partial")
+        partial.write_bytes(sheet.data)
+        partial.replace(output)  # a reader never sees half a sheet
+        for warning in sheet.warnings:
+            typer.echo(f"Warning: {warning}", err=True)
+        if json_out:
+            emit_json(
+                {
+                    "output": str(output),
+                    "people": sheet.people,
+                    "pages": sheet.pages,
+                    "valid_until": sheet.valid_until.isoformat(),
+                    "font": sheet.font,
+                    "warnings": sheet.warnings,
+                }
+            )
+        else:
+            typer.echo(
+                f"{sheet.people} badges on {sheet.pages} page(s), valid until "
+                f"{sheet.valid_until.isoformat()}: {output}"
+            )

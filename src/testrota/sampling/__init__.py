@@ -1,0 +1,1 @@
+"""Sampling day: tubes, their members and what a tube's result means for each member."""
