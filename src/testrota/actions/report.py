@@ -4,14 +4,15 @@ page) and their confirmation upward (``report confirm``)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Select, select
+from sqlalchemy import Connection, Select, delete, insert, select
 
 from testrota.app import App
-from testrota.audit import Actor
+from testrota.audit import Action, Actor, record
 from testrota.db import tables
+from testrota.db.engine import session_scope
 from testrota.errors import UserError
 from testrota.org.daily import (
     AppointmentIn,
@@ -57,6 +58,7 @@ def daily_report(app: App, cmd: DailyReport) -> DailyReportOut:
     ensure_units(app, cmd.actor)
     org, policy = app.org, app.policy
     start, end = day_bounds(cmd.day, policy.tz)
+    now = app.now()
     with app.read_engine.connect() as conn:
         top = find_unit(conn, org, cmd.unit) if cmd.unit else find_unit(conn, org, org.root)
         inputs = _read_day(conn, top, start, end, cmd.day)
@@ -73,8 +75,95 @@ def daily_report(app: App, cmd: DailyReport) -> DailyReportOut:
         confirmations=confirmations,
         top=top.id,
         levels=cmd.levels,
+        now=now,
+        deadline=confirm_deadline(app, cmd.day),
     )
     return DailyReportOut(cmd.day, top.path, rows)
+
+
+def confirm_deadline(app: App, day: date) -> datetime:
+    """When a day's figures are due upward: ``report.confirm_by`` (local) the next morning."""
+    policy = app.policy
+    return datetime.combine(day + timedelta(days=1), policy.report.confirm_by, policy.tz)
+
+
+@dataclass(frozen=True)
+class ConfirmReport:
+    day: date
+    unit: str
+    actor: Actor
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Confirmed:
+    unit: str
+    day: date
+    confirmed_by: str
+    confirmed_at: datetime
+    note: str
+    late: bool  # after report.confirm_by the next morning
+    replaced: bool  # an earlier confirmation of the same day was replaced
+    figures: dict[str, int]
+
+
+def confirm_report(app: App, cmd: ConfirmReport) -> Confirmed:
+    """A unit's supervisor confirms the day's figures upward, with a note; the figures as they
+    are now are kept, so a later change shows. Confirming again replaces the earlier one.
+    Audited as ``report.confirmed``."""
+    note = " ".join((cmd.note or "").split())
+    if len(note) > MAX_NOTE:
+        raise UserError(
+            "the note is {length} characters; keep it under {limit}",
+            length=len(note),
+            limit=MAX_NOTE,
+        )
+    now = app.now()
+    today = now.astimezone(app.policy.tz).date()
+    if cmd.day > today:
+        raise UserError(
+            "{day} has not happened yet; confirm a day's figures once it is over",
+            day=cmd.day.isoformat(),
+        )
+    out = daily_report(app, DailyReport(cmd.day, cmd.actor, unit=cmd.unit, levels=0))
+    [row] = out.rows
+    figures = row.figures()
+    late = now > confirm_deadline(app, cmd.day)
+    with app.write_lock, session_scope(app.engine) as session:
+        conn = session.connection()
+        gone = conn.execute(
+            delete(CONFIRMATION).where(
+                CONFIRMATION.c.unit_id == row.unit_id, CONFIRMATION.c.day == cmd.day
+            )
+        )
+        replaced = bool(getattr(gone, "rowcount", 0))
+        conn.execute(
+            insert(CONFIRMATION).values(
+                unit_id=row.unit_id,
+                day=cmd.day,
+                confirmed_by=str(cmd.actor),
+                confirmed_at=now,
+                note=note,
+                figures=figures,
+            )
+        )
+        record(
+            session,
+            cmd.actor,
+            Action.REPORT_CONFIRMED,
+            "orgunit",
+            row.unit_id,
+            at=now,
+            details={
+                "unit": row.path,
+                "day": cmd.day.isoformat(),
+                "note": note,
+                "late": late,
+                "replaced": replaced,
+                **figures,
+            },
+        )
+    return Confirmed(row.path, cmd.day, str(cmd.actor), now, note, late, replaced, figures)
 
 
 def tube_figures(start: datetime, end: datetime) -> TubeFigures:

@@ -55,6 +55,7 @@ def register(app: typer.Typer) -> None:
     app.command("units")(units)
     report = typer.Typer(help="The group's daily report (日报) and its confirmation upward.")
     report.command("daily")(report_daily)
+    report.command("confirm")(report_confirm)
     app.add_typer(report, name="report")
 
 
@@ -141,6 +142,30 @@ def report_daily(
             rows_as("table", shown, TABLE_COLUMNS, title=f"日报 {out.unit} {day}")
 
 
+def report_confirm(
+    on: Annotated[str, typer.Option("--date", help="The day whose figures (YYYY-MM-DD).")],
+    unit: Annotated[str, typer.Option("--unit", help="The unit's path (or code).")],
+    note: Annotated[str, typer.Option("--note", help="What was checked; shown upward.")] = "",
+    json_out: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """Confirm a unit's daily figures upward (分级把关); the figures now are kept."""
+    with user_errors():
+        day = _day(on)
+        app = make_app(db)
+        from testrota.actions.report import ConfirmReport, confirm_report
+
+        done = confirm_report(app, ConfirmReport(day, unit, Actor.cli(), note=note))
+        if json_out:
+            emit_json(jsonable(done, app.tz))
+        else:
+            when = "late" if done.late else "on time"
+            typer.echo(
+                f"confirmed {done.unit} {done.day} ({when}): tested {done.figures['tested']} "
+                f"of {done.figures['required']} required"
+            )
+
+
 def _json_row(row: dict[str, Any]) -> dict[str, Any]:
     ordered = {k: row[k] for k in REPORT_FIELDS}
     ordered.update({k: v for k, v in row.items() if k not in ordered and k != "unit_id"})
@@ -157,5 +182,6 @@ def _table_row(row: Any) -> dict[str, Any]:
         "untested": row.untested,
         "rate": "" if row.rate is None else f"{row.rate:.1%}",
         "extra": row.extra,
-        "confirmed": "" if not conf else ("changed" if conf["changed"] else conf["by"]),
+        "confirmed": ("changed: " if conf and conf["changed"] else "")
+        + (conf["by"] if conf else (row.confirmation or "")),
     }

@@ -132,6 +132,9 @@ class DailyRow:
     confirmed: dict[str, Any] | None
     unit_id: int = 0
     parent_path: str | None = None
+    # confirmed | confirmed_late | late (not confirmed, past the deadline) | waiting; None for
+    # a grid unit or a unit without people, of which no confirmation is asked
+    confirmation: str | None = None
 
     def figures(self) -> dict[str, int]:
         """What a confirmation keeps, to show a later change."""
@@ -151,6 +154,8 @@ def roll_up(
     confirmations: Iterable[ConfirmationIn] = (),
     top: int | None = None,
     levels: int | None = None,
+    now: datetime | None = None,
+    deadline: datetime | None = None,
 ) -> list[DailyRow]:
     """The daily report's rows, parents before children in path order.
 
@@ -164,6 +169,9 @@ def roll_up(
         level_names: what each depth is called, the root's first.
         top: the unit the report is for (default: the root); rows are it and below it.
         levels: how many levels below ``top`` to show (None: all).
+        now, deadline: when the report is read and when the day's figures are due upward
+            (policy ``report.confirm_by`` the next morning): a unit not confirmed by then is
+            ``late``; without them, units not confirmed are ``waiting``.
     """
     tubes = tubes or TubeFigures()
     by_id = {u.id: u for u in units}
@@ -279,6 +287,14 @@ def roll_up(
             parent_path=parent_unit.path if parent_unit is not None else None,
         )
         conf = confirmed.get(u.id)
+        if u.kind == "unit" and line.people:
+            if conf is not None:
+                late = deadline is not None and conf.confirmed_at > deadline
+                line.confirmation = "confirmed_late" if late else "confirmed"
+            elif now is not None and deadline is not None and now > deadline:
+                line.confirmation = "late"
+            else:
+                line.confirmation = "waiting"
         if conf is not None:
             now_figures = line.figures()
             then = {k: conf.figures.get(k) for k in CONFIRMED_FIGURES}
