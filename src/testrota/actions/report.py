@@ -3,7 +3,7 @@ page) and their confirmation upward (``report confirm``)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -11,6 +11,7 @@ from sqlalchemy import Connection, Select, delete, insert, select
 
 from testrota.app import App
 from testrota.audit import Action, Actor, record
+from testrota.auth.scope import Scope
 from testrota.db import tables
 from testrota.db.engine import session_scope
 from testrota.errors import UserError
@@ -39,6 +40,7 @@ class DailyReport:
     actor: Actor
     unit: str | None = None  # a path (with or without the root's name) or a unit code
     levels: int | None = None  # levels below the unit to show (None: all)
+    scope: Scope = field(default_factory=Scope.everything)  # whose units the reader may see
 
 
 @dataclass(frozen=True)
@@ -60,7 +62,9 @@ def daily_report(app: App, cmd: DailyReport) -> DailyReportOut:
     start, end = day_bounds(cmd.day, policy.tz)
     now = app.now()
     with app.read_engine.connect() as conn:
-        top = find_unit(conn, org, cmd.unit) if cmd.unit else find_unit(conn, org, org.root)
+        top = find_unit(conn, org, _unit_of(cmd, org.root))
+        if not cmd.scope.allows_unit(top.path):
+            raise OutOfUnits("{unit} is not one of your units", unit=top.path)
         inputs = _read_day(conn, top, start, end, cmd.day)
     units, people, appointments, samples, confirmations = inputs
     rows = roll_up(
@@ -81,6 +85,21 @@ def daily_report(app: App, cmd: DailyReport) -> DailyReportOut:
     return DailyReportOut(cmd.day, top.path, rows)
 
 
+class OutOfUnits(UserError):
+    """A unit the reader's scope does not reach (the web answers 404, as for a person)."""
+
+
+def _unit_of(cmd: DailyReport, root: str) -> str:
+    if cmd.unit:
+        return cmd.unit
+    units = sorted(cmd.scope.units or ())
+    if cmd.scope.is_everything:
+        return root
+    if len(units) == 1:
+        return units[0]
+    raise UserError("choose one of your units: {units}", units=", ".join(units) or "none")
+
+
 def confirm_deadline(app: App, day: date) -> datetime:
     """When a day's figures are due upward: ``report.confirm_by`` (local) the next morning."""
     policy = app.policy
@@ -93,6 +112,7 @@ class ConfirmReport:
     unit: str
     actor: Actor
     note: str = ""
+    scope: Scope = field(default_factory=Scope.everything)  # whose units the actor confirms
 
 
 @dataclass(frozen=True)
@@ -125,7 +145,9 @@ def confirm_report(app: App, cmd: ConfirmReport) -> Confirmed:
             "{day} has not happened yet; confirm a day's figures once it is over",
             day=cmd.day.isoformat(),
         )
-    out = daily_report(app, DailyReport(cmd.day, cmd.actor, unit=cmd.unit, levels=0))
+    out = daily_report(
+        app, DailyReport(cmd.day, cmd.actor, unit=cmd.unit, levels=0, scope=cmd.scope)
+    )
     [row] = out.rows
     figures = row.figures()
     late = now > confirm_deadline(app, cmd.day)

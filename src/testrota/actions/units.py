@@ -90,3 +90,13 @@ def _totals(units: list[Unit], direct: dict[int, int]) -> dict[int, int]:
         if u.parent_id is not None and u.id in totals:
             totals[u.parent_id] = totals.get(u.parent_id, 0) + totals[u.id]
     return totals
+
+
+def resolve_units(app: App, texts: list[str], actor: Actor) -> list[str]:
+    """The full paths of units a person named (paths with or without the root, or codes);
+    a UserError for one that does not exist (import the roster first)."""
+    from testrota.org.units import find_unit
+
+    ensure_units(app, actor)
+    with app.read_engine.connect() as conn:
+        return [find_unit(conn, app.org, t).path for t in texts if t.strip()]

@@ -41,6 +41,7 @@ class UserInfo:
     language: str
     active: bool
     phone: str | None = None
+    units: tuple[str, ...] = ()  # unit paths: each and everything below it
 
     @classmethod
     def of(cls, user: User) -> UserInfo:
@@ -53,6 +54,7 @@ class UserInfo:
             language=user.language,
             active=user.active,
             phone=user.phone,
+            units=tuple(user.units or ()),
         )
 
 
@@ -87,13 +89,15 @@ def _clean_departments(departments: Iterable[str]) -> list[str]:
     return seen
 
 
-def _check(name: str, role: str, departments: list[str], language: str) -> None:
+def _check(
+    name: str, role: str, departments: list[str], language: str, units: list[str] | None = None
+) -> None:
     if not name.strip() or len(name) > 100 or name != name.strip():
         raise UserError("a user name must be 1-100 characters without surrounding spaces")
     if role not in ROLES:
         raise UserError(f"unknown role {role!r}: use one of {', '.join(ROLES)}")
-    if role == "supervisor" and not departments:
-        raise UserError("a supervisor needs at least one --department to see anything")
+    if role == "supervisor" and not departments and not units:
+        raise UserError("a supervisor needs at least one --department or --unit to see anything")
     if language not in LANGUAGES:
         raise UserError(f"unknown language {language!r}: use zh or en")
 
@@ -109,10 +113,13 @@ def add_user(
     language: str = "zh",
     phone: str | None = None,
     actor: str = "cli",
+    units: Iterable[str] = (),
 ) -> UserInfo:
-    """Create a user; a name that exists already is an error, not an update."""
+    """Create a user; a name that exists already is an error, not an update. ``units`` are
+    full unit paths (the caller resolves what a person typed, see testrota.org.units)."""
     depts = _clean_departments(departments)
-    _check(name, role, depts, language)
+    unit_paths = _clean_departments(units)
+    _check(name, role, depts, language, unit_paths)
     if session.exec(select(User).where(User.name == name)).first() is not None:
         raise UserError(f"user {name!r} exists already")
     user = User(
@@ -120,6 +127,7 @@ def add_user(
         password_hash=hash_password(password),
         role=role,
         departments=depts,
+        units=unit_paths,
         language=language,
         phone=phone,
         created_at=now,
@@ -133,7 +141,11 @@ def add_user(
         entity="user",
         entity_id=name,
         now=now,
-        details={"role": role, "departments": depts},
+        details={
+            "role": role,
+            "departments": depts,
+            **({"units": unit_paths} if unit_paths else {}),
+        },
     )
     return UserInfo.of(user)
 

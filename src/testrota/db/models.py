@@ -293,6 +293,8 @@ class User(SQLModel, table=True):
     password_hash: str = Field(max_length=400)
     role: str = Field(max_length=20)
     departments: list[str] = Field(default_factory=list, sa_column=Column(JSON))
+    # Unit paths (testrota.org): a supervisor sees each and everything below it.
+    units: list[str] = Field(default_factory=list, sa_column=Column(JSON))
     phone: str | None = Field(default=None, max_length=32)
     language: str = Field(default="zh", max_length=8)
     active: bool = True

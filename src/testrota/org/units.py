@@ -182,3 +182,24 @@ def subtree_condition(path: str) -> ColumnElement[bool]:
     """SQL: ``orgunit.path`` is ``path`` or below it (one prefix condition on the index)."""
     escaped = path.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return or_(UNIT.c.path == path, UNIT.c.path.like(escaped + SEP + "%", escape="\\"))
+
+
+def departments_in(conn: Connection, paths: Iterable[str]) -> set[str]:
+    """The departments of the active people in these units and below them."""
+    found: set[str] = set()
+    for path in paths:
+        below = select(UNIT.c.id).where(subtree_condition(path))
+        found.update(
+            conn.execute(
+                select(PERSON.c.department)
+                .where(PERSON.c.unit_id.in_(below), PERSON.c.active.is_(True))
+                .distinct()
+            ).scalars()
+        )
+    return found
+
+
+def unit_condition(paths: Iterable[str]) -> ColumnElement[bool]:
+    """SQL: ``person.unit_id`` is in one of these units or below them."""
+    below = select(UNIT.c.id).where(or_(*(subtree_condition(p) for p in paths)))
+    return PERSON.c.unit_id.in_(below)

@@ -6,7 +6,8 @@ Revises: 0004_statuses
 ``orgunit``: the group's units (company, plant, workshop, team) and grid units as a tree with a
 materialised path. ``person.unit_path`` (the roster's unit below the root) and
 ``person.unit_id``; ``appointment.excused_code`` (policy report.excuse_reasons);
-``reportconfirmation``: a unit's daily figures confirmed upward.
+``reportconfirmation``: a unit's daily figures confirmed upward; ``user.units``: the units a
+supervisor sees.
 """
 
 from collections.abc import Sequence
@@ -59,6 +60,8 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("excused_code", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True)
         )
+    with op.batch_alter_table("user", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("units", sa.JSON(), nullable=True))
     op.create_table(
         "reportconfirmation",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -82,6 +85,8 @@ def downgrade() -> None:
     with op.batch_alter_table("reportconfirmation", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_reportconfirmation_day"))
     op.drop_table("reportconfirmation")
+    with op.batch_alter_table("user", schema=None) as batch_op:
+        batch_op.drop_column("units")
     with op.batch_alter_table("appointment", schema=None) as batch_op:
         batch_op.drop_column("excused_code")
     with op.batch_alter_table("person", schema=None) as batch_op:
