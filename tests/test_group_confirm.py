@@ -165,3 +165,43 @@ def test_report_confirm_on_the_command_line(cli: Any, session: Session) -> None:
     assert row["confirmed"]["note"] == "ok" and row["confirmation"] == "confirmed"
     bad = cli("report", "confirm", "--date", "2022-05-10", "--unit", "无", env=env)
     assert bad.exit_code == 2
+
+
+def test_supervisors_of_units_late_past_the_deadline_get_one_text_per_unit_and_day(
+    engine: Engine, session: Session
+) -> None:
+    from testrota.actions.report import RemindLate, remind_late
+    from testrota.actions.units import ensure_units
+    from testrota.auth.users import add_user
+    from testrota.db.models import Message
+
+    _world(session)
+    app = app_at(engine, local(SH, 2022, 5, 11, 9, 0), policy())
+    ensure_units(app, Actor.cli())
+    for name, unit, phone in (
+        ("sup1", "本钢集团/炼钢厂", "+8613900000001"),
+        ("sup2", "本钢集团/运输部", "+8613900000002"),
+        ("sup3", "本钢集团/炼钢厂", None),  # no phone: nobody to text
+    ):
+        add_user(
+            session,
+            name=name,
+            role="supervisor",
+            password="pw-long-enough",
+            units=[unit],
+            phone=phone,
+            now=local(SH, 2022, 5, 1, 9, 0),
+        )
+    session.commit()
+    confirm_report(app, ConfirmReport(DAY, "运输部", Actor.web("sup2")))
+    job = RemindLate(Actor.job("remind_late_confirmations"))
+    assert remind_late(app_at(engine, local(SH, 2022, 5, 11, 9, 59), policy()), job) == 0
+    late = app_at(engine, local(SH, 2022, 5, 11, 10, 5), policy())
+    assert remind_late(late, job) == 1
+    assert remind_late(late, job) == 0  # once per unit and day
+    with Session(engine) as s:
+        [text] = s.exec(select(Message)).all()
+        message = text[0] if not isinstance(text, Message) else text
+        assert message.kind == "confirm_late" and message.to == "+8613900000001"
+        assert "炼钢厂" in message.body and "10:00" in message.body
+        assert "/report/daily?date=2022-05-10" in message.body

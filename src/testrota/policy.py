@@ -184,6 +184,7 @@ class ReportPolicy(_Section):
     yellow_below: float = Field(default=0.95, ge=0, le=1)  # ... below this, yellow
     confirm_by: time = time(10, 0)  # local time the day's figures should be confirmed by
     bottom_units: int = Field(default=10, ge=1, le=100)  # the lowest rates ranked on the page
+    remind_minutes: int = Field(default=10, ge=1, le=1440)  # how often late units are looked for
 
     @field_validator("excuse_reasons")
     @classmethod

@@ -249,3 +249,32 @@ def _read_day(
         if row[0] in ids
     ]
     return units, people, appointments, samples, confirmations
+
+
+@dataclass(frozen=True)
+class RemindLate:
+    actor: Actor  # the job
+
+
+def remind_late(app: App, cmd: RemindLate) -> int:
+    """Text each supervisor whose unit has not confirmed yesterday's figures, once past
+    ``report.confirm_by``; once per supervisor, unit and day. Returns the texts added."""
+    from testrota.notify.templates import load_templates
+    from testrota.org.reminders import enqueue_late_texts
+
+    now, policy = app.now(), app.policy
+    day = now.astimezone(policy.tz).date() - timedelta(days=1)
+    deadline = confirm_deadline(app, day)
+    if now <= deadline:
+        return 0
+    templates = load_templates(app.config_dir, policy.sms.max_segments)
+    with app.write_lock, session_scope(app.engine) as session:
+        return enqueue_late_texts(
+            session.connection(),
+            day,
+            deadline,
+            now,
+            policy,
+            templates,
+            app.settings.public_url,
+        )

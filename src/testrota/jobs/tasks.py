@@ -18,7 +18,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from testrota.actions.flagging import FlagDue, flag_due
+from testrota.actions.report import RemindLate, remind_late
 from testrota.app import App
+from testrota.audit import Actor
 from testrota.jobs.once import OnceResult, run_once_per_period
 from testrota.notify.backends import SmsBackend, build_backend
 from testrota.notify.dispatcher import Dispatcher
@@ -109,6 +111,14 @@ def flag_missed(ctx: JobContext) -> dict[str, int]:
     if notices:
         ctx.wake_dispatch()
     return {"flagged": flagged, "notices": notices}
+
+
+def remind_late_confirmations(ctx: JobContext) -> int:
+    """Texts to supervisors whose unit has not confirmed yesterday's daily report."""
+    texts = remind_late(ctx.app, RemindLate(Actor.job("remind_late_confirmations")))
+    if texts:
+        ctx.wake_dispatch()
+    return texts
 
 
 def next_iso_week(now: datetime, policy: Policy) -> str:
