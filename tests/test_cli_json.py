@@ -91,6 +91,8 @@ def _invocations(tmp_path: Path, cli: Any) -> Iterator[tuple[str, list[str], str
     yield "compliance", ["--week", WEEK], None
     booked = json.loads(cli("schedule", "--person", "0006", "--format", "json", env=ENV).stdout)
     yield "excuse", ["0006", "--date", booked[-1]["starts_at"][:10], "--reason", "leave"], None
+    yield "units", [], None
+    yield "report daily", ["--date", "2022-05-10"], None
     yield "dispatch", ["--once"], None
     yield "outbox", [], None
     yield "retry", ["--all-failed"], None

@@ -298,6 +298,7 @@ def test_the_job_table_names_only_functions_that_exist() -> None:
         "plan_next_week",
         "supervisors_digest",
         "nightly",
+        "remind_late_confirmations",
     }
     for spec in JOBS:
         assert getattr(tasks, spec.func.__name__) is spec.func, spec.id

@@ -69,6 +69,7 @@ def test_every_job_is_defined_on_purpose(settings: Settings, engine: Engine) -> 
         "plan_next_week",
         "supervisors_digest",
         "nightly",
+        "remind_late_confirmations",
     }
     for job in jobs.values():
         assert job.coalesce is True

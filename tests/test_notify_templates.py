@@ -245,6 +245,8 @@ def test_every_kind_renders_in_both_languages(lang: str) -> None:
         "count": 3,
         "departments": "冷链车间 3",
         "minutes": 120,
+        "unit": "转炉车间",
+        "deadline": "10:00",
     }
     if lang == "en":
         values |= {
@@ -255,6 +257,7 @@ def test_every_kind_renders_in_both_languages(lang: str) -> None:
             "department": "Cold chain",
             "grid_unit": "Unit 1",
             "departments": "Cold chain 3",
+            "unit": "Converter shop",
         }
     for kind, names in PLACEHOLDERS.items():
         rendered = templates.render(kind, lang, **{k: values[k] for k in names})

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from testrota.clock import Clock, clock_from_settings
+from testrota.org.config import OrgConfig
 from testrota.policy import Policy, load_policy
 from testrota.settings import Settings
 
@@ -85,6 +86,7 @@ class App:
     # The policy as given (tests that vary it), else policy.yaml, read again when it changes.
     fixed_policy: Policy | None = field(default=None, repr=False)
     _policy: ConfigFile[Policy] = field(init=False, repr=False)
+    _org: ConfigFile[OrgConfig] = field(init=False, repr=False)
     # Re-entrant: the read engine is made from the primary one, under the same lock.
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     _write_lock: AbstractContextManager[Any] | None = field(default=None, repr=False)
@@ -92,6 +94,9 @@ class App:
     def __post_init__(self) -> None:
         config = self.settings.config_dir
         self._policy = ConfigFile(config / "policy.yaml", lambda: load_policy(config))
+        from testrota.org.config import load_org
+
+        self._org = ConfigFile(config / "org.yaml", lambda: load_org(config))
 
     # --- configuration ----------------------------------------------------------------------
 
@@ -103,6 +108,11 @@ class App:
     def policy(self) -> Policy:
         """``policy.yaml``, as it is on disk now."""
         return self.fixed_policy if self.fixed_policy is not None else self._policy.get()
+
+    @property
+    def org(self) -> OrgConfig:
+        """``org.yaml`` (the group's root and level names, unit codes), as it is on disk now."""
+        return self._org.get()
 
     @property
     def vocabulary(self) -> Vocabulary:

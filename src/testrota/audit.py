@@ -53,6 +53,9 @@ class Action(StrEnum):
     ALERT_CLOSED = "alert.closed"
     # texts
     MESSAGE_RETRIED = "message.retried"
+    # the group: units and the daily report
+    UNITS_SYNCED = "units.synced"
+    REPORT_CONFIRMED = "report.confirmed"
     # users and uploads
     USER_ADDED = "user.added"
     USER_CHANGED = "user.changed"

@@ -202,6 +202,47 @@ class JobsPolicy(_Section):
     flag_missed_minutes: int = Field(default=10, ge=1, le=1440)
 
 
+class ReportPolicy(_Section):
+    """The group's daily report (日报): excuse reasons, colours, the confirmation deadline."""
+
+    # Excuse reason codes -> how the report names them; an excuse without a code is "other".
+    excuse_reasons: dict[str, str] = {
+        "leave": "请假 leave",
+        "quarantine": "隔离 quarantine",
+        "trip": "出差 trip",
+        "recovering": "阳性康复 recovering",
+        "other": "其他 other",
+    }
+    red_below: float = Field(default=0.9, ge=0, le=1)  # a rate below this is red
+    yellow_below: float = Field(default=0.95, ge=0, le=1)  # ... below this, yellow
+    confirm_by: time = time(10, 0)  # local time the day's figures should be confirmed by
+    bottom_units: int = Field(default=10, ge=1, le=100)  # the lowest rates ranked on the page
+    remind_minutes: int = Field(default=10, ge=1, le=1440)  # how often late units are looked for
+
+    @field_validator("excuse_reasons")
+    @classmethod
+    def _codes(cls, value: dict[str, str]) -> dict[str, str]:
+        import re
+
+        if not value or len(value) > 20:
+            raise ValueError("excuse_reasons: 1 to 20 codes")
+        for code in value:
+            if not re.fullmatch(r"[a-z][a-z_]{0,19}", code) or code == "none":
+                raise ValueError(
+                    f"excuse_reasons: {code!r} is not a code (lower-case letters and _, up to "
+                    "20; 'none' is kept for untested people nobody excused)"
+                )
+        if "other" not in value:
+            raise ValueError("excuse_reasons: keep 'other', for excuses given without a code")
+        return value
+
+    @model_validator(mode="after")
+    def _colours(self) -> ReportPolicy:
+        if self.red_below > self.yellow_below:
+            raise ValueError("report: red_below must not be above yellow_below")
+        return self
+
+
 class Policy(_Section):
     timezone: str = "Asia/Shanghai"
     phone_region: str = "CN"
@@ -215,6 +256,7 @@ class Policy(_Section):
     privacy: PrivacyPolicy = PrivacyPolicy()
     jobs: JobsPolicy = JobsPolicy()
     codes: CodesPolicy = CodesPolicy()
+    report: ReportPolicy = ReportPolicy()
     retention_days: int = Field(default=90, ge=1)
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)

@@ -109,6 +109,13 @@ class Role(StrEnum):
     SITE = "site"
 
 
+class UnitKind(StrEnum):
+    """A node of the group's unit tree."""
+
+    UNIT = "unit"  # the root, a company, plant, workshop or team
+    GRID = "grid"  # a grid unit (网格), under the unit its people's roster rows name
+
+
 class JobRunStatus(StrEnum):
     RUNNING = "running"  # or its worker died: the next tick of the period takes it over
     DONE = "done"

@@ -9,7 +9,13 @@ from datetime import date
 from testrota.app import App
 from testrota.audit import Action, Actor, record_many
 from testrota.auth.scope import Scope
-from testrota.compliance.excuse import Excused, ExcusedAppointment, OutOfScope, clean_reason
+from testrota.compliance.excuse import (
+    Excused,
+    ExcusedAppointment,
+    OutOfScope,
+    check_code,
+    clean_reason,
+)
 from testrota.compliance.excuse import excuse as excuse_in
 from testrota.compliance.flagging import flag_due
 from testrota.db.engine import session_scope
@@ -26,6 +32,8 @@ class Excuse:
     on: date | None = None  # instead: that day's appointments, missed or still to come
     appointment_id: int | None = None  # instead: this one appointment
     scope: Scope = field(default_factory=Scope.everything)  # whom the actor may excuse
+    # One of policy report.excuse_reasons (the daily report's split); None counts as "other".
+    code: str | None = None
 
 
 def excuse(app: App, cmd: Excuse) -> Excused:
@@ -34,6 +42,7 @@ def excuse(app: App, cmd: Excuse) -> Excused:
     and so is a reason that is empty or too long."""
     reason = clean_reason(cmd.reason)
     now, policy = app.now(), app.policy
+    code = check_code(cmd.code, policy.report.excuse_reasons)
     departments = cmd.scope.departments
     with app.write_lock, session_scope(app.engine) as session:
         flag_due(session, now, policy)  # a slot that just ended can be excused at once
@@ -48,13 +57,17 @@ def excuse(app: App, cmd: Excuse) -> Excused:
             on=cmd.on,
             appointment_id=cmd.appointment_id,
             departments=None if departments is None else sorted(departments),
+            code=code,
         )
         record_many(
             session,
             cmd.actor,
             Action.APPOINTMENT_EXCUSED,
             "appointment",
-            [(e.appointment_id, e.audit_details(out.employee_no, out.reason)) for e in out.excused],
+            [
+                (e.appointment_id, e.audit_details(out.employee_no, out.reason, out.code))
+                for e in out.excused
+            ],
             at=now,
         )
     return out

@@ -91,6 +91,11 @@ def _import(app: App, cmd: ImportRoster) -> tuple[ImportReport, int]:
             return report, comparison.active
         cmd.progress("writing")
         import_id = roster.write_roster(session, comparison, now, str(cmd.actor))
+        from testrota.org.units import sync_units
+
+        # The unit tree follows the roster in the same transaction: no reader sees a person
+        # without their unit.
+        sync_units(session.connection(), app.org, now)
         record_many(
             session,
             cmd.actor,

@@ -42,6 +42,7 @@ class UserInfo:
     language: str
     active: bool
     phone: str | None = None
+    units: tuple[str, ...] = ()  # unit paths: each and everything below it
 
     @classmethod
     def of(cls, user: User) -> UserInfo:
@@ -54,6 +55,7 @@ class UserInfo:
             language=user.language,
             active=user.active,
             phone=user.phone,
+            units=tuple(user.units or ()),
         )
 
 
@@ -66,13 +68,15 @@ def _clean_departments(departments: Iterable[str]) -> list[str]:
     return seen
 
 
-def _check(name: str, role: str, departments: list[str], language: str) -> None:
+def _check(
+    name: str, role: str, departments: list[str], language: str, units: list[str] | None = None
+) -> None:
     if not name.strip() or len(name) > 100 or name != name.strip():
         raise UserError("a user name must be 1-100 characters without surrounding spaces")
     if role not in ROLES:
         raise UserError(f"unknown role {role!r}: use one of {', '.join(ROLES)}")
-    if role == "supervisor" and not departments:
-        raise UserError("a supervisor needs at least one --department to see anything")
+    if role == "supervisor" and not departments and not units:
+        raise UserError("a supervisor needs at least one --department or --unit to see anything")
     if language not in LANGUAGES:
         raise UserError(f"unknown language {language!r}: use zh or en")
 
@@ -88,11 +92,14 @@ def add_user(
     language: str = "zh",
     phone: str | None = None,
     actor: Actor | None = None,
+    units: Iterable[str] = (),
 ) -> UserInfo:
     """Create a user; a name that exists already is an error, not an update. ``actor``
-    defaults to the person at the terminal."""
+    defaults to the person at the terminal; ``units`` are full unit paths (the caller resolves
+    what a person typed, see testrota.org.units)."""
     depts = _clean_departments(departments)
-    _check(name, role, depts, language)
+    unit_paths = _clean_departments(units)
+    _check(name, role, depts, language, unit_paths)
     if session.exec(select(User).where(User.name == name)).first() is not None:
         raise UserError(f"user {name!r} exists already")
     user = User(
@@ -100,6 +107,7 @@ def add_user(
         password_hash=hash_password(password),
         role=role,
         departments=depts,
+        units=unit_paths,
         language=language,
         phone=phone,
         created_at=now,
@@ -113,7 +121,11 @@ def add_user(
         "user",
         name,
         at=now,
-        details={"role": role, "departments": depts},
+        details={
+            "role": role,
+            "departments": depts,
+            **({"units": unit_paths} if unit_paths else {}),
+        },
     )
     return UserInfo.of(user)
 

@@ -585,6 +585,14 @@ def excuse(
     appointment: Annotated[
         int | None, typer.Option("--appointment", help="Excuse this appointment id.")
     ] = None,
+    code: Annotated[
+        str | None,
+        typer.Option(
+            "--code",
+            help="Reason code for the daily report: leave, quarantine, trip, recovering, other "
+            "(policy report.excuse_reasons; default other).",
+        ),
+    ] = None,
     json_out: JsonOption = False,
     db: DbOption = None,
 ) -> None:
@@ -602,7 +610,15 @@ def excuse(
 
         out = excuse_appointments(
             app,
-            Excuse(employee_no, reason, Actor.cli(), week=week, on=day, appointment_id=appointment),
+            Excuse(
+                employee_no,
+                reason,
+                Actor.cli(),
+                week=week,
+                on=day,
+                appointment_id=appointment,
+                code=code,
+            ),
         )
         if json_out:
             emit_json(jsonable(out, app.tz))

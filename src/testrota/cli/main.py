@@ -10,6 +10,7 @@ import typer
 
 from testrota.cli import (
     compliance_cmds,
+    group_cmds,
     notify_cmds,
     ops_cmds,
     plan_cmds,
@@ -33,6 +34,7 @@ for module in (
     plan_cmds,
     compliance_cmds,
     sampling_cmds,
+    group_cmds,
     notify_cmds,
     web_cmds,
     ops_cmds,

@@ -82,6 +82,14 @@ def users_add(
         list[str] | None,
         typer.Option("--department", help="A department a supervisor sees (repeat for more)."),
     ] = None,
+    unit: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--unit",
+            help="A unit a supervisor sees with everything below it: its path or code "
+            "(repeat for more).",
+        ),
+    ] = None,
     language: Annotated[str, typer.Option("--language", help="zh or en.")] = "zh",
     phone: Annotated[
         str | None, typer.Option("--phone", help="For the supervisors' daily digest.")
@@ -101,6 +109,11 @@ def users_add(
 
         password = _read_password(password_stdin)
         check_password_rules(password)
+        units: list[str] = []
+        if unit:
+            from testrota.actions.units import resolve_units
+
+            units = resolve_units(app, unit, Actor.cli())
         with session_scope(app.engine) as session:
             info = add_user(
                 session,
@@ -108,6 +121,7 @@ def users_add(
                 role=role,
                 password=password,
                 departments=department or [],
+                units=units,
                 language=language,
                 phone=phone,
                 now=app.clock.now(),
@@ -119,11 +133,13 @@ def users_add(
                     "name": info.name,
                     "role": info.role,
                     "departments": list(info.departments),
+                    **({"units": list(info.units)} if info.units else {}),
                     "language": info.language,
                 }
             )
         else:
-            scope = f" ({', '.join(info.departments)})" if info.departments else ""
+            seen = [*info.departments, *info.units]
+            scope = f" ({', '.join(seen)})" if seen else ""
             typer.echo(f"added {info.role} {info.name}{scope}", err=True)
 
 

@@ -33,12 +33,15 @@ class ExcusedAppointment:
     site: str
     previous_status: AppointmentStatus
 
-    def audit_details(self, employee_no: str, reason: str) -> dict[str, Any]:
+    def audit_details(
+        self, employee_no: str, reason: str, code: str | None = None
+    ) -> dict[str, Any]:
         return {
             "employee_no": employee_no,
             "previous_status": self.previous_status.value,
             "slot_start": self.slot_start.isoformat(),
             "reason": reason,
+            **({"code": code} if code else {}),
         }
 
 
@@ -49,6 +52,7 @@ class Excused:
     reason: str  # as stored: spaces collapsed
     excused_by: str
     excused: list[ExcusedAppointment]
+    code: str | None = None  # policy report.excuse_reasons
 
 
 def clean_reason(reason: str) -> str:
@@ -65,6 +69,20 @@ def clean_reason(reason: str) -> str:
     return reason
 
 
+def check_code(code: str | None, known: Collection[str]) -> str | None:
+    """An excuse's reason code, checked against the policy's list (None: not given)."""
+    if code is None or not code.strip():
+        return None
+    code = code.strip().lower()
+    if code not in known:
+        raise UserError(
+            "unknown excuse reason code {code!r}; use one of {known}",
+            code=code,
+            known=", ".join(known),
+        )
+    return code
+
+
 def excuse(
     session: Session,
     employee_no: str,
@@ -77,6 +95,7 @@ def excuse(
     on: date | None = None,
     appointment_id: int | None = None,
     departments: Collection[str] | None = None,
+    code: str | None = None,
 ) -> Excused:
     """Excuse, in ``session``'s transaction, a person's missed appointments of a week (default:
     this week), of one day (``on``: missed or still scheduled ones, for leave announced in
@@ -156,6 +175,7 @@ def excuse(
             .values(
                 status=AppointmentStatus.EXCUSED,
                 excused_reason=reason,
+                excused_code=code,
                 excused_by=actor,
                 updated_at=now,
             )
@@ -166,4 +186,4 @@ def excuse(
         excused.append(
             ExcusedAppointment(a.id, a.starts_at, a.site_code, AppointmentStatus(a.status))
         )
-    return Excused(person.employee_no, person.name, reason, actor, excused)
+    return Excused(person.employee_no, person.name, reason, actor, excused, code)

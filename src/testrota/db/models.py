@@ -25,6 +25,7 @@ from testrota.statuses import (
     PersonType,
     ResultValue,
     Role,
+    UnitKind,
     check_in_values,
 )
 
@@ -35,6 +36,24 @@ def _dt(**kwargs: Any) -> Any:
 
 def _one_of(column: str, enum: type[StrEnum], table: str) -> CheckConstraint:
     return CheckConstraint(check_in_values(column, enum), name=f"ck_{table}_{column}")
+
+
+class OrgUnit(SQLModel, table=True):
+    """A unit of the group (company, plant, workshop, team) or a grid unit, as a tree.
+
+    ``path`` is materialised (``本钢集团/板材公司/炼钢厂``), so "a unit and everything below it"
+    is one prefix condition on an indexed column; ``level`` is its depth (the root is 0).
+    """
+
+    __table_args__ = (_one_of("kind", UnitKind, "orgunit"),)
+    id: int | None = Field(default=None, primary_key=True)
+    parent_id: int | None = Field(default=None, foreign_key="orgunit.id", index=True)
+    path: str = Field(unique=True, max_length=400)
+    name: str = Field(max_length=100)
+    level: int = 0
+    kind: str = Field(default=UnitKind.UNIT, max_length=10)
+    code: str | None = Field(default=None, max_length=40)
+    created_at: datetime = _dt()
 
 
 class Person(SQLModel, table=True):
@@ -48,6 +67,11 @@ class Person(SQLModel, table=True):
     name: str = Field(max_length=200)
     department: str = Field(default="", index=True, max_length=200)
     grid_unit: str = Field(default="", max_length=200)
+    # The roster's unit below the group's root ("板材公司/炼钢厂/转炉车间"), from its path column
+    # or its level columns; a flat roster's department. ``unit_id`` is where it sits in the
+    # tree (its grid unit when it has one), kept in step by testrota.org.units.sync_units.
+    unit_path: str = Field(default="", max_length=400)
+    unit_id: int | None = Field(default=None, foreign_key="orgunit.id", index=True)
     role: str = Field(default="", max_length=200)
     phone: str | None = Field(default=None, index=True, max_length=32)  # E.164 or None
     phone_raw: str = Field(default="", max_length=64)
@@ -150,6 +174,8 @@ class Appointment(SQLModel, table=True):
     status: str = Field(default=AppointmentStatus.SCHEDULED, max_length=20)
     excused_reason: str | None = Field(default=None, max_length=400)
     excused_by: str | None = Field(default=None, max_length=100)
+    # One of policy report.excuse_reasons (leave, quarantine, ...): the daily report's split
+    excused_code: str | None = Field(default=None, max_length=20)
     done_at: datetime | None = _dt(default=None)
     reason: str = Field(default=AppointmentReason.PLAN, max_length=40)
     # The missed appointment this one makes up for: one make-up per missed test, whichever
@@ -272,6 +298,8 @@ class User(SQLModel, table=True):
     password_hash: str = Field(max_length=400)
     role: str = Field(max_length=20)
     departments: list[str] = Field(default_factory=list, sa_column=Column(JSON))
+    # Unit paths (testrota.org): a supervisor sees each and everything below it.
+    units: list[str] = Field(default_factory=list, sa_column=Column(JSON))
     phone: str | None = Field(default=None, max_length=32)
     language: str = Field(default="zh", max_length=8)
     active: bool = True
@@ -439,6 +467,20 @@ class PlanRun(SQLModel, table=True):
     planned_at: datetime = _dt()
     planned_by: str = Field(default="", max_length=100)
     report: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+
+
+class ReportConfirmation(SQLModel, table=True):
+    """A unit's daily report (日报) confirmed upward by its supervisor, with the figures as
+    they were then, so a later change (a late result) shows as changed after confirmation."""
+
+    __table_args__ = (UniqueConstraint("unit_id", "day"),)
+    id: int | None = Field(default=None, primary_key=True)
+    unit_id: int = Field(foreign_key="orgunit.id")
+    day: date = Field(index=True)
+    confirmed_by: str = Field(max_length=100)
+    confirmed_at: datetime = _dt()
+    note: str = Field(default="", max_length=400)
+    figures: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
 
 
 # Sampling day's tables live in their own module; imported here so every table is known.

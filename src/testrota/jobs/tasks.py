@@ -19,6 +19,7 @@ from typing import Any
 
 from testrota.actions.flagging import FlagDue, flag_due
 from testrota.actions.plan import PlanWeek, plan_week
+from testrota.actions.report import RemindLate, remind_late
 from testrota.app import App
 from testrota.audit import Actor
 from testrota.jobs.once import OnceResult, run_once_per_period
@@ -110,6 +111,14 @@ def flag_missed(ctx: JobContext) -> dict[str, int]:
     if notices:
         ctx.wake_dispatch()
     return {"flagged": flagged, "notices": notices}
+
+
+def remind_late_confirmations(ctx: JobContext) -> int:
+    """Texts to supervisors whose unit has not confirmed yesterday's daily report."""
+    texts = remind_late(ctx.app, RemindLate(Actor.job("remind_late_confirmations")))
+    if texts:
+        ctx.wake_dispatch()
+    return texts
 
 
 def next_iso_week(now: datetime, policy: Policy) -> str:

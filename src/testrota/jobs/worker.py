@@ -163,6 +163,15 @@ JOBS: tuple[JobSpec, ...] = (
         600,
         _always,
     ),
+    # Daily reports not confirmed upward past report.confirm_by: their supervisors, each tick
+    # (a unit and day is texted once).
+    JobSpec(
+        "remind_late_confirmations",
+        tasks.remind_late_confirmations,
+        lambda p: Every(timedelta(minutes=p.report.remind_minutes)),
+        600,
+        _always,
+    ),
     # Next week's plan, Friday noon; worth running hours late rather than not at all.
     JobSpec(
         "plan_next_week",

@@ -29,6 +29,7 @@ PLACEHOLDERS: dict[str, frozenset[str]] = {
     ),
     "digest": frozenset({"name", "date", "count", "departments", "link"}),
     "booster": frozenset({"name", "link"}),
+    "confirm_late": frozenset({"name", "unit", "date", "deadline", "link"}),
     "reply_help": frozenset({"link"}),
     "reply_help_unknown": frozenset(),
     "reply_stop": frozenset(),

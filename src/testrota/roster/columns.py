@@ -34,6 +34,10 @@ ROSTER_FIELDS: tuple[str, ...] = (
     "booster",
     "category",
     "seq",
+    # the group's unit tree (testrota.org): a path column, or level columns above the department
+    "unit_path",
+    "company",
+    "plant",
 )
 REQUIRED_FIELDS: tuple[str, ...] = ("employee_no", "name")
 

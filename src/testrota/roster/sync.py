@@ -38,6 +38,7 @@ ROSTER_FIELDS: tuple[str, ...] = (
     "vaccination",
     "booster",
     "category_column",
+    "unit_path",
 )
 # Fields derived by the matcher; they change when the vocabulary or an override changes.
 RISK_FIELDS: tuple[str, ...] = ("risk_category", "risk_categories", "matched_by", "matched_text")
@@ -49,7 +50,7 @@ _roster_tuple = attrgetter(*ROSTER_FIELDS)
 # only for a co-resident, so it follows the person type; a booster may be read from the
 # vaccination note.
 SOURCE_COLUMNS: dict[str, tuple[str, ...]] = {
-    "department": ("department",),
+    "department": ("department", "unit_path"),
     "grid_unit": ("grid_unit",),
     "role": ("role",),
     "phone": ("phone",),
@@ -62,6 +63,7 @@ SOURCE_COLUMNS: dict[str, tuple[str, ...]] = {
     "vaccination": ("vaccination",),
     "booster": ("booster", "vaccination"),
     "category_column": ("category",),
+    "unit_path": ("unit_path", "company", "plant", "department"),
 }
 # Fields an empty cell leaves empty, and how the preview names them ("clears the ID number of
 # 3 people"). The others fall back to a default (shift: day), which is a change, not a clear.
@@ -74,6 +76,7 @@ CLEARABLE: dict[str, str] = {
     "vaccination": "vaccination note",
     "booster": "booster record",
     "category_column": "risk category",
+    "unit_path": "unit",
 }
 _RISK_AT = STORED_FIELDS.index("risk_category")
 _RECORD_FIELDS = tuple(f.name for f in fields(PersonRecord))

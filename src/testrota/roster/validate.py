@@ -41,6 +41,7 @@ MAX_LENGTHS = {
     "host_employee_no": 64,
     "vaccination": 100,
     "category": 100,
+    "unit_path": 400,
 }
 
 # Readable names for a column the file does not have.
@@ -302,6 +303,8 @@ class PersonRecord:
     category_column: str | None  # an explicit risk-category column, as written
     sheet: str
     row: int
+    # the unit below the group's root, "/"-joined (testrota.org.paths.roster_unit)
+    unit_path: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -493,6 +496,10 @@ class _State:
             cells = _mapped(data["booster"], self.booster_cells, _booster_cell)
             boosters = [b if c is None else c for b, c in zip(boosters, cells, strict=True)]
         depts = _mapped(col("department"), self.tidy, _tidy)
+        units, unit_problems = self._units(data, depts, blank)
+        if "department" not in data and "unit_path" in data:
+            # A path column alone still gives each person the department supervisors know.
+            depts = [u.rsplit("/", 1)[-1] for u in units]
         grids = _mapped(col("grid_unit"), self.tidy, _tidy)
         roles = _mapped(col("role"), self.tidy, _tidy)
         cats = _mapped(col("category"), self.tidy, _tidy)
@@ -611,6 +618,9 @@ class _State:
                     else "no phone number: this person cannot get reminder texts",
                 )
             id_number = self._id_number(name, row, ids[i]) if check_ids and ids[i] else None
+            if unit_problems and unit_problems[i] is not None:
+                field_ = "unit_path" if "unit_path" in data else "department"
+                error(name, row, field_, col(field_)[i], str(unit_problems[i]))
             if shift is None:
                 error(
                     name,
@@ -647,8 +657,38 @@ class _State:
                     cat or None,
                     name,
                     row,
+                    units[i],
                 )
             )
+
+    def _units(
+        self, data: dict[str, list[str]], depts: list[str], blank: list[str]
+    ) -> tuple[list[str], list[str | None]]:
+        """Each row's unit below the root, and the rows' problems (empty: none at all).
+
+        "" when the unit is just the department (a flat roster), so that a roster written
+        before units existed reads as unchanged.
+        """
+        if not ({"unit_path", "company", "plant"} & data.keys()):
+            return blank, []
+        from testrota.org.paths import clean_name, roster_unit
+
+        paths, companies, plants = (
+            data.get("unit_path", blank),
+            data.get("company", blank),
+            data.get("plant", blank),
+        )
+        memo: dict[tuple[str, str, str, str], tuple[str, str | None]] = {}
+        units: list[str] = []
+        problems: list[str | None] = []
+        for key in zip(paths, companies, plants, depts, strict=True):
+            hit = memo.get(key)
+            if hit is None:
+                path, problem = roster_unit(key[0], list(key[1:]))
+                hit = memo[key] = ("" if path == clean_name(key[3]) else path, problem)
+            units.append(hit[0])
+            problems.append(hit[1])
+        return units, problems if any(p is not None for p in problems) else []
 
     def _id_number(self, sheet: str, row: int, raw: str) -> str | None:
         value = _fold_key(raw).upper().replace(" ", "")

@@ -32,20 +32,24 @@ class _Entry:
     refreshing: bool = False
 
 
+# (week, departments, units): two unit-scoped supervisors may share departments, not figures
+_Key = tuple[str, frozenset[str] | None, frozenset[str] | None]
+
+
 class DashboardCache:
     """Per-process cache of :class:`Dashboard` by (week, scope), refreshed in the background."""
 
     def __init__(self, ttl_seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.ttl = ttl_seconds
         self._clock = clock
-        self._entries: dict[tuple[str, frozenset[str] | None], _Entry] = {}
+        self._entries: dict[_Key, _Entry] = {}
         self._lock = threading.Lock()
-        self._computing: dict[tuple[str, frozenset[str] | None], threading.Lock] = {}
+        self._computing: dict[_Key, threading.Lock] = {}
 
     def get(self, app: App, scope: Scope, week: str) -> Dashboard:
         if self.ttl <= 0:
             return compute(app, scope, week)
-        key = (week, scope.departments)
+        key = (week, scope.departments, scope.units)
         with self._lock:
             entry = self._entries.get(key)
             if entry is not None and self._clock() - entry.at < self.ttl:
@@ -69,9 +73,7 @@ class DashboardCache:
                 self._entries[key] = _Entry(self._clock(), value)
             return value
 
-    def _refresh(
-        self, app: App, scope: Scope, week: str, key: tuple[str, frozenset[str] | None]
-    ) -> None:
+    def _refresh(self, app: App, scope: Scope, week: str, key: _Key) -> None:
         try:
             value = compute(app, scope, week)
         except Exception:  # a failed refresh keeps the old figures; the next request retries

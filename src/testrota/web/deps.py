@@ -126,8 +126,19 @@ CheckinUser = Annotated[UserInfo, Depends(require_role("admin", "hr", "site"))]
 LookupUser = Annotated[UserInfo, Depends(require_role("admin", "hr", "supervisor", "site"))]
 
 
+def user_scope(user: UserInfo, app: App) -> Scope:
+    """The one place a signed-in user's scope is worked out: roles, departments and units."""
+    if user.role == "supervisor" and user.units:
+        from testrota.org.units import departments_in
+
+        with app.read_engine.connect() as conn:
+            found = departments_in(conn, user.units)
+        return scope_for(user.role, user.departments, user.units, found)
+    return scope_for(user.role, user.departments)
+
+
 def get_supervisor_scope(user: OfficeUser, app: AppDep) -> Scope:
-    return _with_masker(scope_for(user.role, user.departments), user, app)
+    return _with_masker(user_scope(user, app), user, app)
 
 
 def _with_masker(scope: Scope, user: UserInfo, app: App) -> Scope:
@@ -143,7 +154,7 @@ def get_lookup_scope(user: LookupUser, app: AppDep) -> Scope:
     # Gate guards and site staff check anyone who comes to the gate; a supervisor only their own.
     if user.role == "site":
         return _with_masker(Scope.everything(), user, app)
-    return _with_masker(scope_for(user.role, user.departments), user, app)
+    return _with_masker(user_scope(user, app), user, app)
 
 
 LookupScope = Annotated[Scope, Depends(get_lookup_scope)]

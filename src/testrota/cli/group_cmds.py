@@ -1,0 +1,187 @@
+"""Commands of the group (issue 15): the unit tree and the daily report (日报)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from testrota.audit import Actor
+from testrota.cli.common import (
+    DbOption,
+    FormatOption,
+    JsonOption,
+    emit_json,
+    make_app,
+    output_format,
+    rows_as,
+    user_errors,
+    writable_output,
+)
+from testrota.errors import UserError
+from testrota.jsonable import jsonable
+
+UNIT_COLUMNS = ["path", "name", "level", "level_name", "kind", "code", "people"]
+# The JSON contract of ``report daily`` (issue 15), in this order; more fields follow.
+REPORT_FIELDS = [
+    "path",
+    "name",
+    "level",
+    "people",
+    "employees",
+    "co_residents",
+    "third_party",
+    "required",
+    "tested",
+    "untested",
+    "untested_by_reason",
+    "rate",
+    "pooled",
+    "single",
+    "pool_positive",
+    "positive",
+    "booster_share",
+    "extra",
+    "confirmed",
+]
+TABLE_COLUMNS = ["unit", "people", "required", "tested", "untested", "rate", "extra", "confirmed"]
+
+
+def register(app: typer.Typer) -> None:
+    app.command("units")(units)
+    report = typer.Typer(help="The group's daily report (日报) and its confirmation upward.")
+    report.command("daily")(report_daily)
+    report.command("confirm")(report_confirm)
+    app.add_typer(report, name="report")
+
+
+def units(fmt: FormatOption = None, json_out: JsonOption = False, db: DbOption = None) -> None:
+    """The group's units, from the root down to teams and grid units, with their people."""
+    with user_errors():
+        chosen = output_format(fmt, json_out)
+        app = make_app(db)
+        from testrota.actions.units import ListUnits, list_units
+
+        listed = jsonable(list_units(app, ListUnits(Actor.cli())), app.tz)
+        rows_as(chosen, listed, UNIT_COLUMNS, title=f"Units ({len(listed)})")
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise UserError("--date {text!r}: write it like 2022-05-09", text=text) from None
+
+
+def report_daily(
+    on: Annotated[str, typer.Option("--date", help="The day (YYYY-MM-DD), local time.")],
+    unit: Annotated[
+        str | None,
+        typer.Option("--unit", help="A unit's path (or code); default: the whole group."),
+    ] = None,
+    levels: Annotated[
+        int | None, typer.Option("--levels", help="Levels below the unit to show (default: all).")
+    ] = None,
+    fmt: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            help="table (the default), json, csv or xlsx; --json is --format json.",
+            show_default=False,
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Write to this file (xlsx: default 日报-DATE.xlsx)."),
+    ] = None,
+    json_out: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """One day's testing figures per unit, each including the units below it."""
+    with user_errors():
+        chosen = output_format(fmt, json_out, ("table", "json", "csv", "xlsx"))
+        if output is not None and chosen == "table":
+            raise UserError("--output needs --format json, csv or xlsx")
+        if output is not None:
+            writable_output(output, "--output", ".xlsx" if chosen == "xlsx" else None)
+        day = _day(on)
+        app = make_app(db)
+        from testrota.actions.report import DailyReport, daily_report
+        from testrota.org import workbook
+
+        out = daily_report(app, DailyReport(day, Actor.cli(), unit=unit, levels=levels))
+        tz, reasons = app.tz, app.policy.report.excuse_reasons
+        if chosen == "xlsx":
+            target = output or Path(f"日报-{day.isoformat()}.xlsx")
+            workbook.write_daily_xlsx(
+                target, out.rows, reasons=reasons, day=day, unit=out.unit, tz=tz
+            )
+            typer.echo(f"{len(out.rows)} units written to {target}", err=True)
+        elif chosen == "csv":
+            from testrota.compliance.export import write_csv
+
+            flat = [workbook.flat(r, tz) for r in out.rows]
+            columns = workbook.csv_columns(reasons)
+            if output is None:
+                write_csv(sys.stdout, flat, columns, tz=tz)
+            else:
+                with output.open("w", encoding="utf-8-sig", newline="") as fh:
+                    write_csv(fh, flat, columns, tz=tz)
+        elif chosen == "json":
+            doc = [_json_row(jsonable(r, tz)) for r in out.rows]
+            if output is None:
+                emit_json(doc)
+            else:
+                output.write_text(json.dumps(doc, ensure_ascii=False, indent=1) + "\n", "utf-8")
+        else:
+            shown = [_table_row(r) for r in out.rows]
+            rows_as("table", shown, TABLE_COLUMNS, title=f"日报 {out.unit} {day}")
+
+
+def report_confirm(
+    on: Annotated[str, typer.Option("--date", help="The day whose figures (YYYY-MM-DD).")],
+    unit: Annotated[str, typer.Option("--unit", help="The unit's path (or code).")],
+    note: Annotated[str, typer.Option("--note", help="What was checked; shown upward.")] = "",
+    json_out: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """Confirm a unit's daily figures upward (分级把关); the figures now are kept."""
+    with user_errors():
+        day = _day(on)
+        app = make_app(db)
+        from testrota.actions.report import ConfirmReport, confirm_report
+
+        done = confirm_report(app, ConfirmReport(day, unit, Actor.cli(), note=note))
+        if json_out:
+            emit_json(jsonable(done, app.tz))
+        else:
+            when = "late" if done.late else "on time"
+            typer.echo(
+                f"confirmed {done.unit} {done.day} ({when}): tested {done.figures['tested']} "
+                f"of {done.figures['required']} required"
+            )
+
+
+def _json_row(row: dict[str, Any]) -> dict[str, Any]:
+    ordered = {k: row[k] for k in REPORT_FIELDS}
+    ordered.update({k: v for k, v in row.items() if k not in ordered and k != "unit_id"})
+    return ordered
+
+
+def _table_row(row: Any) -> dict[str, Any]:
+    conf = row.confirmed
+    return {
+        "unit": "  " * row.level + row.name,
+        "people": row.people,
+        "required": row.required,
+        "tested": row.tested,
+        "untested": row.untested,
+        "rate": "" if row.rate is None else f"{row.rate:.1%}",
+        "extra": row.extra,
+        "confirmed": ("changed: " if conf and conf["changed"] else "")
+        + (conf["by"] if conf else (row.confirmation or "")),
+    }

@@ -1,0 +1,205 @@
+"""The ``orgunit`` rows and each person's unit: kept in step with the roster, and read.
+
+:func:`sync_units` runs inside a roster import's transaction (and after an upgrade, on first
+use): it adds the units the active people's rows name and points each person at theirs. Units
+nobody sits in any more are kept, with their confirmations; they report zeros.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    and_,
+    bindparam,
+    exists,
+    insert,
+    or_,
+    select,
+    update,
+)
+
+from testrota.db import tables
+from testrota.errors import UserError
+from testrota.org.config import OrgConfig
+from testrota.org.paths import SEP, UnitSpec, relative, resolve_path, unit_chain
+from testrota.statuses import UnitKind
+
+UNIT = tables.ORG_UNIT
+PERSON = tables.PERSON
+
+
+@dataclass(frozen=True)
+class Unit:
+    id: int
+    parent_id: int | None
+    path: str
+    name: str
+    level: int
+    kind: str
+    code: str | None
+
+
+@dataclass(frozen=True)
+class UnitSync:
+    units_added: int
+    people_moved: int
+
+
+def load_units(conn: Connection) -> list[Unit]:
+    """Every unit, parents before children."""
+    rows = conn.execute(
+        select(
+            UNIT.c.id,
+            UNIT.c.parent_id,
+            UNIT.c.path,
+            UNIT.c.name,
+            UNIT.c.level,
+            UNIT.c.kind,
+            UNIT.c.code,
+        ).order_by(UNIT.c.level, UNIT.c.path)
+    )
+    return [Unit(*row) for row in rows]
+
+
+def needs_sync(conn: Connection) -> bool:
+    """True when an active person has no unit yet (the first use after an upgrade)."""
+    return bool(
+        conn.execute(
+            select(exists().where(and_(PERSON.c.active.is_(True), PERSON.c.unit_id.is_(None))))
+        ).scalar()
+    )
+
+
+def sync_units(conn: Connection, org: OrgConfig, now: datetime) -> UnitSync:
+    """Add the units the active people name (with their codes from org.yaml) and set every
+    active person's ``unit_id``, in ``conn``'s transaction."""
+    people = conn.execute(
+        select(
+            PERSON.c.id,
+            PERSON.c.unit_path,
+            PERSON.c.department,
+            PERSON.c.grid_unit,
+            PERSON.c.unit_id,
+        ).where(PERSON.c.active.is_(True))
+    ).all()
+    known = {u.path: u for u in load_units(conn)}
+    wanted: dict[str, UnitSpec] = {}
+    leaf_of: dict[tuple[str, str, str], str] = {}
+    leaves: list[str] = []
+    for _, unit_path, department, grid_unit, _ in people:
+        key = (unit_path or "", department or "", grid_unit or "")
+        leaf = leaf_of.get(key)
+        if leaf is None:
+            chain = unit_chain(org, *key)
+            for spec in chain:
+                wanted.setdefault(spec.path, spec)
+            leaf = leaf_of[key] = chain[-1].path
+        leaves.append(leaf)
+    if not people:
+        wanted[org.root] = unit_chain(org, "", "", "")[0]
+    added = 0
+    ids = {path: u.id for path, u in known.items()}
+    # Level by level, so each new unit's parent already has its id.
+    missing = sorted((s for p, s in wanted.items() if p not in known), key=lambda s: s.level)
+    for level in sorted({s.level for s in missing}):
+        batch = [s for s in missing if s.level == level]
+        conn.execute(
+            insert(UNIT),
+            [
+                {
+                    "parent_id": ids[s.parent] if s.parent is not None else None,
+                    "path": s.path,
+                    "name": s.name,
+                    "level": s.level,
+                    "kind": UnitKind.GRID if s.grid else UnitKind.UNIT,
+                    "code": org.codes.get(relative(org, s.path)),
+                    "created_at": now,
+                }
+                for s in batch
+            ],
+        )
+        added += len(batch)
+        new = conn.execute(select(UNIT.c.path, UNIT.c.id).where(UNIT.c.level == level)).all()
+        ids.update({path: unit_id for path, unit_id in new})
+    _update_codes(conn, org, known.values())
+    moves = [
+        {"pid": pid, "uid": ids[leaf]}
+        for (pid, _, _, _, current), leaf in zip(people, leaves, strict=True)
+        if current != ids[leaf]
+    ]
+    if moves:
+        conn.execute(
+            update(PERSON).where(PERSON.c.id == bindparam("pid")).values(unit_id=bindparam("uid")),
+            moves,
+        )
+    return UnitSync(added, len(moves))
+
+
+def _update_codes(conn: Connection, org: OrgConfig, units: Iterable[Unit]) -> None:
+    # org.yaml's codes may change after a unit was made
+    for u in units:
+        code = org.codes.get(relative(org, u.path))
+        if code != u.code:
+            conn.execute(update(UNIT).where(UNIT.c.id == u.id).values(code=code))
+
+
+def find_unit(conn: Connection, org: OrgConfig, text: str) -> Unit:
+    """The unit a person named (a path with or without the root's name, or a unit code);
+    a UserError naming close matches when there is none."""
+    path = resolve_path(org, text)
+    row = conn.execute(
+        select(
+            UNIT.c.id,
+            UNIT.c.parent_id,
+            UNIT.c.path,
+            UNIT.c.name,
+            UNIT.c.level,
+            UNIT.c.kind,
+            UNIT.c.code,
+        ).where(or_(UNIT.c.path == path, UNIT.c.code == text.strip()))
+    ).first()
+    if row is not None:
+        return Unit(*row)
+    last = path.rsplit(SEP, 1)[-1]
+    near = (
+        conn.execute(select(UNIT.c.path).where(UNIT.c.name == last).order_by(UNIT.c.path).limit(5))
+        .scalars()
+        .all()
+    )
+    raise UserError(
+        "no unit {path}{hint}; testrota units lists them",
+        path=path,
+        hint=f" (did you mean {', '.join(near)}?)" if near else "",
+    )
+
+
+def subtree_condition(path: str) -> ColumnElement[bool]:
+    """SQL: ``orgunit.path`` is ``path`` or below it (one prefix condition on the index)."""
+    escaped = path.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return or_(UNIT.c.path == path, UNIT.c.path.like(escaped + SEP + "%", escape="\\"))
+
+
+def departments_in(conn: Connection, paths: Iterable[str]) -> set[str]:
+    """The departments of the active people in these units and below them."""
+    found: set[str] = set()
+    for path in paths:
+        below = select(UNIT.c.id).where(subtree_condition(path))
+        found.update(
+            conn.execute(
+                select(PERSON.c.department)
+                .where(PERSON.c.unit_id.in_(below), PERSON.c.active.is_(True))
+                .distinct()
+            ).scalars()
+        )
+    return found
+
+
+def unit_condition(paths: Iterable[str]) -> ColumnElement[bool]:
+    """SQL: ``person.unit_id`` is in one of these units or below them."""
+    below = select(UNIT.c.id).where(or_(*(subtree_condition(p) for p in paths)))
+    return PERSON.c.unit_id.in_(below)

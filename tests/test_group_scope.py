@@ -1,0 +1,186 @@
+"""Supervisors by unit (issue 15): a supervisor given a unit sees it and everything below it
+in the lists, exports and API lists, and never a department of the same name elsewhere."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, update
+
+from testrota.auth.scope import Scope, scope_for
+from testrota.db import tables
+from testrota.db.engine import session_scope
+from testrota.org.config import load_org
+from testrota.org.units import sync_units
+from tests.conftest import CONFIG_DIR
+from tests.web_support import PASSWORD, add_people, book, make_user, sign_in, soup, week19
+
+pytest_plugins = ("tests.web_fixtures",)
+
+
+def _two_companies(engine: Engine) -> None:
+    """week19's people, 炼钢厂 under 板材公司, and a 炼钢厂 of 北营公司 with one person."""
+    ids = week19(engine)
+    add_people(
+        engine,
+        [
+            {
+                "employee_no": "X001",
+                "name": "孙七",
+                "department": "炼钢厂",
+                "unit_path": "北营公司/炼钢厂",
+                "grid_unit": "北营一班",
+                "role": "司机",
+                "phone": "+8613800000009",
+                "risk_category": "driver",
+            }
+        ],
+    )
+    book(engine, "X001", ids["mon"])
+    person = tables.PERSON
+    with session_scope(engine) as s:
+        conn = s.connection()
+        conn.execute(
+            update(person)
+            .where(person.c.employee_no.in_(["A001", "A002"]))
+            .values(unit_path="板材公司/炼钢厂")
+        )
+        sync_units(conn, load_org(CONFIG_DIR), datetime(2022, 5, 1, tzinfo=UTC))
+
+
+def _unit_supervisor(engine: Engine, name: str, units: list[str]) -> None:
+    from testrota.auth.users import add_user
+
+    with session_scope(engine) as s:
+        add_user(
+            s,
+            name=name,
+            role="supervisor",
+            password=PASSWORD,
+            units=units,
+            language="en",
+            now=datetime(2022, 5, 1, tzinfo=UTC),
+        )
+
+
+def texts(page: Any, selector: str) -> list[str]:
+    return [el.get_text(" ", strip=True) for el in page.select(selector)]
+
+
+def test_a_unit_supervisor_sees_their_unit_and_below_and_no_namesake_elsewhere(
+    client: TestClient, engine: Engine
+) -> None:
+    _two_companies(engine)
+    _unit_supervisor(engine, "sup", ["本钢集团/板材公司"])
+    sign_in(client, "sup")
+    page = soup(client.get("/people"))
+    assert texts(page, "table.people tbody td:nth-of-type(1)") == ["A001", "A002"]
+    body = client.get("/api/people").json()
+    assert {p["employee_no"] for p in body["people"]} == {"A001", "A002"}
+    schedule = client.get("/api/schedule", params={"week": "2022-W19"}).json()
+    assert {a["employee_no"] for a in schedule["appointments"]} == {"A001"}
+    schedule_page = soup(client.get("/schedule", params={"week": "2022-W19"}))
+    assert "X001" not in schedule_page.get_text()
+    # HR sees the namesake department's person too
+    make_user(engine, "hr1", "hr")
+    sign_in(client, "hr1")
+    body = client.get("/api/people").json()
+    assert {p["employee_no"] for p in body["people"]} >= {"A001", "A002", "X001"}
+
+
+def test_a_unit_scope_is_the_units_and_their_departments() -> None:
+    scope = scope_for("supervisor", [], ["本钢集团/板材公司"], ["炼钢厂"])
+    assert scope.units == frozenset({"本钢集团/板材公司"})
+    assert scope.allows_unit("本钢集团/板材公司/炼钢厂")
+    assert scope.allows_unit("本钢集团/板材公司")
+    assert not scope.allows_unit("本钢集团/板材公司二")  # a prefix of the name is not below it
+    assert not scope.allows_unit("本钢集团")
+    assert scope_for("hr", [], ["本钢集团/板材公司"]).is_everything
+    assert Scope.everything().allows_unit("本钢集团/北营公司")
+
+
+def test_users_add_takes_a_unit_by_path_or_code_and_refuses_an_unknown_one(
+    cli: Any, engine: Engine
+) -> None:
+    _two_companies(engine)
+    password = PASSWORD + "\n"
+    added = cli(
+        "users",
+        "add",
+        "sup",
+        "--role",
+        "supervisor",
+        "--unit",
+        "板材公司",
+        "--password-stdin",
+        "--json",
+        input=password,
+    )
+    assert added.exit_code == 0, added.output
+    assert json.loads(added.stdout)["units"] == ["本钢集团/板材公司"]
+    unknown = cli(
+        "users",
+        "add",
+        "sup2",
+        "--role",
+        "supervisor",
+        "--unit",
+        "鞍钢",
+        "--password-stdin",
+        input=password,
+    )
+    assert unknown.exit_code == 2 and "no unit" in unknown.output
+    bare = cli("users", "add", "sup3", "--role", "supervisor", "--password-stdin", input=password)
+    assert bare.exit_code == 2 and "--unit" in bare.output
+
+
+def test_the_daily_report_and_its_confirmation_keep_to_the_readers_units(engine: Engine) -> None:
+    from datetime import date
+
+    import pytest
+
+    from testrota.actions.report import (
+        ConfirmReport,
+        DailyReport,
+        OutOfUnits,
+        confirm_report,
+        daily_report,
+    )
+    from testrota.audit import Actor
+    from tests.compliance_fixtures import SH, app_at, local, policy
+
+    _two_companies(engine)
+    app = app_at(engine, local(SH, 2022, 5, 10, 9, 0), policy())
+    mine = scope_for("supervisor", [], ["本钢集团/板材公司"], ["炼钢厂"])
+    out = daily_report(app, DailyReport(date(2022, 5, 9), Actor.web("sup"), scope=mine))
+    assert out.unit == "本钢集团/板材公司"  # their one unit by default
+    assert {r.path for r in out.rows} >= {"本钢集团/板材公司", "本钢集团/板材公司/炼钢厂"}
+    assert all(r.path.startswith("本钢集团/板材公司") for r in out.rows)
+    assert out.rows[0].required == 1  # A001's Monday slot; X001's is 北营公司's
+    with pytest.raises(OutOfUnits):
+        daily_report(
+            app, DailyReport(date(2022, 5, 9), Actor.web("sup"), unit="北营公司", scope=mine)
+        )
+    with pytest.raises(OutOfUnits):
+        confirm_report(
+            app, ConfirmReport(date(2022, 5, 9), "本钢集团", Actor.web("sup"), scope=mine)
+        )
+    by_department = scope_for("supervisor", ["物流部"])
+    with pytest.raises(OutOfUnits):
+        daily_report(
+            app,
+            DailyReport(
+                date(2022, 5, 9), Actor.web("sup"), unit="北营公司/炼钢厂", scope=by_department
+            ),
+        )
+    assert (
+        daily_report(
+            app, DailyReport(date(2022, 5, 9), Actor.web("sup"), unit="物流部", scope=by_department)
+        )
+        .rows[0]
+        .required
+        == 2
+    )
