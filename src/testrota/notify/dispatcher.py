@@ -32,6 +32,7 @@ from testrota.notify.backends import (
     ProviderMessage,
     ProviderUnavailable,
     SmsBackend,
+    TemplateValues,
     build_backend,
 )
 from testrota.notify.claims import Claimed
@@ -287,7 +288,7 @@ class Dispatcher:
         if time.monotonic() - claimed_mono > self.sms.sending_timeout_minutes * 30:
             return _Outcome(row, "release")
         try:
-            result = self.backend.send(row.to, row.body, row.id)
+            result = self.backend.send(row.to, row.body, row.id, _template(row))
         except SendFailure as failure:
             return self._classify(row, failure)
         except Exception as exc:  # a bug in a backend must not lose the row
@@ -354,10 +355,11 @@ class Dispatcher:
                     invalid_phones.append(o.row.to)
         only_sent = not (retry or failed or unknown or release)
         with self._db(single=only_sent) as conn:
-            claims.record_sent(conn, self.worker, now, sent)
+            channel = self.backend.name
+            claims.record_sent(conn, self.worker, now, sent, channel)
             claims.record_retry(conn, self.worker, retry)
-            claims.record_final(conn, self.worker, "failed", failed)
-            claims.record_final(conn, self.worker, "unknown", unknown)
+            claims.record_final(conn, self.worker, "failed", failed, channel)
+            claims.record_final(conn, self.worker, "unknown", unknown, channel)
             report.released += claims.release(conn, self.worker, release)
             opted = claims.mark_recipients(conn, opted_phones, opted_out=True)
             invalid = claims.mark_recipients(conn, invalid_phones, invalid=True)
@@ -397,8 +399,9 @@ class Dispatcher:
     def _lookup(self, row: Claimed) -> tuple[str, ProviderMessage | None]:
         try:
             if row.provider_sid:
-                return "found" if (m := self.backend.fetch(row.provider_sid)) else "missing", m
-            message = self.backend.find(row.to, row.body, row.claimed_at)
+                m = self.backend.fetch(row.provider_sid, row.to, row.claimed_at)
+                return ("found" if m else "missing"), m
+            message = self.backend.find(row.to, row.body, row.claimed_at, row.id)
             return ("found" if message else "missing"), message
         except ProviderUnavailable as exc:
             log.warning("lookup of text %d failed, will try again: %s", row.id, exc)
@@ -433,6 +436,12 @@ class Dispatcher:
             "next_attempt_at": now,
             "error_message": "not found at the provider; resending",
         }
+
+
+def _template(row: Claimed) -> TemplateValues | None:
+    if row.params is None:
+        return None  # queued before texts kept their values: only free text can send it
+    return TemplateValues(row.kind, row.language, row.params)
 
 
 def _audit(conn: Any, now: datetime, action: str, person_ids: list[int], reason: str) -> None:
