@@ -84,6 +84,9 @@ class Settings(BaseSettings):
     # host[:port] of the SMS API; a local fake in tests (with protocol http)
     aliyun_endpoint: str = "dysmsapi.aliyuncs.com"
     aliyun_protocol: Literal["https", "http"] = "https"
+    # The secret path token of the delivery-receipt route /webhooks/aliyun/{token} (the push
+    # carries no signature); unset: the route answers 404.
+    aliyun_receipt_token: str | None = None
     public_url: str = "http://127.0.0.1:8000"
     secret_key: str | None = None
     demo: bool = False

@@ -381,6 +381,9 @@ ZH: dict[str, str] = {
     "roster, run again with --force, otherwise import it without --full": "本次导入将停用 {active} 名在册人员中的 {n} 名（{share}），超过策略 "
     "import.max_deactivate_share 允许的 {limit}；如文件确为完整花名册，请勾选确认后再应用，"
     "否则请不要选择“完整花名册”",
+    "{path}: TESTROTA_SMS_BACKEND=aliyun needs the approved templates under channels.aliyun "
+    "(see the README, Connecting Aliyun SMS)": "{path}：TESTROTA_SMS_BACKEND=aliyun 需要在 "
+    "channels.aliyun 下配置已审核的短信模板（见 README“Connecting Aliyun SMS”）",
 }
 
 
