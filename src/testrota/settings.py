@@ -54,7 +54,7 @@ class Settings(BaseSettings):
     # A file holding "now" (ISO 8601 with offset), read again whenever it changes: lets a
     # simulation move the clock of long-running processes (web, workers) together.
     clock_file: Path | None = None
-    sms_backend: Literal["console", "twilio", "aliyun"] = "console"
+    sms_backend: Literal["console", "twilio", "aliyun", "wecom"] = "console"
     twilio_account_sid: str | None = Field(
         default=None, validation_alias=AliasChoices("TWILIO_ACCOUNT_SID", "twilio_account_sid")
     )
@@ -84,6 +84,16 @@ class Settings(BaseSettings):
     # host[:port] of the SMS API; a local fake in tests (with protocol http)
     aliyun_endpoint: str = "dysmsapi.aliyuncs.com"
     aliyun_protocol: Literal["https", "http"] = "https"
+    wecom_corp_id: str | None = Field(
+        default=None, validation_alias=AliasChoices("WECOM_CORP_ID", "wecom_corp_id")
+    )
+    wecom_secret: str | None = Field(
+        default=None, validation_alias=AliasChoices("WECOM_SECRET", "wecom_secret")
+    )
+    wecom_agent_id: int | None = Field(
+        default=None, validation_alias=AliasChoices("WECOM_AGENT_ID", "wecom_agent_id")
+    )
+    wecom_api_base: str = "https://qyapi.weixin.qq.com"
     # The secret path token of the delivery-receipt route /webhooks/aliyun/{token} (the push
     # carries no signature); unset: the route answers 404.
     aliyun_receipt_token: str | None = None
@@ -168,6 +178,27 @@ class Settings(BaseSettings):
             )
         return value
 
+    @field_validator("wecom_api_base")
+    @classmethod
+    def _wecom_base(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("TESTROTA_WECOM_API_BASE is a URL, e.g. https://qyapi.weixin.qq.com")
+        return value
+
+    @model_validator(mode="after")
+    def _wecom_has_credentials(self) -> Settings:
+        if self.sms_backend != "wecom":
+            return self
+        missing = wecom_missing(self)
+        if missing:
+            raise SettingsError(
+                "TESTROTA_SMS_BACKEND=wecom needs "
+                + ", ".join(missing)
+                + "; set them or use TESTROTA_SMS_BACKEND=console"
+            )
+        return self
+
     @model_validator(mode="after")
     def _aliyun_has_credentials(self) -> Settings:
         if self.sms_backend != "aliyun":
@@ -207,6 +238,19 @@ def aliyun_missing(settings: Settings) -> list[str]:
             ("ALIYUN_SMS_SIGN_NAME", settings.aliyun_sms_sign_name),
         )
         if not value
+    ]
+
+
+def wecom_missing(settings: Settings) -> list[str]:
+    """The names of the settings WeCom application messages need that are not set."""
+    return [
+        name
+        for name, value in (
+            ("WECOM_CORP_ID", settings.wecom_corp_id),
+            ("WECOM_SECRET", settings.wecom_secret),
+            ("WECOM_AGENT_ID", settings.wecom_agent_id),
+        )
+        if value is None or value == ""
     ]
 
 

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 from testrota.notify.failures import Failure, SendFailure, classify_provider_error
-from testrota.policy import SmsPolicy
+from testrota.policy import ChannelsPolicy, SmsPolicy
 from testrota.settings import Settings
 
 log = logging.getLogger("testrota.sms")
@@ -370,7 +370,9 @@ def _send_failure(exc: Exception) -> SendFailure:
     return SendFailure(Failure.AMBIGUOUS, None, f"{type(exc).__name__}: {exc}"[:400])
 
 
-def build_backend(settings: Settings, sms: SmsPolicy) -> SmsBackend:
+def build_backend(
+    settings: Settings, sms: SmsPolicy, channels: ChannelsPolicy | None = None
+) -> SmsBackend:
     """The backend ``TESTROTA_SMS_BACKEND`` names (the settings refuse one without creds)."""
     if settings.sms_backend == "twilio":
         return TwilioBackend(settings, sms)
@@ -378,4 +380,8 @@ def build_backend(settings: Settings, sms: SmsPolicy) -> SmsBackend:
         from testrota.notify.aliyun import AliyunBackend
 
         return AliyunBackend.from_settings(settings, sms)
+    if settings.sms_backend == "wecom":
+        from testrota.notify.wecom import WecomBackend
+
+        return WecomBackend(settings, channels or ChannelsPolicy(), concurrency=sms.concurrency)
     return ConsoleBackend()

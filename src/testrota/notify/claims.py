@@ -387,6 +387,36 @@ def mark_recipients(
     return changed
 
 
+def recent_sends(
+    conn: Connection,
+    channel: str,
+    recipients: Sequence[str],
+    since: datetime,
+    exclude: Sequence[int] = (),
+) -> dict[str, list[datetime]]:
+    """When each recipient was sent texts on ``channel`` after ``since`` (for its limits);
+    texts in flight count as sent at their claim, except the rows ``exclude`` (the batch the
+    caller is about to send)."""
+    if not recipients:
+        return {}
+    at = func.coalesce(M.c.sent_at, M.c.claimed_at)
+    rows = conn.execute(
+        select(M.c.to, at.label("at")).where(
+            M.c.to.in_(recipients),
+            M.c.id.not_in(exclude),
+            or_(
+                and_(M.c.channel == channel, M.c.sent_at > since),
+                and_(M.c.status == "sending", M.c.claimed_at > since),
+            ),
+        )
+    ).all()
+    out: dict[str, list[datetime]] = {}
+    for row in rows:
+        if row.at is not None:
+            out.setdefault(row.to, []).append(row.at)
+    return out
+
+
 # ---------------------------------------------------------------- recovery
 
 

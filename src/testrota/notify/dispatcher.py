@@ -37,6 +37,7 @@ from testrota.notify.backends import (
 )
 from testrota.notify.claims import Claimed
 from testrota.notify.failures import Failure, SendFailure, next_attempt_at
+from testrota.notify.limits import plan_sends
 from testrota.notify.outbox import in_quiet_hours, quiet_window_end
 from testrota.policy import Policy
 from testrota.settings import Settings
@@ -202,7 +203,7 @@ class Dispatcher:
                         next_claim_at = time.monotonic() + min(wait_s, 0.5)
                     elif len(batch) < asked:
                         exhausted = True
-                    for row in self._defer_quiet(batch, report):
+                    for row in self._defer_over_limit(self._defer_quiet(batch, report), report):
                         future = pool.submit(self._send, row, time.monotonic())
                         inflight[future] = row
                 if not inflight:
@@ -281,6 +282,30 @@ class Dispatcher:
                 claims.defer(conn, self.worker, deferrals)
             report.deferred += len(deferrals)
         return keep
+
+    def _defer_over_limit(self, batch: list[Claimed], report: DispatchReport) -> list[Claimed]:
+        """Rows to a recipient who had as many texts on this channel as it allows lately wait
+        until the window has room (WeCom drops the excess without saying so)."""
+        limits = getattr(self.backend, "recipient_limits", ())
+        if not batch or not limits:
+            return batch
+        now = self.clock.now()
+        widest = max(window for window, _ in limits)
+        with self._db(single=True) as conn:
+            history = claims.recent_sends(
+                conn,
+                self.backend.name,
+                sorted({r.to for r in batch}),
+                now - widest,
+                [r.id for r in batch],
+            )
+        send, deferrals = plan_sends([(r.id, r.to) for r in batch], history, now, limits)
+        if deferrals:
+            with self._db(single=True) as conn:
+                claims.defer(conn, self.worker, deferrals)
+            report.deferred += len(deferrals)
+        keep = set(send)
+        return [r for r in batch if r.id in keep]
 
     # ------------------------------------------------------------------ sending (pool threads)
     def _send(self, row: Claimed, claimed_mono: float) -> _Outcome:
@@ -494,7 +519,7 @@ def dispatch_loop(
     """
     stop = stop or threading.Event()
     own = backend is None
-    sender = backend or build_backend(settings, policy.sms)
+    sender = backend or build_backend(settings, policy.sms, policy.channels)
     worker = worker_id()
     total = DispatchReport()
     started = time.monotonic()
@@ -544,7 +569,7 @@ def dispatch_due(
 ) -> DispatchReport:
     """One dispatch run with the configured backend (``testrota dispatch --once``)."""
     own = backend is None
-    sender = backend or build_backend(settings, policy.sms)
+    sender = backend or build_backend(settings, policy.sms, policy.channels)
     try:
         return Dispatcher(engine, sender, policy, clock, stop=stop).run(max_seconds)
     finally:
