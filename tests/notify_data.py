@@ -181,8 +181,12 @@ def add_due_texts(
     kind: str = "booster",
     expires_at: datetime | None = None,
     with_people: bool = True,
+    with_params: bool = False,
 ) -> list[int]:
-    """``count`` pending texts, each to its own person, with a unique body; returns their ids."""
+    """``count`` pending texts, each to its own person, with a unique body; returns their ids.
+
+    ``with_params``: the texts also keep the values of a booster text (name, link), as the
+    outbox keeps them for a channel that sends approved templates only (Aliyun)."""
     person_table = Person.__table__  # type: ignore[attr-defined]
     message_table = Message.__table__  # type: ignore[attr-defined]
     numbers = range(first, first + count)
@@ -230,6 +234,12 @@ def add_due_texts(
                     "attempts": 0,
                     "segments": 1,
                     "created_at": due_at,
+                    "language": "zh-Hans" if with_params else None,
+                    "params": (
+                        {"name": f"员工{n}", "link": f"https://r.example/m/{n}"}
+                        if with_params
+                        else None
+                    ),
                 }
                 for n, pid in zip(numbers, person_ids, strict=True)
             ],

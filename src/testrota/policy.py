@@ -142,6 +142,17 @@ class SmsPolicy(_Section):
     batch_size: int = Field(default=200, ge=1, le=5000)
 
 
+class ChannelsPolicy(_Section):
+    """The mainland channels' own limits (Aliyun SMS, WeCom application messages)."""
+
+    # WeCom drops, without an error, application messages past 30 a minute and 1,000 an hour
+    # to one member; ours stay below with room for texts already on the wire from other
+    # dispatchers. A text over the limit waits for the window to pass (deferred, not dropped).
+    wecom_per_minute: int = Field(default=25, ge=1, le=30)
+    wecom_per_hour: int = Field(default=900, ge=1, le=1000)
+    wecom_request_timeout_seconds: float = Field(default=10, gt=0, le=120)
+
+
 class WebPolicy(_Section):
     """Sign-in rules and request limits of the web app."""
 
@@ -252,6 +263,7 @@ class Policy(_Section):
     imports: ImportPolicy = Field(default=ImportPolicy(), alias="import")
     reminders: ReminderPolicy = ReminderPolicy()
     sms: SmsPolicy = SmsPolicy()
+    channels: ChannelsPolicy = ChannelsPolicy()
     web: WebPolicy = WebPolicy()
     privacy: PrivacyPolicy = PrivacyPolicy()
     jobs: JobsPolicy = JobsPolicy()

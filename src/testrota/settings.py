@@ -54,7 +54,7 @@ class Settings(BaseSettings):
     # A file holding "now" (ISO 8601 with offset), read again whenever it changes: lets a
     # simulation move the clock of long-running processes (web, workers) together.
     clock_file: Path | None = None
-    sms_backend: Literal["console", "twilio"] = "console"
+    sms_backend: Literal["console", "twilio", "aliyun", "wecom"] = "console"
     twilio_account_sid: str | None = Field(
         default=None, validation_alias=AliasChoices("TWILIO_ACCOUNT_SID", "twilio_account_sid")
     )
@@ -71,6 +71,32 @@ class Settings(BaseSettings):
         ),
     )
     twilio_api_base: str | None = None
+    aliyun_access_key_id: str | None = Field(
+        default=None, validation_alias=AliasChoices("ALIYUN_ACCESS_KEY_ID", "aliyun_access_key_id")
+    )
+    aliyun_access_key_secret: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("ALIYUN_ACCESS_KEY_SECRET", "aliyun_access_key_secret"),
+    )
+    aliyun_sms_sign_name: str | None = Field(
+        default=None, validation_alias=AliasChoices("ALIYUN_SMS_SIGN_NAME", "aliyun_sms_sign_name")
+    )
+    # host[:port] of the SMS API; a local fake in tests (with protocol http)
+    aliyun_endpoint: str = "dysmsapi.aliyuncs.com"
+    aliyun_protocol: Literal["https", "http"] = "https"
+    wecom_corp_id: str | None = Field(
+        default=None, validation_alias=AliasChoices("WECOM_CORP_ID", "wecom_corp_id")
+    )
+    wecom_secret: str | None = Field(
+        default=None, validation_alias=AliasChoices("WECOM_SECRET", "wecom_secret")
+    )
+    wecom_agent_id: int | None = Field(
+        default=None, validation_alias=AliasChoices("WECOM_AGENT_ID", "wecom_agent_id")
+    )
+    wecom_api_base: str = "https://qyapi.weixin.qq.com"
+    # The secret path token of the delivery-receipt route /webhooks/aliyun/{token} (the push
+    # carries no signature); unset: the route answers 404.
+    aliyun_receipt_token: str | None = None
     public_url: str = "http://127.0.0.1:8000"
     secret_key: str | None = None
     demo: bool = False
@@ -136,6 +162,56 @@ class Settings(BaseSettings):
             )
         return self
 
+    @field_validator("aliyun_protocol", mode="before")
+    @classmethod
+    def _protocol_lower(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
+
+    @field_validator("aliyun_endpoint")
+    @classmethod
+    def _endpoint_is_a_host(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if not value or "://" in value or "/" in value:
+            raise ValueError(
+                "TESTROTA_ALIYUN_ENDPOINT is host[:port], e.g. dysmsapi.aliyuncs.com; "
+                "the scheme goes in TESTROTA_ALIYUN_PROTOCOL"
+            )
+        return value
+
+    @field_validator("wecom_api_base")
+    @classmethod
+    def _wecom_base(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("TESTROTA_WECOM_API_BASE is a URL, e.g. https://qyapi.weixin.qq.com")
+        return value
+
+    @model_validator(mode="after")
+    def _wecom_has_credentials(self) -> Settings:
+        if self.sms_backend != "wecom":
+            return self
+        missing = wecom_missing(self)
+        if missing:
+            raise SettingsError(
+                "TESTROTA_SMS_BACKEND=wecom needs "
+                + ", ".join(missing)
+                + "; set them or use TESTROTA_SMS_BACKEND=console"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _aliyun_has_credentials(self) -> Settings:
+        if self.sms_backend != "aliyun":
+            return self
+        missing = aliyun_missing(self)
+        if missing:
+            raise SettingsError(
+                "TESTROTA_SMS_BACKEND=aliyun needs "
+                + ", ".join(missing)
+                + "; set them or use TESTROTA_SMS_BACKEND=console"
+            )
+        return self
+
     @model_validator(mode="after")
     def _one_fixed_clock(self) -> Settings:
         if self.now is not None and self.clock_file is not None:
@@ -150,6 +226,32 @@ class Settings(BaseSettings):
         if not url:
             return self
         return self.model_copy(update={"database_url": url, "read_database_url": None})
+
+
+def aliyun_missing(settings: Settings) -> list[str]:
+    """The names of the settings Aliyun SMS needs that are not set."""
+    return [
+        name
+        for name, value in (
+            ("ALIYUN_ACCESS_KEY_ID", settings.aliyun_access_key_id),
+            ("ALIYUN_ACCESS_KEY_SECRET", settings.aliyun_access_key_secret),
+            ("ALIYUN_SMS_SIGN_NAME", settings.aliyun_sms_sign_name),
+        )
+        if not value
+    ]
+
+
+def wecom_missing(settings: Settings) -> list[str]:
+    """The names of the settings WeCom application messages need that are not set."""
+    return [
+        name
+        for name, value in (
+            ("WECOM_CORP_ID", settings.wecom_corp_id),
+            ("WECOM_SECRET", settings.wecom_secret),
+            ("WECOM_AGENT_ID", settings.wecom_agent_id),
+        )
+        if value is None or value == ""
+    ]
 
 
 def _networks(text: str) -> tuple[IPv4Network | IPv6Network, ...]:

@@ -271,11 +271,32 @@ class Message(SQLModel, table=True):
     sent_at: datetime | None = _dt(default=None)
     provider_sid: str | None = Field(default=None, max_length=64, index=True)
     provider_status: str | None = Field(default=None, max_length=20)
-    error_code: str | None = Field(default=None, max_length=20)
+    error_code: str | None = Field(default=None, max_length=64)  # isv.BUSINESS_LIMIT_CONTROL
     error_message: str | None = Field(default=None, max_length=400)
     segments: int = 0  # SMS segments the body takes (GSM-7 or UCS-2)
     tz: str | None = Field(default=None, max_length=64)  # quiet hours here; None: any hour
     created_at: datetime = _dt()
+    # The template language of the body and the values it was made from: a channel that sends
+    # only approved templates (Aliyun) sends these, not the body. Cleared with the body.
+    language: str | None = Field(default=None, max_length=16)
+    params: dict[str, str] | None = Field(default=None, sa_column=Column(JSON))
+    channel: str | None = Field(default=None, max_length=20)  # the channel that took it
+
+
+class SmsReceipt(SQLModel, table=True):
+    """A delivery receipt already applied: Aliyun pushes a receipt again (after 1, 5 and 10
+    minutes) when our answer was slow or lost, and a receipt applied twice could undo a later
+    one. Keyed by the provider's send id and the phone, as Aliyun keys them."""
+
+    __table_args__ = (UniqueConstraint("provider", "biz_id", "phone"),)
+    id: int | None = Field(default=None, primary_key=True)
+    provider: str = Field(max_length=20)
+    biz_id: str = Field(max_length=64)
+    phone: str = Field(max_length=32)
+    message_id: int | None = Field(default=None, foreign_key="message.id", ondelete="SET NULL")
+    success: bool = False
+    error_code: str | None = Field(default=None, max_length=40)
+    received_at: datetime = _dt()
 
 
 class InboundMessage(SQLModel, table=True):

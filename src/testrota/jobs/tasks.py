@@ -64,7 +64,9 @@ class JobContext:
     def backend(self) -> SmsBackend:
         with self._lock:
             if self._backend is None:
-                self._backend = build_backend(self.app.settings, self.app.policy.sms)
+                self._backend = build_backend(
+                    self.app.settings, self.app.policy.sms, self.app.policy.channels
+                )
             return self._backend
 
     def now(self) -> datetime:

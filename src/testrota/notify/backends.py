@@ -1,6 +1,7 @@
-"""Where texts go: the console (default, no account needed) or Twilio.
+"""Where texts go: the console (default, no account needed), Twilio, or Aliyun SMS
+(:mod:`testrota.notify.aliyun`, mainland numbers, approved templates only).
 
-Both satisfy :class:`SmsBackend`; one contract test runs against each. A backend classifies its
+All satisfy :class:`SmsBackend`; one contract test runs against each. A backend classifies its
 own failures (:class:`~testrota.notify.failures.SendFailure`) so the dispatcher never sees a
 provider's exception types.
 """
@@ -11,6 +12,7 @@ import collections
 import logging
 import threading
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from ipaddress import ip_address
@@ -18,7 +20,7 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 from testrota.notify.failures import Failure, SendFailure, classify_provider_error
-from testrota.policy import SmsPolicy
+from testrota.policy import ChannelsPolicy, SmsPolicy
 from testrota.settings import Settings
 
 log = logging.getLogger("testrota.sms")
@@ -44,6 +46,15 @@ class ProviderMessage:
     created_at: datetime | None = None
 
 
+@dataclass(frozen=True)
+class TemplateValues:
+    """What a text was made from: a channel sending only approved templates sends these."""
+
+    kind: str
+    language: str | None
+    params: Mapping[str, str]
+
+
 class ProviderUnavailable(Exception):
     """The provider could not be asked (network, 5xx); the row stays unknown and is asked later."""
 
@@ -51,16 +62,28 @@ class ProviderUnavailable(Exception):
 class SmsBackend(Protocol):
     name: str
 
-    def send(self, to: str, body: str, message_id: int | None = None) -> SendResult:
+    def send(
+        self,
+        to: str,
+        body: str,
+        message_id: int | None = None,
+        template: TemplateValues | None = None,
+    ) -> SendResult:
         """Hand one text to the provider; raises :class:`SendFailure`."""
         ...
 
-    def fetch(self, sid: str) -> ProviderMessage | None:
-        """The provider's record of ``sid``; None when it has none."""
+    def fetch(
+        self, sid: str, to: str | None = None, since: datetime | None = None
+    ) -> ProviderMessage | None:
+        """The provider's record of ``sid`` (sent to ``to`` at or after ``since``, for providers
+        that look texts up by number and day); None when it has none."""
         ...
 
-    def find(self, to: str, body: str, since: datetime) -> ProviderMessage | None:
-        """A text with this recipient and body created at or after ``since``, if any."""
+    def find(
+        self, to: str, body: str, since: datetime, message_id: int | None = None
+    ) -> ProviderMessage | None:
+        """A text with this recipient and body (or our ``message_id``, for providers that keep
+        it and not the body) created at or after ``since``, if any."""
         ...
 
     def close(self) -> None: ...
@@ -87,7 +110,13 @@ class ConsoleBackend:
         self._recent: collections.OrderedDict[str, ProviderMessage] = collections.OrderedDict()
         self._remember = remember
 
-    def send(self, to: str, body: str, message_id: int | None = None) -> SendResult:
+    def send(
+        self,
+        to: str,
+        body: str,
+        message_id: int | None = None,
+        template: TemplateValues | None = None,
+    ) -> SendResult:
         sid = f"CONSOLE{uuid.uuid4().hex}"
         log.info("SMS to %s [%s]: %s", mask_phone(to), sid, body)
         record = ProviderMessage(sid, to, body, "sent", created_at=datetime.now(UTC))
@@ -97,11 +126,15 @@ class ConsoleBackend:
                 self._recent.popitem(last=False)
         return SendResult(sid, "sent")
 
-    def fetch(self, sid: str) -> ProviderMessage | None:
+    def fetch(
+        self, sid: str, to: str | None = None, since: datetime | None = None
+    ) -> ProviderMessage | None:
         with self._lock:
             return self._recent.get(sid)
 
-    def find(self, to: str, body: str, since: datetime) -> ProviderMessage | None:
+    def find(
+        self, to: str, body: str, since: datetime, message_id: int | None = None
+    ) -> ProviderMessage | None:
         with self._lock:
             for record in reversed(self._recent.values()):
                 if (
@@ -229,7 +262,13 @@ class TwilioBackend:
             )
             self._callback = None
 
-    def send(self, to: str, body: str, message_id: int | None = None) -> SendResult:
+    def send(
+        self,
+        to: str,
+        body: str,
+        message_id: int | None = None,
+        template: TemplateValues | None = None,
+    ) -> SendResult:
         from twilio.base import values
 
         callback: Any = values.unset
@@ -247,7 +286,9 @@ class TwilioBackend:
             raise _send_failure(exc) from exc
         return SendResult(str(msg.sid), str(msg.status or "queued"))
 
-    def fetch(self, sid: str) -> ProviderMessage | None:
+    def fetch(
+        self, sid: str, to: str | None = None, since: datetime | None = None
+    ) -> ProviderMessage | None:
         try:
             msg = self.client.messages(sid).fetch()
         except Exception as exc:
@@ -256,7 +297,9 @@ class TwilioBackend:
             raise ProviderUnavailable(f"could not look up {sid}: {exc}") from exc
         return _provider_message(msg)
 
-    def find(self, to: str, body: str, since: datetime) -> ProviderMessage | None:
+    def find(
+        self, to: str, body: str, since: datetime, message_id: int | None = None
+    ) -> ProviderMessage | None:
         after = since - LOOKUP_MARGIN
         try:
             candidates = self.client.messages.list(
@@ -327,8 +370,18 @@ def _send_failure(exc: Exception) -> SendFailure:
     return SendFailure(Failure.AMBIGUOUS, None, f"{type(exc).__name__}: {exc}"[:400])
 
 
-def build_backend(settings: Settings, sms: SmsPolicy) -> SmsBackend:
-    """The backend ``TESTROTA_SMS_BACKEND`` names (the settings refuse twilio without creds)."""
+def build_backend(
+    settings: Settings, sms: SmsPolicy, channels: ChannelsPolicy | None = None
+) -> SmsBackend:
+    """The backend ``TESTROTA_SMS_BACKEND`` names (the settings refuse one without creds)."""
     if settings.sms_backend == "twilio":
         return TwilioBackend(settings, sms)
+    if settings.sms_backend == "aliyun":
+        from testrota.notify.aliyun import AliyunBackend
+
+        return AliyunBackend.from_settings(settings, sms)
+    if settings.sms_backend == "wecom":
+        from testrota.notify.wecom import WecomBackend
+
+        return WecomBackend(settings, channels or ChannelsPolicy(), concurrency=sms.concurrency)
     return ConsoleBackend()

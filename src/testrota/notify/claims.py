@@ -59,6 +59,9 @@ class Claimed:
     expires_at: datetime | None
     claimed_at: datetime
     provider_sid: str | None = None
+    kind: str = ""
+    language: str | None = None
+    params: dict[str, str] | None = None
 
 
 def _is_pg(conn: Connection) -> bool:
@@ -150,6 +153,36 @@ def _take(
     return list(conn.execute(stmt.values(**values).returning(*returning)).all())
 
 
+_CLAIMED = (
+    M.c.id,
+    M.c.to,
+    M.c.body,
+    M.c.attempts,
+    M.c.tz,
+    M.c.expires_at,
+    M.c.provider_sid,
+    M.c.kind,
+    M.c.language,
+    M.c.params,
+)
+
+
+def _claimed(r: Any, claimed_at: datetime) -> Claimed:
+    return Claimed(
+        r.id,
+        r.to,
+        r.body,
+        r.attempts,
+        r.tz,
+        r.expires_at,
+        claimed_at,
+        r.provider_sid,
+        r.kind,
+        r.language,
+        r.params,
+    )
+
+
 def claim_due(conn: Connection, now: datetime, worker: str, limit: int) -> list[Claimed]:
     """Mark up to ``limit`` eligible rows ``sending`` for ``worker`` and return them."""
     if limit <= 0:
@@ -165,12 +198,9 @@ def claim_due(conn: Connection, now: datetime, worker: str, limit: int) -> list[
             "claimed_at": now,
             "attempts": M.c.attempts + 1,
         },
-        [M.c.id, M.c.to, M.c.body, M.c.attempts, M.c.tz, M.c.expires_at, M.c.provider_sid],
+        _CLAIMED,
     )
-    claimed = [
-        Claimed(r.id, r.to, r.body, r.attempts, r.tz, r.expires_at, now, r.provider_sid)
-        for r in rows
-    ]
+    claimed = [_claimed(r, now) for r in rows]
     claimed.sort(key=lambda c: c.id)
     return claimed
 
@@ -226,7 +256,11 @@ def sweep(conn: Connection, now: datetime) -> dict[str, int]:
 
 
 def record_sent(
-    conn: Connection, worker: str, now: datetime, rows: Sequence[dict[str, Any]]
+    conn: Connection,
+    worker: str,
+    now: datetime,
+    rows: Sequence[dict[str, Any]],
+    channel: str | None = None,
 ) -> None:
     """``rows``: ``{"b_id", "b_sid", "b_pstatus"}``. A status callback may have come first.
 
@@ -252,6 +286,7 @@ def record_sent(
         "error_code": None,
         "error_message": None,
         "next_attempt_at": None,
+        "channel": channel,
     }
     mine = and_(M.c.status == "sending", M.c.claimed_by == worker)
     if _is_pg(conn):
@@ -299,7 +334,11 @@ def record_retry(conn: Connection, worker: str, rows: Sequence[dict[str, Any]]) 
 
 
 def record_final(
-    conn: Connection, worker: str, status: str, rows: Sequence[dict[str, Any]]
+    conn: Connection,
+    worker: str,
+    status: str,
+    rows: Sequence[dict[str, Any]],
+    channel: str | None = None,
 ) -> None:
     """``rows``: ``{"b_id", "b_next", "b_code", "b_error"}``: failed, or unknown until b_next."""
     if not rows:
@@ -312,6 +351,7 @@ def record_final(
             next_attempt_at=bindparam("b_next"),
             error_code=bindparam("b_code"),
             error_message=bindparam("b_error"),
+            channel=channel,
         ),
         list(rows),
     )
@@ -345,6 +385,36 @@ def mark_recipients(
         ).all()
         changed += [r.id for r in rows]
     return changed
+
+
+def recent_sends(
+    conn: Connection,
+    channel: str,
+    recipients: Sequence[str],
+    since: datetime,
+    exclude: Sequence[int] = (),
+) -> dict[str, list[datetime]]:
+    """When each recipient was sent texts on ``channel`` after ``since`` (for its limits);
+    texts in flight count as sent at their claim, except the rows ``exclude`` (the batch the
+    caller is about to send)."""
+    if not recipients:
+        return {}
+    at = func.coalesce(M.c.sent_at, M.c.claimed_at)
+    rows = conn.execute(
+        select(M.c.to, at.label("at")).where(
+            M.c.to.in_(recipients),
+            M.c.id.not_in(exclude),
+            or_(
+                and_(M.c.channel == channel, M.c.sent_at > since),
+                and_(M.c.status == "sending", M.c.claimed_at > since),
+            ),
+        )
+    ).all()
+    out: dict[str, list[datetime]] = {}
+    for row in rows:
+        if row.at is not None:
+            out.setdefault(row.to, []).append(row.at)
+    return out
 
 
 # ---------------------------------------------------------------- recovery
@@ -384,23 +454,9 @@ def claim_unknown(
         ids,
         M.c.status == "unknown",
         {"claimed_by": worker, "next_attempt_at": now + recheck},
-        [
-            M.c.id,
-            M.c.to,
-            M.c.body,
-            M.c.attempts,
-            M.c.tz,
-            M.c.expires_at,
-            M.c.provider_sid,
-            M.c.claimed_at,
-        ],
+        [*_CLAIMED, M.c.claimed_at],
     )
-    return [
-        Claimed(
-            r.id, r.to, r.body, r.attempts, r.tz, r.expires_at, r.claimed_at or now, r.provider_sid
-        )
-        for r in rows
-    ]
+    return [_claimed(r, r.claimed_at or now) for r in rows]
 
 
 def resolve_unknown(conn: Connection, worker: str, row_id: int, values: dict[str, Any]) -> bool:

@@ -32,10 +32,12 @@ from testrota.notify.backends import (
     ProviderMessage,
     ProviderUnavailable,
     SmsBackend,
+    TemplateValues,
     build_backend,
 )
 from testrota.notify.claims import Claimed
 from testrota.notify.failures import Failure, SendFailure, next_attempt_at
+from testrota.notify.limits import plan_sends
 from testrota.notify.outbox import in_quiet_hours, quiet_window_end
 from testrota.policy import Policy
 from testrota.settings import Settings
@@ -201,7 +203,7 @@ class Dispatcher:
                         next_claim_at = time.monotonic() + min(wait_s, 0.5)
                     elif len(batch) < asked:
                         exhausted = True
-                    for row in self._defer_quiet(batch, report):
+                    for row in self._defer_over_limit(self._defer_quiet(batch, report), report):
                         future = pool.submit(self._send, row, time.monotonic())
                         inflight[future] = row
                 if not inflight:
@@ -281,13 +283,37 @@ class Dispatcher:
             report.deferred += len(deferrals)
         return keep
 
+    def _defer_over_limit(self, batch: list[Claimed], report: DispatchReport) -> list[Claimed]:
+        """Rows to a recipient who had as many texts on this channel as it allows lately wait
+        until the window has room (WeCom drops the excess without saying so)."""
+        limits = getattr(self.backend, "recipient_limits", ())
+        if not batch or not limits:
+            return batch
+        now = self.clock.now()
+        widest = max(window for window, _ in limits)
+        with self._db(single=True) as conn:
+            history = claims.recent_sends(
+                conn,
+                self.backend.name,
+                sorted({r.to for r in batch}),
+                now - widest,
+                [r.id for r in batch],
+            )
+        send, deferrals = plan_sends([(r.id, r.to) for r in batch], history, now, limits)
+        if deferrals:
+            with self._db(single=True) as conn:
+                claims.defer(conn, self.worker, deferrals)
+            report.deferred += len(deferrals)
+        keep = set(send)
+        return [r for r in batch if r.id in keep]
+
     # ------------------------------------------------------------------ sending (pool threads)
     def _send(self, row: Claimed, claimed_mono: float) -> _Outcome:
         # A claim that waited too long may have been recovered by another dispatcher already.
         if time.monotonic() - claimed_mono > self.sms.sending_timeout_minutes * 30:
             return _Outcome(row, "release")
         try:
-            result = self.backend.send(row.to, row.body, row.id)
+            result = self.backend.send(row.to, row.body, row.id, _template(row))
         except SendFailure as failure:
             return self._classify(row, failure)
         except Exception as exc:  # a bug in a backend must not lose the row
@@ -354,10 +380,11 @@ class Dispatcher:
                     invalid_phones.append(o.row.to)
         only_sent = not (retry or failed or unknown or release)
         with self._db(single=only_sent) as conn:
-            claims.record_sent(conn, self.worker, now, sent)
+            channel = self.backend.name
+            claims.record_sent(conn, self.worker, now, sent, channel)
             claims.record_retry(conn, self.worker, retry)
-            claims.record_final(conn, self.worker, "failed", failed)
-            claims.record_final(conn, self.worker, "unknown", unknown)
+            claims.record_final(conn, self.worker, "failed", failed, channel)
+            claims.record_final(conn, self.worker, "unknown", unknown, channel)
             report.released += claims.release(conn, self.worker, release)
             opted = claims.mark_recipients(conn, opted_phones, opted_out=True)
             invalid = claims.mark_recipients(conn, invalid_phones, invalid=True)
@@ -397,8 +424,9 @@ class Dispatcher:
     def _lookup(self, row: Claimed) -> tuple[str, ProviderMessage | None]:
         try:
             if row.provider_sid:
-                return "found" if (m := self.backend.fetch(row.provider_sid)) else "missing", m
-            message = self.backend.find(row.to, row.body, row.claimed_at)
+                m = self.backend.fetch(row.provider_sid, row.to, row.claimed_at)
+                return ("found" if m else "missing"), m
+            message = self.backend.find(row.to, row.body, row.claimed_at, row.id)
             return ("found" if message else "missing"), message
         except ProviderUnavailable as exc:
             log.warning("lookup of text %d failed, will try again: %s", row.id, exc)
@@ -433,6 +461,12 @@ class Dispatcher:
             "next_attempt_at": now,
             "error_message": "not found at the provider; resending",
         }
+
+
+def _template(row: Claimed) -> TemplateValues | None:
+    if row.params is None:
+        return None  # queued before texts kept their values: only free text can send it
+    return TemplateValues(row.kind, row.language, row.params)
 
 
 def _audit(conn: Any, now: datetime, action: Action, person_ids: list[int], reason: str) -> None:
@@ -477,7 +511,7 @@ def dispatch_loop(
     """
     stop = stop or threading.Event()
     own = backend is None
-    sender = backend or build_backend(settings, policy.sms)
+    sender = backend or build_backend(settings, policy.sms, policy.channels)
     worker = worker_id()
     total = DispatchReport()
     started = time.monotonic()
@@ -527,7 +561,7 @@ def dispatch_due(
 ) -> DispatchReport:
     """One dispatch run with the configured backend (``testrota dispatch --once``)."""
     own = backend is None
-    sender = backend or build_backend(settings, policy.sms)
+    sender = backend or build_backend(settings, policy.sms, policy.channels)
     try:
         return Dispatcher(engine, sender, policy, clock, stop=stop).run(max_seconds)
     finally:

@@ -122,6 +122,8 @@ def insert_rows(conn: Connection, rows: Sequence[OutboxRow], now: datetime) -> i
                 "attempts": 0,
                 "segments": r.segments,
                 "tz": r.tz,
+                "language": r.language,
+                "params": r.params,
                 "created_at": now,
             }
             for r in rows[start : start + INSERT_CHUNK]

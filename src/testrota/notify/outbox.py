@@ -39,6 +39,9 @@ class OutboxRow:
     person_id: int | None = None
     appointment_id: int | None = None
     user_id: int | None = None
+    language: str | None = None  # the template language the body is in
+    # the values the body was made from (a template channel sends these, not the body)
+    params: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -192,6 +195,8 @@ def plan_reminders(
                     due_at=due,
                     expires_at=t.starts_at,
                     segments=rendered.segments.segments,
+                    language=rendered.language,
+                    params=dict(rendered.params),
                     tz=t.tz_name,
                     person_id=t.person_id,
                     appointment_id=t.appointment_id,
@@ -241,6 +246,8 @@ def plan_missed_notices(
                 due_at=due,
                 expires_at=due + timedelta(hours=24),
                 segments=rendered.segments.segments,
+                language=rendered.language,
+                params=dict(rendered.params),
                 tz=t.tz_name,
                 person_id=t.person_id,
                 appointment_id=t.appointment_id,
@@ -306,6 +313,8 @@ def plan_positive_alerts(
                 due_at=due,
                 expires_at=due + timedelta(days=1),
                 segments=rendered.segments.segments,
+                language=rendered.language,
+                params=dict(rendered.params),
                 tz=None if rules.alerts_ignore_quiet_hours else tz_name,
                 user_id=r.user_id,
             )
@@ -358,6 +367,8 @@ def plan_digests(
                 due_at=due,
                 expires_at=due + timedelta(hours=12),
                 segments=rendered.segments.segments,
+                language=rendered.language,
+                params=dict(rendered.params),
                 tz=tz_name,
                 user_id=r.user_id,
             )
@@ -399,6 +410,8 @@ def plan_booster_campaign(
                 due_at=due,
                 expires_at=due + timedelta(days=7),
                 segments=rendered.segments.segments,
+                language=rendered.language,
+                params=dict(rendered.params),
                 tz=tz_name,
                 person_id=t.person_id,
             )

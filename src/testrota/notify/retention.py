@@ -34,7 +34,7 @@ def apply_retention(
         (M.c.created_at < cutoff)
         & M.c.status.not_in(("pending", "sending", "unknown"))
         & (M.c.body != ""),
-        {"body": "", "to": ""},
+        {"body": "", "to": "", "params": None},
         batch,
     )
     inbound = in_batches(

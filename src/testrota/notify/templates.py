@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import string
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, tzinfo
 from pathlib import Path
 
 from testrota.errors import UserError
+from testrota.notify.channel_templates import ChannelSet, parse_channels
 from testrota.notify.segments import SegmentInfo, sms_segments
 from testrota.policy import read_yaml
 
@@ -87,34 +88,43 @@ def local_date_time(at: datetime, tz: tzinfo, language: str) -> tuple[str, str]:
 class Rendered:
     body: str
     segments: SegmentInfo
+    language: str = DEFAULT_LANGUAGE
+    # the values the body was made from: a template channel (Aliyun) sends these instead
+    params: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class Templates:
     variants: Mapping[str, Mapping[str, tuple[str, ...]]]  # language -> kind -> variants
     max_segments: int = 2
+    channels: Mapping[str, ChannelSet] = field(default_factory=dict)  # approved templates
 
     def render(self, kind: str, language: str | None, **values: object) -> Rendered:
         """The first variant of ``kind`` that fits ``max_segments``; the shortest otherwise."""
-        options = self.variants[language_key(language)][kind]
+        lang = language_key(language)
+        options = self.variants[lang][kind]
+        strings = {k: "" if v is None else str(v) for k, v in values.items()}
+        params = {k: strings[k] for k in sorted(PLACEHOLDERS.get(kind, ())) if k in strings}
         chosen: Rendered | None = None
         for template in options:
-            body = template.format_map({k: "" if v is None else str(v) for k, v in values.items()})
+            body = template.format_map(strings)
             body = " ".join(body.split())  # empty fields must not leave double spaces
-            chosen = Rendered(body, sms_segments(body))
+            chosen = Rendered(body, sms_segments(body), lang, params)
             if chosen.segments.segments <= self.max_segments:
                 return chosen
         assert chosen is not None
         return chosen
 
     def with_max_segments(self, max_segments: int) -> Templates:
-        return Templates(self.variants, max_segments)
+        return Templates(self.variants, max_segments, self.channels)
 
 
 def parse_templates(data: object, source: str = "messages.yaml") -> Templates:
     """Validate the YAML document: both languages, every kind, known placeholders only."""
     if not isinstance(data, dict):
         raise UserError(f"{source}: expected a mapping of language -> kind -> texts")
+    data = dict(data)
+    channels = parse_channels(data.pop("channels", None), PLACEHOLDERS, source)
     variants: dict[str, dict[str, tuple[str, ...]]] = {}
     for lang in LANGUAGES:
         kinds = data.get(lang)
@@ -146,7 +156,7 @@ def parse_templates(data: object, source: str = "messages.yaml") -> Templates:
             f"{source}: unknown language(s) {', '.join(sorted(extra_langs))}; "
             f"use {' and '.join(LANGUAGES)}"
         )
-    return Templates(variants)
+    return Templates(variants, channels=channels)
 
 
 def load_templates(config_dir: Path, max_segments: int = 2) -> Templates:

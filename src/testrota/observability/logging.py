@@ -40,7 +40,8 @@ _STANDARD = frozenset(
 _OURS = "_testrota_handler"
 # Libraries that log at INFO what nobody needs (every scheduler tick) or numbers (the SDK's
 # request lines); they still show warnings.
-_QUIET = ("apscheduler", "twilio.http_client")
+# httpx2 logs every request's URL at INFO: WeCom's gettoken carries the secret in its query.
+_QUIET = ("apscheduler", "twilio.http_client", "httpx2", "httpcore2")
 
 
 def new_id() -> str:

@@ -30,7 +30,7 @@ _HEADER_KEY = HEADER.lower().encode("latin-1")
 # line, so no spaces, quotes or newlines, and not too long.
 _VALID = re.compile(r"^[A-Za-z0-9._:@/+=-]{1,128}$")
 # /me/<token>: the signed personal link is a credential.
-_TOKEN_PATHS = re.compile(r"^(/me/)[^/]+")
+_TOKEN_PATHS = re.compile(r"^(/me/|/webhooks/aliyun/)[^/]+")
 
 # Scrapes and health checks every few seconds would drown the log: DEBUG for these.
 _QUIET_PREFIXES = ("/healthz", "/metrics", "/static/")

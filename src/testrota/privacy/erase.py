@@ -52,6 +52,7 @@ PERSONAL_KEYS = frozenset(
         "booster",
         "to",
         "body",
+        "params",
         "from_number",
         "reply",
     }
@@ -208,7 +209,9 @@ def erase(
     )
     counts["messages"] = (
         conn.execute(
-            update(M).where(M.c.person_id == keys.id).values(body="", to="", error_message=None)
+            update(M)
+            .where(M.c.person_id == keys.id)
+            .values(body="", to="", params=None, error_message=None)
         ).rowcount
         or 0
     )

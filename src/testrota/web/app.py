@@ -142,6 +142,7 @@ def create_app(
 
     register_routes(app)
     from testrota.observability.request_id import RequestIdMiddleware
+    from testrota.web.aliyun_routes import router as aliyun_router
     from testrota.web.disclosure import DisclosureGuard
     from testrota.web.metrics_routes import router as metrics_router
     from testrota.web.twilio_routes import router as twilio_router
@@ -150,6 +151,7 @@ def create_app(
     # Added last, so it is outermost: every log line of a request carries its id.
     app.add_middleware(RequestIdMiddleware)
     app.include_router(twilio_router)
+    app.include_router(aliyun_router)
     app.include_router(metrics_router)
     return app
 

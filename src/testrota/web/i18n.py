@@ -436,6 +436,9 @@ ZH: dict[str, str] = {
     "that slot was just taken or no longer fits the rules; pick another": "该时段刚被约满或已不符合规则，请另选一个",
     "this link is no longer valid": "此链接已失效",
     "Show on a map": "在地图上查看",
+    "{path}: TESTROTA_SMS_BACKEND=aliyun needs the approved templates under channels.aliyun "
+    "(see the README, Connecting Aliyun SMS)": "{path}：TESTROTA_SMS_BACKEND=aliyun 需要在 "
+    "channels.aliyun 下配置已审核的短信模板（见 README“Connecting Aliyun SMS”）",
 }
 
 ZH.update(SAMPLING_ZH)

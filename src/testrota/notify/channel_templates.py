@@ -1,0 +1,244 @@
+"""Approved templates of the channels that send no free text (``channels:`` in messages.yaml).
+
+A mainland SMS provider (Aliyun) only sends wording it approved beforehand: a template code and
+named variables. For each such channel, ``messages.yaml`` maps every kind of outbox text and
+language to the approved code, the ordered parameters the template takes, and the approved
+wording (``${name}`` for a parameter), so the wording's length can be checked when the file
+loads: with every parameter at its longest (``param_max_chars``) and the signature, a text must
+fit the channel's ``max_segments`` counted the way that channel counts.
+
+A language may be left out: its texts then use the ``zh-Hans`` template (the approved Chinese
+wording), which every configured channel must have for every kind.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from testrota.errors import UserError
+
+# The channels that need approved templates, and how each counts a text's length.
+# Aliyun: every character (Chinese, Latin, digit, punctuation) counts one; 70 fit one text,
+# a longer one is split in parts of 67; the 【signature】 counts too.
+SINGLE_PART = {"aliyun": 70}
+PER_PART = {"aliyun": 67}
+TEMPLATE_CHANNELS = tuple(SINGLE_PART)
+FALLBACK_LANGUAGE = "zh-Hans"
+
+# The outbox kinds every configured channel needs a template for (the replies to inbound texts
+# are answered by Twilio only). Kinds added later go here and into templates.PLACEHOLDERS.
+OUTBOX_KINDS = ("reminder_eve", "reminder_before", "missed", "positive_alert", "digest", "booster")
+
+# Default longest value of each parameter (a value longer is cut at send time, the link never):
+# Aliyun allows 35 characters for a variable unless the template was approved otherwise.
+DEFAULT_MAX_CHARS: Mapping[str, int] = {
+    "name": 10,
+    "date": 8,
+    "time": 5,
+    "site": 20,
+    "link": 35,
+    "person": 10,
+    "employee_no": 12,
+    "department": 15,
+    "grid_unit": 15,
+    "contacts": 4,
+    "count": 5,
+    "departments": 35,
+}
+SIGN_NAME_MAX_CHARS = 12  # Aliyun signatures are 2-12 characters
+_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_CODE = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
+
+
+def channel_units(channel: str, text: str) -> int:
+    """The length of ``text`` as ``channel`` counts it."""
+    return len(text)
+
+
+def channel_segments(channel: str, units: int) -> int:
+    """How many texts ``channel`` bills for a message of ``units`` characters."""
+    single, part = SINGLE_PART[channel], PER_PART[channel]
+    if units <= single:
+        return 1
+    return -(-units // part)
+
+
+@dataclass(frozen=True)
+class ChannelTemplate:
+    code: str  # the provider's approved template code, e.g. SMS_270000001
+    params: tuple[str, ...]  # our parameter names, in the template's order
+    text: str  # the approved wording with ${param}
+
+
+@dataclass(frozen=True)
+class ChannelCall:
+    """What a template channel sends for one text: the code and the parameter values."""
+
+    code: str
+    params: dict[str, str]  # in the template's order
+
+
+@dataclass(frozen=True)
+class ChannelSet:
+    channel: str
+    max_segments: int
+    max_chars: Mapping[str, int]
+    templates: Mapping[str, Mapping[str, ChannelTemplate]]  # language -> kind -> template
+
+    def template(self, kind: str, language: str | None) -> ChannelTemplate | None:
+        lang = (
+            language if language is not None and language in self.templates else FALLBACK_LANGUAGE
+        )
+        found = self.templates.get(lang, {}).get(kind)
+        if found is None and lang != FALLBACK_LANGUAGE:
+            found = self.templates.get(FALLBACK_LANGUAGE, {}).get(kind)
+        return found
+
+    def call(
+        self, kind: str, language: str | None, values: Mapping[str, object]
+    ) -> ChannelCall | None:
+        """The template and values for one text; None when ``kind`` has no template.
+
+        Values are cut to their longest allowed length (the one the wording was checked with),
+        except the personal link, which would not work cut.
+        """
+        template = self.template(kind, language)
+        if template is None:
+            return None
+        params: dict[str, str] = {}
+        for name in template.params:
+            raw = values.get(name)
+            value = "" if raw is None else " ".join(str(raw).split())
+            limit = self.max_chars.get(name)
+            if name != "link" and limit is not None and len(value) > limit:
+                value = value[: max(limit - 1, 0)] + "…"
+            params[name] = value
+        return ChannelCall(template.code, params)
+
+
+def parse_channels(
+    data: object, placeholders: Mapping[str, frozenset[str]], source: str
+) -> dict[str, ChannelSet]:
+    """Validate the ``channels:`` section of messages.yaml (None or a mapping)."""
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise UserError(f"{source}: channels must be a mapping of channel -> settings")
+    out: dict[str, ChannelSet] = {}
+    for channel, section in data.items():
+        key = f"channels.{channel}"
+        if channel not in TEMPLATE_CHANNELS:
+            raise UserError(
+                f"{source}: {key}: unknown channel; templates are for "
+                f"{', '.join(TEMPLATE_CHANNELS)}"
+            )
+        out[channel] = _parse_channel(channel, section, placeholders, source, key)
+    return out
+
+
+def _parse_channel(
+    channel: str,
+    section: object,
+    placeholders: Mapping[str, frozenset[str]],
+    source: str,
+    key: str,
+) -> ChannelSet:
+    if not isinstance(section, dict):
+        raise UserError(f"{source}: {key} must be a mapping (max_segments, templates)")
+    unknown_keys = set(section) - {"max_segments", "param_max_chars", "templates"}
+    if unknown_keys:
+        raise UserError(f"{source}: {key} has unknown key(s) {', '.join(sorted(unknown_keys))}")
+    max_segments = section.get("max_segments", 2)
+    if not isinstance(max_segments, int) or not 1 <= max_segments <= 10:
+        raise UserError(f"{source}: {key}.max_segments must be a whole number from 1 to 10")
+    max_chars = dict(DEFAULT_MAX_CHARS)
+    limits = section.get("param_max_chars") or {}
+    if not isinstance(limits, dict):
+        raise UserError(f"{source}: {key}.param_max_chars must map parameter -> characters")
+    known = frozenset().union(*placeholders.values())
+    for name, limit in limits.items():
+        if name not in known:
+            raise UserError(f"{source}: {key}.param_max_chars.{name}: unknown parameter")
+        if not isinstance(limit, int) or not 1 <= limit <= 500:
+            raise UserError(
+                f"{source}: {key}.param_max_chars.{name} must be a whole number from 1 to 500"
+            )
+        max_chars[name] = limit
+    by_language = section.get("templates")
+    if not isinstance(by_language, dict) or not by_language:
+        raise UserError(f"{source}: {key}.templates must map language -> kind -> template")
+    templates: dict[str, dict[str, ChannelTemplate]] = {}
+    for language, kinds in by_language.items():
+        where = f"{key}.templates.{language}"
+        if language not in ("zh-Hans", "en"):
+            raise UserError(f"{source}: {where}: unknown language; use zh-Hans or en")
+        if not isinstance(kinds, dict):
+            raise UserError(f"{source}: {where} must map kind -> template")
+        templates[language] = {}
+        for kind, entry in kinds.items():
+            if kind not in OUTBOX_KINDS:
+                raise UserError(
+                    f"{source}: {where}.{kind}: unknown kind; kinds: {', '.join(OUTBOX_KINDS)}"
+                )
+            templates[language][kind] = _parse_template(
+                channel,
+                entry,
+                placeholders[kind],
+                max_chars,
+                max_segments,
+                source,
+                f"{where}.{kind}",
+            )
+    missing = [k for k in OUTBOX_KINDS if k not in templates.get(FALLBACK_LANGUAGE, {})]
+    if missing:
+        raise UserError(
+            f"{source}: {key}.templates.{FALLBACK_LANGUAGE} has no template for "
+            f"{', '.join(missing)} (every kind needs one; other languages fall back to it)"
+        )
+    return ChannelSet(channel, max_segments, max_chars, templates)
+
+
+def _parse_template(
+    channel: str,
+    entry: object,
+    allowed: frozenset[str],
+    max_chars: Mapping[str, int],
+    max_segments: int,
+    source: str,
+    where: str,
+) -> ChannelTemplate:
+    if not isinstance(entry, dict) or set(entry) - {"code", "params", "text"}:
+        raise UserError(f"{source}: {where} must have code, params and text (and nothing else)")
+    code, params, text = entry.get("code"), entry.get("params"), entry.get("text")
+    if not isinstance(code, str) or not _CODE.match(code):
+        raise UserError(f"{source}: {where}.code must be the approved template code, e.g. SMS_1")
+    if not isinstance(params, list) or not all(isinstance(p, str) for p in params):
+        raise UserError(f"{source}: {where}.params must be a list of parameter names")
+    if len(set(params)) != len(params):
+        raise UserError(f"{source}: {where}.params names a parameter twice")
+    unknown = [p for p in params if p not in allowed]
+    if unknown:
+        raise UserError(
+            f"{source}: {where}.params: unknown parameter(s) {', '.join(unknown)}; "
+            f"allowed: {', '.join(sorted(allowed)) or 'none'}"
+        )
+    if not isinstance(text, str) or not text.strip():
+        raise UserError(f"{source}: {where}.text must be the approved wording, ${{param}} each")
+    named = _VARIABLE.findall(text)
+    if sorted(set(named)) != sorted(params):
+        raise UserError(
+            f"{source}: {where}: text uses {', '.join(sorted(set(named))) or 'no parameter'} "
+            f"but params lists {', '.join(params) or 'none'}; they must match"
+        )
+    longest = _VARIABLE.sub(lambda m: "x" * max_chars.get(m.group(1), 35), text)
+    units = channel_units(channel, longest) + SIGN_NAME_MAX_CHARS + 2  # 【signature】
+    segments = channel_segments(channel, units)
+    if segments > max_segments:
+        raise UserError(
+            f"{source}: {where}: with every parameter at its longest and the signature this "
+            f"text is {units} characters, {segments} {channel} texts; the limit is "
+            f"{max_segments} (shorten it or lower param_max_chars)"
+        )
+    return ChannelTemplate(code, tuple(params), text)
