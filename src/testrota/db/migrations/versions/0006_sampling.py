@@ -1,7 +1,7 @@
 """sampling day: pooled tubes and their members; recheck appointments; pool-positive samples
 
 Revision ID: 0006_sampling
-Revises: 0004_statuses
+Revises: 0005_ui
 
 ``tube``: a barcode used once, at one site on one day, for up to ``ratio`` swabs (1, 5, 10 or
 20), with the lab's result for the whole tube. ``tubemember``: which sample (a check-in's
@@ -19,7 +19,7 @@ from alembic import op
 import testrota.db.types
 
 revision: str = "0006_sampling"
-down_revision: str | None = "0004_statuses"
+down_revision: str | None = "0005_ui"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

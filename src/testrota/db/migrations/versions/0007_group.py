@@ -1,7 +1,7 @@
 """the group: a unit tree, each person's unit, excuse reason codes, confirmed daily reports
 
 Revision ID: 0007_group
-Revises: 0004_statuses
+Revises: 0006_sampling
 
 ``orgunit``: the group's units (company, plant, workshop, team) and grid units as a tree with a
 materialised path. ``person.unit_path`` (the roster's unit below the root) and
@@ -19,7 +19,7 @@ from alembic import op
 import testrota.db.types
 
 revision: str = "0007_group"
-down_revision: str | None = "0004_statuses"
+down_revision: str | None = "0006_sampling"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

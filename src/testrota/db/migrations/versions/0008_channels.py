@@ -1,7 +1,7 @@
 """mainland channels: a text's template values and channel; applied delivery receipts
 
 Revision ID: 0008_channels
-Revises: 0004_statuses
+Revises: 0007_group
 
 ``message.language`` / ``message.params``: the template language and the values a text was
 made from, sent instead of the body by a channel that only sends approved templates (Aliyun).
@@ -20,7 +20,7 @@ from alembic import op
 import testrota.db.types
 
 revision: str = "0008_channels"
-down_revision: str | None = "0004_statuses"
+down_revision: str | None = "0007_group"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
