@@ -201,3 +201,52 @@ def test_no_code_is_shown_as_itself() -> None:
     assert code_text("kind", "reminder_eve", "en") == "evening-before reminder"
     assert code_text("field", "sampled_at", "zh") == "采样时间"
     assert code_text("nope", "x", "en") == "x"
+
+
+# The row problems an import reports: (file, call, which argument is the template).
+ROW_PROBLEM_CALLS = {
+    "roster/validate.py": {"error": 4, "error_at": 4},
+    "compliance/result_rows.py": {"of": 4, "why": 0},
+    "compliance/results_parse.py": {"SampledAtError": 0},
+    "roster/reader.py": {"why": 2},
+}
+
+
+def _row_problem_templates() -> set[str]:
+    from testrota.compliance.result_rows import UNMATCHED_HINT
+    from testrota.roster import phones, validate
+
+    found: set[str] = set()
+    for rel, calls in ROW_PROBLEM_CALLS.items():
+        for node in ast.walk(ast.parse((SRC / rel).read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
+            name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
+            if name in calls and len(node.args) > calls[name]:
+                arg = node.args[calls[name]]
+                branches = [arg.body, arg.orelse] if isinstance(arg, ast.IfExp) else [arg]
+                found |= {
+                    b.value
+                    for b in branches
+                    if isinstance(b, ast.Constant) and isinstance(b.value, str)
+                }
+    # a phone's problem is its reason and what the import did about it
+    found |= {
+        t + validate.KEPT_WITHOUT_PHONE
+        for t in (phones.LANDLINE, phones.SCIENTIFIC, phones.INVALID)
+    }
+    found.add(UNMATCHED_HINT)
+    for value in ("11010519491231002X"[:-1] + "0", "110105194912310000"):
+        problem = validate.id_number_problem(value)
+        if problem:
+            found.add(problem)
+    return found
+
+
+def test_every_row_problem_of_an_import_has_chinese() -> None:
+    templates = _row_problem_templates()
+    assert {"missing name", "the sampling time is empty", "empty sheet"} <= templates
+    assert "co-resident without a host employee number" in templates
+    missing = sorted(t for t in templates if t not in ZH)
+    assert not missing, "add to testrota.web.i18n.ZH:\n" + "\n".join(missing)

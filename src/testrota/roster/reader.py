@@ -74,8 +74,18 @@ class Sheet:
 @dataclass
 class SkippedSheet:
     name: str
-    reason: str
+    reason: str  # in English
     headers_seen: list[str]
+    # the reason as a template and its parameters, for a page in the reader's language
+    template: str = ""
+    params: dict[str, str | int] = field(default_factory=dict)
+
+    @classmethod
+    def why(
+        cls, name: str, headers_seen: list[str], template: str, /, **params: str | int
+    ) -> SkippedSheet:
+        reason = template.format(**params) if params else template
+        return cls(name, reason, headers_seen, template, params)
 
 
 @dataclass
@@ -161,10 +171,12 @@ def _read_book(
             metas = [m for m in metas if m[0] == chosen]
         for name, hidden, kind in metas:
             if kind != "worksheet":
-                skipped.append(SkippedSheet(name, f"a {kind}, not a table of cells", []))
+                skipped.append(
+                    SkippedSheet.why(name, [], "a {kind}, not a table of cells", kind=kind)
+                )
             elif hidden and wanted is None:
                 skipped.append(
-                    SkippedSheet(name, "hidden sheet (name it with --sheet to import it)", [])
+                    SkippedSheet.why(name, [], "hidden sheet (name it with --sheet to import it)")
                 )
             else:
                 take(read_calamine_sheet(opened, book, name, limits))
@@ -190,7 +202,7 @@ def parse_sheet(
     """Find the header row of one raw sheet and pull out its data rows as text columns."""
     rows = raw.rows
     if not any(_row_has_content(r) for r in rows):
-        return SkippedSheet(raw.name, "empty sheet", [])
+        return SkippedSheet.why(raw.name, [], "empty sheet")
     width = max(len(r) for r in rows)
     for r in rows:
         if len(r) < width:
@@ -231,10 +243,11 @@ def parse_sheet(
         if col not in used_cols and (text := cell_text(cell))
     ]
     if not row_numbers:
-        return SkippedSheet(
+        return SkippedSheet.why(
             raw.name,
-            f"a header in row {header_idx + 1} but no rows of data under it",
             [text for _, (_, _, text) in by_col],
+            "a header in row {row} but no rows of data under it",
+            row=header_idx + 1,
         )
     sample = [data_start + i for i in kept_rows[:UNMATCHED_SAMPLE]]
     unmatched_columns: list[tuple[str, str, list[str]]] = []
@@ -447,15 +460,21 @@ def _no_header(
         missing = [f for f in required if f not in found]
         seen = [cell_text(c) for c in scan[idx] if cell_text(c)]
         named = ", ".join(text for _, _, text in found.values())
-        return SkippedSheet(
+        return SkippedSheet.why(
             name,
-            f"row {idx + 1} has {named} but no {' or '.join(missing)} column",
             seen,
+            "row {row} has {named} but no {missing} column",
+            row=idx + 1,
+            named=named,
+            missing=" or ".join(missing),
         )
     texts = [[cell_text(c) for c in r if type(c) is str and cell_text(c)] for r in scan]
     idx = max(range(len(texts)), key=lambda i: (len(texts[i]), -i))
-    return SkippedSheet(
-        name, f"no header row naming {', '.join(required)} in its first rows", texts[idx]
+    return SkippedSheet.why(
+        name,
+        texts[idx],
+        "no header row naming {required} in its first rows",
+        required=", ".join(required),
     )
 
 

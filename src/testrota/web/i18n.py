@@ -492,6 +492,46 @@ ZH: dict[str, str] = {
     "{name}: the workbook is damaged (its zip container cannot be read: {detail}); open it in Excel or WPS and save it as .xlsx": "{name}：工作簿已损坏（无法读取其 zip 容器：{detail}）；请用 Excel 或 WPS 打开并另存为 .xlsx",
     "{name}: cannot read the text as {label}; save it from Excel as 'CSV UTF-8 (Comma delimited)'": "{name}：无法按 {label} 读取文本；请在 Excel 中另存为“CSV UTF-8（逗号分隔）”",
     "{name}: the CSV file is damaged ({detail})": "{name}：CSV 文件已损坏（{detail}）",
+    " (add the person to the roster, or fix the row)": "（请将此人加入花名册，或修改该行）",
+    "ID number check digit does not match": "身份证号校验位不符",
+    "ID number check digit does not match; Excel keeps only 15 digits of a number, so format the column as text and type it again": "身份证号校验位不符；Excel 只保留数字的前 15 位，请将该列设为文本格式后重新输入",
+    "ID number matches {n} people": "身份证号对应 {n} 人",
+    "a header in row {row} but no rows of data under it": "第 {row} 行是表头，但下面没有数据",
+    "a {kind}, not a table of cells": "这是{kind}，不是单元格表格",
+    "cannot read the sampling time {text!r}: write it like 2022-05-09 08:30": "无法识别采样时间 {text!r}：请写成 2022-05-09 08:30 的格式",
+    "cannot read the sampling time {text!r}: {reason}": "无法识别采样时间 {text!r}：{reason}",
+    "cannot read the time of day {text!r}": "无法识别时刻 {text!r}",
+    "duplicate employee number {no}: rows {first} and {row}; the later row is skipped": "工号 {no} 重复：第 {first} 行和第 {row} 行；已跳过后一行",
+    "duplicate employee number {no}: sheet {first_sheet!r} row {first} and sheet {sheet!r} row {row}; the later row is skipped": "工号 {no} 重复：工作表 {first_sheet!r} 第 {first} 行和工作表 {sheet!r} 第 {row} 行；已跳过后一行",
+    "employee number {no} could be {n} people ({candidates}); write the whole number": "工号 {no} 可能对应 {n} 人（{candidates}）；请填写完整工号",
+    "empty sheet": "空工作表",
+    "hidden sheet (name it with --sheet to import it)": "隐藏的工作表（用 --sheet 指定名称即可导入）",
+    "host employee {host} is not in this file or among the active people; a co-resident must name the employee they live with": "所属职工 {host} 不在本文件中，也不在在册人员中；共同居住人须填写与其同住的职工",
+    "hour {hour} with AM/PM": "{hour} 点不能与上午/下午同用",
+    "longer than {limit} characters": "超过 {limit} 个字符",
+    "longer than {limit} characters; cut to it": "超过 {limit} 个字符；已截断",
+    "missing employee number": "缺少工号",
+    "missing name": "缺少姓名",
+    "no header row naming {required} in its first rows": "前几行中没有包含 {required} 的表头",
+    "no person has employee number {no}": "没有工号为 {no} 的人员",
+    "no person has phone {phone}": "没有手机号为 {phone} 的人员",
+    "no person has this ID number": "没有此身份证号的人员",
+    "no phone number: this person cannot get reminder texts": "没有手机号：此人收不到提醒短信",
+    "not a phone number: Excel shortened it to scientific notation; format the column as text and type the number again; the person is kept without a phone": "不是手机号：Excel 将其显示为科学计数法；请将该列设为文本格式后重新输入号码；此人已保留，但没有手机号",
+    "not a result: write 阴性/阳性/negative/positive/pending/invalid": "不是检测结果：请填写 阴性/阳性/待检/无效",
+    "not a valid phone number; the person is kept without a phone": "手机号无效；此人已保留，但没有手机号",
+    "phone {phone} is shared by {n} people; add the employee number": "手机号 {phone} 由 {n} 人共用；请补充工号",
+    "row {row} has {named} but no {missing} column": "第 {row} 行有 {named}，但没有 {missing} 列",
+    "the same sample has result {result} in row {other}; keep one of the two rows": "同一样本在第 {other} 行的结果为 {result}；请只保留其中一行",
+    "the sampling time is empty": "采样时间为空",
+    "the sampling time is in the future; check the date": "采样时间晚于当前时间；请检查日期",
+    "unknown person type {value!r}; use 职工/employee, 第三方/contractor or 共同居住人/co-resident": "人员类型 {value!r} 无法识别；请使用 职工、第三方 或 共同居住人",
+    "unknown shift {value!r}; use 白班/day, 夜班/night or 倒班/rotating (day is assumed)": "班次 {value!r} 无法识别；请使用 白班、夜班 或 倒班（已按白班处理）",
+    "{date} is not a real date": "{date} 不是有效日期",
+    "{number} is a landline, not a mobile: reminder texts cannot reach it; the person is kept without a phone": "{number} 是座机，不是手机：收不到提醒短信；此人已保留，但没有手机号",
+    "{phone} is not a valid phone number": "{phone} 不是有效的手机号",
+    "a co-resident cannot be their own host employee": "共同居住人不能是自己的所属职工",
+    "co-resident without a host employee number": "共同居住人缺少所属职工工号",
 }
 
 
@@ -653,7 +693,7 @@ def translator(lang: str) -> Callable[..., str]:
     """``_("text", **values)`` in ``lang``: the Chinese from :data:`ZH`, or the English itself."""
     catalogue = ZH if lang == "zh" else {}
 
-    def _(text: str, **values: Any) -> str:
+    def _(text: str, /, **values: Any) -> str:
         out = catalogue.get(text, text)
         return out.format(**values) if values else out
 
@@ -667,3 +707,37 @@ def category_name(code: str | None, lang: str) -> str:
     if names is None:
         return code
     return names[0] if lang == "zh" else names[1]
+
+
+UNMATCHED_HINT = " (add the person to the roster, or fix the row)"
+
+
+def render_problem(item: Any, lang: str) -> str:
+    """A row problem of an import (a RowError, RowProblem, UnmatchedRow or skipped sheet, as
+    an object or as the dict a preview keeps) in ``lang``: its template and parameters
+    translated when it has them, else its English message (translated when the catalogue
+    knows it whole)."""
+    _ = translator(lang)
+
+    def get(name: str) -> Any:
+        return item.get(name) if isinstance(item, dict) else getattr(item, name, None)
+
+    def phrase(template: str, params: dict[str, Any] | None, text: str = "") -> str:
+        if not template:
+            return _(text) if text else ""
+        values = {
+            key: phrase(v.get("template", ""), v.get("params"), v.get("text", ""))
+            if isinstance(v, dict)
+            else v
+            for key, v in (params or {}).items()
+        }
+        return _(template, **values)
+
+    parts = get("parts")
+    if parts:
+        joined = ("；" if lang == "zh" else "; ").join(
+            phrase(p.get("template", ""), p.get("params")) for p in parts
+        )
+        return joined + _(UNMATCHED_HINT)
+    message = get("message") or get("reason") or ""
+    return phrase(get("template") or "", get("params"), message) or message
