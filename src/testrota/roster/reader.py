@@ -24,7 +24,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
-from testrota.errors import UserError
+from testrota.errors import Phrase, UserError
 from testrota.policy import ImportPolicy
 from testrota.roster.columns import HeaderMatcher, normalize_header
 from testrota.roster.spreadsheet import (
@@ -133,13 +133,17 @@ def read_workbook(
     if opened.format == "csv":
         raw = read_csv_sheet(opened, limits)
         if sheet is not None and sheet != raw.name:
-            raise UserError(f"{opened.file_name}: a CSV file has no sheets; leave out --sheet")
+            raise UserError(
+                "{file}: a CSV file has no sheets; leave out --sheet", file=opened.file_name
+            )
         take(raw)
     else:
         _read_book(opened, sheet, take, skipped, limits)
     if not sheets:
         if sheet is not None and skipped and skipped[0].reason == "empty sheet":
-            raise UserError(f"{opened.file_name}: sheet {skipped[0].name!r} is empty")
+            raise UserError(
+                "{file}: sheet {sheet!r} is empty", file=opened.file_name, sheet=skipped[0].name
+            )
         raise _nothing_found(opened.file_name, skipped, aliases, required)
     return Workbook(
         file_name=opened.file_name,
@@ -166,7 +170,10 @@ def _read_book(
             if chosen is None:
                 listed = ", ".join(repr(n) for n in names)
                 raise UserError(
-                    f"{opened.file_name}: no sheet named {wanted!r}; its sheets are {listed}"
+                    "{file}: no sheet named {wanted!r}; its sheets are {listed}",
+                    file=opened.file_name,
+                    wanted=wanted,
+                    listed=listed,
                 )
             metas = [m for m in metas if m[0] == chosen]
         for name, hidden, kind in metas:
@@ -485,14 +492,21 @@ def _nothing_found(
     required: Sequence[str],
 ) -> UserError:
     if not skipped:
-        return UserError(f"{file_name}: the workbook has no sheets")
+        return UserError("{file}: the workbook has no sheets", file=file_name)
     if all(s.reason == "empty sheet" for s in skipped):
-        what = "the file" if len(skipped) == 1 else "every sheet"
-        return UserError(f"{file_name}: {what} is empty; fill in the roster and upload it again")
+        if len(skipped) == 1:
+            return UserError(
+                "{file}: the file is empty; fill in the roster and upload it again", file=file_name
+            )
+        return UserError(
+            "{file}: every sheet is empty; fill in the roster and upload it again", file=file_name
+        )
     no_rows = [s for s in skipped if s.reason.startswith("a header in row")]
     if no_rows:
         return UserError(
-            f"{file_name}: sheet {no_rows[0].name!r} has a header row but no rows of data under it"
+            "{file}: sheet {sheet!r} has a header row but no rows of data under it",
+            file=file_name,
+            sheet=no_rows[0].name,
         )
     seen = "; ".join(
         f"sheet {s.name!r}: " + ", ".join(repr(h) for h in s.headers_seen[:15])
@@ -502,9 +516,24 @@ def _nothing_found(
     known = "; ".join(f"{f}: {', '.join(aliases[f])}" for f in required)
     others = ", ".join(f for f in aliases if f not in required)
     reasons = "; ".join(f"{s.name!r}: {s.reason}" for s in skipped if s.headers_seen)
+    # The headers seen and the names known are the file's and the configuration's own words.
+    if others:
+        return UserError(
+            "{file}: no recognisable header row (it needs columns for {required}). {reasons}. "
+            "Headers seen: {seen}. Known names: {known} (optional columns: {others})",
+            file=file_name,
+            required=", ".join(required),
+            reasons=reasons or Phrase("no sheet has a header"),
+            seen=seen or Phrase("none"),
+            known=known,
+            others=others,
+        )
     return UserError(
-        f"{file_name}: no recognisable header row (it needs columns for "
-        f"{', '.join(required)}). {reasons or 'no sheet has a header'}. "
-        f"Headers seen: {seen or 'none'}. Known names: {known}"
-        + (f" (optional columns: {others})" if others else "")
+        "{file}: no recognisable header row (it needs columns for {required}). {reasons}. "
+        "Headers seen: {seen}. Known names: {known}",
+        file=file_name,
+        required=", ".join(required),
+        reasons=reasons or Phrase("no sheet has a header"),
+        seen=seen or Phrase("none"),
+        known=known,
     )

@@ -532,6 +532,17 @@ ZH: dict[str, str] = {
     "{phone} is not a valid phone number": "{phone} 不是有效的手机号",
     "a co-resident cannot be their own host employee": "共同居住人不能是自己的所属职工",
     "co-resident without a host employee number": "共同居住人缺少所属职工工号",
+    "{file}: no recognisable header row (it needs columns for {required}). {reasons}. Headers seen: {seen}. Known names: {known}": "{file}：找不到可识别的表头行（需要 {required} 列）。{reasons}。看到的表头：{seen}。可识别的列名：{known}",
+    "{file}: the workbook has no sheets": "{file}：工作簿中没有工作表",
+    "{file}: every sheet is empty; fill in the roster and upload it again": "{file}：所有工作表都是空的；请填写花名册后重新上传",
+    "{file}: sheet {sheet!r} has a header row but no rows of data under it": "{file}：工作表 {sheet!r} 有表头，但下面没有数据",
+    "{file}: no recognisable header row (it needs columns for {required}). {reasons}. Headers seen: {seen}. Known names: {known} (optional columns: {others})": "{file}：找不到可识别的表头行（需要 {required} 列）。{reasons}。看到的表头：{seen}。可识别的列名：{known}（可选列：{others}）",
+    "{file}: a CSV file has no sheets; leave out --sheet": "{file}：CSV 文件没有工作表；请不要指定 --sheet",
+    "{file}: sheet {sheet!r} is empty": "{file}：工作表 {sheet!r} 是空的",
+    "{file}: the file is empty; fill in the roster and upload it again": "{file}：文件是空的；请填写花名册后重新上传",
+    "{file}: no sheet named {wanted!r}; its sheets are {listed}": "{file}：没有名为 {wanted!r} 的工作表；现有工作表：{listed}",
+    "no sheet has a header": "没有工作表含有表头",
+    "none": "无",
 }
 
 
