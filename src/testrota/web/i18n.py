@@ -543,6 +543,23 @@ ZH: dict[str, str] = {
     "{file}: no sheet named {wanted!r}; its sheets are {listed}": "{file}：没有名为 {wanted!r} 的工作表；现有工作表：{listed}",
     "no sheet has a header": "没有工作表含有表头",
     "none": "无",
+    "Positive alert": "阳性预警",
+    "The case": "病例",
+    "Closed by {who} at {at}": "由 {who} 于 {at} 关闭",
+    "Contacts to test": "需检测的接触者",
+    "Results since": "此后的检测",
+    "not tested yet": "尚未检测",
+    "Notes": "记录",
+    "Add a note (who was reached, what was decided)": "添加记录（联系了谁、作出了什么决定）",
+    "Save the note": "保存记录",
+    "Close the alert": "关闭预警",
+    "Why can it be closed?": "为什么可以关闭？",
+    "Note saved.": "记录已保存。",
+    "Say why the alert can be closed: it is kept in the audit log.": "请说明可以关闭预警的原因：原因会记入审计日志。",
+    "Alert closed.": "预警已关闭。",
+    "Work on this alert": "处理此预警",
+    "write the note first": "请先填写记录",
+    "a note is at most {limit} characters": "记录最多 {limit} 个字符",
 }
 
 
