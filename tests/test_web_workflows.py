@@ -278,7 +278,7 @@ def test_hr_overrides_a_persons_category(client: TestClient, engine: Engine) -> 
     make_user(engine, "sup", "supervisor", ["炼钢厂"])
     sign_in(client, "hr1")
     page = soup(client.get("/people/A001"))
-    assert page.select_one(".matched-by").get_text(strip=True) == "title"
+    assert page.select_one(".matched-by").get_text(strip=True) == "role title"
     form = page.select_one("form.override")
     r = client.post(
         form["action"],
@@ -291,7 +291,7 @@ def test_hr_overrides_a_persons_category(client: TestClient, engine: Engine) -> 
     )
     assert r.status_code == 303
     page = soup(client.get("/people/A001"))
-    assert page.select_one(".matched-by").get_text(strip=True) == "override"
+    assert page.select_one(".matched-by").get_text(strip=True) == "set by HR"
     assert "Not high-risk" in page.get_text()
     r = post_form(
         client, "/people/A001/override", {"category": "driver", "reason": ""}, page="/people/A001"

@@ -51,6 +51,8 @@ class Action(StrEnum):
     RESULTS_IMPORTED = "results.imported"
     ALERT_RAISED = "alert.raised"
     ALERT_CLOSED = "alert.closed"
+    ALERT_NOTED = "alert.noted"
+    ALERT_EXPORTED = "alert.exported"  # it lists the contacts' phone numbers
     # texts
     MESSAGE_RETRIED = "message.retried"
     # the group: units and the daily report

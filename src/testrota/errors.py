@@ -12,6 +12,21 @@ from collections.abc import Callable
 from typing import Any
 
 
+class Phrase:
+    """A translatable part of a message ("the file", "sheet 'Plan'"), passed to a
+    :class:`UserError` as a parameter: rendered in the same language as the message."""
+
+    def __init__(self, template: str, /, **params: Any) -> None:
+        self.template = template
+        self.params = params
+
+    def __str__(self) -> str:
+        return self.template.format(**self.params) if self.params else self.template
+
+    def render(self, translate: Callable[..., str]) -> str:
+        return translate(self.template, **self.params)
+
+
 class UserError(Exception):
     """Bad input from a person: the message says what is wrong and how to fix it.
 
@@ -27,4 +42,8 @@ class UserError(Exception):
 
     def render(self, translate: Callable[..., str]) -> str:
         """The message in a language: ``translate`` is a door's ``_(template, **params)``."""
-        return translate(self.template, **self.params)
+        params = {
+            key: value.render(translate) if isinstance(value, Phrase) else value
+            for key, value in self.params.items()
+        }
+        return translate(self.template, **params)

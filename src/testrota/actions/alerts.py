@@ -4,8 +4,9 @@ the case has been handled. (An alert is raised by the result itself: :mod:`.resu
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from testrota.app import App
 from testrota.audit import Action, Actor, record
@@ -14,6 +15,8 @@ from testrota.compliance.alerts import AlertClosed, AlertContactRow, AlertRow
 from testrota.compliance.alerts import close_alert as close
 from testrota.compliance.alerts import list_alerts as listed
 from testrota.db.engine import session_scope
+from testrota.db.models import Alert, AlertNote, Person, TestResult
+from testrota.errors import UserError
 from testrota.statuses import AlertStatus
 
 __all__ = [
@@ -51,10 +54,19 @@ class CloseAlert:
     alert_id: int
     actor: Actor
     scope: Scope = field(default_factory=Scope.everything)  # an alert of their departments
+    reason: str | None = None  # why it is closed (the web asks for one); kept and audited
 
 
 def close_alert(app: App, cmd: CloseAlert) -> AlertClosed:
-    """Close an alert; audited as ``alert.closed`` (closing a closed one changes nothing)."""
+    """Close an alert; audited as ``alert.closed`` with the reason (closing a closed one
+    changes nothing)."""
+    reason = (cmd.reason or "").strip() or None
+    if reason is not None and len(reason) > MAX_CLOSE_REASON:
+        raise UserError(
+            "the reason is {length} characters; keep it under {limit}",
+            length=len(reason),
+            limit=MAX_CLOSE_REASON,
+        )
     now = app.now()
     departments = cmd.scope.departments
     with app.write_lock, session_scope(app.engine) as session:
@@ -64,7 +76,162 @@ def close_alert(app: App, cmd: CloseAlert) -> AlertClosed:
             str(cmd.actor),
             now,
             departments=None if departments is None else sorted(departments),
+            reason=reason,
         )
         if out.changed:
-            record(session, cmd.actor, Action.ALERT_CLOSED, "alert", cmd.alert_id, at=now)
+            record(
+                session,
+                cmd.actor,
+                Action.ALERT_CLOSED,
+                "alert",
+                cmd.alert_id,
+                at=now,
+                details={"reason": reason} if reason else None,
+            )
     return out
+
+
+# --- one alert, worked through: its contacts' tests as they arrive, notes, export, closing -----
+
+MAX_NOTE = 2000
+MAX_CLOSE_REASON = 400
+
+
+class NoSuchAlert(UserError):
+    """No alert with this id, or none this reader may see."""
+
+
+@dataclass(frozen=True)
+class AlertQuery:
+    alert_id: int
+    scope: Scope = field(default_factory=Scope.everything)
+
+
+@dataclass(frozen=True)
+class ContactTest:
+    """A sample of a contact taken since the case's own: pending until the lab's result."""
+
+    sampled_at: datetime
+    result: str
+    source: str
+    site: str | None
+
+
+@dataclass(frozen=True)
+class AlertNoteRow:
+    at: datetime
+    author: str
+    text: str
+
+
+@dataclass(frozen=True)
+class AlertDetail:
+    alert: AlertRow
+    close_reason: str | None
+    tests: dict[str, list[ContactTest]]  # by contact employee number, oldest first
+    notes: list[AlertNoteRow]  # oldest first
+    can_close: bool  # the case is in the reader's departments
+
+
+def alert_detail(app: App, query: AlertQuery) -> AlertDetail:
+    """One alert as ``query.scope``'s reader may see it (:class:`NoSuchAlert` otherwise)."""
+    with Session(app.read_engine) as session:
+        return _detail(session, query)
+
+
+def _detail(session: Session, query: AlertQuery) -> AlertDetail:
+    departments = query.scope.departments
+    rows = listed(
+        session,
+        status=None,
+        departments=None if departments is None else sorted(departments),
+    )
+    row = next((a for a in rows if a.id == query.alert_id), None)
+    alert = session.get(Alert, query.alert_id)
+    if row is None or alert is None:
+        raise NoSuchAlert("no alert {alert_id}", alert_id=query.alert_id)
+    since = row.sampled_at or row.created_at
+    numbers = [c.employee_no for c in row.contacts]
+    tests: dict[str, list[ContactTest]] = {n: [] for n in numbers}
+    if numbers:
+        found = session.exec(
+            select(Person.employee_no, TestResult)
+            .join(TestResult, col(TestResult.person_id) == col(Person.id))
+            .where(col(Person.employee_no).in_(numbers), col(TestResult.sampled_at) > since)
+            .order_by(col(TestResult.sampled_at))
+            .limit(5000)
+        ).all()
+        for number, result in found:
+            tests[number].append(
+                ContactTest(
+                    result.sampled_at,
+                    result.result,
+                    result.source,
+                    result.site_code or result.site_name or None,
+                )
+            )
+    notes = [
+        AlertNoteRow(n.at, n.author, n.text)
+        for n in session.exec(
+            select(AlertNote)
+            .where(AlertNote.alert_id == query.alert_id)
+            .order_by(col(AlertNote.at), col(AlertNote.id))
+            .limit(500)
+        )
+    ]
+    return AlertDetail(row, alert.close_reason, tests, notes, can_close=row.case_visible)
+
+
+@dataclass(frozen=True)
+class AddAlertNote:
+    alert_id: int
+    text: str
+    actor: Actor
+    scope: Scope = field(default_factory=Scope.everything)
+
+
+def add_alert_note(app: App, cmd: AddAlertNote) -> AlertNoteRow:
+    """Write a note on an alert the actor may see; audited as ``alert.noted``."""
+    text = cmd.text.strip()
+    if not text:
+        raise UserError("write the note first")
+    if len(text) > MAX_NOTE:
+        raise UserError("a note is at most {limit} characters", limit=MAX_NOTE)
+    now = app.now()
+    with app.write_lock, session_scope(app.engine) as session:
+        _detail(session, AlertQuery(cmd.alert_id, cmd.scope))  # may they see it at all
+        session.add(AlertNote(alert_id=cmd.alert_id, at=now, author=str(cmd.actor), text=text))
+        record(
+            session,
+            cmd.actor,
+            Action.ALERT_NOTED,
+            "alert",
+            cmd.alert_id,
+            at=now,
+            details={"length": len(text)},
+        )
+    return AlertNoteRow(now, str(cmd.actor), text)
+
+
+@dataclass(frozen=True)
+class ExportAlert:
+    alert_id: int
+    actor: Actor
+    scope: Scope = field(default_factory=Scope.everything)
+
+
+def export_alert(app: App, cmd: ExportAlert) -> AlertDetail:
+    """One alert for a spreadsheet; audited as ``alert.exported`` (it lists contacts' phones)."""
+    now = app.now()
+    with app.write_lock, session_scope(app.engine) as session:
+        detail = _detail(session, AlertQuery(cmd.alert_id, cmd.scope))
+        record(
+            session,
+            cmd.actor,
+            Action.ALERT_EXPORTED,
+            "alert",
+            cmd.alert_id,
+            at=now,
+            details={"contacts": len(detail.alert.contacts)},
+        )
+    return detail

@@ -363,6 +363,7 @@ def close_alert(
     now: datetime,
     *,
     departments: Collection[str] | None = None,
+    reason: str | None = None,
 ) -> AlertClosed:
     """Close an open alert (the case has been handled), in the caller's transaction; the
     caller audits a change. An alert of a case outside ``departments`` is refused."""
@@ -375,6 +376,7 @@ def close_alert(
     if alert.status == AlertStatus.CLOSED:
         return AlertClosed(alert_id, AlertStatus.CLOSED, changed=False)
     alert.status, alert.closed_by, alert.closed_at = AlertStatus.CLOSED, actor, now
+    alert.close_reason = reason
     session.add(alert)
     session.flush()
     return AlertClosed(alert_id, AlertStatus.CLOSED, changed=True)

@@ -11,10 +11,11 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from testrota.compliance.results_parse import (
+    SampledAtError,
     day_first_for,
     normalize_id_number,
     normalize_text,
@@ -109,7 +110,10 @@ class UnmatchedRow:
     sheet: str
     row: int  # as Excel shows it
     value: str
-    message: str
+    message: str  # in English
+    # each reason as {"template", "params"}, for a page in the reader's language (the same
+    # words as ``message``: not part of what the row is)
+    parts: list[dict[str, Any]] = field(default_factory=list, compare=False)
 
 
 @dataclass(frozen=True)
@@ -121,7 +125,16 @@ class RowProblem:
     row: int  # as Excel shows it
     column: str
     value: str
-    message: str
+    message: str  # in English
+    # the message as a template and its parameters, for a page (the same words as ``message``)
+    template: str = field(default="", compare=False)
+    params: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @classmethod
+    def of(
+        cls, sheet: str, row: int, column: str, value: str, template: str, /, **params: Any
+    ) -> RowProblem:
+        return cls(sheet, row, column, value, template.format(**params), template, params)
 
 
 @dataclass
@@ -196,10 +209,11 @@ def parse_rows(
             continue
         hit = index.by_no.get(no) if no else None  # the usual case, without a call
         person_id: int | None
+        parts: list[dict[str, Any]]
         if hit is not None:
-            person_id, matched_by, problem = hit, "employee_no", ""
+            person_id, matched_by, problem, parts = hit, "employee_no", "", []
         else:
-            person_id, matched_by, problem = _match(index, no, phone, idn, normalize_phone)
+            person_id, matched_by, problem, parts = _match(index, no, phone, idn, normalize_phone)
         if person_id is None:
             out.unmatched.append(
                 UnmatchedRow(
@@ -207,6 +221,7 @@ def parse_rows(
                     row,
                     " / ".join(v for v in (no, phone, idn, names[i].strip()) if v),
                     problem,
+                    parts,
                 )
             )
             continue
@@ -216,7 +231,7 @@ def parse_rows(
         result = result_cache[raw_result]
         if result is None:
             out.errors.append(
-                RowProblem(
+                RowProblem.of(
                     sheet,
                     row,
                     "result",
@@ -227,12 +242,14 @@ def parse_rows(
             continue
         try:
             sampled_at = parse_sampled_at(times[i], tz, day_first)
-        except ValueError as exc:
-            out.errors.append(RowProblem(sheet, row, "sampled_at", times[i], str(exc)))
+        except SampledAtError as exc:
+            out.errors.append(
+                RowProblem(sheet, row, "sampled_at", times[i], str(exc), exc.template, exc.params)
+            )
             continue
         if sampled_at > latest:
             out.errors.append(
-                RowProblem(
+                RowProblem.of(
                     sheet,
                     row,
                     "sampled_at",
@@ -264,13 +281,15 @@ def parse_rows(
                 out.duplicates += 1
             else:
                 out.errors.append(
-                    RowProblem(
+                    RowProblem.of(
                         sheet,
                         row,
                         "result",
                         raw_result,
-                        f"the same sample has result {earlier.result} in row {earlier.row}; keep "
+                        "the same sample has result {result} in row {other}; keep "
                         "one of the two rows",
+                        result=earlier.result,
+                        other=earlier.row,
                     )
                 )
             continue
@@ -284,38 +303,55 @@ def s_key(s: ParsedSample) -> tuple[int, datetime, str]:
     return (s.person_id, s.sampled_at, s.source)
 
 
+UNMATCHED_HINT = " (add the person to the roster, or fix the row)"
+
+
 def _match(
     index: PersonIndex, no: str, phone: str, idn: str, normalize_phone: PhoneNormalizer
-) -> tuple[int | None, str, str]:
-    problems: list[str] = []
+) -> tuple[int | None, str, str, list[dict[str, Any]]]:
+    """(person id, matched by) of the one person a row names, else (None, "", why in English,
+    each reason as a template and parameters)."""
+    parts: list[dict[str, Any]] = []
+
+    def why(template: str, **params: Any) -> None:
+        parts.append({"template": template, "params": params})
+
     if no:
         hits = index.by_employee_no(no)
         if len(hits) == 1:
-            return hits[0], "employee_no", ""
-        problems.append(
-            f"employee number {no} could be {len(hits)} people "
-            f"({', '.join(index.employee_nos(hits[:10]))}); write the whole number"
-            if hits
-            else f"no person has employee number {no}"
-        )
+            return hits[0], "employee_no", "", []
+        if hits:
+            why(
+                "employee number {no} could be {n} people ({candidates}); write the whole number",
+                no=no,
+                n=len(hits),
+                candidates=", ".join(index.employee_nos(hits[:10])),
+            )
+        else:
+            why("no person has employee number {no}", no=no)
     if phone:
         e164 = normalize_phone(phone)
         if e164 is None:
-            problems.append(f"{phone} is not a valid phone number")
+            why("{phone} is not a valid phone number", phone=phone)
         else:
             hits = index.by_phone.get(e164, [])
             if len(hits) == 1:
-                return hits[0], "phone", ""
-            problems.append(
-                f"phone {e164} is shared by {len(hits)} people; add the employee number"
-                if hits
-                else f"no person has phone {e164}"
-            )
+                return hits[0], "phone", "", []
+            if hits:
+                why(
+                    "phone {phone} is shared by {n} people; add the employee number",
+                    phone=e164,
+                    n=len(hits),
+                )
+            else:
+                why("no person has phone {phone}", phone=e164)
     if idn:
         hits = index.by_id_number.get(normalize_id_number(idn), [])
         if len(hits) == 1:
-            return hits[0], "id_number", ""
-        problems.append(
-            f"ID number matches {len(hits)} people" if hits else "no person has this ID number"
-        )
-    return None, "", "; ".join(problems) + " (add the person to the roster, or fix the row)"
+            return hits[0], "id_number", "", []
+        if hits:
+            why("ID number matches {n} people", n=len(hits))
+        else:
+            why("no person has this ID number")
+    english = "; ".join(p["template"].format(**p["params"]) for p in parts)
+    return None, "", english + UNMATCHED_HINT, parts

@@ -12,6 +12,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from testrota.statuses import ResultValue
@@ -163,18 +164,32 @@ def _normalise_datetime_text(text: str) -> str:
     return text
 
 
+class SampledAtError(ValueError):
+    """A sampling time that cannot be read: the English message, and its template and
+    parameters (a nested reason is itself ``{"template": ..., "params": ...}``) for a page."""
+
+    def __init__(self, template: str, /, **params: Any) -> None:
+        english = {k: v["text"] if isinstance(v, dict) else v for k, v in params.items()}
+        super().__init__(template.format(**english) if params else template)
+        self.template = template
+        self.params = params
+
+    def as_param(self) -> dict[str, Any]:
+        return {"template": self.template, "params": self.params, "text": str(self)}
+
+
 def _parse_clock(text: str | None) -> tuple[time, timedelta | None]:
     if not text:
         return time(0), None
     m = _TIME.match(text.strip())
     if not m:
-        raise ValueError(f"cannot read the time of day {text!r}")
+        raise SampledAtError("cannot read the time of day {text!r}", text=text)
     hour, minute = int(m["h"]), int(m["m"])
     second = int(m["s"] or 0)
     micro = int((m["f"] or "0").ljust(6, "0"))
     if m["ampm"]:
         if not 1 <= hour <= 12:
-            raise ValueError(f"hour {hour} with AM/PM")
+            raise SampledAtError("hour {hour} with AM/PM", hour=hour)
         hour = hour % 12 + (12 if m["ampm"].lower() == "pm" else 0)
     offset = None
     if m["tz"]:
@@ -201,7 +216,9 @@ def _split(text: str) -> _Parts:
     if m:
         clock, offset = _parse_clock(m.group(4))
         return _Parts(int(m.group(3)), int(m.group(1)), int(m.group(2)), clock, offset, False)
-    raise ValueError(f"cannot read the sampling time {text!r}: write it like 2022-05-09 08:30")
+    raise SampledAtError(
+        "cannot read the sampling time {text!r}: write it like 2022-05-09 08:30", text=text
+    )
 
 
 def _excel_serial(text: str) -> datetime | None:
@@ -221,7 +238,9 @@ def _assemble(parts: _Parts, day_first: bool, tz: ZoneInfo) -> datetime:
     try:
         naive = datetime.combine(date(parts.year, month, day), parts.clock)
     except ValueError as exc:
-        raise ValueError(f"{parts.year}-{month}-{day} is not a real date") from exc
+        raise SampledAtError(
+            "{date} is not a real date", date=f"{parts.year}-{month}-{day}"
+        ) from exc
     if parts.offset is not None:
         return naive.replace(tzinfo=timezone(parts.offset)).astimezone(UTC)
     return naive.replace(tzinfo=tz).astimezone(UTC)
@@ -239,7 +258,7 @@ def parse_sampled_at(value: str, tz: ZoneInfo, day_first: bool = False) -> datet
     """
     raw = (value or "").strip()
     if not raw:
-        raise ValueError("the sampling time is empty")
+        raise SampledAtError("the sampling time is empty")
     try:
         parsed = datetime.fromisoformat(raw)
     except ValueError:
@@ -253,10 +272,15 @@ def parse_sampled_at(value: str, tz: ZoneInfo, day_first: bool = False) -> datet
         return serial.replace(tzinfo=tz).astimezone(UTC)
     try:
         return _assemble(_split(_normalise_datetime_text(raw)), day_first, tz)
-    except ValueError as exc:
-        if str(exc).startswith("cannot read the sampling time"):
+    except SampledAtError as exc:
+        if exc.template.startswith("cannot read the sampling time"):
             raise
-        raise ValueError(f"cannot read the sampling time {raw!r}: {exc}") from None
+        reason = exc.as_param()
+    except ValueError as exc:  # Python's own words (an hour of 25): shown as they are
+        reason = {"template": "", "params": {}, "text": str(exc)}
+    raise SampledAtError(
+        "cannot read the sampling time {text!r}: {reason}", text=raw, reason=reason
+    ) from None
 
 
 def day_first_for(values: Sequence[str], tz: ZoneInfo, now: datetime) -> bool:

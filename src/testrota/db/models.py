@@ -226,6 +226,17 @@ class Alert(SQLModel, table=True):
     status: str = Field(default=AlertStatus.OPEN, max_length=20)
     closed_by: str | None = Field(default=None, max_length=100)
     closed_at: datetime | None = _dt(default=None)
+    close_reason: str | None = Field(default=None, max_length=400)
+
+
+class AlertNote(SQLModel, table=True):
+    """What someone handling an alert wrote down (who was reached, what was decided)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    alert_id: int = Field(foreign_key="alert.id", index=True, ondelete="CASCADE")
+    at: datetime = _dt()
+    author: str = Field(max_length=100)
+    text: str = Field(max_length=2000)
 
 
 class AlertContact(SQLModel, table=True):

@@ -141,35 +141,49 @@ def _e164(number: phonenumbers.PhoneNumber) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+# Why a cell cannot get texts: templates with parameters, so an import's error list can be shown
+# in the clerk's language (testrota.web.i18n has their Chinese).
+NO_PHONE = "no phone number"
+LANDLINE = "{number} is a landline, not a mobile: reminder texts cannot reach it"
+SCIENTIFIC = (
+    "not a phone number: Excel shortened it to scientific notation; format the column "
+    "as text and type the number again"
+)
+INVALID = "not a valid phone number"
+
+
 def check_phone(raw: str, region: str = "CN") -> tuple[str | None, str | None]:
     """``(e164, None)`` for a number that can receive texts, else ``(None, why not)``.
 
     A cell holding two numbers (``138… / 139…``) gives its first mobile. A landline is a
     valid number but cannot get reminder texts, so it is reported like an invalid one.
     """
+    phone, why, params = explain_phone(raw, region)
+    return phone, None if why is None else why.format(**params)
+
+
+def explain_phone(raw: str, region: str = "CN") -> tuple[str | None, str | None, dict[str, str]]:
+    """:func:`check_phone` with the reason as a template and its parameters."""
     if not raw:
-        return None, "no phone number"
+        return None, NO_PHONE, {}
     fast = _fast(raw, region)
     if fast is not None:
-        return fast, None
+        return fast, None, {}
     parts = [p for p in _SPLIT.split(raw) if p.strip()]
     candidates = [raw, *parts] if len(parts) > 1 else [raw]
     landline = None
     for part in candidates:
         fast = _fast(part, region)
         if fast is not None:
-            return fast, None
+            return fast, None, {}
         number = _parse(part, region)
         if number is None:
             continue
         if phonenumbers.number_type(number) in _TEXTABLE:
-            return _e164(number), None
+            return _e164(number), None, {}
         landline = landline or _e164(number)
     if landline is not None:
-        return None, f"{landline} is a landline, not a mobile: reminder texts cannot reach it"
+        return None, LANDLINE, {"number": landline}
     if _SCIENTIFIC.match(raw):
-        return None, (
-            "not a phone number: Excel shortened it to scientific notation; format the column "
-            "as text and type the number again"
-        )
-    return None, "not a valid phone number"
+        return None, SCIENTIFIC, {}
+    return None, INVALID, {}

@@ -24,7 +24,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
-from testrota.errors import UserError
+from testrota.errors import Phrase, UserError
 from testrota.policy import ImportPolicy
 from testrota.roster.columns import HeaderMatcher, normalize_header
 from testrota.roster.spreadsheet import (
@@ -74,8 +74,18 @@ class Sheet:
 @dataclass
 class SkippedSheet:
     name: str
-    reason: str
+    reason: str  # in English
     headers_seen: list[str]
+    # the reason as a template and its parameters, for a page in the reader's language
+    template: str = ""
+    params: dict[str, str | int] = field(default_factory=dict)
+
+    @classmethod
+    def why(
+        cls, name: str, headers_seen: list[str], template: str, /, **params: str | int
+    ) -> SkippedSheet:
+        reason = template.format(**params) if params else template
+        return cls(name, reason, headers_seen, template, params)
 
 
 @dataclass
@@ -123,13 +133,17 @@ def read_workbook(
     if opened.format == "csv":
         raw = read_csv_sheet(opened, limits)
         if sheet is not None and sheet != raw.name:
-            raise UserError(f"{opened.file_name}: a CSV file has no sheets; leave out --sheet")
+            raise UserError(
+                "{file}: a CSV file has no sheets; leave out --sheet", file=opened.file_name
+            )
         take(raw)
     else:
         _read_book(opened, sheet, take, skipped, limits)
     if not sheets:
         if sheet is not None and skipped and skipped[0].reason == "empty sheet":
-            raise UserError(f"{opened.file_name}: sheet {skipped[0].name!r} is empty")
+            raise UserError(
+                "{file}: sheet {sheet!r} is empty", file=opened.file_name, sheet=skipped[0].name
+            )
         raise _nothing_found(opened.file_name, skipped, aliases, required)
     return Workbook(
         file_name=opened.file_name,
@@ -156,15 +170,20 @@ def _read_book(
             if chosen is None:
                 listed = ", ".join(repr(n) for n in names)
                 raise UserError(
-                    f"{opened.file_name}: no sheet named {wanted!r}; its sheets are {listed}"
+                    "{file}: no sheet named {wanted!r}; its sheets are {listed}",
+                    file=opened.file_name,
+                    wanted=wanted,
+                    listed=listed,
                 )
             metas = [m for m in metas if m[0] == chosen]
         for name, hidden, kind in metas:
             if kind != "worksheet":
-                skipped.append(SkippedSheet(name, f"a {kind}, not a table of cells", []))
+                skipped.append(
+                    SkippedSheet.why(name, [], "a {kind}, not a table of cells", kind=kind)
+                )
             elif hidden and wanted is None:
                 skipped.append(
-                    SkippedSheet(name, "hidden sheet (name it with --sheet to import it)", [])
+                    SkippedSheet.why(name, [], "hidden sheet (name it with --sheet to import it)")
                 )
             else:
                 take(read_calamine_sheet(opened, book, name, limits))
@@ -190,7 +209,7 @@ def parse_sheet(
     """Find the header row of one raw sheet and pull out its data rows as text columns."""
     rows = raw.rows
     if not any(_row_has_content(r) for r in rows):
-        return SkippedSheet(raw.name, "empty sheet", [])
+        return SkippedSheet.why(raw.name, [], "empty sheet")
     width = max(len(r) for r in rows)
     for r in rows:
         if len(r) < width:
@@ -231,10 +250,11 @@ def parse_sheet(
         if col not in used_cols and (text := cell_text(cell))
     ]
     if not row_numbers:
-        return SkippedSheet(
+        return SkippedSheet.why(
             raw.name,
-            f"a header in row {header_idx + 1} but no rows of data under it",
             [text for _, (_, _, text) in by_col],
+            "a header in row {row} but no rows of data under it",
+            row=header_idx + 1,
         )
     sample = [data_start + i for i in kept_rows[:UNMATCHED_SAMPLE]]
     unmatched_columns: list[tuple[str, str, list[str]]] = []
@@ -447,15 +467,21 @@ def _no_header(
         missing = [f for f in required if f not in found]
         seen = [cell_text(c) for c in scan[idx] if cell_text(c)]
         named = ", ".join(text for _, _, text in found.values())
-        return SkippedSheet(
+        return SkippedSheet.why(
             name,
-            f"row {idx + 1} has {named} but no {' or '.join(missing)} column",
             seen,
+            "row {row} has {named} but no {missing} column",
+            row=idx + 1,
+            named=named,
+            missing=" or ".join(missing),
         )
     texts = [[cell_text(c) for c in r if type(c) is str and cell_text(c)] for r in scan]
     idx = max(range(len(texts)), key=lambda i: (len(texts[i]), -i))
-    return SkippedSheet(
-        name, f"no header row naming {', '.join(required)} in its first rows", texts[idx]
+    return SkippedSheet.why(
+        name,
+        texts[idx],
+        "no header row naming {required} in its first rows",
+        required=", ".join(required),
     )
 
 
@@ -466,14 +492,21 @@ def _nothing_found(
     required: Sequence[str],
 ) -> UserError:
     if not skipped:
-        return UserError(f"{file_name}: the workbook has no sheets")
+        return UserError("{file}: the workbook has no sheets", file=file_name)
     if all(s.reason == "empty sheet" for s in skipped):
-        what = "the file" if len(skipped) == 1 else "every sheet"
-        return UserError(f"{file_name}: {what} is empty; fill in the roster and upload it again")
+        if len(skipped) == 1:
+            return UserError(
+                "{file}: the file is empty; fill in the roster and upload it again", file=file_name
+            )
+        return UserError(
+            "{file}: every sheet is empty; fill in the roster and upload it again", file=file_name
+        )
     no_rows = [s for s in skipped if s.reason.startswith("a header in row")]
     if no_rows:
         return UserError(
-            f"{file_name}: sheet {no_rows[0].name!r} has a header row but no rows of data under it"
+            "{file}: sheet {sheet!r} has a header row but no rows of data under it",
+            file=file_name,
+            sheet=no_rows[0].name,
         )
     seen = "; ".join(
         f"sheet {s.name!r}: " + ", ".join(repr(h) for h in s.headers_seen[:15])
@@ -483,9 +516,24 @@ def _nothing_found(
     known = "; ".join(f"{f}: {', '.join(aliases[f])}" for f in required)
     others = ", ".join(f for f in aliases if f not in required)
     reasons = "; ".join(f"{s.name!r}: {s.reason}" for s in skipped if s.headers_seen)
+    # The headers seen and the names known are the file's and the configuration's own words.
+    if others:
+        return UserError(
+            "{file}: no recognisable header row (it needs columns for {required}). {reasons}. "
+            "Headers seen: {seen}. Known names: {known} (optional columns: {others})",
+            file=file_name,
+            required=", ".join(required),
+            reasons=reasons or Phrase("no sheet has a header"),
+            seen=seen or Phrase("none"),
+            known=known,
+            others=others,
+        )
     return UserError(
-        f"{file_name}: no recognisable header row (it needs columns for "
-        f"{', '.join(required)}). {reasons or 'no sheet has a header'}. "
-        f"Headers seen: {seen or 'none'}. Known names: {known}"
-        + (f" (optional columns: {others})" if others else "")
+        "{file}: no recognisable header row (it needs columns for {required}). {reasons}. "
+        "Headers seen: {seen}. Known names: {known}",
+        file=file_name,
+        required=", ".join(required),
+        reasons=reasons or Phrase("no sheet has a header"),
+        seen=seen or Phrase("none"),
+        known=known,
     )

@@ -51,7 +51,9 @@ class SheetRead:
 @dataclass(frozen=True)
 class SkippedSheet:
     name: str
-    reason: str
+    reason: str  # in English
+    template: str = ""  # the reason as a template and its parameters, for a page
+    params: dict[str, str | int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -210,7 +212,9 @@ def compare_roster(
         high_risk_by_category=dict(sorted(diff.high_risk_by_category.items())),
         unmatched_roles=[RoleCount(role, n) for role, n in diff.unmatched_roles.most_common(50)],
         sheets=[SheetRead(s.name, s.header_row) for s in workbook.sheets],
-        skipped_sheets=[SkippedSheet(s.name, s.reason) for s in workbook.skipped],
+        skipped_sheets=[
+            SkippedSheet(s.name, s.reason, s.template, s.params) for s in workbook.skipped
+        ],
         errors=list(result.errors),
         warnings=warnings,
         changes=_change_preview(diff),

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from testrota.errors import UserError
+from testrota.errors import Phrase, UserError
 from testrota.policy import ImportPolicy
 from testrota.roster.biff import EncryptedWorkbook, read_biff
 from testrota.roster.ods_parts import OdsPackage
@@ -37,7 +37,6 @@ MB = 1024 * 1024
 TEXT_SUFFIXES = frozenset({".csv", ".txt", ".tsv", ""})
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ODS_MIMETYPE = b"application/vnd.oasis.opendocument.spreadsheet"
-_SAVE_AS = "open it in Excel or WPS and save it as .xlsx"
 
 
 @dataclass
@@ -67,9 +66,9 @@ def load_file(path: Path, limits: ImportPolicy) -> OpenedFile:
     """
     name = path.name
     if not path.exists():
-        raise UserError(f"{path}: file not found")
+        raise UserError("{path}: file not found", path=str(path))
     if not path.is_file():
-        raise UserError(f"{path}: not a file")
+        raise UserError("{path}: not a file", path=str(path))
     _check_size(name, path.stat().st_size, limits)
     data = path.read_bytes()
     _check_size(name, len(data), limits)  # it may have grown since: the bytes read decide
@@ -80,13 +79,18 @@ def load_file(path: Path, limits: ImportPolicy) -> OpenedFile:
 
 
 def _damaged(name: str, detail: object) -> UserError:
-    return UserError(f"{name}: the workbook is damaged ({detail}); {_SAVE_AS}")
+    return UserError(
+        "{name}: the workbook is damaged ({detail}); open it in Excel or WPS and save it as .xlsx",
+        name=name,
+        detail=str(detail),
+    )
 
 
 def _password(name: str) -> UserError:
     return UserError(
-        f"{name}: the workbook is password-protected; open it, remove the password and "
-        "save it again"
+        "{name}: the workbook is password-protected; open it, remove the password and "
+        "save it again",
+        name=name,
     )
 
 
@@ -127,28 +131,41 @@ def _check_container(opened: OpenedFile, limits: ImportPolicy) -> None:
 
 def too_large(file_name: str, exc: SheetTooLarge, limits: ImportPolicy) -> UserError:
     """The one-line refusal of a sheet over ``import.max_rows`` or ``import.max_cells``."""
-    where = f"sheet {exc.name!r}" if exc.name is not None else "the file"
+    where = Phrase("the file") if exc.name is None else Phrase("sheet {sheet!r}", sheet=exc.name)
     if exc.what == "rows":
         return UserError(
-            f"{file_name}: {where} has {exc.rows:,} rows, over the {limits.max_rows:,} limit "
-            "(import.max_rows in policy.yaml); split it into smaller files or raise the limit"
+            "{file}: {where} has {rows:,} rows, over the {limit:,} limit "
+            "(import.max_rows in policy.yaml); split it into smaller files or raise the limit",
+            file=file_name,
+            where=where,
+            rows=exc.rows,
+            limit=limits.max_rows,
         )
     return UserError(
-        f"{file_name}: {where} spans {exc.rows:,} rows x {exc.columns:,} columns "
-        f"({exc.rows * exc.columns:,} cells), over the {limits.max_cells:,} limit "
+        "{file}: {where} spans {rows:,} rows x {columns:,} columns "
+        "({cells:,} cells), over the {limit:,} limit "
         "(import.max_cells in policy.yaml); delete stray cells far below or to the right of "
-        "the table, or raise the limit"
+        "the table, or raise the limit",
+        file=file_name,
+        where=where,
+        rows=exc.rows,
+        columns=exc.columns,
+        cells=exc.rows * exc.columns,
+        limit=limits.max_cells,
     )
 
 
 def _check_size(name: str, size: int, limits: ImportPolicy) -> None:
     if size > limits.max_file_mb * MB:
         raise UserError(
-            f"{name}: the file is {size / MB:.1f} MB, over the {limits.max_file_mb:g} MB limit "
-            "(import.max_file_mb in policy.yaml); split it or raise the limit"
+            "{name}: the file is {mb:.1f} MB, over the {limit:g} MB limit "
+            "(import.max_file_mb in policy.yaml); split it or raise the limit",
+            name=name,
+            mb=size / MB,
+            limit=limits.max_file_mb,
         )
     if size == 0:
-        raise UserError(f"{name}: the file is empty (0 bytes)")
+        raise UserError("{name}: the file is empty (0 bytes)", name=name)
 
 
 def sniff_format(name: str, data: bytes, limits: ImportPolicy) -> str:
@@ -160,23 +177,33 @@ def sniff_format(name: str, data: bytes, limits: ImportPolicy) -> str:
     head = data[:4096]
     low = head.lstrip(codecs.BOM_UTF8).lstrip().lower()
     if low.startswith(b"%pdf"):
-        raise UserError(f"{name}: this is a PDF, not a spreadsheet; upload the Excel file instead")
+        raise UserError(
+            "{name}: this is a PDF, not a spreadsheet; upload the Excel file instead", name=name
+        )
     if low.startswith((b"<!doctype html", b"<html", b"<table", b"<meta")):
         raise UserError(
-            f"{name}: this is a web page (HTML) saved with a spreadsheet name; {_SAVE_AS}"
+            "{name}: this is a web page (HTML) saved with a spreadsheet name; "
+            "open it in Excel or WPS and save it as .xlsx",
+            name=name,
         )
     if low.startswith(b"<?xml") and b"urn:schemas-microsoft-com:office:spreadsheet" in head:
-        raise UserError(f"{name}: this is an Excel 2003 XML spreadsheet; {_SAVE_AS}")
+        raise UserError(
+            "{name}: this is an Excel 2003 XML spreadsheet; "
+            "open it in Excel or WPS and save it as .xlsx",
+            name=name,
+        )
     if _looks_like_text(head):
         suffix = Path(name).suffix.lower()
         if suffix in TEXT_SUFFIXES:
             return "csv"
         raise UserError(
-            f"{name}: not a spreadsheet: the file is plain text; if it is a CSV export, "
-            "rename it to .csv"
+            "{name}: not a spreadsheet: the file is plain text; if it is a CSV export, "
+            "rename it to .csv",
+            name=name,
         )
     raise UserError(
-        f"{name}: not a spreadsheet; upload an Excel (.xlsx, .xls), OpenDocument (.ods) or CSV file"
+        "{name}: not a spreadsheet; upload an Excel (.xlsx, .xls), OpenDocument (.ods) or CSV file",
+        name=name,
     )
 
 
@@ -196,19 +223,27 @@ def _zip_format(name: str, data: bytes, limits: ImportPolicy) -> str:
         infos = archive.infolist()
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         raise UserError(
-            f"{name}: the workbook is damaged (its zip container cannot be read: {exc}); {_SAVE_AS}"
+            "{name}: the workbook is damaged (its zip container cannot be read: {detail}); "
+            "open it in Excel or WPS and save it as .xlsx",
+            name=name,
+            detail=str(exc),
         ) from exc
     # Checked from the zip directory alone, before anything is decompressed.
     unpacked = sum(info.file_size for info in infos)
     if unpacked > limits.max_uncompressed_mb * MB:
         raise UserError(
-            f"{name}: refused: the workbook would unpack to {unpacked / MB:,.0f} MB, over the "
-            f"{limits.max_uncompressed_mb:g} MB limit (import.max_uncompressed_mb); a real "
-            "roster is far smaller, so this file is damaged or malicious"
+            "{name}: refused: the workbook would unpack to {mb:,.0f} MB, over the "
+            "{limit:g} MB limit (import.max_uncompressed_mb); a real "
+            "roster is far smaller, so this file is damaged or malicious",
+            name=name,
+            mb=unpacked / MB,
+            limit=limits.max_uncompressed_mb,
         )
     names = {info.filename for info in infos}
     if any(info.flag_bits & 0x1 for info in infos):
-        raise UserError(f"{name}: the file is password-protected; remove the password and save")
+        raise UserError(
+            "{name}: the file is password-protected; remove the password and save", name=name
+        )
     if "xl/workbook.xml" in names or any(n.endswith("/workbook.xml") for n in names):
         return "xlsx"
     if "xl/workbook.bin" in names:
@@ -221,13 +256,16 @@ def _zip_format(name: str, data: bytes, limits: ImportPolicy) -> str:
         if mimetype.strip() == _ODS_MIMETYPE:
             return "ods"
         raise UserError(
-            f"{name}: an OpenDocument file but not a spreadsheet; upload an .ods, .xlsx or .csv"
+            "{name}: an OpenDocument file but not a spreadsheet; upload an .ods, .xlsx or .csv",
+            name=name,
         )
     if "word/document.xml" in names:
-        raise UserError(f"{name}: this is a Word document, not a spreadsheet")
+        raise UserError("{name}: this is a Word document, not a spreadsheet", name=name)
     if "ppt/presentation.xml" in names:
-        raise UserError(f"{name}: this is a PowerPoint file, not a spreadsheet")
-    raise UserError(f"{name}: a zip archive, not a spreadsheet; unpack it and upload the roster")
+        raise UserError("{name}: this is a PowerPoint file, not a spreadsheet", name=name)
+    raise UserError(
+        "{name}: a zip archive, not a spreadsheet; unpack it and upload the roster", name=name
+    )
 
 
 def _ole_format(name: str, data: bytes) -> str:
@@ -238,16 +276,21 @@ def _ole_format(name: str, data: bytes) -> str:
     if {"EncryptedPackage", "EncryptionInfo"} & streams:
         # Excel keeps a password-protected .xlsx inside an OLE container.
         raise UserError(
-            f"{name}: the workbook is password-protected; open it, remove the password "
-            "(File > Info > Protect Workbook) and save it again"
+            "{name}: the workbook is password-protected; open it, remove the password "
+            "(File > Info > Protect Workbook) and save it again",
+            name=name,
         )
     if "Workbook" in streams or "Book" in streams:
         return "xls"
     if "WordDocument" in streams:
-        raise UserError(f"{name}: this is a Word document, not a spreadsheet")
+        raise UserError("{name}: this is a Word document, not a spreadsheet", name=name)
     if "PowerPoint Document" in streams:
-        raise UserError(f"{name}: this is a PowerPoint file, not a spreadsheet")
-    raise UserError(f"{name}: an Office file that holds no workbook; {_SAVE_AS}")
+        raise UserError("{name}: this is a PowerPoint file, not a spreadsheet", name=name)
+    raise UserError(
+        "{name}: an Office file that holds no workbook; "
+        "open it in Excel or WPS and save it as .xlsx",
+        name=name,
+    )
 
 
 def ole_stream_names(data: bytes) -> set[str]:
@@ -267,7 +310,12 @@ def _calamine_failure(name: str, exc: BaseException) -> UserError:
     if isinstance(exc, PasswordError):
         return _password(name)
     detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return UserError(f"{name}: the workbook is damaged and cannot be read ({detail}); {_SAVE_AS}")
+    return UserError(
+        "{name}: the workbook is damaged and cannot be read ({detail}); "
+        "open it in Excel or WPS and save it as .xlsx",
+        name=name,
+        detail=detail,
+    )
 
 
 def _guarded(name: str, call: Any, *args: Any, **kwargs: Any) -> Any:
@@ -297,7 +345,11 @@ def _open_book(opened: OpenedFile) -> Any:
         copy.write_bytes(data)
         book = _guarded(opened.file_name, CalamineWorkbook.from_path, copy)
         book.close()
-    raise UserError(f"{opened.file_name}: the workbook is damaged and cannot be read; {_SAVE_AS}")
+    raise UserError(
+        "{name}: the workbook is damaged and cannot be read; "
+        "open it in Excel or WPS and save it as .xlsx",
+        name=opened.file_name,
+    )
 
 
 def workbook_sheet_names(opened: OpenedFile) -> tuple[Any, list[tuple[str, bool, str]]]:
@@ -399,8 +451,10 @@ def _strict(name: str, data: bytes, codec: str, label: str) -> str:
         return data.decode(codec)
     except (UnicodeDecodeError, LookupError) as exc:
         raise UserError(
-            f"{name}: cannot read the text as {label}; save it from Excel as "
-            "'CSV UTF-8 (Comma delimited)'"
+            "{name}: cannot read the text as {label}; save it from Excel as "
+            "'CSV UTF-8 (Comma delimited)'",
+            name=name,
+            label=label,
         ) from exc
 
 
@@ -448,7 +502,9 @@ def read_csv_sheet(opened: OpenedFile, limits: ImportPolicy) -> RawSheet:
                 what = "rows" if total > limits.max_rows else "cells"
                 raise too_large(opened.file_name, SheetTooLarge(None, total, width, what), limits)
     except csv.Error as exc:
-        raise UserError(f"{opened.file_name}: the CSV file is damaged ({exc})") from exc
+        raise UserError(
+            "{name}: the CSV file is damaged ({detail})", name=opened.file_name, detail=str(exc)
+        ) from exc
     for row in rows:
         if len(row) < width:
             row.extend([""] * (width - len(row)))

@@ -22,7 +22,7 @@ from typing import Any
 
 from testrota.policy import Policy
 from testrota.roster.columns import normalize_header, to_simplified
-from testrota.roster.phones import check_phone
+from testrota.roster.phones import NO_PHONE, explain_phone
 from testrota.roster.reader import Sheet, Workbook
 
 EMPLOYEE, THIRD_PARTY, CO_RESIDENT = "employee", "third_party", "co_resident"
@@ -313,7 +313,11 @@ class RowError:
     row: int  # as Excel shows it
     column: str  # the header as written in the file
     value: str
-    message: str
+    message: str  # in English
+    # The message as a template and its parameters (texts and numbers), so a page can show it
+    # in the reader's language; "" for a message that has none.
+    template: str = field(default="", compare=False)
+    params: dict[str, str | int] = field(default_factory=dict, compare=False)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -393,12 +397,12 @@ def id_number_problem(value: str) -> str | None:
     total = sum(int(d) * w for d, w in zip(value[:17], _ID_WEIGHTS, strict=True))
     if "10X98765432"[total % 11] == value[17]:
         return None
-    hint = (
-        "; Excel keeps only 15 digits of a number, so format the column as text and type it again"
-        if value.endswith("000")
-        else ""
-    )
-    return f"ID number check digit does not match{hint}"
+    if value.endswith("000"):
+        return (
+            "ID number check digit does not match; Excel keeps only 15 digits of a number, "
+            "so format the column as text and type it again"
+        )
+    return "ID number check digit does not match"
 
 
 def _tidy_name(name: str) -> str:
@@ -442,8 +446,9 @@ def validate_workbook(
                     rec.row,
                     "host_employee_no",
                     rec.host_employee_no,
-                    f"host employee {rec.host_employee_no} is not in this file or among the "
+                    "host employee {host} is not in this file or among the "
                     "active people; a co-resident must name the employee they live with",
+                    host=rec.host_employee_no,
                 )
                 state.skipped += 1
                 continue
@@ -472,9 +477,12 @@ class _State:
         self.boosters: dict[str, bool | None] = {}
         self.booster_cells: dict[str, bool | None] = {}
 
-    def error_at(self, sheet: str, row: int, field_: str, value: str, message: str) -> None:
+    def error_at(
+        self, sheet: str, row: int, field_: str, value: str, template: str, /, **params: str | int
+    ) -> None:
         column = self.headers.get(sheet, {}).get(field_) or LABELS.get(field_, field_)
-        self.errors.append(RowError(sheet, row, column, value, message))
+        message = template.format(**params) if params else template
+        self.errors.append(RowError(sheet, row, column, value, message, template, params))
 
     def sheet(self, index: int, sheet: Sheet) -> None:
         name = sheet.name
@@ -504,7 +512,9 @@ class _State:
         roles = _mapped(col("role"), self.tidy, _tidy)
         cats = _mapped(col("category"), self.tidy, _tidy)
         region = self.region
-        phone_checks = [check_phone(p, region) if p else _NO_PHONE for p in col("phone")]
+        explained = [explain_phone(p, region) if p else _NO_PHONE for p in col("phone")]
+        phone_checks = [(phone, why) for phone, why, _params in explained]
+        phone_params = [params for _phone, _why, params in explained]
         has_phone = "phone" in data
         shift_raw, type_raw, ids, hosts = (
             col("shift"),
@@ -554,18 +564,32 @@ class _State:
                 continue
             first = first_row.get(no)
             if first is not None:
-                where = (
-                    f"rows {first[1]} and {row}"
-                    if first[0] == name
-                    else f"sheet {first[0]!r} row {first[1]} and sheet {name!r} row {row}"
-                )
-                error(
-                    name,
-                    row,
-                    "employee_no",
-                    no,
-                    f"duplicate employee number {no}: {where}; the later row is skipped",
-                )
+                if first[0] == name:
+                    error(
+                        name,
+                        row,
+                        "employee_no",
+                        no,
+                        "duplicate employee number {no}: rows {first} and {row}; "
+                        "the later row is skipped",
+                        no=no,
+                        first=first[1],
+                        row=row,
+                    )
+                else:
+                    error(
+                        name,
+                        row,
+                        "employee_no",
+                        no,
+                        "duplicate employee number {no}: sheet {first_sheet!r} row {first} and "
+                        "sheet {sheet!r} row {row}; the later row is skipped",
+                        no=no,
+                        first_sheet=first[0],
+                        first=first[1],
+                        sheet=name,
+                        row=row,
+                    )
                 self.skipped += 1
                 continue
             first_row[no] = (name, row)
@@ -576,7 +600,8 @@ class _State:
                     row,
                     too_long,
                     no if too_long == "employee_no" else person,
-                    f"longer than {MAX_LENGTHS[too_long]} characters",
+                    "longer than {limit} characters",
+                    limit=MAX_LENGTHS[too_long],
                 )
                 self.skipped += 1
                 continue
@@ -586,8 +611,9 @@ class _State:
                     row,
                     "person_type",
                     type_raw[i],
-                    f"unknown person type {type_raw[i]!r}; use 职工/employee, "
+                    "unknown person type {value!r}; use 职工/employee, "
                     "第三方/contractor or 共同居住人/co-resident",
+                    value=type_raw[i],
                 )
                 self.skipped += 1
                 continue
@@ -608,15 +634,23 @@ class _State:
                     continue
 
             if problem is not None and (raw_phone or has_phone):
-                error(
-                    name,
-                    row,
-                    "phone",
-                    raw_phone,
-                    f"{problem}; the person is kept without a phone"
-                    if raw_phone
-                    else "no phone number: this person cannot get reminder texts",
-                )
+                if raw_phone:
+                    error(
+                        name,
+                        row,
+                        "phone",
+                        raw_phone,
+                        problem + KEPT_WITHOUT_PHONE,
+                        **phone_params[i],
+                    )
+                else:
+                    error(
+                        name,
+                        row,
+                        "phone",
+                        raw_phone,
+                        "no phone number: this person cannot get reminder texts",
+                    )
             id_number = self._id_number(name, row, ids[i]) if check_ids and ids[i] else None
             if unit_problems and unit_problems[i] is not None:
                 field_ = "unit_path" if "unit_path" in data else "department"
@@ -627,8 +661,9 @@ class _State:
                     row,
                     "shift",
                     shift_raw[i],
-                    f"unknown shift {shift_raw[i]!r}; use 白班/day, 夜班/night or "
+                    "unknown shift {value!r}; use 白班/day, 夜班/night or "
                     "倒班/rotating (day is assumed)",
+                    value=shift_raw[i],
                 )
                 shift = "day"
             if check_long_texts:
@@ -693,12 +728,20 @@ class _State:
     def _id_number(self, sheet: str, row: int, raw: str) -> str | None:
         value = _fold_key(raw).upper().replace(" ", "")
         problem = id_number_problem(value)
-        if problem is None and len(value) > MAX_LENGTHS["id_number"]:
-            problem = f"longer than {MAX_LENGTHS['id_number']} characters"
-        if problem is None:
-            return value
-        self.error_at(sheet, row, "id_number", raw, problem)
-        return None
+        if problem is not None:
+            self.error_at(sheet, row, "id_number", raw, problem)
+            return None
+        if len(value) > MAX_LENGTHS["id_number"]:
+            self.error_at(
+                sheet,
+                row,
+                "id_number",
+                raw,
+                "longer than {limit} characters",
+                limit=MAX_LENGTHS["id_number"],
+            )
+            return None
+        return value
 
     def _cut(
         self, sheet: str, row: int, texts: tuple[str, str, str, str, str]
@@ -707,7 +750,9 @@ class _State:
         for f, value in zip(_CUT_FIELDS, texts, strict=True):
             limit = MAX_LENGTHS[f]
             if len(value) > limit:
-                self.error_at(sheet, row, f, value, f"longer than {limit} characters; cut to it")
+                self.error_at(
+                    sheet, row, f, value, "longer than {limit} characters; cut to it", limit=limit
+                )
                 value = value[:limit]
             out.append(value)
         dept, grid, role, vacc, cat = out
@@ -734,7 +779,8 @@ new_record = _record_constructor()
 
 
 _CUT_FIELDS = ("department", "grid_unit", "role", "vaccination", "category")
-_NO_PHONE: tuple[str | None, str | None] = (None, "no phone number")
+_NO_PHONE: tuple[str | None, str | None, dict[str, str]] = (None, NO_PHONE, {})
+KEPT_WITHOUT_PHONE = "; the person is kept without a phone"
 
 
 def _mapped(values: list[str], memo: dict[str, Any], convert: Callable[[str], Any]) -> list[Any]:

@@ -439,9 +439,268 @@ ZH: dict[str, str] = {
     "{path}: TESTROTA_SMS_BACKEND=aliyun needs the approved templates under channels.aliyun "
     "(see the README, Connecting Aliyun SMS)": "{path}：TESTROTA_SMS_BACKEND=aliyun 需要在 "
     "channels.aliyun 下配置已审核的短信模板（见 README“Connecting Aliyun SMS”）",
+    "a user name must be 1-100 characters without surrounding spaces": "用户名须为 1–100 个字符，首尾不能有空格",
+    "a supervisor needs at least one --department to see anything": "主管至少需要一个部门（--department）才能看到内容",
+    "the password starts or ends with a space; remove it": "密码首尾有空格，请去掉",
+    "demo mode without TESTROTA_SECRET_KEY: the demo's key is kept in its database; run `testrota demo`, or set TESTROTA_SECRET_KEY": "演示模式未设置 TESTROTA_SECRET_KEY：演示密钥保存在其数据库中；请运行 `testrota demo`，或设置 TESTROTA_SECRET_KEY",
+    "--by {name!r} is not an active admin user; only admins may erase (testrota users add NAME --role admin)": "--by {name!r} 不是在用的管理员；只有管理员可以删除（testrota users add NAME --role admin）",
+    "could not erase {employee_no}: another person already has employee number {taken} (a roster imported one?); nothing was changed: rename that person first": "无法删除 {employee_no}：另一人已使用工号 {taken}（可能是花名册导入的？）；未做任何修改，请先修改该人员的工号",
+    "a trend of {weeks} weeks: it covers 1 to {limit} weeks": "趋势周数为 {weeks}：应为 1 到 {limit} 周",
+    "{file}: another import wrote some of these results at the same time; nothing from this one was written, run it again": "{file}：另一次导入同时写入了部分结果；本次未写入任何内容，请重新导入",
+    "the role title is empty: give the title as it appears in the roster": "岗位名称为空：请按花名册中的写法填写岗位名称",
+    "{text!r} is not a result: use negative, positive, pending or invalid (阴性/阳性/待检/无效)": "{text!r} 不是检测结果：请使用 阴性/阳性/待检/无效",
+    "the sampling time {at} is in the future": "采样时间 {at} 晚于当前时间",
+    "{file}: sheet {sheet!r} has {columns} but no employee number, phone or ID number column, so its rows cannot be matched to people (see config/result_columns.yaml for the names it knows)": "{file}：工作表 {sheet!r} 有 {columns}，但没有工号、手机号或身份证号列，无法将各行对应到人员（可识别的列名见 config/result_columns.yaml）",
+    "{path}: needs aliases for sampled_at, result and at least one of {fields}": "{path}：需要为采样时间、检测结果以及 {fields} 中至少一项配置列名",
+    "no employee number given": "未填写工号",
+    "unknown employee number {number!r}: check the number or import the roster": "工号 {number!r} 不存在：请核对工号或先导入花名册",
+    "give a reason for the excuse (e.g. --reason '病假 sick leave')": "请填写免检原因（如“病假”）",
+    "the reason is {length} characters; keep it under {limit}": "原因有 {length} 个字符，请不超过 {limit} 个",
+    "{employee_no} ({name}) is in {department}, which is not one of your departments": "{employee_no}（{name}）属于 {department}，不在您负责的部门内",
+    "{employee_no} has no appointment {appointment_id}": "{employee_no} 没有预约 {appointment_id}",
+    "unknown site {site!r}; the sites are: {sites}": "检测点 {site!r} 不存在；现有检测点：{sites}",
+    "the check-in time {at} is in the future": "签到时间 {at} 晚于当前时间",
+    "{employee_no} ({name}) is no longer on the active roster; ask HR to re-activate them before checking in": "{employee_no}（{name}）已不在在册名单中；请先联系人事恢复后再签到",
+    "no alert {alert_id}": "没有警报 {alert_id}",
+    "alert {alert_id} is not in your departments": "警报 {alert_id} 不在您负责的部门内",
+    "cannot write the error report {path}: {error}": "无法写入错误报告 {path}：{error}",
+    "give an employee number, e.g. testrota export-person 10023": "请提供工号，例如 testrota export-person 10023",
+    "--reason is required: say why (it is kept in the audit log; write no personal data in it)": "必须填写 --reason：说明原因（会记入审计日志；请勿写入个人信息）",
+    "the reason is longer than 400 characters; shorten it": "原因超过 400 个字符，请缩短",
+    "{employee_no} is still on the roster (active): the next roster import would bring them back. Import a full roster without them first, or add --deactivate to take them off now": "{employee_no} 仍在花名册中（在册）：下次导入花名册会将其恢复。请先导入不含此人的完整花名册，或加 --deactivate 立即停用",
+    "{employee_no} is already erased": "{employee_no} 已被删除",
+    "{name}: the workbook is damaged ({detail}); open it in Excel or WPS and save it as .xlsx": "{name}：工作簿已损坏（{detail}）；请用 Excel 或 WPS 打开并另存为 .xlsx",
+    "{name}: the workbook is password-protected; open it, remove the password and save it again": "{name}：工作簿设有密码；请打开文件、取消密码后重新保存",
+    "{file}: {where} spans {rows:,} rows x {columns:,} columns ({cells:,} cells), over the {limit:,} limit (import.max_cells in policy.yaml); delete stray cells far below or to the right of the table, or raise the limit": "{file}：{where}共 {rows:,} 行 × {columns:,} 列（{cells:,} 个单元格），超过 {limit:,} 的上限（policy.yaml 中的 import.max_cells）；请删除表格下方或右侧远处的多余单元格，或提高上限",
+    "{name}: not a spreadsheet; upload an Excel (.xlsx, .xls), OpenDocument (.ods) or CSV file": "{name}：不是表格文件；请上传 Excel（.xlsx、.xls）、OpenDocument（.ods）或 CSV 文件",
+    "{name}: a zip archive, not a spreadsheet; unpack it and upload the roster": "{name}：这是压缩包，不是表格；请解压后上传花名册",
+    "{name}: an Office file that holds no workbook; open it in Excel or WPS and save it as .xlsx": "{name}：这个 Office 文件中没有工作簿；请用 Excel 或 WPS 打开并另存为 .xlsx",
+    "{name}: the workbook is damaged and cannot be read ({detail}); open it in Excel or WPS and save it as .xlsx": "{name}：工作簿已损坏，无法读取（{detail}）；请用 Excel 或 WPS 打开并另存为 .xlsx",
+    "{name}: the workbook is damaged and cannot be read; open it in Excel or WPS and save it as .xlsx": "{name}：工作簿已损坏，无法读取；请用 Excel 或 WPS 打开并另存为 .xlsx",
+    "{path}: file not found": "{path}：找不到文件",
+    "{path}: not a file": "{path}：不是文件",
+    "the file": "文件",
+    "sheet {sheet!r}": "工作表 {sheet!r}",
+    "{file}: {where} has {rows:,} rows, over the {limit:,} limit (import.max_rows in policy.yaml); split it into smaller files or raise the limit": "{file}：{where}有 {rows:,} 行，超过 {limit:,} 行的上限（policy.yaml 中的 import.max_rows）；请拆分为较小的文件或提高上限",
+    "{name}: the file is {mb:.1f} MB, over the {limit:g} MB limit (import.max_file_mb in policy.yaml); split it or raise the limit": "{name}：文件大小为 {mb:.1f} MB，超过 {limit:g} MB 的上限（policy.yaml 中的 import.max_file_mb）；请拆分文件或提高上限",
+    "{name}: the file is empty (0 bytes)": "{name}：文件为空（0 字节）",
+    "{name}: this is a PDF, not a spreadsheet; upload the Excel file instead": "{name}：这是 PDF，不是表格；请上传 Excel 文件",
+    "{name}: this is a web page (HTML) saved with a spreadsheet name; open it in Excel or WPS and save it as .xlsx": "{name}：这是以表格文件名保存的网页（HTML）；请用 Excel 或 WPS 打开并另存为 .xlsx",
+    "{name}: this is an Excel 2003 XML spreadsheet; open it in Excel or WPS and save it as .xlsx": "{name}：这是 Excel 2003 XML 表格；请用 Excel 或 WPS 打开并另存为 .xlsx",
+    "{name}: not a spreadsheet: the file is plain text; if it is a CSV export, rename it to .csv": "{name}：不是表格：文件为纯文本；如果是导出的 CSV，请将扩展名改为 .csv",
+    "{name}: refused: the workbook would unpack to {mb:,.0f} MB, over the {limit:g} MB limit (import.max_uncompressed_mb); a real roster is far smaller, so this file is damaged or malicious": "{name}：已拒绝：该工作簿解压后达 {mb:,.0f} MB，超过 {limit:g} MB 的上限（import.max_uncompressed_mb）；真实的花名册远小于此，该文件已损坏或存在恶意",
+    "{name}: the file is password-protected; remove the password and save": "{name}：文件设有密码；请取消密码后保存",
+    "{name}: an OpenDocument file but not a spreadsheet; upload an .ods, .xlsx or .csv": "{name}：这是 OpenDocument 文件但不是表格；请上传 .ods、.xlsx 或 .csv",
+    "{name}: this is a Word document, not a spreadsheet": "{name}：这是 Word 文档，不是表格",
+    "{name}: this is a PowerPoint file, not a spreadsheet": "{name}：这是 PowerPoint 文件，不是表格",
+    "{name}: the workbook is password-protected; open it, remove the password (File > Info > Protect Workbook) and save it again": "{name}：工作簿设有密码；请打开文件，取消密码（文件 > 信息 > 保护工作簿）后重新保存",
+    "{name}: the workbook is damaged (its zip container cannot be read: {detail}); open it in Excel or WPS and save it as .xlsx": "{name}：工作簿已损坏（无法读取其 zip 容器：{detail}）；请用 Excel 或 WPS 打开并另存为 .xlsx",
+    "{name}: cannot read the text as {label}; save it from Excel as 'CSV UTF-8 (Comma delimited)'": "{name}：无法按 {label} 读取文本；请在 Excel 中另存为“CSV UTF-8（逗号分隔）”",
+    "{name}: the CSV file is damaged ({detail})": "{name}：CSV 文件已损坏（{detail}）",
+    " (add the person to the roster, or fix the row)": "（请将此人加入花名册，或修改该行）",
+    "ID number check digit does not match": "身份证号校验位不符",
+    "ID number check digit does not match; Excel keeps only 15 digits of a number, so format the column as text and type it again": "身份证号校验位不符；Excel 只保留数字的前 15 位，请将该列设为文本格式后重新输入",
+    "ID number matches {n} people": "身份证号对应 {n} 人",
+    "a header in row {row} but no rows of data under it": "第 {row} 行是表头，但下面没有数据",
+    "a {kind}, not a table of cells": "这是{kind}，不是单元格表格",
+    "cannot read the sampling time {text!r}: write it like 2022-05-09 08:30": "无法识别采样时间 {text!r}：请写成 2022-05-09 08:30 的格式",
+    "cannot read the sampling time {text!r}: {reason}": "无法识别采样时间 {text!r}：{reason}",
+    "cannot read the time of day {text!r}": "无法识别时刻 {text!r}",
+    "duplicate employee number {no}: rows {first} and {row}; the later row is skipped": "工号 {no} 重复：第 {first} 行和第 {row} 行；已跳过后一行",
+    "duplicate employee number {no}: sheet {first_sheet!r} row {first} and sheet {sheet!r} row {row}; the later row is skipped": "工号 {no} 重复：工作表 {first_sheet!r} 第 {first} 行和工作表 {sheet!r} 第 {row} 行；已跳过后一行",
+    "employee number {no} could be {n} people ({candidates}); write the whole number": "工号 {no} 可能对应 {n} 人（{candidates}）；请填写完整工号",
+    "empty sheet": "空工作表",
+    "hidden sheet (name it with --sheet to import it)": "隐藏的工作表（用 --sheet 指定名称即可导入）",
+    "host employee {host} is not in this file or among the active people; a co-resident must name the employee they live with": "所属职工 {host} 不在本文件中，也不在在册人员中；共同居住人须填写与其同住的职工",
+    "hour {hour} with AM/PM": "{hour} 点不能与上午/下午同用",
+    "longer than {limit} characters": "超过 {limit} 个字符",
+    "longer than {limit} characters; cut to it": "超过 {limit} 个字符；已截断",
+    "missing employee number": "缺少工号",
+    "missing name": "缺少姓名",
+    "no header row naming {required} in its first rows": "前几行中没有包含 {required} 的表头",
+    "no person has employee number {no}": "没有工号为 {no} 的人员",
+    "no person has phone {phone}": "没有手机号为 {phone} 的人员",
+    "no person has this ID number": "没有此身份证号的人员",
+    "no phone number: this person cannot get reminder texts": "没有手机号：此人收不到提醒短信",
+    "not a phone number: Excel shortened it to scientific notation; format the column as text and type the number again; the person is kept without a phone": "不是手机号：Excel 将其显示为科学计数法；请将该列设为文本格式后重新输入号码；此人已保留，但没有手机号",
+    "not a result: write 阴性/阳性/negative/positive/pending/invalid": "不是检测结果：请填写 阴性/阳性/待检/无效",
+    "not a valid phone number; the person is kept without a phone": "手机号无效；此人已保留，但没有手机号",
+    "phone {phone} is shared by {n} people; add the employee number": "手机号 {phone} 由 {n} 人共用；请补充工号",
+    "row {row} has {named} but no {missing} column": "第 {row} 行有 {named}，但没有 {missing} 列",
+    "the same sample has result {result} in row {other}; keep one of the two rows": "同一样本在第 {other} 行的结果为 {result}；请只保留其中一行",
+    "the sampling time is empty": "采样时间为空",
+    "the sampling time is in the future; check the date": "采样时间晚于当前时间；请检查日期",
+    "unknown person type {value!r}; use 职工/employee, 第三方/contractor or 共同居住人/co-resident": "人员类型 {value!r} 无法识别；请使用 职工、第三方 或 共同居住人",
+    "unknown shift {value!r}; use 白班/day, 夜班/night or 倒班/rotating (day is assumed)": "班次 {value!r} 无法识别；请使用 白班、夜班 或 倒班（已按白班处理）",
+    "{date} is not a real date": "{date} 不是有效日期",
+    "{number} is a landline, not a mobile: reminder texts cannot reach it; the person is kept without a phone": "{number} 是座机，不是手机：收不到提醒短信；此人已保留，但没有手机号",
+    "{phone} is not a valid phone number": "{phone} 不是有效的手机号",
+    "a co-resident cannot be their own host employee": "共同居住人不能是自己的所属职工",
+    "co-resident without a host employee number": "共同居住人缺少所属职工工号",
+    "{file}: no recognisable header row (it needs columns for {required}). {reasons}. Headers seen: {seen}. Known names: {known}": "{file}：找不到可识别的表头行（需要 {required} 列）。{reasons}。看到的表头：{seen}。可识别的列名：{known}",
+    "{file}: the workbook has no sheets": "{file}：工作簿中没有工作表",
+    "{file}: every sheet is empty; fill in the roster and upload it again": "{file}：所有工作表都是空的；请填写花名册后重新上传",
+    "{file}: sheet {sheet!r} has a header row but no rows of data under it": "{file}：工作表 {sheet!r} 有表头，但下面没有数据",
+    "{file}: no recognisable header row (it needs columns for {required}). {reasons}. Headers seen: {seen}. Known names: {known} (optional columns: {others})": "{file}：找不到可识别的表头行（需要 {required} 列）。{reasons}。看到的表头：{seen}。可识别的列名：{known}（可选列：{others}）",
+    "{file}: a CSV file has no sheets; leave out --sheet": "{file}：CSV 文件没有工作表；请不要指定 --sheet",
+    "{file}: sheet {sheet!r} is empty": "{file}：工作表 {sheet!r} 是空的",
+    "{file}: the file is empty; fill in the roster and upload it again": "{file}：文件是空的；请填写花名册后重新上传",
+    "{file}: no sheet named {wanted!r}; its sheets are {listed}": "{file}：没有名为 {wanted!r} 的工作表；现有工作表：{listed}",
+    "no sheet has a header": "没有工作表含有表头",
+    "none": "无",
+    "Positive alert": "阳性预警",
+    "The case": "病例",
+    "Closed by {who} at {at}": "由 {who} 于 {at} 关闭",
+    "Contacts to test": "需检测的接触者",
+    "Results since": "此后的检测",
+    "not tested yet": "尚未检测",
+    "Notes": "记录",
+    "Add a note (who was reached, what was decided)": "添加记录（联系了谁、作出了什么决定）",
+    "Save the note": "保存记录",
+    "Close the alert": "关闭预警",
+    "Why can it be closed?": "为什么可以关闭？",
+    "Note saved.": "记录已保存。",
+    "Say why the alert can be closed: it is kept in the audit log.": "请说明可以关闭预警的原因：原因会记入审计日志。",
+    "Alert closed.": "预警已关闭。",
+    "Work on this alert": "处理此预警",
+    "write the note first": "请先填写记录",
+    "a note is at most {limit} characters": "记录最多 {limit} 个字符",
 }
 
 ZH.update(SAMPLING_ZH)
+
+
+# Codes stored in the database and shown to people, by what they are a code of: (English,
+# Chinese). One code can mean different things ("pending" is a text not yet sent and a sample
+# without its result), so a page names the kind: ``code("result", t.result)``. A test fails
+# when a value of ``testrota.statuses`` (or a kind, source or field below) has no entry.
+CODES: dict[str, dict[str, tuple[str, str]]] = {
+    "appointment": {
+        "scheduled": ("booked", "已预约"),
+        "done": ("tested", "已检"),
+        "missed": ("missed", "漏检"),
+        "excused": ("excused", "已免检"),
+        "cancelled": ("cancelled", "已取消"),
+    },
+    "reason": {
+        "plan": ("weekly plan", "每周排班"),
+        "midweek": ("joined mid-week", "周中加入"),
+        "contact": ("contact of a positive case", "阳性病例接触者"),
+        "reschedule": ("rescheduled", "改约"),
+    },
+    "result": {
+        "pending": ("awaiting result", "待出结果"),
+        "negative": ("negative", "阴性"),
+        "positive": ("positive", "阳性"),
+        "invalid": ("invalid sample", "无效样本"),
+    },
+    "alert": {"open": ("open", "未关闭"), "closed": ("closed", "已关闭")},
+    "contact_reason": {
+        "grid_unit": ("same grid unit", "同一网格"),
+        "same_slot": ("same slot", "同一时段"),
+    },
+    "message": {
+        "pending": ("waiting to send", "待发送"),
+        "sending": ("sending", "发送中"),
+        "sent": ("sent", "已发送"),
+        "delivered": ("delivered", "已送达"),
+        "undelivered": ("not delivered", "未送达"),
+        "failed": ("failed", "失败"),
+        "unknown": ("unknown", "未知"),
+        "expired": ("expired", "已过期"),
+        "cancelled": ("cancelled", "已取消"),
+        "skipped": ("skipped", "已跳过"),
+    },
+    "offer": {
+        "open": ("offered", "待确认"),
+        "confirmed": ("confirmed", "已确认"),
+        "superseded": ("superseded", "已被取代"),
+        "expired": ("expired", "已过期"),
+    },
+    "person_type": {
+        "employee": ("employee", "员工"),
+        "third_party": ("contractor", "第三方人员"),
+        "co_resident": ("co-resident", "共同居住人"),
+    },
+    "role": {
+        "admin": ("administrator", "管理员"),
+        "hr": ("HR", "人事"),
+        "supervisor": ("supervisor", "主管"),
+        "site": ("site staff", "检测点"),
+    },
+    "job": {
+        "running": ("running", "运行中"),
+        "done": ("done", "已完成"),
+        "failed": ("failed", "失败"),
+    },
+    "kind": {
+        "reminder_eve": ("evening-before reminder", "前一晚提醒"),
+        "reminder_before": ("reminder before the test", "检测前提醒"),
+        "missed": ("missed-test notice", "漏检通知"),
+        "positive_alert": ("positive-result alert", "阳性警报"),
+        "digest": ("daily digest", "每日汇总"),
+        "booster": ("booster reminder", "加强针提醒"),
+    },
+    "source": {
+        "checkin": ("checked in at a site", "现场签到"),
+        "lab": ("lab results", "实验室"),
+        "outside": ("tested elsewhere", "外部检测点"),
+    },
+    "matched_by": {
+        "column": ("category column", "类别列"),
+        "override": ("set by HR", "人工指定"),
+        "title": ("role title", "岗位名称"),
+        "synonym": ("synonym", "同义词"),
+        "department": ("department", "部门"),
+    },
+    "shift": {
+        "day": ("day shift", "白班"),
+        "night": ("night shift", "夜班"),
+        "rotating": ("rotating", "倒班"),
+    },
+    "field": {
+        "employee_no": ("employee no.", "工号"),
+        "name": ("name", "姓名"),
+        "department": ("department", "部门"),
+        "grid_unit": ("grid unit", "网格"),
+        "role": ("role", "岗位"),
+        "phone": ("phone", "手机号"),
+        "id_number": ("ID number", "身份证号"),
+        "person_type": ("person type", "人员类型"),
+        "host_employee_no": ("host employee no.", "所属职工工号"),
+        "language": ("language", "语言"),
+        "shift": ("shift", "班次"),
+        "vaccination": ("vaccination", "疫苗接种"),
+        "booster": ("booster", "加强针"),
+        "category": ("category", "类别"),
+        "seq": ("row no.", "序号"),
+        "sampled_at": ("sampling time", "采样时间"),
+        "result": ("result", "检测结果"),
+        "site": ("site", "检测点"),
+    },
+    "count": {
+        "rows": ("rows", "行数"),
+        "added": ("added", "新增"),
+        "updated": ("updated", "更新"),
+        "unchanged": ("unchanged", "未变"),
+        "deactivated": ("deactivated", "停用"),
+        "skipped": ("skipped", "跳过"),
+        "high_risk": ("high-risk", "高风险"),
+        "recorded": ("recorded", "记录"),
+        "unmatched": ("unmatched", "未匹配"),
+        "errors": ("errors", "错误"),
+    },
+}
+
+
+def code_text(kind: str, value: str | None, lang: str) -> str:
+    """A stored code as people read it in ``lang``; an unknown code as it is."""
+    if not value:
+        return ""
+    names = CODES.get(kind, {}).get(value)
+    if names is None:
+        return value
+    return names[1] if lang == "zh" else names[0]
 
 
 def negotiate(accept_language: str | None) -> str:
@@ -469,7 +728,7 @@ def translator(lang: str) -> Callable[..., str]:
     """``_("text", **values)`` in ``lang``: the Chinese from :data:`ZH`, or the English itself."""
     catalogue = ZH if lang == "zh" else {}
 
-    def _(text: str, **values: Any) -> str:
+    def _(text: str, /, **values: Any) -> str:
         out = catalogue.get(text, text)
         return out.format(**values) if values else out
 
@@ -483,3 +742,37 @@ def category_name(code: str | None, lang: str) -> str:
     if names is None:
         return code
     return names[0] if lang == "zh" else names[1]
+
+
+UNMATCHED_HINT = " (add the person to the roster, or fix the row)"
+
+
+def render_problem(item: Any, lang: str) -> str:
+    """A row problem of an import (a RowError, RowProblem, UnmatchedRow or skipped sheet, as
+    an object or as the dict a preview keeps) in ``lang``: its template and parameters
+    translated when it has them, else its English message (translated when the catalogue
+    knows it whole)."""
+    _ = translator(lang)
+
+    def get(name: str) -> Any:
+        return item.get(name) if isinstance(item, dict) else getattr(item, name, None)
+
+    def phrase(template: str, params: dict[str, Any] | None, text: str = "") -> str:
+        if not template:
+            return _(text) if text else ""
+        values = {
+            key: phrase(v.get("template", ""), v.get("params"), v.get("text", ""))
+            if isinstance(v, dict)
+            else v
+            for key, v in (params or {}).items()
+        }
+        return _(template, **values)
+
+    parts = get("parts")
+    if parts:
+        joined = ("；" if lang == "zh" else "; ").join(
+            phrase(p.get("template", ""), p.get("params")) for p in parts
+        )
+        return joined + _(UNMATCHED_HINT)
+    message = get("message") or get("reason") or ""
+    return phrase(get("template") or "", get("params"), message) or message

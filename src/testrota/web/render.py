@@ -12,7 +12,14 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from testrota.auth.users import UserInfo
-from testrota.web.i18n import LANGUAGES, category_name, negotiate, translator
+from testrota.web.i18n import (
+    LANGUAGES,
+    category_name,
+    code_text,
+    negotiate,
+    render_problem,
+    translator,
+)
 from testrota.web.security import CSRF_FIELD, csrf_token
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -94,6 +101,8 @@ def render(
         "lang": lang,
         "_": translator(lang),
         "cat": category_namer(request, lang),
+        "code": lambda kind, value: code_text(kind, value, lang),
+        "problem": lambda item: render_problem(item, lang),
         "tz": tz,
         "csrf_field": CSRF_FIELD,
         "csrf_token": csrf_token(request),

@@ -8,20 +8,41 @@ without who it is.
 from __future__ import annotations
 
 import io
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import Response
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import RedirectResponse, Response
 
-from testrota.actions.alerts import AlertContactRow, AlertRow, Alerts, list_alerts
+from testrota.actions.alerts import (
+    MAX_CLOSE_REASON,
+    MAX_NOTE,
+    AddAlertNote,
+    AlertContactRow,
+    AlertDetail,
+    AlertQuery,
+    AlertRow,
+    Alerts,
+    CloseAlert,
+    ContactTest,
+    ExportAlert,
+    NoSuchAlert,
+    add_alert_note,
+    alert_detail,
+    close_alert,
+    export_alert,
+    list_alerts,
+)
 from testrota.app import App
+from testrota.audit import Actor
 from testrota.auth.scope import Scope
+from testrota.errors import UserError
 from testrota.statuses import AlertStatus
-from testrota.web.deps import AppDep, SupervisorScope
-from testrota.web.i18n import translator
-from testrota.web.render import render, request_language
+from testrota.web.deps import AppDep, CurrentUser, SupervisorScope, verify_csrf
+from testrota.web.i18n import code_text, translator
+from testrota.web.ids import IdPath
+from testrota.web.render import flash, render, request_language
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
 
 EXPORT_COLUMNS = [
     "alert_id",
@@ -143,4 +164,143 @@ def alerts_export(
         buf.getvalue(),
         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         headers={"Content-Disposition": disposition},
+    )
+
+
+# --- one alert: the case, its contacts' tests as they arrive, notes, export, closing -------------
+
+DETAIL_COLUMNS = [
+    "contact_employee_no",
+    "contact_name",
+    "contact_department",
+    "contact_grid_unit",
+    "contact_phone",
+    "reason",
+    "extra_slot_start",
+    "tested_at",
+    "result",
+]
+DETAIL_HEADERS = {
+    **EXPORT_HEADERS,
+    "tested_at": "检测时间 Tested at",
+    "result": "结果 Result",
+}
+
+
+def _detail_or_404(app: App, alert_id: int, scope: Scope) -> AlertDetail:
+    try:
+        return alert_detail(app, AlertQuery(alert_id, scope))
+    except NoSuchAlert as exc:
+        raise HTTPException(404) from exc
+
+
+def _alert_page(
+    request: Request,
+    app: App,
+    alert_id: int,
+    scope: Scope,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    return render(
+        request,
+        "alert.html",
+        {
+            "d": _detail_or_404(app, alert_id, scope),
+            "errors": errors or {},
+            "max_note": MAX_NOTE,
+            "max_reason": MAX_CLOSE_REASON,
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/alerts/{alert_id}")
+def alert_page(request: Request, app: AppDep, scope: SupervisorScope, alert_id: IdPath) -> Response:
+    return _alert_page(request, app, alert_id, scope)
+
+
+@router.post("/alerts/{alert_id}/notes")
+def alert_note(
+    request: Request,
+    app: AppDep,
+    scope: SupervisorScope,
+    user: CurrentUser,
+    alert_id: IdPath,
+    text: Annotated[str, Form(max_length=MAX_NOTE * 2)] = "",
+) -> Response:
+    _ = translator(request_language(request))
+    try:
+        add_alert_note(app, AddAlertNote(alert_id, text, Actor.web(user.name), scope))
+    except NoSuchAlert as exc:
+        raise HTTPException(404) from exc
+    except UserError as exc:
+        return _alert_page(request, app, alert_id, scope, {"note": exc.render(_)}, 400)
+    flash(request, _("Note saved."))
+    return RedirectResponse(f"/alerts/{alert_id}#notes", 303)
+
+
+@router.post("/alerts/{alert_id}/close")
+def alert_close(
+    request: Request,
+    app: AppDep,
+    scope: SupervisorScope,
+    user: CurrentUser,
+    alert_id: IdPath,
+    reason: Annotated[str, Form(max_length=MAX_CLOSE_REASON * 2)] = "",
+) -> Response:
+    _ = translator(request_language(request))
+    if not reason.strip():
+        errors = {"close": _("Say why the alert can be closed: it is kept in the audit log.")}
+        return _alert_page(request, app, alert_id, scope, errors, 400)
+    try:
+        close_alert(app, CloseAlert(alert_id, Actor.web(user.name), scope, reason=reason))
+    except UserError as exc:
+        return _alert_page(request, app, alert_id, scope, {"close": exc.render(_)}, 400)
+    flash(request, _("Alert closed."))
+    return RedirectResponse(f"/alerts/{alert_id}", 303)
+
+
+def detail_rows(d: AlertDetail, lang: str) -> list[dict[str, Any]]:
+    """One row per contact and test (a contact not tested yet: one row without a result)."""
+    rows = []
+    for c in d.alert.contacts:
+        base = {
+            "contact_employee_no": c.employee_no,
+            "contact_name": c.name,
+            "contact_department": c.department,
+            "contact_grid_unit": c.grid_unit,
+            "contact_phone": c.phone,
+            "reason": reason_label(c.reason, lang),
+            "extra_slot_start": c.extra_slot_start,
+        }
+        tests: list[ContactTest | None] = [*d.tests.get(c.employee_no, [])] or [None]
+        for t in tests:
+            rows.append(
+                {
+                    **base,
+                    "tested_at": t.sampled_at if t else None,
+                    "result": code_text("result", t.result, lang) if t else "",
+                }
+            )
+    return rows
+
+
+@router.get("/alerts/{alert_id}/contacts.xlsx")
+def alert_export(
+    request: Request, app: AppDep, scope: SupervisorScope, user: CurrentUser, alert_id: IdPath
+) -> Response:
+    from testrota.compliance.export import write_xlsx
+
+    try:
+        d = export_alert(app, ExportAlert(alert_id, Actor.web(user.name), scope))
+    except NoSuchAlert as exc:
+        raise HTTPException(404) from exc
+    buf = io.BytesIO()
+    rows = detail_rows(d, request_language(request))
+    write_xlsx(buf, rows, DETAIL_COLUMNS, headers=DETAIL_HEADERS, title="contacts", tz=app.tz)
+    return Response(
+        buf.getvalue(),
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": f'attachment; filename="alert-{alert_id}.xlsx"'},
     )

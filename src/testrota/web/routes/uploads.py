@@ -337,7 +337,7 @@ def apply(
         return render(
             request,
             "preview_results.html",
-            {"kind": kind, "upload": row, "s": row.preview, "error": str(exc)},
+            {"kind": kind, "upload": row, "s": row.preview, "error": exc.render(_)},
             status_code=400,
         )
     discard_upload(app, token)
