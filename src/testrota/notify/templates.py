@@ -29,6 +29,7 @@ PLACEHOLDERS: dict[str, frozenset[str]] = {
     ),
     "digest": frozenset({"name", "date", "count", "departments", "link"}),
     "booster": frozenset({"name", "link"}),
+    "recheck": frozenset({"name", "date", "time", "site", "link"}),
     "reply_help": frozenset({"link"}),
     "reply_help_unknown": frozenset(),
     "reply_stop": frozenset(),

@@ -4,6 +4,16 @@ the scan console), kept apart from :data:`testrota.web.i18n.ZH` and merged into 
 from __future__ import annotations
 
 SAMPLING_ZH: dict[str, str] = {
+    # pooled tubes and their results
+    "Pooled tube positive": "混管阳性",
+    "Positive result": "阳性结果",
+    "a single-tube recheck is due; stay home until it comes back negative.": "需单管复核，结果为阴性前请居家等候。",
+    "isolate and follow the epidemic-control office.": "请立即隔离并听从防疫办安排。",
+    "pool_positive": "混管阳性",
+    "recheck": "单管复核",
+    "tube.opened": "开管",
+    "tube.closed": "封管",
+    "tube.packed": "装箱",
     # personal codes
     "Your code for the testing site": "您的核酸码",
     "Show this at the testing site; a screenshot works. Valid until {date}.": "请在采样点出示此码，截图亦可。有效期至 {date}。",
