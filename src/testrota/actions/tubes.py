@@ -235,6 +235,15 @@ def list_tubes(app: App, cmd: ListTubes) -> list[TubeView]:
         return [_view(t, members.get(t.id or 0, [])) for t in tubes]
 
 
+def tube_view(app: App, code: str) -> TubeView | None:
+    """One tube with its members, by its code (None when there is none)."""
+    with Session(app.read_engine) as session:
+        tube = _tube(session, clean_tube_code(code))
+        if tube is None or tube.id is None:
+            return None
+        return _view(tube, _members(session, [tube.id])[tube.id])
+
+
 # --- a swab into a tube (inside the check-in's transaction) ---------------------------------
 
 

@@ -21,6 +21,7 @@ def register_routes(app: FastAPI) -> None:
         people,
         personal,
         roles,
+        scan,
         schedule,
         uploads,
     )
@@ -32,6 +33,7 @@ def register_routes(app: FastAPI) -> None:
         missed,
         schedule,
         checkin,
+        scan,
         roles,
         uploads,
         outbox,
