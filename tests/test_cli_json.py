@@ -84,6 +84,7 @@ def _invocations(tmp_path: Path, cli: Any) -> Iterator[tuple[str, list[str], str
     yield "tube open", ["T1", "--site", "NORTH", "--ratio", "5"], None
     yield "checkin", ["0006", "--tube", "T1"], None
     yield "tube close", ["T1"], None
+    yield "tube pack", ["--site", "NORTH", "--count", "1"], None
     yield "tubes", [], None
     yield "badges", ["--department", "运输部", "--output", str(tmp_path / "badges.pdf")], None
     yield "status", ["0001"], None

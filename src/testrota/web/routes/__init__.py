@@ -23,6 +23,7 @@ def register_routes(app: FastAPI) -> None:
         roles,
         scan,
         schedule,
+        tubes,
         uploads,
     )
 
@@ -34,6 +35,7 @@ def register_routes(app: FastAPI) -> None:
         schedule,
         checkin,
         scan,
+        tubes,
         roles,
         uploads,
         outbox,
