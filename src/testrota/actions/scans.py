@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from testrota.actions.checkin import CheckIn, check_in
-from testrota.actions.tubes import CloseTube, OpenTube, TubeView, close_tube, open_tube, tube_view
+from testrota.actions.tubes import CloseTube, OpenTube, TubeView, close_tube, open_tube
 from testrota.app import App
 from testrota.audit import Actor
 from testrota.auth.scope import Scope
@@ -150,7 +150,19 @@ def _take(app: App, scan: Scan, at: datetime) -> ScanAnswer:
             tube=scan.tube,
         ),
     )
-    tube = tube_view(app, result.tube) if result.tube else None
+    # The tube as the check-in left it: no second read.
+    tube = (
+        {
+            "code": result.tube,
+            "site": result.site,
+            "ratio": result.tube_ratio,
+            "status": "open" if result.tube_open else "closed",
+            "members": result.tube_members,
+            "places_left": result.tube_places_left,
+        }
+        if result.tube
+        else None
+    )
     if not result.recorded:
         template = "{name} ({employee_no}) was already checked in at {at}."
     elif result.expected:
@@ -169,7 +181,7 @@ def _take(app: App, scan: Scan, at: datetime) -> ScanAnswer:
             "tube": result.tube,
             "at": result.at.astimezone(app.tz).strftime("%H:%M"),
         },
-        tube=_tube(tube) if tube else None,
+        tube=tube,
         person={
             "employee_no": result.employee_no,
             "name": result.name,
