@@ -126,3 +126,30 @@ def test_the_console_is_for_site_staff_and_checks_its_input(
     ):
         assert _post(client, token, **bad).status_code in (400, 422), bad
     assert _count(engine, ScanReceipt) == 0
+
+
+def test_old_receipts_are_pruned_as_new_scans_come(engine: Engine, web_settings: Settings) -> None:
+    import zlib
+    from datetime import datetime
+
+    from testrota.actions.scans import Scan, record_scan
+    from testrota.audit import Actor
+    from testrota.clock import FixedClock
+
+    week19(engine)
+    now = datetime.fromisoformat("2022-05-11T10:00:00+08:00")
+    with Session(engine) as s:
+        s.add(ScanReceipt(key="old-scan-1", actor="web:x", at=now - timedelta(days=4), kind="tube"))
+        s.add(ScanReceipt(key="new-scan-1", actor="web:x", at=now - timedelta(days=1), kind="tube"))
+        s.commit()
+    app = build_app(web_settings, engine=engine, clock=FixedClock(now))
+    keys = (f"scan-{i:06d}" for i in range(10_000))
+    quiet = next(k for k in keys if zlib.crc32(k.encode()) % 64)
+    record_scan(app, Scan(quiet, "tube", "T9", Actor.web("x"), site="S1"))
+    assert _count(engine, ScanReceipt) == 3  # most scans leave the old ones
+    pruning = next(k for k in keys if zlib.crc32(k.encode()) % 64 == 0)
+    record_scan(app, Scan(pruning, "tube", "T9", Actor.web("x"), site="S1"))
+    with Session(engine) as s:
+        assert sorted(r.key for r in s.scalars(select(ScanReceipt))) == sorted(
+            ["new-scan-1", quiet, pruning]
+        )
