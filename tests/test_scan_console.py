@@ -153,3 +153,34 @@ def test_old_receipts_are_pruned_as_new_scans_come(engine: Engine, web_settings:
         assert sorted(r.key for r in s.scalars(select(ScanReceipt))) == sorted(
             ["new-scan-1", quiet, pruning]
         )
+
+
+def test_the_api_twins_take_a_tube_a_code_and_show_the_state(
+    client: TestClient, engine: Engine, web_settings: Settings
+) -> None:
+    week19(engine)
+    make_user(engine, "site1", "site")
+    sign_in(client, "site1")
+    token = client.get("/api/session").json()["csrf_token"]
+    _post(client, csrf_of(client, "/scan"), id="scan-0001", kind="tube", value="T7", site="S1")
+    with Session(engine) as s:
+        b002 = s.scalars(select(Person).where(Person.employee_no == "B002")).one()
+    code = personal_codes(build_app(web_settings, engine=engine), b002.id or 0)[0].code
+    done = client.post(
+        "/api/checkin",
+        json={"employee_no": code, "site": "S1", "tube": "T7"},
+        headers={"X-CSRF-Token": token},
+    )
+    assert done.status_code == 200, done.text
+    body = done.json()
+    assert (body["employee_no"], body["identified_by"], body["tube"]) == ("B002", "code", "T7")
+    assert body["tube_places_left"] == 9 and body["tube_closed"] is False
+    refused = client.post(
+        "/api/checkin",
+        json={"employee_no": "B002", "site": "S1", "tube": "NOPE"},
+        headers={"X-CSRF-Token": token},
+    )
+    assert refused.status_code == 400 and "no tube NOPE" in refused.text
+    status = client.get(f"/api/status/{code}")
+    assert status.status_code == 200 and status.json()["state"] == "missed"  # Monday
+    assert status.json()["employee_no"] == "B002"
