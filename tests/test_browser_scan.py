@@ -159,6 +159,11 @@ def test_a_network_drop_loses_nothing_and_doubles_nothing(
             )
             assert sorted(colors) == [["B001", "amber"], ["B002", "amber"], ["T2", "green"]]
             assert page.get_attribute("#scan-tube", "data-places-left") == "3"
+            # A refused swab (another grid unit) keeps its place free.
+            page.fill("#scan-input", "A001")
+            page.press("#scan-input", "Enter")
+            page.wait_for_selector('#scan-log li[data-value="A001"][data-color="red"]')
+            assert page.get_attribute("#scan-tube", "data-places-left") == "3"
             context.close()
     finally:
         browser.close()
@@ -167,4 +172,4 @@ def test_a_network_drop_loses_nothing_and_doubles_nothing(
         members = sorted(people[m.person_id] for m in s.scalars(select(TubeMember)))
     assert members == ["B001", "B002"]
     assert _count(engine, TestResult) == 2
-    assert _count(engine, ScanReceipt) == 3
+    assert _count(engine, ScanReceipt) == 4  # the tube, two people and the refusal

@@ -179,6 +179,8 @@
           tube = answer.tube.status === "open" && answer.tube.places_left > 0 ? answer.tube : null;
         } else if (item.kind === "tube" && !answer.ok) {
           tube = null; // the tube was refused: scan another
+        } else if (item.kind === "person" && !answer.ok && tube && tube.code === item.tube) {
+          tube.places_left += 1; // the swab was refused: its place is still free
         }
         save();
         showTube();
