@@ -81,6 +81,12 @@ def _invocations(tmp_path: Path, cli: Any) -> Iterator[tuple[str, list[str], str
     yield "booster", [], None
     yield "flag", [], None
     yield "checkin", ["0001", "--site", "NORTH"], None
+    yield "tube open", ["T1", "--site", "NORTH", "--ratio", "5"], None
+    yield "checkin", ["0006", "--tube", "T1"], None
+    yield "tube close", ["T1"], None
+    yield "tube pack", ["--site", "NORTH", "--count", "1"], None
+    yield "tubes", [], None
+    yield "badges", ["--department", "运输部", "--output", str(tmp_path / "badges.pdf")], None
     yield "status", ["0001"], None
     yield "results import", [str(_results_sheet(tmp_path))], None
     yield "results add", ["0004", "--result", "positive", "--at", "2022-05-10 09:30"], None

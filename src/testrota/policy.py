@@ -97,6 +97,7 @@ class TestingPolicy(_Section):
     keep_grid_units_apart: bool = True
     # The members of a positive tube are re-tested one per tube within this many hours.
     recheck_hours: int = Field(default=24, ge=1, le=168)
+    recheck_ignores_quiet_hours: bool = False  # the recheck text waits for the morning
 
 
 class ImportPolicy(_Section):

@@ -91,6 +91,9 @@ def _check_in(
                 tube=placed.code,
                 tube_places_left=placed.places_left,
                 tube_closed=placed.closed,
+                tube_ratio=placed.ratio,
+                tube_members=placed.members,
+                tube_open=placed.places_left > 0,
                 message=result.message + " " + _tube_message(placed),
             )
         if result.recorded or (placed is not None and not placed.already):

@@ -22,8 +22,16 @@ from testrota.compliance.alerts import ContactsBooking, RaisedAlert, book_contac
 from testrota.compliance.importing import ResultsImport, read_result_sheet, record_result_sheet
 from testrota.compliance.recording import RecordedResult, parse_result_word
 from testrota.compliance.recording import record_result as record_one
+from testrota.compliance.tube_import import (
+    read_tube_sheet,
+    tube_import_summary,
+    write_tube_errors,
+)
 from testrota.db.engine import session_scope
 from testrota.errors import UserError
+from testrota.roster.reader import Workbook
+from testrota.sampling.recheck import Recheck, book_rechecks
+from testrota.sampling.results import apply_tube_rows, parse_tube_rows
 
 __all__ = [
     "ImportResults",
@@ -55,7 +63,14 @@ def import_results(app: App, cmd: ImportResults) -> ResultsImport:
     (UserError)."""
     policy, now = app.policy, app.now()
     cmd.progress("reading")
-    workbook = read_result_sheet(cmd.path, policy, app.config_dir, sheet=cmd.sheet)
+    try:
+        workbook = read_result_sheet(cmd.path, policy, app.config_dir, sheet=cmd.sheet)
+    except UserError:
+        # Not a person-keyed sheet: perhaps a lab's, keyed by tube code (样本编码).
+        tube_book = read_tube_sheet(cmd.path, policy, app.config_dir, sheet=cmd.sheet)
+        if tube_book is None:
+            raise
+        return _import_tubes(app, cmd, tube_book)
     try:
         with app.write_lock, session_scope(app.engine) as session:
             summary, raised = record_result_sheet(
@@ -143,6 +158,80 @@ def _record_alerts_raised(
         [(a.alert_id, a.audit_details) for a in raised],
         at=now,
     )
+
+
+def _import_tubes(app: App, cmd: ImportResults, workbook: Workbook) -> ResultsImport:
+    """A tube-keyed sheet: each tube's result applies to every sample in it; a positive pool's
+    members are booked and texted a single-tube recheck once the sheet has committed."""
+    policy, now = app.policy, app.now()
+    rows, problems, duplicates = parse_tube_rows(workbook)
+    cmd.progress("writing")
+    try:
+        with app.write_lock, session_scope(app.engine) as session:
+            outcome = apply_tube_rows(
+                session, rows, now, policy, str(cmd.actor), dry_run=cmd.dry_run
+            )
+            summary = tube_import_summary(
+                workbook, rows, problems, duplicates, outcome, cmd.dry_run
+            )
+            if cmd.errors_report is not None and (summary.errors or summary.unmatched):
+                write_tube_errors(cmd.errors_report, summary, workbook)
+            if not cmd.dry_run:
+                record(
+                    session,
+                    cmd.actor,
+                    Action.RESULTS_IMPORTED,
+                    "results",
+                    workbook.sha256[:16],
+                    at=now,
+                    details={
+                        **summary.audit_details,
+                        "tubes": outcome.tubes,
+                        "positive_tubes": outcome.positive_tubes[:100],
+                    },
+                )
+                _record_alerts_raised(session, cmd.actor, outcome.raised, now)
+    except IntegrityError:
+        raise UserError(
+            "{file}: another import wrote some of these results at the same time; nothing "
+            "from this one was written, run it again",
+            file=workbook.file_name,
+        ) from None
+    if cmd.dry_run:
+        return summary
+    if outcome.raised:
+        cmd.progress("booking contacts")
+        summary = replace(summary, contacts_booking=_book(app, outcome.raised, now))
+    if outcome.pool_positive:
+        cmd.progress("booking rechecks")
+        samples = _pooled_samples(app, outcome.pool_positive)
+        with app.write_lock:
+            booking = book_rechecks(app.engine, samples, now, policy, app.settings, app.config_dir)
+        summary = replace(summary, rechecks=booking)
+    return summary
+
+
+def _pooled_samples(app: App, pairs: list[tuple[int, str]]) -> list[Recheck]:
+    from sqlalchemy import select
+    from sqlmodel import col
+
+    from testrota.db.models import TestResult, Tube, TubeMember
+
+    codes = sorted({code for _, code in pairs})
+    with Session(app.engine) as session:
+        rows = session.execute(
+            select(
+                col(TubeMember.person_id),
+                col(Tube.code),
+                col(TestResult.sampled_at),
+                col(Tube.site_code),
+            )
+            .join(Tube, col(Tube.id) == col(TubeMember.tube_id))
+            .join(TestResult, col(TestResult.id) == col(TubeMember.result_id))
+            .where(col(Tube.code).in_(codes))
+        ).all()
+    wanted = set(pairs)
+    return [Recheck(p, c, at, site) for p, c, at, site in rows if (p, c) in wanted]
 
 
 def _book(app: App, raised: list[RaisedAlert], now: datetime) -> ContactsBooking | None:

@@ -8,9 +8,11 @@ from dataclasses import dataclass, field
 
 from sqlmodel import Session
 
+from testrota.actions.codes import claim_of, person_of_claim
 from testrota.actions.flagging import flag_due
 from testrota.app import App
 from testrota.auth.scope import Scope
+from testrota.codes import looks_like_code
 from testrota.compliance.facts import UnknownEmployeeNo, find_person, rate_lookup
 from testrota.compliance.standing import Light, PersonStatus
 from testrota.compliance.standing import person_status as status_of
@@ -20,7 +22,9 @@ __all__ = ["Light", "PersonStatus", "Status", "UnknownEmployeeNo", "person_statu
 
 @dataclass(frozen=True)
 class Status:
-    employee_no: str  # as typed or scanned: case, full-width forms and lost zeros forgiven
+    # As typed or scanned: an employee number (case, full-width forms and lost zeros
+    # forgiven) or a personal code (testrota.codes).
+    employee_no: str
     scope: Scope = field(default_factory=Scope.everything)  # whom the reader may look up
 
 
@@ -30,8 +34,13 @@ def person_status(app: App, query: Status) -> PersonStatus:
     ``roster.people.AmbiguousEmployeeNo`` (with the candidates in scope). Flags what is due
     first."""
     departments = query.scope.departments
+    # Checked before any read: a forged code costs nothing.
+    claim = claim_of(app, query.employee_no) if looks_like_code(query.employee_no) else None
     with Session(app.read_engine) as session:
-        person = find_person(session, query.employee_no, departments=departments)
+        if claim is not None:
+            person = person_of_claim(session, claim, departments=departments)
+        else:
+            person = find_person(session, query.employee_no, departments=departments)
     assert person.id is not None
     flag_due(app)
     with Session(app.read_engine) as session:

@@ -235,6 +235,99 @@ def list_tubes(app: App, cmd: ListTubes) -> list[TubeView]:
         return [_view(t, members.get(t.id or 0, [])) for t in tubes]
 
 
+# --- packing for the courier ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PackTubes:
+    site: str
+    count: int  # the tubes the packer counted into the courier's box
+    actor: Actor
+    day: date | None = None  # None: today, locally
+
+
+@dataclass(frozen=True)
+class Packed:
+    site: str
+    day: date
+    tubes: list[str]  # the codes packed now (all of the day's, when ``already``)
+    swabs: int
+    already: bool  # they were packed before: nothing written
+
+
+MAX_COUNT = 10_000
+
+
+def pack_tubes(app: App, cmd: PackTubes) -> Packed:
+    """Mark the site's closed tubes of the day as packed, when the count handed to the courier
+    is the system's; a tube still open with swabs, or a count that differs, is a UserError that
+    says which tubes, and nothing is written."""
+    if not 0 <= cmd.count <= MAX_COUNT:
+        raise UserError("count the tubes: 0 to {n}", n=MAX_COUNT)
+    now = app.now()
+    day = cmd.day or local_date(now, app.policy.tz)
+    with app.write_lock, session_scope(app.engine) as session:
+        site = _known_site(session, cmd.site)
+        if site is None:
+            raise UserError("give the site whose tubes are packed (--site)")
+        tubes = list(
+            session.scalars(
+                select(Tube)
+                .where(col(Tube.day) == day, col(Tube.site_code) == site)
+                .order_by(col(Tube.opened_at), col(Tube.id))
+                .with_for_update()
+            )
+        )
+        members = _members(session, [t.id for t in tubes if t.id is not None])
+        still_open = [
+            t.code for t in tubes if t.status == TubeStatus.OPEN and members.get(t.id or 0)
+        ]
+        if still_open:
+            raise UserError(
+                "tube(s) {codes} still open with swabs: close them before packing",
+                codes=", ".join(still_open[:20]),
+            )
+        closed = [t for t in tubes if t.status == TubeStatus.CLOSED]
+        packed = [t for t in tubes if t.status == TubeStatus.PACKED]
+        if not closed and packed and cmd.count == len(packed):
+            swabs = sum(len(members.get(t.id or 0, [])) for t in packed)
+            return Packed(site, day, [t.code for t in packed], swabs, True)
+        if cmd.count != len(closed):
+            raise UserError(
+                "{site} has {n} closed tube(s) of {day} to pack and {count} were counted: find "
+                "the difference before the courier leaves ({codes})",
+                site=site,
+                n=len(closed),
+                day=day.isoformat(),
+                count=cmd.count,
+                codes=", ".join(t.code for t in closed[:50]) or "none",
+            )
+        if not closed:
+            raise UserError("{site} has no closed tube of {day} to pack", site=site, day=day)
+        codes = [t.code for t in closed]
+        session.execute(
+            update(Tube)
+            .where(col(Tube.id).in_([t.id for t in closed]))
+            .values(status=TubeStatus.PACKED, packed_at=now, packed_by=str(cmd.actor))
+        )
+        swabs = sum(len(members.get(t.id or 0, [])) for t in closed)
+        record(
+            session,
+            cmd.actor,
+            Action.TUBE_PACKED,
+            "site",
+            site,
+            at=now,
+            details={
+                "day": day.isoformat(),
+                "tubes": codes[:500],
+                "count": len(codes),
+                "swabs": swabs,
+            },
+        )
+        return Packed(site, day, codes, swabs, False)
+
+
 # --- a swab into a tube (inside the check-in's transaction) ---------------------------------
 
 
@@ -244,6 +337,9 @@ class Placement:
     places_left: int
     closed: bool  # this swab filled it: it closed by itself
     already: bool  # the sample was in this tube already: nothing written
+    ratio: int = 0
+    members: int = 0
+    site: str = ""
 
 
 def put_in_tube(
@@ -279,7 +375,7 @@ def put_in_tube(
     if placed is not None:
         if placed.tube_id == tube.id:
             left = max(tube.ratio - count, 0) if tube.status == TubeStatus.OPEN else 0
-            return Placement(code, left, False, True)
+            return Placement(code, left, False, True, tube.ratio, count, tube.site_code)
         other = session.get(Tube, placed.tube_id)
         raise UserError(
             "{employee_no} was sampled into tube {other} already in this visit",
@@ -320,7 +416,9 @@ def put_in_tube(
     if values:
         session.execute(update(Tube).where(col(Tube.id) == tube.id).values(**values))
     session.flush()
-    return Placement(code, max(tube.ratio - count, 0), closed, False)
+    return Placement(
+        code, max(tube.ratio - count, 0), closed, False, tube.ratio, count, tube.site_code
+    )
 
 
 def tube_site(session: Session, tube_code: str) -> str | None:

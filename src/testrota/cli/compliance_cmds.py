@@ -186,6 +186,19 @@ def _print_results_import(summary: ResultsImport) -> None:
             f"{alert.contacts} contacts (testrota alerts)"
         )
     _print_booking(summary.contacts_booking, console.print)
+    if summary.tubes is not None:
+        t = summary.tubes
+        console.print(
+            f"tubes: {t['negative']} negative, {t['positive']} positive, {t['invalid']} invalid, "
+            f"{t['unknown']} unknown; {t['members']} samples updated"
+        )
+    if summary.rechecks is not None:
+        r = summary.rechecks
+        console.print(
+            f"single-tube rechecks booked: {r.booked} of {r.people} ({r.already} already, "
+            f"{len(r.unscheduled)} without a slot{'; ' + r.error if r.error else ''}), "
+            f"{r.texted} texted"
+        )
 
 
 def _print_booking(booking: ContactsBooking | None, say: Callable[[str], Any]) -> None:

@@ -34,6 +34,7 @@ def register(app: typer.Typer) -> None:
     tube = typer.Typer(help="Pooled tubes (混管) at a testing site.", no_args_is_help=True)
     tube.command("open")(tube_open)
     tube.command("close")(tube_close)
+    tube.command("pack")(tube_pack)
     app.add_typer(tube, name="tube")
     app.command("tubes")(tubes)
 
@@ -120,6 +121,41 @@ def tube_close(
             typer.echo(_say(view, "closed"))
 
 
+def tube_pack(
+    site: Annotated[str, typer.Option("--site", help="Testing site code.")],
+    count: Annotated[
+        int, typer.Option("--count", help="The tubes counted into the courier's box.")
+    ],
+    day: Annotated[
+        str | None, typer.Option("--date", help="The local day, YYYY-MM-DD (default: today).")
+    ] = None,
+    json_out: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """Hand the day's closed tubes to the courier: the count must be the system's."""
+    with user_errors():
+        wanted = _day(day)
+        app = make_app(db)
+        from testrota.actions.tubes import PackTubes, pack_tubes
+
+        packed = pack_tubes(app, PackTubes(site, count, Actor.cli(), wanted))
+        if json_out:
+            emit_json(jsonable(packed, app.tz))
+        else:
+            again = " (already)" if packed.already else ""
+            typer.echo(
+                f"{len(packed.tubes)} tube(s), {packed.swabs} swabs packed{again} at "
+                f"{packed.site} for {packed.day.isoformat()}: {' '.join(packed.tubes)}"
+            )
+
+
+def _day(text: str | None) -> date | None:
+    try:
+        return date.fromisoformat(text.strip()) if text else None
+    except ValueError:
+        raise UserError("--date {day!r}: use YYYY-MM-DD", day=text) from None
+
+
 def tubes(
     day: Annotated[
         str | None, typer.Option("--date", help="The local day, YYYY-MM-DD (default: today).")
@@ -132,10 +168,7 @@ def tubes(
     """The tubes of a day with their members: code, site, ratio, status, result."""
     with user_errors():
         chosen = output_format(fmt, json_out)
-        try:
-            wanted = date.fromisoformat(day.strip()) if day else None
-        except ValueError:
-            raise UserError("--date {day!r}: use YYYY-MM-DD", day=day) from None
+        wanted = _day(day)
         app = make_app(db)
         from testrota.actions.tubes import ListTubes, list_tubes
 

@@ -64,6 +64,9 @@ class CheckInResult:
     tube: str | None = None  # the tube the swab went into
     tube_places_left: int | None = None
     tube_closed: bool = False  # this swab filled the tube, which closed by itself
+    tube_ratio: int | None = None
+    tube_members: int | None = None
+    tube_open: bool = False  # the tube still takes swabs
 
 
 def record_check_in(

@@ -20,6 +20,10 @@ RESULT_FIELDS: tuple[str, ...] = (
     "result",
     "site",
     "seq",
+    # tube-keyed sheets (testrota.sampling.results): a tube code instead of a person
+    "tube",
+    "gene_text",
+    "ct",
 )
 IDENTITY_FIELDS: tuple[str, ...] = ("employee_no", "phone", "id_number")
 REQUIRED_FIELDS: tuple[str, ...] = ("sampled_at", "result")

@@ -44,6 +44,7 @@ from testrota.db.types import UTCDateTime
 from testrota.errors import UserError
 from testrota.policy import Policy
 from testrota.roster.reader import Workbook
+from testrota.sampling.recheck import RecheckBooking
 from testrota.statuses import ResultValue
 
 POSITIVE = ResultValue.POSITIVE
@@ -84,6 +85,10 @@ class ResultsImport:
     matched_by: dict[str, int]  # employee_no / phone / id_number -> rows matched that way
     dry_run: bool
     contacts_booking: ContactsBooking | None = None  # after the import committed
+    # A tube-keyed sheet (testrota.sampling.results): tubes by result, and the rechecks of
+    # positive pools' members booked after the import committed. None for a person-keyed one.
+    tubes: dict[str, int] | None = None
+    rechecks: RecheckBooking | None = None
 
     @property
     def audit_details(self) -> dict[str, Any]:

@@ -76,6 +76,8 @@ class PersonStatus:
     last_test_at: datetime | None
     next_slot_start: datetime | None
     next_slot_site: str | None
+    # ok | due | missed | pool_positive | positive | inactive (testrota.sampling.states)
+    state: str = "ok"
 
 
 def person_status(
@@ -92,6 +94,11 @@ def person_status(
     last = last_test_dates(session, [person.id], now + timedelta(seconds=1)).get(person.id)
     pw = standing.week
     upcoming = next_appointment(now, standing.appointments)
+    from testrota.sampling.states import POOL_POSITIVE, POSITIVE, latest_sample, state_of
+
+    state = state_of(light(pw), person.active, *latest_sample(session, person.id, now))
+    # A positive pool is amber whatever the week's count says; a positive is red.
+    shown = {POOL_POSITIVE: Light.AMBER, POSITIVE: Light.RED}.get(state, light(pw))
     return PersonStatus(
         employee_no=person.employee_no,
         name=person.name,
@@ -99,7 +106,7 @@ def person_status(
         grid_unit=person.grid_unit,
         active=person.active,
         week=str(pw.week),
-        status=light(pw),
+        status=shown,
         tests_this_week=pw.tests,
         required=pw.required,
         missed_this_week=pw.missed,
@@ -107,4 +114,5 @@ def person_status(
         last_test_at=last,
         next_slot_start=upcoming.starts_at if upcoming else None,
         next_slot_site=upcoming.site_code if upcoming else None,
+        state=state,
     )

@@ -516,5 +516,6 @@ class ReportConfirmation(SQLModel, table=True):
 
 
 # Sampling day's tables live in their own module; imported here so every table is known.
+from testrota.db.sampling_models import ScanReceipt as ScanReceipt  # noqa: E402
 from testrota.db.sampling_models import Tube as Tube  # noqa: E402
 from testrota.db.sampling_models import TubeMember as TubeMember  # noqa: E402

@@ -6,8 +6,9 @@ Imported by :mod:`testrota.db.models`, so the metadata and the migrations see th
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import CheckConstraint, Index, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from testrota.db.models import _dt, _one_of
@@ -57,3 +58,15 @@ class TubeMember(SQLModel, table=True):
     result_id: int = Field(foreign_key="testresult.id", unique=True, ondelete="CASCADE")
     added_at: datetime = _dt()
     added_by: str = Field(default="", max_length=100)
+
+
+class ScanReceipt(SQLModel, table=True):
+    """The answer to one scan of the scan console, by the browser's id for it: a scan sent
+    again (a retry after a network drop, a queue replayed) gets this answer back and changes
+    nothing. Kept for a few days (testrota.actions.scans)."""
+
+    key: str = Field(primary_key=True, max_length=64)
+    actor: str = Field(default="", max_length=100)
+    at: datetime = _dt(index=True)
+    kind: str = Field(max_length=10)
+    answer: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))

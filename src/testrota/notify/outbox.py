@@ -21,7 +21,15 @@ KIND_MISSED = "missed"
 KIND_POSITIVE = "positive_alert"
 KIND_DIGEST = "digest"
 KIND_BOOSTER = "booster"
-ALL_KINDS = (*REMINDER_KINDS, KIND_MISSED, KIND_POSITIVE, KIND_DIGEST, KIND_BOOSTER)
+KIND_RECHECK = "recheck"  # a positive pool's member, booked for a single tube (sampling.recheck)
+ALL_KINDS = (
+    *REMINDER_KINDS,
+    KIND_MISSED,
+    KIND_POSITIVE,
+    KIND_DIGEST,
+    KIND_BOOSTER,
+    KIND_RECHECK,
+)
 
 
 @dataclass(frozen=True)

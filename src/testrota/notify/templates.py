@@ -31,6 +31,7 @@ PLACEHOLDERS: dict[str, frozenset[str]] = {
     "digest": frozenset({"name", "date", "count", "departments", "link"}),
     "booster": frozenset({"name", "link"}),
     "confirm_late": frozenset({"name", "unit", "date", "deadline", "link"}),
+    "recheck": frozenset({"name", "date", "time", "site", "link"}),
     "reply_help": frozenset({"link"}),
     "reply_help_unknown": frozenset(),
     "reply_stop": frozenset(),

@@ -696,6 +696,9 @@ def schedule_rows(
                     "ends_at": r.ends_at.astimezone(tz).isoformat(),
                     "status": r.status,
                     "reason": r.reason,
+                    # what the test is for: a recheck of a positive pool, a contact's extra
+                    # test, or the routine of the plan
+                    "kind": {"recheck": "recheck", "contact": "contact"}.get(r.reason, "routine"),
                     "appointment_id": r.id,
                 }
             )

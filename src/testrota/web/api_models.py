@@ -112,11 +112,21 @@ class StatusOut(BaseModel):
     last_test_at: datetime | None
     next_slot_start: datetime | None
     next_slot_site: str | None
+    state: str = Field(
+        default="ok",
+        description="ok, due, missed (the week's light), pool_positive (a pooled tube was "
+        "positive: a single-tube recheck is due), positive (an open alert) or inactive",
+    )
 
 
 class CheckInIn(BaseModel):
-    employee_no: str = Field(min_length=1, max_length=64)
+    employee_no: str = Field(
+        min_length=1, max_length=64, description="an employee number or a personal code"
+    )
     site: str | None = Field(default=None, max_length=40)
+    tube: str | None = Field(
+        default=None, max_length=40, description="the open tube the swab goes into"
+    )
 
 
 class CheckInOut(BaseModel):
@@ -136,6 +146,10 @@ class CheckInOut(BaseModel):
     tests_this_week: int
     required: int
     message: str
+    identified_by: str = Field(default="employee_no", description="employee_no or code")
+    tube: str | None = None
+    tube_places_left: int | None = None
+    tube_closed: bool = False
 
 
 class ExcuseIn(BaseModel):

@@ -21,7 +21,9 @@ def register_routes(app: FastAPI) -> None:
         people,
         personal,
         roles,
+        scan,
         schedule,
+        tubes,
         uploads,
     )
 
@@ -32,6 +34,8 @@ def register_routes(app: FastAPI) -> None:
         missed,
         schedule,
         checkin,
+        scan,
+        tubes,
         roles,
         uploads,
         outbox,

@@ -276,7 +276,9 @@ def api_status(app: AppDep, scope: LookupScope, employee_no: str) -> dict[str, A
 def api_checkin(app: AppDep, user: CheckinUser, body: CheckInIn) -> dict[str, Any] | JSONResponse:
     """Record that a person was sampled now (at a site); a repeat in one slot is a no-op."""
     try:
-        result = check_in(app, CheckIn(body.employee_no, Actor.web(user.name), site=body.site))
+        result = check_in(
+            app, CheckIn(body.employee_no, Actor.web(user.name), site=body.site, tube=body.tube)
+        )
     except AmbiguousEmployeeNo as exc:
         return _ambiguous(exc)
     except UserError as exc:

@@ -107,9 +107,20 @@ def me(
             "confirm_stop": texts == "stop",
             "now": app.now(),
             "codes": _codes(app, person),
+            "sample_state": _sample_state(app, person),
         },
         headers=NO_REFERRER,
     )
+
+
+def _sample_state(app: AppDep, person: Person) -> str:
+    from sqlmodel import Session
+
+    from testrota.sampling.states import latest_sample, state_of
+
+    assert person.id is not None
+    with Session(app.read_engine) as session:
+        return state_of("green", person.active, *latest_sample(session, person.id, app.now()))
 
 
 def _codes(app: AppDep, person: Person) -> list[dict[str, object]]:

@@ -7,7 +7,8 @@ Revises: 0005_ui
 20), with the lab's result for the whole tube. ``tubemember``: which sample (a check-in's
 result row) went into which tube; it goes with the sample or the person. Two new values:
 ``appointment.reason`` ``recheck`` (the single-tube re-test of a positive pool's members) and
-``testresult.result`` ``pool_positive``.
+``testresult.result`` ``pool_positive``. ``scanreceipt``: the scan console's answer to each
+scan, by the browser's id for it, so a scan sent twice is taken once.
 """
 
 from collections.abc import Sequence
@@ -93,6 +94,17 @@ def upgrade() -> None:
     with op.batch_alter_table("tubemember", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_tubemember_tube_id"), ["tube_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_tubemember_person_id"), ["person_id"], unique=False)
+    op.create_table(
+        "scanreceipt",
+        sa.Column("key", _string(64), nullable=False),
+        sa.Column("actor", _string(100), nullable=False),
+        sa.Column("at", utc, nullable=False),
+        sa.Column("kind", _string(10), nullable=False),
+        sa.Column("answer", sa.JSON(), nullable=True),
+        sa.PrimaryKeyConstraint("key"),
+    )
+    with op.batch_alter_table("scanreceipt", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_scanreceipt_at"), ["at"], unique=False)
     for (table, column), (_before, after) in WIDENED.items():
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.drop_constraint(f"ck_{table}_{column}", type_="check")
@@ -113,6 +125,9 @@ def downgrade() -> None:
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.drop_constraint(f"ck_{table}_{column}", type_="check")
             batch_op.create_check_constraint(f"ck_{table}_{column}", _condition(column, before))
+    with op.batch_alter_table("scanreceipt", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_scanreceipt_at"))
+    op.drop_table("scanreceipt")
     with op.batch_alter_table("tubemember", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_tubemember_person_id"))
         batch_op.drop_index(batch_op.f("ix_tubemember_tube_id"))

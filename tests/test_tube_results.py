@@ -1,0 +1,282 @@
+"""Results by tube code: a negative tube clears its members, a positive pool makes them
+"pool positive" with a single-tube recheck booked and texted at once, and a positive single
+tube raises the alert with its contacts."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, select
+from sqlmodel import Session
+
+from testrota.db.models import Alert, Message, TestResult, Tube
+from testrota.sampling.recheck import SlotOption, choose_slot
+from testrota.sampling.results import parse_ct, result_of_genes
+from testrota.sampling.states import state_of
+from testrota.statuses import ResultValue
+from tests.compliance_fixtures import add_person, write_xlsx
+from tests.web_support import SECRET, make_user, sign_in, soup
+
+pytest_plugins = ("tests.web_fixtures",)
+
+MORNING = "2022-05-11T10:00:00+08:00"
+AFTERNOON = "2022-05-11T16:00:00+08:00"
+EVENING = "2022-05-11T20:00:00+08:00"
+HEADER = ["样本编码", "检测结果", "基因结果", "Ct值"]
+
+
+def _env(now: str) -> dict[str, str]:
+    return {"TESTROTA_NOW": now, "TESTROTA_SECRET_KEY": SECRET}
+
+
+def _ok(result: Any) -> Any:
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def _people(engine: Engine) -> None:
+    with Session(engine) as s:
+        for i in range(1, 8):
+            add_person(
+                s, f"10{i:02d}", f"炼钢{i}", grid_unit="炼钢一班", phone=f"+861380000{i:04d}"
+            )
+        add_person(
+            s, "3001", "冷链1", grid_unit="冷库", category="cold_chain", phone="+8613900000001"
+        )
+        s.commit()
+
+
+def _morning(cli: Any) -> None:
+    env = _env(MORNING)
+    _ok(cli("tube", "open", "P1", "--site", "NORTH", "--ratio", "5", "--json", env=env))
+    for i in range(1, 6):
+        _ok(cli("checkin", f"10{i:02d}", "--tube", "P1", "--json", env=env))
+    _ok(cli("tube", "open", "P2", "--site", "NORTH", "--ratio", "5", "--json", env=env))
+    for i in (6, 7):
+        _ok(cli("checkin", f"10{i:02d}", "--tube", "P2", "--json", env=env))
+    _ok(cli("tube", "close", "P2", "--json", env=env))
+    _ok(cli("tube", "open", "S1", "--site", "NORTH", "--ratio", "1", "--json", env=env))
+    _ok(cli("checkin", "3001", "--tube", "S1", "--json", env=env))
+
+
+def _sheet(tmp_path: Path, name: str, rows: list[list[Any]]) -> Path:
+    return write_xlsx(tmp_path / name, HEADER, rows)
+
+
+def _results(engine: Engine, employee_no: str) -> list[str]:
+    from testrota.db.models import Person
+
+    with Session(engine) as s:
+        person = s.scalars(select(Person).where(Person.employee_no == employee_no)).one()
+        return [
+            r.result
+            for r in s.scalars(
+                select(TestResult)
+                .where(TestResult.person_id == person.id)
+                .order_by(TestResult.sampled_at)  # type: ignore[arg-type]
+            )
+        ]
+
+
+def test_a_day_of_pooled_tubes_from_sampling_to_recheck(
+    engine: Engine, cli: Any, tmp_path: Path
+) -> None:
+    _people(engine)
+    _morning(cli)
+    sheet = _sheet(
+        tmp_path,
+        "lab.xlsx",
+        [
+            ["P1", "阳性", "ORF1ab 阳性, N 基因阳性", "31.5"],
+            ["P2", "阴性", "ORF1ab 阴性, N 基因阴性", ""],
+            ["S1", "阴性", "", ""],
+            ["X404", "阴性", "", ""],
+        ],
+    )
+    doc = _ok(cli("results", "import", str(sheet), "--json", env=_env(AFTERNOON)))
+    assert doc["tubes"] == {"negative": 2, "positive": 1, "invalid": 0, "unknown": 1, "members": 8}
+    assert (doc["rows"], doc["recorded"], doc["unchanged"]) == (4, 3, 0)
+    assert [(u["row"], u["value"]) for u in doc["unmatched"]] == [(5, "X404")]
+    assert doc["rechecks"]["booked"] == 5 and doc["rechecks"]["texted"] == 5
+    assert doc["alerts"] == []  # a positive pool is not a case yet
+    # the members' samples
+    assert _results(engine, "1001") == ["pool_positive"]
+    assert _results(engine, "1006") == ["negative"]
+    assert _results(engine, "3001") == ["negative"]
+    # gene text and Ct kept on the tube
+    tubes = {t["code"]: t for t in _ok(cli("tubes", "--json", env=_env(AFTERNOON)))}
+    assert (tubes["P1"]["result"], tubes["P1"]["gene_text"], tubes["P1"]["ct"]) == (
+        "positive",
+        "ORF1ab 阳性, N 基因阳性",
+        31.5,
+    )
+    assert tubes["P2"]["result"] == "negative" and tubes["P2"]["ct"] is None
+    # the gate: amber with its own state; a negative pool's member is just due (1 of 2)
+    status = _ok(cli("status", "1001", "--json", env=_env(AFTERNOON)))
+    assert (status["state"], status["status"]) == ("pool_positive", "amber")
+    assert _ok(cli("status", "1006", "--json", env=_env(AFTERNOON)))["state"] == "due"
+    # the rechecks: one per member, within 24 h, at a site that serves them, texted now
+    schedule = _ok(cli("schedule", "--week", "2022-W19", "--format", "json", env=_env(AFTERNOON)))
+    rechecks = [a for a in schedule if a["kind"] == "recheck"]
+    assert sorted(a["employee_no"] for a in rechecks) == ["1001", "1002", "1003", "1004", "1005"]
+    start = datetime.fromisoformat(AFTERNOON)
+    for a in rechecks:
+        at = datetime.fromisoformat(a["starts_at"])
+        assert start <= at <= start + timedelta(hours=24) and a["site"] == "NORTH"
+    assert {a["kind"] for a in schedule if a not in rechecks} <= {"routine"}
+    with Session(engine) as s:
+        texts = list(s.scalars(select(Message).where(Message.kind == "recheck")))
+    assert len(texts) == 5 and all(m.due_at == start for m in texts)
+    assert all("单管复核" in m.body and "/me/" in m.body for m in texts)
+    # the same sheet again: nothing changes, nobody is booked twice
+    again = _ok(cli("results", "import", str(sheet), "--json", env=_env(AFTERNOON)))
+    assert (again["recorded"], again["unchanged"]) == (0, 3)
+    assert (again["rechecks"]["booked"], again["rechecks"]["already"]) == (0, 5)
+    # the single-tube rechecks: 1001 positive (the alert, with contacts), 1002 negative
+    env = _env("2022-05-11T16:05:00+08:00")
+    for code, person in (("R1", "1001"), ("R2", "1002")):
+        _ok(cli("tube", "open", code, "--site", "NORTH", "--ratio", "1", "--json", env=env))
+        done = _ok(cli("checkin", person, "--tube", code, "--json", env=env))
+        assert done["tube_closed"] is True
+    second = _sheet(tmp_path, "recheck.xlsx", [["R1", "阳性", "", "28"], ["R2", "阴性", "", ""]])
+    doc = _ok(cli("results", "import", str(second), "--json", env=_env(EVENING)))
+    assert doc["tubes"]["positive"] == 1 and doc["rechecks"] is None
+    assert [a["employee_no"] for a in doc["alerts"]] == ["1001"]
+    assert doc["alerts"][0]["contacts"] >= 4  # the grid unit
+    positive = _ok(cli("status", "1001", "--json", env=_env(EVENING)))
+    assert (positive["state"], positive["status"]) == ("positive", "red")
+    cleared = _ok(cli("status", "1002", "--json", env=_env(EVENING)))
+    assert cleared["state"] in ("ok", "due") and cleared["status"] != "red"
+    assert _results(engine, "1002") == ["pool_positive", "negative"]
+    with Session(engine) as s:
+        assert len(list(s.scalars(select(Alert)))) == 1
+
+
+def test_refused_and_dry_run_sheets_write_nothing(engine: Engine, cli: Any, tmp_path: Path) -> None:
+    _people(engine)
+    _morning(cli)
+    dry = _sheet(tmp_path, "dry.xlsx", [["P1", "阳性", "", ""]])
+    doc = _ok(cli("results", "import", str(dry), "--dry-run", "--json", env=_env(AFTERNOON)))
+    assert doc["tubes"]["positive"] == 1 and doc["dry_run"] is True
+    bad = _sheet(
+        tmp_path,
+        "bad.xlsx",
+        [
+            ["P1", "阳性", "", ""],
+            ["P1", "阴性", "", ""],
+            ["P2", "看不懂", "", ""],
+            ["S1", "阴性", "", "abc"],
+        ],
+    )
+    doc = _ok(cli("results", "import", str(bad), "--json", env=_env(AFTERNOON)))
+    assert [(e["row"], e["column"]) for e in doc["errors"]] == [
+        (3, "tube"),
+        (4, "result"),
+        (5, "ct"),
+    ]
+    assert doc["rows"] == doc["recorded"] + doc["unchanged"] + len(doc["unmatched"]) + len(
+        doc["errors"]
+    )
+    with Session(engine) as s:
+        p1 = s.scalars(select(Tube).where(Tube.code == "P1")).one()
+        assert p1.result == "positive"  # the first row stands; the conflicting one is reported
+    # a person-keyed sheet still works beside tube sheets
+    person_sheet = write_xlsx(
+        tmp_path / "people.xlsx",
+        ["工号", "采样时间", "检测结果"],
+        [["1006", "2022-05-11 10:00", "阴性"]],
+    )
+    doc = _ok(cli("results", "import", str(person_sheet), "--json", env=_env(AFTERNOON)))
+    assert doc["tubes"] is None and doc["rows"] == 1
+
+
+def test_pool_positive_in_words_at_the_gate_and_on_the_personal_page(
+    engine: Engine, cli: Any, tmp_path: Path, client: Any, web_settings: Any
+) -> None:
+    from testrota.actions.codes import personal_codes
+    from testrota.app import build_app
+    from testrota.db.models import Person
+    from testrota.notify.links import make_personal_token
+
+    _people(engine)
+    _morning(cli)
+    sheet = _sheet(tmp_path, "lab.xlsx", [["P1", "阳性", "", ""], ["P2", "阴性", "", ""]])
+    _ok(cli("results", "import", str(sheet), "--json", env=_env(AFTERNOON)))
+    make_user(engine, "gate1", "site")
+    sign_in(client, "gate1")
+    with Session(engine) as s:
+        ids = {p.employee_no: p.id for p in s.scalars(select(Person))}
+    code = personal_codes(build_app(web_settings, engine=engine), ids["1001"])[0].code
+    for typed in ("1001", code):
+        page = soup(client.get("/status", params={"employee_no": typed}))
+        answer = page.select_one(".answer")
+        assert answer is not None and answer["data-status"] == "amber", typed
+        state = answer.select_one(".sample-state")
+        assert state is not None and state["data-state"] == "pool_positive"
+        assert "single-tube recheck" in state.text
+    page = soup(client.get("/status", params={"employee_no": "1006"}))
+    assert page.select_one(".sample-state") is None
+    me = soup(client.get(f"/me/{make_personal_token(web_settings, ids['1001'])}"))
+    state = me.select_one(".sample-state")
+    assert state is not None and state["data-state"] == "pool_positive"
+    me = soup(client.get(f"/me/{make_personal_token(web_settings, ids['1006'])}"))
+    assert me.select_one(".sample-state") is None
+
+
+# --- pure parts ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("ORF1ab 阴性, N 基因阴性", ResultValue.NEGATIVE),
+        ("ORF1ab 阳性，N 基因阴性", ResultValue.POSITIVE),  # one gene is enough
+        ("ORF1ab 未检出; N 未检出", ResultValue.NEGATIVE),
+        ("ORF1ab 无效, N 阴性", ResultValue.INVALID),
+        ("阴性", ResultValue.NEGATIVE),
+        ("", None),
+        ("看不懂", None),
+    ],
+)
+def test_gene_level_text(text: str, expected: ResultValue | None) -> None:
+    assert result_of_genes(text) == expected
+
+
+def test_ct_values() -> None:
+    assert parse_ct("32.5") == 32.5
+    assert parse_ct("ORF1ab:31.2 N:33") == 31.2
+    assert parse_ct("-") is None and parse_ct("") is None
+    with pytest.raises(ValueError):
+        parse_ct("abc")
+
+
+def test_state_outranks_the_light() -> None:
+    assert state_of("green", True, "pool_positive", False) == "pool_positive"
+    assert state_of("amber", True, "positive", True) == "positive"
+    assert state_of("amber", True, "positive", False) == "due"  # the alert was closed
+    assert state_of("red", True, "negative", False) == "missed"
+    assert state_of("green", False, None, False) == "inactive"
+
+
+def test_the_recheck_slot_is_the_earliest_with_room_at_a_site_that_serves() -> None:
+    now = datetime.fromisoformat(AFTERNOON)
+
+    def slot(i: int, site: str, minutes: int, free: int = 1) -> SlotOption:
+        at = now + timedelta(minutes=minutes)
+        return SlotOption(i, site, at, at + timedelta(minutes=15), free)
+
+    options = [
+        slot(1, "NORTH", -15),  # started
+        slot(2, "SOUTH", 15, free=0),  # full
+        slot(3, "DORM", 30),  # does not serve them
+        slot(4, "SOUTH", 45),
+        slot(5, "NORTH", 45),  # the tube's own site wins the tie
+        slot(6, "NORTH", 60 * 25),  # beyond the deadline
+    ]
+    chosen = choose_slot(options, lambda s: s != "DORM", now, now + timedelta(hours=24), "NORTH")
+    assert chosen is not None and chosen.id == 5
+    assert choose_slot(options[:4], lambda s: s == "DORM", now, now, None) is None
