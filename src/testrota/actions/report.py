@@ -66,6 +66,10 @@ def daily_report(app: App, cmd: DailyReport) -> DailyReportOut:
         if not cmd.scope.allows_unit(top.path):
             raise OutOfUnits("{unit} is not one of your units", unit=top.path)
         inputs = _read_day(conn, top, start, end, cmd.day)
+        from testrota.org.modes import load_changes, modes_on
+
+        changes = load_changes(conn, cmd.day, cmd.day)
+        modes = modes_on({u.id: u.parent_id for u in load_units(conn)}, changes, cmd.day)
     units, people, appointments, samples, confirmations = inputs
     rows = roll_up(
         units,
@@ -81,6 +85,7 @@ def daily_report(app: App, cmd: DailyReport) -> DailyReportOut:
         levels=cmd.levels,
         now=now,
         deadline=confirm_deadline(app, cmd.day),
+        modes=modes,
     )
     return DailyReportOut(cmd.day, top.path, rows)
 

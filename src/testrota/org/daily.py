@@ -135,6 +135,7 @@ class DailyRow:
     # confirmed | confirmed_late | late (not confirmed, past the deadline) | waiting; None for
     # a grid unit or a unit without people, of which no confirmation is asked
     confirmation: str | None = None
+    mode: str = "normal"  # the unit's emergency mode that day (testrota mode set)
 
     def figures(self) -> dict[str, int]:
         """What a confirmation keeps, to show a later change."""
@@ -156,6 +157,7 @@ def roll_up(
     levels: int | None = None,
     now: datetime | None = None,
     deadline: datetime | None = None,
+    modes: Mapping[int, str] | None = None,
 ) -> list[DailyRow]:
     """The daily report's rows, parents before children in path order.
 
@@ -285,6 +287,7 @@ def roll_up(
             confirmed=None,
             unit_id=u.id,
             parent_path=parent_unit.path if parent_unit is not None else None,
+            mode=(modes or {}).get(u.id, "normal"),
         )
         conf = confirmed.get(u.id)
         if u.kind == "unit" and line.people:
