@@ -58,9 +58,7 @@ def _unit(app: App, unit: str, u: int | None) -> str | None:
 
 def _report(app: App, scope: Scope, name: str, day: date, unit: str | None) -> DailyReportOut:
     try:
-        return daily_report(
-            app, DailyReport(day, Actor.web(name), unit=unit, levels=1, scope=scope)
-        )
+        return daily_report(app, DailyReport(day, Actor.web(name), unit=unit, scope=scope))
     except OutOfUnits:
         raise HTTPException(404) from None
 
@@ -90,9 +88,9 @@ def daily_page(
 ) -> Response:
     day = _day(app, date)
     out = _report(app, scope, user.name, day, _unit(app, unit, u))
-    top, children = out.rows[0], out.rows[1:]
-    # All levels below, for the ranking of the bottom units (the table shows one level).
-    whole = daily_report(app, DailyReport(day, Actor.web(user.name), unit=top.path, scope=scope))
+    # Every level below, for the ranking of the bottom units; the table shows the next one.
+    top = out.rows[0]
+    children = [r for r in out.rows[1:] if r.level == top.level + 1]
     policy = app.policy.report
     crumbs = []
     parts = top.path.split("/")
@@ -111,7 +109,7 @@ def daily_page(
             "rows": children,
             "crumbs": crumbs,
             "reasons": policy.excuse_reasons,
-            "bottom": bottom(whole.rows[1:], policy.bottom_units),
+            "bottom": bottom(out.rows[1:], policy.bottom_units),
             "colour": lambda rate: colour(rate, policy.red_below, policy.yellow_below),
             "red_below": policy.red_below,
             "yellow_below": policy.yellow_below,
