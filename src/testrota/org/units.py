@@ -214,19 +214,21 @@ def subtree_condition(path: str, *, binary: bool = False) -> ColumnElement[bool]
 
 
 def departments_in(conn: Connection, paths: Iterable[str]) -> set[str]:
-    """The departments of the active people in these units and below them (a unit-scoped
+    """The departments of the people in these units and below them (a unit-scoped
     supervisor's, worked out on each request: the unit ids first, then the person index)."""
     ids = sorted({u.id for path in paths for u in load_units(conn, under=path)})
     found: set[str] = set()
     for at in range(0, len(ids), 5000):  # within every database's limit of parameters
-        # "active" is left to Python: in SQL, SQLite would walk the index of active people (all
-        # of them) instead of the unit's.
-        rows = conn.execute(
-            select(PERSON.c.department, PERSON.c.active).where(
-                PERSON.c.unit_id.in_(ids[at : at + 5000])
-            )
-        ).all()
-        found.update(department for department, active in rows if active)
+        # Leavers' departments too: with "active" in SQL, SQLite walks the index of active
+        # people (all of them) instead of the unit's; a leaver's department is still inside
+        # the units, and Scope.where keeps every list to the units themselves.
+        found.update(
+            conn.execute(
+                select(PERSON.c.department)
+                .where(PERSON.c.unit_id.in_(ids[at : at + 5000]))
+                .distinct()
+            ).scalars()
+        )
     return found
 
 
