@@ -99,6 +99,8 @@ def _invocations(tmp_path: Path, cli: Any) -> Iterator[tuple[str, list[str], str
     yield "excuse", ["0006", "--date", booked[-1]["starts_at"][:10], "--reason", "leave"], None
     yield "units", [], None
     yield "report daily", ["--date", "2022-05-10"], None
+    yield "report confirm", ["--date", "2022-05-09", "--unit", "运输部", "--note", "ok"], None
+    yield "mode set", ["static", "--unit", "运输部", "--from", "2022-05-16", "--reason", "x"], None
     yield "dispatch", ["--once"], None
     yield "outbox", [], None
     yield "retry", ["--all-failed"], None

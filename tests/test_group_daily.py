@@ -27,6 +27,7 @@ from testrota.org.daily import (
     SampleIn,
     TubeFigures,
     UnitIn,
+    classify,
     roll_up,
 )
 from tests.compliance_fixtures import (
@@ -84,9 +85,7 @@ SAMPLES = [
 def _report(**kwargs: Any) -> dict[str, DailyRow]:
     rows = roll_up(
         UNITS,
-        PEOPLE,
-        APPOINTMENTS,
-        SAMPLES,
+        classify(PEOPLE, APPOINTMENTS, SAMPLES, REASONS),
         reasons=REASONS,
         level_names=LEVELS,
         grid_level="网格",
@@ -112,7 +111,8 @@ def _figures(row: DailyRow) -> tuple[Any, ...]:
 
 
 def test_each_row_adds_up_its_own_people_and_everyone_below_it() -> None:
-    rows = _report(tubes=TubeFigures(pooled={1: 1}, single={5: 1}, pool_positive=frozenset({1})))
+    # the tubes' figures come by unit: p1's pooled sample in g, p5's single one in B
+    rows = _report(tubes=TubeFigures(pooled={6: 1}, single={5: 1}, pool_positive={6: 1}))
     assert list(rows) == ["G", "G/A", "G/A/A1", "G/A/A1/g", "G/A/A2", "G/B"]
     # people, employees, co-residents, third-party, required, tested, untested, rate, extra,
     # positive, booster share: worked out by hand from the lists above
@@ -139,15 +139,15 @@ def test_each_row_adds_up_its_own_people_and_everyone_below_it() -> None:
 
 def test_a_unit_with_nobody_due_has_no_rate_and_one_with_nobody_no_booster_share() -> None:
     units = [*UNITS, UnitIn(7, 1, "G/C", "C", 1, "unit")]
-    rows = {r.path: r for r in roll_up(units, PEOPLE, [], [], reasons=REASONS, level_names=LEVELS)}
+    counts = classify(PEOPLE, [], [], REASONS)
+    rows = {r.path: r for r in roll_up(units, counts, reasons=REASONS, level_names=LEVELS)}
     assert rows["G/A"].rate is None and rows["G/A"].required == 0
     assert rows["G/C"].people == 0 and rows["G/C"].booster_share is None
 
 
 def test_the_report_of_a_unit_and_of_fewer_levels() -> None:
-    below_a = roll_up(
-        UNITS, PEOPLE, APPOINTMENTS, SAMPLES, reasons=REASONS, level_names=LEVELS, top=2
-    )
+    counts = classify(PEOPLE, APPOINTMENTS, SAMPLES, REASONS)
+    below_a = roll_up(UNITS, counts, reasons=REASONS, level_names=LEVELS, top=2)
     assert [r.path for r in below_a] == ["G/A", "G/A/A1", "G/A/A1/g", "G/A/A2"]
     top_two = _report(levels=1)
     assert list(top_two) == ["G", "G/A", "G/B"]
@@ -364,3 +364,85 @@ def test_report_daily_xlsx_has_the_offices_layout(
     ) + 1
     assert ws.cell(row=4, column=rate_col).value == 0.5
     assert ws.cell(row=4, column=rate_col).number_format == "0.0%"
+
+
+def test_the_databases_grouped_count_is_the_pure_definition(
+    engine: Engine, session: Session
+) -> None:
+    """The shell counts in SQL what classify() defines: the same facts on a messy day."""
+    from testrota.actions.report import _day_counts
+    from testrota.actions.units import ensure_units
+    from testrota.db import tables
+    from testrota.weeks import day_bounds
+
+    add_site(session)
+    statuses = ["done", "missed", "excused", "scheduled", "cancelled"]
+    codes = [None, "leave", "trip", "no_such_code"]
+    for i in range(40):
+        p = _person(session, f"P{i}", f"板材公司/厂{i % 3}", f"厂{i % 3}", grid=f"网格{i % 5}")
+        p.person_type = ["employee", "co_resident", "third_party"][i % 3]
+        p.booster = [True, False, None][i % 3]
+        session.add(p)
+        for k in range(i % 3):  # none, one or two appointments that day
+            a = add_appt(session, p, local(SH, 2022, 5, 10, 9 + k, 0), status=statuses[(i + k) % 5])
+            if a.status == "excused":
+                a.excused_code = codes[(i + k) % 4]
+                session.add(a)
+        if i % 4:
+            add_sample(
+                session,
+                p,
+                local(SH, 2022, 5, 10, 12, i % 50),
+                result="positive" if i % 11 == 0 else "negative",
+            )
+        if i % 6 == 0:
+            add_sample(session, p, local(SH, 2022, 5, 11, 0, 30))  # the next day
+    for no, code in (("Q1", "no_such_code"), ("Q2", None), ("Q3", "trip")):
+        q = _person(session, no, "板材公司/厂0", "厂0")
+        a = add_appt(session, q, local(SH, 2022, 5, 10, 9, 0), status="excused")
+        a.excused_code = code
+        session.add(a)
+    session.commit()
+    app = app_at(engine, local(SH, 2022, 5, 11, 9, 0), policy())
+    ensure_units(app, Actor.cli())
+    start, end = day_bounds(date(2022, 5, 10), SH)
+    with engine.connect() as conn:
+        people = [
+            PersonIn(*r)
+            for r in conn.execute(
+                select(
+                    tables.PERSON.c.id,
+                    tables.PERSON.c.unit_id,
+                    tables.PERSON.c.person_type,
+                    tables.PERSON.c.booster,
+                )
+            )
+        ]
+        appts = [
+            AppointmentIn(*r)
+            for r in conn.execute(
+                select(
+                    tables.APPOINTMENT.c.person_id,
+                    tables.APPOINTMENT.c.status,
+                    tables.APPOINTMENT.c.excused_code,
+                ).where(
+                    tables.APPOINTMENT.c.starts_at >= start, tables.APPOINTMENT.c.starts_at < end
+                )
+            )
+        ]
+        samples = [
+            SampleIn(*r)
+            for r in conn.execute(
+                select(tables.TEST_RESULT.c.person_id, tables.TEST_RESULT.c.result).where(
+                    tables.TEST_RESULT.c.sampled_at >= start, tables.TEST_RESULT.c.sampled_at < end
+                )
+            )
+        ]
+        expected = sorted(classify(people, appts, samples, REASONS), key=lambda c: c.unit_id)
+        found = sorted(_day_counts(conn, start, end, None, REASONS), key=lambda c: c.unit_id)
+        assert found == expected
+        assert sum(c.untested.get("other", 0) for c in found) >= 2  # no code, an old code
+        assert sum(c.untested.get("trip", 0) for c in found) >= 1
+        some = sorted({p.unit_id for p in people if p.unit_id is not None})[:2]
+        mine = [c for c in expected if c.unit_id in some]
+        assert sorted(_day_counts(conn, start, end, some, REASONS), key=lambda c: c.unit_id) == mine

@@ -84,11 +84,35 @@ def test_a_unit_supervisor_sees_their_unit_and_below_and_no_namesake_elsewhere(
     assert {a["employee_no"] for a in schedule["appointments"]} == {"A001"}
     schedule_page = soup(client.get("/schedule", params={"week": "2022-W19"}))
     assert "X001" not in schedule_page.get_text()
+    # one person: the namesake department's is nobody to them, their own is there
+    assert client.get("/people/X001").status_code == 404
+    assert client.get("/api/people/X001").status_code == 404
+    assert client.get("/api/status/X001").status_code == 404
+    assert client.get("/people/A001").status_code == 200
+    assert client.get("/api/status/A001").status_code == 200
     # HR sees the namesake department's person too
     make_user(engine, "hr1", "hr")
     sign_in(client, "hr1")
     body = client.get("/api/people").json()
     assert {p["employee_no"] for p in body["people"]} >= {"A001", "A002", "X001"}
+
+
+def test_a_unit_supervisor_cannot_excuse_a_namesake_departments_person(engine: Engine) -> None:
+    from datetime import date
+
+    import pytest
+
+    from testrota.actions.excuse import Excuse, OutOfScope, excuse
+    from testrota.audit import Actor
+    from tests.compliance_fixtures import SH, app_at, local, policy
+
+    _two_companies(engine)
+    app = app_at(engine, local(SH, 2022, 5, 9, 20, 0), policy())
+    mine = scope_for("supervisor", [], ["本钢集团/板材公司"], ["炼钢厂"])
+    with pytest.raises(OutOfScope):
+        excuse(app, Excuse("X001", "病假", Actor.web("sup"), on=date(2022, 5, 9), scope=mine))
+    done = excuse(app, Excuse("A001", "病假", Actor.web("sup"), on=date(2022, 5, 9), scope=mine))
+    assert done.excused
 
 
 def test_a_unit_scope_is_the_units_and_their_departments() -> None:

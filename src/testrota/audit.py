@@ -58,6 +58,7 @@ class Action(StrEnum):
     # the group: units and the daily report
     UNITS_SYNCED = "units.synced"
     REPORT_CONFIRMED = "report.confirmed"
+    MODE_SET = "unit.mode_set"
     # users and uploads
     USER_ADDED = "user.added"
     USER_CHANGED = "user.changed"

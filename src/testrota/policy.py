@@ -45,6 +45,8 @@ class SurgeRule(_Section):
     grid_units: list[str] = []
     categories: list[str] = []
     all_staff: bool = False
+    # Set by a unit's static mode (testrota.org.modes), not written in policy.yaml.
+    person_ids: frozenset[int] = frozenset()
     # The gap while the rule applies; by default the widest gap (up to testing.min_gap_days)
     # that still fits the rule's tests into its days, e.g. 1 for daily testing.
     min_gap_days: int | None = Field(default=None, ge=1, le=6)
@@ -53,7 +55,13 @@ class SurgeRule(_Section):
     def _dates_and_scope(self) -> SurgeRule:
         if self.end < self.start:
             raise ValueError(f"surge {self.name!r}: end {self.end} is before start {self.start}")
-        if not (self.all_staff or self.departments or self.grid_units or self.categories):
+        if not (
+            self.all_staff
+            or self.departments
+            or self.grid_units
+            or self.categories
+            or self.person_ids
+        ):
             raise ValueError(
                 f"surge {self.name!r}: say whom it covers: all_staff: true, or departments, "
                 "grid_units or categories"

@@ -116,6 +116,16 @@ class UnitKind(StrEnum):
     GRID = "grid"  # a grid unit (网格), under the unit its people's roster rows name
 
 
+class UnitMode(StrEnum):
+    """A unit's emergency mode (issue 15), set from a date with ``testrota mode set``."""
+
+    NORMAL = "normal"
+    STATIC = "static"  # 静态管控: everyone tested daily, slots per grid unit
+    ONSITE = "onsite"  # 驻厂封闭生产: closed-loop on-site production
+    WFH = "wfh"  # 居家办公: working from home
+    KEEP_PRODUCTION = "keep-production"  # 保产保供: keep production and supply going
+
+
 class JobRunStatus(StrEnum):
     RUNNING = "running"  # or its worker died: the next tick of the period takes it over
     DONE = "done"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from testrota.app import App
 from testrota.audit import Action, Actor, record_many
@@ -36,6 +37,24 @@ class Excuse:
     code: str | None = None
 
 
+def _check_unit(session: Any, cmd: Excuse) -> None:
+    """A supervisor given units excuses only people sitting in them (a department of the same
+    name elsewhere in the group is not theirs)."""
+    from testrota.compliance.facts import find_person
+
+    departments = cmd.scope.departments
+    person = find_person(
+        session, cmd.employee_no, departments=None if departments is None else sorted(departments)
+    )
+    if not cmd.scope.reaches(session.connection(), person.unit_id):
+        raise OutOfScope(
+            "{employee_no} ({name}) is in {department}, which is not one of your departments",
+            employee_no=person.employee_no,
+            name=person.name,
+            department=person.department or "no department",
+        )
+
+
 def excuse(app: App, cmd: Excuse) -> Excused:
     """Excuse a person's appointments; each one excused is audited as
     ``appointment.excused``. A person outside ``cmd.scope`` is refused (:class:`OutOfScope`),
@@ -46,6 +65,8 @@ def excuse(app: App, cmd: Excuse) -> Excused:
     departments = cmd.scope.departments
     with app.write_lock, session_scope(app.engine) as session:
         flag_due(session, now, policy)  # a slot that just ended can be excused at once
+        if cmd.scope.units:
+            _check_unit(session, cmd)
         out = excuse_in(
             session,
             cmd.employee_no,

@@ -61,4 +61,6 @@ def show_person(app: App, query: ShowPerson) -> PersonDetail:
     is :class:`~testrota.roster.people.NoSuchPerson`, as if there were nobody."""
     with Session(app.read_engine) as session:
         person = people.get_person(session, query.employee_no, departments=query.scope.departments)
+        if not query.scope.reaches(session.connection(), person.unit_id):
+            raise people.NoSuchPerson(query.employee_no)
         return people.person_detail(session, person)

@@ -41,6 +41,11 @@ def person_status(app: App, query: Status) -> PersonStatus:
             person = person_of_claim(session, claim, departments=departments)
         else:
             person = find_person(session, query.employee_no, departments=departments)
+        if not query.scope.reaches(session.connection(), person.unit_id):
+            raise UnknownEmployeeNo(
+                "unknown employee number {number!r}: check the number or import the roster",
+                number=query.employee_no.strip(),
+            )
     assert person.id is not None
     flag_due(app)
     with Session(app.read_engine) as session:

@@ -66,6 +66,21 @@ class Scope:
             return and_(condition, unit_condition(sorted(self.units)))
         return condition
 
+    def reaches(self, conn: Any, unit_id: int | None) -> bool:
+        """Whether a person sitting in ``unit_id`` is this scope's: always, unless the scope
+        is a supervisor's units (their departments alone could name a namesake elsewhere)."""
+        if not self.units:
+            return True
+        if unit_id is None:
+            return False
+        from sqlalchemy import select
+
+        from testrota.db import tables
+
+        unit = tables.ORG_UNIT
+        path = conn.execute(select(unit.c.path).where(unit.c.id == unit_id)).scalar()
+        return path is not None and self.allows_unit(str(path))
+
     def allows_unit(self, path: str) -> bool:
         """Whether a unit's figures are this scope's to see: the unit or one below theirs; for
         a supervisor of departments, a unit named as one of them or below one."""

@@ -48,7 +48,17 @@ REPORT_FIELDS = [
     "extra",
     "confirmed",
 ]
-TABLE_COLUMNS = ["unit", "people", "required", "tested", "untested", "rate", "extra", "confirmed"]
+TABLE_COLUMNS = [
+    "unit",
+    "people",
+    "required",
+    "tested",
+    "untested",
+    "rate",
+    "extra",
+    "mode",
+    "confirmed",
+]
 
 
 def register(app: typer.Typer) -> None:
@@ -57,6 +67,9 @@ def register(app: typer.Typer) -> None:
     report.command("daily")(report_daily)
     report.command("confirm")(report_confirm)
     app.add_typer(report, name="report")
+    mode = typer.Typer(help="Units' emergency modes (静态管控, 驻厂, 居家办公, 保产保供).")
+    mode.command("set")(mode_set)
+    app.add_typer(mode, name="mode")
 
 
 def units(fmt: FormatOption = None, json_out: JsonOption = False, db: DbOption = None) -> None:
@@ -70,11 +83,13 @@ def units(fmt: FormatOption = None, json_out: JsonOption = False, db: DbOption =
         rows_as(chosen, listed, UNIT_COLUMNS, title=f"Units ({len(listed)})")
 
 
-def _day(text: str) -> date:
+def _day(text: str, option: str = "--date") -> date:
     try:
         return date.fromisoformat(text.strip())
     except ValueError:
-        raise UserError("--date {text!r}: write it like 2022-05-09", text=text) from None
+        raise UserError(
+            "{option} {text!r}: write it like 2022-05-09", option=option, text=text
+        ) from None
 
 
 def report_daily(
@@ -166,6 +181,32 @@ def report_confirm(
             )
 
 
+def mode_set(
+    mode: Annotated[str, typer.Argument(help="normal, static, onsite, wfh or keep-production.")],
+    unit: Annotated[str, typer.Option("--unit", help="The unit's path (or code).")],
+    start: Annotated[str, typer.Option("--from", help="First day (YYYY-MM-DD).")],
+    reason: Annotated[str, typer.Option("--reason", help="Why (the notice, the case).")],
+    end: Annotated[
+        str | None, typer.Option("--to", help="Last day (default: until set again).")
+    ] = None,
+    json_out: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """Put a unit and everything below it in an emergency mode from a day."""
+    with user_errors():
+        first = _day(start, "--from")
+        last = _day(end, "--to") if end else None
+        app = make_app(db)
+        from testrota.actions.modes import SetMode, set_mode
+
+        done = set_mode(app, SetMode(unit, mode, first, reason, Actor.cli(), end=last))
+        if json_out:
+            emit_json(jsonable(done, app.tz))
+        else:
+            until = f" to {done.end}" if done.end else ""
+            typer.echo(f"{done.unit}: {done.mode} from {done.start}{until}")
+
+
 def _json_row(row: dict[str, Any]) -> dict[str, Any]:
     ordered = {k: row[k] for k in REPORT_FIELDS}
     ordered.update({k: v for k, v in row.items() if k not in ordered and k != "unit_id"})
@@ -182,6 +223,7 @@ def _table_row(row: Any) -> dict[str, Any]:
         "untested": row.untested,
         "rate": "" if row.rate is None else f"{row.rate:.1%}",
         "extra": row.extra,
+        "mode": row.mode,
         "confirmed": ("changed: " if conf and conf["changed"] else "")
         + (conf["by"] if conf else (row.confirmation or "")),
     }

@@ -26,6 +26,7 @@ from testrota.statuses import (
     ResultValue,
     Role,
     UnitKind,
+    UnitMode,
     check_in_values,
 )
 
@@ -499,6 +500,23 @@ class PlanRun(SQLModel, table=True):
     planned_at: datetime = _dt()
     planned_by: str = Field(default="", max_length=100)
     report: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+
+
+class UnitModeChange(SQLModel, table=True):
+    """A unit's emergency mode from a day (to a day, or open-ended), with who set it and why.
+
+    The mode of a unit on a day is that of the latest change covering the day on the unit or,
+    failing one, on the nearest unit above it (``normal`` ends an inherited mode below)."""
+
+    __table_args__ = (_one_of("mode", UnitMode, "unitmodechange"),)
+    id: int | None = Field(default=None, primary_key=True)
+    unit_id: int = Field(foreign_key="orgunit.id", index=True)
+    mode: str = Field(max_length=20)
+    start_date: date
+    end_date: date | None = None
+    reason: str = Field(max_length=400)
+    set_by: str = Field(max_length=100)
+    set_at: datetime = _dt()
 
 
 class ReportConfirmation(SQLModel, table=True):

@@ -62,7 +62,11 @@ def late_units(conn: Connection, day: date) -> list[LateUnit]:
             select(PERSON.c.id)
             .where(
                 PERSON.c.active.is_(True),
-                PERSON.c.unit_id.in_(select(UNIT.c.id).where(subtree_condition(path))),
+                PERSON.c.unit_id.in_(
+                    select(UNIT.c.id).where(
+                        subtree_condition(path, binary=conn.dialect.name == "sqlite")
+                    )
+                ),
             )
             .limit(1)
         ).first()

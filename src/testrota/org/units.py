@@ -17,6 +17,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     exists,
+    func,
     insert,
     or_,
     select,
@@ -50,34 +51,50 @@ class UnitSync:
     people_moved: int
 
 
-def load_units(conn: Connection) -> list[Unit]:
-    """Every unit, parents before children."""
-    rows = conn.execute(
-        select(
-            UNIT.c.id,
-            UNIT.c.parent_id,
-            UNIT.c.path,
-            UNIT.c.name,
-            UNIT.c.level,
-            UNIT.c.kind,
-            UNIT.c.code,
-        ).order_by(UNIT.c.level, UNIT.c.path)
-    )
-    return [Unit(*row) for row in rows]
+def load_units(conn: Connection, under: str | None = None) -> list[Unit]:
+    """Every unit (or ``under`` and everything below it), parents before children."""
+    query = select(
+        UNIT.c.id,
+        UNIT.c.parent_id,
+        UNIT.c.path,
+        UNIT.c.name,
+        UNIT.c.level,
+        UNIT.c.kind,
+        UNIT.c.code,
+    ).order_by(UNIT.c.level, UNIT.c.path)
+    if under is not None:
+        query = query.where(subtree_condition(under, binary=conn.dialect.name == "sqlite"))
+    return [Unit(*row) for row in conn.execute(query).all()]
+
+
+def ancestors(conn: Connection, path: str) -> list[Unit]:
+    """The units above ``path`` (the root first)."""
+    parts = path.split(SEP)
+    above = [SEP.join(parts[:i]) for i in range(1, len(parts))]
+    if not above:
+        return []
+    query = select(
+        UNIT.c.id,
+        UNIT.c.parent_id,
+        UNIT.c.path,
+        UNIT.c.name,
+        UNIT.c.level,
+        UNIT.c.kind,
+        UNIT.c.code,
+    ).where(UNIT.c.path.in_(above))
+    return sorted((Unit(*row) for row in conn.execute(query).all()), key=lambda u: u.level)
 
 
 def needs_sync(conn: Connection) -> bool:
-    """True when an active person has no unit yet (the first use after an upgrade)."""
-    return bool(
-        conn.execute(
-            select(exists().where(and_(PERSON.c.active.is_(True), PERSON.c.unit_id.is_(None))))
-        ).scalar()
-    )
+    """True when a person has no unit yet (the first use after an upgrade): one look at the
+    unit index, cheap enough for every report to ask."""
+    return bool(conn.execute(select(exists().where(PERSON.c.unit_id.is_(None)))).scalar())
 
 
 def sync_units(conn: Connection, org: OrgConfig, now: datetime) -> UnitSync:
-    """Add the units the active people name (with their codes from org.yaml) and set every
-    active person's ``unit_id``, in ``conn``'s transaction."""
+    """Add the units the people name (with their codes from org.yaml) and set every person's
+    ``unit_id``, in ``conn``'s transaction. Leavers too, so that "nobody without a unit" is
+    one index lookup; the reports count active people only."""
     people = conn.execute(
         select(
             PERSON.c.id,
@@ -85,7 +102,7 @@ def sync_units(conn: Connection, org: OrgConfig, now: datetime) -> UnitSync:
             PERSON.c.department,
             PERSON.c.grid_unit,
             PERSON.c.unit_id,
-        ).where(PERSON.c.active.is_(True))
+        )
     ).all()
     known = {u.path: u for u in load_units(conn)}
     wanted: dict[str, UnitSpec] = {}
@@ -178,21 +195,37 @@ def find_unit(conn: Connection, org: OrgConfig, text: str) -> Unit:
     )
 
 
-def subtree_condition(path: str) -> ColumnElement[bool]:
-    """SQL: ``orgunit.path`` is ``path`` or below it (one prefix condition on the index)."""
-    escaped = path.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return or_(UNIT.c.path == path, UNIT.c.path.like(escaped + SEP + "%", escape="\\"))
+def subtree_condition(path: str, *, binary: bool = False) -> ColumnElement[bool]:
+    """SQL: ``orgunit.path`` is ``path`` or below it: one prefix condition on the path.
+
+    ``binary``: the database compares text byte by byte (SQLite), so the prefix is the range
+    ``path/`` .. ``path0`` (``0`` follows ``/``), which the path's unique index answers. Else
+    the path's first characters compared exactly: neither SQLite's LIKE (blind to ASCII case)
+    nor a range under PostgreSQL's linguistic collations (which do not order "/" as a byte
+    would) says "below" exactly; the unit table is small enough to read whole.
+    """
+    if binary:
+        return or_(
+            UNIT.c.path == path,
+            and_(UNIT.c.path > path + SEP, UNIT.c.path < path + chr(ord(SEP) + 1)),
+        )
+    prefix = path + SEP
+    return or_(UNIT.c.path == path, func.substr(UNIT.c.path, 1, len(prefix)) == prefix)
 
 
 def departments_in(conn: Connection, paths: Iterable[str]) -> set[str]:
-    """The departments of the active people in these units and below them."""
+    """The departments of the people in these units and below them (a unit-scoped
+    supervisor's, worked out on each request: the unit ids first, then the person index)."""
+    ids = sorted({u.id for path in paths for u in load_units(conn, under=path)})
     found: set[str] = set()
-    for path in paths:
-        below = select(UNIT.c.id).where(subtree_condition(path))
+    for at in range(0, len(ids), 5000):  # within every database's limit of parameters
+        # Leavers' departments too: with "active" in SQL, SQLite walks the index of active
+        # people (all of them) instead of the unit's; a leaver's department is still inside
+        # the units, and Scope.where keeps every list to the units themselves.
         found.update(
             conn.execute(
                 select(PERSON.c.department)
-                .where(PERSON.c.unit_id.in_(below), PERSON.c.active.is_(True))
+                .where(PERSON.c.unit_id.in_(ids[at : at + 5000]))
                 .distinct()
             ).scalars()
         )

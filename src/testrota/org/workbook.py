@@ -47,6 +47,7 @@ _SAMPLES = (
     ],
 )
 _VACCINE = ("疫苗 Vaccination", [("booster_share", "加强针 Booster share")])
+_MODE = ("模式 Mode", [("mode", "应急模式 Emergency mode")])
 _CONFIRM = (
     "确认 Confirmation",
     [
@@ -66,7 +67,7 @@ def groups(reasons: Mapping[str, str]) -> list[tuple[str, list[tuple[str, str]]]
         [("untested", "合计 Total"), (f"untested_{NONE_GIVEN}", "未说明 None given")]
         + [(f"untested_{code}", label) for code, label in reasons.items()],
     )
-    return [_UNIT, _PEOPLE, _TESTING, untested, _SAMPLES, _VACCINE, _CONFIRM]
+    return [_UNIT, _PEOPLE, _TESTING, untested, _SAMPLES, _VACCINE, _MODE, _CONFIRM]
 
 
 def flat(row: DailyRow, tz: tzinfo | None = None) -> dict[str, Any]:
@@ -94,6 +95,7 @@ def flat(row: DailyRow, tz: tzinfo | None = None) -> dict[str, Any]:
             "pool_positive",
             "positive",
             "booster_share",
+            "mode",
         )
     }
     for code, n in row.untested_by_reason.items():

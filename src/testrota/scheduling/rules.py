@@ -50,6 +50,7 @@ def surge_applies(rule: SurgeRule, person: PlanPerson) -> bool:
         or person.department in rule.departments
         or person.unit in rule.grid_units
         or (person.category is not None and person.category in rule.categories)
+        or person.id in rule.person_ids
     )
 
 

@@ -282,6 +282,10 @@ def plan_week_service(
     site_tz = {s.code: s.tz for s in sites}
     with _no_gc(), engine.begin() as conn, _big_cache(conn):
         _lock(conn)
+        from testrota.org.modes import with_static_units
+
+        # A unit in static mode (testrota mode set static) tests everyone in it daily.
+        policy = with_static_units(conn, policy, monday)
         _sync_sites(conn, sites)
         slots = _week_slots(conn, week, sites)
         by_id = {s.id: s for s in slots}

@@ -724,6 +724,16 @@ def negotiate(accept_language: str | None) -> str:
     return DEFAULT_LANGUAGE
 
 
+def _with_group() -> None:
+    from testrota.web.i18n_group import ZH_GROUP
+
+    for english, chinese in ZH_GROUP.items():
+        ZH.setdefault(english, chinese)
+
+
+_with_group()
+
+
 def translator(lang: str) -> Callable[..., str]:
     """``_("text", **values)`` in ``lang``: the Chinese from :data:`ZH`, or the English itself."""
     catalogue = ZH if lang == "zh" else {}

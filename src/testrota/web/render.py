@@ -28,6 +28,7 @@ TEMPLATES = Path(__file__).with_name("templates")
 NAV: list[tuple[str, str, frozenset[str]]] = [
     ("/", "Dashboard", frozenset({"admin", "hr", "supervisor"})),
     ("/missed", "Missed tests", frozenset({"admin", "hr", "supervisor"})),
+    ("/report/daily", "Daily report", frozenset({"admin", "hr", "supervisor"})),
     ("/alerts", "Positive alerts", frozenset({"admin", "hr", "supervisor"})),
     ("/people", "People", frozenset({"admin", "hr", "supervisor"})),
     ("/schedule", "Schedule", frozenset({"admin", "hr", "supervisor"})),

@@ -7,7 +7,7 @@ Revises: 0006_sampling
 materialised path. ``person.unit_path`` (the roster's unit below the root) and
 ``person.unit_id``; ``appointment.excused_code`` (policy report.excuse_reasons);
 ``reportconfirmation``: a unit's daily figures confirmed upward; ``user.units``: the units a
-supervisor sees.
+supervisor sees; ``unitmodechange``: units' emergency modes.
 """
 
 from collections.abc import Sequence
@@ -79,9 +79,31 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("reportconfirmation", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_reportconfirmation_day"), ["day"], unique=False)
+    op.create_table(
+        "unitmodechange",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("unit_id", sa.Integer(), nullable=False),
+        sa.Column("mode", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+        sa.Column("start_date", sa.Date(), nullable=False),
+        sa.Column("end_date", sa.Date(), nullable=True),
+        sa.Column("reason", sqlmodel.sql.sqltypes.AutoString(length=400), nullable=False),
+        sa.Column("set_by", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+        sa.Column("set_at", testrota.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.CheckConstraint(
+            "mode IN ('normal', 'static', 'onsite', 'wfh', 'keep-production')",
+            name="ck_unitmodechange_mode",
+        ),
+        sa.ForeignKeyConstraint(["unit_id"], ["orgunit.id"]),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("unitmodechange", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_unitmodechange_unit_id"), ["unit_id"], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("unitmodechange", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_unitmodechange_unit_id"))
+    op.drop_table("unitmodechange")
     with op.batch_alter_table("reportconfirmation", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_reportconfirmation_day"))
     op.drop_table("reportconfirmation")

@@ -1,0 +1,124 @@
+"""Units' emergency modes (静态管控, 驻厂, 居家办公, 保产保供): which mode a unit is in on a
+day (pure), and the planner's share: a unit in ``static`` mode tests everyone daily."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import Connection, or_, select
+
+from testrota.db import tables
+from testrota.org.units import PERSON, UNIT
+from testrota.policy import Policy, SurgeRule
+from testrota.statuses import UnitMode
+
+CHANGE = tables.UNIT_MODE_CHANGE
+
+
+@dataclass(frozen=True, slots=True)
+class ModeChange:
+    id: int
+    unit_id: int
+    mode: str
+    start: date
+    end: date | None
+
+    def covers(self, day: date) -> bool:
+        return self.start <= day and (self.end is None or day <= self.end)
+
+
+def modes_on(
+    parents: Mapping[int, int | None], changes: Iterable[ModeChange], day: date
+) -> dict[int, str]:
+    """Each unit's mode on ``day``: the latest change covering the day on the unit, else the
+    nearest unit above with one, else ``normal``.
+
+    Args:
+        parents: unit id -> its parent's id (None for the root), for every unit.
+        changes: the mode changes (any days; those not covering ``day`` are ignored).
+    """
+    own: dict[int, ModeChange] = {}
+    for c in changes:
+        if c.covers(day) and (c.unit_id not in own or c.id > own[c.unit_id].id):
+            own[c.unit_id] = c
+    out: dict[int, str] = {}
+
+    def mode_of(unit_id: int) -> str:
+        chain = []
+        current: int | None = unit_id
+        found = UnitMode.NORMAL.value
+        while current is not None:
+            if current in out:
+                found = out[current]
+                break
+            chain.append(current)
+            if current in own:
+                found = own[current].mode
+                break
+            current = parents.get(current)
+        for u in chain:
+            out[u] = found
+        return found
+
+    for unit_id in parents:
+        mode_of(unit_id)
+    return out
+
+
+def load_changes(conn: Connection, first: date, last: date) -> list[ModeChange]:
+    """The mode changes overlapping ``first`` .. ``last``."""
+    rows = conn.execute(
+        select(CHANGE.c.id, CHANGE.c.unit_id, CHANGE.c.mode, CHANGE.c.start_date, CHANGE.c.end_date)
+        .where(
+            CHANGE.c.start_date <= last,
+            or_(CHANGE.c.end_date.is_(None), CHANGE.c.end_date >= first),
+        )
+        .order_by(CHANGE.c.id)
+    )
+    return [ModeChange(*row) for row in rows]
+
+
+def with_static_units(conn: Connection, policy: Policy, monday: date) -> Policy:
+    """``policy`` with one surge rule per day-range a unit is in ``static`` mode this week:
+    everyone in the unit (and below it) tested daily, one day apart, whatever their category.
+    The planner already keeps each grid unit in slots of its own where it can."""
+    sunday = monday + timedelta(days=6)
+    changes = load_changes(conn, monday, sunday)
+    if not changes:
+        return policy
+    units = conn.execute(select(UNIT.c.id, UNIT.c.parent_id, UNIT.c.path)).all()
+    parents = {u.id: u.parent_id for u in units}
+    rules: list[SurgeRule] = []
+    for offset in range(7):
+        day = monday + timedelta(days=offset)
+        on = modes_on(parents, changes, day)
+        static = sorted(u for u, m in on.items() if m == UnitMode.STATIC)
+        if not static:
+            continue
+        people = _people_in(conn, static)
+        if people:
+            rules.append(
+                SurgeRule(
+                    name=f"static {day.isoformat()}",
+                    start=day,
+                    end=day,
+                    tests_per_week=7,
+                    person_ids=people,
+                    min_gap_days=1,
+                )
+            )
+    if not rules:
+        return policy
+    testing = policy.testing.model_copy(update={"surge": [*policy.testing.surge, *rules]})
+    return policy.model_copy(update={"testing": testing})
+
+
+def _people_in(conn: Connection, static_ids: Sequence[int]) -> frozenset[int]:
+    # modes_on has already passed the mode down to every unit below (a unit below set back to
+    # normal is not among these), so the people are those sitting in one of these units.
+    rows = conn.execute(
+        select(PERSON.c.id).where(PERSON.c.active.is_(True), PERSON.c.unit_id.in_(static_ids))
+    ).scalars()
+    return frozenset(rows)

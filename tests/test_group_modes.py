@@ -1,0 +1,141 @@
+"""Units' emergency modes (issue 15): which mode a unit is in on a day, setting one (audited),
+the daily report showing it, and the planner testing a static unit's people daily."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, select
+from sqlmodel import Session
+
+from testrota.actions.modes import SetMode, set_mode
+from testrota.audit import Actor
+from testrota.db.models import AuditEvent
+from testrota.errors import UserError
+from testrota.org.modes import ModeChange, modes_on
+from tests.compliance_fixtures import SH, add_person, app_at, local, policy, write_xlsx
+
+# root 1 > company 2 > plants 3, 4 > team 5 under plant 3
+PARENTS: dict[int, int | None] = {1: None, 2: 1, 3: 2, 4: 2, 5: 3}
+
+
+def test_a_mode_passes_down_until_a_unit_below_has_its_own_and_the_latest_change_wins() -> None:
+    changes = [
+        ModeChange(1, 2, "static", date(2022, 5, 10), None),
+        ModeChange(2, 3, "normal", date(2022, 5, 12), date(2022, 5, 13)),
+        ModeChange(3, 4, "onsite", date(2022, 5, 10), date(2022, 5, 20)),
+        ModeChange(4, 4, "wfh", date(2022, 5, 11), date(2022, 5, 11)),  # later: wins that day
+    ]
+    assert modes_on(PARENTS, changes, date(2022, 5, 9)) == {
+        1: "normal",
+        2: "normal",
+        3: "normal",
+        4: "normal",
+        5: "normal",
+    }
+    assert modes_on(PARENTS, changes, date(2022, 5, 10)) == {
+        1: "normal",
+        2: "static",
+        3: "static",
+        4: "onsite",
+        5: "static",
+    }
+    assert modes_on(PARENTS, changes, date(2022, 5, 11))[4] == "wfh"
+    on_12th = modes_on(PARENTS, changes, date(2022, 5, 12))
+    assert (on_12th[3], on_12th[5], on_12th[4]) == ("normal", "normal", "onsite")
+    assert modes_on(PARENTS, changes, date(2022, 5, 14))[5] == "static"  # the normal spell ended
+
+
+def test_set_mode_is_audited_shown_on_the_report_and_refuses_bad_input(
+    engine: Engine, session: Session
+) -> None:
+    from testrota.actions.report import DailyReport, daily_report
+
+    p = add_person(session, "1", department="炼钢厂", grid_unit="")
+    p.unit_path = "板材公司/炼钢厂"
+    session.add(p)
+    add_person(session, "2", department="运输部", grid_unit="")
+    session.commit()
+    app = app_at(engine, local(SH, 2022, 5, 9, 9, 0), policy())
+    done = set_mode(
+        app,
+        SetMode(
+            "板材公司",
+            "static",
+            date(2022, 5, 10),
+            "5月静态管控通知",
+            Actor.cli("hr"),
+            end=date(2022, 5, 15),
+        ),
+    )
+    assert (done.unit, done.mode) == ("本钢集团/板材公司", "static")
+    rows = {r.path: r for r in daily_report(app, DailyReport(date(2022, 5, 11), Actor.cli())).rows}
+    assert rows["本钢集团/板材公司/炼钢厂"].mode == "static"
+    assert rows["本钢集团/运输部"].mode == "normal"
+    before = {r.path: r for r in daily_report(app, DailyReport(date(2022, 5, 9), Actor.cli())).rows}
+    assert before["本钢集团/板材公司"].mode == "normal"
+    with Session(engine) as s:
+        event = s.exec(select(AuditEvent).where(AuditEvent.action == "unit.mode_set")).one()[0]
+        assert event.details["mode"] == "static" and event.details["to"] == "2022-05-15"
+    with pytest.raises(UserError, match="unknown mode 'lockdown'"):
+        set_mode(app, SetMode("板材公司", "lockdown", date(2022, 5, 10), "x", Actor.cli()))
+    with pytest.raises(UserError, match="give a reason"):
+        set_mode(app, SetMode("板材公司", "wfh", date(2022, 5, 10), "  ", Actor.cli()))
+    with pytest.raises(UserError, match="is before"):
+        set_mode(
+            app,
+            SetMode("板材公司", "wfh", date(2022, 5, 10), "x", Actor.cli(), end=date(2022, 5, 9)),
+        )
+    with pytest.raises(UserError, match="no unit"):
+        set_mode(app, SetMode("鞍钢", "wfh", date(2022, 5, 10), "x", Actor.cli()))
+
+
+HEADER = ["工号", "姓名", "部门路径", "网格", "岗位", "手机号"]
+
+
+def test_the_planner_tests_everyone_in_a_static_unit_daily(
+    cli: Any, engine: Engine, tmp_path: Path
+) -> None:
+    rows = [
+        ["1001", "张一", "板材公司/炼钢厂", "甲班", "司机", "13800000001"],
+        ["1002", "张二", "板材公司/炼钢厂", "乙班", "文员", "13800000002"],  # not high-risk
+        ["2001", "李一", "运输部", "", "司机", "13800000003"],
+        ["2002", "李二", "运输部", "", "文员", "13800000004"],
+    ]
+    env = {"TESTROTA_NOW": "2022-05-06T12:00:00+08:00"}
+    imported = cli("import", str(write_xlsx(tmp_path / "r.xlsx", HEADER, rows)), "--json", env=env)
+    assert imported.exit_code == 0, imported.output
+    result = cli(
+        "mode",
+        "set",
+        "static",
+        "--unit",
+        "板材公司",
+        "--from",
+        "2022-05-09",
+        "--to",
+        "2022-05-15",
+        "--reason",
+        "静态管控",
+        "--json",
+        env=env,
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["unit"] == "本钢集团/板材公司"
+    planned = cli("plan", "--week", "2022-W19", "--json", env=env)
+    assert planned.exit_code == 0, planned.output
+    schedule = json.loads(cli("schedule", "--week", "2022-W19", "--format", "json", env=env).stdout)
+    tests = Counter(a["employee_no"] for a in schedule)
+    assert tests["1001"] == 7 and tests["1002"] == 7  # everyone in the unit, daily
+    assert tests["2001"] == 2 and tests["2002"] == 0  # the rest as the categories say
+    days = {a["starts_at"][:10] for a in schedule if a["employee_no"] == "1002"}
+    assert len(days) == 7
+    bad = cli(
+        "mode", "set", "static", "--unit", "板材公司", "--from", "5/9", "--reason", "x", env=env
+    )
+    assert bad.exit_code == 2 and "--from" in bad.output
