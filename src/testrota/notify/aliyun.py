@@ -27,7 +27,7 @@ from testrota.notify.backends import (
 )
 from testrota.notify.channel_templates import ChannelSet
 from testrota.notify.failures import Failure, SendFailure
-from testrota.policy import SmsPolicy
+from testrota.policy import ChannelsPolicy, SmsPolicy
 from testrota.settings import Settings, aliyun_missing
 
 log = logging.getLogger("testrota.sms.aliyun")
@@ -177,7 +177,13 @@ class AliyunBackend:
 
     name = "aliyun"
 
-    def __init__(self, settings: Settings, sms: SmsPolicy, channel: ChannelSet) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        sms: SmsPolicy,
+        channel: ChannelSet,
+        channels: ChannelsPolicy | None = None,
+    ) -> None:
         from alibabacloud_dysmsapi20170525.client import Client
         from alibabacloud_tea_openapi.utils_models import Config
 
@@ -197,9 +203,15 @@ class AliyunBackend:
         self.client = Client(config)
         self.sign_name = settings.aliyun_sms_sign_name or ""
         self.channel = channel
+        per_day = (channels or ChannelsPolicy()).aliyun_per_day
+        self.recipient_limits: tuple[tuple[str, timedelta, int], ...] = (
+            ("aliyun", timedelta(days=1), per_day),
+        )
 
     @classmethod
-    def from_settings(cls, settings: Settings, sms: SmsPolicy) -> AliyunBackend:
+    def from_settings(
+        cls, settings: Settings, sms: SmsPolicy, channels: ChannelsPolicy | None = None
+    ) -> AliyunBackend:
         """The backend with the approved templates of ``messages.yaml`` (refused without)."""
         from testrota.errors import UserError
         from testrota.notify.templates import load_templates
@@ -212,7 +224,7 @@ class AliyunBackend:
                 "channels.aliyun (see the README, Connecting Aliyun SMS)",
                 path=str(settings.config_dir / "messages.yaml"),
             )
-        return cls(settings, sms, channel)
+        return cls(settings, sms, channel, channels)
 
     # ------------------------------------------------------------------ sending
     def send(

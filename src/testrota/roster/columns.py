@@ -32,6 +32,8 @@ ROSTER_FIELDS: tuple[str, ...] = (
     "shift",
     "vaccination",
     "booster",
+    "notify_channel",
+    "wecom_userid",
     "category",
     "seq",
 )

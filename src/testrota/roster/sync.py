@@ -38,6 +38,8 @@ ROSTER_FIELDS: tuple[str, ...] = (
     "vaccination",
     "booster",
     "category_column",
+    "notify_channel",
+    "wecom_userid",
 )
 # Fields derived by the matcher; they change when the vocabulary or an override changes.
 RISK_FIELDS: tuple[str, ...] = ("risk_category", "risk_categories", "matched_by", "matched_text")
@@ -62,6 +64,8 @@ SOURCE_COLUMNS: dict[str, tuple[str, ...]] = {
     "vaccination": ("vaccination",),
     "booster": ("booster", "vaccination"),
     "category_column": ("category",),
+    "notify_channel": ("notify_channel",),
+    "wecom_userid": ("wecom_userid",),
 }
 # Fields an empty cell leaves empty, and how the preview names them ("clears the ID number of
 # 3 people"). The others fall back to a default (shift: day), which is a change, not a clear.
@@ -74,6 +78,8 @@ CLEARABLE: dict[str, str] = {
     "vaccination": "vaccination note",
     "booster": "booster record",
     "category_column": "risk category",
+    "notify_channel": "way to notify",
+    "wecom_userid": "WeCom account",
 }
 _RISK_AT = STORED_FIELDS.index("risk_category")
 _RECORD_FIELDS = tuple(f.name for f in fields(PersonRecord))

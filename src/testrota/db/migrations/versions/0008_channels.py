@@ -1,4 +1,5 @@
-"""mainland channels: a text's template values and channel; applied delivery receipts
+"""mainland channels: a text's template values and channel; applied delivery receipts; a
+person's channel and WeCom account
 
 Revision ID: 0008_channels
 Revises: 0004_statuses
@@ -8,7 +9,8 @@ made from, sent instead of the body by a channel that only sends approved templa
 ``message.channel``: which channel took the text; ``message.error_code`` holds Aliyun's
 longer codes. ``smsreceipt``: delivery receipts already
 applied, one per (provider, send id, phone), because Aliyun pushes a receipt again when our
-answer was slow.
+answer was slow. ``person.notify_channel`` / ``person.wecom_userid``: the roster's 通知方式
+and 企业微信账号.
 """
 
 from collections.abc import Sequence
@@ -26,6 +28,16 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("person", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("notify_channel", sqlmodel.sql.sqltypes.AutoString(length=10), nullable=True)
+        )
+        batch_op.add_column(
+            sa.Column("wecom_userid", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True)
+        )
+        batch_op.create_check_constraint(
+            "ck_person_notify_channel", "notify_channel IN ('sms', 'wecom')"
+        )
     with op.batch_alter_table("message", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("language", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True)
@@ -58,6 +70,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("person", schema=None) as batch_op:
+        batch_op.drop_constraint("ck_person_notify_channel", type_="check")
+        batch_op.drop_column("wecom_userid")
+        batch_op.drop_column("notify_channel")
     op.drop_table("smsreceipt")
     with op.batch_alter_table("message", schema=None) as batch_op:
         batch_op.alter_column(
