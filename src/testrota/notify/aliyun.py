@@ -279,9 +279,11 @@ class AliyunBackend:
         raise failure
 
     # ------------------------------------------------------------------ lookups
-    def _details(
+    def details(
         self, to: str, day: date, biz_id: str | None = None, page: int = 1
     ) -> tuple[list[Any], int]:
+        """One page of ``QuerySendDetails``: the texts to ``to`` on ``day`` (China time), and
+        how many there are in all."""
         from alibabacloud_dysmsapi20170525.models import QuerySendDetailsRequest
 
         request = QuerySendDetailsRequest(
@@ -313,7 +315,7 @@ class AliyunBackend:
             return self.find(to, "", since or datetime.now(UTC), int(sid[4:]))
         now = datetime.now(UTC)
         for day in china_days(since or now, now):
-            rows, _ = self._details(to, day, biz_id=sid)
+            rows, _ = self.details(to, day, biz_id=sid)
             if rows:
                 return _provider_message(sid, to, rows[0])
         return None
@@ -328,7 +330,7 @@ class AliyunBackend:
         for day in china_days(since, now):
             page = 1
             while page <= MAX_PAGES:
-                rows, total = self._details(to, day, page=page)
+                rows, total = self.details(to, day, page=page)
                 for row in rows:
                     if str(row.out_id or "") != wanted:
                         continue
