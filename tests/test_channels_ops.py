@@ -111,3 +111,23 @@ def test_metrics_count_texts_per_channel_and_outcome(
     assert sample_value(text, name, channel="aliyun", status="sent", window="1h") == 3
     assert sample_value(text, name, channel="aliyun", status="failed", window="1h") == 1
     assert sample_value(text, name, channel="aliyun", status="sent", window="24h") == 3
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        (
+            {"TESTROTA_SMS_BACKEND": "aliyun", "ALIYUN_ACCESS_KEY_ID": "LTAI1"},
+            "ALIYUN_ACCESS_KEY_SECRET, ALIYUN_SMS_SIGN_NAME",
+        ),
+        ({"TESTROTA_SMS_BACKEND": "wecom", "WECOM_CORP_ID": "ww1"}, "WECOM_SECRET, WECOM_AGENT_ID"),
+        ({"TESTROTA_SMS_BACKEND": "route"}, "for aliyun: ALIYUN_ACCESS_KEY_ID"),
+    ],
+)
+def test_dispatch_refuses_to_start_naming_what_is_missing(
+    cli: Any, env: dict[str, str], named: str
+) -> None:
+    result = cli("dispatch", "--once", "--json", env=env)
+    assert result.exit_code == 2
+    assert named in result.output
+    assert "Traceback" not in result.output
