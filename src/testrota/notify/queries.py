@@ -29,10 +29,11 @@ OUTBOX_COLUMNS = [
     "segments",
     "provider_sid",
     "provider_status",
+    "channel",
     "error_code",
     "body",
 ]
-OUTBOX_TABLE_COLUMNS = ["id", "kind", "status", "to", "due_at", "attempts", "error_code"]
+OUTBOX_TABLE_COLUMNS = ["id", "kind", "status", "channel", "to", "due_at", "attempts", "error_code"]
 
 
 def list_outbox(

@@ -6,7 +6,8 @@ Revises: 0004_statuses
 
 ``message.language`` / ``message.params``: the template language and the values a text was
 made from, sent instead of the body by a channel that only sends approved templates (Aliyun).
-``message.channel``: which channel took the text; ``message.error_code`` holds Aliyun's
+``message.channel``: which channel took the text; an index on ``(to, sent_at)`` for the
+channels' per-recipient limits; ``message.error_code`` holds Aliyun's
 longer codes. ``smsreceipt``: delivery receipts already
 applied, one per (provider, send id, phone), because Aliyun pushes a receipt again when our
 answer was slow. ``person.notify_channel`` / ``person.wecom_userid``: the roster's 通知方式
@@ -46,6 +47,7 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("channel", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True)
         )
+        batch_op.create_index("ix_message_to_sent", ["to", "sent_at"], unique=False)
         # Aliyun's error codes are longer than Twilio's numbers (isv.BUSINESS_LIMIT_CONTROL).
         batch_op.alter_column(
             "error_code",
@@ -76,6 +78,7 @@ def downgrade() -> None:
         batch_op.drop_column("notify_channel")
     op.drop_table("smsreceipt")
     with op.batch_alter_table("message", schema=None) as batch_op:
+        batch_op.drop_index("ix_message_to_sent")
         batch_op.alter_column(
             "error_code",
             existing_type=sqlmodel.sql.sqltypes.AutoString(length=64),
