@@ -193,3 +193,67 @@ def test_the_roster_says_how_to_reach_a_person(cli: Any, tmp_path: Path, engine:
             select(P.c.notify_channel, P.c.wecom_userid).where(P.c.employee_no == "1001")
         ).one()
     assert tuple(kept) == ("wecom", "zhang.wei")
+
+
+def test_sender_capacity_is_checked_per_channel(
+    cli: Any, engine: Engine, session: Session, tmp_path: Path
+) -> None:
+    from zoneinfo import ZoneInfo
+
+    from testrota.notify.queries import capacity_for_week
+    from tests.notify_data import add_appointment, add_person, add_site, config_dir
+
+    add_site(session)
+    start = datetime(2022, 5, 10, 8, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    for n in range(1, 121):  # 60 mainland numbers, 60 British ones, one morning's slots
+        phone_number = f"+86138{n:08d}" if n % 2 else f"+4477009{n:05d}"
+        person = add_person(session, n, phone=phone_number)
+        add_appointment(session, person, start + timedelta(minutes=10 * (n % 6)))
+    rules = policy(
+        sms={"rate_per_second": 1},
+        channels={"rate_per_second": {"aliyun": 0.02, "twilio": 1}},
+    )
+    report = capacity_for_week(engine, "2022-W19", rules, "route")
+    monday = {r["channel"]: r for r in report["channels"] if r["date"] == "2022-05-09"}
+    assert (monday["aliyun"]["texts"], monday["twilio"]["texts"]) == (60, 60)
+    assert monday["aliyun"]["ok"] is False and monday["twilio"]["ok"] is True
+    assert monday["aliyun"]["needed_rate"] == round(60 / 1800, 3)
+    assert [w for w in report["warnings"] if w.startswith("aliyun:")]
+    assert not [w for w in report["warnings"] if w.startswith("twilio:")]
+    single = capacity_for_week(engine, "2022-W19", rules, "aliyun")
+    assert {r["channel"] for r in single["channels"]} == {"aliyun"}
+    assert next(d for d in single["days"] if d["date"] == "2022-05-09")["texts"] == 120
+
+    slow = config_dir(tmp_path, channels={"rate_per_second": {"aliyun": 0.02}})
+    env = {
+        "TESTROTA_NOW": "2022-05-09T08:00:00+08:00",
+        "TESTROTA_SECRET_KEY": "x" * 40,
+        "TESTROTA_CONFIG_DIR": str(slow),
+    }
+    result = cli("sms-capacity", "--week", "2022-W19", "--json", env=env)
+    assert result.exit_code == 0, result.output
+    # console sends everything: no per-channel ceiling of its own, one row per day
+    assert {r["channel"] for r in json.loads(result.stdout)["channels"]} == {"console"}
+
+
+def test_the_dashboard_warns_about_a_channel_too_slow_for_its_share(
+    engine: Engine, settings: Settings, session: Session
+) -> None:
+    from zoneinfo import ZoneInfo
+
+    from testrota.actions.compliance import DashboardFigures, dashboard_figures
+    from testrota.app import build_app
+    from tests.notify_data import add_appointment, add_person, add_site
+
+    add_site(session)
+    now = datetime(2022, 5, 9, 8, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    for n in range(1, 61):
+        add_appointment(session, add_person(session, n), now + timedelta(hours=26))
+    routed = notify_settings(settings, sms_backend="route")
+    fast = policy(sms={"rate_per_second": 5})
+    app = build_app(routed, engine=engine, clock=FixedClock(now), policy=fast)
+    assert dashboard_figures(app, DashboardFigures("2022-W19")).capacity == []
+    slow = policy(sms={"rate_per_second": 5}, channels={"rate_per_second": {"aliyun": 0.01}})
+    app = build_app(routed, engine=engine, clock=FixedClock(now), policy=slow)
+    (warning,) = dashboard_figures(app, DashboardFigures("2022-W19")).capacity
+    assert warning.startswith("aliyun: 60 reminders")

@@ -139,6 +139,17 @@ class ChannelsPolicy(_Section):
     # this channel when WeCom fails.
     sms_by_region: dict[str, Literal["aliyun", "twilio", "console"]] = {"+86": "aliyun"}
     sms_default: Literal["aliyun", "twilio", "console"] = "twilio"
+    # Each provider's own sending ceiling, texts a second, for the sender-capacity check of the
+    # texts that go through it (`sms-capacity`, the plan report); a channel left out is checked
+    # against sms.rate_per_second, which the dispatchers share for every channel together.
+    rate_per_second: dict[Literal["aliyun", "twilio", "wecom", "console"], float] = {}
+
+    @field_validator("rate_per_second")
+    @classmethod
+    def _rates(cls, value: dict[str, float]) -> dict[str, float]:
+        if any(rate < 0 for rate in value.values()):
+            raise ValueError("a channel's rate_per_second cannot be negative (0 = no limit)")
+        return value
 
     @field_validator("sms_by_region")
     @classmethod
