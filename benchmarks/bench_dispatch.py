@@ -10,6 +10,11 @@ fake that every text arrived exactly once.
     python benchmarks/bench_dispatch.py                      # 20,000 texts, SQLite and PostgreSQL
     python benchmarks/bench_dispatch.py --rows 2000          # quicker
     python benchmarks/bench_dispatch.py --pg postgresql+psycopg://postgres@127.0.0.1:5432/postgres
+    python benchmarks/bench_dispatch.py --channel aliyun     # the real Aliyun SDK, fake Aliyun
+    python benchmarks/bench_dispatch.py --channel wecom      # httpx2, fake WeCom
+
+With ``--channel aliyun`` every text is a template (SendSms with a signed request, through the
+SDK); with ``wecom`` a member lookup by mobile, then ``message/send``.
 """
 
 from __future__ import annotations
@@ -60,22 +65,58 @@ class Result:
 
 
 class FakeServer:
-    def __init__(self, latency: float) -> None:
+    def __init__(self, latency: float, channel: str = "twilio", rows: int = 0) -> None:
+        args = {
+            "twilio": ["tests.fake_twilio", "--latency", str(latency)],
+            "aliyun": ["tests.fake_aliyun", "--latency", str(latency)],
+            "wecom": ["tests.fake_wecom", "--members", str(rows), "--latency", str(latency)],
+        }[channel]
+        self.channel = channel
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tests.fake_twilio", "--latency", str(latency)],
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            text=True,
+            [sys.executable, "-m", *args], cwd=ROOT, stdout=subprocess.PIPE, text=True
         )
         assert self.proc.stdout is not None
-        info = json.loads(self.proc.stdout.readline())
-        self.base_url: str = info["base_url"]
-        self.account_sid: str = info["account_sid"]
-        self.auth_token: str = info["auth_token"]
+        self.info: dict[str, str] = json.loads(self.proc.stdout.readline())
+        if channel == "aliyun":
+            self.base_url = f"http://{self.info['endpoint']}"
+        elif channel == "wecom":
+            self.base_url = self.info["api_base"]
+        else:
+            self.base_url = self.info["base_url"]
+
+    def env(self) -> dict[str, str]:
+        if self.channel == "aliyun":
+            return {
+                "TESTROTA_SMS_BACKEND": "aliyun",
+                "ALIYUN_ACCESS_KEY_ID": self.info["access_key_id"],
+                "ALIYUN_ACCESS_KEY_SECRET": self.info["access_key_secret"],
+                "ALIYUN_SMS_SIGN_NAME": "核酸检测",
+                "TESTROTA_ALIYUN_ENDPOINT": self.info["endpoint"],
+                "TESTROTA_ALIYUN_PROTOCOL": "http",
+            }
+        if self.channel == "wecom":
+            from tests.fake_wecom import AGENT_ID, CORP_ID, SECRET
+
+            return {
+                "TESTROTA_SMS_BACKEND": "wecom",
+                "WECOM_CORP_ID": CORP_ID,
+                "WECOM_SECRET": SECRET,
+                "WECOM_AGENT_ID": str(AGENT_ID),
+                "TESTROTA_WECOM_API_BASE": self.base_url,
+            }
+        return {
+            "TESTROTA_SMS_BACKEND": "twilio",
+            "TWILIO_ACCOUNT_SID": self.info["account_sid"],
+            "TWILIO_AUTH_TOKEN": self.info["auth_token"],
+            "TWILIO_FROM": "+15005550006",
+            "TESTROTA_TWILIO_API_BASE": self.base_url,
+        }
 
     def stats(self) -> dict[str, Any]:
         with urllib.request.urlopen(self.base_url + "/_fake/stats", timeout=30) as response:
-            return dict(json.loads(response.read()))
+            stats = dict(json.loads(response.read()))
+        stats.setdefault("accepted", stats.get("delivered", 0))
+        return stats
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -104,8 +145,10 @@ def _fill(url: str, rows: int) -> None:
                     {
                         "kind": "booster",
                         "dedupe_key": f"bench:{n}",
-                        "to": f"+86139{n:08d}",
+                        "to": f"+86138{n + 1:08d}",
                         "body": f"Testrota: benchmark text {n}",
+                        "language": "zh-Hans",
+                        "params": {"name": f"员工{n}", "link": f"https://r.example/m/{n}"},
                         "due_at": due,
                         "status": "pending",
                         "attempts": 0,
@@ -119,24 +162,28 @@ def _fill(url: str, rows: int) -> None:
 
 
 def _run(
-    scenario: str, url: str, processes: int, rows: int, latency: float, concurrency: int, tmp: Path
+    scenario: str,
+    url: str,
+    processes: int,
+    rows: int,
+    latency: float,
+    concurrency: int,
+    tmp: Path,
+    channel: str = "twilio",
 ) -> Result:
     _fill(url, rows)
-    fake = FakeServer(latency)
+    fake = FakeServer(latency, channel, rows)
     try:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("TESTROTA_", "TWILIO_"))}
+        prefixes = ("TESTROTA_", "TWILIO_", "ALIYUN_", "WECOM_")
+        env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
         env.update(
             {
                 "TESTROTA_DATABASE_URL": url,
                 "TESTROTA_CONFIG_DIR": str(_config(tmp, concurrency)),
                 "TESTROTA_SECRET_KEY": "bench",
-                "TESTROTA_SMS_BACKEND": "twilio",
-                "TWILIO_ACCOUNT_SID": fake.account_sid,
-                "TWILIO_AUTH_TOKEN": fake.auth_token,
-                "TWILIO_FROM": "+15005550006",
-                "TESTROTA_TWILIO_API_BASE": fake.base_url,
                 "TESTROTA_PUBLIC_URL": "https://rota.example.com",
                 "PYTHONPATH": str(ROOT / "src"),
+                **fake.env(),
             }
         )
         started = time.monotonic()
@@ -194,6 +241,7 @@ def main() -> None:
     parser.add_argument("--pg", default=DEFAULT_PG, help="admin URL of a PostgreSQL server")
     parser.add_argument("--no-pg", action="store_true")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--channel", choices=("twilio", "aliyun", "wecom"), default="twilio")
     args = parser.parse_args()
 
     results: list[Result] = []
@@ -201,7 +249,16 @@ def main() -> None:
         tmp = Path(tmp_dir)
         sqlite_url = f"sqlite:///{tmp / 'bench.db'}"
         results.append(
-            _run("sqlite, 1 process", sqlite_url, 1, args.rows, args.latency, args.concurrency, tmp)
+            _run(
+                "sqlite, 1 process",
+                sqlite_url,
+                1,
+                args.rows,
+                args.latency,
+                args.concurrency,
+                tmp,
+                args.channel,
+            )
         )
         if not args.no_pg:
             for processes in (1, 3):
@@ -216,6 +273,7 @@ def main() -> None:
                             args.latency,
                             args.concurrency,
                             tmp,
+                            args.channel,
                         )
                     )
                 finally:
@@ -229,7 +287,8 @@ def main() -> None:
         print(json.dumps([r.__dict__ | {"rate": round(r.rate, 1)} for r in results], indent=2))
         return
     print(
-        f"dispatch {args.rows:,} due texts, fake Twilio latency {args.latency * 1000:.0f} ms, "
+        f"dispatch {args.rows:,} due texts, fake {args.channel} latency "
+        f"{args.latency * 1000:.0f} ms, "
         f"rate limit off, {args.concurrency} sends in flight per process, {os.cpu_count()} CPUs"
     )
     print(f"{'scenario':<26}{'texts/s':>9}{'send s':>9}{'wall s':>9}{'dupes':>7}")

@@ -317,9 +317,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--members", type=int, default=0, help="+86138000000NN -> userNN")
+    parser.add_argument("--latency", type=float, default=0.0)
     args = parser.parse_args()
     members = {f"138{n:08d}": f"user{n}" for n in range(1, args.members + 1)}
     fake = FakeWecom(members, port=args.port).start()
+    fake.latency = args.latency
     print(json.dumps({"api_base": fake.api_base}), flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -135,12 +135,15 @@ def test_settings_name_what_wecom_is_missing() -> None:
 
 def test_next_allowed_waits_for_the_fullest_window() -> None:
     now = datetime(2022, 5, 9, 8, 0, tzinfo=UTC)
-    limits = [(timedelta(minutes=1), 3), (timedelta(hours=1), 5)]
+    limits = [("wecom", timedelta(minutes=1), 3), ("wecom", timedelta(hours=1), 5)]
     assert next_allowed([], now, limits) == now
-    minute = [now - timedelta(seconds=s) for s in (50, 30, 10)]
+    minute = [("wecom", now - timedelta(seconds=s)) for s in (50, 30, 10)]
     assert next_allowed(minute, now, limits) == now + timedelta(seconds=10)
-    hour = [now - timedelta(minutes=m) for m in (50, 40, 30, 20, 5)]
+    hour = [("wecom", now - timedelta(minutes=m)) for m in (50, 40, 30, 20, 5)]
     assert next_allowed(hour, now, limits) == now + timedelta(minutes=10)
+    # texts on another channel do not count; texts in flight ("*") count on every channel
+    assert next_allowed([("aliyun", t) for _, t in minute], now, limits) == now
+    assert next_allowed([("*", t) for _, t in minute], now, limits) > now
     send, defer = plan_sends([(1, "a"), (2, "a"), (3, "b"), (4, "a"), (5, "a")], {}, now, limits)
     assert send == [1, 2, 3, 4] and [i for i, _ in defer] == [5]
     assert defer[0][1] == now + timedelta(minutes=1)

@@ -160,6 +160,33 @@ class ChannelsPolicy(_Section):
     wecom_per_minute: int = Field(default=25, ge=1, le=30)
     wecom_per_hour: int = Field(default=900, ge=1, le=1000)
     wecom_request_timeout_seconds: float = Field(default=10, gt=0, le=120)
+    # Aliyun refuses more than 50 texts a day to a number per signature and template; ours
+    # count every template together, so a number never reaches that.
+    aliyun_per_day: int = Field(default=50, ge=1, le=50)
+    # TESTROTA_SMS_BACKEND=route: the SMS channel by the number's country code (longest prefix
+    # wins), the rest by `sms_default`. A person whose roster says 企业微信 gets WeCom first and
+    # this channel when WeCom fails.
+    sms_by_region: dict[str, Literal["aliyun", "twilio", "console"]] = {"+86": "aliyun"}
+    sms_default: Literal["aliyun", "twilio", "console"] = "twilio"
+    # Each provider's own sending ceiling, texts a second, for the sender-capacity check of the
+    # texts that go through it (`sms-capacity`, the plan report); a channel left out is checked
+    # against sms.rate_per_second, which the dispatchers share for every channel together.
+    rate_per_second: dict[Literal["aliyun", "twilio", "wecom", "console"], float] = {}
+
+    @field_validator("rate_per_second")
+    @classmethod
+    def _rates(cls, value: dict[str, float]) -> dict[str, float]:
+        if any(rate < 0 for rate in value.values()):
+            raise ValueError("a channel's rate_per_second cannot be negative (0 = no limit)")
+        return value
+
+    @field_validator("sms_by_region")
+    @classmethod
+    def _prefixes(cls, value: dict[str, str]) -> dict[str, str]:
+        for prefix in value:
+            if not (prefix.startswith("+") and prefix[1:].isdigit() and len(prefix) <= 5):
+                raise ValueError(f"{prefix!r} is not a country code such as +86")
+        return value
 
 
 class WebPolicy(_Section):

@@ -54,7 +54,7 @@ class Settings(BaseSettings):
     # A file holding "now" (ISO 8601 with offset), read again whenever it changes: lets a
     # simulation move the clock of long-running processes (web, workers) together.
     clock_file: Path | None = None
-    sms_backend: Literal["console", "twilio", "aliyun", "wecom"] = "console"
+    sms_backend: Literal["console", "twilio", "aliyun", "wecom", "route"] = "console"
     twilio_account_sid: str | None = Field(
         default=None, validation_alias=AliasChoices("TWILIO_ACCOUNT_SID", "twilio_account_sid")
     )

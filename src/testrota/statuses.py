@@ -100,6 +100,13 @@ class PersonType(StrEnum):
     CO_RESIDENT = "co_resident"  # linked to a host employee
 
 
+class NotifyChannel(StrEnum):
+    """How a person asked to be reached (the roster's 通知方式); unset: by the phone's region."""
+
+    SMS = "sms"
+    WECOM = "wecom"
+
+
 class Role(StrEnum):
     """A web user's role."""
 

@@ -137,4 +137,22 @@ def _capacity_warnings(app: App, session: Session) -> list[str]:
         return []
     windows = reminder_windows(starts, app.tz, app.policy.reminders)
     warning = capacity_warning(windows, app.policy.sms.rate_per_second)
-    return [warning.message] if warning else []
+    warnings = [warning.message] if warning else []
+    if app.policy.channels.rate_per_second:
+        # Each provider's own ceiling, for the texts that go through it.
+        from testrota.notify.queries import channel_rate, reminder_windows_by_channel
+
+        by_channel = reminder_windows_by_channel(
+            session.connection(),
+            now,
+            now + timedelta(hours=48),
+            app.policy,
+            app.settings.sms_backend,
+        )
+        for channel, channel_windows in sorted(by_channel.items()):
+            if channel not in app.policy.channels.rate_per_second:
+                continue
+            found = capacity_warning(channel_windows, channel_rate(channel, app.policy))
+            if found:
+                warnings.append(f"{channel}: {found.message}")
+    return warnings

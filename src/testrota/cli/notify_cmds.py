@@ -180,7 +180,7 @@ def sms_capacity(
 
     with user_errors():
         app = make_app(db)
-        report = capacity_for_week(app.engine, week, app.policy)
+        report = capacity_for_week(app.engine, week, app.policy, app.settings.sms_backend)
     if json_out:
         emit_json(report)
         return
@@ -190,6 +190,13 @@ def sms_capacity(
         ["date", "texts", "needed_rate", "ok"],
         title=f"sender capacity {week} at {report['rate_per_second']:g}/s",
     )
+    if len({row["channel"] for row in report["channels"]}) > 1:
+        rows_as(
+            "table",
+            report["channels"],
+            ["date", "channel", "texts", "needed_rate", "rate_per_second", "ok"],
+            title="by channel",
+        )
     for warning in report["warnings"]:
         typer.echo(f"Warning: {warning}", err=True)
 

@@ -21,6 +21,7 @@ from testrota.statuses import (
     ContactReason,
     JobRunStatus,
     MessageStatus,
+    NotifyChannel,
     OfferStatus,
     PersonType,
     ResultValue,
@@ -62,6 +63,7 @@ class Person(SQLModel, table=True):
     __table_args__ = (
         Index("ix_person_active_category", "active", "risk_category", "opted_out"),
         _one_of("person_type", PersonType, "person"),
+        _one_of("notify_channel", NotifyChannel, "person"),
     )
     id: int | None = Field(default=None, primary_key=True)
     employee_no: str = Field(index=True, unique=True, max_length=64)
@@ -83,6 +85,9 @@ class Person(SQLModel, table=True):
     language: str = Field(default="zh", max_length=8)
     shift: str = Field(default="day", max_length=20)
     vaccination: str = Field(default="", max_length=100)
+    # The roster's 通知方式 (sms | wecom; unset: by the phone's region) and 企业微信账号.
+    notify_channel: str | None = Field(default=None, max_length=10)
+    wecom_userid: str | None = Field(default=None, max_length=64)
     booster: bool | None = None
     category_column: str | None = Field(default=None, max_length=100)  # as written in the roster
     risk_category: str | None = Field(default=None, index=True, max_length=40)
@@ -259,6 +264,8 @@ class Message(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("dedupe_key"),
         Index("ix_message_status_due", "status", "due_at"),
+        # a recipient's recent texts (the channels' per-recipient limits, before each send)
+        Index("ix_message_to_sent", "to", "sent_at"),
         _one_of("status", MessageStatus, "message"),
     )
     id: int | None = Field(default=None, primary_key=True)

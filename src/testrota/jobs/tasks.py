@@ -65,7 +65,10 @@ class JobContext:
         with self._lock:
             if self._backend is None:
                 self._backend = build_backend(
-                    self.app.settings, self.app.policy.sms, self.app.policy.channels
+                    self.app.settings,
+                    self.app.policy.sms,
+                    self.app.policy.channels,
+                    self.app.engine,
                 )
             return self._backend
 

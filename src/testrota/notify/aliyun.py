@@ -27,7 +27,7 @@ from testrota.notify.backends import (
 )
 from testrota.notify.channel_templates import ChannelSet
 from testrota.notify.failures import Failure, SendFailure
-from testrota.policy import SmsPolicy
+from testrota.policy import ChannelsPolicy, SmsPolicy
 from testrota.settings import Settings, aliyun_missing
 
 log = logging.getLogger("testrota.sms.aliyun")
@@ -177,7 +177,13 @@ class AliyunBackend:
 
     name = "aliyun"
 
-    def __init__(self, settings: Settings, sms: SmsPolicy, channel: ChannelSet) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        sms: SmsPolicy,
+        channel: ChannelSet,
+        channels: ChannelsPolicy | None = None,
+    ) -> None:
         from alibabacloud_dysmsapi20170525.client import Client
         from alibabacloud_tea_openapi.utils_models import Config
 
@@ -197,9 +203,15 @@ class AliyunBackend:
         self.client = Client(config)
         self.sign_name = settings.aliyun_sms_sign_name or ""
         self.channel = channel
+        per_day = (channels or ChannelsPolicy()).aliyun_per_day
+        self.recipient_limits: tuple[tuple[str, timedelta, int], ...] = (
+            ("aliyun", timedelta(days=1), per_day),
+        )
 
     @classmethod
-    def from_settings(cls, settings: Settings, sms: SmsPolicy) -> AliyunBackend:
+    def from_settings(
+        cls, settings: Settings, sms: SmsPolicy, channels: ChannelsPolicy | None = None
+    ) -> AliyunBackend:
         """The backend with the approved templates of ``messages.yaml`` (refused without)."""
         from testrota.errors import UserError
         from testrota.notify.templates import load_templates
@@ -212,7 +224,7 @@ class AliyunBackend:
                 "channels.aliyun (see the README, Connecting Aliyun SMS)",
                 path=str(settings.config_dir / "messages.yaml"),
             )
-        return cls(settings, sms, channel)
+        return cls(settings, sms, channel, channels)
 
     # ------------------------------------------------------------------ sending
     def send(
@@ -267,9 +279,11 @@ class AliyunBackend:
         raise failure
 
     # ------------------------------------------------------------------ lookups
-    def _details(
+    def details(
         self, to: str, day: date, biz_id: str | None = None, page: int = 1
     ) -> tuple[list[Any], int]:
+        """One page of ``QuerySendDetails``: the texts to ``to`` on ``day`` (China time), and
+        how many there are in all."""
         from alibabacloud_dysmsapi20170525.models import QuerySendDetailsRequest
 
         request = QuerySendDetailsRequest(
@@ -301,7 +315,7 @@ class AliyunBackend:
             return self.find(to, "", since or datetime.now(UTC), int(sid[4:]))
         now = datetime.now(UTC)
         for day in china_days(since or now, now):
-            rows, _ = self._details(to, day, biz_id=sid)
+            rows, _ = self.details(to, day, biz_id=sid)
             if rows:
                 return _provider_message(sid, to, rows[0])
         return None
@@ -316,7 +330,7 @@ class AliyunBackend:
         for day in china_days(since, now):
             page = 1
             while page <= MAX_PAGES:
-                rows, total = self._details(to, day, page=page)
+                rows, total = self.details(to, day, page=page)
                 for row in rows:
                     if str(row.out_id or "") != wanted:
                         continue

@@ -16,12 +16,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from ipaddress import ip_address
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 from testrota.notify.failures import Failure, SendFailure, classify_provider_error
 from testrota.policy import ChannelsPolicy, SmsPolicy
 from testrota.settings import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 log = logging.getLogger("testrota.sms")
 
@@ -33,6 +36,7 @@ LOOKUP_MARGIN = timedelta(minutes=5)
 class SendResult:
     sid: str
     status: str  # the provider's status: queued, accepted, sent...
+    channel: str | None = None  # the channel that took it, when a router chose one
 
 
 @dataclass(frozen=True)
@@ -371,17 +375,26 @@ def _send_failure(exc: Exception) -> SendFailure:
 
 
 def build_backend(
-    settings: Settings, sms: SmsPolicy, channels: ChannelsPolicy | None = None
+    settings: Settings,
+    sms: SmsPolicy,
+    channels: ChannelsPolicy | None = None,
+    engine: Engine | None = None,
 ) -> SmsBackend:
-    """The backend ``TESTROTA_SMS_BACKEND`` names (the settings refuse one without creds)."""
+    """The backend ``TESTROTA_SMS_BACKEND`` names (the settings refuse one without creds).
+
+    ``route`` reads each recipient's channel from the database (``engine``)."""
     if settings.sms_backend == "twilio":
         return TwilioBackend(settings, sms)
     if settings.sms_backend == "aliyun":
         from testrota.notify.aliyun import AliyunBackend
 
-        return AliyunBackend.from_settings(settings, sms)
+        return AliyunBackend.from_settings(settings, sms, channels or ChannelsPolicy())
     if settings.sms_backend == "wecom":
         from testrota.notify.wecom import WecomBackend
 
         return WecomBackend(settings, channels or ChannelsPolicy(), concurrency=sms.concurrency)
+    if settings.sms_backend == "route":
+        from testrota.notify.route import RouteBackend
+
+        return RouteBackend(settings, sms, channels or ChannelsPolicy(), engine)
     return ConsoleBackend()

@@ -286,19 +286,23 @@ def record_sent(
         "error_code": None,
         "error_message": None,
         "next_attempt_at": None,
-        "channel": channel,
     }
     mine = and_(M.c.status == "sending", M.c.claimed_by == worker)
     if _is_pg(conn):
         batch = values(
-            column("id", Integer), column("sid", String), column("pstatus", String), name="batch"
-        ).data([(r["b_id"], r["b_sid"], r["b_pstatus"]) for r in rows])
+            column("id", Integer),
+            column("sid", String),
+            column("pstatus", String),
+            column("channel", String),
+            name="batch",
+        ).data([(r["b_id"], r["b_sid"], r["b_pstatus"], r.get("b_channel", channel)) for r in rows])
         conn.execute(
             update(M)
             .where(M.c.id == batch.c.id, mine)
             .values(
                 provider_status=case((terminal, M.c.provider_status), else_=batch.c.pstatus),
                 provider_sid=batch.c.sid,
+                channel=batch.c.channel,
                 **fixed,
             )
         )
@@ -309,9 +313,10 @@ def record_sent(
         .values(
             provider_status=case((terminal, M.c.provider_status), else_=bindparam("b_pstatus")),
             provider_sid=bindparam("b_sid"),
+            channel=bindparam("b_channel"),
             **fixed,
         ),
-        list(rows),
+        [{"b_channel": channel, **r} for r in rows],
     )
 
 
@@ -389,31 +394,35 @@ def mark_recipients(
 
 def recent_sends(
     conn: Connection,
-    channel: str,
+    channels: Sequence[str],
     recipients: Sequence[str],
     since: datetime,
     exclude: Sequence[int] = (),
-) -> dict[str, list[datetime]]:
-    """When each recipient was sent texts on ``channel`` after ``since`` (for its limits);
-    texts in flight count as sent at their claim, except the rows ``exclude`` (the batch the
-    caller is about to send)."""
+) -> dict[str, list[tuple[str, datetime]]]:
+    """``(channel, time)`` of each recipient's texts on ``channels`` after ``since`` (for their
+    limits); texts in flight count on every channel (``"*"``) at their claim, except the rows
+    ``exclude`` (the batch the caller is about to send)."""
     if not recipients:
         return {}
-    at = func.coalesce(M.c.sent_at, M.c.claimed_at)
+    sending = M.c.status == "sending"
     rows = conn.execute(
-        select(M.c.to, at.label("at")).where(
+        select(
+            M.c.to,
+            case((sending, "*"), else_=M.c.channel).label("channel"),
+            case((sending, M.c.claimed_at), else_=M.c.sent_at).label("at"),
+        ).where(
             M.c.to.in_(recipients),
             M.c.id.not_in(exclude),
             or_(
-                and_(M.c.channel == channel, M.c.sent_at > since),
-                and_(M.c.status == "sending", M.c.claimed_at > since),
+                and_(M.c.channel.in_(channels), M.c.sent_at > since, not_(sending)),
+                and_(sending, M.c.claimed_at > since),
             ),
         )
     ).all()
-    out: dict[str, list[datetime]] = {}
+    out: dict[str, list[tuple[str, datetime]]] = {}
     for row in rows:
         if row.at is not None:
-            out.setdefault(row.to, []).append(row.at)
+            out.setdefault(row.to, []).append((str(row.channel), row.at))
     return out
 
 

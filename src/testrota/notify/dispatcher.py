@@ -107,6 +107,7 @@ class _Outcome:
     sid: str | None = None
     provider_status: str | None = None
     failure: SendFailure | None = None
+    channel: str | None = None
 
 
 class Dispatcher:
@@ -290,11 +291,11 @@ class Dispatcher:
         if not batch or not limits:
             return batch
         now = self.clock.now()
-        widest = max(window for window, _ in limits)
+        widest = max(window for _, window, _ in limits)
         with self._db(single=True) as conn:
             history = claims.recent_sends(
                 conn,
-                self.backend.name,
+                sorted({channel for channel, _, _ in limits}),
                 sorted({r.to for r in batch}),
                 now - widest,
                 [r.id for r in batch],
@@ -319,7 +320,9 @@ class Dispatcher:
         except Exception as exc:  # a bug in a backend must not lose the row
             log.exception("backend %s raised", self.backend.name)
             return _Outcome(row, "unknown", failure=SendFailure(Failure.AMBIGUOUS, None, str(exc)))
-        return _Outcome(row, "sent", sid=result.sid, provider_status=result.status)
+        return _Outcome(
+            row, "sent", sid=result.sid, provider_status=result.status, channel=result.channel
+        )
 
     def _classify(self, row: Claimed, failure: SendFailure) -> _Outcome:
         if failure.kind is Failure.RETRY:
@@ -355,7 +358,14 @@ class Dispatcher:
                 key = f.code or f.kind.value
                 report.errors[key] = report.errors.get(key, 0) + 1
             if o.result == "sent":
-                sent.append({"b_id": o.row.id, "b_sid": o.sid, "b_pstatus": o.provider_status})
+                sent.append(
+                    {
+                        "b_id": o.row.id,
+                        "b_sid": o.sid,
+                        "b_pstatus": o.provider_status,
+                        "b_channel": o.channel or self.backend.name,
+                    }
+                )
             elif o.result == "retry":
                 due = next_attempt_at(
                     now,
@@ -511,7 +521,7 @@ def dispatch_loop(
     """
     stop = stop or threading.Event()
     own = backend is None
-    sender = backend or build_backend(settings, policy.sms, policy.channels)
+    sender = backend or build_backend(settings, policy.sms, policy.channels, engine)
     worker = worker_id()
     total = DispatchReport()
     started = time.monotonic()
@@ -561,7 +571,7 @@ def dispatch_due(
 ) -> DispatchReport:
     """One dispatch run with the configured backend (``testrota dispatch --once``)."""
     own = backend is None
-    sender = backend or build_backend(settings, policy.sms, policy.channels)
+    sender = backend or build_backend(settings, policy.sms, policy.channels, engine)
     try:
         return Dispatcher(engine, sender, policy, clock, stop=stop).run(max_seconds)
     finally:

@@ -6,17 +6,19 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, Table, func, select
+from sqlalchemy import Connection, Engine, Table, func, select
 
 from testrota.db import tables
 from testrota.errors import UserError
 from testrota.notify.backends import mask_phone
 from testrota.notify.capacity import capacity_warning, needed_rate, reminder_windows
+from testrota.notify.route import Preference, channel_order
 from testrota.policy import Policy
 
 M: Table = tables.MESSAGE
 A: Table = tables.APPOINTMENT
 S: Table = tables.SITE
+P: Table = tables.PERSON
 
 OUTBOX_COLUMNS = [
     "id",
@@ -29,10 +31,11 @@ OUTBOX_COLUMNS = [
     "segments",
     "provider_sid",
     "provider_status",
+    "channel",
     "error_code",
     "body",
 ]
-OUTBOX_TABLE_COLUMNS = ["id", "kind", "status", "to", "due_at", "attempts", "error_code"]
+OUTBOX_TABLE_COLUMNS = ["id", "kind", "status", "channel", "to", "due_at", "attempts", "error_code"]
 
 
 def list_outbox(
@@ -73,24 +76,55 @@ def parse_iso_week(week: str) -> date:
         raise UserError(f"week {week!r}: write it as an ISO week, e.g. 2022-W19") from exc
 
 
-def capacity_for_week(engine: Engine, week: str, policy: Policy) -> dict[str, Any]:
-    """Per local day of ``week``: reminders, and the sender rate they need if it is too slow."""
+def channel_rate(channel: str, policy: Policy) -> float:
+    """The sending ceiling a channel's texts are checked against (texts a second; 0: none)."""
+    for name, rate in policy.channels.rate_per_second.items():
+        if name == channel:
+            return rate
+    return policy.sms.rate_per_second
+
+
+def reminder_windows_by_channel(
+    conn: Connection, start: datetime, end: datetime, policy: Policy, backend: str
+) -> dict[str, list[tuple[datetime, datetime]]]:
+    """The ``(due, deadline)`` windows of the reminders of appointments starting in
+    [start, end), by the channel each goes through (``backend``, or for ``route`` the
+    person's own)."""
+    rows = conn.execute(
+        select(A.c.starts_at, S.c.timezone, P.c.phone, P.c.notify_channel)
+        .select_from(A.outerjoin(S, S.c.code == A.c.site_code).join(P, P.c.id == A.c.person_id))
+        .where(A.c.status == "scheduled", A.c.starts_at >= start, A.c.starts_at < end)
+    ).all()
+    zones: dict[str, ZoneInfo] = {}
+    out: dict[str, list[tuple[datetime, datetime]]] = {}
+    for starts_at, zone, phone, notify_channel in rows:
+        z = zones.setdefault(zone or policy.timezone, ZoneInfo(zone or policy.timezone))
+        channel = backend
+        if backend == "route":
+            preference = Preference(notify_channel)
+            channel = channel_order(phone or "", preference, policy.channels)[0]
+        out.setdefault(channel, []).extend(reminder_windows([starts_at], z, policy.reminders))
+    return out
+
+
+def capacity_for_week(
+    engine: Engine, week: str, policy: Policy, backend: str = "console"
+) -> dict[str, Any]:
+    """Per local day of ``week``: reminders, and the sender rate they need if it is too slow;
+    ``channels`` does the same per channel (with ``backend`` route, each person's own)."""
     monday = parse_iso_week(week)
     tz = policy.tz
     start = datetime.combine(monday, time(0), tzinfo=tz).astimezone(UTC)
     end = datetime.combine(monday + timedelta(days=8), time(0), tzinfo=tz).astimezone(UTC)
     with engine.connect() as conn:
-        rows = conn.execute(
-            select(A.c.starts_at, S.c.timezone)
-            .select_from(A.outerjoin(S, S.c.code == A.c.site_code))
-            .where(A.c.status == "scheduled", A.c.starts_at >= start, A.c.starts_at < end)
-        ).all()
-    zones: dict[str, ZoneInfo] = {}
+        by_channel = reminder_windows_by_channel(conn, start, end, policy, backend)
     by_day: dict[date, list[tuple[datetime, datetime]]] = {}
-    for starts_at, zone in rows:
-        z = zones.setdefault(zone or policy.timezone, ZoneInfo(zone or policy.timezone))
-        for window in reminder_windows([starts_at], z, policy.reminders):
-            by_day.setdefault(window[0].astimezone(tz).date(), []).append(window)
+    by_day_channel: dict[tuple[date, str], list[tuple[datetime, datetime]]] = {}
+    for channel, channel_windows in by_channel.items():
+        for window in channel_windows:
+            day_of = window[0].astimezone(tz).date()
+            by_day.setdefault(day_of, []).append(window)
+            by_day_channel.setdefault((day_of, channel), []).append(window)
     rate = policy.sms.rate_per_second
     days = []
     warnings = []
@@ -107,4 +141,26 @@ def capacity_for_week(engine: Engine, week: str, policy: Policy) -> dict[str, An
         )
         if warning:
             warnings.append(warning.message)
-    return {"week": week, "rate_per_second": rate, "days": days, "warnings": warnings}
+    per_channel = []
+    for (day, channel), windows in sorted(by_day_channel.items()):
+        channel_cap = channel_rate(channel, policy)
+        warning = capacity_warning(windows, channel_cap)
+        per_channel.append(
+            {
+                "date": day.isoformat(),
+                "channel": channel,
+                "texts": len(windows),
+                "needed_rate": round(needed_rate(windows)[0], 3),
+                "rate_per_second": channel_cap,
+                "ok": warning is None,
+            }
+        )
+        if warning and channel in policy.channels.rate_per_second:
+            warnings.append(f"{channel}: {warning.message}")
+    return {
+        "week": week,
+        "rate_per_second": rate,
+        "days": days,
+        "channels": per_channel,
+        "warnings": warnings,
+    }

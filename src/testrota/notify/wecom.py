@@ -106,9 +106,9 @@ class WecomBackend:
         self._token: str | None = None
         self._token_until = 0.0
         self._users: dict[str, str] = {}
-        self.recipient_limits: tuple[tuple[timedelta, int], ...] = (
-            (timedelta(minutes=1), channels.wecom_per_minute),
-            (timedelta(hours=1), channels.wecom_per_hour),
+        self.recipient_limits: tuple[tuple[str, timedelta, int], ...] = (
+            ("wecom", timedelta(minutes=1), channels.wecom_per_minute),
+            ("wecom", timedelta(hours=1), channels.wecom_per_hour),
         )
 
     # ------------------------------------------------------------------ the API

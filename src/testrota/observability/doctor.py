@@ -627,10 +627,15 @@ def diagnose(
     db_checks, engine = check_database(settings)
     checks += db_checks
     sms = (policy or Policy()).sms
-    if settings.sms_backend == "twilio":
+    from testrota.observability.doctor_channels import check_channels, check_refusals
+
+    twilio_too = settings.sms_backend == "route" and bool(settings.twilio_account_sid)
+    if settings.sms_backend == "twilio" or twilio_too:
         checks += check_twilio(settings, sms)
         checks.append(check_webhook_url(settings))
-    else:
+    if settings.sms_backend in ("aliyun", "wecom", "route"):
+        checks += check_channels(settings, policy or Policy())
+    if settings.sms_backend == "console":
         checks.append(
             Check(
                 "sms backend",
@@ -650,6 +655,8 @@ def diagnose(
             checks.append(check_workers(engine, wall_clock()))
             checks.append(check_jobs(engine, wall_clock()))
             checks.append(check_backlog(engine, policy, now))
+            if settings.sms_backend in ("aliyun", "route"):
+                checks.append(check_refusals(engine, now))
         finally:
             engine.dispose()
     return checks

@@ -138,6 +138,24 @@ def _texts(conn: Connection, now: datetime) -> list[Metric]:
         )
         for status in TEXT_STATUSES:
             recent.add_metric([status, window], counts.get(status, 0))
+    by_channel = _gauge(
+        "testrota_texts_by_channel",
+        "Texts due within the window (1h, 24h) before now that a channel took or refused, by "
+        "channel (aliyun, wecom, twilio, console; route records the one it chose) and status.",
+        ["channel", "status", "window"],
+    )
+    for window, span in WINDOWS:
+        for channel, status, n in conn.execute(
+            select(M.c.channel, M.c.status, func.count())
+            .where(
+                M.c.channel.is_not(None),
+                M.c.status.in_(TEXT_STATUSES),
+                M.c.due_at > now - span,
+                M.c.due_at <= now,
+            )
+            .group_by(M.c.channel, M.c.status)
+        ).all():
+            by_channel.add_metric([str(channel), str(status), window], n)
     due, oldest = conn.execute(
         select(func.count(), func.min(M.c.due_at)).where(
             M.c.status == MessageStatus.PENDING,
@@ -151,6 +169,7 @@ def _texts(conn: Connection, now: datetime) -> list[Metric]:
     return [
         unfinished,
         recent,
+        by_channel,
         _gauge(
             "testrota_texts_due",
             "Pending texts due now (their due time and any retry time have passed).",

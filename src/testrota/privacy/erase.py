@@ -53,6 +53,7 @@ PERSONAL_KEYS = frozenset(
         "to",
         "body",
         "params",
+        "wecom_userid",
         "from_number",
         "reply",
     }
@@ -246,6 +247,8 @@ def erase(
             host_employee_no=None,
             vaccination="",
             booster=None,
+            wecom_userid=None,
+            notify_channel=None,
             override_reason=None if person["override_reason"] is None else ERASED,
             active=False,
             opted_out=True,

@@ -32,6 +32,8 @@ ROSTER_FIELDS: tuple[str, ...] = (
     "shift",
     "vaccination",
     "booster",
+    "notify_channel",
+    "wecom_userid",
     "category",
     "seq",
     # the group's unit tree (testrota.org): a path column, or level columns above the department

@@ -39,6 +39,8 @@ ROSTER_FIELDS: tuple[str, ...] = (
     "booster",
     "category_column",
     "unit_path",
+    "notify_channel",
+    "wecom_userid",
 )
 # Fields derived by the matcher; they change when the vocabulary or an override changes.
 RISK_FIELDS: tuple[str, ...] = ("risk_category", "risk_categories", "matched_by", "matched_text")
@@ -64,6 +66,8 @@ SOURCE_COLUMNS: dict[str, tuple[str, ...]] = {
     "booster": ("booster", "vaccination"),
     "category_column": ("category",),
     "unit_path": ("unit_path", "company", "plant", "department"),
+    "notify_channel": ("notify_channel",),
+    "wecom_userid": ("wecom_userid",),
 }
 # Fields an empty cell leaves empty, and how the preview names them ("clears the ID number of
 # 3 people"). The others fall back to a default (shift: day), which is a change, not a clear.
@@ -77,6 +81,8 @@ CLEARABLE: dict[str, str] = {
     "booster": "booster record",
     "category_column": "risk category",
     "unit_path": "unit",
+    "notify_channel": "way to notify",
+    "wecom_userid": "WeCom account",
 }
 _RISK_AT = STORED_FIELDS.index("risk_category")
 _RECORD_FIELDS = tuple(f.name for f in fields(PersonRecord))

@@ -42,6 +42,7 @@ MAX_LENGTHS = {
     "vaccination": 100,
     "category": 100,
     "unit_path": 400,
+    "wecom_userid": 64,
 }
 
 # Readable names for a column the file does not have.
@@ -200,6 +201,13 @@ SHIFT_WORDS = _vocabulary(
         ),
     }
 )
+CHANNEL_WORDS = _vocabulary(
+    {
+        "sms": ("短信", "手机短信", "简讯", "sms", "text", "text message"),
+        "wecom": ("企业微信", "企业微信消息", "企微", "wecom", "work wechat", "wxwork"),
+    }
+)
+
 LANGUAGE_WORDS = _vocabulary(
     {
         "zh": (
@@ -305,6 +313,8 @@ class PersonRecord:
     row: int
     # the unit below the group's root, "/"-joined (testrota.org.paths.roster_unit)
     unit_path: str = ""
+    notify_channel: str | None = None  # sms | wecom (通知方式); None: by the phone's region
+    wecom_userid: str | None = None  # the WeCom member (企业微信账号)
 
 
 @dataclass(frozen=True, slots=True)
@@ -474,6 +484,7 @@ class _State:
         self.types: dict[str, str | None] = {}
         self.shifts: dict[str, str | None] = {}
         self.languages: dict[str, str | None] = {}
+        self.channels: dict[str, str | None] = {}
         self.boosters: dict[str, bool | None] = {}
         self.booster_cells: dict[str, bool | None] = {}
 
@@ -498,6 +509,9 @@ class _State:
         kinds = _mapped(col("person_type"), self.types, person_type_of)
         shifts = _mapped(col("shift"), self.shifts, shift_of)
         langs = _mapped(col("language"), self.languages, _language_of)
+        channel_raw = col("notify_channel")
+        channels = _mapped(channel_raw, self.channels, _channel_of)
+        wecom_ids = _mapped(col("wecom_userid"), self.tidy, _tidy)
         vaccs = _mapped(col("vaccination"), self.tidy, _tidy)
         boosters = _mapped(vaccs, self.boosters, booster_of)
         if "booster" in data:
@@ -666,6 +680,26 @@ class _State:
                     value=shift_raw[i],
                 )
                 shift = "day"
+            channel = channels[i]
+            if channel is None and channel_raw[i].strip():
+                error(
+                    name,
+                    row,
+                    "notify_channel",
+                    channel_raw[i],
+                    f"unknown way to notify {channel_raw[i]!r}; use 短信/SMS or 企业微信/WeCom "
+                    "(left empty: by the phone's region)",
+                )
+            wecom_id: str | None = wecom_ids[i] or None
+            if wecom_id is not None and len(wecom_id) > MAX_LENGTHS["wecom_userid"]:
+                error(
+                    name,
+                    row,
+                    "wecom_userid",
+                    wecom_id,
+                    f"longer than {MAX_LENGTHS['wecom_userid']} characters; left empty",
+                )
+                wecom_id = None
             if check_long_texts:
                 dept, grid, role, vacc, cat = self._cut(
                     name, row, (depts[i], grids[i], roles[i], vaccs[i], cats[i])
@@ -693,6 +727,8 @@ class _State:
                     name,
                     row,
                     units[i],
+                    channel,
+                    wecom_id,
                 )
             )
 
@@ -792,6 +828,10 @@ def _mapped(values: list[str], memo: dict[str, Any], convert: Callable[[str], An
 
 def _tidy(text: str) -> str:
     return " ".join(text.split()) if text else ""
+
+
+def _channel_of(text: str) -> str | None:
+    return CHANNEL_WORDS.get(normalize_header(text)) if text else None
 
 
 def _language_of(text: str) -> str | None:

@@ -1,0 +1,167 @@
+"""``testrota doctor``'s checks of the mainland channels: Aliyun SMS and WeCom.
+
+Nothing is sent. Aliyun is asked a ``QuerySendDetails`` (a read: it proves the credentials and
+the endpoint), WeCom for an access token (proves the corp id and the secret). Secrets never
+appear in a check's message: only the names of the settings do.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine, func, select
+
+from testrota.db import tables
+from testrota.errors import UserError
+from testrota.observability.doctor import Check, Status
+from testrota.policy import Policy
+from testrota.settings import Settings, aliyun_missing, wecom_missing
+
+
+def _check(name: str, status: Status, message: str, fix: str = "") -> Check:
+    return Check(name, status, message, fix)
+
+
+def configured_channels(settings: Settings) -> list[str]:
+    """The channels this installation sends through."""
+    if settings.sms_backend in ("aliyun", "wecom"):
+        return [settings.sms_backend]
+    if settings.sms_backend == "route":
+        out = []
+        if not aliyun_missing(settings):
+            out.append("aliyun")
+        if not wecom_missing(settings):
+            out.append("wecom")
+        return out
+    return []
+
+
+def check_aliyun(settings: Settings, policy: Policy) -> list[Check]:
+    from testrota.notify.aliyun import CHINA, AliyunBackend
+
+    missing = aliyun_missing(settings)
+    if missing:
+        return [_check("aliyun account", "fail", f"{', '.join(missing)} not set", "set them")]
+    quick = policy.sms.model_copy(update={"request_timeout_seconds": 10.0, "concurrency": 1})
+    try:
+        backend = AliyunBackend.from_settings(settings, quick, policy.channels)
+    except UserError as exc:
+        return [
+            _check(
+                "aliyun templates",
+                "fail",
+                str(exc),
+                "add channels.aliyun to messages.yaml (README, Connecting Aliyun SMS)",
+            )
+        ]
+    checks = [
+        _check(
+            "aliyun templates",
+            "ok",
+            f"approved templates for {len(backend.channel.templates.get('zh-Hans', {}))} kinds "
+            f"(signature {settings.aliyun_sms_sign_name!r})",
+        )
+    ]
+    try:
+        backend.details("+8613800000000", datetime.now(CHINA).date())
+    except Exception as exc:  # the SDK's own, or a network error: the message says which
+        reason = str(getattr(exc, "__cause__", None) or exc)
+        checks.append(
+            _check(
+                "aliyun account",
+                "fail",
+                f"{settings.aliyun_protocol}://{settings.aliyun_endpoint} refused a query: "
+                + reason[:300],
+                "check ALIYUN_ACCESS_KEY_ID and ALIYUN_ACCESS_KEY_SECRET (a RAM user with "
+                "AliyunDysmsFullAccess) and TESTROTA_ALIYUN_ENDPOINT",
+            )
+        )
+    else:
+        checks.append(
+            _check(
+                "aliyun account",
+                "ok",
+                f"{settings.aliyun_endpoint} answers queries with these credentials",
+            )
+        )
+    if not settings.aliyun_receipt_token:
+        checks.append(
+            _check(
+                "aliyun receipts",
+                "warn",
+                "TESTROTA_ALIYUN_RECEIPT_TOKEN is not set: delivery receipts cannot arrive",
+                "set it and give Aliyun {PUBLIC_URL}/webhooks/aliyun/{token}",
+            )
+        )
+    else:
+        checks.append(_check("aliyun receipts", "ok", "the receipt route is open (token set)"))
+    return checks
+
+
+def check_wecom(settings: Settings, policy: Policy) -> list[Check]:
+    from testrota.notify.failures import SendFailure
+    from testrota.notify.wecom import WecomBackend
+
+    missing = wecom_missing(settings)
+    if missing:
+        return [_check("wecom app", "fail", f"{', '.join(missing)} not set", "set them")]
+    backend = WecomBackend(settings, policy.channels, concurrency=1)
+    try:
+        backend._token_now(refresh=True)
+    except SendFailure as exc:
+        return [
+            _check(
+                "wecom app",
+                "fail",
+                f"{settings.wecom_api_base} gave no access token: {exc}",
+                "check WECOM_CORP_ID and WECOM_SECRET (the app's Secret) and "
+                "TESTROTA_WECOM_API_BASE",
+            )
+        ]
+    finally:
+        backend.close()
+    return [
+        _check(
+            "wecom app",
+            "ok",
+            f"{settings.wecom_api_base} gives app {settings.wecom_agent_id} an access token",
+        )
+    ]
+
+
+def check_refusals(engine: Engine, now: datetime) -> Check:
+    """Texts failed in the last day because of our configuration (a template, a signature,
+    credentials): every text of that kind fails the same way until an admin acts."""
+    from testrota.notify.aliyun import CONFIG_CODES
+
+    m = tables.MESSAGE
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(m.c.error_code, func.count())
+            .where(
+                m.c.status == "failed",
+                m.c.error_code.in_(sorted(CONFIG_CODES)),
+                m.c.due_at > now - timedelta(days=1),
+            )
+            .group_by(m.c.error_code)
+        ).all()
+    if not rows:
+        return _check("channel refusals", "ok", "no text failed for a configuration reason today")
+    listed = ", ".join(f"{code} ×{n}" for code, n in sorted(rows))
+    return _check(
+        "channel refusals",
+        "fail",
+        f"texts refused in the last 24 h for our configuration: {listed}",
+        "fix the template codes in messages.yaml, ALIYUN_SMS_SIGN_NAME or the credentials; "
+        "`testrota outbox --status failed` lists the texts",
+    )
+
+
+def check_channels(settings: Settings, policy: Policy) -> list[Check]:
+    checks: list[Check] = []
+    channels = configured_channels(settings)
+    if "aliyun" in channels or settings.sms_backend == "aliyun":
+        checks += check_aliyun(settings, policy)
+    if "wecom" in channels or settings.sms_backend == "wecom":
+        checks += check_wecom(settings, policy)
+    return checks
