@@ -31,3 +31,8 @@ def list_sites(app: App) -> list[SiteChoice]:
         return [SiteChoice(s.code, s.name) for s in load_sites(app.settings.config_dir, app.policy)]
     except UserError:
         return []
+
+
+def site_choices(app: App) -> list[tuple[str, str]]:
+    """The sites as ``(code, name)`` pairs, the shape a form's list of options takes."""
+    return [(s.code, s.name) for s in list_sites(app)]

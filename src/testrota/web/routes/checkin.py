@@ -17,7 +17,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from testrota.actions.checkin import CheckIn, check_in
-from testrota.actions.sites import list_sites
+from testrota.actions.sites import site_choices
 from testrota.actions.status import PersonStatus, Status, UnknownEmployeeNo, person_status
 from testrota.audit import Actor
 from testrota.errors import UserError
@@ -69,7 +69,7 @@ def checkin_page(
     user: CheckinUser,
     change_site: str = "",
 ) -> Response:
-    sites = [(s.code, s.name) for s in list_sites(app)]
+    sites = site_choices(app)
     site = _device_site(request, sites)
     return render(
         request,
@@ -94,7 +94,7 @@ def set_device_site(
     site: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
     _ = translator(request_language(request))
-    known = {s.code: s.name for s in list_sites(app)}
+    known = dict(site_choices(app))
     if site not in known:
         request.session["checkin_answer"] = {
             "kind": "red",
@@ -124,7 +124,7 @@ def checkin(
 ) -> Response:
     _ = translator(request_language(request))
     number = clean_number(employee_no)
-    sites = [(s.code, s.name) for s in list_sites(app)]
+    sites = site_choices(app)
     site = site if site in dict(sites) else _device_site(request, sites)
     end_read(session)
     answer: dict[str, Any]

@@ -14,9 +14,9 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from testrota.actions.scans import Scan, ScanAnswer, record_scan
+from testrota.actions.sites import site_choices
 from testrota.audit import Actor
 from testrota.errors import UserError
-from testrota.web import services
 from testrota.web.deps import AppDep, CheckinUser, SessionDep, verify_csrf
 from testrota.web.i18n import translator
 from testrota.web.render import render, request_language
@@ -46,7 +46,7 @@ class ScanIn(BaseModel):
 
 @router.get("/scan")
 def scan_page(request: Request, app: AppDep, session: SessionDep, user: CheckinUser) -> Response:
-    sites = services.site_choices(app, session)
+    sites = site_choices(app)
     response = render(
         request,
         "scan.html",

@@ -13,11 +13,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from testrota.actions.sites import site_choices
 from testrota.actions.tubes import ListTubes, PackTubes, TubeView, list_tubes, pack_tubes
 from testrota.app import App
 from testrota.audit import Actor
 from testrota.errors import UserError
-from testrota.web import services
 from testrota.web.deps import AppDep, CheckinUser, SessionDep, verify_csrf
 from testrota.web.i18n import translator
 from testrota.web.render import flash, render, request_language
@@ -60,7 +60,7 @@ def tubes_page(
     site: str = "",
     date: str = "",
 ) -> Response:
-    sites = services.site_choices(app, session)
+    sites = site_choices(app)
     chosen = site or request.session.get("site") or (sites[0][0] if len(sites) == 1 else "")
     try:
         context = _context(app, chosen, _day(date))
@@ -93,7 +93,7 @@ def pack(
             request,
             "tubes.html",
             {
-                "sites": services.site_choices(app, session),
+                "sites": site_choices(app),
                 **context,
                 "error": exc.render(_),
                 "status_words": status_words(request),
@@ -124,7 +124,7 @@ def manifest(
             {"message": exc.render(translator(request_language(request)))},
             status_code=400,
         )
-    names = dict(services.site_choices(app, session))
+    names = dict(site_choices(app))
     return render(
         request,
         "tube_manifest.html",
