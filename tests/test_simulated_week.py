@@ -139,6 +139,7 @@ def test_the_simulated_schedule_runs_interval_jobs_and_crossed_cron_jobs_once() 
         "flag_missed",
         "supervisors_digest",
         "nightly",
+        "remind_late_confirmations",
     }
     assert _due(schedule, friday + timedelta(minutes=1)) == {"dispatch_texts", "notify_alerts"}
     assert "plan_next_week" in _due(schedule, friday.replace(hour=12))  # Friday noon
