@@ -44,12 +44,20 @@ def bulk_insert(
     fixed = dict(constants or {})
     names = [*columns, *fixed]
     convert = _converters(conn, table, names)
-    tail = [convert[len(columns) + i](v) for i, v in enumerate(fixed.values())]
+    tail = tuple(convert[len(columns) + i](v) for i, v in enumerate(fixed.values()))
     head = convert[: len(columns)]
+    # Only the columns whose type converts a value (dates, JSON, ...) are touched per row; the
+    # rest, most of a roster's texts, go to the driver as they are.
+    touched = [(i, f) for i, f in enumerate(head) if f is not _identity]
     values: list[tuple[Any, ...]] = []
+    width = len(columns)
     for row in rows:
-        cells = [row[c] for c in columns] if isinstance(row, Mapping) else row
-        values.append((*(f(v) for f, v in zip(head, cells, strict=True)), *tail))
+        cells = [row[c] for c in columns] if isinstance(row, Mapping) else list(row)
+        if len(cells) != width:
+            raise ValueError(f"a row of {len(cells)} values for {width} columns")
+        for i, f in touched:
+            cells[i] = f(cells[i])
+        values.append((*cells, *tail))
     _write(conn, table, names, values)
 
 
