@@ -166,6 +166,14 @@ class App:
         return make_read_engine(self.engine)
 
     @property
+    def fresh_engine(self) -> Engine:
+        """For reads that must see the latest write: a sign-in's session (a revoked one must
+        fail at once), the scope it grants. The read engine when it reads the primary's own
+        data (SQLite's read-only engine on the same file, PostgreSQL's primary), the primary
+        itself when reads go to a replica that may lag."""
+        return self.engine if self.settings.read_database_url else self.read_engine
+
+    @property
     def write_lock(self) -> AbstractContextManager[Any]:
         """Taken around a use case's write in a process with many threads (the web app).
 

@@ -73,12 +73,13 @@ def end_read(session: Session) -> None:
     session.commit()
 
 
-def get_optional_user(request: Request, app: AppDep, session: SessionDep) -> UserInfo | None:
+def get_optional_user(request: Request, app: AppDep) -> UserInfo | None:
     token = session_token(request)
     if token is None:
         return None
-    found = find_session(session, token)
-    end_read(session)
+    with Session(app.fresh_engine, expire_on_commit=False) as session:
+        found = find_session(session, token)
+        end_read(session)
     now = app.now()
     rule = SessionRule.of(app.policy.web)
     state = judge(found, now, rule)
@@ -131,7 +132,7 @@ def user_scope(user: UserInfo, app: App) -> Scope:
     if user.role == "supervisor" and user.units:
         from testrota.org.units import departments_in
 
-        with app.read_engine.connect() as conn:
+        with app.fresh_engine.connect() as conn:
             found = departments_in(conn, user.units)
         return scope_for(user.role, user.departments, user.units, found)
     return scope_for(user.role, user.departments)
