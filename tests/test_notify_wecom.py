@@ -154,7 +154,7 @@ def _dispatch(
 ) -> Any:
     settings = notify_settings(base, **fake.settings())
     rules = policy(sms={"rate_per_second": 0, "concurrency": 4}, channels=channels)
-    backend = build_backend(settings, rules.sms, rules.channels)
+    backend = build_backend(settings, rules.sms, rules.channels, engine)
     try:
         return Dispatcher(engine, backend, rules, FixedClock(now)).run()
     finally:
@@ -195,3 +195,25 @@ def test_without_our_limiter_wecom_would_drop_silently(fake: FakeWecom) -> None:
     for i in range(35):
         backend.send(phone(2), f"text {i}", i)  # every call "succeeds"
     assert len(fake.delivered) == 30 and fake.counts["dropped_over_limit"] == 5
+
+
+def test_the_rosters_wecom_account_is_used_before_a_lookup(
+    engine: Engine, settings: Settings, fake: FakeWecom
+) -> None:
+    from sqlalchemy import update
+
+    from testrota.db import tables
+
+    now = datetime.now(UTC)
+    add_due_texts(engine, 2, now - timedelta(minutes=1))
+    fake.members["99999999999"] = "zhang.wei"  # known to WeCom only by this account
+    with engine.begin() as conn:
+        conn.execute(
+            update(tables.PERSON)
+            .where(tables.PERSON.c.phone == phone(1))
+            .values(wecom_userid="zhang.wei")
+        )
+    report = _dispatch(engine, settings, fake, now)
+    assert report.sent == 2
+    assert sorted(d.touser for d in fake.delivered) == ["user2", "zhang.wei"]
+    assert fake.counts["getuserid"] == 1  # only for the person without an account

@@ -392,7 +392,9 @@ def build_backend(
     if settings.sms_backend == "wecom":
         from testrota.notify.wecom import WecomBackend
 
-        return WecomBackend(settings, channels or ChannelsPolicy(), concurrency=sms.concurrency)
+        return WecomBackend(
+            settings, channels or ChannelsPolicy(), concurrency=sms.concurrency, engine=engine
+        )
     if settings.sms_backend == "route":
         from testrota.notify.route import RouteBackend
 

@@ -111,12 +111,12 @@ class RouteBackend:
 
             for channel in sorted(needed):
                 self.backends[channel] = build_backend(
-                    settings.model_copy(update={"sms_backend": channel}), sms, channels
+                    settings.model_copy(update={"sms_backend": channel}), sms, channels, engine
                 )
             # WeCom is optional: without its settings, 企业微信 people get an SMS.
             if not wecom_missing(settings):
                 self.backends["wecom"] = build_backend(
-                    settings.model_copy(update={"sms_backend": "wecom"}), sms, channels
+                    settings.model_copy(update={"sms_backend": "wecom"}), sms, channels, engine
                 )
         limits: list[tuple[str, timedelta, int]] = []
         for backend in self.backends.values():

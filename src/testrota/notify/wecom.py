@@ -7,9 +7,9 @@ once. A text goes with ``message/send`` to one member (``touser``) as a text mes
 interval, so a text whose fate is unknown after a timeout (WeCom has no API to look a message
 up) can be sent again without reaching the person twice.
 
-A member is found by mobile (``user/getuserid``) and remembered per process; a roster column
-can name the member directly (``Person.wecom_userid``), which the caller passes as ``to`` with
-the ``wecom:`` prefix.
+A member is the roster's 企业微信账号 of the person with the number (``person.wecom_userid``),
+else the member with that mobile (``user/getuserid``, remembered per process); a caller that
+knows the member passes ``wecom:<userid>`` as ``to``.
 
 WeCom drops messages past 30 a minute and 1,000 an hour to one member *without an error*; the
 dispatcher keeps below the policy's ``channels`` limits before sending (:attr:`recipient_limits`).
@@ -25,7 +25,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx2
+from sqlalchemy import Engine, select
 
+from testrota.db import tables
 from testrota.notify.backends import (
     ProviderMessage,
     SendResult,
@@ -79,6 +81,7 @@ class WecomBackend:
         *,
         monotonic: Callable[[], float] = time.monotonic,
         concurrency: int = 8,
+        engine: Engine | None = None,
     ) -> None:
         missing = wecom_missing(settings)
         if missing:
@@ -93,6 +96,7 @@ class WecomBackend:
         self._secret = settings.wecom_secret or ""
         self.agent_id = int(settings.wecom_agent_id or 0)
         self._monotonic = monotonic
+        self._engine = engine  # for the roster's 企业微信账号 (person.wecom_userid)
         timeout = channels.wecom_request_timeout_seconds
         self.client = httpx2.Client(
             base_url=self.base,
@@ -192,14 +196,30 @@ class WecomBackend:
             log.error("WeCom refused %s: %s", path, failure)  # credentials, agent, permissions
         raise failure
 
+    def _roster_userid(self, to: str) -> str | None:
+        if self._engine is None:
+            return None
+        person = tables.PERSON
+        with self._engine.connect() as conn:
+            found = conn.execute(
+                select(person.c.wecom_userid)
+                .where(person.c.phone == to, person.c.wecom_userid.is_not(None))
+                .limit(1)
+            ).scalar()
+        return str(found) if found else None
+
     def userid(self, to: str) -> str:
-        """The member to write to: ``wecom:<userid>``, or the member with this mobile."""
+        """The member to write to: ``wecom:<userid>``, the roster's 企业微信账号 of the person
+        with this number, or the member with this mobile."""
         if to.startswith(USER_PREFIX):
             return to[len(USER_PREFIX) :]
         with self._lock:
             known = self._users.get(to)
         if known:
             return known
+        listed = self._roster_userid(to)
+        if listed:
+            return listed  # not cached: a roster import may change it
         answer = self._call("POST", "/cgi-bin/user/getuserid", {"mobile": mobile_of(to)})
         user = str(answer.get("userid") or "")
         if not user:
