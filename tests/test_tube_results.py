@@ -132,6 +132,10 @@ def test_a_day_of_pooled_tubes_from_sampling_to_recheck(
         texts = list(s.scalars(select(Message).where(Message.kind == "recheck")))
     assert len(texts) == 5 and all(m.due_at == start for m in texts)
     assert all("单管复核" in m.body and "/me/" in m.body for m in texts)
+    # A template channel (Aliyun) sends the values, not the body: they are kept with the text.
+    assert all(
+        m.params and set(m.params) == {"name", "date", "time", "site", "link"} for m in texts
+    )
     # the same sheet again: nothing changes, nobody is booked twice
     again = _ok(cli("results", "import", str(sheet), "--json", env=_env(AFTERNOON)))
     assert (again["recorded"], again["unchanged"]) == (0, 3)

@@ -29,7 +29,16 @@ FALLBACK_LANGUAGE = "zh-Hans"
 
 # The outbox kinds every configured channel needs a template for (the replies to inbound texts
 # are answered by Twilio only). Kinds added later go here and into templates.PLACEHOLDERS.
-OUTBOX_KINDS = ("reminder_eve", "reminder_before", "missed", "positive_alert", "digest", "booster")
+OUTBOX_KINDS = (
+    "reminder_eve",
+    "reminder_before",
+    "missed",
+    "recheck",
+    "positive_alert",
+    "digest",
+    "booster",
+    "confirm_late",
+)
 
 # Default longest value of each parameter (a value longer is cut at send time, the link never):
 # Aliyun allows 35 characters for a variable unless the template was approved otherwise.
@@ -46,6 +55,8 @@ DEFAULT_MAX_CHARS: Mapping[str, int] = {
     "contacts": 4,
     "count": 5,
     "departments": 35,
+    "unit": 20,
+    "deadline": 5,
 }
 SIGN_NAME_MAX_CHARS = 12  # Aliyun signatures are 2-12 characters
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")

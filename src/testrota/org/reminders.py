@@ -116,6 +116,8 @@ def plan_late_texts(
                 segments=rendered.segments.segments,
                 tz=policy.timezone,
                 user_id=item.user_id,
+                language=rendered.language,
+                params=dict(rendered.params),
             )
         )
     return rows

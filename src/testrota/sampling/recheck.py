@@ -269,6 +269,8 @@ def _text(
                 tz=None if ignore_quiet else tz_name,
                 person_id=r.person_id,
                 appointment_id=r.id,
+                language=rendered.language,
+                params=dict(rendered.params),
             )
         )
     return insert_rows(conn, rows, now)
