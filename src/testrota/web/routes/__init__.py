@@ -20,6 +20,7 @@ def register_routes(app: FastAPI) -> None:
         outbox,
         people,
         personal,
+        pools,
         roles,
         scan,
         schedule,
@@ -30,6 +31,7 @@ def register_routes(app: FastAPI) -> None:
     pages = (
         dashboard,
         alerts,
+        pools,
         people,
         missed,
         schedule,
