@@ -264,6 +264,26 @@ def test_positive_pools_show_the_tube_its_members_and_their_rechecks(
     assert soup(client.get("/pools")).select("section.pool") == []
 
 
+def test_a_recheck_found_at_night_is_texted_after_the_quiet_hours(
+    engine: Engine, cli: Any, tmp_path: Path
+) -> None:
+    _people(engine)
+    _morning(cli)
+    sheet = _sheet(tmp_path, "night.xlsx", [["P1", "阳性", "", ""]])
+    doc = _ok(cli("results", "import", str(sheet), "--json", env=_env("2022-05-11T23:30:00+08:00")))
+    assert doc["rechecks"]["booked"] == 5
+    with Session(engine) as s:
+        texts = list(s.scalars(select(Message).where(Message.kind == "recheck")))
+    morning = datetime.fromisoformat("2022-05-12T07:00:00+08:00")
+    assert len(texts) == 5 and all(m.due_at == morning and m.tz for m in texts)
+    schedule = _ok(cli("schedule", "--week", "2022-W19", "--format", "json", env=_env(EVENING)))
+    starts = [datetime.fromisoformat(a["starts_at"]) for a in schedule if a["kind"] == "recheck"]
+    night = datetime.fromisoformat("2022-05-11T23:30:00+08:00")
+    # NORTH opens at 06:30: the first slots of the next morning, within the 24 hours
+    assert starts and all(night < at <= night + timedelta(hours=24) for at in starts)
+    assert min(starts) == datetime.fromisoformat("2022-05-12T06:30:00+08:00")
+
+
 # --- pure parts ----------------------------------------------------------------------------------
 
 
