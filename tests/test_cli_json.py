@@ -86,6 +86,7 @@ def _invocations(tmp_path: Path, cli: Any) -> Iterator[tuple[str, list[str], str
     yield "tube close", ["T1"], None
     yield "tube pack", ["--site", "NORTH", "--count", "1"], None
     yield "tubes", [], None
+    yield "pools", [], None
     yield "badges", ["--department", "运输部", "--output", str(tmp_path / "badges.pdf")], None
     yield "status", ["0001"], None
     yield "results import", [str(_results_sheet(tmp_path))], None

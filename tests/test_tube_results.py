@@ -231,6 +231,63 @@ def test_pool_positive_in_words_at_the_gate_and_on_the_personal_page(
     assert me.select_one(".sample-state") is None
 
 
+def test_positive_pools_show_the_tube_its_members_and_their_rechecks(
+    engine: Engine, cli: Any, tmp_path: Path, client: Any
+) -> None:
+    _people(engine)
+    _morning(cli)
+    sheet = _sheet(
+        tmp_path, "lab.xlsx", [["P1", "阳性", "ORF1ab 阳性", "30"], ["P2", "阴性", "", ""]]
+    )
+    _ok(cli("results", "import", str(sheet), "--json", env=_env(AFTERNOON)))
+    env = _env("2022-05-11T16:05:00+08:00")
+    _ok(cli("tube", "open", "R2", "--site", "NORTH", "--ratio", "1", "--json", env=env))
+    _ok(cli("checkin", "1002", "--tube", "R2", "--json", env=env))
+    second = _sheet(tmp_path, "recheck.xlsx", [["R2", "阴性", "", ""]])
+    _ok(cli("results", "import", str(second), "--json", env=_env(EVENING)))
+    pools = _ok(cli("pools", "--json", env=_env(EVENING)))
+    assert [p["tube"] for p in pools] == ["P1"]  # not the negative P2, nor the single R2
+    members = {m["employee_no"]: m for m in pools[0]["members"]}
+    assert sorted(members) == ["1001", "1002", "1003", "1004", "1005"]
+    assert members["1002"]["state"] == "cleared"
+    assert members["1001"]["state"] == "pool_positive"
+    assert all(m["recheck_at"] and m["recheck_site"] == "NORTH" for m in members.values())
+    assert (pools[0]["gene_text"], pools[0]["ct"]) == ("ORF1ab 阳性", 30.0)
+    make_user(engine, "hr1", "hr")
+    make_user(engine, "sup1", "supervisor", departments=["物流部"])
+    sign_in(client, "hr1")
+    page = soup(client.get("/pools"))
+    rows = {
+        r["data-employee"]: r["data-state"]
+        for r in page.select('section.pool[data-tube="P1"] tr[data-employee]')
+    }
+    # the web's clock is the morning's: nobody's recheck has come back yet
+    assert len(rows) == 5 and set(rows.values()) == {"pool_positive"}
+    client.cookies.clear()
+    sign_in(client, "sup1")  # nobody of theirs was in it
+    assert soup(client.get("/pools")).select("section.pool") == []
+
+
+def test_a_recheck_found_at_night_is_texted_after_the_quiet_hours(
+    engine: Engine, cli: Any, tmp_path: Path
+) -> None:
+    _people(engine)
+    _morning(cli)
+    sheet = _sheet(tmp_path, "night.xlsx", [["P1", "阳性", "", ""]])
+    doc = _ok(cli("results", "import", str(sheet), "--json", env=_env("2022-05-11T23:30:00+08:00")))
+    assert doc["rechecks"]["booked"] == 5
+    with Session(engine) as s:
+        texts = list(s.scalars(select(Message).where(Message.kind == "recheck")))
+    morning = datetime.fromisoformat("2022-05-12T07:00:00+08:00")
+    assert len(texts) == 5 and all(m.due_at == morning and m.tz for m in texts)
+    schedule = _ok(cli("schedule", "--week", "2022-W19", "--format", "json", env=_env(EVENING)))
+    starts = [datetime.fromisoformat(a["starts_at"]) for a in schedule if a["kind"] == "recheck"]
+    night = datetime.fromisoformat("2022-05-11T23:30:00+08:00")
+    # NORTH opens at 06:30: the first slots of the next morning, within the 24 hours
+    assert starts and all(night < at <= night + timedelta(hours=24) for at in starts)
+    assert min(starts) == datetime.fromisoformat("2022-05-12T06:30:00+08:00")
+
+
 # --- pure parts ----------------------------------------------------------------------------------
 
 

@@ -10,7 +10,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlmodel import Session, col
 
 from testrota.app import App
@@ -360,37 +360,50 @@ def put_in_tube(
     tube = _tube(session, code, lock=lock)
     if tube is None or tube.id is None:
         raise UserError("no tube {code}: open it first (tube open)", code=code)
-    count = int(
-        session.scalar(
-            select(func.count()).select_from(TubeMember).where(col(TubeMember.tube_id) == tube.id)
+    # One read for the three questions: the tube's count, whether this swab (or this person)
+    # is in it or in another tube already, and the person's other open tube.
+    rows = session.execute(
+        select(
+            col(TubeMember.tube_id),
+            col(TubeMember.person_id),
+            col(TubeMember.result_id),
+            col(Tube.code),
+            col(Tube.status),
         )
-        or 0
+        .join(Tube, col(Tube.id) == col(TubeMember.tube_id))
+        .where(
+            (col(TubeMember.tube_id) == tube.id)
+            | (
+                (col(TubeMember.person_id) == person.id)
+                & ((col(Tube.status) == TubeStatus.OPEN) | (col(TubeMember.result_id) == result_id))
+            )
+        )
+    ).all()
+    count = sum(1 for r in rows if r.tube_id == tube.id)
+    placed = next(
+        (
+            r
+            for r in rows
+            if r.result_id == result_id or (r.tube_id == tube.id and r.person_id == person.id)
+        ),
+        None,
     )
-    placed = session.scalars(
-        select(TubeMember).where(
-            (col(TubeMember.result_id) == result_id)
-            | ((col(TubeMember.tube_id) == tube.id) & (col(TubeMember.person_id) == person.id))
-        )
-    ).first()
     if placed is not None:
         if placed.tube_id == tube.id:
             left = max(tube.ratio - count, 0) if tube.status == TubeStatus.OPEN else 0
             return Placement(code, left, False, True, tube.ratio, count, tube.site_code)
-        other = session.get(Tube, placed.tube_id)
         raise UserError(
             "{employee_no} was sampled into tube {other} already in this visit",
             employee_no=person.employee_no,
-            other=other.code if other else "?",
+            other=placed.code,
         )
-    other_open = session.scalar(
-        select(col(Tube.code))
-        .join(TubeMember, col(TubeMember.tube_id) == col(Tube.id))
-        .where(
-            col(TubeMember.person_id) == person.id,
-            col(Tube.status) == TubeStatus.OPEN,
-            col(Tube.id) != tube.id,
-        )
-        .limit(1)
+    other_open = next(
+        (
+            r.code
+            for r in rows
+            if r.person_id == person.id and r.tube_id != tube.id and r.status == TubeStatus.OPEN
+        ),
+        None,
     )
     check_member(
         _state(tube, count),

@@ -37,6 +37,7 @@ def register(app: typer.Typer) -> None:
     tube.command("pack")(tube_pack)
     app.add_typer(tube, name="tube")
     app.command("tubes")(tubes)
+    app.command("pools")(pools)
 
 
 TUBE_COLUMNS = [
@@ -241,3 +242,41 @@ def badges(
                 f"{sheet.people} badges on {sheet.pages} page(s), valid until "
                 f"{sheet.valid_until.isoformat()}: {output}"
             )
+
+
+def pools(
+    days: Annotated[
+        int, typer.Option("--days", min=1, max=60, help="Positive pools of this many days.")
+    ] = 7,
+    fmt: FormatOption = None,
+    json_out: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """Positive pooled tubes with their members and each member's single-tube recheck."""
+    with user_errors():
+        chosen = output_format(fmt, json_out)
+        app = make_app(db)
+        from testrota.actions.pools import PositivePools, positive_pools
+
+        found = positive_pools(app, PositivePools(days))
+        if chosen == "json":
+            emit_json(jsonable(found, app.tz))
+            return
+        rows = [
+            {
+                "tube": p.tube,
+                "site": p.site,
+                "day": p.day,
+                "employee_no": m.employee_no,
+                "name": m.name,
+                "grid_unit": m.grid_unit,
+                "state": m.state,
+                "recheck_at": m.recheck_at.astimezone(app.tz) if m.recheck_at else None,
+                "recheck_site": m.recheck_site,
+                "recheck_status": m.recheck_status,
+            }
+            for p in found
+            for m in p.members
+        ]
+        columns = list(rows[0]) if rows else ["tube", "site", "day", "employee_no", "state"]
+        rows_as(chosen, rows, columns, title="Positive pools")

@@ -81,6 +81,14 @@ SAMPLING_ZH: dict[str, str] = {
     "tube(s) {codes} still open with swabs: close them before packing": "试管 {codes} 仍未封管：请先封管再装箱",
     "{site} has {n} closed tube(s) of {day} to pack and {count} were counted: find the difference before the courier leaves ({codes})": "{site} 在 {day} 有 {n} 管待装箱，清点为 {count} 管：请在转运前查明差异（{codes}）",
     "{site} has no closed tube of {day} to pack": "{site} 在 {day} 没有待装箱的已封管试管",
+    # positive pools
+    "Positive pools": "混管阳性",
+    "Pooled tubes that tested positive in the last {n} days: every member is re-tested one per tube.": "近 {n} 天检测阳性的混管：管内每人都须单管复核。",
+    "No positive pool.": "没有阳性混管。",
+    "{n} more in other departments": "另有 {n} 人在其他部门",
+    "Recheck": "单管复核",
+    "cleared": "已排除",
+    "not booked": "未预约",
     # pooled tubes and their results
     "Pooled tube positive": "混管阳性",
     "a single-tube recheck is due; stay home until it comes back negative.": "需单管复核，结果为阴性前请居家等候。",

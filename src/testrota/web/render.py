@@ -30,6 +30,7 @@ NAV: list[tuple[str, str, frozenset[str]]] = [
     ("/missed", "Missed tests", frozenset({"admin", "hr", "supervisor"})),
     ("/report/daily", "Daily report", frozenset({"admin", "hr", "supervisor"})),
     ("/alerts", "Positive alerts", frozenset({"admin", "hr", "supervisor"})),
+    ("/pools", "Positive pools", frozenset({"admin", "hr", "supervisor"})),
     ("/people", "People", frozenset({"admin", "hr", "supervisor"})),
     ("/schedule", "Schedule", frozenset({"admin", "hr", "supervisor"})),
     ("/checkin", "Check-in", frozenset({"admin", "hr", "site"})),

@@ -20,6 +20,7 @@ def register_routes(app: FastAPI) -> None:
         outbox,
         people,
         personal,
+        pools,
         report,
         roles,
         scan,
@@ -31,6 +32,7 @@ def register_routes(app: FastAPI) -> None:
     pages = (
         dashboard,
         alerts,
+        pools,
         people,
         missed,
         report,
