@@ -90,6 +90,14 @@ def test_a_unit_supervisor_sees_their_unit_and_below_and_no_namesake_elsewhere(
     assert client.get("/api/status/X001").status_code == 404
     assert client.get("/people/A001").status_code == 200
     assert client.get("/api/status/A001").status_code == 200
+    # the missed list, its export and the compliance figures
+    missed = soup(client.get("/missed", params={"week": "2022-W19"}))
+    assert [tr["data-employee"] for tr in missed.select("table.missed tbody tr")] == ["A001"]
+    assert [r["employee_no"] for r in client.get("/api/missed").json()] == ["A001"]
+    assert "X001" not in client.get("/missed.csv", params={"week": "2022-W19"}).text
+    compliance = client.get("/api/compliance", params={"week": "2022-W19"}).json()
+    [steel] = compliance["departments"]
+    assert steel["department"] == "炼钢厂" and steel["people"] == 1  # A001 (high-risk), not X001
     # HR sees the namesake department's person too
     make_user(engine, "hr1", "hr")
     sign_in(client, "hr1")
