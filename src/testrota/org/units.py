@@ -7,7 +7,7 @@ nobody sits in any more are kept, with their confirmations; they report zeros.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -91,19 +91,30 @@ def needs_sync(conn: Connection) -> bool:
     return bool(conn.execute(select(exists().where(PERSON.c.unit_id.is_(None)))).scalar())
 
 
-def sync_units(conn: Connection, org: OrgConfig, now: datetime) -> UnitSync:
+# Beyond this many people changed, reading everyone is quicker than naming them.
+MAX_NAMED = 20_000
+
+
+def sync_units(
+    conn: Connection, org: OrgConfig, now: datetime, only: Collection[int] | None = None
+) -> UnitSync:
     """Add the units the people name (with their codes from org.yaml) and set every person's
     ``unit_id``, in ``conn``'s transaction. Leavers too, so that "nobody without a unit" is
-    one index lookup; the reports count active people only."""
-    people = conn.execute(
-        select(
-            PERSON.c.id,
-            PERSON.c.unit_path,
-            PERSON.c.department,
-            PERSON.c.grid_unit,
-            PERSON.c.unit_id,
-        )
-    ).all()
+    one index lookup; the reports count active people only.
+
+    ``only``: the people whose unit may have changed (a roster import's updates); those
+    without a unit yet (its new people) are always looked at. None: everyone.
+    """
+    query = select(
+        PERSON.c.id,
+        PERSON.c.unit_path,
+        PERSON.c.department,
+        PERSON.c.grid_unit,
+        PERSON.c.unit_id,
+    )
+    if only is not None and len(only) <= MAX_NAMED:
+        query = query.where(or_(PERSON.c.unit_id.is_(None), PERSON.c.id.in_(sorted(only))))
+    people = conn.execute(query).all()
     known = {u.path: u for u in load_units(conn)}
     wanted: dict[str, UnitSpec] = {}
     leaf_of: dict[tuple[str, str, str], str] = {}
@@ -117,7 +128,7 @@ def sync_units(conn: Connection, org: OrgConfig, now: datetime) -> UnitSync:
                 wanted.setdefault(spec.path, spec)
             leaf = leaf_of[key] = chain[-1].path
         leaves.append(leaf)
-    if not people:
+    if not people and org.root not in known:
         wanted[org.root] = unit_chain(org, "", "", "")[0]
     added = 0
     ids = {path: u.id for path, u in known.items()}
