@@ -98,7 +98,7 @@ def test_set_mode_is_audited_shown_on_the_report_and_refuses_bad_input(
 HEADER = ["工号", "姓名", "部门路径", "网格", "岗位", "手机号"]
 
 
-def test_the_planner_tests_everyone_in_a_static_unit_daily(
+def test_the_planner_tests_a_static_unit_daily_and_books_nobody_at_home(
     cli: Any, engine: Engine, tmp_path: Path
 ) -> None:
     rows = [
@@ -127,6 +127,21 @@ def test_the_planner_tests_everyone_in_a_static_unit_daily(
     )
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["unit"] == "本钢集团/板材公司"
+    home = cli(
+        "mode",
+        "set",
+        "wfh",
+        "--unit",
+        "运输部",
+        "--from",
+        "2022-05-09",
+        "--to",
+        "2022-05-11",
+        "--reason",
+        "居家办公",
+        env=env,
+    )
+    assert home.exit_code == 0, home.output
     planned = cli("plan", "--week", "2022-W19", "--json", env=env)
     assert planned.exit_code == 0, planned.output
     schedule = json.loads(cli("schedule", "--week", "2022-W19", "--format", "json", env=env).stdout)
@@ -135,6 +150,8 @@ def test_the_planner_tests_everyone_in_a_static_unit_daily(
     assert tests["2001"] == 2 and tests["2002"] == 0  # the rest as the categories say
     days = {a["starts_at"][:10] for a in schedule if a["employee_no"] == "1002"}
     assert len(days) == 7
+    # working from home Monday to Wednesday: not booked at a site those days
+    assert all(a["starts_at"][:10] >= "2022-05-12" for a in schedule if a["employee_no"] == "2001")
     bad = cli(
         "mode", "set", "static", "--unit", "板材公司", "--from", "5/9", "--reason", "x", env=env
     )

@@ -12,6 +12,7 @@ from sqlalchemy import Connection, or_, select
 from testrota.db import tables
 from testrota.org.units import PERSON, UNIT
 from testrota.policy import Policy, SurgeRule
+from testrota.scheduling.model import DateRange, PlanPerson
 from testrota.statuses import UnitMode
 
 CHANGE = tables.UNIT_MODE_CHANGE
@@ -122,3 +123,34 @@ def _people_in(conn: Connection, static_ids: Sequence[int]) -> frozenset[int]:
         select(PERSON.c.id).where(PERSON.c.active.is_(True), PERSON.c.unit_id.in_(static_ids))
     ).scalars()
     return frozenset(rows)
+
+
+def with_wfh_days(conn: Connection, people: list[PlanPerson], monday: date) -> list[PlanPerson]:
+    """``people`` with the days their unit works from home (``wfh``) as exemptions: they are
+    not booked at the sites those days; a result from outside (community) testing counts as
+    any sample does."""
+    sunday = monday + timedelta(days=6)
+    changes = load_changes(conn, monday, sunday)
+    if not any(c.mode == UnitMode.WFH for c in changes):
+        return people
+    parents = {u.id: u.parent_id for u in conn.execute(select(UNIT.c.id, UNIT.c.parent_id))}
+    home: dict[int, list[date]] = {}  # unit -> its wfh days this week
+    for offset in range(7):
+        day = monday + timedelta(days=offset)
+        for unit_id, mode in modes_on(parents, changes, day).items():
+            if mode == UnitMode.WFH:
+                home.setdefault(unit_id, []).append(day)
+    if not home:
+        return people
+    rows = conn.execute(
+        select(PERSON.c.id, PERSON.c.unit_id).where(PERSON.c.unit_id.in_(sorted(home)))
+    ).all()
+    days_of = {pid: home[unit_id] for pid, unit_id in rows}
+    out = []
+    for p in people:
+        days = days_of.get(p.id)
+        if days:
+            extra = tuple(DateRange(d, d, "wfh") for d in days)
+            p = p._replace(exemptions=p.exemptions + extra)
+        out.append(p)
+    return out
