@@ -110,6 +110,10 @@ def test_the_planner_tests_a_static_unit_daily_and_books_nobody_at_home(
     env = {"TESTROTA_NOW": "2022-05-06T12:00:00+08:00"}
     imported = cli("import", str(write_xlsx(tmp_path / "r.xlsx", HEADER, rows)), "--json", env=env)
     assert imported.exit_code == 0, imported.output
+    first = cli("plan", "--week", "2022-W19", "--json", env=env)
+    assert first.exit_code == 0, first.output
+    before = json.loads(cli("schedule", "--week", "2022-W19", "--format", "json", env=env).stdout)
+    assert Counter(a["employee_no"] for a in before)["1002"] == 0  # not high-risk
     result = cli(
         "mode",
         "set",
@@ -126,7 +130,10 @@ def test_the_planner_tests_a_static_unit_daily_and_books_nobody_at_home(
         env=env,
     )
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout)["unit"] == "本钢集团/板材公司"
+    doc = json.loads(result.stdout)
+    assert doc["unit"] == "本钢集团/板材公司" and doc["replanned"] == ["2022-W19"]
+    at_once = json.loads(cli("schedule", "--week", "2022-W19", "--format", "json", env=env).stdout)
+    assert Counter(a["employee_no"] for a in at_once)["1002"] == 7  # re-planned at once
     home = cli(
         "mode",
         "set",
