@@ -163,3 +163,42 @@ def test_the_planner_tests_a_static_unit_daily_and_books_nobody_at_home(
         "mode", "set", "static", "--unit", "板材公司", "--from", "5/9", "--reason", "x", env=env
     )
     assert bad.exit_code == 2 and "--from" in bad.output
+
+
+def test_onsite_tests_the_people_living_on_site_daily_and_books_nobody_else(
+    cli: Any, engine: Engine, tmp_path: Path
+) -> None:
+    header = ["工号", "姓名", "部门路径", "岗位", "手机号", "是否驻厂"]
+    rows = [
+        ["3001", "王一", "板材公司/炼钢厂", "文员", "13800000011", "是"],  # lives on site
+        ["3002", "王二", "板材公司/炼钢厂", "司机", "13800000012", "否"],  # goes home
+        ["3003", "王三", "板材公司/炼钢厂", "司机", "13800000013", "√"],
+    ]
+    env = {"TESTROTA_NOW": "2022-05-06T12:00:00+08:00"}
+    imported = cli("import", str(write_xlsx(tmp_path / "o.xlsx", header, rows)), "--json", env=env)
+    assert imported.exit_code == 0, imported.output
+    with Session(engine) as s:
+        from testrota.db.models import Person
+
+        flags = {p.employee_no: p.on_site for p in s.exec(select(Person)).scalars()}
+    assert flags == {"3001": True, "3002": False, "3003": True}
+    result = cli(
+        "mode",
+        "set",
+        "onsite",
+        "--unit",
+        "板材公司",
+        "--from",
+        "2022-05-09",
+        "--to",
+        "2022-05-15",
+        "--reason",
+        "驻厂封闭生产",
+        env=env,
+    )
+    assert result.exit_code == 0, result.output
+    planned = cli("plan", "--week", "2022-W19", "--json", env=env)
+    assert planned.exit_code == 0, planned.output
+    schedule = json.loads(cli("schedule", "--week", "2022-W19", "--format", "json", env=env).stdout)
+    tests = Counter(a["employee_no"] for a in schedule)
+    assert (tests["3001"], tests["3003"], tests["3002"]) == (7, 7, 0)

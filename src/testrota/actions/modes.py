@@ -132,7 +132,5 @@ def _replan(app: App, start: date, end: date | None, now: datetime, actor: str) 
                 continue
         weeks.append(label)
     for label in weeks:
-        plan_week_service(
-            app.engine, label, app.policy, None, app.config_dir, now, actor=actor
-        )
+        plan_week_service(app.engine, label, app.policy, None, app.config_dir, now, actor=actor)
     return weeks

@@ -73,6 +73,7 @@ class Person(SQLModel, table=True):
     # tree (its grid unit when it has one), kept in step by testrota.org.units.sync_units.
     unit_path: str = Field(default="", max_length=400)
     unit_id: int | None = Field(default=None, foreign_key="orgunit.id", index=True)
+    on_site: bool = False  # lives on site (驻厂): the onsite mode tests them daily
     role: str = Field(default="", max_length=200)
     phone: str | None = Field(default=None, index=True, max_length=32)  # E.164 or None
     phone_raw: str = Field(default="", max_length=64)

@@ -38,6 +38,7 @@ ROSTER_FIELDS: tuple[str, ...] = (
     "unit_path",
     "company",
     "plant",
+    "on_site",  # lives on site (驻厂): tested daily when their unit is in onsite mode
 )
 REQUIRED_FIELDS: tuple[str, ...] = ("employee_no", "name")
 

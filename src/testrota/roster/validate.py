@@ -305,6 +305,7 @@ class PersonRecord:
     row: int
     # the unit below the group's root, "/"-joined (testrota.org.paths.roster_unit)
     unit_path: str = ""
+    on_site: bool = False  # lives on site (驻厂)
 
 
 @dataclass(frozen=True, slots=True)
@@ -366,6 +367,15 @@ def booster_of(vaccination: str) -> bool | None:
     if _BOOSTER_RE.search(text):
         return not _NEGATION_RE.search(text)
     return False
+
+
+def _is_yes(text: str) -> bool:
+    """A yes/no cell (是, √, Y, yes, 1) read as yes; anything else, blank included, is no."""
+    if not text:
+        return False
+    if text in _MARKS:
+        return bool(_MARKS[text])
+    return normalize_header(text) in _YES
 
 
 def _booster_cell(text: str) -> bool | None:
@@ -471,6 +481,7 @@ class _State:
         self.languages: dict[str, str | None] = {}
         self.boosters: dict[str, bool | None] = {}
         self.booster_cells: dict[str, bool | None] = {}
+        self.yes_no: dict[str, bool] = {}
 
     def error_at(self, sheet: str, row: int, field_: str, value: str, message: str) -> None:
         column = self.headers.get(sheet, {}).get(field_) or LABELS.get(field_, field_)
@@ -497,6 +508,11 @@ class _State:
             boosters = [b if c is None else c for b, c in zip(boosters, cells, strict=True)]
         depts = _mapped(col("department"), self.tidy, _tidy)
         units, unit_problems = self._units(data, depts, blank)
+        on_site = (
+            _mapped(data["on_site"], self.yes_no, _is_yes)
+            if "on_site" in data
+            else [False] * len(blank)
+        )
         if "department" not in data and "unit_path" in data:
             # A path column alone still gives each person the department supervisors know.
             depts = [u.rsplit("/", 1)[-1] for u in units]
@@ -658,6 +674,7 @@ class _State:
                     name,
                     row,
                     units[i],
+                    on_site[i],
                 )
             )
 
