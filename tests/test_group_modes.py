@@ -202,3 +202,46 @@ def test_onsite_tests_the_people_living_on_site_daily_and_books_nobody_else(
     schedule = json.loads(cli("schedule", "--week", "2022-W19", "--format", "json", env=env).stdout)
     tests = Counter(a["employee_no"] for a in schedule)
     assert (tests["3001"], tests["3003"], tests["3002"]) == (7, 7, 0)
+
+
+def test_the_report_says_whether_every_key_post_had_someone_tested(
+    cli: Any, engine: Engine, session: Session, tmp_path: Path
+) -> None:
+    header = ["工号", "姓名", "部门路径", "岗位", "手机号", "关键岗位"]
+    rows = [
+        ["4001", "赵一", "板材公司/炼钢厂", "炉长", "13800000021", "是"],
+        ["4002", "赵二", "板材公司/炼钢厂", "炉长", "13800000022", "是"],
+        ["4003", "赵三", "板材公司/炼钢厂", "天车工", "13800000023", "是"],
+        ["4004", "赵四", "板材公司/冷轧厂", "司机", "13800000024", "否"],
+    ]
+    env = {"TESTROTA_NOW": "2022-05-11T09:00:00+08:00"}
+    imported = cli("import", str(write_xlsx(tmp_path / "k.xlsx", header, rows)), "--json", env=env)
+    assert imported.exit_code == 0, imported.output
+    result = cli(
+        "mode",
+        "set",
+        "keep-production",
+        "--unit",
+        "板材公司",
+        "--from",
+        "2022-05-10",
+        "--reason",
+        "保产保供",
+        env=env,
+    )
+    assert result.exit_code == 0, result.output
+    checked = cli("checkin", "4002", "--site", "NORTH", "--at", "2022-05-10 09:00", env=env)
+    assert checked.exit_code == 0, checked.output
+    doc = json.loads(cli("report", "daily", "--date", "2022-05-10", "--json", env=env).stdout)
+    rows_by = {r["path"]: r for r in doc}
+    steel = rows_by["本钢集团/板材公司/炼钢厂"]
+    assert (steel["mode"], steel["key_posts"], steel["key_posts_covered"]) == (
+        "keep-production",
+        2,
+        1,
+    )
+    assert steel["key_posts_uncovered"] == ["炼钢厂: 天车工"]
+    company = rows_by["本钢集团/板材公司"]
+    assert (company["key_posts"], company["key_posts_covered"]) == (2, 1)
+    assert company["key_posts_uncovered"] == ["炼钢厂: 天车工"]
+    assert rows_by["本钢集团/板材公司/冷轧厂"]["key_posts"] == 0

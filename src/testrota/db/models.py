@@ -74,6 +74,8 @@ class Person(SQLModel, table=True):
     unit_path: str = Field(default="", max_length=400)
     unit_id: int | None = Field(default=None, foreign_key="orgunit.id", index=True)
     on_site: bool = False  # lives on site (驻厂): the onsite mode tests them daily
+    # holds a key post (关键岗位): the daily report checks each post had someone tested
+    key_post: bool = Field(default=False, index=True)
     role: str = Field(default="", max_length=200)
     phone: str | None = Field(default=None, index=True, max_length=32)  # E.164 or None
     phone_raw: str = Field(default="", max_length=64)

@@ -306,6 +306,7 @@ class PersonRecord:
     # the unit below the group's root, "/"-joined (testrota.org.paths.roster_unit)
     unit_path: str = ""
     on_site: bool = False  # lives on site (驻厂)
+    key_post: bool = False  # holds a key post (关键岗位)
 
 
 @dataclass(frozen=True, slots=True)
@@ -508,11 +509,9 @@ class _State:
             boosters = [b if c is None else c for b, c in zip(boosters, cells, strict=True)]
         depts = _mapped(col("department"), self.tidy, _tidy)
         units, unit_problems = self._units(data, depts, blank)
-        on_site = (
-            _mapped(data["on_site"], self.yes_no, _is_yes)
-            if "on_site" in data
-            else [False] * len(blank)
-        )
+        falses = [False] * len(blank)
+        on_site = _mapped(data["on_site"], self.yes_no, _is_yes) if "on_site" in data else falses
+        key_post = _mapped(data["key_post"], self.yes_no, _is_yes) if "key_post" in data else falses
         if "department" not in data and "unit_path" in data:
             # A path column alone still gives each person the department supervisors know.
             depts = [u.rsplit("/", 1)[-1] for u in units]
@@ -675,6 +674,7 @@ class _State:
                     row,
                     units[i],
                     on_site[i],
+                    key_post[i],
                 )
             )
 

@@ -48,6 +48,7 @@ ZH_GROUP: dict[str, str] = {
     "--to {end} is before --from {start}": "--to {end} 早于 --from {start}",
     "a mode is set for at most {days} days at a time": "一次最多设置 {days} 天的模式",
     "Mode": "模式",
+    "Key posts tested": "关键岗位已检",
     "From": "起",
     "To": "止",
     "Set the mode of this unit": "设置本单位的应急模式",
