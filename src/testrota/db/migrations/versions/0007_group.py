@@ -61,10 +61,6 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_person_unit_id"), ["unit_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_person_key_post"), ["key_post"], unique=False)
         batch_op.create_foreign_key("fk_person_unit_id_orgunit", "orgunit", ["unit_id"], ["id"])
-    with op.batch_alter_table("person", schema=None) as batch_op:
-        batch_op.alter_column("unit_path", server_default=None)
-        batch_op.alter_column("on_site", server_default=None)
-        batch_op.alter_column("key_post", server_default=None)
     with op.batch_alter_table("appointment", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("excused_code", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True)
