@@ -43,6 +43,7 @@ def list_alerts(app: App, query: Alerts) -> list[AlertRow]:
             session,
             status=None if query.closed else AlertStatus.OPEN,
             departments=None if departments is None else sorted(departments),
+            units=query.scope.units,
         )
 
 
@@ -64,6 +65,7 @@ def close_alert(app: App, cmd: CloseAlert) -> AlertClosed:
             str(cmd.actor),
             now,
             departments=None if departments is None else sorted(departments),
+            units=cmd.scope.units,
         )
         if out.changed:
             record(session, cmd.actor, Action.ALERT_CLOSED, "alert", cmd.alert_id, at=now)
