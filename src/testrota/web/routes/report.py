@@ -40,7 +40,7 @@ def _day(app: App, text: str) -> date:
     try:
         return date.fromisoformat(text.strip()[:10])
     except ValueError:
-        raise UserError("--date {text!r}: write it like 2022-05-09", text=text[:20]) from None
+        raise UserError("--date {value!r}: write it like 2022-05-09", value=text[:20]) from None
 
 
 def _unit(app: App, unit: str, u: int | None) -> str | None:
