@@ -88,6 +88,8 @@ def ancestors(conn: Connection, path: str) -> list[Unit]:
 def needs_sync(conn: Connection) -> bool:
     """True when a person has no unit yet (the first use after an upgrade): one look at the
     unit index, cheap enough for every report to ask."""
+    if not conn.execute(select(exists().where(UNIT.c.id.is_not(None)))).scalar():
+        return True  # not even the root yet (a new database)
     return bool(conn.execute(select(exists().where(PERSON.c.unit_id.is_(None)))).scalar())
 
 
