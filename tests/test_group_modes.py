@@ -98,7 +98,7 @@ def test_set_mode_is_audited_shown_on_the_report_and_refuses_bad_input(
 HEADER = ["工号", "姓名", "部门路径", "网格", "岗位", "手机号"]
 
 
-def test_the_planner_tests_everyone_in_a_static_unit_daily(
+def test_the_planner_tests_a_static_unit_daily_and_books_nobody_at_home(
     cli: Any, engine: Engine, tmp_path: Path
 ) -> None:
     rows = [
@@ -110,6 +110,10 @@ def test_the_planner_tests_everyone_in_a_static_unit_daily(
     env = {"TESTROTA_NOW": "2022-05-06T12:00:00+08:00"}
     imported = cli("import", str(write_xlsx(tmp_path / "r.xlsx", HEADER, rows)), "--json", env=env)
     assert imported.exit_code == 0, imported.output
+    first = cli("plan", "--week", "2022-W19", "--json", env=env)
+    assert first.exit_code == 0, first.output
+    before = json.loads(cli("schedule", "--week", "2022-W19", "--format", "json", env=env).stdout)
+    assert Counter(a["employee_no"] for a in before)["1002"] == 0  # not high-risk
     result = cli(
         "mode",
         "set",
@@ -126,7 +130,25 @@ def test_the_planner_tests_everyone_in_a_static_unit_daily(
         env=env,
     )
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout)["unit"] == "本钢集团/板材公司"
+    doc = json.loads(result.stdout)
+    assert doc["unit"] == "本钢集团/板材公司" and doc["replanned"] == ["2022-W19"]
+    at_once = json.loads(cli("schedule", "--week", "2022-W19", "--format", "json", env=env).stdout)
+    assert Counter(a["employee_no"] for a in at_once)["1002"] == 7  # re-planned at once
+    home = cli(
+        "mode",
+        "set",
+        "wfh",
+        "--unit",
+        "运输部",
+        "--from",
+        "2022-05-09",
+        "--to",
+        "2022-05-11",
+        "--reason",
+        "居家办公",
+        env=env,
+    )
+    assert home.exit_code == 0, home.output
     planned = cli("plan", "--week", "2022-W19", "--json", env=env)
     assert planned.exit_code == 0, planned.output
     schedule = json.loads(cli("schedule", "--week", "2022-W19", "--format", "json", env=env).stdout)
@@ -135,7 +157,91 @@ def test_the_planner_tests_everyone_in_a_static_unit_daily(
     assert tests["2001"] == 2 and tests["2002"] == 0  # the rest as the categories say
     days = {a["starts_at"][:10] for a in schedule if a["employee_no"] == "1002"}
     assert len(days) == 7
+    # working from home Monday to Wednesday: not booked at a site those days
+    assert all(a["starts_at"][:10] >= "2022-05-12" for a in schedule if a["employee_no"] == "2001")
     bad = cli(
         "mode", "set", "static", "--unit", "板材公司", "--from", "5/9", "--reason", "x", env=env
     )
     assert bad.exit_code == 2 and "--from" in bad.output
+
+
+def test_onsite_tests_the_people_living_on_site_daily_and_books_nobody_else(
+    cli: Any, engine: Engine, tmp_path: Path
+) -> None:
+    header = ["工号", "姓名", "部门路径", "岗位", "手机号", "是否驻厂"]
+    rows = [
+        ["3001", "王一", "板材公司/炼钢厂", "文员", "13800000011", "是"],  # lives on site
+        ["3002", "王二", "板材公司/炼钢厂", "司机", "13800000012", "否"],  # goes home
+        ["3003", "王三", "板材公司/炼钢厂", "司机", "13800000013", "√"],
+    ]
+    env = {"TESTROTA_NOW": "2022-05-06T12:00:00+08:00"}
+    imported = cli("import", str(write_xlsx(tmp_path / "o.xlsx", header, rows)), "--json", env=env)
+    assert imported.exit_code == 0, imported.output
+    with Session(engine) as s:
+        from testrota.db.models import Person
+
+        flags = {p.employee_no: p.on_site for p in s.exec(select(Person)).scalars()}
+    assert flags == {"3001": True, "3002": False, "3003": True}
+    result = cli(
+        "mode",
+        "set",
+        "onsite",
+        "--unit",
+        "板材公司",
+        "--from",
+        "2022-05-09",
+        "--to",
+        "2022-05-15",
+        "--reason",
+        "驻厂封闭生产",
+        env=env,
+    )
+    assert result.exit_code == 0, result.output
+    planned = cli("plan", "--week", "2022-W19", "--json", env=env)
+    assert planned.exit_code == 0, planned.output
+    schedule = json.loads(cli("schedule", "--week", "2022-W19", "--format", "json", env=env).stdout)
+    tests = Counter(a["employee_no"] for a in schedule)
+    assert (tests["3001"], tests["3003"], tests["3002"]) == (7, 7, 0)
+
+
+def test_the_report_says_whether_every_key_post_had_someone_tested(
+    cli: Any, engine: Engine, session: Session, tmp_path: Path
+) -> None:
+    header = ["工号", "姓名", "部门路径", "岗位", "手机号", "关键岗位"]
+    rows = [
+        ["4001", "赵一", "板材公司/炼钢厂", "炉长", "13800000021", "是"],
+        ["4002", "赵二", "板材公司/炼钢厂", "炉长", "13800000022", "是"],
+        ["4003", "赵三", "板材公司/炼钢厂", "天车工", "13800000023", "是"],
+        ["4004", "赵四", "板材公司/冷轧厂", "司机", "13800000024", "否"],
+    ]
+    env = {"TESTROTA_NOW": "2022-05-11T09:00:00+08:00"}
+    imported = cli("import", str(write_xlsx(tmp_path / "k.xlsx", header, rows)), "--json", env=env)
+    assert imported.exit_code == 0, imported.output
+    result = cli(
+        "mode",
+        "set",
+        "keep-production",
+        "--unit",
+        "板材公司",
+        "--from",
+        "2022-05-10",
+        "--reason",
+        "保产保供",
+        env=env,
+    )
+    assert result.exit_code == 0, result.output
+    checked = cli("checkin", "4002", "--site", "NORTH", "--at", "2022-05-10 09:00", env=env)
+    assert checked.exit_code == 0, checked.output
+    doc = json.loads(cli("report", "daily", "--date", "2022-05-10", "--json", env=env).stdout)
+    rows_by = {r["path"]: r for r in doc}
+    steel = rows_by["本钢集团/板材公司/炼钢厂"]
+    assert (steel["mode"], steel["key_posts"], steel["key_posts_covered"]) == (
+        "keep-production",
+        2,
+        1,
+    )
+    assert steel["key_posts_uncovered"] == ["炼钢厂: 天车工"]
+    company = rows_by["本钢集团/板材公司"]
+    assert (company["key_posts"], company["key_posts_covered"]) == (2, 1)
+    assert company["key_posts_uncovered"] == ["炼钢厂: 天车工"]
+    assert rows_by["本钢集团/板材公司/冷轧厂"]["key_posts"] == 0

@@ -90,6 +90,14 @@ def test_a_unit_supervisor_sees_their_unit_and_below_and_no_namesake_elsewhere(
     assert client.get("/api/status/X001").status_code == 404
     assert client.get("/people/A001").status_code == 200
     assert client.get("/api/status/A001").status_code == 200
+    # the missed list, its export and the compliance figures
+    missed = soup(client.get("/missed", params={"week": "2022-W19"}))
+    assert [tr["data-employee"] for tr in missed.select("table.missed tbody tr")] == ["A001"]
+    assert [r["employee_no"] for r in client.get("/api/missed").json()] == ["A001"]
+    assert "X001" not in client.get("/missed.csv", params={"week": "2022-W19"}).text
+    compliance = client.get("/api/compliance", params={"week": "2022-W19"}).json()
+    [steel] = compliance["departments"]
+    assert steel["department"] == "炼钢厂" and steel["people"] == 1  # A001 (high-risk), not X001
     # HR sees the namesake department's person too
     make_user(engine, "hr1", "hr")
     sign_in(client, "hr1")
@@ -208,3 +216,23 @@ def test_the_daily_report_and_its_confirmation_keep_to_the_readers_units(engine:
         .required
         == 2
     )
+
+
+def test_a_unit_supervisor_sees_no_namesake_departments_case_in_the_alerts(
+    engine: Engine,
+) -> None:
+    from testrota.actions.alerts import Alerts, list_alerts
+    from tests.compliance_fixtures import SH, app_at, local, policy, record_result
+
+    _two_companies(engine)
+    pol = policy()
+    record_result(
+        engine, "X001", local(SH, 2022, 5, 9, 9, 0), "positive", pol, local(SH, 2022, 5, 9, 18, 0)
+    )
+    app = app_at(engine, local(SH, 2022, 5, 9, 19, 0), pol)
+    by_department = list_alerts(app, Alerts(scope_for("supervisor", ["炼钢厂"])))
+    assert [a.employee_no for a in by_department] == ["X001"]  # a namesake is theirs
+    mine = scope_for("supervisor", [], ["本钢集团/板材公司"], ["炼钢厂"])
+    for alert in list_alerts(app, Alerts(mine)):
+        assert not alert.case_visible and alert.employee_no is None
+        assert all(c.employee_no in {"A001", "A002"} for c in alert.contacts)

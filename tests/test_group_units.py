@@ -192,3 +192,13 @@ def test_the_unit_columns_are_roster_fields(field: str) -> None:
 
     assert field in ROSTER_FIELDS
     assert load_roster_columns(CONFIG_DIR)[field]
+
+
+def test_a_new_database_has_the_root_and_an_empty_report(cli: Any) -> None:
+    listed = cli("units", "--json")
+    assert listed.exit_code == 0, listed.output
+    assert [u["path"] for u in json.loads(listed.stdout)] == ["本钢集团"]
+    report = cli("report", "daily", "--date", "2022-05-10", "--json")
+    assert report.exit_code == 0, report.output
+    [root] = json.loads(report.stdout)
+    assert (root["path"], root["people"], root["rate"]) == ("本钢集团", 0, None)

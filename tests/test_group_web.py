@@ -118,3 +118,47 @@ def test_the_page_is_in_chinese_and_a_bad_date_is_a_clear_400(
     heads = [th.get_text(strip=True) for th in page.select("table.daily thead th")]
     assert "应检" in heads and "检测率" in heads
     assert client.get("/report/daily", params={"date": "09/05/2022"}).status_code == 400
+
+
+def test_hr_sets_a_units_mode_on_the_page_and_a_supervisor_cannot(
+    client: TestClient, engine: Engine
+) -> None:
+    _two_companies(engine)
+    make_user(engine, "hr3", "hr")
+    sign_in(client, "hr3")
+    token = csrf_of(client, f"/report/daily?date={DAY}")
+    form = {
+        "unit": "本钢集团/板材公司",
+        "mode": "static",
+        "start": DAY,
+        "end": "2022-05-15",
+        "reason": "静态管控",
+        "date": DAY,
+        "csrf_token": token,
+    }
+    posted = client.post("/report/daily/mode", data=form, follow_redirects=False)
+    assert posted.status_code == 303
+    page = soup(client.get("/report/daily", params={"date": DAY}))
+    assert _cells(page, "本钢集团/板材公司")["Mode"] == "static"
+    assert _cells(page, "本钢集团/北营公司")["Mode"] == "normal"
+    bad = client.post(
+        "/report/daily/mode", data={**form, "mode": "lockdown"}, follow_redirects=False
+    )
+    assert bad.status_code == 303
+    assert "unknown mode" in soup(client.get(bad.headers["location"])).get_text()
+    with session_scope(engine) as s:
+        add_user(
+            s,
+            name="sup9",
+            role="supervisor",
+            password=PASSWORD,
+            units=["本钢集团/板材公司"],
+            language="en",
+            now=datetime(2022, 5, 1, tzinfo=UTC),
+        )
+    sign_in(client, "sup9")
+    token = csrf_of(client, f"/report/daily?date={DAY}")
+    refused = client.post(
+        "/report/daily/mode", data={**form, "csrf_token": token}, follow_redirects=False
+    )
+    assert refused.status_code == 403

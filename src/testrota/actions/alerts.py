@@ -46,6 +46,7 @@ def list_alerts(app: App, query: Alerts) -> list[AlertRow]:
             session,
             status=None if query.closed else AlertStatus.OPEN,
             departments=None if departments is None else sorted(departments),
+            units=query.scope.units,
         )
 
 
@@ -77,6 +78,7 @@ def close_alert(app: App, cmd: CloseAlert) -> AlertClosed:
             now,
             departments=None if departments is None else sorted(departments),
             reason=reason,
+            units=cmd.scope.units,
         )
         if out.changed:
             record(
@@ -145,6 +147,7 @@ def _detail(session: Session, query: AlertQuery) -> AlertDetail:
         session,
         status=None,
         departments=None if departments is None else sorted(departments),
+        units=query.scope.units,
     )
     row = next((a for a in rows if a.id == query.alert_id), None)
     alert = session.get(Alert, query.alert_id)

@@ -64,6 +64,7 @@ def compliance_report(app: App, query: Compliance) -> ComplianceReport:
             weeks=query.weeks,
             rates=rate_lookup(app.config_dir, policy),
             departments=None if departments is None else sorted(departments),
+            units=query.scope.units,
         )
 
 

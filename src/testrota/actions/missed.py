@@ -39,4 +39,5 @@ def list_missed(app: App, query: Missed) -> list[MissedRow]:
             rates=rate_lookup(app.config_dir, policy),
             departments=None if departments is None else sorted(departments),
             grid_unit=query.grid_unit or None,
+            units=query.scope.units,
         )

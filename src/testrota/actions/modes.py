@@ -41,6 +41,9 @@ class ModeSet:
     reason: str
     set_by: str
     set_at: datetime
+    # weeks already planned that the change reaches, planned again at once (their coming
+    # appointments follow the mode; reminder texts follow the new appointments as always)
+    replanned: list[str] = field(default_factory=list)
 
 
 def set_mode(app: App, cmd: SetMode) -> ModeSet:
@@ -102,4 +105,32 @@ def set_mode(app: App, cmd: SetMode) -> ModeSet:
                 "reason": reason,
             },
         )
-    return ModeSet(change_id, unit.path, mode, cmd.start, cmd.end, reason, str(cmd.actor), now)
+    replanned = _replan(app, cmd.start, cmd.end, now, str(cmd.actor))
+    return ModeSet(
+        change_id, unit.path, mode, cmd.start, cmd.end, reason, str(cmd.actor), now, replanned
+    )
+
+
+def _replan(app: App, start: date, end: date | None, now: datetime, actor: str) -> list[str]:
+    """Plan again the weeks already planned that the change covers and that are not over."""
+    from sqlalchemy import select
+
+    from testrota.scheduling.service import plan_week_service
+    from testrota.weeks import current_week
+
+    with app.engine.connect() as conn:
+        planned = set(conn.execute(select(tables.PLAN_RUN.c.week).distinct()).scalars())
+    this_week = str(current_week(now, app.policy.tz))
+    first = start.isocalendar()
+    weeks = []
+    for label in sorted(planned):
+        if label < this_week or label < f"{first[0]}-W{first[1]:02d}":
+            continue
+        if end is not None:
+            last = end.isocalendar()
+            if label > f"{last[0]}-W{last[1]:02d}":
+                continue
+        weeks.append(label)
+    for label in weeks:
+        plan_week_service(app.engine, label, app.policy, None, app.config_dir, now, actor=actor)
+    return weeks

@@ -73,6 +73,7 @@ def daily_report(app: App, cmd: DailyReport) -> DailyReportOut:
         # A mode set above the unit reaches it: the units above take part in the inheritance.
         tree = [*ancestors(conn, top.path), *below]
         modes = modes_on({u.id: u.parent_id for u in tree}, changes, cmd.day) if changes else {}
+        key_posts = _key_posts(conn, start, end, None if top.parent_id is None else below)
     units, counts, confirmations = inputs
     rows = roll_up(
         units,
@@ -87,6 +88,7 @@ def daily_report(app: App, cmd: DailyReport) -> DailyReportOut:
         now=now,
         deadline=confirm_deadline(app, cmd.day),
         modes=modes,
+        key_posts=key_posts,
     )
     return DailyReportOut(cmd.day, top.path, rows)
 
@@ -278,6 +280,33 @@ def _day_counts(
                 counted,
             )
         )
+    return out
+
+
+def _key_posts(
+    conn: Connection, start: datetime, end: datetime, below: list[Unit] | None
+) -> dict[int, list[tuple[str, bool]]]:
+    """Each unit's key posts (the roles of people marked as holding one) and whether someone
+    holding each was tested that day."""
+    p, t = PERSON, TEST_RESULT
+    tested = (
+        select(t.c.person_id)
+        .where(t.c.sampled_at >= start, t.c.sampled_at < end)
+        .distinct()
+        .subquery()
+    )
+    covered = func.max(case((tested.c.person_id.is_not(None), 1), else_=0))
+    query = (
+        select(p.c.unit_id, p.c.role, covered)
+        .select_from(p.outerjoin(tested, tested.c.person_id == p.c.id))
+        .where(p.c.key_post.is_(True), p.c.active.is_(True), p.c.unit_id.is_not(None))
+        .group_by(p.c.unit_id, p.c.role)
+    )
+    if below is not None:
+        query = query.where(p.c.unit_id.in_([u.id for u in below]))
+    out: dict[int, list[tuple[str, bool]]] = {}
+    for unit_id, role, ok in conn.execute(query).all():
+        out.setdefault(unit_id, []).append((role or "", bool(ok)))
     return out
 
 

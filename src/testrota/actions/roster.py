@@ -95,7 +95,12 @@ def _import(app: App, cmd: ImportRoster) -> tuple[ImportReport, int]:
 
         # The unit tree follows the roster in the same transaction: no reader sees a person
         # without their unit.
-        sync_units(session.connection(), app.org, now)
+        moved = {
+            person_id
+            for person_id, _, changes in comparison.diff.updated
+            if changes.keys() & {"unit_path", "department", "grid_unit", "active"}
+        }
+        sync_units(session.connection(), app.org, now, only=moved)
         record_many(
             session,
             cmd.actor,

@@ -88,7 +88,7 @@ def _day(text: str, option: str = "--date") -> date:
         return date.fromisoformat(text.strip())
     except ValueError:
         raise UserError(
-            "{option} {text!r}: write it like 2022-05-09", option=option, text=text
+            "{option} {value!r}: write it like 2022-05-09", option=option, value=text
         ) from None
 
 

@@ -246,6 +246,7 @@ def list_alerts(
     *,
     status: AlertStatus | None = AlertStatus.OPEN,
     departments: Collection[str] | None = None,
+    units: Collection[str] | None = None,
 ) -> list[AlertRow]:
     """Alerts (open ones by default), newest first, each with its contacts.
 
@@ -253,7 +254,8 @@ def list_alerts(
     listed (the case or a contact is in one), and only the contacts in them are shown. A case
     outside them is "a positive case in another department": ``case_visible`` is false and
     its name, employee number, department and grid unit are None, so a supervisor learns who
-    of their own people to test, not who tested positive elsewhere.
+    of their own people to test, not who tested positive elsewhere. ``units`` (a supervisor
+    given units) narrows "their own" to the people sitting in those units.
     """
     scope = set(departments) if departments is not None else None
     query = select(Alert).order_by(col(Alert.created_at).desc(), col(Alert.id).desc())
@@ -276,6 +278,24 @@ def list_alerts(
     for part in chunks(sorted(person_ids)):
         for r in session.execute(select_people().where(col(Person.id).in_(list(part)))):
             people[r.id] = person_facts_row(r)
+    inside: set[int] | None = None
+    if units:
+        from testrota.org.units import unit_condition
+
+        inside = set()
+        for part in chunks(sorted(person_ids)):
+            inside.update(
+                session.scalars(
+                    select(col(Person.id)).where(
+                        col(Person.id).in_(list(part)), unit_condition(sorted(units))
+                    )
+                )
+            )
+
+    def theirs(person_id: int) -> bool:
+        assert scope is not None
+        return people[person_id].department in scope and (inside is None or person_id in inside)
+
     results: dict[int, TestResult] = {}
     for part in chunks(sorted({a.result_id for a in alerts})):
         query_results = select(TestResult).where(col(TestResult.id).in_(list(part)))
@@ -289,11 +309,11 @@ def list_alerts(
         case = people[a.person_id]
         mine = list(contacts.get(a.id, []))
         if scope is not None:
-            mine = [c for c in mine if people[c.person_id].department in scope]
-            if case.department not in scope and not mine:
+            mine = [c for c in mine if theirs(c.person_id)]
+            if not theirs(a.person_id) and not mine:
                 continue
         result = results.get(a.result_id)
-        visible = scope is None or case.department in scope
+        visible = scope is None or theirs(a.person_id)
         out.append(
             AlertRow(
                 id=a.id,
@@ -364,6 +384,7 @@ def close_alert(
     *,
     departments: Collection[str] | None = None,
     reason: str | None = None,
+    units: Collection[str] | None = None,
 ) -> AlertClosed:
     """Close an open alert (the case has been handled), in the caller's transaction; the
     caller audits a change. An alert of a case outside ``departments`` is refused."""
@@ -373,6 +394,14 @@ def close_alert(
     person = session.get(Person, alert.person_id)
     if departments is not None and (person is None or person.department not in departments):
         raise UserError("alert {alert_id} is not in your departments", alert_id=alert_id)
+    if units and person is not None:
+        from testrota.org.units import unit_condition
+
+        found = session.scalar(
+            select(col(Person.id)).where(col(Person.id) == person.id, unit_condition(sorted(units)))
+        )
+        if found is None:
+            raise UserError("alert {alert_id} is not in your departments", alert_id=alert_id)
     if alert.status == AlertStatus.CLOSED:
         return AlertClosed(alert_id, AlertStatus.CLOSED, changed=False)
     alert.status, alert.closed_by, alert.closed_at = AlertStatus.CLOSED, actor, now

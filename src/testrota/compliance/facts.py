@@ -108,11 +108,19 @@ def select_people() -> Select[Any]:
     return select(*PERSON_COLUMNS)
 
 
-def in_scope(departments: Collection[str] | None) -> Any:
-    """A WHERE clause limiting people to ``departments`` (None: everyone)."""
+def in_scope(departments: Collection[str] | None, units: Collection[str] | None = None) -> Any:
+    """A WHERE clause limiting people to ``departments`` (None: everyone) and, for a
+    supervisor given units, to people sitting in those units or below them."""
     if departments is None:
         return true()
-    return col(Person.department).in_(list(departments))
+    condition = col(Person.department).in_(list(departments))
+    if units:
+        from sqlalchemy import and_
+
+        from testrota.org.units import unit_condition
+
+        return and_(condition, unit_condition(sorted(units)))
+    return condition
 
 
 class UnknownEmployeeNo(UserError):

@@ -98,6 +98,7 @@ def missed_list(
     rates: RateLookup | None = None,
     departments: Collection[str] | None = None,
     grid_unit: str | None = None,
+    units: Collection[str] | None = None,
 ) -> list[MissedRow]:
     """One row per missed appointment in ``wk``, by department, grid unit, number and time."""
     tz = policy.tz
@@ -109,7 +110,7 @@ def missed_list(
             col(Appointment.status) == AppointmentStatus.MISSED,
             col(Appointment.starts_at) >= start,
             col(Appointment.starts_at) < end,
-            in_scope(departments),
+            in_scope(departments, units),
         )
     )
     if grid_unit:
@@ -250,6 +251,7 @@ def compliance_report(
     weeks: int | None = None,
     rates: RateLookup | None = None,
     departments: Collection[str] | None = None,
+    units: Collection[str] | None = None,
 ) -> ComplianceReport:
     """Per department and per grid unit: people, required, scheduled, done, missed, excused,
     tests (credited), compliant people and the rate, with the rate's trend over the ``weeks``
@@ -260,7 +262,7 @@ def compliance_report(
     _, end = week_bounds(wk, tz)
     people = {
         r.id: person_facts_row(r, rates)
-        for r in session.execute(select_people().where(in_scope(departments)))
+        for r in session.execute(select_people().where(in_scope(departments, units)))
     }
     appts: dict[tuple[int, IsoWeek], list[AppointmentFacts]] = defaultdict(list)
     for a in appointments_between(session, start, end):

@@ -10,7 +10,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Column, Index, LargeBinary, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Column, Index, LargeBinary, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 from testrota.db.types import UTCDateTime
@@ -73,8 +73,14 @@ class Person(SQLModel, table=True):
     # The roster's unit below the group's root ("板材公司/炼钢厂/转炉车间"), from its path column
     # or its level columns; a flat roster's department. ``unit_id`` is where it sits in the
     # tree (its grid unit when it has one), kept in step by testrota.org.units.sync_units.
-    unit_path: str = Field(default="", max_length=400)
+    # Server defaults on the group's columns: rows written without them (older code, bulk
+    # loaders) stay valid.
+    unit_path: str = Field(default="", max_length=400, sa_column_kwargs={"server_default": ""})
     unit_id: int | None = Field(default=None, foreign_key="orgunit.id", index=True)
+    # lives on site (驻厂): the onsite mode tests them daily
+    on_site: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    # holds a key post (关键岗位): the daily report checks each post had someone tested
+    key_post: bool = Field(default=False, index=True, sa_column_kwargs={"server_default": false()})
     role: str = Field(default="", max_length=200)
     phone: str | None = Field(default=None, index=True, max_length=32)  # E.164 or None
     phone_raw: str = Field(default="", max_length=64)

@@ -30,6 +30,7 @@ from typing import Any
 from testrota.statuses import AppointmentStatus, PersonType, ResultValue
 
 NONE_GIVEN = "none"
+MAX_UNCOVERED = 20  # key posts without a tested person named on one row
 COUNTS = (
     "people",
     "employees",
@@ -148,6 +149,11 @@ class DailyRow:
     # a grid unit or a unit without people, of which no confirmation is asked
     confirmation: str | None = None
     mode: str = "normal"  # the unit's emergency mode that day (testrota mode set)
+    # key posts (保产保供): (unit, role) pairs held by people marked as key posts, how many
+    # had someone tested that day, and the first of those that had nobody ("unit: role")
+    key_posts: int = 0
+    key_posts_covered: int = 0
+    key_posts_uncovered: list[str] = field(default_factory=list)
 
     def figures(self) -> dict[str, int]:
         """What a confirmation keeps, to show a later change."""
@@ -247,6 +253,7 @@ def roll_up(
     now: datetime | None = None,
     deadline: datetime | None = None,
     modes: Mapping[int, str] | None = None,
+    key_posts: Mapping[int, Sequence[tuple[str, bool]]] | None = None,
 ) -> list[DailyRow]:
     """The daily report's rows, parents before children in path order.
 
@@ -263,6 +270,7 @@ def roll_up(
             (policy ``report.confirm_by`` the next morning): a unit not confirmed by then is
             ``late``; without them, units not confirmed are ``waiting``.
         modes: each unit's emergency mode that day (default ``normal``).
+        key_posts: each unit's own key posts: (role, whether someone holding it was tested).
     """
     tubes = tubes or TubeFigures()
     by_id = {u.id: u for u in units}
@@ -291,8 +299,24 @@ def roll_up(
             if unit_id in by_id:
                 counts_of.setdefault(unit_id, [0] * len(COUNTS))[at[name]] += n
 
+    posts: dict[int, list[int]] = {}  # unit -> [posts, covered]
+    missing: dict[int, list[str]] = {}
+    for unit_id, held in (key_posts or {}).items():
+        if unit_id not in by_id:
+            continue
+        posts[unit_id] = [len(held), sum(1 for _, ok in held if ok)]
+        missing[unit_id] = [f"{by_id[unit_id].name}: {role}" for role, ok in held if not ok]
+
     # Deepest first: each unit's totals are final before they are added to its parent.
     for u in sorted(units, key=lambda u: -u.level):
+        if u.id in posts and u.parent_id in by_id:
+            assert u.parent_id is not None
+            up = posts.setdefault(u.parent_id, [0, 0])
+            up[0] += posts[u.id][0]
+            up[1] += posts[u.id][1]
+            above_missing = missing.setdefault(u.parent_id, [])
+            if len(above_missing) < MAX_UNCOVERED:
+                above_missing.extend(missing.get(u.id, [])[: MAX_UNCOVERED - len(above_missing)])
         mine = counts_of.get(u.id)
         if mine is None or u.parent_id is None or u.parent_id not in by_id:
             continue
@@ -349,6 +373,9 @@ def roll_up(
             unit_id=u.id,
             parent_path=parent_unit.path if parent_unit is not None else None,
             mode=(modes or {}).get(u.id, "normal"),
+            key_posts=posts.get(u.id, [0, 0])[0],
+            key_posts_covered=posts.get(u.id, [0, 0])[1],
+            key_posts_uncovered=missing.get(u.id, [])[:MAX_UNCOVERED],
         )
         conf = confirmed.get(u.id)
         if u.kind == "unit" and line.people:

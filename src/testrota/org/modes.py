@@ -12,6 +12,7 @@ from sqlalchemy import Connection, or_, select
 from testrota.db import tables
 from testrota.org.units import PERSON, UNIT
 from testrota.policy import Policy, SurgeRule
+from testrota.scheduling.model import DateRange, PlanPerson
 from testrota.statuses import UnitMode
 
 CHANGE = tables.UNIT_MODE_CHANGE
@@ -81,9 +82,10 @@ def load_changes(conn: Connection, first: date, last: date) -> list[ModeChange]:
 
 
 def with_static_units(conn: Connection, policy: Policy, monday: date) -> Policy:
-    """``policy`` with one surge rule per day-range a unit is in ``static`` mode this week:
-    everyone in the unit (and below it) tested daily, one day apart, whatever their category.
-    The planner already keeps each grid unit in slots of its own where it can."""
+    """``policy`` with one surge rule per day a unit is in ``static`` mode this week: everyone
+    in the unit (and below it) tested daily, whatever their category; and likewise, in
+    ``onsite`` mode, the people living on site (驻厂). The planner already keeps each grid unit
+    in slots of its own where it can."""
     sunday = monday + timedelta(days=6)
     changes = load_changes(conn, monday, sunday)
     if not changes:
@@ -95,9 +97,10 @@ def with_static_units(conn: Connection, policy: Policy, monday: date) -> Policy:
         day = monday + timedelta(days=offset)
         on = modes_on(parents, changes, day)
         static = sorted(u for u, m in on.items() if m == UnitMode.STATIC)
-        if not static:
+        onsite = sorted(u for u, m in on.items() if m == UnitMode.ONSITE)
+        if not static and not onsite:
             continue
-        people = _people_in(conn, static)
+        people = _people_in(conn, static) | _people_in(conn, onsite, on_site=True)
         if people:
             rules.append(
                 SurgeRule(
@@ -115,10 +118,53 @@ def with_static_units(conn: Connection, policy: Policy, monday: date) -> Policy:
     return policy.model_copy(update={"testing": testing})
 
 
-def _people_in(conn: Connection, static_ids: Sequence[int]) -> frozenset[int]:
+def _people_in(
+    conn: Connection, unit_ids: Sequence[int], on_site: bool | None = None
+) -> frozenset[int]:
     # modes_on has already passed the mode down to every unit below (a unit below set back to
     # normal is not among these), so the people are those sitting in one of these units.
+    if not unit_ids:
+        return frozenset()
+    query = select(PERSON.c.id).where(PERSON.c.active.is_(True), PERSON.c.unit_id.in_(unit_ids))
+    if on_site is not None:
+        query = query.where(PERSON.c.on_site.is_(on_site))
+    return frozenset(conn.execute(query).scalars())
+
+
+def with_wfh_days(conn: Connection, people: list[PlanPerson], monday: date) -> list[PlanPerson]:
+    """``people`` with the days they are not booked at a site as exemptions: their unit works
+    from home (``wfh``; a result from outside, community testing counts as any sample does),
+    or it is closed on site (``onsite``) and they do not live there."""
+    sunday = monday + timedelta(days=6)
+    changes = load_changes(conn, monday, sunday)
+    if not any(c.mode in (UnitMode.WFH, UnitMode.ONSITE) for c in changes):
+        return people
+    parents = {u.id: u.parent_id for u in conn.execute(select(UNIT.c.id, UNIT.c.parent_id))}
+    home: dict[int, list[date]] = {}  # unit -> its wfh days this week
+    closed: dict[int, list[date]] = {}  # unit -> its onsite days: off for those living out
+    for offset in range(7):
+        day = monday + timedelta(days=offset)
+        for unit_id, mode in modes_on(parents, changes, day).items():
+            if mode == UnitMode.WFH:
+                home.setdefault(unit_id, []).append(day)
+            elif mode == UnitMode.ONSITE:
+                closed.setdefault(unit_id, []).append(day)
+    if not home and not closed:
+        return people
     rows = conn.execute(
-        select(PERSON.c.id).where(PERSON.c.active.is_(True), PERSON.c.unit_id.in_(static_ids))
-    ).scalars()
-    return frozenset(rows)
+        select(PERSON.c.id, PERSON.c.unit_id, PERSON.c.on_site).where(
+            PERSON.c.unit_id.in_(sorted(home.keys() | closed.keys()))
+        )
+    ).all()
+    days_of = {
+        pid: home.get(unit_id) or ([] if resident else closed.get(unit_id, []))
+        for pid, unit_id, resident in rows
+    }
+    out = []
+    for p in people:
+        days = days_of.get(p.id)
+        if days:
+            extra = tuple(DateRange(d, d, "wfh") for d in days)
+            p = p._replace(exemptions=p.exemptions + extra)
+        out.append(p)
+    return out

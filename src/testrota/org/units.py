@@ -7,7 +7,7 @@ nobody sits in any more are kept, with their confirmations; they report zeros.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -15,7 +15,6 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     and_,
-    bindparam,
     exists,
     func,
     insert,
@@ -25,6 +24,7 @@ from sqlalchemy import (
 )
 
 from testrota.db import tables
+from testrota.db.bulk import chunks
 from testrota.errors import UserError
 from testrota.org.config import OrgConfig
 from testrota.org.paths import SEP, UnitSpec, relative, resolve_path, unit_chain
@@ -88,22 +88,35 @@ def ancestors(conn: Connection, path: str) -> list[Unit]:
 def needs_sync(conn: Connection) -> bool:
     """True when a person has no unit yet (the first use after an upgrade): one look at the
     unit index, cheap enough for every report to ask."""
+    if not conn.execute(select(exists().where(UNIT.c.id.is_not(None)))).scalar():
+        return True  # not even the root yet (a new database)
     return bool(conn.execute(select(exists().where(PERSON.c.unit_id.is_(None)))).scalar())
 
 
-def sync_units(conn: Connection, org: OrgConfig, now: datetime) -> UnitSync:
+# Beyond this many people changed, reading everyone is quicker than naming them.
+MAX_NAMED = 20_000
+
+
+def sync_units(
+    conn: Connection, org: OrgConfig, now: datetime, only: Collection[int] | None = None
+) -> UnitSync:
     """Add the units the people name (with their codes from org.yaml) and set every person's
     ``unit_id``, in ``conn``'s transaction. Leavers too, so that "nobody without a unit" is
-    one index lookup; the reports count active people only."""
-    people = conn.execute(
-        select(
-            PERSON.c.id,
-            PERSON.c.unit_path,
-            PERSON.c.department,
-            PERSON.c.grid_unit,
-            PERSON.c.unit_id,
-        )
-    ).all()
+    one index lookup; the reports count active people only.
+
+    ``only``: the people whose unit may have changed (a roster import's updates); those
+    without a unit yet (its new people) are always looked at. None: everyone.
+    """
+    query = select(
+        PERSON.c.id,
+        PERSON.c.unit_path,
+        PERSON.c.department,
+        PERSON.c.grid_unit,
+        PERSON.c.unit_id,
+    )
+    if only is not None and len(only) <= MAX_NAMED:
+        query = query.where(or_(PERSON.c.unit_id.is_(None), PERSON.c.id.in_(sorted(only))))
+    people = conn.execute(query).all()
     known = {u.path: u for u in load_units(conn)}
     wanted: dict[str, UnitSpec] = {}
     leaf_of: dict[tuple[str, str, str], str] = {}
@@ -117,7 +130,7 @@ def sync_units(conn: Connection, org: OrgConfig, now: datetime) -> UnitSync:
                 wanted.setdefault(spec.path, spec)
             leaf = leaf_of[key] = chain[-1].path
         leaves.append(leaf)
-    if not people:
+    if not people and org.root not in known:
         wanted[org.root] = unit_chain(org, "", "", "")[0]
     added = 0
     ids = {path: u.id for path, u in known.items()}
@@ -145,15 +158,17 @@ def sync_units(conn: Connection, org: OrgConfig, now: datetime) -> UnitSync:
         ids.update({path: unit_id for path, unit_id in new})
     _update_codes(conn, org, known.values())
     moves = [
-        {"pid": pid, "uid": ids[leaf]}
+        (ids[leaf], pid)
         for (pid, _, _, _, current), leaf in zip(people, leaves, strict=True)
         if current != ids[leaf]
     ]
     if moves:
-        conn.execute(
-            update(PERSON).where(PERSON.c.id == bindparam("pid")).values(unit_id=bindparam("uid")),
-            moves,
-        )
+        # Straight to the driver: a fresh roster of 100,000 people is 100,000 updates, and
+        # SQLAlchemy's per-row parameter handling would double their cost.
+        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        sql = f"UPDATE person SET unit_id = {mark} WHERE id = {mark}"
+        for part in chunks(moves):
+            conn.exec_driver_sql(sql, list(part))
     return UnitSync(added, len(moves))
 
 

@@ -47,7 +47,14 @@ _SAMPLES = (
     ],
 )
 _VACCINE = ("疫苗 Vaccination", [("booster_share", "加强针 Booster share")])
-_MODE = ("模式 Mode", [("mode", "应急模式 Emergency mode")])
+_MODE = (
+    "模式 Mode",
+    [
+        ("mode", "应急模式 Emergency mode"),
+        ("key_posts", "关键岗位 Key posts"),
+        ("key_posts_covered", "已检 Tested"),
+    ],
+)
 _CONFIRM = (
     "确认 Confirmation",
     [
@@ -96,6 +103,8 @@ def flat(row: DailyRow, tz: tzinfo | None = None) -> dict[str, Any]:
             "positive",
             "booster_share",
             "mode",
+            "key_posts",
+            "key_posts_covered",
         )
     }
     for code, n in row.untested_by_reason.items():

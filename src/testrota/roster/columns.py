@@ -40,6 +40,8 @@ ROSTER_FIELDS: tuple[str, ...] = (
     "unit_path",
     "company",
     "plant",
+    "on_site",  # lives on site (驻厂): tested daily when their unit is in onsite mode
+    "key_post",  # holds a key post (关键岗位): the daily report checks each was tested
 )
 REQUIRED_FIELDS: tuple[str, ...] = ("employee_no", "name")
 

@@ -41,6 +41,8 @@ ROSTER_FIELDS: tuple[str, ...] = (
     "unit_path",
     "notify_channel",
     "wecom_userid",
+    "on_site",
+    "key_post",
 )
 # Fields derived by the matcher; they change when the vocabulary or an override changes.
 RISK_FIELDS: tuple[str, ...] = ("risk_category", "risk_categories", "matched_by", "matched_text")
@@ -68,6 +70,8 @@ SOURCE_COLUMNS: dict[str, tuple[str, ...]] = {
     "unit_path": ("unit_path", "company", "plant", "department"),
     "notify_channel": ("notify_channel",),
     "wecom_userid": ("wecom_userid",),
+    "on_site": ("on_site",),
+    "key_post": ("key_post",),
 }
 # Fields an empty cell leaves empty, and how the preview names them ("clears the ID number of
 # 3 people"). The others fall back to a default (shift: day), which is a change, not a clear.
@@ -255,7 +259,7 @@ def diff_roster(
     return diff
 
 
-_BOOL_FIELDS = frozenset({"phone_valid", "booster"})
+_BOOL_FIELDS = frozenset({"phone_valid", "booster", "on_site", "key_post"})
 
 
 def _as_stored(name: str, value: Any) -> Any:

@@ -315,6 +315,8 @@ class PersonRecord:
     unit_path: str = ""
     notify_channel: str | None = None  # sms | wecom (通知方式); None: by the phone's region
     wecom_userid: str | None = None  # the WeCom member (企业微信账号)
+    on_site: bool = False  # lives on site (驻厂)
+    key_post: bool = False  # holds a key post (关键岗位)
 
 
 @dataclass(frozen=True, slots=True)
@@ -380,6 +382,15 @@ def booster_of(vaccination: str) -> bool | None:
     if _BOOSTER_RE.search(text):
         return not _NEGATION_RE.search(text)
     return False
+
+
+def _is_yes(text: str) -> bool:
+    """A yes/no cell (是, √, Y, yes, 1) read as yes; anything else, blank included, is no."""
+    if not text:
+        return False
+    if text in _MARKS:
+        return bool(_MARKS[text])
+    return normalize_header(text) in _YES
 
 
 def _booster_cell(text: str) -> bool | None:
@@ -487,6 +498,7 @@ class _State:
         self.channels: dict[str, str | None] = {}
         self.boosters: dict[str, bool | None] = {}
         self.booster_cells: dict[str, bool | None] = {}
+        self.yes_no: dict[str, bool] = {}
 
     def error_at(
         self, sheet: str, row: int, field_: str, value: str, template: str, /, **params: str | int
@@ -519,6 +531,9 @@ class _State:
             boosters = [b if c is None else c for b, c in zip(boosters, cells, strict=True)]
         depts = _mapped(col("department"), self.tidy, _tidy)
         units, unit_problems = self._units(data, depts, blank)
+        falses = [False] * len(blank)
+        on_site = _mapped(data["on_site"], self.yes_no, _is_yes) if "on_site" in data else falses
+        key_post = _mapped(data["key_post"], self.yes_no, _is_yes) if "key_post" in data else falses
         if "department" not in data and "unit_path" in data:
             # A path column alone still gives each person the department supervisors know.
             depts = [u.rsplit("/", 1)[-1] for u in units]
@@ -729,6 +744,8 @@ class _State:
                     units[i],
                     channel,
                     wecom_id,
+                    on_site[i],
+                    key_post[i],
                 )
             )
 

@@ -282,14 +282,14 @@ def plan_week_service(
     site_tz = {s.code: s.tz for s in sites}
     with _no_gc(), engine.begin() as conn, _big_cache(conn):
         _lock(conn)
-        from testrota.org.modes import with_static_units
+        from testrota.org.modes import with_static_units, with_wfh_days
 
         # A unit in static mode (testrota mode set static) tests everyone in it daily.
         policy = with_static_units(conn, policy, monday)
         _sync_sites(conn, sites)
         slots = _week_slots(conn, week, sites)
         by_id = {s.id: s for s in slots}
-        people = _load_people(conn, policy, monday, tests_for)
+        people = with_wfh_days(conn, _load_people(conn, policy, monday, tests_for), monday)
         fixed, current, movable = _this_week(conn, week, now, by_id, site_tz, policy, monday)
         previous = _previous_week(conn, week, site_tz, policy)
         started = any(s.starts_at <= now for s in slots)

@@ -25,7 +25,8 @@ from testrota.audit import Actor
 from testrota.auth.scope import Scope
 from testrota.errors import UserError
 from testrota.org.daily import DailyRow
-from testrota.web.deps import AppDep, CurrentUser, SupervisorScope, verify_csrf
+from testrota.statuses import UnitMode
+from testrota.web.deps import AppDep, CurrentUser, HRUser, SupervisorScope, verify_csrf
 from testrota.web.i18n import translator
 from testrota.web.render import flash, render, request_language
 
@@ -39,7 +40,7 @@ def _day(app: App, text: str) -> date:
     try:
         return date.fromisoformat(text.strip()[:10])
     except ValueError:
-        raise UserError("--date {text!r}: write it like 2022-05-09", text=text[:20]) from None
+        raise UserError("--date {value!r}: write it like 2022-05-09", value=text[:20]) from None
 
 
 def _unit(app: App, unit: str, u: int | None) -> str | None:
@@ -114,6 +115,8 @@ def daily_page(
             "red_below": policy.red_below,
             "yellow_below": policy.yellow_below,
             "can_confirm": top.confirmation is not None,
+            "can_set_mode": user.role in ("admin", "hr"),
+            "modes": [m.value for m in UnitMode],
         },
     )
 
@@ -194,3 +197,41 @@ def confirm(
         message = _("Confirmed {unit} for {day}.", unit=done.unit, day=day)
     flash(request, message)
     return RedirectResponse(target, status_code=303)
+
+
+@router.post("/report/daily/mode")
+def set_unit_mode(
+    request: Request,
+    app: AppDep,
+    user: HRUser,
+    unit: Annotated[str, Form()],
+    mode: Annotated[str, Form()],
+    start: Annotated[str, Form()],
+    reason: Annotated[str, Form()],
+    end: Annotated[str, Form()] = "",
+    date: Annotated[str, Form()] = "",
+) -> Response:
+    """HR and admins put a unit in an emergency mode (the same use case as ``mode set``)."""
+    from testrota.actions.modes import SetMode, set_mode
+
+    _ = translator(request_language(request))
+    back = f"/report/daily?date={quote(date[:10])}&unit={quote(unit[:MAX_UNIT_TEXT])}"
+    try:
+        first = _day(app, start)
+        last = _day(app, end) if end.strip() else None
+        done = set_mode(
+            app, SetMode(unit[:MAX_UNIT_TEXT], mode, first, reason, Actor.web(user.name), end=last)
+        )
+    except UserError as exc:
+        flash(request, exc.render(_), "error")
+        return RedirectResponse(back, status_code=303)
+    flash(
+        request,
+        _(
+            "{unit} is in mode {mode} from {day}.",
+            unit=done.unit,
+            mode=_(done.mode),
+            day=done.start,
+        ),
+    )
+    return RedirectResponse(back, status_code=303)

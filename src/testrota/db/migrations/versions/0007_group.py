@@ -52,10 +52,15 @@ def upgrade() -> None:
             )
         )
         batch_op.add_column(sa.Column("unit_id", sa.Integer(), nullable=True))
+        batch_op.add_column(
+            sa.Column("on_site", sa.Boolean(), nullable=False, server_default=sa.false())
+        )
+        batch_op.add_column(
+            sa.Column("key_post", sa.Boolean(), nullable=False, server_default=sa.false())
+        )
         batch_op.create_index(batch_op.f("ix_person_unit_id"), ["unit_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_person_key_post"), ["key_post"], unique=False)
         batch_op.create_foreign_key("fk_person_unit_id_orgunit", "orgunit", ["unit_id"], ["id"])
-    with op.batch_alter_table("person", schema=None) as batch_op:
-        batch_op.alter_column("unit_path", server_default=None)
     with op.batch_alter_table("appointment", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("excused_code", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True)
@@ -114,7 +119,10 @@ def downgrade() -> None:
     with op.batch_alter_table("person", schema=None) as batch_op:
         batch_op.drop_constraint("fk_person_unit_id_orgunit", type_="foreignkey")
         batch_op.drop_index(batch_op.f("ix_person_unit_id"))
+        batch_op.drop_index(batch_op.f("ix_person_key_post"))
         batch_op.drop_column("unit_id")
+        batch_op.drop_column("on_site")
+        batch_op.drop_column("key_post")
         batch_op.drop_column("unit_path")
     with op.batch_alter_table("orgunit", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_orgunit_parent_id"))
