@@ -337,3 +337,34 @@ def test_one_site_is_the_devices_site(client: TestClient, engine: Engine) -> Non
     page = soup(client.get("/checkin"))
     assert page.select_one(".site-banner")["data-site"] == "S1"
     assert page.select_one("input.scan").has_attr("autofocus")
+
+
+# --- accessibility the markup itself owes -------------------------------------------------------
+
+
+def test_the_status_light_differs_by_shape_not_only_colour(
+    client: TestClient, engine: Engine
+) -> None:
+    week19(engine)
+    make_user(engine, "gate1", "site")
+    sign_in(client, "gate1")
+    shapes = {}
+    for number in ("A001", "A002"):
+        page = soup(client.get("/status", params={"employee_no": number}))
+        assert page.select_one("h1") is not None
+        light = page.select_one(".answer .light")
+        shapes[page.select_one(".answer")["data-status"]] = (light["data-shape"], light.text)
+    assert shapes == {"red": ("octagon", "✕"), "green": ("circle", "✓")}
+
+
+def test_sorting_is_announced_on_the_column_header(client: TestClient, engine: Engine) -> None:
+    week19(engine)
+    make_user(engine, "hr1", "hr")
+    sign_in(client, "hr1")
+    page = soup(client.get("/missed", params={"week": "2022-W19", "sort": "-name"}))
+    assert page.select("a[aria-sort]") == []
+    (header,) = page.select("th[aria-sort]")
+    assert header["aria-sort"] == "descending" and "Name" in header.get_text()
+    upload = soup(client.get("/upload/roster")).select_one("input[type=file]")
+    assert upload.has_attr("aria-label")
+    assert {".xlsx", ".xlsb", ".xls", ".ods", ".csv"} <= set(upload["accept"].split(","))

@@ -560,6 +560,12 @@ ZH: dict[str, str] = {
     "Work on this alert": "处理此预警",
     "write the note first": "请先填写记录",
     "a note is at most {limit} characters": "记录最多 {limit} 个字符",
+    "Spreadsheet to upload": "要上传的表格",
+    "Actions": "操作",
+    "Role of {name}": "{name} 的角色",
+    "Departments of {name}": "{name} 的部门",
+    "Language of {name}": "{name} 的语言",
+    "New password for {name}": "{name} 的新密码",
 }
 
 
