@@ -566,6 +566,9 @@ ZH: dict[str, str] = {
     "Departments of {name}": "{name} 的部门",
     "Language of {name}": "{name} 的语言",
     "New password for {name}": "{name} 的新密码",
+    "Call {name}": "给 {name} 打电话",
+    "Call": "打电话",
+    "{employee_no} has no phone number that can be called; ask HR to fix the roster": "{employee_no} 没有可拨打的电话号码；请联系人事修正花名册",
 }
 
 
