@@ -38,9 +38,10 @@ _STANDARD = frozenset(
     | {"message", "asctime", "request_id", "job_id", "taskName", "ids", "more"}
 )
 _OURS = "_testrota_handler"
-# Libraries that log at INFO what nobody needs (every scheduler tick) or numbers (the SDK's
-# request lines); they still show warnings.
-_QUIET = ("apscheduler", "twilio.http_client")
+# Libraries that log at INFO what nobody needs (every scheduler tick; alembic's plugins and
+# revisions, a dozen lines before `init` or `demo` says anything) or numbers (the SDK's request
+# lines); they still show warnings.
+_QUIET = ("apscheduler", "twilio.http_client", "alembic")
 
 
 def new_id() -> str:
