@@ -254,3 +254,18 @@ def test_an_expired_link_on_a_phone(
         assert "/" not in hrefs and "/login" not in hrefs
         assert _fits_sideways(page)
         context.close()
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_menu_fits_one_line_at_1366(
+    browser: Any, database_url: str, engine: Engine, lang: str
+) -> None:
+    make_user(engine, "admin1", "admin", language=lang)  # the longest menu
+    with running_server(database_url) as base:
+        context = browser.new_context(viewport=DESKTOP, locale="en" if lang == "en" else "zh-CN")
+        page = context.new_page()
+        sign_in(page, base, "admin1")
+        tops = page.eval_on_selector_all("nav.nav a", "links => links.map(a => a.offsetTop)")
+        assert len(tops) >= 12 and len(set(tops)) == 1, tops
+        assert _fits_sideways(page)
+        context.close()
