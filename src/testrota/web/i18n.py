@@ -569,6 +569,8 @@ ZH: dict[str, str] = {
     "Call {name}": "给 {name} 打电话",
     "Call": "打电话",
     "{employee_no} has no phone number that can be called; ask HR to fix the roster": "{employee_no} 没有可拨打的电话号码；请联系人事修正花名册",
+    "Excuse…": "免检…",
+    "e.g. sick leave, business trip": "如：病假、出差",
 }
 
 
