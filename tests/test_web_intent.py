@@ -368,3 +368,16 @@ def test_sorting_is_announced_on_the_column_header(client: TestClient, engine: E
     upload = soup(client.get("/upload/roster")).select_one("input[type=file]")
     assert upload.has_attr("aria-label")
     assert {".xlsx", ".xlsb", ".xls", ".ods", ".csv"} <= set(upload["accept"].split(","))
+
+
+def test_the_api_page_has_no_raw_backticks_and_speaks_chinese(
+    client: TestClient, engine: Engine
+) -> None:
+    make_user(engine, "hr1", "hr", language="zh")
+    sign_in(client, "hr1")
+    page = soup(client.get("/api"))
+    main = page.select_one("main")
+    assert "`" not in main.get_text()
+    assert main.select("section.api-op p code")  # what was `backticked` reads as code
+    assert page.select_one("h1").get_text().startswith("接口")
+    assert "必填" in main.get_text() and "响应" in main.get_text()

@@ -571,6 +571,13 @@ ZH: dict[str, str] = {
     "{employee_no} has no phone number that can be called; ask HR to fix the roster": "{employee_no} 没有可拨打的电话号码；请联系人事修正花名册",
     "Excuse…": "免检…",
     "e.g. sick leave, business trip": "如：病假、出差",
+    "required": "必填",
+    "JSON body": "JSON 请求体",
+    "responses": "响应",
+    "query": "查询参数",
+    "path": "路径参数",
+    "header": "请求头",
+    "cookie": "Cookie",
 }
 
 
