@@ -381,3 +381,16 @@ def test_the_api_page_has_no_raw_backticks_and_speaks_chinese(
     assert main.select("section.api-op p code")  # what was `backticked` reads as code
     assert page.select_one("h1").get_text().startswith("接口")
     assert "必填" in main.get_text() and "响应" in main.get_text()
+
+
+def test_the_schedule_explains_itself_and_changes_site_on_purpose(
+    client: TestClient, engine: Engine
+) -> None:
+    week19(engine)
+    make_user(engine, "hr1", "hr")
+    sign_in(client, "hr1")
+    page = soup(client.get("/schedule", params={"week": "2022-W19"}))
+    legend = page.select_one("dl.legend")
+    assert legend is not None
+    assert {"tested", "missed", "nobody booked"} <= {dd.get_text() for dd in legend.select("dd")}
+    assert page.select("[data-autosubmit]") == []

@@ -578,6 +578,12 @@ ZH: dict[str, str] = {
     "path": "路径参数",
     "header": "请求头",
     "cookie": "Cookie",
+    "Legend": "图例",
+    "a slot": "时段",
+    "booked of places": "已约/名额",
+    "tested": "已检",
+    "how full (red: over capacity)": "预约比例（红色：超出名额）",
+    "nobody booked": "无人预约",
 }
 
 
