@@ -8,6 +8,8 @@ DEV_LOCK := requirements/dev.lock
 RUNTIME_LOCK := requirements/runtime.lock
 UV_COMPILE = $(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 --quiet
 DEMO_DB ?= sqlite:///./demo.db
+# `make demo PORT=8001`: where the demo serves, and what its texts' links point to
+PORT ?= 8000
 export TESTROTA_CONFIG_DIR ?= ./config
 
 .PHONY: demo test lint format format-check typecheck coverage lock bench clean browser-deps \
@@ -43,11 +45,11 @@ browser-deps:
 demo: $(STAMP)
 	rm -f demo.db demo.db-wal demo.db-shm
 	$(BIN)/testrota init --db $(DEMO_DB)
-	$(BIN)/testrota demo --db $(DEMO_DB) --no-serve > /dev/null
+	$(BIN)/testrota demo --db $(DEMO_DB) --port $(PORT) --no-serve > /dev/null
 	COLUMNS=160 $(BIN)/testrota compliance --db $(DEMO_DB) --weeks 2 | head -28
 	COLUMNS=160 $(BIN)/testrota missed --db $(DEMO_DB) --format table | head -24
 	COLUMNS=160 $(BIN)/testrota outbox --db $(DEMO_DB) --limit 8
-	$(BIN)/testrota demo --db $(DEMO_DB)
+	$(BIN)/testrota demo --db $(DEMO_DB) --port $(PORT)
 
 test: $(STAMP) browser-deps
 	$(BIN)/ruff check src tests benchmarks

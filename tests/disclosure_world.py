@@ -141,6 +141,7 @@ class World:
     ids: dict[str, int] = field(default_factory=dict)  # person ids by employee number
     tokens: dict[str, str] = field(default_factory=dict)  # a personal token by employee number
     uploads: list[str] = field(default_factory=list)  # upload tokens, roster then results
+    alerts: list[int] = field(default_factory=list)  # the positive case's alert
 
 
 def seed(engine: Engine, settings: Settings) -> World:
@@ -185,6 +186,7 @@ def seed(engine: Engine, settings: Settings) -> World:
         s.add(alert)
         s.flush()
         assert alert.id is not None
+        world.alerts.append(alert.id)
         s.add(AlertContact(alert_id=alert.id, person_id=world.ids["A002"], reason="grid_unit"))
         s.add(AlertContact(alert_id=alert.id, person_id=world.ids["B001"], reason="same_slot"))
         for i, p in enumerate(PEOPLE):

@@ -254,3 +254,57 @@ def test_an_expired_link_on_a_phone(
         assert "/" not in hrefs and "/login" not in hrefs
         assert _fits_sideways(page)
         context.close()
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_menu_fits_one_line_at_1366(
+    browser: Any, database_url: str, engine: Engine, lang: str
+) -> None:
+    make_user(engine, "admin1", "admin", language=lang)  # the longest menu
+    with running_server(database_url) as base:
+        context = browser.new_context(viewport=DESKTOP, locale="en" if lang == "en" else "zh-CN")
+        page = context.new_page()
+        sign_in(page, base, "admin1")
+        tops = page.eval_on_selector_all("nav.nav a", "links => links.map(a => a.offsetTop)")
+        assert len(tops) >= 12 and len(set(tops)) == 1, tops
+        assert _fits_sideways(page)
+        context.close()
+
+
+def test_the_missed_list_shows_fifteen_rows_and_excuses_in_a_fold(
+    browser: Any, database_url: str, engine: Engine
+) -> None:
+    from testrota.web.demo import seed_demo
+
+    report = seed_demo(web_settings_for(database_url))
+    hr = next(u for u in report.users if u.role == "hr")
+    with running_server(database_url) as base:
+        context = browser.new_context(viewport=DESKTOP, locale="zh-CN")
+        page = context.new_page()
+        page.goto(f"{base}/login")
+        page.fill('input[name="username"]', hr.name)
+        page.fill('input[name="password"]', hr.password)
+        page.click("button.primary")
+        page.wait_for_load_state()
+        page.goto(f"{base}/missed")
+        rows = page.locator("table.missed tbody tr")
+        assert rows.count() >= 15
+        visible = page.evaluate(
+            """() => [...document.querySelectorAll('table.missed tbody tr')]
+                .filter(r => r.getBoundingClientRect().bottom <= window.innerHeight).length"""
+        )
+        assert visible >= 15
+        # the excuse opens in its row's fold, and is sent from there
+        first = rows.first
+        number = first.get_attribute("data-employee")
+        first.locator("details.excuse-box summary").click()
+        first.locator('input[name="reason"]').fill("病假 sick leave")
+        first.locator("form.excuse button").click()
+        page.wait_for_load_state()
+        assert page.locator(".flash").count() >= 1
+        with Session(engine) as s:
+            excused = s.exec(
+                select(AuditEvent).where(AuditEvent.action == "appointment.excused")
+            ).all()
+        assert excused and all(e.details.get("employee_no") == number for e in excused)
+        context.close()

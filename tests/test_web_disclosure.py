@@ -65,6 +65,8 @@ def _values(param: str, path: str, world: World) -> list[str]:
         return ["roster", "results"]
     if param == "fmt":
         return ["xlsx", "csv"]
+    if param == "alert_id":
+        return [str(a) for a in world.alerts]
     raise AssertionError(f"teach this test a value for {{{param}}} in {path}")
 
 

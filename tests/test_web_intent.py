@@ -337,3 +337,60 @@ def test_one_site_is_the_devices_site(client: TestClient, engine: Engine) -> Non
     page = soup(client.get("/checkin"))
     assert page.select_one(".site-banner")["data-site"] == "S1"
     assert page.select_one("input.scan").has_attr("autofocus")
+
+
+# --- accessibility the markup itself owes -------------------------------------------------------
+
+
+def test_the_status_light_differs_by_shape_not_only_colour(
+    client: TestClient, engine: Engine
+) -> None:
+    week19(engine)
+    make_user(engine, "gate1", "site")
+    sign_in(client, "gate1")
+    shapes = {}
+    for number in ("A001", "A002"):
+        page = soup(client.get("/status", params={"employee_no": number}))
+        assert page.select_one("h1") is not None
+        light = page.select_one(".answer .light")
+        shapes[page.select_one(".answer")["data-status"]] = (light["data-shape"], light.text)
+    assert shapes == {"red": ("octagon", "✕"), "green": ("circle", "✓")}
+
+
+def test_sorting_is_announced_on_the_column_header(client: TestClient, engine: Engine) -> None:
+    week19(engine)
+    make_user(engine, "hr1", "hr")
+    sign_in(client, "hr1")
+    page = soup(client.get("/missed", params={"week": "2022-W19", "sort": "-name"}))
+    assert page.select("a[aria-sort]") == []
+    (header,) = page.select("th[aria-sort]")
+    assert header["aria-sort"] == "descending" and "Name" in header.get_text()
+    upload = soup(client.get("/upload/roster")).select_one("input[type=file]")
+    assert upload.has_attr("aria-label")
+    assert {".xlsx", ".xlsb", ".xls", ".ods", ".csv"} <= set(upload["accept"].split(","))
+
+
+def test_the_api_page_has_no_raw_backticks_and_speaks_chinese(
+    client: TestClient, engine: Engine
+) -> None:
+    make_user(engine, "hr1", "hr", language="zh")
+    sign_in(client, "hr1")
+    page = soup(client.get("/api"))
+    main = page.select_one("main")
+    assert "`" not in main.get_text()
+    assert main.select("section.api-op p code")  # what was `backticked` reads as code
+    assert page.select_one("h1").get_text().startswith("接口")
+    assert "必填" in main.get_text() and "响应" in main.get_text()
+
+
+def test_the_schedule_explains_itself_and_changes_site_on_purpose(
+    client: TestClient, engine: Engine
+) -> None:
+    week19(engine)
+    make_user(engine, "hr1", "hr")
+    sign_in(client, "hr1")
+    page = soup(client.get("/schedule", params={"week": "2022-W19"}))
+    legend = page.select_one("dl.legend")
+    assert legend is not None
+    assert {"tested", "missed", "nobody booked"} <= {dd.get_text() for dd in legend.select("dd")}
+    assert page.select("[data-autosubmit]") == []

@@ -31,6 +31,7 @@ class Action(StrEnum):
     PERSON_OPTED_OUT = "person.opted_out"
     PERSON_OPTED_IN = "person.opted_in"
     PHONE_INVALID = "person.phone_invalid"
+    PHONE_REVEALED = "person.phone_revealed"  # given out to call the person (a tel: link)
     # high-risk categories
     CATEGORY_OVERRIDDEN = "risk.person_override"
     CATEGORY_OVERRIDE_CLEARED = "risk.person_override_cleared"

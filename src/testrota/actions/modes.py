@@ -105,17 +105,17 @@ def set_mode(app: App, cmd: SetMode) -> ModeSet:
                 "reason": reason,
             },
         )
-    replanned = _replan(app, cmd.start, cmd.end, now, str(cmd.actor))
+    replanned = _replan(app, cmd.start, cmd.end, now, cmd.actor)
     return ModeSet(
         change_id, unit.path, mode, cmd.start, cmd.end, reason, str(cmd.actor), now, replanned
     )
 
 
-def _replan(app: App, start: date, end: date | None, now: datetime, actor: str) -> list[str]:
+def _replan(app: App, start: date, end: date | None, now: datetime, actor: Actor) -> list[str]:
     """Plan again the weeks already planned that the change covers and that are not over."""
     from sqlalchemy import select
 
-    from testrota.scheduling.service import plan_week_service
+    from testrota.actions.plan import PlanWeek, plan_week
     from testrota.weeks import current_week
 
     with app.engine.connect() as conn:
@@ -132,5 +132,5 @@ def _replan(app: App, start: date, end: date | None, now: datetime, actor: str) 
                 continue
         weeks.append(label)
     for label in weeks:
-        plan_week_service(app.engine, label, app.policy, None, app.config_dir, now, actor=actor)
+        plan_week(app, PlanWeek(actor, label))
     return weeks

@@ -82,6 +82,7 @@ def import_results(app: App, cmd: ImportResults) -> ResultsImport:
                 dry_run=cmd.dry_run,
                 progress=cmd.progress,
                 errors_report=cmd.errors_report,
+                site_names=_site_names(app),
             )
             if not cmd.dry_run:
                 record(
@@ -237,3 +238,15 @@ def _pooled_samples(app: App, pairs: list[tuple[int, str]]) -> list[Recheck]:
 def _book(app: App, raised: list[RaisedAlert], now: datetime) -> ContactsBooking | None:
     with app.write_lock:
         return book_contacts(app.engine, raised, now, app.policy, app.config_dir)
+
+
+def _site_names(app: App) -> dict[str, str]:
+    """``sites.yaml``'s names and aliases of each site, to its code (北门 → NORTH)."""
+    from testrota.errors import UserError
+    from testrota.scheduling.sites import load_sites
+
+    try:
+        specs = load_sites(app.config_dir, app.policy)
+    except UserError:  # a broken sites.yaml: the database's names still match
+        return {}
+    return {name: s.code for s in specs for name in (s.name, *s.aliases)}

@@ -326,7 +326,7 @@ def demo(
         app = make_app(db)
         from testrota.web.demo import demo_settings, seed_demo
 
-        settings = demo_settings(app.settings)
+        settings = demo_settings(app.settings, host, port)
         report = seed_demo(settings)
         for line in report.lines():
             typer.echo(line, err=True)

@@ -9,7 +9,7 @@ errors``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -141,6 +141,7 @@ def record_result_sheet(
     dry_run: bool = False,
     progress: Progress = _quiet,
     errors_report: Path | None = None,
+    site_names: Mapping[str, str] | None = None,
 ) -> tuple[ResultsImport, list[RaisedAlert]]:
     """Match the rows of ``workbook`` to people and record their results, in ``session``'s
     transaction; returns the summary and the alerts raised (none on a dry run).
@@ -148,7 +149,9 @@ def record_result_sheet(
     Idempotent by each sample's key. Positive results raise their alerts here; the caller
     audits the import and the alerts, and books the contacts once it has committed.
     ``errors_report``: an .xlsx of the rows that match nobody and the row errors (written
-    also on a dry run). An IntegrityError means another import wrote the same samples at the
+    also on a dry run). ``site_names``: more names of sites (``sites.yaml``'s names and
+    aliases) to their codes, beside the database's names and codes.
+    An IntegrityError means another import wrote the same samples at the
     same moment: the caller rolls back.
     """
     from testrota.roster.phones import normalize_phone
@@ -163,7 +166,7 @@ def record_result_sheet(
 
     progress("matching")
     index = PersonIndex(_person_keys(session))
-    sites = _site_names(session)
+    sites = {**{site_key(k): v for k, v in (site_names or {}).items()}, **_site_names(session)}
     parsed = ParsedRows()
     for sh in workbook.sheets:
         parse_rows(

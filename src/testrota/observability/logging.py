@@ -38,10 +38,11 @@ _STANDARD = frozenset(
     | {"message", "asctime", "request_id", "job_id", "taskName", "ids", "more"}
 )
 _OURS = "_testrota_handler"
-# Libraries that log at INFO what nobody needs (every scheduler tick) or numbers (the SDK's
-# request lines); they still show warnings.
-# httpx2 logs every request's URL at INFO: WeCom's gettoken carries the secret in its query.
-_QUIET = ("apscheduler", "twilio.http_client", "httpx2", "httpcore2")
+# Libraries that log at INFO what nobody needs (every scheduler tick; alembic's plugins and
+# revisions, a dozen lines before `init` or `demo` says anything) or numbers (the SDK's request
+# lines); they still show warnings. httpx2 logs every request's URL at INFO: WeCom's gettoken
+# carries the secret in its query.
+_QUIET = ("apscheduler", "twilio.http_client", "alembic", "httpx2", "httpcore2")
 
 
 def new_id() -> str:

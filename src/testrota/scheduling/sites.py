@@ -78,6 +78,8 @@ class SiteConfig(BaseModel):
     address: str = ""
     # A link to the site on a map (Amap, Baidu, a plan of the plant): shown to employees
     map_url: str = Field(default="", max_length=500, pattern=r"^(https?://\S+)?$")
+    # Other names a lab's sheet may use for the site (北门, 北门采样点): matched like the name
+    aliases: list[str] = Field(default=[], max_length=50)
     timezone: str | None = None
     slot_minutes: int | None = Field(default=None, ge=5, le=240)
     capacity: int | None = Field(default=None, ge=1, le=10_000)
@@ -146,6 +148,7 @@ class SiteSpec:
     grid_units: frozenset[str] | None
     closed: frozenset[date] = frozenset()
     map_url: str = ""
+    aliases: tuple[str, ...] = ()
 
     @property
     def tz(self) -> ZoneInfo:
@@ -220,6 +223,7 @@ def _build(cfg: SiteConfig, defaults: SitesFile, policy: Policy) -> SiteSpec:
         grid_units=grid_units,
         closed=frozenset(cfg.closed),
         map_url=cfg.map_url,
+        aliases=tuple(a.strip() for a in cfg.aliases if a.strip()),
     )
 
 

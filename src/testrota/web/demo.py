@@ -59,10 +59,15 @@ class DemoReport:
         return self.facts
 
 
-def demo_settings(settings: Settings) -> Settings:
+def demo_settings(settings: Settings, host: str | None = None, port: int | None = None) -> Settings:
     """The demo runs with the console SMS backend, and with its database's own random key if
-    none is set (see :mod:`testrota.auth.keys`)."""
-    return settings.model_copy(update={"demo": True, "sms_backend": "console"})
+    none is set (see :mod:`testrota.auth.keys`). Its texts' links point where it serves
+    (``host``, ``port``) unless ``TESTROTA_PUBLIC_URL`` says otherwise."""
+    update: dict[str, object] = {"demo": True, "sms_backend": "console"}
+    if port is not None and "public_url" not in settings.model_fields_set:
+        shown = "127.0.0.1" if host in (None, "", "0.0.0.0", "::") else host
+        update["public_url"] = f"http://{shown}:{port}"
+    return settings.model_copy(update=update)
 
 
 def rosters_dir(settings: Settings) -> Path:

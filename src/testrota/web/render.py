@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup, escape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
@@ -72,7 +73,21 @@ def make_templates() -> Jinja2Templates:
     env.filters["local"] = _local
     env.filters["pct"] = _pct
     env.filters["pair"] = lambda value: (value, value)
+    env.filters["inline_code"] = inline_code
     return templates
+
+
+def inline_code(text: str | None) -> Markup:
+    """Text whose `backticked` parts (OpenAPI descriptions are Markdown) read as code, the rest
+    escaped: never raw backticks on a page."""
+    import re
+
+    parts = re.split(r"`([^`\n]+)`", text or "")
+    out = [
+        Markup("<code>{}</code>").format(part) if i % 2 else escape(part)
+        for i, part in enumerate(parts)
+    ]
+    return Markup("").join(out)
 
 
 def _local(value: datetime | date | None, tz: Any, fmt: str = "%Y-%m-%d %H:%M") -> str:

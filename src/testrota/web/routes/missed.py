@@ -186,3 +186,29 @@ def excuse(
         request, _("Excused {name}: {n} appointment(s).", name=result.name, n=len(result.excused))
     )
     return RedirectResponse(target, 303)
+
+
+@router.post("/missed/call")
+def call(
+    request: Request,
+    app: AppDep,
+    scope: SupervisorScope,
+    user: CurrentUser,
+    employee_no: Annotated[str, Form(max_length=64)],
+    back: Annotated[str, Form(max_length=500)] = "/missed",
+) -> Response:
+    """The number only on this action (the list shows it masked): a redirect to ``tel:``,
+    which a phone hands to its dialler; audited."""
+    from testrota.actions.calls import CallPerson, call_person
+    from testrota.roster.people import NoSuchPerson
+
+    _ = translator(request_language(request))
+    target = back if back.startswith("/missed") and not back.startswith("//") else "/missed"
+    try:
+        number = call_person(app, CallPerson(employee_no.strip(), Actor.web(user.name), scope))
+    except NoSuchPerson as exc:
+        raise HTTPException(404) from exc
+    except UserError as exc:
+        flash(request, exc.render(_), "error")
+        return RedirectResponse(target, 303)
+    return RedirectResponse("tel:" + number.phone, 303)

@@ -18,6 +18,7 @@ from testrota.roster.people import NoSuchPerson, PeopleFilter
 from testrota.web.deps import AppDep, CurrentUser, HRUser, SupervisorScope, verify_csrf
 from testrota.web.i18n import translator
 from testrota.web.render import category_choices, flash, render, request_language
+from testrota.web.samples import one_per_sample
 
 router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
 
@@ -89,6 +90,7 @@ def _person_page(
         {
             "p": detail.person,
             "detail": detail,
+            "samples": one_per_sample(detail.tests),
             "can_override": user.role in ("admin", "hr"),
             "categories": category_choices(request),
             "override_error": override_error,

@@ -1,5 +1,4 @@
-"""a make-up test names the missed appointment it makes up for; alerts keep notes and why
-they were closed
+"""make-ups name the missed test; alerts keep notes and why they were closed
 
 Revision ID: 0005_ui
 Revises: 0004_statuses
