@@ -288,8 +288,8 @@ def test_dispatcher_marks_an_illegal_number_invalid_for_hr(
         failed = [m for m in messages(session) if m.status == "failed"]
     assert failed[0].error_code == "isv.MOBILE_NUMBER_ILLEGAL"
     with engine.connect() as conn:
-        actions = list(conn.execute(select(tables.AUDIT_EVENT.c.action)).scalars())
-    assert actions == ["phone_invalid"]
+        events = conn.execute(select(tables.AUDIT_EVENT.c.action, tables.AUDIT_EVENT.c.actor))
+        assert [tuple(e) for e in events] == [("person.phone_invalid", "provider:aliyun")]
 
 
 def test_dispatcher_retries_a_throttled_text_later(

@@ -211,7 +211,7 @@ def test_unsubscribed_recipient_is_opted_out_and_not_texted_again(
     session.commit()
     assert (audit.action, audit.actor, audit.entity_id) == (
         "person.opted_out",
-        "provider:sms",
+        "provider:twilio",
         str(person.id),
     )
     failed = next(m for m in messages(session) if m.status == "failed")
@@ -248,7 +248,7 @@ def test_invalid_numbers_are_flagged_for_hr(
     (event,) = session.exec(select(AuditEvent)).all()
     assert (event.action, event.actor, event.entity_id) == (
         "person.phone_invalid",
-        "provider:sms",
+        "provider:twilio",
         str(person.id),
     )
 

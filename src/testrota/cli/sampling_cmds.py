@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Annotated, Literal, cast
 
 import typer
 
-from testrota.app import App
 from testrota.audit import Actor
 from testrota.cli.common import (
     DbOption,
@@ -25,6 +24,7 @@ from testrota.jsonable import jsonable
 
 if TYPE_CHECKING:
     from testrota.actions.tubes import TubeView
+    from testrota.app import App
 
 SHEET_SUFFIXES = (".png", ".pdf")
 

@@ -398,8 +398,9 @@ class Dispatcher:
             report.released += claims.release(conn, self.worker, release)
             opted = claims.mark_recipients(conn, opted_phones, opted_out=True)
             invalid = claims.mark_recipients(conn, invalid_phones, invalid=True)
-            _audit(conn, now, Action.PERSON_OPTED_OUT, opted, "error 21610 from the provider")
-            _audit(conn, now, Action.PHONE_INVALID, invalid, "the provider refused the number")
+            provider = Actor.provider(channel)
+            _audit(conn, provider, now, Action.PERSON_OPTED_OUT, opted, "the provider: opted out")
+            _audit(conn, provider, now, Action.PHONE_INVALID, invalid, "the provider refused it")
         report.sent += len(sent)
         report.retried += len(retry)
         report.failed += len(failed)
@@ -479,11 +480,13 @@ def _template(row: Claimed) -> TemplateValues | None:
     return TemplateValues(row.kind, row.language, row.params)
 
 
-def _audit(conn: Any, now: datetime, action: Action, person_ids: list[int], reason: str) -> None:
+def _audit(
+    conn: Any, provider: Actor, now: datetime, action: Action, person_ids: list[int], reason: str
+) -> None:
     # What the provider said about a number, on the record like any other change to a person.
     record_many(
         conn,
-        Actor.provider("sms"),
+        provider,
         action,
         "person",
         [(pid, {"reason": reason}) for pid in person_ids],
