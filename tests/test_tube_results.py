@@ -341,3 +341,20 @@ def test_the_recheck_slot_is_the_earliest_with_room_at_a_site_that_serves() -> N
     chosen = choose_slot(options, lambda s: s != "DORM", now, now + timedelta(hours=24), "NORTH")
     assert chosen is not None and chosen.id == 5
     assert choose_slot(options[:4], lambda s: s == "DORM", now, now, None) is None
+
+
+def test_the_daily_report_counts_pooled_and_single_samples_and_positive_pools(
+    engine: Engine, cli: Any, tmp_path: Path
+) -> None:
+    _people(engine)
+    _morning(cli)
+    sheet = _sheet(tmp_path, "lab.xlsx", [["P1", "阳性", "", ""], ["P2", "阴性", "", ""]])
+    _ok(cli("results", "import", str(sheet), "--json", env=_env(AFTERNOON)))
+    report = _ok(cli("report", "daily", "--date", "2022-05-11", "--json", env=_env(EVENING)))
+    root = report[0]
+    # P1 (5 swabs) and P2 (2) are pooled; S1 is a single tube; P1 came back positive.
+    assert (root["pooled"], root["single"], root["pool_positive"]) == (7, 1, 5)
+    # The units below the root add up to it.
+    rows = {r["path"]: r for r in report}
+    assert sum(r["pooled"] for r in report if r["level"] == root["level"] + 1) == 7
+    assert all(r["pool_positive"] <= r["pooled"] for r in rows.values())

@@ -69,6 +69,9 @@ def daily_report(app: App, cmd: DailyReport) -> DailyReportOut:
         below = load_units(conn, under=top.path)
         reasons = list(policy.report.excuse_reasons)
         inputs = _read_day(conn, top, below, start, end, cmd.day, reasons)
+        tubes = tube_figures(
+            conn, start, end, None if top.parent_id is None else [u.id for u in below]
+        )
         changes = load_changes(conn, cmd.day, cmd.day)
         # A mode set above the unit reaches it: the units above take part in the inheritance.
         tree = [*ancestors(conn, top.path), *below]
@@ -81,7 +84,7 @@ def daily_report(app: App, cmd: DailyReport) -> DailyReportOut:
         reasons=list(policy.report.excuse_reasons),
         level_names=org.levels,
         grid_level=org.grid_level,
-        tubes=tube_figures(start, end),
+        tubes=tubes,
         confirmations=confirmations,
         top=top.id,
         levels=cmd.levels,
@@ -196,10 +199,43 @@ def confirm_report(app: App, cmd: ConfirmReport) -> Confirmed:
     return Confirmed(row.path, cmd.day, str(cmd.actor), now, note, late, replaced, figures)
 
 
-def tube_figures(start: datetime, end: datetime) -> TubeFigures:
-    """Pooled and single-tube samples of the day, per person. The seam for pooled sampling:
-    until tubes are recorded every sample is counted only as a sample, and these are zero."""
-    return TubeFigures()
+def tube_figures(
+    conn: Connection, start: datetime, end: datetime, unit_ids: list[int] | None = None
+) -> TubeFigures:
+    """The day's samples by each person's unit: ``pooled`` those that went into a pooled tube
+    (ratio above 1), ``single`` the rest (a single tube, or a sample recorded without a tube:
+    a lab's result by person), and ``pool_positive`` the people whose pooled tube of that day
+    came back positive, whatever their single-tube recheck said since."""
+    t, p, member, tube = TEST_RESULT, PERSON, tables.TUBE_MEMBER, tables.TUBE
+    pooled = func.coalesce(func.sum(case((tube.c.ratio > 1, 1), else_=0)), 0)
+    in_positive_pool = case(
+        (and_(tube.c.ratio > 1, tube.c.result == "positive"), t.c.person_id), else_=None
+    )
+    query = (
+        select(
+            p.c.unit_id,
+            pooled.label("pooled"),
+            func.count().label("samples"),
+            func.count(in_positive_pool.distinct()).label("pool_positive"),
+        )
+        .select_from(
+            t.join(p, p.c.id == t.c.person_id)
+            .outerjoin(member, member.c.result_id == t.c.id)
+            .outerjoin(tube, tube.c.id == member.c.tube_id)
+        )
+        .where(t.c.sampled_at >= start, t.c.sampled_at < end, p.c.unit_id.is_not(None))
+        .group_by(p.c.unit_id)
+    )
+    if unit_ids is not None:
+        query = query.where(p.c.unit_id.in_(unit_ids))
+    pooled_of: dict[int, int] = {}
+    single_of: dict[int, int] = {}
+    positive_of: dict[int, int] = {}
+    for unit_id, n_pooled, samples, positive in conn.execute(query):
+        pooled_of[unit_id] = int(n_pooled)
+        single_of[unit_id] = int(samples) - int(n_pooled)
+        positive_of[unit_id] = int(positive)
+    return TubeFigures(pooled_of, single_of, positive_of)
 
 
 def _day_counts(
