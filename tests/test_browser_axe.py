@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 
 from testrota.db.models import Alert, Appointment, Person
 from testrota.notify.links import make_personal_token
-from tests.web_support import running_server, web_settings_for
+from tests.web_support import running_server, skip_without_browser, web_settings_for
 
 CHROMIUM = Path("/usr/bin/chromium")
 AXE = Path(__file__).with_name("vendor") / "axe-core" / "axe.min.js"
@@ -24,7 +24,7 @@ PHONE = {"width": 390, "height": 844}
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs chromium at /usr/bin/chromium"),
+    pytest.mark.skipif(skip_without_browser(), reason="needs chromium at /usr/bin/chromium"),
 ]
 
 # The office pages each role opens; {person}, {alert} and {token} are filled from the data.

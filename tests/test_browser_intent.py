@@ -25,6 +25,7 @@ from tests.web_support import (
     book,
     make_user,
     running_server,
+    skip_without_browser,
     two_departments,
     web_settings_for,
 )
@@ -35,7 +36,7 @@ DESKTOP = {"width": 1366, "height": 768}
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs chromium at /usr/bin/chromium"),
+    pytest.mark.skipif(skip_without_browser(), reason="needs chromium at /usr/bin/chromium"),
 ]
 
 

@@ -22,6 +22,7 @@ from tests.web_support import (
     book,
     make_user,
     running_server,
+    skip_without_browser,
     two_departments,
     web_settings_for,
 )
@@ -34,7 +35,7 @@ DESKTOP = {"width": 1280, "height": 860}
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs chromium at /usr/bin/chromium"),
+    pytest.mark.skipif(skip_without_browser(), reason="needs chromium at /usr/bin/chromium"),
 ]
 
 

@@ -97,8 +97,8 @@ def test_map_a_role_then_review_it(cli: Any, people: Engine) -> None:
         "affected": 5,
         "released": 0,
         "cleared": False,
-        "departments": {"炼铁厂": 5},  # who the change reached, by department
         "dry_run": False,
+        "departments": {"炼铁厂": 5},
     }
     assert _person(people, "F0").matched_by == "override"
     rows = json.loads(cli("roles", "--format", "json").stdout)

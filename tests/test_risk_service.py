@@ -115,7 +115,7 @@ def test_mapping_a_role_reclassifies_everyone_with_it_and_is_audited(
         had_override=False,
         affected=6,  # the Traditional spelling too
         released=0,  # nobody lost high-risk
-        departments={"炼铁厂": 5, "煉鋼廠": 1},
+        departments={"炼铁厂": 5, "煉鋼廠": 1},  # whom it reclassified, by department
     )
     for number in ("F0", "F4", "F9"):
         p = person(session, number)

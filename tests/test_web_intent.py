@@ -394,3 +394,17 @@ def test_the_schedule_explains_itself_and_changes_site_on_purpose(
     assert legend is not None
     assert {"tested", "missed", "nobody booked"} <= {dd.get_text() for dd in legend.select("dd")}
     assert page.select("[data-autosubmit]") == []
+
+
+def test_ci_fails_rather_than_skips_the_browser_tests(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pathlib import Path
+
+    from tests import web_support
+
+    monkeypatch.setattr(web_support, "CHROMIUM", Path("/nonexistent/chromium"))
+    monkeypatch.delenv("TESTROTA_REQUIRE_BROWSER", raising=False)
+    assert web_support.skip_without_browser()
+    monkeypatch.setenv("TESTROTA_REQUIRE_BROWSER", "1")
+    assert not web_support.skip_without_browser()
+    ci = (Path(__file__).resolve().parents[1] / ".ci" / "run").read_text(encoding="utf-8")
+    assert "export TESTROTA_REQUIRE_BROWSER=1" in ci

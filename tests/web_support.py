@@ -285,3 +285,12 @@ def running_server(
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(10)
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def skip_without_browser() -> bool:
+    """Whether the browser tests skip: only where Debian's chromium is missing and the run does
+    not require it. CI sets ``TESTROTA_REQUIRE_BROWSER=1``: a missing browser fails there."""
+    return not CHROMIUM.exists() and not os.environ.get("TESTROTA_REQUIRE_BROWSER")
