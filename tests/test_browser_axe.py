@@ -47,9 +47,14 @@ PAGES = {
         "/checkin",
         "/status",
         "/status?employee_no={person}",
+        "/report/daily",
+        "/badges",
+        "/tubes",
+        "/pools",
+        "/scan",
     ],
-    "supervisor": ["/", "/missed", "/alerts", "/people", "/schedule", "/status"],
-    "site": ["/checkin", "/status", "/status?employee_no={person}"],
+    "supervisor": ["/", "/missed", "/alerts", "/people", "/schedule", "/status", "/report/daily"],
+    "site": ["/checkin", "/status", "/status?employee_no={person}", "/scan", "/tubes"],
     "employee": ["/me/{token}", "/me/{token}?move={appointment}", "/me/expired", "/login"],
 }
 
