@@ -358,3 +358,37 @@ def test_the_daily_report_counts_pooled_and_single_samples_and_positive_pools(
     rows = {r["path"]: r for r in report}
     assert sum(r["pooled"] for r in report if r["level"] == root["level"] + 1) == 7
     assert all(r["pool_positive"] <= r["pooled"] for r in rows.values())
+
+
+def test_the_alert_of_a_positive_recheck_shows_the_pool_it_was_found_in(
+    engine: Engine, cli: Any, tmp_path: Path, client: Any
+) -> None:
+    _people(engine)
+    _morning(cli)
+    first = _sheet(tmp_path, "lab.xlsx", [["P1", "阳性", "", ""], ["P2", "阴性", "", ""]])
+    _ok(cli("results", "import", str(first), "--json", env=_env(AFTERNOON)))
+    env = _env("2022-05-11T16:05:00+08:00")
+    for code, person in (("R1", "1001"), ("R2", "1002")):
+        _ok(cli("tube", "open", code, "--site", "NORTH", "--ratio", "1", "--json", env=env))
+        _ok(cli("checkin", person, "--tube", code, "--json", env=env))
+    second = _sheet(tmp_path, "recheck.xlsx", [["R1", "阳性", "", ""], ["R2", "阴性", "", ""]])
+    _ok(cli("results", "import", str(second), "--json", env=_env(EVENING)))
+    with Session(engine) as s:
+        (alert,) = s.scalars(select(Alert)).all()
+    make_user(engine, "hr1", "hr")
+    sign_in(client, "hr1")
+    page = soup(client.get(f"/alerts/{alert.id}"))
+    (pool,) = page.select('div.pool[data-tube="P1"]')
+    latest = {
+        r["data-employee"]: r.select("td")[-1].get_text(" ", strip=True)
+        for r in pool.select("tr[data-employee]")
+    }
+    # each member's latest result: the case's positive recheck, 1002's negative one, and the
+    # pool's own result for those not rechecked yet
+    assert sorted(latest) == ["1001", "1002", "1003", "1004", "1005"]
+    assert [latest[n] for n in ("1001", "1002", "1003")] == [
+        "positive",
+        "negative",
+        "pooled tube positive",
+    ]
+    assert latest["1003"] == latest["1004"] == latest["1005"]

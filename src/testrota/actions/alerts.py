@@ -4,8 +4,11 @@ the case has been handled. (An alert is raised by the result itself: :mod:`.resu
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
+from typing import Any
 
+from sqlalchemy import select as sa_select
+from sqlalchemy import true
 from sqlmodel import Session, col, select
 
 from testrota.app import App
@@ -14,10 +17,11 @@ from testrota.auth.scope import Scope
 from testrota.compliance.alerts import AlertClosed, AlertContactRow, AlertRow
 from testrota.compliance.alerts import close_alert as close
 from testrota.compliance.alerts import list_alerts as listed
+from testrota.db import tables
 from testrota.db.engine import session_scope
 from testrota.db.models import Alert, AlertNote, Person, TestResult
 from testrota.errors import UserError
-from testrota.statuses import AlertStatus
+from testrota.statuses import AlertStatus, TubeResult
 
 __all__ = [
     "AlertClosed",
@@ -127,12 +131,33 @@ class AlertNoteRow:
 
 
 @dataclass(frozen=True)
+class PoolMember:
+    employee_no: str
+    name: str
+    department: str
+    result: str  # the member's latest result since the pool (a recheck's, once it is back)
+
+
+@dataclass(frozen=True)
+class PositivePool:
+    """A positive pooled tube the case was in: how the case was found (混管阳性 → 单管复核)."""
+
+    code: str
+    day: date
+    site: str
+    ratio: int
+    members: list[PoolMember]  # the members the reader may see, in the order they went in
+    hidden: int  # members outside the reader's scope
+
+
+@dataclass(frozen=True)
 class AlertDetail:
     alert: AlertRow
     close_reason: str | None
     tests: dict[str, list[ContactTest]]  # by contact employee number, oldest first
     notes: list[AlertNoteRow]  # oldest first
     can_close: bool  # the case is in the reader's departments
+    pools: list[PositivePool] = field(default_factory=list)
 
 
 def alert_detail(app: App, query: AlertQuery) -> AlertDetail:
@@ -182,7 +207,77 @@ def _detail(session: Session, query: AlertQuery) -> AlertDetail:
             .limit(500)
         )
     ]
-    return AlertDetail(row, alert.close_reason, tests, notes, can_close=row.case_visible)
+    pools = (
+        _positive_pools(session, alert.person_id, since, query.scope) if row.case_visible else []
+    )
+    return AlertDetail(row, alert.close_reason, tests, notes, row.case_visible, pools)
+
+
+# A positive pool this long before the case's own sample is how the case was found.
+POOL_LOOKBACK = timedelta(days=3)
+
+
+def _positive_pools(
+    session: Session, person_id: int, since: datetime, scope: Scope
+) -> list[PositivePool]:
+    tube, member, person = tables.TUBE, tables.TUBE_MEMBER, tables.PERSON
+    conn = session.connection()
+    pools = conn.execute(
+        sa_select(tube.c.id, tube.c.code, tube.c.day, tube.c.site_code, tube.c.ratio)
+        .join(member, member.c.tube_id == tube.c.id)
+        .where(
+            member.c.person_id == person_id,
+            tube.c.ratio > 1,
+            tube.c.result == TubeResult.POSITIVE,
+            tube.c.opened_at >= since - POOL_LOOKBACK,
+            tube.c.opened_at <= since,
+        )
+        .order_by(tube.c.opened_at)
+    ).all()
+    out = []
+    visible = scope.where(person.c.department)
+    for tube_id, code, day, site, ratio in pools:
+        rows = conn.execute(
+            sa_select(
+                person.c.id,
+                person.c.employee_no,
+                person.c.name,
+                person.c.department,
+                (visible if visible is not None else true()).label("visible"),
+            )
+            .join(member, member.c.person_id == person.c.id)
+            .where(member.c.tube_id == tube_id)
+            .order_by(member.c.added_at, member.c.id)
+        ).all()
+        shown = [r for r in rows if r.visible]
+        latest = _latest_results(conn, [r.id for r in shown], since - POOL_LOOKBACK)
+        out.append(
+            PositivePool(
+                code,
+                day,
+                site,
+                ratio,
+                [
+                    PoolMember(r.employee_no, r.name, r.department, latest.get(r.id, "pending"))
+                    for r in shown
+                ],
+                len(rows) - len(shown),
+            )
+        )
+    return out
+
+
+def _latest_results(conn: Any, person_ids: list[int], since: datetime) -> dict[int, str]:
+    t = tables.TEST_RESULT
+    latest: dict[int, str] = {}
+    if person_ids:
+        for pid, result in conn.execute(
+            sa_select(t.c.person_id, t.c.result)
+            .where(t.c.person_id.in_(person_ids), t.c.sampled_at >= since)
+            .order_by(t.c.sampled_at, t.c.id)
+        ):
+            latest[pid] = result
+    return latest
 
 
 @dataclass(frozen=True)
