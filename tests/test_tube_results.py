@@ -343,6 +343,28 @@ def test_the_recheck_slot_is_the_earliest_with_room_at_a_site_that_serves() -> N
     assert choose_slot(options[:4], lambda s: s == "DORM", now, now, None) is None
 
 
+def test_the_recheck_deadline_is_real_hours_across_a_change_of_the_clocks() -> None:
+    from zoneinfo import ZoneInfo
+
+    from testrota.sampling.recheck import recheck_deadline
+
+    new_york = ZoneInfo("America/New_York")
+    # 20:00 the evening before the clocks go forward (2022-03-13 02:00 -> 03:00).
+    now = datetime(2022, 3, 12, 20, 0, tzinfo=new_york)
+    deadline = recheck_deadline(now, 24)
+    assert deadline - now == timedelta(hours=24)
+    assert deadline.astimezone(new_york) == datetime(2022, 3, 13, 21, 0, tzinfo=new_york)
+
+    def slot(i: int, hour: int, minute: int) -> SlotOption:
+        at = datetime(2022, 3, 13, hour, minute, tzinfo=new_york)
+        return SlotOption(i, "NORTH", at, at + timedelta(minutes=15), 1)
+
+    # 20:45 the next evening is 23¾ real hours away; 21:15 is 24¼.
+    late, in_time = slot(1, 21, 15), slot(2, 20, 45)
+    assert choose_slot([late, in_time], lambda s: True, now, deadline, None) == in_time
+    assert choose_slot([late], lambda s: True, now, deadline, None) is None
+
+
 def test_the_daily_report_counts_pooled_and_single_samples_and_positive_pools(
     engine: Engine, cli: Any, tmp_path: Path
 ) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +60,12 @@ def choose_slot(
     return min(fit, key=lambda o: (o.starts_at, o.site_code != prefer_site, o.site_code))
 
 
+def recheck_deadline(now: datetime, hours: int) -> datetime:
+    """``hours`` of real time after ``now``: across a change of the clocks too (an aware local
+    datetime plus a timedelta would count wall-clock hours, one more or one fewer)."""
+    return now.astimezone(UTC) + timedelta(hours=hours)
+
+
 @dataclass(frozen=True)
 class Recheck:
     person_id: int
@@ -95,7 +101,7 @@ def book_rechecks(
     from testrota.scheduling.service import _lock, _sync_sites, _week_slots
     from testrota.scheduling.sites import load_sites
 
-    deadline = now + timedelta(hours=policy.testing.recheck_hours)
+    deadline = recheck_deadline(now, policy.testing.recheck_hours)
     try:
         sites = load_sites(config_dir, policy)
     except UserError as exc:
