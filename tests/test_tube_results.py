@@ -414,3 +414,32 @@ def test_the_alert_of_a_positive_recheck_shows_the_pool_it_was_found_in(
         "pooled tube positive",
     ]
     assert latest["1003"] == latest["1004"] == latest["1005"]
+
+
+def test_the_results_upload_preview_counts_tubes(
+    engine: Engine, cli: Any, tmp_path: Path, client: Any
+) -> None:
+    from tests.web_support import csrf_of
+
+    _people(engine)
+    _morning(cli)
+    sheet = _sheet(
+        tmp_path,
+        "lab.xlsx",
+        [["P1", "阳性", "", ""], ["P2", "阴性", "", ""], ["X9", "阴性", "", ""]],
+    )
+    make_user(engine, "hr1", "hr")
+    sign_in(client, "hr1")
+    sent = client.post(
+        "/upload/results",
+        data={"csrf_token": csrf_of(client, "/upload/results")},
+        files={"file": ("lab.xlsx", sheet.read_bytes())},
+        follow_redirects=False,
+    )
+    assert sent.status_code == 303, sent.text
+    preview = soup(client.get(sent.headers["location"]))
+    counts = {
+        key: preview.select_one(f'.stat[data-key="tubes-{key}"] .value').get_text(strip=True)
+        for key in ("positive", "negative", "unknown")
+    }
+    assert counts == {"positive": "1", "negative": "1", "unknown": "1"}
