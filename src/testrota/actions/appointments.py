@@ -16,7 +16,6 @@ from datetime import date, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from testrota.app import App
@@ -24,7 +23,7 @@ from testrota.audit import Action, Actor, record
 from testrota.db.engine import is_postgres, session_scope
 from testrota.db.models import Appointment, Person, Site, Slot
 from testrota.errors import UserError
-from testrota.notify.reschedule import BOOKED, SlotOption, makeup_booked
+from testrota.notify.reschedule import BOOKED, SlotOption, makeup_booked, slot_options
 from testrota.scheduling import makeup
 from testrota.scheduling.makeup import WalkIn
 from testrota.statuses import AppointmentReason, AppointmentStatus
@@ -161,33 +160,6 @@ def _rules(app: App, session: Session) -> _Rules:
     return _Rules(_specs(app), zones, app.tz)
 
 
-def _options(session: Session, slots: list[Slot]) -> list[SlotOption]:
-    if not slots:
-        return []
-    counts = dict(
-        session.exec(
-            select(Appointment.slot_id, func.count())
-            .where(
-                col(Appointment.slot_id).in_([s.id for s in slots]),
-                col(Appointment.status).in_(BOOKED),
-            )
-            .group_by(col(Appointment.slot_id))
-        ).all()
-    )
-    return [
-        SlotOption(
-            s.id or 0,
-            s.site_code,
-            s.week,
-            s.starts_at,
-            s.ends_at,
-            s.capacity,
-            int(counts.get(s.id, 0)),
-        )
-        for s in slots
-    ]
-
-
 def _other_days(
     session: Session, person: Person, weeks: set[str], appt: Appointment, rules: _Rules
 ) -> dict[str, list[date]]:
@@ -231,7 +203,7 @@ def _fitting(
         if is_postgres(app.engine):
             query = query.with_for_update()  # bookings of one slot queue here
     slots = list(session.exec(query.order_by(col(Slot.starts_at)).limit(5000)))
-    options = _options(session, slots)
+    options = slot_options(session, slots)
     return makeup.pick(
         options,
         other_days=_other_days(session, person, {o.week for o in options}, appt, rules),

@@ -118,7 +118,11 @@ def _options(
     query = select(Slot).where(Slot.site_code == site_code, Slot.week == week)
     if ids is not None:
         query = query.where(col(Slot.id).in_(ids))
-    slots = list(session.exec(query))
+    return slot_options(session, list(session.exec(query)))
+
+
+def slot_options(session: Session, slots: Sequence[Slot]) -> list[SlotOption]:
+    """``slots`` with how many appointments each holds already (the rules need both)."""
     if not slots:
         return []
     counts = dict(
