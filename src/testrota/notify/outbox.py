@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from typing import Any
 
-from testrota.notify.templates import Templates, format_date, local_date_time
+from testrota.notify.templates import Rendered, Templates, format_date, local_date_time
 from testrota.policy import ReminderPolicy
 
 REMINDER_KINDS = ("reminder_eve", "reminder_before")
@@ -50,6 +51,18 @@ class OutboxRow:
     language: str | None = None  # the template language the body is in
     # the values the body was made from (a template channel sends these, not the body)
     params: dict[str, str] | None = None
+
+    @classmethod
+    def of(cls, rendered: Rendered, **fields: Any) -> OutboxRow:
+        """A row for a rendered text: its body, segments, language and the values it was made
+        from come together, so a template channel (Aliyun) always has what it sends."""
+        return cls(
+            body=rendered.body,
+            segments=rendered.segments.segments,
+            language=rendered.language,
+            params=dict(rendered.params),
+            **fields,
+        )
 
 
 @dataclass(frozen=True)
@@ -195,16 +208,13 @@ def plan_reminders(
                 link=link_for(t.person_id),
             )
             rows.append(
-                OutboxRow(
+                OutboxRow.of(
+                    rendered,
                     kind=kind,
                     dedupe_key=key,
                     to=t.phone,
-                    body=rendered.body,
                     due_at=due,
                     expires_at=t.starts_at,
-                    segments=rendered.segments.segments,
-                    language=rendered.language,
-                    params=dict(rendered.params),
                     tz=t.tz_name,
                     person_id=t.person_id,
                     appointment_id=t.appointment_id,
@@ -246,16 +256,13 @@ def plan_missed_notices(
             link=link_for(t.person_id),
         )
         rows.append(
-            OutboxRow(
+            OutboxRow.of(
+                rendered,
                 kind=KIND_MISSED,
                 dedupe_key=f"missed:appt:{t.appointment_id}",
                 to=t.phone,
-                body=rendered.body,
                 due_at=due,
                 expires_at=due + timedelta(hours=24),
-                segments=rendered.segments.segments,
-                language=rendered.language,
-                params=dict(rendered.params),
                 tz=t.tz_name,
                 person_id=t.person_id,
                 appointment_id=t.appointment_id,
@@ -313,16 +320,13 @@ def plan_positive_alerts(
             link=link,
         )
         rows.append(
-            OutboxRow(
+            OutboxRow.of(
+                rendered,
                 kind=KIND_POSITIVE,
                 dedupe_key=f"positive:{case.alert_id}:user:{r.user_id}",
                 to=r.phone,
-                body=rendered.body,
                 due_at=due,
                 expires_at=due + timedelta(days=1),
-                segments=rendered.segments.segments,
-                language=rendered.language,
-                params=dict(rendered.params),
                 tz=None if rules.alerts_ignore_quiet_hours else tz_name,
                 user_id=r.user_id,
             )
@@ -367,16 +371,13 @@ def plan_digests(
             link=link_for_day(day),
         )
         rows.append(
-            OutboxRow(
+            OutboxRow.of(
+                rendered,
                 kind=KIND_DIGEST,
                 dedupe_key=f"digest:{day.isoformat()}:user:{r.user_id}",
                 to=r.phone,
-                body=rendered.body,
                 due_at=due,
                 expires_at=due + timedelta(hours=12),
-                segments=rendered.segments.segments,
-                language=rendered.language,
-                params=dict(rendered.params),
                 tz=tz_name,
                 user_id=r.user_id,
             )
@@ -410,16 +411,13 @@ def plan_booster_campaign(
             KIND_BOOSTER, t.language, name=t.name, link=link_for(t.person_id)
         )
         rows.append(
-            OutboxRow(
+            OutboxRow.of(
+                rendered,
                 kind=KIND_BOOSTER,
                 dedupe_key=f"booster:{campaign}:person:{t.person_id}",
                 to=t.phone,
-                body=rendered.body,
                 due_at=due,
                 expires_at=due + timedelta(days=7),
-                segments=rendered.segments.segments,
-                language=rendered.language,
-                params=dict(rendered.params),
                 tz=tz_name,
                 person_id=t.person_id,
             )

@@ -106,18 +106,15 @@ def plan_late_texts(
             link=f"{public_url}/report/daily?{query}",
         )
         rows.append(
-            OutboxRow(
+            OutboxRow.of(
+                rendered,
                 kind=KIND_CONFIRM_LATE,
                 dedupe_key=f"confirm_late:{day.isoformat()}:unit:{item.unit_id}:user:{item.user_id}",
                 to=item.phone,
-                body=rendered.body,
                 due_at=due,
                 expires_at=due + timedelta(hours=12),
-                segments=rendered.segments.segments,
                 tz=policy.timezone,
                 user_id=item.user_id,
-                language=rendered.language,
-                params=dict(rendered.params),
             )
         )
     return rows

@@ -264,19 +264,16 @@ def _text(
             link=links(r.person_id),
         )
         rows.append(
-            OutboxRow(
+            OutboxRow.of(
+                rendered,
                 kind=KIND_RECHECK,
                 dedupe_key=f"recheck:appt:{r.id}",
                 to=r.phone,
-                body=rendered.body,
                 due_at=due,
                 expires_at=r.starts_at,
-                segments=rendered.segments.segments,
                 tz=None if ignore_quiet else tz_name,
                 person_id=r.person_id,
                 appointment_id=r.id,
-                language=rendered.language,
-                params=dict(rendered.params),
             )
         )
     return insert_rows(conn, rows, now)
