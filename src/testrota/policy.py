@@ -335,9 +335,9 @@ def read_yaml(path: Path) -> object:
             # with the pure-Python one).
             return yaml.load(fh, Loader=_SAFE_LOADER)
     except FileNotFoundError as exc:
-        raise UserError(f"{path}: file not found (set TESTROTA_CONFIG_DIR)") from exc
+        raise UserError("{path}: file not found (set TESTROTA_CONFIG_DIR)", path=path) from exc
     except yaml.YAMLError as exc:
-        raise UserError(f"{path}: not valid YAML: {exc}") from exc
+        raise UserError("{path}: not valid YAML: {problem}", path=path, problem=exc) from exc
 
 
 def load_policy(config_dir: Path) -> Policy:
@@ -346,4 +346,4 @@ def load_policy(config_dir: Path) -> Policy:
     try:
         return Policy.model_validate(data)
     except ValueError as exc:
-        raise UserError(f"{path}: {exc}") from exc
+        raise UserError("{path}: {problem}", path=path, problem=exc) from exc

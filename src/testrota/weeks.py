@@ -41,12 +41,17 @@ def parse_week(text: str) -> IsoWeek:
     """``2022-W19`` (or ``2022W19``) to an :class:`IsoWeek`; a clear UserError otherwise."""
     match = _WEEK_RE.match(text or "")
     if not match:
-        raise UserError(f"week {text!r} is not an ISO week: write it like 2022-W19")
+        raise UserError("week {text!r} is not an ISO week: write it like 2022-W19", text=text)
     year, week = int(match.group(1)), int(match.group(2))
     try:
         date.fromisocalendar(year, week, 1)
     except ValueError:
-        raise UserError(f"week {text!r} does not exist: {year} has no week {week}") from None
+        raise UserError(
+            "week {text!r} does not exist: {year} has no week {week}",
+            text=text,
+            year=year,
+            week=week,
+        ) from None
     return IsoWeek(year, week)
 
 

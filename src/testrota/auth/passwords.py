@@ -17,7 +17,9 @@ _DUMMY_HASH = _hasher.hash("testrota-no-such-user")
 
 def check_password_rules(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise UserError(f"the password is too short: use at least {MIN_PASSWORD_LENGTH} characters")
+        raise UserError(
+            "the password is too short: use at least {n} characters", n=MIN_PASSWORD_LENGTH
+        )
     if password.strip() != password:
         raise UserError("the password starts or ends with a space; remove it")
 

@@ -74,11 +74,11 @@ def _check(
     if not name.strip() or len(name) > 100 or name != name.strip():
         raise UserError("a user name must be 1-100 characters without surrounding spaces")
     if role not in ROLES:
-        raise UserError(f"unknown role {role!r}: use one of {', '.join(ROLES)}")
+        raise UserError("unknown role {role!r}: use one of {roles}", role=role, roles=", ".join(ROLES))
     if role == "supervisor" and not departments and not units:
         raise UserError("a supervisor needs at least one --department or --unit to see anything")
     if language not in LANGUAGES:
-        raise UserError(f"unknown language {language!r}: use zh or en")
+        raise UserError("unknown language {language!r}: use zh or en", language=language)
 
 
 def add_user(
@@ -101,7 +101,7 @@ def add_user(
     unit_paths = _clean_departments(units)
     _check(name, role, depts, language, unit_paths)
     if session.exec(select(User).where(User.name == name)).first() is not None:
-        raise UserError(f"user {name!r} exists already")
+        raise UserError("user {name!r} exists already", name=name)
     user = User(
         name=name,
         password_hash=hash_password(password),
@@ -150,7 +150,7 @@ def update_user(
     """
     user = session.get(User, user_id)
     if user is None:
-        raise UserError(f"no user with id {user_id}")
+        raise UserError("no user with id {user_id}", user_id=user_id)
     before = {
         "role": user.role,
         "departments": list(user.departments),
@@ -216,7 +216,7 @@ def end_sign_ins(
     """ "Sign out everywhere": end every sign-in of a user; returns how many were not ended yet."""
     user = session.get(User, user_id)
     if user is None:
-        raise UserError(f"no user with id {user_id}")
+        raise UserError("no user with id {user_id}", user_id=user_id)
     ended = end_user_sessions(session, user_id, now, EndReason.ADMIN, keep=keep_session)
     record(
         session,
@@ -234,7 +234,7 @@ def find_user(session: Session, name: str) -> UserInfo:
     """The user called ``name``, or a :class:`UserError` saying how to find the right one."""
     user = session.exec(select(User).where(User.name == name)).first()
     if user is None:
-        raise UserError(f"no user named {name!r} (see `testrota users list`)")
+        raise UserError("no user named {name!r} (see `testrota users list`)", name=name)
     return UserInfo.of(user)
 
 

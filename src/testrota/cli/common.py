@@ -44,22 +44,28 @@ def make_app(db: str | None) -> App:
     try:
         settings = get_settings()
     except (SettingsError, ValidationError) as exc:
-        raise UserError(_settings_message(exc)) from exc
+        raise _settings_error(exc) from exc
     from testrota.observability.logging import setup_cli_logging
 
     setup_cli_logging(settings)
     return build_app(settings.with_database(db))
 
 
-def _settings_message(exc: Exception) -> str:
+def _settings_error(exc: Exception) -> UserError:
+    """Unusable settings as a message: pydantic's own words (English) go in as a parameter."""
     from pydantic import ValidationError
 
     if isinstance(exc, ValidationError):
-        return "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}"
-            for err in exc.errors()
+        return UserError(
+            "{problems}",
+            problems="; ".join(
+                f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}"
+                for err in exc.errors()
+            ),
         )
-    return str(exc)
+    if isinstance(exc, UserError):
+        return exc
+    return UserError("{problems}", problems=str(exc))
 
 
 def _json_default(value: Any) -> Any:
@@ -76,7 +82,10 @@ def emit_json(document: Any) -> None:
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
-    typer.echo(f"Error: {message}", err=True)
+    """Print ``message`` (already in the CLI's language) as the one error line."""
+    from testrota.cli.lang import say
+
+    typer.echo(say("Error: {message}", message=message), err=True)
     return typer.Exit(code)
 
 
@@ -86,14 +95,17 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except UserError as exc:
-        raise fail(str(exc), exc.exit_code) from None
+        from testrota.cli.lang import render
+
+        raise fail(render(exc), exc.exit_code) from None
     except Exception as exc:
         from pydantic import ValidationError
 
+        from testrota.cli.lang import render
         from testrota.settings import SettingsError
 
         if isinstance(exc, SettingsError | ValidationError):
-            raise fail(_settings_message(exc)) from None
+            raise fail(render(_settings_error(exc))) from None
         raise
 
 
@@ -107,11 +119,15 @@ def output_format(fmt: str | None, json_out: bool, allowed: Sequence[str] = FORM
     two different formats is an error rather than a guess."""
     chosen = fmt.strip().lower() if fmt is not None else None
     if json_out and chosen not in (None, "json"):
-        raise UserError(f"--json and --format {fmt} ask for two formats: give one of them")
+        raise UserError("--json and --format {fmt} ask for two formats: give one of them", fmt=fmt)
     chosen = "json" if json_out else (chosen or "table")
     if chosen not in allowed:
-        choices = f"{', '.join(allowed[:-1])} or {allowed[-1]}"
-        raise UserError(f"unknown format {fmt!r}: use {choices}")
+        raise UserError(
+            "unknown format {fmt!r}: use {choices} or {last}",
+            fmt=fmt,
+            choices=", ".join(allowed[:-1]),
+            last=allowed[-1],
+        )
     return chosen
 
 
@@ -124,23 +140,42 @@ def writable_output(path: Path, option: str, suffix: str | None = None) -> Path:
     import tempfile
 
     if path.is_dir():
-        example = f", e.g. {path / ('errors' + suffix)}" if suffix else ""
-        raise UserError(f"{option} {path} is a directory; give a file name{example}")
+        if suffix:
+            raise UserError(
+                "{option} {path} is a directory; give a file name, e.g. {example}",
+                option=option,
+                path=path,
+                example=path / ("errors" + suffix),
+            )
+        raise UserError(
+            "{option} {path} is a directory; give a file name", option=option, path=path
+        )
     if suffix is not None and path.suffix.lower() != suffix:
         raise UserError(
-            f"{option} {path}: the file is written as {suffix}; give a name ending in {suffix}"
+            "{option} {path}: the file is written as {suffix}; give a name ending in {suffix}",
+            option=option,
+            path=path,
+            suffix=suffix,
         )
     folder = path.absolute().parent
     while not folder.exists() and folder != folder.parent:
         folder = folder.parent  # the writer creates the missing folders below this one
     if not folder.is_dir():
-        raise UserError(f"{option} {path}: {folder} is a file, not a folder")
+        raise UserError(
+            "{option} {path}: {folder} is a file, not a folder",
+            option=option,
+            path=path,
+            folder=folder,
+        )
     try:
         fd, probe = tempfile.mkstemp(prefix=".testrota-probe-", dir=folder)
     except OSError as exc:
         raise UserError(
-            f"{option} {path}: cannot write in {folder} "
-            f"({exc.strerror or exc}); choose another place"
+            "{option} {path}: cannot write in {folder} ({problem}); choose another place",
+            option=option,
+            path=path,
+            folder=folder,
+            problem=exc.strerror or exc,
         ) from None
     os.close(fd)
     os.unlink(probe)
@@ -160,14 +195,16 @@ def rows_as(fmt: str, rows: list[dict[str, Any]], columns: list[str], title: str
         from rich.console import Console
         from rich.table import Table
 
+        from testrota.cli.lang import header
+
         table = Table(title=title or None)
         for col in columns:
-            table.add_column(col)
+            table.add_column(header(col))
         for row in rows:
             table.add_row(*(_cell(row.get(c)) for c in columns))
         Console().print(table)
     else:
-        raise UserError(f"unknown format {fmt!r}: use table, json or csv")
+        raise UserError("unknown format {fmt!r}: use {choices} or {last}", fmt=fmt, choices="table, json", last="csv")
 
 
 def _cell(value: Any) -> str:

@@ -6,6 +6,8 @@ for the web app, Twilio or the planner at start-up.
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from testrota.cli import (
@@ -27,6 +29,30 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+
+@app.callback()
+def main(
+    lang: Annotated[
+        str | None,
+        typer.Option(
+            "--lang",
+            help="Language of messages and tables: zh or en (default: TESTROTA_LANG, else the "
+            "locale, LC_ALL / LC_MESSAGES / LANG).",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Twice-weekly testing schedules for high-risk staff."""
+    from testrota.cli.lang import CHOICES, choose, language_of
+
+    if lang is not None and language_of(lang) is None:
+        raise typer.BadParameter(
+            f"{lang!r}: use {' or '.join(CHOICES)} / 请用 zh 或 en", param_hint="--lang"
+        )
+    choose(lang)
+
 
 for module in (
     roster_cmds,

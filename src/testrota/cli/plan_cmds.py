@@ -57,7 +57,7 @@ def _schema_errors() -> Iterator[None]:
         text = str(exc.orig) if exc.orig is not None else str(exc)
         if "no such table" in text or "does not exist" in text:
             raise UserError("the database has no schema yet: run `testrota init` first") from None
-        raise UserError(f"database error: {text.splitlines()[0]}") from None
+        raise UserError("database error: {problem}", problem=text.splitlines()[0]) from None
 
 
 def plan(

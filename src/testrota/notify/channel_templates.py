@@ -136,14 +136,16 @@ def parse_channels(
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise UserError(f"{source}: channels must be a mapping of channel -> settings")
+        raise UserError("{source}: channels must be a mapping of channel -> settings", source=source)
     out: dict[str, ChannelSet] = {}
     for channel, section in data.items():
         key = f"channels.{channel}"
         if channel not in TEMPLATE_CHANNELS:
             raise UserError(
-                f"{source}: {key}: unknown channel; templates are for "
-                f"{', '.join(TEMPLATE_CHANNELS)}"
+                "{source}: {key}: unknown channel; templates are for {channels}",
+                source=source,
+                key=key,
+                channels=", ".join(TEMPLATE_CHANNELS),
             )
         out[channel] = _parse_channel(channel, section, placeholders, source, key)
     return out
@@ -157,41 +159,72 @@ def _parse_channel(
     key: str,
 ) -> ChannelSet:
     if not isinstance(section, dict):
-        raise UserError(f"{source}: {key} must be a mapping (max_segments, templates)")
+        raise UserError(
+            "{source}: {key} must be a mapping (max_segments, templates)", source=source, key=key
+        )
     unknown_keys = set(section) - {"max_segments", "param_max_chars", "templates"}
     if unknown_keys:
-        raise UserError(f"{source}: {key} has unknown key(s) {', '.join(sorted(unknown_keys))}")
+        raise UserError(
+            "{source}: {key} has unknown key(s) {unknown}",
+            source=source,
+            key=key,
+            unknown=", ".join(sorted(unknown_keys)),
+        )
     max_segments = section.get("max_segments", 2)
     if not isinstance(max_segments, int) or not 1 <= max_segments <= 10:
-        raise UserError(f"{source}: {key}.max_segments must be a whole number from 1 to 10")
+        raise UserError(
+            "{source}: {key}.max_segments must be a whole number from 1 to 10", source=source, key=key
+        )
     max_chars = dict(DEFAULT_MAX_CHARS)
     limits = section.get("param_max_chars") or {}
     if not isinstance(limits, dict):
-        raise UserError(f"{source}: {key}.param_max_chars must map parameter -> characters")
+        raise UserError(
+            "{source}: {key}.param_max_chars must map parameter -> characters",
+            source=source,
+            key=key,
+        )
     known = frozenset().union(*placeholders.values())
     for name, limit in limits.items():
         if name not in known:
-            raise UserError(f"{source}: {key}.param_max_chars.{name}: unknown parameter")
+            raise UserError(
+                "{source}: {key}.param_max_chars.{name}: unknown parameter",
+                source=source,
+                key=key,
+                name=name,
+            )
         if not isinstance(limit, int) or not 1 <= limit <= 500:
             raise UserError(
-                f"{source}: {key}.param_max_chars.{name} must be a whole number from 1 to 500"
+                "{source}: {key}.param_max_chars.{name} must be a whole number from 1 to 500",
+                source=source,
+                key=key,
+                name=name,
             )
         max_chars[name] = limit
     by_language = section.get("templates")
     if not isinstance(by_language, dict) or not by_language:
-        raise UserError(f"{source}: {key}.templates must map language -> kind -> template")
+        raise UserError(
+            "{source}: {key}.templates must map language -> kind -> template",
+            source=source,
+            key=key,
+        )
     templates: dict[str, dict[str, ChannelTemplate]] = {}
     for language, kinds in by_language.items():
         where = f"{key}.templates.{language}"
         if language not in ("zh-Hans", "en"):
-            raise UserError(f"{source}: {where}: unknown language; use zh-Hans or en")
+            raise UserError(
+                "{source}: {where}: unknown language; use zh-Hans or en", source=source, where=where
+            )
         if not isinstance(kinds, dict):
-            raise UserError(f"{source}: {where} must map kind -> template")
+            raise UserError("{source}: {where} must map kind -> template", source=source, where=where)
         templates[language] = {}
         for kind, entry in kinds.items():
             if kind not in OUTBOX_KINDS:
                 raise UserError(
-                    f"{source}: {where}.{kind}: unknown kind; kinds: {', '.join(OUTBOX_KINDS)}"
+                    "{source}: {where}.{kind}: unknown kind; kinds: {kinds}",
+                    source=source,
+                    where=where,
+                    kind=kind,
+                    kinds=", ".join(OUTBOX_KINDS),
                 )
             templates[language][kind] = _parse_template(
                 channel,
@@ -205,8 +238,12 @@ def _parse_channel(
     missing = [k for k in OUTBOX_KINDS if k not in templates.get(FALLBACK_LANGUAGE, {})]
     if missing:
         raise UserError(
-            f"{source}: {key}.templates.{FALLBACK_LANGUAGE} has no template for "
-            f"{', '.join(missing)} (every kind needs one; other languages fall back to it)"
+            "{source}: {key}.templates.{fallback} has no template for "
+            "{missing} (every kind needs one; other languages fall back to it)",
+            source=source,
+            key=key,
+            fallback=FALLBACK_LANGUAGE,
+            missing=", ".join(missing),
         )
     return ChannelSet(channel, max_segments, max_chars, templates)
 
@@ -221,35 +258,63 @@ def _parse_template(
     where: str,
 ) -> ChannelTemplate:
     if not isinstance(entry, dict) or set(entry) - {"code", "params", "text"}:
-        raise UserError(f"{source}: {where} must have code, params and text (and nothing else)")
+        raise UserError(
+            "{source}: {where} must have code, params and text (and nothing else)",
+            source=source,
+            where=where,
+        )
     code, params, text = entry.get("code"), entry.get("params"), entry.get("text")
     if not isinstance(code, str) or not _CODE.match(code):
-        raise UserError(f"{source}: {where}.code must be the approved template code, e.g. SMS_1")
+        raise UserError(
+            "{source}: {where}.code must be the approved template code, e.g. SMS_1",
+            source=source,
+            where=where,
+        )
     if not isinstance(params, list) or not all(isinstance(p, str) for p in params):
-        raise UserError(f"{source}: {where}.params must be a list of parameter names")
+        raise UserError(
+            "{source}: {where}.params must be a list of parameter names", source=source, where=where
+        )
     if len(set(params)) != len(params):
-        raise UserError(f"{source}: {where}.params names a parameter twice")
+        raise UserError(
+            "{source}: {where}.params names a parameter twice", source=source, where=where
+        )
     unknown = [p for p in params if p not in allowed]
     if unknown:
         raise UserError(
-            f"{source}: {where}.params: unknown parameter(s) {', '.join(unknown)}; "
-            f"allowed: {', '.join(sorted(allowed)) or 'none'}"
+            "{source}: {where}.params: unknown parameter(s) {unknown}; allowed: {allowed}",
+            source=source,
+            where=where,
+            unknown=", ".join(unknown),
+            allowed=", ".join(sorted(allowed)) or "none",
         )
     if not isinstance(text, str) or not text.strip():
-        raise UserError(f"{source}: {where}.text must be the approved wording, ${{param}} each")
+        raise UserError(
+            "{source}: {where}.text must be the approved wording, ${{param}} each",
+            source=source,
+            where=where,
+        )
     named = _VARIABLE.findall(text)
     if sorted(set(named)) != sorted(params):
         raise UserError(
-            f"{source}: {where}: text uses {', '.join(sorted(set(named))) or 'no parameter'} "
-            f"but params lists {', '.join(params) or 'none'}; they must match"
+            "{source}: {where}: text uses {named} but params lists {params}; they must match",
+            source=source,
+            where=where,
+            named=", ".join(sorted(set(named))) or "no parameter",
+            params=", ".join(params) or "none",
         )
     longest = _VARIABLE.sub(lambda m: "x" * max_chars.get(m.group(1), 35), text)
     units = channel_units(channel, longest) + SIGN_NAME_MAX_CHARS + 2  # 【signature】
     segments = channel_segments(channel, units)
     if segments > max_segments:
         raise UserError(
-            f"{source}: {where}: with every parameter at its longest and the signature this "
-            f"text is {units} characters, {segments} {channel} texts; the limit is "
-            f"{max_segments} (shorten it or lower param_max_chars)"
+            "{source}: {where}: with every parameter at its longest and the signature this "
+            "text is {units} characters, {segments} {channel} texts; the limit is "
+            "{max_segments} (shorten it or lower param_max_chars)",
+            source=source,
+            where=where,
+            units=units,
+            segments=segments,
+            channel=channel,
+            max_segments=max_segments,
         )
     return ChannelTemplate(code, tuple(params), text)

@@ -59,7 +59,7 @@ def _secret(settings: Settings) -> str:
         )
     problem = secret_key_problem(settings.secret_key)
     if problem:
-        raise UserError(f"every text carries a signed personal link: {problem}")
+        raise UserError("every text carries a signed personal link: {problem}", problem=problem)
     assert settings.secret_key is not None
     return settings.secret_key
 

@@ -73,7 +73,7 @@ def parse_iso_week(week: str) -> date:
         year, number = week.upper().split("-W")
         return date.fromisocalendar(int(year), int(number), 1)
     except ValueError as exc:
-        raise UserError(f"week {week!r}: write it as an ISO week, e.g. 2022-W19") from exc
+        raise UserError("week {week!r}: write it as an ISO week, e.g. 2022-W19", week=week) from exc
 
 
 def channel_rate(channel: str, policy: Policy) -> float:

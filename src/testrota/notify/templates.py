@@ -123,39 +123,55 @@ class Templates:
 def parse_templates(data: object, source: str = "messages.yaml") -> Templates:
     """Validate the YAML document: both languages, every kind, known placeholders only."""
     if not isinstance(data, dict):
-        raise UserError(f"{source}: expected a mapping of language -> kind -> texts")
+        raise UserError("{source}: expected a mapping of language -> kind -> texts", source=source)
     data = dict(data)
     channels = parse_channels(data.pop("channels", None), PLACEHOLDERS, source)
     variants: dict[str, dict[str, tuple[str, ...]]] = {}
     for lang in LANGUAGES:
         kinds = data.get(lang)
         if not isinstance(kinds, dict):
-            raise UserError(f"{source}: language {lang!r} is missing")
+            raise UserError("{source}: language {lang!r} is missing", source=source, lang=lang)
         variants[lang] = {}
         for kind, allowed in PLACEHOLDERS.items():
             texts = kinds.get(kind)
             if isinstance(texts, str):
                 texts = [texts]
             if not texts or not all(isinstance(t, str) and t.strip() for t in texts):
-                raise UserError(f"{source}: {lang}.{kind} needs at least one text")
+                raise UserError(
+                    "{source}: {lang}.{kind} needs at least one text",
+                    source=source,
+                    lang=lang,
+                    kind=kind,
+                )
             for text in texts:
                 names = {f for _, f, _, _ in string.Formatter().parse(text) if f is not None}
                 unknown = names - allowed
                 if unknown:
                     raise UserError(
-                        f"{source}: {lang}.{kind} uses unknown placeholder(s) "
-                        f"{', '.join(sorted('{' + n + '}' for n in unknown))}; "
-                        f"allowed: {', '.join(sorted('{' + n + '}' for n in allowed)) or 'none'}"
+                        "{source}: {lang}.{kind} uses unknown placeholder(s) {unknown}; "
+                        "allowed: {allowed}",
+                        source=source,
+                        lang=lang,
+                        kind=kind,
+                        unknown=", ".join(sorted("{" + n + "}" for n in unknown)),
+                        allowed=", ".join(sorted("{" + n + "}" for n in allowed)) or "none",
                     )
             variants[lang][kind] = tuple(texts)
         extra = set(kinds) - set(PLACEHOLDERS)
         if extra:
-            raise UserError(f"{source}: {lang} has unknown kind(s) {', '.join(sorted(extra))}")
+            raise UserError(
+                "{source}: {lang} has unknown kind(s) {extra}",
+                source=source,
+                lang=lang,
+                extra=", ".join(sorted(extra)),
+            )
     extra_langs = set(data) - set(LANGUAGES)
     if extra_langs:
         raise UserError(
-            f"{source}: unknown language(s) {', '.join(sorted(extra_langs))}; "
-            f"use {' and '.join(LANGUAGES)}"
+            "{source}: unknown language(s) {extra}; use {languages}",
+            source=source,
+            extra=", ".join(sorted(extra_langs)),
+            languages=" and ".join(LANGUAGES),
         )
     return Templates(variants, channels=channels)
 

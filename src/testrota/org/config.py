@@ -58,4 +58,4 @@ def load_org(config_dir: Path) -> OrgConfig:
     try:
         return OrgConfig.model_validate(data)
     except ValidationError as exc:
-        raise UserError(f"{path}: {exc}") from exc
+        raise UserError("{path}: {problem}", path=path, problem=exc) from exc

@@ -43,8 +43,9 @@ def find_person(conn: Connection, employee_no: str) -> dict[str, Any]:
     row = conn.execute(select(P).where(P.c.employee_no == number)).mappings().first()
     if row is None:
         raise UserError(
-            f"no person with employee number {number!r}; `testrota people --all` lists them "
-            "(an erased person keeps no employee number)"
+            "no person with employee number {number!r}; `testrota people --all` lists them "
+            "(an erased person keeps no employee number)",
+            number=number,
         )
     return dict(row)
 

@@ -271,15 +271,15 @@ def weekly_tests_lookup(config_dir: Path | None, default: int) -> Callable[[str 
 def _load(path: Path) -> Vocabulary:
     data = read_yaml(path)
     if not isinstance(data, dict):
-        raise UserError(f"{path}: expected a mapping with a 'categories' list")
+        raise UserError("{path}: expected a mapping with a 'categories' list", path=path)
     try:
         parsed = _VocabularyFile.model_validate(data)
     except ValidationError as exc:
-        raise UserError(f"{path}: {_describe(exc, data)}") from exc
+        raise UserError("{path}: {problem}", path=path, problem=_describe(exc, data)) from exc
     try:
         return build_vocabulary(parsed)
     except ValueError as exc:
-        raise UserError(f"{path}: {exc}") from exc
+        raise UserError("{path}: {problem}", path=path, problem=exc) from exc
 
 
 def vocabulary_from_dict(data: object) -> Vocabulary:

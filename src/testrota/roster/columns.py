@@ -130,37 +130,60 @@ def load_column_aliases(
     """
     raw = read_yaml(path)
     if not isinstance(raw, dict):
-        raise UserError(f"{path}: expected 'field: [alias, ...]' lines, one per field")
+        raise UserError("{path}: expected 'field: [alias, ...]' lines, one per field", path=path)
     result: dict[str, tuple[str, ...]] = {}
     owner: dict[str, tuple[str, str]] = {}
     for field, names in raw.items():
         if field not in fields:
-            raise UserError(f"{path}: unknown field {field!r}; the fields are {', '.join(fields)}")
+            raise UserError(
+                "{path}: unknown field {field!r}; the fields are {fields}",
+                path=path,
+                field=field,
+                fields=", ".join(fields),
+            )
         if isinstance(names, str | int | float):
             names = [names]
         if not isinstance(names, list) or not names:
-            raise UserError(f"{path}: {field} needs a list of header names, e.g. {example}")
+            raise UserError(
+                "{path}: {field} needs a list of header names, e.g. {example}",
+                path=path,
+                field=field,
+                example=example,
+            )
         aliases: list[str] = []
         for name in names:
             if isinstance(name, bool):
                 # YAML reads a bare No/Yes/On/Off as a boolean.
                 raise UserError(
-                    f"{path}: {field}: {name!r} is not a header name; put words such as "
-                    '"No" or "Yes" in quotes'
+                    "{path}: {field}: {name!r} is not a header name; put words such as "
+                    '"No" or "Yes" in quotes',
+                    path=path,
+                    field=field,
+                    name=name,
                 )
             if not isinstance(name, str | int | float):
-                raise UserError(f"{path}: {field}: {name!r} is not a header name")
+                raise UserError(
+                    "{path}: {field}: {name!r} is not a header name", path=path, field=field, name=name
+                )
             alias = str(name).strip()
             key = normalize_header(alias)
             if not key:
                 raise UserError(
-                    f"{path}: {field}: {alias!r} has no letters or digits, so it cannot be matched"
+                    "{path}: {field}: {alias!r} has no letters or digits, so it cannot be matched",
+                    path=path,
+                    field=field,
+                    alias=alias,
                 )
             if key in owner and owner[key][0] != field:
                 other_field, other_alias = owner[key]
                 raise UserError(
-                    f"{path}: {alias!r} ({field}) and {other_alias!r} ({other_field}) are the "
-                    "same header once case, spaces and punctuation are ignored; keep one"
+                    "{path}: {alias!r} ({field}) and {other_alias!r} ({other_field}) are the "
+                    "same header once case, spaces and punctuation are ignored; keep one",
+                    path=path,
+                    alias=alias,
+                    field=field,
+                    other_alias=other_alias,
+                    other_field=other_field,
                 )
             owner.setdefault(key, (field, alias))
             if alias not in aliases:
@@ -168,5 +191,9 @@ def load_column_aliases(
         result[field] = tuple(aliases)
     missing = [f for f in required if f not in result]
     if missing:
-        raise UserError(f"{path}: no aliases for {', '.join(missing)}; these columns are required")
+        raise UserError(
+            "{path}: no aliases for {missing}; these columns are required",
+            path=path,
+            missing=", ".join(missing),
+        )
     return result

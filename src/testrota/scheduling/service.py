@@ -684,7 +684,9 @@ def schedule_rows(
         if employee_no is not None:
             found = conn.execute(select(P.c.id).where(P.c.employee_no == employee_no)).first()
             if found is None:
-                raise UserError(f"no person with employee number {employee_no!r}")
+                raise UserError(
+                    "no person with employee number {number!r}", number=employee_no
+                )
             query = query.where(A.c.person_id == found.id)
         rows = []
         for r in conn.execute(query):

@@ -230,23 +230,29 @@ def _build(cfg: SiteConfig, defaults: SitesFile, policy: Policy) -> SiteSpec:
 def parse_sites(data: object, policy: Policy, source: str = "sites.yaml") -> list[SiteSpec]:
     """Validate the sites document; any problem is a :class:`UserError` naming the site."""
     if not isinstance(data, dict):
-        raise UserError(f"{source}: expected a mapping with a 'sites' list")
+        raise UserError("{source}: expected a mapping with a 'sites' list", source=source)
     try:
         doc = SitesFile.model_validate(data)
     except ValidationError as exc:
-        raise UserError(f"{source}: {_first_error(exc, data)}") from None
+        raise UserError("{source}: {problem}", source=source, problem=_first_error(exc, data)) from None
     specs: list[SiteSpec] = []
     seen: set[str] = set()
     for cfg in doc.sites:
         if cfg.code in seen:
-            raise UserError(f"{source}: site code {cfg.code!r} appears twice; codes are unique")
+            raise UserError(
+                "{source}: site code {code!r} appears twice; codes are unique",
+                source=source,
+                code=cfg.code,
+            )
         seen.add(cfg.code)
         try:
             specs.append(_build(cfg, doc, policy))
         except ValueError as exc:
-            raise UserError(f"{source}: site {cfg.code}: {exc}") from None
+            raise UserError(
+                "{source}: site {code}: {problem}", source=source, code=cfg.code, problem=exc
+            ) from None
     if not specs:
-        raise UserError(f"{source}: no sites: add at least one under 'sites'")
+        raise UserError("{source}: no sites: add at least one under 'sites'", source=source)
     return specs
 
 

@@ -136,7 +136,7 @@ def _seed(
     last_monday = this_monday - timedelta(days=7)
     files = sorted(p for p in rosters_dir(settings).glob("*.xlsx") if not p.name.startswith("~"))
     if not files:
-        raise UserError(f"no sample rosters in {rosters_dir(settings)}")
+        raise UserError("no sample rosters in {folder}", folder=rosters_dir(settings))
     imported_at = _local(last_monday - timedelta(days=4), time(9, 0), policy)
     people = high_risk = 0
     by_category: Counter[str] = Counter()

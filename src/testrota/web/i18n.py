@@ -789,9 +789,10 @@ def negotiate(accept_language: str | None) -> str:
 
 
 def _with_group() -> None:
+    from testrota.web.i18n_cli import ZH_CLI
     from testrota.web.i18n_group import ZH_GROUP
 
-    for english, chinese in ZH_GROUP.items():
+    for english, chinese in (*ZH_GROUP.items(), *ZH_CLI.items()):
         ZH.setdefault(english, chinese)
 
 

@@ -23,7 +23,9 @@ def monday_of(week: str) -> date:
         year_text, number_text = text.split("-W")
         return date.fromisocalendar(int(year_text), int(number_text), 1)
     except (ValueError, TypeError):
-        raise UserError(f"week {week!r} is not an ISO week: write it like 2022-W19") from None
+        raise UserError(
+            "week {text!r} is not an ISO week: write it like 2022-W19", text=week
+        ) from None
 
 
 def normalise(week: str | None, now: datetime, tz: tzinfo) -> str:

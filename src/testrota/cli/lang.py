@@ -1,0 +1,102 @@
+"""The language the command line speaks: ``--lang``, else ``TESTROTA_LANG``, else the locale.
+
+Messages are rendered through the web's catalogue (:mod:`testrota.web.i18n`), imported only
+when a word is printed, so ``testrota --help`` does not pay for it. English needs no catalogue
+at all: the templates are English.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from testrota.errors import Phrase, UserError
+
+LANG_ENV = "TESTROTA_LANG"
+# POSIX order: the first of these that is set and not empty names the messages' locale.
+LOCALE_ENV = ("LC_ALL", "LC_MESSAGES", "LANG")
+CHOICES = ("zh", "en")
+
+_chosen: str | None = None
+
+
+def language_of(tag: str | None) -> str | None:
+    """``zh``/``en`` for a language tag or locale name (``zh_CN.UTF-8``, ``zh-Hans``, ``en_US``,
+    ``EN``), None for anything else (``C``, ``fr_FR``, empty)."""
+    primary = (tag or "").strip().lower().replace("-", "_").split(".")[0].split("_")[0]
+    return primary if primary in CHOICES else None
+
+
+def resolve_language(option: str | None, environ: Mapping[str, str]) -> str:
+    """The CLI's language: the ``--lang`` option, then ``TESTROTA_LANG``, then the locale
+    (``zh_*`` is Chinese); English when nothing says otherwise."""
+    for tag in (option, environ.get(LANG_ENV)):
+        chosen = language_of(tag)
+        if chosen:
+            return chosen
+    for name in LOCALE_ENV:
+        value = environ.get(name)
+        if value:
+            return "zh" if language_of(value) == "zh" else "en"
+    return "en"
+
+
+def choose(option: str | None) -> str:
+    """Fix the language of this invocation (the global ``--lang`` option, else the environment)."""
+    global _chosen
+    _chosen = resolve_language(option, os.environ)
+    return _chosen
+
+
+def current() -> str:
+    return _chosen if _chosen is not None else resolve_language(None, os.environ)
+
+
+def translator() -> Callable[..., str]:
+    """``_(template, **params)`` in the CLI's language."""
+    lang = current()
+    if lang == "en":
+        return _english
+    from testrota.web.i18n import translator as catalogue
+
+    return catalogue(lang)
+
+
+def _english(text: str, /, **values: Any) -> str:
+    return text.format(**values) if values else text
+
+
+def say(template: str, /, **params: Any) -> str:
+    """A status line, header or title in the CLI's language; :class:`Phrase` parameters are
+    rendered in the same language."""
+    _ = translator()
+    values = {k: v.render(_) if isinstance(v, Phrase) else v for k, v in params.items()}
+    return _(template, **values)
+
+
+def render(error: UserError) -> str:
+    return error.render(translator())
+
+
+def code(kind: str, value: str | None) -> str:
+    """A stored code (a status, a field) as words: the code itself in English output where
+    the catalogue has none."""
+    if not value:
+        return ""
+    from testrota.web.i18n import code_text
+
+    return code_text(kind, value, current())
+
+
+def header(column: str) -> str:
+    """A table's column header: the JSON key in English (what ``--format json`` prints, so the
+    two read alike), the field's words in Chinese."""
+    if current() == "en":
+        return column
+    from testrota.web.i18n import CODES
+
+    from testrota.web.i18n_cli import COLUMNS_ZH
+
+    names = CODES["field"].get(column)
+    return names[1] if names else COLUMNS_ZH.get(column, column)
