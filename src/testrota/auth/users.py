@@ -74,7 +74,9 @@ def _check(
     if not name.strip() or len(name) > 100 or name != name.strip():
         raise UserError("a user name must be 1-100 characters without surrounding spaces")
     if role not in ROLES:
-        raise UserError("unknown role {role!r}: use one of {roles}", role=role, roles=", ".join(ROLES))
+        raise UserError(
+            "unknown role {role!r}: use one of {roles}", role=role, roles=", ".join(ROLES)
+        )
     if role == "supervisor" and not departments and not units:
         raise UserError("a supervisor needs at least one --department or --unit to see anything")
     if language not in LANGUAGES:

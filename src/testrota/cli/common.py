@@ -204,7 +204,12 @@ def rows_as(fmt: str, rows: list[dict[str, Any]], columns: list[str], title: str
             table.add_row(*(_cell(row.get(c)) for c in columns))
         Console().print(table)
     else:
-        raise UserError("unknown format {fmt!r}: use {choices} or {last}", fmt=fmt, choices="table, json", last="csv")
+        raise UserError(
+            "unknown format {fmt!r}: use {choices} or {last}",
+            fmt=fmt,
+            choices="table, json",
+            last="csv",
+        )
 
 
 def _cell(value: Any) -> str:

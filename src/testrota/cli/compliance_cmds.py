@@ -22,6 +22,8 @@ from testrota.cli.common import (
     user_errors,
     writable_output,
 )
+from testrota.cli.lang import code as words
+from testrota.cli.lang import count_header, escape, header, in_language, problem, say
 from testrota.errors import UserError
 from testrota.jsonable import jsonable
 
@@ -127,7 +129,7 @@ def results_import(
 
         def progress(stage: str) -> None:
             if not json_out:
-                typer.echo(f"… {stage}", err=True)
+                typer.echo(say("… {stage}", stage=say(stage)), err=True)
 
         summary = import_results(
             app,
@@ -141,7 +143,7 @@ def results_import(
             ),
         )
         if json_out:
-            emit_json(jsonable(summary, app.tz))
+            emit_json(in_language(jsonable(summary, app.tz)))
         else:
             _print_results_import(summary)
 
@@ -151,7 +153,7 @@ def _print_results_import(summary: ResultsImport) -> None:
     from rich.table import Table
 
     console = Console()
-    title = summary.file_name + (" (dry run: nothing written)" if summary.dry_run else "")
+    title = summary.file_name + (say(" (dry run: nothing written)") if summary.dry_run else "")
     counts = Table(title=title)
     figures = {
         "rows": summary.rows,
@@ -164,47 +166,72 @@ def _print_results_import(summary: ResultsImport) -> None:
         "errors": len(summary.errors),
     }
     for key in figures:
-        counts.add_column(key, justify="right")
+        counts.add_column(count_header(key), justify="right")
     counts.add_row(*(str(v) for v in figures.values()))
     console.print(counts)
     for title, items, cols in (
-        ("rows that match no person", summary.unmatched, ("sheet", "row", "value", "message")),
-        ("row errors", summary.errors, ("sheet", "row", "column", "value", "message")),
+        ("{n} rows that match no person", summary.unmatched, ("sheet", "row", "value", "message")),
+        ("{n} row errors", summary.errors, ("sheet", "row", "column", "value", "message")),
     ):
         if items:
-            table = Table(title=f"{len(items)} {title}")
+            table = Table(title=say(title, n=len(items)))
             for c in cols:
-                table.add_column(c)
+                table.add_column(header(c))
             for item in items[:200]:
-                table.add_row(*(str(getattr(item, c)) for c in cols))
+                table.add_row(
+                    *(problem(item) if c == "message" else str(getattr(item, c)) for c in cols)
+                )
             console.print(table)
             if len(items) > 200:
-                console.print(f"… and {len(items) - 200} more (use --json for all)")
+                console.print(say("… and {n} more (use --json for all)", n=len(items) - 200))
     for alert in summary.alerts:
         console.print(
-            f"[bold red]POSITIVE[/] {alert.employee_no}: alert {alert.alert_id}, "
-            f"{alert.contacts} contacts (testrota alerts)"
+            "[bold red]"
+            + escape(say("POSITIVE"))
+            + "[/] "
+            + escape(
+                say(
+                    "{employee_no}: alert {alert_id}, {contacts} contacts (testrota alerts)",
+                    employee_no=alert.employee_no,
+                    alert_id=alert.alert_id,
+                    contacts=alert.contacts,
+                )
+            )
         )
     _print_booking(summary.contacts_booking, console.print)
     if summary.tubes is not None:
         t = summary.tubes
         console.print(
-            f"tubes: {t['negative']} negative, {t['positive']} positive, {t['invalid']} invalid, "
-            f"{t['unknown']} unknown; {t['members']} samples updated"
+            say(
+                "tubes: {negative} negative, {positive} positive, {invalid} invalid, "
+                "{unknown} unknown; {members} samples updated",
+                **t,
+            )
         )
     if summary.rechecks is not None:
         r = summary.rechecks
         console.print(
-            f"single-tube rechecks booked: {r.booked} of {r.people} ({r.already} already, "
-            f"{len(r.unscheduled)} without a slot{'; ' + r.error if r.error else ''}), "
-            f"{r.texted} texted"
+            say(
+                "single-tube rechecks booked: {booked} of {people} ({already} already, "
+                "{unscheduled} without a slot{error}), {texted} texted",
+                booked=r.booked,
+                people=r.people,
+                already=r.already,
+                unscheduled=len(r.unscheduled),
+                error="; " + r.error if r.error else "",
+                texted=r.texted,
+            )
         )
 
 
-def _print_booking(booking: ContactsBooking | None, say: Callable[[str], Any]) -> None:
+def _print_booking(booking: ContactsBooking | None, echo: Callable[[str], Any]) -> None:
     if booking is not None:
-        say(
-            f"contacts booked for an extra test: {booking.booked} of {booking.contacts}"
+        echo(
+            say(
+                "contacts booked for an extra test: {booked} of {contacts}",
+                booked=booking.booked,
+                contacts=booking.contacts,
+            )
             + (f" ({booking.error})" if booking.error else "")
         )
 
@@ -236,13 +263,22 @@ def results_add(
             emit_json(jsonable(out, app.tz))
         else:
             typer.echo(
-                f"{out.employee_no} ({out.name}): {out.result} at "
-                f"{out.sampled_at.astimezone(app.tz).isoformat()}: {out.status}"
+                say(
+                    "{employee_no} ({name}): {result} at {at}: {status}",
+                    employee_no=out.employee_no,
+                    name=out.name,
+                    result=words("result", out.result),
+                    at=out.sampled_at.astimezone(app.tz).isoformat(),
+                    status=out.status,
+                )
             )
             for alert in out.alerts:
                 typer.echo(
-                    f"POSITIVE: alert {alert.alert_id} with {alert.contacts} "
-                    "contacts (testrota alerts)"
+                    say(
+                        "POSITIVE: alert {alert_id} with {contacts} contacts (testrota alerts)",
+                        alert_id=alert.alert_id,
+                        contacts=alert.contacts,
+                    )
                 )
             _print_booking(out.contacts_booking, typer.echo)
 
@@ -294,7 +330,9 @@ def missed(
                 title=f"漏检 missed {wk}",
                 tz=tz,
             )
-            typer.echo(f"{len(rows)} missed tests written to {target}", err=True)
+            typer.echo(
+                say("{n} missed tests written to {target}", n=len(rows), target=target), err=True
+            )
         elif fmt == "csv":
             from testrota.compliance.export import MISSED_COLUMNS, write_csv
 
@@ -311,7 +349,12 @@ def missed(
                 emit_json(doc)
         else:
             shown = [_table_row(r, tz) for r in rows]
-            rows_as("table", shown, TABLE_COLUMNS, title=f"Missed tests {wk} ({len(rows)})")
+            rows_as(
+                "table",
+                shown,
+                TABLE_COLUMNS,
+                title=say("Missed tests {week} ({n})", week=wk, n=len(rows)),
+            )
 
 
 def _to_text(output: Path | None, write: Any) -> None:
@@ -433,19 +476,19 @@ def _print_compliance(report: ComplianceReport) -> None:
     console = Console()
     weeks = " ".join(w.split("-")[1] for w in report.weeks)
     levels: tuple[tuple[str, list[GroupFigures], list[str]], ...] = (
-        ("departments", [*report.departments, report.total], ["department"]),
-        ("grid units", report.grid_units, ["department", "grid_unit"]),
+        ("Compliance {week}: departments", [*report.departments, report.total], ["department"]),
+        ("Compliance {week}: grid units", report.grid_units, ["department", "grid_unit"]),
     )
     for title, groups, level_cols in levels:
-        table = Table(title=f"Compliance {report.week}: {title}")
+        table = Table(title=say(title, week=report.week))
         # Narrow terminals: the table keeps the key figures; json/csv have every field.
         cols = [*level_cols, "people", "required", "tests", "missed", "rate"]
         for c in cols:
             if c in level_cols:
-                table.add_column(c, no_wrap=True, min_width=6)
+                table.add_column(header(c), no_wrap=True, min_width=6)
             else:
-                table.add_column(_SHORT.get(c, c), justify="right")
-        table.add_column(f"trend {weeks}")
+                table.add_column(header(_SHORT.get(c, c)), justify="right")
+        table.add_column(say("trend {weeks}", weeks=weeks))
         for g in groups:
             cells = [
                 _pct(g.rate)
@@ -456,7 +499,7 @@ def _print_compliance(report: ComplianceReport) -> None:
                 for c in cols
             ]
             if g is report.total:
-                cells[0] = "[bold]total[/]"
+                cells[0] = "[bold]" + escape(say("total")) + "[/]"
             table.add_row(*cells, " ".join(_pct(t.rate) for t in g.trend))
         console.print(table)
 
@@ -514,7 +557,7 @@ def alerts_list(
             write_csv(sys.stdout, flat, columns, tz=tz)
             return
         if not alerts:
-            typer.echo("no open alerts", err=True)
+            typer.echo(say("no open alerts"), err=True)
             return
         from rich.console import Console
         from rich.table import Table
@@ -524,21 +567,28 @@ def alerts_list(
             case = (
                 f"{a.name} ({a.employee_no}), {a.department} / {a.grid_unit or '-'}"
                 if a.case_visible
-                else "a positive case in another department"
+                else say("a positive case in another department")
             )
             table = Table(
-                title=f"Alert {a.id} ({a.status}): {case}, sampled {_local(a.sampled_at, tz)} "
-                f"at {a.site or '-'}: {a.contact_count} contacts"
+                title=say(
+                    "Alert {id} ({status}): {case}, sampled {at} at {site}: {contacts} contacts",
+                    id=a.id,
+                    status=words("alert", a.status),
+                    case=case,
+                    at=_local(a.sampled_at, tz),
+                    site=a.site or "-",
+                    contacts=a.contact_count,
+                )
             )
             for name in ("employee_no", "name", "department", "grid_unit", "reason", "extra test"):
-                table.add_column(name)
+                table.add_column(header(name))
             for c in a.contacts:
                 table.add_row(
                     c.employee_no,
                     c.name,
                     c.department,
                     c.grid_unit,
-                    c.reason,
+                    words("contact_reason", c.reason),
                     _local(c.extra_slot_start, tz) or "-",
                 )
             console.print(table)
@@ -579,9 +629,9 @@ def alerts_close(
             emit_json(jsonable(out, app.tz))
         else:
             typer.echo(
-                f"alert {alert_id} closed"
+                say("alert {id} closed", id=alert_id)
                 if out.changed
-                else f"alert {alert_id} was already closed"
+                else say("alert {id} was already closed", id=alert_id)
             )
 
 
@@ -638,9 +688,15 @@ def excuse(
         else:
             for e in out.excused:
                 typer.echo(
-                    f"excused {out.employee_no} ({out.name}) "
-                    f"{e.slot_start.astimezone(app.tz).isoformat()} at {e.site} "
-                    f"(was {e.previous_status}): {out.reason}"
+                    say(
+                        "excused {employee_no} ({name}) {at} at {site} (was {previous}): {reason}",
+                        employee_no=out.employee_no,
+                        name=out.name,
+                        at=e.slot_start.astimezone(app.tz).isoformat(),
+                        site=e.site,
+                        previous=words("appointment", e.previous_status),
+                        reason=out.reason,
+                    )
                 )
 
 
@@ -654,7 +710,10 @@ def flag(json_out: JsonOption = False, db: DbOption = None) -> None:
         if json_out:
             emit_json(jsonable(report))
         else:
-            typer.echo(f"flagged {report.missed} missed, {report.done} done", err=True)
+            typer.echo(
+                say("flagged {missed} missed, {done} done", missed=report.missed, done=report.done),
+                err=True,
+            )
 
 
 def status(
@@ -675,8 +734,19 @@ def status(
                 out.next_slot_start.astimezone(app.tz).isoformat() if out.next_slot_start else None
             )
             typer.echo(
-                f"{out.status.upper()}: {out.name} ({out.employee_no}) "
-                f"{out.tests_this_week}/{out.required} tests in {out.week}"
-                + (f", {out.missed_this_week} missed" if out.missed_this_week else "")
-                + (f"; next slot {next_slot} at {out.next_slot_site}" if next_slot else "")
+                say(
+                    "{status}: {name} ({employee_no}) {tests}/{required} tests in {week}",
+                    status=say(out.status.upper()),
+                    name=out.name,
+                    employee_no=out.employee_no,
+                    tests=out.tests_this_week,
+                    required=out.required,
+                    week=out.week,
+                )
+                + (say(", {n} missed", n=out.missed_this_week) if out.missed_this_week else "")
+                + (
+                    say("; next slot {at} at {site}", at=next_slot, site=out.next_slot_site)
+                    if next_slot
+                    else ""
+                )
             )

@@ -22,6 +22,7 @@ from testrota.cli.common import (
     user_errors,
     writable_output,
 )
+from testrota.cli.lang import code, say
 from testrota.errors import UserError
 from testrota.jsonable import jsonable
 
@@ -80,7 +81,7 @@ def units(fmt: FormatOption = None, json_out: JsonOption = False, db: DbOption =
         from testrota.actions.units import ListUnits, list_units
 
         listed = jsonable(list_units(app, ListUnits(Actor.cli())), app.tz)
-        rows_as(chosen, listed, UNIT_COLUMNS, title=f"Units ({len(listed)})")
+        rows_as(chosen, listed, UNIT_COLUMNS, title=say("Units ({n})", n=len(listed)))
 
 
 def _day(text: str, option: str = "--date") -> date:
@@ -135,7 +136,9 @@ def report_daily(
             workbook.write_daily_xlsx(
                 target, out.rows, reasons=reasons, day=day, unit=out.unit, tz=tz
             )
-            typer.echo(f"{len(out.rows)} units written to {target}", err=True)
+            typer.echo(
+                say("{n} units written to {target}", n=len(out.rows), target=target), err=True
+            )
         elif chosen == "csv":
             from testrota.compliance.export import write_csv
 
@@ -154,7 +157,12 @@ def report_daily(
                 output.write_text(json.dumps(doc, ensure_ascii=False, indent=1) + "\n", "utf-8")
         else:
             shown = [_table_row(r) for r in out.rows]
-            rows_as("table", shown, TABLE_COLUMNS, title=f"日报 {out.unit} {day}")
+            rows_as(
+                "table",
+                shown,
+                TABLE_COLUMNS,
+                title=say("Daily report {unit} {day}", unit=out.unit, day=day),
+            )
 
 
 def report_confirm(
@@ -174,10 +182,16 @@ def report_confirm(
         if json_out:
             emit_json(jsonable(done, app.tz))
         else:
-            when = "late" if done.late else "on time"
             typer.echo(
-                f"confirmed {done.unit} {done.day} ({when}): tested {done.figures['tested']} "
-                f"of {done.figures['required']} required"
+                say(
+                    "confirmed {unit} {day} (late): tested {tested} of {required} required"
+                    if done.late
+                    else "confirmed {unit} {day} (on time): tested {tested} of {required} required",
+                    unit=done.unit,
+                    day=done.day,
+                    tested=done.figures["tested"],
+                    required=done.figures["required"],
+                )
             )
 
 
@@ -203,8 +217,16 @@ def mode_set(
         if json_out:
             emit_json(jsonable(done, app.tz))
         else:
-            until = f" to {done.end}" if done.end else ""
-            typer.echo(f"{done.unit}: {done.mode} from {done.start}{until}")
+            until = say(" to {end}", end=done.end) if done.end else ""
+            typer.echo(
+                say(
+                    "{unit}: {mode} from {start}",
+                    unit=done.unit,
+                    mode=code("mode", done.mode),
+                    start=done.start,
+                )
+                + until
+            )
 
 
 def _json_row(row: dict[str, Any]) -> dict[str, Any]:

@@ -80,10 +80,12 @@ def render(error: UserError) -> str:
 
 
 def code(kind: str, value: str | None) -> str:
-    """A stored code (a status, a field) as words: the code itself in English output where
-    the catalogue has none."""
+    """A stored code (a status, a mode) as words in Chinese; English output keeps the code,
+    which is what scripts and ``--json`` see too."""
     if not value:
         return ""
+    if current() == "en":
+        return value
     from testrota.web.i18n import code_text
 
     return code_text(kind, value, current())
@@ -95,8 +97,71 @@ def header(column: str) -> str:
     if current() == "en":
         return column
     from testrota.web.i18n import CODES
-
     from testrota.web.i18n_cli import COLUMNS_ZH
 
     names = CODES["field"].get(column)
     return names[1] if names else COLUMNS_ZH.get(column, column)
+
+
+def count_header(key: str) -> str:
+    """A figure's header in a summary table (``added``, ``high_risk``): the key in English."""
+    if current() == "en":
+        return key
+    from testrota.web.i18n import CODES
+
+    names = CODES["count"].get(key)
+    return names[1] if names else header(key)
+
+
+def category(code_: str | None) -> str:
+    """A high-risk category code as its name in Chinese; the code itself in English output."""
+    if current() == "en" or not code_:
+        return code_ or ""
+    from testrota.web.i18n import category_name
+
+    return category_name(code_, "zh")
+
+
+def problem(item: Any) -> str:
+    """A row problem, skipped sheet or warning of an import in the CLI's language (its template
+    and parameters where it has them, else its English message)."""
+    english = _english_of(item)
+    if current() == "en":
+        return english
+    from testrota.web.i18n import render_problem
+
+    return render_problem(item, current()) or english
+
+
+def _english_of(item: Any) -> str:
+    for name in ("message", "reason"):
+        value = item.get(name) if isinstance(item, dict) else getattr(item, name, None)
+        if isinstance(value, str) and value:
+            return value
+    return ""
+
+
+def in_language(document: Any) -> Any:
+    """A JSON document with each problem's ``message`` (or a skipped sheet's ``reason``) in the
+    CLI's language. Keys never change; in English the document is returned as it is."""
+    if current() == "en":
+        return document
+    if isinstance(document, list):
+        return [in_language(item) for item in document]
+    if not isinstance(document, dict):
+        return document
+    out = {key: in_language(value) for key, value in document.items()}
+    if document.get("template") or document.get("parts"):
+        text = problem(document)
+        for name in ("message", "reason"):
+            if isinstance(document.get(name), str):
+                out[name] = text
+                break
+    return out
+
+
+def escape(text: str) -> str:
+    """``text`` safe inside rich markup (a name or a translation with square brackets)."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)

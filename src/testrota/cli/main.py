@@ -31,7 +31,6 @@ app = typer.Typer(
 )
 
 
-
 @app.callback()
 def main(
     lang: Annotated[

@@ -23,6 +23,7 @@ from testrota.cli.common import (
     rows_as,
     user_errors,
 )
+from testrota.cli.lang import say
 
 
 def _log_to_stderr() -> None:
@@ -98,7 +99,7 @@ def dispatch(
     if json_out:
         emit_json(summary)
     else:
-        rows_as("table", [summary], list(summary), title="dispatch")
+        rows_as("table", [summary], list(summary), title=say("dispatch"))
 
 
 def worker(db: DbOption = None) -> None:
@@ -122,7 +123,7 @@ def reminders(db: DbOption = None, json_out: JsonOption = False) -> None:
     if json_out:
         emit_json(report.as_dict())
     else:
-        rows_as("table", [report.as_dict()], list(report.as_dict()), title="reminders")
+        rows_as("table", [report.as_dict()], list(report.as_dict()), title=say("reminders"))
 
 
 def booster(
@@ -148,7 +149,7 @@ def booster(
     if json_out:
         emit_json({"created": created})
     else:
-        typer.echo(f"{created} booster texts queued")
+        typer.echo(say("{n} booster texts queued", n=created))
 
 
 def outbox(
@@ -167,7 +168,7 @@ def outbox(
         app = make_app(db)
         rows = list_outbox(app.engine, status=status, kind=kind, limit=limit)
         columns = OUTBOX_TABLE_COLUMNS if fmt == "table" else OUTBOX_COLUMNS
-        rows_as(fmt, rows, columns, title="outbox")
+        rows_as(fmt, rows, columns, title=say("outbox"))
 
 
 def sms_capacity(
@@ -188,17 +189,19 @@ def sms_capacity(
         "table",
         report["days"],
         ["date", "texts", "needed_rate", "ok"],
-        title=f"sender capacity {week} at {report['rate_per_second']:g}/s",
+        title=say(
+            "sender capacity {week} at {rate:g}/s", week=week, rate=report["rate_per_second"]
+        ),
     )
     if len({row["channel"] for row in report["channels"]}) > 1:
         rows_as(
             "table",
             report["channels"],
             ["date", "channel", "texts", "needed_rate", "rate_per_second", "ok"],
-            title="by channel",
+            title=say("by channel"),
         )
     for warning in report["warnings"]:
-        typer.echo(f"Warning: {warning}", err=True)
+        typer.echo(say("Warning: {warning}", warning=warning), err=True)
 
 
 def retry(
@@ -224,4 +227,4 @@ def retry(
     if json_out:
         emit_json({"retried": retried.count, "ids": retried.ids})
     else:
-        typer.echo(f"{retried.count} texts queued again")
+        typer.echo(say("{n} texts queued again", n=retried.count))

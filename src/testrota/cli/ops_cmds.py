@@ -18,6 +18,7 @@ from testrota.cli.common import (
     user_errors,
     writable_output,
 )
+from testrota.cli.lang import say
 from testrota.errors import UserError
 from testrota.jsonable import jsonable
 
@@ -94,10 +95,14 @@ def _print_checks(checks: list[Check]) -> None:
             f"[{style}]{label:<4}[/]  {escape(check.name.ljust(width))}  {escape(check.message)}"
         )
         if check.status in ("warn", "fail") and check.fix:
-            console.print(f"      {' ' * width}  [dim]fix:[/] {escape(check.fix)}")
+            console.print(f"      {' ' * width}  [dim]{escape(say('fix:'))}[/] {escape(check.fix)}")
     failed = sum(1 for c in checks if c.status == "fail")
     warned = sum(1 for c in checks if c.status == "warn")
-    console.print(f"{failed} failed, {warned} warnings" if failed or warned else "all good")
+    console.print(
+        say("{failed} failed, {warned} warnings", failed=failed, warned=warned)
+        if failed or warned
+        else say("all good")
+    )
 
 
 def export_person(
@@ -140,7 +145,10 @@ def export_person(
     if json_out:
         emit_json({"output": str(output), "counts": document["counts"]})
     else:
-        typer.echo(f"wrote {output} ({sum(document['counts'].values())} records)", err=True)
+        typer.echo(
+            say("wrote {output} ({n} records)", output=output, n=sum(document["counts"].values())),
+            err=True,
+        )
 
 
 def erase_person(
@@ -196,5 +204,11 @@ def erase_person(
         return
     counts = ", ".join(f"{k} {v}" for k, v in report.counts.items() if v)
     sys.stdout.write(
-        f"erased {report.erased}: now {report.employee_no}{' (' + counts + ')' if counts else ''}\n"
+        say(
+            "erased {erased}: now {employee_no}",
+            erased=report.erased,
+            employee_no=report.employee_no,
+        )
+        + (f" ({counts})" if counts else "")
+        + "\n"
     )

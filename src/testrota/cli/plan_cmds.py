@@ -18,6 +18,7 @@ from testrota.cli.common import (
     rows_as,
     user_errors,
 )
+from testrota.cli.lang import escape, header, say
 from testrota.errors import UserError
 
 WeekOption = Annotated[
@@ -87,7 +88,7 @@ def _print_report(report: dict[str, Any]) -> None:
     from rich.table import Table
 
     console = Console()
-    summary = Table(title=f"Plan {report['week']}", show_header=False)
+    summary = Table(title=say("Plan {week}", week=report["week"]), show_header=False)
     summary.add_column("figure")
     summary.add_column("value", justify="right")
 
@@ -106,25 +107,38 @@ def _print_report(report: dict[str, Any]) -> None:
         (
             "people whose slots did not move since last week",
             pct(report.get("unchanged_share"))
-            + f" ({report.get('unchanged_people', 0)} of {report.get('compared_people', 0)})",
+            + say(
+                " ({n} of {total})",
+                n=report.get("unchanged_people", 0),
+                total=report.get("compared_people", 0),
+            ),
         ),
         ("two tests 3 or 4 days apart", pct(report.get("spaced_3_4_share"))),
     ]
     for name, value in rows:
-        summary.add_row(name, value)
+        summary.add_row(say(name), value)
     console.print(summary)
     for rule in report.get("surge", []):
         console.print(
-            f"[bold]surge[/bold] {rule['name']}: {rule['tests_per_week']} tests a week "
-            f"{rule['start']}..{rule['end']} ({rule['days_this_week']} days this week), "
-            f"{rule['people']} people"
+            "[bold]"
+            + escape(say("surge"))
+            + "[/bold] "
+            + escape(
+                say(
+                    "{name}: {tests_per_week} tests a week {start}..{end} ({days_this_week} days "
+                    "this week), {people} people",
+                    **{k: rule[k] for k in ("name", "tests_per_week", "start", "end")},
+                    days_this_week=rule["days_this_week"],
+                    people=rule["people"],
+                )
+            )
         )
     for warning in report.get("warnings", []):
-        console.print(f"[yellow]warning[/yellow] {warning}")
+        console.print("[yellow]" + escape(say("warning")) + "[/yellow] " + escape(str(warning)))
     util = report.get("utilisation", [])
     if util:
-        table = Table(title="Utilisation per site and day")
-        table.add_column("site")
+        table = Table(title=say("Utilisation per site and day"))
+        table.add_column(header("site"))
         dates = sorted({u["date"] for u in util})
         for d in dates:
             table.add_column(d[5:], justify="right")
@@ -138,9 +152,9 @@ def _print_report(report: dict[str, Any]) -> None:
         console.print(table)
     unscheduled = report["unscheduled"]
     if unscheduled:
-        table = Table(title=f"Unscheduled ({len(unscheduled)} people)")
+        table = Table(title=say("Unscheduled ({n} people)", n=len(unscheduled)))
         for col in ("employee_no", "department", "grid_unit", "missing", "reason"):
-            table.add_column(col)
+            table.add_column(header(col))
         for u in unscheduled[:50]:
             table.add_row(
                 u["employee_no"],
@@ -151,7 +165,7 @@ def _print_report(report: dict[str, Any]) -> None:
             )
         console.print(table)
         if len(unscheduled) > 50:
-            console.print(f"... and {len(unscheduled) - 50} more (use --json for all)")
+            console.print(say("… and {n} more (use --json for all)", n=len(unscheduled) - 50))
 
 
 def schedule(
@@ -177,10 +191,10 @@ def schedule(
                 fmt,
                 slot_summary(app.engine, label, app.policy),
                 SLOT_COLUMNS,
-                title=f"Schedule {label}",
+                title=say("Schedule {week}", week=label),
             )
             return
         rows = schedule_rows(
             app.engine, label, app.policy, employee_no=person, include_cancelled=all_
         )
-        rows_as(fmt, rows, SCHEDULE_COLUMNS, title=f"Schedule {label}")
+        rows_as(fmt, rows, SCHEDULE_COLUMNS, title=say("Schedule {week}", week=label))

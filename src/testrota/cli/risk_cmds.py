@@ -17,6 +17,7 @@ from testrota.cli.common import (
     rows_as,
     user_errors,
 )
+from testrota.cli.lang import say
 from testrota.jsonable import jsonable
 
 ReasonOption = Annotated[
@@ -71,11 +72,18 @@ def roles(
         from testrota.risk.service import ROLE_COLUMNS
 
         rows = list_roles(app, ListRoles(unmatched_only=unmatched))
-        title = "Unmatched roles" if unmatched else "Roles"
+        title = say("Unmatched roles") if unmatched else say("Roles")
         rows_as(fmt, jsonable(rows), ROLE_COLUMNS, title=title)
         if fmt == "table":
             people = sum(r.head_count for r in rows)
-            typer.echo(f"{len(rows)} role/department pairs, {people} active people", err=True)
+            typer.echo(
+                say(
+                    "{pairs} role/department pairs, {people} active people",
+                    pairs=len(rows),
+                    people=people,
+                ),
+                err=True,
+            )
 
 
 def roles_map(
@@ -97,10 +105,20 @@ def roles_map(
             emit_json(jsonable(result))
             return
         code = result.category
-        target = f"{code} ({app.vocabulary.name(code)})" if code else "not high-risk"
-        where = f"in {result.department}" if result.department else "in every department"
+        target = f"{code} ({app.vocabulary.name(code)})" if code else say("not high-risk")
+        where = (
+            say("in {department}", department=result.department)
+            if result.department
+            else say("in every department")
+        )
         typer.echo(
-            f"{result.role} {where} -> {target}; {result.affected} people reclassified"
+            say(
+                "{role} {where} -> {target}; {n} people reclassified",
+                role=result.role,
+                where=where,
+                target=target,
+                n=result.affected,
+            )
             + _released_text(result.released)
         )
 
@@ -123,8 +141,12 @@ def roles_unmap(
             emit_json(jsonable(result))
             return
         typer.echo(
-            f"removed the mapping of {result.role}; {result.affected} people "
-            "reclassified" + _released_text(result.released)
+            say(
+                "removed the mapping of {role}; {n} people reclassified",
+                role=result.role,
+                n=result.affected,
+            )
+            + _released_text(result.released)
         )
 
 
@@ -143,8 +165,12 @@ def roles_reclassify(
         vocab = app.vocabulary
         by_category = ", ".join(f"{vocab.name(c)} {n}" for c, n in result.by_category.items())
         typer.echo(
-            f"{result.people} people, {result.changed} changed; "
-            f"{result.high_risk} active high-risk"
+            say(
+                "{people} people, {changed} changed; {high_risk} active high-risk",
+                people=result.people,
+                changed=result.changed,
+                high_risk=result.high_risk,
+            )
             + (f": {by_category}" if by_category else "")
             + _released_text(result.released)
         )
@@ -174,14 +200,25 @@ def override(
             return
         code = result.category
         if result.cleared:
-            text = f"{result.employee_no}: override removed, now {code or 'not high-risk'}"
+            text = say(
+                "{employee_no}: override removed, now {category}",
+                employee_no=result.employee_no,
+                category=code or say("not high-risk"),
+            )
         else:
-            shown = f"{code} ({app.vocabulary.name(code)})" if code else "not high-risk"
-            text = f"{result.employee_no}: {shown} (was {result.old_category or 'not high-risk'})"
+            shown = f"{code} ({app.vocabulary.name(code)})" if code else say("not high-risk")
+            text = say(
+                "{employee_no}: {category} (was {old})",
+                employee_no=result.employee_no,
+                category=shown,
+                old=result.old_category or say("not high-risk"),
+            )
         typer.echo(text + _released_text(result.released))
 
 
 def _released_text(n: int) -> str:
     if not n:
         return ""
-    return f"; {n} coming appointment{'s' if n != 1 else ''} released"
+    if n == 1:
+        return say("; 1 coming appointment released")
+    return say("; {n} coming appointments released", n=n)

@@ -20,6 +20,7 @@ from testrota.cli.common import (
     user_errors,
     writable_output,
 )
+from testrota.cli.lang import category, count_header, header, in_language, problem, say
 from testrota.jsonable import jsonable
 
 if TYPE_CHECKING:
@@ -42,7 +43,7 @@ def init(db: DbOption = None, json_out: JsonOption = False) -> None:
         if json_out:
             emit_json({"database": app.engine.url.render_as_string(), "revision": revision})
         else:
-            typer.echo(f"schema at revision {revision}", err=True)
+            typer.echo(say("schema at revision {revision}", revision=revision), err=True)
 
 
 def people(
@@ -70,7 +71,7 @@ def people(
                 )
             ),
         )
-        rows_as(fmt, jsonable(rows, app.tz), PEOPLE_COLUMNS, title="People")
+        rows_as(fmt, jsonable(rows, app.tz), PEOPLE_COLUMNS, title=say("People"))
 
 
 def import_(
@@ -112,7 +113,7 @@ def import_(
             ),
         )
         if json_out:
-            emit_json(jsonable(report, app.tz))
+            emit_json(in_language(jsonable(report, app.tz)))
         else:
             _print_import(report)
 
@@ -120,7 +121,7 @@ def import_(
 def _stderr_progress(quiet: bool) -> Callable[[str], None]:
     def report(stage: str) -> None:
         if not quiet:
-            typer.echo(f"… {stage}", err=True)
+            typer.echo(say("… {stage}", stage=say(stage)), err=True)
 
     return report
 
@@ -130,41 +131,51 @@ def _print_import(report: ImportReport) -> None:
     from rich.table import Table
 
     console = Console()
-    title = report.file + (" (dry run: nothing written)" if report.dry_run else "")
+    title = report.file + (say(" (dry run: nothing written)") if report.dry_run else "")
     counts = Table(title=title)
     keys = ("rows", "added", "updated", "unchanged", "deactivated", "skipped", "high_risk")
     for key in keys:
-        counts.add_column(key, justify="right")
+        counts.add_column(count_header(key), justify="right")
     counts.add_row(*(str(getattr(report, k)) for k in keys))
     console.print(counts)
     if report.high_risk_by_category:
-        cats = Table(title="High-risk people by category")
-        cats.add_column("category")
-        cats.add_column("people", justify="right")
+        cats = Table(title=say("High-risk people by category"))
+        cats.add_column(header("category"))
+        cats.add_column(header("people"), justify="right")
         for code, n in report.high_risk_by_category.items():
-            cats.add_row(code, str(n))
+            cats.add_row(category(code), str(n))
         console.print(cats)
     if report.released:
-        what = f"{report.released} coming appointments of leavers and of people no longer high-risk"
         console.print(
-            f"would release {what}"
+            say(
+                "would release {n} coming appointments of leavers and of people no longer "
+                "high-risk",
+                n=report.released,
+            )
             if report.dry_run
-            else f"released {what} ({report.released_texts} pending texts cancelled)",
+            else say(
+                "released {n} coming appointments of leavers and of people no longer high-risk "
+                "({texts} pending texts cancelled)",
+                n=report.released,
+                texts=report.released_texts,
+            ),
             highlight=False,
             markup=False,
         )
     for cleared in report.changes.cleared:
         shown = ", ".join(cleared.employee_nos[:20])
         more = " …" if cleared.people > 20 else ""
-        console.print(f"{cleared.message}: {shown}{more}", highlight=False, markup=False)
+        console.print(f"{problem(cleared)}: {shown}{more}", highlight=False, markup=False)
     for warning in report.warnings:
-        console.print(f"warning: {warning.message}", highlight=False, markup=False)
+        console.print(
+            say("warning: {message}", message=problem(warning)), highlight=False, markup=False
+        )
     if report.errors:
-        errs = Table(title=f"{len(report.errors)} row errors")
+        errs = Table(title=say("{n} row errors", n=len(report.errors)))
         for col in ("sheet", "row", "column", "value", "message"):
-            errs.add_column(col)
+            errs.add_column(header(col))
         for e in report.errors[:100]:
-            errs.add_row(e.sheet, str(e.row), e.column, str(e.value), e.message)
+            errs.add_row(e.sheet, str(e.row), e.column, str(e.value), problem(e))
         console.print(errs)
     for s in report.skipped_sheets:
-        console.print(f"skipped sheet {s.name!r}: {s.reason}")
+        console.print(say("skipped sheet {name!r}: {reason}", name=s.name, reason=problem(s)))

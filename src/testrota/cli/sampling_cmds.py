@@ -19,6 +19,7 @@ from testrota.cli.common import (
     rows_as,
     user_errors,
 )
+from testrota.cli.lang import code, say
 from testrota.errors import UserError
 from testrota.jsonable import jsonable
 
@@ -72,11 +73,21 @@ def tube_row(view: TubeView, app: App) -> dict[str, object]:
 
 
 def _say(view: TubeView, what: str) -> str:
-    left = f", {view.places_left} place(s) left" if view.status == "open" else ""
-    again = " (already)" if view.already else ""
-    return (
-        f"Tube {view.code} {what}{again} at {view.site}: {len(view.members)}/{view.ratio}"
-        f"{left}, {view.status}."
+    """``what``: the tube was opened or closed."""
+    template = (
+        "Tube {code} open{again} at {site}: {members}/{ratio}{left}, {status}."
+        if what == "open"
+        else "Tube {code} closed{again} at {site}: {members}/{ratio}{left}, {status}."
+    )
+    return say(
+        template,
+        code=view.code,
+        again=say(" (already)") if view.already else "",
+        site=view.site,
+        members=len(view.members),
+        ratio=view.ratio,
+        left=say(", {n} place(s) left", n=view.places_left) if view.status == "open" else "",
+        status=code("tube", view.status),
     )
 
 
@@ -143,10 +154,16 @@ def tube_pack(
         if json_out:
             emit_json(jsonable(packed, app.tz))
         else:
-            again = " (already)" if packed.already else ""
             typer.echo(
-                f"{len(packed.tubes)} tube(s), {packed.swabs} swabs packed{again} at "
-                f"{packed.site} for {packed.day.isoformat()}: {' '.join(packed.tubes)}"
+                say(
+                    "{n} tube(s), {swabs} swabs packed{again} at {site} for {day}: {tubes}",
+                    n=len(packed.tubes),
+                    swabs=packed.swabs,
+                    again=say(" (already)") if packed.already else "",
+                    site=packed.site,
+                    day=packed.day.isoformat(),
+                    tubes=" ".join(packed.tubes),
+                )
             )
 
 
@@ -179,7 +196,7 @@ def tubes(
             return
         flat = [{**r, "members": " ".join(cast(list[str], r["members"]))} for r in rows]
         columns = [*TUBE_COLUMNS, "places_left", "grid_unit", "gene_text", "ct", "packed_at"]
-        rows_as(chosen, flat, columns if chosen == "csv" else TUBE_COLUMNS, title="Tubes")
+        rows_as(chosen, flat, columns if chosen == "csv" else TUBE_COLUMNS, title=say("Tubes"))
 
 
 def badges(
@@ -225,7 +242,7 @@ def badges(
         partial.write_bytes(sheet.data)
         partial.replace(output)  # a reader never sees half a sheet
         for warning in sheet.warnings:
-            typer.echo(f"Warning: {warning}", err=True)
+            typer.echo(say("Warning: {warning}", warning=warning), err=True)
         if json_out:
             emit_json(
                 {
@@ -239,8 +256,13 @@ def badges(
             )
         else:
             typer.echo(
-                f"{sheet.people} badges on {sheet.pages} page(s), valid until "
-                f"{sheet.valid_until.isoformat()}: {output}"
+                say(
+                    "{people} badges on {pages} page(s), valid until {until}: {output}",
+                    people=sheet.people,
+                    pages=sheet.pages,
+                    until=sheet.valid_until.isoformat(),
+                    output=output,
+                )
             )
 
 
@@ -279,4 +301,4 @@ def pools(
             for m in p.members
         ]
         columns = list(rows[0]) if rows else ["tube", "site", "day", "employee_no", "state"]
-        rows_as(chosen, rows, columns, title="Positive pools")
+        rows_as(chosen, rows, columns, title=say("Positive pools"))

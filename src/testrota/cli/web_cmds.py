@@ -17,6 +17,7 @@ from testrota.cli.common import (
     output_format,
     user_errors,
 )
+from testrota.cli.lang import code, say
 from testrota.errors import UserError
 
 users_app = typer.Typer(help="Users of the web app.", no_args_is_help=True)
@@ -51,7 +52,7 @@ def serve(
 def _run_uvicorn(app: object, host: str, port: int) -> None:
     import uvicorn
 
-    typer.echo(f"serving on http://{host}:{port}", err=True)
+    typer.echo(say("serving on {url}", url=f"http://{host}:{port}"), err=True)
     # Our logging (masked, request ids, one access line) replaces uvicorn's own: its access line
     # would log full paths, personal-link tokens included.
     uvicorn.run(
@@ -140,7 +141,10 @@ def users_add(
         else:
             seen = [*info.departments, *info.units]
             scope = f" ({', '.join(seen)})" if seen else ""
-            typer.echo(f"added {info.role} {info.name}{scope}", err=True)
+            typer.echo(
+                say("added {role} {name}", role=code("role", info.role), name=info.name) + scope,
+                err=True,
+            )
 
 
 @users_app.command("list")
@@ -179,7 +183,7 @@ def users_list(
             fmt,
             rows,
             ["name", "role", "departments", "language", "active", "sign_ins"],
-            title="Users",
+            title=say("Users"),
         )
 
 
@@ -210,7 +214,9 @@ def users_set_password(
         if json_out:
             emit_json({"name": name, "password_changed": True})
         else:
-            typer.echo(f"password of {name} changed; their sign-ins are ended", err=True)
+            typer.echo(
+                say("password of {name} changed; their sign-ins are ended", name=name), err=True
+            )
 
 
 @users_app.command("disable")
@@ -246,7 +252,10 @@ def _set_active(name: str, active: bool, db: str | None, json_out: bool) -> None
             emit_json({"name": name, "active": active})
         else:
             typer.echo(
-                f"{name} {'enabled' if active else 'disabled; their sign-ins are ended'}", err=True
+                say("{name} enabled", name=name)
+                if active
+                else say("{name} disabled; their sign-ins are ended", name=name),
+                err=True,
             )
 
 
@@ -288,7 +297,7 @@ def users_sessions(
             fmt,
             rows,
             ["id", "user", "signed_in_at", "last_seen_at", "ip", "browser"],
-            title="Sign-ins",
+            title=say("Sign-ins"),
         )
 
 
@@ -310,7 +319,7 @@ def users_sign_out(
         if json_out:
             emit_json({"name": name, "ended": ended})
         else:
-            typer.echo(f"{name}: {ended} sign-in(s) ended", err=True)
+            typer.echo(say("{name}: {n} sign-in(s) ended", name=name, n=ended), err=True)
 
 
 def demo(
@@ -330,7 +339,7 @@ def demo(
         report = seed_demo(settings)
         for line in report.lines():
             typer.echo(line, err=True)
-        typer.echo("\nDemo users (name / password / role):")
+        typer.echo("\n" + say("Demo users (name / password / role):"))
         for user in report.users:
             typer.echo(
                 f"  {user.name:<12} {user.password:<16} {user.role}"

@@ -136,7 +136,9 @@ def parse_channels(
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise UserError("{source}: channels must be a mapping of channel -> settings", source=source)
+        raise UserError(
+            "{source}: channels must be a mapping of channel -> settings", source=source
+        )
     out: dict[str, ChannelSet] = {}
     for channel, section in data.items():
         key = f"channels.{channel}"
@@ -173,7 +175,9 @@ def _parse_channel(
     max_segments = section.get("max_segments", 2)
     if not isinstance(max_segments, int) or not 1 <= max_segments <= 10:
         raise UserError(
-            "{source}: {key}.max_segments must be a whole number from 1 to 10", source=source, key=key
+            "{source}: {key}.max_segments must be a whole number from 1 to 10",
+            source=source,
+            key=key,
         )
     max_chars = dict(DEFAULT_MAX_CHARS)
     limits = section.get("param_max_chars") or {}
@@ -215,7 +219,9 @@ def _parse_channel(
                 "{source}: {where}: unknown language; use zh-Hans or en", source=source, where=where
             )
         if not isinstance(kinds, dict):
-            raise UserError("{source}: {where} must map kind -> template", source=source, where=where)
+            raise UserError(
+                "{source}: {where} must map kind -> template", source=source, where=where
+            )
         templates[language] = {}
         for kind, entry in kinds.items():
             if kind not in OUTBOX_KINDS:

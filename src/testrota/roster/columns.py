@@ -163,7 +163,10 @@ def load_column_aliases(
                 )
             if not isinstance(name, str | int | float):
                 raise UserError(
-                    "{path}: {field}: {name!r} is not a header name", path=path, field=field, name=name
+                    "{path}: {field}: {name!r} is not a header name",
+                    path=path,
+                    field=field,
+                    name=name,
                 )
             alias = str(name).strip()
             key = normalize_header(alias)

@@ -684,9 +684,7 @@ def schedule_rows(
         if employee_no is not None:
             found = conn.execute(select(P.c.id).where(P.c.employee_no == employee_no)).first()
             if found is None:
-                raise UserError(
-                    "no person with employee number {number!r}", number=employee_no
-                )
+                raise UserError("no person with employee number {number!r}", number=employee_no)
             query = query.where(A.c.person_id == found.id)
         rows = []
         for r in conn.execute(query):

@@ -234,7 +234,9 @@ def parse_sites(data: object, policy: Policy, source: str = "sites.yaml") -> lis
     try:
         doc = SitesFile.model_validate(data)
     except ValidationError as exc:
-        raise UserError("{source}: {problem}", source=source, problem=_first_error(exc, data)) from None
+        raise UserError(
+            "{source}: {problem}", source=source, problem=_first_error(exc, data)
+        ) from None
     specs: list[SiteSpec] = []
     seen: set[str] = set()
     for cfg in doc.sites:
