@@ -28,6 +28,10 @@ PG_URL = os.environ.get("TESTROTA_TEST_DATABASE_URL")
 
 BACKENDS = ["sqlite", *(["postgresql"] if PG_URL else [])]
 
+# The commands speak the locale's language: the suite reads their English unless a test asks for
+# another language, so a developer's zh_CN locale does not change what the tests see.
+os.environ["TESTROTA_LANG"] = "en"
+
 
 def _create_pg_database(base_url: str) -> tuple[str, Engine]:
     url = make_url(base_url)

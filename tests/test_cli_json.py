@@ -113,6 +113,7 @@ def _invocations(tmp_path: Path, cli: Any) -> Iterator[tuple[str, list[str], str
     yield "users disable", ["hr1"], None
     yield "users enable", ["hr1"], None
     yield "doctor", [], None
+    yield "i18n export", [], None
     yield "export-person", ["0003"], None
     yield "erase-person", ["0005", "--reason", "left the company", "--yes", "--deactivate"], None
 

@@ -20,6 +20,8 @@ HEAVY = (
     "testrota.app",
     "testrota.settings",
     "testrota.db.models",
+    # the words' catalogue: loaded when a word is printed in Chinese, not for --help
+    "testrota.web.i18n",
 )
 
 

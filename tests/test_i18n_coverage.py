@@ -109,6 +109,25 @@ def test_no_message_is_made_from_an_fstring() -> None:
     )
 
 
+def test_every_word_the_command_line_says_has_chinese() -> None:
+    """``say("template", ...)`` in testrota/cli: status lines, titles and headers."""
+    missing = []
+    for path in (SRC / "cli").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
+                continue
+            if node.func.id != "say" or not node.args:
+                continue
+            arg = node.args[0]
+            branches = [arg.body, arg.orelse] if isinstance(arg, ast.IfExp) else [arg]
+            missing += [
+                f"{path.relative_to(SRC)}:{node.lineno}: {b.value}"
+                for b in branches
+                if isinstance(b, ast.Constant) and isinstance(b.value, str) and b.value not in ZH
+            ]
+    assert not missing, "add to testrota.web.i18n_cli.ZH_CLI:\n" + "\n".join(sorted(missing))
+
+
 def test_a_refusal_of_a_file_reads_in_chinese() -> None:
     from testrota.policy import load_policy
     from testrota.roster.spreadsheet import sniff_format

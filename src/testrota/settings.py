@@ -102,6 +102,9 @@ class Settings(BaseSettings):
     demo: bool = False
     log_format: Literal["text", "json"] = "text"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    # The command line's language (zh or en; zh_CN, zh-Hans and the like are read as zh);
+    # unset: the locale's (LC_ALL, LC_MESSAGES, LANG). ``--lang`` beats it.
+    lang: Literal["zh", "en"] | None = None
     # Bearer token for /metrics; unset: /metrics answers loopback clients only.
     metrics_token: str | None = None
     # Reverse proxies (addresses or networks, comma-separated) whose X-Forwarded-For is believed
@@ -114,6 +117,18 @@ class Settings(BaseSettings):
         if value is not None and value.tzinfo is None:
             raise ValueError("TESTROTA_NOW needs a UTC offset, e.g. 2022-05-09T08:00:00+08:00")
         return value
+
+    @field_validator("lang", mode="before")
+    @classmethod
+    def _lang_tag(cls, value: object) -> object:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        from testrota.languages import language_of
+
+        chosen = language_of(value) if isinstance(value, str) else None
+        if chosen is None:
+            raise ValueError(f"TESTROTA_LANG={value!r}: use zh or en")
+        return chosen
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -13,6 +13,7 @@ import typer
 from testrota.cli import (
     compliance_cmds,
     group_cmds,
+    i18n_cmds,
     notify_cmds,
     ops_cmds,
     plan_cmds,
@@ -44,7 +45,8 @@ def main(
     ] = None,
 ) -> None:
     """Twice-weekly testing schedules for high-risk staff."""
-    from testrota.cli.lang import CHOICES, choose, language_of
+    from testrota.cli.lang import choose
+    from testrota.languages import CHOICES, language_of
 
     if lang is not None and language_of(lang) is None:
         raise typer.BadParameter(
@@ -63,6 +65,7 @@ for module in (
     notify_cmds,
     web_cmds,
     ops_cmds,
+    i18n_cmds,
 ):
     module.register(app)
 

@@ -211,6 +211,7 @@ ZH_CLI: dict[str, str] = {
     "Sign-ins": "登录记录",
     "{name}: {n} sign-in(s) ended": "{name}：已结束 {n} 个登录",
     "Demo users (name / password / role):": "演示用户（用户名 / 密码 / 角色）：",
+    "wrote {output} ({n} texts)": "已写入 {output}（{n} 条文本）",
 }
 
 # Table headers of the command line that are not roster or result fields (those are in

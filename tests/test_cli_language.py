@@ -1,0 +1,285 @@
+"""The command line speaks its user's language: ``--lang``, else ``TESTROTA_LANG``, else the
+locale. Errors, refusals, status lines and table headers come from the same catalogue as the
+web; JSON keys never change, and a JSON problem's message follows the language."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from testrota.languages import language_of, resolve_language
+from tests.conftest import CONFIG_DIR
+from tests.test_import_cli import BASE, person, write_roster
+
+EXE = Path(sys.executable).with_name("testrota")
+HAN = re.compile(r"[\u4e00-\u9fff]")
+
+
+@pytest.mark.parametrize(
+    ("option", "environ", "expected"),
+    [
+        (None, {}, "en"),
+        (None, {"LANG": "zh_CN.UTF-8"}, "zh"),
+        (None, {"LANG": "zh_TW.Big5"}, "zh"),
+        (None, {"LANG": "C.UTF-8"}, "en"),
+        (None, {"LANG": "fr_FR.UTF-8"}, "en"),
+        # POSIX order: LC_ALL beats LC_MESSAGES beats LANG; an empty one is not set
+        (None, {"LC_ALL": "C", "LANG": "zh_CN.UTF-8"}, "en"),
+        (None, {"LC_ALL": "", "LC_MESSAGES": "zh_CN.UTF-8", "LANG": "en_US.UTF-8"}, "zh"),
+        (None, {"LC_MESSAGES": "en_GB.UTF-8", "LANG": "zh_CN.UTF-8"}, "en"),
+        # TESTROTA_LANG beats the locale, --lang beats both
+        (None, {"TESTROTA_LANG": "zh-Hans", "LC_ALL": "en_US.UTF-8"}, "zh"),
+        (None, {"TESTROTA_LANG": "en", "LANG": "zh_CN.UTF-8"}, "en"),
+        ("zh", {"TESTROTA_LANG": "en"}, "zh"),
+        ("EN", {"LC_ALL": "zh_CN.UTF-8"}, "en"),
+        # a value we cannot read falls through to the next source
+        (None, {"TESTROTA_LANG": "fr", "LANG": "zh_CN.UTF-8"}, "zh"),
+    ],
+)
+def test_the_language_is_the_option_then_the_setting_then_the_locale(
+    option: str | None, environ: dict[str, str], expected: str
+) -> None:
+    assert resolve_language(option, environ) == expected
+
+
+def test_language_tags() -> None:
+    assert [
+        language_of(t) for t in ("zh", "zh_CN.UTF-8", "zh-Hant-TW", "en_US", "C", "", None)
+    ] == [
+        "zh",
+        "zh",
+        "zh",
+        "en",
+        None,
+        None,
+        None,
+    ]
+
+
+def test_an_error_is_printed_in_chinese_with_lang_zh(cli: Any) -> None:
+    zh = cli("--lang", "zh", "plan", "--week", "2022-W99")
+    assert zh.exit_code == 2, zh.output
+    assert zh.output.strip() == "错误：周 '2022-W99' 不存在：2022 年没有第 99 周"
+    en = cli("--lang", "en", "plan", "--week", "2022-W99")
+    assert en.exit_code == 2, en.output
+    assert en.output.strip() == "Error: week '2022-W99' does not exist: 2022 has no week 99"
+
+
+def test_testrota_lang_sets_the_language(cli: Any) -> None:
+    out = cli("people", "--json", "--format", "csv", env={"TESTROTA_LANG": "zh"})
+    assert out.exit_code == 2
+    assert out.output.strip() == "错误：--json 与 --format csv 指定了两种格式：请只给一种"
+
+
+def test_an_unknown_language_is_refused(cli: Any) -> None:
+    out = cli("--lang", "fr", "people")
+    assert out.exit_code == 2
+    assert "--lang" in out.output and "zh" in out.output and "en" in out.output
+    bad = cli("people", env={"TESTROTA_LANG": "klingon"})
+    assert bad.exit_code == 2
+    assert "TESTROTA_LANG='klingon': use zh or en" in bad.output
+    assert "Traceback" not in bad.output
+
+
+def _roster_with_problems(tmp_path: Path) -> Path:
+    rows = [*BASE, person("0006", "", "运输部", "司机"), person("0001", "重复", "运输部", "司机")]
+    return write_roster(tmp_path / "roster.xlsx", rows)
+
+
+def test_import_json_keeps_its_keys_and_its_messages_follow_the_language(
+    cli: Any, tmp_path: Path
+) -> None:
+    roster = _roster_with_problems(tmp_path)
+    en = cli("--lang", "en", "import", str(roster), "--dry-run", "--json")
+    zh = cli("--lang", "zh", "import", str(roster), "--dry-run", "--json")
+    assert en.exit_code == 0 and zh.exit_code == 0, (en.output, zh.output)
+    english, chinese = json.loads(en.stdout), json.loads(zh.stdout)
+    assert english.keys() == chinese.keys()
+    assert [e.keys() for e in english["errors"]] == [e.keys() for e in chinese["errors"]]
+    assert [(e["row"], e["column"], e["value"]) for e in english["errors"]] == [
+        (e["row"], e["column"], e["value"]) for e in chinese["errors"]
+    ]
+    messages = {e["row"]: e["message"] for e in chinese["errors"]}
+    assert messages[8] == "缺少姓名"
+    assert "missing name" in {e["message"] for e in english["errors"]}
+    assert all(HAN.search(m) for m in messages.values()), messages
+    assert not any("duplicate" in m or "missing" in m for m in messages.values()), messages
+    # everything else is the same document
+    assert {k: v for k, v in english.items() if k != "errors"} == {
+        k: v for k, v in chinese.items() if k != "errors"
+    }
+
+
+def test_import_table_reads_in_chinese(cli: Any, tmp_path: Path) -> None:
+    out = cli("--lang", "zh", "import", str(_roster_with_problems(tmp_path)), "--dry-run")
+    assert out.exit_code == 0, out.output
+    text = out.output
+    for words in ("试运行：未写入任何内容", "新增", "2 行有错误", "工作表", "缺少姓名"):
+        assert words in text, text
+    for english in ("dry run", "row errors", "missing name", "… reading"):
+        assert english not in text, text
+    assert "… 读取中" in text
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("TESTROTA_LANG", "LC_ALL", "LANGUAGE")}
+    env.pop("LC_MESSAGES", None)
+    return {**env, "TESTROTA_CONFIG_DIR": str(CONFIG_DIR), **extra}
+
+
+def _run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(EXE), *args], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def test_a_real_process_follows_the_locale(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'lang.db'}"
+    zh = _env(LANG="zh_CN.UTF-8", TESTROTA_DATABASE_URL=db)
+    done = _run(["init"], zh)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.startswith("数据库结构版本 "), done.stderr
+
+    refused = _run(["people", "--format", "xml"], zh)
+    assert refused.returncode == 2
+    assert refused.stderr.strip() == "错误：未知格式 'xml'：请用 table, json 或 csv"
+    assert refused.stdout == ""
+
+    # LC_ALL beats LANG; TESTROTA_LANG beats both
+    english = _run(["people", "--format", "xml"], {**zh, "LC_ALL": "C.UTF-8"})
+    assert english.stderr.strip() == "Error: unknown format 'xml': use table, json or csv"
+    setting = _run(["people", "--format", "xml"], {**zh, "LC_ALL": "C", "TESTROTA_LANG": "zh"})
+    assert setting.stderr.strip().startswith("错误：未知格式")
+
+    roster = write_roster(tmp_path / "roster.xlsx", BASE)
+    assert _run(["import", str(roster), "--json"], zh).returncode == 0
+    listed = _run(["people", "--all"], {**zh, "COLUMNS": "200"})
+    assert listed.returncode == 0, listed.stderr
+    header = next(line for line in listed.stdout.splitlines() if "工号" in line)
+    assert "姓名" in header and "部门" in header and "employee_no" not in header
+    as_json = json.loads(_run(["--lang", "zh", "people", "--json"], zh).stdout)
+    assert {"employee_no", "name", "risk_category", "matched_by"} <= as_json[0].keys()
+
+
+def test_the_catalogue_is_loaded_only_when_a_chinese_word_is_printed() -> None:
+    probe = (
+        "import sys\nfrom typer.testing import CliRunner\nfrom testrota.cli.main import app\n"
+        "r = CliRunner().invoke(app, ['--lang', 'en', 'plan', '--week', '2022-W99'])\n"
+        "assert r.exit_code == 2, r.output\n"
+        "print('testrota.web.i18n' in sys.modules)\n"
+        "r = CliRunner().invoke(app, ['--lang', 'zh', 'plan', '--week', '2022-W99'])\n"
+        "assert '不存在' in r.output, r.output\n"
+        "print('testrota.web.i18n' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env=_env(TESTROTA_DATABASE_URL="sqlite://"),
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["False", "True"]
+
+
+# --- the catalogue for translators -------------------------------------------------------
+
+
+def _po_entries(text: str) -> dict[tuple[str, str], str]:
+    """``(msgctxt, msgid) -> msgstr`` of a .po file (one-line strings, as the export writes)."""
+    found: dict[tuple[str, str], str] = {}
+    context = msgid = ""
+    for line in text.splitlines():
+        key, _, value = line.partition(" ")
+        if key in ("msgctxt", "msgid", "msgstr"):
+            decoded = json.loads(value)
+            if key == "msgctxt":
+                context = decoded
+            elif key == "msgid":
+                msgid = decoded
+            else:
+                if msgid:
+                    found[(context, msgid)] = decoded
+                context = msgid = ""
+    return found
+
+
+def test_i18n_export_po_lists_every_template_with_both_languages(cli: Any, tmp_path: Path) -> None:
+    from testrota.web.i18n import CODES, ZH
+    from tests.test_i18n_coverage import _calls, _message_classes
+
+    out = cli("i18n", "export", "--output", str(tmp_path / "zh.po"))
+    assert out.exit_code == 0, out.output
+    entries = _po_entries((tmp_path / "zh.po").read_text(encoding="utf-8"))
+    templates = {
+        arg.value
+        for _, _, arg in _calls(_message_classes())
+        if hasattr(arg, "value") and isinstance(arg.value, str)
+    }
+    assert templates and all(("", t) in entries for t in templates)
+    assert entries[("", "week {text!r} does not exist: {year} has no week {week}")] == (
+        "周 {text!r} 不存在：{year} 年没有第 {week} 周"
+    )
+    assert len([k for k in entries if k[0] == ""]) == len(ZH)
+    assert entries[("code:result.pending", "awaiting result")] == "待出结果"
+    assert entries[("code:message.pending", "waiting to send")] == "待发送"
+    assert entries[("category:cold_chain", "cold chain")] == "冷链"
+    assert sum(len(v) for v in CODES.values()) == len(
+        [k for k in entries if k[0].startswith("code:")]
+    )
+
+
+@pytest.mark.skipif(shutil.which("msgfmt") is None, reason="gettext's msgfmt is not installed")
+def test_gettext_accepts_the_po_file(cli: Any, tmp_path: Path) -> None:
+    po = tmp_path / "zh.po"
+    assert cli("i18n", "export", "--format", "po", "-o", str(po)).exit_code == 0
+    # --check includes --check-format: each python-brace-format msgstr keeps the msgid's fields
+    done = subprocess.run(
+        ["msgfmt", "--check", "-o", str(tmp_path / "zh.mo"), str(po)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def test_i18n_export_csv_and_json(cli: Any) -> None:
+    import csv
+    import io
+
+    from testrota.web.i18n import ZH
+
+    sheet = cli("i18n", "export", "--format", "csv")
+    assert sheet.exit_code == 0, sheet.output
+    rows = list(csv.DictReader(io.StringIO(sheet.stdout)))
+    assert list(rows[0]) == ["context", "en", "zh-Hans", "parameters"]
+    messages = {r["en"].removeprefix("'"): r for r in rows if r["context"] == ""}
+    assert messages.keys() == ZH.keys()
+    assert messages["{path}: file not found (set TESTROTA_CONFIG_DIR)"]["parameters"] == "path"
+    # a template Excel would run as a formula stays text
+    flagged = next(r for r in rows if r["en"].endswith("ask for two formats: give one of them"))
+    assert flagged["en"].startswith("'--json")
+
+    doc = json.loads(cli("i18n", "export", "--json").stdout)
+    assert len(doc) == len(rows) and {"context", "en", "zh-Hans"} <= doc[0].keys()
+
+
+def test_every_translation_keeps_the_templates_parameters() -> None:
+    from testrota.web.i18n_export import entries, placeholders
+
+    broken = [
+        (e.english, e.chinese)
+        for e in entries()
+        if sorted(placeholders(e.english)) != sorted(placeholders(e.chinese))
+    ]
+    assert broken == []
