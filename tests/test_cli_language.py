@@ -85,7 +85,10 @@ def test_an_unknown_language_is_refused(cli: Any) -> None:
     assert "--lang" in out.output and "zh" in out.output and "en" in out.output
     bad = cli("people", env={"TESTROTA_LANG": "klingon"})
     assert bad.exit_code == 2
-    assert "TESTROTA_LANG='klingon': use zh or en" in bad.output
+    assert bad.output.strip() == "Error: TESTROTA_LANG='klingon': use zh or en"
+    zh_env = {"TESTROTA_LANG": "klingon", "LANG": "zh_CN.UTF-8", "LC_ALL": "", "LC_MESSAGES": ""}
+    zh = cli("people", env=zh_env)
+    assert zh.output.strip() == "错误：TESTROTA_LANG='klingon'：请用 zh 或 en"
     assert "Traceback" not in bad.output
 
 
@@ -283,3 +286,26 @@ def test_every_translation_keeps_the_templates_parameters() -> None:
         if sorted(placeholders(e.english)) != sorted(placeholders(e.chinese))
     ]
     assert broken == []
+
+
+def test_a_settings_refusal_reads_in_chinese(cli: Any) -> None:
+    import socket
+
+    with socket.socket() as taken:  # were the key accepted, uvicorn would fail to bind
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        short = cli(
+            "--lang", "zh", "serve", "--port", port, env={"TESTROTA_SECRET_KEY": "short-key"}
+        )
+    assert short.exit_code == 2, short.output
+    (line,) = short.output.strip().splitlines()
+    assert line.startswith("错误：TESTROTA_SECRET_KEY 只有 9 字节：请至少使用 32 个随机字节"), line
+    # a refusal pydantic wraps (a model check) keeps its words too
+    twilio = cli("--lang", "zh", "dispatch", "--once", env={"TESTROTA_SMS_BACKEND": "twilio"})
+    assert twilio.exit_code == 2
+    assert twilio.output.strip() == (
+        "错误：TESTROTA_SMS_BACKEND=twilio 需要 TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, "
+        "TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID；请设置这些变量，或改用 "
+        "TESTROTA_SMS_BACKEND=console"
+    )

@@ -23,6 +23,7 @@ from testrota.errors import Phrase, UserError
 from testrota.notify.outbox import ALL_KINDS
 from testrota.risk.matcher import MATCHED_BY
 from testrota.roster.columns import ROSTER_FIELDS
+from testrota.settings import SettingsError
 from testrota.web.i18n import CODES, ZH, code_text, translator
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "testrota"
@@ -47,8 +48,10 @@ ENUM_KINDS = {
 }
 RESULT_FIELDS = ("employee_no", "name", "sampled_at", "result", "site")
 
+
 def _message_classes() -> set[str]:
-    """UserError, Phrase and every class deriving from them (by name, across the package)."""
+    """UserError, Phrase, SettingsError and every class deriving from them (by name, across
+    the package)."""
     bases: dict[str, set[str]] = {}
     for path in SRC.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
@@ -56,7 +59,7 @@ def _message_classes() -> set[str]:
                 bases[node.name] = {
                     b.id if isinstance(b, ast.Name) else getattr(b, "attr", "") for b in node.bases
                 }
-    found = {UserError.__name__, Phrase.__name__}
+    found = {UserError.__name__, Phrase.__name__, SettingsError.__name__}
     grew = True
     while grew:
         grew = False
@@ -90,9 +93,7 @@ def test_every_message_template_has_chinese() -> None:
     missing = sorted(
         f"{path.relative_to(SRC)}:{line}: {arg.value}"
         for path, line, arg in _calls(_message_classes())
-        if isinstance(arg, ast.Constant)
-        and isinstance(arg.value, str)
-        and arg.value not in ZH
+        if isinstance(arg, ast.Constant) and isinstance(arg.value, str) and arg.value not in ZH
     )
     assert not missing, "add to testrota.web.i18n.ZH:\n" + "\n".join(missing)
 

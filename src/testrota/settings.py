@@ -17,7 +17,16 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class SettingsError(ValueError):
-    """A setting is missing or unsafe; the message says which and how to fix it."""
+    """A setting is missing or unsafe; the message says which and how to fix it.
+
+    Like :class:`~testrota.errors.UserError`, it keeps its message as a template and the
+    parameters apart (the settings' names and values are parameters), so the command line
+    prints it in its user's language."""
+
+    def __init__(self, template: str, /, **params: object) -> None:
+        self.template = template
+        self.params = params
+        super().__init__(template.format(**params) if params else template)
 
 
 # HMAC-SHA256 keys shorter than its block's worth of randomness can be brute-forced offline
@@ -32,13 +41,24 @@ MAKE_SECRET_KEY = (
 def secret_key_problem(key: str | None) -> str | None:
     """Why ``key`` cannot sign sign-in cookies and personal links (one line with the fix), or
     None when it can."""
+    refusal = secret_key_refusal(key)
+    return str(refusal) if refusal else None
+
+
+def secret_key_refusal(key: str | None) -> SettingsError | None:
+    """:func:`secret_key_problem` as an error to raise (its words translatable)."""
     if not key:
-        return f"TESTROTA_SECRET_KEY is not set; make one with: {MAKE_SECRET_KEY}"
+        return SettingsError(
+            "TESTROTA_SECRET_KEY is not set; make one with: {command}", command=MAKE_SECRET_KEY
+        )
     size = len(key.encode("utf-8"))
     if size < MIN_SECRET_KEY_BYTES:
-        return (
-            f"TESTROTA_SECRET_KEY is only {size} bytes long: use at least "
-            f"{MIN_SECRET_KEY_BYTES} random bytes, e.g. {MAKE_SECRET_KEY}"
+        return SettingsError(
+            "TESTROTA_SECRET_KEY is only {size} bytes long: use at least {minimum} random "
+            "bytes, e.g. {command}",
+            size=size,
+            minimum=MIN_SECRET_KEY_BYTES,
+            command=MAKE_SECRET_KEY,
         )
     return None
 
@@ -127,7 +147,7 @@ class Settings(BaseSettings):
 
         chosen = language_of(value) if isinstance(value, str) else None
         if chosen is None:
-            raise ValueError(f"TESTROTA_LANG={value!r}: use zh or en")
+            raise SettingsError("TESTROTA_LANG={value!r}: use zh or en", value=value)
         return chosen
 
     @field_validator("log_level", mode="before")
@@ -170,11 +190,7 @@ class Settings(BaseSettings):
         if not (self.twilio_from or self.twilio_messaging_service_sid):
             missing.append("TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID")
         if missing:
-            raise SettingsError(
-                "TESTROTA_SMS_BACKEND=twilio needs "
-                + ", ".join(missing)
-                + "; set them or use TESTROTA_SMS_BACKEND=console"
-            )
+            raise _backend_needs("twilio", missing)
         return self
 
     @field_validator("aliyun_protocol", mode="before")
@@ -207,11 +223,7 @@ class Settings(BaseSettings):
             return self
         missing = wecom_missing(self)
         if missing:
-            raise SettingsError(
-                "TESTROTA_SMS_BACKEND=wecom needs "
-                + ", ".join(missing)
-                + "; set them or use TESTROTA_SMS_BACKEND=console"
-            )
+            raise _backend_needs("wecom", missing)
         return self
 
     @model_validator(mode="after")
@@ -220,11 +232,7 @@ class Settings(BaseSettings):
             return self
         missing = aliyun_missing(self)
         if missing:
-            raise SettingsError(
-                "TESTROTA_SMS_BACKEND=aliyun needs "
-                + ", ".join(missing)
-                + "; set them or use TESTROTA_SMS_BACKEND=console"
-            )
+            raise _backend_needs("aliyun", missing)
         return self
 
     @model_validator(mode="after")
@@ -282,6 +290,15 @@ def _networks(text: str) -> tuple[IPv4Network | IPv6Network, ...]:
                 "write e.g. 127.0.0.1,10.0.0.0/8"
             ) from None
     return tuple(out)
+
+
+def _backend_needs(backend: str, missing: list[str]) -> SettingsError:
+    return SettingsError(
+        "TESTROTA_SMS_BACKEND={backend} needs {missing}; set them or use "
+        "TESTROTA_SMS_BACKEND=console",
+        backend=backend,
+        missing=", ".join(missing),
+    )
 
 
 def get_settings(**overrides: object) -> Settings:

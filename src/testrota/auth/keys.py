@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlmodel import Session
 
 from testrota.db.models import AppSecret
-from testrota.settings import Settings, SettingsError, secret_key_problem
+from testrota.settings import Settings, SettingsError, secret_key_refusal
 
 DEMO_KEY = "demo_signing_key"
 
@@ -42,7 +42,7 @@ def stored_key(engine: Engine, name: str, now: datetime) -> str:
     with Session(engine) as session:
         row = session.get(AppSecret, name)
         if row is None:  # pragma: no cover - only if the row vanished between two reads
-            raise SettingsError(f"could not keep the {name} in the database")
+            raise SettingsError("could not keep the {name} in the database", name=name)
         return row.value
 
 
@@ -52,9 +52,9 @@ def with_secret_key(settings: Settings, engine: Engine, now: datetime) -> Settin
     A set key must be long enough; with none set, the demo gets its key from the database.
     """
     if settings.secret_key or not settings.demo:
-        problem = secret_key_problem(settings.secret_key)
-        if problem:
-            raise SettingsError(problem)
+        refusal = secret_key_refusal(settings.secret_key)
+        if refusal:
+            raise refusal
         return settings
     try:
         key = stored_key(engine, DEMO_KEY, now)

@@ -52,9 +52,19 @@ def make_app(db: str | None) -> App:
 
 
 def _settings_error(exc: Exception) -> UserError:
-    """Unusable settings as a message: pydantic's own words (English) go in as a parameter."""
+    """Unusable settings as a message: ours (:class:`SettingsError`, also when pydantic wraps
+    one) keep their template; pydantic's own words (English) go in as a parameter."""
     from pydantic import ValidationError
 
+    from testrota.settings import SettingsError
+
+    if isinstance(exc, ValidationError):
+        errors = exc.errors()
+        ours = errors[0].get("ctx", {}).get("error") if len(errors) == 1 else None
+        if isinstance(ours, SettingsError):
+            return UserError(ours.template, **ours.params)
+    if isinstance(exc, SettingsError):
+        return UserError(exc.template, **exc.params)
     if isinstance(exc, ValidationError):
         return UserError(
             "{problems}",

@@ -100,10 +100,10 @@ class RouteBackend:
         missing = {c: names for c, names in missing.items() if names}
         if missing and backends is None:
             raise SettingsError(
-                "TESTROTA_SMS_BACKEND=route sends through "
-                + ", ".join(sorted(needed))
-                + " (policy channels.sms_by_region, sms_default) and needs "
-                + "; ".join(f"for {c}: {', '.join(names)}" for c, names in missing.items())
+                "TESTROTA_SMS_BACKEND=route sends through {channels} (policy "
+                "channels.sms_by_region, sms_default) and needs {missing}",
+                channels=", ".join(sorted(needed)),
+                missing="; ".join(f"for {c}: {', '.join(names)}" for c, names in missing.items()),
             )
         self.backends: dict[str, SmsBackend] = dict(backends or {})
         if backends is None:

@@ -30,6 +30,19 @@ ZH_CLI: dict[str, str] = {
     "cannot write {output}: {error}": "无法写入 {output}：{error}",
     "the database has no schema yet: run `testrota init` first": "数据库尚未建表：请先运行 `testrota init`",
     "database error: {problem}": "数据库错误：{problem}",
+    # settings (environment)
+    "TESTROTA_SECRET_KEY is not set; make one with: {command}": "未设置 TESTROTA_SECRET_KEY；可用以下命令生成：{command}",
+    "TESTROTA_SECRET_KEY is only {size} bytes long: use at least {minimum} random bytes, e.g. "
+    "{command}": "TESTROTA_SECRET_KEY 只有 {size} 字节：请至少使用 {minimum} 个随机字节，例如 {command}",
+    "TESTROTA_SMS_BACKEND={backend} needs {missing}; set them or use "
+    "TESTROTA_SMS_BACKEND=console": "TESTROTA_SMS_BACKEND={backend} 需要 {missing}；请设置这些变量，或改用 TESTROTA_SMS_BACKEND=console",
+    "TESTROTA_SMS_BACKEND=route sends through {channels} (policy channels.sms_by_region, "
+    "sms_default) and needs {missing}": "TESTROTA_SMS_BACKEND=route 会通过 {channels} 发送（策略 channels.sms_by_region、sms_default），需要 {missing}",
+    "TESTROTA_NOW and TESTROTA_CLOCK_FILE both fix the clock; set only one of them": "TESTROTA_NOW 与 TESTROTA_CLOCK_FILE 都会固定时钟；请只设置其中一个",
+    "the demo keeps its signing key in the database, which has no schema yet: run "
+    "`testrota init` (or `testrota demo`) first": "演示版的签名密钥保存在数据库中，但数据库尚未建表：请先运行 `testrota init`（或 `testrota demo`）",
+    "could not keep the {name} in the database": "无法将 {name} 保存到数据库",
+    "TESTROTA_LANG={value!r}: use zh or en": "TESTROTA_LANG={value!r}：请用 zh 或 en",
     # users and passwords
     "the password is too short: use at least {n} characters": "密码太短：至少需要 {n} 个字符",
     "unknown role {role!r}: use one of {roles}": "未知角色 {role!r}：请用 {roles} 之一",
