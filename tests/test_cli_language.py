@@ -309,3 +309,36 @@ def test_a_settings_refusal_reads_in_chinese(cli: Any) -> None:
         "TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID；请设置这些变量，或改用 "
         "TESTROTA_SMS_BACKEND=console"
     )
+
+
+def test_site_staff_check_in_reads_in_chinese(cli: Any, tmp_path: Path) -> None:
+    env = {"TESTROTA_NOW": "2022-05-10T09:05:00+08:00", "TESTROTA_SECRET_KEY": "k" * 48}
+    roster = write_roster(
+        tmp_path / "roster.xlsx", [*BASE, person("0006", "赵敏", "运输部", "司机")]
+    )
+    assert cli("import", str(roster), "--json", env=env).exit_code == 0
+    assert cli("plan", "--week", "2022-W19", "--json", env=env).exit_code == 0
+
+    first = cli("--lang", "zh", "checkin", "0001", "--site", "NORTH", env=env)
+    assert first.exit_code == 0, first.output
+    assert first.output.startswith("张伟（0001）于 09:05 签到："), first.output
+    assert "checked in" not in first.output
+    again = cli("--lang", "zh", "checkin", "0001", "--site", "NORTH", env=env)
+    assert again.output.strip() == "张伟（0001）已于 09:05 在本时段签到，无需重复。"
+    english = cli("checkin", "0001", "--site", "NORTH", env=env)
+    assert english.output.strip() == (
+        "张伟 (0001) already checked in at 09:05 in this slot; nothing to do."
+    )
+
+    assert cli("tube", "open", "T1", "--site", "NORTH", "--ratio", "5", env=env).exit_code == 0
+    tubed = cli("--lang", "zh", "checkin", "0006", "--tube", "T1", env=env)
+    assert tubed.exit_code == 0, tubed.output
+    assert tubed.output.strip().endswith("试管 T1：还可装 4 人。"), tubed.output
+    as_json = json.loads(
+        cli("--lang", "zh", "checkin", "0006", "--tube", "T1", "--json", env=env).stdout
+    )
+    assert as_json["message"].endswith("Already in tube T1.")  # the JSON keeps the English
+    assert as_json["message_parts"][-1] == {
+        "template": "Already in tube {code}.",
+        "params": {"code": "T1"},
+    }

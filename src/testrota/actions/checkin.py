@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
@@ -86,6 +87,7 @@ def _check_in(
                 app.policy,
                 lock=lock,
             )
+            tube_text, tube_params = _tube_message(placed)
             result = replace(
                 result,
                 tube=placed.code,
@@ -94,7 +96,11 @@ def _check_in(
                 tube_ratio=placed.ratio,
                 tube_members=placed.members,
                 tube_open=placed.places_left > 0,
-                message=result.message + " " + _tube_message(placed),
+                message=result.message + " " + tube_text.format(**tube_params),
+                message_parts=[
+                    *result.message_parts,
+                    {"template": tube_text, "params": tube_params},
+                ],
             )
         if result.recorded or (placed is not None and not placed.already):
             record(
@@ -117,9 +123,10 @@ def _check_in(
         return result
 
 
-def _tube_message(placed: Placement) -> str:
+def _tube_message(placed: Placement) -> tuple[str, dict[str, Any]]:
+    """What check-in says about the tube, as a template and its parameters."""
     if placed.already:
-        return f"Already in tube {placed.code}."
+        return "Already in tube {code}.", {"code": placed.code}
     if placed.closed:
-        return f"Tube {placed.code} is full and closed."
-    return f"Tube {placed.code}: {placed.places_left} place(s) left."
+        return "Tube {code} is full and closed.", {"code": placed.code}
+    return "Tube {code}: {n} place(s) left.", {"code": placed.code, "n": placed.places_left}

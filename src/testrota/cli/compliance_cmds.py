@@ -102,7 +102,8 @@ def checkin(
         if json_out:
             emit_json(jsonable(result, app.tz))
         else:
-            typer.echo(result.message)
+            parts = [say(p["template"], **p["params"]) for p in result.message_parts]
+            typer.echo(" ".join(parts) if parts else result.message)
 
 
 def results_import(

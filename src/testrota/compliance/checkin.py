@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -67,6 +67,8 @@ class CheckInResult:
     tube_ratio: int | None = None
     tube_members: int | None = None
     tube_open: bool = False  # the tube still takes swabs
+    # ``message`` as templates and their parameters, for a door in its user's language
+    message_parts: list[dict[str, Any]] = field(default_factory=list, compare=False)
 
 
 def record_check_in(
@@ -135,6 +137,9 @@ def record_check_in(
     standing = load_standing(session, person, week_of(at, tz), policy)
     upcoming = next_appointment(at, standing.appointments) if expected is None else None
     status = RECORDED if earlier is None else ALREADY
+    message, params = _message(
+        person.name, person.employee_no, status, at, earlier, expected, upcoming, policy
+    )
     return CheckInResult(
         status=status,
         recorded=earlier is None,
@@ -153,9 +158,8 @@ def record_check_in(
         tests_this_week=standing.week.tests,
         required=standing.week.required,
         result_id=result_id if earlier is None else earlier.id,
-        message=_message(
-            person.name, person.employee_no, status, at, earlier, expected, upcoming, policy
-        ),
+        message=message.format(**params),
+        message_parts=[{"template": message, "params": params}],
     )
 
 
@@ -194,24 +198,44 @@ def _message(
     expected: Any,
     upcoming: Any,
     policy: Policy,
-) -> str:
+) -> tuple[str, dict[str, str]]:
+    """What the check-in says, as a template and its parameters."""
     tz = policy.tz
 
     def hm(value: datetime) -> str:
         return value.astimezone(tz).strftime("%H:%M")
 
-    who = f"{name} ({employee_no})"
+    who = {"name": name, "employee_no": employee_no}
     if status == ALREADY:
-        return f"{who} already checked in at {hm(earlier.sampled_at)} in this slot; nothing to do."
+        return (
+            "{name} ({employee_no}) already checked in at {at} in this slot; nothing to do.",
+            {**who, "at": hm(earlier.sampled_at)},
+        )
     if expected is not None:
         return (
-            f"{who} checked in at {hm(at)}: expected in this slot "
-            f"({hm(expected.starts_at)}–{hm(expected.ends_at)} at {expected.site_code})."
+            "{name} ({employee_no}) checked in at {at}: expected in this slot "
+            "({start}–{end} at {site}).",
+            {
+                **who,
+                "at": hm(at),
+                "start": hm(expected.starts_at),
+                "end": hm(expected.ends_at),
+                "site": expected.site_code,
+            },
         )
     if upcoming is not None and local_date(upcoming.starts_at, tz) == local_date(at, tz):
         return (
-            f"{who} checked in at {hm(at)}: not expected now (their slot today is "
-            f"{hm(upcoming.starts_at)}–{hm(upcoming.ends_at)} at {upcoming.site_code}); "
-            "the test counts for today."
+            "{name} ({employee_no}) checked in at {at}: not expected now (their slot today is "
+            "{start}–{end} at {site}); the test counts for today.",
+            {
+                **who,
+                "at": hm(at),
+                "start": hm(upcoming.starts_at),
+                "end": hm(upcoming.ends_at),
+                "site": upcoming.site_code,
+            },
         )
-    return f"{who} checked in at {hm(at)}: no slot booked now; the test is recorded."
+    return (
+        "{name} ({employee_no}) checked in at {at}: no slot booked now; the test is recorded.",
+        {**who, "at": hm(at)},
+    )

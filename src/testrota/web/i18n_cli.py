@@ -225,6 +225,16 @@ ZH_CLI: dict[str, str] = {
     "{name}: {n} sign-in(s) ended": "{name}：已结束 {n} 个登录",
     "Demo users (name / password / role):": "演示用户（用户名 / 密码 / 角色）：",
     "wrote {output} ({n} texts)": "已写入 {output}（{n} 条文本）",
+    # check-in, as the command line (and any door that shows message_parts) says it
+    "{name} ({employee_no}) already checked in at {at} in this slot; nothing to do.": "{name}（{employee_no}）已于 {at} 在本时段签到，无需重复。",
+    "{name} ({employee_no}) checked in at {at}: expected in this slot ({start}–{end} at "
+    "{site}).": "{name}（{employee_no}）于 {at} 签到：正是其预约时段（{start}–{end}，{site}）。",
+    "{name} ({employee_no}) checked in at {at}: not expected now (their slot today is "
+    "{start}–{end} at {site}); the test counts for today.": "{name}（{employee_no}）于 {at} 签到：不在预约时段（今天的时段是 {start}–{end}，{site}）；检测计入今天。",
+    "{name} ({employee_no}) checked in at {at}: no slot booked now; the test is recorded.": "{name}（{employee_no}）于 {at} 签到：当前没有预约；检测已记录。",
+    "Already in tube {code}.": "已在试管 {code} 中。",
+    "Tube {code} is full and closed.": "试管 {code} 已满并封管。",
+    "Tube {code}: {n} place(s) left.": "试管 {code}：还可装 {n} 人。",
 }
 
 # Table headers of the command line that are not roster or result fields (those are in
