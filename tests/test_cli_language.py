@@ -168,6 +168,13 @@ def test_a_real_process_follows_the_locale(tmp_path: Path) -> None:
     assert listed.returncode == 0, listed.stderr
     header = next(line for line in listed.stdout.splitlines() if "工号" in line)
     assert "姓名" in header and "部门" in header and "employee_no" not in header
+    # codes read as words: person type, category, how it was matched, yes/no
+    for words in ("员工", "门卫", "岗位名称", "是"):
+        assert words in listed.stdout, listed.stdout
+    for code in ("gate_guard", "canteen", "employee", "title", "True"):
+        assert code not in listed.stdout, listed.stdout
+    in_english = _run(["people", "--all"], {**zh, "COLUMNS": "200", "TESTROTA_LANG": "en"})
+    assert "gate_guard" in in_english.stdout and "employee_no" in in_english.stdout
     as_json = json.loads(_run(["--lang", "zh", "people", "--json"], zh).stdout)
     assert {"employee_no", "name", "risk_category", "matched_by"} <= as_json[0].keys()
 

@@ -192,8 +192,16 @@ def writable_output(path: Path, option: str, suffix: str | None = None) -> Path:
     return path
 
 
-def rows_as(fmt: str, rows: list[dict[str, Any]], columns: list[str], title: str = "") -> None:
-    """Render plain rows as a rich table (stdout), JSON or CSV."""
+def rows_as(
+    fmt: str,
+    rows: list[dict[str, Any]],
+    columns: list[str],
+    title: str = "",
+    codes: dict[str, str] | None = None,
+) -> None:
+    """Render plain rows as a rich table (stdout), JSON or CSV. ``codes`` names the columns
+    that hold stored codes and of which kind (``{"status": "appointment"}``): a table shows
+    them in words in Chinese; JSON and CSV keep the codes."""
     if fmt == "json":
         emit_json(rows)
     elif fmt == "csv":
@@ -205,13 +213,19 @@ def rows_as(fmt: str, rows: list[dict[str, Any]], columns: list[str], title: str
         from rich.console import Console
         from rich.table import Table
 
-        from testrota.cli.lang import header
+        from testrota.cli.lang import header, shown
 
+        kinds = codes or {}
         table = Table(title=title or None)
         for col in columns:
             table.add_column(header(col))
         for row in rows:
-            table.add_row(*(_cell(row.get(c)) for c in columns))
+            table.add_row(
+                *(
+                    shown(row.get(c), kinds.get(c)) if row.get(c) is not None else ""
+                    for c in columns
+                )
+            )
         Console().print(table)
     else:
         raise UserError(
@@ -220,11 +234,3 @@ def rows_as(fmt: str, rows: list[dict[str, Any]], columns: list[str], title: str
             choices="table, json",
             last="csv",
         )
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    return str(value)

@@ -140,3 +140,21 @@ def escape(text: str) -> str:
     from rich.markup import escape as rich_escape
 
     return rich_escape(text)
+
+
+def shown(value: object, kind: str | None = None) -> str:
+    """A table cell: a code of ``kind`` in words, yes/no, a time in ISO 8601 (as JSON has it);
+    in English every value reads as before (``True``, the code)."""
+    from datetime import date, datetime
+
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if current() == "en":
+        return str(value)
+    if isinstance(value, bool):
+        return say("Yes") if value else say("No")
+    if kind == "category":
+        return category(str(value))
+    if kind is not None:
+        return code(kind, str(value))
+    return str(value)

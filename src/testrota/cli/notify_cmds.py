@@ -168,7 +168,13 @@ def outbox(
         app = make_app(db)
         rows = list_outbox(app.engine, status=status, kind=kind, limit=limit)
         columns = OUTBOX_TABLE_COLUMNS if fmt == "table" else OUTBOX_COLUMNS
-        rows_as(fmt, rows, columns, title=say("outbox"))
+        rows_as(
+            fmt,
+            rows,
+            columns,
+            title=say("outbox"),
+            codes={"kind": "kind", "status": "message", "channel": "channel"},
+        )
 
 
 def sms_capacity(

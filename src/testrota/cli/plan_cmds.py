@@ -197,4 +197,10 @@ def schedule(
         rows = schedule_rows(
             app.engine, label, app.policy, employee_no=person, include_cancelled=all_
         )
-        rows_as(fmt, rows, SCHEDULE_COLUMNS, title=say("Schedule {week}", week=label))
+        rows_as(
+            fmt,
+            rows,
+            SCHEDULE_COLUMNS,
+            title=say("Schedule {week}", week=label),
+            codes={"status": "appointment", "reason": "reason"},
+        )

@@ -73,7 +73,7 @@ def roles(
 
         rows = list_roles(app, ListRoles(unmatched_only=unmatched))
         title = say("Unmatched roles") if unmatched else say("Roles")
-        rows_as(fmt, jsonable(rows), ROLE_COLUMNS, title=title)
+        rows_as(fmt, jsonable(rows), ROLE_COLUMNS, title=title, codes={"matched_by": "matched_by"})
         if fmt == "table":
             people = sum(r.head_count for r in rows)
             typer.echo(

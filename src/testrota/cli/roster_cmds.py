@@ -71,7 +71,17 @@ def people(
                 )
             ),
         )
-        rows_as(fmt, jsonable(rows, app.tz), PEOPLE_COLUMNS, title=say("People"))
+        rows_as(
+            fmt,
+            jsonable(rows, app.tz),
+            PEOPLE_COLUMNS,
+            title=say("People"),
+            codes={
+                "person_type": "person_type",
+                "matched_by": "matched_by",
+                "risk_category": "category",
+            },
+        )
 
 
 def import_(

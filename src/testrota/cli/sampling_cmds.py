@@ -196,7 +196,13 @@ def tubes(
             return
         flat = [{**r, "members": " ".join(cast(list[str], r["members"]))} for r in rows]
         columns = [*TUBE_COLUMNS, "places_left", "grid_unit", "gene_text", "ct", "packed_at"]
-        rows_as(chosen, flat, columns if chosen == "csv" else TUBE_COLUMNS, title=say("Tubes"))
+        rows_as(
+            chosen,
+            flat,
+            columns if chosen == "csv" else TUBE_COLUMNS,
+            title=say("Tubes"),
+            codes={"status": "tube", "result": "tube_result"},
+        )
 
 
 def badges(
