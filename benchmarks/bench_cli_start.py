@@ -1,8 +1,9 @@
 """How long a `testrota` command takes to start, as a whole process, beside what it stands on.
 
 Each line runs several times and the median is shown: the bare interpreter, importing Typer (the
-CLI framework every command needs), `testrota --help`, and two commands that open a database
-(an empty SQLite one, so what is measured is start-up, not the query).
+CLI framework every command needs), `testrota --help`, a table in English and in Chinese (the cost
+of loading the words' catalogue), and two commands that open a database (an empty SQLite
+one, so what is measured is start-up, not the query).
 """
 
 from __future__ import annotations
@@ -46,6 +47,19 @@ def main() -> None:
         median_of("python -c pass (bare interpreter)", [python, "-c", "pass"], args.repeat, env),
         median_of("python -c 'import typer'", [python, "-c", "import typer"], args.repeat, env),
         median_of("testrota --help", [testrota, "--help"], args.repeat, env),
+        # a table's title and headers: English needs no catalogue, Chinese loads it
+        median_of(
+            "testrota --lang en people (empty db)",
+            [testrota, "--lang", "en", "people"],
+            args.repeat,
+            env,
+        ),
+        median_of(
+            "testrota --lang zh people (empty db)",
+            [testrota, "--lang", "zh", "people"],
+            args.repeat,
+            env,
+        ),
         median_of(
             "testrota people --json (empty db)", [testrota, "people", "--json"], args.repeat, env
         ),
