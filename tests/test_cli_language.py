@@ -349,3 +349,19 @@ def test_site_staff_check_in_reads_in_chinese(cli: Any, tmp_path: Path) -> None:
         "template": "Already in tube {code}.",
         "params": {"code": "T1"},
     }
+
+
+def test_results_import_json_unmatched_rows_follow_the_language(cli: Any, tmp_path: Path) -> None:
+    env = {"TESTROTA_NOW": "2022-05-10T15:00:00+08:00"}
+    assert cli("import", str(write_roster(tmp_path / "r.xlsx", BASE)), "--json").exit_code == 0
+    sheet = tmp_path / "lab.csv"
+    sheet.write_text("工号,采样时间,检测结果\n9999,2022-05-10 09:00,阴性\n", encoding="utf-8")
+    en = json.loads(cli("results", "import", str(sheet), "--dry-run", "--json", env=env).stdout)
+    zh = json.loads(
+        cli("--lang", "zh", "results", "import", str(sheet), "--dry-run", "--json", env=env).stdout
+    )
+    assert en.keys() == zh.keys() and len(en["unmatched"]) == len(zh["unmatched"]) == 1
+    english, chinese = en["unmatched"][0], zh["unmatched"][0]
+    assert english.keys() == chinese.keys() and english["value"] == chinese["value"] == "9999"
+    assert "9999" in english["message"] and not HAN.search(english["message"])
+    assert HAN.search(chinese["message"]) and "employee" not in chinese["message"], chinese
