@@ -802,6 +802,21 @@ def book_newcomers(
                 )
             ).scalars()
         )
+        from testrota.org.modes import week_flags
+
+        # Static and onsite modes test people whatever their category (everyone in a static
+        # unit, the residents of an onsite one): a newcomer there is booked as well.
+        flags = week_flags(conn, monday_of(week))
+        covered = sorted(flags.apart | flags.onsite)
+        if covered:
+            have = set(ids) | set(
+                conn.execute(
+                    select(appointment.c.person_id).where(
+                        appointment.c.week == week, appointment.c.status != "cancelled"
+                    )
+                ).scalars()
+            )
+            ids = sorted(set(ids) | (set(covered) - have))
     if not ids:
         return {"week": week, "booked": 0, "added": [], "unscheduled": []}
     sites = load_sites(config_dir, policy)
