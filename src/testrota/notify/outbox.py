@@ -23,6 +23,7 @@ KIND_POSITIVE = "positive_alert"
 KIND_DIGEST = "digest"
 KIND_BOOSTER = "booster"
 KIND_RECHECK = "recheck"  # a positive pool's member, booked for a single tube (sampling.recheck)
+KIND_PLAN_CHANGED = "plan_changed"  # a mode change moved the person's tests (notify.plan_changes)
 ALL_KINDS = (
     *REMINDER_KINDS,
     KIND_MISSED,
@@ -30,6 +31,7 @@ ALL_KINDS = (
     KIND_DIGEST,
     KIND_BOOSTER,
     KIND_RECHECK,
+    KIND_PLAN_CHANGED,
 )
 
 
