@@ -68,7 +68,10 @@ def _policy(static_people: frozenset[int]) -> Policy:
 def run(people_n: int, static_share: float) -> dict[str, Any]:
     fake = make_people(people_n, units=max(1, people_n // 25))
     departments = sorted({p.department for p in fake})
-    static_departments = set(departments[: int(len(departments) * static_share)])
+    # spread over the sites (each serves ten departments in a row), as a city's static zones
+    # fall across plants; a share piled on one site would only measure its capacity
+    step = max(1, round(1 / static_share)) if static_share else 0
+    static_departments = set(departments[::step]) if step else set()
     static_ids = frozenset(i + 1 for i, p in enumerate(fake) if p.department in static_departments)
     policy = _policy(static_ids)
     sites = make_sites(policy)
