@@ -1,6 +1,7 @@
 """A reminder's ``due_at`` is when it can really go: never before it is planned, never in quiet
 hours, never once the slot has started, for slots booked late in the evening, after midnight
-and across the clock changes (Asia/Shanghai and America/New_York)."""
+and across the clock changes (Asia/Shanghai and America/New_York); and the dispatcher never
+holds a text for the morning past its slot's start."""
 
 from __future__ import annotations
 
@@ -9,11 +10,19 @@ from zoneinfo import ZoneInfo
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sqlalchemy import Engine, update
+from sqlmodel import Session
 
+from testrota.clock import FixedClock
+from testrota.db.models import Message
+from testrota.notify.backends import ConsoleBackend
+from testrota.notify.dispatcher import Dispatcher
 from testrota.notify.outbox import ReminderTarget, in_quiet_hours, plan_reminders
 from testrota.notify.templates import load_templates
 from testrota.policy import ReminderPolicy
 from tests.conftest import CONFIG_DIR
+from tests.notify_data import add_due_texts, messages
+from tests.notify_data import policy as notify_policy
 
 SH = ZoneInfo("Asia/Shanghai")
 NY = ZoneInfo("America/New_York")
@@ -104,3 +113,31 @@ def test_every_text_is_due_between_now_and_the_start_outside_quiet_hours(
     for _kind, at in got:
         assert now <= at < start
         assert not in_quiet_hours(at, tz, RULES)
+
+
+def test_a_text_claimed_in_quiet_hours_that_outlast_its_slot_expires_instead_of_waiting(
+    engine: Engine, session: Session
+) -> None:
+    # A text queued before this rule (or held up by a backlog) is claimed at 23:10; quiet
+    # hours end at 07:00, after its slot at 00:30: it expires now, never due after the start.
+    slot = local(SH, 2022, 5, 10, 0, 30)
+    late, fine = add_due_texts(
+        engine, 2, local(SH, 2022, 5, 9, 18, 0), expires_at=slot.astimezone(UTC)
+    )
+    with engine.begin() as conn:
+        table = Message.__table__  # type: ignore[attr-defined]
+        conn.execute(update(table).values(tz="Asia/Shanghai"))
+        conn.execute(  # the other one is for a slot at 09:00: it waits for the morning
+            update(table)
+            .where(table.c.id == fine)
+            .values(expires_at=local(SH, 2022, 5, 10, 9, 0).astimezone(UTC))
+        )
+    pol = notify_policy(sms={"rate_per_second": 0})
+    claimed_at = local(SH, 2022, 5, 9, 23, 10)
+    report = Dispatcher(engine, ConsoleBackend(), pol, FixedClock(claimed_at)).run()
+    assert (report.sent, report.deferred, report.expired) == (0, 1, 1)
+    rows = {m.id: m for m in messages(session)}
+    assert rows[late].status == "expired" and rows[late].attempts == 0
+    assert rows[late].due_at < slot
+    assert rows[fine].status == "pending"
+    assert rows[fine].due_at == local(SH, 2022, 5, 10, 7, 0)
