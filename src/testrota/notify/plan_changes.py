@@ -111,8 +111,8 @@ def enqueue_plan_changes(
     templates: Templates,
     link_for: Callable[[int], str],
 ) -> int:
-    """Text each person (active, with a phone) whose coming appointments changed; returns how
-    many texts are new."""
+    """Text each person (active, not opted out, with a phone) whose coming appointments
+    changed; returns how many texts are new."""
     from zoneinfo import ZoneInfo
 
     ids = changed_people(before, after)
@@ -126,7 +126,11 @@ def enqueue_plan_changes(
         part = ids[start : start + 5000]
         for r in conn.execute(
             select(P.c.id, P.c.name, P.c.phone, P.c.language).where(
-                P.c.id.in_(part), P.c.active.is_(True), P.c.phone.is_not(None), P.c.phone != ""
+                P.c.id.in_(part),
+                P.c.active.is_(True),
+                P.c.opted_out.is_(False),
+                P.c.phone.is_not(None),
+                P.c.phone != "",
             )
         ):
             coming = sorted(after.get(r.id, frozenset()), key=lambda b: b[1])
