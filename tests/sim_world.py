@@ -256,12 +256,31 @@ def expected_reminders(world: World) -> Expectation:
         seen_at = world.steps[first]
         if appt.starts_at <= seen_at:
             continue
-        times = reminder_timetable(appt.starts_at, appt.tz, rules)
-        overdue = [kt for kt in times if kt[1] <= seen_at]
-        if len(overdue) > 1:  # booked late: only the latest of the texts already due
-            times = [kt for kt in times if kt[1] > seen_at or kt is overdue[-1]]
+        during_round = appt.created.phase == ROUND and first > appt.created.step
+        # Booked late (README): a text whose time has passed goes at once, or when the quiet
+        # hours it is booked in end; none if that is not before the slot; two at one moment
+        # are one, the later kind.
+        times: list[tuple[str, datetime, bool]] = []  # kind, due, booked after its time
+        for kind, ideal in reminder_timetable(appt.starts_at, appt.tz, rules):
+            due = ideal if ideal >= seen_at else after_quiet(seen_at, appt.tz, rules)
+            key = reminder_dedupe_key(kind, appt.id, appt.starts_at)
+            if due >= appt.starts_at:
+                if during_round:
+                    out.maybe.add(key)  # a sync inside the round may have seen it earlier
+                else:
+                    out.never[key] = "quiet hours last until its slot starts"
+                continue
+            if times and due <= times[-1][1]:
+                gone = reminder_dedupe_key(times[-1][0], appt.id, appt.starts_at)
+                if during_round:
+                    out.maybe.add(gone)
+                else:
+                    out.never[gone] = "a later text of the same moment says it"
+                times[-1] = (kind, times[-1][1], True)
+                continue
+            times.append((kind, due, ideal < seen_at))
         done = world.done_moment(appt, tested)
-        for kind, due in times:
+        for kind, due, late in times:
             key = reminder_dedupe_key(kind, appt.id, appt.starts_at)
             k = _send_round(world, max(due, seen_at), appt.tz, appt.starts_at)
             if k is None:
@@ -277,7 +296,7 @@ def expected_reminders(world: World) -> Expectation:
                 ("tested already", done.precedes_round(k) if done else False),
                 *_person_blockers(world, person, k, owners),
             ]
-            if appt.created.phase == ROUND and first > appt.created.step and due <= seen_at:
+            if during_round and late:
                 blockers.append(("booked during a round", None))
             out.add(key, k, blockers)
     return out

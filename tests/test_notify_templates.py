@@ -247,6 +247,7 @@ def test_every_kind_renders_in_both_languages(lang: str) -> None:
         "minutes": 120,
         "unit": "转炉车间",
         "deadline": "10:00",
+        "when": "5月10日周二 09:30，一号点",
     }
     if lang == "en":
         values |= {
@@ -258,6 +259,7 @@ def test_every_kind_renders_in_both_languages(lang: str) -> None:
             "grid_unit": "Unit 1",
             "departments": "Cold chain 3",
             "unit": "Converter shop",
+            "when": "Tue 10 May 09:30, Gate 1",
         }
     for kind, names in PLACEHOLDERS.items():
         rendered = templates.render(kind, lang, **{k: values[k] for k in names})

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import insert
+from sqlalchemy import Connection, insert, select
 
 from testrota.app import App
 from testrota.audit import Action, Actor, record
@@ -13,8 +14,10 @@ from testrota.auth.scope import Scope
 from testrota.db import tables
 from testrota.db.engine import session_scope
 from testrota.errors import UserError
-from testrota.org.units import find_unit
+from testrota.org.units import PERSON, UNIT, find_unit, subtree_condition
 from testrota.statuses import UnitMode
+
+log = logging.getLogger(__name__)
 
 MAX_REASON = 400
 MAX_DAYS = 366
@@ -44,12 +47,19 @@ class ModeSet:
     # weeks already planned that the change reaches, planned again at once (their coming
     # appointments follow the mode; reminder texts follow the new appointments as always)
     replanned: list[str] = field(default_factory=list)
+    # "your plan changed" texts queued: one per person whose coming appointments changed
+    texted: int = 0
+    # people whose plan changed but who could not be texted: no TESTROTA_SECRET_KEY to sign
+    # the personal link every text carries (a deployment that sends texts has one)
+    not_texted: int = 0
 
 
 def set_mode(app: App, cmd: SetMode) -> ModeSet:
     """Put a unit (and everything below it without a mode of its own) in a mode from a day;
-    audited as ``unit.mode_set``. The planner honours ``static`` from the next plan or re-plan
-    of the weeks it covers."""
+    audited as ``unit.mode_set``. The weeks already planned that it reaches are planned again
+    at once, and each person whose coming appointments changed gets a "your plan changed" text
+    (after quiet hours). Onsite mode is refused where the people living on site could not be
+    tested (no on-site testing site serves them)."""
     from testrota.actions.units import ensure_units
 
     mode = cmd.mode.strip().lower().replace("_", "-")
@@ -77,6 +87,8 @@ def set_mode(app: App, cmd: SetMode) -> ModeSet:
         unit = find_unit(conn, app.org, cmd.unit)
         if not cmd.scope.allows_unit(unit.path):
             raise UserError("{unit} is not one of your units", unit=unit.path)
+        if mode == UnitMode.ONSITE:
+            _check_onsite_sites(app, conn, unit.path)
         inserted = conn.execute(
             insert(tables.UNIT_MODE_CHANGE).values(
                 unit_id=unit.id,
@@ -105,17 +117,71 @@ def set_mode(app: App, cmd: SetMode) -> ModeSet:
                 "reason": reason,
             },
         )
-    replanned = _replan(app, cmd.start, cmd.end, now, cmd.actor)
+    replanned, texted, not_texted = _replan(app, change_id, cmd.start, cmd.end, now, cmd.actor)
     return ModeSet(
-        change_id, unit.path, mode, cmd.start, cmd.end, reason, str(cmd.actor), now, replanned
+        change_id,
+        unit.path,
+        mode,
+        cmd.start,
+        cmd.end,
+        reason,
+        str(cmd.actor),
+        now,
+        replanned,
+        texted,
+        not_texted,
     )
 
 
-def _replan(app: App, start: date, end: date | None, now: datetime, actor: Actor) -> list[str]:
-    """Plan again the weeks already planned that the change covers and that are not over."""
-    from sqlalchemy import select
+def _check_onsite_sites(app: App, conn: Connection, path: str) -> None:
+    """Refuse onsite mode where the people living on site could not be tested: no site is
+    marked ``onsite: true`` in sites.yaml, or none of those serves some of the unit's
+    residents (the planner would book them nowhere)."""
+    from testrota.scheduling.sites import load_sites
 
+    onsite = [s for s in load_sites(app.config_dir, app.policy) if s.onsite]
+    if not onsite:
+        raise UserError(
+            "no testing site is marked as on site (onsite: true in sites.yaml), so the people "
+            "living on site in {unit} could not be tested; mark the on-site testing site first",
+            unit=path,
+        )
+    units = select(UNIT.c.id).where(subtree_condition(path, binary=conn.dialect.name == "sqlite"))
+    unserved = sorted(
+        no
+        for no, department, grid in conn.execute(
+            select(PERSON.c.employee_no, PERSON.c.department, PERSON.c.grid_unit).where(
+                PERSON.c.active.is_(True),
+                PERSON.c.on_site.is_(True),
+                PERSON.c.unit_id.in_(units),
+            )
+        )
+        if not any(s.serves(department or "", grid or department or "") for s in onsite)
+    )
+    if unserved:
+        raise UserError(
+            "no on-site testing site serves {n} people living on site in {unit} (such as "
+            "{example}); add them to an on-site site's serves in sites.yaml first",
+            n=len(unserved),
+            unit=path,
+            example=unserved[0],
+        )
+
+
+def _replan(
+    app: App, change_id: int, start: date, end: date | None, now: datetime, actor: Actor
+) -> tuple[list[str], int, int]:
+    """Plan again the weeks already planned that the change covers and that are not over, and
+    text the people whose coming appointments changed; returns the weeks, the texts queued and
+    the people left untexted for want of a signing key."""
     from testrota.actions.plan import PlanWeek, plan_week
+    from testrota.notify.links import make_personal_link, signing_secret
+    from testrota.notify.plan_changes import (
+        changed_people,
+        coming_bookings,
+        enqueue_plan_changes,
+    )
+    from testrota.notify.templates import load_templates
     from testrota.weeks import current_week
 
     with app.engine.connect() as conn:
@@ -131,6 +197,33 @@ def _replan(app: App, start: date, end: date | None, now: datetime, actor: Actor
             if label > f"{last[0]}-W{last[1]:02d}":
                 continue
         weeks.append(label)
+    if not weeks:
+        return weeks, 0, 0
+    with app.engine.connect() as conn:
+        before = coming_bookings(conn, weeks, now)
     for label in weeks:
         plan_week(app, PlanWeek(actor, label))
-    return weeks
+    try:
+        signing_secret(app.settings)
+    except UserError:
+        with app.engine.connect() as conn:
+            left = len(changed_people(before, coming_bookings(conn, weeks, now)))
+        if left:
+            log.warning(
+                "%s people's plan changed; not texted: TESTROTA_SECRET_KEY is not set", left
+            )
+        return weeks, 0, left
+    templates = load_templates(app.config_dir, app.policy.sms.max_segments)
+    with app.engine.begin() as conn:
+        texted = enqueue_plan_changes(
+            conn,
+            before,
+            coming_bookings(conn, weeks, now),
+            f"mode:{change_id}",
+            now,
+            app.policy.reminders,
+            app.policy.timezone,
+            templates,
+            lambda pid: make_personal_link(app.settings, pid, now),
+        )
+    return weeks, texted, 0

@@ -38,6 +38,7 @@ OUTBOX_KINDS = (
     "digest",
     "booster",
     "confirm_late",
+    "plan_changed",
 )
 
 # Default longest value of each parameter (a value longer is cut at send time, the link never):
@@ -57,6 +58,7 @@ DEFAULT_MAX_CHARS: Mapping[str, int] = {
     "departments": 35,
     "unit": 20,
     "deadline": 5,
+    "when": 35,  # "5月10日周二 08:00，" and a site's name
 }
 SIGN_NAME_MAX_CHARS = 12  # Aliyun signatures are 2-12 characters
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")

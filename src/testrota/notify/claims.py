@@ -235,6 +235,23 @@ def defer(conn: Connection, worker: str, deferrals: Sequence[tuple[int, datetime
     )
 
 
+def expire_claimed(conn: Connection, worker: str, ids: Sequence[int], reason: str) -> None:
+    """Close claimed rows that can no longer go out in time, unsent (the claim was no try)."""
+    if not ids:
+        return
+    conn.execute(
+        update(M)
+        .where(M.c.id.in_(list(ids)), M.c.status == "sending", M.c.claimed_by == worker)
+        .values(
+            status="expired",
+            claimed_by=None,
+            claimed_at=None,
+            attempts=M.c.attempts - 1,
+            error_message=reason,
+        )
+    )
+
+
 def sweep(conn: Connection, now: datetime) -> dict[str, int]:
     """Close due rows that must never go out; returns how many became each status."""
     base = _due(now)

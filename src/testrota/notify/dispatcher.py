@@ -78,6 +78,7 @@ class DispatchReport:
     unknown: int = 0  # left unknown for a lookup (a crash, an ambiguous network error)
     resolved: int = 0  # unknown rows settled by a lookup at the provider
     deferred: int = 0  # claimed inside quiet hours, due again at their end
+    expired: int = 0  # claimed inside quiet hours that last past the text's expiry (slot start)
     released: int = 0  # given back untouched at shutdown
     opted_out: int = 0  # people marked opted out by error 21610
     invalid_numbers: int = 0  # people whose number was refused (21211, 21614)
@@ -267,21 +268,29 @@ class Dispatcher:
         return self._zones[name]
 
     def _defer_quiet(self, batch: list[Claimed], report: DispatchReport) -> list[Claimed]:
-        """Rows claimed inside their recipient's quiet hours wait for the morning."""
+        """Rows claimed inside their recipient's quiet hours wait for the morning; those the
+        morning would be too late for (a reminder whose slot starts first) expire at once
+        rather than wait, due after the slot has started."""
         if not batch:
             return batch
         now = self.clock.now()
         rules = self.policy.reminders
-        keep, deferrals = [], []
+        keep, deferrals, too_late = [], [], []
         for row in batch:
             if row.tz and in_quiet_hours(now, self._zone(row.tz), rules):
-                deferrals.append((row.id, quiet_window_end(now, self._zone(row.tz), rules)))
+                until = quiet_window_end(now, self._zone(row.tz), rules)
+                if row.expires_at is not None and until >= row.expires_at:
+                    too_late.append(row.id)
+                else:
+                    deferrals.append((row.id, until))
             else:
                 keep.append(row)
-        if deferrals:
+        if deferrals or too_late:
             with self._db(single=True) as conn:
                 claims.defer(conn, self.worker, deferrals)
+                claims.expire_claimed(conn, self.worker, too_late, "quiet hours last past its time")
             report.deferred += len(deferrals)
+            report.expired += len(too_late)
         return keep
 
     def _defer_over_limit(self, batch: list[Claimed], report: DispatchReport) -> list[Claimed]:

@@ -23,6 +23,7 @@ KIND_POSITIVE = "positive_alert"
 KIND_DIGEST = "digest"
 KIND_BOOSTER = "booster"
 KIND_RECHECK = "recheck"  # a positive pool's member, booked for a single tube (sampling.recheck)
+KIND_PLAN_CHANGED = "plan_changed"  # a mode change moved the person's tests (notify.plan_changes)
 ALL_KINDS = (
     *REMINDER_KINDS,
     KIND_MISSED,
@@ -30,6 +31,7 @@ ALL_KINDS = (
     KIND_DIGEST,
     KIND_BOOSTER,
     KIND_RECHECK,
+    KIND_PLAN_CHANGED,
 )
 
 
@@ -167,6 +169,30 @@ def reminder_times(
     return result
 
 
+def booked_times(
+    starts_at: datetime, tz: tzinfo, rules: ReminderPolicy, now: datetime
+) -> list[tuple[str, datetime]]:
+    """:func:`reminder_times` of a slot as seen at ``now``: every ``due_at`` is the moment the
+    text may really go, never before ``now`` and always before the slot starts.
+
+    A text whose time has passed (the appointment was booked late in the evening, or tonight for
+    a slot after midnight) goes now, or when the quiet hours ``now`` falls in end; if that is not
+    before the start there is no text, because the dispatcher would only hold it past the start
+    (quiet hours are kept even then). Texts that fall together are one: the later kind.
+    """
+    out: list[tuple[str, datetime]] = []
+    for kind, due in reminder_times(starts_at, tz, rules):
+        if due < now:
+            due = quiet_window_end(now, tz, rules)
+        if due >= starts_at:
+            continue
+        if out and due <= out[-1][1]:
+            out[-1] = (kind, out[-1][1])
+            continue
+        out.append((kind, due))
+    return out
+
+
 def reminder_key(kind: str, appointment_id: int, starts_at: datetime) -> str:
     """The dedupe key of one reminder: appointment, kind and the slot start it announces."""
     return f"{kind}:appt:{appointment_id}:{starts_at.astimezone(UTC):%Y%m%dT%H%MZ}"
@@ -182,18 +208,14 @@ def plan_reminders(
 ) -> list[OutboxRow]:
     """Outbox rows for the reminders of ``targets`` not already in ``skip_keys``.
 
-    A slot already started gets none. When an appointment is booked so late that several of its
-    texts are already due, only the latest is kept: two texts at once say the same thing.
+    A slot already started gets none. See :func:`booked_times` for an appointment booked after
+    its texts' times.
     """
     rows: list[OutboxRow] = []
     for t in targets:
         if t.starts_at <= now:
             continue
-        times = reminder_times(t.starts_at, t.tz, rules)
-        overdue = [kt for kt in times if kt[1] <= now]
-        if len(overdue) > 1:
-            times = [kt for kt in times if kt[1] > now or kt is overdue[-1]]
-        for kind, due in times:
+        for kind, due in booked_times(t.starts_at, t.tz, rules, now):
             key = reminder_key(kind, t.appointment_id, t.starts_at)
             if key in skip_keys:
                 continue

@@ -32,6 +32,7 @@ PLACEHOLDERS: dict[str, frozenset[str]] = {
     "booster": frozenset({"name", "link"}),
     "confirm_late": frozenset({"name", "unit", "date", "deadline", "link"}),
     "recheck": frozenset({"name", "date", "time", "site", "link"}),
+    "plan_changed": frozenset({"name", "when", "link"}),
     "reply_help": frozenset({"link"}),
     "reply_help_unknown": frozenset(),
     "reply_stop": frozenset(),

@@ -1,5 +1,7 @@
 """Units' emergency modes (静态管控, 驻厂, 居家办公, 保产保供): which mode a unit is in on a
-day (pure), and the planner's share: a unit in ``static`` mode tests everyone daily."""
+day (pure), and the planner's share: ``static`` tests everyone daily with each grid unit in slots
+of its own; ``onsite`` tests the people living on site daily at on-site sites and nobody else;
+``wfh`` books nobody at a site."""
 
 from __future__ import annotations
 
@@ -81,21 +83,31 @@ def load_changes(conn: Connection, first: date, last: date) -> list[ModeChange]:
     return [ModeChange(*row) for row in rows]
 
 
+def _week_modes(conn: Connection, monday: date) -> list[dict[int, str]] | None:
+    """Each unit's mode on each day of the week from ``monday`` (seven mappings), or None when
+    no mode change touches the week."""
+    changes = load_changes(conn, monday, monday + timedelta(days=6))
+    if not changes:
+        return None
+    parents = {u.id: u.parent_id for u in conn.execute(select(UNIT.c.id, UNIT.c.parent_id))}
+    return [modes_on(parents, changes, monday + timedelta(days=d)) for d in range(7)]
+
+
+def _units_in(days: list[dict[int, str]], mode: UnitMode) -> list[int]:
+    return sorted({u for on in days for u, m in on.items() if m == mode})
+
+
 def with_static_units(conn: Connection, policy: Policy, monday: date) -> Policy:
     """``policy`` with one surge rule per day a unit is in ``static`` mode this week: everyone
     in the unit (and below it) tested daily, whatever their category; and likewise, in
-    ``onsite`` mode, the people living on site (驻厂). The planner already keeps each grid unit
-    in slots of its own where it can."""
-    sunday = monday + timedelta(days=6)
-    changes = load_changes(conn, monday, sunday)
-    if not changes:
+    ``onsite`` mode, the people living on site (驻厂). Which slots they may use is
+    :func:`with_mode_flags`'s part."""
+    days = _week_modes(conn, monday)
+    if days is None:
         return policy
-    units = conn.execute(select(UNIT.c.id, UNIT.c.parent_id, UNIT.c.path)).all()
-    parents = {u.id: u.parent_id for u in units}
     rules: list[SurgeRule] = []
-    for offset in range(7):
+    for offset, on in enumerate(days):
         day = monday + timedelta(days=offset)
-        on = modes_on(parents, changes, day)
         static = sorted(u for u, m in on.items() if m == UnitMode.STATIC)
         onsite = sorted(u for u, m in on.items() if m == UnitMode.ONSITE)
         if not static and not onsite:
@@ -116,6 +128,53 @@ def with_static_units(conn: Connection, policy: Policy, monday: date) -> Policy:
         return policy
     testing = policy.testing.model_copy(update={"surge": [*policy.testing.surge, *rules]})
     return policy.model_copy(update={"testing": testing})
+
+
+@dataclass(frozen=True, slots=True)
+class WeekFlags:
+    """Who the modes constrain this week (a whole week: a unit static on any day of it keeps
+    its grid units apart all week, which is stricter than the mode, never looser)."""
+
+    apart: frozenset[int]  # people whose unit is in static mode: their grid unit tests alone
+    onsite: frozenset[int]  # people living on site whose unit is in onsite mode
+
+
+def week_flags(conn: Connection, monday: date) -> WeekFlags:
+    days = _week_modes(conn, monday)
+    if days is None:
+        return WeekFlags(frozenset(), frozenset())
+    return WeekFlags(
+        _people_in(conn, _units_in(days, UnitMode.STATIC)),
+        _people_in(conn, _units_in(days, UnitMode.ONSITE), on_site=True),
+    )
+
+
+def with_mode_flags(people: list[PlanPerson], flags: WeekFlags) -> list[PlanPerson]:
+    """``people`` marked for the planner: ``apart`` (static) and ``onsite`` (residents)."""
+    if not flags.apart and not flags.onsite:
+        return people
+    marked = flags.apart | flags.onsite
+    return [
+        p._replace(apart=p.id in flags.apart, onsite=p.id in flags.onsite) if p.id in marked else p
+        for p in people
+    ]
+
+
+def apart_grid_units(conn: Connection, flags: WeekFlags) -> frozenset[str]:
+    """The planner's grid units (the grid unit, else the department) of the people kept apart,
+    so a mid-week booking of anyone else keeps out of their slots."""
+    if not flags.apart:
+        return frozenset()
+    out: set[str] = set()
+    ids = sorted(flags.apart)
+    for start in range(0, len(ids), 5000):
+        for grid, department in conn.execute(
+            select(PERSON.c.grid_unit, PERSON.c.department).where(
+                PERSON.c.id.in_(ids[start : start + 5000])
+            )
+        ):
+            out.add(grid or department or "")
+    return frozenset(out)
 
 
 def _people_in(

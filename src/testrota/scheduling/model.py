@@ -15,12 +15,18 @@ NO_VALID_SITE = "no_valid_site"  # no site serves the person's department or gri
 NO_SLOT_IN_SHIFT = "no_slot_in_shift"  # the serving sites have no slot left in the shift's hours
 NOT_ENOUGH_DAYS = "not_enough_days"  # too few days left to keep the minimum gap between tests
 NO_CAPACITY = "no_capacity"  # slots exist in the shift's hours, but they are full
+# static mode: no slot left that the grid unit could have to itself (it is never mixed instead)
+NO_SLOT_OF_OWN = "no_slot_of_own"
+# onsite mode: the person lives on site, and no on-site testing site serves them
+NO_ONSITE_SITE = "no_onsite_site"
 
 REASONS = {
     NO_VALID_SITE: "no testing site serves this department or grid unit",
     NO_SLOT_IN_SHIFT: "no slot left this week in the hours this person's shift can be tested",
     NOT_ENOUGH_DAYS: "not enough days left this week to keep the minimum gap between tests",
     NO_CAPACITY: "the slots this person can use are full",
+    NO_SLOT_OF_OWN: "static mode: no slot is left that the grid unit could have to itself",
+    NO_ONSITE_SITE: "lives on site, and no on-site testing site serves this person",
 }
 
 
@@ -48,6 +54,10 @@ class PlanPerson(NamedTuple):
     category: str | None = None
     tests_required: int = 2
     exemptions: tuple[DateRange, ...] = ()
+    # static mode (静态管控): no slot this person's grid unit uses holds any other grid unit
+    apart: bool = False
+    # onsite mode (驻厂), living on site: tested at on-site testing sites only
+    onsite: bool = False
 
     @property
     def unit(self) -> str:
@@ -62,6 +72,7 @@ class SiteScope:
     code: str
     departments: frozenset[str] | None = None
     grid_units: frozenset[str] | None = None
+    onsite: bool = False  # inside the closed site: where people living on site are tested
 
     def serves(self, department: str, unit: str) -> bool:
         if self.departments is None and self.grid_units is None:

@@ -4,7 +4,10 @@ Pure: no database, no clock, no files. The same input gives the same plan.
 
 Hard rules, never broken: no slot over capacity; nobody gets more than their tests; every test is
 in a slot that has not started, at a site that serves the person, inside their shift's hours, on a
-day they are not exempt, at least the minimum gap away from their other tests.
+day they are not exempt, at least the minimum gap away from their other tests; a grid unit kept
+apart (static mode, ``PlanPerson.apart``) never shares a slot the planner gives it with another
+grid unit, in any phase (its people go without a test rather, and the report says why); a person
+living on site in onsite mode (``PlanPerson.onsite``) is booked at on-site sites only.
 
 Soft goals, in this order:
 
@@ -34,7 +37,9 @@ from typing import Any
 from testrota.policy import Policy
 from testrota.scheduling.model import (
     NO_CAPACITY,
+    NO_ONSITE_SITE,
     NO_SLOT_IN_SHIFT,
+    NO_SLOT_OF_OWN,
     NO_VALID_SITE,
     NOT_ENOUGH_DAYS,
     Assignment,
@@ -114,8 +119,11 @@ class _Board:
         now: datetime,
         keys: Iterable[str],
         coverage: Mapping[str, list[tuple[int, int]]],
+        alone: Iterable[str] = (),
     ) -> None:
         self.slots = list(slots)
+        # grid units that must have every slot they use to themselves (static mode)
+        self.alone = frozenset(alone)
         n = len(self.slots)
         self.pos = {s.id: i for i, s in enumerate(self.slots)}
         self.usable = [s.starts_at > now for s in self.slots]
@@ -187,6 +195,19 @@ class _Board:
             for c in counters:
                 unowned[c] -= before
 
+    def may_join(self, i: int, unit: str) -> bool:
+        """Whether ``unit`` may take a seat in slot ``i`` without mixing a kept-apart unit: a
+        unit kept apart only joins its own slots or empty ones, and no unit joins its slots."""
+        if not self.alone:
+            return True
+        there = set(self.units[i] or ())
+        owner = self.owner[i]
+        if owner is not None:
+            there.add(owner)
+        if unit in self.alone:
+            return there <= {unit}
+        return not there & self.alone
+
     def own_free(self, unit: str, site: str, day: int, key: str) -> int:
         held = self.unit_slots.get(unit, {}).get((site, day))
         if not held:
@@ -211,7 +232,12 @@ class _Board:
         out: list[int] = []
         held = self.unit_slots.get(unit, {}).get((site, day), [])
         for i in sorted(held, key=lambda i: self.slots[i].starts_at):
-            if self.owner[i] == unit and c in self.counters[i] and self.free[i] > 0:
+            if (
+                self.owner[i] == unit
+                and c in self.counters[i]
+                and self.free[i] > 0
+                and self.may_join(i, unit)
+            ):
                 take = min(self.free[i], want - len(out))
                 out.extend([i] * take)
                 if len(out) >= want:
@@ -252,7 +278,11 @@ class _Board:
             return out
         idx = self.lists.get(c, [])
         rest = sorted(
-            (i for i in idx if self.free[i] > 0 and self.owner[i] != unit),
+            (
+                i
+                for i in idx
+                if self.free[i] > 0 and self.owner[i] != unit and self.may_join(i, unit)
+            ),
             key=lambda i: (-self.free[i], self.slots[i].starts_at),
         )
         for i in rest:
@@ -286,9 +316,12 @@ def _earliest_seat(
                 continue
             held = board.unit_slots.get(unit, {}).get((site, d), ())
             for i in sorted(held, key=lambda i: board.slots[i].starts_at):
-                if board.free[i] > 0 and c in board.counters[i]:
+                if board.free[i] > 0 and c in board.counters[i] and board.may_join(i, unit):
                     return i
-            first = next((i for i in board.lists[c] if board.free[i] > 0), None)
+            first = next(
+                (i for i in board.lists[c] if board.free[i] > 0 and board.may_join(i, unit)),
+                None,
+            )
             if first is not None and (
                 earliest is None or board.slots[first].starts_at < board.slots[earliest].starts_at
             ):
@@ -296,6 +329,59 @@ def _earliest_seat(
         if earliest is not None:
             return earliest
     return None
+
+
+def _newcomer_seats(board: _Board, w: _Who, days: int, gap: int) -> list[int]:
+    """Seats for someone joining a week already planned: on as many of ``w.need`` days as fit
+    (keeping the gap to each other and to ``w.taken``), each day's slot being the earliest one
+    already holding their grid unit with room, else the earliest free one. Days with such a slot
+    of their own come first, then the earliest days: a newcomer joins their grid unit before any
+    other slot, and is tested as soon as that allows."""
+    per_day: dict[int, tuple[int | None, int | None]] = {}
+    for d in range(7):
+        if not days >> d & 1 or any(abs(d - t) < gap for t in w.taken):
+            continue
+        own: int | None = None
+        other: int | None = None
+        for site in w.sites:
+            c = (site, d, w.key)
+            if board.open[c] <= 0:
+                continue
+            for i in board.unit_slots.get(w.unit, {}).get((site, d), ()):
+                if (
+                    board.free[i] > 0
+                    and c in board.counters[i]
+                    and board.may_join(i, w.unit)
+                    and (own is None or board.slots[i].starts_at < board.slots[own].starts_at)
+                ):
+                    own = i
+            first = next(
+                (i for i in board.lists[c] if board.free[i] > 0 and board.may_join(i, w.unit)),
+                None,
+            )
+            if first is not None and (
+                other is None or board.slots[first].starts_at < board.slots[other].starts_at
+            ):
+                other = first
+        if own is not None or other is not None:
+            per_day[d] = (own, other)
+    for n in range(min(w.need, len(per_day)), 0, -1):
+        best: tuple[int, tuple[int, ...]] | None = None
+        for combo in combinations(sorted(per_day), n):
+            if not all(b - a >= gap for a, b in pairwise(combo)):
+                continue
+            score = (-sum(1 for d in combo if per_day[d][0] is not None), combo)
+            if best is None or score < best:
+                best = score
+        if best is not None:
+            out = []
+            for d in best[1]:
+                own, other = per_day[d]
+                chosen = own if own is not None else other
+                assert chosen is not None
+                out.append(chosen)
+            return out
+    return []
 
 
 def _choose_anchors(
@@ -368,11 +454,25 @@ def plan_week(
         else [SiteScope(code) for code in dict.fromkeys(s.site_code for s in slots)]
     )
     whos = _working_people(people, site_list, policy, week_start, surges)
-    board = _Board(slots, now, {w.key for w in whos} or {UNRESTRICTED}, shift_coverage(policy))
+    board = _Board(
+        slots,
+        now,
+        {w.key for w in whos} or {UNRESTRICTED},
+        shift_coverage(policy),
+        alone={p.unit for p in people if p.apart},
+    )
     fixed_seats = _seat_fixed(board, whos, fixed)
 
     unit_size: Counter[str] = Counter(w.unit for w in whos)
-    unit_rank = {u: r for r, (u, _) in enumerate(sorted(unit_size.items(), key=_unit_order))}
+    # Units kept apart first: they can use only slots of their own, the others can mix.
+    unit_rank = {
+        u: r
+        for r, (u, _) in enumerate(
+            sorted(
+                unit_size.items(), key=lambda item: (item[0] not in board.alone, *_unit_order(item))
+            )
+        )
+    }
     # whos is in employee_no order already and the sort is stable.
     ordered = sorted(whos, key=lambda w: unit_rank[w.unit])
 
@@ -402,18 +502,16 @@ def _working_people(
 ) -> list[_Who]:
     """Each person's rule for the week, shift key and the sites that serve them, in
     employee-number order (rules, keys and sites are shared by everyone alike)."""
-    serve_cache: dict[tuple[str, str], tuple[str, ...]] = {}
+    serve_cache: dict[tuple[str, str, bool], tuple[str, ...]] = {}
     rule_cache: dict[tuple[Any, ...], WeekRule] = {}
     key_cache: dict[str, str] = {}
     whos: list[_Who] = []
     for p in sorted(people, key=lambda p: (p.employee_no, p.id)):
         unit = p.unit
-        sk = (p.department, unit)
+        sk = (p.department, unit, p.onsite)
         served = serve_cache.get(sk)
         if served is None:
-            served = serve_cache[sk] = tuple(
-                s.code for s in site_list if s.serves(p.department, unit)
-            )
+            served = serve_cache[sk] = _served(site_list, p)
         rk = (p.tests_required, p.department, unit, p.category, p.exemptions)
         rule = rule_cache.get(rk)
         if rule is None:
@@ -423,6 +521,14 @@ def _working_people(
             skey = key_cache[p.shift] = shift_key(p.shift, policy)
         whos.append(_Who(p, rule, skey, served, rule.tests))
     return whos
+
+
+def _served(site_list: Sequence[SiteScope], p: PlanPerson) -> tuple[str, ...]:
+    """The sites that may book ``p``: those serving their department or grid unit, and only
+    the on-site ones for someone living on site in onsite mode."""
+    return tuple(
+        s.code for s in site_list if s.serves(p.department, p.unit) and (s.onsite or not p.onsite)
+    )
 
 
 def _seat_fixed(
@@ -491,6 +597,7 @@ def _keep_remembered(
                 and days >> s.day & 1
                 and wkey in keys_ok[i]
                 and i not in ok
+                and board.may_join(i, w.unit)
             ):
                 ok.append(i)
         for i in _choose_anchors(ok, board, w, preferred):
@@ -507,10 +614,7 @@ def _seat_newcomers(board: _Board, ordered: Sequence[_Who], booked_before: set[i
     for w in ordered:
         if w.need <= 0 or not w.sites or w.id in booked_before:
             continue
-        while w.need > 0:
-            i = _earliest_seat(board, w.unit, w.sites, w.key, w.rule.days, w.taken, w.rule.gap)
-            if i is None:
-                break
+        for i in _newcomer_seats(board, w, w.rule.days, w.rule.gap):
             board.occupy(i, w.unit)
             w.seats.append(i)
             w.taken.append(board.slots[i].day)
@@ -719,7 +823,7 @@ def _reason(board: _Board, w: _Who, preferred: frozenset[tuple[int, int]]) -> st
     """Why a person lacks tests, judged as if the slots were empty: no site, no slot in their
     hours, too few days for the gap; else the slots were full."""
     if not w.sites:
-        return NO_VALID_SITE
+        return NO_ONSITE_SITE if w.person.onsite else NO_VALID_SITE
     fixed = sorted(w.fixed)
     days_with_slots = 0
     for d in range(7):
@@ -734,7 +838,7 @@ def _reason(board: _Board, w: _Who, preferred: frozenset[tuple[int, int]]) -> st
     wanted = w.need + len(w.seats)
     if not patterns(wanted, days_with_slots, tuple(fixed), w.rule.gap, preferred):
         return NOT_ENOUGH_DAYS
-    return NO_CAPACITY
+    return NO_SLOT_OF_OWN if w.unit in board.alone else NO_CAPACITY
 
 
 def _report(
@@ -818,6 +922,12 @@ def _report(
         "they were planned in any opening hour"
         for shift, n in sorted(unknown_shifts.items())
     ]
+    apart = _kept_apart(board, whos)
+    warnings += [
+        f"grid unit {u['grid_unit']} (static mode): {u['missing']} tests of {u['people']} people "
+        "could not be placed in slots of its own; it was not mixed with other grid units"
+        for u in apart["not_placed"]
+    ]
     return {
         "required": required,
         "scheduled": scheduled,
@@ -834,9 +944,32 @@ def _report(
         "exempt_people": sum(1 for w in whos if w.rule.days != ALL_DAYS),
         "excused_tests": sum(w.rule.base_tests - w.rule.tests for w in whos),
         "surge": surge_rows,
+        "kept_apart": apart,
         "utilisation": utilisation,
         "warnings": warnings,
     }
+
+
+def _kept_apart(board: _Board, whos: Sequence[_Who]) -> dict[str, Any]:
+    """The grid units kept apart (static mode): how many, and those whose tests did not all
+    fit in slots of their own, with the people short and why."""
+    short: dict[str, list[_Who]] = defaultdict(list)
+    for w in whos:
+        if w.unit in board.alone and w.need > 0:
+            short[w.unit].append(w)
+    not_placed = []
+    for unit, members in sorted(short.items()):
+        reasons = Counter(_reason(board, w, frozenset()) for w in members)
+        not_placed.append(
+            {
+                "grid_unit": unit,
+                "people": len(members),
+                "missing": sum(w.need for w in members),
+                "reason": reasons.most_common(1)[0][0],
+                "employee_nos": sorted(w.person.employee_no for w in members),
+            }
+        )
+    return {"grid_units": len(board.alone), "not_placed": not_placed}
 
 
 def _share(part: int, whole: int) -> float | None:
@@ -860,17 +993,21 @@ def plan_earliest(
     existing: Sequence[FixedAppointment] = (),
     earliest: date | None = None,
     extra: bool = False,
+    alone: Iterable[str] = (),
 ) -> PlanResult:
-    """The earliest feasible slots left in the week for people who need them now.
+    """Slots left in the week for people who need them now.
 
     For someone added mid-week (``extra`` False): the week's remaining tests (after the counted
-    ``existing`` appointments), each in the earliest slot that keeps the hard rules, one after
-    another so the minimum gap holds. For a positive case's contact (``extra`` True): one extra
-    test from ``earliest`` on, whatever the weekly count and gap, unless they already have an
-    appointment on the ``earliest`` day. On the day chosen, a slot already holding the person's
-    grid unit is preferred over an earlier one.
+    ``existing`` appointments) in slots that keep the hard rules and the minimum gap, slots
+    already holding their grid unit (with room) before any other, else the earliest
+    (:func:`_newcomer_seats`). For a positive case's contact (``extra`` True): one extra test,
+    the earliest from ``earliest`` on, whatever the weekly count and gap, unless they already
+    have an appointment on the ``earliest`` day; on that day a slot already holding the
+    person's grid unit is preferred over an earlier one.
 
-    ``occupancy`` gives, per slot id, the seats already taken per grid unit.
+    ``occupancy`` gives, per slot id, the seats already taken per grid unit; ``alone`` the
+    grid units kept apart this week (static mode) besides those of ``people`` marked ``apart``:
+    nobody else joins their slots, and they join only their own or empty ones.
     """
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
@@ -883,7 +1020,7 @@ def plan_earliest(
         else [SiteScope(code) for code in dict.fromkeys(s.site_code for s in slots)]
     )
     keys = {shift_key(p.shift, policy) for p in people} or {UNRESTRICTED}
-    board = _Board(slots, now, keys, coverage)
+    board = _Board(slots, now, keys, coverage, alone={*alone, *(p.unit for p in people if p.apart)})
     for slot_id, units in (occupancy or {}).items():
         i = board.pos.get(slot_id)
         if i is None:
@@ -901,7 +1038,7 @@ def plan_earliest(
     for p in sorted(people, key=lambda p: (p.employee_no, p.id)):
         rule = week_rule(p, week_start, policy, surges)
         mine = by_person.get(p.id, [])
-        served = tuple(s.code for s in site_list if s.serves(p.department, p.unit))
+        served = _served(site_list, p)
         if extra:
             if any(f.day == first_day for f in mine):
                 already.append(p.employee_no)  # tested that day anyway: no second visit
@@ -921,7 +1058,8 @@ def plan_earliest(
             list(taken),
             fixed=list(taken),
         )
-        while w.need > 0 and served:
+        # A contact's one extra test is the earliest there is; a newcomer joins their unit.
+        while extra and w.need > 0 and served:
             i = _earliest_seat(board, p.unit, served, w.key, days, w.taken, gap)
             if i is None:
                 break
@@ -930,6 +1068,13 @@ def plan_earliest(
             w.seats.append(i)
             w.need -= 1
             assignments.append(Assignment(p.id, board.slots[i].id))
+        if not extra and served:
+            for i in _newcomer_seats(board, w, days, gap):
+                board.occupy(i, p.unit)
+                w.taken.append(board.slots[i].day)
+                w.seats.append(i)
+                w.need -= 1
+                assignments.append(Assignment(p.id, board.slots[i].id))
         if w.need > 0:
             probe = w
             unscheduled.append(

@@ -247,6 +247,25 @@ def _load_people(
     return people
 
 
+def _people_in_modes(
+    conn: Connection,
+    policy: Policy,
+    monday: date,
+    tests_for: Callable[[str | None], int],
+    person_ids: Sequence[int] | None = None,
+) -> tuple[Policy, list[PlanPerson]]:
+    """The policy and the people to plan as the units' emergency modes have them this week:
+    static and onsite add daily testing (surge rules of the week), static keeps grid units
+    apart, onsite keeps residents to on-site sites, wfh and onsite (for those living out) make
+    days without a site booking."""
+    from testrota.org.modes import week_flags, with_mode_flags, with_static_units, with_wfh_days
+
+    policy = with_static_units(conn, policy, monday)
+    people = _load_people(conn, policy, monday, tests_for, person_ids)
+    people = with_wfh_days(conn, people, monday)
+    return policy, with_mode_flags(people, week_flags(conn, monday))
+
+
 # ------------------------------------------------------------------------------------------------
 # the weekly plan
 
@@ -282,14 +301,10 @@ def plan_week_service(
     site_tz = {s.code: s.tz for s in sites}
     with _no_gc(), engine.begin() as conn, _big_cache(conn):
         _lock(conn)
-        from testrota.org.modes import with_static_units, with_wfh_days
-
-        # A unit in static mode (testrota mode set static) tests everyone in it daily.
-        policy = with_static_units(conn, policy, monday)
+        policy, people = _people_in_modes(conn, policy, monday, tests_for)
         _sync_sites(conn, sites)
         slots = _week_slots(conn, week, sites)
         by_id = {s.id: s for s in slots}
-        people = with_wfh_days(conn, _load_people(conn, policy, monday, tests_for), monday)
         fixed, current, movable = _this_week(conn, week, now, by_id, site_tz, policy, monday)
         previous = _previous_week(conn, week, site_tz, policy)
         started = any(s.starts_at <= now for s in slots)
@@ -566,10 +581,18 @@ def add_midweek(
     site_tz = {s.code: s.tz for s in sites}
     with engine.begin() as conn:
         _lock(conn)
+        from testrota.org.modes import apart_grid_units, week_flags
+
+        # A newcomer follows their unit's mode as the weekly plan does (static: daily and in
+        # their grid unit's own slots; onsite: residents daily at on-site sites, the others not
+        # at all; wfh: not at a site), and nobody joins a static grid unit's slots.
+        policy, people = (
+            _people_in_modes(conn, policy, monday, tests_for, ids) if ids else (policy, [])
+        )
+        alone = apart_grid_units(conn, week_flags(conn, monday))
         _sync_sites(conn, sites)
         slots = _week_slots(conn, week, sites)
         by_id = {s.id: s for s in slots}
-        people = _load_people(conn, policy, monday, tests_for, ids) if ids else []
         occupancy: dict[int, dict[str, int]] = defaultdict(dict)
         for r in conn.execute(
             select(A.c.slot_id, A.c.grid_unit, func.count())
@@ -608,6 +631,7 @@ def add_midweek(
             existing=existing,
             earliest=earliest,
             extra=reason == "contact",
+            alone=alone,
         )
         by_person = {p.id: p for p in people}
         _store(conn, week, now, result.assignments, {}, by_id, by_person, reason=reason)
@@ -778,6 +802,21 @@ def book_newcomers(
                 )
             ).scalars()
         )
+        from testrota.org.modes import week_flags
+
+        # Static and onsite modes test people whatever their category (everyone in a static
+        # unit, the residents of an onsite one): a newcomer there is booked as well.
+        flags = week_flags(conn, monday_of(week))
+        covered = sorted(flags.apart | flags.onsite)
+        if covered:
+            have = set(ids) | set(
+                conn.execute(
+                    select(appointment.c.person_id).where(
+                        appointment.c.week == week, appointment.c.status != "cancelled"
+                    )
+                ).scalars()
+            )
+            ids = sorted(set(ids) | (set(covered) - have))
     if not ids:
         return {"week": week, "booked": 0, "added": [], "unscheduled": []}
     sites = load_sites(config_dir, policy)

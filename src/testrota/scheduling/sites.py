@@ -86,6 +86,8 @@ class SiteConfig(BaseModel):
     hours: dict[str, list[WindowConfig]] = {}
     serves: ServesConfig | str = "all"
     closed: list[date] = []
+    # inside the closed area: in onsite mode (驻厂) people living on site are tested here only
+    onsite: bool = False
 
     @field_validator("hours", mode="before")
     @classmethod
@@ -149,6 +151,7 @@ class SiteSpec:
     closed: frozenset[date] = frozenset()
     map_url: str = ""
     aliases: tuple[str, ...] = ()
+    onsite: bool = False
 
     @property
     def tz(self) -> ZoneInfo:
@@ -156,7 +159,7 @@ class SiteSpec:
 
     @property
     def scope(self) -> SiteScope:
-        return SiteScope(self.code, self.departments, self.grid_units)
+        return SiteScope(self.code, self.departments, self.grid_units, self.onsite)
 
     def serves(self, department: str, unit: str) -> bool:
         return self.scope.serves(department, unit)
@@ -224,6 +227,7 @@ def _build(cfg: SiteConfig, defaults: SitesFile, policy: Policy) -> SiteSpec:
         closed=frozenset(cfg.closed),
         map_url=cfg.map_url,
         aliases=tuple(a.strip() for a in cfg.aliases if a.strip()),
+        onsite=cfg.onsite,
     )
 
 

@@ -678,6 +678,7 @@ CODES: dict[str, dict[str, tuple[str, str]]] = {
         "booster": ("booster reminder", "加强针提醒"),
         "recheck": ("recheck appointment", "复核采样通知"),
         "confirm_late": ("daily report not confirmed", "日报未确认提醒"),
+        "plan_changed": ("your plan changed", "采样安排变更通知"),
     },
     "source": {
         "checkin": ("checked in at a site", "现场签到"),
@@ -791,8 +792,9 @@ def negotiate(accept_language: str | None) -> str:
 def _with_group() -> None:
     from testrota.web.i18n_cli import ZH_CLI
     from testrota.web.i18n_group import ZH_GROUP
+    from testrota.web.i18n_plan15 import ZH_PLAN15
 
-    for english, chinese in (*ZH_GROUP.items(), *ZH_CLI.items()):
+    for english, chinese in (*ZH_GROUP.items(), *ZH_CLI.items(), *ZH_PLAN15.items()):
         ZH.setdefault(english, chinese)
 
 
