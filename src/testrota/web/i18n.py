@@ -798,6 +798,16 @@ def _with_group() -> None:
 _with_group()
 
 
+def _with_web13() -> None:
+    from testrota.web.i18n_web13 import ZH_WEB13
+
+    for english, chinese in ZH_WEB13.items():
+        ZH.setdefault(english, chinese)
+
+
+_with_web13()
+
+
 def translator(lang: str) -> Callable[..., str]:
     """``_("text", **values)`` in ``lang``: the Chinese from :data:`ZH`, or the English itself."""
     catalogue = ZH if lang == "zh" else {}

@@ -39,7 +39,9 @@ def dashboard(request: Request, app: AppDep, user: CurrentUser, week: str = "") 
             if bars
             else None,
             "line": line_chart(
-                [(t.week[5:], t.rate) for t in data.trend], title=_("Compliance over recent weeks")
+                [(t.week[5:], t.rate) for t in data.trend],
+                title=_("Compliance over recent weeks"),
+                no_data=_("no data"),
             )
             if data.trend
             else None,
