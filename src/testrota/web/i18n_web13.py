@@ -8,4 +8,19 @@ from __future__ import annotations
 ZH_WEB13: dict[str, str] = {
     # charts
     "no data": "无数据",
+    # the schedule's day view of every site
+    "All sites": "全部检测点",
+    "All sites, one day": "全部检测点（按日）",
+    "Week view of one site": "单个检测点的周视图",
+    "Each site's times are on its own clock (its time zone is named).": "各检测点的时间按其所在时区显示（已注明时区）。",
+    "Sites on this day": "当日各检测点",
+    "Time zone": "时区",
+    "Slots": "时段数",
+    "Booked / places": "已约 / 名额",
+    "no slots": "当日无时段",
+    "times in {zone}": "时间为 {zone}",
+    "Time": "时间",
+    "Grid units": "网格",
+    "No site has slots on this day.": "当日没有检测点安排时段。",
+    "{value} is not a date: write it as 2022-05-09": "{value} 不是日期：请写成 2022-05-09 这样的格式",
 }
