@@ -23,4 +23,10 @@ ZH_WEB13: dict[str, str] = {
     "Grid units": "网格",
     "No site has slots on this day.": "当日没有检测点安排时段。",
     "{value} is not a date: write it as 2022-05-09": "{value} 不是日期：请写成 2022-05-09 这样的格式",
+    # the results upload preview's columns, by their headers as written
+    "These columns were not read: their headers are not names this import knows (config/result_columns.yaml). If one holds an employee number, a sampling time or a result, rename its header and upload again.": "以下列未读取：其表头不是本导入能识别的名称（config/result_columns.yaml）。如果其中有工号、采样时间或检测结果，请修改表头后重新上传。",
+    "Sheet {sheet}: column {letter}, {column}": "工作表 {sheet}：第 {letter} 列「{column}」",
+    "Sheet {sheet}: column {letter}, which has no header": "工作表 {sheet}：第 {letter} 列（没有表头）",
+    # the error report workbook (Sheet, Row, Column, Value, Problem: the main catalogue's)
+    "Problems": "问题",
 }
