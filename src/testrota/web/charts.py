@@ -62,29 +62,71 @@ def bar_chart(
     title: str,
     target: float | None = None,
     width: int = 640,
+    narrow_width: int = 360,
     bar_height: int = 22,
     max_label_share: float = 0.4,
 ) -> Markup:
     """Horizontal bars, one per department, sorted as given; ``target`` draws a dashed line.
 
-    Bars below the target are drawn red, within ten points of it amber. The label column is
-    as wide as the widest label, at most ``max_label_share`` of ``width``; the value and its
-    note after each bar get the room the widest of them needs.
+    Bars below the target are drawn red, within ten points of it amber. Two drawings of the
+    same bars: labels beside the bars (``width``), and labels above them (``narrow_width``)
+    for a phone, where the wide one would shrink its text to a third of its size; the page's
+    CSS shows one of them.
     """
-    gap, top, pad = 8, 8, 6
-    labels = [fit_text(b.label, width * max_label_share - 2 * pad) for b in bars]
-    label_width = max([40.0, *(text_width(t) + 2 * pad for t in labels)])
-    values = [
-        "–" if b.value is None else _pct(b.value) + (" · " + b.note if b.note else "") for b in bars
-    ]
-    value_width = max([20.0, *(text_width(v) + 2 * pad for v in values)])
-    chart_w = max(40.0, width - label_width - value_width)
-    height = top * 2 + max(1, len(bars)) * (bar_height + gap)
-    parts = [
-        f'<svg class="chart bars" viewBox="0 0 {width} {height}" role="img" '
+    beside = _bars_beside(bars, title, target, width, bar_height, max_label_share)
+    above = _bars_above(bars, title, target, narrow_width)
+    return Markup('<div class="bar-charts">') + beside + above + Markup("</div>")
+
+
+def _value_text(bar: Bar) -> str:
+    if bar.value is None:
+        return "–"
+    return _pct(bar.value) + (" · " + bar.note if bar.note else "")
+
+
+def _kind(bar: Bar, target: float | None) -> str:
+    if target is None or bar.value is None:
+        return ""
+    return " low" if bar.value < target - 0.1 else (" mid" if bar.value < target else "")
+
+
+def _rect(bar: Bar, x: float, y: float, w: float, h: float, target: float | None) -> str:
+    assert bar.value is not None
+    return (
+        f'<rect class="bar{_kind(bar, target)}" x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" '
+        f'height="{h}" rx="3" data-label="{escape(bar.label)}" '
+        f'data-value="{bar.value:.4f}"><title>{escape(bar.label)}: {_pct(bar.value)}'
+        f"{' ' + escape(bar.note) if bar.note else ''}</title></rect>"
+    )
+
+
+def _open(kind: str, title: str, width: int, height: float) -> list[str]:
+    return [
+        f'<svg class="chart bars {kind}" viewBox="0 0 {width} {height:.0f}" role="img" '
         f'aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg">',
         f"<title>{escape(title)}</title>",
     ]
+
+
+def _bars_beside(
+    bars: Sequence[Bar],
+    title: str,
+    target: float | None,
+    width: int,
+    bar_height: int,
+    max_label_share: float,
+) -> Markup:
+    """Labels in a column left of the bars, as wide as the widest label (at most
+    ``max_label_share`` of ``width``); the values after the bars get the room the widest
+    needs."""
+    gap, top, pad = 8, 8, 6
+    labels = [fit_text(b.label, width * max_label_share - 2 * pad) for b in bars]
+    label_width = max([40.0, *(text_width(t) + 2 * pad for t in labels)])
+    values = [_value_text(b) for b in bars]
+    value_width = max([20.0, *(text_width(v) + 2 * pad for v in values)])
+    chart_w = max(40.0, width - label_width - value_width)
+    height = top * 2 + max(1, len(bars)) * (bar_height + gap)
+    parts = _open("wide", title, width, height)
     for tick in (0.0, 0.5, 1.0):
         x = label_width + tick * chart_w
         parts.append(
@@ -102,17 +144,8 @@ def bar_chart(
                 f'<text class="value muted" x="{label_width + 4:.1f}" y="{text_y:.1f}">–</text>'
             )
             continue
-        value = max(0.0, min(1.0, bar.value))
-        w = value * chart_w
-        kind = ""
-        if target is not None:
-            kind = " low" if bar.value < target - 0.1 else (" mid" if bar.value < target else "")
-        parts.append(
-            f'<rect class="bar{kind}" x="{label_width:.1f}" y="{y}" width="{w:.1f}" '
-            f'height="{bar_height}" rx="3" data-label="{escape(bar.label)}" '
-            f'data-value="{bar.value:.4f}"><title>{escape(bar.label)}: {_pct(bar.value)}'
-            f"{' ' + escape(bar.note) if bar.note else ''}</title></rect>"
-        )
+        w = max(0.0, min(1.0, bar.value)) * chart_w
+        parts.append(_rect(bar, label_width, y, w, bar_height, target))
         parts.append(
             f'<text class="value" x="{label_width + w + pad:.1f}" y="{text_y:.1f}">'
             f"{escape(shown)}</text>"
@@ -122,6 +155,45 @@ def bar_chart(
         parts.append(
             f'<line class="target" x1="{x:.1f}" y1="{top - 4}" x2="{x:.1f}" '
             f'y2="{height - top + 4}"/>'
+        )
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def _bars_above(bars: Sequence[Bar], title: str, target: float | None, width: int) -> Markup:
+    """Each label on its own line above its bar, the whole width for it; the values after the
+    bars get the room the widest needs."""
+    top, pad, label_h, bar_h, gap = 6, 2, 14, 14, 10
+    values = [_value_text(b) for b in bars]
+    value_width = max([20.0, *(text_width(v) + 2 * pad + 4 for v in values)])
+    chart_w = max(40.0, width - pad - value_width)
+    row = label_h + bar_h + gap
+    height = top * 2 + max(1, len(bars)) * row
+    parts = _open("narrow", title, width, height)
+    for i, (bar, shown) in enumerate(zip(bars, values, strict=True)):
+        y = top + i * row
+        label = fit_text(bar.label, width - 2 * pad)
+        parts.append(
+            f'<text class="label" x="{pad}" y="{y + label_h - 3}">'
+            f"<title>{escape(bar.label)}</title>{escape(label)}</text>"
+        )
+        bar_y = y + label_h
+        if bar.value is None:
+            parts.append(
+                f'<text class="value muted" x="{pad}" y="{bar_y + bar_h - 3}">{escape(shown)}'
+                "</text>"
+            )
+            continue
+        w = max(0.0, min(1.0, bar.value)) * chart_w
+        parts.append(_rect(bar, pad, bar_y, w, bar_h, target))
+        parts.append(
+            f'<text class="value" x="{pad + w + 4:.1f}" y="{bar_y + bar_h - 3}">'
+            f"{escape(shown)}</text>"
+        )
+    if target is not None:
+        x = pad + target * chart_w
+        parts.append(
+            f'<line class="target" x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{height - top}"/>'
         )
     parts.append("</svg>")
     return Markup("".join(parts))
