@@ -29,4 +29,9 @@ ZH_WEB13: dict[str, str] = {
     "Sheet {sheet}: column {letter}, which has no header": "工作表 {sheet}：第 {letter} 列（没有表头）",
     # the error report workbook (Sheet, Row, Column, Value, Problem: the main catalogue's)
     "Problems": "问题",
+    # a tube sheet's row problems (the preview and the error report)
+    "not a result: use 阴性/阳性/无效 (negative, positive, invalid)": "不是检测结果：请填写 阴性/阳性/无效",
+    "{value} is not a Ct value": "{value} 不是 Ct 值",
+    "tube {code} has another result on row {row}": "试管 {code} 在第 {row} 行有另一个结果",
+    "no tube with this code (tube open … first)": "没有此编码的试管（请先用 tube open 开管）",
 }
