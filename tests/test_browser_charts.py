@@ -98,11 +98,10 @@ OVERFLOW = """() => {
     return out;
 }""".replace("SHOWN", SHOWN)
 
-# The height each shown bar label takes on screen, in CSS pixels: a label drawn at 12 px in a
+# The height each shown chart text takes on screen, in CSS pixels: a label drawn at 12 px in a
 # chart shrunk to fit a phone would be about 7 px, too small to read.
 LABEL_HEIGHTS = (
-    "() => " + SHOWN + ".filter(s => s.matches('.bars'))"
-    ".flatMap(s => [...s.querySelectorAll('text.label')])"
+    "() => " + SHOWN + ".flatMap(s => [...s.querySelectorAll('text')])"
     ".map(t => t.getBoundingClientRect().height)"
 )
 BAR_LABELS = (
@@ -143,14 +142,14 @@ def test_chart_labels_stay_inside_and_empty_weeks_are_gaps(
                 assert LONG_ZH in titles and LONG_EN in titles, where
                 # W16–W18 had nothing booked and no sample: no dot, a gap, "no data" read out.
                 dots = page.eval_on_selector_all(
-                    "svg.line-chart circle.dot", "els => els.map(e => e.dataset.week)"
+                    "svg.line-chart.wide circle.dot", "els => els.map(e => e.dataset.week)"
                 )
                 assert dots == ["W19"], where
                 gaps = page.eval_on_selector_all(
-                    "svg.line-chart text.no-data", "els => els.map(e => e.dataset.week)"
+                    "svg.line-chart.wide text.no-data", "els => els.map(e => e.dataset.week)"
                 )
                 assert gaps == ["W16", "W17", "W18"], where
-                name = page.get_attribute("svg.line-chart", "aria-label") or ""
+                name = page.get_attribute("svg.line-chart.wide", "aria-label") or ""
                 no_data = "无数据" if lang == "zh" else "no data"
                 assert f"W16 {no_data}" in name and "W19 " in name, (where, name)
                 context.close()

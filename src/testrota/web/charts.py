@@ -206,13 +206,29 @@ def line_chart(
     no_data: str = "no data",
     width: int = 640,
     height: int = 220,
+    narrow_width: int = 360,
+    narrow_height: int = 200,
 ) -> Markup:
     """A line over weeks (oldest first); values are shares 0..1.
 
     A week whose value is None had no data: it is left empty (the line breaks there, no dot),
     its axis label is marked, and the chart's accessible name reads it as ``no_data``, so a
-    screen reader hears every week, not only those plotted.
+    screen reader hears every week, not only those plotted. Drawn twice, like
+    :func:`bar_chart`: ``width`` wide, and ``narrow_width`` for a phone.
     """
+    wide = _line(points, title, no_data, width, height, "wide")
+    narrow = _line(points, title, no_data, narrow_width, narrow_height, "narrow")
+    return Markup('<div class="line-charts">') + wide + narrow + Markup("</div>")
+
+
+def _line(
+    points: Sequence[tuple[str, float | None]],
+    title: str,
+    no_data: str,
+    width: int,
+    height: int,
+    kind: str,
+) -> Markup:
     left, right, top, bottom = 44, 16, 12, 34
     plot_w, plot_h = width - left - right, height - top - bottom
     n = len(points)
@@ -221,7 +237,7 @@ def line_chart(
     )
     name = f"{title}: {spoken}" if points else title
     parts = [
-        f'<svg class="chart line-chart" viewBox="0 0 {width} {height}" role="img" '
+        f'<svg class="chart line-chart {kind}" viewBox="0 0 {width} {height}" role="img" '
         f'aria-label="{escape(name)}" xmlns="http://www.w3.org/2000/svg">',
         f"<title>{escape(name)}</title>",
     ]
