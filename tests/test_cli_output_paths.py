@@ -129,7 +129,7 @@ def test_results_import_writes_the_rows_to_fix(cli: Any, tmp_path: Path, engine:
     assert summary[0][4].startswith("no person has employee number 9999")
     assert summary[1][4].startswith("not a result")
     rows = [list(r) for r in book.worksheets[1].iter_rows(values_only=True)]
-    assert rows[0][:4] == ["行 Row", "工号", "采样时间", "检测结果"]
+    assert rows[0][:4] == ["Row", "工号", "采样时间", "检测结果"]
     assert [r[0] for r in rows[1:]] == [3, 4]
 
 

@@ -75,6 +75,19 @@ def test_department_scope_and_trend_length(engine: Engine) -> None:
     assert report.total.people == 1
 
 
+def test_weeks_before_anything_was_booked_have_no_rate(engine: Engine) -> None:
+    # testrota came into use in W19: the three weeks before had nobody booked and no sample, so
+    # they have no rate (a gap in the chart), not 0 %; W19's missed test is a real 0 %.
+    with Session(engine) as s:
+        p = add_person(s, "1001", "张三")
+        add_appt(s, p, at(9, 8), status="missed")
+        s.commit()
+    report = compliance(engine, NOW, P)
+    assert [t.rate for t in report.total.trend] == [None, None, None, 0.0]
+    [steel] = report.departments
+    assert [t.rate for t in steel.trend] == [None, None, None, 0.0]
+
+
 def test_surge_raises_what_is_required(engine: Engine) -> None:
     with Session(engine) as s:
         p = add_person(s, "1001", "张三")

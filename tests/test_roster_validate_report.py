@@ -71,18 +71,18 @@ def test_offending_cells_are_highlighted_in_copies_of_their_rows(
 ) -> None:
     workbook, errors = imported
     report = openpyxl.load_workbook(write_error_report(tmp_path / "e.xlsx", errors, workbook))
-    assert report.sheetnames == ["错误 Errors", "一车间", "二车间"]
+    assert report.sheetnames == ["Errors", "一车间", "二车间"]
     sheet = report["一车间"]
     header = [c.value for c in sheet[1]]
-    assert header == ["行 Row", "工号", "姓名", "部门", "手机号", "人员类别", "问题 Problems"]
+    assert header == ["Row", "工号", "姓名", "部门", "手机号", "人员类别", "Problems"]
     rows = {row[0].value: row for row in sheet.iter_rows(min_row=2)}
     assert set(rows) == {4, 5}
     bad_row = rows[4]
     highlighted = {header[i] for i, cell in enumerate(bad_row) if _fill(cell) == BAD}
-    assert highlighted == {"行 Row", "人员类别"}  # skipped for its type before its phone counts
+    assert highlighted == {"Row", "人员类别"}  # skipped for its type before its phone counts
     assert bad_row[5].comment is not None and "unknown person type" in bad_row[5].comment.text
     missing = rows[5]
-    assert {header[i] for i, c in enumerate(missing) if _fill(c) == BAD} == {"行 Row", "工号"}
+    assert {header[i] for i, c in enumerate(missing) if _fill(c) == BAD} == {"Row", "工号"}
     assert "missing employee number" in missing[6].value
 
 
@@ -118,7 +118,7 @@ def test_an_empty_error_list_still_writes_a_valid_report(
 ) -> None:
     workbook, _ = imported
     report = openpyxl.load_workbook(write_error_report(tmp_path / "none.xlsx", [], workbook))
-    assert report.sheetnames == ["错误 Errors"]
+    assert report.sheetnames == ["Errors"]
     assert [c.value for c in report.worksheets[0][1]] == list(ERROR_HEADERS)
 
 

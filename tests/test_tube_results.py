@@ -443,3 +443,50 @@ def test_the_results_upload_preview_counts_tubes(
         for key in ("positive", "negative", "unknown")
     }
     assert counts == {"positive": "1", "negative": "1", "unknown": "1"}
+
+
+def test_a_tube_sheets_problems_read_in_chinese_on_the_preview_and_in_its_report(
+    engine: Engine, cli: Any, tmp_path: Path, client: Any
+) -> None:
+    import io
+
+    from openpyxl import load_workbook
+
+    from tests.web_support import csrf_of
+
+    _people(engine)
+    _morning(cli)
+    sheet = _sheet(
+        tmp_path,
+        "lab.xlsx",
+        [
+            ["P1", "也许", "", ""],
+            ["P2", "阴性", "", "abc"],
+            ["X9", "阴性", "", ""],
+            ["S1", "阴性", "", ""],
+            ["S1", "阳性", "", ""],
+        ],
+    )
+    make_user(engine, "hr1", "hr", language="zh")
+    sign_in(client, "hr1")
+    sent = client.post(
+        "/upload/results",
+        data={"csrf_token": csrf_of(client, "/upload/results")},
+        files={"file": ("lab.xlsx", sheet.read_bytes())},
+        follow_redirects=False,
+    )
+    assert sent.status_code == 303, sent.text
+    preview = soup(client.get(sent.headers["location"]))
+    shown = {
+        tr.select("td")[3].get_text(): tr.select("td")[4].get_text()
+        for tr in preview.select("table.errors tbody tr")
+    }
+    assert shown["也许"].startswith("不是检测结果")
+    assert shown["abc"] == "'abc' 不是 Ct 值"
+    assert shown["X9"].startswith("没有此编码的试管")
+    assert shown["S1"] == "试管 S1 在第 5 行有另一个结果"
+    report = load_workbook(
+        io.BytesIO(client.get(sent.headers["location"] + "/errors.xlsx").content)
+    )
+    rows = list(report["错误"].iter_rows(min_row=2, values_only=True))
+    assert {r[4] for r in rows} == set(shown.values())

@@ -253,7 +253,7 @@ def test_dashboard_charts_are_scoped(client: TestClient, engine: Engine) -> None
     make_user(engine, "sup", "supervisor", ["炼钢厂"])
     sign_in(client, "hr1")
     page = soup(client.get("/", params={"week": "2022-W19"}))
-    bars = page.select("svg.bars rect.bar")
+    bars = page.select("svg.bars.wide rect.bar")
     assert sorted(b["data-label"] for b in bars) == ["炼钢厂", "物流部"]
     assert page.select_one('.stat[data-key="missed"] .value').get_text(strip=True) == "3"
     assert len(page.select("svg.line-chart circle.dot")) >= 1
@@ -261,7 +261,7 @@ def test_dashboard_charts_are_scoped(client: TestClient, engine: Engine) -> None
     post_form(client, "/logout", {}, page="/")
     sign_in(client, "sup")
     page = soup(client.get("/", params={"week": "2022-W19"}))
-    assert [b["data-label"] for b in page.select("svg.bars rect.bar")] == ["炼钢厂"]
+    assert [b["data-label"] for b in page.select("svg.bars.wide rect.bar")] == ["炼钢厂"]
     assert page.select_one('.stat[data-key="missed"] .value').get_text(strip=True) == "1"
 
 

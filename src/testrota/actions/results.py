@@ -54,6 +54,7 @@ class ImportResults:
     sheet: str | None = None  # only this sheet
     dry_run: bool = False  # match and count everything, write nothing
     errors_report: Path | None = None  # an .xlsx of the rows to fix (also on a dry run)
+    lang: str = "en"  # the language of ``errors_report``: en or zh (the uploader's)
     progress: Callable[[str], None] = field(default=_quiet, compare=False)  # a stage's name
 
 
@@ -83,6 +84,7 @@ def import_results(app: App, cmd: ImportResults) -> ResultsImport:
                 progress=cmd.progress,
                 errors_report=cmd.errors_report,
                 site_names=_site_names(app),
+                lang=cmd.lang,
             )
             if not cmd.dry_run:
                 record(
@@ -176,7 +178,7 @@ def _import_tubes(app: App, cmd: ImportResults, workbook: Workbook) -> ResultsIm
                 workbook, rows, problems, duplicates, outcome, cmd.dry_run
             )
             if cmd.errors_report is not None and (summary.errors or summary.unmatched):
-                write_tube_errors(cmd.errors_report, summary, workbook)
+                write_tube_errors(cmd.errors_report, summary, workbook, lang=cmd.lang)
             if not cmd.dry_run:
                 record(
                     session,

@@ -51,6 +51,7 @@ class ImportRoster:
     force: bool = False  # allow ``full`` to deactivate more than the policy's share
     errors_report: Path | None = None  # write the row errors to this .xlsx
     progress: Progress = _quiet  # told each stage: reading, comparing, writing
+    lang: str = "en"  # the language of the error report: en or zh (the uploader's)
 
 
 def import_roster(app: App, cmd: ImportRoster) -> ImportReport:
@@ -81,7 +82,7 @@ def _import(app: App, cmd: ImportRoster) -> tuple[ImportReport, int]:
         if cmd.errors_report is not None and comparison.errors:
             from testrota.roster.errors_xlsx import write_error_report
 
-            write_error_report(cmd.errors_report, comparison.errors, workbook)
+            write_error_report(cmd.errors_report, comparison.errors, workbook, lang=cmd.lang)
         released = roster.release_for(session, comparison.diff, now, policy, dry_run=cmd.dry_run)
         report = comparison.report = replace(
             comparison.report, released=released.appointments, released_texts=released.texts
@@ -254,6 +255,7 @@ class RosterUploadErrors:
     actor: Actor
     target: Path  # the .xlsx to write
     sees_all: bool = False
+    lang: str = "en"  # the report's language: en or zh (the uploader's)
 
 
 @dataclass(frozen=True)
@@ -281,12 +283,13 @@ def write_upload_errors(app: App, cmd: RosterUploadErrors) -> UploadErrorsWritte
                 full=bool(stored.options.get("full")),
                 force=True,
                 errors_report=cmd.target,
+                lang=cmd.lang,
             ),
         )
     if not report.errors:  # the list's headers, and nothing under them
         from testrota.roster.errors_xlsx import write_error_report
 
-        write_error_report(cmd.target, [])
+        write_error_report(cmd.target, [], lang=cmd.lang)
     return UploadErrorsWritten(cmd.target, stored.file_name, len(report.errors))
 
 

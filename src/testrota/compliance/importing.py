@@ -10,7 +10,7 @@ errors``.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -63,6 +63,16 @@ class SkippedSheet:
 
 
 @dataclass(frozen=True)
+class UnreadColumn:
+    """A column of a result sheet that no header name in ``result_columns.yaml`` matches: it
+    was not read. ``header`` is as written in the file ("" when the column has none)."""
+
+    sheet: str
+    letter: str  # A, B, … as Excel shows it
+    header: str
+
+
+@dataclass(frozen=True)
 class ResultsImport:
     """What a result sheet did (or would do, on a dry run): every row is accounted for,
     ``rows = recorded + unchanged + len(unmatched) + len(errors)``."""
@@ -89,6 +99,7 @@ class ResultsImport:
     # positive pools' members booked after the import committed. None for a person-keyed one.
     tubes: dict[str, int] | None = None
     rechecks: RecheckBooking | None = None
+    unread_columns: list[UnreadColumn] = field(default_factory=list)
 
     @property
     def audit_details(self) -> dict[str, Any]:
@@ -142,6 +153,7 @@ def record_result_sheet(
     progress: Progress = _quiet,
     errors_report: Path | None = None,
     site_names: Mapping[str, str] | None = None,
+    lang: str = "en",
 ) -> tuple[ResultsImport, list[RaisedAlert]]:
     """Match the rows of ``workbook`` to people and record their results, in ``session``'s
     transaction; returns the summary and the alerts raised (none on a dry run).
@@ -149,8 +161,8 @@ def record_result_sheet(
     Idempotent by each sample's key. Positive results raise their alerts here; the caller
     audits the import and the alerts, and books the contacts once it has committed.
     ``errors_report``: an .xlsx of the rows that match nobody and the row errors (written
-    also on a dry run). ``site_names``: more names of sites (``sites.yaml``'s names and
-    aliases) to their codes, beside the database's names and codes.
+    also on a dry run, in ``lang``: en or zh). ``site_names``: more names of sites
+    (``sites.yaml``'s names and aliases) to their codes, beside the database's names and codes.
     An IntegrityError means another import wrote the same samples at the
     same moment: the caller rolls back.
     """
@@ -180,8 +192,9 @@ def record_result_sheet(
             sites=sites,
             out=parsed,
         )
+    _with_headers(parsed, workbook)
     if errors_report is not None and (parsed.errors or parsed.unmatched):
-        _write_errors_report(errors_report, parsed, workbook)
+        _write_errors_report(errors_report, parsed, workbook, lang)
     progress("writing")
     counts, raised = _write(session, parsed, now, policy, actor, dry_run)
     summary = ResultsImport(
@@ -202,36 +215,61 @@ def record_result_sheet(
         errors=parsed.errors,
         matched_by=parsed.matched_by,
         dry_run=dry_run,
+        unread_columns=unread_columns(workbook),
     )
     return summary, raised
 
 
-def _write_errors_report(path: Path, parsed: ParsedRows, workbook: Workbook) -> None:
-    """The roster's error workbook, for results: a row matching nobody is marked in the
-    identity column the sheet has; a cell error in its own column, by the sheet's header."""
+def unread_columns(workbook: Workbook) -> list[UnreadColumn]:
+    """The columns of ``workbook`` that were not read, by their headers as written."""
+    return [
+        UnreadColumn(sh.name, letter, header)
+        for sh in workbook.sheets
+        for letter, header, _cells in sh.unmatched_columns
+    ]
+
+
+def _with_headers(parsed: ParsedRows, workbook: Workbook) -> None:
+    """Give each problem the header of its column as the clerk wrote it: a cell error its own
+    column's, a row matching nobody the identity column the sheet has."""
+    sheets = {sh.name: sh for sh in workbook.sheets}
+    parsed.errors = [
+        replace(e, header=sheets[e.sheet].columns.get(e.column, e.column)) for e in parsed.errors
+    ]
+    parsed.unmatched = [
+        replace(
+            u,
+            header=next(
+                (
+                    sheets[u.sheet].columns[f]
+                    for f in IDENTITY_FIELDS
+                    if f in sheets[u.sheet].columns
+                ),
+                "",
+            ),
+        )
+        for u in parsed.unmatched
+    ]
+
+
+def _write_errors_report(path: Path, parsed: ParsedRows, workbook: Workbook, lang: str) -> None:
+    """The roster's error workbook, for results, in ``lang``: a row matching nobody is marked
+    in the identity column the sheet has; a cell error in its own column, by the sheet's
+    header."""
     from testrota.roster.errors_xlsx import write_error_report
     from testrota.roster.validate import RowError
 
-    sheets = {sh.name: sh for sh in workbook.sheets}
-    problems = []
-    for error in parsed.errors:
-        sheet = sheets[error.sheet]
-        problems.append(
-            RowError(
-                sheet.name,
-                error.row,
-                sheet.columns.get(error.column, error.column),
-                error.value,
-                error.message,
-            )
-        )
+    problems = [
+        RowError(e.sheet, e.row, e.header, e.value, e.message, e.template, e.params)
+        for e in parsed.errors
+    ]
     for row in parsed.unmatched:
-        sheet = sheets[row.sheet]
-        column = next((sheet.columns[f] for f in IDENTITY_FIELDS if f in sheet.columns), "")
-        problems.append(RowError(sheet.name, row.row, column, row.value, row.message))
-    order = list(sheets)
+        problems.append(
+            RowError(row.sheet, row.row, row.header, row.value, row.message, parts=row.parts)
+        )
+    order = [sh.name for sh in workbook.sheets]
     problems.sort(key=lambda e: (order.index(e.sheet), e.row))
-    write_error_report(path, problems, workbook)
+    write_error_report(path, problems, workbook, lang=lang)
 
 
 def _person_keys(session: Session) -> list[PersonKeys]:

@@ -242,6 +242,10 @@ class ComplianceReport:
     grid_units: list[GroupFigures]
 
 
+def _trend_point(week: IsoWeek, figures: GroupCompliance) -> TrendPoint:
+    return TrendPoint(str(week), figures.rate if figures.has_data else None, figures.missed)
+
+
 def compliance_report(
     session: Session,
     wk: IsoWeek,
@@ -292,9 +296,7 @@ def compliance_report(
     attach_trend(departments_now, history)
     attach_trend(units_now, history_units)
     overall = total(departments_now.values())
-    overall.trend = [
-        TrendPoint(str(w), total(g.values()).rate, total(g.values()).missed) for w, g in history
-    ]
+    overall.trend = [_trend_point(w, total(g.values())) for w, g in history]
     return ComplianceReport(
         week=str(wk),
         generated_at=now,

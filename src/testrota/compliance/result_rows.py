@@ -114,6 +114,9 @@ class UnmatchedRow:
     # each reason as {"template", "params"}, for a page in the reader's language (the same
     # words as ``message``: not part of what the row is)
     parts: list[dict[str, Any]] = field(default_factory=list, compare=False)
+    # the header of the column that says who the row is, as written in the file (filled in
+    # once the sheet's headers are known)
+    header: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True)
@@ -129,6 +132,8 @@ class RowProblem:
     # the message as a template and its parameters, for a page (the same words as ``message``)
     template: str = field(default="", compare=False)
     params: dict[str, Any] = field(default_factory=dict, compare=False)
+    # ``column``'s header as written in the file (filled in once the sheet's headers are known)
+    header: str = field(default="", compare=False)
 
     @classmethod
     def of(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from testrota.compliance.columns import load_result_columns
-from testrota.compliance.importing import ResultsImport, SkippedSheet
+from testrota.compliance.importing import ResultsImport, SkippedSheet, unread_columns
 from testrota.compliance.result_rows import RowProblem
 from testrota.errors import UserError
 from testrota.policy import Policy
@@ -63,24 +63,41 @@ def tube_import_summary(
         matched_by={"tube": len(rows) - len(outcome.unmatched)},
         dry_run=dry_run,
         tubes=outcome.tubes,
+        unread_columns=unread_columns(workbook),
     )
 
 
-def write_tube_errors(path: Path, summary: ResultsImport, workbook: Workbook) -> None:
-    """The roster's error workbook for a tube sheet: unknown tubes and unreadable cells."""
+def write_tube_errors(
+    path: Path, summary: ResultsImport, workbook: Workbook, *, lang: str = "en"
+) -> None:
+    """The roster's error workbook for a tube sheet, in ``lang``: unknown tubes and
+    unreadable cells."""
     from testrota.roster.errors_xlsx import write_error_report
     from testrota.roster.validate import RowError
 
     sheets = {sh.name: sh for sh in workbook.sheets}
     problems = [
         RowError(
-            e.sheet, e.row, sheets[e.sheet].columns.get(e.column, e.column), e.value, e.message
+            e.sheet,
+            e.row,
+            sheets[e.sheet].columns.get(e.column, e.column),
+            e.value,
+            e.message,
+            e.template,
+            e.params,
         )
         for e in summary.errors
     ] + [
-        RowError(u.sheet, u.row, sheets[u.sheet].columns.get("tube", "tube"), u.value, u.message)
+        RowError(
+            u.sheet,
+            u.row,
+            sheets[u.sheet].columns.get("tube", "tube"),
+            u.value,
+            u.message,
+            parts=u.parts,
+        )
         for u in summary.unmatched
     ]
     order = list(sheets)
     problems.sort(key=lambda e: (order.index(e.sheet), e.row))
-    write_error_report(path, problems, workbook)
+    write_error_report(path, problems, workbook, lang=lang)

@@ -164,7 +164,7 @@ def weeks_missed_in_row(missed_weeks: Collection[IsoWeek], week: IsoWeek) -> int
 @dataclass(frozen=True)
 class TrendPoint:
     week: str
-    rate: float | None  # None: nothing was required that week
+    rate: float | None  # None: nothing was required, or nothing booked or taken, that week
     missed: int
 
 
@@ -186,6 +186,13 @@ class GroupCompliance:
     def rate(self) -> float | None:
         """Share of required tests taken; None when nothing was required."""
         return round(self.tests / self.required, 4) if self.required else None
+
+    @property
+    def has_data(self) -> bool:
+        """Whether the week has anything to judge by: an appointment booked or a test taken.
+        A week before testrota was in use, or not planned yet, has neither; its rate would
+        read 0 % though nobody was asked to come, so a trend leaves it empty."""
+        return bool(self.scheduled or self.tests)
 
     def add(self, pw: PersonWeek) -> None:
         if pw.required == 0:
@@ -241,6 +248,5 @@ def attach_trend(
         group.trend = []
         for week, groups in history:
             past = groups.get(key)
-            group.trend.append(
-                TrendPoint(str(week), past.rate if past else None, past.missed if past else 0)
-            )
+            rate = past.rate if past is not None and past.has_data else None
+            group.trend.append(TrendPoint(str(week), rate, past.missed if past else 0))

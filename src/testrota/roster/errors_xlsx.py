@@ -3,6 +3,9 @@
 The first sheet lists every error (sheet, row, column, value, problem). Then, for each sheet of
 the upload that had errors, the offending rows as they were read, with the bad cells filled red
 and the problem in a cell comment, so HR can find the cell in their own file by its row number.
+
+Written in the uploader's language (``lang``: ``en`` or ``zh``): our headers and each problem
+from its template and parameters; the clerk's own headers and cells stay as they were written.
 """
 
 from __future__ import annotations
@@ -34,19 +37,24 @@ _FORMULA_START = ("=", "+", "-", "@")
 _MAX_WIDTH = 60
 _SHEET_NAME_BAD = str.maketrans(dict.fromkeys("[]:*?/\\", "_"))
 
-ERROR_HEADERS = ("工作表 Sheet", "行 Row", "列 Column", "值 Value", "问题 Problem")
+ERROR_HEADERS = ("Sheet", "Row", "Column", "Value", "Problem")
 
 
 def write_error_report(
-    path: Path, errors: Sequence[RowError], workbook: Workbook | None = None
+    path: Path, errors: Sequence[RowError], workbook: Workbook | None = None, *, lang: str = "en"
 ) -> Path:
-    """Write the error report to ``path`` (.xlsx), replacing it whole or not at all; the rows
-    of ``workbook`` (the file read) with errors follow the list, one sheet per sheet."""
+    """Write the error report to ``path`` (.xlsx) in ``lang`` (en or zh), replacing it whole or
+    not at all; the rows of ``workbook`` (the file read) with errors follow the list, one sheet
+    per sheet."""
+    from testrota.web.i18n import render_problem, translator
+
+    _ = translator(lang)
+    messages = {id(e): render_problem(e, lang) for e in errors}
     book = XlsxWorkbook()
     summary = book.active
     assert summary is not None
-    summary.title = "错误 Errors"
-    _write_summary(summary, errors)
+    summary.title = _("Errors")
+    _write_summary(summary, errors, [_(h) for h in ERROR_HEADERS], messages)
     by_sheet: dict[str, list[RowError]] = defaultdict(list)
     for error in errors:
         by_sheet[error.sheet].append(error)
@@ -54,7 +62,7 @@ def write_error_report(
     for sheet in workbook.sheets if workbook is not None else ():
         if sheet.name in by_sheet:
             ws = book.create_sheet(_sheet_title(sheet.name, used))
-            _write_rows(ws, sheet, by_sheet[sheet.name])
+            _write_rows(ws, sheet, by_sheet[sheet.name], (_("Row"), _("Problems")), messages)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         # Written beside the target and moved into place: a reader never sees half a file.
@@ -82,10 +90,12 @@ def write_error_report(
     return path
 
 
-def _write_summary(ws: Worksheet, errors: Sequence[RowError]) -> None:
-    _header(ws, ERROR_HEADERS)
-    for r, error in enumerate(errors, start=2):
-        values: tuple[Any, ...] = (error.sheet, error.row, error.column, error.value, error.message)
+def _write_summary(
+    ws: Worksheet, errors: Sequence[RowError], headers: Sequence[str], messages: dict[int, str]
+) -> None:
+    _header(ws, headers)
+    lines = [(e.sheet, e.row, e.column, e.value, messages[id(e)]) for e in errors]
+    for r, values in enumerate(lines, start=2):
         for c, value in enumerate(values, start=1):
             _put(ws, r, c, value)
         value_cell = ws.cell(row=r, column=4)
@@ -93,25 +103,29 @@ def _write_summary(ws: Worksheet, errors: Sequence[RowError]) -> None:
         value_cell.font = BAD_FONT
     if errors:
         ws.auto_filter.ref = f"A1:E{len(errors) + 1}"
-    _fit_widths(
-        ws, [ERROR_HEADERS, *((e.sheet, e.row, e.column, e.value, e.message) for e in errors)]
-    )
+    _fit_widths(ws, [headers, *lines])
 
 
-def _write_rows(ws: Worksheet, sheet: Sheet, errors: list[RowError]) -> None:
+def _write_rows(
+    ws: Worksheet,
+    sheet: Sheet,
+    errors: list[RowError],
+    words: tuple[str, str],
+    messages: dict[int, str],
+) -> None:
     fields = list(sheet.columns)
-    headers = ["行 Row", *(sheet.columns[f] for f in fields), "问题 Problems"]
+    headers = [words[0], *(sheet.columns[f] for f in fields), words[1]]
     _header(ws, headers)
     position = {number: i for i, number in enumerate(sheet.row_numbers)}
     column_of = {text: c for c, text in enumerate(headers[1:-1], start=2)}
-    messages: dict[int, list[RowError]] = defaultdict(list)
+    by_row: dict[int, list[RowError]] = defaultdict(list)
     for error in errors:
-        messages[error.row].append(error)
+        by_row[error.row].append(error)
     table: list[Sequence[Any]] = [headers]
-    for r, (row_number, row_errors) in enumerate(sorted(messages.items()), start=2):
+    for r, (row_number, row_errors) in enumerate(sorted(by_row.items()), start=2):
         idx = position.get(row_number)
         values = [sheet.data[f][idx] if idx is not None else "" for f in fields]
-        problems = "; ".join(f"{e.column}: {e.message}" for e in row_errors)
+        problems = "; ".join(f"{e.column}: {messages[id(e)]}" for e in row_errors)
         line = [row_number, *values, problems]
         table.append(line)
         for c, value in enumerate(line, start=1):
@@ -123,7 +137,8 @@ def _write_rows(ws: Worksheet, sheet: Sheet, errors: list[RowError]) -> None:
             cell = ws.cell(row=r, column=at)
             cell.fill = BAD_FILL
             cell.font = BAD_FONT
-            text = f"{cell.comment.text}\n{error.message}" if cell.comment else error.message
+            message = messages[id(error)]
+            text = f"{cell.comment.text}\n{message}" if cell.comment else message
             cell.comment = Comment(text, "testrota", width=320, height=110)
         ws.cell(row=r, column=1).fill = BAD_FILL
     _fit_widths(ws, table)

@@ -329,7 +329,9 @@ class RowError:
     # The message as a template and its parameters (texts and numbers), so a page can show it
     # in the reader's language; "" for a message that has none.
     template: str = field(default="", compare=False)
-    params: dict[str, str | int] = field(default_factory=dict, compare=False)
+    params: dict[str, Any] = field(default_factory=dict, compare=False)
+    # several reasons, each {"template", "params"} (a results row that matches nobody)
+    parts: list[dict[str, Any]] = field(default_factory=list, compare=False)
 
     def as_dict(self) -> dict[str, object]:
         return {

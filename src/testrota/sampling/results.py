@@ -90,7 +90,7 @@ def parse_tube_rows(workbook: Workbook) -> tuple[list[TubeRow], list[RowProblem]
                 word = result_of_genes(gene_text) or word
             if word is None:
                 problems.append(
-                    RowProblem(
+                    RowProblem.of(
                         sh.name,
                         excel_row,
                         "result",
@@ -101,8 +101,17 @@ def parse_tube_rows(workbook: Workbook) -> tuple[list[TubeRow], list[RowProblem]
                 continue
             try:
                 ct = parse_ct(data.get("ct", [""] * len(sh.row_numbers))[i])
-            except ValueError as exc:
-                problems.append(RowProblem(sh.name, excel_row, "ct", data["ct"][i], str(exc)))
+            except ValueError:
+                problems.append(
+                    RowProblem.of(
+                        sh.name,
+                        excel_row,
+                        "ct",
+                        data["ct"][i],
+                        "{value} is not a Ct value",
+                        value=repr(normalize_text(data["ct"][i])),
+                    )
+                )
                 continue
             if not gene_text and "," in normalize_text(result_text).replace("，", ","):
                 gene_text = normalize_text(result_text)  # the genes were in the result cell
@@ -124,12 +133,14 @@ def parse_tube_rows(workbook: Workbook) -> tuple[list[TubeRow], list[RowProblem]
                     duplicates += 1
                 else:
                     problems.append(
-                        RowProblem(
+                        RowProblem.of(
                             sh.name,
                             excel_row,
                             "tube",
                             code,
-                            f"tube {code} has another result on row {earlier.row}",
+                            "tube {code} has another result on row {row}",
+                            code=code,
+                            row=earlier.row,
                         )
                     )
                 continue
@@ -194,7 +205,10 @@ def apply_tube_rows(
         if tube is None or tube.id is None:
             out.unmatched.append(
                 UnmatchedRow(
-                    row.sheet, row.row, row.code, "no tube with this code (tube open … first)"
+                    row.sheet,
+                    row.row,
+                    row.code,
+                    "no tube with this code (tube open … first)",
                 )
             )
             continue

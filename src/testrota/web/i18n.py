@@ -789,16 +789,19 @@ def negotiate(accept_language: str | None) -> str:
     return DEFAULT_LANGUAGE
 
 
-def _with_group() -> None:
+def _with_parts() -> None:
+    """Words kept in their own modules (one per area, so parallel work merges cleanly)."""
     from testrota.web.i18n_cli import ZH_CLI
     from testrota.web.i18n_group import ZH_GROUP
     from testrota.web.i18n_plan15 import ZH_PLAN15
+    from testrota.web.i18n_web13 import ZH_WEB13
 
-    for english, chinese in (*ZH_GROUP.items(), *ZH_CLI.items(), *ZH_PLAN15.items()):
-        ZH.setdefault(english, chinese)
+    for part in (ZH_GROUP, ZH_CLI, ZH_PLAN15, ZH_WEB13):
+        for english, chinese in part.items():
+            ZH.setdefault(english, chinese)
 
 
-_with_group()
+_with_parts()
 
 
 def translator(lang: str) -> Callable[..., str]:

@@ -1,18 +1,20 @@
-"""The week view of the schedule: per site, day and slot, with utilisation and grid units."""
+"""The schedule as pages show it: one site's week (per day and slot, with utilisation and grid
+units) and every site's day, each on its own clock."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import func
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from testrota.auth.scope import Scope
-from testrota.db.models import Appointment, Person, Slot
+from testrota.db.models import Appointment, Person, Site, Slot
 
 
 @dataclass
@@ -189,3 +191,134 @@ def appointments_page(
         for r in session.execute(query)
     ]
     return total, page, rows
+
+
+@dataclass
+class SiteDay:
+    """One site's slots on one day of its own clock."""
+
+    code: str
+    name: str
+    zone: tzinfo
+    slots: list[SlotView]
+
+    @property
+    def zone_name(self) -> str:
+        return str(getattr(self.zone, "key", self.zone))
+
+    @property
+    def booked(self) -> int:
+        return sum(s.booked for s in self.slots)
+
+    @property
+    def capacity(self) -> int:
+        return sum(s.capacity for s in self.slots)
+
+    @property
+    def done(self) -> int:
+        return sum(s.done for s in self.slots)
+
+    @property
+    def missed(self) -> int:
+        return sum(s.missed for s in self.slots)
+
+    @property
+    def utilisation(self) -> float:
+        return self.booked / self.capacity if self.capacity else 0.0
+
+
+@dataclass
+class DayView:
+    day: date
+    week: str
+    sites: list[SiteDay]  # every known site, those open that day first
+
+    @property
+    def booked(self) -> int:
+        return sum(s.booked for s in self.sites)
+
+    @property
+    def capacity(self) -> int:
+        return sum(s.capacity for s in self.sites)
+
+
+# Every zone's day lies within this much of the UTC day (UTC-12 to UTC+14).
+_ZONE_REACH = timedelta(hours=15)
+
+
+def _zone(name: str | None, default: tzinfo) -> tzinfo:
+    try:
+        return ZoneInfo(name) if name else default
+    except (ZoneInfoNotFoundError, ValueError):  # a zone this machine does not know
+        return default
+
+
+def day_view(session: Session, scope: Scope, day: date, default_tz: tzinfo) -> DayView:
+    """Every site's slots on ``day``, each site on its own clock (its day runs from its own
+    midnight to the next), with bookings, tests and misses counted per slot. Supervisors'
+    counts and grid units cover their departments only; places are the whole slot's."""
+    sites: dict[str, tuple[str, tzinfo]] = {
+        s.code: (s.name, _zone(s.timezone, default_tz)) for s in session.exec(select(Site))
+    }
+    midnight = datetime.combine(day, time(), UTC)
+    start, end = midnight - _ZONE_REACH, midnight + timedelta(days=1) + _ZONE_REACH
+    slots: dict[int, SlotView] = {}
+    for s in session.exec(
+        select(Slot)
+        .where(col(Slot.starts_at) >= start, col(Slot.starts_at) < end)
+        .order_by(col(Slot.starts_at), col(Slot.site_code))
+    ):
+        zone = sites.get(s.site_code, (s.site_code, default_tz))[1]
+        if s.id is not None and s.starts_at.astimezone(zone).date() == day:
+            slots[s.id] = SlotView(s.id, s.site_code, s.starts_at, s.ends_at, s.capacity)
+    a_slot, a_unit, a_status = (
+        col(Appointment.slot_id),
+        col(Appointment.grid_unit),
+        col(Appointment.status),
+    )
+    where = scope.where(Person.department)
+    if slots:
+        query = (
+            sa_select(a_slot, a_unit, a_status, func.count())
+            .where(a_slot.in_(sorted(slots)), a_status != "cancelled")
+            .group_by(a_slot, a_unit, a_status)
+        )
+        if where is not None:
+            query = query.join(Person, col(Person.id) == Appointment.person_id).where(where)
+        for slot_id, unit, status, count in session.execute(query):
+            _count(slots[slot_id], unit, status, count)
+    # Appointments booked without a slot row (an outside plan): grouped by their times.
+    a_start, a_end, a_site = (
+        col(Appointment.starts_at),
+        col(Appointment.ends_at),
+        col(Appointment.site_code),
+    )
+    loose_q = (
+        sa_select(a_site, a_start, a_end, a_unit, a_status, func.count())
+        .where(a_slot.is_(None), a_start >= start, a_start < end, a_status != "cancelled")
+        .group_by(a_site, a_start, a_end, a_unit, a_status)
+    )
+    if where is not None:
+        loose_q = loose_q.join(Person, col(Person.id) == Appointment.person_id).where(where)
+    loose: dict[tuple[str, datetime], SlotView] = {}
+    for site, starts, ends, unit, status, count in session.execute(loose_q):
+        zone = sites.get(site, (site, default_tz))[1]
+        if starts.astimezone(zone).date() != day:
+            continue
+        view = loose.setdefault((site, starts), SlotView(None, site, starts, ends, 0))
+        _count(view, unit, status, count)
+    by_site: dict[str, list[SlotView]] = defaultdict(list)
+    for view in [*slots.values(), *loose.values()]:
+        by_site[view.site].append(view)
+    out = [
+        SiteDay(
+            code,
+            sites.get(code, (code, default_tz))[0],
+            sites.get(code, (code, default_tz))[1],
+            sorted(by_site.get(code, []), key=lambda v: v.starts_at),
+        )
+        for code in sorted({*sites, *by_site})
+    ]
+    out.sort(key=lambda s: (not s.slots, s.code))
+    year, week, _ = day.isocalendar()
+    return DayView(day, f"{year}-W{week:02d}", out)

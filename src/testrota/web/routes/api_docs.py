@@ -1,4 +1,5 @@
-"""``/api``: the JSON API described from its own OpenAPI document, rendered here (no CDN)."""
+"""``/api``: the JSON API described from its own OpenAPI document, rendered here (no CDN), in
+the reader's language (:mod:`testrota.web.api_text`)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from testrota.web import api_text
 from testrota.web.deps import OfficeUser
-from testrota.web.render import render
+from testrota.web.render import render, request_language
 
 router = APIRouter(include_in_schema=False)
 
@@ -16,6 +18,7 @@ router = APIRouter(include_in_schema=False)
 @router.get("/api")
 def api_docs(request: Request, user: OfficeUser) -> Response:
     spec: dict[str, Any] = request.app.openapi()
+    lang = request_language(request)
     operations = []
     for path, methods in spec.get("paths", {}).items():
         for method, op in methods.items():
@@ -23,16 +26,21 @@ def api_docs(request: Request, user: OfficeUser) -> Response:
                 {
                     "method": method.upper(),
                     "path": path,
-                    "summary": op.get("summary", ""),
-                    "description": (op.get("description") or "").strip(),
+                    "summary": api_text.summary(method.upper(), path, op.get("summary", ""), lang),
+                    "description": [
+                        api_text.text(p, lang)
+                        for p in api_text.paragraphs(op.get("description") or "")
+                    ],
                     "tags": op.get("tags", []),
                     "parameters": [
                         {
                             "name": p["name"],
                             "in": p["in"],
                             "required": p.get("required", False),
-                            "description": p.get("description")
-                            or p.get("schema", {}).get("description", ""),
+                            "description": api_text.text(
+                                p.get("description") or p.get("schema", {}).get("description", ""),
+                                lang,
+                            ),
                         }
                         for p in op.get("parameters", [])
                     ],
@@ -40,4 +48,6 @@ def api_docs(request: Request, user: OfficeUser) -> Response:
                     "responses": sorted(op.get("responses", {})),
                 }
             )
-    return render(request, "api.html", {"spec": spec, "operations": operations})
+    info = spec.get("info", {})
+    intro = [api_text.text(p, lang) for p in api_text.paragraphs(info.get("description", ""))]
+    return render(request, "api.html", {"spec": spec, "intro": intro, "operations": operations})

@@ -23,8 +23,14 @@ def dashboard(request: Request, app: AppDep, user: CurrentUser, week: str = "") 
     week = weeks.normalise(week, app.now(), app.tz)
     data = request.app.state.dashboard.get(app, scope, week)
     target = app.policy.web.compliance_target
+    # A department with nothing booked and no test this week (the week not planned yet) has no
+    # bar, as a trend week without data has no dot: 0 % would read as everyone missing.
     bars = [
-        Bar(d.department or "–", d.rate, f"{d.tests}/{d.required}")
+        Bar(
+            d.department or "–",
+            d.rate if d.scheduled or d.tests else None,
+            f"{d.tests}/{d.required}",
+        )
         for d in sorted(data.departments, key=lambda d: (d.rate is None, d.rate or 0))
     ]
     return render(
@@ -39,7 +45,9 @@ def dashboard(request: Request, app: AppDep, user: CurrentUser, week: str = "") 
             if bars
             else None,
             "line": line_chart(
-                [(t.week[5:], t.rate) for t in data.trend], title=_("Compliance over recent weeks")
+                [(t.week[5:], t.rate) for t in data.trend],
+                title=_("Compliance over recent weeks"),
+                no_data=_("no data"),
             )
             if data.trend
             else None,

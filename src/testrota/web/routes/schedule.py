@@ -1,10 +1,11 @@
-"""The schedule's week view by site, day and slot; HR's re-plan button."""
+"""The schedule's week view by site, day and slot; every site's day; HR's re-plan button."""
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from testrota.actions.plan import PlanWeek, plan_week
@@ -13,7 +14,7 @@ from testrota.errors import UserError
 from testrota.web import weeks
 from testrota.web.deps import AppDep, CurrentUser, HRUser, SessionDep, SupervisorScope, verify_csrf
 from testrota.web.i18n import translator
-from testrota.web.queries.schedule import week_view
+from testrota.web.queries.schedule import day_view, week_view
 from testrota.web.render import flash, render, request_language
 
 router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
@@ -30,7 +31,9 @@ def schedule_page(
     site: str = "",
 ) -> Response:
     week = weeks.normalise(week, app.now(), app.tz)
-    view = week_view(session, scope, week, site, app.tz, weeks.days_of(week))
+    days = weeks.days_of(week)
+    view = week_view(session, scope, week, site, app.tz, days)
+    today = app.now().astimezone(app.tz).date()
     return render(
         request,
         "schedule.html",
@@ -40,7 +43,46 @@ def schedule_page(
             "next_week": weeks.shift(week, 1),
             "can_plan": user.role in ("admin", "hr"),
             "report": request.session.pop("plan_report", None),
+            "day_link": today if today in days else days[0],
         },
+    )
+
+
+def _parse_day(text: str) -> date:
+    try:
+        if len(text) > 10:
+            raise ValueError
+        return date.fromisoformat(text)
+    except ValueError:
+        raise UserError("{value} is not a date: write it as 2022-05-09", value=text[:40]) from None
+
+
+@router.get("/schedule/day")
+def schedule_day(
+    request: Request,
+    app: AppDep,
+    session: SessionDep,
+    scope: SupervisorScope,
+    day: Annotated[str, Query(alias="date")] = "",
+) -> Response:
+    _ = translator(request_language(request))
+    today = app.now().astimezone(app.tz).date()
+    error, status = None, 200
+    try:
+        shown = _parse_day(day.strip()) if day.strip() else today
+    except UserError as exc:
+        error, status, shown = exc.render(_), 400, today
+    view = day_view(session, scope, shown, app.tz)
+    return render(
+        request,
+        "schedule_day.html",
+        {
+            "view": view,
+            "prev_day": shown - timedelta(days=1),
+            "next_day": shown + timedelta(days=1),
+            "error": error,
+        },
+        status_code=status,
     )
 
 

@@ -37,9 +37,10 @@ from testrota.actions.uploads import (
 from testrota.app import App
 from testrota.audit import Actor
 from testrota.auth.users import UserInfo
-from testrota.compliance.export import write_xlsx
 from testrota.errors import UserError
 from testrota.jsonable import jsonable
+from testrota.roster.errors_xlsx import write_error_report
+from testrota.roster.validate import RowError
 from testrota.web import uploads
 from testrota.web.deps import AppDep, HRUser, verify_csrf
 from testrota.web.i18n import translator
@@ -163,6 +164,7 @@ def _import_results(
     dry_run: bool,
     sheet: str | None,
     errors_report: Path | None = None,
+    lang: str = "en",
 ) -> dict[str, Any]:
     """The results import as JSON (what the preview stores and shows)."""
     from testrota.actions.results import ImportResults, import_results
@@ -170,7 +172,12 @@ def _import_results(
     summary = import_results(
         app,
         ImportResults(
-            path, _actor(user), sheet=sheet or None, dry_run=dry_run, errors_report=errors_report
+            path,
+            _actor(user),
+            sheet=sheet or None,
+            dry_run=dry_run,
+            errors_report=errors_report,
+            lang=lang,
         ),
     )
     out: dict[str, Any] = jsonable(summary, app.tz)
@@ -242,14 +249,15 @@ def preview_page(request: Request, app: AppDep, user: HRUser, kind: str, token: 
 
 
 @router.get("/upload/{kind}/{token}/errors.xlsx")
-def error_report(app: AppDep, user: HRUser, kind: str, token: str) -> Response:
+def error_report(request: Request, app: AppDep, user: HRUser, kind: str, token: str) -> Response:
     _kind(kind)
+    lang = request_language(request)  # the report reads in the uploader's language
     out_dir = Path(tempfile.mkdtemp(prefix="testrota-report-"))
     target = out_dir / "errors.xlsx"
     try:
         if kind == "roster":
             written = write_upload_errors(
-                app, RosterUploadErrors(token, _actor(user), target, _sees_all(user))
+                app, RosterUploadErrors(token, _actor(user), target, _sees_all(user), lang=lang)
             )
             file_name = written.file_name
         else:
@@ -265,15 +273,11 @@ def error_report(app: AppDep, user: HRUser, kind: str, token: str) -> Response:
                     dry_run=True,
                     sheet=row.options.get("sheet"),
                     errors_report=target,
+                    lang=lang,
                 )
             if not target.exists():
-                # The sheet could not be read at all: its errors as a plain list.
-                write_xlsx(
-                    target,
-                    row.preview.get("errors", []),
-                    ["sheet", "row", "column", "value", "message"],
-                    title="errors",
-                )
+                # Nothing to mark in the sheet: the preview's errors (if any) as a plain list.
+                write_error_report(target, _stored_errors(row.preview), lang=lang)
     except UploadGone:
         _remove_dir(out_dir)
         raise _gone() from None
@@ -286,6 +290,23 @@ def error_report(app: AppDep, user: HRUser, kind: str, token: str) -> Response:
         filename=f"{Path(file_name).stem}-errors.xlsx",
         background=BackgroundTask(_remove_dir, out_dir),
     )
+
+
+def _stored_errors(preview: dict[str, Any]) -> list[RowError]:
+    return [
+        RowError(
+            str(e.get("sheet", "")),
+            int(e.get("row", 0)),
+            str(e.get("header") or e.get("column") or ""),
+            str(e.get("value", "")),
+            str(e.get("message", "")),
+            str(e.get("template", "")),
+            dict(e.get("params") or {}),
+            parts=list(e.get("parts") or []),
+        )
+        for e in (*preview.get("errors", []), *preview.get("unmatched", []))
+        if isinstance(e, dict)
+    ]
 
 
 def _remove_dir(path: Path) -> None:
