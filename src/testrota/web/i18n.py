@@ -793,10 +793,10 @@ def _with_parts() -> None:
     """Words kept in their own modules (one per area, so parallel work merges cleanly)."""
     from testrota.web.i18n_cli import ZH_CLI
     from testrota.web.i18n_group import ZH_GROUP
-    from testrota.web.i18n_plan15 import ZH_PLAN15
-    from testrota.web.i18n_web13 import ZH_WEB13
+    from testrota.web.i18n_pages import ZH_PAGES
+    from testrota.web.i18n_planning import ZH_PLANNING
 
-    for part in (ZH_GROUP, ZH_CLI, ZH_PLAN15, ZH_WEB13):
+    for part in (ZH_GROUP, ZH_CLI, ZH_PLANNING, ZH_PAGES):
         for english, chinese in part.items():
             ZH.setdefault(english, chinese)
 

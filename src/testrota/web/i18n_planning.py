@@ -3,7 +3,7 @@ kept apart from :data:`testrota.web.i18n.ZH` and merged into it."""
 
 from __future__ import annotations
 
-ZH_PLAN15: dict[str, str] = {
+ZH_PLANNING: dict[str, str] = {
     "no testing site is marked as on site (onsite: true in sites.yaml), so the people living "
     "on site in {unit} could not be tested; mark the on-site testing site first": (
         "没有标记为厂内的采样点（sites.yaml 中的 onsite: true），{unit} 的驻厂人员无法安排采样；"

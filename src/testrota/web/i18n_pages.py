@@ -5,7 +5,7 @@ grow without stepping on each other; :mod:`testrota.web.i18n` adds these to
 
 from __future__ import annotations
 
-ZH_WEB13: dict[str, str] = {
+ZH_PAGES: dict[str, str] = {
     # charts
     "no data": "无数据",
     # the schedule's day view of every site
