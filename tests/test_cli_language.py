@@ -398,3 +398,20 @@ def test_every_command_in_chinese_leaks_no_english_template(cli: Any, tmp_path: 
         assert not leaked, (path, leaked, result.output)
         chinese += bool(HAN.search(result.output))
     assert chinese >= 30
+
+
+def test_the_error_report_workbook_is_written_in_the_clis_language(
+    cli: Any, tmp_path: Path
+) -> None:
+    from openpyxl import load_workbook
+
+    roster = _roster_with_problems(tmp_path)
+    texts = {}
+    for lang in ("en", "zh"):
+        report = tmp_path / f"errors-{lang}.xlsx"
+        out = cli("--lang", lang, "import", str(roster), "--dry-run", "--errors", str(report))
+        assert out.exit_code == 0, out.output
+        sheet = load_workbook(report).worksheets[0]
+        texts[lang] = " ".join(str(c.value) for row in sheet.iter_rows() for c in row if c.value)
+    assert "missing name" in texts["en"]
+    assert "缺少姓名" in texts["zh"] and "missing name" not in texts["zh"], texts["zh"]

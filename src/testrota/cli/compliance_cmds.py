@@ -24,6 +24,7 @@ from testrota.cli.common import (
 )
 from testrota.cli.lang import code as words
 from testrota.cli.lang import count_header, escape, header, in_language, problem, say
+from testrota.cli.lang import current as current_language
 from testrota.errors import UserError
 from testrota.jsonable import jsonable
 
@@ -140,6 +141,7 @@ def results_import(
                 sheet=sheet,
                 dry_run=dry_run,
                 errors_report=errors,
+                lang=current_language(),
                 progress=progress,
             ),
         )

@@ -21,6 +21,7 @@ from testrota.cli.common import (
     writable_output,
 )
 from testrota.cli.lang import category, count_header, header, in_language, problem, say
+from testrota.cli.lang import current as current_language
 from testrota.jsonable import jsonable
 
 if TYPE_CHECKING:
@@ -119,6 +120,7 @@ def import_(
                 full=full,
                 force=force,
                 errors_report=errors,
+                lang=current_language(),
                 progress=_stderr_progress(json_out),
             ),
         )
