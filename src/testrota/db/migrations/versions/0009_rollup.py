@@ -1,0 +1,179 @@
+"""the daily roll-up: each unit's own figures per day (unitday), its head-count (unitheads),
+and the changes not counted yet (rollupdirty), marked by triggers
+
+Revision ID: 0009_rollup
+Revises: 0008_channels
+
+The triggers write one ``rollupdirty`` row per changed appointment, sample, tube membership,
+tube result or person, in the changing transaction, so every writer (a use case, a bulk COPY,
+an old tool) is seen; :mod:`testrota.org.rollup` counts those keys again before the same
+transaction commits. A database that already holds people gets one "count everything" mark:
+reports read raw rows until ``testrota rollup rebuild`` has run.
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+import testrota.db.types
+
+revision: str = "0009_rollup"
+down_revision: str | None = "0008_channels"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+COLUMNS = "unit_id, person_id, at, whole_person"
+
+
+def _by_person(column: str) -> str:
+    return (
+        "SELECT (SELECT unit_id FROM person WHERE id = {r}.person_id), {r}.person_id, "
+        f"{{r}}.{column}, {{false}}"
+    )
+
+
+_MEMBER = (
+    "SELECT p.unit_id, r.person_id, r.sampled_at, {false} FROM testresult r "
+    "JOIN person p ON p.id = r.person_id WHERE r.id = {r}.result_id"
+)
+_TUBE = (
+    "SELECT p.unit_id, r.person_id, r.sampled_at, {false} FROM tubemember m "
+    "JOIN testresult r ON r.id = m.result_id JOIN person p ON p.id = r.person_id "
+    "WHERE m.tube_id = {r}.id"
+)
+_PERSON = "SELECT {r}.unit_id, {r}.id, NULL, {true}"
+
+# table -> (the rows a changed row marks, the columns whose change matters, insert/delete too)
+SOURCES: dict[str, tuple[str, tuple[str, ...], bool]] = {
+    "appointment": (
+        _by_person("starts_at"),
+        ("person_id", "starts_at", "status", "excused_code"),
+        True,
+    ),
+    "testresult": (_by_person("sampled_at"), ("person_id", "sampled_at", "result"), True),
+    "tubemember": (_MEMBER, ("tube_id", "result_id"), True),
+    "tube": (_TUBE, ("result", "ratio"), False),
+    "person": (_PERSON, ("unit_id", "active", "person_type", "booster"), True),
+}
+
+
+def _mark(table: str, row: str, dialect: str) -> str:
+    select, _, _ = SOURCES[table]
+    true, false = ("true", "false") if dialect == "postgresql" else ("1", "0")
+    body = select.format(r=row, true=true, false=false)
+    return f"INSERT INTO rollupdirty ({COLUMNS}) {body};"
+
+
+def _changed(columns: tuple[str, ...], dialect: str) -> str:
+    op_ = "IS DISTINCT FROM" if dialect == "postgresql" else "IS NOT"
+    return " OR ".join(f"OLD.{c} {op_} NEW.{c}" for c in columns)
+
+
+def _sqlite(table: str) -> list[str]:
+    _, columns, insert_delete = SOURCES[table]
+    out = [
+        f"CREATE TRIGGER rollup_{table}_update AFTER UPDATE ON {table} "
+        f"WHEN {_changed(columns, 'sqlite')} BEGIN "
+        f"{_mark(table, 'OLD', 'sqlite')} {_mark(table, 'NEW', 'sqlite')} END"
+    ]
+    if insert_delete:
+        out += [
+            f"CREATE TRIGGER rollup_{table}_insert AFTER INSERT ON {table} "
+            f"BEGIN {_mark(table, 'NEW', 'sqlite')} END",
+            f"CREATE TRIGGER rollup_{table}_delete AFTER DELETE ON {table} "
+            f"BEGIN {_mark(table, 'OLD', 'sqlite')} END",
+        ]
+    return out
+
+
+def _postgresql(table: str) -> list[str]:
+    _, columns, insert_delete = SOURCES[table]
+    pg = "postgresql"
+    out = [
+        f"CREATE FUNCTION rollup_mark_{table}() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+        "BEGIN\n"
+        f"  IF TG_OP IN ('UPDATE', 'DELETE') THEN {_mark(table, 'OLD', pg)} END IF;\n"
+        f"  IF TG_OP IN ('INSERT', 'UPDATE') THEN {_mark(table, 'NEW', pg)} END IF;\n"
+        "  RETURN NULL;\n"
+        "END $$",
+        f"CREATE TRIGGER rollup_{table}_update AFTER UPDATE ON {table} FOR EACH ROW "
+        f"WHEN ({_changed(columns, pg)}) EXECUTE FUNCTION rollup_mark_{table}()",
+    ]
+    if insert_delete:
+        out.append(
+            f"CREATE TRIGGER rollup_{table}_insert_delete AFTER INSERT OR DELETE ON {table} "
+            f"FOR EACH ROW EXECUTE FUNCTION rollup_mark_{table}()"
+        )
+    return out
+
+
+def upgrade() -> None:
+    op.create_table(
+        "unitday",
+        sa.Column("unit_id", sa.Integer(), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("required", sa.Integer(), nullable=False),
+        sa.Column("tested", sa.Integer(), nullable=False),
+        sa.Column("extra", sa.Integer(), nullable=False),
+        sa.Column("positive", sa.Integer(), nullable=False),
+        sa.Column("pooled", sa.Integer(), nullable=False),
+        sa.Column("single", sa.Integer(), nullable=False),
+        sa.Column("pool_positive", sa.Integer(), nullable=False),
+        sa.Column("untested", sa.JSON(), nullable=True),
+        sa.Column("counted_at", testrota.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["unit_id"], ["orgunit.id"]),
+        sa.PrimaryKeyConstraint("unit_id", "day"),
+    )
+    with op.batch_alter_table("unitday", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_unitday_day"), ["day"], unique=False)
+    op.create_table(
+        "unitheads",
+        sa.Column("unit_id", sa.Integer(), nullable=False),
+        sa.Column("people", sa.Integer(), nullable=False),
+        sa.Column("employees", sa.Integer(), nullable=False),
+        sa.Column("co_residents", sa.Integer(), nullable=False),
+        sa.Column("third_party", sa.Integer(), nullable=False),
+        sa.Column("boosted", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(["unit_id"], ["orgunit.id"]),
+        sa.PrimaryKeyConstraint("unit_id"),
+    )
+    op.create_table(
+        "rollupdirty",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("unit_id", sa.Integer(), nullable=True),
+        sa.Column("person_id", sa.Integer(), nullable=True),
+        sa.Column("at", testrota.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("whole_person", sa.Boolean(), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    dialect = op.get_bind().dialect.name
+    for table in SOURCES:
+        for statement in _postgresql(table) if dialect == "postgresql" else _sqlite(table):
+            op.execute(statement)
+    # Figures already in the database are counted by `testrota rollup rebuild`; until then a
+    # row with neither unit nor person tells readers to count from raw rows.
+    true = "true" if dialect == "postgresql" else "1"
+    op.execute(
+        f"INSERT INTO rollupdirty ({COLUMNS}) SELECT NULL, NULL, NULL, {true} "
+        "WHERE EXISTS (SELECT 1 FROM person)"
+    )
+
+
+def downgrade() -> None:
+    dialect = op.get_bind().dialect.name
+    for table, (_, _, insert_delete) in SOURCES.items():
+        names = ["update", *(["insert_delete"] if insert_delete else [])]
+        if dialect != "postgresql":
+            names = ["update", *(["insert", "delete"] if insert_delete else [])]
+        for name in names:
+            op.execute(f"DROP TRIGGER IF EXISTS rollup_{table}_{name}" + (
+                f" ON {table}" if dialect == "postgresql" else ""
+            ))
+        if dialect == "postgresql":
+            op.execute(f"DROP FUNCTION IF EXISTS rollup_mark_{table}()")
+    op.drop_table("rollupdirty")
+    op.drop_table("unitheads")
+    with op.batch_alter_table("unitday", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_unitday_day"))
+    op.drop_table("unitday")
