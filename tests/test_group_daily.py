@@ -371,9 +371,9 @@ def test_the_databases_grouped_count_is_the_pure_definition(
 ) -> None:
     """The shell counts in SQL what classify() defines: the same facts on a messy day."""
     from testrota.actions.report import day_counts, raw_day_counts
-    from testrota.org.rollup import read_day
     from testrota.actions.units import ensure_units
     from testrota.db import tables
+    from testrota.org.rollup import read_day
     from testrota.weeks import day_bounds
 
     add_site(session)

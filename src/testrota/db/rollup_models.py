@@ -9,6 +9,7 @@ tree, which costs one pass over 16,000 units instead of a query over 300,000 peo
 from __future__ import annotations
 
 from datetime import date, datetime
+
 from sqlalchemy import JSON, Column
 from sqlmodel import Field, SQLModel
 

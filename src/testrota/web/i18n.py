@@ -793,6 +793,10 @@ def _with_group() -> None:
 
     for english, chinese in ZH_GROUP.items():
         ZH.setdefault(english, chinese)
+    from testrota.web.i18n_rollup import ZH_ROLLUP
+
+    for english, chinese in ZH_ROLLUP.items():
+        ZH.setdefault(english, chinese)
 
 
 _with_group()
