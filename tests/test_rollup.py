@@ -230,6 +230,11 @@ def test_after_random_changes_of_every_kind_the_rollup_equals_a_recount(
         days = sorted({*DAYS, *(day for _, day in kept[0])})
         assert kept == _recounted(engine, tz, days), kind
     assert len(done_kinds) >= 10
+    # The report read from the roll-up is the report counted from raw rows, row for row.
+    for day in DAYS:
+        kept_report = daily_report(app, DailyReport(day, Actor.cli()))
+        raw_report = daily_report(app, DailyReport(day, Actor.cli(), from_raw=True))
+        assert kept_report.rows == raw_report.rows
 
 
 def test_the_report_reads_the_rollup_and_matches_it_without_marks(

@@ -50,6 +50,9 @@ class DailyReport:
     unit: str | None = None  # a path (with or without the root's name) or a unit code
     levels: int | None = None  # levels below the unit to show (None: all)
     scope: Scope = field(default_factory=Scope.everything)  # whose units the reader may see
+    # count the day from raw rows instead of the roll-up: a check, and the benchmark's side
+    # by side (the answers are the same; only the time differs)
+    from_raw: bool = False
 
 
 @dataclass(frozen=True)
@@ -77,7 +80,7 @@ def daily_report(app: App, cmd: DailyReport) -> DailyReportOut:
         below = load_units(conn, under=top.path)
         reasons = list(policy.report.excuse_reasons)
         # each unit's own figures from the roll-up kept current by every change
-        inputs = _read_day(conn, top, below, policy.tz, cmd.day, reasons)
+        inputs = _read_day(conn, top, below, policy.tz, cmd.day, reasons, cmd.from_raw)
         changes = load_changes(conn, cmd.day, cmd.day)
         # A mode set above the unit reaches it: the units above take part in the inheritance.
         tree = [*ancestors(conn, top.path), *below]
@@ -303,10 +306,16 @@ def _read_day(
     tz: ZoneInfo,
     day: date,
     reasons: Sequence[str],
+    from_raw: bool = False,
 ) -> tuple[list[UnitIn], list[UnitCounts], TubeFigures, list[ConfirmationIn]]:
     units = [UnitIn(u.id, u.parent_id, u.path, u.name, u.level, u.kind, u.code) for u in below]
     unit_ids = None if top.parent_id is None else [u.id for u in below]
-    counts, tubes = day_counts(read_day(conn, day, tz, unit_ids), reasons)
+    read = (
+        DayRead(count_days(conn, day, tz, unit_ids), count_heads(conn, unit_ids), 0)
+        if from_raw
+        else read_day(conn, day, tz, unit_ids)
+    )
+    counts, tubes = day_counts(read, reasons)
     ids = {u.id for u in units}
     confirmations = [
         ConfirmationIn(*row)
