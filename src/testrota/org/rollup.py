@@ -56,6 +56,7 @@ CHUNK = 2_000  # ids in one IN (...): well under SQLite's limit on bound paramet
 # Above this many keys a transaction locks and counts whole days (a plan, an import): fewer
 # advisory locks than PostgreSQL's lock table holds, and one grouped query a day.
 MANY_KEYS = 400
+FEW_UNITS = 50  # units whose people are looked up first, so each person's index finds the day
 # Advisory lock keys: one namespace byte above a unit id and a day, so they meet no other lock.
 _KEY_NS, _DAY_NS, _HEADS_NS, _ALL_HEADS = 0x52, 0x53, 0x54, 0x55
 
@@ -129,9 +130,18 @@ def count_days(
         [None] if unit_ids is None else _chunked(sorted(unit_ids), CHUNK)
     )
     for part in parts:
-        _count_people(conn, start, end, part, out)
-        _count_tubes(conn, start, end, part, out)
+        people = _people_of(conn, part) if part is not None and len(part) <= FEW_UNITS else None
+        _count_people(conn, start, end, part, out, people)
+        _count_tubes(conn, start, end, part, out, people)
     return out
+
+
+def _people_of(conn: Connection, unit_ids: list[int]) -> list[int] | None:
+    """The people of a few units (a check-in's grid unit), by id, when few: the day's rows
+    are then found through each person's index, whatever the planner thinks of the day."""
+    p = PERSON
+    ids = [r[0] for r in conn.execute(select(p.c.id).where(p.c.unit_id.in_(unit_ids)))]
+    return ids if len(ids) <= CHUNK else None
 
 
 def _count_people(
@@ -140,6 +150,7 @@ def _count_people(
     end: datetime,
     unit_ids: list[int] | None,
     out: dict[int, DayFigures],
+    people: list[int] | None = None,
 ) -> None:
     a, t, p = APPOINTMENT, TEST_RESULT, PERSON
     code_of = case((a.c.status == "excused", func.coalesce(a.c.excused_code, "other")), else_="")
@@ -150,7 +161,10 @@ def _count_people(
     sampled = select(t.c.person_id, positive.label("positive")).where(
         t.c.sampled_at >= start, t.c.sampled_at < end
     )
-    if unit_ids is not None:
+    if people is not None:
+        due = due.where(a.c.person_id.in_(people))
+        sampled = sampled.where(t.c.person_id.in_(people))
+    elif unit_ids is not None:
         mine = select(p.c.id).where(p.c.unit_id.in_(unit_ids))
         due = due.where(a.c.person_id.in_(mine))
         sampled = sampled.where(t.c.person_id.in_(mine))
@@ -196,6 +210,7 @@ def _count_tubes(
     end: datetime,
     unit_ids: list[int] | None,
     out: dict[int, DayFigures],
+    people: list[int] | None = None,
 ) -> None:
     """The day's samples by each person's unit: ``pooled`` those that went into a pooled tube
     (ratio above 1), ``single`` the rest (a single tube, or a sample recorded without a tube:
@@ -221,6 +236,8 @@ def _count_tubes(
         .where(t.c.sampled_at >= start, t.c.sampled_at < end, p.c.unit_id.is_not(None))
         .group_by(p.c.unit_id)
     )
+    if people is not None:
+        query = query.where(t.c.person_id.in_(people))
     if unit_ids is not None:
         query = query.where(p.c.unit_id.in_(unit_ids))
     for unit_id, n_pooled, samples, positive in conn.execute(query):
@@ -411,10 +428,14 @@ def days_with_data(conn: Connection, tz: ZoneInfo) -> tuple[date, date] | None:
     return min(lows), max(highs)
 
 
-def clear_marks(conn: Connection) -> int:
-    """Forget every mark (after a rebuild that counted everything they name)."""
-    gone = conn.execute(delete(DIRTY))
-    return int(getattr(gone, "rowcount", 0) or 0)
+def clear_marks(conn: Connection) -> None:
+    """Forget every mark (after a rebuild that counted everything they name). PostgreSQL
+    truncates: a million deleted marks (a rebuild after a bulk load) would otherwise leave dead
+    rows that every commit's look for marks reads through until autovacuum comes by."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("TRUNCATE rollupdirty"))
+    else:
+        conn.execute(delete(DIRTY))
 
 
 def _day_row(unit_id: int, day: date, f: DayFigures, now: datetime) -> dict[str, Any]:

@@ -4,9 +4,10 @@ and the changes not counted yet (rollupdirty), marked by triggers
 Revision ID: 0009_rollup
 Revises: 0008_channels
 
-The triggers write one ``rollupdirty`` row per changed appointment, sample, tube membership,
-tube result or person, in the changing transaction, so every writer (a use case, a bulk COPY,
-an old tool) is seen; :mod:`testrota.org.rollup` counts those keys again before the same
+The triggers mark each changed appointment, sample, tube membership, tube result or person in
+``rollupdirty``, in the changing transaction, so every writer (a use case, a bulk COPY, an old
+tool) is seen (SQLite: a row per changed row; PostgreSQL: once per statement, a row per
+distinct unit and time); :mod:`testrota.org.rollup` counts those keys again before the same
 transaction commits. A database that already holds people gets one "count everything" mark:
 reports read raw rows until ``testrota rollup rebuild`` has run.
 """
@@ -87,24 +88,85 @@ def _sqlite(table: str) -> list[str]:
     return out
 
 
+# PostgreSQL marks once per statement from its transition tables, one row per distinct
+# (unit, time): a plan's 600,000 appointments or an import's 300,000 people write a few
+# thousand marks, not a row each. Each source: the marks of a set of rows {r}.
+_PG_SOURCES: dict[str, str] = {
+    "appointment": (
+        "SELECT DISTINCT p.unit_id, NULL::integer, r.starts_at, false FROM {r} r "
+        "JOIN person p ON p.id = r.person_id WHERE p.unit_id IS NOT NULL"
+    ),
+    "testresult": (
+        "SELECT DISTINCT p.unit_id, NULL::integer, r.sampled_at, false FROM {r} r "
+        "JOIN person p ON p.id = r.person_id WHERE p.unit_id IS NOT NULL"
+    ),
+    "tubemember": (
+        "SELECT DISTINCT p.unit_id, NULL::integer, t.sampled_at, false FROM {r} r "
+        "JOIN testresult t ON t.id = r.result_id JOIN person p ON p.id = t.person_id "
+        "WHERE p.unit_id IS NOT NULL"
+    ),
+    "tube": (
+        "SELECT DISTINCT p.unit_id, NULL::integer, t.sampled_at, false FROM {r} r "
+        "JOIN tubemember m ON m.tube_id = r.id JOIN testresult t ON t.id = m.result_id "
+        "JOIN person p ON p.id = t.person_id WHERE p.unit_id IS NOT NULL"
+    ),
+}
+
+
 def _postgresql(table: str) -> list[str]:
     _, columns, insert_delete = SOURCES[table]
-    pg = "postgresql"
+    changed = " OR ".join(f"o.{c} IS DISTINCT FROM n.{c}" for c in columns)
+    moved = f"(SELECT n.* FROM new_rows n JOIN old_rows o ON o.id = n.id WHERE {changed})"
+    was = f"(SELECT o.* FROM old_rows o JOIN new_rows n ON n.id = o.id WHERE {changed})"
+    insert = f"INSERT INTO rollupdirty ({COLUMNS}) "
+    if table == "person":
+        # a new person changes their unit's head-count only (no day holds them yet); a
+        # changed or removed one every day they have, in the unit they were and are in
+        on_insert = (
+            insert + "SELECT DISTINCT unit_id, NULL::integer, NULL::timestamptz, true "
+            "FROM new_rows WHERE unit_id IS NOT NULL"
+        )
+        on_update = (
+            insert + f"SELECT unit_id, id, NULL::timestamptz, true FROM {moved} x "
+            "WHERE unit_id IS NOT NULL UNION ALL "
+            f"SELECT unit_id, id, NULL::timestamptz, true FROM {was} y WHERE unit_id IS NOT NULL"
+        )
+        on_delete = (
+            insert + "SELECT DISTINCT unit_id, NULL::integer, NULL::timestamptz, true "
+            "FROM old_rows WHERE unit_id IS NOT NULL"
+        )
+    else:
+        source = _PG_SOURCES[table]
+        on_insert = insert + source.format(r="new_rows")
+        on_delete = insert + source.format(r="old_rows")
+        on_update = (
+            insert
+            + source.format(r=f"{moved}")
+            + " UNION "
+            + source.format(r=f"{was}")
+        )
     out = [
         f"CREATE FUNCTION rollup_mark_{table}() RETURNS trigger LANGUAGE plpgsql AS $$\n"
         "BEGIN\n"
-        f"  IF TG_OP IN ('UPDATE', 'DELETE') THEN {_mark(table, 'OLD', pg)} END IF;\n"
-        f"  IF TG_OP IN ('INSERT', 'UPDATE') THEN {_mark(table, 'NEW', pg)} END IF;\n"
+        f"  IF TG_OP = 'INSERT' THEN {on_insert};\n"
+        f"  ELSIF TG_OP = 'UPDATE' THEN {on_update};\n"
+        f"  ELSE {on_delete};\n"
+        "  END IF;\n"
         "  RETURN NULL;\n"
         "END $$",
-        f"CREATE TRIGGER rollup_{table}_update AFTER UPDATE ON {table} FOR EACH ROW "
-        f"WHEN ({_changed(columns, pg)}) EXECUTE FUNCTION rollup_mark_{table}()",
+        f"CREATE TRIGGER rollup_{table}_update AFTER UPDATE ON {table} "
+        "REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows "
+        f"FOR EACH STATEMENT EXECUTE FUNCTION rollup_mark_{table}()",
     ]
     if insert_delete:
-        out.append(
-            f"CREATE TRIGGER rollup_{table}_insert_delete AFTER INSERT OR DELETE ON {table} "
-            f"FOR EACH ROW EXECUTE FUNCTION rollup_mark_{table}()"
-        )
+        out += [
+            f"CREATE TRIGGER rollup_{table}_insert AFTER INSERT ON {table} "
+            "REFERENCING NEW TABLE AS new_rows "
+            f"FOR EACH STATEMENT EXECUTE FUNCTION rollup_mark_{table}()",
+            f"CREATE TRIGGER rollup_{table}_delete AFTER DELETE ON {table} "
+            "REFERENCING OLD TABLE AS old_rows "
+            f"FOR EACH STATEMENT EXECUTE FUNCTION rollup_mark_{table}()",
+        ]
     return out
 
 
@@ -163,9 +225,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     dialect = op.get_bind().dialect.name
     for table, (_, _, insert_delete) in SOURCES.items():
-        names = ["update", *(["insert_delete"] if insert_delete else [])]
-        if dialect != "postgresql":
-            names = ["update", *(["insert", "delete"] if insert_delete else [])]
+        names = ["update", *(["insert", "delete"] if insert_delete else [])]
         for name in names:
             op.execute(f"DROP TRIGGER IF EXISTS rollup_{table}_{name}" + (
                 f" ON {table}" if dialect == "postgresql" else ""
