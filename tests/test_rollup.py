@@ -24,7 +24,7 @@ from testrota.audit import Actor
 from testrota.db import tables
 from testrota.db.models import Appointment, Person, TestResult, Tube, TubeMember
 from testrota.errors import UserError
-from testrota.org.rollup import count_days, count_heads
+from testrota.org.rollup import count_days, count_heads, pending
 from tests.compliance_fixtures import (
     NY,
     SH,
@@ -359,3 +359,72 @@ def test_two_postgresql_transactions_on_one_key_both_count(
     [(_key, figures)] = kept.items()
     assert figures[1] == 2  # both tested
     assert kept == _recounted(engine, SH, [date(2022, 5, 10)])[0]
+
+
+def test_a_write_that_bypasses_the_hook_is_read_right_and_counted_by_the_next_commit(
+    engine: Engine, session: Session, database_url: str
+) -> None:
+    """A tool writing through its own engine (no app, no hook) leaves marks: the report
+    counts those keys from raw rows meanwhile, and the next hooked commit counts them."""
+    from testrota.db.engine import make_engine
+
+    pol = policy()
+    now = local(SH, 2022, 5, 11, 9, 0)
+    app = app_at(engine, now, pol)
+    assert app.engine is engine
+    add_site(session)
+    p = add_person(session, "B1", department="厂0")
+    p.unit_path = "板材公司/厂0"
+    session.add(p)
+    add_appt(session, p, local(SH, 2022, 5, 10, 9, 0))
+    session.commit()
+    ensure_units(app, Actor.cli())
+    other = make_engine(database_url)  # a process without the app
+    try:
+        with Session(other) as s:
+            add_sample(s, p, local(SH, 2022, 5, 10, 9, 2))
+            s.commit()
+    finally:
+        other.dispose()
+    assert _marks(engine) > 0
+    day = date(2022, 5, 10)
+    with engine.connect() as conn:
+        assert pending(conn, SH).keys
+    report = daily_report(app, DailyReport(day, Actor.cli()))
+    assert (report.rows[0].required, report.rows[0].tested) == (1, 1)
+    flag(engine, now, pol)  # any hooked commit counts what is marked
+    assert _marks(engine) == 0
+    assert _kept(engine) == _recounted(engine, SH, [day])
+
+
+def test_an_upgraded_database_is_read_from_raw_rows_until_rebuilt(
+    engine: Engine, session: Session
+) -> None:
+    from testrota.actions.rollup import RebuildRollup, rebuild_rollup
+
+    pol = policy()
+    now = local(SH, 2022, 5, 11, 9, 0)
+    app = app_at(engine, now, pol)
+    assert app.engine is engine
+    add_site(session)
+    p = add_person(session, "U1", department="厂0")
+    p.unit_path = "板材公司/厂0"
+    session.add(p)
+    add_appt(session, p, local(SH, 2022, 5, 10, 9, 0))
+    session.commit()
+    ensure_units(app, Actor.cli())
+    with engine.begin() as conn:  # what migration 0009 leaves in a database with people
+        conn.execute(delete(tables.UNIT_DAY))
+        conn.execute(
+            tables.ROLLUP_DIRTY.insert().values(
+                unit_id=None, person_id=None, at=None, whole_person=True
+            )
+        )
+    day = date(2022, 5, 10)
+    assert daily_report(app, DailyReport(day, Actor.cli())).rows[0].required == 1
+    flag(engine, now, pol)  # a commit does not recount everything: the mark stays
+    assert _marks(engine) == 1
+    done = rebuild_rollup(app, RebuildRollup(Actor.cli()))
+    assert done.whole and _marks(engine) == 0
+    assert _kept(engine) == _recounted(engine, SH, [day])
+    assert daily_report(app, DailyReport(day, Actor.cli())).rows[0].required == 1
