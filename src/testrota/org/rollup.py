@@ -194,14 +194,14 @@ def _count_people(
     )
     if unit_ids is not None:
         query = query.where(p.c.unit_id.in_(unit_ids))
-    for unit_id, code, people, required, tested, extra, positive_n in conn.execute(query):
+    for unit_id, code, n, required, tested, extra, positive_n in conn.execute(query):
         f = out.setdefault(unit_id, DayFigures())
         f.required += int(required or 0)
         f.tested += int(tested or 0)
         f.extra += int(extra or 0)
         f.positive += int(positive_n or 0)
         if code is not None:
-            f.untested[code] = f.untested.get(code, 0) + int(people)
+            f.untested[code] = f.untested.get(code, 0) + int(n)
 
 
 def _count_tubes(
