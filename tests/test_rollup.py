@@ -148,10 +148,17 @@ def _marks(engine: Engine) -> int:
 
 
 @pytest.mark.parametrize("tz", [SH, NY], ids=["shanghai", "new_york"])
-@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize(("seed", "many"), [(1, 400), (2, 400), (3, 0)], ids=["1", "2", "bulk"])
 def test_after_random_changes_of_every_kind_the_rollup_equals_a_recount(
-    engine: Engine, session: Session, tz: Any, seed: int
+    engine: Engine,
+    session: Session,
+    tz: Any,
+    seed: int,
+    many: int,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # many=0: every change takes the bulk path (whole days, a day lock), as a plan does
+    monkeypatch.setattr("testrota.org.rollup.MANY_KEYS", many)
     rnd = random.Random(seed)
     pol = policy(timezone=str(tz))
     now = local(tz, 2022, 5, 13, 9, 0)

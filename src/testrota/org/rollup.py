@@ -29,7 +29,7 @@ import weakref
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -326,8 +326,6 @@ def _days_of(conn: Connection, person_ids: list[int], tz: ZoneInfo) -> Iterator[
 
 
 def _aware(at: Any) -> datetime:
-    from datetime import UTC
-
     if isinstance(at, str):
         at = datetime.fromisoformat(at)
     assert isinstance(at, datetime)
@@ -361,14 +359,20 @@ def write(
     now: datetime,
 ) -> int:
     """Replace the roll-up's rows of ``keys`` and the head-counts of ``head_units`` with what
-    the raw rows say now. Returns the day rows written."""
+    the raw rows say now. Returns the day rows written.
+
+    Many keys (a plan, an import) count each of their days whole, in one grouped query a day
+    rather than thousands of units in IN lists; :func:`_lock` took those days exclusively."""
     by_day: dict[date, set[int]] = defaultdict(set)
     for unit_id, day in keys:
         by_day[day].add(unit_id)
+    whole_days = len(keys) > MANY_KEYS
     written = 0
     for day, unit_ids in sorted(by_day.items()):
-        figures = count_days(conn, day, tz, unit_ids)
-        for part in _chunked(sorted(unit_ids), CHUNK):
+        figures = count_days(conn, day, tz, None if whole_days else unit_ids)
+        if whole_days:
+            conn.execute(delete(UNIT_DAY).where(UNIT_DAY.c.day == day))
+        for part in [] if whole_days else _chunked(sorted(unit_ids), CHUNK):
             conn.execute(
                 delete(UNIT_DAY).where(UNIT_DAY.c.day == day, UNIT_DAY.c.unit_id.in_(part))
             )
