@@ -435,3 +435,27 @@ def test_an_upgraded_database_is_read_from_raw_rows_until_rebuilt(
     assert done.whole and _marks(engine) == 0
     assert _kept(engine) == _recounted(engine, SH, [day])
     assert daily_report(app, DailyReport(day, Actor.cli())).rows[0].required == 1
+
+
+def test_a_database_not_upgraded_yet_still_commits(tmp_path: Any) -> None:
+    """The hook looks for its tables before it counts: a database at the previous schema
+    (before `testrota init`) takes writes as it did."""
+    from alembic import command
+
+    from testrota.db.engine import make_engine, session_scope
+    from testrota.db.models import Site
+    from testrota.db.schema import alembic_config, upgrade
+
+    old = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    try:
+        upgrade(old)
+        command.downgrade(alembic_config(old), "0008_channels")
+        app = app_at(old, local(SH, 2022, 5, 10, 9, 0), policy())
+        with session_scope(app.engine) as s:
+            s.add(Site(code="S9", name="九号"))
+        upgrade(old)
+        with session_scope(app.engine) as s:
+            add_person(s, "N1")
+        assert _marks(old) == 0  # counted at that commit, now that the tables exist
+    finally:
+        old.dispose()

@@ -42,6 +42,7 @@ from sqlalchemy import (
     event,
     func,
     insert,
+    inspect,
     select,
     text,
     union,
@@ -571,11 +572,21 @@ def attach(engine: Engine, context: Context) -> None:
         event.listen(engine, "commit", _before_commit)
 
 
+_READY: weakref.WeakSet[Engine] = weakref.WeakSet()  # engines whose database has the tables
+
+
 def _before_commit(conn: Connection) -> None:
     context = _ZONES.get(conn.engine)
     found = context() if context is not None else None
-    if found is not None:
-        absorb(conn, *found)
+    if found is None:
+        return
+    if conn.engine not in _READY:
+        # A database not upgraded yet (`testrota init` is what upgrades it) has no marks to
+        # count, and a failed look would abort the transaction being committed.
+        if not inspect(conn).has_table(DIRTY.name):
+            return
+        _READY.add(conn.engine)
+    absorb(conn, *found)
 
 
 def _chunked(items: list[int], size: int) -> Iterator[list[int]]:
