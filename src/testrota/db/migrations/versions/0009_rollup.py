@@ -6,8 +6,8 @@ Revises: 0008_channels
 
 The triggers mark each changed appointment, sample, tube membership, tube result or person in
 ``rollupdirty``, in the changing transaction, so every writer (a use case, a bulk COPY, an old
-tool) is seen (SQLite: a row per changed row; PostgreSQL: once per statement, a row per
-distinct unit and time); :mod:`testrota.org.rollup` counts those keys again before the same
+tool) is seen (SQLite: a row per changed row; PostgreSQL: inserts and deletes once per
+statement, a row per distinct unit and time, updates per changed row); :mod:`testrota.org.rollup` counts those keys again before the same
 transaction commits. A database that already holds people gets one "count everything" mark:
 reports read raw rows until ``testrota rollup rebuild`` has run.
 """
@@ -43,7 +43,7 @@ _TUBE = (
     "JOIN testresult r ON r.id = m.result_id JOIN person p ON p.id = r.person_id "
     "WHERE m.tube_id = {r}.id"
 )
-_PERSON = "SELECT {r}.unit_id, {r}.id, NULL, {true}"
+_PERSON = "SELECT {r}.unit_id, {r}.id, NULL, {true} WHERE {r}.unit_id IS NOT NULL"
 
 # table -> (the rows a changed row marks, the columns whose change matters, insert/delete too)
 SOURCES: dict[str, tuple[str, tuple[str, ...], bool]] = {
@@ -88,9 +88,9 @@ def _sqlite(table: str) -> list[str]:
     return out
 
 
-# PostgreSQL marks once per statement from its transition tables, one row per distinct
-# (unit, time): a plan's 600,000 appointments or an import's 300,000 people write a few
-# thousand marks, not a row each. Each source: the marks of a set of rows {r}.
+# PostgreSQL marks inserts and deletes once per statement from their transition tables, one
+# row per distinct (unit, time): a plan's 600,000 appointments or an import's 300,000 people
+# write a few thousand marks, not a row each. Each source: the marks of a set of rows {r}.
 _PG_SOURCES: dict[str, str] = {
     "appointment": (
         "SELECT DISTINCT p.unit_id, NULL::integer, r.starts_at, false FROM {r} r "
@@ -105,68 +105,54 @@ _PG_SOURCES: dict[str, str] = {
         "JOIN testresult t ON t.id = r.result_id JOIN person p ON p.id = t.person_id "
         "WHERE p.unit_id IS NOT NULL"
     ),
-    "tube": (
-        "SELECT DISTINCT p.unit_id, NULL::integer, t.sampled_at, false FROM {r} r "
-        "JOIN tubemember m ON m.tube_id = r.id JOIN testresult t ON t.id = m.result_id "
-        "JOIN person p ON p.id = t.person_id WHERE p.unit_id IS NOT NULL"
-    ),
 }
 
 
 def _postgresql(table: str) -> list[str]:
     _, columns, insert_delete = SOURCES[table]
-    changed = " OR ".join(f"o.{c} IS DISTINCT FROM n.{c}" for c in columns)
-    moved = f"(SELECT n.* FROM new_rows n JOIN old_rows o ON o.id = n.id WHERE {changed})"
-    was = f"(SELECT o.* FROM old_rows o JOIN new_rows n ON n.id = o.id WHERE {changed})"
+    pg = "postgresql"
     insert = f"INSERT INTO rollupdirty ({COLUMNS}) "
+    # Updates are marked row by row, filtered in C by the trigger's WHEN: a bulk update that
+    # changes nothing the roll-up counts (a roster's phones, a category) marks nothing, and no
+    # join of two unindexed transition tables is ever planned.
+    out = [
+        f"CREATE FUNCTION rollup_mark_{table}_row() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+        f"BEGIN\n  {_mark(table, 'OLD', pg)}\n  {_mark(table, 'NEW', pg)}\n"
+        "  RETURN NULL;\nEND $$",
+        f"CREATE TRIGGER rollup_{table}_update AFTER UPDATE ON {table} FOR EACH ROW "
+        f"WHEN ({_changed(columns, pg)}) EXECUTE FUNCTION rollup_mark_{table}_row()",
+    ]
+    if not insert_delete:
+        return out
     if table == "person":
-        # a new person changes their unit's head-count only (no day holds them yet); a
-        # changed or removed one every day they have, in the unit they were and are in
+        # a new person changes their unit's head-count only (no day holds them yet); a removed
+        # one too (their appointments and samples went first, each marked)
         on_insert = (
             insert + "SELECT DISTINCT unit_id, NULL::integer, NULL::timestamptz, true "
             "FROM new_rows WHERE unit_id IS NOT NULL"
-        )
-        on_update = (
-            insert + f"SELECT unit_id, id, NULL::timestamptz, true FROM {moved} x "
-            "WHERE unit_id IS NOT NULL UNION ALL "
-            f"SELECT unit_id, id, NULL::timestamptz, true FROM {was} y WHERE unit_id IS NOT NULL"
         )
         on_delete = (
             insert + "SELECT DISTINCT unit_id, NULL::integer, NULL::timestamptz, true "
             "FROM old_rows WHERE unit_id IS NOT NULL"
         )
     else:
-        source = _PG_SOURCES[table]
-        on_insert = insert + source.format(r="new_rows")
-        on_delete = insert + source.format(r="old_rows")
-        on_update = (
-            insert
-            + source.format(r=f"{moved}")
-            + " UNION "
-            + source.format(r=f"{was}")
-        )
-    out = [
+        on_insert = insert + _PG_SOURCES[table].format(r="new_rows")
+        on_delete = insert + _PG_SOURCES[table].format(r="old_rows")
+    out += [
         f"CREATE FUNCTION rollup_mark_{table}() RETURNS trigger LANGUAGE plpgsql AS $$\n"
         "BEGIN\n"
         f"  IF TG_OP = 'INSERT' THEN {on_insert};\n"
-        f"  ELSIF TG_OP = 'UPDATE' THEN {on_update};\n"
         f"  ELSE {on_delete};\n"
         "  END IF;\n"
         "  RETURN NULL;\n"
         "END $$",
-        f"CREATE TRIGGER rollup_{table}_update AFTER UPDATE ON {table} "
-        "REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows "
+        f"CREATE TRIGGER rollup_{table}_insert AFTER INSERT ON {table} "
+        "REFERENCING NEW TABLE AS new_rows "
+        f"FOR EACH STATEMENT EXECUTE FUNCTION rollup_mark_{table}()",
+        f"CREATE TRIGGER rollup_{table}_delete AFTER DELETE ON {table} "
+        "REFERENCING OLD TABLE AS old_rows "
         f"FOR EACH STATEMENT EXECUTE FUNCTION rollup_mark_{table}()",
     ]
-    if insert_delete:
-        out += [
-            f"CREATE TRIGGER rollup_{table}_insert AFTER INSERT ON {table} "
-            "REFERENCING NEW TABLE AS new_rows "
-            f"FOR EACH STATEMENT EXECUTE FUNCTION rollup_mark_{table}()",
-            f"CREATE TRIGGER rollup_{table}_delete AFTER DELETE ON {table} "
-            "REFERENCING OLD TABLE AS old_rows "
-            f"FOR EACH STATEMENT EXECUTE FUNCTION rollup_mark_{table}()",
-        ]
     return out
 
 
@@ -232,6 +218,7 @@ def downgrade() -> None:
             ))
         if dialect == "postgresql":
             op.execute(f"DROP FUNCTION IF EXISTS rollup_mark_{table}()")
+            op.execute(f"DROP FUNCTION IF EXISTS rollup_mark_{table}_row()")
     op.drop_table("rollupdirty")
     op.drop_table("unitheads")
     with op.batch_alter_table("unitday", schema=None) as batch_op:
