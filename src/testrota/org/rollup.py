@@ -4,9 +4,11 @@ commits, with the same grouped SQL the report used to run over everyone.
 
 How a change reaches it:
 
-1. database triggers (migration ``0009_rollup``) write a ``rollupdirty`` row for each changed
-   appointment, sample, tube membership, tube result and person, in the changing transaction,
-   so no writer (a use case, a bulk COPY, the planner's Core connection) can forget one;
+1. database triggers (migration ``0009_rollup``) mark each changed appointment, sample, tube
+   membership, tube result and person in ``rollupdirty``, in the changing transaction (a row
+   per changed row; PostgreSQL's inserts and deletes a row per distinct unit and time of the
+   statement), so no writer (a use case, a bulk COPY, the planner's Core connection) can
+   forget one;
 2. :func:`attach` hooks the primary engine's commit: :func:`absorb` turns those rows into
    (unit, local day) keys, counts the keys again from raw rows, writes them and deletes the
    rows, all before the transaction's own COMMIT; a failure rolls the whole change back;
