@@ -5,19 +5,28 @@ and 12,000 grid units (three per team, 25 people each); one Tuesday with 2/7 of 
 (88 % tested, 5 % missed, 4 % excused with a reason code, 3 % still scheduled), samples from
 2 % of the rest, a few positives. Figures:
 
-1. building the unit tree from the people (``sync_units``, what the first import does);
-2. the whole group's report, cold: a new App and engine each run (the first query of a
-   process), every unit at every level, and the .xlsx of the top three levels;
-3. supervisors' pages: ``GET /report/daily`` through the ASGI app (template included) for a
-   workshop's supervisor (750 people) and a plant's (7,500), p50 and p95.
+1. building the unit tree from the people (``sync_units``, what the first import does), and
+   counting the roll-up from raw rows (``testrota rollup rebuild``);
+2. the whole group's report side by side: read from the roll-up vs counted from raw rows
+   (``DailyReport(from_raw=True)``, what the report did before), each cold (a new App and
+   engine each run: the first query of a process) and warm, every unit at every level; the
+   .xlsx of the top three levels;
+3. a supervisor's report in process (a workshop of 750 people, a plant of 7,500), roll-up vs
+   raw, and their pages: ``GET /report/daily`` through the ASGI app (template included), p50
+   and p95;
+4. the upkeep: counting one grid unit's day again, what each check-in adds before COMMIT.
 
-    .venv/bin/python benchmarks/bench_daily_report.py [--people 300000] [--requests 40]
+Wall and CPU time (this process's; on PostgreSQL the server's work is in wall time only) and
+the load average are printed with every figure: the machine is shared.
+
+    .venv/bin/python benchmarks/bench_daily_report.py [--people 300000] [--requests 40] [--db URL]
 """
 
 from __future__ import annotations
 
 import argparse
 import io
+import os
 import random
 import statistics
 import sys
@@ -29,10 +38,13 @@ from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parents[1]
 
-from sqlalchemy import Engine, insert  # noqa: E402
+from collections.abc import Callable  # noqa: E402
 
-from testrota.actions.report import DailyReport, daily_report  # noqa: E402
-from testrota.app import build_app  # noqa: E402
+from sqlalchemy import Engine, insert, select, text  # noqa: E402
+
+from testrota.actions.report import DailyReport, DailyReportOut, daily_report  # noqa: E402
+from testrota.actions.rollup import RebuildRollup, RollupRebuilt, rebuild_rollup  # noqa: E402
+from testrota.app import App, build_app  # noqa: E402
 from testrota.audit import Actor  # noqa: E402
 from testrota.auth.users import add_user  # noqa: E402
 from testrota.clock import FixedClock  # noqa: E402
@@ -169,10 +181,32 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
+def load() -> str:
+    one, five, _ = os.getloadavg()
+    return f"load {one:.1f}/{five:.1f}"
+
+
+def timed(fn: Callable[[], object]) -> tuple[float, float]:
+    """Wall and CPU seconds of ``fn()``."""
+    w, c = time.perf_counter(), time.process_time()
+    fn()
+    return time.perf_counter() - w, time.process_time() - c
+
+
+def figure(label: str, runs: list[tuple[float, float]]) -> str:
+    walls = [w for w, _ in runs]
+    cpus = [c for _, c in runs]
+    return (
+        f"{label}: wall min {min(walls):.3f} s, median {statistics.median(walls):.3f} s; "
+        f"CPU median {statistics.median(cpus):.3f} s ({len(runs)} runs, {load()})"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--people", type=int, default=300_000)
     parser.add_argument("--requests", type=int, default=40)
+    parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--db", help="database URL (default: SQLite in a temporary folder)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -181,29 +215,69 @@ def main() -> None:
         upgrade(engine)
         t0 = time.perf_counter()
         build = seed(engine, args.people, random.Random(42))
-        print(f"seeded {args.people:,} people in {time.perf_counter() - t0:.1f} s")
+        print(f"seeded {args.people:,} people in {time.perf_counter() - t0:.1f} s ({load()})")
         print(f"unit tree built from the people (sync_units): {build:.2f} s")
+        if engine.dialect.name == "postgresql":
+            # what autovacuum does after a bulk load: planner statistics for 300,000 new rows
+            # (without them it drives a grid unit's count from the whole day's rows)
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.execute(text("VACUUM ANALYZE"))
         engine.dispose()
         settings = get_settings(
             database_url=url, config_dir=CONFIG, secret_key=SECRET, now=NOW.isoformat()
         )
-
-        cold = []
-        rows = 0
-        for _ in range(3):
-            app = build_app(settings, clock=FixedClock(NOW))
-            t0 = time.perf_counter()
-            out = daily_report(app, DailyReport(DAY, Actor.cli("bench")))
-            cold.append(time.perf_counter() - t0)
-            rows = len(out.rows)
-            app.close()
-        root = out.rows[0]
+        app = build_app(settings, clock=FixedClock(NOW))
+        rebuilt: list[RollupRebuilt] = []
+        took = timed(lambda: rebuilt.append(rebuild_rollup(app, RebuildRollup(Actor.cli("b")))))
         print(
-            f"whole group, cold (new engine each run), {rows:,} units: "
-            f"min {min(cold):.2f} s, median {statistics.median(cold):.2f} s "
+            f"rollup rebuild: {rebuilt[0].days} days, {rebuilt[0].rows:,} unit-days: "
+            f"wall {took[0]:.2f} s, CPU {took[1]:.2f} s ({load()})"
+        )
+        app.close()
+
+        outs: dict[bool, DailyReportOut] = {}
+        for from_raw in (False, True):
+            label = "raw rows" if from_raw else "roll-up "
+            cold = []
+            for _ in range(args.runs):
+                fresh = build_app(settings, clock=FixedClock(NOW))
+
+                def run(a: App = fresh, raw: bool = from_raw) -> None:
+                    outs[raw] = daily_report(a, DailyReport(DAY, Actor.cli("b"), from_raw=raw))
+
+                cold.append(timed(run))
+                fresh.close()
+            print(figure(f"whole group, {label}, cold", cold))
+            warm_app = build_app(settings, clock=FixedClock(NOW))
+            warm = [
+                timed(
+                    lambda raw=from_raw, a=warm_app: daily_report(
+                        a, DailyReport(DAY, Actor.cli("b"), from_raw=raw)
+                    )
+                )
+                for _ in range(args.runs + 1)
+            ][1:]
+            print(figure(f"whole group, {label}, warm", warm))
+            warm_app.close()
+        assert outs[False].rows == outs[True].rows, "the roll-up and the raw rows disagree"
+        root = outs[False].rows[0]
+        print(
+            f"  {len(outs[False].rows):,} units; the same rows both ways "
             f"(required {root.required:,}, tested {root.tested:,}, rate {root.rate})"
         )
         app = build_app(settings, clock=FixedClock(NOW))
+        for name, path in SUPERVISED.items():
+            for from_raw in (False, True):
+                label = "raw rows" if from_raw else "roll-up "
+                runs = [
+                    timed(
+                        lambda p=path, raw=from_raw: daily_report(
+                            app, DailyReport(DAY, Actor.cli("b"), unit=p, from_raw=raw)
+                        )
+                    )
+                    for _ in range(args.runs + 1)
+                ][1:]
+                print(figure(f"a {name}'s report in process, {label}, warm", runs))
         top3 = daily_report(app, DailyReport(DAY, Actor.cli("bench"), levels=3))
         t0 = time.perf_counter()
         write_daily_xlsx(
@@ -214,10 +288,35 @@ def main() -> None:
             unit=top3.unit,
             tz=TZ,
         )
-        took = time.perf_counter() - t0
-        print(f".xlsx of the top three levels ({len(top3.rows)} units): {took:.2f} s")
+        took_x = time.perf_counter() - t0
+        print(f".xlsx of the top three levels ({len(top3.rows)} units): {took_x:.2f} s")
+        upkeep(app)
         page_figures(settings, args.requests)
         app.close()
+
+
+def upkeep(app: App) -> None:
+    """What a check-in adds before COMMIT: one grid unit's day counted again and written."""
+    from testrota.org.rollup import write
+
+    with app.engine.connect() as conn:
+        grids = [
+            r[0]
+            for r in conn.execute(
+                select(tables.ORG_UNIT.c.id).where(tables.ORG_UNIT.c.kind == "grid").limit(50)
+            )
+        ]
+    runs = []
+    for unit_id in grids[:20]:
+        with app.engine.begin() as conn:
+            runs.append(timed(lambda c=conn, u=unit_id: write(c, {(u, DAY)}, set(), TZ, NOW)))
+    print(figure("one grid unit's day counted again (a check-in's upkeep)", runs))
+
+
+SUPERVISED = {
+    "workshop": "本钢集团/公司0/公司0厂0/厂0车间0",
+    "plant": "本钢集团/公司0/公司0厂0",
+}
 
 
 def page_figures(settings: Settings, requests: int) -> None:
@@ -226,10 +325,7 @@ def page_figures(settings: Settings, requests: int) -> None:
     from testrota.web.app import create_app
 
     engine = make_engine(settings.database_url)
-    supervisors = {
-        "workshop": "本钢集团/公司0/公司0厂0/厂0车间0",
-        "plant": "本钢集团/公司0/公司0厂0",
-    }
+    supervisors = SUPERVISED
     with session_scope(engine) as s:
         for name, path in supervisors.items():
             add_user(

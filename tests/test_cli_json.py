@@ -102,6 +102,7 @@ def _invocations(tmp_path: Path, cli: Any) -> Iterator[tuple[str, list[str], str
     yield "report daily", ["--date", "2022-05-10"], None
     yield "report confirm", ["--date", "2022-05-09", "--unit", "运输部", "--note", "ok"], None
     yield "mode set", ["static", "--unit", "运输部", "--from", "2022-05-16", "--reason", "x"], None
+    yield "rollup rebuild", [], None
     yield "dispatch", ["--once"], None
     yield "outbox", [], None
     yield "retry", ["--all-failed"], None

@@ -90,6 +90,7 @@ class App:
     # Re-entrant: the read engine is made from the primary one, under the same lock.
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     _write_lock: AbstractContextManager[Any] | None = field(default=None, repr=False)
+    _rollup_on: Engine | None = field(default=None, repr=False)  # the engine hooked last
 
     def __post_init__(self) -> None:
         config = self.settings.config_dir
@@ -141,7 +142,25 @@ class App:
                     from testrota.db.engine import make_engine
 
                     self._engine = make_engine(self.settings.database_url)
+        if self._rollup_on is not self._engine:
+            self._keep_rollup(self._engine)
         return self._engine
+
+    def _keep_rollup(self, engine: Engine) -> None:
+        """Every transaction committed on the primary counts the daily roll-up's keys it
+        touched again first (:mod:`testrota.org.rollup`), in this app's zone and clock."""
+        from testrota.org.rollup import attach
+
+        # The hook holds the clock and the policy's source, not the app: an app holds its
+        # engine, and the engine's hook must not keep it alive.
+        clock, fixed, source = self.clock, self.fixed_policy, self._policy
+
+        def context() -> tuple[Any, datetime] | None:
+            policy = fixed if fixed is not None else source.get()
+            return policy.tz, clock.now()
+
+        attach(engine, context)
+        self._rollup_on = engine
 
     @property
     def read_engine(self) -> Engine:

@@ -60,6 +60,7 @@ class Action(StrEnum):
     UNITS_SYNCED = "units.synced"
     REPORT_CONFIRMED = "report.confirmed"
     MODE_SET = "unit.mode_set"
+    ROLLUP_REBUILT = "rollup.rebuilt"  # the daily roll-up counted again from raw rows
     # users and uploads
     USER_ADDED = "user.added"
     USER_CHANGED = "user.changed"

@@ -3,12 +3,12 @@ page) and their confirmation upward (``report confirm``)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, and_, case, delete, func, insert, select
+from sqlalchemy import Connection, case, delete, func, insert, select
 
 from testrota.app import App
 from testrota.audit import Action, Actor, record
@@ -26,6 +26,14 @@ from testrota.org.daily import (
     roll_up,
 )
 from testrota.org.modes import load_changes, modes_on
+from testrota.org.rollup import (
+    DayFigures,
+    DayRead,
+    Heads,
+    count_days,
+    count_heads,
+    read_day,
+)
 from testrota.org.units import Unit, ancestors, find_unit, load_units
 from testrota.weeks import day_bounds
 
@@ -42,6 +50,9 @@ class DailyReport:
     unit: str | None = None  # a path (with or without the root's name) or a unit code
     levels: int | None = None  # levels below the unit to show (None: all)
     scope: Scope = field(default_factory=Scope.everything)  # whose units the reader may see
+    # count the day from raw rows instead of the roll-up: a check, and the benchmark's side
+    # by side (the answers are the same; only the time differs)
+    from_raw: bool = False
 
 
 @dataclass(frozen=True)
@@ -68,16 +79,14 @@ def daily_report(app: App, cmd: DailyReport) -> DailyReportOut:
             raise OutOfUnits("{unit} is not one of your units", unit=top.path)
         below = load_units(conn, under=top.path)
         reasons = list(policy.report.excuse_reasons)
-        inputs = _read_day(conn, top, below, start, end, cmd.day, reasons)
-        tubes = tube_figures(
-            conn, start, end, None if top.parent_id is None else [u.id for u in below]
-        )
+        # each unit's own figures from the roll-up kept current by every change
+        inputs = _read_day(conn, top, below, policy.tz, cmd.day, reasons, cmd.from_raw)
         changes = load_changes(conn, cmd.day, cmd.day)
         # A mode set above the unit reaches it: the units above take part in the inheritance.
         tree = [*ancestors(conn, top.path), *below]
         modes = modes_on({u.id: u.parent_id for u in tree}, changes, cmd.day) if changes else {}
         key_posts = _key_posts(conn, start, end, None if top.parent_id is None else below)
-    units, counts, confirmations = inputs
+    units, counts, tubes, confirmations = inputs
     rows = roll_up(
         units,
         counts,
@@ -202,121 +211,65 @@ def confirm_report(app: App, cmd: ConfirmReport) -> Confirmed:
 def tube_figures(
     conn: Connection, start: datetime, end: datetime, unit_ids: list[int] | None = None
 ) -> TubeFigures:
-    """The day's samples by each person's unit: ``pooled`` those that went into a pooled tube
-    (ratio above 1), ``single`` the rest (a single tube, or a sample recorded without a tube:
-    a lab's result by person), and ``pool_positive`` the people whose pooled tube of that day
-    came back positive, whatever their single-tube recheck said since."""
-    t, p, member, tube = TEST_RESULT, PERSON, tables.TUBE_MEMBER, tables.TUBE
-    pooled = func.coalesce(func.sum(case((tube.c.ratio > 1, 1), else_=0)), 0)
-    in_positive_pool = case(
-        (and_(tube.c.ratio > 1, tube.c.result == "positive"), t.c.person_id), else_=None
+    """The day's pooled and single-tube samples and pool-positive people by unit, from raw
+    rows (:func:`testrota.org.rollup.count_days` is the one definition)."""
+    from testrota.org.rollup import _count_tubes
+
+    figures: dict[int, DayFigures] = {}
+    _count_tubes(conn, start, end, unit_ids, figures)
+    return TubeFigures(
+        {u: f.pooled for u, f in figures.items()},
+        {u: f.single for u, f in figures.items()},
+        {u: f.pool_positive for u, f in figures.items()},
     )
-    query = (
-        select(
-            p.c.unit_id,
-            pooled.label("pooled"),
-            func.count().label("samples"),
-            func.count(in_positive_pool.distinct()).label("pool_positive"),
-        )
-        .select_from(
-            t.join(p, p.c.id == t.c.person_id)
-            .outerjoin(member, member.c.result_id == t.c.id)
-            .outerjoin(tube, tube.c.id == member.c.tube_id)
-        )
-        .where(t.c.sampled_at >= start, t.c.sampled_at < end, p.c.unit_id.is_not(None))
-        .group_by(p.c.unit_id)
-    )
-    if unit_ids is not None:
-        query = query.where(p.c.unit_id.in_(unit_ids))
-    pooled_of: dict[int, int] = {}
-    single_of: dict[int, int] = {}
-    positive_of: dict[int, int] = {}
-    for unit_id, n_pooled, samples, positive in conn.execute(query):
-        pooled_of[unit_id] = int(n_pooled)
-        single_of[unit_id] = int(samples) - int(n_pooled)
-        positive_of[unit_id] = int(positive)
-    return TubeFigures(pooled_of, single_of, positive_of)
 
 
-def _day_counts(
-    conn: Connection,
-    start: datetime,
-    end: datetime,
-    unit_ids: list[int] | None,
-    reasons: Sequence[str],
-) -> list[UnitCounts]:
-    """:func:`testrota.org.daily.classify`'s answer, asked of the database: each person's
-    appointments and samples of the day folded into a few facts, then summed by unit in one
-    grouped query (one row per unit comes back, not one per person)."""
-    a, t, p = APPOINTMENT, TEST_RESULT, PERSON
-    code_of = case((a.c.status == "excused", func.coalesce(a.c.excused_code, "other")), else_="")
-    due = select(a.c.person_id, func.min(code_of).label("code")).where(
-        a.c.starts_at >= start, a.c.starts_at < end, a.c.status != "cancelled"
-    )
-    positive = func.max(case((t.c.result == "positive", 1), else_=0))
-    sampled = select(t.c.person_id, positive.label("positive")).where(
-        t.c.sampled_at >= start, t.c.sampled_at < end
-    )
-    if unit_ids is not None:
-        mine = select(p.c.id).where(p.c.unit_id.in_(unit_ids))
-        due = due.where(a.c.person_id.in_(mine))
-        sampled = sampled.where(t.c.person_id.in_(mine))
-    d = due.group_by(a.c.person_id).subquery()
-    s = sampled.group_by(t.c.person_id).subquery()
-    is_due, was_sampled = d.c.person_id.is_not(None), s.c.person_id.is_not(None)
-    untested = and_(is_due, s.c.person_id.is_(None))
-
-    def n(condition: Any) -> Any:
-        return func.sum(case((condition, 1), else_=0))
-
+def day_counts(read: DayRead, reasons: Sequence[str]) -> tuple[list[UnitCounts], TubeFigures]:
+    """The roll-up's day as the pure report's input: each unit's own counts, its untested
+    filed under the policy's reasons as they are now, and its tubes."""
     known = list(reasons)
-    by_reason = {code: n(and_(untested, d.c.code == code)) for code in known}
-    by_reason["none"] = n(and_(untested, d.c.code == ""))
-    unknown = n(and_(untested, d.c.code != "", d.c.code.not_in(known)))
-    query = (
-        select(
-            p.c.unit_id,
-            func.count(),
-            n(p.c.person_type == "employee"),
-            n(p.c.person_type == "co_resident"),
-            n(p.c.person_type == "third_party"),
-            n(p.c.booster.is_(True)),
-            n(is_due),
-            n(and_(is_due, was_sampled)),
-            n(and_(d.c.person_id.is_(None), was_sampled)),
-            n(s.c.positive == 1),
-            unknown,
-            *by_reason.values(),
-        )
-        .select_from(p.outerjoin(d, d.c.person_id == p.c.id).outerjoin(s, s.c.person_id == p.c.id))
-        .where(p.c.active.is_(True), p.c.unit_id.is_not(None))
-        .group_by(p.c.unit_id)
-    )
-    if unit_ids is not None:
-        query = query.where(p.c.unit_id.in_(unit_ids))
-    fallback = reason_of("?", known)  # where an excuse code the policy no longer lists goes
-    out = []
-    for row in conn.execute(query).all():
-        unit, people, emp, co, third, boosted, required, tested, extra, pos, odd = row[:11]
-        counted = {code: int(v or 0) for code, v in zip(by_reason, row[11:], strict=True) if v}
-        if odd:
-            counted[fallback] = counted.get(fallback, 0) + int(odd)
+    out: list[UnitCounts] = []
+    for unit_id in read.heads.keys() | read.figures.keys():
+        h = read.heads.get(unit_id, Heads())
+        f = read.figures.get(unit_id, DayFigures())
+        untested: dict[str, int] = {}
+        for code, n in f.untested.items():
+            why = reason_of(code, known)
+            untested[why] = untested.get(why, 0) + n
         out.append(
             UnitCounts(
-                unit,
-                int(people),
-                int(emp or 0),
-                int(co or 0),
-                int(third or 0),
-                int(boosted or 0),
-                int(required or 0),
-                int(tested or 0),
-                int(extra or 0),
-                int(pos or 0),
-                counted,
+                unit_id,
+                h.people,
+                h.employees,
+                h.co_residents,
+                h.third_party,
+                h.boosted,
+                f.required,
+                f.tested,
+                f.extra,
+                f.positive,
+                untested,
             )
         )
-    return out
+    tubes = TubeFigures(
+        {u: f.pooled for u, f in read.figures.items() if f.pooled},
+        {u: f.single for u, f in read.figures.items() if f.single},
+        {u: f.pool_positive for u, f in read.figures.items() if f.pool_positive},
+    )
+    return out, tubes
+
+
+def raw_day_counts(
+    conn: Connection,
+    day: date,
+    tz: ZoneInfo,
+    unit_ids: Collection[int] | None,
+    reasons: Sequence[str],
+) -> list[UnitCounts]:
+    """Each unit's own counts of ``day`` counted from raw rows, bypassing the roll-up (what
+    the roll-up must equal; the benchmark's side by side)."""
+    read = DayRead(count_days(conn, day, tz, unit_ids), count_heads(conn, unit_ids), 0)
+    return day_counts(read, reasons)[0]
 
 
 def _key_posts(
@@ -350,14 +303,19 @@ def _read_day(
     conn: Connection,
     top: Unit,
     below: list[Unit],
-    start: datetime,
-    end: datetime,
+    tz: ZoneInfo,
     day: date,
     reasons: Sequence[str],
-) -> tuple[list[UnitIn], list[UnitCounts], list[ConfirmationIn]]:
+    from_raw: bool = False,
+) -> tuple[list[UnitIn], list[UnitCounts], TubeFigures, list[ConfirmationIn]]:
     units = [UnitIn(u.id, u.parent_id, u.path, u.name, u.level, u.kind, u.code) for u in below]
     unit_ids = None if top.parent_id is None else [u.id for u in below]
-    counts = _day_counts(conn, start, end, unit_ids, reasons)
+    read = (
+        DayRead(count_days(conn, day, tz, unit_ids), count_heads(conn, unit_ids), 0)
+        if from_raw
+        else read_day(conn, day, tz, unit_ids)
+    )
+    counts, tubes = day_counts(read, reasons)
     ids = {u.id for u in units}
     confirmations = [
         ConfirmationIn(*row)
@@ -372,7 +330,7 @@ def _read_day(
         )
         if row[0] in ids
     ]
-    return units, counts, confirmations
+    return units, counts, tubes, confirmations
 
 
 @dataclass(frozen=True)

@@ -71,6 +71,36 @@ def register(app: typer.Typer) -> None:
     mode = typer.Typer(help="Units' emergency modes (静态管控, 驻厂, 居家办公, 保产保供).")
     mode.command("set")(mode_set)
     app.add_typer(mode, name="mode")
+    rollup = typer.Typer(help="The daily roll-up the reports and the dashboard read.")
+    rollup.command("rebuild")(rollup_rebuild)
+    app.add_typer(rollup, name="rollup")
+
+
+def rollup_rebuild(
+    first: Annotated[
+        str | None, typer.Option("--from", help="First day (YYYY-MM-DD); default: the first.")
+    ] = None,
+    last: Annotated[
+        str | None, typer.Option("--to", help="Last day (YYYY-MM-DD); default: the last.")
+    ] = None,
+    json_out: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """Count the daily roll-up again from raw rows (after an upgrade, or a new time zone)."""
+    with user_errors():
+        start = _day(first, "--from") if first else None
+        end = _day(last, "--to") if last else None
+        app = make_app(db)
+        from testrota.actions.rollup import RebuildRollup, rebuild_rollup
+
+        done = rebuild_rollup(app, RebuildRollup(Actor.cli(), start, end))
+        if json_out:
+            emit_json(jsonable(done, app.tz))
+        else:
+            typer.echo(
+                f"counted {done.days} days from {done.first or '-'} to {done.last or '-'}: "
+                f"{done.rows} unit-days"
+            )
 
 
 def units(fmt: FormatOption = None, json_out: JsonOption = False, db: DbOption = None) -> None:

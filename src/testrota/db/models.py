@@ -547,6 +547,9 @@ class ReportConfirmation(SQLModel, table=True):
 
 
 # Sampling day's tables live in their own module; imported here so every table is known.
+from testrota.db.rollup_models import RollupDirty as RollupDirty  # noqa: E402
+from testrota.db.rollup_models import UnitDay as UnitDay  # noqa: E402
+from testrota.db.rollup_models import UnitHeads as UnitHeads  # noqa: E402
 from testrota.db.sampling_models import ScanReceipt as ScanReceipt  # noqa: E402
 from testrota.db.sampling_models import Tube as Tube  # noqa: E402
 from testrota.db.sampling_models import TubeMember as TubeMember  # noqa: E402

@@ -1,0 +1,114 @@
+"""The dashboard's figures at group scale (``dashboard_figures``: compliance per department and
+grid unit with its trend, the open alerts, the high-risk head-count), on SQLite or --db URL.
+
+The people, units, appointments and samples of ``bench_daily_report`` (every person high-risk
+here, so each is asked for tests every week of the trend). Side by side in one run: the whole
+group's dashboard and one workshop supervisor's (750 people at 300,000), each cold (a new App
+and engine: the first request of a process, which the per-process cache cannot help) and warm
+(the same App, cache off). Wall and CPU time of this process and the load average beside each.
+
+This measures the dashboard as it is counted today, person by person over the trend's weeks;
+the per-unit daily roll-up (``testrota.org.rollup``) does not feed it yet. It is the baseline
+the issue's goal (whole group cold under 1 s, a supervisor under 200 ms at 300,000 people on
+PostgreSQL) is measured against.
+
+    .venv/bin/python benchmarks/bench_dashboard.py [--people 100000] [--runs 2] [--db URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+
+from sqlalchemy import text, update
+
+from bench_daily_report import CONFIG, NOW, SECRET, SUPERVISED, load, seed
+from testrota.actions.compliance import DashboardFigures, dashboard_figures
+from testrota.app import App, build_app
+from testrota.auth.scope import Scope
+from testrota.clock import FixedClock
+from testrota.db import tables
+from testrota.db.engine import make_engine
+from testrota.db.schema import upgrade
+from testrota.settings import get_settings
+from testrota.weeks import week_of
+
+
+def timed(fn: Callable[[], object]) -> tuple[float, float]:
+    w, c = time.perf_counter(), time.process_time()
+    fn()
+    return time.perf_counter() - w, time.process_time() - c
+
+
+def line(label: str, runs: list[tuple[float, float]]) -> str:
+    walls = [w for w, _ in runs]
+    cpus = [c for _, c in runs]
+    return (
+        f"{label}: wall min {min(walls):.2f} s, median {statistics.median(walls):.2f} s; "
+        f"CPU median {statistics.median(cpus):.2f} s ({len(runs)} runs, {load()})"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--people", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=2)
+    parser.add_argument("--db", help="database URL (default: SQLite in a temporary folder)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        url = args.db or f"sqlite:///{tmp}/bench.db"
+        engine = make_engine(url)
+        upgrade(engine)
+        t0 = time.perf_counter()
+        seed(engine, args.people, random.Random(42))
+        with engine.begin() as conn:
+            conn.execute(update(tables.PERSON).values(risk_category="driver"))
+        if engine.dialect.name == "postgresql":
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.execute(text("VACUUM ANALYZE"))
+        engine.dispose()
+        print(f"seeded {args.people:,} people in {time.perf_counter() - t0:.1f} s ({load()})")
+        settings = get_settings(
+            database_url=url, config_dir=CONFIG, secret_key=SECRET, now=NOW.isoformat()
+        )
+        week = str(week_of(NOW, NOW.tzinfo))  # type: ignore[arg-type]
+        unit = SUPERVISED["workshop"]
+        with make_engine(url).connect() as conn:
+            departments = {
+                r[0]
+                for r in conn.execute(
+                    text("SELECT DISTINCT department FROM person WHERE unit_path LIKE :p"),
+                    {"p": unit.split("/", 1)[1] + "%"},
+                )
+            }
+        scopes = {
+            "whole group": Scope.everything(),
+            "a workshop's supervisor": Scope(frozenset(departments), units=frozenset({unit})),
+        }
+        for name, scope in scopes.items():
+            cold = []
+            for _ in range(args.runs):
+                app = build_app(settings, clock=FixedClock(NOW))
+
+                def run(a: App = app, s: Scope = scope) -> None:
+                    dashboard_figures(a, DashboardFigures(week, s))
+
+                cold.append(timed(run))
+                app.close()
+            print(line(f"dashboard, {name}, cold", cold))
+            app = build_app(settings, clock=FixedClock(NOW))
+            runs = [
+                timed(lambda a=app, s=scope: dashboard_figures(a, DashboardFigures(week, s)))
+                for _ in range(args.runs + 1)
+            ][1:]
+            print(line(f"dashboard, {name}, warm", runs))
+            app.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

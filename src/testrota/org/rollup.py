@@ -1,0 +1,596 @@
+"""The daily roll-up kept current: each unit's own figures per local day (``unitday``) and its
+head-count (``unitheads``), counted again for exactly the keys a transaction touched, before it
+commits, with the same grouped SQL the report used to run over everyone.
+
+How a change reaches it:
+
+1. database triggers (migration ``0009_rollup``) mark each changed appointment, sample, tube
+   membership, tube result and person in ``rollupdirty``, in the changing transaction (a row
+   per changed row; PostgreSQL's inserts and deletes a row per distinct unit and time of the
+   statement), so no writer (a use case, a bulk COPY, the planner's Core connection) can
+   forget one;
+2. :func:`attach` hooks the primary engine's commit: :func:`absorb` turns those rows into
+   (unit, local day) keys, counts the keys again from raw rows, writes them and deletes the
+   rows, all before the transaction's own COMMIT; a failure rolls the whole change back;
+3. a reader (:func:`read_day`) reads the roll-up and counts from raw rows any key still marked
+   (a write through an engine without the hook, or the "count everything" mark an upgraded
+   database carries until ``testrota rollup rebuild``), so what it shows is always right.
+
+On PostgreSQL two transactions may touch the same key: each takes a transaction-scoped advisory
+lock per key (a large change one per day) before it counts, so the second counts after the
+first has committed and sees its rows (READ COMMITTED: each statement sees what was committed
+before it began). Locks are taken in one order (days, then keys), so two writers cannot wait on
+each other. SQLite has one writer at a time.
+
+Days are local to the policy's time zone; changing the zone needs a rebuild.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections import defaultdict
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import (
+    Connection,
+    Engine,
+    and_,
+    case,
+    delete,
+    event,
+    func,
+    insert,
+    inspect,
+    select,
+    text,
+    union,
+)
+
+from testrota.db import tables
+from testrota.weeks import day_bounds, local_date
+
+PERSON, APPOINTMENT, TEST_RESULT = tables.PERSON, tables.APPOINTMENT, tables.TEST_RESULT
+UNIT_DAY, UNIT_HEADS, DIRTY = tables.UNIT_DAY, tables.UNIT_HEADS, tables.ROLLUP_DIRTY
+CHUNK = 2_000  # ids in one IN (...): well under SQLite's limit on bound parameters
+# Above this many keys a transaction locks and counts whole days (a plan, an import): fewer
+# advisory locks than PostgreSQL's lock table holds, and one grouped query a day.
+MANY_KEYS = 400
+FEW_UNITS = 50  # units whose people are looked up first, so each person's index finds the day
+# Advisory lock keys: one namespace byte above a unit id and a day, so they meet no other lock.
+_KEY_NS, _DAY_NS, _HEADS_NS, _ALL_HEADS = 0x52, 0x53, 0x54, 0x55
+
+Key = tuple[int, date]  # (unit id, local day)
+
+
+@dataclass
+class DayFigures:
+    """A unit's own figures of one day (the roll-up's row)."""
+
+    required: int = 0
+    tested: int = 0
+    extra: int = 0
+    positive: int = 0
+    pooled: int = 0
+    single: int = 0
+    pool_positive: int = 0
+    untested: dict[str, int] = field(default_factory=dict)  # by stored excuse code, "" none
+
+    def is_empty(self) -> bool:
+        return not any(
+            (
+                self.required,
+                self.tested,
+                self.extra,
+                self.positive,
+                self.pooled,
+                self.single,
+                self.pool_positive,
+            )
+        )
+
+
+@dataclass(frozen=True)
+class Heads:
+    people: int = 0
+    employees: int = 0
+    co_residents: int = 0
+    third_party: int = 0
+    boosted: int = 0
+
+
+@dataclass
+class Pending:
+    """What the marked changes ask to be counted again."""
+
+    keys: set[Key] = field(default_factory=set)
+    heads: set[int] = field(default_factory=set)  # units whose head-count may have changed
+    ids: list[int] = field(default_factory=list)  # the marks read, but "count everything"
+    everything: bool = False  # an upgraded database not rebuilt yet
+
+    def __bool__(self) -> bool:
+        return bool(self.keys or self.heads or self.ids)
+
+
+# --- counting from raw rows ----------------------------------------------------------------
+
+
+def _n(condition: Any) -> Any:
+    return func.sum(case((condition, 1), else_=0))
+
+
+def count_days(
+    conn: Connection, day: date, tz: ZoneInfo, unit_ids: Collection[int] | None
+) -> dict[int, DayFigures]:
+    """Each unit's own figures of ``day`` from raw rows (``unit_ids`` None: every unit), the
+    daily report's definitions (:func:`testrota.org.daily.classify`) asked of the database."""
+    start, end = day_bounds(day, tz)
+    out: dict[int, DayFigures] = {}
+    parts: Iterable[list[int] | None] = (
+        [None] if unit_ids is None else _chunked(sorted(unit_ids), CHUNK)
+    )
+    for part in parts:
+        people = _people_of(conn, part) if part is not None and len(part) <= FEW_UNITS else None
+        _count_people(conn, start, end, part, out, people)
+        _count_tubes(conn, start, end, part, out, people)
+    return out
+
+
+def _people_of(conn: Connection, unit_ids: list[int]) -> list[int] | None:
+    """The people of a few units (a check-in's grid unit), by id, when few: the day's rows
+    are then found through each person's index, whatever the planner thinks of the day."""
+    p = PERSON
+    ids = [r[0] for r in conn.execute(select(p.c.id).where(p.c.unit_id.in_(unit_ids)))]
+    return ids if len(ids) <= CHUNK else None
+
+
+def _count_people(
+    conn: Connection,
+    start: datetime,
+    end: datetime,
+    unit_ids: list[int] | None,
+    out: dict[int, DayFigures],
+    people: list[int] | None = None,
+) -> None:
+    a, t, p = APPOINTMENT, TEST_RESULT, PERSON
+    code_of = case((a.c.status == "excused", func.coalesce(a.c.excused_code, "other")), else_="")
+    due = select(a.c.person_id, func.min(code_of).label("code")).where(
+        a.c.starts_at >= start, a.c.starts_at < end, a.c.status != "cancelled"
+    )
+    positive = func.max(case((t.c.result == "positive", 1), else_=0))
+    sampled = select(t.c.person_id, positive.label("positive")).where(
+        t.c.sampled_at >= start, t.c.sampled_at < end
+    )
+    if people is not None:
+        due = due.where(a.c.person_id.in_(people))
+        sampled = sampled.where(t.c.person_id.in_(people))
+    elif unit_ids is not None:
+        mine = select(p.c.id).where(p.c.unit_id.in_(unit_ids))
+        due = due.where(a.c.person_id.in_(mine))
+        sampled = sampled.where(t.c.person_id.in_(mine))
+    d = due.group_by(a.c.person_id).subquery()
+    s = sampled.group_by(t.c.person_id).subquery()
+    # Only people due or sampled that day are looked at, not the whole roster.
+    anyone = union(select(d.c.person_id), select(s.c.person_id)).subquery()
+    is_due, was_sampled = d.c.person_id.is_not(None), s.c.person_id.is_not(None)
+    untested_code = case((and_(is_due, s.c.person_id.is_(None)), d.c.code), else_=None)
+    query = (
+        select(
+            p.c.unit_id,
+            untested_code.label("code"),
+            func.count(),
+            _n(is_due),
+            _n(and_(is_due, was_sampled)),
+            _n(and_(d.c.person_id.is_(None), was_sampled)),
+            _n(s.c.positive == 1),
+        )
+        .select_from(
+            anyone.join(p, p.c.id == anyone.c.person_id)
+            .outerjoin(d, d.c.person_id == p.c.id)
+            .outerjoin(s, s.c.person_id == p.c.id)
+        )
+        .where(p.c.active.is_(True), p.c.unit_id.is_not(None))
+        .group_by(p.c.unit_id, untested_code)
+    )
+    if unit_ids is not None:
+        query = query.where(p.c.unit_id.in_(unit_ids))
+    for unit_id, code, n, required, tested, extra, positive_n in conn.execute(query):
+        f = out.setdefault(unit_id, DayFigures())
+        f.required += int(required or 0)
+        f.tested += int(tested or 0)
+        f.extra += int(extra or 0)
+        f.positive += int(positive_n or 0)
+        if code is not None:
+            f.untested[code] = f.untested.get(code, 0) + int(n)
+
+
+def _count_tubes(
+    conn: Connection,
+    start: datetime,
+    end: datetime,
+    unit_ids: list[int] | None,
+    out: dict[int, DayFigures],
+    people: list[int] | None = None,
+) -> None:
+    """The day's samples by each person's unit: ``pooled`` those that went into a pooled tube
+    (ratio above 1), ``single`` the rest (a single tube, or a sample recorded without a tube:
+    a lab's result by person), and ``pool_positive`` the people whose pooled tube of that day
+    came back positive, whatever their single-tube recheck said since."""
+    t, p, member, tube = TEST_RESULT, PERSON, tables.TUBE_MEMBER, tables.TUBE
+    pooled = func.coalesce(func.sum(case((tube.c.ratio > 1, 1), else_=0)), 0)
+    in_positive_pool = case(
+        (and_(tube.c.ratio > 1, tube.c.result == "positive"), t.c.person_id), else_=None
+    )
+    query = (
+        select(
+            p.c.unit_id,
+            pooled.label("pooled"),
+            func.count().label("samples"),
+            func.count(in_positive_pool.distinct()).label("pool_positive"),
+        )
+        .select_from(
+            t.join(p, p.c.id == t.c.person_id)
+            .outerjoin(member, member.c.result_id == t.c.id)
+            .outerjoin(tube, tube.c.id == member.c.tube_id)
+        )
+        .where(t.c.sampled_at >= start, t.c.sampled_at < end, p.c.unit_id.is_not(None))
+        .group_by(p.c.unit_id)
+    )
+    if people is not None:
+        query = query.where(t.c.person_id.in_(people))
+    if unit_ids is not None:
+        query = query.where(p.c.unit_id.in_(unit_ids))
+    for unit_id, n_pooled, samples, positive in conn.execute(query):
+        f = out.setdefault(unit_id, DayFigures())
+        f.pooled += int(n_pooled)
+        f.single += int(samples) - int(n_pooled)
+        f.pool_positive += int(positive)
+
+
+def count_heads(conn: Connection, unit_ids: Collection[int] | None) -> dict[int, Heads]:
+    """Each unit's own active people by type, and the boosted, from the person rows."""
+    p = PERSON
+    out: dict[int, Heads] = {}
+    parts: Iterable[list[int] | None] = (
+        [None] if unit_ids is None else _chunked(sorted(unit_ids), CHUNK)
+    )
+    for part in parts:
+        query = (
+            select(
+                p.c.unit_id,
+                func.count(),
+                _n(p.c.person_type == "employee"),
+                _n(p.c.person_type == "co_resident"),
+                _n(p.c.person_type == "third_party"),
+                _n(p.c.booster.is_(True)),
+            )
+            .where(p.c.active.is_(True), p.c.unit_id.is_not(None))
+            .group_by(p.c.unit_id)
+        )
+        if part is not None:
+            query = query.where(p.c.unit_id.in_(part))
+        for unit_id, people, emp, co, third, boosted in conn.execute(query):
+            out[unit_id] = Heads(
+                int(people), int(emp or 0), int(co or 0), int(third or 0), int(boosted or 0)
+            )
+    return out
+
+
+# --- what is marked -------------------------------------------------------------------------
+
+
+def pending(conn: Connection, tz: ZoneInfo) -> Pending:
+    """The keys and units the marked changes ask to be counted again (reads only)."""
+    out = Pending()
+    whole: dict[int, set[int]] = defaultdict(set)  # person -> their units then and now
+    rows = conn.execute(
+        select(DIRTY.c.id, DIRTY.c.unit_id, DIRTY.c.person_id, DIRTY.c.at, DIRTY.c.whole_person)
+    ).all()
+    for mark_id, unit_id, person_id, at, whole_person in rows:
+        if unit_id is None and person_id is None:
+            out.everything = True
+            continue
+        out.ids.append(mark_id)
+        if unit_id is None:
+            continue  # someone outside the tree: no unit's figures change
+        elif whole_person:
+            out.heads.add(unit_id)
+            if person_id is not None:
+                whole[person_id].add(unit_id)
+        elif at is not None:
+            out.keys.add((unit_id, local_date(at, tz)))
+    if whole:
+        # A person who moved, left, came back or changed type: every day they have an
+        # appointment or a sample is a day of the units they were and are in.
+        for day_of_person in _days_of(conn, sorted(whole), tz):
+            person_id, day = day_of_person
+            for unit_id in whole[person_id]:
+                out.keys.add((unit_id, day))
+    return out
+
+
+def _days_of(conn: Connection, person_ids: list[int], tz: ZoneInfo) -> Iterator[tuple[int, date]]:
+    a, t = APPOINTMENT, TEST_RESULT
+    for part in _chunked(person_ids, CHUNK):
+        query = union(
+            select(a.c.person_id, a.c.starts_at.label("at")).where(a.c.person_id.in_(part)),
+            select(t.c.person_id, t.c.sampled_at.label("at")).where(t.c.person_id.in_(part)),
+        )
+        seen: set[tuple[int, date]] = set()
+        for person_id, at in conn.execute(query):
+            # UNION's columns lose the UTC type on SQLite: read them back through it
+            key = (person_id, local_date(_aware(at), tz))
+            if key not in seen:
+                seen.add(key)
+                yield key
+
+
+def _aware(at: Any) -> datetime:
+    if isinstance(at, str):
+        at = datetime.fromisoformat(at)
+    assert isinstance(at, datetime)
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+
+
+# --- writing ----------------------------------------------------------------------------------
+
+
+def absorb(conn: Connection, tz: ZoneInfo, now: datetime) -> Pending:
+    """Count again what this transaction (and any left over) marked, write it and clear the
+    marks: called before COMMIT by the hook; a "count everything" mark is left for a rebuild
+    (a check-in must not recount a year)."""
+    todo = pending(conn, tz)
+    if not todo:
+        return todo
+    _lock(conn, todo)
+    if todo.keys or todo.heads:
+        # Counted after the lock: a key another transaction was counting is seen committed.
+        write(conn, todo.keys, todo.heads, tz, now)
+    for part in _chunked(sorted(todo.ids), CHUNK):
+        conn.execute(delete(DIRTY).where(DIRTY.c.id.in_(part)))
+    return todo
+
+
+def write(
+    conn: Connection,
+    keys: Collection[Key],
+    head_units: Collection[int],
+    tz: ZoneInfo,
+    now: datetime,
+) -> int:
+    """Replace the roll-up's rows of ``keys`` and the head-counts of ``head_units`` with what
+    the raw rows say now. Returns the day rows written.
+
+    Many keys (a plan, an import) count each of their days whole, in one grouped query a day
+    rather than thousands of units in IN lists; :func:`_lock` took those days exclusively."""
+    by_day: dict[date, set[int]] = defaultdict(set)
+    for unit_id, day in keys:
+        by_day[day].add(unit_id)
+    whole_days = len(keys) > MANY_KEYS
+    written = 0
+    for day, unit_ids in sorted(by_day.items()):
+        figures = count_days(conn, day, tz, None if whole_days else unit_ids)
+        if whole_days:
+            conn.execute(delete(UNIT_DAY).where(UNIT_DAY.c.day == day))
+        for part in [] if whole_days else _chunked(sorted(unit_ids), CHUNK):
+            conn.execute(
+                delete(UNIT_DAY).where(UNIT_DAY.c.day == day, UNIT_DAY.c.unit_id.in_(part))
+            )
+        rows = [_day_row(u, day, f, now) for u, f in figures.items() if not f.is_empty()]
+        if rows:
+            conn.execute(insert(UNIT_DAY), rows)
+        written += len(rows)
+    if head_units:
+        heads = count_heads(conn, head_units)
+        for part in _chunked(sorted(head_units), CHUNK):
+            conn.execute(delete(UNIT_HEADS).where(UNIT_HEADS.c.unit_id.in_(part)))
+        rows_h = [_heads_row(u, h) for u, h in heads.items()]
+        if rows_h:
+            conn.execute(insert(UNIT_HEADS), rows_h)
+    return written
+
+
+def rebuild(conn: Connection, days: Iterable[date], tz: ZoneInfo, now: datetime) -> int:
+    """Count ``days`` of every unit, and every head-count, again from raw rows. Returns the
+    day rows written."""
+    written = 0
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _ALL_HEADS << 56})
+    for day in sorted(set(days)):
+        if conn.dialect.name == "postgresql":
+            conn.execute(
+                text("SELECT pg_advisory_xact_lock(:k)"), {"k": (_DAY_NS << 56) | day.toordinal()}
+            )
+        figures = count_days(conn, day, tz, None)
+        conn.execute(delete(UNIT_DAY).where(UNIT_DAY.c.day == day))
+        rows = [_day_row(u, day, f, now) for u, f in figures.items() if not f.is_empty()]
+        if rows:
+            conn.execute(insert(UNIT_DAY), rows)
+        written += len(rows)
+    heads = count_heads(conn, None)
+    conn.execute(delete(UNIT_HEADS))
+    if heads:
+        conn.execute(insert(UNIT_HEADS), [_heads_row(u, h) for u, h in heads.items()])
+    return written
+
+
+def days_with_data(conn: Connection, tz: ZoneInfo) -> tuple[date, date] | None:
+    """The first and last local day holding an appointment or a sample."""
+    a, t = APPOINTMENT, TEST_RESULT
+    first = [
+        conn.execute(select(func.min(a.c.starts_at))).scalar(),
+        conn.execute(select(func.min(t.c.sampled_at))).scalar(),
+    ]
+    last = [
+        conn.execute(select(func.max(a.c.starts_at))).scalar(),
+        conn.execute(select(func.max(t.c.sampled_at))).scalar(),
+    ]
+    lows = [local_date(_aware(v), tz) for v in first if v is not None]
+    highs = [local_date(_aware(v), tz) for v in last if v is not None]
+    if not lows:
+        return None
+    return min(lows), max(highs)
+
+
+def clear_marks(conn: Connection) -> None:
+    """Forget every mark (after a rebuild that counted everything they name). PostgreSQL
+    truncates: a million deleted marks (a rebuild after a bulk load) would otherwise leave dead
+    rows that every commit's look for marks reads through until autovacuum comes by."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("TRUNCATE rollupdirty"))
+    else:
+        conn.execute(delete(DIRTY))
+
+
+def _day_row(unit_id: int, day: date, f: DayFigures, now: datetime) -> dict[str, Any]:
+    return {
+        "unit_id": unit_id,
+        "day": day,
+        "required": f.required,
+        "tested": f.tested,
+        "extra": f.extra,
+        "positive": f.positive,
+        "pooled": f.pooled,
+        "single": f.single,
+        "pool_positive": f.pool_positive,
+        "untested": dict(sorted(f.untested.items())),
+        "counted_at": now,
+    }
+
+
+def _heads_row(unit_id: int, h: Heads) -> dict[str, Any]:
+    return {
+        "unit_id": unit_id,
+        "people": h.people,
+        "employees": h.employees,
+        "co_residents": h.co_residents,
+        "third_party": h.third_party,
+        "boosted": h.boosted,
+    }
+
+
+def _lock(conn: Connection, todo: Pending) -> None:
+    if conn.dialect.name != "postgresql":
+        return  # SQLite: this transaction already holds the only write lock
+    wanted: list[tuple[int, bool]] = []  # (key, shared)
+    if todo.heads:
+        many_heads = len(todo.heads) > MANY_KEYS
+        wanted.append((_ALL_HEADS << 56, not many_heads))
+        if not many_heads:
+            wanted += [((_HEADS_NS << 56) | u, False) for u in sorted(todo.heads)]
+    days = sorted({day for _, day in todo.keys})
+    if len(todo.keys) > MANY_KEYS:
+        wanted += [((_DAY_NS << 56) | d.toordinal(), False) for d in days]
+    else:
+        wanted += [((_DAY_NS << 56) | d.toordinal(), True) for d in days]
+        wanted += [
+            ((_KEY_NS << 56) | (u << 24) | d.toordinal(), False) for u, d in sorted(todo.keys)
+        ]
+    for key, shared in wanted:
+        fn = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+        conn.execute(text(f"SELECT {fn}(:k)"), {"k": key})
+
+
+# --- reading ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DayRead:
+    figures: Mapping[int, DayFigures]  # unit -> its own figures of the day
+    heads: Mapping[int, Heads]  # unit -> its own people now
+    from_raw: int  # keys counted from raw rows because a change was still marked
+
+
+def read_day(
+    conn: Connection, day: date, tz: ZoneInfo, unit_ids: Collection[int] | None
+) -> DayRead:
+    """A day's figures and the head-counts of ``unit_ids`` (None: every unit) from the roll-up,
+    with any key still marked counted from raw rows instead."""
+    todo = pending(conn, tz)
+    if todo.everything:
+        return DayRead(count_days(conn, day, tz, unit_ids), count_heads(conn, unit_ids), -1)
+    figures: dict[int, DayFigures] = {}
+    heads: dict[int, Heads] = {}
+    day_q = select(UNIT_DAY).where(UNIT_DAY.c.day == day)
+    heads_q = select(UNIT_HEADS)
+    parts: Iterable[list[int] | None] = (
+        [None] if unit_ids is None else _chunked(sorted(unit_ids), CHUNK)
+    )
+    for part in parts:
+        dq, hq = day_q, heads_q
+        if part is not None:
+            dq = dq.where(UNIT_DAY.c.unit_id.in_(part))
+            hq = hq.where(UNIT_HEADS.c.unit_id.in_(part))
+        for r in conn.execute(dq).mappings():
+            figures[r["unit_id"]] = DayFigures(
+                r["required"],
+                r["tested"],
+                r["extra"],
+                r["positive"],
+                r["pooled"],
+                r["single"],
+                r["pool_positive"],
+                {str(k): int(v) for k, v in (r["untested"] or {}).items()},
+            )
+        for r in conn.execute(hq).mappings():
+            heads[r["unit_id"]] = Heads(
+                r["people"], r["employees"], r["co_residents"], r["third_party"], r["boosted"]
+            )
+    wanted = None if unit_ids is None else set(unit_ids)
+    stale = {u for u, d in todo.keys if d == day and (wanted is None or u in wanted)}
+    if stale:
+        fresh = count_days(conn, day, tz, stale)
+        for u in stale:
+            figures.pop(u, None)
+            if u in fresh:
+                figures[u] = fresh[u]
+    stale_heads = {u for u in todo.heads if wanted is None or u in wanted}
+    if stale_heads:
+        fresh_heads = count_heads(conn, stale_heads)
+        for u in stale_heads:
+            heads.pop(u, None)
+            if u in fresh_heads:
+                heads[u] = fresh_heads[u]
+    return DayRead(figures, heads, len(stale) + len(stale_heads))
+
+
+# --- the hook -----------------------------------------------------------------------------------
+
+Context = Callable[[], tuple[ZoneInfo, datetime] | None]
+_ZONES: weakref.WeakKeyDictionary[Engine, Context] = weakref.WeakKeyDictionary()
+
+
+def attach(engine: Engine, context: Context) -> None:
+    """Count the roll-up again before each commit on ``engine`` (the primary). ``context``
+    gives the policy's zone and now (None: the app is gone); attaching again (a new app on the
+    same engine) replaces it. ``context`` must not hold the engine strongly, or the engine
+    would never be collected."""
+    first = engine not in _ZONES
+    _ZONES[engine] = context
+    if first:
+        event.listen(engine, "commit", _before_commit)
+
+
+_READY: weakref.WeakSet[Engine] = weakref.WeakSet()  # engines whose database has the tables
+
+
+def _before_commit(conn: Connection) -> None:
+    context = _ZONES.get(conn.engine)
+    found = context() if context is not None else None
+    if found is None:
+        return
+    if conn.engine not in _READY:
+        # A database not upgraded yet (`testrota init` is what upgrades it) has no marks to
+        # count, and a failed look would abort the transaction being committed.
+        if not inspect(conn).has_table(DIRTY.name):
+            return
+        _READY.add(conn.engine)
+    absorb(conn, *found)
+
+
+def _chunked(items: list[int], size: int) -> Iterator[list[int]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]

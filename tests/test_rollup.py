@@ -1,0 +1,461 @@
+"""The daily roll-up (issue 17): kept current by every kind of change in the changing
+transaction, equal to a recount from raw rows after a random sequence of changes, rebuilt by
+``testrota rollup rebuild``, and safe when two PostgreSQL transactions touch the same key."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import random
+import threading
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, delete, func, select, update
+from sqlmodel import Session, col
+from typer.testing import CliRunner
+
+from testrota.actions.excuse import Excuse
+from testrota.actions.excuse import excuse as excuse_action
+from testrota.actions.report import DailyReport, daily_report
+from testrota.actions.units import ensure_units
+from testrota.audit import Actor
+from testrota.db import tables
+from testrota.db.models import Appointment, Person, TestResult, Tube, TubeMember
+from testrota.errors import UserError
+from testrota.org.rollup import count_days, count_heads, pending
+from tests.compliance_fixtures import (
+    NY,
+    SH,
+    add_appt,
+    add_person,
+    add_sample,
+    add_site,
+    app_at,
+    check_in,
+    flag,
+    local,
+    policy,
+    record_result,
+)
+
+DAYS = [date(2022, 5, 9) + timedelta(days=i) for i in range(4)]
+UNIT_PATHS = ["板材公司/炼钢厂", "板材公司/轧钢厂", "北营公司/焦化厂"]
+
+
+def _kept(engine: Engine) -> tuple[dict[Any, Any], dict[Any, Any]]:
+    with engine.connect() as conn:
+        days = {
+            (r.unit_id, r.day): (
+                r.required,
+                r.tested,
+                r.extra,
+                r.positive,
+                r.pooled,
+                r.single,
+                r.pool_positive,
+                dict(r.untested or {}),
+            )
+            for r in conn.execute(select(tables.UNIT_DAY))
+        }
+        heads = {
+            r.unit_id: (r.people, r.employees, r.co_residents, r.third_party, r.boosted)
+            for r in conn.execute(select(tables.UNIT_HEADS))
+        }
+    return days, heads
+
+
+def _recounted(engine: Engine, tz: Any, days: list[date]) -> tuple[dict[Any, Any], dict[Any, Any]]:
+    with engine.connect() as conn:
+        out = {}
+        for day in days:
+            for unit_id, f in count_days(conn, day, tz, None).items():
+                if not f.is_empty():
+                    out[(unit_id, day)] = (
+                        f.required,
+                        f.tested,
+                        f.extra,
+                        f.positive,
+                        f.pooled,
+                        f.single,
+                        f.pool_positive,
+                        f.untested,
+                    )
+        heads = {
+            u: (h.people, h.employees, h.co_residents, h.third_party, h.boosted)
+            for u, h in count_heads(conn, None).items()
+        }
+    return out, heads
+
+
+def _raw_change(
+    engine: Engine,
+    kind: str,
+    p: Person,
+    rnd: random.Random,
+    some_time: Any,
+    tz: Any,
+    tube_code: str,
+    unit_ids: list[int],
+) -> None:
+    with Session(engine, expire_on_commit=False) as s:
+        fresh = s.get(Person, p.id)
+        assert fresh is not None
+        if kind == "appointment":
+            add_appt(s, fresh, some_time(), status=rnd.choice(["scheduled", "done", "missed"]))
+        elif kind == "cancel":
+            s.execute(
+                update(Appointment)
+                .where(col(Appointment.person_id) == p.id)
+                .values(status="cancelled")
+            )
+        elif kind == "move":
+            fresh.unit_id = rnd.choice(unit_ids)
+        elif kind == "leave":
+            fresh.active = False
+        elif kind == "return":
+            fresh.active = True
+        elif kind == "type":
+            fresh.person_type = rnd.choice(["employee", "co_resident", "third_party"])
+            fresh.booster = rnd.choice([True, False, None])
+        elif kind == "tube":
+            at = some_time()
+            sample = add_sample(s, fresh, at)
+            tube = Tube(
+                code=tube_code,
+                site_code="S1",
+                day=at.astimezone(tz).date(),
+                ratio=rnd.choice([1, 5, 10]),
+                opened_at=at,
+                opened_by="site",
+            )
+            s.add(tube)
+            s.flush()
+            s.add(TubeMember(tube_id=tube.id, person_id=p.id, result_id=sample.id, added_at=at))
+        elif kind == "tube_result":
+            s.execute(update(Tube).values(result=rnd.choice(["positive", "negative", None])))
+        elif kind == "erase_sample":
+            s.execute(delete(TubeMember).where(col(TubeMember.person_id) == p.id))
+            s.execute(delete(TestResult).where(col(TestResult.person_id) == p.id))
+        s.add(fresh)
+        s.commit()
+
+
+def _marks(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(tables.ROLLUP_DIRTY)).scalar_one())
+
+
+@pytest.mark.parametrize("tz", [SH, NY], ids=["shanghai", "new_york"])
+@pytest.mark.parametrize(("seed", "many"), [(1, 400), (2, 400), (3, 0)], ids=["1", "2", "bulk"])
+def test_after_random_changes_of_every_kind_the_rollup_equals_a_recount(
+    engine: Engine,
+    session: Session,
+    tz: Any,
+    seed: int,
+    many: int,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # many=0: every change takes the bulk path (whole days, a day lock), as a plan does
+    monkeypatch.setattr("testrota.org.rollup.MANY_KEYS", many)
+    rnd = random.Random(seed)
+    pol = policy(timezone=str(tz))
+    now = local(tz, 2022, 5, 13, 9, 0)
+    app = app_at(engine, now, pol)
+    assert app.engine is engine  # the hook is on this engine from here on
+    add_site(session)
+    people: list[Person] = []
+    for i in range(24):
+        p = add_person(session, f"E{i:03d}", department=f"厂{i % 3}", grid_unit=f"网格{i % 4}")
+        p.unit_path = UNIT_PATHS[i % 3] + f"/网格{i % 4}"
+        p.person_type = ["employee", "co_resident", "third_party"][i % 3]
+        p.booster = [True, False, None][i % 3]
+        session.add(p)
+        people.append(p)
+    session.commit()
+    ensure_units(app, Actor.cli())
+    with engine.connect() as conn:
+        unit_ids = [r[0] for r in conn.execute(select(tables.ORG_UNIT.c.id))]
+
+    def some_person() -> Person:
+        return rnd.choice(people)
+
+    def some_time() -> Any:
+        return local(tz, 2022, 5, rnd.choice(DAYS).day, rnd.randrange(0, 24), rnd.randrange(60))
+
+    kinds = [
+        "appointment",
+        "cancel",
+        "checkin",
+        "result",
+        "excuse",
+        "flag",
+        "move",
+        "leave",
+        "return",
+        "type",
+        "tube",
+        "tube_result",
+        "erase_sample",
+    ]
+    done_kinds: set[str] = set()
+    for _step in range(45):
+        kind = rnd.choice(kinds)
+        p = some_person()
+        with engine.connect() as conn:
+            active = conn.execute(
+                select(tables.PERSON.c.active).where(tables.PERSON.c.id == p.id)
+            ).scalar_one()
+        # The use cases first, each in its own transaction (as the doors call them) ...
+        if kind == "checkin" and active:
+            check_in(engine, p.employee_no, "S1", some_time(), "site", pol, now=now)
+        elif kind == "result" and active:
+            outcome = rnd.choice(["positive", "negative"])
+            record_result(engine, p.employee_no, some_time(), outcome, pol, now)
+        elif kind == "excuse" and active:
+            with Session(engine, expire_on_commit=False) as s:
+                a = add_appt(s, p, some_time())
+                s.commit()
+            when = a.starts_at.astimezone(tz).date()
+            code = rnd.choice(["leave", "trip", None])
+            with contextlib.suppress(UserError):  # an excuse refused changes nothing
+                excuse_action(
+                    app_at(engine, now, pol),
+                    Excuse(p.employee_no, "on leave", Actor.web("sup"), on=when, code=code),
+                )
+        elif kind == "flag":
+            flag(engine, now, pol)
+        else:
+            # ... then the raw writes of the other paths (plan, import, tubes, erasure): the
+            # triggers see every writer, whichever code path it is.
+            _raw_change(engine, kind, p, rnd, some_time, tz, f"T{seed}{_step:03d}", unit_ids)
+        done_kinds.add(kind)
+        assert _marks(engine) == 0, kind  # counted in the changing transaction
+        kept = _kept(engine)
+        # every day the changes reached (a positive books its contacts the next day)
+        days = sorted({*DAYS, *(day for _, day in kept[0])})
+        assert kept == _recounted(engine, tz, days), kind
+    assert len(done_kinds) >= 10
+    # The report read from the roll-up is the report counted from raw rows, row for row.
+    for day in DAYS:
+        kept_report = daily_report(app, DailyReport(day, Actor.cli()))
+        raw_report = daily_report(app, DailyReport(day, Actor.cli(), from_raw=True))
+        assert kept_report.rows == raw_report.rows
+
+
+def test_the_report_reads_the_rollup_and_matches_it_without_marks(
+    engine: Engine, session: Session
+) -> None:
+    pol = policy()
+    now = local(SH, 2022, 5, 11, 9, 0)
+    app = app_at(engine, now, pol)
+    assert app.engine is engine
+    add_site(session)
+    for i in range(6):
+        p = add_person(session, f"R{i}", department="厂0", grid_unit="网格0")
+        p.unit_path = "板材公司/厂0"
+        session.add(p)
+        add_appt(session, p, local(SH, 2022, 5, 10, 9, 0))
+        if i % 2:
+            add_sample(session, p, local(SH, 2022, 5, 10, 9, 5))
+    session.commit()
+    ensure_units(app, Actor.cli())
+    assert _marks(engine) == 0
+    # A figure only the roll-up holds shows in the report: it reads the table, not raw rows.
+    with engine.begin() as conn:
+        conn.execute(update(tables.UNIT_DAY).values(extra=tables.UNIT_DAY.c.extra + 100))
+    out = daily_report(app, DailyReport(date(2022, 5, 10), Actor.cli()))
+    root = out.rows[0]
+    assert (root.required, root.tested, root.people) == (6, 3, 6)
+    assert root.extra == 100
+    # ... and a rebuild counts it again from raw rows, audited.
+    from testrota.actions.rollup import RebuildRollup, rebuild_rollup
+
+    done = rebuild_rollup(app, RebuildRollup(Actor.cli()))
+    assert done.days >= 1
+    assert daily_report(app, DailyReport(date(2022, 5, 10), Actor.cli())).rows[0].extra == 0
+    with engine.connect() as conn:
+        actions = [r[0] for r in conn.execute(select(tables.AUDIT_EVENT.c.action))]
+    assert "rollup.rebuilt" in actions
+
+
+def test_rollup_rebuild_on_the_command_line(
+    engine: Engine, session: Session, cli_env: dict[str, str]
+) -> None:
+    from testrota.cli.main import app as cli
+
+    add_site(session)
+    p = add_person(session, "C1", department="厂0")
+    p.unit_path = "板材公司/厂0"
+    session.add(p)
+    add_appt(session, p, local(SH, 2022, 5, 10, 9, 0))
+    session.commit()
+    result = CliRunner().invoke(
+        cli,
+        ["rollup", "rebuild", "--from", "2022-05-10", "--to", "2022-05-10", "--json"],
+        env=cli_env,
+    )
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.stdout)
+    assert body["days"] == 1 and body["rows"] >= 1
+    bad = CliRunner().invoke(
+        cli, ["rollup", "rebuild", "--from", "2022-05-11", "--to", "2022-05-10"], env=cli_env
+    )
+    assert bad.exit_code == 2
+    assert _marks(engine) == 0
+
+
+def test_two_postgresql_transactions_on_one_key_both_count(
+    engine: Engine, session: Session
+) -> None:
+    """Two check-ins of one unit and day, committing at once: the second counts after the first
+    commits (an advisory lock per key), so neither sample is lost from the roll-up."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time")
+    pol = policy()
+    now = local(SH, 2022, 5, 10, 12, 0)
+    app = app_at(engine, now, pol)
+    assert app.engine is engine
+    add_site(session)
+    a = add_person(session, "K1", department="厂0")
+    b = add_person(session, "K2", department="厂0")
+    for p in (a, b):
+        p.unit_path = "板材公司/厂0"
+        session.add(p)
+        add_appt(session, p, local(SH, 2022, 5, 10, 9, 0))
+    session.commit()
+    ensure_units(app, Actor.cli())
+    first_counted = threading.Event()
+    release = threading.Event()
+    from testrota.org import rollup
+
+    original = rollup.write
+    calls: list[str] = []
+
+    def slow_write(conn: Any, *args: Any, **kwargs: Any) -> int:
+        out = original(conn, *args, **kwargs)
+        calls.append(threading.current_thread().name)
+        if threading.current_thread().name == "first":
+            first_counted.set()
+            assert release.wait(20)  # hold the lock, uncommitted, while the other arrives
+        return out
+
+    rollup.write = slow_write  # type: ignore[assignment]
+    try:
+
+        def sample(person: Person) -> None:
+            with Session(engine) as s:
+                add_sample(s, person, local(SH, 2022, 5, 10, 9, 3))
+                s.commit()
+
+        t1 = threading.Thread(target=sample, args=(a,), name="first")
+        t1.start()
+        assert first_counted.wait(20)
+        t2 = threading.Thread(target=sample, args=(b,), name="second")
+        t2.start()
+        t2.join(1.0)
+        assert t2.is_alive()  # waiting for the first's lock on the key
+        release.set()
+        t1.join(20)
+        t2.join(20)
+    finally:
+        rollup.write = original  # type: ignore[assignment]
+    assert calls == ["first", "second"]
+    kept, _ = _kept(engine)
+    [(_key, figures)] = kept.items()
+    assert figures[1] == 2  # both tested
+    assert kept == _recounted(engine, SH, [date(2022, 5, 10)])[0]
+
+
+def test_a_write_that_bypasses_the_hook_is_read_right_and_counted_by_the_next_commit(
+    engine: Engine, session: Session, database_url: str
+) -> None:
+    """A tool writing through its own engine (no app, no hook) leaves marks: the report
+    counts those keys from raw rows meanwhile, and the next hooked commit counts them."""
+    from testrota.db.engine import make_engine
+
+    pol = policy()
+    now = local(SH, 2022, 5, 11, 9, 0)
+    app = app_at(engine, now, pol)
+    assert app.engine is engine
+    add_site(session)
+    p = add_person(session, "B1", department="厂0")
+    p.unit_path = "板材公司/厂0"
+    session.add(p)
+    add_appt(session, p, local(SH, 2022, 5, 10, 9, 0))
+    session.commit()
+    ensure_units(app, Actor.cli())
+    other = make_engine(database_url)  # a process without the app
+    try:
+        with Session(other) as s:
+            add_sample(s, p, local(SH, 2022, 5, 10, 9, 2))
+            s.commit()
+    finally:
+        other.dispose()
+    assert _marks(engine) > 0
+    day = date(2022, 5, 10)
+    with engine.connect() as conn:
+        assert pending(conn, SH).keys
+    report = daily_report(app, DailyReport(day, Actor.cli()))
+    assert (report.rows[0].required, report.rows[0].tested) == (1, 1)
+    flag(engine, now, pol)  # any hooked commit counts what is marked
+    assert _marks(engine) == 0
+    assert _kept(engine) == _recounted(engine, SH, [day])
+
+
+def test_an_upgraded_database_is_read_from_raw_rows_until_rebuilt(
+    engine: Engine, session: Session
+) -> None:
+    from testrota.actions.rollup import RebuildRollup, rebuild_rollup
+
+    pol = policy()
+    now = local(SH, 2022, 5, 11, 9, 0)
+    app = app_at(engine, now, pol)
+    assert app.engine is engine
+    add_site(session)
+    p = add_person(session, "U1", department="厂0")
+    p.unit_path = "板材公司/厂0"
+    session.add(p)
+    add_appt(session, p, local(SH, 2022, 5, 10, 9, 0))
+    session.commit()
+    ensure_units(app, Actor.cli())
+    with engine.begin() as conn:  # what migration 0009 leaves in a database with people
+        conn.execute(delete(tables.UNIT_DAY))
+        conn.execute(
+            tables.ROLLUP_DIRTY.insert().values(
+                unit_id=None, person_id=None, at=None, whole_person=True
+            )
+        )
+    day = date(2022, 5, 10)
+    assert daily_report(app, DailyReport(day, Actor.cli())).rows[0].required == 1
+    flag(engine, now, pol)  # a commit does not recount everything: the mark stays
+    assert _marks(engine) == 1
+    done = rebuild_rollup(app, RebuildRollup(Actor.cli()))
+    assert done.whole and _marks(engine) == 0
+    assert _kept(engine) == _recounted(engine, SH, [day])
+    assert daily_report(app, DailyReport(day, Actor.cli())).rows[0].required == 1
+
+
+def test_a_database_not_upgraded_yet_still_commits(tmp_path: Any) -> None:
+    """The hook looks for its tables before it counts: a database at the previous schema
+    (before `testrota init`) takes writes as it did."""
+    from alembic import command
+
+    from testrota.db.engine import make_engine, session_scope
+    from testrota.db.models import Site
+    from testrota.db.schema import alembic_config, upgrade
+
+    old = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    try:
+        upgrade(old)
+        command.downgrade(alembic_config(old), "0008_channels")
+        app = app_at(old, local(SH, 2022, 5, 10, 9, 0), policy())
+        with session_scope(app.engine) as s:
+            s.add(Site(code="S9", name="九号"))
+        upgrade(old)
+        with session_scope(app.engine) as s:
+            add_person(s, "N1")
+        assert _marks(old) == 0  # counted at that commit, now that the tables exist
+    finally:
+        old.dispose()
