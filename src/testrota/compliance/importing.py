@@ -239,8 +239,8 @@ def _write_errors_report(path: Path, parsed: ParsedRows, workbook: Workbook) -> 
 def _person_keys(session: Session) -> list[KeysRow]:
     # The driver's own tuples, no type processing: this reads every person, 300,000 at a
     # large group.
-    rows = fetch_raw(session.connection(), tables.PERSON, PersonKeys._fields)
-    return rows  # type: ignore[return-value]  # (int, str, str | None, str | None) each
+    # (int, str, str | None, str | None) each
+    return fetch_raw(session.connection(), tables.PERSON, PersonKeys._fields)
 
 
 def _site_names(session: Session) -> dict[str, str]:

@@ -253,13 +253,13 @@ def parse_rows(
             # text is read once, its refusal too.
             try:
                 parsed_time = parse_sampled_at(raw_time, tz, day_first)
-            except SampledAtError as exc:
-                parsed_time = exc
+            except SampledAtError as refused:
+                parsed_time = refused
             time_cache[raw_time] = parsed_time
         if isinstance(parsed_time, SampledAtError):
-            exc = parsed_time
+            bad = parsed_time
             out.errors.append(
-                RowProblem(sheet, row, "sampled_at", raw_time, str(exc), exc.template, exc.params)
+                RowProblem(sheet, row, "sampled_at", raw_time, str(bad), bad.template, bad.params)
             )
             continue
         sampled_at = parsed_time
