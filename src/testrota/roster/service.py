@@ -287,11 +287,16 @@ def _write_people(session: Session, diff: RosterDiff, now: datetime) -> None:
         diff.added,
         constants={"active": True, "opted_out": False, "created_at": now, "updated_at": now},
     )
+    # Only the fields some person's row changed: a roster where phones changed leaves the
+    # department, category and ID-number indexes alone. A row whose own value for such a
+    # field did not change is given it again, which is the same value.
+    changed = set().union(*(changes.keys() for _, _, changes in diff.updated))
+    at = [i for i, name in enumerate(STORED_FIELDS) if name in changed]
     bulk_update(
         conn,
         PERSON,
-        diff.updated_rows,
-        columns=STORED_FIELDS,
+        [(row[0], *(row[i + 1] for i in at)) for row in diff.updated_rows],
+        columns=[STORED_FIELDS[i] for i in at],
         constants={"active": True, "deactivated_at": None, "updated_at": now},
     )
     bulk_update(
