@@ -148,7 +148,7 @@ def test_a_first_big_write_builds_the_same_indexes_again(engine: Engine, fails: 
     with (
         contextlib.suppress(RuntimeError),
         engine.begin() as conn,
-        indexes_deferred(conn, tables.PERSON, rows_before=0, rows_added=DEFER_INDEXES_FROM),
+        indexes_deferred(conn, tables.PERSON, rows_before=0, rows_written=DEFER_INDEXES_FROM),
     ):
         # Only the unique index (and SQLite's own, without SQL) is kept while writing.
         dropped = [i for i in before if i not in _indexes(conn)]
@@ -163,7 +163,7 @@ def test_a_small_write_keeps_the_indexes(engine: Engine) -> None:
     with engine.begin() as conn:
         before = _indexes(conn) if engine.dialect.name == "sqlite" else []
         with indexes_deferred(
-            conn, tables.PERSON, rows_before=50_000, rows_added=DEFER_INDEXES_FROM
+            conn, tables.PERSON, rows_before=50_000, rows_written=DEFER_INDEXES_FROM
         ):
             if engine.dialect.name == "sqlite":
                 assert _indexes(conn) == before

@@ -104,7 +104,7 @@ def _import_paused(app: App, cmd: ImportRoster) -> tuple[ImportReport, int]:
             session.connection(),
             roster.PERSON,
             rows_before=comparison.stored,
-            rows_added=len(comparison.diff.added),
+            rows_written=len(comparison.diff.added) + len(comparison.diff.updated),
         ):
             import_id = roster.write_roster(session, comparison, now, str(cmd.actor))
             # The unit tree follows the roster in the same transaction: no reader sees a

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from itertools import islice
 from typing import Any
 
 from sqlalchemy import Connection, Table
@@ -51,16 +52,20 @@ def bulk_insert(
     # Only the columns whose type converts a value (dates, JSON, ...) are touched per row; the
     # rest, most of a roster's texts, go to the driver as they are.
     touched = [(i, f) for i, f in enumerate(head) if f is not _identity]
-    values: list[tuple[Any, ...]] = []
     width = len(columns)
-    for row in rows:
-        cells = [row[c] for c in columns] if isinstance(row, Mapping) else list(row)
-        if len(cells) != width:
-            raise ValueError(f"a row of {len(cells)} values for {width} columns")
-        for i, f in touched:
-            cells[i] = f(cells[i])
-        values.append((*cells, *tail))
-    _write(conn, table, names, values)
+
+    def converted() -> Iterator[tuple[Any, ...]]:
+        # A generator: the driver takes the rows a chunk at a time, so the converted copies
+        # (a roster's 300,000 audit details as JSON text) never all exist at once.
+        for row in rows:
+            cells = [row[c] for c in columns] if isinstance(row, Mapping) else list(row)
+            if len(cells) != width:
+                raise ValueError(f"a row of {len(cells)} values for {width} columns")
+            for i, f in touched:
+                cells[i] = f(cells[i])
+            yield (*cells, *tail)
+
+    _write(conn, table, names, converted())
 
 
 def bulk_update(
@@ -87,17 +92,20 @@ def bulk_update(
     tail = tuple(convert[len(columns) + 1 + i](v) for i, v in enumerate(fixed.values()))
     width = len(columns) + 1
     touched = [(i, f) for i, f in enumerate(convert[:width]) if f is not _identity]
-    values: list[tuple[Any, ...]] = []
-    for row in rows:
-        if len(row) != width:
-            raise ValueError(f"a row of {len(row)} values for {width} columns")
-        if touched:
-            cells = list(row)
-            for i, f in touched:
-                cells[i] = f(cells[i])
-            values.append((*cells, *tail))
-        else:
-            values.append((*row, *tail))
+
+    def converted() -> Iterator[tuple[Any, ...]]:
+        for row in rows:
+            if len(row) != width:
+                raise ValueError(f"a row of {len(row)} values for {width} columns")
+            if touched:
+                cells = list(row)
+                for i, f in touched:
+                    cells[i] = f(cells[i])
+                yield (*cells, *tail)
+            else:
+                yield (*row, *tail)
+
+    values = converted()
     dialect = conn.dialect
     quoted_key = f'"{key}"'
     if dialect.name == "postgresql" and dialect.driver == "psycopg":
@@ -126,8 +134,8 @@ def bulk_update(
     sets = ", ".join(f'"{n}" = {mark}' for n in names[1:])
     sql = f'UPDATE "{table.name}" SET {sets} WHERE {quoted_key} = {mark}'
     # The key goes last, as the statement's WHERE takes it.
-    for part in chunks(values, CHUNK):
-        conn.exec_driver_sql(sql, [(*v[1:], v[0]) for v in part])
+    while part := [(*v[1:], v[0]) for v in islice(values, CHUNK)]:
+        conn.exec_driver_sql(sql, part)
 
 
 def _converters(conn: Connection, table: Table, names: Sequence[str]) -> list[Callable[[Any], Any]]:
@@ -159,7 +167,7 @@ def _cached(proc: Callable[[Any], Any]) -> Callable[[Any], Any]:
 
 
 def _write(
-    conn: Connection, table: Table, names: Sequence[str], values: Sequence[tuple[Any, ...]]
+    conn: Connection, table: Table, names: Sequence[str], values: Iterator[tuple[Any, ...]]
 ) -> None:
     quoted = ", ".join(f'"{n}"' for n in names)
     dialect = conn.dialect
@@ -175,22 +183,23 @@ def _write(
     if mark is None:  # pragma: no cover - no supported driver uses named parameters
         raise NotImplementedError(dialect.paramstyle)
     sql = f'INSERT INTO "{table.name}" ({quoted}) VALUES ({", ".join([mark] * len(names))})'
-    for part in chunks(values, CHUNK):
-        conn.exec_driver_sql(sql, list(part))
+    while part := list(islice(values, CHUNK)):
+        conn.exec_driver_sql(sql, part)
 
 
 @contextmanager
 def indexes_deferred(
-    conn: Connection, table: Table, *, rows_before: int, rows_added: int
+    conn: Connection, table: Table, *, rows_before: int, rows_written: int
 ) -> Iterator[None]:
     """Drop ``table``'s plain (not unique) indexes for the block and build them again after
-    it, on SQLite, when the block adds at least as many rows as the table had (a first roster
-    of a group): sorting once is cheaper than a B-tree insert per row and index. Inside the
+    it, on SQLite, when the block writes (adds or updates) at least as many rows as the table
+    had: a group's first roster, or one in which everybody changed. Sorting once is cheaper
+    than a B-tree update per row and index. Inside the
     caller's transaction, so other connections keep the old snapshot with its indexes, and a
     failure rolls the drop back with everything else. PostgreSQL is left alone: dropping an
     index there locks the table against every reader until commit.
     """
-    if conn.dialect.name != "sqlite" or rows_added < max(rows_before, DEFER_INDEXES_FROM):
+    if conn.dialect.name != "sqlite" or rows_written < max(rows_before, DEFER_INDEXES_FROM):
         yield
         return
     found = conn.exec_driver_sql(

@@ -295,7 +295,7 @@ def _write_people(session: Session, diff: RosterDiff, now: datetime) -> None:
     bulk_update(
         conn,
         PERSON,
-        [(row[0], *(row[i + 1] for i in at)) for row in diff.updated_rows],
+        [(person_id, *(values[i] for i in at)) for person_id, values in diff.updated_rows],
         columns=[STORED_FIELDS[i] for i in at],
         constants={"active": True, "deactivated_at": None, "updated_at": now},
     )
