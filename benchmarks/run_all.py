@@ -19,6 +19,7 @@ RUNS: list[list[str]] = [
     ["bench_match.py", "--people", PEOPLE],
     ["bench_plan.py", "--people", PEOPLE],
     ["bench_compliance.py", "--people", PEOPLE],
+    ["bench_results_import.py", "--people", PEOPLE],
     ["bench_dispatch.py", "--rows", PEOPLE],
     ["bench_metrics.py", "--people", PEOPLE, "--repeat", "3"],
     ["bench_web.py", "--people", PEOPLE, "--requests", "100", "--clients", "1"],

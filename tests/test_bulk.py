@@ -3,13 +3,14 @@ constants on every row; a row of the wrong width is refused before anything is w
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 
 from testrota.db import tables
-from testrota.db.bulk import bulk_insert
+from testrota.db.bulk import DEFER_INDEXES_FROM, bulk_insert, bulk_update, indexes_deferred
 
 SHANGHAI = timezone(timedelta(hours=8))
 AT = datetime(2022, 5, 9, 9, 30, tzinfo=SHANGHAI)
@@ -73,3 +74,96 @@ def test_a_row_of_the_wrong_width_is_refused_and_nothing_is_written(engine: Engi
         )
     with engine.connect() as conn:
         assert conn.execute(select(table.c.id)).all() == []
+
+
+def _three_events(conn: Connection) -> list[int]:
+    table = tables.AUDIT_EVENT
+    bulk_insert(
+        conn,
+        table,
+        [(str(n), {"n": n}) for n in range(3)],
+        columns=("entity_id", "details"),
+        constants={"at": AT, "actor": "cli:test", "action": "plan.week", "entity": "week"},
+    )
+    return [row.id for row in conn.execute(select(table.c.id).order_by(table.c.id))]
+
+
+def test_an_update_of_rows_that_changed_differently_is_written_whole(engine: Engine) -> None:
+    table = tables.AUDIT_EVENT
+    later = AT + timedelta(days=1)
+    with engine.begin() as conn:
+        first, second, third = _three_events(conn)
+        bulk_update(
+            conn,
+            table,
+            [(first, "a", {"名": "张三"}), (third, "c", {"n": [3]})],
+            columns=("entity_id", "details"),
+            constants={"at": later},
+        )
+    with engine.connect() as conn:
+        got = conn.execute(
+            select(table.c.id, table.c.entity_id, table.c.details, table.c.at).order_by(table.c.id)
+        ).all()
+    assert [(r.entity_id, r.details) for r in got] == [
+        ("a", {"名": "张三"}),
+        ("1", {"n": 1}),
+        ("c", {"n": [3]}),
+    ]
+    assert [r.at for r in got] == [later, AT, later]  # only the named rows, stored as UTC
+    assert got[0].at.utcoffset() == timedelta(0)
+    assert got[1].id == second
+
+
+def test_an_update_row_of_the_wrong_width_is_refused_and_nothing_is_changed(
+    engine: Engine,
+) -> None:
+    table = tables.AUDIT_EVENT
+    with engine.begin() as conn:
+        first, second, _ = _three_events(conn)
+    with (
+        pytest.raises(ValueError, match="a row of 1 values for 2 columns"),
+        engine.begin() as conn,
+    ):
+        bulk_update(conn, table, [(first, "x"), (second,)], columns=("entity_id",))
+    with engine.connect() as conn:
+        assert [r[0] for r in conn.execute(select(table.c.entity_id))] == ["0", "1", "2"]
+
+
+def _indexes(conn: Connection) -> list[tuple[str, str]]:
+    return sorted(
+        conn.exec_driver_sql(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'person'"
+        ).all()
+    )
+
+
+@pytest.mark.parametrize("fails", [False, True], ids=["written", "rolled back"])
+def test_a_first_big_write_builds_the_same_indexes_again(engine: Engine, fails: bool) -> None:
+    if engine.dialect.name != "sqlite":
+        pytest.skip("indexes are deferred on SQLite only")
+    with engine.connect() as conn:
+        before = _indexes(conn)
+    assert any("UNIQUE" in (sql or "") for _, sql in before)  # the employee number's
+    dropped: list[tuple[str, str]] = []
+    with (
+        contextlib.suppress(RuntimeError),
+        engine.begin() as conn,
+        indexes_deferred(conn, tables.PERSON, rows_before=0, rows_written=DEFER_INDEXES_FROM),
+    ):
+        # Only the unique index (and SQLite's own, without SQL) is kept while writing.
+        dropped = [i for i in before if i not in _indexes(conn)]
+        if fails:
+            raise RuntimeError("the write failed")
+    assert dropped and all("UNIQUE" not in (sql or "") for _, sql in dropped)
+    with engine.connect() as conn:
+        assert _indexes(conn) == before
+
+
+def test_a_small_write_keeps_the_indexes(engine: Engine) -> None:
+    with engine.begin() as conn:
+        before = _indexes(conn) if engine.dialect.name == "sqlite" else []
+        with indexes_deferred(
+            conn, tables.PERSON, rows_before=50_000, rows_written=DEFER_INDEXES_FROM
+        ):
+            if engine.dialect.name == "sqlite":
+                assert _indexes(conn) == before

@@ -5,8 +5,12 @@ what it uses when it runs (issue 17's start-up goal; the time itself is measured
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
+
+CONFIG_DIR = Path(__file__).resolve().parents[1] / "config"
 
 HEAVY = (
     "pydantic",
@@ -47,3 +51,62 @@ def test_help_lists_the_commands_without_loading_them() -> None:
         "assert 'missed' in out.output and 'import' in out.output, out.output"
     )
     assert _loaded_after(code) == []
+
+
+# What `missed` must never pay for at start: a supervisor's list needs the database and the
+# policy, not the web, the spreadsheet readers and writers, the SMS providers or the migrations.
+NOT_FOR_MISSED = (
+    "fastapi",
+    "starlette",
+    "jinja2",
+    "pandas",
+    "numpy",
+    "openpyxl",
+    "python_calamine",
+    "phonenumbers",
+    "alembic",
+    "twilio",
+    "apscheduler",
+    "httpx",
+    "testrota.web",
+    "testrota.roster.reader",
+    "testrota.scheduling.planner",
+    "testrota.notify.dispatcher",
+)
+
+
+def test_missed_runs_without_the_web_spreadsheet_or_sms_stacks(tmp_path: Path) -> None:
+    db = tmp_path / "empty.db"
+    env = {
+        **os.environ,
+        "TESTROTA_DATABASE_URL": f"sqlite:///{db}",
+        "TESTROTA_CONFIG_DIR": str(CONFIG_DIR),
+        "TESTROTA_NOW": "2022-05-12T18:00:00+08:00",
+    }
+    init = subprocess.run(
+        [sys.executable, "-m", "testrota.cli.main", "init"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        check=False,
+    )
+    assert init.returncode == 0, init.stderr
+    probe = (
+        "import json, sys\nfrom typer.testing import CliRunner\n"
+        "from testrota.cli.main import app\n"
+        "out = CliRunner().invoke(app, ['missed', '--department', 'D', '--json'])\n"
+        "assert out.exit_code == 0, out.output\n"
+        "assert json.loads(out.stdout) == [], out.output\n"
+        f"print(json.dumps([m for m in {NOT_FOR_MISSED!r} if m in sys.modules]))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == []

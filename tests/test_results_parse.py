@@ -208,3 +208,38 @@ def test_outside_sites_are_kept_by_name() -> None:
         None,
         "幸福社区核酸采样点",
     )
+
+
+def test_the_index_reads_the_databases_plain_rows_and_each_bad_time_row_is_reported() -> None:
+    # The import hands the index the driver's own tuples, not PersonKeys (300,000 of them).
+    plain = [tuple(p) for p in _index()._people]
+    assert all(type(p) is tuple for p in plain)
+    out = parse_rows(
+        "Sheet1",
+        {
+            "employee_no": ["", "", "1001", "1003", "00123", "1001"],
+            "phone": ["138 0000 0002", "", "", "", "", ""],
+            "id_number": ["", "21050219800101567x", "", "", "", ""],
+            "sampled_at": ["2022-05-09 08:30"] * 3 + ["昨天", "昨天", "2022-05-10 08:30"],
+            "result": ["阴性"] * 6,
+        },
+        list(range(2, 8)),
+        PersonIndex(plain),  # type: ignore[arg-type]
+        tz=SH,
+        now=NOW,
+        normalize_phone=lambda raw: normalize_phone(raw, "CN"),
+        sites={},
+    )
+    assert [(s.row, s.person_id, s.matched_by) for s in out.samples] == [
+        (2, 2, "phone"),
+        (3, 3, "id_number"),
+        (4, 1, "employee_no"),
+        (7, 1, "employee_no"),
+    ]
+    # The same unreadable text on two rows: both rows are named, each with the message.
+    assert [(e.row, e.column, e.value) for e in out.errors] == [
+        (5, "sampled_at", "昨天"),
+        (6, "sampled_at", "昨天"),
+    ]
+    assert out.errors[0].message == out.errors[1].message
+    assert out.samples[0].sampled_at == datetime(2022, 5, 9, 0, 30, tzinfo=UTC)

@@ -18,6 +18,7 @@ from sqlmodel import Session
 
 from testrota.app import App
 from testrota.audit import Action, Actor, record, record_many
+from testrota.collector import collector_paused
 from testrota.compliance.alerts import ContactsBooking, RaisedAlert, book_contacts
 from testrota.compliance.importing import ResultsImport, read_result_sheet, record_result_sheet
 from testrota.compliance.recording import RecordedResult, parse_result_word
@@ -62,6 +63,12 @@ def import_results(app: App, cmd: ImportResults) -> ResultsImport:
     """Import one result file atomically; audited as ``results.imported`` (and each alert it
     raises as ``alert.raised``). Nothing is written on a dry run or when the file is refused
     (UserError)."""
+    # Hundreds of thousands of short-lived objects without cycles: see testrota.collector.
+    with collector_paused():
+        return _import_results(app, cmd)
+
+
+def _import_results(app: App, cmd: ImportResults) -> ResultsImport:
     policy, now = app.policy, app.now()
     cmd.progress("reading")
     try:

@@ -28,6 +28,7 @@ from testrota.actions.uploads import (
 )
 from testrota.app import App
 from testrota.audit import Action, Actor, record, record_many
+from testrota.collector import collector_paused
 from testrota.db.engine import session_scope
 from testrota.db.models import RosterImport
 from testrota.errors import UserError
@@ -61,6 +62,12 @@ def import_roster(app: App, cmd: ImportRoster) -> ImportReport:
 
 def _import(app: App, cmd: ImportRoster) -> tuple[ImportReport, int]:
     """The report, and how many people were active before."""
+    # Hundreds of thousands of short-lived objects without cycles: see testrota.collector.
+    with collector_paused():
+        return _import_paused(app, cmd)
+
+
+def _import_paused(app: App, cmd: ImportRoster) -> tuple[ImportReport, int]:
     now = app.now()
     policy = app.policy
     cmd.progress("reading")
@@ -91,17 +98,24 @@ def _import(app: App, cmd: ImportRoster) -> tuple[ImportReport, int]:
             session.rollback()
             return report, comparison.active
         cmd.progress("writing")
-        import_id = roster.write_roster(session, comparison, now, str(cmd.actor))
+        from testrota.db.bulk import indexes_deferred
         from testrota.org.units import sync_units
 
-        # The unit tree follows the roster in the same transaction: no reader sees a person
-        # without their unit.
-        moved = {
-            person_id
-            for person_id, _, changes in comparison.diff.updated
-            if changes.keys() & {"unit_path", "department", "grid_unit", "active"}
-        }
-        sync_units(session.connection(), app.org, now, only=moved)
+        with indexes_deferred(
+            session.connection(),
+            roster.PERSON,
+            rows_before=comparison.stored,
+            rows_written=len(comparison.diff.added) + len(comparison.diff.updated),
+        ):
+            import_id = roster.write_roster(session, comparison, now, str(cmd.actor))
+            # The unit tree follows the roster in the same transaction: no reader sees a
+            # person without their unit.
+            moved = {
+                person_id
+                for person_id, _, changes in comparison.diff.updated
+                if changes.keys() & {"unit_path", "department", "grid_unit", "active"}
+            }
+            sync_units(session.connection(), app.org, now, only=moved)
         record_many(
             session,
             cmd.actor,

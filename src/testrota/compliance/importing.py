@@ -28,6 +28,7 @@ from testrota.compliance.columns import IDENTITY_FIELDS, REQUIRED_FIELDS, load_r
 from testrota.compliance.facts import cols
 from testrota.compliance.records import Sample
 from testrota.compliance.result_rows import (
+    KeysRow,
     ParsedRows,
     ParsedSample,
     PersonIndex,
@@ -39,7 +40,8 @@ from testrota.compliance.result_rows import (
 )
 from testrota.compliance.staging import mark_done_staged, same_sample, staged, staged_rows
 from testrota.db import tables
-from testrota.db.models import Person, Site
+from testrota.db.bulk import fetch_raw
+from testrota.db.models import Site
 from testrota.db.types import UTCDateTime
 from testrota.errors import UserError
 from testrota.policy import Policy
@@ -272,10 +274,11 @@ def _write_errors_report(path: Path, parsed: ParsedRows, workbook: Workbook, lan
     write_error_report(path, problems, workbook, lang=lang)
 
 
-def _person_keys(session: Session) -> list[PersonKeys]:
-    # Plain columns, no type processing: this reads every person, 100,000 at a large group.
-    query = select(*cols(Person.id, Person.employee_no, Person.phone, Person.id_number))
-    return [PersonKeys._make(r) for r in session.connection().execute(query).all()]
+def _person_keys(session: Session) -> list[KeysRow]:
+    # The driver's own tuples, no type processing: this reads every person, 300,000 at a
+    # large group.
+    # (int, str, str | None, str | None) each
+    return fetch_raw(session.connection(), tables.PERSON, PersonKeys._fields)
 
 
 def _site_names(session: Session) -> dict[str, str]:

@@ -38,6 +38,9 @@ class PersonKeys(NamedTuple):
     id_number: str | None = None
 
 
+KeysRow = tuple[int, str, str | None, str | None]  # PersonKeys' fields, in its order
+
+
 class PersonIndex:
     """Look-ups from a row's identity cells to a person id.
 
@@ -45,9 +48,11 @@ class PersonIndex:
     row needs them (most sheets match every row by employee number).
     """
 
-    def __init__(self, people: Iterable[PersonKeys]) -> None:
+    def __init__(self, people: Iterable[KeysRow]) -> None:
+        # Plain tuples in PersonKeys order (a PersonKeys is one): 100,000 named tuples would
+        # cost more to build than the whole look-up saves.
         self._people = list(people)
-        self.by_no: dict[str, int] = {p.employee_no: p.id for p in self._people}
+        self.by_no: dict[str, int] = {p[1]: p[0] for p in self._people}
         self._folded: dict[str, list[int]] | None = None
         self._loose: dict[str, list[int]] = {}
         self._phone: dict[str, list[int]] | None = None
@@ -63,14 +68,14 @@ class PersonIndex:
     @property
     def by_phone(self) -> dict[str, list[int]]:
         if self._phone is None:
-            self._phone = self._group((p.phone, p.id) for p in self._people if p.phone)
+            self._phone = self._group((p[2], p[0]) for p in self._people if p[2])
         return self._phone
 
     @property
     def by_id_number(self) -> dict[str, list[int]]:
         if self._id_number is None:
             self._id_number = self._group(
-                (normalize_id_number(p.id_number), p.id) for p in self._people if p.id_number
+                (normalize_id_number(p[3]), p[0]) for p in self._people if p[3]
             )
         return self._id_number
 
@@ -81,13 +86,13 @@ class PersonIndex:
         if hit is not None:
             return [hit]
         if self._folded is None:
-            self._folded = self._group((number_key(p.employee_no), p.id) for p in self._people)
-            self._loose = self._group((loose_key(p.employee_no), p.id) for p in self._people)
+            self._folded = self._group((number_key(p[1]), p[0]) for p in self._people)
+            self._loose = self._group((loose_key(p[1]), p[0]) for p in self._people)
         return self._folded.get(number_key(raw)) or self._loose.get(loose_key(raw), [])
 
     def employee_nos(self, person_ids: Iterable[int]) -> list[str]:
         wanted = set(person_ids)
-        return sorted(p.employee_no for p in self._people if p.id in wanted)
+        return sorted(p[1] for p in self._people if p[0] in wanted)
 
 
 @dataclass(frozen=True)
@@ -198,6 +203,7 @@ def parse_rows(
     seen: dict[tuple[int, datetime, str], ParsedSample] = {s_key(s): s for s in out.samples}
     result_cache: dict[str, str | None] = {}
     site_cache: dict[str, tuple[str, str | None]] = {}
+    time_cache: dict[str, datetime | SampledAtError] = {}
     for i in range(n):
         row = row_numbers[i]
         out.rows += 1
@@ -245,13 +251,23 @@ def parse_rows(
                 )
             )
             continue
-        try:
-            sampled_at = parse_sampled_at(times[i], tz, day_first)
-        except SampledAtError as exc:
+        raw_time = times[i]
+        parsed_time = time_cache.get(raw_time)
+        if parsed_time is None:
+            # A lab sheet's times repeat (a slot's samples share their minute): each distinct
+            # text is read once, its refusal too.
+            try:
+                parsed_time = parse_sampled_at(raw_time, tz, day_first)
+            except SampledAtError as refused:
+                parsed_time = refused
+            time_cache[raw_time] = parsed_time
+        if isinstance(parsed_time, SampledAtError):
+            bad = parsed_time
             out.errors.append(
-                RowProblem(sheet, row, "sampled_at", times[i], str(exc), exc.template, exc.params)
+                RowProblem(sheet, row, "sampled_at", raw_time, str(bad), bad.template, bad.params)
             )
             continue
+        sampled_at = parsed_time
         if sampled_at > latest:
             out.errors.append(
                 RowProblem.of(

@@ -82,11 +82,15 @@ def staged_rows(samples: Sequence[Any], policy: Policy) -> Staging:
     tz = policy.tz
     day_ids: dict[date, int] = {}
     day_col: list[int] = []
+    # Samples share their times (a slot's minute): each distinct time is placed once.
+    day_of: dict[datetime, int] = {}
     for s in samples:
-        day = s.sampled_at.astimezone(tz).date()
-        day_id = day_ids.get(day)
+        at = s.sampled_at
+        day_id = day_of.get(at)
         if day_id is None:
-            day_id = day_ids[day] = day.toordinal()
+            day = at.astimezone(tz).date()
+            day_id = day_of[at] = day.toordinal()
+            day_ids.setdefault(day, day_id)
         day_col.append(day_id)
     rows = [
         (i, s.person_id, s.sampled_at, s.result, s.source, s.site_code, s.site_name, day)

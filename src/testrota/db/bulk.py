@@ -9,12 +9,15 @@ appointments share a few thousand slot times — and the rows go to the driver a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from itertools import islice
 from typing import Any
 
 from sqlalchemy import Connection, Table
 
 CHUNK = 20_000  # rows per executemany: bounded memory for the driver's parameter list
+DEFER_INDEXES_FROM = 10_000  # rows added below which a table keeps its indexes while written
 
 Row = Sequence[Any] | Mapping[str, Any]
 
@@ -49,16 +52,90 @@ def bulk_insert(
     # Only the columns whose type converts a value (dates, JSON, ...) are touched per row; the
     # rest, most of a roster's texts, go to the driver as they are.
     touched = [(i, f) for i, f in enumerate(head) if f is not _identity]
-    values: list[tuple[Any, ...]] = []
     width = len(columns)
-    for row in rows:
-        cells = [row[c] for c in columns] if isinstance(row, Mapping) else list(row)
-        if len(cells) != width:
-            raise ValueError(f"a row of {len(cells)} values for {width} columns")
-        for i, f in touched:
-            cells[i] = f(cells[i])
-        values.append((*cells, *tail))
-    _write(conn, table, names, values)
+
+    def converted() -> Iterator[tuple[Any, ...]]:
+        # A generator: the driver takes the rows a chunk at a time, so the converted copies
+        # (a roster's 300,000 audit details as JSON text) never all exist at once.
+        for row in rows:
+            cells = [row[c] for c in columns] if isinstance(row, Mapping) else list(row)
+            if len(cells) != width:
+                raise ValueError(f"a row of {len(cells)} values for {width} columns")
+            for i, f in touched:
+                cells[i] = f(cells[i])
+            yield (*cells, *tail)
+
+    _write(conn, table, names, converted())
+
+
+def bulk_update(
+    conn: Connection,
+    table: Table,
+    rows: Sequence[Sequence[Any]],
+    *,
+    columns: Sequence[str],
+    key: str = "id",
+    constants: Mapping[str, Any] | None = None,
+) -> None:
+    """Set ``columns`` (and ``constants``) of the rows whose ``key`` is each row's first value.
+
+    Every row sets the same columns, so the whole batch is one statement: through a temporary
+    table filled by ``COPY`` on PostgreSQL, an ``executemany`` elsewhere. (SQLAlchemy's ORM bulk
+    update groups rows by the set of keys each names; a roster in which every person changed
+    something different becomes a statement per person, forty times slower.)
+    """
+    if not rows:
+        return
+    fixed = dict(constants or {})
+    names = [key, *columns, *fixed]
+    convert = _converters(conn, table, names)
+    tail = tuple(convert[len(columns) + 1 + i](v) for i, v in enumerate(fixed.values()))
+    width = len(columns) + 1
+    touched = [(i, f) for i, f in enumerate(convert[:width]) if f is not _identity]
+
+    def converted() -> Iterator[tuple[Any, ...]]:
+        for row in rows:
+            if len(row) != width:
+                raise ValueError(f"a row of {len(row)} values for {width} columns")
+            if touched:
+                cells = list(row)
+                for i, f in touched:
+                    cells[i] = f(cells[i])
+                yield (*cells, *tail)
+            else:
+                yield (*row, *tail)
+
+    values = converted()
+    dialect = conn.dialect
+    quoted_key = f'"{key}"'
+    if dialect.name == "postgresql" and dialect.driver == "psycopg":
+        staging = f"_bulk_{table.name}"
+        quoted = ", ".join(f'"{n}"' for n in names)
+        conn.exec_driver_sql(f'DROP TABLE IF EXISTS "{staging}"')
+        conn.exec_driver_sql(
+            f'CREATE TEMP TABLE "{staging}" ON COMMIT DROP AS '
+            f'SELECT {quoted} FROM "{table.name}" WITH NO DATA'
+        )
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        with raw.cursor() as cur, cur.copy(f'COPY "{staging}" ({quoted}) FROM STDIN') as copy:
+            for row in values:
+                copy.write_row(row)
+        sets = ", ".join(f'"{n}" = s."{n}"' for n in names[1:])
+        conn.exec_driver_sql(
+            f'UPDATE "{table.name}" AS t SET {sets} FROM "{staging}" AS s '
+            f"WHERE t.{quoted_key} = s.{quoted_key}"
+        )
+        conn.exec_driver_sql(f'DROP TABLE "{staging}"')
+        return
+    mark = {"qmark": "?", "format": "%s", "pyformat": "%s"}.get(dialect.paramstyle)
+    if mark is None:  # pragma: no cover - no supported driver uses named parameters
+        raise NotImplementedError(dialect.paramstyle)
+    sets = ", ".join(f'"{n}" = {mark}' for n in names[1:])
+    sql = f'UPDATE "{table.name}" SET {sets} WHERE {quoted_key} = {mark}'
+    # The key goes last, as the statement's WHERE takes it.
+    while part := [(*v[1:], v[0]) for v in islice(values, CHUNK)]:
+        conn.exec_driver_sql(sql, part)
 
 
 def _converters(conn: Connection, table: Table, names: Sequence[str]) -> list[Callable[[Any], Any]]:
@@ -90,7 +167,7 @@ def _cached(proc: Callable[[Any], Any]) -> Callable[[Any], Any]:
 
 
 def _write(
-    conn: Connection, table: Table, names: Sequence[str], values: Sequence[tuple[Any, ...]]
+    conn: Connection, table: Table, names: Sequence[str], values: Iterator[tuple[Any, ...]]
 ) -> None:
     quoted = ", ".join(f'"{n}"' for n in names)
     dialect = conn.dialect
@@ -106,8 +183,36 @@ def _write(
     if mark is None:  # pragma: no cover - no supported driver uses named parameters
         raise NotImplementedError(dialect.paramstyle)
     sql = f'INSERT INTO "{table.name}" ({quoted}) VALUES ({", ".join([mark] * len(names))})'
-    for part in chunks(values, CHUNK):
-        conn.exec_driver_sql(sql, list(part))
+    while part := list(islice(values, CHUNK)):
+        conn.exec_driver_sql(sql, part)
+
+
+@contextmanager
+def indexes_deferred(
+    conn: Connection, table: Table, *, rows_before: int, rows_written: int
+) -> Iterator[None]:
+    """Drop ``table``'s plain (not unique) indexes for the block and build them again after
+    it, on SQLite, when the block writes (adds or updates) at least as many rows as the table
+    had: a group's first roster, or one in which everybody changed. Sorting once is cheaper
+    than a B-tree update per row and index. Inside the
+    caller's transaction, so other connections keep the old snapshot with its indexes, and a
+    failure rolls the drop back with everything else. PostgreSQL is left alone: dropping an
+    index there locks the table against every reader until commit.
+    """
+    if conn.dialect.name != "sqlite" or rows_written < max(rows_before, DEFER_INDEXES_FROM):
+        yield
+        return
+    found = conn.exec_driver_sql(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
+        "AND sql IS NOT NULL",
+        (table.name,),
+    ).fetchall()
+    plain = [(name, sql) for name, sql in found if "UNIQUE" not in sql.upper().split("INDEX")[0]]
+    for name, _ in plain:
+        conn.exec_driver_sql(f'DROP INDEX "{name}"')
+    yield
+    for _, sql in plain:
+        conn.exec_driver_sql(sql)
 
 
 def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:

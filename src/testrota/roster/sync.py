@@ -108,6 +108,9 @@ class StoredPerson(NamedTuple):
 class RosterDiff:
     added: list[dict[str, Any]] = field(default_factory=list)
     updated: list[tuple[int, str, dict[str, tuple[Any, Any]]]] = field(default_factory=list)
+    # (person id, STORED_FIELDS values) of each updated person, in the order of ``updated``:
+    # the whole row, so that the write is one statement however the changes differ
+    updated_rows: list[tuple[int, tuple[Any, ...]]] = field(default_factory=list)
     unchanged: int = 0
     deactivated: list[tuple[int, str]] = field(default_factory=list)
     high_risk_by_category: Counter[str] = field(default_factory=Counter)
@@ -251,6 +254,7 @@ def diff_roster(
             if prior.active and prior.values[_RISK_AT] is not None and not risk["risk_category"]:
                 diff.not_high_risk.append((prior.id, record.department, record.grid_unit))
             diff.updated.append((prior.id, record.employee_no, changes))
+            diff.updated_rows.append((prior.id, values))
     if full:
         seen = set(seen_employee_nos)
         diff.deactivated = sorted(

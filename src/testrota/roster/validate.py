@@ -12,14 +12,13 @@ types, shifts, departments), because a group's roster has 100,000 rows.
 
 from __future__ import annotations
 
-import gc
 import re
 import unicodedata
-from collections.abc import Callable, Collection, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from testrota.collector import collector_paused
 from testrota.policy import Policy
 from testrota.roster.columns import normalize_header, to_simplified
 from testrota.roster.phones import NO_PHONE, explain_phone
@@ -455,7 +454,7 @@ def validate_workbook(
         else set(known_employee_nos)
     )
     state = _State(policy.phone_region)
-    with _collector_paused():
+    with collector_paused():
         for sheet_index, sheet in enumerate(workbook.sheets):
             state.sheet(sheet_index, sheet)
     accepted = {r.employee_no for r in state.records}
@@ -855,22 +854,6 @@ def _channel_of(text: str) -> str | None:
 
 def _language_of(text: str) -> str | None:
     return LANGUAGE_WORDS.get(normalize_header(text)) if text else None
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while 100,000 records are built.
-
-    Every 700 new objects would start a collection that walks all the records made so far; the
-    records hold no cycles, so those walks free nothing and cost a third of the validation.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _longest(values: list[str]) -> int:

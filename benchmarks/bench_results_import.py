@@ -1,0 +1,79 @@
+"""A lab's results sheet imported, against the bare read of the same file, side by side.
+
+    .venv/bin/python benchmarks/bench_results_import.py [--people 100000] [--workdir DIR]
+
+Seeds N people with a week of appointments on SQLite (as ``bench_compliance.py`` does), writes
+a results sheet of N rows (.xlsx, a tenth matched by phone only), then runs as separate
+processes, each with its wall time, CPU time and peak memory: the bare ``python_calamine``
+read, pandas' read with calamine, ``testrota results import --json`` (every row new, each
+marks its appointment done), and the same import again (every row unchanged). The ratio is of
+CPU time, which a shared machine disturbs less than wall time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from _proc import measure, table  # noqa: E402
+from bench_compliance import MONDAY, READ_CALAMINE, seed, write_results  # noqa: E402
+
+PY = sys.executable
+READ_PANDAS = """
+import sys, pandas
+frames = pandas.read_excel(sys.argv[1], sheet_name=None, dtype=str, engine="calamine")
+print(sum(len(f) for f in frames.values()))
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--people", type=int, default=100_000)
+    parser.add_argument("--workdir", type=Path, default=None)
+    args = parser.parse_args()
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="bench_results_"))
+    work.mkdir(parents=True, exist_ok=True)
+    db = work / "bench.db"
+    db.unlink(missing_ok=True)
+    url = f"sqlite:///{db}"
+    rng = random.Random(42)
+    started = time.perf_counter()
+    seed(url, args.people, rng)
+    sheet = work / "results.xlsx"
+    write_results(sheet, args.people, rng)
+    print(f"seeded and wrote the sheet in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    env = {
+        "TESTROTA_DATABASE_URL": url,
+        "TESTROTA_CONFIG_DIR": str(ROOT / "config"),
+        # Friday morning: the Tuesday-to-Thursday results arrive
+        "TESTROTA_NOW": (MONDAY + timedelta(days=4, hours=8)).isoformat(),
+    }
+    testrota = [PY, "-m", "testrota.cli.main", "results", "import", str(sheet), "--json"]
+    bare = measure("python_calamine read (bare)", [PY, "-c", READ_CALAMINE, str(sheet)])
+    pandas = measure("pandas + calamine read", [PY, "-c", READ_PANDAS, str(sheet)])
+    first = measure("testrota results import (all new)", testrota, env)
+    again = measure("same import again (all unchanged)", testrota, env)
+    s1, s2 = json.loads(first.output), json.loads(again.output)
+    print(f"{args.people:,}-row results sheet, {sheet.stat().st_size / 1e6:.1f} MB, SQLite")
+    print(table([bare, pandas, first, again], baseline=bare))
+    print(
+        f"first: recorded {s1['recorded']:,}, unmatched {len(s1['unmatched'])}, "
+        f"errors {len(s1['errors'])}, appointments done {s1.get('appointments_done', 0):,}; "
+        f"again: unchanged {s2['unchanged']:,}, recorded {s2['recorded']}"
+    )
+    load = os.getloadavg()
+    print(f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} on {os.cpu_count()} cores")
+
+
+if __name__ == "__main__":
+    main()
