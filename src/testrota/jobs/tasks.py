@@ -151,6 +151,11 @@ def supervisors_digest(ctx: JobContext) -> OnceResult:
     now = ctx.now()
 
     def work() -> dict[str, int]:
+        from testrota.actions.units import ensure_units
+
+        # A unit supervisor's share is found through each person's unit: place anyone not
+        # placed yet (the first run after an upgrade), or they would count for nobody.
+        ensure_units(ctx.app, Actor.job("supervisors_digest"))
         texts = enqueue_digests(ctx.app.engine, now, ctx.app.policy, ctx.app.settings)
         if texts:
             ctx.wake_dispatch()
