@@ -793,6 +793,10 @@ def _with_group() -> None:
 
     for english, chinese in ZH_GROUP.items():
         ZH.setdefault(english, chinese)
+    from testrota.web.i18n_units15 import ZH_UNITS15
+
+    for english, chinese in ZH_UNITS15.items():
+        ZH.setdefault(english, chinese)
 
 
 _with_group()

@@ -1,0 +1,125 @@
+"""In a real browser (chromium through Playwright, against ``testrota serve``), supervisors by
+unit (issue 15) as HR and supervisors use them: HR gives a supervisor a unit on the users
+page (found by searching its path) and the supervisor then sees that unit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
+
+from testrota.db.models import AuditEvent, User
+from tests.test_browser_axe import violations
+from tests.test_group_scope import _two_companies
+from tests.web_support import PASSWORD, make_user, running_server, skip_without_browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+DESKTOP = {"width": 1366, "height": 768}
+PHONE = {"width": 390, "height": 844}
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(skip_without_browser(), reason="needs chromium at /usr/bin/chromium"),
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield b
+        b.close()
+
+
+def sign_in(page: Any, base: str, name: str) -> None:
+    page.goto(f"{base}/login")
+    page.fill('input[name="username"]', name)
+    page.fill('input[name="password"]', PASSWORD)
+    page.click("button.primary")
+    page.wait_for_load_state()
+
+
+def _user_events(engine: Engine, name: str) -> list[AuditEvent]:
+    with Session(engine) as s:
+        return list(
+            s.exec(
+                select(AuditEvent)
+                .where(col(AuditEvent.action).startswith("user."), AuditEvent.entity_id == name)
+                .order_by(col(AuditEvent.id))
+            )
+        )
+
+
+def _units_of(engine: Engine, name: str) -> list[str]:
+    with Session(engine) as s:
+        return list(s.exec(select(User).where(User.name == name)).one().units)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_hr_gives_a_supervisor_a_unit_found_by_its_path_and_changes_it(
+    browser: Any, database_url: str, engine: Engine, lang: str
+) -> None:
+    _two_companies(engine)  # 炼钢厂 under 板材公司, and a namesake 炼钢厂 under 北营公司
+    make_user(engine, "hr1", "hr", language=lang)
+    with running_server(database_url) as base:
+        context = browser.new_context(viewport=DESKTOP, locale="zh-CN" if lang == "zh" else "en")
+        page = context.new_page()
+        sign_in(page, base, "hr1")
+        page.goto(f"{base}/admin/users")
+        # the tree is offered to choose from
+        offered = page.eval_on_selector_all("datalist#units option", "els => els.map(e => e.value)")
+        assert "本钢集团/板材公司" in offered and "本钢集团/北营公司/炼钢厂" in offered
+        # search by part of a path: both 炼钢厂 are found, each with its whole path
+        page.fill('input[name="find"]', "炼钢")
+        page.press('input[name="find"]', "Enter")
+        page.wait_for_load_state()
+        found = page.locator("ul.found-units code").all_inner_texts()
+        assert "本钢集团/板材公司/炼钢厂" in found and "本钢集团/北营公司/炼钢厂" in found
+        assert violations(page) == []
+        # add a supervisor with a unit typed without the root's name
+        form = page.locator('form[action="/admin/users"][method="post"]')
+        form.locator('input[name="name"]').fill("sup9")
+        form.locator('select[name="role"]').select_option("supervisor")
+        form.locator('input[name="units"]').fill("板材公司")
+        form.locator('input[name="password"]').fill(PASSWORD)
+        form.locator("button.primary").click()
+        page.wait_for_load_state()
+        row = page.locator("table.users tr", has_text="sup9")
+        assert row.locator('input[name="units"]').input_value() == "本钢集团/板材公司"
+        assert _units_of(engine, "sup9") == ["本钢集团/板材公司"]
+        [added] = _user_events(engine, "sup9")
+        assert added.action == "user.added" and added.details["units"] == ["本钢集团/板材公司"]
+        # an unknown unit is refused in the reader's language and nothing changes
+        row.locator('input[name="units"]').fill("鞍钢")
+        row.locator("button").first.click()
+        page.wait_for_load_state()
+        error = page.locator("p.flash.error").inner_text()
+        assert ("没有单位" if lang == "zh" else "no unit") in error
+        assert _units_of(engine, "sup9") == ["本钢集团/板材公司"]
+        # change it to the other company's unit
+        row = page.locator("table.users tr", has_text="sup9")
+        row.locator('input[name="units"]').fill("本钢集团/北营公司")
+        row.locator("button").first.click()
+        page.wait_for_load_state()
+        assert _units_of(engine, "sup9") == ["本钢集团/北营公司"]
+        changed = _user_events(engine, "sup9")[-1]
+        assert changed.action == "user.changed"
+        assert changed.details["units"] == [["本钢集团/板材公司"], ["本钢集团/北营公司"]]
+        # the supervisor now sees 北营公司's person only
+        sup = browser.new_context(viewport=DESKTOP, locale="zh-CN" if lang == "zh" else "en")
+        sup_page = sup.new_page()
+        sign_in(sup_page, base, "sup9")
+        sup_page.goto(f"{base}/people")
+        numbers = sup_page.locator("table.people tbody td:nth-of-type(1)").all_inner_texts()
+        assert numbers == ["X001"]
+        sup.close()
+        context.close()
