@@ -123,3 +123,89 @@ def test_hr_gives_a_supervisor_a_unit_found_by_its_path_and_changes_it(
         assert numbers == ["X001"]
         sup.close()
         context.close()
+
+
+def _supervisor(engine: Engine, name: str, units: list[str], lang: str) -> None:
+    from datetime import UTC, datetime
+
+    from testrota.auth.users import add_user
+    from testrota.db.engine import session_scope
+
+    with session_scope(engine) as s:
+        add_user(
+            s,
+            name=name,
+            role="supervisor",
+            password=PASSWORD,
+            units=units,
+            language=lang,
+            now=datetime(2022, 5, 1, tzinfo=UTC),
+        )
+
+
+def _static_plates(engine: Engine, database_url: str) -> None:
+    """板材公司 in static control for the week of NOW (Wednesday 2022-05-11)."""
+    from datetime import date
+
+    from testrota.actions.modes import SetMode, set_mode
+    from testrota.app import build_app
+    from testrota.audit import Actor
+    from tests.web_support import web_settings_for
+
+    app = build_app(web_settings_for(database_url), engine=engine)
+    set_mode(
+        app,
+        SetMode(
+            "板材公司",
+            "static",
+            date(2022, 5, 9),
+            "区域出现阳性病例",
+            Actor.cli("hr1"),
+            end=date(2022, 5, 15),
+        ),
+    )
+
+
+@pytest.mark.parametrize(("lang", "viewport"), [("zh", PHONE), ("en", DESKTOP)])
+def test_a_unit_supervisor_sees_the_mode_their_unit_is_in_and_what_it_means(
+    browser: Any, database_url: str, engine: Engine, lang: str, viewport: dict[str, int]
+) -> None:
+    _two_companies(engine)
+    _static_plates(engine, database_url)
+    _supervisor(engine, "steel", ["本钢集团/板材公司/炼钢厂"], lang)
+    _supervisor(engine, "north", ["本钢集团/北营公司"], lang)
+    make_user(engine, "hr1", "hr", language=lang)
+    locale = "zh-CN" if lang == "zh" else "en"
+    with running_server(database_url) as base:
+        context = browser.new_context(viewport=viewport, locale=locale)
+        page = context.new_page()
+        sign_in(page, base, "steel")
+        page.goto(f"{base}/")
+        row = page.locator("table.unit-modes tbody tr")
+        assert row.count() == 1
+        assert row.get_attribute("data-unit") == "本钢集团/板材公司/炼钢厂"
+        text = row.inner_text()
+        # the badge says the mode in words (not by colour alone), the period and the reason
+        assert ("静态管控" if lang == "zh" else "static control") in text
+        assert "2022-05-09" in text and "2022-05-15" in text and "区域出现阳性病例" in text
+        assert "本钢集团/板材公司" in row.locator("td").first.inner_text()  # where it was set
+        meaning = row.locator("td.meaning").inner_text()
+        assert ("每天检测" if lang == "zh" else "tested every day") in meaning
+        assert violations(page) == []
+        # the other company's supervisor is told everything is normal for them
+        other = browser.new_context(viewport=viewport, locale=locale)
+        other_page = other.new_page()
+        sign_in(other_page, base, "north")
+        other_page.goto(f"{base}/")
+        assert other_page.locator("table.unit-modes").count() == 0
+        assert other_page.locator("section.modes p.all-normal").count() == 1
+        # HR sees the one change, on the unit it was set on, and how many units follow it
+        office = browser.new_context(viewport=DESKTOP, locale=locale)
+        hr_page = office.new_page()
+        sign_in(hr_page, base, "hr1")
+        hr_page.goto(f"{base}/")
+        hr_rows = hr_page.locator("table.unit-modes tbody tr")
+        assert hr_rows.count() == 1
+        assert hr_rows.get_attribute("data-unit") == "本钢集团/板材公司"
+        for c in (context, other, office):
+            c.close()
