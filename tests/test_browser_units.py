@@ -209,3 +209,69 @@ def test_a_unit_supervisor_sees_the_mode_their_unit_is_in_and_what_it_means(
         assert hr_rows.get_attribute("data-unit") == "本钢集团/板材公司"
         for c in (context, other, office):
             c.close()
+
+
+def _sampled(engine: Engine, employee_no: str, at: str) -> None:
+    from testrota.db.engine import session_scope
+    from testrota.db.models import Person, TestResult
+    from tests.web_support import local
+
+    with session_scope(engine) as s:
+        person = s.exec(select(Person).where(Person.employee_no == employee_no)).one()
+        assert person.id is not None
+        s.add(
+            TestResult(
+                person_id=person.id,
+                sampled_at=local(at),
+                result="negative",
+                source="checkin",
+                site_code="S1",
+                recorded_at=local(at),
+            )
+        )
+
+
+@pytest.mark.parametrize(("lang", "viewport"), [("zh", PHONE), ("en", DESKTOP)])
+def test_the_daily_report_shows_the_units_weekly_trend_with_weeks_without_data_as_such(
+    browser: Any, database_url: str, engine: Engine, lang: str, viewport: dict[str, int]
+) -> None:
+    import json
+    import urllib.request
+
+    from tests.web_support import add_slot, book
+
+    _two_companies(engine)  # A001 (板材公司) is due Monday 2022-05-09 and untested since
+    week18 = add_slot(engine, "2022-05-03 08:00")
+    book(engine, "A001", week18, "done")
+    _sampled(engine, "A001", "2022-05-03 08:05")
+    book(engine, "X001", week18, "missed")  # 北营公司's: not in this supervisor's trend
+    _supervisor(engine, "plates", ["本钢集团/板材公司"], lang)
+    locale = "zh-CN" if lang == "zh" else "en"
+    with running_server(database_url) as base:
+        context = browser.new_context(viewport=viewport, locale=locale)
+        page = context.new_page()
+        sign_in(page, base, "plates")
+        page.goto(f"{base}/report/daily")  # yesterday, 2022-05-10, of their one unit
+        rows = page.locator("table.trend tbody tr")
+        assert rows.count() == 8
+        weeks = [rows.nth(i).get_attribute("data-week") for i in range(8)]
+        assert weeks[0] == "2022-W12" and weeks[-2:] == ["2022-W18", "2022-W19"]
+        no_data = "无数据" if lang == "zh" else "no data"
+        for i in range(6):  # nobody was due: no data, not 0 %
+            assert rows.nth(i).locator("td.rate").inner_text().strip() == no_data
+        assert rows.nth(6).locator("td.rate").inner_text().strip() == "100.0%"
+        assert rows.nth(7).locator("td.rate").inner_text().strip() == "0.0%"  # a real nought
+        assert violations(page) == []
+        # the same trend as JSON, from the page's own link and session
+        href = page.locator("section.trend a", has_text="JSON").get_attribute("href")
+        cookies = "; ".join(f"{c['name']}={c['value']}" for c in context.cookies())
+        request = urllib.request.Request(base + str(href), headers={"Cookie": cookies})
+        with urllib.request.urlopen(request, timeout=10) as r:
+            body = json.loads(r.read())
+        assert body["unit"] == "本钢集团/板材公司"
+        assert [w["rate"] for w in body["weeks"]] == [None] * 6 + [1.0, 0.0]
+        assert body["weeks"][-1]["required"] == 1 and body["weeks"][-1]["last"] == "2022-05-10"
+        # another company's trend is nobody's business here
+        other = page.goto(f"{base}/report/daily/trend.json?unit=北营公司")
+        assert other is not None and other.status == 404
+        context.close()

@@ -39,6 +39,14 @@ ZH_UNITS15: dict[str, str] = {
     "report shows whether it had one.": (
         "保产保供：每个关键岗位每天都须有已检测人员；日报显示是否做到。"
     ),
+    # the daily report's trend
+    "Weekly rate over the last {n} weeks": "近 {n} 周的周检测率",
+    "Each week's tested / required, summed over its days up to {day}; a week nobody was due "
+    "has no data.": "每周的实检 / 应检，按日累计至 {day}；无人应检的周显示为无数据。",
+    "Days": "日期",
+    "Bar": "条形图",
+    "no data": "无数据",
+    "weeks {weeks}: give 1 to {most}": "周数 {weeks}：请填写 1 到 {most}",
     # messages of the users use cases (UserError templates)
     "at most {n} units per user": "每个用户最多 {n} 个单位",
     "a unit path has at most {n} characters": "单位路径最多 {n} 个字符",
