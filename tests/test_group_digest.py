@@ -135,3 +135,27 @@ def test_a_positive_alert_reaches_the_supervisor_of_the_persons_unit(
     assert enqueue_positive_alerts(engine, now, policy(), notify_settings(settings)) == 1
     (row,) = [m for m in messages(session) if m.kind == "positive_alert"]
     assert row.user_id == mine
+
+
+def test_the_digest_job_places_people_not_yet_in_the_tree_before_counting(
+    engine: Engine, session: Session, settings: Settings
+) -> None:
+    """The first morning after an upgrade nobody has a unit yet: the job builds the tree
+    first, or a unit supervisor's digest would count nobody."""
+    from testrota.app import build_app
+    from testrota.clock import FixedClock
+    from testrota.jobs import tasks
+    from testrota.jobs.tasks import JobContext
+
+    add_site(session)
+    _missed(session, 1, "炼钢厂", "板材公司/炼钢厂")  # not placed: no sync_units here
+    sup = _unit_user(session, "plates", ["本钢集团/板材公司"], [])
+    app = build_app(
+        notify_settings(settings),
+        engine=engine,
+        policy=policy(),
+        clock=FixedClock(MONDAY_MORNING),
+    )
+    outcome = tasks.supervisors_digest(JobContext(app=app, worker="w1"))
+    assert outcome.ran and outcome.result == {"texts": 1}
+    assert "漏检1人" in _digests(session)[sup].body
