@@ -22,6 +22,7 @@ RUNS: list[list[str]] = [
     ["bench_dispatch.py", "--rows", PEOPLE],
     ["bench_metrics.py", "--people", PEOPLE, "--repeat", "3"],
     ["bench_web.py", "--people", PEOPLE, "--requests", "100", "--clients", "1"],
+    ["bench_report_trend.py", "--people", PEOPLE, "--repeat", "3"],
 ]
 
 
