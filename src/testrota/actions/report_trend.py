@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, func, select
+from sqlalchemy import Connection, case, func, literal, select, union_all
 
 from testrota.actions.report import DailyReport, OutOfUnits, _unit_of
 from testrota.app import App
@@ -82,30 +82,39 @@ def day_figures(
         binary = conn.dialect.name == "sqlite"
         below = select(UNIT.c.id).where(subtree_condition(under, binary=binary))
         people = people.where(p.c.unit_id.in_(below))
-    due = (
-        select(a.c.person_id.label("person_id"), day_of(a.c.starts_at).label("day"))
-        .where(
-            a.c.starts_at >= first,
-            a.c.starts_at < last,
-            a.c.status != "cancelled",
-            a.c.person_id.in_(people),
-        )
-        .distinct()
-        .subquery()
+    # One grouped pass over the appointments and samples together (no join between them,
+    # which PostgreSQL's parallel plans handled badly): each person-day is due, sampled or
+    # both, then the due ones are counted per day.
+    due = select(
+        a.c.person_id.label("person_id"),
+        day_of(a.c.starts_at).label("day"),
+        literal(1).label("due"),
+        literal(0).label("sampled"),
+    ).where(
+        a.c.starts_at >= first,
+        a.c.starts_at < last,
+        a.c.status != "cancelled",
+        a.c.person_id.in_(people),
     )
-    sampled = (
-        select(t.c.person_id.label("person_id"), day_of(t.c.sampled_at).label("day"))
-        .where(t.c.sampled_at >= first, t.c.sampled_at < last, t.c.person_id.in_(people))
-        .distinct()
+    sampled = select(
+        t.c.person_id.label("person_id"),
+        day_of(t.c.sampled_at).label("day"),
+        literal(0).label("due"),
+        literal(1).label("sampled"),
+    ).where(t.c.sampled_at >= first, t.c.sampled_at < last, t.c.person_id.in_(people))
+    both = union_all(due, sampled).subquery()
+    person_days = (
+        select(
+            both.c.day.label("day"),
+            func.max(both.c.due).label("due"),
+            func.max(both.c.sampled).label("sampled"),
+        )
+        .group_by(both.c.person_id, both.c.day)
         .subquery()
     )
     rows = conn.execute(
-        select(due.c.day, func.count(), func.count(sampled.c.person_id))
-        .select_from(
-            due.outerjoin(
-                sampled, and_(sampled.c.person_id == due.c.person_id, sampled.c.day == due.c.day)
-            )
-        )
-        .group_by(due.c.day)
+        select(person_days.c.day, func.count(), func.sum(person_days.c.sampled))
+        .where(person_days.c.due == 1)
+        .group_by(person_days.c.day)
     ).all()
     return {days[int(i)]: (int(required), int(tested)) for i, required, tested in rows}
