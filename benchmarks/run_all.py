@@ -25,6 +25,7 @@ RUNS: list[list[str]] = [
     ["bench_web.py", "--people", PEOPLE, "--requests", "100", "--clients", "1"],
     ["bench_daily_report.py", "--people", PEOPLE, "--requests", "10"],
     ["bench_dashboard.py", "--people", PEOPLE],
+    ["bench_report_trend.py", "--people", PEOPLE, "--repeat", "3"],
 ]
 
 

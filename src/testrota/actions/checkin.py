@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import col
 
 from testrota.actions.codes import claim_of, person_of_claim
 from testrota.actions.tubes import Placement, put_in_tube, tube_site
@@ -17,6 +18,7 @@ from testrota.codes import CodeClaim, looks_like_code
 from testrota.compliance.checkin import CheckInResult, record_check_in
 from testrota.compliance.facts import find_person, person_facts
 from testrota.db.engine import is_postgres, session_scope
+from testrota.db.models import Person
 
 
 @dataclass(frozen=True)
@@ -59,12 +61,13 @@ def _check_in(
         # The row lock makes two scans of one person on two web processes take turns
         # (PostgreSQL); SQLite's BEGIN IMMEDIATE already does.
         lock = is_postgres(app.engine)
+        # The scope as the lists apply it: departments and, for a user given units, the
+        # units and everything below them (a namesake department elsewhere is nobody here).
+        within = cmd.scope.where(col(Person.department))
         if claim is not None:
-            person = person_of_claim(session, claim, lock=lock, departments=cmd.scope.departments)
+            person = person_of_claim(session, claim, lock=lock, within=within)
         else:
-            person = find_person(
-                session, cmd.employee_no, lock=lock, departments=cmd.scope.departments
-            )
+            person = find_person(session, cmd.employee_no, lock=lock, within=within)
         site = cmd.site
         if cmd.tube and not site:
             site = tube_site(session, cmd.tube)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import select
 from sqlmodel import Session, col
@@ -92,12 +92,16 @@ def person_of_claim(
     *,
     lock: bool = False,
     departments: Collection[str] | None = None,
+    within: Any = None,
 ) -> Person:
-    """The person a genuine code names, within ``departments`` (a scope); a UserError when
-    they are gone or outside it (the two read alike: a scope says nothing of others)."""
+    """The person a genuine code names, within ``departments`` and ``within`` (a SQL
+    condition, ``Scope.where``); a UserError when they are gone or outside it (the two read
+    alike: a scope says nothing of others)."""
     query = select(Person).where(col(Person.id) == claim.person_id)
     if departments is not None:
         query = query.where(col(Person.department).in_(sorted(departments)))
+    if within is not None:
+        query = query.where(within)
     person = session.scalars(query.with_for_update() if lock else query).first()
     if person is None:
         raise UserError(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from testrota.actions.codes import claim_of, person_of_claim
 from testrota.actions.flagging import flag_due
@@ -16,6 +16,7 @@ from testrota.codes import looks_like_code
 from testrota.compliance.facts import UnknownEmployeeNo, find_person, rate_lookup
 from testrota.compliance.standing import Light, PersonStatus
 from testrota.compliance.standing import person_status as status_of
+from testrota.db.models import Person
 
 __all__ = ["Light", "PersonStatus", "Status", "UnknownEmployeeNo", "person_status"]
 
@@ -33,14 +34,16 @@ def person_status(app: App, query: Status) -> PersonStatus:
     :class:`UnknownEmployeeNo`; one that could be several people is
     ``roster.people.AmbiguousEmployeeNo`` (with the candidates in scope). Flags what is due
     first."""
-    departments = query.scope.departments
+    # Departments and units as the lists apply them: an ambiguous number lists, and a
+    # number missing its zeros finds, only people in scope.
+    within = query.scope.where(col(Person.department))
     # Checked before any read: a forged code costs nothing.
     claim = claim_of(app, query.employee_no) if looks_like_code(query.employee_no) else None
     with Session(app.read_engine) as session:
         if claim is not None:
-            person = person_of_claim(session, claim, departments=departments)
+            person = person_of_claim(session, claim, within=within)
         else:
-            person = find_person(session, query.employee_no, departments=departments)
+            person = find_person(session, query.employee_no, within=within)
         if not query.scope.reaches(session.connection(), person.unit_id):
             raise UnknownEmployeeNo(
                 "unknown employee number {number!r}: check the number or import the roster",

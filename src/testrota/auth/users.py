@@ -144,8 +144,12 @@ def update_user(
     active: bool | None = None,
     password: str | None = None,
     keep_session: int | None = None,
+    units: Iterable[str] | None = None,
 ) -> UserInfo:
     """Change a user; a new password, a new role or disabling ends the user's sign-ins.
+
+    ``units`` are full unit paths (None: unchanged); like departments they are read on every
+    request, so a change takes effect at the user's next page without signing them out.
 
     ``keep_session`` is the id of a sign-in to leave alone: the actor's own, when they change
     their own password, so that they are not signed out by it.
@@ -156,14 +160,17 @@ def update_user(
     before = {
         "role": user.role,
         "departments": list(user.departments),
+        "units": list(user.units or ()),
         "active": user.active,
         "language": user.language,
     }
     new_role = role if role is not None else user.role
     new_depts = _clean_departments(departments) if departments is not None else user.departments
     new_lang = language if language is not None else user.language
-    _check(user.name, new_role, list(new_depts), new_lang)
+    new_units = _clean_departments(units) if units is not None else list(user.units or ())
+    _check(user.name, new_role, list(new_depts), new_lang, new_units)
     user.role, user.departments, user.language = new_role, list(new_depts), new_lang
+    user.units = new_units
     if active is not None:
         user.active = active
     if password:
@@ -172,6 +179,7 @@ def update_user(
     after = {
         "role": user.role,
         "departments": list(user.departments),
+        "units": list(user.units or ()),
         "active": user.active,
         "language": user.language,
     }

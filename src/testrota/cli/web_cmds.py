@@ -104,30 +104,24 @@ def users_add(
     """Add a web user; the password is asked for (or read with --password-stdin)."""
     with user_errors():
         app = make_app(db)
+        from testrota.actions.users import AddUser, add_user
         from testrota.auth.passwords import check_password_rules
-        from testrota.auth.users import add_user
-        from testrota.db.engine import session_scope
 
         password = _read_password(password_stdin)
         check_password_rules(password)
-        units: list[str] = []
-        if unit:
-            from testrota.actions.units import resolve_units
-
-            units = resolve_units(app, unit, Actor.cli())
-        with session_scope(app.engine) as session:
-            info = add_user(
-                session,
-                name=name,
-                role=role,
-                password=password,
-                departments=department or [],
-                units=units,
+        info = add_user(
+            app,
+            AddUser(
+                Actor.cli(),
+                name,
+                role,
+                password,
+                departments=tuple(department or ()),
+                units=tuple(unit or ()),
                 language=language,
                 phone=phone,
-                now=app.clock.now(),
-                actor=Actor.cli(),
-            )
+            ),
+        )
         if json_out:
             emit_json(
                 {
@@ -170,6 +164,7 @@ def users_list(
                     "name": u.name,
                     "role": u.role,
                     "departments": ", ".join(u.departments),
+                    "units": ", ".join(u.units),
                     "language": u.language,
                     "active": u.active,
                     "sign_ins": signed_in.get(u.id, 0),
@@ -179,10 +174,11 @@ def users_list(
         if fmt == "json":
             for r in rows:
                 r["departments"] = [d for d in str(r["departments"]).split(", ") if d]
+                r["units"] = [u for u in str(r["units"]).split(", ") if u]
         rows_as(
             fmt,
             rows,
-            ["name", "role", "departments", "language", "active", "sign_ins"],
+            ["name", "role", "departments", "units", "language", "active", "sign_ins"],
             title=say("Users"),
         )
 

@@ -133,17 +133,18 @@ def find_person(
     *,
     lock: bool = False,
     departments: Collection[str] | None = None,
+    within: Any = None,
 ) -> Person:
     """The person a typed employee number means (case, full-width forms, spaces and missing
     leading zeros forgiven); a UserError when there is none or when it could be several
     (``roster.people.AmbiguousEmployeeNo``, listing them; :class:`UnknownEmployeeNo` for none).
-    ``departments`` limits the people considered."""
+    ``departments`` limits the people considered, as does ``within`` (``Scope.where``)."""
     from testrota.roster.people import find_by_number
 
     raw = (employee_no or "").strip()
     if not raw:
         raise UserError("no employee number given")
-    person = find_by_number(session, raw, lock=lock, departments=departments)
+    person = find_by_number(session, raw, lock=lock, departments=departments, within=within)
     if person is None:
         raise UnknownEmployeeNo(
             "unknown employee number {number!r}: check the number or import the roster", number=raw

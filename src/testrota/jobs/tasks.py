@@ -20,6 +20,7 @@ from typing import Any
 from testrota.actions.flagging import FlagDue, flag_due
 from testrota.actions.plan import PlanWeek, plan_week
 from testrota.actions.report import RemindLate, remind_late
+from testrota.actions.units import ensure_units
 from testrota.app import App
 from testrota.audit import Actor
 from testrota.jobs.once import OnceResult, run_once_per_period
@@ -151,6 +152,9 @@ def supervisors_digest(ctx: JobContext) -> OnceResult:
     now = ctx.now()
 
     def work() -> dict[str, int]:
+        # A unit supervisor's share is found through each person's unit: place anyone not
+        # placed yet (the first run after an upgrade), or they would count for nobody.
+        ensure_units(ctx.app, Actor.job("supervisors_digest"))
         texts = enqueue_digests(ctx.app.engine, now, ctx.app.policy, ctx.app.settings)
         if texts:
             ctx.wake_dispatch()

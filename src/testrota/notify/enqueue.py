@@ -23,12 +23,14 @@ from testrota.notify.outbox import (
     KIND_POSITIVE,
     REMINDER_KINDS,
     BoosterTarget,
-    DigestLine,
+    MissedGroup,
     MissedTarget,
     OutboxRow,
     PositiveCase,
     Recipient,
     ReminderTarget,
+    digest_line,
+    in_units,
     plan_booster_campaign,
     plan_digests,
     plan_missed_notices,
@@ -47,6 +49,7 @@ U: Table = tables.USER
 AL: Table = tables.ALERT
 AC: Table = tables.ALERT_CONTACT
 TR: Table = tables.TEST_RESULT
+OU: Table = tables.ORG_UNIT
 
 INSERT_CHUNK = 1000
 
@@ -308,14 +311,24 @@ def enqueue_missed_notices(
 
 def _recipients(conn: Connection, roles: Iterable[str]) -> list[tuple[Recipient, str]]:
     rows = conn.execute(
-        select(U.c.id, U.c.name, U.c.phone, U.c.language, U.c.departments, U.c.role)
+        select(U.c.id, U.c.name, U.c.phone, U.c.language, U.c.departments, U.c.units, U.c.role)
         .where(
             U.c.role.in_(list(roles)), U.c.active.is_(True), U.c.phone.is_not(None), U.c.phone != ""
         )
         .order_by(U.c.id)
     )
     return [
-        (Recipient(r.id, r.name, r.phone, r.language or "zh", tuple(r.departments or ())), r.role)
+        (
+            Recipient(
+                r.id,
+                r.name,
+                r.phone,
+                r.language or "zh",
+                tuple(r.departments or ()),
+                tuple(r.units or ()),
+            ),
+            r.role,
+        )
         for r in rows
     ]
 
@@ -329,7 +342,8 @@ def enqueue_positive_alerts(
     templates: Templates | None = None,
     lookback: timedelta = timedelta(days=7),
 ) -> int:
-    """Text each open positive alert to the supervisors of the person's department and to HR."""
+    """Text each open positive alert to HR and to the supervisors of the person's department
+    or of a unit the person is in (or below)."""
     tpl = _templates(settings, policy, templates)
     tz_name = policy.timezone
     with engine.begin() as conn:
@@ -342,8 +356,13 @@ def enqueue_positive_alerts(
                 P.c.department,
                 P.c.grid_unit,
                 TR.c.sampled_at,
+                OU.c.path,
             )
-            .select_from(AL.join(P, P.c.id == AL.c.person_id).join(TR, TR.c.id == AL.c.result_id))
+            .select_from(
+                AL.join(P, P.c.id == AL.c.person_id)
+                .join(TR, TR.c.id == AL.c.result_id)
+                .outerjoin(OU, OU.c.id == P.c.unit_id)
+            )
             .where(AL.c.status == "open", AL.c.created_at >= now - lookback)
         ).all()
         if not alerts:
@@ -362,7 +381,11 @@ def enqueue_positive_alerts(
         )
         rows: list[OutboxRow] = []
         for a in alerts:
-            recipients = [r for r, role in people if role == "hr" or a.department in r.departments]
+            recipients = [
+                r
+                for r, role in people
+                if role == "hr" or a.department in r.departments or in_units(a.path, r.units)
+            ]
             recipients = [
                 r for r in recipients if f"positive:{a.id}:user:{r.user_id}" not in existing
             ]
@@ -400,6 +423,18 @@ def local_day_bounds(day: date, tz: tzinfo) -> tuple[datetime, datetime]:
     return start, end
 
 
+def missed_groups(conn: Connection, start: datetime, end: datetime) -> list[MissedGroup]:
+    """Missed tests starting in ``[start, end)`` by department and unit: few rows (one per
+    unit with someone missing), from which each supervisor's share is picked in Python."""
+    rows = conn.execute(
+        select(P.c.department, OU.c.path, func.count())
+        .select_from(A.join(P, P.c.id == A.c.person_id).outerjoin(OU, OU.c.id == P.c.unit_id))
+        .where(A.c.status == "missed", A.c.starts_at >= start, A.c.starts_at < end)
+        .group_by(P.c.department, OU.c.path)
+    ).all()
+    return [MissedGroup(d or "", path, int(n)) for d, path, n in rows]
+
+
 def enqueue_digests(
     engine: Engine,
     now: datetime,
@@ -408,24 +443,14 @@ def enqueue_digests(
     *,
     templates: Templates | None = None,
 ) -> int:
-    """Each supervisor's count of yesterday's missed tests in their departments."""
+    """Each supervisor's count of yesterday's missed tests in their departments and units."""
     tpl = _templates(settings, policy, templates)
     tz = policy.tz
     yesterday = now.astimezone(tz).date() - timedelta(days=1)
     start, end = local_day_bounds(yesterday, tz)
     with engine.begin() as conn:
-        missed: dict[str, int] = dict(
-            conn.execute(
-                select(P.c.department, func.count())
-                .select_from(A.join(P, P.c.id == A.c.person_id))
-                .where(A.c.status == "missed", A.c.starts_at >= start, A.c.starts_at < end)
-                .group_by(P.c.department)
-            ).all()
-        )
-        lines = [
-            DigestLine(r, {d: int(missed.get(d, 0)) for d in r.departments})
-            for r, _role in _recipients(conn, ("supervisor",))
-        ]
+        groups = missed_groups(conn, start, end)
+        lines = [digest_line(r, groups) for r, _role in _recipients(conn, ("supervisor",))]
 
         def link_for_day(day: date) -> str:
             year, week, _ = day.isocalendar()

@@ -302,6 +302,7 @@ class Recipient:
     phone: str
     language: str
     departments: tuple[str, ...] = ()
+    units: tuple[str, ...] = ()  # unit paths: each with everything below it
 
 
 @dataclass(frozen=True)
@@ -360,6 +361,35 @@ def plan_positive_alerts(
 class DigestLine:
     recipient: Recipient
     missed_by_department: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class MissedGroup:
+    """Yesterday's missed tests of one department in one unit (``unit_path`` None: a person
+    not placed in the unit tree yet)."""
+
+    department: str
+    unit_path: str | None
+    count: int
+
+
+def in_units(path: str | None, units: Iterable[str]) -> bool:
+    """Whether a unit path is one of ``units`` or below one (a prefix of a name is not)."""
+    return path is not None and any(path == u or path.startswith(u + "/") for u in units)
+
+
+def digest_line(recipient: Recipient, groups: Iterable[MissedGroup]) -> DigestLine:
+    """A supervisor's missed tests by department: those of their departments and those in
+    their units and below them (the union, when they have both).
+
+    Each of their departments is listed even with nothing missed, as before units; a
+    department is listed from their units only where someone in it missed.
+    """
+    counts = dict.fromkeys(recipient.departments, 0)
+    for g in groups:
+        if g.department in recipient.departments or in_units(g.unit_path, recipient.units):
+            counts[g.department] = counts.get(g.department, 0) + g.count
+    return DigestLine(recipient, counts)
 
 
 def plan_digests(

@@ -386,12 +386,15 @@ def find_by_number(
     *,
     departments: Collection[str] | None = None,
     lock: bool = False,
+    within: Any = None,
 ) -> Person | None:
     """The person a typed or scanned employee number means, or None when nobody matches.
 
     Forgives case, full-width forms, spaces and missing leading zeros (``roster.numbers``);
     raises :class:`AmbiguousEmployeeNo` when the number could be several people.
-    ``departments`` limits the people considered (a supervisor's scope); ``lock`` takes the
+    ``departments`` limits the people considered (a supervisor's scope), and so does
+    ``within``, a SQL condition on the person (``Scope.where``: departments and units) that
+    also keeps a namesake elsewhere out of the candidates; ``lock`` takes the
     person's row lock (PostgreSQL) so two scans of one person take turns.
     """
     raw = (typed or "").strip()[:MAX_TYPED]
@@ -400,6 +403,8 @@ def find_by_number(
     scoped = select(Person)
     if departments is not None:
         scoped = scoped.where(col(Person.department).in_(sorted(departments)))
+    if within is not None:
+        scoped = scoped.where(within)
     # The usual case first: the number exactly as stored, through its unique index.
     exact = scoped.where(Person.employee_no == raw)
     person = session.exec(exact.with_for_update() if lock else exact).first()

@@ -129,13 +129,21 @@ LookupUser = Annotated[UserInfo, Depends(require_role("admin", "hr", "supervisor
 
 def user_scope(user: UserInfo, app: App) -> Scope:
     """The one place a signed-in user's scope is worked out: roles, departments and units."""
-    if user.role == "supervisor" and user.units:
+    if user.role == "supervisor":
+        return granted_scope(user, app)
+    return scope_for(user.role, user.departments)
+
+
+def granted_scope(user: UserInfo, app: App) -> Scope:
+    """The departments and units a user was given (each unit with everything below it), as
+    a supervisor's lists are scoped."""
+    if user.units:
         from testrota.org.units import departments_in
 
         with app.fresh_engine.connect() as conn:
             found = departments_in(conn, user.units)
-        return scope_for(user.role, user.departments, user.units, found)
-    return scope_for(user.role, user.departments)
+        return scope_for("supervisor", user.departments, user.units, found)
+    return scope_for("supervisor", user.departments)
 
 
 def get_supervisor_scope(user: OfficeUser, app: AppDep) -> Scope:
@@ -152,8 +160,12 @@ SupervisorScope = Annotated[Scope, Depends(get_supervisor_scope)]
 
 
 def get_lookup_scope(user: LookupUser, app: AppDep) -> Scope:
-    # Gate guards and site staff check anyone who comes to the gate; a supervisor only their own.
+    # Gate guards and site staff check anyone who comes to the gate, unless they were given
+    # departments or units (a plant's own tent): then those, as a supervisor's lists are.
+    # A supervisor looks up only their own.
     if user.role == "site":
+        if user.departments or user.units:
+            return _with_masker(granted_scope(user, app), user, app)
         return _with_masker(Scope.everything(), user, app)
     return _with_masker(user_scope(user, app), user, app)
 

@@ -1,6 +1,9 @@
-"""The users page: admins and HR add users, change roles and departments, reset passwords.
+"""The users page: admins and HR add users, change roles, departments and units, reset
+passwords.
 
 HR may manage every role but admin; only an admin creates, changes or disables an admin.
+Units are chosen from the tree's list or found by searching their paths (``?find=``); adding
+and changing go through the same use cases as ``testrota users add`` (testrota.actions.users).
 """
 
 from __future__ import annotations
@@ -8,20 +11,23 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
+from testrota.actions.units import ensure_units
+from testrota.actions.users import (
+    MAX_UNIT_TEXT,
+    AddUser,
+    ChangeUser,
+    add_user,
+    change_user,
+    find_units,
+    unit_choices,
+)
 from testrota.audit import Actor
 from testrota.auth.scope import ROLES, Scope
 from testrota.auth.sessions import SessionRule, live_counts
-from testrota.auth.users import (
-    UserInfo,
-    add_user,
-    end_sign_ins,
-    get_user,
-    list_users,
-    update_user,
-)
+from testrota.auth.users import UserInfo, end_sign_ins, get_user, list_users
 from testrota.db.engine import session_scope
 from testrota.errors import UserError
 from testrota.roster.people import departments as known_departments
@@ -37,6 +43,12 @@ def split_departments(text: str) -> list[str]:
     return [d.strip() for d in re.split(r"[\n,，;；]+", text) if d.strip()]
 
 
+def split_units(text: str) -> tuple[str, ...]:
+    """Unit paths or codes, one a line or separated by commas or semicolons (a path's own
+    separator is ``/``)."""
+    return tuple(split_departments(text))
+
+
 def _may_manage(actor: UserInfo, role: str) -> bool:
     return actor.role == "admin" or role != "admin"
 
@@ -49,9 +61,11 @@ def _page(
     status_code: int = 200,
     error: str | None = None,
     form: dict[str, str] | None = None,
+    find: str = "",
 ) -> Response:
     roles = [r for r in ROLES if _may_manage(actor, r)]
     app = request.app.state.testrota
+    ensure_units(app, Actor.web(actor.name))
     return render(
         request,
         "admin_users.html",
@@ -59,6 +73,9 @@ def _page(
             "users": list_users(session),
             "roles": roles,
             "departments": known_departments(session, Scope.everything()),
+            "units": unit_choices(app),
+            "find": find,
+            "found": find_units(app, find) if find.strip() else None,
             "error": error,
             "form": form or {"role": "supervisor", "language": "zh"},
             "actor": actor,
@@ -69,8 +86,13 @@ def _page(
 
 
 @router.get("/admin/users")
-def users_page(request: Request, session: SessionDep, actor: HRUser) -> Response:
-    return _page(request, session, actor)
+def users_page(
+    request: Request,
+    session: SessionDep,
+    actor: HRUser,
+    find: Annotated[str, Query(max_length=MAX_UNIT_TEXT)] = "",
+) -> Response:
+    return _page(request, session, actor, find=find)
 
 
 @router.post("/admin/users")
@@ -82,27 +104,36 @@ def users_add(
     name: Annotated[str, Form()],
     role: Annotated[str, Form()],
     password: Annotated[str, Form()],
-    departments: Annotated[str, Form()] = "",
+    departments: Annotated[str, Form(max_length=4000)] = "",
+    units: Annotated[str, Form(max_length=20_000)] = "",
     language: Annotated[str, Form()] = "zh",
 ) -> Response:
     _ = translator(request_language(request))
-    form = {"name": name, "role": role, "departments": departments, "language": language}
+    form = {
+        "name": name,
+        "role": role,
+        "departments": departments,
+        "units": units,
+        "language": language,
+    }
     if not _may_manage(actor, role):
         raise HTTPException(403, _("Only an admin can add an admin."))
+    end_read(session)
     try:
-        with session_scope(app.engine) as tx:
-            add_user(
-                tx,
-                name=name.strip(),
-                role=role,
-                password=password,
-                departments=split_departments(departments),
+        add_user(
+            app,
+            AddUser(
+                Actor.web(actor.name),
+                name.strip(),
+                role,
+                password,
+                departments=tuple(split_departments(departments)),
+                units=split_units(units),
                 language=language,
-                now=app.now(),
-                actor=Actor.web(actor.name),
-            )
+            ),
+        )
     except UserError as exc:
-        return _page(request, session, actor, status_code=400, error=str(exc), form=form)
+        return _page(request, session, actor, status_code=400, error=exc.render(_), form=form)
     flash(request, _("User {name} added.", name=name.strip()))
     return RedirectResponse("/admin/users", 303)
 
@@ -115,7 +146,9 @@ def users_change(
     actor: HRUser,
     user_id: IdPath,
     role: Annotated[str, Form()],
-    departments: Annotated[str, Form()] = "",
+    departments: Annotated[str, Form(max_length=4000)] = "",
+    # None: a form without the field (an older page) leaves the units as they are
+    units: Annotated[str | None, Form(max_length=20_000)] = None,
     language: Annotated[str, Form()] = "zh",
     active: Annotated[str, Form()] = "",
     password: Annotated[str, Form()] = "",
@@ -136,21 +169,22 @@ def users_change(
             error=_("You cannot disable yourself or change your own role."),
         )
     try:
-        with session_scope(app.engine) as tx:
-            update_user(
-                tx,
+        change_user(
+            app,
+            ChangeUser(
+                Actor.web(actor.name),
                 user_id,
-                now=app.now(),
-                actor=Actor.web(actor.name),
                 role=role,
-                departments=split_departments(departments),
+                departments=tuple(split_departments(departments)),
+                units=split_units(units) if units is not None else None,
                 language=language,
                 active=bool(active),
                 password=password or None,
                 keep_session=_own_sign_in(request, actor, target),
-            )
+            ),
+        )
     except UserError as exc:
-        return _page(request, session, actor, status_code=400, error=str(exc))
+        return _page(request, session, actor, status_code=400, error=exc.render(_))
     flash(request, _("User {name} saved.", name=target.name))
     return RedirectResponse("/admin/users", 303)
 

@@ -273,11 +273,20 @@ def api_status(app: AppDep, scope: LookupScope, employee_no: str) -> dict[str, A
     tags=["check-in"],
     responses={**AUTH, **BAD_INPUT, **AMBIGUOUS},
 )
-def api_checkin(app: AppDep, user: CheckinUser, body: CheckInIn) -> dict[str, Any] | JSONResponse:
+def api_checkin(
+    app: AppDep, user: CheckinUser, scope: LookupScope, body: CheckInIn
+) -> dict[str, Any] | JSONResponse:
     """Record that a person was sampled now (at a site); a repeat in one slot is a no-op."""
     try:
         result = check_in(
-            app, CheckIn(body.employee_no, Actor.web(user.name), site=body.site, tube=body.tube)
+            app,
+            CheckIn(
+                body.employee_no,
+                Actor.web(user.name),
+                site=body.site,
+                tube=body.tube,
+                scope=scope,
+            ),
         )
     except AmbiguousEmployeeNo as exc:
         return _ambiguous(exc)

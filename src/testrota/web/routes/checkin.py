@@ -119,6 +119,7 @@ def checkin(
     app: AppDep,
     session: SessionDep,
     user: CheckinUser,
+    scope: LookupScope,
     employee_no: Annotated[str, Form(max_length=200)] = "",
     site: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
@@ -138,7 +139,7 @@ def checkin(
         answer = {"kind": "red", "message": _("Type or scan an employee number.")}
     else:
         try:
-            result = check_in(app, CheckIn(number, Actor.web(user.name), site=site))
+            result = check_in(app, CheckIn(number, Actor.web(user.name), site=site, scope=scope))
         except AmbiguousEmployeeNo as exc:
             answer = {
                 "kind": "red",

@@ -1,10 +1,12 @@
-"""The dashboard: open positive alerts on top, this week's figures, and two charts."""
+"""The dashboard: open positive alerts on top, the emergency modes of the reader's units
+today, this week's figures, and two charts."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
+from testrota.actions.unit_modes import UnitModes, unit_modes
 from testrota.web import weeks
 from testrota.web.charts import Bar, bar_chart, line_chart
 from testrota.web.deps import AppDep, CurrentUser, get_supervisor_scope
@@ -12,6 +14,19 @@ from testrota.web.i18n import translator
 from testrota.web.render import render, request_language
 
 router = APIRouter(include_in_schema=False)
+
+# What each mode asks of a unit's people, as the planner and the daily report apply it.
+MODE_MEANINGS = {
+    "normal": "Normal: the weekly plan as usual.",
+    "static": "Static control: everyone in the unit is tested every day, each grid unit in "
+    "slots of its own.",
+    "onsite": "Closed-loop production on site: people living on site are tested every day; "
+    "the others are not booked at a site.",
+    "wfh": "Working from home: nobody is booked at a site, and results from community "
+    "testing count.",
+    "keep-production": "Keeping production going: every key post needs a tested person each "
+    "day; the daily report shows whether it had one.",
+}
 
 
 @router.get("/")
@@ -52,5 +67,8 @@ def dashboard(request: Request, app: AppDep, user: CurrentUser, week: str = "") 
             if data.trend
             else None,
             "target": target,
+            "modes": unit_modes(app, UnitModes(scope)),
+            "today": app.now().astimezone(app.tz).date(),
+            "mode_meanings": MODE_MEANINGS,
         },
     )

@@ -20,11 +20,13 @@ from testrota.actions.report import (
     confirm_report,
     daily_report,
 )
+from testrota.actions.report_trend import DEFAULT_WEEKS, ReportTrend, TrendOut, report_trend
 from testrota.app import App
 from testrota.audit import Actor
 from testrota.auth.scope import Scope
 from testrota.errors import UserError
 from testrota.org.daily import DailyRow
+from testrota.org.trend import MAX_WEEKS
 from testrota.statuses import UnitMode
 from testrota.web.deps import AppDep, CurrentUser, HRUser, SupervisorScope, verify_csrf
 from testrota.web.i18n import translator
@@ -86,9 +88,11 @@ def daily_page(
     date: str = "",
     unit: str = "",
     u: int | None = None,
+    weeks: str = "",
 ) -> Response:
     day = _day(app, date)
     out = _report(app, scope, user.name, day, _unit(app, unit, u))
+    trend = _trend(app, scope, user.name, day, out.unit, _weeks(weeks))
     # Every level below, for the ranking of the bottom units; the table shows the next one.
     top = out.rows[0]
     children = [r for r in out.rows[1:] if r.level == top.level + 1]
@@ -117,7 +121,59 @@ def daily_page(
             "can_confirm": top.confirmation is not None,
             "can_set_mode": user.role in ("admin", "hr"),
             "modes": [m.value for m in UnitMode],
+            "trend": trend.weeks,
         },
+    )
+
+
+def _weeks(text: str) -> int:
+    """The trend's number of weeks from the address: the default when absent or not a number,
+    else kept within 1 .. MAX_WEEKS (a page never refuses over it)."""
+    try:
+        asked = int(text.strip()[:3]) if text.strip() else DEFAULT_WEEKS
+    except ValueError:
+        return DEFAULT_WEEKS
+    return min(max(asked, 1), MAX_WEEKS)
+
+
+def _trend(app: App, scope: Scope, name: str, day: date, unit: str, weeks: int) -> TrendOut:
+    try:
+        return report_trend(app, ReportTrend(day, Actor.web(name), unit, weeks, scope))
+    except OutOfUnits:
+        raise HTTPException(404) from None
+
+
+@router.get("/report/daily/trend.json")
+def trend_json(
+    app: AppDep,
+    scope: SupervisorScope,
+    user: CurrentUser,
+    date: str = "",
+    unit: str = "",
+    weeks: str = "",
+) -> Response:
+    """The trend of the report page as JSON: ``{unit, day, weeks: [{week, first, last,
+    required, tested, rate}]}``, ``rate`` null for a week nobody was due."""
+    from fastapi.responses import JSONResponse
+
+    day = _day(app, date)
+    out = _trend(app, scope, user.name, day, _unit(app, unit, None) or "", _weeks(weeks))
+    return JSONResponse(
+        {
+            "unit": out.unit,
+            "day": day.isoformat(),
+            "weeks": [
+                {
+                    "week": w.week,
+                    "first": w.first.isoformat(),
+                    "last": w.last.isoformat(),
+                    "required": w.required,
+                    "tested": w.tested,
+                    "rate": w.rate,
+                }
+                for w in out.weeks
+            ],
+        }
     )
 
 

@@ -17,7 +17,7 @@ from testrota.actions.scans import Scan, ScanAnswer, record_scan
 from testrota.actions.sites import site_choices
 from testrota.audit import Actor
 from testrota.errors import UserError
-from testrota.web.deps import AppDep, CheckinUser, SessionDep, verify_csrf
+from testrota.web.deps import AppDep, CheckinUser, LookupScope, SessionDep, verify_csrf
 from testrota.web.i18n import translator
 from testrota.web.render import render, request_language
 
@@ -77,7 +77,11 @@ def _rendered(answer: ScanAnswer, request: Request) -> dict[str, object]:
 
 @router.post("/scan/api")
 def scan_api(
-    request: Request, app: AppDep, user: CheckinUser, body: Annotated[ScanIn, Body()]
+    request: Request,
+    app: AppDep,
+    user: CheckinUser,
+    scope: LookupScope,
+    body: Annotated[ScanIn, Body()],
 ) -> Response:
     try:
         answer = record_scan(
@@ -91,6 +95,7 @@ def scan_api(
                 tube=body.tube or None,
                 ratio=body.ratio,
                 age_seconds=body.age_ms / 1000,
+                scope=scope,
             ),
         )
     except UserError as exc:
