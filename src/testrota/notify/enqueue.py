@@ -30,12 +30,12 @@ from testrota.notify.outbox import (
     Recipient,
     ReminderTarget,
     digest_line,
-    in_units,
     plan_booster_campaign,
     plan_digests,
     plan_missed_notices,
     plan_positive_alerts,
     plan_reminders,
+    reaches,
 )
 from testrota.notify.templates import Templates, load_templates
 from testrota.policy import Policy
@@ -382,9 +382,7 @@ def enqueue_positive_alerts(
         rows: list[OutboxRow] = []
         for a in alerts:
             recipients = [
-                r
-                for r, role in people
-                if role == "hr" or a.department in r.departments or in_units(a.path, r.units)
+                r for r, role in people if role == "hr" or reaches(r, a.department, a.path)
             ]
             recipients = [
                 r for r in recipients if f"positive:{a.id}:user:{r.user_id}" not in existing

@@ -378,16 +378,22 @@ def in_units(path: str | None, units: Iterable[str]) -> bool:
     return path is not None and any(path == u or path.startswith(u + "/") for u in units)
 
 
-def digest_line(recipient: Recipient, groups: Iterable[MissedGroup]) -> DigestLine:
-    """A supervisor's missed tests by department: those of their departments and those in
-    their units and below them (the union, when they have both).
+def reaches(recipient: Recipient, department: str | None, unit_path: str | None) -> bool:
+    """Whether a supervisor's texts count a person, by the pages' rule (``auth.scope.scope_for``):
+    their units and everything below them when they were given units (the narrower grant, so a
+    namesake department elsewhere is not theirs), otherwise their departments."""
+    if recipient.units:
+        return in_units(unit_path, recipient.units)
+    return (department or "") in recipient.departments
 
-    Each of their departments is listed even with nothing missed, as before units; a
-    department is listed from their units only where someone in it missed.
-    """
-    counts = dict.fromkeys(recipient.departments, 0)
+
+def digest_line(recipient: Recipient, groups: Iterable[MissedGroup]) -> DigestLine:
+    """A supervisor's missed tests by department, counted as their pages count them
+    (:func:`reaches`); a supervisor of departments sees each of theirs, even with nothing
+    missed, and one of units each department where someone in their units missed."""
+    counts = dict.fromkeys(() if recipient.units else recipient.departments, 0)
     for g in groups:
-        if g.department in recipient.departments or in_units(g.unit_path, recipient.units):
+        if reaches(recipient, g.department, g.unit_path):
             counts[g.department] = counts.get(g.department, 0) + g.count
     return DigestLine(recipient, counts)
 
