@@ -39,6 +39,7 @@ from bench_daily_report import (  # noqa: E402
     unit_of,
 )
 from testrota.actions.report_trend import ReportTrend, report_trend  # noqa: E402
+from testrota.actions.rollup import RebuildRollup, rebuild_rollup  # noqa: E402
 from testrota.app import build_app  # noqa: E402
 from testrota.audit import Actor  # noqa: E402
 from testrota.clock import FixedClock  # noqa: E402
@@ -149,28 +150,37 @@ def main() -> None:
             database_url=url, config_dir=CONFIG, secret_key=SECRET, now=NOW.isoformat()
         )
         app = build_app(settings, clock=FixedClock(NOW))
+        r0 = time.perf_counter()
+        rebuilt = rebuild_rollup(app, RebuildRollup(Actor.cli("bench")))
+        print(f"rollup rebuild: {rebuilt.rows:,} unit-days in {time.perf_counter() - r0:.1f} s")
         units = {
             "whole group": None,
             "a plant": "本钢集团/公司0/公司0厂0",
             "a workshop": "本钢集团/公司0/公司0厂0/厂0车间0",
         }
-        print(f"{'unit':<12} {'wall p50':>9} {'wall max':>9} {'CPU p50':>9}  last week")
+        print(f"{'unit':<12} {'from':<9} {'wall p50':>9} {'wall max':>9} {'CPU p50':>9}  last week")
         for label, unit in units.items():
-            walls, cpus = [], []
-            out = None
-            for _ in range(args.repeat):
-                w0, c0 = time.perf_counter(), time.process_time()
-                out = report_trend(app, ReportTrend(DAY, Actor.cli("bench"), unit=unit))
-                walls.append(time.perf_counter() - w0)
-                cpus.append(time.process_time() - c0)
-            assert out is not None
-            last = out.weeks[-1]
-            wall, worst = statistics.median(walls) * 1000, max(walls) * 1000
-            cpu = statistics.median(cpus) * 1000
-            print(
-                f"{label:<12} {wall:>7.0f}ms {worst:>7.0f}ms {cpu:>7.0f}ms  "
-                f"{last.week} {last.tested:,}/{last.required:,}"
-            )
+            answers = []
+            for from_raw in (False, True):
+                walls, cpus = [], []
+                out = None
+                ask = ReportTrend(DAY, Actor.cli("bench"), unit=unit, from_raw=from_raw)
+                for _ in range(args.repeat):
+                    w0, c0 = time.perf_counter(), time.process_time()
+                    out = report_trend(app, ask)
+                    walls.append(time.perf_counter() - w0)
+                    cpus.append(time.process_time() - c0)
+                assert out is not None
+                answers.append(out)
+                last = out.weeks[-1]
+                wall, worst = statistics.median(walls) * 1000, max(walls) * 1000
+                cpu = statistics.median(cpus) * 1000
+                source = "raw rows" if from_raw else "roll-up"
+                print(
+                    f"{label:<12} {source:<9} {wall:>7.0f}ms {worst:>7.0f}ms {cpu:>7.0f}ms  "
+                    f"{last.week} {last.tested:,}/{last.required:,}"
+                )
+            assert answers[0] == answers[1], f"the roll-up and raw rows disagree for {label}"
         app.close()
         print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 

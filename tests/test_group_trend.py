@@ -18,6 +18,7 @@ from testrota.audit import Actor
 from testrota.auth.scope import scope_for
 from testrota.db.models import Person
 from testrota.errors import UserError
+from testrota.org import rollup
 from testrota.org.trend import trend_days, weekly_rates
 from tests.compliance_fixtures import (
     NY,
@@ -101,6 +102,11 @@ def test_the_trend_agrees_with_the_daily_report_day_by_day(
                 required, tested = required + top.required, tested + top.tested
                 d += timedelta(days=1)
             assert (week.required, week.tested) == (required, tested), (unit, week.week)
+        # read from the roll-up, which this database keeps (not counted from raw rows instead)
+        with engine.connect() as conn:
+            assert not rollup.pending(conn, tz).everything
+        raw = report_trend(app, ReportTrend(wednesday, Actor.cli("hr"), unit, 3, from_raw=True))
+        assert raw == trend
 
 
 def test_a_unit_supervisor_gets_their_units_trend_and_no_other(
@@ -126,3 +132,36 @@ def test_a_unit_supervisor_gets_their_units_trend_and_no_other(
     for bad in (0, 27):
         with pytest.raises(UserError, match="weeks"):
             report_trend(app, ReportTrend(day, Actor.web("sup"), weeks=bad, scope=mine))
+
+
+def test_the_trend_counts_a_change_not_yet_rolled_up_from_raw_rows(
+    engine: Engine, session: Session, database_url: str
+) -> None:
+    """A sample written through an engine without the commit hook (another tool) is marked,
+    not counted: the trend replaces that unit's stored day with its count from raw rows."""
+    from testrota.db.engine import make_engine
+
+    add_site(session)
+    a = _person(session, "1", "板材公司/炼钢厂", "炼钢厂")
+    b = _person(session, "2", "板材公司/冷轧厂", "冷轧厂")
+    day = date(2022, 5, 10)
+    add_appt(session, a, _at(SH, day, 9), status="done")
+    add_sample(session, a, _at(SH, day, 9, 1))
+    add_appt(session, b, _at(SH, day, 10))
+    session.commit()
+    app = app_at(engine, _at(SH, day + timedelta(days=1), 9), policy())
+    before = report_trend(app, ReportTrend(day, Actor.cli("hr"), weeks=1))
+    assert [(w.required, w.tested) for w in before.weeks] == [(2, 1)]
+    other = make_engine(database_url)
+    try:
+        with Session(other) as s:
+            add_sample(s, b, _at(SH, day, 10, 2))
+            s.commit()
+    finally:
+        other.dispose()
+    with engine.connect() as conn:
+        assert rollup.pending(conn, SH).keys
+    after = report_trend(app, ReportTrend(day, Actor.cli("hr"), weeks=1))
+    assert [(w.required, w.tested) for w in after.weeks] == [(2, 2)]
+    plant = report_trend(app, ReportTrend(day, Actor.cli("hr"), unit="板材公司/冷轧厂", weeks=1))
+    assert [(w.required, w.tested) for w in plant.weeks] == [(1, 1)]

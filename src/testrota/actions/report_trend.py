@@ -1,9 +1,10 @@
 """The daily report's trend: a unit's weekly testing rate over the last weeks (the report
 page's table and ``/report/daily/trend.json``), read only.
 
-Each day's ``(required, tested)`` comes from :func:`day_figures`, one grouped query over the
-weeks asked for; a per-unit, per-day roll-up table can stand in for it later without changing
-the pure sums in :mod:`testrota.org.trend`.
+Each day's ``(required, tested)`` is summed from the per-unit, per-day roll-up
+(:mod:`testrota.org.rollup`) over the unit's subtree, with any key still marked counted from raw
+rows; :func:`day_figures` counts the same from raw rows in one grouped query (before the roll-up
+is built, and for the benchmark). The pure sums are :mod:`testrota.org.trend`'s.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from testrota.audit import Actor
 from testrota.auth.scope import Scope
 from testrota.db import tables
 from testrota.errors import UserError
+from testrota.org import rollup
 from testrota.org.trend import MAX_WEEKS, WeekRate, trend_days, weekly_rates
 from testrota.org.units import UNIT, find_unit, subtree_condition
 from testrota.weeks import day_bounds
@@ -34,6 +36,7 @@ class ReportTrend:
     unit: str | None = None  # a path (with or without the root's name) or a unit code
     weeks: int = DEFAULT_WEEKS
     scope: Scope = field(default_factory=Scope.everything)
+    from_raw: bool = False  # count from raw rows, not the roll-up (the benchmark's other side)
 
 
 @dataclass(frozen=True)
@@ -57,8 +60,54 @@ def report_trend(app: App, cmd: ReportTrend) -> TrendOut:
         if not cmd.scope.allows_unit(unit.path):
             raise OutOfUnits("{unit} is not one of your units", unit=unit.path)
         days = trend_days(cmd.day, cmd.weeks)
-        by_day = day_figures(conn, days, app.tz, None if unit.parent_id is None else unit.path)
+        under = None if unit.parent_id is None else unit.path
+        by_day = (
+            day_figures(conn, days, app.tz, under)
+            if cmd.from_raw
+            else rolled_up_days(conn, days, app.tz, under)
+        )
     return TrendOut(unit.path, weekly_rates(cmd.day, cmd.weeks, by_day))
+
+
+def rolled_up_days(
+    conn: Connection, days: list[date], tz: Any, under: str | None
+) -> dict[date, tuple[int, int]]:
+    """:func:`day_figures` read from the roll-up: one grouped sum over the subtree's units, and
+    the keys a change has marked but not yet counted (a write without the commit hook) counted
+    from raw rows in their place. A database not rolled up yet is counted from raw rows."""
+    todo = rollup.pending(conn, tz)
+    if todo.everything:
+        return day_figures(conn, days, tz, under)
+    u, d = UNIT, rollup.UNIT_DAY
+    units = select(u.c.id)
+    if under is not None:
+        units = units.where(subtree_condition(under, binary=conn.dialect.name == "sqlite"))
+    unit_ids = {int(r[0]) for r in conn.execute(units)} if todo.keys else set()
+    wanted = set(days)
+    stale: dict[date, set[int]] = {}
+    for unit_id, day in todo.keys:
+        if day in wanted and unit_id in unit_ids:
+            stale.setdefault(day, set()).add(unit_id)
+    totals = (
+        select(d.c.day, func.sum(d.c.required), func.sum(d.c.tested))
+        .where(d.c.day.in_(days), d.c.unit_id.in_(units))
+        .group_by(d.c.day)
+    )
+    out = {day: [int(r or 0), int(s or 0)] for day, r, s in conn.execute(totals)}
+    for day, stale_units in stale.items():
+        # a marked key's stored row is replaced by its count from raw rows
+        kept = conn.execute(
+            select(func.sum(d.c.required), func.sum(d.c.tested)).where(
+                d.c.day == day, d.c.unit_id.in_(sorted(stale_units))
+            )
+        ).one()
+        sums = out.setdefault(day, [0, 0])
+        sums[0] -= int(kept[0] or 0)
+        sums[1] -= int(kept[1] or 0)
+        for f in rollup.count_days(conn, day, tz, stale_units).values():
+            sums[0] += f.required
+            sums[1] += f.tested
+    return {day: (sums[0], sums[1]) for day, sums in out.items() if sums[0]}
 
 
 def day_figures(
