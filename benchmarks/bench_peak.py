@@ -58,11 +58,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import httpx2 as httpx  # noqa: E402
 from sqlalchemy import Connection, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
 
+from _pg import drop_database, make_database  # noqa: E402
 from testrota.db import tables  # noqa: E402
 from testrota.db.bulk import bulk_insert  # noqa: E402
 from testrota.db.engine import make_engine, session_scope  # noqa: E402
@@ -88,23 +89,6 @@ CHUNK = 50_000
 
 
 # -- the database ---------------------------------------------------------------------------
-
-
-def make_database(base: str) -> tuple[str, str]:
-    url = make_url(base)
-    name = f"bench_peak_{uuid.uuid4().hex[:10]}"
-    admin = make_engine(url.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return url.set(database=name).render_as_string(hide_password=False), name
-
-
-def drop_database(base: str, name: str) -> None:
-    admin = make_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def departments_for(people: int) -> int:
@@ -845,7 +829,7 @@ def main(argv: list[str] | None = None) -> int:
     steps = [float(m) for m in args.steps.split(",")]
     if not processes or min(processes) < 1 or max(processes) > 8:
         parser.error("--processes: between 1 and 8 each")
-    url, name = make_database(args.pg)
+    url, name = make_database(args.pg, "bench_peak")
     try:
         meta = seed(url, args.people, args.samplers_per_site)
         print(f"seeded: {json.dumps(meta)}", file=sys.stderr, flush=True)
