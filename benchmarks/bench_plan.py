@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from sqlalchemy import Engine, update  # noqa: E402
+from sqlalchemy import Engine, text, update  # noqa: E402
 
 from _pg import database_mb, drop_database, make_database  # noqa: E402
 from _proc import measure  # noqa: E402
@@ -128,6 +128,8 @@ def child(step: str, db: str, week: str, n_people: int) -> None:
     """One step in this process; prints its timing and figures as JSON on stdout."""
     policy = load_policy(ROOT / "config")
     engine = make_engine(db)
+    backend = _backend_pid(engine)
+    db_cpu = _cpu_of(backend)
     start, cpu = time.perf_counter(), time.process_time()
     if step == "sms":
         from testrota.notify.queries import capacity_for_week
@@ -152,7 +154,29 @@ def child(step: str, db: str, week: str, n_people: int) -> None:
         )
         figures = {k: report[k] for k in QUALITY}
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+    after = _cpu_of(backend)
+    if after is not None and db_cpu is not None:
+        figures["db_cpu_seconds"] = round(after - db_cpu, 2)
     print(json.dumps({"seconds": round(seconds, 2), "cpu_seconds": round(cpu, 2), **figures}))
+
+
+def _backend_pid(engine: Engine) -> int | None:
+    """The PostgreSQL backend the step will use: the pool hands the same connection back."""
+    if engine.dialect.name != "postgresql":
+        return None
+    with engine.connect() as conn:
+        return int(conn.execute(text("SELECT pg_backend_pid()")).scalar_one())
+
+
+def _cpu_of(pid: int | None) -> float | None:
+    """CPU seconds of a process on this machine (the database server's backend), if visible."""
+    if pid is None:
+        return None
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def run(n_people: int = 100_000, db: str | None = None) -> dict[str, Any]:
@@ -228,15 +252,17 @@ def _print(result: dict[str, Any]) -> None:
         f"roster change: {result['left']:,} left, {result['joined']:,} joined"
     )
     print(
-        "| step | service s | cpu s | process s | peak MB | tests scheduled/required "
+        "| step | service s | cpu s | database cpu s | process s | peak MB "
+        "| tests scheduled/required "
         "| one unit per slot | unchanged since last week | kept (re-plan) | 3-4 days apart "
         "| rows kept/added/cancelled |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name, _ in STEPS:
         r = result[name]
         print(
             f"| {name} | {r['seconds']:.2f} | {r['cpu_seconds']:.2f} "
+            f"| {r.get('db_cpu_seconds', '-')} "
             f"| {r['process_seconds']:.2f} | {r['peak_mb']} "
             f"| {r['scheduled']:,}/{r['required']:,} | {_pct(r['single_unit_slot_share'])} "
             f"| {_pct(r['unchanged_share'])} | {_pct(r['kept_share'])} "
