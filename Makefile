@@ -12,7 +12,8 @@ DEMO_DB ?= sqlite:///./demo.db
 PORT ?= 8000
 export TESTROTA_CONFIG_DIR ?= ./config
 
-.PHONY: demo test lint format format-check typecheck coverage lock bench clean browser-deps \
+.PHONY: demo test lint format format-check typecheck coverage lock bench bench-group clean \
+  browser-deps \
   screenshots
 
 # The locked versions first, then the project itself without resolving anything again.
@@ -85,6 +86,12 @@ typecheck: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
+
+# The group-scale benchmarks (issue 17) at 300,000 people on PostgreSQL
+# (TESTROTA_TEST_DATABASE_URL, GROUP_PEOPLE): the morning peak with 1 vs 4 web processes, the
+# plan, the daily report and the import. The better part of an hour on a 2-core machine.
+bench-group: $(STAMP)
+	$(BIN)/python benchmarks/run_group.py
 
 clean:
 	rm -rf $(VENV) demo.db* testrota.db* .pytest_cache .mypy_cache .ruff_cache htmlcov \

@@ -167,3 +167,87 @@ def test_a_small_write_keeps_the_indexes(engine: Engine) -> None:
         ):
             if engine.dialect.name == "sqlite":
                 assert _indexes(conn) == before
+
+
+class _RecordingCopy:
+    """Stands in for psycopg's Copy: keeps what is written, in order."""
+
+    def __init__(self) -> None:
+        self.written: list[object] = []
+
+    def write(self, data: str) -> None:
+        self.written.append(data)
+
+    def write_row(self, row: tuple[object, ...]) -> None:
+        self.written.append(row)
+
+
+def test_copy_text_spells_each_value_as_postgres_reads_it_and_hands_json_rows_to_the_driver() -> (
+    None
+):
+    from datetime import date
+
+    from testrota.db.bulk import _copy_text
+
+    at = datetime(2022, 5, 9, 1, 30, tzinfo=UTC)
+    rows = [
+        (1, "S01", at, True, None, date(2022, 5, 9), 0.5),
+        (2, "tab\there\\N", at, False, None, date(2022, 5, 10), 1.0),
+        (3, "line\nbreak\r", at, True, {"json": 1}, date(2022, 5, 9), 2.0),
+        (4, "S01", at, True, None, date(2022, 5, 9), 0.5),
+    ]
+    copy = _RecordingCopy()
+    _copy_text(copy, rows, 7)
+    stamp = "2022-05-09T01:30:00+00:00"
+    assert copy.written == [
+        f"1\tS01\t{stamp}\tt\t\\N\t2022-05-09\t0.5\n"
+        f"2\ttab\\there\\\\N\t{stamp}\tf\t\\N\t2022-05-10\t1.0\n",
+        rows[2],  # a dict is no text value: the driver spells that row, in its place
+        f"4\tS01\t{stamp}\tt\t\\N\t2022-05-09\t0.5\n",
+    ]
+
+
+def test_awkward_text_dates_and_nulls_read_back_as_written(engine: Engine) -> None:
+    people, leave = tables.PERSON, tables.EXEMPTION
+    names = ["tab\there", "back\\slash \\N", "line\nbreak\r", "张三", "\\N", ""]
+    with engine.begin() as conn:
+        bulk_insert(
+            conn,
+            people,
+            [(f"E{i}", name, None, i % 2 == 0, AT) for i, name in enumerate(names)],
+            columns=("employee_no", "name", "booster", "active", "created_at"),
+            constants={
+                "updated_at": AT,
+                "department": "",
+                "grid_unit": "",
+                "role": "",
+                "phone_raw": "",
+                "phone_valid": True,
+                "person_type": "employee",
+                "language": "zh",
+                "shift": "day",
+                "vaccination": "",
+                "risk_categories": "",
+                "opted_out": False,
+            },
+        )
+        ids = {no: pid for no, pid in conn.execute(select(people.c.employee_no, people.c.id))}
+        bulk_insert(
+            conn,
+            leave,
+            [(ids["E0"], AT.date(), AT.date() + timedelta(days=2), "leave\t请假")],
+            columns=("person_id", "start_date", "end_date", "reason"),
+            constants={"created_by": "", "created_at": AT},
+        )
+    with engine.connect() as conn:
+        got = conn.execute(
+            select(people.c.name, people.c.booster, people.c.active, people.c.created_at).order_by(
+                people.c.id
+            )
+        ).all()
+        gone = conn.execute(select(leave.c.start_date, leave.c.end_date, leave.c.reason)).one()
+    assert [r.name for r in got] == names
+    assert [r.booster for r in got] == [None] * len(names)
+    assert [r.active for r in got] == [i % 2 == 0 for i in range(len(names))]
+    assert {r.created_at for r in got} == {AT}
+    assert tuple(gone) == (AT.date(), AT.date() + timedelta(days=2), "leave\t请假")
