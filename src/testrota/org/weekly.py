@@ -160,8 +160,8 @@ def write(
             query = select(PERSON.c.id, PERSON.c.unit_id).where(PERSON.c.id.in_(part))
             units.update((pid, u) for pid, u in conn.execute(query))
     rows = [_row(p, pw, units.get(pid), now) for pid, (p, pw) in counted.items()]
-    for part in chunks(rows, 5_000):
-        conn.execute(insert(PW), list(part))
+    for batch in chunks(rows, 5_000):
+        conn.execute(insert(PW), list(batch))
     return len(rows)
 
 
