@@ -124,6 +124,7 @@ def _add(into: GroupCompliance, g: GroupCompliance) -> None:
 class DashboardFigures:
     week: str  # an ISO week
     scope: Scope = field(default_factory=Scope.everything)
+    from_raw: bool = False  # count person by person, not from the weekly roll-up (a check)
 
 
 @dataclass(frozen=True)
@@ -144,7 +145,7 @@ def dashboard_figures(app: App, query: DashboardFigures) -> Dashboard:
     """The compliance report's total and departments, the open alerts, the head-count of
     high-risk people, and (for a reader of every department) whether the SMS sender can send
     the next two days' reminders in time."""
-    report = compliance_report(app, Compliance(query.week, query.scope))
+    report = compliance_report(app, Compliance(query.week, query.scope, from_raw=query.from_raw))
     alerts = list_alerts(app, Alerts(query.scope))
     with Session(app.read_engine) as session:
         count = (
