@@ -407,7 +407,8 @@ def test_two_postgresql_transactions_on_one_key_both_count(
     engine: Engine, session: Session
 ) -> None:
     """Two check-ins of one unit and day, committing at once: the second counts after the first
-    commits (an advisory lock per key), so neither sample is lost from the roll-up."""
+    commits (an advisory lock per key, and per person and week), so neither sample is lost from
+    either roll-up."""
     if engine.dialect.name != "postgresql":
         pytest.skip("SQLite has one writer at a time")
     pol = policy()
@@ -423,6 +424,9 @@ def test_two_postgresql_transactions_on_one_key_both_count(
         add_appt(session, p, local(SH, 2022, 5, 10, 9, 0))
     session.commit()
     ensure_units(app, Actor.cli())
+    from testrota.actions.rollup import RebuildRollup, rebuild_rollup
+
+    rebuild_rollup(app, RebuildRollup(Actor.cli()))  # the weekly roll-up holds this week
     first_counted = threading.Event()
     release = threading.Event()
     from testrota.org import rollup
@@ -463,6 +467,10 @@ def test_two_postgresql_transactions_on_one_key_both_count(
     [(_key, figures)] = kept.items()
     assert figures[1] == 2  # both tested
     assert kept == _recounted(engine, SH, [date(2022, 5, 10)])[0]
+    # the second recounted both people's week after the first committed, not over it
+    weeks = _weekly_kept(engine)
+    assert weeks == _weekly_recounted(engine, app)
+    assert sorted(v[8] for (_, w), v in weeks.items() if w == "2022-W19") == [1, 1]
 
 
 def test_a_write_that_bypasses_the_hook_is_read_right_and_counted_by_the_next_commit(

@@ -26,7 +26,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, case, delete, func, insert, inspect, select
+from sqlalchemy import Connection, Engine, case, delete, func, insert, inspect, select, text
 from sqlmodel import Session, col
 
 from testrota.compliance.facts import (
@@ -53,6 +53,9 @@ PW, COVERED, WDIRTY, DIRTY = (
     tables.ROLLUP_DIRTY,
 )
 PERSON = tables.PERSON
+# Advisory lock namespaces, beside the daily roll-up's 0x52-0x55.
+_PERSON_NS, _WEEK_NS = 0x56, 0x57
+MANY_PEOPLE = 2_000  # beyond this, one lock on the week instead of one per person
 
 
 def fingerprint(policy: Policy, config_dir: Path | None) -> str:
@@ -233,6 +236,7 @@ def absorb(conn: Connection, policy: Policy, rates: RateLookup, print_: str, now
     if not held:
         marks = [m for (m,) in conn.execute(select(WDIRTY.c.id))]
         todo.marks = marks
+    keys: dict[str, set[int]] = {}
     for w in sorted(set(todo.people) | set(todo.units)):
         ids = set(todo.people.get(w, set()))
         units = sorted(todo.units.get(w, set()))
@@ -247,9 +251,31 @@ def absorb(conn: Connection, policy: Policy, rates: RateLookup, print_: str, now
                 )
             )
         if ids:
-            write(conn, ids, parse_week(w), policy, rates, now)
+            keys[w] = ids
+    _lock(conn, keys)
+    for w, ids in keys.items():
+        write(conn, ids, parse_week(w), policy, rates, now)
     for part in chunks(sorted(todo.marks), 2_000):
         conn.execute(delete(WDIRTY).where(WDIRTY.c.id.in_(list(part))))
+
+
+def _lock(conn: Connection, keys: dict[str, set[int]]) -> None:
+    """On PostgreSQL, a lock per (week, person) counted, or the week's own for a change of
+    many people (a plan), all taken in one order before the daily roll-up's: two check-ins of
+    one grid unit count its week one after the other, and the second sees the first's rows
+    instead of colliding on them."""
+    if conn.dialect.name != "postgresql":
+        return  # SQLite: this transaction already holds the only write lock
+    wanted: list[tuple[int, bool]] = []  # (key, shared)
+    for w in sorted(keys):
+        week = parse_week(w).monday.toordinal()
+        many = len(keys[w]) > MANY_PEOPLE
+        wanted.append(((_WEEK_NS << 56) | week, not many))
+        if not many:
+            wanted += [((_PERSON_NS << 56) | (week << 32) | pid, False) for pid in sorted(keys[w])]
+    for key, shared in wanted:
+        fn = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+        conn.execute(text(f"SELECT {fn}(:k)"), {"k": key})
 
 
 Context = Callable[[], tuple[Policy, RateLookup, str, datetime] | None]
