@@ -103,4 +103,12 @@ def rebuild_rollup(app: App, cmd: RebuildRollup) -> RollupRebuilt:
                 "week_rows": week_rows,
             },
         )
+    if app.engine.dialect.name == "postgresql":
+        # Fresh planner statistics for the rows just written: without them a supervisor's sum
+        # scans every held week (0.4 s at 300,000 people) instead of their units' rows (20 ms).
+        from sqlalchemy import text
+
+        with app.engine.connect() as conn:
+            conn.execute(text("ANALYZE personweek"))
+            conn.commit()
     return RollupRebuilt(first, last, len(days), rows, whole, [str(w) for w in held], week_rows)
