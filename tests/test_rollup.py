@@ -22,9 +22,11 @@ from testrota.actions.report import DailyReport, daily_report
 from testrota.actions.units import ensure_units
 from testrota.audit import Actor
 from testrota.db import tables
-from testrota.db.models import Appointment, Person, TestResult, Tube, TubeMember
+from testrota.db.models import Appointment, Exemption, Person, TestResult, Tube, TubeMember
 from testrota.errors import UserError
+from testrota.org import weekly
 from testrota.org.rollup import count_days, count_heads, pending
+from testrota.weeks import parse_week
 from tests.compliance_fixtures import (
     NY,
     SH,
@@ -135,11 +137,79 @@ def _raw_change(
             s.add(TubeMember(tube_id=tube.id, person_id=p.id, result_id=sample.id, added_at=at))
         elif kind == "tube_result":
             s.execute(update(Tube).values(result=rnd.choice(["positive", "negative", None])))
+        elif kind == "exemption":
+            day = rnd.choice(DAYS)
+            s.add(
+                Exemption(
+                    person_id=p.id,
+                    start_date=day,
+                    end_date=day + timedelta(days=rnd.choice([0, 2, 9])),
+                    reason="sick",
+                    created_at=some_time(),
+                )
+            )
+        elif kind == "unexempt":
+            s.execute(delete(Exemption).where(col(Exemption.person_id) == p.id))
+        elif kind == "department":
+            fresh.department = rnd.choice(["厂0", "厂1", "厂2"])
+            fresh.grid_unit = rnd.choice(["网格0", "网格1", ""])
+        elif kind == "category":
+            fresh.override_category = rnd.choice([None, "", "cold_chain", "imported_goods"])
         elif kind == "erase_sample":
             s.execute(delete(TubeMember).where(col(TubeMember.person_id) == p.id))
             s.execute(delete(TestResult).where(col(TestResult.person_id) == p.id))
         s.add(fresh)
         s.commit()
+
+
+def _weekly_kept(engine: Engine) -> dict[Any, Any]:
+    with engine.connect() as conn:
+        return {
+            (r.person_id, r.week): (
+                r.unit_id,
+                r.department,
+                r.grid_unit,
+                r.required,
+                r.scheduled,
+                r.done,
+                r.missed,
+                r.excused,
+                r.tests,
+                r.compliant,
+            )
+            for r in conn.execute(select(tables.PERSON_WEEK_ROW))
+        }
+
+
+def _weekly_recounted(engine: Engine, app: Any) -> dict[Any, Any]:
+    """Every held week counted again for everyone, with the compliance report's functions."""
+    from testrota.compliance.facts import rate_lookup
+
+    rates = rate_lookup(app.config_dir, app.policy)
+    out = {}
+    with engine.connect() as conn:
+        units = dict(conn.execute(select(tables.PERSON.c.id, tables.PERSON.c.unit_id)).all())
+        held = [w for (w,) in conn.execute(select(tables.WEEK_COVERED.c.week))]
+        for w in held:
+            for pid, (p, pw) in weekly.count(conn, None, parse_week(w), app.policy, rates).items():
+                out[(pid, w)] = (
+                    units[pid],
+                    p.department,
+                    p.unit,
+                    pw.required,
+                    pw.scheduled,
+                    pw.done,
+                    pw.missed,
+                    pw.excused,
+                    pw.credited,
+                    pw.compliant,
+                )
+    return out
+
+
+def _weekly_marks(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(tables.WEEKLY_DIRTY)).scalar_one())
 
 
 def _marks(engine: Engine) -> int:
@@ -198,7 +268,17 @@ def test_after_random_changes_of_every_kind_the_rollup_equals_a_recount(
         "tube",
         "tube_result",
         "erase_sample",
+        "exemption",
+        "unexempt",
+        "department",
+        "category",
     ]
+    # The weekly roll-up holds the trend's weeks up to the next one from here on.
+    from testrota.actions.rollup import RebuildRollup, rebuild_rollup
+
+    held = rebuild_rollup(app, RebuildRollup(Actor.cli())).weeks
+    assert "2022-W19" in held and "2022-W20" in held
+    assert _weekly_kept(engine) == _weekly_recounted(engine, app) != {}
     done_kinds: set[str] = set()
     for _step in range(45):
         kind = rnd.choice(kinds)
@@ -236,12 +316,29 @@ def test_after_random_changes_of_every_kind_the_rollup_equals_a_recount(
         # every day the changes reached (a positive books its contacts the next day)
         days = sorted({*DAYS, *(day for _, day in kept[0])})
         assert kept == _recounted(engine, tz, days), kind
-    assert len(done_kinds) >= 10
+        assert _weekly_marks(engine) == 0, kind
+        assert _weekly_kept(engine) == _weekly_recounted(engine, app), kind
+    assert len(done_kinds) >= 12
     # The report read from the roll-up is the report counted from raw rows, row for row.
     for day in DAYS:
         kept_report = daily_report(app, DailyReport(day, Actor.cli()))
         raw_report = daily_report(app, DailyReport(day, Actor.cli(), from_raw=True))
         assert kept_report.rows == raw_report.rows
+    # ... and so is the compliance report, and the dashboard built on it, whole and scoped.
+    from testrota.actions.compliance import Compliance, compliance_report
+    from testrota.auth.scope import Scope
+
+    with engine.connect() as conn:  # read from the rows, not counted again
+        print_ = weekly.fingerprint(app.policy, app.config_dir)
+        assert weekly.held(conn, [parse_week(w) for w in held], print_)
+    supervisor = Scope(frozenset({"厂0", "厂1", "厂2"}), units=frozenset({UNIT_PATHS[0]}))
+    for scope in (Scope.everything(), Scope.of(["厂1", "厂2"]), supervisor):
+        for week in ("2022-W19", "2022-W20"):
+            from_rows = compliance_report(app, Compliance(week, scope))
+            raw = compliance_report(app, Compliance(week, scope, from_raw=True))
+            assert from_rows == raw, (week, scope)
+    whole = compliance_report(app, Compliance("2022-W19"))
+    assert whole.total.required > 0 and whole.grid_units
 
 
 def test_the_report_reads_the_rollup_and_matches_it_without_marks(
@@ -310,7 +407,8 @@ def test_two_postgresql_transactions_on_one_key_both_count(
     engine: Engine, session: Session
 ) -> None:
     """Two check-ins of one unit and day, committing at once: the second counts after the first
-    commits (an advisory lock per key), so neither sample is lost from the roll-up."""
+    commits (an advisory lock per key, and per person and week), so neither sample is lost from
+    either roll-up."""
     if engine.dialect.name != "postgresql":
         pytest.skip("SQLite has one writer at a time")
     pol = policy()
@@ -326,6 +424,9 @@ def test_two_postgresql_transactions_on_one_key_both_count(
         add_appt(session, p, local(SH, 2022, 5, 10, 9, 0))
     session.commit()
     ensure_units(app, Actor.cli())
+    from testrota.actions.rollup import RebuildRollup, rebuild_rollup
+
+    rebuild_rollup(app, RebuildRollup(Actor.cli()))  # the weekly roll-up holds this week
     first_counted = threading.Event()
     release = threading.Event()
     from testrota.org import rollup
@@ -366,6 +467,10 @@ def test_two_postgresql_transactions_on_one_key_both_count(
     [(_key, figures)] = kept.items()
     assert figures[1] == 2  # both tested
     assert kept == _recounted(engine, SH, [date(2022, 5, 10)])[0]
+    # the second recounted both people's week after the first committed, not over it
+    weeks = _weekly_kept(engine)
+    assert weeks == _weekly_recounted(engine, app)
+    assert sorted(v[8] for (_, w), v in weeks.items() if w == "2022-W19") == [1, 1]
 
 
 def test_a_write_that_bypasses_the_hook_is_read_right_and_counted_by_the_next_commit(

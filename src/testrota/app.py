@@ -160,7 +160,36 @@ class App:
             return policy.tz, clock.now()
 
         attach(engine, context)
+        self._keep_weekly(engine)
         self._rollup_on = engine
+
+    def _keep_weekly(self, engine: Engine) -> None:
+        """The weekly roll-up (:mod:`testrota.org.weekly`) is counted by the same hook, under
+        this app's policy and categories' rates."""
+        from testrota.compliance.facts import rate_lookup
+        from testrota.org import weekly
+
+        clock, fixed, source, config_dir = (
+            self.clock,
+            self.fixed_policy,
+            self._policy,
+            self.config_dir,
+        )
+        # the rates and fingerprint of the policy last seen: a check-in must not re-read the
+        # categories' file
+        cache: dict[str, Any] = {}
+
+        def context() -> tuple[Any, Any, str, datetime] | None:
+            policy = fixed if fixed is not None else source.get()
+            if cache.get("policy") is not policy:
+                cache.update(
+                    policy=policy,
+                    rates=rate_lookup(config_dir, policy),
+                    print=weekly.fingerprint(policy, config_dir),
+                )
+            return policy, cache["rates"], cache["print"], clock.now()
+
+        weekly.attach(engine, context)
 
     @property
     def read_engine(self) -> Engine:

@@ -1,15 +1,17 @@
-"""``testrota rollup rebuild``: count the daily roll-up again from raw rows (after an upgrade,
-a change of the policy's time zone, or to check it), in one audited transaction."""
+"""``testrota rollup rebuild``: count the daily and weekly roll-ups again from raw rows (after
+an upgrade, a change of the policy's time zone, testing rules or categories' rates, or to check
+it), in one audited transaction."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from testrota.app import App
 from testrota.audit import Action, Actor, record
 from testrota.db.engine import session_scope
 from testrota.errors import UserError
+from testrota.weeks import recent_weeks, week_of
 
 MAX_DAYS = 3_660  # ten years: a bound on one rebuild's work
 
@@ -28,6 +30,8 @@ class RollupRebuilt:
     days: int  # days counted
     rows: int  # (unit, day) rows written
     whole: bool  # every day was counted: readers no longer count from raw rows
+    weeks: list[str] = field(default_factory=list)  # ISO weeks the weekly roll-up now holds
+    week_rows: int = 0  # (person, week) rows written
 
 
 def rebuild_rollup(app: App, cmd: RebuildRollup) -> RollupRebuilt:
@@ -67,6 +71,22 @@ def rebuild_rollup(app: App, cmd: RebuildRollup) -> RollupRebuilt:
         rows = rebuild(conn, days, tz, now)
         if whole:
             clear_marks(conn)  # everything they name was just counted
+        # The weekly roll-up: the trend's weeks up to this one, and the next (planned already),
+        # each counted whole for everyone under today's policy.
+        from testrota.compliance.facts import rate_lookup
+        from testrota.org import weekly
+
+        policy = app.policy
+        this_week = week_of(now, tz)
+        held = recent_weeks(this_week.shifted(1), policy.testing.trend_weeks + 1)
+        week_rows = weekly.rebuild(
+            conn,
+            held,
+            policy,
+            rate_lookup(app.config_dir, policy),
+            weekly.fingerprint(policy, app.config_dir),
+            now,
+        )
         record(
             session,
             cmd.actor,
@@ -79,6 +99,16 @@ def rebuild_rollup(app: App, cmd: RebuildRollup) -> RollupRebuilt:
                 "days": len(days),
                 "rows": rows,
                 "whole": whole,
+                "weeks": [str(w) for w in held],
+                "week_rows": week_rows,
             },
         )
-    return RollupRebuilt(first, last, len(days), rows, whole)
+    if app.engine.dialect.name == "postgresql":
+        # Fresh planner statistics for the rows just written: without them a supervisor's sum
+        # scans every held week (0.4 s at 300,000 people) instead of their units' rows (20 ms).
+        from sqlalchemy import text
+
+        with app.engine.connect() as conn:
+            conn.execute(text("ANALYZE personweek"))
+            conn.commit()
+    return RollupRebuilt(first, last, len(days), rows, whole, [str(w) for w in held], week_rows)

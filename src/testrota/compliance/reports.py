@@ -292,6 +292,18 @@ def compliance_report(
             entries.append((p, person_week(p, w, policy, mine, days.get(p.id, set()), ex)))
         history.append((w, rollup(entries, by_grid_unit=False)))
         history_units.append((w, rollup(entries, by_grid_unit=True)))
+    return assemble(wk, now, span, history, history_units)
+
+
+def assemble(
+    wk: IsoWeek,
+    now: datetime,
+    span: list[IsoWeek],
+    history: list[tuple[IsoWeek, dict[Any, GroupCompliance]]],
+    history_units: list[tuple[IsoWeek, dict[Any, GroupCompliance]]],
+) -> ComplianceReport:
+    """The report from each week's department and grid-unit groups, oldest week first
+    (counted person by person above, or summed from the weekly roll-up)."""
     departments_now, units_now = history[-1][1], history_units[-1][1]
     attach_trend(departments_now, history)
     attach_trend(units_now, history_units)

@@ -553,3 +553,6 @@ from testrota.db.rollup_models import UnitHeads as UnitHeads  # noqa: E402
 from testrota.db.sampling_models import ScanReceipt as ScanReceipt  # noqa: E402
 from testrota.db.sampling_models import Tube as Tube  # noqa: E402
 from testrota.db.sampling_models import TubeMember as TubeMember  # noqa: E402
+from testrota.db.weekly_models import PersonWeekRow as PersonWeekRow  # noqa: E402
+from testrota.db.weekly_models import WeekCovered as WeekCovered  # noqa: E402
+from testrota.db.weekly_models import WeeklyDirty as WeeklyDirty  # noqa: E402

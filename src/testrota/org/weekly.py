@@ -1,0 +1,372 @@
+"""The weekly roll-up: each person's standing of an ISO week, kept current in the changing
+transaction, so the dashboard and ``testrota compliance`` sum rows instead of counting every
+person over the trend's weeks.
+
+A row is exactly what the compliance report counts for a (person, week): the same
+``compliance.weekly.person_week`` over the same facts (:func:`count`), so a sum of rows equals
+the report counted from raw rows by construction. Rows exist only for the weeks the roll-up
+holds (``weekcovered``, filled by ``testrota rollup rebuild``), each under a fingerprint of the
+policy and the categories' rates: a reader of a week not held, or held under another policy,
+counts from raw rows.
+
+What to count again comes from the marks of the changing transaction: 0009's ``rollupdirty``
+(appointments and samples by person or by unit and time, people by person or unit) and 0010's
+``weeklydirty`` (department, grid unit, category, exemptions). :func:`absorb` runs before the
+daily roll-up's, which deletes the daily marks, on the same connection before COMMIT.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import weakref
+from collections import defaultdict
+from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, case, delete, func, insert, inspect, select, text
+from sqlmodel import Session, col
+
+from testrota.compliance.facts import (
+    RateLookup,
+    chunks,
+    exemptions_between,
+    person_facts_row,
+    samples_between,
+    select_people,
+)
+from testrota.compliance.facts import appointments_between as appts_between
+from testrota.compliance.records import AppointmentFacts
+from testrota.compliance.weekly import GroupCompliance, PersonWeek, person_week, policy_required
+from testrota.db import tables
+from testrota.db.models import Person
+from testrota.policy import Policy
+from testrota.statuses import AppointmentStatus
+from testrota.weeks import IsoWeek, local_date, parse_week, week_bounds, week_of
+
+PW, COVERED, WDIRTY, DIRTY = (
+    tables.PERSON_WEEK_ROW,
+    tables.WEEK_COVERED,
+    tables.WEEKLY_DIRTY,
+    tables.ROLLUP_DIRTY,
+)
+PERSON = tables.PERSON
+# Advisory lock namespaces, beside the daily roll-up's 0x52-0x55.
+_PERSON_NS, _WEEK_NS = 0x56, 0x57
+MANY_PEOPLE = 2_000  # beyond this, one lock on the week instead of one per person
+
+
+def fingerprint(policy: Policy, config_dir: Path | None) -> str:
+    """What a row's figures depend on besides the rows: the policy's testing section and zone,
+    and the categories' tests a week (``risk_categories.yaml``)."""
+    from testrota.risk.vocabulary import FILE_NAME
+
+    digest = hashlib.sha256()
+    digest.update(policy.testing.model_dump_json().encode())
+    digest.update(policy.timezone.encode())
+    path = config_dir / FILE_NAME if config_dir is not None else None
+    if path is not None and path.exists():
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:64]
+
+
+# --- counting ----------------------------------------------------------------------------------
+
+
+def count(
+    conn: Connection,
+    person_ids: Collection[int] | None,
+    week: IsoWeek,
+    policy: Policy,
+    rates: RateLookup,
+) -> dict[int, tuple[Any, PersonWeek]]:
+    """Each of these people's week (people no longer in the table are left out), counted from
+    raw rows with the compliance report's ``person_week``."""
+    tz = policy.tz
+    start, end = week_bounds(week, tz)
+    session = Session(bind=conn)
+    people = {}
+    if person_ids is None:  # everyone: one query each, not one per 900 people
+        for r in session.execute(select_people()):
+            people[r.id] = person_facts_row(r, rates)
+        found: list[int] | None = None
+    else:
+        for part in chunks(sorted(set(person_ids))):
+            for r in session.execute(select_people().where(col(Person.id).in_(list(part)))):
+                people[r.id] = person_facts_row(r, rates)
+        found = list(people)
+    if not people:
+        return {}
+    appts: dict[int, list[AppointmentFacts]] = defaultdict(list)
+    for a in appts_between(session, start, end, person_ids=found):
+        if a.status != AppointmentStatus.CANCELLED and a.person_id in people:
+            appts[a.person_id].append(a)
+    days: dict[int, set[Any]] = defaultdict(set)
+    for s in samples_between(session, start, end, person_ids=found):
+        if s.person_id in people:
+            days[s.person_id].add(local_date(s.sampled_at, tz))
+    exemptions = exemptions_between(session, week.monday, week.days[-1], person_ids=found)
+    by_person = defaultdict(list)
+    for e in exemptions:
+        by_person[e.person_id].append(e)
+    out = {}
+    for pid, p in people.items():
+        mine, ex = appts[pid], by_person[pid]
+        if not mine and policy_required(p, week, policy, ex) == 0:
+            continue
+        pw = person_week(p, week, policy, mine, days[pid], ex)
+        if pw.required:
+            out[pid] = (p, pw)
+    return out
+
+
+def _row(p: Any, pw: PersonWeek, unit_id: int | None, now: datetime) -> dict[str, Any]:
+    return {
+        "person_id": pw.person_id,
+        "week": str(pw.week),
+        "unit_id": unit_id,
+        "department": p.department,
+        "grid_unit": p.unit,
+        "required": pw.required,
+        "scheduled": pw.scheduled,
+        "done": pw.done,
+        "missed": pw.missed,
+        "excused": pw.excused,
+        "tests": pw.credited,
+        "compliant": pw.compliant,
+        "counted_at": now,
+    }
+
+
+def write(
+    conn: Connection,
+    person_ids: Collection[int] | None,
+    week: IsoWeek,
+    policy: Policy,
+    rates: RateLookup,
+    now: datetime,
+) -> int:
+    """Count these people's week (None: everyone's) again and replace their rows; returns the
+    rows written."""
+    counted = count(conn, person_ids, week, policy, rates)
+    units: dict[int, int | None] = {}
+    if person_ids is None:
+        conn.execute(delete(PW).where(PW.c.week == str(week)))
+        units.update((pid, u) for pid, u in conn.execute(select(PERSON.c.id, PERSON.c.unit_id)))
+    else:
+        ids = sorted(set(person_ids))
+        for part in chunks(ids):
+            conn.execute(delete(PW).where(PW.c.week == str(week), PW.c.person_id.in_(part)))
+        for part in chunks(sorted(counted)):
+            query = select(PERSON.c.id, PERSON.c.unit_id).where(PERSON.c.id.in_(part))
+            units.update((pid, u) for pid, u in conn.execute(query))
+    rows = [_row(p, pw, units.get(pid), now) for pid, (p, pw) in counted.items()]
+    for batch in chunks(rows, 5_000):
+        conn.execute(insert(PW), list(batch))
+    return len(rows)
+
+
+def rebuild(
+    conn: Connection,
+    weeks: Iterable[IsoWeek],
+    policy: Policy,
+    rates: RateLookup,
+    print_: str,
+    now: datetime,
+) -> int:
+    """Count these weeks whole for everyone and hold them under ``print_``; returns rows."""
+    written = 0
+    for week in weeks:
+        conn.execute(delete(COVERED).where(COVERED.c.week == str(week)))
+        written += write(conn, None, week, policy, rates, now)
+        conn.execute(insert(COVERED).values(week=str(week), fingerprint=print_))
+    conn.execute(delete(WDIRTY))
+    return written
+
+
+# --- upkeep -----------------------------------------------------------------------------------
+
+
+@dataclass
+class WeeklyPending:
+    people: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))  # week -> ids
+    units: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))  # week -> units
+    marks: list[int] = field(default_factory=list)  # weeklydirty ids read
+
+
+def pending(conn: Connection, held: Collection[str], tz: Any) -> WeeklyPending:
+    """The (person, week) and (unit, week) keys the marks ask to be counted again, for the
+    weeks held (reads only)."""
+    out = WeeklyPending()
+    rows = conn.execute(
+        select(DIRTY.c.unit_id, DIRTY.c.person_id, DIRTY.c.at, DIRTY.c.whole_person)
+    ).all()
+    for unit_id, person_id, at, whole in rows:
+        if unit_id is None and person_id is None:
+            continue  # "count everything": the reader counts from raw rows until a rebuild
+        weeks = list(held) if whole or at is None else [str(week_of(_aware(at), tz))]
+        for w in weeks:
+            if w not in held:
+                continue
+            if person_id is not None:
+                out.people[w].add(person_id)
+            elif unit_id is not None:
+                out.units[w].add(unit_id)
+    for mark_id, person_id in conn.execute(select(WDIRTY.c.id, WDIRTY.c.person_id)):
+        out.marks.append(mark_id)
+        for w in held:
+            out.people[w].add(person_id)
+    return out
+
+
+def _aware(at: Any) -> datetime:
+    from testrota.org.rollup import _aware as aware
+
+    return aware(at)
+
+
+def absorb(conn: Connection, policy: Policy, rates: RateLookup, print_: str, now: datetime) -> None:
+    """Count again the weeks held that this transaction's marks touch, before COMMIT; a week
+    held under another fingerprint is left alone (its readers count from raw rows)."""
+    rows = conn.execute(select(COVERED.c.week, COVERED.c.fingerprint))
+    held = {w for w, f in rows if f == print_}
+    todo = pending(conn, held, policy.tz) if held else WeeklyPending()
+    if not held:
+        marks = [m for (m,) in conn.execute(select(WDIRTY.c.id))]
+        todo.marks = marks
+    keys: dict[str, set[int]] = {}
+    for w in sorted(set(todo.people) | set(todo.units)):
+        ids = set(todo.people.get(w, set()))
+        units = sorted(todo.units.get(w, set()))
+        for part in chunks(units):
+            # people in the unit now, and those whose row says they were in it
+            now_in = select(PERSON.c.id).where(PERSON.c.unit_id.in_(part))
+            ids.update(pid for (pid,) in conn.execute(now_in))
+            ids.update(
+                pid
+                for (pid,) in conn.execute(
+                    select(PW.c.person_id).where(PW.c.week == w, PW.c.unit_id.in_(part))
+                )
+            )
+        if ids:
+            keys[w] = ids
+    _lock(conn, keys)
+    for w, ids in keys.items():
+        write(conn, ids, parse_week(w), policy, rates, now)
+    for part in chunks(sorted(todo.marks), 2_000):
+        conn.execute(delete(WDIRTY).where(WDIRTY.c.id.in_(list(part))))
+
+
+def _lock(conn: Connection, keys: dict[str, set[int]]) -> None:
+    """On PostgreSQL, a lock per (week, person) counted, or the week's own for a change of
+    many people (a plan), all taken in one order before the daily roll-up's: two check-ins of
+    one grid unit count its week one after the other, and the second sees the first's rows
+    instead of colliding on them."""
+    if conn.dialect.name != "postgresql":
+        return  # SQLite: this transaction already holds the only write lock
+    wanted: list[tuple[int, bool]] = []  # (key, shared)
+    for w in sorted(keys):
+        week = parse_week(w).monday.toordinal()
+        many = len(keys[w]) > MANY_PEOPLE
+        wanted.append(((_WEEK_NS << 56) | week, not many))
+        if not many:
+            wanted += [((_PERSON_NS << 56) | (week << 32) | pid, False) for pid in sorted(keys[w])]
+    for key, shared in wanted:
+        fn = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+        conn.execute(text(f"SELECT {fn}(:k)"), {"k": key})
+
+
+Context = Callable[[], tuple[Policy, RateLookup, str, datetime] | None]
+_CONTEXTS: weakref.WeakKeyDictionary[Engine, Context] = weakref.WeakKeyDictionary()
+_READY: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
+def attach(engine: Engine, context: Context) -> None:
+    """Keep the weekly roll-up on ``engine``; called by the daily roll-up's commit hook
+    (:func:`testrota.org.rollup._before_commit`) before it clears the marks."""
+    _CONTEXTS[engine] = context
+
+
+def before_commit(conn: Connection) -> None:
+    context = _CONTEXTS.get(conn.engine)
+    found = context() if context is not None else None
+    if found is None:
+        return
+    if conn.engine not in _READY:
+        if not inspect(conn).has_table(PW.name):
+            return
+        _READY.add(conn.engine)
+    absorb(conn, *found)
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+
+def held(conn: Connection, weeks: Collection[IsoWeek], print_: str) -> bool:
+    """Whether every one of ``weeks`` can be read from the roll-up: held under this policy, no
+    "count everything" mark, no mark left over by a writer without the hook."""
+    if not inspect(conn).has_table(PW.name):
+        return False
+    names = [str(w) for w in weeks]
+    found = conn.execute(
+        select(func.count())
+        .select_from(COVERED)
+        .where(COVERED.c.week.in_(names), COVERED.c.fingerprint == print_)
+    ).scalar_one()
+    if found != len(set(names)):
+        return False
+    left = conn.execute(select(func.count()).select_from(DIRTY)).scalar_one()
+    left += conn.execute(select(func.count()).select_from(WDIRTY)).scalar_one()
+    return not left
+
+
+def read(
+    conn: Connection,
+    weeks: Collection[IsoWeek],
+    departments: Collection[str] | None,
+    units: Collection[str] | None,
+) -> dict[str, dict[tuple[str, str], GroupCompliance]]:
+    """Per week, the (department, grid unit) sums of the rows, in scope."""
+    query = (
+        select(
+            PW.c.week,
+            PW.c.department,
+            PW.c.grid_unit,
+            func.count(),
+            func.sum(PW.c.required),
+            func.sum(PW.c.scheduled),
+            func.sum(PW.c.done),
+            func.sum(PW.c.missed),
+            func.sum(PW.c.excused),
+            func.sum(PW.c.tests),
+            func.sum(case((PW.c.compliant, 1), else_=0)),
+        )
+        .where(PW.c.week.in_([str(w) for w in weeks]))
+        .group_by(PW.c.week, PW.c.department, PW.c.grid_unit)
+    )
+    if departments is not None:
+        query = query.where(PW.c.department.in_(sorted(departments)))
+        if units:
+            from sqlalchemy import or_
+
+            from testrota.org.units import UNIT, subtree_condition
+
+            below = select(UNIT.c.id).where(or_(*(subtree_condition(p) for p in sorted(units))))
+            query = query.where(PW.c.unit_id.in_(below))
+    out: dict[str, dict[tuple[str, str], GroupCompliance]] = defaultdict(dict)
+    for w, dep, unit, people, req, sch, done, missed, exc, tests, comp in conn.execute(query):
+        out[w][(dep, unit)] = GroupCompliance(
+            department=dep,
+            grid_unit=unit,
+            people=int(people),
+            required=int(req),
+            scheduled=int(sch),
+            done=int(done),
+            missed=int(missed),
+            excused=int(exc),
+            tests=int(tests),
+            compliant_people=int(comp),
+        )
+    return out
