@@ -564,3 +564,63 @@ def test_a_database_not_upgraded_yet_still_commits(tmp_path: Any) -> None:
         assert _marks(old) == 0  # counted at that commit, now that the tables exist
     finally:
         old.dispose()
+
+
+def test_the_nightly_job_holds_each_new_week_so_the_dashboard_keeps_reading_the_rollup(
+    engine: Engine, session: Session
+) -> None:
+    """A new week begins each Monday: the nightly job (hold_weeks) counts it and lets the
+    week that fell out of the trend go; a change of the testing policy has every week counted
+    again under the new fingerprint. In between, the roll-up equals a recount."""
+    from testrota.actions.compliance import Compliance, compliance_report
+    from testrota.actions.rollup import (
+        HoldWeeks,
+        RebuildRollup,
+        hold_weeks,
+        rebuild_rollup,
+        weeks_wanted,
+    )
+
+    pol = policy()
+    add_site(session)
+    for i in range(4):
+        p = add_person(session, f"W{i}", department="厂0", grid_unit="网格0")
+        p.unit_path = "板材公司/厂0"
+        session.add(p)
+        for day in (date(2022, 5, 10), date(2022, 5, 17), date(2022, 5, 24)):
+            add_appt(session, p, local(SH, day.year, day.month, day.day, 9, 0))
+            if i % 2:
+                add_sample(session, p, local(SH, day.year, day.month, day.day, 9, 5))
+    session.commit()
+    app = app_at(engine, local(SH, 2022, 5, 11, 9, 0), pol)
+    ensure_units(app, Actor.cli())
+    first = rebuild_rollup(app, RebuildRollup(Actor.cli())).weeks
+    assert first[-1] == "2022-W20"  # this week and the next
+
+    later = app_at(engine, local(SH, 2022, 5, 18, 3, 0), pol)  # Wednesday night, a week on
+    wanted = weeks_wanted(later)
+    print_ = weekly.fingerprint(later.policy, later.config_dir)
+    with engine.connect() as conn:
+        assert not weekly.held(conn, wanted, print_)  # the dashboard would count raw rows
+    held = hold_weeks(later, HoldWeeks(Actor.job("nightly")))
+    assert held.counted == ["2022-W21"] and held.dropped == [first[0]]
+    assert held.rows == 4
+    with engine.connect() as conn:
+        assert weekly.held(conn, wanted, print_)
+        covered = sorted(w for (w,) in conn.execute(select(tables.WEEK_COVERED.c.week)))
+    assert covered == [str(w) for w in wanted]
+    assert _weekly_kept(engine) == _weekly_recounted(engine, later)
+    for week in ("2022-W20", "2022-W21"):
+        assert compliance_report(later, Compliance(week)) == compliance_report(
+            later, Compliance(week, from_raw=True)
+        )
+    again = hold_weeks(later, HoldWeeks(Actor.job("nightly")))
+    assert (again.counted, again.dropped, again.rows) == ([], [], 0)
+
+    stricter = app_at(engine, local(SH, 2022, 5, 18, 3, 0), policy(tests_per_week=3))
+    recount = hold_weeks(stricter, HoldWeeks(Actor.job("nightly")))
+    assert recount.counted == [str(w) for w in wanted]
+    assert _weekly_kept(engine) == _weekly_recounted(engine, stricter)
+    with engine.connect() as conn:
+        actions = [r[0] for r in conn.execute(select(tables.AUDIT_EVENT.c.action))]
+    assert actions.count("rollup.weeks_held") == 2  # the run with nothing to do left no event

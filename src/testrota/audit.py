@@ -61,6 +61,7 @@ class Action(StrEnum):
     REPORT_CONFIRMED = "report.confirmed"
     MODE_SET = "unit.mode_set"
     ROLLUP_REBUILT = "rollup.rebuilt"  # the daily roll-up counted again from raw rows
+    ROLLUP_WEEKS_HELD = "rollup.weeks_held"  # the weekly roll-up took in new weeks (nightly)
     # users and uploads
     USER_ADDED = "user.added"
     USER_CHANGED = "user.changed"

@@ -20,6 +20,7 @@ from typing import Any
 from testrota.actions.flagging import FlagDue, flag_due
 from testrota.actions.plan import PlanWeek, plan_week
 from testrota.actions.report import RemindLate, remind_late
+from testrota.actions.rollup import HoldWeeks, hold_weeks
 from testrota.actions.units import ensure_units
 from testrota.app import App
 from testrota.audit import Actor
@@ -169,15 +170,17 @@ def nightly(ctx: JobContext) -> OnceResult:
     """Retention, as the README's data-protection section says: finished texts, replies and
     reschedule offers (:mod:`testrota.notify.retention`), then test results, import error
     lists and stale heartbeats (:mod:`testrota.privacy.retention`), all past
-    ``retention_days``. The compliance figures need no nightly roll-up: they are computed
-    from appointments and results when asked for."""
+    ``retention_days``; then the weekly roll-up takes in a new week, or weeks under a changed
+    policy (:func:`testrota.actions.rollup.hold_weeks`), so the dashboard keeps reading it."""
     now = ctx.now()
 
     app = ctx.app
 
     def work() -> dict[str, Any]:
         texts = apply_retention(app.engine, now, app.policy)
-        return {"retention": {**texts, **apply_privacy_retention(app.engine, now, app.policy)}}
+        retention = {**texts, **apply_privacy_retention(app.engine, now, app.policy)}
+        held = hold_weeks(app, HoldWeeks(Actor.job("nightly")))
+        return {"retention": retention, "weeks": {"counted": held.counted, "rows": held.rows}}
 
     return run_once_per_period(
         app.engine, "nightly", local_day(now, app.policy), ctx.worker, now, work
