@@ -371,9 +371,10 @@ def _english_fragments() -> set[str]:
     """Pieces of the CLI's English templates long enough to be telling (the text between
     parameters), leaving out those the Chinese keeps too (a command's name, a setting)."""
     from testrota.web.i18n_cli import ZH_CLI
+    from testrota.web.i18n_doctor import ZH_DOCTOR
 
     found: set[str] = set()
-    for english, chinese in ZH_CLI.items():
+    for english, chinese in {**ZH_CLI, **ZH_DOCTOR}.items():
         for piece in re.split(r"\{[^}]*\}", english):
             piece = piece.strip(" .,;:()")
             if len(piece) >= 12 and re.search(r"[a-z]{3}", piece) and piece not in chinese:
@@ -390,8 +391,8 @@ def test_every_command_in_chinese_leaks_no_english_template(cli: Any, tmp_path: 
     assert len(fragments) > 100
     chinese = 0
     for path, args, stdin in _invocations(tmp_path, cli):
-        if path in ("doctor", "i18n export", "export-person"):
-            continue  # doctor's checks are English (not done); the others print data
+        if path in ("i18n export", "export-person"):
+            continue  # they print data, not words
         result = cli("--lang", "zh", *path.split(), *args, env=ENV, input=stdin)
         # doctor's exit code 1 means a check failed; it still prints its report
         assert result.exit_code in ((0, 1) if path == "doctor" else (0,)), (path, result.output)
@@ -513,3 +514,21 @@ def test_a_mode_switch_says_how_many_were_texted_and_how_many_could_not_be(
     assert "2 people whose plan changed could not be texted" in english.output, english.output
     assert "static from 2022-05-09\nweeks planned again: 2022-W19\n" in english.output
 
+
+def test_doctor_reads_in_chinese_and_its_json_stays_english(cli: Any) -> None:
+    """An operator runs doctor with --lang zh: every finding and fix reads in Chinese (the
+    values it names, a URL or a revision, as they are); English and --json read as before."""
+    wide = {"COLUMNS": "300", "TESTROTA_SECRET_KEY": ""}
+    assert cli("init", env=wide).exit_code == 0
+    doc = json.loads(cli("--lang", "zh", "doctor", "--json", env=wide).stdout)
+    english = cli("--lang", "en", "doctor", env=wide).output
+    chinese = cli("--lang", "zh", "doctor", env=wide).output
+    assert set(doc["checks"][0]) == {"name", "status", "message", "fix"}
+    for check in doc["checks"]:
+        assert check["message"] in english, (check, english)
+        assert not HAN.search(check["message"] + check["fix"]), check
+        assert check["message"] not in chinese, (check, chinese)
+    lines = [line for line in chinese.splitlines() if line.strip()]
+    assert lines and all(HAN.search(line) for line in lines), chinese
+    assert "未设置 TESTROTA_SECRET_KEY：网页应用无法启动" in chinese
+    assert "每个进程都用同一个值" in chinese and "the same value" not in chinese
