@@ -532,3 +532,23 @@ def test_doctor_reads_in_chinese_and_its_json_stays_english(cli: Any) -> None:
     assert lines and all(HAN.search(line) for line in lines), chinese
     assert "未设置 TESTROTA_SECRET_KEY：网页应用无法启动" in chinese
     assert "每个进程都用同一个值" in chinese and "the same value" not in chinese
+
+
+def test_demo_says_what_it_seeded_in_chinese(cli: Any) -> None:
+    """Someone trying testrota runs ``testrota --lang zh demo``: the seeding lines read in
+    Chinese (file names, weeks and figures as they are); a second run in English keeps its
+    English line."""
+    now = {"TESTROTA_NOW": "2022-05-11T10:00:00+08:00", "TESTROTA_SECRET_KEY": ""}
+    seeded = cli("--lang", "zh", "demo", "--no-serve", env=now)
+    assert seeded.exit_code == 0, seeded.output
+    # the log's lines (timestamped) stay English: they are for operators' log files
+    log = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ ")
+    out = "\n".join(line for line in seeded.output.splitlines() if not log.match(line))
+    assert re.search(r"已导入 \d+ 份示例花名册：\d+ 人，高风险 \d+ 人", out), out
+    assert re.search(r"已排班 2022-W19：应检 \d+ 次，已安排 \d+ 次", out), out
+    assert re.search(r"本周在采样点签到 \d+ 次，共采样 \d+ 份", out), out
+    assert re.search(r"已为接下来 \d+ 小时排入提醒：\d+ 条", out), out
+    for english in ("sample rosters", "rows,", "planned 2022", "check-ins", "reminders queued"):
+        assert english not in out, (english, out)
+    again = cli("--lang", "en", "demo", "--no-serve", env=now)
+    assert "the database has people already: kept as it is" in again.output, again.output

@@ -7,6 +7,24 @@ catalogue; the parameters (a path, a value as typed) are never translated."""
 from __future__ import annotations
 
 ZH_CLI: dict[str, str] = {
+    # testrota demo: what was seeded (file names, dates and category codes stay as written)
+    "  {file}: {rows} rows, {people} people, {high_risk} high-risk, {errors} row errors": (
+        "  {file}：{rows} 行，新增 {people} 人，高风险 {high_risk} 人，行错误 {errors} 个"
+    ),
+    "imported {n} sample rosters: {people} people, {high_risk} high-risk": (
+        "已导入 {n} 份示例花名册：{people} 人，高风险 {high_risk} 人"
+    ),
+    "  high-risk by category: {counts}": "  各类别高风险人数：{counts}",
+    "planned {week}: {scheduled} of {required} tests": "已排班 {week}：应检 {required} 次，已安排 {scheduled} 次",
+    "{n} check-ins at the sites this week, {samples} samples in all": (
+        "本周在采样点签到 {n} 次，共采样 {samples} 份"
+    ),
+    "lab results {name}: {recorded} recorded, {positives} positive": (
+        "检测结果 {name}：已记录 {recorded} 条，阳性 {positives} 条"
+    ),
+    "flagged at {at}: {what}": "{at} 标记：{what}",
+    "the database has people already: kept as it is": "数据库中已有人员：保持原样",
+    "reminders queued for the next {hours} h: {n}": "已为接下来 {hours} 小时排入提醒：{n} 条",
     # mode set: what the change did beyond the mode
     "weeks planned again: {weeks}": "已重新排班的周：{weeks}",
     '"your plan changed" texted to {n} people': "已向 {n} 人发送“您的检测安排有变”短信",
