@@ -132,6 +132,46 @@ ZH_DOCTOR: dict[str, str] = {
     "for production set TESTROTA_SMS_BACKEND=twilio and the TWILIO_* settings": (
         "正式使用请设置 TESTROTA_SMS_BACKEND=twilio 及 TWILIO_* 各项"
     ),
+    # Aliyun SMS and WeCom
+    "aliyun account": "阿里云账户",
+    "aliyun templates": "阿里云短信模板",
+    "aliyun receipts": "阿里云回执",
+    "wecom app": "企业微信应用",
+    "channel refusals": "渠道拒发",
+    "{names} not set": "未设置 {names}",
+    "set them": "请设置这些变量",
+    "add channels.aliyun to messages.yaml (README, Connecting Aliyun SMS)": (
+        "请在 messages.yaml 中加入 channels.aliyun（见 README 的 Connecting Aliyun SMS 一节）"
+    ),
+    "approved templates for {n} kinds (signature {signature!r})": (
+        "已审核通过 {n} 类短信的模板（签名 {signature!r}）"
+    ),
+    "{endpoint} refused a query: {reason}": "{endpoint} 拒绝了查询：{reason}",
+    "check ALIYUN_ACCESS_KEY_ID and ALIYUN_ACCESS_KEY_SECRET (a RAM user with "
+    "AliyunDysmsFullAccess) and TESTROTA_ALIYUN_ENDPOINT": (
+        "请检查 ALIYUN_ACCESS_KEY_ID 和 ALIYUN_ACCESS_KEY_SECRET（需具有 AliyunDysmsFullAccess "
+        "权限的 RAM 用户）以及 TESTROTA_ALIYUN_ENDPOINT"
+    ),
+    "{endpoint} answers queries with these credentials": "{endpoint} 接受这组凭据的查询",
+    "TESTROTA_ALIYUN_RECEIPT_TOKEN is not set: delivery receipts cannot arrive": (
+        "未设置 TESTROTA_ALIYUN_RECEIPT_TOKEN：收不到送达回执"
+    ),
+    "set it and give Aliyun {url}": "请设置它，并把 {url} 提供给阿里云",
+    "the receipt route is open (token set)": "回执地址已开放（已设置令牌）",
+    "{api} gave no access token: {problem}": "{api} 未给出 access token：{problem}",
+    "check WECOM_CORP_ID and WECOM_SECRET (the app's Secret) and TESTROTA_WECOM_API_BASE": (
+        "请检查 WECOM_CORP_ID、WECOM_SECRET（应用的 Secret）和 TESTROTA_WECOM_API_BASE"
+    ),
+    "{api} gives app {agent} an access token": "{api} 为应用 {agent} 给出了 access token",
+    "no text failed for a configuration reason today": "今天没有短信因配置问题发送失败",
+    "texts refused in the last 24 h for our configuration: {codes}": (
+        "过去 24 小时内因我方配置被拒发的短信：{codes}"
+    ),
+    "fix the template codes in messages.yaml, ALIYUN_SMS_SIGN_NAME or the credentials; "
+    "`testrota outbox --status failed` lists the texts": (
+        "请修正 messages.yaml 中的模板代码、ALIYUN_SMS_SIGN_NAME 或凭据；"
+        "`testrota outbox --status failed` 会列出这些短信"
+    ),
     # work in the database
     "{n} day(s) too busy for {rate} texts/s; first: {first}": (
         "有 {n} 天按每秒 {rate} 条发送来不及；第一天：{first}"
