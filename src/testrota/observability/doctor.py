@@ -596,12 +596,12 @@ _JOB_REMEDY = {
 }
 
 
-def _ago(seconds: float) -> str:
+def _ago(seconds: float) -> Phrase:
     if seconds < 120:
-        return f"{max(0, int(seconds))} s ago"
+        return Phrase("{n} s ago", n=max(0, int(seconds)))
     if seconds < 2 * 3600:
-        return f"{int(seconds // 60)} minutes ago"
-    return f"{seconds / 3600:.1f} hours ago"
+        return Phrase("{n} minutes ago", n=int(seconds // 60))
+    return Phrase("{n} hours ago", n=f"{seconds / 3600:.1f}")
 
 
 def check_jobs(engine: Engine, wall_now: datetime) -> Check:
@@ -626,26 +626,46 @@ def check_jobs(engine: Engine, wall_now: datetime) -> Check:
     latest_tick = {t.job: t for t in ticks}  # ordered: the last one per job wins
     latest_run = {r.job: r for r in runs}
     # (job, wall-clock time or None, message)
-    failing: list[tuple[str, datetime | None, str]] = []
+    failing: list[tuple[str, datetime | None, Phrase]] = []
     for job, tick in latest_tick.items():
         if tick.last_error:
             run = latest_run.get(job)
-            period = f" for {run.period}" if run is not None and run.status == "failed" else ""
             at = tick.last_finished_at
-            failing.append(
-                (
-                    job,
-                    at,
-                    f"{job}{period} failed "
-                    f"{_ago((wall_now - at).total_seconds())} "
-                    f"({at:%Y-%m-%d %H:%M:%S} UTC, worker {tick.worker}): "
-                    f"{tick.last_error}",
+            facts = {
+                "job": job,
+                "ago": _ago((wall_now - at).total_seconds()),
+                "at": f"{at:%Y-%m-%d %H:%M:%S}",
+                "worker": tick.worker,
+                "error": tick.last_error,
+            }
+            if run is not None and run.status == "failed":
+                said = Phrase(
+                    "{job} for {period} failed {ago} ({at} UTC, worker {worker}): {error}",
+                    period=run.period,
+                    **facts,
                 )
-            )
+            else:
+                said = Phrase("{job} failed {ago} ({at} UTC, worker {worker}): {error}", **facts)
+            failing.append((job, at, said))
     for job, run in latest_run.items():
         if run.status == JobRunStatus.FAILED and job not in {f[0] for f in failing}:
-            when = f" at {run.failed_at.isoformat()}" if run.failed_at else ""
-            failing.append((job, None, f"{job} for {run.period} failed{when}: {run.error}"))
+            said = (
+                Phrase(
+                    "{job} for {period} failed at {at}: {error}",
+                    job=job,
+                    period=run.period,
+                    at=run.failed_at.isoformat(),
+                    error=run.error,
+                )
+                if run.failed_at
+                else Phrase(
+                    "{job} for {period} failed: {error}",
+                    job=job,
+                    period=run.period,
+                    error=run.error,
+                )
+            )
+            failing.append((job, None, said))
     if not failing:
         return check(
             "jobs",
@@ -658,7 +678,9 @@ def check_jobs(engine: Engine, wall_now: datetime) -> Check:
     job, _when, message = failing[0]
     others = [f[0] for f in failing[1:]]
     if others:
-        message += f"; also failing: {', '.join(others)}"
+        message = Phrase(
+            "{failure}; also failing: {others}", failure=message, others=", ".join(others)
+        )
     run = latest_run.get(job)
     remedy = Phrase(
         _JOB_REMEDY.get(job, "it runs again at its next tick"),

@@ -197,6 +197,18 @@ ZH_DOCTOR: dict[str, str] = {
     ),
     "last job tick {n} s ago": "最近一次任务运行于 {n} 秒前",
     "no job failing ({n} jobs ticked)": "没有失败的任务（{n} 个任务运行过）",
+    "{job} for {period} failed {ago} ({at} UTC, worker {worker}): {error}": (
+        "{job}（{period}）{ago}失败（UTC {at}，进程 {worker}）：{error}"
+    ),
+    "{job} failed {ago} ({at} UTC, worker {worker}): {error}": (
+        "{job} {ago}失败（UTC {at}，进程 {worker}）：{error}"
+    ),
+    "{job} for {period} failed at {at}: {error}": "{job}（{period}）于 {at} 失败：{error}",
+    "{job} for {period} failed: {error}": "{job}（{period}）失败：{error}",
+    "{failure}; also failing: {others}": "{failure}；另有失败的任务：{others}",
+    "{n} s ago": "{n} 秒前",
+    "{n} minutes ago": "{n} 分钟前",
+    "{n} hours ago": "{n} 小时前",
     "no job has run yet": "尚无任务运行过",
     "the worker's log has the traceback (level ERROR, job_id {job}:…); fix the cause, then "
     "{remedy}": "后台进程日志中有错误堆栈（级别 ERROR，job_id {job}:…）；请排除原因，然后{remedy}",
