@@ -11,11 +11,17 @@ from typing import Any
 import typer
 from typer.testing import CliRunner
 
-from testrota.cli import ops_cmds
+from testrota.cli import lang, ops_cmds
 
 
 def ops_app() -> typer.Typer:
     app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+
+    @app.callback()
+    def language() -> None:
+        # as cli/main.py does, so a language an earlier invocation chose does not linger
+        lang.choose(None)
+
     ops_cmds.register(app)
     return app
 

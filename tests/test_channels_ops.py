@@ -131,3 +131,38 @@ def test_dispatch_refuses_to_start_naming_what_is_missing(
     assert result.exit_code == 2
     assert named in result.output
     assert "Traceback" not in result.output
+
+
+def test_doctor_reads_the_channels_checks_in_chinese(
+    engine: Engine, settings: Settings, aliyun: FakeAliyun, wecom: FakeWecom
+) -> None:
+    """An operator on a Chinese terminal reads the Aliyun and WeCom findings and fixes in
+    Chinese; the values they name (an endpoint, a code) are kept as they are."""
+    import re
+
+    from testrota.cli import lang
+    from testrota.cli.ops_cmds import _check_name, _check_words
+
+    ids = add_due_texts(engine, 1, NOW - timedelta(hours=1), with_params=True)
+    with engine.begin() as conn:
+        conn.execute(
+            update(tables.MESSAGE)
+            .where(tables.MESSAGE.c.id.in_(ids))
+            .values(status="failed", error_code="isv.SMS_TEMPLATE_ILLEGAL")
+        )
+    values = {**aliyun.settings(), **wecom.settings(), "sms_backend": "route"}
+    checks = _run(notify_settings(settings, **values))
+    names = ("aliyun templates", "aliyun account", "aliyun receipts", "wecom app")
+    try:
+        lang.choose("zh")
+        for name in (*names, "channel refusals"):
+            message, fix = _check_words(checks[name])
+            shown = f"{_check_name(name)} {message} {fix}"
+            assert re.search(r"[\u4e00-\u9fff]", shown), shown
+            english = checks[name].message
+            assert english not in shown, (name, shown)
+        message, fix = _check_words(checks["channel refusals"])
+        assert message == "过去 24 小时内因我方配置被拒发的短信：isv.SMS_TEMPLATE_ILLEGAL ×1"
+        assert "`testrota outbox --status failed` 会列出这些短信" in fix
+    finally:
+        lang.choose("en")

@@ -10,6 +10,7 @@ import importlib
 import io
 import json
 import logging
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -161,6 +162,18 @@ def test_doctor_exits_1_and_prints_the_failed_job(
     (line,) = [x for x in result.stdout.splitlines() if " jobs " in x]
     assert line.startswith("FAIL") and "plan_next_week for 2022-W20 failed" in line
     assert "fix:" in result.stdout and "testrota plan --week 2022-W20" in result.stdout
+    # On a Chinese terminal the finding and the fix read in Chinese; names and values stay.
+    from typer.testing import CliRunner
+
+    from testrota.cli.main import app
+
+    env = {**cli_env, "TESTROTA_SECRET_KEY": SECRET, "TESTROTA_NOW": FRIDAY_NOON.isoformat()}
+    chinese = CliRunner().invoke(app, ["--lang", "zh", "doctor"], env=env)
+    assert chinese.exit_code == 1, chinese.output
+    (line,) = [x for x in chinese.stdout.splitlines() if "定时任务" in x]
+    assert line.startswith("FAIL") and "plan_next_week（2022-W20）" in line, line
+    assert re.search(r"\d+ (秒|分钟|小时)前失败（UTC ", line) and " ago" not in line, line
+    assert "修好后运行 `testrota plan --week 2022-W20`" in chinese.stdout, chinese.stdout
 
 
 def test_a_nightly_job_that_fails_is_recorded_as_failed(

@@ -257,6 +257,27 @@ def mode_set(
                 )
                 + until
             )
+            for line in mode_set_lines(done.replanned, done.texted, done.not_texted):
+                typer.echo(line)
+
+
+def mode_set_lines(replanned: list[str], texted: int, not_texted: int) -> list[str]:
+    """What a mode change did beyond the mode: the weeks planned again and who heard of it.
+    People not texted are named apart, since the clerk must then tell them another way."""
+    lines: list[str] = []
+    if replanned:
+        lines.append(say("weeks planned again: {weeks}", weeks=", ".join(replanned)))
+    if texted:
+        lines.append(say('"your plan changed" texted to {n} people', n=texted))
+    if not_texted:
+        lines.append(
+            say(
+                "{n} people whose plan changed could not be texted (no TESTROTA_SECRET_KEY to "
+                "sign their link): tell them another way",
+                n=not_texted,
+            )
+        )
+    return lines
 
 
 def _json_row(row: dict[str, Any]) -> dict[str, Any]:

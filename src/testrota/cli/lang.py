@@ -46,8 +46,15 @@ def say(template: str, /, **params: Any) -> str:
     """A status line, header or title in the CLI's language; :class:`Phrase` parameters are
     rendered in the same language."""
     _ = translator()
-    values = {k: v.render(_) if isinstance(v, Phrase) else v for k, v in params.items()}
-    return _(template, **values)
+    return _(template, **{k: _rendered(v, _) for k, v in params.items()})
+
+
+def _rendered(value: Any, _: Callable[..., str]) -> Any:
+    """A parameter as shown: a :class:`Phrase` in the language of ``_``, its own Phrases too
+    (a doctor's finding says "failed {ago}", and "{n} minutes ago" is a phrase of its own)."""
+    if not isinstance(value, Phrase):
+        return value
+    return _(value.template, **{k: _rendered(v, _) for k, v in value.params.items()})
 
 
 def render(error: UserError) -> str:

@@ -84,18 +84,20 @@ def _settings_text(exc: Exception) -> str:
 
 
 def _print_checks(checks: list[Check]) -> None:
+    from rich.cells import cell_len
     from rich.console import Console
     from rich.markup import escape
 
     console = Console(highlight=False, soft_wrap=True)
-    width = max(len(c.name) for c in checks)
-    for check in checks:
+    names = [_check_name(c.name) for c in checks]
+    width = max(cell_len(n) for n in names)
+    for check, name in zip(checks, names, strict=True):
         label, style = _MARK[check.status]
-        console.print(
-            f"[{style}]{label:<4}[/]  {escape(check.name.ljust(width))}  {escape(check.message)}"
-        )
-        if check.status in ("warn", "fail") and check.fix:
-            console.print(f"      {' ' * width}  [dim]{escape(say('fix:'))}[/] {escape(check.fix)}")
+        message, fix = _check_words(check)
+        padded = name + " " * (width - cell_len(name))
+        console.print(f"[{style}]{label:<4}[/]  {escape(padded)}  {escape(message)}")
+        if check.status in ("warn", "fail") and fix:
+            console.print(f"      {' ' * width}  [dim]{escape(say('fix:'))}[/] {escape(fix)}")
     failed = sum(1 for c in checks if c.status == "fail")
     warned = sum(1 for c in checks if c.status == "warn")
     console.print(
@@ -103,6 +105,21 @@ def _print_checks(checks: list[Check]) -> None:
         if failed or warned
         else say("all good")
     )
+
+
+def _check_name(name: str) -> str:
+    """A check's name in the CLI's language; a config file's name is kept as written."""
+    if name.startswith("config "):
+        return f"{say('config')} {name.removeprefix('config ')}"
+    return say(name)
+
+
+def _check_words(check: Check) -> tuple[str, str]:
+    """A check's finding and fix in the CLI's language (English reads as ``--json`` has it)."""
+    if check.words is None:
+        return say(check.message), say(check.fix) if check.fix else ""
+    message, fix = check.words
+    return say(message.template, **message.params), say(fix.template, **fix.params)
 
 
 def export_person(

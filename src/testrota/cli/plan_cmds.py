@@ -161,7 +161,7 @@ def _print_report(report: dict[str, Any]) -> None:
                 u.get("department", ""),
                 u.get("grid_unit", ""),
                 str(u.get("missing", "")),
-                u.get("message", u["reason"]),
+                unscheduled_reason(u),
             )
         console.print(table)
         if len(unscheduled) > 50:
@@ -204,3 +204,12 @@ def schedule(
             title=say("Schedule {week}", week=label),
             codes={"status": "appointment", "reason": "reason"},
         )
+
+
+def unscheduled_reason(row: dict[str, Any]) -> str:
+    """Why a person was not scheduled, in the CLI's language: the words of the reason's code
+    (the report's English ``message`` is those words, so English reads as before)."""
+    from testrota.scheduling.model import REASONS
+
+    words = REASONS.get(row["reason"])
+    return say(words) if words else str(row.get("message", row["reason"]))

@@ -22,6 +22,7 @@ from testrota.cli.common import (
 )
 from testrota.cli.lang import category, count_header, header, in_language, problem, say
 from testrota.cli.lang import current as current_language
+from testrota.cli.roster_words import cleared_field, column_warning
 from testrota.jsonable import jsonable
 
 if TYPE_CHECKING:
@@ -177,10 +178,12 @@ def _print_import(report: ImportReport) -> None:
     for cleared in report.changes.cleared:
         shown = ", ".join(cleared.employee_nos[:20])
         more = " …" if cleared.people > 20 else ""
-        console.print(f"{problem(cleared)}: {shown}{more}", highlight=False, markup=False)
+        console.print(f"{cleared_field(cleared)}: {shown}{more}", highlight=False, markup=False)
     for warning in report.warnings:
         console.print(
-            say("warning: {message}", message=problem(warning)), highlight=False, markup=False
+            say("warning: {message}", message=column_warning(warning)),
+            highlight=False,
+            markup=False,
         )
     if report.errors:
         errs = Table(title=say("{n} row errors", n=len(report.errors)))

@@ -8,7 +8,7 @@ reported, not created), and Twilio is asked for the account and the sender, neve
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from ipaddress import ip_address
 from pathlib import Path
@@ -19,7 +19,7 @@ from sqlalchemy import Engine, make_url, select, text
 
 from testrota.clock import Clock
 from testrota.db import tables
-from testrota.errors import UserError
+from testrota.errors import Phrase, UserError
 from testrota.policy import Policy, SmsPolicy
 from testrota.settings import Settings, secret_key_problem
 
@@ -33,9 +33,25 @@ class Check:
     status: Status
     message: str
     fix: str = ""
+    # the message and the fix as templates with parameters, so each door shows them in its
+    # user's language; ``message`` and ``fix`` stay English for --json and the log
+    words: tuple[Phrase, Phrase] | None = field(default=None, compare=False, repr=False)
 
     def as_dict(self) -> dict[str, str]:
-        return asdict(self)
+        return {"name": self.name, "status": self.status, "message": self.message, "fix": self.fix}
+
+
+def check(name: str, status: Status, message: str | Phrase, fix: str | Phrase = "") -> Check:
+    """A check whose message and fix a door can translate: a plain string is a template
+    without parameters."""
+    said = message if isinstance(message, Phrase) else Phrase(message)
+    fixed = fix if isinstance(fix, Phrase) else Phrase(fix)
+    return Check(name, status, str(message), str(fix), (said, fixed))
+
+
+def _refusal(exc: UserError) -> Phrase:
+    """A configuration file's refusal, kept as its template so it is shown translated."""
+    return Phrase(exc.template, **exc.params)
 
 
 def summary(checks: list[Check]) -> dict[str, Any]:
@@ -44,7 +60,7 @@ def summary(checks: list[Check]) -> dict[str, Any]:
 
 
 def settings_failure(message: str) -> Check:
-    return Check(
+    return check(
         "settings",
         "fail",
         message,
@@ -77,10 +93,10 @@ def check_config(settings: Settings) -> tuple[list[Check], Policy | None]:
     config_dir = settings.config_dir
     if not config_dir.is_dir():
         return [
-            Check(
+            check(
                 "config",
                 "fail",
-                f"configuration directory {config_dir} does not exist",
+                Phrase("configuration directory {path} does not exist", path=str(config_dir)),
                 "set TESTROTA_CONFIG_DIR to the directory holding policy.yaml and the "
                 "other config files",
             )
@@ -89,27 +105,33 @@ def check_config(settings: Settings) -> tuple[list[Check], Policy | None]:
     policy: Policy | None
     try:
         policy = load_policy(config_dir)
-        checks.append(Check("config policy.yaml", "ok", f"loaded (time zone {policy.timezone})"))
+        checks.append(
+            check(
+                "config policy.yaml",
+                "ok",
+                Phrase("loaded (time zone {zone})", zone=policy.timezone),
+            )
+        )
     except UserError as exc:
         policy = None
         checks.append(
-            Check(
+            check(
                 "config policy.yaml",
                 "fail",
-                str(exc),
+                _refusal(exc),
                 "correct the file; every key is listed in the README",
             )
         )
     for name, load in _config_loaders(config_dir):
         if policy is None and name in ("sites.yaml", "messages.yaml"):
-            checks.append(Check(f"config {name}", "skip", "needs policy.yaml to load first"))
+            checks.append(check(f"config {name}", "skip", "needs policy.yaml to load first"))
             continue
         try:
             load(policy or Policy())
         except UserError as exc:
-            checks.append(Check(f"config {name}", "fail", str(exc), "correct the file"))
+            checks.append(check(f"config {name}", "fail", _refusal(exc), "correct the file"))
         else:
-            checks.append(Check(f"config {name}", "ok", "loaded"))
+            checks.append(check(f"config {name}", "ok", "loaded"))
     return checks, policy
 
 
@@ -117,26 +139,29 @@ def check_secret(settings: Settings) -> Check:
     key = settings.secret_key
     if not key:
         if settings.demo:
-            return Check(
+            return check(
                 "secret key",
                 "warn",
                 "TESTROTA_SECRET_KEY is not set (demo mode: a random key kept in the database)",
                 "set it before real use",
             )
-        return Check(
+        return check(
             "secret key",
             "fail",
             "TESTROTA_SECRET_KEY is not set: the web app will not start and texts "
             "cannot carry personal links",
-            "export TESTROTA_SECRET_KEY=\"$(python3 -c 'import secrets; "
-            "print(secrets.token_urlsafe(48))')\"; the same value in every process",
+            Phrase(
+                "{command}; the same value in every process",
+                command="export TESTROTA_SECRET_KEY=\"$(python3 -c 'import secrets; "
+                "print(secrets.token_urlsafe(48))')\"",
+            ),
         )
     problem = secret_key_problem(key)
     if problem:
         # `serve` refuses such a key and texts cannot carry links signed with it
         message, _, fix = problem.partition(": ")
-        return Check("secret key", "fail", message, fix)
-    return Check("secret key", "ok", "set")
+        return check("secret key", "fail", message, fix)
+    return check("secret key", "ok", "set")
 
 
 # --- database -----------------------------------------------------------------------------------
@@ -162,10 +187,10 @@ def check_database(settings: Settings) -> tuple[list[Check], Engine | None]:
         parsed = make_url(url)
     except Exception as exc:
         return [
-            Check(
+            check(
                 "database",
                 "fail",
-                f"TESTROTA_DATABASE_URL is not a database URL: {exc}",
+                Phrase("TESTROTA_DATABASE_URL is not a database URL: {problem}", problem=str(exc)),
                 "e.g. postgresql+psycopg://user:pass@host/testrota or sqlite:///./testrota.db",
             )
         ], None
@@ -173,10 +198,10 @@ def check_database(settings: Settings) -> tuple[list[Check], Engine | None]:
         path = Path(parsed.database or "")
         if not path.exists():
             return [
-                Check(
+                check(
                     "database",
                     "fail",
-                    f"the SQLite file {path} does not exist",
+                    Phrase("the SQLite file {path} does not exist", path=str(path)),
                     "run testrota init (or point TESTROTA_DATABASE_URL at the database)",
                 )
             ], None
@@ -188,18 +213,18 @@ def check_database(settings: Settings) -> tuple[list[Check], Engine | None]:
     except SQLAlchemyError as exc:
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:300]
         return [
-            Check(
+            check(
                 "database",
                 "fail",
-                f"cannot reach {shown}: {reason}",
+                Phrase("cannot reach {url}: {reason}", url=shown, reason=reason),
                 "check that the server runs, the URL, the user and the password",
             )
         ], None
-    checks = [Check("database", "ok", f"reachable ({shown})")]
+    checks = [check("database", "ok", Phrase("reachable ({url})", url=shown))]
     head = head_revision()
     if current is None:
         checks.append(
-            Check("schema", "fail", "the database has no testrota schema", "run testrota init")
+            check("schema", "fail", "the database has no testrota schema", "run testrota init")
         )
         engine.dispose()
         return checks, None
@@ -214,26 +239,34 @@ def check_database(settings: Settings) -> tuple[list[Check], Engine | None]:
         }
         if current in known:
             checks.append(
-                Check(
+                check(
                     "schema",
                     "fail",
-                    f"schema revision {current}, this version needs {head}",
+                    Phrase(
+                        "schema revision {current}, this version needs {head}",
+                        current=current,
+                        head=head,
+                    ),
                     "run testrota init (it upgrades in place)",
                 )
             )
         else:
             checks.append(
-                Check(
+                check(
                     "schema",
                     "fail",
-                    f"schema revision {current} is unknown to this version "
-                    f"(head {head}): a newer testrota wrote it",
+                    Phrase(
+                        "schema revision {current} is unknown to this version "
+                        "(head {head}): a newer testrota wrote it",
+                        current=current,
+                        head=head,
+                    ),
                     "run the same testrota version as the other processes",
                 )
             )
         engine.dispose()
         return checks, None
-    checks.append(Check("schema", "ok", f"at head ({head})"))
+    checks.append(check("schema", "ok", Phrase("at head ({head})", head=head)))
     return checks, engine
 
 
@@ -244,31 +277,44 @@ def _twilio_error(exc: Exception, api: str) -> Check:
     status = getattr(exc, "status", None)
     code = getattr(exc, "code", None)
     if status in (401, 403):
-        return Check(
+        return check(
             "twilio account",
             "fail",
-            f"Twilio refused the credentials (HTTP {status}, code {code})",
+            Phrase(
+                "Twilio refused the credentials (HTTP {status}, code {code})",
+                status=status,
+                code=code,
+            ),
             "check TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN (console.twilio.com, "
             "Account info); a test-credentials pair cannot be checked",
         )
     if status == 404:
-        return Check(
+        return check(
             "twilio account",
             "fail",
             "Twilio does not know this account",
             "check TWILIO_ACCOUNT_SID",
         )
     if status is not None:
-        return Check(
+        return check(
             "twilio account",
             "fail",
-            f"Twilio answered HTTP {status} (code {code}): {getattr(exc, 'msg', exc)}",
+            Phrase(
+                "Twilio answered HTTP {status} (code {code}): {problem}",
+                status=status,
+                code=code,
+                problem=getattr(exc, "msg", exc),
+            ),
             "try again later; see status.twilio.com",
         )
-    return Check(
+    return check(
         "twilio account",
         "fail",
-        f"could not reach {api}: {type(exc).__name__}: {str(exc)[:200]}",
+        Phrase(
+            "could not reach {api}: {problem}",
+            api=api,
+            problem=f"{type(exc).__name__}: {str(exc)[:200]}",
+        ),
         "check the network, a proxy (HTTPS_PROXY) and TESTROTA_TWILIO_API_BASE",
     )
 
@@ -292,27 +338,34 @@ def check_twilio(settings: Settings, sms: SmsPolicy) -> list[Check]:
         status = str(account.status or "")
         if status != "active":
             checks.append(
-                Check(
+                check(
                     "twilio account",
                     "fail",
-                    f"the account is {status or 'unknown'}",
+                    Phrase("the account is {status}", status=status or "unknown"),
                     "reactivate it in the Twilio console",
                 )
             )
         elif str(account.type or "") == "Trial":
             checks.append(
-                Check(
+                check(
                     "twilio account",
                     "warn",
-                    f"trial account {account.friendly_name!r}: texts reach verified "
-                    "numbers only and start with a trial notice",
+                    Phrase(
+                        "trial account {name!r}: texts reach verified numbers only and start "
+                        "with a trial notice",
+                        name=account.friendly_name,
+                    ),
                     "upgrade the account before texting staff",
                 )
             )
         else:
             checks.append(
-                Check(
-                    "twilio account", "ok", f"{account.friendly_name!r} is active ({account.type})"
+                check(
+                    "twilio account",
+                    "ok",
+                    Phrase(
+                        "{name!r} is active ({type})", name=account.friendly_name, type=account.type
+                    ),
                 )
             )
         checks.append(_check_sender(settings, client))
@@ -328,52 +381,63 @@ def _check_sender(settings: Settings, client: Any) -> Check:
             found = client.messaging.v1.services(service).fetch()
         except Exception as exc:
             if getattr(exc, "status", None) == 404:
-                return Check(
+                return check(
                     "twilio sender",
                     "fail",
-                    f"messaging service {service} is not in this account",
+                    Phrase("messaging service {service} is not in this account", service=service),
                     "check TWILIO_MESSAGING_SERVICE_SID",
                 )
-            return Check(
+            return check(
                 "twilio sender",
                 "fail",
-                f"could not look up messaging service {service}: {str(exc)[:200]}",
+                Phrase(
+                    "could not look up messaging service {service}: {problem}",
+                    service=service,
+                    problem=str(exc)[:200],
+                ),
                 "try again; check the network",
             )
-        return Check("twilio sender", "ok", f"messaging service {found.friendly_name!r}")
+        return check(
+            "twilio sender", "ok", Phrase("messaging service {name!r}", name=found.friendly_name)
+        )
     sender = settings.twilio_from or ""
     if not sender.startswith("+"):
-        return Check(
+        return check(
             "twilio sender",
             "ok",
-            f"TWILIO_FROM {sender!r} is a short code or a sender ID (not checked)",
+            Phrase(
+                "TWILIO_FROM {sender!r} is a short code or a sender ID (not checked)", sender=sender
+            ),
         )
     try:
         numbers = client.incoming_phone_numbers.list(phone_number=sender, limit=1)
     except Exception as exc:
-        return Check(
+        return check(
             "twilio sender",
             "fail",
-            f"could not list the account's numbers: {str(exc)[:200]}",
+            Phrase("could not list the account's numbers: {problem}", problem=str(exc)[:200]),
             "try again; check the network",
         )
     if not numbers:
-        return Check(
+        return check(
             "twilio sender",
             "fail",
-            f"TWILIO_FROM {sender} is not a number of this account: every send "
-            "would fail (Twilio error 21606)",
+            Phrase(
+                "TWILIO_FROM {sender} is not a number of this account: every send would fail "
+                "(Twilio error 21606)",
+                sender=sender,
+            ),
             "set TWILIO_FROM to one of the account's numbers, or use TWILIO_MESSAGING_SERVICE_SID",
         )
     capabilities = numbers[0].capabilities or {}
     if capabilities.get("sms") is False:
-        return Check(
+        return check(
             "twilio sender",
             "fail",
-            f"{sender} cannot send SMS",
+            Phrase("{sender} cannot send SMS", sender=sender),
             "buy an SMS-capable number or use a messaging service",
         )
-    return Check("twilio sender", "ok", f"{sender} belongs to the account")
+    return check("twilio sender", "ok", Phrase("{sender} belongs to the account", sender=sender))
 
 
 def _private_host(host: str) -> bool:
@@ -398,31 +462,37 @@ def check_webhook_url(settings: Settings) -> Check:
     parts = urlsplit(url)
     inbound = f"{url}/twilio/inbound"
     if parts.scheme != "https":
-        return Check(
+        return check(
             "webhook url",
             "fail",
-            f"TESTROTA_PUBLIC_URL {url} is not https: Twilio "
-            "would send replies and delivery reports in clear text",
+            Phrase(
+                "TESTROTA_PUBLIC_URL {url} is not https: Twilio would send replies and "
+                "delivery reports in clear text",
+                url=url,
+            ),
             "serve the app behind TLS and set TESTROTA_PUBLIC_URL=https://...",
         )
     if not parts.hostname or _private_host(parts.hostname):
-        return Check(
+        return check(
             "webhook url",
             "fail",
-            f"TESTROTA_PUBLIC_URL {url} is not reachable from the internet",
+            Phrase("TESTROTA_PUBLIC_URL {url} is not reachable from the internet", url=url),
             "set it to the public https address of the web app",
         )
     if parts.query or parts.fragment:
-        return Check(
+        return check(
             "webhook url",
             "fail",
-            f"TESTROTA_PUBLIC_URL {url} has a query or a fragment",
+            Phrase("TESTROTA_PUBLIC_URL {url} has a query or a fragment", url=url),
             "use just scheme, host and an optional path prefix",
         )
-    return Check(
+    return check(
         "webhook url",
         "ok",
-        f"set the number's (or messaging service's) incoming-message webhook to POST {inbound}",
+        Phrase(
+            "set the number's (or messaging service's) incoming-message webhook to POST {inbound}",
+            inbound=inbound,
+        ),
     )
 
 
@@ -456,20 +526,34 @@ def check_capacity(engine: Engine, policy: Policy, now: datetime) -> Check:
         warnings += [w for day, w in zip(too_busy, report["warnings"], strict=True) if day >= today]
     rate = policy.sms.rate_per_second
     if warnings:
-        return Check(
+        return check(
             "sender capacity",
             "warn",
-            f"{len(warnings)} day(s) too busy for {rate:g} texts/s; first: {warnings[0]}",
+            Phrase(
+                "{n} day(s) too busy for {rate} texts/s; first: {first}",
+                n=len(warnings),
+                rate=f"{rate:g}",
+                first=warnings[0],
+            ),
             "raise sms.rate_per_second only if the sender allows it (a short code, or "
             "a messaging service with more numbers), or spread the slots",
         )
     if not weeks_planned:
-        return Check("sender capacity", "ok", "no appointments planned from today on yet")
-    limit = f"fit {rate:g} texts/s" if rate else "(no sender rate limit configured)"
-    return Check(
+        return check("sender capacity", "ok", "no appointments planned from today on yet")
+    limit = (
+        Phrase("fit {rate} texts/s", rate=f"{rate:g}")
+        if rate
+        else Phrase("(no sender rate limit configured)")
+    )
+    return check(
         "sender capacity",
         "ok",
-        f"{texts} reminders from today to the end of {weeks_planned[-1]} {limit}",
+        Phrase(
+            "{n} reminders from today to the end of {week} {limit}",
+            n=texts,
+            week=weeks_planned[-1],
+            limit=limit,
+        ),
     )
 
 
@@ -481,7 +565,7 @@ def check_workers(engine: Engine, wall_now: datetime) -> Check:
             select(h.c.last_finished_at).order_by(h.c.last_finished_at.desc()).limit(1)
         ).scalar()
     if latest is None:
-        return Check(
+        return check(
             "workers",
             "warn",
             "no job tick recorded yet",
@@ -489,13 +573,13 @@ def check_workers(engine: Engine, wall_now: datetime) -> Check:
         )
     age = wall_now - latest
     if age > WORKER_SILENT_AFTER:
-        return Check(
+        return check(
             "workers",
             "warn",
-            f"the last job tick ended {int(age.total_seconds() // 60)} minutes ago",
+            Phrase("the last job tick ended {n} minutes ago", n=int(age.total_seconds() // 60)),
             "check that testrota worker runs (systemctl status testrota-worker@*)",
         )
-    return Check("workers", "ok", f"last job tick {int(age.total_seconds())} s ago")
+    return check("workers", "ok", Phrase("last job tick {n} s ago", n=int(age.total_seconds())))
 
 
 # What to do about a failing job besides reading its traceback: run its work by hand, or know
@@ -512,12 +596,12 @@ _JOB_REMEDY = {
 }
 
 
-def _ago(seconds: float) -> str:
+def _ago(seconds: float) -> Phrase:
     if seconds < 120:
-        return f"{max(0, int(seconds))} s ago"
+        return Phrase("{n} s ago", n=max(0, int(seconds)))
     if seconds < 2 * 3600:
-        return f"{int(seconds // 60)} minutes ago"
-    return f"{seconds / 3600:.1f} hours ago"
+        return Phrase("{n} minutes ago", n=int(seconds // 60))
+    return Phrase("{n} hours ago", n=f"{seconds / 3600:.1f}")
 
 
 def check_jobs(engine: Engine, wall_now: datetime) -> Check:
@@ -542,31 +626,51 @@ def check_jobs(engine: Engine, wall_now: datetime) -> Check:
     latest_tick = {t.job: t for t in ticks}  # ordered: the last one per job wins
     latest_run = {r.job: r for r in runs}
     # (job, wall-clock time or None, message)
-    failing: list[tuple[str, datetime | None, str]] = []
+    failing: list[tuple[str, datetime | None, Phrase]] = []
     for job, tick in latest_tick.items():
         if tick.last_error:
             run = latest_run.get(job)
-            period = f" for {run.period}" if run is not None and run.status == "failed" else ""
             at = tick.last_finished_at
-            failing.append(
-                (
-                    job,
-                    at,
-                    f"{job}{period} failed "
-                    f"{_ago((wall_now - at).total_seconds())} "
-                    f"({at:%Y-%m-%d %H:%M:%S} UTC, worker {tick.worker}): "
-                    f"{tick.last_error}",
+            facts = {
+                "job": job,
+                "ago": _ago((wall_now - at).total_seconds()),
+                "at": f"{at:%Y-%m-%d %H:%M:%S}",
+                "worker": tick.worker,
+                "error": tick.last_error,
+            }
+            if run is not None and run.status == "failed":
+                said = Phrase(
+                    "{job} for {period} failed {ago} ({at} UTC, worker {worker}): {error}",
+                    period=run.period,
+                    **facts,
                 )
-            )
+            else:
+                said = Phrase("{job} failed {ago} ({at} UTC, worker {worker}): {error}", **facts)
+            failing.append((job, at, said))
     for job, run in latest_run.items():
         if run.status == JobRunStatus.FAILED and job not in {f[0] for f in failing}:
-            when = f" at {run.failed_at.isoformat()}" if run.failed_at else ""
-            failing.append((job, None, f"{job} for {run.period} failed{when}: {run.error}"))
+            said = (
+                Phrase(
+                    "{job} for {period} failed at {at}: {error}",
+                    job=job,
+                    period=run.period,
+                    at=run.failed_at.isoformat(),
+                    error=run.error,
+                )
+                if run.failed_at
+                else Phrase(
+                    "{job} for {period} failed: {error}",
+                    job=job,
+                    period=run.period,
+                    error=run.error,
+                )
+            )
+            failing.append((job, None, said))
     if not failing:
-        return Check(
+        return check(
             "jobs",
             "ok",
-            f"no job failing ({len(latest_tick)} jobs ticked)"
+            Phrase("no job failing ({n} jobs ticked)", n=len(latest_tick))
             if latest_tick
             else "no job has run yet",
         )
@@ -574,17 +678,24 @@ def check_jobs(engine: Engine, wall_now: datetime) -> Check:
     job, _when, message = failing[0]
     others = [f[0] for f in failing[1:]]
     if others:
-        message += f"; also failing: {', '.join(others)}"
+        message = Phrase(
+            "{failure}; also failing: {others}", failure=message, others=", ".join(others)
+        )
     run = latest_run.get(job)
-    remedy = _JOB_REMEDY.get(job, "it runs again at its next tick").format(
-        period=run.period if run is not None else "W"
+    remedy = Phrase(
+        _JOB_REMEDY.get(job, "it runs again at its next tick"),
+        period=run.period if run is not None else "W",
     )
-    return Check(
+    return check(
         "jobs",
         "fail",
         message,
-        f"the worker's log has the traceback (level ERROR, job_id {job}:…); fix the "
-        f"cause, then {remedy}",
+        Phrase(
+            "the worker's log has the traceback (level ERROR, job_id {job}:…); fix the "
+            "cause, then {remedy}",
+            job=job,
+            remedy=remedy,
+        ),
     )
 
 
@@ -605,14 +716,18 @@ def check_backlog(engine: Engine, policy: Policy, now: datetime) -> Check:
     limit = timedelta(minutes=policy.reminders.send_within_minutes)
     if oldest is not None and now - oldest > limit:
         minutes = int((now - oldest).total_seconds() // 60)
-        return Check(
+        return check(
             "outbox",
             "warn",
-            f"the oldest due text has waited {minutes} minutes "
-            f"(reminders.send_within_minutes is {limit.seconds // 60})",
+            Phrase(
+                "the oldest due text has waited {n} minutes "
+                "(reminders.send_within_minutes is {limit})",
+                n=minutes,
+                limit=limit.seconds // 60,
+            ),
             "check the workers' logs and the sender (testrota outbox --status pending)",
         )
-    return Check("outbox", "ok", "no text waits longer than it should")
+    return check("outbox", "ok", "no text waits longer than it should")
 
 
 # --- all of it ------------------------------------------------------------------------------------
@@ -637,7 +752,7 @@ def diagnose(
         checks += check_channels(settings, policy or Policy())
     if settings.sms_backend == "console":
         checks.append(
-            Check(
+            check(
                 "sms backend",
                 "warn",
                 "console: texts are written to the log, not sent",
@@ -645,9 +760,9 @@ def diagnose(
             )
         )
     if engine is None or policy is None:
-        why = "the database" if engine is None else "policy.yaml"
+        why = Phrase("the database") if engine is None else Phrase("policy.yaml")
         for name in ("sender capacity", "workers", "jobs", "outbox"):
-            checks.append(Check(name, "skip", f"needs {why} to be usable first"))
+            checks.append(check(name, "skip", Phrase("needs {what} to be usable first", what=why)))
     else:
         try:
             now = clock.now()

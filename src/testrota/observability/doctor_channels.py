@@ -12,14 +12,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, func, select
 
 from testrota.db import tables
-from testrota.errors import UserError
-from testrota.observability.doctor import Check, Status
+from testrota.errors import Phrase, UserError
+from testrota.observability.doctor import Check, check
 from testrota.policy import Policy
 from testrota.settings import Settings, aliyun_missing, wecom_missing
 
-
-def _check(name: str, status: Status, message: str, fix: str = "") -> Check:
-    return Check(name, status, message, fix)
+_check = check  # every finding and fix is a template a door translates
 
 
 def configured_channels(settings: Settings) -> list[str]:
@@ -41,7 +39,14 @@ def check_aliyun(settings: Settings, policy: Policy) -> list[Check]:
 
     missing = aliyun_missing(settings)
     if missing:
-        return [_check("aliyun account", "fail", f"{', '.join(missing)} not set", "set them")]
+        return [
+            _check(
+                "aliyun account",
+                "fail",
+                Phrase("{names} not set", names=", ".join(missing)),
+                "set them",
+            )
+        ]
     quick = policy.sms.model_copy(update={"request_timeout_seconds": 10.0, "concurrency": 1})
     try:
         backend = AliyunBackend.from_settings(settings, quick, policy.channels)
@@ -50,7 +55,7 @@ def check_aliyun(settings: Settings, policy: Policy) -> list[Check]:
             _check(
                 "aliyun templates",
                 "fail",
-                str(exc),
+                Phrase(exc.template, **exc.params),
                 "add channels.aliyun to messages.yaml (README, Connecting Aliyun SMS)",
             )
         ]
@@ -58,8 +63,11 @@ def check_aliyun(settings: Settings, policy: Policy) -> list[Check]:
         _check(
             "aliyun templates",
             "ok",
-            f"approved templates for {len(backend.channel.templates.get('zh-Hans', {}))} kinds "
-            f"(signature {settings.aliyun_sms_sign_name!r})",
+            Phrase(
+                "approved templates for {n} kinds (signature {signature!r})",
+                n=len(backend.channel.templates.get("zh-Hans", {})),
+                signature=settings.aliyun_sms_sign_name,
+            ),
         )
     ]
     try:
@@ -70,8 +78,11 @@ def check_aliyun(settings: Settings, policy: Policy) -> list[Check]:
             _check(
                 "aliyun account",
                 "fail",
-                f"{settings.aliyun_protocol}://{settings.aliyun_endpoint} refused a query: "
-                + reason[:300],
+                Phrase(
+                    "{endpoint} refused a query: {reason}",
+                    endpoint=f"{settings.aliyun_protocol}://{settings.aliyun_endpoint}",
+                    reason=reason[:300],
+                ),
                 "check ALIYUN_ACCESS_KEY_ID and ALIYUN_ACCESS_KEY_SECRET (a RAM user with "
                 "AliyunDysmsFullAccess) and TESTROTA_ALIYUN_ENDPOINT",
             )
@@ -81,7 +92,10 @@ def check_aliyun(settings: Settings, policy: Policy) -> list[Check]:
             _check(
                 "aliyun account",
                 "ok",
-                f"{settings.aliyun_endpoint} answers queries with these credentials",
+                Phrase(
+                    "{endpoint} answers queries with these credentials",
+                    endpoint=settings.aliyun_endpoint,
+                ),
             )
         )
     if not settings.aliyun_receipt_token:
@@ -90,7 +104,7 @@ def check_aliyun(settings: Settings, policy: Policy) -> list[Check]:
                 "aliyun receipts",
                 "warn",
                 "TESTROTA_ALIYUN_RECEIPT_TOKEN is not set: delivery receipts cannot arrive",
-                "set it and give Aliyun {PUBLIC_URL}/webhooks/aliyun/{token}",
+                Phrase("set it and give Aliyun {url}", url="{PUBLIC_URL}/webhooks/aliyun/{token}"),
             )
         )
     else:
@@ -104,7 +118,11 @@ def check_wecom(settings: Settings, policy: Policy) -> list[Check]:
 
     missing = wecom_missing(settings)
     if missing:
-        return [_check("wecom app", "fail", f"{', '.join(missing)} not set", "set them")]
+        return [
+            _check(
+                "wecom app", "fail", Phrase("{names} not set", names=", ".join(missing)), "set them"
+            )
+        ]
     backend = WecomBackend(settings, policy.channels, concurrency=1)
     try:
         backend._token_now(refresh=True)
@@ -113,7 +131,11 @@ def check_wecom(settings: Settings, policy: Policy) -> list[Check]:
             _check(
                 "wecom app",
                 "fail",
-                f"{settings.wecom_api_base} gave no access token: {exc}",
+                Phrase(
+                    "{api} gave no access token: {problem}",
+                    api=settings.wecom_api_base,
+                    problem=str(exc),
+                ),
                 "check WECOM_CORP_ID and WECOM_SECRET (the app's Secret) and "
                 "TESTROTA_WECOM_API_BASE",
             )
@@ -124,7 +146,11 @@ def check_wecom(settings: Settings, policy: Policy) -> list[Check]:
         _check(
             "wecom app",
             "ok",
-            f"{settings.wecom_api_base} gives app {settings.wecom_agent_id} an access token",
+            Phrase(
+                "{api} gives app {agent} an access token",
+                api=settings.wecom_api_base,
+                agent=settings.wecom_agent_id,
+            ),
         )
     ]
 
@@ -151,7 +177,7 @@ def check_refusals(engine: Engine, now: datetime) -> Check:
     return _check(
         "channel refusals",
         "fail",
-        f"texts refused in the last 24 h for our configuration: {listed}",
+        Phrase("texts refused in the last 24 h for our configuration: {codes}", codes=listed),
         "fix the template codes in messages.yaml, ALIYUN_SMS_SIGN_NAME or the credentials; "
         "`testrota outbox --status failed` lists the texts",
     )

@@ -16,6 +16,7 @@ import hmac
 import random
 import tempfile
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -32,7 +33,7 @@ from testrota.auth.users import add_user, update_user
 from testrota.clock import clock_from_settings
 from testrota.db.engine import make_engine, session_scope
 from testrota.db.models import Appointment, Person, User
-from testrota.errors import UserError
+from testrota.errors import Phrase, UserError
 from testrota.policy import Policy, load_policy
 from testrota.settings import Settings
 
@@ -53,10 +54,17 @@ class DemoUser:
 @dataclass
 class DemoReport:
     users: list[DemoUser] = field(default_factory=list)
-    facts: list[str] = field(default_factory=list)
+    # what was seeded, as templates with parameters: printed in the reader's language
+    facts: list[Phrase] = field(default_factory=list)
 
-    def lines(self) -> list[str]:
-        return self.facts
+    def lines(self, say: Callable[..., str] | None = None) -> list[str]:
+        """The facts in the language of ``say`` (a door's ``_(template, **params)``); by
+        default the command line's, the door that prints them."""
+        if say is None:
+            from testrota.cli.lang import say as cli_say
+
+            say = cli_say
+        return [say(fact.template, **fact.params) for fact in self.facts]
 
 
 def demo_settings(settings: Settings, host: str | None = None, port: int | None = None) -> Settings:
@@ -91,7 +99,7 @@ def seed_demo(settings: Settings, *, rng_seed: int = 42) -> DemoReport:
         with Session(engine) as session:
             has_people = session.exec(select(func.count()).select_from(Person)).one() > 0
         if has_people:
-            report.facts.append("the database has people already: kept as it is")
+            report.facts.append(Phrase("the database has people already: kept as it is"))
         else:
             _seed(engine, settings, policy, now, report, random.Random(rng_seed))
         assert settings.secret_key is not None
@@ -147,15 +155,29 @@ def _seed(
         high_risk += imported.high_risk
         by_category.update(imported.high_risk_by_category)
         report.facts.append(
-            f"  {path.name}: {imported.rows} rows, {imported.added} people, "
-            f"{imported.high_risk} high-risk, {len(imported.errors)} row errors"
+            Phrase(
+                "  {file}: {rows} rows, {people} people, {high_risk} high-risk, "
+                "{errors} row errors",
+                file=path.name,
+                rows=imported.rows,
+                people=imported.added,
+                high_risk=imported.high_risk,
+                errors=len(imported.errors),
+            )
         )
     report.facts.append(
-        f"imported {len(files)} sample rosters: {people} people, {high_risk} high-risk"
+        Phrase(
+            "imported {n} sample rosters: {people} people, {high_risk} high-risk",
+            n=len(files),
+            people=people,
+            high_risk=high_risk,
+        )
     )
     report.facts.append(
-        "  high-risk by category: "
-        + ", ".join(f"{code} {n}" for code, n in by_category.most_common())
+        Phrase(
+            "  high-risk by category: {counts}",
+            counts=", ".join(f"{code} {n}" for code, n in by_category.most_common()),
+        )
     )
 
     for monday in (last_monday, this_monday):
@@ -163,7 +185,12 @@ def _seed(
         planner = build_app(settings, engine=engine, clock=FixedClock(planned_at), policy=policy)
         plan = plan_week(planner, PlanWeek(Actor.job(ACTOR), _week(monday))).report
         report.facts.append(
-            f"planned {plan['week']}: {plan['scheduled']} of {plan['required']} tests"
+            Phrase(
+                "planned {week}: {scheduled} of {required} tests",
+                week=plan["week"],
+                scheduled=plan["scheduled"],
+                required=plan["required"],
+            )
         )
 
     with Session(engine) as session:
@@ -198,7 +225,11 @@ def _seed(
             checked_in += 1
         lab_rows.append((employee_no, at))
     report.facts.append(
-        f"{checked_in} check-ins at the sites this week, {len(lab_rows)} samples in all"
+        Phrase(
+            "{n} check-ins at the sites this week, {samples} samples in all",
+            n=checked_in,
+            samples=len(lab_rows),
+        )
     )
 
     last_week = [r for r in lab_rows if r[1] < _local(this_monday, time(0), policy)]
@@ -227,19 +258,31 @@ def _seed(
             )
             results = import_results(lab, ImportResults(path, Actor.job("demo")))
             report.facts.append(
-                f"lab results {path.stem}: {results.recorded} recorded, "
-                f"{results.positives} positive"
+                Phrase(
+                    "lab results {name}: {recorded} recorded, {positives} positive",
+                    name=path.stem,
+                    recorded=results.recorded,
+                    positives=results.positives,
+                )
             )
 
     flagged = flag_due(
         build_app(settings, engine=engine, clock=FixedClock(now), policy=policy), FlagDue()
     )
     report.facts.append(
-        f"flagged at {now.astimezone(policy.tz):%Y-%m-%d %H:%M}: {_describe(flagged)}"
+        Phrase(
+            "flagged at {at}: {what}",
+            at=f"{now.astimezone(policy.tz):%Y-%m-%d %H:%M}",
+            what=_describe(flagged),
+        )
     )
     sync = sync_reminders(engine, now, policy, settings)
     report.facts.append(
-        f"reminders queued for the next {policy.reminders.horizon_hours} h: {sync.created}"
+        Phrase(
+            "reminders queued for the next {hours} h: {n}",
+            hours=policy.reminders.horizon_hours,
+            n=sync.created,
+        )
     )
 
 

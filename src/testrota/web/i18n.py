@@ -792,13 +792,14 @@ def negotiate(accept_language: str | None) -> str:
 def _with_parts() -> None:
     """Words kept in their own modules (one per area, so parallel work merges cleanly)."""
     from testrota.web.i18n_cli import ZH_CLI
+    from testrota.web.i18n_doctor import ZH_DOCTOR
     from testrota.web.i18n_group import ZH_GROUP
     from testrota.web.i18n_pages import ZH_PAGES
     from testrota.web.i18n_planning import ZH_PLANNING
     from testrota.web.i18n_rollup import ZH_ROLLUP
     from testrota.web.i18n_units import ZH_UNITS
 
-    for part in (ZH_GROUP, ZH_CLI, ZH_PLANNING, ZH_PAGES, ZH_ROLLUP, ZH_UNITS):
+    for part in (ZH_GROUP, ZH_CLI, ZH_PLANNING, ZH_PAGES, ZH_ROLLUP, ZH_UNITS, ZH_DOCTOR):
         for english, chinese in part.items():
             ZH.setdefault(english, chinese)
 

@@ -7,6 +7,50 @@ catalogue; the parameters (a path, a value as typed) are never translated."""
 from __future__ import annotations
 
 ZH_CLI: dict[str, str] = {
+    # testrota demo: what was seeded (file names, dates and category codes stay as written)
+    "  {file}: {rows} rows, {people} people, {high_risk} high-risk, {errors} row errors": (
+        "  {file}：{rows} 行，新增 {people} 人，高风险 {high_risk} 人，行错误 {errors} 个"
+    ),
+    "imported {n} sample rosters: {people} people, {high_risk} high-risk": (
+        "已导入 {n} 份示例花名册：{people} 人，高风险 {high_risk} 人"
+    ),
+    "  high-risk by category: {counts}": "  各类别高风险人数：{counts}",
+    "planned {week}: {scheduled} of {required} tests": "已排班 {week}：应检 {required} 次，已安排 {scheduled} 次",
+    "{n} check-ins at the sites this week, {samples} samples in all": (
+        "本周在采样点签到 {n} 次，共采样 {samples} 份"
+    ),
+    "lab results {name}: {recorded} recorded, {positives} positive": (
+        "检测结果 {name}：已记录 {recorded} 条，阳性 {positives} 条"
+    ),
+    "flagged at {at}: {what}": "{at} 标记：{what}",
+    "the database has people already: kept as it is": "数据库中已有人员：保持原样",
+    "reminders queued for the next {hours} h: {n}": "已为接下来 {hours} 小时排入提醒：{n} 条",
+    # mode set: what the change did beyond the mode
+    "weeks planned again: {weeks}": "已重新排班的周：{weeks}",
+    '"your plan changed" texted to {n} people': "已向 {n} 人发送“您的检测安排有变”短信",
+    "{n} people whose plan changed could not be texted (no TESTROTA_SECRET_KEY to "
+    "sign their link): tell them another way": (
+        "{n} 名安排有变的人员未能收到短信（未设置 TESTROTA_SECRET_KEY，无法签发其个人链接）："
+        "请以其他方式通知他们"
+    ),
+    # an import's column warnings
+    "sheet {sheet!r}: {column!r} (column {letter}) was not imported, but {share} of its "
+    "values look like {what}; if that is what it holds, rename its header to {rename} "
+    "and import again": (
+        "工作表 {sheet!r}：{column!r}（第 {letter} 列）未导入，但其中 {share} 的值看起来是{what}；"
+        "如果确实如此，请把表头改为 {rename} 后重新导入"
+    ),
+    "sheet {sheet!r} has no phone column: {n} of its {total} people cannot get "
+    "reminder texts": "工作表 {sheet!r} 没有手机号列：其 {total} 人中有 {n} 人收不到提醒短信",
+    # the plan's reasons for people not scheduled
+    "no testing site serves this department or grid unit": "没有采样点为该部门或网格服务",
+    "no slot left this week in the hours this person's shift can be tested": (
+        "本周在该人员班次可采样的时段内已无空余时段"
+    ),
+    "not enough days left this week to keep the minimum gap between tests": (
+        "本周剩余天数不足以保持两次检测的最短间隔"
+    ),
+    "the slots this person can use are full": "该人员可用的时段均已约满",
     # errors any command prints
     "Error: {message}": "错误：{message}",
     "{problems}": "{problems}",
