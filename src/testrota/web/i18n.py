@@ -797,8 +797,9 @@ def _with_parts() -> None:
     from testrota.web.i18n_planning import ZH_PLANNING
     from testrota.web.i18n_rollup import ZH_ROLLUP
     from testrota.web.i18n_units import ZH_UNITS
+    from testrota.web.i18n_units15b import ZH_UNITS15B
 
-    for part in (ZH_GROUP, ZH_CLI, ZH_PLANNING, ZH_PAGES, ZH_ROLLUP, ZH_UNITS):
+    for part in (ZH_GROUP, ZH_CLI, ZH_PLANNING, ZH_PAGES, ZH_ROLLUP, ZH_UNITS, ZH_UNITS15B):
         for english, chinese in part.items():
             ZH.setdefault(english, chinese)
 
