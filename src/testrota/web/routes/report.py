@@ -31,6 +31,7 @@ from testrota.statuses import UnitMode
 from testrota.web.deps import AppDep, CurrentUser, HRUser, SupervisorScope, verify_csrf
 from testrota.web.i18n import translator
 from testrota.web.render import flash, render, request_language
+from testrota.web.unplaced import unplaced_lines
 
 router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
 MAX_UNIT_TEXT = 400
@@ -293,4 +294,24 @@ def set_unit_mode(
             day=done.start,
         ),
     )
+    if done.replanned:
+        flash(
+            request,
+            _(
+                "Re-planned {weeks}: {texted} people texted that their plan changed.",
+                weeks=", ".join(done.replanned),
+                texted=done.texted,
+            ),
+        )
+    if done.not_texted:
+        flash(
+            request,
+            _(
+                "{n} people whose plan changed were not texted: TESTROTA_SECRET_KEY is not set.",
+                n=done.not_texted,
+            ),
+            "warn",
+        )
+    for line in unplaced_lines(_, done.unplaced):
+        flash(request, line, "warn")
     return RedirectResponse(back, status_code=303)
