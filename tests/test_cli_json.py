@@ -108,6 +108,7 @@ def _invocations(tmp_path: Path, cli: Any) -> Iterator[tuple[str, list[str], str
     yield "retry", ["--all-failed"], None
     yield "users add", ["hr1", "--role", "hr", "--password-stdin"], PASSWORD + "\n"
     yield "users list", [], None
+    yield "users set", ["hr1", "--language", "en"], None
     yield "users set-password", ["hr1", "--password-stdin"], PASSWORD + "!\n"
     yield "users sessions", [], None
     yield "users sign-out", ["hr1"], None

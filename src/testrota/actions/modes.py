@@ -52,6 +52,9 @@ class ModeSet:
     # people whose plan changed but who could not be texted: no TESTROTA_SECRET_KEY to sign
     # the personal link every text carries (a deployment that sends texts has one)
     not_texted: int = 0
+    # people the re-planned weeks left without a test, by the planner's reason code
+    # (``no_slot_of_own``, ``no_onsite_site``, …): what the mode asks may not fit the slots
+    unplaced: dict[str, int] = field(default_factory=dict)
 
 
 def set_mode(app: App, cmd: SetMode) -> ModeSet:
@@ -117,7 +120,9 @@ def set_mode(app: App, cmd: SetMode) -> ModeSet:
                 "reason": reason,
             },
         )
-    replanned, texted, not_texted = _replan(app, change_id, cmd.start, cmd.end, now, cmd.actor)
+    replanned, texted, not_texted, unplaced = _replan(
+        app, change_id, cmd.start, cmd.end, now, cmd.actor
+    )
     return ModeSet(
         change_id,
         unit.path,
@@ -130,6 +135,7 @@ def set_mode(app: App, cmd: SetMode) -> ModeSet:
         replanned,
         texted,
         not_texted,
+        unplaced,
     )
 
 
@@ -170,10 +176,11 @@ def _check_onsite_sites(app: App, conn: Connection, path: str) -> None:
 
 def _replan(
     app: App, change_id: int, start: date, end: date | None, now: datetime, actor: Actor
-) -> tuple[list[str], int, int]:
+) -> tuple[list[str], int, int, dict[str, int]]:
     """Plan again the weeks already planned that the change covers and that are not over, and
-    text the people whose coming appointments changed; returns the weeks, the texts queued and
-    the people left untexted for want of a signing key."""
+    text the people whose coming appointments changed; returns the weeks, the texts queued,
+    the people left untexted for want of a signing key and the people left unplaced by
+    reason (summed over the weeks)."""
     from testrota.actions.plan import PlanWeek, plan_week
     from testrota.notify.links import make_personal_link, signing_secret
     from testrota.notify.plan_changes import (
@@ -198,11 +205,13 @@ def _replan(
                 continue
         weeks.append(label)
     if not weeks:
-        return weeks, 0, 0
+        return weeks, 0, 0, {}
     with app.engine.connect() as conn:
         before = coming_bookings(conn, weeks, now)
+    unplaced: dict[str, int] = {}
     for label in weeks:
-        plan_week(app, PlanWeek(actor, label))
+        for reason, n in plan_week(app, PlanWeek(actor, label)).unplaced.items():
+            unplaced[reason] = unplaced.get(reason, 0) + n
     try:
         signing_secret(app.settings)
     except UserError:
@@ -212,7 +221,7 @@ def _replan(
             log.warning(
                 "%s people's plan changed; not texted: TESTROTA_SECRET_KEY is not set", left
             )
-        return weeks, 0, left
+        return weeks, 0, left, unplaced
     templates = load_templates(app.config_dir, app.policy.sms.max_segments)
     with app.engine.begin() as conn:
         texted = enqueue_plan_changes(
@@ -226,4 +235,4 @@ def _replan(
             templates,
             lambda pid: make_personal_link(app.settings, pid, now),
         )
-    return weeks, texted, 0
+    return weeks, texted, 0, unplaced

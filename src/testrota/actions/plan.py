@@ -31,8 +31,22 @@ class PlannedWeek:
         return len(self.report.get("unscheduled") or [])
 
     @property
+    def unplaced(self) -> dict[str, int]:
+        """How many people were left unplaced for each reason code (``no_slot_of_own``, …)."""
+        return unplaced_by_reason(self.report.get("unscheduled") or [])
+
+    @property
     def warnings(self) -> list[str]:
         return [str(w) for w in self.report.get("warnings") or []]
+
+
+def unplaced_by_reason(unscheduled: list[dict[str, Any]]) -> dict[str, int]:
+    """People counted once per reason from a plan report's ``unscheduled`` rows (one row per
+    test that could not be placed: a person short of two tests has two)."""
+    people: dict[str, set[str]] = {}
+    for row in unscheduled:
+        people.setdefault(str(row.get("reason")), set()).add(str(row.get("employee_no")))
+    return {reason: len(nos) for reason, nos in sorted(people.items())}
 
 
 def _week(app: App, week: str | None) -> str:

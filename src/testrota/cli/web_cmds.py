@@ -183,6 +183,83 @@ def users_list(
         )
 
 
+@users_app.command("set")
+def users_set(
+    name: Annotated[str, typer.Argument(help="The sign-in name.")],
+    unit: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--unit",
+            help="The units the user sees, replacing theirs: a path or code (repeat for more).",
+        ),
+    ] = None,
+    no_units: Annotated[
+        bool, typer.Option("--no-units", help="Take all the user's units away.")
+    ] = False,
+    department: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--department", help="The departments the user sees, replacing theirs (repeat)."
+        ),
+    ] = None,
+    no_departments: Annotated[
+        bool, typer.Option("--no-departments", help="Take all the user's departments away.")
+    ] = False,
+    role: Annotated[
+        str | None, typer.Option("--role", help="admin, hr, supervisor or site.")
+    ] = None,
+    language: Annotated[str | None, typer.Option("--language", help="zh or en.")] = None,
+    db: DbOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Change an existing user's units, departments, role or language, as /admin/users does."""
+    with user_errors():
+        if unit and no_units:
+            raise UserError("--unit and --no-units cannot be used together")
+        if department and no_departments:
+            raise UserError("--department and --no-departments cannot be used together")
+        units = () if no_units else (tuple(unit) if unit else None)
+        departments = () if no_departments else (tuple(department) if department else None)
+        if units is None and departments is None and role is None and language is None:
+            raise UserError(
+                "nothing to change: give --unit, --no-units, --department, --no-departments, "
+                "--role or --language"
+            )
+        app = make_app(db)
+        from sqlmodel import Session
+
+        from testrota.actions.users import ChangeUser, change_user
+        from testrota.auth.users import find_user
+
+        with Session(app.engine) as s:
+            user = find_user(s, name)
+        info = change_user(
+            app,
+            ChangeUser(
+                Actor.cli(),
+                user.id,
+                role=role,
+                departments=departments,
+                units=units,
+                language=language,
+            ),
+        )
+        if json_out:
+            emit_json(
+                {
+                    "name": info.name,
+                    "role": info.role,
+                    "departments": list(info.departments),
+                    "units": list(info.units),
+                    "language": info.language,
+                }
+            )
+        else:
+            seen = [*info.departments, *info.units]
+            scope = f" ({', '.join(seen)})" if seen else ""
+            typer.echo(say("changed {name}", name=info.name) + scope, err=True)
+
+
 @users_app.command("set-password")
 def users_set_password(
     name: Annotated[str, typer.Argument(help="The sign-in name.")],

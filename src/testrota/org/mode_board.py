@@ -130,6 +130,30 @@ def mode_board(
     return sorted(rows, key=lambda r: r.path.split("/"))
 
 
+def week_board(
+    units: Sequence[UnitRow],
+    settings: Sequence[ModeSetting],
+    days: Sequence[date],
+    allowed: Callable[[str], bool],
+) -> list[UnitModeNow]:
+    """The board over several ``days`` (a week being viewed): every row :func:`mode_board`
+    gives on any of them, once, so a mode starting on Wednesday or ended on Tuesday is shown
+    with its period. The board is worked out once per distinct set of changes in force, not
+    once per day: a group's tree is large and its changes are few."""
+    seen: set[frozenset[int]] = set()
+    rows: dict[tuple[str, str, str, date, date | None, str, str], UnitModeNow] = {}
+    for day in days:
+        in_force = frozenset(s.id for s in settings if s.covers(day))
+        if not in_force or in_force in seen:
+            continue
+        seen.add(in_force)
+        for r in mode_board(units, settings, day, allowed):
+            key = (r.path, r.set_on, r.mode, r.start, r.end, r.reason, r.set_by)
+            if key not in rows or r.below > rows[key].below:
+                rows[key] = r
+    return sorted(rows.values(), key=lambda r: (r.path.split("/"), r.start))
+
+
 def _row(path: str, s: ModeSetting, set_on: str, below: int) -> UnitModeNow:
     return UnitModeNow(path, s.mode, s.start, s.end, s.reason, s.set_by, set_on, below)
 

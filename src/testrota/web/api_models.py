@@ -263,3 +263,18 @@ class OutboxOut(BaseModel):
     pages: int
     counts: dict[str, int]
     messages: list[OutboxRowOut]
+
+
+class TrendWeekOut(BaseModel):
+    week: str = Field(description="ISO week, e.g. 2022-W19")
+    first: str = Field(description="its Monday")
+    last: str = Field(description="its last day counted: Sunday, or the report's day")
+    required: int
+    tested: int
+    rate: float | None = Field(description="tested / required; null for a week nobody was due")
+
+
+class TrendOut(BaseModel):
+    unit: str = Field(description="the unit's full path")
+    day: str
+    weeks: list[TrendWeekOut]

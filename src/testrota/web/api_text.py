@@ -19,6 +19,7 @@ SUMMARIES: dict[tuple[str, str], tuple[str, str]] = {
     ("GET", "/api/people/{employee_no}"): ("One person", "单个人员"),
     ("GET", "/api/missed"): ("Missed tests of a week", "一周的漏检名单"),
     ("GET", "/api/compliance"): ("Compliance of a week", "一周的检测完成率"),
+    ("GET", "/api/report/trend"): ("A unit's weekly trend", "单位的每周趋势"),
     ("POST", "/api/excuse"): ("Excuse a missed test", "免检漏检"),
     ("GET", "/api/alerts"): ("Positive-result alerts", "阳性预警"),
     ("GET", "/api/status/{employee_no}"): ("One person's status light", "个人检测状态"),
@@ -73,7 +74,17 @@ ZH_TEXTS: dict[str, str] = {
     "部门或全部部门）映射到风险类别或 `none`，或用 `clear` 清除映射（人事）：规则与 `testrota roles "
     "map` 和 `roles unmap` 相同。",
     "Texts with their status, newest first (HR).": "短信及其状态，最新的在前（人事）。",
+    "The weekly rate of a unit and everything below it, as the daily report's trend shows it "
+    "(`/report/daily/trend.json`): each week's required and tested summed over its days.": "某单位"
+    "及其下属全部单位的每周完成率，与日报中的趋势相同（`/report/daily/trend.json`）：每周的应检、已检"
+    "为该周各天之和。",
+    "A supervisor reaches only their own units; another unit answers 404.": "主管只能查看自己的"
+    "单位；其他单位返回 404。",
     # parameters
+    "a day, e.g. 2022-05-10 (default: yesterday)": "日期，例如 2022-05-10（默认：昨天）",
+    "a unit's path or code (default: the reader's own unit, or the group)": "单位路径或代码（默认："
+    "本人的单位，或整个集团）",
+    "how many weeks, up to the day's own": "周数，截至该日所在的周",
     "a name, the start of an employee number, or a phone or ID number: whole for roles that see "
     "numbers masked, any 4+ digits of a phone for the others": "姓名、工号开头，或手机号、身份证号："
     "看到脱敏号码的角色须输入完整号码，其他角色可输入手机号中任意 4 位以上数字",

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 
 from testrota.actions.checkin import CheckIn, check_in
 from testrota.actions.people import SearchPeople, ShowPerson, search_people, show_person
+from testrota.actions.report_trend import DEFAULT_WEEKS
 from testrota.actions.risk import (
     ListRoles,
     MapRole,
@@ -24,6 +25,7 @@ from testrota.audit import Actor
 from testrota.compliance.facts import UnknownEmployeeNo
 from testrota.errors import UserError
 from testrota.jsonable import jsonable
+from testrota.org.trend import MAX_WEEKS
 from testrota.roster.people import (
     AmbiguousEmployeeNo,
     NoSuchPerson,
@@ -47,6 +49,7 @@ from testrota.web.api_models import (
     ScheduleOut,
     SessionInfo,
     StatusOut,
+    TrendOut,
 )
 from testrota.web.deps import (
     AppDep,
@@ -183,6 +186,49 @@ def api_missed(
         raise _user_error(exc) from exc
     out: list[dict[str, Any]] = jsonable(rows, app.tz)
     return out
+
+
+@router.get(
+    "/report/trend",
+    response_model=TrendOut,
+    tags=["compliance"],
+    responses={**AUTH, **BAD_INPUT, **NOT_FOUND},
+)
+def api_report_trend(
+    app: AppDep,
+    scope: SupervisorScope,
+    user: CurrentUser,
+    date: Annotated[
+        str,
+        Query(
+            max_length=10,
+            pattern=r"^(\d{4}-\d{2}-\d{2})?$",
+            description="a day, e.g. 2022-05-10 (default: yesterday)",
+        ),
+    ] = "",
+    unit: Annotated[
+        str,
+        Query(
+            max_length=400,
+            description="a unit's path or code (default: the reader's own unit, or the group)",
+        ),
+    ] = "",
+    weeks: Annotated[
+        int, Query(ge=1, le=MAX_WEEKS, description="how many weeks, up to the day's own")
+    ] = DEFAULT_WEEKS,
+) -> dict[str, Any]:
+    """The weekly rate of a unit and everything below it, as the daily report's trend shows it
+    (`/report/daily/trend.json`): each week's required and tested summed over its days.
+
+    A supervisor reaches only their own units; another unit answers 404."""
+    from testrota.web.routes.report import report_day, trend_document, trend_of
+
+    try:
+        day = report_day(app, date)
+        out = trend_of(app, scope, user.name, day, unit.strip(), weeks)
+    except UserError as exc:
+        raise _user_error(exc) from exc
+    return trend_document(out, day)
 
 
 @router.get("/compliance", tags=["compliance"], responses={**AUTH, **BAD_INPUT})

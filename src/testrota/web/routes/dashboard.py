@@ -1,5 +1,5 @@
 """The dashboard: open positive alerts on top, the emergency modes of the reader's units
-today, this week's figures, and two charts."""
+during the week viewed, this week's figures, and two charts."""
 
 from __future__ import annotations
 
@@ -37,6 +37,7 @@ def dashboard(request: Request, app: AppDep, user: CurrentUser, week: str = "") 
     _ = translator(request_language(request))
     week = weeks.normalise(week, app.now(), app.tz)
     data = request.app.state.dashboard.get(app, scope, week)
+    days = weeks.days_of(week)
     target = app.policy.web.compliance_target
     # A department with nothing booked and no test this week (the week not planned yet) has no
     # bar, as a trend week without data has no dot: 0 % would read as everyone missing.
@@ -67,8 +68,10 @@ def dashboard(request: Request, app: AppDep, user: CurrentUser, week: str = "") 
             if data.trend
             else None,
             "target": target,
-            "modes": unit_modes(app, UnitModes(scope)),
-            "today": app.now().astimezone(app.tz).date(),
+            # The modes in force on any day of the week viewed, not today's: a past week's
+            # figures are read against the modes that applied then.
+            "modes": unit_modes(app, UnitModes(scope, days[0], days[-1])),
+            "week_days": days,
             "mode_meanings": MODE_MEANINGS,
         },
     )

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import io
 from datetime import date, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
@@ -31,12 +31,13 @@ from testrota.statuses import UnitMode
 from testrota.web.deps import AppDep, CurrentUser, HRUser, SupervisorScope, verify_csrf
 from testrota.web.i18n import translator
 from testrota.web.render import flash, render, request_language
+from testrota.web.unplaced import unplaced_lines
 
 router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
 MAX_UNIT_TEXT = 400
 
 
-def _day(app: App, text: str) -> date:
+def report_day(app: App, text: str) -> date:
     if not text:
         return app.now().astimezone(app.tz).date() - timedelta(days=1)
     try:
@@ -90,9 +91,9 @@ def daily_page(
     u: int | None = None,
     weeks: str = "",
 ) -> Response:
-    day = _day(app, date)
+    day = report_day(app, date)
     out = _report(app, scope, user.name, day, _unit(app, unit, u))
-    trend = _trend(app, scope, user.name, day, out.unit, _weeks(weeks))
+    trend = trend_of(app, scope, user.name, day, out.unit, _weeks(weeks))
     # Every level below, for the ranking of the bottom units; the table shows the next one.
     top = out.rows[0]
     children = [r for r in out.rows[1:] if r.level == top.level + 1]
@@ -136,7 +137,7 @@ def _weeks(text: str) -> int:
     return min(max(asked, 1), MAX_WEEKS)
 
 
-def _trend(app: App, scope: Scope, name: str, day: date, unit: str, weeks: int) -> TrendOut:
+def trend_of(app: App, scope: Scope, name: str, day: date, unit: str, weeks: int) -> TrendOut:
     try:
         return report_trend(app, ReportTrend(day, Actor.web(name), unit, weeks, scope))
     except OutOfUnits:
@@ -156,25 +157,28 @@ def trend_json(
     required, tested, rate}]}``, ``rate`` null for a week nobody was due."""
     from fastapi.responses import JSONResponse
 
-    day = _day(app, date)
-    out = _trend(app, scope, user.name, day, _unit(app, unit, None) or "", _weeks(weeks))
-    return JSONResponse(
-        {
-            "unit": out.unit,
-            "day": day.isoformat(),
-            "weeks": [
-                {
-                    "week": w.week,
-                    "first": w.first.isoformat(),
-                    "last": w.last.isoformat(),
-                    "required": w.required,
-                    "tested": w.tested,
-                    "rate": w.rate,
-                }
-                for w in out.weeks
-            ],
-        }
-    )
+    day = report_day(app, date)
+    out = trend_of(app, scope, user.name, day, _unit(app, unit, None) or "", _weeks(weeks))
+    return JSONResponse(trend_document(out, day))
+
+
+def trend_document(out: TrendOut, day: date) -> dict[str, Any]:
+    """The trend as the page's JSON and the API give it."""
+    return {
+        "unit": out.unit,
+        "day": day.isoformat(),
+        "weeks": [
+            {
+                "week": w.week,
+                "first": w.first.isoformat(),
+                "last": w.last.isoformat(),
+                "required": w.required,
+                "tested": w.tested,
+                "rate": w.rate,
+            }
+            for w in out.weeks
+        ],
+    }
 
 
 @router.get("/report/daily.{fmt}")
@@ -192,7 +196,7 @@ def daily_export(
 
     if fmt not in ("xlsx", "csv"):
         raise HTTPException(404)
-    day = _day(app, date)
+    day = report_day(app, date)
     try:
         out = daily_report(
             app, DailyReport(day, Actor.web(user.name), unit=_unit(app, unit, u), scope=scope)
@@ -236,7 +240,7 @@ def confirm(
     note: Annotated[str, Form()] = "",
 ) -> Response:
     _ = translator(request_language(request))
-    day = _day(app, date)
+    day = report_day(app, date)
     target = f"/report/daily?date={day.isoformat()}&unit={quote(unit[:MAX_UNIT_TEXT])}"
     try:
         done = confirm_report(
@@ -273,8 +277,8 @@ def set_unit_mode(
     _ = translator(request_language(request))
     back = f"/report/daily?date={quote(date[:10])}&unit={quote(unit[:MAX_UNIT_TEXT])}"
     try:
-        first = _day(app, start)
-        last = _day(app, end) if end.strip() else None
+        first = report_day(app, start)
+        last = report_day(app, end) if end.strip() else None
         done = set_mode(
             app, SetMode(unit[:MAX_UNIT_TEXT], mode, first, reason, Actor.web(user.name), end=last)
         )
@@ -290,4 +294,24 @@ def set_unit_mode(
             day=done.start,
         ),
     )
+    if done.replanned:
+        flash(
+            request,
+            _(
+                "Re-planned {weeks}: {texted} people texted that their plan changed.",
+                weeks=", ".join(done.replanned),
+                texted=done.texted,
+            ),
+        )
+    if done.not_texted:
+        flash(
+            request,
+            _(
+                "{n} people whose plan changed were not texted: TESTROTA_SECRET_KEY is not set.",
+                n=done.not_texted,
+            ),
+            "warn",
+        )
+    for line in unplaced_lines(_, done.unplaced):
+        flash(request, line, "warn")
     return RedirectResponse(back, status_code=303)

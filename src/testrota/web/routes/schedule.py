@@ -16,6 +16,7 @@ from testrota.web.deps import AppDep, CurrentUser, HRUser, SessionDep, Superviso
 from testrota.web.i18n import translator
 from testrota.web.queries.schedule import day_view, week_view
 from testrota.web.render import flash, render, request_language
+from testrota.web.unplaced import unplaced_lines
 
 router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
 
@@ -105,6 +106,7 @@ def replan(
         "required": planned.report.get("required"),
         "scheduled": planned.report.get("scheduled"),
         "unscheduled": planned.unscheduled,
+        "unplaced": unplaced_lines(_, planned.unplaced),
         "warnings": planned.warnings[:5],
     }
     flash(request, _("Week {week} planned.", week=week))
