@@ -115,3 +115,16 @@ def cli(cli_env: dict[str, str], engine: Engine) -> Any:
         return runner.invoke(app, list(args), env={**cli_env, **(env or {})}, input=input)
 
     return run
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's chromium through Playwright, one per test module (the browser tests)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.web_support import CHROMIUM, CHROMIUM_ARGS
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield b
+        b.close()

@@ -6,7 +6,6 @@ wide regions scroll); site staff and employees use a phone anyway."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,13 +15,10 @@ from sqlmodel import Session, col, select
 
 from testrota.db.models import Alert, Appointment, Person
 from testrota.notify.links import make_personal_token
-from tests.web_support import running_server, skip_without_browser, web_settings_for
+from tests.web_support import DESKTOP, PHONE, running_server, skip_without_browser, web_settings_for
 
-CHROMIUM = Path("/usr/bin/chromium")
 AXE = Path(__file__).with_name("vendor") / "axe-core" / "axe.min.js"
 AXE_SHA256 = "880970c081707360e64f34cea25ff91892f5bc95675b0776925b9709dd8a68bb"
-DESKTOP = {"width": 1366, "height": 768}
-PHONE = {"width": 390, "height": 844}
 
 pytestmark = [
     pytest.mark.browser,
@@ -80,19 +76,6 @@ PHONE_PAGES = {
 
 def test_the_vendored_axe_is_the_pinned_one() -> None:
     assert hashlib.sha256(AXE.read_bytes()).hexdigest() == AXE_SHA256
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield b
-        b.close()
 
 
 def violations(page: Any) -> list[str]:

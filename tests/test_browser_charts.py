@@ -5,15 +5,15 @@ week without data is a gap, not a 0 % dot."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine
 
 from tests.web_support import (
+    DESKTOP,
     PASSWORD,
+    PHONE,
     add_people,
     add_site,
     add_slot,
@@ -23,10 +23,6 @@ from tests.web_support import (
     skip_without_browser,
 )
 
-CHROMIUM = Path("/usr/bin/chromium")
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1366, "height": 768}
-
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(skip_without_browser(), reason="needs chromium at /usr/bin/chromium"),
@@ -35,19 +31,6 @@ pytestmark = [
 LONG_ZH = "鞍钢集团本溪钢铁有限公司第二炼钢厂连铸作业区设备维护车间"
 LONG_EN = "Benxi Steel No. 2 Steelmaking Plant, Continuous Casting Maintenance Workshop"
 WIDE = "WWWWMMMMWWWWMMMM"  # the widest Latin letters
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield b
-        b.close()
 
 
 def _people(engine: Engine) -> None:

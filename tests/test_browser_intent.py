@@ -5,9 +5,7 @@ Chinese and English."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -18,47 +16,24 @@ from sqlmodel import Session, col, select
 from testrota.db.models import AuditEvent, Person
 from testrota.notify.links import make_personal_token
 from tests.web_support import (
-    PASSWORD,
+    DESKTOP,
+    PHONE,
     add_people,
     add_site,
     add_slot,
     book,
     make_user,
     running_server,
+    sign_in_page,
     skip_without_browser,
     two_departments,
     web_settings_for,
 )
 
-CHROMIUM = Path("/usr/bin/chromium")
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1366, "height": 768}
-
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(skip_without_browser(), reason="needs chromium at /usr/bin/chromium"),
 ]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield b
-        b.close()
-
-
-def sign_in(page: Any, base: str, name: str) -> None:
-    page.goto(f"{base}/login")
-    page.fill('input[name="username"]', name)
-    page.fill('input[name="password"]', PASSWORD)
-    page.click("button.primary")
-    page.wait_for_load_state()
 
 
 def _phone(browser: Any, locale: str) -> Any:
@@ -97,7 +72,7 @@ def test_hr_remaps_a_title_with_the_keyboard_only_on_purpose(
     with running_server(database_url) as base:
         context = browser.new_context(viewport=DESKTOP, locale="zh-CN" if lang == "zh" else "en")
         page = context.new_page()
-        sign_in(page, base, "hr1")
+        sign_in_page(page, base, "hr1")
         page.goto(f"{base}/roles")
         page.click('tr[data-role="炉前工"][data-department="炼钢厂"] a.change')
         page.wait_for_url("**/roles/change?*")
@@ -150,7 +125,7 @@ def test_site_staff_set_the_devices_site_once(
     with running_server(database_url) as base:
         context = _phone(browser, "zh-CN" if lang == "zh" else "en")
         page = context.new_page()
-        sign_in(page, base, "gate1")
+        sign_in_page(page, base, "gate1")
         assert page.url.endswith("/checkin")
         assert page.locator("input.scan").count() == 0  # no scanning before the site is known
         page.select_option('form.site-choice select[name="site"]', "S2")
@@ -173,7 +148,7 @@ def test_site_staff_set_the_devices_site_once(
         # the next shift signs in on the same phone: the site is still set
         page.click("header .account form[action='/logout'] button")
         page.wait_for_load_state()
-        sign_in(page, base, "gate2")
+        sign_in_page(page, base, "gate2")
         assert page.get_attribute(".site-banner", "data-site") == "S2"
         context.close()
 
@@ -265,7 +240,7 @@ def test_the_menu_fits_one_line_at_1366(
     with running_server(database_url) as base:
         context = browser.new_context(viewport=DESKTOP, locale="en" if lang == "en" else "zh-CN")
         page = context.new_page()
-        sign_in(page, base, "admin1")
+        sign_in_page(page, base, "admin1")
         tops = page.eval_on_selector_all("nav.nav a", "links => links.map(a => a.offsetTop)")
         assert len(tops) >= 12 and len(set(tops)) == 1, tops
         assert _fits_sideways(page)

@@ -5,9 +5,7 @@ reached and used, and axe-core finds nothing, in 中文 and English."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,18 +17,16 @@ from testrota.db.engine import session_scope
 from testrota.db.models import Appointment, Person, Site, Slot
 from tests.test_browser_axe import violations
 from tests.web_support import (
-    PASSWORD,
+    DESKTOP,
+    PHONE,
     add_people,
     book,
     make_user,
     running_server,
+    sign_in_page,
     skip_without_browser,
     week19,
 )
-
-CHROMIUM = Path("/usr/bin/chromium")
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1366, "height": 768}
 
 pytestmark = [
     pytest.mark.browser,
@@ -39,27 +35,6 @@ pytestmark = [
 
 LONG_NAME = "欧阳娜娜娜娜娜娜娜娜"
 LONG_DEPT = "鞍钢集团本溪钢铁有限公司第二炼钢厂连铸作业区设备维护车间"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield b
-        b.close()
-
-
-def _sign_in(page: Any, base: str, name: str) -> None:
-    page.goto(f"{base}/login")
-    page.fill('input[name="username"]', name)
-    page.fill('input[name="password"]', PASSWORD)
-    page.click("button.primary")
-    page.wait_for_load_state()
 
 
 def _page_fits(page: Any, width: int = PHONE["width"]) -> bool:
@@ -103,7 +78,7 @@ def test_a_supervisor_works_the_missed_list_on_a_phone(
                 viewport=PHONE, is_mobile=True, has_touch=True, locale=lang
             )
             page = context.new_page()
-            _sign_in(page, base, f"sup_{lang}")
+            sign_in_page(page, base, f"sup_{lang}")
             page.goto(f"{base}/missed?week=2022-W19")
             assert page.locator("tr[data-employee]").count() == 4, lang
             assert _page_fits(page), lang
@@ -178,7 +153,7 @@ def test_hr_reads_every_site_of_a_day_on_a_phone_and_a_desktop(
                     has_touch=viewport is PHONE,
                 )
                 page = context.new_page()
-                _sign_in(page, base, f"hr_{lang}")
+                sign_in_page(page, base, f"hr_{lang}")
                 page.goto(f"{base}/schedule?week=2022-W19")
                 page.locator('a[href^="/schedule/day"]').click()
                 page.wait_for_load_state()

@@ -16,12 +16,20 @@ from sqlmodel import Session
 from testrota.actions.codes import personal_codes
 from testrota.app import build_app
 from testrota.db.models import Person, ScanReceipt, TestResult, TubeMember
-from tests.test_browser_web import CHROMIUM, PHONE, sign_in
-from tests.web_support import make_user, running_server, web_settings_for, week19
+from tests.web_support import (
+    CHROMIUM,
+    PHONE,
+    make_user,
+    running_server,
+    sign_in_page,
+    skip_without_browser,
+    web_settings_for,
+    week19,
+)
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs chromium at /usr/bin/chromium"),
+    pytest.mark.skipif(skip_without_browser(), reason="needs chromium at /usr/bin/chromium"),
 ]
 ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
 
@@ -62,7 +70,7 @@ def _count(engine: Engine, model: Any) -> int:
 
 
 def _open_console(page: Any, base: str, tube: str, ratio: str = "5") -> None:
-    sign_in(page, base, "site1")
+    sign_in_page(page, base, "site1")
     page.goto(f"{base}/scan")
     page.select_option("#scan-site", "S1")
     page.select_option("#scan-ratio", ratio)

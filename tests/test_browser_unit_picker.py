@@ -10,16 +10,17 @@ import pytest
 from sqlalchemy import Engine
 
 from tests.test_browser_axe import violations
-from tests.test_browser_units import (
-    DESKTOP,
-    PHONE,
-    _units_of,
-    _user_events,
-    browser,  # noqa: F401 (the module's browser fixture)
-    sign_in,
-)
+from tests.test_browser_units import _units_of, _user_events
 from tests.test_group_scope import _two_companies
-from tests.web_support import PASSWORD, make_user, running_server, skip_without_browser
+from tests.web_support import (
+    DESKTOP,
+    PASSWORD,
+    PHONE,
+    make_user,
+    running_server,
+    sign_in_page,
+    skip_without_browser,
+)
 
 pytestmark = [
     pytest.mark.browser,
@@ -35,7 +36,7 @@ def _offered(field: Any) -> list[str]:
 
 @pytest.mark.parametrize(("lang", "viewport"), [("zh", PHONE), ("en", DESKTOP)])
 def test_hr_chooses_several_units_in_one_field_from_the_suggestions(
-    browser: Any,  # noqa: F811
+    browser: Any,
     database_url: str,
     engine: Engine,
     lang: str,
@@ -46,7 +47,7 @@ def test_hr_chooses_several_units_in_one_field_from_the_suggestions(
     with running_server(database_url) as base:
         context = browser.new_context(viewport=viewport, locale="zh-CN" if lang == "zh" else "en")
         page = context.new_page()
-        sign_in(page, base, "hr1")
+        sign_in_page(page, base, "hr1")
         page.goto(f"{base}/admin/users")
         form = page.locator('form[action="/admin/users"][method="post"]')
         form.locator('input[name="name"]').fill("sup9")

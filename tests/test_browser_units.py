@@ -4,8 +4,6 @@ page (found by searching its path) and the supervisor then sees that unit."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,37 +13,20 @@ from sqlmodel import Session, col, select
 from testrota.db.models import AuditEvent, User
 from tests.test_browser_axe import violations
 from tests.test_group_scope import _two_companies
-from tests.web_support import PASSWORD, make_user, running_server, skip_without_browser
-
-CHROMIUM = Path("/usr/bin/chromium")
-DESKTOP = {"width": 1366, "height": 768}
-PHONE = {"width": 390, "height": 844}
+from tests.web_support import (
+    DESKTOP,
+    PASSWORD,
+    PHONE,
+    make_user,
+    running_server,
+    sign_in_page,
+    skip_without_browser,
+)
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(skip_without_browser(), reason="needs chromium at /usr/bin/chromium"),
 ]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield b
-        b.close()
-
-
-def sign_in(page: Any, base: str, name: str) -> None:
-    page.goto(f"{base}/login")
-    page.fill('input[name="username"]', name)
-    page.fill('input[name="password"]', PASSWORD)
-    page.click("button.primary")
-    page.wait_for_load_state()
 
 
 def _user_events(engine: Engine, name: str) -> list[AuditEvent]:
@@ -73,7 +54,7 @@ def test_hr_gives_a_supervisor_a_unit_found_by_its_path_and_changes_it(
     with running_server(database_url) as base:
         context = browser.new_context(viewport=DESKTOP, locale="zh-CN" if lang == "zh" else "en")
         page = context.new_page()
-        sign_in(page, base, "hr1")
+        sign_in_page(page, base, "hr1")
         page.goto(f"{base}/admin/users")
         # the tree is offered to choose from
         offered = page.eval_on_selector_all("datalist#units option", "els => els.map(e => e.value)")
@@ -117,7 +98,7 @@ def test_hr_gives_a_supervisor_a_unit_found_by_its_path_and_changes_it(
         # the supervisor now sees 北营公司's person only
         sup = browser.new_context(viewport=DESKTOP, locale="zh-CN" if lang == "zh" else "en")
         sup_page = sup.new_page()
-        sign_in(sup_page, base, "sup9")
+        sign_in_page(sup_page, base, "sup9")
         sup_page.goto(f"{base}/people")
         numbers = sup_page.locator("table.people tbody td:nth-of-type(1)").all_inner_texts()
         assert numbers == ["X001"]
@@ -179,7 +160,7 @@ def test_a_unit_supervisor_sees_the_mode_their_unit_is_in_and_what_it_means(
     with running_server(database_url) as base:
         context = browser.new_context(viewport=viewport, locale=locale)
         page = context.new_page()
-        sign_in(page, base, "steel")
+        sign_in_page(page, base, "steel")
         page.goto(f"{base}/")
         row = page.locator("table.unit-modes tbody tr")
         assert row.count() == 1
@@ -195,14 +176,14 @@ def test_a_unit_supervisor_sees_the_mode_their_unit_is_in_and_what_it_means(
         # the other company's supervisor is told everything is normal for them
         other = browser.new_context(viewport=viewport, locale=locale)
         other_page = other.new_page()
-        sign_in(other_page, base, "north")
+        sign_in_page(other_page, base, "north")
         other_page.goto(f"{base}/")
         assert other_page.locator("table.unit-modes").count() == 0
         assert other_page.locator("section.modes p.all-normal").count() == 1
         # HR sees the one change, on the unit it was set on, and how many units follow it
         office = browser.new_context(viewport=DESKTOP, locale=locale)
         hr_page = office.new_page()
-        sign_in(hr_page, base, "hr1")
+        sign_in_page(hr_page, base, "hr1")
         hr_page.goto(f"{base}/")
         hr_rows = hr_page.locator("table.unit-modes tbody tr")
         assert hr_rows.count() == 1
@@ -250,7 +231,7 @@ def test_the_daily_report_shows_the_units_weekly_trend_with_weeks_without_data_a
     with running_server(database_url) as base:
         context = browser.new_context(viewport=viewport, locale=locale)
         page = context.new_page()
-        sign_in(page, base, "plates")
+        sign_in_page(page, base, "plates")
         page.goto(f"{base}/report/daily")  # yesterday, 2022-05-10, of their one unit
         rows = page.locator("table.trend tbody tr")
         assert rows.count() == 8

@@ -16,21 +16,20 @@ from sqlalchemy import Engine
 
 from tests.conftest import ROOT, SAMPLE_ROSTERS
 from tests.web_support import (
-    PASSWORD,
+    PHONE,
     add_site,
     add_slot,
     book,
     make_user,
     running_server,
+    sign_in_page,
     skip_without_browser,
     two_departments,
     web_settings_for,
 )
 
-CHROMIUM = Path("/usr/bin/chromium")
 # Where shot() writes: set for each module run by the fixture below.
 SHOTS: Path | None = None
-PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 860}
 
 pytestmark = [
@@ -50,26 +49,6 @@ def screenshots_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     SHOTS = None
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        yield b
-        b.close()
-
-
 def shot(page: Any, name: str, database_url: str, *, full: bool = True) -> None:
     """Screenshots come from the SQLite run only, so the PostgreSQL run does not redo them.
 
@@ -82,14 +61,6 @@ def shot(page: Any, name: str, database_url: str, *, full: bool = True) -> None:
         page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=full)
 
 
-def sign_in(page: Any, base: str, name: str, password: str = PASSWORD) -> None:
-    page.goto(f"{base}/login")
-    page.fill('input[name="username"]', name)
-    page.fill('input[name="password"]', password)
-    page.click("button.primary")
-    page.wait_for_load_state()
-
-
 def test_hr_uploads_a_roster_previews_and_applies(
     browser: Any, database_url: str, engine: Engine
 ) -> None:
@@ -99,7 +70,7 @@ def test_hr_uploads_a_roster_previews_and_applies(
         page = context.new_page()
         page.goto(f"{base}/login")
         shot(page, "login", database_url)
-        sign_in(page, base, "hr1")
+        sign_in_page(page, base, "hr1")
         page.goto(f"{base}/upload/roster")
         page.set_input_files(
             'input[type="file"]', str(SAMPLE_ROSTERS / "steelmaking_plant_zh_hans.xlsx")
@@ -137,7 +108,7 @@ def test_site_staff_check_two_people_in_on_a_phone(
             viewport=PHONE, is_mobile=True, has_touch=True, locale="zh-CN"
         )
         page = context.new_page()
-        sign_in(page, base, "gate1")
+        sign_in_page(page, base, "gate1")
         assert page.url.endswith("/checkin")
         for number, name in (("A001", "张伟"), ("B001", "李娜")):
             field = page.locator("input.scan")
@@ -169,7 +140,7 @@ def test_supervisor_filters_the_missed_list_and_exports_xlsx(
     with running_server(database_url) as base:
         context = browser.new_context(viewport=DESKTOP, locale="zh-CN", accept_downloads=True)
         page = context.new_page()
-        sign_in(page, base, sup.name, sup.password)
+        sign_in_page(page, base, sup.name, sup.password)
         shot(page, "dashboard-supervisor", database_url)
         page.goto(f"{base}/missed")
         rows = page.locator("table.missed tbody tr")
@@ -201,7 +172,7 @@ def test_supervisor_filters_the_missed_list_and_exports_xlsx(
         # HR's view of the same demo week, for the README
         context = browser.new_context(viewport=DESKTOP, locale="zh-CN")
         page = context.new_page()
-        sign_in(page, base, "hr", users["hr"].password)
+        sign_in_page(page, base, "hr", users["hr"].password)
         shot(page, "dashboard", database_url, full=False)
         page.goto(f"{base}/schedule")
         shot(page, "schedule", database_url, full=False)

@@ -288,6 +288,25 @@ def running_server(
 
 
 CHROMIUM = Path("/usr/bin/chromium")
+PHONE = {"width": 390, "height": 844}  # a cheap Android phone
+DESKTOP = {"width": 1366, "height": 768}  # an office laptop
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def sign_in_page(page: Any, base: str, name: str, password: str = PASSWORD) -> None:
+    """Sign in on the staff sign-in page as a person does: type, press the button."""
+    page.goto(f"{base}/login")
+    page.fill('input[name="username"]', name)
+    page.fill('input[name="password"]', password)
+    page.click("button.primary")
+    page.wait_for_load_state()
 
 
 def skip_without_browser() -> bool:
