@@ -249,3 +249,26 @@ def test_every_row_problem_of_an_import_has_chinese() -> None:
     assert "co-resident without a host employee number" in templates
     missing = sorted(t for t in templates if t not in ZH)
     assert not missing, "add to testrota.web.i18n.ZH:\n" + "\n".join(missing)
+
+
+def test_no_english_words_have_two_chinese_translations() -> None:
+    """The catalogue is merged from parts (web/i18n_*.py): a key given again in another part
+    is silently shadowed, so a page meant to read 止 ("until") read 收件人 ("recipient")."""
+    import importlib
+    import pkgutil
+
+    import testrota.web
+
+    clashes = []
+    for info in pkgutil.iter_modules(testrota.web.__path__):
+        if not info.name.startswith("i18n_"):
+            continue
+        module = importlib.import_module(f"testrota.web.{info.name}")
+        for name, part in vars(module).items():
+            if name.startswith("ZH_") and isinstance(part, dict):
+                clashes += [
+                    (info.name, english, chinese, ZH[english])
+                    for english, chinese in part.items()
+                    if ZH.get(english) != chinese
+                ]
+    assert clashes == []

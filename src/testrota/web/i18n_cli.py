@@ -43,14 +43,6 @@ ZH_CLI: dict[str, str] = {
     "sheet {sheet!r} has no phone column: {n} of its {total} people cannot get "
     "reminder texts": "工作表 {sheet!r} 没有手机号列：其 {total} 人中有 {n} 人收不到提醒短信",
     # the plan's reasons for people not scheduled
-    "no testing site serves this department or grid unit": "没有采样点为该部门或网格服务",
-    "no slot left this week in the hours this person's shift can be tested": (
-        "本周在该人员班次可采样的时段内已无空余时段"
-    ),
-    "not enough days left this week to keep the minimum gap between tests": (
-        "本周剩余天数不足以保持两次检测的最短间隔"
-    ),
-    "the slots this person can use are full": "该人员可用的时段均已约满",
     # errors any command prints
     "Error: {message}": "错误：{message}",
     "{problems}": "{problems}",

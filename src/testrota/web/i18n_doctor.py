@@ -17,7 +17,6 @@ ZH_DOCTOR: dict[str, str] = {
     "sender capacity": "发送能力",
     "workers": "后台进程",
     "jobs": "定时任务",
-    "outbox": "待发短信",
     "settings": "设置",
     # configuration
     "configuration directory {path} does not exist": "配置目录 {path} 不存在",
