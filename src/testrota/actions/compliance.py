@@ -103,21 +103,10 @@ def _from_rollup(
             d = departments_of.get((dep, None))
             if d is None:
                 d = departments_of[(dep, None)] = GroupCompliance(department=dep, grid_unit=None)
-            _add(d, g)
+            d.add_group(g)
         history.append((w, departments_of))
         history_units.append((w, units_of))
     return assemble(wk, app.now(), span, history, history_units)
-
-
-def _add(into: GroupCompliance, g: GroupCompliance) -> None:
-    into.people += g.people
-    into.required += g.required
-    into.scheduled += g.scheduled
-    into.done += g.done
-    into.missed += g.missed
-    into.excused += g.excused
-    into.tests += g.tests
-    into.compliant_people += g.compliant_people
 
 
 @dataclass(frozen=True)

@@ -207,6 +207,17 @@ class GroupCompliance:
         if pw.required and pw.compliant:
             self.compliant_people += 1
 
+    def add_group(self, g: GroupCompliance) -> None:
+        """Add another group's figures (its trend is not added)."""
+        self.people += g.people
+        self.required += g.required
+        self.scheduled += g.scheduled
+        self.done += g.done
+        self.missed += g.missed
+        self.excused += g.excused
+        self.tests += g.tests
+        self.compliant_people += g.compliant_people
+
 
 GroupKey = tuple[str, str | None]
 
@@ -228,14 +239,7 @@ def rollup(
 def total(groups: Iterable[GroupCompliance]) -> GroupCompliance:
     out = GroupCompliance(department="", grid_unit=None)
     for g in groups:
-        out.people += g.people
-        out.required += g.required
-        out.scheduled += g.scheduled
-        out.done += g.done
-        out.missed += g.missed
-        out.excused += g.excused
-        out.tests += g.tests
-        out.compliant_people += g.compliant_people
+        out.add_group(g)
     return out
 
 
