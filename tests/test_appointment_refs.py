@@ -1,0 +1,145 @@
+"""An appointment's person and slot: no foreign-key check per inserted row any more (migration
+0011_plan), but deleting a person or slot that appointments name is refused exactly as the
+foreign key refused it, on both databases; one that none names still goes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, delete, func, insert, inspect, select, update
+from sqlalchemy.exc import IntegrityError
+
+from testrota.db import tables
+from testrota.db.engine import make_engine
+
+NOW = datetime(2022, 5, 9, 1, 0, tzinfo=UTC)
+P, S, A, M = tables.PERSON, tables.SLOT, tables.APPOINTMENT, tables.MESSAGE
+
+
+def _person(engine: Engine, no: str) -> int:
+    with engine.begin() as conn:
+        row = conn.execute(
+            insert(P).values(employee_no=no, name=no, created_at=NOW, updated_at=NOW)
+        ).inserted_primary_key
+    assert row is not None
+    return int(row[0])
+
+
+def _slot(engine: Engine, minute: int) -> int:
+    at = NOW + timedelta(minutes=minute)
+    with engine.begin() as conn:
+        row = conn.execute(
+            insert(S).values(
+                site_code="S1",
+                week="2022-W19",
+                starts_at=at,
+                ends_at=at + timedelta(minutes=10),
+                capacity=30,
+            )
+        ).inserted_primary_key
+    assert row is not None
+    return int(row[0])
+
+
+def _appointment(engine: Engine, person_id: int, slot_id: int) -> int:
+    with engine.begin() as conn:
+        row = conn.execute(
+            insert(A).values(
+                person_id=person_id,
+                slot_id=slot_id,
+                site_code="S1",
+                week="2022-W19",
+                starts_at=NOW,
+                ends_at=NOW + timedelta(minutes=10),
+                status="scheduled",
+                reason="plan",
+                created_at=NOW,
+                updated_at=NOW,
+            )
+        ).inserted_primary_key
+    assert row is not None
+    return int(row[0])
+
+
+def _count(engine: Engine, table: object) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(table)).scalar_one())  # type: ignore[arg-type]
+
+
+def test_a_person_or_slot_that_appointments_name_cannot_be_deleted(engine: Engine) -> None:
+    booked, free = _person(engine, "E1"), _person(engine, "E2")
+    used, empty = _slot(engine, 0), _slot(engine, 10)
+    _appointment(engine, booked, used)
+    for table, key in ((P, booked), (S, used)):
+        with pytest.raises(IntegrityError), engine.begin() as conn:
+            conn.execute(delete(table).where(table.c.id == key))
+        with pytest.raises(IntegrityError), engine.begin() as conn:
+            conn.execute(update(table).where(table.c.id == key).values(id=key + 1000))
+    assert (_count(engine, P), _count(engine, S), _count(engine, A)) == (2, 2, 1)
+    with engine.begin() as conn:  # nobody's appointments: they go, and other updates pass
+        conn.execute(delete(P).where(P.c.id == free))
+        conn.execute(delete(S).where(S.c.id == empty))
+        conn.execute(update(P).where(P.c.id == booked).values(name="renamed"))
+    assert (_count(engine, P), _count(engine, S), _count(engine, A)) == (1, 1, 1)
+
+
+def test_once_its_appointments_are_gone_the_person_and_slot_can_go(engine: Engine) -> None:
+    person, slot = _person(engine, "E1"), _slot(engine, 0)
+    appointment = _appointment(engine, person, slot)
+    with engine.begin() as conn:
+        conn.execute(delete(A).where(A.c.id == appointment))
+        conn.execute(delete(P).where(P.c.id == person))
+        conn.execute(delete(S).where(S.c.id == slot))
+    assert (_count(engine, P), _count(engine, S)) == (0, 0)
+
+
+def test_the_make_up_index_holds_only_make_ups(engine: Engine) -> None:
+    found = {i["name"]: i for i in inspect(engine).get_indexes("appointment")}[
+        "ix_appointment_makeup_for"
+    ]
+    where = found.get("dialect_options", {}).get(f"{engine.dialect.name}_where")
+    assert where is not None and "makeup_for IS NOT NULL" in str(where)
+
+
+def test_sqlite_upgrade_keeps_the_texts_pointing_at_their_appointments(tmp_path: Path) -> None:
+    """A table rebuild would have deleted the old table's rows first (foreign keys are on),
+    setting each text's appointment_id to NULL; the migration edits the definition instead."""
+    from alembic import command
+
+    from testrota.db.schema import alembic_config, upgrade
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    try:
+        command.upgrade(alembic_config(engine), "0010_weekly")
+        person, slot = _person(engine, "E1"), _slot(engine, 0)
+        appointment = _appointment(engine, person, slot)
+        with engine.begin() as conn:
+            conn.execute(
+                insert(M).values(
+                    kind="reminder",
+                    dedupe_key="k",
+                    to="+8613800000000",
+                    body="x",
+                    due_at=NOW,
+                    created_at=NOW,
+                    status="pending",
+                    appointment_id=appointment,
+                )
+            )
+        upgrade(engine)
+        with engine.connect() as conn:
+            assert conn.execute(select(M.c.appointment_id)).scalar_one() == appointment
+            keys = {r[3] for r in conn.exec_driver_sql("PRAGMA foreign_key_list(appointment)")}
+            assert keys == {"makeup_for"}
+            assert conn.exec_driver_sql("PRAGMA integrity_check").scalar_one() == "ok"
+        with pytest.raises(IntegrityError), engine.begin() as conn:
+            conn.execute(delete(P).where(P.c.id == person))
+        command.downgrade(alembic_config(engine), "0010_weekly")
+        with engine.connect() as conn:
+            keys = {r[3] for r in conn.exec_driver_sql("PRAGMA foreign_key_list(appointment)")}
+            assert keys == {"makeup_for", "person_id", "slot_id"}
+            assert conn.execute(select(M.c.appointment_id)).scalar_one() == appointment
+    finally:
+        engine.dispose()
