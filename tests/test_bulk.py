@@ -251,3 +251,32 @@ def test_awkward_text_dates_and_nulls_read_back_as_written(engine: Engine) -> No
     assert [r.active for r in got] == [i % 2 == 0 for i in range(len(names))]
     assert {r.created_at for r in got} == {AT}
     assert tuple(gone) == (AT.date(), AT.date() + timedelta(days=2), "leave\t请假")
+
+
+def test_rows_in_groups_read_back_as_the_same_rows_written_one_by_one(engine: Engine) -> None:
+    """A slot's appointments share all but their person and grid unit: written as groups (the
+    shared part spelled once on PostgreSQL), they read back exactly as bulk_insert's rows."""
+    from testrota.db.bulk import bulk_insert_groups
+
+    table = tables.APPOINTMENT
+    own = ("person_id", "grid_unit")
+    shared = ("slot_id", "site_code", "week", "starts_at", "ends_at", "status", "reason")
+    stamps = {"created_at": AT, "updated_at": AT}
+    groups = [
+        ((None, "S1", "2022-W19", AT, AT + timedelta(minutes=10), "scheduled", "plan"), rows)
+        for rows in ([(1, "G\t1"), (2, "网格 \\N"), (3, "")], [], [(4, "G\n2")])
+    ] + [((None, "S2", "2022-W19", AT.astimezone(UTC), AT, "done", "midweek"), [(5, "G1")])]
+    columns = (*own, *shared, *stamps)
+    with engine.begin() as conn:
+        written = bulk_insert_groups(
+            conn,
+            table,
+            [((*values, AT, AT), rows) for values, rows in groups],
+            own=own,
+            shared=(*shared, *stamps),
+        )
+    expected = [(*row, *values, AT, AT) for values, rows in groups for row in rows]
+    with engine.connect() as conn:
+        got = [tuple(r) for r in conn.execute(select(*(table.c[c] for c in columns)))]
+    assert written == 5
+    assert sorted(got, key=lambda r: r[0]) == expected

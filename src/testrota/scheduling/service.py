@@ -28,7 +28,7 @@ from sqlalchemy import Connection, Engine, bindparam, func, insert, select, text
 
 from testrota.audit import Action, Actor, record
 from testrota.db import tables
-from testrota.db.bulk import bulk_insert
+from testrota.db.bulk import bulk_insert, bulk_insert_groups
 from testrota.errors import UserError
 from testrota.policy import Policy
 from testrota.scheduling.model import (
@@ -58,14 +58,14 @@ EXTRA_REASONS = ("contact",)  # extra tests that do not count toward the weekly 
 PLAN_LOCK = 4_004_004  # advisory lock key shared by every writer of plans
 SQLITE_CACHE_KIB = -262_144  # negative: KiB, i.e. at most 256 MB of page cache while planning
 CHUNK = 5_000
-APPOINTMENT_COLUMNS = (
-    "person_id",
+# A new appointment's own values, and those it shares with every other one in its slot
+APPOINTMENT_OWN = ("person_id", "grid_unit")
+APPOINTMENT_SHARED = (
     "slot_id",
     "site_code",
     "week",
     "starts_at",
     "ends_at",
-    "grid_unit",
     "status",
     "reason",
     "created_at",
@@ -454,40 +454,33 @@ def _store(
     """Write the difference between the new plan and the movable rows; returns (kept, added,
     cancelled)."""
     unused = {k: list(v) for k, v in movable.items()}
-    new_rows = []
+    by_slot: dict[int, list[tuple[int, str]]] = defaultdict(list)
     kept = 0
-    # In slot order: the appointment indexes then grow at their ends instead of being split
-    # all over, which makes a bulk insert into SQLite about twice as fast.
-    order = {sid: n for n, sid in enumerate(sorted(by_id, key=lambda i: (by_id[i].starts_at, i)))}
-    for a in sorted(assignments, key=lambda a: order[a.slot_id]):
+    for a in assignments:
         ids = unused.get((a.person_id, a.slot_id))
         if ids:
             ids.pop()
             kept += 1
             continue
-        slot = by_id[a.slot_id]
-        new_rows.append(
-            (
-                a.person_id,
-                slot.id,
-                slot.site_code,
-                week,
-                slot.starts_at,
-                slot.ends_at,
-                people[a.person_id].unit,
-                SCHEDULED,
-                reason,
-                now,
-                now,
-            )
-        )
+        by_slot[a.slot_id].append((a.person_id, people[a.person_id].unit))
     gone = sorted(i for ids in unused.values() for i in ids)
     for part in _chunks(gone):
         conn.execute(
             update(A).where(A.c.id.in_(list(part))).values(status=CANCELLED, updated_at=now)
         )
-    bulk_insert(conn, A, new_rows, columns=APPOINTMENT_COLUMNS)
-    return kept, len(new_rows), len(gone)
+    # In slot order: the appointment indexes then grow at their ends instead of being split
+    # all over, which makes a bulk insert into SQLite about twice as fast.
+    order = sorted(by_slot, key=lambda i: (by_id[i].starts_at, i))
+    groups = (
+        (
+            (sid, s.site_code, week, s.starts_at, s.ends_at, SCHEDULED, reason, now, now),
+            by_slot[sid],
+        )
+        for sid in order
+        for s in (by_id[sid],)
+    )
+    added = bulk_insert_groups(conn, A, groups, own=APPOINTMENT_OWN, shared=APPOINTMENT_SHARED)
+    return kept, added, len(gone)
 
 
 def _finish_report(
