@@ -257,3 +257,56 @@ def test_the_dashboard_warns_about_a_channel_too_slow_for_its_share(
     app = build_app(routed, engine=engine, clock=FixedClock(now), policy=slow)
     (warning,) = dashboard_figures(app, DashboardFigures("2022-W19")).capacity
     assert warning.startswith("aliyun: 60 reminders")
+
+
+def test_counted_reminder_windows_equal_one_window_per_appointment(
+    engine: Engine, session: Session
+) -> None:
+    """The capacity check counts windows by start time, site zone and channel in SQL; the
+    result is what working out each appointment's reminders one by one gives: two site zones
+    (one of them blank, read as the policy's), regions with nested prefixes, no phone, WeCom
+    first, cancelled and done appointments left out."""
+    from collections import Counter
+    from zoneinfo import ZoneInfo
+
+    from testrota.notify.capacity import reminder_windows
+    from tests.notify_data import add_appointment, add_person, add_site
+
+    add_site(session)
+    add_site(session, "S2", "二号", tz="Europe/London")
+    add_site(session, "S3", "三号", tz="")
+    rules = policy(
+        channels={"sms_by_region": {"+86": "aliyun", "+861": "console", "+44": "twilio"}}
+    )
+    start = datetime(2022, 5, 10, 8, 0, tzinfo=UTC)
+    phones = ["+8613800000001", "+8623800000001", "+447700900001", "+15550000001", None]
+    expected: dict[str, Counter[tuple[datetime, datetime]]] = {}
+    for n in range(1, 61):
+        person = add_person(
+            session, n, phone=phones[n % 5], notify_channel="wecom" if n % 7 == 0 else None
+        )
+        site = ("S1", "S2", "S3")[n % 3]
+        at = start + timedelta(hours=n % 4, days=n % 3)
+        status = "cancelled" if n % 11 == 0 else "done" if n % 13 == 0 else "scheduled"
+        add_appointment(session, person, at, site=site, status=status)
+        if status != "scheduled":
+            continue
+        zone = {"S1": "Asia/Shanghai", "S2": "Europe/London", "S3": rules.timezone}[site]
+        channel = channel_order(
+            phones[n % 5] or "", Preference("wecom" if n % 7 == 0 else None), rules.channels
+        )[0]
+        expected.setdefault(channel, Counter()).update(
+            reminder_windows([at], ZoneInfo(zone), rules.reminders)
+        )
+    from testrota.notify.queries import reminder_window_counts_by_channel
+
+    with engine.connect() as conn:
+        got = reminder_window_counts_by_channel(
+            conn, start - timedelta(days=1), start + timedelta(days=7), rules, "route"
+        )
+        single = reminder_window_counts_by_channel(
+            conn, start - timedelta(days=1), start + timedelta(days=7), rules, "console"
+        )
+    assert got == expected
+    assert set(expected) == {"aliyun", "console", "twilio", "wecom"}
+    assert single == {"console": sum(expected.values(), Counter())}
