@@ -9,7 +9,9 @@ memory, and the plan's quality figures:
 2. re-plan the same week after a 5 % roster change (2.5 % leave, 2.5 % join existing units);
 3. plan the next week, with the first as "last week" (stability since last week);
 4. the SMS sender-capacity check the plan report adds by default (issue 6), on the stored week:
-   it reads the plan back once planning is done, so it is timed apart, not counted in 1-3.
+   it reads the plan back once planning is done, so it is timed apart, not counted in 1-3 —
+   but ``testrota plan`` (and the Friday job) run it after committing, so a whole ``plan``
+   costs step 1 plus this one.
 
 Goal (issue 4): steps 1 and 2 under 5 s each including writing to SQLite, under 1 GB peak.
 
