@@ -136,14 +136,21 @@ class App:
     @property
     def engine(self) -> Engine:
         """The primary database: every write, and reads that must see the latest writes."""
+        engine = self._primary()
+        if self._rollup_on is not engine:
+            self._keep_rollup(engine)
+        return engine
+
+    def _primary(self) -> Engine:
+        """The primary engine, made on first use, before the roll-ups' hooks are attached to
+        it (:attr:`engine` attaches them): the hooks import the models, which a read with
+        Core (the missed list) does not need."""
         if self._engine is None:
             with self._lock:
                 if self._engine is None:
                     from testrota.db.engine import make_engine
 
                     self._engine = make_engine(self.settings.database_url)
-        if self._rollup_on is not self._engine:
-            self._keep_rollup(self._engine)
         return self._engine
 
     def _keep_rollup(self, engine: Engine) -> None:
@@ -211,7 +218,9 @@ class App:
         url = self.settings.read_database_url
         if url:
             return make_read_engine(make_engine(url))
-        return make_read_engine(self.engine)
+        # On PostgreSQL this is the primary itself; every write goes through `engine`, which
+        # attaches the hooks to this same object before its first commit.
+        return make_read_engine(self._primary())
 
     @property
     def fresh_engine(self) -> Engine:
