@@ -18,13 +18,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from testrota.clock import Clock, clock_from_settings
-from testrota.org.config import OrgConfig
 from testrota.policy import Policy, load_policy
 from testrota.settings import Settings
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    # org.yaml's models are built when a command reads the group's units, not at start-up
+    from testrota.org.config import OrgConfig
     from testrota.risk.vocabulary import Vocabulary
 
 log = logging.getLogger(__name__)
@@ -95,9 +96,7 @@ class App:
     def __post_init__(self) -> None:
         config = self.settings.config_dir
         self._policy = ConfigFile(config / "policy.yaml", lambda: load_policy(config))
-        from testrota.org.config import load_org
-
-        self._org = ConfigFile(config / "org.yaml", lambda: load_org(config))
+        self._org = ConfigFile(config / "org.yaml", lambda: _load_org(config))
 
     # --- configuration ----------------------------------------------------------------------
 
@@ -268,3 +267,9 @@ def build_app(
         _engine=engine,
         fixed_policy=policy,
     )
+
+
+def _load_org(config_dir: Path) -> OrgConfig:
+    from testrota.org.config import load_org
+
+    return load_org(config_dir)
