@@ -29,6 +29,9 @@ from _proc import Measured, measure, table
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
+_FLOOR = (
+    "import typer, typer._adapters, pydantic_settings, sqlalchemy, sqlalchemy.dialects.sqlite, yaml"
+)
 DEPARTMENT = "部门07"  # one of bench_compliance's 50 departments: 2,000 people at 100,000
 
 
@@ -96,6 +99,14 @@ def main() -> None:
         imported("pydantic_settings"),
         imported("sqlalchemy"),
         imported("sqlmodel"),
+        # what `missed` cannot start without: Typer with its pydantic coercion, the settings,
+        # SQLAlchemy Core and its SQLite dialect; the floor under the command's own work
+        median_of(
+            "python -c 'import typer, pydantic_settings, sqlalchemy' (missed's floor)",
+            [python, "-c", _FLOOR],
+            n,
+            env,
+        ),
         median_of("testrota --help", [testrota, "--help"], n, env),
         # a table's title and headers: English needs no catalogue, Chinese loads it
         median_of(
