@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "config"
 
 HEAVY = (
@@ -54,8 +56,15 @@ def test_help_lists_the_commands_without_loading_them() -> None:
 
 
 # What `missed` must never pay for at start: a supervisor's list needs the database and the
-# policy, not the web, the spreadsheet readers and writers, the SMS providers or the migrations.
+# policy, not the web, the spreadsheet readers and writers, the SMS providers or the migrations;
+# and with nothing due to be flagged, not the ORM and the models either (it reads with Core).
 NOT_FOR_MISSED = (
+    "sqlmodel",
+    "sqlalchemy.orm",
+    "testrota.db.models",
+    "testrota.db.tables",
+    "testrota.compliance.facts",
+    "testrota.org.rollup",
     "fastapi",
     "starlette",
     "jinja2",
@@ -110,3 +119,59 @@ def test_missed_runs_without_the_web_spreadsheet_or_sms_stacks(tmp_path: Path) -
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout.strip().splitlines()[-1]) == []
+
+
+# --- a run builds only the command it names (testrota.cli.main.only_the_command) -----------
+
+
+def _built(argv: list[str]) -> list[str]:
+    import typer.main
+
+    from testrota.cli.main import app, only_the_command
+
+    group = typer.main.get_command(only_the_command(app, argv))
+    return sorted(getattr(group, "commands", {}))
+
+
+def test_a_run_naming_a_command_builds_that_command_alone() -> None:
+    assert _built(["missed", "--department", "D"]) == ["missed"]
+    assert _built(["--lang", "zh", "missed"]) == ["missed"]
+    assert _built(["--lang=en", "results", "import", "f.xlsx"]) == ["results"]
+
+
+def test_help_no_command_and_an_unknown_one_build_them_all() -> None:
+    everything = _built([])
+    assert {"missed", "import", "results", "serve"} <= set(everything)
+    assert _built(["--help"]) == everything
+    assert _built(["--lang", "zh"]) == everything
+    assert _built(["misse"]) == everything  # click's error suggests the near names
+
+
+def _run(*argv: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "TESTROTA_CONFIG_DIR": str(CONFIG_DIR), "TESTROTA_LANG": "en"}
+    return subprocess.run(
+        [sys.executable, "-m", "testrota.cli.main", *argv],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        check=False,
+    )
+
+
+def test_the_program_itself_runs_a_named_command_and_refuses_a_typo() -> None:
+    helped = _run("--lang", "en", "results", "import", "--help")
+    assert helped.returncode == 0 and "results import [OPTIONS]" in helped.stdout, helped.stderr
+    typo = _run("misse")
+    assert typo.returncode == 2 and "missed" in typo.stderr, typo.stderr
+
+
+def test_arguments_given_in_the_call_choose_the_command(capsys: pytest.CaptureFixture[str]) -> None:
+    from testrota.cli.main import app
+
+    try:
+        app(["--lang", "en", "missed", "--help"], prog_name="testrota")
+    except SystemExit as done:
+        assert done.code == 0
+    out = capsys.readouterr().out
+    assert "Usage: testrota missed [OPTIONS]" in out

@@ -26,6 +26,7 @@ from tests.compliance_fixtures import (
     add_sample,
     flag,
     local,
+    missed,
     policy,
     status_of,
 )
@@ -194,3 +195,25 @@ def test_cli_flag(cli: Any, engine: Engine) -> None:
     assert json.loads(early.stdout) == {"missed": 0, "done": 0}
     late = cli("flag", "--json", env={"TESTROTA_NOW": "2022-05-09T12:31:00+08:00"})
     assert json.loads(late.stdout) == {"missed": 1, "done": 0}
+
+
+def test_a_list_with_nothing_due_waits_for_no_writer(engine: Engine, database_url: str) -> None:
+    """Listing flags first; when nothing is due it takes no write lock, so a supervisor's list
+    is not queued behind a long write (a roster import) holding SQLite's lock."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's one writer at a time is what a list must not wait for")
+    with Session(engine, expire_on_commit=False) as s:
+        appt = add_appt(s, add_person(s, "1001"), MON)
+        s.commit()
+    now = local(SH, 2022, 5, 9, 13, 0)
+    assert flag(engine, now, P).missed == 1  # what was due is flagged: nothing is due now
+    writer = make_engine(database_url)
+    listed: list[Any] = []
+    try:
+        with writer.begin():  # BEGIN IMMEDIATE: the write lock, held until the block ends
+            lister = threading.Thread(target=lambda: listed.append(missed(engine, now, P)))
+            lister.start()
+            join_all([lister], timeout=15)  # with the lock to wait for: the 30 s busy timeout
+    finally:
+        writer.dispose()
+    assert [r.appointment_id for r in listed[0]] == [appt.id]

@@ -18,13 +18,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from testrota.clock import Clock, clock_from_settings
-from testrota.org.config import OrgConfig
 from testrota.policy import Policy, load_policy
 from testrota.settings import Settings
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    # org.yaml's models are built when a command reads the group's units, not at start-up
+    from testrota.org.config import OrgConfig
     from testrota.risk.vocabulary import Vocabulary
 
 log = logging.getLogger(__name__)
@@ -95,9 +96,7 @@ class App:
     def __post_init__(self) -> None:
         config = self.settings.config_dir
         self._policy = ConfigFile(config / "policy.yaml", lambda: load_policy(config))
-        from testrota.org.config import load_org
-
-        self._org = ConfigFile(config / "org.yaml", lambda: load_org(config))
+        self._org = ConfigFile(config / "org.yaml", lambda: _load_org(config))
 
     # --- configuration ----------------------------------------------------------------------
 
@@ -136,14 +135,21 @@ class App:
     @property
     def engine(self) -> Engine:
         """The primary database: every write, and reads that must see the latest writes."""
+        engine = self._primary()
+        if self._rollup_on is not engine:
+            self._keep_rollup(engine)
+        return engine
+
+    def _primary(self) -> Engine:
+        """The primary engine, made on first use, before the roll-ups' hooks are attached to
+        it (:attr:`engine` attaches them): the hooks import the models, which a read with
+        Core (the missed list) does not need."""
         if self._engine is None:
             with self._lock:
                 if self._engine is None:
                     from testrota.db.engine import make_engine
 
                     self._engine = make_engine(self.settings.database_url)
-        if self._rollup_on is not self._engine:
-            self._keep_rollup(self._engine)
         return self._engine
 
     def _keep_rollup(self, engine: Engine) -> None:
@@ -211,7 +217,9 @@ class App:
         url = self.settings.read_database_url
         if url:
             return make_read_engine(make_engine(url))
-        return make_read_engine(self.engine)
+        # On PostgreSQL this is the primary itself; every write goes through `engine`, which
+        # attaches the hooks to this same object before its first commit.
+        return make_read_engine(self._primary())
 
     @property
     def fresh_engine(self) -> Engine:
@@ -259,3 +267,9 @@ def build_app(
         _engine=engine,
         fixed_policy=policy,
     )
+
+
+def _load_org(config_dir: Path) -> OrgConfig:
+    from testrota.org.config import load_org
+
+    return load_org(config_dir)

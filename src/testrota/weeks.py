@@ -9,9 +9,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from testrota.errors import UserError
+
+if TYPE_CHECKING:
+    from testrota.policy import Policy
 
 _WEEK_RE = re.compile(r"^\s*(\d{4})-?W(\d{1,2})\s*$", re.IGNORECASE)
 
@@ -53,6 +57,11 @@ def parse_week(text: str) -> IsoWeek:
             week=week,
         ) from None
     return IsoWeek(year, week)
+
+
+def resolve_week(week: str | None, now: datetime, policy: Policy) -> IsoWeek:
+    """The week asked for (``2022-W19``), else the week of ``now`` in the policy's zone."""
+    return parse_week(week) if week else week_of(now, policy.tz)
 
 
 def week_of_date(day: date) -> IsoWeek:

@@ -1,17 +1,19 @@
 """The missed-test list: who missed a slot this week, for the supervisor to follow up (the CLI's
-``missed``, the ``/missed`` page and its exports, ``/api/missed``)."""
+``missed``, the ``/missed`` page and its exports, ``/api/missed``).
+
+Read with SQLAlchemy Core (:mod:`testrota.compliance.missed_rows`): ``testrota missed`` starts
+without the ORM and the models unless something is due to be flagged first.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlmodel import Session
-
 from testrota.actions.flagging import flag_due
 from testrota.app import App
 from testrota.auth.scope import Scope
-from testrota.compliance.facts import rate_lookup
-from testrota.compliance.reports import MissedRow, missed_list, resolve_week
+from testrota.compliance.missed_rows import MissedRow, missed_list
+from testrota.weeks import resolve_week
 
 __all__ = ["Missed", "MissedRow", "list_missed"]
 
@@ -26,13 +28,15 @@ class Missed:
 def list_missed(app: App, query: Missed) -> list[MissedRow]:
     """One row per missed appointment of the week, in scope, by department, grid unit and
     employee number. Flags what is due first; reads from the read engine."""
+    from testrota.compliance.rates import rate_lookup
+
     policy, now = app.policy, app.now()
     wk = resolve_week(query.week, now, policy)  # a bad week is refused before anything runs
     flag_due(app)
     departments = query.scope.departments
-    with Session(app.read_engine) as session:
+    with app.read_engine.connect() as conn:
         return missed_list(
-            session,
+            conn,
             wk,
             now,
             policy,

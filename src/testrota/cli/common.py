@@ -210,23 +210,16 @@ def rows_as(
 
         write_csv(sys.stdout, rows, columns)
     elif fmt == "table":
-        from rich.console import Console
-        from rich.table import Table
-
         from testrota.cli.lang import header, shown
 
         kinds = codes or {}
-        table = Table(title=title or None)
-        for col in columns:
-            table.add_column(header(col))
-        for row in rows:
-            table.add_row(
-                *(
-                    shown(row.get(c), kinds.get(c)) if row.get(c) is not None else ""
-                    for c in columns
-                )
-            )
-        Console().print(table)
+        heads = [header(col) for col in columns]
+        cells = [
+            [shown(row.get(c), kinds.get(c)) if row.get(c) is not None else "" for c in columns]
+            for row in rows
+        ]
+        if not _print_plain(title, heads, cells):
+            _print_rich(title, heads, cells)
     else:
         raise UserError(
             "unknown format {fmt!r}: use {choices} or {last}",
@@ -234,3 +227,41 @@ def rows_as(
             choices="table, json",
             last="csv",
         )
+
+
+def _print_plain(title: str, heads: list[str], cells: list[list[str]]) -> bool:
+    """Draw the table without rich (:mod:`testrota.cli.plain_table`); False when it must be
+    rich: a terminal narrower than the table (rich wraps the cells), or an output that cannot
+    take the box-drawing characters."""
+    import os
+
+    from testrota.cli.plain_table import lines
+
+    out = sys.stdout
+    if not (getattr(out, "encoding", None) or "").lower().replace("-", "").startswith("utf"):
+        return False
+    terminal = out.isatty()
+    limit, bold = None, False
+    if terminal:
+        import shutil
+
+        limit = shutil.get_terminal_size().columns
+        bold = not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+    drawn = lines(title, heads, cells, max_width=limit, bold=bold)
+    if drawn is None:
+        return False
+    out.write("\n".join(drawn) + "\n")
+    return True
+
+
+def _print_rich(title: str, heads: list[str], cells: list[list[str]]) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title=escape(title) if title else None)
+    for head in heads:
+        table.add_column(escape(head))
+    for row in cells:
+        table.add_row(*(escape(c) for c in row))
+    Console().print(table)

@@ -316,7 +316,7 @@ def missed(
             writable_output(output, "--output")
         app = make_app(db)
         from testrota.actions.missed import Missed, list_missed
-        from testrota.compliance.reports import resolve_week
+        from testrota.weeks import resolve_week
 
         wk = str(resolve_week(week, app.now(), app.policy))
         rows = list_missed(app, Missed(wk, _departments(department), grid_unit=grid_unit))

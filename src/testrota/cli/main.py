@@ -6,9 +6,12 @@ for the web app, Twilio or the planner at start-up.
 
 from __future__ import annotations
 
-from typing import Annotated
+import copy
+import sys
+from typing import Annotated, Any
 
 import typer
+import typer.main
 
 from testrota.cli import (
     compliance_cmds,
@@ -23,7 +26,46 @@ from testrota.cli import (
     web_cmds,
 )
 
-app = typer.Typer(
+
+class _Testrota(typer.Typer):
+    """The command line, which builds only the command it is asked to run.
+
+    Typer turns every registered command into a click command, inspecting each signature, when
+    the program starts: 35 ms for some fifty commands, of the half second ``testrota missed``
+    costs in all. A run that names a known command (after the global ``--lang``) builds that one
+    alone; ``--help``, no command or an unknown one (whose error suggests the near names) build
+    them all. Tests invoke :data:`app` through ``CliRunner``, which builds them all.
+    """
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        given = kwargs.get("args", args[0] if args else None)  # click's own default: argv
+        argv = sys.argv[1:] if given is None else [str(a) for a in given]
+        return typer.Typer.__call__(only_the_command(self, argv), *args, **kwargs)
+
+
+def only_the_command(whole: typer.Typer, argv: list[str]) -> typer.Typer:
+    """``whole`` with only the command ``argv`` runs registered (the same object when it runs
+    none, several or an unknown one)."""
+    rest = list(argv)
+    while rest and rest[0].startswith("--lang"):
+        rest = rest[1:] if "=" in rest[0] else rest[2:]
+    if not rest or rest[0].startswith("-"):
+        return whole
+    name = rest[0]
+    commands = [
+        c
+        for c in whole.registered_commands
+        if (c.name or typer.main.get_command_name(getattr(c.callback, "__name__", ""))) == name
+    ]
+    groups = [g for g in whole.registered_groups if g.name == name]
+    if len(commands) + len(groups) != 1:
+        return whole
+    lean = copy.copy(whole)
+    lean.registered_commands, lean.registered_groups = commands, groups
+    return lean
+
+
+app = _Testrota(
     name="testrota",
     help="Twice-weekly testing schedules for high-risk staff.",
     no_args_is_help=True,

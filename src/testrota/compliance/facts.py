@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Collection, Iterable, Sequence
-from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
+from collections.abc import Collection, Iterable, Sequence
+from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select, true
 from sqlmodel import Session, col
 
+from testrota.compliance.rates import RateLookup as RateLookup
+from testrota.compliance.rates import rate_lookup as rate_lookup
 from testrota.compliance.records import (
     AppointmentFacts,
     ExemptionFacts,
@@ -18,6 +19,7 @@ from testrota.compliance.records import (
     Sample,
 )
 from testrota.db.models import Appointment, Exemption, Person, TestResult
+from testrota.db.types import as_utc as _as_utc
 from testrota.errors import UserError
 from testrota.policy import Policy
 from testrota.statuses import ResultValue
@@ -47,16 +49,6 @@ def effective_category() -> ColumnElement[Any]:
     """
     override = col(Person.override_category)
     return case((override.is_not(None), func.nullif(override, "")), else_=col(Person.risk_category))
-
-
-RateLookup = Callable[[str | None], int]
-
-
-def rate_lookup(config_dir: Path | None, policy: Policy) -> RateLookup:
-    """Tests a week per category code, read the same way the planner reads them."""
-    from testrota.risk.vocabulary import weekly_tests_lookup
-
-    return weekly_tests_lookup(config_dir, policy.testing.tests_per_week)
 
 
 PERSON_COLUMNS: list[Any] = [
@@ -296,13 +288,6 @@ def last_test_dates(
                 # func.max() loses the column type on some backends: re-tag as UTC.
                 out[person_id] = _as_utc(latest)
     return out
-
-
-def _as_utc(value: Any) -> datetime:
-    moment: datetime = datetime.fromisoformat(value) if isinstance(value, str) else value
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
 
 
 def unit_members(session: Session, unit: str) -> list[PersonFacts]:

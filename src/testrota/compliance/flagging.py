@@ -10,12 +10,12 @@ this call changed, so adding up the counts of concurrent callers never double-co
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import bindparam, or_, select, update
 from sqlmodel import Session, col
 
+from testrota.compliance.due import FlagReport as FlagReport
 from testrota.compliance.facts import (
     APPOINTMENT_COLUMNS,
     appointment_facts,
@@ -32,12 +32,6 @@ from testrota.db.types import UTCDateTime
 from testrota.policy import Policy
 from testrota.statuses import AppointmentStatus
 from testrota.weeks import day_bounds, local_days
-
-
-@dataclass(frozen=True)
-class FlagReport:
-    missed: int  # appointments this call flagged missed
-    done: int  # and done
 
 
 def flag_due(session: Session, now: datetime, policy: Policy) -> FlagReport:

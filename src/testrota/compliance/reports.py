@@ -13,188 +13,42 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from testrota.compliance.facts import (
-    APPOINTMENT_COLUMNS,
-    PERSON_COLUMNS,
     RateLookup,
-    appointment_facts,
     appointments_between,
-    chunks,
-    cols,
     exemptions_between,
     in_scope,
-    last_test_dates,
     person_facts_row,
     samples_between,
     select_people,
 )
-from testrota.compliance.records import AppointmentFacts, PersonFacts
+
+# the missed list reads without the models (issue 17); its names stay importable from here
+from testrota.compliance.missed_rows import ROW_LOOKBACK_WEEKS as ROW_LOOKBACK_WEEKS
+from testrota.compliance.missed_rows import MissedRow as MissedRow
+from testrota.compliance.missed_rows import missed_list as missed_list
+from testrota.compliance.records import AppointmentFacts
 from testrota.compliance.weekly import (
     GroupCompliance,
-    PersonWeek,
     TrendPoint,
     attach_trend,
     person_week,
     policy_required,
     rollup,
     total,
-    weeks_missed_in_row,
 )
-from testrota.db.models import Appointment, Person
 from testrota.policy import Policy
 from testrota.statuses import AppointmentStatus
 from testrota.weeks import (
     IsoWeek,
     local_date,
-    parse_week,
     recent_weeks,
     week_bounds,
     week_of,
 )
-
-ROW_LOOKBACK_WEEKS = 12  # how far back "weeks missed in a row" looks
-
-
-def resolve_week(week: str | None, now: datetime, policy: Policy) -> IsoWeek:
-    return parse_week(week) if week else week_of(now, policy.tz)
-
-
-@dataclass(frozen=True)
-class MissedRow:
-    """One missed appointment, with the facts a supervisor follows it up with: whether the
-    person is compliant for the week anyway (tested another day), when they last tested, and
-    how many weeks in a row they have missed a slot."""
-
-    employee_no: str
-    name: str
-    department: str
-    grid_unit: str
-    role: str
-    category: str | None
-    person_type: str
-    phone: str | None
-    site: str
-    slot_start: datetime
-    slot_end: datetime
-    week: str
-    tests_this_week: int
-    required: int
-    compliant_this_week: bool
-    test_days: tuple[date, ...]  # local days with a counting sample this week
-    last_test_date: date | None
-    weeks_missed_in_row: int
-    appointment_id: int
-
-
-def missed_list(
-    session: Session,
-    wk: IsoWeek,
-    now: datetime,
-    policy: Policy,
-    *,
-    rates: RateLookup | None = None,
-    departments: Collection[str] | None = None,
-    grid_unit: str | None = None,
-    units: Collection[str] | None = None,
-) -> list[MissedRow]:
-    """One row per missed appointment in ``wk``, by department, grid unit, number and time."""
-    tz = policy.tz
-    start, end = week_bounds(wk, tz)
-    query = (
-        select(*APPOINTMENT_COLUMNS, *_PEOPLE)
-        .join(Person, col(Person.id) == col(Appointment.person_id))
-        .where(
-            col(Appointment.status) == AppointmentStatus.MISSED,
-            col(Appointment.starts_at) >= start,
-            col(Appointment.starts_at) < end,
-            in_scope(departments, units),
-        )
-    )
-    if grid_unit:
-        query = query.where(col(Person.grid_unit) == grid_unit)
-    rows = list(session.execute(query))
-    if not rows:
-        return []
-    missed = [appointment_facts(r) for r in rows]
-    people = {r.person_id: person_facts_row(r, rates, prefix="p_") for r in rows}
-    weeks = _person_weeks(session, list(people.values()), wk, policy)
-    last = last_test_dates(session, list(people), now + timedelta(seconds=1))
-    in_row = _weeks_in_row(session, list(people), wk, policy)
-    out = []
-    for appt in missed:
-        p = people[appt.person_id]
-        pw = weeks[p.id]
-        if pw.required == 0:
-            continue  # nothing was asked of them this week: no test to miss
-        last_at = last.get(p.id)
-        out.append(
-            MissedRow(
-                employee_no=p.employee_no,
-                name=p.name,
-                department=p.department,
-                grid_unit=p.grid_unit,
-                role=p.role,
-                category=p.category,
-                person_type=p.person_type,
-                phone=p.phone,
-                site=appt.site_code,
-                slot_start=appt.starts_at,
-                slot_end=appt.ends_at,
-                week=str(wk),
-                tests_this_week=pw.tests,
-                required=pw.required,
-                compliant_this_week=pw.compliant,
-                test_days=pw.test_days,
-                last_test_date=local_date(last_at, tz) if last_at else None,
-                weeks_missed_in_row=in_row.get(p.id, 1),
-                appointment_id=appt.id,
-            )
-        )
-    out.sort(key=lambda r: (r.department, r.grid_unit, r.employee_no, r.slot_start))
-    return out
-
-
-# The person's columns beside an appointment's: labelled p_name and so on.
-_PEOPLE = [c.label(f"p_{c.key}") for c in PERSON_COLUMNS if c.key != "id"]
-
-
-def _person_weeks(
-    session: Session, people: list[PersonFacts], wk: IsoWeek, policy: Policy
-) -> dict[int, PersonWeek]:
-    tz = policy.tz
-    start, end = week_bounds(wk, tz)
-    ids = [p.id for p in people]
-    appts: dict[int, list[AppointmentFacts]] = defaultdict(list)
-    for a in appointments_between(session, start, end, person_ids=ids):
-        appts[a.person_id].append(a)
-    days: dict[int, set[date]] = defaultdict(set)
-    for s in samples_between(session, start, end, person_ids=ids):
-        days[s.person_id].add(local_date(s.sampled_at, tz))
-    exemptions = exemptions_between(session, wk.monday, wk.monday + timedelta(days=6), ids)
-    return {p.id: person_week(p, wk, policy, appts[p.id], days[p.id], exemptions) for p in people}
-
-
-def _weeks_in_row(
-    session: Session, person_ids: list[int], wk: IsoWeek, policy: Policy
-) -> dict[int, int]:
-    tz = policy.tz
-    first = wk.shifted(-(ROW_LOOKBACK_WEEKS - 1))
-    start, _ = week_bounds(first, tz)
-    _, end = week_bounds(wk, tz)
-    missed_weeks: dict[int, set[IsoWeek]] = defaultdict(set)
-    for part in chunks(sorted(person_ids)):
-        query = select(*cols(Appointment.person_id, Appointment.starts_at)).where(
-            col(Appointment.person_id).in_(list(part)),
-            col(Appointment.status) == AppointmentStatus.MISSED,
-            col(Appointment.starts_at) >= start,
-            col(Appointment.starts_at) < end,
-        )
-        for person_id, starts_at in session.execute(query):
-            missed_weeks[person_id].add(week_of(starts_at, tz))
-    return {pid: weeks_missed_in_row(w, wk) for pid, w in missed_weeks.items()}
+from testrota.weeks import resolve_week as resolve_week
 
 
 @dataclass(frozen=True)

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, create_engine, event
-from sqlmodel import Session
+
+if TYPE_CHECKING:
+    # imported where a session is opened: a command that reads with Core (testrota missed)
+    # does not import SQLModel and the ORM
+    from sqlmodel import Session
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -51,6 +55,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 @contextmanager
 def session_scope(engine: Engine) -> Iterator[Session]:
     """One unit of work: commit on success, roll back on any error."""
+    from sqlmodel import Session
+
     with Session(engine, expire_on_commit=False) as session:
         try:
             yield session
@@ -70,7 +76,8 @@ def make_read_engine(engine: Engine) -> Engine:
     ``query_only`` so nothing can be written through it by mistake. On PostgreSQL the shared engine
     serves both.
     """
-    if engine.dialect.name != "sqlite":
+    if engine.dialect.name != "sqlite" or engine.url.database in (None, "", ":memory:"):
+        # an in-memory database is the engine's own: a second engine would open another, empty
         return engine
     url = engine.url.render_as_string(hide_password=False)
     reader = create_engine(

@@ -34,3 +34,12 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+def as_utc(value: Any) -> datetime:
+    """A datetime read back without its column's type (``func.max()`` loses it on some
+    backends; SQLite may hand back text) as an aware UTC datetime."""
+    moment: datetime = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)

@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    Select,
     and_,
     exists,
     func,
@@ -249,5 +250,10 @@ def departments_in(conn: Connection, paths: Iterable[str]) -> set[str]:
 
 def unit_condition(paths: Iterable[str]) -> ColumnElement[bool]:
     """SQL: ``person.unit_id`` is in one of these units or below them."""
-    below = select(UNIT.c.id).where(or_(*(subtree_condition(p) for p in paths)))
-    return PERSON.c.unit_id.in_(below)
+    return PERSON.c.unit_id.in_(units_below(paths))
+
+
+def units_below(paths: Iterable[str]) -> Select[tuple[int]]:
+    """SQL: the ids of these units and of every unit below them (a subquery that correlates
+    with nothing, so a lean reader's own person table can be kept to it)."""
+    return select(UNIT.c.id).where(or_(*(subtree_condition(p) for p in paths)))

@@ -1,0 +1,44 @@
+"""Whether any appointment waits to be flagged, asked before a list opens a write transaction.
+
+Every list and report flags what is due before it reads (:mod:`testrota.actions.flagging`).
+Most of the time nothing is: the check-in and the result import mark appointments done as
+samples arrive, and the worker flags the rest every few minutes. One indexed look, on the lean
+tables, tells so; then the list takes no write lock, builds no ORM session and does not import
+the models.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from testrota.compliance.missed import grace
+from testrota.db.lean import APPOINTMENT
+from testrota.policy import Policy
+from testrota.statuses import AppointmentStatus
+
+
+@dataclass(frozen=True)
+class FlagReport:
+    missed: int  # appointments this call flagged missed
+    done: int  # and done
+
+
+def anything_due(conn: Any, now: datetime, policy: Policy) -> bool:
+    """Whether a still-scheduled appointment ended more than the grace period before ``now``:
+    the rows :func:`testrota.compliance.flagging.flag_due` would decide, found by the same
+    conditions (and the same index, status then start)."""
+    cutoff = now - grace(policy)
+    query = (
+        select(APPOINTMENT.c.id)
+        .where(
+            APPOINTMENT.c.status == AppointmentStatus.SCHEDULED,
+            APPOINTMENT.c.starts_at < cutoff,
+            APPOINTMENT.c.ends_at < cutoff,
+        )
+        .limit(1)
+    )
+    return conn.execute(query).first() is not None

@@ -1,0 +1,289 @@
+"""The missed-test list, read with SQLAlchemy Core over :mod:`testrota.db.lean`.
+
+The list is what a supervisor runs most (``testrota missed``, the ``/missed`` page, its exports,
+``/api/missed``), so it reads without the ORM and the models: a command that lists missed tests
+starts without building them (issue 17). Its statements are the ones the models' readers in
+:mod:`testrota.compliance.facts` send, over the same columns, and the pure functions that decide
+a person's week are shared with the compliance report.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy import case, func, select, true
+
+from testrota.compliance.rates import RateLookup
+from testrota.compliance.records import AppointmentFacts, ExemptionFacts, PersonFacts
+from testrota.compliance.weekly import PersonWeek, person_week, weeks_missed_in_row
+from testrota.db.lean import APPOINTMENT, EXEMPTION, PERSON, TEST_RESULT
+from testrota.db.types import as_utc
+from testrota.policy import Policy
+from testrota.statuses import AppointmentStatus, ResultValue
+from testrota.weeks import IsoWeek, local_date, week_bounds, week_of
+
+ROW_LOOKBACK_WEEKS = 12  # how far back "weeks missed in a row" looks
+CHUNK = 900  # bound parameters per IN list, as testrota.compliance.facts.CHUNK
+
+
+class Executes(Protocol):
+    """A Core connection or an ORM session: anything that runs a Core statement."""
+
+    def execute(self, statement: Any, /) -> Any: ...
+
+
+@dataclass(frozen=True)
+class MissedRow:
+    """One missed appointment, with the facts a supervisor follows it up with: whether the
+    person is compliant for the week anyway (tested another day), when they last tested, and
+    how many weeks in a row they have missed a slot."""
+
+    employee_no: str
+    name: str
+    department: str
+    grid_unit: str
+    role: str
+    category: str | None
+    person_type: str
+    phone: str | None
+    site: str
+    slot_start: datetime
+    slot_end: datetime
+    week: str
+    tests_this_week: int
+    required: int
+    compliant_this_week: bool
+    test_days: tuple[date, ...]  # local days with a counting sample this week
+    last_test_date: date | None
+    weeks_missed_in_row: int
+    appointment_id: int
+
+
+def _chunks(items: list[int]) -> list[list[int]]:
+    return [items[i : i + CHUNK] for i in range(0, len(items), CHUNK)]
+
+
+# The person's effective category: HR's override wins, an empty override means "not high-risk"
+# (testrota.compliance.facts.effective_category, over the lean table).
+_CATEGORY = case(
+    (PERSON.c.override_category.is_not(None), func.nullif(PERSON.c.override_category, "")),
+    else_=PERSON.c.risk_category,
+).label("p_category")
+_PEOPLE = [
+    PERSON.c[name].label(f"p_{name}")
+    for name in (
+        "employee_no",
+        "name",
+        "department",
+        "grid_unit",
+        "role",
+        "phone",
+        "active",
+        "person_type",
+    )
+]
+_APPOINTMENTS = [
+    APPOINTMENT.c[name]
+    for name in ("id", "person_id", "starts_at", "ends_at", "status", "site_code", "week", "reason")
+]
+
+
+def _scope(departments: Collection[str] | None, units: Collection[str] | None) -> Any:
+    if departments is None:
+        return true()
+    condition = PERSON.c.department.in_(list(departments))
+    if units:
+        # a supervisor given units (the web app, which has the models loaded anyway)
+        from sqlalchemy import and_
+
+        from testrota.org.units import units_below
+
+        return and_(condition, PERSON.c.unit_id.in_(units_below(sorted(units))))
+    return condition
+
+
+def _appointment(r: Any) -> AppointmentFacts:
+    return AppointmentFacts(
+        id=r.id,
+        person_id=r.person_id,
+        starts_at=r.starts_at,
+        ends_at=r.ends_at,
+        status=r.status,
+        site_code=r.site_code,
+        week=r.week,
+        reason=r.reason,
+    )
+
+
+def _person(r: Any, rates: RateLookup | None) -> PersonFacts:
+    category = r.p_category
+    return PersonFacts(
+        id=r.person_id,
+        employee_no=r.p_employee_no,
+        name=r.p_name,
+        department=r.p_department,
+        grid_unit=r.p_grid_unit,
+        role=r.p_role,
+        category=category,
+        phone=r.p_phone,
+        active=r.p_active,
+        person_type=r.p_person_type,
+        weekly_tests=rates(category) if rates and category else None,
+    )
+
+
+def missed_list(
+    session: Executes,
+    wk: IsoWeek,
+    now: datetime,
+    policy: Policy,
+    *,
+    rates: RateLookup | None = None,
+    departments: Collection[str] | None = None,
+    grid_unit: str | None = None,
+    units: Collection[str] | None = None,
+) -> list[MissedRow]:
+    """One row per missed appointment in ``wk``, by department, grid unit, number and time.
+    ``session``: a Core connection or an ORM session on the database."""
+    tz = policy.tz
+    start, end = week_bounds(wk, tz)
+    query = (
+        select(*_APPOINTMENTS, *_PEOPLE, _CATEGORY)
+        .join(PERSON, PERSON.c.id == APPOINTMENT.c.person_id)
+        .where(
+            APPOINTMENT.c.status == AppointmentStatus.MISSED,
+            APPOINTMENT.c.starts_at >= start,
+            APPOINTMENT.c.starts_at < end,
+            _scope(departments, units),
+        )
+    )
+    if grid_unit:
+        query = query.where(PERSON.c.grid_unit == grid_unit)
+    rows = list(session.execute(query))
+    if not rows:
+        return []
+    missed = [_appointment(r) for r in rows]
+    people = {r.person_id: _person(r, rates) for r in rows}
+    weeks = _person_weeks(session, list(people.values()), wk, policy)
+    last = _last_test_dates(session, list(people), now + timedelta(seconds=1))
+    in_row = _weeks_in_row(session, list(people), wk, policy)
+    out = []
+    for appt in missed:
+        p = people[appt.person_id]
+        pw = weeks[p.id]
+        if pw.required == 0:
+            continue  # nothing was asked of them this week: no test to miss
+        last_at = last.get(p.id)
+        out.append(
+            MissedRow(
+                employee_no=p.employee_no,
+                name=p.name,
+                department=p.department,
+                grid_unit=p.grid_unit,
+                role=p.role,
+                category=p.category,
+                person_type=p.person_type,
+                phone=p.phone,
+                site=appt.site_code,
+                slot_start=appt.starts_at,
+                slot_end=appt.ends_at,
+                week=str(wk),
+                tests_this_week=pw.tests,
+                required=pw.required,
+                compliant_this_week=pw.compliant,
+                test_days=pw.test_days,
+                last_test_date=local_date(last_at, tz) if last_at else None,
+                weeks_missed_in_row=in_row.get(p.id, 1),
+                appointment_id=appt.id,
+            )
+        )
+    out.sort(key=lambda r: (r.department, r.grid_unit, r.employee_no, r.slot_start))
+    return out
+
+
+def _person_weeks(
+    session: Executes, people: list[PersonFacts], wk: IsoWeek, policy: Policy
+) -> dict[int, PersonWeek]:
+    tz = policy.tz
+    start, end = week_bounds(wk, tz)
+    ids = sorted(p.id for p in people)
+    appts: dict[int, list[AppointmentFacts]] = defaultdict(list)
+    days: dict[int, set[date]] = defaultdict(set)
+    for part in _chunks(ids):
+        for r in session.execute(
+            select(*_APPOINTMENTS).where(
+                APPOINTMENT.c.starts_at >= start,
+                APPOINTMENT.c.starts_at < end,
+                APPOINTMENT.c.person_id.in_(part),
+            )
+        ):
+            appts[r.person_id].append(_appointment(r))
+        for s in session.execute(
+            select(TEST_RESULT.c.person_id, TEST_RESULT.c.sampled_at).where(
+                TEST_RESULT.c.sampled_at >= start,
+                TEST_RESULT.c.sampled_at < end,
+                TEST_RESULT.c.result != ResultValue.INVALID,
+                TEST_RESULT.c.person_id.in_(part),
+            )
+        ):
+            days[s.person_id].add(local_date(s.sampled_at, tz))
+    wanted = set(ids)
+    exemptions = [
+        ExemptionFacts(r.person_id, r.start_date, r.end_date)
+        for r in session.execute(
+            select(EXEMPTION.c.person_id, EXEMPTION.c.start_date, EXEMPTION.c.end_date).where(
+                EXEMPTION.c.start_date <= wk.monday + timedelta(days=6),
+                EXEMPTION.c.end_date >= wk.monday,
+            )
+        )
+        if r.person_id in wanted
+    ]
+    return {p.id: person_week(p, wk, policy, appts[p.id], days[p.id], exemptions) for p in people}
+
+
+def _last_test_dates(
+    session: Executes, person_ids: list[int], before: datetime
+) -> dict[int, datetime]:
+    """Each person's latest counting sample taken before ``before``."""
+    out: dict[int, datetime] = {}
+    for part in _chunks(sorted(person_ids)):
+        query = (
+            select(TEST_RESULT.c.person_id, func.max(TEST_RESULT.c.sampled_at))
+            .where(
+                TEST_RESULT.c.person_id.in_(part),
+                TEST_RESULT.c.sampled_at < before,
+                TEST_RESULT.c.result != ResultValue.INVALID,
+            )
+            .group_by(TEST_RESULT.c.person_id)
+        )
+        for person_id, latest in session.execute(query):
+            if latest is not None:
+                out[person_id] = as_utc(latest)  # func.max() may lose the column's type
+    return out
+
+
+def _weeks_in_row(
+    session: Executes, person_ids: list[int], wk: IsoWeek, policy: Policy
+) -> dict[int, int]:
+    tz = policy.tz
+    first = wk.shifted(-(ROW_LOOKBACK_WEEKS - 1))
+    start, _ = week_bounds(first, tz)
+    _, end = week_bounds(wk, tz)
+    missed_weeks: dict[int, set[IsoWeek]] = defaultdict(set)
+    for part in _chunks(sorted(person_ids)):
+        query = select(APPOINTMENT.c.person_id, APPOINTMENT.c.starts_at).where(
+            APPOINTMENT.c.person_id.in_(part),
+            APPOINTMENT.c.status == AppointmentStatus.MISSED,
+            APPOINTMENT.c.starts_at >= start,
+            APPOINTMENT.c.starts_at < end,
+        )
+        for person_id, starts_at in session.execute(query):
+            missed_weeks[person_id].add(week_of(starts_at, tz))
+    return {pid: weeks_missed_in_row(w, wk) for pid, w in missed_weeks.items()}
+
+
+__all__ = ["ROW_LOOKBACK_WEEKS", "MissedRow", "missed_list"]
