@@ -11,9 +11,15 @@ from testrota.actions.flagging import flag_due
 from testrota.app import App
 from testrota.auth.scope import Scope
 from testrota.compliance.facts import rate_lookup
-from testrota.compliance.reports import MissedRow, missed_list, resolve_week
+from testrota.compliance.reports import (
+    MissedPage,
+    MissedRow,
+    missed_list,
+    missed_page,
+    resolve_week,
+)
 
-__all__ = ["Missed", "MissedRow", "list_missed"]
+__all__ = ["Missed", "MissedPage", "MissedPageQuery", "MissedRow", "list_missed", "page_missed"]
 
 
 @dataclass(frozen=True)
@@ -40,4 +46,40 @@ def list_missed(app: App, query: Missed) -> list[MissedRow]:
             departments=None if departments is None else sorted(departments),
             grid_unit=query.grid_unit or None,
             units=query.scope.units,
+        )
+
+
+@dataclass(frozen=True)
+class MissedPageQuery:
+    missed: Missed = field(default_factory=Missed)
+    sort: str = "department"  # a column, "-" first for descending
+    page: int = 1
+    page_size: int = 100
+
+
+def page_missed(app: App, query: MissedPageQuery) -> MissedPage:
+    """One page of :func:`list_missed`, as the ``/missed`` page shows it: the page's rows get
+    their week's facts, the others are only counted (see
+    :func:`testrota.compliance.reports.missed_page`)."""
+    policy, now = app.policy, app.now()
+    wk = resolve_week(query.missed.week, now, policy)
+    flag_due(app)
+    departments = query.missed.scope.departments
+    with Session(app.read_engine) as session:
+        from testrota.org import weekly
+
+        held = weekly.held(session.connection(), [wk], weekly.fingerprint(policy, app.config_dir))
+        return missed_page(
+            session,
+            wk,
+            now,
+            policy,
+            sort=query.sort,
+            page=query.page,
+            page_size=query.page_size,
+            rates=rate_lookup(app.config_dir, policy),
+            departments=None if departments is None else sorted(departments),
+            grid_unit=query.missed.grid_unit or None,
+            units=query.missed.scope.units,
+            asked_held=held,
         )

@@ -22,9 +22,9 @@ from testrota.compliance.facts import (
     RateLookup,
     appointment_facts,
     appointments_between,
-    chunks,
     cols,
     exemptions_between,
+    ids_in,
     in_scope,
     last_test_dates,
     person_facts_row,
@@ -89,20 +89,14 @@ class MissedRow:
     appointment_id: int
 
 
-def missed_list(
-    session: Session,
-    wk: IsoWeek,
-    now: datetime,
-    policy: Policy,
-    *,
-    rates: RateLookup | None = None,
-    departments: Collection[str] | None = None,
-    grid_unit: str | None = None,
-    units: Collection[str] | None = None,
-) -> list[MissedRow]:
-    """One row per missed appointment in ``wk``, by department, grid unit, number and time."""
-    tz = policy.tz
-    start, end = week_bounds(wk, tz)
+def _missed_query(
+    departments: Collection[str] | None,
+    grid_unit: str | None,
+    units: Collection[str] | None,
+    start: datetime,
+    end: datetime,
+    appointment_ids: Collection[int] | None,
+) -> Any:
     query = (
         select(*APPOINTMENT_COLUMNS, *_PEOPLE)
         .join(Person, col(Person.id) == col(Appointment.person_id))
@@ -115,6 +109,30 @@ def missed_list(
     )
     if grid_unit:
         query = query.where(col(Person.grid_unit) == grid_unit)
+    if appointment_ids is not None:
+        query = query.where(col(Appointment.id).in_(sorted(appointment_ids)))
+    return query
+
+
+def missed_list(
+    session: Session,
+    wk: IsoWeek,
+    now: datetime,
+    policy: Policy,
+    *,
+    rates: RateLookup | None = None,
+    departments: Collection[str] | None = None,
+    grid_unit: str | None = None,
+    units: Collection[str] | None = None,
+    appointment_ids: Collection[int] | None = None,
+) -> list[MissedRow]:
+    """One row per missed appointment in ``wk``, by department, grid unit, number and time
+    (only those of ``appointment_ids``, when given: a page of :func:`missed_page`)."""
+    tz = policy.tz
+    start, end = week_bounds(wk, tz)
+    if appointment_ids is not None and not appointment_ids:
+        return []
+    query = _missed_query(departments, grid_unit, units, start, end, appointment_ids)
     rows = list(session.execute(query))
     if not rows:
         return []
@@ -157,13 +175,172 @@ def missed_list(
     return out
 
 
+# The list's columns that need no more than the appointment and its person: a page sorted by
+# one of them reads samples, last tests and weeks in a row for its own rows only.
+OUTLINE_SORT_KEYS = ("employee_no", "name", "department", "grid_unit", "slot_start", "category")
+DETAIL_SORT_KEYS = ("tests_this_week", "last_test_date", "weeks_missed_in_row")
+MISSED_SORT_KEYS = OUTLINE_SORT_KEYS + DETAIL_SORT_KEYS
+
+
+@dataclass(frozen=True)
+class MissedLine:
+    """A missed appointment as :func:`missed_page` sorts and counts it, before the facts that
+    cost a read of each person's samples and twelve weeks."""
+
+    appointment_id: int
+    employee_no: str
+    name: str
+    department: str
+    grid_unit: str
+    category: str | None
+    slot_start: datetime
+
+
+@dataclass(frozen=True)
+class MissedPage:
+    rows: list[MissedRow]  # this page's, in order
+    total: int  # missed appointments on every page
+    people: int  # distinct people among them
+    page: int  # 1-based, clamped to the pages there are
+    pages: int
+
+
+def sort_missed(rows: list[Any], sort: str) -> list[Any]:
+    """Sort by one column's real values (``-name`` descending); a missing value sorts last
+    (first when descending); ties keep department, unit, number order."""
+    key = sort.lstrip("-")
+    if key not in MISSED_SORT_KEYS:
+        return rows
+
+    def by(row: Any) -> tuple[bool, Any]:
+        value = getattr(row, key)
+        return (value is None, value if value is not None else 0)
+
+    return sorted(rows, key=by, reverse=sort.startswith("-"))
+
+
+def missed_page(
+    session: Session,
+    wk: IsoWeek,
+    now: datetime,
+    policy: Policy,
+    *,
+    sort: str,
+    page: int,
+    page_size: int,
+    rates: RateLookup | None = None,
+    departments: Collection[str] | None = None,
+    grid_unit: str | None = None,
+    units: Collection[str] | None = None,
+    asked_held: bool = False,
+) -> MissedPage:
+    """One page of the missed list, sorted by ``sort``.
+
+    A department of 10,000 people misses hundreds of slots a week, and a page shows 100: sorted
+    by a column of the appointment or the person, the whole list is counted and sorted from
+    those alone and only the page's rows get their week, last test and weeks in a row (sorted
+    by one of those, every row needs them first). ``asked_held``: the weekly roll-up holds
+    ``wk`` (:func:`testrota.org.weekly.held`), so who was asked a test is read from it."""
+    scope: dict[str, Any] = {
+        "rates": rates,
+        "departments": departments,
+        "grid_unit": grid_unit,
+        "units": units,
+    }
+    rows: list[Any]
+    if sort.lstrip("-") in DETAIL_SORT_KEYS:
+        rows = sort_missed(missed_list(session, wk, now, policy, **scope), sort)
+    else:
+        outline = _missed_outline(session, wk, policy, asked_held=asked_held, **scope)
+        rows = sort_missed(outline, sort)
+    pages = max(1, -(-len(rows) // page_size))
+    page = min(max(1, page), pages)
+    shown = rows[(page - 1) * page_size : page * page_size]
+    if shown and isinstance(shown[0], MissedLine):
+        ids = [line.appointment_id for line in shown]
+        found = {
+            r.appointment_id: r
+            for r in missed_list(session, wk, now, policy, **scope, appointment_ids=ids)
+        }
+        # a row excused between the two reads is gone from the page, not shown stale
+        shown = [found[i] for i in ids if i in found]
+    return MissedPage(
+        rows=shown,
+        total=len(rows),
+        people=len({r.employee_no for r in rows}),
+        page=page,
+        pages=pages,
+    )
+
+
+def _missed_outline(
+    session: Session,
+    wk: IsoWeek,
+    policy: Policy,
+    *,
+    rates: RateLookup | None,
+    departments: Collection[str] | None,
+    grid_unit: str | None,
+    units: Collection[str] | None,
+    asked_held: bool,
+) -> list[MissedLine]:
+    """The rows :func:`missed_list` gives, in its order, with the columns to sort them by: a
+    row is left out exactly when it leaves it out (nothing was asked of the person that week),
+    which takes the people's appointments and exemptions of the week but not their samples,
+    or, where the weekly roll-up holds the week, one look at it: it keeps a row for exactly the
+    people asked at least one test, counted with the same ``person_week``."""
+    start, end = week_bounds(wk, policy.tz)
+    rows = list(session.execute(_missed_query(departments, grid_unit, units, start, end, None)))
+    if not rows:
+        return []
+    ids = {r.person_id for r in rows}
+    if asked_held:
+        from testrota.db.tables import PERSON_WEEK_ROW as PERSON_WEEK
+
+        asked = {
+            pid
+            for where in ids_in(session, PERSON_WEEK.c.person_id, ids)
+            for (pid,) in session.execute(
+                select(PERSON_WEEK.c.person_id).where(PERSON_WEEK.c.week == str(wk), where)
+            )
+        }
+    else:
+        people = [
+            person_facts_row(r, rates, prefix="p_") for r in {r.person_id: r for r in rows}.values()
+        ]
+        weeks = _person_weeks(session, people, wk, policy, with_samples=False)
+        asked = {pid for pid, pw in weeks.items() if pw.required > 0}
+    out = [
+        MissedLine(
+            appointment_id=r.id,
+            employee_no=r.p_employee_no,
+            name=r.p_name,
+            department=r.p_department,
+            grid_unit=r.p_grid_unit,
+            category=r.p_category,
+            slot_start=r.starts_at,
+        )
+        for r in rows
+        if r.person_id in asked
+    ]
+    out.sort(key=lambda r: (r.department, r.grid_unit, r.employee_no, r.slot_start))
+    return out
+
+
 # The person's columns beside an appointment's: labelled p_name and so on.
 _PEOPLE = [c.label(f"p_{c.key}") for c in PERSON_COLUMNS if c.key != "id"]
 
 
 def _person_weeks(
-    session: Session, people: list[PersonFacts], wk: IsoWeek, policy: Policy
+    session: Session,
+    people: list[PersonFacts],
+    wk: IsoWeek,
+    policy: Policy,
+    *,
+    with_samples: bool = True,
 ) -> dict[int, PersonWeek]:
+    """These people's weeks; ``with_samples=False`` reads no samples, for what needs only the
+    tests asked of them (``required`` does not depend on samples)."""
     tz = policy.tz
     start, end = week_bounds(wk, tz)
     ids = [p.id for p in people]
@@ -171,7 +348,7 @@ def _person_weeks(
     for a in appointments_between(session, start, end, person_ids=ids):
         appts[a.person_id].append(a)
     days: dict[int, set[date]] = defaultdict(set)
-    for s in samples_between(session, start, end, person_ids=ids):
+    for s in samples_between(session, start, end, person_ids=ids) if with_samples else ():
         days[s.person_id].add(local_date(s.sampled_at, tz))
     exemptions = exemptions_between(session, wk.monday, wk.monday + timedelta(days=6), ids)
     return {p.id: person_week(p, wk, policy, appts[p.id], days[p.id], exemptions) for p in people}
@@ -185,9 +362,9 @@ def _weeks_in_row(
     start, _ = week_bounds(first, tz)
     _, end = week_bounds(wk, tz)
     missed_weeks: dict[int, set[IsoWeek]] = defaultdict(set)
-    for part in chunks(sorted(person_ids)):
+    for where in ids_in(session, Appointment.person_id, person_ids):
         query = select(*cols(Appointment.person_id, Appointment.starts_at)).where(
-            col(Appointment.person_id).in_(list(part)),
+            where,
             col(Appointment.status) == AppointmentStatus.MISSED,
             col(Appointment.starts_at) >= start,
             col(Appointment.starts_at) < end,

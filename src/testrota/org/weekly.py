@@ -27,12 +27,13 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, case, delete, func, insert, inspect, select, text
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from testrota.compliance.facts import (
     RateLookup,
     chunks,
     exemptions_between,
+    ids_in,
     person_facts_row,
     samples_between,
     select_people,
@@ -93,8 +94,8 @@ def count(
             people[r.id] = person_facts_row(r, rates)
         found: list[int] | None = None
     else:
-        for part in chunks(sorted(set(person_ids))):
-            for r in session.execute(select_people().where(col(Person.id).in_(list(part)))):
+        for where in ids_in(conn, Person.id, set(person_ids)):
+            for r in session.execute(select_people().where(where)):
                 people[r.id] = person_facts_row(r, rates)
         found = list(people)
     if not people:
