@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import zipfile
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from sqlmodel import Session
 from testrota.actions.excuse import OutOfScope
 from testrota.db.models import AuditEvent
 from testrota.errors import UserError
-from tests.compliance_fixtures import excuse, missed, policy, status, status_of
+from tests.compliance_fixtures import CONFIG_DIR, excuse, missed, policy, status, status_of
 from tests.missed_world import NOW, NOW_ENV, at, build
 
 P = policy()
@@ -213,7 +214,7 @@ def test_status_light(cli: Any, engine: Engine) -> None:
 
 def test_the_page_sorts_real_values(engine: Engine) -> None:
     """Numbers as numbers, dates as dates, a missing last test last (first when descending)."""
-    from testrota.web.routes.missed import sort_rows
+    from testrota.compliance.missed_rows import sort_missed as sort_rows
 
     build(engine)
     rows = missed(engine, NOW, P)
@@ -223,3 +224,75 @@ def test_the_page_sorts_real_values(engine: Engine) -> None:
     by_last = sort_rows(rows, "last_test_date")
     assert [r.employee_no for r in by_last] == ["1002", "1002", "1001", "2001"]
     assert [r.employee_no for r in sort_rows(rows, "-slot_start")][:2] == ["1002", "2001"]
+
+
+def _page(engine: Engine, sort: str, page: int, size: int) -> Any:
+    from testrota.actions.missed import Missed, MissedPageQuery, page_missed
+    from tests.compliance_fixtures import app_at
+
+    return page_missed(
+        app_at(engine, NOW, P), MissedPageQuery(Missed(), sort=sort, page=page, page_size=size)
+    )
+
+
+@pytest.mark.parametrize("rolled_up", [False, True], ids=["raw-rows", "weekly-rollup"])
+@pytest.mark.parametrize("sort", ["department", "-name", "slot_start", "-weeks_missed_in_row"])
+def test_a_page_is_the_whole_sorted_list_cut_with_every_fact(
+    engine: Engine, sort: str, rolled_up: bool
+) -> None:
+    """The page reads the facts of its own rows only, and is still exactly the whole list,
+    sorted, cut into pages: the same rows, the same facts, the same counts; whether who was
+    asked a test is counted from raw rows or read from the weekly roll-up."""
+    from testrota.compliance.missed_rows import sort_missed
+
+    world = build(engine)
+    with Session(engine) as s:
+        # Asked two tests, both excused, and a third slot missed: nothing is asked of them any
+        # more, so the missed slot is on no page (the whole list leaves it out as well).
+        from tests.compliance_fixtures import add_appt, add_person
+
+        qian = add_person(s, "1004", "钱七", grid_unit="一号网格")
+        add_appt(s, qian, at(9, 10), status="excused")
+        add_appt(s, qian, at(11, 10), status="excused")
+        add_appt(s, qian, at(10, 10), status="missed")
+        s.commit()
+    if rolled_up:
+        from testrota.actions.rollup import RebuildRollup, rebuild_rollup
+        from testrota.audit import Actor
+        from tests.compliance_fixtures import app_at
+
+        rebuild_rollup(app_at(engine, NOW, P), RebuildRollup(Actor.cli()))
+    whole = sort_missed(missed(engine, NOW, P), sort)
+    assert "1004" not in {r.employee_no for r in whole} and len(whole) == 4
+    pages = [_page(engine, sort, n, 3) for n in (1, 2, 3)]
+    assert [(p.total, p.people, p.pages, p.page) for p in pages] == [
+        (4, 3, 2, 1),
+        (4, 3, 2, 2),
+        (4, 3, 2, 2),  # past the end: the last page
+    ]
+    assert pages[0].rows + pages[1].rows == whole
+    assert pages[2].rows == pages[1].rows
+    assert world.ids["zhang_mon"] in {r.appointment_id for r in pages[0].rows + pages[1].rows}
+    from testrota.org import weekly
+    from testrota.weeks import parse_week
+
+    with engine.connect() as conn:
+        print_ = weekly.fingerprint(P, CONFIG_DIR)
+        assert weekly.held(conn, [parse_week("2022-W19")], print_) is rolled_up
+
+
+def test_the_missed_page_shows_one_page_of_rows_with_their_facts(engine: Engine) -> None:
+    """The HTML page as a supervisor gets it, a row's facts read for that page alone."""
+    from testrota.actions.missed import Missed, MissedPageQuery, page_missed
+    from tests.compliance_fixtures import app_at
+
+    build(engine)
+    app = app_at(engine, NOW, P)
+    page = page_missed(app, MissedPageQuery(Missed(), sort="-slot_start", page=1, page_size=1))
+    (row,) = page.rows
+    assert (row.employee_no, row.weeks_missed_in_row, row.last_test_date) == (
+        "1002",
+        3,
+        date(2022, 4, 20),
+    )
+    assert (page.total, page.people, page.pages) == (4, 3, 4)

@@ -504,7 +504,7 @@ def test_a_write_that_bypasses_the_hook_is_read_right_and_counted_by_the_next_co
         assert pending(conn, SH).keys
     report = daily_report(app, DailyReport(day, Actor.cli()))
     assert (report.rows[0].required, report.rows[0].tested) == (1, 1)
-    flag(engine, now, pol)  # any hooked commit counts what is marked
+    flag(engine, now, pol)  # the next hooked commit that writes counts what is marked
     assert _marks(engine) == 0
     assert _kept(engine) == _recounted(engine, SH, [day])
 
@@ -624,3 +624,42 @@ def test_the_nightly_job_holds_each_new_week_so_the_dashboard_keeps_reading_the_
     with engine.connect() as conn:
         actions = [r[0] for r in conn.execute(select(tables.AUDIT_EVENT.c.action))]
     assert actions.count("rollup.weeks_held") == 2  # the run with nothing to do left no event
+
+
+def test_a_commit_that_only_read_skips_the_rollups_and_a_write_does_not(
+    engine: Engine, session: Session
+) -> None:
+    """Reads commit too (a status lookup that flags nothing): the hooks' look-ups at the marks
+    are spent only on a transaction that wrote, and a write is still counted at its commit."""
+    from sqlalchemy import event
+
+    from testrota.db.engine import session_scope
+
+    pol = policy()
+    now = local(SH, 2022, 5, 11, 9, 0)
+    app = app_at(engine, now, pol)
+    add_site(session)
+    p = add_person(session, "R1", department="厂0")
+    p.unit_path = "板材公司/厂0"
+    session.add(p)
+    session.commit()
+    ensure_units(app, Actor.cli())
+    seen: list[str] = []
+
+    def note(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        with session_scope(engine) as s:
+            s.execute(select(Person.id)).all()
+            seen.clear()
+        assert seen == []  # the commit of a read ran nothing
+        with session_scope(engine) as s:
+            add_appt(s, s.get(Person, p.id), local(SH, 2022, 5, 10, 9, 0))  # type: ignore[arg-type]
+            seen.clear()
+        assert any("unitday" in q.lower() for q in seen)  # the commit of a write counted it
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    assert _marks(engine) == 0
+    assert _kept(engine) == _recounted(engine, SH, [date(2022, 5, 10)])

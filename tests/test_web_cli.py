@@ -145,3 +145,25 @@ def test_serve_with_worker_runs_the_jobs_in_process(database_url: str, engine: E
                 runs = list(s.exec(select(JobRun)))
             time.sleep(0.2)
     assert runs, "the in-process worker recorded no job run"
+
+
+def test_serve_runs_on_the_c_http_parser_and_libuv_loop() -> None:
+    """``testrota serve`` leaves uvicorn's choice on "auto", which takes httptools and uvloop
+    when installed: they are runtime dependencies because they cut the server's CPU per
+    request by about a third (README, "The morning peak"). A clean install must have them."""
+    import asyncio
+
+    import uvicorn
+    from fastapi import FastAPI
+
+    config = uvicorn.Config(FastAPI(), http="auto", loop="auto")
+    config.load()
+    assert config.http_protocol_class.__name__ == "HttpToolsProtocol"
+    factory = config.get_loop_factory()
+    assert factory is not None
+    loop = factory()
+    try:
+        assert type(loop).__module__.startswith("uvloop")
+        assert isinstance(loop, asyncio.AbstractEventLoop)
+    finally:
+        loop.close()

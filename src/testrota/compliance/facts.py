@@ -18,6 +18,7 @@ from testrota.compliance.records import (
     PersonFacts,
     Sample,
 )
+from testrota.db.id_filter import ids_in as ids_in
 from testrota.db.models import Appointment, Exemption, Person, TestResult
 from testrota.db.types import as_utc as _as_utc
 from testrota.errors import UserError
@@ -186,9 +187,8 @@ def appointments_between(
     if person_ids is None:
         return [appointment_facts(r) for r in session.execute(base)]
     out: list[AppointmentFacts] = []
-    for part in chunks(sorted(person_ids)):
-        query = base.where(col(Appointment.person_id).in_(list(part)))
-        out.extend(appointment_facts(r) for r in session.execute(query))
+    for where in ids_in(session, Appointment.person_id, person_ids):
+        out.extend(appointment_facts(r) for r in session.execute(base.where(where)))
     return out
 
 
@@ -217,8 +217,8 @@ def samples_between(
     if person_ids is None:
         rows = list(session.execute(base))
     else:
-        for part in chunks(sorted(person_ids)):
-            rows.extend(session.execute(base.where(col(TestResult.person_id).in_(list(part)))))
+        for where in ids_in(session, TestResult.person_id, person_ids):
+            rows.extend(session.execute(base.where(where)))
     return [
         Sample(
             id=r.id,
@@ -273,11 +273,11 @@ def last_test_dates(
 ) -> dict[int, datetime]:
     """Each person's latest counting sample taken before ``before``."""
     out: dict[int, datetime] = {}
-    for part in chunks(sorted(person_ids)):
+    for where in ids_in(session, TestResult.person_id, person_ids):
         query = (
             select(col(TestResult.person_id), func.max(col(TestResult.sampled_at)))
             .where(
-                col(TestResult.person_id).in_(list(part)),
+                where,
                 col(TestResult.sampled_at) < before,
                 col(TestResult.result) != ResultValue.INVALID,
             )

@@ -10,7 +10,7 @@ a person's week are shared with the compliance report.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
@@ -20,6 +20,7 @@ from sqlalchemy import case, func, select, true
 from testrota.compliance.rates import RateLookup
 from testrota.compliance.records import AppointmentFacts, ExemptionFacts, PersonFacts
 from testrota.compliance.weekly import PersonWeek, person_week, weeks_missed_in_row
+from testrota.db.id_filter import ids_in
 from testrota.db.lean import APPOINTMENT, EXEMPTION, PERSON, TEST_RESULT
 from testrota.db.types import as_utc
 from testrota.policy import Policy
@@ -27,7 +28,6 @@ from testrota.statuses import AppointmentStatus, ResultValue
 from testrota.weeks import IsoWeek, local_date, week_bounds, week_of
 
 ROW_LOOKBACK_WEEKS = 12  # how far back "weeks missed in a row" looks
-CHUNK = 900  # bound parameters per IN list, as testrota.compliance.facts.CHUNK
 
 
 class Executes(Protocol):
@@ -61,10 +61,6 @@ class MissedRow:
     last_test_date: date | None
     weeks_missed_in_row: int
     appointment_id: int
-
-
-def _chunks(items: list[int]) -> list[list[int]]:
-    return [items[i : i + CHUNK] for i in range(0, len(items), CHUNK)]
 
 
 # The person's effective category: HR's override wins, an empty override means "not high-risk"
@@ -136,21 +132,14 @@ def _person(r: Any, rates: RateLookup | None) -> PersonFacts:
     )
 
 
-def missed_list(
-    session: Executes,
+def _missed_query(
     wk: IsoWeek,
-    now: datetime,
     policy: Policy,
-    *,
-    rates: RateLookup | None = None,
-    departments: Collection[str] | None = None,
-    grid_unit: str | None = None,
-    units: Collection[str] | None = None,
-) -> list[MissedRow]:
-    """One row per missed appointment in ``wk``, by department, grid unit, number and time.
-    ``session``: a Core connection or an ORM session on the database."""
-    tz = policy.tz
-    start, end = week_bounds(wk, tz)
+    departments: Collection[str] | None,
+    grid_unit: str | None,
+    units: Collection[str] | None,
+) -> Any:
+    start, end = week_bounds(wk, policy.tz)
     query = (
         select(*_APPOINTMENTS, *_PEOPLE, _CATEGORY)
         .join(PERSON, PERSON.c.id == APPOINTMENT.c.person_id)
@@ -163,6 +152,30 @@ def missed_list(
     )
     if grid_unit:
         query = query.where(PERSON.c.grid_unit == grid_unit)
+    return query
+
+
+def missed_list(
+    session: Executes,
+    wk: IsoWeek,
+    now: datetime,
+    policy: Policy,
+    *,
+    rates: RateLookup | None = None,
+    departments: Collection[str] | None = None,
+    grid_unit: str | None = None,
+    units: Collection[str] | None = None,
+    appointment_ids: Collection[int] | None = None,
+) -> list[MissedRow]:
+    """One row per missed appointment in ``wk``, by department, grid unit, number and time
+    (only those of ``appointment_ids``, when given: a page of :func:`missed_page`).
+    ``session``: a Core connection or an ORM session on the database."""
+    tz = policy.tz
+    if appointment_ids is not None and not appointment_ids:
+        return []
+    query = _missed_query(wk, policy, departments, grid_unit, units)
+    if appointment_ids is not None:
+        query = query.where(APPOINTMENT.c.id.in_(sorted(appointment_ids)))
     rows = list(session.execute(query))
     if not rows:
         return []
@@ -206,28 +219,36 @@ def missed_list(
 
 
 def _person_weeks(
-    session: Executes, people: list[PersonFacts], wk: IsoWeek, policy: Policy
+    session: Executes,
+    people: list[PersonFacts],
+    wk: IsoWeek,
+    policy: Policy,
+    *,
+    with_samples: bool = True,
 ) -> dict[int, PersonWeek]:
+    """These people's weeks; ``with_samples=False`` reads no samples, for what needs only the
+    tests asked of them (``required`` does not depend on samples)."""
     tz = policy.tz
     start, end = week_bounds(wk, tz)
     ids = sorted(p.id for p in people)
     appts: dict[int, list[AppointmentFacts]] = defaultdict(list)
     days: dict[int, set[date]] = defaultdict(set)
-    for part in _chunks(ids):
+    for part in ids_in(session, APPOINTMENT.c.person_id, ids):
         for r in session.execute(
             select(*_APPOINTMENTS).where(
                 APPOINTMENT.c.starts_at >= start,
                 APPOINTMENT.c.starts_at < end,
-                APPOINTMENT.c.person_id.in_(part),
+                part,
             )
         ):
             appts[r.person_id].append(_appointment(r))
+    for part in ids_in(session, TEST_RESULT.c.person_id, ids) if with_samples else ():
         for s in session.execute(
             select(TEST_RESULT.c.person_id, TEST_RESULT.c.sampled_at).where(
                 TEST_RESULT.c.sampled_at >= start,
                 TEST_RESULT.c.sampled_at < end,
                 TEST_RESULT.c.result != ResultValue.INVALID,
-                TEST_RESULT.c.person_id.in_(part),
+                part,
             )
         ):
             days[s.person_id].add(local_date(s.sampled_at, tz))
@@ -250,11 +271,11 @@ def _last_test_dates(
 ) -> dict[int, datetime]:
     """Each person's latest counting sample taken before ``before``."""
     out: dict[int, datetime] = {}
-    for part in _chunks(sorted(person_ids)):
+    for part in ids_in(session, TEST_RESULT.c.person_id, person_ids):
         query = (
             select(TEST_RESULT.c.person_id, func.max(TEST_RESULT.c.sampled_at))
             .where(
-                TEST_RESULT.c.person_id.in_(part),
+                part,
                 TEST_RESULT.c.sampled_at < before,
                 TEST_RESULT.c.result != ResultValue.INVALID,
             )
@@ -274,9 +295,9 @@ def _weeks_in_row(
     start, _ = week_bounds(first, tz)
     _, end = week_bounds(wk, tz)
     missed_weeks: dict[int, set[IsoWeek]] = defaultdict(set)
-    for part in _chunks(sorted(person_ids)):
+    for part in ids_in(session, APPOINTMENT.c.person_id, person_ids):
         query = select(APPOINTMENT.c.person_id, APPOINTMENT.c.starts_at).where(
-            APPOINTMENT.c.person_id.in_(part),
+            part,
             APPOINTMENT.c.status == AppointmentStatus.MISSED,
             APPOINTMENT.c.starts_at >= start,
             APPOINTMENT.c.starts_at < end,
@@ -286,4 +307,154 @@ def _weeks_in_row(
     return {pid: weeks_missed_in_row(w, wk) for pid, w in missed_weeks.items()}
 
 
-__all__ = ["ROW_LOOKBACK_WEEKS", "MissedRow", "missed_list"]
+# The list's columns that need no more than the appointment and its person: a page sorted by
+# one of them reads samples, last tests and weeks in a row for its own rows only.
+OUTLINE_SORT_KEYS = ("employee_no", "name", "department", "grid_unit", "slot_start", "category")
+DETAIL_SORT_KEYS = ("tests_this_week", "last_test_date", "weeks_missed_in_row")
+MISSED_SORT_KEYS = OUTLINE_SORT_KEYS + DETAIL_SORT_KEYS
+
+
+@dataclass(frozen=True)
+class MissedLine:
+    """A missed appointment as :func:`missed_page` sorts and counts it, before the facts that
+    cost a read of each person's samples and twelve weeks."""
+
+    appointment_id: int
+    employee_no: str
+    name: str
+    department: str
+    grid_unit: str
+    category: str | None
+    slot_start: datetime
+
+
+@dataclass(frozen=True)
+class MissedPage:
+    rows: list[MissedRow]  # this page's, in order
+    total: int  # missed appointments on every page
+    people: int  # distinct people among them
+    page: int  # 1-based, clamped to the pages there are
+    pages: int
+
+
+def sort_missed(rows: list[Any], sort: str) -> list[Any]:
+    """Sort by one column's real values (``-name`` descending); a missing value sorts last
+    (first when descending); ties keep department, unit, number order."""
+    key = sort.lstrip("-")
+    if key not in MISSED_SORT_KEYS:
+        return rows
+
+    def by(row: Any) -> tuple[bool, Any]:
+        value = getattr(row, key)
+        return (value is None, value if value is not None else 0)
+
+    return sorted(rows, key=by, reverse=sort.startswith("-"))
+
+
+def missed_page(
+    session: Executes,
+    wk: IsoWeek,
+    now: datetime,
+    policy: Policy,
+    *,
+    sort: str,
+    page: int,
+    page_size: int,
+    rates: RateLookup | None = None,
+    departments: Collection[str] | None = None,
+    grid_unit: str | None = None,
+    units: Collection[str] | None = None,
+    asked: Callable[[Collection[int]], Collection[int]] | None = None,
+) -> MissedPage:
+    """One page of the missed list, sorted by ``sort``.
+
+    A department of 10,000 people misses hundreds of slots a week, and a page shows 100: sorted
+    by a column of the appointment or the person, the whole list is counted and sorted from
+    those alone and only the page's rows get their week, last test and weeks in a row (sorted
+    by one of those, every row needs them first). ``asked``: which of some people were asked at
+    least one test in ``wk``, read from the weekly roll-up when it holds the week (None: they
+    are counted here from their appointments)."""
+    scope: dict[str, Any] = {
+        "rates": rates,
+        "departments": departments,
+        "grid_unit": grid_unit,
+        "units": units,
+    }
+    rows: list[Any]
+    if sort.lstrip("-") in DETAIL_SORT_KEYS:
+        rows = sort_missed(missed_list(session, wk, now, policy, **scope), sort)
+    else:
+        rows = sort_missed(_missed_outline(session, wk, policy, asked=asked, **scope), sort)
+    pages = max(1, -(-len(rows) // page_size))
+    page = min(max(1, page), pages)
+    shown = rows[(page - 1) * page_size : page * page_size]
+    if shown and isinstance(shown[0], MissedLine):
+        ids = [line.appointment_id for line in shown]
+        found = {
+            r.appointment_id: r
+            for r in missed_list(session, wk, now, policy, **scope, appointment_ids=ids)
+        }
+        # a row excused between the two reads is gone from the page, not shown stale
+        shown = [found[i] for i in ids if i in found]
+    return MissedPage(
+        rows=shown,
+        total=len(rows),
+        people=len({r.employee_no for r in rows}),
+        page=page,
+        pages=pages,
+    )
+
+
+def _missed_outline(
+    session: Executes,
+    wk: IsoWeek,
+    policy: Policy,
+    *,
+    rates: RateLookup | None,
+    departments: Collection[str] | None,
+    grid_unit: str | None,
+    units: Collection[str] | None,
+    asked: Callable[[Collection[int]], Collection[int]] | None,
+) -> list[MissedLine]:
+    """The rows :func:`missed_list` gives, in its order, with the columns to sort them by: a
+    row is left out exactly when it leaves it out (nothing was asked of the person that week),
+    which takes the people's appointments and exemptions of the week but not their samples,
+    or the roll-up's ``asked``: it keeps a row for exactly the people asked at least one test,
+    counted with the same ``person_week``."""
+    rows = list(session.execute(_missed_query(wk, policy, departments, grid_unit, units)))
+    if not rows:
+        return []
+    firsts = {r.person_id: r for r in rows}
+    if asked is not None:
+        chosen = set(asked(list(firsts)))
+    else:
+        people = [_person(r, rates) for r in firsts.values()]
+        weeks = _person_weeks(session, people, wk, policy, with_samples=False)
+        chosen = {pid for pid, pw in weeks.items() if pw.required > 0}
+    out = [
+        MissedLine(
+            appointment_id=r.id,
+            employee_no=r.p_employee_no,
+            name=r.p_name,
+            department=r.p_department,
+            grid_unit=r.p_grid_unit,
+            category=r.p_category,
+            slot_start=r.starts_at,
+        )
+        for r in rows
+        if r.person_id in chosen
+    ]
+    out.sort(key=lambda r: (r.department, r.grid_unit, r.employee_no, r.slot_start))
+    return out
+
+
+__all__ = [
+    "MISSED_SORT_KEYS",
+    "ROW_LOOKBACK_WEEKS",
+    "MissedLine",
+    "MissedPage",
+    "MissedRow",
+    "missed_list",
+    "missed_page",
+    "sort_missed",
+]

@@ -18,6 +18,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Table
 
+from testrota.db.writes import note_write
+
 CHUNK = 20_000  # rows per executemany: bounded memory for the driver's parameter list
 DEFER_INDEXES_FROM = 10_000  # rows added below which a table keeps its indexes while written
 
@@ -178,6 +180,7 @@ def bulk_update(
             f'CREATE TEMP TABLE "{staging}" ON COMMIT DROP AS '
             f'SELECT {quoted} FROM "{table.name}" WITH NO DATA'
         )
+        note_write(conn)  # the driver's COPY passes by SQLAlchemy's events
         raw = conn.connection.driver_connection
         assert raw is not None
         with raw.cursor() as cur, cur.copy(f'COPY "{staging}" ({quoted}) FROM STDIN') as copy:
@@ -234,6 +237,7 @@ def _write(
     dialect = conn.dialect
     if dialect.name == "postgresql" and dialect.driver == "psycopg":
         # COPY is several times faster than executemany for a week's worth of rows.
+        note_write(conn)  # the driver's COPY passes by SQLAlchemy's events
         raw = conn.connection.driver_connection
         assert raw is not None
         with raw.cursor() as cur, cur.copy(f'COPY "{table.name}" ({quoted}) FROM STDIN') as copy:

@@ -571,6 +571,9 @@ def attach(engine: Engine, context: Context) -> None:
     first = engine not in _ZONES
     _ZONES[engine] = context
     if first:
+        from testrota.db import writes
+
+        writes.watch(engine)
         event.listen(engine, "commit", _before_commit)
 
 
@@ -578,6 +581,10 @@ _READY: weakref.WeakSet[Engine] = weakref.WeakSet()  # engines whose database ha
 
 
 def _before_commit(conn: Connection) -> None:
+    from testrota.db.writes import took_writes
+
+    if not took_writes(conn):
+        return  # a transaction that only read marked nothing
     context = _ZONES.get(conn.engine)
     found = context() if context is not None else None
     if found is None:
@@ -593,6 +600,7 @@ def _before_commit(conn: Connection) -> None:
 
     weekly.before_commit(conn)
     absorb(conn, *found)
+    took_writes(conn)  # the counting's own writes are committed with it: nothing to carry on
 
 
 def _chunked(items: list[int], size: int) -> Iterator[list[int]]:

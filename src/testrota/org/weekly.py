@@ -27,12 +27,13 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, case, delete, func, insert, inspect, select, text
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from testrota.compliance.facts import (
     RateLookup,
     chunks,
     exemptions_between,
+    ids_in,
     person_facts_row,
     samples_between,
     select_people,
@@ -93,8 +94,8 @@ def count(
             people[r.id] = person_facts_row(r, rates)
         found: list[int] | None = None
     else:
-        for part in chunks(sorted(set(person_ids))):
-            for r in session.execute(select_people().where(col(Person.id).in_(list(part)))):
+        for where in ids_in(conn, Person.id, set(person_ids)):
+            for r in session.execute(select_people().where(where)):
                 people[r.id] = person_facts_row(r, rates)
         found = list(people)
     if not people:
@@ -320,6 +321,16 @@ def held(conn: Connection, weeks: Collection[IsoWeek], print_: str) -> bool:
     left = conn.execute(select(func.count()).select_from(DIRTY)).scalar_one()
     left += conn.execute(select(func.count()).select_from(WDIRTY)).scalar_one()
     return not left
+
+
+def asked(conn: Connection, week: IsoWeek, person_ids: Collection[int]) -> set[int]:
+    """Which of these people were asked at least one test in ``week`` (a held week: the
+    roll-up keeps a row for exactly those, see :func:`count`)."""
+    return {
+        pid
+        for where in ids_in(conn, PW.c.person_id, person_ids)
+        for (pid,) in conn.execute(select(PW.c.person_id).where(PW.c.week == str(week), where))
+    }
 
 
 def read(

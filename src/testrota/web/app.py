@@ -31,6 +31,7 @@ from testrota.web.dashboard import DashboardCache
 from testrota.web.deps import CsrfRefused, Forbidden, NotSignedIn
 from testrota.web.i18n import translator
 from testrota.web.render import make_templates, render, request_language
+from testrota.web.security_headers import SecurityHeaders
 
 log = logging.getLogger(__name__)
 
@@ -118,21 +119,8 @@ def create_app(
         https_only=settings.public_url.startswith("https://"),
     )
 
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next: Any) -> Response:
-        if "%00" in request.scope.get("query_string", b"").decode("latin-1") or "\x00" in (
-            request.url.path
-        ):
-            # PostgreSQL cannot store or even compare text with NUL in it.
-            return JSONResponse({"detail": "the request contains a NUL character"}, 400)
-        response: Response = await call_next(request)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        if response.headers.get("content-type", "").startswith("text/html"):
-            response.headers.setdefault("Content-Security-Policy", CSP)
-            response.headers.setdefault("Cache-Control", "no-store")
-        return response
+    # Outside the session, so a refused request (a NUL in it) never reaches the cookie.
+    app.add_middleware(SecurityHeaders, csp=CSP)
 
     _install_error_handlers(app)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import replace
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
@@ -12,11 +12,12 @@ from fastapi.responses import RedirectResponse, Response
 
 from testrota.actions.excuse import Excuse, OutOfScope
 from testrota.actions.excuse import excuse as excuse_appointments
-from testrota.actions.missed import Missed, MissedRow, list_missed
+from testrota.actions.missed import Missed, MissedPageQuery, MissedRow, list_missed, page_missed
 from testrota.app import App
 from testrota.audit import Actor
 from testrota.auth.scope import Scope
 from testrota.compliance.facts import UnknownEmployeeNo
+from testrota.compliance.missed_rows import sort_missed
 from testrota.errors import UserError
 from testrota.roster.people import departments, grid_units
 from testrota.web import weeks
@@ -27,39 +28,14 @@ from testrota.web.render import flash, render, request_language
 
 router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
 
-SORT_KEYS = (
-    "employee_no",
-    "name",
-    "department",
-    "grid_unit",
-    "slot_start",
-    "tests_this_week",
-    "last_test_date",
-    "weeks_missed_in_row",
-    "category",
-)
 PAGE_SIZE = 100
-
-
-def sort_rows(rows: list[MissedRow], sort: str) -> list[MissedRow]:
-    """Sort by one column's real values (``-name`` descending); a missing value sorts last
-    (first when descending); ties keep department, unit, number order."""
-    key = sort.lstrip("-")
-    if key not in SORT_KEYS:
-        return rows
-
-    def by(row: MissedRow) -> tuple[bool, Any]:
-        value = getattr(row, key)
-        return (value is None, value if value is not None else 0)
-
-    return sorted(rows, key=by, reverse=sort.startswith("-"))
 
 
 def _rows(
     app: App, scope: Scope, week: str, department: str, grid_unit: str, sort: str
 ) -> list[MissedRow]:
     rows = list_missed(app, Missed(week, scope.narrow(department), grid_unit=grid_unit or None))
-    return sort_rows(rows, sort or "department")
+    return sort_missed(rows, sort or "department")
 
 
 @router.get("/missed")
@@ -75,18 +51,24 @@ def missed_page(
     page: int = 1,
 ) -> Response:
     week = weeks.normalise(week, app.now(), app.tz)
-    rows = _rows(app, scope, week, department, grid_unit, sort)
-    pages = max(1, -(-len(rows) // PAGE_SIZE))
-    page = min(max(1, page), pages)
+    shown = page_missed(
+        app,
+        MissedPageQuery(
+            Missed(week, scope.narrow(department), grid_unit=grid_unit or None),
+            sort=sort or "department",
+            page=page,
+            page_size=PAGE_SIZE,
+        ),
+    )
     return render(
         request,
         "missed.html",
         {
-            "rows": rows[(page - 1) * PAGE_SIZE : page * PAGE_SIZE],
-            "total": len(rows),
-            "people": len({r.employee_no for r in rows}),
-            "page": page,
-            "pages": pages,
+            "rows": shown.rows,
+            "total": shown.total,
+            "people": shown.people,
+            "page": shown.page,
+            "pages": shown.pages,
             "week": week,
             "prev_week": weeks.shift(week, -1),
             "next_week": weeks.shift(week, 1),
