@@ -105,8 +105,7 @@ def bulk_insert_groups(
     caches: list[dict[Any, str]] = [{} for _ in own]
     quoted = ", ".join(f'"{n}"' for n in names)
     written = 0
-    raw = conn.connection.driver_connection
-    assert raw is not None
+    raw = _driver(conn)
     with raw.cursor() as cur, cur.copy(f'COPY "{table.name}" ({quoted}) FROM STDIN') as copy:
         lines: list[str] = []
         for values, part in groups:
@@ -180,9 +179,7 @@ def bulk_update(
             f'CREATE TEMP TABLE "{staging}" ON COMMIT DROP AS '
             f'SELECT {quoted} FROM "{table.name}" WITH NO DATA'
         )
-        note_write(conn)  # the driver's COPY passes by SQLAlchemy's events
-        raw = conn.connection.driver_connection
-        assert raw is not None
+        raw = _driver(conn)
         with raw.cursor() as cur, cur.copy(f'COPY "{staging}" ({quoted}) FROM STDIN') as copy:
             _copy_text(copy, values, len(names))
         sets = ", ".join(f'"{n}" = s."{n}"' for n in names[1:])
@@ -200,6 +197,15 @@ def bulk_update(
     # The key goes last, as the statement's WHERE takes it.
     while part := [(*v[1:], v[0]) for v in islice(values, CHUNK)]:
         conn.exec_driver_sql(sql, part)
+
+
+def _driver(conn: Connection) -> Any:
+    """The driver's own connection, for ``COPY``; the write is noted on ``conn`` first, since
+    it passes by SQLAlchemy's events (:mod:`testrota.db.writes`)."""
+    note_write(conn)
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    return raw
 
 
 def _converters(conn: Connection, table: Table, names: Sequence[str]) -> list[Callable[[Any], Any]]:
@@ -237,9 +243,7 @@ def _write(
     dialect = conn.dialect
     if dialect.name == "postgresql" and dialect.driver == "psycopg":
         # COPY is several times faster than executemany for a week's worth of rows.
-        note_write(conn)  # the driver's COPY passes by SQLAlchemy's events
-        raw = conn.connection.driver_connection
-        assert raw is not None
+        raw = _driver(conn)
         with raw.cursor() as cur, cur.copy(f'COPY "{table.name}" ({quoted}) FROM STDIN') as copy:
             _copy_text(copy, values, len(names))
         return
