@@ -87,6 +87,7 @@ GOAL_MS = 150.0
 BASE = {"scan": 25.0, "checkin": 25.0, "missed": 4.0, "status": 4.0, "dashboard": 2.0}
 KINDS = tuple(BASE)
 CHUNK = 50_000
+RUN = uuid.uuid4().hex[:4]
 
 
 # -- the database ---------------------------------------------------------------------------
@@ -730,7 +731,8 @@ async def measure_config(
             mine0 = time.process_time()
             load0 = os.getloadavg()[0]
             t0 = time.perf_counter()
-            tag = f"{processes}x{round(m * 100)}"  # tube codes: letters, digits, - and _
+            # tube codes: letters, digits, - and _; unique per run, so a reused database takes them
+            tag = f"{RUN}{processes}x{round(m * 100)}"
             outcomes = await run_step(crowd, ports, rates, seconds, max_in_flight, tag)
             wall = time.perf_counter() - t0
             step = {
@@ -845,6 +847,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--samplers-per-site", type=int, default=4)
     parser.add_argument("--max-in-flight", type=int, default=200)
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument(
+        "--reuse",
+        metavar="URL",
+        help="load a database seeded by an earlier --keep run with the same --people instead "
+        "of seeding one (kept afterwards); its figures then follow the earlier runs' scans",
+    )
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args(argv)
     if not 1_000 <= args.people <= 1_000_000 or args.seconds <= 0 or args.max_in_flight < 1:
@@ -855,9 +863,16 @@ def main(argv: list[str] | None = None) -> int:
     steps = [float(m) for m in args.steps.split(",")]
     if not processes or min(processes) < 1 or max(processes) > 8:
         parser.error("--processes: between 1 and 8 each")
-    url, name = make_database(args.pg, "bench_peak")
+    if args.reuse:
+        url, name = args.reuse, ""
+    else:
+        url, name = make_database(args.pg, "bench_peak")
     try:
-        meta = seed(url, args.people, args.samplers_per_site)
+        if args.reuse:
+            meta = {"departments": departments_for(args.people), "seed_seconds": 0.0}
+        else:
+            meta = seed(url, args.people, args.samplers_per_site)
+        meta["people"] = args.people
         print(f"seeded: {json.dumps(meta)}", file=sys.stderr, flush=True)
 
         async def every_config() -> list[dict[str, Any]]:
@@ -882,7 +897,7 @@ def main(argv: list[str] | None = None) -> int:
 
         configs = asyncio.run(every_config())
     finally:
-        if not args.keep:
+        if not args.keep and name:
             drop_database(args.pg, name)
     per_site = args.samplers_per_site
     meta.update(
