@@ -36,9 +36,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
+    BindParameter,
     Connection,
     Engine,
     and_,
+    bindparam,
     case,
     delete,
     event,
@@ -51,6 +53,7 @@ from sqlalchemy import (
 )
 
 from testrota.db import tables
+from testrota.db.bulk import delete_ids
 from testrota.weeks import day_bounds, local_date
 
 PERSON, APPOINTMENT, TEST_RESULT = tables.PERSON, tables.APPOINTMENT, tables.TEST_RESULT
@@ -314,13 +317,16 @@ def pending(conn: Connection, tz: ZoneInfo) -> Pending:
 
 def _days_of(conn: Connection, person_ids: list[int], tz: ZoneInfo) -> Iterator[tuple[int, date]]:
     a, t = APPOINTMENT, TEST_RESULT
+    # One statement, its id list bound at each run: building ``in_(part)`` anew coerces every
+    # id of a roster's 300,000 people as a literal.
+    ids: BindParameter[list[int]] = bindparam("ids", expanding=True)
+    query = union(
+        select(a.c.person_id, a.c.starts_at.label("at")).where(a.c.person_id.in_(ids)),
+        select(t.c.person_id, t.c.sampled_at.label("at")).where(t.c.person_id.in_(ids)),
+    )
     for part in _chunked(person_ids, CHUNK):
-        query = union(
-            select(a.c.person_id, a.c.starts_at.label("at")).where(a.c.person_id.in_(part)),
-            select(t.c.person_id, t.c.sampled_at.label("at")).where(t.c.person_id.in_(part)),
-        )
         seen: set[tuple[int, date]] = set()
-        for person_id, at in conn.execute(query):
+        for person_id, at in conn.execute(query, {"ids": part}):
             # UNION's columns lose the UTC type on SQLite: read them back through it
             key = (person_id, local_date(_aware(at), tz))
             if key not in seen:
@@ -349,8 +355,7 @@ def absorb(conn: Connection, tz: ZoneInfo, now: datetime) -> Pending:
     if todo.keys or todo.heads:
         # Counted after the lock: a key another transaction was counting is seen committed.
         write(conn, todo.keys, todo.heads, tz, now)
-    for part in _chunked(sorted(todo.ids), CHUNK):
-        conn.execute(delete(DIRTY).where(DIRTY.c.id.in_(part)))
+    delete_ids(conn, DIRTY, todo.ids)
     return todo
 
 
