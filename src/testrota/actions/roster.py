@@ -100,6 +100,7 @@ def _import_paused(app: App, cmd: ImportRoster) -> tuple[ImportReport, int]:
         cmd.progress("writing")
         from testrota.db.bulk import indexes_deferred
         from testrota.org.units import sync_units
+        from testrota.roster.sync import UNIT_FIELDS
 
         with indexes_deferred(
             session.connection(),
@@ -107,15 +108,16 @@ def _import_paused(app: App, cmd: ImportRoster) -> tuple[ImportReport, int]:
             rows_before=comparison.stored,
             rows_written=len(comparison.diff.added) + len(comparison.diff.updated),
         ):
-            import_id = roster.write_roster(session, comparison, now, str(cmd.actor))
             # The unit tree follows the roster in the same transaction: no reader sees a
-            # person without their unit.
-            moved = {
+            # person without their unit. New people and those who moved are written with it;
+            # people who came back keep the unit their unchanged row names, looked at again.
+            import_id = roster.write_roster(session, comparison, now, str(cmd.actor), org=app.org)
+            back = {
                 person_id
                 for person_id, _, changes in comparison.diff.updated
-                if changes.keys() & {"unit_path", "department", "grid_unit", "active"}
+                if "active" in changes and not changes.keys() & set(UNIT_FIELDS)
             }
-            sync_units(session.connection(), app.org, now, only=moved)
+            sync_units(session.connection(), app.org, now, only=back)
         record_many(
             session,
             cmd.actor,
