@@ -289,9 +289,12 @@ def pending(conn: Connection, tz: ZoneInfo) -> Pending:
     """The keys and units the marked changes ask to be counted again (reads only)."""
     out = Pending()
     whole: dict[int, set[int]] = defaultdict(set)  # person -> their units then and now
-    rows = conn.execute(
-        select(DIRTY.c.id, DIRTY.c.unit_id, DIRTY.c.person_id, DIRTY.c.at, DIRTY.c.whole_person)
+    # The driver's values, each distinct time placed on its day once: a results sheet's
+    # 300,000 marks share a few thousand sampling times.
+    rows = conn.exec_driver_sql(
+        f'SELECT id, unit_id, person_id, "at", whole_person FROM "{DIRTY.name}"'
     ).all()
+    day_of: dict[Any, date] = {}
     for mark_id, unit_id, person_id, at, whole_person in rows:
         if unit_id is None and person_id is None:
             out.everything = True
@@ -304,7 +307,10 @@ def pending(conn: Connection, tz: ZoneInfo) -> Pending:
             if person_id is not None:
                 whole[person_id].add(unit_id)
         elif at is not None:
-            out.keys.add((unit_id, local_date(at, tz)))
+            day = day_of.get(at)
+            if day is None:
+                day = day_of[at] = local_date(_aware(at), tz)
+            out.keys.add((unit_id, day))
     if whole:
         # A person who moved, left, came back or changed type: every day they have an
         # appointment or a sample is a day of the units they were and are in.
