@@ -23,3 +23,25 @@ def collector_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+def give_back_freed_memory() -> bool:
+    """Return the C heap's free pages to the system (glibc's ``malloc_trim``); False where
+    there is no such call.
+
+    Reading a 300,000-row sheet, calamine's own cells and the Python rows built from them
+    take about 90 MB more than the columns kept; freed, they stay in the process's resident
+    size, which then grows by the comparison's data on top of them. A few milliseconds.
+    """
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return False
+    try:
+        trim = ctypes.CDLL(name).malloc_trim
+    except (OSError, AttributeError):  # not glibc (musl, macOS)
+        return False
+    trim(0)
+    return True

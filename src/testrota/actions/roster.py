@@ -28,7 +28,7 @@ from testrota.actions.uploads import (
 )
 from testrota.app import App
 from testrota.audit import Action, Actor, record, record_many
-from testrota.collector import collector_paused
+from testrota.collector import collector_paused, give_back_freed_memory
 from testrota.db.engine import session_scope
 from testrota.db.models import RosterImport
 from testrota.errors import UserError
@@ -74,6 +74,7 @@ def _import_paused(app: App, cmd: ImportRoster) -> tuple[ImportReport, int]:
     workbook = roster.read_roster(
         cmd.path, config_dir=app.config_dir, policy=policy, sheet=cmd.sheet
     )
+    give_back_freed_memory()  # the raw sheet's, before the comparison builds on top of it
     vocab = app.vocabulary
     with app.write_lock, session_scope(app.engine) as session:
         cmd.progress("comparing")
