@@ -16,7 +16,7 @@ from datetime import date, datetime
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import JSON, Connection, Table
 
 CHUNK = 20_000  # rows per executemany: bounded memory for the driver's parameter list
 DEFER_INDEXES_FROM = 10_000  # rows added below which a table keeps its indexes while written
@@ -143,8 +143,15 @@ def _converters(conn: Connection, table: Table, names: Sequence[str]) -> list[Ca
     dialect = conn.dialect
     out: list[Callable[[Any], Any]] = []
     for name in names:
-        proc = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
-        out.append(_identity if proc is None else _cached(proc))
+        kind = table.c[name].type
+        proc = kind.dialect_impl(dialect).bind_processor(dialect)
+        if proc is None:
+            out.append(_identity)
+        elif isinstance(kind, JSON):
+            # a dict per row (300,000 audit details) never repeats: no cache to miss each time
+            out.append(proc)
+        else:
+            out.append(_cached(proc))
     return out
 
 
