@@ -287,26 +287,42 @@ def _holders(diff: RosterDiff) -> list[Holder]:
 
 # Stored fields whose values most people share (a department, a title, a shift): the driver
 # hands back a new string for each of 300,000 rows, kept here once per distinct value.
-_SHARED = frozenset(STORED_FIELDS) - {"name", "phone", "id_number", "host_employee_no"}
+# (Booleans and None are shared already; names, numbers and accounts do not repeat.)
+_SHARED = frozenset(
+    {
+        "department",
+        "grid_unit",
+        "role",
+        "person_type",
+        "language",
+        "shift",
+        "vaccination",
+        "category_column",
+        "unit_path",
+        "notify_channel",
+        "risk_category",
+        "risk_categories",
+        "matched_by",
+        "matched_text",
+    }
+)
 
 
 def _load_stored(session: Session) -> dict[str, StoredPerson]:
     columns = ["id", "employee_no", "active", "override_category", "override_reason"]
     rows = fetch_raw(session.connection(), PERSON, [*columns, *STORED_FIELDS])
-    if not rows:
-        return {}
-    ids, employee_nos, active, override, reason, *stored = zip(*rows, strict=True)
-    del rows
-    for i, name in enumerate(STORED_FIELDS):
-        if name in _SHARED:
-            once: dict[Any, Any] = {}
-            stored[i] = [once.setdefault(v, v) for v in stored[i]]
-    return {
-        no: StoredPerson(pid, no, bool(on), cat, values, why)
-        for pid, no, on, cat, why, values in zip(
-            ids, employee_nos, active, override, reason, zip(*stored, strict=True), strict=True
-        )
-    }
+    first = len(columns)
+    shared: list[tuple[int, dict[Any, Any]]] = [
+        (first + i, {}) for i, name in enumerate(STORED_FIELDS) if name in _SHARED
+    ]
+    out: dict[str, StoredPerson] = {}
+    for row in rows:
+        cells = list(row)
+        for at, once in shared:
+            value = cells[at]
+            cells[at] = once.setdefault(value, value)
+        out[row[1]] = StoredPerson(row[0], row[1], bool(row[2]), row[3], (*cells[first:],), row[4])
+    return out
 
 
 def _write_people(
