@@ -34,13 +34,10 @@ def give_back_freed_memory() -> bool:
     size, which then grows by the comparison's data on top of them. A few milliseconds.
     """
     import ctypes
-    import ctypes.util
 
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return False
     try:
-        trim = ctypes.CDLL(name).malloc_trim
+        # the process's own symbols: no search for the C library (which runs ldconfig)
+        trim = ctypes.CDLL(None).malloc_trim
     except (OSError, AttributeError):  # not glibc (musl, macOS)
         return False
     trim(0)
