@@ -10,7 +10,13 @@ import pytest
 from sqlalchemy import Connection, Engine, select
 
 from testrota.db import tables
-from testrota.db.bulk import DEFER_INDEXES_FROM, bulk_insert, bulk_update, indexes_deferred
+from testrota.db.bulk import (
+    DEFER_INDEXES_FROM,
+    bulk_insert,
+    bulk_update,
+    delete_ids,
+    indexes_deferred,
+)
 
 SHANGHAI = timezone(timedelta(hours=8))
 AT = datetime(2022, 5, 9, 9, 30, tzinfo=SHANGHAI)
@@ -280,3 +286,24 @@ def test_rows_in_groups_read_back_as_the_same_rows_written_one_by_one(engine: En
         got = [tuple(r) for r in conn.execute(select(*(table.c[c] for c in columns)))]
     assert written == 5
     assert sorted(got, key=lambda r: r[0]) == expected
+
+
+@pytest.mark.parametrize(
+    "chosen",
+    [
+        set(range(1, 31)),  # one run: everything
+        set(range(3, 20)) | {22, 25, 26, 28},  # a run, odd ids, a pair
+        {1, 30},  # the ends only
+        set(range(2, 30, 2)),  # no run at all
+        set(),
+    ],
+)
+def test_delete_ids_deletes_exactly_the_ids_given(engine: Engine, chosen: set[int]) -> None:
+    table = tables.ROLLUP_DIRTY
+    with engine.begin() as conn:
+        conn.execute(table.insert(), [{"id": i, "person_id": i} for i in range(1, 31)])
+        # an id handed in that is not stored deletes nothing else
+        delete_ids(conn, table, [*sorted(chosen), 99] if chosen else [])
+    with engine.connect() as conn:
+        left = {i for (i,) in conn.execute(select(table.c.id))}
+    assert left == set(range(1, 31)) - chosen

@@ -202,3 +202,53 @@ def test_a_new_database_has_the_root_and_an_empty_report(cli: Any) -> None:
     assert report.exit_code == 0, report.output
     [root] = json.loads(report.stdout)
     assert (root["path"], root["people"], root["rate"]) == ("本钢集团", 0, None)
+
+
+def test_the_written_rows_carry_their_unit_without_a_second_pass(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """write_roster given the org places new and moved people as it writes them: nobody is
+    left without a unit for sync_units to update after, and a move changes the unit too."""
+    from datetime import UTC, datetime
+
+    from testrota.db import tables
+    from testrota.roster import service
+    from tests.compliance_fixtures import app_at, policy
+
+    app = app_at(engine, datetime(2022, 5, 9, 8, tzinfo=UTC), policy())
+
+    def write(rows: list[list[str]], name: str) -> None:
+        book = service.read_roster(
+            write_xlsx(tmp_path / name, HEADER, rows), config_dir=CONFIG_DIR, policy=app.policy
+        )
+        with Session(engine) as session, session.begin():
+            comparison = service.compare_roster(
+                session,
+                book,
+                policy=app.policy,
+                vocab=app.vocabulary,
+                full=False,
+                force=False,
+                dry_run=False,
+            )
+            service.write_roster(session, comparison, app.now(), "cli:test", org=app.org)
+
+    def placed() -> dict[str, str | None]:
+        p, u = tables.PERSON, tables.ORG_UNIT
+        query = select(p.c.employee_no, u.c.path).outerjoin(u, u.c.id == p.c.unit_id)
+        with engine.connect() as conn:
+            return {str(no): path for no, path in conn.execute(query)}
+
+    rows = [
+        ["3001", "王一", "板材公司/炼钢厂", "甲班", "司机", "13800000021"],
+        ["3002", "王二", "矿业公司", "", "门卫", "13800000022"],
+    ]
+    write(rows, "a.xlsx")
+    assert placed() == {"3001": "本钢集团/板材公司/炼钢厂/甲班", "3002": "本钢集团/矿业公司"}
+    rows[1][2] = "板材公司/冷轧厂"
+    rows[0][5] = "13800000031"  # a change that moves nobody, in the same update
+    write(rows, "b.xlsx")
+    assert placed() == {
+        "3001": "本钢集团/板材公司/炼钢厂/甲班",
+        "3002": "本钢集团/板材公司/冷轧厂",
+    }

@@ -419,3 +419,19 @@ def test_excel_sep_hint_line(tmp_path: Path) -> None:
     sheet = only_sheet(path)
     assert sheet.header_row == 1 and sheet.row_numbers == [2]  # Excel hides the hint line
     assert sheet.data["department"] == ["炼钢厂,一车间"]
+
+
+def test_a_column_that_repeats_its_values_keeps_each_once_and_reads_the_same() -> None:
+    from testrota.roster.reader import SHARE_SAMPLE, _column_text
+
+    n = SHARE_SAMPLE * 2
+    # each cell its own string object, as calamine hands them over
+    body = [
+        ["".join(["炼钢", "厂"]) if i % 2 else "".join(["冷轧", "厂"]), f"E{i:06d}"]
+        for i in range(n)
+    ]
+    departments, numbers = _column_text(body, 0), _column_text(body, 1)
+    assert departments == [row[0] for row in body]
+    assert len({id(text) for text in departments}) == 2
+    assert numbers == [f"E{i:06d}" for i in range(n)]
+    assert len({id(text) for text in numbers}) == n

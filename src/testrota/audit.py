@@ -146,7 +146,11 @@ def record_many(
     from testrota.db import tables
     from testrota.db.bulk import bulk_insert
 
-    rows = [(str(entity_id)[:64], dict(details or {})) for entity_id, details in events]
+    # A dict is written as it is: a roster's 300,000 change records are not copied first.
+    rows = [
+        (str(entity_id)[:64], details if type(details) is dict else dict(details or {}))
+        for entity_id, details in events
+    ]
     conn = db.connection() if isinstance(db, Session) else db
     if len(rows) == 1:
         entity_id, details = rows[0]

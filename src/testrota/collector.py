@@ -23,3 +23,22 @@ def collector_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+def give_back_freed_memory() -> bool:
+    """Return the C heap's free pages to the system (glibc's ``malloc_trim``); False where
+    there is no such call.
+
+    Reading a 300,000-row sheet, calamine's own cells and the Python rows built from them
+    take about 90 MB more than the columns kept; freed, they stay in the process's resident
+    size, which then grows by the comparison's data on top of them. A few milliseconds.
+    """
+    import ctypes
+
+    try:
+        # the process's own symbols: no search for the C library (which runs ldconfig)
+        trim = ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):  # not glibc (musl, macOS)
+        return False
+    trim(0)
+    return True

@@ -18,7 +18,7 @@ from sqlmodel import Session
 
 from testrota.app import App
 from testrota.audit import Action, Actor, record, record_many
-from testrota.collector import collector_paused
+from testrota.collector import collector_paused, give_back_freed_memory
 from testrota.compliance.alerts import ContactsBooking, RaisedAlert, book_contacts
 from testrota.compliance.importing import ResultsImport, read_result_sheet, record_result_sheet
 from testrota.compliance.recording import RecordedResult, parse_result_word
@@ -73,6 +73,7 @@ def _import_results(app: App, cmd: ImportResults) -> ResultsImport:
     cmd.progress("reading")
     try:
         workbook = read_result_sheet(cmd.path, policy, app.config_dir, sheet=cmd.sheet)
+        give_back_freed_memory()  # the raw sheet's
     except UserError:
         # Not a person-keyed sheet: perhaps a lab's, keyed by tube code (样本编码).
         tube_book = read_tube_sheet(cmd.path, policy, app.config_dir, sheet=cmd.sheet)

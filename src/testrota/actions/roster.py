@@ -28,7 +28,7 @@ from testrota.actions.uploads import (
 )
 from testrota.app import App
 from testrota.audit import Action, Actor, record, record_many
-from testrota.collector import collector_paused
+from testrota.collector import collector_paused, give_back_freed_memory
 from testrota.db.engine import session_scope
 from testrota.db.models import RosterImport
 from testrota.errors import UserError
@@ -74,6 +74,7 @@ def _import_paused(app: App, cmd: ImportRoster) -> tuple[ImportReport, int]:
     workbook = roster.read_roster(
         cmd.path, config_dir=app.config_dir, policy=policy, sheet=cmd.sheet
     )
+    give_back_freed_memory()  # the raw sheet's, before the comparison builds on top of it
     vocab = app.vocabulary
     with app.write_lock, session_scope(app.engine) as session:
         cmd.progress("comparing")
@@ -100,6 +101,7 @@ def _import_paused(app: App, cmd: ImportRoster) -> tuple[ImportReport, int]:
         cmd.progress("writing")
         from testrota.db.bulk import indexes_deferred
         from testrota.org.units import sync_units
+        from testrota.roster.sync import UNIT_FIELDS
 
         with indexes_deferred(
             session.connection(),
@@ -107,15 +109,16 @@ def _import_paused(app: App, cmd: ImportRoster) -> tuple[ImportReport, int]:
             rows_before=comparison.stored,
             rows_written=len(comparison.diff.added) + len(comparison.diff.updated),
         ):
-            import_id = roster.write_roster(session, comparison, now, str(cmd.actor))
             # The unit tree follows the roster in the same transaction: no reader sees a
-            # person without their unit.
-            moved = {
+            # person without their unit. New people and those who moved are written with it;
+            # people who came back keep the unit their unchanged row names, looked at again.
+            import_id = roster.write_roster(session, comparison, now, str(cmd.actor), org=app.org)
+            back = {
                 person_id
                 for person_id, _, changes in comparison.diff.updated
-                if changes.keys() & {"unit_path", "department", "grid_unit", "active"}
+                if "active" in changes and not changes.keys() & set(UNIT_FIELDS)
             }
-            sync_units(session.connection(), app.org, now, only=moved)
+            sync_units(session.connection(), app.org, now, only=back)
         record_many(
             session,
             cmd.actor,

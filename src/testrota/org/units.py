@@ -118,20 +118,51 @@ def sync_units(
     if only is not None and len(only) <= MAX_NAMED:
         query = query.where(or_(PERSON.c.unit_id.is_(None), PERSON.c.id.in_(sorted(only))))
     people = conn.execute(query).all()
+    keys = [
+        (unit_path or "", department or "", grid_unit or "")
+        for _, unit_path, department, grid_unit, _ in people
+    ]
+    placed = place_units(conn, org, now, keys)
+    leaves = [placed.ids[key] for key in keys]
+    moves = [
+        (leaf, pid)
+        for (pid, _, _, _, current), leaf in zip(people, leaves, strict=True)
+        if current != leaf
+    ]
+    if moves:
+        # Straight to the driver: a fresh roster of 100,000 people is 100,000 updates, and
+        # SQLAlchemy's per-row parameter handling would double their cost.
+        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        sql = f"UPDATE person SET unit_id = {mark} WHERE id = {mark}"
+        for part in chunks(moves):
+            conn.exec_driver_sql(sql, list(part))
+    return UnitSync(placed.added, len(moves))
+
+
+UnitKey = tuple[str, str, str]  # a person's (unit_path, department, grid_unit) as stored
+
+
+@dataclass(frozen=True)
+class Placed:
+    ids: dict[UnitKey, int]  # the id of the unit where each key's people sit
+    added: int  # units added
+
+
+def place_units(conn: Connection, org: OrgConfig, now: datetime, keys: Iterable[UnitKey]) -> Placed:
+    """The unit each ``(unit_path, department, grid_unit)`` puts a person in, adding the units
+    missing (with their codes from org.yaml), in ``conn``'s transaction. A roster import asks
+    before it writes its people, so each row is written with its ``unit_id`` at once instead
+    of updated again after."""
     known = {u.path: u for u in load_units(conn)}
     wanted: dict[str, UnitSpec] = {}
-    leaf_of: dict[tuple[str, str, str], str] = {}
-    leaves: list[str] = []
-    for _, unit_path, department, grid_unit, _ in people:
-        key = (unit_path or "", department or "", grid_unit or "")
-        leaf = leaf_of.get(key)
-        if leaf is None:
+    leaf_of: dict[UnitKey, str] = {}
+    for key in keys:
+        if key not in leaf_of:
             chain = unit_chain(org, *key)
             for spec in chain:
                 wanted.setdefault(spec.path, spec)
-            leaf = leaf_of[key] = chain[-1].path
-        leaves.append(leaf)
-    if not people and org.root not in known:
+            leaf_of[key] = chain[-1].path
+    if not leaf_of and org.root not in known:
         wanted[org.root] = unit_chain(org, "", "", "")[0]
     added = 0
     ids = {path: u.id for path, u in known.items()}
@@ -158,19 +189,7 @@ def sync_units(
         new = conn.execute(select(UNIT.c.path, UNIT.c.id).where(UNIT.c.level == level)).all()
         ids.update({path: unit_id for path, unit_id in new})
     _update_codes(conn, org, known.values())
-    moves = [
-        (ids[leaf], pid)
-        for (pid, _, _, _, current), leaf in zip(people, leaves, strict=True)
-        if current != ids[leaf]
-    ]
-    if moves:
-        # Straight to the driver: a fresh roster of 100,000 people is 100,000 updates, and
-        # SQLAlchemy's per-row parameter handling would double their cost.
-        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-        sql = f"UPDATE person SET unit_id = {mark} WHERE id = {mark}"
-        for part in chunks(moves):
-            conn.exec_driver_sql(sql, list(part))
-    return UnitSync(added, len(moves))
+    return Placed({key: ids[leaf] for key, leaf in leaf_of.items()}, added)
 
 
 def _update_codes(conn: Connection, org: OrgConfig, units: Iterable[Unit]) -> None:

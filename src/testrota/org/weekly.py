@@ -42,6 +42,7 @@ from testrota.compliance.facts import appointments_between as appts_between
 from testrota.compliance.records import AppointmentFacts
 from testrota.compliance.weekly import GroupCompliance, PersonWeek, person_week, policy_required
 from testrota.db import tables
+from testrota.db.bulk import delete_ids
 from testrota.db.models import Person
 from testrota.policy import Policy
 from testrota.statuses import AppointmentStatus
@@ -256,8 +257,7 @@ def absorb(conn: Connection, policy: Policy, rates: RateLookup, print_: str, now
     _lock(conn, keys)
     for w, ids in keys.items():
         write(conn, ids, parse_week(w), policy, rates, now)
-    for part in chunks(sorted(todo.marks), 2_000):
-        conn.execute(delete(WDIRTY).where(WDIRTY.c.id.in_(list(part))))
+    delete_ids(conn, WDIRTY, todo.marks)
 
 
 def _lock(conn: Connection, keys: dict[str, set[int]]) -> None:

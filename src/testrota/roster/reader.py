@@ -413,9 +413,27 @@ def _rows_to_keep(
 def _column_text(body: list[list[Any]], col: int) -> list[str]:
     strip = _STRIP
     # Text cells are the common case: handled inline, without a call per cell.
-    return [
+    texts = [
         v.strip(strip) if v.__class__ is str else cell_text(v) for v in map(itemgetter(col), body)
     ]
+    return _shared(texts)
+
+
+SHARE_SAMPLE = 2_000  # cells looked at to decide whether a column repeats its values
+
+
+def _shared(texts: list[str]) -> list[str]:
+    """``texts`` with equal values as one string, when the column mostly repeats them.
+
+    calamine makes a new string for every cell, so a 300,000-row roster's departments, grid
+    units, titles and shifts are 1.2 million strings of a few thousand values; kept once each,
+    they stop weighing on the records, the comparison and the write that share them. A
+    column of names or numbers is left as it is, without the cost of a look-up per cell.
+    """
+    if len(texts) <= SHARE_SAMPLE or len(set(texts[:SHARE_SAMPLE])) > SHARE_SAMPLE // 2:
+        return texts
+    once: dict[str, str] = {}
+    return [once.setdefault(t, t) for t in texts]
 
 
 def _row_has_content(row: list[Any]) -> bool:

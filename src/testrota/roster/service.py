@@ -24,17 +24,20 @@ from testrota.roster.sniff import ColumnWarning
 from testrota.roster.sync import (
     CLEARABLE,
     STORED_FIELDS,
+    UNIT_FIELDS,
     RosterDiff,
     StoredPerson,
     deactivation_guard,
     diff_roster,
     keep_absent_fields,
     match_key,
+    unit_key,
 )
 from testrota.roster.validate import RowError
 from testrota.scheduling.release import Holder, Released, release_appointments
 
 if TYPE_CHECKING:
+    from testrota.org.config import OrgConfig
     from testrota.risk.vocabulary import Vocabulary
     from testrota.roster.reader import Workbook
 
@@ -231,11 +234,22 @@ def release_for(
     return release_appointments(session.connection(), _holders(diff), now, policy, dry_run=dry_run)
 
 
-def write_roster(session: Session, comparison: Comparison, now: datetime, imported_by: str) -> int:
+def write_roster(
+    session: Session,
+    comparison: Comparison,
+    now: datetime,
+    imported_by: str,
+    *,
+    org: OrgConfig | None = None,
+) -> int:
     """Write the difference (new people, updates, deactivations) and the import record, in
-    ``session``'s transaction; returns the record's id."""
+    ``session``'s transaction; returns the record's id.
+
+    ``org``: the people added and those whose unit changed are written with their unit in the
+    tree (``person.unit_id``, adding the units missing); without it they are left for
+    ``org.units.sync_units``, which updates each of them a second time."""
     diff, report = comparison.diff, comparison.report
-    _write_people(session, diff, now)
+    _write_people(session, diff, now, org)
     record = RosterImport(
         file_name=report.file,
         sha256=report.sha256,
@@ -271,32 +285,86 @@ def _holders(diff: RosterDiff) -> list[Holder]:
     ]
 
 
+# Stored fields whose values most people share (a department, a title, a shift): the driver
+# hands back a new string for each of 300,000 rows, kept here once per distinct value.
+# (Booleans and None are shared already; names, numbers and accounts do not repeat.)
+_SHARED = frozenset(
+    {
+        "department",
+        "grid_unit",
+        "role",
+        "person_type",
+        "language",
+        "shift",
+        "vaccination",
+        "category_column",
+        "unit_path",
+        "notify_channel",
+        "risk_category",
+        "risk_categories",
+        "matched_by",
+        "matched_text",
+    }
+)
+
+
 def _load_stored(session: Session) -> dict[str, StoredPerson]:
     columns = ["id", "employee_no", "active", "override_category", "override_reason"]
     rows = fetch_raw(session.connection(), PERSON, [*columns, *STORED_FIELDS])
-    return {
-        row[1]: StoredPerson(row[0], row[1], bool(row[2]), row[3], row[5:], row[4]) for row in rows
-    }
+    first = len(columns)
+    shared: list[tuple[int, dict[Any, Any]]] = [
+        (first + i, {}) for i, name in enumerate(STORED_FIELDS) if name in _SHARED
+    ]
+    out: dict[str, StoredPerson] = {}
+    for row in rows:
+        cells = list(row)
+        for at, once in shared:
+            value = cells[at]
+            cells[at] = once.setdefault(value, value)
+        out[row[1]] = StoredPerson(row[0], row[1], bool(row[2]), row[3], (*cells[first:],), row[4])
+    return out
 
 
-def _write_people(session: Session, diff: RosterDiff, now: datetime) -> None:
+def _write_people(
+    session: Session, diff: RosterDiff, now: datetime, org: OrgConfig | None = None
+) -> None:
     conn = session.connection()
-    bulk_insert(
-        conn,
-        PERSON,
-        diff.added,
-        constants={"active": True, "opted_out": False, "created_at": now, "updated_at": now},
-    )
     # Only the fields some person's row changed: a roster where phones changed leaves the
     # department, category and ID-number indexes alone. A row whose own value for such a
     # field did not change is given it again, which is the same value.
     changed = set().union(*(changes.keys() for _, _, changes in diff.updated))
     at = [i for i, name in enumerate(STORED_FIELDS) if name in changed]
+    columns = [STORED_FIELDS[i] for i in at]
+    updates = [(person_id, *(values[i] for i in at)) for person_id, values in diff.updated_rows]
+    added = diff.added  # each new row is given its unit_id in place
+    if org is not None:
+        from testrota.org.units import place_units
+
+        # Everyone an update moves is given the unit their row names now, as sync_units
+        # would give it them; the others keep theirs.
+        moving = bool(changed.intersection(UNIT_FIELDS))
+        keys = [unit_key(row) for row in added]
+        if moving:
+            keys += [unit_key(values) for _, values in diff.updated_rows]
+        unit_of = place_units(conn, org, now, keys).ids
+        for row, key in zip(added, keys, strict=False):
+            row["unit_id"] = unit_of[key]
+        if moving:
+            columns.append("unit_id")
+            updates = [
+                (*row, unit_of[key]) for row, key in zip(updates, keys[len(added) :], strict=True)
+            ]
+    bulk_insert(
+        conn,
+        PERSON,
+        added,
+        constants={"active": True, "opted_out": False, "created_at": now, "updated_at": now},
+    )
     bulk_update(
         conn,
         PERSON,
-        [(person_id, *(values[i] for i in at)) for person_id, values in diff.updated_rows],
-        columns=[STORED_FIELDS[i] for i in at],
+        updates,
+        columns=columns,
         constants={"active": True, "deactivated_at": None, "updated_at": now},
     )
     bulk_update(

@@ -89,6 +89,9 @@ CLEARABLE: dict[str, str] = {
     "wecom_userid": "WeCom account",
 }
 _RISK_AT = STORED_FIELDS.index("risk_category")
+# The fields that say where a person sits in the unit tree (``org.units.unit_chain``'s key).
+UNIT_FIELDS: tuple[str, str, str] = ("unit_path", "department", "grid_unit")
+_UNIT_AT = tuple(STORED_FIELDS.index(name) for name in UNIT_FIELDS)
 _RECORD_FIELDS = tuple(f.name for f in fields(PersonRecord))
 _record_tuple = attrgetter(*_RECORD_FIELDS)
 
@@ -135,6 +138,14 @@ def risk_values(
 def stored_values(record: PersonRecord, risk: Mapping[str, Any]) -> tuple[Any, ...]:
     """What a person's row holds after importing ``record``, in ``STORED_FIELDS`` order."""
     return (*_roster_tuple(record), *(risk[name] for name in RISK_FIELDS))
+
+
+def unit_key(values: tuple[Any, ...] | Mapping[str, Any]) -> tuple[str, str, str]:
+    """Where a row (``STORED_FIELDS`` values, or a new person's row by name) puts its person,
+    as ``org.units`` keys it."""
+    if isinstance(values, Mapping):
+        return (values["unit_path"] or "", values["department"] or "", values["grid_unit"] or "")
+    return (values[_UNIT_AT[0]] or "", values[_UNIT_AT[1]] or "", values[_UNIT_AT[2]] or "")
 
 
 def match_key(record: PersonRecord) -> tuple[str, str, str | None]:
