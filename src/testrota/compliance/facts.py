@@ -18,6 +18,8 @@ from testrota.compliance.records import (
     PersonFacts,
     Sample,
 )
+from testrota.compliance.records import appointment_facts as appointment_facts
+from testrota.compliance.records import person_facts_row as person_facts_row
 from testrota.db.id_filter import ids_in as ids_in
 from testrota.db.models import Appointment, Exemption, Person, TestResult
 from testrota.db.types import as_utc as _as_utc
@@ -74,29 +76,6 @@ def person_facts(session: Session, person_id: int, rates: RateLookup | None = No
     return person_facts_row(row, rates)
 
 
-def person_facts_row(row: Any, rates: RateLookup | None = None, prefix: str = "") -> PersonFacts:
-    """From a row selected with :data:`PERSON_COLUMNS` (cheaper than loading ORM objects);
-    ``prefix`` when the person's columns were labelled ``p_name`` and so on."""
-
-    def get(name: str) -> Any:
-        return getattr(row, prefix + name)
-
-    category = get("category")
-    return PersonFacts(
-        id=row.person_id if prefix else row.id,
-        employee_no=get("employee_no"),
-        name=get("name"),
-        department=get("department"),
-        grid_unit=get("grid_unit"),
-        role=get("role"),
-        category=category,
-        phone=get("phone"),
-        active=get("active"),
-        person_type=get("person_type"),
-        weekly_tests=rates(category) if rates and category else None,
-    )
-
-
 def select_people() -> Select[Any]:
     return select(*PERSON_COLUMNS)
 
@@ -143,19 +122,6 @@ def find_person(
             "unknown employee number {number!r}: check the number or import the roster", number=raw
         )
     return person
-
-
-def appointment_facts(a: Any) -> AppointmentFacts:
-    return AppointmentFacts(
-        id=a.id,
-        person_id=a.person_id,
-        starts_at=a.starts_at,
-        ends_at=a.ends_at,
-        status=a.status,
-        site_code=a.site_code,
-        week=a.week,
-        reason=a.reason,
-    )
 
 
 APPOINTMENT_COLUMNS = cols(

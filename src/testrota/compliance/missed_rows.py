@@ -18,7 +18,13 @@ from typing import Any, Protocol
 from sqlalchemy import case, func, select, true
 
 from testrota.compliance.rates import RateLookup
-from testrota.compliance.records import AppointmentFacts, ExemptionFacts, PersonFacts
+from testrota.compliance.records import (
+    AppointmentFacts,
+    ExemptionFacts,
+    PersonFacts,
+    appointment_facts,
+    person_facts_row,
+)
 from testrota.compliance.weekly import PersonWeek, person_week, weeks_missed_in_row
 from testrota.db.id_filter import ids_in
 from testrota.db.lean import APPOINTMENT, EXEMPTION, PERSON, TEST_RESULT
@@ -102,36 +108,6 @@ def _scope(departments: Collection[str] | None, units: Collection[str] | None) -
     return condition
 
 
-def _appointment(r: Any) -> AppointmentFacts:
-    return AppointmentFacts(
-        id=r.id,
-        person_id=r.person_id,
-        starts_at=r.starts_at,
-        ends_at=r.ends_at,
-        status=r.status,
-        site_code=r.site_code,
-        week=r.week,
-        reason=r.reason,
-    )
-
-
-def _person(r: Any, rates: RateLookup | None) -> PersonFacts:
-    category = r.p_category
-    return PersonFacts(
-        id=r.person_id,
-        employee_no=r.p_employee_no,
-        name=r.p_name,
-        department=r.p_department,
-        grid_unit=r.p_grid_unit,
-        role=r.p_role,
-        category=category,
-        phone=r.p_phone,
-        active=r.p_active,
-        person_type=r.p_person_type,
-        weekly_tests=rates(category) if rates and category else None,
-    )
-
-
 def _missed_query(
     wk: IsoWeek,
     policy: Policy,
@@ -179,8 +155,8 @@ def missed_list(
     rows = list(session.execute(query))
     if not rows:
         return []
-    missed = [_appointment(r) for r in rows]
-    people = {r.person_id: _person(r, rates) for r in rows}
+    missed = [appointment_facts(r) for r in rows]
+    people = {r.person_id: person_facts_row(r, rates, prefix="p_") for r in rows}
     weeks = _person_weeks(session, list(people.values()), wk, policy)
     last = _last_test_dates(session, list(people), now + timedelta(seconds=1))
     in_row = _weeks_in_row(session, list(people), wk, policy)
@@ -241,7 +217,7 @@ def _person_weeks(
                 part,
             )
         ):
-            appts[r.person_id].append(_appointment(r))
+            appts[r.person_id].append(appointment_facts(r))
     for part in ids_in(session, TEST_RESULT.c.person_id, ids) if with_samples else ():
         for s in session.execute(
             select(TEST_RESULT.c.person_id, TEST_RESULT.c.sampled_at).where(
@@ -428,7 +404,7 @@ def _missed_outline(
     if asked is not None:
         chosen = set(asked(list(firsts)))
     else:
-        people = [_person(r, rates) for r in firsts.values()]
+        people = [person_facts_row(r, rates, prefix="p_") for r in firsts.values()]
         weeks = _person_weeks(session, people, wk, policy, with_samples=False)
         chosen = {pid for pid, pw in weeks.items() if pw.required > 0}
     out = [

@@ -8,8 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
 
 from testrota.statuses import AppointmentReason, AppointmentStatus, PersonType, ResultValue
+
+if TYPE_CHECKING:
+    from testrota.compliance.rates import RateLookup
 
 
 @dataclass(frozen=True)
@@ -67,3 +71,41 @@ class ExemptionFacts:
 def counts_as_test(result: str) -> bool:
     """An invalid sample has to be taken again, so it does not count as the week's test."""
     return result != ResultValue.INVALID
+
+
+# Rows to facts: here, beside the facts and away from the models, so that the CLI's lean
+# readers (``missed_rows``) and the ORM readers (``facts``) build them the same way.
+def person_facts_row(row: Any, rates: RateLookup | None = None, prefix: str = "") -> PersonFacts:
+    """From a row selected with ``facts.PERSON_COLUMNS`` or its lean twin (cheaper than
+    loading ORM objects); ``prefix`` when the person's columns were labelled ``p_name``."""
+
+    def get(name: str) -> Any:
+        return getattr(row, prefix + name)
+
+    category = get("category")
+    return PersonFacts(
+        id=row.person_id if prefix else row.id,
+        employee_no=get("employee_no"),
+        name=get("name"),
+        department=get("department"),
+        grid_unit=get("grid_unit"),
+        role=get("role"),
+        category=category,
+        phone=get("phone"),
+        active=get("active"),
+        person_type=get("person_type"),
+        weekly_tests=rates(category) if rates and category else None,
+    )
+
+
+def appointment_facts(a: Any) -> AppointmentFacts:
+    return AppointmentFacts(
+        id=a.id,
+        person_id=a.person_id,
+        starts_at=a.starts_at,
+        ends_at=a.ends_at,
+        status=a.status,
+        site_code=a.site_code,
+        week=a.week,
+        reason=a.reason,
+    )
