@@ -141,6 +141,22 @@ def test_missed_output_to_a_directory_is_a_one_line_error(cli: Any, tmp_path: Pa
         assert line == f"Error: --output {tmp_path} is a directory; give a file name"
 
 
+@pytest.mark.parametrize(
+    "command",
+    [("missed",), ("report", "daily", "--date", "2022-05-10")],
+    ids=["missed", "report daily"],
+)
+def test_an_exported_listing_refuses_output_for_a_table_and_a_directory(
+    cli: Any, tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    """Both listings that export a workbook check --output the same way, before any work."""
+    table = cli(*command, "--output", str(tmp_path / "out.csv"), env=ENV)
+    _assert_refused(table, "--output needs --format json, csv or xlsx")
+    assert not (tmp_path / "out.csv").exists()
+    folder = cli(*command, "--format", "csv", "--output", str(tmp_path), env=ENV)
+    _assert_refused(folder, f"--output {tmp_path} is a directory")
+
+
 def test_a_report_that_cannot_be_written_late_is_a_user_error(tmp_path: Path) -> None:
     from testrota.roster.reader import Workbook
 

@@ -32,6 +32,15 @@ FormatOption = Annotated[
         show_default=False,
     ),
 ]
+# A listing that can also be written as a workbook.
+ExportFormatOption = Annotated[
+    str | None,
+    typer.Option(
+        "--format",
+        help="table (the default), json, csv or xlsx; --json is --format json.",
+        show_default=False,
+    ),
+]
 
 
 def make_app(db: str | None) -> App:
@@ -138,6 +147,19 @@ def output_format(fmt: str | None, json_out: bool, allowed: Sequence[str] = FORM
             choices=", ".join(allowed[:-1]),
             last=allowed[-1],
         )
+    return chosen
+
+
+def export_format(
+    fmt: str | None, json_out: bool, output: Path | None, *, xlsx_suffix: bool = False
+) -> str:
+    """The format of a listing that may go to ``--output``: a table is only printed, and the
+    file is checked before any work (named ``.xlsx`` for a workbook when ``xlsx_suffix``)."""
+    chosen = output_format(fmt, json_out, (*FORMATS, "xlsx"))
+    if output is not None:
+        if chosen == "table":
+            raise UserError("--output needs --format json, csv or xlsx")
+        writable_output(output, "--output", ".xlsx" if xlsx_suffix and chosen == "xlsx" else None)
     return chosen
 
 

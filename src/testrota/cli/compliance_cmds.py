@@ -13,9 +13,11 @@ import typer
 from testrota.audit import Actor
 from testrota.cli.common import (
     DbOption,
+    ExportFormatOption,
     FormatOption,
     JsonOption,
     emit_json,
+    export_format,
     make_app,
     output_format,
     rows_as,
@@ -292,14 +294,7 @@ def missed(
     grid_unit: Annotated[
         str | None, typer.Option("--grid-unit", help="Only this grid unit.")
     ] = None,
-    fmt: Annotated[
-        str | None,
-        typer.Option(
-            "--format",
-            help="table (the default), json, csv or xlsx; --json is --format json.",
-            show_default=False,
-        ),
-    ] = None,
+    fmt: ExportFormatOption = None,
     output: Annotated[
         Path | None,
         typer.Option("--output", "-o", help="Write to this file (xlsx: default missed-WEEK.xlsx)."),
@@ -309,11 +304,7 @@ def missed(
 ) -> None:
     """Who missed a test: the list a supervisor follows up."""
     with user_errors():
-        fmt = output_format(fmt, json_out, ("table", "json", "csv", "xlsx"))
-        if output is not None and fmt == "table":
-            raise UserError("--output needs --format json, csv or xlsx")
-        if output is not None:
-            writable_output(output, "--output")
+        fmt = export_format(fmt, json_out, output)
         app = make_app(db)
         from testrota.actions.missed import Missed, list_missed
         from testrota.weeks import resolve_week

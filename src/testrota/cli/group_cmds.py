@@ -13,14 +13,15 @@ import typer
 from testrota.audit import Actor
 from testrota.cli.common import (
     DbOption,
+    ExportFormatOption,
     FormatOption,
     JsonOption,
     emit_json,
+    export_format,
     make_app,
     output_format,
     rows_as,
     user_errors,
-    writable_output,
 )
 from testrota.cli.lang import code, say
 from testrota.errors import UserError
@@ -132,14 +133,7 @@ def report_daily(
     levels: Annotated[
         int | None, typer.Option("--levels", help="Levels below the unit to show (default: all).")
     ] = None,
-    fmt: Annotated[
-        str | None,
-        typer.Option(
-            "--format",
-            help="table (the default), json, csv or xlsx; --json is --format json.",
-            show_default=False,
-        ),
-    ] = None,
+    fmt: ExportFormatOption = None,
     output: Annotated[
         Path | None,
         typer.Option("--output", "-o", help="Write to this file (xlsx: default 日报-DATE.xlsx)."),
@@ -149,11 +143,7 @@ def report_daily(
 ) -> None:
     """One day's testing figures per unit, each including the units below it."""
     with user_errors():
-        chosen = output_format(fmt, json_out, ("table", "json", "csv", "xlsx"))
-        if output is not None and chosen == "table":
-            raise UserError("--output needs --format json, csv or xlsx")
-        if output is not None:
-            writable_output(output, "--output", ".xlsx" if chosen == "xlsx" else None)
+        chosen = export_format(fmt, json_out, output, xlsx_suffix=True)
         day = _day(on)
         app = make_app(db)
         from testrota.actions.report import DailyReport, daily_report
