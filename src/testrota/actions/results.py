@@ -29,6 +29,7 @@ from testrota.compliance.tube_import import (
     write_tube_errors,
 )
 from testrota.db.engine import session_scope
+from testrota.db.statistics import refresh_statistics
 from testrota.errors import UserError
 from testrota.roster.reader import Workbook
 from testrota.sampling.recheck import Recheck, book_rechecks
@@ -111,6 +112,8 @@ def _import_results(app: App, cmd: ImportResults) -> ResultsImport:
             "from this one was written, run it again",
             file=workbook.file_name,
         ) from None
+    if not cmd.dry_run:
+        refresh_statistics(app.engine, "testresult", summary.recorded)
     if raised:
         cmd.progress("booking contacts")
         summary = replace(summary, contacts_booking=_book(app, raised, now))

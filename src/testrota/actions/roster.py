@@ -31,6 +31,7 @@ from testrota.audit import Action, Actor, record, record_many
 from testrota.collector import collector_paused, give_back_freed_memory
 from testrota.db.engine import session_scope
 from testrota.db.models import RosterImport
+from testrota.db.statistics import refresh_statistics
 from testrota.errors import UserError
 from testrota.roster import service as roster
 from testrota.roster.service import ImportReport
@@ -144,6 +145,7 @@ def _import_paused(app: App, cmd: ImportRoster) -> tuple[ImportReport, int]:
             at=now,
             details={"file": report.file, **report.counts()},
         )
+    refresh_statistics(app.engine, "person", report.added + report.updated + report.deactivated)
     midweek = _book_newcomers(app, now) if report.added or report.updated else None
     return replace(report, import_id=import_id, midweek=midweek), comparison.active
 

@@ -294,7 +294,8 @@ class Message(SQLModel, table=True):
 
     __table_args__ = (
         UniqueConstraint("dedupe_key"),
-        Index("ix_message_status_due", "status", "due_at"),
+        # in a claim's order, so it stops at its limit (migration 0012_claims)
+        Index("ix_message_status_due", "status", "due_at", "id"),
         # a recipient's recent texts (the channels' per-recipient limits, before each send)
         Index("ix_message_to_sent", "to", "sent_at"),
         _one_of("status", MessageStatus, "message"),

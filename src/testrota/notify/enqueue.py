@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Engine, Table, and_, exists, func, not_, sele
 from sqlalchemy.dialects import postgresql, sqlite
 
 from testrota.db import tables
+from testrota.db.statistics import refresh_statistics
 from testrota.notify.links import make_personal_link
 from testrota.notify.outbox import (
     KIND_MISSED,
@@ -241,6 +242,8 @@ def sync_reminders(
         existing = _existing_keys(conn, key_scope)
         rows = plan_reminders(targets, now, policy.reminders, tpl, links, existing)
         report.created = insert_rows(conn, rows, now)
+    # The dispatchers claim these next, by a plan that must see them (db.statistics).
+    refresh_statistics(engine, "message", report.created)
     return report
 
 
@@ -511,4 +514,6 @@ def enqueue_booster_campaign(
             tpl,
             _Links(settings, now),
         )
-        return insert_rows(conn, planned, now)
+        created = insert_rows(conn, planned, now)
+    refresh_statistics(engine, "message", created)
+    return created

@@ -29,6 +29,7 @@ from sqlalchemy import Connection, Engine, bindparam, func, insert, select, text
 from testrota.audit import Action, Actor, record
 from testrota.db import tables
 from testrota.db.bulk import bulk_insert, bulk_insert_groups
+from testrota.db.statistics import refresh_statistics
 from testrota.errors import UserError
 from testrota.policy import Policy
 from testrota.scheduling.model import (
@@ -352,6 +353,8 @@ def plan_week_service(
         added,
         cancelled,
     )
+    # Before the sender check, which reads the week it wrote, and the reminders' sync.
+    refresh_statistics(engine, "appointment", added + cancelled)
     if check_sms:
         _add_sms_capacity(engine, week, policy, report, run_id)
     return report
