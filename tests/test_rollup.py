@@ -695,3 +695,97 @@ def test_a_rebuild_gives_postgresql_fresh_statistics_before_it_counts(
             ).all()
         )
     assert analysed == {n: True for n in ("person", "appointment", "testresult", "personweek")}
+
+
+@pytest.mark.parametrize("zone", ["Europe/Berlin", "Asia/Shanghai"])
+def test_whole_days_counted_in_one_statement_equal_each_day_counted_alone(
+    engine: Engine, session: Session, zone: str
+) -> None:
+    """The plan's and the rebuild's path (``count_whole_days``: many days in one pass, each row
+    placed on its day by the days' bounds) against the one-day definition (``count_days``),
+    across a change to summer time (Berlin's 27 March 2022 has 23 hours), with rows close to
+    every local midnight, excuse codes, pooled tubes, leavers and people outside the tree."""
+    from zoneinfo import ZoneInfo
+
+    from testrota.org.rollup import DAYS_A_STATEMENT, count_whole_days
+
+    tz = ZoneInfo(zone)
+    rnd = random.Random(17)
+    app = app_at(engine, local(tz, 2022, 4, 2, 9, 0), policy(timezone=zone))
+    add_site(session)
+    people = []
+    for i in range(30):
+        p = add_person(session, f"W{i:03d}", department=f"厂{i % 3}", grid_unit=f"网格{i % 4}")
+        p.unit_path = UNIT_PATHS[i % 3] + f"/网格{i % 4}"
+        session.add(p)
+        people.append(p)
+    session.commit()
+    ensure_units(app, Actor.cli())
+    # Sundays to Tuesdays around the change, and a run of days longer than one statement
+    # with a gap in it, so runs and statements are both split.
+    days = [date(2022, 3, 20) + timedelta(days=i) for i in range(DAYS_A_STATEMENT + 3)]
+    days += [date(2022, 4, 1)]
+    minutes = [0, 1, 59, 60 * 12, 60 * 23 - 1, 60 * 23, 60 * 24 - 1]
+    sampled: set[tuple[Any, Any]] = set()  # a person has one sample of a source at a time
+    with Session(engine, expire_on_commit=False) as s:
+        for n in range(160):
+            p = s.get(Person, rnd.choice(people).id)
+            assert p is not None
+            day = rnd.choice(days)
+            at = datetime_at(tz, day, rnd.choice(minutes))
+            roll = rnd.random()
+            if roll >= 0.45 and (p.id, at) in sampled:
+                continue
+            sampled.add((p.id, at))
+            if roll < 0.45:
+                status = rnd.choice(["scheduled", "done", "missed", "excused", "cancelled"])
+                a = add_appt(s, p, at, status=status)
+                if status == "excused":
+                    a.excused_code = rnd.choice(["leave", "trip", None])
+                    s.add(a)
+            elif roll < 0.85:
+                add_sample(s, p, at, result=rnd.choice(["pending", "positive", "negative"]))
+            else:
+                sample = add_sample(s, p, at)
+                tube = Tube(
+                    code=f"WT{n:03d}",
+                    site_code="S1",
+                    day=day,
+                    ratio=rnd.choice([1, 5]),
+                    opened_at=at,
+                    opened_by="site",
+                    result=rnd.choice(["positive", "negative", None]),
+                )
+                s.add(tube)
+                s.flush()
+                s.add(TubeMember(tube_id=tube.id, person_id=p.id, result_id=sample.id, added_at=at))
+        for p in people[:3]:
+            fresh = s.get(Person, p.id)
+            assert fresh is not None
+            fresh.active = False  # leavers are not counted
+            s.add(fresh)
+        fresh = s.get(Person, people[3].id)
+        assert fresh is not None
+        fresh.unit_id = None  # someone outside the tree neither
+        s.add(fresh)
+        s.commit()
+
+    def rows(figures: dict[int, Any]) -> dict[int, Any]:
+        return {u: f for u, f in figures.items() if not f.is_empty() or f.untested}
+
+    with engine.connect() as conn:
+        together = count_whole_days(conn, days, tz)
+        alone = {day: count_days(conn, day, tz, None) for day in days}
+    assert {d: rows(f) for d, f in together.items()} == {d: rows(f) for d, f in alone.items()}
+    assert sum(f.required + f.extra for by in together.values() for f in by.values()) > 50
+    assert any(f.pooled for by in together.values() for f in by.values())
+    assert any(f.untested for by in together.values() for f in by.values())
+
+
+def datetime_at(tz: Any, day: date, minute: int) -> Any:
+    """``minute`` minutes after the local midnight starting ``day`` (in UTC, so a day of 23
+    hours runs into the next one's first hour)."""
+    from testrota.weeks import day_bounds
+
+    return day_bounds(day, tz)[0] + timedelta(minutes=minute)
+
