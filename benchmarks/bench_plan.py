@@ -245,8 +245,8 @@ def _plan_with_units(db: str, week: str, n_people: int) -> dict[str, Any]:
     marks: dict[str, int] = {}
     original = rollup.pending
 
-    def counted_pending(conn: Any, tz: Any) -> Any:
-        found = original(conn, tz)
+    def counted_pending(conn: Any, tz: Any, *args: Any) -> Any:
+        found = original(conn, tz, *args)
         marks.setdefault("marks", len(found.ids))
         marks.setdefault("keys", len(found.keys))
         return found

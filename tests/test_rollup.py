@@ -227,8 +227,11 @@ def test_after_random_changes_of_every_kind_the_rollup_equals_a_recount(
     many: int,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # many=0: every change takes the bulk path (whole days, a day lock), as a plan does
+    # many=0: every change takes the bulk path (whole days, a day lock), as a plan does, and
+    # a person moved, leaving or changing type has every day with data counted whole, as
+    # placing a roster in units does
     monkeypatch.setattr("testrota.org.rollup.MANY_KEYS", many)
+    monkeypatch.setattr("testrota.org.rollup.MANY_PEOPLE", many if many == 0 else 20_000)
     rnd = random.Random(seed)
     pol = policy(timezone=str(tz))
     now = local(tz, 2022, 5, 13, 9, 0)
@@ -827,4 +830,61 @@ def test_a_whole_rebuild_places_everyone_in_units_in_its_own_transaction(
     assert placed == 0
     assert "units.synced" in actions and "rollup.rebuilt" in actions
     assert _marks(engine) == 0
+    assert _kept(engine) == _recounted(engine, SH, DAYS)
+
+
+def test_many_people_moved_count_every_day_with_data_whole(
+    engine: Engine, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Placing a roster in units (or a reorganisation) moves more people than the hook looks
+    up one by one: it counts every day from the first to the last holding a row, for every
+    unit, and the roll-up still equals a recount, the days between included."""
+    from testrota.org import rollup
+
+    monkeypatch.setattr(rollup, "MANY_PEOPLE", 3)
+    app = app_at(engine, local(SH, 2022, 5, 13, 9, 0), policy())
+    add_site(session)
+    people = []
+    for i in range(8):
+        p = add_person(session, f"M{i}", department=f"厂{i % 2}")
+        p.unit_path = UNIT_PATHS[i % 3]
+        session.add(p)
+        people.append(p)
+    session.commit()
+    ensure_units(app, Actor.cli())
+    with Session(engine, expire_on_commit=False) as s:
+        for i, p in enumerate(people):
+            add_appt(s, p, local(SH, 2022, 5, 9 + i % 4, 9, 0), status="done")
+            if i % 2:
+                add_sample(s, p, local(SH, 2022, 5, 9 + i % 4, 9, 5))
+        s.commit()
+    assert _kept(engine) == _recounted(engine, SH, DAYS)
+    looked_up: list[int] = []
+    real_days_of = rollup._days_of
+
+    def days_of(conn: Any, person_ids: list[int], tz: Any) -> Any:
+        looked_up.append(len(person_ids))
+        return real_days_of(conn, person_ids, tz)
+
+    monkeypatch.setattr(rollup, "_days_of", days_of)
+    with engine.connect() as conn:
+        units = [r[0] for r in conn.execute(select(tables.ORG_UNIT.c.id))]
+    with Session(engine) as s:  # four people move: more than the hook looks up one by one
+        for i, p in enumerate(people[:4]):
+            fresh = s.get(Person, p.id)
+            assert fresh is not None
+            fresh.unit_id = units[(units.index(fresh.unit_id) + 1 + i) % len(units)]
+            s.add(fresh)
+        s.commit()
+    assert looked_up == []
+    assert _marks(engine) == 0
+    assert _kept(engine) == _recounted(engine, SH, DAYS)
+    with Session(engine) as s:  # two move back: looked up one by one
+        for p in people[:2]:
+            fresh = s.get(Person, p.id)
+            assert fresh is not None
+            fresh.unit_id = p.unit_id
+            s.add(fresh)
+        s.commit()
+    assert looked_up == [2]
     assert _kept(engine) == _recounted(engine, SH, DAYS)

@@ -31,7 +31,7 @@ import weakref
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -67,6 +67,9 @@ CHUNK = 2_000  # ids in one IN (...): well under SQLite's limit on bound paramet
 # Above this many keys a transaction locks and counts whole days (a plan, an import): fewer
 # advisory locks than PostgreSQL's lock table holds, and one grouped query a day.
 MANY_KEYS = 400
+# Above this many people moved (or left, came back, changed type) in one transaction, the hook
+# counts every day holding a row whole rather than looking up each person's days.
+MANY_PEOPLE = 20_000
 # Whole days counted by one statement: a plan's commit touches 8. Each row's day is found by a
 # CASE with a branch a day, so a rebuild of a year goes a week or so at a time.
 DAYS_A_STATEMENT = 8
@@ -122,9 +125,12 @@ class Pending:
     heads: set[int] = field(default_factory=set)  # units whose head-count may have changed
     ids: list[int] = field(default_factory=list)  # the marks read, but "count everything"
     everything: bool = False  # an upgraded database not rebuilt yet
+    # Days to count whole, for every unit: most of the roster moved (only for the hook, see
+    # :func:`pending`'s ``many_people``)
+    days: set[date] = field(default_factory=set)
 
     def __bool__(self) -> bool:
-        return bool(self.keys or self.heads or self.ids)
+        return bool(self.keys or self.heads or self.ids or self.days)
 
 
 # --- counting from raw rows ----------------------------------------------------------------
@@ -443,8 +449,12 @@ def count_heads(conn: Connection, unit_ids: Collection[int] | None) -> dict[int,
 # --- what is marked -------------------------------------------------------------------------
 
 
-def pending(conn: Connection, tz: ZoneInfo) -> Pending:
-    """The keys and units the marked changes ask to be counted again (reads only)."""
+def pending(conn: Connection, tz: ZoneInfo, many_people: int | None = None) -> Pending:
+    """The keys and units the marked changes ask to be counted again (reads only).
+
+    ``many_people``: above this many people moved, left, came back or changed type, every day
+    from the first to the last holding a row is to be counted whole (``days``) instead of
+    looking up each person's days (the hook's choice; a reader keeps exact keys)."""
     out = Pending()
     whole: dict[int, set[int]] = defaultdict(set)  # person -> their units then and now
     # The driver's values, each distinct time placed on its day once: a results sheet's
@@ -469,7 +479,15 @@ def pending(conn: Connection, tz: ZoneInfo) -> Pending:
             if day is None:
                 day = day_of[at] = local_date(_aware(at), tz)
             out.keys.add((unit_id, day))
-    if whole:
+    if whole and many_people is not None and len(whole) > many_people:
+        # Placing a roster in units, a reorganisation: looking up each person's days read
+        # every appointment and sample through the person index and placed each on its day
+        # in Python (most of three minutes at 300,000 people), to name nearly every day.
+        span = days_with_data(conn, tz)
+        if span is not None:
+            first, last = span
+            out.days.update(first + timedelta(days=i) for i in range((last - first).days + 1))
+    elif whole:
         # A person who moved, left, came back or changed type: every day they have an
         # appointment or a sample is a day of the units they were and are in.
         for day_of_person in _days_of(conn, sorted(whole), tz):
@@ -512,13 +530,13 @@ def absorb(conn: Connection, tz: ZoneInfo, now: datetime) -> Pending:
     """Count again what this transaction (and any left over) marked, write it and clear the
     marks: called before COMMIT by the hook; a "count everything" mark is left for a rebuild
     (a check-in must not recount a year)."""
-    todo = pending(conn, tz)
+    todo = pending(conn, tz, MANY_PEOPLE)
     if not todo:
         return todo
     _lock(conn, todo)
-    if todo.keys or todo.heads:
+    if todo.keys or todo.heads or todo.days:
         # Counted after the lock: a key another transaction was counting is seen committed.
-        write(conn, todo.keys, todo.heads, tz, now)
+        write(conn, todo.keys, todo.heads, tz, now, todo.days)
     delete_ids(conn, DIRTY, todo.ids)
     return todo
 
@@ -529,9 +547,10 @@ def write(
     head_units: Collection[int],
     tz: ZoneInfo,
     now: datetime,
+    days: Collection[date] = (),
 ) -> int:
-    """Replace the roll-up's rows of ``keys`` and the head-counts of ``head_units`` with what
-    the raw rows say now. Returns the day rows written.
+    """Replace the roll-up's rows of ``keys``, of every unit on ``days``, and the head-counts
+    of ``head_units`` with what the raw rows say now. Returns the day rows written.
 
     Many keys (a plan, an import) count each of their days whole, in one grouped query a day
     rather than thousands of units in IN lists; :func:`_lock` took those days exclusively."""
@@ -539,10 +558,11 @@ def write(
     for unit_id, day in keys:
         by_day[day].add(unit_id)
     written = 0
-    if len(keys) > MANY_KEYS:
-        written += _replace_days(conn, count_whole_days(conn, by_day, tz), now)
-        by_day = {}
+    whole = set(days) | (set(by_day) if len(keys) > MANY_KEYS else set())
+    written += _count_whole(conn, sorted(whole), tz, now)
     for day, unit_ids in sorted(by_day.items()):
+        if day in whole:
+            continue
         figures = count_days(conn, day, tz, unit_ids)
         for part in _chunked(sorted(unit_ids), CHUNK):
             conn.execute(
@@ -559,6 +579,16 @@ def write(
         rows_h = [_heads_row(u, h) for u, h in heads.items()]
         if rows_h:
             conn.execute(insert(UNIT_HEADS), rows_h)
+    return written
+
+
+def _count_whole(conn: Connection, days: list[date], tz: ZoneInfo, now: datetime) -> int:
+    """Count ``days`` whole and replace their rows, a few weeks' figures in memory at a time
+    whatever the span asked; returns the rows written."""
+    written = 0
+    for i in range(0, len(days), DAYS_A_STATEMENT * 4):
+        part = days[i : i + DAYS_A_STATEMENT * 4]
+        written += _replace_days(conn, count_whole_days(conn, part, tz), now)
     return written
 
 
@@ -591,10 +621,7 @@ def rebuild(conn: Connection, days: Iterable[date], tz: ZoneInfo, now: datetime)
             conn.execute(
                 text("SELECT pg_advisory_xact_lock(:k)"), {"k": (_DAY_NS << 56) | day.toordinal()}
             )
-    for i in range(0, len(wanted), DAYS_A_STATEMENT * 4):
-        # a few weeks' figures in memory at a time, whatever the span asked
-        part = wanted[i : i + DAYS_A_STATEMENT * 4]
-        written += _replace_days(conn, count_whole_days(conn, part, tz), now)
+    written += _count_whole(conn, wanted, tz, now)
     heads = count_heads(conn, None)
     conn.execute(delete(UNIT_HEADS))
     if heads:
@@ -666,14 +693,16 @@ def _lock(conn: Connection, todo: Pending) -> None:
         wanted.append((_ALL_HEADS << 56, not many_heads))
         if not many_heads:
             wanted += [((_HEADS_NS << 56) | u, False) for u in sorted(todo.heads)]
-    days = sorted({day for _, day in todo.keys})
-    if len(todo.keys) > MANY_KEYS:
-        wanted += [((_DAY_NS << 56) | d.toordinal(), False) for d in days]
-    else:
-        wanted += [((_DAY_NS << 56) | d.toordinal(), True) for d in days]
-        wanted += [
-            ((_KEY_NS << 56) | (u << 24) | d.toordinal(), False) for u, d in sorted(todo.keys)
-        ]
+    many = len(todo.keys) > MANY_KEYS
+    key_days = {day for _, day in todo.keys}
+    whole = todo.days | key_days if many else todo.days  # counted whole: the day exclusively
+    for d in sorted(key_days | todo.days):
+        wanted.append(((_DAY_NS << 56) | d.toordinal(), d not in whole))
+    wanted += [
+        ((_KEY_NS << 56) | (u << 24) | d.toordinal(), False)
+        for u, d in sorted(todo.keys)
+        if d not in whole
+    ]
     for key, shared in wanted:
         fn = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
         conn.execute(text(f"SELECT {fn}(:k)"), {"k": key})
