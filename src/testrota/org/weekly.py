@@ -58,6 +58,7 @@ PERSON = tables.PERSON
 # Advisory lock namespaces, beside the daily roll-up's 0x52-0x55.
 _PERSON_NS, _WEEK_NS = 0x56, 0x57
 MANY_PEOPLE = 2_000  # beyond this, one lock on the week instead of one per person
+COUNT_BATCH = 50_000  # people counted and written at a time by a large recount
 
 
 def fingerprint(policy: Policy, config_dir: Path | None) -> str:
@@ -159,6 +160,14 @@ def write(
 ) -> int:
     """Count these people's week (None: everyone's) again and replace their rows; returns the
     rows written. ``everyone``: every person's facts and unit, read once for many weeks."""
+    if person_ids is not None and len(person_ids) > COUNT_BATCH:
+        # A plan's commit names everyone: their facts, appointments and rows a batch at a
+        # time keep the committing process's memory bounded (the plan holds its own too).
+        ids = sorted(set(person_ids))
+        return sum(
+            write(conn, ids[i : i + COUNT_BATCH], week, policy, rates, now)
+            for i in range(0, len(ids), COUNT_BATCH)
+        )
     counted = count(conn, person_ids, week, policy, rates, everyone[0] if everyone else None)
     units: dict[int, int | None] = {}
     if person_ids is None:
