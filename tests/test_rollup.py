@@ -890,3 +890,23 @@ def test_many_people_moved_count_every_day_with_data_whole(
         s.commit()
     assert looked_up == [2]
     assert _kept(engine) == _recounted(engine, SH, DAYS)
+
+
+def test_counting_whole_days_puts_the_planner_settings_back(engine: Engine) -> None:
+    """The whole-day count turns nested loops off and raises work_mem for itself only: the
+    rest of the transaction (a rebuild's weekly count, the caller's own statements) plans
+    with the settings it had."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("planner settings are PostgreSQL's")
+    from sqlalchemy import text
+
+    from testrota.org.rollup import count_whole_days
+
+    with engine.begin() as conn:
+        conn.execute(text("SET LOCAL work_mem = '8MB'"))
+        count_whole_days(conn, DAYS, SH)
+        settings = [
+            conn.execute(text(f"SELECT current_setting('{name}')")).scalar_one()
+            for name in ("enable_nestloop", "work_mem")
+        ]
+    assert settings == ["on", "8MB"]
