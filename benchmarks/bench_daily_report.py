@@ -78,8 +78,9 @@ def unit_of(i: int, per_grid: int) -> tuple[str, str]:
     return path, f"班组{t}网格{k}"
 
 
-def seed(engine: Engine, n: int, rng: random.Random) -> float:
-    """The people, the day's appointments and samples; returns the unit tree's build time."""
+def seed(engine: Engine, n: int, rng: random.Random, place_units: bool = True) -> float:
+    """The people, the day's appointments and samples; returns the unit tree's build time
+    (``place_units`` False: nobody placed, as after a bulk load, left to ``rollup rebuild``)."""
     per_grid = max(1, n // (COMPANIES * PLANTS * WORKSHOPS * TEAMS * GRIDS))
     created = datetime(2022, 5, 1, tzinfo=UTC)
     types = ("employee",) * 8 + ("co_resident", "third_party")
@@ -171,8 +172,9 @@ def seed(engine: Engine, n: int, rng: random.Random) -> float:
             constants={"site_name": "", "recorded_at": created, "recorded_by": "bench"},
         )
     t0 = time.perf_counter()
-    with engine.begin() as conn:
-        sync_units(conn, load_org(CONFIG), created)
+    if place_units:
+        with engine.begin() as conn:
+            sync_units(conn, load_org(CONFIG), created)
     return time.perf_counter() - t0
 
 

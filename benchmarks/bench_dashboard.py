@@ -13,6 +13,7 @@ Side by side: summed from the weekly roll-up (``testrota.org.weekly``, after one
 under 200 ms at 300,000 people on PostgreSQL.
 
     .venv/bin/python benchmarks/bench_dashboard.py [--people 100000] [--runs 2] [--db URL]
+        [--units-by-rebuild] [--rebuild-only]
 """
 
 from __future__ import annotations
@@ -25,11 +26,12 @@ import tempfile
 import time
 from collections.abc import Callable
 
-from sqlalchemy import text, update
+from sqlalchemy import make_url, text, update
 
+from _pg import DatabaseCpu
 from bench_daily_report import CONFIG, NOW, SECRET, SUPERVISED, load, seed
 from testrota.actions.compliance import Dashboard, DashboardFigures, dashboard_figures
-from testrota.actions.rollup import RebuildRollup, rebuild_rollup
+from testrota.actions.rollup import RebuildRollup, RollupRebuilt, rebuild_rollup
 from testrota.app import App, build_app
 from testrota.audit import Actor
 from testrota.auth.scope import Scope
@@ -61,13 +63,21 @@ def main() -> None:
     parser.add_argument("--people", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=2)
     parser.add_argument("--db", help="database URL (default: SQLite in a temporary folder)")
+    parser.add_argument(
+        "--units-by-rebuild",
+        action="store_true",
+        help="seed nobody in a unit: the rebuild places everyone first, as after a bulk load",
+    )
+    parser.add_argument(
+        "--rebuild-only", action="store_true", help="stop after the timed rollup rebuild"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         url = args.db or f"sqlite:///{tmp}/bench.db"
         engine = make_engine(url)
         upgrade(engine)
         t0 = time.perf_counter()
-        seed(engine, args.people, random.Random(42))
+        seed(engine, args.people, random.Random(42), place_units=not args.units_by_rebuild)
         with engine.begin() as conn:
             conn.execute(update(tables.PERSON).values(risk_category="driver"))
         if engine.dialect.name == "postgresql":
@@ -80,9 +90,22 @@ def main() -> None:
         )
         # The roll-ups counted whole once, as after an upgrade (`testrota rollup rebuild`).
         app = build_app(settings, clock=FixedClock(NOW))
-        wall, cpu = timed(lambda: rebuild_rollup(app, RebuildRollup(Actor.cli())))
+        rebuilt: list[RollupRebuilt] = []
+        with DatabaseCpu(make_url(url).database or "") as db_cpu:
+            wall, cpu = timed(
+                lambda: rebuilt.append(rebuild_rollup(app, RebuildRollup(Actor.cli())))
+            )
+        done = rebuilt[0]
         app.close()
-        print(f"rollup rebuild (daily and weekly): {wall:.1f} s wall, {cpu:.1f} s CPU ({load()})")
+        placed = "people placed in units by it, " if args.units_by_rebuild else ""
+        server = f", database CPU {db_cpu.seconds:.1f} s" if db_cpu.seconds else ""
+        print(
+            f"rollup rebuild (daily and weekly, {placed}{len(done.weeks)} weeks, "
+            f"{done.days} days, {done.rows:,} unit-day rows, {done.week_rows:,} person-week "
+            f"rows): {wall:.1f} s wall, {cpu:.1f} s CPU{server} ({load()})"
+        )
+        if args.rebuild_only:
+            return
         week = str(week_of(NOW, NOW.tzinfo))  # type: ignore[arg-type]
         unit = SUPERVISED["workshop"]
         with make_engine(url).connect() as conn:

@@ -11,7 +11,13 @@ memory, and the plan's quality figures:
 4. the SMS sender-capacity check the plan report adds by default (issue 6), on the stored week:
    it reads the plan back once planning is done, so it is timed apart, not counted in 1-3 —
    but ``testrota plan`` (and the Friday job) run it after committing, so a whole ``plan``
-   costs step 1 plus this one.
+   costs step 1 plus this one;
+5. the week after, planned as ``testrota plan`` commits it on a group roster: everyone placed
+   in org units (``ensure_units``, timed apart), the week held by the weekly roll-up (as the
+   nightly job holds next week; counted apart), and the plan written through the app's engine,
+   whose commit hook counts the daily and weekly roll-ups again before COMMIT. Its figures
+   include that hook (shown apart as ``daily roll-up s`` and ``weekly roll-up s``); compare it
+   with step 3, the same kind of week (600,000 new rows at 300,000 people) without units.
 
 Goal (issue 4): steps 1 and 2 under 5 s each including writing to SQLite, under 1 GB peak.
 
@@ -31,7 +37,7 @@ import os
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -50,8 +56,10 @@ from testrota.db.engine import make_engine  # noqa: E402
 from testrota.db.schema import upgrade  # noqa: E402
 from testrota.policy import load_policy  # noqa: E402
 
-WEEK, NEXT_WEEK = "2022-W19", "2022-W20"
+WEEK, NEXT_WEEK, UNITS_WEEK = "2022-W19", "2022-W20", "2022-W21"
 NOW = datetime(2022, 5, 6, 4, 0, tzinfo=UTC)  # Friday 12:00 in Shanghai, before the week
+UNITS_NOW = NOW + timedelta(days=14)  # the Friday before UNITS_WEEK
+SECRET = "bench-secret-key-not-for-production-0123456789"
 P = tables.PERSON
 QUALITY = (
     "required",
@@ -138,6 +146,11 @@ def child(step: str, db: str, week: str, n_people: int) -> None:
 
         capacity = capacity_for_week(engine, week, policy)
         figures: dict[str, Any] = {"warnings": len(capacity["warnings"])}
+    elif step == "plan_units":
+        engine.dispose()
+        figures = _plan_with_units(db, week, n_people)
+        print(json.dumps(figures))
+        return
     else:
         from testrota.audit import Actor
         from testrota.scheduling.service import plan_week_service
@@ -160,6 +173,120 @@ def child(step: str, db: str, week: str, n_people: int) -> None:
     if after is not None and db_cpu is not None:
         figures["db_cpu_seconds"] = round(after - db_cpu, 2)
     print(json.dumps({"seconds": round(seconds, 2), "cpu_seconds": round(cpu, 2), **figures}))
+
+
+def _app(db: str) -> Any:
+    from testrota.app import build_app
+    from testrota.clock import FixedClock
+    from testrota.settings import get_settings
+
+    settings = get_settings(
+        database_url=db, config_dir=ROOT / "config", secret_key=SECRET, now=UNITS_NOW.isoformat()
+    )
+    return build_app(settings, clock=FixedClock(UNITS_NOW))
+
+
+def prepare_units(db: str, week: str) -> dict[str, Any]:
+    """Everyone placed in org units (what the first import or command does), and ``week``
+    held by the weekly roll-up (what the nightly job does for next week); both timed apart."""
+    from testrota.actions.rollup import _analyze, _rates
+    from testrota.actions.units import ensure_units
+    from testrota.audit import Actor
+    from testrota.db.engine import session_scope
+    from testrota.org import weekly
+    from testrota.weeks import parse_week
+
+    app = _app(db)
+    start, cpu = time.perf_counter(), time.process_time()
+    done = ensure_units(app, Actor.job("bench"))
+    _analyze(app, "person", "orgunit")
+    units = (time.perf_counter() - start, time.process_time() - cpu)
+    start, cpu = time.perf_counter(), time.process_time()
+    with session_scope(app.engine) as session:
+        conn = session.connection()
+        print_ = weekly.fingerprint(app.policy, app.config_dir)
+        rows = weekly.rebuild(conn, [parse_week(week)], app.policy, _rates(app), print_, app.now())
+    held = (time.perf_counter() - start, time.process_time() - cpu)
+    app.close()
+    return {
+        "units_added": done.units_added if done else 0,
+        "people_placed": done.people_moved if done else 0,
+        "units_seconds": round(units[0], 2),
+        "units_cpu_seconds": round(units[1], 2),
+        "hold_week_rows": rows,
+        "hold_week_seconds": round(held[0], 2),
+        "hold_week_cpu_seconds": round(held[1], 2),
+    }
+
+
+def _plan_with_units(db: str, week: str, n_people: int) -> dict[str, Any]:
+    """``week`` planned through the app's engine, as ``testrota plan`` does: its commit counts
+    the roll-ups again. Their hook functions are timed in place (wrapped, not changed)."""
+    from testrota.audit import Actor
+    from testrota.org import rollup, weekly
+    from testrota.policy import load_policy
+    from testrota.scheduling.service import plan_week_service
+
+    spent = {"daily": [0.0, 0.0], "weekly": [0.0, 0.0]}
+
+    def timed(name: str, fn: Any) -> Any:
+        def run(*args: Any, **kwargs: Any) -> Any:
+            start, cpu = time.perf_counter(), time.process_time()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                spent[name][0] += time.perf_counter() - start
+                spent[name][1] += time.process_time() - cpu
+
+        return run
+
+    rollup.absorb = timed("daily", rollup.absorb)  # type: ignore[assignment]
+    weekly.before_commit = timed("weekly", weekly.before_commit)  # type: ignore[assignment]
+    marks: dict[str, int] = {}
+    original = rollup.pending
+
+    def counted_pending(conn: Any, tz: Any, *args: Any) -> Any:
+        found = original(conn, tz, *args)
+        marks.setdefault("marks", len(found.ids))
+        marks.setdefault("keys", len(found.keys))
+        return found
+
+    rollup.pending = counted_pending  # type: ignore[assignment]
+    app = _app(db)
+    policy = load_policy(ROOT / "config")
+    engine = app.engine
+    backend = _backend_pid(engine)
+    db_cpu = _cpu_of(backend)
+    _, departments, n_sites = _shape(n_people)
+    sites = make_sites(policy, sites=n_sites, departments=departments)
+    start, cpu = time.perf_counter(), time.process_time()
+    report = plan_week_service(
+        engine,
+        week,
+        app.policy,
+        sites,
+        ROOT / "config",
+        app.now(),
+        actor=Actor.job("bench"),
+        check_sms=False,
+    )
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+    figures: dict[str, Any] = {
+        "seconds": round(seconds, 2),
+        "cpu_seconds": round(cpu, 2),
+        **{k: report[k] for k in QUALITY},
+        "daily_rollup_seconds": round(spent["daily"][0], 2),
+        "daily_rollup_cpu_seconds": round(spent["daily"][1], 2),
+        "weekly_rollup_seconds": round(spent["weekly"][0], 2),
+        "weekly_rollup_cpu_seconds": round(spent["weekly"][1], 2),
+        "rollup_marks": marks.get("marks", 0),
+        "rollup_keys": marks.get("keys", 0),
+    }
+    after = _cpu_of(backend)
+    if after is not None and db_cpu is not None:
+        figures["db_cpu_seconds"] = round(after - db_cpu, 2)
+    app.close()
+    return figures
 
 
 def _backend_pid(engine: Engine) -> int | None:
@@ -239,6 +366,28 @@ def run(n_people: int = 100_000, db: str | None = None) -> dict[str, Any]:
             )
             result["sms_capacity_check"] = {**json.loads(m.output), "peak_mb": round(m.peak_mb)}
         engine.dispose()
+        result["units_setup"] = prepare_units(url, UNITS_WEEK)
+        m = measure(
+            "plan_units",
+            [
+                sys.executable,
+                __file__,
+                "--child",
+                "plan_units",
+                "--db",
+                url,
+                "--week",
+                UNITS_WEEK,
+                "--people",
+                str(n_people),
+            ],
+        )
+        result["plan_with_units"] = {
+            **json.loads(m.output),
+            "process_seconds": round(m.seconds, 2),
+            "peak_mb": round(m.peak_mb),
+        }
+        print(f"plan_with_units: {result['plan_with_units']['seconds']:.2f} s", file=sys.stderr)
     result["slots"] = result["plan"]["slots"]
     return result
 
@@ -260,7 +409,7 @@ def _print(result: dict[str, Any]) -> None:
         "| rows kept/added/cancelled |"
     )
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for name, _ in STEPS:
+    for name in [n for n, _ in STEPS] + ["plan_with_units"]:
         r = result[name]
         print(
             f"| {name} | {r['seconds']:.2f} | {r['cpu_seconds']:.2f} "
@@ -271,6 +420,18 @@ def _print(result: dict[str, Any]) -> None:
             f"| {_pct(r['spaced_3_4_share'])} "
             f"| {r['kept']:,}/{r['added']:,}/{r['cancelled']:,} |"
         )
+    u, r = result["units_setup"], result["plan_with_units"]
+    print(
+        f"plan_with_units ({UNITS_WEEK}, after next_week): {u['people_placed']:,} people placed "
+        f"in {u['units_added']:,} units in {u['units_seconds']:.2f} s "
+        f"(CPU {u['units_cpu_seconds']:.2f} s); week held by the weekly roll-up "
+        f"({u['hold_week_rows']:,} rows) in {u['hold_week_seconds']:.2f} s "
+        f"(CPU {u['hold_week_cpu_seconds']:.2f} s); in the plan's commit: "
+        f"{r['rollup_marks']:,} marks, {r['rollup_keys']:,} (unit, day) keys, daily roll-up "
+        f"{r['daily_rollup_seconds']:.2f} s (client CPU {r['daily_rollup_cpu_seconds']:.2f} s), "
+        f"weekly roll-up {r['weekly_rollup_seconds']:.2f} s "
+        f"(client CPU {r['weekly_rollup_cpu_seconds']:.2f} s)"
+    )
     if "database_mb" in result:
         print(f"database size after the three steps: {result['database_mb']:,} MB")
     print(f"load average at the end: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
@@ -289,7 +450,7 @@ def main(argv: list[str] | None = None) -> int:
     where.add_argument("--db", help="database URL of an empty database (default: SQLite)")
     where.add_argument("--pg", metavar="SERVER", help="make a fresh PostgreSQL database there")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
-    parser.add_argument("--child", choices=["plan", "sms"], help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=["plan", "sms", "plan_units"], help=argparse.SUPPRESS)
     parser.add_argument("--week", default=WEEK, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:

@@ -227,8 +227,13 @@ def test_after_random_changes_of_every_kind_the_rollup_equals_a_recount(
     many: int,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # many=0: every change takes the bulk path (whole days, a day lock), as a plan does
+    # many=0: every change takes the bulk path (whole days, a day lock), as a plan does, and
+    # a person moved, leaving or changing type has every day with data counted whole, as
+    # placing a roster in units does
     monkeypatch.setattr("testrota.org.rollup.MANY_KEYS", many)
+    monkeypatch.setattr("testrota.org.rollup.MANY_PEOPLE", many if many == 0 else 20_000)
+    # ... and the weekly roll-up counts a large change in batches (of 5 people here)
+    monkeypatch.setattr("testrota.org.weekly.COUNT_BATCH", 5 if many == 0 else 50_000)
     rnd = random.Random(seed)
     pol = policy(timezone=str(tz))
     now = local(tz, 2022, 5, 13, 9, 0)
@@ -695,3 +700,213 @@ def test_a_rebuild_gives_postgresql_fresh_statistics_before_it_counts(
             ).all()
         )
     assert analysed == {n: True for n in ("person", "appointment", "testresult", "personweek")}
+
+
+@pytest.mark.parametrize("zone", ["Europe/Berlin", "Asia/Shanghai"])
+def test_whole_days_counted_in_one_statement_equal_each_day_counted_alone(
+    engine: Engine, session: Session, zone: str
+) -> None:
+    """The plan's and the rebuild's path (``count_whole_days``: many days in one pass, each row
+    placed on its day by the days' bounds) against the one-day definition (``count_days``),
+    across a change to summer time (Berlin's 27 March 2022 has 23 hours), with rows close to
+    every local midnight, excuse codes, pooled tubes, leavers and people outside the tree."""
+    from zoneinfo import ZoneInfo
+
+    from testrota.org.rollup import DAYS_A_STATEMENT, count_whole_days
+
+    tz = ZoneInfo(zone)
+    rnd = random.Random(17)
+    app = app_at(engine, local(tz, 2022, 4, 2, 9, 0), policy(timezone=zone))
+    add_site(session)
+    people = []
+    for i in range(30):
+        p = add_person(session, f"W{i:03d}", department=f"厂{i % 3}", grid_unit=f"网格{i % 4}")
+        p.unit_path = UNIT_PATHS[i % 3] + f"/网格{i % 4}"
+        session.add(p)
+        people.append(p)
+    session.commit()
+    ensure_units(app, Actor.cli())
+    # Sundays to Tuesdays around the change, and a run of days longer than one statement
+    # with a gap in it, so runs and statements are both split.
+    days = [date(2022, 3, 20) + timedelta(days=i) for i in range(DAYS_A_STATEMENT + 3)]
+    days += [date(2022, 4, 1)]
+    minutes = [0, 1, 59, 60 * 12, 60 * 23 - 1, 60 * 23, 60 * 24 - 1]
+    sampled: set[tuple[Any, Any]] = set()  # a person has one sample of a source at a time
+    with Session(engine, expire_on_commit=False) as s:
+        for n in range(160):
+            p = s.get(Person, rnd.choice(people).id)
+            assert p is not None
+            day = rnd.choice(days)
+            at = datetime_at(tz, day, rnd.choice(minutes))
+            roll = rnd.random()
+            if roll >= 0.45 and (p.id, at) in sampled:
+                continue
+            sampled.add((p.id, at))
+            if roll < 0.45:
+                status = rnd.choice(["scheduled", "done", "missed", "excused", "cancelled"])
+                a = add_appt(s, p, at, status=status)
+                if status == "excused":
+                    a.excused_code = rnd.choice(["leave", "trip", None])
+                    s.add(a)
+            elif roll < 0.85:
+                add_sample(s, p, at, result=rnd.choice(["pending", "positive", "negative"]))
+            else:
+                sample = add_sample(s, p, at)
+                tube = Tube(
+                    code=f"WT{n:03d}",
+                    site_code="S1",
+                    day=day,
+                    ratio=rnd.choice([1, 5]),
+                    opened_at=at,
+                    opened_by="site",
+                    result=rnd.choice(["positive", "negative", None]),
+                )
+                s.add(tube)
+                s.flush()
+                s.add(TubeMember(tube_id=tube.id, person_id=p.id, result_id=sample.id, added_at=at))
+        for p in people[:3]:
+            fresh = s.get(Person, p.id)
+            assert fresh is not None
+            fresh.active = False  # leavers are not counted
+            s.add(fresh)
+        fresh = s.get(Person, people[3].id)
+        assert fresh is not None
+        fresh.unit_id = None  # someone outside the tree neither
+        s.add(fresh)
+        s.commit()
+
+    def rows(figures: dict[int, Any]) -> dict[int, Any]:
+        return {u: f for u, f in figures.items() if not f.is_empty() or f.untested}
+
+    with engine.connect() as conn:
+        together = count_whole_days(conn, days, tz)
+        alone = {day: count_days(conn, day, tz, None) for day in days}
+    assert {d: rows(f) for d, f in together.items()} == {d: rows(f) for d, f in alone.items()}
+    assert sum(f.required + f.extra for by in together.values() for f in by.values()) > 50
+    assert any(f.pooled for by in together.values() for f in by.values())
+    assert any(f.untested for by in together.values() for f in by.values())
+
+
+def datetime_at(tz: Any, day: date, minute: int) -> Any:
+    """``minute`` minutes after the local midnight starting ``day`` (in UTC, so a day of 23
+    hours runs into the next one's first hour)."""
+    from testrota.weeks import day_bounds
+
+    return day_bounds(day, tz)[0] + timedelta(minutes=minute)
+
+
+def test_a_whole_rebuild_places_everyone_in_units_in_its_own_transaction(
+    engine: Engine, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a bulk load nobody has a unit: the rebuild places them in the transaction it
+    counts in, so no commit of their own has its hook count every day of every person moved
+    first (the rebuild counts all of it anyway), and the figures still equal a recount."""
+    from testrota.actions.rollup import RebuildRollup, rebuild_rollup
+    from testrota.org import rollup
+
+    app = app_at(engine, local(SH, 2022, 5, 11, 9, 0), policy())
+    add_site(session)
+    for i in range(6):
+        p = add_person(session, f"R{i}", department=f"厂{i % 2}")
+        p.unit_path = UNIT_PATHS[i % 3]
+        session.add(p)
+        add_appt(session, p, local(SH, 2022, 5, 9 + i % 3, 9, 0), status="done")
+        add_sample(session, p, local(SH, 2022, 5, 9 + i % 3, 9, 5))
+    session.commit()
+    counted_by_hook: list[int] = []
+    real_write = rollup.write
+
+    def write(conn: Any, keys: Any, heads: Any, tz: Any, now: Any) -> int:
+        counted_by_hook.append(len(keys) + len(heads))
+        return real_write(conn, keys, heads, tz, now)
+
+    monkeypatch.setattr(rollup, "write", write)
+    done = rebuild_rollup(app, RebuildRollup(Actor.cli()))
+    assert done.whole and done.rows > 0
+    assert counted_by_hook == []  # nothing was left marked for a commit's hook to count
+    with engine.connect() as conn:
+        placed = conn.execute(
+            select(func.count()).select_from(tables.PERSON).where(tables.PERSON.c.unit_id.is_(None))
+        ).scalar_one()
+        actions = [r[0] for r in conn.execute(select(tables.AUDIT_EVENT.c.action))]
+    assert placed == 0
+    assert "units.synced" in actions and "rollup.rebuilt" in actions
+    assert _marks(engine) == 0
+    assert _kept(engine) == _recounted(engine, SH, DAYS)
+
+
+def test_many_people_moved_count_every_day_with_data_whole(
+    engine: Engine, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Placing a roster in units (or a reorganisation) moves more people than the hook looks
+    up one by one: it counts every day from the first to the last holding a row, for every
+    unit, and the roll-up still equals a recount, the days between included."""
+    from testrota.org import rollup
+
+    monkeypatch.setattr(rollup, "MANY_PEOPLE", 3)
+    app = app_at(engine, local(SH, 2022, 5, 13, 9, 0), policy())
+    add_site(session)
+    people = []
+    for i in range(8):
+        p = add_person(session, f"M{i}", department=f"厂{i % 2}")
+        p.unit_path = UNIT_PATHS[i % 3]
+        session.add(p)
+        people.append(p)
+    session.commit()
+    ensure_units(app, Actor.cli())
+    with Session(engine, expire_on_commit=False) as s:
+        for i, p in enumerate(people):
+            add_appt(s, p, local(SH, 2022, 5, 9 + i % 4, 9, 0), status="done")
+            if i % 2:
+                add_sample(s, p, local(SH, 2022, 5, 9 + i % 4, 9, 5))
+        s.commit()
+    assert _kept(engine) == _recounted(engine, SH, DAYS)
+    looked_up: list[int] = []
+    real_days_of = rollup._days_of
+
+    def days_of(conn: Any, person_ids: list[int], tz: Any) -> Any:
+        looked_up.append(len(person_ids))
+        return real_days_of(conn, person_ids, tz)
+
+    monkeypatch.setattr(rollup, "_days_of", days_of)
+    with engine.connect() as conn:
+        units = [r[0] for r in conn.execute(select(tables.ORG_UNIT.c.id))]
+    with Session(engine) as s:  # four people move: more than the hook looks up one by one
+        for i, p in enumerate(people[:4]):
+            fresh = s.get(Person, p.id)
+            assert fresh is not None
+            fresh.unit_id = units[(units.index(fresh.unit_id) + 1 + i) % len(units)]
+            s.add(fresh)
+        s.commit()
+    assert looked_up == []
+    assert _marks(engine) == 0
+    assert _kept(engine) == _recounted(engine, SH, DAYS)
+    with Session(engine) as s:  # two move back: looked up one by one
+        for p in people[:2]:
+            fresh = s.get(Person, p.id)
+            assert fresh is not None
+            fresh.unit_id = p.unit_id
+            s.add(fresh)
+        s.commit()
+    assert looked_up == [2]
+    assert _kept(engine) == _recounted(engine, SH, DAYS)
+
+
+def test_counting_whole_days_puts_the_planner_settings_back(engine: Engine) -> None:
+    """The whole-day count turns nested loops off and raises work_mem for itself only: the
+    rest of the transaction (a rebuild's weekly count, the caller's own statements) plans
+    with the settings it had."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("planner settings are PostgreSQL's")
+    from sqlalchemy import text
+
+    from testrota.org.rollup import count_whole_days
+
+    with engine.begin() as conn:
+        conn.execute(text("SET LOCAL work_mem = '8MB'"))
+        count_whole_days(conn, DAYS, SH)
+        settings = [
+            conn.execute(text(f"SELECT current_setting('{name}')")).scalar_one()
+            for name in ("enable_nestloop", "work_mem")
+        ]
+    assert settings == ["on", "8MB"]

@@ -30,30 +30,36 @@ from __future__ import annotations
 import weakref
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
-from typing import Any
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     BindParameter,
     Connection,
     Engine,
+    String,
     and_,
     bindparam,
     case,
+    cast,
     delete,
     event,
     func,
     insert,
     inspect,
+    literal,
+    null,
     select,
     text,
     union,
+    union_all,
 )
 
 from testrota.db import tables
-from testrota.db.bulk import delete_ids
+from testrota.db.bulk import bulk_insert, delete_ids
 from testrota.weeks import day_bounds, local_date
 
 PERSON, APPOINTMENT, TEST_RESULT = tables.PERSON, tables.APPOINTMENT, tables.TEST_RESULT
@@ -62,11 +68,18 @@ CHUNK = 2_000  # ids in one IN (...): well under SQLite's limit on bound paramet
 # Above this many keys a transaction locks and counts whole days (a plan, an import): fewer
 # advisory locks than PostgreSQL's lock table holds, and one grouped query a day.
 MANY_KEYS = 400
+# Above this many people moved (or left, came back, changed type) in one transaction, the hook
+# counts every day holding a row whole rather than looking up each person's days.
+MANY_PEOPLE = 20_000
+# Whole days counted by one statement: a plan's commit touches 8. Each row's day is found by a
+# CASE with a branch a day, so a rebuild of a year goes a week or so at a time.
+DAYS_A_STATEMENT = 8
 FEW_UNITS = 50  # units whose people are looked up first, so each person's index finds the day
 # Advisory lock keys: one namespace byte above a unit id and a day, so they meet no other lock.
 _KEY_NS, _DAY_NS, _HEADS_NS, _ALL_HEADS = 0x52, 0x53, 0x54, 0x55
 
 Key = tuple[int, date]  # (unit id, local day)
+T = TypeVar("T")
 
 
 @dataclass
@@ -113,9 +126,12 @@ class Pending:
     heads: set[int] = field(default_factory=set)  # units whose head-count may have changed
     ids: list[int] = field(default_factory=list)  # the marks read, but "count everything"
     everything: bool = False  # an upgraded database not rebuilt yet
+    # Days to count whole, for every unit: most of the roster moved (only for the hook, see
+    # :func:`pending`'s ``many_people``)
+    days: set[date] = field(default_factory=set)
 
     def __bool__(self) -> bool:
-        return bool(self.keys or self.heads or self.ids)
+        return bool(self.keys or self.heads or self.ids or self.days)
 
 
 # --- counting from raw rows ----------------------------------------------------------------
@@ -253,6 +269,184 @@ def _count_tubes(
         f.pool_positive += int(positive)
 
 
+def count_whole_days(
+    conn: Connection, days: Collection[date], tz: ZoneInfo
+) -> dict[date, dict[int, DayFigures]]:
+    """Every unit's own figures of each of ``days``, as :func:`count_days` counts one day for
+    every unit, but in one pass over the rows of up to :data:`DAYS_A_STATEMENT` consecutive
+    days: each appointment and sample is placed on its local day by the days' UTC bounds
+    (:func:`testrota.weeks.day_bounds`, so a day of 23 or 25 hours is counted as the report
+    counts it), and each person's events of a day are summed once before the one join to
+    person. A plan's commit (8 days) and a rebuild count this way; counting day by day read
+    the person table once a day and joined each day's due and sampled people to it twice."""
+    out: dict[date, dict[int, DayFigures]] = {day: {} for day in days}
+    with _whole_day_plans(conn):
+        for run in _runs(sorted(out)):
+            for i in range(0, len(run), DAYS_A_STATEMENT):
+                part = run[i : i + DAYS_A_STATEMENT]
+                bounds = [day_bounds(day, tz) for day in part]
+                _count_people_days(conn, part, bounds, out)
+                _count_tubes_days(conn, part, bounds, out)
+    return out
+
+
+# While whole days are counted on PostgreSQL: no nested loops, and room to aggregate in memory.
+_WHOLE_DAY_SETTINGS = {"enable_nestloop": "off", "work_mem": "64MB"}
+
+
+@contextmanager
+def _whole_day_plans(conn: Connection) -> Iterator[None]:
+    """In a plan's commit the day's rows were written by this very transaction, and the
+    statistics do not know them: PostgreSQL estimated a few hundred rows for 600,000 and
+    joined each to person through its index, 200,000 look-ups a day at 100,000 people (1.6 s
+    instead of 0.4 s), and its hash aggregates spilled to disk at the default 4 MB. A whole
+    day's count is always every row of the day, so hash joins are right whatever the
+    statistics say. The settings are the transaction's own and are put back afterwards."""
+    if conn.dialect.name != "postgresql":
+        yield
+        return
+    before = {
+        name: conn.execute(text("SELECT current_setting(:n)"), {"n": name}).scalar_one()
+        for name in _WHOLE_DAY_SETTINGS
+    }
+    for name, value in _WHOLE_DAY_SETTINGS.items():
+        conn.execute(text("SELECT set_config(:n, :v, true)"), {"n": name, "v": value})
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            conn.execute(text("SELECT set_config(:n, :v, true)"), {"n": name, "v": value})
+
+
+def _runs(days: list[date]) -> Iterator[list[date]]:
+    """Sorted days in runs of consecutive days: each run is one range of rows."""
+    run: list[date] = []
+    for day in days:
+        if run and (day - run[-1]).days != 1:
+            yield run
+            run = []
+        run.append(day)
+    if run:
+        yield run
+
+
+def _day_of(at: Any, days: list[date], bounds: list[tuple[datetime, datetime]]) -> Any:
+    """The ordinal of the local day holding ``at`` (a row already within the days' range)."""
+    return case(
+        *((at < end, day.toordinal()) for day, (_, end) in zip(days, bounds, strict=True)),
+        else_=None,
+    )
+
+
+def _count_people_days(
+    conn: Connection,
+    days: list[date],
+    bounds: list[tuple[datetime, datetime]],
+    out: dict[date, dict[int, DayFigures]],
+) -> None:
+    a, t, p = APPOINTMENT, TEST_RESULT, PERSON
+    start, end = bounds[0][0], bounds[-1][1]
+    code_of = case((a.c.status == "excused", func.coalesce(a.c.excused_code, "other")), else_="")
+    # One row per appointment or sample: "due" with its excuse code ("" when not excused; the
+    # smallest of a day's codes is the person's, as in count_days), or "sampled".
+    events = union_all(
+        select(
+            a.c.person_id.label("person_id"),
+            _day_of(a.c.starts_at, days, bounds).label("day"),
+            code_of.label("code"),
+            literal(1).label("due"),
+            literal(0).label("sampled"),
+            literal(0).label("positive"),
+        ).where(a.c.starts_at >= start, a.c.starts_at < end, a.c.status != "cancelled"),
+        select(
+            t.c.person_id,
+            _day_of(t.c.sampled_at, days, bounds),
+            cast(null(), String),
+            literal(0),
+            literal(1),
+            case((t.c.result == "positive", 1), else_=0),
+        ).where(t.c.sampled_at >= start, t.c.sampled_at < end),
+    ).subquery()
+    per = (
+        select(
+            events.c.person_id,
+            events.c.day,
+            func.min(events.c.code).label("code"),
+            func.max(events.c.due).label("due"),
+            func.max(events.c.sampled).label("sampled"),
+            func.max(events.c.positive).label("positive"),
+        )
+        .group_by(events.c.person_id, events.c.day)
+        .subquery()
+    )
+    is_due, was_sampled = per.c.due == 1, per.c.sampled == 1
+    untested_code = case((and_(is_due, per.c.sampled == 0), per.c.code), else_=None)
+    query = (
+        select(
+            p.c.unit_id,
+            per.c.day,
+            untested_code.label("code"),
+            func.count(),
+            func.sum(per.c.due),
+            _n(and_(is_due, was_sampled)),
+            _n(and_(per.c.due == 0, was_sampled)),
+            func.sum(per.c.positive),
+        )
+        .select_from(per.join(p, p.c.id == per.c.person_id))
+        .where(p.c.active.is_(True), p.c.unit_id.is_not(None))
+        .group_by(p.c.unit_id, per.c.day, untested_code)
+    )
+    for unit_id, ordinal, code, n, required, tested, extra, positive_n in conn.execute(query):
+        f = out[date.fromordinal(ordinal)].setdefault(unit_id, DayFigures())
+        f.required += int(required or 0)
+        f.tested += int(tested or 0)
+        f.extra += int(extra or 0)
+        f.positive += int(positive_n or 0)
+        if code is not None:
+            f.untested[code] = f.untested.get(code, 0) + int(n)
+
+
+def _count_tubes_days(
+    conn: Connection,
+    days: list[date],
+    bounds: list[tuple[datetime, datetime]],
+    out: dict[date, dict[int, DayFigures]],
+) -> None:
+    """:func:`_count_tubes` for every unit, by local day."""
+    t, p, member, tube = TEST_RESULT, PERSON, tables.TUBE_MEMBER, tables.TUBE
+    start, end = bounds[0][0], bounds[-1][1]
+    samples = (
+        select(t.c.id, t.c.person_id, _day_of(t.c.sampled_at, days, bounds).label("day"))
+        .where(t.c.sampled_at >= start, t.c.sampled_at < end)
+        .subquery()
+    )
+    pooled = func.coalesce(func.sum(case((tube.c.ratio > 1, 1), else_=0)), 0)
+    in_positive_pool = case(
+        (and_(tube.c.ratio > 1, tube.c.result == "positive"), samples.c.person_id), else_=None
+    )
+    query = (
+        select(
+            p.c.unit_id,
+            samples.c.day,
+            pooled,
+            func.count(),
+            func.count(in_positive_pool.distinct()),
+        )
+        .select_from(
+            samples.join(p, p.c.id == samples.c.person_id)
+            .outerjoin(member, member.c.result_id == samples.c.id)
+            .outerjoin(tube, tube.c.id == member.c.tube_id)
+        )
+        .where(p.c.unit_id.is_not(None))
+        .group_by(p.c.unit_id, samples.c.day)
+    )
+    for unit_id, ordinal, n_pooled, n_samples, positive in conn.execute(query):
+        f = out[date.fromordinal(ordinal)].setdefault(unit_id, DayFigures())
+        f.pooled += int(n_pooled)
+        f.single += int(n_samples) - int(n_pooled)
+        f.pool_positive += int(positive)
+
+
 def count_heads(conn: Connection, unit_ids: Collection[int] | None) -> dict[int, Heads]:
     """Each unit's own active people by type, and the boosted, from the person rows."""
     p = PERSON
@@ -285,8 +479,12 @@ def count_heads(conn: Connection, unit_ids: Collection[int] | None) -> dict[int,
 # --- what is marked -------------------------------------------------------------------------
 
 
-def pending(conn: Connection, tz: ZoneInfo) -> Pending:
-    """The keys and units the marked changes ask to be counted again (reads only)."""
+def pending(conn: Connection, tz: ZoneInfo, many_people: int | None = None) -> Pending:
+    """The keys and units the marked changes ask to be counted again (reads only).
+
+    ``many_people``: above this many people moved, left, came back or changed type, every day
+    from the first to the last holding a row is to be counted whole (``days``) instead of
+    looking up each person's days (the hook's choice; a reader keeps exact keys)."""
     out = Pending()
     whole: dict[int, set[int]] = defaultdict(set)  # person -> their units then and now
     # The driver's values, each distinct time placed on its day once: a results sheet's
@@ -311,7 +509,15 @@ def pending(conn: Connection, tz: ZoneInfo) -> Pending:
             if day is None:
                 day = day_of[at] = local_date(_aware(at), tz)
             out.keys.add((unit_id, day))
-    if whole:
+    if whole and many_people is not None and len(whole) > many_people:
+        # Placing a roster in units, a reorganisation: looking up each person's days read
+        # every appointment and sample through the person index and placed each on its day
+        # in Python (most of three minutes at 300,000 people), to name nearly every day.
+        span = days_with_data(conn, tz)
+        if span is not None:
+            first, last = span
+            out.days.update(first + timedelta(days=i) for i in range((last - first).days + 1))
+    elif whole:
         # A person who moved, left, came back or changed type: every day they have an
         # appointment or a sample is a day of the units they were and are in.
         for day_of_person in _days_of(conn, sorted(whole), tz):
@@ -354,13 +560,13 @@ def absorb(conn: Connection, tz: ZoneInfo, now: datetime) -> Pending:
     """Count again what this transaction (and any left over) marked, write it and clear the
     marks: called before COMMIT by the hook; a "count everything" mark is left for a rebuild
     (a check-in must not recount a year)."""
-    todo = pending(conn, tz)
+    todo = pending(conn, tz, MANY_PEOPLE)
     if not todo:
         return todo
     _lock(conn, todo)
-    if todo.keys or todo.heads:
+    if todo.keys or todo.heads or todo.days:
         # Counted after the lock: a key another transaction was counting is seen committed.
-        write(conn, todo.keys, todo.heads, tz, now)
+        write(conn, todo.keys, todo.heads, tz, now, todo.days)
     delete_ids(conn, DIRTY, todo.ids)
     return todo
 
@@ -371,22 +577,24 @@ def write(
     head_units: Collection[int],
     tz: ZoneInfo,
     now: datetime,
+    days: Collection[date] = (),
 ) -> int:
-    """Replace the roll-up's rows of ``keys`` and the head-counts of ``head_units`` with what
-    the raw rows say now. Returns the day rows written.
+    """Replace the roll-up's rows of ``keys``, of every unit on ``days``, and the head-counts
+    of ``head_units`` with what the raw rows say now. Returns the day rows written.
 
     Many keys (a plan, an import) count each of their days whole, in one grouped query a day
     rather than thousands of units in IN lists; :func:`_lock` took those days exclusively."""
     by_day: dict[date, set[int]] = defaultdict(set)
     for unit_id, day in keys:
         by_day[day].add(unit_id)
-    whole_days = len(keys) > MANY_KEYS
     written = 0
+    whole = set(days) | (set(by_day) if len(keys) > MANY_KEYS else set())
+    written += _count_whole(conn, sorted(whole), tz, now)
     for day, unit_ids in sorted(by_day.items()):
-        figures = count_days(conn, day, tz, None if whole_days else unit_ids)
-        if whole_days:
-            conn.execute(delete(UNIT_DAY).where(UNIT_DAY.c.day == day))
-        for part in [] if whole_days else _chunked(sorted(unit_ids), CHUNK):
+        if day in whole:
+            continue
+        figures = count_days(conn, day, tz, unit_ids)
+        for part in _chunked(sorted(unit_ids), CHUNK):
             conn.execute(
                 delete(UNIT_DAY).where(UNIT_DAY.c.day == day, UNIT_DAY.c.unit_id.in_(part))
             )
@@ -404,23 +612,46 @@ def write(
     return written
 
 
+def _count_whole(conn: Connection, days: list[date], tz: ZoneInfo, now: datetime) -> int:
+    """Count ``days`` whole and replace their rows, a few weeks' figures in memory at a time
+    whatever the span asked; returns the rows written."""
+    written = 0
+    for i in range(0, len(days), DAYS_A_STATEMENT * 4):
+        part = days[i : i + DAYS_A_STATEMENT * 4]
+        written += _replace_days(conn, count_whole_days(conn, part, tz), now)
+    return written
+
+
+def _replace_days(
+    conn: Connection, figures: Mapping[date, Mapping[int, DayFigures]], now: datetime
+) -> int:
+    """Replace the roll-up's rows of whole days with ``figures``; returns the rows written."""
+    rows = [
+        _day_row(u, day, f, now)
+        for day, by_unit in sorted(figures.items())
+        for u, f in by_unit.items()
+        if not f.is_empty()
+    ]
+    for part in _chunked(sorted(figures), CHUNK):
+        conn.execute(delete(UNIT_DAY).where(UNIT_DAY.c.day.in_(part)))
+    if rows:
+        bulk_insert(conn, UNIT_DAY, rows)
+    return len(rows)
+
+
 def rebuild(conn: Connection, days: Iterable[date], tz: ZoneInfo, now: datetime) -> int:
     """Count ``days`` of every unit, and every head-count, again from raw rows. Returns the
     day rows written."""
     written = 0
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _ALL_HEADS << 56})
-    for day in sorted(set(days)):
+    wanted = sorted(set(days))
+    for day in wanted:
         if conn.dialect.name == "postgresql":
             conn.execute(
                 text("SELECT pg_advisory_xact_lock(:k)"), {"k": (_DAY_NS << 56) | day.toordinal()}
             )
-        figures = count_days(conn, day, tz, None)
-        conn.execute(delete(UNIT_DAY).where(UNIT_DAY.c.day == day))
-        rows = [_day_row(u, day, f, now) for u, f in figures.items() if not f.is_empty()]
-        if rows:
-            conn.execute(insert(UNIT_DAY), rows)
-        written += len(rows)
+    written += _count_whole(conn, wanted, tz, now)
     heads = count_heads(conn, None)
     conn.execute(delete(UNIT_HEADS))
     if heads:
@@ -492,14 +723,16 @@ def _lock(conn: Connection, todo: Pending) -> None:
         wanted.append((_ALL_HEADS << 56, not many_heads))
         if not many_heads:
             wanted += [((_HEADS_NS << 56) | u, False) for u in sorted(todo.heads)]
-    days = sorted({day for _, day in todo.keys})
-    if len(todo.keys) > MANY_KEYS:
-        wanted += [((_DAY_NS << 56) | d.toordinal(), False) for d in days]
-    else:
-        wanted += [((_DAY_NS << 56) | d.toordinal(), True) for d in days]
-        wanted += [
-            ((_KEY_NS << 56) | (u << 24) | d.toordinal(), False) for u, d in sorted(todo.keys)
-        ]
+    many = len(todo.keys) > MANY_KEYS
+    key_days = {day for _, day in todo.keys}
+    whole = todo.days | key_days if many else todo.days  # counted whole: the day exclusively
+    for d in sorted(key_days | todo.days):
+        wanted.append(((_DAY_NS << 56) | d.toordinal(), d not in whole))
+    wanted += [
+        ((_KEY_NS << 56) | (u << 24) | d.toordinal(), False)
+        for u, d in sorted(todo.keys)
+        if d not in whole
+    ]
     for key, shared in wanted:
         fn = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
         conn.execute(text(f"SELECT {fn}(:k)"), {"k": key})
@@ -614,6 +847,6 @@ def _before_commit(conn: Connection) -> None:
     took_writes(conn)  # the counting's own writes are committed with it: nothing to carry on
 
 
-def _chunked(items: list[int], size: int) -> Iterator[list[int]]:
+def _chunked(items: list[T], size: int) -> Iterator[list[T]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
