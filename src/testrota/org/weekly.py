@@ -205,8 +205,8 @@ def rebuild(
     people: tuple[Mapping[int, PersonFacts], Mapping[int, int | None]] | None = None
     for week in weeks:
         if people is None:
-            units = conn.execute(select(PERSON.c.id, PERSON.c.unit_id)).tuples().all()
-            people = (_everyone(conn, rates), dict(units))
+            units = {r.id: r.unit_id for r in conn.execute(select(PERSON.c.id, PERSON.c.unit_id))}
+            people = (_everyone(conn, rates), units)
         conn.execute(delete(COVERED).where(COVERED.c.week == str(week)))
         written += write(conn, None, week, policy, rates, now, people)
         conn.execute(insert(COVERED).values(week=str(week), fingerprint=print_))
