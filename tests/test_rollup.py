@@ -910,3 +910,56 @@ def test_counting_whole_days_puts_the_planner_settings_back(engine: Engine) -> N
             for name in ("enable_nestloop", "work_mem")
         ]
     assert settings == ["on", "8MB"]
+
+
+def test_few_rows_are_marked_by_person_and_a_bulk_statement_by_unit(
+    engine: Engine, session: Session
+) -> None:
+    """A check-in's sample marks its person, so the weekly roll-up recounts that person's week
+    and not everyone's in the unit (on PostgreSQL a unit of 750 made each check-in recount 750
+    weeks and queue behind the others for seconds); a plan-sized statement is marked by unit
+    and time, a few marks instead of a row each (migration 0013_marks)."""
+    from sqlalchemy import insert
+
+    from testrota.db.engine import session_scope
+
+    app = app_at(engine, local(SH, 2022, 5, 11, 9, 0), policy())
+    add_site(session)
+    people = [add_person(session, f"M{i}", department="厂0") for i in range(3)]
+    for p in people:
+        p.unit_path = "板材公司/厂0"
+        session.add(p)
+    session.commit()
+    ensure_units(app, Actor.cli())
+    at = local(SH, 2022, 5, 10, 9, 0)
+    week = str(parse_week("2022-W19"))
+    marks = select(tables.ROLLUP_DIRTY.c.unit_id, tables.ROLLUP_DIRTY.c.person_id)
+    with session_scope(engine) as s:
+        add_sample(s, s.get(Person, people[0].id), at)  # type: ignore[arg-type]
+        ((unit_id, person_id),) = s.execute(marks).all()
+        assert unit_id is not None and person_id == people[0].id
+        todo = weekly.pending(s.connection(), {week}, SH)
+        assert dict(todo.people) == {week: {people[0].id}} and not any(todo.units.values())
+    rows = [
+        {
+            "person_id": people[i % 3].id,
+            "site_code": "S1",
+            "week": week,
+            "starts_at": at + timedelta(minutes=i),
+            "ends_at": at + timedelta(minutes=i + 30),
+            "status": "scheduled",
+            "reason": "plan",
+            "created_at": at,
+            "updated_at": at,
+        }
+        for i in range(150)
+    ]
+    with session_scope(engine) as s:
+        s.execute(insert(tables.APPOINTMENT).values(rows))  # one statement
+        bulk = s.execute(marks).all()
+        if engine.dialect.name == "postgresql":
+            assert len(bulk) == 150 and {p for _, p in bulk} == {None}  # by unit and time
+        else:
+            assert {p for _, p in bulk} == {p.id for p in people}  # SQLite: row by row
+    assert _marks(engine) == 0
+    assert _kept(engine) == _recounted(engine, SH, [date(2022, 5, 10)])
