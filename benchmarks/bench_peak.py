@@ -870,6 +870,8 @@ def main(argv: list[str] | None = None) -> int:
         url, name = args.reuse, ""
     else:
         url, name = make_database(args.pg, "bench_peak")
+        if args.keep:  # for --reuse afterwards
+            print(f"database: {url}", file=sys.stderr, flush=True)
     try:
         if args.reuse:
             meta = {"departments": departments_for(args.people), "seed_seconds": 0.0}

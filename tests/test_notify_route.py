@@ -259,6 +259,32 @@ def test_the_dashboard_warns_about_a_channel_too_slow_for_its_share(
     assert warning.startswith("aliyun: 60 reminders")
 
 
+def test_the_dashboard_counts_reminders_by_start_time_as_one_window_each(
+    engine: Engine, settings: Settings, session: Session
+) -> None:
+    """The dashboard works out each start time's reminders once and counts them; the warning
+    is the one the windows of every appointment, one by one, give."""
+    from zoneinfo import ZoneInfo
+
+    from testrota.actions.compliance import DashboardFigures, dashboard_figures
+    from testrota.app import build_app
+    from testrota.notify.capacity import capacity_warning, reminder_windows
+    from tests.notify_data import add_appointment, add_person, add_site
+
+    add_site(session)
+    tz = ZoneInfo("Asia/Shanghai")
+    now = datetime(2022, 5, 9, 8, 0, tzinfo=tz)
+    starts = [now + timedelta(hours=26 + (n % 3), minutes=15 * (n % 2)) for n in range(90)]
+    for n, at in enumerate(starts, start=1):
+        add_appointment(session, add_person(session, n), at)
+    slow = policy(sms={"rate_per_second": 0.01})
+    app = build_app(settings, engine=engine, clock=FixedClock(now), policy=slow)
+    one_by_one = [w for at in starts for w in reminder_windows([at], tz, slow.reminders)]
+    expected = capacity_warning(one_by_one, 0.01)
+    assert expected is not None
+    assert dashboard_figures(app, DashboardFigures("2022-W19")).capacity == [expected.message]
+
+
 def test_counted_reminder_windows_equal_one_window_per_appointment(
     engine: Engine, session: Session
 ) -> None:

@@ -30,15 +30,24 @@ class FlagReport:
 def anything_due(conn: Any, now: datetime, policy: Policy) -> bool:
     """Whether a still-scheduled appointment ended more than the grace period before ``now``:
     the rows :func:`testrota.compliance.flagging.flag_due` would decide, found by the same
-    conditions (and the same index, status then start)."""
+    conditions."""
+    return conn.execute(first_due(now, policy)).first() is not None
+
+
+def first_due(now: datetime, policy: Policy) -> Any:
+    """The statement :func:`anything_due` runs: the earliest-ending appointment due, if any."""
     cutoff = now - grace(policy)
-    query = (
+    return (
         select(APPOINTMENT.c.id)
         .where(
             APPOINTMENT.c.status == AppointmentStatus.SCHEDULED,
             APPOINTMENT.c.starts_at < cutoff,
             APPOINTMENT.c.ends_at < cutoff,
         )
+        # In the order of the scheduled rows' own index (0012_peak), which only it provides:
+        # the earliest end is its first entry, so this reads one page. A bare LIMIT 1 was
+        # planned as a sequential scan expected to stop early, and read the whole table when
+        # nothing was due, which is most of the time (about 60 ms at 300,000 people).
+        .order_by(APPOINTMENT.c.ends_at)
         .limit(1)
     )
-    return conn.execute(query).first() is not None

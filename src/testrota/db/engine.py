@@ -49,7 +49,22 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(url, **kwargs)
+    engine = create_engine(url, **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _custom_plans(dbapi_conn: Any, _record: Any) -> None:
+        # psycopg prepares a statement on the server once it has run a few times, and the
+        # server then plans it once for any parameters (a "generic" plan) when that looks no
+        # dearer. For a few people's rows in a week (``person_id = ANY(:ids)`` and a range of
+        # ``starts_at``) the generic plan guesses the range at 0.5 % of the table and ANDs it
+        # with the people's index: it reads the whole week's 600,000 index entries at 300,000
+        # people (13 ms) where the plan for the actual parameters reads their 50 rows (0.05 ms).
+        # Statements stay prepared (parsed once); each run is planned for its own values.
+        with dbapi_conn.cursor() as cur:
+            cur.execute("SET plan_cache_mode = force_custom_plan")
+        dbapi_conn.commit()
+
+    return engine
 
 
 @contextmanager

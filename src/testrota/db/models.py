@@ -181,6 +181,13 @@ class Appointment(SQLModel, table=True):
         Index("ix_appointment_person_week", "person_id", "week"),
         # compliance: the overdue, still-scheduled appointments that flagging reads
         Index("ix_appointment_status_starts", "status", "starts_at"),
+        # whether anything is due to be flagged, asked before every list: one page (0012_peak)
+        Index(
+            "ix_appointment_scheduled_ends",
+            "ends_at",
+            postgresql_where=text("status = 'scheduled'"),
+            sqlite_where=text("status = 'scheduled'"),
+        ),
         # only make-ups: the planner's hundreds of thousands of rows never enter it
         Index(
             "ix_appointment_makeup_for",
