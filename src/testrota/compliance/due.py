@@ -44,7 +44,7 @@ def first_due(now: datetime, policy: Policy) -> Any:
             APPOINTMENT.c.starts_at < cutoff,
             APPOINTMENT.c.ends_at < cutoff,
         )
-        # In the order of the scheduled rows' own index (0012_peak), which only it provides:
+        # In the order of the scheduled rows' own index (0014_peak), which only it provides:
         # the earliest end is its first entry, so this reads one page. A bare LIMIT 1 was
         # planned as a sequential scan expected to stop early, and read the whole table when
         # nothing was due, which is most of the time (about 60 ms at 300,000 people).

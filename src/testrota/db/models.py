@@ -181,7 +181,7 @@ class Appointment(SQLModel, table=True):
         Index("ix_appointment_person_week", "person_id", "week"),
         # compliance: the overdue, still-scheduled appointments that flagging reads
         Index("ix_appointment_status_starts", "status", "starts_at"),
-        # whether anything is due to be flagged, asked before every list: one page (0012_peak)
+        # whether anything is due to be flagged, asked before every list: one page (0014_peak)
         Index(
             "ix_appointment_scheduled_ends",
             "ends_at",

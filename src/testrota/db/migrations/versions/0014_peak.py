@@ -1,8 +1,8 @@
 """the still-scheduled appointments by end: an index holding only ``status = 'scheduled'`` rows,
 on ``ends_at``
 
-Revision ID: 0012_peak
-Revises: 0011_plan
+Revision ID: 0014_peak
+Revises: 0013_marks
 
 Why: every list, status lookup and report first asks whether an appointment is due to be
 flagged (``compliance.due.anything_due``: scheduled, ended before the grace period's cutoff,
@@ -19,8 +19,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0012_peak"
-down_revision: str | None = "0011_plan"
+revision: str = "0014_peak"
+down_revision: str | None = "0013_marks"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
