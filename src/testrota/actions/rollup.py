@@ -192,20 +192,12 @@ def _count_weeks(app: App, conn: Connection, weeks: list[IsoWeek]) -> int:
 
 def _place_units(app: App, session: Session, actor: Actor, now: datetime) -> bool:
     """``ensure_units`` in the caller's transaction; whether anyone was placed."""
-    from testrota.org.units import needs_sync, sync_units
+    from testrota.actions.units import place_units_in
+    from testrota.org.units import needs_sync
 
-    conn = session.connection()
-    if not needs_sync(conn):
+    if not needs_sync(session.connection()):
         return False
-    done = sync_units(conn, app.org, now)
-    record(
-        session,
-        actor,
-        Action.UNITS_SYNCED,
-        "orgunit",
-        at=now,
-        details={"units_added": done.units_added, "people_moved": done.people_moved},
-    )
+    place_units_in(app, session, actor, now)
     return True
 
 

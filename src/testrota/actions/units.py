@@ -4,8 +4,10 @@ upgrade (a roster import keeps it in step from then on)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import func, select
+from sqlmodel import Session
 
 from testrota.app import App
 from testrota.audit import Action, Actor, record
@@ -41,15 +43,21 @@ def ensure_units(app: App, actor: Actor) -> UnitSync | None:
             return None
     now = app.now()
     with app.write_lock, session_scope(app.engine) as session:
-        done = sync_units(session.connection(), app.org, now)
-        record(
-            session,
-            actor,
-            Action.UNITS_SYNCED,
-            "orgunit",
-            at=now,
-            details={"units_added": done.units_added, "people_moved": done.people_moved},
-        )
+        return place_units_in(app, session, actor, now)
+
+
+def place_units_in(app: App, session: Session, actor: Actor, now: datetime) -> UnitSync:
+    """Build the units and place everyone in ``session``'s transaction, audited as
+    ``units.synced``: for :func:`ensure_units`, and for a rebuild that counts after it."""
+    done = sync_units(session.connection(), app.org, now)
+    record(
+        session,
+        actor,
+        Action.UNITS_SYNCED,
+        "orgunit",
+        at=now,
+        details={"units_added": done.units_added, "people_moved": done.people_moved},
+    )
     return done
 
 

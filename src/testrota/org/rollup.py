@@ -108,6 +108,17 @@ class DayFigures:
             )
         )
 
+    def add_people(
+        self, code: str | None, n: Any, required: Any, tested: Any, extra: Any, positive: Any
+    ) -> None:
+        """Add one group of the people count's rows (``n`` people untested for ``code``)."""
+        self.required += int(required or 0)
+        self.tested += int(tested or 0)
+        self.extra += int(extra or 0)
+        self.positive += int(positive or 0)
+        if code is not None:
+            self.untested[code] = self.untested.get(code, 0) + int(n)
+
 
 @dataclass(frozen=True)
 class Heads:
@@ -216,14 +227,8 @@ def _count_people(
     )
     if unit_ids is not None:
         query = query.where(p.c.unit_id.in_(unit_ids))
-    for unit_id, code, n, required, tested, extra, positive_n in conn.execute(query):
-        f = out.setdefault(unit_id, DayFigures())
-        f.required += int(required or 0)
-        f.tested += int(tested or 0)
-        f.extra += int(extra or 0)
-        f.positive += int(positive_n or 0)
-        if code is not None:
-            f.untested[code] = f.untested.get(code, 0) + int(n)
+    for unit_id, *figures in conn.execute(query):
+        out.setdefault(unit_id, DayFigures()).add_people(*figures)
 
 
 def _count_tubes(
@@ -396,14 +401,8 @@ def _count_people_days(
         .where(p.c.active.is_(True), p.c.unit_id.is_not(None))
         .group_by(p.c.unit_id, per.c.day, untested_code)
     )
-    for unit_id, ordinal, code, n, required, tested, extra, positive_n in conn.execute(query):
-        f = out[date.fromordinal(ordinal)].setdefault(unit_id, DayFigures())
-        f.required += int(required or 0)
-        f.tested += int(tested or 0)
-        f.extra += int(extra or 0)
-        f.positive += int(positive_n or 0)
-        if code is not None:
-            f.untested[code] = f.untested.get(code, 0) + int(n)
+    for unit_id, ordinal, *figures in conn.execute(query):
+        out[date.fromordinal(ordinal)].setdefault(unit_id, DayFigures()).add_people(*figures)
 
 
 def _count_tubes_days(
