@@ -162,6 +162,16 @@ def _raw_change(
         s.commit()
 
 
+def _placed(session: Session, employee_no: str) -> Person:
+    """One person in 板材公司/厂0 with an appointment on Tuesday 10 May 2022, committed."""
+    p = add_person(session, employee_no, department="厂0")
+    p.unit_path = "板材公司/厂0"
+    session.add(p)
+    add_appt(session, p, local(SH, 2022, 5, 10, 9, 0))
+    session.commit()
+    return p
+
+
 def _weekly_kept(engine: Engine) -> dict[Any, Any]:
     with engine.connect() as conn:
         return {
@@ -388,11 +398,7 @@ def test_rollup_rebuild_on_the_command_line(
     from testrota.cli.main import app as cli
 
     add_site(session)
-    p = add_person(session, "C1", department="厂0")
-    p.unit_path = "板材公司/厂0"
-    session.add(p)
-    add_appt(session, p, local(SH, 2022, 5, 10, 9, 0))
-    session.commit()
+    _placed(session, "C1")
     result = CliRunner().invoke(
         cli,
         ["rollup", "rebuild", "--from", "2022-05-10", "--to", "2022-05-10", "--json"],
@@ -490,11 +496,7 @@ def test_a_write_that_bypasses_the_hook_is_read_right_and_counted_by_the_next_co
     app = app_at(engine, now, pol)
     assert app.engine is engine
     add_site(session)
-    p = add_person(session, "B1", department="厂0")
-    p.unit_path = "板材公司/厂0"
-    session.add(p)
-    add_appt(session, p, local(SH, 2022, 5, 10, 9, 0))
-    session.commit()
+    p = _placed(session, "B1")
     ensure_units(app, Actor.cli())
     other = make_engine(database_url)  # a process without the app
     try:
@@ -524,11 +526,7 @@ def test_an_upgraded_database_is_read_from_raw_rows_until_rebuilt(
     app = app_at(engine, now, pol)
     assert app.engine is engine
     add_site(session)
-    p = add_person(session, "U1", department="厂0")
-    p.unit_path = "板材公司/厂0"
-    session.add(p)
-    add_appt(session, p, local(SH, 2022, 5, 10, 9, 0))
-    session.commit()
+    _placed(session, "U1")
     ensure_units(app, Actor.cli())
     with engine.begin() as conn:  # what migration 0009 leaves in a database with people
         conn.execute(delete(tables.UNIT_DAY))
@@ -684,11 +682,7 @@ def test_a_rebuild_gives_postgresql_fresh_statistics_before_it_counts(
 
     app = app_at(engine, local(SH, 2022, 5, 11, 9, 0), policy())
     add_site(session)
-    p = add_person(session, "A1", department="厂0")
-    p.unit_path = "板材公司/厂0"
-    session.add(p)
-    add_appt(session, p, local(SH, 2022, 5, 10, 9, 0))
-    session.commit()
+    _placed(session, "A1")
     rebuild_rollup(app, RebuildRollup(Actor.cli()))
     with engine.connect() as conn:
         analysed = dict(

@@ -231,6 +231,17 @@ def _count_people(
         out.setdefault(unit_id, DayFigures()).add_people(*figures)
 
 
+def _pool_columns(person_id: Any) -> tuple[Any, Any]:
+    """The tube counts' shared columns: how many samples went into a pooled tube (ratio above
+    1), and each sample's person when that pooled tube came back positive (else NULL)."""
+    tube = tables.TUBE
+    pooled = func.coalesce(func.sum(case((tube.c.ratio > 1, 1), else_=0)), 0)
+    in_positive_pool = case(
+        (and_(tube.c.ratio > 1, tube.c.result == "positive"), person_id), else_=None
+    )
+    return pooled, in_positive_pool
+
+
 def _count_tubes(
     conn: Connection,
     start: datetime,
@@ -244,10 +255,7 @@ def _count_tubes(
     a lab's result by person), and ``pool_positive`` the people whose pooled tube of that day
     came back positive, whatever their single-tube recheck said since."""
     t, p, member, tube = TEST_RESULT, PERSON, tables.TUBE_MEMBER, tables.TUBE
-    pooled = func.coalesce(func.sum(case((tube.c.ratio > 1, 1), else_=0)), 0)
-    in_positive_pool = case(
-        (and_(tube.c.ratio > 1, tube.c.result == "positive"), t.c.person_id), else_=None
-    )
+    pooled, in_positive_pool = _pool_columns(t.c.person_id)
     query = (
         select(
             p.c.unit_id,
@@ -419,10 +427,7 @@ def _count_tubes_days(
         .where(t.c.sampled_at >= start, t.c.sampled_at < end)
         .subquery()
     )
-    pooled = func.coalesce(func.sum(case((tube.c.ratio > 1, 1), else_=0)), 0)
-    in_positive_pool = case(
-        (and_(tube.c.ratio > 1, tube.c.result == "positive"), samples.c.person_id), else_=None
-    )
+    pooled, in_positive_pool = _pool_columns(samples.c.person_id)
     query = (
         select(
             p.c.unit_id,
