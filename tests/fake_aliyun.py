@@ -153,6 +153,11 @@ class FakeAliyun:
         self.sign_name = sign_name
         self.templates = approved_templates() if templates is None else templates
         self.latency = latency
+        # Cleared, it holds every SendSms that arrives until set again (counted in
+        # ``held``), so a test can kill a dispatcher while it is certainly mid-batch.
+        self.gate = threading.Event()
+        self.gate.set()
+        self.held = 0
         self._port = port
         self._lock = threading.Lock()
         self._messages: dict[str, FakeSms] = {}
@@ -471,6 +476,10 @@ class _Handler(BaseHTTPRequestHandler):
         if self.headers.get("x-acs-version") != "2017-05-25":
             self._error(400, "InvalidVersion", "Specified parameter Version is not valid.")
             return
+        if action == "SendSms" and not self.owner.gate.is_set():
+            with self.owner._lock:
+                self.owner.held += 1
+            self.owner.gate.wait(120)
         if self.owner.latency:
             time.sleep(self.owner.latency)
         if action == "SendSms":

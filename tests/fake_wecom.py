@@ -50,6 +50,10 @@ class FakeWecom:
         self.corp_id, self.secret, self.agent_id = CORP_ID, SECRET, AGENT_ID
         self.members = dict(members or {})  # mobile (11 digits) -> userid
         self.latency = 0.0
+        # Cleared, it holds every text that arrives until set again (counted as "held"), so a
+        # test can kill a dispatcher while it is certainly mid-batch.
+        self.gate = threading.Event()
+        self.gate.set()
         self.token_seconds = 7200
         self.offset = 0.0  # seconds added to the fake's clock (its per-member windows)
         self._port = port
@@ -298,6 +302,10 @@ class _Handler(BaseHTTPRequestHandler):
         if parts.path == "/cgi-bin/user/getuserid":
             self._json(self.owner.getuserid(token, body))
         elif parts.path == "/cgi-bin/message/send":
+            if not self.owner.gate.is_set():
+                with self.owner._lock:
+                    self.owner.counts["held"] += 1
+                self.owner.gate.wait(120)
             rule, answer = self.owner.send(token, body)
             if rule in ("drop_before", "drop_after"):
                 self.close_connection = True

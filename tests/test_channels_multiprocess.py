@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -84,6 +84,13 @@ def wecom() -> Iterator[FakeWecom]:
         yield server
 
 
+def _wait_for(condition: Callable[[], bool], seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
 def _aliyun_once(aliyun: FakeAliyun) -> Counter[str | None]:
     return Counter(m.out_id for m in aliyun.messages)
 
@@ -113,12 +120,13 @@ def test_an_aliyun_dispatcher_killed_mid_batch_loses_nothing_and_sends_nothing_t
     )
     aliyun.latency = 0.05
     victim = _dispatcher(_env(database_url, config, aliyun.env()))
-    deadline = time.monotonic() + 120
-    while len(aliyun.received) < 100 and time.monotonic() < deadline:
-        time.sleep(0.01)
+    _wait_for(lambda: len(aliyun.received) >= 100)
+    aliyun.gate.clear()  # the next texts wait at the fake: the victim is mid-batch when killed
+    _wait_for(lambda: aliyun.held >= 1)
     victim.send_signal(signal.SIGKILL)
     victim.wait(30)
     assert victim.returncode == -signal.SIGKILL
+    aliyun.gate.set()
     time.sleep(0.3)  # requests already on the wire finish at the fake
     before = _statuses(engine)
     accepted = len(aliyun.messages)
@@ -146,12 +154,17 @@ def test_wecom_dispatchers_killed_mid_batch_deliver_each_text_once(
     wecom.latency = 0.02
     env = _env(database_url, config, wecom.env())
     victim = _dispatcher(env)
+    _wait_for(lambda: wecom.counts["send"] >= 60)
+    # From here the fake holds every text: the victim is stopped with its claims in flight, and
+    # the others claim and wait too, so all three are mid-batch when one of them dies.
+    wecom.gate.clear()
+    _wait_for(lambda: wecom.counts["held"] >= 1)
+    victims_claims = _statuses(engine)["sending"]
     others = [_dispatcher(env) for _ in range(2)]
-    deadline = time.monotonic() + 120
-    while wecom.counts["send"] < 120 and time.monotonic() < deadline:
-        time.sleep(0.01)
+    _wait_for(lambda: _statuses(engine)["sending"] > victims_claims)
     victim.send_signal(signal.SIGKILL)
     victim.wait(30)
+    wecom.gate.set()
     _finish(others)
     time.sleep(0.3)
     assert _statuses(engine).get("sending", 0) > 0  # the victim's claims, fate unknown
