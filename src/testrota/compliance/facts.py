@@ -5,9 +5,21 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from datetime import date, datetime, timedelta
+from functools import cache
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select, true
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    and_,
+    bindparam,
+    case,
+    func,
+    or_,
+    select,
+    true,
+)
 from sqlmodel import Session, col
 
 from testrota.compliance.rates import RateLookup as RateLookup
@@ -20,6 +32,7 @@ from testrota.compliance.records import (
 )
 from testrota.compliance.records import appointment_facts as appointment_facts
 from testrota.compliance.records import person_facts_row as person_facts_row
+from testrota.db.id_filter import dialect_of, id_runs, one_of
 from testrota.db.id_filter import ids_in as ids_in
 from testrota.db.models import Appointment, Exemption, Person, TestResult
 from testrota.db.types import as_utc as _as_utc
@@ -136,8 +149,11 @@ APPOINTMENT_COLUMNS = cols(
 )
 
 
+Bind = Session | Connection  # an ORM session, or the Core connection of a commit hook
+
+
 def appointments_between(
-    session: Session,
+    session: Bind,
     start: datetime,
     end: datetime,
     *,
@@ -145,21 +161,46 @@ def appointments_between(
     statuses: Collection[str] | None = None,
 ) -> list[AppointmentFacts]:
     """Appointments starting in ``[start, end)``, optionally of some people or statuses."""
-    base = select(*APPOINTMENT_COLUMNS).where(
-        col(Appointment.starts_at) >= start, col(Appointment.starts_at) < end
+    wanted = tuple(sorted(statuses)) if statuses is not None else None
+    query = _appointments_query(dialect_of(session), person_ids is not None, wanted)
+    return [appointment_facts(r) for r in _rows(session, query, start, end, person_ids)]
+
+
+@cache
+def _appointments_query(
+    dialect: str, by_people: bool, statuses: tuple[str, ...] | None
+) -> Select[Any]:
+    # Built once a shape and bound at each run: a check-in reads appointments three times, and
+    # building the statement anew each time cost more CPU than the database spent on it.
+    starts = col(Appointment.starts_at)
+    query = select(*APPOINTMENT_COLUMNS).where(
+        starts >= bindparam("start"), starts < bindparam("end")
     )
     if statuses is not None:
-        base = base.where(col(Appointment.status).in_(list(statuses)))
+        query = query.where(col(Appointment.status).in_(statuses))
+    if by_people:
+        query = query.where(one_of(col(Appointment.person_id), "people", dialect))
+    return query
+
+
+def _rows(
+    bind: Bind,
+    query: Select[Any],
+    start: datetime,
+    end: datetime,
+    person_ids: Collection[int] | None,
+) -> list[Any]:
+    """``query``'s rows for ``[start, end)``, and ``person_ids`` when the query asks for them."""
     if person_ids is None:
-        return [appointment_facts(r) for r in session.execute(base)]
-    out: list[AppointmentFacts] = []
-    for where in ids_in(session, Appointment.person_id, person_ids):
-        out.extend(appointment_facts(r) for r in session.execute(base.where(where)))
-    return out
+        return list(bind.execute(query, {"start": start, "end": end}))
+    rows: list[Any] = []
+    for part in id_runs(dialect_of(bind), person_ids):
+        rows.extend(bind.execute(query, {"start": start, "end": end, "people": part}))
+    return rows
 
 
 def samples_between(
-    session: Session,
+    session: Bind,
     start: datetime,
     end: datetime,
     *,
@@ -167,24 +208,7 @@ def samples_between(
     counting_only: bool = True,
 ) -> list[Sample]:
     """Samples taken in ``[start, end)``; invalid ones are left out unless asked for."""
-    base = select(
-        *cols(
-            TestResult.id,
-            TestResult.person_id,
-            TestResult.sampled_at,
-            TestResult.result,
-            TestResult.source,
-            TestResult.site_code,
-        )
-    ).where(col(TestResult.sampled_at) >= start, col(TestResult.sampled_at) < end)
-    if counting_only:
-        base = base.where(col(TestResult.result) != ResultValue.INVALID)
-    rows: list[Any] = []
-    if person_ids is None:
-        rows = list(session.execute(base))
-    else:
-        for where in ids_in(session, TestResult.person_id, person_ids):
-            rows.extend(session.execute(base.where(where)))
+    query = _samples_query(dialect_of(session), person_ids is not None, counting_only)
     return [
         Sample(
             id=r.id,
@@ -194,8 +218,29 @@ def samples_between(
             source=r.source,
             site_code=r.site_code,
         )
-        for r in rows
+        for r in _rows(session, query, start, end, person_ids)
     ]
+
+
+@cache
+def _samples_query(dialect: str, by_people: bool, counting_only: bool) -> Select[Any]:
+    """:func:`samples_between`' statement, built once a shape (see :func:`_appointments_query`)."""
+    sampled = col(TestResult.sampled_at)
+    query = select(
+        *cols(
+            TestResult.id,
+            TestResult.person_id,
+            TestResult.sampled_at,
+            TestResult.result,
+            TestResult.source,
+            TestResult.site_code,
+        )
+    ).where(sampled >= bindparam("start"), sampled < bindparam("end"))
+    if counting_only:
+        query = query.where(col(TestResult.result) != ResultValue.INVALID)
+    if by_people:
+        query = query.where(one_of(col(TestResult.person_id), "people", dialect))
+    return query
 
 
 def samples_on_days(
@@ -220,18 +265,23 @@ def samples_on_days(
 
 
 def exemptions_between(
-    session: Session, first: date, last: date, person_ids: Collection[int] | None = None
+    session: Bind, first: date, last: date, person_ids: Collection[int] | None = None
 ) -> list[ExemptionFacts]:
-    query = select(*cols(Exemption.person_id, Exemption.start_date, Exemption.end_date)).where(
-        col(Exemption.start_date) <= last, col(Exemption.end_date) >= first
-    )
-    rows = list(session.execute(query))
+    rows = list(session.execute(_exemptions_query(), {"first": first, "last": last}))
     wanted = set(person_ids) if person_ids is not None else None
     return [
         ExemptionFacts(r.person_id, r.start_date, r.end_date)
         for r in rows
         if wanted is None or r.person_id in wanted
     ]
+
+
+@cache
+def _exemptions_query() -> Select[Any]:
+    return select(*cols(Exemption.person_id, Exemption.start_date, Exemption.end_date)).where(
+        col(Exemption.start_date) <= bindparam("last"),
+        col(Exemption.end_date) >= bindparam("first"),
+    )
 
 
 def last_test_dates(

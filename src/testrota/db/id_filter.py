@@ -22,8 +22,7 @@ def ids_in(bind: Any, column: Any, ids: Collection[int]) -> Iterator[ColumnEleme
     values = sorted(ids)
     if not values:
         return
-    engine = bind.get_bind() if hasattr(bind, "get_bind") else bind
-    if engine.dialect.name == "postgresql":
+    if dialect_of(bind) == "postgresql":
         from sqlalchemy import Integer, any_, bindparam
         from sqlalchemy.dialects.postgresql import ARRAY
 
@@ -31,3 +30,34 @@ def ids_in(bind: Any, column: Any, ids: Collection[int]) -> Iterator[ColumnEleme
         return
     for i in range(0, len(values), CHUNK):
         yield column.in_(values[i : i + CHUNK])
+
+
+def one_of(column: Any, name: str, dialect: str) -> ColumnElement[bool]:
+    """``column`` is one of the list bound as ``:name`` at each run, for a statement built
+    once and run many times: ``= ANY(:name)`` on PostgreSQL (one text, prepared once, see
+    :func:`ids_in`), an expanding IN list elsewhere (at most :data:`CHUNK` ids on SQLite)."""
+    from sqlalchemy import Integer, any_, bindparam
+
+    clause: ColumnElement[bool]
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import ARRAY
+
+        clause = column == any_(bindparam(name, type_=ARRAY(Integer)))
+    else:
+        clause = column.in_(bindparam(name, expanding=True))
+    return clause
+
+
+def id_runs(dialect: str, ids: Collection[int]) -> Iterator[list[int]]:
+    """``ids`` as the lists to bind to :func:`one_of`'s parameter, one run each: all of them
+    at once on PostgreSQL, :data:`CHUNK` at a time elsewhere."""
+    values = sorted(ids)
+    size = len(values) if dialect == "postgresql" else CHUNK
+    for i in range(0, len(values), max(size, 1)):
+        yield values[i : i + size]
+
+
+def dialect_of(bind: Any) -> str:
+    """The dialect's name of an ORM session or a Core connection."""
+    engine = bind.get_bind() if hasattr(bind, "get_bind") else bind
+    return str(engine.dialect.name)

@@ -33,6 +33,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import cache
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -40,6 +41,7 @@ from sqlalchemy import (
     BindParameter,
     Connection,
     Engine,
+    Select,
     String,
     and_,
     bindparam,
@@ -60,6 +62,7 @@ from sqlalchemy import (
 
 from testrota.db import tables
 from testrota.db.bulk import bulk_insert, delete_ids
+from testrota.db.id_filter import one_of
 from testrota.weeks import day_bounds, local_date
 
 PERSON, APPOINTMENT, TEST_RESULT = tables.PERSON, tables.APPOINTMENT, tables.TEST_RESULT
@@ -185,7 +188,24 @@ def _count_people(
     out: dict[int, DayFigures],
     people: list[int] | None = None,
 ) -> None:
+    query = _people_query(conn.dialect.name, people is not None, unit_ids is not None)
+    params: dict[str, Any] = {"start": start, "end": end, "units": unit_ids, "people": people}
+    for unit_id, *figures in conn.execute(query, params):
+        out.setdefault(unit_id, DayFigures()).add_people(*figures)
+
+
+def _bounds() -> tuple[BindParameter[datetime], BindParameter[datetime]]:
+    """A day's ``:start`` and ``:end``, typed by the columns they are compared with."""
+    return bindparam("start"), bindparam("end")
+
+
+@cache
+def _people_query(dialect: str, by_people: bool, by_units: bool) -> Select[Any]:
+    """The people count of a day (``:start``, ``:end``), of ``:people`` and/or ``:units``.
+    Built once a shape and bound at each run: building it anew at each check-in cost more CPU
+    than PostgreSQL spent running it."""
     a, t, p = APPOINTMENT, TEST_RESULT, PERSON
+    start, end = _bounds()
     code_of = case((a.c.status == "excused", func.coalesce(a.c.excused_code, "other")), else_="")
     due = select(a.c.person_id, func.min(code_of).label("code")).where(
         a.c.starts_at >= start, a.c.starts_at < end, a.c.status != "cancelled"
@@ -194,11 +214,11 @@ def _count_people(
     sampled = select(t.c.person_id, positive.label("positive")).where(
         t.c.sampled_at >= start, t.c.sampled_at < end
     )
-    if people is not None:
-        due = due.where(a.c.person_id.in_(people))
-        sampled = sampled.where(t.c.person_id.in_(people))
-    elif unit_ids is not None:
-        mine = select(p.c.id).where(p.c.unit_id.in_(unit_ids))
+    if by_people:
+        due = due.where(one_of(a.c.person_id, "people", dialect))
+        sampled = sampled.where(one_of(t.c.person_id, "people", dialect))
+    elif by_units:
+        mine = select(p.c.id).where(one_of(p.c.unit_id, "units", dialect))
         due = due.where(a.c.person_id.in_(mine))
         sampled = sampled.where(t.c.person_id.in_(mine))
     d = due.group_by(a.c.person_id).subquery()
@@ -225,10 +245,7 @@ def _count_people(
         .where(p.c.active.is_(True), p.c.unit_id.is_not(None))
         .group_by(p.c.unit_id, untested_code)
     )
-    if unit_ids is not None:
-        query = query.where(p.c.unit_id.in_(unit_ids))
-    for unit_id, *figures in conn.execute(query):
-        out.setdefault(unit_id, DayFigures()).add_people(*figures)
+    return query.where(one_of(p.c.unit_id, "units", dialect)) if by_units else query
 
 
 def _pool_columns(person_id: Any) -> tuple[Any, Any]:
@@ -254,7 +271,20 @@ def _count_tubes(
     (ratio above 1), ``single`` the rest (a single tube, or a sample recorded without a tube:
     a lab's result by person), and ``pool_positive`` the people whose pooled tube of that day
     came back positive, whatever their single-tube recheck said since."""
+    query = _tubes_query(conn.dialect.name, people is not None, unit_ids is not None)
+    params: dict[str, Any] = {"start": start, "end": end, "units": unit_ids, "people": people}
+    for unit_id, n_pooled, samples, positive in conn.execute(query, params):
+        f = out.setdefault(unit_id, DayFigures())
+        f.pooled += int(n_pooled)
+        f.single += int(samples) - int(n_pooled)
+        f.pool_positive += int(positive)
+
+
+@cache
+def _tubes_query(dialect: str, by_people: bool, by_units: bool) -> Select[Any]:
+    """:func:`_count_tubes`' statement, built once a shape (see :func:`_people_query`)."""
     t, p, member, tube = TEST_RESULT, PERSON, tables.TUBE_MEMBER, tables.TUBE
+    start, end = _bounds()
     pooled, in_positive_pool = _pool_columns(t.c.person_id)
     query = (
         select(
@@ -271,15 +301,11 @@ def _count_tubes(
         .where(t.c.sampled_at >= start, t.c.sampled_at < end, p.c.unit_id.is_not(None))
         .group_by(p.c.unit_id)
     )
-    if people is not None:
-        query = query.where(t.c.person_id.in_(people))
-    if unit_ids is not None:
-        query = query.where(p.c.unit_id.in_(unit_ids))
-    for unit_id, n_pooled, samples, positive in conn.execute(query):
-        f = out.setdefault(unit_id, DayFigures())
-        f.pooled += int(n_pooled)
-        f.single += int(samples) - int(n_pooled)
-        f.pool_positive += int(positive)
+    if by_people:
+        query = query.where(one_of(t.c.person_id, "people", dialect))
+    if by_units:
+        query = query.where(one_of(p.c.unit_id, "units", dialect))
+    return query
 
 
 def count_whole_days(

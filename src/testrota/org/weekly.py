@@ -23,11 +23,12 @@ from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, case, delete, func, insert, inspect, select, text
-from sqlmodel import Session
+from sqlalchemy import Connection, Engine, Select, case, delete, func, insert, inspect, select, text
+from sqlmodel import col
 
 from testrota.compliance.facts import (
     RateLookup,
@@ -43,6 +44,7 @@ from testrota.compliance.records import AppointmentFacts, PersonFacts
 from testrota.compliance.weekly import GroupCompliance, PersonWeek, person_week, policy_required
 from testrota.db import tables
 from testrota.db.bulk import bulk_insert, delete_ids
+from testrota.db.id_filter import id_runs, one_of
 from testrota.db.models import Person
 from testrota.policy import Policy
 from testrota.statuses import AppointmentStatus
@@ -91,28 +93,29 @@ def count(
     read already in this transaction (:func:`_everyone`), for ``person_ids`` None."""
     tz = policy.tz
     start, end = week_bounds(week, tz)
-    session = Session(bind=conn)
     people: Mapping[int, PersonFacts] = {}
     if person_ids is None:  # everyone: one query each, not one per 900 people
         people = everyone if everyone is not None else _everyone(conn, rates)
         found: list[int] | None = None
     else:
         chosen: dict[int, PersonFacts] = {}
-        for where in ids_in(conn, Person.id, set(person_ids)):
-            for r in session.execute(select_people().where(where)):
+        query = _people_query(conn.dialect.name)
+        for part in id_runs(conn.dialect.name, set(person_ids)):
+            for r in conn.execute(query, {"people": part}):
                 chosen[r.id] = person_facts_row(r, rates)
         people, found = chosen, list(chosen)
     if not people:
         return {}
+    # On the hook's own connection: no ORM session to build, nothing of it to flush.
     appts: dict[int, list[AppointmentFacts]] = defaultdict(list)
-    for a in appts_between(session, start, end, person_ids=found):
+    for a in appts_between(conn, start, end, person_ids=found):
         if a.status != AppointmentStatus.CANCELLED and a.person_id in people:
             appts[a.person_id].append(a)
     days: dict[int, set[Any]] = defaultdict(set)
-    for s in samples_between(session, start, end, person_ids=found):
+    for s in samples_between(conn, start, end, person_ids=found):
         if s.person_id in people:
             days[s.person_id].add(local_date(s.sampled_at, tz))
-    exemptions = exemptions_between(session, week.monday, week.days[-1], person_ids=found)
+    exemptions = exemptions_between(conn, week.monday, week.days[-1], person_ids=found)
     by_person = defaultdict(list)
     for e in exemptions:
         by_person[e.person_id].append(e)
@@ -125,6 +128,11 @@ def count(
         if pw.required:
             out[pid] = (p, pw)
     return out
+
+
+@cache
+def _people_query(dialect: str) -> Select[Any]:
+    return select_people().where(one_of(col(Person.id), "people", dialect))
 
 
 def _everyone(conn: Connection, rates: RateLookup) -> dict[int, PersonFacts]:
