@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import weakref
 from collections import defaultdict
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -63,6 +63,7 @@ from sqlalchemy import (
 from testrota.db import tables
 from testrota.db.bulk import bulk_insert, delete_ids
 from testrota.db.id_filter import one_of
+from testrota.db.locks import take_locks
 from testrota.weeks import day_bounds, local_date
 
 PERSON, APPOINTMENT, TEST_RESULT = tables.PERSON, tables.APPOINTMENT, tables.TEST_RESULT
@@ -509,21 +510,35 @@ def count_heads(conn: Connection, unit_ids: Collection[int] | None) -> dict[int,
 # --- what is marked -------------------------------------------------------------------------
 
 
-def pending(conn: Connection, tz: ZoneInfo, many_people: int | None = None) -> Pending:
+def read_marks(conn: Connection) -> Sequence[Any]:
+    """Every mark: (id, unit_id, person_id, at, whole_person), the driver's values (a
+    results sheet's 300,000 marks, each through SQLAlchemy's types, cost seconds). Read once
+    a commit: both roll-ups count from them."""
+    return conn.exec_driver_sql(
+        f'SELECT id, unit_id, person_id, "at", whole_person FROM "{DIRTY.name}"'
+    ).all()
+
+
+def pending(
+    conn: Connection,
+    tz: ZoneInfo,
+    many_people: int | None = None,
+    marks: Sequence[Any] | None = None,
+) -> Pending:
     """The keys and units the marked changes ask to be counted again (reads only).
 
     ``many_people``: above this many people moved, left, came back or changed type, every day
     from the first to the last holding a row is to be counted whole (``days``) instead of
-    looking up each person's days (the hook's choice; a reader keeps exact keys)."""
+    looking up each person's days (the hook's choice; a reader keeps exact keys). ``marks``:
+    :func:`read_marks`' rows when read already."""
     out = Pending()
     whole: dict[int, set[int]] = defaultdict(set)  # person -> their units then and now
-    # The driver's values, each distinct time placed on its day once: a results sheet's
-    # 300,000 marks share a few thousand sampling times.
-    rows = conn.exec_driver_sql(
-        f'SELECT id, unit_id, person_id, "at", whole_person FROM "{DIRTY.name}"'
-    ).all()
+    # each distinct time placed on its day once: a results sheet's 300,000 marks share a few
+    # thousand sampling times
     day_of: dict[Any, date] = {}
-    for mark_id, unit_id, person_id, at, whole_person in rows:
+    for mark_id, unit_id, person_id, at, whole_person in (
+        read_marks(conn) if marks is None else marks
+    ):
         if unit_id is None and person_id is None:
             out.everything = True
             continue
@@ -586,11 +601,13 @@ def _aware(at: Any) -> datetime:
 # --- writing ----------------------------------------------------------------------------------
 
 
-def absorb(conn: Connection, tz: ZoneInfo, now: datetime) -> Pending:
+def absorb(
+    conn: Connection, tz: ZoneInfo, now: datetime, marks: Sequence[Any] | None = None
+) -> Pending:
     """Count again what this transaction (and any left over) marked, write it and clear the
     marks: called before COMMIT by the hook; a "count everything" mark is left for a rebuild
-    (a check-in must not recount a year)."""
-    todo = pending(conn, tz, MANY_PEOPLE)
+    (a check-in must not recount a year). ``marks``: as :func:`pending` takes them."""
+    todo = pending(conn, tz, MANY_PEOPLE, marks)
     if not todo:
         return todo
     _lock(conn, todo)
@@ -763,9 +780,7 @@ def _lock(conn: Connection, todo: Pending) -> None:
         for u, d in sorted(todo.keys)
         if d not in whole
     ]
-    for key, shared in wanted:
-        fn = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
-        conn.execute(text(f"SELECT {fn}(:k)"), {"k": key})
+    take_locks(conn, wanted)
 
 
 # --- reading ------------------------------------------------------------------------------------
@@ -872,8 +887,9 @@ def _before_commit(conn: Connection) -> None:
     # the weekly roll-up reads the same marks, so it counts first
     from testrota.org import weekly
 
-    weekly.before_commit(conn)
-    absorb(conn, *found)
+    marks = read_marks(conn)  # the weekly roll-up's upkeep writes none
+    weekly.before_commit(conn, marks)
+    absorb(conn, *found, marks=marks)
     took_writes(conn)  # the counting's own writes are committed with it: nothing to carry on
 
 

@@ -20,14 +20,26 @@ from __future__ import annotations
 import hashlib
 import weakref
 from collections import defaultdict
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Select, case, delete, func, insert, inspect, select, text
+from sqlalchemy import (
+    Connection,
+    Delete,
+    Engine,
+    Select,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    inspect,
+    select,
+)
 from sqlmodel import col
 
 from testrota.compliance.facts import (
@@ -45,6 +57,7 @@ from testrota.compliance.weekly import GroupCompliance, PersonWeek, person_week,
 from testrota.db import tables
 from testrota.db.bulk import bulk_insert, delete_ids
 from testrota.db.id_filter import id_runs, one_of
+from testrota.db.locks import take_locks
 from testrota.db.models import Person
 from testrota.policy import Policy
 from testrota.statuses import AppointmentStatus
@@ -87,10 +100,12 @@ def count(
     policy: Policy,
     rates: RateLookup,
     everyone: Mapping[int, PersonFacts] | None = None,
+    units: dict[int, int | None] | None = None,
 ) -> dict[int, tuple[Any, PersonWeek]]:
     """Each of these people's week (people no longer in the table are left out), counted from
     raw rows with the compliance report's ``person_week``. ``everyone``: every person's facts
-    read already in this transaction (:func:`_everyone`), for ``person_ids`` None."""
+    read already in this transaction (:func:`_everyone`), for ``person_ids`` None. ``units``,
+    when given, receives each of ``person_ids``' unit, read with their facts."""
     tz = policy.tz
     start, end = week_bounds(week, tz)
     people: Mapping[int, PersonFacts] = {}
@@ -103,6 +118,8 @@ def count(
         for part in id_runs(conn.dialect.name, set(person_ids)):
             for r in conn.execute(query, {"people": part}):
                 chosen[r.id] = person_facts_row(r, rates)
+                if units is not None:
+                    units[r.id] = r.unit_id
         people, found = chosen, list(chosen)
     if not people:
         return {}
@@ -132,7 +149,19 @@ def count(
 
 @cache
 def _people_query(dialect: str) -> Select[Any]:
-    return select_people().where(one_of(col(Person.id), "people", dialect))
+    return (
+        select_people()
+        .add_columns(col(Person.unit_id))
+        .where(one_of(col(Person.id), "people", dialect))
+    )
+
+
+@cache
+def _delete_rows(dialect: str) -> Delete:
+    """Delete ``:people``'s rows of ``:week``."""
+    return delete(PW).where(
+        PW.c.week == bindparam("week"), one_of(PW.c.person_id, "people", dialect)
+    )
 
 
 def _everyone(conn: Connection, rates: RateLookup) -> dict[int, PersonFacts]:
@@ -176,8 +205,8 @@ def write(
             write(conn, ids[i : i + COUNT_BATCH], week, policy, rates, now)
             for i in range(0, len(ids), COUNT_BATCH)
         )
-    counted = count(conn, person_ids, week, policy, rates, everyone[0] if everyone else None)
     units: dict[int, int | None] = {}
+    counted = count(conn, person_ids, week, policy, rates, everyone[0] if everyone else None, units)
     if person_ids is None:
         conn.execute(delete(PW).where(PW.c.week == str(week)))
         if everyone is not None:
@@ -187,11 +216,9 @@ def write(
     else:
         # One statement each on PostgreSQL (``= ANY``): a plan touches every unit, and 900-id
         # IN lists for 300,000 people cost more to render than to run.
-        for where in ids_in(conn, PW.c.person_id, set(person_ids)):
-            conn.execute(delete(PW).where(PW.c.week == str(week), where))
-        for where in ids_in(conn, PERSON.c.id, counted.keys()):
-            query = select(PERSON.c.id, PERSON.c.unit_id).where(where)
-            units.update((pid, u) for pid, u in conn.execute(query))
+        gone = _delete_rows(conn.dialect.name)
+        for part in id_runs(conn.dialect.name, set(person_ids)):
+            conn.execute(gone, {"week": str(week), "people": part})
     rows = [_row(p, pw, units.get(pid), now) for pid, (p, pw) in counted.items()]
     # COPY on PostgreSQL: a plan's commit writes a row for every person of the week
     bulk_insert(conn, PW, rows)
@@ -232,14 +259,16 @@ class WeeklyPending:
     marks: list[int] = field(default_factory=list)  # weeklydirty ids read
 
 
-def pending(conn: Connection, held: Collection[str], tz: Any) -> WeeklyPending:
+def pending(
+    conn: Connection, held: Collection[str], tz: Any, marks: Sequence[Any] | None = None
+) -> WeeklyPending:
     """The (person, week) and (unit, week) keys the marks ask to be counted again, for the
-    weeks held (reads only)."""
+    weeks held (reads only). ``marks``: the daily marks read already this commit
+    (:func:`testrota.org.rollup.read_marks`)."""
+    from testrota.org.rollup import read_marks
+
     out = WeeklyPending()
-    rows = conn.execute(
-        select(DIRTY.c.unit_id, DIRTY.c.person_id, DIRTY.c.at, DIRTY.c.whole_person)
-    ).all()
-    for unit_id, person_id, at, whole in rows:
+    for _, unit_id, person_id, at, whole in read_marks(conn) if marks is None else marks:
         if unit_id is None and person_id is None:
             continue  # "count everything": the reader counts from raw rows until a rebuild
         weeks = list(held) if whole or at is None else [str(week_of(_aware(at), tz))]
@@ -263,12 +292,20 @@ def _aware(at: Any) -> datetime:
     return aware(at)
 
 
-def absorb(conn: Connection, policy: Policy, rates: RateLookup, print_: str, now: datetime) -> None:
+def absorb(
+    conn: Connection,
+    policy: Policy,
+    rates: RateLookup,
+    print_: str,
+    now: datetime,
+    marks: Sequence[Any] | None = None,
+) -> None:
     """Count again the weeks held that this transaction's marks touch, before COMMIT; a week
-    held under another fingerprint is left alone (its readers count from raw rows)."""
+    held under another fingerprint is left alone (its readers count from raw rows).
+    ``marks``: as :func:`pending` takes them."""
     rows = conn.execute(select(COVERED.c.week, COVERED.c.fingerprint))
     held = {w for w, f in rows if f == print_}
-    todo = pending(conn, held, policy.tz) if held else WeeklyPending()
+    todo = pending(conn, held, policy.tz, marks) if held else WeeklyPending()
     if not held:
         marks = [m for (m,) in conn.execute(select(WDIRTY.c.id))]
         todo.marks = marks
@@ -308,9 +345,7 @@ def _lock(conn: Connection, keys: dict[str, set[int]]) -> None:
         wanted.append(((_WEEK_NS << 56) | week, not many))
         if not many:
             wanted += [((_PERSON_NS << 56) | (week << 32) | pid, False) for pid in sorted(keys[w])]
-    for key, shared in wanted:
-        fn = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
-        conn.execute(text(f"SELECT {fn}(:k)"), {"k": key})
+    take_locks(conn, wanted)
 
 
 Context = Callable[[], tuple[Policy, RateLookup, str, datetime] | None]
@@ -324,7 +359,7 @@ def attach(engine: Engine, context: Context) -> None:
     _CONTEXTS[engine] = context
 
 
-def before_commit(conn: Connection) -> None:
+def before_commit(conn: Connection, marks: Sequence[Any] | None = None) -> None:
     context = _CONTEXTS.get(conn.engine)
     found = context() if context is not None else None
     if found is None:
@@ -333,7 +368,7 @@ def before_commit(conn: Connection) -> None:
         if not inspect(conn).has_table(PW.name):
             return
         _READY.add(conn.engine)
-    absorb(conn, *found)
+    absorb(conn, *found, marks=marks)
 
 
 # --- reading ----------------------------------------------------------------------------------
