@@ -8,6 +8,7 @@ import contextlib
 import json
 import random
 import threading
+from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -352,6 +353,12 @@ def test_after_random_changes_of_every_kind_the_rollup_equals_a_recount(
             from_rows = compliance_report(app, Compliance(week, scope))
             raw = compliance_report(app, Compliance(week, scope, from_raw=True))
             assert from_rows == raw, (week, scope)
+            # the dashboard's: the roll-up summed by department, without the grid units
+            departments = compliance_report(app, Compliance(week, scope, grid_units=False))
+            raw_departments = compliance_report(
+                app, Compliance(week, scope, from_raw=True, grid_units=False)
+            )
+            assert departments == raw_departments == replace(raw, grid_units=[]), (week, scope)
     whole = compliance_report(app, Compliance("2022-W19"))
     assert whole.total.required > 0 and whole.grid_units
 

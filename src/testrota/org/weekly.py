@@ -38,6 +38,7 @@ from sqlalchemy import (
     func,
     insert,
     inspect,
+    null,
     select,
 )
 from sqlmodel import col
@@ -407,13 +408,17 @@ def read(
     weeks: Collection[IsoWeek],
     departments: Collection[str] | None,
     units: Collection[str] | None,
-) -> dict[str, dict[tuple[str, str], GroupCompliance]]:
-    """Per week, the (department, grid unit) sums of the rows, in scope."""
+    *,
+    by_grid_unit: bool = True,
+) -> dict[str, dict[tuple[str, str | None], GroupCompliance]]:
+    """Per week, the (department, grid unit) sums of the rows, in scope; (department, None)
+    when not ``by_grid_unit``."""
+    grid_unit = PW.c.grid_unit if by_grid_unit else null()
     query = (
         select(
             PW.c.week,
             PW.c.department,
-            PW.c.grid_unit,
+            grid_unit,
             func.count(),
             func.sum(PW.c.required),
             func.sum(PW.c.scheduled),
@@ -424,7 +429,7 @@ def read(
             func.sum(case((PW.c.compliant, 1), else_=0)),
         )
         .where(PW.c.week.in_([str(w) for w in weeks]))
-        .group_by(PW.c.week, PW.c.department, PW.c.grid_unit)
+        .group_by(PW.c.week, PW.c.department, *([PW.c.grid_unit] if by_grid_unit else []))
     )
     if departments is not None:
         query = query.where(PW.c.department.in_(sorted(departments)))
@@ -435,7 +440,7 @@ def read(
 
             below = select(UNIT.c.id).where(or_(*(subtree_condition(p) for p in sorted(units))))
             query = query.where(PW.c.unit_id.in_(below))
-    out: dict[str, dict[tuple[str, str], GroupCompliance]] = defaultdict(dict)
+    out: dict[str, dict[tuple[str, str | None], GroupCompliance]] = defaultdict(dict)
     for w, dep, unit, people, req, sch, done, missed, exc, tests, comp in conn.execute(query):
         out[w][(dep, unit)] = GroupCompliance(
             department=dep,
