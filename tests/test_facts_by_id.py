@@ -1,7 +1,8 @@
 """The facts readers asked for a list of people: exactly those people's rows, in runs the
 database accepts (an IN list of at most 900 on SQLite, one ``= ANY`` array on PostgreSQL), from
 an ORM session or from a commit hook's Core connection, with one statement text on PostgreSQL
-whatever the list's length, so the server prepares it once."""
+whatever the list's length, so the server prepares it once; and a person's facts taken from
+the row already loaded are the facts read by id."""
 
 from __future__ import annotations
 
@@ -10,7 +11,13 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Engine, event
 from sqlmodel import Session
 
-from testrota.compliance.facts import appointments_between, exemptions_between, samples_between
+from testrota.compliance.facts import (
+    appointments_between,
+    exemptions_between,
+    facts_of_loaded,
+    person_facts,
+    samples_between,
+)
 from testrota.db.models import Appointment, Exemption, Person, TestResult
 from tests.compliance_fixtures import T0, iso_week
 
@@ -115,3 +122,34 @@ def test_the_rows_of_the_people_asked_and_no_others(engine: Engine) -> None:
         assert len(by_ids) == 2 and by_ids[0] == by_ids[1] and "ANY" in by_ids[0]
     else:
         assert len(by_ids) == 3  # two lists for the 955, one for the 3
+
+
+def test_a_loaded_persons_facts_are_the_facts_read_by_id(engine: Engine) -> None:
+    """The check-in takes the facts of the person it locked instead of reading them again:
+    the same facts, the override's rule included (an empty override: not high-risk)."""
+    rates = {"driver": 3, "canteen": 2}.get
+    cases = [(o, m) for o in (None, "", "canteen") for m in (None, "driver")]
+    with Session(engine) as session:
+        people = [
+            Person(
+                employee_no=f"C{n}",
+                name=f"员工{n}",
+                department="炼钢厂",
+                grid_unit="一号网格",
+                role="司机",
+                risk_category=matched,
+                override_category=override,
+                person_type="co_resident" if n % 2 else "employee",
+                active=bool(n % 3),
+                created_at=T0,
+                updated_at=T0,
+            )
+            for n, (override, matched) in enumerate(cases)
+        ]
+        session.add_all(people)
+        session.flush()
+        for person in people:
+            assert person.id is not None
+            assert facts_of_loaded(person, rates) == person_facts(session, person.id, rates)
+        categories = [facts_of_loaded(p).category for p in people]
+        assert categories == [None, "driver", None, None, "canteen", "canteen"]

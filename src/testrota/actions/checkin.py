@@ -16,7 +16,7 @@ from testrota.audit import Action, Actor, record
 from testrota.auth.scope import Scope
 from testrota.codes import CodeClaim, looks_like_code
 from testrota.compliance.checkin import CheckInResult, record_check_in
-from testrota.compliance.facts import find_person, person_facts
+from testrota.compliance.facts import facts_of_loaded, find_person
 from testrota.db.engine import is_postgres, session_scope
 from testrota.db.models import Person
 
@@ -82,7 +82,7 @@ def _check_in(
             placed = put_in_tube(
                 session,
                 cmd.tube,
-                person_facts(session, person.id),
+                facts_of_loaded(person),
                 result.result_id,
                 result.site,
                 result.at,

@@ -13,7 +13,7 @@ from sqlmodel import Session, col
 from testrota.compliance.facts import (
     appointments_between,
     cols,
-    person_facts,
+    facts_of_loaded,
     rate_lookup,
     samples_between,
     widen,
@@ -100,7 +100,7 @@ def record_check_in(
             name=person_row.name,
         )
     assert person_row.id is not None
-    person = person_facts(session, person_row.id, rate_lookup(config_dir, policy))
+    person = facts_of_loaded(person_row, rate_lookup(config_dir, policy))
     site = _known_site(session, site_code)
     day_start, day_end = day_bounds(local_date(at, tz), tz)
     appts = appointments_between(session, *widen(day_start, day_end), person_ids=[person.id])
@@ -133,7 +133,8 @@ def record_check_in(
         session.add(row)
         session.flush()
         result_id = row.id
-        mark_done_for(session, [(person.id, at, ResultValue.PENDING)], now, policy)
+        # ``appts`` is the person's widened day, the window mark_done_for would read
+        mark_done_for(session, [(person.id, at, ResultValue.PENDING)], now, policy, appts)
     standing = load_standing(session, person, week_of(at, tz), policy)
     upcoming = next_appointment(at, standing.appointments) if expected is None else None
     status = RECORDED if earlier is None else ALREADY

@@ -89,6 +89,32 @@ def person_facts(session: Session, person_id: int, rates: RateLookup | None = No
     return person_facts_row(row, rates)
 
 
+def category_of(override: str | None, matched: str | None) -> str | None:
+    """:func:`effective_category` for a person loaded already (``tests/test_facts_by_id.py``
+    holds the two to the same answers)."""
+    if override is not None:
+        return override or None
+    return matched
+
+
+def facts_of_loaded(person: Person, rates: RateLookup | None = None) -> PersonFacts:
+    """The facts of a person loaded in this transaction (a check-in's, locked): no second
+    read of the same row."""
+    return person_facts_row(_Categorised(person), rates)
+
+
+class _Categorised:
+    """A loaded person read as a row of :data:`PERSON_COLUMNS`: its attributes, and the
+    effective ``category``."""
+
+    def __init__(self, person: Person) -> None:
+        self._person = person
+        self.category = category_of(person.override_category, person.risk_category)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._person, name)
+
+
 def select_people() -> Select[Any]:
     return select(*PERSON_COLUMNS)
 

@@ -25,7 +25,7 @@ from testrota.compliance.facts import (
     widen,
 )
 from testrota.compliance.missed import days_tested, decide_due, grace, sample_on_day
-from testrota.compliance.records import Sample, counts_as_test
+from testrota.compliance.records import AppointmentFacts, Sample, counts_as_test
 from testrota.db import tables
 from testrota.db.models import Appointment
 from testrota.db.types import UTCDateTime
@@ -112,10 +112,13 @@ def mark_done_for(
     samples: Iterable[tuple[int, datetime, str]],
     now: datetime,
     policy: Policy,
+    read: Sequence[AppointmentFacts] | None = None,
 ) -> int:
     """After recording samples ``(person id, sampled at, result)``: mark the appointments on
     those people's sample days done (including ones already flagged missed), in the caller's
-    transaction, so a check-in shows as done at once rather than at the next flagging run."""
+    transaction, so a check-in shows as done at once rather than at the next flagging run.
+    ``read``: every appointment of those people on those days (widened, see
+    :func:`testrota.compliance.facts.widen`), read already in this transaction."""
     tz = policy.tz
     tested = days_tested(
         (
@@ -130,14 +133,14 @@ def mark_done_for(
     days = sorted({day for _, day in tested})
     people = {person_id for person_id, _ in tested}
     start, end = widen(day_bounds(days[0], tz)[0], day_bounds(days[-1], tz)[1])
-    few = len(people) <= 2000
-    appointments = appointments_between(
-        session,
-        start,
-        end,
-        person_ids=people if few else None,
-        statuses=(AppointmentStatus.SCHEDULED, AppointmentStatus.MISSED),
-    )
+    open_ = (AppointmentStatus.SCHEDULED, AppointmentStatus.MISSED)
+    if read is not None:
+        appointments = [a for a in read if a.status in open_]
+    else:
+        few = len(people) <= 2000
+        appointments = appointments_between(
+            session, start, end, person_ids=people if few else None, statuses=open_
+        )
     decided: list[tuple[int, datetime]] = []
     for appt in appointments:
         if appt.person_id not in people:
