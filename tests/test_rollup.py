@@ -576,6 +576,46 @@ def test_a_database_not_upgraded_yet_still_commits(tmp_path: Any) -> None:
         old.dispose()
 
 
+def test_a_commit_that_marked_nothing_costs_the_hooks_one_statement(
+    engine: Engine, session: Session
+) -> None:
+    """A scan's receipt, an audit line, a sign-in: writes neither roll-up counts. The hook
+    reads both tables of marks in one statement, finds none, and stops there; a check-in's
+    marks are still counted at its commit."""
+    from sqlalchemy import event
+
+    from testrota.audit import Action, record
+    from testrota.db.engine import session_scope
+
+    pol = policy()
+    now = local(SH, 2022, 5, 10, 9, 0)
+    add_site(session)
+    person = add_person(session, "Q1", department="厂0", grid_unit="网格0")
+    person.unit_path = "板材公司/厂0"
+    session.add(person)
+    add_appt(session, person, local(SH, 2022, 5, 10, 8, 30))
+    session.commit()
+    app = app_at(engine, now, pol)
+    ensure_units(app, Actor.cli())
+    seen: list[str] = []
+
+    def note(conn: Any, cursor: Any, statement: str, *rest: Any) -> None:
+        seen.append(statement)
+
+    with session_scope(app.engine) as s:
+        record(s, Actor.cli("hr"), Action.ROLLUP_REBUILT, "unitday", at=now, details={})
+        s.flush()
+        event.listen(app.engine, "before_cursor_execute", note)
+    event.remove(app.engine, "before_cursor_execute", note)
+    assert len(seen) == 1 and "rollupdirty" in seen[0] and "weeklydirty" in seen[0], seen
+    check_in(engine, "Q1", "S1", local(SH, 2022, 5, 10, 8, 40), "site", pol, now=now)
+    assert _marks(engine) == 0 and _weekly_marks(engine) == 0
+    kept = _kept(engine)
+    assert kept == _recounted(engine, SH, [date(2022, 5, 10)])
+    tuesday = [f for (_, day), f in kept[0].items() if day == date(2022, 5, 10)]
+    assert [f[:2] for f in tuesday] == [(1, 1)]  # required 1, tested 1
+
+
 def test_the_nightly_job_holds_each_new_week_so_the_dashboard_keeps_reading_the_rollup(
     engine: Engine, session: Session
 ) -> None:

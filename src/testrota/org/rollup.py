@@ -519,6 +519,28 @@ def read_marks(conn: Connection) -> Sequence[Any]:
     ).all()
 
 
+@dataclass(frozen=True)
+class Marks:
+    """Both roll-ups' marks, read in one statement by the commit hook."""
+
+    daily: Sequence[Any]  # as :func:`read_marks` reads them
+    weekly: Sequence[tuple[int, int]]  # weeklydirty's (id, person_id)
+
+
+def read_all_marks(conn: Connection) -> Marks:
+    """Every mark of both roll-ups: a commit with none (a scan's receipt, a sign-in) then
+    costs one statement, not one a table and the weekly roll-up's look at the weeks held."""
+    weekly_name = tables.WEEKLY_DIRTY.name
+    rows = conn.exec_driver_sql(
+        f'SELECT 0, id, unit_id, person_id, "at", whole_person FROM "{DIRTY.name}" '
+        f'UNION ALL SELECT 1, id, NULL, person_id, NULL, NULL FROM "{weekly_name}"'
+    ).all()
+    return Marks(
+        [tuple(r[1:]) for r in rows if r[0] == 0],
+        [(r[1], r[3]) for r in rows if r[0] == 1],
+    )
+
+
 def pending(
     conn: Connection,
     tz: ZoneInfo,
@@ -867,6 +889,7 @@ def attach(engine: Engine, context: Context) -> None:
 
 
 _READY: weakref.WeakSet[Engine] = weakref.WeakSet()  # engines whose database has the tables
+_WEEKLY_READY: weakref.WeakSet[Engine] = weakref.WeakSet()  # ... and the weekly marks' (0010)
 
 
 def _before_commit(conn: Connection) -> None:
@@ -884,12 +907,18 @@ def _before_commit(conn: Connection) -> None:
         if not inspect(conn).has_table(DIRTY.name):
             return
         _READY.add(conn.engine)
+    if conn.engine not in _WEEKLY_READY and inspect(conn).has_table(tables.WEEKLY_DIRTY.name):
+        _WEEKLY_READY.add(conn.engine)  # asked again at each commit until an upgrade adds it
     # the weekly roll-up reads the same marks, so it counts first
     from testrota.org import weekly
 
-    marks = read_marks(conn)  # the weekly roll-up's upkeep writes none
+    # the weekly roll-up's upkeep writes no marks: what is read here is all there is
+    weekly_ready = conn.engine in _WEEKLY_READY
+    marks = read_all_marks(conn) if weekly_ready else Marks(read_marks(conn), [])
+    if not marks.daily and not marks.weekly:
+        return  # nothing this transaction wrote is counted by either roll-up
     weekly.before_commit(conn, marks)
-    absorb(conn, *found, marks=marks)
+    absorb(conn, *found, marks=marks.daily)
     took_writes(conn)  # the counting's own writes are committed with it: nothing to carry on
 
 

@@ -20,12 +20,12 @@ from __future__ import annotations
 import hashlib
 import weakref
 from collections import defaultdict
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     Connection,
@@ -63,6 +63,9 @@ from testrota.db.models import Person
 from testrota.policy import Policy
 from testrota.statuses import AppointmentStatus
 from testrota.weeks import IsoWeek, local_date, parse_week, week_bounds, week_of
+
+if TYPE_CHECKING:
+    from testrota.org.rollup import Marks
 
 PW, COVERED, WDIRTY, DIRTY = (
     tables.PERSON_WEEK_ROW,
@@ -261,15 +264,15 @@ class WeeklyPending:
 
 
 def pending(
-    conn: Connection, held: Collection[str], tz: Any, marks: Sequence[Any] | None = None
+    conn: Connection, held: Collection[str], tz: Any, marks: Marks | None = None
 ) -> WeeklyPending:
     """The (person, week) and (unit, week) keys the marks ask to be counted again, for the
-    weeks held (reads only). ``marks``: the daily marks read already this commit
-    (:func:`testrota.org.rollup.read_marks`)."""
-    from testrota.org.rollup import read_marks
+    weeks held (reads only). ``marks``: both roll-ups' marks, read already this commit."""
+    from testrota.org.rollup import read_all_marks
 
+    marks = read_all_marks(conn) if marks is None else marks
     out = WeeklyPending()
-    for _, unit_id, person_id, at, whole in read_marks(conn) if marks is None else marks:
+    for _, unit_id, person_id, at, whole in marks.daily:
         if unit_id is None and person_id is None:
             continue  # "count everything": the reader counts from raw rows until a rebuild
         weeks = list(held) if whole or at is None else [str(week_of(_aware(at), tz))]
@@ -280,7 +283,7 @@ def pending(
                 out.people[w].add(person_id)
             elif unit_id is not None:
                 out.units[w].add(unit_id)
-    for mark_id, person_id in conn.execute(select(WDIRTY.c.id, WDIRTY.c.person_id)):
+    for mark_id, person_id in marks.weekly:
         out.marks.append(mark_id)
         for w in held:
             out.people[w].add(person_id)
@@ -299,7 +302,7 @@ def absorb(
     rates: RateLookup,
     print_: str,
     now: datetime,
-    marks: Sequence[Any] | None = None,
+    marks: Marks | None = None,
 ) -> None:
     """Count again the weeks held that this transaction's marks touch, before COMMIT; a week
     held under another fingerprint is left alone (its readers count from raw rows).
@@ -308,8 +311,10 @@ def absorb(
     held = {w for w, f in rows if f == print_}
     todo = pending(conn, held, policy.tz, marks) if held else WeeklyPending()
     if not held:
-        marks = [m for (m,) in conn.execute(select(WDIRTY.c.id))]
-        todo.marks = marks
+        if marks is None:
+            todo.marks = [m for (m,) in conn.execute(select(WDIRTY.c.id))]
+        else:
+            todo.marks = [m for m, _ in marks.weekly]
     keys: dict[str, set[int]] = {}
     for w in sorted(set(todo.people) | set(todo.units)):
         ids = set(todo.people.get(w, set()))
@@ -360,7 +365,7 @@ def attach(engine: Engine, context: Context) -> None:
     _CONTEXTS[engine] = context
 
 
-def before_commit(conn: Connection, marks: Sequence[Any] | None = None) -> None:
+def before_commit(conn: Connection, marks: Marks | None = None) -> None:
     context = _CONTEXTS.get(conn.engine)
     found = context() if context is not None else None
     if found is None:
