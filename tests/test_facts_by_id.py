@@ -7,6 +7,7 @@ the row already loaded are the facts read by id."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Engine, event
 from sqlmodel import Session
@@ -25,21 +26,22 @@ MONDAY = datetime(2022, 5, 9, 1, 0, tzinfo=UTC)
 PEOPLE = 1_000  # more than one SQLite IN list holds
 
 
+def _person(number: str, **columns: Any) -> Person:
+    return Person(
+        employee_no=number,
+        name=f"员工{number}",
+        department="炼钢厂",
+        grid_unit="一号网格",
+        role="司机",
+        created_at=T0,
+        updated_at=T0,
+        **columns,
+    )
+
+
 def _world(engine: Engine) -> list[int]:
     with Session(engine) as session:
-        people = [
-            Person(
-                employee_no=f"F{n:05d}",
-                name=f"员工{n}",
-                department="炼钢厂",
-                grid_unit="一号网格",
-                role="司机",
-                risk_category="driver",
-                created_at=T0,
-                updated_at=T0,
-            )
-            for n in range(PEOPLE)
-        ]
+        people = [_person(f"F{n:05d}", risk_category="driver") for n in range(PEOPLE)]
         session.add_all(people)
         session.flush()
         ids = [p.id for p in people if p.id is not None]
@@ -131,18 +133,12 @@ def test_a_loaded_persons_facts_are_the_facts_read_by_id(engine: Engine) -> None
     cases = [(o, m) for o in (None, "", "canteen") for m in (None, "driver")]
     with Session(engine) as session:
         people = [
-            Person(
-                employee_no=f"C{n}",
-                name=f"员工{n}",
-                department="炼钢厂",
-                grid_unit="一号网格",
-                role="司机",
+            _person(
+                f"C{n}",
                 risk_category=matched,
                 override_category=override,
                 person_type="co_resident" if n % 2 else "employee",
                 active=bool(n % 3),
-                created_at=T0,
-                updated_at=T0,
             )
             for n, (override, matched) in enumerate(cases)
         ]
