@@ -15,12 +15,17 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-from sqlalchemy import delete, func, update
+from sqlalchemy import Executable, bindparam, delete, func, update
+from sqlalchemy import select as columns_of
 from sqlmodel import Session, col, select
 
 from testrota.db.models import User, WebSession
 from testrota.policy import WebPolicy
+
+if TYPE_CHECKING:
+    from testrota.auth.users import UserInfo
 
 TOKEN_BYTES = 32
 # A token longer than this is not one of ours: refused before it is hashed.
@@ -65,7 +70,7 @@ class Found:
     """A sign-in row and its user, as read for one request."""
 
     session_id: int
-    user: User
+    user: UserInfo
     created_at: datetime
     last_seen_at: datetime
     revoked_at: datetime | None
@@ -128,22 +133,40 @@ def open_session(
 
 
 def find_session(session: Session, token: str) -> Found | None:
-    row = session.exec(
-        select(WebSession, User)
-        .join(User, col(User.id) == col(WebSession.user_id))
-        .where(WebSession.token_hash == hash_token(token))
-    ).first()
+    """The sign-in of ``token`` and its user, as columns: every request asks, and loading
+    the two as ORM objects cost about as much as a check-in's own reads of the person."""
+    from testrota.auth.users import UserInfo
+
+    row = session.connection().execute(_FIND_SESSION, {"token_hash": hash_token(token)}).first()
     if row is None:
         return None
-    ws, user = row
-    assert ws.id is not None
     return Found(
-        session_id=ws.id,
-        user=user,
-        created_at=ws.created_at,
-        last_seen_at=ws.last_seen_at,
-        revoked_at=ws.revoked_at,
+        session_id=row.session_id,
+        user=UserInfo.of(row),
+        created_at=row.created_at,
+        last_seen_at=row.last_seen_at,
+        revoked_at=row.revoked_at,
     )
+
+
+_FIND_SESSION: Executable = (
+    columns_of(
+        col(WebSession.id).label("session_id"),
+        col(WebSession.created_at),
+        col(WebSession.last_seen_at),
+        col(WebSession.revoked_at),
+        col(User.id),
+        col(User.name),
+        col(User.role),
+        col(User.departments),
+        col(User.language),
+        col(User.active),
+        col(User.phone),
+        col(User.units),
+    )
+    .join(User, col(User.id) == col(WebSession.user_id))
+    .where(col(WebSession.token_hash) == bindparam("token_hash"))
+)
 
 
 def touch(session: Session, session_id: int, now: datetime) -> None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func
+from sqlalchemy import Row, delete, func
 from sqlmodel import Session, col, select
 
 from testrota.audit import Action, Actor, record
@@ -45,7 +45,8 @@ class UserInfo:
     units: tuple[str, ...] = ()  # unit paths: each and everything below it
 
     @classmethod
-    def of(cls, user: User) -> UserInfo:
+    def of(cls, user: User | Row[Any]) -> UserInfo:
+        """From a user, or a row of the user's columns (a request's sign-in look-up)."""
         assert user.id is not None
         return cls(
             id=user.id,

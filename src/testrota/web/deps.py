@@ -90,7 +90,7 @@ def get_optional_user(request: Request, app: AppDep) -> UserInfo | None:
     if needs_touch(found, now, rule):
         with app.write_lock, session_scope(app.engine) as tx:
             touch(tx, found.session_id, now)
-    user = UserInfo.of(found.user)
+    user = found.user
     request.state.user = user
     request.state.session_id = found.session_id
     return user
