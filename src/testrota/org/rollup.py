@@ -514,9 +514,10 @@ def read_marks(conn: Connection) -> Sequence[Any]:
     """Every mark: (id, unit_id, person_id, at, whole_person), the driver's values (a
     results sheet's 300,000 marks, each through SQLAlchemy's types, cost seconds). Read once
     a commit: both roll-ups count from them."""
-    return conn.exec_driver_sql(
-        f'SELECT id, unit_id, person_id, "at", whole_person FROM "{DIRTY.name}"'
-    ).all()
+    return conn.exec_driver_sql(f'SELECT {_MARK_COLUMNS} FROM "{DIRTY.name}"').all()
+
+
+_MARK_COLUMNS = 'id, unit_id, person_id, "at", whole_person'  # as read_all_marks reads them
 
 
 @dataclass(frozen=True)
@@ -532,7 +533,7 @@ def read_all_marks(conn: Connection) -> Marks:
     costs one statement, not one a table and the weekly roll-up's look at the weeks held."""
     weekly_name = tables.WEEKLY_DIRTY.name
     rows = conn.exec_driver_sql(
-        f'SELECT 0, id, unit_id, person_id, "at", whole_person FROM "{DIRTY.name}" '
+        f'SELECT 0, {_MARK_COLUMNS} FROM "{DIRTY.name}" '
         f'UNION ALL SELECT 1, id, NULL, person_id, NULL, NULL FROM "{weekly_name}"'
     ).all()
     return Marks(
