@@ -71,7 +71,8 @@ def test_dispatch_sends_through_the_console(cli: Any, session: Session) -> None:
     result = cli("dispatch", "--once", "--json", env=evening)
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["sent"] == 1
-    assert [m.status for m in messages(session)] == ["sent", "pending"]
+    statuses = {m.kind: m.status for m in messages(session)}
+    assert statuses == {"reminder_eve": "sent", "reminder_before": "pending"}
 
 
 def test_sms_capacity_warns_before_the_day(

@@ -47,6 +47,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine
 
 from testrota.app import build_app
+from testrota.db.transient import run_again_if_transient
 from testrota.jobs import tasks
 from testrota.jobs.tasks import JobContext
 from testrota.notify.dispatcher import worker_id
@@ -264,8 +265,9 @@ def make_job_context(
 
 
 def _run_job(spec: JobSpec, ctx: JobContext, times: JobTimes | None = None) -> Any:
-    """APScheduler calls this; a failing job is logged, counted and tried again. First the
-    jobs' times are compared with the policy's (``times``)."""
+    """APScheduler calls this; a failing job is logged, counted and tried again. A run that
+    met a deadlock is run again at once (:mod:`testrota.db.transient`). First the jobs' times
+    are compared with the policy's (``times``)."""
     if ctx.stop.is_set():
         return None
     if times is not None:
@@ -281,7 +283,10 @@ def _run_job(spec: JobSpec, ctx: JobContext, times: JobTimes | None = None) -> A
         if spec.retry_failed:
             ctx.retry_failed(spec.id, spec.misfire_grace_time)
 
-    result = run_observed(ctx.app.engine, spec.id, ctx.worker, lambda: spec.func(ctx), failed)
+    def tick() -> Any:
+        return run_again_if_transient(lambda: spec.func(ctx), f"job {spec.id}")
+
+    result = run_observed(ctx.app.engine, spec.id, ctx.worker, tick, failed)
     if not failures:
         ctx.job_succeeded(spec.id)
     return result

@@ -13,11 +13,12 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Engine, Table, and_, exists, func, not_, select, update
+from sqlalchemy import Connection, Engine, Table, and_, exists, func, not_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from testrota.db import tables
 from testrota.db.statistics import refresh_statistics
+from testrota.notify.claims import update_unheld
 from testrota.notify.links import make_personal_link
 from testrota.notify.outbox import (
     KIND_MISSED,
@@ -104,9 +105,15 @@ def _templates(settings: Settings, policy: Policy, templates: Templates | None) 
 
 
 def insert_rows(conn: Connection, rows: Sequence[OutboxRow], now: datetime) -> int:
-    """Insert outbox rows, skipping keys already present; returns how many were new."""
+    """Insert outbox rows, skipping keys already present; returns how many were new.
+
+    Rows go in the order of their keys. Every worker runs the same jobs, so two may insert the
+    same keys at once; an insert meeting a key another has inserted but not committed waits for
+    it, and two transactions waiting so in opposite orders deadlock.
+    """
     if not rows:
         return 0
+    rows = sorted(rows, key=lambda r: r.dedupe_key)
     dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
     stmt = dialect_insert(M).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(M.c.id)
     inserted = 0
@@ -151,24 +158,19 @@ def cancel_stale_reminders(conn: Connection, appointment_ids: Sequence[int] | No
     condition = and_(M.c.status == "pending", M.c.kind.in_(REMINDER_KINDS), not_(still_right))
     if appointment_ids is not None:
         condition = and_(condition, M.c.appointment_id.in_(appointment_ids))
-    result = conn.execute(
-        update(M)
-        .where(condition)
-        .values(status="cancelled", error_message="the appointment was moved or cancelled")
+    return update_unheld(
+        conn,
+        condition,
+        {"status": "cancelled", "error_message": "the appointment was moved or cancelled"},
     )
-    return result.rowcount or 0
 
 
 def _readdress(conn: Connection) -> int:
     """Pending texts follow a person's corrected phone number."""
     new_phone = select(P.c.phone).where(P.c.id == M.c.person_id).scalar_subquery()
     changed = exists().where(P.c.id == M.c.person_id, P.c.phone.is_not(None), P.c.phone != M.c.to)
-    result = conn.execute(
-        update(M)
-        .where(M.c.status == "pending", M.c.person_id.is_not(None), changed)
-        .values(to=new_phone)
-    )
-    return result.rowcount or 0
+    pending = and_(M.c.status == "pending", M.c.person_id.is_not(None), changed)
+    return update_unheld(conn, pending, {"to": new_phone})
 
 
 def sync_reminders(
