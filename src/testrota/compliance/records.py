@@ -50,6 +50,25 @@ class AppointmentFacts:
 
 
 @dataclass(frozen=True)
+class Tally:
+    """A person's appointments of a week (cancelled ones left out), counted as their week
+    needs them: ``compliance.weekly.tally`` in Python, ``compliance.facts.appointment_tallies``
+    in SQL for many people at once (``tests/test_weekly_tally.py`` holds the two equal)."""
+
+    scheduled: int = 0
+    done: int = 0
+    missed: int = 0
+    excused: int = 0
+    excused_planned: int = 0  # excused, and not a contact's booking: taken off the requirement
+    contact: int = 0  # a contact's booking, not excused: added to it
+
+    @property
+    def planned(self) -> int:
+        """Kept, not a contact's: what a person asked nothing by the policy still owes."""
+        return self.scheduled - self.excused - self.contact
+
+
+@dataclass(frozen=True)
 class Sample:
     """One test sample: a check-in or a lab/outside result."""
 

@@ -24,7 +24,7 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
-from testrota.compliance.records import AppointmentFacts, ExemptionFacts, PersonFacts
+from testrota.compliance.records import AppointmentFacts, ExemptionFacts, PersonFacts, Tally
 from testrota.policy import Policy, SurgeRule
 from testrota.statuses import AppointmentReason, AppointmentStatus
 from testrota.weeks import IsoWeek
@@ -112,6 +112,19 @@ class PersonWeek:
         return min(self.tests, self.required)
 
 
+def tally(person_id: int, appointments: Iterable[AppointmentFacts]) -> Tally:
+    """The :class:`Tally` of ``person_id``'s appointments among ``appointments``."""
+    mine = [a for a in appointments if a.person_id == person_id and a.status != CANCELLED]
+    return Tally(
+        scheduled=len(mine),
+        done=sum(1 for a in mine if a.status == DONE),
+        missed=sum(1 for a in mine if a.status == MISSED),
+        excused=sum(1 for a in mine if a.status == EXCUSED),
+        excused_planned=sum(1 for a in mine if a.status == EXCUSED and a.reason != CONTACT_REASON),
+        contact=sum(1 for a in mine if a.status != EXCUSED and a.reason == CONTACT_REASON),
+    )
+
+
 def person_week(
     person: PersonFacts,
     week: IsoWeek,
@@ -130,25 +143,33 @@ def person_week(
         test_days: local days on which this person had a counting sample (others are ignored).
         exemptions: this person's exemptions (others are ignored).
     """
-    days = set(week.days)
-    mine = [a for a in appointments if a.person_id == person.id and a.status != CANCELLED]
-    excused_planned = sum(1 for a in mine if a.status == EXCUSED and a.reason != CONTACT_REASON)
-    contact = sum(1 for a in mine if a.status != EXCUSED and a.reason == CONTACT_REASON)
+    counted = tally(person.id, appointments)
+    return person_week_of(person, week, policy, counted, test_days, exemptions)
+
+
+def person_week_of(
+    person: PersonFacts,
+    week: IsoWeek,
+    policy: Policy,
+    counted: Tally,
+    test_days: Collection[date],
+    exemptions: Iterable[ExemptionFacts] = (),
+) -> PersonWeek:
+    """One person's week from the :class:`Tally` of their appointments in it (see
+    :func:`person_week`)."""
     asked = policy_required(person, week, policy, exemptions)
-    if asked:
-        required = max(asked - excused_planned, 0)
-    else:
-        required = sum(1 for a in mine if a.status != EXCUSED and a.reason != CONTACT_REASON)
+    required = max(asked - counted.excused_planned, 0) if asked else counted.planned
+    days = set(week.days)
     tested = tuple(sorted(d for d in test_days if d in days))
     return PersonWeek(
         person_id=person.id,
         week=week,
-        required=required + contact,
+        required=required + counted.contact,
         tests=len(tested),
-        scheduled=len(mine),
-        done=sum(1 for a in mine if a.status == DONE),
-        missed=sum(1 for a in mine if a.status == MISSED),
-        excused=sum(1 for a in mine if a.status == EXCUSED),
+        scheduled=counted.scheduled,
+        done=counted.done,
+        missed=counted.missed,
+        excused=counted.excused,
         test_days=tested,
     )
 

@@ -3,8 +3,11 @@ transaction, so the dashboard and ``testrota compliance`` sum rows instead of co
 person over the trend's weeks.
 
 A row is exactly what the compliance report counts for a (person, week): the same
-``compliance.weekly.person_week`` over the same facts (:func:`count`), so a sum of rows equals
-the report counted from raw rows by construction. Rows exist only for the weeks the roll-up
+``compliance.weekly.person_week_of`` over the same facts (:func:`count`), so a sum of rows
+equals the report counted from raw rows by construction. Only the counting of appointments and
+the placing of samples on days is done by the database, one row a person
+(``facts.appointment_tallies``, ``facts.days_tested_in_week``), held to the report's Python by
+``tests/test_weekly_tally.py``. Rows exist only for the weeks the roll-up
 holds (``weekcovered``, filled by ``testrota rollup rebuild``), each under a fingerprint of the
 policy and the categories' rates: a reader of a week not held, or held under another policy,
 counts from raw rows.
@@ -45,24 +48,28 @@ from sqlmodel import col
 
 from testrota.compliance.facts import (
     RateLookup,
+    appointment_tallies,
     chunks,
+    days_tested_in_week,
     exemptions_between,
     ids_in,
     person_facts_row,
-    samples_between,
     select_people,
 )
-from testrota.compliance.facts import appointments_between as appts_between
-from testrota.compliance.records import AppointmentFacts, PersonFacts
-from testrota.compliance.weekly import GroupCompliance, PersonWeek, person_week, policy_required
+from testrota.compliance.records import PersonFacts, Tally
+from testrota.compliance.weekly import (
+    GroupCompliance,
+    PersonWeek,
+    person_week_of,
+    policy_required,
+)
 from testrota.db import tables
 from testrota.db.bulk import bulk_insert, delete_ids
 from testrota.db.id_filter import id_runs, one_of
 from testrota.db.locks import take_locks
 from testrota.db.models import Person
 from testrota.policy import Policy
-from testrota.statuses import AppointmentStatus
-from testrota.weeks import IsoWeek, local_date, parse_week, week_bounds, week_of
+from testrota.weeks import IsoWeek, parse_week, week_bounds, week_of
 
 if TYPE_CHECKING:
     from testrota.org.rollup import Marks
@@ -78,6 +85,7 @@ PERSON = tables.PERSON
 _PERSON_NS, _WEEK_NS = 0x56, 0x57
 MANY_PEOPLE = 2_000  # beyond this, one lock on the week instead of one per person
 COUNT_BATCH = 50_000  # people counted and written at a time by a large recount
+NO_APPOINTMENTS = Tally()
 
 
 def fingerprint(policy: Policy, config_dir: Path | None) -> str:
@@ -107,7 +115,7 @@ def count(
     units: dict[int, int | None] | None = None,
 ) -> dict[int, tuple[Any, PersonWeek]]:
     """Each of these people's week (people no longer in the table are left out), counted from
-    raw rows with the compliance report's ``person_week``. ``everyone``: every person's facts
+    raw rows with the compliance report's ``person_week_of``. ``everyone``: every person's facts
     read already in this transaction (:func:`_everyone`), for ``person_ids`` None. ``units``,
     when given, receives each of ``person_ids``' unit, read with their facts."""
     tz = policy.tz
@@ -127,25 +135,22 @@ def count(
         people, found = chosen, list(chosen)
     if not people:
         return {}
-    # On the hook's own connection: no ORM session to build, nothing of it to flush.
-    appts: dict[int, list[AppointmentFacts]] = defaultdict(list)
-    for a in appts_between(conn, start, end, person_ids=found):
-        if a.status != AppointmentStatus.CANCELLED and a.person_id in people:
-            appts[a.person_id].append(a)
-    days: dict[int, set[Any]] = defaultdict(set)
-    for s in samples_between(conn, start, end, person_ids=found):
-        if s.person_id in people:
-            days[s.person_id].add(local_date(s.sampled_at, tz))
+    # On the hook's own connection (no ORM session to build, nothing of it to flush), counted
+    # by the database: a plan's commit counts 600,000 appointments, one row a person back.
+    tallies = appointment_tallies(conn, start, end, person_ids=found)
+    days = days_tested_in_week(conn, week, tz, person_ids=found)
     exemptions = exemptions_between(conn, week.monday, week.days[-1], person_ids=found)
     by_person = defaultdict(list)
     for e in exemptions:
         by_person[e.person_id].append(e)
     out = {}
     for pid, p in people.items():
-        mine, ex = appts[pid], by_person[pid]
-        if not mine and policy_required(p, week, policy, ex) == 0:
-            continue
-        pw = person_week(p, week, policy, mine, days[pid], ex)
+        counted, ex = tallies.get(pid), by_person[pid]
+        if counted is None:
+            if policy_required(p, week, policy, ex) == 0:
+                continue
+            counted = NO_APPOINTMENTS
+        pw = person_week_of(p, week, policy, counted, days.get(pid, ()), ex)
         if pw.required:
             out[pid] = (p, pw)
     return out

@@ -1,0 +1,110 @@
+"""The weekly roll-up counts a week's appointments and test days in SQL (one row a person, not
+one an appointment or a sample); these hold the SQL to the Python definitions the compliance
+report uses, on both databases, in a zone with a change to summer time and in Shanghai's."""
+
+from __future__ import annotations
+
+import random
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from testrota.compliance.facts import (
+    appointment_tallies,
+    appointments_between,
+    days_tested_in_week,
+    samples_between,
+)
+from testrota.compliance.records import Tally
+from testrota.compliance.weekly import tally
+from testrota.db.models import Person
+from testrota.statuses import AppointmentReason, AppointmentStatus
+from testrota.weeks import local_date, parse_week, week_bounds
+from tests.compliance_fixtures import add_appt, add_person, add_sample, add_site
+from tests.test_rollup import datetime_at
+
+# Berlin's 27 March 2022 has 23 hours: the week 2022-W12 ends with it.
+WEEKS = {"Europe/Berlin": "2022-W12", "Asia/Shanghai": "2022-W12"}
+MINUTES = [0, 1, 59, 60 * 12, 60 * 23 - 1, 60 * 23, 60 * 24 - 1]
+
+
+def _people(session: Session, count: int) -> list[Person]:
+    add_site(session)
+    people = [add_person(session, f"T{i:03d}") for i in range(count)]
+    session.commit()
+    return people
+
+
+def _days_around(week: str) -> list[date]:
+    """The week's days and one on each side: rows outside the week must not count."""
+    monday = parse_week(week).monday
+    return [monday + timedelta(days=i) for i in range(-1, 8)]
+
+
+@pytest.mark.parametrize("zone", sorted(WEEKS))
+def test_a_weeks_tallies_counted_in_sql_equal_the_python_tally(
+    engine: Engine, session: Session, zone: str
+) -> None:
+    tz, week = ZoneInfo(zone), parse_week(WEEKS[zone])
+    rnd = random.Random(3)
+    people = _people(session, 25)
+    for _ in range(300):
+        at = datetime_at(tz, rnd.choice(_days_around(str(week))), rnd.choice(MINUTES))
+        add_appt(
+            session,
+            rnd.choice(people),
+            at,
+            status=rnd.choice(list(AppointmentStatus)),
+            reason=rnd.choice(list(AppointmentReason)),
+        )
+    session.commit()
+    start, end = week_bounds(week, tz)
+    everyone = appointments_between(session, start, end)
+    expected = {p.id: tally(p.id, everyone) for p in people if p.id is not None}
+    expected = {pid: t for pid, t in expected.items() if t != Tally()}
+    session.commit()  # SQLite: the read holds the only write lock until it ends
+    with engine.connect() as conn:
+        assert appointment_tallies(conn, start, end) == expected
+        some = sorted(expected)[::3]
+        assert appointment_tallies(conn, start, end, person_ids=some) == {
+            pid: expected[pid] for pid in some
+        }
+    # Every field is exercised, and a contact's booking is both added and, excused, not.
+    for name in ("done", "missed", "excused", "excused_planned", "contact"):
+        assert sum(getattr(t, name) for t in expected.values()) > 0, name
+    assert any(t.excused > t.excused_planned for t in expected.values())
+
+
+@pytest.mark.parametrize("zone", sorted(WEEKS))
+def test_a_weeks_test_days_placed_in_sql_equal_the_local_dates(
+    engine: Engine, session: Session, zone: str
+) -> None:
+    tz, week = ZoneInfo(zone), parse_week(WEEKS[zone])
+    rnd = random.Random(5)
+    people = _people(session, 20)
+    taken: set[tuple[object, ...]] = set()
+    for _ in range(250):
+        person = rnd.choice(people)
+        at = datetime_at(tz, rnd.choice(_days_around(str(week))), rnd.choice(MINUTES))
+        source = rnd.choice(["checkin", "lab"])
+        if (person.id, at, source) in taken:
+            continue
+        taken.add((person.id, at, source))
+        result = rnd.choice(["pending", "negative", "invalid"])
+        add_sample(session, person, at, result=result, source=source)
+    session.commit()
+    start, end = week_bounds(week, tz)
+    expected: dict[int, set[date]] = {}
+    for s in samples_between(session, start, end):  # counting samples only
+        expected.setdefault(s.person_id, set()).add(local_date(s.sampled_at, tz))
+    session.commit()
+    with engine.connect() as conn:
+        assert days_tested_in_week(conn, week, tz) == expected
+        some = sorted(expected)[::2]
+        assert days_tested_in_week(conn, week, tz, person_ids=some) == {
+            pid: expected[pid] for pid in some
+        }
+    assert {d for days in expected.values() for d in days} == set(week.days)
