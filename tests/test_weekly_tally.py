@@ -12,13 +12,9 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from testrota.compliance.facts import (
-    appointment_tallies,
-    appointments_between,
-    days_tested_in_week,
-    samples_between,
-)
+from testrota.compliance.facts import appointments_between, samples_between
 from testrota.compliance.records import Tally
+from testrota.compliance.tallies import appointment_tallies, days_tested_in_week
 from testrota.compliance.weekly import tally
 from testrota.db.models import Person
 from testrota.statuses import AppointmentReason, AppointmentStatus

@@ -7,7 +7,6 @@ from collections.abc import Collection, Iterable, Sequence
 from datetime import date, datetime, timedelta
 from functools import cache
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     ColumnElement,
@@ -30,18 +29,18 @@ from testrota.compliance.records import (
     ExemptionFacts,
     PersonFacts,
     Sample,
-    Tally,
 )
 from testrota.compliance.records import appointment_facts as appointment_facts
 from testrota.compliance.records import person_facts_row as person_facts_row
-from testrota.db.id_filter import dialect_of, id_runs, one_of
+from testrota.compliance.tallies import rows_between
+from testrota.db.id_filter import dialect_of, one_of
 from testrota.db.id_filter import ids_in as ids_in
 from testrota.db.models import Appointment, Exemption, Person, TestResult
 from testrota.db.types import as_utc as _as_utc
 from testrota.errors import UserError
 from testrota.policy import Policy
-from testrota.statuses import AppointmentReason, AppointmentStatus, ResultValue
-from testrota.weeks import IsoWeek, day_bounds
+from testrota.statuses import ResultValue
+from testrota.weeks import day_bounds
 
 CHUNK = 900  # bound parameters per IN list: well inside SQLite's and PostgreSQL's limits
 
@@ -217,97 +216,9 @@ def _rows(
     start: datetime,
     end: datetime,
     person_ids: Collection[int] | None,
-    more: dict[str, Any] | None = None,
 ) -> list[Any]:
-    """``query``'s rows for ``[start, end)``, and ``person_ids`` when the query asks for them
-    (``more``: the query's other parameters)."""
-    params = {"start": start, "end": end, **(more or {})}
-    if person_ids is None:
-        return list(bind.execute(query, params))
-    rows: list[Any] = []
-    for part in id_runs(dialect_of(bind), person_ids):
-        rows.extend(bind.execute(query, {**params, "people": part}))
-    return rows
-
-
-def appointment_tallies(
-    bind: Bind, start: datetime, end: datetime, *, person_ids: Collection[int] | None = None
-) -> dict[int, Tally]:
-    """Each person's :class:`Tally` of the appointments starting in
-    ``[start, end)``, counted by the database: one row a person instead of one an appointment
-    (a plan's commit counts 300,000 people's 600,000 appointments)."""
-    query = _tallies_query(dialect_of(bind), person_ids is not None)
-    return {
-        r.person_id: Tally(r.scheduled, r.done, r.missed, r.excused, r.excused_planned, r.contact)
-        for r in _rows(bind, query, start, end, person_ids)
-    }
-
-
-@cache
-def _tallies_query(dialect: str, by_people: bool) -> Select[Any]:
-    """``compliance.weekly.tally`` in SQL (``tests/test_weekly_tally.py`` holds them equal)."""
-    status, reason = col(Appointment.status), col(Appointment.reason)
-    contact = reason == AppointmentReason.CONTACT
-    excused = status == AppointmentStatus.EXCUSED
-
-    def counted(condition: ColumnElement[bool], name: str) -> Any:
-        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0).label(name)
-
-    starts = col(Appointment.starts_at)
-    query = (
-        select(
-            col(Appointment.person_id),
-            func.count().label("scheduled"),
-            counted(status == AppointmentStatus.DONE, "done"),
-            counted(status == AppointmentStatus.MISSED, "missed"),
-            counted(excused, "excused"),
-            counted(and_(excused, ~contact), "excused_planned"),
-            counted(and_(~excused, contact), "contact"),
-        )
-        .where(
-            starts >= bindparam("start"),
-            starts < bindparam("end"),
-            status != AppointmentStatus.CANCELLED,
-        )
-        .group_by(col(Appointment.person_id))
-    )
-    if by_people:
-        query = query.where(one_of(col(Appointment.person_id), "people", dialect))
-    return query
-
-
-def days_tested_in_week(
-    bind: Bind, week: IsoWeek, tz: ZoneInfo, *, person_ids: Collection[int] | None = None
-) -> dict[int, set[date]]:
-    """The local days of ``week`` on which each person had a counting sample. The database
-    places each sample on its day by the days' own UTC bounds (a 23- or 25-hour day too) and
-    returns each (person, day) once, instead of every sample to be placed here."""
-    days = week.days
-    bounds = [day_bounds(d, tz) for d in days]
-    starts = {f"d{i}": bounds[i][0] for i in range(1, 7)}
-    query = _test_days_query(dialect_of(bind), person_ids is not None)
-    out: dict[int, set[date]] = defaultdict(set)
-    for person_id, index in _rows(bind, query, bounds[0][0], bounds[6][1], person_ids, starts):
-        out[person_id].add(days[index])
-    return out
-
-
-@cache
-def _test_days_query(dialect: str, by_people: bool) -> Select[Any]:
-    sampled = col(TestResult.sampled_at)
-    day = case(*((sampled < bindparam(f"d{i}"), i - 1) for i in range(1, 7)), else_=6)
-    query = (
-        select(col(TestResult.person_id), day.label("day"))
-        .where(
-            sampled >= bindparam("start"),
-            sampled < bindparam("end"),
-            col(TestResult.result) != ResultValue.INVALID,
-        )
-        .distinct()
-    )
-    if by_people:
-        query = query.where(one_of(col(TestResult.person_id), "people", dialect))
-    return query
+    """``query``'s rows for ``[start, end)``, and ``person_ids`` when the query asks for them."""
+    return rows_between(bind, query, {"start": start, "end": end}, person_ids)
 
 
 def samples_between(

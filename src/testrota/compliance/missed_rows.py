@@ -19,13 +19,14 @@ from sqlalchemy import case, func, select, true
 
 from testrota.compliance.rates import RateLookup
 from testrota.compliance.records import (
-    AppointmentFacts,
     ExemptionFacts,
     PersonFacts,
+    Tally,
     appointment_facts,
     person_facts_row,
 )
-from testrota.compliance.weekly import PersonWeek, person_week, weeks_missed_in_row
+from testrota.compliance.tallies import appointment_tallies, days_tested_in_week
+from testrota.compliance.weekly import PersonWeek, person_week_of, weeks_missed_in_row
 from testrota.db.id_filter import ids_in
 from testrota.db.lean import APPOINTMENT, EXEMPTION, PERSON, TEST_RESULT
 from testrota.db.types import as_utc
@@ -209,39 +210,24 @@ def _person_weeks(
     tz = policy.tz
     start, end = week_bounds(wk, tz)
     ids = sorted(p.id for p in people)
-    appts: dict[int, list[AppointmentFacts]] = defaultdict(list)
-    days: dict[int, set[date]] = defaultdict(set)
-    for part in ids_in(session, APPOINTMENT.c.person_id, ids):
-        for r in session.execute(
-            select(*_APPOINTMENTS).where(
-                APPOINTMENT.c.starts_at >= start,
-                APPOINTMENT.c.starts_at < end,
-                part,
-            )
-        ):
-            appts[r.person_id].append(appointment_facts(r))
-    for part in ids_in(session, TEST_RESULT.c.person_id, ids) if with_samples else ():
-        for s in session.execute(
-            select(TEST_RESULT.c.person_id, TEST_RESULT.c.sampled_at).where(
-                TEST_RESULT.c.sampled_at >= start,
-                TEST_RESULT.c.sampled_at < end,
-                TEST_RESULT.c.result != ResultValue.INVALID,
-                part,
-            )
-        ):
-            days[s.person_id].add(local_date(s.sampled_at, tz))
-    wanted = set(ids)
-    exemptions = [
-        ExemptionFacts(r.person_id, r.start_date, r.end_date)
+    tallies = appointment_tallies(session, start, end, person_ids=ids)
+    days = days_tested_in_week(session, wk, tz, person_ids=ids) if with_samples else {}
+    exemptions: dict[int, list[ExemptionFacts]] = defaultdict(list)
+    for part in ids_in(session, EXEMPTION.c.person_id, ids):
         for r in session.execute(
             select(EXEMPTION.c.person_id, EXEMPTION.c.start_date, EXEMPTION.c.end_date).where(
                 EXEMPTION.c.start_date <= wk.monday + timedelta(days=6),
                 EXEMPTION.c.end_date >= wk.monday,
+                part,
             )
+        ):
+            exemptions[r.person_id].append(ExemptionFacts(r.person_id, r.start_date, r.end_date))
+    return {
+        p.id: person_week_of(
+            p, wk, policy, tallies.get(p.id, Tally()), days.get(p.id, ()), exemptions[p.id]
         )
-        if r.person_id in wanted
-    ]
-    return {p.id: person_week(p, wk, policy, appts[p.id], days[p.id], exemptions) for p in people}
+        for p in people
+    }
 
 
 def _last_test_dates(

@@ -52,7 +52,7 @@ class AppointmentFacts:
 @dataclass(frozen=True)
 class Tally:
     """A person's appointments of a week (cancelled ones left out), counted as their week
-    needs them: ``compliance.weekly.tally`` in Python, ``compliance.facts.appointment_tallies``
+    needs them: ``compliance.weekly.tally`` in Python, ``compliance.tallies.appointment_tallies``
     in SQL for many people at once (``tests/test_weekly_tally.py`` holds the two equal)."""
 
     scheduled: int = 0

@@ -6,7 +6,7 @@ A row is exactly what the compliance report counts for a (person, week): the sam
 ``compliance.weekly.person_week_of`` over the same facts (:func:`count`), so a sum of rows
 equals the report counted from raw rows by construction. Only the counting of appointments and
 the placing of samples on days is done by the database, one row a person
-(``facts.appointment_tallies``, ``facts.days_tested_in_week``), held to the report's Python by
+(:mod:`testrota.compliance.tallies`), held to the report's Python by
 ``tests/test_weekly_tally.py``. Rows exist only for the weeks the roll-up
 holds (``weekcovered``, filled by ``testrota rollup rebuild``), each under a fingerprint of the
 policy and the categories' rates: a reader of a week not held, or held under another policy,
@@ -48,15 +48,14 @@ from sqlmodel import col
 
 from testrota.compliance.facts import (
     RateLookup,
-    appointment_tallies,
     chunks,
-    days_tested_in_week,
     exemptions_between,
     ids_in,
     person_facts_row,
     select_people,
 )
 from testrota.compliance.records import PersonFacts, Tally
+from testrota.compliance.tallies import appointment_tallies, days_tested_in_week
 from testrota.compliance.weekly import (
     GroupCompliance,
     PersonWeek,

@@ -1,0 +1,116 @@
+"""A week's appointments and samples counted by the database, one row a person.
+
+The weekly roll-up counts everyone's week in a plan's commit (300,000 people, 600,000
+appointments), and the missed list counts a page of people's: instead of every appointment and
+sample as a Python object, the database returns each person's :class:`Tally` and each (person,
+local day) with a counting sample once. Over :mod:`testrota.db.lean`'s tables, so the missed
+list's command stays lean. ``compliance.weekly.tally`` and ``weeks.local_date`` are the
+definitions these follow; ``tests/test_weekly_tally.py`` holds them equal.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection, Mapping
+from datetime import date, datetime
+from functools import cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, Select, and_, bindparam, case, func, select
+
+from testrota.compliance.records import Tally
+from testrota.db.id_filter import dialect_of, id_runs, one_of
+from testrota.db.lean import APPOINTMENT, TEST_RESULT
+from testrota.statuses import AppointmentReason, AppointmentStatus, ResultValue
+from testrota.weeks import IsoWeek, day_bounds
+
+A, T = APPOINTMENT, TEST_RESULT
+
+
+def rows_between(
+    bind: Any, query: Select[Any], params: Mapping[str, Any], person_ids: Collection[int] | None
+) -> list[Any]:
+    """``query``'s rows, for ``person_ids`` (bound as ``:people``) when the query asks for
+    them: one run on PostgreSQL, lists of 900 on SQLite. ``bind``: a session or a connection."""
+    if person_ids is None:
+        return list(bind.execute(query, dict(params)))
+    rows: list[Any] = []
+    for part in id_runs(dialect_of(bind), person_ids):
+        rows.extend(bind.execute(query, {**params, "people": part}))
+    return rows
+
+
+def appointment_tallies(
+    bind: Any, start: datetime, end: datetime, *, person_ids: Collection[int] | None = None
+) -> dict[int, Tally]:
+    """Each person's :class:`Tally` of the appointments starting in ``[start, end)``."""
+    query = _tallies_query(dialect_of(bind), person_ids is not None)
+    return {
+        r.person_id: Tally(r.scheduled, r.done, r.missed, r.excused, r.excused_planned, r.contact)
+        for r in rows_between(bind, query, {"start": start, "end": end}, person_ids)
+    }
+
+
+@cache
+def _tallies_query(dialect: str, by_people: bool) -> Select[Any]:
+    contact = A.c.reason == AppointmentReason.CONTACT
+    excused = A.c.status == AppointmentStatus.EXCUSED
+
+    def counted(condition: ColumnElement[bool], name: str) -> Any:
+        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0).label(name)
+
+    query = (
+        select(
+            A.c.person_id,
+            func.count().label("scheduled"),
+            counted(A.c.status == AppointmentStatus.DONE, "done"),
+            counted(A.c.status == AppointmentStatus.MISSED, "missed"),
+            counted(excused, "excused"),
+            counted(and_(excused, ~contact), "excused_planned"),
+            counted(and_(~excused, contact), "contact"),
+        )
+        .where(
+            A.c.starts_at >= bindparam("start"),
+            A.c.starts_at < bindparam("end"),
+            A.c.status != AppointmentStatus.CANCELLED,
+        )
+        .group_by(A.c.person_id)
+    )
+    if by_people:
+        query = query.where(one_of(A.c.person_id, "people", dialect))
+    return query
+
+
+def days_tested_in_week(
+    bind: Any, week: IsoWeek, tz: ZoneInfo, *, person_ids: Collection[int] | None = None
+) -> dict[int, set[date]]:
+    """The local days of ``week`` on which each person had a counting sample. Each sample is
+    placed on its day by the days' own UTC bounds (so a 23- or 25-hour day too)."""
+    days = week.days
+    bounds = [day_bounds(d, tz) for d in days]
+    params: dict[str, Any] = {f"d{i}": bounds[i][0] for i in range(1, 7)}
+    params.update(start=bounds[0][0], end=bounds[6][1])
+    query = _days_query(dialect_of(bind), person_ids is not None)
+    out: dict[int, set[date]] = defaultdict(set)
+    for person_id, index in rows_between(bind, query, params, person_ids):
+        out[person_id].add(days[index])
+    return out
+
+
+@cache
+def _days_query(dialect: str, by_people: bool) -> Select[Any]:
+    sampled = T.c.sampled_at
+    day = case(*((sampled < bindparam(f"d{i}"), i - 1) for i in range(1, 7)), else_=6)
+    query = (
+        select(T.c.person_id, day.label("day"))
+        .where(
+            sampled >= bindparam("start"),
+            sampled < bindparam("end"),
+            T.c.result != ResultValue.INVALID,
+        )
+        .distinct()
+    )
+    if by_people:
+        query = query.where(one_of(T.c.person_id, "people", dialect))
+    return query
