@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from testrota.statuses import AppointmentReason, AppointmentStatus, PersonType, ResultValue
@@ -98,8 +99,12 @@ def person_facts_row(row: Any, rates: RateLookup | None = None, prefix: str = ""
     """From a row selected with ``facts.PERSON_COLUMNS`` or its lean twin (cheaper than
     loading ORM objects); ``prefix`` when the person's columns were labelled ``p_name``."""
 
-    def get(name: str) -> Any:
+    def prefixed(name: str) -> Any:
         return getattr(row, prefix + name)
+
+    # A plan's commit reads 300,000 people: getattr bound once, not a closure and a
+    # concatenation for each of their columns.
+    get = prefixed if prefix else partial(getattr, row)
 
     category = get("category")
     return PersonFacts(

@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 from testrota.compliance.records import AppointmentFacts, ExemptionFacts, PersonFacts, Tally
 from testrota.policy import Policy, SurgeRule
@@ -159,8 +159,11 @@ def person_week_of(
     :func:`person_week`)."""
     asked = policy_required(person, week, policy, exemptions)
     required = max(asked - counted.excused_planned, 0) if asked else counted.planned
-    days = set(week.days)
-    tested = tuple(sorted(d for d in test_days if d in days))
+    tested: tuple[date, ...] = ()
+    if test_days:  # most people of a week being planned have none yet: no days to build
+        monday = week.monday
+        sunday = monday + timedelta(days=6)
+        tested = tuple(sorted(d for d in test_days if monday <= d <= sunday))
     return PersonWeek(
         person_id=person.id,
         week=week,
