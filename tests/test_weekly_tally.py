@@ -5,7 +5,7 @@ report uses, on both databases, in a zone with a change to summer time and in Sh
 from __future__ import annotations
 
 import random
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -23,41 +23,42 @@ from tests.compliance_fixtures import add_appt, add_person, add_sample, add_site
 from tests.test_rollup import datetime_at
 
 # Berlin's 27 March 2022 has 23 hours: the week 2022-W12 ends with it.
-WEEKS = {"Europe/Berlin": "2022-W12", "Asia/Shanghai": "2022-W12"}
+WEEK = parse_week("2022-W12")
+ZONES = ["Europe/Berlin", "Asia/Shanghai"]
 MINUTES = [0, 1, 59, 60 * 12, 60 * 23 - 1, 60 * 23, 60 * 24 - 1]
 
 
-def _people(session: Session, count: int) -> list[Person]:
+def _world(session: Session, zone: str, seed: int) -> tuple[ZoneInfo, random.Random, list[Person]]:
+    """The zone, a seeded random source and 20 people at a site."""
     add_site(session)
-    people = [add_person(session, f"T{i:03d}") for i in range(count)]
+    people = [add_person(session, f"T{i:03d}") for i in range(20)]
     session.commit()
-    return people
+    return ZoneInfo(zone), random.Random(seed), people
 
 
-def _days_around(week: str) -> list[date]:
-    """The week's days and one on each side: rows outside the week must not count."""
-    monday = parse_week(week).monday
-    return [monday + timedelta(days=i) for i in range(-1, 8)]
+def _near_midnights(rnd: random.Random, tz: ZoneInfo) -> datetime:
+    """A time close to a local midnight (or noon) of the week or a day either side of it:
+    rows outside the week must not count, and each must land on its own local day."""
+    day = WEEK.monday + timedelta(days=rnd.randrange(-1, 8))
+    at: datetime = datetime_at(tz, day, rnd.choice(MINUTES))
+    return at
 
 
-@pytest.mark.parametrize("zone", sorted(WEEKS))
+@pytest.mark.parametrize("zone", ZONES)
 def test_a_weeks_tallies_counted_in_sql_equal_the_python_tally(
     engine: Engine, session: Session, zone: str
 ) -> None:
-    tz, week = ZoneInfo(zone), parse_week(WEEKS[zone])
-    rnd = random.Random(3)
-    people = _people(session, 25)
+    tz, rnd, people = _world(session, zone, 3)
     for _ in range(300):
-        at = datetime_at(tz, rnd.choice(_days_around(str(week))), rnd.choice(MINUTES))
         add_appt(
             session,
             rnd.choice(people),
-            at,
+            _near_midnights(rnd, tz),
             status=rnd.choice(list(AppointmentStatus)),
             reason=rnd.choice(list(AppointmentReason)),
         )
     session.commit()
-    start, end = week_bounds(week, tz)
+    start, end = week_bounds(WEEK, tz)
     everyone = appointments_between(session, start, end)
     expected = {p.id: tally(p.id, everyone) for p in people if p.id is not None}
     expected = {pid: t for pid, t in expected.items() if t != Tally()}
@@ -74,17 +75,15 @@ def test_a_weeks_tallies_counted_in_sql_equal_the_python_tally(
     assert any(t.excused > t.excused_planned for t in expected.values())
 
 
-@pytest.mark.parametrize("zone", sorted(WEEKS))
+@pytest.mark.parametrize("zone", ZONES)
 def test_a_weeks_test_days_placed_in_sql_equal_the_local_dates(
     engine: Engine, session: Session, zone: str
 ) -> None:
-    tz, week = ZoneInfo(zone), parse_week(WEEKS[zone])
-    rnd = random.Random(5)
-    people = _people(session, 20)
+    tz, rnd, people = _world(session, zone, 5)
     taken: set[tuple[object, ...]] = set()
     for _ in range(250):
         person = rnd.choice(people)
-        at = datetime_at(tz, rnd.choice(_days_around(str(week))), rnd.choice(MINUTES))
+        at = _near_midnights(rnd, tz)
         source = rnd.choice(["checkin", "lab"])
         if (person.id, at, source) in taken:
             continue
@@ -92,15 +91,15 @@ def test_a_weeks_test_days_placed_in_sql_equal_the_local_dates(
         result = rnd.choice(["pending", "negative", "invalid"])
         add_sample(session, person, at, result=result, source=source)
     session.commit()
-    start, end = week_bounds(week, tz)
+    start, end = week_bounds(WEEK, tz)
     expected: dict[int, set[date]] = {}
     for s in samples_between(session, start, end):  # counting samples only
         expected.setdefault(s.person_id, set()).add(local_date(s.sampled_at, tz))
     session.commit()
     with engine.connect() as conn:
-        assert days_tested_in_week(conn, week, tz) == expected
+        assert days_tested_in_week(conn, WEEK, tz) == expected
         some = sorted(expected)[::2]
-        assert days_tested_in_week(conn, week, tz, person_ids=some) == {
+        assert days_tested_in_week(conn, WEEK, tz, person_ids=some) == {
             pid: expected[pid] for pid in some
         }
-    assert {d for days in expected.values() for d in days} == set(week.days)
+    assert {d for days in expected.values() for d in days} == set(WEEK.days)
