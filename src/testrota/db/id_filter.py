@@ -5,9 +5,31 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator
 from typing import Any
 
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, Integer, Text, TypeDecorator, any_, bindparam, cast
+from sqlalchemy.dialects.postgresql import ARRAY
 
 CHUNK = 900  # bound parameters per IN list: well inside SQLite's and PostgreSQL's limits
+
+
+class _IdArray(TypeDecorator[Collection[int]]):
+    """Ids bound as one text, ``'{1,2,3}'``, that the statement casts to ``INTEGER[]``.
+
+    psycopg dumps a list element by element, about 0.5 µs an id: 24 ms of the web process's
+    CPU for 50,000 ids (a plan's commit binds six such lists, a 10,000-person department's
+    missed list several of 10,000), where joining their digits takes 5 ms. Each value goes
+    through ``int()``, so nothing but digits and signs reaches the text."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: Collection[int] | None, dialect: Any) -> str | None:
+        if value is None:
+            return None
+        return "{" + ",".join(map(str, map(int, value))) + "}"
+
+
+def _any_id(column: Any, param: Any) -> ColumnElement[bool]:
+    return column == any_(cast(param, ARRAY(Integer)))  # type: ignore[no-any-return]
 
 
 def ids_in(bind: Any, column: Any, ids: Collection[int]) -> Iterator[ColumnElement[bool]]:
@@ -23,10 +45,7 @@ def ids_in(bind: Any, column: Any, ids: Collection[int]) -> Iterator[ColumnEleme
     if not values:
         return
     if dialect_of(bind) == "postgresql":
-        from sqlalchemy import Integer, any_, bindparam
-        from sqlalchemy.dialects.postgresql import ARRAY
-
-        yield column == any_(bindparam(None, values, type_=ARRAY(Integer)))
+        yield _any_id(column, bindparam(None, values, type_=_IdArray()))
         return
     for i in range(0, len(values), CHUNK):
         yield column.in_(values[i : i + CHUNK])
@@ -36,13 +55,9 @@ def one_of(column: Any, name: str, dialect: str) -> ColumnElement[bool]:
     """``column`` is one of the list bound as ``:name`` at each run, for a statement built
     once and run many times: ``= ANY(:name)`` on PostgreSQL (one text, prepared once, see
     :func:`ids_in`), an expanding IN list elsewhere (at most :data:`CHUNK` ids on SQLite)."""
-    from sqlalchemy import Integer, any_, bindparam
-
     clause: ColumnElement[bool]
     if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import ARRAY
-
-        clause = column == any_(bindparam(name, type_=ARRAY(Integer)))
+        clause = _any_id(column, bindparam(name, type_=_IdArray()))
     else:
         clause = column.in_(bindparam(name, expanding=True))
     return clause
