@@ -19,9 +19,9 @@ from sqlalchemy import case, func, select, true
 
 from testrota.compliance.rates import RateLookup
 from testrota.compliance.records import (
+    NO_APPOINTMENTS,
     ExemptionFacts,
     PersonFacts,
-    Tally,
     appointment_facts,
     person_facts_row,
 )
@@ -224,7 +224,7 @@ def _person_weeks(
             exemptions[r.person_id].append(ExemptionFacts(r.person_id, r.start_date, r.end_date))
     return {
         p.id: person_week_of(
-            p, wk, policy, tallies.get(p.id, Tally()), days.get(p.id, ()), exemptions[p.id]
+            p, wk, policy, tallies.get(p.id, NO_APPOINTMENTS), days.get(p.id, ()), exemptions[p.id]
         )
         for p in people
     }

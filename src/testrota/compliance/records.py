@@ -69,6 +69,9 @@ class Tally:
         return self.scheduled - self.excused - self.contact
 
 
+NO_APPOINTMENTS = Tally()  # the tally of a person with no appointment in the week
+
+
 @dataclass(frozen=True)
 class Sample:
     """One test sample: a check-in or a lab/outside result."""

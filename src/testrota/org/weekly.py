@@ -54,7 +54,7 @@ from testrota.compliance.facts import (
     person_facts_row,
     select_people,
 )
-from testrota.compliance.records import PersonFacts, Tally
+from testrota.compliance.records import NO_APPOINTMENTS, PersonFacts
 from testrota.compliance.tallies import appointment_tallies, days_tested_in_week
 from testrota.compliance.weekly import (
     GroupCompliance,
@@ -84,7 +84,6 @@ PERSON = tables.PERSON
 _PERSON_NS, _WEEK_NS = 0x56, 0x57
 MANY_PEOPLE = 2_000  # beyond this, one lock on the week instead of one per person
 COUNT_BATCH = 50_000  # people counted and written at a time by a large recount
-NO_APPOINTMENTS = Tally()
 
 
 def fingerprint(policy: Policy, config_dir: Path | None) -> str:
