@@ -2,7 +2,8 @@
 
 A fresh PostgreSQL database holds N people (grid units of 25 at 60 sites, departments of about
 10,000 people) and a week of appointments: the clock is fixed at Wednesday 10:00 of 2022-W19,
-Monday's and Tuesday's slots are past (90 % tested, the rest flagged missed). Then, for 1 and
+Monday's and Tuesday's slots are past (90 % tested, the rest flagged missed); one person in 33
+is exempt through the week (sick leave, travel). Then, for 1 and
 for 4 ``testrota serve`` processes (real processes, each on its own port; the load generator
 sends each request to the next port in turn), an open-loop load generator fires requests on a
 schedule (Poisson arrivals, seeded), whether or not earlier answers have come back:
@@ -87,6 +88,9 @@ GOAL_MS = 150.0
 BASE = {"scan": 25.0, "checkin": 25.0, "missed": 4.0, "status": 4.0, "dashboard": 2.0}
 KINDS = tuple(BASE)
 CHUNK = 50_000
+# One person in 33 (3 %) exempt through the week: sick leave, travel. A group always has some,
+# and every check-in and status look-up reads the person's exemptions.
+EXEMPT_EVERY = 33
 RUN = uuid.uuid4().hex[:4]
 
 
@@ -133,6 +137,18 @@ def _person_rows(n: int, departments: int, at: datetime) -> Iterator[dict[str, A
             "opted_out": False,
             "created_at": at,
             "updated_at": at,
+        }
+
+
+def _exemption_rows(n: int, at: datetime) -> Iterator[dict[str, Any]]:
+    for person_id in range(EXEMPT_EVERY, n + 1, EXEMPT_EVERY):
+        yield {
+            "person_id": person_id,
+            "start_date": MONDAY.date() - timedelta(days=7),
+            "end_date": MONDAY.date() + timedelta(days=11),
+            "reason": "病假",
+            "created_by": "hr",
+            "created_at": at,
         }
 
 
@@ -261,6 +277,7 @@ def seed(url: str, n: int, samplers_per_site: int) -> dict[str, Any]:
         taken = _copy(
             conn, tables.TEST_RESULT, (t for _, t in _week_rows(n, rng(), at) if t is not None)
         )
+        exempt = _copy(conn, tables.EXEMPTION, _exemption_rows(n, at))
         # Rows were written with their own ids: the sequences must start after them.
         for table in ("person", "slot"):
             conn.execute(
@@ -307,6 +324,7 @@ def seed(url: str, n: int, samplers_per_site: int) -> dict[str, Any]:
         "departments": departments,
         "appointments": booked,
         "samples": taken,
+        "exemptions": exempt,
         "missed": flagged.missed,
         "seed_seconds": round(time.perf_counter() - started, 1),
         "rollup_rebuild_seconds": rebuild_seconds,
