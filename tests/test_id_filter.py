@@ -1,5 +1,6 @@
 """``ids_in`` and ``one_of`` admit exactly the ids given, on both databases, whatever their
-number; on PostgreSQL the ids travel as one text the statement casts, so only integers may."""
+number; on PostgreSQL the ids travel as one text in a parameter typed ``INTEGER[]``, so only
+integers may."""
 
 from __future__ import annotations
 
@@ -60,8 +61,8 @@ def test_a_value_that_is_not_an_integer_is_refused_before_it_reaches_the_databas
 
 def test_on_postgresql_the_parameter_itself_is_typed_as_an_integer_array() -> None:
     """``$1::INTEGER[]`` is parsed once a statement; ``CAST($1::VARCHAR AS INTEGER[])`` is a
-    run-time cast that a prepared (generic) plan evaluated again for every row its filter
-    tested: a plan's commit deleting a week's rows ran for minutes."""
+    run-time cast that PostgreSQL evaluated again for every row its filter tested: a commit
+    deleting people's weekly rows ran for minutes."""
     dialect = create_engine("postgresql+psycopg://").dialect  # not connected: compiles only
     stmt = select(ROWS.c.id).where(one_of(ROWS.c.id, "ids", "postgresql"))
     sql = str(stmt.compile(dialect=dialect))
