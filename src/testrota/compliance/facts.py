@@ -294,17 +294,17 @@ def exemptions_between(
     300,000, cost each check-in 18 ms of CPU twice over. Many people's (a batch of a plan's
     roll-up) are read whole and picked, one indexed range instead of thousands of ids."""
     bounds = {"first": first, "last": last}
-    if person_ids is not None and len(person_ids) <= CHUNK:
+    wanted = set(person_ids) if person_ids is not None else None
+    if wanted is not None and len(wanted) <= CHUNK:
         dialect = dialect_of(session)
         query = _exemptions_of_query(dialect)
         rows = [
             r
-            for part in id_runs(dialect, person_ids)
+            for part in id_runs(dialect, wanted)
             for r in session.execute(query, {**bounds, "people": part})
         ]
-        return [ExemptionFacts(r.person_id, r.start_date, r.end_date) for r in rows]
-    rows = list(session.execute(_exemptions_query(), bounds))
-    wanted = set(person_ids) if person_ids is not None else None
+    else:
+        rows = list(session.execute(_exemptions_query(), bounds))
     return [
         ExemptionFacts(r.person_id, r.start_date, r.end_date)
         for r in rows
