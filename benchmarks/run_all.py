@@ -1,8 +1,9 @@
 """`make bench`: every benchmark, one after another, at a size this 2-core machine finishes in
 minutes (`BENCH_PEOPLE`, default 20,000; the README's figures were measured at 100,000 with
 each script's own defaults). A benchmark that fails stops the run with its output. The morning
-peak needs PostgreSQL (`TESTROTA_TEST_DATABASE_URL`); without a server answering there it is
-left out, and the run says so. `make bench-group` runs the group-scale ones at 300,000."""
+peak and a unit's check-ins need PostgreSQL (`TESTROTA_TEST_DATABASE_URL`); without a server
+answering there they are left out, and the run says so. `make bench-group` runs the group-scale
+ones at 300,000."""
 
 from __future__ import annotations
 
@@ -57,12 +58,16 @@ def _pg_answers(url: str) -> bool:
         return False
 
 
+# One grid unit's people checked in at once by four samplers (3 units of 800).
+UNIT_CHECKINS = ["bench_unit_checkins.py", "--people", PEOPLE, "--pg", PG, "--per-worker", "20"]
+
+
 def main() -> None:
     runs = list(RUNS)
     if _pg_answers(PG):
-        runs.append(PEAK)
+        runs += [PEAK, UNIT_CHECKINS]
     else:
-        print(f"\n## bench_peak.py left out: no PostgreSQL answers at {PG}", flush=True)
+        print(f"\n## PostgreSQL benchmarks left out: no server answers at {PG}", flush=True)
     for args in runs:
         print(f"\n## {' '.join(args)}", flush=True)
         done = subprocess.run([sys.executable, str(HERE / args[0]), *args[1:]], check=False)

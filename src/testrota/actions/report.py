@@ -208,22 +208,6 @@ def confirm_report(app: App, cmd: ConfirmReport) -> Confirmed:
     return Confirmed(row.path, cmd.day, str(cmd.actor), now, note, late, replaced, figures)
 
 
-def tube_figures(
-    conn: Connection, start: datetime, end: datetime, unit_ids: list[int] | None = None
-) -> TubeFigures:
-    """The day's pooled and single-tube samples and pool-positive people by unit, from raw
-    rows (:func:`testrota.org.rollup.count_days` is the one definition)."""
-    from testrota.org.rollup import _count_tubes
-
-    figures: dict[int, DayFigures] = {}
-    _count_tubes(conn, start, end, unit_ids, figures)
-    return TubeFigures(
-        {u: f.pooled for u, f in figures.items()},
-        {u: f.single for u, f in figures.items()},
-        {u: f.pool_positive for u, f in figures.items()},
-    )
-
-
 def day_counts(read: DayRead, reasons: Sequence[str]) -> tuple[list[UnitCounts], TubeFigures]:
     """The roll-up's day as the pure report's input: each unit's own counts, its untested
     filed under the policy's reasons as they are now, and its tubes."""

@@ -220,3 +220,27 @@ def _analyze(app: App, *tables: str) -> None:
             for table in tables or ("personweek",):
                 conn.execute(text(f"ANALYZE {table}"))
             conn.commit()
+
+
+@dataclass(frozen=True)
+class LetPartsGo:
+    actor: Actor
+
+
+@dataclass(frozen=True)
+class PartsLetGo:
+    before: date  # the parts of days before this one were let go
+    parts: int
+
+
+def let_parts_go(app: App, cmd: LetPartsGo) -> PartsLetGo:
+    """Let go of the people's parts of the days before the last ``PARTS_KEPT_DAYS``, which
+    only a late change would use (it then counts its unit's day whole): the worker's nightly
+    job, so the table holds a fortnight of check-ins, not every day since the start."""
+    from testrota.org import rollup
+    from testrota.weeks import local_date
+
+    before = local_date(app.now(), app.policy.tz) - timedelta(days=rollup.PARTS_KEPT_DAYS)
+    with app.write_lock, session_scope(app.engine) as session:
+        parts = rollup.let_parts_go(session.connection(), before)
+    return PartsLetGo(before, parts)

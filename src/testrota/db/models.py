@@ -580,6 +580,7 @@ class ReportConfirmation(SQLModel, table=True):
 
 
 # Sampling day's tables live in their own module; imported here so every table is known.
+from testrota.db.rollup_models import PersonDay as PersonDay  # noqa: E402
 from testrota.db.rollup_models import RollupDirty as RollupDirty  # noqa: E402
 from testrota.db.rollup_models import UnitDay as UnitDay  # noqa: E402
 from testrota.db.rollup_models import UnitHeads as UnitHeads  # noqa: E402

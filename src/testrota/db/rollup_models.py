@@ -33,6 +33,26 @@ class UnitDay(SQLModel, table=True):
     # change of the policy's reason list changes how they are shown, not what is stored
     untested: dict[str, int] = Field(default_factory=dict, sa_column=Column(JSON))
     counted_at: datetime = _dt()
+    # every active person of the unit has their ``personday`` row of this day (or none when
+    # they count nothing): a change of a few people then moves the figures by what their own
+    # rows changed, instead of counting the whole unit again (0015_personday)
+    people_known: bool = False
+
+
+class PersonDay(SQLModel, table=True):
+    """One person's own part of a local day, as the unit-day figures count it, kept beside
+    the unit-day rows whose ``people_known`` is set: what a check-in subtracts before it adds
+    the person's new part. Not a person's state: their unit and whether they are active are
+    read from ``person`` when the part is added up."""
+
+    person_id: int = Field(primary_key=True)
+    day: date = Field(primary_key=True, index=True)
+    due: bool = False  # an appointment of the day that is not cancelled
+    code: str = ""  # the smallest of the due appointments' excuse codes ("" one not excused)
+    positive: bool = False  # a sample of the day came back positive
+    samples: int = 0  # samples of the day (a sample in two tubes counted in each)
+    pooled: int = 0  # ... of them in a pooled tube (ratio above 1)
+    pool_positive: bool = False  # a pooled tube of the day holding their sample was positive
 
 
 class UnitHeads(SQLModel, table=True):

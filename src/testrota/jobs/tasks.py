@@ -20,7 +20,7 @@ from typing import Any
 from testrota.actions.flagging import FlagDue, flag_due
 from testrota.actions.plan import PlanWeek, plan_week
 from testrota.actions.report import RemindLate, remind_late
-from testrota.actions.rollup import HoldWeeks, hold_weeks
+from testrota.actions.rollup import HoldWeeks, LetPartsGo, hold_weeks, let_parts_go
 from testrota.actions.units import ensure_units
 from testrota.app import App
 from testrota.audit import Actor
@@ -171,7 +171,9 @@ def nightly(ctx: JobContext) -> OnceResult:
     reschedule offers (:mod:`testrota.notify.retention`), then test results, import error
     lists and stale heartbeats (:mod:`testrota.privacy.retention`), all past
     ``retention_days``; then the weekly roll-up takes in a new week, or weeks under a changed
-    policy (:func:`testrota.actions.rollup.hold_weeks`), so the dashboard keeps reading it."""
+    policy (:func:`testrota.actions.rollup.hold_weeks`), so the dashboard keeps reading it;
+    then the people's parts of days a fortnight old are let go
+    (:func:`testrota.actions.rollup.let_parts_go`)."""
     now = ctx.now()
 
     app = ctx.app
@@ -180,7 +182,12 @@ def nightly(ctx: JobContext) -> OnceResult:
         texts = apply_retention(app.engine, now, app.policy)
         retention = {**texts, **apply_privacy_retention(app.engine, now, app.policy)}
         held = hold_weeks(app, HoldWeeks(Actor.job("nightly")))
-        return {"retention": retention, "weeks": {"counted": held.counted, "rows": held.rows}}
+        parts = let_parts_go(app, LetPartsGo(Actor.job("nightly")))
+        return {
+            "retention": retention,
+            "weeks": {"counted": held.counted, "rows": held.rows},
+            "parts_let_go": parts.parts,
+        }
 
     return run_once_per_period(
         app.engine, "nightly", local_day(now, app.policy), ctx.worker, now, work

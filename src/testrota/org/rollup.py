@@ -11,16 +11,22 @@ How a change reaches it:
    forget one;
 2. :func:`attach` hooks the primary engine's commit: :func:`absorb` turns those rows into
    (unit, local day) keys, counts the keys again from raw rows, writes them and deletes the
-   rows, all before the transaction's own COMMIT; a failure rolls the whole change back;
+   rows, all before the transaction's own COMMIT; a failure rolls the whole change back.
+   A key only a few people's own rows changed (a check-in, a result, an excuse) is not
+   counted again when its people's parts of the day are kept (``personday``, and the
+   unit-day row's ``people_known``): the figures move by what those people's parts changed
+   (:func:`move_by_parts`), so the work grows with the change, not with the unit. Counting a
+   key whole keeps its people's parts; counting whole days (a plan, an import) drops them;
 3. a reader (:func:`read_day`) reads the roll-up and counts from raw rows any key still marked
    (a write through an engine without the hook, or the "count everything" mark an upgraded
    database carries until ``testrota rollup rebuild``), so what it shows is always right.
 
 On PostgreSQL two transactions may touch the same key: each takes a transaction-scoped advisory
-lock per key (a large change one per day) before it counts, so the second counts after the
-first has committed and sees its rows (READ COMMITTED: each statement sees what was committed
-before it began). Locks are taken in one order (days, then keys), so two writers cannot wait on
-each other. SQLite has one writer at a time.
+lock per key (a large change one per day) before it counts, so the second counts (or moves
+the figures and its people's parts) after the first has committed, and sees its rows (READ
+COMMITTED: each statement sees what was committed before it began). Locks are taken in one
+order (days, then keys), so two writers cannot wait on each other. SQLite has one writer at a
+time.
 
 Days are local to the policy's time zone; changing the zone needs a rebuild.
 """
@@ -31,7 +37,7 @@ import weakref
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from typing import Any, TypeVar
@@ -41,6 +47,7 @@ from sqlalchemy import (
     BindParameter,
     Connection,
     Engine,
+    RowMapping,
     Select,
     String,
     and_,
@@ -58,6 +65,7 @@ from sqlalchemy import (
     text,
     union,
     union_all,
+    update,
 )
 
 from testrota.db import tables
@@ -68,6 +76,7 @@ from testrota.weeks import day_bounds, local_date
 
 PERSON, APPOINTMENT, TEST_RESULT = tables.PERSON, tables.APPOINTMENT, tables.TEST_RESULT
 UNIT_DAY, UNIT_HEADS, DIRTY = tables.UNIT_DAY, tables.UNIT_HEADS, tables.ROLLUP_DIRTY
+PERSON_DAY = tables.PERSON_DAY
 CHUNK = 2_000  # ids in one IN (...): well under SQLite's limit on bound parameters
 # Above this many keys a transaction locks and counts whole days (a plan, an import): fewer
 # advisory locks than PostgreSQL's lock table holds, and one grouped query a day.
@@ -79,6 +88,10 @@ MANY_PEOPLE = 20_000
 # CASE with a branch a day, so a rebuild of a year goes a week or so at a time.
 DAYS_A_STATEMENT = 8
 FEW_UNITS = 50  # units whose people are looked up first, so each person's index finds the day
+KEEP_PARTS = 8  # keys counted whole by one transaction that keep their people's parts
+# Parts of days this long ago are let go by the nightly job: a late result or excuse of an
+# older day counts its unit's day whole, as every change did before parts were kept.
+PARTS_KEPT_DAYS = 14
 # Advisory lock keys: one namespace byte above a unit id and a day, so they meet no other lock.
 _KEY_NS, _DAY_NS, _HEADS_NS, _ALL_HEADS = 0x52, 0x53, 0x54, 0x55
 
@@ -123,6 +136,41 @@ class DayFigures:
         if code is not None:
             self.untested[code] = self.untested.get(code, 0) + int(n)
 
+    def add(self, part: PersonPart, active: bool, sign: int = 1) -> None:
+        """Add (``sign`` -1: take away) one person's part of the day. An inactive person's
+        samples still count in the tube figures, not in the people's."""
+        if active:
+            sampled = part.samples > 0
+            self.required += sign * part.due
+            self.tested += sign * (part.due and sampled)
+            self.extra += sign * (not part.due and sampled)
+            self.positive += sign * part.positive
+            if part.due and not sampled:
+                n = self.untested.get(part.code, 0) + sign
+                if n:
+                    self.untested[part.code] = n
+                else:
+                    del self.untested[part.code]
+        self.pooled += sign * part.pooled
+        self.single += sign * (part.samples - part.pooled)
+        self.pool_positive += sign * part.pool_positive
+
+
+@dataclass(frozen=True)
+class PersonPart:
+    """One person's own part of a local day (a ``personday`` row): what they add to their
+    unit's :class:`DayFigures`."""
+
+    due: bool = False  # an appointment of the day not cancelled
+    code: str = ""  # the smallest of those appointments' excuse codes ("" one not excused)
+    positive: bool = False
+    samples: int = 0  # each sample once per tube it went into
+    pooled: int = 0  # of them, in a pooled tube
+    pool_positive: bool = False  # a pooled tube of theirs that day came back positive
+
+    def is_empty(self) -> bool:
+        return not (self.due or self.samples)
+
 
 @dataclass(frozen=True)
 class Heads:
@@ -138,6 +186,10 @@ class Pending:
     """What the marked changes ask to be counted again."""
 
     keys: set[Key] = field(default_factory=set)
+    # Of those keys: the people whose own rows changed them, and the keys that must be counted
+    # whole (a bulk statement's mark names no person; a person moved, left or came back)
+    people: dict[Key, set[int]] = field(default_factory=lambda: defaultdict(set))
+    whole_keys: set[Key] = field(default_factory=set)
     heads: set[int] = field(default_factory=set)  # units whose head-count may have changed
     ids: list[int] = field(default_factory=list)  # the marks read, but "count everything"
     everything: bool = False  # an upgraded database not rebuilt yet
@@ -160,93 +212,81 @@ def count_days(
     conn: Connection, day: date, tz: ZoneInfo, unit_ids: Collection[int] | None
 ) -> dict[int, DayFigures]:
     """Each unit's own figures of ``day`` from raw rows (``unit_ids`` None: every unit), the
-    daily report's definitions (:func:`testrota.org.daily.classify`) asked of the database."""
-    start, end = day_bounds(day, tz)
+    daily report's definitions (:func:`testrota.org.daily.classify`) asked of the database:
+    each person's part (:func:`day_parts`) added up by their unit."""
     out: dict[int, DayFigures] = {}
+    for unit_id, active, part in day_parts(conn, day, tz, unit_ids).values():
+        out.setdefault(unit_id, DayFigures()).add(part, active)
+    return out
+
+
+def day_parts(
+    conn: Connection,
+    day: date,
+    tz: ZoneInfo,
+    unit_ids: Collection[int] | None = None,
+    people: Collection[int] | None = None,
+) -> dict[int, tuple[int, bool, PersonPart]]:
+    """Each person's part of ``day`` from raw rows, with their unit and whether they are
+    active, for the people of ``unit_ids`` or the ``people`` named (neither: everyone in a
+    unit). A person with nothing that day has no entry."""
+    start, end = day_bounds(day, tz)
+    out: dict[int, tuple[int, bool, PersonPart]] = {}
+    if people is not None:
+        for part in _chunked(sorted(people), CHUNK):
+            _read_parts(conn, start, end, None, part, out)
+        return out
     parts: Iterable[list[int] | None] = (
         [None] if unit_ids is None else _chunked(sorted(unit_ids), CHUNK)
     )
-    for part in parts:
-        people = _people_of(conn, part) if part is not None and len(part) <= FEW_UNITS else None
-        _count_people(conn, start, end, part, out, people)
-        _count_tubes(conn, start, end, part, out, people)
+    for units in parts:
+        few = _people_of(conn, units) if units is not None and len(units) <= FEW_UNITS else None
+        _read_parts(conn, start, end, units, few, out)
     return out
 
 
 def _people_of(conn: Connection, unit_ids: list[int]) -> list[int] | None:
     """The people of a few units (a check-in's grid unit), by id, when few: the day's rows
     are then found through each person's index, whatever the planner thinks of the day."""
-    p = PERSON
-    ids = [r[0] for r in conn.execute(select(p.c.id).where(p.c.unit_id.in_(unit_ids)))]
+    ids = _ids_of_units(conn, unit_ids)
     return ids if len(ids) <= CHUNK else None
 
 
-def _count_people(
+def _ids_of_units(conn: Connection, unit_ids: list[int]) -> list[int]:
+    p = PERSON
+    return [r[0] for r in conn.execute(select(p.c.id).where(p.c.unit_id.in_(unit_ids)))]
+
+
+def _read_parts(
     conn: Connection,
     start: datetime,
     end: datetime,
     unit_ids: list[int] | None,
-    out: dict[int, DayFigures],
-    people: list[int] | None = None,
+    people: list[int] | None,
+    out: dict[int, tuple[int, bool, PersonPart]],
 ) -> None:
-    query = _people_query(conn.dialect.name, people is not None, unit_ids is not None)
+    query = _parts_query(conn.dialect.name, people is not None, unit_ids is not None)
     params: dict[str, Any] = {"start": start, "end": end, "units": unit_ids, "people": people}
-    for unit_id, *figures in conn.execute(query, params):
-        out.setdefault(unit_id, DayFigures()).add_people(*figures)
+    for person_id, unit_id, active, code, positive, samples, pooled, in_pool in conn.execute(
+        query, params
+    ):
+        out[person_id] = (
+            unit_id,
+            bool(active),
+            PersonPart(
+                due=code is not None,
+                code=code or "",
+                positive=bool(positive),
+                samples=int(samples or 0),
+                pooled=int(pooled or 0),
+                pool_positive=bool(in_pool),
+            ),
+        )
 
 
 def _bounds() -> tuple[BindParameter[datetime], BindParameter[datetime]]:
     """A day's ``:start`` and ``:end``, typed by the columns they are compared with."""
     return bindparam("start"), bindparam("end")
-
-
-@cache
-def _people_query(dialect: str, by_people: bool, by_units: bool) -> Select[Any]:
-    """The people count of a day (``:start``, ``:end``), of ``:people`` and/or ``:units``.
-    Built once a shape and bound at each run: building it anew at each check-in cost more CPU
-    than PostgreSQL spent running it."""
-    a, t, p = APPOINTMENT, TEST_RESULT, PERSON
-    start, end = _bounds()
-    code_of = case((a.c.status == "excused", func.coalesce(a.c.excused_code, "other")), else_="")
-    due = select(a.c.person_id, func.min(code_of).label("code")).where(
-        a.c.starts_at >= start, a.c.starts_at < end, a.c.status != "cancelled"
-    )
-    positive = func.max(case((t.c.result == "positive", 1), else_=0))
-    sampled = select(t.c.person_id, positive.label("positive")).where(
-        t.c.sampled_at >= start, t.c.sampled_at < end
-    )
-    if by_people:
-        due = due.where(one_of(a.c.person_id, "people", dialect))
-        sampled = sampled.where(one_of(t.c.person_id, "people", dialect))
-    elif by_units:
-        mine = select(p.c.id).where(one_of(p.c.unit_id, "units", dialect))
-        due = due.where(a.c.person_id.in_(mine))
-        sampled = sampled.where(t.c.person_id.in_(mine))
-    d = due.group_by(a.c.person_id).subquery()
-    s = sampled.group_by(t.c.person_id).subquery()
-    # Only people due or sampled that day are looked at, not the whole roster.
-    anyone = union(select(d.c.person_id), select(s.c.person_id)).subquery()
-    is_due, was_sampled = d.c.person_id.is_not(None), s.c.person_id.is_not(None)
-    untested_code = case((and_(is_due, s.c.person_id.is_(None)), d.c.code), else_=None)
-    query = (
-        select(
-            p.c.unit_id,
-            untested_code.label("code"),
-            func.count(),
-            _n(is_due),
-            _n(and_(is_due, was_sampled)),
-            _n(and_(d.c.person_id.is_(None), was_sampled)),
-            _n(s.c.positive == 1),
-        )
-        .select_from(
-            anyone.join(p, p.c.id == anyone.c.person_id)
-            .outerjoin(d, d.c.person_id == p.c.id)
-            .outerjoin(s, s.c.person_id == p.c.id)
-        )
-        .where(p.c.active.is_(True), p.c.unit_id.is_not(None))
-        .group_by(p.c.unit_id, untested_code)
-    )
-    return query.where(one_of(p.c.unit_id, "units", dialect)) if by_units else query
 
 
 def _pool_columns(person_id: Any) -> tuple[Any, Any]:
@@ -260,53 +300,64 @@ def _pool_columns(person_id: Any) -> tuple[Any, Any]:
     return pooled, in_positive_pool
 
 
-def _count_tubes(
-    conn: Connection,
-    start: datetime,
-    end: datetime,
-    unit_ids: list[int] | None,
-    out: dict[int, DayFigures],
-    people: list[int] | None = None,
-) -> None:
-    """The day's samples by each person's unit: ``pooled`` those that went into a pooled tube
-    (ratio above 1), ``single`` the rest (a single tube, or a sample recorded without a tube:
-    a lab's result by person), and ``pool_positive`` the people whose pooled tube of that day
-    came back positive, whatever their single-tube recheck said since."""
-    query = _tubes_query(conn.dialect.name, people is not None, unit_ids is not None)
-    params: dict[str, Any] = {"start": start, "end": end, "units": unit_ids, "people": people}
-    for unit_id, n_pooled, samples, positive in conn.execute(query, params):
-        f = out.setdefault(unit_id, DayFigures())
-        f.pooled += int(n_pooled)
-        f.single += int(samples) - int(n_pooled)
-        f.pool_positive += int(positive)
-
-
 @cache
-def _tubes_query(dialect: str, by_people: bool, by_units: bool) -> Select[Any]:
-    """:func:`_count_tubes`' statement, built once a shape (see :func:`_people_query`)."""
-    t, p, member, tube = TEST_RESULT, PERSON, tables.TUBE_MEMBER, tables.TUBE
+def _parts_query(dialect: str, by_people: bool, by_units: bool) -> Select[Any]:
+    """Each person's part of a day (``:start``, ``:end``), of ``:people`` and/or ``:units``.
+    Built once a shape and bound at each run: building it anew at each check-in cost more CPU
+    than PostgreSQL spent running it."""
+    a, t, p, member, tube = APPOINTMENT, TEST_RESULT, PERSON, tables.TUBE_MEMBER, tables.TUBE
     start, end = _bounds()
+    code_of = case((a.c.status == "excused", func.coalesce(a.c.excused_code, "other")), else_="")
+    due = select(a.c.person_id, func.min(code_of).label("code")).where(
+        a.c.starts_at >= start, a.c.starts_at < end, a.c.status != "cancelled"
+    )
     pooled, in_positive_pool = _pool_columns(t.c.person_id)
-    query = (
+    # each sample once per tube it went into, as the tube counts always counted them
+    sampled = (
         select(
-            p.c.unit_id,
-            pooled.label("pooled"),
+            t.c.person_id,
+            func.max(case((t.c.result == "positive", 1), else_=0)).label("positive"),
             func.count().label("samples"),
-            func.count(in_positive_pool.distinct()).label("pool_positive"),
+            pooled.label("pooled"),
+            func.count(in_positive_pool.distinct()).label("in_pool"),
         )
         .select_from(
-            t.join(p, p.c.id == t.c.person_id)
-            .outerjoin(member, member.c.result_id == t.c.id)
-            .outerjoin(tube, tube.c.id == member.c.tube_id)
+            t.outerjoin(member, member.c.result_id == t.c.id).outerjoin(
+                tube, tube.c.id == member.c.tube_id
+            )
         )
-        .where(t.c.sampled_at >= start, t.c.sampled_at < end, p.c.unit_id.is_not(None))
-        .group_by(p.c.unit_id)
+        .where(t.c.sampled_at >= start, t.c.sampled_at < end)
     )
     if by_people:
-        query = query.where(one_of(t.c.person_id, "people", dialect))
-    if by_units:
-        query = query.where(one_of(p.c.unit_id, "units", dialect))
-    return query
+        due = due.where(one_of(a.c.person_id, "people", dialect))
+        sampled = sampled.where(one_of(t.c.person_id, "people", dialect))
+    elif by_units:
+        mine = select(p.c.id).where(one_of(p.c.unit_id, "units", dialect))
+        due = due.where(a.c.person_id.in_(mine))
+        sampled = sampled.where(t.c.person_id.in_(mine))
+    d = due.group_by(a.c.person_id).subquery()
+    s = sampled.group_by(t.c.person_id).subquery()
+    # Only people due or sampled that day are looked at, not the whole roster.
+    anyone = union(select(d.c.person_id), select(s.c.person_id)).subquery()
+    query = (
+        select(
+            p.c.id,
+            p.c.unit_id,
+            p.c.active,
+            d.c.code,
+            s.c.positive,
+            s.c.samples,
+            s.c.pooled,
+            s.c.in_pool,
+        )
+        .select_from(
+            anyone.join(p, p.c.id == anyone.c.person_id)
+            .outerjoin(d, d.c.person_id == p.c.id)
+            .outerjoin(s, s.c.person_id == p.c.id)
+        )
+        .where(p.c.unit_id.is_not(None))
+    )
+    return query.where(one_of(p.c.unit_id, "units", dialect)) if by_units else query
 
 
 def count_whole_days(
@@ -577,6 +628,10 @@ def pending(
             if day is None:
                 day = day_of[at] = local_date(_aware(at), tz)
             out.keys.add((unit_id, day))
+            if person_id is None:
+                out.whole_keys.add((unit_id, day))
+            else:
+                out.people[(unit_id, day)].add(person_id)
     if whole and many_people is not None and len(whole) > many_people:
         # Placing a roster in units, a reorganisation: looking up each person's days read
         # every appointment and sample through the person index and placed each on its day
@@ -592,6 +647,10 @@ def pending(
             person_id, day = day_of_person
             for unit_id in whole[person_id]:
                 out.keys.add((unit_id, day))
+                out.whole_keys.add((unit_id, day))
+    # a key a moved person's own row also changed is counted whole too: their part is the
+    # same, but it now adds up in another unit
+    out.whole_keys.update(k for k, people in out.people.items() if not people.isdisjoint(whole))
     return out
 
 
@@ -604,6 +663,9 @@ def _days_of(conn: Connection, person_ids: list[int], tz: ZoneInfo) -> Iterator[
         select(a.c.person_id, a.c.starts_at.label("at")).where(a.c.person_id.in_(ids)),
         select(t.c.person_id, t.c.sampled_at.label("at")).where(t.c.person_id.in_(ids)),
     )
+    # ... and the days they still have a part of: one kept while they were outside the tree,
+    # where nobody's figures move, is stale, and their new unit's count writes it again
+    kept = select(PERSON_DAY.c.person_id, PERSON_DAY.c.day).where(PERSON_DAY.c.person_id.in_(ids))
     for part in _chunked(person_ids, CHUNK):
         seen: set[tuple[int, date]] = set()
         for person_id, at in conn.execute(query, {"ids": part}):
@@ -612,6 +674,10 @@ def _days_of(conn: Connection, person_ids: list[int], tz: ZoneInfo) -> Iterator[
             if key not in seen:
                 seen.add(key)
                 yield key
+        for person_id, day in conn.execute(kept, {"ids": part}):
+            if (person_id, day) not in seen:
+                seen.add((person_id, day))
+                yield person_id, day
 
 
 def _aware(at: Any) -> datetime:
@@ -636,9 +702,118 @@ def absorb(
     _lock(conn, todo)
     if todo.keys or todo.heads or todo.days:
         # Counted after the lock: a key another transaction was counting is seen committed.
-        write(conn, todo.keys, todo.heads, tz, now, todo.days)
+        keys = todo.keys
+        if len(keys) <= MANY_KEYS:
+            keys = keys - move_by_parts(conn, todo, tz, now)
+        write(conn, keys, todo.heads, tz, now, todo.days)
     delete_ids(conn, DIRTY, todo.ids)
     return todo
+
+
+def move_by_parts(conn: Connection, todo: Pending, tz: ZoneInfo, now: datetime) -> set[Key]:
+    """Move the figures of each key whose change came from a few people's own rows by what
+    their parts of the day changed, where the key's people's parts are all kept
+    (``people_known``); returns the keys so moved. The work grows with the people changed,
+    not with the unit: a check-in in a unit of 800 no longer reads 800 people's day. The
+    caller holds each key's lock, which every writer of those people's parts takes too."""
+    asked = {
+        key: people
+        for key, people in todo.people.items()
+        if key not in todo.whole_keys and key[1] not in todo.days
+    }
+    known = _known_figures(conn, asked)
+    by_day: dict[date, dict[int, set[int]]] = defaultdict(dict)
+    for unit_id, day in known:
+        by_day[day][unit_id] = asked[(unit_id, day)]
+    moved: set[Key] = set()
+    for day, units in sorted(by_day.items()):
+        people: set[int] = set().union(*units.values())
+        new = day_parts(conn, day, tz, people=people)
+        old = _kept_parts(conn, day, people)
+        for unit_id, of_unit in units.items():
+            f = known[(unit_id, day)]
+            if any(p not in old or old[p][0] != unit_id for p in of_unit):
+                continue  # gone or moved since the mark was made: the key is counted whole
+            for person_id in of_unit:
+                _, active, before = old[person_id]
+                f.add(before, active, -1)
+                f.add(new[person_id][2] if person_id in new else EMPTY_PART, active)
+            moved.add((unit_id, day))
+        changed = {p for u in units for p in units[u] if (u, day) in moved}
+        _write_parts(conn, day, changed, {p: new[p][2] for p in changed if p in new})
+    for unit_id, day in sorted(moved):
+        f = known[(unit_id, day)]
+        where = (UNIT_DAY.c.unit_id == unit_id, UNIT_DAY.c.day == day)
+        if f.is_empty():
+            conn.execute(delete(UNIT_DAY).where(*where))
+        else:
+            row = _day_row(unit_id, day, f, now, people_known=True)
+            conn.execute(update(UNIT_DAY).where(*where).values(row))
+    return moved
+
+
+EMPTY_PART = PersonPart()
+
+
+def _known_figures(conn: Connection, keys: Collection[Key]) -> dict[Key, DayFigures]:
+    """The figures of the ``keys`` whose people's parts are all kept."""
+    out: dict[Key, DayFigures] = {}
+    by_day: dict[date, list[int]] = defaultdict(list)
+    for unit_id, day in keys:
+        by_day[day].append(unit_id)
+    u = UNIT_DAY
+    for day, unit_ids in by_day.items():
+        for part in _chunked(sorted(unit_ids), CHUNK):
+            query = select(u).where(u.c.day == day, u.c.unit_id.in_(part), u.c.people_known)
+            for r in conn.execute(query).mappings():
+                out[(r["unit_id"], day)] = _figures_of(r)
+    return out
+
+
+def _kept_parts(
+    conn: Connection, day: date, people: Collection[int]
+) -> dict[int, tuple[int | None, bool, PersonPart]]:
+    """Each of ``people``'s unit, whether they are active and their kept part of ``day``
+    (empty when none is kept)."""
+    p, pd = PERSON, PERSON_DAY
+    query = (
+        select(
+            p.c.id,
+            p.c.unit_id,
+            p.c.active,
+            pd.c.due,
+            pd.c.code,
+            pd.c.positive,
+            pd.c.samples,
+            pd.c.pooled,
+            pd.c.pool_positive,
+        )
+        .select_from(p.outerjoin(pd, and_(pd.c.person_id == p.c.id, pd.c.day == day)))
+        .where(p.c.id.in_(bindparam("people", expanding=True)))
+    )
+    out: dict[int, tuple[int | None, bool, PersonPart]] = {}
+    for chunk in _chunked(sorted(people), CHUNK):
+        for person_id, unit_id, active, *kept in conn.execute(query, {"people": chunk}):
+            part = EMPTY_PART if kept[0] is None else PersonPart(*kept)
+            out[person_id] = (unit_id, bool(active), part)
+    return out
+
+
+def _write_parts(
+    conn: Connection, day: date, people: Collection[int], parts: Mapping[int, PersonPart]
+) -> None:
+    """Replace ``people``'s kept parts of ``day`` with ``parts`` (someone not in it has none)."""
+    for chunk in _chunked(sorted(people), CHUNK):
+        conn.execute(
+            delete(PERSON_DAY).where(PERSON_DAY.c.day == day, PERSON_DAY.c.person_id.in_(chunk))
+        )
+    rows = [_part_row(p, day, part) for p, part in sorted(parts.items())]
+    if rows:
+        conn.execute(insert(PERSON_DAY), rows)
+
+
+def _part_row(person_id: int, day: date, part: PersonPart) -> dict[str, Any]:
+    return {"person_id": person_id, "day": day, **asdict(part)}
 
 
 def write(
@@ -663,19 +838,40 @@ def write(
     for day, unit_ids in sorted(by_day.items()):
         if day in whole:
             continue
-        figures = count_days(conn, day, tz, unit_ids)
-        for part in _chunked(sorted(unit_ids), CHUNK):
+        # Counted person by person. A few keys (a check-in's) keep each person's part too:
+        # the next change of a few of these people moves the figures by their parts
+        # (:func:`move_by_parts`). A hundred units' days of a mid-size plan would write a
+        # row a person for nothing; their parts are kept at each key's first check-in.
+        parts = day_parts(conn, day, tz, unit_ids)
+        figures: dict[int, DayFigures] = {}
+        for unit_id, active, part in parts.values():
+            figures.setdefault(unit_id, DayFigures()).add(part, active)
+        keep = len(keys) <= KEEP_PARTS
+        for chunk in _chunked(sorted(unit_ids), CHUNK):
             conn.execute(
-                delete(UNIT_DAY).where(UNIT_DAY.c.day == day, UNIT_DAY.c.unit_id.in_(part))
+                delete(UNIT_DAY).where(UNIT_DAY.c.day == day, UNIT_DAY.c.unit_id.in_(chunk))
             )
-        rows = [_day_row(u, day, f, now) for u, f in figures.items() if not f.is_empty()]
+            if keep:
+                of_units = select(PERSON.c.id).where(PERSON.c.unit_id.in_(chunk))
+                conn.execute(
+                    delete(PERSON_DAY).where(
+                        PERSON_DAY.c.day == day, PERSON_DAY.c.person_id.in_(of_units)
+                    )
+                )
+        if parts and keep:
+            conn.execute(insert(PERSON_DAY), [_part_row(p, day, v[2]) for p, v in parts.items()])
+        rows = [
+            _day_row(u, day, f, now, people_known=keep)
+            for u, f in figures.items()
+            if not f.is_empty()
+        ]
         if rows:
             conn.execute(insert(UNIT_DAY), rows)
         written += len(rows)
     if head_units:
         heads = count_heads(conn, head_units)
-        for part in _chunked(sorted(head_units), CHUNK):
-            conn.execute(delete(UNIT_HEADS).where(UNIT_HEADS.c.unit_id.in_(part)))
+        for chunk in _chunked(sorted(head_units), CHUNK):
+            conn.execute(delete(UNIT_HEADS).where(UNIT_HEADS.c.unit_id.in_(chunk)))
         rows_h = [_heads_row(u, h) for u, h in heads.items()]
         if rows_h:
             conn.execute(insert(UNIT_HEADS), rows_h)
@@ -704,6 +900,8 @@ def _replace_days(
     ]
     for part in _chunked(sorted(figures), CHUNK):
         conn.execute(delete(UNIT_DAY).where(UNIT_DAY.c.day.in_(part)))
+        # counted by unit, not person: the days' parts would be stale, so none is kept
+        conn.execute(delete(PERSON_DAY).where(PERSON_DAY.c.day.in_(part)))
     if rows:
         bulk_insert(conn, UNIT_DAY, rows)
     return len(rows)
@@ -747,6 +945,27 @@ def days_with_data(conn: Connection, tz: ZoneInfo) -> tuple[date, date] | None:
     return min(lows), max(highs)
 
 
+def let_parts_go(conn: Connection, before: date) -> int:
+    """Let go of the people's parts of every day before ``before`` (their unit-days are
+    counted whole at their next change, which keeps them again); returns the parts let go.
+    On PostgreSQL each day is taken exclusively first, so no change is moving a day's figures
+    by parts being let go."""
+    pd = PERSON_DAY
+    query = select(pd.c.day).where(pd.c.day < before).distinct().order_by(pd.c.day)
+    days = [d for (d,) in conn.execute(query)]
+    if conn.dialect.name == "postgresql":
+        take_locks(conn, [((_DAY_NS << 56) | d.toordinal(), False) for d in days])
+    gone = 0
+    for part in _chunked(days, CHUNK):
+        conn.execute(
+            update(UNIT_DAY)
+            .where(UNIT_DAY.c.day.in_(part), UNIT_DAY.c.people_known)
+            .values(people_known=False)
+        )
+        gone += conn.execute(delete(pd).where(pd.c.day.in_(part))).rowcount
+    return gone
+
+
 def clear_marks(conn: Connection) -> None:
     """Forget every mark (after a rebuild that counted everything they name). PostgreSQL
     truncates: a million deleted marks (a rebuild after a bulk load) would otherwise leave dead
@@ -757,8 +976,11 @@ def clear_marks(conn: Connection) -> None:
         conn.execute(delete(DIRTY))
 
 
-def _day_row(unit_id: int, day: date, f: DayFigures, now: datetime) -> dict[str, Any]:
+def _day_row(
+    unit_id: int, day: date, f: DayFigures, now: datetime, people_known: bool = False
+) -> dict[str, Any]:
     return {
+        "people_known": people_known,
         "unit_id": unit_id,
         "day": day,
         "required": f.required,
@@ -771,6 +993,20 @@ def _day_row(unit_id: int, day: date, f: DayFigures, now: datetime) -> dict[str,
         "untested": dict(sorted(f.untested.items())),
         "counted_at": now,
     }
+
+
+def _figures_of(r: RowMapping) -> DayFigures:
+    """A ``unitday`` row's figures."""
+    return DayFigures(
+        r["required"],
+        r["tested"],
+        r["extra"],
+        r["positive"],
+        r["pooled"],
+        r["single"],
+        r["pool_positive"],
+        {str(k): int(v) for k, v in (r["untested"] or {}).items()},
+    )
 
 
 def _heads_row(unit_id: int, h: Heads) -> dict[str, Any]:
@@ -837,16 +1073,7 @@ def read_day(
             dq = dq.where(UNIT_DAY.c.unit_id.in_(part))
             hq = hq.where(UNIT_HEADS.c.unit_id.in_(part))
         for r in conn.execute(dq).mappings():
-            figures[r["unit_id"]] = DayFigures(
-                r["required"],
-                r["tested"],
-                r["extra"],
-                r["positive"],
-                r["pooled"],
-                r["single"],
-                r["pool_positive"],
-                {str(k): int(v) for k, v in (r["untested"] or {}).items()},
-            )
+            figures[r["unit_id"]] = _figures_of(r)
         for r in conn.execute(hq).mappings():
             heads[r["unit_id"]] = Heads(
                 r["people"], r["employees"], r["co_residents"], r["third_party"], r["boosted"]

@@ -1,0 +1,386 @@
+"""Each person's part of a unit's day (``personday``): a change of a few people moves their
+unit-day's figures by what their own parts changed, instead of counting the unit again, and
+the figures stay equal to a recount from raw rows whatever comes, in Shanghai and in New
+York's week of the change to summer time (a day of 23 hours)."""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import threading
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, delete, event, select, update
+from sqlmodel import Session, col
+
+from testrota.actions.excuse import Excuse
+from testrota.actions.excuse import excuse as excuse_action
+from testrota.actions.units import ensure_units
+from testrota.audit import Actor
+from testrota.db import tables
+from testrota.db.models import Alert, Appointment, Person, TestResult, Tube, TubeMember
+from testrota.errors import UserError
+from testrota.org import rollup
+from testrota.org.rollup import PersonPart, day_parts
+from tests.compliance_fixtures import (
+    NY,
+    SH,
+    add_appt,
+    add_person,
+    add_sample,
+    add_site,
+    app_at,
+    check_in,
+    local,
+    policy,
+    record_result,
+)
+from tests.test_rollup import _kept, _marks, _recounted
+
+UNITS = ["板材公司/炼钢厂/网格0", "板材公司/炼钢厂/网格1", "北营公司/焦化厂/网格0"]
+# New York moved its clocks on Sunday 13 March 2022: that day has 23 hours
+DAYS = {"shanghai": date(2022, 5, 9), "new_york": date(2022, 3, 12)}
+
+
+def _parts_hold(engine: Engine, tz: Any) -> int:
+    """Every unit-day marked ``people_known`` has each of its people's kept part equal to
+    their part counted from raw rows; returns how many are so marked."""
+    u, pd, p = tables.UNIT_DAY, tables.PERSON_DAY, tables.PERSON
+    with engine.connect() as conn:
+        known = conn.execute(select(u.c.unit_id, u.c.day).where(u.c.people_known)).all()
+        for unit_id, day in known:
+            raw = {person: v[2] for person, v in day_parts(conn, day, tz, [unit_id]).items()}
+            members = select(p.c.id).where(p.c.unit_id == unit_id)
+            kept_rows = conn.execute(
+                select(pd).where(pd.c.day == day, pd.c.person_id.in_(members))
+            ).mappings()
+            kept = {
+                r["person_id"]: PersonPart(
+                    r["due"],
+                    r["code"],
+                    r["positive"],
+                    r["samples"],
+                    r["pooled"],
+                    r["pool_positive"],
+                )
+                for r in kept_rows
+            }
+            assert kept == raw, (unit_id, day)
+    return len(known)
+
+
+def _unit_people(session: Session, n: int) -> list[Person]:
+    people = []
+    for i in range(n):
+        p = add_person(session, f"E{i:03d}", department=f"厂{i % 3}", grid_unit=f"网格{i % 3}")
+        p.unit_path = UNITS[i % 3]
+        session.add(p)
+        people.append(p)
+    session.commit()
+    return people
+
+
+@pytest.mark.parametrize("zone", ["shanghai", "new_york"])
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_unit_day_moved_by_its_peoples_parts_equals_a_recount_after_random_changes(
+    engine: Engine, session: Session, zone: str, seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tz = {"shanghai": SH, "new_york": NY}[zone]
+    first = DAYS[zone]
+    days = [first, first + timedelta(days=1), first + timedelta(days=2)]
+    rnd = random.Random(seed)
+    pol = policy(timezone=str(tz))
+    now = local(tz, days[-1].year, days[-1].month, days[-1].day, 23, 0)
+    app = app_at(engine, now, pol)
+    add_site(session)
+    people = _unit_people(session, 18)
+    ensure_units(app, Actor.cli())
+    for p in people:  # the plan: each person due on two of the days
+        for day in rnd.sample(days, 2):
+            add_appt(session, p, local(tz, day.year, day.month, day.day, 8 + rnd.randrange(8), 0))
+    session.commit()
+    with engine.connect() as conn:
+        unit_ids = [r[0] for r in conn.execute(select(tables.ORG_UNIT.c.id))]
+    moved: list[int] = []
+    real_move = rollup.move_by_parts
+
+    def counted_move(*args: Any) -> set[Any]:
+        out = real_move(*args)
+        moved.append(len(out))
+        return out
+
+    monkeypatch.setattr("testrota.org.rollup.move_by_parts", counted_move)
+
+    def some_time() -> Any:
+        day = rnd.choice(days)
+        return local(tz, day.year, day.month, day.day, rnd.randrange(24), rnd.randrange(60))
+
+    kinds = ["checkin"] * 6 + ["result"] * 3 + ["excuse"] * 2 + ["tube", "tube_result"] * 2
+    kinds += ["erase_sample", "cancel", "appointment", "move", "leave", "return", "bulk"]
+    for step in range(60):
+        kind = rnd.choice(kinds)
+        p = rnd.choice(people)
+        with engine.connect() as conn:
+            active = conn.execute(
+                select(tables.PERSON.c.active).where(tables.PERSON.c.id == p.id)
+            ).scalar_one()
+        # the use cases in their own transactions, as the doors call them ...
+        if kind == "checkin" and active:
+            check_in(engine, p.employee_no, "S1", some_time(), "site", pol, now=now)
+        elif kind == "result" and active:
+            outcome = rnd.choice(["positive", "negative"])
+            record_result(engine, p.employee_no, some_time(), outcome, pol, now)
+        elif kind == "excuse" and active:
+            with contextlib.suppress(UserError):  # nothing due that day: refused, no change
+                excuse_action(
+                    app,
+                    Excuse(
+                        p.employee_no,
+                        "sick",
+                        Actor.web("sup"),
+                        on=rnd.choice(days),
+                        code=rnd.choice(["leave", "trip", None]),
+                    ),
+                )
+        # ... and raw writes, as the plan, imports, tubes and erasure make them
+        with Session(engine, expire_on_commit=False) as s:
+            fresh = s.get(Person, p.id)
+            assert fresh is not None
+            if kind == "tube":
+                at = some_time()
+                sample = add_sample(s, fresh, at)
+                tube = Tube(
+                    code=f"T{seed}{step:03d}",
+                    site_code="S1",
+                    day=at.astimezone(tz).date(),
+                    ratio=rnd.choice([1, 5, 10]),
+                    opened_at=at,
+                    opened_by="site",
+                )
+                s.add(tube)
+                s.flush()
+                s.add(TubeMember(tube_id=tube.id, person_id=p.id, result_id=sample.id, added_at=at))
+            elif kind == "tube_result":
+                tube_ids = list(s.exec(select(col(Tube.id))).scalars())
+                if tube_ids:
+                    s.execute(
+                        update(Tube)
+                        .where(col(Tube.id) == rnd.choice(tube_ids))
+                        .values(result=rnd.choice(["positive", "negative", None]))
+                    )
+            elif kind == "erase_sample":
+                # an alert keeps the positive sample it was raised on
+                alerted = select(col(Alert.result_id))
+                mine = select(col(TestResult.id)).where(
+                    col(TestResult.person_id) == p.id, col(TestResult.id).not_in(alerted)
+                )
+                s.execute(delete(TubeMember).where(col(TubeMember.result_id).in_(mine)))
+                s.execute(delete(TestResult).where(col(TestResult.id).in_(mine)))
+            elif kind == "cancel":
+                s.execute(
+                    update(Appointment)
+                    .where(col(Appointment.person_id) == p.id)
+                    .values(status=rnd.choice(["cancelled", "scheduled", "missed"]))
+                )
+            elif kind == "appointment":
+                add_appt(s, fresh, some_time())
+            elif kind == "move":
+                fresh.unit_id = rnd.choice(unit_ids)
+            elif kind == "leave":
+                fresh.active = False
+            elif kind == "return":
+                fresh.active = True
+            elif kind == "bulk":
+                # a whole day's appointments in one statement, as the flagging job marks them
+                day = rnd.choice(days)
+                start = local(tz, day.year, day.month, day.day, 0, 0)
+                s.execute(
+                    update(Appointment)
+                    .where(
+                        col(Appointment.starts_at) >= start,
+                        col(Appointment.starts_at) < start + timedelta(days=1),
+                    )
+                    .values(status="missed")
+                )
+            s.add(fresh)
+            s.commit()
+        assert _marks(engine) == 0, kind
+        kept = _kept(engine)
+        # every day the changes reached (a positive books its contacts the next day)
+        reached = sorted({*days, *(day for _, day in kept[0])})
+        assert kept == _recounted(engine, tz, reached), (step, kind)
+        _parts_hold(engine, tz)
+    # the figures were moved by parts often, and parts are kept for unit-days to come
+    assert sum(moved) >= 10, moved
+    assert _parts_hold(engine, tz) >= 1
+
+
+def _statements_of_commit(engine: Engine, work: Any) -> list[str]:
+    seen: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        work()
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    return seen
+
+
+def test_a_check_in_in_a_counted_unit_day_reads_its_person_not_the_unit(
+    engine: Engine, session: Session
+) -> None:
+    pol = policy()
+    day = date(2022, 5, 10)
+    now = local(SH, 2022, 5, 10, 12, 0)
+    app = app_at(engine, now, pol)
+    add_site(session)
+    people = []
+    for i in range(40):
+        p = add_person(session, f"E{i:03d}", grid_unit="网格0")
+        p.unit_path = UNITS[0]
+        session.add(p)
+        people.append(p)
+    session.commit()
+    ensure_units(app, Actor.cli())
+    for p in people:
+        add_appt(session, p, local(SH, 2022, 5, 10, 9, 0))
+    session.commit()
+    # the plan's commit counted the unit's day whole and kept its people's parts
+    assert _parts_hold(engine, SH) == 1
+    # a unit-day whose parts are not kept (a bulk import counted it by unit) is counted whole
+    # at its first check-in, which keeps them again
+    with engine.begin() as conn:
+        conn.execute(update(tables.UNIT_DAY).values(people_known=False))
+    first = _statements_of_commit(
+        engine, lambda: check_in(engine, "E000", "S1", now, "site", pol, now=now)
+    )
+    assert [s for s in first if "person.unit_id IN" in s], first
+    assert _parts_hold(engine, SH) == 1
+    # the next one moves the figures by its person's part: no statement asks for the unit's
+    # people, and the unit's day is what a recount says
+    second = _statements_of_commit(
+        engine, lambda: check_in(engine, "E001", "S1", now, "site", pol, now=now)
+    )
+    assert not [s for s in second if "person.unit_id IN" in s]
+    assert any("personday" in s for s in second)
+    kept, _ = _kept(engine)
+    with engine.connect() as conn:
+        person = tables.PERSON
+        unit_id = conn.execute(
+            select(person.c.unit_id).where(person.c.employee_no == "E001")
+        ).scalar_one()
+    key = (unit_id, day)
+    assert kept == _recounted(engine, SH, [day])[0]
+    assert kept[key][:3] == (40, 2, 0)  # required, tested, extra
+    assert kept[key][7] == {"": 38}  # the untested, none excused
+    assert _parts_hold(engine, SH) == 1
+
+
+def test_two_postgresql_check_ins_moving_one_unit_day_by_parts_both_count(
+    engine: Engine, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two people of one unit sampled at once, their unit-day's parts kept: the second moves
+    the figures after the first has committed (the key's lock), so neither is lost."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time")
+    now = local(SH, 2022, 5, 10, 12, 0)
+    app = app_at(engine, now, policy())
+    add_site(session)
+    people = []
+    for i in range(3):
+        p = add_person(session, f"K{i}", grid_unit="网格0")
+        p.unit_path = UNITS[0]
+        session.add(p)
+        people.append(p)
+    session.commit()
+    ensure_units(app, Actor.cli())
+    for p in people:
+        add_appt(session, p, local(SH, 2022, 5, 10, 9, 0))
+    session.commit()
+    assert _parts_hold(engine, SH) == 1  # kept by the plan's commit
+    first_moved, release = threading.Event(), threading.Event()
+    calls: list[tuple[str, int]] = []
+    real_move = rollup.move_by_parts
+
+    def slow_move(*args: Any) -> set[Any]:
+        out = real_move(*args)
+        calls.append((threading.current_thread().name, len(out)))
+        if threading.current_thread().name == "first":
+            first_moved.set()
+            assert release.wait(20)  # hold the key's lock, uncommitted, while the other comes
+        return out
+
+    monkeypatch.setattr("testrota.org.rollup.move_by_parts", slow_move)
+
+    def sample(person: Person) -> None:
+        with Session(engine) as s:
+            add_sample(s, person, local(SH, 2022, 5, 10, 9, 3))
+            s.commit()
+
+    t1 = threading.Thread(target=sample, args=(people[0],), name="first")
+    t1.start()
+    assert first_moved.wait(20)
+    t2 = threading.Thread(target=sample, args=(people[1],), name="second")
+    t2.start()
+    t2.join(1.0)
+    assert t2.is_alive()  # waiting for the first's lock on the key
+    release.set()
+    t1.join(20)
+    t2.join(20)
+    assert calls == [("first", 1), ("second", 1)]  # both moved by parts
+    kept, _ = _kept(engine)
+    [figures] = kept.values()
+    assert figures[:3] == (3, 2, 0)  # required, tested, extra
+    assert kept == _recounted(engine, SH, [date(2022, 5, 10)])[0]
+    assert _parts_hold(engine, SH) == 1
+
+
+def test_the_nightly_job_lets_parts_a_fortnight_old_go_and_a_late_change_counts_whole(
+    engine: Engine, session: Session
+) -> None:
+    from testrota.actions.rollup import LetPartsGo, let_parts_go
+
+    pol = policy()
+    day = date(2022, 5, 10)
+    now = local(SH, 2022, 5, 10, 12, 0)
+    add_site(session)
+    people = _unit_people(session, 6)
+    ensure_units(app_at(engine, now, pol), Actor.cli())
+    for p in people:
+        add_appt(session, p, local(SH, 2022, 5, 10, 9, 0))
+        add_appt(session, p, local(SH, 2022, 5, 20, 9, 0))
+    session.commit()
+    for p in people[:3]:
+        check_in(engine, p.employee_no, "S1", now, "site", pol, now=now)
+    later = local(SH, 2022, 5, 20, 12, 0)
+    check_in(engine, people[0].employee_no, "S1", later, "site", pol, now=later)
+    known_before = _parts_hold(engine, SH)
+    assert known_before >= 2  # both days' units keep their people's parts
+
+    # thirteen days on, nothing is old enough; fifteen days on, the 10th's parts go
+    def kept_days() -> list[date]:
+        with engine.connect() as conn:
+            return sorted({d for (d,) in conn.execute(select(tables.PERSON_DAY.c.day))})
+
+    at_13 = app_at(engine, local(SH, 2022, 5, 23, 2, 30), pol)
+    assert let_parts_go(at_13, LetPartsGo(Actor.job("nightly"))).parts == 0
+    at_25 = app_at(engine, local(SH, 2022, 5, 25, 2, 30), pol)
+    gone = let_parts_go(at_25, LetPartsGo(Actor.job("nightly")))
+    assert gone.before == date(2022, 5, 11) and gone.parts == 6
+    assert kept_days() == [date(2022, 5, 20)]
+    with engine.connect() as conn:
+        known = conn.execute(
+            select(tables.UNIT_DAY.c.day).where(tables.UNIT_DAY.c.people_known)
+        ).all()
+    assert {d for (d,) in known} == {date(2022, 5, 20)}
+    # a late result for the 10th counts its unit's day whole, right, and keeps its parts again
+    record_result(engine, people[4].employee_no, now, "negative", pol, later)
+    kept, _ = _kept(engine)
+    assert kept == _recounted(engine, SH, [day, date(2022, 5, 20)])[0]
+    assert date(2022, 5, 10) in kept_days()
+    assert _parts_hold(engine, SH) >= 2
