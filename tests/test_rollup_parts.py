@@ -217,6 +217,24 @@ def test_a_unit_day_moved_by_its_peoples_parts_equals_a_recount_after_random_cha
     assert _parts_hold(engine, tz) >= 1
 
 
+def _one_unit_due(engine: Engine, session: Session, n: int, now: Any) -> list[Person]:
+    """``n`` people in one grid unit, each due at 09:00 on ``now``'s day (committed at once,
+    as a plan's rows are)."""
+    add_site(session)
+    people = []
+    for i in range(n):
+        p = add_person(session, f"E{i:03d}", grid_unit="网格0")
+        p.unit_path = UNITS[0]
+        session.add(p)
+        people.append(p)
+    session.commit()
+    ensure_units(app_at(engine, now, policy()), Actor.cli())
+    for p in people:
+        add_appt(session, p, now.replace(hour=9, minute=0))
+    session.commit()
+    return people
+
+
 def _statements_of_commit(engine: Engine, work: Any) -> list[str]:
     seen: list[str] = []
 
@@ -237,19 +255,7 @@ def test_a_check_in_in_a_counted_unit_day_reads_its_person_not_the_unit(
     pol = policy()
     day = date(2022, 5, 10)
     now = local(SH, 2022, 5, 10, 12, 0)
-    app = app_at(engine, now, pol)
-    add_site(session)
-    people = []
-    for i in range(40):
-        p = add_person(session, f"E{i:03d}", grid_unit="网格0")
-        p.unit_path = UNITS[0]
-        session.add(p)
-        people.append(p)
-    session.commit()
-    ensure_units(app, Actor.cli())
-    for p in people:
-        add_appt(session, p, local(SH, 2022, 5, 10, 9, 0))
-    session.commit()
+    _one_unit_due(engine, session, 40, now)
     # the plan's commit counted the unit's day whole and kept its people's parts
     assert _parts_hold(engine, SH) == 1
     # a unit-day whose parts are not kept (a bulk import counted it by unit) is counted whole
@@ -289,19 +295,7 @@ def test_two_postgresql_check_ins_moving_one_unit_day_by_parts_both_count(
     if engine.dialect.name != "postgresql":
         pytest.skip("SQLite has one writer at a time")
     now = local(SH, 2022, 5, 10, 12, 0)
-    app = app_at(engine, now, policy())
-    add_site(session)
-    people = []
-    for i in range(3):
-        p = add_person(session, f"K{i}", grid_unit="网格0")
-        p.unit_path = UNITS[0]
-        session.add(p)
-        people.append(p)
-    session.commit()
-    ensure_units(app, Actor.cli())
-    for p in people:
-        add_appt(session, p, local(SH, 2022, 5, 10, 9, 0))
-    session.commit()
+    people = _one_unit_due(engine, session, 3, now)
     assert _parts_hold(engine, SH) == 1  # kept by the plan's commit
     first_moved, release = threading.Event(), threading.Event()
     calls: list[tuple[str, int]] = []
