@@ -211,6 +211,10 @@ def main() -> int:
     parser.add_argument("--before", help="an earlier checkout's src, run as a third arm")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if (3 + (args.units - 1) * 7 + 1) * args.unit_size > args.people:
+        parser.error("too few people for that many units of that size (units 3, 10, 17, ...)")
+    if args.workers * args.per_worker > args.unit_size:
+        parser.error("more check-ins a unit than people in it")
     if args.child:
         child(args)
         return 0
