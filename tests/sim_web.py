@@ -20,7 +20,17 @@ class WebUser:
     def __init__(self, base_url: str, name: str, password: str) -> None:
         self.base_url = base_url
         self.name, self.password = name, password
-        self.client = httpx.Client(base_url=base_url, timeout=120, follow_redirects=False)
+        # An idle connection is dropped after 2 s, before the server's 5 s (uvicorn's default):
+        # with both at 5 s a request sent on a connection the server was closing at that
+        # moment met a reset, as a loaded machine's pauses made it happen.
+        self.client = httpx.Client(
+            base_url=base_url,
+            timeout=120,
+            follow_redirects=False,
+            limits=httpx.Limits(
+                max_connections=100, max_keepalive_connections=20, keepalive_expiry=2
+            ),
+        )
         self.csrf: str | None = None
         self.sign_ins = 0
 
