@@ -1004,3 +1004,84 @@ def test_few_rows_are_marked_by_person_and_a_bulk_statement_by_unit(
             assert {p for _, p in bulk} == {p.id for p in people}  # SQLite: row by row
     assert _marks(engine) == 0
     assert _kept(engine) == _recounted(engine, SH, [date(2022, 5, 10)])
+
+
+def test_an_update_marks_each_changed_rows_person_and_time_before_and_after(
+    engine: Engine, session: Session
+) -> None:
+    """A statement that flags many appointments, moves one or changes a result marks each
+    changed row's person, unit and time, before and after; one that changes nothing counted
+    marks nothing. On PostgreSQL the update is marked once per statement (migration
+    0016_update_marks: a results sheet's 32,000 appointments made 32,000 trigger calls), each
+    mark once; SQLite's row triggers may mark a row twice, so marks are compared as sets."""
+    from sqlalchemy import insert, text
+
+    from testrota.db.engine import session_scope
+
+    app = app_at(engine, local(SH, 2022, 5, 11, 9, 0), policy())
+    add_site(session)
+    people = [add_person(session, f"U{i}", department="厂0") for i in range(3)]
+    for p in people:
+        p.unit_path = "板材公司/厂0"
+        session.add(p)
+    session.commit()
+    ensure_units(app, Actor.cli())
+    session.expire_all()
+    unit_id = session.get(Person, people[0].id).unit_id  # type: ignore[union-attr]
+    ids = [p.id for p in people]
+    session.commit()  # SQLite: every transaction takes the write lock; let the others write
+    assert unit_id is not None
+    at = local(SH, 2022, 5, 10, 9, 0)
+    a, d = tables.APPOINTMENT, tables.ROLLUP_DIRTY
+    rows = [
+        {
+            "person_id": ids[i % 3],
+            "site_code": "S1",
+            "week": "2022-W19",
+            "starts_at": at + timedelta(minutes=i),
+            "ends_at": at + timedelta(minutes=i + 30),
+            "status": "scheduled",
+            "reason": "plan",
+            "created_at": at,
+            "updated_at": at,
+        }
+        for i in range(150)
+    ]
+    with session_scope(engine) as s:
+        s.execute(insert(a).values(rows))
+        sample = add_sample(s, s.get(Person, ids[1]), at)  # type: ignore[arg-type]
+        sample_id = sample.id
+    marks = select(d.c.unit_id, d.c.person_id, d.c.at)
+    expected = {(unit_id, r["person_id"], r["starts_at"]) for r in rows}
+
+    def changed(statement: Any) -> list[tuple[Any, ...]]:
+        with session_scope(engine) as s:
+            s.execute(statement)
+            return [tuple(m) for m in s.execute(marks)]
+
+    assert changed(update(a).values(updated_at=at + timedelta(hours=1))) == []
+    flagged = changed(update(a).where(a.c.status == "scheduled").values(status="missed"))
+    assert set(flagged) == expected
+    moved_id, moved_person, moved_at = 1, rows[0]["person_id"], rows[0]["starts_at"]
+    later = moved_at + timedelta(days=1)
+    moved = changed(update(a).where(a.c.id == moved_id).values(starts_at=later))
+    assert set(moved) == {(unit_id, moved_person, moved_at), (unit_id, moved_person, later)}
+    result = changed(
+        update(tables.TEST_RESULT)
+        .where(tables.TEST_RESULT.c.id == sample_id)
+        .values(result="positive")
+    )
+    assert set(result) == {(unit_id, ids[1], at)}
+    if engine.dialect.name == "postgresql":
+        assert len(flagged) == 150 and len(moved) == 2 and len(result) == 1  # each once
+        with engine.connect() as conn:
+            row_level = conn.execute(
+                text(
+                    "SELECT tgname FROM pg_trigger WHERE tgname IN "
+                    "('rollup_appointment_update', 'rollup_testresult_update') "
+                    "AND tgtype & 1 = 1"
+                )
+            ).all()
+        assert row_level == []  # both FOR EACH STATEMENT
+    assert _marks(engine) == 0
+    assert _kept(engine) == _recounted(engine, SH, [date(2022, 5, 10), date(2022, 5, 11)])
