@@ -1,6 +1,7 @@
-"""An appointment's person and slot: no foreign-key check per inserted row any more (migration
-0011_plan), but deleting a person or slot that appointments name is refused exactly as the
-foreign key refused it, on both databases; one that none names still goes."""
+"""An appointment's person and slot, and a sample's person: no foreign-key check per inserted
+row any more (migrations 0011_plan and 0017_sample_person), but deleting a person or slot that
+appointments or samples name is refused exactly as the foreign key refused it, on both
+databases; one that none names still goes."""
 
 from __future__ import annotations
 
@@ -13,9 +14,11 @@ from sqlalchemy.exc import IntegrityError
 
 from testrota.db import tables
 from testrota.db.engine import make_engine
+from tests.conftest import BACKENDS
 
 NOW = datetime(2022, 5, 9, 1, 0, tzinfo=UTC)
 P, S, A, M = tables.PERSON, tables.SLOT, tables.APPOINTMENT, tables.MESSAGE
+R = tables.TEST_RESULT
 
 
 def _person(engine: Engine, no: str) -> int:
@@ -95,6 +98,42 @@ def test_once_its_appointments_are_gone_the_person_and_slot_can_go(engine: Engin
     assert (_count(engine, P), _count(engine, S)) == (0, 0)
 
 
+def _sample(engine: Engine, person_id: int) -> int:
+    with engine.begin() as conn:
+        row = conn.execute(
+            insert(R).values(
+                person_id=person_id,
+                sampled_at=NOW,
+                result="pending",
+                source="checkin",
+                site_name="",
+                recorded_at=NOW,
+                recorded_by="test",
+            )
+        ).inserted_primary_key
+    assert row is not None
+    return int(row[0])
+
+
+def test_a_person_whom_samples_name_cannot_be_deleted_or_renumbered(engine: Engine) -> None:
+    sampled, other = _person(engine, "E1"), _person(engine, "E2")
+    sample = _sample(engine, sampled)
+    with pytest.raises(IntegrityError) as refused, engine.begin() as conn:
+        conn.execute(delete(P).where(P.c.id == sampled))
+    if engine.dialect.name == "postgresql":
+        assert "still named by samples" in str(refused.value)
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        conn.execute(update(P).where(P.c.id == sampled).values(id=sampled + 1000))
+    assert (_count(engine, P), _count(engine, R)) == (2, 1)
+    with engine.begin() as conn:  # no samples: they go; other updates of the person pass
+        conn.execute(delete(P).where(P.c.id == other))
+        conn.execute(update(P).where(P.c.id == sampled).values(name="renamed"))
+    with engine.begin() as conn:  # once the samples are gone, so can the person be
+        conn.execute(delete(R).where(R.c.id == sample))
+        conn.execute(delete(P).where(P.c.id == sampled))
+    assert (_count(engine, P), _count(engine, R)) == (0, 0)
+
+
 def test_the_make_up_index_holds_only_make_ups(engine: Engine) -> None:
     found = {i["name"]: i for i in inspect(engine).get_indexes("appointment")}[
         "ix_appointment_makeup_for"
@@ -143,3 +182,60 @@ def test_sqlite_upgrade_keeps_the_texts_pointing_at_their_appointments(tmp_path:
             assert conn.execute(select(M.c.appointment_id)).scalar_one() == appointment
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_the_sample_migrations_go_down_and_up_again(backend: str, tmp_path: Path) -> None:
+    """0017 down: the sample's foreign key is back and the guard gone; 0016 down: PostgreSQL
+    marks updates row by row again; both up again: as the head has them."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from testrota.db.schema import alembic_config, upgrade
+    from tests.conftest import PG_URL, _create_pg_database
+
+    admin = None
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    else:
+        assert PG_URL is not None
+        url, admin = _create_pg_database(PG_URL)
+    engine = make_engine(url)
+
+    def keyed() -> bool:
+        return any(
+            fk["referred_table"] == "person" for fk in inspect(engine).get_foreign_keys(R.name)
+        )
+
+    def row_level_update_marks() -> bool:
+        with engine.connect() as conn:
+            found = conn.execute(
+                text("SELECT tgtype & 1 FROM pg_trigger WHERE tgname = 'rollup_appointment_update'")
+            ).scalar_one()
+        return bool(found)
+
+    try:
+        upgrade(engine)
+        person = _person(engine, "E1")
+        _sample(engine, person)
+        assert not keyed()
+        command.downgrade(alembic_config(engine), "0016_update_marks")
+        assert keyed()
+        with pytest.raises(IntegrityError), engine.begin() as conn:  # the key refuses it now
+            conn.execute(delete(P).where(P.c.id == person))
+        if backend == "postgresql":
+            assert not row_level_update_marks()
+            command.downgrade(alembic_config(engine), "0015_personday")
+            assert row_level_update_marks()
+        upgrade(engine)
+        assert not keyed()
+        if backend == "postgresql":
+            assert not row_level_update_marks()
+        with pytest.raises(IntegrityError), engine.begin() as conn:  # and the guard again
+            conn.execute(delete(P).where(P.c.id == person))
+    finally:
+        engine.dispose()
+        if admin is not None:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{engine.url.database}" WITH (FORCE)'))
+            admin.dispose()

@@ -24,17 +24,16 @@ half of the database's time storing the plan. Those checks guard against two thi
 are never make-ups, so they no longer enter it; lookups by ``makeup_for = x`` and the
 foreign key's ``ON DELETE SET NULL`` use it as before.
 
-SQLite cannot drop a foreign key with ALTER TABLE. Rebuilding the table (Alembic's batch mode)
-would drop the old one, and with foreign keys on that deletes its rows first, setting every
-text's and offer's ``appointment_id`` to NULL. The table's stored definition is edited instead,
-the procedure SQLite documents for removing a constraint (its rows do not change on disk).
+On SQLite the table's stored definition is edited (:mod:`testrota.db.sqlite_schema`): a
+rebuild would have set every text's and offer's ``appointment_id`` to NULL.
 """
 
-import re
 from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+
+from testrota.db import sqlite_schema
 
 revision: str = "0011_plan"
 down_revision: str | None = "0010_weekly"
@@ -80,33 +79,6 @@ def _sqlite_guard(table: str, column: str) -> list[str]:
     ]
 
 
-def _sqlite_table_sql(bind: sa.Connection) -> str:
-    return str(
-        bind.exec_driver_sql(
-            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'appointment'"
-        ).scalar_one()
-    )
-
-
-def _sqlite_set_table_sql(bind: sa.Connection, sql: str) -> None:
-    """https://www.sqlite.org/lang_altertable.html#otheralter: for a change that leaves the
-    stored rows as they are (adding or removing a constraint), edit the definition."""
-    version = int(bind.exec_driver_sql("PRAGMA schema_version").scalar_one())
-    bind.exec_driver_sql("PRAGMA writable_schema = ON")
-    bind.exec_driver_sql(
-        "UPDATE sqlite_master SET sql = ? WHERE type = 'table' AND name = 'appointment'", (sql,)
-    )
-    bind.exec_driver_sql(f"PRAGMA schema_version = {version + 1}")
-    bind.exec_driver_sql("PRAGMA writable_schema = OFF")
-    problems = bind.exec_driver_sql("PRAGMA integrity_check").scalars().all()
-    if problems != ["ok"]:
-        raise RuntimeError(f"appointment's definition edited, integrity check says {problems}")
-
-
-def _sqlite_foreign_keys(bind: sa.Connection) -> set[str]:
-    return {r[3] for r in bind.exec_driver_sql("PRAGMA foreign_key_list(appointment)")}
-
-
 def _makeup_index(partial: bool) -> None:
     op.drop_index(MAKEUP_INDEX, table_name="appointment")
     where = sa.text("makeup_for IS NOT NULL") if partial else None
@@ -129,18 +101,7 @@ def upgrade() -> None:
             for statement in _pg_guard(table, column):
                 op.execute(statement)
     else:
-        sql = _sqlite_table_sql(bind)
-        for table, column in GUARDED.items():
-            sql = re.sub(
-                rf",\s*(CONSTRAINT \w+ )?FOREIGN KEY\s*\({column}\)\s*REFERENCES\s+\"?{table}\"?"
-                r"\s*\(id\)",
-                "",
-                sql,
-            )
-        _sqlite_set_table_sql(bind, sql)
-        left = _sqlite_foreign_keys(bind) & set(GUARDED.values())
-        if left:
-            raise RuntimeError(f"appointment still has foreign keys on {sorted(left)}")
+        sqlite_schema.drop_foreign_keys(bind, "appointment", GUARDED)
         for table, column in GUARDED.items():
             for statement in _sqlite_guard(table, column):
                 op.execute(statement)
@@ -161,12 +122,4 @@ def downgrade() -> None:
     for column in GUARDED.values():
         for side in ("delete", "update"):
             op.execute(f"DROP TRIGGER appointment_{column}_guard_{side}")
-    sql = _sqlite_table_sql(bind).rstrip()
-    assert sql.endswith(")")
-    clauses = "".join(
-        f", \n\tFOREIGN KEY({column}) REFERENCES {table} (id)" for table, column in GUARDED.items()
-    )
-    _sqlite_set_table_sql(bind, sql[:-1].rstrip() + clauses + "\n)")
-    orphans = bind.exec_driver_sql("PRAGMA foreign_key_check(appointment)").fetchall()
-    if orphans:
-        raise RuntimeError(f"{len(orphans)} appointments name a missing person or slot")
+    sqlite_schema.add_foreign_keys(bind, "appointment", GUARDED)
