@@ -1,13 +1,16 @@
 """A lab's results sheet imported, against the bare read of the same file, side by side.
 
     .venv/bin/python benchmarks/bench_results_import.py [--people 100000] [--workdir DIR]
+        [--pg postgresql+psycopg://postgres@127.0.0.1:5432/test]
 
-Seeds N people with a week of appointments on SQLite (as ``bench_compliance.py`` does), writes
+Seeds N people with a week of appointments on SQLite, or with ``--pg`` in a fresh PostgreSQL
+database dropped afterwards (as ``bench_compliance.py`` does), writes
 a results sheet of N rows (.xlsx, a tenth matched by phone only), then runs as separate
 processes, each with its wall time, CPU time and peak memory: the bare ``python_calamine``
 read, pandas' read with calamine, ``testrota results import --json`` (every row new, each
 marks its appointment done), and the same import again (every row unchanged). The ratio is of
-CPU time, which a shared machine disturbs less than wall time.
+CPU time, which a shared machine disturbs less than wall time. On PostgreSQL the server's CPU
+for the database (read from ``/proc``) is shown beside each import's.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from _proc import measure, table  # noqa: E402
 from bench_compliance import MONDAY, READ_CALAMINE, seed, write_results  # noqa: E402
+from bench_import import _database, _step  # noqa: E402
 
 PY = sys.executable
 READ_PANDAS = """
@@ -40,17 +44,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--people", type=int, default=100_000)
     parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument("--pg", default=None, help="a PostgreSQL server URL: import there")
     args = parser.parse_args()
     work = args.workdir or Path(tempfile.mkdtemp(prefix="bench_results_"))
     work.mkdir(parents=True, exist_ok=True)
-    db = work / "bench.db"
-    db.unlink(missing_ok=True)
-    url = f"sqlite:///{db}"
+    (work / "bench.db").unlink(missing_ok=True)
+    with _database(work, args.pg, "bench") as (url, db_name):
+        run(args.people, work, url, db_name)
+
+
+def run(people: int, work: Path, url: str, db_name: str | None) -> None:
     rng = random.Random(42)
     started = time.perf_counter()
-    seed(url, args.people, rng)
+    seed(url, people, rng)
     sheet = work / "results.xlsx"
-    write_results(sheet, args.people, rng)
+    write_results(sheet, people, rng)
     print(f"seeded and wrote the sheet in {time.perf_counter() - started:.1f} s", file=sys.stderr)
     env = {
         "TESTROTA_DATABASE_URL": url,
@@ -61,10 +69,11 @@ def main() -> None:
     testrota = [PY, "-m", "testrota.cli.main", "results", "import", str(sheet), "--json"]
     bare = measure("python_calamine read (bare)", [PY, "-c", READ_CALAMINE, str(sheet)])
     pandas = measure("pandas + calamine read", [PY, "-c", READ_PANDAS, str(sheet)])
-    first = measure("testrota results import (all new)", testrota, env)
-    again = measure("same import again (all unchanged)", testrota, env)
+    first = _step("testrota results import (all new)", testrota, env, db_name)
+    again = _step("same import again (all unchanged)", testrota, env, db_name)
     s1, s2 = json.loads(first.output), json.loads(again.output)
-    print(f"{args.people:,}-row results sheet, {sheet.stat().st_size / 1e6:.1f} MB, SQLite")
+    backend = "SQLite" if db_name is None else "PostgreSQL"
+    print(f"{people:,}-row results sheet, {sheet.stat().st_size / 1e6:.1f} MB, {backend}")
     print(table([bare, pandas, first, again], baseline=bare))
     print(
         f"first: recorded {s1['recorded']:,}, unmatched {len(s1['unmatched'])}, "
