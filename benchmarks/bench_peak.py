@@ -113,9 +113,11 @@ def unit_slot(unit: int) -> int:
     return (unit // (SITES * 3)) % SLOTS_PER_DAY
 
 
-def _person_rows(n: int, departments: int, at: datetime) -> Iterator[dict[str, Any]]:
+def _person_rows(
+    n: int, departments: int, at: datetime, unit_size: int = UNIT_SIZE
+) -> Iterator[dict[str, Any]]:
     for i in range(n):
-        unit = i // UNIT_SIZE
+        unit = i // unit_size
         yield {
             "id": i + 1,
             "employee_no": f"E{i + 1:06d}",

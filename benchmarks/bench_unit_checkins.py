@@ -52,6 +52,7 @@ def _app(url: str) -> Any:
 def seed(url: str, people: int, unit_size: int) -> dict[str, float]:
     """Everyone in a grid unit of ``unit_size``, due today in their unit's half hour, placed
     in the unit tree; the roll-up counted (as after a plan)."""
+    from bench_peak import _person_rows
     from testrota.actions.units import ensure_units
     from testrota.audit import Actor
     from testrota.db import tables
@@ -69,33 +70,8 @@ def seed(url: str, people: int, unit_size: int) -> dict[str, float]:
             tables.SITE,
             [{"code": "S01", "name": "一号采样点", "address": "", "timezone": str(TZ)}],
         )
-        rows = []
-        for i in range(people):
-            unit = i // unit_size
-            rows.append(
-                {
-                    "id": i + 1,
-                    "employee_no": f"E{i + 1:06d}",
-                    "name": f"员工{i + 1}",
-                    "department": f"部门{unit // 10:02d}",
-                    "grid_unit": f"网格{unit:04d}",
-                    "role": "司机",
-                    "phone_raw": "",
-                    "phone_valid": True,
-                    "person_type": "employee",
-                    "language": "zh",
-                    "shift": "day",
-                    "vaccination": "",
-                    "risk_category": "driver",
-                    "risk_categories": "driver",
-                    "matched_by": "title",
-                    "active": True,
-                    "opted_out": False,
-                    "created_at": t0,
-                    "updated_at": t0,
-                }
-            )
-        bulk_insert(conn, tables.PERSON, rows)
+        departments = max(1, people // unit_size // 10)  # ten units a department
+        bulk_insert(conn, tables.PERSON, list(_person_rows(people, departments, t0, unit_size)))
         conn.exec_driver_sql("SELECT setval(pg_get_serial_sequence('person', 'id'), %s)", (people,))
     app = _app(url)
     ensure_units(app, Actor.job("bench"))
