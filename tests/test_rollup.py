@@ -953,6 +953,37 @@ def test_counting_whole_days_puts_the_planner_settings_back(engine: Engine) -> N
     assert settings == ["on", "8MB"]
 
 
+def _three_in_one_unit(engine: Engine, session: Session, prefix: str) -> list[Person]:
+    """Three people of one unit of the tree (the triggers mark only people in a unit)."""
+    app = app_at(engine, local(SH, 2022, 5, 11, 9, 0), policy())
+    add_site(session)
+    people = [add_person(session, f"{prefix}{i}", department="厂0") for i in range(3)]
+    for p in people:
+        p.unit_path = "板材公司/厂0"
+        session.add(p)
+    session.commit()
+    ensure_units(app, Actor.cli())
+    return people
+
+
+def _a_minute_apart(person_ids: list[int], at: Any, n: int = 150) -> list[dict[str, Any]]:
+    """``n`` scheduled appointments of W19, a minute apart from ``at``, the people in turn."""
+    return [
+        {
+            "person_id": person_ids[i % len(person_ids)],
+            "site_code": "S1",
+            "week": "2022-W19",
+            "starts_at": at + timedelta(minutes=i),
+            "ends_at": at + timedelta(minutes=i + 30),
+            "status": "scheduled",
+            "reason": "plan",
+            "created_at": at,
+            "updated_at": at,
+        }
+        for i in range(n)
+    ]
+
+
 def test_few_rows_are_marked_by_person_and_a_bulk_statement_by_unit(
     engine: Engine, session: Session
 ) -> None:
@@ -964,14 +995,7 @@ def test_few_rows_are_marked_by_person_and_a_bulk_statement_by_unit(
 
     from testrota.db.engine import session_scope
 
-    app = app_at(engine, local(SH, 2022, 5, 11, 9, 0), policy())
-    add_site(session)
-    people = [add_person(session, f"M{i}", department="厂0") for i in range(3)]
-    for p in people:
-        p.unit_path = "板材公司/厂0"
-        session.add(p)
-    session.commit()
-    ensure_units(app, Actor.cli())
+    people = _three_in_one_unit(engine, session, "M")
     at = local(SH, 2022, 5, 10, 9, 0)
     week = str(parse_week("2022-W19"))
     marks = select(tables.ROLLUP_DIRTY.c.unit_id, tables.ROLLUP_DIRTY.c.person_id)
@@ -981,20 +1005,7 @@ def test_few_rows_are_marked_by_person_and_a_bulk_statement_by_unit(
         assert unit_id is not None and person_id == people[0].id
         todo = weekly.pending(s.connection(), {week}, SH)
         assert dict(todo.people) == {week: {people[0].id}} and not any(todo.units.values())
-    rows = [
-        {
-            "person_id": people[i % 3].id,
-            "site_code": "S1",
-            "week": week,
-            "starts_at": at + timedelta(minutes=i),
-            "ends_at": at + timedelta(minutes=i + 30),
-            "status": "scheduled",
-            "reason": "plan",
-            "created_at": at,
-            "updated_at": at,
-        }
-        for i in range(150)
-    ]
+    rows = _a_minute_apart([p.id for p in people], at)  # type: ignore[misc]
     with session_scope(engine) as s:
         s.execute(insert(tables.APPOINTMENT).values(rows))  # one statement
         bulk = s.execute(marks).all()
@@ -1018,14 +1029,7 @@ def test_an_update_marks_each_changed_rows_person_and_time_before_and_after(
 
     from testrota.db.engine import session_scope
 
-    app = app_at(engine, local(SH, 2022, 5, 11, 9, 0), policy())
-    add_site(session)
-    people = [add_person(session, f"U{i}", department="厂0") for i in range(3)]
-    for p in people:
-        p.unit_path = "板材公司/厂0"
-        session.add(p)
-    session.commit()
-    ensure_units(app, Actor.cli())
+    people = _three_in_one_unit(engine, session, "U")
     session.expire_all()
     unit_id = session.get(Person, people[0].id).unit_id  # type: ignore[union-attr]
     ids = [p.id for p in people]
@@ -1033,20 +1037,7 @@ def test_an_update_marks_each_changed_rows_person_and_time_before_and_after(
     assert unit_id is not None
     at = local(SH, 2022, 5, 10, 9, 0)
     a, d = tables.APPOINTMENT, tables.ROLLUP_DIRTY
-    rows = [
-        {
-            "person_id": ids[i % 3],
-            "site_code": "S1",
-            "week": "2022-W19",
-            "starts_at": at + timedelta(minutes=i),
-            "ends_at": at + timedelta(minutes=i + 30),
-            "status": "scheduled",
-            "reason": "plan",
-            "created_at": at,
-            "updated_at": at,
-        }
-        for i in range(150)
-    ]
+    rows = _a_minute_apart(ids, at)  # type: ignore[arg-type]
     with session_scope(engine) as s:
         s.execute(insert(a).values(rows))
         sample = add_sample(s, s.get(Person, ids[1]), at)  # type: ignore[arg-type]
