@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, delete, func, insert, inspect, select, update
@@ -21,49 +22,60 @@ P, S, A, M = tables.PERSON, tables.SLOT, tables.APPOINTMENT, tables.MESSAGE
 R = tables.TEST_RESULT
 
 
-def _person(engine: Engine, no: str) -> int:
+def _inserted(engine: Engine, table: Any, **values: Any) -> int:
+    """The id of one row of ``table``, inserted in a transaction of its own."""
     with engine.begin() as conn:
-        row = conn.execute(
-            insert(P).values(employee_no=no, name=no, created_at=NOW, updated_at=NOW)
-        ).inserted_primary_key
+        row = conn.execute(insert(table).values(**values)).inserted_primary_key
     assert row is not None
     return int(row[0])
+
+
+def _person(engine: Engine, no: str) -> int:
+    return _inserted(engine, P, employee_no=no, name=no, created_at=NOW, updated_at=NOW)
 
 
 def _slot(engine: Engine, minute: int) -> int:
     at = NOW + timedelta(minutes=minute)
-    with engine.begin() as conn:
-        row = conn.execute(
-            insert(S).values(
-                site_code="S1",
-                week="2022-W19",
-                starts_at=at,
-                ends_at=at + timedelta(minutes=10),
-                capacity=30,
-            )
-        ).inserted_primary_key
-    assert row is not None
-    return int(row[0])
+    return _inserted(
+        engine,
+        S,
+        site_code="S1",
+        week="2022-W19",
+        starts_at=at,
+        ends_at=at + timedelta(minutes=10),
+        capacity=30,
+    )
 
 
 def _appointment(engine: Engine, person_id: int, slot_id: int) -> int:
-    with engine.begin() as conn:
-        row = conn.execute(
-            insert(A).values(
-                person_id=person_id,
-                slot_id=slot_id,
-                site_code="S1",
-                week="2022-W19",
-                starts_at=NOW,
-                ends_at=NOW + timedelta(minutes=10),
-                status="scheduled",
-                reason="plan",
-                created_at=NOW,
-                updated_at=NOW,
-            )
-        ).inserted_primary_key
-    assert row is not None
-    return int(row[0])
+    return _inserted(
+        engine,
+        A,
+        person_id=person_id,
+        slot_id=slot_id,
+        site_code="S1",
+        week="2022-W19",
+        starts_at=NOW,
+        ends_at=NOW + timedelta(minutes=10),
+        status="scheduled",
+        reason="plan",
+        created_at=NOW,
+        updated_at=NOW,
+    )
+
+
+def _sample(engine: Engine, person_id: int) -> int:
+    return _inserted(
+        engine,
+        R,
+        person_id=person_id,
+        sampled_at=NOW,
+        result="pending",
+        source="checkin",
+        site_name="",
+        recorded_at=NOW,
+        recorded_by="test",
+    )
 
 
 def _count(engine: Engine, table: object) -> int:
@@ -96,23 +108,6 @@ def test_once_its_appointments_are_gone_the_person_and_slot_can_go(engine: Engin
         conn.execute(delete(P).where(P.c.id == person))
         conn.execute(delete(S).where(S.c.id == slot))
     assert (_count(engine, P), _count(engine, S)) == (0, 0)
-
-
-def _sample(engine: Engine, person_id: int) -> int:
-    with engine.begin() as conn:
-        row = conn.execute(
-            insert(R).values(
-                person_id=person_id,
-                sampled_at=NOW,
-                result="pending",
-                source="checkin",
-                site_name="",
-                recorded_at=NOW,
-                recorded_by="test",
-            )
-        ).inserted_primary_key
-    assert row is not None
-    return int(row[0])
 
 
 def test_a_person_whom_samples_name_cannot_be_deleted_or_renumbered(engine: Engine) -> None:

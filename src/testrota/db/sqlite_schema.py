@@ -1,4 +1,5 @@
-"""Removing a foreign key from an SQLite table in place, for the migrations that drop one.
+"""Removing a foreign key from an SQLite table in place, and putting it back, for the migrations
+that drop one.
 
 SQLite cannot drop a foreign key with ALTER TABLE. Rebuilding the table (Alembic's batch mode)
 would drop the old one first, and with foreign keys on that deletes its rows, setting every
