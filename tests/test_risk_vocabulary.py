@@ -210,3 +210,27 @@ def test_the_vocabulary_is_read_again_only_when_the_file_changes(tmp_path: Path)
     assert weekly_tests_lookup(tmp_path, 2)("driver") == changed.tests_per_week("driver")
     assert weekly_tests_lookup(None, 2)("driver") == 2
     assert weekly_tests_lookup(None, 2)(None) == 0
+
+
+def test_the_tests_a_week_read_from_the_file_alone_are_the_matchers(tmp_path: Path) -> None:
+    with (CONFIG_DIR / FILE_NAME).open(encoding="utf-8") as fh:
+        data = yaml.safe_load(fh)
+    data["default_tests_per_week"] = 3
+    data["categories"][0]["tests_per_week"] = 7
+    (tmp_path / FILE_NAME).write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    vocab = load_vocabulary(tmp_path)
+    rates = weekly_tests_lookup(tmp_path, 2)
+    codes = [c["code"] for c in data["categories"]]
+    assert [rates(c) for c in codes] == [vocab.tests_per_week(c) for c in codes]
+    assert rates(codes[0]) == 7 and rates(codes[1]) == 3
+    assert rates("not_a_category") == vocab.tests_per_week("not_a_category") == 3
+    assert rates(None) == rates("") == 0
+
+
+def test_a_file_of_the_wrong_shape_is_refused_by_the_tests_a_week_too(tmp_path: Path) -> None:
+    (tmp_path / FILE_NAME).write_text(
+        "categories:\n  - code: driver\n    tests_per_week: 40\n", encoding="utf-8"
+    )
+    with pytest.raises(UserError) as info:
+        weekly_tests_lookup(tmp_path, 2)
+    assert str(tmp_path / FILE_NAME) in str(info.value) and "driver" in str(info.value)

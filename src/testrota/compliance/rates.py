@@ -13,6 +13,6 @@ RateLookup = Callable[[str | None], int]
 
 def rate_lookup(config_dir: Path | None, policy: Policy) -> RateLookup:
     """Tests a week per category code, read the same way the planner reads them."""
-    from testrota.risk.vocabulary import weekly_tests_lookup
+    from testrota.risk.vocabulary_file import weekly_tests_lookup
 
     return weekly_tests_lookup(config_dir, policy.testing.tests_per_week)

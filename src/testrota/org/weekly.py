@@ -89,7 +89,7 @@ COUNT_BATCH = 50_000  # people counted and written at a time by a large recount
 def fingerprint(policy: Policy, config_dir: Path | None) -> str:
     """What a row's figures depend on besides the rows: the policy's testing section and zone,
     and the categories' tests a week (``risk_categories.yaml``)."""
-    from testrota.risk.vocabulary import FILE_NAME
+    from testrota.risk.vocabulary_file import FILE_NAME
 
     digest = hashlib.sha256()
     digest.update(policy.testing.model_dump_json().encode())

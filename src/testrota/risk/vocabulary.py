@@ -8,19 +8,17 @@ lookups per title.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-
 from testrota.errors import UserError
-from testrota.policy import read_yaml
 from testrota.risk.normalize import normalize
 from testrota.risk.terms import TermIndex, expand
-
-FILE_NAME = "risk_categories.yaml"
+from testrota.risk.vocabulary_file import FILE_NAME as FILE_NAME
+from testrota.risk.vocabulary_file import VocabularyFile, cached_by_stamp, read_vocabulary_file
+from testrota.risk.vocabulary_file import weekly_tests_lookup as weekly_tests_lookup
 
 # The sixteen codes of the contract (design.md). Other parts of the system store and compare these
 # strings, so the shipped file must define all of them; a deployment may add more.
@@ -46,47 +44,6 @@ CONTRACT_CODES: tuple[str, ...] = (
 # Where a keyword was found decides ``matched_by``.
 TermKind = Literal["title", "synonym", "department"]
 T = TypeVar("T")
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class _NamesFile(_Strict):
-    zh_hans: str = Field(min_length=1)
-    zh_hant: str = Field(min_length=1)
-    en: str = Field(min_length=1)
-
-
-class _CategoryFile(_Strict):
-    code: str = Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)
-    names: _NamesFile
-    tests_per_week: int | None = Field(default=None, ge=1, le=14)
-    aliases: list[str] = []
-    titles: list[str] = []
-    synonyms: list[str] = []
-    departments: list[str] = []
-    exclusions: list[str] = []
-    not_in_departments: list[str] = []
-
-
-class _VocabularyFile(_Strict):
-    version: Literal[1] = 1
-    default_tests_per_week: int = Field(default=2, ge=1, le=14)
-    exclusions: list[str] = []
-    not_high_risk: list[str] = []
-    column_suffixes: list[str] = []
-    categories: list[_CategoryFile] = Field(min_length=1)
-
-    @field_validator("categories")
-    @classmethod
-    def _unique_codes(cls, value: list[_CategoryFile]) -> list[_CategoryFile]:
-        seen: set[str] = set()
-        for category in value:
-            if category.code in seen:
-                raise ValueError(f"category code {category.code!r} appears twice")
-            seen.add(category.code)
-        return value
 
 
 @dataclass(frozen=True)
@@ -229,53 +186,15 @@ _CACHE: dict[tuple[str, int, int], Vocabulary] = {}
 def load_vocabulary(config_dir: Path) -> Vocabulary:
     """Read and validate ``risk_categories.yaml``; raises :class:`UserError` on a bad file.
 
-    Parsing and checking the file costs tens of milliseconds, which a web request or a worker
-    tick should not pay every time; the result is kept until the file changes on disk.
+    Parsing and checking the file costs tens of milliseconds; the result is kept until the file
+    changes on disk.
     """
     path = config_dir / FILE_NAME
-    try:
-        stat = path.stat()
-    except OSError:
-        return _load(path)
-    stamp = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
-    cached = _CACHE.get(stamp)
-    if cached is None:
-        cached = _load(path)
-        _CACHE.clear()
-        _CACHE[stamp] = cached
-    return cached
-
-
-def weekly_tests_lookup(config_dir: Path | None, default: int) -> Callable[[str | None], int]:
-    """Tests a week per category code (0 for a person in no category).
-
-    ``default`` (the policy's ``tests_per_week``) applies to a category that sets none, and to
-    everyone when there is no vocabulary file to read.
-    """
-    if config_dir is None or not (config_dir / FILE_NAME).exists():
-        return lambda code: default if code else 0
-    vocabulary = load_vocabulary(config_dir)
-    rates: dict[str, int] = {}
-
-    def lookup(code: str | None) -> int:
-        if not code:
-            return 0
-        rate = rates.get(code)
-        if rate is None:
-            rate = rates[code] = int(vocabulary.tests_per_week(code) or default)
-        return rate
-
-    return lookup
+    return cached_by_stamp(path, _CACHE, lambda: _load(path))
 
 
 def _load(path: Path) -> Vocabulary:
-    data = read_yaml(path)
-    if not isinstance(data, dict):
-        raise UserError("{path}: expected a mapping with a 'categories' list", path=path)
-    try:
-        parsed = _VocabularyFile.model_validate(data)
-    except ValidationError as exc:
-        raise UserError("{path}: {problem}", path=path, problem=_describe(exc, data)) from exc
+    parsed = read_vocabulary_file(path)
     try:
         return build_vocabulary(parsed)
     except ValueError as exc:
@@ -284,29 +203,7 @@ def _load(path: Path) -> Vocabulary:
 
 def vocabulary_from_dict(data: object) -> Vocabulary:
     """Build a vocabulary from already-parsed YAML (tests and tools); ValueError when bad."""
-    return build_vocabulary(_VocabularyFile.model_validate(data))
-
-
-def _describe(exc: ValidationError, data: dict[str, object]) -> str:
-    """Name the category by its code rather than its position where possible."""
-    raw_categories = data.get("categories")
-    parts = []
-    for err in exc.errors():
-        loc = list(err["loc"])
-        where = ".".join(str(p) for p in loc)
-        if (
-            len(loc) >= 2
-            and loc[0] == "categories"
-            and isinstance(loc[1], int)
-            and isinstance(raw_categories, list)
-            and loc[1] < len(raw_categories)
-            and isinstance(raw_categories[loc[1]], dict)
-            and raw_categories[loc[1]].get("code")
-        ):
-            rest = ".".join(str(p) for p in loc[2:])
-            where = f"category {raw_categories[loc[1]]['code']!r}" + (f" {rest}" if rest else "")
-        parts.append(f"{where or 'file'}: {err['msg']}")
-    return "; ".join(parts)
+    return build_vocabulary(VocabularyFile.model_validate(data))
 
 
 def _terms(raw: Iterable[str], what: str) -> tuple[str, ...]:
@@ -325,7 +222,7 @@ def _terms(raw: Iterable[str], what: str) -> tuple[str, ...]:
     return tuple(out)
 
 
-def build_vocabulary(parsed: _VocabularyFile) -> Vocabulary:
+def build_vocabulary(parsed: VocabularyFile) -> Vocabulary:
     global_exclusions = _terms(parsed.exclusions, "exclusions")
     categories: list[Category] = []
     for raw in parsed.categories:

@@ -112,7 +112,7 @@ def _big_cache(conn: Connection) -> Iterator[None]:
 
 def tests_per_week_lookup(config_dir: Path, policy: Policy) -> Callable[[str | None], int]:
     """Tests a week for a category code (0 for nobody-at-risk), from ``risk_categories.yaml``."""
-    from testrota.risk.vocabulary import weekly_tests_lookup
+    from testrota.risk.vocabulary_file import weekly_tests_lookup
 
     return weekly_tests_lookup(config_dir, policy.testing.tests_per_week)
 
