@@ -23,6 +23,9 @@ $(STAMP): pyproject.toml $(DEV_LOCK)
 	$(BIN)/pip install -q -r $(DEV_LOCK)
 	$(BIN)/pip install -q --no-deps -e .
 	$(BIN)/pip check
+# an editable install compiles none of the package's modules, and a shell that sets
+# PYTHONDONTWRITEBYTECODE would compile them from source at every start of a command
+	$(BIN)/python -m compileall -q src
 	touch $(STAMP)
 
 # Renew both lock files from pyproject.toml: keeps the pinned versions that still fit, adds what

@@ -11,14 +11,21 @@ The group is seeded as ``bench_compliance.py`` seeds it (50 departments, two slo
 Monday's slots past their grace with 90 % sampled) and flagged once before anything is timed,
 so each timed ``missed`` pays only the flag check every list call pays, as on a working day.
 
+testrota's own modules are compiled to bytecode first, as installing the package does (pip
+writes ``__pycache__`` for every module it installs); a shell with ``PYTHONDONTWRITEBYTECODE``
+set never writes them for an editable checkout, and every start would compile the package from
+source again. One line measures that, with an empty bytecode cache, for comparison.
+
     .venv/bin/python benchmarks/bench_cli_start.py [--people 100000] [--repeat 5] [--workdir D]
 """
 
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -29,6 +36,7 @@ from _proc import Measured, measure, table
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
+PACKAGE = ROOT / "src" / "testrota"
 _FLOOR = (
     "import typer, typer._adapters, pydantic_settings, sqlalchemy, sqlalchemy.dialects.sqlite, yaml"
 )
@@ -84,6 +92,7 @@ def main() -> None:
     }
     os.environ["TESTROTA_CONFIG_DIR"] = env["TESTROTA_CONFIG_DIR"]
     testrota = str(BIN / "testrota")
+    compileall.compile_dir(PACKAGE, quiet=1)
     if not empty.exists():
         measure("init", [testrota, "init"], env)
     python = sys.executable
@@ -139,6 +148,20 @@ def main() -> None:
             genv,
         )
         rows.append(as_json)
+        # the same with testrota's own bytecode gone and never written (its libraries keep
+        # theirs), as every start of an editable checkout under PYTHONDONTWRITEBYTECODE
+        for cache in PACKAGE.rglob("__pycache__"):
+            shutil.rmtree(cache)
+        rows.append(
+            median_of(
+                f"testrota missed --department D --json ({args.people:,} people, "
+                "testrota without bytecode)",
+                [*missed, "--json"],
+                n,
+                {**genv, "PYTHONDONTWRITEBYTECODE": "1"},
+            )
+        )
+        compileall.compile_dir(PACKAGE, quiet=1)
         size = group.stat().st_size / 1e6
         shown = (
             f"; the group: {args.people:,} people, {size:.0f} MB of SQLite, "
