@@ -155,6 +155,30 @@ def test_old_receipts_are_pruned_as_new_scans_come(engine: Engine, web_settings:
         )
 
 
+def test_a_twin_that_kept_its_answer_first_wins_the_race(
+    engine: Engine, web_settings: Settings
+) -> None:
+    """Two copies of one scan taken at once: both find no receipt, both take the scan (its
+    effects are idempotent), and the one that keeps its answer second gets the first's."""
+    from datetime import datetime
+
+    from testrota.actions import scans
+    from testrota.actions.scans import Scan, ScanAnswer
+    from testrota.audit import Actor
+    from testrota.clock import FixedClock
+
+    week19(engine)
+    now = datetime.fromisoformat("2022-05-11T10:00:00+08:00")
+    app = build_app(web_settings, engine=engine, clock=FixedClock(now))
+    scan = Scan("scan-twin-01", "tube", "T7", Actor.web("x"), site="S1")
+    first = ScanAnswer(scan.key, "tube", True, "green", "Tube {code} open: {n} places.", {"n": 5})
+    second = ScanAnswer(scan.key, "tube", True, "green", "Tube {code} open: {n} places.", {"n": 4})
+    assert scans._keep(app, scan, first, now) == first
+    assert scans._keep(app, scan, second, now) == ScanAnswer(**{**first.__dict__, "replay": True})
+    assert _count(engine, ScanReceipt) == 1
+    assert scans.record_scan(app, scan) == ScanAnswer(**{**first.__dict__, "replay": True})
+
+
 def test_the_api_twins_take_a_tube_a_code_and_show_the_state(
     client: TestClient, engine: Engine, web_settings: Settings
 ) -> None:

@@ -20,17 +20,15 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import delete
+from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col
 
 from testrota.actions.checkin import CheckIn, check_in
 from testrota.actions.tubes import CloseTube, OpenTube, TubeView, close_tube, open_tube
 from testrota.app import App
 from testrota.audit import Actor
 from testrota.auth.scope import Scope
-from testrota.db.engine import session_scope
-from testrota.db.models import ScanReceipt
+from testrota.db.tables import SCAN_RECEIPT as RECEIPT
 from testrota.errors import UserError
 from testrota.roster.people import AmbiguousEmployeeNo
 
@@ -84,10 +82,9 @@ def record_scan(app: App, scan: Scan) -> ScanAnswer:
     """Take one scan, once; refusals are answers too (red), kept like the others."""
     if not KEY.fullmatch(scan.key or ""):
         raise UserError("a scan needs an id of 8 to 64 letters, digits, '-' or '_'")
-    with Session(app.engine) as session:
-        kept = session.get(ScanReceipt, scan.key)
-        if kept is not None:
-            return ScanAnswer(**{**kept.answer, "replay": True})
+    kept = _kept(app, scan.key)
+    if kept is not None:
+        return kept
     now = app.now()
     age = timedelta(seconds=max(scan.age_seconds, 0.0))
     if age > MAX_AGE:
@@ -193,28 +190,32 @@ def _take(app: App, scan: Scan, at: datetime) -> ScanAnswer:
     )
 
 
+def _kept(app: App, key: str) -> ScanAnswer | None:
+    """The answer kept for ``key``, marked as a replay. Read with Core on the engine that sees
+    the latest write without taking SQLite's write lock: every scan asks this first."""
+    with app.fresh_engine.connect() as conn:
+        kept = conn.execute(select(RECEIPT.c.answer).where(RECEIPT.c.key == key)).scalar()
+    return None if kept is None else ScanAnswer(**{**kept, "replay": True})
+
+
 def _keep(app: App, scan: Scan, answer: ScanAnswer, now: datetime) -> ScanAnswer:
     stored = {k: v for k, v in asdict(answer).items() if k != "replay"}
     try:
-        with app.write_lock, session_scope(app.engine) as session:
-            session.add(
-                ScanReceipt(
+        with app.write_lock, app.engine.begin() as conn:
+            conn.execute(
+                insert(RECEIPT).values(
                     key=scan.key, actor=str(scan.actor), at=now, kind=scan.kind, answer=stored
                 )
             )
-            session.flush()
             # Old receipts go as new ones come, on about one scan in 64: an index range of the
             # rows that aged out since, without a statement on every scan.
             if zlib.crc32(scan.key.encode()) % 64 == 0:
-                session.execute(
-                    delete(ScanReceipt).where(
-                        col(ScanReceipt.at) < now - timedelta(days=RECEIPT_DAYS)
-                    )
+                conn.execute(
+                    delete(RECEIPT).where(RECEIPT.c.at < now - timedelta(days=RECEIPT_DAYS))
                 )
     except IntegrityError:
         # The same scan, sent twice at once: the first answer kept is the answer.
-        with Session(app.engine) as session:
-            kept = session.get(ScanReceipt, scan.key)
-            if kept is not None:
-                return ScanAnswer(**{**kept.answer, "replay": True})
+        kept = _kept(app, scan.key)
+        if kept is not None:
+            return kept
     return answer
