@@ -179,6 +179,41 @@ def test_a_twin_that_kept_its_answer_first_wins_the_race(
     assert scans.record_scan(app, scan) == ScanAnswer(**{**first.__dict__, "replay": True})
 
 
+def test_a_scan_sent_again_waits_for_no_writer(
+    engine: Engine, web_settings: Settings, database_url: str
+) -> None:
+    """Every scan first asks whether it was taken already; on SQLite that look takes no write
+    lock, so a phone replaying its queue is answered while an import holds the lock."""
+    import threading
+    from datetime import datetime
+
+    import pytest
+
+    from testrota.actions.scans import Scan, record_scan
+    from testrota.audit import Actor
+    from testrota.clock import FixedClock
+    from testrota.db.engine import make_engine
+    from tests.bounded import join_all
+
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's one writer at a time is what a replayed scan must not wait for")
+    week19(engine)
+    now = datetime.fromisoformat("2022-05-11T10:00:00+08:00")
+    app = build_app(web_settings, engine=engine, clock=FixedClock(now))
+    scan = Scan("scan-replay-01", "tube", "T8", Actor.web("x"), site="S1")
+    first = record_scan(app, scan)
+    writer = make_engine(database_url)
+    answers: list[Any] = []
+    try:
+        with writer.begin():  # BEGIN IMMEDIATE: the write lock, held until the block ends
+            replay = threading.Thread(target=lambda: answers.append(record_scan(app, scan)))
+            replay.start()
+            join_all([replay], timeout=15)  # with the lock to wait for: the 30 s busy timeout
+    finally:
+        writer.dispose()
+    assert answers[0].replay and answers[0].params == first.params
+
+
 def test_the_api_twins_take_a_tube_a_code_and_show_the_state(
     client: TestClient, engine: Engine, web_settings: Settings
 ) -> None:
