@@ -3,9 +3,11 @@ scan taken exactly once by its id, refusals as red answers, the page's own secur
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 from sqlmodel import Session
@@ -184,10 +186,7 @@ def test_a_scan_sent_again_waits_for_no_writer(
 ) -> None:
     """Every scan first asks whether it was taken already; on SQLite that look takes no write
     lock, so a phone replaying its queue is answered while an import holds the lock."""
-    import threading
     from datetime import datetime
-
-    import pytest
 
     from testrota.actions.scans import Scan, record_scan
     from testrota.audit import Actor
