@@ -174,3 +174,36 @@ def test_one_rule_for_the_effective_category(engine: Engine) -> None:
     assert facts == {"1": "driver", "2": None, "3": "canteen", "4": None, "5": "driver"}
     figures = dashboard_figures(app_at(engine, NOW, P), DashboardFigures("2022-W19"))
     assert figures.high_risk == 2  # 1 and 3: active, with a category
+
+
+def test_facts_read_by_position_are_the_facts_read_by_name(engine: Engine) -> None:
+    """``selected_facts`` unpacks ``select_people``'s columns in their order (the plan's commit
+    and the group's report read 300,000 people so); it must give what reading each by name
+    gives, whatever the columns' order becomes, with a column appended as the weekly roll-up
+    appends the unit."""
+    from sqlmodel import col
+
+    from testrota.compliance.facts import person_facts_row, select_people, selected_facts
+    from testrota.db.models import Person
+
+    with Session(engine) as s:
+        add_person(s, "P1", "甲", phone="+8613800000001")
+        add_person(s, "P2", "乙", category=None, active=False, department="财务部", grid_unit="")
+        override = add_person(s, "P3", "丙", category="canteen")
+        override.override_category = "driver"
+        s.commit()
+    rates = {"driver": 3, "canteen": 2}.get
+    with engine.connect() as conn:
+        rows = conn.execute(select_people().order_by(col(Person.id))).all()
+        with_unit = conn.execute(
+            select_people().add_columns(col(Person.unit_id)).order_by(col(Person.id))
+        ).all()
+    by_name = [person_facts_row(r, rates) for r in rows]
+    assert [selected_facts(r, rates) for r in rows] == by_name
+    assert [selected_facts(r, rates) for r in with_unit] == by_name
+    assert [selected_facts(r) for r in rows] == [person_facts_row(r) for r in rows]
+    assert [(f.employee_no, f.category, f.weekly_tests, f.active) for f in by_name] == [
+        ("P1", "driver", 3, True),
+        ("P2", None, None, False),
+        ("P3", "driver", 3, True),
+    ]

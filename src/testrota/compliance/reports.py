@@ -20,9 +20,9 @@ from testrota.compliance.facts import (
     appointments_between,
     exemptions_between,
     in_scope,
-    person_facts_row,
     samples_between,
     select_people,
+    selected_facts,
 )
 
 # the missed list reads without the models (issue 17); its names stay importable from here
@@ -119,7 +119,7 @@ def compliance_report(
     start, _ = week_bounds(span[0], tz)
     _, end = week_bounds(wk, tz)
     people = {
-        r.id: person_facts_row(r, rates)
+        r[0]: selected_facts(r, rates)
         for r in session.execute(select_people().where(in_scope(departments, units)))
     }
     appts: dict[tuple[int, IsoWeek], list[AppointmentFacts]] = defaultdict(list)

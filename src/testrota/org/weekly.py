@@ -51,8 +51,8 @@ from testrota.compliance.facts import (
     RateLookup,
     exemptions_between,
     ids_in,
-    person_facts_row,
     select_people,
+    selected_facts,
 )
 from testrota.compliance.records import NO_APPOINTMENTS, PersonFacts
 from testrota.compliance.tallies import appointment_tallies, days_tested_in_week
@@ -127,9 +127,9 @@ def count(
         query = _people_query(conn.dialect.name)
         for part in id_runs(conn.dialect.name, set(person_ids)):
             for r in conn.execute(query, {"people": part}):
-                chosen[r.id] = person_facts_row(r, rates)
+                facts = chosen[r[0]] = selected_facts(r, rates)
                 if units is not None:
-                    units[r.id] = r.unit_id
+                    units[facts.id] = r.unit_id
         people, found = chosen, list(chosen)
     if not people:
         return {}
@@ -172,7 +172,7 @@ def _delete_rows(dialect: str) -> Delete:
 
 
 def _everyone(conn: Connection, rates: RateLookup) -> dict[int, PersonFacts]:
-    return {r.id: person_facts_row(r, rates) for r in conn.execute(select_people()).all()}
+    return {r[0]: selected_facts(r, rates) for r in conn.execute(select_people()).all()}
 
 
 # PW's columns in the order :func:`_row` gives them (the week and the time counted are the
