@@ -103,6 +103,15 @@ def selected_facts(row: Any, rates: RateLookup | None = None) -> PersonFacts:
     )
 
 
+def facts_by_id(rows: Iterable[Any], rates: RateLookup | None = None) -> dict[int, PersonFacts]:
+    """Rows of :func:`select_people` as each person's facts, by id."""
+    out: dict[int, PersonFacts] = {}
+    for row in rows:
+        facts = selected_facts(row, rates)
+        out[facts.id] = facts
+    return out
+
+
 def person_facts(session: Session, person_id: int, rates: RateLookup | None = None) -> PersonFacts:
     """One person's facts, by id."""
     row = session.execute(select_people().where(col(Person.id) == person_id)).one()

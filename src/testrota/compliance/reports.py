@@ -19,10 +19,10 @@ from testrota.compliance.facts import (
     RateLookup,
     appointments_between,
     exemptions_between,
+    facts_by_id,
     in_scope,
     samples_between,
     select_people,
-    selected_facts,
 )
 
 # the missed list reads without the models (issue 17); its names stay importable from here
@@ -118,10 +118,8 @@ def compliance_report(
     span = recent_weeks(wk, weeks or policy.testing.trend_weeks)
     start, _ = week_bounds(span[0], tz)
     _, end = week_bounds(wk, tz)
-    people = {
-        r[0]: selected_facts(r, rates)
-        for r in session.execute(select_people().where(in_scope(departments, units)))
-    }
+    in_view = select_people().where(in_scope(departments, units))
+    people = facts_by_id(session.execute(in_view), rates)
     appts: dict[tuple[int, IsoWeek], list[AppointmentFacts]] = defaultdict(list)
     for a in appointments_between(session, start, end):
         if a.person_id in people and a.status != AppointmentStatus.CANCELLED:

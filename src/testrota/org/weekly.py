@@ -50,6 +50,7 @@ from sqlmodel import col
 from testrota.compliance.facts import (
     RateLookup,
     exemptions_between,
+    facts_by_id,
     ids_in,
     select_people,
     selected_facts,
@@ -127,7 +128,8 @@ def count(
         query = _people_query(conn.dialect.name)
         for part in id_runs(conn.dialect.name, set(person_ids)):
             for r in conn.execute(query, {"people": part}):
-                facts = chosen[r[0]] = selected_facts(r, rates)
+                facts = selected_facts(r, rates)
+                chosen[facts.id] = facts
                 if units is not None:
                     units[facts.id] = r.unit_id
         people, found = chosen, list(chosen)
@@ -172,7 +174,7 @@ def _delete_rows(dialect: str) -> Delete:
 
 
 def _everyone(conn: Connection, rates: RateLookup) -> dict[int, PersonFacts]:
-    return {r[0]: selected_facts(r, rates) for r in conn.execute(select_people()).all()}
+    return facts_by_id(conn.execute(select_people()).all(), rates)
 
 
 # PW's columns in the order :func:`_row` gives them (the week and the time counted are the
