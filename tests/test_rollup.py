@@ -187,6 +187,7 @@ def _weekly_kept(engine: Engine) -> dict[Any, Any]:
                 r.excused,
                 r.tests,
                 r.compliant,
+                r.asked,
             )
             for r in conn.execute(select(tables.PERSON_WEEK_ROW))
         }
@@ -214,6 +215,7 @@ def _weekly_recounted(engine: Engine, app: Any) -> dict[Any, Any]:
                     pw.excused,
                     pw.credited,
                     pw.compliant,
+                    pw.asked,
                 )
     return out
 
@@ -361,6 +363,126 @@ def test_after_random_changes_of_every_kind_the_rollup_equals_a_recount(
             assert departments == raw_departments == replace(raw, grid_units=[]), (week, scope)
     whole = compliance_report(app, Compliance("2022-W19"))
     assert whole.total.required > 0 and whole.grid_units
+
+
+def test_appointments_and_samples_alone_are_recounted_in_place_and_facts_in_python(
+    engine: Engine, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A plan's commit changes nobody's facts: each row is counted again in the database from
+    the ``asked`` it keeps. A person whose own facts or exemptions changed, or whose row has no
+    ``asked`` yet (written before 0018), is counted by the report's Python."""
+    from testrota.actions.rollup import RebuildRollup, rebuild_rollup
+
+    pol = policy()
+    now = local(SH, 2022, 5, 13, 9, 0)
+    app = app_at(engine, now, pol)
+    add_site(session)
+    people = []
+    for i in range(8):
+        p = add_person(session, f"Q{i}", department="厂0", grid_unit=f"网格{i % 2}")
+        p.unit_path = f"板材公司/厂0/网格{i % 2}"
+        session.add(p)
+        people.append(p)
+    leaver = people[7]
+    kept = add_appt(session, leaver, local(SH, 2022, 5, 10, 9, 0))
+    leaver.active = False  # asked nothing now, still owes the appointment kept
+    session.add(leaver)
+    session.commit()
+    ensure_units(app, Actor.cli())
+    rebuild_rollup(app, RebuildRollup(Actor.cli()))
+    by_facts: list[set[int]] = []
+    write = weekly.write
+
+    def counted_by_facts(conn: Any, person_ids: Any, *args: Any, **kwargs: Any) -> int:
+        by_facts.append(set(person_ids) if person_ids is not None else {-1})
+        return write(conn, person_ids, *args, **kwargs)
+
+    monkeypatch.setattr(weekly, "write", counted_by_facts)
+
+    def committed(change: Any) -> set[int]:
+        by_facts.clear()
+        with Session(engine, expire_on_commit=False) as s:
+            change(s)
+            s.commit()
+        assert _marks(engine) == 0 and _weekly_marks(engine) == 0
+        assert _weekly_kept(engine) == _weekly_recounted(engine, app)
+        return set().union(*by_facts)
+
+    def plan(s: Session) -> None:  # as a plan writes its week: everyone, two each
+        for p in people[:7]:
+            for day in (9, 12):
+                add_appt(s, p, local(SH, 2022, 5, day, 8, 0))
+        add_sample(s, people[0], local(SH, 2022, 5, 9, 8, 5))
+        add_appt(s, people[1], local(SH, 2022, 5, 11, 8, 0), status="excused")
+        add_appt(s, people[2], local(SH, 2022, 5, 11, 8, 0), reason="contact")
+        add_appt(s, leaver, local(SH, 2022, 5, 11, 8, 0), reason="contact")
+
+    assert committed(plan) == set()
+    with engine.connect() as conn:
+        rows = {
+            r.person_id: r
+            for r in conn.execute(
+                select(tables.PERSON_WEEK_ROW).where(tables.PERSON_WEEK_ROW.c.week == "2022-W19")
+            )
+        }
+    assert (rows[people[0].id].scheduled, rows[people[0].id].tests) == (2, 1)
+    assert rows[people[1].id].required == 1  # an excused planned appointment is taken off
+    assert rows[people[2].id].required == 3  # a contact's booking is added
+    # asked nothing: the planned appointment kept, and the contact's booking
+    assert (rows[leaver.id].asked, rows[leaver.id].required) == (0, 2)
+
+    def cancel_the_leavers(s: Session) -> None:
+        s.execute(
+            update(tables.APPOINTMENT)
+            .where(tables.APPOINTMENT.c.person_id == kept.person_id)
+            .values(status="cancelled")
+        )
+
+    # The leaver owes nothing now: the row goes, as a count from raw rows writes none.
+    assert committed(cancel_the_leavers) == set()
+    with engine.connect() as conn:
+        left = conn.execute(
+            select(func.count())
+            .select_from(tables.PERSON_WEEK_ROW)
+            .where(tables.PERSON_WEEK_ROW.c.person_id == leaver.id)
+        ).scalar_one()
+    assert left == 0
+
+    def category_and_appointment(s: Session) -> None:
+        s.execute(
+            update(tables.PERSON)
+            .where(tables.PERSON.c.id == people[3].id)
+            .values(override_category="canteen")
+        )
+        add_appt(s, people[4], local(SH, 2022, 5, 13, 8, 0))
+
+    assert committed(category_and_appointment) == {people[3].id}
+
+    def exempted(s: Session) -> None:
+        s.add(
+            Exemption(
+                person_id=people[5].id,
+                start_date=date(2022, 5, 9),
+                end_date=date(2022, 5, 15),
+                reason="leave",
+                created_at=now,
+            )
+        )
+
+    assert committed(exempted) == {people[5].id}
+    # a row from before 0018 keeps no ``asked``: counted in Python, which fills it in
+    with engine.begin() as conn:
+        conn.execute(
+            update(tables.PERSON_WEEK_ROW)
+            .where(
+                tables.PERSON_WEEK_ROW.c.person_id == people[6].id,
+                tables.PERSON_WEEK_ROW.c.week == "2022-W19",
+            )
+            .values(asked=None)
+        )
+    assert committed(lambda s: add_appt(s, people[6], local(SH, 2022, 5, 14, 8, 0))) == {
+        people[6].id
+    }
 
 
 def test_the_report_reads_the_rollup_and_matches_it_without_marks(

@@ -45,7 +45,7 @@ def appointment_tallies(
     bind: Any, start: datetime, end: datetime, *, person_ids: Collection[int] | None = None
 ) -> dict[int, Tally]:
     """Each person's :class:`Tally` of the appointments starting in ``[start, end)``."""
-    query = _tallies_query(dialect_of(bind), person_ids is not None)
+    query = tallies_query(dialect_of(bind), person_ids is not None)
     return {
         r.person_id: Tally(r.scheduled, r.done, r.missed, r.excused, r.excused_planned, r.contact)
         for r in rows_between(bind, query, {"start": start, "end": end}, person_ids)
@@ -53,7 +53,9 @@ def appointment_tallies(
 
 
 @cache
-def _tallies_query(dialect: str, by_people: bool) -> Select[Any]:
+def tallies_query(dialect: str, by_people: bool) -> Select[Any]:
+    """One row a person: their :class:`Tally` of the appointments in ``[:start, :end)``, for
+    the people bound as ``:people`` when ``by_people``."""
     contact = A.c.reason == AppointmentReason.CONTACT
     excused = A.c.status == AppointmentStatus.EXCUSED
 
@@ -91,7 +93,7 @@ def days_tested_in_week(
     bounds = [day_bounds(d, tz) for d in days]
     params: dict[str, Any] = {f"d{i}": bounds[i][0] for i in range(1, 7)}
     params.update(start=bounds[0][0], end=bounds[6][1])
-    query = _days_query(dialect_of(bind), person_ids is not None)
+    query = days_query(dialect_of(bind), person_ids is not None)
     out: dict[int, set[date]] = defaultdict(set)
     for person_id, index in rows_between(bind, query, params, person_ids):
         out[person_id].add(days[index])
@@ -99,7 +101,9 @@ def days_tested_in_week(
 
 
 @cache
-def _days_query(dialect: str, by_people: bool) -> Select[Any]:
+def days_query(dialect: str, by_people: bool) -> Select[Any]:
+    """Each (person, index of the local day) with a counting sample in ``[:start, :end)``,
+    once; the days begin at ``:d1`` … ``:d6`` (:func:`days_tested_in_week` binds them)."""
     sampled = T.c.sampled_at
     day = case(*((sampled < bindparam(f"d{i}"), i - 1) for i in range(1, 7)), else_=6)
     query = (

@@ -101,6 +101,7 @@ class PersonWeek:
     missed: int
     excused: int
     test_days: tuple[date, ...] = ()
+    asked: int = 0  # what the policy asks, before excuses and a contact's bookings
 
     @property
     def compliant(self) -> bool:
@@ -158,6 +159,16 @@ def person_week_of(
     """One person's week from the :class:`Tally` of their appointments in it (see
     :func:`person_week`)."""
     asked = policy_required(person, week, policy, exemptions)
+    return week_of_asked(person.id, week, asked, counted, test_days)
+
+
+def week_of_asked(
+    person_id: int, week: IsoWeek, asked: int, counted: Tally, test_days: Collection[date]
+) -> PersonWeek:
+    """One person's week from what the policy asks of them (:func:`policy_required`), which
+    depends on their facts and exemptions only. The weekly roll-up keeps ``asked`` in its rows
+    and recounts a week whose appointments or samples alone changed with these lines in SQL
+    (``org.weekly.recount_in_place``, held equal to this by ``tests/test_rollup.py``)."""
     required = max(asked - counted.excused_planned, 0) if asked else counted.planned
     tested: tuple[date, ...] = ()
     if test_days:  # most people of a week being planned have none yet: no days to build
@@ -165,7 +176,7 @@ def person_week_of(
         sunday = monday + timedelta(days=6)
         tested = tuple(sorted(d for d in test_days if monday <= d <= sunday))
     return PersonWeek(
-        person_id=person.id,
+        person_id=person_id,
         week=week,
         required=required + counted.contact,
         tests=len(tested),
@@ -174,6 +185,7 @@ def person_week_of(
         missed=counted.missed,
         excused=counted.excused,
         test_days=tested,
+        asked=asked,
     )
 
 

@@ -16,8 +16,10 @@ would wait there), and a failure costs fresher statistics, never the write.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine, text
 
 log = logging.getLogger(__name__)
 
@@ -40,3 +42,24 @@ def refresh_statistics(engine: Engine, table: str, rows: int) -> bool:
         log.warning("could not analyse %s after a write of %d rows", table, rows, exc_info=True)
         return False
     return True
+
+
+@contextmanager
+def planner_settings(conn: Connection, settings: Mapping[str, str]) -> Iterator[None]:
+    """PostgreSQL's planner ``settings`` for the statements inside, this transaction's own,
+    put back afterwards (nothing elsewhere). For a statement over rows this very transaction
+    wrote, which the statistics cannot know yet."""
+    if conn.dialect.name != "postgresql":
+        yield
+        return
+    before = {
+        name: conn.execute(text("SELECT current_setting(:n)"), {"n": name}).scalar_one()
+        for name in settings
+    }
+    for name, value in settings.items():
+        conn.execute(text("SELECT set_config(:n, :v, true)"), {"n": name, "v": value})
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            conn.execute(text("SELECT set_config(:n, :v, true)"), {"n": name, "v": value})

@@ -33,6 +33,8 @@ class PersonWeekRow(SQLModel, table=True):
     missed: int = 0
     excused: int = 0
     tests: int = 0  # credited: at most required
+    # what the policy asks (compliance.weekly.policy_required); None: a row from before 0018
+    asked: int | None = None
     compliant: bool = False
     counted_at: datetime = _dt()
 

@@ -36,7 +36,7 @@ from __future__ import annotations
 import weakref
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
@@ -72,6 +72,7 @@ from testrota.db import tables
 from testrota.db.bulk import bulk_insert, delete_ids
 from testrota.db.id_filter import one_of
 from testrota.db.locks import take_locks
+from testrota.db.statistics import planner_settings
 from testrota.weeks import day_bounds, local_date
 
 PERSON, APPOINTMENT, TEST_RESULT = tables.PERSON, tables.APPOINTMENT, tables.TEST_RESULT
@@ -421,28 +422,14 @@ def count_whole_days(
 _WHOLE_DAY_SETTINGS = {"enable_nestloop": "off", "work_mem": "64MB"}
 
 
-@contextmanager
-def _whole_day_plans(conn: Connection) -> Iterator[None]:
+def _whole_day_plans(conn: Connection) -> AbstractContextManager[None]:
     """In a plan's commit the day's rows were written by this very transaction, and the
     statistics do not know them: PostgreSQL estimated a few hundred rows for 600,000 and
     joined each to person through its index, 200,000 look-ups a day at 100,000 people (1.6 s
     instead of 0.4 s), and its hash aggregates spilled to disk at the default 4 MB. A whole
     day's count is always every row of the day, so hash joins are right whatever the
-    statistics say. The settings are the transaction's own and are put back afterwards."""
-    if conn.dialect.name != "postgresql":
-        yield
-        return
-    before = {
-        name: conn.execute(text("SELECT current_setting(:n)"), {"n": name}).scalar_one()
-        for name in _WHOLE_DAY_SETTINGS
-    }
-    for name, value in _WHOLE_DAY_SETTINGS.items():
-        conn.execute(text("SELECT set_config(:n, :v, true)"), {"n": name, "v": value})
-    try:
-        yield
-    finally:
-        for name, value in before.items():
-            conn.execute(text("SELECT set_config(:n, :v, true)"), {"n": name, "v": value})
+    statistics say."""
+    return planner_settings(conn, _WHOLE_DAY_SETTINGS)
 
 
 def _runs(days: list[date]) -> Iterator[list[date]]:
