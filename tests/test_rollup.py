@@ -485,6 +485,62 @@ def test_appointments_and_samples_alone_are_recounted_in_place_and_facts_in_pyth
     }
 
 
+def test_a_week_recounted_in_place_touches_no_index_on_postgresql(
+    engine: Engine, session: Session
+) -> None:
+    """personweek keeps half of each page free (0018), so a row counted again in place gets
+    its new version beside the old one, with no new index entry: a HOT update, every one."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("fillfactor and HOT updates are PostgreSQL's")
+    from testrota.actions.rollup import RebuildRollup, rebuild_rollup
+
+    now = local(SH, 2022, 5, 13, 9, 0)
+    app = app_at(engine, now, policy())
+    add_site(session)
+    people = []
+    for i in range(300):
+        p = add_person(session, f"H{i:03d}", department="厂0", grid_unit=f"网格{i % 10}")
+        p.unit_path = f"板材公司/厂0/网格{i % 10}"
+        session.add(p)
+        people.append(p)
+    session.commit()
+    ensure_units(app, Actor.cli())
+    rebuild_rollup(app, RebuildRollup(Actor.cli()))
+    with engine.connect() as conn:
+        options = conn.exec_driver_sql(
+            "SELECT reloptions FROM pg_class WHERE relname = 'personweek'"
+        ).scalar_one()
+    assert "fillfactor=50" in options
+    with engine.connect() as conn, conn.begin() as tx:
+        conn.execute(
+            tables.APPOINTMENT.insert(),
+            [
+                {
+                    "person_id": p.id,
+                    "site_code": "S1",
+                    "week": "2022-W19",
+                    "starts_at": local(SH, 2022, 5, 12, 8, 0),
+                    "ends_at": local(SH, 2022, 5, 12, 8, 30),
+                    "grid_unit": p.grid_unit,
+                    "status": "scheduled",
+                    "reason": "plan",
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for p in people
+            ],
+        )
+        ids = {p.id for p in people}
+        counted = weekly.recount_in_place(conn, ids, parse_week("2022-W19"), SH, now)
+        updated, hot = conn.exec_driver_sql(
+            "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables "
+            "WHERE relname = 'personweek'"
+        ).one()
+        tx.rollback()
+    assert counted == ids
+    assert updated == hot == len(people)
+
+
 def test_the_report_reads_the_rollup_and_matches_it_without_marks(
     engine: Engine, session: Session
 ) -> None:
