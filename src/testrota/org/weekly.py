@@ -418,10 +418,20 @@ def pending(
 
     marks = read_all_marks(conn) if marks is None else marks
     out = WeeklyPending()
+    every_week = list(held)
+    # each distinct time placed in its week once, as the daily roll-up places it on its day:
+    # a results sheet's 300,000 marks share a few thousand sampling times
+    week_at: dict[Any, list[str]] = {}
     for _, unit_id, person_id, at, whole in marks.daily:
         if unit_id is None and person_id is None:
             continue  # "count everything": the reader counts from raw rows until a rebuild
-        weeks = list(held) if whole or at is None else [str(week_of(_aware(at), tz))]
+        if whole or at is None:
+            weeks = every_week
+        else:
+            found = week_at.get(at)
+            if found is None:
+                found = week_at[at] = [str(week_of(_aware(at), tz))]
+            weeks = found
         for w in weeks:
             if w not in held:
                 continue
