@@ -173,6 +173,17 @@ def _placed(session: Session, employee_no: str) -> Person:
     return p
 
 
+def _in_grid_units(session: Session, prefix: str, n: int, units: int) -> list[Person]:
+    """``n`` people of 厂0 in ``units`` grid units, placed in the tree under 板材公司/厂0."""
+    people = []
+    for i in range(n):
+        p = add_person(session, f"{prefix}{i:03d}", department="厂0", grid_unit=f"网格{i % units}")
+        p.unit_path = f"板材公司/厂0/网格{i % units}"
+        session.add(p)
+        people.append(p)
+    return people
+
+
 def _weekly_kept(engine: Engine) -> dict[Any, Any]:
     with engine.connect() as conn:
         return {
@@ -377,12 +388,7 @@ def test_appointments_and_samples_alone_are_recounted_in_place_and_facts_in_pyth
     now = local(SH, 2022, 5, 13, 9, 0)
     app = app_at(engine, now, pol)
     add_site(session)
-    people = []
-    for i in range(8):
-        p = add_person(session, f"Q{i}", department="厂0", grid_unit=f"网格{i % 2}")
-        p.unit_path = f"板材公司/厂0/网格{i % 2}"
-        session.add(p)
-        people.append(p)
+    people = _in_grid_units(session, "Q", 8, 2)
     leaver = people[7]
     kept = add_appt(session, leaver, local(SH, 2022, 5, 10, 9, 0))
     leaver.active = False  # asked nothing now, still owes the appointment kept
@@ -497,12 +503,7 @@ def test_a_week_recounted_in_place_touches_no_index_on_postgresql(
     now = local(SH, 2022, 5, 13, 9, 0)
     app = app_at(engine, now, policy())
     add_site(session)
-    people = []
-    for i in range(300):
-        p = add_person(session, f"H{i:03d}", department="厂0", grid_unit=f"网格{i % 10}")
-        p.unit_path = f"板材公司/厂0/网格{i % 10}"
-        session.add(p)
-        people.append(p)
+    people = _in_grid_units(session, "H", 300, 10)
     session.commit()
     ensure_units(app, Actor.cli())
     rebuild_rollup(app, RebuildRollup(Actor.cli()))
