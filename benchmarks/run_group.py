@@ -4,7 +4,8 @@ One after another, each in a process of its own (figures and peak memory per pro
 benchmarks' own): the morning peak with 1 and 4 `testrota serve` processes (bench_peak), the
 plan of a week (bench_plan), the group's daily report (bench_daily_report), the roster
 import against the bare read (bench_import), the lab's results sheet on PostgreSQL
-(bench_results_import) and one unit's check-ins at once (bench_unit_checkins).
+(bench_results_import), alone and as a group's with everyone in the unit tree and the
+roll-ups held (``--units``), and one unit's check-ins at once (bench_unit_checkins).
 `GROUP_PEOPLE` (default 300,000) sets the size and `TESTROTA_TEST_DATABASE_URL` the
 PostgreSQL server (a fresh database is made for each benchmark and dropped after it). On the
 shared 2-core machine this takes the better part of an hour; the load average is printed
@@ -72,6 +73,7 @@ def main() -> None:
         drop_database(SERVER, name)
     _run(["bench_import.py", PEOPLE])
     _run(["bench_results_import.py", "--people", PEOPLE, "--pg", SERVER])
+    _run(["bench_results_import.py", "--people", PEOPLE, "--pg", SERVER, "--units"])
     _run(["bench_unit_checkins.py", "--people", PEOPLE, "--pg", SERVER])
 
 
