@@ -90,14 +90,20 @@ def days_tested_in_week(
     """The local days of ``week`` on which each person had a counting sample. Each sample is
     placed on its day by the days' own UTC bounds (so a 23- or 25-hour day too)."""
     days = week.days
-    bounds = [day_bounds(d, tz) for d in days]
-    params: dict[str, Any] = {f"d{i}": bounds[i][0] for i in range(1, 7)}
-    params.update(start=bounds[0][0], end=bounds[6][1])
     query = days_query(dialect_of(bind), person_ids is not None)
     out: dict[int, set[date]] = defaultdict(set)
-    for person_id, index in rows_between(bind, query, params, person_ids):
+    for person_id, index in rows_between(bind, query, day_params(week, tz), person_ids):
         out[person_id].add(days[index])
     return out
+
+
+def day_params(week: IsoWeek, tz: ZoneInfo) -> dict[str, Any]:
+    """What :func:`days_query` binds: the week's bounds and the start of each later day, each
+    day's own (so a 23- or 25-hour day too)."""
+    bounds = [day_bounds(d, tz) for d in week.days]
+    params: dict[str, Any] = {f"d{i}": bounds[i][0] for i in range(1, 7)}
+    params.update(start=bounds[0][0], end=bounds[6][1])
+    return params
 
 
 @cache

@@ -65,6 +65,7 @@ from testrota.compliance.facts import (
 from testrota.compliance.records import NO_APPOINTMENTS, PersonFacts
 from testrota.compliance.tallies import (
     appointment_tallies,
+    day_params,
     days_query,
     days_tested_in_week,
     tallies_query,
@@ -82,7 +83,7 @@ from testrota.db.locks import take_locks
 from testrota.db.models import Person
 from testrota.db.statistics import planner_settings
 from testrota.policy import Policy
-from testrota.weeks import IsoWeek, day_bounds, parse_week, week_bounds, week_of
+from testrota.weeks import IsoWeek, parse_week, week_bounds, week_of
 
 if TYPE_CHECKING:
     from testrota.org.rollup import Marks
@@ -281,10 +282,7 @@ def recount_in_place(
     if not person_ids:
         return set()
     dialect = conn.dialect.name
-    days = week.days
-    bounds = [day_bounds(d, tz) for d in days]
-    params: dict[str, Any] = {f"d{i}": bounds[i][0] for i in range(1, 7)}
-    params.update(start=bounds[0][0], end=bounds[6][1], of_week=str(week), at=now)
+    params = {**day_params(week, tz), "of_week": str(week), "at": now}
     counted: set[int] = set()
     emptied: list[int] = []
     # A plan's commit sums its 600,000 appointments, just written, in memory and not on disk;
