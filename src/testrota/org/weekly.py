@@ -41,6 +41,7 @@ from sqlalchemy import (
     Delete,
     Engine,
     Select,
+    Update,
     bindparam,
     case,
     delete,
@@ -300,7 +301,7 @@ def recount_in_place(
 
 
 @cache
-def _in_place(dialect: str) -> Any:
+def _in_place(dialect: str) -> Update:
     """The UPDATE of :func:`recount_in_place`, built once per dialect."""
     tallies = tallies_query(dialect, True).subquery("t")
     sampled = days_query(dialect, True).subquery("s")
