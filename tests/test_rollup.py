@@ -205,7 +205,9 @@ def _weekly_kept(engine: Engine) -> dict[Any, Any]:
 
 
 def _weekly_recounted(engine: Engine, app: Any) -> dict[Any, Any]:
-    """Every held week counted again for everyone, with the compliance report's functions."""
+    """Every held week counted again for everyone, with the compliance report's functions.
+    Spelled out field by field rather than through ``weekly._row``: the rows' writer is what
+    is under test, and a column it wrote out of place must show here."""
     from testrota.compliance.facts import rate_lookup
 
     rates = rate_lookup(app.config_dir, app.policy)
