@@ -288,6 +288,51 @@ def test_rows_in_groups_read_back_as_the_same_rows_written_one_by_one(engine: En
     assert sorted(got, key=lambda r: r[0]) == expected
 
 
+def test_columns_read_back_as_the_same_rows_written_row_by_row(engine: Engine) -> None:
+    """An import's staged samples go column by column (each column spelled in one pass on
+    PostgreSQL): awkward text, NULLs, aware times in two zones and ids read back as the rows
+    bulk_insert writes."""
+    from testrota.compliance.staging import STAGED, _drop
+    from testrota.db.bulk import bulk_insert_columns
+
+    columns = {
+        "idx": [0, 1, 2, 3],
+        "person_id": [10, 11, 10, 12],
+        "sampled_at": [AT, AT.astimezone(UTC), AT + timedelta(minutes=5), AT],
+        "result": ["negative", "positive", "negative", "pending"],
+        "source": ["lab", "lab", "outside", "lab"],
+        "site_code": ["S1", None, None, "S\\N"],
+        "site_name": ["", "", "社区\t采样点\n2", "tab\there"],
+        "day": [738284, 738284, 738284, 738285],
+    }
+    with engine.begin() as conn:
+        _drop(conn)
+        STAGED.create(conn)
+        bulk_insert_columns(conn, STAGED, columns)
+        got = [tuple(r) for r in conn.execute(select(STAGED).order_by(STAGED.c.idx))]
+        _drop(conn)
+    assert got == list(zip(*columns.values(), strict=True))
+
+
+def test_columns_of_different_lengths_or_unspelled_values_are_refused(engine: Engine) -> None:
+    from testrota.compliance.staging import STAGED, _drop
+    from testrota.db.bulk import bulk_insert_columns
+
+    with engine.begin() as conn:
+        _drop(conn)
+        STAGED.create(conn)
+        with pytest.raises(ValueError, match="different lengths"):
+            bulk_insert_columns(conn, STAGED, {"idx": [1, 2], "person_id": [1]})
+        naive = {"idx": [1], "person_id": [1], "sampled_at": [AT.replace(tzinfo=None)]}
+        with pytest.raises(ValueError, match="naive datetime"):
+            bulk_insert_columns(conn, STAGED, naive)
+        if engine.dialect.name == "postgresql":
+            with pytest.raises(ValueError, match="cannot spell"):
+                bulk_insert_columns(conn, STAGED, {"idx": [1], "site_name": [b"bytes"]})
+        assert conn.execute(select(STAGED)).all() == []
+        _drop(conn)
+
+
 @pytest.mark.parametrize(
     "chosen",
     [

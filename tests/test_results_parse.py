@@ -151,6 +151,34 @@ def test_rows_match_by_employee_number_then_phone_then_id_number() -> None:
     assert shared.row == 6 and "shared by 2 people" in shared.message
 
 
+def test_an_id_number_two_people_hold_names_neither_and_says_so() -> None:
+    # Two roster rows with one ID number (a clerk's copy-paste): the row is not guessed.
+    index = PersonIndex(
+        [
+            PersonKeys(1, "1001", None, "210502198001011234"),
+            PersonKeys(2, "1002", None, "210502198001011234"),
+            PersonKeys(3, "1003", None, "21050219800101567X"),
+        ]
+    )
+    out = parse_rows(
+        "Sheet1",
+        {
+            "id_number": ["210502198001011234", "21050219800101567x"],
+            "sampled_at": ["2022-05-09 08:30"] * 2,
+            "result": ["阴性"] * 2,
+        },
+        [2, 3],
+        index,
+        tz=SH,
+        now=NOW,
+        normalize_phone=lambda raw: normalize_phone(raw, "CN"),
+        sites={},
+    )
+    assert [(s.row, s.person_id, s.matched_by) for s in out.samples] == [(3, 3, "id_number")]
+    [shared] = out.unmatched
+    assert shared.row == 2 and "ID number matches 2 people" in shared.message
+
+
 def test_unknown_rows_and_bad_cells_are_reported_with_their_row() -> None:
     out = _parse(
         {

@@ -8,6 +8,7 @@ with its Excel row number, never dropped silently.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -41,6 +42,29 @@ class PersonKeys(NamedTuple):
 KeysRow = tuple[int, str, str | None, str | None]  # PersonKeys' fields, in its order
 
 
+class _Grouped:
+    """key -> the people who share it. Nearly every key names one person: those are kept
+    in a plain dict built in one call, and only the shared ones get a list (300,000 lists of
+    one cost more than the look-ups of a sheet matched by phone)."""
+
+    def __init__(self, pairs: Iterable[tuple[str, int]]) -> None:
+        listed = list(pairs)
+        self._one: dict[str, int] = dict(listed)
+        self._many: dict[str, list[int]] = {}
+        if len(self._one) < len(listed):
+            counts = Counter(key for key, _ in listed)
+            for key, pid in listed:
+                if counts[key] > 1:
+                    self._many.setdefault(key, []).append(pid)
+
+    def get(self, key: str) -> list[int]:
+        many = self._many.get(key)
+        if many is not None:
+            return many
+        one = self._one.get(key)
+        return [] if one is None else [one]
+
+
 class PersonIndex:
     """Look-ups from a row's identity cells to a person id.
 
@@ -53,31 +77,22 @@ class PersonIndex:
         # cost more to build than the whole look-up saves.
         self._people = list(people)
         self.by_no: dict[str, int] = {p[1]: p[0] for p in self._people}
-        self._folded: dict[str, list[int]] | None = None
-        self._loose: dict[str, list[int]] = {}
-        self._phone: dict[str, list[int]] | None = None
-        self._id_number: dict[str, list[int]] | None = None
+        self._folded: _Grouped | None = None
+        self._loose: _Grouped | None = None
+        self._phone: _Grouped | None = None
+        self._id_number: _Grouped | None = None
 
-    @staticmethod
-    def _group(pairs: Iterable[tuple[str, int]]) -> dict[str, list[int]]:
-        out: dict[str, list[int]] = {}
-        for key, pid in pairs:
-            out.setdefault(key, []).append(pid)
-        return out
-
-    @property
-    def by_phone(self) -> dict[str, list[int]]:
+    def by_phone(self, e164: str) -> list[int]:
         if self._phone is None:
-            self._phone = self._group((p[2], p[0]) for p in self._people if p[2])
-        return self._phone
+            self._phone = _Grouped((p[2], p[0]) for p in self._people if p[2])
+        return self._phone.get(e164)
 
-    @property
-    def by_id_number(self) -> dict[str, list[int]]:
+    def by_id_number(self, normalized: str) -> list[int]:
         if self._id_number is None:
-            self._id_number = self._group(
+            self._id_number = _Grouped(
                 (normalize_id_number(p[3]), p[0]) for p in self._people if p[3]
             )
-        return self._id_number
+        return self._id_number.get(normalized)
 
     def by_employee_no(self, raw: str) -> list[int]:
         """The people ``raw`` may name, by the rules of ``roster.numbers.pick_number``: exactly,
@@ -85,18 +100,21 @@ class PersonIndex:
         hit = self.by_no.get(raw)
         if hit is not None:
             return [hit]
-        if self._folded is None:
-            self._folded = self._group((number_key(p[1]), p[0]) for p in self._people)
-            self._loose = self._group((loose_key(p[1]), p[0]) for p in self._people)
-        return self._folded.get(number_key(raw)) or self._loose.get(loose_key(raw), [])
+        if self._folded is None or self._loose is None:
+            self._folded = _Grouped((number_key(p[1]), p[0]) for p in self._people)
+            self._loose = _Grouped((loose_key(p[1]), p[0]) for p in self._people)
+        return self._folded.get(number_key(raw)) or self._loose.get(loose_key(raw))
 
     def employee_nos(self, person_ids: Iterable[int]) -> list[str]:
         wanted = set(person_ids)
         return sorted(p[1] for p in self._people if p[0] in wanted)
 
 
-@dataclass(frozen=True)
-class ParsedSample:
+class ParsedSample(NamedTuple):
+    """One matched row's sample. A tuple, not a frozen dataclass: a group's sheet makes
+    300,000 of them, and a frozen dataclass's ``__init__`` sets each field through
+    ``object.__setattr__``, four times the cost of building the tuple."""
+
     sheet: str
     row: int
     person_id: int
@@ -286,17 +304,18 @@ def parse_rows(
         site_text, site_code = site_cache[raw_site]
         source = OUTSIDE if site_text and site_code is None else LAB
         sample = ParsedSample(
-            sheet=sheet,
-            row=row,
-            person_id=person_id,
-            sampled_at=sampled_at,
-            result=result,
-            source=source,
-            site_code=site_code,
-            site_name=site_text if site_code is None else "",
-            matched_by=matched_by,
+            sheet,
+            row,
+            person_id,
+            sampled_at,
+            result,
+            source,
+            site_code,
+            site_text if site_code is None else "",
+            matched_by,
         )
-        earlier = seen.get(s_key(sample))
+        key = (person_id, sampled_at, source)
+        earlier = seen.get(key)
         if earlier is not None:
             if earlier.result == result:
                 out.duplicates += 1
@@ -314,7 +333,7 @@ def parse_rows(
                     )
                 )
             continue
-        seen[s_key(sample)] = sample
+        seen[key] = sample
         out.samples.append(sample)
         out.matched_by[matched_by] = out.matched_by.get(matched_by, 0) + 1
     return out
@@ -355,7 +374,7 @@ def _match(
         if e164 is None:
             why("{phone} is not a valid phone number", phone=phone)
         else:
-            hits = index.by_phone.get(e164, [])
+            hits = index.by_phone(e164)
             if len(hits) == 1:
                 return hits[0], "phone", "", []
             if hits:
@@ -367,7 +386,7 @@ def _match(
             else:
                 why("no person has phone {phone}", phone=e164)
     if idn:
-        hits = index.by_id_number.get(normalize_id_number(idn), [])
+        hits = index.by_id_number(normalize_id_number(idn))
         if len(hits) == 1:
             return hits[0], "id_number", "", []
         if hits:

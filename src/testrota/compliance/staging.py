@@ -34,7 +34,7 @@ from sqlalchemy import (
 )
 
 from testrota.db import tables
-from testrota.db.bulk import bulk_insert
+from testrota.db.bulk import bulk_insert_columns
 from testrota.db.types import UTCDateTime
 from testrota.policy import Policy
 from testrota.statuses import AppointmentStatus, ResultValue
@@ -68,12 +68,9 @@ STAGED_DAYS = Table(
 )
 
 
-SAMPLE_COLUMNS = [c.name for c in STAGED.columns]
-
-
 @dataclass
 class Staging:
-    samples: list[tuple[Any, ...]]  # rows in SAMPLE_COLUMNS order
+    samples: dict[str, list[Any]]  # STAGED's values, column by column
     days: list[dict[str, Any]]
 
 
@@ -92,15 +89,21 @@ def staged_rows(samples: Sequence[Any], policy: Policy) -> Staging:
             day_id = day_of[at] = day.toordinal()
             day_ids.setdefault(day, day_id)
         day_col.append(day_id)
-    rows = [
-        (i, s.person_id, s.sampled_at, s.result, s.source, s.site_code, s.site_name, day)
-        for i, (s, day) in enumerate(zip(samples, day_col, strict=True))
-    ]
+    columns = {
+        "idx": list(range(len(samples))),
+        "person_id": [s.person_id for s in samples],
+        "sampled_at": [s.sampled_at for s in samples],
+        "result": [s.result for s in samples],
+        "source": [s.source for s in samples],
+        "site_code": [s.site_code for s in samples],
+        "site_name": [s.site_name for s in samples],
+        "day": day_col,
+    }
     days = []
     for day, day_id in day_ids.items():
         start, end = day_bounds(day, tz)
         days.append({"day": day_id, "day_start": start, "day_end": end})
-    return Staging(rows, days)
+    return Staging(columns, days)
 
 
 @contextmanager
@@ -112,7 +115,7 @@ def staged(conn: Connection, staging: Staging) -> Iterator[Table]:
     try:
         if staging.days:
             conn.execute(STAGED_DAYS.insert(), staging.days)
-        bulk_insert(conn, STAGED, staging.samples, columns=SAMPLE_COLUMNS)
+        bulk_insert_columns(conn, STAGED, staging.samples)
         yield STAGED
     finally:
         _drop(conn)

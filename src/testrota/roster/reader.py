@@ -412,10 +412,22 @@ def _rows_to_keep(
 
 def _column_text(body: list[list[Any]], col: int) -> list[str]:
     strip = _STRIP
+    spelled: dict[datetime, str] = {}
+
+    def other(value: Any) -> str:
+        if value.__class__ is float:
+            return _float_text(value)
+        if value.__class__ is datetime:
+            # A lab sheet's sampling times repeat (a slot's samples share their minute):
+            # each is spelled once.
+            text = spelled.get(value)
+            if text is None:
+                text = spelled[value] = cell_text(value)
+            return text
+        return cell_text(value)
+
     # Text cells are the common case: handled inline, without a call per cell.
-    texts = [
-        v.strip(strip) if v.__class__ is str else cell_text(v) for v in map(itemgetter(col), body)
-    ]
+    texts = [v.strip(strip) if v.__class__ is str else other(v) for v in map(itemgetter(col), body)]
     return _shared(texts)
 
 
@@ -464,11 +476,11 @@ def cell_text(value: Any) -> str:
 
 
 def _float_text(value: float) -> str:
+    if -1e15 < value < 1e15 and value.is_integer():  # a number typed in: 序号, 工号
+        return str(int(value))
     if value != value or value in (float("inf"), float("-inf")):
         return ""
     if value.is_integer():
-        if abs(value) < 1e15:
-            return str(int(value))
         # Excel keeps 15 significant digits: an 18-digit ID typed as a number shows its
         # first 15 digits and zeros, and that is what the person reads.
         return str(int(Decimal(f"{value:.15g}")))
