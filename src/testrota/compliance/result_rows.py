@@ -11,7 +11,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -175,6 +175,10 @@ class ParsedRows:
     matched_by: dict[str, int] = field(default_factory=dict)
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
 def site_key(text: str) -> str:
     return re.sub(r"\s+", "", normalize_text(text)).casefold()
 
@@ -218,46 +222,49 @@ def parse_rows(
     )
     day_first = day_first_for(times, tz, now)
     latest = now + FUTURE_TOLERANCE
-    seen: dict[tuple[int, datetime, str], ParsedSample] = {s_key(s): s for s in out.samples}
-    result_cache: dict[str, str | None] = {}
-    site_cache: dict[str, tuple[str, str | None]] = {}
-    time_cache: dict[str, datetime | SampledAtError] = {}
+    seen: dict[tuple[int, int, str], ParsedSample] = {s_key(s): s for s in out.samples}
+    # A lab sheet repeats its results, sampling minutes and sites: each distinct cell is read
+    # once, over the whole column, and most rows are matched by employee number in one pass.
+    # The loop below only decides, row by row.
+    result_of = {v: parse_result(v) for v in set(results)}
+    time_of = {v: _sampled_at(v, tz, day_first, latest) for v in set(times)}
+    site_of = {v: _site(v, sites) for v in set(site_cells)}
+    by_no = index.by_no
+    nos = [v.strip() for v in nos]
+    hits = [by_no.get(v) if v else None for v in nos]
+    matched: dict[str, int] = {}
+    out.rows += n
     for i in range(n):
         row = row_numbers[i]
-        out.rows += 1
-        no, phone, idn = nos[i].strip(), phones[i].strip(), ids[i].strip()
-        if not (no or phone or idn):
-            out.unmatched.append(
-                UnmatchedRow(
-                    sheet,
-                    row,
-                    names[i].strip(),
-                    "no employee number, phone or ID number in this row",
-                )
-            )
-            continue
-        hit = index.by_no.get(no) if no else None  # the usual case, without a call
-        person_id: int | None
-        parts: list[dict[str, Any]]
-        if hit is not None:
-            person_id, matched_by, problem, parts = hit, "employee_no", "", []
+        person_id: int | None = hits[i]
+        if person_id is not None:
+            matched_by = "employee_no"
         else:
-            person_id, matched_by, problem, parts = _match(index, no, phone, idn, normalize_phone)
-        if person_id is None:
-            out.unmatched.append(
-                UnmatchedRow(
-                    sheet,
-                    row,
-                    " / ".join(v for v in (no, phone, idn, names[i].strip()) if v),
-                    problem,
-                    parts,
+            no, phone, idn = nos[i], phones[i].strip(), ids[i].strip()
+            if not (no or phone or idn):
+                out.unmatched.append(
+                    UnmatchedRow(
+                        sheet,
+                        row,
+                        names[i].strip(),
+                        "no employee number, phone or ID number in this row",
+                    )
                 )
-            )
-            continue
+                continue
+            person_id, matched_by, problem, parts = _match(index, no, phone, idn, normalize_phone)
+            if person_id is None:
+                out.unmatched.append(
+                    UnmatchedRow(
+                        sheet,
+                        row,
+                        " / ".join(v for v in (no, phone, idn, names[i].strip()) if v),
+                        problem,
+                        parts,
+                    )
+                )
+                continue
         raw_result = results[i]
-        if raw_result not in result_cache:
-            result_cache[raw_result] = parse_result(raw_result)
-        result = result_cache[raw_result]
+        result = result_of[raw_result]
         if result is None:
             out.errors.append(
                 RowProblem.of(
@@ -270,23 +277,15 @@ def parse_rows(
             )
             continue
         raw_time = times[i]
-        parsed_time = time_cache.get(raw_time)
-        if parsed_time is None:
-            # A lab sheet's times repeat (a slot's samples share their minute): each distinct
-            # text is read once, its refusal too.
-            try:
-                parsed_time = parse_sampled_at(raw_time, tz, day_first)
-            except SampledAtError as refused:
-                parsed_time = refused
-            time_cache[raw_time] = parsed_time
+        parsed_time = time_of[raw_time]
         if isinstance(parsed_time, SampledAtError):
             bad = parsed_time
             out.errors.append(
                 RowProblem(sheet, row, "sampled_at", raw_time, str(bad), bad.template, bad.params)
             )
             continue
-        sampled_at = parsed_time
-        if sampled_at > latest:
+        sampled_at, instant, too_late = parsed_time
+        if too_late:
             out.errors.append(
                 RowProblem.of(
                     sheet,
@@ -297,12 +296,7 @@ def parse_rows(
                 )
             )
             continue
-        raw_site = site_cells[i]
-        if raw_site not in site_cache:
-            text = normalize_text(raw_site)
-            site_cache[raw_site] = (text, sites.get(site_key(text)) if text else None)
-        site_text, site_code = site_cache[raw_site]
-        source = OUTSIDE if site_text and site_code is None else LAB
+        site_text, site_code, source = site_of[site_cells[i]]
         sample = ParsedSample(
             sheet,
             row,
@@ -314,7 +308,7 @@ def parse_rows(
             site_text if site_code is None else "",
             matched_by,
         )
-        key = (person_id, sampled_at, source)
+        key = (person_id, instant, source)
         earlier = seen.get(key)
         if earlier is not None:
             if earlier.result == result:
@@ -335,12 +329,39 @@ def parse_rows(
             continue
         seen[key] = sample
         out.samples.append(sample)
-        out.matched_by[matched_by] = out.matched_by.get(matched_by, 0) + 1
+        matched[matched_by] = matched.get(matched_by, 0) + 1
+    for how, count in matched.items():
+        out.matched_by[how] = out.matched_by.get(how, 0) + count
     return out
 
 
-def s_key(s: ParsedSample) -> tuple[int, datetime, str]:
-    return (s.person_id, s.sampled_at, s.source)
+def _sampled_at(
+    raw: str, tz: ZoneInfo, day_first: bool, latest: datetime
+) -> tuple[datetime, int, bool] | SampledAtError:
+    """(the time, its instant as a number, whether it is later than ``latest``), or why the
+    cell is not a time: each worked out once per distinct cell, not per row."""
+    try:
+        at = parse_sampled_at(raw, tz, day_first)
+    except SampledAtError as refused:
+        return refused
+    return at, _instant(at), at > latest
+
+
+def _instant(at: datetime) -> int:
+    # Microseconds since the epoch: a sample's key hashes an int, not an aware datetime
+    # (whose hash asks its zone for the offset every time).
+    return (at - _EPOCH) // _MICROSECOND
+
+
+def _site(raw: str, sites: Mapping[str, str]) -> tuple[str, str | None, str]:
+    """(the site as written, the known site's code or None, the sample's source)."""
+    text = normalize_text(raw)
+    code = sites.get(site_key(text)) if text else None
+    return text, code, OUTSIDE if text and code is None else LAB
+
+
+def s_key(s: ParsedSample) -> tuple[int, int, str]:
+    return (s.person_id, _instant(s.sampled_at), s.source)
 
 
 UNMATCHED_HINT = " (add the person to the roster, or fix the row)"
