@@ -6,6 +6,7 @@ from dataclasses import replace
 
 from testrota.risk.matcher import RiskMatch
 from testrota.roster.sync import (
+    ADDED_NO,
     RISK_FIELDS,
     StoredPerson,
     deactivation_guard,
@@ -59,7 +60,7 @@ def stored_from(
 def test_new_people_are_added_and_counted_by_category() -> None:
     a, b = rec("001"), rec("002", role="炼钢工")
     diff = diff_roster([a, b], matches_for(a, b), {}, full=False, seen_employee_nos=["001", "002"])
-    assert [row["employee_no"] for row in diff.added] == ["001", "002"]
+    assert [row[ADDED_NO] for row in diff.added] == ["001", "002"]
     assert diff.high_risk == 1
     assert diff.high_risk_by_category == {"driver": 1}
     assert diff.unmatched_roles == {"炼钢工": 1}

@@ -22,6 +22,8 @@ from testrota.db.models import RosterImport
 from testrota.policy import Policy
 from testrota.roster.sniff import ColumnWarning
 from testrota.roster.sync import (
+    ADDED_FIELDS,
+    ADDED_NO,
     CLEARABLE,
     STORED_FIELDS,
     UNIT_FIELDS,
@@ -336,7 +338,7 @@ def _write_people(
     at = [i for i, name in enumerate(STORED_FIELDS) if name in changed]
     columns = [STORED_FIELDS[i] for i in at]
     updates = [(person_id, *(values[i] for i in at)) for person_id, values in diff.updated_rows]
-    added = diff.added  # each new row is given its unit_id in place
+    added, added_columns = diff.added, list(ADDED_FIELDS)
     if org is not None:
         from testrota.org.units import place_units
 
@@ -347,8 +349,8 @@ def _write_people(
         if moving:
             keys += [unit_key(values) for _, values in diff.updated_rows]
         unit_of = place_units(conn, org, now, keys).ids
-        for row, key in zip(added, keys, strict=False):
-            row["unit_id"] = unit_of[key]
+        added = [(*row, unit_of[key]) for row, key in zip(added, keys, strict=False)]
+        added_columns.append("unit_id")
         if moving:
             columns.append("unit_id")
             updates = [
@@ -358,6 +360,7 @@ def _write_people(
         conn,
         PERSON,
         added,
+        columns=added_columns,
         constants={"active": True, "opted_out": False, "created_at": now, "updated_at": now},
     )
     bulk_update(
@@ -378,7 +381,7 @@ def _write_people(
 
 def _change_preview(diff: RosterDiff, limit: int = PREVIEW_LIMIT) -> ChangePreview:
     return ChangePreview(
-        added=[row["employee_no"] for row in diff.added[:limit]],
+        added=[row[ADDED_NO] for row in diff.added[:limit]],
         updated=[
             PersonUpdate(no, {k: [o, n] for k, (o, n) in ch.items()})
             for _, no, ch in diff.updated[:limit]

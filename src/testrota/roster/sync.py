@@ -47,6 +47,9 @@ ROSTER_FIELDS: tuple[str, ...] = (
 # Fields derived by the matcher; they change when the vocabulary or an override changes.
 RISK_FIELDS: tuple[str, ...] = ("risk_category", "risk_categories", "matched_by", "matched_text")
 STORED_FIELDS: tuple[str, ...] = ROSTER_FIELDS + RISK_FIELDS
+# A new person's row: the stored fields, then what only an addition writes.
+ADDED_FIELDS: tuple[str, ...] = (*STORED_FIELDS, "employee_no", "phone_raw")
+ADDED_NO = ADDED_FIELDS.index("employee_no")
 _roster_tuple = attrgetter(*ROSTER_FIELDS)
 
 # The file's columns (``roster.columns`` fields) each stored field is read from. A person's
@@ -109,7 +112,9 @@ class StoredPerson(NamedTuple):
 
 @dataclass
 class RosterDiff:
-    added: list[dict[str, Any]] = field(default_factory=list)
+    # each new person's row, ADDED_FIELDS in order (a tuple: a group's first roster adds
+    # 300,000, written column by column)
+    added: list[tuple[Any, ...]] = field(default_factory=list)
     updated: list[tuple[int, str, dict[str, tuple[Any, Any]]]] = field(default_factory=list)
     # (person id, STORED_FIELDS values) of each updated person, in the order of ``updated``:
     # the whole row, so that the write is one statement however the changes differ
@@ -140,11 +145,9 @@ def stored_values(record: PersonRecord, risk: Mapping[str, Any]) -> tuple[Any, .
     return (*_roster_tuple(record), *(risk[name] for name in RISK_FIELDS))
 
 
-def unit_key(values: tuple[Any, ...] | Mapping[str, Any]) -> tuple[str, str, str]:
-    """Where a row (``STORED_FIELDS`` values, or a new person's row by name) puts its person,
-    as ``org.units`` keys it."""
-    if isinstance(values, Mapping):
-        return (values["unit_path"] or "", values["department"] or "", values["grid_unit"] or "")
+def unit_key(values: tuple[Any, ...]) -> tuple[str, str, str]:
+    """Where a row (``STORED_FIELDS`` values, or a new person's ``ADDED_FIELDS``, which begin
+    with them) puts its person, as ``org.units`` keys it."""
     return (values[_UNIT_AT[0]] or "", values[_UNIT_AT[1]] or "", values[_UNIT_AT[2]] or "")
 
 
@@ -245,10 +248,7 @@ def diff_roster(
             diff.unmatched_roles[record.role] += 1
         values = stored_values(record, risk)
         if prior is None:
-            row = dict(zip(STORED_FIELDS, values, strict=True))
-            row["employee_no"] = record.employee_no
-            row["phone_raw"] = record.phone_raw
-            diff.added.append(row)
+            diff.added.append((*values, record.employee_no, record.phone_raw))
         elif prior.values == values and prior.active:
             diff.unchanged += 1
         else:
