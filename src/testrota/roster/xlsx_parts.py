@@ -264,6 +264,9 @@ class _SheetScan:
                 ),
             )
             self.padded_styles = [b' s="%d"' % i for i in sorted(self.padded)]
+            # Every cell either pattern matches holds one of these: a chunk without any (a
+            # template's style no cell uses) is passed over at the speed of a plain search.
+            self.padded_any = re.compile(rb's="(?:' + styles + rb')"')
         if self.max_rows * 26 <= self.max_cells:
             odd = re.compile(rb"<" + p + rb"c[\s>](?!r=\"[A-Z]" + within + rb"\")")
             if not any(odd.search(text) for text in self._pieces(chunks(), prefix, True)):
@@ -320,6 +323,8 @@ class _SheetScan:
         render = {str(i).encode(): fmt.render for i, fmt in self.padded.items()}
         overrides, columns = self.overrides, _COLUMNS
         quick, general = self.padded_cells
+        if self.padded_any.search(text) is None:
+            return
         matches = quick.findall(text)
         if len(matches) < sum(text.count(style) for style in self.padded_styles):
             matches = general.findall(text)
