@@ -175,14 +175,22 @@ _NUMBERS = frozenset({int, float, bool})  # equal across types (1 == 1.0 == True
 
 def _spelled_column(column: Sequence[Any], cache: dict[Any, str]) -> Sequence[str]:
     """``column``'s values in COPY's text format."""
-    kinds = set(map(type, column))
+    try:
+        # Most columns are text: joined in one call, which fails at once on anything else.
+        joined = "".join(column)
+    except TypeError:
+        kinds = set(map(type, column))
+    else:
+        if _ESCAPED.search(joined):
+            return [v.translate(_ESCAPES) for v in column]
+        return column
     if kinds == {int}:
         return list(map(str, column))
     if kinds <= {str, type(None)}:
-        texts = [v for v in column if v is not None] if type(None) in kinds else column
+        texts = [v for v in column if v is not None]
         if _ESCAPED.search("".join(texts)):
             return [_NULL if v is None else v.translate(_ESCAPES) for v in column]
-        return [_NULL if v is None else v for v in column] if type(None) in kinds else column
+        return [_NULL if v is None else v for v in column]
     if len(kinds & _NUMBERS) > 1:  # a cache keyed by value would take 1 for True
         return [_spelled(v) for v in column]
     for value in set(column).difference(cache):
