@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from testrota.risk.matcher import RiskMatch
 from testrota.roster.sync import (
     ADDED_NO,
@@ -121,7 +119,7 @@ def test_a_person_override_survives_and_wins_over_the_matcher() -> None:
 
 def test_a_vocabulary_change_reclassifies_as_an_update() -> None:
     a = rec("001")
-    stored = {"001": stored_from(replace(a, role="司机"), 1)}
+    stored = {"001": stored_from(a._replace(role="司机"), 1)}
     diff = diff_roster([a], {match_key(a): NONE}, stored, full=False, seen_employee_nos=["001"])
     assert diff.updated and diff.updated[0][2]["risk_category"] == ("driver", None)
 
@@ -136,11 +134,10 @@ def test_deactivation_guard() -> None:
 
 
 def test_fields_without_a_column_keep_their_stored_values() -> None:
-    old = replace(rec("001"), id_number="11010519491231002X", booster=True, shift="night")
+    old = rec("001")._replace(id_number="11010519491231002X", booster=True, shift="night")
     prior = {"001": stored_from(old, 1)}
     # A file with only 工号, 姓名, 岗位: everything else read as blank or default.
-    bare = replace(
-        rec("001", phone=None),
+    bare = rec("001", phone=None)._replace(
         grid_unit="",
         department="",
         id_number=None,
@@ -148,7 +145,7 @@ def test_fields_without_a_column_keep_their_stored_values() -> None:
         shift="day",
     )
     [kept] = keep_absent_fields([bare], prior, {"Sheet1": {"employee_no", "name", "role"}})
-    assert kept == replace(old, phone_raw="")  # phone_raw is written for new people only
+    assert kept == old._replace(phone_raw="")  # phone_raw is written for new people only
     diff = diff_roster([kept], matches_for(kept), prior, full=False, seen_employee_nos=["001"])
     assert diff.unchanged == 1 and not diff.cleared
     # A present column is taken as written, and an empty cell of it clears the stored value.

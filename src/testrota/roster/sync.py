@@ -14,13 +14,13 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Callable, Collection, Iterable, Mapping
-from dataclasses import dataclass, field, fields
-from operator import attrgetter, itemgetter
+from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 from testrota.errors import UserError
 from testrota.risk.matcher import RiskMatch, storage_fields, with_person_override
-from testrota.roster.validate import PersonRecord, new_record
+from testrota.roster.validate import PersonRecord
 
 # Fields that come from the roster; a difference in any of them is an update.
 ROSTER_FIELDS: tuple[str, ...] = (
@@ -50,7 +50,6 @@ STORED_FIELDS: tuple[str, ...] = ROSTER_FIELDS + RISK_FIELDS
 # A new person's row: the stored fields, then what only an addition writes.
 ADDED_FIELDS: tuple[str, ...] = (*STORED_FIELDS, "employee_no", "phone_raw")
 ADDED_NO = ADDED_FIELDS.index("employee_no")
-_roster_tuple = attrgetter(*ROSTER_FIELDS)
 
 # The file's columns (``roster.columns`` fields) each stored field is read from. A person's
 # field is kept as stored when their sheet has none of these columns. A host employee is read
@@ -95,8 +94,10 @@ _RISK_AT = STORED_FIELDS.index("risk_category")
 # The fields that say where a person sits in the unit tree (``org.units.unit_chain``'s key).
 UNIT_FIELDS: tuple[str, str, str] = ("unit_path", "department", "grid_unit")
 _UNIT_AT = tuple(STORED_FIELDS.index(name) for name in UNIT_FIELDS)
-_RECORD_FIELDS = tuple(f.name for f in fields(PersonRecord))
-_record_tuple = attrgetter(*_RECORD_FIELDS)
+_RECORD_FIELDS: tuple[str, ...] = PersonRecord._fields
+# A record is a tuple: its stored fields are picked by position, a risk dict's by key.
+_roster_tuple = itemgetter(*(_RECORD_FIELDS.index(name) for name in ROSTER_FIELDS))
+_risk_tuple = itemgetter(*RISK_FIELDS)
 
 
 class StoredPerson(NamedTuple):
@@ -142,7 +143,8 @@ def risk_values(
 
 def stored_values(record: PersonRecord, risk: Mapping[str, Any]) -> tuple[Any, ...]:
     """What a person's row holds after importing ``record``, in ``STORED_FIELDS`` order."""
-    return (*_roster_tuple(record), *(risk[name] for name in RISK_FIELDS))
+    values: tuple[Any, ...] = _roster_tuple(record) + _risk_tuple(risk)
+    return values
 
 
 def unit_key(values: tuple[Any, ...]) -> tuple[str, str, str]:
@@ -183,10 +185,10 @@ def keep_absent_fields(
         if plan is None or plan.as_read(record) == plan.as_stored(prior.values):
             out.append(record)
             continue
-        values = list(_record_tuple(record))
+        values: list[Any] = list(record)
         for at, stored_at, name in plan.fields:
             values[at] = _as_stored(name, prior.values[stored_at])
-        out.append(new_record(*values))
+        out.append(PersonRecord(*values))
     return out
 
 
@@ -211,7 +213,7 @@ class _Keep:
         # One name gives a value, several a tuple, from both getters alike.
         return cls(
             fields=[(_RECORD_FIELDS.index(n), i, n) for n, i in zip(names, at, strict=True)],
-            as_read=attrgetter(*names),
+            as_read=itemgetter(*(_RECORD_FIELDS.index(n) for n in names)),
             as_stored=itemgetter(*at),
         )
 
