@@ -7,7 +7,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from testrota.roster.phones import _fast, check_phone, normalize_phone
+from testrota.roster.phones import (
+    _fast,
+    check_phone,
+    explain_phone,
+    explain_phones,
+    normalize_phone,
+)
 
 
 def reference(raw: str, region: str) -> str | None:
@@ -142,3 +148,25 @@ def test_any_digit_soup_agrees_with_phonenumbers(raw: str) -> None:
 @given(st.text(alphabet="0123456789", min_size=10, max_size=11))
 def test_fast_path_agrees_in_another_region(raw: str) -> None:
     assert normalize_phone(raw, "US") == reference(raw, "US")
+
+
+COLUMN = [
+    *COMMON_SPELLINGS,
+    "",
+    "02412345678",  # a landline
+    "1.38123E+10",  # a number Excel showed in scientific form
+    "13812345678 / 13912345678",
+    "12345",
+    "٣٨١٢٣٤٥٦٧٨٩",  # digits, but not ASCII ones
+]
+
+
+@pytest.mark.parametrize("region", ["CN", "US", "ZZ"])
+def test_a_column_is_explained_as_each_cell_alone(region: str) -> None:
+    assert explain_phones(COLUMN, region) == [explain_phone(raw, region) for raw in COLUMN]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(alphabet="0123456789+ ", max_size=13), max_size=5))
+def test_any_column_of_digit_soup_is_explained_as_each_cell_alone(raws: list[str]) -> None:
+    assert explain_phones(raws, "CN") == [explain_phone(raw, "CN") for raw in raws]

@@ -162,6 +162,27 @@ def check_phone(raw: str, region: str = "CN") -> tuple[str | None, str | None]:
     return phone, None if why is None else why.format(**params)
 
 
+def explain_phones(
+    raws: list[str], region: str = "CN"
+) -> list[tuple[str | None, str | None, dict[str, str]]]:
+    """:func:`explain_phone` of each of a column's cells.
+
+    Nearly every cell of a roster's phone column is a mobile number written as its digits:
+    those are checked here in one pass, each with a string test and the region's pattern, and
+    only the others take :func:`explain_phone`'s way.
+    """
+    info = _REGIONS.get(region) or _region(region)
+    if info is None:
+        return [explain_phone(raw, region) for raw in raws]
+    mobile, prefix = info.mobile.fullmatch, info.e164_prefix
+    return [
+        (prefix + raw, None, {})
+        if raw.isdigit() and raw.isascii() and mobile(raw)
+        else explain_phone(raw, region)
+        for raw in raws
+    ]
+
+
 def explain_phone(raw: str, region: str = "CN") -> tuple[str | None, str | None, dict[str, str]]:
     """:func:`check_phone` with the reason as a template and its parameters."""
     if not raw:

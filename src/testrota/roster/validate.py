@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 from testrota.collector import collector_paused
 from testrota.policy import Policy
 from testrota.roster.columns import normalize_header, to_simplified
-from testrota.roster.phones import NO_PHONE, explain_phone
+from testrota.roster.phones import explain_phones
 from testrota.roster.reader import Sheet, Workbook
 
 EMPLOYEE, THIRD_PARTY, CO_RESIDENT = "employee", "third_party", "co_resident"
@@ -544,7 +544,7 @@ class _State:
         roles = _mapped(col("role"), self.tidy, _tidy)
         cats = _mapped(col("category"), self.tidy, _tidy)
         region = self.region
-        explained = [explain_phone(p, region) if p else _NO_PHONE for p in col("phone")]
+        explained = explain_phones(col("phone"), region)
         phone_checks = [(phone, why) for phone, why, _params in explained]
         phone_params = [params for _phone, _why, params in explained]
         has_phone = "phone" in data
@@ -816,7 +816,6 @@ class _State:
 
 
 _CUT_FIELDS = ("department", "grid_unit", "role", "vaccination", "category")
-_NO_PHONE: tuple[str | None, str | None, dict[str, str]] = (None, NO_PHONE, {})
 KEPT_WITHOUT_PHONE = "; the person is kept without a phone"
 
 
