@@ -105,15 +105,16 @@ def test_identity_normalisation() -> None:
     assert normalize_id_number("21050219800101 123x") == "21050219800101123X"
 
 
+PEOPLE = [
+    PersonKeys(1, "1001", "+8613800000001", "210502198001011234"),
+    PersonKeys(2, "00123", "+8613800000002", None),
+    PersonKeys(3, "1003", "+8613800000009", "21050219800101567X"),
+    PersonKeys(4, "1004", "+8613800000009", None),  # a shared family phone
+]
+
+
 def _index() -> PersonIndex:
-    return PersonIndex(
-        [
-            PersonKeys(1, "1001", "+8613800000001", "210502198001011234"),
-            PersonKeys(2, "00123", "+8613800000002", None),
-            PersonKeys(3, "1003", "+8613800000009", "21050219800101567X"),
-            PersonKeys(4, "1004", "+8613800000009", None),  # a shared family phone
-        ]
-    )
+    return PersonIndex(PEOPLE)
 
 
 def _parse(data: dict[str, list[str]], sites: dict[str, str] | None = None) -> object:
@@ -240,7 +241,7 @@ def test_outside_sites_are_kept_by_name() -> None:
 
 def test_the_index_reads_the_databases_plain_rows_and_each_bad_time_row_is_reported() -> None:
     # The import hands the index the driver's own tuples, not PersonKeys (300,000 of them).
-    plain = [tuple(p) for p in _index()._people]
+    plain = [tuple(p) for p in PEOPLE]
     assert all(type(p) is tuple for p in plain)
     out = parse_rows(
         "Sheet1",

@@ -45,16 +45,19 @@ KeysRow = tuple[int, str, str | None, str | None]  # PersonKeys' fields, in its 
 class _Grouped:
     """key -> the people who share it. Nearly every key names one person: those are kept
     in a plain dict built in one call, and only the shared ones get a list (300,000 lists of
-    one cost more than the look-ups of a sheet matched by phone)."""
+    one cost more than the look-ups of a sheet matched by phone). An empty or missing key
+    names nobody."""
 
-    def __init__(self, pairs: Iterable[tuple[str, int]]) -> None:
-        listed = list(pairs)
-        self._one: dict[str, int] = dict(listed)
-        self._many: dict[str, list[int]] = {}
-        if len(self._one) < len(listed):
-            counts = Counter(key for key, _ in listed)
-            for key, pid in listed:
-                if counts[key] > 1:
+    def __init__(self, keys: Sequence[str | None], ids: Sequence[int]) -> None:
+        one: dict[str | None, int] = dict(zip(keys, ids, strict=True))
+        one.pop(None, None)
+        one.pop("", None)
+        self._one = one
+        self._many: dict[str | None, list[int]] = {}
+        if len(one) < len(keys) - keys.count(None) - keys.count(""):
+            counts = Counter(keys)
+            for key, pid in zip(keys, ids, strict=True):
+                if key and counts[key] > 1:
                     self._many.setdefault(key, []).append(pid)
 
     def get(self, key: str) -> list[int]:
@@ -69,14 +72,18 @@ class PersonIndex:
     """Look-ups from a row's identity cells to a person id.
 
     Only the exact employee-number map is built up front; the others are built the first time a
-    row needs them (most sheets match every row by employee number).
+    row needs them (most sheets match every row by employee number). Each is built from a whole
+    column at once: a group has 300,000 people.
     """
 
     def __init__(self, people: Iterable[KeysRow]) -> None:
-        # Plain tuples in PersonKeys order (a PersonKeys is one): 100,000 named tuples would
-        # cost more to build than the whole look-up saves.
-        self._people = list(people)
-        self.by_no: dict[str, int] = {p[1]: p[0] for p in self._people}
+        # Plain tuples in PersonKeys order (a PersonKeys is one), turned into columns.
+        columns = list(zip(*people, strict=True)) or [(), (), (), ()]
+        self._ids: tuple[int, ...] = columns[0]
+        self._nos: tuple[str, ...] = columns[1]
+        self._phones: tuple[str | None, ...] = columns[2]
+        self._id_numbers: tuple[str | None, ...] = columns[3]
+        self.by_no: dict[str, int] = dict(zip(self._nos, self._ids, strict=True))
         self._folded: _Grouped | None = None
         self._loose: _Grouped | None = None
         self._phone: _Grouped | None = None
@@ -84,14 +91,13 @@ class PersonIndex:
 
     def by_phone(self, e164: str) -> list[int]:
         if self._phone is None:
-            self._phone = _Grouped((p[2], p[0]) for p in self._people if p[2])
+            self._phone = _Grouped(self._phones, self._ids)
         return self._phone.get(e164)
 
     def by_id_number(self, normalized: str) -> list[int]:
         if self._id_number is None:
-            self._id_number = _Grouped(
-                (normalize_id_number(p[3]), p[0]) for p in self._people if p[3]
-            )
+            keys = [normalize_id_number(v) if v else None for v in self._id_numbers]
+            self._id_number = _Grouped(keys, self._ids)
         return self._id_number.get(normalized)
 
     def by_employee_no(self, raw: str) -> list[int]:
@@ -101,13 +107,13 @@ class PersonIndex:
         if hit is not None:
             return [hit]
         if self._folded is None or self._loose is None:
-            self._folded = _Grouped((number_key(p[1]), p[0]) for p in self._people)
-            self._loose = _Grouped((loose_key(p[1]), p[0]) for p in self._people)
+            self._folded = _Grouped(list(map(number_key, self._nos)), self._ids)
+            self._loose = _Grouped(list(map(loose_key, self._nos)), self._ids)
         return self._folded.get(number_key(raw)) or self._loose.get(loose_key(raw))
 
     def employee_nos(self, person_ids: Iterable[int]) -> list[str]:
         wanted = set(person_ids)
-        return sorted(p[1] for p in self._people if p[0] in wanted)
+        return sorted(no for pid, no in zip(self._ids, self._nos, strict=True) if pid in wanted)
 
 
 class ParsedSample(NamedTuple):
