@@ -5,6 +5,8 @@ SQLAlchemy converts every parameter of every row through its type's bind process
 database's own insert. Here each column's processor (public API: ``TypeEngine.dialect_impl``
 and ``bind_processor``) is looked up once and applied once per distinct value — a week's
 appointments share a few thousand slot times — and the rows go to the driver as they are.
+On PostgreSQL the rows go to ``COPY`` in chunks of columns, each column spelled in one pass
+(:func:`_copy_to`).
 """
 
 from __future__ import annotations
@@ -76,7 +78,7 @@ def bulk_insert(
                 cells[i] = f(cells[i])
             yield (*cells, *tail)
 
-    _write(conn, table, names, converted())
+    _executemany(conn, table, names, converted())
 
 
 def bulk_insert_columns(
@@ -374,17 +376,13 @@ def _cached(proc: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return convert
 
 
-def _write(
+def _executemany(
     conn: Connection, table: Table, names: Sequence[str], values: Iterator[tuple[Any, ...]]
 ) -> None:
+    """``values`` through the driver's ``executemany``, a chunk at a time (not PostgreSQL,
+    which takes :func:`_copy_to`)."""
     quoted = ", ".join(f'"{n}"' for n in names)
     dialect = conn.dialect
-    if dialect.name == "postgresql" and dialect.driver == "psycopg":
-        # COPY is several times faster than executemany for a week's worth of rows.
-        raw = _driver(conn)
-        with raw.cursor() as cur, cur.copy(f'COPY "{table.name}" ({quoted}) FROM STDIN') as copy:
-            _copy_text(copy, values, len(names))
-        return
     mark = {"qmark": "?", "format": "%s", "pyformat": "%s"}.get(dialect.paramstyle)
     if mark is None:  # pragma: no cover - no supported driver uses named parameters
         raise NotImplementedError(dialect.paramstyle)
@@ -422,13 +420,11 @@ def indexes_deferred(
 
 
 def _copy_text(copy: Any, values: Iterable[tuple[Any, ...]], width: int) -> None:
-    """Write ``values`` to a text-format ``COPY``, each distinct value of a column spelled once.
+    """Write ``values`` to a text-format ``COPY`` row by row, each distinct value of a column
+    spelled once: the way of a chunk :func:`_copy_to` cannot spell by columns.
 
-    psycopg's ``write_row`` looks up a dumper for every value of every row; a week's 600,000
-    appointments repeat a few thousand slot times, sites and units, so spelling each distinct
-    value once and joining the line here halves the client's share of the write. A row holding
-    a value this does not spell (JSON, bytes, a float that is not finite) goes through
-    ``write_row``: both write the same text format into the same stream.
+    A row holding a value this does not spell (JSON, bytes, a float that is not finite) goes
+    through psycopg's ``write_row``: both write the same text format into the same stream.
     """
     caches: list[dict[Any, str]] = [{} for _ in range(width)]
     lines: list[str] = []
@@ -436,9 +432,6 @@ def _copy_text(copy: Any, values: Iterable[tuple[Any, ...]], width: int) -> None
         try:
             parts = []
             for cache, value in zip(caches, row, strict=True):
-                if value.__class__ is int:  # ids, mostly distinct: a cache would only grow
-                    parts.append(str(value))
-                    continue
                 text = cache.get(value)
                 if text is None:
                     text = cache[value] = _spelled(value)
