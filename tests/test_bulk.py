@@ -388,3 +388,26 @@ def test_delete_ids_deletes_exactly_the_ids_given(engine: Engine, chosen: set[in
     with engine.connect() as conn:
         left = {i for (i,) in conn.execute(select(table.c.id))}
     assert left == set(range(1, 31)) - chosen
+
+
+def test_a_select_read_raw_gives_the_rows_sqlalchemy_gives_as_plain_tuples(engine: Engine) -> None:
+    from sqlalchemy import literal_column
+
+    from testrota.db.bulk import fetch_raw_select
+
+    table = tables.AUDIT_EVENT
+    with engine.begin() as conn:
+        bulk_insert(
+            conn,
+            table,
+            [(str(i), {}) for i in range(3)],
+            columns=("entity_id", "details"),
+            constants={"at": AT, "actor": "cli:test", "action": "plan.week", "entity": "week"},
+        )
+        query = select(table.c.id, table.c.entity_id, literal_column("'50%'")).order_by(table.c.id)
+        raw = fetch_raw_select(conn, query)
+        assert all(type(r) is tuple for r in raw)
+        assert raw == [tuple(r) for r in conn.execute(query)]
+        assert [r[2] for r in raw] == ["50%"] * 3  # the driver reads SQLAlchemy's %% as one
+        with pytest.raises(ValueError, match="without parameters"):
+            fetch_raw_select(conn, select(table.c.id).where(table.c.entity_id == "1"))

@@ -40,7 +40,7 @@ from testrota.compliance.result_rows import (
 )
 from testrota.compliance.staging import mark_done_staged, same_sample, staged, staged_rows
 from testrota.db import tables
-from testrota.db.bulk import fetch_raw
+from testrota.db.bulk import fetch_raw, fetch_raw_select
 from testrota.db.models import Site
 from testrota.db.types import UTCDateTime
 from testrota.errors import UserError
@@ -311,12 +311,11 @@ def _write(
     conn = session.connection()
     tr = tables.TEST_RESULT
     with staged(conn, staged_rows(samples, policy)) as st:
-        existing = {
-            r.idx: (r.id, r.result)
-            for r in conn.execute(
-                select(st.c.idx, tr.c.id, tr.c.result).join(tr, same_sample())
-            ).all()
-        }
+        # Plain rows: an unchanged sheet finds all 300,000 of its samples here.
+        stored = fetch_raw_select(
+            conn, select(st.c.idx, tr.c.id, tr.c.result).join(tr, same_sample())
+        )
+        existing = {idx: (rid, result) for idx, rid, result in stored}
         new: list[int] = []
         changed: list[tuple[int, ParsedSample]] = []
         unchanged = parsed.duplicates

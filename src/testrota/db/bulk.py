@@ -19,7 +19,7 @@ from datetime import date, datetime
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import JSON, Connection, Table
+from sqlalchemy import JSON, Connection, Select, Table
 
 from testrota.db.writes import note_write
 
@@ -526,13 +526,26 @@ IN_CHUNK = 500  # ids per IN (...): under SQLite's limit on bound parameters
 def fetch_raw(conn: Connection, table: Table, columns: Sequence[str]) -> list[tuple[Any, ...]]:
     """All rows of ``columns``, as the driver returns them (SQLite booleans are 0/1)."""
     names = ", ".join(f'"{c}"' for c in columns)
+    return _driver_rows(conn, f'SELECT {names} FROM "{table.name}"')
+
+
+def fetch_raw_select(conn: Connection, query: Select[Any]) -> list[tuple[Any, ...]]:
+    """The rows of ``query``, a query without parameters, as the driver returns them."""
+    compiled = query.compile(dialect=conn.dialect)
+    if compiled.params:
+        raise ValueError("fetch_raw_select takes a query without parameters")
+    return _driver_rows(conn, compiled.string)
+
+
+def _driver_rows(conn: Connection, sql: str) -> list[tuple[Any, ...]]:
     # The driver's own cursor, in the same transaction: through SQLAlchemy each of a group's
-    # 300,000 rows would also become a Row, which took longer than the read itself.
+    # 300,000 rows would also become a Row, which took longer than the read itself. The empty
+    # parameters make psycopg read the statement's %% as SQLAlchemy wrote them.
     raw = conn.connection.driver_connection
     assert raw is not None
     cursor = raw.cursor()
     try:
-        cursor.execute(f'SELECT {names} FROM "{table.name}"')
+        cursor.execute(sql, ())
         return list(cursor.fetchall())
     finally:
         cursor.close()
