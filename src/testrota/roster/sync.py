@@ -153,8 +153,10 @@ def unit_key(values: tuple[Any, ...]) -> tuple[str, str, str]:
     return (values[_UNIT_AT[0]] or "", values[_UNIT_AT[1]] or "", values[_UNIT_AT[2]] or "")
 
 
-def match_key(record: PersonRecord) -> tuple[str, str, str | None]:
-    return (record.role, record.department, record.category_column)
+# What the risk matcher reads of a record: (role, department, category column).
+match_key: Callable[[PersonRecord], tuple[str, str, str | None]] = itemgetter(
+    *(PersonRecord._fields.index(name) for name in ("role", "department", "category_column"))
+)
 
 
 def keep_absent_fields(
