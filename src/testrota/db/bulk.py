@@ -224,8 +224,7 @@ def bulk_insert_groups(
     the server stores rows while later groups are still being formed. Elsewhere the rows are
     expanded and go through :func:`bulk_insert`.
     """
-    dialect = conn.dialect
-    if not (dialect.name == "postgresql" and dialect.driver == "psycopg"):
+    if not _copies(conn):
         rows = [(*row, *values) for values, part in groups for row in part]
         bulk_insert(conn, table, rows, columns=[*own, *shared])
         return len(rows)
@@ -299,10 +298,8 @@ def bulk_update(
             else:
                 yield (*row, *tail)
 
-    values = converted()
-    dialect = conn.dialect
     quoted_key = f'"{key}"'
-    if dialect.name == "postgresql" and dialect.driver == "psycopg":
+    if _copies(conn):
         staging = f"_bulk_{table.name}"
         quoted = ", ".join(f'"{n}"' for n in names)
         conn.exec_driver_sql(f'DROP TABLE IF EXISTS "{staging}"')
@@ -322,9 +319,10 @@ def bulk_update(
         )
         conn.exec_driver_sql(f'DROP TABLE "{staging}"')
         return
-    mark = {"qmark": "?", "format": "%s", "pyformat": "%s"}.get(dialect.paramstyle)
+    values = converted()
+    mark = {"qmark": "?", "format": "%s", "pyformat": "%s"}.get(conn.dialect.paramstyle)
     if mark is None:  # pragma: no cover - no supported driver uses named parameters
-        raise NotImplementedError(dialect.paramstyle)
+        raise NotImplementedError(conn.dialect.paramstyle)
     sets = ", ".join(f'"{n}" = {mark}' for n in names[1:])
     sql = f'UPDATE "{table.name}" SET {sets} WHERE {quoted_key} = {mark}'
     # The key goes last, as the statement's WHERE takes it.
