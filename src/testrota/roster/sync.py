@@ -155,7 +155,7 @@ def unit_key(values: tuple[Any, ...]) -> tuple[str, str, str]:
 
 # What the risk matcher reads of a record: (role, department, category column).
 match_key: Callable[[PersonRecord], tuple[str, str, str | None]] = itemgetter(
-    *(PersonRecord._fields.index(name) for name in ("role", "department", "category_column"))
+    *(_RECORD_FIELDS.index(name) for name in ("role", "department", "category_column"))
 )
 
 
