@@ -179,8 +179,15 @@ class Appointment(SQLModel, table=True):
     __table_args__ = (
         Index("ix_appointment_week_status", "week", "status"),
         Index("ix_appointment_person_week", "person_id", "week"),
-        # compliance: the overdue, still-scheduled appointments that flagging reads
-        Index("ix_appointment_status_starts", "status", "starts_at"),
+        # The missed list and the weeks-in-a-row count: only missed rows, so a plan's 600,000
+        # scheduled rows never enter it (0019_missed_index; it replaced (status, starts_at),
+        # which every planned row entered). Flagging reads ix_appointment_scheduled_ends.
+        Index(
+            "ix_appointment_missed_starts",
+            "starts_at",
+            postgresql_where=text("status = 'missed'"),
+            sqlite_where=text("status = 'missed'"),
+        ),
         # whether anything is due to be flagged, asked before every list: one page (0014_peak)
         Index(
             "ix_appointment_scheduled_ends",
