@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_
+from sqlalchemy import false, func, or_
 from sqlmodel import Session, col, select
 
 from testrota.auth.scope import Scope
@@ -103,7 +103,8 @@ class PeoplePage:
     pages: int
     filters: PeopleFilter
     departments: list[str] = field(default_factory=list)  # the choices of the filter form
-    grid_units: list[str] = field(default_factory=list)
+    # None: no department chosen in a scope of every department (see :func:`grid_units`)
+    grid_units: list[str] | None = field(default_factory=list)
 
 
 def _escape_like(text: str) -> str:
@@ -202,12 +203,42 @@ def departments(session: Session, scope: Scope) -> list[str]:
     """The departments of active people in ``scope`` (a supervisor: their own)."""
     if scope.departments is not None:
         return sorted(scope.departments)
-    query = select(Person.department).where(col(Person.active).is_(True)).distinct()
-    return sorted(d for d in session.exec(query) if d)
+    return [d for d in session.exec(_active_departments()) if d is not None and d]
 
 
-def grid_units(session: Session, scope: Scope, department: str = "") -> list[str]:
-    """The grid units of active people in ``scope`` (and ``department``)."""
+def _active_departments() -> Any:
+    """The distinct departments of active people, in order, one look into the department
+    index each (a loose index scan): ``SELECT DISTINCT`` read all 300,000 people of a group
+    to find its thirty departments, 50 ms of the database's time at every page that offers
+    them."""
+    p = Person.__table__  # type: ignore[attr-defined]
+
+    def first(*where: Any) -> Any:
+        # ORDER BY ... LIMIT 1, not min(): SQLite reads the whole range for a min() that has
+        # a condition beside the indexed column. "active" through coalesce, which no index
+        # serves: SQLite took the index of active and sorted every active person instead.
+        return (
+            select(p.c.department)
+            .where(func.coalesce(p.c.active, false()).is_(True), *where)
+            .order_by(p.c.department)
+            .limit(1)
+            .scalar_subquery()
+        )
+
+    found = select(first().label("name")).cte("found", recursive=True)
+    found = found.union_all(
+        select(first(p.c.department > found.c.name)).where(found.c.name.is_not(None))
+    )
+    return select(found.c.name).where(found.c.name.is_not(None))
+
+
+def grid_units(session: Session, scope: Scope, department: str = "") -> list[str] | None:
+    """The grid units of active people in ``scope`` (and ``department``), or None when no
+    department narrows a scope of every department: a group's 12,000 grid units made a list
+    nobody can pick from (820 KB of HR's missed page, and a read of every person). The pages
+    then ask for a department, or take the grid unit typed."""
+    if not department and scope.is_everything:
+        return None
     query = select(Person.grid_unit).where(col(Person.active).is_(True)).distinct()
     where = scope.where(Person.department)
     if where is not None:

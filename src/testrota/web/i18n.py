@@ -86,6 +86,7 @@ ZH: dict[str, str] = {
     "All departments": "全部部门",
     "Grid unit": "网格",
     "All grid units": "全部网格",
+    "Choose a department, or type it": "先选部门，或直接输入",
     "Category": "类别",
     "All categories": "全部类别",
     "Role": "岗位",

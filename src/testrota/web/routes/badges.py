@@ -65,7 +65,7 @@ def badges_page(
         "badges.html",
         {
             "departments": departments(session, scope),
-            "grid_units": grid_units(session, scope),
+            "grid_units": grid_units(session, scope, department),
             "department": department,
             "grid_unit": grid_unit,
             "format": format,
