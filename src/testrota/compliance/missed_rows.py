@@ -13,7 +13,8 @@ from collections import defaultdict
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, Protocol
+from operator import itemgetter
+from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import case, func, select, true
 
@@ -283,10 +284,10 @@ DETAIL_SORT_KEYS = ("tests_this_week", "last_test_date", "weeks_missed_in_row")
 MISSED_SORT_KEYS = OUTLINE_SORT_KEYS + DETAIL_SORT_KEYS
 
 
-@dataclass(frozen=True)
-class MissedLine:
+class MissedLine(NamedTuple):
     """A missed appointment as :func:`missed_page` sorts and counts it, before the facts that
-    cost a read of each person's samples and twelve weeks."""
+    cost a read of each person's samples and twelve weeks. A tuple in the order of
+    :data:`_OUTLINE`: HR's list of a group's week is 20,000 of them."""
 
     appointment_id: int
     employee_no: str
@@ -390,31 +391,47 @@ def _missed_outline(
     which takes the people's appointments and exemptions of the week but not their samples,
     or the roll-up's ``asked``: it keeps a row for exactly the people asked at least one test,
     counted with the same ``person_week``."""
-    rows = session.execute(_missed_query(wk, policy, departments, grid_unit, units)).all()
-    if not rows:
-        return []
-    firsts = {r.person_id: r for r in rows}
+    query = _missed_query(wk, policy, departments, grid_unit, units)
     if asked is not None:
-        chosen = set(asked(list(firsts)))
+        # the line's columns alone, read by position: HR's list of a group's week read every
+        # column of 20,000 rows and each of seven by name (160 of its 480 ms)
+        rows = session.execute(query.with_only_columns(*_OUTLINE, APPOINTMENT.c.person_id)).all()
+        chosen = set(asked(list({r[-1] for r in rows})))
+        lines = [MissedLine(*r[:-1]) for r in rows if r[-1] in chosen]
     else:
+        wide = session.execute(query).all()
+        firsts = {r.person_id: r for r in wide}
         people = [person_facts_row(r, rates, prefix="p_") for r in firsts.values()]
         weeks = _person_weeks(session, people, wk, policy, with_samples=False)
         chosen = {pid for pid, pw in weeks.items() if pw.required > 0}
-    out = [
-        MissedLine(
-            appointment_id=r.id,
-            employee_no=r.p_employee_no,
-            name=r.p_name,
-            department=r.p_department,
-            grid_unit=r.p_grid_unit,
-            category=r.p_category,
-            slot_start=r.starts_at,
-        )
-        for r in rows
-        if r.person_id in chosen
-    ]
-    out.sort(key=lambda r: (r.department, r.grid_unit, r.employee_no, r.slot_start))
-    return out
+        lines = [
+            MissedLine(
+                r.id,
+                r.p_employee_no,
+                r.p_name,
+                r.p_department,
+                r.p_grid_unit,
+                r.p_category,
+                r.starts_at,
+            )
+            for r in wide
+            if r.person_id in chosen
+        ]
+    lines.sort(key=_LINE_ORDER)
+    return lines
+
+
+# MissedLine's columns, in its order; and missed_list's order of rows
+_OUTLINE = (
+    APPOINTMENT.c.id,
+    PERSON.c.employee_no,
+    PERSON.c.name,
+    PERSON.c.department,
+    PERSON.c.grid_unit,
+    _CATEGORY,
+    APPOINTMENT.c.starts_at,
+)
+_LINE_ORDER = itemgetter(3, 4, 1, 6)
 
 
 __all__ = [
