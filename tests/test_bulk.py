@@ -7,6 +7,8 @@ import contextlib
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import Connection, Engine, select
 
 from testrota.db import tables
@@ -411,3 +413,62 @@ def test_a_select_read_raw_gives_the_rows_sqlalchemy_gives_as_plain_tuples(engin
         assert [r[2] for r in raw] == ["50%"] * 3  # the driver reads SQLAlchemy's %% as one
         with pytest.raises(ValueError, match="without parameters"):
             fetch_raw_select(conn, select(table.c.id).where(table.c.entity_id == "1"))
+
+
+def test_json_goes_by_columns_and_stores_the_text_the_driver_stores(engine: Engine) -> None:
+    """On PostgreSQL a JSON column is spelled as text by the bulk path (a dict per row sent
+    its whole chunk row by row through the driver): the stored text is the driver's, byte for
+    byte, awkward strings and Python None (JSON null) included."""
+    from sqlalchemy import insert, text
+
+    from testrota.db.bulk import _converters, _spelled_column
+
+    table = tables.AUDIT_EVENT
+    details = [
+        {"网格": "炼钢一班", "n": 3},
+        {"tab": "a\tb", "newline": "c\nd", "backslash": "e\\f", "quote": 'g"h', "nul": "\\N"},
+        {"nested": {"list": [1, 2.5, None, True]}},
+        None,
+        {},
+    ]
+
+    def row(i: int, value: object) -> dict[str, object]:
+        return {
+            "at": AT,
+            "actor": "test",
+            "action": "test.json",
+            "entity": "test",
+            "entity_id": str(i),
+            "details": value,
+        }
+
+    with engine.begin() as conn:
+        bulk_insert(conn, table, [row(i, d) for i, d in enumerate(details)])
+        conn.execute(insert(table), [row(100 + i, d) for i, d in enumerate(details)])
+        if conn.dialect.name == "postgresql":
+            (convert,) = _converters(conn, table, ["details"])
+            spelled = _spelled_column([convert(d) for d in details], {})
+            assert all(isinstance(s, str) for s in spelled)  # no row falls back to the driver
+    with engine.connect() as conn:
+        stored = dict(
+            conn.execute(
+                text(
+                    "SELECT entity_id, CAST(details AS TEXT) FROM auditevent "
+                    "WHERE action = 'test.json'"
+                )
+            ).all()
+        )
+        read = dict(conn.execute(select(table.c.entity_id, table.c.details)).all())
+    for i, value in enumerate(details):
+        assert stored[str(i)] == stored[str(100 + i)], value
+        assert read[str(i)] == value
+
+
+@given(st.text(alphabet=st.sampled_from(["\\", "\t", "\n", "\r", "N", "a", "网", "\x00"])))
+def test_text_is_escaped_for_copy_as_the_format_asks(value: str) -> None:
+    """COPY's text format: a backslash, tab, newline and carriage return escaped, each once,
+    whatever runs of them a value holds (``\\\\N`` stays a value, not NULL)."""
+    from testrota.db.bulk import _escaped
+
+    table = {"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"}
+    assert _escaped(value) == "".join(table.get(c, c) for c in value)
