@@ -111,6 +111,12 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def _like(column: Any, pattern: str, caseless: bool) -> Any:
+    if caseless:
+        return column.like(pattern, escape="\\")
+    return column.ilike(pattern, escape="\\")
+
+
 def _conditions(scope: Scope, f: PeopleFilter, phone_region: str) -> list[Any]:
     conds: list[Any] = []
     where = scope.where(Person.department)
@@ -132,10 +138,13 @@ def _conditions(scope: Scope, f: PeopleFilter, phone_region: str) -> list[Any]:
         conds.append(col(Person.risk_category).is_(None))
     q = f.q.strip()
     if q:
-        like = f"%{_escape_like(q)}%"
+        # ILIKE folds the case of every name and number it reads: three times LIKE's work over
+        # a group's 300,000 people, for nothing when the query has no case (Chinese, digits)
+        caseless = q.lower() == q.upper()
+        pattern = _escape_like(q)
         options = [
-            col(Person.name).ilike(like, escape="\\"),
-            col(Person.employee_no).ilike(f"{_escape_like(q)}%", escape="\\"),
+            _like(col(Person.name), f"%{pattern}%", caseless),
+            _like(col(Person.employee_no), f"{pattern}%", caseless),
         ]
         for number in (
             phone_condition(Person.phone, q, masked=scope.masker.masked, region=phone_region),
@@ -177,20 +186,32 @@ def search_people(
     if scope.departments is not None and not scope.departments:
         return PeoplePage(rows=[], total=0, page=1, pages=1, filters=f)
     conds = _conditions(scope, f, phone_region)
-    total = session.exec(select(func.count()).select_from(Person).where(*conds)).one()
-    pages = max(1, -(-int(total) // page_size))
-    page = min(max(1, page), pages)
-    query = (
-        select(Person)
-        .where(*conds)
-        .order_by(col(Person.department), col(Person.employee_no))
-        .offset((page - 1) * page_size)
-        .limit(page_size)
-    )
-    rows = [person_row(p) for p in session.exec(query)]
+    order = (col(Person.department), col(Person.employee_no))
+    page = max(1, page)
+    if f.q.strip():
+        # A search reads the whole roster (a name anywhere in it): the page and the count
+        # of its few matches come from one pass, not two (a group's 300,000 people twice)
+        counted = select(Person, func.count().over()).where(*conds).order_by(*order)
+        found = session.exec(counted.offset((page - 1) * page_size).limit(page_size)).all()
+        if not found and page > 1:  # past the last page: the last one
+            total = int(session.exec(select(func.count()).select_from(Person).where(*conds)).one())
+            last = max(1, -(-total // page_size))
+            return search_people(session, scope, f, last, page_size, phone_region=phone_region)
+        total = int(found[0][1]) if found else 0
+        pages = max(1, -(-total // page_size))
+        rows = [person_row(p) for p, _ in found]
+    else:
+        total = int(session.exec(select(func.count()).select_from(Person).where(*conds)).one())
+        pages = max(1, -(-total // page_size))
+        page = min(page, pages)
+        query = select(Person).where(*conds).order_by(*order)
+        rows = [
+            person_row(p)
+            for p in session.exec(query.offset((page - 1) * page_size).limit(page_size))
+        ]
     return PeoplePage(
         rows=rows,
-        total=int(total),
+        total=total,
         page=page,
         pages=pages,
         filters=f,
