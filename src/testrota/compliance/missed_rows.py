@@ -334,16 +334,16 @@ def missed_page(
     departments: Collection[str] | None = None,
     grid_unit: str | None = None,
     units: Collection[str] | None = None,
-    asked: Callable[[Collection[int]], Collection[int]] | None = None,
+    asked: Callable[[Any], Any] | None = None,
 ) -> MissedPage:
     """One page of the missed list, sorted by ``sort``.
 
     A department of 10,000 people misses hundreds of slots a week, and a page shows 100: sorted
     by a column of the appointment or the person, the whole list is counted and sorted from
     those alone and only the page's rows get their week, last test and weeks in a row (sorted
-    by one of those, every row needs them first). ``asked``: which of some people were asked at
-    least one test in ``wk``, read from the weekly roll-up when it holds the week (None: they
-    are counted here from their appointments)."""
+    by one of those, every row needs them first). ``asked``: given a column of person ids, the
+    condition that the person was asked at least one test in ``wk``, from the weekly roll-up
+    when it holds the week (None: they are counted here from their appointments)."""
     scope: dict[str, Any] = {
         "rates": rates,
         "departments": departments,
@@ -384,7 +384,7 @@ def _missed_outline(
     departments: Collection[str] | None,
     grid_unit: str | None,
     units: Collection[str] | None,
-    asked: Callable[[Collection[int]], Collection[int]] | None,
+    asked: Callable[[Any], Any] | None,
 ) -> list[MissedLine]:
     """The rows :func:`missed_list` gives, in its order, with the columns to sort them by: a
     row is left out exactly when it leaves it out (nothing was asked of the person that week),
@@ -393,11 +393,11 @@ def _missed_outline(
     counted with the same ``person_week``."""
     query = _missed_query(wk, policy, departments, grid_unit, units)
     if asked is not None:
-        # the line's columns alone, read by position: HR's list of a group's week read every
-        # column of 20,000 rows and each of seven by name (160 of its 480 ms)
-        rows = session.execute(query.with_only_columns(*_OUTLINE, APPOINTMENT.c.person_id)).all()
-        chosen = set(asked(list({r[-1] for r in rows})))
-        lines = [MissedLine(*r[:-1]) for r in rows if r[-1] in chosen]
+        # the line's columns alone, read by position, the roll-up asked in the same statement:
+        # HR's list of a group's week read every column of 20,000 rows and each of seven by
+        # name, then sent the 20,000 people's ids back to ask which were asked (480 -> 240 ms)
+        outline = query.with_only_columns(*_OUTLINE).where(asked(APPOINTMENT.c.person_id))
+        lines = [MissedLine(*r) for r in session.execute(outline).all()]
     else:
         wide = session.execute(query).all()
         firsts = {r.person_id: r for r in wide}

@@ -45,6 +45,7 @@ from sqlalchemy import (
     bindparam,
     case,
     delete,
+    exists,
     func,
     insert,
     inspect,
@@ -569,18 +570,10 @@ def held(conn: Connection, weeks: Collection[IsoWeek], print_: str) -> bool:
     return not left
 
 
-def asked(conn: Connection, week: IsoWeek, person_ids: Collection[int]) -> set[int]:
-    """Which of these people were asked at least one test in ``week`` (a held week: the
-    roll-up keeps a row for exactly those, see :func:`count`)."""
-    found: set[int] = set()
-    for where in ids_in(conn, PW.c.person_id, person_ids):
-        # one fetch of the ids: a row at a time was a fetch call each (20,000 for HR's list)
-        found.update(
-            conn.execute(select(PW.c.person_id).where(PW.c.week == str(week), where))
-            .scalars()
-            .all()
-        )
-    return found
+def asked(week: IsoWeek, person_id: Any) -> Any:
+    """The condition that the person of ``person_id`` (a column) was asked at least one test
+    in ``week`` (a held week: the roll-up keeps a row for exactly those, see :func:`count`)."""
+    return exists().where(PW.c.person_id == person_id, PW.c.week == str(week))
 
 
 def read(
