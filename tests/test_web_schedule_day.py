@@ -121,3 +121,55 @@ def test_a_date_that_is_not_one_is_answered_in_words(client: TestClient, engine:
         assert response.status_code == 400
         message = soup(response).select_one("p.flash.error")
         assert message is not None and "不是日期" in message.get_text(), message
+
+
+def test_a_group_day_shows_one_site_at_a_time(client: TestClient, engine: Engine) -> None:
+    """A group's day is thousands of slots at dozens of sites (740 KB of HTML at 300,000
+    people): past DAY_SLOTS_INLINE the page lists the sites, and shows the slots of the site
+    chosen from that list; the day's arrows keep the site."""
+    from sqlalchemy import insert
+
+    from testrota.db import tables
+    from testrota.web.routes.schedule import DAY_SLOTS_INLINE
+
+    _world(engine)
+    per_site = DAY_SLOTS_INLINE // 10 + 1
+    start = datetime(2022, 5, 9, 6, 0, tzinfo=SH)
+    rows = []
+    for n in range(10):
+        _site(engine, f"S{n:02d}", f"采样点{n}", "Asia/Shanghai")
+        for i in range(per_site):
+            at = start + timedelta(minutes=i)
+            rows.append(
+                {
+                    "site_code": f"S{n:02d}",
+                    "week": "2022-W19",
+                    "starts_at": at,
+                    "ends_at": at + timedelta(minutes=1),
+                    "capacity": 3,
+                }
+            )
+    with engine.begin() as conn:
+        conn.execute(insert(tables.SLOT), rows)
+    make_user(engine, "sup", "supervisor", ["炼钢厂"])
+    sign_in(client, "sup")
+    page = soup(client.get("/schedule/day", params={"date": "2022-05-09"}))
+    assert page.select("section.site-day") == []
+    assert page.select_one("p.choose-site") is not None
+    links = {
+        tr["data-site"]: tr.select_one("a")["href"]
+        for tr in page.select("table.day-sites tbody tr")
+        if tr.select_one("a")
+    }
+    assert links["NORTH"] == "/schedule/day?date=2022-05-09&site=NORTH"
+    assert "DORM" not in links  # no slot that day: nothing to show
+    chosen = soup(client.get(links["NORTH"]))
+    assert [s["data-site"] for s in chosen.select("section.site-day")] == ["NORTH"]
+    assert _rows(chosen, "NORTH") == [("08:00", "1/10")]  # the supervisor's own people
+    assert chosen.select_one('tr[aria-current="true"]')["data-site"] == "NORTH"
+    forward = chosen.select_one('a[rel="next"]')["href"]
+    assert forward == "/schedule/day?date=2022-05-10&site=NORTH"
+    many = soup(client.get("/schedule/day", params={"date": "2022-05-09", "site": "S03"}))
+    assert len(_rows(many, "S03")) == per_site
+    unknown = soup(client.get("/schedule/day", params={"date": "2022-05-09", "site": "NOPE"}))
+    assert unknown.select("section.site-day") == []  # an unknown site: the list of sites

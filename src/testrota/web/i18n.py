@@ -94,6 +94,7 @@ ZH: dict[str, str] = {
     "Employee no.": "工号",
     "Phone": "手机号",
     "Site": "检测点",
+    "{n} slots on this day: choose a site above to see its slots.": "当天共 {n} 个时段：在上表中选择检测点查看其时段。",
     "Slot": "时段",
     "Status": "状态",
     "Active": "在职",

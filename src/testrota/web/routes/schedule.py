@@ -65,6 +65,7 @@ def schedule_day(
     session: SessionDep,
     scope: SupervisorScope,
     day: Annotated[str, Query(alias="date")] = "",
+    site: Annotated[str, Query(max_length=40)] = "",
 ) -> Response:
     _ = translator(request_language(request))
     today = app.now().astimezone(app.tz).date()
@@ -74,6 +75,8 @@ def schedule_day(
     except UserError as exc:
         error, status, shown = exc.render(_), 400, today
     view = day_view(session, scope, shown, app.tz)
+    chosen = site.strip() if any(s.code == site.strip() for s in view.sites) else ""
+    slots = sum(len(s.slots) for s in view.sites)
     return render(
         request,
         "schedule_day.html",
@@ -82,9 +85,18 @@ def schedule_day(
             "prev_day": shown - timedelta(days=1),
             "next_day": shown + timedelta(days=1),
             "error": error,
+            "chosen": chosen,
+            "anchor": {s.code: i for i, s in enumerate(view.sites, 1)},
+            # every site's slots on the page, or (a group's 60 sites, 5,400 slots and 740 KB a
+            # day) the one site chosen from the table of sites
+            "inline": not chosen and slots <= DAY_SLOTS_INLINE,
+            "slots": slots,
         },
         status_code=status,
     )
+
+
+DAY_SLOTS_INLINE = 1_000  # more slots in a day than this: the day view shows one site's
 
 
 @router.post("/schedule/plan")
