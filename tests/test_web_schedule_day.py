@@ -171,5 +171,7 @@ def test_a_group_day_shows_one_site_at_a_time(client: TestClient, engine: Engine
     assert forward == "/schedule/day?date=2022-05-10&site=NORTH"
     many = soup(client.get("/schedule/day", params={"date": "2022-05-09", "site": "S03"}))
     assert len(_rows(many, "S03")) == per_site
-    unknown = soup(client.get("/schedule/day", params={"date": "2022-05-09", "site": "NOPE"}))
-    assert unknown.select("section.site-day") == []  # an unknown site: the list of sites
+    for unknown in ("NOPE", "x" * 5000):  # an unknown site: the list of sites
+        response = client.get("/schedule/day", params={"date": "2022-05-09", "site": unknown})
+        assert response.status_code == 200
+        assert soup(response).select("section.site-day") == []

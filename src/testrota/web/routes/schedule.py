@@ -65,7 +65,7 @@ def schedule_day(
     session: SessionDep,
     scope: SupervisorScope,
     day: Annotated[str, Query(alias="date")] = "",
-    site: Annotated[str, Query(max_length=40)] = "",
+    site: str = "",
 ) -> Response:
     _ = translator(request_language(request))
     today = app.now().astimezone(app.tz).date()
