@@ -188,20 +188,23 @@ def search_people(
     conds = _conditions(scope, f, phone_region)
     order = (col(Person.department), col(Person.employee_no))
     page = max(1, page)
+
+    def count() -> int:
+        return int(session.exec(select(func.count()).select_from(Person).where(*conds)).one())
+
     if f.q.strip():
         # A search reads the whole roster (a name anywhere in it): the page and the count
         # of its few matches come from one pass, not two (a group's 300,000 people twice)
         counted = select(Person, func.count().over()).where(*conds).order_by(*order)
         found = session.exec(counted.offset((page - 1) * page_size).limit(page_size)).all()
         if not found and page > 1:  # past the last page: the last one
-            total = int(session.exec(select(func.count()).select_from(Person).where(*conds)).one())
-            last = max(1, -(-total // page_size))
+            last = max(1, -(-count() // page_size))
             return search_people(session, scope, f, last, page_size, phone_region=phone_region)
         total = int(found[0][1]) if found else 0
         pages = max(1, -(-total // page_size))
         rows = [person_row(p) for p, _ in found]
     else:
-        total = int(session.exec(select(func.count()).select_from(Person).where(*conds)).one())
+        total = count()
         pages = max(1, -(-total // page_size))
         page = min(page, pages)
         query = select(Person).where(*conds).order_by(*order)
