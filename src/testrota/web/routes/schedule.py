@@ -87,7 +87,7 @@ def schedule_day(
             "error": error,
             "chosen": chosen,
             "anchor": {s.code: i for i, s in enumerate(view.sites, 1)},
-            # every site's slots on the page, or (a group's 60 sites, 5,400 slots and 740 KB a
+            # every site's slots on the page, or (a group's 60 sites, 2,880 slots and 740 KB a
             # day) the one site chosen from the table of sites
             "inline": not chosen and slots <= DAY_SLOTS_INLINE,
             "slots": slots,
