@@ -34,16 +34,22 @@ def anything_due(conn: Any, now: datetime, policy: Policy) -> bool:
     return conn.execute(first_due(now, policy)).first() is not None
 
 
-def first_due(now: datetime, policy: Policy) -> Any:
-    """The statement :func:`anything_due` runs: the earliest-ending appointment due, if any."""
+def due_where(table: Any, now: datetime, policy: Policy) -> tuple[Any, ...]:
+    """The conditions of an appointment of ``table`` (the lean one, or the models') due to be
+    flagged: still scheduled, ended more than the grace period before ``now``."""
     cutoff = now - grace(policy)
     return (
+        table.c.status == AppointmentStatus.SCHEDULED,
+        table.c.starts_at < cutoff,  # implied by the next one
+        table.c.ends_at < cutoff,
+    )
+
+
+def first_due(now: datetime, policy: Policy) -> Any:
+    """The statement :func:`anything_due` runs: the earliest-ending appointment due, if any."""
+    return (
         select(APPOINTMENT.c.id)
-        .where(
-            APPOINTMENT.c.status == AppointmentStatus.SCHEDULED,
-            APPOINTMENT.c.starts_at < cutoff,
-            APPOINTMENT.c.ends_at < cutoff,
-        )
+        .where(*due_where(APPOINTMENT, now, policy))
         # In the order of the scheduled rows' own index (0014_peak), which only it provides:
         # the earliest end is its first entry, so this reads one page. A bare LIMIT 1 was
         # planned as a sequential scan expected to stop early, and read the whole table when

@@ -17,6 +17,7 @@ from sqlalchemy import bindparam, or_, select, update
 from sqlmodel import Session, col
 
 from testrota.compliance.due import FlagReport as FlagReport
+from testrota.compliance.due import due_where
 from testrota.compliance.facts import (
     APPOINTMENT_COLUMNS,
     appointment_facts,
@@ -25,7 +26,7 @@ from testrota.compliance.facts import (
     samples_on_days,
     widen,
 )
-from testrota.compliance.missed import days_tested, decide_due, grace, sample_on_day
+from testrota.compliance.missed import days_tested, decide_due, sample_on_day
 from testrota.compliance.records import AppointmentFacts, Sample, counts_as_test
 from testrota.db import tables
 from testrota.db.models import Appointment
@@ -59,12 +60,7 @@ def flag_due(session: Session, now: datetime, policy: Policy) -> FlagReport:
 def due_query(now: datetime, policy: Policy) -> Any:
     """The still-scheduled appointments that ended more than the grace period before ``now``,
     read through the scheduled rows' own index (0014_peak), in which they come first."""
-    cutoff = now - grace(policy)
-    return select(*APPOINTMENT_COLUMNS).where(
-        col(Appointment.status) == AppointmentStatus.SCHEDULED,
-        col(Appointment.starts_at) < cutoff,  # implied by the next line
-        col(Appointment.ends_at) < cutoff,
-    )
+    return select(*APPOINTMENT_COLUMNS).where(*due_where(tables.APPOINTMENT, now, policy))
 
 
 def set_missed(session: Session, appointment_ids: Sequence[int], now: datetime) -> int:

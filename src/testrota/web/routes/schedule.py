@@ -75,7 +75,8 @@ def schedule_day(
     except UserError as exc:
         error, status, shown = exc.render(_), 400, today
     view = day_view(session, scope, shown, app.tz)
-    chosen = site.strip() if any(s.code == site.strip() for s in view.sites) else ""
+    site = site.strip()
+    chosen = site if any(s.code == site for s in view.sites) else ""
     slots = sum(len(s.slots) for s in view.sites)
     return render(
         request,
