@@ -4,16 +4,20 @@ before it is read whole, with one line naming the sheet, its size and the settin
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import openpyxl
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from testrota.errors import UserError
 from testrota.policy import ImportPolicy, load_policy
 from testrota.roster.columns import REQUIRED_FIELDS, load_roster_columns
 from testrota.roster.reader import Workbook, read_workbook
+from testrota.roster.survey import less_or_equal
 from tests.conftest import CONFIG_DIR
 from tests.damaged_files import (
     _ods,
@@ -138,3 +142,19 @@ def test_the_cli_refuses_a_million_row_preview_with_one_line(cli: Any, tmp_path:
     assert "has 1,000,001 rows" in result.stderr and "import.max_rows" in result.stderr
     with pytest.raises(json.JSONDecodeError):
         json.loads(result.stdout or "")
+
+
+@given(
+    limit=st.integers(min_value=1, max_value=10**7),
+    number=st.integers(min_value=0, max_value=10**8),
+    zeros=st.integers(min_value=0, max_value=3),
+)
+def test_the_surveys_row_pattern_takes_exactly_the_rows_within_the_limit(
+    limit: int, number: int, zeros: int
+) -> None:
+    pattern = re.compile(less_or_equal(limit, then='"'))
+    for written in ("0" * zeros + str(number), str(limit), str(limit + 1)):
+        expected = 1 <= int(written) <= limit
+        assert (pattern.match(written + '"') is not None) is expected, (limit, written)
+        # a number that goes on is not this one, whatever its first digits
+        assert pattern.match(written + '1"') is None or 1 <= int(written + "1") <= limit

@@ -232,7 +232,7 @@ class _SheetScan:
     def run(self, chunks: Callable[[], Iterator[bytes]]) -> SheetSurvey:
         prefix = self._head(chunks())
         p = re.escape(prefix)
-        within = less_or_equal(self.max_rows).encode()
+        within = less_or_equal(self.max_rows, then='"').encode()
         self.value = re.compile(rb"<" + p + rb"v>([^<]*)</" + p + rb"v>")
         self.cell_end = b"</" + prefix + b"c>"
         self.row_end = b"</" + prefix + b"row>"
@@ -268,7 +268,7 @@ class _SheetScan:
             # template's style no cell uses) is passed over at the speed of a plain search.
             self.padded_any = re.compile(rb's="(?:' + styles + rb')"')
         if self.max_rows * 26 <= self.max_cells:
-            odd = re.compile(rb"<" + p + rb"c[\s>](?!r=\"[A-Z]" + within + rb"\")")
+            odd = re.compile(rb"<" + p + rb"c[\s>](?!r=\"[A-Z]" + within + rb")")
             if not any(odd.search(text) for text in self._pieces(chunks(), prefix, True)):
                 return SheetSurvey(self.name, self.max_rows, 26, self.overrides)
             self.overrides = {}
@@ -346,7 +346,7 @@ class _SheetScan:
     ) -> SheetSurvey:
         p = re.escape(prefix)
         irregular = re.compile(rb"<" + p + rb"c(?:>|\s(?!r=\"[A-Z]{1,3}\d{1,7}\"))")
-        beyond = re.compile(rb"<" + p + rb"c r=\"[A-Z]{1,3}(?=\d)(?!" + within + rb"\")")
+        beyond = re.compile(rb"<" + p + rb"c r=\"[A-Z]{1,3}(?=\d)(?!" + within + rb")")
         letters = re.compile(rb"<" + p + rb"c r=\"([A-Z]{2,3})\d")
         row_r = re.compile(rb"<" + p + rb"row r=\"(\d+)\"")
         wide: set[bytes] = set()
@@ -373,8 +373,8 @@ class _SheetScan:
             rb"<"
             + p
             + rb"c r=\"[A-Z]{1,3}(?=\d)(?!"
-            + less_or_equal(max(last_row, 1)).encode()
-            + rb"\")"
+            + less_or_equal(max(last_row, 1), then='"').encode()
+            + rb")"
         )
         if any(below.search(text) for text in self._pieces(chunks(), prefix, False)):
             self.overrides = {}
