@@ -96,6 +96,9 @@ def test_day_order_decided_per_column() -> None:
     assert day_first_for(["05/09/2022", "05/10/2022"], SH, NOW) is False  # 9 and 10 May
     assert day_first_for(["09/05/2022", "10/05/2022"], SH, NOW) is True
     assert day_first_for(["2022-05-09"], SH, NOW) is False
+    # The rows vote, not the distinct texts: two rows of 13 May month first outweigh one.
+    assert day_first_for(["13/05/2022", "05/13/2022", "05/13/2022"], SH, NOW) is False
+    assert day_first_for(["13/05/2022", "13/05/2022", "05/13/2022"], SH, NOW) is True
 
 
 def test_identity_normalisation() -> None:

@@ -299,6 +299,10 @@ class _Counts:
     appointments_done: int = 0
 
 
+def _sample(s: ParsedSample, result_id: int) -> Sample:
+    return Sample(s.person_id, s.sampled_at, s.result, s.source, s.site_code, result_id)
+
+
 def _write(
     session: Session,
     parsed: ParsedRows,
@@ -307,7 +311,8 @@ def _write(
     actor: str,
     dry_run: bool,
 ) -> tuple[_Counts, list[RaisedAlert]]:
-    samples = parsed.samples
+    samples = parsed.columns
+    results = samples.result
     conn = session.connection()
     tr = tables.TEST_RESULT
     with staged(conn, staged_rows(samples, policy)) as st:
@@ -316,24 +321,17 @@ def _write(
             conn, select(st.c.idx, tr.c.id, tr.c.result).join(tr, same_sample())
         )
         existing = {idx: (rid, result) for idx, rid, result in stored}
-        new: list[int] = []
-        changed: list[tuple[int, ParsedSample]] = []
-        unchanged = parsed.duplicates
-        for i, s in enumerate(samples):
-            found = existing.get(i)
-            if found is None:
-                new.append(i)
-            elif found[1] == s.result:
-                unchanged += 1
-            else:
-                changed.append((found[0], s))
-        positives_new = {i for i in new if samples[i].result == POSITIVE}
-        positives_changed = [(rid, s) for rid, s in changed if s.result == POSITIVE]
+        changed = [(rid, i) for i, (rid, result) in existing.items() if result != results[i]]
+        new = len(samples) - len(existing)
+        positives_new = {
+            i for i, result in enumerate(results) if result == POSITIVE and i not in existing
+        }
+        positives_changed = [(rid, i) for rid, i in changed if results[i] == POSITIVE]
         counts = _Counts(
             parsed.rows,
-            len(new),
+            new,
             len(changed),
-            unchanged,
+            parsed.duplicates + len(existing) - len(changed),
             len(positives_new) + len(positives_changed),
         )
         if dry_run:
@@ -368,7 +366,7 @@ def _write(
                 update(tr)
                 .where(tr.c.id == bindparam("rid"))
                 .values(result=bindparam("new_result"), recorded_at=now, recorded_by=actor),
-                [{"rid": rid, "new_result": s.result} for rid, s in changed],
+                [{"rid": rid, "new_result": results[i]} for rid, i in changed],
             )
         done = mark_done_staged(conn, now)
         positive_ids: dict[int, int] = {}
@@ -376,20 +374,10 @@ def _write(
             query = select(st.c.idx, tr.c.id).join(tr, same_sample()).where(st.c.result == POSITIVE)
             positive_ids = {r.idx: r.id for r in conn.execute(query) if r.idx in positives_new}
     positive_samples = [
-        Sample(
-            samples[i].person_id,
-            samples[i].sampled_at,
-            POSITIVE,
-            samples[i].source,
-            samples[i].site_code,
-            positive_ids[i],
-        )
+        _sample(samples.sample(i), positive_ids[i])
         for i in sorted(positives_new)
         if i in positive_ids
-    ] + [
-        Sample(s.person_id, s.sampled_at, s.result, s.source, s.site_code, rid)
-        for rid, s in positives_changed
-    ]
+    ] + [_sample(samples.sample(i), rid) for rid, i in positives_changed]
     raised = raise_alerts(session, positive_samples, now, policy)
     counts.appointments_done = done
     return counts, raised

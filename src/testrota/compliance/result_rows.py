@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar, cast
 from zoneinfo import ZoneInfo
 
 from testrota.compliance.results_parse import (
@@ -172,13 +172,55 @@ class RowProblem:
 
 
 @dataclass
+class SampleColumns:
+    """The matched rows' samples, field by field: a group's sheet has 300,000, and a column
+    is filled in one call where a tuple per row costs a call each. ``sample(i)`` is the i-th
+    as a :class:`ParsedSample`."""
+
+    sheet: list[str] = field(default_factory=list)
+    row: list[int] = field(default_factory=list)
+    person_id: list[int] = field(default_factory=list)
+    sampled_at: list[datetime] = field(default_factory=list)
+    result: list[str] = field(default_factory=list)
+    source: list[str] = field(default_factory=list)
+    site_code: list[str | None] = field(default_factory=list)
+    site_name: list[str] = field(default_factory=list)
+    matched_by: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.person_id)
+
+    def sample(self, i: int) -> ParsedSample:
+        return ParsedSample(
+            self.sheet[i],
+            self.row[i],
+            self.person_id[i],
+            self.sampled_at[i],
+            self.result[i],
+            self.source[i],
+            self.site_code[i],
+            self.site_name[i],
+            self.matched_by[i],
+        )
+
+
+SampleKey = tuple[int, int, str]  # (person, the sampling instant in µs, source)
+
+
+@dataclass
 class ParsedRows:
-    samples: list[ParsedSample] = field(default_factory=list)
+    columns: SampleColumns = field(default_factory=SampleColumns)
     unmatched: list[UnmatchedRow] = field(default_factory=list)
     errors: list[RowProblem] = field(default_factory=list)
     duplicates: int = 0
     rows: int = 0
     matched_by: dict[str, int] = field(default_factory=dict)
+    # each sample's key -> its place in ``columns``: a repeated sample is found across sheets
+    keys: dict[SampleKey, int] = field(default_factory=dict, repr=False)
+
+    @property
+    def samples(self) -> list[ParsedSample]:
+        return [self.columns.sample(i) for i in range(len(self.columns))]
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -226,119 +268,169 @@ def parse_rows(
     names, times, results, site_cells = (
         _cells(data, f, n) for f in ("name", "sampled_at", "result", "site")
     )
+    out.rows += n
     day_first = day_first_for(times, tz, now)
     latest = now + FUTURE_TOLERANCE
-    seen: dict[tuple[int, int, str], ParsedSample] = {s_key(s): s for s in out.samples}
     # A lab sheet repeats its results, sampling minutes and sites: each distinct cell is read
-    # once, over the whole column, and most rows are matched by employee number in one pass.
-    # The loop below only decides, row by row.
+    # once, and the rows are taken column by column. Only the rows with something to say
+    # (matched otherwise than by employee number exactly, a cell that cannot be read, a
+    # sample repeated) are looked at one by one.
     result_of = {v: parse_result(v) for v in set(results)}
     time_of = {v: _sampled_at(v, tz, day_first, latest) for v in set(times)}
     site_of = {v: _site(v, sites) for v in set(site_cells)}
-    by_no = index.by_no
     nos = [v.strip() for v in nos]
-    hits = [by_no.get(v) if v else None for v in nos]
-    matched: dict[str, int] = {}
-    out.rows += n
-    for i in range(n):
-        row = row_numbers[i]
-        person_id: int | None = hits[i]
-        if person_id is not None:
-            matched_by = "employee_no"
-        else:
-            no, phone, idn = nos[i], phones[i].strip(), ids[i].strip()
-            if not (no or phone or idn):
-                out.unmatched.append(
-                    UnmatchedRow(
-                        sheet,
-                        row,
-                        names[i].strip(),
-                        "no employee number, phone or ID number in this row",
-                    )
+    by_no = index.by_no
+    person: list[int | None] = [by_no.get(v) if v else None for v in nos]
+    how = ["employee_no"] * n
+    for i in [i for i, p in enumerate(person) if p is None]:
+        no, phone, idn = nos[i], phones[i].strip(), ids[i].strip()
+        if not (no or phone or idn):
+            why = "no employee number, phone or ID number in this row"
+            out.unmatched.append(UnmatchedRow(sheet, row_numbers[i], names[i].strip(), why))
+            continue
+        person[i], how[i], problem, parts = _match(index, no, phone, idn, normalize_phone)
+        if person[i] is None:
+            said = " / ".join(v for v in (no, phone, idn, names[i].strip()) if v)
+            out.unmatched.append(UnmatchedRow(sheet, row_numbers[i], said, problem, parts))
+    # a row's index -> what keeps it from being a sample, reported in row order
+    problems: dict[int, RowProblem] = {}
+    if None in result_of.values() or any(map(_late_or_unread, time_of.values())):
+        for i in range(n):
+            if person[i] is not None:
+                cell = _cell_problem(
+                    sheet, row_numbers[i], results[i], times[i], result_of, time_of
                 )
+                if cell is not None:
+                    problems[i] = cell
+    rows: Sequence[int] = range(n)
+    if problems or None in person:
+        rows = [i for i in range(n) if person[i] is not None and i not in problems]
+    people = cast(Sequence[int], _pick(person, rows))
+    read_times = cast(list[_Time], [time_of[v] for v in _pick(times, rows)])
+    read_sites = [site_of[v] for v in _pick(site_cells, rows)]
+    read_results = cast(list[str], [result_of[v] for v in _pick(results, rows)])
+    numbers = _pick(row_numbers, rows)
+    sources = [site[2] for site in read_sites]
+    keys = list(zip(people, [t[1] for t in read_times], sources, strict=True))
+    keep: Sequence[int] = range(len(keys))
+    base = len(out.columns)
+    first = dict(zip(keys, range(base, base + len(keys)), strict=True))
+    if len(first) == len(keys) and not out.keys:
+        out.keys = first  # the usual sheet: no sample twice, and no sheet before it
+    elif len(first) == len(keys) and out.keys.keys().isdisjoint(first):
+        out.keys.update(first)
+    else:
+        keep = []
+        here: dict[SampleKey, int] = {}
+        for k, key in enumerate(keys):
+            prior, j = out.keys.get(key), here.get(key)
+            if prior is not None:
+                earlier, other = out.columns.result[prior], out.columns.row[prior]
+            elif j is not None:
+                earlier, other = read_results[j], numbers[j]
+            else:
+                here[key] = k
+                keep.append(k)
                 continue
-            person_id, matched_by, problem, parts = _match(index, no, phone, idn, normalize_phone)
-            if person_id is None:
-                out.unmatched.append(
-                    UnmatchedRow(
-                        sheet,
-                        row,
-                        " / ".join(v for v in (no, phone, idn, names[i].strip()) if v),
-                        problem,
-                        parts,
-                    )
-                )
-                continue
-        raw_result = results[i]
-        result = result_of[raw_result]
-        if result is None:
-            out.errors.append(
-                RowProblem.of(
-                    sheet,
-                    row,
-                    "result",
-                    raw_result,
-                    "not a result: write 阴性/阳性/negative/positive/pending/invalid",
-                )
-            )
-            continue
-        raw_time = times[i]
-        parsed_time = time_of[raw_time]
-        if isinstance(parsed_time, SampledAtError):
-            bad = parsed_time
-            out.errors.append(
-                RowProblem(sheet, row, "sampled_at", raw_time, str(bad), bad.template, bad.params)
-            )
-            continue
-        sampled_at, instant, too_late = parsed_time
-        if too_late:
-            out.errors.append(
-                RowProblem.of(
-                    sheet,
-                    row,
-                    "sampled_at",
-                    times[i],
-                    "the sampling time is in the future; check the date",
-                )
-            )
-            continue
-        site_text, site_code, source = site_of[site_cells[i]]
-        sample = ParsedSample(
-            sheet,
-            row,
-            person_id,
-            sampled_at,
-            result,
-            source,
-            site_code,
-            site_text if site_code is None else "",
-            matched_by,
-        )
-        key = (person_id, instant, source)
-        earlier = seen.get(key)
-        if earlier is not None:
-            if earlier.result == result:
+            if earlier == read_results[k]:
                 out.duplicates += 1
             else:
-                out.errors.append(
-                    RowProblem.of(
-                        sheet,
-                        row,
-                        "result",
-                        raw_result,
-                        "the same sample has result {result} in row {other}; keep "
-                        "one of the two rows",
-                        result=earlier.result,
-                        other=earlier.row,
-                    )
+                problems[rows[k]] = RowProblem.of(
+                    sheet,
+                    numbers[k],
+                    "result",
+                    results[rows[k]],
+                    "the same sample has result {result} in row {other}; keep one of the two rows",
+                    result=earlier,
+                    other=other,
                 )
-            continue
-        seen[key] = sample
-        out.samples.append(sample)
-        matched[matched_by] = matched.get(matched_by, 0) + 1
-    for how, count in matched.items():
-        out.matched_by[how] = out.matched_by.get(how, 0) + count
+    _add(
+        out,
+        sheet,
+        keep,
+        keys,
+        numbers,
+        people,
+        read_times,
+        read_results,
+        read_sites,
+        _pick(how, rows),
+    )
+    out.errors.extend(problems[i] for i in sorted(problems))
     return out
+
+
+_Time = tuple[datetime, int, bool]  # a readable sampling time: see _sampled_at
+_T = TypeVar("_T")
+
+
+def _pick(column: Sequence[_T], rows: Sequence[int]) -> Sequence[_T]:
+    """The cells of ``column`` at ``rows``; the column itself when ``rows`` is all of it."""
+    if isinstance(rows, range) and rows == range(len(column)):
+        return column
+    return [column[i] for i in rows]
+
+
+def _add(
+    out: ParsedRows,
+    sheet: str,
+    keep: Sequence[int],
+    keys: Sequence[SampleKey],
+    numbers: Sequence[int],
+    people: Sequence[int],
+    times: Sequence[_Time],
+    results: Sequence[str],
+    sites: Sequence[tuple[str, str | None, str]],
+    how: Sequence[str],
+) -> None:
+    """The samples at ``keep`` of one sheet's columns, added to ``out``."""
+    c = out.columns
+    if not isinstance(keep, range):
+        out.keys.update(zip(_pick(keys, keep), range(len(c), len(c) + len(keep)), strict=True))
+    c.sheet.extend([sheet] * len(keep))
+    c.row.extend(_pick(numbers, keep))
+    c.person_id.extend(_pick(people, keep))
+    c.sampled_at.extend([t[0] for t in _pick(times, keep)])
+    c.result.extend(_pick(results, keep))
+    kept_sites = _pick(sites, keep)
+    c.source.extend([site[2] for site in kept_sites])
+    c.site_code.extend([site[1] for site in kept_sites])
+    c.site_name.extend(["" if site[1] is not None else site[0] for site in kept_sites])
+    kept_how = _pick(how, keep)
+    c.matched_by.extend(kept_how)
+    for way, count in Counter(kept_how).items():
+        out.matched_by[way] = out.matched_by.get(way, 0) + count
+
+
+def _late_or_unread(read: _Time | SampledAtError) -> bool:
+    return isinstance(read, SampledAtError) or read[2]
+
+
+def _cell_problem(
+    sheet: str,
+    row: int,
+    raw_result: str,
+    raw_time: str,
+    result_of: Mapping[str, str | None],
+    time_of: Mapping[str, _Time | SampledAtError],
+) -> RowProblem | None:
+    """What keeps a matched row from being a sample: its result or its sampling time."""
+    if result_of[raw_result] is None:
+        return RowProblem.of(
+            sheet,
+            row,
+            "result",
+            raw_result,
+            "not a result: write 阴性/阳性/negative/positive/pending/invalid",
+        )
+    read = time_of[raw_time]
+    if isinstance(read, SampledAtError):
+        return RowProblem(sheet, row, "sampled_at", raw_time, str(read), read.template, read.params)
+    if read[2]:
+        return RowProblem.of(
+            sheet, row, "sampled_at", raw_time, "the sampling time is in the future; check the date"
+        )
+    return None
 
 
 def _sampled_at(
@@ -364,10 +456,6 @@ def _site(raw: str, sites: Mapping[str, str]) -> tuple[str, str | None, str]:
     text = normalize_text(raw)
     code = sites.get(site_key(text)) if text else None
     return text, code, OUTSIDE if text and code is None else LAB
-
-
-def s_key(s: ParsedSample) -> tuple[int, int, str]:
-    return (s.person_id, _instant(s.sampled_at), s.source)
 
 
 UNMATCHED_HINT = " (add the person to the roster, or fix the row)"

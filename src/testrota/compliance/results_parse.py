@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone
@@ -293,7 +294,8 @@ def day_first_for(values: Sequence[str], tz: ZoneInfo, now: datetime) -> bool:
     votes_df = votes_mf = 0
     recent_df = recent_mf = 0
     low, high = now - timedelta(days=60), now + timedelta(days=1)
-    for raw in values:
+    # A sheet's times repeat (a slot's minute): each distinct one is read once, with its count.
+    for raw, count in Counter(values).items():
         if not raw or (raw[:4].isdigit() and not raw[4:5].isdigit()):
             continue  # year first (2022-05-09 ...): no day order to decide
         text = _normalise_datetime_text(raw)
@@ -302,16 +304,16 @@ def day_first_for(values: Sequence[str], tz: ZoneInfo, now: datetime) -> bool:
             continue
         a, b = int(m.group(1)), int(m.group(2))
         if a > 12 >= b:
-            votes_df += 1
+            votes_df += count
         elif b > 12 >= a:
-            votes_mf += 1
+            votes_mf += count
         elif votes_df == votes_mf == 0:
             try:
                 parts = _split(text)
                 if low <= _assemble(parts, True, tz) <= high:
-                    recent_df += 1
+                    recent_df += count
                 if low <= _assemble(parts, False, tz) <= high:
-                    recent_mf += 1
+                    recent_mf += count
             except ValueError:
                 continue
     if votes_df or votes_mf:

@@ -12,7 +12,7 @@ before the transaction ends, so concurrent imports on other connections never se
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -33,6 +33,7 @@ from sqlalchemy import (
     update,
 )
 
+from testrota.compliance.result_rows import SampleColumns
 from testrota.db import tables
 from testrota.db.bulk import bulk_insert_columns
 from testrota.db.types import UTCDateTime
@@ -74,34 +75,24 @@ class Staging:
     days: list[dict[str, Any]]
 
 
-def staged_rows(samples: Sequence[Any], policy: Policy) -> Staging:
+def staged_rows(samples: SampleColumns, policy: Policy) -> Staging:
     """Columns for :data:`STAGED` and rows for :data:`STAGED_DAYS` from parsed samples."""
     tz = policy.tz
-    day_ids: dict[date, int] = {}
-    day_col: list[int] = []
     # Samples share their times (a slot's minute): each distinct time is placed once.
-    day_of: dict[datetime, int] = {}
-    for s in samples:
-        at = s.sampled_at
-        day_id = day_of.get(at)
-        if day_id is None:
-            day = at.astimezone(tz).date()
-            day_id = day_of[at] = day.toordinal()
-            day_ids.setdefault(day, day_id)
-        day_col.append(day_id)
-    columns = {
+    day_of = {at: at.astimezone(tz).date().toordinal() for at in set(samples.sampled_at)}
+    columns: dict[str, list[Any]] = {
         "idx": list(range(len(samples))),
-        "person_id": [s.person_id for s in samples],
-        "sampled_at": [s.sampled_at for s in samples],
-        "result": [s.result for s in samples],
-        "source": [s.source for s in samples],
-        "site_code": [s.site_code for s in samples],
-        "site_name": [s.site_name for s in samples],
-        "day": day_col,
+        "person_id": samples.person_id,
+        "sampled_at": samples.sampled_at,
+        "result": samples.result,
+        "source": samples.source,
+        "site_code": samples.site_code,
+        "site_name": samples.site_name,
+        "day": [day_of[at] for at in samples.sampled_at],
     }
     days = []
-    for day, day_id in day_ids.items():
-        start, end = day_bounds(day, tz)
+    for day_id in sorted(set(day_of.values())):
+        start, end = day_bounds(date.fromordinal(day_id), tz)
         days.append({"day": day_id, "day_start": start, "day_end": end})
     return Staging(columns, days)
 
