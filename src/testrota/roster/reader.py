@@ -384,17 +384,15 @@ def _rows_to_keep(
     header_texts = [found[name][2] for name in required]
     if not ordered:
         return None
-    keep: list[int] = []
     check_ignored = len(content_pos) < len(order)
     lead = ordered[0]
     complete = [all(t) for t in zip(*(cols[name] for name in required), strict=True)]
-    for i, cells in enumerate(zip(*ordered, strict=True)):
-        first_cell = lead[i]
-        if complete[i] and first_cell and "0" <= first_cell[0] <= "9":
-            # The usual row: a 序号 or an employee number first, every required cell filled.
-            # No footer or repeated header starts with a digit, so nothing more to check.
-            keep.append(i)
-            continue
+    # The usual row: a 序号 or an employee number first, every required cell filled. No
+    # footer or repeated header starts with a digit, so nothing more to check; the others are
+    # looked at one by one.
+    kept = [c and "0" <= f[:1] <= "9" for c, f in zip(complete, lead, strict=True)]
+    for i in [i for i, usual in enumerate(kept) if not usual]:
+        cells = [column[i] for column in ordered]
         first_pos = next((p for p, c in enumerate(cells) if c), None)
         if first_pos is None:
             continue
@@ -406,8 +404,8 @@ def _rows_to_keep(
             continue
         if [cells[p] for p in required_pos] == header_texts:
             continue  # the header repeated (printed pages, pasted blocks)
-        keep.append(i)
-    return None if len(keep) == len(cols[order[0]]) else keep
+        kept[i] = True
+    return None if all(kept) else [i for i, k in enumerate(kept) if k]
 
 
 def _column_text(body: list[list[Any]], col: int) -> list[str]:
