@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -16,7 +17,7 @@ from testrota.compliance.facts import (
     person_facts,
     samples_between,
 )
-from testrota.compliance.records import AppointmentFacts, PersonFacts
+from testrota.compliance.records import AppointmentFacts, PersonFacts, Sample
 from testrota.compliance.visits import next_appointment
 from testrota.compliance.weekly import PersonWeek, person_week
 from testrota.policy import Policy
@@ -44,18 +45,28 @@ class Standing:
 
 
 def load_standing(session: Session, person: PersonFacts, week: IsoWeek, policy: Policy) -> Standing:
-    tz = policy.tz
-    start, end = week_bounds(week, tz)
+    start, end = week_bounds(week, policy.tz)
     appts = appointments_between(session, start, end, person_ids=[person.id])
-    days = {
-        local_date(s.sampled_at, tz)
-        for s in samples_between(session, start, end, person_ids=[person.id])
-    }
+    samples = samples_between(session, start, end, person_ids=[person.id])
+    return standing_of(session, person, week, policy, appts, samples)
+
+
+def standing_of(
+    session: Session,
+    person: PersonFacts,
+    week: IsoWeek,
+    policy: Policy,
+    appointments: list[AppointmentFacts],
+    samples: Iterable[Sample],
+) -> Standing:
+    """:func:`load_standing` from ``person``'s appointments and counting samples of ``week``,
+    read already (a check-in reads them once for its slot and for the week)."""
+    days = {local_date(s.sampled_at, policy.tz) for s in samples}
     exemptions = exemptions_between(
         session, week.monday, week.monday + timedelta(days=6), [person.id]
     )
-    pw = person_week(person, week, policy, appts, days, exemptions)
-    return Standing(person, pw, appts)
+    pw = person_week(person, week, policy, appointments, days, exemptions)
+    return Standing(person, pw, appointments)
 
 
 @dataclass(frozen=True)
