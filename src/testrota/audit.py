@@ -154,15 +154,18 @@ def record_many(
     conn = db.connection() if isinstance(db, Session) else db
     if len(rows) == 1:
         entity_id, details = rows[0]
+        # The bare INSERT with its values bound: a statement with the values in it was built
+        # and keyed anew for every check-in.
         conn.execute(
-            insert(tables.AUDIT_EVENT).values(
-                at=at,
-                actor=str(actor),
-                action=action.value,
-                entity=entity,
-                entity_id=entity_id,
-                details=details,
-            )
+            insert(tables.AUDIT_EVENT),
+            {
+                "at": at,
+                "actor": str(actor),
+                "action": action.value,
+                "entity": entity,
+                "entity_id": entity_id,
+                "details": details,
+            },
         )
     elif rows:
         bulk_insert(

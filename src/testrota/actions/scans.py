@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from testrota.actions.checkin import CheckIn, check_in
@@ -36,6 +36,9 @@ ScanKind = Literal["tube", "person", "close"]
 KEY = re.compile(r"[A-Za-z0-9_-]{8,64}")
 MAX_AGE = timedelta(hours=12)  # a scan queued longer is refused: the tube has long gone
 RECEIPT_DAYS = 3
+# Built once and bound at each scan: every scan reads its receipt and writes one.
+_KEPT = select(RECEIPT.c.answer).where(RECEIPT.c.key == bindparam("key"))
+_KEEP = insert(RECEIPT)
 
 
 @dataclass(frozen=True)
@@ -194,7 +197,7 @@ def _kept(app: App, key: str) -> ScanAnswer | None:
     """The answer kept for ``key``, marked as a replay. Read with Core on the engine that sees
     the latest write without taking SQLite's write lock: every scan asks this first."""
     with app.fresh_engine.connect() as conn:
-        kept = conn.execute(select(RECEIPT.c.answer).where(RECEIPT.c.key == key)).scalar()
+        kept = conn.execute(_KEPT, {"key": key}).scalar()
     return None if kept is None else ScanAnswer(**{**kept, "replay": True})
 
 
@@ -203,9 +206,14 @@ def _keep(app: App, scan: Scan, answer: ScanAnswer, now: datetime) -> ScanAnswer
     try:
         with app.write_lock, app.engine.begin() as conn:
             conn.execute(
-                insert(RECEIPT).values(
-                    key=scan.key, actor=str(scan.actor), at=now, kind=scan.kind, answer=stored
-                )
+                _KEEP,
+                {
+                    "key": scan.key,
+                    "actor": str(scan.actor),
+                    "at": now,
+                    "kind": scan.kind,
+                    "answer": stored,
+                },
             )
             # Old receipts go as new ones come, on about one scan in 64: an index range of the
             # rows that aged out since, without a statement on every scan.

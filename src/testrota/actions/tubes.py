@@ -10,7 +10,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlmodel import Session, col
 
 from testrota.app import App
@@ -91,9 +91,35 @@ def _members(session: Session, tube_ids: list[int]) -> dict[int, list[str]]:
     return out
 
 
+# Built once and bound at each scan (every swab reads its tube and the tube's members).
+_TUBE = select(Tube).where(col(Tube.code) == bindparam("code"))
+_TUBE_LOCKED = _TUBE.with_for_update()
+# One read for the three questions of a swab: the tube's count, whether this swab (or this
+# person) is in it or in another tube already, and the person's other open tube.
+_MEMBERS = (
+    select(
+        col(TubeMember.tube_id),
+        col(TubeMember.person_id),
+        col(TubeMember.result_id),
+        col(Tube.code),
+        col(Tube.status),
+    )
+    .join(Tube, col(Tube.id) == col(TubeMember.tube_id))
+    .where(
+        (col(TubeMember.tube_id) == bindparam("tube_id"))
+        | (
+            (col(TubeMember.person_id) == bindparam("person_id"))
+            & (
+                (col(Tube.status) == TubeStatus.OPEN)
+                | (col(TubeMember.result_id) == bindparam("result_id"))
+            )
+        )
+    )
+)
+
+
 def _tube(session: Session, code: str, *, lock: bool = False) -> Tube | None:
-    query = select(Tube).where(col(Tube.code) == code)
-    return session.scalars(query.with_for_update() if lock else query).first()
+    return session.scalars(_TUBE_LOCKED if lock else _TUBE, {"code": code}).first()
 
 
 def _state(tube: Tube, members: int) -> TubeState:
@@ -360,24 +386,8 @@ def put_in_tube(
     tube = _tube(session, code, lock=lock)
     if tube is None or tube.id is None:
         raise UserError("no tube {code}: open it first (tube open)", code=code)
-    # One read for the three questions: the tube's count, whether this swab (or this person)
-    # is in it or in another tube already, and the person's other open tube.
     rows = session.execute(
-        select(
-            col(TubeMember.tube_id),
-            col(TubeMember.person_id),
-            col(TubeMember.result_id),
-            col(Tube.code),
-            col(Tube.status),
-        )
-        .join(Tube, col(Tube.id) == col(TubeMember.tube_id))
-        .where(
-            (col(TubeMember.tube_id) == tube.id)
-            | (
-                (col(TubeMember.person_id) == person.id)
-                & ((col(Tube.status) == TubeStatus.OPEN) | (col(TubeMember.result_id) == result_id))
-            )
-        )
+        _MEMBERS, {"tube_id": tube.id, "person_id": person.id, "result_id": result_id}
     ).all()
     count = sum(1 for r in rows if r.tube_id == tube.id)
     placed = next(

@@ -766,19 +766,54 @@ def move_by_parts(conn: Connection, todo: Pending, tz: ZoneInfo, now: datetime) 
         _write_parts(conn, day, changed, {p: new[p][2] for p in changed if p in new})
     for unit_id, day in sorted(moved):
         f = known[(unit_id, day)]
-        where = (UNIT_DAY.c.unit_id == unit_id, UNIT_DAY.c.day == day)
+        key = {"key_unit": unit_id, "key_day": day}
         if f.is_empty():
-            conn.execute(delete(UNIT_DAY).where(*where))
+            conn.execute(_DROP_DAY_ROW, key)
         else:
             # the figures only: setting the key columns too made every update a non-HOT one
             # that rewrote both of the table's indexes
             row = _day_row(unit_id, day, f, now, people_known=True)
             del row["unit_id"], row["day"]
-            conn.execute(update(UNIT_DAY).where(*where).values(row))
+            conn.execute(_SET_DAY_ROW, {**row, **key})
     return moved
 
 
 EMPTY_PART = PersonPart()
+# A check-in's few keys and people are read and written with these, built once and bound at
+# each commit: built anew, they cost a check-in more CPU than the database spent on them.
+_DAY_ROW_KEY = (UNIT_DAY.c.unit_id == bindparam("key_unit"), UNIT_DAY.c.day == bindparam("key_day"))
+_DROP_DAY_ROW = delete(UNIT_DAY).where(*_DAY_ROW_KEY)
+_SET_DAY_ROW = update(UNIT_DAY).where(*_DAY_ROW_KEY)  # SET: the figures bound with the key
+_KNOWN_FIGURES = select(UNIT_DAY).where(
+    UNIT_DAY.c.day == bindparam("day"),
+    UNIT_DAY.c.unit_id.in_(bindparam("units", expanding=True)),
+    UNIT_DAY.c.people_known,
+)
+_KEPT_PARTS = (
+    select(
+        PERSON.c.id,
+        PERSON.c.unit_id,
+        PERSON.c.active,
+        PERSON_DAY.c.due,
+        PERSON_DAY.c.code,
+        PERSON_DAY.c.positive,
+        PERSON_DAY.c.samples,
+        PERSON_DAY.c.pooled,
+        PERSON_DAY.c.pool_positive,
+    )
+    .select_from(
+        PERSON.outerjoin(
+            PERSON_DAY,
+            and_(PERSON_DAY.c.person_id == PERSON.c.id, PERSON_DAY.c.day == bindparam("day")),
+        )
+    )
+    .where(PERSON.c.id.in_(bindparam("people", expanding=True)))
+)
+_DROP_PARTS = delete(PERSON_DAY).where(
+    PERSON_DAY.c.day == bindparam("day"),
+    PERSON_DAY.c.person_id.in_(bindparam("people", expanding=True)),
+)
+_ADD_PARTS = insert(PERSON_DAY)
 
 
 def _known_figures(conn: Connection, keys: Collection[Key]) -> dict[Key, DayFigures]:
@@ -787,11 +822,9 @@ def _known_figures(conn: Connection, keys: Collection[Key]) -> dict[Key, DayFigu
     by_day: dict[date, list[int]] = defaultdict(list)
     for unit_id, day in keys:
         by_day[day].append(unit_id)
-    u = UNIT_DAY
     for day, unit_ids in by_day.items():
         for part in _chunked(sorted(unit_ids), CHUNK):
-            query = select(u).where(u.c.day == day, u.c.unit_id.in_(part), u.c.people_known)
-            for r in conn.execute(query).mappings():
+            for r in conn.execute(_KNOWN_FIGURES, {"day": day, "units": part}).mappings():
                 out[(r["unit_id"], day)] = _figures_of(r)
     return out
 
@@ -801,25 +834,10 @@ def _kept_parts(
 ) -> dict[int, tuple[int | None, bool, PersonPart]]:
     """Each of ``people``'s unit, whether they are active and their kept part of ``day``
     (empty when none is kept)."""
-    p, pd = PERSON, PERSON_DAY
-    query = (
-        select(
-            p.c.id,
-            p.c.unit_id,
-            p.c.active,
-            pd.c.due,
-            pd.c.code,
-            pd.c.positive,
-            pd.c.samples,
-            pd.c.pooled,
-            pd.c.pool_positive,
-        )
-        .select_from(p.outerjoin(pd, and_(pd.c.person_id == p.c.id, pd.c.day == day)))
-        .where(p.c.id.in_(bindparam("people", expanding=True)))
-    )
     out: dict[int, tuple[int | None, bool, PersonPart]] = {}
     for chunk in _chunked(sorted(people), CHUNK):
-        for person_id, unit_id, active, *kept in conn.execute(query, {"people": chunk}):
+        params = {"day": day, "people": chunk}
+        for person_id, unit_id, active, *kept in conn.execute(_KEPT_PARTS, params):
             part = EMPTY_PART if kept[0] is None else PersonPart(*kept)
             out[person_id] = (unit_id, bool(active), part)
     return out
@@ -830,12 +848,10 @@ def _write_parts(
 ) -> None:
     """Replace ``people``'s kept parts of ``day`` with ``parts`` (someone not in it has none)."""
     for chunk in _chunked(sorted(people), CHUNK):
-        conn.execute(
-            delete(PERSON_DAY).where(PERSON_DAY.c.day == day, PERSON_DAY.c.person_id.in_(chunk))
-        )
+        conn.execute(_DROP_PARTS, {"day": day, "people": chunk})
     rows = [_part_row(p, day, part) for p, part in sorted(parts.items())]
     if rows:
-        conn.execute(insert(PERSON_DAY), rows)
+        conn.execute(_ADD_PARTS, rows)
 
 
 def _part_row(person_id: int, day: date, part: PersonPart) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import false, func, or_
+from sqlalchemy import bindparam, false, func, or_
 from sqlmodel import Session, col, select
 
 from testrota.auth.scope import Scope
@@ -435,6 +435,10 @@ class AmbiguousEmployeeNo(UserError):
         )
 
 
+_EXACT = select(Person).where(col(Person.employee_no) == bindparam("no"))
+_EXACT_LOCKED = _EXACT.with_for_update()
+
+
 def find_by_number(
     session: Session,
     typed: str,
@@ -460,9 +464,13 @@ def find_by_number(
         scoped = scoped.where(col(Person.department).in_(sorted(departments)))
     if within is not None:
         scoped = scoped.where(within)
-    # The usual case first: the number exactly as stored, through its unique index.
-    exact = scoped.where(Person.employee_no == raw)
-    person = session.exec(exact.with_for_update() if lock else exact).first()
+    # The usual case first: the number exactly as stored, through its unique index; with no
+    # scope (site staff at the tent), a statement built once and bound at each scan.
+    if departments is None and within is None:
+        person = session.scalars(_EXACT_LOCKED if lock else _EXACT, {"no": raw}).first()
+    else:
+        exact = scoped.where(Person.employee_no == raw)
+        person = session.exec(exact.with_for_update() if lock else exact).first()
     if person is not None:
         return person
     loose = loose_key(raw)
