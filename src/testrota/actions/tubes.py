@@ -10,13 +10,14 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlmodel import Session, col
 
 from testrota.app import App
 from testrota.audit import Action, Actor, record
 from testrota.compliance.checkin import FUTURE_TOLERANCE, _known_site
 from testrota.compliance.records import PersonFacts
+from testrota.db import tables
 from testrota.db.engine import session_scope
 from testrota.db.models import Person, Tube, TubeMember
 from testrota.errors import UserError
@@ -116,6 +117,9 @@ _MEMBERS = (
         )
     )
 )
+
+
+_ADD_MEMBER = insert(tables.TUBE_MEMBER)
 
 
 def _tube(session: Session, code: str, *, lock: bool = False) -> Tube | None:
@@ -422,11 +426,14 @@ def put_in_tube(
         other_open,
         policy,
     )
-    session.add(
-        TubeMember(
-            tube_id=tube.id, person_id=person.id, result_id=result_id, added_at=at, added_by=actor
-        )
-    )
+    member = {
+        "tube_id": tube.id,
+        "person_id": person.id,
+        "result_id": result_id,
+        "added_at": at,
+        "added_by": actor,
+    }
+    session.execute(_ADD_MEMBER, member)
     count += 1
     values: dict[str, object] = {}
     if count == 1:

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, insert, select
 from sqlmodel import Session, col
 
 from testrota.compliance.facts import (
@@ -27,7 +27,8 @@ from testrota.compliance.visits import (
     next_appointment,
     visit_for,
 )
-from testrota.db.models import Person, Site, Slot, TestResult
+from testrota.db import tables
+from testrota.db.models import Person, Site, Slot
 from testrota.errors import UserError
 from testrota.policy import Policy
 from testrota.statuses import ResultValue
@@ -131,19 +132,18 @@ def record_check_in(
     )
     result_id: int | None = None
     if earlier is None:
-        row = TestResult(
-            person_id=person.id,
-            sampled_at=at,
-            result=ResultValue.PENDING,
-            source=CHECKIN,
-            site_code=site,
-            recorded_at=now,
-            recorded_by=actor,
-        )
-        session.add(row)
-        session.flush()
-        result_id = row.id
-        samples.append(Sample(person.id, at, ResultValue.PENDING, CHECKIN, site, row.id))
+        sample = {
+            "person_id": person.id,
+            "sampled_at": at,
+            "result": ResultValue.PENDING,
+            "source": CHECKIN,
+            "site_code": site,
+            "site_name": "",
+            "recorded_at": now,
+            "recorded_by": actor,
+        }
+        result_id = session.execute(_ADD_SAMPLE, sample).scalar_one()
+        samples.append(Sample(person.id, at, ResultValue.PENDING, CHECKIN, site, result_id))
         # ``appts`` is the person's widened day, the window mark_done_for would read
         mark_done_for(session, [(person.id, at, ResultValue.PENDING)], now, policy, appts)
     # The week as read before this sample marked its appointment done: what is shown of it
@@ -204,6 +204,7 @@ def _known_site(session: Session, site_code: str | None) -> str | None:
 # Built once and bound at each check-in: a statement built anew cost the web process more CPU
 # than the database spent running it.
 _SITE_CODES = select(*cols(Site.code))
+_ADD_SAMPLE = insert(tables.TEST_RESULT).returning(tables.TEST_RESULT.c.id)
 _SLOTS_AROUND = select(*cols(Slot.starts_at, Slot.ends_at)).where(
     col(Slot.site_code) == bindparam("site"),
     col(Slot.starts_at) <= bindparam("at"),
