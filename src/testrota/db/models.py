@@ -188,6 +188,14 @@ class Appointment(SQLModel, table=True):
             postgresql_where=text("status = 'missed'"),
             sqlite_where=text("status = 'missed'"),
         ),
+        # and by person: a supervisor's department probes each of its people (0020_missed_person)
+        Index(
+            "ix_appointment_missed_person",
+            "person_id",
+            "starts_at",
+            postgresql_where=text("status = 'missed'"),
+            sqlite_where=text("status = 'missed'"),
+        ),
         # whether anything is due to be flagged, asked before every list: one page (0014_peak)
         Index(
             "ix_appointment_scheduled_ends",
