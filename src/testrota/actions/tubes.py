@@ -445,7 +445,6 @@ def put_in_tube(
         values.update(status=TubeStatus.CLOSED, closed_at=at, closed_by=actor)
     if values:
         session.execute(update(Tube).where(col(Tube.id) == tube.id).values(**values))
-    session.flush()
     return Placement(
         code, max(tube.ratio - count, 0), closed, False, tube.ratio, count, tube.site_code
     )
