@@ -12,7 +12,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, delete, event, select, update
+from sqlalchemy import Engine, create_engine, delete, event, select, update
 from sqlmodel import Session, col
 
 from testrota.actions.excuse import Excuse
@@ -317,6 +317,66 @@ def test_two_postgresql_check_ins_moving_one_unit_day_by_parts_both_count(
     assert figures[:3] == (3, 2, 0)  # required, tested, extra
     assert kept == _recounted(engine, SH, [date(2022, 5, 10)])[0]
     assert _parts_hold(engine, SH) == 1
+
+
+def test_a_left_over_mark_another_commit_is_counting_is_passed_over_not_waited_for(
+    engine: Engine, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A mark left by a writer without the hook (a process of the version before) is taken by
+    the first commit that sees it. A second commit, of another unit's day, passes it over
+    instead of waiting on it (and behind it on the first's locks), and counts its own."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time")
+    now = local(SH, 2022, 5, 10, 12, 0)
+    people = _one_unit_due(engine, session, 2, now)
+    other = add_person(session, "F001", grid_unit="网格1")
+    other.unit_path = UNITS[1]
+    session.add(other)
+    session.commit()
+    ensure_units(app_at(engine, now, policy()), Actor.cli())
+    add_appt(session, other, now.replace(hour=9, minute=0))
+    session.commit()
+    without_hook = create_engine(engine.url)
+    try:
+        with Session(without_hook) as s:
+            add_sample(s, people[1], local(SH, 2022, 5, 10, 9, 5))
+            s.commit()
+    finally:
+        without_hook.dispose()
+    assert _marks(engine) > 0  # left over
+    first_moved, release = threading.Event(), threading.Event()
+    real_move = rollup.move_by_parts
+
+    def slow_move(*args: Any) -> set[Any]:
+        out = real_move(*args)
+        if threading.current_thread().name == "first":
+            first_moved.set()
+            assert release.wait(20)  # the left-over mark taken, uncommitted
+        return out
+
+    monkeypatch.setattr("testrota.org.rollup.move_by_parts", slow_move)
+
+    def sample(person: Person) -> None:
+        with Session(engine) as s:
+            add_sample(s, person, local(SH, 2022, 5, 10, 9, 3))
+            s.commit()
+
+    t1 = threading.Thread(target=sample, args=(people[0],), name="first")
+    t1.start()
+    assert first_moved.wait(20)
+    t2 = threading.Thread(target=sample, args=(other,), name="second")
+    t2.start()
+    t2.join(10)
+    finished_while_held = not t2.is_alive()
+    release.set()
+    t1.join(20)
+    t2.join(20)
+    assert finished_while_held
+    assert _marks(engine) == 0
+    kept, _ = _kept(engine)
+    assert kept == _recounted(engine, SH, [date(2022, 5, 10)])[0]
+    assert {f[:2] for f in kept.values()} == {(2, 2), (1, 1)}  # required, tested
+    assert _parts_hold(engine, SH) == 2
 
 
 def test_the_nightly_job_lets_parts_a_fortnight_old_go_and_a_late_change_counts_whole(

@@ -117,7 +117,8 @@ def record_check_in(
     expected = expected_appointment(at, site, appts, policy)
     if site is None and expected is not None:
         site = expected.site_code
-    slots = _slots_around(session, site, at) if site else []
+    # a slot of the site is the visit only when no appointment is: most check-ins read none
+    slots = _slots_holding(session, site, at) if site and expected is None else []
     visit = visit_for(at, expected, slots, policy)
     samples = samples_between(
         session,
@@ -188,6 +189,9 @@ def _known_site(session: Session, site_code: str | None) -> str | None:
     code = (site_code or "").strip()
     if not code:
         return None
+    # the desk sends the site's own code: one row, not the register's
+    if session.scalars(_SITE_CODE, {"code": code}).first() is not None:
+        return code
     codes: list[str] = list(session.scalars(_SITE_CODES))
     if not codes:
         return code  # no site register yet: take the code as given
@@ -204,15 +208,17 @@ def _known_site(session: Session, site_code: str | None) -> str | None:
 # Built once and bound at each check-in: a statement built anew cost the web process more CPU
 # than the database spent running it.
 _SITE_CODES = select(*cols(Site.code))
+_SITE_CODE = select(*cols(Site.code)).where(col(Site.code) == bindparam("code"))
 _ADD_SAMPLE = insert(tables.TEST_RESULT).returning(tables.TEST_RESULT.c.id)
 _SLOTS_AROUND = select(*cols(Slot.starts_at, Slot.ends_at)).where(
     col(Slot.site_code) == bindparam("site"),
     col(Slot.starts_at) <= bindparam("at"),
     col(Slot.starts_at) > bindparam("since"),
+    col(Slot.ends_at) > bindparam("at"),  # the slots holding ``at``, not the day's
 )
 
 
-def _slots_around(session: Session, site: str, at: datetime) -> list[tuple[datetime, datetime]]:
+def _slots_holding(session: Session, site: str, at: datetime) -> list[tuple[datetime, datetime]]:
     params = {"site": site, "at": at, "since": at - timedelta(days=1)}
     return [(r.starts_at, r.ends_at) for r in session.execute(_SLOTS_AROUND, params)]
 

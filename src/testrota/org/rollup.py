@@ -61,6 +61,7 @@ from sqlalchemy import (
     inspect,
     literal,
     null,
+    or_,
     select,
     text,
     union,
@@ -273,17 +274,12 @@ def day_parts(
     day: date,
     tz: ZoneInfo,
     unit_ids: Collection[int] | None = None,
-    people: Collection[int] | None = None,
 ) -> dict[int, tuple[int, bool, PersonPart]]:
     """Each person's part of ``day`` from raw rows, with their unit and whether they are
-    active, for the people of ``unit_ids`` or the ``people`` named (neither: everyone in a
-    unit). A person with nothing that day has no entry."""
+    active, for the people of ``unit_ids`` (None: everyone in a unit). A person with nothing
+    that day has no entry."""
     start, end = day_bounds(day, tz)
     out: dict[int, tuple[int, bool, PersonPart]] = {}
-    if people is not None:
-        for part in _chunked(sorted(people), CHUNK):
-            _read_parts(conn, start, end, None, part, out)
-        return out
     for units, few in _unit_parts(conn, unit_ids):
         _read_parts(conn, start, end, units, few, out)
     return out
@@ -309,18 +305,19 @@ def _read_parts(
     for person_id, unit_id, active, code, positive, samples, pooled, in_pool in conn.execute(
         query, params
     ):
-        out[person_id] = (
-            unit_id,
-            bool(active),
-            PersonPart(
-                due=code is not None,
-                code=code or "",
-                positive=bool(positive),
-                samples=int(samples or 0),
-                pooled=int(pooled or 0),
-                pool_positive=bool(in_pool),
-            ),
-        )
+        out[person_id] = (unit_id, bool(active), _part(code, positive, samples, pooled, in_pool))
+
+
+def _part(code: Any, positive: Any, samples: Any, pooled: Any, in_pool: Any) -> PersonPart:
+    """A part from the counting query's columns (``code`` None: nothing due that day)."""
+    return PersonPart(
+        due=code is not None,
+        code=code or "",
+        positive=bool(positive),
+        samples=int(samples or 0),
+        pooled=int(pooled or 0),
+        pool_positive=bool(in_pool),
+    )
 
 
 def _bounds() -> tuple[BindParameter[datetime], BindParameter[datetime]]:
@@ -339,11 +336,10 @@ def _pool_columns(person_id: Any) -> tuple[Any, Any]:
     return pooled, in_positive_pool
 
 
-@cache
-def _parts_query(dialect: str, by_people: bool, by_units: bool) -> Select[Any]:
-    """Each person's part of a day (``:start``, ``:end``), of ``:people`` and/or ``:units``.
-    Built once a shape and bound at each run: building it anew at each check-in cost more CPU
-    than PostgreSQL spent running it."""
+def _due_and_sampled(dialect: str, by_people: bool, by_units: bool) -> tuple[Any, Any]:
+    """The day's (``:start``, ``:end``) subqueries of a part: each person's smallest excuse
+    code of their due appointments, and their samples' counts (of ``:people`` or of the
+    people of ``:units`` when asked)."""
     a, t, p, member, tube = APPOINTMENT, TEST_RESULT, PERSON, tables.TUBE_MEMBER, tables.TUBE
     start, end = _bounds()
     code_of = case((a.c.status == "excused", func.coalesce(a.c.excused_code, "other")), else_="")
@@ -374,19 +370,29 @@ def _parts_query(dialect: str, by_people: bool, by_units: bool) -> Select[Any]:
         mine = select(p.c.id).where(one_of(p.c.unit_id, "units", dialect))
         due = due.where(a.c.person_id.in_(mine))
         sampled = sampled.where(t.c.person_id.in_(mine))
-    d = due.group_by(a.c.person_id).subquery()
-    s = sampled.group_by(t.c.person_id).subquery()
+    return due.group_by(a.c.person_id).subquery(), sampled.group_by(t.c.person_id).subquery()
+
+
+def _part_columns(d: Any, s: Any) -> tuple[Any, ...]:
+    """A part's columns of :func:`_due_and_sampled`'s subqueries, in :func:`_part`'s order."""
+    return (
+        d.c.code,
+        *(func.coalesce(c, 0).label(c.name) for c in (s.c.positive, s.c.samples)),
+        *(func.coalesce(c, 0).label(c.name) for c in (s.c.pooled, s.c.in_pool)),
+    )
+
+
+@cache
+def _parts_query(dialect: str, by_people: bool, by_units: bool) -> Select[Any]:
+    """Each person's part of a day (``:start``, ``:end``), of ``:people`` and/or ``:units``.
+    Built once a shape and bound at each run: building it anew at each check-in cost more CPU
+    than PostgreSQL spent running it."""
+    p = PERSON
+    d, s = _due_and_sampled(dialect, by_people, by_units)
     # Only people due or sampled that day are looked at, not the whole roster.
     anyone = union(select(d.c.person_id), select(s.c.person_id)).subquery()
     query = (
-        select(
-            p.c.id,
-            p.c.unit_id,
-            p.c.active,
-            d.c.code,
-            *(func.coalesce(c, 0).label(c.name) for c in (s.c.positive, s.c.samples)),
-            *(func.coalesce(c, 0).label(c.name) for c in (s.c.pooled, s.c.in_pool)),
-        )
+        select(p.c.id, p.c.unit_id, p.c.active, *_part_columns(d, s))
         .select_from(
             anyone.join(p, p.c.id == anyone.c.person_id)
             .outerjoin(d, d.c.person_id == p.c.id)
@@ -395,6 +401,35 @@ def _parts_query(dialect: str, by_people: bool, by_units: bool) -> Select[Any]:
         .where(p.c.unit_id.is_not(None))
     )
     return query.where(one_of(p.c.unit_id, "units", dialect)) if by_units else query
+
+
+@cache
+def _moved_query(dialect: str) -> Select[Any]:
+    """Each of ``:people``: their unit, whether they are active, whether they have a part of
+    the day (``:start``, ``:end``) now and what it is, and the part kept of ``:day`` (NULLs
+    when none is): what :func:`move_by_parts` reads, in one statement."""
+    p, kept = PERSON, PERSON_DAY
+    d, s = _due_and_sampled(dialect, True, False)
+    now = or_(d.c.person_id.is_not(None), s.c.person_id.is_not(None))
+    return (
+        select(
+            p.c.id,
+            p.c.unit_id,
+            p.c.active,
+            now,
+            *_part_columns(d, s),
+            *(kept.c[name] for name in _PART_FIELDS),
+        )
+        .select_from(
+            p.outerjoin(d, d.c.person_id == p.c.id)
+            .outerjoin(s, s.c.person_id == p.c.id)
+            .outerjoin(kept, and_(kept.c.person_id == p.c.id, kept.c.day == bindparam("day")))
+        )
+        .where(one_of(p.c.id, "people", dialect))
+    )
+
+
+_PART_FIELDS = ("due", "code", "positive", "samples", "pooled", "pool_positive")  # PersonPart's
 
 
 def count_whole_days(
@@ -600,6 +635,9 @@ class Marks:
 
     daily: Sequence[Any]  # as :func:`read_marks` reads them
     weekly: Sequence[tuple[int, int]]  # weeklydirty's (id, person_id)
+    taken: bool = False  # deleted as they were read (:func:`take_all_marks`)
+    # weekcovered's (week, fingerprint), read with them (None: not read)
+    held: Sequence[tuple[str, str]] | None = None
 
 
 def read_all_marks(conn: Connection) -> Marks:
@@ -613,6 +651,46 @@ def read_all_marks(conn: Connection) -> Marks:
     return Marks(
         [tuple(r[1:]) for r in rows if r[0] == 0],
         [(r[1], r[3]) for r in rows if r[0] == 1],
+    )
+
+
+# A "count everything" mark names neither a unit nor a person: it stays for a rebuild.
+_COUNTED = "unit_id IS NOT NULL OR person_id IS NOT NULL"
+
+
+def take_all_marks(conn: Connection, *, weekly: bool) -> Marks:
+    """The commit hook's marks (``weekly``: the weekly roll-up's too).
+
+    On PostgreSQL they are deleted as they are read: a check-in's commit sends one statement
+    for what was a read and a delete. A mark another transaction is deleting (one left over by
+    a writer without the hook) is skipped, not waited for: that transaction counts it, and
+    waiting could close a cycle with the advisory locks it goes on to take (a rebuild takes
+    its days' locks first)."""
+    if conn.dialect.name != "postgresql":
+        # one writer at a time: read in one statement, deleted once counted
+        return read_all_marks(conn) if weekly else Marks(read_marks(conn), [])
+    daily_sql = (
+        f'DELETE FROM "{DIRTY.name}" WHERE id IN (SELECT id FROM "{DIRTY.name}" '
+        f"WHERE {_COUNTED} FOR UPDATE SKIP LOCKED) RETURNING {_MARK_COLUMNS}"
+    )
+    if not weekly:
+        rows = conn.exec_driver_sql(daily_sql).all()
+        return Marks([tuple(r) for r in rows], [], taken=True)
+    weekly_name, covered = tables.WEEKLY_DIRTY.name, tables.WEEK_COVERED.name
+    # ... and the weeks the weekly roll-up holds, which it reads next: one round trip
+    rows = conn.exec_driver_sql(
+        f"WITH d AS ({daily_sql}), "
+        f'w AS (DELETE FROM "{weekly_name}" WHERE id IN (SELECT id FROM "{weekly_name}" '
+        "FOR UPDATE SKIP LOCKED) RETURNING id, person_id) "
+        f"SELECT 0, {_MARK_COLUMNS}, NULL, NULL FROM d "
+        "UNION ALL SELECT 1, id, NULL, person_id, NULL, NULL, NULL, NULL FROM w "
+        f'UNION ALL SELECT 2, NULL, NULL, NULL, NULL, NULL, week, fingerprint FROM "{covered}"'
+    ).all()
+    return Marks(
+        [tuple(r[1:6]) for r in rows if r[0] == 0],
+        [(r[1], r[3]) for r in rows if r[0] == 1],
+        taken=True,
+        held=[(r[6], r[7]) for r in rows if r[0] == 2],
     )
 
 
@@ -714,11 +792,17 @@ def _aware(at: Any) -> datetime:
 
 
 def absorb(
-    conn: Connection, tz: ZoneInfo, now: datetime, marks: Sequence[Any] | None = None
+    conn: Connection,
+    tz: ZoneInfo,
+    now: datetime,
+    marks: Sequence[Any] | None = None,
+    *,
+    taken: bool = False,
 ) -> Pending:
     """Count again what this transaction (and any left over) marked, write it and clear the
     marks: called before COMMIT by the hook; a "count everything" mark is left for a rebuild
-    (a check-in must not recount a year). ``marks``: as :func:`pending` takes them."""
+    (a check-in must not recount a year). ``marks``: as :func:`pending` takes them;
+    ``taken``: they are deleted already."""
     todo = pending(conn, tz, MANY_PEOPLE, marks)
     if not todo:
         return todo
@@ -729,7 +813,8 @@ def absorb(
         if len(keys) <= MANY_KEYS:
             keys = keys - move_by_parts(conn, todo, tz, now)
         write(conn, keys, todo.heads, tz, now, todo.days)
-    delete_ids(conn, DIRTY, todo.ids)
+    if not taken:
+        delete_ids(conn, DIRTY, todo.ids)
     return todo
 
 
@@ -751,8 +836,7 @@ def move_by_parts(conn: Connection, todo: Pending, tz: ZoneInfo, now: datetime) 
     moved: set[Key] = set()
     for day, units in sorted(by_day.items()):
         people: set[int] = set().union(*units.values())
-        new = day_parts(conn, day, tz, people=people)
-        old = _kept_parts(conn, day, people)
+        new, old = _parts_now_and_kept(conn, day, tz, people)
         for unit_id, of_unit in units.items():
             f = known[(unit_id, day)]
             if any(p not in old or old[p][0] != unit_id for p in of_unit):
@@ -789,31 +873,10 @@ _KNOWN_FIGURES = select(UNIT_DAY).where(
     UNIT_DAY.c.unit_id.in_(bindparam("units", expanding=True)),
     UNIT_DAY.c.people_known,
 )
-_KEPT_PARTS = (
-    select(
-        PERSON.c.id,
-        PERSON.c.unit_id,
-        PERSON.c.active,
-        PERSON_DAY.c.due,
-        PERSON_DAY.c.code,
-        PERSON_DAY.c.positive,
-        PERSON_DAY.c.samples,
-        PERSON_DAY.c.pooled,
-        PERSON_DAY.c.pool_positive,
-    )
-    .select_from(
-        PERSON.outerjoin(
-            PERSON_DAY,
-            and_(PERSON_DAY.c.person_id == PERSON.c.id, PERSON_DAY.c.day == bindparam("day")),
-        )
-    )
-    .where(PERSON.c.id.in_(bindparam("people", expanding=True)))
-)
 _DROP_PARTS = delete(PERSON_DAY).where(
     PERSON_DAY.c.day == bindparam("day"),
     PERSON_DAY.c.person_id.in_(bindparam("people", expanding=True)),
 )
-_ADD_PARTS = insert(PERSON_DAY)
 
 
 def _known_figures(conn: Connection, keys: Collection[Key]) -> dict[Key, DayFigures]:
@@ -829,29 +892,52 @@ def _known_figures(conn: Connection, keys: Collection[Key]) -> dict[Key, DayFigu
     return out
 
 
-def _kept_parts(
-    conn: Connection, day: date, people: Collection[int]
-) -> dict[int, tuple[int | None, bool, PersonPart]]:
-    """Each of ``people``'s unit, whether they are active and their kept part of ``day``
-    (empty when none is kept)."""
-    out: dict[int, tuple[int | None, bool, PersonPart]] = {}
+def _parts_now_and_kept(
+    conn: Connection, day: date, tz: ZoneInfo, people: Collection[int]
+) -> tuple[dict[int, tuple[int, bool, PersonPart]], dict[int, tuple[int | None, bool, PersonPart]]]:
+    """``people``'s parts of ``day`` from raw rows, as :func:`day_parts` gives them (someone
+    with nothing that day, or outside the tree, has no entry), and each one's unit, whether
+    they are active and their kept part (empty when none is kept)."""
+    start, end = day_bounds(day, tz)
+    query = _moved_query(conn.dialect.name)
+    new: dict[int, tuple[int, bool, PersonPart]] = {}
+    old: dict[int, tuple[int | None, bool, PersonPart]] = {}
     for chunk in _chunked(sorted(people), CHUNK):
-        params = {"day": day, "people": chunk}
-        for person_id, unit_id, active, *kept in conn.execute(_KEPT_PARTS, params):
-            part = EMPTY_PART if kept[0] is None else PersonPart(*kept)
-            out[person_id] = (unit_id, bool(active), part)
-    return out
+        params = {"start": start, "end": end, "day": day, "people": chunk}
+        for person_id, unit_id, active, now, *columns in conn.execute(query, params):
+            if now and unit_id is not None:
+                new[person_id] = (unit_id, bool(active), _part(*columns[:5]))
+            kept = columns[5:]
+            old[person_id] = (
+                unit_id,
+                bool(active),
+                EMPTY_PART if kept[0] is None else PersonPart(*kept),
+            )
+    return new, old
 
 
 def _write_parts(
     conn: Connection, day: date, people: Collection[int], parts: Mapping[int, PersonPart]
 ) -> None:
-    """Replace ``people``'s kept parts of ``day`` with ``parts`` (someone not in it has none)."""
-    for chunk in _chunked(sorted(people), CHUNK):
+    """Replace ``people``'s kept parts of ``day`` with ``parts`` (someone not in it has none).
+    A part is written over the one kept (a check-in's person has one: a statement, not a
+    delete and an insert); only the people left without a part are deleted."""
+    for chunk in _chunked(sorted(set(people) - parts.keys()), CHUNK):
         conn.execute(_DROP_PARTS, {"day": day, "people": chunk})
     rows = [_part_row(p, day, part) for p, part in sorted(parts.items())]
     if rows:
-        conn.execute(_ADD_PARTS, rows)
+        conn.execute(_put_parts(conn.dialect.name), rows)
+
+
+@cache
+def _put_parts(dialect: str) -> Any:
+    """``personday``'s insert that replaces a person's kept part of the day, if any."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(PERSON_DAY)
+    key = [PERSON_DAY.c.person_id, PERSON_DAY.c.day]
+    figures = {c.name: statement.excluded[c.name] for c in PERSON_DAY.c if c not in key}
+    return statement.on_conflict_do_update(index_elements=key, set_=figures)
 
 
 def _part_row(person_id: int, day: date, part: PersonPart) -> dict[str, Any]:
@@ -1189,11 +1275,12 @@ def _before_commit(conn: Connection) -> None:
 
     # the weekly roll-up's upkeep writes no marks: what is read here is all there is
     weekly_ready = conn.engine in _WEEKLY_READY
-    marks = read_all_marks(conn) if weekly_ready else Marks(read_marks(conn), [])
+    marks = take_all_marks(conn, weekly=weekly_ready)
     if not marks.daily and not marks.weekly:
+        took_writes(conn)  # a delete of no marks wrote nothing
         return  # nothing this transaction wrote is counted by either roll-up
     weekly.before_commit(conn, marks)
-    absorb(conn, *found, marks=marks.daily)
+    absorb(conn, *found, marks=marks.daily, taken=marks.taken)
     took_writes(conn)  # the counting's own writes are committed with it: nothing to carry on
 
 

@@ -472,7 +472,9 @@ def absorb(
     """Count again the weeks held that this transaction's marks touch, before COMMIT; a week
     held under another fingerprint is left alone (its readers count from raw rows).
     ``marks``: as :func:`pending` takes them."""
-    rows = conn.execute(select(COVERED.c.week, COVERED.c.fingerprint))
+    rows = marks.held if marks is not None and marks.held is not None else None
+    if rows is None:
+        rows = conn.execute(select(COVERED.c.week, COVERED.c.fingerprint)).all()
     held = {w for w, f in rows if f == print_}
     todo = pending(conn, held, policy.tz, marks) if held else WeeklyPending()
     if not held:
@@ -506,7 +508,8 @@ def absorb(
         rest = ids - facts
         facts |= rest - recount_in_place(conn, rest, week, policy.tz, now)
         write(conn, facts, week, policy, rates, now)
-    delete_ids(conn, WDIRTY, todo.marks)
+    if marks is None or not marks.taken:
+        delete_ids(conn, WDIRTY, todo.marks)
 
 
 def _lock(conn: Connection, keys: dict[str, set[int]]) -> None:
