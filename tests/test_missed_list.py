@@ -296,3 +296,41 @@ def test_the_missed_page_shows_one_page_of_rows_with_their_facts(engine: Engine)
         date(2022, 4, 20),
     )
     assert (page.total, page.people, page.pages) == (4, 3, 4)
+
+
+@pytest.mark.parametrize("zone", ["America/New_York", "Asia/Shanghai"])
+def test_weeks_in_a_row_are_local_weeks_across_summer_time_and_the_new_year(
+    engine: Engine, session: Session, zone: str
+) -> None:
+    """Each missed slot counts in its local week, by the week's own first instant: a slot at
+    Sunday 23:30 is the week before the one at Monday 00:10, across New York's change to
+    summer time (13 March 2022) and across the new year (2021-W52 ends on 2 January 2022)."""
+    from zoneinfo import ZoneInfo
+
+    from tests.compliance_fixtures import add_appt, add_person, add_site, local
+
+    tz = ZoneInfo(zone)
+    pol = policy(timezone=zone)
+    add_site(session)
+    winter = add_person(session, "3001", "冬")
+    spring = add_person(session, "3002", "春")
+    slots = [
+        (winter, [(2021, 12, 26, 23, 30), (2022, 1, 2, 23, 30), (2022, 1, 3, 0, 10)]),
+        # W08, then (not W09) W10's last evening and W11's first minutes
+        (spring, [(2022, 2, 27, 23, 30), (2022, 3, 13, 23, 30), (2022, 3, 14, 0, 10)]),
+    ]
+    for person, starts in slots:
+        for start in starts:
+            add_appt(session, person, local(tz, *start), status="missed")
+    session.commit()
+    later = local(tz, 2022, 3, 20, 12, 0)
+    in_row = {
+        (week, r.employee_no): r.weeks_missed_in_row
+        for week in ("2022-W01", "2022-W11", "2022-W10")
+        for r in missed(engine, later, pol, week=week)
+    }
+    assert in_row == {
+        ("2022-W01", "3001"): 3,  # W51 (26 December), W52 (2 January), W01
+        ("2022-W11", "3002"): 2,
+        ("2022-W10", "3002"): 1,
+    }

@@ -9,6 +9,7 @@ a person's week are shared with the compliance report.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
@@ -33,7 +34,7 @@ from testrota.db.lean import APPOINTMENT, EXEMPTION, PERSON, TEST_RESULT
 from testrota.db.types import as_utc
 from testrota.policy import Policy
 from testrota.statuses import AppointmentStatus, ResultValue
-from testrota.weeks import IsoWeek, local_date, week_bounds, week_of
+from testrota.weeks import IsoWeek, local_date, recent_weeks, week_bounds
 
 ROW_LOOKBACK_WEEKS = 12  # how far back "weeks missed in a row" looks
 
@@ -152,11 +153,14 @@ def missed_list(
     if appointment_ids is not None and not appointment_ids:
         return []
     query = _missed_query(wk, policy, departments, grid_unit, units)
-    if appointment_ids is not None:
-        query = query.where(APPOINTMENT.c.id.in_(sorted(appointment_ids)))
     # .all(): one fetch of every row; iterating fetches them one by one (psycopg's fetchone
-    # was a sixth of a 10,000-person department's page)
-    rows = session.execute(query).all()
+    # was a sixth of a 10,000-person department's page). A page's hundred ids are one array
+    # on PostgreSQL: as a hundred placeholders, psycopg parsed the statement again each page.
+    if appointment_ids is None:
+        rows = session.execute(query).all()
+    else:
+        ids = ids_in(session, APPOINTMENT.c.id, appointment_ids)
+        rows = [r for only in ids for r in session.execute(query.where(only)).all()]
     if not rows:
         return []
     missed = [appointment_facts(r) for r in rows]
@@ -255,15 +259,18 @@ def _last_test_dates(
 def _weeks_in_row(
     session: Executes, person_ids: list[int], wk: IsoWeek, policy: Policy
 ) -> dict[int, int]:
-    tz = policy.tz
-    first = wk.shifted(-(ROW_LOOKBACK_WEEKS - 1))
-    start, _ = week_bounds(first, tz)
-    _, end = week_bounds(wk, tz)
-    missed_weeks: dict[int, set[IsoWeek]] = defaultdict(set)
+    """Each person's weeks in a row, ending with ``wk``, with a missed slot, over
+    :data:`ROW_LOOKBACK_WEEKS`."""
+    weeks = recent_weeks(wk, ROW_LOOKBACK_WEEKS)
+    # each week's first instant: a row is placed in its week by a bisection, not by a
+    # conversion to local time and a calendar (most of a page's CPU for these weeks)
+    starts = [week_bounds(w, policy.tz)[0] for w in weeks]
+    _, end = week_bounds(wk, policy.tz)
+    missed: dict[int, set[int]] = defaultdict(set)  # person -> weeks before ``wk``
     for part in ids_in(session, APPOINTMENT.c.person_id, person_ids):
-        for person_id, starts_at in session.execute(missed_between(part, start, end)):
-            missed_weeks[person_id].add(week_of(starts_at, tz))
-    return {pid: weeks_missed_in_row(w, wk) for pid, w in missed_weeks.items()}
+        for person_id, starts_at in session.execute(missed_between(part, starts[0], end)):
+            missed[person_id].add(len(starts) - bisect_right(starts, starts_at))
+    return {person_id: weeks_missed_in_row(back) for person_id, back in missed.items()}
 
 
 def missed_between(where: Any, start: datetime, end: datetime) -> Any:

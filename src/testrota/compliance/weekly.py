@@ -189,10 +189,11 @@ def week_of_asked(
     )
 
 
-def weeks_missed_in_row(missed_weeks: Collection[IsoWeek], week: IsoWeek) -> int:
-    """Consecutive weeks, ending with ``week``, in which the person missed at least one slot."""
+def weeks_missed_in_row(weeks_back: Collection[int]) -> int:
+    """Consecutive weeks, ending with the week asked about, in which the person missed at
+    least one slot; ``weeks_back``: how many weeks before it each such week is (0: itself)."""
     count = 0
-    while week.shifted(-count) in missed_weeks:
+    while count in weeks_back:
         count += 1
     return count
 
