@@ -6,7 +6,7 @@ themselves, so a page, its export and its API twin cannot disagree about who may
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import replace
 from typing import Annotated
 
@@ -46,7 +46,10 @@ class CsrfRefused(Exception):
     """An unsafe request without the session's CSRF token: 403, nothing changes."""
 
 
-def get_app(request: Request) -> App:
+# The dependencies that only look at what the request already holds are ``async``: FastAPI
+# runs a plain ``def`` dependency in its thread pool, a thread hop each (three of a check-in's
+# six were these); those that read the database stay plain, off the event loop.
+async def get_app(request: Request) -> App:
     app: App = request.app.state.testrota
     return app
 
@@ -99,7 +102,7 @@ def get_optional_user(request: Request, app: AppDep) -> UserInfo | None:
 OptionalUser = Annotated[UserInfo | None, Depends(get_optional_user)]
 
 
-def get_current_user(user: OptionalUser) -> UserInfo:
+async def get_current_user(user: OptionalUser) -> UserInfo:
     if user is None:
         raise NotSignedIn()
     return user
@@ -108,10 +111,10 @@ def get_current_user(user: OptionalUser) -> UserInfo:
 CurrentUser = Annotated[UserInfo, Depends(get_current_user)]
 
 
-def require_role(*roles: str) -> Callable[[UserInfo], UserInfo]:
+def require_role(*roles: str) -> Callable[[UserInfo], Awaitable[UserInfo]]:
     allowed = frozenset(roles)
 
-    def dependency(user: CurrentUser) -> UserInfo:
+    async def dependency(user: CurrentUser) -> UserInfo:
         if user.role not in allowed:
             raise Forbidden()
         return user
