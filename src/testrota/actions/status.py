@@ -13,7 +13,12 @@ from testrota.actions.flagging import flag_due
 from testrota.app import App
 from testrota.auth.scope import Scope
 from testrota.codes import looks_like_code
-from testrota.compliance.facts import UnknownEmployeeNo, find_person, rate_lookup
+from testrota.compliance.facts import (
+    UnknownEmployeeNo,
+    facts_of_loaded,
+    find_person,
+    rate_lookup,
+)
 from testrota.compliance.standing import Light, PersonStatus
 from testrota.compliance.standing import person_status as status_of
 from testrota.db.models import Person
@@ -39,6 +44,9 @@ def person_status(app: App, query: Status) -> PersonStatus:
     within = query.scope.where(col(Person.department))
     # Checked before any read: a forged code costs nothing.
     claim = claim_of(app, query.employee_no) if looks_like_code(query.employee_no) else None
+    flag_due(app)
+    # One session for the person and their standing: a connection (and its check that the
+    # server is there) fewer than a session each, and the person read once.
     with Session(app.read_engine) as session:
         if claim is not None:
             person = person_of_claim(session, claim, within=within)
@@ -49,9 +57,5 @@ def person_status(app: App, query: Status) -> PersonStatus:
                 "unknown employee number {number!r}: check the number or import the roster",
                 number=query.employee_no.strip(),
             )
-    assert person.id is not None
-    flag_due(app)
-    with Session(app.read_engine) as session:
-        return status_of(
-            session, person.id, app.now(), app.policy, rate_lookup(app.config_dir, app.policy)
-        )
+        rates = rate_lookup(app.config_dir, app.policy)
+        return status_of(session, facts_of_loaded(person, rates), app.now(), app.policy)

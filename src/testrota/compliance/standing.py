@@ -10,11 +10,9 @@ from enum import StrEnum
 from sqlmodel import Session
 
 from testrota.compliance.facts import (
-    RateLookup,
     appointments_between,
     exemptions_between,
     last_test_dates,
-    person_facts,
     samples_between,
 )
 from testrota.compliance.records import AppointmentFacts, PersonFacts, Sample
@@ -92,15 +90,10 @@ class PersonStatus:
 
 
 def person_status(
-    session: Session,
-    person_id: int,
-    now: datetime,
-    policy: Policy,
-    rates: RateLookup | None = None,
+    session: Session, person: PersonFacts, now: datetime, policy: Policy
 ) -> PersonStatus:
     """One person's standing in the week of ``now``."""
     tz = policy.tz
-    person = person_facts(session, person_id, rates)
     standing = load_standing(session, person, week_of(now, tz), policy)
     last = last_test_dates(session, [person.id], now + timedelta(seconds=1)).get(person.id)
     pw = standing.week
