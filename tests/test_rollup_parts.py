@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import random
 import threading
+from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
 
@@ -272,6 +273,49 @@ def test_a_check_in_in_a_counted_unit_day_reads_its_person_not_the_unit(
     assert _parts_hold(engine, SH) == 1
 
 
+@contextlib.contextmanager
+def _first_held(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch, first: Person, second: Person, *, wait: float
+) -> Iterator[tuple[threading.Thread, list[tuple[str, int]]]]:
+    """``first`` and then ``second`` sampled at 09:03, each in a thread of its own; the first's
+    commit is held, once it has moved its unit-day by parts, until the block ends. Yields the
+    second's thread, joined for ``wait`` seconds, and the (thread, keys moved) of each move."""
+    first_moved, release = threading.Event(), threading.Event()
+    calls: list[tuple[str, int]] = []
+    real_move = rollup.move_by_parts
+
+    def slow_move(*args: Any) -> set[Any]:
+        out = real_move(*args)
+        calls.append((threading.current_thread().name, len(out)))
+        if threading.current_thread().name == "first":
+            first_moved.set()
+            assert release.wait(20)  # its locks and marks taken, uncommitted
+        return out
+
+    monkeypatch.setattr("testrota.org.rollup.move_by_parts", slow_move)
+
+    def sample(person: Person) -> None:
+        with Session(engine) as s:
+            add_sample(s, person, local(SH, 2022, 5, 10, 9, 3))
+            s.commit()
+
+    threads = [
+        threading.Thread(target=sample, args=(p,), name=name)
+        for p, name in ((first, "first"), (second, "second"))
+    ]
+    threads[0].start()
+    try:
+        assert first_moved.wait(20)
+        threads[1].start()
+        threads[1].join(wait)
+        yield threads[1], calls
+    finally:
+        release.set()
+        for t in threads:
+            if t.ident is not None:
+                t.join(20)
+
+
 def test_two_postgresql_check_ins_moving_one_unit_day_by_parts_both_count(
     engine: Engine, session: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -282,35 +326,8 @@ def test_two_postgresql_check_ins_moving_one_unit_day_by_parts_both_count(
     now = local(SH, 2022, 5, 10, 12, 0)
     people = _one_unit_due(engine, session, 3, now)
     assert _parts_hold(engine, SH) == 1  # kept by the plan's commit
-    first_moved, release = threading.Event(), threading.Event()
-    calls: list[tuple[str, int]] = []
-    real_move = rollup.move_by_parts
-
-    def slow_move(*args: Any) -> set[Any]:
-        out = real_move(*args)
-        calls.append((threading.current_thread().name, len(out)))
-        if threading.current_thread().name == "first":
-            first_moved.set()
-            assert release.wait(20)  # hold the key's lock, uncommitted, while the other comes
-        return out
-
-    monkeypatch.setattr("testrota.org.rollup.move_by_parts", slow_move)
-
-    def sample(person: Person) -> None:
-        with Session(engine) as s:
-            add_sample(s, person, local(SH, 2022, 5, 10, 9, 3))
-            s.commit()
-
-    t1 = threading.Thread(target=sample, args=(people[0],), name="first")
-    t1.start()
-    assert first_moved.wait(20)
-    t2 = threading.Thread(target=sample, args=(people[1],), name="second")
-    t2.start()
-    t2.join(1.0)
-    assert t2.is_alive()  # waiting for the first's lock on the key
-    release.set()
-    t1.join(20)
-    t2.join(20)
+    with _first_held(engine, monkeypatch, people[0], people[1], wait=1.0) as (second, calls):
+        assert second.is_alive()  # waiting for the first's lock on the key
     assert calls == [("first", 1), ("second", 1)]  # both moved by parts
     kept, _ = _kept(engine)
     [figures] = kept.values()
@@ -344,33 +361,8 @@ def test_a_left_over_mark_another_commit_is_counting_is_passed_over_not_waited_f
     finally:
         without_hook.dispose()
     assert _marks(engine) > 0  # left over
-    first_moved, release = threading.Event(), threading.Event()
-    real_move = rollup.move_by_parts
-
-    def slow_move(*args: Any) -> set[Any]:
-        out = real_move(*args)
-        if threading.current_thread().name == "first":
-            first_moved.set()
-            assert release.wait(20)  # the left-over mark taken, uncommitted
-        return out
-
-    monkeypatch.setattr("testrota.org.rollup.move_by_parts", slow_move)
-
-    def sample(person: Person) -> None:
-        with Session(engine) as s:
-            add_sample(s, person, local(SH, 2022, 5, 10, 9, 3))
-            s.commit()
-
-    t1 = threading.Thread(target=sample, args=(people[0],), name="first")
-    t1.start()
-    assert first_moved.wait(20)
-    t2 = threading.Thread(target=sample, args=(other,), name="second")
-    t2.start()
-    t2.join(10)
-    finished_while_held = not t2.is_alive()
-    release.set()
-    t1.join(20)
-    t2.join(20)
+    with _first_held(engine, monkeypatch, people[0], other, wait=10) as (second, _):
+        finished_while_held = not second.is_alive()
     assert finished_while_held
     assert _marks(engine) == 0
     kept, _ = _kept(engine)
