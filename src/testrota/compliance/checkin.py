@@ -210,7 +210,7 @@ def _known_site(session: Session, site_code: str | None) -> str | None:
 _SITE_CODES = select(*cols(Site.code))
 _SITE_CODE = select(*cols(Site.code)).where(col(Site.code) == bindparam("code"))
 _ADD_SAMPLE = insert(tables.TEST_RESULT).returning(tables.TEST_RESULT.c.id)
-_SLOTS_AROUND = select(*cols(Slot.starts_at, Slot.ends_at)).where(
+_SLOTS_HOLDING = select(*cols(Slot.starts_at, Slot.ends_at)).where(
     col(Slot.site_code) == bindparam("site"),
     col(Slot.starts_at) <= bindparam("at"),
     col(Slot.starts_at) > bindparam("since"),
@@ -220,7 +220,7 @@ _SLOTS_AROUND = select(*cols(Slot.starts_at, Slot.ends_at)).where(
 
 def _slots_holding(session: Session, site: str, at: datetime) -> list[tuple[datetime, datetime]]:
     params = {"site": site, "at": at, "since": at - timedelta(days=1)}
-    return [(r.starts_at, r.ends_at) for r in session.execute(_SLOTS_AROUND, params)]
+    return [(r.starts_at, r.ends_at) for r in session.execute(_SLOTS_HOLDING, params)]
 
 
 def _message(
