@@ -237,10 +237,32 @@ def diff_roster(
     diff = RosterDiff()
     # Most people share their classification with others of the same title and department.
     plain_risk: dict[tuple[str, str, str | None], dict[str, Any]] = {}
+    # ... and a new person's row is their record's fields and their title's classification:
+    # its fields, category and unmatched role are kept once a title (a group's first roster
+    # adds 300,000 people of a few thousand titles)
+    new_of: dict[tuple[str, str, str | None], tuple[tuple[Any, ...], str | None, str]] = {}
     for record in records:
         prior = stored.get(record.employee_no)
         key = match_key(record)
-        if prior is not None and prior.override_category is not None:
+        if prior is None:
+            known = new_of.get(key)
+            if known is None:
+                risk = plain_risk.get(key) or plain_risk.setdefault(
+                    key, risk_values(matches[key], None)
+                )
+                category = risk["risk_category"]
+                unmatched = "" if category or risk["matched_by"] is not None else record.role
+                known = new_of[key] = (_risk_tuple(risk), category, unmatched)
+            risk_fields, category, unmatched = known
+            if category:
+                diff.high_risk_by_category[category] += 1
+            elif unmatched:
+                diff.unmatched_roles[unmatched] += 1
+            diff.added.append(
+                _roster_tuple(record) + risk_fields + (record.employee_no, record.phone_raw)
+            )
+            continue
+        if prior.override_category is not None:
             risk = risk_values(matches[key], prior.override_category, prior.override_reason)
         else:
             risk = plain_risk.get(key) or plain_risk.setdefault(
@@ -251,9 +273,7 @@ def diff_roster(
         elif risk["matched_by"] is None and record.role:
             diff.unmatched_roles[record.role] += 1
         values = stored_values(record, risk)
-        if prior is None:
-            diff.added.append((*values, record.employee_no, record.phone_raw))
-        elif prior.values == values and prior.active:
+        if prior.values == values and prior.active:
             diff.unchanged += 1
         else:
             changes = {
