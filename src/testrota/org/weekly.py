@@ -473,7 +473,7 @@ def absorb(
     """Count again the weeks held that this transaction's marks touch, before COMMIT; a week
     held under another fingerprint is left alone (its readers count from raw rows).
     ``marks``: as :func:`pending` takes them."""
-    rows = marks.held if marks is not None and marks.held is not None else None
+    rows = marks.held if marks is not None else None  # read with the marks, on PostgreSQL
     if rows is None:
         rows = conn.execute(select(COVERED.c.week, COVERED.c.fingerprint)).all()
     held = {w for w, f in rows if f == print_}
