@@ -81,15 +81,3 @@ def test_the_look_reads_the_scheduled_rows_index_not_the_table(engine: Engine) -
         explain = "EXPLAIN" if engine.dialect.name == "postgresql" else "EXPLAIN QUERY PLAN"
         plan = " ".join(str(r) for r in conn.exec_driver_sql(f"{explain} {compiled}"))
     assert "ix_appointment_scheduled_ends" in plan, plan
-
-
-def test_postgresql_plans_each_run_of_a_prepared_statement_for_its_own_values(
-    engine: Engine,
-) -> None:
-    """psycopg prepares a statement after a few runs; a plan made once for any parameters read
-    a whole week's index entries for a few people's rows (13 ms against 0.05 ms at 300,000
-    people), so every connection of the app's engines plans each run for its values."""
-    if engine.dialect.name != "postgresql":
-        return
-    with engine.connect() as conn:
-        assert conn.execute(text("SHOW plan_cache_mode")).scalar_one() == "force_custom_plan"

@@ -334,3 +334,39 @@ def test_imported_results_mark_the_local_day_in_a_dst_zone(engine: Engine, tmp_p
     with Session(engine) as s:
         done = s.get(Appointment, a_evening.id)
         assert done is not None and done.done_at == local(NY, 2022, 11, 6, 23, 30)
+
+
+def test_an_appointment_is_done_at_its_first_counting_sample_of_the_day(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """Several samples on one person's day: the appointment is done at the earliest that
+    counts (an invalid one does not), a missed one too; an excused one stays excused."""
+    with Session(engine, expire_on_commit=False) as s:
+        add_site(s, "S1", "一号采样点")
+        many = add_person(s, "4001", "多次")
+        late = add_person(s, "4002", "补测")
+        away = add_person(s, "4003", "请假")
+        a_many = add_appt(s, many, SLOT)
+        a_late = add_appt(s, late, SLOT, status="missed")
+        a_away = add_appt(s, away, SLOT, status="excused")
+        s.commit()
+    rows: list[list[Any]] = [
+        [1, "多次", "4001", "", "", "2022-05-09 07:40", "无效", "一号采样点"],
+        [2, "多次", "4001", "", "", "2022-05-09 11:30", "阴性", "一号采样点"],
+        [3, "多次", "4001", "", "", "2022-05-09 08:05", "阴性", "幸福社区采样点"],
+        [4, "补测", "4002", "", "", "2022-05-09 18:00", "阴性", "一号采样点"],
+        [5, "请假", "4003", "", "", "2022-05-09 08:00", "阴性", "一号采样点"],
+    ]
+    out = import_results(engine, _sheet(tmp_path, rows), P, NOW)
+    assert (out.recorded, out.appointments_done) == (5, 2)
+    with Session(engine) as s:
+        done = {a.id: a for a in s.exec(select(Appointment)).scalars()}  # type: ignore[call-overload]
+    assert (done[a_many.id].status, done[a_many.id].done_at) == (
+        "done",
+        local(SH, 2022, 5, 9, 8, 5),
+    )
+    assert (done[a_late.id].status, done[a_late.id].done_at) == (
+        "done",
+        local(SH, 2022, 5, 9, 18, 0),
+    )
+    assert (done[a_away.id].status, done[a_away.id].done_at) == ("excused", None)

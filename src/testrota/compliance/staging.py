@@ -27,7 +27,6 @@ from sqlalchemy import (
     String,
     Table,
     and_,
-    exists,
     func,
     select,
     update,
@@ -138,30 +137,34 @@ def mark_done_staged(conn: Connection, now: datetime) -> int:
     lo = _as_datetime(bounds[0]) - timedelta(days=1)  # a slot that began the evening before
     hi = _as_datetime(bounds[1])
     a = tables.APPOINTMENT
-    overlap = and_(
-        STAGED.c.person_id == a.c.person_id,
-        STAGED.c.day == STAGED_DAYS.c.day,
-        STAGED_DAYS.c.day_start < a.c.ends_at,
-        STAGED_DAYS.c.day_end > a.c.starts_at,
-        STAGED.c.result != ResultValue.INVALID,
-    )
-    first_sample = (
-        select(func.min(STAGED.c.sampled_at))
-        .select_from(STAGED.join(STAGED_DAYS, STAGED.c.day == STAGED_DAYS.c.day))
-        .where(overlap)
-        .scalar_subquery()
+    b = a.alias("candidate")
+    open_ = [AppointmentStatus.SCHEDULED, AppointmentStatus.MISSED]
+    # Each appointment with its first counting sample, in one grouped join; a sub-select of
+    # the first sample for each row updated ran once per appointment (96,000 times, 0.3 s,
+    # for a group's sheet). The status is asked again of the row updated: a row another
+    # transaction excused meanwhile is checked again as it is now, and left alone.
+    first = (
+        select(b.c.id, func.min(STAGED.c.sampled_at).label("first"))
+        .select_from(
+            STAGED.join(STAGED_DAYS, STAGED.c.day == STAGED_DAYS.c.day).join(
+                b, STAGED.c.person_id == b.c.person_id
+            )
+        )
+        .where(
+            b.c.status.in_(open_),
+            b.c.starts_at >= lo,
+            b.c.starts_at < hi,
+            STAGED_DAYS.c.day_start < b.c.ends_at,
+            STAGED_DAYS.c.day_end > b.c.starts_at,
+            STAGED.c.result != ResultValue.INVALID,
+        )
+        .group_by(b.c.id)
+        .subquery()
     )
     result = conn.execute(
         update(a)
-        .where(
-            a.c.status.in_([AppointmentStatus.SCHEDULED, AppointmentStatus.MISSED]),
-            a.c.starts_at >= lo,
-            a.c.starts_at < hi,
-            exists()
-            .select_from(STAGED.join(STAGED_DAYS, STAGED.c.day == STAGED_DAYS.c.day))
-            .where(overlap),
-        )
-        .values(status=AppointmentStatus.DONE, done_at=first_sample, updated_at=now)
+        .where(a.c.id == first.c.id, a.c.status.in_(open_))
+        .values(status=AppointmentStatus.DONE, done_at=first.c.first, updated_at=now)
     )
     return int(result.rowcount or 0)
 

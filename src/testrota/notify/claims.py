@@ -68,14 +68,6 @@ def _is_pg(conn: Connection) -> bool:
     return conn.dialect.name == "postgresql"
 
 
-def no_jit(conn: Connection, local: bool = True) -> None:
-    """PostgreSQL's JIT compiles a claim (its EXISTS sub-plans look costly to the planner) for
-    ~0.4 s to save a few milliseconds; outbox work is many small statements, so turn it off
-    (for the transaction, or with ``local=False`` for the whole session)."""
-    if _is_pg(conn):
-        conn.exec_driver_sql("SET LOCAL jit = off" if local else "SET jit = off")
-
-
 # ---------------------------------------------------------------- eligibility
 
 
@@ -536,7 +528,6 @@ def take_tokens(
     locked for the rest of the caller's transaction, so claims in several processes share one
     rate. Tokens not used (fewer rows claimed) are put back with :func:`return_tokens`.
     """
-    no_jit(conn)
     row = conn.execute(
         select(B.c.tokens, B.c.refilled_at).where(B.c.name == BUDGET_NAME).with_for_update()
     ).first()

@@ -147,13 +147,10 @@ class Dispatcher:
         """
         if single and self.engine.dialect.name == "postgresql":
             if self._fast is None:
-                conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-                claims.no_jit(conn, local=False)
-                self._fast = conn
+                self._fast = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
             yield self._fast
             return
         with self.engine.begin() as conn:
-            claims.no_jit(conn)
             yield conn
 
     # ------------------------------------------------------------------ the loop
