@@ -281,6 +281,49 @@ def test_a_page_is_the_whole_sorted_list_cut_with_every_fact(
         assert weekly.held(conn, [parse_week("2022-W19")], print_) is rolled_up
 
 
+@pytest.mark.parametrize("rolled_up", [False, True], ids=["raw-rows", "weekly-rollup"])
+def test_a_departments_page_is_its_part_of_the_whole_list(engine: Engine, rolled_up: bool) -> None:
+    """A supervisor's page of a department holds that department's rows of the whole list,
+    whether it starts from the weekly roll-up's rows of people who missed a slot there (the
+    roll-up holds the week) or from the department's people; one moved to another department
+    after their slot was missed is listed under the department they are in now."""
+    from sqlalchemy import update
+
+    from testrota.actions.missed import Missed, MissedPageQuery, page_missed
+    from testrota.actions.rollup import RebuildRollup, rebuild_rollup
+    from testrota.audit import Actor
+    from testrota.auth.scope import Scope
+    from testrota.db import tables
+    from tests.compliance_fixtures import app_at
+
+    build(engine)
+    app = app_at(engine, NOW, P)
+    if rolled_up:
+        rebuild_rollup(app, RebuildRollup(Actor.cli()))
+    with app.engine.begin() as conn:  # the app's engine: its commit counts the roll-ups again
+        conn.execute(
+            update(tables.PERSON)
+            .where(tables.PERSON.c.employee_no == "1002")
+            .values(department="物流部")
+        )
+    whole = missed(engine, NOW, P)
+    departments = {r.department for r in whole}
+    assert departments == {"物流部", "炼钢厂"}, departments
+    for department in sorted(departments):
+        query = Missed(scope=Scope.of([department]))
+        page = page_missed(app, MissedPageQuery(query, sort="employee_no", page=1, page_size=50))
+        mine = [r for r in whole if r.department == department]
+        assert page.rows == sorted(mine, key=lambda r: (r.employee_no, r.slot_start))
+        assert page.total == len(mine)
+    assert [r.employee_no for r in whole if r.department == "物流部"].count("1002") == 2
+    from testrota.org import weekly
+    from testrota.weeks import parse_week
+
+    with engine.connect() as conn:  # the pages above read the roll-up when it was built
+        print_ = weekly.fingerprint(P, CONFIG_DIR)
+        assert weekly.held(conn, [parse_week("2022-W19")], print_) is rolled_up
+
+
 def test_the_missed_page_shows_one_page_of_rows_with_their_facts(engine: Engine) -> None:
     """The HTML page as a supervisor gets it, a row's facts read for that page alone."""
     from testrota.actions.missed import Missed, MissedPageQuery, page_missed

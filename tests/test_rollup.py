@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, delete, func, select, update
+from sqlalchemy import Engine, delete, func, select, text, update
 from sqlmodel import Session, col
 from typer.testing import CliRunner
 
@@ -1259,3 +1259,38 @@ def test_an_update_marks_each_changed_rows_person_and_time_before_and_after(
         assert row_level == []  # both FOR EACH STATEMENT
     assert _marks(engine) == 0
     assert _kept(engine) == _recounted(engine, SH, [date(2022, 5, 10), date(2022, 5, 11)])
+
+
+def test_a_departments_missed_people_of_a_week_are_read_through_the_rollups_index(
+    engine: Engine,
+) -> None:
+    """A supervisor's missed list starts from the roll-up's rows of people who missed a slot
+    (``weekly.missed_in``): on both databases, through the index of those rows alone."""
+    pw = tables.PERSON_WEEK_ROW
+    rows = [
+        {
+            "person_id": person,
+            "week": str(parse_week("2022-W19").shifted(w)),
+            "department": f"部门{person % 4}",
+            "grid_unit": f"网格{person % 40}",
+            "required": 2,
+            "missed": 1 if person % 97 == 0 else 0,
+            "asked": 2,
+            "counted_at": local(SH, 2022, 5, 13, 9, 0),
+        }
+        for w in range(-11, 1)
+        for person in range(400)
+    ]
+    with engine.begin() as conn:
+        conn.execute(pw.insert(), rows)
+        conn.execute(text("ANALYZE"))
+    # the rows the condition reads: its subquery out of the EXISTS, without the one person
+    (subquery,) = weekly.missed_in(parse_week("2022-W19"), -1, ["部门1"]).get_children()
+    person, *rest = subquery.whereclause.clauses
+    assert pw.c.person_id in person.get_children()
+    query = select(pw.c.person_id).where(*rest)
+    with engine.connect() as conn:
+        compiled = query.compile(conn, compile_kwargs={"literal_binds": True})
+        explain = "EXPLAIN" if engine.dialect.name == "postgresql" else "EXPLAIN QUERY PLAN"
+        plan = " ".join(str(r) for r in conn.exec_driver_sql(f"{explain} {compiled}"))
+    assert "ix_personweek_missed" in plan, plan

@@ -80,5 +80,5 @@ def page_missed(app: App, query: MissedPageQuery) -> MissedPage:
             departments=None if departments is None else sorted(departments),
             grid_unit=query.missed.grid_unit or None,
             units=query.missed.scope.units,
-            asked=(lambda person_id: weekly.asked(wk, person_id)) if held else None,
+            missed_in=(lambda pid: weekly.missed_in(wk, pid, departments)) if held else None,
         )

@@ -341,16 +341,18 @@ def missed_page(
     departments: Collection[str] | None = None,
     grid_unit: str | None = None,
     units: Collection[str] | None = None,
-    asked: Callable[[Any], Any] | None = None,
+    missed_in: Callable[[Any], Any] | None = None,
 ) -> MissedPage:
     """One page of the missed list, sorted by ``sort``.
 
     A department of 10,000 people misses hundreds of slots a week, and a page shows 100: sorted
     by a column of the appointment or the person, the whole list is counted and sorted from
     those alone and only the page's rows get their week, last test and weeks in a row (sorted
-    by one of those, every row needs them first). ``asked``: given a column of person ids, the
-    condition that the person was asked at least one test in ``wk``, from the weekly roll-up
-    when it holds the week (None: they are counted here from their appointments)."""
+    by one of those, every row needs them first). ``missed_in``: given a column of person ids,
+    the condition that the weekly roll-up, when it holds ``wk``, counts the person a missed
+    slot of it (None: the people's weeks are counted here from their appointments). It holds a
+    row for exactly the people asked a test that week, so a missed slot of a person without
+    one is left out, as :func:`missed_list` leaves it out."""
     scope: dict[str, Any] = {
         "rates": rates,
         "departments": departments,
@@ -361,7 +363,7 @@ def missed_page(
     if sort.lstrip("-") in DETAIL_SORT_KEYS:
         rows = sort_missed(missed_list(session, wk, now, policy, **scope), sort)
     else:
-        rows = sort_missed(_missed_outline(session, wk, policy, asked=asked, **scope), sort)
+        rows = sort_missed(_missed_outline(session, wk, policy, missed_in=missed_in, **scope), sort)
     pages = max(1, -(-len(rows) // page_size))
     page = min(max(1, page), pages)
     shown = rows[(page - 1) * page_size : page * page_size]
@@ -391,19 +393,19 @@ def _missed_outline(
     departments: Collection[str] | None,
     grid_unit: str | None,
     units: Collection[str] | None,
-    asked: Callable[[Any], Any] | None,
+    missed_in: Callable[[Any], Any] | None,
 ) -> list[MissedLine]:
     """The rows :func:`missed_list` gives, in its order, with the columns to sort them by: a
     row is left out exactly when it leaves it out (nothing was asked of the person that week),
     which takes the people's appointments and exemptions of the week but not their samples,
-    or the roll-up's ``asked``: it keeps a row for exactly the people asked at least one test,
-    counted with the same ``person_week``."""
+    or the roll-up's ``missed_in``: it keeps a row for exactly the people asked at least one
+    test, counted with the same ``person_week``."""
     query = _missed_query(wk, policy, departments, grid_unit, units)
-    if asked is not None:
+    if missed_in is not None:
         # the line's columns alone, read by position, the roll-up asked in the same statement:
         # HR's list of a group's week read every column of 20,000 rows and each of seven by
         # name, then sent the 20,000 people's ids back to ask which were asked (480 -> 240 ms)
-        outline = query.with_only_columns(*_OUTLINE).where(asked(APPOINTMENT.c.person_id))
+        outline = query.with_only_columns(*_OUTLINE).where(missed_in(APPOINTMENT.c.person_id))
         lines = [MissedLine(*r) for r in session.execute(outline).all()]
     else:
         wide = session.execute(query).all()

@@ -188,7 +188,8 @@ class Appointment(SQLModel, table=True):
             postgresql_where=text("status = 'missed'"),
             sqlite_where=text("status = 'missed'"),
         ),
-        # and by person: a supervisor's department probes each of its people (0020_missed_person)
+        # and by person: the weeks in a row of a page's people, and a department's list of a week
+        # the weekly roll-up does not hold (0020_missed_person)
         Index(
             "ix_appointment_missed_person",
             "person_id",

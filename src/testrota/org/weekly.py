@@ -576,10 +576,16 @@ def held(conn: Connection, weeks: Collection[IsoWeek], print_: str) -> bool:
     return bool(found == len(names) and not left)
 
 
-def asked(week: IsoWeek, person_id: Any) -> Any:
-    """The condition that the person of ``person_id`` (a column) was asked at least one test
-    in ``week`` (a held week: the roll-up keeps a row for exactly those, see :func:`count`)."""
-    return exists().where(PW.c.person_id == person_id, PW.c.week == str(week))
+def missed_in(week: IsoWeek, person_id: Any, departments: Collection[str] | None) -> Any:
+    """The condition that the person of ``person_id`` (a column) missed a slot of ``week`` (a
+    held week: the roll-up keeps a row for exactly the people asked a test, see :func:`count`),
+    counted in one of ``departments`` when given. These rows are few and indexed by week and
+    department (``ix_personweek_missed``): a supervisor's missed list starts from the few
+    hundred of a department instead of each of its 10,000 people."""
+    where = [PW.c.person_id == person_id, PW.c.week == str(week), PW.c.missed > 0]
+    if departments is not None:
+        where.append(PW.c.department.in_(sorted(departments)))
+    return exists().where(*where)
 
 
 def read(
