@@ -43,9 +43,10 @@ def serve(
     """Serve the web app (uvicorn). Needs TESTROTA_SECRET_KEY."""
     with user_errors():
         app = make_app(db)
-        from testrota.web.app import create_app
+        from testrota.web.app import create_app, settle_process
 
         web = create_app(app.settings, with_worker=with_worker)
+    settle_process()
     _run_uvicorn(web, host, port)
 
 
