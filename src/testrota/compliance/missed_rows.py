@@ -402,9 +402,10 @@ def _missed_outline(
     test, counted with the same ``person_week``."""
     query = _missed_query(wk, policy, departments, grid_unit, units)
     if missed_in is not None:
-        # the line's columns alone, read by position, the roll-up asked in the same statement:
-        # HR's list of a group's week read every column of 20,000 rows and each of seven by
-        # name, then sent the 20,000 people's ids back to ask which were asked (480 -> 240 ms)
+        # the line's columns alone, read by position, the roll-up's rows of people who missed
+        # in the same statement: HR's list of a group's week read every column of 20,000 rows
+        # and each of seven by name, then sent the 20,000 people's ids back to ask which were
+        # asked (480 -> 240 ms); a department's starts from its few hundred such rows
         outline = query.with_only_columns(*_OUTLINE).where(missed_in(APPOINTMENT.c.person_id))
         lines = [MissedLine(*r) for r in session.execute(outline).all()]
     else:
