@@ -14,6 +14,7 @@ from testrota.compliance.missed_rows import missed_between
 from testrota.db import lean, tables
 from testrota.weeks import parse_week, week_bounds
 from tests.compliance_fixtures import policy
+from tests.query_plans import query_plan
 
 P = policy()
 WEEK = parse_week("2022-W19")
@@ -53,9 +54,7 @@ def _plan(engine: Engine, query: Any) -> str:
         conn.execute(insert(tables.APPOINTMENT), _rows())
         conn.execute(text("ANALYZE"))
     with engine.connect() as conn:
-        compiled = query.compile(conn, compile_kwargs={"literal_binds": True})
-        explain = "EXPLAIN" if engine.dialect.name == "postgresql" else "EXPLAIN QUERY PLAN"
-        return " ".join(str(r) for r in conn.exec_driver_sql(f"{explain} {compiled}"))
+        return query_plan(conn, query)
 
 
 def test_the_missed_rows_of_a_week_are_read_through_their_own_index(engine: Engine) -> None:

@@ -11,6 +11,7 @@ from testrota.compliance.due import anything_due, first_due
 from testrota.compliance.missed import grace
 from testrota.db import tables
 from tests.compliance_fixtures import policy
+from tests.query_plans import query_plan
 
 P = policy()
 NOW = datetime(2022, 5, 11, 2, 0, tzinfo=UTC)
@@ -77,7 +78,5 @@ def test_the_look_reads_the_scheduled_rows_index_not_the_table(engine: Engine) -
     query = first_due(NOW, P)
     with engine.connect() as conn:
         conn.execute(text("ANALYZE"))
-        compiled = query.compile(conn, compile_kwargs={"literal_binds": True})
-        explain = "EXPLAIN" if engine.dialect.name == "postgresql" else "EXPLAIN QUERY PLAN"
-        plan = " ".join(str(r) for r in conn.exec_driver_sql(f"{explain} {compiled}"))
+        plan = query_plan(conn, query)
     assert "ix_appointment_scheduled_ends" in plan, plan

@@ -42,6 +42,7 @@ from tests.compliance_fixtures import (
     policy,
     record_result,
 )
+from tests.query_plans import query_plan
 
 DAYS = [date(2022, 5, 9) + timedelta(days=i) for i in range(4)]
 UNIT_PATHS = ["板材公司/炼钢厂", "板材公司/轧钢厂", "北营公司/焦化厂"]
@@ -1290,7 +1291,5 @@ def test_a_departments_missed_people_of_a_week_are_read_through_the_rollups_inde
     assert pw.c.person_id in person.get_children()
     query = select(pw.c.person_id).where(*rest)
     with engine.connect() as conn:
-        compiled = query.compile(conn, compile_kwargs={"literal_binds": True})
-        explain = "EXPLAIN" if engine.dialect.name == "postgresql" else "EXPLAIN QUERY PLAN"
-        plan = " ".join(str(r) for r in conn.exec_driver_sql(f"{explain} {compiled}"))
+        plan = query_plan(conn, query)
     assert "ix_personweek_missed" in plan, plan
