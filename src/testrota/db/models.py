@@ -71,13 +71,17 @@ class Person(SQLModel, table=True):
     # /metrics counts active people by category from this index alone (no table scan)
     __table_args__ = (
         Index("ix_person_active_category", "active", "risk_category", "opted_out"),
+        # a department's people in grid-unit order, with whether they are active: the filter
+        # forms' grid units read this index alone (0022_person_department_grid), and it
+        # serves every look-up by department as the department's own index did
+        Index("ix_person_department_grid", "department", "grid_unit", "active"),
         _one_of("person_type", PersonType, "person"),
         _one_of("notify_channel", NotifyChannel, "person"),
     )
     id: int | None = Field(default=None, primary_key=True)
     employee_no: str = Field(index=True, unique=True, max_length=64)
     name: str = Field(max_length=200)
-    department: str = Field(default="", index=True, max_length=200)
+    department: str = Field(default="", max_length=200)
     grid_unit: str = Field(default="", max_length=200)
     # The roster's unit below the group's root ("板材公司/炼钢厂/转炉车间"), from its path column
     # or its level columns; a flat roster's department. ``unit_id`` is where it sits in the

@@ -8,10 +8,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, false, func, or_
+from sqlalchemy import Connection, bindparam, false, func, or_
 from sqlmodel import Session, col, select
 
 from testrota.auth.scope import Scope
+from testrota.db import tables
 from testrota.db.models import Appointment, Message, Person, TestResult
 from testrota.errors import UserError
 from testrota.privacy.number_search import id_number_condition, phone_condition
@@ -218,16 +219,16 @@ def search_people(
         page=page,
         pages=pages,
         filters=f,
-        departments=departments(session, scope),
-        grid_units=grid_units(session, scope, f.department),
+        departments=departments(session.connection(), scope),
+        grid_units=grid_units(session.connection(), scope, f.department),
     )
 
 
-def departments(session: Session, scope: Scope) -> list[str]:
+def departments(conn: Connection, scope: Scope) -> list[str]:
     """The departments of active people in ``scope`` (a supervisor: their own)."""
     if scope.departments is not None:
         return sorted(scope.departments)
-    return [d for d in session.exec(_active_departments()) if d is not None and d]
+    return [d for d in conn.execute(_active_departments()).scalars() if d is not None and d]
 
 
 def _active_departments() -> Any:
@@ -235,7 +236,7 @@ def _active_departments() -> Any:
     index each (a loose index scan): ``SELECT DISTINCT`` read all 300,000 people of a group
     to find its thirty departments, 50 ms of the database's time at every page that offers
     them."""
-    p = Person.__table__  # type: ignore[attr-defined]
+    p = tables.PERSON
 
     def first(*where: Any) -> Any:
         # ORDER BY ... LIMIT 1, not min(): SQLite reads the whole range for a min() that has
@@ -256,20 +257,32 @@ def _active_departments() -> Any:
     return select(found.c.name).where(found.c.name.is_not(None))
 
 
-def grid_units(session: Session, scope: Scope, department: str = "") -> list[str] | None:
+def grid_units(conn: Connection, scope: Scope, department: str = "") -> list[str] | None:
     """The grid units of active people in ``scope`` (and ``department``), or None when no
     department narrows a scope of every department: a group's 12,000 grid units made a list
     nobody can pick from (820 KB of HR's missed page, and a read of every person). The pages
-    then ask for a department, or take the grid unit typed."""
+    then ask for a department, or take the grid unit typed.
+
+    Read from the index of (department, grid unit, active) alone, in its order: a department's
+    10,000 people cost 3.3 ms of the database's time a page through the index of departments
+    and the table (``0022_person_department_grid``)."""
+    query = _grid_units(scope, department)
+    if query is None:
+        return None
+    return sorted(g for g in conn.execute(query).scalars() if g)
+
+
+def _grid_units(scope: Scope, department: str) -> Any:
     if not department and scope.is_everything:
         return None
-    query = select(Person.grid_unit).where(col(Person.active).is_(True)).distinct()
-    where = scope.where(Person.department)
+    p = tables.PERSON
+    query = select(p.c.grid_unit).where(p.c.active.is_(True)).distinct()
+    where = scope.where(p.c.department)
     if where is not None:
         query = query.where(where)
     if department:
-        query = query.where(Person.department == department)
-    return sorted(g for g in session.exec(query) if g)
+        query = query.where(p.c.department == department)
+    return query
 
 
 @dataclass(frozen=True)

@@ -64,8 +64,8 @@ def badges_page(
         request,
         "badges.html",
         {
-            "departments": departments(session, scope),
-            "grid_units": grid_units(session, scope, department),
+            "departments": departments(session.connection(), scope),
+            "grid_units": grid_units(session.connection(), scope, department),
             "department": department,
             "grid_unit": grid_unit,
             "format": format,

@@ -75,8 +75,8 @@ def missed_page(
             "department": department,
             "grid_unit": grid_unit,
             "sort": sort or "department",
-            "departments": departments(session, scope),
-            "grid_units": grid_units(session, scope, department),
+            "departments": departments(session.connection(), scope),
+            "grid_units": grid_units(session.connection(), scope, department),
             "excuse_error": request.session.pop("excuse_error", None),
         },
     )
