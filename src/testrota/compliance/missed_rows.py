@@ -318,7 +318,10 @@ def sort_missed(rows: list[Any], sort: str) -> list[Any]:
     """Sort by one column's real values (``-name`` descending); a missing value sorts last
     (first when descending); ties keep department, unit, number order."""
     key = sort.lstrip("-")
-    if key not in MISSED_SORT_KEYS:
+    if key not in MISSED_SORT_KEYS or sort == "department":
+        # The lists come in this order already (department, grid unit, number, time), and a
+        # stable sort by department keeps it: HR's list of a group's week sorted its 20,000
+        # rows again at every page.
         return rows
 
     def by(row: Any) -> tuple[bool, Any]:
