@@ -2,8 +2,9 @@
 
 A fresh PostgreSQL database holds N people (grid units of 25 at 60 sites, departments of about
 10,000 people) and a week of appointments: the clock is fixed at Wednesday 10:00 of 2022-W19,
-Monday's and Tuesday's slots are past (90 % tested, the rest flagged missed); one person in 33
-is exempt through the week (sick leave, travel). Then, for 1 and
+Monday's and Tuesday's slots are past (90 % tested, pooled ten to a tube within a grid unit,
+the rest flagged missed); one person in 33 is exempt through the week (sick leave, travel).
+Then, for 1 and
 for 4 ``testrota serve`` processes (real processes, each on its own port; the load generator
 sends each request to the next port in turn), an open-loop load generator fires requests on a
 schedule (Poisson arrivals, seeded), whether or not earlier answers have come back:
@@ -214,6 +215,39 @@ def _copy(conn: Connection, table: Any, rows: Iterator[dict[str, Any]]) -> int:
     return count
 
 
+# The samples already taken went into tubes of ten at the tent, a grid unit's own (10:1
+# pooling, as the seed's sites sampled). Without this history the tube tables are empty when
+# the statistics are gathered, and the planner then reads the members the morning's scans add
+# from the start of the table at every check-in's recount of its grid unit's day.
+_POOL_PAST_SAMPLES = text(
+    """
+    WITH s AS (
+        SELECT r.id AS result_id, r.person_id, r.site_code, r.sampled_at, p.grid_unit,
+               (r.sampled_at AT TIME ZONE 'Asia/Shanghai')::date AS day,
+               (row_number() OVER (
+                   PARTITION BY p.grid_unit, (r.sampled_at AT TIME ZONE 'Asia/Shanghai')::date
+                   ORDER BY r.person_id
+               ) - 1) / 10 AS k
+        FROM testresult r JOIN person p ON p.id = r.person_id
+    ), placed AS (
+        SELECT s.*, 'P' || to_char(day, 'MMDD') || '-' || substr(grid_unit, 3) || '-' || k
+                 AS code
+        FROM s
+    ), tubes AS (
+        INSERT INTO tube (code, site_code, day, ratio, status, grid_unit, opened_at, opened_by,
+                          closed_at, closed_by, gene_text)
+        SELECT code, min(site_code), min(day), 10, 'closed', min(grid_unit), min(sampled_at),
+               'bench', max(sampled_at), 'bench', ''
+        FROM placed GROUP BY code
+        RETURNING id, code
+    )
+    INSERT INTO tubemember (tube_id, person_id, result_id, added_at, added_by)
+    SELECT tubes.id, placed.person_id, placed.result_id, placed.sampled_at, 'bench'
+    FROM placed JOIN tubes ON tubes.code = placed.code
+    """
+)
+
+
 def analyze(engine: Any, *, vacuum: bool = False) -> None:
     # Outside a transaction: statistics gathered in one that is rolled back are lost with it
     # (and VACUUM cannot run in one).
@@ -280,6 +314,7 @@ def seed(url: str, n: int, samplers_per_site: int) -> dict[str, Any]:
             conn, tables.TEST_RESULT, (t for _, t in _week_rows(n, rng(), at) if t is not None)
         )
         exempt = _copy(conn, tables.EXEMPTION, _exemption_rows(n, at))
+        pooled = conn.execute(_POOL_PAST_SAMPLES).rowcount
         # Rows were written with their own ids: the sequences must start after them.
         for table in ("person", "slot"):
             conn.execute(
@@ -327,6 +362,7 @@ def seed(url: str, n: int, samplers_per_site: int) -> dict[str, Any]:
         "appointments": booked,
         "samples": taken,
         "exemptions": exempt,
+        "pooled_samples": pooled,
         "missed": flagged.missed,
         "seed_seconds": round(time.perf_counter() - started, 1),
         "rollup_rebuild_seconds": rebuild_seconds,
