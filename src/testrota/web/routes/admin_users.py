@@ -72,7 +72,7 @@ def _page(
         {
             "users": list_users(session),
             "roles": roles,
-            "departments": known_departments(session, Scope.everything()),
+            "departments": known_departments(session.connection(), Scope.everything()),
             "units": unit_choices(app),
             "find": find,
             "found": find_units(app, find) if find.strip() else None,
