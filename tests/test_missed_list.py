@@ -282,6 +282,82 @@ def test_a_page_is_the_whole_sorted_list_cut_with_every_fact(
 
 
 @pytest.mark.parametrize("rolled_up", [False, True], ids=["raw-rows", "weekly-rollup"])
+def test_every_sort_cuts_the_pages_of_the_whole_list(engine: Engine, rolled_up: bool) -> None:
+    """Numbers, names and units that sort one way by code point and another by language (upper
+    and lower case, full-width digits, Chinese), many ties on the column sorted by, and people
+    of no category among the missed: every page of every sort, either way, is the whole list
+    sorted as sort_missed sorts it, and cut; the database counts and cuts it when the roll-up
+    holds the week. On PostgreSQL the texts are compared in a language's collation, as in a
+    database created with one (zh_CN.UTF-8, en_US.UTF-8), which orders them otherwise."""
+    if engine.dialect.name != "postgresql":
+        _every_sort_cuts_the_pages(engine, rolled_up)
+        return
+    texts = {"employee_no": 64, "name": 200}  # the roll-ups' triggers hold the others
+
+    def collate(collation: str) -> None:
+        with engine.begin() as conn:
+            for column, length in texts.items():
+                conn.exec_driver_sql(
+                    f"ALTER TABLE person ALTER COLUMN {column} "
+                    f'TYPE varchar({length}) COLLATE "{collation}"'
+                )
+
+    collate("und-x-icu")
+    try:
+        _every_sort_cuts_the_pages(engine, rolled_up)
+    finally:
+        collate("default")
+
+
+def _every_sort_cuts_the_pages(engine: Engine, rolled_up: bool) -> None:
+    import random
+
+    from testrota.actions.missed import Missed, MissedPageQuery, page_missed
+    from testrota.compliance.missed_rows import OUTLINE_SORT_KEYS, sort_missed
+    from tests.compliance_fixtures import add_appt, add_person, app_at
+
+    rnd = random.Random(17)
+    with Session(engine) as s:
+        for i in range(45):
+            person = add_person(
+                s,
+                rnd.choice(["a", "A", "Ｂ", "b", "１", "9", "工"]) + f"{i:03d}",
+                rnd.choice(["张三", "Zoe", "zoe", "李四", "Ｅve", "张三丰"]),
+                department=rnd.choice(["炼钢厂", "A部", "a部", "物流部"]),
+                grid_unit=rnd.choice(["一号网格", "二号网格", "Z组", "z组", ""]),
+                category=rnd.choice(["driver", "canteen", "cold_chain", None]),
+            )
+            if i % 9 == 0:
+                person.override_category = rnd.choice(["", "canteen"])
+            for day in rnd.sample([9, 10, 11], rnd.randint(1, 2)):
+                add_appt(s, person, at(day, 8 + rnd.randrange(3)), status="missed")
+        s.commit()
+    app = app_at(engine, NOW, P)
+    if rolled_up:
+        from testrota.actions.rollup import RebuildRollup, rebuild_rollup
+        from testrota.audit import Actor
+
+        rebuild_rollup(app, RebuildRollup(Actor.cli()))
+    whole = missed(engine, NOW, P)
+    assert len(whole) > 30
+    size = 7
+    for sort in [*OUTLINE_SORT_KEYS, *(f"-{k}" for k in OUTLINE_SORT_KEYS), "bogus"]:
+        expected = [r.appointment_id for r in sort_missed(whole, sort)]
+        pages = -(-len(expected) // size)
+        for n in range(1, pages + 2):
+            page = page_missed(app, MissedPageQuery(Missed(), sort=sort, page=n, page_size=size))
+            assert (page.total, page.people, page.pages) == (
+                len(whole),
+                len({r.employee_no for r in whole}),
+                pages,
+            ), sort
+            cut = min(n, pages)
+            assert [r.appointment_id for r in page.rows] == expected[
+                (cut - 1) * size : cut * size
+            ], (sort, n)
+
+
+@pytest.mark.parametrize("rolled_up", [False, True], ids=["raw-rows", "weekly-rollup"])
 def test_a_departments_page_is_its_part_of_the_whole_list(engine: Engine, rolled_up: bool) -> None:
     """A supervisor's page of a department holds that department's rows of the whole list,
     whether it starts from the weekly roll-up's rows of people who missed a slot there (the

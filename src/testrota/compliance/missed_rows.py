@@ -29,7 +29,7 @@ from testrota.compliance.records import (
 )
 from testrota.compliance.tallies import appointment_tallies, days_tested_in_week
 from testrota.compliance.weekly import PersonWeek, person_week_of, weeks_missed_in_row
-from testrota.db.id_filter import ids_in
+from testrota.db.id_filter import dialect_of, ids_in
 from testrota.db.lean import APPOINTMENT, EXEMPTION, PERSON, TEST_RESULT
 from testrota.db.types import as_utc
 from testrota.policy import Policy
@@ -74,10 +74,11 @@ class MissedRow:
 
 # The person's effective category: HR's override wins, an empty override means "not high-risk"
 # (testrota.compliance.facts.effective_category, over the lean table).
-_CATEGORY = case(
+_CATEGORY_VALUE = case(
     (PERSON.c.override_category.is_not(None), func.nullif(PERSON.c.override_category, "")),
     else_=PERSON.c.risk_category,
-).label("p_category")
+)
+_CATEGORY = _CATEGORY_VALUE.label("p_category")
 _PEOPLE = [
     PERSON.c[name].label(f"p_{name}")
     for name in (
@@ -293,8 +294,8 @@ MISSED_SORT_KEYS = OUTLINE_SORT_KEYS + DETAIL_SORT_KEYS
 
 class MissedLine(NamedTuple):
     """A missed appointment as :func:`missed_page` sorts and counts it, before the facts that
-    cost a read of each person's samples and twelve weeks. A tuple in the order of
-    :data:`_OUTLINE`: HR's list of a group's week is 20,000 of them."""
+    cost a read of each person's samples and twelve weeks. A tuple: a week's list counted
+    from raw rows may be 20,000 of them."""
 
     appointment_id: int
     employee_no: str
@@ -362,29 +363,112 @@ def missed_page(
         "grid_unit": grid_unit,
         "units": units,
     }
-    rows: list[Any]
     if sort.lstrip("-") in DETAIL_SORT_KEYS:
         rows = sort_missed(missed_list(session, wk, now, policy, **scope), sort)
+        total, people = len(rows), len({r.employee_no for r in rows})
+        pages = max(1, -(-total // page_size))
+        page = min(max(1, page), pages)
+        shown = rows[(page - 1) * page_size : page * page_size]
+        return MissedPage(rows=shown, total=total, people=people, page=page, pages=pages)
+    if missed_in is not None:
+        ids, total, people, page = _page_in_sql(
+            session, wk, policy, sort, page, page_size, missed_in, departments, grid_unit, units
+        )
     else:
-        rows = sort_missed(_missed_outline(session, wk, policy, missed_in=missed_in, **scope), sort)
-    pages = max(1, -(-len(rows) // page_size))
-    page = min(max(1, page), pages)
-    shown = rows[(page - 1) * page_size : page * page_size]
-    if shown and isinstance(shown[0], MissedLine):
-        ids = [line.appointment_id for line in shown]
-        found = {
-            r.appointment_id: r
-            for r in missed_list(session, wk, now, policy, **scope, appointment_ids=ids)
-        }
-        # a row excused between the two reads is gone from the page, not shown stale
-        shown = [found[i] for i in ids if i in found]
+        lines = sort_missed(_missed_outline(session, wk, policy, **scope), sort)
+        total, people = len(lines), len({line.employee_no for line in lines})
+        page = min(max(1, page), max(1, -(-total // page_size)))
+        ids = [line.appointment_id for line in lines[(page - 1) * page_size : page * page_size]]
+    found = {
+        r.appointment_id: r
+        for r in missed_list(session, wk, now, policy, **scope, appointment_ids=ids)
+    }
     return MissedPage(
-        rows=shown,
-        total=len(rows),
-        people=len({r.employee_no for r in rows}),
+        # a row excused between the two reads is gone from the page, not shown stale
+        rows=[found[i] for i in ids if i in found],
+        total=total,
+        people=people,
         page=page,
-        pages=pages,
+        pages=max(1, -(-total // page_size)),
     )
+
+
+def _page_in_sql(
+    session: Executes,
+    wk: IsoWeek,
+    policy: Policy,
+    sort: str,
+    page: int,
+    page_size: int,
+    missed_in: Callable[[Any], Any],
+    departments: Collection[str] | None,
+    grid_unit: str | None,
+    units: Collection[str] | None,
+) -> tuple[list[int], int, int, int]:
+    """The page's appointment ids, the rows and people on every page, and the page (clamped
+    to the pages there are), when the weekly roll-up holds the week: the database counts the
+    rows and cuts the page in one statement, and only the page's hundred ids come back. HR's
+    page of a group's week fetched all 20,000 rows (with each one's time converted) to count
+    them and keep a hundred."""
+    where = _missed_query(wk, policy, departments, grid_unit, units).where(
+        missed_in(APPOINTMENT.c.person_id)
+    )
+    keys = _sort_keys(sort)
+    ranked = where.with_only_columns(
+        APPOINTMENT.c.id,
+        # the people among the rows, counted beside them: the highest rank of their numbers
+        func.dense_rank().over(order_by=PERSON.c.employee_no).label("person_rank"),
+        *(_SORT_COLUMNS[k].label(k) for k in dict.fromkeys(k for k, _ in keys)),
+    ).subquery()
+    text = dialect_of(session) == "postgresql"
+
+    def by(key: str, descending: bool) -> Any:
+        c = ranked.c[key]
+        if text and key != "slot_start":
+            c = c.collate("C")  # as Python compares texts, by code point
+        return c.desc().nulls_first() if descending else c.asc().nulls_last()
+
+    def cut(page: int) -> list[Any]:
+        query = (
+            select(ranked.c.id, func.count().over(), func.max(ranked.c.person_rank).over())
+            .order_by(*(by(k, d) for k, d in keys), ranked.c.id)
+            .limit(page_size)
+            .offset((page - 1) * page_size)
+        )
+        return list(session.execute(query).all())
+
+    rows = cut(max(1, page))
+    if not rows:  # no rows at all, or a page past the last: its number is needed first
+        total, people = session.execute(
+            where.with_only_columns(func.count(), func.count(PERSON.c.employee_no.distinct()))
+        ).one()
+        page = max(1, -(-int(total) // page_size))
+        rows = cut(page) if total else []
+        return [r[0] for r in rows], int(total), int(people), page
+    return [r[0] for r in rows], int(rows[0][1]), int(rows[0][2]), max(1, page)
+
+
+# The outline's sort keys as columns, and the list's own order after them: the order
+# sort_missed gives (a stable sort of rows in the list's order), ties by the appointment.
+_SORT_COLUMNS: dict[str, Any] = {
+    "employee_no": PERSON.c.employee_no,
+    "name": PERSON.c.name,
+    "department": PERSON.c.department,
+    "grid_unit": PERSON.c.grid_unit,
+    "slot_start": APPOINTMENT.c.starts_at,
+    "category": _CATEGORY_VALUE,
+}
+_LIST_ORDER = ("department", "grid_unit", "employee_no", "slot_start")
+
+
+def _sort_keys(sort: str) -> list[tuple[str, bool]]:
+    """(column, descending) to order by, as sort_missed orders the list: a missing category
+    last (first when descending), ties in the list's own order; an unknown sort, that order."""
+    key = sort.lstrip("-")
+    then = [(k, False) for k in _LIST_ORDER]
+    if key not in _SORT_COLUMNS:
+        return then
+    return [(key, sort.startswith("-")), *then]
 
 
 def _missed_outline(
@@ -396,54 +480,34 @@ def _missed_outline(
     departments: Collection[str] | None,
     grid_unit: str | None,
     units: Collection[str] | None,
-    missed_in: Callable[[Any], Any] | None,
 ) -> list[MissedLine]:
-    """The rows :func:`missed_list` gives, in its order, with the columns to sort them by: a
-    row is left out exactly when it leaves it out (nothing was asked of the person that week),
-    which takes the people's appointments and exemptions of the week but not their samples,
-    or the roll-up's ``missed_in``: it keeps a row for exactly the people asked at least one
-    test, counted with the same ``person_week``."""
-    query = _missed_query(wk, policy, departments, grid_unit, units)
-    if missed_in is not None:
-        # the line's columns alone, read by position, the roll-up's rows of people who missed
-        # in the same statement: HR's list of a group's week read every column of 20,000 rows
-        # and each of seven by name, then sent the 20,000 people's ids back to ask which were
-        # asked (480 -> 240 ms); a department's starts from its few hundred such rows
-        outline = query.with_only_columns(*_OUTLINE).where(missed_in(APPOINTMENT.c.person_id))
-        lines = [MissedLine(*r) for r in session.execute(outline).all()]
-    else:
-        wide = session.execute(query).all()
-        firsts = {r.person_id: r for r in wide}
-        people = [person_facts_row(r, rates, prefix="p_") for r in firsts.values()]
-        weeks = _person_weeks(session, people, wk, policy, with_samples=False)
-        chosen = {pid for pid, pw in weeks.items() if pw.required > 0}
-        lines = [
-            MissedLine(
-                r.id,
-                r.p_employee_no,
-                r.p_name,
-                r.p_department,
-                r.p_grid_unit,
-                r.p_category,
-                r.starts_at,
-            )
-            for r in wide
-            if r.person_id in chosen
-        ]
+    """The rows :func:`missed_list` gives, in its order, with the columns to sort them by,
+    when the weekly roll-up does not hold the week: a row is left out exactly when it leaves
+    it out (nothing was asked of the person that week), which takes the people's appointments
+    and exemptions of the week but not their samples."""
+    wide = session.execute(_missed_query(wk, policy, departments, grid_unit, units)).all()
+    firsts = {r.person_id: r for r in wide}
+    people = [person_facts_row(r, rates, prefix="p_") for r in firsts.values()]
+    weeks = _person_weeks(session, people, wk, policy, with_samples=False)
+    chosen = {pid for pid, pw in weeks.items() if pw.required > 0}
+    lines = [
+        MissedLine(
+            r.id,
+            r.p_employee_no,
+            r.p_name,
+            r.p_department,
+            r.p_grid_unit,
+            r.p_category,
+            r.starts_at,
+        )
+        for r in wide
+        if r.person_id in chosen
+    ]
     lines.sort(key=_LINE_ORDER)
     return lines
 
 
-# MissedLine's columns, in its order; and missed_list's order of rows
-_OUTLINE = (
-    APPOINTMENT.c.id,
-    PERSON.c.employee_no,
-    PERSON.c.name,
-    PERSON.c.department,
-    PERSON.c.grid_unit,
-    _CATEGORY,
-    APPOINTMENT.c.starts_at,
-)
+# missed_list's order of rows, over MissedLine's fields
 _LINE_ORDER = itemgetter(3, 4, 1, 6)
 
 
