@@ -351,12 +351,13 @@ def missed_page(
 
     A department of 10,000 people misses hundreds of slots a week, and a page shows 100: sorted
     by a column of the appointment or the person, the whole list is counted and sorted from
-    those alone and only the page's rows get their week, last test and weeks in a row (sorted
-    by one of those, every row needs them first). ``missed_in``: given a column of person ids,
-    the condition that the weekly roll-up, when it holds ``wk``, counts the person a missed
-    slot of it (None: the people's weeks are counted here from their appointments). It holds a
-    row for exactly the people asked a test that week, so a missed slot of a person without
-    one is left out, as :func:`missed_list` leaves it out."""
+    those alone (by the database, when the roll-up holds the week) and only the page's rows
+    get their week, last test and weeks in a row (sorted by one of those, every row needs them
+    first). ``missed_in``: given a column of person ids, the condition that the weekly
+    roll-up, when it holds ``wk``, counts the person a missed slot of it (None: the people's
+    weeks are counted here from their appointments). It holds a row for exactly the people
+    asked a test that week, so a missed slot of a person without one is left out, as
+    :func:`missed_list` leaves it out."""
     scope: dict[str, Any] = {
         "rates": rates,
         "departments": departments,
@@ -366,10 +367,9 @@ def missed_page(
     if sort.lstrip("-") in DETAIL_SORT_KEYS:
         rows = sort_missed(missed_list(session, wk, now, policy, **scope), sort)
         total, people = len(rows), len({r.employee_no for r in rows})
-        pages = max(1, -(-total // page_size))
-        page = min(max(1, page), pages)
+        page = min(max(1, page), _pages(total, page_size))
         shown = rows[(page - 1) * page_size : page * page_size]
-        return MissedPage(rows=shown, total=total, people=people, page=page, pages=pages)
+        return MissedPage(shown, total, people, page, _pages(total, page_size))
     if missed_in is not None:
         ids, total, people, page = _page_in_sql(
             session, wk, policy, sort, page, page_size, missed_in, departments, grid_unit, units
@@ -377,7 +377,7 @@ def missed_page(
     else:
         lines = sort_missed(_missed_outline(session, wk, policy, **scope), sort)
         total, people = len(lines), len({line.employee_no for line in lines})
-        page = min(max(1, page), max(1, -(-total // page_size)))
+        page = min(max(1, page), _pages(total, page_size))
         ids = [line.appointment_id for line in lines[(page - 1) * page_size : page * page_size]]
     found = {
         r.appointment_id: r
@@ -389,8 +389,12 @@ def missed_page(
         total=total,
         people=people,
         page=page,
-        pages=max(1, -(-total // page_size)),
+        pages=_pages(total, page_size),
     )
+
+
+def _pages(total: int, page_size: int) -> int:
+    return max(1, -(-total // page_size))
 
 
 def _page_in_sql(
@@ -442,7 +446,7 @@ def _page_in_sql(
         total, people = session.execute(
             where.with_only_columns(func.count(), func.count(PERSON.c.employee_no.distinct()))
         ).one()
-        page = max(1, -(-int(total) // page_size))
+        page = _pages(int(total), page_size)
         rows = cut(page) if total else []
         return [r[0] for r in rows], int(total), int(people), page
     return [r[0] for r in rows], int(rows[0][1]), int(rows[0][2]), max(1, page)
