@@ -61,8 +61,7 @@ def test_sqlite_looks_each_department_up_in_its_index(engine: Engine) -> None:
     _roster(engine, 0)
     with engine.connect() as conn:
         conn.execute(text("ANALYZE"))
-        sql = str(_active_departments().compile(engine, compile_kwargs={"literal_binds": True}))
-        plan = " ".join(str(r) for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}"))
+        plan = query_plan(conn, _active_departments())
     assert "ix_person_department_grid (department>?)" in plan, plan
     assert "TEMP B-TREE" not in plan, plan
 

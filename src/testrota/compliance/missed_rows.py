@@ -366,9 +366,7 @@ def missed_page(
     }
     if sort.lstrip("-") in DETAIL_SORT_KEYS:
         rows = sort_missed(missed_list(session, wk, now, policy, **scope), sort)
-        total, people = len(rows), len({r.employee_no for r in rows})
-        page = min(max(1, page), _pages(total, page_size))
-        shown = rows[(page - 1) * page_size : page * page_size]
+        shown, total, people, page = _cut(rows, page, page_size)
         return MissedPage(shown, total, people, page, _pages(total, page_size))
     if missed_in is not None:
         ids, total, people, page = _page_in_sql(
@@ -376,9 +374,8 @@ def missed_page(
         )
     else:
         lines = sort_missed(_missed_outline(session, wk, policy, **scope), sort)
-        total, people = len(lines), len({line.employee_no for line in lines})
-        page = min(max(1, page), _pages(total, page_size))
-        ids = [line.appointment_id for line in lines[(page - 1) * page_size : page * page_size]]
+        cut, total, people, page = _cut(lines, page, page_size)
+        ids = [line.appointment_id for line in cut]
     found = {
         r.appointment_id: r
         for r in missed_list(session, wk, now, policy, **scope, appointment_ids=ids)
@@ -395,6 +392,14 @@ def missed_page(
 
 def _pages(total: int, page_size: int) -> int:
     return max(1, -(-total // page_size))
+
+
+def _cut(rows: list[Any], page: int, page_size: int) -> tuple[list[Any], int, int, int]:
+    """A page of rows sorted in Python, the rows and people on every page, and the page
+    (clamped to the pages there are)."""
+    page = min(max(1, page), _pages(len(rows), page_size))
+    shown = rows[(page - 1) * page_size : page * page_size]
+    return shown, len(rows), len({r.employee_no for r in rows}), page
 
 
 def _page_in_sql(
