@@ -266,8 +266,9 @@ class TestResult(SQLModel, table=True):
 
     __test__ = False  # not a pytest class
     __table_args__ = (
+        # Also the index of a person's samples by time: its first two columns are those
+        # (0023_testresult_key_index).
         UniqueConstraint("person_id", "sampled_at", "source"),
-        Index("ix_testresult_person_sampled", "person_id", "sampled_at"),
         _one_of("result", ResultValue, "testresult"),
     )
     id: int | None = Field(default=None, primary_key=True)
