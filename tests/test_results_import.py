@@ -370,3 +370,53 @@ def test_an_appointment_is_done_at_its_first_counting_sample_of_the_day(
         local(SH, 2022, 5, 9, 18, 0),
     )
     assert (done[a_away.id].status, done[a_away.id].done_at) == ("excused", None)
+
+
+def test_a_bulk_sheet_is_written_with_room_to_sort_and_the_setting_goes_back(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """A sheet of BULK_ROWS samples or more inserts, updates and marks done with 64 MB of
+    work_mem on PostgreSQL (at 4 MB the marking's sorts and hashes spilled to disk at a group's
+    sheet), and only inside those statements: the next transaction plans with the default."""
+    from sqlalchemy import event, text
+
+    from testrota.db.statistics import BULK_ROWS
+
+    ids = _seed(engine)
+    # Zhang's samples a second apart from his slot on: the first marks his appointment done.
+    rows = [
+        [
+            i + 1,
+            "张三",
+            "1001",
+            "",
+            "",
+            SLOT.replace(tzinfo=None) + timedelta(seconds=i),
+            "阴性",
+            "S1",
+        ]
+        for i in range(BULK_ROWS)
+    ]
+    path = write_xlsx(tmp_path / "bulk.xlsx", HEADER, rows)
+    seen: dict[str, str] = {}
+
+    def note(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        words = " ".join(statement.split()[:3])
+        if words in ("INSERT INTO testresult", "UPDATE appointment SET"):
+            got = cursor.connection.execute("SELECT current_setting('work_mem')").fetchone()
+            seen[words] = got[0]
+
+    pg = engine.dialect.name == "postgresql"
+    if pg:
+        event.listen(engine, "after_cursor_execute", note)
+    try:
+        out = import_results(engine, path, P, NOW)
+    finally:
+        if pg:
+            event.remove(engine, "after_cursor_execute", note)
+    assert (out.rows, out.recorded, out.appointments_done) == (BULK_ROWS, BULK_ROWS, 1)
+    assert status_of(engine, ids["1001"]) == "done"
+    if pg:
+        assert seen == {"INSERT INTO testresult": "64MB", "UPDATE appointment SET": "64MB"}
+        with engine.connect() as conn:
+            assert conn.execute(text("SHOW work_mem")).scalar_one() != "64MB"
