@@ -1174,7 +1174,8 @@ def test_few_rows_are_marked_by_person_and_a_bulk_statement_by_unit(
     """A check-in's sample marks its person, so the weekly roll-up recounts that person's week
     and not everyone's in the unit (on PostgreSQL a unit of 750 made each check-in recount 750
     weeks and queue behind the others for seconds); a plan-sized statement is marked by unit
-    and time, a few marks instead of a row each (migration 0013_marks)."""
+    and quarter hour, a few marks instead of a row each (migrations 0013_marks and
+    0024_bulk_marks_quarter_hour)."""
     from sqlalchemy import insert
 
     from testrota.db.engine import session_scope
@@ -1194,11 +1195,100 @@ def test_few_rows_are_marked_by_person_and_a_bulk_statement_by_unit(
         s.execute(insert(tables.APPOINTMENT).values(rows))  # one statement
         bulk = s.execute(marks).all()
         if engine.dialect.name == "postgresql":
-            assert len(bulk) == 150 and {p for _, p in bulk} == {None}  # by unit and time
+            # 150 minutes from 09:00: ten quarter hours, by unit alone
+            assert len(bulk) == 10 and {p for _, p in bulk} == {None}
         else:
             assert {p for _, p in bulk} == {p.id for p in people}  # SQLite: row by row
     assert _marks(engine) == 0
     assert _kept(engine) == _recounted(engine, SH, [date(2022, 5, 10)])
+
+
+def test_every_zones_day_and_week_boundaries_fall_on_quarter_hours_of_utc() -> None:
+    """What the bulk marks' quarter hours rely on (0024_bulk_marks_quarter_hour): a time and the
+    start of its quarter hour of UTC are on the same local day when every zone's offset is a
+    whole number of quarter hours, as it has been in every zone since 1980 (Monrovia's
+    -0:44:30 ended in 1972, Kiritimati's -10:40 in 1979). Each zone looked at twice a month,
+    which no summer time is shorter than."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo, available_timezones
+
+    odd = []
+    for name in sorted(available_timezones()):
+        tz = ZoneInfo(name)
+        at, offsets = datetime(1980, 1, 1, tzinfo=UTC), set()
+        while at.year < 2040:
+            offsets.add(at.astimezone(tz).utcoffset())
+            at += timedelta(days=15)
+        odd += [(name, o) for o in offsets if o is None or o.total_seconds() % 900]
+    assert odd == []
+
+
+@pytest.mark.parametrize(
+    ("zone", "day"),
+    [
+        ("Europe/Berlin", date(2022, 3, 27)),  # 23 hours
+        ("Asia/Kathmandu", date(2022, 5, 10)),  # UTC+5:45
+        ("Australia/Lord_Howe", date(2022, 4, 3)),  # half an hour back at 02:00
+    ],
+)
+def test_a_bulk_statement_marks_its_units_quarter_hours_and_each_day_stays_its_own(
+    engine: Engine, session: Session, zone: str, day: date
+) -> None:
+    """A lab's sheet inserts its samples in one statement: on PostgreSQL their marks are one a
+    unit and quarter hour, and samples a minute either side of local midnight still count on
+    their own days (SQLite's row triggers mark each sample as it is)."""
+    from zoneinfo import ZoneInfo
+
+    from sqlalchemy import insert
+
+    from testrota.db.engine import session_scope
+
+    tz = ZoneInfo(zone)
+    app = app_at(engine, local(tz, 2022, 5, 20, 9, 0), policy(timezone=zone))
+    add_site(session)
+    people = [add_person(session, f"Q{i}", department="厂0") for i in range(4)]
+    for p in people:
+        p.unit_path = "板材公司/厂0"
+        session.add(p)
+    session.commit()
+    ensure_units(app, Actor.cli())
+    days = [day - timedelta(days=1), day, day + timedelta(days=1)]
+    midnight = datetime_at(tz, day, 0)
+    # 160 samples a minute apart, the local midnight starting ``day`` among them, and the
+    # next local midnight's minutes either side
+    times = [midnight + timedelta(minutes=m) for m in range(-80, 80)]
+    times += [datetime_at(tz, days[2], 0) + timedelta(minutes=m) for m in (-1, 0)]
+    rows = [
+        {
+            "person_id": people[i % len(people)].id,
+            "sampled_at": at,
+            "result": "negative",
+            "source": "lab",
+            "site_code": "S1",
+            "site_name": "",
+            "recorded_at": at,
+            "recorded_by": "lab",
+        }
+        for i, at in enumerate(times)
+    ]
+    marks = select(tables.ROLLUP_DIRTY.c.person_id, tables.ROLLUP_DIRTY.c.at)
+    with session_scope(engine) as s:
+        s.execute(insert(tables.TEST_RESULT).values(rows))  # one statement
+        bulk = s.execute(marks).all()
+        if engine.dialect.name == "postgresql":
+            assert {p for p, _ in bulk} == {None}
+            assert {at.timestamp() % 900 for _, at in bulk} == {0}
+            quarters = {at.timestamp() // 900 for at in times}
+            assert len(bulk) == len(quarters) < len(times)
+    assert _marks(engine) == 0
+    kept, heads = _kept(engine)
+    assert (kept, heads) == _recounted(engine, tz, days)
+    sampled = {
+        d: {r["person_id"] for r in rows if r["sampled_at"].astimezone(tz).date() == d}
+        for d in days
+    }
+    # each day's people tested (required that day or extra), as the samples' local days say
+    assert {d: f[1] + f[2] for (_, d), f in kept.items()} == {d: len(p) for d, p in sampled.items()}
 
 
 def test_an_update_marks_each_changed_rows_person_and_time_before_and_after(

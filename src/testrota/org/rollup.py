@@ -6,9 +6,9 @@ How a change reaches it:
 
 1. database triggers (migration ``0009_rollup``) mark each changed appointment, sample, tube
    membership, tube result and person in ``rollupdirty``, in the changing transaction (a row
-   per changed row; PostgreSQL's inserts and deletes a row per distinct unit and time of the
-   statement), so no writer (a use case, a bulk COPY, the planner's Core connection) can
-   forget one;
+   per changed row; PostgreSQL's bulk inserts and deletes a row per unit and quarter hour of
+   the statement, which is on the same local day in every zone in use), so no writer (a use
+   case, a bulk COPY, the planner's Core connection) can forget one;
 2. :func:`attach` hooks the primary engine's commit: :func:`absorb` turns those rows into
    (unit, local day) keys, counts the keys again from raw rows, writes them and deletes the
    rows, all before the transaction's own COMMIT; a failure rolls the whole change back.
