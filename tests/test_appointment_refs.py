@@ -1,7 +1,7 @@
-"""An appointment's person and slot, and a sample's person: no foreign-key check per inserted
-row any more (migrations 0011_plan and 0017_sample_person), but deleting a person or slot that
-appointments or samples name is refused exactly as the foreign key refused it, on both
-databases; one that none names still goes."""
+"""An appointment's person and slot, a sample's person, and the daily roll-up's unit: no
+foreign-key check per inserted row any more (migrations 0011_plan, 0017_sample_person and
+0025_rollup_unit_refs), but deleting a person, slot or unit that those rows name is refused
+exactly as the foreign key refused it, on both databases; one that none names still goes."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from tests.conftest import BACKENDS
 NOW = datetime(2022, 5, 9, 1, 0, tzinfo=UTC)
 P, S, A, M = tables.PERSON, tables.SLOT, tables.APPOINTMENT, tables.MESSAGE
 R = tables.TEST_RESULT
+U, UD, UH = tables.ORG_UNIT, tables.UNIT_DAY, tables.UNIT_HEADS
 
 
 def _inserted(engine: Engine, table: Any, **values: Any) -> int:
@@ -127,6 +128,94 @@ def test_a_person_whom_samples_name_cannot_be_deleted_or_renumbered(engine: Engi
         conn.execute(delete(R).where(R.c.id == sample))
         conn.execute(delete(P).where(P.c.id == sampled))
     assert (_count(engine, P), _count(engine, R)) == (0, 0)
+
+
+def _unit(engine: Engine, path: str) -> int:
+    return _inserted(engine, U, path=path, name=path, level=0, kind="unit", created_at=NOW)
+
+
+def _unit_counted(engine: Engine, unit_id: int, *, day: bool = True, heads: bool = True) -> None:
+    with engine.begin() as conn:
+        if day:
+            conn.execute(
+                insert(UD).values(
+                    unit_id=unit_id, day=NOW.date(), untested={}, counted_at=NOW, required=3
+                )
+            )
+        if heads:
+            conn.execute(insert(UH).values(unit_id=unit_id, people=3))
+
+
+@pytest.mark.parametrize("named_by", ["unitday", "unitheads"])
+def test_a_unit_the_daily_rollup_names_cannot_be_deleted_or_renumbered(
+    engine: Engine, named_by: str
+) -> None:
+    counted, other = _unit(engine, "集团"), _unit(engine, "别的公司")
+    _unit_counted(engine, counted, day=named_by == "unitday", heads=named_by == "unitheads")
+    for table in ("unitday", "unitheads"):
+        assert [fk["referred_table"] for fk in inspect(engine).get_foreign_keys(table)] == []
+    with pytest.raises(IntegrityError) as refused, engine.begin() as conn:
+        conn.execute(delete(U).where(U.c.id == counted))
+    if engine.dialect.name == "postgresql":
+        assert "still named by the daily roll-up" in str(refused.value)
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        conn.execute(update(U).where(U.c.id == counted).values(id=counted + 1000))
+    assert _count(engine, U) == 2
+    with engine.begin() as conn:  # a unit nobody counts goes; other updates of a unit pass
+        conn.execute(delete(U).where(U.c.id == other))
+        conn.execute(update(U).where(U.c.id == counted).values(name="改名"))
+    with engine.begin() as conn:  # once its figures are gone, so can the unit be
+        conn.execute(delete(UD))
+        conn.execute(delete(UH))
+        conn.execute(delete(U).where(U.c.id == counted))
+    assert _count(engine, U) == 0
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_the_rollup_unit_migration_goes_down_and_up_again(backend: str, tmp_path: Path) -> None:
+    """0025 down: the keys of unitday and unitheads are back and the guard gone; up again: as
+    the head has them."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from testrota.db.schema import alembic_config, upgrade
+    from tests.conftest import PG_URL, _create_pg_database
+
+    admin = None
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    else:
+        assert PG_URL is not None
+        url, admin = _create_pg_database(PG_URL)
+    engine = make_engine(url)
+
+    def keyed() -> list[str]:
+        return [
+            t
+            for t in ("unitday", "unitheads")
+            if any(fk["referred_table"] == "orgunit" for fk in inspect(engine).get_foreign_keys(t))
+        ]
+
+    try:
+        upgrade(engine)
+        unit = _unit(engine, "集团")
+        _unit_counted(engine, unit)
+        assert keyed() == []
+        command.downgrade(alembic_config(engine), "0024_bulk_marks_quarter_hour")
+        assert keyed() == ["unitday", "unitheads"]
+        with pytest.raises(IntegrityError), engine.begin() as conn:  # the key refuses it now
+            conn.execute(delete(U).where(U.c.id == unit))
+        upgrade(engine)
+        assert keyed() == []
+        with pytest.raises(IntegrityError), engine.begin() as conn:  # and the guard again
+            conn.execute(delete(U).where(U.c.id == unit))
+        assert _count(engine, UD) == _count(engine, UH) == 1
+    finally:
+        engine.dispose()
+        if admin is not None:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{engine.url.database}" WITH (FORCE)'))
+            admin.dispose()
 
 
 def test_the_make_up_index_holds_only_make_ups(engine: Engine) -> None:
