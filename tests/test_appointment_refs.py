@@ -5,6 +5,8 @@ exactly as the foreign key refused it, on both databases; one that none names st
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -146,6 +148,30 @@ def _unit_counted(engine: Engine, unit_id: int, *, day: bool = True, heads: bool
             conn.execute(insert(UH).values(unit_id=unit_id, people=3))
 
 
+@contextmanager
+def _fresh_database(backend: str, tmp_path: Path) -> Iterator[Engine]:
+    """An engine on an empty database of ``backend``, dropped afterwards on PostgreSQL."""
+    from sqlalchemy import text
+
+    from tests.conftest import PG_URL, _create_pg_database
+
+    admin = None
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    else:
+        assert PG_URL is not None
+        url, admin = _create_pg_database(PG_URL)
+    engine = make_engine(url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        if admin is not None:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{engine.url.database}" WITH (FORCE)'))
+            admin.dispose()
+
+
 @pytest.mark.parametrize("named_by", ["unitday", "unitheads"])
 def test_a_unit_the_daily_rollup_names_cannot_be_deleted_or_renumbered(
     engine: Engine, named_by: str
@@ -176,18 +202,8 @@ def test_the_rollup_unit_migration_goes_down_and_up_again(backend: str, tmp_path
     """0025 down: the keys of unitday and unitheads are back and the guard gone; up again: as
     the head has them."""
     from alembic import command
-    from sqlalchemy import text
 
     from testrota.db.schema import alembic_config, upgrade
-    from tests.conftest import PG_URL, _create_pg_database
-
-    admin = None
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp_path / 'db.sqlite'}"
-    else:
-        assert PG_URL is not None
-        url, admin = _create_pg_database(PG_URL)
-    engine = make_engine(url)
 
     def keyed() -> list[str]:
         return [
@@ -196,7 +212,7 @@ def test_the_rollup_unit_migration_goes_down_and_up_again(backend: str, tmp_path
             if any(fk["referred_table"] == "orgunit" for fk in inspect(engine).get_foreign_keys(t))
         ]
 
-    try:
+    with _fresh_database(backend, tmp_path) as engine:
         upgrade(engine)
         unit = _unit(engine, "集团")
         _unit_counted(engine, unit)
@@ -210,12 +226,6 @@ def test_the_rollup_unit_migration_goes_down_and_up_again(backend: str, tmp_path
         with pytest.raises(IntegrityError), engine.begin() as conn:  # and the guard again
             conn.execute(delete(U).where(U.c.id == unit))
         assert _count(engine, UD) == _count(engine, UH) == 1
-    finally:
-        engine.dispose()
-        if admin is not None:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{engine.url.database}" WITH (FORCE)'))
-            admin.dispose()
 
 
 def test_the_make_up_index_holds_only_make_ups(engine: Engine) -> None:
@@ -276,15 +286,6 @@ def test_the_sample_migrations_go_down_and_up_again(backend: str, tmp_path: Path
     from sqlalchemy import text
 
     from testrota.db.schema import alembic_config, upgrade
-    from tests.conftest import PG_URL, _create_pg_database
-
-    admin = None
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp_path / 'db.sqlite'}"
-    else:
-        assert PG_URL is not None
-        url, admin = _create_pg_database(PG_URL)
-    engine = make_engine(url)
 
     def keyed() -> bool:
         return any(
@@ -298,7 +299,7 @@ def test_the_sample_migrations_go_down_and_up_again(backend: str, tmp_path: Path
             ).scalar_one()
         return bool(found)
 
-    try:
+    with _fresh_database(backend, tmp_path) as engine:
         upgrade(engine)
         person = _person(engine, "E1")
         _sample(engine, person)
@@ -317,9 +318,3 @@ def test_the_sample_migrations_go_down_and_up_again(backend: str, tmp_path: Path
             assert not row_level_update_marks()
         with pytest.raises(IntegrityError), engine.begin() as conn:  # and the guard again
             conn.execute(delete(P).where(P.c.id == person))
-    finally:
-        engine.dispose()
-        if admin is not None:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{engine.url.database}" WITH (FORCE)'))
-            admin.dispose()

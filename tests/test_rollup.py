@@ -11,6 +11,7 @@ import threading
 from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import Engine, delete, func, select, text, update
@@ -1137,11 +1138,15 @@ def test_counting_whole_days_puts_the_planner_settings_back(engine: Engine) -> N
     assert settings == ["on", "8MB"]
 
 
-def _three_in_one_unit(engine: Engine, session: Session, prefix: str) -> list[Person]:
-    """Three people of one unit of the tree (the triggers mark only people in a unit)."""
-    app = app_at(engine, local(SH, 2022, 5, 11, 9, 0), policy())
+def _three_in_one_unit(
+    engine: Engine, session: Session, prefix: str, zone: str | None = None, n: int = 3
+) -> list[Person]:
+    """Three (``n``) people of one unit of the tree (the triggers mark only people in a unit),
+    the roll-ups' days those of ``zone`` (Shanghai's by default)."""
+    tz = ZoneInfo(zone) if zone else SH
+    app = app_at(engine, local(tz, 2022, 5, 11, 9, 0), policy(timezone=zone))
     add_site(session)
-    people = [add_person(session, f"{prefix}{i}", department="厂0") for i in range(3)]
+    people = [add_person(session, f"{prefix}{i}", department="厂0") for i in range(n)]
     for p in people:
         p.unit_path = "板材公司/厂0"
         session.add(p)
@@ -1237,21 +1242,12 @@ def test_a_bulk_statement_marks_its_units_quarter_hours_and_each_day_stays_its_o
     """A lab's sheet inserts its samples in one statement: on PostgreSQL their marks are one a
     unit and quarter hour, and samples a minute either side of local midnight still count on
     their own days (SQLite's row triggers mark each sample as it is)."""
-    from zoneinfo import ZoneInfo
-
     from sqlalchemy import insert
 
     from testrota.db.engine import session_scope
 
     tz = ZoneInfo(zone)
-    app = app_at(engine, local(tz, 2022, 5, 20, 9, 0), policy(timezone=zone))
-    add_site(session)
-    people = [add_person(session, f"Q{i}", department="厂0") for i in range(4)]
-    for p in people:
-        p.unit_path = "板材公司/厂0"
-        session.add(p)
-    session.commit()
-    ensure_units(app, Actor.cli())
+    people = _three_in_one_unit(engine, session, "Q", zone, n=4)
     days = [day - timedelta(days=1), day, day + timedelta(days=1)]
     midnight = datetime_at(tz, day, 0)
     # 160 samples a minute apart, the local midnight starting ``day`` among them, and the
