@@ -1,7 +1,8 @@
-"""An appointment's person and slot, a sample's person, and the daily roll-up's unit: no
-foreign-key check per inserted row any more (migrations 0011_plan, 0017_sample_person and
-0025_rollup_unit_refs), but deleting a person, slot or unit that those rows name is refused
-exactly as the foreign key refused it, on both databases; one that none names still goes."""
+"""An appointment's person and slot, a sample's person, and the unit of a person or of the
+daily roll-up: no foreign-key check per inserted row any more (migrations 0011_plan,
+0017_sample_person and 0025_rollup_unit_refs), but deleting a person, slot or unit that those
+rows name is refused exactly as the foreign key refused it, on both databases; one that none
+names still goes."""
 
 from __future__ import annotations
 
@@ -136,7 +137,14 @@ def _unit(engine: Engine, path: str) -> int:
     return _inserted(engine, U, path=path, name=path, level=0, kind="unit", created_at=NOW)
 
 
-def _unit_counted(engine: Engine, unit_id: int, *, day: bool = True, heads: bool = True) -> None:
+def _unit_named(
+    engine: Engine, unit_id: int, *, day: bool = True, heads: bool = True, person: bool = True
+) -> None:
+    """The unit named by a day's figures, its head-count and a person, as asked."""
+    if person:
+        person_id = _person(engine, "U1")
+        with engine.begin() as conn:
+            conn.execute(update(P).where(P.c.id == person_id).values(unit_id=unit_id))
     with engine.begin() as conn:
         if day:
             conn.execute(
@@ -172,35 +180,42 @@ def _fresh_database(backend: str, tmp_path: Path) -> Iterator[Engine]:
             admin.dispose()
 
 
-@pytest.mark.parametrize("named_by", ["unitday", "unitheads"])
-def test_a_unit_the_daily_rollup_names_cannot_be_deleted_or_renumbered(
+@pytest.mark.parametrize("named_by", ["person", "unitday", "unitheads"])
+def test_a_unit_that_people_or_the_daily_rollup_name_cannot_be_deleted_or_renumbered(
     engine: Engine, named_by: str
 ) -> None:
     counted, other = _unit(engine, "集团"), _unit(engine, "别的公司")
-    _unit_counted(engine, counted, day=named_by == "unitday", heads=named_by == "unitheads")
-    for table in ("unitday", "unitheads"):
+    _unit_named(
+        engine,
+        counted,
+        day=named_by == "unitday",
+        heads=named_by == "unitheads",
+        person=named_by == "person",
+    )
+    for table in ("person", "unitday", "unitheads"):
         assert [fk["referred_table"] for fk in inspect(engine).get_foreign_keys(table)] == []
     with pytest.raises(IntegrityError) as refused, engine.begin() as conn:
         conn.execute(delete(U).where(U.c.id == counted))
     if engine.dialect.name == "postgresql":
-        assert "still named by the daily roll-up" in str(refused.value)
+        assert "still named by people or the daily roll-up" in str(refused.value)
     with pytest.raises(IntegrityError), engine.begin() as conn:
         conn.execute(update(U).where(U.c.id == counted).values(id=counted + 1000))
     assert _count(engine, U) == 2
     with engine.begin() as conn:  # a unit nobody counts goes; other updates of a unit pass
         conn.execute(delete(U).where(U.c.id == other))
         conn.execute(update(U).where(U.c.id == counted).values(name="改名"))
-    with engine.begin() as conn:  # once its figures are gone, so can the unit be
+    with engine.begin() as conn:  # once nothing names it, so can the unit go
         conn.execute(delete(UD))
         conn.execute(delete(UH))
+        conn.execute(update(P).values(unit_id=None))
         conn.execute(delete(U).where(U.c.id == counted))
     assert _count(engine, U) == 0
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_the_rollup_unit_migration_goes_down_and_up_again(backend: str, tmp_path: Path) -> None:
-    """0025 down: the keys of unitday and unitheads are back and the guard gone; up again: as
-    the head has them."""
+    """0025 down: the keys of person, unitday and unitheads are back and the guard gone; up
+    again: as the head has them."""
     from alembic import command
 
     from testrota.db.schema import alembic_config, upgrade
@@ -208,17 +223,17 @@ def test_the_rollup_unit_migration_goes_down_and_up_again(backend: str, tmp_path
     def keyed() -> list[str]:
         return [
             t
-            for t in ("unitday", "unitheads")
+            for t in ("person", "unitday", "unitheads")
             if any(fk["referred_table"] == "orgunit" for fk in inspect(engine).get_foreign_keys(t))
         ]
 
     with _fresh_database(backend, tmp_path) as engine:
         upgrade(engine)
         unit = _unit(engine, "集团")
-        _unit_counted(engine, unit)
+        _unit_named(engine, unit)
         assert keyed() == []
         command.downgrade(alembic_config(engine), "0024_bulk_marks_quarter_hour")
-        assert keyed() == ["unitday", "unitheads"]
+        assert keyed() == ["person", "unitday", "unitheads"]
         with pytest.raises(IntegrityError), engine.begin() as conn:  # the key refuses it now
             conn.execute(delete(U).where(U.c.id == unit))
         upgrade(engine)

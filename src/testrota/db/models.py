@@ -89,7 +89,9 @@ class Person(SQLModel, table=True):
     # Server defaults on the group's columns: rows written without them (older code, bulk
     # loaders) stay valid.
     unit_path: str = Field(default="", max_length=400, sa_column_kwargs={"server_default": ""})
-    unit_id: int | None = Field(default=None, foreign_key="orgunit.id", index=True)
+    # orgunit.id, without a foreign key checked per row: a guard on orgunit refuses deleting a
+    # unit people name (0025_rollup_unit_refs)
+    unit_id: int | None = Field(default=None, index=True)
     # lives on site (驻厂): the onsite mode tests them daily
     on_site: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     # holds a key post (关键岗位): the daily report checks each post had someone tested
