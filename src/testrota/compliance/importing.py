@@ -368,7 +368,7 @@ def _write(
 # The sheet's new samples, its changed results and the appointments they mark done are each
 # one statement over every staged row, and the roll-up's trigger joins the appointments marked
 # done in one more: at the default 4 MB of work_mem their sorts and hashes spilled to disk at
-# 96,000 appointments (the marking 5.3 -> 4.0 s in the 300,000-row sheet's import).
+# 96,000 appointments (the marking 3.9-5.2 -> 3.4-4.5 s in the 300,000-row sheet's import).
 _BULK_SETTINGS = {"work_mem": "64MB"}
 
 

@@ -6,12 +6,12 @@ Revises: 0023_testresult_key_index
 Why: a statement of more than ``FEW`` rows is marked by (unit, time) (0013_marks), and the
 roll-ups read a mark's time only to find its local day and week. A lab's sheet has a time per
 sample: at a group, 300,000 samples left 236,000 marks, each written by the insert's trigger
-and deleted and read back by the commit (2.1-2.2 s for that delete alone). Every day and week
-boundary of every zone in use today falls on a quarter hour of UTC (their offsets are whole
-quarter hours, ``tests/test_rollup.py`` checks the zone database), so a time and the start
-of its quarter hour are on the same local day in any zone: the bulk marks now name that
-start, and a unit's samples of a quarter hour are one mark (the sheet's 236,000 became 36,000).
-A statement of few rows still marks each row's person and exact time, as before.
+and deleted and read back by the commit (2.1-3.9 s for that delete alone, 0.9-1.4 s now).
+Every day and week boundary of every zone in use today falls on a quarter hour of UTC (their
+offsets are whole quarter hours, ``tests/test_rollup.py`` checks the zone database), so a time
+and the start of its quarter hour are on the same local day in any zone: the bulk marks now
+name that start, and a unit's samples of a quarter hour are one mark (the sheet's 236,000
+became 36,000). A statement of few rows still marks each row's person and exact time.
 """
 
 from collections.abc import Sequence
