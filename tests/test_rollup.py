@@ -1215,7 +1215,7 @@ def test_every_zones_day_and_week_boundaries_fall_on_quarter_hours_of_utc() -> N
     -0:44:30 ended in 1972, Kiritimati's -10:40 in 1979). Each zone looked at twice a month,
     which no summer time is shorter than."""
     from datetime import UTC, datetime
-    from zoneinfo import ZoneInfo, available_timezones
+    from zoneinfo import available_timezones
 
     odd = []
     for name in sorted(available_timezones()):
