@@ -87,15 +87,23 @@ def _count(engine: Engine, table: object) -> int:
         return int(conn.execute(select(func.count()).select_from(table)).scalar_one())  # type: ignore[arg-type]
 
 
+def _refused(engine: Engine, table: Any, key: int, message: str | None = None) -> None:
+    """Deleting the row ``key`` of ``table``, and renumbering it, are each refused (on
+    PostgreSQL the delete with the guard's ``message``, when given)."""
+    with pytest.raises(IntegrityError) as refused, engine.begin() as conn:
+        conn.execute(delete(table).where(table.c.id == key))
+    if message is not None and engine.dialect.name == "postgresql":
+        assert message in str(refused.value)
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        conn.execute(update(table).where(table.c.id == key).values(id=key + 1000))
+
+
 def test_a_person_or_slot_that_appointments_name_cannot_be_deleted(engine: Engine) -> None:
     booked, free = _person(engine, "E1"), _person(engine, "E2")
     used, empty = _slot(engine, 0), _slot(engine, 10)
     _appointment(engine, booked, used)
     for table, key in ((P, booked), (S, used)):
-        with pytest.raises(IntegrityError), engine.begin() as conn:
-            conn.execute(delete(table).where(table.c.id == key))
-        with pytest.raises(IntegrityError), engine.begin() as conn:
-            conn.execute(update(table).where(table.c.id == key).values(id=key + 1000))
+        _refused(engine, table, key)
     assert (_count(engine, P), _count(engine, S), _count(engine, A)) == (2, 2, 1)
     with engine.begin() as conn:  # nobody's appointments: they go, and other updates pass
         conn.execute(delete(P).where(P.c.id == free))
@@ -117,12 +125,7 @@ def test_once_its_appointments_are_gone_the_person_and_slot_can_go(engine: Engin
 def test_a_person_whom_samples_name_cannot_be_deleted_or_renumbered(engine: Engine) -> None:
     sampled, other = _person(engine, "E1"), _person(engine, "E2")
     sample = _sample(engine, sampled)
-    with pytest.raises(IntegrityError) as refused, engine.begin() as conn:
-        conn.execute(delete(P).where(P.c.id == sampled))
-    if engine.dialect.name == "postgresql":
-        assert "still named by samples" in str(refused.value)
-    with pytest.raises(IntegrityError), engine.begin() as conn:
-        conn.execute(update(P).where(P.c.id == sampled).values(id=sampled + 1000))
+    _refused(engine, P, sampled, "still named by samples")
     assert (_count(engine, P), _count(engine, R)) == (2, 1)
     with engine.begin() as conn:  # no samples: they go; other updates of the person pass
         conn.execute(delete(P).where(P.c.id == other))
@@ -194,12 +197,7 @@ def test_a_unit_that_people_or_the_daily_rollup_name_cannot_be_deleted_or_renumb
     )
     for table in ("person", "unitday", "unitheads"):
         assert [fk["referred_table"] for fk in inspect(engine).get_foreign_keys(table)] == []
-    with pytest.raises(IntegrityError) as refused, engine.begin() as conn:
-        conn.execute(delete(U).where(U.c.id == counted))
-    if engine.dialect.name == "postgresql":
-        assert "still named by people or the daily roll-up" in str(refused.value)
-    with pytest.raises(IntegrityError), engine.begin() as conn:
-        conn.execute(update(U).where(U.c.id == counted).values(id=counted + 1000))
+    _refused(engine, U, counted, "still named by people or the daily roll-up")
     assert _count(engine, U) == 2
     with engine.begin() as conn:  # a unit nobody counts goes; other updates of a unit pass
         conn.execute(delete(U).where(U.c.id == other))
