@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, insert, text
+
+from testrota.db.engine import lookup, make_engine
+from testrota.db.tables import SITE
 
 
 @pytest.fixture
@@ -33,3 +38,36 @@ def test_no_statement_is_compiled_by_jit(pg: Engine) -> None:
         ).scalar_one()
         assert "JIT" not in plan[0], plan[0]
         conn.rollback()
+
+
+def _in_transaction(dbapi_conn: Any) -> bool:
+    """Whether the driver's connection has a transaction open (psycopg or sqlite3)."""
+    info = getattr(dbapi_conn, "info", None)
+    if info is not None and hasattr(info, "transaction_status"):
+        from psycopg.pq import TransactionStatus
+
+        return bool(info.transaction_status != TransactionStatus.IDLE)
+    return bool(dbapi_conn.in_transaction)
+
+
+def test_a_lookup_reads_outside_a_transaction_and_leaves_the_pool_as_it_was(
+    database_url: str, pg: Engine
+) -> None:
+    """A lookup (the sign-in behind every request) opens no transaction, so PostgreSQL is
+    spared its BEGIN and ROLLBACK; the same pooled connection then serves a write whose
+    rollback still undoes it (the pool restored the isolation level)."""
+    one = make_engine(database_url, pool_size=1, max_overflow=0)
+    try:
+        with lookup(one) as conn:
+            assert conn.execute(text("SELECT count(*) FROM site")).scalar_one() == 0
+            first = conn.connection.dbapi_connection
+            assert not _in_transaction(first)
+        with one.connect() as conn:
+            assert conn.connection.dbapi_connection is first
+            conn.execute(insert(SITE).values(code="S1", name="one"))
+            assert _in_transaction(first)
+            conn.rollback()
+        with one.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM site")).scalar_one() == 0
+    finally:
+        one.dispose()

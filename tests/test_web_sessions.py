@@ -15,7 +15,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from itsdangerous import TimestampSigner
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 from sqlmodel import Session, col, select
 
 from testrota.auth.sessions import hash_token
@@ -271,3 +271,33 @@ def test_idle_time_is_judged_from_the_database(web_settings: Settings, engine: E
         assert r.status_code == 303
         notice = soup(late.get(r.headers["location"])).select_one('[role="alert"]')
         assert notice is not None and "expired" in notice.get_text()
+
+
+def test_each_request_checks_its_sign_in_outside_a_transaction(
+    app: FastAPI, engine: Engine
+) -> None:
+    """Every signed-in request reads its sign-in first. On PostgreSQL that one statement runs
+    in autocommit: a transaction around it was a BEGIN and a ROLLBACK, two of the four round
+    trips of the check. A sign-out still ends the sign-in for the next request at once."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's driver opens no transaction for a read")
+    from psycopg.pq import TransactionStatus
+
+    make_user(engine, "hr1", "hr")
+    client, cookie = signed_in_copy(app, "hr1")
+    lookups: list[TransactionStatus] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        if "FROM websession JOIN" in statement:
+            lookups.append(conn.connection.dbapi_connection.info.transaction_status)
+
+    pooled = app.state.testrota.fresh_engine
+    event.listen(pooled, "after_cursor_execute", seen)
+    try:
+        assert client.get("/api/session").status_code == 200
+        assert client.get("/people").status_code == 200
+        assert lookups == [TransactionStatus.IDLE, TransactionStatus.IDLE]
+        post_form(client, "/logout", {}, page="/people")
+        assert_signed_out(app, cookie)
+    finally:
+        event.remove(pooled, "after_cursor_execute", seen)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from testrota.app import App
 from testrota.compliance.due import FlagReport, anything_due
+from testrota.db.engine import lookup
 
 __all__ = ["FlagDue", "FlagReport", "flag_due"]
 
@@ -32,7 +33,7 @@ def flag_due(app: App, cmd: FlagDue | None = None) -> FlagReport:
     now = app.now()
     # Usually nothing is due: one indexed look on a database that sees the latest writes, and
     # the list goes on without a write transaction (nor SQLite's write lock, nor the models).
-    with app.fresh_engine.connect() as conn:
+    with lookup(app.fresh_engine) as conn:
         if not anything_due(conn, now, app.policy):
             return FlagReport(0, 0)
     from testrota.compliance.flagging import flag_due as flag_in_session

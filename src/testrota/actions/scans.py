@@ -28,6 +28,7 @@ from testrota.actions.tubes import CloseTube, OpenTube, TubeView, close_tube, op
 from testrota.app import App
 from testrota.audit import Actor
 from testrota.auth.scope import Scope
+from testrota.db.engine import lookup
 from testrota.db.tables import SCAN_RECEIPT as RECEIPT
 from testrota.errors import UserError
 from testrota.roster.people import AmbiguousEmployeeNo
@@ -196,7 +197,7 @@ def _take(app: App, scan: Scan, at: datetime) -> ScanAnswer:
 def _kept(app: App, key: str) -> ScanAnswer | None:
     """The answer kept for ``key``, marked as a replay. Read with Core on the engine that sees
     the latest write without taking SQLite's write lock: every scan asks this first."""
-    with app.fresh_engine.connect() as conn:
+    with lookup(app.fresh_engine) as conn:
         kept = conn.execute(_KEPT, {"key": key}).scalar()
     return None if kept is None else ScanAnswer(**{**kept, "replay": True})
 

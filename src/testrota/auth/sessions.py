@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Executable, bindparam, delete, func, update
+from sqlalchemy import Connection, Executable, bindparam, delete, func, update
 from sqlalchemy import select as columns_of
 from sqlmodel import Session, col, select
 
@@ -132,12 +132,12 @@ def open_session(
     return token
 
 
-def find_session(session: Session, token: str) -> Found | None:
+def find_session(conn: Connection, token: str) -> Found | None:
     """The sign-in of ``token`` and its user, as columns: every request asks, and loading
     the two as ORM objects cost about as much as a check-in's own reads of the person."""
     from testrota.auth.users import UserInfo
 
-    row = session.connection().execute(_FIND_SESSION, {"token_hash": hash_token(token)}).first()
+    row = conn.execute(_FIND_SESSION, {"token_hash": hash_token(token)}).first()
     if row is None:
         return None
     return Found(

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 
 if TYPE_CHECKING:
     # imported where a session is opened: a command that reads with Core (testrota missed)
@@ -86,6 +86,25 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+@contextmanager
+def lookup(engine: Engine) -> Iterator[Connection]:
+    """A connection for a read of a statement or two that needs no transaction of its own:
+    the sign-in behind every request, a scan's kept answer, whether anything is due to be
+    flagged.
+
+    On PostgreSQL it runs in autocommit. A transaction there costs its ``BEGIN`` and the
+    ``ROLLBACK`` on return to the pool, each a round trip and a wake-up of the server, for
+    nothing: under READ COMMITTED each statement reads its own snapshot either way. Those two
+    were half the round trips of a signed-in request's sign-in check. SQLite's driver begins
+    no transaction for a read, so its connections are left as they are.
+    """
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            # set on the driver's connection, no round trip; the pool restores it on return
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        yield conn
 
 
 def make_read_engine(engine: Engine) -> Engine:

@@ -24,7 +24,7 @@ from testrota.auth.sessions import (
     touch,
 )
 from testrota.auth.users import UserInfo
-from testrota.db.engine import session_scope
+from testrota.db.engine import lookup, session_scope
 from testrota.web.security import (
     CSRF_FIELD,
     CSRF_HEADER,
@@ -80,9 +80,8 @@ def get_optional_user(request: Request, app: AppDep) -> UserInfo | None:
     token = session_token(request)
     if token is None:
         return None
-    with Session(app.fresh_engine, expire_on_commit=False) as session:
-        found = find_session(session, token)
-        end_read(session)
+    with lookup(app.fresh_engine) as conn:
+        found = find_session(conn, token)
     now = app.now()
     rule = SessionRule.of(app.policy.web)
     state = judge(found, now, rule)
@@ -143,7 +142,7 @@ def granted_scope(user: UserInfo, app: App) -> Scope:
     if user.units:
         from testrota.org.units import departments_in
 
-        with app.fresh_engine.connect() as conn:
+        with lookup(app.fresh_engine) as conn:
             found = departments_in(conn, user.units)
         return scope_for("supervisor", user.departments, user.units, found)
     return scope_for("supervisor", user.departments)
