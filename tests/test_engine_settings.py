@@ -41,13 +41,10 @@ def test_no_statement_is_compiled_by_jit(pg: Engine) -> None:
 
 
 def _in_transaction(dbapi_conn: Any) -> bool:
-    """Whether the driver's connection has a transaction open (psycopg or sqlite3)."""
-    info = getattr(dbapi_conn, "info", None)
-    if info is not None and hasattr(info, "transaction_status"):
-        from psycopg.pq import TransactionStatus
+    """Whether psycopg's connection has a transaction open on the server."""
+    from psycopg.pq import TransactionStatus
 
-        return bool(info.transaction_status != TransactionStatus.IDLE)
-    return bool(dbapi_conn.in_transaction)
+    return bool(dbapi_conn.info.transaction_status != TransactionStatus.IDLE)
 
 
 def test_a_lookup_reads_outside_a_transaction_and_leaves_the_pool_as_it_was(

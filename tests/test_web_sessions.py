@@ -277,7 +277,7 @@ def test_each_request_checks_its_sign_in_outside_a_transaction(
     app: FastAPI, engine: Engine
 ) -> None:
     """Every signed-in request reads its sign-in first. On PostgreSQL that one statement runs
-    in autocommit: a transaction around it was a BEGIN and a ROLLBACK, two of the four round
+    in autocommit: a transaction around it was a BEGIN and a COMMIT, two of the four round
     trips of the check. A sign-out still ends the sign-in for the next request at once."""
     if engine.dialect.name != "postgresql":
         pytest.skip("SQLite's driver opens no transaction for a read")
