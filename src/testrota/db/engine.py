@@ -94,11 +94,11 @@ def lookup(engine: Engine) -> Iterator[Connection]:
     the sign-in behind every request, a scan's kept answer, whether anything is due to be
     flagged.
 
-    On PostgreSQL it runs in autocommit. A transaction there costs its ``BEGIN`` and the
-    ``ROLLBACK`` on return to the pool, each a round trip and a wake-up of the server, for
-    nothing: under READ COMMITTED each statement reads its own snapshot either way. Those two
-    were half the round trips of a signed-in request's sign-in check. SQLite's driver begins
-    no transaction for a read, so its connections are left as they are.
+    On PostgreSQL it runs in autocommit. A transaction there costs its ``BEGIN`` and its end
+    (a ``COMMIT``, or the ``ROLLBACK`` on return to the pool), each a round trip and a wake-up
+    of the server, for nothing: under READ COMMITTED each statement reads its own snapshot
+    either way. Those two were half the round trips of a signed-in request's sign-in check.
+    SQLite's driver begins no transaction for a read, so its connections are left as they are.
     """
     with engine.connect() as conn:
         if conn.dialect.name == "postgresql":
