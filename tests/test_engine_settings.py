@@ -68,3 +68,28 @@ def test_a_lookup_reads_outside_a_transaction_and_leaves_the_pool_as_it_was(
             assert conn.execute(text("SELECT count(*) FROM site")).scalar_one() == 0
     finally:
         one.dispose()
+
+
+def test_core_reads_in_the_sessions_transaction_and_sees_what_it_has_not_flushed(
+    engine: Engine,
+) -> None:
+    """``core(session)``: the session's own connection, so a Core read there sees what the
+    session added but has not flushed yet (flushed first, as its autoflush would), and it
+    rolls back with the session; a connection is handed back as it is."""
+    from sqlmodel import Session
+
+    from testrota.db.engine import core
+    from testrota.db.models import Site
+
+    count = text("SELECT count(*) FROM site")
+    with Session(engine) as session:
+        session.add(Site(code="S1", name="一号"))
+        conn = core(session)
+        assert conn.execute(count).scalar_one() == 1
+        assert conn is session.connection() and core(conn) is conn
+        with session.no_autoflush:
+            session.add(Site(code="S2", name="二号"))
+            assert core(session).execute(count).scalar_one() == 1  # as Session.execute would
+        session.rollback()
+    with engine.connect() as other:
+        assert other.execute(count).scalar_one() == 0

@@ -28,6 +28,7 @@ from testrota.compliance.visits import (
     visit_for,
 )
 from testrota.db import tables
+from testrota.db.engine import core
 from testrota.db.models import Person, Site, Slot
 from testrota.errors import UserError
 from testrota.policy import Policy
@@ -190,7 +191,7 @@ def _known_site(session: Session, site_code: str | None) -> str | None:
     if not code:
         return None
     # the desk sends the site's own code: one row, not the register's
-    if session.scalars(_SITE_CODE, {"code": code}).first() is not None:
+    if core(session).scalars(_SITE_CODE, {"code": code}).first() is not None:
         return code
     codes: list[str] = list(session.scalars(_SITE_CODES))
     if not codes:
@@ -220,7 +221,7 @@ _SLOTS_HOLDING = select(*cols(Slot.starts_at, Slot.ends_at)).where(
 
 def _slots_holding(session: Session, site: str, at: datetime) -> list[tuple[datetime, datetime]]:
     params = {"site": site, "at": at, "since": at - timedelta(days=1)}
-    return [(r.starts_at, r.ends_at) for r in session.execute(_SLOTS_HOLDING, params)]
+    return [(r.starts_at, r.ends_at) for r in core(session).execute(_SLOTS_HOLDING, params)]
 
 
 def _message(

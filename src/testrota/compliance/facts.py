@@ -33,6 +33,7 @@ from testrota.compliance.records import (
 from testrota.compliance.records import appointment_facts as appointment_facts
 from testrota.compliance.records import person_facts_row as person_facts_row
 from testrota.compliance.tallies import rows_between
+from testrota.db.engine import core
 from testrota.db.id_filter import CHUNK, dialect_of, id_runs, one_of
 from testrota.db.id_filter import ids_in as ids_in
 from testrota.db.models import Appointment, Exemption, Person, TestResult
@@ -325,16 +326,17 @@ def exemptions_between(
     roll-up) are read whole and picked, one indexed range instead of thousands of ids."""
     bounds = {"first": first, "last": last}
     wanted = set(person_ids) if person_ids is not None else None
+    conn = core(session)
     if wanted is not None and len(wanted) <= CHUNK:
-        dialect = dialect_of(session)
+        dialect = conn.dialect.name
         query = _exemptions_of_query(dialect)
         rows = [
             r
             for part in id_runs(dialect, wanted)
-            for r in session.execute(query, {**bounds, "people": part})
+            for r in conn.execute(query, {**bounds, "people": part})
         ]
     else:
-        rows = list(session.execute(_exemptions_query(), bounds))
+        rows = list(conn.execute(_exemptions_query(), bounds))
     return [
         ExemptionFacts(r.person_id, r.start_date, r.end_date)
         for r in rows

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, Select, and_, bindparam, case, func, select
 
 from testrota.compliance.records import Tally
+from testrota.db.engine import core
 from testrota.db.id_filter import dialect_of, id_runs, one_of
 from testrota.db.lean import APPOINTMENT, TEST_RESULT
 from testrota.statuses import AppointmentReason, AppointmentStatus, ResultValue
@@ -33,6 +34,7 @@ def rows_between(
 ) -> list[Any]:
     """``query``'s rows, for ``person_ids`` (bound as ``:people``) when the query asks for
     them: one run on PostgreSQL, lists of 900 on SQLite. ``bind``: a session or a connection."""
+    bind = core(bind)
     if person_ids is None:
         return list(bind.execute(query, dict(params)))
     rows: list[Any] = []
