@@ -22,6 +22,7 @@ from tests.compliance_fixtures import (
     flag,
     local,
     policy,
+    status,
     status_of,
 )
 
@@ -72,11 +73,12 @@ def test_expected_checkin_is_recorded_and_makes_the_slot_done(engine: Engine) ->
         assert row.sampled_at == at
 
 
-def test_a_checkins_core_reads_skip_the_orms_execute(engine: Engine) -> None:
-    """The reads of a check-in that load no model (the person's appointments and samples
-    around the day and week, their exemptions, the site, the slots at the tent) run on the
-    session's connection, not through ``Session.execute``'s ORM compile and loading (a tenth
-    of a check-in's CPU); only the person, a model loaded for update, goes through it."""
+def test_a_checkins_and_a_lookups_core_reads_skip_the_orms_execute(engine: Engine) -> None:
+    """The reads of a check-in and of a status look-up that load no model (the person's
+    appointments and samples around the day and week, their exemptions, latest result and
+    last test, the site, the slots at the tent) run on the session's connection, not through
+    ``Session.execute``'s ORM compile and loading (a tenth of a check-in's CPU); only the
+    person, a model, goes through it."""
     from sqlalchemy import event
 
     _seed(engine)
@@ -85,17 +87,20 @@ def test_a_checkins_core_reads_skip_the_orms_execute(engine: Engine) -> None:
     def note(state: Any) -> None:
         through_orm.append(str(state.statement))
 
+    # no appointment at 16:00: the tent's slots are read too
+    at = local(SH, 2022, 5, 9, 16, 5)
+    flag(engine, at, P)  # the morning's missed tests: what a look-up flags first is done
     event.listen(Session, "do_orm_execute", note)
     try:
-        # no appointment at 16:00: the tent's slots are read too
-        at = local(SH, 2022, 5, 9, 16, 5)
         r = check_in(engine, "1002", "S1", at, "site", P, now=at)
+        looked_up = status(engine, "1002", at, P)
     finally:
         event.remove(Session, "do_orm_execute", note)
     assert r.recorded and not r.expected and r.slot_start == local(SH, 2022, 5, 9, 16, 0)
+    assert looked_up.tests_this_week == 1
     for table in ("appointment", "testresult", "exemption", "site", "slot"):
         assert not [s for s in through_orm if f"FROM {table}" in s], (table, through_orm)
-    assert [s for s in through_orm if "FROM person" in s]
+    assert len([s for s in through_orm if "FROM person" in s]) == 2, through_orm
 
 
 def test_second_checkin_in_the_same_slot_is_a_friendly_no_op(engine: Engine) -> None:

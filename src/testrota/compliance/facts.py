@@ -362,6 +362,7 @@ def last_test_dates(
 ) -> dict[int, datetime]:
     """Each person's latest counting sample taken before ``before``."""
     out: dict[int, datetime] = {}
+    conn = core(session)
     for where in ids_in(session, TestResult.person_id, person_ids):
         query = (
             select(col(TestResult.person_id), func.max(col(TestResult.sampled_at)))
@@ -372,7 +373,7 @@ def last_test_dates(
             )
             .group_by(col(TestResult.person_id))
         )
-        for person_id, latest in session.execute(query):
+        for person_id, latest in conn.execute(query):
             if latest is not None:
                 # func.max() loses the column type on some backends: re-tag as UTC.
                 out[person_id] = _as_utc(latest)

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlmodel import Session, col
 
+from testrota.db.engine import core
 from testrota.db.models import Alert, TestResult
 from testrota.statuses import AlertStatus, ResultValue
 
@@ -36,24 +37,27 @@ def state_of(light: str, active: bool, latest: str | None, alert_open: bool) -> 
 def latest_sample(session: Session, person_id: int, now: datetime) -> tuple[str | None, bool]:
     """The person's latest sample with a result (not pending) up to ``now``, and whether an
     alert on it is still open."""
-    row = session.execute(
-        select(col(TestResult.id), col(TestResult.result))
-        .where(
-            col(TestResult.person_id) == person_id,
-            col(TestResult.result) != ResultValue.PENDING,
-            col(TestResult.sampled_at) <= now,
-        )
-        .order_by(col(TestResult.sampled_at).desc(), col(TestResult.id).desc())
-        .limit(1)
-    ).first()
+    conn = core(session)  # behind every status look-up: Core reads, built once
+    row = conn.execute(_LATEST, {"person": person_id, "now": now}).first()
     if row is None:
         return None, False
-    alert_open = row.result == ResultValue.POSITIVE and (
-        session.scalar(
-            select(col(Alert.id)).where(
-                col(Alert.result_id) == row.id, col(Alert.status) == AlertStatus.OPEN
-            )
-        )
-        is not None
+    alert_open = (
+        row.result == ResultValue.POSITIVE
+        and conn.scalar(_OPEN_ALERT, {"result": row.id}) is not None
     )
     return row.result, alert_open
+
+
+_LATEST = (
+    select(col(TestResult.id), col(TestResult.result))
+    .where(
+        col(TestResult.person_id) == bindparam("person"),
+        col(TestResult.result) != ResultValue.PENDING,
+        col(TestResult.sampled_at) <= bindparam("now"),
+    )
+    .order_by(col(TestResult.sampled_at).desc(), col(TestResult.id).desc())
+    .limit(1)
+)
+_OPEN_ALERT = select(col(Alert.id)).where(
+    col(Alert.result_id) == bindparam("result"), col(Alert.status) == AlertStatus.OPEN
+)
