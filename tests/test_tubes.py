@@ -234,3 +234,40 @@ def test_the_tube_day_is_the_local_day_in_a_dst_zone(engine: Engine) -> None:
         person = s.scalars(select(Person).where(Person.employee_no == "1001")).one()
         member = s.scalars(select(TubeMember)).one()
         assert member.person_id == person.id
+
+
+def test_a_swab_into_a_tube_reads_and_adds_its_membership_past_the_orms_execute(
+    engine: Engine,
+) -> None:
+    """The tube's members read and the swab's membership added at every scan are Core
+    statements on the session's connection (not through ``Session.execute``'s ORM compile);
+    the tube, a model, and its closing still go through the session, which sees it closed."""
+    from sqlalchemy import event
+
+    _people(engine)
+    app = app_at(engine, datetime.fromisoformat(NOW), policy())
+    open_tube(app, OpenTube("HG0002", "S1", Actor.cli("t"), ratio=5))
+    through_orm: list[str] = []
+
+    def note(state: Any) -> None:
+        through_orm.append(str(state.statement))
+
+    event.listen(Session, "do_orm_execute", note)
+    try:
+        placed = [
+            check_in(app, CheckIn(f"10{i:02d}", Actor.cli("s"), tube="HG0002")) for i in range(1, 6)
+        ]
+    finally:
+        event.remove(Session, "do_orm_execute", note)
+    assert [(r.tube_places_left, r.tube_closed) for r in placed] == [
+        (4, False),
+        (3, False),
+        (2, False),
+        (1, False),
+        (0, True),
+    ]
+    assert not [s for s in through_orm if "tubemember" in s], through_orm
+    assert [s for s in through_orm if s.startswith("UPDATE tube")]  # the closing
+    with Session(engine) as s:
+        tube = s.exec(select(Tube)).scalars().one()  # type: ignore[call-overload]
+        assert (tube.status, tube.grid_unit) == ("closed", "炼钢一班")
