@@ -190,10 +190,11 @@ def _known_site(session: Session, site_code: str | None) -> str | None:
     code = (site_code or "").strip()
     if not code:
         return None
+    conn = core(session)
     # the desk sends the site's own code: one row, not the register's
-    if core(session).scalars(_SITE_CODE, {"code": code}).first() is not None:
+    if conn.scalars(_SITE_CODE, {"code": code}).first() is not None:
         return code
-    codes: list[str] = list(session.scalars(_SITE_CODES))
+    codes: list[str] = list(conn.scalars(_SITE_CODES))
     if not codes:
         return code  # no site register yet: take the code as given
     folded = {c.casefold(): c for c in codes}
