@@ -179,3 +179,53 @@ def test_arguments_given_in_the_call_choose_the_command(capsys: pytest.CaptureFi
         assert done.code == 0
     out = capsys.readouterr().out
     assert "Usage: testrota missed [OPTIONS]" in out
+
+
+# --- the end of a run (testrota.cli.main.leave_for_exit) ------------------------------------
+
+
+def _frozen_at_exit(call: str) -> int:
+    probe = (
+        "import atexit, gc, sys\n"
+        "atexit.register(lambda: print('frozen', gc.get_freeze_count()))\n"
+        "sys.argv = ['testrota', '--help']\n"
+        "from testrota.cli.main import app\n"
+        f"{call}\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    word, count = done.stdout.strip().splitlines()[-1].split()
+    assert word == "frozen"
+    return int(count)
+
+
+def test_the_program_hides_its_objects_from_the_collector_before_it_shuts_down() -> None:
+    # the shutdown's full collections would walk every module's objects again, for nothing
+    assert _frozen_at_exit("app()") > 10_000
+    # a program (a test) that calls the command line with its own arguments goes on running
+    assert _frozen_at_exit("app(['--help'], standalone_mode=False)") == 0
+
+
+def test_a_command_closes_its_database_before_the_process_ends(tmp_path: Path) -> None:
+    db = tmp_path / "rota.db"
+    env = {
+        **os.environ,
+        "TESTROTA_DATABASE_URL": f"sqlite:///{db}",
+        "TESTROTA_CONFIG_DIR": str(CONFIG_DIR),
+        "TESTROTA_NOW": "2022-05-12T18:00:00+08:00",
+    }
+    # people: a write engine and SQLite's read-only one; missed: Core reads alone
+    for argv in (["init"], ["people", "--json"], ["missed", "--department", "D", "--json"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "testrota.cli.main", *argv],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=env,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        # the last connection closed checkpoints the write-ahead log and removes it
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["rota.db"], argv

@@ -7,6 +7,7 @@ for the web app, Twilio or the planner at start-up.
 from __future__ import annotations
 
 import copy
+import gc
 import sys
 from typing import Annotated, Any
 
@@ -40,7 +41,30 @@ class _Testrota(typer.Typer):
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         given = kwargs.get("args", args[0] if args else None)  # click's own default: argv
         argv = sys.argv[1:] if given is None else [str(a) for a in given]
-        return typer.Typer.__call__(only_the_command(self, argv), *args, **kwargs)
+        try:
+            return typer.Typer.__call__(only_the_command(self, argv), *args, **kwargs)
+        finally:
+            if given is None:  # the process's own command line: the process ends with it
+                leave_for_exit()
+
+
+def leave_for_exit() -> None:
+    """Close the command's database connections, then hide what the process has built from the
+    cyclic collector before the interpreter shuts down.
+
+    Shutting down runs full collections that walk every object still alive: the modules a
+    command imported (SQLAlchemy's, pydantic's, the models': some 100,000 objects) several
+    times over, for garbage there is none of: a fifth of ``testrota missed``'s CPU. Frozen,
+    they are left to reference counting, which frees the modules as before; only a cycle is
+    left to the operating system. Connections are such cycles (a pool and its records), so the
+    engines are disposed of first: SQLite removes its write-ahead log as it closes, and
+    PostgreSQL is told goodbye. ``atexit`` still runs and the output is flushed as before.
+    """
+    # ``--help`` never imported SQLAlchemy, and is not to start now
+    engines = sys.modules.get("testrota.db.engine")
+    if engines is not None:
+        engines.dispose_engines()
+    gc.freeze()
 
 
 def only_the_command(whole: typer.Typer, argv: list[str]) -> typer.Typer:

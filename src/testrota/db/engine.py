@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -15,6 +16,8 @@ if TYPE_CHECKING:
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
+_LIVE: weakref.WeakSet[Engine] = weakref.WeakSet()
+
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine configured for concurrent use by several processes.
@@ -24,30 +27,47 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     transaction: a deferred transaction that reads and then writes cannot wait for the lock (SQLite
     fails it at once), so we take the write lock up front and let the busy timeout do the queuing.
     """
-    if url.startswith("sqlite"):
-        engine = create_engine(
-            url,
-            connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
-            **kwargs,
-        )
+    make = _sqlite_engine if url.startswith("sqlite") else _server_engine
+    engine = make(url, **kwargs)
+    _LIVE.add(engine)
+    return engine
 
-        @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-            # Let SQLAlchemy, not pysqlite, decide when a transaction begins.
-            dbapi_conn.isolation_level = None
-            cur = dbapi_conn.cursor()
-            if ":memory:" not in url and url not in ("sqlite://", "sqlite:///"):
-                cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-            cur.execute("PRAGMA synchronous=NORMAL")
-            cur.close()
 
-        @event.listens_for(engine, "begin")
-        def _sqlite_begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+def dispose_engines() -> None:
+    """Close the pooled connections of every engine still alive, as a command ends: SQLite
+    checkpoints its write-ahead log and removes it, PostgreSQL is told goodbye, rather than
+    each finding its connection dropped by the exit."""
+    for engine in list(_LIVE):
+        engine.dispose()
 
-        return engine
+
+def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
+    engine = create_engine(
+        url,
+        connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+        **kwargs,
+    )
+
+    @event.listens_for(engine, "connect")
+    def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not pysqlite, decide when a transaction begins.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        if ":memory:" not in url and url not in ("sqlite://", "sqlite:///"):
+            cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _sqlite_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def _server_engine(url: str, **kwargs: Any) -> Engine:
     kwargs.setdefault("pool_pre_ping", True)
     engine = create_engine(url, **kwargs)
 
@@ -145,6 +165,7 @@ def make_read_engine(engine: Engine) -> Engine:
         cur.execute("PRAGMA query_only=ON")
         cur.close()
 
+    _LIVE.add(reader)
     return reader
 
 
