@@ -229,3 +229,24 @@ def test_a_command_closes_its_database_before_the_process_ends(tmp_path: Path) -
         assert done.returncode == 0, done.stderr
         # the last connection closed checkpoints the write-ahead log and removes it
         assert sorted(p.name for p in tmp_path.iterdir()) == ["rota.db"], argv
+
+
+def test_a_goodbye_that_fails_leaves_the_commands_own_outcome() -> None:
+    probe = (
+        "import sys\n"
+        "import testrota.db.engine as engines\n"
+        "class Dropped:\n"
+        "    def dispose(self):\n"
+        "        raise OSError('server closed the connection unexpectedly')\n"
+        "dropped = Dropped()\n"
+        "engines._LIVE.add(dropped)\n"
+        "sys.argv = ['testrota', 'misse']\n"
+        "from testrota.cli.main import app\n"
+        "app()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=False
+    )
+    # click's usage error for the typo, as without the failing engine
+    assert done.returncode == 2, done.stderr
+    assert "missed" in done.stderr and "OSError" not in done.stderr, done.stderr

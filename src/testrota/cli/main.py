@@ -6,6 +6,7 @@ for the web app, Twilio or the planner at start-up.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import gc
 import sys
@@ -63,7 +64,10 @@ def leave_for_exit() -> None:
     # ``--help`` never imported SQLAlchemy, and is not to start now
     engines = sys.modules.get("testrota.db.engine")
     if engines is not None:
-        engines.dispose_engines()
+        # a connection the server already dropped: the exit closes it all the same, and the
+        # command's own outcome (its exit status, its error) is what the user is to see
+        with contextlib.suppress(Exception):
+            engines.dispose_engines()
     gc.freeze()
 
 
