@@ -88,23 +88,32 @@ NOT_FOR_MISSED = (
 )
 
 
-def test_missed_runs_without_the_web_spreadsheet_or_sms_stacks(tmp_path: Path) -> None:
-    db = tmp_path / "empty.db"
-    env = {
-        **os.environ,
-        "TESTROTA_DATABASE_URL": f"sqlite:///{db}",
-        "TESTROTA_CONFIG_DIR": str(CONFIG_DIR),
-        "TESTROTA_NOW": "2022-05-12T18:00:00+08:00",
-    }
-    init = subprocess.run(
-        [sys.executable, "-m", "testrota.cli.main", "init"],
+def _program(env: dict[str, str], *argv: str) -> subprocess.CompletedProcess[str]:
+    """``testrota ARGV`` as a process of its own, on the database ``env`` names."""
+    done = subprocess.run(
+        [sys.executable, "-m", "testrota.cli.main", *argv],
         capture_output=True,
         text=True,
         timeout=120,
         env=env,
         check=False,
     )
-    assert init.returncode == 0, init.stderr
+    assert done.returncode == 0, done.stderr
+    return done
+
+
+def _on_sqlite(db: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "TESTROTA_DATABASE_URL": f"sqlite:///{db}",
+        "TESTROTA_CONFIG_DIR": str(CONFIG_DIR),
+        "TESTROTA_NOW": "2022-05-12T18:00:00+08:00",
+    }
+
+
+def test_missed_runs_without_the_web_spreadsheet_or_sms_stacks(tmp_path: Path) -> None:
+    env = _on_sqlite(tmp_path / "empty.db")
+    _program(env, "init")
     probe = (
         "import json, sys\nfrom typer.testing import CliRunner\n"
         "from testrota.cli.main import app\n"
@@ -209,24 +218,10 @@ def test_the_program_hides_its_objects_from_the_collector_before_it_shuts_down()
 
 
 def test_a_command_closes_its_database_before_the_process_ends(tmp_path: Path) -> None:
-    db = tmp_path / "rota.db"
-    env = {
-        **os.environ,
-        "TESTROTA_DATABASE_URL": f"sqlite:///{db}",
-        "TESTROTA_CONFIG_DIR": str(CONFIG_DIR),
-        "TESTROTA_NOW": "2022-05-12T18:00:00+08:00",
-    }
+    env = _on_sqlite(tmp_path / "rota.db")
     # people: a write engine and SQLite's read-only one; missed: Core reads alone
     for argv in (["init"], ["people", "--json"], ["missed", "--department", "D", "--json"]):
-        done = subprocess.run(
-            [sys.executable, "-m", "testrota.cli.main", *argv],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            env=env,
-            check=False,
-        )
-        assert done.returncode == 0, done.stderr
+        _program(env, *argv)
         # the last connection closed checkpoints the write-ahead log and removes it
         assert sorted(p.name for p in tmp_path.iterdir()) == ["rota.db"], argv
 
