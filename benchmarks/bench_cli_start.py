@@ -16,7 +16,11 @@ writes ``__pycache__`` for every module it installs); a shell with ``PYTHONDONTW
 set never writes them for an editable checkout, and every start would compile the package from
 source again. One line measures that, with an empty bytecode cache, for comparison.
 
+``--before SRC`` (an earlier checkout's ``src``, e.g. a ``git worktree``): each testrota
+command also runs with that code, alternating with this one, on a line of its own.
+
     .venv/bin/python benchmarks/bench_cli_start.py [--people 100000] [--repeat 5] [--workdir D]
+        [--before SRC]
 """
 
 from __future__ import annotations
@@ -44,7 +48,26 @@ DEPARTMENT = "部门07"  # one of bench_compliance's 50 departments: 2,000 peopl
 
 
 def median_of(label: str, argv: list[str], repeat: int, env: dict[str, str]) -> Measured:
-    runs = [measure(label, argv, env) for _ in range(repeat)]
+    return _median(label, [measure(label, argv, env) for _ in range(repeat)])
+
+
+def side_by_side(
+    label: str, argv: list[str], repeat: int, env: dict[str, str], before: str | None
+) -> list[Measured]:
+    """``argv`` with this code, and with ``before`` (an earlier checkout's ``src``) when given,
+    the two run alternately so that the machine's swings fall on both."""
+    if before is None:
+        return [median_of(label, argv, repeat, env)]
+    old_env = {**env, "PYTHONPATH": before}
+    ours: list[Measured] = []
+    theirs: list[Measured] = []
+    for _ in range(repeat):
+        ours.append(measure(label, argv, env))
+        theirs.append(measure(label, argv, old_env))
+    return [_median(label, ours), _median(f"{label}, code before", theirs)]
+
+
+def _median(label: str, runs: list[Measured]) -> Measured:
     by_wall = sorted(runs, key=lambda m: m.seconds)
     mid = by_wall[len(by_wall) // 2]
     return Measured(
@@ -82,6 +105,9 @@ def main() -> None:
     parser.add_argument(
         "--workdir", type=Path, default=None, help="keep the seeded group here and reuse it"
     )
+    parser.add_argument(
+        "--before", default=None, help="an earlier checkout's src: each command beside it"
+    )
     args = parser.parse_args()
     work = args.workdir or Path(tempfile.mkdtemp(prefix="bench_cli_"))
     work.mkdir(parents=True, exist_ok=True)
@@ -93,6 +119,8 @@ def main() -> None:
     os.environ["TESTROTA_CONFIG_DIR"] = env["TESTROTA_CONFIG_DIR"]
     testrota = str(BIN / "testrota")
     compileall.compile_dir(PACKAGE, quiet=1)
+    if args.before:
+        compileall.compile_dir(args.before, quiet=1)
     if not empty.exists():
         measure("init", [testrota, "init"], env)
     python = sys.executable
@@ -116,38 +144,36 @@ def main() -> None:
             n,
             env,
         ),
-        median_of("testrota --help", [testrota, "--help"], n, env),
-        # a table's title and headers: English needs no catalogue, Chinese loads it
-        median_of(
-            "testrota --lang en people (empty db)", [testrota, "--lang", "en", "people"], n, env
-        ),
-        median_of(
-            "testrota --lang zh people (empty db)", [testrota, "--lang", "zh", "people"], n, env
-        ),
-        median_of("testrota people --json (empty db)", [testrota, "people", "--json"], n, env),
-        median_of(
-            "testrota missed --department D (empty db)",
-            [testrota, "missed", "--department", "D"],
-            n,
-            env,
-        ),
     ]
+    before = args.before
+    commands = [
+        ("testrota --help", [testrota, "--help"]),
+        # a table's title and headers: English needs no catalogue, Chinese loads it
+        ("testrota --lang en people (empty db)", [testrota, "--lang", "en", "people"]),
+        ("testrota --lang zh people (empty db)", [testrota, "--lang", "zh", "people"]),
+        ("testrota people --json (empty db)", [testrota, "people", "--json"]),
+        ("testrota missed --department D (empty db)", [testrota, "missed", "--department", "D"]),
+    ]
+    for label, argv in commands:
+        rows += side_by_side(label, argv, n, env, before)
     shown = ""
     if args.people:
         group = work / f"group-{args.people}.db"
         now = seed_group(group, args.people)
         genv = {**env, "TESTROTA_DATABASE_URL": f"sqlite:///{group}", "TESTROTA_NOW": now}
         missed = [testrota, "missed", "--department", DEPARTMENT]
-        rows.append(
-            median_of(f"testrota missed --department D ({args.people:,} people)", missed, n, genv)
+        rows += side_by_side(
+            f"testrota missed --department D ({args.people:,} people)", missed, n, genv, before
         )
-        as_json = median_of(
+        pair = side_by_side(
             f"testrota missed --department D --json ({args.people:,} people)",
             [*missed, "--json"],
             n,
             genv,
+            before,
         )
-        rows.append(as_json)
+        as_json = pair[0]
+        rows += pair
         # the same with testrota's own bytecode gone and never written (its libraries keep
         # theirs), as every start of an editable checkout under PYTHONDONTWRITEBYTECODE
         for cache in PACKAGE.rglob("__pycache__"):
