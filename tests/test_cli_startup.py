@@ -31,15 +31,23 @@ HEAVY = (
 )
 
 
+def _python(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """``python ARGS`` as a process of its own: ``-c CODE``, or ``-m testrota.cli.main ...``."""
+    return subprocess.run(
+        [sys.executable, *args], capture_output=True, text=True, timeout=120, env=env, check=False
+    )
+
+
+def _last_line(done: subprocess.CompletedProcess[str]) -> str:
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip().splitlines()[-1]
+
+
 def _loaded_after(code: str) -> list[str]:
     probe = (
         f"{code}\nimport json, sys\nprint(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=False
-    )
-    assert done.returncode == 0, done.stderr
-    return list(json.loads(done.stdout.strip().splitlines()[-1]))
+    return list(json.loads(_last_line(_python("-c", probe))))
 
 
 def test_loading_the_cli_imports_no_heavy_stack() -> None:
@@ -90,14 +98,7 @@ NOT_FOR_MISSED = (
 
 def _program(env: dict[str, str], *argv: str) -> subprocess.CompletedProcess[str]:
     """``testrota ARGV`` as a process of its own, on the database ``env`` names."""
-    done = subprocess.run(
-        [sys.executable, "-m", "testrota.cli.main", *argv],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-        check=False,
-    )
+    done = _python("-m", "testrota.cli.main", *argv, env=env)
     assert done.returncode == 0, done.stderr
     return done
 
@@ -122,16 +123,7 @@ def test_missed_runs_without_the_web_spreadsheet_or_sms_stacks(tmp_path: Path) -
         "assert json.loads(out.stdout) == [], out.output\n"
         f"print(json.dumps([m for m in {NOT_FOR_MISSED!r} if m in sys.modules]))"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", probe],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout.strip().splitlines()[-1]) == []
+    assert json.loads(_last_line(_python("-c", probe, env=env))) == []
 
 
 # --- a run builds only the command it names (testrota.cli.main.only_the_command) -----------
@@ -162,14 +154,7 @@ def test_help_no_command_and_an_unknown_one_build_them_all() -> None:
 
 def _run(*argv: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "TESTROTA_CONFIG_DIR": str(CONFIG_DIR), "TESTROTA_LANG": "en"}
-    return subprocess.run(
-        [sys.executable, "-m", "testrota.cli.main", *argv],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-        check=False,
-    )
+    return _python("-m", "testrota.cli.main", *argv, env=env)
 
 
 def test_the_program_itself_runs_a_named_command_and_refuses_a_typo() -> None:
@@ -201,11 +186,7 @@ def _frozen_at_exit(call: str) -> int:
         "from testrota.cli.main import app\n"
         f"{call}\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=False
-    )
-    assert done.returncode == 0, done.stderr
-    word, count = done.stdout.strip().splitlines()[-1].split()
+    word, count = _last_line(_python("-c", probe)).split()
     assert word == "frozen"
     return int(count)
 
@@ -239,9 +220,7 @@ def test_a_goodbye_that_fails_leaves_the_commands_own_outcome() -> None:
         "from testrota.cli.main import app\n"
         "app()\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=False
-    )
+    done = _python("-c", probe)
     # click's usage error for the typo, as without the failing engine
     assert done.returncode == 2, done.stderr
     assert "missed" in done.stderr and "OSError" not in done.stderr, done.stderr
