@@ -30,6 +30,7 @@ from testrota.app import App
 from testrota.audit import Action, Actor, record, record_many
 from testrota.collector import collector_paused, give_back_freed_memory
 from testrota.db.engine import session_scope
+from testrota.db.locks import hold_people
 from testrota.db.models import RosterImport
 from testrota.db.statistics import refresh_statistics
 from testrota.errors import UserError
@@ -78,6 +79,12 @@ def _import_paused(app: App, cmd: ImportRoster) -> tuple[ImportReport, int]:
     give_back_freed_memory()  # the raw sheet's, before the comparison builds on top of it
     vocab = app.vocabulary
     with app.write_lock, session_scope(app.engine) as session:
+        if not cmd.dry_run:
+            # Compared with what the import before this one wrote, not with what it replaced.
+            hold_people(
+                session.connection(),
+                waiting=lambda: cmd.progress("waiting for another roster import"),
+            )
         cmd.progress("comparing")
         comparison = roster.compare_roster(
             session,

@@ -13,6 +13,7 @@ from testrota.app import App
 from testrota.audit import Action, Actor, record
 from testrota.db import tables
 from testrota.db.engine import session_scope
+from testrota.db.locks import hold_people
 from testrota.org.units import Unit, UnitSync, load_units, needs_sync, sync_units
 
 
@@ -43,12 +44,16 @@ def ensure_units(app: App, actor: Actor) -> UnitSync | None:
             return None
     now = app.now()
     with app.write_lock, session_scope(app.engine) as session:
+        hold_people(session.connection())
+        if not needs_sync(session.connection()):
+            return None  # placed by another process (or a roster import) while this waited
         return place_units_in(app, session, actor, now)
 
 
 def place_units_in(app: App, session: Session, actor: Actor, now: datetime) -> UnitSync:
     """Build the units and place everyone in ``session``'s transaction, audited as
     ``units.synced``: for :func:`ensure_units`, and for a rebuild that counts after it."""
+    hold_people(session.connection())
     done = sync_units(session.connection(), app.org, now)
     record(
         session,

@@ -1,8 +1,9 @@
-"""Transaction-scoped advisory locks on PostgreSQL, taken in the order given."""
+"""Transaction-scoped advisory locks on PostgreSQL: the roll-ups' keys, taken in the order
+given, and the one lock of the people's writers."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 
 from sqlalchemy import Connection, TextClause, text
@@ -28,3 +29,28 @@ def _statement(shared: tuple[bool, ...]) -> TextClause:
         for n, s in enumerate(shared)
     )
     return text("SELECT " + ", ".join(calls))
+
+
+# Writers of the people and their unit tree: a roster import, and whoever places people in
+# units. Each reads what is stored, works out what to write from that, and writes it; two at
+# once (two clerks, a second click on Apply, a report building the tree during an import)
+# each wrote from a picture the other was changing, and the later one failed on a duplicate
+# key with nothing to tell its user.
+PEOPLE_LOCK = 4_004_005
+
+
+def hold_people(conn: Connection, waiting: Callable[[], None] | None = None) -> None:
+    """Hold off every other writer of the people until ``conn``'s transaction ends, after
+    waiting for the one at work to commit; ``waiting`` is told first when there is one.
+
+    PostgreSQL only: SQLite's writers already queue, each transaction beginning with the
+    write lock. Take it before the first read of the people, so that read sees what the writer
+    before committed (each statement of a read-committed transaction reads afresh)."""
+    if conn.dialect.name != "postgresql":
+        return
+    if waiting is not None:
+        got = conn.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": PEOPLE_LOCK})
+        if got.scalar_one():
+            return
+        waiting()
+    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PEOPLE_LOCK})

@@ -150,6 +150,7 @@ ZH_CLI: dict[str, str] = {
     "… {stage}": "… {stage}",
     "reading": "读取中",
     "comparing": "比对中",
+    "waiting for another roster import": "等待另一份花名册导入完成",
     "matching": "匹配中",
     "writing": "写入中",
     "booking contacts": "为密接人员预约中",

@@ -1,0 +1,159 @@
+"""Writers of the people at the same time, on PostgreSQL: several web and worker processes share
+one database, so two clerks (or one clerk's second click on Apply) import a roster at once, and
+a report builds the unit tree while an import runs.
+
+Each used to read what was stored, work out what to write from that and write it; the later one
+failed on a duplicate key (the group's root unit, a new person's employee number) with a
+traceback for its user. Now they queue: the later one waits for the first to commit and then
+compares with what it wrote. SQLite's writers already queue, each transaction beginning with
+the write lock (``BEGIN IMMEDIATE``).
+"""
+
+from __future__ import annotations
+
+import csv
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, text
+
+from testrota.actions.roster import ImportRoster, import_roster
+from testrota.actions.units import ensure_units
+from testrota.audit import Actor
+from testrota.db.locks import PEOPLE_LOCK
+from testrota.policy import load_policy
+from tests.compliance_fixtures import add_person, app_at
+from tests.conftest import CONFIG_DIR
+
+NOW = datetime(2022, 5, 6, 4, 0, tzinfo=UTC)
+WAITING = "waiting for another roster import"
+
+
+@pytest.fixture
+def pg(engine: Engine) -> Engine:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's writers queue on BEGIN IMMEDIATE; these are PostgreSQL's races")
+    return engine
+
+
+def _roster(path: Path, people: int) -> Path:
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        out = csv.writer(fh)
+        out.writerow(["工号", "姓名", "部门", "网格", "岗位", "手机"])
+        for i in range(people):
+            out.writerow(
+                [f"{i:06d}", f"员工{i}", f"车间{i % 3}", f"网格{i % 6}", "司机", f"1380000{i:04d}"]
+            )
+    return path
+
+
+def _in_thread(work: Callable[[], Any]) -> tuple[threading.Thread, dict[str, Any]]:
+    """``work`` running in a thread; the dict gets its ``result`` or its ``error``."""
+    out: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            out["result"] = work()
+        except BaseException as exc:  # reported by the test, not lost in the thread
+            out["error"] = exc
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread, out
+
+
+def _wait_for_waiters(engine: Engine, count: int) -> None:
+    """Until ``count`` other sessions of this database wait on a lock."""
+    query = text(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+        "AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'"
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with engine.connect() as conn:
+            if conn.execute(query).scalar_one() >= count:
+                return
+        time.sleep(0.01)
+    raise AssertionError(f"never {count} sessions waiting on a lock")
+
+
+def _finished(thread: threading.Thread, out: dict[str, Any]) -> Any:
+    thread.join(60)
+    assert not thread.is_alive()
+    if "error" in out:
+        raise out["error"]
+    return out["result"]
+
+
+def test_a_second_import_of_a_roster_waits_for_the_first_and_finds_it_written(
+    pg: Engine, tmp_path: Path
+) -> None:
+    roster = _roster(tmp_path / "roster.csv", 60)
+    app = app_at(pg, NOW, load_policy(CONFIG_DIR))
+    first_writing, go_on = threading.Event(), threading.Event()
+    stages: list[str] = []
+
+    def first_progress(stage: str) -> None:
+        if stage == "writing":  # compared, about to write: the moment the second used to fail
+            first_writing.set()
+            assert go_on.wait(30)
+
+    first, first_out = _in_thread(
+        lambda: import_roster(app, ImportRoster(roster, Actor.cli(), progress=first_progress))
+    )
+    assert first_writing.wait(30)
+    second, second_out = _in_thread(
+        lambda: import_roster(app, ImportRoster(roster, Actor.cli(), progress=stages.append))
+    )
+    _wait_for_waiters(pg, 1)
+    go_on.set()
+
+    a, b = _finished(first, first_out), _finished(second, second_out)
+    assert (a.added, a.unchanged) == (60, 0)
+    assert (b.added, b.updated, b.unchanged) == (0, 0, 60)  # compared with the first's rows
+    assert stages[:2] == ["reading", WAITING] and "comparing" in stages
+    with pg.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM person")).scalar_one() == 60
+        roots = conn.execute(text("SELECT count(*) FROM orgunit WHERE level = 0")).scalar_one()
+        assert roots == 1
+        assert conn.execute(text("SELECT count(*) FROM rosterimport")).scalar_one() == 2
+
+
+def test_an_import_alone_does_not_say_it_waited(pg: Engine, tmp_path: Path) -> None:
+    stages: list[str] = []
+    app = app_at(pg, NOW, load_policy(CONFIG_DIR))
+    roster = _roster(tmp_path / "roster.csv", 3)
+    import_roster(app, ImportRoster(roster, Actor.cli(), progress=stages.append))
+    assert stages == ["reading", "comparing", "writing"]
+
+
+def test_two_placings_of_the_unit_tree_queue_and_the_second_finds_nothing_to_do(
+    pg: Engine, session: Any
+) -> None:
+    # People from before the unit tree (an upgrade): the first report, digest or mode to come
+    # places them all, and two used to race to add the same units.
+    for i in range(12):
+        add_person(session, f"{i:04d}", department=f"车间{i % 2}", grid_unit=f"网格{i % 4}")
+    session.commit()
+    app = app_at(pg, NOW, load_policy(CONFIG_DIR))
+    with pg.connect() as holder:  # a roster import at work, as far as the others can tell
+        holder.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PEOPLE_LOCK})
+        placings = [_in_thread(lambda: ensure_units(app, Actor.cli())) for _ in range(2)]
+        _wait_for_waiters(pg, 2)
+        holder.commit()
+    done = [_finished(thread, out) for thread, out in placings]
+
+    assert sorted(d is None for d in done) == [False, True]
+    placed = next(d for d in done if d is not None)
+    assert placed.people_moved == 12
+    with pg.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM person WHERE unit_id IS NULL")).scalar() == 0
+        paths = conn.execute(text("SELECT path FROM orgunit")).scalars().all()
+        assert len(paths) == len(set(paths)) == 1 + 2 + 4  # the group, 2 departments, 4 grids
+        synced = "SELECT count(*) FROM auditevent WHERE action = 'units.synced'"
+        assert conn.execute(text(synced)).scalar_one() == 1
