@@ -110,7 +110,9 @@ def fail(message: str, code: int = 2) -> typer.Exit:
 
 @contextmanager
 def user_errors() -> Iterator[None]:
-    """Turn a :class:`UserError` (or unsafe settings) into one line on stderr and exit 2."""
+    """Turn a :class:`UserError` (or unsafe settings) into one line on stderr and exit 2; a
+    database that cannot be reached, has no schema, is busy or refused a change into one line
+    and exit 1 (:mod:`testrota.db.trouble`)."""
     try:
         yield
     except UserError as exc:
@@ -121,10 +123,14 @@ def user_errors() -> Iterator[None]:
         from pydantic import ValidationError
 
         from testrota.cli.lang import render
+        from testrota.db.trouble import database_trouble
         from testrota.settings import SettingsError
 
         if isinstance(exc, SettingsError | ValidationError):
             raise fail(render(_settings_error(exc))) from None
+        trouble = database_trouble(exc)
+        if trouble is not None:
+            raise fail(render(trouble), trouble.exit_code) from None
         raise
 
 

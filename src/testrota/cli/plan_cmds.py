@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated, Any
 
 import typer
@@ -19,7 +17,6 @@ from testrota.cli.common import (
     user_errors,
 )
 from testrota.cli.lang import escape, header, say
-from testrota.errors import UserError
 
 WeekOption = Annotated[
     str | None,
@@ -47,20 +44,6 @@ def register(app: typer.Typer) -> None:
     app.command("schedule")(schedule)
 
 
-@contextmanager
-def _schema_errors() -> Iterator[None]:
-    """A database without the schema is a setup step missed, not a crash."""
-    from sqlalchemy.exc import OperationalError, ProgrammingError
-
-    try:
-        yield
-    except (OperationalError, ProgrammingError) as exc:
-        text = str(exc.orig) if exc.orig is not None else str(exc)
-        if "no such table" in text or "does not exist" in text:
-            raise UserError("the database has no schema yet: run `testrota init` first") from None
-        raise UserError("database error: {problem}", problem=text.splitlines()[0]) from None
-
-
 def plan(
     week: WeekOption = None,
     show: Annotated[
@@ -70,7 +53,7 @@ def plan(
     db: DbOption = None,
 ) -> None:
     """Plan a week's tests and store the plan; re-running replaces only its future part."""
-    with user_errors(), _schema_errors():
+    with user_errors():
         app = make_app(db)
         from testrota.actions.plan import PlanWeek, plan_week, show_plan
         from testrota.audit import Actor
@@ -179,7 +162,7 @@ def schedule(
     db: DbOption = None,
 ) -> None:
     """The week's plan: by site, day and slot (table), or each appointment (json, csv, --person)."""
-    with user_errors(), _schema_errors():
+    with user_errors():
         fmt = output_format(fmt, json_out)
         app = make_app(db)
         from testrota.scheduling.service import schedule_rows, slot_summary

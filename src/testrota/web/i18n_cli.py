@@ -64,8 +64,6 @@ ZH_CLI: dict[str, str] = {
     "erasing {employee_no} cannot be undone; add --yes to go ahead (testrota export-person "
     "first keeps a copy)": "删除 {employee_no} 无法撤销；确认请加 --yes（先用 testrota export-person 可保留一份副本）",
     "cannot write {output}: {error}": "无法写入 {output}：{error}",
-    "the database has no schema yet: run `testrota init` first": "数据库尚未建表：请先运行 `testrota init`",
-    "database error: {problem}": "数据库错误：{problem}",
     # settings (environment)
     "TESTROTA_SECRET_KEY is not set; make one with: {command}": "未设置 TESTROTA_SECRET_KEY；可用以下命令生成：{command}",
     "TESTROTA_SECRET_KEY is only {size} bytes long: use at least {minimum} random bytes, e.g. "
