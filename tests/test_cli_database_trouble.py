@@ -1,7 +1,8 @@
-"""A database the command cannot use is one line saying what to do, in the user's language, and
-exit 1 (2 for a database without the schema, a setup step missed): a wrong ``TESTROTA_DATABASE_URL``, a server that is down, a database nobody ran ``testrota
-init`` on, a moment too busy, another writer first. Each used to end the command in forty lines
-of traceback. Any other error keeps its traceback: that one is a bug to report.
+"""A database the command cannot use is one line saying what to do, in the user's language:
+a wrong ``TESTROTA_DATABASE_URL``, a server that is down, a database nobody ran ``testrota
+init`` on (exit 2, a setup step missed), a moment too busy, another writer first (exit 1).
+Each used to end the command in forty lines of traceback. Any other error keeps its
+traceback: that one is a bug to report.
 """
 
 from __future__ import annotations

@@ -9,6 +9,8 @@ bug to report.
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from testrota.errors import UserError
 
 # PostgreSQL's SQLSTATEs (https://www.postgresql.org/docs/current/errcodes-appendix.html)
@@ -26,8 +28,16 @@ class DatabaseTrouble(UserError):
     exit_code = 1
 
 
-def database_trouble(exc: BaseException) -> DatabaseTrouble | None:
-    """What to tell the person about ``exc``; None when it is not such a database error."""
+class Trouble(StrEnum):
+    CONFLICT = "conflict"  # another writer got there first, or a row referred to is gone
+    NO_SCHEMA = "no_schema"  # ``testrota init`` not run, or not since an upgrade
+    BUSY = "busy"  # a lock or statement time-out, a deadlock, a serialisation failure
+    UNREACHABLE = "unreachable"  # no server there, no such database or user, no such file
+
+
+def trouble_of(exc: BaseException) -> tuple[Trouble, str] | None:
+    """Which trouble ``exc`` is and the driver's words for it; None when it is no such
+    database error (a bug: let it show its traceback)."""
     if not type(exc).__module__.startswith("sqlalchemy"):
         return None
     from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -38,12 +48,30 @@ def database_trouble(exc: BaseException) -> DatabaseTrouble | None:
     reason = _reason(exc.orig)
     lowered = reason.lower()
     if isinstance(exc, IntegrityError):
+        return Trouble.CONFLICT, reason
+    if state in _NO_SCHEMA or lowered.startswith(("no such table", "no such column")):
+        return Trouble.NO_SCHEMA, reason
+    if state in _BUSY or lowered.startswith("database is locked"):
+        return Trouble.BUSY, reason
+    if _unreachable(exc, state):
+        return Trouble.UNREACHABLE, reason
+    return None
+
+
+def database_trouble(exc: BaseException) -> DatabaseTrouble | None:
+    """What to tell the person at the command line about ``exc``; None when it is no such
+    database error."""
+    found = trouble_of(exc)
+    if found is None:
+        return None
+    trouble, reason = found
+    if trouble is Trouble.CONFLICT:
         return DatabaseTrouble(
             "the database refused the change: another one got there first, or something it "
             "refers to is gone ({reason}); run the command again",
             reason=reason,
         )
-    if state in _NO_SCHEMA or lowered.startswith(("no such table", "no such column")):
+    if trouble is Trouble.NO_SCHEMA:
         missed = DatabaseTrouble(
             "the database has no testrota tables, or older ones than this version ({reason}): "
             "run `testrota init` (it creates or upgrades them), then this command again",
@@ -51,27 +79,25 @@ def database_trouble(exc: BaseException) -> DatabaseTrouble | None:
         )
         missed.exit_code = 2
         return missed
-    if state in _BUSY or lowered.startswith("database is locked"):
+    if trouble is Trouble.BUSY:
         return DatabaseTrouble(
             "the database was too busy to finish ({reason}); run the command again",
             reason=reason,
         )
-    if _unreachable(exc, state, lowered) and hasattr(exc.orig, "sqlite_errorname"):
+    if hasattr(getattr(exc, "orig", None), "sqlite_errorname"):
         return DatabaseTrouble(
             "cannot open the database: {reason}. Check TESTROTA_DATABASE_URL (or --db): its "
             "folder must exist and be writable",
             reason=reason,
         )
-    if _unreachable(exc, state, lowered):
-        return DatabaseTrouble(
-            "cannot use the database: {reason}. Check TESTROTA_DATABASE_URL (or --db) and that "
-            "the server is running, then run the command again",
-            reason=reason,
-        )
-    return None
+    return DatabaseTrouble(
+        "cannot use the database: {reason}. Check TESTROTA_DATABASE_URL (or --db) and that "
+        "the server is running, then run the command again",
+        reason=reason,
+    )
 
 
-def _unreachable(exc: BaseException, state: str | None, lowered: str) -> bool:
+def _unreachable(exc: BaseException, state: str | None) -> bool:
     from sqlalchemy.exc import InterfaceError, OperationalError
 
     if not isinstance(exc, OperationalError | InterfaceError):

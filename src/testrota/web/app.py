@@ -17,7 +17,14 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import (
+    DataError,
+    DBAPIError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    ProgrammingError,
+)
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
@@ -236,6 +243,32 @@ def _install_error_handlers(app: FastAPI) -> None:
             "The change refers to something that has changed or no longer exists. "
             "Reload the page and try again.",
         )
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    @app.exception_handler(ProgrammingError)
+    async def database_trouble(request: Request, exc: DBAPIError) -> Response:
+        # The database down or restarting, busy, or not set up: the moment's or the
+        # operator's, not the user's, so a page saying to wait, not "Internal Server Error".
+        # The operator gets the driver's words in the log; a bug (our SQL) stays a 500.
+        from testrota.db.trouble import Trouble, trouble_of
+
+        found = trouble_of(exc)
+        if found is None or found[0] is Trouble.CONFLICT:
+            raise exc
+        trouble, reason = found
+        if trouble is Trouble.NO_SCHEMA:
+            log.error(
+                "the database has no schema, or an older one: run `testrota init` (%s)", reason
+            )
+            message, wait = "testrota is being set up or upgraded. Try again in a few minutes.", 120
+        elif trouble is Trouble.BUSY:
+            log.warning("the database was too busy: %s", reason)
+            message, wait = "The system is busy. Try again in a moment.", 5
+        else:
+            log.warning("cannot use the database: %s", reason)
+            message, wait = "The database cannot be reached just now. Try again in a minute.", 30
+        return _error(request, 503, message, headers={"Retry-After": str(wait)})
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
