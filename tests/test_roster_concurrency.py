@@ -5,7 +5,8 @@ a report builds the unit tree while an import runs.
 Each used to read what was stored, work out what to write from that and write it; the later one
 failed on a duplicate key (the group's root unit, a new person's employee number) with a
 traceback for its user. Now they queue: the later one waits for the first to commit and then
-compares with what it wrote. SQLite's writers already queue, each transaction beginning with
+compares with what it wrote; a plan waits for an import at work, so a leaver it lets go is not
+booked again. SQLite's writers already queue, each transaction beginning with
 the write lock (``BEGIN IMMEDIATE``).
 """
 
@@ -22,6 +23,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, text
 
+from testrota.actions.plan import PlanWeek, plan_week
 from testrota.actions.roster import ImportRoster, import_roster
 from testrota.actions.units import ensure_units
 from testrota.audit import Actor
@@ -157,3 +159,41 @@ def test_two_placings_of_the_unit_tree_queue_and_the_second_finds_nothing_to_do(
         assert len(paths) == len(set(paths)) == 1 + 2 + 4  # the group, 2 departments, 4 grids
         synced = "SELECT count(*) FROM auditevent WHERE action = 'units.synced'"
         assert conn.execute(text(synced)).scalar_one() == 1
+
+
+def test_a_plan_made_while_an_import_lets_someone_go_does_not_book_them(
+    pg: Engine, tmp_path: Path
+) -> None:
+    app = app_at(pg, NOW, load_policy(CONFIG_DIR))
+    import_roster(app, ImportRoster(_roster(tmp_path / "all.csv", 20), Actor.cli()))
+    leaver = "000005"
+    rest = tmp_path / "rest.csv"
+    with (
+        (tmp_path / "all.csv").open(encoding="utf-8") as fh,
+        rest.open("w", encoding="utf-8") as out,
+    ):
+        out.writelines(line for line in fh if not line.startswith(leaver))
+    importing, go_on = threading.Event(), threading.Event()
+
+    def pause(stage: str) -> None:
+        if stage == "writing":  # the leaver's coming appointments released, not committed
+            importing.set()
+            assert go_on.wait(30)
+
+    full = ImportRoster(rest, Actor.cli(), full=True, progress=pause)
+    leaving, leaving_out = _in_thread(lambda: import_roster(app, full))
+    assert importing.wait(30)
+    planning, planning_out = _in_thread(lambda: plan_week(app, PlanWeek(Actor.cli(), "2022-W19")))
+    _wait_for_waiters(pg, 1)  # the plan waits for the import to commit
+    go_on.set()
+
+    assert _finished(leaving, leaving_out).deactivated == 1
+    _finished(planning, planning_out)
+    booked = text(
+        "SELECT p.employee_no, count(*) FROM appointment a JOIN person p ON p.id = a.person_id "
+        "WHERE a.status = 'scheduled' GROUP BY p.employee_no"
+    )
+    with pg.connect() as conn:
+        per_person = {no: n for no, n in conn.execute(booked)}
+    assert leaver not in per_person
+    assert len(per_person) == 19 and set(per_person.values()) == {2}

@@ -24,11 +24,12 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Engine, bindparam, func, insert, select, text, update
+from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
 
 from testrota.audit import Action, Actor, record
 from testrota.db import tables
 from testrota.db.bulk import bulk_insert, bulk_insert_groups
+from testrota.db.locks import PEOPLE_LOCK, take_locks
 from testrota.db.statistics import refresh_statistics
 from testrota.errors import UserError
 from testrota.policy import Policy
@@ -89,8 +90,12 @@ def _no_gc() -> Iterator[None]:
 
 
 def _lock(conn: Connection) -> None:
+    # The plans' own lock, then the people's in shared mode: a roster import at work is waited
+    # for, so the people read next are what it committed. Read while it was still at work, a
+    # leaver it deactivated (and whose appointments it released) was booked again, and stayed
+    # booked. Planners do not hold each other off on the second: the first already does.
     if conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PLAN_LOCK})
+        take_locks(conn, [(PLAN_LOCK, False), (PEOPLE_LOCK, True)])
 
 
 @contextmanager
