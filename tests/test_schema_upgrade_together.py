@@ -13,13 +13,12 @@ import pytest
 from sqlalchemy import Engine, make_url, text
 
 from testrota.db.engine import make_engine
+from testrota.db.locks import SCHEMA_LOCK
 from testrota.db.schema import current_revision, head_revision
 from tests.conftest import CONFIG_DIR, PG_URL, _create_pg_database
 from tests.sim_procs import cli_argv
 
 pytestmark = pytest.mark.skipif(PG_URL is None, reason="PostgreSQL's schema upgrades")
-
-SCHEMA_LOCK = 4_004_006  # testrota/db/migrations/env.py
 
 
 @pytest.fixture

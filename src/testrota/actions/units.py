@@ -53,7 +53,7 @@ def ensure_units(app: App, actor: Actor) -> UnitSync | None:
 def place_units_in(app: App, session: Session, actor: Actor, now: datetime) -> UnitSync:
     """Build the units and place everyone in ``session``'s transaction, audited as
     ``units.synced``: for :func:`ensure_units`, and for a rebuild that counts after it."""
-    hold_people(session.connection())
+    hold_people(session.connection())  # again for ensure_units: a lock held is taken at once
     done = sync_units(session.connection(), app.org, now)
     record(
         session,

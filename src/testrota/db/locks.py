@@ -1,5 +1,6 @@
 """Transaction-scoped advisory locks on PostgreSQL: the roll-ups' keys, taken in the order
-given, and the one lock of the people's writers."""
+given, the people's writers' and the schema upgrades'. (The plans' is
+``testrota.scheduling.service.PLAN_LOCK``.)"""
 
 from __future__ import annotations
 
@@ -31,12 +32,14 @@ def _statement(shared: tuple[bool, ...]) -> TextClause:
     return text("SELECT " + ", ".join(calls))
 
 
-# Writers of the people and their unit tree: a roster import, and whoever places people in
-# units. Each reads what is stored, works out what to write from that, and writes it; two at
-# once (two clerks, a second click on Apply, a report building the tree during an import)
-# each wrote from a picture the other was changing, and the later one failed on a duplicate
-# key with nothing to tell its user.
+# Writers of the people and their unit tree (a roster import, whoever places people in
+# units) hold it alone; the planners share it, as readers who must not book from a roster an
+# import is changing. Each reads what is stored, works out what to write from that, and writes
+# it; two writers at once (two clerks, a second click on Apply, a report building the tree
+# during an import) each wrote from a picture the other was changing, and the later one failed
+# on a duplicate key with nothing to tell its user.
 PEOPLE_LOCK = 4_004_005
+SCHEMA_LOCK = 4_004_006  # schema upgrades (testrota/db/migrations/env.py)
 
 
 def hold_people(conn: Connection, waiting: Callable[[], None] | None = None) -> None:

@@ -6,9 +6,9 @@ from sqlmodel import SQLModel
 
 import testrota.db.models  # noqa: F401  (registers the tables)
 from testrota.db.engine import make_engine
+from testrota.db.locks import SCHEMA_LOCK
 
 config = context.config
-SCHEMA_LOCK = 4_004_006  # advisory key of schema upgrades (testrota.db.locks has the others)
 target_metadata = SQLModel.metadata
 
 
