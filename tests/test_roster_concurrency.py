@@ -6,8 +6,8 @@ Each used to read what was stored, work out what to write from that and write it
 failed on a duplicate key (the group's root unit, a new person's employee number) with a
 traceback for its user. Now they queue: the later one waits for the first to commit and then
 compares with what it wrote; a plan waits for an import at work, so a leaver it lets go is not
-booked again. SQLite's writers already queue, each transaction beginning with
-the write lock (``BEGIN IMMEDIATE``).
+booked again; a role mapped meanwhile holds for the rows it writes. SQLite's writers already
+queue, each transaction beginning with the write lock (``BEGIN IMMEDIATE``).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from testrota.actions.plan import PlanWeek, plan_week
+from testrota.actions.risk import MapRole, map_role
 from testrota.actions.roster import ImportRoster, import_roster
 from testrota.actions.units import ensure_units
 from testrota.audit import Actor
@@ -43,13 +44,13 @@ def pg(engine: Engine) -> Engine:
     return engine
 
 
-def _roster(path: Path, people: int) -> Path:
+def _roster(path: Path, people: int, role: str = "司机") -> Path:
     with path.open("w", encoding="utf-8", newline="") as fh:
         out = csv.writer(fh)
         out.writerow(["工号", "姓名", "部门", "网格", "岗位", "手机"])
         for i in range(people):
             out.writerow(
-                [f"{i:06d}", f"员工{i}", f"车间{i % 3}", f"网格{i % 6}", "司机", f"1380000{i:04d}"]
+                [f"{i:06d}", f"员工{i}", f"车间{i % 3}", f"网格{i % 6}", role, f"1380000{i:04d}"]
             )
     return path
 
@@ -197,3 +198,32 @@ def test_a_plan_made_while_an_import_lets_someone_go_does_not_book_them(
         per_person = {no: n for no, n in conn.execute(booked)}
     assert leaver not in per_person
     assert len(per_person) == 19 and set(per_person.values()) == {2}
+
+
+def test_a_role_mapped_while_an_import_gives_people_that_role_holds_for_them(
+    pg: Engine, tmp_path: Path
+) -> None:
+    app = app_at(pg, NOW, load_policy(CONFIG_DIR))
+    import_roster(app, ImportRoster(_roster(tmp_path / "before.csv", 10, "炼钢工"), Actor.cli()))
+    drivers = _roster(tmp_path / "drivers.csv", 10, "司机")  # everyone becomes a driver
+    compared, go_on = threading.Event(), threading.Event()
+
+    def pause(stage: str) -> None:
+        if stage == "writing":  # compared with 司机 still a driver's title
+            compared.set()
+            assert go_on.wait(30)
+
+    updating, updating_out = _in_thread(
+        lambda: import_roster(app, ImportRoster(drivers, Actor.cli(), progress=pause))
+    )
+    assert compared.wait(30)
+    not_risky = MapRole("司机", "none", "drives inside the plant only", Actor.cli())
+    mapping, mapping_out = _in_thread(lambda: map_role(app, not_risky))
+    _wait_for_waiters(pg, 1)  # the mapping waits for the import to commit
+    go_on.set()
+
+    assert _finished(updating, updating_out).updated == 10
+    assert _finished(mapping, mapping_out).affected == 10
+    with pg.connect() as conn:
+        rows = conn.execute(text("SELECT role, risk_category FROM person")).all()
+    assert set(rows) == {("司机", None)}  # the mapping holds for every driver
