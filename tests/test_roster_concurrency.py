@@ -6,8 +6,9 @@ Each used to read what was stored, work out what to write from that and write it
 failed on a duplicate key (the group's root unit, a new person's employee number) with a
 traceback for its user. Now they queue: the later one waits for the first to commit and then
 compares with what it wrote; a plan waits for an import at work, so a leaver it lets go is not
-booked again; a role mapped meanwhile holds for the rows it writes. SQLite's writers already
-queue, each transaction beginning with the write lock (``BEGIN IMMEDIATE``).
+booked again; a role mapped meanwhile holds for the rows it writes; a person erased meanwhile
+stays erased. SQLite's writers already queue, each transaction beginning with the write lock
+(``BEGIN IMMEDIATE``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from testrota.actions.plan import PlanWeek, plan_week
+from testrota.actions.privacy import ErasePerson, erase_person
 from testrota.actions.risk import MapRole, map_role
 from testrota.actions.roster import ImportRoster, import_roster
 from testrota.actions.units import ensure_units
@@ -227,3 +229,35 @@ def test_a_role_mapped_while_an_import_gives_people_that_role_holds_for_them(
     with pg.connect() as conn:
         rows = conn.execute(text("SELECT role, risk_category FROM person")).all()
     assert set(rows) == {("司机", None)}  # the mapping holds for every driver
+
+
+def test_a_person_erased_while_an_import_updates_them_stays_erased(
+    pg: Engine, tmp_path: Path
+) -> None:
+    app = app_at(pg, NOW, load_policy(CONFIG_DIR))
+    import_roster(app, ImportRoster(_roster(tmp_path / "before.csv", 3), Actor.cli()))
+    moved = tmp_path / "moved.csv"  # everyone's phone changed: the import updates every row
+    with (tmp_path / "before.csv").open(encoding="utf-8") as fh, moved.open("w") as out:
+        out.writelines(line.replace(",1380000", ",1390000") for line in fh)
+    compared, go_on = threading.Event(), threading.Event()
+
+    def pause(stage: str) -> None:
+        if stage == "writing":
+            compared.set()
+            assert go_on.wait(30)
+
+    updating, updating_out = _in_thread(
+        lambda: import_roster(app, ImportRoster(moved, Actor.cli(), progress=pause))
+    )
+    assert compared.wait(30)
+    request = ErasePerson("000001", "the person asked", Actor.cli(), deactivate=True)
+    erasing, erasing_out = _in_thread(lambda: erase_person(app, request))
+    _wait_for_waiters(pg, 1)  # the erasure waits for the import to commit
+    go_on.set()
+
+    assert _finished(updating, updating_out).updated == 3
+    erased = _finished(erasing, erasing_out).employee_no
+    with pg.connect() as conn:
+        phones = {no: p for no, p in conn.execute(text("SELECT employee_no, phone FROM person"))}
+    assert "000001" not in phones and phones[erased] is None  # nothing of theirs written back
+    assert phones["000000"] == "+8613900000000"

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from testrota.app import App
 from testrota.audit import Action, Actor, record
 from testrota.db import tables
+from testrota.db.locks import hold_people
 from testrota.errors import UserError
 from testrota.privacy.erase import EraseReport, check_reason, erase, erased_number, person_id
 from testrota.privacy.export import PersonExport, collect_person
@@ -60,6 +61,9 @@ def erase_person(app: App, cmd: ErasePerson) -> EraseReport:
     now = app.now()
     try:
         with app.write_lock, app.engine.begin() as conn:
+            # After a roster import at work: one that had read the person before the erasure
+            # committed wrote their new details into the erased row.
+            hold_people(conn)
             report, was_active = erase(conn, cmd.employee_no, now, deactivate=cmd.deactivate)
             record(
                 conn,
