@@ -28,24 +28,25 @@ def _nobody_there() -> str:
     return f"postgresql+psycopg://postgres@127.0.0.1:{port}/test"
 
 
-def _sign_in_attempt(client: TestClient) -> Any:
-    token = csrf_of(client)
-    return client.post(
-        "/login",
-        data={"username": "hr1", "password": PASSWORD, "csrf_token": token},
-        follow_redirects=False,
-    )
+def _sign_in_on(url: str, lang: str, caplog: pytest.LogCaptureFixture, level: int) -> Any:
+    """A sign-in through an app whose database is ``url``, the app's log captured."""
+    app = create_app(web_settings_for(url))
+    with (
+        TestClient(app, headers={"Accept-Language": lang}) as client,
+        caplog.at_level(level, logger="testrota.web.app"),
+    ):
+        token = csrf_of(client)
+        return client.post(
+            "/login",
+            data={"username": "hr1", "password": PASSWORD, "csrf_token": token},
+            follow_redirects=False,
+        )
 
 
 def test_signing_in_while_the_database_is_down_is_a_page_saying_to_wait(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    app = create_app(web_settings_for(_nobody_there()))
-    with (
-        TestClient(app, headers={"Accept-Language": "zh-CN"}) as client,
-        caplog.at_level(logging.WARNING, logger="testrota.web.app"),
-    ):
-        r = _sign_in_attempt(client)
+    r = _sign_in_on(_nobody_there(), "zh-CN", caplog, logging.WARNING)
     assert r.status_code == 503
     assert r.headers["retry-after"] == "30"
     page = soup(r)
@@ -75,12 +76,7 @@ def test_a_signed_in_user_and_the_api_when_the_database_goes_away(
 def test_a_database_nobody_ran_init_on_says_it_is_being_set_up(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    app = create_app(web_settings_for(f"sqlite:///{tmp_path / 'empty.db'}"))
-    with (
-        TestClient(app, headers={"Accept-Language": "en"}) as client,
-        caplog.at_level(logging.ERROR, logger="testrota.web.app"),
-    ):
-        r = _sign_in_attempt(client)
+    r = _sign_in_on(f"sqlite:///{tmp_path / 'empty.db'}", "en", caplog, logging.ERROR)
     assert r.status_code == 503
     assert r.headers["retry-after"] == "120"
     assert "testrota is being set up or upgraded. Try again in a few minutes." in soup(r).get_text()
