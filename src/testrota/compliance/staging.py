@@ -102,13 +102,14 @@ def staged(conn: Connection, staging: Staging) -> Iterator[Table]:
     _drop(conn)
     STAGED.create(conn)
     STAGED_DAYS.create(conn)
-    try:
-        if staging.days:
-            conn.execute(STAGED_DAYS.insert(), staging.days)
-        bulk_insert_columns(conn, STAGED, staging.samples)
-        yield STAGED
-    finally:
-        _drop(conn)
+    if staging.days:
+        conn.execute(STAGED_DAYS.insert(), staging.days)
+    bulk_insert_columns(conn, STAGED, staging.samples)
+    yield STAGED
+    # Not on an error: the transaction that created the tables rolls back and takes them with
+    # it, and on PostgreSQL a statement in it now fails too ("current transaction is
+    # aborted"), which hid the error itself (a conflicting import's duplicate key).
+    _drop(conn)
 
 
 def _drop(conn: Connection) -> None:

@@ -58,8 +58,8 @@ def planner_settings(conn: Connection, settings: Mapping[str, str]) -> Iterator[
     }
     for name, value in settings.items():
         conn.execute(text("SELECT set_config(:n, :v, true)"), {"n": name, "v": value})
-    try:
-        yield
-    finally:
-        for name, value in before.items():
-            conn.execute(text("SELECT set_config(:n, :v, true)"), {"n": name, "v": value})
+    yield
+    # Not on an error: the settings are the transaction's, undone by its rollback, and a
+    # statement in an aborted transaction would fail and hide the error itself.
+    for name, value in before.items():
+        conn.execute(text("SELECT set_config(:n, :v, true)"), {"n": name, "v": value})
