@@ -88,6 +88,15 @@ def engine(database_url: str) -> Iterator[Engine]:
 
 
 @pytest.fixture
+def pg(engine: Engine) -> Engine:
+    """The test's engine when it is PostgreSQL's: races between processes, which SQLite's
+    writers cannot have."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's writers queue on BEGIN IMMEDIATE; these are PostgreSQL's races")
+    return engine
+
+
+@pytest.fixture
 def session(engine: Engine) -> Iterator[Session]:
     with Session(engine, expire_on_commit=False) as s:
         yield s

@@ -15,13 +15,10 @@ from __future__ import annotations
 
 import csv
 import threading
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import Engine, text
 
 from testrota.actions.plan import PlanWeek, plan_week
@@ -33,17 +30,11 @@ from testrota.audit import Actor
 from testrota.db.locks import PEOPLE_LOCK
 from testrota.policy import load_policy
 from tests.compliance_fixtures import add_person, app_at
+from tests.concurrency_support import finished, in_thread, wait_for_waiters
 from tests.conftest import CONFIG_DIR
 
 NOW = datetime(2022, 5, 6, 4, 0, tzinfo=UTC)
 WAITING = "waiting for another roster import"
-
-
-@pytest.fixture
-def pg(engine: Engine) -> Engine:
-    if engine.dialect.name != "postgresql":
-        pytest.skip("SQLite's writers queue on BEGIN IMMEDIATE; these are PostgreSQL's races")
-    return engine
 
 
 def _roster(path: Path, people: int, role: str = "司机") -> Path:
@@ -55,44 +46,6 @@ def _roster(path: Path, people: int, role: str = "司机") -> Path:
                 [f"{i:06d}", f"员工{i}", f"车间{i % 3}", f"网格{i % 6}", role, f"1380000{i:04d}"]
             )
     return path
-
-
-def _in_thread(work: Callable[[], Any]) -> tuple[threading.Thread, dict[str, Any]]:
-    """``work`` running in a thread; the dict gets its ``result`` or its ``error``."""
-    out: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            out["result"] = work()
-        except BaseException as exc:  # reported by the test, not lost in the thread
-            out["error"] = exc
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    return thread, out
-
-
-def _wait_for_waiters(engine: Engine, count: int) -> None:
-    """Until ``count`` other sessions of this database wait on a lock."""
-    query = text(
-        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-        "AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'"
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        with engine.connect() as conn:
-            if conn.execute(query).scalar_one() >= count:
-                return
-        time.sleep(0.01)
-    raise AssertionError(f"never {count} sessions waiting on a lock")
-
-
-def _finished(thread: threading.Thread, out: dict[str, Any]) -> Any:
-    thread.join(60)
-    assert not thread.is_alive()
-    if "error" in out:
-        raise out["error"]
-    return out["result"]
 
 
 def test_a_second_import_of_a_roster_waits_for_the_first_and_finds_it_written(
@@ -108,17 +61,17 @@ def test_a_second_import_of_a_roster_waits_for_the_first_and_finds_it_written(
             first_writing.set()
             assert go_on.wait(30)
 
-    first, first_out = _in_thread(
+    first, first_out = in_thread(
         lambda: import_roster(app, ImportRoster(roster, Actor.cli(), progress=first_progress))
     )
     assert first_writing.wait(30)
-    second, second_out = _in_thread(
+    second, second_out = in_thread(
         lambda: import_roster(app, ImportRoster(roster, Actor.cli(), progress=stages.append))
     )
-    _wait_for_waiters(pg, 1)
+    wait_for_waiters(pg, 1)
     go_on.set()
 
-    a, b = _finished(first, first_out), _finished(second, second_out)
+    a, b = finished(first, first_out), finished(second, second_out)
     assert (a.added, a.unchanged) == (60, 0)
     assert (b.added, b.updated, b.unchanged) == (0, 0, 60)  # compared with the first's rows
     assert stages[:2] == ["reading", WAITING] and "comparing" in stages
@@ -148,10 +101,10 @@ def test_two_placings_of_the_unit_tree_queue_and_the_second_finds_nothing_to_do(
     app = app_at(pg, NOW, load_policy(CONFIG_DIR))
     with pg.connect() as holder:  # a roster import at work, as far as the others can tell
         holder.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PEOPLE_LOCK})
-        placings = [_in_thread(lambda: ensure_units(app, Actor.cli())) for _ in range(2)]
-        _wait_for_waiters(pg, 2)
+        placings = [in_thread(lambda: ensure_units(app, Actor.cli())) for _ in range(2)]
+        wait_for_waiters(pg, 2)
         holder.commit()
-    done = [_finished(thread, out) for thread, out in placings]
+    done = [finished(thread, out) for thread, out in placings]
 
     assert sorted(d is None for d in done) == [False, True]
     placed = next(d for d in done if d is not None)
@@ -184,14 +137,14 @@ def test_a_plan_made_while_an_import_lets_someone_go_does_not_book_them(
             assert go_on.wait(30)
 
     full = ImportRoster(rest, Actor.cli(), full=True, progress=pause)
-    leaving, leaving_out = _in_thread(lambda: import_roster(app, full))
+    leaving, leaving_out = in_thread(lambda: import_roster(app, full))
     assert importing.wait(30)
-    planning, planning_out = _in_thread(lambda: plan_week(app, PlanWeek(Actor.cli(), "2022-W19")))
-    _wait_for_waiters(pg, 1)  # the plan waits for the import to commit
+    planning, planning_out = in_thread(lambda: plan_week(app, PlanWeek(Actor.cli(), "2022-W19")))
+    wait_for_waiters(pg, 1)  # the plan waits for the import to commit
     go_on.set()
 
-    assert _finished(leaving, leaving_out).deactivated == 1
-    _finished(planning, planning_out)
+    assert finished(leaving, leaving_out).deactivated == 1
+    finished(planning, planning_out)
     booked = text(
         "SELECT p.employee_no, count(*) FROM appointment a JOIN person p ON p.id = a.person_id "
         "WHERE a.status = 'scheduled' GROUP BY p.employee_no"
@@ -215,17 +168,17 @@ def test_a_role_mapped_while_an_import_gives_people_that_role_holds_for_them(
             compared.set()
             assert go_on.wait(30)
 
-    updating, updating_out = _in_thread(
+    updating, updating_out = in_thread(
         lambda: import_roster(app, ImportRoster(drivers, Actor.cli(), progress=pause))
     )
     assert compared.wait(30)
     not_risky = MapRole("司机", "none", "drives inside the plant only", Actor.cli())
-    mapping, mapping_out = _in_thread(lambda: map_role(app, not_risky))
-    _wait_for_waiters(pg, 1)  # the mapping waits for the import to commit
+    mapping, mapping_out = in_thread(lambda: map_role(app, not_risky))
+    wait_for_waiters(pg, 1)  # the mapping waits for the import to commit
     go_on.set()
 
-    assert _finished(updating, updating_out).updated == 10
-    assert _finished(mapping, mapping_out).affected == 10
+    assert finished(updating, updating_out).updated == 10
+    assert finished(mapping, mapping_out).affected == 10
     with pg.connect() as conn:
         rows = conn.execute(text("SELECT role, risk_category FROM person")).all()
     assert set(rows) == {("司机", None)}  # the mapping holds for every driver
@@ -246,17 +199,17 @@ def test_a_person_erased_while_an_import_updates_them_stays_erased(
             compared.set()
             assert go_on.wait(30)
 
-    updating, updating_out = _in_thread(
+    updating, updating_out = in_thread(
         lambda: import_roster(app, ImportRoster(moved, Actor.cli(), progress=pause))
     )
     assert compared.wait(30)
     request = ErasePerson("000001", "the person asked", Actor.cli(), deactivate=True)
-    erasing, erasing_out = _in_thread(lambda: erase_person(app, request))
-    _wait_for_waiters(pg, 1)  # the erasure waits for the import to commit
+    erasing, erasing_out = in_thread(lambda: erase_person(app, request))
+    wait_for_waiters(pg, 1)  # the erasure waits for the import to commit
     go_on.set()
 
-    assert _finished(updating, updating_out).updated == 3
-    erased = _finished(erasing, erasing_out).employee_no
+    assert finished(updating, updating_out).updated == 3
+    erased = finished(erasing, erasing_out).employee_no
     with pg.connect() as conn:
         phones = {no: p for no, p in conn.execute(text("SELECT employee_no, phone FROM person"))}
     assert "000001" not in phones and phones[erased] is None  # nothing of theirs written back

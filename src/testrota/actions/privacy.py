@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from testrota.app import App
 from testrota.audit import Action, Actor, record
 from testrota.db import tables
-from testrota.db.locks import hold_people
+from testrota.db.locks import PEOPLE_LOCK, hold
 from testrota.errors import UserError
 from testrota.privacy.erase import EraseReport, check_reason, erase, erased_number, person_id
 from testrota.privacy.export import PersonExport, collect_person
@@ -63,7 +63,7 @@ def erase_person(app: App, cmd: ErasePerson) -> EraseReport:
         with app.write_lock, app.engine.begin() as conn:
             # After a roster import at work: one that had read the person before the erasure
             # committed wrote their new details into the erased row.
-            hold_people(conn)
+            hold(conn, PEOPLE_LOCK)
             report, was_active = erase(conn, cmd.employee_no, now, deactivate=cmd.deactivate)
             record(
                 conn,

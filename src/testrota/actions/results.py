@@ -29,6 +29,7 @@ from testrota.compliance.tube_import import (
     write_tube_errors,
 )
 from testrota.db.engine import session_scope
+from testrota.db.locks import RESULTS_LOCK, hold
 from testrota.db.statistics import refresh_statistics
 from testrota.errors import UserError
 from testrota.roster.reader import Workbook
@@ -83,6 +84,7 @@ def _import_results(app: App, cmd: ImportResults) -> ResultsImport:
         return _import_tubes(app, cmd, tube_book)
     try:
         with app.write_lock, session_scope(app.engine) as session:
+            _queue(session, cmd)
             summary, raised = record_result_sheet(
                 session,
                 workbook,
@@ -120,6 +122,18 @@ def _import_results(app: App, cmd: ImportResults) -> ResultsImport:
     return summary
 
 
+def _queue(session: Session, cmd: ImportResults) -> None:
+    """After any other writer of results: the samples this import compares with are then
+    those it committed (two sheets at once failed on a sample's key, and a positive in both
+    raised two alerts). A dry run writes nothing and waits for nobody."""
+    if not cmd.dry_run:
+        hold(
+            session.connection(),
+            RESULTS_LOCK,
+            waiting=lambda: cmd.progress("waiting for another results import"),
+        )
+
+
 @dataclass(frozen=True)
 class RecordResult:
     employee_no: str
@@ -135,6 +149,7 @@ def record_result(app: App, cmd: RecordResult) -> RecordedResult:
     result = parse_result_word(cmd.result)
     now = app.now()
     with app.write_lock, session_scope(app.engine) as session:
+        hold(session.connection(), RESULTS_LOCK)
         out, raised = record_one(
             session,
             cmd.employee_no,
@@ -182,6 +197,7 @@ def _import_tubes(app: App, cmd: ImportResults, workbook: Workbook) -> ResultsIm
     cmd.progress("writing")
     try:
         with app.write_lock, session_scope(app.engine) as session:
+            _queue(session, cmd)
             outcome = apply_tube_rows(
                 session, rows, now, policy, str(cmd.actor), dry_run=cmd.dry_run
             )

@@ -6,7 +6,7 @@ it came through, so a category added to ``risk_categories.yaml`` can be chosen e
 once and an unknown one is refused everywhere with the same message. Every change reclassifies
 the people it applies to in the same transaction, releases the coming appointments of those no
 longer high-risk, and writes one audit event. Each first waits for a roster import (or a plan)
-at work and holds the next off (:func:`~testrota.db.locks.hold_people`): people an import gave
+at work and holds the next off (:func:`~testrota.db.locks.hold`): people an import gave
 a title to while a mapping of that title committed were written with the title's old category,
 and stayed high-risk whatever the mapping said.
 """
@@ -21,7 +21,7 @@ from testrota.app import App
 from testrota.audit import Action, Actor, record
 from testrota.auth.scope import Scope
 from testrota.db.engine import is_postgres, session_scope
-from testrota.db.locks import hold_people
+from testrota.db.locks import PEOPLE_LOCK, hold
 from testrota.errors import UserError
 from testrota.risk import service as risk
 from testrota.risk.matcher import count_by_category
@@ -146,7 +146,7 @@ def map_role(app: App, cmd: MapRole) -> RoleMapped:
     old: dict[str, str | None] | None = None
     try:
         with app.write_lock, session_scope(app.engine) as session:
-            hold_people(session.connection())
+            hold(session.connection(), PEOPLE_LOCK)
             existing = risk.find_role_override(session, rk, dk)
             old = {"category": existing.category, "reason": existing.reason} if existing else None
             changed, released = _map_in(
@@ -249,7 +249,7 @@ def _unmap(app: App, cmd: UnmapRole) -> tuple[RoleUnmapped, str | None]:
     now = app.now()
     try:
         with app.write_lock, session_scope(app.engine) as session:
-            hold_people(session.connection())
+            hold(session.connection(), PEOPLE_LOCK)
             existing = risk.find_role_override(session, rk, dk)
             if existing is None:
                 if dk:
@@ -341,7 +341,7 @@ def override_person(app: App, cmd: OverridePerson) -> PersonOverridden:
     category = None if clear else risk.parse_category(cmd.category, vocab)
     now = app.now()
     with app.write_lock, session_scope(app.engine) as session:
-        hold_people(session.connection())
+        hold(session.connection(), PEOPLE_LOCK)
         person = get_person(
             session,
             cmd.employee_no,
@@ -416,7 +416,7 @@ def reclassify(app: App, cmd: Reclassify) -> Reclassified:
     vocab = app.vocabulary
     now = app.now()
     with app.write_lock, session_scope(app.engine) as session:
-        hold_people(session.connection())
+        hold(session.connection(), PEOPLE_LOCK)
         people = risk.everyone(session)
         changed = risk.classify_people(session, people, vocab, now)
         released = risk.release(session, changed, now, app.policy)

@@ -30,7 +30,7 @@ from testrota.app import App
 from testrota.audit import Action, Actor, record, record_many
 from testrota.collector import collector_paused, give_back_freed_memory
 from testrota.db.engine import session_scope
-from testrota.db.locks import hold_people
+from testrota.db.locks import PEOPLE_LOCK, hold
 from testrota.db.models import RosterImport
 from testrota.db.statistics import refresh_statistics
 from testrota.errors import UserError
@@ -81,8 +81,9 @@ def _import_paused(app: App, cmd: ImportRoster) -> tuple[ImportReport, int]:
     with app.write_lock, session_scope(app.engine) as session:
         if not cmd.dry_run:
             # Compared with what the import before this one wrote, not with what it replaced.
-            hold_people(
+            hold(
                 session.connection(),
+                PEOPLE_LOCK,
                 waiting=lambda: cmd.progress("waiting for another roster import"),
             )
         cmd.progress("comparing")

@@ -13,7 +13,7 @@ from testrota.app import App
 from testrota.audit import Action, Actor, record
 from testrota.db import tables
 from testrota.db.engine import session_scope
-from testrota.db.locks import hold_people
+from testrota.db.locks import PEOPLE_LOCK, hold
 from testrota.org.units import Unit, UnitSync, load_units, needs_sync, sync_units
 
 
@@ -44,7 +44,7 @@ def ensure_units(app: App, actor: Actor) -> UnitSync | None:
             return None
     now = app.now()
     with app.write_lock, session_scope(app.engine) as session:
-        hold_people(session.connection())
+        hold(session.connection(), PEOPLE_LOCK)
         if not needs_sync(session.connection()):
             return None  # placed by another process (or a roster import) while this waited
         return place_units_in(app, session, actor, now)
@@ -53,7 +53,7 @@ def ensure_units(app: App, actor: Actor) -> UnitSync | None:
 def place_units_in(app: App, session: Session, actor: Actor, now: datetime) -> UnitSync:
     """Build the units and place everyone in ``session``'s transaction, audited as
     ``units.synced``: for :func:`ensure_units`, and for a rebuild that counts after it."""
-    hold_people(session.connection())  # again for ensure_units: a lock held is taken at once
+    hold(session.connection(), PEOPLE_LOCK)  # again for ensure_units: a lock held is taken at once
     done = sync_units(session.connection(), app.org, now)
     record(
         session,

@@ -33,27 +33,30 @@ def _statement(shared: tuple[bool, ...]) -> TextClause:
 
 
 # Writers of the people and their unit tree (a roster import, whoever places people in
-# units) hold it alone; the planners share it, as readers who must not book from a roster an
-# import is changing. Each reads what is stored, works out what to write from that, and writes
-# it; two writers at once (two clerks, a second click on Apply, a report building the tree
-# during an import) each wrote from a picture the other was changing, and the later one failed
-# on a duplicate key with nothing to tell its user.
+# units, role mappings and overrides, erasure) hold it alone; the planners share it, as readers
+# who must not book from a roster an import is changing. Each reads what is stored, works out
+# what to write from that, and writes it; two writers at once (two clerks, a second click on
+# Apply, a report building the tree during an import) each wrote from a picture the other was
+# changing, and the later one failed on a duplicate key with nothing to tell its user.
 PEOPLE_LOCK = 4_004_005
 SCHEMA_LOCK = 4_004_006  # schema upgrades (testrota/db/migrations/env.py)
+# Writers of results from a sheet or by hand: a second lab sheet (or the same one applied
+# twice) failed on a sample's key, "run it again", and a positive in both raised two alerts.
+RESULTS_LOCK = 4_004_007
 
 
-def hold_people(conn: Connection, waiting: Callable[[], None] | None = None) -> None:
-    """Hold off every other writer of the people until ``conn``'s transaction ends, after
-    waiting for the one at work to commit; ``waiting`` is told first when there is one.
+def hold(conn: Connection, key: int, waiting: Callable[[], None] | None = None) -> None:
+    """Hold off every other holder of ``key`` until ``conn``'s transaction ends, after waiting
+    for the one at work to commit; ``waiting`` is told first when there is one.
 
     PostgreSQL only: SQLite's writers already queue, each transaction beginning with the
-    write lock. Take it before the first read of the people, so that read sees what the writer
-    before committed (each statement of a read-committed transaction reads afresh)."""
+    write lock. Take it before the first read of what the lock guards, so that read sees what
+    the holder before committed (each statement of a read-committed transaction reads afresh)."""
     if conn.dialect.name != "postgresql":
         return
     if waiting is not None:
-        got = conn.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": PEOPLE_LOCK})
+        got = conn.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": key})
         if got.scalar_one():
             return
         waiting()
-    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PEOPLE_LOCK})
+    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})

@@ -149,6 +149,7 @@ ZH_CLI: dict[str, str] = {
     "reading": "读取中",
     "comparing": "比对中",
     "waiting for another roster import": "等待另一份花名册导入完成",
+    "waiting for another results import": "等待另一份结果导入完成",
     "matching": "匹配中",
     "writing": "写入中",
     "booking contacts": "为密接人员预约中",
