@@ -124,8 +124,8 @@ def _import_results(app: App, cmd: ImportResults) -> ResultsImport:
 
 def _queue(session: Session, cmd: ImportResults) -> None:
     """After any other writer of results: the samples this import compares with are then
-    those it committed (two sheets at once failed on a sample's key, and a positive in both
-    raised two alerts). A dry run writes nothing and waits for nobody."""
+    those it committed (two sheets at once failed on a sample's key). A dry run writes nothing
+    and waits for nobody."""
     if not cmd.dry_run:
         hold(
             session.connection(),

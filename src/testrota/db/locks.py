@@ -41,7 +41,7 @@ def _statement(shared: tuple[bool, ...]) -> TextClause:
 PEOPLE_LOCK = 4_004_005
 SCHEMA_LOCK = 4_004_006  # schema upgrades (testrota/db/migrations/env.py)
 # Writers of results from a sheet or by hand: a second lab sheet (or the same one applied
-# twice) failed on a sample's key, "run it again", and a positive in both raised two alerts.
+# twice) at once failed on a sample's key.
 RESULTS_LOCK = 4_004_007
 
 
