@@ -48,3 +48,23 @@ def finished(thread: threading.Thread, out: dict[str, Any]) -> Any:
     if "error" in out:
         raise out["error"]
     return out["result"]
+
+
+class Paused:
+    """A use case's progress callback that holds it at ``stage`` (its transaction open, what it
+    holds held) until :meth:`go_on`; :meth:`wait` returns once it is there."""
+
+    def __init__(self, stage: str = "writing") -> None:
+        self.stage = stage
+        self._there, self._go = threading.Event(), threading.Event()
+
+    def __call__(self, stage: str) -> None:
+        if stage == self.stage:
+            self._there.set()
+            assert self._go.wait(30), f"held at {stage!r} for 30 s"
+
+    def wait(self) -> None:
+        assert self._there.wait(30), f"never reached {self.stage!r}"
+
+    def go_on(self) -> None:
+        self._go.set()

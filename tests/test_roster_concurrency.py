@@ -14,7 +14,6 @@ stays erased. SQLite's writers already queue, each transaction beginning with th
 from __future__ import annotations
 
 import csv
-import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -30,7 +29,7 @@ from testrota.audit import Actor
 from testrota.db.locks import PEOPLE_LOCK
 from testrota.policy import load_policy
 from tests.compliance_fixtures import add_person, app_at
-from tests.concurrency_support import finished, in_thread, wait_for_waiters
+from tests.concurrency_support import Paused, finished, in_thread, wait_for_waiters
 from tests.conftest import CONFIG_DIR
 
 NOW = datetime(2022, 5, 6, 4, 0, tzinfo=UTC)
@@ -53,23 +52,17 @@ def test_a_second_import_of_a_roster_waits_for_the_first_and_finds_it_written(
 ) -> None:
     roster = _roster(tmp_path / "roster.csv", 60)
     app = app_at(pg, NOW, load_policy(CONFIG_DIR))
-    first_writing, go_on = threading.Event(), threading.Event()
+    held = Paused()  # compared, about to write: the moment the second used to fail
     stages: list[str] = []
-
-    def first_progress(stage: str) -> None:
-        if stage == "writing":  # compared, about to write: the moment the second used to fail
-            first_writing.set()
-            assert go_on.wait(30)
-
     first, first_out = in_thread(
-        lambda: import_roster(app, ImportRoster(roster, Actor.cli(), progress=first_progress))
+        lambda: import_roster(app, ImportRoster(roster, Actor.cli(), progress=held))
     )
-    assert first_writing.wait(30)
+    held.wait()
     second, second_out = in_thread(
         lambda: import_roster(app, ImportRoster(roster, Actor.cli(), progress=stages.append))
     )
     wait_for_waiters(pg, 1)
-    go_on.set()
+    held.go_on()
 
     a, b = finished(first, first_out), finished(second, second_out)
     assert (a.added, a.unchanged) == (60, 0)
@@ -129,19 +122,13 @@ def test_a_plan_made_while_an_import_lets_someone_go_does_not_book_them(
         rest.open("w", encoding="utf-8") as out,
     ):
         out.writelines(line for line in fh if not line.startswith(leaver))
-    importing, go_on = threading.Event(), threading.Event()
-
-    def pause(stage: str) -> None:
-        if stage == "writing":  # the leaver's coming appointments released, not committed
-            importing.set()
-            assert go_on.wait(30)
-
-    full = ImportRoster(rest, Actor.cli(), full=True, progress=pause)
+    held = Paused()  # the leaver's coming appointments released, not committed
+    full = ImportRoster(rest, Actor.cli(), full=True, progress=held)
     leaving, leaving_out = in_thread(lambda: import_roster(app, full))
-    assert importing.wait(30)
+    held.wait()
     planning, planning_out = in_thread(lambda: plan_week(app, PlanWeek(Actor.cli(), "2022-W19")))
     wait_for_waiters(pg, 1)  # the plan waits for the import to commit
-    go_on.set()
+    held.go_on()
 
     assert finished(leaving, leaving_out).deactivated == 1
     finished(planning, planning_out)
@@ -161,21 +148,15 @@ def test_a_role_mapped_while_an_import_gives_people_that_role_holds_for_them(
     app = app_at(pg, NOW, load_policy(CONFIG_DIR))
     import_roster(app, ImportRoster(_roster(tmp_path / "before.csv", 10, "炼钢工"), Actor.cli()))
     drivers = _roster(tmp_path / "drivers.csv", 10, "司机")  # everyone becomes a driver
-    compared, go_on = threading.Event(), threading.Event()
-
-    def pause(stage: str) -> None:
-        if stage == "writing":  # compared with 司机 still a driver's title
-            compared.set()
-            assert go_on.wait(30)
-
+    held = Paused()  # compared with 司机 still a driver's title
     updating, updating_out = in_thread(
-        lambda: import_roster(app, ImportRoster(drivers, Actor.cli(), progress=pause))
+        lambda: import_roster(app, ImportRoster(drivers, Actor.cli(), progress=held))
     )
-    assert compared.wait(30)
+    held.wait()
     not_risky = MapRole("司机", "none", "drives inside the plant only", Actor.cli())
     mapping, mapping_out = in_thread(lambda: map_role(app, not_risky))
     wait_for_waiters(pg, 1)  # the mapping waits for the import to commit
-    go_on.set()
+    held.go_on()
 
     assert finished(updating, updating_out).updated == 10
     assert finished(mapping, mapping_out).affected == 10
@@ -192,21 +173,15 @@ def test_a_person_erased_while_an_import_updates_them_stays_erased(
     moved = tmp_path / "moved.csv"  # everyone's phone changed: the import updates every row
     with (tmp_path / "before.csv").open(encoding="utf-8") as fh, moved.open("w") as out:
         out.writelines(line.replace(",1380000", ",1390000") for line in fh)
-    compared, go_on = threading.Event(), threading.Event()
-
-    def pause(stage: str) -> None:
-        if stage == "writing":
-            compared.set()
-            assert go_on.wait(30)
-
+    held = Paused()
     updating, updating_out = in_thread(
-        lambda: import_roster(app, ImportRoster(moved, Actor.cli(), progress=pause))
+        lambda: import_roster(app, ImportRoster(moved, Actor.cli(), progress=held))
     )
-    assert compared.wait(30)
+    held.wait()
     request = ErasePerson("000001", "the person asked", Actor.cli(), deactivate=True)
     erasing, erasing_out = in_thread(lambda: erase_person(app, request))
     wait_for_waiters(pg, 1)  # the erasure waits for the import to commit
-    go_on.set()
+    held.go_on()
 
     assert finished(updating, updating_out).updated == 3
     erased = finished(erasing, erasing_out).employee_no
