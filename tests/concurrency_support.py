@@ -27,17 +27,25 @@ def in_thread(work: Callable[[], Any]) -> tuple[threading.Thread, dict[str, Any]
     return thread, out
 
 
+def waiting_on_locks(engine: Engine) -> int:
+    """How many other sessions of this database wait on a lock."""
+    with engine.connect() as conn:
+        return int(
+            conn.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'"
+                )
+            ).scalar_one()
+        )
+
+
 def wait_for_waiters(engine: Engine, count: int) -> None:
     """Until ``count`` other sessions of this database wait on a lock."""
-    query = text(
-        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-        "AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'"
-    )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        with engine.connect() as conn:
-            if conn.execute(query).scalar_one() >= count:
-                return
+        if waiting_on_locks(engine) >= count:
+            return
         time.sleep(0.01)
     raise AssertionError(f"never {count} sessions waiting on a lock")
 

@@ -7,7 +7,6 @@ traceback: that one is a bug to report.
 
 from __future__ import annotations
 
-import socket
 import sqlite3
 import subprocess
 from pathlib import Path
@@ -19,13 +18,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from testrota.db.trouble import database_trouble
 from tests.conftest import CONFIG_DIR, PG_URL
-from tests.sim_procs import cli_argv
-
-
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.sim_procs import cli_argv, free_port
 
 
 def _run(url: str, *args: str, lang: str = "en") -> subprocess.CompletedProcess[str]:
@@ -44,7 +37,7 @@ def _one_line(done: subprocess.CompletedProcess[str], code: int = 1) -> str:
 
 
 def test_a_server_that_is_not_there_is_one_line_naming_the_setting() -> None:
-    url = f"postgresql+psycopg://postgres@127.0.0.1:{_closed_port()}/test"
+    url = f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/test"
     line = _one_line(_run(url, "missed"))
     assert line.startswith("Error: cannot use the database: connection to server at")
     assert "Connection refused" in line

@@ -10,11 +10,12 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Engine, make_url, text
+from sqlalchemy import make_url, text
 
 from testrota.db.engine import make_engine
 from testrota.db.locks import SCHEMA_LOCK
 from testrota.db.schema import current_revision, head_revision
+from tests.concurrency_support import waiting_on_locks
 from tests.conftest import CONFIG_DIR, PG_URL, _create_pg_database
 from tests.sim_procs import cli_argv
 
@@ -29,18 +30,6 @@ def new_database() -> Iterator[str]:
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
     admin.dispose()
-
-
-def _waiting(engine: Engine) -> int:
-    with engine.connect() as conn:
-        return int(
-            conn.execute(
-                text(
-                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                    "AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'"
-                )
-            ).scalar_one()
-        )
 
 
 def test_three_inits_at_once_all_succeed(new_database: str) -> None:
@@ -60,7 +49,7 @@ def test_three_inits_at_once_all_succeed(new_database: str) -> None:
                 for _ in range(3)
             ]
             deadline = time.monotonic() + 60
-            while _waiting(engine) < 3:
+            while waiting_on_locks(engine) < 3:
                 assert time.monotonic() < deadline, "the inits never queued"
                 assert all(p.poll() is None for p in inits), "an init ended without queueing"
                 time.sleep(0.02)

@@ -5,7 +5,6 @@ the operator. It was "Internal Server Error", plain text, for every page of ever
 from __future__ import annotations
 
 import logging
-import socket
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from testrota.web.app import create_app
+from tests.sim_procs import free_port
 from tests.web_support import PASSWORD, csrf_of, make_user, sign_in, soup, web_settings_for
 
 pytest_plugins = ("tests.web_fixtures",)
@@ -22,10 +22,7 @@ UNREACHABLE = "The database cannot be reached just now. Try again in a minute."
 
 
 def _nobody_there() -> str:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    return f"postgresql+psycopg://postgres@127.0.0.1:{port}/test"
+    return f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/test"
 
 
 def _sign_in_on(url: str, lang: str, caplog: pytest.LogCaptureFixture, level: int) -> Any:

@@ -59,4 +59,4 @@ def hold(conn: Connection, key: int, waiting: Callable[[], None] | None = None) 
         if got.scalar_one():
             return
         waiting()
-    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+    take_locks(conn, [(key, False)])

@@ -250,11 +250,12 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def database_trouble(request: Request, exc: DBAPIError) -> Response:
         # The database down or restarting, busy, or not set up: the moment's or the
         # operator's, not the user's, so a page saying to wait, not "Internal Server Error".
-        # The operator gets the driver's words in the log; a bug (our SQL) stays a 500.
+        # The operator gets the driver's words in the log; a bug (our SQL) stays a 500, and a
+        # conflict is an IntegrityError, answered 409 above.
         from testrota.db.trouble import Trouble, trouble_of
 
         found = trouble_of(exc)
-        if found is None or found[0] is Trouble.CONFLICT:
+        if found is None:
             raise exc
         trouble, reason = found
         if trouble is Trouble.NO_SCHEMA:

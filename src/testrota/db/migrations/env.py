@@ -1,12 +1,11 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import text
 from sqlmodel import SQLModel
 
 import testrota.db.models  # noqa: F401  (registers the tables)
 from testrota.db.engine import make_engine
-from testrota.db.locks import SCHEMA_LOCK
+from testrota.db.locks import SCHEMA_LOCK, hold
 
 config = context.config
 target_metadata = SQLModel.metadata
@@ -24,12 +23,11 @@ def run_migrations_online() -> None:
             compare_type=True,
         )
         with context.begin_transaction():
-            if connection.dialect.name == "postgresql":
-                # Several processes running `testrota init` as they start (a deployment's
-                # web and worker processes): each upgrade waits for the one before to commit,
-                # then reads the revision it left and has nothing more to do. Without it all
-                # but one failed on a duplicate catalog key. (SQLite's writers queue anyway.)
-                connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": SCHEMA_LOCK})
+            # Several processes running `testrota init` as they start (a deployment's web and
+            # worker processes): each upgrade waits for the one before to commit, then reads the
+            # revision it left and has nothing more to do. Without it all but one failed on a
+            # duplicate catalog key.
+            hold(connection, SCHEMA_LOCK)
             context.run_migrations()
         connection.commit()
 
