@@ -261,6 +261,32 @@ def test_awkward_text_dates_and_nulls_read_back_as_written(engine: Engine) -> No
     assert tuple(gone) == (AT.date(), AT.date() + timedelta(days=2), "leave\t请假")
 
 
+@pytest.mark.parametrize("special", ["\\", "\t", "\n", "\r"])
+def test_each_special_character_alone_is_escaped_in_text_and_nullable_columns(
+    engine: Engine, special: str
+) -> None:
+    # A column is looked at once for COPY's special characters: each of the four on its own,
+    # in a column of texts and in one with NULLs, must be found.
+    table = tables.INBOUND_MESSAGE
+    rows = [(f"a{special}b", None), ("plain", f"c{special}"), ("x", None)]
+    with engine.begin() as conn:
+        bulk_insert(
+            conn,
+            table,
+            rows,
+            columns=("body", "provider_sid"),
+            constants={
+                "from_number": "+8613800000000",
+                "received_at": AT,
+                "action": "",
+                "reply": "",
+            },
+        )
+    with engine.connect() as conn:
+        got = conn.execute(select(table.c.body, table.c.provider_sid).order_by(table.c.id)).all()
+    assert [tuple(r) for r in got] == rows
+
+
 def test_rows_in_groups_read_back_as_the_same_rows_written_one_by_one(engine: Engine) -> None:
     """A slot's appointments share all but their person and grid unit: written as groups (the
     shared part spelled once on PostgreSQL), they read back exactly as bulk_insert's rows."""
@@ -369,6 +395,43 @@ def test_a_chunk_holding_a_value_only_the_driver_spells_still_reads_back(engine:
     with engine.connect() as conn:
         got = sorted(tuple(r) for r in conn.execute(select(table)))
     assert got == rows
+
+
+def test_constants_end_every_line_also_when_only_the_driver_spells_them(engine: Engine) -> None:
+    # A constant is spelled once into every line's end; one COPY cannot spell (an infinite
+    # float) sends every chunk row by row with the constant still on each row.
+    table = tables.SMS_BUDGET
+    with engine.begin() as conn:
+        bulk_insert(
+            conn,
+            table,
+            [("a", 1.0), ("b", 2.5)],
+            columns=("name", "tokens"),
+            constants={"refilled_at": float("inf")},
+        )
+        bulk_insert(
+            conn,
+            table,
+            [("c", float("inf")), ("d", 0.5)],
+            columns=("name", "tokens"),
+            constants={"refilled_at": 7.25},
+        )
+        bulk_update(
+            conn,
+            table,
+            [("a", 3.0)],
+            columns=("tokens",),
+            key="name",
+            constants={"refilled_at": 1.5},
+        )
+    with engine.connect() as conn:
+        got = sorted(tuple(r) for r in conn.execute(select(table)))
+    assert got == [
+        ("a", 3.0, 1.5),
+        ("b", 2.5, float("inf")),
+        ("c", float("inf"), 7.25),
+        ("d", 0.5, 7.25),
+    ]
 
 
 @pytest.mark.parametrize(

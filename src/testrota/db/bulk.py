@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
@@ -63,9 +62,9 @@ def bulk_insert(
     width = len(columns)
     if _copies(conn):
         column_chunks = (
-            _columns_of(part, columns, width, touched, tail) for part in chunks(rows, COPY_ROWS)
+            _columns_of(part, columns, width, touched) for part in chunks(rows, COPY_ROWS)
         )
-        _copy_to(conn, table.name, names, column_chunks)
+        _copy_to(conn, table.name, names, column_chunks, tail=tail)
         return
 
     def converted() -> Iterator[tuple[Any, ...]]:
@@ -121,9 +120,8 @@ def _columns_of(
     columns: Sequence[str],
     width: int,
     touched: Sequence[tuple[int, Callable[[Any], Any]]],
-    tail: tuple[Any, ...],
 ) -> list[Sequence[Any]]:
-    """Rows as columns, each converted by its type, the constants as columns of their own."""
+    """Rows as columns, each converted by its type."""
     if isinstance(rows[0], Mapping):
         mappings: Sequence[Mapping[str, Any]] = rows  # type: ignore[assignment]
         out: list[Sequence[Any]] = [[row[c] for row in mappings] for c in columns]
@@ -135,7 +133,7 @@ def _columns_of(
         out = list(zip(*rows, strict=True))
     for i, f in touched:
         out[i] = list(map(f, out[i]))
-    return out + [[value] * len(rows) for value in tail]
+    return out
 
 
 def _copy_to(
@@ -144,33 +142,43 @@ def _copy_to(
     names: Sequence[str],
     parts: Iterable[list[Sequence[Any]]],
     *,
+    tail: Sequence[Any] = (),
     strict: bool = False,
 ) -> None:
     """``COPY`` into the table named ``table`` rows that come as chunks of columns, each
-    column spelled in a pass of its own.
+    column spelled in a pass of its own, and end with the values of ``tail`` (the last names).
 
     A roster's 300,000 people are 6 million values. Spelled row by row, each value cost a
     cache look-up and a call (4 s of a 12 s import); here a column of names that needs no
     escaping goes as it is, a column of ids through one ``map(str)``, and the others spell
-    each distinct value once. A chunk holding a value only the driver spells (a float that is
-    not finite, bytes) goes row by row through :func:`_copy_text`, unless ``strict``: then it
-    is a ValueError.
+    each distinct value once. The values every row shares (an import's time, its flags) are
+    spelled once into the end of every line: the join that makes the lines puts them there. A
+    chunk holding a value only the driver spells (a float that is not finite, bytes) goes row by
+    row through :func:`_copy_text`, unless ``strict``: then it is a ValueError.
     """
     quoted = ", ".join(f'"{n}"' for n in names)
-    caches: list[dict[Any, str]] = [{} for _ in names]
+    caches: list[dict[Any, str]] = [{} for _ in range(len(names) - len(tail))]
+    try:
+        end: str | None = "".join(["\t" + _spelled(value) for value in tail]) + "\n"
+    except _Unspelled:
+        end = None
     raw = _driver(conn)
     with raw.cursor() as cur, cur.copy(f'COPY "{table}" ({quoted}) FROM STDIN') as copy:
         for columns in parts:
             try:
+                if end is None:
+                    raise _Unspelled
                 spelled = [
                     _spelled_column(c, cache) for c, cache in zip(columns, caches, strict=True)
                 ]
             except (_Unspelled, TypeError) as exc:  # TypeError: unhashable
                 if strict:
                     raise ValueError(f"cannot spell a value of {list(names)} for COPY") from exc
-                _copy_text(copy, zip(*columns, strict=True), len(names))
+                n = len(columns[0])
+                rows = zip(*columns, *([value] * n for value in tail), strict=True)
+                _copy_text(copy, rows, len(names))
                 continue
-            copy.write("\n".join(map("\t".join, zip(*spelled, strict=True))) + "\n")
+            copy.write(end.join(map("\t".join, zip(*spelled, strict=True))) + end)
 
 
 _NUMBERS = frozenset({int, float, bool})  # equal across types (1 == 1.0 == True)
@@ -184,14 +192,13 @@ def _spelled_column(column: Sequence[Any], cache: dict[Any, str]) -> Sequence[st
     except TypeError:
         kinds = set(map(type, column))
     else:
-        if _ESCAPED.search(joined):
+        if _needs_escaping(joined):
             return list(map(_escaped, column))
         return column
     if kinds == {int}:
         return list(map(str, column))
     if kinds <= {str, type(None)}:
-        texts = [v for v in column if v is not None]
-        if _ESCAPED.search("".join(texts)):
+        if _needs_escaping("".join(filter(None, column))):
             return [_NULL if v is None else _escaped(v) for v in column]
         return [_NULL if v is None else v for v in column]
     if len(kinds & _NUMBERS) > 1:  # a cache keyed by value would take 1 for True
@@ -309,10 +316,9 @@ def bulk_update(
             f'SELECT {quoted} FROM "{table.name}" WITH NO DATA'
         )
         column_chunks = (
-            _columns_of(part, names[:width], width, touched, tail)
-            for part in chunks(rows, COPY_ROWS)
+            _columns_of(part, names[:width], width, touched) for part in chunks(rows, COPY_ROWS)
         )
-        _copy_to(conn, staging, names, column_chunks)
+        _copy_to(conn, staging, names, column_chunks, tail=tail)
         sets = ", ".join(f'"{n}" = s."{n}"' for n in names[1:])
         conn.exec_driver_sql(
             f'UPDATE "{table.name}" AS t SET {sets} FROM "{staging}" AS s '
@@ -481,7 +487,12 @@ def _escaped(text: str) -> str:
     return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
 
 
-_ESCAPED = re.compile(r"[\\\t\n\r]")
+def _needs_escaping(text: str) -> bool:
+    """Whether ``text`` holds one of COPY's special characters: four scans at the speed of
+    ``memchr``, a fifteenth of one regular expression's character-class search."""
+    return "\\" in text or "\t" in text or "\n" in text or "\r" in text
+
+
 _NULL = "\\N"
 
 
