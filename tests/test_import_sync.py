@@ -64,6 +64,35 @@ def test_new_people_are_added_and_counted_by_category() -> None:
     assert diff.unmatched_roles == {"炼钢工": 1}
 
 
+def test_new_and_returning_people_in_one_file_count_as_one_pass_over_it_would() -> None:
+    # New people are put together title by title, apart from the returning ones: their rows
+    # keep the file's order, and the roles nobody matched keep the order the file names them
+    # in, which the preview's ties follow.
+    back_electrician, back_steel = rec("001", role="电工"), rec("004", role="炼钢工")
+    new_steel, new_electrician, new_driver = (
+        rec("002", role="炼钢工"),
+        rec("003", role="电工", phone=None),
+        rec("005"),
+    )
+    records = [back_electrician, new_steel, new_electrician, back_steel, new_driver]
+    stored = {"001": stored_from(back_electrician, 1), "004": stored_from(rec("004"), 4)}
+    diff = diff_roster(
+        records, matches_for(*records), stored, full=False, seen_employee_nos=["001"]
+    )
+    assert diff.added == [
+        (
+            *stored_values(r, risk_values(matches_for(r)[match_key(r)], None)),
+            r.employee_no,
+            r.phone_raw,
+        )
+        for r in (new_steel, new_electrician, new_driver)
+    ]
+    assert diff.unchanged == 1 and [u[1] for u in diff.updated] == ["004"]
+    assert diff.unmatched_roles.most_common() == [("电工", 2), ("炼钢工", 2)]
+    assert diff.high_risk_by_category == {"driver": 1}
+    assert [(pid, dept) for pid, dept, _ in diff.not_high_risk] == [(4, "运输部")]
+
+
 def test_same_people_are_unchanged() -> None:
     a = rec("001")
     diff = diff_roster(

@@ -184,13 +184,13 @@ def compare_roster(
     from testrota.roster.sniff import column_warnings
     from testrota.roster.validate import validate_workbook
 
-    seen = {no.strip() for sheet in workbook.sheets for no in sheet.data.get("employee_no", [])}
+    seen = set().union(*(map(str.strip, s.data.get("employee_no", ())) for s in workbook.sheets))
     stored = _load_stored(session)
     known = {no for no, p in stored.items() if p.active}
     result = validate_workbook(workbook, policy, known_employee_nos=known)
     records = keep_absent_fields(result.records, stored, result.present)
     overrides = load_role_overrides(session)
-    matches = match_many({match_key(r) for r in records}, vocab, overrides)
+    matches = match_many(set(map(match_key, records)), vocab, overrides)
     diff = diff_roster(records, matches, stored, full=full, seen_employee_nos=seen)
     warnings = column_warnings(
         workbook.sheets,

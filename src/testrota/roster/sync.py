@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
-from operator import itemgetter
+from operator import add, itemgetter
 from typing import Any, NamedTuple
 
 from testrota.errors import UserError
@@ -153,6 +153,10 @@ def unit_key(values: tuple[Any, ...]) -> tuple[str, str, str]:
     return (values[_UNIT_AT[0]] or "", values[_UNIT_AT[1]] or "", values[_UNIT_AT[2]] or "")
 
 
+# What a new person's row adds after their stored fields (ADDED_FIELDS).
+_added_tail = itemgetter(
+    *(_RECORD_FIELDS.index(name) for name in ADDED_FIELDS[len(STORED_FIELDS) :])
+)
 # What the risk matcher reads of a record: (role, department, category column).
 match_key: Callable[[PersonRecord], tuple[str, str, str | None]] = itemgetter(
     *(_RECORD_FIELDS.index(name) for name in ("role", "department", "category_column"))
@@ -237,31 +241,13 @@ def diff_roster(
     diff = RosterDiff()
     # Most people share their classification with others of the same title and department.
     plain_risk: dict[tuple[str, str, str | None], dict[str, Any]] = {}
-    # ... and a new person's row is their record's fields and their title's classification:
-    # its fields, category and unmatched role are kept once a title (a group's first roster
-    # adds 300,000 people of a few thousand titles)
-    new_of: dict[tuple[str, str, str | None], tuple[tuple[Any, ...], str | None, str]] = {}
-    for record in records:
-        prior = stored.get(record.employee_no)
+    records = list(records)
+    returning = [r for r in records if r.employee_no in stored] if stored else []
+    newcomers = [r for r in records if r.employee_no not in stored] if returning else records
+    _add_new(diff, newcomers, matches, plain_risk)
+    for record in returning:
+        prior = stored[record.employee_no]
         key = match_key(record)
-        if prior is None:
-            known = new_of.get(key)
-            if known is None:
-                risk = plain_risk.get(key) or plain_risk.setdefault(
-                    key, risk_values(matches[key], None)
-                )
-                category = risk["risk_category"]
-                unmatched = "" if category or risk["matched_by"] is not None else record.role
-                known = new_of[key] = (_risk_tuple(risk), category, unmatched)
-            risk_fields, category, unmatched = known
-            if category:
-                diff.high_risk_by_category[category] += 1
-            elif unmatched:
-                diff.unmatched_roles[unmatched] += 1
-            diff.added.append(
-                _roster_tuple(record) + risk_fields + (record.employee_no, record.phone_raw)
-            )
-            continue
         if prior.override_category is not None:
             risk = risk_values(matches[key], prior.override_category, prior.override_reason)
         else:
@@ -290,12 +276,44 @@ def diff_roster(
                 diff.not_high_risk.append((prior.id, record.department, record.grid_unit))
             diff.updated.append((prior.id, record.employee_no, changes))
             diff.updated_rows.append((prior.id, values))
+    if newcomers and returning and len(diff.unmatched_roles) > 1:
+        # The roles in the order the file first names them, as one pass would have counted
+        # them: the preview lists the most common, ties in that order.
+        counts = diff.unmatched_roles
+        order = dict.fromkeys(r.role for r in records if r.role in counts)
+        diff.unmatched_roles = Counter({role: counts[role] for role in order})
     if full:
         seen = set(seen_employee_nos)
         diff.deactivated = sorted(
             (p.id, p.employee_no) for p in stored.values() if p.active and p.employee_no not in seen
         )
     return diff
+
+
+def _add_new(
+    diff: RosterDiff,
+    new: list[PersonRecord],
+    matches: Mapping[tuple[str, str, str | None], RiskMatch],
+    plain_risk: dict[tuple[str, str, str | None], dict[str, Any]],
+) -> None:
+    """Add the people not stored yet to ``diff``, in file order.
+
+    A new person's row is their record's fields and their title's classification, worked out
+    once a title: a group's first roster adds 300,000 people of a few thousand titles, so the
+    rows are put together and counted by titles with no Python step per person.
+    """
+    keys = list(map(match_key, new))
+    risk_of: dict[tuple[str, str, str | None], tuple[Any, ...]] = {}
+    for key, n in Counter(keys).items():
+        risk = plain_risk.setdefault(key, risk_values(matches[key], None))
+        risk_of[key] = _risk_tuple(risk)
+        category = risk["risk_category"]
+        if category:
+            diff.high_risk_by_category[category] += n
+        elif risk["matched_by"] is None and key[0]:
+            diff.unmatched_roles[key[0]] += n  # the key's first part is the role
+    rows = map(add, map(_roster_tuple, new), map(risk_of.__getitem__, keys))
+    diff.added.extend(map(add, rows, map(_added_tail, new)))
 
 
 _BOOL_FIELDS = frozenset({"phone_valid", "booster", "on_site", "key_post"})
