@@ -5,6 +5,9 @@ members would unpack to more than the limit before anything is inflated. A membe
 its deflate stream may go on past the size the directory states. :func:`member_chunks`
 inflates a member and refuses it the moment it passes its declared size, if it ends short, or
 if its checksum differs, so a part read this way is exactly what the directory promised.
+
+The inflating is ISA-L's (``isal``), the same deflate at about twice zlib's speed: a group's
+roster sheet is 90 MB of XML, inflated here once before calamine reads it.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ import struct
 import zipfile
 import zlib
 from collections.abc import Iterator
+
+from isal import isal_zlib
 
 from testrota.roster.survey import DamagedPart
 
@@ -45,7 +50,7 @@ def member_chunks(data: bytes, info: zipfile.ZipInfo, chunk: int = CHUNK) -> Ite
             crc = zlib.crc32(piece, crc)
             yield piece
     else:
-        inflater = zlib.decompressobj(-15)
+        inflater = isal_zlib.decompressobj(-15)
         out: list[bytes] = []
         for at in range(0, len(raw), _FEED):
             pending: bytes | memoryview = raw[at : at + _FEED]
@@ -53,7 +58,7 @@ def member_chunks(data: bytes, info: zipfile.ZipInfo, chunk: int = CHUNK) -> Ite
                 # Never more than one byte past the declared size: that byte proves the lie.
                 try:
                     piece = inflater.decompress(pending, min(chunk, expected - produced + 1))
-                except zlib.error as exc:
+                except isal_zlib.error as exc:
                     raise DamagedPart(f"{info.filename} cannot be inflated ({exc})") from exc
                 pending = inflater.unconsumed_tail
                 produced += len(piece)
