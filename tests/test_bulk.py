@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -340,6 +341,74 @@ def test_columns_read_back_as_the_same_rows_written_row_by_row(engine: Engine) -
         got = [tuple(r) for r in conn.execute(select(STAGED).order_by(STAGED.c.idx))]
         _drop(conn)
     assert got == list(zip(*columns.values(), strict=True))
+
+
+def test_columns_with_constants_give_every_row_the_constants(engine: Engine) -> None:
+    # A roster's new people go column by column, the import's time and flags on every row.
+    from testrota.db.bulk import bulk_insert_columns
+
+    table = tables.INBOUND_MESSAGE
+    columns = {"body": ["a\tb", "退订", "c"], "provider_sid": [None, "SM1", "x\\N"]}
+    with engine.begin() as conn:
+        bulk_insert_columns(
+            conn,
+            table,
+            columns,
+            constants={
+                "from_number": "+8613800000000",
+                "received_at": AT,
+                "action": "",
+                "reply": "",
+            },
+        )
+    with engine.connect() as conn:
+        got = conn.execute(
+            select(
+                table.c.body, table.c.provider_sid, table.c.from_number, table.c.received_at
+            ).order_by(table.c.id)
+        ).all()
+    assert [tuple(r) for r in got] == [
+        (body, sid, "+8613800000000", AT)
+        for body, sid in zip(columns["body"], columns["provider_sid"], strict=True)
+    ]
+
+
+@pytest.mark.parametrize("n", [1, 2, 45_000])
+def test_columns_of_one_value_read_back_as_written(engine: Engine, n: int) -> None:
+    # A column of one value (None, a text, False) goes at every line's end; the first column
+    # stays a column even when it too is one value, so a single row still makes a line.
+    from testrota.db.bulk import bulk_insert_columns
+
+    people = tables.PERSON
+    columns: dict[str, list[Any]] = {
+        "department": ["炼钢厂"] * n,
+        "employee_no": [f"E{i}" for i in range(n)],
+        "name": ["张\t三"] * n,
+        "booster": [None] * n,
+        "on_site": [False] * n,
+        "phone_valid": [i % 2 == 0 for i in range(n)],
+        "key_post": [0] * n,
+    }
+    constants = {
+        "created_at": AT,
+        "updated_at": AT,
+        "grid_unit": "",
+        "role": "",
+        "phone_raw": "",
+        "person_type": "employee",
+        "language": "zh",
+        "shift": "day",
+        "vaccination": "",
+        "risk_categories": "",
+        "active": True,
+        "opted_out": False,
+    }
+    with engine.begin() as conn:
+        bulk_insert_columns(conn, people, columns, constants=constants)
+    with engine.connect() as conn:
+        got = conn.execute(select(*(people.c[name] for name in columns)).order_by(people.c.id))
+        rows = [tuple(r) for r in got]
+    assert rows == list(zip(*columns.values(), strict=True))
 
 
 def test_columns_of_different_lengths_or_unspelled_values_are_refused(engine: Engine) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from testrota.risk.matcher import RiskMatch
 from testrota.roster.sync import (
+    ADDED_FIELDS,
     ADDED_NO,
     RISK_FIELDS,
     StoredPerson,
@@ -87,6 +88,11 @@ def test_new_and_returning_people_in_one_file_count_as_one_pass_over_it_would() 
         )
         for r in (new_steel, new_electrician, new_driver)
     ]
+    # the write takes them column by column: the same rows, the same order
+    columns = diff.added.columns()
+    assert list(columns) == list(ADDED_FIELDS)
+    assert list(zip(*columns.values(), strict=True)) == list(diff.added)
+    assert diff.added[1:] == list(diff.added)[1:] and diff.added[-1][ADDED_NO] == "005"
     assert diff.unchanged == 1 and [u[1] for u in diff.updated] == ["004"]
     assert diff.unmatched_roles.most_common() == [("电工", 2), ("炼钢工", 2)]
     assert diff.high_risk_by_category == {"driver": 1}

@@ -19,7 +19,7 @@ from datetime import date, datetime
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import JSON, Connection, Select, Table
+from sqlalchemy import JSON, Boolean, Connection, Select, Table
 
 from testrota.db.writes import note_write
 
@@ -82,16 +82,22 @@ def bulk_insert(
 
 
 def bulk_insert_columns(
-    conn: Connection, table: Table, columns: Mapping[str, Sequence[Any]]
+    conn: Connection,
+    table: Table,
+    columns: Mapping[str, Sequence[Any]],
+    *,
+    constants: Mapping[str, Any] | None = None,
 ) -> None:
     """Insert rows given column by column: ``columns`` maps each column's name to its values,
-    all of one length.
+    all of one length; every row is also given ``constants``.
 
     An import's staged samples are 300,000 rows of eight values. On PostgreSQL each column is
     spelled for ``COPY`` in a pass of its own, every distinct value once (the ids through
     ``str`` in one call), and a row costs a single join: a third of spelling row by row. The
     values must be ones COPY's text format spells (no JSON, no naive times): a ValueError
-    otherwise. Elsewhere the rows go through :func:`bulk_insert`.
+    otherwise. A column holding one value all the way down (a roster without ID numbers, WeCom
+    accounts or units: eleven of a new person's 26 values) joins the constants at every
+    line's end. Elsewhere the rows go through :func:`bulk_insert`.
     """
     names = list(columns)
     values = list(columns.values())
@@ -100,15 +106,41 @@ def bulk_insert_columns(
         raise ValueError(f"columns of different lengths for {names}")
     if not n:
         return
+    fixed = dict(constants or {})
     if not _copies(conn):
-        bulk_insert(conn, table, list(zip(*values, strict=True)), columns=names)
+        rows = list(zip(*values, strict=True))
+        bulk_insert(conn, table, rows, columns=names, constants=fixed)
         return
-    convert = _converters(conn, table, names)
+    convert = _converters(conn, table, [*names, *fixed])
     converted = [
-        v if f is _identity else list(map(f, v)) for f, v in zip(convert, values, strict=True)
+        v if f is _identity else list(map(f, v)) for f, v in zip(convert, values, strict=False)
     ]
+    tail = [f(v) for f, v in zip(convert[len(names) :], fixed.values(), strict=True)]
+    # The first column always varies, so that every row still makes a line.
+    same = [
+        i
+        for i, v in enumerate(converted)
+        if i and _one_value(v, boolean=isinstance(table.c[names[i]].type, Boolean))
+    ]
+    if same:
+        names = [
+            *(name for i, name in enumerate(names) if i not in same),
+            *(names[i] for i in same),
+        ]
+        tail = [*(converted[i][0] for i in same), *tail]
+        converted = [v for i, v in enumerate(converted) if i not in same]
     parts = ([v[at : at + COPY_ROWS] for v in converted] for at in range(0, n, COPY_ROWS))
-    _copy_to(conn, table.name, names, parts, strict=True)
+    _copy_to(conn, table.name, [*names, *fixed], parts, tail=tail, strict=True)
+
+
+def _one_value(column: Sequence[Any], *, boolean: bool) -> bool:
+    """Whether every value of ``column`` is spelled as its first is: one pass in C, the same
+    object counting at once. None, a text, or a truth value in a boolean column (elsewhere
+    1, 1.0 and True are equal but spelled apart)."""
+    first = column[0]
+    if first is None or type(first) is str or (boolean and type(first) is bool):
+        return column.count(first) == len(column)
+    return False
 
 
 def _copies(conn: Connection) -> bool:

@@ -17,12 +17,11 @@ from sqlalchemy import Table
 from sqlmodel import Session
 
 from testrota.db import tables
-from testrota.db.bulk import bulk_insert, bulk_update, fetch_raw
+from testrota.db.bulk import bulk_insert_columns, bulk_update, fetch_raw
 from testrota.db.models import RosterImport
 from testrota.policy import Policy
 from testrota.roster.sniff import ColumnWarning
 from testrota.roster.sync import (
-    ADDED_FIELDS,
     ADDED_NO,
     CLEARABLE,
     STORED_FIELDS,
@@ -338,31 +337,30 @@ def _write_people(
     at = [i for i, name in enumerate(STORED_FIELDS) if name in changed]
     columns = [STORED_FIELDS[i] for i in at]
     updates = [(person_id, *(values[i] for i in at)) for person_id, values in diff.updated_rows]
-    added, added_columns = diff.added, list(ADDED_FIELDS)
+    added = dict(diff.added.columns())
     if org is not None:
         from testrota.org.units import place_units
 
         # Everyone an update moves is given the unit their row names now, as sync_units
         # would give it them; the others keep theirs.
         moving = bool(changed.intersection(UNIT_FIELDS))
-        keys = [unit_key(row) for row in added]
-        if moving:
-            keys += [unit_key(values) for _, values in diff.updated_rows]
-        unit_of = place_units(conn, org, now, keys).ids
-        added = [(*row, unit_of[key]) for row, key in zip(added, keys, strict=False)]
-        added_columns.append("unit_id")
+        keys = [
+            (path or "", department or "", grid or "")
+            for path, department, grid in zip(*(added[name] for name in UNIT_FIELDS), strict=True)
+        ]
+        moved = [unit_key(values) for _, values in diff.updated_rows] if moving else []
+        unit_of = place_units(conn, org, now, keys + moved).ids
+        added["unit_id"] = list(map(unit_of.__getitem__, keys))
         if moving:
             columns.append("unit_id")
-            updates = [
-                (*row, unit_of[key]) for row, key in zip(updates, keys[len(added) :], strict=True)
-            ]
-    bulk_insert(
-        conn,
-        PERSON,
-        added,
-        columns=added_columns,
-        constants={"active": True, "opted_out": False, "created_at": now, "updated_at": now},
-    )
+            updates = [(*row, unit_of[key]) for row, key in zip(updates, moved, strict=True)]
+    if diff.added:
+        bulk_insert_columns(
+            conn,
+            PERSON,
+            added,
+            constants={"active": True, "opted_out": False, "created_at": now, "updated_at": now},
+        )
     bulk_update(
         conn,
         PERSON,

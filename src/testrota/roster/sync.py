@@ -13,10 +13,10 @@ diff counts those clears per field so the preview can say so in words.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from operator import add, itemgetter
-from typing import Any, NamedTuple
+from operator import itemgetter
+from typing import Any, NamedTuple, overload
 
 from testrota.errors import UserError
 from testrota.risk.matcher import RiskMatch, storage_fields, with_person_override
@@ -111,11 +111,71 @@ class StoredPerson(NamedTuple):
     override_reason: str | None = None
 
 
+MatchKey = tuple[str, str, str | None]  # what the risk matcher reads (``match_key``)
+
+
+class AddedPeople(Sequence[tuple[Any, ...]]):
+    """The people a roster adds: each one's row, ADDED_FIELDS in order, and the same rows as
+    columns for the write.
+
+    Kept as the records and their titles' classifications, not as rows: a group's first
+    roster adds 300,000 people, and every tuple built from a record touches each of its
+    fields' objects, scattered over memory (a row built by joining three tuples, taken apart
+    into columns for ``COPY`` and given its unit cost a second of an import).
+    """
+
+    def __init__(
+        self,
+        records: Sequence[PersonRecord] = (),
+        keys: Sequence[MatchKey] = (),
+        risk_of: Mapping[MatchKey, tuple[Any, ...]] | None = None,
+    ) -> None:
+        self._records, self._keys, self._risk_of = records, keys, risk_of or {}
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    @overload
+    def __getitem__(self, at: int) -> tuple[Any, ...]: ...
+
+    @overload
+    def __getitem__(self, at: slice) -> list[tuple[Any, ...]]: ...
+
+    def __getitem__(self, at: int | slice) -> tuple[Any, ...] | list[tuple[Any, ...]]:
+        if isinstance(at, slice):
+            return [self._row(r, k) for r, k in zip(self._records[at], self._keys[at], strict=True)]
+        return self._row(self._records[at], self._keys[at])
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence) or isinstance(other, str):
+            return NotImplemented
+        return list(self) == list(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def _row(self, record: PersonRecord, key: MatchKey) -> tuple[Any, ...]:
+        row: tuple[Any, ...] = _roster_tuple(record) + self._risk_of[key] + _added_tail(record)
+        return row
+
+    def columns(self) -> dict[str, Sequence[Any]]:
+        """ADDED_FIELDS -> that field's values, in the rows' order."""
+        if not self._records:
+            return {name: [] for name in ADDED_FIELDS}
+        fields = list(zip(*self._records, strict=True))
+        out: dict[str, Sequence[Any]] = {
+            name: fields[_RECORD_FIELDS.index(name)]
+            for name in ADDED_FIELDS
+            if name not in RISK_FIELDS
+        }
+        risks = list(map(self._risk_of.__getitem__, self._keys))  # a few thousand tuples
+        for at, name in enumerate(RISK_FIELDS):
+            out[name] = list(map(itemgetter(at), risks))
+        return {name: out[name] for name in ADDED_FIELDS}
+
+
 @dataclass
 class RosterDiff:
-    # each new person's row, ADDED_FIELDS in order (a tuple: a group's first roster adds
-    # 300,000, written column by column)
-    added: list[tuple[Any, ...]] = field(default_factory=list)
+    added: AddedPeople = field(default_factory=AddedPeople)
     updated: list[tuple[int, str, dict[str, tuple[Any, Any]]]] = field(default_factory=list)
     # (person id, STORED_FIELDS values) of each updated person, in the order of ``updated``:
     # the whole row, so that the write is one statement however the changes differ
@@ -299,11 +359,11 @@ def _add_new(
     """Add the people not stored yet to ``diff``, in file order.
 
     A new person's row is their record's fields and their title's classification, worked out
-    once a title: a group's first roster adds 300,000 people of a few thousand titles, so the
-    rows are put together and counted by titles with no Python step per person.
+    once a title: a group's first roster adds 300,000 people of a few thousand titles, counted
+    by titles with no Python step per person.
     """
     keys = list(map(match_key, new))
-    risk_of: dict[tuple[str, str, str | None], tuple[Any, ...]] = {}
+    risk_of: dict[MatchKey, tuple[Any, ...]] = {}
     for key, n in Counter(keys).items():
         risk = plain_risk.setdefault(key, risk_values(matches[key], None))
         risk_of[key] = _risk_tuple(risk)
@@ -312,8 +372,7 @@ def _add_new(
             diff.high_risk_by_category[category] += n
         elif risk["matched_by"] is None and key[0]:
             diff.unmatched_roles[key[0]] += n  # the key's first part is the role
-    rows = map(add, map(_roster_tuple, new), map(risk_of.__getitem__, keys))
-    diff.added.extend(map(add, rows, map(_added_tail, new)))
+    diff.added = AddedPeople(new, keys, risk_of)
 
 
 _BOOL_FIELDS = frozenset({"phone_valid", "booster", "on_site", "key_post"})
