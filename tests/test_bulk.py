@@ -23,6 +23,23 @@ from testrota.db.bulk import (
 
 SHANGHAI = timezone(timedelta(hours=8))
 AT = datetime(2022, 5, 9, 9, 30, tzinfo=SHANGHAI)
+# What an inbound text's row needs beside its body and provider id.
+MESSAGE_FIXED = {"from_number": "+8613800000000", "received_at": AT, "action": "", "reply": ""}
+# What a person's row needs beside the columns a test writes.
+PERSON_FIXED = {
+    "updated_at": AT,
+    "department": "",
+    "grid_unit": "",
+    "role": "",
+    "phone_raw": "",
+    "phone_valid": True,
+    "person_type": "employee",
+    "language": "zh",
+    "shift": "day",
+    "vaccination": "",
+    "risk_categories": "",
+    "opted_out": False,
+}
 
 
 def test_tuples_and_mappings_with_constants_read_back_as_written(engine: Engine) -> None:
@@ -225,20 +242,7 @@ def test_awkward_text_dates_and_nulls_read_back_as_written(engine: Engine) -> No
             people,
             [(f"E{i}", name, None, i % 2 == 0, AT) for i, name in enumerate(names)],
             columns=("employee_no", "name", "booster", "active", "created_at"),
-            constants={
-                "updated_at": AT,
-                "department": "",
-                "grid_unit": "",
-                "role": "",
-                "phone_raw": "",
-                "phone_valid": True,
-                "person_type": "employee",
-                "language": "zh",
-                "shift": "day",
-                "vaccination": "",
-                "risk_categories": "",
-                "opted_out": False,
-            },
+            constants=PERSON_FIXED,
         )
         ids = {no: pid for no, pid in conn.execute(select(people.c.employee_no, people.c.id))}
         bulk_insert(
@@ -276,12 +280,7 @@ def test_each_special_character_alone_is_escaped_in_text_and_nullable_columns(
             table,
             rows,
             columns=("body", "provider_sid"),
-            constants={
-                "from_number": "+8613800000000",
-                "received_at": AT,
-                "action": "",
-                "reply": "",
-            },
+            constants=MESSAGE_FIXED,
         )
     with engine.connect() as conn:
         got = conn.execute(select(table.c.body, table.c.provider_sid).order_by(table.c.id)).all()
@@ -354,12 +353,7 @@ def test_columns_with_constants_give_every_row_the_constants(engine: Engine) -> 
             conn,
             table,
             columns,
-            constants={
-                "from_number": "+8613800000000",
-                "received_at": AT,
-                "action": "",
-                "reply": "",
-            },
+            constants=MESSAGE_FIXED,
         )
     with engine.connect() as conn:
         got = conn.execute(
@@ -389,20 +383,8 @@ def test_columns_of_one_value_read_back_as_written(engine: Engine, n: int) -> No
         "phone_valid": [i % 2 == 0 for i in range(n)],
         "key_post": [0] * n,
     }
-    constants = {
-        "created_at": AT,
-        "updated_at": AT,
-        "grid_unit": "",
-        "role": "",
-        "phone_raw": "",
-        "person_type": "employee",
-        "language": "zh",
-        "shift": "day",
-        "vaccination": "",
-        "risk_categories": "",
-        "active": True,
-        "opted_out": False,
-    }
+    fixed = {**PERSON_FIXED, "created_at": AT, "active": True}
+    constants = {name: value for name, value in fixed.items() if name not in columns}
     with engine.begin() as conn:
         bulk_insert_columns(conn, people, columns, constants=constants)
     with engine.connect() as conn:
