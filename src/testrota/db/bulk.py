@@ -96,7 +96,7 @@ def bulk_insert_columns(
     ``str`` in one call), and a row costs a single join: a third of spelling row by row. The
     values must be ones COPY's text format spells (no JSON, no naive times): a ValueError
     otherwise. A column holding one value all the way down (a roster without ID numbers, WeCom
-    accounts or units: eleven of a new person's 26 values) joins the constants at every
+    accounts or units: twelve of a new person's 26 values) joins the constants at every
     line's end. Elsewhere the rows go through :func:`bulk_insert`.
     """
     names = list(columns)
