@@ -4,21 +4,13 @@ finds nothing wrong with (it was "Internal Server Error" in plain text)."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.conftest import CONFIG_DIR
-from tests.sim_procs import free_port
 from tests.test_browser_axe import violations
-from tests.web_support import NOW, PHONE, SECRET, skip_without_browser
+from tests.web_support import PHONE, free_port, running_server, skip_without_browser
 
 pytestmark = [
     pytest.mark.browser,
@@ -27,39 +19,12 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
-def down() -> Any:
+def down() -> Iterator[str]:
     """``testrota serve`` whose database is a port nobody listens on; its base URL."""
-    port, nobody = free_port(), free_port()
-    env = {
-        **os.environ,
-        "TESTROTA_DATABASE_URL": f"postgresql+psycopg://postgres@127.0.0.1:{nobody}/test",
-        "TESTROTA_CONFIG_DIR": str(CONFIG_DIR),
-        "TESTROTA_SECRET_KEY": SECRET,
-        "TESTROTA_NOW": NOW,
-    }
-    exe = Path(sys.executable).with_name("testrota")
-    proc = subprocess.Popen(
-        [str(exe), "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:  # up once /healthz answers at all: 503, its database being down
-            try:
-                urllib.request.urlopen(base + "/healthz", timeout=1)
-                break
-            except urllib.error.HTTPError:
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "testrota serve did not answer"
-                time.sleep(0.1)
+    nobody = free_port()
+    url = f"postgresql+psycopg://postgres@127.0.0.1:{nobody}/test"
+    with running_server(url, healthy=False) as base:
         yield base
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 @pytest.mark.parametrize(

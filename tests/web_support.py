@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -241,9 +242,15 @@ def free_port() -> int:
 
 @contextmanager
 def running_server(
-    database_url: str, *args: str, env: dict[str, str] | None = None, timeout: float = 30
+    database_url: str,
+    *args: str,
+    env: dict[str, str] | None = None,
+    timeout: float = 30,
+    healthy: bool = True,
 ) -> Iterator[str]:
-    """``testrota serve`` in its own process on a free port; yields its base URL."""
+    """``testrota serve`` in its own process on a free port; yields its base URL once
+    ``/healthz`` says 200 (``healthy=False``: once it answers at all, a 503 when the server's
+    database is down)."""
     port = free_port()
     environment = {
         **os.environ,
@@ -272,6 +279,9 @@ def running_server(
                 with urllib.request.urlopen(base + "/healthz", timeout=1) as r:
                     if r.status == 200:
                         break
+            except urllib.error.HTTPError:
+                if not healthy:
+                    break
             except OSError:
                 pass
             if time.monotonic() > deadline:
