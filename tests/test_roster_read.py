@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import hashlib
+import random
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from testrota.policy import ImportPolicy
-from testrota.roster.columns import REQUIRED_FIELDS, load_roster_columns
-from testrota.roster.reader import Sheet, Workbook, cell_text, read_workbook
+from testrota.roster.columns import REQUIRED_FIELDS, HeaderMatcher, load_roster_columns
+from testrota.roster.reader import (
+    Sheet,
+    Workbook,
+    _CellTexts,
+    cell_text,
+    parse_sheet,
+    read_workbook,
+)
+from testrota.roster.spreadsheet import RawSheet
 from tests.roster_files import (
     HEADER,
     TITLE,
@@ -435,3 +444,45 @@ def test_a_column_that_repeats_its_values_keeps_each_once_and_reads_the_same() -
     assert len({id(text) for text in departments}) == 2
     assert numbers == [f"E{i:06d}" for i in range(n)]
     assert len({id(text) for text in numbers}) == n
+
+
+SEQ_CELLS: list[Any] = [
+    *(1.0, 2.0, -1.0, 0.0, -0.0, 0.5, -0.5, 1e15, 1e20, -1e-300, 5e-324),
+    *(float("nan"), float("inf"), float("-inf"), 7, -7, 0, True, False, None),
+    *("", " 12", "\u30003", "12a", "-3", "合计", "Total", "序号", "Ａ", "\xa0"),
+    *(datetime(2022, 5, 9, 7, 30), date(2022, 5, 9), time(7, 30), timedelta(days=-1)),
+]
+
+
+def test_a_seq_column_is_judged_as_its_texts_would_be() -> None:
+    """序号 is never returned, so its cells are not all spelled; the rows it lets through are
+    those its spelled texts would: every kind of cell calamine gives, as the lead column
+    beside rows that are whole, empty, footers or a repeated header."""
+    rng = random.Random(7)
+    matcher = HeaderMatcher(ALIASES)
+    others = [
+        ["10023", "张伟", "炼钢厂"],
+        ["", "", ""],
+        ["合计", "", ""],
+        ["工号", "姓名", "部门"],
+        ["", "王芳", ""],
+    ]
+    rows: list[list[Any]] = [["序号", "工号", "姓名", "部门"]]
+    for _ in range(400):
+        rows.append([rng.choice(SEQ_CELLS), *rng.choice(others)])
+    spelled = [[cell_text(r[0]), *r[1:]] for r in rows]
+    lazy = parse_sheet(RawSheet("S", [list(r) for r in rows], []), matcher, REQUIRED_FIELDS)
+    eager = parse_sheet(RawSheet("S", spelled, []), matcher, REQUIRED_FIELDS)
+    assert isinstance(lazy, Sheet) and isinstance(eager, Sheet)
+    assert lazy.row_numbers == eager.row_numbers
+    assert lazy.data == eager.data
+    assert lazy.dropped_rows == eager.dropped_rows
+    assert 0 < len(lazy.row_numbers) < 400
+
+
+def test_a_seq_column_digit_test_matches_its_cells_texts() -> None:
+    texts = _CellTexts([[v] for v in SEQ_CELLS], 0)
+    assert texts.digit_first() == ["0" <= cell_text(v)[:1] <= "9" for v in SEQ_CELLS]
+    texts[1] = "合计"  # a merged cell filled in over it
+    assert texts[1] == "合计" and texts.digit_first()[1] is False
+    assert list(texts)[2:4] == ["-1", "0"] and texts[2:4] == ["-1", "0"]

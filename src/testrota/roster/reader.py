@@ -22,7 +22,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, cast, overload
 
 from testrota.errors import Phrase, UserError
 from testrota.policy import ImportPolicy
@@ -229,7 +229,13 @@ def parse_sheet(
 
     body = rows[data_start:]
     by_col = sorted(found.items(), key=lambda item: item[1][0])
-    cols = {name: _column_text(body, col) for name, (col, _, _) in by_col}
+    # An ignored column (序号) only helps tell data rows from the rest: its cells are spelled
+    # when a row is looked at, not all 300,000 of a group's sheet.
+    texts = {name: _column_text(body, col) for name, (col, _, _) in by_col if name not in ignore}
+    cols: dict[str, Sequence[str]] = {
+        name: texts[name] if name in texts else _CellTexts(body, col)
+        for name, (col, _, _) in by_col
+    }
     _fill_merged(
         raw.merged, data_start, len(body), {col: name for name, (col, _, _) in by_col}, cols
     )
@@ -238,10 +244,10 @@ def parse_sheet(
     columns = {name: text for name, (_, _, text) in by_col if name not in ignore}
     if keep is None:
         kept_rows = list(range(len(body)))
-        data = {name: cols[name] for name in columns}
+        data = {name: texts[name] for name in columns}
     else:
         kept_rows = keep
-        data = {name: [cols[name][i] for i in keep] for name in columns}
+        data = {name: [texts[name][i] for i in keep] for name in columns}
     row_numbers = [data_start + i + 1 for i in kept_rows]
     used_cols = {col for col, _, _ in found.values()}
     unmatched = [
@@ -356,14 +362,14 @@ def _fill_merged(
     data_start: int,
     n_rows: int,
     field_at: dict[int, str],
-    cols: dict[str, list[str]],
+    cols: dict[str, Sequence[str]],
 ) -> None:
     # HR merges a department cell down over its people; each of them belongs to it.
     for (r0, c0), (r1, _c1) in merged:
         name = field_at.get(c0)
         if name is None or r0 < data_start or r1 == r0:
             continue
-        column = cols[name]
+        column = cast("list[str]", cols[name])  # a list, or a _CellTexts: both take items
         value = column[r0 - data_start]
         for r in range(r0 + 1, min(r1, data_start + n_rows - 1) + 1):
             if not column[r - data_start]:
@@ -371,7 +377,7 @@ def _fill_merged(
 
 
 def _rows_to_keep(
-    cols: dict[str, list[str]],
+    cols: dict[str, Sequence[str]],
     order: list[str],
     found: Found,
     required: Sequence[str],
@@ -390,7 +396,10 @@ def _rows_to_keep(
     # The usual row: a 序号 or an employee number first, every required cell filled. No
     # footer or repeated header starts with a digit, so nothing more to check; the others are
     # looked at one by one.
-    kept = [c and "0" <= f[:1] <= "9" for c, f in zip(complete, lead, strict=True)]
+    digit_first = (
+        lead.digit_first() if isinstance(lead, _CellTexts) else ["0" <= f[:1] <= "9" for f in lead]
+    )
+    kept = [c and d for c, d in zip(complete, digit_first, strict=True)]
     for i in [i for i, usual in enumerate(kept) if not usual]:
         cells = [column[i] for column in ordered]
         first_pos = next((p for p, c in enumerate(cells) if c), None)
@@ -406,6 +415,47 @@ def _rows_to_keep(
             continue  # the header repeated (printed pages, pasted blocks)
         kept[i] = True
     return None if all(kept) else [i for i, k in enumerate(kept) if k]
+
+
+class _CellTexts(Sequence[str]):
+    """A column's cell texts, each spelled when it is asked for (and kept if it is set)."""
+
+    def __init__(self, body: list[list[Any]], col: int) -> None:
+        self._body = body
+        self._col = col
+        self._set: dict[int, str] = {}
+
+    def __len__(self) -> int:
+        return len(self._body)
+
+    @overload
+    def __getitem__(self, i: int) -> str: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[str]: ...
+    def __getitem__(self, i: int | slice) -> str | list[str]:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        text = self._set.get(i)
+        return cell_text(self._body[i][self._col]) if text is None else text
+
+    def __setitem__(self, i: int, text: str) -> None:
+        self._set[i] = text
+
+    def digit_first(self) -> list[bool]:
+        """Whether each cell's text starts with a digit, the usual cells without spelling them:
+        a number's text (``_float_text``) does when it is at least 0 and finite."""
+        inf, strip = float("inf"), _STRIP
+        flags = [
+            0 <= v < inf
+            if v.__class__ is float
+            else "0" <= v.strip(strip)[:1] <= "9"
+            if v.__class__ is str
+            else "0" <= cell_text(v)[:1] <= "9"
+            for v in map(itemgetter(self._col), self._body)
+        ]
+        for i, text in self._set.items():
+            flags[i] = "0" <= text[:1] <= "9"
+        return flags
 
 
 def _column_text(body: list[list[Any]], col: int) -> list[str]:
