@@ -586,3 +586,27 @@ def test_text_is_escaped_for_copy_as_the_format_asks(value: str) -> None:
 
     table = {"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"}
     assert _escaped(value) == "".join(table.get(c, c) for c in value)
+
+
+def test_rows_among_values_are_those_whose_key_is_one_of_them(engine: Engine) -> None:
+    """More values than one SQLite statement binds, values nobody has, a value shared by two
+    rows, and a value with SQL's and the driver's special characters."""
+    from testrota.db.bulk import SQLITE_VARIABLES, fetch_raw_among
+
+    n = SQLITE_VARIABLES * 2 + 7
+    phones = [f"+86138{i:08d}" for i in range(n)] + ["+86138%s'_", "+86138%s'_"]
+    with engine.begin() as conn:
+        bulk_insert(
+            conn,
+            tables.PERSON,
+            [(f"E{i}", f"P{i}", phone) for i, phone in enumerate(phones)],
+            columns=("employee_no", "name", "phone"),
+            constants={**PERSON_FIXED, "created_at": AT, "active": True},
+        )
+        wanted = {*phones[::2], "+86138%s'_", "+8613999999999"}
+        rows = fetch_raw_among(conn, tables.PERSON, ("phone", "employee_no"), "phone", wanted)
+        assert all(type(r) is tuple for r in rows)
+        assert sorted(rows) == sorted(
+            (phone, f"E{i}") for i, phone in enumerate(phones) if phone in wanted
+        )
+        assert fetch_raw_among(conn, tables.PERSON, ("phone",), "phone", set()) == []

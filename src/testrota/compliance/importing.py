@@ -39,11 +39,9 @@ from testrota.compliance.columns import IDENTITY_FIELDS, REQUIRED_FIELDS, load_r
 from testrota.compliance.facts import cols
 from testrota.compliance.records import Sample
 from testrota.compliance.result_rows import (
-    KeysRow,
     ParsedRows,
     ParsedSample,
     PersonIndex,
-    PersonKeys,
     RowProblem,
     SampleColumns,
     UnmatchedRow,
@@ -52,7 +50,7 @@ from testrota.compliance.result_rows import (
 )
 from testrota.compliance.staging import mark_done_staged, same_sample, staged, staged_rows
 from testrota.db import tables
-from testrota.db.bulk import fetch_raw, fetch_raw_select
+from testrota.db.bulk import fetch_raw, fetch_raw_among, fetch_raw_select
 from testrota.db.models import Site
 from testrota.db.statistics import BULK_ROWS, planner_settings
 from testrota.db.types import UTCDateTime
@@ -192,7 +190,7 @@ def record_result_sheet(
         return phone_cache[raw]
 
     progress("matching")
-    index = PersonIndex(_person_keys(session))
+    index = _person_index(session)
     sites = {**{site_key(k): v for k, v in (site_names or {}).items()}, **_site_names(session)}
     parsed = ParsedRows()
     for sh in workbook.sheets:
@@ -287,11 +285,15 @@ def _write_errors_report(path: Path, parsed: ParsedRows, workbook: Workbook, lan
     write_error_report(path, problems, workbook, lang=lang)
 
 
-def _person_keys(session: Session) -> list[KeysRow]:
-    # The driver's own tuples, no type processing: this reads every person, 300,000 at a
-    # large group.
-    # (int, str, str | None, str | None) each
-    return fetch_raw(session.connection(), tables.PERSON, PersonKeys._fields)
+def _person_index(session: Session) -> PersonIndex:
+    """Everyone's employee number; a phone or ID number asked for when a row needs one. The
+    driver's own tuples, no type processing: this reads every person, 300,000 at a group."""
+    conn, person = session.connection(), tables.PERSON
+    return PersonIndex(
+        fetch_raw(conn, person, ("id", "employee_no")),
+        phones=lambda e164s: fetch_raw_among(conn, person, ("phone", "id"), "phone", e164s),
+        id_numbers=lambda: fetch_raw(conn, person, ("id", "id_number")),
+    )
 
 
 def _site_names(session: Session) -> dict[str, str]:

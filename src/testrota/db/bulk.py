@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
 from itertools import islice
@@ -603,15 +603,33 @@ def fetch_raw_select(conn: Connection, query: Select[Any]) -> list[tuple[Any, ..
     return _driver_rows(conn, compiled.string)
 
 
-def _driver_rows(conn: Connection, sql: str) -> list[tuple[Any, ...]]:
+SQLITE_VARIABLES = 900  # bound values per statement, well inside SQLite's limit
+
+
+def fetch_raw_among(
+    conn: Connection, table: Table, columns: Sequence[str], key: str, values: Collection[str]
+) -> list[tuple[Any, ...]]:
+    """The rows of ``columns`` whose ``key`` is one of ``values``, as the driver returns them:
+    one ``= ANY`` on PostgreSQL, ``IN`` lists of :data:`SQLITE_VARIABLES` elsewhere."""
+    names = ", ".join(f'"{c}"' for c in columns)
+    sql = f'SELECT {names} FROM "{table.name}" WHERE "{key}"'
+    if conn.dialect.name == "postgresql":
+        return _driver_rows(conn, sql + " = ANY(%s)", (list(values),))
+    rows: list[tuple[Any, ...]] = []
+    for part in chunks(sorted(values), SQLITE_VARIABLES):
+        rows += _driver_rows(conn, sql + f" IN ({', '.join('?' * len(part))})", tuple(part))
+    return rows
+
+
+def _driver_rows(conn: Connection, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     # The driver's own cursor, in the same transaction: through SQLAlchemy each of a group's
-    # 300,000 rows would also become a Row, which took longer than the read itself. The empty
+    # 300,000 rows would also become a Row, which took longer than the read itself. Empty
     # parameters make psycopg read the statement's %% as SQLAlchemy wrote them.
     raw = conn.connection.driver_connection
     assert raw is not None
     cursor = raw.cursor()
     try:
-        cursor.execute(sql, ())
+        cursor.execute(sql, params)
         return list(cursor.fetchall())
     finally:
         cursor.close()
