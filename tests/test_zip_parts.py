@@ -68,3 +68,29 @@ def test_a_stream_longer_than_its_stated_size_stops_one_byte_past_it() -> None:
         for piece in member_chunks(bytes(data), info, chunk=1 << 16):
             produced += len(piece)
     assert produced <= 1000
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        bytes((1 << 20) + 4_000),  # zeros: a feed inflates to far more than a piece
+        b'<row><c s="3"/></row>' * 60_000,  # an empty styled grid, as a template has
+        b"<v>1</v>" * 300_000,
+    ],
+    ids=["zeros", "empty-grid", "repeated"],
+)
+@pytest.mark.parametrize("chunk", [4096, 65536, 1 << 20])
+def test_a_member_that_inflates_far_beyond_its_feed_is_read_whole(
+    payload: bytes, chunk: int
+) -> None:
+    """A highly compressible member: the inflater can take in a whole feed and still hold
+    back output for the next piece, which must be asked for (it was refused as cut short)."""
+    data, info = _zipped(payload)
+    assert b"".join(member_chunks(bytes(data), info, chunk=chunk)) == payload
+
+
+def test_members_a_little_over_a_piece_are_read_whole_at_every_size() -> None:
+    for extra in range(0, 2_000, 7):
+        payload = bytes((1 << 20) + extra)
+        data, info = _zipped(payload)
+        assert read_member(bytes(data), info) == payload, extra

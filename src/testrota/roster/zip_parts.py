@@ -57,10 +57,11 @@ def member_chunks(data: bytes, info: zipfile.ZipInfo, chunk: int = CHUNK) -> Ite
         out: list[bytes] = []
         for at in range(0, len(raw), _FEED):
             pending: bytes | memoryview = raw[at : at + _FEED]
-            while pending and not inflater.eof:
+            while not inflater.eof:
                 # Never more than one byte past the declared size: that byte proves the lie.
+                limit = min(chunk, expected - produced + 1)
                 try:
-                    piece = inflater.decompress(pending, min(chunk, expected - produced + 1))
+                    piece = inflater.decompress(pending, limit)
                 except _INFLATE_ERROR as exc:
                     raise DamagedPart(f"{info.filename} cannot be inflated ({exc})") from exc
                 pending = inflater.unconsumed_tail
@@ -68,6 +69,10 @@ def member_chunks(data: bytes, info: zipfile.ZipInfo, chunk: int = CHUNK) -> Ite
                 if produced > expected:
                     raise DamagedPart(f"{info.filename} unpacks to more than its stated size")
                 out.append(piece)
+                # ISA-L may take in all its input and still hold output back for a full piece:
+                # only a short piece from a spent input says this feed is done.
+                if not pending and len(piece) < limit:
+                    break
             if sum(map(len, out)) >= chunk or inflater.eof:
                 joined = b"".join(out)
                 out = []
