@@ -99,6 +99,23 @@ def test_new_and_returning_people_in_one_file_count_as_one_pass_over_it_would() 
     assert [(pid, dept) for pid, dept, _ in diff.not_high_risk] == [(4, "运输部")]
 
 
+def test_a_title_matched_in_one_department_is_ordered_where_the_file_leaves_it_unmatched() -> None:
+    # 电工 is named first by a new person in 运输部, whose override matches it; the returning
+    # 炼钢工 comes next and the new 电工 of 炼钢厂 last, both unmatched: the tie follows them.
+    matched = rec("001", role="电工")
+    back_steel = rec("002", role="炼钢工")
+    unmatched = rec("003", role="电工")._replace(department="炼钢厂")
+    records = [matched, back_steel, unmatched]
+    matches = {
+        match_key(matched): RiskMatch(None, (), "override", "电工"),
+        match_key(back_steel): NONE,
+        match_key(unmatched): NONE,
+    }
+    stored = {"002": stored_from(back_steel, 2)}
+    diff = diff_roster(records, matches, stored, full=False, seen_employee_nos=[])
+    assert diff.unmatched_roles.most_common() == [("炼钢工", 1), ("电工", 1)]
+
+
 def test_same_people_are_unchanged() -> None:
     a = rec("001")
     diff = diff_roster(

@@ -305,6 +305,7 @@ def diff_roster(
     returning = [r for r in records if r.employee_no in stored] if stored else []
     newcomers = [r for r in records if r.employee_no not in stored] if returning else records
     _add_new(diff, newcomers, matches, plain_risk)
+    unmatched_again: list[bool] = []  # each returning person's role counted as unmatched
     for record in returning:
         prior = stored[record.employee_no]
         key = match_key(record)
@@ -316,7 +317,8 @@ def diff_roster(
             )
         if risk["risk_category"]:
             diff.high_risk_by_category[risk["risk_category"]] += 1
-        elif risk["matched_by"] is None and record.role:
+        unmatched_again.append(_unmatched(risk, record.role))
+        if unmatched_again[-1]:
             diff.unmatched_roles[record.role] += 1
         values = stored_values(record, risk)
         if prior.values == values and prior.active:
@@ -337,10 +339,19 @@ def diff_roster(
             diff.updated.append((prior.id, record.employee_no, changes))
             diff.updated_rows.append((prior.id, values))
     if newcomers and returning and len(diff.unmatched_roles) > 1:
-        # The roles in the order the file first names them, as one pass would have counted
-        # them: the preview lists the most common, ties in that order.
-        counts = diff.unmatched_roles
-        order = dict.fromkeys(r.role for r in records if r.role in counts)
+        # The roles in the order the file first names them unmatched, as one pass would have
+        # counted them: the preview lists the most common, ties in that order. A title can be
+        # matched in one department (an override) and not in another.
+        counts, again = diff.unmatched_roles, iter(unmatched_again)
+        order = dict.fromkeys(
+            r.role
+            for r in records
+            if (
+                next(again)
+                if r.employee_no in stored
+                else _unmatched(plain_risk[match_key(r)], r.role)
+            )
+        )
         diff.unmatched_roles = Counter({role: counts[role] for role in order})
     if full:
         seen = set(seen_employee_nos)
@@ -370,9 +381,14 @@ def _add_new(
         category = risk["risk_category"]
         if category:
             diff.high_risk_by_category[category] += n
-        elif risk["matched_by"] is None and key[0]:
-            diff.unmatched_roles[key[0]] += n  # the key's first part is the role
+        elif _unmatched(risk, key[0]):  # the key's first part is the role
+            diff.unmatched_roles[key[0]] += n
     diff.added = AddedPeople(new, keys, risk_of)
+
+
+def _unmatched(risk: Mapping[str, Any], role: str) -> bool:
+    """A role no rule names: counted for the preview's list of titles to classify."""
+    return not risk["risk_category"] and risk["matched_by"] is None and bool(role)
 
 
 _BOOL_FIELDS = frozenset({"phone_valid", "booster", "on_site", "key_post"})
