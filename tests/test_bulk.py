@@ -610,3 +610,13 @@ def test_rows_among_values_are_those_whose_key_is_one_of_them(engine: Engine) ->
             (phone, f"E{i}") for i, phone in enumerate(phones) if phone in wanted
         )
         assert fetch_raw_among(conn, tables.PERSON, ("phone",), "phone", set()) == []
+
+
+def test_rows_of_constants_alone_are_each_written(engine: Engine) -> None:
+    table = tables.AUDIT_EVENT
+    fixed = {"at": AT, "actor": "cli:test", "action": "plan.week", "entity": "week"}
+    with engine.begin() as conn:
+        bulk_insert(conn, table, [(), (), ()], columns=(), constants={**fixed, "entity_id": "1"})
+    with engine.connect() as conn:
+        got = conn.execute(select(table.c.entity_id, table.c.actor)).all()
+    assert [tuple(r) for r in got] == [("1", "cli:test")] * 3

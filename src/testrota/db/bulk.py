@@ -60,7 +60,7 @@ def bulk_insert(
     # rest, most of a roster's texts, go to the driver as they are.
     touched = [(i, f) for i, f in enumerate(head) if f is not _identity]
     width = len(columns)
-    if _copies(conn):
+    if _copies(conn) and width:  # rows of constants alone make no COPY line of their own
         column_chunks = (
             _columns_of(part, columns, width, touched) for part in chunks(rows, COPY_ROWS)
         )
