@@ -75,8 +75,9 @@ _REF = re.compile(r"([A-Z]{1,3})0*(\d{1,7})")
 
 
 def parse_ref(ref: str) -> tuple[int, int] | None:
-    """``"B12"`` -> (11, 1), 0-based (row, column); None if it is not a cell reference."""
-    m = _REF.fullmatch(ref)
+    """``"B12"`` -> (11, 1), 0-based (row, column); None if it is not a cell reference.
+    calamine reads ``b12`` as B12 too."""
+    m = _REF.fullmatch(ref.upper())
     if m is None or m.group(2) == "0":
         return None
     return int(m.group(2)) - 1, column_number(m.group(1)) - 1

@@ -36,7 +36,7 @@ from testrota.roster.survey import (
     less_or_equal,
     parse_ref,
 )
-from testrota.roster.zip_parts import check_members, member_chunks, read_member
+from testrota.roster.zip_parts import check_members, member_chunks, part_key, read_member
 
 _REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
 _METADATA_LIMIT = 64 << 20  # workbook.xml and relationship parts; real ones are kilobytes
@@ -49,6 +49,14 @@ _ROOT = re.compile(rb"<(?:(\w+):)?worksheet\b")
 _DIMENSION = re.compile(rb'<(?:\w+:)?dimension\s+ref="(?:[A-Z]+\d+:)?([A-Z]+)(\d+)"')
 _SHEETDATA = re.compile(rb"<(?:\w+:)?sheetData\b")
 _COLUMNS: dict[bytes, int] = {}  # b"AB" -> 27, filled as letters are met
+# What may follow a cell's r in the layout the quick passes trust: at most a style and a type,
+# each once, a single space apart, then the tag's end. Anything else (a second r, a newline
+# before r, another attribute) is walked tag by tag, as calamine reads it.
+_CANONICAL_TAIL = rb'(?: [st]="[^"<>]*+"){0,2}+ ?/?>'
+_PREFIXED = re.compile(rb"<[\w.-]+:(?:c|row)[\s/>]")
+_NOT_MARKUP = re.compile(rb"<!--.*?-->|<!\[CDATA\[.*?\]\]>|<\?.*?\?>", re.DOTALL)
+_CELL_END = re.compile(rb"</(?:[\w.-]+:)?c>")
+_ANY_VALUE = re.compile(rb"<(?:[\w.-]+:)?v>([^<]*)</(?:[\w.-]+:)?v>")
 
 
 def _attrs(raw: bytes) -> dict[str, str]:
@@ -79,8 +87,16 @@ class XlsxPackage:
         package.check_open_parts()
         return package
 
+    @cached_property
+    def _by_key(self) -> dict[str, zipfile.ZipInfo]:
+        # calamine finds a part whatever the case of its name, as OPC's names are compared
+        return {part_key(name): info for name, info in self.members.items()}
+
+    def _member(self, name: str) -> zipfile.ZipInfo | None:
+        return self._by_key.get(part_key(name))
+
     def _part(self, name: str, limit: int | None = None) -> bytes | None:
-        info = self.members.get(name)
+        info = self._member(name)
         if info is None:
             return None
         if limit is not None and info.file_size > limit:
@@ -108,18 +124,33 @@ class XlsxPackage:
         rels = self._part(rels_name, _METADATA_LIMIT)
         targets = {rid: _resolve(folder, target) for _, target, rid in _relationships(rels or b"")}
         parts: dict[str, str] = {}
-        for m in re.finditer(rb"<(?:\w+:)?sheet\b([^>]*)>", book):
+        # A sheet in a comment or CDATA is no sheet: calamine reads the elements only.
+        for m in re.finditer(rb"<(?:\w+:)?sheet\b([^>]*)>", _NOT_MARKUP.sub(b"", book)):
             attrs = _attrs(m.group(1))
             rid, name = _local(attrs, "id"), attrs.get("name")
             if name is not None and rid in targets:
+                if name in parts:
+                    raise DamagedPart(f"the workbook names sheet {name!r} twice")
                 parts[name] = targets[rid]
         return parts
 
+    @cached_property
+    def styles_path(self) -> str | None:
+        """The workbook's styles part, as its relationships name it."""
+        folder = posixpath.dirname(self.workbook_path)
+        base = posixpath.basename(self.workbook_path)
+        rels = self._part(posixpath.join(folder, "_rels", base + ".rels"), _METADATA_LIMIT)
+        for kind, target, _ in _relationships(rels or b""):
+            if kind.endswith("/styles"):
+                return _resolve(folder, target)
+        fallback = posixpath.join(folder, "styles.xml")
+        return fallback if self._member(fallback) is not None else None
+
     def check_open_parts(self) -> None:
         """Inflate what calamine reads on opening, with sizes enforced; check the string count."""
-        sheets = set(self.sheet_parts.values())
+        sheets = {part_key(p) for p in self.sheet_parts.values()}
         for name, info in self.members.items():
-            if name in sheets or not name.endswith((".xml", ".rels")):
+            if part_key(name) in sheets or not name.lower().endswith((".xml", ".rels")):
                 continue
             head = b""
             for piece in member_chunks(self.data, info):
@@ -131,8 +162,7 @@ class XlsxPackage:
     @cached_property
     def padded_styles(self) -> dict[int, NumberFormat]:
         """Cell style index -> its number format, for the formats that pad whole numbers."""
-        styles_name = next((n for n in self.members if n.endswith("/styles.xml")), None)
-        styles = self._part(styles_name, _METADATA_LIMIT) if styles_name else None
+        styles = self._part(self.styles_path, _METADATA_LIMIT) if self.styles_path else None
         if not styles:
             return {}
         padded: dict[int, NumberFormat] = {}
@@ -174,7 +204,7 @@ class XlsxPackage:
         max_cells: int,
         padded: dict[int, NumberFormat],
     ) -> SheetSurvey:
-        info = self.members.get(part)
+        info = self._member(part)
         if info is None:
             raise DamagedPart(f"the part of sheet {sheet!r} is missing")
         data = self.data
@@ -228,10 +258,16 @@ class _SheetScan:
         self.max_cells = max_cells
         self.padded = padded
         self.overrides: dict[tuple[int, int], str] = {}
+        self.prefix = b""  # the root element's namespace prefix with its colon, or nothing
+        self._other_prefix: re.Pattern[bytes] | None = None
 
     def run(self, chunks: Callable[[], Iterator[bytes]]) -> SheetSurvey:
         prefix = self._head(chunks())
         p = re.escape(prefix)
+        self.prefix = prefix
+        self._other_prefix = re.compile(
+            rb"<(?!" + p + rb"(?:c|row)[\s/>])(?:[\w.-]+:)?(?:c|row)[\s/>]"
+        )
         within = less_or_equal(self.max_rows, then='"').encode()
         self.value = re.compile(rb"<" + p + rb"v>([^<]*)</" + p + rb"v>")
         self.cell_end = b"</" + prefix + b"c>"
@@ -268,11 +304,22 @@ class _SheetScan:
             # template's style no cell uses) is passed over at the speed of a plain search.
             self.padded_any = re.compile(rb's="(?:' + styles + rb')"')
         if self.max_rows * 26 <= self.max_cells:
-            odd = re.compile(rb"<" + p + rb"c[\s>](?!r=\"[A-Z]" + within + rb")")
-            if not any(odd.search(text) for text in self._pieces(chunks(), prefix, True)):
+            odd = re.compile(rb"<" + p + rb"c(?! r=\"[A-Z]" + within + _CANONICAL_TAIL + rb")")
+            if not any(
+                odd.search(text) or self._foreign(text)
+                for text in self._pieces(chunks(), prefix, True)
+            ):
                 return SheetSurvey(self.name, self.max_rows, 26, self.overrides)
             self.overrides = {}
         return self._wide(chunks, prefix, within)
+
+    def _foreign(self, text: bytes) -> bool:
+        """A cell or row tag under another prefix than the sheet's root (calamine reads an
+        element by its local name): the quick passes, which look for the root's, would miss it."""
+        if not self.prefix:
+            # Nothing but tags of the root's default namespace has a colon before a name.
+            return text.find(b":") >= 0 and _PREFIXED.search(text) is not None
+        return self._other_prefix is not None and self._other_prefix.search(text) is not None
 
     def _head(self, chunks: Iterator[bytes]) -> bytes:
         head = b""
@@ -345,7 +392,9 @@ class _SheetScan:
         self, chunks: Callable[[], Iterator[bytes]], prefix: bytes, within: bytes
     ) -> SheetSurvey:
         p = re.escape(prefix)
-        irregular = re.compile(rb"<" + p + rb"c(?:>|\s(?!r=\"[A-Z]{1,3}\d{1,7}\"))")
+        irregular = re.compile(
+            rb"<" + p + rb"c(?! r=\"[A-Z]{1,3}\d{1,7}\"" + _CANONICAL_TAIL + rb")"
+        )
         beyond = re.compile(rb"<" + p + rb"c r=\"[A-Z]{1,3}(?=\d)(?!" + within + rb")")
         letters = re.compile(rb"<" + p + rb"c r=\"([A-Z]{2,3})\d")
         row_r = re.compile(rb"<" + p + rb"row r=\"(\d+)\"")
@@ -353,7 +402,7 @@ class _SheetScan:
         last_row = 0
         over = False
         for text in self._pieces(chunks(), prefix, True):
-            if irregular.search(text):
+            if irregular.search(text) or self._foreign(text):
                 self.overrides = {}
                 return self._exact(chunks(), prefix)
             rows = row_r.findall(text)
@@ -384,27 +433,28 @@ class _SheetScan:
         return SheetSurvey(self.name, last_row, columns, self.overrides)
 
     def _exact(self, chunks: Iterator[bytes], prefix: bytes) -> SheetSurvey:
-        # calamine's walk: a row's r sets the row and a row's end moves to the next; a cell's
-        # r sets its place and a cell without one takes the next column. Self-closing tags
-        # hold nothing, and calamine skips them.
-        tag = re.compile(rb"<(/?)" + re.escape(prefix) + rb"(row|c)(?=[\s/>])([^>]*)>")
+        # calamine's walk, by local names whatever their prefix: a row's r sets the row and a
+        # row's end moves to the next; a cell's r sets its place (the last r, if a tag has
+        # two) and a cell without one takes the next column. A self-closing row ends where it
+        # starts; a self-closing cell holds nothing and takes its column without reaching it.
+        tag = re.compile(rb"<(/?)(?:[\w.-]+:)?(row|c)(?=[\s/>])([^>]*)>")
         rows = columns = row_index = col_index = tags = 0
         for text in self._pieces(chunks, prefix, False):
             for m in tag.finditer(text):
                 closing, kind, raw = m.group(1), m.group(2), m.group(3)
+                empty = raw.endswith(b"/")
                 if kind == b"row":
-                    if closing:
-                        row_index, col_index = row_index + 1, 0
-                    elif not raw.endswith(b"/"):
+                    if not closing:
                         r = _attrs(raw).get("r")
                         if r is not None:
                             if not r.isdigit() or not 1 <= int(r) <= 1 << 24:
                                 raise DamagedPart(f"sheet {self.name!r} has a bad row number")
                             row_index = int(r) - 1
+                    if closing or empty:
+                        row_index, col_index = row_index + 1, 0
                     continue
-                if closing or raw.endswith(b"/"):
+                if closing:
                     continue
-                tags += 1
                 attrs = _attrs(raw)
                 ref = attrs.get("r")
                 place = parse_ref(ref) if ref is not None else (row_index, col_index)
@@ -412,6 +462,9 @@ class _SheetScan:
                     raise DamagedPart(f"sheet {self.name!r} has a bad cell reference")
                 row, col = place
                 col_index = col + 1
+                if empty:
+                    continue
+                tags += 1
                 rows, columns = max(rows, row + 1), max(columns, col + 1)
                 if rows > self.max_rows:
                     raise SheetTooLarge(self.name, rows, columns, "rows")
@@ -428,8 +481,8 @@ class _SheetScan:
         fmt = self.padded.get(int(style))
         if fmt is None:
             return
-        end = text.find(self.cell_end, at)
-        m = self.value.search(text, at, end if end >= 0 else len(text))
+        end = _CELL_END.search(text, at)
+        m = _ANY_VALUE.search(text, at, end.start() if end is not None else len(text))
         if m is None:
             return
         try:

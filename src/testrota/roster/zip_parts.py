@@ -93,11 +93,21 @@ def read_member(data: bytes, info: zipfile.ZipInfo) -> bytes:
     return b"".join(member_chunks(data, info))
 
 
+def part_key(name: str) -> str:
+    """A member's name as a part is looked up: whatever its case or slashes (calamine, and the
+    OPC convention, compare names so)."""
+    return name.replace("\\", "/").lower()
+
+
 def check_members(archive: zipfile.ZipFile) -> dict[str, zipfile.ZipInfo]:
-    """Members by name; refuse duplicate names (two readers may pick different ones)."""
+    """Members by name; refuse names that are one part's twice, even in another case or with
+    backslashes (two readers may pick different ones: the checked and the read)."""
     members: dict[str, zipfile.ZipInfo] = {}
+    keys: set[str] = set()
     for info in archive.infolist():
-        if info.filename in members:
+        key = part_key(info.filename)
+        if key in keys:
             raise DamagedPart(f"the archive holds {info.filename} twice")
+        keys.add(key)
         members[info.filename] = info
     return members

@@ -1,0 +1,216 @@
+"""A sheet's cells laid out as no common writer lays them out, but as calamine still reads
+them: the survey must see the same cells calamine will, or a 2 KB file makes calamine build a
+grid of half a terabyte (found in review: a newline before ``r``, a prefix on the cells only,
+self-closing rows and cells, a second ``r``, a twin part in another case, a sheet hidden in a
+comment). Each attack is read in a child whose memory is capped; then what the clerk sees in
+the same layouts, and files that are valid though unusual."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from testrota.errors import UserError
+from testrota.policy import ImportPolicy
+from testrota.roster.reader import read_workbook
+from tests.damaged_files import _xlsx, people_rows, sheet_xml
+from tests.test_damaged_files import ALIASES, REQUIRED_FIELDS, read_capped
+
+NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+PKG = "http://schemas.openxmlformats.org/package/2006/relationships"
+HEADER = '<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c></row>'
+FAR = "XFD1048576"
+
+
+def _sheet(body: str, root: str = "", cells: str = "") -> str:
+    """A sheet whose root (and sheetData) carry the prefix ``root`` ("" or "x:")."""
+    xmlns = f'xmlns:{root[:-1]}="{NS}"' if root else f'xmlns="{NS}"'
+    if cells and cells != root:
+        xmlns += f' xmlns:{cells[:-1]}="{NS}"'
+    return f"<{root}worksheet {xmlns}><{root}sheetData>{body}</{root}sheetData></{root}worksheet>"
+
+
+def _people(prefix: str = "") -> str:
+    return "".join(
+        f'<{prefix}row r="{r}"><{prefix}c r="A{r}"><{prefix}v>{10000 + r}</{prefix}v></{prefix}c>'
+        f'<{prefix}c r="B{r}" t="inlineStr"><{prefix}is><{prefix}t>张</{prefix}t></{prefix}is>'
+        f"</{prefix}c></{prefix}row>"
+        for r in range(2, 4)
+    )
+
+
+DISGUISES: dict[str, bytes] = {
+    "newline-before-r.xlsx": _xlsx(
+        {
+            "xl/worksheets/sheet1.xml": sheet_xml(
+                people_rows(2, 3) + f'<row r="4"><c\nr="{FAR}"><v>1</v></c></row>'
+            )
+        }
+    ),
+    "tab-before-r.xlsx": _xlsx(
+        {
+            "xl/worksheets/sheet1.xml": sheet_xml(
+                people_rows(2, 3) + f'<row r="4"><c\tr="{FAR}" s="0"><v>1</v></c></row>'
+            )
+        }
+    ),
+    "prefixed-cell.xlsx": _xlsx(
+        {
+            "xl/worksheets/sheet1.xml": _sheet(
+                HEADER + _people() + f'<row r="4"><x:c r="{FAR}"><x:v>1</x:v></x:c></row>',
+                cells="x:",
+            )
+        }
+    ),
+    "unprefixed-cell-under-prefixed-root.xlsx": _xlsx(
+        {
+            "xl/worksheets/sheet1.xml": _sheet(
+                HEADER.replace("<row", "<x:row")
+                .replace("</row", "</x:row")
+                .replace("<c ", "<x:c ")
+                .replace("</c>", "</x:c>")
+                .replace("<v>", "<x:v>")
+                .replace("</v>", "</x:v>")
+                + _people("x:")
+                + f'<x:row r="4"><c xmlns="{NS}" r="{FAR}"><v>1</v></c></x:row>',
+                root="x:",
+            )
+        }
+    ),
+    "self-closing-rows-and-cells.xlsx": _xlsx(
+        {
+            "xl/worksheets/sheet1.xml": sheet_xml(
+                people_rows(2, 3)
+                + '<row r="1048575"/><row>'
+                + "<c/>" * 16383
+                + "<c><v>1</v></c></row>"
+            )
+        }
+    ),
+    "second-r.xlsx": _xlsx(
+        {
+            "xl/worksheets/sheet1.xml": sheet_xml(
+                people_rows(2, 3) + f'<row r="4"><c r="A4" r="{FAR}"><v>1</v></c></row>'
+            )
+        }
+    ),
+    "twin-part-in-another-case.xlsx": _xlsx(
+        {
+            "xl/worksheets/sheet1.xml": sheet_xml(people_rows(2, 3)),
+            "xl/worksheets/SHEET1.xml": sheet_xml(
+                people_rows(2, 3) + f'<row r="1048576"><c r="{FAR}"><v>1</v></c></row>'
+            ),
+        }
+    ),
+    "sheet-in-a-comment.xlsx": _xlsx(
+        {
+            "xl/workbook.xml": f'<workbook xmlns="{NS}" xmlns:r="{REL}"><sheets><sheet '
+            'name="花名册" sheetId="1" r:id="rId1"/><!-- <sheet name="花名册" sheetId="2" '
+            'r:id="rId9"/> --></sheets></workbook>',
+            "xl/_rels/workbook.xml.rels": f'<Relationships xmlns="{PKG}"><Relationship Id="rId1" '
+            f'Type="{REL}/worksheet" Target="worksheets/sheet1.xml"/><Relationship Id="rId9" '
+            f'Type="{REL}/worksheet" Target="worksheets/sheet2.xml"/></Relationships>',
+            "xl/worksheets/sheet1.xml": sheet_xml(
+                people_rows(2, 3) + f'<row r="1048576"><c r="{FAR}"><v>1</v></c></row>'
+            ),
+            "xl/worksheets/sheet2.xml": sheet_xml(people_rows(2, 3)),
+        }
+    ),
+}
+
+
+def test_far_cells_in_disguise_are_refused_before_calamine_reads_them(tmp_path: Path) -> None:
+    results = read_capped(DISGUISES, tmp_path)
+    for name, r in results.items():
+        assert r["outcome"] == "refused", (name, r)
+        if name.startswith("twin"):
+            assert "damaged" in r["message"] and "twice" in r["message"], r
+        else:
+            assert "1,048,576 rows" in r["message"], (name, r)
+            assert "import.max_rows" in r["message"], (name, r)
+
+
+def _read(tmp_path: Path, name: str, data: bytes) -> dict[str, list[str]]:
+    path = tmp_path / name
+    path.write_bytes(data)
+    book = read_workbook(path, ALIASES, REQUIRED_FIELDS, ImportPolicy())
+    return book.sheets[0].data
+
+
+STYLES = (
+    f'<styleSheet xmlns="{NS}"><numFmts count="1"><numFmt numFmtId="164" formatCode="000000"/>'
+    '</numFmts><fonts count="1"><font/></fonts><fills count="1"><fill/></fills><borders '
+    'count="1"><border/></borders><cellStyleXfs count="1"><xf numFmtId="0"/></cellStyleXfs>'
+    '<cellXfs count="2"><xf numFmtId="0"/><xf numFmtId="164" applyNumberFormat="1"/></cellXfs>'
+    "</styleSheet>"
+)
+RELS_WITH_STYLES = (
+    f'<Relationships xmlns="{PKG}"><Relationship Id="rId1" Type="{REL}/worksheet" '
+    f'Target="worksheets/sheet1.xml"/><Relationship Id="rId2" Type="{REL}/sharedStrings" '
+    f'Target="sharedStrings.xml"/><Relationship Id="rId3" Type="{REL}/styles" '
+    'Target="Styles.xml"/></Relationships>'
+)
+
+
+def _padded(body: str, **parts: str) -> bytes:
+    return _xlsx(
+        {
+            "xl/_rels/workbook.xml.rels": RELS_WITH_STYLES,
+            "xl/Styles.xml": STYLES,
+            "xl/worksheets/sheet1.xml": body,
+            **parts,
+        }
+    )
+
+
+def _padded_row(prefix: str = "", before: str = "") -> str:
+    return (
+        f'<{prefix}row r="2">{before}<{prefix}c r="A2" s="1"><{prefix}v>3002</{prefix}v>'
+        f'</{prefix}c><{prefix}c r="B2" t="inlineStr"><{prefix}is><{prefix}t>张</{prefix}t>'
+        f"</{prefix}is></{prefix}c></{prefix}row>"
+    )
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        sheet_xml(_padded_row()),
+        _sheet(HEADER + _padded_row("x:"), cells="x:"),  # prefixed cells, plain root
+        sheet_xml(_padded_row(before='<c r="C2"/>')),  # an empty cell before it
+        sheet_xml(_padded_row().replace('<c r="A2"', '<c\nr="A2"')),
+        sheet_xml(_padded_row().replace('r="A2"', 'r="a2"').replace('r="B2"', 'r="b2"')),
+    ],
+    ids=["plain", "prefixed-cells", "empty-cell-first", "newline", "lower-case-refs"],
+)
+def test_a_padded_employee_number_reads_as_shown_in_every_layout(tmp_path: Path, body: str) -> None:
+    """The styles part named by the workbook's relationships (``Styles.xml`` here), and the
+    number formatted 000000 as the clerk sees it, whatever the layout."""
+    data = _read(tmp_path, "padded.xlsx", _padded(body))
+    assert data["employee_no"] == ["003002"]
+
+
+def test_a_part_named_in_another_case_than_its_relationship_is_found(tmp_path: Path) -> None:
+    rels = RELS_WITH_STYLES.replace("worksheets/sheet1.xml", "Worksheets/Sheet1.xml")
+    data = _read(
+        tmp_path,
+        "case.xlsx",
+        _padded(sheet_xml(_padded_row()), **{"xl/_rels/workbook.xml.rels": rels}),
+    )
+    assert data["employee_no"] == ["003002"]
+
+
+def test_a_sheet_named_twice_is_refused_as_damaged(tmp_path: Path) -> None:
+    twice = _xlsx(
+        {
+            "xl/workbook.xml": f'<workbook xmlns="{NS}" xmlns:r="{REL}"><sheets><sheet '
+            'name="花名册" sheetId="1" r:id="rId1"/><sheet name="花名册" sheetId="2" r:id="rId1"/>'
+            "</sheets></workbook>",
+            "xl/worksheets/sheet1.xml": sheet_xml(people_rows(2, 3)),
+        }
+    )
+    path = tmp_path / "twice.xlsx"
+    path.write_bytes(twice)
+    with pytest.raises(UserError, match="damaged"):
+        read_workbook(path, ALIASES, REQUIRED_FIELDS, ImportPolicy())
