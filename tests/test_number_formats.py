@@ -31,7 +31,8 @@ def shown(code: str, value: float) -> str:
         ("[$-804]000000", 42, "000042"),
         ("[$¥-804]#,##0.00", 1234.5, "¥1,234.50"),
         ("[Red]000000;[Blue]-000000", 42, "000042"),
-        ("[>=100]0000;00", 5, "0005"),  # conditions are not evaluated: sections by position
+        ("000000", -0.0, "000000"),  # -0 (openpyxl writes -0.0 so) shows no sign
+        ('"E"0000', -0.0, "E0000"),
         ("00000;-00000", -12, "-00012"),
         ("000000;(000000)", -12, "(000012)"),
         ('0;-0;"none"', 0, "none"),
@@ -67,6 +68,11 @@ def test_rendering(code: str, value: float, text: str) -> None:
         "0 人",
         '"x',
         "0;0;0;@;0",
+        # A condition picks a section by the value: left to the plain number, never another
+        # section's pattern (13812345678 was read 1381234-5678; Excel shows 138-1234-5678).
+        "[<=99999999]0000-0000;000-0000-0000",
+        "[>=100]0000;00",
+        "[<=9999999]###-####;(###) ###-####",
     ],
 )
 def test_formats_left_to_the_default_text(code: str) -> None:

@@ -58,6 +58,7 @@ class NumberFormat:
         """The text shown for ``value``; "" for an infinity or NaN, as for an empty cell."""
         if value != value or value in (_INF, -_INF):
             return ""
+        value += 0.0  # -0 is shown as 0
         sections = self.sections
         width = sections[0].zeros_only
         if width and 0 < value < 1e15 and value == int(value):
@@ -273,11 +274,13 @@ def _next_to_digit(raw: str, i: int) -> bool:
 
 
 def _bracket(inner: str) -> str | None:
-    """What a ``[...]`` shows: "" for a colour or condition, a currency symbol, or None."""
+    """What a ``[...]`` shows: "" for a colour, a currency symbol, or None (unsupported).
+
+    A condition (``[<=99999999]0000-0000;000-0000-0000``, a phone format) picks its section
+    by the value, which :meth:`NumberFormat.render` does not: such a format is left to show
+    the plain number rather than another section's pattern."""
     if inner.startswith("$"):
         return inner[1:].split("-", 1)[0]
-    if inner[:1] in ("<", ">", "="):
-        return ""
     lowered = inner.lower()
     if lowered in _COLOURS or (lowered.startswith("color") and lowered[5:].isdigit()):
         return ""
