@@ -105,6 +105,57 @@ def test_a_unit_supervisor_sees_their_unit_and_below_and_no_namesake_elsewhere(
     assert {p["employee_no"] for p in body["people"]} >= {"A001", "A002", "X001"}
 
 
+def test_a_unit_supervisor_cannot_call_print_codes_for_or_see_the_pool_of_a_namesake(
+    client: TestClient, engine: Engine
+) -> None:
+    """The actions that read one person or a group by department keep to the units too: a
+    namesake department's person is nobody to call (the call hands out the whole number),
+    to print personal codes for (they check people in), or to name in a positive pool."""
+    from datetime import date
+
+    from sqlmodel import select
+
+    from testrota.db.models import Person, TestResult
+    from testrota.db.sampling_models import Tube, TubeMember
+    from tests.web_support import local, post_form
+
+    _two_companies(engine)
+    _unit_supervisor(engine, "sup", ["本钢集团/板材公司"])
+    at = local("2022-05-10 08:00")
+    with session_scope(engine) as s:
+        for no, code in (("X001", "P1"), ("A001", "P2")):
+            person = s.exec(select(Person).where(Person.employee_no == no)).one()
+            result = TestResult(
+                person_id=person.id, sampled_at=at, result="positive", recorded_at=at
+            )
+            tube = Tube(
+                code=code,
+                site_code="S1",
+                day=date(2022, 5, 10),
+                ratio=10,
+                status="closed",
+                result="positive",
+                result_at=at,
+                opened_at=at,
+            )
+            s.add(result)
+            s.add(tube)
+            s.flush()
+            s.add(
+                TubeMember(tube_id=tube.id, person_id=person.id, result_id=result.id, added_at=at)
+            )
+    sign_in(client, "sup")
+    call = post_form(client, "/missed/call", {"employee_no": "X001"}, page="/missed")
+    assert call.status_code == 404 and "8613800000009" not in call.headers.get("location", "")
+    own = post_form(client, "/missed/call", {"employee_no": "A001"}, page="/missed")
+    assert own.status_code == 303 and own.headers["location"].startswith("tel:")
+    badges = client.get("/badges", params={"grid_unit": "北营一班", "download": "1"})
+    assert badges.status_code == 400 and "nobody active" in badges.text
+    pools = client.get("/pools").text
+    assert "X001" not in pools and "孙七" not in pools
+    assert "A001" in pools  # their own person in the other positive pool
+
+
 def test_a_unit_supervisor_cannot_excuse_a_namesake_departments_person(engine: Engine) -> None:
     from datetime import date
 

@@ -10,7 +10,7 @@ from testrota.audit import Action, Actor, record
 from testrota.auth.scope import Scope
 from testrota.db.engine import session_scope
 from testrota.errors import UserError
-from testrota.roster.people import get_person
+from testrota.roster.people import NoSuchPerson, get_person
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,9 @@ def call_person(app: App, cmd: CallPerson) -> CallNumber:
             cmd.employee_no,
             departments=None if departments is None else sorted(departments),
         )
+        if not cmd.scope.reaches(session.connection(), person.unit_id):
+            # a department of the same name elsewhere in the group is not a unit supervisor's
+            raise NoSuchPerson(cmd.employee_no)
         if not person.phone:
             raise UserError(
                 "{employee_no} has no phone number that can be called; ask HR to fix the roster",

@@ -165,8 +165,9 @@ def badge_sheet(app: App, cmd: BadgeSheet) -> BadgeSheetFile:
             query = query.where(col(Person.department) == department)
         else:
             query = query.where(col(Person.grid_unit) == grid_unit)
-        if cmd.scope.departments is not None:
-            query = query.where(col(Person.department).in_(sorted(cmd.scope.departments)))
+        within = cmd.scope.where(col(Person.department))  # a unit supervisor's: their units
+        if within is not None:
+            query = query.where(within)
         limit = policy.codes.max_badges
         people = list(session.scalars(query.order_by(col(Person.employee_no)).limit(limit + 1)))
     if not people:

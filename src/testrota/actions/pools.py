@@ -81,7 +81,9 @@ def positive_pools(app: App, query: PositivePools) -> list[PositivePool]:
             members: list[PoolMember] = []
             hidden = 0
             for person, sampled_at in rows:
-                if not query.scope.allows(person.department):
+                if not query.scope.allows(person.department) or not query.scope.reaches(
+                    session.connection(), person.unit_id
+                ):
                     hidden += 1
                     continue
                 assert person.id is not None
