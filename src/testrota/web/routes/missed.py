@@ -16,6 +16,7 @@ from testrota.actions.missed import Missed, MissedPageQuery, MissedRow, list_mis
 from testrota.app import App
 from testrota.audit import Actor
 from testrota.auth.scope import Scope
+from testrota.compliance.excuse import MAX_REASON
 from testrota.compliance.facts import UnknownEmployeeNo
 from testrota.compliance.missed_rows import sort_missed
 from testrota.errors import UserError
@@ -136,10 +137,11 @@ def excuse(
     app: AppDep,
     scope: SupervisorScope,
     user: CurrentUser,
-    employee_no: Annotated[str, Form()],
-    reason: Annotated[str, Form()],
+    # Bounded: a refusal's message, with what was typed, goes into the session cookie.
+    employee_no: Annotated[str, Form(max_length=64)],
+    reason: Annotated[str, Form(max_length=4 * MAX_REASON)],
     appointment_id: OptionalIdForm = None,
-    back: Annotated[str, Form()] = "/missed",
+    back: Annotated[str, Form(max_length=512)] = "/missed",
 ) -> Response:
     _ = translator(request_language(request))
     target = back if back.startswith("/missed") and not back.startswith("//") else "/missed"
