@@ -26,6 +26,16 @@ def test_json_carries_the_headers_without_the_page_policy(client: TestClient) ->
     assert "content-security-policy" not in answer.headers
 
 
+def test_answers_other_than_the_apps_own_files_are_not_kept_by_the_browser(
+    client: TestClient,
+) -> None:
+    """JSON and exports too (HR's export holds whole numbers: not for a shared PC's cache)."""
+    for url in ("/healthz", "/api/session", "/login"):
+        assert client.get(url).headers["cache-control"] == "no-store", url
+    static = client.get("/static/app.css")
+    assert static.status_code == 200 and static.headers.get("cache-control") != "no-store"
+
+
 def test_a_nul_in_the_path_or_the_query_is_refused_with_a_message(client: TestClient) -> None:
     for url in ("/login?next=%00", "/api/status/E1%00"):
         answer = client.get(url)

@@ -33,9 +33,10 @@ class SecurityHeaders:
             refusal = JSONResponse({"detail": "the request contains a NUL character"}, 400)
             await refusal(scope, receive, self._send_with_headers(send))
             return
-        await self.app(scope, receive, self._send_with_headers(send))
+        static = scope.get("path", "").startswith("/static/")
+        await self.app(scope, receive, self._send_with_headers(send, static))
 
-    def _send_with_headers(self, send: Send) -> Send:
+    def _send_with_headers(self, send: Send, static: bool = False) -> Send:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
@@ -43,6 +44,9 @@ class SecurityHeaders:
                     headers.setdefault(name, value)
                 if headers.get("content-type", "").startswith("text/html"):
                     headers.setdefault("Content-Security-Policy", self.csp)
+                if not static:
+                    # Pages, JSON and exports alike: HR's unmasked export must not stay in a
+                    # shared PC's browser cache after sign-out. The app's own files may.
                     headers.setdefault("Cache-Control", "no-store")
             await send(message)
 
