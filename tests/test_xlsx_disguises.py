@@ -214,3 +214,18 @@ def test_a_sheet_named_twice_is_refused_as_damaged(tmp_path: Path) -> None:
     path.write_bytes(twice)
     with pytest.raises(UserError, match="damaged"):
         read_workbook(path, ALIASES, REQUIRED_FIELDS, ImportPolicy())
+
+
+def test_a_conditional_formats_number_format_does_not_replace_the_cells_own(
+    tmp_path: Path,
+) -> None:
+    """``<dxfs>`` (conditional formatting) lists number formats too, and may reuse an id: the
+    cells' format is the one in ``<numFmts>``."""
+    styles = STYLES.replace(
+        "</styleSheet>",
+        '<dxfs count="1"><dxf><numFmt numFmtId="164" formatCode="00000000"/></dxf></dxfs></styleSheet>',
+    )
+    data = _read(
+        tmp_path, "dxf.xlsx", _padded(sheet_xml(_padded_row()), **{"xl/Styles.xml": styles})
+    )
+    assert data["employee_no"] == ["003002"]

@@ -42,6 +42,7 @@ _REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
 _METADATA_LIMIT = 64 << 20  # workbook.xml and relationship parts; real ones are kilobytes
 _ATTR = re.compile(rb'([\w:.-]+)\s*=\s*(?:"([^"]*)"|\'([^\']*)\')')
 _NUMFMT = re.compile(rb"<(?:\w+:)?numFmt\b([^>]*)>")
+_NUMFMTS = re.compile(rb"<(?:\w+:)?numFmts\b[^>]*>(.*?)</(?:\w+:)?numFmts>", re.DOTALL)
 _CELLXFS = re.compile(rb"<(?:\w+:)?cellXfs\b[^>]*>(.*?)</(?:\w+:)?cellXfs>", re.DOTALL)
 _XF = re.compile(rb"<(?:\w+:)?xf\b([^>]*)>")
 _SST_HEAD = re.compile(rb"<(?:\w+:)?sst\b([^>]*)>")
@@ -166,7 +167,9 @@ class XlsxPackage:
         if not styles:
             return {}
         padded: dict[int, NumberFormat] = {}
-        for m in _NUMFMT.finditer(styles):
+        # The cell formats' own list: a conditional format's (in <dxfs>) may reuse an id.
+        listed = _NUMFMTS.search(styles)
+        for m in _NUMFMT.finditer(listed.group(1) if listed else b""):
             attrs = _attrs(m.group(1))
             fmt = parse_format(attrs.get("formatCode", ""))
             number = attrs.get("numFmtId", "")
