@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import Engine, func, select
@@ -119,6 +120,31 @@ def test_early_arrival_counts_as_expected(engine: Engine) -> None:
     assert r.expected and r.site == "S1"  # the site comes from the appointment
     too_early = check_in(engine, "1002", "S1", local(SH, 2022, 5, 9, 13, 0), "site", P)
     assert not too_early.expected
+
+
+@pytest.mark.parametrize("zone", ["Asia/Shanghai", "Europe/Berlin"])
+def test_early_arrival_for_a_slot_at_midnight_is_the_slots_day_not_the_day_before(
+    engine: Engine, zone: str
+) -> None:
+    """A sample counts on its own local day: one taken at 23:45 for a slot at 00:00 made
+    Monday done and left Tuesday's slot missed, and the scan after midnight was refused as a
+    repeat (found in review). Check-in opens at the slot's local midnight at the earliest; a
+    walk-in's repeat window stops there too. Berlin: the night before summer time begins."""
+    tz = ZoneInfo(zone)
+    zoned = policy(timezone=zone)
+    day = date(2022, 3, 26) if zone == "Europe/Berlin" else date(2022, 5, 9)
+    start = datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz)  # the next 00:00
+    with Session(engine, expire_on_commit=False) as s:
+        add_site(s, "S1", "一号采样点")
+        person = add_person(s, "N1", "夜班")
+        appt = add_appt(s, person, start.astimezone(UTC))
+        s.commit()
+    before = check_in(engine, "N1", "S1", start - timedelta(minutes=15), "site", zoned)
+    assert not before.expected  # the day before's walk-in, counted that day
+    after = check_in(engine, "N1", "S1", start + timedelta(minutes=5), "site", zoned)
+    assert after.expected and after.recorded and after.appointment_id == appt.id
+    flag(engine, start + timedelta(hours=5), zoned)
+    assert status_of(engine, appt.id) == "done"  # type: ignore[arg-type]
 
 
 def test_walk_in_outside_their_slot_still_counts_for_the_day(engine: Engine) -> None:
