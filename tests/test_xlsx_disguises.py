@@ -16,7 +16,7 @@ import pytest
 
 from testrota.errors import UserError
 from testrota.policy import ImportPolicy
-from testrota.roster.reader import read_workbook
+from testrota.roster.reader import column_letter, read_workbook
 from testrota.roster.xlsx_parts import XlsxPackage
 from tests.damaged_files import _xlsx, people_rows, sheet_xml
 from tests.test_damaged_files import ALIASES, REQUIRED_FIELDS, read_capped
@@ -236,25 +236,16 @@ def test_a_conditional_formats_number_format_does_not_replace_the_cells_own(
     assert data["employee_no"] == ["003002"]
 
 
-def _column(n: int) -> str:
-    letters = ""
-    n += 1
-    while n:
-        n, r = divmod(n - 1, 26)
-        letters = chr(65 + r) + letters
-    return letters
-
-
 def _irregular_sheet(rng: random.Random) -> str:
     """Rows and cells under mixed prefixes, with and without r (in any quotes, after a
     newline, twice), self-closing or not."""
     root = rng.choice(["", "x:"])
 
     def ref() -> str:
-        at = f"{_column(rng.randint(0, 30))}{rng.randint(1, 40)}"
+        at = f"{column_letter(rng.randint(0, 30))}{rng.randint(1, 40)}"
         written = rng.choice(["", f' r="{at}"', f'\nr="{at}"', f" r='{at}'"])
         if rng.random() < 0.1:
-            written += f' r="{_column(rng.randint(0, 30))}{rng.randint(1, 40)}"'
+            written += f' r="{column_letter(rng.randint(0, 30))}{rng.randint(1, 40)}"'
         return written
 
     rows = []
