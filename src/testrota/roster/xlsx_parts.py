@@ -272,7 +272,6 @@ class _SheetScan:
             rb"<(?!" + p + rb"(?:c|row)[\s/>])(?:[\w.-]+:)?(?:c|row)[\s/>]"
         )
         within = less_or_equal(self.max_rows, then='"').encode()
-        self.value = re.compile(rb"<" + p + rb"v>([^<]*)</" + p + rb"v>")
         self.cell_end = b"</" + prefix + b"c>"
         self.row_end = b"</" + prefix + b"row>"
         if self.padded:
