@@ -136,6 +136,40 @@ def test_each_person_gets_their_channel_and_wecom_falls_back_to_sms(
     assert len(ids) == 6
 
 
+def test_a_text_goes_by_its_own_persons_channel_on_a_phone_a_household_shares(
+    engine: Engine, settings: Settings, fakes: Any
+) -> None:
+    """Two people on one phone: 4 reads 企业微信 (li.si), 5 chose 短信. 5's text went to
+    li.si's WeCom, whoever's row the phone found first (found in review); each text now
+    takes its own person's choice, through the real clients and the fake servers."""
+    aliyun, _twilio, wecom = fakes
+    wecom.members["li"] = "li.si"
+    add_due_texts(engine, 5, datetime.now(UTC) - timedelta(minutes=1), with_params=True)
+    P, M = tables.PERSON, tables.MESSAGE
+    shared = "+8613800000004"
+    with engine.begin() as conn:
+        ids = {
+            n: conn.execute(select(P.c.id).where(P.c.employee_no == f"B{n:07d}")).scalar()
+            for n in (4, 5)
+        }
+        conn.execute(
+            update(P).where(P.c.id == ids[4]).values(notify_channel="wecom", wecom_userid="li.si")
+        )
+        conn.execute(update(P).where(P.c.id == ids[5]).values(notify_channel="sms", phone=shared))
+        conn.execute(update(M).where(M.c.person_id == ids[5]).values(to=shared))
+    report = _dispatch(engine, _route_settings(settings, fakes), datetime.now(UTC))
+    assert report.failed == 0
+    with engine.connect() as conn:
+        channel = dict(
+            conn.execute(
+                select(M.c.person_id, M.c.channel).where(M.c.person_id.in_(ids.values()))
+            ).all()
+        )
+    assert channel == {ids[4]: "wecom", ids[5]: "aliyun"}
+    assert [d.touser for d in wecom.delivered] == ["li.si"]
+    assert "13800000004" in [m.phone for m in aliyun.messages]
+
+
 def test_a_wecom_text_of_unknown_fate_is_not_also_sent_by_sms(
     engine: Engine, settings: Settings, fakes: Any
 ) -> None:

@@ -34,6 +34,7 @@ from testrota.settings import Settings, SettingsError, aliyun_missing, wecom_mis
 log = logging.getLogger("testrota.sms.route")
 
 P: Table = tables.PERSON
+M: Table = tables.MESSAGE
 # WeCom failures after which the SMS is sent: WeCom surely did not deliver.
 FALL_BACK_ON = (Failure.REJECTED, Failure.RETRY, Failure.INVALID_NUMBER, Failure.OPTED_OUT)
 
@@ -123,15 +124,23 @@ class RouteBackend:
             limits.extend(getattr(backend, "recipient_limits", ()))
         self.recipient_limits = tuple(limits)
 
-    def preference(self, to: str) -> Preference:
+    def preference(self, to: str, message_id: int | None = None) -> Preference:
+        """How the text's own person wants it: a household's phone names several people, and
+        a text for one of them must never go to another's WeCom account. A text for nobody
+        in particular (or unknown) takes the choice of an active person with the number."""
         if self.engine is None:
             return Preference()
+        wanted = select(P.c.notify_channel, P.c.wecom_userid)
         with self.engine.connect() as conn:
-            row = conn.execute(
-                select(P.c.notify_channel, P.c.wecom_userid)
-                .where(P.c.phone == to, P.c.active.is_(True))
-                .limit(1)
-            ).first()
+            row = None
+            if message_id is not None:
+                row = conn.execute(
+                    wanted.join(M, M.c.person_id == P.c.id).where(M.c.id == message_id)
+                ).first()
+            if row is None:
+                row = conn.execute(
+                    wanted.where(P.c.phone == to, P.c.active.is_(True)).order_by(P.c.id).limit(1)
+                ).first()
         if row is None:
             return Preference()
         return Preference(row.notify_channel, row.wecom_userid)
@@ -143,7 +152,7 @@ class RouteBackend:
         message_id: int | None = None,
         template: TemplateValues | None = None,
     ) -> SendResult:
-        preference = self.preference(to)
+        preference = self.preference(to, message_id)
         order = [c for c in channel_order(to, preference, self.channels) if c in self.backends]
         if not order:
             raise SendFailure(Failure.REJECTED, "no_channel", "no channel configured for it")
