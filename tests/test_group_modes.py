@@ -204,6 +204,34 @@ def test_onsite_tests_the_people_living_on_site_daily_and_books_nobody_else(
     assert (tests["3001"], tests["3003"], tests["3002"]) == (7, 7, 0)
 
 
+def test_a_unit_closed_on_site_then_sent_home_mid_week_books_nobody_living_out(
+    cli: Any, engine: Engine, tmp_path: Path
+) -> None:
+    """Closed on site Monday to Wednesday, at home from Thursday: someone living out comes to
+    no site all week (they were booked on the closed days, the home days' exemption taking
+    the place of the closed days'; found in review); those on site test on the closed days."""
+    header = ["工号", "姓名", "部门路径", "岗位", "手机号", "是否驻厂"]
+    rows = [
+        ["3001", "王一", "板材公司/炼钢厂", "司机", "13800000011", "是"],
+        ["3002", "王二", "板材公司/炼钢厂", "司机", "13800000012", "否"],
+    ]
+    env = {"TESTROTA_NOW": "2022-05-06T12:00:00+08:00"}
+    imported = cli("import", str(write_xlsx(tmp_path / "o.xlsx", header, rows)), "--json", env=env)
+    assert imported.exit_code == 0, imported.output
+    for mode, first, last in (("onsite", "09", "11"), ("wfh", "12", "15")):
+        result = cli(
+            "mode", "set", mode, "--unit", "板材公司", "--from", f"2022-05-{first}",
+            "--to", f"2022-05-{last}", "--reason", "封闭生产", env=env,
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+    planned = cli("plan", "--week", "2022-W19", "--json", env=env)
+    assert planned.exit_code == 0, planned.output
+    schedule = json.loads(cli("schedule", "--week", "2022-W19", "--format", "json", env=env).stdout)
+    days = {(a["employee_no"], a["starts_at"][:10]) for a in schedule}
+    assert not [d for no, d in days if no == "3002"]
+    assert {d for no, d in days if no == "3001"} <= {"2022-05-09", "2022-05-10", "2022-05-11"}
+
+
 def test_the_report_says_whether_every_key_post_had_someone_tested(
     cli: Any, engine: Engine, session: Session, tmp_path: Path
 ) -> None:

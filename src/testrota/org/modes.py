@@ -215,8 +215,10 @@ def with_wfh_days(conn: Connection, people: list[PlanPerson], monday: date) -> l
             PERSON.c.unit_id.in_(sorted(home.keys() | closed.keys()))
         )
     ).all()
+    # Both, when a unit changes mode mid-week: closed on site Monday to Wednesday, at home
+    # from Thursday, someone living out comes to no site all week.
     days_of = {
-        pid: home.get(unit_id) or ([] if resident else closed.get(unit_id, []))
+        pid: sorted({*home.get(unit_id, []), *([] if resident else closed.get(unit_id, []))})
         for pid, unit_id, resident in rows
     }
     out = []
