@@ -209,3 +209,61 @@ def test_the_whole_web_app_serves_the_route(
         assert response.status_code == 200 and response.json()["code"] == 0
         assert full.post("/webhooks/aliyun/nope", json=[]).status_code == 404
     assert {s for s, _ in _statuses(engine).values()} == {"delivered"}
+
+
+def test_a_failure_receipt_that_comes_before_the_send_is_recorded_keeps_its_error(
+    engine: Engine, session: Session
+) -> None:
+    """Aliyun took the text and the carrier refused it before the dispatcher wrote its batch
+    down: the text stays undelivered with the carrier's reason (it lost the reason; found in
+    review). A text that is simply sent loses an earlier attempt's error."""
+    from testrota.db.models import Message
+    from testrota.notify import claims
+    from testrota.notify.receipts import apply_receipts
+
+    texts = []
+    for key in ("refused", "fine"):
+        text = Message(
+            kind="reminder_eve",
+            dedupe_key=key,
+            to="+8613800000001",
+            body="x",
+            due_at=NOW,
+            status="sending",
+            claimed_by="w1",
+            claimed_at=NOW,
+            created_at=NOW,
+            error_code="E_EARLIER",
+            error_message="a timeout on the last attempt",
+        )
+        session.add(text)
+        texts.append(text)
+    session.commit()
+    refused, fine = (t.id for t in texts)
+    receipts = parse_reports(
+        [
+            {
+                "biz_id": "900^0",
+                "phone_number": "13800000001",
+                "success": False,
+                "out_id": str(refused),
+                "err_code": "MK:0001",
+                "err_msg": "blacklisted",
+            }
+        ]
+    )
+    assert apply_receipts(engine, NOW, receipts).applied == 1
+    with engine.begin() as conn:
+        sent = [(refused, "900^0"), (fine, "901^0")]
+        rows = [
+            {"b_id": i, "b_sid": sid, "b_pstatus": "sent", "b_channel": "aliyun"} for i, sid in sent
+        ]
+        claims.record_sent(conn, "w1", NOW, rows)
+    M = tables.MESSAGE
+    with engine.connect() as conn:
+        got = {
+            r.id: (r.status, r.error_code, r.error_message)
+            for r in conn.execute(select(M.c.id, M.c.status, M.c.error_code, M.c.error_message))
+        }
+    assert got[refused] == ("undelivered", "MK:0001", "blacklisted")
+    assert got[fine] == ("sent", None, None)

@@ -319,11 +319,13 @@ def record_sent(
         (one_of("undelivered", "failed"), M.c.provider_status),
         else_="sent",
     )
+    # A failure receipt that came first keeps its error: only a text not failed loses one.
+    failed = one_of("undelivered", "failed")
     fixed = {
         "status": status,
         "sent_at": now,
-        "error_code": None,
-        "error_message": None,
+        "error_code": case((failed, M.c.error_code), else_=None),
+        "error_message": case((failed, M.c.error_message), else_=None),
         "next_attempt_at": None,
     }
     mine = and_(M.c.status == "sending", M.c.claimed_by == worker)
