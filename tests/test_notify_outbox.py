@@ -107,6 +107,23 @@ def test_dst_fall_back_berlin() -> None:
     assert ends.astimezone(UTC) == datetime(2022, 10, 30, 6, 0, tzinfo=UTC)
 
 
+def test_quiet_hours_ending_in_the_hour_the_clocks_repeat_end_after_now() -> None:
+    """Quiet until 02:30 on the night Berlin's clocks go back: at the second 02:10 (CET) the
+    window ended at the first 02:30 (CEST), already past, and a deferred text was claimed
+    again and again until the real end (found in review). Every minute of that night's
+    quiet hours ends after itself, at the wall time's next passing."""
+    rules = RULES.model_copy(update={"quiet_start": time(22, 0), "quiet_end": time(2, 30)})
+    at = datetime(2022, 10, 29, 20, 0, tzinfo=UTC)  # 22:00 CEST
+    while at < datetime(2022, 10, 30, 3, 0, tzinfo=UTC):
+        if in_quiet_hours(at, BERLIN, rules):
+            end = quiet_window_end(at, BERLIN, rules)
+            assert end > at, at
+            assert not in_quiet_hours(end, BERLIN, rules)
+        at += timedelta(minutes=5)
+    second = datetime(2022, 10, 30, 1, 10, tzinfo=UTC)  # 02:10 CET
+    assert quiet_window_end(second, BERLIN, rules) == datetime(2022, 10, 30, 1, 30, tzinfo=UTC)
+
+
 def _target(start: datetime, appointment_id: int = 1, language: str = "zh") -> ReminderTarget:
     return ReminderTarget(
         appointment_id,

@@ -108,8 +108,13 @@ def quiet_window_end(at: datetime, tz: tzinfo, rules: ReminderPolicy) -> datetim
     day = local.date()
     if rules.quiet_start > rules.quiet_end and local.time() >= rules.quiet_start:
         day += timedelta(days=1)
-    # The UTC round trip normalises a wall time that a DST change skipped.
-    return _local(day, rules.quiet_end, tz).astimezone(UTC)
+    # The UTC round trip normalises a wall time that a DST change skipped. A wall time the
+    # clocks pass twice (the night they go back) ends at its second passing when ``at`` is
+    # already past the first.
+    end = _local(day, rules.quiet_end, tz).astimezone(UTC)
+    if end <= at:
+        end = _local(day, rules.quiet_end, tz).replace(fold=1).astimezone(UTC)
+    return end
 
 
 def quiet_window_start(at: datetime, tz: tzinfo, rules: ReminderPolicy) -> datetime:
