@@ -206,3 +206,36 @@ def test_supervisors_of_units_late_past_the_deadline_get_one_text_per_unit_and_d
         assert "炼钢厂" in message.body and "10:00" in message.body
         assert "/report/daily?date=2022-05-10" in message.body
         assert message.params is not None and message.params["unit"] == "炼钢厂"
+
+
+def test_a_grid_units_leader_is_not_chased_for_a_confirmation_never_asked(
+    engine: Engine, session: Session
+) -> None:
+    """A grid unit's report has no confirmation to give (its row says so); its leader got a
+    "not confirmed" text every day all the same (found in review)."""
+    from testrota.actions.report import RemindLate, remind_late
+    from testrota.actions.units import ensure_units
+    from testrota.auth.users import add_user
+    from testrota.db.models import Message
+
+    add_site(session)
+    person = add_person(session, "1", department="炼钢厂", grid_unit="一号网格")
+    add_appt(session, person, local(SH, 2022, 5, 10, 9, 0), status="missed")
+    session.commit()
+    app = app_at(engine, local(SH, 2022, 5, 11, 10, 5), policy())
+    ensure_units(app, Actor.cli())
+    grid = "本钢集团/炼钢厂/一号网格"
+    add_user(
+        session,
+        name="leader",
+        role="supervisor",
+        password="pw-long-enough",
+        units=[grid],
+        phone="+8613900000009",
+        now=local(SH, 2022, 5, 1, 9, 0),
+    )
+    session.commit()
+    assert _rows(engine, local(SH, 2022, 5, 11, 10, 5))[grid].confirmation is None
+    assert remind_late(app, RemindLate(Actor.job("remind_late_confirmations"))) == 0
+    with Session(engine) as s:
+        assert s.exec(select(Message)).all() == []

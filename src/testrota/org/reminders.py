@@ -15,6 +15,7 @@ from testrota.notify.outbox import OutboxRow, quiet_window_end
 from testrota.notify.templates import Templates, format_date
 from testrota.org.units import PERSON, UNIT, subtree_condition
 from testrota.policy import Policy
+from testrota.statuses import UnitKind
 
 KIND_CONFIRM_LATE = "confirm_late"
 U, C = tables.USER, tables.REPORT_CONFIRMATION
@@ -46,9 +47,14 @@ def late_units(conn: Connection, day: date) -> list[LateUnit]:
     paths = sorted({p for u in users for p in (u.units or ())})
     if not paths:
         return []
+    # A grid unit's report is never asked to be confirmed: its leader is chased for nothing.
     units = dict(
         (row.path, row.id)
-        for row in conn.execute(select(UNIT.c.path, UNIT.c.id).where(UNIT.c.path.in_(paths)))
+        for row in conn.execute(
+            select(UNIT.c.path, UNIT.c.id).where(
+                UNIT.c.path.in_(paths), UNIT.c.kind != UnitKind.GRID
+            )
+        )
     )
     confirmed = set(
         conn.execute(
