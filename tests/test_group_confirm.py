@@ -62,6 +62,7 @@ def test_a_confirmation_keeps_its_figures_and_a_late_result_shows_as_changed(
         False,
         "已核对 两人",
     )
+    split = done.figures.pop("untested_by_reason")
     assert done.figures == {
         "people": 2,
         "required": 2,
@@ -70,6 +71,7 @@ def test_a_confirmation_keeps_its_figures_and_a_late_result_shows_as_changed(
         "extra": 0,
         "positive": 0,
     }
+    assert split["none"] == 1 and sum(split.values()) == 1  # untested, for no reason given
     rows = _rows(engine, at)
     mine = rows["本钢集团/炼钢厂"]
     assert mine.confirmation == "confirmed"
@@ -81,7 +83,9 @@ def test_a_confirmation_keeps_its_figures_and_a_late_result_shows_as_changed(
     session.commit()
     mine = _rows(engine, local(SH, 2022, 5, 11, 9, 0))["本钢集团/炼钢厂"]
     assert mine.confirmed is not None and mine.confirmed["changed"] is True
-    assert mine.confirmed["changes"] == {"tested": [1, 2], "untested": [1, 0]}
+    changes = mine.confirmed["changes"]
+    assert (changes["tested"], changes["untested"]) == ([1, 2], [1, 0])
+    assert set(changes) == {"tested", "untested", "untested_by_reason"}
     with Session(engine) as s:
         event = s.exec(select(AuditEvent).where(AuditEvent.action == "report.confirmed")).one()[0]
         assert event.actor == "web:sup" and event.details["unit"] == "本钢集团/炼钢厂"
@@ -132,9 +136,13 @@ def test_a_future_day_a_long_note_and_an_unknown_unit_are_refused(
     engine: Engine, session: Session
 ) -> None:
     _world(session)
-    app = app_at(engine, local(SH, 2022, 5, 10, 20, 0), policy())
+    evening = app_at(engine, local(SH, 2022, 5, 10, 20, 0), policy())
     with pytest.raises(UserError, match="has not happened yet"):
-        confirm_report(app, ConfirmReport(date(2022, 5, 11), "炼钢厂", Actor.cli()))
+        confirm_report(evening, ConfirmReport(date(2022, 5, 11), "炼钢厂", Actor.cli()))
+    # the day itself, not over yet (it was accepted at 20:00; found in review)
+    with pytest.raises(UserError, match="not over yet"):
+        confirm_report(evening, ConfirmReport(DAY, "炼钢厂", Actor.cli()))
+    app = app_at(engine, local(SH, 2022, 5, 11, 8, 0), policy())
     with pytest.raises(UserError, match="keep it under 400"):
         confirm_report(app, ConfirmReport(DAY, "炼钢厂", Actor.cli(), note="x" * 401))
     with pytest.raises(UserError, match="no unit"):
@@ -239,3 +247,30 @@ def test_a_grid_units_leader_is_not_chased_for_a_confirmation_never_asked(
     assert remind_late(app, RemindLate(Actor.job("remind_late_confirmations"))) == 0
     with Session(engine) as s:
         assert s.exec(select(Message)).all() == []
+
+
+def test_a_later_hire_is_no_change_to_a_confirmed_day_and_a_later_excuse_is(
+    engine: Engine, session: Session
+) -> None:
+    """What a confirmation is compared on is the day's: the unit's headcount now is not (a
+    hire a week later marked the day changed), the 未检 split by reason is (an excuse filed
+    afterwards did not; both found in review)."""
+    add_site(session)
+    person = add_person(session, "1", department="炼钢厂", grid_unit="")
+    appt = add_appt(session, person, local(SH, 2022, 5, 10, 9, 0), status="missed")
+    session.commit()
+    confirm_report(
+        app_at(engine, local(SH, 2022, 5, 11, 8, 0), policy()),
+        ConfirmReport(DAY, "炼钢厂", Actor.cli("sup")),
+    )
+    add_person(session, "2", department="炼钢厂", grid_unit="")
+    session.commit()
+    row = _rows(engine, local(SH, 2022, 5, 18, 8, 0))["本钢集团/炼钢厂"]
+    assert row.confirmed["changed"] is False, row.confirmed["changes"]
+    appt.status, appt.excused_code = "excused", "quarantine"
+    session.add(appt)
+    session.commit()
+    row = _rows(engine, local(SH, 2022, 5, 18, 8, 0))["本钢集团/炼钢厂"]
+    assert row.untested_by_reason["quarantine"] == 1
+    assert row.confirmed["changed"] is True
+    assert set(row.confirmed["changes"]) == {"untested_by_reason"}

@@ -165,6 +165,11 @@ def confirm_report(app: App, cmd: ConfirmReport) -> Confirmed:
             "{day} has not happened yet; confirm a day's figures once it is over",
             day=cmd.day.isoformat(),
         )
+    if cmd.day == today:  # its figures are still moving: confirmed now, they would change
+        raise UserError(
+            "{day} is not over yet; confirm its figures from tomorrow",
+            day=cmd.day.isoformat(),
+        )
     out = daily_report(
         app, DailyReport(cmd.day, cmd.actor, unit=cmd.unit, levels=0, scope=cmd.scope)
     )

@@ -62,8 +62,20 @@ _OWN = (
     "extra",
     "positive",
 )
-# Figures a confirmation keeps and compares: a late result changes one of these.
-CONFIRMED_FIGURES = ("people", "required", "tested", "untested", "extra", "positive")
+# Figures a confirmation keeps: a late result or excuse changes one of these.
+CONFIRMED_FIGURES = (
+    "people",
+    "required",
+    "tested",
+    "untested",
+    "extra",
+    "positive",
+    "untested_by_reason",
+)
+# Those compared later: not ``people``, the unit's headcount now (a later hire is no change to
+# the day), and only those the confirmation kept (one from before a figure was kept compares
+# the others).
+COMPARED_FIGURES = tuple(k for k in CONFIRMED_FIGURES if k != "people")
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,7 +167,7 @@ class DailyRow:
     key_posts_covered: int = 0
     key_posts_uncovered: list[str] = field(default_factory=list)
 
-    def figures(self) -> dict[str, int]:
+    def figures(self) -> dict[str, Any]:
         """What a confirmation keeps, to show a later change."""
         return {k: getattr(self, k) for k in CONFIRMED_FIGURES}
 
@@ -388,17 +400,18 @@ def roll_up(
                 line.confirmation = "waiting"
         if conf is not None:
             now_figures = line.figures()
-            then = {k: conf.figures.get(k) for k in CONFIRMED_FIGURES}
+            kept = [k for k in COMPARED_FIGURES if k in conf.figures]
+            changes = {
+                k: [conf.figures[k], now_figures[k]]
+                for k in kept
+                if conf.figures[k] != now_figures[k]
+            }
             line.confirmed = {
                 "by": conf.confirmed_by,
                 "at": conf.confirmed_at,
                 "note": conf.note,
-                "changed": then != now_figures,
-                "changes": {
-                    k: [then[k], now_figures[k]]
-                    for k in CONFIRMED_FIGURES
-                    if then[k] != now_figures[k]
-                },
+                "changed": bool(changes),
+                "changes": changes,
             }
         rows.append(line)
     return rows

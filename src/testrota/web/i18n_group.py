@@ -41,6 +41,7 @@ ZH_GROUP: dict[str, str] = {
     "--levels {levels}: give 0 to {most}": "--levels {levels}：请给出 0 到 {most}",
     "the note is {length} characters; keep it under {limit}": "备注有 {length} 个字，请不超过 {limit} 个",
     "{day} has not happened yet; confirm a day's figures once it is over": "{day} 尚未结束，请在当天结束后再确认",
+    "{day} is not over yet; confirm its figures from tomorrow": "{day} 尚未结束，请明天再确认当日数据",
     "{option} {value!r}: write it like 2022-05-09": "{option} {value!r}：请写成 2022-05-09 的格式",
     "unknown mode {mode!r}; use one of {known}": "未知的模式 {mode!r}，请使用：{known}",
     "give a reason of 1 to {limit} characters (--reason)": "请填写 1 到 {limit} 个字的原因（--reason）",
