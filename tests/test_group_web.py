@@ -84,6 +84,9 @@ def test_a_unit_supervisor_sees_their_unit_confirms_it_and_cannot_see_another(
     paths = [tr["data-path"] for tr in page.select("table.daily tbody tr")]
     assert paths == ["本钢集团/板材公司", "本钢集团/板材公司/炼钢厂"]
     assert page.select("nav.crumbs a") == []  # the group above is not theirs
+    assert page.select_one("form.confirm") is not None
+    today = soup(client.get("/report/daily", params={"date": "2022-05-11"}))
+    assert today.select_one("form.confirm") is None  # not over yet: nothing to confirm
     assert client.get("/report/daily", params={"date": DAY, "unit": "北营公司"}).status_code == 404
     assert client.get("/report/daily.xlsx", params={"unit": "本钢集团"}).status_code == 404
     token = csrf_of(client, f"/report/daily?date={DAY}")

@@ -119,7 +119,9 @@ def daily_page(
             "colour": lambda rate: colour(rate, policy.red_below, policy.yellow_below),
             "red_below": policy.red_below,
             "yellow_below": policy.yellow_below,
-            "can_confirm": top.confirmation is not None,
+            # a unit asked to confirm, a day that is over
+            "can_confirm": top.confirmation is not None
+            and day < app.now().astimezone(app.tz).date(),
             "can_set_mode": user.role in ("admin", "hr"),
             "modes": [m.value for m in UnitMode],
             "trend": trend.weeks,
