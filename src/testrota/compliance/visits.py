@@ -10,7 +10,7 @@ second check-in inside the same visit records nothing.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from testrota.compliance.records import AppointmentFacts, Sample
@@ -38,11 +38,13 @@ def _opens(appt: AppointmentFacts, policy: Policy) -> datetime:
     return max(early, day_start(local_date(appt.starts_at, policy.tz), policy.tz))
 
 
-def _within_day(start: datetime, end: datetime, at: datetime, policy: Policy) -> Visit:
+def _within_day(
+    start: datetime, end: datetime, at: datetime, policy: Policy, *, slot_known: bool
+) -> Visit:
     """A walk-in's visit, ``start`` to ``end`` kept to the local day of ``at`` (a sample
     after midnight is the next day's test, never a repeat of the day before's)."""
     day_opens, day_ends = day_bounds(local_date(at, policy.tz), policy.tz)
-    return Visit(max(start, day_opens), min(end, day_ends), None, False)
+    return Visit(max(start, day_opens), min(end, day_ends), None, slot_known)
 
 
 def expected_appointment(
@@ -73,9 +75,9 @@ def visit_for(
         return Visit(_opens(appointment, policy), appointment.ends_at, appointment, True)
     for start, end in sorted(site_slots):
         if start <= at < end:
-            return replace(_within_day(start, end, at, policy), slot_known=True)
+            return _within_day(start, end, at, policy, slot_known=True)
     repeat = timedelta(minutes=policy.testing.checkin_repeat_minutes)
-    return _within_day(at - repeat, at + repeat, at, policy)
+    return _within_day(at - repeat, at + repeat, at, policy, slot_known=False)
 
 
 def earlier_checkin(visit: Visit, checkins: Iterable[Sample]) -> Sample | None:

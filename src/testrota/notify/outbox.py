@@ -111,10 +111,9 @@ def quiet_window_end(at: datetime, tz: tzinfo, rules: ReminderPolicy) -> datetim
     # The UTC round trip normalises a wall time that a DST change skipped. A wall time the
     # clocks pass twice (the night they go back) ends at its second passing when ``at`` is
     # already past the first.
-    end = _local(day, rules.quiet_end, tz).astimezone(UTC)
-    if end <= at:
-        end = _local(day, rules.quiet_end, tz).replace(fold=1).astimezone(UTC)
-    return end
+    wall = _local(day, rules.quiet_end, tz)
+    end = wall.astimezone(UTC)
+    return end if end > at else wall.replace(fold=1).astimezone(UTC)
 
 
 def quiet_window_start(at: datetime, tz: tzinfo, rules: ReminderPolicy) -> datetime:
