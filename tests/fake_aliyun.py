@@ -5,9 +5,11 @@ It checks a request the way Aliyun does before it looks at it: the ACS3-HMAC-SHA
 with the known secret; the access key; a fresh ``x-acs-date`` and a ``x-acs-signature-nonce``
 never seen before. Then ``SendSms`` checks the signature name, that the template code is one
 approved (by default the ``channels.aliyun`` templates of ``config/messages.yaml``) and that
-``TemplateParam`` is a JSON object with exactly the template's variables, and that the number is
-a mainland mobile (else ``isv.MOBILE_NUMBER_ILLEGAL``, as Aliyun answers). ``QuerySendDetails``
-pages through one number's texts of one day (China time), optionally by ``BizId``.
+``TemplateParam`` is a JSON object with exactly the template's variables, each of at most 35
+characters as a notification template's variable is (else ``isv.PARAM_LENGTH_LIMIT``), and that
+the number is a mainland mobile (else ``isv.MOBILE_NUMBER_ILLEGAL``, as Aliyun answers).
+``QuerySendDetails`` pages through one number's texts of one day (China time), optionally by
+``BizId``.
 
 A test injects failures: any Aliyun ``Code`` in a 200 answer (``isv.BUSINESS_LIMIT_CONTROL``,
 ``isv.SMS_TEMPLATE_ILLEGAL``...), HTTP ``500``/``503``, ``throttling`` (HTTP 400
@@ -72,6 +74,8 @@ HTTP_FAILURES = {
     "throttling": (400, "Throttling.User", "Request was denied due to user flow control."),
 }
 DROPS = ("drop_before", "drop_after")
+VARIABLE_MAX_CHARS = 35  # a notification template's variable, since 2018 (longer on request)
+PUBLIC_URL = "https://rota.example.com"  # the address config/messages.yaml's wording writes
 
 
 def approved_templates(path: Path = CONFIG) -> dict[str, tuple[tuple[str, ...], str]]:
@@ -215,6 +219,7 @@ class FakeAliyun:
             "ALIYUN_SMS_SIGN_NAME": self.sign_name,
             "TESTROTA_ALIYUN_ENDPOINT": self.endpoint,
             "TESTROTA_ALIYUN_PROTOCOL": "http",
+            "TESTROTA_PUBLIC_URL": PUBLIC_URL,
         }
 
     def settings(self) -> dict[str, object]:
@@ -226,6 +231,7 @@ class FakeAliyun:
             "aliyun_sms_sign_name": self.sign_name,
             "aliyun_endpoint": self.endpoint,
             "aliyun_protocol": "http",
+            "public_url": PUBLIC_URL,
         }
 
     # ------------------------------------------------------------------ steering and records
@@ -301,6 +307,8 @@ class FakeAliyun:
         variables, wording = template
         if not isinstance(values, dict) or set(values) != set(variables):
             return None, _refusal("isv.TEMPLATE_MISSING_PARAMETERS", "模板变量缺少对应参数值")
+        if any(len(str(v)) > VARIABLE_MAX_CHARS for v in values.values()):
+            return None, _refusal("isv.PARAM_LENGTH_LIMIT", "参数超出长度限制")
         if not re.fullmatch(r"1\d{10}", phone):
             return None, _refusal("isv.MOBILE_NUMBER_ILLEGAL", "非法手机号")
         content = f"【{self.sign_name}】" + _VARIABLE.sub(

@@ -17,7 +17,7 @@ from testrota.settings import Settings, get_settings
 from tests.conftest import CONFIG_DIR
 
 SECRET = "test-secret-key-for-personal-links"
-PUBLIC_URL = "https://rota.example-steel.com"
+PUBLIC_URL = "https://rota.example.com"  # the address config/messages.yaml's Aliyun wording writes
 T0 = datetime(2022, 5, 9, 0, 0, tzinfo=UTC)  # Mon 9 May 2022, 08:00 in Shanghai
 
 
@@ -236,7 +236,7 @@ def add_due_texts(
                     "created_at": due_at,
                     "language": "zh-Hans" if with_params else None,
                     "params": (
-                        {"name": f"员工{n}", "link": f"https://r.example/m/{n}"}
+                        {"name": f"员工{n}", "link": f"{PUBLIC_URL}/me/{n}"}
                         if with_params
                         else None
                     ),

@@ -48,7 +48,7 @@ def test_the_shipped_file_has_a_template_for_every_kind(shipped: dict[str, Any])
         for language in ("zh-Hans", "en", None):
             template = channel.template(kind, language)
             assert template is not None and template.code.startswith("SMS_")
-            assert "link" in template.params  # people cannot answer an Aliyun text
+            assert "path" in template.params  # people cannot answer an Aliyun text
 
 
 def test_without_channels_only_free_text(shipped: dict[str, Any]) -> None:
@@ -137,17 +137,19 @@ def test_outbox_rows_keep_the_values_their_body_was_made_from() -> None:
         datetime(2022, 5, 9, 0, 0, tzinfo=UTC),
         rules,
         templates,
-        lambda pid: f"https://r.example/me/{pid}",
+        lambda pid: f"https://rota.example.com/me/{pid}",
     )
     assert rows and all(r.language == "zh-Hans" for r in rows)
     for row in rows:
         assert row.params is not None
         assert row.params == {
             "date": "5月10日周二",
-            "link": "https://r.example/me/7",
+            "link": "https://rota.example.com/me/7",
             "name": "张三",
             "site": "一号采样点",
             "time": "09:30",
         }
-        call = templates.channels["aliyun"].call(row.kind, row.language, row.params)
-        assert call is not None and call.params["link"] == "https://r.example/me/7"
+        call = templates.channels["aliyun"].call(
+            row.kind, row.language, row.params, "https://rota.example.com"
+        )
+        assert call is not None and call.params["path"] == "me/7"

@@ -61,6 +61,18 @@ def test_doctor_checks_aliyun_without_sending(
     assert _run(with_token)["aliyun receipts"].status == "ok"
 
 
+def test_doctor_names_a_public_url_the_approved_wording_does_not_write(
+    engine: Engine, settings: Settings, aliyun: FakeAliyun
+) -> None:
+    """Every personal link would go out to a dead address (or be refused by Aliyun): said by
+    the doctor, and nothing is sent."""
+    values: dict[str, Any] = {**aliyun.settings(), "public_url": "https://rota.steel.cn"}
+    templates = _run(notify_settings(settings, **values))["aliyun templates"]
+    assert templates.status == "fail"
+    assert "rota.steel.cn/ right before ${path}" in templates.message
+    assert aliyun.messages == []
+
+
 def test_doctor_names_wrong_aliyun_credentials_without_the_secret(
     engine: Engine, settings: Settings, aliyun: FakeAliyun
 ) -> None:

@@ -212,7 +212,7 @@ def test_supervisors_of_units_late_past_the_deadline_get_one_text_per_unit_and_d
         message = text[0] if not isinstance(text, Message) else text
         assert message.kind == "confirm_late" and message.to == "+8613900000001"
         assert "炼钢厂" in message.body and "10:00" in message.body
-        assert "/report/daily?date=2022-05-10" in message.body
+        assert "/report/daily?date=20220510&u=" in message.body
         assert message.params is not None and message.params["unit"] == "炼钢厂"
 
 

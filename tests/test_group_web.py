@@ -165,3 +165,26 @@ def test_hr_sets_a_units_mode_on_the_page_and_a_supervisor_cannot(
         "/report/daily/mode", data={**form, "csrf_token": token}, follow_redirects=False
     )
     assert refused.status_code == 403
+
+
+def test_the_link_of_a_late_confirmation_text_opens_the_units_day(
+    client: TestClient, engine: Engine
+) -> None:
+    """The text writes the day as 20220509 and the unit by id, so its link fits an Aliyun
+    variable (org.reminders): the page reads it as the same day and unit."""
+    from testrota.org.units import UNIT
+
+    _two_companies(engine)
+    make_user(engine, "hr1", "hr")
+    sign_in(client, "hr1")
+    with engine.connect() as conn:
+        unit_id = conn.execute(
+            select(UNIT.c.id).where(UNIT.c.path == "本钢集团/板材公司")
+        ).scalar_one()
+    short = soup(client.get(f"/report/daily?date=20220509&u={unit_id}"))
+    long = soup(client.get("/report/daily", params={"date": DAY, "unit": "本钢集团/板材公司"}))
+    assert _cells(short, "本钢集团/板材公司") == _cells(long, "本钢集团/板材公司")
+    assert [tr["data-path"] for tr in short.select("table.daily tbody tr")] == [
+        "本钢集团/板材公司",
+        "本钢集团/板材公司/炼钢厂",
+    ]

@@ -22,10 +22,12 @@ from testrota.notify.dispatcher import Dispatcher
 from testrota.notify.failures import Failure, SendFailure
 from testrota.policy import SmsPolicy
 from testrota.settings import Settings, get_settings
-from tests.fake_aliyun import ACCESS_KEY_SECRET, FakeAliyun
+from tests.fake_aliyun import ACCESS_KEY_SECRET, PUBLIC_URL, FakeAliyun
 from tests.notify_data import add_due_texts, messages, notify_settings, phone, policy
 
-BOOSTER = TemplateValues("booster", "zh-Hans", {"name": "张三", "link": "https://r.example/m/1"})
+BOOSTER = TemplateValues(
+    "booster", "zh-Hans", {"name": "张三", "link": "https://rota.example.com/me/1.Yp0aBc.sig1"}
+)
 EVENING = TemplateValues(
     "reminder_eve",
     "en",  # no English template: the zh-Hans one is used
@@ -34,7 +36,7 @@ EVENING = TemplateValues(
         "date": "5月10日周二",
         "time": "09:30",
         "site": "一号采样点",
-        "link": "https://r.example/m/2",
+        "link": "https://rota.example.com/me/2.Yp0aBc.sig2",
     },
 )
 
@@ -67,8 +69,8 @@ def test_send_then_look_up_by_biz_id_and_by_our_id(fake: FakeAliyun) -> None:
     fetched = backend.fetch(result.sid, "+8613800000001", since)
     assert fetched is not None and fetched.sid == result.sid
     assert (
-        fetched.body
-        == "【核酸检测】张三您好，请尽快接种新冠疫苗加强针。查看安排：https://r.example/m/1"
+        fetched.body == "【核酸检测】张三您好，请尽快接种新冠疫苗加强针。查看安排："
+        "rota.example.com/me/1.Yp0aBc.sig1"
     )
     found = backend.find("+8613800000001", "ignored", since, 42)
     assert found is not None and found.sid == "out:42"
@@ -94,24 +96,45 @@ def test_the_request_carries_sign_template_values_and_out_id(fake: FakeAliyun) -
     assert request.params["SignName"] == "核酸检测"
     assert request.params["TemplateCode"] == "SMS_270000001"
     assert request.params["OutId"] == "7"
-    assert json.loads(request.params["TemplateParam"]) == EVENING.params
-    # in the template's order
-    assert list(json.loads(request.params["TemplateParam"])) == [
-        "name",
-        "date",
-        "time",
-        "site",
-        "link",
+    sent = json.loads(request.params["TemplateParam"])
+    # the link less the address the approved wording writes, in the template's order
+    assert list(sent.items()) == [
+        ("name", "Zhang San"),
+        ("date", "5月10日周二"),
+        ("time", "09:30"),
+        ("site", "一号采样点"),
+        ("path", "me/2.Yp0aBc.sig2"),
     ]
     assert fake.stats()["refused"] == {}  # signed as Aliyun checks it
 
 
 def test_long_values_are_cut_to_what_the_template_was_checked_with(fake: FakeAliyun) -> None:
-    values = dict(BOOSTER.params, name="欧阳" * 10, link="https://r.example/m/" + "x" * 40)
+    values = dict(BOOSTER.params, name="欧阳" * 10)
     _backend(fake).send("+8613800000001", "x", 1, TemplateValues("booster", "zh-Hans", values))
     sent = fake.messages[0].params
     assert sent["name"] == "欧阳" * 4 + "欧…" and len(sent["name"]) == 10
-    assert sent["link"] == values["link"]  # a cut link would not open
+    assert sent["path"] == "me/1.Yp0aBc.sig1"
+
+
+@pytest.mark.parametrize(
+    ("link", "says"),
+    [
+        # a cut link would not open: refused whole, before the wire
+        ("https://rota.example.com/me/" + "x" * 40, "43 characters, more than the 35"),
+        # a page elsewhere cannot follow the address the wording writes
+        ("https://other.example.com/me/1.Yp0aBc.sig1", "not a page under TESTROTA_PUBLIC_URL"),
+        ("https://rota.example.com/", "not a page under TESTROTA_PUBLIC_URL"),
+    ],
+)
+def test_a_link_the_wording_cannot_carry_is_refused_before_the_wire(
+    fake: FakeAliyun, link: str, says: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    values = TemplateValues("booster", "zh-Hans", dict(BOOSTER.params, link=link))
+    with caplog.at_level(logging.ERROR), pytest.raises(SendFailure) as raised:
+        _backend(fake).send("+8613800000001", "x", 9, values)
+    assert raised.value.kind is Failure.REJECTED and raised.value.code == "link_not_sendable"
+    assert says in raised.value.message and says in caplog.text
+    assert fake.received == []
 
 
 def test_wrong_secret_is_refused_loudly_and_not_retried(
@@ -331,7 +354,10 @@ def test_dispatcher_resolves_a_text_left_sending_without_resending(
     (mid,) = add_due_texts(engine, 1, now - timedelta(minutes=1), with_params=True)
     # A dispatcher sent it, then died before recording it.
     _backend(fake).send(
-        phone(1), "x", mid, TemplateValues("booster", "zh-Hans", {"name": "a", "link": "b"})
+        phone(1),
+        "x",
+        mid,
+        TemplateValues("booster", "zh-Hans", {"name": "a", "link": f"{PUBLIC_URL}/me/1"}),
     )
     with engine.begin() as conn:
         conn.execute(

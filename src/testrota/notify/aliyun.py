@@ -70,6 +70,7 @@ CONFIG_CODES = frozenset(
         "Forbidden.RAM",
         "isp.RAM_PERMISSION_DENY",
         "no_template",
+        "link_not_sendable",  # a link the approved wording cannot carry (channel_templates)
     }
 )
 LOUD = CONFIG_CODES | {"isv.OUT_OF_SERVICE", "isv.AMOUNT_NOT_ENOUGH"}
@@ -203,6 +204,7 @@ class AliyunBackend:
         self.client = Client(config)
         self.sign_name = settings.aliyun_sms_sign_name or ""
         self.channel = channel
+        self.public_url = settings.public_url
         per_day = (channels or ChannelsPolicy()).aliyun_per_day
         self.recipient_limits: tuple[tuple[str, timedelta, int], ...] = (
             ("aliyun", timedelta(days=1), per_day),
@@ -212,18 +214,22 @@ class AliyunBackend:
     def from_settings(
         cls, settings: Settings, sms: SmsPolicy, channels: ChannelsPolicy | None = None
     ) -> AliyunBackend:
-        """The backend with the approved templates of ``messages.yaml`` (refused without)."""
+        """The backend with the approved templates of ``messages.yaml`` (refused without, or
+        with links Aliyun would refuse: :func:`check_links`)."""
         from testrota.errors import UserError
+        from testrota.notify.channel_templates import check_links
         from testrota.notify.templates import load_templates
 
         templates = load_templates(settings.config_dir, sms.max_segments)
         channel = templates.channels.get("aliyun")
+        source = str(settings.config_dir / "messages.yaml")
         if channel is None:
             raise UserError(
                 "{path}: TESTROTA_SMS_BACKEND=aliyun needs the approved templates under "
                 "channels.aliyun (see the README, Connecting Aliyun SMS)",
-                path=str(settings.config_dir / "messages.yaml"),
+                path=source,
             )
+        check_links(channel, settings.public_url, source)
         return cls(settings, sms, channel, channels)
 
     # ------------------------------------------------------------------ sending
@@ -236,9 +242,18 @@ class AliyunBackend:
     ) -> SendResult:
         from alibabacloud_dysmsapi20170525.models import SendSmsRequest
 
+        from testrota.notify.channel_templates import LinkNotSendable
+
         call = None
         if template is not None:
-            call = self.channel.call(template.kind, template.language, template.params)
+            try:
+                call = self.channel.call(
+                    template.kind, template.language, template.params, self.public_url
+                )
+            except LinkNotSendable as exc:
+                failure = SendFailure(Failure.REJECTED, "link_not_sendable", str(exc)[:400])
+                log.error("Aliyun text %s not sent: %s", message_id, failure)
+                raise failure from exc
         if call is None:
             what = template.kind if template is not None else "a text without template values"
             failure = SendFailure(

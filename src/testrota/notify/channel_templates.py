@@ -9,6 +9,12 @@ fit the channel's ``max_segments`` counted the way that channel counts.
 
 A language may be left out: its texts then use the ``zh-Hans`` template (the approved Chinese
 wording), which every configured channel must have for every kind.
+
+Links: Aliyun approves a link only as fixed text with at most a variable tail
+(``https://rota.example.com/${path}``), and a variable of at most 35 characters. ``${path}`` is
+the link less ``TESTROTA_PUBLIC_URL`` and its slash; :func:`check_links` holds, when the channel
+starts, that each wording writes that address before it and that every link of each kind fits
+its variable, so a text is not refused by the provider one at a time, at sending.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from testrota.errors import UserError
+from testrota.notify.links import PERSONAL_PATH, TOKEN_CHARS
 
 # The channels that need approved templates, and how each counts a text's length.
 # Aliyun: every character (Chinese, Latin, digit, punctuation) counts one; 70 fit one text,
@@ -49,6 +56,7 @@ DEFAULT_MAX_CHARS: Mapping[str, int] = {
     "time": 5,
     "site": 20,
     "link": 35,
+    "path": 35,  # the link less the public address, written before it in the wording
     "person": 10,
     "employee_no": 12,
     "department": 15,
@@ -61,6 +69,22 @@ DEFAULT_MAX_CHARS: Mapping[str, int] = {
     "when": 35,  # "5月10日周二 08:00，" and a site's name
 }
 SIGN_NAME_MAX_CHARS = 12  # Aliyun signatures are 2-12 characters
+# The longest link path of each kind, after TESTROTA_PUBLIC_URL and its slash, as the texts
+# build them (held to the builders by tests/test_channel_links.py).
+_PERSONAL = len(PERSONAL_PATH) + TOKEN_CHARS  # notify.links: me/{token}
+LINK_PATHS: Mapping[str, int] = {
+    "reminder_eve": _PERSONAL,
+    "reminder_before": _PERSONAL,
+    "missed": _PERSONAL,
+    "recheck": _PERSONAL,
+    "booster": _PERSONAL,
+    "plan_changed": _PERSONAL,
+    "positive_alert": len("alerts"),  # notify.enqueue
+    "digest": len("missed?week=2022-W19"),  # notify.enqueue
+    # org.reminders: a unit id of up to 6 digits
+    "confirm_late": len("report/daily?date=20220510&u=999999"),
+}
+LINK_PARAMS = ("link", "path")
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _CODE = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
 
@@ -110,25 +134,102 @@ class ChannelSet:
         return found
 
     def call(
-        self, kind: str, language: str | None, values: Mapping[str, object]
+        self,
+        kind: str,
+        language: str | None,
+        values: Mapping[str, object],
+        public_url: str = "",
     ) -> ChannelCall | None:
         """The template and values for one text; None when ``kind`` has no template.
 
         Values are cut to their longest allowed length (the one the wording was checked with),
-        except the personal link, which would not work cut.
+        except a link, which would not open cut: one too long is :class:`LinkNotSendable`.
+        ``path`` is the text's ``link`` less ``public_url``.
         """
         template = self.template(kind, language)
         if template is None:
             return None
         params: dict[str, str] = {}
         for name in template.params:
-            raw = values.get(name)
+            raw = values.get("link" if name == "path" else name)
             value = "" if raw is None else " ".join(str(raw).split())
             limit = self.max_chars.get(name)
-            if name != "link" and limit is not None and len(value) > limit:
+            if name == "path":
+                value = link_path(value, public_url)
+            if name in LINK_PARAMS:
+                if limit is not None and len(value) > limit:
+                    raise LinkNotSendable(
+                        f"the {name} {value!r} is {len(value)} characters, more than the "
+                        f"{limit} the template was approved with; a cut link would not open"
+                    )
+            elif limit is not None and len(value) > limit:
                 value = value[: max(limit - 1, 0)] + "…"
             params[name] = value
         return ChannelCall(template.code, params)
+
+
+class LinkNotSendable(ValueError):
+    """A text's link does not fit its template: refused before the provider sees it."""
+
+
+def link_path(link: str, public_url: str) -> str:
+    """``link`` less ``public_url`` and its slash, for a wording that writes the address."""
+    base = public_url.rstrip("/") + "/"
+    if not public_url or not link.startswith(base) or len(link) == len(base):
+        raise LinkNotSendable(
+            f"the link {link!r} is not a page under TESTROTA_PUBLIC_URL {public_url!r}, which "
+            "the approved wording writes before ${path}"
+        )
+    return link[len(base) :]
+
+
+def _address(public_url: str) -> str:
+    """The public address as a text may write it: with its scheme, or without (a phone links
+    a bare domain too, and the wording is shorter)."""
+    return public_url.rstrip("/").split("://", 1)[-1]
+
+
+def check_links(channel: ChannelSet, public_url: str, source: str) -> None:
+    """Refuse, when the channel starts, templates whose links would be refused one by one:
+    a ``${path}`` not written after ``TESTROTA_PUBLIC_URL`` in the approved wording, or a kind
+    whose links can be longer than the variable that carries them."""
+    address = _address(public_url)
+    # the address whole, not the tail of a longer host (xrota.example.com)
+    written = re.compile(r"(?<![A-Za-z0-9.-])(?:https?://)?" + re.escape(address) + r"/\$\{path\}")
+    for language, kinds in sorted(channel.templates.items()):
+        for kind, template in sorted(kinds.items()):
+            where = f"channels.{channel.channel}.templates.{language}.{kind}"
+            if "path" in template.params and not written.search(template.text):
+                raise UserError(
+                    "{source}: {where}: the approved wording must write the address "
+                    "{address}/ right before ${{path}}, as TESTROTA_PUBLIC_URL is "
+                    "{public_url}; have the wording approved with this address, or set "
+                    "TESTROTA_PUBLIC_URL to the one it writes",
+                    source=source,
+                    where=where,
+                    address=address,
+                    public_url=public_url,
+                )
+            for name in LINK_PARAMS:
+                if name not in template.params:
+                    continue
+                longest = LINK_PATHS[kind] + (len(public_url) + 1 if name == "link" else 0)
+                limit = channel.max_chars[name]
+                if longest > limit:
+                    raise UserError(
+                        "{source}: {where}: its links are up to {longest} characters, more "
+                        "than the {limit} {channel} takes in ${{{name}}}; write "
+                        "{address}/${{path}} in the approved wording (the address fixed, "
+                        "as {channel} asks), or raise param_max_chars.{name} if {channel} "
+                        "approved a longer variable",
+                        source=source,
+                        where=where,
+                        longest=longest,
+                        limit=limit,
+                        channel=channel.channel,
+                        name=name,
+                        address=address,
+                    )
 
 
 def parse_channels(
@@ -189,7 +290,7 @@ def _parse_channel(
             source=source,
             key=key,
         )
-    known = frozenset().union(*placeholders.values())
+    known = frozenset().union(*placeholders.values(), LINK_PARAMS)
     for name, limit in limits.items():
         if name not in known:
             raise UserError(
@@ -237,7 +338,7 @@ def _parse_channel(
             templates[language][kind] = _parse_template(
                 channel,
                 entry,
-                placeholders[kind],
+                _with_path(placeholders[kind]),
                 max_chars,
                 max_segments,
                 source,
@@ -254,6 +355,11 @@ def _parse_channel(
             missing=", ".join(missing),
         )
     return ChannelSet(channel, max_segments, max_chars, templates)
+
+
+def _with_path(allowed: frozenset[str]) -> frozenset[str]:
+    """A kind with a link may take it as ``${path}`` after the address written out."""
+    return allowed | {"path"} if "link" in allowed else allowed
 
 
 def _parse_template(

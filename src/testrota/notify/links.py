@@ -23,6 +23,11 @@ from testrota.settings import Settings, secret_key_problem
 SALT = "testrota.personal-link"
 SIGNATURE_BYTES = 12
 _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+# The longest token of a person id below 2**31: its id in base 62 (6), a dot, the timestamp
+# as itsdangerous writes a 4-byte one (6, until 2106), a dot, the signature in unpadded base64
+# (16). A text channel that limits a variable's length is checked against it at start.
+TOKEN_CHARS = 6 + 1 + 6 + 1 + -(-SIGNATURE_BYTES * 4 // 3)
+PERSONAL_PATH = "me/"
 
 
 class InvalidLink(ValueError):
@@ -98,7 +103,7 @@ def make_personal_token(settings: Settings, person_id: int, now: datetime | None
 
 def make_personal_link(settings: Settings, person_id: int, now: datetime | None = None) -> str:
     """``{public_url}/me/{token}`` for one person; ``now`` defaults to the settings' clock."""
-    return f"{settings.public_url}/me/{make_personal_token(settings, person_id, now)}"
+    return f"{settings.public_url}/{PERSONAL_PATH}{make_personal_token(settings, person_id, now)}"
 
 
 def read_personal_token(

@@ -100,8 +100,9 @@ def plan_late_texts(
     due = quiet_window_end(now, tz, policy.reminders)
     rows = []
     for item in late:
-        # the unit's id, not its path: a percent-encoded Chinese path would take a segment
-        query = urlencode({"date": day.isoformat(), "u": item.unit_id})
+        # the unit's id, not its path (a percent-encoded Chinese path would take a segment),
+        # and the day as 20220510 (the page reads it): the link fits an Aliyun variable
+        query = urlencode({"date": day.strftime("%Y%m%d"), "u": item.unit_id})
         rendered = templates.render(
             KIND_CONFIRM_LATE,
             item.language,

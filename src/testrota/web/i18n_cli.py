@@ -143,6 +143,15 @@ ZH_CLI: dict[str, str] = {
     "{source}: {where}: with every parameter at its longest and the signature this text is "
     "{units} characters, {segments} {channel} texts; the limit is {max_segments} (shorten it "
     "or lower param_max_chars)": "{source}：{where}：参数取最长并加上签名后，这条文案有 {units} 个字符，即 {segments} 条 {channel} 短信；上限为 {max_segments}（请缩短文案或调低 param_max_chars）",
+    "{source}: {where}: the approved wording must write the address "
+    "{address}/ right before ${{path}}, as TESTROTA_PUBLIC_URL is "
+    "{public_url}; have the wording approved with this address, or set "
+    "TESTROTA_PUBLIC_URL to the one it writes": "{source}：{where}：TESTROTA_PUBLIC_URL 为 {public_url}，审核通过的文案须在 ${{path}} 前紧接写出地址 {address}/；请以此地址重新报审文案，或把 TESTROTA_PUBLIC_URL 设为文案所写的地址",
+    "{source}: {where}: its links are up to {longest} characters, more "
+    "than the {limit} {channel} takes in ${{{name}}}; write "
+    "{address}/${{path}} in the approved wording (the address fixed, "
+    "as {channel} asks), or raise param_max_chars.{name} if {channel} "
+    "approved a longer variable": "{source}：{where}：这类短信的链接最长 {longest} 个字符，超过 {channel} 变量 ${{{name}}} 允许的 {limit} 个；请在审核文案中写出 {address}/${{path}}（按 {channel} 要求固定地址），若 {channel} 已批准更长的变量，请调高 param_max_chars.{name}",
     # status lines, titles and summaries the commands print
     " (dry run: nothing written)": "（试运行：未写入任何内容）",
     "… {stage}": "… {stage}",
