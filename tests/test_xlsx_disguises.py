@@ -289,3 +289,84 @@ def test_the_survey_reaches_as_far_as_calamine_on_irregular_sheets() -> None:
         assert survey.rows >= end[0] + 1 and survey.columns >= end[1] + 1
         compared += 1
     assert compared > 300
+
+
+# --- formatted empty cells ---------------------------------------------------------------------
+
+
+def test_a_roster_formatted_down_to_the_last_row_and_column_is_read(tmp_path: Path) -> None:
+    """A clerk's borders or bold down to row 1,048,576 and across to XFD (as Excel, WPS and
+    openpyxl write them: self-closing styled cells, the <dimension> spanning them) hold no
+    cell: calamine reads two people, and so must the import. It was refused as 1,048,576 rows."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Border, Font, Side
+
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.append(["工号", "姓名", "部门", "岗位", "手机号"])
+    ws.append(["001002", "张三", "炼钢厂", "司机", "13800138000"])
+    ws.append(["001003", "李四", "炼钢厂", "食堂", "13800138001"])
+    line = Side(style="thin")
+    for col in "ABCDE":
+        ws[f"{col}1048576"].border = Border(bottom=line)
+    ws["XFD1"].font = Font(bold=True)
+    path = tmp_path / "formatted.xlsx"
+    wb.save(path)
+    sheet = zipfile.ZipFile(path).read("xl/worksheets/sheet1.xml")
+    assert b'<dimension ref="A1:XFD1048576"' in sheet and b'r="E1048576"' in sheet
+    data = read_workbook(path, ALIASES, REQUIRED_FIELDS, ImportPolicy()).sheets[0].data
+    assert data["employee_no"] == ["001002", "001003"] and data["name"] == ["张三", "李四"]
+
+
+def _canonical_sheet(rng: random.Random) -> str:
+    """Cells laid out as office software writes them (r first, then s and t), some with a
+    value, some formatted and empty (self-closing) anywhere up to XFD1048576."""
+    taken: dict[int, dict[int, str]] = {}
+
+    def put(row: int, col: int, xml: str) -> None:
+        taken.setdefault(row, {}).setdefault(col, xml)
+
+    for _ in range(rng.randint(0, 12)):
+        row, col = rng.randint(1, 60), rng.randint(0, 39)
+        put(row, col, f'<c r="{column_letter(col)}{row}"><v>{rng.randint(0, 9)}</v></c>')
+    for _ in range(rng.randint(0, 6)):
+        row = rng.choice([rng.randint(1, 60), 1_048_576, rng.randint(61, 1_048_576)])
+        col = rng.choice([rng.randint(0, 39), 16_383, rng.randint(40, 16_383)])
+        attrs = rng.choice([' s="1"', ' s="1" t="n"', "", ' t="s"']) + rng.choice(["", " "])
+        put(row, col, f'<c r="{column_letter(col)}{row}"{attrs}/>')
+    body = "".join(
+        f'<row r="{row}">' + "".join(xml for _, xml in sorted(cells.items())) + "</row>"
+        for row, cells in sorted(taken.items())
+    )
+    return f'<worksheet xmlns="{NS}"><sheetData>{body}</sheetData></worksheet>'
+
+
+def test_the_survey_refuses_a_sheet_exactly_when_calamines_grid_is_over_the_limits() -> None:
+    """No false refusal for formatted empty cells, and none missed for cells with a value:
+    with limits of 50 rows and 1,500 cells, the survey refuses a sheet if and only if
+    calamine's own extent is over them, and otherwise reaches at least as far."""
+    from python_calamine import CalamineWorkbook
+
+    from testrota.roster.survey import SheetTooLarge
+
+    rng = random.Random(41)
+    outcomes = {"refused": 0, "read": 0}
+    for _ in range(800):
+        data = _xlsx({"xl/worksheets/sheet1.xml": _canonical_sheet(rng)})
+        book = CalamineWorkbook.from_filelike(io.BytesIO(data))
+        name = book.sheet_names[0]
+        end = book.get_sheet_by_name(name).end
+        rows, columns = (end[0] + 1, end[1] + 1) if end is not None else (0, 0)
+        over = rows > 50 or rows * columns > 1_500
+        package = XlsxPackage.open(data, zipfile.ZipFile(io.BytesIO(data)))
+        try:
+            survey = package.survey(name, 50, 1_500)
+        except SheetTooLarge:
+            assert over, (rows, columns)
+            outcomes["refused"] += 1
+            continue
+        assert not over, (rows, columns)
+        assert survey.rows >= rows and survey.columns >= columns
+        outcomes["read"] += 1
+    assert min(outcomes.values()) > 150, outcomes

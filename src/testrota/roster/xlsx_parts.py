@@ -47,13 +47,15 @@ _CELLXFS = re.compile(rb"<(?:\w+:)?cellXfs\b[^>]*>(.*?)</(?:\w+:)?cellXfs>", re.
 _XF = re.compile(rb"<(?:\w+:)?xf\b([^>]*)>")
 _SST_HEAD = re.compile(rb"<(?:\w+:)?sst\b([^>]*)>")
 _ROOT = re.compile(rb"<(?:(\w+):)?worksheet\b")
-_DIMENSION = re.compile(rb'<(?:\w+:)?dimension\s+ref="(?:[A-Z]+\d+:)?([A-Z]+)(\d+)"')
 _SHEETDATA = re.compile(rb"<(?:\w+:)?sheetData\b")
 _COLUMNS: dict[bytes, int] = {}  # b"AB" -> 27, filled as letters are met
 # What may follow a cell's r in the layout the quick passes trust: at most a style and a type,
 # each once, a single space apart, then the tag's end. Anything else (a second r, a newline
 # before r, another attribute) is walked tag by tag, as calamine reads it.
 _CANONICAL_TAIL = rb'(?: [st]="[^"<>]*+"){0,2}+ ?/?>'
+# After a canonical cell's ``r="A1"`` (digits on): the tag is not self-closing. Its attribute
+# values hold no ``>``, so the first ``>`` ends the tag.
+_HOLDS_VALUE = rb'(?!\d*"[^>]*/>)'
 _PREFIXED = re.compile(rb"<[\w.-]+:(?:c|row)[\s/>]")
 _NOT_MARKUP = re.compile(rb"<!--.*?-->|<!\[CDATA\[.*?\]\]>|<\?.*?\?>", re.DOTALL)
 _CELL_END = re.compile(rb"</(?:[\w.-]+:)?c>")
@@ -329,11 +331,8 @@ class _SheetScan:
             head += piece
             data_at = _SHEETDATA.search(head)
             if data_at is not None:
-                m = _DIMENSION.search(head, 0, data_at.start())
-                if m is not None and int(m.group(2)) > self.max_rows:
-                    # The extent saved with the sheet: refused before a cell is read.
-                    rows, columns = int(m.group(2)), column_number(m.group(1).decode())
-                    raise SheetTooLarge(self.name, rows, columns, "rows")
+                # No refusal by <dimension>: it spans formatted empty cells too (a column
+                # styled to row 1,048,576), which calamine neither reads nor makes room for.
                 root = _ROOT.search(head, 0, data_at.start())
                 return (root.group(1) + b":") if root and root.group(1) else b""
             if len(head) > 1 << 24:
@@ -397,8 +396,12 @@ class _SheetScan:
         irregular = re.compile(
             rb"<" + p + rb"c(?! r=\"[A-Z]{1,3}\d{1,7}\"" + _CANONICAL_TAIL + rb")"
         )
-        beyond = re.compile(rb"<" + p + rb"c r=\"[A-Z]{1,3}(?=\d)(?!" + within + rb")")
-        letters = re.compile(rb"<" + p + rb"c r=\"([A-Z]{2,3})\d")
+        # A self-closing cell holds nothing: calamine skips it, and so do the extent's
+        # searches (a clerk's formatting to the sheet's last row or column is no cell).
+        beyond = re.compile(
+            rb"<" + p + rb"c r=\"[A-Z]{1,3}(?=\d)(?!" + within + rb")" + _HOLDS_VALUE
+        )
+        letters = re.compile(rb"<" + p + rb"c r=\"([A-Z]{2,3})(?=\d)" + _HOLDS_VALUE)
         row_r = re.compile(rb"<" + p + rb"row r=\"(\d+)\"")
         wide: set[bytes] = set()
         last_row = 0
@@ -426,12 +429,15 @@ class _SheetScan:
             + rb"c r=\"[A-Z]{1,3}(?=\d)(?!"
             + less_or_equal(max(last_row, 1), then='"').encode()
             + rb")"
+            + _HOLDS_VALUE
         )
-        if any(below.search(text) for text in self._pieces(chunks(), prefix, False)):
+        # Rows of formatted empty cells count in the row tags, not for calamine: past the
+        # limit, the walk of what it reads decides.
+        if last_row * columns > self.max_cells or any(
+            below.search(text) for text in self._pieces(chunks(), prefix, False)
+        ):
             self.overrides = {}
             return self._exact(chunks(), prefix)
-        if last_row * columns > self.max_cells:
-            raise SheetTooLarge(self.name, last_row, columns, "cells")
         return SheetSurvey(self.name, last_row, columns, self.overrides)
 
     def _exact(self, chunks: Iterator[bytes], prefix: bytes) -> SheetSurvey:
