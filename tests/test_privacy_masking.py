@@ -88,6 +88,33 @@ def test_masking_free_text_keeps_what_the_policy_says() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        # the ideographic space a Chinese keyboard types, and the no-break space of WPS and
+        # phones, between a mobile's groups
+        ("请假，电话 138\u30001234\u30005678", "请假，电话 ***\u3000****\u30005678"),
+        ("手机138\u00a01234\u00a05678", "手机***\u00a0****\u00a05678"),
+        ("+86\u00a0138\u00a01234\u00a05678", "+**\u00a0***\u00a0****\u00a05678"),
+        ("电话 138.1234.5678 已通知", "电话 ***.****.5678 已通知"),
+        # dotted runs of other shapes are addresses and amounts, not phones
+        ("client 139.196.12.34 refused", "client 139.196.12.34 refused"),
+        ("138.12345678 元", "138.12345678 元"),
+    ],
+)
+def test_a_phone_written_with_other_separators_is_masked(text: str, masked: str) -> None:
+    """An excuse's note or a log line with a number spaced as people type it: shown to a
+    masked role through the response guard, it was left whole."""
+    from testrota.privacy import mask_personal_numbers
+    from testrota.privacy.masking import Masker
+    from testrota.web.disclosure import Reader
+
+    assert mask_personal_numbers(text) == masked
+    page = f"<td>{text}</td>".encode()
+    reader = Reader(Masker(masked=True, keep=4))
+    assert reader.text(page.decode()) == f"<td>{masked}</td>"
+
+
 def test_personal_links_are_cut(tmp_path: Path) -> None:
     from datetime import UTC, datetime
 

@@ -65,15 +65,19 @@ def mask_id_number(value: str | None, keep: int = DEFAULT_KEEP) -> str | None:
 _B = r"(?<![0-9A-Za-z+])"
 _E = r"(?![0-9A-Za-z])"
 _DATE = r"(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
+# Between a number's groups: a space (also no-break, and the ideographic space a Chinese
+# keyboard types) or a hyphen. A dot only in a mobile's 3-4-4 groups (138.1234.5678): dotted
+# runs of other shapes are addresses and versions (139.196.12.34), not phones.
+_SEP = "[ \u00a0\u3000-]"
 _PERSONAL_PATTERN = (
     # resident ID, 18 characters: area, birth date (18xx-20xx), sequence, check character
     rf"(?P<id18>{_B}[1-9]\d{{5}}(?:18|19|20)\d{{2}}{_DATE}\d{{3}}[\dXx]{_E})"
     # the older 15-digit ID: area, yymmdd, sequence
     rf"|(?P<id15>{_B}[1-9]\d{{5}}\d{{2}}{_DATE}\d{{3}}{_E})"
     # E.164, optionally written in groups: +86 138 1234 5678; or with its "+" URL-encoded
-    rf"|(?P<e164>{_B}(?:\+|%2[Bb])\d(?:[ -]?\d){{6,14}}{_E})"
-    # a mainland mobile without "+": 13812345678, 138-1234-5678, 8613812345678
-    rf"|(?P<cn>{_B}(?:0?86[ -]?)?1[3-9]\d(?:[ -]?\d){{8}}{_E})"
+    rf"|(?P<e164>{_B}(?:\+|%2[Bb])\d(?:{_SEP}?\d){{6,14}}{_E})"
+    # a mainland mobile without "+": 13812345678, 138-1234-5678, 8613812345678, 138.1234.5678
+    rf"|(?P<cn>{_B}(?:0?86{_SEP}?)?1[3-9]\d(?:(?:{_SEP}?\d){{8}}|\.\d{{4}}\.\d{{4}}){_E})"
 )
 
 
@@ -81,7 +85,7 @@ _PERSONAL_PATTERN = (
 # plain character class), then checked with the full pattern, which is slow to try at every
 # position of a long page. Every match of the full pattern written in ASCII or full-width
 # digits lies inside one run.
-_CANDIDATE_PATTERN = r"[0-9０-９+%][0-9０-９ Bb-]{5,}[0-9０-９Xx]"
+_CANDIDATE_PATTERN = "[0-9０-９+%][0-9０-９ \u00a0\u3000.Bb-]{5,}[0-9０-９Xx]"
 
 
 @cache
