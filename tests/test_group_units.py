@@ -252,3 +252,39 @@ def test_the_written_rows_carry_their_unit_without_a_second_pass(
         "3001": "本钢集团/板材公司/炼钢厂/甲班",
         "3002": "本钢集团/板材公司/冷轧厂",
     }
+
+
+def test_a_code_key_is_read_as_a_rosters_path_is(cli: Any, tmp_path: Path) -> None:
+    """org.yaml says a path is the same with the root's name or without it: a key written
+    with it (or with a full-width slash) named no unit, and the unit had no code."""
+    config = tmp_path / "config"
+    shutil.copytree(CONFIG_DIR, config)
+    (config / "org.yaml").write_text(
+        "root: 本钢集团\nlevels: [集团, 公司, 厂矿]\n"
+        "codes: {本钢集团/板材公司: BC, 板材公司 ／ 炼钢厂: BC-LG}\n",
+        encoding="utf-8",
+    )
+    env = {"TESTROTA_CONFIG_DIR": str(config)}
+    rows = [["4001", "赵一", "板材公司/炼钢厂", "", "司机", "13800000031"]]
+    cli("import", str(write_xlsx(tmp_path / "c.xlsx", HEADER, rows)), "--json", env=env)
+    codes = {u["path"]: u["code"] for u in json.loads(cli("units", "--json", env=env).stdout)}
+    assert codes["本钢集团/板材公司"] == "BC"
+    assert codes["本钢集团/板材公司/炼钢厂"] == "BC-LG"
+
+
+@pytest.mark.parametrize(
+    ("codes", "says"),
+    [
+        ("{板材公司: BC, 北营公司: BC}", "'BC' is the code of 板材公司 and of 北营公司"),
+        ("{板材公司: BC, 本钢集团/板材公司: B2}", "板材公司 has a code already"),
+    ],
+)
+def test_one_code_for_two_units_is_refused_naming_both(
+    cli: Any, tmp_path: Path, codes: str, says: str
+) -> None:
+    config = tmp_path / "config"
+    shutil.copytree(CONFIG_DIR, config)
+    (config / "org.yaml").write_text(f"root: 本钢集团\ncodes: {codes}\n", encoding="utf-8")
+    result = cli("units", "--json", env={"TESTROTA_CONFIG_DIR": str(config)})
+    assert result.exit_code == 2, result.stdout
+    assert "org.yaml" in result.stderr and says in result.stderr

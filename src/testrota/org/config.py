@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from testrota.errors import UserError
 from testrota.policy import read_yaml
@@ -34,13 +35,44 @@ class OrgConfig(BaseModel):
             raise ValueError("root: a name without '/'")
         return value
 
+    @model_validator(mode="before")
+    @classmethod
+    def _codes_by_unit(cls, data: Any) -> Any:
+        """Each key as the unit's path below the root, as a roster's path is read (with the
+        root's name or without it, any separator, spaces collapsed): a key written another way
+        than the units' paths silently named no unit. Two keys for one unit, or one code for
+        two units, are refused: the systems that know units by code could not tell them apart."""
+        if not isinstance(data, dict) or not isinstance(data.get("codes"), dict):
+            return data
+        from testrota.org.paths import split_path
+
+        root = " ".join(str(data.get("root", cls.model_fields["root"].default)).split())
+        codes: dict[str, str] = {}
+        units: dict[str, str] = {}
+        for written, code in data["codes"].items():
+            names = split_path(str(written))
+            if names and names[0] == root:
+                names = names[1:]
+            path, code = "/".join(names), " ".join(str(code).split())
+            if not path:
+                raise ValueError(f"codes: {written!r}: name a unit below the root {root}")
+            if path in codes:
+                raise ValueError(f"codes: {written!r}: {path} has a code already")
+            if code in units:
+                raise ValueError(
+                    f"codes: {code!r} is the code of {units[code]} and of {path}; "
+                    "give each unit its own"
+                )
+            codes[path], units[code] = code, path
+        return {**data, "codes": codes}
+
     @field_validator("codes")
     @classmethod
     def _short_codes(cls, value: dict[str, str]) -> dict[str, str]:
         for path, code in value.items():
-            if not 0 < len(str(code)) <= 40:
+            if not 0 < len(code) <= 40:
                 raise ValueError(f"codes: {path}: a code of 1 to 40 characters")
-        return {str(k).strip("/ "): str(v) for k, v in value.items()}
+        return value
 
     def level_name(self, level: int, grid: bool = False) -> str:
         """The name of a depth (0 is the root); a grid unit's is ``grid_level``."""
