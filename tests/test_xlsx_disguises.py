@@ -17,6 +17,7 @@ import pytest
 from testrota.errors import UserError
 from testrota.policy import ImportPolicy
 from testrota.roster.reader import column_letter, read_workbook
+from testrota.roster.survey import DamagedPart
 from testrota.roster.xlsx_parts import XlsxPackage
 from tests.damaged_files import _xlsx, people_rows, sheet_xml
 from tests.test_damaged_files import ALIASES, REQUIRED_FIELDS, read_capped
@@ -108,6 +109,51 @@ DISGUISES: dict[str, bytes] = {
             ),
         }
     ),
+    # found in review of stop 41: the exact walk read a tag to its first ">", took the last r,
+    # and knew prefixes of letters and digits only; calamine's XML reader reads quotes, takes
+    # an r once, and calls anything before a name's first colon its prefix
+    "quoted-slash-gt-looks-self-closing.xlsx": _xlsx(
+        {
+            "xl/worksheets/sheet1.xml": sheet_xml(
+                people_rows(2, 3) + f'<row r="4"><c r="{FAR}" x="/>"><v>1</v></c></row>'
+            )
+        }
+    ),
+    "quoted-gt-before-r.xlsx": _xlsx(
+        {
+            "xl/worksheets/sheet1.xml": sheet_xml(
+                people_rows(2, 3) + f'<row r="4"><c x=">" r="{FAR}"><v>1</v></c></row>'
+            )
+        }
+    ),
+    "r-again-after-s-and-t.xlsx": _xlsx(
+        {
+            "xl/worksheets/sheet1.xml": sheet_xml(
+                people_rows(2, 3) + f'<row r="4"><c r="{FAR}" s="0" t="n" r="B4"><v>1</v></c></row>'
+            )
+        }
+    ),
+    "r-inside-a-non-ascii-attribute.xlsx": _xlsx(
+        {
+            "xl/worksheets/sheet1.xml": sheet_xml(
+                people_rows(2, 3) + f'<row r="4"><c r="{FAR}" é="r=\'B4\'"><v>1</v></c></row>'
+            )
+        }
+    ),
+    "empty-prefix-cell.xlsx": _xlsx(
+        {
+            "xl/worksheets/sheet1.xml": sheet_xml(
+                people_rows(2, 3) + f'<row r="4"><:c r="{FAR}"><v>1</v></:c></row>'
+            )
+        }
+    ),
+    "non-ascii-prefix-cell.xlsx": _xlsx(
+        {
+            "xl/worksheets/sheet1.xml": sheet_xml(
+                people_rows(2, 3) + f'<row r="4"><é:c r="{FAR}"><v>1</v></é:c></row>'
+            )
+        }
+    ),
     "sheet-in-a-comment.xlsx": _xlsx(
         {
             "xl/workbook.xml": f'<workbook xmlns="{NS}" xmlns:r="{REL}"><sheets><sheet '
@@ -125,12 +171,22 @@ DISGUISES: dict[str, bytes] = {
 }
 
 
+# A tag no office software writes, which a reader could take two ways: refused as damaged.
+DAMAGED = {
+    "twin-part-in-another-case.xlsx": "twice",
+    "second-r.xlsx": "r twice",
+    "r-again-after-s-and-t.xlsx": "r twice",
+    "quoted-slash-gt-looks-self-closing.xlsx": "tag that XML cannot read",
+    "quoted-gt-before-r.xlsx": "tag that XML cannot read",
+}
+
+
 def test_far_cells_in_disguise_are_refused_before_calamine_reads_them(tmp_path: Path) -> None:
     results = read_capped(DISGUISES, tmp_path)
     for name, r in results.items():
         assert r["outcome"] == "refused", (name, r)
-        if name.startswith("twin"):
-            assert "damaged" in r["message"] and "twice" in r["message"], r
+        if name in DAMAGED:
+            assert "damaged" in r["message"] and DAMAGED[name] in r["message"], r
         else:
             assert "1,048,576 rows" in r["message"], (name, r)
             assert "import.max_rows" in r["message"], (name, r)
@@ -285,7 +341,10 @@ def test_the_survey_reaches_as_far_as_calamine_on_irregular_sheets() -> None:
         if end is None:
             continue
         package = XlsxPackage.open(data, zipfile.ZipFile(io.BytesIO(data)))
-        survey = package.survey(book.sheet_names[0], 300_000, 10_000_000)
+        try:
+            survey = package.survey(book.sheet_names[0], 300_000, 10_000_000)
+        except DamagedPart:
+            continue  # a tag read two ways (r twice): refused, which is never short
         assert survey.rows >= end[0] + 1 and survey.columns >= end[1] + 1
         compared += 1
     assert compared > 300

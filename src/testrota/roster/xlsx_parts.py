@@ -53,13 +53,43 @@ _COLUMNS: dict[bytes, int] = {}  # b"AB" -> 27, filled as letters are met
 # each once, a single space apart, then the tag's end. Anything else (a second r, a newline
 # before r, another attribute) is walked tag by tag, as calamine reads it.
 _CANONICAL_TAIL = rb'(?: [st]="[^"<>]*+"){0,2}+ ?/?>'
-# After a canonical cell's ``r="A1"`` (digits on): the tag is not self-closing. Its attribute
-# values hold no ``>``, so the first ``>`` ends the tag.
-_HOLDS_VALUE = rb'(?!\d*"[^>]*/>)'
-_PREFIXED = re.compile(rb"<[\w.-]+:(?:c|row)[\s/>]")
+# A namespace prefix as calamine's XML reader takes one: everything before the first colon of
+# a name (which ends at whitespace, "/" or ">"), even nothing; the local name is the rest.
+_ANY_PREFIX = rb"[^\s/>:]*:"
+_PREFIXED = re.compile(rb"<" + _ANY_PREFIX + rb"(?:c|row)[\s/>]")
 _NOT_MARKUP = re.compile(rb"<!--.*?-->|<!\[CDATA\[.*?\]\]>|<\?.*?\?>", re.DOTALL)
-_CELL_END = re.compile(rb"</(?:[\w.-]+:)?c>")
-_ANY_VALUE = re.compile(rb"<(?:[\w.-]+:)?v>([^<]*)</(?:[\w.-]+:)?v>")
+_CELL_END = re.compile(rb"</(?:" + _ANY_PREFIX + rb")?c>")
+_ANY_VALUE = re.compile(rb"<(?:" + _ANY_PREFIX + rb")?v>([^<]*)</(?:" + _ANY_PREFIX + rb")?v>")
+# The exact walk's tags: a row or cell by local name, then its attributes read as XML reads
+# them (quoted values, whitespace as XML counts it). A tag that does not read so (a value
+# holding < or >, an attribute twice, a stray character) is refused, not guessed at.
+_TAG = re.compile(rb"<(/?)(?:" + _ANY_PREFIX + rb")?(row|c)(?=[\s/>])")
+_XML_SPACE = rb"[ \t\r\n]"
+_TAG_REST = re.compile(
+    rb"((?:"
+    + _XML_SPACE
+    + rb"+[^\s=/>\"']+"
+    + _XML_SPACE
+    + rb"*="
+    + _XML_SPACE
+    + rb"*(?:\"[^\"<>]*\"|'[^'<>]*'))*)"
+    + _XML_SPACE
+    + rb"*(/?)>"
+)
+_TAG_ATTR = re.compile(
+    rb"([^\s=/>\"']+)" + _XML_SPACE + rb"*=" + _XML_SPACE + rb"*(?:\"([^\"]*)\"|'([^']*)')"
+)
+_CLOSE_ANY = re.compile(_XML_SPACE + rb"*>")
+
+
+def _holds_value(prefix: bytes) -> bytes:
+    """After a canonical cell's ``r="A1"`` (digits on): the cell holds something, neither
+    self-closing nor closed with nothing but whitespace inside (``<c r="A9" s="1"></c>``),
+    which calamine reads as no cell. Its attribute values hold no ``>``: the first ends it."""
+    return rb'(?!\d*"[^>]*(?:/>|>\s*</' + re.escape(prefix) + rb"c\s*>))"
+
+
+_EMPTY_BODY = re.compile(rb"\s*</(?:" + _ANY_PREFIX + rb")?c\s*>")
 
 
 def _attrs(raw: bytes) -> dict[str, str]:
@@ -271,7 +301,7 @@ class _SheetScan:
         p = re.escape(prefix)
         self.prefix = prefix
         self._other_prefix = re.compile(
-            rb"<(?!" + p + rb"(?:c|row)[\s/>])(?:[\w.-]+:)?(?:c|row)[\s/>]"
+            rb"<(?!" + p + rb"(?:c|row)[\s/>])(?:" + _ANY_PREFIX + rb")?(?:c|row)[\s/>]"
         )
         within = less_or_equal(self.max_rows, then='"').encode()
         self.cell_end = b"</" + prefix + b"c>"
@@ -352,7 +382,11 @@ class _SheetScan:
                 buffer = buffer[data_at.start() :]
                 started = True
             cut = buffer.rfind(self.row_end)
-            cut = cut + len(self.row_end) if cut >= 0 else buffer.rfind(self.cell_end) + 1
+            if cut >= 0:
+                cut += len(self.row_end)
+            else:
+                cut = buffer.rfind(self.cell_end)
+                cut = cut + len(self.cell_end) if cut >= 0 else 0
             if cut <= 0 and len(buffer) > 1 << 24:
                 cut = buffer.rfind(b">") + 1
             if cut > 0:
@@ -398,10 +432,9 @@ class _SheetScan:
         )
         # A self-closing cell holds nothing: calamine skips it, and so do the extent's
         # searches (a clerk's formatting to the sheet's last row or column is no cell).
-        beyond = re.compile(
-            rb"<" + p + rb"c r=\"[A-Z]{1,3}(?=\d)(?!" + within + rb")" + _HOLDS_VALUE
-        )
-        letters = re.compile(rb"<" + p + rb"c r=\"([A-Z]{2,3})(?=\d)" + _HOLDS_VALUE)
+        holds = _holds_value(prefix)
+        beyond = re.compile(rb"<" + p + rb"c r=\"[A-Z]{1,3}(?=\d)(?!" + within + rb")" + holds)
+        letters = re.compile(rb"<" + p + rb"c r=\"([A-Z]{2,3})(?=\d)" + holds)
         row_r = re.compile(rb"<" + p + rb"row r=\"(\d+)\"")
         wide: set[bytes] = set()
         last_row = 0
@@ -429,7 +462,7 @@ class _SheetScan:
             + rb"c r=\"[A-Z]{1,3}(?=\d)(?!"
             + less_or_equal(max(last_row, 1), then='"').encode()
             + rb")"
-            + _HOLDS_VALUE
+            + holds
         )
         # Rows of formatted empty cells count in the row tags, not for calamine: past the
         # limit, the walk of what it reads decides.
@@ -442,18 +475,27 @@ class _SheetScan:
 
     def _exact(self, chunks: Iterator[bytes], prefix: bytes) -> SheetSurvey:
         # calamine's walk, by local names whatever their prefix: a row's r sets the row and a
-        # row's end moves to the next; a cell's r sets its place (the last r, if a tag has
-        # two) and a cell without one takes the next column. A self-closing row ends where it
-        # starts; a self-closing cell holds nothing and takes its column without reaching it.
-        tag = re.compile(rb"<(/?)(?:[\w.-]+:)?(row|c)(?=[\s/>])([^>]*)>")
+        # row's end moves to the next; a cell's r sets its place and a cell without one takes
+        # the next column. A self-closing row ends where it starts; a self-closing cell, or
+        # one with nothing inside, holds nothing and takes its column without reaching it.
         rows = columns = row_index = col_index = tags = 0
         for text in self._pieces(chunks, prefix, False):
-            for m in tag.finditer(text):
-                closing, kind, raw = m.group(1), m.group(2), m.group(3)
-                empty = raw.endswith(b"/")
+            for m in _TAG.finditer(text):
+                closing, kind = m.group(1), m.group(2)
+                rest = (_CLOSE_ANY if closing else _TAG_REST).match(text, m.end())
+                if rest is None:
+                    raise DamagedPart(
+                        f"sheet {self.name!r} has a {kind.decode()} tag that XML cannot read"
+                    )
+                attrs = {} if closing else self._tag_attrs(rest.group(1))
+                # a cell closed with nothing inside holds nothing, as a self-closing one
+                empty = not closing and (
+                    rest.group(2) == b"/"
+                    or (kind == b"c" and _EMPTY_BODY.match(text, rest.end()) is not None)
+                )
                 if kind == b"row":
                     if not closing:
-                        r = _attrs(raw).get("r")
+                        r = attrs.get("r")
                         if r is not None:
                             if not r.isdigit() or not 1 <= int(r) <= 1 << 24:
                                 raise DamagedPart(f"sheet {self.name!r} has a bad row number")
@@ -463,7 +505,6 @@ class _SheetScan:
                     continue
                 if closing:
                     continue
-                attrs = _attrs(raw)
                 ref = attrs.get("r")
                 place = parse_ref(ref) if ref is not None else (row_index, col_index)
                 if place is None:
@@ -479,8 +520,20 @@ class _SheetScan:
                 if rows * columns > self.max_cells or tags > self.max_cells:
                     raise SheetTooLarge(self.name, rows, columns, "cells")
                 if self.padded:
-                    self._override(text, m.end(), row, col, attrs)
+                    self._override(text, rest.end(), row, col, attrs)
         return SheetSurvey(self.name, rows, columns, self.overrides)
+
+    def _tag_attrs(self, raw: bytes) -> dict[str, str]:
+        """A tag's attributes by their whole names, as calamine compares them (``x:r`` is not
+        ``r``); a name twice is refused: which one a reader takes is a guess."""
+        out: dict[str, str] = {}
+        for m in _TAG_ATTR.finditer(raw):
+            name = m.group(1).decode("utf-8", "replace")
+            if name in out:
+                raise DamagedPart(f"sheet {self.name!r} has a cell or row with {name} twice")
+            value = m.group(2) if m.group(2) is not None else m.group(3)
+            out[name] = html.unescape(value.decode("utf-8", "replace"))
+        return out
 
     def _override(self, text: bytes, at: int, row: int, col: int, attrs: dict[str, str]) -> None:
         style = attrs.get("s")
