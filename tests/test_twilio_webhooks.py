@@ -150,7 +150,23 @@ def test_without_an_auth_token_nothing_can_be_verified(
 # ---------------------------------------------------------------- opt-out, opt-in, help
 
 
-@pytest.mark.parametrize("word", ["STOP", "stop.", "ＳＴＯＰ", "退订", "TD", "td", "UNSUBSCRIBE"])
+@pytest.mark.parametrize(
+    "word",
+    [
+        "STOP",
+        "stop.",
+        "ＳＴＯＰ",
+        "退订",
+        "TD",
+        "td",
+        "UNSUBSCRIBE",
+        # Chinese runs on without spaces: these were "unknown", and the texts went on
+        "我要退订",
+        "退订，谢谢",
+        "退订谢谢",
+        "请帮我退订短信",
+    ],
+)
 def test_stop_words_opt_out(client: TestClient, session: Session, word: str) -> None:
     person = add_person(session, 1)
     reply = reply_of(text(client, phone(1), word))
@@ -159,6 +175,30 @@ def test_stop_words_opt_out(client: TestClient, session: Session, word: str) -> 
     # On the record as the texter, by the last digits of the number only.
     (event,) = session.exec(select(AuditEvent).where(AuditEvent.entity_id == str(person.id))).all()
     assert (event.action, event.actor) == ("person.opted_out", f"sms:{phone(1)[-4:]}")
+
+
+@pytest.mark.parametrize(
+    ("reply", "command"),
+    [
+        ("确认，谢谢", "confirm"),
+        ("好的谢谢", "confirm"),
+        ("是的", "confirm"),
+        ("可以", "confirm"),
+        ("Yes, thanks", "confirm"),
+        ("改约到周三", "reschedule"),
+        ("我想改约", "reschedule"),
+        ("帮助我", "help"),
+        ("恢复短信", "start"),
+        # a yes is not read into a reply that only starts like one
+        ("好像不对", "unknown"),
+        ("是不是改约了", "unknown"),
+        ("谢谢", "unknown"),
+    ],
+)
+def test_a_reply_is_read_as_people_write_it(reply: str, command: str) -> None:
+    from testrota.notify.inbound import parse_command
+
+    assert parse_command(reply) == command
 
 
 def test_start_opts_back_in_and_help_sends_the_personal_link(

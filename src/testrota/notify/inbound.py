@@ -48,33 +48,58 @@ STOP_WORDS = frozenset(
 START_WORDS = frozenset({"START", "UNSTOP", "SUBSCRIBE", "恢复", "订阅"})
 HELP_WORDS = frozenset({"HELP", "INFO", "帮助", "?", "？"})
 RESCHEDULE_WORDS = frozenset({"R", "RESCHEDULE", "改约", "改期"})
-CONFIRM_WORDS = frozenset({"Y", "YES", "OK", "确认", "是", "好", "1"})
+CONFIRM_WORDS = frozenset({"Y", "YES", "OK", "确认", "是", "好", "好的", "是的", "可以", "1"})
 
 _TRIM = re.compile(r"^[\s\.,!。，！、:：'\"“”]+|[\s\.,!。，！、:：'\"“”]+$")
+# Where a reply's first word ends: a space, or punctuation (NFKC has made "，" a ",").
+_WORD_END = re.compile(r"[\s.,!?;:、。'\"“”~～]+")
+_COMMANDS = (
+    ("stop", STOP_WORDS),
+    ("start", START_WORDS),
+    ("help", HELP_WORDS),
+    ("reschedule", RESCHEDULE_WORDS),
+    ("confirm", CONFIRM_WORDS),
+)
+
+
+def _chinese(words: frozenset[str]) -> tuple[str, ...]:
+    # Two characters or more, longest first: a reply starting with 好 or 是 may as well be
+    # 好像不对 or 是不是; only 好的, 是的 and the other words say yes.
+    return tuple(
+        sorted((w for w in words if not w.isascii() and len(w) > 1), key=len, reverse=True)
+    )
+
+
+# Chinese is written without spaces: "退订谢谢", "好的", "我要退订", "改约到周三".
+_LEADING = tuple((name, _chinese(words)) for name, words in _COMMANDS)
+# An opt-out or a wish to move, said at the end ("请帮我退订", "我想改约"), counts too: an
+# opt-out missed keeps texting someone who asked to stop.
+_TRAILING = (("stop", _chinese(STOP_WORDS)), ("reschedule", _chinese(RESCHEDULE_WORDS)))
 
 
 def parse_command(body: str) -> str:
     """``stop``, ``start``, ``help``, ``reschedule``, ``confirm`` or ``unknown``.
 
     Case, full-width letters and surrounding punctuation do not matter ("stop", "ＳＴＯＰ",
-    "Stop." and " 退订 " are all a STOP); only the first word counts, as carriers do.
+    "Stop." and " 退订 " are all a STOP); the first word counts, as carriers do, ended by a
+    space or punctuation ("确认，谢谢"). Chinese, written without spaces, counts by how the reply
+    starts ("退订谢谢", "好的"), and an opt-out or a wish to move also by how it ends ("我要退订").
     """
     text = unicodedata.normalize("NFKC", body or "").strip()
     text = _TRIM.sub("", text).upper()
     if not text:
         return "unknown"
-    first = text.split()[0]
+    first = _WORD_END.split(text, maxsplit=1)[0]
     for word in (text, first):
-        if word in STOP_WORDS:
-            return "stop"
-        if word in START_WORDS:
-            return "start"
-        if word in HELP_WORDS:
-            return "help"
-        if word in RESCHEDULE_WORDS:
-            return "reschedule"
-        if word in CONFIRM_WORDS:
-            return "confirm"
+        for name, words in _COMMANDS:
+            if word in words:
+                return name
+    for name, words in _LEADING:
+        if first.startswith(words):
+            return name
+    for name, words in _TRAILING:
+        if first.endswith(words) or text.endswith(words):
+            return name
     return "unknown"
 
 
