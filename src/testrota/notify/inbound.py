@@ -94,11 +94,11 @@ def parse_command(body: str) -> str:
         for name, words in _COMMANDS:
             if word in words:
                 return name
-    for name, words in _LEADING:
-        if first.startswith(words):
+    for name, starts in _LEADING:
+        if first.startswith(starts):
             return name
-    for name, words in _TRAILING:
-        if first.endswith(words) or text.endswith(words):
+    for name, ends in _TRAILING:
+        if first.endswith(ends) or text.endswith(ends):
             return name
     return "unknown"
 
