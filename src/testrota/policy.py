@@ -117,6 +117,12 @@ class ImportPolicy(_Section):
     # ... and one whose cells span more than this many cells from A1 to the farthest one: a
     # reader allocates that rectangle, so two stray cells far apart cost as much as a full one.
     max_cells: int = Field(default=10_000_000, ge=1, le=1_000_000_000)
+    # calamine reads a workbook in a child process capped at this much memory beyond what the
+    # importing process has, and this much CPU time: a file built to exhaust memory ends the
+    # child with a message, not the process serving everyone (testrota.roster.isolation).
+    isolate_reader: bool = True
+    reader_memory_mb: int = Field(default=2048, ge=64, le=65536)
+    reader_seconds: int = Field(default=300, ge=5, le=3600)
 
 
 class ReminderPolicy(_Section):

@@ -26,6 +26,7 @@ from typing import Any, cast, overload
 
 from testrota.errors import Phrase, UserError
 from testrota.policy import ImportPolicy
+from testrota.roster import isolation
 from testrota.roster.columns import HeaderMatcher, normalize_header
 from testrota.roster.spreadsheet import (
     OpenedFile,
@@ -162,6 +163,65 @@ def _read_book(
     skipped: list[SkippedSheet],
     limits: ImportPolicy,
 ) -> None:
+    if not limits.isolate_reader or not isolation.can_isolate():
+        _read_calamine(opened, wanted, take, skipped, limits)
+        return
+
+    # The child keeps the order of what it met: a sheet read or a sheet passed over.
+    def work() -> list[RawSheet | SkippedSheet]:
+        met: list[RawSheet | SkippedSheet] = []
+        _read_calamine(opened, wanted, met.append, cast("list[SkippedSheet]", met), limits)
+        return met
+
+    def encode(met: list[RawSheet | SkippedSheet]) -> bytes:
+        return isolation.dumps(
+            [
+                (0, m.name, m.rows, m.merged)
+                if isinstance(m, RawSheet)
+                else (1, m.name, m.reason, m.headers_seen, m.template, m.params)
+                for m in met
+            ]
+        )
+
+    def decode(data: bytes) -> list[RawSheet | SkippedSheet]:
+        return [
+            RawSheet(m[1], m[2], m[3]) if m[0] == 0 else SkippedSheet(*m[1:])
+            for m in isolation.loads(data)
+        ]
+
+    try:
+        met = isolation.run_isolated(
+            work,
+            encode,
+            decode,
+            memory_mb=limits.reader_memory_mb,
+            seconds=limits.reader_seconds,
+        )
+    except isolation.ReaderFailed as exc:
+        raise UserError(
+            "{file}: reading it took more than an import may use ({memory} MB of memory, "
+            "{seconds} s: import.reader_memory_mb and import.reader_seconds in policy.yaml) and "
+            "it was stopped ({reason}); it may be damaged or built to exhaust the server: open "
+            "it in Excel or WPS and save it again",
+            file=opened.file_name,
+            memory=limits.reader_memory_mb,
+            seconds=limits.reader_seconds,
+            reason=exc.reason,
+        ) from exc
+    for m in met:
+        if isinstance(m, RawSheet):
+            take(m)
+        else:
+            skipped.append(m)
+
+
+def _read_calamine(
+    opened: OpenedFile,
+    wanted: str | None,
+    take: Callable[[RawSheet], None],
+    skipped: list[SkippedSheet],
+    limits: ImportPolicy,
+) -> None:
     book, metas = workbook_sheet_names(opened)
     try:
         if wanted is not None:
@@ -237,7 +297,12 @@ def parse_sheet(
         for name, (col, _, _) in by_col
     }
     _fill_merged(
-        raw.merged, data_start, len(body), {col: name for name, (col, _, _) in by_col}, cols
+        raw.name,
+        raw.merged,
+        data_start,
+        len(body),
+        {col: name for name, (col, _, _) in by_col},
+        cols,
     )
     keep = _rows_to_keep(cols, [name for name, _ in by_col], found, required, ignore)
 
@@ -358,17 +423,34 @@ def _is_note_row(row: list[Any]) -> bool:
 
 
 def _fill_merged(
+    sheet: str,
     merged: list[tuple[tuple[int, int], tuple[int, int]]],
     data_start: int,
     n_rows: int,
     field_at: dict[int, str],
     cols: dict[str, Sequence[str]],
 ) -> None:
-    # HR merges a department cell down over its people; each of them belongs to it.
-    for (r0, c0), (r1, _c1) in merged:
-        name = field_at.get(c0)
-        if name is None or r0 < data_start or r1 == r0:
-            continue
+    # HR merges a department cell down over its people; each of them belongs to it. Merged
+    # ranges never overlap in a sheet Excel or WPS saved, so they fill each cell once at most:
+    # more than that (50,000 copies of one range) is refused, not spent minutes on.
+    relevant = [
+        ((r0, c0), (r1, c1))
+        for (r0, c0), (r1, c1) in merged
+        if field_at.get(c0) is not None and r0 >= data_start and r1 > r0
+    ]
+    last = data_start + n_rows - 1
+    filling = sum(min(r1, last) - r0 for (r0, _), (r1, _c1) in relevant if r0 <= last)
+    if filling > n_rows * len(field_at):
+        raise UserError(
+            "sheet {sheet!r}: its merged cells overlap ({n} ranges covering {cells} cells of "
+            "{rows} rows): the sheet is damaged; unmerge them in Excel or WPS and save it again",
+            sheet=sheet,
+            n=len(relevant),
+            cells=filling,
+            rows=n_rows,
+        )
+    for (r0, c0), (r1, _c1) in relevant:
+        name = field_at[c0]
         column = cast("list[str]", cols[name])  # a list, or a _CellTexts: both take items
         value = column[r0 - data_start]
         for r in range(r0 + 1, min(r1, data_start + n_rows - 1) + 1):

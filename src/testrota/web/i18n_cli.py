@@ -143,15 +143,23 @@ ZH_CLI: dict[str, str] = {
     "{source}: {where}: with every parameter at its longest and the signature this text is "
     "{units} characters, {segments} {channel} texts; the limit is {max_segments} (shorten it "
     "or lower param_max_chars)": "{source}：{where}：参数取最长并加上签名后，这条文案有 {units} 个字符，即 {segments} 条 {channel} 短信；上限为 {max_segments}（请缩短文案或调低 param_max_chars）",
-    "{source}: {where}: the approved wording must write the address "
-    "{address}/ right before ${{path}}, as TESTROTA_PUBLIC_URL is "
+    "{file}: reading it took more than an import may use ({memory} MB of memory, "
+    "{seconds} s: import.reader_memory_mb and import.reader_seconds in policy.yaml) and "
+    "it was stopped ({reason}); it may be damaged or built to exhaust the server: open "
+    "it in Excel or WPS and save it again": "{file}：读取它所需超过了导入允许的用量（内存 {memory} MB、{seconds} 秒：policy.yaml 中的 import.reader_memory_mb 与 import.reader_seconds），已被中止（{reason}）；文件可能已损坏，或被构造来耗尽服务器资源：请在 Excel 或 WPS 中打开并重新保存",
+    "sheet {sheet!r}: its merged cells overlap ({n} ranges covering {cells} cells of "
+    "{rows} rows): the sheet is damaged; unmerge them in Excel or WPS and save it again": "工作表 {sheet!r}：合并单元格相互重叠（{n} 个区域覆盖 {rows} 行中的 {cells} 个单元格），工作表已损坏；请在 Excel 或 WPS 中取消合并后重新保存",
+    "{source}: {where}: the approved wording must write the address {address}/ right "
+    "before ${{path}}, and nothing right after it, as TESTROTA_PUBLIC_URL is "
     "{public_url}; have the wording approved with this address, or set "
-    "TESTROTA_PUBLIC_URL to the one it writes": "{source}：{where}：TESTROTA_PUBLIC_URL 为 {public_url}，审核通过的文案须在 ${{path}} 前紧接写出地址 {address}/；请以此地址重新报审文案，或把 TESTROTA_PUBLIC_URL 设为文案所写的地址",
-    "{source}: {where}: its links are up to {longest} characters, more "
-    "than the {limit} {channel} takes in ${{{name}}}; write "
-    "{address}/${{path}} in the approved wording (the address fixed, "
-    "as {channel} asks), or raise param_max_chars.{name} if {channel} "
-    "approved a longer variable": "{source}：{where}：这类短信的链接最长 {longest} 个字符，超过 {channel} 变量 ${{{name}}} 允许的 {limit} 个；请在审核文案中写出 {address}/${{path}}（按 {channel} 要求固定地址），若 {channel} 已批准更长的变量，请调高 param_max_chars.{name}",
+    "TESTROTA_PUBLIC_URL to the one it writes": "{source}：{where}：TESTROTA_PUBLIC_URL 为 {public_url}，审核通过的文案须在 ${{path}} 前紧接写出地址 {address}/，其后不得紧跟其他字符；请以此地址重新报审文案，或把 TESTROTA_PUBLIC_URL 设为文案所写的地址",
+    "texts of {n} template(s) fail until fixed (link_not_sendable); the other "
+    "kinds are sent. Have the wording approved with TESTROTA_PUBLIC_URL's "
+    "address before ${{path}} (README, Connecting Aliyun SMS)": "这 {n} 个模板的短信在修正前都会失败（link_not_sendable），其他类型照常发送。请以 TESTROTA_PUBLIC_URL 的地址写在 ${{path}} 之前重新报审文案（见 README“接入阿里云短信”）",
+    "{source}: {where}: its links are up to {longest} characters, more than the "
+    "{limit} {channel} takes in ${{{name}}}; write {address}/${{path}} in the "
+    "approved wording (the address fixed, as {channel} asks), or raise "
+    "param_max_chars.{name} if {channel} approved a longer variable": "{source}：{where}：这类短信的链接最长 {longest} 个字符，超过 {channel} 变量 ${{{name}}} 允许的 {limit} 个；请在审核文案中写出 {address}/${{path}}（按 {channel} 要求固定地址），若 {channel} 已批准更长的变量，请调高 param_max_chars.{name}",
     # status lines, titles and summaries the commands print
     " (dry run: nothing written)": "（试运行：未写入任何内容）",
     "… {stage}": "… {stage}",

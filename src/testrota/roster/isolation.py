@@ -1,0 +1,177 @@
+"""Reading a workbook with calamine in a child process bounded in memory and time.
+
+The survey (:mod:`testrota.roster.xlsx_parts`) refuses a sheet too large before calamine
+reads it, with a message that names the sheet and the setting. But calamine's parser is
+several readers (xlsx, xlsb, xls, ods) over zip parts, relationships, shared strings and
+records, each with quirks of its own; review found small files that got past a survey written
+to its rules one by one and made calamine ask for hundreds of gigabytes, which aborts the
+process (a Rust allocation failure is no exception Python can catch). So calamine reads in a
+forked child whose address space and CPU time are capped (``import.reader_memory_mb``,
+``import.reader_seconds``): such a file ends the child, not the web process serving everyone
+else, and its uploader is told what happened.
+
+The child hands back the cells pickled (about a second each way for a 300,000-row results
+sheet: the price of the bound). Where the system has no ``fork`` (Windows), calamine reads in
+the calling process.
+"""
+
+from __future__ import annotations
+
+import faulthandler
+import io
+import os
+import pickle
+import resource
+import select
+import signal
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from testrota.errors import UserError
+
+T = TypeVar("T")
+_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+# How the child says what happened, first byte of its answer.
+_OK, _USER_ERROR, _FAILED = b"o", b"u", b"f"
+
+
+class ReaderFailed(Exception):
+    """The child ended without an answer: killed at a limit, or crashed."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def can_isolate() -> bool:
+    return hasattr(os, "fork")
+
+
+def run_isolated(
+    work: Callable[[], T],
+    encode: Callable[[T], bytes],
+    decode: Callable[[bytes], T],
+    *,
+    memory_mb: int,
+    seconds: int,
+) -> T:
+    """``decode(encode(work()))``, with ``work`` run in a forked child limited to
+    ``memory_mb`` of address space beyond what this process has mapped and ``seconds`` of CPU
+    (the wall clock gets twice that). A UserError in the child is raised here as it was;
+    :class:`ReaderFailed` when the child ends without answering."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns
+        os.close(read_end)
+        _child(write_end, work, encode, memory_mb, seconds)
+    os.close(write_end)
+    try:
+        answer = _read_all(read_end, time.monotonic() + 2 * seconds + 5)
+    except TimeoutError:
+        os.kill(pid, signal.SIGKILL)
+        answer = b""
+    finally:
+        os.close(read_end)
+    _, status = os.waitpid(pid, 0)
+    if answer[:1] == _OK:
+        return decode(answer[1:])
+    if answer[:1] == _USER_ERROR:
+        template, params = pickle.loads(answer[1:])
+        raise UserError(template, **params)
+    if answer[:1] == _FAILED:
+        raise ReaderFailed(answer[1:].decode("utf-8", "replace"))
+    if os.WIFSIGNALED(status):
+        number = os.WTERMSIG(status)
+        raise ReaderFailed(f"stopped by {signal.Signals(number).name}")
+    raise ReaderFailed(f"ended with status {os.WEXITSTATUS(status)}")
+
+
+def _child(
+    out: int,
+    work: Callable[[], T],
+    encode: Callable[[T], bytes],
+    memory_mb: int,
+    seconds: int,
+) -> None:
+    code = 0
+    try:
+        # calamine's last words on a refused allocation (a Rust backtrace) are the parent's to
+        # tell, in one line: not the server log's
+        quiet = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(quiet, 2)
+        faulthandler.disable()  # it writes to a copy of stderr of its own
+        _limit(memory_mb, seconds)
+        try:
+            answer = _OK + encode(work())
+        except UserError as exc:
+            try:
+                answer = _USER_ERROR + pickle.dumps((exc.template, exc.params))
+            except Exception:
+                answer = _USER_ERROR + pickle.dumps((str(exc), {}))
+        except Exception as exc:
+            answer = _FAILED + f"{type(exc).__name__}: {exc}"[:500].encode()
+        view = memoryview(answer)
+        while view:
+            view = view[os.write(out, view) :]
+    except BaseException:
+        code = 70
+    finally:
+        # no atexit handlers, no flushing of the parent's buffers, no finalisers
+        os._exit(code)
+
+
+def _limit(memory_mb: int, seconds: int) -> None:
+    try:
+        with open("/proc/self/statm", "rb") as f:
+            mapped = int(f.read().split()[0]) * _PAGE
+    except (OSError, ValueError, IndexError):
+        mapped = 0
+    if mapped:  # the budget on top of what the fork already maps
+        _lower(resource.RLIMIT_AS, mapped + memory_mb * 1024 * 1024)
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    spent = int(used.ru_utime + used.ru_stime)  # a forked child starts with none, but be sure
+    _lower(resource.RLIMIT_CPU, spent + seconds)
+
+
+def _lower(which: int, cap: int) -> None:
+    """Lower a limit to ``cap``, never above one already set (a process may not raise its
+    hard limit: one started under a tighter cap keeps it)."""
+    soft, hard = resource.getrlimit(which)
+    if hard != resource.RLIM_INFINITY:
+        cap = min(cap, hard)
+    if soft == resource.RLIM_INFINITY or cap < soft:
+        resource.setrlimit(which, (cap, hard))
+
+
+def _read_all(fd: int, deadline: float) -> bytes:
+    parts: list[bytes] = []
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError
+        ready, _, _ = select.select([fd], [], [], left)
+        if not ready:
+            continue
+        piece = os.read(fd, 1 << 20)
+        if not piece:
+            return b"".join(parts)
+        parts.append(piece)
+
+
+# --- cells across the pipe -----------------------------------------------------------------
+
+
+def dumps(value: Any) -> bytes:
+    """The child's answer as pickle writes it without its memo: the cells are plain values
+    and lists with no object twice, and the memo was half the time of the dump."""
+    buffer = io.BytesIO()
+    pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
+    pickler.fast = True
+    pickler.dump(value)
+    return buffer.getvalue()
+
+
+def loads(data: bytes) -> Any:
+    """What :func:`dumps` wrote, in the parent (our own child's bytes, never a file's)."""
+    return pickle.loads(data)

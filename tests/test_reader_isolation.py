@@ -1,0 +1,228 @@
+"""calamine reads in a child bounded in memory and time (testrota.roster.isolation).
+
+Review (stop 41) found small files of every format that got past the survey written to
+calamine's rules and made calamine ask for hundreds of gigabytes at once, which aborts the
+process: an .xlsb far cell (no survey at all), an .xlsx whose cells sit in a sheetData under an
+odd prefix behind a decoy in a comment, a shared-strings count written twice, a sheet part
+named through ``..``, one long shared string used by thousands of cells, an .ods string
+repeated over a thousand columns, .xls DIMENSIONS that wrap, and 50,000 copies of one merged
+range (minutes of CPU in our own code). Each is read here, in this process: the child ends,
+the uploader is told in one line, and this process goes on."""
+
+from __future__ import annotations
+
+import io
+import os
+import struct
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from testrota.errors import UserError
+from testrota.policy import ImportPolicy
+from testrota.roster import isolation
+from testrota.roster.reader import read_workbook
+from tests.conftest import ROOT
+from tests.damaged_files import (
+    _biff_records,
+    _ods,
+    _xlsx,
+    people_rows,
+    sheet_xml,
+    workbook_stream,
+    xls_with_stream,
+)
+from tests.test_damaged_files import ALIASES, REQUIRED_FIELDS
+
+NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+PKG = "http://schemas.openxmlformats.org/package/2006/relationships"
+HEADER = '<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c></row>'
+FAR = '<row r="1048576"><c r="XFD1048576"><v>1</v></c></row>'
+BODY = HEADER + people_rows(2, 3)
+LIMITS = ImportPolicy(reader_seconds=30)
+
+
+# --- an .xlsb, record by record ---------------------------------------------------------------
+
+
+def _record(kind: int, body: bytes = b"") -> bytes:
+    head = bytes([kind]) if kind < 0x80 else bytes([(kind & 0x7F) | 0x80, (kind >> 7) & 0x7F])
+    size, length = len(body), b""
+    while True:
+        low, size = size & 0x7F, size >> 7
+        length += bytes([low | 0x80 if size else low])
+        if not size:
+            return head + length + body
+
+
+def _wide_string(text: str) -> bytes:
+    return struct.pack("<I", len(text)) + text.encode("utf-16-le")
+
+
+def _xlsb(cells: list[tuple[int, int, str | float]]) -> bytes:
+    book = (
+        _record(0x83)
+        + _record(0x8F)
+        + _record(0x9C, struct.pack("<II", 0, 1) + _wide_string("rId1") + _wide_string("花名册"))
+        + _record(0x90)
+        + _record(0x9D, b"\x00" * 16)
+        + _record(0x84)
+    )
+    sheet = _record(0x81) + _record(0x94, struct.pack("<IIII", 0, 0, 0, 0)) + _record(0x91)
+    row = None
+    for r, c, value in sorted(cells, key=lambda cell: (cell[0], cell[1])):
+        if r != row:
+            sheet += _record(0x00, struct.pack("<I", r) + b"\x00" * 13)
+            row = r
+        place = struct.pack("<I", c) + b"\x00" * 4
+        if isinstance(value, str):
+            sheet += _record(0x06, place + _wide_string(value))
+        else:
+            sheet += _record(0x05, place + struct.pack("<d", value))
+    sheet += _record(0x92) + _record(0x82)
+    worksheet = f"{REL}/worksheet"
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr(
+            "[Content_Types].xml",
+            '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+            '<Default Extension="bin" '
+            'ContentType="application/vnd.ms-excel.sheet.binary.macroEnabled.main"/></Types>',
+        )
+        z.writestr(
+            "_rels/.rels",
+            f'<Relationships xmlns="{PKG}"><Relationship Id="rId1" '
+            f'Type="{REL}/officeDocument" Target="xl/workbook.bin"/></Relationships>',
+        )
+        z.writestr("xl/workbook.bin", book)
+        z.writestr(
+            "xl/_rels/workbook.bin.rels",
+            f'<Relationships xmlns="{PKG}"><Relationship Id="rId1" Type="{worksheet}" '
+            'Target="worksheets/sheet1.bin"/></Relationships>',
+        )
+        z.writestr("xl/worksheets/sheet1.bin", sheet)
+    return buffer.getvalue()
+
+
+def _xls_dimensions(first_row: int, last_row: int, first_col: int, last_col: int) -> bytes:
+    stream = bytearray(workbook_stream())
+    for pos, kind, length in list(_biff_records(bytes(stream))):
+        if kind == 0x0200 and length == 14:
+            struct.pack_into("<IIHH", stream, pos + 4, first_row, last_row, first_col, last_col)
+    return xls_with_stream(bytes(stream))
+
+
+def _rels(target: str) -> str:
+    return (
+        f'<Relationships xmlns="{PKG}"><Relationship Id="rId1" Type="{REL}/worksheet" '
+        f'Target="{target}"/><Relationship Id="rIdS" Type="{REL}/sharedStrings" '
+        'Target="sharedStrings.xml"/></Relationships>'
+    )
+
+
+_SST = "<si><t>工号</t></si><si><t>姓名</t></si></sst>"
+_MERGE = '<mergeCell ref="A2:A300000"/>'
+_MANY_USES = "".join(
+    f'<row r="{r}"><c r="A{r}"><v>{r}</v></c>'
+    + "".join(f'<c r="{c}{r}" t="s"><v>2</v></c>' for c in "BCDEFGHIJK")
+    + "</row>"
+    for r in range(2, 600)
+)
+_ODS_HEADER = (
+    '<table:table-row><table:table-cell office:value-type="string"><text:p>工号</text:p>'
+    '</table:table-cell><table:table-cell office:value-type="string"><text:p>姓名</text:p>'
+    "</table:table-cell></table:table-row>"
+)
+
+ATTACKS: dict[str, Any] = {
+    "xlsb-far-cell.xlsb": lambda: _xlsb(
+        [(0, 0, "工号"), (0, 1, "姓名"), (1, 0, 1.0), (0x100000, 16383, 1.0)]
+    ),
+    "sheetdata-odd-prefix-behind-a-decoy.xlsx": lambda: _xlsx(
+        {
+            "xl/worksheets/sheet1.xml": f'<worksheet xmlns="{NS}" xmlns:é="{NS}"><é:sheetData>'
+            f"{BODY}{FAR}</é:sheetData><!--<sheetData>--></worksheet>"
+        }
+    ),
+    "shared-string-count-twice.xlsx": lambda: _xlsx(
+        {
+            "xl/worksheets/sheet1.xml": sheet_xml(people_rows(2, 3)),
+            "xl/sharedStrings.xml": f'<sst xmlns="{NS}" uniqueCount="4000000000" '
+            f'uniqueCount="2">{_SST}',
+        }
+    ),
+    "part-named-through-dotdot.xlsx": lambda: _xlsx(
+        {
+            "xl/worksheets/sheet1.xml": sheet_xml(people_rows(2, 3)),
+            "xl/../xl/worksheets/sheet1.xml": sheet_xml(people_rows(2, 3) + FAR),
+            "xl/_rels/workbook.xml.rels": _rels("../xl/worksheets/sheet1.xml"),
+        }
+    ),
+    "one-long-shared-string-in-6000-cells.xlsx": lambda: _xlsx(
+        {
+            "xl/worksheets/sheet1.xml": sheet_xml(_MANY_USES),
+            "xl/sharedStrings.xml": f'<sst xmlns="{NS}" count="3" uniqueCount="3"><si><t>工号'
+            f"</t></si><si><t>姓名</t></si><si><t>{'张' * 300_000}</t></si></sst>",
+        }
+    ),
+    "ods-long-string-repeated.ods": lambda: _ods(
+        f'<table:table table:name="花名册">{_ODS_HEADER}<table:table-row '
+        'table:number-rows-repeated="300"><table:table-cell office:value-type="float" '
+        'office:value="1"/><table:table-cell table:number-columns-repeated="1000" '
+        f'office:value-type="string" office:string-value="{"x" * 20000}"/></table:table-row>'
+        "</table:table>"
+    ),
+    "xls-dimensions-that-wrap.xls": lambda: _xls_dimensions(5, 1, 0, 1),
+    "merged-range-50000-times.xlsx": lambda: _xlsx(
+        {
+            "xl/worksheets/sheet1.xml": f'<worksheet xmlns="{NS}"><sheetData>{BODY}<row '
+            'r="300000"><c r="A300000"><v>1</v></c></row></sheetData><mergeCells '
+            f'count="50000">{_MERGE * 50000}</mergeCells></worksheet>'
+        }
+    ),
+}
+
+
+@pytest.mark.skipif(not isolation.can_isolate(), reason="no fork: calamine reads in-process")
+@pytest.mark.parametrize("name", sorted(ATTACKS))
+def test_a_file_built_to_exhaust_memory_is_refused_and_this_process_goes_on(
+    tmp_path: Path, name: str
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(ATTACKS[name]())
+    assert path.stat().st_size < 30_000  # small on disk
+    with pytest.raises(UserError) as refused:
+        read_workbook(path, ALIASES, REQUIRED_FIELDS, LIMITS)
+    message = str(refused.value)
+    assert ("\n" not in message and name in message) or "merged cells overlap" in message
+    assert "stopped" in message or "overlap" in message or "damaged" in message, message
+    assert os.getpid() > 0  # still here to say so
+
+
+def test_a_limit_already_tighter_is_kept(tmp_path: Path) -> None:
+    """An import run under a tighter cap (a container's, a test's) keeps it in the child: a
+    process may not raise its hard limit, and trying had made every read fail."""
+    import resource
+
+    path = tmp_path / "r.xlsx"
+    path.write_bytes(_xlsx({"xl/worksheets/sheet1.xml": sheet_xml(people_rows(2, 4))}))
+    soft, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    resource.setrlimit(resource.RLIMIT_CPU, (soft, min(hard, 10**6)))
+    try:
+        book = read_workbook(path, ALIASES, REQUIRED_FIELDS, ImportPolicy(reader_seconds=3600))
+    finally:
+        resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
+    assert len(book.sheets[0].data["employee_no"]) == 3
+
+
+@pytest.mark.parametrize(
+    "sample", sorted((ROOT / "sample_rosters").glob("*.xls*")), ids=lambda p: p.name
+)
+def test_a_real_roster_reads_the_same_in_the_child_and_in_process(sample: Path) -> None:
+    isolated = read_workbook(sample, ALIASES, REQUIRED_FIELDS, ImportPolicy(isolate_reader=True))
+    direct = read_workbook(sample, ALIASES, REQUIRED_FIELDS, ImportPolicy(isolate_reader=False))
+    assert isolated == direct
+    assert [s.name for s in isolated.skipped] == [s.name for s in direct.skipped]
