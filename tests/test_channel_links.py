@@ -12,15 +12,15 @@ import copy
 import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from testrota.errors import UserError
 from testrota.notify.aliyun import AliyunBackend
 from testrota.notify.backends import TemplateValues
-from testrota.notify.channel_templates import LINK_PATHS, OUTBOX_KINDS, check_links
+from testrota.notify.channel_templates import LINK_PATHS, OUTBOX_KINDS, link_problems
 from testrota.notify.links import make_personal_link, read_personal_token
 from testrota.notify.templates import load_templates, parse_templates
 from testrota.org.reminders import LateUnit, plan_late_texts
@@ -51,10 +51,15 @@ def _channel(data: dict[str, Any]) -> Any:
     return parse_templates(data, SOURCE).channels["aliyun"]
 
 
-def _refused(data: dict[str, Any], public_url: str) -> str:
-    with pytest.raises(UserError) as info:
-        check_links(_channel(data), public_url, SOURCE)
-    return str(info.value)
+def _problems(data: dict[str, Any], public_url: str) -> dict[tuple[str, str], str]:
+    found = link_problems(_channel(data), public_url, SOURCE)
+    return {key: str(problem) for key, problem in found.items()}
+
+
+def _refused(data: dict[str, Any], public_url: str, kind: str = "booster") -> str:
+    message = _problems(data, public_url).get(("zh-Hans", kind))
+    assert message is not None, _problems(data, public_url)
+    return message
 
 
 def _booster(data: dict[str, Any], text: str, params: list[str]) -> dict[str, Any]:
@@ -68,8 +73,8 @@ def _booster(data: dict[str, Any], text: str, params: list[str]) -> dict[str, An
 def test_the_shipped_wording_writes_the_address_and_fits_every_kinds_links(
     shipped: dict[str, Any],
 ) -> None:
-    check_links(_channel(shipped), PUBLIC_URL, SOURCE)
-    check_links(_channel(shipped), "http://rota.example.com", SOURCE)  # written without scheme
+    assert _problems(shipped, PUBLIC_URL) == {}
+    assert _problems(shipped, "http://rota.example.com") == {}  # written without a scheme
     assert set(LINK_PATHS) == set(OUTBOX_KINDS)  # every kind's links are bounded
 
 
@@ -85,17 +90,26 @@ def test_a_public_url_the_wording_does_not_write_is_refused(shipped: dict[str, A
     message = _refused(shipped, "https://rota.steel.cn")
     assert "must write the address rota.steel.cn/ right before ${path}" in message
     assert message.startswith(SOURCE)
+    assert len(_problems(shipped, "https://rota.steel.cn")) == len(OUTBOX_KINDS)
     moved = _moved(shipped, "rota.steel.cn")
-    check_links(_channel(moved), "https://rota.steel.cn", SOURCE)
-    # a longer host ending in the address is another address
-    with_tail = _booster(moved, "您好，请接种加强针：xrota.steel.cn/${path}", ["path"])
-    assert ".templates.zh-Hans.booster:" in _refused(with_tail, "https://rota.steel.cn")
-    # the address after a Chinese word or with its scheme is the address
+    assert _problems(moved, "https://rota.steel.cn") == {}
+    # another address that ends in this one, or holds it, or another scheme, is not it; nor
+    # is the link with a character glued after it, which a phone would take into the link
+    for text in (
+        "您好，请接种加强针：xrota.steel.cn/${path}",
+        "您好，请接种加强针：evil.cn/rota.steel.cn/${path}",
+        "您好，请接种加强针：evil.cn?u=rota.steel.cn/${path}",
+        "您好，请接种加强针：http://rota.steel.cn/${path}",
+        "您好，请接种加强针：rota.steel.cn/${path}.",
+    ):
+        moved_booster = _booster(moved, text, ["path"])
+        assert ".zh-Hans.booster:" in _refused(moved_booster, "https://rota.steel.cn"), text
+    # the address after a Chinese word or with its scheme, a Chinese full stop after it
     for text in (
         "您好，请接种加强针详情rota.steel.cn/${path}",
-        "详情：https://rota.steel.cn/${path}",
+        "详情：https://rota.steel.cn/${path}。",
     ):
-        check_links(_channel(_booster(moved, text, ["path"])), "https://rota.steel.cn", SOURCE)
+        assert _problems(_booster(moved, text, ["path"]), "https://rota.steel.cn") == {}
 
 
 def test_a_whole_link_in_a_variable_is_refused_unless_approved_longer(
@@ -108,7 +122,7 @@ def test_a_whole_link_in_a_variable_is_refused_unless_approved_longer(
     assert "rota.example.com/${path}" in message  # the way out
     approved_longer = copy.deepcopy(old_form)
     approved_longer["channels"]["aliyun"]["param_max_chars"]["link"] = 60
-    check_links(_channel(approved_longer), PUBLIC_URL, SOURCE)
+    assert _problems(approved_longer, PUBLIC_URL) == {}
 
 
 def test_the_longest_links_are_what_the_texts_build() -> None:
@@ -142,12 +156,38 @@ def test_a_persons_real_link_reaches_them_through_aliyun_and_opens(fake: FakeAli
     assert read_personal_token(settings, token, now=NOW) == 2**31 - 1
 
 
-def test_a_worker_with_a_public_url_the_wording_does_not_write_does_not_start(
-    fake: FakeAliyun,
+def test_a_kind_whose_wording_cannot_carry_its_link_fails_alone(
+    fake: FakeAliyun, tmp_path: Path
 ) -> None:
-    values: dict[str, Any] = {**fake.settings(), "public_url": "https://rota.steel.cn"}
+    """One template approved with another address: its texts fail before the wire, named,
+    and every other kind still goes out (a channel refused whole had stopped them all)."""
+    import shutil
+
+    from testrota.notify.failures import Failure, SendFailure
+
+    config = tmp_path / "config"
+    shutil.copytree(CONFIG_DIR, config)
+    text = (config / "messages.yaml").read_text(encoding="utf-8")
+    booster = "请尽快接种新冠疫苗加强针。查看安排：rota.example.com/${path}"
+    assert booster in text
+    (config / "messages.yaml").write_text(
+        text.replace(booster, booster.replace("rota.example.com", "old.example.com")),
+        encoding="utf-8",
+    )
+    values: dict[str, Any] = {**fake.settings(), "config_dir": config}
     settings = get_settings(secret_key=SECRET, **values)
-    with pytest.raises(UserError) as info:
-        AliyunBackend.from_settings(settings, SmsPolicy())
-    assert "rota.steel.cn/" in str(info.value) and "messages.yaml" in str(info.value)
-    assert fake.received == []
+    backend = AliyunBackend.from_settings(settings, SmsPolicy(request_timeout_seconds=5))
+    assert list(backend.link_problems) == [("zh-Hans", "booster")]
+    link = make_personal_link(settings, 7, NOW)
+    booster_text = TemplateValues("booster", "zh-Hans", {"name": "张三", "link": link})
+    with pytest.raises(SendFailure) as failed:
+        backend.send("+8613800000001", "x", 1, booster_text)
+    assert failed.value.kind is Failure.REJECTED and failed.value.code == "link_not_sendable"
+    assert "rota.example.com/ right before ${path}" in failed.value.message
+    reminder = TemplateValues(
+        "reminder_before",
+        "zh-Hans",
+        {"name": "张三", "time": "09:30", "site": "一号采样点", "link": link},
+    )
+    assert backend.send("+8613800000001", "x", 2, reminder).status == "sent"
+    assert [m.template_code for m in fake.messages] == ["SMS_270000002"]

@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from testrota.errors import UserError
 from testrota.notify.backends import (
     LOOKUP_MARGIN,
     ProviderMessage,
@@ -205,6 +206,8 @@ class AliyunBackend:
         self.sign_name = settings.aliyun_sms_sign_name or ""
         self.channel = channel
         self.public_url = settings.public_url
+        # (language, kind) -> why its links cannot go out (channel_templates.link_problems)
+        self.link_problems: dict[tuple[str, str], UserError] = {}
         per_day = (channels or ChannelsPolicy()).aliyun_per_day
         self.recipient_limits: tuple[tuple[str, timedelta, int], ...] = (
             ("aliyun", timedelta(days=1), per_day),
@@ -214,10 +217,10 @@ class AliyunBackend:
     def from_settings(
         cls, settings: Settings, sms: SmsPolicy, channels: ChannelsPolicy | None = None
     ) -> AliyunBackend:
-        """The backend with the approved templates of ``messages.yaml`` (refused without, or
-        with links Aliyun would refuse: :func:`check_links`)."""
-        from testrota.errors import UserError
-        from testrota.notify.channel_templates import check_links
+        """The backend with the approved templates of ``messages.yaml`` (refused without).
+        Templates whose links Aliyun would refuse (:func:`link_problems`) are logged and their
+        texts fail before the wire; the other kinds are sent."""
+        from testrota.notify.channel_templates import link_problems
         from testrota.notify.templates import load_templates
 
         templates = load_templates(settings.config_dir, sms.max_segments)
@@ -229,8 +232,11 @@ class AliyunBackend:
                 "channels.aliyun (see the README, Connecting Aliyun SMS)",
                 path=source,
             )
-        check_links(channel, settings.public_url, source)
-        return cls(settings, sms, channel, channels)
+        backend = cls(settings, sms, channel, channels)
+        backend.link_problems = link_problems(channel, settings.public_url, source)
+        for problem in backend.link_problems.values():
+            log.error("Aliyun texts of a kind will not be sent: %s", problem)
+        return backend
 
     # ------------------------------------------------------------------ sending
     def send(
@@ -246,6 +252,11 @@ class AliyunBackend:
 
         call = None
         if template is not None:
+            problem = self._link_problem(template)
+            if problem is not None:
+                failure = SendFailure(Failure.REJECTED, "link_not_sendable", str(problem)[:400])
+                log.error("Aliyun text %s not sent: %s", message_id, failure)
+                raise failure
             try:
                 call = self.channel.call(
                     template.kind, template.language, template.params, self.public_url
@@ -292,6 +303,17 @@ class AliyunBackend:
                 failure,
             )
         raise failure
+
+    def _link_problem(self, template: TemplateValues) -> UserError | None:
+        """Why the template this text would go by cannot carry its link, if it cannot."""
+        chosen = self.channel.template(template.kind, template.language)
+        for (language, kind), problem in self.link_problems.items():
+            if (
+                kind == template.kind
+                and self.channel.templates.get(language, {}).get(kind) is chosen
+            ):
+                return problem
+        return None
 
     # ------------------------------------------------------------------ lookups
     def details(

@@ -12,9 +12,10 @@ wording), which every configured channel must have for every kind.
 
 Links: Aliyun approves a link only as fixed text with at most a variable tail
 (``https://rota.example.com/${path}``), and a variable of at most 35 characters. ``${path}`` is
-the link less ``TESTROTA_PUBLIC_URL`` and its slash; :func:`check_links` holds, when the channel
-starts, that each wording writes that address before it and that every link of each kind fits
-its variable, so a text is not refused by the provider one at a time, at sending.
+the link less ``TESTROTA_PUBLIC_URL`` and its slash; :func:`link_problems` finds, when the channel
+starts, the kinds whose wording does not write that address right before it, or whose links
+cannot fit their variable: those fail before the wire (``link_not_sendable``) and the doctor
+names them, instead of the provider refusing each text; the other kinds go on.
 """
 
 from __future__ import annotations
@@ -183,53 +184,77 @@ def link_path(link: str, public_url: str) -> str:
     return link[len(base) :]
 
 
-def _address(public_url: str) -> str:
-    """The public address as a text may write it: with its scheme, or without (a phone links
-    a bare domain too, and the wording is shorter)."""
-    return public_url.rstrip("/").split("://", 1)[-1]
-
-
-def check_links(channel: ChannelSet, public_url: str, source: str) -> None:
-    """Refuse, when the channel starts, templates whose links would be refused one by one:
-    a ``${path}`` not written after ``TESTROTA_PUBLIC_URL`` in the approved wording, or a kind
-    whose links can be longer than the variable that carries them."""
-    address = _address(public_url)
-    # the address whole, not the tail of a longer host (xrota.example.com)
-    written = re.compile(r"(?<![A-Za-z0-9.-])(?:https?://)?" + re.escape(address) + r"/\$\{path\}")
+def link_problems(
+    channel: ChannelSet, public_url: str, source: str
+) -> dict[tuple[str, str], UserError]:
+    """The templates whose links the provider would refuse one text at a time, by
+    (language, kind): a ``${path}`` not written right after ``TESTROTA_PUBLIC_URL`` in the
+    approved wording, or links of the kind longer than the variable that carries them. The
+    channel keeps sending the other kinds; these fail before the wire as ``link_not_sendable``
+    and the doctor names them."""
+    scheme, _, rest = public_url.rstrip("/").partition("://")
+    address = rest or scheme
+    # The address whole: not the tail of another (xrota.example.com, evil.cn/rota.example.com)
+    # nor glued to what follows, which a phone would take into the link (".", ")").
+    written = re.compile(
+        r"(?<![\x21-\x7e])(?:"
+        + re.escape(scheme)
+        + r"://)?"
+        + re.escape(address)
+        + r"/\$\{path\}(?![\x21-\x7e])"
+    )
+    found: dict[tuple[str, str], UserError] = {}
     for language, kinds in sorted(channel.templates.items()):
         for kind, template in sorted(kinds.items()):
             where = f"channels.{channel.channel}.templates.{language}.{kind}"
-            if "path" in template.params and not written.search(template.text):
-                raise UserError(
-                    "{source}: {where}: the approved wording must write the address "
-                    "{address}/ right before ${{path}}, as TESTROTA_PUBLIC_URL is "
-                    "{public_url}; have the wording approved with this address, or set "
-                    "TESTROTA_PUBLIC_URL to the one it writes",
-                    source=source,
-                    where=where,
-                    address=address,
-                    public_url=public_url,
-                )
-            for name in LINK_PARAMS:
-                if name not in template.params:
-                    continue
-                longest = LINK_PATHS[kind] + (len(public_url) + 1 if name == "link" else 0)
-                limit = channel.max_chars[name]
-                if longest > limit:
-                    raise UserError(
-                        "{source}: {where}: its links are up to {longest} characters, more "
-                        "than the {limit} {channel} takes in ${{{name}}}; write "
-                        "{address}/${{path}} in the approved wording (the address fixed, "
-                        "as {channel} asks), or raise param_max_chars.{name} if {channel} "
-                        "approved a longer variable",
-                        source=source,
-                        where=where,
-                        longest=longest,
-                        limit=limit,
-                        channel=channel.channel,
-                        name=name,
-                        address=address,
-                    )
+            problem = _link_problem(channel, template, kind, where, written, public_url, source)
+            if problem is not None:
+                found[language, kind] = problem
+    return found
+
+
+def _link_problem(
+    channel: ChannelSet,
+    template: ChannelTemplate,
+    kind: str,
+    where: str,
+    written: re.Pattern[str],
+    public_url: str,
+    source: str,
+) -> UserError | None:
+    public_url = public_url.rstrip("/")
+    address = public_url.partition("://")[2] or public_url
+    if "path" in template.params and not written.search(template.text):
+        return UserError(
+            "{source}: {where}: the approved wording must write the address {address}/ right "
+            "before ${{path}}, and nothing right after it, as TESTROTA_PUBLIC_URL is "
+            "{public_url}; have the wording approved with this address, or set "
+            "TESTROTA_PUBLIC_URL to the one it writes",
+            source=source,
+            where=where,
+            address=address,
+            public_url=public_url,
+        )
+    for name in LINK_PARAMS:
+        if name not in template.params:
+            continue
+        longest = LINK_PATHS[kind] + (len(public_url) + 1 if name == "link" else 0)
+        limit = channel.max_chars[name]
+        if longest > limit:
+            return UserError(
+                "{source}: {where}: its links are up to {longest} characters, more than the "
+                "{limit} {channel} takes in ${{{name}}}; write {address}/${{path}} in the "
+                "approved wording (the address fixed, as {channel} asks), or raise "
+                "param_max_chars.{name} if {channel} approved a longer variable",
+                source=source,
+                where=where,
+                longest=longest,
+                limit=limit,
+                channel=channel.channel,
+                name=name,
+                address=address,
+            )
+    return None
 
 
 def parse_channels(

@@ -70,6 +70,22 @@ def check_aliyun(settings: Settings, policy: Policy) -> list[Check]:
             ),
         )
     ]
+    if backend.link_problems:
+        # the first in the file's order; every one is in the worker's log
+        first = next(iter(backend.link_problems.values()))
+        checks.append(
+            _check(
+                "aliyun links",
+                "fail",
+                Phrase(first.template, **first.params),
+                Phrase(
+                    "texts of {n} template(s) fail until fixed (link_not_sendable); the other "
+                    "kinds are sent. Have the wording approved with TESTROTA_PUBLIC_URL's "
+                    "address before ${{path}} (README, Connecting Aliyun SMS)",
+                    n=len(backend.link_problems),
+                ),
+            )
+        )
     try:
         backend.details("+8613800000000", datetime.now(CHINA).date())
     except Exception as exc:  # the SDK's own, or a network error: the message says which
