@@ -226,3 +226,68 @@ def test_a_real_roster_reads_the_same_in_the_child_and_in_process(sample: Path) 
     direct = read_workbook(sample, ALIASES, REQUIRED_FIELDS, ImportPolicy(isolate_reader=False))
     assert isolated == direct
     assert [s.name for s in isolated.skipped] == [s.name for s in direct.skipped]
+
+
+# --- the child itself (found in review of the bound) -----------------------------------------
+
+
+def _in_child(work: Any) -> Any:
+    return isolation.run_isolated(work, isolation.dumps, isolation.loads, memory_mb=512, seconds=30)
+
+
+def _child_state() -> dict[str, Any]:
+    import ctypes
+    import gc
+    import resource
+    import signal
+
+    return {
+        "fds": sorted(int(fd) for fd in os.listdir("/proc/self/fd")),
+        "gc": gc.isenabled(),
+        "core": resource.getrlimit(resource.RLIMIT_CORE),
+        "dumpable": ctypes.CDLL(None).prctl(3, 0, 0, 0, 0),  # PR_GET_DUMPABLE
+        "xcpu": signal.getsignal(signal.SIGXCPU) == signal.SIG_DFL,
+        "cpu": resource.getrlimit(resource.RLIMIT_CPU),
+    }
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").exists(), reason="Linux's /proc")
+def test_the_child_holds_none_of_this_processs_files_garbage_or_memory_on_a_crash(
+    tmp_path: Path,
+) -> None:
+    """Another upload's pipe held open by this child made that upload wait for it (and a good
+    file was refused at the deadline); the parent's garbage collected in the child rolled back
+    a database connection they share; a killed child dumped the server's memory to disk."""
+    import signal
+
+    held = [os.open(tmp_path / f"f{i}", os.O_CREAT | os.O_WRONLY) for i in range(5)]
+    ignored = signal.signal(signal.SIGXCPU, signal.SIG_IGN)
+    try:
+        state = _in_child(_child_state)
+    finally:
+        signal.signal(signal.SIGXCPU, ignored)
+        for fd in held:
+            os.close(fd)
+    # stdin, stdout, stderr (now /dev/null), the answer's pipe, and the listing's own
+    assert len(state["fds"]) <= 5 and not set(held) & set(state["fds"][3:]), state["fds"]
+    assert state["gc"] is False
+    assert state["core"] == (0, 0) and state["dumpable"] == 0
+    assert state["xcpu"] is True and state["cpu"][1] <= state["cpu"][0] + 5
+
+
+def test_an_answer_is_kept_when_the_system_reaps_children_itself() -> None:
+    import signal
+
+    before = signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    try:
+        assert _in_child(lambda: "read") == "read"
+    finally:
+        signal.signal(signal.SIGCHLD, before)
+
+
+def test_a_bug_in_the_reader_is_a_bug_not_a_file_too_large() -> None:
+    def broken() -> None:
+        raise KeyError("a bug")
+
+    with pytest.raises(RuntimeError, match="the workbook reader failed: KeyError"):
+        _in_child(broken)

@@ -122,7 +122,7 @@ class ImportPolicy(_Section):
     # child with a message, not the process serving everyone (testrota.roster.isolation).
     isolate_reader: bool = True
     reader_memory_mb: int = Field(default=2048, ge=64, le=65536)
-    reader_seconds: int = Field(default=300, ge=5, le=3600)
+    reader_seconds: int = Field(default=120, ge=5, le=3600)
 
 
 class ReminderPolicy(_Section):

@@ -17,7 +17,9 @@ the calling process.
 
 from __future__ import annotations
 
+import contextlib
 import faulthandler
+import gc
 import io
 import os
 import pickle
@@ -58,36 +60,57 @@ def run_isolated(
 ) -> T:
     """``decode(encode(work()))``, with ``work`` run in a forked child limited to
     ``memory_mb`` of address space beyond what this process has mapped and ``seconds`` of CPU
-    (the wall clock gets twice that). A UserError in the child is raised here as it was;
-    :class:`ReaderFailed` when the child ends without answering."""
+    (and of the wall clock, with a little to spare). A UserError in the child is raised here as
+    it was; :class:`ReaderFailed` when the child ends without answering; a RuntimeError when
+    ``work`` failed otherwise (a bug: the server's log gets it)."""
     read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: never returns
-        os.close(read_end)
-        _child(write_end, work, encode, memory_mb, seconds)
-    os.close(write_end)
     try:
-        answer = _read_all(read_end, time.monotonic() + 2 * seconds + 5)
+        pid = os.fork()
+    except OSError as exc:  # no memory or no process left for a child
+        os.close(read_end)
+        os.close(write_end)
+        raise ReaderFailed(f"no child ({exc.strerror})") from exc
+    if pid == 0:  # the child: never returns
+        _child(read_end, write_end, work, encode, memory_mb, seconds)
+    os.close(write_end)
+    answer = b""
+    try:
+        answer = _read_all(read_end, time.monotonic() + seconds + 10)
     except TimeoutError:
-        os.kill(pid, signal.SIGKILL)
-        answer = b""
+        pass
     finally:
         os.close(read_end)
-    _, status = os.waitpid(pid, 0)
+        if answer[:1] not in (_OK, _USER_ERROR, _FAILED):
+            _kill(pid)
+        status = _reap(pid)
     if answer[:1] == _OK:
         return decode(answer[1:])
     if answer[:1] == _USER_ERROR:
         template, params = pickle.loads(answer[1:])
         raise UserError(template, **params)
     if answer[:1] == _FAILED:
-        raise ReaderFailed(answer[1:].decode("utf-8", "replace"))
-    if os.WIFSIGNALED(status):
-        number = os.WTERMSIG(status)
-        raise ReaderFailed(f"stopped by {signal.Signals(number).name}")
-    raise ReaderFailed(f"ended with status {os.WEXITSTATUS(status)}")
+        raise RuntimeError(f"the workbook reader failed: {answer[1:].decode('utf-8', 'replace')}")
+    if status is not None and os.WIFSIGNALED(status):
+        raise ReaderFailed(signal.Signals(os.WTERMSIG(status)).name)
+    if status is not None and os.WIFEXITED(status):
+        raise ReaderFailed(f"exit {os.WEXITSTATUS(status)}")
+    raise ReaderFailed("no answer")
+
+
+def _kill(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+
+
+def _reap(pid: int) -> int | None:
+    try:
+        return os.waitpid(pid, 0)[1]
+    except ChildProcessError:  # SIGCHLD ignored: the system reaped it already
+        return None
 
 
 def _child(
+    read_end: int,
     out: int,
     work: Callable[[], T],
     encode: Callable[[T], bytes],
@@ -96,10 +119,17 @@ def _child(
 ) -> None:
     code = 0
     try:
+        # Nothing the parent holds is ours: no collection of its garbage (a finaliser could
+        # roll back a database connection it shares), none of its files or sockets (another
+        # upload's pipe, held open here, would wait for this child to end).
+        gc.disable()
+        os.closerange(3, out)
+        os.closerange(out + 1, _max_fd())
         # calamine's last words on a refused allocation (a Rust backtrace) are the parent's to
-        # tell, in one line: not the server log's
+        # tell, in one line: not the server log's; and no core dump of the server's memory
         quiet = os.open(os.devnull, os.O_WRONLY)
         os.dup2(quiet, 2)
+        os.close(quiet)
         faulthandler.disable()  # it writes to a copy of stderr of its own
         _limit(memory_mb, seconds)
         try:
@@ -121,6 +151,11 @@ def _child(
         os._exit(code)
 
 
+def _max_fd() -> int:
+    limit = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    return limit if limit != resource.RLIM_INFINITY and limit < 1 << 20 else 1 << 16
+
+
 def _limit(memory_mb: int, seconds: int) -> None:
     try:
         with open("/proc/self/statm", "rb") as f:
@@ -131,17 +166,31 @@ def _limit(memory_mb: int, seconds: int) -> None:
         _lower(resource.RLIMIT_AS, mapped + memory_mb * 1024 * 1024)
     used = resource.getrusage(resource.RUSAGE_SELF)
     spent = int(used.ru_utime + used.ru_stime)  # a forked child starts with none, but be sure
-    _lower(resource.RLIMIT_CPU, spent + seconds)
+    signal.signal(signal.SIGXCPU, signal.SIG_DFL)  # an ignored SIGXCPU would void the limit
+    _lower(resource.RLIMIT_CPU, spent + seconds, spare=5)
+    _lower(resource.RLIMIT_CORE, 0)
+    _not_dumpable()
 
 
-def _lower(which: int, cap: int) -> None:
-    """Lower a limit to ``cap``, never above one already set (a process may not raise its
-    hard limit: one started under a tighter cap keeps it)."""
+def _lower(which: int, cap: int, spare: int = 0) -> None:
+    """Lower a limit to ``cap`` (its hard limit to ``cap + spare``), never above one already
+    set: a process may not raise its hard limit, and one started under a tighter cap keeps it."""
     soft, hard = resource.getrlimit(which)
     if hard != resource.RLIM_INFINITY:
         cap = min(cap, hard)
-    if soft == resource.RLIM_INFINITY or cap < soft:
-        resource.setrlimit(which, (cap, hard))
+    new_hard = cap + spare if hard == resource.RLIM_INFINITY else min(hard, cap + spare)
+    if soft == resource.RLIM_INFINITY or cap < soft or new_hard != hard:
+        resource.setrlimit(which, (cap, new_hard))
+
+
+def _not_dumpable() -> None:
+    """No core even where the system pipes cores to a program (PR_SET_DUMPABLE, Linux)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE, 0
+    except (OSError, AttributeError):
+        return
 
 
 def _read_all(fd: int, deadline: float) -> bytes:
