@@ -192,7 +192,8 @@ def link_problems(
     approved wording, or links of the kind longer than the variable that carries them. The
     channel keeps sending the other kinds; these fail before the wire as ``link_not_sendable``
     and the doctor names them."""
-    scheme, _, rest = public_url.rstrip("/").partition("://")
+    public_url = public_url.rstrip("/")
+    scheme, _, rest = public_url.partition("://")
     address = rest or scheme
     # The address whole: not the tail of another (xrota.example.com, evil.cn/rota.example.com)
     # nor glued to what follows, which a phone would take into the link (".", ")").
@@ -207,7 +208,9 @@ def link_problems(
     for language, kinds in sorted(channel.templates.items()):
         for kind, template in sorted(kinds.items()):
             where = f"channels.{channel.channel}.templates.{language}.{kind}"
-            problem = _link_problem(channel, template, kind, where, written, public_url, source)
+            problem = _link_problem(
+                channel, template, kind, where, written, public_url, address, source
+            )
             if problem is not None:
                 found[language, kind] = problem
     return found
@@ -220,10 +223,9 @@ def _link_problem(
     where: str,
     written: re.Pattern[str],
     public_url: str,
+    address: str,
     source: str,
 ) -> UserError | None:
-    public_url = public_url.rstrip("/")
-    address = public_url.partition("://")[2] or public_url
     if "path" in template.params and not written.search(template.text):
         return UserError(
             "{source}: {where}: the approved wording must write the address {address}/ right "
