@@ -228,6 +228,57 @@ def test_a_real_roster_reads_the_same_in_the_child_and_in_process(sample: Path) 
     assert [s.name for s in isolated.skipped] == [s.name for s in direct.skipped]
 
 
+def test_a_group_sized_sheet_reads_the_same_in_the_child_and_in_process(tmp_path: Path) -> None:
+    """The child hands back parsed columns, a repeating one as its values once and a number a
+    cell: names, numbers, a sampling time and repeated departments over the sample's 2,000
+    cells arrive as they do in process, footer and blank rows dropped alike."""
+    from datetime import datetime, timedelta
+
+    from openpyxl import Workbook
+
+    path = tmp_path / "big.xlsx"
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["花名册"])
+    sheet.append(["序号", "工号", "姓名", "部门", "手机号", "入职时间"])
+    start = datetime(2022, 5, 9, 8, 0)
+    for i in range(1, 4_001):
+        if i % 997 == 0:
+            sheet.append([])
+        sheet.append(
+            [i, f"{i:06d}", f"员工{i}", f"部门{i % 7}", 13800000000 + i, start + timedelta(i % 3)]
+        )
+    sheet.append(["合计", "4000人"])
+    book.save(path)
+    isolated = read_workbook(path, ALIASES, REQUIRED_FIELDS, ImportPolicy(isolate_reader=True))
+    direct = read_workbook(path, ALIASES, REQUIRED_FIELDS, ImportPolicy(isolate_reader=False))
+    assert isolated == direct
+    data = isolated.sheets[0].data
+    assert len(data["employee_no"]) == 4_000 and data["employee_no"][0] == "000001"
+    assert len(set(map(id, data["department"]))) == 7  # one string per department
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_columns_cross_the_pipe_unchanged(seed: int) -> None:
+    import random
+
+    rng = random.Random(seed)
+    size = rng.choice([0, 1, 1_999, 2_000, 2_001, 5_000])
+    pool = [
+        "",
+        "阴性",
+        "a\x00b",
+        "\U0001f600",
+        "部门 1 ",
+        *(str(i) for i in range(rng.randrange(1, 3_000))),
+    ]
+    texts = [rng.choice(pool) for _ in range(size)]
+    assert isolation.unpack_texts(isolation.pack_texts(texts)) == texts
+    numbers = [rng.randrange(-(2**62), 2**62) for _ in range(size)]
+    assert isolation.unpack_ints(isolation.pack_ints(numbers)) == numbers
+
+
 # --- the child itself (found in review of the bound) -----------------------------------------
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from operator import itemgetter
@@ -121,15 +121,9 @@ def read_workbook(
     opened = load_file(path, limits)
     sha256 = hashlib.sha256(opened.data).hexdigest()
     matcher = HeaderMatcher(aliases)
-    sheets: list[Sheet] = []
-    skipped: list[SkippedSheet] = []
 
-    def take(raw: RawSheet) -> None:
-        parsed = parse_sheet(raw, matcher, required, ignore)
-        if isinstance(parsed, Sheet):
-            sheets.append(parsed)
-        else:
-            skipped.append(parsed)
+    def parse(raw: RawSheet) -> Sheet | SkippedSheet:
+        return parse_sheet(raw, matcher, required, ignore)
 
     if opened.format == "csv":
         raw = read_csv_sheet(opened, limits)
@@ -137,9 +131,11 @@ def read_workbook(
             raise UserError(
                 "{file}: a CSV file has no sheets; leave out --sheet", file=opened.file_name
             )
-        take(raw)
+        met = [parse(raw)]
     else:
-        _read_book(opened, sheet, take, skipped, limits)
+        met = _read_book(opened, sheet, parse, limits)
+    sheets = [m for m in met if isinstance(m, Sheet)]
+    skipped = [m for m in met if isinstance(m, SkippedSheet)]
     if not sheets:
         if sheet is not None and skipped and skipped[0].reason == "empty sheet":
             raise UserError(
@@ -159,41 +155,32 @@ def read_workbook(
 def _read_book(
     opened: OpenedFile,
     wanted: str | None,
-    take: Callable[[RawSheet], None],
-    skipped: list[SkippedSheet],
+    parse: Callable[[RawSheet], Sheet | SkippedSheet],
     limits: ImportPolicy,
-) -> None:
-    if not limits.isolate_reader or not isolation.can_isolate():
-        _read_calamine(opened, wanted, take, skipped, limits)
-        return
+) -> list[Sheet | SkippedSheet]:
+    """Each sheet parsed or passed over, in the workbook's order. Bounded, the child reads and
+    parses: the columns of texts it hands back cost far less across the pipe than the raw
+    cells (a lab sheet's sampling times are datetimes) and the raw rows never reach the
+    importing process's memory."""
 
-    # The child keeps the order of what it met: a sheet read or a sheet passed over.
-    def work() -> list[RawSheet | SkippedSheet]:
-        met: list[RawSheet | SkippedSheet] = []
-        _read_calamine(opened, wanted, met.append, cast("list[SkippedSheet]", met), limits)
+    def work() -> list[Sheet | SkippedSheet]:
+        met: list[Sheet | SkippedSheet] = []
+        _read_calamine(
+            opened,
+            wanted,
+            lambda raw: met.append(parse(raw)),
+            cast("list[SkippedSheet]", met),
+            limits,
+        )
         return met
 
-    def encode(met: list[RawSheet | SkippedSheet]) -> bytes:
-        return isolation.dumps(
-            [
-                (0, m.name, m.rows, m.merged)
-                if isinstance(m, RawSheet)
-                else (1, m.name, m.reason, m.headers_seen, m.template, m.params)
-                for m in met
-            ]
-        )
-
-    def decode(data: bytes) -> list[RawSheet | SkippedSheet]:
-        return [
-            RawSheet(m[1], m[2], m[3]) if m[0] == 0 else SkippedSheet(*m[1:])
-            for m in isolation.loads(data)
-        ]
-
+    if not limits.isolate_reader or not isolation.can_isolate():
+        return work()
     try:
-        met = isolation.run_isolated(
+        return isolation.run_isolated(
             work,
-            encode,
-            decode,
+            _encode_met,
+            _decode_met,
             memory_mb=limits.reader_memory_mb,
             seconds=limits.reader_seconds,
         )
@@ -208,11 +195,29 @@ def _read_book(
             seconds=limits.reader_seconds,
             reason=exc.reason,
         ) from exc
+
+
+def _encode_met(met: list[Sheet | SkippedSheet]) -> bytes:
+    packed: list[tuple[int, dict[str, Any]]] = []
     for m in met:
-        if isinstance(m, RawSheet):
-            take(m)
+        values = {f.name: getattr(m, f.name) for f in fields(m)}
+        if isinstance(m, Sheet):
+            values["data"] = {k: isolation.pack_texts(v) for k, v in m.data.items()}
+            values["row_numbers"] = isolation.pack_ints(m.row_numbers)
+        packed.append((isinstance(m, Sheet), values))
+    return isolation.dumps(packed)
+
+
+def _decode_met(data: bytes) -> list[Sheet | SkippedSheet]:
+    met: list[Sheet | SkippedSheet] = []
+    for is_sheet, values in isolation.loads(data):
+        if is_sheet:
+            values["data"] = {k: isolation.unpack_texts(v) for k, v in values["data"].items()}
+            values["row_numbers"] = isolation.unpack_ints(values["row_numbers"])
+            met.append(Sheet(**values))
         else:
-            skipped.append(m)
+            met.append(SkippedSheet(**values))
+    return met
 
 
 def _read_calamine(
