@@ -181,8 +181,11 @@ DAMAGED = {
 }
 
 
-def test_far_cells_in_disguise_are_refused_before_calamine_reads_them(tmp_path: Path) -> None:
-    results = read_capped(DISGUISES, tmp_path)
+@pytest.mark.parametrize("isolate", [True, False], ids=["bounded", "in-process"])
+def test_far_cells_in_disguise_are_refused_and_named(tmp_path: Path, isolate: bool) -> None:
+    """In process the survey refuses them before calamine reads; bounded, calamine's read
+    ends at the child's limits and the survey then names what is wrong."""
+    results = read_capped(DISGUISES, tmp_path, isolate=isolate)
     for name, r in results.items():
         assert r["outcome"] == "refused", (name, r)
         if name in DAMAGED:

@@ -34,6 +34,7 @@ from testrota.roster.spreadsheet import (
     load_file,
     read_calamine_sheet,
     read_csv_sheet,
+    survey_failed_read,
     workbook_sheet_names,
 )
 
@@ -171,10 +172,12 @@ def _read_book(
             lambda raw: met.append(parse(raw)),
             cast("list[SkippedSheet]", met),
             limits,
+            bounded=bounded,
         )
         return met
 
-    if not limits.isolate_reader or not isolation.can_isolate():
+    bounded = limits.isolate_reader and isolation.can_isolate()
+    if not bounded:
         return work()
     try:
         return isolation.run_isolated(
@@ -185,6 +188,7 @@ def _read_book(
             seconds=limits.reader_seconds,
         )
     except isolation.ReaderFailed as exc:
+        survey_failed_read(opened, wanted, limits)
         raise UserError(
             "{file}: reading it took more than an import may use ({memory} MB of memory, "
             "{seconds} s: import.reader_memory_mb and import.reader_seconds in policy.yaml) and "
@@ -226,6 +230,8 @@ def _read_calamine(
     take: Callable[[RawSheet], None],
     skipped: list[SkippedSheet],
     limits: ImportPolicy,
+    *,
+    bounded: bool = False,
 ) -> None:
     book, metas = workbook_sheet_names(opened)
     try:
@@ -251,7 +257,7 @@ def _read_calamine(
                     SkippedSheet.why(name, [], "hidden sheet (name it with --sheet to import it)")
                 )
             else:
-                take(read_calamine_sheet(opened, book, name, limits))
+                take(read_calamine_sheet(opened, book, name, limits, bounded=bounded))
     finally:
         book.close()
 

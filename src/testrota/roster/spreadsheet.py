@@ -9,8 +9,10 @@ Before calamine parses a workbook, its container is checked with every walk boun
 stream too (:mod:`~testrota.roster.biff`), and each sheet is surveyed for its extent and its
 padded number formats (:mod:`~testrota.roster.xlsx_parts`, :mod:`~testrota.roster.ods_parts`):
 a sheet over ``import.max_rows`` or ``import.max_cells`` is refused before it is read whole, and
-a number formatted ``000000`` comes out as the ``003002`` the clerk sees. calamine reads a
-legacy workbook from a container rebuilt here, never from the uploaded one.
+a number formatted ``000000`` comes out as the ``003002`` the clerk sees (read in the bounded
+child of :mod:`~testrota.roster.isolation`, an .xlsx sheet without such formats is surveyed
+only when the read fails). calamine reads a legacy workbook from a container rebuilt here,
+never from the uploaded one.
 """
 
 from __future__ import annotations
@@ -364,17 +366,19 @@ def workbook_sheet_names(opened: OpenedFile) -> tuple[Any, list[tuple[str, bool,
     return book, sheets
 
 
-def read_calamine_sheet(opened: OpenedFile, book: Any, name: str, limits: ImportPolicy) -> RawSheet:
-    """One sheet's cells as the clerk sees them; refused first if it is over the limits."""
+def read_calamine_sheet(
+    opened: OpenedFile, book: Any, name: str, limits: ImportPolicy, *, bounded: bool = False
+) -> RawSheet:
+    """One sheet's cells as the clerk sees them; refused first if it is over the limits.
+
+    ``bounded``: this process is a child capped in memory and time, so an .xlsx sheet's
+    survey (a tenth of a big sheet's read) runs only where it finds what calamine cannot (the
+    digits a padding number format shows); calamine's own extent is checked after its parse,
+    and a read that ends the child is surveyed then (:func:`survey_failed_read`)."""
     file_name = opened.file_name
-    try:
-        survey = opened.surveys.get(name)
-        if survey is None and opened.xlsx is not None:
-            survey = opened.xlsx.survey(name, limits.max_rows, limits.max_cells)
-    except SheetTooLarge as exc:
-        raise too_large(file_name, exc, limits) from exc
-    except (ValueError, zipfile.BadZipFile) as exc:
-        raise _damaged(file_name, exc) from exc
+    survey = opened.surveys.get(name)
+    if survey is None and opened.xlsx is not None and (not bounded or opened.xlsx.padded_styles):
+        survey = _survey_xlsx(opened, opened.xlsx, name, limits)
     if survey is not None:
         _check_extent(file_name, name, survey.rows, survey.columns, limits)
     sheet = _guarded(file_name, book.get_sheet_by_name, name)
@@ -388,6 +392,32 @@ def read_calamine_sheet(opened: OpenedFile, book: Any, name: str, limits: Import
         _show_formats(rows, survey)
     merged = _guarded(file_name, lambda: sheet.merged_cell_ranges) or []
     return RawSheet(name=name, rows=rows, merged=list(merged))
+
+
+def _survey_xlsx(
+    opened: OpenedFile, xlsx: XlsxPackage, name: str, limits: ImportPolicy
+) -> SheetSurvey:
+    try:
+        return xlsx.survey(name, limits.max_rows, limits.max_cells)
+    except SheetTooLarge as exc:
+        raise too_large(opened.file_name, exc, limits) from exc
+    except (ValueError, zipfile.BadZipFile) as exc:
+        raise _damaged(opened.file_name, exc) from exc
+
+
+def survey_failed_read(opened: OpenedFile, wanted: str | None, limits: ImportPolicy) -> None:
+    """After a bounded read ended at its limits: the sheet over ``import.max_rows`` or
+    ``import.max_cells`` (or damaged) named, as the survey first would have, when the survey
+    finds one (the sheet named, else every sheet of an .xlsx)."""
+    if opened.xlsx is None:
+        return
+    try:
+        names = [wanted] if wanted is not None else list(opened.xlsx.sheet_parts)
+    except (ValueError, zipfile.BadZipFile):
+        return
+    for name in names:
+        if name in opened.xlsx.sheet_parts:
+            _survey_xlsx(opened, opened.xlsx, name, limits)
 
 
 def _check_extent(file_name: str, name: str, rows: int, columns: int, limits: ImportPolicy) -> None:
