@@ -16,12 +16,21 @@ from testrota.db.engine import session_scope
 from testrota.org.config import load_org
 from testrota.org.units import sync_units
 from tests.conftest import CONFIG_DIR
-from tests.web_support import PASSWORD, add_people, book, make_user, sign_in, soup, week19
+from tests.web_support import (
+    PASSWORD,
+    add_people,
+    book,
+    make_user,
+    post_form,
+    sign_in,
+    soup,
+    week19,
+)
 
 pytest_plugins = ("tests.web_fixtures",)
 
 
-def _two_companies(engine: Engine) -> None:
+def _two_companies(engine: Engine) -> dict[str, Any]:
     """week19's people, 炼钢厂 under 板材公司, and a 炼钢厂 of 北营公司 with one person."""
     ids = week19(engine)
     add_people(
@@ -49,6 +58,7 @@ def _two_companies(engine: Engine) -> None:
             .values(unit_path="板材公司/炼钢厂")
         )
         sync_units(conn, load_org(CONFIG_DIR), datetime(2022, 5, 1, tzinfo=UTC))
+    return ids
 
 
 def _unit_supervisor(engine: Engine, name: str, units: list[str]) -> None:
@@ -172,6 +182,62 @@ def test_a_unit_supervisor_cannot_excuse_a_namesake_departments_person(engine: E
         excuse(app, Excuse("X001", "病假", Actor.web("sup"), on=date(2022, 5, 9), scope=mine))
     done = excuse(app, Excuse("A001", "病假", Actor.web("sup"), on=date(2022, 5, 9), scope=mine))
     assert done.excused
+
+
+def test_a_number_that_could_be_a_namesakes_names_only_the_supervisors_own(
+    client: TestClient, engine: Engine
+) -> None:
+    """Review: excusing ``42`` when 042 sits in the supervisor's unit and 0042 in a namesake
+    department of another company answered "could be 2 people: 0042 (孙七外人, 炼钢厂), …":
+    an outsider's number and name, which every other look-up keeps out of their sight."""
+    from datetime import date
+
+    from testrota.actions.excuse import Excuse, excuse
+    from testrota.audit import Actor
+    from tests.compliance_fixtures import SH, app_at, local, policy
+
+    ids = _two_companies(engine)
+    add_people(
+        engine,
+        [
+            {
+                "employee_no": no,
+                "name": name,
+                "department": "炼钢厂",
+                "unit_path": path,
+                "grid_unit": "一班",
+                "role": "司机",
+                "phone": phone,
+                "risk_category": "driver",
+            }
+            for no, name, path, phone in [
+                ("042", "自己人", "板材公司/炼钢厂", "+8613800000042"),
+                ("0042", "孙七外人", "北营公司/炼钢厂", "+8613800000099"),
+            ]
+        ],
+    )
+    book(engine, "042", ids["mon"])
+    with session_scope(engine) as s:
+        sync_units(s.connection(), load_org(CONFIG_DIR), datetime(2022, 5, 1, tzinfo=UTC))
+    app = app_at(engine, local(SH, 2022, 5, 9, 20, 0), policy())
+    mine = scope_for("supervisor", [], ["本钢集团/板材公司"], ["炼钢厂"])
+    done = excuse(app, Excuse("42", "病假", Actor.web("sup"), on=date(2022, 5, 9), scope=mine))
+    assert done.employee_no == "042" and done.excused
+    # and through the missed page's form and the API, as the reviewer did
+    _unit_supervisor(engine, "usup", ["本钢集团/板材公司"])
+    sign_in(client, "usup")
+    page = post_form(
+        client, "/missed/excuse", {"employee_no": "42", "reason": "病假"}, page="/missed"
+    )
+    shown = client.get(page.headers["location"]).text
+    token = client.get("/api/session").json()["csrf_token"]
+    api = client.post(
+        "/api/excuse",
+        json={"employee_no": "42", "reason": "病假"},
+        headers={"X-CSRF-Token": token},
+    )
+    for answer in (shown, api.text):
+        assert "0042" not in answer and "孙七外人" not in answer, answer[-500:]
 
 
 def test_a_unit_scope_is_the_units_and_their_departments() -> None:

@@ -41,11 +41,19 @@ def _check_unit(session: Any, cmd: Excuse) -> None:
     """A supervisor given units excuses only people sitting in them (a department of the same
     name elsewhere in the group is not theirs)."""
     from testrota.compliance.facts import find_person
+    from testrota.roster.people import AmbiguousEmployeeNo
 
     departments = cmd.scope.departments
-    person = find_person(
-        session, cmd.employee_no, departments=None if departments is None else sorted(departments)
-    )
+    try:
+        person = find_person(
+            session,
+            cmd.employee_no,
+            departments=None if departments is None else sorted(departments),
+        )
+    except AmbiguousEmployeeNo:
+        # Within the units too: a number that could be someone in a namesake department
+        # elsewhere names only the reader's own candidates.
+        person = find_person(session, cmd.employee_no, within=_within(cmd.scope))
     if not cmd.scope.reaches(session.connection(), person.unit_id):
         raise OutOfScope(
             "{employee_no} ({name}) is in {department}, which is not one of your departments",
@@ -53,6 +61,14 @@ def _check_unit(session: Any, cmd: Excuse) -> None:
             name=person.name,
             department=person.department or "no department",
         )
+
+
+def _within(scope: Scope) -> Any:
+    from sqlmodel import col
+
+    from testrota.db.models import Person
+
+    return scope.where(col(Person.department))
 
 
 def excuse(app: App, cmd: Excuse) -> Excused:
@@ -78,6 +94,7 @@ def excuse(app: App, cmd: Excuse) -> Excused:
             on=cmd.on,
             appointment_id=cmd.appointment_id,
             departments=None if departments is None else sorted(departments),
+            within=_within(cmd.scope),
             code=code,
         )
         record_many(

@@ -95,6 +95,7 @@ def excuse(
     on: date | None = None,
     appointment_id: int | None = None,
     departments: Collection[str] | None = None,
+    within: Any = None,
     code: str | None = None,
 ) -> Excused:
     """Excuse, in ``session``'s transaction, a person's missed appointments of a week (default:
@@ -102,17 +103,19 @@ def excuse(
     advance), or one appointment by id. An excused appointment is neither done nor missed.
 
     The caller flags what is due first (so a slot that just ended can be excused) and audits
-    each appointment excused. A person outside ``departments`` is :class:`OutOfScope`.
+    each appointment excused. A person outside ``departments`` is :class:`OutOfScope`; a number
+    that could be several people names only those within ``departments`` and ``within`` (a
+    ``Scope.where`` condition: a supervisor's units keep a namesake department out).
     """
     reason = clean_reason(reason)
     tz = policy.tz
     try:
         person = find_person(session, employee_no)
     except AmbiguousEmployeeNo:
-        if departments is None:
+        if departments is None and within is None:
             raise
         # Name only the candidates this user may see.
-        person = find_person(session, employee_no, departments=departments)
+        person = find_person(session, employee_no, departments=departments, within=within)
     if departments is not None and person.department not in departments:
         raise OutOfScope(
             "{employee_no} ({name}) is in {department}, which is not one of your departments",
