@@ -115,19 +115,32 @@ def oracle_parse_rows(
         if earlier is not None:
             if earlier.result == result:
                 out.duplicates += 1
+                continue
+            rank = {"positive": 3, "invalid": 2, "negative": 1, "pending": 0}
+            if rank[result] > rank[earlier.result]:  # this row's result is recorded instead
+                kept = sample._replace(sampled_at=earlier.sampled_at)
+                out.samples[out.samples.index(earlier)] = kept
+                seen[person_id, instant, source] = kept
+                out.matched_by[earlier.matched_by] -= 1
+                if not out.matched_by[earlier.matched_by]:
+                    del out.matched_by[earlier.matched_by]
+                out.matched_by[matched_by] = out.matched_by.get(matched_by, 0) + 1
+                dropped, value, recorded = earlier, earlier.result, kept
             else:
-                out.errors.append(
-                    RowProblem.of(
-                        sheet,
-                        row,
-                        "result",
-                        raw_result,
-                        "the same sample has result {result} in row {other}; keep "
-                        "one of the two rows",
-                        result=earlier.result,
-                        other=earlier.row,
-                    )
+                dropped, value, recorded = sample, raw_result, earlier
+            out.errors.append(
+                RowProblem.of(
+                    dropped.sheet,
+                    dropped.row,
+                    "result",
+                    value,
+                    "the same sample has result {result} in row {other}, which is recorded (a "
+                    "positive before invalid, negative or pending); check with the lab and keep "
+                    "one of the two rows",
+                    result=recorded.result,
+                    other=recorded.row,
                 )
+            )
             continue
         seen[person_id, instant, source] = sample
         out.samples.append(sample)

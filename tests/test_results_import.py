@@ -197,6 +197,27 @@ def test_positive_result_raises_an_alert_with_its_contacts(engine: Engine, tmp_p
     assert alerts(engine, NOW, P, departments=["财务部"]) == []
 
 
+
+def test_a_sample_written_negative_and_positive_is_recorded_positive_and_alerts(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """Review: a lab sheet giving one sample 阴性 in one row and 阳性 in the next recorded the
+    negative, and the positive was only a row error: no alert, the person shown as tested."""
+    _seed(engine)
+    rows = [
+        [1, "张三", "1001", "", "", "2022-05-09 08:10", "阴性", "S1"],
+        [2, "张三", "1001", "", "", "2022-05-09 08:10", "阳性", "S1"],
+    ]
+    out = import_results(engine, _sheet(tmp_path, rows), P, NOW)
+    assert (out.recorded, out.positives) == (1, 1)
+    [alert] = out.alerts
+    assert alert.employee_no == "1001"
+    [error] = out.errors
+    assert error.row == 3 and "positive in row 4" in error.message  # the title row is row 1
+    with Session(engine) as s:
+        assert s.scalars(select(TestResult.result)).all() == ["positive"]
+
+
 def test_dry_run_writes_nothing(engine: Engine, tmp_path: Path) -> None:
     _seed(engine)
     rows = [*ROWS, [6, "张三", "1001", "", "", "2022-05-09 09:00", "阳性", "S1"]]

@@ -212,16 +212,24 @@ def test_unknown_rows_and_bad_cells_are_reported_with_their_row() -> None:
 
 
 def test_duplicate_rows_in_a_file_count_once_and_conflicts_are_errors() -> None:
+    """Review: a sample written 阴性 and then 阳性 was recorded negative (the positive row
+    only an error), so no alert was raised: the positive is recorded, the other row reported."""
     out = _parse(
         {
-            "employee_no": ["1001", "1001", "1001"],
-            "sampled_at": ["2022-05-09 08:30", "2022/5/9 8:30", "2022-05-09 08:30:00"],
-            "result": ["阴性", "negative", "阳性"],
+            "employee_no": ["1001", "1001", "1001", "1003", "1003"],
+            "sampled_at": ["2022-05-09 08:30", "2022/5/9 8:30", "2022-05-09 08:30:00"]
+            + ["2022-05-09 09:30"] * 2,
+            "result": ["阴性", "negative", "阳性", "无效", "阴性"],
         }
     )
-    assert len(out.samples) == 1 and out.duplicates == 1  # type: ignore[attr-defined]
-    [conflict] = out.errors  # type: ignore[attr-defined]
-    assert conflict.row == 4 and "row 2" in conflict.message
+    assert out.duplicates == 1  # type: ignore[attr-defined]
+    assert [(s.row, s.result) for s in out.samples] == [(4, "positive"), (5, "invalid")]  # type: ignore[attr-defined]
+    first, second = out.errors  # type: ignore[attr-defined]
+    assert (first.row, first.value) == (
+        2,
+        "negative",
+    ) and "result positive in row 4" in first.message
+    assert (second.row, second.value) == (6, "阴性") and "result invalid in row 5" in second.message
 
 
 def test_outside_sites_are_kept_by_name() -> None:

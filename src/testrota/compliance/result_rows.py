@@ -383,24 +383,31 @@ def parse_rows(
             prior, j = out.keys.get(key), here.get(key)
             if prior is not None:
                 earlier, other = out.columns.result[prior], out.columns.row[prior]
+                out_sheet = out.columns.sheet[prior]
             elif j is not None:
                 earlier, other = read_results[j], numbers[j]
             else:
                 here[key] = k
                 keep.append(k)
                 continue
-            if earlier == read_results[k]:
+            result = read_results[k]
+            if earlier == result:
                 out.duplicates += 1
+            elif _RANK[result] > _RANK[earlier]:
+                # The more telling result is recorded: a positive written beside a negative for
+                # one sample is never lost to it. The earlier row is the one reported (keyed by
+                # this kept row, so errors come in the order the rows were read).
+                if prior is not None:
+                    _replace(out, prior, k, sheet, numbers, read_results, read_sites, how, rows)
+                    dropped_sheet = out_sheet
+                else:
+                    assert j is not None
+                    keep[keep.index(j)] = k
+                    here[key] = k
+                    dropped_sheet = sheet
+                problems[rows[k]] = _conflict(dropped_sheet, other, earlier, result, numbers[k])
             else:
-                problems[rows[k]] = RowProblem.of(
-                    sheet,
-                    numbers[k],
-                    "result",
-                    results[rows[k]],
-                    "the same sample has result {result} in row {other}; keep one of the two rows",
-                    result=earlier,
-                    other=other,
-                )
+                problems[rows[k]] = _conflict(sheet, numbers[k], results[rows[k]], earlier, other)
     _add(
         out,
         sheet,
@@ -426,6 +433,48 @@ def _pick(column: Sequence[_T], rows: Sequence[int]) -> Sequence[_T]:
     if isinstance(rows, range) and rows == range(len(column)):
         return column
     return [column[i] for i in rows]
+
+
+# Which of two results for one sample is recorded: a positive before anything, then a sample
+# to take again, then a negative before one still waiting for its result.
+_RANK = {"positive": 3, "invalid": 2, "negative": 1, "pending": 0}
+
+
+def _conflict(sheet: str, row: int, value: str, kept: str, other: int) -> RowProblem:
+    return RowProblem.of(
+        sheet,
+        row,
+        "result",
+        value,
+        "the same sample has result {result} in row {other}, which is recorded (a positive "
+        "before invalid, negative or pending); check with the lab and keep one of the two rows",
+        result=kept,
+        other=other,
+    )
+
+
+def _replace(
+    out: ParsedRows,
+    at: int,
+    k: int,
+    sheet: str,
+    numbers: Sequence[int],
+    results: Sequence[str],
+    sites: Sequence[tuple[str, str | None, str]],
+    how: Sequence[str],
+    rows: Sequence[int],
+) -> None:
+    """The sample at ``at`` (of an earlier sheet) is row ``k`` of this one's."""
+    c = out.columns
+    c.sheet[at], c.row[at], c.result[at] = sheet, numbers[k], results[k]
+    site = sites[k]
+    c.site_code[at], c.site_name[at] = site[1], "" if site[1] is not None else site[0]
+    way, was = how[rows[k]], c.matched_by[at]
+    out.matched_by[was] -= 1
+    if not out.matched_by[was]:
+        del out.matched_by[was]
+    out.matched_by[way] = out.matched_by.get(way, 0) + 1
+    c.matched_by[at] = way
 
 
 def _add(
