@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlmodel import Session
 
-from testrota.db.models import TestResult
+from testrota.db.models import Person, TestResult
 from testrota.errors import UserError
 from tests.compliance_fixtures import (
     SH,
@@ -156,6 +156,20 @@ def test_walk_in_outside_their_slot_still_counts_for_the_day(engine: Engine) -> 
     assert status_of(engine, ids["li"]) == "done"
     # A second scan inside the same site slot is the same visit.
     assert not check_in(engine, "1002", "S1", local(SH, 2022, 5, 9, 9, 25), "site", P).recorded
+
+
+
+def test_after_a_walk_in_the_next_slot_is_the_next_one_still_to_come(engine: Engine) -> None:
+    """Review: after a walk-in made today's 14:00 appointment done, ``status`` still gave it
+    as the next slot (and a positive person's done slot too): the next is Thursday's."""
+    _seed(engine)
+    with Session(engine, expire_on_commit=False) as s:
+        li = s.scalars(select(Person).where(Person.employee_no == "1002")).one()
+        add_appt(s, li, local(SH, 2022, 5, 12, 14, 0))
+        s.commit()
+    check_in(engine, "1002", "S1", local(SH, 2022, 5, 9, 9, 5), "site", P)
+    later = status(engine, "1002", local(SH, 2022, 5, 9, 13, 0), P)
+    assert later.next_slot_start == local(SH, 2022, 5, 12, 14, 0)
 
 
 def test_walk_in_without_any_slot_uses_the_repeat_window(engine: Engine) -> None:

@@ -89,6 +89,9 @@ def earlier_checkin(visit: Visit, checkins: Iterable[Sample]) -> Sample | None:
 def next_appointment(
     at: datetime, appointments: Iterable[AppointmentFacts]
 ) -> AppointmentFacts | None:
-    """The person's next appointment that has not ended yet (to tell them when to come)."""
-    upcoming = [a for a in appointments if a.ends_at > at and a.status not in SET_ASIDE]
+    """The person's next appointment still to come (to tell them when to come): one already
+    done by a sample earlier in its day is behind them."""
+    upcoming = [
+        a for a in appointments if a.ends_at > at and a.status == AppointmentStatus.SCHEDULED
+    ]
     return min(upcoming, key=lambda a: a.starts_at) if upcoming else None
