@@ -215,6 +215,8 @@ class WebPolicy(_Section):
     personal_link_days: int = Field(default=14, ge=1)  # how long a texted /me link stays valid
     compliance_target: float = Field(default=0.95, ge=0, le=1)  # the dashboard's dashed line
     dashboard_cache_seconds: int = Field(default=120, ge=0)  # 0: recompute on every request
+    # (week, scope) pairs each web process keeps, the least recently read dropped first
+    dashboard_cache_entries: int = Field(default=256, ge=1, le=100_000)
 
 
 class PrivacyPolicy(_Section):

@@ -107,7 +107,9 @@ def create_app(
     app.state.settings = settings
     app.state.testrota = testrota
     app.state.templates = make_templates()
-    app.state.dashboard = DashboardCache(policy.web.dashboard_cache_seconds)
+    app.state.dashboard = DashboardCache(
+        policy.web.dashboard_cache_seconds, policy.web.dashboard_cache_entries
+    )
 
     # Added before the session middleware, so inside it: the limit may depend on the cookie.
     app.add_middleware(
