@@ -28,7 +28,7 @@ from sqlalchemy.exc import (
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
-from testrota.app import build_app
+from testrota.app import App, build_app
 from testrota.auth.keys import with_secret_key
 from testrota.clock import clock_from_settings
 from testrota.db.engine import make_engine
@@ -36,7 +36,7 @@ from testrota.errors import UserError
 from testrota.settings import Settings, SettingsError, get_settings
 from testrota.web.body_limit import BodyLimit, BodyLimitMiddleware, BodyLimits, BodyTooLarge
 from testrota.web.dashboard import DashboardCache
-from testrota.web.deps import CsrfRefused, Forbidden, NotSignedIn
+from testrota.web.deps import UPLOAD_ROLES, CsrfRefused, Forbidden, NotSignedIn
 from testrota.web.i18n import translator
 from testrota.web.render import make_templates, render, request_language
 from testrota.web.security_headers import SecurityHeaders
@@ -119,6 +119,7 @@ def create_app(
             form_bytes=policy.web.max_form_kb * 1000,
         ),
         refuse=_refuse_body,
+        may_upload=lambda token: _may_upload(testrota, token),
     )
     app.add_middleware(
         SessionMiddleware,
@@ -305,6 +306,19 @@ def _is_foreign_key(exc: IntegrityError) -> bool:
     return getattr(exc.orig, "sqlstate", None) == FOREIGN_KEY_VIOLATION or (
         "FOREIGN KEY" in str(exc.orig)
     )
+
+
+def _may_upload(app: App, token: str) -> bool:
+    """Whether the sign-in of ``token`` is live and its user one who uploads rosters and
+    results (the roles the upload routes take)."""
+    from testrota.auth.sessions import SessionRule, SessionState, find_session, judge
+    from testrota.db.engine import lookup
+
+    with lookup(app.fresh_engine) as conn:
+        found = find_session(conn, token)
+    if judge(found, app.now(), SessionRule.of(app.policy.web)) is not SessionState.OK:
+        return False
+    return found is not None and found.user.role in UPLOAD_ROLES
 
 
 async def _refuse_body(scope: Any, limit: BodyLimit) -> Response:

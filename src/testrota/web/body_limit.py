@@ -8,9 +8,11 @@ outside every parser (FastAPI's form and JSON reading, the CSRF check, the uploa
 - a body without one (chunked) is counted as it streams, and the read that crosses the limit
   raises :class:`BodyTooLarge` (a 413) instead of handing the bytes on.
 
-Only a signed-in browser (the signed cookie carries a sign-in token) may send an upload's worth
-(``web.max_upload_mb``) to an upload path; every other request gets ``web.max_form_kb``, which no
-form or API call of ours comes near.
+Only a live sign-in of a user who may upload (``may_upload``: HR and admins, looked up when
+such a request comes) may send an upload's worth (``web.max_upload_mb``) to an upload path;
+every other request gets ``web.max_form_kb``, which no form or API call of ours comes near.
+Review found the cookie's token alone was enough: site staff, or a cookie kept after signing
+out (its signature outlives the sign-in), had 50 MB parsed and spooled before the refusal.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool as run_sync
 from starlette.exceptions import HTTPException
 
 from testrota.auth.sessions import valid_token
@@ -70,14 +73,16 @@ class BodyLimits:
     upload_bytes: int
     form_bytes: int
 
-    def for_request(self, scope: Scope) -> BodyLimit:
-        """The limit of one request (pure: reads the method, the path and the cookie's token)."""
+    def upload_token(self, scope: Scope) -> str | None:
+        """The cookie's sign-in token of an upload request, to be looked up; else None (pure:
+        reads the method, the path and the cookie)."""
         session = scope.get("session") or {}
-        if (
-            scope.get("method") == "POST"
-            and UPLOAD_PATHS.match(scope.get("path", ""))
-            and valid_token(session.get("sid")) is not None
-        ):
+        if scope.get("method") == "POST" and UPLOAD_PATHS.match(scope.get("path", "")):
+            return valid_token(session.get("sid"))
+        return None
+
+    def for_request(self, may_upload: bool) -> BodyLimit:
+        if may_upload:
             return BodyLimit(self.upload_bytes, upload=True)
         return BodyLimit(self.form_bytes, upload=False)
 
@@ -106,16 +111,21 @@ class BodyLimitMiddleware:
         app: ASGIApp,
         limits: BodyLimits,
         refuse: Callable[[Scope, BodyLimit], Awaitable[Any]],
+        may_upload: Callable[[str], bool],
     ) -> None:
         self.app = app
         self.limits = limits
         self.refuse = refuse
+        self.may_upload = may_upload
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.limits.for_request(scope)
+        token = self.limits.upload_token(scope)
+        # a database read: in a worker thread, and only for an upload's request
+        allowed = token is not None and await run_sync(self.may_upload, token)
+        limit = self.limits.for_request(allowed)
         declared = declared_length(scope)
         if declared is not None and declared > limit.max_bytes:
             response = await self.refuse(scope, limit)

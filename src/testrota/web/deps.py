@@ -122,7 +122,8 @@ def require_role(*roles: str) -> Callable[[UserInfo], Awaitable[UserInfo]]:
 
 
 AdminUser = Annotated[UserInfo, Depends(require_role("admin"))]
-HRUser = Annotated[UserInfo, Depends(require_role("admin", "hr"))]
+UPLOAD_ROLES = ("admin", "hr")  # who manages people: rosters and results uploads too
+HRUser = Annotated[UserInfo, Depends(require_role(*UPLOAD_ROLES))]
 # Everyone who works with lists of people: never site staff.
 OfficeUser = Annotated[UserInfo, Depends(require_role("admin", "hr", "supervisor"))]
 CheckinUser = Annotated[UserInfo, Depends(require_role("admin", "hr", "site"))]
