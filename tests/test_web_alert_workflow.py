@@ -164,6 +164,40 @@ def test_a_supervisor_sees_it_within_their_scope(
     assert client.get("/alerts/999999").status_code == 404
 
 
+def test_notes_and_the_closing_keep_the_case_from_another_departments_supervisor(
+    client: TestClient, engine: Engine, web_settings: Settings
+) -> None:
+    """Review: supB sees "a positive case in another department", yet read every note (HR's
+    "the case is 张伟, A001") and the closing line ("Closed by web:supA: 张伟 negative twice"),
+    which name the case and, through its closer, its department. They read their own notes."""
+    seed(engine, web_settings)
+    alert_id = _alert_id(engine)
+    page = f"/alerts/{alert_id}"
+    sign_in(client, "hr1")
+    post_form(client, f"{page}/notes", {"text": "病例为张伟 A001，居家隔离"}, page=page)
+    post_form(client, "/logout", {}, page="/")
+    sign_in(client, "supB")
+    post_form(client, f"{page}/notes", {"text": "李娜已通知"}, page=page)
+    post_form(client, "/logout", {}, page="/")
+    sign_in(client, "supA")
+    shown = soup(client.get(page))
+    assert len(shown.select("ul.notes li")) == 2  # the case is theirs: every note
+    closed = post_form(client, f"{page}/close", {"reason": "张伟两次阴性，复工"}, page=page)
+    assert closed.status_code == 303
+    post_form(client, "/logout", {}, page="/")
+
+    sign_in(client, "supB")
+    r = client.get(page)
+    assert not [c for c in CASE if c in r.text], r.text
+    assert "supA" not in r.text and "hr1" not in r.text
+    theirs = soup(r)
+    assert [n.get_text() for n in theirs.select(".note-text")] == ["李娜已通知"]
+    assert "1 note(s)" in theirs.select_one(".hidden-notes").get_text()
+    assert "Closed at" in theirs.select_one(".closed").get_text()
+    api = client.get("/api/alerts", params={"closed": "true"}).json()
+    assert [a["closed_by"] for a in api] == [None]
+
+
 def test_the_alert_page_in_chinese(
     client: TestClient, engine: Engine, web_settings: Settings
 ) -> None:

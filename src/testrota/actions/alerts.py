@@ -111,6 +111,7 @@ class NoSuchAlert(UserError):
 class AlertQuery:
     alert_id: int
     scope: Scope = field(default_factory=Scope.everything)
+    reader: str = ""  # the reader as notes name their authors (``web:NAME``): their own notes
 
 
 @dataclass(frozen=True)
@@ -158,6 +159,7 @@ class AlertDetail:
     notes: list[AlertNoteRow]  # oldest first
     can_close: bool  # the case is in the reader's departments
     pools: list[PositivePool] = field(default_factory=list)
+    hidden_notes: int = 0  # others' notes, kept from a reader who may not see the case
 
 
 def alert_detail(app: App, query: AlertQuery) -> AlertDetail:
@@ -207,10 +209,14 @@ def _detail(session: Session, query: AlertQuery) -> AlertDetail:
             .limit(500)
         )
     ]
-    pools = (
-        _positive_pools(session, alert.person_id, since, query.scope) if row.case_visible else []
-    )
-    return AlertDetail(row, alert.close_reason, tests, notes, row.case_visible, pools)
+    if not row.case_visible:
+        # Notes and the closing reason are written by those who see the case, and name it
+        # ("the case is 李娜, B001"): a contact's supervisor in another department reads their
+        # own notes only, and no reason.
+        mine = [n for n in notes if query.reader and n.author == query.reader]
+        return AlertDetail(row, None, tests, mine, False, [], hidden_notes=len(notes) - len(mine))
+    pools = _positive_pools(session, alert.person_id, since, query.scope)
+    return AlertDetail(row, alert.close_reason, tests, notes, True, pools)
 
 
 # A positive pool this long before the case's own sample is how the case was found.
@@ -322,7 +328,7 @@ def export_alert(app: App, cmd: ExportAlert) -> AlertDetail:
     """One alert for a spreadsheet; audited as ``alert.exported`` (it lists contacts' phones)."""
     now = app.now()
     with app.write_lock, session_scope(app.engine) as session:
-        detail = _detail(session, AlertQuery(cmd.alert_id, cmd.scope))
+        detail = _detail(session, AlertQuery(cmd.alert_id, cmd.scope, str(cmd.actor)))
         record(
             session,
             cmd.actor,

@@ -327,7 +327,8 @@ def list_alerts(
                 sampled_at=result.sampled_at if result else None,
                 site=(result.site_code or result.site_name or None) if result else None,
                 source=result.source if result else None,
-                closed_by=a.closed_by,
+                # who closed it would tell the case's department (their supervisor did)
+                closed_by=a.closed_by if visible else None,
                 closed_at=a.closed_at,
                 contact_count=len(mine),
                 contacts=[

@@ -561,6 +561,8 @@ ZH: dict[str, str] = {
     "Positive alert": "阳性预警",
     "The case": "病例",
     "Closed by {who} at {at}": "由 {who} 于 {at} 关闭",
+    "Closed at {at}": "于 {at} 关闭",
+    "{n} note(s) by those following the case are not shown: they may name it.": "另有 {n} 条由跟进该病例的人员写下的备注未显示：其中可能提到病例身份。",
     "Contacts to test": "需检测的接触者",
     "Results since": "此后的检测",
     "not tested yet": "尚未检测",

@@ -35,6 +35,7 @@ from testrota.actions.alerts import (
 from testrota.app import App
 from testrota.audit import Actor
 from testrota.auth.scope import Scope
+from testrota.auth.users import UserInfo
 from testrota.errors import UserError
 from testrota.statuses import AlertStatus
 from testrota.web.deps import AppDep, CurrentUser, SupervisorScope, verify_csrf
@@ -187,9 +188,9 @@ DETAIL_HEADERS = {
 }
 
 
-def _detail_or_404(app: App, alert_id: int, scope: Scope) -> AlertDetail:
+def _detail_or_404(app: App, alert_id: int, scope: Scope, reader: str) -> AlertDetail:
     try:
-        return alert_detail(app, AlertQuery(alert_id, scope))
+        return alert_detail(app, AlertQuery(alert_id, scope, reader))
     except NoSuchAlert as exc:
         raise HTTPException(404) from exc
 
@@ -199,6 +200,7 @@ def _alert_page(
     app: App,
     alert_id: int,
     scope: Scope,
+    user: UserInfo,
     errors: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> Response:
@@ -206,7 +208,7 @@ def _alert_page(
         request,
         "alert.html",
         {
-            "d": _detail_or_404(app, alert_id, scope),
+            "d": _detail_or_404(app, alert_id, scope, str(Actor.web(user.name))),
             "errors": errors or {},
             "max_note": MAX_NOTE,
             "max_reason": MAX_CLOSE_REASON,
@@ -216,8 +218,10 @@ def _alert_page(
 
 
 @router.get("/alerts/{alert_id}")
-def alert_page(request: Request, app: AppDep, scope: SupervisorScope, alert_id: IdPath) -> Response:
-    return _alert_page(request, app, alert_id, scope)
+def alert_page(
+    request: Request, app: AppDep, scope: SupervisorScope, user: CurrentUser, alert_id: IdPath
+) -> Response:
+    return _alert_page(request, app, alert_id, scope, user)
 
 
 @router.post("/alerts/{alert_id}/notes")
@@ -235,7 +239,7 @@ def alert_note(
     except NoSuchAlert as exc:
         raise HTTPException(404) from exc
     except UserError as exc:
-        return _alert_page(request, app, alert_id, scope, {"note": exc.render(_)}, 400)
+        return _alert_page(request, app, alert_id, scope, user, {"note": exc.render(_)}, 400)
     flash(request, _("Note saved."))
     return RedirectResponse(f"/alerts/{alert_id}#notes", 303)
 
@@ -252,11 +256,11 @@ def alert_close(
     _ = translator(request_language(request))
     if not reason.strip():
         errors = {"close": _("Say why the alert can be closed: it is kept in the audit log.")}
-        return _alert_page(request, app, alert_id, scope, errors, 400)
+        return _alert_page(request, app, alert_id, scope, user, errors, 400)
     try:
         close_alert(app, CloseAlert(alert_id, Actor.web(user.name), scope, reason=reason))
     except UserError as exc:
-        return _alert_page(request, app, alert_id, scope, {"close": exc.render(_)}, 400)
+        return _alert_page(request, app, alert_id, scope, user, {"close": exc.render(_)}, 400)
     flash(request, _("Alert closed."))
     return RedirectResponse(f"/alerts/{alert_id}", 303)
 
