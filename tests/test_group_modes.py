@@ -165,6 +165,47 @@ def test_the_planner_tests_a_static_unit_daily_and_books_nobody_at_home(
     assert bad.exit_code == 2 and "--from" in bad.output
 
 
+def test_a_static_spell_set_in_a_planned_week_tests_on_its_days_not_others(
+    cli: Any, engine: Engine, tmp_path: Path
+) -> None:
+    """Review: static from Tuesday to Thursday, set on the Monday of a planned week, booked a
+    person of no risk category on the days their grid unit already tested (Tue, Wed, Fri), not
+    the static days: nothing on Thursday, a test on Friday when nothing is asked of them."""
+    rows = [
+        ["1001", "张一", "板材公司/炼钢厂", "甲班", "司机", "13800000001"],
+        # not high-risk; in 张一's grid unit, whose plan tests Tuesday and Friday
+        ["1002", "张二", "板材公司/炼钢厂", "甲班", "文员", "13800000002"],
+    ]
+    friday = {"TESTROTA_NOW": "2022-05-06T12:00:00+08:00"}
+    monday = {"TESTROTA_NOW": "2022-05-09T06:00:00+08:00"}
+    path = str(write_xlsx(tmp_path / "r.xlsx", HEADER, rows))
+    assert cli("import", path, "--json", env=friday).exit_code == 0
+    assert cli("plan", "--week", "2022-W19", "--json", env=friday).exit_code == 0
+    result = cli(
+        "mode",
+        "set",
+        "static",
+        "--unit",
+        "板材公司/炼钢厂",
+        "--from",
+        "2022-05-10",
+        "--to",
+        "2022-05-12",
+        "--reason",
+        "静态管控",
+        "--json",
+        env=monday,
+    )
+    assert result.exit_code == 0, result.output
+    schedule = json.loads(
+        cli("schedule", "--week", "2022-W19", "--format", "json", env=monday).stdout
+    )
+    days = sorted(a["starts_at"][:10] for a in schedule if a["employee_no"] == "1002")
+    assert days == ["2022-05-10", "2022-05-11", "2022-05-12"]
+    high = sorted(a["starts_at"][:10] for a in schedule if a["employee_no"] == "1001")
+    assert {"2022-05-10", "2022-05-11", "2022-05-12"} <= set(high)
+
+
 def test_onsite_tests_the_people_living_on_site_daily_and_books_nobody_else(
     cli: Any, engine: Engine, tmp_path: Path
 ) -> None:

@@ -145,3 +145,45 @@ def test_a_newcomer_joins_their_grid_units_slot_before_an_earlier_one() -> None:
         extra=True,
     )
     assert [a.slot_id for a in contact.assignments] == [at[(1, 8 * 60)]]
+
+
+def test_a_static_spell_mid_week_books_its_days_before_the_grid_units_other_days() -> None:
+    """Review: static Tuesday to Thursday, set on a planned week's Monday, booked someone of
+    no risk category Tue, Wed and Fri: the days their grid unit already tested on came before
+    the static days, so Thursday had no test and Friday one nobody asked for."""
+    from datetime import timedelta
+
+    from testrota.policy import SurgeRule
+
+    base = make_policy()
+    static = [
+        SurgeRule(
+            name=f"static {day}",
+            start=MONDAY + timedelta(days=day),
+            end=MONDAY + timedelta(days=day),
+            tests_per_week=7,
+            person_ids=frozenset({99}),
+            min_gap_days=1,
+        )
+        for day in (1, 2, 3)
+    ]
+    policy = base.model_copy(update={"testing": base.testing.model_copy(update={"surge": static})})
+    sites = make_sites(policy, site("A", {"daily": ["08:00-08:30"]}), capacity=5)
+    from testrota.scheduling.sites import week_slots
+
+    slots = week_slots(sites, MONDAY)
+    at = {(s.day, s.minute): s.id for s in slots}
+    # 甲 (their grid unit) already tests Tuesday, Wednesday and Friday
+    occupancy = {at[(d, 8 * 60)]: {"甲": 2} for d in (1, 2, 4)}
+    person = PlanPerson(99, "N1", "D1", "甲", "day", None, 0)
+    result = plan_earliest(
+        [person],
+        slots,
+        policy,
+        datetime(2022, 5, 8, 22, tzinfo=UTC),  # Monday 06:00 in Shanghai
+        week_start=MONDAY,
+        sites=[s.scope for s in sites],
+        occupancy=occupancy,
+    )
+    days = sorted(next(s.day for s in slots if s.id == a.slot_id) for a in result.assignments)
+    assert days == [1, 2, 3]

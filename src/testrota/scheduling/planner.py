@@ -334,9 +334,10 @@ def _earliest_seat(
 def _newcomer_seats(board: _Board, w: _Who, days: int, gap: int) -> list[int]:
     """Seats for someone joining a week already planned: on as many of ``w.need`` days as fit
     (keeping the gap to each other and to ``w.taken``), each day's slot being the earliest one
-    already holding their grid unit with room, else the earliest free one. Days with such a slot
-    of their own come first, then the earliest days: a newcomer joins their grid unit before any
-    other slot, and is tested as soon as that allows."""
+    already holding their grid unit with room, else the earliest free one. A surge's days (a
+    static spell's: ``w.rule.focus``) come first, then days with such a slot of their own, then
+    the earliest days: a newcomer is tested on the days a mode asks for, joins their grid unit
+    before any other slot, and is tested as soon as that allows."""
     per_day: dict[int, tuple[int | None, int | None]] = {}
     for d in range(7):
         if not days >> d & 1 or any(abs(d - t) < gap for t in w.taken):
@@ -366,16 +367,20 @@ def _newcomer_seats(board: _Board, w: _Who, days: int, gap: int) -> list[int]:
         if own is not None or other is not None:
             per_day[d] = (own, other)
     for n in range(min(w.need, len(per_day)), 0, -1):
-        best: tuple[int, tuple[int, ...]] | None = None
+        best: tuple[int, int, tuple[int, ...]] | None = None
         for combo in combinations(sorted(per_day), n):
             if not all(b - a >= gap for a, b in pairwise(combo)):
                 continue
-            score = (-sum(1 for d in combo if per_day[d][0] is not None), combo)
+            score = (
+                -sum(1 for d in combo if w.rule.focus >> d & 1),
+                -sum(1 for d in combo if per_day[d][0] is not None),
+                combo,
+            )
             if best is None or score < best:
                 best = score
         if best is not None:
             out = []
-            for d in best[1]:
+            for d in best[2]:
                 own, other = per_day[d]
                 chosen = own if own is not None else other
                 assert chosen is not None
@@ -709,7 +714,7 @@ def _place_block(
     rest = list(members)
     while rest:
         home = board.unit_slots.get(unit)
-        best = _best_candidate(board, unit, k, sites, pats, len(rest), home, exclusive)
+        best = _best_candidate(board, unit, k, sites, pats, len(rest), home, exclusive, focus)
         if best is None:
             break
         site, combo, room = best
@@ -752,12 +757,14 @@ def _best_candidate(
     want: int,
     home: dict[tuple[str, int], list[int]] | None,
     exclusive: bool,
+    focus: int = 0,
 ) -> tuple[str, tuple[int, ...], int] | None:
     """The (site, days) to use next and how many members fit there.
 
-    The unit's own site and days come first; then the cheapest spacing tier in which some site
-    fits the whole group, choosing the least-loaded site and days in that tier; when no
-    candidate fits the whole group, the one that fits the most.
+    The unit's own site and days come first (after a surge's ``focus`` days: a static spell's
+    daily tests go on its days, not on days the grid unit happens to test); then the cheapest
+    spacing tier in which some site fits the whole group, choosing the least-loaded site and
+    days in that tier; when no candidate fits the whole group, the one that fits the most.
     """
     room_cache: dict[tuple[str, int], int] = {}
 
@@ -786,11 +793,12 @@ def _best_candidate(
                     continue
                 r = min(room(site, d) for d in combo)
                 if r >= want:
-                    hc = (-score, cost, not pref, -home_days[site], site, combo)
+                    on_focus = sum(1 for d in combo if focus >> d & 1)
+                    hc = (-on_focus, -score, cost, not pref, -home_days[site], site, combo)
                     if best_home is None or hc < best_home:
                         best_home = hc
         if best_home is not None:
-            return best_home[4], best_home[5], want
+            return best_home[5], best_home[6], want
     partial: tuple[Any, ...] | None = None
     tier_cost = None
     tier_best: tuple[Any, ...] | None = None
@@ -1051,7 +1059,7 @@ def plan_earliest(
             need, gap, days = max(0, rule.tests - len(taken)), rule.gap, rule.days & from_first
         w = _Who(
             p,
-            WeekRule(rule.tests, days, gap, None, 0, rule.tests),
+            WeekRule(rule.tests, days, gap, None, 0 if extra else rule.focus & days, rule.tests),
             shift_key(p.shift, policy),
             served,
             need,
