@@ -226,10 +226,12 @@ def rows_as(
     columns: list[str],
     title: str = "",
     codes: dict[str, str] | None = None,
+    words: dict[str, str] | None = None,
 ) -> None:
     """Render plain rows as a rich table (stdout), JSON or CSV. ``codes`` names the columns
     that hold stored codes and of which kind (``{"status": "appointment"}``): a table shows
-    them in words in Chinese; JSON and CSV keep the codes."""
+    them in words in Chinese; JSON and CSV keep the codes. ``words`` heads a column with
+    another field's words where its own would mislead (``{"name": "unit_name"}``)."""
     if fmt == "json":
         emit_json(rows)
     elif fmt == "csv":
@@ -241,7 +243,7 @@ def rows_as(
         from testrota.cli.lang import header, shown
 
         kinds = codes or {}
-        heads = [header(col) for col in columns]
+        heads = [header(col, (words or {}).get(col)) for col in columns]
         cells = [
             [shown(row.get(c), kinds.get(c)) if row.get(c) is not None else "" for c in columns]
             for row in rows

@@ -112,7 +112,15 @@ def units(fmt: FormatOption = None, json_out: JsonOption = False, db: DbOption =
         from testrota.actions.units import ListUnits, list_units
 
         listed = jsonable(list_units(app, ListUnits(Actor.cli())), app.tz)
-        rows_as(chosen, listed, UNIT_COLUMNS, title=say("Units ({n})", n=len(listed)))
+        rows_as(
+            chosen,
+            listed,
+            UNIT_COLUMNS,
+            title=say("Units ({n})", n=len(listed)),
+            codes={"kind": "unit_kind"},
+            # a unit's name is 名称: the field's own words (姓名) are a person's name
+            words={"name": "unit_name"},
+        )
 
 
 def _day(text: str, option: str = "--date") -> date:
@@ -277,7 +285,6 @@ def _json_row(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _table_row(row: Any) -> dict[str, Any]:
-    conf = row.confirmed
     return {
         "unit": "  " * row.level + row.name,
         "people": row.people,
@@ -286,7 +293,17 @@ def _table_row(row: Any) -> dict[str, Any]:
         "untested": row.untested,
         "rate": "" if row.rate is None else f"{row.rate:.1%}",
         "extra": row.extra,
-        "mode": row.mode,
-        "confirmed": ("changed: " if conf and conf["changed"] else "")
-        + (conf["by"] if conf else (row.confirmation or "")),
+        "mode": code("mode", row.mode),
+        "confirmed": _confirmed(row),
     }
+
+
+def _confirmed(row: Any) -> str:
+    """Who confirmed the unit's figures, else where its confirmation stands (late, waiting),
+    in the CLI's language; English keeps the codes scripts read."""
+    conf = row.confirmed
+    if not conf:
+        return code("confirmation", row.confirmation)
+    if conf["changed"]:
+        return say("changed: {by}", by=conf["by"])
+    return str(conf["by"])

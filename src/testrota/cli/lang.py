@@ -73,16 +73,18 @@ def code(kind: str, value: str | None) -> str:
     return code_text(kind, value, current())
 
 
-def header(column: str) -> str:
+def header(column: str, words: str | None = None) -> str:
     """A table's column header: the JSON key in English (what ``--format json`` prints, so the
-    two read alike), the field's words in Chinese."""
+    two read alike), the field's words in Chinese, or those of ``words`` when the column's own
+    would mislead (a unit's ``name`` is 名称, a person's 姓名)."""
     if current() == "en":
         return column
     from testrota.web.i18n import CODES
     from testrota.web.i18n_cli import COLUMNS_ZH
 
-    names = CODES["field"].get(column)
-    return names[1] if names else COLUMNS_ZH.get(column, column)
+    key = words or column
+    names = CODES["field"].get(key)
+    return names[1] if names else COLUMNS_ZH.get(key, key)
 
 
 def count_header(key: str) -> str:

@@ -748,6 +748,13 @@ CODES: dict[str, dict[str, tuple[str, str]]] = {
     },
     "channel": {"sms": ("text message", "短信"), "wecom": ("WeCom", "企业微信")},
     "unit_kind": {"unit": ("unit", "单位"), "grid": ("grid unit", "网格")},
+    # where a unit's daily report stands (testrota.org.daily.DailyRow.confirmation)
+    "confirmation": {
+        "confirmed": ("confirmed", "已确认"),
+        "confirmed_late": ("confirmed late", "逾期确认"),
+        "late": ("late", "逾期未确认"),
+        "waiting": ("waiting", "待确认"),
+    },
     "mode": {
         "normal": ("normal", "常态"),
         "static": ("static control", "静态管控"),

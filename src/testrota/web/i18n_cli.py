@@ -357,6 +357,7 @@ COLUMNS_ZH: dict[str, str] = {
     "time": "时间",
     "to": "收件人",
     "unit": "单位",
+    "unit_name": "名称",
     "untested": "未检",
     "user": "用户",
     "value": "值",

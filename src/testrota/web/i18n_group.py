@@ -27,6 +27,8 @@ ZH_GROUP: dict[str, str] = {
     "late": "逾期未确认",
     "waiting": "待确认",
     "changed since": "确认后有变更",
+    # report daily's 已确认 column: who confirmed figures that have changed since
+    "changed: {by}": "{by} 确认后有变更",
     "Note": "备注",
     "Confirm these figures": "确认上报",
     "Lowest rates": "检测率最低的单位",

@@ -1,0 +1,87 @@
+"""The tables of ``report daily``, ``missed`` and ``units`` read in Chinese with ``--lang zh``:
+no English word and no stored code in a cell or a header (found in review: 模式 showed
+``normal``, 已确认 ``late`` and ``changed: cli:root``, 时段 ``Tue 05-10``, the unit's name was
+headed 姓名 and its 类型 ``unit``/``grid``). English tables and every ``--json`` keep the codes."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from tests.compliance_fixtures import SH, add_appt, add_person, add_site, local
+from tests.missed_world import build
+
+# After 10:00 the next day (report.confirm_by): a unit not confirmed is late.
+REPORT_ENV = {"TESTROTA_NOW": "2022-05-11T11:00:00+08:00"}
+
+
+def _report_world(session: Session, cli: Any) -> None:
+    """炼钢厂 confirmed in time, then a missed test excused (its figures changed since);
+    运输部 never confirmed (late)."""
+    add_site(session)
+    person = add_person(session, "1", department="炼钢厂", grid_unit="")
+    add_person(session, "3", department="运输部", grid_unit="")
+    appt = add_appt(session, person, local(SH, 2022, 5, 10, 9, 0), status="missed")
+    session.commit()
+    env = {"TESTROTA_NOW": "2022-05-11T08:00:00+08:00"}
+    done = cli("report", "confirm", "--date", "2022-05-10", "--unit", "炼钢厂", env=env)
+    assert done.exit_code == 0, done.output
+    appt.status, appt.excused_code = "excused", "quarantine"
+    session.add(appt)
+    session.commit()
+
+
+def _cells(output: str, first: str) -> list[str]:
+    """The cells of the table row (or the header) whose first cell is ``first``."""
+    for line in output.splitlines():
+        cells = [c.strip() for c in re.split("[│┃]", line.strip())[1:-1]]
+        if cells and cells[0] == first:
+            return cells
+    raise AssertionError(f"no row {first!r} in\n{output}")
+
+
+def test_report_daily_in_chinese_names_modes_and_confirmations_in_words(
+    cli: Any, session: Session
+) -> None:
+    _report_world(session, cli)
+    args = ("report", "daily", "--date", "2022-05-10")
+    zh = cli("--lang", "zh", *args, env=REPORT_ENV)
+    assert zh.exit_code == 0, zh.output
+    steel, transport = _cells(zh.output, "炼钢厂"), _cells(zh.output, "运输部")
+    assert steel[-2] == "常态" and steel[-1].startswith("cli:"), steel
+    assert steel[-1].endswith(" 确认后有变更"), steel
+    assert transport[-2:] == ["常态", "逾期未确认"]
+    for english in ("normal", "late", "changed"):
+        assert english not in zh.output, zh.output
+    # English keeps what scripts read, and JSON keeps the codes in any language
+    en = cli("--lang", "en", *args, env=REPORT_ENV)
+    assert _cells(en.output, "运输部")[-2:] == ["normal", "late"]
+    assert _cells(en.output, "炼钢厂")[-1].startswith("changed: cli:")
+    for lang in ("zh", "en"):
+        doc = json.loads(cli("--lang", lang, *args, "--json", env=REPORT_ENV).stdout)
+        rows = {r["path"]: r for r in doc}
+        assert rows["本钢集团/运输部"]["confirmation"] == "late"
+        assert rows["本钢集团/运输部"]["mode"] == "normal"
+        assert rows["本钢集团/炼钢厂"]["confirmed"]["changed"] is True
+
+
+def test_units_in_chinese_head_the_units_name_名称_and_say_its_kind(
+    cli: Any, engine: Engine
+) -> None:
+    build(engine)
+    zh = cli("--lang", "zh", "units")
+    assert zh.exit_code == 0, zh.output
+    heads = _cells(zh.output, "路径")
+    assert heads[:2] == ["路径", "名称"] and heads[4] == "类型", heads
+    kinds = {_cells(zh.output, path)[4] for path in ("本钢集团", "本钢集团/炼钢厂/一号网格")}
+    assert kinds == {"单位", "网格"}
+    assert "姓名" not in zh.output and "grid" not in zh.output and "unit" not in zh.output
+    en = cli("--lang", "en", "units")
+    assert _cells(en.output, "path")[:2] == ["path", "name"]
+    assert _cells(en.output, "本钢集团/炼钢厂/一号网格")[4] == "grid"
+    listed = json.loads(cli("--lang", "zh", "units", "--json").stdout)
+    assert {u["kind"] for u in listed} == {"unit", "grid"}
