@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from tests.compliance_fixtures import SH, add_appt, add_person, add_site, local
-from tests.missed_world import build
+from tests.missed_world import NOW_ENV, build
 
 # After 10:00 the next day (report.confirm_by): a unit not confirmed is late.
 REPORT_ENV = {"TESTROTA_NOW": "2022-05-11T11:00:00+08:00"}
@@ -69,6 +69,21 @@ def test_report_daily_in_chinese_names_modes_and_confirmations_in_words(
         assert rows["本钢集团/炼钢厂"]["confirmed"]["changed"] is True
 
 
+def test_missed_in_chinese_names_the_weekday_and_a_compliant_week_in_words(
+    cli: Any, engine: Engine
+) -> None:
+    build(engine)
+    zh = cli("--lang", "zh", "missed", env=NOW_ENV)
+    assert zh.exit_code == 0, zh.output
+    zhang = _cells(zh.output, "1001")
+    assert zhang[5] == "周一 05-09 08:00" and zhang[6] == "2/2 已达标", zhang
+    assert "周二 05-10 08:00" in zh.output
+    for english in ("Mon", "Tue", "Thu", " ok"):
+        assert english not in zh.output, zh.output
+    en = _cells(cli("--lang", "en", "missed", env=NOW_ENV).output, "1001")
+    assert en[5] == "Mon 05-09 08:00" and en[6] == "2/2 ok", en
+
+
 def test_units_in_chinese_head_the_units_name_名称_and_say_its_kind(
     cli: Any, engine: Engine
 ) -> None:
@@ -80,6 +95,8 @@ def test_units_in_chinese_head_the_units_name_名称_and_say_its_kind(
     kinds = {_cells(zh.output, path)[4] for path in ("本钢集团", "本钢集团/炼钢厂/一号网格")}
     assert kinds == {"单位", "网格"}
     assert "姓名" not in zh.output and "grid" not in zh.output and "unit" not in zh.output
+    # a person's name is still 姓名 (the same field, another table)
+    assert "姓名" in cli("--lang", "zh", "missed", env=NOW_ENV).output
     en = cli("--lang", "en", "units")
     assert _cells(en.output, "path")[:2] == ["path", "name"]
     assert _cells(en.output, "本钢集团/炼钢厂/一号网格")[4] == "grid"

@@ -374,16 +374,24 @@ TABLE_COLUMNS = [
 ]
 
 
+# The catalogue's keys for the days of the week (周一 … 周日), by date.weekday(); strftime's
+# %a would follow the process's locale instead of --lang.
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
 def _table_row(row: MissedRow, tz: tzinfo) -> dict[str, Any]:
     tests = f"{row.tests_this_week}/{row.required}"
+    # English keeps the short "ok" it always printed; Chinese says 已达标, as the web page does
+    compliant = "ok" if current_language() == "en" else say("compliant")
+    slot = row.slot_start.astimezone(tz)
     return {
         "employee_no": row.employee_no,
         "name": row.name,
         "department": row.department,
         "grid_unit": row.grid_unit,
         "role": row.role,
-        "slot": row.slot_start.astimezone(tz).strftime("%a %m-%d %H:%M"),
-        "tests": tests + (" ok" if row.compliant_this_week else ""),
+        "slot": say(WEEKDAYS[slot.weekday()]) + slot.strftime(" %m-%d %H:%M"),
+        "tests": tests + (" " + compliant if row.compliant_this_week else ""),
         "in_row": row.weeks_missed_in_row,
         "last_test": row.last_test_date.isoformat() if row.last_test_date else "-",
     }
