@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
@@ -102,3 +103,43 @@ def test_units_in_chinese_head_the_units_name_名称_and_say_its_kind(
     assert _cells(en.output, "本钢集团/炼钢厂/一号网格")[4] == "grid"
     listed = json.loads(cli("--lang", "zh", "units", "--json").stdout)
     assert {u["kind"] for u in listed} == {"unit", "grid"}
+
+
+def test_a_skipped_sheet_names_the_missing_columns_as_a_clerk_heads_them(cli: Any) -> None:
+    """Found in review: 没有包含 employee_no, name 的表头 and 没有 employee_no or name 列."""
+    from tests.conftest import SAMPLE_ROSTERS
+
+    roster = str(SAMPLE_ROSTERS / "steelmaking_plant_zh_hans.xlsx")
+    zh = cli("--lang", "zh", "import", roster, "--dry-run")
+    assert zh.exit_code == 0, zh.output
+    assert "已跳过工作表 '填表说明'：前几行中没有包含 工号和姓名 的表头" in zh.output
+    assert "已跳过工作表 '汇总'：第 2 行有 部门，但没有 工号或姓名 列" in zh.output
+    en = cli("--lang", "en", "import", roster, "--dry-run")
+    assert "row 2 has 部门 but no Employee ID or Name column" in en.output
+    for out in (zh.output, en.output):
+        assert "employee_no" not in out and " or name" not in out, out
+    # JSON keeps its keys; each reason follows the language, the words kept in both
+    for lang, reason in (("zh", "第 2 行有 部门，但没有 工号或姓名 列"), ("en", "row 2 has")):
+        doc = json.loads(cli("--lang", lang, "import", roster, "--dry-run", "--json").stdout)
+        summary = next(s for s in doc["skipped_sheets"] if s["name"] == "汇总")
+        assert summary["reason"].startswith(reason), summary
+        assert summary["params"]["missing"] == {"en": "Employee ID or Name", "zh": "工号或姓名"}
+
+
+def test_a_file_without_a_header_is_refused_in_the_clerks_language(
+    cli: Any, tmp_path: Path
+) -> None:
+    bad = tmp_path / "名单.csv"
+    bad.write_text("a,b\n1,2\n", encoding="utf-8")
+    zh = cli("--lang", "zh", "import", str(bad), "--dry-run")
+    assert zh.exit_code == 2
+    assert "找不到可识别的表头行（需要 工号和姓名 列）" in zh.output
+    assert "'名单.csv'：前几行中没有包含 工号和姓名 的表头" in zh.output
+    assert "看到的表头：工作表 '名单.csv'：'a', 'b'" in zh.output
+    assert "可识别的列名：工号：工号, 工號" in zh.output and "；姓名：姓名" in zh.output
+    assert "可选列：部门、网格、岗位、手机号" in zh.output
+    for code in ("employee_no", "grid_unit", "no header row", "sheet '"):
+        assert code not in zh.output, zh.output
+    en = cli("--lang", "en", "import", str(bad), "--dry-run")
+    assert "it needs columns for Employee ID and Name" in en.output
+    assert "Known names: Employee ID: 工号" in en.output and "employee_no" not in en.output

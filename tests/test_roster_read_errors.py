@@ -158,13 +158,13 @@ def test_no_recognisable_header_lists_what_it_saw_and_what_it_knows(tmp_path: Pa
     assert "sheet 'People'" in message
     for alias in ("工号", "工號", "Employee ID", "姓名", "Name"):  # the aliases it knows
         assert alias in message
-    assert "department" in message  # optional columns named too
+    assert "Department" in message  # optional columns named too, as a clerk heads them
 
 
 def test_a_partial_header_says_which_column_is_missing(tmp_path: Path) -> None:
     path = write_xlsx(tmp_path / "partial.xlsx", {"S": [["姓名", "部门"], ["张伟", "炼钢厂"]]})
     message = refusal(path)
-    assert "row 1 has 姓名, 部门 but no employee_no column" in message
+    assert "row 1 has 姓名, 部门 but no Employee ID column" in message
 
 
 def test_size_limits_are_checked_before_reading(tmp_path: Path, good_xlsx: Path) -> None:

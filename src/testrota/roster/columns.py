@@ -15,7 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from testrota.errors import UserError
+from testrota.errors import UserError, Words
 from testrota.policy import read_yaml
 
 ROSTER_FIELDS: tuple[str, ...] = (
@@ -90,6 +90,7 @@ class HeaderMatcher:
     """
 
     def __init__(self, aliases: Mapping[str, Sequence[str]]) -> None:
+        self.aliases = aliases  # to name a field as a clerk would head it (header_words)
         self._keys: dict[str, tuple[str, int]] = {}
         for field, names in aliases.items():
             for priority, alias in enumerate(names):
@@ -107,6 +108,19 @@ class HeaderMatcher:
             if bare != text:
                 hit = self._keys.get(normalize_header(bare))
         return hit
+
+
+_HAN_RE = re.compile(r"[\u4e00-\u9fff]")
+
+
+def header_words(field: str, aliases: Sequence[str]) -> Words:
+    """How a clerk heads ``field``'s column, for a message saying which column is missing:
+    its first Chinese alias (工号) and its first English one (Employee ID). A header named so
+    is recognised, which our field codes (employee_no) are not; a field with no alias in one
+    language is named by the other's, and one with none at all by its code."""
+    chinese = next((a for a in aliases if _HAN_RE.search(a)), None)
+    english = next((a for a in aliases if a.isascii()), None)
+    return Words(english or chinese or field, chinese or english or field)
 
 
 def load_roster_columns(config_dir: Path) -> dict[str, tuple[str, ...]]:

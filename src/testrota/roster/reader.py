@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -24,10 +24,10 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any, cast, overload
 
-from testrota.errors import Phrase, UserError
+from testrota.errors import Phrase, UserError, Words
 from testrota.policy import ImportPolicy
 from testrota.roster import isolation
-from testrota.roster.columns import HeaderMatcher, normalize_header
+from testrota.roster.columns import HeaderMatcher, header_words, normalize_header
 from testrota.roster.spreadsheet import (
     OpenedFile,
     RawSheet,
@@ -80,11 +80,11 @@ class SkippedSheet:
     headers_seen: list[str]
     # the reason as a template and its parameters, for a page in the reader's language
     template: str = ""
-    params: dict[str, str | int] = field(default_factory=dict)
+    params: dict[str, str | int | Words] = field(default_factory=dict)
 
     @classmethod
     def why(
-        cls, name: str, headers_seen: list[str], template: str, /, **params: str | int
+        cls, name: str, headers_seen: list[str], template: str, /, **params: str | int | Words
     ) -> SkippedSheet:
         reason = template.format(**params) if params else template
         return cls(name, reason, headers_seen, template, params)
@@ -644,7 +644,8 @@ def _no_header(
             "row {row} has {named} but no {missing} column",
             row=idx + 1,
             named=named,
-            missing=" or ".join(missing),
+            # the headers a clerk would write (工号或姓名), not our field codes
+            missing=Words.joined(list(_header_words(matcher.aliases, missing).values()), "or"),
         )
     texts = [[cell_text(c) for c in r if type(c) is str and cell_text(c)] for r in scan]
     idx = max(range(len(texts)), key=lambda i: (len(texts[i]), -i))
@@ -652,7 +653,7 @@ def _no_header(
         name,
         texts[idx],
         "no header row naming {required} in its first rows",
-        required=", ".join(required),
+        required=Words.joined(list(_header_words(matcher.aliases, required).values()), "and"),
     )
 
 
@@ -679,21 +680,38 @@ def _nothing_found(
             file=file_name,
             sheet=no_rows[0].name,
         )
-    seen = "; ".join(
-        f"sheet {s.name!r}: " + ", ".join(repr(h) for h in s.headers_seen[:15])
+    # Each part is a Phrase or Words, so the message reads in the clerk's language whole:
+    # the headers seen and the aliases are the file's and the configuration's own words.
+    seen = _each(
+        Phrase(
+            "sheet {sheet!r}: {headers}",
+            sheet=s.name,
+            headers=", ".join(repr(h) for h in s.headers_seen[:15]),
+        )
         for s in skipped
         if s.headers_seen
     )
-    known = "; ".join(f"{f}: {', '.join(aliases[f])}" for f in required)
-    others = ", ".join(f for f in aliases if f not in required)
-    reasons = "; ".join(f"{s.name!r}: {s.reason}" for s in skipped if s.headers_seen)
-    # The headers seen and the names known are the file's and the configuration's own words.
-    if others:
+    words = _header_words(aliases, list(aliases))
+    known = _each(
+        Phrase("{field}: {names}", field=words[f], names=", ".join(aliases[f])) for f in required
+    )
+    others = Words.joined([words[f] for f in aliases if f not in required], "and")
+    reasons = _each(
+        Phrase(
+            "{sheet!r}: {reason}",
+            sheet=s.name,
+            reason=Phrase(s.template, **s.params) if s.template else s.reason,
+        )
+        for s in skipped
+        if s.headers_seen
+    )
+    needed = Words.joined([words[f] for f in required], "and")
+    if others.en:
         return UserError(
             "{file}: no recognisable header row (it needs columns for {required}). {reasons}. "
             "Headers seen: {seen}. Known names: {known} (optional columns: {others})",
             file=file_name,
-            required=", ".join(required),
+            required=needed,
             reasons=reasons or Phrase("no sheet has a header"),
             seen=seen or Phrase("none"),
             known=known,
@@ -703,8 +721,21 @@ def _nothing_found(
         "{file}: no recognisable header row (it needs columns for {required}). {reasons}. "
         "Headers seen: {seen}. Known names: {known}",
         file=file_name,
-        required=", ".join(required),
+        required=needed,
         reasons=reasons or Phrase("no sheet has a header"),
         seen=seen or Phrase("none"),
         known=known,
     )
+
+
+def _header_words(aliases: Mapping[str, Sequence[str]], names: Sequence[str]) -> dict[str, Words]:
+    """Each field of ``names`` as a clerk heads its column (:func:`header_words`)."""
+    return {f: header_words(f, aliases.get(f, ())) for f in names}
+
+
+def _each(parts: Iterable[Phrase]) -> Phrase | None:
+    """Phrases one after another ("a; b; c"), each rendered in the message's language."""
+    joined: Phrase | None = None
+    for part in parts:
+        joined = part if joined is None else Phrase("{first}; {second}", first=joined, second=part)
+    return joined

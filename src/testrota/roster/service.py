@@ -19,6 +19,7 @@ from sqlmodel import Session
 from testrota.db import tables
 from testrota.db.bulk import bulk_insert_columns, bulk_update, fetch_raw
 from testrota.db.models import RosterImport
+from testrota.errors import Words
 from testrota.policy import Policy
 from testrota.roster.sniff import ColumnWarning
 from testrota.roster.sync import (
@@ -57,7 +58,7 @@ class SkippedSheet:
     name: str
     reason: str  # in English
     template: str = ""  # the reason as a template and its parameters, for a page
-    params: dict[str, str | int] = field(default_factory=dict)
+    params: dict[str, str | int | Words] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

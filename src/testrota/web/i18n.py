@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from testrota.errors import Words
 from testrota.web.i18n_sampling import SAMPLING_ZH
 
 LANGUAGES = ("zh", "en")
@@ -557,6 +558,11 @@ ZH: dict[str, str] = {
     "{file}: the file is empty; fill in the roster and upload it again": "{file}：文件是空的；请填写花名册后重新上传",
     "{file}: no sheet named {wanted!r}; its sheets are {listed}": "{file}：没有名为 {wanted!r} 的工作表；现有工作表：{listed}",
     "no sheet has a header": "没有工作表含有表头",
+    # the parts of "no recognisable header row", each in the message's language
+    "sheet {sheet!r}: {headers}": "工作表 {sheet!r}：{headers}",
+    "{sheet!r}: {reason}": "{sheet!r}：{reason}",
+    "{field}: {names}": "{field}：{names}",
+    "{first}; {second}": "{first}；{second}",
     "none": "无",
     "Positive alert": "阳性预警",
     "The case": "病例",
@@ -832,7 +838,11 @@ def translator(lang: str) -> Callable[..., str]:
 
     def _(text: str, /, **values: Any) -> str:
         out = catalogue.get(text, text)
-        return out.format(**values) if values else out
+        if not values:
+            return out
+        return out.format(
+            **{k: v.in_language(lang) if isinstance(v, Words) else v for k, v in values.items()}
+        )
 
     return _
 
@@ -863,9 +873,7 @@ def render_problem(item: Any, lang: str) -> str:
         if not template:
             return _(text) if text else ""
         values = {
-            key: phrase(v.get("template", ""), v.get("params"), v.get("text", ""))
-            if isinstance(v, dict)
-            else v
+            key: _words_or_phrase(v, phrase) if isinstance(v, dict) else v
             for key, v in (params or {}).items()
         }
         return _(template, **values)
@@ -878,3 +886,11 @@ def render_problem(item: Any, lang: str) -> str:
         return joined + _(UNMATCHED_HINT)
     message = get("message") or get("reason") or ""
     return phrase(get("template") or "", get("params"), message) or message
+
+
+def _words_or_phrase(value: dict[str, Any], phrase: Callable[..., str]) -> Any:
+    """A nested parameter as JSON keeps it: :class:`Words` (``{"en", "zh"}``, which the
+    translator puts in its language) or a phrase (``{"template", "params", "text"}``)."""
+    if value.keys() == {"en", "zh"}:
+        return Words(value["en"], value["zh"])
+    return phrase(value.get("template", ""), value.get("params"), value.get("text", ""))
