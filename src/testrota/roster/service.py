@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from testrota.roster.reader import Workbook
 
 PERSON: Table = tables.PERSON
+_NAME_AT = STORED_FIELDS.index("name")
 PREVIEW_LIMIT = 200  # employee numbers per kind of change in the report's preview
 
 
@@ -186,8 +187,11 @@ def compare_roster(
 
     seen = set().union(*(map(str.strip, s.data.get("employee_no", ())) for s in workbook.sheets))
     stored = _load_stored(session)
-    known = {no for no, p in stored.items() if p.active}
+    # the active people's names, for a row refused as one of them with its zeros lost
+    known = {no: p.values[_NAME_AT] for no, p in stored.items() if p.active}
     result = validate_workbook(workbook, policy, known_employee_nos=known)
+    for matched in result.lookalikes.values():
+        seen.update(matched)  # a refused row's person is still on the roster: --full keeps them
     records = keep_absent_fields(result.records, stored, result.present)
     overrides = load_role_overrides(session)
     matches = match_many(set(map(match_key, records)), vocab, overrides)

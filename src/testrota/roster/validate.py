@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from testrota.collector import collector_paused
 from testrota.policy import Policy
 from testrota.roster.columns import normalize_header, to_simplified
+from testrota.roster.numbers import loose_key
 from testrota.roster.phones import explain_phones
 from testrota.roster.reader import Sheet, Workbook
 
@@ -353,6 +354,9 @@ class ValidationResult:
     missing_columns: list[str] = field(default_factory=list)  # useful fields absent everywhere
     # sheet -> the fields it has a column for; a field without one says nothing about anybody
     present: dict[str, frozenset[str]] = field(default_factory=dict)
+    # a refused number -> the active people's numbers it is written differently from
+    # (:func:`lookalike_rows`): they are on the roster still
+    lookalikes: dict[str, list[str]] = field(default_factory=dict)
 
 
 def person_type_of(text: str) -> str | None:
@@ -447,18 +451,21 @@ def validate_workbook(
 ) -> ValidationResult:
     """Turn a read workbook into person records and row errors.
 
-    ``known_employee_nos`` are people already in the database: a co-resident's host may be one
-    of them instead of a row in this file. Phone numbers are read in ``policy.phone_region``.
+    ``known_employee_nos`` are the active people already in the database (a mapping of their
+    numbers to their names names them in a message): a co-resident's host may be one of them
+    instead of a row in this file, and a new number that is one of theirs written differently
+    (:func:`lookalike_rows`) is refused. Phone numbers are read in ``policy.phone_region``.
     """
     known = (
         known_employee_nos
-        if isinstance(known_employee_nos, set | frozenset)
+        if isinstance(known_employee_nos, set | frozenset | Mapping)
         else set(known_employee_nos)
     )
     state = _State(policy.phone_region)
     with collector_paused():
         for sheet_index, sheet in enumerate(workbook.sheets):
             state.sheet(sheet_index, sheet)
+    meant = _refuse_lookalikes(state, known)
     accepted = {r.employee_no for r in state.records}
     records: list[PersonRecord] = []
     for rec in state.records:
@@ -482,7 +489,101 @@ def validate_workbook(
     present = {s.name: frozenset(s.columns) for s in workbook.sheets}
     anywhere = frozenset().union(*present.values())
     missing = [f for f in ("phone", "department", "role") if f not in anywhere]
-    return ValidationResult(records, state.errors, state.skipped, rows, missing, present)
+    return ValidationResult(records, state.errors, state.skipped, rows, missing, present, meant)
+
+
+def lookalike_rows(
+    records: Sequence[PersonRecord], known: Collection[str]
+) -> list[tuple[PersonRecord, list[str]]]:
+    """The rows that would add a person whose number is an active person's written differently,
+    each with the numbers it matches (sorted).
+
+    A number not in ``known`` whose :func:`~testrota.roster.numbers.loose_key` (case,
+    full-width forms, spaces and leading zeros aside) is a ``known`` number's is almost always
+    that person's with its zeros lost to Excel; added, the one person would be two, booked and
+    texted twice, and check-in could no longer tell which ``101`` is meant. Two new rows of one
+    file are left alone: a group may number people ``00123`` and ``123``, and nothing in the
+    file says which is wrong.
+
+    Args:
+        records: the file's accepted rows, in file order.
+        known: the active people's employee numbers.
+    """
+    if not known:
+        return []
+    new = [r for r in records if r.employee_no not in known]
+    if not new:
+        return []
+    keys = list(map(_loose, (r.employee_no for r in new)))
+    wanted = set(keys)
+    wanted.discard("")  # "000": no number left to compare, taken as typed
+    # Every known number's key is worked out (300,000 at a group's roster, ~0.1 s), but only
+    # those a new row shares are kept.
+    stored: dict[str, list[str]] = {}
+    for no in known:
+        key = _loose(no)
+        if key in wanted:
+            stored.setdefault(key, []).append(no)
+    return [
+        (record, sorted(stored[key]))
+        for record, key in zip(new, keys, strict=True)
+        if key in stored
+    ]
+
+
+def _loose(no: str) -> str:
+    # Most numbers are plain letters and digits, already folded by the reader: the fast path
+    # gives what loose_key gives them.
+    if no.isascii() and no.isalnum():
+        return no.upper().lstrip("0")
+    return loose_key(no)
+
+
+def _refuse_lookalikes(state: _State, known: Collection[str]) -> dict[str, list[str]]:
+    """Drop :func:`lookalike_rows` from ``state.records`` with an error each; returns each
+    refused number -> the stored numbers it matches (a full import keeps those people)."""
+    found = lookalike_rows(state.records, known)
+    if not found:
+        return {}
+    names = known if isinstance(known, Mapping) else {}
+    refused: set[int] = set()
+    meant: dict[str, list[str]] = {}
+    for record, matches in found:
+        no, sheet = record.employee_no, record.sheet
+        column = state.headers.get(sheet, {}).get("employee_no") or LABELS["employee_no"]
+        refused.add(id(record))
+        meant[no] = matches
+        existing = " / ".join(matches)
+        who = " / ".join(str(names.get(m, "?")) for m in matches)
+        zeros_lost = len(matches) == 1 and _without_zeros(no, matches[0])
+        state.error_at(
+            sheet,
+            record.row,
+            "employee_no",
+            no,
+            "employee number {no} is {existing} ({name}, already on the roster) without its "
+            "leading zeros, as Excel keeps a number; format the {column} column as text, type "
+            "the full number {existing} and import again; the row is skipped"
+            if zeros_lost
+            else "employee number {no} differs from {existing} ({name}, already on the roster) "
+            "only in leading zeros, capitals or full-width characters; write it as stored, "
+            "{existing} (format the {column} column as text so that Excel keeps the zeros), "
+            "and import again; the row is skipped",
+            no=no,
+            existing=existing,
+            name=who,
+            column=column,
+        )
+    state.records = [r for r in state.records if id(r) not in refused]
+    state.skipped += len(refused)
+    return meant
+
+
+def _without_zeros(typed: str, stored: str) -> bool:
+    """``typed`` is ``stored`` with some or all of its leading zeros dropped."""
+    return (
+        len(typed) < len(stored) and stored.endswith(typed) and not stored[: -len(typed)].strip("0")
+    )
 
 
 class _State:
