@@ -110,7 +110,8 @@ def _import_paused(app: App, cmd: ImportRoster) -> tuple[ImportReport, int]:
         cmd.progress("writing")
         from testrota.db.bulk import indexes_deferred
         from testrota.org.units import sync_units
-        from testrota.roster.sync import UNIT_FIELDS
+        from testrota.roster.sync import UNIT_FIELDS, moved_grid_unit
+        from testrota.scheduling.regroup import follow_grid_units
 
         with indexes_deferred(
             session.connection(),
@@ -128,6 +129,9 @@ def _import_paused(app: App, cmd: ImportRoster) -> tuple[ImportReport, int]:
                 if "active" in changes and not changes.keys() & set(UNIT_FIELDS)
             }
             sync_units(session.connection(), app.org, now, only=back)
+        # Their coming appointments go with the people who moved, in this transaction: the
+        # planner keeps grid units together and apart by the unit an appointment carries.
+        follow_grid_units(session.connection(), moved_grid_unit(comparison.diff), now)
         record_many(
             session,
             cmd.actor,

@@ -361,6 +361,12 @@ def diff_roster(
     return diff
 
 
+def moved_grid_unit(diff: RosterDiff) -> list[int]:
+    """The ids of the people ``diff`` gives another grid unit (their coming appointments go
+    with them: ``scheduling.regroup``)."""
+    return [person_id for person_id, _, changes in diff.updated if "grid_unit" in changes]
+
+
 def _add_new(
     diff: RosterDiff,
     new: list[PersonRecord],

@@ -17,7 +17,7 @@ from __future__ import annotations
 import gc
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -43,6 +43,7 @@ from testrota.scheduling.model import (
     PreviousAppointment,
 )
 from testrota.scheduling.planner import plan_earliest, plan_week
+from testrota.scheduling.regroup import set_grid_units
 from testrota.scheduling.rules import surge_applies, surge_rules_for_week
 from testrota.scheduling.sites import SiteSpec, load_sites, week_slots
 from testrota.weeks import monday_of, normalise_week, shift_week, week_label
@@ -311,7 +312,11 @@ def plan_week_service(
         _sync_sites(conn, sites)
         slots = _week_slots(conn, week, sites)
         by_id = {s.id: s for s in slots}
-        fixed, current, movable = _this_week(conn, week, now, by_id, site_tz, policy, monday)
+        fixed, current, movable, stale = _this_week(
+            conn, week, now, by_id, site_tz, policy, monday, {p.id: p.unit for p in people}
+        )
+        # Coming rows take their people's grid unit now, whether kept or cancelled below.
+        set_grid_units(conn, stale, now)
         previous = _previous_week(conn, week, site_tz, policy)
         started = any(s.starts_at <= now for s in slots)
         result = plan_week(
@@ -388,12 +393,23 @@ def _this_week(
     site_tz: dict[str, ZoneInfo],
     policy: Policy,
     monday: date,
-) -> tuple[list[FixedAppointment], list[CurrentAppointment], dict[tuple[int, int], list[int]]]:
+    unit_of: Mapping[int, str] | None = None,
+) -> tuple[
+    list[FixedAppointment],
+    list[CurrentAppointment],
+    dict[tuple[int, int], list[int]],
+    dict[int, str],
+]:
     """This week's appointments, split into what cannot move (``fixed``), what the planner may
-    keep or move (``current``) and the rows behind the movable ones."""
+    keep or move (``current``) and the rows behind the movable ones, and the coming rows
+    (``scheduled``, not started) whose grid unit is not their person's in ``unit_of`` (person
+    id -> grid unit now), with that unit: a move the rows did not follow is put right, and
+    the planner counts them where their people are."""
     fixed: list[FixedAppointment] = []
     current: list[CurrentAppointment] = []
     movable: dict[tuple[int, int], list[int]] = defaultdict(list)
+    stale: dict[int, str] = {}
+    unit_of = unit_of or {}
     rows = conn.execute(
         select(
             A.c.id, A.c.person_id, A.c.slot_id, A.c.site_code, A.c.status, A.c.reason, A.c.grid_unit
@@ -407,6 +423,14 @@ def _this_week(
     future = {sid for sid, slot in by_id.items() if slot.starts_at > now}
     for rid, pid, sid, site, status, reason, unit in rows:
         slot = by_id.get(sid)
+        now_in = unit_of.get(pid)
+        if (
+            now_in is not None
+            and now_in != (unit or "")
+            and status == SCHEDULED
+            and (sid in future if slot is not None else starts[rid] > now)
+        ):
+            stale[rid] = unit = now_in
         if status == SCHEDULED and reason in MOVABLE_REASONS:
             if slot is not None and sid in future:
                 movable[(pid, sid)].append(rid)
@@ -424,7 +448,7 @@ def _this_week(
                 pid, day, sid if slot else None, reason not in EXTRA_REASONS, unit or ""
             )
         )
-    return fixed, current, movable
+    return fixed, current, movable, stale
 
 
 def _previous_week(
