@@ -37,24 +37,24 @@ class Excuse:
     code: str | None = None
 
 
-def _check_unit(session: Any, cmd: Excuse) -> None:
-    """A supervisor given units excuses only people sitting in them (a department of the same
+def check_unit(session: Any, scope: Scope, employee_no: str) -> None:
+    """A supervisor given units acts only on people sitting in them (a department of the same
     name elsewhere in the group is not theirs)."""
     from testrota.compliance.facts import find_person
     from testrota.roster.people import AmbiguousEmployeeNo
 
-    departments = cmd.scope.departments
+    departments = scope.departments
     try:
         person = find_person(
             session,
-            cmd.employee_no,
+            employee_no,
             departments=None if departments is None else sorted(departments),
         )
     except AmbiguousEmployeeNo:
         # Within the units too: a number that could be someone in a namesake department
         # elsewhere names only the reader's own candidates.
-        person = find_person(session, cmd.employee_no, within=_within(cmd.scope))
-    if not cmd.scope.reaches(session.connection(), person.unit_id):
+        person = find_person(session, employee_no, within=_within(scope))
+    if not scope.reaches(session.connection(), person.unit_id):
         raise OutOfScope(
             "{employee_no} ({name}) is in {department}, which is not one of your departments",
             employee_no=person.employee_no,
@@ -82,7 +82,7 @@ def excuse(app: App, cmd: Excuse) -> Excused:
     with app.write_lock, session_scope(app.engine) as session:
         flag_due(session, now, policy)  # a slot that just ended can be excused at once
         if cmd.scope.units:
-            _check_unit(session, cmd)
+            check_unit(session, cmd.scope, cmd.employee_no)
         out = excuse_in(
             session,
             cmd.employee_no,

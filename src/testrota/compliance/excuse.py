@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -12,7 +12,7 @@ from sqlmodel import Session, col
 
 from testrota.compliance.facts import find_person
 from testrota.compliance.reports import resolve_week
-from testrota.db.models import Appointment
+from testrota.db.models import Appointment, Person
 from testrota.errors import UserError
 from testrota.policy import Policy
 from testrota.roster.people import AmbiguousEmployeeNo
@@ -109,20 +109,7 @@ def excuse(
     """
     reason = clean_reason(reason)
     tz = policy.tz
-    try:
-        person = find_person(session, employee_no)
-    except AmbiguousEmployeeNo:
-        if departments is None and within is None:
-            raise
-        # Name only the candidates this user may see.
-        person = find_person(session, employee_no, departments=departments, within=within)
-    if departments is not None and person.department not in departments:
-        raise OutOfScope(
-            "{employee_no} ({name}) is in {department}, which is not one of your departments",
-            employee_no=person.employee_no,
-            name=person.name,
-            department=person.department or "no department",
-        )
+    person = person_in_scope(session, employee_no, departments, within)
     query = select(Appointment).where(col(Appointment.person_id) == person.id)
     statuses: tuple[AppointmentStatus, ...] = (
         AppointmentStatus.MISSED,
@@ -169,12 +156,57 @@ def excuse(
             what=what,
             found=", ".join(sorted({a.status for a in appts})) or "none",
         )
+    excused = excuse_appointments(
+        session, targets, statuses, reason=reason, code=code, actor=actor, now=now
+    )
+    return Excused(person.employee_no, person.name, reason, actor, excused, code)
+
+
+def person_in_scope(
+    session: Session,
+    employee_no: str,
+    departments: Collection[str] | None,
+    within: Any = None,
+) -> Person:
+    """The person ``employee_no`` means, refused (:class:`OutOfScope`) outside ``departments``
+    (None: every department); a number that could be several people names only those within
+    ``departments`` and ``within`` (a ``Scope.where`` condition: a supervisor's units)."""
+    try:
+        person = find_person(session, employee_no)
+    except AmbiguousEmployeeNo:
+        if departments is None and within is None:
+            raise
+        # Name only the candidates this user may see.
+        person = find_person(session, employee_no, departments=departments, within=within)
+    if departments is not None and person.department not in departments:
+        raise OutOfScope(
+            "{employee_no} ({name}) is in {department}, which is not one of your departments",
+            employee_no=person.employee_no,
+            name=person.name,
+            department=person.department or "no department",
+        )
+    return person
+
+
+def excuse_appointments(
+    session: Session,
+    targets: Iterable[Appointment],
+    statuses: Collection[AppointmentStatus],
+    *,
+    reason: str,
+    code: str | None,
+    actor: str,
+    now: datetime,
+) -> list[ExcusedAppointment]:
+    """Mark ``targets`` excused, each only while it is still in one of ``statuses``, in the
+    caller's transaction; the ones changed. Every door that excuses (an excuse, an exemption,
+    a positive result) goes through here, so the roll-ups' triggers see the same change."""
     excused = []
     for a in targets:
         assert a.id is not None
         changed = session.execute(
             update(Appointment)
-            .where(col(Appointment.id) == a.id, col(Appointment.status).in_(statuses))
+            .where(col(Appointment.id) == a.id, col(Appointment.status).in_(list(statuses)))
             .values(
                 status=AppointmentStatus.EXCUSED,
                 excused_reason=reason,
@@ -189,4 +221,4 @@ def excuse(
         excused.append(
             ExcusedAppointment(a.id, a.starts_at, a.site_code, AppointmentStatus(a.status))
         )
-    return Excused(person.employee_no, person.name, reason, actor, excused, code)
+    return excused
