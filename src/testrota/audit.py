@@ -42,6 +42,11 @@ class Action(StrEnum):
     WEEK_PLANNED = "plan.week"
     APPOINTMENT_RESCHEDULED = "appointment.rescheduled"
     APPOINTMENT_EXCUSED = "appointment.excused"
+    APPOINTMENT_UNEXCUSED = "appointment.unexcused"  # an exemption ended early gave it back
+    # exemptions: days a person is excused and not planned (leave, a positive result)
+    EXEMPTION_ADDED = "exemption.added"
+    EXEMPTION_ENDED = "exemption.ended"
+    EXEMPTION_REMOVED = "exemption.removed"  # ended before its first day
     # samples and results
     CHECKED_IN = "checkin.recorded"
     BADGES_PRINTED = "codes.badges_printed"

@@ -298,6 +298,17 @@ class ReportPolicy(_Section):
         return self
 
 
+class AlertsPolicy(_Section):
+    """What a positive result does to the person besides raising their alert."""
+
+    # The person is exempt (not planned, their appointments excused) from the sample's day for
+    # this many days, that day included; 0: no automatic exemption. HR ends one early with
+    # ``testrota exempt end`` when the person is back sooner.
+    positive_exempt_days: int = Field(default=14, ge=0, le=366)
+    # The daily report's reason code for the appointments it excuses (report.excuse_reasons).
+    positive_exempt_code: str = "recovering"
+
+
 class Policy(_Section):
     timezone: str = "Asia/Shanghai"
     phone_region: str = "CN"
@@ -313,6 +324,7 @@ class Policy(_Section):
     jobs: JobsPolicy = JobsPolicy()
     codes: CodesPolicy = CodesPolicy()
     report: ReportPolicy = ReportPolicy()
+    alerts: AlertsPolicy = AlertsPolicy()
     retention_days: int = Field(default=90, ge=1)
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
@@ -325,6 +337,28 @@ class Policy(_Section):
         except Exception as exc:
             raise ValueError(f"unknown time zone {value!r} (use an IANA name)") from exc
         return value
+
+    @model_validator(mode="after")
+    def _positive_code(self) -> Policy:
+        # A code written in the file is checked here, not when a positive result arrives: a
+        # results import is no time to find it misspelt. The default is not: a policy written
+        # before it existed, with reasons of its own, still loads (and its excuses count as
+        # "other", see positive_code).
+        alerts = self.alerts
+        if "positive_exempt_code" not in alerts.model_fields_set:
+            return self
+        if alerts.positive_exempt_code not in self.report.excuse_reasons:
+            raise ValueError(
+                f"alerts: positive_exempt_code {self.alerts.positive_exempt_code!r} is not one "
+                f"of report.excuse_reasons ({', '.join(self.report.excuse_reasons)})"
+            )
+        return self
+
+    @property
+    def positive_code(self) -> str | None:
+        """The reason code of the appointments a positive result excuses; None: "other"."""
+        code = self.alerts.positive_exempt_code
+        return code if code in self.report.excuse_reasons else None
 
     @cached_property
     def tz(self) -> ZoneInfo:

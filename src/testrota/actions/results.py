@@ -32,6 +32,7 @@ from testrota.db.engine import session_scope
 from testrota.db.locks import RESULTS_LOCK, hold
 from testrota.db.statistics import refresh_statistics
 from testrota.errors import UserError
+from testrota.policy import Policy
 from testrota.roster.reader import Workbook
 from testrota.sampling.recheck import Recheck, book_rechecks
 from testrota.sampling.results import apply_tube_rows, parse_tube_rows
@@ -107,7 +108,7 @@ def _import_results(app: App, cmd: ImportResults) -> ResultsImport:
                     at=now,
                     details=summary.audit_details,
                 )
-                _record_alerts_raised(session, cmd.actor, raised, now)
+                _record_alerts_raised(session, cmd.actor, raised, now, policy)
     except IntegrityError:
         raise UserError(
             "{file}: another import wrote some of these results at the same time; nothing "
@@ -170,15 +171,20 @@ def record_result(app: App, cmd: RecordResult) -> RecordedResult:
                 at=now,
                 details=out.audit_details,
             )
-        _record_alerts_raised(session, cmd.actor, raised, now)
+        _record_alerts_raised(session, cmd.actor, raised, now, app.policy)
     if raised:
         out = replace(out, contacts_booking=_book(app, raised, now))
     return out
 
 
 def _record_alerts_raised(
-    session: Session, actor: Actor, raised: list[RaisedAlert], now: datetime
+    session: Session, actor: Actor, raised: list[RaisedAlert], now: datetime, policy: Policy
 ) -> None:
+    """Audit the alerts just raised and, in the same transaction, exempt each case from their
+    sample's day (policy alerts.positive_exempt_days): a positive person is neither booked,
+    reminded nor listed as missed while they are ill."""
+    from testrota.actions.exemptions import exempt_positives
+
     record_many(
         session,
         actor,
@@ -187,6 +193,7 @@ def _record_alerts_raised(
         [(a.alert_id, a.audit_details) for a in raised],
         at=now,
     )
+    exempt_positives(session, actor, raised, now, policy)
 
 
 def _import_tubes(app: App, cmd: ImportResults, workbook: Workbook) -> ResultsImport:
@@ -220,7 +227,7 @@ def _import_tubes(app: App, cmd: ImportResults, workbook: Workbook) -> ResultsIm
                         "positive_tubes": outcome.positive_tubes[:100],
                     },
                 )
-                _record_alerts_raised(session, cmd.actor, outcome.raised, now)
+                _record_alerts_raised(session, cmd.actor, outcome.raised, now, policy)
     except IntegrityError:
         raise UserError(
             "{file}: another import wrote some of these results at the same time; nothing "
