@@ -17,6 +17,7 @@ import typer.main
 
 from testrota.cli import (
     compliance_cmds,
+    exempt_cmds,
     group_cmds,
     i18n_cmds,
     notify_cmds,
@@ -130,6 +131,7 @@ for module in (
     risk_cmds,
     plan_cmds,
     compliance_cmds,
+    exempt_cmds,
     sampling_cmds,
     group_cmds,
     notify_cmds,

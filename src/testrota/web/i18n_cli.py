@@ -301,6 +301,24 @@ ZH_CLI: dict[str, str] = {
     "Already in tube {code}.": "已在试管 {code} 中。",
     "Tube {code} is full and closed.": "试管 {code} 已满并封管。",
     "Tube {code}: {n} place(s) left.": "试管 {code}：还可装 {n} 人。",
+    # testrota exempt: days a person is excused and not planned
+    "{option} {text!r}: write it like 2022-05-09": "{option} {text!r}：请写成 2022-05-09 的格式",
+    "the exemption ends ({end}) before it starts ({start})": "豁免的结束日期（{end}）早于开始日期（{start}）",
+    "an exemption of {days} days is too long; give at most {limit} days and add another one "
+    "when it runs out": "{days} 天的豁免太长；最多 {limit} 天，到期后再另加一条",
+    "exemption {id} already ends on {end}; nothing to end on {day}": "豁免 {id} 已于 {end} 结束；无需在 {day} 提前结束",
+    "no exemption {id}": "没有编号为 {id} 的豁免",
+    "exemption {id}: {employee_no} ({name}) excused {start} to {end}: {reason}": (
+        "豁免 {id}：{employee_no}（{name}）{start} 至 {end} 免检：{reason}"
+    ),
+    "  excused {at} at {site} (was {previous})": "  已免检 {at}，{site}（原为{previous}）",
+    "no exemptions": "没有豁免",
+    "Exemptions": "豁免",
+    "exemption {id} of {employee_no} ({name}) removed": "已删除 {employee_no}（{name}）的豁免 {id}",
+    "exemption {id} of {employee_no} ({name}) now ends on {end}": (
+        "{employee_no}（{name}）的豁免 {id} 现于 {end} 结束"
+    ),
+    "{n} coming appointments scheduled again": "{n} 个即将到来的预约已恢复",
 }
 
 # Table headers of the command line that are not roster or result fields (those are in
@@ -377,4 +395,8 @@ COLUMNS_ZH: dict[str, str] = {
     "user": "用户",
     "value": "值",
     "weekday": "星期",
+    "start_date": "开始日期",
+    "end_date": "结束日期",
+    "created_by": "登记人",
+    "created_at": "登记时间",
 }
