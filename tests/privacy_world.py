@@ -20,6 +20,7 @@ from sqlmodel import Session, select
 
 from testrota.db.models import Exemption, InboundMessage, Message, Person
 from testrota.notify.enqueue import sync_reminders
+from testrota.policy import AlertsPolicy, Policy
 from testrota.settings import Settings
 from tests.compliance_fixtures import excuse, record_result
 from tests.notify_data import add_appointment, add_site, notify_settings, policy
@@ -101,7 +102,7 @@ def build(engine: Engine, session: Session, settings: Settings, cli: Any, tmp: P
     assert done.id and missed.id
 
     pol = policy()
-    out = record_result(engine, TARGET, mon, "阳性", pol, NOW, site="S1")
+    out = record_result(engine, TARGET, mon, "阳性", no_exemption(pol), NOW, site="S1")
     assert out.alerts, out
     excuse(engine, TARGET, f"病假 {NAME} 电话 {PHONE}", NOW, pol, actor="hr", week="2022-W19")
 
@@ -152,6 +153,13 @@ def build(engine: Engine, session: Session, settings: Settings, cli: Any, tmp: P
     session.commit()
     assert pending, "the reminders for tomorrow's slot"
     return World(person_id=target.id or 0, settings=notify)
+
+
+def no_exemption(pol: Policy) -> Policy:
+    """``pol`` with no exemption for a positive result: the target keeps their missed test
+    for HR to excuse and tomorrow's slot with its reminders, which the export and the erasure
+    are to find (their exemption is added by hand below)."""
+    return pol.model_copy(update={"alerts": AlertsPolicy(positive_exempt_days=0)})
 
 
 def leave(cli: Any, tmp: Path) -> None:

@@ -98,6 +98,15 @@ def _invocations(tmp_path: Path, cli: Any) -> Iterator[tuple[str, list[str], str
     yield "compliance", ["--week", WEEK], None
     booked = json.loads(cli("schedule", "--person", "0006", "--format", "json", env=ENV).stdout)
     yield "excuse", ["0006", "--date", booked[-1]["starts_at"][:10], "--reason", "leave"], None
+    yield (
+        "exempt add",
+        ["0006", "--from", "2022-05-20", "--to", "2022-05-21", "--reason", "x"],
+        None,
+    )
+    yield "exempt list", [], None
+    exempt = json.loads(cli("exempt", "list", "--format", "json", env=ENV).stdout)
+    leave = [e["id"] for e in exempt if e["employee_no"] == "0006"]
+    yield "exempt end", [str(leave[0]), "--on", "2022-05-21"], None
     yield "units", [], None
     yield "report daily", ["--date", "2022-05-10"], None
     yield "report confirm", ["--date", "2022-05-09", "--unit", "运输部", "--note", "ok"], None
