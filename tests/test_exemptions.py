@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
+from testrota.actions.alerts import CloseAlert, close_alert
 from testrota.actions.exemptions import (
     AddExemption,
     EndExemption,
@@ -30,7 +31,15 @@ from testrota.db.models import Appointment, AuditEvent, Exemption, Message, Pers
 from testrota.errors import UserError
 from testrota.notify.enqueue import sync_reminders
 from testrota.settings import Settings
-from tests.compliance_fixtures import SH, app_at, import_results, local, policy, write_xlsx
+from tests.compliance_fixtures import (
+    SH,
+    alerts,
+    app_at,
+    import_results,
+    local,
+    policy,
+    write_xlsx,
+)
 from tests.test_import_cli import BASE, write_roster
 
 pytest_plugins = ("tests.web_fixtures",)
@@ -235,6 +244,23 @@ def test_a_positive_result_exempts_the_person_and_stops_their_texts(
     import_results(engine, sheet, P, later)
     with Session(engine) as s:
         assert len(s.exec(select(Exemption)).all()) == 1
+    # closing the alert leaves the person exempt: HR ends that when they are back
+    [alert] = alerts(engine, later, P)
+    close_alert(app_at(engine, later, P), CloseAlert(alert.id, HR, reason="handled"))
+    with Session(engine) as s:
+        assert len(s.exec(select(Exemption)).all()) == 1
+
+
+def test_the_roll_ups_stay_equal_to_a_recount(engine: Engine, planned: None) -> None:
+    from testrota.actions.rollup import RebuildRollup, rebuild_rollup
+    from tests.test_rollup import _kept, _recounted, _weekly_kept, _weekly_recounted
+
+    app = app_at(engine, MONDAY, P)
+    rebuild_rollup(app, RebuildRollup(HR))
+    add_exemption(app, AddExemption("0001", date(2022, 5, 9), date(2022, 5, 12), "sick", HR))
+    week = [date(2022, 5, 9) + timedelta(days=i) for i in range(7)]
+    assert _kept(engine) == _recounted(engine, SH, week)
+    assert _weekly_kept(engine) == _weekly_recounted(engine, app) != {}
 
 
 def test_ending_an_exemption_early_gives_back_the_coming_tests(
