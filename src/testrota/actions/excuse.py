@@ -53,7 +53,7 @@ def check_unit(session: Any, scope: Scope, employee_no: str) -> None:
     except AmbiguousEmployeeNo:
         # Within the units too: a number that could be someone in a namesake department
         # elsewhere names only the reader's own candidates.
-        person = find_person(session, employee_no, within=_within(scope))
+        person = find_person(session, employee_no, within=person_condition(scope))
     if not scope.reaches(session.connection(), person.unit_id):
         raise OutOfScope(
             "{employee_no} ({name}) is in {department}, which is not one of your departments",
@@ -63,7 +63,8 @@ def check_unit(session: Any, scope: Scope, employee_no: str) -> None:
         )
 
 
-def _within(scope: Scope) -> Any:
+def person_condition(scope: Scope) -> Any:
+    """``scope`` as a condition on the people table (departments and units), or None."""
     from sqlmodel import col
 
     from testrota.db.models import Person
@@ -94,7 +95,7 @@ def excuse(app: App, cmd: Excuse) -> Excused:
             on=cmd.on,
             appointment_id=cmd.appointment_id,
             departments=None if departments is None else sorted(departments),
-            within=_within(cmd.scope),
+            within=person_condition(cmd.scope),
             code=code,
         )
         record_many(

@@ -89,13 +89,16 @@ def add_exemption(app: App, cmd: AddExemption) -> Exempted:
     departments = cmd.scope.departments
     with app.write_lock, session_scope(app.engine) as session:
         flag_due(session, now, policy)  # a slot done a moment ago is done, not excused
-        person = person_in_scope(
-            session, cmd.employee_no, None if departments is None else sorted(departments)
-        )
-        if cmd.scope.units:
-            from testrota.actions.excuse import check_unit
+        from testrota.actions.excuse import check_unit, person_condition
 
+        if cmd.scope.units:
             check_unit(session, cmd.scope, cmd.employee_no)
+        person = person_in_scope(
+            session,
+            cmd.employee_no,
+            None if departments is None else sorted(departments),
+            person_condition(cmd.scope),
+        )
         out = add_in(
             session,
             person,
