@@ -158,7 +158,6 @@ def test_walk_in_outside_their_slot_still_counts_for_the_day(engine: Engine) -> 
     assert not check_in(engine, "1002", "S1", local(SH, 2022, 5, 9, 9, 25), "site", P).recorded
 
 
-
 def test_after_a_walk_in_the_next_slot_is_the_next_one_still_to_come(engine: Engine) -> None:
     """Review: after a walk-in made today's 14:00 appointment done, ``status`` still gave it
     as the next slot (and a positive person's done slot too): the next is Thursday's."""

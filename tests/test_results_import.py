@@ -197,7 +197,6 @@ def test_positive_result_raises_an_alert_with_its_contacts(engine: Engine, tmp_p
     assert alerts(engine, NOW, P, departments=["财务部"]) == []
 
 
-
 def test_a_sample_written_negative_and_positive_is_recorded_positive_and_alerts(
     engine: Engine, tmp_path: Path
 ) -> None:
