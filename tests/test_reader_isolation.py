@@ -11,9 +11,11 @@ the uploader is told in one line, and this process goes on."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import struct
+import time
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -277,6 +279,57 @@ def test_columns_cross_the_pipe_unchanged(seed: int) -> None:
     assert isolation.unpack_texts(isolation.pack_texts(texts)) == texts
     numbers = [rng.randrange(-(2**62), 2**62) for _ in range(size)]
     assert isolation.unpack_ints(isolation.pack_ints(numbers)) == numbers
+
+
+def test_a_department_merged_down_crosses_the_pipe_once_not_once_a_cell() -> None:
+    """Review: 2,000 distinct rows, then one 1,000-character department merged down the rest:
+    the merged fill puts one string object in every cell, which the child's answer wrote out
+    each time (a 35 KB file, a 290 MB answer, the web process 900 MB larger)."""
+    from testrota.roster.columns import HeaderMatcher
+    from testrota.roster.reader import Sheet, _decode_met, _encode_met, parse_sheet
+    from testrota.roster.spreadsheet import RawSheet
+
+    rows: list[list[Any]] = [["工号", "姓名", "部门"]]
+    rows += [[f"{i:06d}", f"员工{i}", f"部门{i}"] for i in range(1, 2_001)]
+    long_name = "炼钢" * 500
+    rows += [
+        [f"{i:06d}", f"员工{i}", long_name if i == 2_001 else ""] for i in range(2_001, 60_001)
+    ]
+    merged = [((2_001, 2), (60_000, 2))]  # C2002:C60001, 0-based
+    sheet = parse_sheet(RawSheet("花名册", rows, merged), HeaderMatcher(ALIASES), REQUIRED_FIELDS)
+    assert isinstance(sheet, Sheet)
+    answer = _encode_met([sheet])
+    assert len(answer) < 3_000_000, len(answer)  # cell by cell it was 58 MB
+    assert _decode_met(answer) == [sheet]
+
+
+def test_an_answer_larger_than_the_child_may_hold_is_not_read_whole() -> None:
+    import threading
+
+    read_end, write_end = os.pipe()
+
+    def write() -> None:
+        with contextlib.suppress(OSError):
+            for _ in range(4):
+                os.write(write_end, b"x" * (1 << 20))
+        os.close(write_end)
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        with pytest.raises(isolation._AnswerTooLarge):
+            isolation._read_all(read_end, time.monotonic() + 30, 1 << 20)
+    finally:
+        os.close(read_end)
+        writer.join()
+
+
+def test_python_out_of_the_childs_memory_is_the_limit_not_a_bug() -> None:
+    def greedy() -> bytes:
+        return b"x" * (4 << 30)
+
+    with pytest.raises(isolation.ReaderFailed, match="MemoryError"):
+        isolation.run_isolated(greedy, lambda b: b, lambda b: b, memory_mb=64, seconds=30)
 
 
 # --- the child itself (found in review of the bound) -----------------------------------------

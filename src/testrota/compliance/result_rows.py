@@ -379,6 +379,7 @@ def parse_rows(
     else:
         keep = []
         here: dict[SampleKey, int] = {}
+        at_in_keep: dict[SampleKey, int] = {}  # where a sample of this sheet sits in ``keep``
         for k, key in enumerate(keys):
             prior, j = out.keys.get(key), here.get(key)
             if prior is not None:
@@ -388,6 +389,7 @@ def parse_rows(
                 earlier, other = read_results[j], numbers[j]
             else:
                 here[key] = k
+                at_in_keep[key] = len(keep)
                 keep.append(k)
                 continue
             result = read_results[k]
@@ -402,7 +404,7 @@ def parse_rows(
                     dropped_sheet = out_sheet
                 else:
                     assert j is not None
-                    keep[keep.index(j)] = k
+                    keep[at_in_keep[key]] = k
                     here[key] = k
                     dropped_sheet = sheet
                 problems[rows[k]] = _conflict(dropped_sheet, other, earlier, result, numbers[k])

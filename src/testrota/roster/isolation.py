@@ -41,6 +41,11 @@ T = TypeVar("T")
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 # How the child says what happened, first byte of its answer.
 _OK, _USER_ERROR, _FAILED = b"o", b"u", b"f"
+_NO_MEMORY = 71  # the child's exit status when Python ran out of its memory
+
+
+class _AnswerTooLarge(Exception):
+    pass
 
 
 class ReaderFailed(Exception):
@@ -79,10 +84,14 @@ def run_isolated(
         _child(read_end, write_end, work, encode, memory_mb, seconds)
     os.close(write_end)
     answer = b""
+    reason = ""
     try:
-        answer = _read_all(read_end, time.monotonic() + seconds + 10)
+        # No more than the child may hold: whatever it sends is built again here.
+        answer = _read_all(read_end, time.monotonic() + seconds + 10, memory_mb << 20)
     except TimeoutError:
         pass
+    except _AnswerTooLarge:
+        reason = f"an answer over {memory_mb} MB"
     finally:
         os.close(read_end)
         if answer[:1] not in (_OK, _USER_ERROR, _FAILED):
@@ -95,6 +104,10 @@ def run_isolated(
         raise UserError(template, **params)
     if answer[:1] == _FAILED:
         raise RuntimeError(f"the workbook reader failed: {answer[1:].decode('utf-8', 'replace')}")
+    if reason:
+        raise ReaderFailed(reason)
+    if status is not None and os.WIFEXITED(status) and os.WEXITSTATUS(status) == _NO_MEMORY:
+        raise ReaderFailed("MemoryError")
     if status is not None and os.WIFSIGNALED(status):
         raise ReaderFailed(signal.Signals(os.WTERMSIG(status)).name)
     if status is not None and os.WIFEXITED(status):
@@ -139,6 +152,9 @@ def _child(
         _limit(memory_mb, seconds)
         try:
             answer = _OK + encode(work())
+        except MemoryError:
+            code = _NO_MEMORY  # the limit reached in Python, not a bug: said as the limit
+            return
         except UserError as exc:
             try:
                 answer = _USER_ERROR + pickle.dumps((exc.template, exc.params))
@@ -198,8 +214,9 @@ def _not_dumpable() -> None:
         return
 
 
-def _read_all(fd: int, deadline: float) -> bytes:
+def _read_all(fd: int, deadline: float, limit: int) -> bytes:
     parts: list[bytes] = []
+    size = 0
     while True:
         left = deadline - time.monotonic()
         if left <= 0:
@@ -210,6 +227,9 @@ def _read_all(fd: int, deadline: float) -> bytes:
         piece = os.read(fd, 1 << 20)
         if not piece:
             return b"".join(parts)
+        size += len(piece)
+        if size > limit:
+            raise _AnswerTooLarge
         parts.append(piece)
 
 
@@ -234,11 +254,13 @@ def loads(data: bytes) -> Any:
 _SAMPLE = 2_000  # cells looked at to decide whether a column repeats its values
 
 
-def pack_texts(texts: list[str]) -> list[str] | tuple[list[str], bytes]:
-    """A column of texts for :func:`dumps`: as it is, or, when it mostly repeats values, each
-    value once and a 4-byte number for each cell (which :func:`unpack_texts` makes one
-    string object per value again, as ``reader._shared`` does)."""
-    if len(texts) <= _SAMPLE or len(set(texts[:_SAMPLE])) > _SAMPLE // 2:
+def pack_texts(texts: list[str], *, by_value: bool = False) -> list[str] | tuple[list[str], bytes]:
+    """A column of texts for :func:`dumps`: as it is, or, when it mostly repeats values (or
+    ``by_value``: it holds one object in many cells, which pickle without its memo would
+    write out each time), each value once and a 4-byte number for each cell (which
+    :func:`unpack_texts` makes one string object per value again, as ``reader._shared``
+    does)."""
+    if not by_value and (len(texts) <= _SAMPLE or len(set(texts[:_SAMPLE])) > _SAMPLE // 2):
         return texts
     index: dict[str, int] = {}
     codes = array("I", [index.setdefault(t, len(index)) for t in texts])

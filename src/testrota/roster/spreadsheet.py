@@ -395,10 +395,10 @@ def read_calamine_sheet(
 
 
 def _survey_xlsx(
-    opened: OpenedFile, xlsx: XlsxPackage, name: str, limits: ImportPolicy
+    opened: OpenedFile, xlsx: XlsxPackage, name: str, limits: ImportPolicy, formats: bool = True
 ) -> SheetSurvey:
     try:
-        return xlsx.survey(name, limits.max_rows, limits.max_cells)
+        return xlsx.survey(name, limits.max_rows, limits.max_cells, formats=formats)
     except SheetTooLarge as exc:
         raise too_large(opened.file_name, exc, limits) from exc
     except (ValueError, zipfile.BadZipFile) as exc:
@@ -408,7 +408,8 @@ def _survey_xlsx(
 def survey_failed_read(opened: OpenedFile, wanted: str | None, limits: ImportPolicy) -> None:
     """After a bounded read ended at its limits: the sheet over ``import.max_rows`` or
     ``import.max_cells`` (or damaged) named, as the survey first would have, when the survey
-    finds one (the sheet named, else every sheet of an .xlsx)."""
+    finds one (the sheet named, else every sheet of an .xlsx). The extent only: the caller
+    runs it bounded too, since the file is one that exhausted a child already."""
     if opened.xlsx is None:
         return
     try:
@@ -417,7 +418,7 @@ def survey_failed_read(opened: OpenedFile, wanted: str | None, limits: ImportPol
         return
     for name in names:
         if name in opened.xlsx.sheet_parts:
-            _survey_xlsx(opened, opened.xlsx, name, limits)
+            _survey_xlsx(opened, opened.xlsx, name, limits, formats=False)
 
 
 def _check_extent(file_name: str, name: str, rows: int, columns: int, limits: ImportPolicy) -> None:

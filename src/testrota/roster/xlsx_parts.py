@@ -219,8 +219,11 @@ class XlsxPackage:
                 out[index] = padded[int(number_format)]
         return out
 
-    def survey(self, sheet: str, max_rows: int, max_cells: int) -> SheetSurvey:
-        """The sheet's extent and padded number cells; SheetTooLarge past a limit."""
+    def survey(
+        self, sheet: str, max_rows: int, max_cells: int, *, formats: bool = True
+    ) -> SheetSurvey:
+        """The sheet's extent and (``formats``) padded number cells; SheetTooLarge past a
+        limit."""
         part = self.sheet_parts.get(sheet)
         if part is None:
             # calamine found a sheet this module did not: bound it by every sheet part there is.
@@ -229,7 +232,7 @@ class XlsxPackage:
             rows = max((s.rows for s in surveys), default=0)
             columns = max((s.columns for s in surveys), default=0)
             return SheetSurvey(sheet, rows, columns)
-        return self._scan(sheet, part, max_rows, max_cells, self.padded_styles)
+        return self._scan(sheet, part, max_rows, max_cells, self.padded_styles if formats else {})
 
     def _scan(
         self,
