@@ -129,3 +129,15 @@ def test_case_and_full_width_are_the_same_number_too(
     [error] = summary["errors"]
     assert "E0012" in error["message"] and summary["added"] == 0
     assert numbers(engine) == ["E0012"]
+
+
+def test_a_number_beside_the_stored_one_written_whole_is_someone_else(
+    cli: Any, engine: Engine, tmp_path: Path
+) -> None:
+    """Review: the file still writes 000101 with its zeros, so its 101 lost none: a new person
+    numbered so is added, not refused as 000101 (the advice to write 000101 would be wrong)."""
+    run(cli, "import", str(write(tmp_path / "a.xlsx", BASE)))
+    other = ["101", "赵敏", "转炉车间", "转炉乙班", "门卫", "13812345679"]
+    out = run(cli, "import", str(write(tmp_path / "b.xlsx", [*BASE, other])))
+    assert out["added"] == 1 and out["errors"] == []
+    assert numbers(engine, active=True) == ["000101", "000102", "000104", "101"]

@@ -514,6 +514,8 @@ def lookalike_rows(
     new = [r for r in records if r.employee_no not in known]
     if not new:
         return []
+    # A stored number the file writes as it is kept its zeros: the other row is someone else.
+    in_file = {r.employee_no for r in records}
     keys = list(map(_loose, (r.employee_no for r in new)))
     wanted = set(keys)
     wanted.discard("")  # "000": no number left to compare, taken as typed
@@ -522,7 +524,7 @@ def lookalike_rows(
     stored: dict[str, list[str]] = {}
     for no in known:
         key = _loose(no)
-        if key in wanted:
+        if key in wanted and no not in in_file:
             stored.setdefault(key, []).append(no)
     return [
         (record, sorted(stored[key]))
