@@ -70,6 +70,26 @@ def test_a_signed_in_user_and_the_api_when_the_database_goes_away(
     assert api.headers["retry-after"] == "30"
 
 
+def test_an_upload_when_the_database_goes_away_is_told_to_wait(
+    client: TestClient, engine: Engine
+) -> None:
+    """Review: the upload limit's look-up of the sign-in runs before the app's handlers, so
+    the database gone there was a bare "Internal Server Error" where every page says to wait."""
+    make_user(engine, "hr1", "hr")
+    sign_in(client, "hr1")
+    token = csrf_of(client, "/upload/roster")
+    down = create_app(web_settings_for(_nobody_there()))
+    with TestClient(down, headers={"Accept-Language": "en"}, cookies=client.cookies) as c:
+        r = c.post(
+            "/upload/roster",
+            files={"file": ("r.xlsx", b"PK")},
+            data={"csrf_token": token},
+            follow_redirects=False,
+        )
+    assert r.status_code == 503 and UNREACHABLE in soup(r).get_text()
+    assert r.headers["retry-after"] == "30"
+
+
 def test_a_database_nobody_ran_init_on_says_it_is_being_set_up(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

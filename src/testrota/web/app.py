@@ -313,9 +313,17 @@ def _may_upload(app: App, token: str) -> bool:
     results (the roles the upload routes take)."""
     from testrota.auth.sessions import SessionRule, SessionState, find_session, judge
     from testrota.db.engine import lookup
+    from testrota.db.trouble import trouble_of
 
-    with lookup(app.fresh_engine) as conn:
-        found = find_session(conn, token)
+    try:
+        with lookup(app.fresh_engine) as conn:
+            found = find_session(conn, token)
+    except DBAPIError as exc:
+        if trouble_of(exc) is None:
+            raise
+        # The database down or busy: the route's own look-up meets it too and answers 503
+        # with Retry-After; out here it would be a bare 500. An upload's worth at most.
+        return True
     if judge(found, app.now(), SessionRule.of(app.policy.web)) is not SessionState.OK:
         return False
     return found is not None and found.user.role in UPLOAD_ROLES
