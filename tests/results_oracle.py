@@ -53,6 +53,7 @@ def oracle_parse_rows(
 
     day_first = day_first_for(cells("sampled_at"), tz, now)
     seen = {(s.person_id, _instant(s.sampled_at), s.source): s for s in out.samples}
+    raw_of: dict[tuple[str, int], str] = {}  # this sheet's result cells as written
     out.rows += n
     for i in range(n):
         row = row_numbers[i]
@@ -68,6 +69,7 @@ def oracle_parse_rows(
             out.unmatched.append(UnmatchedRow(sheet, row, said, problem, parts))
             continue
         raw_result, raw_time = cells("result")[i], cells("sampled_at")[i]
+        raw_of[sheet, row] = raw_result
         result = parse_result(raw_result)
         if result is None:
             out.errors.append(
@@ -125,7 +127,8 @@ def oracle_parse_rows(
                 if not out.matched_by[earlier.matched_by]:
                     del out.matched_by[earlier.matched_by]
                 out.matched_by[matched_by] = out.matched_by.get(matched_by, 0) + 1
-                dropped, value, recorded = earlier, earlier.result, kept
+                value = raw_of.get((earlier.sheet, earlier.row), str(earlier.result))
+                dropped, recorded = earlier, kept
             else:
                 dropped, value, recorded = sample, raw_result, earlier
             out.errors.append(

@@ -227,7 +227,7 @@ def test_duplicate_rows_in_a_file_count_once_and_conflicts_are_errors() -> None:
     first, second = out.errors  # type: ignore[attr-defined]
     assert (first.row, first.value) == (
         2,
-        "negative",
+        "阴性",
     ) and "result positive in row 4" in first.message
     assert (second.row, second.value) == (6, "阴性") and "result invalid in row 5" in second.message
 

@@ -399,15 +399,15 @@ def parse_rows(
                 # The more telling result is recorded: a positive written beside a negative for
                 # one sample is never lost to it. The earlier row is the one reported (keyed by
                 # this kept row, so errors come in the order the rows were read).
-                if prior is not None:
+                if prior is not None:  # an earlier sheet's: its cell's words are not at hand
                     _replace(out, prior, k, sheet, numbers, read_results, read_sites, how, rows)
-                    dropped_sheet = out_sheet
+                    dropped_sheet, value = out_sheet, str(earlier)
                 else:
                     assert j is not None
                     keep[at_in_keep[key]] = k
                     here[key] = k
-                    dropped_sheet = sheet
-                problems[rows[k]] = _conflict(dropped_sheet, other, earlier, result, numbers[k])
+                    dropped_sheet, value = sheet, results[rows[j]]
+                problems[rows[k]] = _conflict(dropped_sheet, other, value, result, numbers[k])
             else:
                 problems[rows[k]] = _conflict(sheet, numbers[k], results[rows[k]], earlier, other)
     _add(
