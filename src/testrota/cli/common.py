@@ -24,6 +24,15 @@ DbOption = Annotated[
     typer.Option("--db", help="Database URL; overrides TESTROTA_DATABASE_URL.", show_default=False),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+# The excused tests' reason code (``excuse``, ``exempt add``), as the daily report splits them.
+ExcuseCodeOption = Annotated[
+    str | None,
+    typer.Option(
+        "--code",
+        help="Reason code for the daily report: leave, quarantine, trip, recovering, other "
+        "(policy report.excuse_reasons; default other).",
+    ),
+]
 FormatOption = Annotated[
     str | None,
     typer.Option(

@@ -13,6 +13,7 @@ import typer
 from testrota.audit import Actor
 from testrota.cli.common import (
     DbOption,
+    ExcuseCodeOption,
     ExportFormatOption,
     FormatOption,
     JsonOption,
@@ -650,14 +651,7 @@ def excuse(
     appointment: Annotated[
         int | None, typer.Option("--appointment", help="Excuse this appointment id.")
     ] = None,
-    code: Annotated[
-        str | None,
-        typer.Option(
-            "--code",
-            help="Reason code for the daily report: leave, quarantine, trip, recovering, other "
-            "(policy report.excuse_reasons; default other).",
-        ),
-    ] = None,
+    code: ExcuseCodeOption = None,
     json_out: JsonOption = False,
     db: DbOption = None,
 ) -> None:

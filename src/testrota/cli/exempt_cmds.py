@@ -11,6 +11,7 @@ import typer
 from testrota.audit import Actor
 from testrota.cli.common import (
     DbOption,
+    ExcuseCodeOption,
     FormatOption,
     JsonOption,
     emit_json,
@@ -78,14 +79,7 @@ def exempt_add(
         ),
     ],
     reason: Annotated[str, typer.Option("--reason", help="Why (leave, sick, positive ...).")],
-    code: Annotated[
-        str | None,
-        typer.Option(
-            "--code",
-            help="Reason code of the excused tests for the daily report (policy "
-            "report.excuse_reasons; default other).",
-        ),
-    ] = None,
+    code: ExcuseCodeOption = None,
     json_out: JsonOption = False,
     db: DbOption = None,
 ) -> None:
