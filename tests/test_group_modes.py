@@ -204,6 +204,14 @@ def test_a_static_spell_set_in_a_planned_week_tests_on_its_days_not_others(
     assert days == ["2022-05-10", "2022-05-11", "2022-05-12"]
     high = sorted(a["starts_at"][:10] for a in schedule if a["employee_no"] == "1001")
     assert {"2022-05-10", "2022-05-11", "2022-05-12"} <= set(high)
+    # the plan's report counts the spell's two people under each day's rule (the last only
+    # before, the others 0)
+    report = json.loads(cli("plan", "--week", "2022-W19", "--json", env=monday).stdout)
+    assert [(r["start"], r["people"]) for r in report["surge"]] == [
+        ("2022-05-10", 2),
+        ("2022-05-11", 2),
+        ("2022-05-12", 2),
+    ]
 
 
 def test_onsite_tests_the_people_living_on_site_daily_and_books_nobody_else(

@@ -62,6 +62,7 @@ from testrota.scheduling.rules import (
     preferred_pairs,
     shift_coverage,
     shift_key,
+    surge_applies,
     surge_rules_for_week,
     week_rule,
 )
@@ -913,7 +914,15 @@ def _report(
                 spaced += gap in (3, 4)
     surge_rows = []
     for rule, mask in surges:
-        n = sum(1 for w in whos if w.rule.surge == rule.name)
+        # everyone whose rate the rule raises on one of its days: a static spell's rules (one
+        # a day) each count the spell's people, not only the last day's rule
+        n = sum(
+            1
+            for w in whos
+            if rule.tests_per_week > min(max(w.person.tests_required, 0), 7)
+            and surge_applies(rule, w.person)
+            and mask & w.rule.days
+        )
         surge_rows.append(
             {
                 "name": rule.name,
