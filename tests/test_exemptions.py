@@ -27,7 +27,7 @@ from testrota.actions.exemptions import (
 from testrota.actions.plan import PlanWeek, plan_week
 from testrota.audit import Actor
 from testrota.auth.scope import Scope
-from testrota.db.models import Appointment, AuditEvent, Exemption, Message, Person
+from testrota.db.models import Appointment, AuditEvent, Exemption, Message
 from testrota.errors import UserError
 from testrota.notify.enqueue import sync_reminders
 from testrota.settings import Settings
@@ -41,6 +41,7 @@ from tests.compliance_fixtures import (
     write_xlsx,
 )
 from tests.test_import_cli import BASE, write_roster
+from tests.test_release_appointments import _appointments
 
 pytest_plugins = ("tests.web_fixtures",)
 
@@ -63,18 +64,6 @@ def _json(cli: Any, *args: str, at: datetime) -> Any:
 def planned(cli: Any, engine: Engine, tmp_path: Path) -> None:
     _json(cli, "import", str(write_roster(tmp_path / "roster.xlsx", BASE)), at=MONDAY)
     _json(cli, "plan", "--week", "2022-W19", at=MONDAY)
-
-
-def _appointments(engine: Engine, employee_no: str) -> list[Appointment]:
-    with Session(engine) as s:
-        pid = s.exec(select(Person.id).where(Person.employee_no == employee_no)).one()
-        return list(
-            s.exec(
-                select(Appointment)
-                .where(Appointment.person_id == pid)
-                .order_by(col(Appointment.starts_at))
-            )
-        )
 
 
 def _day(a: Appointment) -> date:

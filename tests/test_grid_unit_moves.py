@@ -13,10 +13,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import openpyxl
 from sqlalchemy import Engine, update
 
 from testrota.db import tables
+from tests.compliance_fixtures import write_xlsx
 
 HEADER = ["工号", "姓名", "部门", "网格", "岗位", "手机号码"]
 MONDAY = {"TESTROTA_NOW": "2022-05-09T08:00:00+08:00"}
@@ -27,14 +27,7 @@ CHEN = ["000105", "陈静", "连铸车间", "连铸二班", "食堂厨师", "138
 
 
 def write(path: Path, rows: list[list[Any]]) -> Path:
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    assert ws is not None
-    ws.append(HEADER)
-    for row in rows:
-        ws.append(row)
-    wb.save(path)
-    return path
+    return write_xlsx(path, HEADER, rows)
 
 
 def run(cli: Any, *args: str, at: datetime | None = None) -> Any:

@@ -13,11 +13,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-import openpyxl
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from testrota.db.models import Person, RosterImport
+from tests.compliance_fixtures import write_xlsx
 
 HEADER = ["工号", "姓名", "部门", "网格", "岗位", "手机号码"]
 MONDAY = {"TESTROTA_NOW": "2022-05-09T08:00:00+08:00"}
@@ -31,14 +31,7 @@ BASE = [ZHANG, WANG, LIU]
 
 
 def write(path: Path, rows: list[list[Any]]) -> Path:
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    assert ws is not None
-    ws.append(HEADER)
-    for row in rows:
-        ws.append(row)
-    wb.save(path)
-    return path
+    return write_xlsx(path, HEADER, rows)
 
 
 def lost_zeros(row: list[Any]) -> list[Any]:
