@@ -4,6 +4,7 @@ on every sheet (tests/test_results_parse_columns.py)."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -32,6 +33,10 @@ class OracleRows:
     duplicates: int = 0
     rows: int = 0
     matched_by: dict[str, int] = field(default_factory=dict)
+    # a sample's key -> the places in ``errors`` of the rows reported against its recorded row
+    conflicts: defaultdict[tuple[int, int, str], list[int]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
 
 
 def oracle_parse_rows(
@@ -129,23 +134,32 @@ def oracle_parse_rows(
                 out.matched_by[matched_by] = out.matched_by.get(matched_by, 0) + 1
                 value = raw_of.get((earlier.sheet, earlier.row), str(earlier.result))
                 dropped, recorded = earlier, kept
+                # every row reported before names the row recorded now
+                for at in out.conflicts[person_id, instant, source]:
+                    was = out.errors[at]
+                    out.errors[at] = _conflict(was.sheet, was.row, was.value, kept)
             else:
                 dropped, value, recorded = sample, raw_result, earlier
-            out.errors.append(
-                RowProblem.of(
-                    dropped.sheet,
-                    dropped.row,
-                    "result",
-                    value,
-                    "the same sample has result {result} in row {other}, which is recorded (a "
-                    "positive before invalid, negative or pending); check with the lab and keep "
-                    "one of the two rows",
-                    result=recorded.result,
-                    other=recorded.row,
-                )
-            )
+            out.conflicts[person_id, instant, source].append(len(out.errors))
+            out.errors.append(_conflict(dropped.sheet, dropped.row, value, recorded))
             continue
         seen[person_id, instant, source] = sample
         out.samples.append(sample)
         out.matched_by[matched_by] = out.matched_by.get(matched_by, 0) + 1
     return out
+
+
+def _conflict(sheet: str, row: int, value: str, recorded: ParsedSample) -> RowProblem:
+    where = "row {other}" if recorded.sheet == sheet else "row {other} of sheet {other_sheet}"
+    extra = {} if recorded.sheet == sheet else {"other_sheet": recorded.sheet}
+    return RowProblem.of(
+        sheet,
+        row,
+        "result",
+        value,
+        f"the same sample has result {{result}} in {where}, which is recorded (a positive "
+        "before invalid, negative or pending); check with the lab and keep one of the two rows",
+        result=recorded.result,
+        other=recorded.row,
+        **extra,
+    )

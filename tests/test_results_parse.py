@@ -6,7 +6,14 @@ from datetime import UTC, datetime
 
 import pytest
 
-from testrota.compliance.result_rows import LAB, OUTSIDE, PersonIndex, PersonKeys, parse_rows
+from testrota.compliance.result_rows import (
+    LAB,
+    OUTSIDE,
+    ParsedRows,
+    PersonIndex,
+    PersonKeys,
+    parse_rows,
+)
 from testrota.compliance.results_parse import (
     day_first_for,
     normalize_employee_no,
@@ -230,6 +237,45 @@ def test_duplicate_rows_in_a_file_count_once_and_conflicts_are_errors() -> None:
         "阴性",
     ) and "result positive in row 4" in first.message
     assert (second.row, second.value) == (6, "阴性") and "result invalid in row 5" in second.message
+
+
+def test_every_row_reported_names_the_row_finally_recorded() -> None:
+    """Review: written pending, then negative, then positive, the pending row's message still
+    named the negative row as recorded after the positive one had replaced it; across two
+    sheets too (the second sheet's positive replaces the first sheet's negative)."""
+    cells = {
+        "employee_no": ["1001"] * 3,
+        "sampled_at": ["2022-05-09 08:30"] * 3,
+        "result": ["待出结果", "阴性", "阳性"],
+    }
+    out = _parse(cells)
+    assert [(s.row, s.result) for s in out.samples] == [(4, "positive")]  # type: ignore[attr-defined]
+    assert [(e.row, e.value, e.params) for e in out.errors] == [  # type: ignore[attr-defined]
+        (2, "待出结果", {"result": "positive", "other": 4}),
+        (3, "阴性", {"result": "positive", "other": 4}),
+    ]
+    assert all("result positive in row 4" in e.message for e in out.errors)  # type: ignore[attr-defined]
+    both = ParsedRows()
+    for sheet, rows in (("A", slice(0, 2)), ("B", slice(2, 3))):
+        part = {k: v[rows] for k, v in cells.items()}
+        n = len(part["result"])
+        parse_rows(
+            sheet,
+            part,
+            list(range(2, n + 2)),
+            _index(),
+            tz=SH,
+            now=NOW,
+            normalize_phone=lambda raw: normalize_phone(raw, "CN"),
+            sites={"s1": "S1"},
+            out=both,
+        )
+    assert [(s.sheet, s.result) for s in both.samples] == [("B", "positive")]
+    assert [(e.sheet, e.row, e.params) for e in both.errors] == [
+        ("A", 2, {"result": "positive", "other": 2, "other_sheet": "B"}),
+        ("A", 3, {"result": "positive", "other": 2, "other_sheet": "B"}),
+    ]
+    assert "result positive in row 2 of sheet B" in both.errors[0].message
 
 
 def test_outside_sites_are_kept_by_name() -> None:

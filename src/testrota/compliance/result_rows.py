@@ -270,6 +270,9 @@ class ParsedRows:
     matched_by: dict[str, int] = field(default_factory=dict)
     # each sample's key -> its place in ``columns``: a repeated sample is found across sheets
     keys: dict[SampleKey, int] = field(default_factory=dict, repr=False)
+    # each sample's key -> the places in ``errors`` of the rows reported as conflicting with
+    # the row recorded for it, renamed when a later row's result is recorded instead
+    conflicts: dict[SampleKey, list[int]] = field(default_factory=dict, repr=False)
 
     @property
     def samples(self) -> list[ParsedSample]:
@@ -370,6 +373,7 @@ def parse_rows(
     sources = [site[2] for site in read_sites]
     keys = list(zip(people, [t[1] for t in read_times], sources, strict=True))
     keep: Sequence[int] = range(len(keys))
+    key_of: dict[int, SampleKey] = {}  # a conflict reported (by its place in ``problems``)
     base = len(out.columns)
     first = dict(zip(keys, range(base, base + len(keys)), strict=True))
     if len(first) == len(keys) and not out.keys:
@@ -380,13 +384,14 @@ def parse_rows(
         keep = []
         here: dict[SampleKey, int] = {}
         at_in_keep: dict[SampleKey, int] = {}  # where a sample of this sheet sits in ``keep``
+        named: dict[SampleKey, list[int]] = {}  # this sheet's conflicts, by the row reported
         for k, key in enumerate(keys):
             prior, j = out.keys.get(key), here.get(key)
             if prior is not None:
                 earlier, other = out.columns.result[prior], out.columns.row[prior]
-                out_sheet = out.columns.sheet[prior]
+                earlier_sheet = out.columns.sheet[prior]
             elif j is not None:
-                earlier, other = read_results[j], numbers[j]
+                earlier, other, earlier_sheet = read_results[j], numbers[j], sheet
             else:
                 here[key] = k
                 at_in_keep[key] = len(keep)
@@ -395,21 +400,33 @@ def parse_rows(
             result = read_results[k]
             if earlier == result:
                 out.duplicates += 1
-            elif _RANK[result] > _RANK[earlier]:
+                continue
+            if _RANK[result] > _RANK[earlier]:
                 # The more telling result is recorded: a positive written beside a negative for
                 # one sample is never lost to it. The earlier row is the one reported (keyed by
                 # this kept row, so errors come in the order the rows were read).
                 if prior is not None:  # an earlier sheet's: its cell's words are not at hand
                     _replace(out, prior, k, sheet, numbers, read_results, read_sites, how, rows)
-                    dropped_sheet, value = out_sheet, str(earlier)
+                    value = str(earlier)
                 else:
                     assert j is not None
                     keep[at_in_keep[key]] = k
                     here[key] = k
-                    dropped_sheet, value = sheet, results[rows[j]]
-                problems[rows[k]] = _conflict(dropped_sheet, other, value, result, numbers[k])
+                    value = results[rows[j]]
+                # The rows reported before name the row recorded then: they name this one now
+                # (a pending, then a negative, then a positive row of one sample).
+                recorded = (result, sheet, numbers[k])
+                for at in named.get(key, ()):
+                    problems[at] = _renamed(problems[at], *recorded)
+                for at in out.conflicts.get(key, ()):
+                    out.errors[at] = _renamed(out.errors[at], *recorded)
+                problems[rows[k]] = _conflict(earlier_sheet, other, value, *recorded)
             else:
-                problems[rows[k]] = _conflict(sheet, numbers[k], results[rows[k]], earlier, other)
+                problems[rows[k]] = _conflict(
+                    sheet, numbers[k], results[rows[k]], earlier, earlier_sheet, other
+                )
+            named.setdefault(key, []).append(rows[k])
+            key_of[rows[k]] = key
     _add(
         out,
         sheet,
@@ -422,7 +439,11 @@ def parse_rows(
         read_sites,
         _pick(how, rows),
     )
-    out.errors.extend(problems[i] for i in sorted(problems))
+    start, ordered = len(out.errors), sorted(problems)
+    out.errors.extend(problems[i] for i in ordered)
+    for place, i in enumerate(ordered, start):
+        if i in key_of:
+            out.conflicts.setdefault(key_of[i], []).append(place)
     return out
 
 
@@ -442,7 +463,24 @@ def _pick(column: Sequence[_T], rows: Sequence[int]) -> Sequence[_T]:
 _RANK = {"positive": 3, "invalid": 2, "negative": 1, "pending": 0}
 
 
-def _conflict(sheet: str, row: int, value: str, kept: str, other: int) -> RowProblem:
+def _conflict(
+    sheet: str, row: int, value: str, kept: str, kept_sheet: str, other: int
+) -> RowProblem:
+    """Row ``row`` of ``sheet`` is the same sample as row ``other`` of ``kept_sheet``, whose
+    result ``kept`` is recorded."""
+    if kept_sheet != sheet:
+        return RowProblem.of(
+            sheet,
+            row,
+            "result",
+            value,
+            "the same sample has result {result} in row {other} of sheet {other_sheet}, which "
+            "is recorded (a positive before invalid, negative or pending); check with the lab "
+            "and keep one of the two rows",
+            result=kept,
+            other=other,
+            other_sheet=kept_sheet,
+        )
     return RowProblem.of(
         sheet,
         row,
@@ -453,6 +491,10 @@ def _conflict(sheet: str, row: int, value: str, kept: str, other: int) -> RowPro
         result=kept,
         other=other,
     )
+
+
+def _renamed(problem: RowProblem, kept: str, kept_sheet: str, other: int) -> RowProblem:
+    return _conflict(problem.sheet, problem.row, problem.value, kept, kept_sheet, other)
 
 
 def _replace(

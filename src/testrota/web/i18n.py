@@ -539,6 +539,7 @@ ZH: dict[str, str] = {
     "phone {phone} is shared by {n} people; add the employee number": "手机号 {phone} 由 {n} 人共用；请补充工号",
     "row {row} has {named} but no {missing} column": "第 {row} 行有 {named}，但没有 {missing} 列",
     "the same sample has result {result} in row {other}, which is recorded (a positive before invalid, negative or pending); check with the lab and keep one of the two rows": "同一样本在第 {other} 行的结果为 {result}，已按该行记录（阳性优先，其次无效、阴性、待出结果）；请与检测机构核实，只保留其中一行",
+    "the same sample has result {result} in row {other} of sheet {other_sheet}, which is recorded (a positive before invalid, negative or pending); check with the lab and keep one of the two rows": "同一样本在工作表 {other_sheet} 第 {other} 行的结果为 {result}，已按该行记录（阳性优先，其次无效、阴性、待出结果）；请与检测机构核实，只保留其中一行",
     "the sampling time is empty": "采样时间为空",
     "the sampling time is in the future; check the date": "采样时间晚于当前时间；请检查日期",
     "unknown person type {value!r}; use 职工/employee, 第三方/contractor or 共同居住人/co-resident": "人员类型 {value!r} 无法识别；请使用 职工、第三方 或 共同居住人",
