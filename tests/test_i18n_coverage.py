@@ -236,6 +236,7 @@ def _row_problem_templates() -> set[str]:
         for t in (phones.LANDLINE, phones.SCIENTIFIC, phones.INVALID)
     }
     found.add(UNMATCHED_HINT)
+    found |= set(validate._LOOKALIKE.values())  # a number written as a stored one's
     for value in ("11010519491231002X"[:-1] + "0", "110105194912310000"):
         problem = validate.id_number_problem(value)
         if problem:

@@ -134,3 +134,29 @@ def test_a_number_beside_the_stored_one_written_whole_is_someone_else(
     out = run(cli, "import", str(write(tmp_path / "b.xlsx", [*BASE, other])))
     assert out["added"] == 1 and out["errors"] == []
     assert numbers(engine, active=True) == ["000101", "000102", "000104", "101"]
+
+
+def test_a_leaver_coming_back_without_zeros_is_refused_not_a_new_person(
+    cli: Any, engine: Engine, tmp_path: Path
+) -> None:
+    """Review: a leaver's number was not compared: 张伟 (000101) left, came back the next week
+    on a roster whose 工号 lost its zeros, and was added as a new person 101 without their
+    tests, exemptions or grid-unit history. The row is refused, naming the leaver; typed whole,
+    the one person comes back."""
+    run(cli, "import", str(write(tmp_path / "v1.xlsx", BASE)))
+    run(cli, "import", str(write(tmp_path / "v2.xlsx", [WANG, LIU])), "--full", "--force")
+    assert numbers(engine, active=False) == ["000101"]
+    back = write(tmp_path / "back.xlsx", [lost_zeros(ZHANG), WANG, LIU])
+    summary = run(cli, "import", str(back))
+    assert (summary["added"], summary["updated"], summary["skipped"]) == (0, 0, 1)
+    [error] = summary["errors"]
+    assert (error["row"], error["value"]) == (2, "101")
+    assert "000101 (张伟, who left the roster)" in error["message"]
+    assert "to bring them back with their history" in error["message"]
+    zh = cli("import", str(back), "--json", env={**MONDAY, "TESTROTA_LANG": "zh"})
+    [error] = json.loads(zh.stdout)["errors"]
+    assert error["message"].startswith("工号 101 是已离开花名册的 000101（张伟）")
+    assert numbers(engine) == ["000101", "000102", "000104"]
+    summary = run(cli, "import", str(write(tmp_path / "whole.xlsx", BASE)))
+    assert (summary["added"], summary["updated"], summary["errors"]) == (0, 1, [])
+    assert numbers(engine, active=True) == ["000101", "000102", "000104"]

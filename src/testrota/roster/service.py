@@ -189,7 +189,8 @@ def compare_roster(
     stored = _load_stored(session)
     # the active people's names, for a row refused as one of them with its zeros lost
     known = {no: p.values[_NAME_AT] for no, p in stored.items() if p.active}
-    result = validate_workbook(workbook, policy, known_employee_nos=known)
+    former = {no: p.values[_NAME_AT] for no, p in stored.items() if not p.active}
+    result = validate_workbook(workbook, policy, known_employee_nos=known, former=former)
     for matched in result.lookalikes.values():
         seen.update(matched)  # a refused row's person is still on the roster: --full keeps them
     records = keep_absent_fields(result.records, stored, result.present)

@@ -447,14 +447,20 @@ def _fold_key(text: str) -> str:
 
 
 def validate_workbook(
-    workbook: Workbook, policy: Policy, known_employee_nos: Collection[str] = ()
+    workbook: Workbook,
+    policy: Policy,
+    known_employee_nos: Collection[str] = (),
+    former: Mapping[str, str] | None = None,
 ) -> ValidationResult:
     """Turn a read workbook into person records and row errors.
 
     ``known_employee_nos`` are the active people already in the database (a mapping of their
     numbers to their names names them in a message): a co-resident's host may be one of them
     instead of a row in this file, and a new number that is one of theirs written differently
-    (:func:`lookalike_rows`) is refused. Phone numbers are read in ``policy.phone_region``.
+    (:func:`lookalike_rows`) is refused. ``former``: the people who left (number -> name), whose
+    number written differently is refused too: a leaver coming back under ``101`` for
+    ``000101`` would be a second person with none of their history. Phone numbers are read in
+    ``policy.phone_region``.
     """
     known = (
         known_employee_nos
@@ -465,7 +471,7 @@ def validate_workbook(
     with collector_paused():
         for sheet_index, sheet in enumerate(workbook.sheets):
             state.sheet(sheet_index, sheet)
-    meant = _refuse_lookalikes(state, known)
+    meant = _refuse_lookalikes(state, known, former or {})
     accepted = {r.employee_no for r in state.records}
     records: list[PersonRecord] = []
     for rec in state.records:
@@ -541,13 +547,15 @@ def _loose(no: str) -> str:
     return loose_key(no)
 
 
-def _refuse_lookalikes(state: _State, known: Collection[str]) -> dict[str, list[str]]:
+def _refuse_lookalikes(
+    state: _State, known: Collection[str], former: Mapping[str, str]
+) -> dict[str, list[str]]:
     """Drop :func:`lookalike_rows` from ``state.records`` with an error each; returns each
     refused number -> the stored numbers it matches (a full import keeps those people)."""
-    found = lookalike_rows(state.records, known)
+    found = lookalike_rows(state.records, {*known, *former} if former else known)
     if not found:
         return {}
-    names = known if isinstance(known, Mapping) else {}
+    names = {**former, **known} if isinstance(known, Mapping) else dict(former)
     refused: set[int] = set()
     meant: dict[str, list[str]] = {}
     for record, matches in found:
@@ -558,19 +566,13 @@ def _refuse_lookalikes(state: _State, known: Collection[str]) -> dict[str, list[
         existing = " / ".join(matches)
         who = " / ".join(str(names.get(m, "?")) for m in matches)
         zeros_lost = len(matches) == 1 and _without_zeros(no, matches[0])
+        left = all(m in former and m not in known for m in matches)
         state.error_at(
             sheet,
             record.row,
             "employee_no",
             no,
-            "employee number {no} is {existing} ({name}, already on the roster) without its "
-            "leading zeros, as Excel keeps a number; format the {column} column as text, type "
-            "the full number {existing} and import again; the row is skipped"
-            if zeros_lost
-            else "employee number {no} differs from {existing} ({name}, already on the roster) "
-            "only in leading zeros, capitals or full-width characters; write it as stored, "
-            "{existing} (format the {column} column as text so that Excel keeps the zeros), "
-            "and import again; the row is skipped",
+            _LOOKALIKE[zeros_lost, left],
             no=no,
             existing=existing,
             name=who,
@@ -579,6 +581,26 @@ def _refuse_lookalikes(state: _State, known: Collection[str]) -> dict[str, list[
     state.records = [r for r in state.records if id(r) not in refused]
     state.skipped += len(refused)
     return meant
+
+
+# (the zeros lost, everyone it matches has left) -> the row's message
+_LOOKALIKE = {
+    (True, False): "employee number {no} is {existing} ({name}, already on the roster) without "
+    "its leading zeros, as Excel keeps a number; format the {column} column as text, type the "
+    "full number {existing} and import again; the row is skipped",
+    (False, False): "employee number {no} differs from {existing} ({name}, already on the "
+    "roster) only in leading zeros, capitals or full-width characters; write it as stored, "
+    "{existing} (format the {column} column as text so that Excel keeps the zeros), and "
+    "import again; the row is skipped",
+    (True, True): "employee number {no} is {existing} ({name}, who left the roster) without "
+    "its leading zeros, as Excel keeps a number; to bring them back with their history, "
+    "format the {column} column as text, type the full number {existing} and import again; "
+    "the row is skipped",
+    (False, True): "employee number {no} differs from {existing} ({name}, who left the "
+    "roster) only in leading zeros, capitals or full-width characters; to bring them back "
+    "with their history, write it as stored, {existing} (format the {column} column as text "
+    "so that Excel keeps the zeros), and import again; the row is skipped",
+}
 
 
 def _without_zeros(typed: str, stored: str) -> bool:

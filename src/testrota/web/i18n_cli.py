@@ -22,6 +22,22 @@ ZH_CLI: dict[str, str] = {
         "请按已存的工号 {existing} 填写（将“{column}”列设为文本格式，Excel 才会保留开头的 0）"
         "后重新导入；已跳过此行"
     ),
+    "employee number {no} is {existing} ({name}, who left the roster) without its leading "
+    "zeros, as Excel keeps a number; to bring them back with their history, format the "
+    "{column} column as text, type the full number {existing} and import again; the row is "
+    "skipped": (
+        "工号 {no} 是已离开花名册的 {existing}（{name}）丢了开头的 0（Excel 把它当成了数字）；"
+        "如是此人返岗，请将“{column}”列设为文本格式，填写完整工号 {existing} 后重新导入，"
+        "以保留其检测记录；已跳过此行"
+    ),
+    "employee number {no} differs from {existing} ({name}, who left the roster) only in "
+    "leading zeros, capitals or full-width characters; to bring them back with their history, "
+    "write it as stored, {existing} (format the {column} column as text so that Excel keeps "
+    "the zeros), and import again; the row is skipped": (
+        "工号 {no} 与已离开花名册的 {existing}（{name}）只差开头的 0、大小写或全角字符；"
+        "如是此人返岗，请按已存的工号 {existing} 填写（将“{column}”列设为文本格式，"
+        "Excel 才会保留开头的 0）后重新导入，以保留其检测记录；已跳过此行"
+    ),
     # testrota demo: what was seeded (file names, dates and category codes stay as written)
     "  {file}: {rows} rows, {people} people, {high_risk} high-risk, {errors} row errors": (
         "  {file}：{rows} 行，新增 {people} 人，高风险 {high_risk} 人，行错误 {errors} 个"
