@@ -342,6 +342,47 @@ def test_columns_read_back_as_the_same_rows_written_row_by_row(engine: Engine) -
     assert got == list(zip(*columns.values(), strict=True))
 
 
+@pytest.mark.parametrize("n", [3, 45_000])
+def test_a_column_of_repeated_times_is_spelled_once_a_time_and_reads_back(
+    engine: Engine, n: int
+) -> None:
+    """A converted column (aware times) is converted and spelled each distinct value once, a
+    NULL kept NULL; a column of one time joins the constants; a column the conversion makes
+    text (JSON) still goes through the escaping once."""
+    from sqlalchemy import JSON, Column, Integer, MetaData, Table
+
+    from testrota.db.bulk import bulk_insert_columns
+    from testrota.db.types import UTCDateTime
+
+    table = Table(
+        "bulk_times",
+        MetaData(),
+        Column("id", Integer, primary_key=True, autoincrement=False),
+        Column("at", UTCDateTime, nullable=True),
+        Column("same", UTCDateTime, nullable=True),
+        Column("details", JSON, nullable=True),
+    )
+    zones = [SHANGHAI, UTC, timezone(timedelta(hours=-5))]
+    times = [
+        None if i % 7 == 3 else (AT + timedelta(minutes=i % 11)).astimezone(zones[i % 3])
+        for i in range(n)
+    ]
+    columns = {
+        "id": list(range(n)),
+        "at": times,
+        "same": [AT] * n,
+        "details": [{"tab": "a\tb", "i": i % 2} for i in range(n)],
+    }
+    with engine.begin() as conn:
+        table.create(conn)
+        try:
+            bulk_insert_columns(conn, table, columns)
+            got = [tuple(r) for r in conn.execute(select(table).order_by(table.c.id))]
+        finally:
+            table.drop(conn)
+    assert got == list(zip(*columns.values(), strict=True))
+
+
 def test_columns_with_constants_give_every_row_the_constants(engine: Engine) -> None:
     # A roster's new people go column by column, the import's time and flags on every row.
     from testrota.db.bulk import bulk_insert_columns

@@ -17,7 +17,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, S
 from contextlib import contextmanager
 from datetime import date, datetime
 from itertools import islice
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import JSON, Boolean, Connection, Select, Table
 
@@ -112,9 +112,12 @@ def bulk_insert_columns(
         bulk_insert(conn, table, rows, columns=names, constants=fixed)
         return
     convert = _converters(conn, table, [*names, *fixed])
-    converted = [
-        v if f is _identity else list(map(f, v)) for f, v in zip(convert, values, strict=False)
-    ]
+    converted: list[Sequence[Any]] = []
+    spelled: list[bool] = []  # the column is COPY's text already
+    for f, v in zip(convert, values, strict=False):
+        text = None if f is _identity else _spelled_through(f, v)
+        converted.append(v if f is _identity else text if text is not None else list(map(f, v)))
+        spelled.append(text is not None)
     tail = [f(v) for f, v in zip(convert[len(names) :], fixed.values(), strict=True)]
     # The first column always varies, so that every row still makes a line.
     same = [
@@ -129,8 +132,31 @@ def bulk_insert_columns(
         ]
         tail = [*(converted[i][0] for i in same), *tail]
         converted = [v for i, v in enumerate(converted) if i not in same]
+        spelled = [v for i, v in enumerate(spelled) if i not in same]
     parts = ([v[at : at + COPY_ROWS] for v in converted] for at in range(0, n, COPY_ROWS))
-    _copy_to(conn, table.name, [*names, *fixed], parts, tail=tail, strict=True)
+    as_is = frozenset(i for i, done in enumerate(spelled) if done)
+    _copy_to(conn, table.name, [*names, *fixed], parts, tail=tail, strict=True, as_is=as_is)
+
+
+def _spelled_through(convert: Callable[[Any], Any], column: Sequence[Any]) -> list[Any] | None:
+    """``column`` converted and spelled for COPY, each distinct value once (a results sheet's
+    300,000 sampling times are a few thousand): None when a value is unhashable, or converts to
+    text (which :func:`_spelled_column` escapes, and must not twice) or to what only the driver
+    spells. A NULL stays None, for the column's spelling to make it ``\\N``."""
+    try:
+        distinct = set(column)
+    except TypeError:
+        return None
+    text: dict[Any, str | None] = {}
+    try:
+        for value in distinct:
+            got = convert(value)
+            if isinstance(got, str):
+                return None
+            text[value] = None if got is None else _spelled(got)
+    except _Unspelled:
+        return None
+    return list(map(text.__getitem__, column))
 
 
 def _one_value(column: Sequence[Any], *, boolean: bool) -> bool:
@@ -176,9 +202,11 @@ def _copy_to(
     *,
     tail: Sequence[Any] = (),
     strict: bool = False,
+    as_is: Collection[int] = (),
 ) -> None:
     """``COPY`` into the table named ``table`` rows that come as chunks of columns, each
     column spelled in a pass of its own, and end with the values of ``tail`` (the last names).
+    The columns at ``as_is`` are spelled already (None for NULL).
 
     A roster's 300,000 people are 6 million values. Spelled row by row, each value cost a
     cache look-up and a call (4 s of a 12 s import); here a column of names that needs no
@@ -201,7 +229,8 @@ def _copy_to(
                 if end is None:
                     raise _Unspelled
                 spelled = [
-                    _spelled_column(c, cache) for c, cache in zip(columns, caches, strict=True)
+                    _nulls_spelled(c) if i in as_is else _spelled_column(c, cache)
+                    for i, (c, cache) in enumerate(zip(columns, caches, strict=True))
                 ]
             except (_Unspelled, TypeError) as exc:  # TypeError: unhashable
                 if strict:
@@ -214,6 +243,12 @@ def _copy_to(
 
 
 _NUMBERS = frozenset({int, float, bool})  # equal across types (1 == 1.0 == True)
+
+
+def _nulls_spelled(column: Sequence[str | None]) -> Sequence[str]:
+    if None in column:
+        return [_NULL if v is None else v for v in column]
+    return cast(Sequence[str], column)
 
 
 def _spelled_column(column: Sequence[Any], cache: dict[Any, str]) -> Sequence[str]:
