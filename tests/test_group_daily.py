@@ -453,3 +453,68 @@ def test_the_databases_grouped_count_is_the_pure_definition(
         mine = [c for c in expected if c.unit_id in some]
         found_some = raw_day_counts(conn, date(2022, 5, 10), SH, some, REASONS)
         assert sorted(found_some, key=lambda c: c.unit_id) == mine
+
+
+def _tubes(rows: list[DailyRow]) -> tuple[int, int, int, int, int]:
+    root = rows[0]
+    return root.pooled, root.single, root.required, root.tested, root.extra
+
+
+@pytest.mark.parametrize("tz", [SH, NY], ids=["shanghai", "new_york"])
+def test_a_check_in_and_its_lab_result_are_one_tube(
+    engine: Engine, session: Session, tz: ZoneInfo, tmp_path: Path
+) -> None:
+    """A swab checked in at a site and answered by the lab's sheet is two rows (``checkin``,
+    then ``lab``) but one tube: the report counts samples, not rows."""
+    from testrota.actions.rollup import RebuildRollup, rebuild_rollup
+    from testrota.actions.tubes import OpenTube, open_tube
+    from testrota.actions.units import ensure_units
+    from tests.compliance_fixtures import check_in, import_results, write_csv
+
+    pol = policy(timezone=str(tz))
+    day = date(2022, 5, 10)
+
+    def at(h: int, m: int = 0) -> datetime:
+        return local(tz, 2022, 5, 10, h, m)
+
+    add_site(session)
+    for no in ("A", "B", "C", "D", "E", "F"):
+        p = _person(session, no, "板材公司/炼钢厂", "炼钢厂", grid="甲班")
+        add_appt(session, p, at(8, 0), minutes=120)
+    session.commit()
+    app = app_at(engine, at(7), pol)
+    ensure_units(app, Actor.cli())
+    check_in(engine, "A", "S1", at(9, 0), "site", pol)  # the lab writes the same minute
+    check_in(engine, "B", "S1", at(9, 10), "site", pol)  # ... or the tube's, a little later
+    check_in(engine, "E", "S1", at(8, 5), "site", pol)  # two visits, two swabs
+    check_in(engine, "E", None, at(21, 0), "site", pol)
+    open_tube(app_at(engine, at(9, 29), pol), OpenTube("P1", "S1", Actor.cli("t"), ratio=5))
+    from testrota.actions import checkin as checkin_action
+
+    checkin_action.check_in(
+        app_at(engine, at(9, 30), pol),
+        checkin_action.CheckIn("F", Actor.web("site"), at=at(9, 30), tube="P1"),
+    )
+    sheet = write_csv(
+        tmp_path / "lab.csv",
+        ["工号", "采样时间", "检测结果", "采样点"],
+        [
+            ["A", "2022-05-10 09:00", "阴性", "一号采样点"],
+            ["B", "2022-05-10 09:25", "阴性", "一号采样点"],
+            ["C", "2022-05-10 10:00", "阴性", "一号采样点"],  # no check-in: its own swab
+            ["D", "2022-05-10 11:00", "阴性", "社区采样点"],  # an outside booth's swab
+            ["E", "2022-05-10 08:10", "阴性", "一号采样点"],
+            ["E", "2022-05-10 21:05", "阴性", ""],
+            ["F", "2022-05-10 09:30", "阴性", "一号采样点"],  # F's swab is in pooled tube P1
+        ],
+    )
+    late = local(tz, 2022, 5, 11, 9, 0)
+    assert import_results(engine, sheet, pol, late).added == 7
+    later = app_at(engine, late, pol)
+    # 7 swabs: F's pooled, A, B, C, D and E's two alone; everyone due was tested, nobody extra
+    expected = (1, 6, 6, 6, 0)
+    kept = daily_report(later, DailyReport(day, Actor.cli())).rows
+    raw = daily_report(later, DailyReport(day, Actor.cli(), from_raw=True)).rows
+    assert _tubes(kept) == _tubes(raw) == expected
+    rebuild_rollup(later, RebuildRollup(Actor.cli(), day, day))  # whole days, another query
+    assert _tubes(daily_report(later, DailyReport(day, Actor.cli())).rows) == expected

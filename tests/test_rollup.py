@@ -27,6 +27,7 @@ from testrota.db import tables
 from testrota.db.models import Appointment, Exemption, Person, TestResult, Tube, TubeMember
 from testrota.errors import UserError
 from testrota.org import weekly
+from testrota.org.daily import SwabIn, tube_counts
 from testrota.org.rollup import count_days, count_heads, pending
 from testrota.weeks import parse_week
 from tests.compliance_fixtures import (
@@ -92,6 +93,46 @@ def _recounted(engine: Engine, tz: Any, days: list[date]) -> tuple[dict[Any, Any
             for u, h in count_heads(conn, None).items()
         }
     return out, heads
+
+
+def _tubes_recounted(engine: Engine, tz: Any, days: list[date]) -> dict[Any, Any]:
+    """Each unit-day's tube figures by the pure definition (:func:`tube_counts`), from the
+    raw rows read one by one: the oracle of the roll-up's SQL for check-ins and their lab
+    results, tubes and pools."""
+    t, member, tube, p = tables.TEST_RESULT, tables.TUBE_MEMBER, tables.TUBE, tables.PERSON
+    query = (
+        select(t.c.person_id, t.c.sampled_at, t.c.source, tube.c.ratio, tube.c.result)
+        .select_from(
+            t.outerjoin(member, member.c.result_id == t.c.id).outerjoin(
+                tube, tube.c.id == member.c.tube_id
+            )
+        )
+        .order_by(t.c.id)
+    )
+    by_day: dict[date, list[SwabIn]] = {}
+    with engine.connect() as conn:
+        unit_of = dict(conn.execute(select(p.c.id, p.c.unit_id)).all())
+        for person_id, at, source, ratio, result in conn.execute(query):
+            by_day.setdefault(at.astimezone(tz).date(), []).append(
+                SwabIn(person_id, source, ratio, result)
+            )
+    out: dict[Any, Any] = {}
+    for day in days:
+        for person_id, mine in tube_counts(by_day.get(day, [])).items():
+            unit_id = unit_of.get(person_id)
+            if unit_id is None:
+                continue  # someone outside the tree is in no unit's figures
+            pooled, single, pool_positive = out.get((unit_id, day), (0, 0, 0))
+            out[(unit_id, day)] = (
+                pooled + mine.pooled,
+                single + mine.single,
+                pool_positive + mine.pool_positive,
+            )
+    return {k: v for k, v in out.items() if any(v)}
+
+
+def _tubes_kept(kept: dict[Any, Any]) -> dict[Any, Any]:
+    return {k: v[4:7] for k, v in kept.items() if any(v[4:7])}
 
 
 def _raw_change(
@@ -294,6 +335,7 @@ def test_after_random_changes_of_every_kind_the_rollup_equals_a_recount(
         "cancel",
         "checkin",
         "result",
+        "lab_of_checkin",
         "excuse",
         "flag",
         "move",
@@ -328,6 +370,13 @@ def test_after_random_changes_of_every_kind_the_rollup_equals_a_recount(
         elif kind == "result" and active:
             outcome = rnd.choice(["positive", "negative"])
             record_result(engine, p.employee_no, some_time(), outcome, pol, now)
+        elif kind == "lab_of_checkin" and active:
+            # a swab scanned at the site, then the lab's row for it: the scan's minute or
+            # the tube's, a little later (one late at night lands on the next day)
+            at = some_time()
+            check_in(engine, p.employee_no, "S1", at, "site", pol, now=now)
+            later = at + timedelta(minutes=rnd.choice([0, 0, 7, 25]))
+            record_result(engine, p.employee_no, later, "negative", pol, now, site="S1")
         elif kind == "excuse" and active:
             with Session(engine, expire_on_commit=False) as s:
                 a = add_appt(s, p, some_time())
@@ -351,6 +400,7 @@ def test_after_random_changes_of_every_kind_the_rollup_equals_a_recount(
         # every day the changes reached (a positive books its contacts the next day)
         days = sorted({*DAYS, *(day for _, day in kept[0])})
         assert kept == _recounted(engine, tz, days), kind
+        assert _tubes_kept(kept[0]) == _tubes_recounted(engine, tz, days), kind
         assert _weekly_marks(engine) == 0, kind
         assert _weekly_kept(engine) == _weekly_recounted(engine, app), kind
     assert len(done_kinds) >= 12
@@ -975,7 +1025,11 @@ def test_whole_days_counted_in_one_statement_equal_each_day_counted_alone(
                     a.excused_code = rnd.choice(["leave", "trip", None])
                     s.add(a)
             elif roll < 0.85:
-                add_sample(s, p, at, result=rnd.choice(["pending", "positive", "negative"]))
+                # a check-in, the lab's row of a swab (paired with one that day) or a booth's
+                source = rnd.choice(["checkin", "checkin", "lab", "outside"])
+                add_sample(
+                    s, p, at, result=rnd.choice(["pending", "positive", "negative"]), source=source
+                )
             else:
                 sample = add_sample(s, p, at)
                 tube = Tube(

@@ -16,7 +16,8 @@ Definitions (issue 15):
 - ``extra``: people not due that day who gave a sample.
 - ``positive``: people whose sample that day was positive.
 - ``pooled``, ``single``, ``pool_positive``: samples taken in a pooled tube, alone, and people
-  whose pool was positive: from :class:`TubeFigures` (zero until tubes are recorded).
+  whose pool was positive: from :class:`TubeFigures` (zero until tubes are recorded). A sample
+  is a swab, not a row: :func:`tube_counts` says how a person's rows of the day are counted.
 - ``booster_share``: the share of people with a booster on the roster (None without people).
 """
 
@@ -30,6 +31,8 @@ from typing import Any
 from testrota.statuses import AppointmentStatus, PersonType, ResultValue
 
 NONE_GIVEN = "none"
+# testresult.source of a site's check-in and of a lab's result (``outside``: another site's)
+CHECKIN_SOURCE, LAB_SOURCE = "checkin", "lab"
 MAX_UNCOVERED = 20  # key posts without a tested person named on one row
 COUNTS = (
     "people",
@@ -108,6 +111,65 @@ class AppointmentIn:
 class SampleIn:
     person_id: int
     result: str
+
+
+@dataclass(frozen=True, slots=True)
+class SwabIn:
+    """One row of a person's samples of the day, once per tube it went into."""
+
+    person_id: int
+    source: str  # checkin | lab | outside
+    ratio: int | None = None  # the tube's; None: in no tube
+    tube_result: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PersonTubes:
+    """One person's share of a day's tube figures."""
+
+    samples: int = 0
+    pooled: int = 0
+    pool_positive: bool = False
+
+    @property
+    def single(self) -> int:
+        return self.samples - self.pooled
+
+
+def tube_counts(rows: Iterable[SwabIn]) -> dict[int, PersonTubes]:
+    """Each person's swabs of one local day (the report's 混管/单管), from their sample rows.
+
+    A swab scanned at one of our sites is two rows once the lab's sheet answers it: the
+    check-in (``checkin``) and the lab's result (``lab``: another source, so another key,
+    sampled at the lab's time, often minutes after the scan). A unit head counts the tubes
+    sent to the lab, so the pair is one sample. Within a person's day, each ``lab`` row is the
+    result of one of their check-ins while one is unanswered: ``min(check-ins, lab rows)``
+    rows are second rows and not counted. So a check-in and its result are one sample, two
+    check-ins (with or without their results) two, a lab result with no check-in one, and an
+    ``outside`` result (a booth not ours) always one. A result placed on the next local day
+    is that day's sample, as it is for ``tested``.
+
+    Rows are counted, not matched by time: the database counts this in one pass over a day's
+    rows at any size. The second row is never in a tube (a tube holds the check-in's row and
+    its result is written there), so the pair is pooled when the check-in is.
+
+    Each row counts once per tube it went into; ``pool_positive``: a pooled tube (ratio above
+    1) of the person's came back positive.
+    """
+    rows_of: dict[int, list[SwabIn]] = {}
+    for r in rows:
+        rows_of.setdefault(r.person_id, []).append(r)
+    out: dict[int, PersonTubes] = {}
+    for person_id, mine in rows_of.items():
+        checkins = sum(1 for r in mine if r.source == CHECKIN_SOURCE)
+        labs = sum(1 for r in mine if r.source == LAB_SOURCE)
+        in_pool = [r for r in mine if r.ratio is not None and r.ratio > 1]
+        out[person_id] = PersonTubes(
+            samples=len(mine) - min(checkins, labs),
+            pooled=len(in_pool),
+            pool_positive=any(r.tube_result == ResultValue.POSITIVE for r in in_pool),
+        )
+    return out
 
 
 @dataclass(frozen=True, slots=True)

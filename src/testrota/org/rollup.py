@@ -74,6 +74,7 @@ from testrota.db.bulk import bulk_insert, delete_ids
 from testrota.db.id_filter import one_of
 from testrota.db.locks import take_locks
 from testrota.db.statistics import planner_settings
+from testrota.org.daily import CHECKIN_SOURCE, LAB_SOURCE
 from testrota.weeks import day_bounds, local_date
 
 PERSON, APPOINTMENT, TEST_RESULT = tables.PERSON, tables.APPOINTMENT, tables.TEST_RESULT
@@ -166,7 +167,7 @@ class PersonPart:
     due: bool = False  # an appointment of the day not cancelled
     code: str = ""  # the smallest of those appointments' excuse codes ("" one not excused)
     positive: bool = False
-    samples: int = 0  # each sample once per tube it went into
+    samples: int = 0  # each swab once per tube it went into (a check-in and its lab result one)
     pooled: int = 0  # of them, in a pooled tube
     pool_positive: bool = False  # a pooled tube of theirs that day came back positive
 
@@ -336,6 +337,17 @@ def _pool_columns(person_id: Any) -> tuple[Any, Any]:
     return pooled, in_positive_pool
 
 
+def _swabs(source: Any) -> Any:
+    """A person's samples of a day, one per swab (grouped by person and day, over their rows
+    joined to the tubes they went into): each row once per tube, less the ``lab`` results
+    that are the second row of a check-in's swab, paired one to one within the day (see
+    :func:`testrota.org.daily.tube_counts`). Counted, not matched: no row is compared with
+    another, so the statement stays one pass over the day's rows, however many there are."""
+    checkins = func.sum(case((source == CHECKIN_SOURCE, 1), else_=0))
+    labs = func.sum(case((source == LAB_SOURCE, 1), else_=0))
+    return func.count() - case((checkins < labs, checkins), else_=labs)
+
+
 def _due_and_sampled(dialect: str, by_people: bool, by_units: bool) -> tuple[Any, Any]:
     """The day's (``:start``, ``:end``) subqueries of a part: each person's smallest excuse
     code of their due appointments, and their samples' counts (of ``:people`` or of the
@@ -347,12 +359,12 @@ def _due_and_sampled(dialect: str, by_people: bool, by_units: bool) -> tuple[Any
         a.c.starts_at >= start, a.c.starts_at < end, a.c.status != "cancelled"
     )
     pooled, in_positive_pool = _pool_columns(t.c.person_id)
-    # each sample once per tube it went into, as the tube counts always counted them
+    # each swab once per tube it went into, as the tube counts always counted them
     sampled = (
         select(
             t.c.person_id,
             func.max(case((t.c.result == "positive", 1), else_=0)).label("positive"),
-            func.count().label("samples"),
+            _swabs(t.c.source).label("samples"),
             pooled.label("pooled"),
             func.count(in_positive_pool.distinct()).label("in_pool"),
         )
@@ -555,30 +567,46 @@ def _count_tubes_days(
     bounds: list[tuple[datetime, datetime]],
     out: dict[date, dict[int, DayFigures]],
 ) -> None:
-    """:func:`_count_tubes` for every unit, by local day."""
+    """The tube figures of every unit, by local day: each person's swabs of a day counted
+    first (:func:`_swabs` pairs a check-in with its lab result within the person's day), then
+    summed by unit, as :func:`_due_and_sampled` counts one day's."""
     t, p, member, tube = TEST_RESULT, PERSON, tables.TUBE_MEMBER, tables.TUBE
     start, end = bounds[0][0], bounds[-1][1]
     samples = (
-        select(t.c.id, t.c.person_id, _day_of(t.c.sampled_at, days, bounds).label("day"))
+        select(
+            t.c.id, t.c.person_id, t.c.source, _day_of(t.c.sampled_at, days, bounds).label("day")
+        )
         .where(t.c.sampled_at >= start, t.c.sampled_at < end)
         .subquery()
     )
     pooled, in_positive_pool = _pool_columns(samples.c.person_id)
+    per = (
+        select(
+            samples.c.person_id,
+            samples.c.day,
+            pooled.label("pooled"),
+            _swabs(samples.c.source).label("samples"),
+            func.max(case((in_positive_pool.is_not(None), 1), else_=0)).label("in_pool"),
+        )
+        .select_from(
+            samples.outerjoin(member, member.c.result_id == samples.c.id).outerjoin(
+                tube, tube.c.id == member.c.tube_id
+            )
+        )
+        .group_by(samples.c.person_id, samples.c.day)
+        .subquery()
+    )
     query = (
         select(
             p.c.unit_id,
-            samples.c.day,
-            pooled,
-            func.count(),
-            func.count(in_positive_pool.distinct()),
+            per.c.day,
+            func.sum(per.c.pooled),
+            func.sum(per.c.samples),
+            func.sum(per.c.in_pool),
         )
-        .select_from(
-            samples.join(p, p.c.id == samples.c.person_id)
-            .outerjoin(member, member.c.result_id == samples.c.id)
-            .outerjoin(tube, tube.c.id == member.c.tube_id)
-        )
+        .select_from(per.join(p, p.c.id == per.c.person_id))
         .where(p.c.unit_id.is_not(None))
-        .group_by(p.c.unit_id, samples.c.day)
+        .group_by(p.c.unit_id, per.c.day)
     )
     for unit_id, ordinal, n_pooled, n_samples, positive in conn.execute(query):
         f = out[date.fromordinal(ordinal)].setdefault(unit_id, DayFigures())
