@@ -787,6 +787,47 @@ def test_an_upgraded_database_is_read_from_raw_rows_until_rebuilt(
     assert daily_report(app, DailyReport(day, Actor.cli())).rows[0].required == 1
 
 
+def test_figures_kept_by_the_old_tube_count_are_counted_again_after_the_upgrade(
+    tmp_path: Any,
+) -> None:
+    """0026_swab_counts: a unit-day kept when a check-in and its lab result were two single
+    samples is read from raw rows until the rebuild, and no kept part of it moves it."""
+    from alembic import command
+
+    from testrota.actions.rollup import RebuildRollup, rebuild_rollup
+    from testrota.db.engine import make_engine, session_scope
+    from testrota.db.schema import alembic_config, upgrade
+
+    old = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    try:
+        upgrade(old)
+        pol = policy()
+        now = local(SH, 2022, 5, 11, 9, 0)
+        app = app_at(old, now, pol)
+        with session_scope(app.engine) as s:
+            add_site(s)
+            _placed(s, "U1")
+        ensure_units(app, Actor.cli())
+        check_in(old, "U1", "S1", local(SH, 2022, 5, 10, 9, 0), "site", pol, now=now)
+        record_result(old, "U1", local(SH, 2022, 5, 10, 9, 20), "negative", pol, now, site="S1")
+        with old.begin() as conn:  # what the count before 0026 kept: two single tubes
+            conn.execute(update(tables.UNIT_DAY).values(single=2))
+        command.downgrade(alembic_config(old), "0025_rollup_unit_refs")
+        upgrade(old)
+        with old.connect() as conn:
+            assert conn.execute(select(func.count()).select_from(tables.PERSON_DAY)).scalar() == 0
+            assert not conn.execute(select(tables.UNIT_DAY.c.people_known)).scalar()
+        assert _marks(old) == 1  # the "count everything" mark
+        day = date(2022, 5, 10)
+        assert daily_report(app, DailyReport(day, Actor.cli())).rows[0].single == 1
+        rebuild_rollup(app, RebuildRollup(Actor.cli()))
+        assert _marks(old) == 0
+        assert _kept(old) == _recounted(old, SH, [day])
+        assert daily_report(app, DailyReport(day, Actor.cli())).rows[0].single == 1
+    finally:
+        old.dispose()
+
+
 def test_a_database_not_upgraded_yet_still_commits(tmp_path: Any) -> None:
     """The hook looks for its tables before it counts: a database at the previous schema
     (before `testrota init`) takes writes as it did."""
