@@ -159,7 +159,7 @@ def test_a_unit_supervisor_cannot_call_print_codes_for_or_see_the_pool_of_a_name
     assert call.status_code == 404 and "8613800000009" not in call.headers.get("location", "")
     own = post_form(client, "/missed/call", {"employee_no": "A001"}, page="/missed")
     assert own.status_code == 303 and own.headers["location"].startswith("tel:")
-    badges = client.get("/badges", params={"grid_unit": "北营一班", "download": "1"})
+    badges = post_form(client, "/badges", {"grid_unit": "北营一班"}, page="/badges")
     assert badges.status_code == 400 and "nobody active" in badges.text
     pools = client.get("/pools").text
     assert "X001" not in pools and "孙七" not in pools

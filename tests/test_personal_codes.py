@@ -349,16 +349,16 @@ def test_web_badges_download_masks_names_for_masked_roles(
     make_user(engine, "hr1", "hr")
     make_user(engine, "sup1", "supervisor", departments=["物流部"])
     sign_in(client, "hr1")
-    r = client.get("/badges", params={"department": "炼钢厂", "format": "pdf", "download": "1"})
+    r = post_form(client, "/badges", {"department": "炼钢厂", "format": "pdf"}, page="/badges")
     assert r.status_code == 200, r.text
     assert r.headers["content-type"] == "application/pdf" and r.content.startswith(b"%PDF-")
     assert "attachment" in r.headers["content-disposition"]
     assert soup(client.get("/badges")).select_one("select[name=department]") is not None
     client.cookies.clear()
     sign_in(client, "sup1")
-    r = client.get("/badges", params={"department": "炼钢厂", "format": "png", "download": "1"})
+    r = post_form(client, "/badges", {"department": "炼钢厂", "format": "png"}, page="/badges")
     assert r.status_code == 400 and "within your departments" in r.text
-    r = client.get("/badges", params={"department": "物流部", "format": "png", "download": "1"})
+    r = post_form(client, "/badges", {"department": "物流部", "format": "png"}, page="/badges")
     assert r.status_code == 200 and r.headers["content-type"] == "image/png"
     with Session(engine) as s:
         events = s.scalars(

@@ -117,4 +117,5 @@ SAMPLING_ZH: dict[str, str] = {
     "Format": "格式",
     "Download": "下载",
     "Badge sheets of personal codes for people without a smartphone.": "为没有智能手机的人员打印核酸码卡。",
+    "The sheet is made when you press Download: check the choice below.": "按“下载”后才生成码卡：请先核对下面的选择。",
 }
