@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import urllib.error
 import urllib.request
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
@@ -86,9 +88,11 @@ def test_serve_answers_on_a_free_port(database_url: str, engine: Engine) -> None
     with running_server(database_url) as base:
         with urllib.request.urlopen(base + "/healthz", timeout=30) as r:
             assert json.loads(r.read()) == {"status": "ok", "database": "ok"}
-        with urllib.request.urlopen(base + "/openapi.json", timeout=30) as r:
-            spec = json.loads(r.read())
-    assert "/api/missed" in spec["paths"] and "/login" not in spec["paths"]
+        # the API's document is for signed-in readers of the API page, not for anyone
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(base + "/openapi.json", timeout=30)
+    assert refused.value.code == 401
+    assert "paths" not in json.loads(refused.value.read())
 
 
 def test_demo_seeds_a_realistic_week_and_prints_the_users(cli: Any, engine: Engine) -> None:

@@ -1,10 +1,10 @@
-"""A GET changes nothing.
+"""A GET changes nothing, and the API's document is not for anyone who asks.
 
 A GET is followed by anyone's link: an ``<img src>`` on another site, a browser's prefetch,
 the previewer of the chat app or SMS client a link was sent through. So every GET route, as
 every role and signed out, leaves the database as it was (the audit row of an export of
 personal data is the one write allowed: it records a read); what changes anything is a POST
-with the session's CSRF token.
+with the session's CSRF token. ``/openapi.json`` is for the readers of the API page.
 """
 
 from __future__ import annotations
@@ -214,3 +214,32 @@ def test_a_badge_sheet_is_made_by_the_form_not_by_a_link(
     sign_in(client, "hr_zh")
     asked = client.get("/badges", params={"department": "炼钢厂", "download": "1"})
     assert "按“下载”后才生成码卡" in asked.text
+
+
+def test_the_api_document_is_for_readers_of_the_api_page(
+    client: TestClient, engine: Engine
+) -> None:
+    anonymous = client.get("/openapi.json")
+    assert anonymous.status_code == 401
+    assert anonymous.headers["content-type"] == "application/json"
+    assert "paths" not in anonymous.json() and "/api/" not in anonymous.text
+    assert client.head("/openapi.json").status_code == 401
+    for path in ("/docs", "/redoc", "/docs/oauth2-redirect"):
+        assert client.get(path).status_code == 404, path
+    make_user(engine, "gate", "site")
+    sign_in(client, "gate")
+    refused = client.get("/openapi.json")
+    assert refused.status_code == 403 and "paths" not in refused.json()
+    for role in ("hr", "supervisor", "admin"):
+        client.cookies.clear()
+        make_user(engine, f"u_{role}", role, ["物流部"] if role == "supervisor" else [])
+        sign_in(client, f"u_{role}")
+        page = soup(client.get("/api"))
+        link = page.select_one('a[href="/openapi.json"]')
+        assert link is not None, role
+        served = client.get(str(link["href"]))
+        assert served.status_code == 200, role
+        spec = served.json()
+        assert "/api/missed" in spec["paths"] and "/login" not in spec["paths"]
+        assert "/openapi.json" not in spec["paths"] and "/badges" not in spec["paths"]
+        assert served.headers["cache-control"] == "no-store"

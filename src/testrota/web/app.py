@@ -100,6 +100,9 @@ def create_app(
             "staff reach check-in and status lookup only. Unsafe methods need the session's "
             "CSRF token in the `X-CSRF-Token` header (GET `/api/session` returns it)."
         ),
+        # The document is served by ``routes/api_docs.py`` to those who may read the API page
+        # (signed in, office roles), not to anyone who asks; no Swagger UI nor ReDoc (CDN).
+        openapi_url=None,
         docs_url=None,
         redoc_url=None,
         lifespan=lifespan,
@@ -182,9 +185,13 @@ def _default_worker_factory(settings: Settings) -> Any:
     return scheduler.build_background_scheduler(settings)
 
 
+JSON_PATHS = ("/openapi.json",)  # documents outside /api/ answered as JSON, errors too
+
+
 def _wants_json(request: Request) -> bool:
     return (
         request.url.path.startswith("/api/")
+        or request.url.path in JSON_PATHS
         or "application/json" in request.headers.get("accept", "").split(",")[0]
     )
 

@@ -1,18 +1,28 @@
 """``/api``: the JSON API described from its own OpenAPI document, rendered here (no CDN), in
-the reader's language (:mod:`testrota.web.api_text`)."""
+the reader's language (:mod:`testrota.web.api_text`); and ``/openapi.json``, that document.
+
+Both are for the roles the API page is for (admin, HR, supervisors), signed in: anyone else
+asking for the document is answered as for any call of the API (401 JSON when nobody is
+signed in, 403 for site staff), and learns no path, parameter or model of it."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 
 from testrota.web import api_text
 from testrota.web.deps import OfficeUser
 from testrota.web.render import render, request_language
 
 router = APIRouter(include_in_schema=False)
+
+
+@router.head("/openapi.json")
+@router.get("/openapi.json")
+def openapi_document(request: Request, user: OfficeUser) -> Response:
+    return JSONResponse(request.app.openapi(), headers={"Cache-Control": "no-store"})
 
 
 @router.get("/api")
