@@ -9,6 +9,7 @@ with the session's CSRF token. ``/openapi.json`` is for the readers of the API p
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -34,10 +35,18 @@ pytest_plugins = ("tests.web_fixtures",)
 READ_AUDITS = {Action.ALERT_EXPORTED.value}
 
 
+def _hashable(value: Any) -> Any:
+    """A JSON column's value (a dict on PostgreSQL) as its text, to compare rows as sets."""
+    return json.dumps(value, sort_keys=True) if isinstance(value, dict | list) else value
+
+
 def _snapshot(engine: Engine) -> dict[str, set[tuple[Any, ...]]]:
     with engine.connect() as conn:
         return {
-            table: {tuple(r) for r in conn.execute(text(f'SELECT * FROM "{table}"'))}
+            table: {
+                tuple(_hashable(v) for v in r)
+                for r in conn.execute(text(f'SELECT * FROM "{table}"'))
+            }
             for table in inspect(conn).get_table_names()
         }
 
