@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from testrota.actions.stale_scopes import as_recorded
 from testrota.actions.uploads import (
     FindUpload,
     StageUpload,
@@ -28,6 +29,7 @@ from testrota.actions.uploads import (
 )
 from testrota.app import App
 from testrota.audit import Action, Actor, record, record_many
+from testrota.auth.stale import StaleScope
 from testrota.collector import collector_paused, give_back_freed_memory
 from testrota.db.engine import session_scope
 from testrota.db.locks import PEOPLE_LOCK, hold
@@ -132,6 +134,7 @@ def _import_paused(app: App, cmd: ImportRoster) -> tuple[ImportReport, int]:
         # Their coming appointments go with the people who moved, in this transaction: the
         # planner keeps grid units together and apart by the unit an appointment carries.
         follow_grid_units(session.connection(), moved_grid_unit(comparison.diff), now)
+        stale = _stale_after(app, session, comparison)
         record_many(
             session,
             cmd.actor,
@@ -155,7 +158,12 @@ def _import_paused(app: App, cmd: ImportRoster) -> tuple[ImportReport, int]:
             "roster_import",
             import_id,
             at=now,
-            details={"file": report.file, **report.counts()},
+            details={
+                "file": report.file,
+                **report.counts(),
+                # what HR was told, and the likely new names for the users page to offer
+                **({"stale_scopes": len(stale), "renamed": as_recorded(stale)} if stale else {}),
+            },
         )
         # The commit's roll-ups count again everyone the import changed (a group's 300,000
         # people), so the file's rows and the comparison go first: the every-person-changed
@@ -165,7 +173,18 @@ def _import_paused(app: App, cmd: ImportRoster) -> tuple[ImportReport, int]:
         give_back_freed_memory()
     refresh_statistics(app.engine, "person", report.added + report.updated + report.deactivated)
     midweek = _book_newcomers(app, now) if report.added or report.updated else None
-    return replace(report, import_id=import_id, midweek=midweek), active
+    return replace(report, import_id=import_id, midweek=midweek, stale_scopes=stale), active
+
+
+def _stale_after(app: App, session: Session, comparison: roster.Comparison) -> list[StaleScope]:
+    """Supervisors' entries nobody is in once this import's people are written, with the
+    names the people moved to (this import's moves first, then those recorded before)."""
+    from testrota.actions.stale_scopes import import_moves, recorded_moves, stale_scopes_in
+    from testrota.roster.sync import moved_units
+
+    conn = session.connection()
+    moves = import_moves(app.org, moved_units(comparison.diff))
+    return stale_scopes_in(conn, moves.merged(recorded_moves(conn)))
 
 
 def _book_newcomers(app: App, now: datetime) -> dict[str, Any] | None:

@@ -111,8 +111,9 @@ def find_stale(
     """Each supervisor's department or unit that no active person is in (nor, for a unit,
     below it), in the supervisors' order, each with its likely new name when clear.
 
-    ``occupied_departments``: the departments of the active people (those a supervisor names
-    are enough); ``occupied_units``: the paths of the units active people sit in directly.
+    ``occupied_departments``: the departments of the active people (those the supervisors
+    name and those ``moves`` took their people to are enough); ``occupied_units``: the
+    paths of the units active people sit in directly.
     """
     units = covered_units(occupied_units)
     out: list[StaleScope] = []

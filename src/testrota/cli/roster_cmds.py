@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -26,6 +26,7 @@ from testrota.cli.roster_words import cleared_field, column_warning
 from testrota.jsonable import jsonable
 
 if TYPE_CHECKING:
+    from testrota.auth.stale import StaleScope
     from testrota.roster.service import ImportReport
 
 
@@ -175,6 +176,7 @@ def _print_import(report: ImportReport) -> None:
             highlight=False,
             markup=False,
         )
+    _print_stale(console, report.stale_scopes)
     for cleared in report.changes.cleared:
         shown = ", ".join(cleared.employee_nos[:20])
         more = " …" if cleared.people > 20 else ""
@@ -194,3 +196,18 @@ def _print_import(report: ImportReport) -> None:
         console.print(errs)
     for s in report.skipped_sheets:
         console.print(say("skipped sheet {name!r}: {reason}", name=s.name, reason=problem(s)))
+
+
+def _print_stale(console: Any, stale: list[StaleScope]) -> None:
+    """Supervisors who now see no one: each entry, then the one command that changes the
+    supervisor's list (the option replaces it whole, so it is printed once a supervisor)."""
+    for i, entry in enumerate(stale):
+        console.print(
+            say("warning: {message}", message=problem(entry)), highlight=False, markup=False
+        )
+        if i + 1 == len(stale) or stale[i + 1].user != entry.user:
+            console.print(
+                "  " + say("change it with {command} or on the users page", command=entry.fix),
+                highlight=False,
+                markup=False,
+            )

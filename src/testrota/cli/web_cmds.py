@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -17,8 +17,12 @@ from testrota.cli.common import (
     output_format,
     user_errors,
 )
-from testrota.cli.lang import code, say
+from testrota.cli.lang import code, in_language, say
 from testrota.errors import UserError
+from testrota.jsonable import jsonable
+
+if TYPE_CHECKING:
+    from testrota.auth.stale import StaleScope
 
 users_app = typer.Typer(help="Users of the web app.", no_args_is_help=True)
 
@@ -154,10 +158,12 @@ def users_list(
         app = make_app(db)
         from sqlmodel import Session
 
+        from testrota.actions.stale_scopes import FindStaleScopes, find_stale_scopes
         from testrota.auth.sessions import SessionRule, live_counts
         from testrota.auth.users import list_users
         from testrota.cli.common import rows_as
 
+        stale = find_stale_scopes(app, FindStaleScopes(Actor.cli()))
         with Session(app.engine) as session:
             signed_in = live_counts(session, app.clock.now(), SessionRule.of(app.policy.web))
             rows = [
@@ -169,6 +175,7 @@ def users_list(
                     "language": u.language,
                     "active": u.active,
                     "sign_ins": signed_in.get(u.id, 0),
+                    "stale": "; ".join(_stale_cell(s) for s in stale if s.user == u.name),
                 }
                 for u in list_users(session)
             ]
@@ -176,12 +183,30 @@ def users_list(
             for r in rows:
                 r["departments"] = [d for d in str(r["departments"]).split(", ") if d]
                 r["units"] = [u for u in str(r["units"]).split(", ") if u]
+                r["stale"] = in_language(jsonable([s for s in stale if s.user == r["name"]]))
         rows_as(
             fmt,
             rows,
-            ["name", "role", "departments", "units", "language", "active", "sign_ins"],
+            ["name", "role", "departments", "units", "language", "active", "sign_ins", "stale"],
             title=say("Users"),
         )
+        fixes = list(dict.fromkeys(s.fix for s in stale))
+        if fmt == "table" and fixes:
+            typer.echo(say("change a supervisor who sees no one with:"), err=True)
+            for fix in fixes:
+                typer.echo("  " + fix, err=True)
+
+
+def _stale_cell(stale: StaleScope) -> str:
+    """A supervisor's entry that covers nobody, as the table's cell says it."""
+    if stale.moved_to:
+        return say(
+            "{entry}: no one on the roster (its {n} people are now in {to})",
+            entry=stale.entry,
+            n=stale.moved_people,
+            to=stale.moved_to,
+        )
+    return say("{entry}: no one on the roster", entry=stale.entry)
 
 
 @users_app.command("set")

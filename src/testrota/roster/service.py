@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Table
 from sqlmodel import Session
 
+from testrota.auth.stale import StaleScope
 from testrota.db import tables
 from testrota.db.bulk import bulk_insert_columns, bulk_update, fetch_raw
 from testrota.db.models import RosterImport
@@ -123,6 +124,9 @@ class ImportReport:
     # Newcomers in a week already planned get its earliest slots (scheduling's report of the
     # booking); None when nothing was added or the week is not planned yet.
     midweek: dict[str, Any] | None = None
+    # Supervisors' departments and units nobody on the roster is in after this import, with
+    # their likely new names (testrota.auth.stale); empty on a dry run.
+    stale_scopes: list[StaleScope] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         """The counts kept with the import record and its audit event."""

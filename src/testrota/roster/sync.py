@@ -94,6 +94,7 @@ _RISK_AT = STORED_FIELDS.index("risk_category")
 # The fields that say where a person sits in the unit tree (``org.units.unit_chain``'s key).
 UNIT_FIELDS: tuple[str, str, str] = ("unit_path", "department", "grid_unit")
 _UNIT_AT = tuple(STORED_FIELDS.index(name) for name in UNIT_FIELDS)
+UnitKey = tuple[str, str, str]  # a person's UNIT_FIELDS, as org.units keys their unit
 _RECORD_FIELDS: tuple[str, ...] = PersonRecord._fields
 # A record is a tuple: its stored fields are picked by position, a risk dict's by key.
 _roster_tuple = itemgetter(*(_RECORD_FIELDS.index(name) for name in ROSTER_FIELDS))
@@ -359,6 +360,28 @@ def diff_roster(
             (p.id, p.employee_no) for p in stored.values() if p.active and p.employee_no not in seen
         )
     return diff
+
+
+def moved_units(diff: RosterDiff) -> list[tuple[UnitKey, UnitKey]]:
+    """``(before, after)`` of the ``UNIT_FIELDS`` of each active person ``diff`` puts
+    somewhere else: where a renamed department's or unit's people went (``auth.stale``). One
+    pass over the people updated, not over the roster; people coming back moved from nowhere."""
+    moved: list[tuple[UnitKey, UnitKey]] = []
+    for (_, _, changes), (_, values) in zip(diff.updated, diff.updated_rows, strict=True):
+        if "active" in changes or changes.keys().isdisjoint(UNIT_FIELDS):
+            continue
+        path, department, grid = (str(values[i] or "") for i in _UNIT_AT)
+        was = (
+            _before(changes, "unit_path", path),
+            _before(changes, "department", department),
+            _before(changes, "grid_unit", grid),
+        )
+        moved.append((was, (path, department, grid)))
+    return moved
+
+
+def _before(changes: Mapping[str, tuple[Any, Any]], name: str, now: str) -> str:
+    return str((changes[name][0] if name in changes else now) or "")
 
 
 def moved_grid_unit(diff: RosterDiff) -> list[int]:

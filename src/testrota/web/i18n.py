@@ -823,9 +823,11 @@ def _with_parts() -> None:
     from testrota.web.i18n_pages import ZH_PAGES
     from testrota.web.i18n_planning import ZH_PLANNING
     from testrota.web.i18n_rollup import ZH_ROLLUP
+    from testrota.web.i18n_scopes import ZH_SCOPES
     from testrota.web.i18n_units import ZH_UNITS
 
-    for part in (ZH_GROUP, ZH_CLI, ZH_PLANNING, ZH_PAGES, ZH_ROLLUP, ZH_UNITS, ZH_DOCTOR):
+    parts = (ZH_GROUP, ZH_CLI, ZH_PLANNING, ZH_PAGES, ZH_ROLLUP, ZH_UNITS, ZH_DOCTOR, ZH_SCOPES)
+    for part in parts:
         for english, chinese in part.items():
             ZH.setdefault(english, chinese)
 

@@ -395,6 +395,7 @@ COLUMNS_ZH: dict[str, str] = {
     "sent": "已发送",
     "sheet": "工作表",
     "sign_ins": "登录数",
+    "stale": "无人的范围",
     "signed_in_at": "登录时间",
     "skipped": "跳过",
     "slot": "时段",
