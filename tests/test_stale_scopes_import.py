@@ -9,12 +9,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from testrota.db.models import AuditEvent, User
 from tests.test_import_cli import person, write_roster
-from tests.web_support import PASSWORD
+from tests.web_support import PASSWORD, make_user, post_form, sign_in, soup
 
 pytest_plugins = ("tests.web_fixtures",)
 
@@ -163,3 +164,97 @@ def test_users_list_warns_until_hr_changes_the_supervisor(
     listed = {u["name"]: u for u in json.loads(cli("users", "list", "--format", "json").stdout)}
     assert listed["李主管"]["stale"] == [] and listed["王主管"]["stale"] == []
     assert [s["entry"] for s in listed["车间主任"]["stale"]] == [f"{ROOT}/{OLD_DEPT}"]
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _apply_on_the_web(client: TestClient, path: Path) -> Any:
+    """HR uploads the file, applies its preview and lands on the upload page's result."""
+    staged = post_form(
+        client,
+        "/upload/roster",
+        {},
+        page="/upload/roster",
+        files={"file": (path.name, path.read_bytes(), XLSX)},
+    )
+    assert staged.status_code == 303, staged.text
+    preview = staged.headers["location"]
+    applied = post_form(client, preview + "/apply", {}, page=preview)
+    assert applied.status_code == 303, applied.text
+    return applied.headers["location"]
+
+
+def _stale_items(response: Any) -> list[str]:
+    section = soup(response).select_one("[data-stale-scopes]")
+    return [" ".join(li.get_text().split()) for li in section.select("li")] if section else []
+
+
+def test_the_web_result_page_and_users_page_warn_hr_and_only_hr(
+    cli: Any, engine: Engine, client: TestClient, tmp_path: Path
+) -> None:
+    _set_up(cli, tmp_path)
+    make_user(engine, "人事", "hr", language="zh")
+    make_user(engine, "hr-en", "hr", language="en")
+    sign_in(client, "人事")
+    done = _apply_on_the_web(client, _renamed(tmp_path / "after.xlsx"))
+    items = _stale_items(client.get(done))
+    assert (
+        f"主管 李主管 的部门「{OLD_DEPT}」在花名册上已经没有人了（原有的 3 人现在在「{NEW_DEPT}」）"
+        in items
+    )
+    assert any(i.startswith("主管 王主管 的单位") and f"{NEW_DEPT}/{NEW_GRID}" in i for i in items)
+    assert not any("赵主管" in i for i in items) and len(items) == 3
+
+    client.cookies.clear()
+    sign_in(client, "hr-en")
+    items = _stale_items(client.get(done))
+    assert (
+        f"supervisor 李主管's department {OLD_DEPT} no longer has anyone on the roster "
+        f"(its 3 people are now in {NEW_DEPT})"
+    ) in items
+    users = client.get("/admin/users")
+    notes = {
+        n["data-stale"]: " ".join(n.get_text().split()) for n in soup(users).select("[data-stale]")
+    }
+    assert (
+        notes[OLD_DEPT] == f"⚠ {OLD_DEPT}: no one on the roster; its 3 people are now in {NEW_DEPT}"
+    )
+    assert set(notes) == {OLD_DEPT, f"{ROOT}/{OLD_DEPT}/{OLD_GRID}", f"{ROOT}/{OLD_DEPT}"}
+    assert soup(users).select_one("p[data-stale-scopes]") is not None
+
+    # HR changes 李主管 on the page: their warning is gone, the others' stay
+    with Session(engine) as s:
+        li_id = s.exec(select(User.id).where(User.name == "李主管")).one()
+    saved = post_form(
+        client,
+        f"/admin/users/{li_id}",
+        {
+            "role": "supervisor",
+            "departments": NEW_DEPT,
+            "units": "",
+            "language": "zh",
+            "active": "1",
+        },
+        page="/admin/users",
+    )
+    assert saved.status_code == 303, saved.text
+    notes = {n["data-stale"] for n in soup(client.get("/admin/users")).select("[data-stale]")}
+    assert notes == {f"{ROOT}/{OLD_DEPT}/{OLD_GRID}", f"{ROOT}/{OLD_DEPT}"}
+    assert not any("李主管" in i for i in _stale_items(client.get(done)))
+
+    # a supervisor sees nobody else's warnings: not the pages, not the use case
+    client.cookies.clear()
+    sign_in(client, "赵主管")
+    assert client.get("/admin/users").status_code == 403
+    assert client.get(done).status_code == 403
+    dashboard = client.get("/")
+    assert "王主管" not in dashboard.text and "车间主任" not in dashboard.text
+    app = client.app.state.testrota  # type: ignore[attr-defined]
+    from testrota.actions.stale_scopes import FindStaleScopes, find_stale_scopes
+    from testrota.audit import Actor
+
+    assert (
+        find_stale_scopes(app, FindStaleScopes(Actor.web("赵主管"), viewer_role="supervisor")) == []
+    )
+    assert len(find_stale_scopes(app, FindStaleScopes(Actor.web("人事"), viewer_role="hr"))) == 2

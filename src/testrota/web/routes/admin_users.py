@@ -14,6 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
+from testrota.actions.stale_scopes import FindStaleScopes, find_stale_scopes
 from testrota.actions.units import ensure_units
 from testrota.actions.users import (
     MAX_UNIT_TEXT,
@@ -27,6 +28,7 @@ from testrota.actions.users import (
 from testrota.audit import Actor
 from testrota.auth.scope import ROLES, Scope
 from testrota.auth.sessions import SessionRule, live_counts
+from testrota.auth.stale import StaleScope
 from testrota.auth.users import UserInfo, end_sign_ins, get_user, list_users
 from testrota.db.engine import session_scope
 from testrota.errors import UserError
@@ -66,6 +68,9 @@ def _page(
     roles = [r for r in ROLES if _may_manage(actor, r)]
     app = request.app.state.testrota
     ensure_units(app, Actor.web(actor.name))
+    stale: dict[str, list[StaleScope]] = {}
+    for entry in find_stale_scopes(app, FindStaleScopes(Actor.web(actor.name), actor.role)):
+        stale.setdefault(entry.user, []).append(entry)
     return render(
         request,
         "admin_users.html",
@@ -80,6 +85,7 @@ def _page(
             "form": form or {"role": "supervisor", "language": "zh"},
             "actor": actor,
             "sign_ins": live_counts(session, app.now(), SessionRule.of(app.policy.web)),
+            "stale": stale,  # supervisors' entries with nobody on the roster, by user
         },
         status_code=status_code,
     )

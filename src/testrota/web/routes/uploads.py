@@ -22,6 +22,7 @@ from testrota.actions.roster import (
     upload_roster,
     write_upload_errors,
 )
+from testrota.actions.stale_scopes import FindStaleScopes, find_stale_scopes
 from testrota.actions.uploads import (
     CancelUpload,
     FindUpload,
@@ -36,6 +37,7 @@ from testrota.actions.uploads import (
 )
 from testrota.app import App
 from testrota.audit import Actor
+from testrota.auth.stale import StaleScope
 from testrota.auth.users import UserInfo
 from testrota.errors import UserError
 from testrota.jsonable import jsonable
@@ -72,15 +74,26 @@ def _gone() -> HTTPException:
 
 
 def _form_page(
-    request: Request, app: App, kind: str, *, error: str | None = None, status_code: int = 200
+    request: Request,
+    app: App,
+    kind: str,
+    user: UserInfo,
+    *,
+    error: str | None = None,
+    status_code: int = 200,
 ) -> Response:
     recent: list[Any] = []
     done = None
+    stale: list[StaleScope] = []
     if kind == "roster":
         imports = recent_imports(
             app, RecentImports(including=as_id(request.query_params.get("done")))
         )
         recent, done = imports.recent, imports.including
+        if done is not None:
+            # As things stand now, not as the import left them: a supervisor HR has changed
+            # since is not listed again when the page is reloaded.
+            stale = find_stale_scopes(app, FindStaleScopes(_actor(user), viewer_role=user.role))
     return render(
         request,
         "upload.html",
@@ -89,6 +102,7 @@ def _form_page(
             "error": error,
             "recent": recent,
             "done": done,
+            "stale": stale,
             "results_done": request.session.pop("results_done", None)
             if kind == "results"
             else None,
@@ -100,7 +114,7 @@ def _form_page(
 
 @router.get("/upload/{kind}")
 def upload_page(request: Request, app: AppDep, user: HRUser, kind: str) -> Response:
-    return _form_page(request, app, _kind(kind))
+    return _form_page(request, app, _kind(kind), user)
 
 
 @router.post("/upload/{kind}")
@@ -136,7 +150,7 @@ async def upload(
                 _stage_results, app, name, data, sheet.strip() or None, user
             )
     except UserError as exc:
-        return _form_page(request, app, kind, error=exc.render(_), status_code=400)
+        return _form_page(request, app, kind, user, error=exc.render(_), status_code=400)
     return RedirectResponse(f"/upload/{kind}/{token}", 303)
 
 
