@@ -29,6 +29,7 @@ from testrota.compliance.excuse import (
 )
 from testrota.compliance.exemptions import (
     MAX_DAYS,
+    POSITIVE_REASON,
     Ended,
     Exempted,
     ExemptionRow,
@@ -57,14 +58,20 @@ __all__ = [
     "Exempted",
     "ExemptionRow",
     "Exemptions",
+    "NoSuchExemption",
     "OutOfScope",
+    "ShowExemption",
     "add_exemption",
     "end_exemption",
     "exempt_positives",
     "list_exemptions",
+    "show_exemption",
 ]
 
-POSITIVE_REASON = "positive"
+
+class NoSuchExemption(UserError):
+    """No exemption of that id, or not one of the reader's people: the same answer for both,
+    so an id tells a supervisor nothing about another department."""
 
 
 @dataclass(frozen=True)
@@ -197,6 +204,7 @@ def exempt_positives(
 class Exemptions:
     scope: Scope = field(default_factory=Scope.everything)  # whose exemptions the reader sees
     active_on: date | None = None  # those covering this day; None: those not over by today
+    include_ended: bool = False  # without active_on: those already over too
 
 
 def list_exemptions(app: App, query: Exemptions) -> list[ExemptionRow]:
@@ -206,9 +214,29 @@ def list_exemptions(app: App, query: Exemptions) -> list[ExemptionRow]:
         return listed(
             session,
             active_on=query.active_on,
-            ending_from=None if query.active_on else today,
+            ending_from=None if query.active_on or query.include_ended else today,
             where=query.scope.where(col(Person.department)),
         )
+
+
+@dataclass(frozen=True)
+class ShowExemption:
+    exemption_id: int
+    scope: Scope = field(default_factory=Scope.everything)
+
+
+def show_exemption(app: App, query: ShowExemption) -> ExemptionRow:
+    """One exemption of the people ``query.scope`` reaches (what ending it would end), or
+    :class:`NoSuchExemption`."""
+    with Session(app.read_engine) as session:
+        rows = listed(
+            session,
+            exemption_id=query.exemption_id,
+            where=query.scope.where(col(Person.department)),
+        )
+    if not rows:
+        raise NoSuchExemption("no exemption {id}", id=query.exemption_id)
+    return rows[0]
 
 
 @dataclass(frozen=True)
@@ -231,7 +259,7 @@ def end_exemption(app: App, cmd: EndExemption) -> Ended:
         person = session.get(Person, exemption.person_id) if exemption else None
         if exemption is None or person is None or not _reaches(session, cmd.scope, person):
             # The same answer for someone else's exemption: its id tells a supervisor nothing.
-            raise UserError("no exemption {id}", id=cmd.exemption_id)
+            raise NoSuchExemption("no exemption {id}", id=cmd.exemption_id)
         out = end_in(session, exemption, person, back_on, now=now, policy=policy)
         record(
             session,

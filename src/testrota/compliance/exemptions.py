@@ -22,8 +22,14 @@ from testrota.weeks import day_start
 
 # A year and a day: a long sick leave fits, a typo in the year (2202) does not.
 MAX_DAYS = 366
+# The days an exemption may name. Far outside, a day's local midnight is no datetime at all
+# (year 1 in Shanghai is before year 1 in UTC): refused with a message, not an overflow.
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
 # What an exemption excuses: anything not done, whether its slot is still to come or was missed.
 NOT_DONE = (AppointmentStatus.SCHEDULED, AppointmentStatus.MISSED)
+# The reason of the exemption a positive result adds by itself; a row's ``source`` tells it from
+# one HR typed (the table keeps no other mark: HR writing "positive" means the same thing).
+POSITIVE_REASON = "positive"
 
 
 @dataclass(frozen=True)
@@ -64,10 +70,25 @@ class ExemptionRow:
     reason: str
     created_by: str
     created_at: datetime
+    source: str = "manual"  # "positive": added by a positive result; "manual": by a person
+
+
+def check_day(day: date) -> None:
+    """A UserError unless ``day`` is one an exemption may name (FIRST_DAY..LAST_DAY)."""
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise UserError(
+            "{day} is out of range: give a day from {first} to {last}",
+            day=day.isoformat(),
+            first=FIRST_DAY.isoformat(),
+            last=LAST_DAY.isoformat(),
+        )
 
 
 def check_days(start: date, end: date) -> None:
-    """A UserError unless ``start``..``end`` (both included) is a range of at most MAX_DAYS."""
+    """A UserError unless ``start``..``end`` (both included) is a range of at most MAX_DAYS
+    within FIRST_DAY..LAST_DAY."""
+    check_day(start)
+    check_day(end)
     if end < start:
         raise UserError(
             "the exemption ends ({end}) before it starts ({start})",
@@ -225,6 +246,7 @@ def end_exemption(
     actor, from ``back_on``, slot not started) are scheduled again, so the person is tested
     from then on; ones whose slot has begun stay excused."""
     assert exemption.id is not None
+    check_day(back_on)
     if back_on > exemption.end_date:
         raise UserError(
             "exemption {id} already ends on {end}; nothing to end on {day}",
@@ -306,10 +328,11 @@ def list_exemptions(
     ending_from: date | None = None,
     where: Any = None,
     departments: Collection[str] | None = None,
+    exemption_id: int | None = None,
 ) -> list[ExemptionRow]:
     """Exemptions covering ``active_on``, or (without it) ending on ``ending_from`` or later
-    (None: all), by start day. ``departments`` and ``where`` (``Scope.where`` on the person's
-    department) keep a supervisor to their own people."""
+    (None: all), by start day; only ``exemption_id`` when given. ``departments`` and ``where``
+    (``Scope.where`` on the person's department) keep a supervisor to their own people."""
     query = (
         select(
             col(Exemption.id),
@@ -332,8 +355,13 @@ def list_exemptions(
         )
     elif ending_from is not None:
         query = query.where(col(Exemption.end_date) >= ending_from)
+    if exemption_id is not None:
+        query = query.where(col(Exemption.id) == exemption_id)
     if departments is not None:
         query = query.where(col(Person.department).in_(sorted(departments)))
     if where is not None:
         query = query.where(where)
-    return [ExemptionRow(*r) for r in session.execute(query)]
+    return [
+        ExemptionRow(**r._mapping, source="positive" if r.reason == POSITIVE_REASON else "manual")
+        for r in session.execute(query)
+    ]

@@ -324,6 +324,9 @@ ZH_CLI: dict[str, str] = {
     "when it runs out": "{days} 天的豁免太长；最多 {limit} 天，到期后再另加一条",
     "exemption {id} already ends on {end}; nothing to end on {day}": "豁免 {id} 已于 {end} 结束；无需在 {day} 提前结束",
     "no exemption {id}": "没有编号为 {id} 的豁免",
+    "{day} is out of range: give a day from {first} to {last}": (
+        "{day} 超出范围：请填写 {first} 至 {last} 之间的日期"
+    ),
     "exemption {id}: {employee_no} ({name}) excused {start} to {end}: {reason}": (
         "豁免 {id}：{employee_no}（{name}）{start} 至 {end} 免检：{reason}"
     ),
