@@ -819,6 +819,7 @@ def _with_parts() -> None:
     """Words kept in their own modules (one per area, so parallel work merges cleanly)."""
     from testrota.web.i18n_cli import ZH_CLI
     from testrota.web.i18n_doctor import ZH_DOCTOR
+    from testrota.web.i18n_exemptions import ZH_EXEMPTIONS
     from testrota.web.i18n_group import ZH_GROUP
     from testrota.web.i18n_pages import ZH_PAGES
     from testrota.web.i18n_planning import ZH_PLANNING
@@ -826,7 +827,17 @@ def _with_parts() -> None:
     from testrota.web.i18n_scopes import ZH_SCOPES
     from testrota.web.i18n_units import ZH_UNITS
 
-    parts = (ZH_GROUP, ZH_CLI, ZH_PLANNING, ZH_PAGES, ZH_ROLLUP, ZH_UNITS, ZH_DOCTOR, ZH_SCOPES)
+    parts = (
+        ZH_GROUP,
+        ZH_CLI,
+        ZH_PLANNING,
+        ZH_PAGES,
+        ZH_ROLLUP,
+        ZH_UNITS,
+        ZH_DOCTOR,
+        ZH_SCOPES,
+        ZH_EXEMPTIONS,
+    )
     for part in parts:
         for english, chinese in part.items():
             ZH.setdefault(english, chinese)

@@ -29,6 +29,7 @@ TEMPLATES = Path(__file__).with_name("templates")
 NAV: list[tuple[str, str, frozenset[str]]] = [
     ("/", "Dashboard", frozenset({"admin", "hr", "supervisor"})),
     ("/missed", "Missed tests", frozenset({"admin", "hr", "supervisor"})),
+    ("/exemptions", "Exemptions", frozenset({"admin", "hr", "supervisor"})),
     ("/report/daily", "Daily report", frozenset({"admin", "hr", "supervisor"})),
     ("/alerts", "Positive alerts", frozenset({"admin", "hr", "supervisor"})),
     ("/pools", "Positive pools", frozenset({"admin", "hr", "supervisor"})),
