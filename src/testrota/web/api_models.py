@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from pydantic import BaseModel, Field
 
@@ -165,6 +165,63 @@ class ExcuseOut(BaseModel):
     reason: str
     excused_by: str
     excused: list[dict[str, object]]
+
+
+class ExemptionOut(BaseModel):
+    """An exemption as `testrota exempt list --json` prints it, with `source`."""
+
+    id: int
+    employee_no: str
+    name: str
+    department: str
+    grid_unit: str
+    start_date: date = Field(description="the first day excused")
+    end_date: date = Field(description="the last day excused, included")
+    reason: str
+    created_by: str = Field(description="who added it: door and name, e.g. web:hr1")
+    created_at: datetime
+    source: str = Field(description="positive: added by a positive result; manual: by a person")
+
+
+class ExemptionIn(BaseModel):
+    employee_no: str = Field(min_length=1, max_length=64)
+    start_date: date = Field(description="the first day excused")
+    end_date: date = Field(description="the last day excused, included")
+    reason: str = Field(min_length=1, max_length=400)
+
+
+class ExemptedOut(BaseModel):
+    """An exemption added, as `testrota exempt add --json` prints it."""
+
+    id: int
+    employee_no: str
+    name: str
+    start_date: date
+    end_date: date
+    reason: str
+    code: str | None
+    created_by: str
+    excused: list[dict[str, object]] = Field(description="the appointments it excused")
+
+
+class ExemptionEndIn(BaseModel):
+    back_on: date | None = Field(
+        default=None, description="the person's first day back (default today)"
+    )
+
+
+class ExemptionEndedOut(BaseModel):
+    """An exemption ended, as `testrota exempt end --json` prints it."""
+
+    id: int
+    employee_no: str
+    name: str
+    start_date: date
+    previous_end: date
+    end_date: date | None = Field(description="its last day now; null: removed, not begun")
+    reason: str
+    restored: list[int] = Field(description="ids of the appointments scheduled again")
+    removed: bool
 
 
 class ScheduleRowOut(BaseModel):

@@ -21,6 +21,9 @@ SUMMARIES: dict[tuple[str, str], tuple[str, str]] = {
     ("GET", "/api/compliance"): ("Compliance of a week", "一周的检测完成率"),
     ("GET", "/api/report/trend"): ("A unit's weekly trend", "单位的每周趋势"),
     ("POST", "/api/excuse"): ("Excuse a missed test", "免检漏检"),
+    ("GET", "/api/exemptions"): ("Exemptions", "豁免名单"),
+    ("POST", "/api/exemptions"): ("Exempt a person for some days", "为某人登记豁免"),
+    ("POST", "/api/exemptions/{exemption_id}/end"): ("End an exemption early", "提前结束豁免"),
     ("GET", "/api/alerts"): ("Positive-result alerts", "阳性预警"),
     ("GET", "/api/status/{employee_no}"): ("One person's status light", "个人检测状态"),
     ("POST", "/api/checkin"): ("Check a person in", "签到采样"),
@@ -80,7 +83,19 @@ ZH_TEXTS: dict[str, str] = {
     "为该周各天之和。",
     "A supervisor reaches only their own units; another unit answers 404.": "主管只能查看自己的"
     "单位；其他单位返回 404。",
+    "Exemptions not over yet, or those covering `active_on`, by first day (what `testrota "
+    "exempt list --json` prints). A supervisor gets their own people's only.": "尚未结束的豁免，"
+    "或覆盖 `active_on` 当天的豁免，按开始日期排列（与 `testrota exempt list --json` 的输出相同）。"
+    "主管只能看到本部门人员的豁免。",
+    "Exempt a person from `start_date` to `end_date` (both included): their appointments then "
+    "that are not done are excused and their reminders cancelled.": "为某人登记从 `start_date` "
+    "到 `end_date`（含两端）的豁免：期间尚未完成的预约将免检，其提醒短信也将取消。",
+    "End an exemption early: `back_on` is the person's first day back (one not begun by then is "
+    "removed); the coming appointments it excused are scheduled again.": "提前结束豁免：`back_on`"
+    " 为此人恢复检测的第一天（届时尚未开始的豁免将被删除）；此豁免免检的后续预约将重新排上。",
     # parameters
+    "a day, e.g. 2022-05-10": "日期，例如 2022-05-10",
+    "those already over too": "也包括已结束的",
     "a day, e.g. 2022-05-10 (default: yesterday)": "日期，例如 2022-05-10（默认：昨天）",
     "a unit's path or code (default: the reader's own unit, or the group)": "单位路径或代码（默认："
     "本人的单位，或整个集团）",

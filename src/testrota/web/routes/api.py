@@ -37,6 +37,11 @@ from testrota.web.api_models import (
     CheckInOut,
     ExcuseIn,
     ExcuseOut,
+    ExemptedOut,
+    ExemptionEndedOut,
+    ExemptionEndIn,
+    ExemptionIn,
+    ExemptionOut,
     MapRoleIn,
     MissedOut,
     OutboxOut,
@@ -61,6 +66,7 @@ from testrota.web.deps import (
     SupervisorScope,
     verify_csrf,
 )
+from testrota.web.ids import IdPath
 from testrota.web.queries.outbox import outbox
 from testrota.web.queries.schedule import appointments_page
 from testrota.web.security import csrf_token
@@ -277,6 +283,105 @@ def api_excuse(
         raise _user_error(exc) from exc
     doc: dict[str, Any] = jsonable(out, app.tz)
     return doc
+
+
+Day = Annotated[
+    str,
+    Query(max_length=10, pattern=r"^(\d{4}-\d{2}-\d{2})?$", description="a day, e.g. 2022-05-10"),
+]
+
+
+@router.get(
+    "/exemptions",
+    response_model=list[ExemptionOut],
+    tags=["compliance"],
+    responses={**AUTH, **BAD_INPUT},
+)
+def api_exemptions(
+    app: AppDep,
+    scope: SupervisorScope,
+    active_on: Day = "",
+    ended: Annotated[bool, Query(description="those already over too")] = False,
+    department: Text = "",
+) -> list[dict[str, Any]]:
+    """Exemptions not over yet, or those covering `active_on`, by first day (what `testrota
+    exempt list --json` prints). A supervisor gets their own people's only."""
+    from testrota.actions.exemptions import Exemptions, list_exemptions
+    from testrota.web.routes.exemptions import parse_day
+
+    try:
+        day = parse_day(active_on) if active_on else None
+    except UserError as exc:
+        raise _user_error(exc) from exc
+    rows = list_exemptions(
+        app, Exemptions(scope.narrow(department), active_on=day, include_ended=ended)
+    )
+    out: list[dict[str, Any]] = jsonable(rows, app.tz)
+    return out
+
+
+@router.post(
+    "/exemptions",
+    response_model=ExemptedOut,
+    tags=["compliance"],
+    responses={**AUTH, **BAD_INPUT, **NOT_FOUND, **AMBIGUOUS},
+)
+def api_exemption_add(
+    app: AppDep, scope: SupervisorScope, user: CurrentUser, body: ExemptionIn
+) -> dict[str, Any] | JSONResponse:
+    """Exempt a person from `start_date` to `end_date` (both included): their appointments
+    then that are not done are excused and their reminders cancelled."""
+    from testrota.actions.exemptions import AddExemption, OutOfScope, add_exemption
+
+    try:
+        out = add_exemption(
+            app,
+            AddExemption(
+                body.employee_no,
+                body.start_date,
+                body.end_date,
+                body.reason,
+                Actor.web(user.name),
+                scope=scope,
+            ),
+        )
+    except (OutOfScope, UnknownEmployeeNo) as exc:
+        raise HTTPException(404, "no such person in your departments") from exc
+    except AmbiguousEmployeeNo as exc:
+        return _ambiguous(exc)
+    except UserError as exc:
+        raise _user_error(exc) from exc
+    doc: dict[str, Any] = jsonable(out, app.tz)
+    return doc
+
+
+@router.post(
+    "/exemptions/{exemption_id}/end",
+    response_model=ExemptionEndedOut,
+    tags=["compliance"],
+    responses={**AUTH, **BAD_INPUT, **NOT_FOUND},
+)
+def api_exemption_end(
+    app: AppDep,
+    scope: SupervisorScope,
+    user: CurrentUser,
+    exemption_id: IdPath,
+    body: ExemptionEndIn,
+) -> dict[str, Any]:
+    """End an exemption early: `back_on` is the person's first day back (one not begun by
+    then is removed); the coming appointments it excused are scheduled again."""
+    from testrota.actions.exemptions import EndExemption, NoSuchExemption, end_exemption
+
+    try:
+        out = end_exemption(
+            app,
+            EndExemption(exemption_id, Actor.web(user.name), back_on=body.back_on, scope=scope),
+        )
+    except NoSuchExemption as exc:
+        raise HTTPException(404, "no such exemption in your departments") from exc
+    except UserError as exc:
+        raise _user_error(exc) from exc
+    return {**jsonable(out, app.tz), "removed": out.removed}
 
 
 @router.get("/alerts", tags=["compliance"], responses=AUTH)
