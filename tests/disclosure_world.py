@@ -3,16 +3,16 @@
 Two supervised departments (炼钢厂, 物流部) and one nobody supervises (财务部); phones in E.164
 from the mainland and Hong Kong, as typed in the roster; resident ID numbers, a passport and a
 Hong Kong ID; texts whose bodies carry personal links; a reply, a reschedule offer; numbers in
-free text (an override reason, an excuse); a missed Monday, a positive case in 炼钢厂 with
-contacts in both departments. :func:`secrets` reads every number back out of the database, so a
-test checks what is stored, not what this file meant to store.
+free text (an override reason, an excuse, an exemption's reason); a missed Monday, a positive
+case in 炼钢厂 with contacts in both departments. :func:`secrets` reads every number back out
+of the database, so a test checks what is stored, not what this file meant to store.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -24,6 +24,7 @@ from testrota.db.models import (
     Alert,
     AlertContact,
     Appointment,
+    Exemption,
     InboundMessage,
     Message,
     Person,
@@ -142,6 +143,7 @@ class World:
     tokens: dict[str, str] = field(default_factory=dict)  # a personal token by employee number
     uploads: list[str] = field(default_factory=list)  # upload tokens, roster then results
     alerts: list[int] = field(default_factory=list)  # the positive case's alert
+    exemptions: list[int] = field(default_factory=list)  # B002's leave next week
 
 
 def seed(engine: Engine, settings: Settings) -> World:
@@ -230,6 +232,18 @@ def seed(engine: Engine, settings: Settings) -> World:
                 expires_at=now,
             )
         )
+        leave = Exemption(
+            person_id=b002,
+            start_date=date(2022, 5, 16),
+            end_date=date(2022, 5, 20),
+            reason="family leave; wife: 13733330001",
+            created_by="web:hr1",
+            created_at=now,
+        )
+        s.add(leave)
+        s.flush()
+        assert leave.id is not None
+        world.exemptions.append(leave.id)
     return world
 
 

@@ -67,6 +67,8 @@ def _values(param: str, path: str, world: World) -> list[str]:
         return ["xlsx", "csv"]
     if param == "alert_id":
         return [str(a) for a in world.alerts]
+    if param == "exemption_id":
+        return [str(e) for e in world.exemptions]
     raise AssertionError(f"teach this test a value for {{{param}}} in {path}")
 
 
@@ -160,6 +162,8 @@ def test_no_full_number_reaches_a_masked_reader(
             "/alerts",
             "/alerts.xlsx",
             "/",
+            "/exemptions",
+            "/api/exemptions",
         } <= ok
         shown = next(s for s in seen if s.url == "/people").text
         assert ("+*********0001" if reader == "supA" else "+*******4567") in shown
