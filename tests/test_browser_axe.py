@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from testrota.db.models import Alert, Appointment, Person
+from testrota.db.models import Alert, Appointment, Exemption, Person
 from testrota.notify.links import make_personal_token
 from tests.web_support import DESKTOP, PHONE, running_server, skip_without_browser, web_settings_for
 
@@ -25,11 +25,15 @@ pytestmark = [
     pytest.mark.skipif(skip_without_browser(), reason="needs chromium at /usr/bin/chromium"),
 ]
 
-# The office pages each role opens; {person}, {alert} and {token} are filled from the data.
+# The office pages each role opens; {person}, {alert}, {exemption} and {token} are filled from
+# the data.
 PAGES = {
     "hr": [
         "/",
         "/missed",
+        "/exemptions",
+        "/exemptions?ended=true",
+        "/exemptions/{exemption}/end",
         "/alerts",
         "/alerts/{alert}",
         "/people",
@@ -55,6 +59,7 @@ PAGES = {
     "supervisor": [
         "/",
         "/missed",
+        "/exemptions",
         "/alerts",
         "/people",
         "/schedule",
@@ -69,7 +74,16 @@ PAGES = {
 
 # The office pages a supervisor or HR opens on a phone too, checked again at 390×844.
 PHONE_PAGES = {
-    "hr": ["/", "/missed", "/people", "/schedule", "/schedule/day", "/upload/roster", "/api"],
+    "hr": [
+        "/",
+        "/missed",
+        "/exemptions",
+        "/people",
+        "/schedule",
+        "/schedule/day",
+        "/upload/roster",
+        "/api",
+    ],
     "supervisor": PAGES["supervisor"],
 }
 
@@ -109,6 +123,7 @@ def _fill(engine: Engine, database_url: str) -> dict[str, str]:
             or s.exec(select(Appointment).where(Appointment.person_id == person.id)).first()
         )
         alert = s.exec(select(Alert)).first()
+        exemption = s.exec(select(Exemption)).first()
     token = make_personal_token(web_settings_for(database_url), person.id)
     return {
         "person": person.employee_no,
@@ -117,6 +132,7 @@ def _fill(engine: Engine, database_url: str) -> dict[str, str]:
         "token": token,
         "appointment": str(appt.id if appt else 1),
         "alert": str(alert.id if alert else 1),
+        "exemption": str(exemption.id if exemption else 1),
     }
 
 
