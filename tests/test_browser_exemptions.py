@@ -22,6 +22,12 @@ from tests.web_support import (
     week19,
 )
 
+
+def fits(page: Any, viewport: dict[str, int]) -> bool:
+    """No sideways scrolling: on a phone each exemption is a card, its End… on the screen."""
+    return bool(page.evaluate(f"document.documentElement.scrollWidth <= {viewport['width']}"))
+
+
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(skip_without_browser(), reason="needs chromium at /usr/bin/chromium"),
@@ -69,10 +75,14 @@ def test_hr_exempts_a_person_and_ends_it_early(
         row = page.locator('table.exemptions tbody tr[data-employee="A001"]')
         assert row.count() == 1
         assert "未开始" in row.inner_text()
+        assert fits(page, viewport)
+        box = row.locator("a.end").bounding_box()
+        assert box is not None and box["x"] + box["width"] <= viewport["width"]
 
         row.locator("a.end").click()
         page.wait_for_url("**/end")
         assert page.locator("h1").inner_text() == "结束豁免"
+        assert fits(page, viewport)
         assert violations(page) == []
         page.fill('input[name="back_on"]', "2022-05-13")
         page.click("form.end-exemption button.primary")
