@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import date
 from typing import Any
 
 import pytest
@@ -20,6 +21,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, inspect, select, text
 from sqlmodel import Session
 
+from testrota.actions.exemptions import AddExemption, add_exemption
 from testrota.actions.flagging import flag_due
 from testrota.actions.units import ensure_units
 from testrota.audit import Action, Actor
@@ -87,6 +89,7 @@ def _addresses(app: FastAPI, token: str, ids: dict[str, int]) -> list[str]:
     values = {
         "alert_id": "1",
         "employee_no": "A001",
+        "exemption_id": str(ids["exemption"]),
         "fmt": "csv",
         "kind": "roster",
         "token": token,
@@ -123,14 +126,20 @@ def test_no_get_route_changes_the_database(
     app = create_app(web_settings)
     testrota = app.state.testrota
     token = make_personal_token(testrota.settings, _person(engine, "A001").id or 0, testrota.now())
-    addresses = _addresses(app, token, ids)
-    assert "/badges?department=炼钢厂&download=1" in addresses and len(addresses) > 40
+    assert "/badges?department=炼钢厂&download=1" in _addresses(app, token, ids | {"exemption": 0})
     with TestClient(app, headers={"Accept-Language": "en"}) as client:
         if who is not None:
             sign_in(client, who)
         # What a worker's job keeps current (flagging, units placed) is, before the walk.
         flag_due(testrota)
         ensure_units(testrota, Actor.job("test"))
+        # an exemption whose page (and its end's confirmation) the walk opens too
+        leave = AddExemption(
+            "A001", date(2022, 5, 12), date(2022, 5, 13), "病假", Actor.job("test")
+        )
+        ids["exemption"] = add_exemption(testrota, leave).id
+        addresses = _addresses(app, token, ids)
+        assert len(addresses) > 40
         before = _snapshot(engine)
         answered = {}
         for address in addresses:
