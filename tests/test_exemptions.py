@@ -240,6 +240,32 @@ def test_a_positive_result_exempts_the_person_and_stops_their_texts(
         assert len(s.exec(select(Exemption)).all()) == 1
 
 
+def test_an_exemption_takes_off_only_the_days_it_covers(
+    cli: Any, engine: Engine, planned: None
+) -> None:
+    """The simulated week (run with the exemption) found: an exemption from the second test's
+    day asks the days before it their share, one test of two, but the second test it excused
+    was also taken off that, leaving 0: the person left the week's figures, and the first test,
+    missed, left the missed list with them."""
+    from testrota.actions.rollup import RebuildRollup, rebuild_rollup
+    from tests.test_rollup import _weekly_kept, _weekly_recounted
+
+    first, second = _appointments(engine, "0001")
+    away = _day(second)
+    assert (away - _day(first)).days >= 2 and away.weekday() <= 4  # days left before it
+    app = app_at(engine, MONDAY, P)
+    rebuild_rollup(app, RebuildRollup(HR))  # the week held: kept figures and a recount both
+    add_exemption(app, AddExemption("0001", away, away + timedelta(days=13), "sick", HR))
+    later = first.ends_at + timedelta(days=1)  # the first test missed, the second to come
+    assert later < second.starts_at
+    missed = _json(cli, "missed", "--week", "2022-W19", "--format", "json", at=later)
+    assert "0001" in {r["employee_no"] for r in missed}
+    report = _json(cli, "compliance", "--week", "2022-W19", at=later)
+    [mine] = [d for d in report["departments"] if d["department"] == "运输部"]  # 0001's alone
+    assert (mine["people"], mine["required"], mine["missed"], mine["excused"]) == (1, 1, 1, 1)
+    assert _weekly_kept(engine) == _weekly_recounted(engine, app_at(engine, later, P))
+
+
 def test_the_roll_ups_stay_equal_to_a_recount(engine: Engine, planned: None) -> None:
     from testrota.actions.rollup import RebuildRollup, rebuild_rollup
     from tests.test_rollup import _kept, _recounted, _weekly_kept, _weekly_recounted

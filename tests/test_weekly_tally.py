@@ -13,10 +13,10 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from testrota.compliance.facts import appointments_between, samples_between
-from testrota.compliance.records import Tally
+from testrota.compliance.records import ExemptionFacts, Tally
 from testrota.compliance.tallies import appointment_tallies, days_tested_in_week
 from testrota.compliance.weekly import tally
-from testrota.db.models import Person
+from testrota.db.models import Exemption, Person
 from testrota.statuses import AppointmentReason, AppointmentStatus
 from testrota.weeks import local_date, parse_week, week_bounds
 from tests.compliance_fixtures import add_appt, add_person, add_sample, add_site
@@ -57,22 +57,37 @@ def test_a_weeks_tallies_counted_in_sql_equal_the_python_tally(
             status=rnd.choice(list(AppointmentStatus)),
             reason=rnd.choice(list(AppointmentReason)),
         )
-    session.commit()
+    # Half the people exempt for a span of days, some from before the week or past its end:
+    # their appointments excused on those local days are not taken off what is asked.
     start, end = week_bounds(WEEK, tz)
+    exemptions = []
+    for person in people[::2]:
+        first = WEEK.monday + timedelta(days=rnd.randrange(-3, 7))
+        last = first + timedelta(days=rnd.randrange(0, 5))
+        exemptions.append(ExemptionFacts(person.id or 0, first, last))
+        session.add(
+            Exemption(
+                person_id=person.id, start_date=first, end_date=last, reason="x", created_at=start
+            )
+        )
+    session.commit()
     everyone = appointments_between(session, start, end)
-    expected = {p.id: tally(p.id, everyone) for p in people if p.id is not None}
+    expected = {p.id: tally(p.id, everyone, exemptions, tz) for p in people if p.id is not None}
     expected = {pid: t for pid, t in expected.items() if t != Tally()}
+    without = {p.id: tally(p.id, everyone) for p in people if p.id is not None}
     session.commit()  # SQLite: the read holds the only write lock until it ends
     with engine.connect() as conn:
-        assert appointment_tallies(conn, start, end) == expected
+        assert appointment_tallies(conn, WEEK, tz) == expected
         some = sorted(expected)[::3]
-        assert appointment_tallies(conn, start, end, person_ids=some) == {
+        assert appointment_tallies(conn, WEEK, tz, person_ids=some) == {
             pid: expected[pid] for pid in some
         }
     # Every field is exercised, and a contact's booking is both added and, excused, not.
     for name in ("done", "missed", "excused", "excused_planned", "contact"):
         assert sum(getattr(t, name) for t in expected.values()) > 0, name
     assert any(t.excused > t.excused_planned for t in expected.values())
+    # and some excused appointment fell on an exempt day (the exemptions changed a tally)
+    assert any(t.excused_planned < without[pid].excused_planned for pid, t in expected.items())
 
 
 @pytest.mark.parametrize("zone", ZONES)

@@ -214,9 +214,8 @@ def _person_weeks(
     """These people's weeks; ``with_samples=False`` reads no samples, for what needs only the
     tests asked of them (``required`` does not depend on samples)."""
     tz = policy.tz
-    start, end = week_bounds(wk, tz)
     ids = sorted(p.id for p in people)
-    tallies = appointment_tallies(session, start, end, person_ids=ids)
+    tallies = appointment_tallies(session, wk, tz, person_ids=ids)
     days = days_tested_in_week(session, wk, tz, person_ids=ids) if with_samples else {}
     exemptions: dict[int, list[ExemptionFacts]] = defaultdict(list)
     for part in ids_in(session, EXEMPTION.c.person_id, ids):

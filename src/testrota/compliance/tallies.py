@@ -12,17 +12,17 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Collection, Mapping
-from datetime import date, datetime
+from datetime import date
 from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, and_, bindparam, case, func, select
+from sqlalchemy import ColumnElement, Date, Select, and_, bindparam, case, exists, func, select
 
 from testrota.compliance.records import Tally
 from testrota.db.engine import core
 from testrota.db.id_filter import dialect_of, id_runs, one_of
-from testrota.db.lean import APPOINTMENT, TEST_RESULT
+from testrota.db.lean import APPOINTMENT, EXEMPTION, TEST_RESULT
 from testrota.statuses import AppointmentReason, AppointmentStatus, ResultValue
 from testrota.weeks import IsoWeek, day_bounds
 
@@ -44,22 +44,34 @@ def rows_between(
 
 
 def appointment_tallies(
-    bind: Any, start: datetime, end: datetime, *, person_ids: Collection[int] | None = None
+    bind: Any, week: IsoWeek, tz: ZoneInfo, *, person_ids: Collection[int] | None = None
 ) -> dict[int, Tally]:
-    """Each person's :class:`Tally` of the appointments starting in ``[start, end)``."""
+    """Each person's :class:`Tally` of the appointments of ``week`` (local days in ``tz``)."""
     query = tallies_query(dialect_of(bind), person_ids is not None)
     return {
         r.person_id: Tally(r.scheduled, r.done, r.missed, r.excused, r.excused_planned, r.contact)
-        for r in rows_between(bind, query, {"start": start, "end": end}, person_ids)
+        for r in rows_between(bind, query, day_params(week, tz), person_ids)
     }
 
 
 @cache
 def tallies_query(dialect: str, by_people: bool) -> Select[Any]:
-    """One row a person: their :class:`Tally` of the appointments in ``[:start, :end)``, for
-    the people bound as ``:people`` when ``by_people``."""
+    """One row a person: their :class:`Tally` of the appointments in ``[:start, :end)`` (the
+    week :func:`day_params` binds), for the people bound as ``:people`` when ``by_people``."""
     contact = A.c.reason == AppointmentReason.CONTACT
     excused = A.c.status == AppointmentStatus.EXCUSED
+    # An appointment excused on a day the person is exempt is not taken off what is asked:
+    # the exemption's days are already left out of it (compliance.weekly.policy_required).
+    starts = A.c.starts_at
+    local_day = case(
+        *((starts < bindparam(f"d{i}"), bindparam(f"w{i - 1}", type_=Date)) for i in range(1, 7)),
+        else_=bindparam("w6", type_=Date),
+    )
+    exempt = exists().where(
+        EXEMPTION.c.person_id == A.c.person_id,
+        EXEMPTION.c.start_date <= local_day,
+        EXEMPTION.c.end_date >= local_day,
+    )
 
     def counted(condition: ColumnElement[bool], name: str) -> Any:
         return func.coalesce(func.sum(case((condition, 1), else_=0)), 0).label(name)
@@ -71,7 +83,7 @@ def tallies_query(dialect: str, by_people: bool) -> Select[Any]:
             counted(A.c.status == AppointmentStatus.DONE, "done"),
             counted(A.c.status == AppointmentStatus.MISSED, "missed"),
             counted(excused, "excused"),
-            counted(and_(excused, ~contact), "excused_planned"),
+            counted(and_(excused, ~contact, ~exempt), "excused_planned"),
             counted(and_(~excused, contact), "contact"),
         )
         .where(
@@ -104,6 +116,7 @@ def day_params(week: IsoWeek, tz: ZoneInfo) -> dict[str, Any]:
     day's own (so a 23- or 25-hour day too)."""
     bounds = [day_bounds(d, tz) for d in week.days]
     params: dict[str, Any] = {f"d{i}": bounds[i][0] for i in range(1, 7)}
+    params.update({f"w{i}": day for i, day in enumerate(week.days)})  # each day's date
     params.update(start=bounds[0][0], end=bounds[6][1])
     return params
 

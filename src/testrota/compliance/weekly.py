@@ -23,11 +23,12 @@ import math
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from zoneinfo import ZoneInfo
 
 from testrota.compliance.records import AppointmentFacts, ExemptionFacts, PersonFacts, Tally
 from testrota.policy import Policy, SurgeRule
 from testrota.statuses import AppointmentReason, AppointmentStatus
-from testrota.weeks import IsoWeek
+from testrota.weeks import IsoWeek, local_date
 
 CANCELLED, DONE, EXCUSED, MISSED = (
     AppointmentStatus.CANCELLED,
@@ -113,15 +114,34 @@ class PersonWeek:
         return min(self.tests, self.required)
 
 
-def tally(person_id: int, appointments: Iterable[AppointmentFacts]) -> Tally:
-    """The :class:`Tally` of ``person_id``'s appointments among ``appointments``."""
+def tally(
+    person_id: int,
+    appointments: Iterable[AppointmentFacts],
+    exemptions: Iterable[ExemptionFacts] = (),
+    tz: ZoneInfo | None = None,
+) -> Tally:
+    """The :class:`Tally` of ``person_id``'s appointments among ``appointments``. One excused
+    on a local day (in ``tz``) of one of their ``exemptions`` is not taken off what is asked:
+    :func:`policy_required` leaves those days out already."""
     mine = [a for a in appointments if a.person_id == person_id and a.status != CANCELLED]
+    exempt = [(e.start_date, e.end_date) for e in exemptions if e.person_id == person_id]
+
+    def on_exempt_day(a: AppointmentFacts) -> bool:
+        if not exempt or tz is None:
+            return False
+        day = local_date(a.starts_at, tz)
+        return any(start <= day <= end for start, end in exempt)
+
     return Tally(
         scheduled=len(mine),
         done=sum(1 for a in mine if a.status == DONE),
         missed=sum(1 for a in mine if a.status == MISSED),
         excused=sum(1 for a in mine if a.status == EXCUSED),
-        excused_planned=sum(1 for a in mine if a.status == EXCUSED and a.reason != CONTACT_REASON),
+        excused_planned=sum(
+            1
+            for a in mine
+            if a.status == EXCUSED and a.reason != CONTACT_REASON and not on_exempt_day(a)
+        ),
         contact=sum(1 for a in mine if a.status != EXCUSED and a.reason == CONTACT_REASON),
     )
 
@@ -144,7 +164,8 @@ def person_week(
         test_days: local days on which this person had a counting sample (others are ignored).
         exemptions: this person's exemptions (others are ignored).
     """
-    counted = tally(person.id, appointments)
+    exemptions = list(exemptions)
+    counted = tally(person.id, appointments, exemptions, policy.tz)
     return person_week_of(person, week, policy, counted, test_days, exemptions)
 
 

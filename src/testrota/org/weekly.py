@@ -86,7 +86,7 @@ from testrota.db.locks import take_locks
 from testrota.db.models import Person
 from testrota.db.statistics import planner_settings
 from testrota.policy import Policy
-from testrota.weeks import IsoWeek, parse_week, week_bounds, week_of
+from testrota.weeks import IsoWeek, parse_week, week_of
 
 if TYPE_CHECKING:
     from testrota.org.rollup import Marks
@@ -136,7 +136,6 @@ def count(
     read already in this transaction (:func:`_everyone`), for ``person_ids`` None. ``units``,
     when given, receives each of ``person_ids``' unit, read with their facts."""
     tz = policy.tz
-    start, end = week_bounds(week, tz)
     people: Mapping[int, PersonFacts] = {}
     if person_ids is None:  # everyone: one query each, not one per 900 people
         people = everyone if everyone is not None else _everyone(conn, rates)
@@ -155,7 +154,7 @@ def count(
         return {}
     # On the hook's own connection (no ORM session to build, nothing of it to flush), counted
     # by the database: a plan's commit counts 600,000 appointments, one row a person back.
-    tallies = appointment_tallies(conn, start, end, person_ids=found)
+    tallies = appointment_tallies(conn, week, tz, person_ids=found)
     days = days_tested_in_week(conn, week, tz, person_ids=found)
     exemptions = exemptions_between(conn, week.monday, week.days[-1], person_ids=found)
     by_person = defaultdict(list)
