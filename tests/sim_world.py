@@ -10,9 +10,12 @@ who missed which test, the week's compliance figures, and each positive case's c
 The rules are the domain's, written down again here rather than read from the code under test:
 a test counts for its local calendar day; an appointment is missed once its slot ended more
 than the grace period ago with no test that day; a reminder goes to a person still scheduled,
-active and not opted out, never after its slot started and never in quiet hours. Only the
-quiet hours and the reminders' timetable are written once more in :mod:`tests.sim_rules`, from
-the README, never imported from the code under test.
+active and not opted out, never after its slot started and never in quiet hours; a positive
+result exempts its case from the sample's local day for ``alerts.positive_exempt_days`` days,
+from the moment the result is imported: their appointments of those days not done by then are
+excused (their reminders not sent after that), less is asked of their week, and nothing is
+booked for them on those days. Only the quiet hours and the reminders' timetable are written
+once more in :mod:`tests.sim_rules`, from the README, never imported from the code under test.
 """
 
 from __future__ import annotations
@@ -98,6 +101,16 @@ class ApptTruth:
 
 
 @dataclass(frozen=True)
+class Exemption:
+    """A case exempt on ``first``..``last`` (local days, both included) from ``since`` on."""
+
+    person_id: int
+    first: date
+    last: date
+    since: Moment
+
+
+@dataclass(frozen=True)
 class SampleTruth:
     person_id: int
     at: datetime
@@ -118,7 +131,11 @@ class World:
     week_end: datetime
     people: dict[int, PersonTruth] = field(default_factory=dict)
     appts: dict[int, ApptTruth] = field(default_factory=dict)
-    samples: list[SampleTruth] = field(default_factory=list)
+    samples: list[SampleTruth] = field(default_factory=list)  # only ever appended to
+    # exemptions() keyed by how many samples it was derived from (read for every appointment)
+    _exempt_cache: tuple[int, dict[int, list[Exemption]]] | None = field(
+        default=None, repr=False, compare=False
+    )
 
     # ------------------------------------------------------------------ the clock
     def step_at_or_after(self, at: datetime) -> int | None:
@@ -156,17 +173,98 @@ class World:
         k = bisect.bisect_right(self.steps, appt.ends_at + self.grace())
         return k if k < len(self.steps) else None
 
+    # ------------------------------------------------------------------ positive exemptions
+    def exemptions(self) -> dict[int, list[Exemption]]:
+        """Each person's exemptions by a positive result: from the sample's local day (the
+        policy's zone) for ``alerts.positive_exempt_days`` days, from the moment the result
+        was recorded. A second positive of a case adds nothing the first did not cover."""
+        cached = self._exempt_cache
+        if cached is not None and cached[0] == len(self.samples):
+            return cached[1]
+        count = len(self.samples)
+        days = self.policy.alerts.positive_exempt_days
+        out: dict[int, list[Exemption]] = defaultdict(list)
+        if days > 0:
+            tz = self.policy.tz
+            for s in self.samples[:count]:
+                if s.result != "positive":
+                    continue
+                first = s.at.astimezone(tz).date()
+                out[s.person_id].append(
+                    Exemption(s.person_id, first, first + timedelta(days=days - 1), s.recorded)
+                )
+        self._exempt_cache = (count, dict(out))
+        return self._exempt_cache[1]
+
+    def exempt_day(self, person_id: int, day: date) -> bool:
+        """Whether the person is exempt on ``day`` by the end of the run."""
+        return any(e.first <= day <= e.last for e in self.exemptions().get(person_id, ()))
+
+    def exempted(self, appt: ApptTruth) -> Moment | None:
+        """When a positive result first exempted the appointment's day (its start's local day,
+        the policy's zone), for an appointment booked by then; None if none did."""
+        day = appt.starts_at.astimezone(self.policy.tz).date()
+        found = [
+            e.since
+            for e in self.exemptions().get(appt.person_id, ())
+            if e.first <= day <= e.last and not e.since < appt.created
+        ]
+        return min(found) if found else None
+
+    def booked_while_exempt(self) -> list[ApptTruth]:
+        """Appointments booked on a day their person was already exempt: none may be."""
+        out = []
+        for appt in self.appts.values():
+            day = appt.starts_at.astimezone(self.policy.tz).date()
+            if any(
+                e.first <= day <= e.last and e.since < appt.created
+                for e in self.exemptions().get(appt.person_id, ())
+            ):
+                out.append(appt)
+        return out
+
+    def excused_moment(
+        self, appt: ApptTruth, tested: dict[tuple[int, date], Moment]
+    ) -> Moment | None:
+        """When the appointment was excused: by a supervisor, or by its person's positive result
+        if, when that was recorded, it was neither cancelled nor done (a test recorded in the
+        same import, the positive sample itself, is done first). A missed one is excused too:
+        an exemption excuses whatever is not done."""
+        if appt.excused is not None:
+            return appt.excused
+        since = self.exempted(appt)
+        if since is None:
+            return None
+        if appt.cancelled is not None and appt.cancelled <= since:
+            return None
+        done = self.done_moment(appt, tested)
+        if done is not None and done <= since:
+            return None
+        return since
+
     def final_status(self, appt: ApptTruth, tested: dict[tuple[int, date], Moment]) -> str:
         """The status the appointment must have at the end of the run."""
         if appt.cancelled is not None:
             return "cancelled"
-        if appt.excused is not None:
+        if self.excused_moment(appt, tested) is not None:
             return "excused"
         if self.done_moment(appt, tested) is not None:
             return "done"
         if self.flag_step(appt) is not None:
             return "missed"
         return "scheduled"
+
+    def flagged_step(self, appt: ApptTruth, tested: dict[tuple[int, date], Moment]) -> int | None:
+        """The round the appointment was flagged missed in, if it ever was: missed at the end,
+        or excused by an exemption that came after that round."""
+        status = self.final_status(appt, tested)
+        k = self.flag_step(appt)
+        if status == "missed":
+            return k
+        if status != "excused" or k is None or appt.excused is not None:
+            return None
+        since = self.excused_moment(appt, tested)
+        return k if since is not None and since.precedes_round(k) is False else None
 
     def in_week(self, appt: ApptTruth) -> bool:
         return self.week_start <= appt.starts_at < self.week_end
@@ -280,6 +378,7 @@ def expected_reminders(world: World) -> Expectation:
                 continue
             times.append((kind, due, ideal < seen_at))
         done = world.done_moment(appt, tested)
+        excused = world.excused_moment(appt, tested)
         for kind, due, late in times:
             key = reminder_dedupe_key(kind, appt.id, appt.starts_at)
             k = _send_round(world, max(due, seen_at), appt.tz, appt.starts_at)
@@ -292,7 +391,7 @@ def expected_reminders(world: World) -> Expectation:
                     "appointment cancelled",
                     appt.cancelled.precedes_round(k) if appt.cancelled else False,
                 ),
-                ("appointment excused", appt.excused.precedes_round(k) if appt.excused else False),
+                ("appointment excused", excused.precedes_round(k) if excused else False),
                 ("tested already", done.precedes_round(k) if done else False),
                 *_person_blockers(world, person, k, owners),
             ]
@@ -311,19 +410,24 @@ def expected_missed_notices(world: World) -> Expectation:
     if not rules.missed_notice:
         return out
     for appt in world.appts.values():
-        if world.final_status(appt, tested) != "missed":
+        flagged = world.flagged_step(appt, tested)
+        if flagged is None:
             continue
         person = world.people[appt.person_id]
         if not person.phone:
             continue
-        flagged = world.flag_step(appt)
-        assert flagged is not None
         due = after_quiet(world.steps[flagged], appt.tz, rules)
         k = _send_round(world, due, appt.tz, due + timedelta(hours=24))
         key = f"missed:appt:{appt.id}"
         if k is None:
             continue
-        out.add(key, k, _person_blockers(world, person, k, owners))
+        # Excused after it was flagged (a positive result of that day came later): the notice
+        # is sent only while the test is still missed.
+        excused = world.excused_moment(appt, tested)
+        blockers = _person_blockers(world, person, k, owners)
+        if excused is not None:
+            blockers.append(("excused after it was flagged", excused.precedes_round(k)))
+        out.add(key, k, blockers)
     return out
 
 
@@ -361,10 +465,11 @@ def expected_digests(
     than ``late_limit`` late (the worker's misfire grace time)."""
     tz = world.policy.tz
     tested = world.tested_days()
-    missed_by_day: dict[date, list[ApptTruth]] = defaultdict(list)
+    missed_by_day: dict[date, list[tuple[ApptTruth, Moment | None]]] = defaultdict(list)
     for appt in world.appts.values():
-        if world.final_status(appt, tested) == "missed":
-            missed_by_day[appt.starts_at.astimezone(tz).date()].append(appt)
+        if world.flagged_step(appt, tested) is not None:
+            until = world.excused_moment(appt, tested)  # missed until a later exemption
+            missed_by_day[appt.starts_at.astimezone(tz).date()].append((appt, until))
     out: dict[str, int] = {}
     days = sorted({s.astimezone(tz).date() for s in world.steps})
     for day in days:
@@ -374,8 +479,10 @@ def expected_digests(
             continue
         yesterday = [
             a
-            for a in missed_by_day.get(day - timedelta(days=1), [])
-            if (flag := world.flag_step(a)) is not None and flag <= k
+            for a, until in missed_by_day.get(day - timedelta(days=1), [])
+            if (flag := world.flag_step(a)) is not None
+            and flag <= k
+            and (until is None or until.precedes_round(k) is False)
         ]
         for u in users:
             if u.role != "supervisor" or not u.phone:
@@ -419,11 +526,14 @@ class Figures:
 def expected_compliance(world: World) -> tuple[dict[str, Figures], Figures]:
     """The week's figures per department and in total, from what the driver did.
 
-    Required: the category's tests a week for an active high-risk person, less the planned
-    appointments excused, plus the contacts' extra appointments; once they left, the planned
-    appointments they kept (those before leaving; the later ones were released) plus the
-    contacts' extra ones. People with nothing required are left out. Tests: the local days of
-    the week with a counting test, at most ``required`` credited per person.
+    Required: for an active high-risk person, the category's tests a week for the days they
+    were not exempt (``ceil(rate × days / 7)``: a case positive on Tuesday owes Monday's share
+    only), less the planned appointments excused on those days (one on an exempt day is
+    already not asked for), plus the contacts' extra appointments; asked nothing (exempt all
+    week, or left), the planned appointments they kept (a leaver's, those before leaving; the
+    later ones were released) plus the contacts' extra ones. People with nothing required are
+    left out. Tests: the local days of the week with a counting test, exempt or not, at most
+    ``required`` credited per person.
     """
     tz = world.policy.tz
     tested = world.tested_days()
@@ -444,13 +554,22 @@ def expected_compliance(world: World) -> tuple[dict[str, Figures], Figures]:
         mine = by_person.get(person.id, [])
         active = person.deactivated is None
         base = min(max(person.weekly_tests, 0), 7) if (person.category and active) else 0
-        excused_planned = sum(1 for a in mine if a.excused is not None and a.reason != "contact")
-        contact = sum(1 for a in mine if a.excused is None and a.reason == "contact")
-        kept = sum(1 for a in mine if a.excused is None and a.reason != "contact")
-        required = (max(base - excused_planned, 0) if base else kept) + contact
+        present = len([d for d in days if not world.exempt_day(person.id, d)])
+        asked = -(-base * present // 7)  # rounded up; at most one a day as base <= 7
+        statuses = [world.final_status(a, tested) for a in mine]
+        excused = {a.id for a, s in zip(mine, statuses, strict=True) if s == "excused"}
+        excused_planned = sum(
+            1
+            for a in mine
+            if a.id in excused
+            and a.reason != "contact"
+            and not world.exempt_day(person.id, a.starts_at.astimezone(tz).date())
+        )
+        contact = sum(1 for a in mine if a.reason == "contact" and a.id not in excused)
+        kept = sum(1 for a in mine if a.reason != "contact" and a.id not in excused)
+        required = (max(asked - excused_planned, 0) if asked else kept) + contact
         if required == 0:
             continue
-        statuses = [world.final_status(a, tested) for a in mine]
         tests = len(test_days.get(person.id, ()))
         f = departments.setdefault(person.department, Figures())
         f.people += 1

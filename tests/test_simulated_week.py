@@ -32,6 +32,7 @@ from tests.sim_world import (
     World,
     expected_compliance,
     expected_missed,
+    expected_missed_notices,
     expected_reminders,
     step_times,
 )
@@ -255,6 +256,75 @@ def test_the_truth_of_missed_tests_and_compliance() -> None:
         "compliant_people": 0,
     }
     assert departments["冷链车间"] == total
+
+
+def test_the_truth_of_a_positive_cases_exemption() -> None:
+    """Positive on Tuesday morning: exempt from Tuesday from the moment the result is imported.
+    Monday's test stands, Tuesday's is done by the positive sample itself, Friday's is excused
+    and its texts not sent; the week asks Monday's share only. A result that comes after a
+    test of its days was flagged missed excuses that test too, its notice already due."""
+    world = _world()
+    second = world.people.pop(2)  # person 1 alone until the second story
+    mon = datetime(2022, 5, 9, 10, 0, tzinfo=SHANGHAI)
+    tue = datetime(2022, 5, 10, 9, 0, tzinfo=SHANGHAI)
+    fri = datetime(2022, 5, 13, 10, 0, tzinfo=SHANGHAI)
+    monday, tuesday, friday = (
+        _appt(world, 1, 1, mon),
+        _appt(world, 2, 1, tue),
+        _appt(world, 3, 1, fri),
+    )
+    k_mon, k_tue = world.step_at_or_after(mon), world.step_at_or_after(tue + timedelta(minutes=5))
+    assert k_mon is not None and k_tue is not None
+    world.samples.append(
+        SampleTruth(1, world.steps[k_mon], "NORTH", "checkin", "pending", Moment(k_mon, ROUND))
+    )
+    before = expected_reminders(world)
+    friday_texts = {k for k in before.must if ":appt:3:" in k}
+    assert len(friday_texts) == 2
+    imported = Moment(k_tue, ROUND)
+    world.samples.append(
+        SampleTruth(
+            1, tue.astimezone(UTC) + timedelta(minutes=5), "NORTH", "lab", "positive", imported
+        )
+    )
+    tested = world.tested_days()
+    assert [world.final_status(a, tested) for a in (monday, tuesday, friday)] == [
+        "done",
+        "done",
+        "excused",
+    ]
+    assert world.excused_moment(friday, tested) == imported
+    after = expected_reminders(world)
+    assert friday_texts <= set(after.never) and not friday_texts & set(after.must)
+    assert {after.never[k] for k in friday_texts} == {"appointment excused"}
+    assert expected_missed(world) == set()
+    _, total = expected_compliance(world)
+    # Monday alone is not exempt: ceil(2 x 1 / 7) = 1 asked; Friday's excuse is not taken off
+    # again, its day already asks nothing.
+    assert (total.people, total.required, total.scheduled, total.excused) == (1, 1, 3, 1)
+    assert (total.done, total.tests, total.compliant_people) == (2, 1, 1)
+    # Nothing may be booked on their exempt days once the result is in.
+    assert world.booked_while_exempt() == []
+    late = _appt(world, 4, 1, datetime(2022, 5, 11, 10, 0, tzinfo=SHANGHAI))
+    late.created = Moment(k_tue + 1, PRE)
+    assert world.booked_while_exempt() == [late]
+    del world.appts[4]
+
+    # Person 2 missed Wednesday's test; their positive of Tuesday is imported on Thursday.
+    world.people[2] = second
+    wed = datetime(2022, 5, 11, 10, 0, tzinfo=SHANGHAI)
+    missed = _appt(world, 5, 2, wed)
+    flagged = world.flag_step(missed)
+    k_thu = world.step_at_or_after(datetime(2022, 5, 12, 12, 0, tzinfo=SHANGHAI))
+    assert flagged is not None and k_thu is not None and flagged < k_thu
+    world.samples.append(
+        SampleTruth(2, tue.astimezone(UTC), None, "lab", "positive", Moment(k_thu, ROUND))
+    )
+    tested = world.tested_days()
+    assert world.final_status(missed, tested) == "excused"
+    assert world.flagged_step(missed, tested) == flagged
+    assert "missed:appt:5" in expected_missed_notices(world).must
+    assert ("E2", wed.astimezone(UTC)) not in expected_missed(world)
 
 
 # ---------------------------------------------------------------- the week itself
