@@ -254,6 +254,7 @@ def check(result: SimResult) -> tuple[list[str], list[str]]:
     _check_missed(result, problems)
     _check_compliance(result, problems)
     _check_alerts(result, problems)
+    _check_exemptions(result, problems)
     _check_jobs(result, problems)
     return problems, tolerated
 
@@ -324,6 +325,29 @@ def _check_alerts(result: SimResult, problems: list[str]) -> None:
             )
 
 
+def _check_exemptions(result: SimResult, problems: list[str]) -> None:
+    """Each case is exempt for the days the truth says, and nobody is booked while exempt.
+    (What the exemption did to the case's tests, texts and week is in the checks above.)"""
+    world = result.world
+    truth = {
+        (world.people[e.person_id].employee_no, e.first.isoformat(), e.last.isoformat())
+        for cases in world.exemptions().values()
+        for e in cases
+    }
+    listed = [
+        (r["employee_no"], r["start_date"], r["end_date"])
+        for r in result.outputs["exemptions"]
+        if r["reason"] == "positive"
+    ]
+    if sorted(listed) != sorted(truth):
+        problems.append(f"positive exemptions: listed {_some(listed)}, truth {_some(truth)}")
+    booked = [f"{a.id} ({a.starts_at})" for a in world.booked_while_exempt()]
+    if booked:
+        problems.append(
+            f"{len(booked)} appointments booked for a case while exempt: {_some(booked)}"
+        )
+
+
 def _check_jobs(result: SimResult, problems: list[str]) -> None:
     week = result.config.week
     plans = [p for p in result.outputs["planruns"] if p["week"] == week]
@@ -370,6 +394,7 @@ def figures(result: SimResult) -> dict[str, Any]:
         entry["seconds"] = round(entry["seconds"] + c.seconds, 2)
         entry["peak_mb"] = round(max(entry["peak_mb"], c.peak_mb), 1)
     week_appts = [a for a in world.appts.values() if world.in_week(a)]
+    tested = world.tested_days()
     job_seconds: Counter[str] = Counter()
     for log in result.rounds:
         for report in log.reports:
@@ -384,6 +409,12 @@ def figures(result: SimResult) -> dict[str, Any]:
         "lab_results": result.counts.get("lab_results", 0),
         "lab_imports": result.counts.get("lab_imports", 0),
         "positives": len(result.positives),
+        # excused by a case's exemption (by the truth; the checks hold the system to it)
+        "exempt_excused": sum(
+            1
+            for a in week_appts
+            if a.excused is None and world.final_status(a, tested) == "excused"
+        ),
         "steps": len(world.steps),
         "rounds": len(result.rounds),
         "texts_sent": texts,
