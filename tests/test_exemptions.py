@@ -306,3 +306,19 @@ def test_ending_an_exemption_early_gives_back_the_coming_tests(
     # someone else's exemption looks to a supervisor as if it were not there
     with pytest.raises(UserError, match=f"no exemption {out.id}"):
         end_exemption(app, EndExemption(out.id, HR, scope=Scope.of(["炼钢厂"])))
+
+
+def test_ending_one_of_two_overlapping_exemptions_keeps_the_other_ones_days_excused(
+    engine: Engine, planned: None
+) -> None:
+    """Review: two positive samples a few days apart (or HR typing the same reason twice) make
+    two overlapping exemptions of one reason and author; ending the shorter gave back a test on
+    a day the longer one still covers."""
+    _, second = _appointments(engine, "0001")
+    app = app_at(engine, MONDAY, P)
+    long = AddExemption("0001", date(2022, 5, 9), date(2022, 5, 31), "sick", HR)
+    add_exemption(app, long)
+    short = add_exemption(app, AddExemption("0001", _day(second), _day(second), "sick", HR))
+    ended = end_exemption(app, EndExemption(short.id, HR, back_on=_day(second)))
+    assert ended.removed and ended.restored == []
+    assert {a.status for a in _appointments(engine, "0001")} == {"excused"}

@@ -18,7 +18,7 @@ from testrota.db.models import Appointment, Exemption, Person
 from testrota.errors import UserError
 from testrota.policy import Policy
 from testrota.statuses import AppointmentStatus
-from testrota.weeks import day_start
+from testrota.weeks import day_start, local_date
 
 # A year and a day: a long sick leave fits, a typo in the year (2202) does not.
 MAX_DAYS = 366
@@ -287,11 +287,24 @@ def _restore(
     start = max(day_start(first, policy.tz), now)
     end = day_start(last + timedelta(days=1), policy.tz)
     # What this exemption excused: its reason and its author, on its days. An excuse given
-    # some other way (another reason, another person) is not undone here.
+    # some other way (another reason, another person) is not undone here, nor one on a day
+    # another of the person's exemptions still covers (two positive samples a few days apart
+    # make two overlapping exemptions of one reason and author).
+    others = [
+        (e.start_date, e.end_date)
+        for e in session.scalars(
+            select(Exemption).where(
+                col(Exemption.person_id) == exemption.person_id,
+                col(Exemption.id) != exemption.id,
+                col(Exemption.start_date) <= last,
+                col(Exemption.end_date) >= first,
+            )
+        )
+    ]
     ids: list[int] = [
         i
-        for i in session.scalars(
-            select(col(Appointment.id)).where(
+        for i, at in session.execute(
+            select(col(Appointment.id), col(Appointment.starts_at)).where(
                 col(Appointment.person_id) == exemption.person_id,
                 col(Appointment.status) == AppointmentStatus.EXCUSED,
                 col(Appointment.excused_reason) == exemption.reason,
@@ -300,7 +313,7 @@ def _restore(
                 col(Appointment.starts_at) < end,
             )
         )
-        if i is not None
+        if i is not None and not any(s <= local_date(at, policy.tz) <= e for s, e in others)
     ]
     if ids:
         session.execute(
