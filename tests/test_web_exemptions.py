@@ -437,3 +437,25 @@ def test_the_api_adds_and_ends(client: TestClient, engine: Engine, ids: dict[str
         headers={"X-CSRF-Token": token},
     )
     assert r.status_code == 400 and "out of range" in r.json()["detail"]
+
+
+def test_a_long_history_is_listed_a_page_at_a_time(
+    client: TestClient, engine: Engine, ids: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review: with the ended ones the page and the API listed every exemption ever made (a
+    group's positive waves: tens of thousands of rows in one page). The page shows the first
+    PAGE_ROWS and says how to see the others; the API takes a bounded ``limit``."""
+    from testrota.web.routes import exemptions as page
+
+    monkeypatch.setattr(page, "PAGE_ROWS", 2)  # the page's size, small for the test
+    for day in (1, 3, 5):
+        exempt(engine, "B002", date(2022, 4, day), date(2022, 4, day), "年假")
+    sign_in(client, "hr1")
+    response = client.get("/exemptions?ended=true")
+    assert [r["First day"] for r in listed(response)] == ["2022-04-01", "2022-04-03"]
+    notice = soup(response).select_one('p.flash[role="status"]')
+    assert notice is not None and "Only the first 2 exemptions" in notice.get_text()
+    assert soup(client.get("/exemptions")).select_one('p.flash[role="status"]') is None
+    api = client.get("/api/exemptions", params={"ended": "true", "limit": 2}).json()
+    assert [e["start_date"] for e in api] == ["2022-04-01", "2022-04-03"]
+    assert client.get("/api/exemptions", params={"limit": 5001}).status_code == 422

@@ -205,6 +205,8 @@ class Exemptions:
     scope: Scope = field(default_factory=Scope.everything)  # whose exemptions the reader sees
     active_on: date | None = None  # those covering this day; None: those not over by today
     include_ended: bool = False  # without active_on: those already over too
+    # at most this many rows (a group's positive wave makes tens of thousands over time)
+    limit: int | None = None
 
 
 def list_exemptions(app: App, query: Exemptions) -> list[ExemptionRow]:
@@ -216,6 +218,7 @@ def list_exemptions(app: App, query: Exemptions) -> list[ExemptionRow]:
             active_on=query.active_on,
             ending_from=None if query.active_on or query.include_ended else today,
             where=query.scope.where(col(Person.department)),
+            limit=query.limit,
         )
 
 

@@ -342,6 +342,7 @@ def list_exemptions(
     where: Any = None,
     departments: Collection[str] | None = None,
     exemption_id: int | None = None,
+    limit: int | None = None,
 ) -> list[ExemptionRow]:
     """Exemptions covering ``active_on``, or (without it) ending on ``ending_from`` or later
     (None: all), by start day; only ``exemption_id`` when given. ``departments`` and ``where``
@@ -374,6 +375,8 @@ def list_exemptions(
         query = query.where(col(Person.department).in_(sorted(departments)))
     if where is not None:
         query = query.where(where)
+    if limit is not None:
+        query = query.limit(limit)
     return [
         ExemptionRow(**r._mapping, source="positive" if r.reason == POSITIVE_REASON else "manual")
         for r in session.execute(query)

@@ -6,6 +6,9 @@ from __future__ import annotations
 ZH_EXEMPTIONS: dict[str, str] = {
     # the list
     "{n} exemptions": "共 {n} 条",
+    "Only the first {n} exemptions are shown; choose a day or a department to see the others.": (
+        "仅显示前 {n} 条豁免；请选择日期或部门查看其余记录。"
+    ),
     "An exempt person is not planned on those days, and their appointments then that are not "
     "done are excused. A positive result adds one by itself.": (
         "豁免期间不为此人排班，期间尚未完成的预约一律免检。检测结果为阳性时系统会自动添加豁免。"

@@ -303,9 +303,12 @@ def api_exemptions(
     active_on: Day = "",
     ended: Annotated[bool, Query(description="those already over too")] = False,
     department: Text = "",
+    limit: Annotated[
+        int, Query(ge=1, le=5000, description="at most this many, by first day")
+    ] = 1000,
 ) -> list[dict[str, Any]]:
     """Exemptions not over yet, or those covering `active_on`, by first day (what `testrota
-    exempt list --json` prints). A supervisor gets their own people's only."""
+    exempt list --json` prints), at most `limit`. A supervisor gets their own people's only."""
     from testrota.actions.exemptions import Exemptions, list_exemptions
     from testrota.web.routes.exemptions import parse_day
 
@@ -314,7 +317,8 @@ def api_exemptions(
     except UserError as exc:
         raise _user_error(exc) from exc
     rows = list_exemptions(
-        app, Exemptions(scope.narrow(department), active_on=day, include_ended=ended)
+        app,
+        Exemptions(scope.narrow(department), active_on=day, include_ended=ended, limit=limit),
     )
     out: list[dict[str, Any]] = jsonable(rows, app.tz)
     return out

@@ -42,6 +42,9 @@ from testrota.web.render import flash, render, request_language
 from testrota.weeks import local_date
 
 router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
+# Rows a page lists: a group's exemptions over months, with the ended ones, are tens of
+# thousands; a day or a department narrows them.
+PAGE_ROWS = 500
 
 # Bounded: what was typed is shown again beside its message.
 Day = Annotated[str, Form(max_length=32)]
@@ -89,16 +92,23 @@ def _page(
             day = parse_day(active_on)
         except UserError as exc:
             filter_error, status_code = exc.render(_), 400
+    # one more than shown: whether there are others to narrow the filter to
     rows = list_exemptions(
-        app, Exemptions(scope.narrow(department), active_on=day, include_ended=ended)
+        app,
+        Exemptions(
+            scope.narrow(department), active_on=day, include_ended=ended, limit=PAGE_ROWS + 1
+        ),
     )
+    more = len(rows) > PAGE_ROWS
     with Session(app.read_engine) as session:
         choices = departments(session.connection(), scope)
     return render(
         request,
         "exemptions.html",
         {
-            "rows": rows,
+            "rows": rows[:PAGE_ROWS],
+            "more": more,
+            "page_rows": PAGE_ROWS,
             "today": _today(app),
             "active_on": active_on,
             "ended": ended,
