@@ -84,9 +84,10 @@ ZH_TEXTS: dict[str, str] = {
     "A supervisor reaches only their own units; another unit answers 404.": "主管只能查看自己的"
     "单位；其他单位返回 404。",
     "Exemptions not over yet, or those covering `active_on`, by first day (what `testrota "
-    "exempt list --json` prints). A supervisor gets their own people's only.": "尚未结束的豁免，"
-    "或覆盖 `active_on` 当天的豁免，按开始日期排列（与 `testrota exempt list --json` 的输出相同）。"
-    "主管只能看到本部门人员的豁免。",
+    "exempt list --json` prints), at most `limit`. A supervisor gets their own people's only.": (
+        "尚未结束的豁免，或覆盖 `active_on` 当天的豁免，按开始日期排列（与 `testrota exempt list "
+        "--json` 的输出相同），最多 `limit` 条。主管只能看到本部门人员的豁免。"
+    ),
     "Exempt a person from `start_date` to `end_date` (both included): their appointments then "
     "that are not done are excused and their reminders cancelled.": "为某人登记从 `start_date` "
     "到 `end_date`（含两端）的豁免：期间尚未完成的预约将免检，其提醒短信也将取消。",
@@ -96,6 +97,7 @@ ZH_TEXTS: dict[str, str] = {
     # parameters
     "a day, e.g. 2022-05-10": "日期，例如 2022-05-10",
     "those already over too": "也包括已结束的",
+    "at most this many, by first day": "最多返回的条数，按开始日期排列",
     "a day, e.g. 2022-05-10 (default: yesterday)": "日期，例如 2022-05-10（默认：昨天）",
     "a unit's path or code (default: the reader's own unit, or the group)": "单位路径或代码（默认："
     "本人的单位，或整个集团）",
